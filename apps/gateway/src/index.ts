@@ -1,0 +1,4 @@
+/**
+ * modelgate: the gateway app (HTTP server, CLI, demo).
+ */
+export {}

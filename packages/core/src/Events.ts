@@ -1,0 +1,29 @@
+/**
+ * Events: one PubSub of typed GatewayEvents, the integration point for a host's
+ * dashboards and optimizers.
+ */
+import type { GatewayEvent } from "@modelgate/domain/Events"
+import { Context, Effect, Layer, PubSub, Stream } from "effect"
+
+/** The gateway's event bus. */
+export class Events extends Context.Tag("@modelgate/core/Events")<
+  Events,
+  {
+    /** Publish an event to every current subscriber (never blocks: a sliding buffer). */
+    readonly publish: (event: GatewayEvent) => Effect.Effect<void>
+    /** Every event published from the moment the stream is run. */
+    readonly subscribe: Stream.Stream<GatewayEvent>
+  }
+>() {}
+
+/** Build the bus on a sliding PubSub: a slow subscriber drops its oldest events, never blocks the gateway. */
+export const make = Effect.gen(function* () {
+  const pubsub = yield* Effect.acquireRelease(PubSub.sliding<GatewayEvent>(4_096), PubSub.shutdown)
+  return Events.of({
+    publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
+    subscribe: Stream.fromPubSub(pubsub)
+  })
+})
+
+/** The live event bus. */
+export const layer: Layer.Layer<Events> = Layer.scoped(Events, make)

@@ -1,0 +1,156 @@
+/**
+ * The Schema of `config/gateway.json`. Every field has a default, so an empty
+ * object is a valid configuration.
+ */
+import { Schema } from "effect"
+
+const Positive = Schema.Number.pipe(Schema.finite(), Schema.positive())
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const Fraction = Schema.Number.pipe(Schema.between(0, 1))
+const withDefault = <A, I, R>(schema: Schema.Schema<A, I, R>, value: () => NoInfer<A>) =>
+  Schema.optionalWith(schema, { default: value })
+
+/** HTTP listener. */
+export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
+  host: withDefault(Schema.String, () => "127.0.0.1"),
+  port: withDefault(Schema.Int.pipe(Schema.between(0, 65535)), () => 8787),
+  maxBodyBytes: withDefault(PositiveInt, () => 10 * 1024 * 1024),
+  shutdownGraceMs: withDefault(PositiveInt, () => 10_000)
+}) {}
+
+/** Embedded SQLite store. */
+export class DatabaseConfig extends Schema.Class<DatabaseConfig>("DatabaseConfig")({
+  filename: withDefault(Schema.NonEmptyTrimmedString, () => "./data/modelgate.db")
+}) {}
+
+/** One provider's endpoint and client limits. */
+export class ProviderConfig extends Schema.Class<ProviderConfig>("ProviderConfig")({
+  baseUrl: Schema.NonEmptyTrimmedString,
+  timeoutMs: withDefault(PositiveInt, () => 60_000),
+  maxConcurrency: withDefault(PositiveInt, () => 64),
+  maxRetries: withDefault(Schema.Int.pipe(Schema.between(0, 10)), () => 2),
+  maxRetryWaitMs: withDefault(PositiveInt, () => 10_000)
+}) {}
+
+/** Selection weights; each 0..1. */
+export class SelectionWeights extends Schema.Class<SelectionWeights>("SelectionWeights")({
+  capability: withDefault(Fraction, () => 0.3),
+  cost: withDefault(Fraction, () => 0.25),
+  performance: withDefault(Fraction, () => 0.25),
+  availability: withDefault(Fraction, () => 0.2)
+}) {}
+
+/** Model selection. */
+export class SelectionConfig extends Schema.Class<SelectionConfig>("SelectionConfig")({
+  weights: withDefault(SelectionWeights, () => SelectionWeights.make({}))
+}) {}
+
+/** Rate limiting. */
+export class RateLimitConfig extends Schema.Class<RateLimitConfig>("RateLimitConfig")({
+  warningThreshold: withDefault(Fraction, () => 0.9),
+  windowMs: withDefault(PositiveInt, () => 60_000)
+}) {}
+
+/** Health checks. */
+export class HealthCheckConfig extends Schema.Class<HealthCheckConfig>("HealthCheckConfig")({
+  enabled: withDefault(Schema.Boolean, () => true),
+  intervalMs: withDefault(PositiveInt, () => 60_000),
+  timeoutMs: withDefault(PositiveInt, () => 10_000),
+  failureThreshold: withDefault(PositiveInt, () => 3),
+  backoffCapMs: withDefault(PositiveInt, () => 600_000)
+}) {}
+
+/** Failover between candidates. */
+export class FailoverConfig extends Schema.Class<FailoverConfig>("FailoverConfig")({
+  maxAttempts: withDefault(PositiveInt, () => 4),
+  backoffBaseMs: withDefault(Schema.NonNegative, () => 50),
+  backoffCapMs: withDefault(Schema.NonNegative, () => 2_000),
+  excessiveThreshold: withDefault(PositiveInt, () => 10),
+  excessiveWindowMs: withDefault(PositiveInt, () => 300_000),
+  queueDeadlineMs: withDefault(Schema.NonNegative, () => 30_000),
+  queueCapacity: withDefault(PositiveInt, () => 1_000)
+}) {}
+
+/** Response cache. */
+export class CacheConfig extends Schema.Class<CacheConfig>("CacheConfig")({
+  enabled: withDefault(Schema.Boolean, () => true),
+  ttlMs: withDefault(PositiveInt, () => 3_600_000),
+  maxEntries: withDefault(PositiveInt, () => 10_000),
+  maxBytes: withDefault(PositiveInt, () => 64 * 1024 * 1024),
+  cacheNonDeterministic: withDefault(Schema.Boolean, () => false),
+  sweepIntervalMs: withDefault(PositiveInt, () => 60_000)
+}) {}
+
+/** A spending limit in USD for one period. */
+export class BudgetLimit extends Schema.Class<BudgetLimit>("BudgetLimit")({
+  daily: Schema.optional(Positive),
+  monthly: Schema.optional(Positive)
+}) {}
+
+/** Budgets and their alert thresholds. */
+export class BudgetsConfig extends Schema.Class<BudgetsConfig>("BudgetsConfig")({
+  global: withDefault(BudgetLimit, () => BudgetLimit.make({})),
+  perModel: withDefault(Schema.Record({ key: Schema.String, value: BudgetLimit }), () => ({})),
+  perAgentType: withDefault(Schema.Record({ key: Schema.String, value: BudgetLimit }), () => ({})),
+  alertThresholds: withDefault(Schema.Array(Fraction), () => [0.5, 0.8, 1])
+}) {}
+
+/** Performance monitoring windows and degradation thresholds. */
+export class PerformanceConfig extends Schema.Class<PerformanceConfig>("PerformanceConfig")({
+  recentRequests: withDefault(PositiveInt, () => 100),
+  recentWindowMs: withDefault(PositiveInt, () => 300_000),
+  baselineWindowMs: withDefault(PositiveInt, () => 3_600_000),
+  latencyDegradationFactor: withDefault(Positive, () => 2),
+  errorRateDegradation: withDefault(Fraction, () => 0.2)
+}) {}
+
+/** Response evaluation. */
+export class EvaluatorConfig extends Schema.Class<EvaluatorConfig>("EvaluatorConfig")({
+  enabled: withDefault(Schema.Boolean, () => false),
+  lowQualityThreshold: withDefault(Fraction, () => 0.5),
+  switchAfterLowScores: withDefault(PositiveInt, () => 5),
+  switchWindowMs: withDefault(PositiveInt, () => 600_000),
+  weights: withDefault(
+    Schema.Struct({ completeness: Fraction, relevance: Fraction, coherence: Fraction }),
+    () => ({ completeness: 0.4, relevance: 0.3, coherence: 0.3 })
+  )
+}) {}
+
+/** Record writer (write-behind queue). */
+export class RecordsConfig extends Schema.Class<RecordsConfig>("RecordsConfig")({
+  queueCapacity: withDefault(PositiveInt, () => 10_000),
+  flushIntervalMs: withDefault(PositiveInt, () => 250),
+  batchSize: withDefault(PositiveInt, () => 500)
+}) {}
+
+/** Log level. */
+export const LogLevel = Schema.Literal("trace", "debug", "info", "warning", "error", "none")
+
+/** The whole gateway configuration. */
+export class GatewayConfigData extends Schema.Class<GatewayConfigData>("GatewayConfig")({
+  $schema: Schema.optional(Schema.String),
+  server: withDefault(ServerConfig, () => ServerConfig.make({})),
+  database: withDefault(DatabaseConfig, () => DatabaseConfig.make({})),
+  providers: withDefault(Schema.Record({ key: Schema.String, value: ProviderConfig }), () => defaultProviders),
+  selection: withDefault(SelectionConfig, () => SelectionConfig.make({})),
+  rateLimits: withDefault(RateLimitConfig, () => RateLimitConfig.make({})),
+  healthCheck: withDefault(HealthCheckConfig, () => HealthCheckConfig.make({})),
+  failover: withDefault(FailoverConfig, () => FailoverConfig.make({})),
+  cache: withDefault(CacheConfig, () => CacheConfig.make({})),
+  budgets: withDefault(BudgetsConfig, () => BudgetsConfig.make({})),
+  performance: withDefault(PerformanceConfig, () => PerformanceConfig.make({})),
+  evaluator: withDefault(EvaluatorConfig, () => EvaluatorConfig.make({})),
+  records: withDefault(RecordsConfig, () => RecordsConfig.make({})),
+  logLevel: withDefault(LogLevel, () => "info" as const)
+}) {}
+
+/** Default endpoints of the four providers. */
+export const defaultProviders: Record<string, ProviderConfig> = {
+  openai: ProviderConfig.make({ baseUrl: "https://api.openai.com/v1" }),
+  anthropic: ProviderConfig.make({ baseUrl: "https://api.anthropic.com" }),
+  google: ProviderConfig.make({ baseUrl: "https://generativelanguage.googleapis.com" }),
+  ollama: ProviderConfig.make({ baseUrl: "http://127.0.0.1:11434", timeoutMs: 300_000 })
+}
+
+/** The configuration with every default: what runs when no file is given. */
+export const defaultConfig: GatewayConfigData = Schema.decodeUnknownSync(GatewayConfigData)({})

@@ -1,0 +1,80 @@
+/**
+ * The port every provider adapter implements, and the `Providers` table the
+ * gateway looks adapters up in. Adapters live in `@modelgate/providers`; core
+ * only knows this interface.
+ */
+import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import { Context, Effect, type Redacted, type Stream } from "effect"
+
+/** The key one call uses: the secret (never logged) and its non-secret id (`openai#1`). */
+export interface ProviderKey {
+  readonly id: string
+  readonly value: Redacted.Redacted<string>
+}
+
+/** What one call needs: the request (its `model` already the provider's model name), the model, the key. */
+export interface CallContext {
+  readonly request: ChatRequest
+  readonly model: ModelMetadata
+  /** Absent for providers that need none (Ollama). */
+  readonly key: ProviderKey | undefined
+}
+
+/** A normalised answer plus what the provider said about its limits. */
+export interface ChatResult {
+  readonly response: ChatResponse
+  readonly rateLimit: RateLimitInfo | undefined
+  /** The provider's request id, when it sent one. */
+  readonly providerRequestId: string | undefined
+}
+
+/**
+ * A stream of normalised chunks. The stream fails with `StreamInterrupted` if
+ * it ends before the provider's terminal event; the last chunk carries usage
+ * (estimated and marked so when the provider gives none).
+ */
+export interface StreamResult {
+  readonly chunks: Stream.Stream<ChatChunk, ProviderError>
+  readonly rateLimit: RateLimitInfo | undefined
+  readonly providerRequestId: string | undefined
+}
+
+/** The result of a cheap availability check. */
+export interface ProbeResult {
+  readonly ok: boolean
+  readonly latencyMs: number
+  readonly error: ProviderError | undefined
+}
+
+/** One provider adapter. */
+export interface Provider {
+  readonly id: string
+  /** Whether calls need an API key (Ollama does not). */
+  readonly requiresKey: boolean
+  readonly chat: (ctx: CallContext) => Effect.Effect<ChatResult, ProviderError>
+  /** Fails before the first chunk for errors the provider reports up front (status codes). */
+  readonly stream: (ctx: CallContext) => Effect.Effect<StreamResult, ProviderError>
+  /** A models-list or metadata call that spends no tokens where the provider has one. */
+  readonly probe: (model: ModelMetadata, key: ProviderKey | undefined) => Effect.Effect<ProbeResult>
+}
+
+/** The adapters the gateway can reach, by provider id. */
+export class Providers extends Context.Tag("@modelgate/core/Providers")<
+  Providers,
+  {
+    readonly get: (provider: string) => Provider | undefined
+    readonly ids: ReadonlyArray<string>
+  }
+>() {
+  /** A table of the given adapters. */
+  static readonly fromList = (adapters: ReadonlyArray<Provider>): Providers["Type"] => {
+    const byId = new Map(adapters.map((a) => [a.id, a] as const))
+    return { get: (id) => byId.get(id), ids: [...byId.keys()] }
+  }
+}
+
+/** Look up the adapter of a provider id inside an effect. */
+export const getProvider = (id: string) => Effect.map(Providers, (p) => p.get(id))

@@ -1,0 +1,133 @@
+/**
+ * Gateway errors shared by every package. Each names what was wrong: the file,
+ * the path inside it, the model id, the field.
+ */
+import { Schema } from "effect"
+
+/** A configuration file that could not be read or decoded. Nothing of it was applied. */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  file: Schema.String,
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `invalid configuration in ${this.file}${this.path ? ` at ${this.path}` : ""}: ${this.reason}`
+  }
+}
+
+/** No model with this id in the registry. */
+export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNotFound", {
+  modelId: Schema.String
+}) {
+  override get message() {
+    return `model not found: ${this.modelId}`
+  }
+}
+
+/** A model definition or update that failed validation. */
+export class InvalidModel extends Schema.TaggedError<InvalidModel>()("InvalidModel", {
+  modelId: Schema.String,
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `invalid model ${this.modelId}: ${this.field}: ${this.reason}`
+  }
+}
+
+/** Writing to or reading from a store failed. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  operation: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `store ${this.operation} failed: ${this.reason}`
+  }
+}
+
+/** A provider has no usable API key (none configured, or all set aside). */
+export class MissingApiKey extends Schema.TaggedError<MissingApiKey>()("MissingApiKey", {
+  provider: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `no usable API key for ${this.provider}: ${this.reason}`
+  }
+}
+
+/** The local rate limiter has no room for this request on this model. */
+export class RateLimitExceeded extends Schema.TaggedError<RateLimitExceeded>()("RateLimitExceeded", {
+  model: Schema.String,
+  dimension: Schema.Literal("requests", "tokens", "concurrency", "provider"),
+  retryAfterMs: Schema.NonNegative
+}) {
+  override get message() {
+    return `rate limit for ${this.model} (${this.dimension}) reached; room again in ${Math.ceil(this.retryAfterMs)} ms`
+  }
+}
+
+/** A model the health checker reports unavailable. */
+export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("ModelUnavailable", {
+  model: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `model ${this.model} is unavailable: ${this.reason}`
+  }
+}
+
+/** Why one model was left out of a ranking. */
+export const Exclusion = Schema.Struct({ model: Schema.String, reason: Schema.String })
+export type Exclusion = typeof Exclusion.Type
+
+/** No model meets the request's requirements; `exclusions` says why for each. */
+export class NoEligibleModel extends Schema.TaggedError<NoEligibleModel>()("NoEligibleModel", {
+  exclusions: Schema.Array(Exclusion),
+  retryAfterMs: Schema.optional(Schema.NonNegative)
+}) {
+  override get message() {
+    return `no eligible model: ${this.exclusions.map((e) => `${e.model} (${e.reason})`).join("; ") || "the registry is empty"}`
+  }
+}
+
+/** A budget is spent: requests that would spend on it are refused before any provider call. */
+export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("BudgetExceeded", {
+  budget: Schema.String,
+  period: Schema.String,
+  limitUsd: Schema.Number,
+  spentUsd: Schema.Number,
+  retryAfterMs: Schema.optional(Schema.NonNegative)
+}) {
+  override get message() {
+    return `budget ${this.budget} (${this.period}) exceeded: spent $${this.spentUsd.toFixed(6)} of $${this.limitUsd.toFixed(6)}`
+  }
+}
+
+/** One candidate's failure inside a failover run. */
+export const CandidateFailure = Schema.Struct({
+  model: Schema.String,
+  tag: Schema.String,
+  message: Schema.String,
+  retryAfterMs: Schema.optional(Schema.NonNegative)
+})
+export type CandidateFailure = typeof CandidateFailure.Type
+
+/** Every candidate failed; `retryAfterMs` is the earliest time one will be usable, when known. */
+export class AllCandidatesFailed extends Schema.TaggedError<AllCandidatesFailed>()("AllCandidatesFailed", {
+  failures: Schema.Array(CandidateFailure),
+  retryAfterMs: Schema.optional(Schema.NonNegative)
+}) {
+  override get message() {
+    return `all candidates failed: ${this.failures.map((f) => `${f.model}: ${f.tag} (${f.message})`).join("; ")}`
+  }
+}
+
+/** A queued request's deadline passed before any candidate freed up. */
+export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeout", {
+  waitedMs: Schema.NonNegative,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `no candidate became available within ${this.waitedMs} ms: ${this.reason}`
+  }
+}

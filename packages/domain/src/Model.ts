@@ -1,0 +1,83 @@
+/**
+ * Model metadata: what the registry knows of every model.
+ */
+import { Schema } from "effect"
+import { ModelId, ProviderId } from "./Ids.js"
+
+/** What a model can do; a request's requirements name a subset of these. */
+export const Capability = Schema.Literal(
+  "chat",
+  "tools",
+  "json_mode",
+  "vision",
+  "code",
+  "reasoning",
+  "long_context",
+  "streaming"
+)
+export type Capability = typeof Capability.Type
+
+const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+
+/** Prices in USD per 1M tokens. */
+export class Pricing extends Schema.Class<Pricing>("Pricing")({
+  inputPerMillion: NonNegative,
+  outputPerMillion: NonNegative,
+  cachedInputPerMillion: Schema.optional(NonNegative)
+}) {}
+
+/** The provider's limits for this model: requests and tokens per minute. */
+export class RateLimits extends Schema.Class<RateLimits>("RateLimits")({
+  rpm: PositiveInt,
+  tpm: PositiveInt,
+  concurrency: Schema.optional(PositiveInt)
+}) {}
+
+/** Coarse quality class, used for display and as a tie breaker. */
+export const QualityTier = Schema.Literal("frontier", "standard", "economy", "local")
+export type QualityTier = typeof QualityTier.Type
+
+/** Everything the gateway knows about one model. */
+export class ModelMetadata extends Schema.Class<ModelMetadata>("ModelMetadata")({
+  id: ModelId,
+  provider: ProviderId,
+  providerModel: Schema.NonEmptyTrimmedString,
+  displayName: Schema.NonEmptyTrimmedString,
+  capabilities: Schema.Array(Capability),
+  contextWindow: PositiveInt,
+  maxOutputTokens: PositiveInt,
+  pricing: Pricing,
+  rateLimits: RateLimits,
+  qualityTier: QualityTier,
+  qualityScore: Schema.Number.pipe(Schema.between(0, 1)),
+  enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  fallbacks: Schema.optionalWith(Schema.Array(ModelId), { default: () => [] }),
+  tags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+}) {}
+
+/** The file `config/models.json`: a source note and the list of models. */
+export const ModelsFile = Schema.Struct({
+  $schema: Schema.optional(Schema.String),
+  source: Schema.optional(Schema.String),
+  models: Schema.Array(ModelMetadata)
+})
+export type ModelsFile = typeof ModelsFile.Type
+
+/** A partial update of a model: every field but `id` optional. */
+export const ModelPatch = Schema.Struct({
+  provider: Schema.optional(ProviderId),
+  providerModel: Schema.optional(Schema.NonEmptyTrimmedString),
+  displayName: Schema.optional(Schema.NonEmptyTrimmedString),
+  capabilities: Schema.optional(Schema.Array(Capability)),
+  contextWindow: Schema.optional(PositiveInt),
+  maxOutputTokens: Schema.optional(PositiveInt),
+  pricing: Schema.optional(Pricing),
+  rateLimits: Schema.optional(RateLimits),
+  qualityTier: Schema.optional(QualityTier),
+  qualityScore: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
+  enabled: Schema.optional(Schema.Boolean),
+  fallbacks: Schema.optional(Schema.Array(ModelId)),
+  tags: Schema.optional(Schema.Array(Schema.String))
+})
+export type ModelPatch = typeof ModelPatch.Type

@@ -1,0 +1,158 @@
+/**
+ * The closed union of provider failures. Each adapter classifies every failure
+ * into exactly one of these, once; everything downstream (retry, failover,
+ * health, HTTP status) reads `retryable` and the tag, never a raw status code.
+ */
+import { Schema } from "effect"
+import { RateLimitInfo } from "./RateLimitInfo.js"
+
+/** One failed attempt inside an adapter's retry loop. */
+export const AttemptFailure = Schema.Struct({
+  tag: Schema.String,
+  status: Schema.optional(Schema.Int),
+  message: Schema.String
+})
+export type AttemptFailure = typeof AttemptFailure.Type
+
+const common = {
+  provider: Schema.String,
+  model: Schema.String,
+  status: Schema.optional(Schema.Int),
+  requestId: Schema.optional(Schema.String),
+  detail: Schema.String,
+  rateLimit: Schema.optional(RateLimitInfo),
+  attempts: Schema.optional(Schema.Array(AttemptFailure))
+}
+
+const describe = (e: { provider: string; model: string; status?: number | undefined; detail: string }, what: string) =>
+  `${what} from ${e.provider} (model ${e.model}${e.status !== undefined ? `, HTTP ${e.status}` : ""}): ${e.detail}`
+
+/** 429 or a provider's quota signal; `retryAfterMs` from the provider's hints. */
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  ...common,
+  retryAfterMs: Schema.optional(Schema.NonNegative)
+}) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, "rate limited") + (this.retryAfterMs !== undefined ? ` (retry after ${this.retryAfterMs} ms)` : "")
+  }
+}
+
+/** 503 or Anthropic 529: the provider is overloaded. */
+export class Overloaded extends Schema.TaggedError<Overloaded>()("Overloaded", {
+  ...common,
+  retryAfterMs: Schema.optional(Schema.NonNegative)
+}) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, "overloaded")
+  }
+}
+
+/** Any other 5xx. */
+export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", common) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, "server error")
+  }
+}
+
+/** No answer (or no next stream event) within the configured timeout. */
+export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
+  ...common,
+  timeoutMs: Schema.NonNegative
+}) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, `timeout after ${this.timeoutMs} ms`)
+  }
+}
+
+/** Connection refused, reset, DNS failure: the request never got an HTTP answer. */
+export class Transport extends Schema.TaggedError<Transport>()("Transport", common) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, "transport failure")
+  }
+}
+
+/** 401 / 403: the key is invalid or not allowed. */
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  ...common,
+  keyId: Schema.optional(Schema.String)
+}) {
+  readonly retryable = false
+  override get message() {
+    return describe(this, "unauthorized") + (this.keyId !== undefined ? ` (key ${this.keyId})` : "")
+  }
+}
+
+/** 400 / 404 / 422 with the provider's message. */
+export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
+  ...common,
+  param: Schema.optional(Schema.String)
+}) {
+  readonly retryable = false
+  override get message() {
+    return describe(this, "bad request")
+  }
+}
+
+/** The prompt (plus requested output) does not fit the model's context window. */
+export class ContextLengthExceeded extends Schema.TaggedError<ContextLengthExceeded>()("ContextLengthExceeded", common) {
+  readonly retryable = false
+  override get message() {
+    return describe(this, "context length exceeded")
+  }
+}
+
+/** The provider refused or blocked the content (safety filter). */
+export class ContentFiltered extends Schema.TaggedError<ContentFiltered>()("ContentFiltered", common) {
+  readonly retryable = false
+  override get message() {
+    return describe(this, "content filtered")
+  }
+}
+
+/** An answer that does not decode: HTML error page, truncated JSON, unknown shape. */
+export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("MalformedResponse", common) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, "malformed response")
+  }
+}
+
+/** A stream that ended (or broke) before its terminal event. */
+export class StreamInterrupted extends Schema.TaggedError<StreamInterrupted>()("StreamInterrupted", common) {
+  readonly retryable = true
+  override get message() {
+    return describe(this, "stream interrupted")
+  }
+}
+
+/** Every way a provider call can fail. */
+export const ProviderError = Schema.Union(
+  RateLimited,
+  Overloaded,
+  ServerError,
+  Timeout,
+  Transport,
+  Unauthorized,
+  BadRequest,
+  ContextLengthExceeded,
+  ContentFiltered,
+  MalformedResponse,
+  StreamInterrupted
+)
+export type ProviderError = typeof ProviderError.Type
+
+/** The tag of a provider error, used as an error class in records and metrics. */
+export type ProviderErrorTag = ProviderError["_tag"]
+
+/** Tags of errors that say the model (not the request) is unwell: they feed health checks. */
+export const healthFailureTags: ReadonlySet<ProviderErrorTag> = new Set([
+  "ServerError",
+  "Timeout",
+  "Transport",
+  "Overloaded"
+])

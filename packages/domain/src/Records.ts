@@ -1,0 +1,105 @@
+/**
+ * Records the gateway keeps: what each request cost and how it went, health
+ * checks, rate-limit, failover and budget events, quality scores. They travel
+ * through the `RecordSink` (a bounded write-behind queue) into the store.
+ */
+import { Schema } from "effect"
+
+const at = { at: Schema.Number }
+
+/** What one answered request cost. Keys appear only as their non-secret id. */
+export class CostRecord extends Schema.TaggedClass<CostRecord>()("CostRecord", {
+  ...at,
+  requestId: Schema.String,
+  model: Schema.String,
+  provider: Schema.String,
+  apiKeyId: Schema.optional(Schema.String),
+  agentType: Schema.optional(Schema.String),
+  taskType: Schema.optional(Schema.String),
+  promptTokens: Schema.NonNegativeInt,
+  completionTokens: Schema.NonNegativeInt,
+  cachedTokens: Schema.NonNegativeInt,
+  costPicoUsd: Schema.NonNegativeInt,
+  cacheHit: Schema.Boolean
+}) {}
+
+/** How one provider call (or cache hit) performed. */
+export class PerformanceRecord extends Schema.TaggedClass<PerformanceRecord>()("PerformanceRecord", {
+  ...at,
+  requestId: Schema.String,
+  model: Schema.String,
+  provider: Schema.String,
+  latencyMs: Schema.NonNegative,
+  timeToFirstTokenMs: Schema.optional(Schema.NonNegative),
+  success: Schema.Boolean,
+  errorClass: Schema.optional(Schema.String),
+  outputTokens: Schema.NonNegativeInt,
+  streamed: Schema.Boolean,
+  cacheHit: Schema.Boolean
+}) {}
+
+/** One health probe, or a passive signal from real traffic. */
+export class HealthCheckRecord extends Schema.TaggedClass<HealthCheckRecord>()("HealthCheckRecord", {
+  ...at,
+  model: Schema.String,
+  ok: Schema.Boolean,
+  latencyMs: Schema.NonNegative,
+  errorClass: Schema.optional(Schema.String),
+  source: Schema.Literal("probe", "traffic")
+}) {}
+
+/** A rate-limit warning, limit reached, or window reset. */
+export class RateLimitEventRecord extends Schema.TaggedClass<RateLimitEventRecord>()("RateLimitEventRecord", {
+  ...at,
+  model: Schema.String,
+  kind: Schema.Literal("warning", "limited", "reset"),
+  dimension: Schema.optional(Schema.String),
+  detail: Schema.String
+}) {}
+
+/** A request moved from one model to another (or ran out of candidates: `to` absent). */
+export class FailoverRecord extends Schema.TaggedClass<FailoverRecord>()("FailoverRecord", {
+  ...at,
+  requestId: Schema.optional(Schema.String),
+  from: Schema.String,
+  to: Schema.optional(Schema.String),
+  reason: Schema.String,
+  attempt: Schema.Int,
+  elapsedMs: Schema.NonNegative
+}) {}
+
+/** The evaluator's scores for one answer. */
+export class QualityScoreRecord extends Schema.TaggedClass<QualityScoreRecord>()("QualityScoreRecord", {
+  ...at,
+  requestId: Schema.String,
+  model: Schema.String,
+  taskType: Schema.optional(Schema.String),
+  completeness: Schema.Number,
+  relevance: Schema.Number,
+  coherence: Schema.Number,
+  score: Schema.Number,
+  lowQuality: Schema.Boolean
+}) {}
+
+/** A budget crossed a threshold (or was exceeded). */
+export class BudgetAlertRecord extends Schema.TaggedClass<BudgetAlertRecord>()("BudgetAlertRecord", {
+  ...at,
+  budget: Schema.String,
+  period: Schema.String,
+  periodStart: Schema.Number,
+  threshold: Schema.Number,
+  spentPicoUsd: Schema.NonNegativeInt,
+  limitPicoUsd: Schema.NonNegativeInt
+}) {}
+
+/** Any record. */
+export const GatewayRecord = Schema.Union(
+  CostRecord,
+  PerformanceRecord,
+  HealthCheckRecord,
+  RateLimitEventRecord,
+  FailoverRecord,
+  QualityScoreRecord,
+  BudgetAlertRecord
+)
+export type GatewayRecord = typeof GatewayRecord.Type

@@ -1,0 +1,4 @@
+/**
+ * @modelgate/node
+ */
+export {}

@@ -1,0 +1,4 @@
+/**
+ * @modelgate/providers
+ */
+export {}

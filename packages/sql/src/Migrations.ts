@@ -1,0 +1,13 @@
+/**
+ * The migrations, statically imported so they ship inside the package and run
+ * before the first query.
+ */
+import { Migrator } from "@effect/sql"
+import models from "./migrations/0001_models.js"
+import records from "./migrations/0002_records.js"
+
+/** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
+export const loader = Migrator.fromRecord({
+  "0001_models": models,
+  "0002_records": records
+})
