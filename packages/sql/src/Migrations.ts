@@ -5,9 +5,11 @@
 import { Migrator } from "@effect/sql"
 import models from "./migrations/0001_models.js"
 import records from "./migrations/0002_records.js"
+import cache from "./migrations/0003_cache.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
   "0001_models": models,
-  "0002_records": records
+  "0002_records": records,
+  "0003_cache": cache
 })
