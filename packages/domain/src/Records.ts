@@ -29,6 +29,7 @@ export class PerformanceRecord extends Schema.TaggedClass<PerformanceRecord>()("
   requestId: Schema.String,
   model: Schema.String,
   provider: Schema.String,
+  agentType: Schema.optional(Schema.String),
   latencyMs: Schema.NonNegative,
   timeToFirstTokenMs: Schema.optional(Schema.NonNegative),
   success: Schema.Boolean,
