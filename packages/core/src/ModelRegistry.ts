@@ -4,9 +4,21 @@
  *
  * Contract (implementation: foundation issue).
  */
-import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
+import { FileSystem } from "@effect/platform"
+import { type ConfigError, type InvalidModel, ModelNotFound, type StoreError } from "@modelgate/domain/Errors"
+import { KnownProviders } from "@modelgate/domain/Ids"
 import type { Capability, ModelMetadata, ModelPatch } from "@modelgate/domain/Model"
-import { Context, type Effect, type Stream } from "effect"
+import { Context, Effect, Either, Layer, Ref, type Stream, SubscriptionRef } from "effect"
+import { firstError, readRequired } from "./ConfigFiles.js"
+import { checkModelsText, mergeOverrides, validateNew, validatePatch } from "./ModelRegistry/Validation.js"
+import {
+  AddedModel,
+  layerMemory as storeLayerMemory,
+  type ModelOverride,
+  ModelStore,
+  overrideId,
+  UpdatedModel
+} from "./ModelStore.js"
 
 /** Query and change the model registry. */
 export class ModelRegistry extends Context.Tag("@modelgate/core/ModelRegistry")<
@@ -30,3 +42,163 @@ export class ModelRegistry extends Context.Tag("@modelgate/core/ModelRegistry")<
     readonly changes: Stream.Stream<ReadonlyArray<ModelMetadata>>
   }
 >() {}
+
+/** How to build a registry. */
+export interface MakeOptions {
+  /** Loads the base models (the models file); run at start and by `reload`. */
+  readonly load: Effect.Effect<ReadonlyArray<ModelMetadata>, ConfigError>
+  /** Provider ids a model may name (default: `KnownProviders` of the domain). */
+  readonly knownProviders?: ReadonlyArray<string> | undefined
+}
+
+/** Build a registry over `ModelStore`: the loaded models with the persisted overrides applied. */
+export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOptions) {
+  const store = yield* ModelStore
+  const known: ReadonlySet<string> = new Set(options.knownProviders ?? KnownProviders)
+  const lock = yield* Effect.makeSemaphore(1)
+
+  const overrides = yield* Ref.make(yield* store.list)
+  const compose = Effect.fn("ModelRegistry.compose")(function* (base: ReadonlyArray<ModelMetadata>) {
+    const merged = mergeOverrides(base, yield* Ref.get(overrides))
+    yield* Effect.forEach(merged.warnings, (w) => Effect.logWarning(`model registry: ${w}`), { discard: true })
+    return merged.models
+  })
+  const persist = (override: ModelOverride) =>
+    Effect.zipRight(
+      store.put(override),
+      Ref.update(overrides, (all) => [...all.filter((o) => overrideId(o) !== overrideId(override)), override])
+    )
+
+  const initialBase = yield* options.load
+  const base = yield* Ref.make(initialBase)
+  const models = yield* SubscriptionRef.make(yield* compose(initialBase))
+  const all = SubscriptionRef.get(models)
+  const filtered = (predicate: (m: ModelMetadata) => boolean) => Effect.map(all, (ms) => ms.filter(predicate))
+
+  const get = Effect.fn("ModelRegistry.get")(function* (id: string) {
+    const found = (yield* all).find((m) => m.id === id)
+    return found ?? (yield* new ModelNotFound({ modelId: id }))
+  })
+
+  const resolve = Effect.fn("ModelRegistry.resolve")(function* (name: string) {
+    const current = yield* all
+    const byId = current.find((m) => m.id === name)
+    if (byId) return byId
+    const slash = name.indexOf("/")
+    if (slash > 0) {
+      const provider = name.slice(0, slash)
+      const providerModel = name.slice(slash + 1)
+      const found = current.find((m) => m.provider === provider && m.providerModel === providerModel)
+      if (found) return found
+    }
+    return yield* new ModelNotFound({ modelId: name })
+  })
+
+  const add = Effect.fn("ModelRegistry.add")(function* (input: unknown) {
+    const current = yield* all
+    const model = yield* validateNew(input, current, known)
+    yield* persist(AddedModel.make({ model }))
+    yield* SubscriptionRef.set(models, [...current, model])
+    yield* Effect.logInfo(`model registry: added ${model.id}`)
+    return model
+  }, lock.withPermits(1))
+
+  const update = Effect.fn("ModelRegistry.update")(function* (id: string, input: unknown) {
+    const current = yield* all
+    const existing = current.find((m) => m.id === id)
+    if (existing === undefined) return yield* new ModelNotFound({ modelId: id })
+    const { patch, model } = yield* validatePatch(existing, input, current, known)
+    const inFile = (yield* Ref.get(base)).some((m) => m.id === id)
+    const stored = yield* Ref.get(overrides)
+    const previous = stored.find((o) => o._tag === "UpdatedModel" && o.id === id)
+    const isAdded = stored.some((o) => o._tag === "AddedModel" && o.model.id === id)
+    yield* persist(
+      inFile && !isAdded
+        ? UpdatedModel.make({ id: existing.id, patch: { ...(previous?._tag === "UpdatedModel" ? previous.patch : {}), ...patch } })
+        : AddedModel.make({ model })
+    )
+    yield* SubscriptionRef.set(models, current.map((m) => (m.id === id ? model : m)))
+    yield* Effect.logInfo(`model registry: updated ${id}`)
+    return model
+  }, lock.withPermits(1))
+
+  const reload = Effect.fn("ModelRegistry.reload")(function* () {
+    const loaded = yield* options.load.pipe(
+      Effect.tapError((e) => Effect.logWarning(`model registry: reload rejected, keeping the running registry: ${e.message}`))
+    )
+    const next = yield* compose(loaded)
+    yield* Ref.set(base, loaded)
+    yield* SubscriptionRef.set(models, next)
+    return next
+  }, lock.withPermits(1))
+
+  return ModelRegistry.of({
+    get,
+    resolve,
+    all,
+    enabled: filtered((m) => m.enabled),
+    byProvider: (provider) => filtered((m) => m.provider === provider),
+    byCapabilities: (capabilities) => filtered((m) => capabilities.every((c) => m.capabilities.includes(c))),
+    byCostRange: (min, max) =>
+      filtered((m) => [m.pricing.inputPerMillion, m.pricing.outputPerMillion].every((p) => p >= min && p <= max)),
+    add,
+    update,
+    reload: reload(),
+    changes: models.changes
+  })
+})
+
+/** Read and validate a models file: every model, or a `ConfigError` naming the file, the path and the reason. */
+export const loadFile = (
+  file: string,
+  knownProviders: ReadonlyArray<string> = KnownProviders
+): Effect.Effect<ReadonlyArray<ModelMetadata>, ConfigError, FileSystem.FileSystem> =>
+  Effect.flatMap(readRequired(file), (text) =>
+    Either.match(checkModelsText(file, text, new Set(knownProviders)), {
+      onLeft: (errors) => Effect.fail(firstError(errors, file)),
+      onRight: Effect.succeed
+    })
+  )
+
+/** Options of the live registry. */
+export interface LayerOptions {
+  /** The models file (default `config/models.json`, relative to the working directory). */
+  readonly file?: string | undefined
+  /** Provider ids a model may name (default: `KnownProviders` of the domain). */
+  readonly knownProviders?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The live registry: the models file read through `FileSystem`, with the
+ * overrides of `ModelStore` applied. Fails with `ConfigError` when the file is
+ * invalid (nothing is loaded); `StoreError` when the store cannot be read.
+ */
+export const layer = (
+  options: LayerOptions = {}
+): Layer.Layer<ModelRegistry, ConfigError | StoreError, FileSystem.FileSystem | ModelStore> =>
+  Layer.effect(
+    ModelRegistry,
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const file = options.file ?? "config/models.json"
+      const load = loadFile(file, options.knownProviders).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+      return yield* make({ load, knownProviders: options.knownProviders })
+    })
+  )
+
+/**
+ * An in-memory registry of `models` (tests): no file, `add` / `update` validated
+ * but not persisted, `reload` keeps the changes made. Providers of `models`
+ * count as known, besides `KnownProviders`.
+ */
+export const layerMemory = (
+  models: ReadonlyArray<ModelMetadata>,
+  options: { readonly knownProviders?: ReadonlyArray<string> } = {}
+): Layer.Layer<ModelRegistry> =>
+  Layer.effect(
+    ModelRegistry,
+    make({
+      load: Effect.succeed(models),
+      knownProviders: [...(options.knownProviders ?? KnownProviders), ...models.map((m) => m.provider)]
+    })
+  ).pipe(Layer.provide(storeLayerMemory), Layer.orDie)

@@ -1,0 +1,160 @@
+/**
+ * Validation of models: the whole models file (every problem as a
+ * `ConfigError` with its path) and single models given to `add` / `update`
+ * (an `InvalidModel` naming the model id and field).
+ */
+import { ConfigError, InvalidModel } from "@modelgate/domain/Errors"
+import { ModelMetadata, ModelPatch, ModelsFile } from "@modelgate/domain/Model"
+import { Effect, Either, type ParseResult, Schema } from "effect"
+import { decodeAll, parseIssues, parseJson } from "../ConfigFiles.js"
+import type { ModelOverride } from "../ModelStore.js"
+
+/** Duplicate ids, unknown providers and unknown fallback ids of a decoded model list. */
+export const checkModelSet = (
+  file: string,
+  models: ReadonlyArray<ModelMetadata>,
+  knownProviders: ReadonlySet<string>
+): ReadonlyArray<ConfigError> => {
+  const errors: Array<ConfigError> = []
+  const seen = new Map<string, number>()
+  models.forEach((model, i) => {
+    const first = seen.get(model.id)
+    if (first !== undefined) {
+      errors.push(new ConfigError({ file, path: `models[${i}].id`, reason: `duplicate model id "${model.id}" (first at models[${first}])` }))
+    } else seen.set(model.id, i)
+    if (!knownProviders.has(model.provider)) {
+      errors.push(
+        new ConfigError({ file, path: `models[${i}].provider`, reason: `unknown provider "${model.provider}" (known: ${[...knownProviders].join(", ")})` })
+      )
+    }
+  })
+  models.forEach((model, i) => {
+    model.fallbacks.forEach((fallback, j) => {
+      if (!seen.has(fallback)) {
+        errors.push(new ConfigError({ file, path: `models[${i}].fallbacks[${j}]`, reason: `unknown fallback model id "${fallback}"` }))
+      } else if (fallback === model.id) {
+        errors.push(new ConfigError({ file, path: `models[${i}].fallbacks[${j}]`, reason: "a model cannot fall back to itself" }))
+      }
+    })
+  })
+  return errors
+}
+
+/** Parse, decode and check the text of a models file: the models, or every problem found. */
+export const checkModelsText = (
+  file: string,
+  text: string,
+  knownProviders: ReadonlySet<string>
+): Either.Either<ReadonlyArray<ModelMetadata>, ReadonlyArray<ConfigError>> =>
+  parseJson(file, text).pipe(
+    Either.mapLeft((e): ReadonlyArray<ConfigError> => [e]),
+    Either.flatMap((json) => decodeAll(ModelsFile, file, json)),
+    Either.flatMap((doc) => {
+      const errors = checkModelSet(file, doc.models, knownProviders)
+      return errors.length === 0 ? Either.right(doc.models) : Either.left(errors)
+    })
+  )
+
+const idOf = (input: unknown, fallback: string): string => {
+  if (typeof input === "object" && input !== null && "id" in input && typeof input.id === "string") return input.id
+  return fallback
+}
+
+const invalid = (modelId: string, error: ParseResult.ParseError) => {
+  const issue = parseIssues(error)[0]
+  return new InvalidModel({ modelId, field: issue?.path || "(model)", reason: issue?.message ?? error.message })
+}
+
+/** Checks against the rest of the registry: provider known, fallbacks present and not the model itself. */
+const checkAgainst = (
+  model: ModelMetadata,
+  others: ReadonlyArray<ModelMetadata>,
+  knownProviders: ReadonlySet<string>
+): Effect.Effect<ModelMetadata, InvalidModel> => {
+  if (!knownProviders.has(model.provider)) {
+    return Effect.fail(
+      new InvalidModel({ modelId: model.id, field: "provider", reason: `unknown provider "${model.provider}" (known: ${[...knownProviders].join(", ")})` })
+    )
+  }
+  const ids = new Set(others.map((m) => m.id))
+  for (const [j, fallback] of model.fallbacks.entries()) {
+    if (fallback === model.id) {
+      return Effect.fail(new InvalidModel({ modelId: model.id, field: `fallbacks[${j}]`, reason: "a model cannot fall back to itself" }))
+    }
+    if (!ids.has(fallback)) {
+      return Effect.fail(new InvalidModel({ modelId: model.id, field: `fallbacks[${j}]`, reason: `unknown fallback model id "${fallback}"` }))
+    }
+  }
+  return Effect.succeed(model)
+}
+
+/** Validate a new model against the registry `current`. */
+export const validateNew = (
+  input: unknown,
+  current: ReadonlyArray<ModelMetadata>,
+  knownProviders: ReadonlySet<string>
+): Effect.Effect<ModelMetadata, InvalidModel> =>
+  Schema.decodeUnknown(ModelMetadata, { onExcessProperty: "error" })(input).pipe(
+    Effect.mapError((error) => invalid(idOf(input, "(no id)"), error)),
+    Effect.filterOrFail(
+      (model) => !current.some((m) => m.id === model.id),
+      (model) => new InvalidModel({ modelId: model.id, field: "id", reason: "a model with this id already exists" })
+    ),
+    Effect.flatMap((model) => checkAgainst(model, current, knownProviders))
+  )
+
+/** Validate `patch` applied to `existing`: the decoded patch and the patched model. */
+export const validatePatch = (
+  existing: ModelMetadata,
+  input: unknown,
+  current: ReadonlyArray<ModelMetadata>,
+  knownProviders: ReadonlySet<string>
+): Effect.Effect<{ readonly patch: ModelPatch; readonly model: ModelMetadata }, InvalidModel> =>
+  Effect.gen(function* () {
+    const otherId = idOf(input, existing.id)
+    if (otherId !== existing.id) {
+      return yield* new InvalidModel({ modelId: existing.id, field: "id", reason: `the id of a model cannot change (got "${otherId}")` })
+    }
+    const body = typeof input === "object" && input !== null ? Object.fromEntries(Object.entries(input).filter(([k]) => k !== "id")) : input
+    const patch = yield* Schema.decodeUnknown(ModelPatch, { onExcessProperty: "error" })(body).pipe(Effect.mapError((error) => invalid(existing.id, error)))
+    const model = yield* Schema.decodeUnknown(ModelMetadata)({
+      ...Schema.encodeSync(ModelMetadata)(existing),
+      ...Schema.encodeSync(ModelPatch)(patch)
+    }).pipe(Effect.mapError((error) => invalid(existing.id, error)))
+    return { patch, model: yield* checkAgainst(model, current, knownProviders) }
+  })
+
+/** Apply a (trusted, already decoded) patch. */
+export const applyPatch = (model: ModelMetadata, patch: ModelPatch): ModelMetadata => {
+  const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<ModelMetadata>
+  return ModelMetadata.make({ ...model, ...defined }, true)
+}
+
+/**
+ * The registry: `base` (the models file) with the overrides applied in order.
+ * Patches of models no longer in the file are skipped, and fallback ids that no
+ * longer exist are dropped; both are returned as warnings.
+ */
+export const mergeOverrides = (
+  base: ReadonlyArray<ModelMetadata>,
+  overrides: ReadonlyArray<ModelOverride>
+): { readonly models: ReadonlyArray<ModelMetadata>; readonly warnings: ReadonlyArray<string> } => {
+  const byId = new Map(base.map((m) => [m.id as string, m] as const))
+  const warnings: Array<string> = []
+  for (const override of overrides) {
+    if (override._tag === "AddedModel") {
+      byId.set(override.model.id, override.model)
+    } else {
+      const existing = byId.get(override.id)
+      if (existing === undefined) warnings.push(`update of ${override.id} skipped: the model is no longer in the models file`)
+      else byId.set(override.id, applyPatch(existing, override.patch))
+    }
+  }
+  const models = [...byId.values()].map((model) => {
+    const kept = model.fallbacks.filter((f) => byId.has(f) && f !== model.id)
+    if (kept.length === model.fallbacks.length) return model
+    warnings.push(`${model.id}: dropped unknown fallbacks ${model.fallbacks.filter((f) => !kept.includes(f)).join(", ")}`)
+    return ModelMetadata.make({ ...model, fallbacks: kept }, true)
+  })
+  return { models, warnings }
+}
