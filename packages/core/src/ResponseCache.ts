@@ -1,12 +1,38 @@
 /**
  * ResponseCache: key = SHA-256 of the canonical request; TTL; LRU by entries
- * and bytes; SQL behind a memory LRU.
+ * and bytes; a persistent `CacheStore` (SQL) behind a memory LRU.
  *
- * Contract (implementation: accounting issue). Never fails: a store error is
- * logged and reads as a miss.
+ * Never fails: a store error is logged and reads as a miss (or a skipped
+ * write). Reads try memory, then the store (and promote into memory). Writes go
+ * to memory at once and to the store through a small write-behind queue.
+ *
+ * Determinism: a request is cacheable when the cache is enabled and either
+ * `temperature` is exactly 0 or `cache.cacheNonDeterministic` is set. An unset
+ * (or null) temperature counts as non-deterministic: OpenAI's default is 1.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
-import { Context, type Effect, type Option } from "effect"
+import type { StoreError } from "@modelgate/domain/Errors"
+import { Clock, Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
+import * as CacheStore from "./CacheStore.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { cacheKey } from "./ResponseCache/Key.js"
+import { Lru } from "./ResponseCache/Lru.js"
+
+export { cacheKey, canonicalJson, canonicalRequest, keyedParameters } from "./ResponseCache/Key.js"
+export { replay, replayChunks, type ReplayOptions } from "./ResponseCache/Replay.js"
+
+/** Counters since start, and the memory tier's size. */
+export interface CacheStats {
+  readonly hits: number
+  readonly misses: number
+  /** Memory-tier entries and bytes. */
+  readonly entries: number
+  readonly bytes: number
+  /** Store operations that failed (logged, never surfaced). */
+  readonly storeErrors: number
+  /** Store writes dropped because the write queue was full. */
+  readonly droppedWrites: number
+}
 
 /** The response cache. */
 export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
@@ -17,7 +43,189 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
     /** Whether this request may be cached at all (config: enabled, temperature). */
     readonly cacheable: (request: ChatRequest) => Effect.Effect<boolean>
     readonly get: (key: string) => Effect.Effect<Option.Option<ChatResponse>>
-    /** Store with the config TTL, or `ttlMs` when given. */
+    /** Store with the config TTL, or `ttlMs` when given (0 or less: not stored). */
     readonly set: (key: string, response: ChatResponse, ttlMs?: number) => Effect.Effect<void>
+    /** Forget one entry (memory at once, store write-behind). */
+    readonly invalidate: (key: string) => Effect.Effect<void>
+    /** Wait until every queued store write has been applied. */
+    readonly flush: Effect.Effect<void>
+    /** Hit / miss counters and memory-tier size. */
+    readonly stats: Effect.Effect<CacheStats>
   }
 >() {}
+
+type Command =
+  | { readonly _tag: "Set"; readonly entry: CacheStore.CacheEntry }
+  | { readonly _tag: "Delete"; readonly key: string }
+  | { readonly _tag: "Sync" }
+
+/** Capacity of the store write queue; writes beyond it are dropped (logged). */
+const writeQueueCapacity = 4_096
+/** How many queued writes one store batch takes. */
+const writeBatch = 256
+
+/** Build the cache; its store writer and sweep fiber live in the current scope. */
+export const make = Effect.gen(function* () {
+  const gatewayConfig = yield* GatewayConfig
+  const store = yield* CacheStore.CacheStore
+  const lru = new Lru<ChatResponse>()
+  const touched = new Map<string, number>()
+  const queue = yield* Effect.acquireRelease(Queue.dropping<Command>(writeQueueCapacity), Queue.shutdown)
+  const pending = yield* SubscriptionRef.make(0)
+  const counters = { hits: 0, misses: 0, storeErrors: 0, droppedWrites: 0 }
+
+  const cacheConfig = Effect.map(gatewayConfig.get, (config) => config.cache)
+
+  const logStoreError = (operation: string) => (error: StoreError) =>
+    Effect.sync(() => void counters.storeErrors++).pipe(
+      Effect.zipRight(Effect.logWarning(`response cache: store ${operation} failed, carrying on without it`)),
+      Effect.annotateLogs({ error: error.message })
+    )
+  const logStoreDefect = (operation: string) => (defect: unknown) =>
+    Effect.sync(() => void counters.storeErrors++).pipe(
+      Effect.zipRight(Effect.logError(`response cache: store ${operation} crashed, carrying on without it`, defect))
+    )
+  const safely = <A>(operation: string, effect: Effect.Effect<A, StoreError>, fallback: A): Effect.Effect<A> =>
+    effect.pipe(
+      Effect.catchAll((error) => Effect.as(logStoreError(operation)(error), fallback)),
+      Effect.catchAllDefect((defect) => Effect.as(logStoreDefect(operation)(defect), fallback))
+    )
+
+  const enqueue = (command: Command) =>
+    Effect.gen(function* () {
+      yield* SubscriptionRef.update(pending, (n) => n + 1)
+      const accepted = yield* Queue.offer(queue, command)
+      if (!accepted) {
+        yield* SubscriptionRef.update(pending, (n) => n - 1)
+        if (command._tag !== "Sync") {
+          counters.droppedWrites++
+          yield* Effect.logWarning("response cache: store write queue full, dropping a write")
+        }
+      }
+    })
+
+  const writeBatchToStore = (commands: Iterable<Command>) =>
+    Effect.gen(function* () {
+      let wrote = false
+      for (const command of commands) {
+        if (command._tag === "Set") {
+          wrote = true
+          yield* safely("write", store.set(command.entry), undefined)
+        } else if (command._tag === "Delete") {
+          yield* safely("delete", store.delete(command.key), undefined)
+        }
+      }
+      if (touched.size > 0) {
+        const byTime = new Map<number, Array<string>>()
+        for (const [key, at] of touched) byTime.set(at, [...(byTime.get(at) ?? []), key])
+        touched.clear()
+        for (const [at, keys] of byTime) yield* safely("touch", store.touch(keys, at), undefined)
+      }
+      if (wrote) {
+        const config = yield* cacheConfig
+        yield* safely("evict", store.evict({ maxEntries: config.maxEntries, maxBytes: config.maxBytes }), 0)
+      }
+    })
+
+  yield* Queue.takeBetween(queue, 1, writeBatch).pipe(
+    Effect.flatMap((batch) =>
+      writeBatchToStore(batch).pipe(Effect.ensuring(SubscriptionRef.update(pending, (n) => n - batch.length)))
+    ),
+    Effect.forever,
+    Effect.forkScoped
+  )
+
+  const flush: Effect.Effect<void> = Effect.gen(function* () {
+    yield* enqueue({ _tag: "Sync" })
+    yield* pending.changes.pipe(Stream.takeUntil((n) => n <= 0), Stream.runDrain)
+  }).pipe(Effect.withSpan("ResponseCache.flush"))
+
+  const sweep = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    lru.sweep(now)
+    const removed = yield* safely("sweep", store.sweep(now), 0)
+    if (removed > 0) yield* Effect.logDebug(`response cache: swept ${removed} expired entries`)
+    yield* enqueue({ _tag: "Sync" })
+  })
+  const sweepInterval = Duration.millis((yield* cacheConfig).sweepIntervalMs)
+  yield* sweep.pipe(Effect.delay(sweepInterval), Effect.forever, Effect.forkScoped)
+  yield* Effect.addFinalizer(() => Effect.timeout(flush, Duration.seconds(5)).pipe(Effect.ignore))
+
+  const get = Effect.fn("ResponseCache.get")(function* (key: string) {
+    const config = yield* cacheConfig
+    if (!config.enabled) return Option.none<ChatResponse>()
+    const now = yield* Clock.currentTimeMillis
+    const found = lru.get(key, now)
+    if (found === "expired") {
+      counters.misses++
+      yield* enqueue({ _tag: "Delete", key })
+      return Option.none<ChatResponse>()
+    }
+    if (found !== undefined) {
+      counters.hits++
+      touched.set(key, now)
+      return Option.some(found.value)
+    }
+    const stored = yield* safely("read", store.get(key, now), Option.none<CacheStore.CacheEntry>())
+    if (Option.isNone(stored)) {
+      counters.misses++
+      return Option.none<ChatResponse>()
+    }
+    const entry = stored.value
+    counters.hits++
+    lru.set(key, { value: entry.response, bytes: entry.bytes, expiresAt: entry.expiresAt }, config.maxEntries, config.maxBytes)
+    return Option.some(entry.response)
+  })
+
+  const set = Effect.fn("ResponseCache.set")(function* (key: string, response: ChatResponse, ttlMs?: number) {
+    const config = yield* cacheConfig
+    if (!config.enabled) return
+    const ttl = ttlMs ?? config.ttlMs
+    if (!(ttl > 0)) return
+    const now = yield* Clock.currentTimeMillis
+    const bytes = CacheStore.utf8Bytes(JSON.stringify(response))
+    if (bytes > config.maxBytes) {
+      yield* Effect.logDebug(`response cache: a ${bytes}-byte response exceeds cache.maxBytes, not cached`)
+      return
+    }
+    const expiresAt = now + ttl
+    touched.delete(key)
+    lru.set(key, { value: response, bytes, expiresAt }, config.maxEntries, config.maxBytes)
+    yield* enqueue({
+      _tag: "Set",
+      entry: { key, model: response.model, response, bytes, createdAt: now, expiresAt, lastAccess: now }
+    })
+  })
+
+  const invalidate = Effect.fn("ResponseCache.invalidate")(function* (key: string) {
+    lru.delete(key)
+    touched.delete(key)
+    yield* enqueue({ _tag: "Delete", key })
+  })
+
+  const cacheable = Effect.fn("ResponseCache.cacheable")(function* (request: ChatRequest) {
+    const config = yield* cacheConfig
+    return config.enabled && (request.temperature === 0 || config.cacheNonDeterministic)
+  })
+
+  return ResponseCache.of({
+    key: cacheKey,
+    cacheable,
+    get,
+    set,
+    invalidate,
+    flush,
+    stats: Effect.sync(() => ({ ...counters, entries: lru.size, bytes: lru.bytes }))
+  })
+})
+
+/** The cache over whatever `CacheStore` is provided (SQL in production). */
+export const layer: Layer.Layer<ResponseCache, never, GatewayConfig | CacheStore.CacheStore> = Layer.scoped(
+  ResponseCache,
+  make
+)
+
+/** The cache over the memory store (no database). */
+export const layerMemory: Layer.Layer<ResponseCache, never, GatewayConfig> = layer.pipe(
+  Layer.provide(CacheStore.layerMemory)
+)

@@ -1,0 +1,122 @@
+/**
+ * CacheStore: the persistent tier behind the ResponseCache's memory LRU.
+ * A memory version lives here; the SQL version is `@modelgate/sql/CacheStoreSql`.
+ *
+ * Times are epoch milliseconds from the caller's Clock. An entry is expired
+ * when `now >= expiresAt`.
+ */
+import type { ChatResponse } from "@modelgate/domain/Chat"
+import type { StoreError } from "@modelgate/domain/Errors"
+import { Context, Effect, Layer, Option } from "effect"
+
+/** One cached response with its bookkeeping. */
+export interface CacheEntry {
+  readonly key: string
+  readonly model: string
+  readonly response: ChatResponse
+  /** UTF-8 size of the response JSON. */
+  readonly bytes: number
+  readonly createdAt: number
+  readonly expiresAt: number
+  readonly lastAccess: number
+}
+
+/** Bounds for LRU eviction. */
+export interface CacheBounds {
+  readonly maxEntries: number
+  readonly maxBytes: number
+}
+
+/** Persistent storage of cached responses. */
+export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
+  CacheStore,
+  {
+    /** The live entry under `key`; an expired one is deleted and reads as None. Bumps `lastAccess` to `now`. */
+    readonly get: (key: string, now: number) => Effect.Effect<Option.Option<CacheEntry>, StoreError>
+    /** Insert or replace. */
+    readonly set: (entry: CacheEntry) => Effect.Effect<void, StoreError>
+    /** Mark entries as used at `now` (LRU order). Unknown keys are ignored. */
+    readonly touch: (keys: ReadonlyArray<string>, now: number) => Effect.Effect<void, StoreError>
+    readonly delete: (key: string) => Effect.Effect<void, StoreError>
+    /** Delete every entry expired at `now`; returns how many. */
+    readonly sweep: (now: number) => Effect.Effect<number, StoreError>
+    /** Delete least recently used entries until both bounds hold; returns how many. */
+    readonly evict: (bounds: CacheBounds) => Effect.Effect<number, StoreError>
+    /** Entry count and total bytes. */
+    readonly size: Effect.Effect<{ readonly entries: number; readonly bytes: number }, StoreError>
+  }
+>() {}
+
+/** The UTF-8 byte length of a string. */
+export const utf8Bytes = (text: string): number => new TextEncoder().encode(text).length
+
+/**
+ * Which entries LRU eviction removes: ordering newest `lastAccess` first (ties
+ * by key), the longest prefix with at most `maxEntries` entries and at most
+ * `maxBytes` bytes stays; everything after it goes (a strict LRU, as the SQL
+ * store does it).
+ */
+export const evictionVictims = (entries: Iterable<CacheEntry>, bounds: CacheBounds): Array<string> => {
+  const newestFirst = [...entries].sort((a, b) => b.lastAccess - a.lastAccess || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  let count = 0
+  let bytes = 0
+  for (const entry of newestFirst) {
+    if (count + 1 > bounds.maxEntries || bytes + entry.bytes > bounds.maxBytes) break
+    count++
+    bytes += entry.bytes
+  }
+  return newestFirst.slice(count).map((entry) => entry.key)
+}
+
+/** A store in a Map: for tests and for running without a database. */
+export const makeMemory: Effect.Effect<CacheStore["Type"]> = Effect.sync(() => {
+  const entries = new Map<string, CacheEntry>()
+  return CacheStore.of({
+    get: (key, now) =>
+      Effect.sync(() => {
+        const entry = entries.get(key)
+        if (entry === undefined) return Option.none()
+        if (now >= entry.expiresAt) {
+          entries.delete(key)
+          return Option.none()
+        }
+        const touched = { ...entry, lastAccess: now }
+        entries.set(key, touched)
+        return Option.some(touched)
+      }),
+    set: (entry) => Effect.sync(() => void entries.set(entry.key, entry)),
+    touch: (keys, now) =>
+      Effect.sync(() => {
+        for (const key of keys) {
+          const entry = entries.get(key)
+          if (entry !== undefined) entries.set(key, { ...entry, lastAccess: Math.max(entry.lastAccess, now) })
+        }
+      }),
+    delete: (key) => Effect.sync(() => void entries.delete(key)),
+    sweep: (now) =>
+      Effect.sync(() => {
+        let removed = 0
+        for (const [key, entry] of entries) {
+          if (now >= entry.expiresAt) {
+            entries.delete(key)
+            removed++
+          }
+        }
+        return removed
+      }),
+    evict: (bounds) =>
+      Effect.sync(() => {
+        const victims = evictionVictims(entries.values(), bounds)
+        for (const key of victims) entries.delete(key)
+        return victims.length
+      }),
+    size: Effect.sync(() => {
+      let bytes = 0
+      for (const entry of entries.values()) bytes += entry.bytes
+      return { entries: entries.size, bytes }
+    })
+  })
+})
+
+/** The memory store. */
+export const layerMemory: Layer.Layer<CacheStore> = Layer.effect(CacheStore, makeMemory)
