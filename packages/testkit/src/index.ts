@@ -1,4 +1,5 @@
 /**
- * @modelgate/testkit
+ * @modelgate/testkit: fake provider servers speaking the providers' real
+ * wire formats, with scripted faults.
  */
-export {}
+export * as FakeServer from "./FakeServer.js"

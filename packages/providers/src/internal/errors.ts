@@ -1,0 +1,185 @@
+/**
+ * Shared pieces of error classification: the context every provider error is
+ * built from, secret stripping, excerpts, and the generic status table that
+ * each adapter refines with what its error body says.
+ */
+import {
+  type AttemptFailure,
+  BadRequest,
+  MalformedResponse,
+  Overloaded,
+  type ProviderError,
+  RateLimited,
+  ServerError,
+  Timeout,
+  Unauthorized
+} from "@modelgate/domain/ProviderError"
+import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import type { Headers } from "@effect/platform"
+import { Effect, ParseResult, Schema } from "effect"
+
+/** Who a call is for: used in every error it produces. */
+export interface CallInfo {
+  /** The gateway's model id (what records and failover know). */
+  readonly model: string
+  /** The non-secret id of the key used (`openai#1`), when there is one. */
+  readonly keyId: string | undefined
+  /** Secret values to strip from any provider text kept in an error. */
+  readonly secrets: ReadonlyArray<string>
+}
+
+/** What every answer (success or failure) tells about itself. */
+export interface ResponseMeta {
+  readonly status: number
+  readonly headers: Headers.Headers
+  readonly requestId: string | undefined
+  readonly rateLimit: RateLimitInfo | undefined
+}
+
+/** Everything an adapter's `classify` needs to turn a non-2xx answer into one error. */
+export interface ErrorContext extends ResponseMeta {
+  readonly provider: string
+  readonly info: CallInfo
+  /** The raw body text (secrets not yet stripped: use `excerpt` for messages). */
+  readonly body: string
+  /** A short, secret-free excerpt of the body. */
+  readonly excerpt: string
+  /** `Clock` time when the answer arrived, for HTTP-date `retry-after` values. */
+  readonly nowMs: number
+}
+
+/** The fields every `ProviderError` shares. */
+export interface CommonFields {
+  readonly provider: string
+  readonly model: string
+  readonly status: number | undefined
+  readonly requestId: string | undefined
+  readonly detail: string
+  readonly rateLimit: RateLimitInfo | undefined
+}
+
+/** The common fields of an error built from an answer, with `detail` as its text. */
+export const fieldsOf = (ctx: ErrorContext, detail: string): CommonFields => ({
+  provider: ctx.provider,
+  model: ctx.info.model,
+  status: ctx.status,
+  requestId: ctx.requestId,
+  detail,
+  rateLimit: ctx.rateLimit
+})
+
+const secretPatterns: ReadonlyArray<RegExp> = [
+  /sk-[A-Za-z0-9_-]{6,}/g,
+  /sk-ant-[A-Za-z0-9_-]{6,}/g,
+  /AIza[0-9A-Za-z_-]{10,}/g,
+  /Bearer\s+[A-Za-z0-9._~+/=-]+/gi
+]
+
+/** Remove the given secret values and anything shaped like an API key from a text. */
+export const stripSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
+  let out = text
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join("[redacted]")
+  }
+  for (const pattern of secretPatterns) out = out.replace(pattern, "[redacted]")
+  return out
+}
+
+/** A short single-line excerpt of a provider's text, secrets stripped. */
+export const excerpt = (text: string, secrets: ReadonlyArray<string>, max = 300): string => {
+  const flat = stripSecrets(text, secrets).replace(/\s+/g, " ").trim()
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat
+}
+
+/** How the generic status table classifies a status: `success` or an error tag. */
+export type StatusClass = "success" | ProviderError["_tag"]
+
+/**
+ * The generic status table: 2xx success; 401/403 Unauthorized; 408 Timeout;
+ * 409 ServerError (a transient conflict the SDKs retry); 429 RateLimited;
+ * other 4xx BadRequest; 503 and 529 Overloaded; other 5xx ServerError; any
+ * other status (1xx, 3xx, out of range) MalformedResponse. Total: every
+ * integer maps to exactly one class.
+ */
+export const classifyStatus = (status: number): StatusClass => {
+  if (status >= 200 && status < 300) return "success"
+  if (status === 401 || status === 403) return "Unauthorized"
+  if (status === 408) return "Timeout"
+  if (status === 409) return "ServerError"
+  if (status === 429) return "RateLimited"
+  if (status >= 400 && status < 500) return "BadRequest"
+  if (status === 503 || status === 529) return "Overloaded"
+  if (status >= 500 && status < 600) return "ServerError"
+  return "MalformedResponse"
+}
+
+/**
+ * The error of the generic status table for a non-2xx answer, with the given
+ * detail and retry hint. Adapters call it after handling their special cases.
+ */
+export const genericError = (
+  ctx: ErrorContext,
+  detail: string,
+  retryAfterMs: number | undefined,
+  timeoutMs = 0
+): ProviderError => {
+  const fields = fieldsOf(ctx, detail)
+  switch (classifyStatus(ctx.status)) {
+    case "Unauthorized":
+      return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
+    case "Timeout":
+      return new Timeout({ ...fields, timeoutMs })
+    case "RateLimited":
+      return new RateLimited({ ...fields, retryAfterMs })
+    case "Overloaded":
+      return new Overloaded({ ...fields, retryAfterMs })
+    case "BadRequest":
+      return new BadRequest(fields)
+    case "ServerError":
+      return new ServerError(fields)
+    default:
+      return new MalformedResponse({ ...fields, detail: `unexpected HTTP status ${ctx.status}: ${detail}` })
+  }
+}
+
+/** A copy of `error` (same class) carrying the list of failed attempts. */
+export const withAttempts = <E extends ProviderError>(error: E, attempts: ReadonlyArray<AttemptFailure>): E =>
+  Object.assign(Object.create(Object.getPrototypeOf(error)) as E, error, { attempts })
+
+/** One attempt's record for `attempts`. */
+export const attemptOf = (error: ProviderError): AttemptFailure => ({
+  tag: error._tag,
+  ...(error.status !== undefined ? { status: error.status } : {}),
+  message: error.message
+})
+
+/**
+ * Decode a JSON text with a Schema; a body that is not JSON or does not match
+ * becomes `MalformedResponse` with a short, secret-free excerpt of the text.
+ */
+export const decodeJson = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string,
+  base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined }
+): Effect.Effect<A, MalformedResponse> =>
+  Schema.decodeUnknown(Schema.parseJson(schema))(text).pipe(
+    Effect.mapError((e) =>
+      new MalformedResponse({
+        provider: base.provider,
+        model: base.info.model,
+        status: base.meta?.status,
+        requestId: base.meta?.requestId,
+        rateLimit: base.meta?.rateLimit,
+        detail: `${describeParseError(e)}; body: ${excerpt(text, base.info.secrets, 200)}`
+      })
+    )
+  )
+
+/** The first issue of a parse error as `at a.b: message`, kept short. */
+export const describeParseError = (e: ParseResult.ParseError): string => {
+  const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
+  if (first === undefined) return "does not decode"
+  const where = first.path.length > 0 ? `at ${first.path.map(String).join(".")}: ` : ""
+  const text = `${where}${first.message}`.replace(/\s+/g, " ")
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}

@@ -1,0 +1,8 @@
+/**
+ * Internal building blocks shared by the adapters (not part of the public API).
+ */
+export * from "./errors.js"
+export * from "./headers.js"
+export * from "./http.js"
+export * from "./retry.js"
+export * from "./sse.js"

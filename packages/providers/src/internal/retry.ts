@@ -1,0 +1,57 @@
+/**
+ * The retry policy of every adapter call: exponential, jittered, capped, at
+ * most `maxRetries` retries, only while the error is retryable. A provider's
+ * own hint (`retryAfterMs` on RateLimited / Overloaded) replaces the computed
+ * delay; a hint longer than `maxRetryWaitMs` stops retrying at once, so the
+ * caller (failover) can move on instead of waiting.
+ */
+import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { Duration, Effect, Ref, Schedule } from "effect"
+import { attemptOf, withAttempts } from "./errors.js"
+
+/** First backoff delay when the provider gives no hint. */
+export const baseDelayMs = 250
+/** Largest computed backoff delay (also capped by `maxRetryWaitMs`). */
+export const capDelayMs = 8_000
+
+/** The provider's retry hint carried by an error, if any. */
+export const retryHint = (error: ProviderError): number | undefined =>
+  error._tag === "RateLimited" || error._tag === "Overloaded" ? error.retryAfterMs : undefined
+
+/** Whether the policy may retry this error at all (retryable, hint within the wait budget). */
+export const mayRetry = (error: ProviderError, maxRetryWaitMs: number): boolean =>
+  error.retryable && (retryHint(error) ?? 0) <= maxRetryWaitMs
+
+/** The named retry policy for one provider's limits. */
+export const retryPolicy = (
+  config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">
+): Schedule.Schedule<unknown, ProviderError> => {
+  const cap = Duration.millis(Math.min(capDelayMs, config.maxRetryWaitMs))
+  return Schedule.identity<ProviderError>().pipe(
+    Schedule.zipLeft(Schedule.jittered(Schedule.exponential(Duration.millis(baseDelayMs)))),
+    Schedule.whileInput((error: ProviderError) => mayRetry(error, config.maxRetryWaitMs)),
+    Schedule.modifyDelay((error, delay) => {
+      const hint = retryHint(error)
+      return hint !== undefined ? Duration.millis(hint) : Duration.min(delay, cap)
+    }),
+    Schedule.intersect(Schedule.recurs(config.maxRetries))
+  )
+}
+
+/**
+ * Run `attempt` under `retryPolicy(config)`. The error that finally comes out
+ * carries `attempts`: the tag, status and message of every failed attempt.
+ */
+export const withRetries = <A>(
+  attempt: Effect.Effect<A, ProviderError>,
+  config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">
+): Effect.Effect<A, ProviderError> =>
+  Effect.gen(function*() {
+    const attempts = yield* Ref.make<ReadonlyArray<ReturnType<typeof attemptOf>>>([])
+    return yield* attempt.pipe(
+      Effect.tapError((error) => Ref.update(attempts, (list) => [...list, attemptOf(error)])),
+      Effect.retry(retryPolicy(config)),
+      Effect.catchAll((error) => Effect.flatMap(Ref.get(attempts), (list) => Effect.fail(withAttempts(error, list))))
+    )
+  })
