@@ -24,6 +24,7 @@ import { destroy, sendAnswer, sendError, sendRaw } from "./FakeServer/respond.js
 import type { FakeProvider, FakeRateLimit, Fault, RecordedRequest } from "./FakeServer/types.js"
 
 export * from "./FakeServer/types.js"
+export { awaitSleep } from "./FakeServer/clock.js"
 
 /** A running fake server. */
 export interface FakeServer {

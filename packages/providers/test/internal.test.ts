@@ -1,0 +1,197 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import { Headers, HttpClientRequest } from "@effect/platform"
+import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import { type Answer, awaitSleep, Fault, type FakeProvider, make as makeFake } from "@modelgate/testkit/FakeServer"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Schema, Stream, TestClock } from "effect"
+import * as fc from "fast-check"
+import {
+  classifyStatus,
+  decodeJson,
+  genericError,
+  makeProviderHttp,
+  ndjsonLines,
+  parseDuration,
+  parseRetryAfter,
+  sseEvents,
+  standardRetryAfter,
+  stripSecrets
+} from "../src/internal/index.js"
+
+const toy: FakeProvider = {
+  name: "toy",
+  handle: (request): Answer =>
+    request.path === "/stream"
+      ? { _tag: "Stream", contentType: "text/event-stream", chunks: ["data: a\n\n", "data: b\n\n"], terminalChunks: 1 }
+      : { _tag: "Json", status: 200, body: { n: 1 } },
+  errorAnswer: ({ message, retryAfterMs }) => ({
+    body: JSON.stringify({ error: { message } }),
+    headers: retryAfterMs !== undefined ? { "retry-after": String(Math.ceil(retryAfterMs / 1000)) } : {}
+  })
+}
+
+const info = { model: "toy-model", keyId: "toy#1", secrets: ["sk-secret-value-123"] }
+const Body = Schema.Struct({ n: Schema.Number })
+
+const setup = (config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {}) =>
+  Effect.gen(function*() {
+    const server = yield* makeFake(toy)
+    const http = yield* makeProviderHttp({
+      provider: "toy",
+      getConfig: Effect.succeed(ProviderConfig.make({ baseUrl: server.url, ...config })),
+      requestId: (h) => h["x-request-id"],
+      rateLimit: () => undefined,
+      classify: (ctx) => genericError(ctx, ctx.excerpt, standardRetryAfter(ctx.headers, ctx.nowMs))
+    })
+    const get = http.call(info, HttpClientRequest.get(`${server.url}/chat`), (res) =>
+      decodeJson(Body, res.body, { provider: "toy", info, meta: res }))
+    return { server, http, get }
+  })
+
+describe("header parsers", () => {
+  it("parses Go durations and retry-after", () => {
+    assert.strictEqual(parseDuration("6m0s"), 360_000)
+    assert.strictEqual(parseDuration("1s"), 1_000)
+    assert.strictEqual(parseDuration("20ms"), 20)
+    assert.strictEqual(parseDuration("1h2m3.5s"), 3_723_500)
+    assert.strictEqual(parseDuration("2"), 2_000)
+    assert.strictEqual(parseDuration("soon"), undefined)
+    assert.strictEqual(parseRetryAfter("3", 0), 3_000)
+    assert.strictEqual(parseRetryAfter("Thu, 01 Jan 1970 00:00:10 GMT", 4_000), 6_000)
+    assert.strictEqual(standardRetryAfter(Headers.fromInput({ "retry-after": "3", "retry-after-ms": "1500" }), 0), 1_500)
+  })
+
+  it("strips secrets and key-shaped strings", () => {
+    const text = stripSecrets("key sk-secret-value-123 and sk-proj-abcdefgh and Bearer abc.def", ["sk-secret-value-123"])
+    assert.notInclude(text, "secret-value")
+    assert.notInclude(text, "abcdefgh")
+    assert.notInclude(text, "abc.def")
+  })
+
+  it("classification is total: every status maps to exactly one class", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }), (status) => {
+        const cls = classifyStatus(status)
+        assert.strictEqual(cls === "success", status >= 200 && status < 300)
+        if (cls !== "success") {
+          const error = genericError(
+            { status, headers: Headers.empty, requestId: undefined, rateLimit: undefined, provider: "p", info, body: "", excerpt: "", nowMs: 0 },
+            "x",
+            undefined
+          )
+          assert.strictEqual(error._tag, cls)
+        }
+      }),
+      { numRuns: 500 }
+    )
+  })
+})
+
+describe("ProviderHttp", () => {
+  it.scoped("decodes a 2xx body; a body that does not decode is MalformedResponse with an excerpt", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 0 })
+      assert.deepStrictEqual(yield* get, { n: 1 })
+      yield* server.script(Fault.malformedJson("<html>sk-secret-value-123 oops</html>"))
+      const error = yield* Effect.flip(get)
+      assert.strictEqual(error._tag, "MalformedResponse")
+      assert.include(error.detail, "oops")
+      assert.notInclude(error.detail, "sk-secret-value-123")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a Retry-After hint wins over the schedule (TestClock)", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 2 })
+      yield* server.script(Fault.status(429, { headers: { "retry-after": "3" } }))
+      const fiber = yield* Effect.fork(get)
+      assert.strictEqual(yield* awaitSleep((ms) => ms < 60_000), 3_000)
+      yield* TestClock.adjust(2_999)
+      assert.lengthOf(yield* server.requests, 1)
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(yield* Fiber.join(fiber), { n: 1 })
+      assert.lengthOf(yield* server.requests, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a hint longer than maxRetryWaitMs returns the error at once", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 5, maxRetryWaitMs: 10_000 })
+      yield* server.script(Fault.status(429, { headers: { "retry-after": "30" } }))
+      const error = yield* Effect.flip(get)
+      assert.strictEqual(error._tag, "RateLimited")
+      assert.strictEqual(error._tag === "RateLimited" ? error.retryAfterMs : -1, 30_000)
+      assert.lengthOf(error.attempts ?? [], 1)
+      assert.lengthOf(yield* server.requests, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("retries exhausted: the final error carries every attempt", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 2 })
+      yield* server.persist(Fault.status(500))
+      const fiber = yield* Effect.fork(get)
+      for (let i = 0; i < 2; i++) {
+        const wait = yield* awaitSleep((ms) => ms < 60_000)
+        assert.isAtMost(wait, 8_000)
+        yield* TestClock.adjust(wait)
+      }
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(error._tag, "ServerError")
+      assert.deepStrictEqual(error.attempts?.map((a) => [a.tag, a.status]), [["ServerError", 500], ["ServerError", 500], ["ServerError", 500]])
+      assert.lengthOf(yield* server.requests, 3)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("non-retryable errors are not retried", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 3 })
+      yield* server.script(Fault.status(401))
+      const error = yield* Effect.flip(get)
+      assert.strictEqual(error._tag, "Unauthorized")
+      assert.strictEqual(error._tag === "Unauthorized" ? error.keyId : undefined, "toy#1")
+      assert.lengthOf(yield* server.requests, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("no answer within timeoutMs is Timeout; a reset connection is Transport", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 0, timeoutMs: 1_000 })
+      yield* server.script(Fault.delay({ headersMs: 5_000 }), Fault.reset())
+      const fiber = yield* Effect.fork(get)
+      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
+      const timeout = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(timeout._tag, "Timeout")
+      const transport = yield* Effect.flip(get)
+      assert.strictEqual(transport._tag, "Transport")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("maxConcurrency bounds requests in flight", () =>
+    Effect.gen(function*() {
+      const { get, server } = yield* setup({ maxRetries: 0, maxConcurrency: 1 })
+      yield* server.script(Fault.delay({ headersMs: 300 }))
+      const first = yield* Effect.fork(get)
+      const second = yield* Effect.fork(get)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 150)))
+      assert.lengthOf(yield* server.requests, 1)
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      assert.lengthOf(yield* server.requests, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("streams: SSE events decode; a broken body is StreamInterrupted", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup({ maxRetries: 0 })
+      const events = (req: HttpClientRequest.HttpClientRequest) =>
+        http.stream(info, req, (res) => Effect.succeed(sseEvents(res.body, (m) => new Error(m)))).pipe(
+          Effect.flatMap((s) => Stream.runCollect(s)),
+          Effect.map((c) => Chunk.toReadonlyArray(c).map((e) => e.data))
+        )
+      assert.deepStrictEqual(yield* events(HttpClientRequest.get(`${server.url}/stream`)), ["a", "b"])
+      yield* server.script(Fault.reset(1))
+      const error = yield* Effect.flip(events(HttpClientRequest.get(`${server.url}/stream`)))
+      assert.strictEqual((error as { _tag: string })._tag, "StreamInterrupted")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.effect("ndjson lines keep a truncated last line", () =>
+    Effect.gen(function*() {
+      const body = Stream.make("{\"a\":1}\n{\"b\"", ":2}\n\n{\"c\"").pipe(Stream.encodeText)
+      const lines = yield* Stream.runCollect(ndjsonLines(body))
+      assert.deepStrictEqual(Chunk.toReadonlyArray(lines), ["{\"a\":1}", "{\"b\":2}", "{\"c\""])
+    }))
+})
