@@ -1,0 +1,120 @@
+/**
+ * Anthropic failures -> the ProviderError union, and `anthropic-ratelimit-*`
+ * headers -> RateLimitInfo. Decided here and nowhere else.
+ */
+import type { Headers } from "@effect/platform"
+import {
+  ContextLengthExceeded,
+  Overloaded,
+  type ProviderError,
+  RateLimited,
+  Timeout,
+  Unauthorized
+} from "@modelgate/domain/ProviderError"
+import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import { Option, Schema } from "effect"
+import { type ErrorContext, excerpt, fieldsOf, genericError } from "../internal/errors.js"
+import { compact, header, parseCount, standardRetryAfter } from "../internal/headers.js"
+
+/** Anthropic's error body: `{"type":"error","error":{"type","message","details"?},"request_id"}`. */
+export const AnthropicErrorBody = Schema.Struct({
+  type: Schema.optional(Schema.String),
+  error: Schema.Struct({
+    type: Schema.String,
+    message: Schema.optional(Schema.String),
+    details: Schema.optional(Schema.NullOr(Schema.Struct({ error_code: Schema.optional(Schema.String) })))
+  }),
+  request_id: Schema.optional(Schema.String)
+})
+export type AnthropicErrorBody = typeof AnthropicErrorBody.Type
+
+const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(AnthropicErrorBody))
+
+/** The `request-id` response header. */
+export const requestIdOf = (headers: Headers.Headers): string | undefined => header(headers, "request-id")
+
+/** An RFC 3339 reset timestamp as milliseconds from `nowMs` (never negative). */
+const resetMs = (headers: Headers.Headers, name: string, nowMs: number): number | undefined => {
+  const raw = header(headers, name)
+  const at = raw === undefined ? Number.NaN : Date.parse(raw)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
+}
+
+/**
+ * `anthropic-ratelimit-requests-*` and `-tokens-*` (falling back to
+ * `-input-tokens-*`) as RateLimitInfo; undefined when none is present.
+ */
+export const parseRateLimit = (headers: Headers.Headers, nowMs: number): RateLimitInfo | undefined => {
+  const tokens = header(headers, "anthropic-ratelimit-tokens-limit") !== undefined ? "tokens" : "input-tokens"
+  const fields = compact({
+    limitRequests: parseCount(header(headers, "anthropic-ratelimit-requests-limit")),
+    limitTokens: parseCount(header(headers, `anthropic-ratelimit-${tokens}-limit`)),
+    remainingRequests: parseCount(header(headers, "anthropic-ratelimit-requests-remaining")),
+    remainingTokens: parseCount(header(headers, `anthropic-ratelimit-${tokens}-remaining`)),
+    resetRequestsMs: resetMs(headers, "anthropic-ratelimit-requests-reset", nowMs),
+    resetTokensMs: resetMs(headers, `anthropic-ratelimit-${tokens}-reset`, nowMs)
+  })
+  return Object.keys(fields).length === 0 ? undefined : new RateLimitInfo(fields)
+}
+
+/**
+ * How long Anthropic asks us to wait: `retry-after-ms` / `retry-after`, else
+ * the latest reset among the exhausted (`remaining: 0`) limits.
+ */
+export const retryAfterOf = (headers: Headers.Headers, nowMs: number): number | undefined => {
+  const explicit = standardRetryAfter(headers, nowMs)
+  if (explicit !== undefined) return explicit
+  const waits = ["requests", "tokens", "input-tokens", "output-tokens"].flatMap((kind) => {
+    if (parseCount(header(headers, `anthropic-ratelimit-${kind}-remaining`)) !== 0) return []
+    const wait = resetMs(headers, `anthropic-ratelimit-${kind}-reset`, nowMs)
+    return wait === undefined ? [] : [wait]
+  })
+  return waits.length === 0 ? undefined : Math.max(...waits)
+}
+
+const contextPattern = /prompt is too long|too many (input )?tokens|context (window|length)/i
+
+/** The HTTP status Anthropic uses for an error `type` (for errors that arrive inside a 200 stream). */
+export const statusOfType: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529
+}
+
+/**
+ * Classify a non-2xx Anthropic answer into exactly one error. The status
+ * decides the family; the body refines it: a 400 whose message says the
+ * prompt is too long is ContextLengthExceeded, a 429 spend-limit answer is
+ * Unauthorized (not retryable), `overloaded_error` is Overloaded, 402
+ * billing is Unauthorized, 504 `timeout_error` is Timeout. The retry hint is
+ * `retry-after` or the reset time of an exhausted limit.
+ */
+export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
+  const parsed = Option.getOrUndefined(decodeErrorBody(ctx.body))
+  const detail = parsed === undefined
+    ? ctx.excerpt === "" ? `HTTP ${ctx.status}` : ctx.excerpt
+    : excerpt(`${parsed.error.type}: ${parsed.error.message ?? ""}`, ctx.info.secrets)
+  const withId = parsed?.request_id !== undefined && ctx.requestId === undefined
+    ? { ...ctx, requestId: parsed.request_id }
+    : ctx
+  const fields = fieldsOf(withId, detail)
+  const retryAfterMs = retryAfterOf(ctx.headers, ctx.nowMs)
+  const type = parsed?.error.type
+  const status = ctx.status
+  if (status === 429 && parsed?.error.details?.error_code === "enforced_spend_limit_reached") {
+    return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `spend limit reached: ${detail}` })
+  }
+  if (status === 402) return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `billing: ${detail}` })
+  if (status >= 500 && status < 600 && type === "overloaded_error") return new Overloaded({ ...fields, retryAfterMs })
+  if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
+  if ((status === 400 || status === 413) && contextPattern.test(detail)) return new ContextLengthExceeded(fields)
+  if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
+  return genericError(withId, detail, retryAfterMs)
+}

@@ -1,0 +1,198 @@
+/**
+ * ChatRequest (OpenAI shape) -> Anthropic Messages request body.
+ */
+import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { BadRequest } from "@modelgate/domain/ProviderError"
+import { Either } from "effect"
+import { parseDataUrl, parseToolArguments, textOf } from "../Google/Content.js"
+
+/** A content block of an Anthropic message we send. */
+export type AnthropicBlock =
+  | { readonly type: "text"; readonly text: string }
+  | {
+    readonly type: "image"
+    readonly source:
+      | { readonly type: "base64"; readonly media_type: string; readonly data: string }
+      | { readonly type: "url"; readonly url: string }
+  }
+  | {
+    readonly type: "document"
+    readonly source: { readonly type: "base64"; readonly media_type: string; readonly data: string }
+  }
+  | { readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: Record<string, unknown> }
+  | { readonly type: "tool_result"; readonly tool_use_id: string; readonly content: string }
+
+/** One Anthropic message: a role and its blocks. */
+export interface AnthropicMessage {
+  readonly role: "user" | "assistant"
+  readonly content: ReadonlyArray<AnthropicBlock>
+}
+
+/** The body of `POST /v1/messages`. */
+export interface AnthropicRequest {
+  readonly model: string
+  readonly max_tokens: number
+  readonly messages: ReadonlyArray<AnthropicMessage>
+  readonly system?: string
+  readonly temperature?: number
+  readonly top_p?: number
+  readonly stop_sequences?: ReadonlyArray<string>
+  readonly tools?: ReadonlyArray<{ readonly name: string; readonly description?: string; readonly input_schema: unknown }>
+  readonly tool_choice?: { readonly type: "auto" | "any" | "none" | "tool"; readonly name?: string; readonly disable_parallel_tool_use?: boolean }
+  readonly output_config?: { readonly format: { readonly type: "json_schema"; readonly schema: unknown } }
+  readonly metadata?: { readonly user_id: string }
+  readonly stream?: boolean
+}
+
+/** The fields of an error a failed translation carries. */
+export interface TranslateContext {
+  readonly provider: string
+  readonly model: string
+}
+
+const userBlocks = (
+  content: string | ReadonlyArray<ContentPart>
+): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
+  if (typeof content === "string") return Either.right(content === "" ? [] : [{ type: "text", text: content }])
+  const blocks: Array<AnthropicBlock> = []
+  for (const part of content) {
+    switch (part.type) {
+      case "text":
+        if (part.text !== "") blocks.push({ type: "text", text: part.text })
+        break
+      case "image_url": {
+        const data = parseDataUrl(part.image_url.url)
+        blocks.push({
+          type: "image",
+          source: data === undefined
+            ? { type: "url", url: part.image_url.url }
+            : { type: "base64", media_type: data.mimeType, data: data.data }
+        })
+        break
+      }
+      case "file": {
+        const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data)
+        if (data === undefined) return Either.left("file parts need inline file_data as a data: URL")
+        blocks.push({ type: "document", source: { type: "base64", media_type: data.mimeType, data: data.data } })
+        break
+      }
+      case "input_audio":
+        return Either.left("Anthropic does not accept audio input")
+    }
+  }
+  return Either.right(blocks)
+}
+
+const assistantBlocks = (
+  message: Extract<ChatMessage, { role: "assistant" }>
+): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
+  const blocks: Array<AnthropicBlock> = []
+  const text = message.content == null ? "" : textOf(message.content)
+  if (text !== "") blocks.push({ type: "text", text })
+  for (const call of message.tool_calls ?? []) {
+    const input = parseToolArguments(call.function.arguments)
+    if (input === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
+    blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input })
+  }
+  return Either.right(blocks)
+}
+
+/** Messages in Anthropic form: leading system/developer text lifted out, the rest as alternating user/assistant turns. */
+export const translateMessages = (
+  messages: ReadonlyArray<ChatMessage>
+): Either.Either<{ readonly system: string | undefined; readonly messages: ReadonlyArray<AnthropicMessage> }, string> => {
+  const system: Array<string> = []
+  const out: Array<{ role: "user" | "assistant"; content: Array<AnthropicBlock> }> = []
+  const push = (role: "user" | "assistant", blocks: ReadonlyArray<AnthropicBlock>) => {
+    if (blocks.length === 0) return
+    const last = out[out.length - 1]
+    if (last !== undefined && last.role === role) last.content.push(...blocks)
+    else out.push({ role, content: [...blocks] })
+  }
+  for (const message of messages) {
+    switch (message.role) {
+      case "system":
+      case "developer": {
+        const text = textOf(message.content)
+        if (out.length === 0) system.push(text)
+        else push("user", text === "" ? [] : [{ type: "text", text }])
+        break
+      }
+      case "user": {
+        const blocks = userBlocks(message.content)
+        if (Either.isLeft(blocks)) return Either.left(blocks.left)
+        push("user", blocks.right)
+        break
+      }
+      case "assistant": {
+        const blocks = assistantBlocks(message)
+        if (Either.isLeft(blocks)) return Either.left(blocks.left)
+        push("assistant", blocks.right)
+        break
+      }
+      case "tool":
+        push("user", [{ type: "tool_result", tool_use_id: message.tool_call_id, content: textOf(message.content) }])
+        break
+    }
+  }
+  if (out.length === 0) return Either.left("the request has no user or assistant message")
+  const joined = system.filter((s) => s !== "").join("\n\n")
+  return Either.right({ system: joined === "" ? undefined : joined, messages: out })
+}
+
+const translateTools = (tools: ReadonlyArray<Tool>) =>
+  tools.map((tool) => ({
+    name: tool.function.name,
+    ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+    input_schema: tool.function.parameters ?? { type: "object", properties: {} }
+  }))
+
+const translateToolChoice = (
+  choice: ToolChoice | undefined,
+  parallel: boolean | undefined
+): AnthropicRequest["tool_choice"] => {
+  const disable = parallel === false ? { disable_parallel_tool_use: true } : {}
+  if (choice === undefined) return parallel === false ? { type: "auto", ...disable } : undefined
+  if (choice === "none") return { type: "none" }
+  if (choice === "auto") return { type: "auto", ...disable }
+  if (choice === "required") return { type: "any", ...disable }
+  return { type: "tool", name: choice.function.name, ...disable }
+}
+
+/**
+ * The Anthropic body for a request. `max_tokens` is always present: the
+ * request's `max_completion_tokens` / `max_tokens`, else the model's
+ * `maxOutputTokens`. Temperature is capped at Anthropic's maximum of 1.
+ */
+export const toAnthropicRequest = (
+  request: ChatRequest,
+  model: ModelMetadata,
+  options: { readonly stream: boolean; readonly context: TranslateContext }
+): Either.Either<AnthropicRequest, BadRequest> => {
+  const translated = translateMessages(request.messages)
+  if (Either.isLeft(translated)) {
+    return Either.left(new BadRequest({ ...options.context, detail: translated.left }))
+  }
+  const stop = request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
+  const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
+  const toolChoice = tools === undefined ? undefined : translateToolChoice(request.tool_choice, request.parallel_tool_calls)
+  const format = request.response_format
+  const body: AnthropicRequest = {
+    model: request.model,
+    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens,
+    messages: translated.right.messages,
+    ...(translated.right.system !== undefined ? { system: translated.right.system } : {}),
+    ...(request.temperature != null ? { temperature: Math.min(request.temperature, 1) } : {}),
+    ...(request.top_p != null ? { top_p: request.top_p } : {}),
+    ...(stop !== undefined && stop.length > 0 ? { stop_sequences: stop } : {}),
+    ...(tools !== undefined ? { tools } : {}),
+    ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
+    ...(format?.type === "json_schema" && format.json_schema.schema !== undefined
+      ? { output_config: { format: { type: "json_schema", schema: format.json_schema.schema } } }
+      : {}),
+    ...(request.user !== undefined ? { metadata: { user_id: request.user } } : {}),
+    ...(options.stream ? { stream: true } : {})
+  }
+  return Either.right(body)
+}

@@ -1,0 +1,185 @@
+/**
+ * Anthropic's named SSE events -> ChatChunks (OpenAI stream shape). Tool-use
+ * blocks become OpenAI tool-call deltas keyed by a running index.
+ */
+import type { Sse } from "@effect/experimental"
+import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
+import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
+import { Either, Schema } from "effect"
+import { type CallInfo, excerpt, type ResponseMeta } from "../internal/errors.js"
+import { classifyAnthropic, statusOfType } from "./Errors.js"
+import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
+
+const MessageStart = Schema.Struct({
+  type: Schema.Literal("message_start"),
+  message: Schema.Struct({ id: Schema.String, model: Schema.String, usage: Schema.optional(AnthropicUsage) })
+})
+const BlockStart = Schema.Struct({
+  type: Schema.Literal("content_block_start"),
+  index: Schema.NonNegativeInt,
+  content_block: Schema.Struct({
+    type: Schema.String,
+    id: Schema.optional(Schema.String),
+    name: Schema.optional(Schema.String),
+    text: Schema.optional(Schema.String)
+  })
+})
+const BlockDelta = Schema.Struct({
+  type: Schema.Literal("content_block_delta"),
+  index: Schema.NonNegativeInt,
+  delta: Schema.Struct({
+    type: Schema.String,
+    text: Schema.optional(Schema.String),
+    partial_json: Schema.optional(Schema.String)
+  })
+})
+const MessageDelta = Schema.Struct({
+  type: Schema.Literal("message_delta"),
+  delta: Schema.Struct({ stop_reason: Schema.optional(Schema.NullOr(Schema.String)) }),
+  usage: Schema.optional(AnthropicUsage)
+})
+const ErrorEvent = Schema.Struct({
+  type: Schema.Literal("error"),
+  error: Schema.Struct({ type: Schema.String, message: Schema.optional(Schema.String) })
+})
+const Simple = Schema.Struct({ type: Schema.Literal("content_block_stop", "message_stop", "ping") })
+
+/** The events we act on; any other type is ignored as the API asks. */
+export const AnthropicStreamEvent = Schema.Union(MessageStart, BlockStart, BlockDelta, MessageDelta, ErrorEvent, Simple)
+export type AnthropicStreamEvent = typeof AnthropicStreamEvent.Type
+
+const known = new Set(["message_start", "content_block_start", "content_block_delta", "message_delta", "error", "content_block_stop", "message_stop", "ping"])
+const decodeEvent = Schema.decodeUnknownEither(Schema.parseJson(AnthropicStreamEvent))
+
+/** Who the stream is for and the answer that opened it: what its errors carry. */
+export interface StreamContext {
+  readonly provider: string
+  readonly info: CallInfo
+  readonly meta: ResponseMeta
+  readonly nowMs: number
+}
+
+/**
+ * The translation state of one stream. `push` takes one SSE event and returns
+ * the chunks it yields (or the error that ends the stream); `end` says whether
+ * the body ended cleanly (after `message_stop`) or must fail.
+ */
+export class AnthropicStreamTranslator {
+  private id = ""
+  private model = ""
+  private usage: AnthropicUsage = {}
+  private stopReason: string | undefined = undefined
+  private readonly toolIndex = new Map<number, number>()
+  private done = false
+
+  constructor(private readonly context: StreamContext, private readonly created: number) {}
+
+  private common(detail: string) {
+    return {
+      provider: this.context.provider,
+      model: this.context.info.model,
+      status: this.context.meta.status,
+      requestId: this.context.meta.requestId,
+      rateLimit: this.context.meta.rateLimit,
+      detail
+    }
+  }
+
+  private chunk(choices: ReadonlyArray<ChunkChoice>, usage?: ChatChunk["usage"]): ChatChunk {
+    return {
+      id: this.id,
+      object: "chat.completion.chunk",
+      created: this.created,
+      model: this.model,
+      choices,
+      ...(usage !== undefined ? { usage } : {})
+    }
+  }
+
+  private delta(delta: ChunkChoice["delta"], finish: FinishReason | null = null): ChatChunk {
+    return this.chunk([{ index: 0, delta, finish_reason: finish }])
+  }
+
+  /** Translate one SSE event. */
+  push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
+    if (this.done) return Either.right([])
+    const name = event.event !== "" && event.event !== "message" ? event.event : undefined
+    if (name !== undefined && !known.has(name)) return Either.right([])
+    const decoded = decodeEvent(event.data)
+    if (Either.isLeft(decoded)) {
+      if (name === undefined && !/"type"\s*:\s*"(message_|content_block_|ping|error)/.test(event.data)) {
+        return Either.right([])
+      }
+      return Either.left(new MalformedResponse(this.common(`undecodable stream event: ${event.data.slice(0, 300)}`)))
+    }
+    const ev = decoded.right
+    switch (ev.type) {
+      case "message_start":
+        this.id = ev.message.id
+        this.model = ev.message.model
+        this.usage = ev.message.usage ?? {}
+        return Either.right([this.delta({ role: "assistant", content: "" })])
+      case "content_block_start": {
+        const block = ev.content_block
+        if (block.type === "tool_use") {
+          const index = this.toolIndex.size
+          this.toolIndex.set(ev.index, index)
+          return Either.right([this.delta({
+            tool_calls: [{ index, id: block.id ?? `toolu_${ev.index}`, type: "function", function: { name: block.name ?? "", arguments: "" } }]
+          })])
+        }
+        return Either.right(block.type === "text" && block.text ? [this.delta({ content: block.text })] : [])
+      }
+      case "content_block_delta": {
+        const d = ev.delta
+        if (d.type === "text_delta" && d.text) return Either.right([this.delta({ content: d.text })])
+        const index = this.toolIndex.get(ev.index)
+        if (d.type === "input_json_delta" && d.partial_json && index !== undefined) {
+          return Either.right([this.delta({ tool_calls: [{ index, function: { arguments: d.partial_json } }] })])
+        }
+        return Either.right([])
+      }
+      case "message_delta":
+        if (ev.delta.stop_reason != null) this.stopReason = ev.delta.stop_reason
+        if (ev.usage !== undefined) this.usage = { ...this.usage, ...definedOnly(ev.usage) }
+        return Either.right([])
+      case "message_stop": {
+        const finish = this.stopReason === undefined ? undefined : finishReasonOf(this.stopReason)
+        if (finish === undefined) {
+          return Either.left(new MalformedResponse(this.common(`unknown stop_reason ${String(this.stopReason)}`)))
+        }
+        this.done = true
+        return Either.right([this.delta({}, finish), this.chunk([], usageOf(this.usage))])
+      }
+      case "error":
+        return Either.left(this.inBandError(event.data, ev.error.type))
+      default:
+        return Either.right([])
+    }
+  }
+
+  /** An `error` event, classified as the HTTP answer of the same error type would be; no HTTP status of its own. */
+  private inBandError(data: string, type: string): ProviderError {
+    const status = statusOfType[type] ?? 500
+    const error = classifyAnthropic({
+      ...this.context.meta,
+      status,
+      provider: this.context.provider,
+      info: this.context.info,
+      body: data,
+      excerpt: excerpt(data, this.context.info.secrets),
+      nowMs: this.context.nowMs
+    })
+    return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
+  }
+
+  /** Undefined when the stream reached `message_stop`; StreamInterrupted otherwise. */
+  end(): ProviderError | undefined {
+    return this.done
+      ? undefined
+      : new StreamInterrupted(this.common(this.id === "" ? "the stream ended before message_start" : "the stream ended before message_stop"))
+  }
+}
+
+const definedOnly = (usage: AnthropicUsage): AnthropicUsage =>
+  Object.fromEntries(Object.entries(usage).filter(([, v]) => v != null)) as AnthropicUsage

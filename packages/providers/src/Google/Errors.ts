@@ -1,0 +1,84 @@
+/**
+ * Gemini failures (google.rpc.Status bodies) -> the ProviderError union.
+ * Decided here and nowhere else.
+ */
+import {
+  ContextLengthExceeded,
+  type ProviderError,
+  RateLimited,
+  Timeout,
+  Unauthorized
+} from "@modelgate/domain/ProviderError"
+import { Option, Schema } from "effect"
+import { type ErrorContext, excerpt, fieldsOf, genericError } from "../internal/errors.js"
+import { parseDuration, standardRetryAfter } from "../internal/headers.js"
+
+/** One entry of `error.details`: RetryInfo, ErrorInfo, QuotaFailure, Help, ... */
+export const StatusDetail = Schema.Struct({
+  "@type": Schema.optional(Schema.String),
+  retryDelay: Schema.optional(Schema.String),
+  reason: Schema.optional(Schema.String)
+})
+
+/** google.rpc.Status as Gemini sends it: `{"error":{"code","message","status","details"}}`. */
+export const GoogleErrorBody = Schema.Struct({
+  error: Schema.Struct({
+    code: Schema.optional(Schema.Int),
+    message: Schema.optional(Schema.String),
+    status: Schema.optional(Schema.String),
+    details: Schema.optional(Schema.Array(StatusDetail))
+  })
+})
+export type GoogleErrorBody = typeof GoogleErrorBody.Type
+
+/** Decode a google.rpc.Status body; undefined when the text is not one. */
+export const decodeGoogleError = Schema.decodeUnknownOption(Schema.parseJson(GoogleErrorBody))
+
+/** The `retryDelay` of a `google.rpc.RetryInfo` detail (`"30s"`), in milliseconds. */
+export const retryDelayOf = (body: GoogleErrorBody | undefined): number | undefined => {
+  const info = body?.error.details?.find((d) => d["@type"]?.endsWith("google.rpc.RetryInfo") === true)
+  return parseDuration(info?.retryDelay)
+}
+
+const contextPattern = /input token count|exceeds the maximum number of tokens|context (window|length)|too long/i
+
+/** The HTTP status that goes with a google.rpc status name (for errors inside a 200 stream). */
+export const statusOfRpc: Readonly<Record<string, number>> = {
+  INVALID_ARGUMENT: 400,
+  FAILED_PRECONDITION: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  RESOURCE_EXHAUSTED: 429,
+  CANCELLED: 499,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504
+}
+
+/**
+ * Classify a non-2xx Gemini answer into exactly one error: 429
+ * RESOURCE_EXHAUSTED is RateLimited with `RetryInfo.retryDelay`; 402 (credit
+ * exhausted) and a 400 with `API_KEY_INVALID` are Unauthorized; a 400/500
+ * saying the input has too many tokens is ContextLengthExceeded; 504
+ * DEADLINE_EXCEEDED is Timeout; the rest follows the generic status table
+ * (503 UNAVAILABLE Overloaded, 401/403 Unauthorized, 404 BadRequest).
+ */
+export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
+  const parsed = Option.getOrUndefined(decodeGoogleError(ctx.body))
+  const detail = parsed === undefined
+    ? ctx.excerpt === "" ? `HTTP ${ctx.status}` : ctx.excerpt
+    : excerpt(`${parsed.error.status ?? parsed.error.code ?? ctx.status}: ${parsed.error.message ?? ""}`, ctx.info.secrets)
+  const fields = fieldsOf(ctx, detail)
+  const retryAfterMs = retryDelayOf(parsed) ?? standardRetryAfter(ctx.headers, ctx.nowMs)
+  const keyInvalid = parsed?.error.details?.some((d) => d.reason === "API_KEY_INVALID") === true
+  const status = ctx.status
+  if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
+  if (status === 402) return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `billing: ${detail}` })
+  if (status === 400 && keyInvalid) return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
+  if ((status === 400 || status === 500) && parsed !== undefined && contextPattern.test(parsed.error.message ?? "")) {
+    return new ContextLengthExceeded(fields)
+  }
+  if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
+  return genericError(ctx, detail, retryAfterMs)
+}

@@ -1,0 +1,189 @@
+/**
+ * ChatRequest (OpenAI shape) -> Gemini `generateContent` request body.
+ */
+import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
+import { BadRequest } from "@modelgate/domain/ProviderError"
+import { Either } from "effect"
+import { parseDataUrl, parseToolArguments, textOf } from "./Content.js"
+
+/** One part of a Gemini content we send. */
+export type GeminiPart =
+  | { readonly text: string }
+  | { readonly inlineData: { readonly mimeType: string; readonly data: string } }
+  | { readonly functionCall: { readonly name: string; readonly args: Record<string, unknown> } }
+  | { readonly functionResponse: { readonly name: string; readonly response: Record<string, unknown> } }
+
+/** One turn: `user` or `model`. */
+export interface GeminiContent {
+  readonly role: "user" | "model"
+  readonly parts: ReadonlyArray<GeminiPart>
+}
+
+/** `generationConfig`: only fields Gemini knows (unknown ones are a 400). */
+export interface GenerationConfig {
+  readonly temperature?: number
+  readonly topP?: number
+  readonly maxOutputTokens?: number
+  readonly stopSequences?: ReadonlyArray<string>
+  readonly candidateCount?: number
+  readonly seed?: number
+  readonly presencePenalty?: number
+  readonly frequencyPenalty?: number
+  readonly responseMimeType?: string
+  readonly responseJsonSchema?: unknown
+}
+
+/** The body of `:generateContent` / `:streamGenerateContent`. */
+export interface GeminiRequest {
+  readonly contents: ReadonlyArray<GeminiContent>
+  readonly systemInstruction?: { readonly parts: ReadonlyArray<{ readonly text: string }> }
+  readonly generationConfig?: GenerationConfig
+  readonly tools?: ReadonlyArray<{
+    readonly functionDeclarations: ReadonlyArray<{ readonly name: string; readonly description?: string; readonly parametersJsonSchema?: unknown }>
+  }>
+  readonly toolConfig?: {
+    readonly functionCallingConfig: { readonly mode: "AUTO" | "ANY" | "NONE"; readonly allowedFunctionNames?: ReadonlyArray<string> }
+  }
+}
+
+const userParts = (content: string | ReadonlyArray<ContentPart>): Either.Either<ReadonlyArray<GeminiPart>, string> => {
+  if (typeof content === "string") return Either.right(content === "" ? [] : [{ text: content }])
+  const parts: Array<GeminiPart> = []
+  for (const part of content) {
+    switch (part.type) {
+      case "text":
+        if (part.text !== "") parts.push({ text: part.text })
+        break
+      case "image_url": {
+        const data = parseDataUrl(part.image_url.url)
+        if (data === undefined) return Either.left("Gemini takes images inline: send them as data: URLs")
+        parts.push({ inlineData: { mimeType: data.mimeType, data: data.data } })
+        break
+      }
+      case "file": {
+        const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data)
+        if (data === undefined) return Either.left("file parts need inline file_data as a data: URL")
+        parts.push({ inlineData: { mimeType: data.mimeType, data: data.data } })
+        break
+      }
+      case "input_audio":
+        parts.push({ inlineData: { mimeType: `audio/${part.input_audio.format}`, data: part.input_audio.data } })
+        break
+    }
+  }
+  return Either.right(parts)
+}
+
+/** A tool result as the object Gemini wants: a JSON object as is, anything else as `{output}`. */
+const responseOf = (content: string): Record<string, unknown> => {
+  const parsed = content.trim().startsWith("{") ? parseToolArguments(content) : undefined
+  return parsed ?? { output: content }
+}
+
+/** Messages as Gemini contents plus the lifted system instruction; consecutive same-role turns merged. */
+export const translateContents = (
+  messages: ReadonlyArray<ChatMessage>
+): Either.Either<{ readonly system: string | undefined; readonly contents: ReadonlyArray<GeminiContent> }, string> => {
+  const system: Array<string> = []
+  const out: Array<{ role: "user" | "model"; parts: Array<GeminiPart> }> = []
+  const names = new Map<string, string>()
+  const push = (role: "user" | "model", parts: ReadonlyArray<GeminiPart>) => {
+    if (parts.length === 0) return
+    const last = out[out.length - 1]
+    if (last !== undefined && last.role === role) last.parts.push(...parts)
+    else out.push({ role, parts: [...parts] })
+  }
+  for (const message of messages) {
+    switch (message.role) {
+      case "system":
+      case "developer": {
+        const text = textOf(message.content)
+        if (text !== "") system.push(text)
+        break
+      }
+      case "user": {
+        const parts = userParts(message.content)
+        if (Either.isLeft(parts)) return Either.left(parts.left)
+        push("user", parts.right)
+        break
+      }
+      case "assistant": {
+        const parts: Array<GeminiPart> = []
+        const text = message.content == null ? "" : textOf(message.content)
+        if (text !== "") parts.push({ text })
+        for (const call of message.tool_calls ?? []) {
+          const args = parseToolArguments(call.function.arguments)
+          if (args === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
+          names.set(call.id, call.function.name)
+          parts.push({ functionCall: { name: call.function.name, args } })
+        }
+        push("model", parts)
+        break
+      }
+      case "tool": {
+        const name = names.get(message.tool_call_id)
+        if (name === undefined) return Either.left(`tool message answers unknown tool call ${message.tool_call_id}`)
+        push("user", [{ functionResponse: { name, response: responseOf(textOf(message.content)) } }])
+        break
+      }
+    }
+  }
+  if (out.length === 0) return Either.left("the request has no user or assistant message")
+  return Either.right({ system: system.length === 0 ? undefined : system.join("\n\n"), contents: out })
+}
+
+const translateTools = (tools: ReadonlyArray<Tool>): GeminiRequest["tools"] => [{
+  functionDeclarations: tools.map((tool) => ({
+    name: tool.function.name,
+    ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+    ...(tool.function.parameters !== undefined ? { parametersJsonSchema: tool.function.parameters } : {})
+  }))
+}]
+
+const translateToolChoice = (choice: ToolChoice | undefined): GeminiRequest["toolConfig"] => {
+  if (choice === undefined) return undefined
+  if (choice === "none") return { functionCallingConfig: { mode: "NONE" } }
+  if (choice === "auto") return { functionCallingConfig: { mode: "AUTO" } }
+  if (choice === "required") return { functionCallingConfig: { mode: "ANY" } }
+  return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.function.name] } }
+}
+
+const generationConfigOf = (request: ChatRequest): GenerationConfig | undefined => {
+  const stop = request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
+  const max = request.max_completion_tokens ?? request.max_tokens
+  const format = request.response_format
+  const config: GenerationConfig = {
+    ...(request.temperature != null ? { temperature: request.temperature } : {}),
+    ...(request.top_p != null ? { topP: request.top_p } : {}),
+    ...(max != null ? { maxOutputTokens: max } : {}),
+    ...(stop !== undefined && stop.length > 0 ? { stopSequences: stop } : {}),
+    ...(request.n != null && request.n > 1 ? { candidateCount: request.n } : {}),
+    ...(request.seed != null ? { seed: request.seed } : {}),
+    ...(request.presence_penalty != null ? { presencePenalty: request.presence_penalty } : {}),
+    ...(request.frequency_penalty != null ? { frequencyPenalty: request.frequency_penalty } : {}),
+    ...(format !== undefined && format.type !== "text" ? { responseMimeType: "application/json" } : {}),
+    ...(format?.type === "json_schema" && format.json_schema.schema !== undefined
+      ? { responseJsonSchema: format.json_schema.schema }
+      : {})
+  }
+  return Object.keys(config).length === 0 ? undefined : config
+}
+
+/** The Gemini body for a request; no OpenAI field is passed through untranslated. */
+export const toGeminiRequest = (
+  request: ChatRequest,
+  context: { readonly provider: string; readonly model: string }
+): Either.Either<GeminiRequest, BadRequest> => {
+  const translated = translateContents(request.messages)
+  if (Either.isLeft(translated)) return Either.left(new BadRequest({ ...context, detail: translated.left }))
+  const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
+  const toolConfig = tools === undefined ? undefined : translateToolChoice(request.tool_choice)
+  const generationConfig = generationConfigOf(request)
+  return Either.right({
+    contents: translated.right.contents,
+    ...(translated.right.system !== undefined ? { systemInstruction: { parts: [{ text: translated.right.system }] } } : {}),
+    ...(generationConfig !== undefined ? { generationConfig } : {}),
+    ...(tools !== undefined ? { tools } : {}),
+    ...(toolConfig !== undefined ? { toolConfig } : {})
+  })
+}

@@ -1,0 +1,194 @@
+/**
+ * Gemini `GenerateContentResponse` -> ChatResponse (OpenAI shape).
+ */
+import type { ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
+import { ContentFiltered, MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
+import { Either, Schema } from "effect"
+import type { CommonFields } from "../internal/errors.js"
+
+const Count = Schema.NonNegativeInt
+
+/** One part of a candidate's content. */
+export const GeminiPartIn = Schema.Struct({
+  text: Schema.optional(Schema.String),
+  thought: Schema.optional(Schema.Boolean),
+  functionCall: Schema.optional(Schema.Struct({
+    name: Schema.String,
+    args: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+    id: Schema.optional(Schema.String)
+  })),
+  thoughtSignature: Schema.optional(Schema.String)
+})
+export type GeminiPartIn = typeof GeminiPartIn.Type
+
+/** One candidate answer. */
+export const Candidate = Schema.Struct({
+  content: Schema.optional(Schema.Struct({
+    role: Schema.optional(Schema.String),
+    parts: Schema.optional(Schema.Array(GeminiPartIn))
+  })),
+  finishReason: Schema.optional(Schema.String),
+  index: Schema.optional(Count)
+})
+export type Candidate = typeof Candidate.Type
+
+/** `usageMetadata`: running totals on stream chunks. */
+export const UsageMetadata = Schema.Struct({
+  promptTokenCount: Schema.optional(Count),
+  cachedContentTokenCount: Schema.optional(Count),
+  candidatesTokenCount: Schema.optional(Count),
+  toolUsePromptTokenCount: Schema.optional(Count),
+  thoughtsTokenCount: Schema.optional(Count),
+  totalTokenCount: Schema.optional(Count)
+})
+export type UsageMetadata = typeof UsageMetadata.Type
+
+/** A `GenerateContentResponse` (also each streamed chunk). */
+export const GeminiResponse = Schema.Struct({
+  candidates: Schema.optional(Schema.Array(Candidate)),
+  promptFeedback: Schema.optional(Schema.Struct({ blockReason: Schema.optional(Schema.String) })),
+  usageMetadata: Schema.optional(UsageMetadata),
+  modelVersion: Schema.optional(Schema.String),
+  responseId: Schema.optional(Schema.String)
+})
+export type GeminiResponse = typeof GeminiResponse.Type
+
+const filtered = new Set([
+  "SAFETY",
+  "RECITATION",
+  "BLOCKLIST",
+  "PROHIBITED_CONTENT",
+  "SPII",
+  "IMAGE_SAFETY",
+  "IMAGE_PROHIBITED_CONTENT",
+  "IMAGE_RECITATION"
+])
+const toolFailures = new Set(["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"])
+
+/**
+ * Gemini `finishReason` -> OpenAI `finish_reason`: `tool_calls` whenever the
+ * answer holds function calls; undefined for a reason with no OpenAI
+ * equivalent (tool-call failures, unknown values).
+ */
+export const finishReasonOf = (reason: string, hasToolCalls: boolean): FinishReason | undefined => {
+  if (filtered.has(reason)) return "content_filter"
+  if (toolFailures.has(reason)) return undefined
+  if (hasToolCalls) return "tool_calls"
+  switch (reason) {
+    case "STOP":
+    case "OTHER":
+    case "LANGUAGE":
+      return "stop"
+    case "MAX_TOKENS":
+    case "CONTINUATION":
+      return "length"
+    default:
+      return undefined
+  }
+}
+
+/** Whether a finish reason is a safety block. */
+export const isFilterReason = (reason: string): boolean => filtered.has(reason)
+
+/**
+ * `usageMetadata` -> OpenAI usage: prompt includes tool-use prompt tokens,
+ * completion includes thoughts; without metadata the counts are estimates.
+ */
+export const usageOf = (usage: UsageMetadata | undefined, estimate: { readonly prompt: number; readonly completion: number }): Usage => {
+  if (usage === undefined) {
+    return {
+      prompt_tokens: estimate.prompt,
+      completion_tokens: estimate.completion,
+      total_tokens: estimate.prompt + estimate.completion,
+      estimated: true
+    }
+  }
+  const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0)
+  const thoughts = usage.thoughtsTokenCount ?? 0
+  const completion = (usage.candidatesTokenCount ?? 0) + thoughts
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: Math.max(usage.totalTokenCount ?? 0, prompt + completion),
+    prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0 },
+    ...(usage.thoughtsTokenCount !== undefined ? { completion_tokens_details: { reasoning_tokens: thoughts } } : {})
+  }
+}
+
+/** The visible text of parts (thought summaries left out). */
+export const textOfParts = (parts: ReadonlyArray<GeminiPartIn>): string =>
+  parts.filter((p) => p.text !== undefined && p.thought !== true).map((p) => p.text).join("")
+
+/** OpenAI tool calls for the function-call parts; ids synthesised from `idBase` where Gemini gives none. */
+export const toolCallsOf = (parts: ReadonlyArray<GeminiPartIn>, idBase: string, offset = 0): Array<ToolCall> =>
+  parts.flatMap((p) => (p.functionCall === undefined ? [] : [p.functionCall])).map((call, i) => ({
+    id: call.id ?? `call_${idBase}_${offset + i}`,
+    type: "function",
+    function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) }
+  }))
+
+/** Roughly four characters a token: for usage Gemini did not report. */
+export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
+
+/**
+ * Normalise an answer. A blocked prompt (`promptFeedback.blockReason`, no
+ * candidates) or a safety stop without content is ContentFiltered; a missing,
+ * unknown or tool-failure finish reason is MalformedResponse.
+ */
+export const fromGeminiResponse = (
+  response: GeminiResponse,
+  options: {
+    readonly nowMs: number
+    readonly model: string
+    readonly promptTokensEstimate: number
+    readonly fields: Omit<CommonFields, "detail">
+  }
+): Either.Either<ChatResponse, ProviderError> => {
+  const { fields } = options
+  const candidates = response.candidates ?? []
+  const block = response.promptFeedback?.blockReason
+  if (candidates.length === 0) {
+    return Either.left(
+      block !== undefined
+        ? new ContentFiltered({ ...fields, detail: `prompt blocked: ${block}` })
+        : new MalformedResponse({ ...fields, detail: "the answer has no candidates" })
+    )
+  }
+  const idBase = response.responseId ?? options.nowMs.toString(36)
+  const choices: Array<Choice> = []
+  let completionText = ""
+  for (const [i, candidate] of candidates.entries()) {
+    const parts = candidate.content?.parts ?? []
+    const text = textOfParts(parts)
+    const toolCalls = toolCallsOf(parts, `${idBase}_${i}`)
+    const reason = candidate.finishReason
+    const finish = reason === undefined ? undefined : finishReasonOf(reason, toolCalls.length > 0)
+    if (reason !== undefined && isFilterReason(reason) && text === "" && toolCalls.length === 0) {
+      return Either.left(new ContentFiltered({ ...fields, detail: `answer blocked: ${reason}` }))
+    }
+    if (finish === undefined) {
+      return Either.left(new MalformedResponse({ ...fields, detail: `unusable finishReason ${reason ?? "(none)"}` }))
+    }
+    completionText += text
+    choices.push({
+      index: candidate.index ?? i,
+      message: {
+        role: "assistant",
+        content: text === "" && toolCalls.length > 0 ? null : text,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+      },
+      finish_reason: finish
+    })
+  }
+  return Either.right({
+    id: response.responseId ?? `gemini-${idBase}`,
+    object: "chat.completion",
+    created: Math.floor(options.nowMs / 1000),
+    model: response.modelVersion ?? options.model,
+    choices: choices as [Choice, ...Array<Choice>],
+    usage: usageOf(response.usageMetadata, {
+      prompt: options.promptTokensEstimate,
+      completion: estimateTokens(completionText)
+    })
+  })
+}
