@@ -1,15 +1,51 @@
 /**
  * CostTracker: price per model, cost records, aggregations, budgets.
  *
- * Contract (implementation: accounting issue). The selector reads
- * `estimateCost` / `budgetHeadroom`; the gateway reserves before a call and
- * commits or releases after it.
+ * The selector reads `estimateCost` / `budgetHeadroom` / `checkBudget`; the
+ * gateway calls `reserve(model, agentType, estimatedCost)` before a provider
+ * call and `commit(reservation, record)` or `release(reservation)` after it;
+ * cache hits call `record` (zero cost, never refused).
+ *
+ * Budgets are enforced from in-memory running totals per UTC day and month
+ * (seeded from the `CostStore` when the layer starts), so a just-committed
+ * cost counts at once, before the record writer flushes it. Aggregations
+ * (`costs`, `dailyCost`, `costByModel`) read the store: a record shows there
+ * after the writer's next flush (`records.flushIntervalMs`). With several
+ * gateway instances on one database, each enforces budgets on its own totals
+ * plus what was stored when it started.
  */
-import type { BudgetExceeded } from "@modelgate/domain/Errors"
+import { BudgetExceeded, type StoreError } from "@modelgate/domain/Errors"
+import { BudgetExceededEvent, BudgetThresholdCrossed } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import type { PicoUsd } from "@modelgate/domain/Money"
-import type { CostRecord } from "@modelgate/domain/Records"
-import { Context, type Effect } from "effect"
+import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
+import { BudgetAlertRecord, type CostRecord } from "@modelgate/domain/Records"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { type CostGroup, type CostQuery, CostStore } from "./CostStore.js"
+import {
+  allBudgets,
+  type Budget,
+  BudgetBook,
+  type BudgetStatus,
+  budgetsFor,
+  type Crossing,
+  dims,
+  dimsOf,
+  type Period,
+  periodBounds
+} from "./CostTracker/Budgets.js"
+import { computeCost } from "./CostTracker/Price.js"
+import { Events } from "./Events.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { RecordSink } from "./RecordSink.js"
+
+export type { BudgetStatus } from "./CostTracker/Budgets.js"
+export { computeCost, type TokenUsage } from "./CostTracker/Price.js"
+
+/** A time range: `from` inclusive, `to` exclusive, epoch ms; either may be absent. */
+export interface TimeRange {
+  readonly from?: number | undefined
+  readonly to?: number | undefined
+}
 
 /** Money held against every budget a request would spend on, until it is committed or released. */
 export interface BudgetReservation {
@@ -38,5 +74,194 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
     readonly release: (reservation: BudgetReservation) => Effect.Effect<void>
     /** Record a cost that had no reservation (a cache hit: zero cost). */
     readonly record: (record: CostRecord) => Effect.Effect<void>
+    /** Cost of a request before it runs: prompt tokens plus the output it may produce, no cache discount. */
+    readonly estimateCost: (model: ModelMetadata, promptTokens: number, maxOutputTokens: number) => PicoUsd
+    /** The least room (pico-dollars) left on the budgets `model` / `agentType` spend on; None when no budget applies. */
+    readonly budgetHeadroom: (model: ModelMetadata, agentType: string | undefined) => Effect.Effect<Option.Option<bigint>>
+    /** Every configured budget with its spend, holds and period, from the in-memory totals. */
+    readonly budgetStatus: Effect.Effect<ReadonlyArray<BudgetStatus>>
+    /** Stored costs matching `query`, summed per group (exact). */
+    readonly costs: (query: CostQuery) => Effect.Effect<ReadonlyArray<CostGroup>, StoreError>
+    /** Stored costs per UTC day (`YYYY-MM-DD`) within `range`. */
+    readonly dailyCost: (range?: TimeRange) => Effect.Effect<ReadonlyArray<CostGroup>, StoreError>
+    /** Stored costs per model within `range`. */
+    readonly costByModel: (range?: TimeRange) => Effect.Effect<ReadonlyArray<CostGroup>, StoreError>
   }
 >() {}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/** Pico-dollars for a record field (records hold safe integers: amounts above ~$9,007 are capped). */
+const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
+
+/** Build the tracker: seeds the running totals of the current day and month from the store. */
+export const make = Effect.gen(function* () {
+  const store = yield* CostStore
+  const sink = yield* RecordSink
+  const events = yield* Events
+  const gatewayConfig = yield* GatewayConfig
+  const book = new BudgetBook()
+  let sequence = 0
+
+  const now0 = yield* Clock.currentTimeMillis
+  book.roll(now0)
+  yield* Effect.forEach(["daily", "monthly"] as const, (period) =>
+    Effect.gen(function* () {
+      const from = book.start(period)
+      const byModel = yield* store.costs({ from, groupBy: "model" })
+      const byAgent = yield* store.costs({ from, groupBy: "agentType" })
+      let total = 0n
+      for (const g of byModel) {
+        if (g.key !== null) book.seed(period, dims.model(g.key), g.costPicoUsd)
+        total += g.costPicoUsd
+      }
+      for (const g of byAgent) if (g.key !== null) book.seed(period, dims.agentType(g.key), g.costPicoUsd)
+      book.seed(period, dims.global, total)
+    })
+  ).pipe(
+    Effect.catchAll((error) =>
+      Effect.logError("could not seed budget totals from the store; budgets count from zero", error.message)
+    )
+  )
+
+  const exceeded = (budget: Budget, now: number) =>
+    new BudgetExceeded({
+      budget: budget.name,
+      period: budget.period,
+      limitUsd: toUsd(budget.limitPico),
+      spentUsd: toUsd(book.spent(budget.period, budget.name) + book.reservedOn(budget.name)),
+      retryAfterMs: periodBounds(budget.period, now).end - now
+    })
+
+  const refuse = (budget: Budget, now: number) =>
+    Effect.gen(function* () {
+      const error = exceeded(budget, now)
+      const first = yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period))
+      if (first) {
+        yield* Effect.logWarning(error.message)
+        yield* events.publish(
+          BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd })
+        )
+      }
+      return yield* error
+    })
+
+  const check = (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd, hold: boolean) =>
+    Effect.gen(function* () {
+      const config = yield* gatewayConfig.get
+      const now = yield* Clock.currentTimeMillis
+      const budgets = budgetsFor(config.budgets, model.id, agentType)
+      const outcome = yield* Effect.sync(() => {
+        book.roll(now)
+        const over = book.firstExceeded(budgets, BigInt(amount))
+        if (over !== undefined) return { over } as const
+        const id = `reservation-${++sequence}`
+        if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
+        return { reservation: { id, model: model.id, agentType, amount } satisfies BudgetReservation } as const
+      })
+      if ("over" in outcome) return yield* refuse(outcome.over, now)
+      return outcome.reservation
+    })
+
+  const announce = (crossing: Crossing, now: number) =>
+    Effect.gen(function* () {
+      const { budget, periodStart, spent, threshold } = crossing
+      yield* Effect.logInfo(`budget ${budget.name} (${budget.period}) reached ${Math.round(threshold * 100)}%`)
+      yield* events.publish(
+        BudgetThresholdCrossed.make({
+          at: now,
+          budget: budget.name,
+          period: budget.period,
+          threshold,
+          spentUsd: toUsd(spent),
+          limitUsd: toUsd(budget.limitPico)
+        })
+      )
+      yield* sink.offer(
+        BudgetAlertRecord.make({
+          at: now,
+          budget: budget.name,
+          period: budget.period,
+          periodStart,
+          threshold,
+          spentPicoUsd: picoField(spent),
+          limitPicoUsd: picoField(budget.limitPico)
+        })
+      )
+    })
+
+  const settle = (reservation: BudgetReservation | undefined, record: CostRecord) =>
+    Effect.gen(function* () {
+      const config = yield* gatewayConfig.get
+      const now = yield* Clock.currentTimeMillis
+      const crossings = yield* Effect.sync(() => {
+        book.roll(now)
+        if (reservation !== undefined) book.unhold(reservation.id)
+        book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
+        return book.crossings(budgetsFor(config.budgets, record.model, record.agentType), config.budgets.alertThresholds)
+      })
+      yield* sink.offer(record)
+      yield* Effect.forEach(crossings, (c) => announce(c, now), { discard: true })
+    })
+
+  const budgetHeadroom = Effect.fn("CostTracker.budgetHeadroom")(function* (model: ModelMetadata, agentType: string | undefined) {
+    const config = yield* gatewayConfig.get
+    const now = yield* Clock.currentTimeMillis
+    const budgets = budgetsFor(config.budgets, model.id, agentType)
+    return yield* Effect.sync(() => {
+      book.roll(now)
+      let least: bigint | undefined
+      for (const b of budgets) {
+        const room = b.limitPico - book.spent(b.period, b.name) - book.reservedOn(b.name)
+        const clamped = room < 0n ? 0n : room
+        if (least === undefined || clamped < least) least = clamped
+      }
+      return Option.fromNullable(least)
+    })
+  })
+
+  const budgetStatus = Effect.gen(function* () {
+    const config = yield* gatewayConfig.get
+    const now = yield* Clock.currentTimeMillis
+    return yield* Effect.sync(() => {
+      book.roll(now)
+      return allBudgets(config.budgets).map((b): BudgetStatus => {
+        const { end, start } = periodBounds(b.period as Period, now)
+        return {
+          budget: b.name,
+          period: b.period,
+          periodStart: start,
+          periodEnd: end,
+          limitPicoUsd: b.limitPico,
+          spentPicoUsd: book.spent(b.period, b.name),
+          reservedPicoUsd: book.reservedOn(b.name)
+        }
+      })
+    })
+  })
+
+  const costs = Effect.fn("CostTracker.costs")((query: CostQuery) => store.costs(query))
+
+  return CostTracker.of({
+    cost: (model, usage) => computeCost(model.pricing, usage),
+    estimateCost: (model, promptTokens, maxOutputTokens) =>
+      computeCost(model.pricing, { promptTokens, completionTokens: maxOutputTokens, cachedTokens: 0 }),
+    checkBudget: Effect.fn("CostTracker.checkBudget")(function* (model, agentType, amount) {
+      yield* check(model, agentType, amount, false)
+    }),
+    reserve: Effect.fn("CostTracker.reserve")((model, agentType, amount) => check(model, agentType, amount, true)),
+    commit: Effect.fn("CostTracker.commit")((reservation, record) => settle(reservation, record)),
+    release: Effect.fn("CostTracker.release")((reservation) => Effect.sync(() => book.unhold(reservation.id))),
+    record: Effect.fn("CostTracker.record")((record) => settle(undefined, record)),
+    budgetHeadroom,
+    budgetStatus,
+    costs,
+    dailyCost: (range) => costs({ ...range, groupBy: "day" }),
+    costByModel: (range) => costs({ ...range, groupBy: "model" })
+  })
+})
+
+/** The cost tracker over a `CostStore`, publishing on `Events` and recording through the `RecordSink`. */
+export const layer: Layer.Layer<CostTracker, never, CostStore | RecordSink | Events | GatewayConfig> = Layer.effect(
+  CostTracker,
+  make
+)

@@ -1,0 +1,199 @@
+/**
+ * Budget bookkeeping, pure and synchronous: running totals per UTC day and
+ * month for every dimension (all spend, each model, each agent type), open
+ * reservations, and the thresholds already alerted this period. The
+ * `CostTracker` mutates a `BudgetBook` only inside `Effect.sync`, so every
+ * check-and-reserve is atomic.
+ */
+import type { BudgetsConfig } from "../GatewayConfigSchema.js"
+
+/** A budget period. */
+export type Period = "daily" | "monthly"
+
+const DAY_MS = 86_400_000
+
+/** Start and end (epoch ms) of the UTC period containing `now`. */
+export const periodBounds = (period: Period, now: number): { readonly start: number; readonly end: number } => {
+  if (period === "daily") {
+    const start = Math.floor(now / DAY_MS) * DAY_MS
+    return { start, end: start + DAY_MS }
+  }
+  const d = new Date(now)
+  return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) }
+}
+
+/** The dimension key of all spend, of a model, of an agent type. */
+export const dims = {
+  global: "global",
+  model: (model: string) => `model:${model}`,
+  agentType: (agentType: string) => `agentType:${agentType}`
+} as const
+
+/** One configured limit that a request spends on. */
+export interface Budget {
+  /** `global`, `model:<id>` or `agentType:<name>`. */
+  readonly name: string
+  readonly period: Period
+  readonly limitPico: bigint
+}
+
+/** USD (config) to pico-dollars, exactly for amounts with up to 12 decimals. */
+export const usdToPico = (usd: number): bigint => BigInt(Math.round(usd * 1_000_000)) * 1_000_000n
+
+/** The budgets a request on `model` for `agentType` spends on. */
+export const budgetsFor = (config: BudgetsConfig, model: string, agentType: string | undefined): ReadonlyArray<Budget> => {
+  const out: Array<Budget> = []
+  const add = (name: string, limit: { readonly daily?: number | undefined; readonly monthly?: number | undefined } | undefined) => {
+    if (limit?.daily !== undefined) out.push({ name, period: "daily", limitPico: usdToPico(limit.daily) })
+    if (limit?.monthly !== undefined) out.push({ name, period: "monthly", limitPico: usdToPico(limit.monthly) })
+  }
+  add(dims.global, config.global)
+  add(dims.model(model), config.perModel[model])
+  if (agentType !== undefined) add(dims.agentType(agentType), config.perAgentType[agentType])
+  return out
+}
+
+/** The dimensions a request on `model` for `agentType` counts in. */
+export const dimsOf = (model: string, agentType: string | undefined): ReadonlyArray<string> =>
+  agentType === undefined ? [dims.global, dims.model(model)] : [dims.global, dims.model(model), dims.agentType(agentType)]
+
+interface Totals {
+  start: number
+  readonly spent: Map<string, bigint>
+}
+
+interface Held {
+  readonly dims: ReadonlyArray<string>
+  readonly amount: bigint
+}
+
+/** A budget that crossed a threshold. */
+export interface Crossing {
+  readonly budget: Budget
+  readonly threshold: number
+  readonly periodStart: number
+  readonly spent: bigint
+}
+
+/** Mutable budget state; touch it only inside one `Effect.sync`. */
+export class BudgetBook {
+  private readonly totals: Record<Period, Totals> = { daily: { start: 0, spent: new Map() }, monthly: { start: 0, spent: new Map() } }
+  private readonly held = new Map<string, Held>()
+  private readonly reserved = new Map<string, bigint>()
+  private readonly alerted = new Set<string>()
+
+  /** Move to the periods containing `now` (a new period starts from zero). */
+  roll(now: number): void {
+    for (const period of ["daily", "monthly"] as const) {
+      const { start } = periodBounds(period, now)
+      const totals = this.totals[period]
+      if (start > totals.start) {
+        const stale = `|${period}|${totals.start}`
+        for (const key of this.alerted) if (key.includes(stale)) this.alerted.delete(key)
+        totals.start = start
+        totals.spent.clear()
+      }
+    }
+  }
+
+  /** Start of the current `period`. */
+  start(period: Period): number {
+    return this.totals[period].start
+  }
+
+  /** Spent (committed) in the current period on `dim`. */
+  spent(period: Period, dim: string): bigint {
+    return this.totals[period].spent.get(dim) ?? 0n
+  }
+
+  /** Held by open reservations on `dim`. */
+  reservedOn(dim: string): bigint {
+    return this.reserved.get(dim) ?? 0n
+  }
+
+  /** Set the spent amount of `dim` in the current `period` (seeding from the store). */
+  seed(period: Period, dim: string, amount: bigint): void {
+    this.totals[period].spent.set(dim, amount)
+  }
+
+  /** Add a seeded or committed amount at instant `at` (ignored when `at` is in an earlier period). */
+  add(at: number, dimensions: ReadonlyArray<string>, amount: bigint): void {
+    for (const period of ["daily", "monthly"] as const) {
+      const totals = this.totals[period]
+      if (at < totals.start) continue
+      for (const dim of dimensions) totals.spent.set(dim, (totals.spent.get(dim) ?? 0n) + amount)
+    }
+  }
+
+  /** The first budget that `amount` more would not fit (a spent budget admits nothing more). */
+  firstExceeded(budgets: ReadonlyArray<Budget>, amount: bigint): Budget | undefined {
+    return budgets.find((b) => {
+      const used = this.spent(b.period, b.name) + this.reservedOn(b.name)
+      return used >= b.limitPico || used + amount > b.limitPico
+    })
+  }
+
+  /** Hold `amount` on `dimensions` under `id`. */
+  hold(id: string, dimensions: ReadonlyArray<string>, amount: bigint): void {
+    this.held.set(id, { dims: dimensions, amount })
+    for (const dim of dimensions) this.reserved.set(dim, this.reservedOn(dim) + amount)
+  }
+
+  /** Release the hold `id` (no-op when already released). */
+  unhold(id: string): void {
+    const held = this.held.get(id)
+    if (held === undefined) return
+    this.held.delete(id)
+    for (const dim of held.dims) this.reserved.set(dim, this.reservedOn(dim) - held.amount)
+  }
+
+  /** Thresholds of `budgets` crossed now and not alerted yet this period; marks them alerted. */
+  crossings(budgets: ReadonlyArray<Budget>, thresholds: ReadonlyArray<number>): ReadonlyArray<Crossing> {
+    const out: Array<Crossing> = []
+    for (const budget of budgets) {
+      const spent = this.spent(budget.period, budget.name)
+      const periodStart = this.start(budget.period)
+      for (const threshold of [...thresholds].sort((a, b) => a - b)) {
+        const reached = spent * 1_000_000n >= BigInt(Math.round(threshold * 1_000_000)) * budget.limitPico
+        const key = `${budget.name}|${budget.period}|${periodStart}|${threshold}`
+        if (reached && !this.alerted.has(key)) {
+          this.alerted.add(key)
+          out.push({ budget, threshold, periodStart, spent })
+        }
+      }
+    }
+    return out
+  }
+
+  /** Mark a one-off fact for this period (e.g. "exceeded event published"); true the first time. */
+  once(key: string, period: Period): boolean {
+    const full = `${key}|${period}|${this.start(period)}`
+    if (this.alerted.has(full)) return false
+    this.alerted.add(full)
+    return true
+  }
+}
+
+/** One configured budget now. */
+export interface BudgetStatus {
+  readonly budget: string
+  readonly period: Period
+  readonly periodStart: number
+  readonly periodEnd: number
+  readonly limitPicoUsd: bigint
+  readonly spentPicoUsd: bigint
+  readonly reservedPicoUsd: bigint
+}
+
+/** Every budget configured, whatever the request. */
+export const allBudgets = (config: BudgetsConfig): ReadonlyArray<Budget> => {
+  const out: Array<Budget> = []
+  const add = (name: string, limit: { readonly daily?: number | undefined; readonly monthly?: number | undefined }) => {
+    if (limit.daily !== undefined) out.push({ name, period: "daily", limitPico: usdToPico(limit.daily) })
+    if (limit.monthly !== undefined) out.push({ name, period: "monthly", limitPico: usdToPico(limit.monthly) })
+  }
+  add(dims.global, config.global)
+  for (const [model, limit] of Object.entries(config.perModel)) add(dims.model(model), limit)
+  for (const [agentType, limit] of Object.entries(config.perAgentType)) add(dims.agentType(agentType), limit)
+  return out
+}

@@ -1,0 +1,28 @@
+/**
+ * Exact prices: integer pico-dollars computed with `bigint`.
+ */
+import type { Pricing } from "@modelgate/domain/Model"
+import { perTokenPico, type PicoUsd } from "@modelgate/domain/Money"
+
+/** Token counts of one request; `cachedTokens` is the part of `promptTokens` served from the provider's prompt cache. */
+export interface TokenUsage {
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly cachedTokens: number
+}
+
+/**
+ * Exact cost: uncached prompt tokens at the input price, cached tokens at the
+ * cached price (the input price when the model has none), completion tokens at
+ * the output price. Cached tokens above the prompt count are capped to it.
+ * Exact as long as one request costs less than 2^53 pico-dollars (~$9,007).
+ */
+export const computeCost = (pricing: Pricing, usage: TokenUsage): PicoUsd => {
+  const cached = Math.min(usage.cachedTokens, usage.promptTokens)
+  const uncached = usage.promptTokens - cached
+  const total =
+    BigInt(uncached) * BigInt(perTokenPico(pricing.inputPerMillion)) +
+    BigInt(cached) * BigInt(perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)) +
+    BigInt(usage.completionTokens) * BigInt(perTokenPico(pricing.outputPerMillion))
+  return Number(total) as PicoUsd
+}

@@ -1,0 +1,94 @@
+/**
+ * Metrics: one query API over the records, live counters and Prometheus text.
+ *
+ * Data flow: the record writer (`RecordWriter.layer`) calls `observe` for every
+ * record it accepts, so a request is in the live counters (and in `query`
+ * results) as soon as it completes, before it reaches the database. `query`
+ * merges the store's aggregates with the records still waiting to be written;
+ * the writer wraps each batch write in `persist`, which moves the batch from
+ * "waiting" to "stored" atomically with respect to queries (no double count).
+ */
+import type { StoreError } from "@modelgate/domain/Errors"
+import type { GatewayRecord } from "@modelgate/domain/Records"
+import { Clock, Context, Effect, Layer } from "effect"
+import { type Aggregate, addRecord, aggregateRecords, merge, toSnapshot } from "./Metrics/Aggregate.js"
+import { type DurationHistogram, emptyHistogram, observeDuration, render } from "./Metrics/Prometheus.js"
+import type { MetricsFilter, MetricsSnapshot } from "./Metrics/Snapshot.js"
+import { MetricsStore } from "./MetricsStore.js"
+
+export { MetricsFilter, MetricsSnapshot, MetricsSummary, ModelMetrics, LatencySummary } from "./Metrics/Snapshot.js"
+
+/** Metrics over live counters and stored records. */
+export class Metrics extends Context.Tag("@modelgate/core/Metrics")<
+  Metrics,
+  {
+    /** Count a record in the live counters and as waiting to be stored (the record writer calls this). */
+    readonly observe: (record: GatewayRecord) => Effect.Effect<void>
+    /**
+     * Run `write` (the store write of `batch`); queries wait meanwhile, and on
+     * success the batch stops counting as waiting.
+     */
+    readonly persist: <E>(batch: ReadonlyArray<GatewayRecord>, write: Effect.Effect<void, E>) => Effect.Effect<void, E>
+    /** Records that will never be stored (dropped, or given up on): they stay in the live counters only. */
+    readonly forget: (records: ReadonlyArray<GatewayRecord>) => Effect.Effect<void>
+    /** Metrics over the stored records plus those still waiting, for any time range and filters. */
+    readonly query: (filter: MetricsFilter) => Effect.Effect<MetricsSnapshot, StoreError>
+    /** Metrics since this process started, from the in-memory counters only (no I/O). */
+    readonly live: Effect.Effect<MetricsSnapshot>
+    /** The live counters as Prometheus text exposition. */
+    readonly prometheus: Effect.Effect<string>
+  }
+>() {}
+
+/** Build the metrics service over a `MetricsStore`. */
+export const make = Effect.gen(function* () {
+  const store = yield* MetricsStore
+  const liveAggregate: Aggregate = new Map()
+  const histograms = new Map<string, DurationHistogram>()
+  const waiting = new Set<GatewayRecord>()
+  const lock = yield* Effect.makeSemaphore(1)
+
+  const observe = (record: GatewayRecord) =>
+    Effect.sync(() => {
+      addRecord(liveAggregate, record)
+      if (record._tag === "PerformanceRecord") {
+        let h = histograms.get(record.model)
+        if (h === undefined) {
+          h = emptyHistogram()
+          histograms.set(record.model, h)
+        }
+        observeDuration(h, record.latencyMs)
+      }
+      waiting.add(record)
+    })
+
+  const persist = <E>(batch: ReadonlyArray<GatewayRecord>, write: Effect.Effect<void, E>) =>
+    lock.withPermits(1)(
+      Effect.tap(write, () =>
+        Effect.sync(() => {
+          for (const r of batch) waiting.delete(r)
+        })
+      )
+    )
+
+  const forget = (records: ReadonlyArray<GatewayRecord>) =>
+    Effect.sync(() => {
+      for (const r of records) waiting.delete(r)
+    })
+
+  const query = Effect.fn("Metrics.query")(function* (filter: MetricsFilter) {
+    const [stored, pending] = yield* lock.withPermits(1)(
+      Effect.zip(store.aggregate(filter), Effect.sync(() => aggregateRecords([...waiting], filter)))
+    )
+    return toSnapshot(merge(stored, pending), filter, "store", yield* Clock.currentTimeMillis)
+  })
+
+  const live = Effect.map(Clock.currentTimeMillis, (now) => toSnapshot(merge(liveAggregate, new Map()), {}, "live", now))
+
+  const prometheus = Effect.sync(() => render(liveAggregate, histograms))
+
+  return Metrics.of({ observe, persist, forget, query, live, prometheus })
+})
+
+/** The metrics service (needs a `MetricsStore`). */
+export const layer: Layer.Layer<Metrics, never, MetricsStore> = Layer.effect(Metrics, make)

@@ -1,0 +1,210 @@
+/**
+ * RecordWriter: the live `RecordSink`, a write-behind queue into `RecordStore`.
+ *
+ * - Nothing on the request path waits on disk: `offer` enqueues, a fiber in the
+ *   layer's scope writes batches (one transaction each) every
+ *   `records.flushIntervalMs` or as soon as `records.batchSize` records wait.
+ * - Full queue: cost records wait for room (back-pressure, never lost); every
+ *   other record has its own queue of `records.queueCapacity` that drops its
+ *   oldest record (counted in `stats`, logged at the next flush).
+ * - A failing write is retried with `writeRetry` (exponential, capped at 30 s,
+ *   forever) while the gateway keeps serving; the first failure publishes
+ *   `DegradedModeEntered` (component "records"), the next success
+ *   `DegradedModeLeft`. Queued records wait meanwhile.
+ * - Scope close drains and writes everything queued (retrying with
+ *   `shutdownRetry`); a record offered after close is written directly.
+ * - Every accepted record is passed to `Metrics.observe` first, so metrics see
+ *   it at once; writes go through `Metrics.persist`.
+ */
+import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
+import type { StoreError } from "@modelgate/domain/Errors"
+import type { CostRecord, GatewayRecord } from "@modelgate/domain/Records"
+import { Chunk, Clock, Context, Effect, Layer, Queue, Ref, Schedule } from "effect"
+import { Events } from "./Events.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { Metrics } from "./Metrics.js"
+import { RecordSink } from "./RecordSink.js"
+import { RecordStore } from "./RecordStore.js"
+
+/** How the writer is doing. */
+export interface RecordWriterStats {
+  readonly queuedCosts: number
+  readonly queuedOthers: number
+  readonly written: number
+  readonly dropped: number
+  readonly degraded: boolean
+}
+
+/** Control of the live record writer. */
+export class RecordWriter extends Context.Tag("@modelgate/core/RecordWriter")<
+  RecordWriter,
+  {
+    /** Write everything queued now (waits, retrying, while the store fails). */
+    readonly flush: Effect.Effect<void>
+    /** Queue sizes, written and dropped counts, degraded flag. */
+    readonly stats: Effect.Effect<RecordWriterStats>
+  }
+>() {}
+
+/** Retry of a failing batch write while running: exponential from 100 ms, capped at 30 s, jittered, forever. */
+export const writeRetry = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("30 seconds")),
+  Schedule.jittered
+)
+
+/** Retry of the final flush on shutdown: 5 more attempts from 50 ms; then what is left is logged as lost. */
+export const shutdownRetry = Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
+
+/** Build the writer; its fiber and its final flush belong to the current scope. */
+export const make = Effect.gen(function* () {
+  const { records: config } = yield* Effect.flatMap(GatewayConfig, (c) => c.get)
+  const store = yield* RecordStore
+  const metrics = yield* Metrics
+  const events = yield* Events
+
+  const costs = yield* Queue.bounded<CostRecord>(config.queueCapacity)
+  const others = yield* Queue.dropping<GatewayRecord>(config.queueCapacity)
+  const wake = yield* Queue.sliding<void>(1)
+  const inflight = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
+  const closed = yield* Ref.make(false)
+  const degraded = yield* Ref.make(false)
+  const written = yield* Ref.make(0)
+  const dropped = yield* Ref.make(0)
+  const droppedLogged = yield* Ref.make(0)
+  const lock = yield* Effect.makeSemaphore(1)
+
+  const queued = Effect.zipWith(Queue.size(costs), Queue.size(others), (a, b) => a + b)
+
+  const onFailure = (error: StoreError) =>
+    Effect.gen(function* () {
+      yield* Effect.logWarning("record write failed; will retry", error.message)
+      if (!(yield* Ref.getAndSet(degraded, true))) {
+        const at = yield* Clock.currentTimeMillis
+        yield* events.publish(DegradedModeEntered.make({ at, component: "records", reason: error.message }))
+      }
+    })
+
+  const onSuccess = (batch: ReadonlyArray<GatewayRecord>) =>
+    Effect.gen(function* () {
+      yield* Ref.update(written, (n) => n + batch.length)
+      if (yield* Ref.getAndSet(degraded, false)) {
+        yield* Effect.logInfo("record writes recovered")
+        yield* events.publish(DegradedModeLeft.make({ at: yield* Clock.currentTimeMillis, component: "records" }))
+      }
+    })
+
+  const writeOnce = (batch: ReadonlyArray<GatewayRecord>) =>
+    Effect.uninterruptible(
+      metrics.persist(batch, store.writeBatch(batch)).pipe(
+        Effect.zipRight(Ref.set(inflight, [])),
+        Effect.tapBoth({ onFailure, onSuccess: () => onSuccess(batch) })
+      )
+    )
+
+  const takeBatch = Effect.uninterruptible(
+    Effect.gen(function* () {
+      const c = yield* Queue.takeUpTo(costs, config.batchSize)
+      const o = yield* Queue.takeUpTo(others, config.batchSize - Chunk.size(c))
+      const batch: ReadonlyArray<GatewayRecord> = [...c, ...o]
+      yield* Ref.set(inflight, batch)
+      return batch
+    })
+  )
+
+  const logDrops = Effect.gen(function* () {
+    const total = yield* Ref.get(dropped)
+    const before = yield* Ref.getAndSet(droppedLogged, total)
+    if (total > before) {
+      yield* Effect.logWarning(`record queue full: dropped the ${total - before} oldest non-cost records (${total} in all)`)
+    }
+  })
+
+  /** Write the in-flight batch, then every queued record, batch by batch. */
+  const flushWith = <X>(schedule: Schedule.Schedule<X, StoreError>) =>
+    lock.withPermits(1)(
+      Effect.gen(function* () {
+        let batch = yield* Ref.get(inflight)
+        while (true) {
+          if (batch.length === 0) batch = yield* takeBatch
+          if (batch.length === 0) break
+          yield* Effect.retry(writeOnce(batch), schedule)
+          batch = []
+        }
+        yield* logDrops
+      })
+    )
+
+  const finalFlush = Effect.gen(function* () {
+    yield* Ref.set(closed, true)
+    yield* flushWith(shutdownRetry).pipe(
+      Effect.catchAll((error) =>
+        Effect.gen(function* () {
+          const lost = [...(yield* Ref.get(inflight)), ...(yield* Queue.takeAll(costs)), ...(yield* Queue.takeAll(others))]
+          yield* Ref.set(inflight, [])
+          yield* metrics.forget(lost)
+          yield* Effect.logError(`record writer stopped with ${lost.length} unwritten records`, error.message)
+        })
+      )
+    )
+  })
+
+  yield* Effect.addFinalizer(() => finalFlush)
+
+  yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(config.flushIntervalMs)).pipe(
+    Effect.zipRight(flushWith(writeRetry)),
+    Effect.forever,
+    Effect.forkScoped
+  )
+
+  const offerQueued = (record: GatewayRecord) =>
+    Effect.gen(function* () {
+      if (record._tag === "CostRecord") {
+        if (yield* Queue.isFull(costs)) {
+          yield* Effect.logWarning("record queue full: cost record waits for room (back-pressure)")
+        }
+        yield* Queue.offer(costs, record)
+      } else {
+        while (!(yield* Queue.offer(others, record))) {
+          const oldest = yield* Queue.poll(others)
+          if (oldest._tag === "Some") {
+            yield* Ref.update(dropped, (n) => n + 1)
+            yield* metrics.forget([oldest.value])
+          }
+        }
+      }
+      if ((yield* queued) >= config.batchSize) yield* Queue.offer(wake, undefined)
+    })
+
+  const offer = (record: GatewayRecord): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      yield* metrics.observe(record)
+      if (yield* Ref.get(closed)) {
+        yield* Effect.logWarning(`record ${record._tag} offered after the writer closed; writing it directly`)
+        return yield* flushWith(shutdownRetry).pipe(
+          Effect.zipRight(Effect.retry(writeOnce([record]), shutdownRetry)),
+          Effect.catchAll((error) => Effect.logError("late record lost", error.message))
+        )
+      }
+      yield* offerQueued(record)
+      // Closed while we were queueing: the final flush may have missed this record.
+      if (yield* Ref.get(closed)) {
+        yield* flushWith(shutdownRetry).pipe(Effect.catchAll((error) => Effect.logError("late record lost", error.message)))
+      }
+    })
+
+  const stats = Effect.all({
+    queuedCosts: Queue.size(costs),
+    queuedOthers: Queue.size(others),
+    written: Ref.get(written),
+    dropped: Ref.get(dropped),
+    degraded: Ref.get(degraded)
+  })
+
+  return Context.make(RecordSink, RecordSink.of({ offer })).pipe(
+    Context.add(RecordWriter, RecordWriter.of({ flush: Effect.orDie(flushWith(writeRetry)), stats }))
+  )
+})
+
+/** The live record sink (and its control), in the layer's scope. */
+export const layer: Layer.Layer<RecordSink | RecordWriter, never, RecordStore | Metrics | Events | GatewayConfig> =
+  Layer.scopedContext(make)
