@@ -2,12 +2,32 @@
  * ModelSelector: filter, score (capability .30, cost .25, performance .25,
  * availability .20), rank, explain.
  *
- * Contract (implementation: routing issue).
+ * Hard requirements (a model failing one is excluded, with the reason): in the
+ * registry, enabled, every required capability, a context window holding the
+ * estimated prompt plus the requested output and at least `minContextWindow`,
+ * available (HealthChecker), within `maxCostPerRequestUsd`, within every budget
+ * (CostTracker, when present), room in the rate limiter for this request's size.
+ * The eligible models are scored (see `ModelSelector/Scoring.ts` for each part
+ * and the priority weight shift) and sorted by score, then the order of `only`,
+ * then estimated cost (cheaper first), quality score, id. A host's
+ * `ModelOptimizer`, when present, reviews the ranking last.
  */
-import type { Exclusion, NoEligibleModel } from "@modelgate/domain/Errors"
+import type { Exclusion } from "@modelgate/domain/Errors"
+import { NoEligibleModel } from "@modelgate/domain/Errors"
+import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Context, type Effect } from "effect"
+import { Clock, Context, Effect, Layer } from "effect"
+import { CostTracker } from "./CostTracker.js"
+import { Events } from "./Events.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { HealthChecker } from "./HealthChecker.js"
+import { ModelOptimizer, applyReview, notify } from "./ModelOptimizer.js"
+import { ModelRegistry } from "./ModelRegistry.js"
+import { PerformanceMonitor } from "./PerformanceMonitor.js"
+import { RateLimiter } from "./RateLimiter.js"
+import { ResponseEvaluator } from "./ResponseEvaluator.js"
+import { filterModels, scoreCandidates } from "./ModelSelector/Rank.js"
 
 /** What the selector needs to know of a request. */
 export interface SelectionInput {
@@ -17,6 +37,8 @@ export interface SelectionInput {
   readonly maxOutputTokens: number
   /** Restrict ranking to these model ids (e.g. an explicit model and its fallbacks). */
   readonly only?: ReadonlyArray<string> | undefined
+  /** Carried into the `ModelSelected` event. */
+  readonly requestId?: string | undefined
 }
 
 /** Each part of a score, normalised to 0..1. */
@@ -40,6 +62,11 @@ export interface ScoredModel {
 export interface Ranking {
   readonly ranked: ReadonlyArray<ScoredModel>
   readonly excluded: ReadonlyArray<Exclusion>
+  /**
+   * When every exclusion is a rate limit: the earliest time (ms from now) one
+   * of those models has room for this request. Undefined otherwise.
+   */
+  readonly retryAfterMs?: number | undefined
 }
 
 /** Model selection. */
@@ -50,3 +77,69 @@ export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
     readonly select: (input: SelectionInput) => Effect.Effect<ScoredModel, NoEligibleModel>
   }
 >() {}
+
+/**
+ * Build the selector. Needs ModelRegistry, HealthChecker, RateLimiter,
+ * GatewayConfig and Events; uses CostTracker, PerformanceMonitor,
+ * ResponseEvaluator and ModelOptimizer when the context has them (else: cost
+ * from the model's pricing and no budgets, neutral performance, no penalty,
+ * no review).
+ */
+export const make = Effect.gen(function*() {
+  const registry = yield* ModelRegistry
+  const health = yield* HealthChecker
+  const limiter = yield* RateLimiter
+  const config = yield* GatewayConfig
+  const events = yield* Events
+  const costs = yield* Effect.serviceOption(CostTracker)
+  const monitor = yield* Effect.serviceOption(PerformanceMonitor)
+  const evaluator = yield* Effect.serviceOption(ResponseEvaluator)
+  const optimizer = yield* Effect.serviceOption(ModelOptimizer)
+  const deps = { registry, health, limiter, costs, monitor, evaluator }
+
+  const rank = Effect.fn("ModelSelector.rank")(function*(input: SelectionInput) {
+    const { weights } = (yield* config.get).selection
+    const filtered = yield* filterModels(deps, input)
+    const ranked = yield* scoreCandidates(deps, input, filtered.eligible, weights)
+    const onlyRateLimited = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
+    const ranking: Ranking = {
+      ranked,
+      excluded: filtered.excluded.map(({ model, reason }) => ({ model, reason })),
+      retryAfterMs: onlyRateLimited ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
+    }
+    return yield* applyReview(optimizer, input, ranking)
+  })
+
+  const select = Effect.fn("ModelSelector.select")(function*(input: SelectionInput) {
+    const ranking = yield* rank(input)
+    const best = ranking.ranked[0]
+    if (best === undefined) {
+      return yield* new NoEligibleModel({
+        exclusions: ranking.excluded,
+        ...(ranking.retryAfterMs !== undefined && ranking.ranked.length === 0 ? { retryAfterMs: ranking.retryAfterMs } : {})
+      })
+    }
+    const at = yield* Clock.currentTimeMillis
+    yield* events.publish(
+      new ModelSelected({
+        at,
+        requestId: input.requestId,
+        model: best.model.id,
+        score: best.score,
+        reason: `best of ${ranking.ranked.length} eligible (${ranking.excluded.length} excluded), priority ${input.requirements.priority}: ` +
+          best.explanation.slice(0, 4).join("; ")
+      })
+    )
+    yield* notify(optimizer, (o) => o.onSelected(input, best))
+    return best
+  })
+
+  return ModelSelector.of({ rank, select })
+})
+
+/** The live selector (its dependencies provided by the host; the optional ones used when present). */
+export const layer: Layer.Layer<
+  ModelSelector,
+  never,
+  ModelRegistry | HealthChecker | RateLimiter | GatewayConfig | Events
+> = Layer.effect(ModelSelector, make)
