@@ -6,15 +6,16 @@
 import { HttpClientRequest } from "@effect/platform"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import type { CallContext, ChatResult, ProbeResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
+import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { MalformedResponse, Unauthorized } from "@modelgate/domain/ProviderError"
-import { Clock, Effect, Redacted, Stream } from "effect"
+import { MalformedResponse } from "@modelgate/domain/ProviderError"
+import { Clock, Effect, Redacted } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
 import { toAnthropicRequest } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
-import { type CallInfo, decodeJson } from "./internal/errors.js"
+import { callInfoOf, missingKey, timedProbe, translateEvents, trimBase } from "./Google/Content.js"
+import { decodeJson } from "./internal/errors.js"
 import { makeProviderHttp } from "./internal/http.js"
 import { sseEvents } from "./internal/sse.js"
 
@@ -24,21 +25,10 @@ export const providerId = "anthropic"
 /** The API version header value this adapter speaks. */
 export const anthropicVersion = "2023-06-01"
 
-const baseOf = (config: ProviderConfig) => config.baseUrl.replace(/\/+$/, "")
-
-const infoOf = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
-  model: model.id,
-  keyId: key?.id,
-  secrets: key === undefined ? [] : [Redacted.value(key.value)]
-})
-
 const authHeaders = (key: ProviderKey | undefined): Record<string, string> => ({
   "anthropic-version": anthropicVersion,
   ...(key !== undefined ? { "x-api-key": Redacted.value(key.value) } : {})
 })
-
-const missingKey = (model: ModelMetadata) =>
-  new Unauthorized({ provider: providerId, model: model.id, detail: "no API key given for anthropic" })
 
 /**
  * Build the adapter. `getConfig` is read on every call, so a config reload
@@ -58,13 +48,13 @@ export const make = (
 
     const messagesRequest = (ctx: CallContext, stream: boolean) =>
       Effect.gen(function*() {
-        if (ctx.key === undefined) return yield* missingKey(ctx.model)
+        if (ctx.key === undefined) return yield* missingKey(providerId, ctx.model)
         const config = yield* getConfig
         const body = yield* toAnthropicRequest(ctx.request, ctx.model, {
           stream,
           context: { provider: providerId, model: ctx.model.id }
         })
-        return HttpClientRequest.post(`${baseOf(config)}/v1/messages`).pipe(
+        return HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1/messages`).pipe(
           HttpClientRequest.setHeaders(authHeaders(ctx.key)),
           HttpClientRequest.acceptJson,
           HttpClientRequest.bodyUnsafeJson(body)
@@ -73,7 +63,7 @@ export const make = (
 
     const chat = Effect.fn("Anthropic.chat")(function*(ctx: CallContext) {
       const request = yield* messagesRequest(ctx, false)
-      const info = infoOf(ctx.model, ctx.key)
+      const info = callInfoOf(ctx.model, ctx.key)
       return yield* http.call(info, request, (answer) =>
         Effect.gen(function*() {
           const decoded = yield* decodeJson(AnthropicResponse, answer.body, { provider: providerId, info, meta: answer })
@@ -95,43 +85,26 @@ export const make = (
 
     const stream = Effect.fn("Anthropic.stream")(function*(ctx: CallContext) {
       const request = yield* messagesRequest(ctx, true)
-      const info = infoOf(ctx.model, ctx.key)
+      const info = callInfoOf(ctx.model, ctx.key)
       return yield* http.stream(info, request, (opened) =>
         Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
           const context = { provider: providerId, info, meta: opened, nowMs }
           const events = sseEvents(opened.body, (detail) =>
             new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-          const chunks = Stream.suspend(() => {
-            const translator = new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000))
-            return events.pipe(
-              Stream.mapConcatEffect((event) => translator.push(event)),
-              Stream.concat(Stream.suspend(() => {
-                const error = translator.end()
-                return error === undefined ? Stream.empty : Stream.fail(error)
-              }))
-            )
-          })
+          const chunks = translateEvents(events, () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)))
           return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
         }))
     })
 
-    const probe = Effect.fn("Anthropic.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
-      const started = yield* Clock.currentTimeMillis
-      const result = yield* Effect.gen(function*() {
-        if (key === undefined) return yield* missingKey(model)
+    const probe = (model: ModelMetadata, key: ProviderKey | undefined) =>
+      timedProbe(Effect.gen(function*() {
+        if (key === undefined) return yield* missingKey(providerId, model)
         const config = yield* getConfig
         const request = HttpClientRequest.get(
-          `${baseOf(config)}/v1/models/${encodeURIComponent(model.providerModel)}`
+          `${trimBase(config.baseUrl)}/v1/models/${encodeURIComponent(model.providerModel)}`
         ).pipe(HttpClientRequest.setHeaders(authHeaders(key)), HttpClientRequest.acceptJson)
-        return yield* http.call(infoOf(model, key), request, () => Effect.void, { retry: false })
-      }).pipe(Effect.either)
-      const latencyMs = (yield* Clock.currentTimeMillis) - started
-      return {
-        ok: result._tag === "Right",
-        latencyMs,
-        error: result._tag === "Left" ? result.left : undefined
-      } satisfies ProbeResult
-    })
+        return yield* http.call(callInfoOf(model, key), request, () => Effect.void, { retry: false })
+      })).pipe(Effect.withSpan("Anthropic.probe"))
 
     return { id: providerId, requiresKey: true, chat, stream, probe } satisfies Provider
   })

@@ -7,6 +7,7 @@ import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Cha
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Schema } from "effect"
 import { type CallInfo, excerpt, type ResponseMeta } from "../internal/errors.js"
+import type { ChunkTranslator } from "../Google/Content.js"
 import { classifyAnthropic, statusOfType } from "./Errors.js"
 import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
 
@@ -64,7 +65,7 @@ export interface StreamContext {
  * the chunks it yields (or the error that ends the stream); `end` says whether
  * the body ended cleanly (after `message_stop`) or must fail.
  */
-export class AnthropicStreamTranslator {
+export class AnthropicStreamTranslator implements ChunkTranslator {
   private id = ""
   private model = ""
   private usage: AnthropicUsage = {}
@@ -173,11 +174,11 @@ export class AnthropicStreamTranslator {
     return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
   }
 
-  /** Undefined when the stream reached `message_stop`; StreamInterrupted otherwise. */
-  end(): ProviderError | undefined {
+  /** Nothing more when the stream reached `message_stop`; StreamInterrupted otherwise. */
+  end(): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
     return this.done
-      ? undefined
-      : new StreamInterrupted(this.common(this.id === "" ? "the stream ended before message_start" : "the stream ended before message_stop"))
+      ? Either.right([])
+      : Either.left(new StreamInterrupted(this.common(this.id === "" ? "the stream ended before message_start" : "the stream ended before message_stop")))
   }
 }
 

@@ -1,0 +1,104 @@
+/**
+ * The Google Gemini adapter: `POST {baseUrl}/v1beta/models/{model}:generateContent`
+ * and `:streamGenerateContent?alt=sse` with `x-goog-api-key`, answers and
+ * streamed GenerateContentResponses normalised to the OpenAI shape, google.rpc
+ * errors classified once.
+ */
+import { HttpClientRequest } from "@effect/platform"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { MalformedResponse } from "@modelgate/domain/ProviderError"
+import { Clock, Effect, Redacted } from "effect"
+import { callInfoOf, missingKey, timedProbe, translateEvents, trimBase } from "./Google/Content.js"
+import { classifyGoogle } from "./Google/Errors.js"
+import { toGeminiRequest } from "./Google/Request.js"
+import { estimateTokens, fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
+import { GeminiStreamTranslator } from "./Google/Stream.js"
+import { decodeJson } from "./internal/errors.js"
+import { header } from "./internal/headers.js"
+import { makeProviderHttp } from "./internal/http.js"
+import { sseEvents } from "./internal/sse.js"
+
+/** The provider id of this adapter. */
+export const providerId = "google"
+
+/** A model name as the path wants it: without a leading `models/`. */
+export const modelPath = (model: string): string => encodeURIComponent(model.replace(/^models\//, ""))
+
+const authHeaders = (key: ProviderKey): Record<string, string> => ({ "x-goog-api-key": Redacted.value(key.value) })
+
+/**
+ * Build the adapter. `getConfig` is read on every call, so a config reload
+ * (base URL, timeout, limits) applies to the next request.
+ */
+export const make = (
+  getConfig: Effect.Effect<ProviderConfig>
+): Effect.Effect<Provider, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const http = yield* makeProviderHttp({
+      provider: providerId,
+      getConfig,
+      requestId: (headers) => header(headers, "x-request-id"),
+      rateLimit: () => undefined,
+      classify: classifyGoogle
+    })
+
+    const generateRequest = (ctx: CallContext, stream: boolean) =>
+      Effect.gen(function*() {
+        if (ctx.key === undefined) return yield* missingKey(providerId, ctx.model)
+        const config = yield* getConfig
+        const body = yield* toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id })
+        const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
+        const request = HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1beta/models/${modelPath(ctx.request.model)}:${method}`).pipe(
+          HttpClientRequest.setHeaders(authHeaders(ctx.key)),
+          HttpClientRequest.acceptJson,
+          HttpClientRequest.bodyUnsafeJson(body)
+        )
+        return { request, promptTokensEstimate: estimateTokens(JSON.stringify(body.contents)) }
+      })
+
+    const chat = Effect.fn("Google.chat")(function*(ctx: CallContext) {
+      const { promptTokensEstimate, request } = yield* generateRequest(ctx, false)
+      const info = callInfoOf(ctx.model, ctx.key)
+      return yield* http.call(info, request, (answer) =>
+        Effect.gen(function*() {
+          const decoded = yield* decodeJson(GeminiResponse, answer.body, { provider: providerId, info, meta: answer })
+          const nowMs = yield* Clock.currentTimeMillis
+          const response = yield* fromGeminiResponse(decoded, {
+            nowMs,
+            model: ctx.request.model,
+            promptTokensEstimate,
+            fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit }
+          })
+          return { response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId } satisfies ChatResult
+        }))
+    })
+
+    const stream = Effect.fn("Google.stream")(function*(ctx: CallContext) {
+      const { promptTokensEstimate, request } = yield* generateRequest(ctx, true)
+      const info = callInfoOf(ctx.model, ctx.key)
+      return yield* http.stream(info, request, (opened) =>
+        Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
+          const context = { provider: providerId, info, meta: opened, nowMs, model: ctx.request.model, promptTokensEstimate }
+          const events = sseEvents(opened.body, (detail) =>
+            new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
+          const chunks = translateEvents(events, () => new GeminiStreamTranslator(context))
+          return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+        }))
+    })
+
+    const probe = (model: ModelMetadata, key: ProviderKey | undefined) =>
+      timedProbe(Effect.gen(function*() {
+        if (key === undefined) return yield* missingKey(providerId, model)
+        const config = yield* getConfig
+        const request = HttpClientRequest.get(`${trimBase(config.baseUrl)}/v1beta/models/${modelPath(model.providerModel)}`).pipe(
+          HttpClientRequest.setHeaders(authHeaders(key)),
+          HttpClientRequest.acceptJson
+        )
+        return yield* http.call(callInfoOf(model, key), request, () => Effect.void, { retry: false })
+      })).pipe(Effect.withSpan("Google.probe"))
+
+    return { id: providerId, requiresKey: true, chat, stream, probe } satisfies Provider
+  })

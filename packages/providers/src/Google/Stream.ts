@@ -1,0 +1,156 @@
+/**
+ * Gemini `streamGenerateContent?alt=sse` events -> ChatChunks (OpenAI stream
+ * shape). Each event is a whole GenerateContentResponse holding only the new
+ * parts; there is no terminal event, so the finish and usage chunks are sent
+ * when the body ends, and only if a `finishReason` arrived.
+ */
+import type { Sse } from "@effect/experimental"
+import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
+import { ContentFiltered, MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
+import { Either, Option, Schema } from "effect"
+import { type CallInfo, excerpt, type ResponseMeta } from "../internal/errors.js"
+import type { ChunkTranslator } from "./Content.js"
+import { classifyGoogle, decodeGoogleError, statusOfRpc } from "./Errors.js"
+import {
+  estimateTokens,
+  finishReasonOf,
+  GeminiResponse,
+  isFilterReason,
+  textOfParts,
+  toolCallsOf,
+  type UsageMetadata,
+  usageOf
+} from "./Response.js"
+
+const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(GeminiResponse))
+
+/** Who the stream is for and the answer that opened it. */
+export interface GeminiStreamContext {
+  readonly provider: string
+  readonly info: CallInfo
+  readonly meta: ResponseMeta
+  readonly nowMs: number
+  /** The model name to report when Gemini sends no `modelVersion`. */
+  readonly model: string
+  readonly promptTokensEstimate: number
+}
+
+interface CandidateState {
+  tools: number
+  text: string
+  finish: string | undefined
+}
+
+/** The translation state of one Gemini stream. */
+export class GeminiStreamTranslator implements ChunkTranslator {
+  private id = ""
+  private model = ""
+  private usage: UsageMetadata | undefined = undefined
+  private readonly candidates = new Map<number, CandidateState>()
+
+  constructor(private readonly context: GeminiStreamContext) {}
+
+  private get created() {
+    return Math.floor(this.context.nowMs / 1000)
+  }
+
+  private common(detail: string) {
+    const { meta } = this.context
+    return { provider: this.context.provider, model: this.context.info.model, status: meta.status, requestId: meta.requestId, rateLimit: meta.rateLimit, detail }
+  }
+
+  private chunk(choices: ReadonlyArray<ChunkChoice>, usage?: ChatChunk["usage"]): ChatChunk {
+    return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices, ...(usage !== undefined ? { usage } : {}) }
+  }
+
+  private stateOf(index: number): CandidateState {
+    const existing = this.candidates.get(index)
+    if (existing !== undefined) return existing
+    const fresh: CandidateState = { tools: 0, text: "", finish: undefined }
+    this.candidates.set(index, fresh)
+    return fresh
+  }
+
+  /** An in-band `{"error":{…}}` event, classified as the HTTP answer with that status would be; no HTTP status of its own. */
+  private inBandError(data: string, status: number): ProviderError {
+    const error = classifyGoogle({
+      ...this.context.meta,
+      status,
+      provider: this.context.provider,
+      info: this.context.info,
+      body: data,
+      excerpt: excerpt(data, this.context.info.secrets),
+      nowMs: this.context.nowMs
+    })
+    return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
+  }
+
+  /** Translate one SSE event. */
+  push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
+    const error = Option.getOrUndefined(decodeGoogleError(event.data))
+    if (error !== undefined) {
+      const rpc = error.error.status
+      return Either.left(this.inBandError(event.data, (rpc !== undefined ? statusOfRpc[rpc] : undefined) ?? error.error.code ?? 500))
+    }
+    const decoded = decodeChunk(event.data)
+    if (Either.isLeft(decoded)) {
+      return Either.left(new MalformedResponse(this.common(`undecodable stream event: ${excerpt(event.data, this.context.info.secrets, 200)}`)))
+    }
+    const response = decoded.right
+    const out: Array<ChatChunk> = []
+    if (this.id === "") {
+      this.id = response.responseId ?? `gemini-${this.context.nowMs.toString(36)}`
+      this.model = response.modelVersion ?? this.context.model
+      out.push(this.chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]))
+    }
+    if (response.usageMetadata !== undefined) this.usage = response.usageMetadata
+    const candidates = response.candidates ?? []
+    const block = response.promptFeedback?.blockReason
+    if (block !== undefined && candidates.length === 0) {
+      return Either.left(new ContentFiltered(this.common(`prompt blocked: ${block}`)))
+    }
+    for (const [i, candidate] of candidates.entries()) {
+      const index = candidate.index ?? i
+      const state = this.stateOf(index)
+      const parts = candidate.content?.parts ?? []
+      const text = textOfParts(parts)
+      const calls = toolCallsOf(parts, `${this.id}_${index}`, state.tools)
+      const delta: ChunkChoice["delta"] = {
+        ...(text !== "" ? { content: text } : {}),
+        ...(calls.length > 0
+          ? { tool_calls: calls.map((call, k) => ({ index: state.tools + k, ...call })) }
+          : {})
+      }
+      state.text += text
+      state.tools += calls.length
+      if (text !== "" || calls.length > 0) out.push(this.chunk([{ index, delta, finish_reason: null }]))
+      if (candidate.finishReason !== undefined) {
+        const reason = candidate.finishReason
+        if (isFilterReason(reason) && state.text === "" && state.tools === 0) {
+          return Either.left(new ContentFiltered(this.common(`answer blocked: ${reason}`)))
+        }
+        if (finishReasonOf(reason, state.tools > 0) === undefined) {
+          return Either.left(new MalformedResponse(this.common(`unusable finishReason ${reason}`)))
+        }
+        state.finish = reason
+      }
+    }
+    return Either.right(out)
+  }
+
+  /** The finish and usage chunks if every candidate finished; StreamInterrupted otherwise. */
+  end(): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
+    const states = [...this.candidates.entries()]
+    if (states.length === 0 || states.some(([, s]) => s.finish === undefined)) {
+      return Either.left(new StreamInterrupted(this.common("the stream ended without a finishReason")))
+    }
+    const finishes = states.map(([index, s]) => ({
+      index,
+      delta: {},
+      finish_reason: finishReasonOf(s.finish!, s.tools > 0) as FinishReason
+    }))
+    const text = states.map(([, s]) => s.text).join("")
+    const usage = usageOf(this.usage, { prompt: this.context.promptTokensEstimate, completion: estimateTokens(text) })
+    return Either.right([this.chunk(finishes), this.chunk([], usage)])
+  }
+}
