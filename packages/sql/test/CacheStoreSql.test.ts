@@ -1,0 +1,142 @@
+import { assert, describe, it } from "@effect/vitest"
+import { SqlClient } from "@effect/sql"
+import { CacheStore, type CacheEntry } from "@modelgate/core/CacheStore"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
+import * as ResponseCache from "@modelgate/core/ResponseCache"
+import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
+import * as Sqlite from "@modelgate/sql/Sqlite"
+import type { ChatResponse } from "@modelgate/domain/Chat"
+import { Context, Effect, Layer, Option, Schema, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const tempDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-cache-")), "cache.db")
+
+const storeOn = (filename: string) => CacheStoreSql.layer.pipe(Layer.provideMerge(Sqlite.layer(filename)))
+
+const answer = (content: string): ChatResponse => ({
+  id: `chatcmpl-${content}`,
+  object: "chat.completion",
+  created: 1_700_000_000,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 }
+})
+
+const entry = (key: string, lastAccess: number, bytes = 100, expiresAt = 1_000_000): CacheEntry => ({
+  key,
+  model: "gpt-4o-mini",
+  response: answer(key),
+  bytes,
+  createdAt: 0,
+  expiresAt,
+  lastAccess
+})
+
+const withStore = <A, E>(filename: string, f: (store: CacheStore["Type"], sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
+  Effect.gen(function* () {
+    const context = yield* Layer.build(storeOn(filename))
+    return yield* f(Context.get(context, CacheStore), Context.get(context, SqlClient.SqlClient))
+  }).pipe(Effect.scoped)
+
+describe("CacheStoreSql (SQLite file)", () => {
+  it.effect("creates cached_responses with its expiry and LRU indexes", () =>
+    withStore(tempDb(), (_, sql) =>
+      Effect.gen(function* () {
+        const columns = yield* sql<{ name: string }>`SELECT name FROM pragma_table_info('cached_responses')`
+        assert.deepStrictEqual(columns.map((c) => c.name).sort(), ["bytes", "created_at", "expires_at", "key", "last_access", "model", "response"])
+        const indexes = yield* sql<{ name: string }>`SELECT name FROM pragma_index_list('cached_responses')`
+        const names = indexes.map((i) => i.name)
+        assert.include(names, "cached_responses_expires_at")
+        assert.include(names, "cached_responses_last_access")
+      })
+    ))
+
+  it.effect("round-trips an entry, replaces on the same key, and bumps last access on read", () =>
+    withStore(tempDb(), (store, sql) =>
+      Effect.gen(function* () {
+        yield* store.set(entry("k", 10))
+        yield* store.set({ ...entry("k", 10), response: answer("replaced") })
+        const read = yield* store.get("k", 20)
+        assert.deepStrictEqual(Option.map(read, (e) => e.response), Option.some(answer("replaced")))
+        const rows = yield* sql<{ last_access: number }>`SELECT last_access FROM cached_responses WHERE key = 'k'`
+        assert.strictEqual(rows[0]?.last_access, 20)
+        assert.deepStrictEqual(yield* store.size, { entries: 1, bytes: 100 })
+        assert.isTrue(Option.isNone(yield* store.get("missing", 20)))
+      })
+    ))
+
+  it.effect("deletes an expired entry on read and sweeps expired ones", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function* () {
+        yield* store.set(entry("a", 0, 10, 100))
+        yield* store.set(entry("b", 0, 10, 200))
+        yield* store.set(entry("c", 0, 10, 300))
+        assert.isTrue(Option.isNone(yield* store.get("a", 100)))
+        assert.strictEqual((yield* store.size).entries, 2)
+        assert.strictEqual(yield* store.sweep(250), 1)
+        assert.deepStrictEqual(yield* store.size, { entries: 1, bytes: 10 })
+      })
+    ))
+
+  it.effect("evicts least recently used rows by count and by bytes", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 6; i++) yield* store.set(entry(`k${i}`, i, 100))
+        yield* store.touch(["k0"], 10)
+        assert.strictEqual(yield* store.evict({ maxEntries: 4, maxBytes: 10_000 }), 2)
+        for (const gone of ["k1", "k2"]) assert.isTrue(Option.isNone(yield* store.get(gone, 11)), gone)
+        assert.strictEqual(yield* store.evict({ maxEntries: 100, maxBytes: 250 }), 2)
+        const left = yield* store.size
+        assert.deepStrictEqual(left, { entries: 2, bytes: 200 })
+        assert.strictEqual(yield* store.evict({ maxEntries: 2, maxBytes: 200 }), 0)
+      })
+    ))
+
+  it.effect("keeps entries across a restart (same file)", () =>
+    Effect.gen(function* () {
+      const file = tempDb()
+      yield* withStore(file, (store) => store.set(entry("persisted", 1)))
+      const read = yield* withStore(file, (store) => store.get("persisted", 2))
+      assert.deepStrictEqual(Option.map(read, (e) => e.response), Option.some(answer("persisted")))
+    }))
+})
+
+describe("ResponseCache over SQLite", () => {
+  const config = Schema.decodeUnknownSync(GatewayConfigData)({ cache: { ttlMs: 60_000, maxEntries: 2 } })
+  const cacheOn = (filename: string) =>
+    ResponseCache.layer.pipe(Layer.provideMerge(storeOn(filename)), Layer.provide(GatewayConfig.layerStatic(config)))
+
+  it.effect("a cached answer survives a restart and is served from SQL, then expires by TTL", () =>
+    Effect.gen(function* () {
+      const file = tempDb()
+      yield* Effect.gen(function* () {
+        const cache = Context.get(yield* Layer.build(cacheOn(file)), ResponseCache.ResponseCache)
+        yield* cache.set("k", answer("from sql"))
+      }).pipe(Effect.scoped)
+      yield* Effect.gen(function* () {
+        const cache = Context.get(yield* Layer.build(cacheOn(file)), ResponseCache.ResponseCache)
+        assert.deepStrictEqual(yield* cache.get("k"), Option.some(answer("from sql")))
+        yield* TestClock.adjust(60_000)
+        assert.isTrue(Option.isNone(yield* cache.get("k")))
+      }).pipe(Effect.scoped)
+    }))
+
+  it.effect("applies the LRU bounds to the SQL table too", () =>
+    Effect.gen(function* () {
+      const file = tempDb()
+      const { cache, store } = yield* Effect.map(Layer.build(cacheOn(file)), (context) => ({
+        cache: Context.get(context, ResponseCache.ResponseCache),
+        store: Context.get(context, CacheStore)
+      }))
+      for (const key of ["a", "b", "c"]) {
+        yield* cache.set(key, answer(key))
+        yield* TestClock.adjust(1)
+      }
+      yield* cache.flush
+      assert.strictEqual((yield* store.size).entries, 2)
+      assert.isTrue(Option.isNone(yield* store.get("a", 10)))
+    }).pipe(Effect.scoped))
+})
