@@ -1,23 +1,44 @@
 /**
  * Gateway: the request path of DESIGN.md, the one service an app needs.
  *
- * Contract here; the implementation (`make`, `layer`) composes the subsystem
- * services.
+ * `make` composes the subsystem services: cache, selection, failover, limiter
+ * reserve/settle, key rotation, provider call, cost, performance, evaluation,
+ * cache write, events. Waiting for a candidate happens in a bounded priority
+ * queue (`Gateway/WaitQueue.ts`); accounting in `Gateway/Accounting.ts`.
  */
-import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
-import type {
-  AllCandidatesFailed,
-  BudgetExceeded,
-  MissingApiKey,
-  ModelNotFound,
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
+import {
+  type AllCandidatesFailed,
+  type BudgetExceeded,
+  type MissingApiKey,
+  type ModelNotFound,
   ModelUnavailable,
   NoEligibleModel,
-  QueueTimeout,
-  RateLimitExceeded
+  type QueueTimeout,
+  type RateLimitExceeded
 } from "@modelgate/domain/Errors"
-import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { DegradedModeEntered, DegradedModeLeft, ModelSelected } from "@modelgate/domain/Events"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { toUsd } from "@modelgate/domain/Money"
+import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Context, type Effect, type Stream } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Layer, Option, Ref, Stream } from "effect"
+import { ApiKeys } from "./ApiKeys.js"
+import { CostTracker } from "./CostTracker.js"
+import { Events } from "./Events.js"
+import { Failover } from "./Failover.js"
+import * as Accounting from "./Gateway/Accounting.js"
+import * as Streaming from "./Gateway/Streaming.js"
+import * as WaitQueue from "./Gateway/WaitQueue.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { ModelRegistry } from "./ModelRegistry.js"
+import { ModelSelector } from "./ModelSelector.js"
+import { PerformanceMonitor } from "./PerformanceMonitor.js"
+import { Providers } from "./Provider.js"
+import { RateLimiter } from "./RateLimiter.js"
+import { replay, ResponseCache } from "./ResponseCache.js"
+import { ResponseEvaluator } from "./ResponseEvaluator.js"
+import { encodingFor, estimatePromptTokens } from "./TokenEstimator.js"
 
 /** Every way a gateway request can fail before an answer starts. */
 export type GatewayError =
@@ -72,3 +93,307 @@ export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
     ) => Effect.Effect<StreamAnswer, GatewayError>
   }
 >() {}
+
+// ---------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------
+
+/** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
+const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
+
+/** Prompt tokens of `request` per tokenizer, computed at most once per encoding. */
+const promptEstimator = (request: ChatRequest) => {
+  const memo = new Map<string, number>()
+  return (model: ModelMetadata): number => {
+    const encoding = encodingFor(model)
+    const known = memo.get(encoding)
+    if (known !== undefined) return known
+    const tokens = estimatePromptTokens(request, model)
+    memo.set(encoding, tokens)
+    return tokens
+  }
+}
+
+/** The models a request may run on, best first, and the score of each. */
+interface Candidates {
+  readonly models: ReadonlyArray<ModelMetadata>
+  readonly scores: ReadonlyMap<string, number>
+}
+
+/** Build the gateway from the subsystem services. */
+export const make = Effect.gen(function* () {
+  const registry = yield* ModelRegistry
+  const selector = yield* ModelSelector
+  const failover = yield* Failover
+  const limiter = yield* RateLimiter
+  const keys = yield* ApiKeys
+  const providers = yield* Providers
+  const costs = yield* CostTracker
+  const performance = yield* PerformanceMonitor
+  const cache = yield* ResponseCache
+  const evaluator = yield* ResponseEvaluator
+  const events = yield* Events
+  const config = yield* GatewayConfig
+  const accounting: Accounting.AccountingServices = { limiter, costs, performance }
+  const initial = yield* config.get
+  const queue = yield* WaitQueue.make({ capacity: initial.failover.queueCapacity, pollMs: 1_000 })
+  const degraded = yield* Ref.make(false)
+  const counter = yield* Ref.make(0)
+
+  const nextRequestId = Effect.gen(function* () {
+    const n = yield* Ref.getAndUpdate(counter, (i) => i + 1)
+    const now = yield* Clock.currentTimeMillis
+    return `mg-${now.toString(36)}-${n.toString(36)}`
+  })
+
+  const setDegraded = (on: boolean, reason: string) =>
+    Effect.gen(function* () {
+      const was = yield* Ref.getAndSet(degraded, on)
+      if (was === on) return
+      const at = yield* Clock.currentTimeMillis
+      if (on) {
+        yield* Effect.logWarning(`degraded mode: ${reason}`)
+        yield* events.publish(DegradedModeEntered.make({ at, component: "routing", reason }))
+      } else {
+        yield* Effect.logInfo("degraded mode left: candidates available again")
+        yield* events.publish(DegradedModeLeft.make({ at, component: "routing" }))
+      }
+    })
+
+  /** Rank the candidates once; fails NoEligibleModel when none can serve now. */
+  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+    Effect.gen(function* () {
+      const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
+      const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
+      const ranking = yield* selector.rank({
+        requirements,
+        estimatedPromptTokens: promptTokens,
+        maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? 1024,
+        only
+      })
+      const byId = new Map(ranking.ranked.map((r) => [r.model.id, r] as const))
+      const ordered =
+        only === undefined
+          ? ranking.ranked.map((r) => r.model)
+          : only.flatMap((id) => {
+              const r = byId.get(id)
+              return r === undefined ? [] : [r.model]
+            })
+      if (ordered.length === 0) {
+        const retryAfter = ranking.excluded.length > 0 ? undefined : undefined
+        return yield* new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: retryAfter })
+      }
+      return { models: ordered, scores: new Map(ranking.ranked.map((r) => [r.model.id, r.score])) } satisfies Candidates
+    })
+
+  /** Rank, waiting in the priority queue while nothing can serve. */
+  const candidates = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+    Effect.gen(function* () {
+      const conf = yield* config.get
+      return yield* queue.run(requirements.priority, conf.failover.queueDeadlineMs, rankOnce(request, requirements, explicit)).pipe(
+        Effect.tapError((e) => setDegraded(true, e.message)),
+        Effect.tap(() => setDegraded(false, ""))
+      )
+    })
+
+  const resolveExplicit = (request: ChatRequest) =>
+    request.model === "auto" ? Effect.succeed(undefined) : Effect.map(registry.resolve(request.model), Option.some).pipe(Effect.map(Option.getOrUndefined))
+
+  const cacheKeyOf = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+    cache.key(
+      request,
+      explicit?.id ??
+        `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
+    )
+
+  /** The cached answer for this request, when caching applies. */
+  const lookup = (request: ChatRequest, options: RequestOptions | undefined, key: string) =>
+    Effect.gen(function* () {
+      if (options?.cacheTtlMs === 0) return Option.none<ChatResponse>()
+      if (!(yield* cache.cacheable(request))) return Option.none<ChatResponse>()
+      return yield* cache.get(key)
+    })
+
+  /** Key and provider for one attempt on `model`. */
+  const prepare = (model: ModelMetadata) =>
+    Effect.gen(function* () {
+      const provider = providers.get(model.provider)
+      if (provider === undefined) {
+        return yield* new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` })
+      }
+      const key = provider.requiresKey ? yield* keys.next(model.provider) : undefined
+      return { provider, key } as const
+    })
+
+  const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({ ...request, model: model.providerModel })
+
+  const complete: Gateway["Type"]["complete"] = Effect.fn("Gateway.complete")(function* (request, requirements, options) {
+    const requestId = options?.requestId ?? (yield* nextRequestId)
+    const startedAt = yield* Clock.currentTimeMillis
+    const explicit = yield* resolveExplicit(request)
+    const key = cacheKeyOf(request, requirements, explicit)
+    const cached = yield* lookup(request, options, key)
+    if (Option.isSome(cached)) {
+      const model = yield* registry.get(cached.value.model).pipe(Effect.orElseSucceed(() => explicit))
+      const now = yield* Clock.currentTimeMillis
+      if (model !== undefined) {
+        yield* Accounting.cacheHit(accounting, model, cached.value.usage, startedAt, { requestId, requirements, now, streamed: false })
+      }
+      return {
+        response: { ...cached.value, id: `chatcmpl-${requestId}` },
+        meta: { requestId, model: cached.value.model, provider: model?.provider ?? "cache", cacheHit: true, failovers: 0, costUsd: 0 }
+      }
+    }
+    const ranked = yield* candidates(request, requirements, explicit)
+    const promptTokensOn = promptEstimator(request)
+    const outcome = yield* failover.run(
+      ranked.models,
+      (model) =>
+        Effect.gen(function* () {
+          const { key: apiKey, provider } = yield* prepare(model)
+          const callStart = yield* Clock.currentTimeMillis
+          const held = yield* Accounting.hold(
+            accounting,
+            model,
+            apiKey,
+            promptTokensOn(model),
+            Accounting.requestedOutputTokens(request, model),
+            requirements,
+            callStart
+          )
+          const result = yield* provider.chat({ request: providerRequest(request, model), model, key: apiKey }).pipe(
+            Effect.tapError((error) =>
+              Effect.flatMap(Clock.currentTimeMillis, (now) => Accounting.failed(accounting, held, error, { requestId, requirements, now, streamed: false }))
+            )
+          )
+          const now = yield* Clock.currentTimeMillis
+          const cost = yield* Accounting.succeeded(accounting, held, result.response.usage, result.rateLimit, {
+            requestId,
+            requirements,
+            now,
+            streamed: false
+          })
+          return { result, cost }
+        }),
+      { requestId }
+    )
+    const model = outcome.model
+    const response: ChatResponse = { ...outcome.value.result.response, model: model.id }
+    yield* afterSuccess(request, requirements, requestId, model, ranked, outcome.failovers)
+    yield* evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
+    if (options?.cacheTtlMs !== 0 && (yield* cache.cacheable(request))) {
+      yield* cache.set(key, response, options?.cacheTtlMs)
+    }
+    return {
+      response,
+      meta: {
+        requestId,
+        model: model.id,
+        provider: model.provider,
+        cacheHit: false,
+        failovers: outcome.failovers,
+        costUsd: toUsd(outcome.value.cost)
+      }
+    }
+  })
+
+  const afterSuccess = (
+    _request: ChatRequest,
+    _requirements: TaskRequirements,
+    requestId: string,
+    model: ModelMetadata,
+    ranked: Candidates,
+    failovers: number
+  ) =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) =>
+      events.publish(
+        ModelSelected.make({
+          at,
+          requestId,
+          model: model.id,
+          score: ranked.scores.get(model.id) ?? 0,
+          reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
+        })
+      )
+    )
+
+  const stream: Gateway["Type"]["stream"] = Effect.fn("Gateway.stream")(function* (request, requirements, options) {
+    const requestId = options?.requestId ?? (yield* nextRequestId)
+    const startedAt = yield* Clock.currentTimeMillis
+    const explicit = yield* resolveExplicit(request)
+    const key = cacheKeyOf(request, requirements, explicit)
+    const cached = yield* lookup(request, options, key)
+    if (Option.isSome(cached)) {
+      const model = yield* registry.get(cached.value.model).pipe(Effect.orElseSucceed(() => explicit))
+      const now = yield* Clock.currentTimeMillis
+      if (model !== undefined) {
+        yield* Accounting.cacheHit(accounting, model, cached.value.usage, startedAt, { requestId, requirements, now, streamed: true })
+      }
+      return {
+        meta: { requestId, model: cached.value.model, provider: model?.provider ?? "cache", cacheHit: true, failovers: 0, costUsd: 0 },
+        chunks: replay({ ...cached.value, id: `chatcmpl-${requestId}` })
+      } satisfies StreamAnswer
+    }
+    const ranked = yield* candidates(request, requirements, explicit)
+    const promptTokensOn = promptEstimator(request)
+    const outcome = yield* failover.run(
+      ranked.models,
+      (model) =>
+        Effect.gen(function* () {
+          const { key: apiKey, provider } = yield* prepare(model)
+          const callStart = yield* Clock.currentTimeMillis
+          const held = yield* Accounting.hold(
+            accounting,
+            model,
+            apiKey,
+            promptTokensOn(model),
+            Accounting.requestedOutputTokens(request, model),
+            requirements,
+            callStart
+          )
+          const fail = (error: ProviderError) =>
+            Effect.flatMap(Clock.currentTimeMillis, (now) => Accounting.failed(accounting, held, error, { requestId, requirements, now, streamed: true }))
+          const started = yield* provider.stream({ request: providerRequest(request, model), model, key: apiKey }).pipe(Effect.tapError(fail))
+          const interrupted = (): ProviderError =>
+            new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
+          const first = yield* Streaming.peelFirst(started.chunks, interrupted).pipe(Effect.tapError(fail))
+          const renamed = Stream.map(first, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
+          const promptEstimate = promptTokensOn(model)
+          return Streaming.watch(renamed, callStart, (summary, exit) =>
+            Effect.gen(function* () {
+              const now = yield* Clock.currentTimeMillis
+              const ctx = { requestId, requirements, now, streamed: true, timeToFirstTokenMs: summary.timeToFirstTokenMs }
+              const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+              if (Option.isSome(failure)) return yield* Accounting.failed(accounting, held, failure.value, ctx)
+              // Ended, or the client went away: the provider generated (and bills) what was sent.
+              const usage: Usage = summary.usage ?? {
+                prompt_tokens: promptEstimate,
+                completion_tokens: summary.chunks,
+                total_tokens: promptEstimate + summary.chunks,
+                estimated: true
+              }
+              yield* Accounting.succeeded(accounting, held, usage, started.rateLimit, ctx)
+            })
+          )
+        }),
+      { requestId }
+    )
+    yield* afterSuccess(request, requirements, requestId, outcome.model, ranked, outcome.failovers)
+    return {
+      meta: {
+        requestId,
+        model: outcome.model.id,
+        provider: outcome.model.provider,
+        cacheHit: false,
+        failovers: outcome.failovers,
+        costUsd: undefined
+      },
+      chunks: outcome.value
+    } satisfies StreamAnswer
+  })
+
+  return Gateway.of({ complete, stream })
+})
+
+/** The live gateway; every subsystem service is provided by the caller (see `GatewayLive` in `@modelgate/node`). */
+export const layer = Layer.scoped(Gateway, make)

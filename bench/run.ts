@@ -1,0 +1,133 @@
+/**
+ * `npm run bench`: the upstream, a bare pass-through proxy and the gateway on
+ * loopback, each in its own process; autocannon drives each at concurrency 1,
+ * 16 and 64, non-streaming and streaming; prints requests/s, p50/p99 latency,
+ * CPU time per request (from /proc), the gateway's peak RSS, and the ratios
+ * against the pass-through and the direct upstream.
+ */
+import autocannon from "autocannon"
+import { spawn, type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const duration = Number(process.env.BENCH_SECONDS ?? 5)
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? "1,16,64").split(",").map(Number)
+
+const start = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number }> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] })
+    let out = ""
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString()
+      const m = /listening (\d+)/.exec(out) ?? /http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
+      if (m) resolve({ child, port: Number(m[1]) })
+    })
+    child.on("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}: ${out}`)))
+  })
+
+/** utime + stime of a process in ms, and its RSS in bytes, from /proc. */
+const procStats = (pid: number) => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    const ticks = Number(stat[11]) + Number(stat[12])
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
+    const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024
+    return { cpuMs: (ticks * 1000) / 100, rss, hwm }
+  } catch {
+    return { cpuMs: NaN, rss: NaN, hwm: NaN }
+  }
+}
+
+const body = (stream: boolean, model: string) =>
+  JSON.stringify({ model, messages: [{ role: "user", content: "Say hello." }], ...(stream ? { stream: true } : {}) })
+
+interface Row {
+  target: string
+  mode: string
+  concurrency: number
+  rps: number
+  p50: number
+  p99: number
+  cpuPerReq: number
+  errors: number
+}
+
+const load = async (target: string, url: string, pid: number | undefined, stream: boolean, concurrency: number, model: string): Promise<Row> => {
+  const before = pid ? procStats(pid) : undefined
+  const result = await autocannon({
+    url: `${url}/v1/chat/completions`,
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer bench" },
+    body: body(stream, model),
+    connections: concurrency,
+    duration
+  })
+  const after = pid ? procStats(pid) : undefined
+  const requests = result.requests.total
+  return {
+    target,
+    mode: stream ? "stream" : "json",
+    concurrency,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerReq: before && after && requests > 0 ? (after.cpuMs - before.cpuMs) / requests : NaN,
+    errors: result.errors + result.non2xx
+  }
+}
+
+const main = async () => {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-bench-"))
+  const upstream = await start(["--import", "tsx", "bench/upstream.ts", "0"])
+  const origin = `http://127.0.0.1:${upstream.port}`
+  const pass = await start(["--import", "tsx", "bench/passthrough.ts", "0", origin])
+  const gateway = await start(["apps/gateway/dist/bin.js", "serve", "--port", "0", "--config", "bench/config"], {
+    OPENAI_BASE_URL: `${origin}/v1`,
+    OPENAI_API_KEY: "bench-key",
+    MODELGATE_DB: path.join(data, "bench.db"),
+    MODELGATE_LOG_LEVEL: "warning"
+  })
+  const rows: Array<Row> = []
+  try {
+    for (const stream of [false, true]) {
+      for (const c of concurrencies) {
+        rows.push(await load("direct", origin, undefined, stream, c, "gpt-4o-mini"))
+        rows.push(await load("passthrough", `http://127.0.0.1:${pass.port}`, pass.child.pid, stream, c, "gpt-4o-mini"))
+        rows.push(await load("gateway", `http://127.0.0.1:${gateway.port}`, gateway.child.pid, stream, c, "gpt-4o-mini"))
+      }
+    }
+  } finally {
+    const peak = procStats(gateway.child.pid!).hwm
+    for (const p of [upstream, pass, gateway]) p.child.kill("SIGTERM")
+    const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "-")
+    process.stdout.write(`\nmodelgate bench: ${duration}s per run, ${os.cpus().length} cores, node ${process.version}\n\n`)
+    process.stdout.write("target       mode    conc   req/s      p50ms  p99ms  cpu ms/req  errors\n")
+    for (const r of rows) {
+      process.stdout.write(
+        `${r.target.padEnd(12)} ${r.mode.padEnd(7)} ${String(r.concurrency).padStart(4)} ${fmt(r.rps, 0).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(6)} ${fmt(r.cpuPerReq, 3).padStart(11)} ${String(r.errors).padStart(7)}\n`
+      )
+    }
+    process.stdout.write("\nratios (gateway vs pass-through / vs direct):\n")
+    for (const stream of ["json", "stream"]) {
+      for (const c of concurrencies) {
+        const find = (t: string) => rows.find((r) => r.target === t && r.mode === stream && r.concurrency === c)
+        const g = find("gateway"), p = find("passthrough"), d = find("direct")
+        if (!g || !p || !d) continue
+        process.stdout.write(
+          `${stream.padEnd(7)} c=${String(c).padEnd(3)} throughput ${fmt(g.rps / p.rps)}x pass-through, ${fmt(g.rps / d.rps)}x direct; added p50 ${fmt(g.p50 - d.p50)} ms over direct; cpu/req ${fmt(g.cpuPerReq / p.cpuPerReq)}x pass-through\n`
+        )
+      }
+    }
+    process.stdout.write(`\ngateway peak RSS: ${fmt(peak / 1024 / 1024, 1)} MiB\n`)
+    fs.rmSync(data, { recursive: true, force: true })
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`)
+  process.exit(1)
+})

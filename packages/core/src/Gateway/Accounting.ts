@@ -1,0 +1,190 @@
+/**
+ * Accounting around one provider call: limiter and budget reservations before
+ * it; settle, cost, performance and health records after it. A failed call
+ * leaves no half-written record: reservations are released and only a failed
+ * performance record is written.
+ */
+import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { PicoUsd } from "@modelgate/domain/Money"
+import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Effect } from "effect"
+import type { CostTracker, BudgetReservation } from "../CostTracker.js"
+import type { PerformanceMonitor } from "../PerformanceMonitor.js"
+import type { ProviderKey } from "../Provider.js"
+import type { RateLimiter, Reservation } from "../RateLimiter.js"
+
+/** Services the accounting needs, resolved once in `Gateway.make`. */
+export interface AccountingServices {
+  readonly limiter: RateLimiter["Type"]
+  readonly costs: CostTracker["Type"]
+  readonly performance: PerformanceMonitor["Type"]
+}
+
+/** What was held for one call. */
+export interface Held {
+  readonly model: ModelMetadata
+  readonly key: ProviderKey | undefined
+  readonly limit: Reservation
+  readonly budget: BudgetReservation
+  readonly startedAt: number
+}
+
+/** Tokens of a usage object, in the record's terms. */
+export const usageTokens = (usage: Usage) => ({
+  promptTokens: usage.prompt_tokens,
+  completionTokens: usage.completion_tokens,
+  cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
+})
+
+/** The output tokens a request asks for on `model`. */
+export const requestedOutputTokens = (request: ChatRequest, model: ModelMetadata): number =>
+  Math.min(request.max_completion_tokens ?? request.max_tokens ?? Math.min(model.maxOutputTokens, 1024), model.maxOutputTokens)
+
+/** Reserve budget then rate-limit capacity for a call; on a rate-limit failure the budget is given back. */
+export const hold = (
+  s: AccountingServices,
+  model: ModelMetadata,
+  key: ProviderKey | undefined,
+  promptTokens: number,
+  outputTokens: number,
+  requirements: TaskRequirements,
+  startedAt: number
+) =>
+  Effect.gen(function* () {
+    const estimate: PicoUsd = s.costs.cost(model, { promptTokens, completionTokens: outputTokens, cachedTokens: 0 })
+    const budget = yield* s.costs.reserve(model, requirements.agentType, estimate)
+    const limit = yield* s.limiter
+      .reserve(model, promptTokens + outputTokens, key?.id)
+      .pipe(Effect.tapError(() => s.costs.release(budget)))
+    return { model, key, limit, budget, startedAt } satisfies Held
+  })
+
+/** Context of a finished call, for its records. */
+export interface Outcome {
+  readonly requestId: string
+  readonly requirements: TaskRequirements
+  readonly now: number
+  readonly timeToFirstTokenMs?: number | undefined
+  readonly streamed: boolean
+}
+
+/** The call succeeded: settle the limiter, commit the cost, record performance. Returns the cost. */
+export const succeeded = (
+  s: AccountingServices,
+  held: Held,
+  usage: Usage,
+  rateLimit: RateLimitInfo | undefined,
+  outcome: Outcome
+) =>
+  Effect.gen(function* () {
+    const tokens = usageTokens(usage)
+    const cost = s.costs.cost(held.model, tokens)
+    yield* s.limiter.settle(held.limit, usage.total_tokens)
+    if (rateLimit !== undefined) yield* s.limiter.observe(held.model, rateLimit, held.key?.id)
+    yield* s.costs.commit(
+      held.budget,
+      CostRecord.make({
+        at: outcome.now,
+        requestId: outcome.requestId,
+        model: held.model.id,
+        provider: held.model.provider,
+        apiKeyId: held.key?.id,
+        agentType: outcome.requirements.agentType,
+        taskType: outcome.requirements.taskType,
+        ...tokens,
+        costPicoUsd: cost,
+        cacheHit: false
+      })
+    )
+    yield* s.performance.record(
+      PerformanceRecord.make({
+        at: outcome.now,
+        requestId: outcome.requestId,
+        model: held.model.id,
+        provider: held.model.provider,
+        latencyMs: outcome.now - held.startedAt,
+        timeToFirstTokenMs: outcome.timeToFirstTokenMs,
+        success: true,
+        outputTokens: usage.completion_tokens,
+        streamed: outcome.streamed,
+        cacheHit: false,
+        agentType: outcome.requirements.agentType
+      })
+    )
+    return cost
+  })
+
+/**
+ * The call failed. A failure with an HTTP status was counted by the provider:
+ * the request stays in the limiter with no tokens; one without (transport,
+ * timeout) is released. The budget is always released: nothing was spent.
+ */
+export const failed = (
+  s: AccountingServices,
+  held: Held,
+  error: { readonly _tag: string; readonly status?: number | undefined; readonly rateLimit?: RateLimitInfo | undefined },
+  outcome: Outcome
+) =>
+  Effect.gen(function* () {
+    if (error.status !== undefined) yield* s.limiter.settle(held.limit, 0)
+    else yield* s.limiter.release(held.limit)
+    if (error.rateLimit !== undefined) yield* s.limiter.observe(held.model, error.rateLimit, held.key?.id)
+    yield* s.costs.release(held.budget)
+    yield* s.performance.record(
+      PerformanceRecord.make({
+        at: outcome.now,
+        requestId: outcome.requestId,
+        model: held.model.id,
+        provider: held.model.provider,
+        latencyMs: outcome.now - held.startedAt,
+        timeToFirstTokenMs: outcome.timeToFirstTokenMs,
+        success: false,
+        errorClass: error._tag,
+        outputTokens: 0,
+        streamed: outcome.streamed,
+        cacheHit: false,
+        agentType: outcome.requirements.agentType
+      })
+    )
+  })
+
+/** A cache hit: zero cost, its own latency. */
+export const cacheHit = (
+  s: AccountingServices,
+  model: ModelMetadata,
+  usage: Usage,
+  startedAt: number,
+  outcome: Outcome
+) =>
+  Effect.gen(function* () {
+    yield* s.costs.record(
+      CostRecord.make({
+        at: outcome.now,
+        requestId: outcome.requestId,
+        model: model.id,
+        provider: model.provider,
+        agentType: outcome.requirements.agentType,
+        taskType: outcome.requirements.taskType,
+        ...usageTokens(usage),
+        costPicoUsd: 0,
+        cacheHit: true
+      })
+    )
+    yield* s.performance.record(
+      PerformanceRecord.make({
+        at: outcome.now,
+        requestId: outcome.requestId,
+        model: model.id,
+        provider: model.provider,
+        latencyMs: outcome.now - startedAt,
+        success: true,
+        outputTokens: usage.completion_tokens,
+        streamed: outcome.streamed,
+        cacheHit: true,
+        agentType: outcome.requirements.agentType
+      })
+    )
+  })

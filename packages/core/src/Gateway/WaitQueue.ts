@@ -1,0 +1,99 @@
+/**
+ * WaitQueue: a bounded priority queue of requests waiting for a candidate.
+ *
+ * When every candidate is unavailable or rate limited a request waits here
+ * instead of failing at once. Waiters retry when their earliest known time
+ * arrives (or every `pollMs`); when several are ready, the highest priority
+ * goes first (CRITICAL, HIGH, MEDIUM, LOW, then arrival order). A full queue
+ * or a passed deadline fails with `QueueTimeout`.
+ */
+import { QueueTimeout, type NoEligibleModel } from "@modelgate/domain/Errors"
+import type { Priority } from "@modelgate/domain/Requirements"
+import { Clock, Deferred, Effect, Ref } from "effect"
+
+const rank: Record<Priority, number> = { CRITICAL: 3, HIGH: 2, MEDIUM: 1, LOW: 0 }
+
+interface Waiter {
+  readonly seq: number
+  readonly priority: number
+  readonly left: Deferred.Deferred<void>
+}
+
+/** The queue's options. */
+export interface WaitQueueOptions {
+  readonly capacity: number
+  readonly pollMs: number
+}
+
+/** Build a wait queue. */
+export const make = (options: WaitQueueOptions) =>
+  Effect.gen(function* () {
+    const waiters = yield* Ref.make<ReadonlyArray<Waiter>>([])
+    const seq = yield* Ref.make(0)
+
+    const leave = (self: Waiter) =>
+      Ref.update(waiters, (all) => all.filter((w) => w !== self)).pipe(Effect.zipRight(Deferred.succeed(self.left, undefined)))
+
+    /** Wait until every higher-priority waiter ahead of `self` has left, or `untilMs` passes. */
+    const yieldToHigher = (self: Waiter, untilMs: number) =>
+      Effect.gen(function* () {
+        const ahead = (yield* Ref.get(waiters)).filter(
+          (w) => w.priority > self.priority || (w.priority === self.priority && w.seq < self.seq)
+        )
+        if (ahead.length === 0) return
+        const now = yield* Clock.currentTimeMillis
+        yield* Effect.raceAll(ahead.map((w) => Deferred.await(w.left))).pipe(
+          Effect.timeout(Math.max(0, untilMs - now)),
+          Effect.ignore
+        )
+      })
+
+    /**
+     * Run `attempt` until it succeeds, fails with something other than
+     * `NoEligibleModel`, or `deadlineMs` (ms from now) passes.
+     */
+    const run = <A, E>(
+      priority: Priority,
+      deadlineMs: number,
+      attempt: Effect.Effect<A, E | NoEligibleModel>
+    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
+      Effect.gen(function* () {
+        const first = yield* Effect.either(attempt)
+        if (first._tag === "Right") return first.right
+        const error = first.left
+        if (!isNoEligible(error) || deadlineMs <= 0) return yield* Effect.fail(error)
+        const start = yield* Clock.currentTimeMillis
+        const until = start + deadlineMs
+        const current = yield* Ref.get(waiters)
+        if (current.length >= options.capacity) {
+          return yield* new QueueTimeout({ waitedMs: 0, reason: `wait queue full (${options.capacity}): ${error.message}` })
+        }
+        const self: Waiter = {
+          seq: yield* Ref.getAndUpdate(seq, (n) => n + 1),
+          priority: rank[priority],
+          left: yield* Deferred.make<void>()
+        }
+        yield* Ref.update(waiters, (all) => [...all, self])
+        let last: NoEligibleModel = error
+        return yield* Effect.gen(function* () {
+          while (true) {
+            const now = yield* Clock.currentTimeMillis
+            if (now >= until) {
+              return yield* new QueueTimeout({ waitedMs: now - start, reason: last.message })
+            }
+            const wait = Math.min(last.retryAfterMs ?? options.pollMs, options.pollMs, until - now)
+            yield* Effect.sleep(Math.max(1, wait))
+            yield* yieldToHigher(self, until)
+            const next = yield* Effect.either(attempt)
+            if (next._tag === "Right") return next.right
+            if (!isNoEligible(next.left)) return yield* Effect.fail(next.left)
+            last = next.left
+          }
+        }).pipe(Effect.ensuring(leave(self)))
+      })
+
+    return { run, size: Effect.map(Ref.get(waiters), (w) => w.length) } as const
+  })
+
+const isNoEligible = (u: unknown): u is NoEligibleModel =>
+  typeof u === "object" && u !== null && "_tag" in u && u._tag === "NoEligibleModel"
