@@ -3,3 +3,4 @@
  * wire formats, with scripted faults.
  */
 export * as FakeServer from "./FakeServer.js"
+export * as FakeOpenAi from "./FakeOpenAi.js"

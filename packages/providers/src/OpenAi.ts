@@ -1,0 +1,136 @@
+/**
+ * The OpenAI Chat Completions adapter: `POST {baseUrl}/chat/completions`
+ * (baseUrl includes `/v1`), Bearer auth, SSE streaming with usage always
+ * requested upstream, `GET {baseUrl}/models` as the probe.
+ */
+import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { CallContext, ChatResult, ProbeResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { BadRequest, MalformedResponse, type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
+import { type HttpClient, HttpClientRequest } from "@effect/platform"
+import { Clock, Effect, Redacted, Schema } from "effect"
+import {
+  type CallInfo,
+  decodeJson,
+  estimatedUsage,
+  excerpt,
+  makeProviderHttp,
+  type ProviderHttp,
+  type TextResponse
+} from "./internal/index.js"
+import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
+import { translateStream } from "./OpenAi/stream.js"
+import { normaliseResponse, requestBody, WireResponse } from "./OpenAi/wire.js"
+
+/** The provider id this adapter serves. */
+export const providerId = "openai"
+
+const ModelList = Schema.Struct({ data: Schema.Array(Schema.Struct({ id: Schema.String })) })
+
+const join = (baseUrl: string, path: string) => `${baseUrl.replace(/\/+$/, "")}${path}`
+
+const callInfo = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
+  model: model.id,
+  keyId: key?.id,
+  secrets: key !== undefined ? [Redacted.value(key.value)] : []
+})
+
+const withKey = (request: HttpClientRequest.HttpClientRequest, key: ProviderKey) =>
+  request.pipe(HttpClientRequest.bearerToken(Redacted.value(key.value)))
+
+const missingKey = (model: ModelMetadata) =>
+  new Unauthorized({ provider: providerId, model: model.id, detail: "no API key given for openai" })
+
+/**
+ * Build the OpenAI adapter. `getConfig` is read on every call, so a config
+ * reload (base URL, timeout, limits) applies to the next request.
+ */
+export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Provider, never, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const http: ProviderHttp = yield* makeProviderHttp({
+      provider: providerId,
+      getConfig,
+      requestId,
+      rateLimit: rateLimitInfo,
+      classify
+    })
+
+    const post = (ctx: CallContext, stream: boolean) =>
+      Effect.gen(function*() {
+        if (ctx.key === undefined) return yield* Effect.fail(missingKey(ctx.model))
+        const config = yield* getConfig
+        return withKey(
+          HttpClientRequest.post(join(config.baseUrl, "/chat/completions")).pipe(
+            HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
+            HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
+          ),
+          ctx.key
+        )
+      })
+
+    const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
+      Effect.gen(function*() {
+        const meta = { provider: providerId, info, meta: res }
+        const wire = yield* decodeJson(WireResponse, res.body, meta)
+        const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
+        if (normalised._tag === "Invalid") {
+          return yield* new MalformedResponse({
+            provider: providerId,
+            model: info.model,
+            status: res.status,
+            requestId: res.requestId,
+            rateLimit: res.rateLimit,
+            detail: `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`
+          })
+        }
+        return { response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId }
+      })
+
+    const chat = Effect.fn("OpenAi.chat")(function*(ctx: CallContext) {
+      const info = callInfo(ctx.model, ctx.key)
+      const request = yield* post(ctx, false)
+      return yield* http.call(info, request, toResult(ctx, info))
+    })
+
+    const stream = Effect.fn("OpenAi.stream")(function*(ctx: CallContext) {
+      const info = callInfo(ctx.model, ctx.key)
+      const request = yield* post(ctx, true)
+      return yield* http.stream(info, request, (res): Effect.Effect<StreamResult> =>
+        Effect.succeed({
+          chunks: translateStream(providerId, info, ctx.request, res, ctx.model.providerModel),
+          rateLimit: res.rateLimit,
+          providerRequestId: res.requestId
+        }))
+    })
+
+    const probe = Effect.fn("OpenAi.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
+      const started = yield* Clock.currentTimeMillis
+      const info = callInfo(model, key)
+      const outcome = yield* Effect.gen(function*() {
+        if (key === undefined) return yield* Effect.fail(missingKey(model))
+        const config = yield* getConfig
+        const request = withKey(HttpClientRequest.get(join(config.baseUrl, "/models")), key)
+        return yield* http.call(info, request, (res) =>
+          Effect.flatMap(decodeJson(ModelList, res.body, { provider: providerId, info, meta: res }), (list) =>
+            list.data.some((m) => m.id === model.providerModel)
+              ? Effect.void
+              : Effect.fail(
+                new BadRequest({
+                  provider: providerId,
+                  model: model.id,
+                  status: res.status,
+                  requestId: res.requestId,
+                  detail: `model ${model.providerModel} is not in the provider's model list`
+                })
+              )), { retry: false })
+      }).pipe(Effect.either)
+      const latencyMs = (yield* Clock.currentTimeMillis) - started
+      return {
+        ok: outcome._tag === "Right",
+        latencyMs,
+        error: outcome._tag === "Left" ? outcome.left : undefined
+      } satisfies ProbeResult
+    })
+
+    return { id: providerId, requiresKey: true, chat, stream, probe } satisfies Provider
+  })

@@ -1,0 +1,115 @@
+/**
+ * How OpenAI answers are classified: rate-limit headers, retry hints, and
+ * the error body's `type` / `code` refining the status table.
+ *
+ * Decisions: `429 insufficient_quota` (credit exhausted) is `Unauthorized`
+ * (not retryable; the key's account cannot serve, so the caller moves to
+ * another key or provider), never RateLimited. A 400 with code
+ * `context_length_exceeded` is `ContextLengthExceeded`; a 400 with code
+ * `content_filter` / `content_policy_violation` is `ContentFiltered`.
+ */
+import {
+  BadRequest,
+  ContentFiltered,
+  ContextLengthExceeded,
+  Overloaded,
+  type ProviderError,
+  RateLimited,
+  ServerError,
+  Unauthorized
+} from "@modelgate/domain/ProviderError"
+import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import type { Headers } from "@effect/platform"
+import { Option, Schema } from "effect"
+import {
+  classifyStatus,
+  type CommonFields,
+  compact,
+  type ErrorContext,
+  excerpt,
+  fieldsOf,
+  genericError,
+  header,
+  parseCount,
+  parseDuration,
+  standardRetryAfter
+} from "../internal/index.js"
+import { type WireError, WireErrorBody } from "./wire.js"
+
+/** `x-request-id`. */
+export const requestId = (headers: Headers.Headers): string | undefined => header(headers, "x-request-id")
+
+/** The `x-ratelimit-*` headers as `RateLimitInfo` (undefined when none is present). */
+export const rateLimitInfo = (headers: Headers.Headers): RateLimitInfo | undefined => {
+  const fields = compact({
+    limitRequests: parseCount(header(headers, "x-ratelimit-limit-requests")),
+    limitTokens: parseCount(header(headers, "x-ratelimit-limit-tokens")),
+    remainingRequests: parseCount(header(headers, "x-ratelimit-remaining-requests")),
+    remainingTokens: parseCount(header(headers, "x-ratelimit-remaining-tokens")),
+    resetRequestsMs: parseDuration(header(headers, "x-ratelimit-reset-requests")),
+    resetTokensMs: parseDuration(header(headers, "x-ratelimit-reset-tokens"))
+  })
+  return Object.keys(fields).length === 0 ? undefined : new RateLimitInfo(fields)
+}
+
+/**
+ * The retry hint of an answer: `retry-after-ms`, then `retry-after`, then
+ * the reset of whichever limit is exhausted (the later one when both are),
+ * else the sooner of the resets given.
+ */
+export const retryAfterMs = (headers: Headers.Headers, nowMs: number, info: RateLimitInfo | undefined): number | undefined => {
+  const standard = standardRetryAfter(headers, nowMs)
+  if (standard !== undefined || info === undefined) return standard
+  const exhausted = [
+    info.remainingRequests === 0 ? info.resetRequestsMs : undefined,
+    info.remainingTokens === 0 ? info.resetTokensMs : undefined
+  ].filter((n): n is number => n !== undefined)
+  if (exhausted.length > 0) return Math.max(...exhausted)
+  const resets = [info.resetRequestsMs, info.resetTokensMs].filter((n): n is number => n !== undefined)
+  return resets.length > 0 ? Math.min(...resets) : undefined
+}
+
+const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
+
+const describe = (error: WireError | undefined, fallback: string, secrets: ReadonlyArray<string>) => {
+  if (error === undefined) return fallback
+  const kind = [error.type, error.code].filter((x) => x !== undefined && x !== null).join("/")
+  return excerpt(`${kind.length > 0 ? `${kind}: ` : ""}${error.message ?? fallback}`, secrets)
+}
+
+const codeOf = (error: WireError | undefined) => (error?.code === undefined || error.code === null ? undefined : String(error.code))
+
+/** Classify a non-2xx OpenAI answer. */
+export const classify = (ctx: ErrorContext): ProviderError => {
+  const error = Option.getOrUndefined(decodeErrorBody(ctx.body))?.error
+  const code = codeOf(error)
+  const detail = describe(error, ctx.excerpt.length > 0 ? ctx.excerpt : `HTTP ${ctx.status}`, ctx.info.secrets)
+  const fields = fieldsOf(ctx, detail)
+  const hint = retryAfterMs(ctx.headers, ctx.nowMs, ctx.rateLimit)
+  if (code === "context_length_exceeded") return new ContextLengthExceeded(fields)
+  if (code === "content_filter" || code === "content_policy_violation") return new ContentFiltered(fields)
+  if (code === "insufficient_quota" || error?.type === "insufficient_quota") {
+    return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
+  }
+  if (classifyStatus(ctx.status) === "BadRequest") {
+    return new BadRequest({ ...fields, param: error?.param ?? undefined })
+  }
+  return genericError(ctx, detail, hint)
+}
+
+/**
+ * Classify a mid-stream `{"error": ...}` event (the status is already 200):
+ * by its code and type, ServerError when they say nothing known.
+ */
+export const classifyStreamError = (error: WireError, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {
+  const code = codeOf(error)
+  const fields = { ...base, detail: describe(error, "error event in stream", secrets) }
+  const kind = `${code ?? ""} ${error.type ?? ""}`
+  if (code === "context_length_exceeded") return new ContextLengthExceeded(fields)
+  if (code === "content_filter" || code === "content_policy_violation") return new ContentFiltered(fields)
+  if (code === "insufficient_quota") return new Unauthorized(fields)
+  if (/rate_limit|slow_down/.test(kind)) return new RateLimited({ ...fields, retryAfterMs: undefined })
+  if (/overloaded/.test(kind)) return new Overloaded({ ...fields, retryAfterMs: undefined })
+  if (/invalid_request/.test(kind)) return new BadRequest(fields)
+  return new ServerError(fields)
+}

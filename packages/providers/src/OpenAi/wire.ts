@@ -1,0 +1,209 @@
+/**
+ * OpenAI Chat Completions on the wire: the request body sent upstream and
+ * lenient Schemas of what comes back, normalised into the domain shapes.
+ */
+import type { ChatChunk, ChatRequest, ChatResponse, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
+import { Schema } from "effect"
+
+const Count = Schema.Int.pipe(Schema.nonNegative())
+const OptString = Schema.optional(Schema.NullOr(Schema.String))
+
+/** `usage` as OpenAI sends it (details may be null or absent). */
+export const WireUsage = Schema.Struct({
+  prompt_tokens: Count,
+  completion_tokens: Count,
+  total_tokens: Schema.optional(Count),
+  prompt_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({ cached_tokens: Schema.optional(Schema.NullOr(Count)) }))),
+  completion_tokens_details: Schema.optional(
+    Schema.NullOr(Schema.Struct({ reasoning_tokens: Schema.optional(Schema.NullOr(Count)) }))
+  )
+})
+export type WireUsage = typeof WireUsage.Type
+
+const WireToolCall = Schema.Struct({
+  id: Schema.String,
+  type: Schema.optional(Schema.String),
+  function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+})
+
+/** One choice of a `chat.completion`. */
+export const WireChoice = Schema.Struct({
+  index: Schema.optional(Count),
+  message: Schema.Struct({
+    role: Schema.optional(Schema.String),
+    content: OptString,
+    tool_calls: Schema.optional(Schema.NullOr(Schema.Array(WireToolCall))),
+    refusal: OptString
+  }),
+  finish_reason: Schema.NullOr(Schema.String)
+})
+
+/** A `chat.completion` body. */
+export const WireResponse = Schema.Struct({
+  id: Schema.String,
+  created: Count,
+  model: Schema.String,
+  choices: Schema.Array(WireChoice),
+  usage: Schema.optional(Schema.NullOr(WireUsage)),
+  system_fingerprint: OptString
+})
+export type WireResponse = typeof WireResponse.Type
+
+const WireToolCallDelta = Schema.Struct({
+  index: Count,
+  id: Schema.optional(Schema.NullOr(Schema.String)),
+  type: Schema.optional(Schema.NullOr(Schema.String)),
+  function: Schema.optional(Schema.NullOr(Schema.Struct({ name: OptString, arguments: OptString })))
+})
+
+/** The error object of an error body or a mid-stream error event. */
+export const WireError = Schema.Struct({
+  message: OptString,
+  type: OptString,
+  code: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Number))),
+  param: OptString
+})
+export type WireError = typeof WireError.Type
+
+/** `{"error": {...}}`. */
+export const WireErrorBody = Schema.Struct({ error: WireError })
+
+/** A `chat.completion.chunk` (or a mid-stream `{"error": ...}` event). */
+export const WireChunk = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  created: Schema.optional(Count),
+  model: Schema.optional(Schema.String),
+  choices: Schema.optional(Schema.Array(Schema.Struct({
+    index: Count,
+    delta: Schema.optional(Schema.NullOr(Schema.Struct({
+      role: OptString,
+      content: OptString,
+      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(WireToolCallDelta))),
+      refusal: OptString
+    }))),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  }))),
+  usage: Schema.optional(Schema.NullOr(WireUsage)),
+  system_fingerprint: OptString,
+  error: Schema.optional(WireError)
+})
+export type WireChunk = typeof WireChunk.Type
+
+/** The finish reasons OpenAI documents (anything else is a malformed answer). */
+export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop", "length", "tool_calls", "content_filter", "function_call"])
+
+/** The upstream body: the request passed through, `model` replaced, stream options forced. */
+export const requestBody = (request: ChatRequest, providerModel: string, stream: boolean): Record<string, unknown> => {
+  const { stream: _stream, stream_options: _options, ...rest } = request
+  return stream
+    ? { ...rest, model: providerModel, stream: true, stream_options: { include_usage: true } }
+    : { ...rest, model: providerModel }
+}
+
+/** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */
+export const toUsage = (usage: WireUsage): Usage => {
+  const cached = usage.prompt_tokens_details?.cached_tokens
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens
+  return {
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens,
+    total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
+    ...(cached !== undefined && cached !== null ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    ...(reasoning !== undefined && reasoning !== null ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {})
+  }
+}
+
+/** Why a wire response cannot be normalised, or the response. */
+export type Normalised<A> = { readonly _tag: "Ok"; readonly value: A } | { readonly _tag: "Invalid"; readonly reason: string }
+
+const ok = <A>(value: A): Normalised<A> => ({ _tag: "Ok", value })
+const invalid = (reason: string): Normalised<never> => ({ _tag: "Invalid", reason })
+
+/**
+ * A `chat.completion` as a `ChatResponse`: empty choices, a missing or
+ * unknown finish reason, or missing usage (when `fallbackUsage` gives none)
+ * make it invalid.
+ */
+export const normaliseResponse = (wire: WireResponse, fallbackUsage: () => Usage): Normalised<ChatResponse> => {
+  const [first, ...others] = wire.choices
+  if (first === undefined) return invalid("the answer has no choices")
+  const choices: Array<ChatResponse["choices"][number]> = []
+  for (const [i, choice] of [first, ...others].entries()) {
+    const reason = choice.finish_reason
+    if (reason === null || !finishReasons.has(reason)) return invalid(`unknown finish_reason ${JSON.stringify(reason)}`)
+    const calls = choice.message.tool_calls ?? []
+    choices.push({
+      index: choice.index ?? i,
+      message: {
+        role: "assistant",
+        content: choice.message.content ?? null,
+        ...(calls.length > 0
+          ? { tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: c.function })) }
+          : {}),
+        ...(choice.message.refusal !== undefined ? { refusal: choice.message.refusal } : {})
+      },
+      finish_reason: reason as FinishReason
+    })
+  }
+  return ok({
+    id: wire.id,
+    object: "chat.completion",
+    created: wire.created,
+    model: wire.model,
+    choices: choices as unknown as ChatResponse["choices"],
+    usage: wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : fallbackUsage(),
+    ...(wire.system_fingerprint !== undefined ? { system_fingerprint: wire.system_fingerprint } : {})
+  })
+}
+
+/** Identity of a stream, kept from its first chunk. */
+export interface ChunkIdentity {
+  readonly id: string
+  readonly created: number
+  readonly model: string
+}
+
+/** A `chat.completion.chunk` as a `ChatChunk` (usage chunk included). */
+export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normalised<ChatChunk> => {
+  const choices: Array<ChunkChoice> = []
+  for (const choice of wire.choices ?? []) {
+    const reason = choice.finish_reason ?? null
+    if (reason !== null && !finishReasons.has(reason)) return invalid(`unknown finish_reason ${JSON.stringify(reason)}`)
+    const delta = choice.delta ?? {}
+    choices.push({
+      index: choice.index,
+      delta: {
+        ...(delta.role === "assistant" ? { role: "assistant" as const } : {}),
+        ...(delta.content !== undefined ? { content: delta.content } : {}),
+        ...(delta.tool_calls !== undefined && delta.tool_calls !== null
+          ? {
+            tool_calls: delta.tool_calls.map((t) => ({
+              index: t.index,
+              ...(t.id !== undefined && t.id !== null ? { id: t.id } : {}),
+              ...(t.type === "function" ? { type: "function" as const } : {}),
+              ...(t.function !== undefined && t.function !== null
+                ? {
+                  function: {
+                    ...(typeof t.function.name === "string" ? { name: t.function.name } : {}),
+                    ...(typeof t.function.arguments === "string" ? { arguments: t.function.arguments } : {})
+                  }
+                }
+                : {})
+            }))
+          }
+          : {}),
+        ...(delta.refusal !== undefined ? { refusal: delta.refusal } : {})
+      },
+      finish_reason: reason as FinishReason | null
+    })
+  }
+  return ok({
+    id: wire.id ?? identity.id,
+    object: "chat.completion.chunk",
+    created: wire.created ?? identity.created,
+    model: wire.model ?? identity.model,
+    choices,
+    ...(wire.usage !== undefined && wire.usage !== null ? { usage: toUsage(wire.usage) } : {}),
+    ...(wire.system_fingerprint !== undefined ? { system_fingerprint: wire.system_fingerprint } : {})
+  })
+}

@@ -1,0 +1,254 @@
+/**
+ * A fake OpenAI Chat Completions server on `FakeServer`: `POST
+ * /v1/chat/completions` (JSON and SSE), `GET /v1/models`, Bearer auth,
+ * required-field validation, deterministic answers with usage, tool calls,
+ * JSON mode, the documented error bodies and `x-ratelimit-*` headers.
+ * See packages/testkit/README.md for what is covered.
+ */
+import { Effect, type Scope } from "effect"
+import { type Answer, Fault, type FakeServer, make as makeServer, type RecordedRequest } from "./FakeServer.js"
+
+/** Options of the fake. */
+export interface FakeOpenAiOptions {
+  /** Keys accepted in `Authorization: Bearer` (default `["sk-test-openai"]`). */
+  readonly apiKeys?: ReadonlyArray<string>
+  /** Models it serves (default `gpt-4o-mini`, `gpt-4o`); others are 404 `model_not_found`. */
+  readonly models?: ReadonlyArray<string>
+  /** Prompt tokens (chars / 4) above this are 400 `context_length_exceeded` (default 128000). */
+  readonly contextWindow?: number
+}
+
+/** A running fake OpenAI: the server plus its base URL (with `/v1`). */
+export interface FakeOpenAi extends FakeServer {
+  /** `http://127.0.0.1:<port>/v1`, what the adapter's `baseUrl` should be. */
+  readonly baseUrl: string
+}
+
+type Json = Record<string, unknown>
+const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
+const tokens = (text: string) => Math.ceil(text.length / 4)
+
+const errorBody = (message: string, type: string, code: string | null, param: string | null = null) => ({
+  error: { message, type, param, code }
+})
+
+/** The OpenAI error body and headers for a status (used by faults and the built-in rate limit). */
+export const errorAnswer = ({ message, retryAfterMs, status }: { status: number; message: string; retryAfterMs?: number }) => {
+  const [type, code] = status === 400
+    ? ["invalid_request_error", null]
+    : status === 401
+    ? ["invalid_request_error", "invalid_api_key"]
+    : status === 403
+    ? ["invalid_request_error", "unsupported_country_region_territory"]
+    : status === 404
+    ? ["invalid_request_error", "model_not_found"]
+    : status === 429
+    ? ["requests", "rate_limit_exceeded"]
+    : status === 503
+    ? ["server_error", "server_is_overloaded"]
+    : ["server_error", null]
+  const headers: Record<string, string> = retryAfterMs !== undefined
+    ? {
+      "retry-after": String(Math.ceil(retryAfterMs / 1000)),
+      "x-ratelimit-remaining-requests": "0",
+      "x-ratelimit-reset-requests": `${Math.ceil(retryAfterMs)}ms`
+    }
+    : {}
+  return { body: JSON.stringify(errorBody(message, type!, code ?? null)), headers }
+}
+
+/** OpenAI-specific faults. */
+export const faults = {
+  /** 429 `rate_limit_exceeded` with `retry-after` seconds (and the reset header). */
+  rateLimited: (retryAfterSeconds: number): Fault =>
+    Fault.status(429, {
+      body: errorBody("Rate limit reached for requests", "requests", "rate_limit_exceeded"),
+      headers: {
+        "retry-after": String(retryAfterSeconds),
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": `${retryAfterSeconds}s`
+      }
+    }),
+  /** 429 `insufficient_quota`: credit exhausted. */
+  insufficientQuota: Fault.status(429, {
+    body: errorBody("You exceeded your current quota, please check your plan and billing details.", "insufficient_quota", "insufficient_quota")
+  }),
+  /** 400 `context_length_exceeded`. */
+  contextLength: Fault.status(400, {
+    body: errorBody(
+      "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+      "invalid_request_error",
+      "context_length_exceeded",
+      "messages"
+    )
+  }),
+  /** 400 with code `content_filter` (as Azure OpenAI sends for a filtered prompt). */
+  contentFilter: Fault.status(400, {
+    body: errorBody("The response was filtered due to the prompt triggering content management policy.", "invalid_request_error", "content_filter", "prompt")
+  }),
+  /** A `data: {"error": ...}` event after `afterChunks` chunks; no `[DONE]` follows. */
+  midStreamError: (afterChunks: number, type = "server_error", code: string | null = null): Fault =>
+    Fault.inject(afterChunks, `data: ${JSON.stringify(errorBody("The server had an error while processing your request.", type, code))}\n\n`)
+} as const
+
+const textOf = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+    ? content.map((p) => (isObject(p) && typeof p.text === "string" ? p.text : "")).join(" ")
+    : ""
+
+/** Start a fake OpenAI server, closed with the scope. */
+export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const keys = options.apiKeys ?? ["sk-test-openai"]
+    const models = options.models ?? ["gpt-4o-mini", "gpt-4o"]
+    const contextWindow = options.contextWindow ?? 128_000
+    let served = 0
+
+    const json = (status: number, body: unknown, extra: Json = {}): Answer => ({
+      _tag: "Json",
+      status,
+      body,
+      headers: { "x-request-id": `req_${served}`, ...(extra as Record<string, string>) }
+    })
+    const invalid = (message: string, param: string | null = null, code: string | null = null) =>
+      json(400, errorBody(message, "invalid_request_error", code, param))
+
+    const handle = (request: RecordedRequest): Answer => {
+      served++
+      const auth = request.headers["authorization"]
+      if (auth === undefined || !auth.startsWith("Bearer ")) {
+        return json(401, errorBody("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", "invalid_request_error", null))
+      }
+      const key = auth.slice("Bearer ".length)
+      if (!keys.includes(key)) {
+        return json(401, errorBody(`Incorrect API key provided: ${key.slice(0, 3)}****${key.slice(-4)}. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", "invalid_api_key"))
+      }
+      const path = request.path.split("?")[0]
+      if (request.method === "GET" && path === "/v1/models") {
+        return json(200, { object: "list", data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "openai" })) })
+      }
+      if (request.method !== "POST" || path !== "/v1/chat/completions") {
+        return json(404, errorBody(`Invalid URL (${request.method} ${path})`, "invalid_request_error", null))
+      }
+      return chat(request.json)
+    }
+
+    const chat = (body: unknown): Answer => {
+      if (!isObject(body)) return invalid("We could not parse the JSON body of your request.")
+      if (typeof body.model !== "string") return invalid("you must provide a model parameter", "model")
+      if (!Array.isArray(body.messages) || body.messages.length === 0) {
+        return invalid("[] is too short - 'messages'", "messages")
+      }
+      if (body.stream_options !== undefined && body.stream !== true) {
+        return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
+      }
+      if (!models.includes(body.model)) {
+        return json(404, errorBody(`The model \`${body.model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found"))
+      }
+      const messages = body.messages.filter(isObject)
+      const prompt = messages.map((m) => `${String(m.role)}\n${textOf(m.content)}`).join("\n") +
+        (body.tools !== undefined ? JSON.stringify(body.tools) : "")
+      const promptTokens = tokens(prompt)
+      if (promptTokens > contextWindow) {
+        return invalid(`This model's maximum context length is ${contextWindow} tokens. However, your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`, "messages", "context_length_exceeded")
+      }
+      const last = messages[messages.length - 1] ?? {}
+      const lastText = textOf(last.content)
+      const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : []
+      const toolNames = tools.map((t) => (isObject(t.function) ? String(t.function.name) : ""))
+      const wanted = last.role === "user" && body.tool_choice !== "none"
+        ? toolNames.find((name) => name.length > 0 && (lastText.includes(name) || body.tool_choice === "required"))
+        : undefined
+      const toolCall = wanted !== undefined
+        ? { id: `call_${served}`, type: "function", function: { name: wanted, arguments: JSON.stringify({ input: lastText }) } }
+        : undefined
+      const format = isObject(body.response_format) ? body.response_format.type : undefined
+      let content = last.role === "tool"
+        ? `Tool result received: ${lastText}`
+        : format === "json_object" || format === "json_schema"
+        ? JSON.stringify({ answer: `fake openai answer to: ${lastText}` })
+        : `fake openai answer to: ${lastText}`
+      const limit = typeof body.max_completion_tokens === "number"
+        ? body.max_completion_tokens
+        : typeof body.max_tokens === "number"
+        ? body.max_tokens
+        : undefined
+      let finish = toolCall !== undefined ? "tool_calls" : "stop"
+      if (toolCall === undefined && limit !== undefined && tokens(content) > limit) {
+        content = content.slice(0, limit * 4)
+        finish = "length"
+      }
+      const completionTokens = toolCall !== undefined ? tokens(toolCall.function.name + toolCall.function.arguments) : tokens(content)
+      const usage = {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
+      }
+      const id = `chatcmpl-fake${served}`
+      const created = 1_700_000_000 + served
+      const headers = {
+        "x-request-id": `req_${served}`,
+        "openai-processing-ms": "12",
+        "x-ratelimit-limit-requests": "10000",
+        "x-ratelimit-limit-tokens": "1000000",
+        "x-ratelimit-remaining-requests": String(Math.max(0, 10_000 - served)),
+        "x-ratelimit-remaining-tokens": String(Math.max(0, 1_000_000 - usage.total_tokens)),
+        "x-ratelimit-reset-requests": "6ms",
+        "x-ratelimit-reset-tokens": "1s"
+      }
+      if (body.stream === true) {
+        const base = { id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: "fp_fake" }
+        const includeUsage = isObject(body.stream_options) && body.stream_options.include_usage === true
+        const event = (choices: Array<Json>, extra: Json = {}) =>
+          `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`
+        const deltas: Array<Json> = toolCall !== undefined
+          ? [
+            { tool_calls: [{ index: 0, id: toolCall.id, type: "function", function: { name: toolCall.function.name, arguments: "" } }] },
+            ...pieces(toolCall.function.arguments).map((p) => ({ tool_calls: [{ index: 0, function: { arguments: p } }] }))
+          ]
+          : pieces(content).map((p) => ({ content: p }))
+        const chunks = [
+          event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]),
+          ...deltas.map((delta) => event([{ index: 0, delta, logprobs: null, finish_reason: null }])),
+          event([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]),
+          ...(includeUsage ? [`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`] : []),
+          "data: [DONE]\n\n"
+        ]
+        return { _tag: "Stream", contentType: "text/event-stream; charset=utf-8", chunks, terminalChunks: 1, headers, tokens: usage.total_tokens }
+      }
+      return {
+        _tag: "Json",
+        status: 200,
+        headers,
+        tokens: usage.total_tokens,
+        body: {
+          id,
+          object: "chat.completion",
+          created,
+          model: body.model,
+          choices: [{
+            index: 0,
+            message: { role: "assistant", content: toolCall !== undefined ? null : content, refusal: null, ...(toolCall !== undefined ? { tool_calls: [toolCall] } : {}), annotations: [] },
+            logprobs: null,
+            finish_reason: finish
+          }],
+          usage,
+          service_tier: "default",
+          system_fingerprint: "fp_fake"
+        }
+      }
+    }
+
+    const server = yield* makeServer({ name: "openai", handle, errorAnswer })
+    return { ...server, baseUrl: `${server.url}/v1` }
+  })
+
+/** Split a text into a few stream pieces (words with their spaces). */
+const pieces = (text: string): Array<string> => {
+  const parts = text.match(/\S+\s*|\s+/g) ?? []
+  return parts.length > 0 ? parts : [text]
+}
