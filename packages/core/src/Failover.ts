@@ -1,13 +1,26 @@
 /**
  * Failover: run a request over ranked candidates with Schedule backoff between
- * rounds; excessive-failover alerts.
+ * them; excessive-failover alerts.
  *
- * Contract (implementation: routing issue).
+ * Candidates: an `auto` request uses the selector's ranking; an explicit model
+ * fails over only to its configured `fallbacks`. The Gateway builds both with
+ * `candidatesFor(requested, ranking)` after
+ * `ModelSelector.rank({ ..., only: requested === "auto" ? undefined : [model.id, ...model.fallbacks] })`,
+ * so a model that is unavailable or rate limited right now is skipped before
+ * any call, and a model that recovers is first again on the next request.
  */
 import type { AllCandidatesFailed, BudgetExceeded, CandidateFailure, MissingApiKey, ModelUnavailable, RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { BadRequest, ContentFiltered, ContextLengthExceeded, ProviderError } from "@modelgate/domain/ProviderError"
-import { Context, type Effect } from "effect"
+import { Context, Effect, Layer } from "effect"
+import { ApiKeys } from "./ApiKeys.js"
+import { Events } from "./Events.js"
+import { makeRun } from "./Failover/Run.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { HealthChecker } from "./HealthChecker.js"
+import { ModelOptimizer } from "./ModelOptimizer.js"
+import type { Ranking } from "./ModelSelector.js"
+import { RecordSink } from "./RecordSink.js"
 
 /** What one attempt on one candidate may fail with. */
 export type AttemptError = ProviderError | RateLimitExceeded | ModelUnavailable | MissingApiKey | BudgetExceeded
@@ -48,3 +61,49 @@ export class Failover extends Context.Tag("@modelgate/core/Failover")<
     ) => Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded>
   }
 >() {}
+
+/** The wait before each move to the next candidate (see `Failover/Run.ts`). */
+export { failoverBackoff } from "./Failover/Run.js"
+
+/**
+ * The candidates of a request, in order: for `"auto"` the ranking as is; for
+ * an explicit model, that model then its `fallbacks` in their configured order,
+ * keeping only those the ranking found eligible (rank with
+ * `only: [model.id, ...model.fallbacks]`).
+ */
+export const candidatesFor = (requested: ModelMetadata | "auto", ranking: Ranking): ReadonlyArray<ModelMetadata> => {
+  if (requested === "auto") return ranking.ranked.map((s) => s.model)
+  const eligible = new Map(ranking.ranked.map((s) => [s.model.id as string, s.model] as const))
+  const out: Array<ModelMetadata> = []
+  for (const id of [requested.id, ...requested.fallbacks]) {
+    const model = eligible.get(id)
+    if (model !== undefined && !out.includes(model)) out.push(model)
+  }
+  return out
+}
+
+/**
+ * Build the failover runner. Needs GatewayConfig (the `failover` section, read
+ * per run), Events, RecordSink and HealthChecker (passive health signals:
+ * `reportFailure` for ServerError/Timeout/Transport/Overloaded, `reportSuccess`
+ * after a success). Uses ApiKeys when present (without it an Unauthorized
+ * candidate is skipped like an unavailable one) and a host's ModelOptimizer
+ * when present (`onFeedback` per attempt, `onFailover` per move).
+ */
+export const make = Effect.gen(function*() {
+  const run = yield* makeRun({
+    config: yield* GatewayConfig,
+    events: yield* Events,
+    sink: yield* RecordSink,
+    health: yield* HealthChecker,
+    apiKeys: yield* Effect.serviceOption(ApiKeys),
+    optimizer: yield* Effect.serviceOption(ModelOptimizer)
+  })
+  return Failover.of({ run })
+})
+
+/** The live failover runner. */
+export const layer: Layer.Layer<Failover, never, GatewayConfig | Events | RecordSink | HealthChecker> = Layer.effect(
+  Failover,
+  make
+)

@@ -5,13 +5,16 @@
  */
 import { MissingApiKey } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
+import type { GatewayRecord } from "@modelgate/domain/Records"
 import { ModelMetadata } from "@modelgate/domain/Model"
 import { Effect, Layer, Option, Redacted, Ref, Schema, Stream } from "effect"
 import { ApiKeys } from "../src/ApiKeys.js"
 import type { CostTracker } from "../src/CostTracker.js"
 import { Events } from "../src/Events.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
-import type { GatewayConfigData } from "../src/GatewayConfigSchema.js"
+import { defaultConfig, FailoverConfig, GatewayConfigData } from "../src/GatewayConfigSchema.js"
+import * as Failover from "../src/Failover.js"
+import { RecordSink } from "../src/RecordSink.js"
 import type { ModelOptimizer } from "../src/ModelOptimizer.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
 import * as ModelSelector from "../src/ModelSelector.js"
@@ -153,10 +156,14 @@ export const makeKeys = (providers: Record<string, number>) =>
 export const setupSelector = <ROut extends CostTracker | ResponseEvaluator | ModelOptimizer = never>(
   models: ReadonlyArray<ModelMetadata>,
   extra?: Layer.Layer<ROut>,
-  options: { readonly monitor?: boolean; readonly config?: GatewayConfigData } = {}
+  options: {
+    readonly monitor?: boolean
+    readonly config?: GatewayConfigData
+    readonly health?: Effect.Effect.Success<ReturnType<typeof makeHealth>>
+  } = {}
 ) =>
   Effect.gen(function*() {
-    const health = yield* makeHealth()
+    const health = options.health ?? (yield* makeHealth())
     const limiter = yield* makeLimiter
     const monitor = yield* makeMonitor
     const events = yield* makeEvents
@@ -175,3 +182,40 @@ export const setupSelector = <ROut extends CostTracker | ResponseEvaluator | Mod
     return { selector, health, limiter, monitor, events }
   })
 
+
+/** A RecordSink that keeps what it was offered. */
+export const makeSink = Effect.gen(function*() {
+  const all = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
+  const service = RecordSink.of({ offer: (r) => Ref.update(all, (a) => [...a, r]) })
+  return { service, all: Ref.get(all) }
+})
+
+/** A Failover runner over doubles (health, events, sink, keys); `extra` adds e.g. a ModelOptimizer. */
+export const setupFailover = <ROut extends ModelOptimizer = never>(
+  options: {
+    readonly failover?: Partial<typeof FailoverConfig.Type>
+    readonly keys?: Record<string, number>
+    readonly health?: Effect.Effect.Success<ReturnType<typeof makeHealth>>
+    readonly extra?: Layer.Layer<ROut>
+  } = {}
+) =>
+  Effect.gen(function*() {
+    const health = options.health ?? (yield* makeHealth())
+    const events = yield* makeEvents
+    const sink = yield* makeSink
+    const keys = yield* makeKeys(options.keys ?? { openai: 2, anthropic: 1 })
+    const config = GatewayConfigData.make({
+      ...defaultConfig,
+      failover: FailoverConfig.make({ ...defaultConfig.failover, ...options.failover })
+    })
+    const layer = Layer.mergeAll(
+      GatewayConfig.layerStatic(config),
+      Layer.succeed(Events, events.service),
+      Layer.succeed(RecordSink, sink.service),
+      Layer.succeed(HealthChecker, health.service),
+      Layer.succeed(ApiKeys, keys.service),
+      options.extra ?? Layer.empty
+    )
+    const failover = yield* Effect.provide(Failover.make, layer)
+    return { failover, health, events, sink, keys }
+  })
