@@ -1,0 +1,52 @@
+/**
+ * LimiterStore: where the rate limiter's window state lives. One operation,
+ * `apply`, runs one step of the algorithm (`SlidingWindow.step`) atomically on
+ * one key's state; a shared store (Redis) runs the same step as a script over
+ * the same plain fields so several gateway instances share one window.
+ */
+import type { StoreError } from "@modelgate/domain/Errors"
+import { Context, Effect, Layer } from "effect"
+import * as SlidingWindow from "./SlidingWindow.js"
+
+/** Storage of sliding-window state, one entry per limiter key. */
+export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
+  LimiterStore,
+  {
+    /**
+     * Run `op` at `now` on the state of `key` atomically. A missing state, or
+     * one built for another window length, starts empty.
+     */
+    readonly apply: (
+      key: string,
+      now: number,
+      windowMs: number,
+      op: SlidingWindow.Op
+    ) => Effect.Effect<SlidingWindow.Outcome, StoreError>
+    /** A copy of the raw state of `key` (diagnostics and tests). */
+    readonly snapshot: (key: string) => Effect.Effect<SlidingWindow.WindowState | undefined, StoreError>
+  }
+>() {}
+
+/** An in-process store: a Map of states, each step applied synchronously (hence atomically). */
+export const makeMemory = Effect.sync(() => {
+  const states = new Map<string, SlidingWindow.WindowState>()
+  return LimiterStore.of({
+    apply: (key, now, windowMs, op) =>
+      Effect.sync(() => {
+        let state = states.get(key)
+        if (state === undefined || state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
+          state = SlidingWindow.empty(windowMs)
+          states.set(key, state)
+        }
+        return SlidingWindow.step(state, now, op)
+      }),
+    snapshot: (key) =>
+      Effect.sync(() => {
+        const state = states.get(key)
+        return state === undefined ? undefined : structuredClone(state)
+      })
+  })
+})
+
+/** The in-memory limiter store. */
+export const layerMemory: Layer.Layer<LimiterStore> = Layer.effect(LimiterStore, makeMemory)

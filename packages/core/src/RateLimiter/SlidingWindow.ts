@@ -1,0 +1,268 @@
+/**
+ * The rate limiter's algorithm: a bucketed sliding log, as pure steps over a
+ * plain, serialisable state (arrays of numbers and one id map per bucket), so
+ * that a store can hold it anywhere: the memory store keeps it in a Map, a
+ * Redis store would keep the same fields in a hash and run `step` as a Lua
+ * script.
+ *
+ * A window of `windowMs` is cut into `BUCKETS` buckets of
+ * `bucketMs = ceil(windowMs / BUCKETS)` (1 s for 60 s). The state holds
+ * `BUCKETS + 1` slots in a fixed ring; slot `e % (BUCKETS + 1)` holds the
+ * requests and tokens charged in absolute bucket `e = floor(t / bucketMs)`, and
+ * the reservations still open in it.
+ *
+ * Admission at time `now` (bucket `k`) sums buckets `k - BUCKETS .. k`: every
+ * bucket that overlaps `(now - windowMs, now]`, the oldest one counted whole
+ * although only part of it lies inside. A request is admitted only if that sum
+ * plus the request fits the limit, so no window of `windowMs` ending at any
+ * instant ever holds more than the limit (no over-admission, exactly). The
+ * error is one-sided and bounded by one bucket: a request may be refused, and
+ * `retryAfterMs` may be later, by at most `bucketMs` (1 s of a 60 s window)
+ * compared with an exact per-request log. Memory per key is
+ * `3 * (BUCKETS + 1)` numbers plus the open reservations, which are dropped
+ * with their bucket when it leaves the window (so at most `rpm` of them,
+ * whatever the traffic).
+ *
+ * Tokens are charged to the bucket a reservation was made in; `Settle` moves
+ * that charge to the actual count (refund or extra charge, never below zero)
+ * and closes the reservation, so a second settle or release is a no-op, as is
+ * settling a reservation whose bucket has already left the window.
+ */
+
+/** Buckets per window. */
+export const BUCKETS = 60
+
+/** The limiter state of one key (a model, or a model and API key). Plain numbers and strings only. */
+export interface WindowState {
+  bucketMs: number
+  /** Absolute bucket held by each slot (`-1`: empty). */
+  epochs: Array<number>
+  requests: Array<number>
+  tokens: Array<number>
+  /** Open reservations of each slot: id -> tokens charged. */
+  open: Array<Record<string, number>>
+  /** The provider said 0 remaining: nothing is admitted before this instant. */
+  blockedUntil: number
+  /** No new warning for requests / tokens before these instants. */
+  warnedUntil: [number, number]
+  /** 1 while the key reads as rate limited (a refusal or provider block), until `limitedUntil`. */
+  limited: number
+  limitedUntil: number
+}
+
+/** The limits a step checks against. */
+export interface Limits {
+  readonly rpm: number
+  readonly tpm: number
+}
+
+/** One operation on a key's state. */
+export type Op =
+  | { readonly _tag: "Reserve"; readonly id: string; readonly tokens: number; readonly limits: Limits; readonly warnAt: number | undefined }
+  | { readonly _tag: "Settle"; readonly id: string; readonly at: number; readonly tokens: number }
+  | { readonly _tag: "Release"; readonly id: string; readonly at: number }
+  | { readonly _tag: "Block"; readonly until: number }
+  | { readonly _tag: "Peek"; readonly tokens: number; readonly limits: Limits }
+
+/** What happened that the service turns into events and records. */
+export type Signal =
+  | { readonly _tag: "Warning"; readonly dimension: "requests" | "tokens"; readonly used: number; readonly limit: number }
+  | { readonly _tag: "Limited"; readonly dimension: "requests" | "tokens" | "provider"; readonly retryAfterMs: number }
+  | { readonly _tag: "Reset" }
+
+/** The answer of one step. `ok` is whether a Reserve/Peek fits (always true for the other ops). */
+export interface Outcome {
+  readonly ok: boolean
+  readonly dimension: "requests" | "tokens" | "provider"
+  readonly retryAfterMs: number
+  readonly requestsUsed: number
+  readonly tokensUsed: number
+  readonly signals: ReadonlyArray<Signal>
+}
+
+const slots = BUCKETS + 1
+
+/** The bucket length for a window. */
+export const bucketMsOf = (windowMs: number): number => Math.max(1, Math.ceil(windowMs / BUCKETS))
+
+/** A fresh, empty state. */
+export const empty = (windowMs: number): WindowState => ({
+  bucketMs: bucketMsOf(windowMs),
+  epochs: new Array<number>(slots).fill(-1),
+  requests: new Array<number>(slots).fill(0),
+  tokens: new Array<number>(slots).fill(0),
+  open: Array.from({ length: slots }, () => ({})),
+  blockedUntil: 0,
+  warnedUntil: [0, 0],
+  limited: 0,
+  limitedUntil: 0
+})
+
+const slotOf = (epoch: number) => epoch % slots
+
+/** Requests and tokens per bucket `k - BUCKETS .. k`, oldest first (0 for empty or stale slots). */
+const windowOf = (state: WindowState, k: number) => {
+  const requests: Array<number> = []
+  const tokens: Array<number> = []
+  for (let e = k - BUCKETS; e <= k; e++) {
+    const s = slotOf(Math.max(e, 0))
+    const live = e >= 0 && state.epochs[s] === e
+    requests.push(live ? state.requests[s]! : 0)
+    tokens.push(live ? state.tokens[s]! : 0)
+  }
+  return { requests, tokens }
+}
+
+const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
+
+/**
+ * Milliseconds from `now` until `need` more fits under `limit` with no other
+ * traffic: bucket `k - BUCKETS + i` stops counting at `(k + i + 1) * bucketMs`.
+ * A need above the limit never fits: the answer is then the time until the
+ * window is empty.
+ */
+const waitFor = (perBucket: ReadonlyArray<number>, need: number, limit: number, k: number, bucketMs: number, now: number) => {
+  let used = sum(perBucket)
+  if (used + need <= limit) return 0
+  for (let i = 0; i < perBucket.length; i++) {
+    used -= perBucket[i]!
+    if (used + need <= limit || i === perBucket.length - 1) return (k + i + 1) * bucketMs - now
+  }
+  return (k + 1) * bucketMs - now
+}
+
+const check = (state: WindowState, now: number, tokens: number, limits: Limits) => {
+  const k = Math.floor(now / state.bucketMs)
+  const w = windowOf(state, k)
+  const requestsUsed = sum(w.requests)
+  const tokensUsed = sum(w.tokens)
+  const waitRequests = waitFor(w.requests, 1, limits.rpm, k, state.bucketMs, now)
+  const waitTokens = waitFor(w.tokens, tokens, limits.tpm, k, state.bucketMs, now)
+  const waitProvider = Math.max(0, state.blockedUntil - now)
+  const retryAfterMs = Math.max(waitRequests, waitTokens, waitProvider)
+  const dimension: Outcome["dimension"] =
+    waitProvider > 0 && waitProvider >= retryAfterMs ? "provider" : waitRequests >= waitTokens ? "requests" : "tokens"
+  return { k, ok: retryAfterMs === 0, retryAfterMs, dimension, requestsUsed, tokensUsed }
+}
+
+/** A limited key that has room for a minimal request again reads as reset. */
+const resetIfRoom = (state: WindowState, now: number, limits: Limits, signals: Array<Signal>) => {
+  if (state.limited === 0 || now < state.limitedUntil) return
+  if (check(state, now, 1, limits).ok) {
+    state.limited = 0
+    signals.push({ _tag: "Reset" })
+  }
+}
+
+const limit = (state: WindowState, now: number, dimension: Outcome["dimension"], retryAfterMs: number, signals: Array<Signal>) => {
+  state.limitedUntil = Math.max(state.limitedUntil, now + retryAfterMs)
+  if (state.limited === 0) {
+    state.limited = 1
+    signals.push({ _tag: "Limited", dimension, retryAfterMs })
+  }
+}
+
+/** The slot of bucket `k`, recycled (emptied) first if it held an older bucket. */
+const claim = (state: WindowState, k: number) => {
+  const s = slotOf(k)
+  if (state.epochs[s] !== k) {
+    state.epochs[s] = k
+    state.requests[s] = 0
+    state.tokens[s] = 0
+    state.open[s] = {}
+  }
+  return s
+}
+
+/** The slot still holding the open reservation `id` made at `at`, if any. */
+const openSlot = (state: WindowState, id: string, at: number) => {
+  const epoch = Math.floor(at / state.bucketMs)
+  const s = slotOf(epoch)
+  return state.epochs[s] === epoch && id in state.open[s]! ? s : undefined
+}
+
+const noChange = (signals: ReadonlyArray<Signal>): Outcome => ({
+  ok: true,
+  dimension: "requests",
+  retryAfterMs: 0,
+  requestsUsed: 0,
+  tokensUsed: 0,
+  signals
+})
+
+/** Empty every slot whose bucket has left the window, so open reservations never outlive it. */
+const prune = (state: WindowState, k: number) => {
+  for (let s = 0; s < slots; s++) {
+    const epoch = state.epochs[s]!
+    if (epoch !== -1 && epoch < k - BUCKETS) {
+      state.epochs[s] = -1
+      state.requests[s] = 0
+      state.tokens[s] = 0
+      state.open[s] = {}
+    }
+  }
+}
+
+/** Apply `op` at `now` to `state` (mutated in place) and say what happened. */
+export const step = (state: WindowState, now: number, op: Op): Outcome => {
+  const signals: Array<Signal> = []
+  prune(state, Math.floor(now / state.bucketMs))
+  switch (op._tag) {
+    case "Peek": {
+      resetIfRoom(state, now, op.limits, signals)
+      const c = check(state, now, op.tokens, op.limits)
+      return { ok: c.ok, dimension: c.dimension, retryAfterMs: c.retryAfterMs, requestsUsed: c.requestsUsed, tokensUsed: c.tokensUsed, signals }
+    }
+    case "Reserve": {
+      resetIfRoom(state, now, op.limits, signals)
+      const c = check(state, now, op.tokens, op.limits)
+      if (!c.ok) {
+        limit(state, now, c.dimension, c.retryAfterMs, signals)
+        return { ok: false, dimension: c.dimension, retryAfterMs: c.retryAfterMs, requestsUsed: c.requestsUsed, tokensUsed: c.tokensUsed, signals }
+      }
+      const s = claim(state, c.k)
+      state.requests[s] = state.requests[s]! + 1
+      state.tokens[s] = state.tokens[s]! + op.tokens
+      state.open[s]![op.id] = op.tokens
+      const requestsUsed = c.requestsUsed + 1
+      const tokensUsed = c.tokensUsed + op.tokens
+      if (op.warnAt !== undefined) {
+        const windowMs = state.bucketMs * BUCKETS
+        if (requestsUsed >= op.warnAt * op.limits.rpm && now >= state.warnedUntil[0]) {
+          state.warnedUntil[0] = now + windowMs
+          signals.push({ _tag: "Warning", dimension: "requests", used: requestsUsed, limit: op.limits.rpm })
+        }
+        if (tokensUsed >= op.warnAt * op.limits.tpm && now >= state.warnedUntil[1]) {
+          state.warnedUntil[1] = now + windowMs
+          signals.push({ _tag: "Warning", dimension: "tokens", used: tokensUsed, limit: op.limits.tpm })
+        }
+      }
+      return { ok: true, dimension: "requests", retryAfterMs: 0, requestsUsed, tokensUsed, signals }
+    }
+    case "Settle": {
+      const s = openSlot(state, op.id, op.at)
+      if (s !== undefined) {
+        const charged = state.open[s]![op.id]!
+        state.tokens[s] = Math.max(0, state.tokens[s]! + Math.max(0, op.tokens) - charged)
+        delete state.open[s]![op.id]
+      }
+      return noChange(signals)
+    }
+    case "Release": {
+      const s = openSlot(state, op.id, op.at)
+      if (s !== undefined) {
+        state.tokens[s] = Math.max(0, state.tokens[s]! - state.open[s]![op.id]!)
+        state.requests[s] = Math.max(0, state.requests[s]! - 1)
+        delete state.open[s]![op.id]
+      }
+      return noChange(signals)
+    }
+    case "Block": {
+      if (op.until > now) {
+        state.blockedUntil = Math.max(state.blockedUntil, op.until)
+        limit(state, now, "provider", state.blockedUntil - now, signals)
+      }
+      return noChange(signals)
+    }
+  }
+}

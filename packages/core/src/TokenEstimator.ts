@@ -1,0 +1,121 @@
+/**
+ * TokenEstimator: how many tokens a request will use, before it is sent. The
+ * rate limiter reserves this many; the selector checks it against context
+ * windows.
+ *
+ * The estimate:
+ * - OpenAI-family models (provider `openai`, or a `gpt-*`, `o1`..`o9`,
+ *   `chatgpt-*`, `text-*` model name): exact BPE counts with gpt-tokenizer's
+ *   `o200k_base` (gpt-4o, gpt-4.1, gpt-4.5, gpt-5, o-series, gpt-oss) or
+ *   `cl100k_base` (gpt-4, gpt-3.5, embeddings) encoding, plus OpenAI's chat
+ *   framing: 3 tokens per message, 1 per `name`, 3 to prime the reply. Tool
+ *   definitions are counted as their JSON text. An image is 85 tokens at
+ *   `detail: "low"`, else 765 (a 1024x1024 image at high detail).
+ * - Every other model: `ceil(characters / 4)` of the text, 4 tokens of framing
+ *   per message and 3 for the reply; an image is 1,600 tokens (Anthropic's cap
+ *   for one image; Gemini uses 258 per tile).
+ * - Audio and file parts: 1,000 tokens each, for every model.
+ *
+ * Counts are estimates: they round up where a provider's framing is unknown,
+ * and the rate limiter settles the actual usage after the call.
+ */
+import type { ChatMessage, ChatRequest } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { countTokens as countCl100k } from "gpt-tokenizer/encoding/cl100k_base"
+import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base"
+
+/** Output tokens assumed when a request names no maximum (capped by the model's `maxOutputTokens`). */
+export const defaultMaxOutputTokens = 1024
+
+/** Tokens assumed for an audio or file part. */
+export const nonTextPartTokens = 1_000
+
+/** The tokenizer used for a model: an OpenAI BPE encoding, or the chars/4 heuristic. */
+export type Encoding = "o200k_base" | "cl100k_base" | "heuristic"
+
+const openAiName = /^(gpt-|o\d|chatgpt-|text-|davinci|babbage|codex)/
+
+/** The encoding the estimate uses for `model`. */
+export const encodingFor = (model: ModelMetadata): Encoding => {
+  const name = model.providerModel.toLowerCase()
+  if (model.provider !== "openai" && !openAiName.test(name)) return "heuristic"
+  if (/^gpt-(3\.5|4(?![.o]))/.test(name) || name.startsWith("text-") || name.startsWith("davinci") || name.startsWith("babbage")) {
+    return "cl100k_base"
+  }
+  return "o200k_base"
+}
+
+/** Tokens of a piece of text under `encoding`. */
+export const countText = (text: string, encoding: Encoding): number => {
+  if (text.length === 0) return 0
+  switch (encoding) {
+    case "o200k_base":
+      return countO200k(text)
+    case "cl100k_base":
+      return countCl100k(text)
+    case "heuristic":
+      return Math.ceil(text.length / 4)
+  }
+}
+
+type Part = { readonly type: string } & Record<string, unknown>
+
+const imageTokens = (part: Part, encoding: Encoding): number => {
+  if (encoding === "heuristic") return 1_600
+  const detail = (part["image_url"] as { detail?: string } | undefined)?.detail
+  return detail === "low" ? 85 : 765
+}
+
+const contentTokens = (content: unknown, encoding: Encoding): number => {
+  if (typeof content === "string") return countText(content, encoding)
+  if (!Array.isArray(content)) return 0
+  let total = 0
+  for (const part of content as ReadonlyArray<Part>) {
+    if (part.type === "text") total += countText(String(part["text"] ?? ""), encoding)
+    else if (part.type === "image_url") total += imageTokens(part, encoding)
+    else total += nonTextPartTokens
+  }
+  return total
+}
+
+const messageTokens = (message: ChatMessage, encoding: Encoding): number => {
+  const framing = encoding === "heuristic" ? 4 : 3
+  let total = framing + countText(message.role, encoding) + contentTokens(message.content, encoding)
+  if ("name" in message && message.name !== undefined) total += 1 + countText(message.name, encoding)
+  if (message.role === "assistant" && message.tool_calls !== undefined) {
+    for (const call of message.tool_calls) {
+      total += framing + countText(call.function.name, encoding) + countText(call.function.arguments, encoding)
+    }
+  }
+  if (message.role === "tool") total += countText(message.tool_call_id, encoding)
+  return total
+}
+
+/** Estimated prompt tokens of `request` on `model` (messages, framing and tool definitions). */
+export const estimatePromptTokens = (request: ChatRequest, model: ModelMetadata): number => {
+  const encoding = encodingFor(model)
+  let total = 3
+  for (const message of request.messages) total += messageTokens(message, encoding)
+  if (request.tools !== undefined && request.tools.length > 0) {
+    total += countText(JSON.stringify(request.tools), encoding)
+  }
+  if (request.response_format !== undefined && request.response_format.type === "json_schema") {
+    total += countText(JSON.stringify(request.response_format.json_schema), encoding)
+  }
+  return total
+}
+
+/**
+ * Output tokens the request may produce: `max_completion_tokens ?? max_tokens
+ * ?? min(model.maxOutputTokens, 1024)`, capped by the model's maximum, times
+ * `n` choices.
+ */
+export const estimateOutputTokens = (request: ChatRequest, model: ModelMetadata): number => {
+  const requested = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens
+  const perChoice = Math.min(requested, model.maxOutputTokens)
+  return perChoice * Math.max(1, request.n ?? 1)
+}
+
+/** Tokens to reserve for `request` on `model`: estimated prompt plus the requested maximum output. */
+export const estimateTokens = (request: ChatRequest, model: ModelMetadata): number =>
+  estimatePromptTokens(request, model) + estimateOutputTokens(request, model)
