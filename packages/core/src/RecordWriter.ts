@@ -2,8 +2,9 @@
  * RecordWriter: the live `RecordSink`, a write-behind queue into `RecordStore`.
  *
  * - Nothing on the request path waits on disk: `offer` enqueues, a fiber in the
- *   layer's scope writes batches (one transaction each) every
- *   `records.flushIntervalMs` or as soon as `records.batchSize` records wait.
+ *   layer's scope writes batches (one transaction each) `records.flushIntervalMs`
+ *   after the first waiting record arrived, or as soon as `records.batchSize`
+ *   records wait. An idle writer sets no timer.
  * - Full queue: cost records wait for room (back-pressure, never lost); every
  *   other record has its own queue of `records.queueCapacity` that drops its
  *   oldest record (counted in `stats`, logged at the next flush).
@@ -65,6 +66,7 @@ export const make = Effect.gen(function* () {
   const costs = yield* Queue.bounded<CostRecord>(config.queueCapacity)
   const others = yield* Queue.dropping<GatewayRecord>(config.queueCapacity)
   const wake = yield* Queue.sliding<void>(1)
+  const arrived = yield* Queue.sliding<void>(1)
   const inflight = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
   const closed = yield* Ref.make(false)
   const degraded = yield* Ref.make(false)
@@ -150,7 +152,9 @@ export const make = Effect.gen(function* () {
 
   yield* Effect.addFinalizer(() => finalFlush)
 
-  yield* Effect.raceFirst(Queue.take(wake), Effect.sleep(config.flushIntervalMs)).pipe(
+  // Idle until a record arrives (no timer while nothing waits), then flush after the interval or when a batch is full.
+  yield* Queue.take(arrived).pipe(
+    Effect.zipRight(Effect.raceFirst(Queue.take(wake), Effect.sleep(config.flushIntervalMs))),
     Effect.zipRight(flushWith(writeRetry)),
     Effect.forever,
     Effect.forkScoped
@@ -172,6 +176,7 @@ export const make = Effect.gen(function* () {
           }
         }
       }
+      yield* Queue.offer(arrived, undefined)
       if ((yield* queued) >= config.batchSize) yield* Queue.offer(wake, undefined)
     })
 
