@@ -2,11 +2,32 @@
  * PerformanceMonitor: latency, time to first token, success rate and tokens/s
  * per model over rolling windows; degradation alerts.
  *
- * Contract (implementation: accounting issue). The selector reads
- * `modelPerformance`; the gateway calls `record`.
+ * The selector reads `modelPerformance`; the gateway calls `record`.
+ *
+ * Windows (config `performance`): "recent" is the last `recentRequests` calls
+ * that are also within `recentWindowMs`, with exact percentiles; the baseline is
+ * `[now - baselineWindowMs, now - recentWindowMs)` in 60 time slots with
+ * log-bucket histograms (quantile relative error at most 2.47%). Cache hits are
+ * offered to the RecordSink but left out of the statistics (they say nothing
+ * about the model). Tokens per second = output tokens / total latency of
+ * successful calls that produced tokens.
+ *
+ * Degradation is checked after each record of a model, once the recent window
+ * has `minRecentSamples` calls and the baseline `minBaselineSamples`:
+ * latency is degraded when recent p50 or p95 exceeds the baseline's times
+ * `latencyDegradationFactor`; error rate when it exceeds the baseline's by
+ * `errorRateDegradation` or more. Each transition publishes one
+ * `PerformanceDegraded` or `PerformanceRecovered`.
  */
+import { PerformanceDegraded, PerformanceRecovered } from "@modelgate/domain/Events"
 import type { PerformanceRecord } from "@modelgate/domain/Records"
-import { Context, type Effect, type Option } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Events } from "./Events.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { ModelWindow, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
+import { RecordSink } from "./RecordSink.js"
+
+export { relativeError as percentileRelativeError } from "./PerformanceMonitor/Histogram.js"
 
 /** A model's recent performance. */
 export interface ModelPerformance {
@@ -22,6 +43,9 @@ export interface ModelPerformance {
   readonly errorsByClass: Readonly<Record<string, number>>
 }
 
+/** A degradation or recovery transition. */
+export type DegradationEvent = PerformanceDegraded | PerformanceRecovered
+
 /** Per-model performance. */
 export class PerformanceMonitor extends Context.Tag("@modelgate/core/PerformanceMonitor")<
   PerformanceMonitor,
@@ -32,3 +56,157 @@ export class PerformanceMonitor extends Context.Tag("@modelgate/core/Performance
     readonly modelPerformance: (model: string) => Effect.Effect<Option.Option<ModelPerformance>>
   }
 >() {}
+
+/** More of the monitor (dashboards, metrics, tests), provided by the same `layer`. */
+export class PerformanceDetails extends Context.Tag("@modelgate/core/PerformanceMonitor/Details")<
+  PerformanceDetails,
+  {
+    /** Every model with data in its recent window. */
+    readonly allPerformance: Effect.Effect<ReadonlyArray<ModelPerformance>>
+    /** Compare recent with baseline now; publish and return the transitions (usually none). */
+    readonly detectDegradation: (model: string) => Effect.Effect<ReadonlyArray<DegradationEvent>>
+    /** Whether `model` is currently degraded on latency or error rate. */
+    readonly isDegraded: (model: string) => Effect.Effect<boolean>
+  }
+>() {}
+
+/** Tuning of `make`. */
+export interface Options {
+  /** Calls needed in the recent window before judging degradation (default 5). */
+  readonly minRecentSamples?: number | undefined
+  /** Calls needed in the baseline before judging degradation (default 10). */
+  readonly minBaselineSamples?: number | undefined
+}
+
+/** Build the monitor and its details. */
+export const make = (options: Options = {}) =>
+  Effect.gen(function* () {
+    const gatewayConfig = yield* GatewayConfig
+    const events = yield* Events
+    const sink = yield* RecordSink
+    const minRecent = options.minRecentSamples ?? 5
+    const minBaseline = options.minBaselineSamples ?? 10
+    const windows = new Map<string, ModelWindow>()
+
+    const windowConfig = Effect.map(gatewayConfig.get, (config) => config.performance)
+
+    const performanceOf = (model: string, window: ModelWindow, now: number, config: WindowConfig): Option.Option<ModelPerformance> => {
+      const stats = window.recentStats(now, config)
+      if (stats === undefined) return Option.none()
+      return Option.some({
+        model,
+        requests: stats.requests,
+        successRate: stats.successes / stats.requests,
+        latencyP50Ms: stats.latency.p50,
+        latencyP95Ms: stats.latency.p95,
+        latencyP99Ms: stats.latency.p99,
+        ttftP50Ms: stats.ttftP50,
+        tokensPerSecond: stats.tokensPerSecond,
+        errorsByClass: stats.errorsByClass
+      })
+    }
+
+    const detectDegradation = Effect.fn("PerformanceMonitor.detectDegradation")(function* (model: string) {
+      const window = windows.get(model)
+      if (window === undefined) return []
+      const config = yield* windowConfig
+      const now = yield* Clock.currentTimeMillis
+      const recent = window.recentStats(now, config)
+      const baseline = window.baselineStats(now, config)
+      const transitions: Array<DegradationEvent> = []
+      const transition = (metric: "latency" | "error_rate", degraded: boolean, baselineValue: number, recentValue: number) => {
+        if (degraded === window.degraded[metric]) return
+        window.degraded[metric] = degraded
+        const fields = { at: now, model, metric, baseline: baselineValue, recent: recentValue }
+        transitions.push(degraded ? PerformanceDegraded.make(fields) : PerformanceRecovered.make(fields))
+      }
+      if (recent !== undefined && recent.requests >= minRecent && baseline.requests >= minBaseline) {
+        transition(
+          "error_rate",
+          recent.errorRate - baseline.errorRate >= config.errorRateDegradation - 1e-9,
+          baseline.errorRate,
+          recent.errorRate
+        )
+        if (
+          recent.successes >= minRecent &&
+          baseline.latencySamples >= minBaseline &&
+          baseline.latencyP50 !== undefined &&
+          baseline.latencyP95 !== undefined
+        ) {
+          const factor = config.latencyDegradationFactor
+          const p50Worse = recent.latency.p50 > baseline.latencyP50 * factor
+          const p95Worse = recent.latency.p95 > baseline.latencyP95 * factor
+          const [baseValue, recentValue] = !p50Worse && p95Worse
+            ? [baseline.latencyP95, recent.latency.p95]
+            : [baseline.latencyP50, recent.latency.p50]
+          transition("latency", p50Worse || p95Worse, baseValue, recentValue)
+        }
+      }
+      for (const event of transitions) {
+        yield* events.publish(event)
+        yield* Effect.logWarning(`performance of ${model}: ${event._tag} on ${event.metric}`).pipe(
+          Effect.annotateLogs({ baseline: event.baseline, recent: event.recent })
+        )
+      }
+      return transitions
+    })
+
+    const record = Effect.fn("PerformanceMonitor.record")(function* (record: PerformanceRecord) {
+      yield* sink.offer(record)
+      if (record.cacheHit) return
+      const config = yield* windowConfig
+      let window = windows.get(record.model)
+      if (window === undefined) {
+        window = new ModelWindow()
+        windows.set(record.model, window)
+      }
+      window.add(
+        {
+          at: record.at,
+          latencyMs: record.latencyMs,
+          ttftMs: record.timeToFirstTokenMs,
+          success: record.success,
+          errorClass: record.errorClass,
+          outputTokens: record.outputTokens
+        },
+        config
+      )
+      yield* detectDegradation(record.model)
+    })
+
+    const modelPerformance = Effect.fn("PerformanceMonitor.modelPerformance")(function* (model: string) {
+      const window = windows.get(model)
+      if (window === undefined) return Option.none<ModelPerformance>()
+      return performanceOf(model, window, yield* Clock.currentTimeMillis, yield* windowConfig)
+    })
+
+    const allPerformance = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const config = yield* windowConfig
+      return [...windows].flatMap(([model, window]) => Option.toArray(performanceOf(model, window, now, config)))
+    }).pipe(Effect.withSpan("PerformanceMonitor.allPerformance"))
+
+    const isDegraded = (model: string) =>
+      Effect.sync(() => {
+        const window = windows.get(model)
+        return window !== undefined && (window.degraded.latency || window.degraded.error_rate)
+      })
+
+    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance })).pipe(
+      Context.add(PerformanceDetails, PerformanceDetails.of({ allPerformance, detectDegradation, isDegraded }))
+    )
+  })
+
+/** The live monitor (and its details). */
+export const layer: Layer.Layer<PerformanceMonitor | PerformanceDetails, never, GatewayConfig | Events | RecordSink> =
+  Layer.effectContext(make())
+
+/** A fixed table of performances, for tests of the monitor's readers; `record` does nothing. */
+export const layerStatic = (table: Readonly<Record<string, ModelPerformance>>): Layer.Layer<PerformanceMonitor> =>
+  Layer.succeed(
+    PerformanceMonitor,
+    PerformanceMonitor.of({
+      record: () => Effect.void,
+      modelPerformance: (model) => Effect.succeed(Option.fromNullable(table[model]))
+    })
+  )

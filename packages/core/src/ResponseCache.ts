@@ -45,6 +45,16 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
     readonly get: (key: string) => Effect.Effect<Option.Option<ChatResponse>>
     /** Store with the config TTL, or `ttlMs` when given (0 or less: not stored). */
     readonly set: (key: string, response: ChatResponse, ttlMs?: number) => Effect.Effect<void>
+  }
+>() {}
+
+/**
+ * Operations on the cache beyond the request path (admin, tests, metrics),
+ * provided by the same layers as `ResponseCache`.
+ */
+export class CacheControl extends Context.Tag("@modelgate/core/ResponseCache/CacheControl")<
+  CacheControl,
+  {
     /** Forget one entry (memory at once, store write-behind). */
     readonly invalidate: (key: string) => Effect.Effect<void>
     /** Wait until every queued store write has been applied. */
@@ -64,7 +74,7 @@ const writeQueueCapacity = 4_096
 /** How many queued writes one store batch takes. */
 const writeBatch = 256
 
-/** Build the cache; its store writer and sweep fiber live in the current scope. */
+/** Build the cache and its control; the store writer and sweep fiber live in the current scope. */
 export const make = Effect.gen(function* () {
   const gatewayConfig = yield* GatewayConfig
   const store = yield* CacheStore.CacheStore
@@ -208,24 +218,23 @@ export const make = Effect.gen(function* () {
     return config.enabled && (request.temperature === 0 || config.cacheNonDeterministic)
   })
 
-  return ResponseCache.of({
-    key: cacheKey,
-    cacheable,
-    get,
-    set,
-    invalidate,
-    flush,
-    stats: Effect.sync(() => ({ ...counters, entries: lru.size, bytes: lru.bytes }))
-  })
+  return Context.make(ResponseCache, ResponseCache.of({ key: cacheKey, cacheable, get, set })).pipe(
+    Context.add(
+      CacheControl,
+      CacheControl.of({
+        invalidate,
+        flush,
+        stats: Effect.sync(() => ({ ...counters, entries: lru.size, bytes: lru.bytes }))
+      })
+    )
+  )
 })
 
-/** The cache over whatever `CacheStore` is provided (SQL in production). */
-export const layer: Layer.Layer<ResponseCache, never, GatewayConfig | CacheStore.CacheStore> = Layer.scoped(
-  ResponseCache,
-  make
-)
+/** The cache (and its control) over whatever `CacheStore` is provided (SQL in production). */
+export const layer: Layer.Layer<ResponseCache | CacheControl, never, GatewayConfig | CacheStore.CacheStore> =
+  Layer.scopedContext(make)
 
 /** The cache over the memory store (no database). */
-export const layerMemory: Layer.Layer<ResponseCache, never, GatewayConfig> = layer.pipe(
+export const layerMemory: Layer.Layer<ResponseCache | CacheControl, never, GatewayConfig> = layer.pipe(
   Layer.provide(CacheStore.layerMemory)
 )

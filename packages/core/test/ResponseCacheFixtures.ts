@@ -75,13 +75,18 @@ export const response = (content: string, extra: Partial<ChatResponse> = {}): Ch
   ...extra
 })
 
+/** The cache and its control as one object. */
+const both = (context: Context.Context<ResponseCache.ResponseCache | ResponseCache.CacheControl>) => ({
+  ...Context.get(context, ResponseCache.ResponseCache),
+  ...Context.get(context, ResponseCache.CacheControl)
+})
+
 /** Build a cache layer in the current scope (its fibers live until the test's scope closes). */
-export const build = <E>(layer: Layer.Layer<ResponseCache.ResponseCache, E>) =>
-  Effect.map(Layer.build(layer), (context) => Context.get(context, ResponseCache.ResponseCache))
+export const build = <E>(layer: Layer.Layer<ResponseCache.ResponseCache | ResponseCache.CacheControl, E>) =>
+  Effect.map(Layer.build(layer), both)
 
 /** Build a cache and its store in the current scope. */
-export const buildBoth = <E>(layer: Layer.Layer<ResponseCache.ResponseCache | CacheStore.CacheStore, E>) =>
-  Effect.map(Layer.build(layer), (context) => ({
-    cache: Context.get(context, ResponseCache.ResponseCache),
-    store: Context.get(context, CacheStore.CacheStore)
-  }))
+export const buildBoth = <E>(
+  layer: Layer.Layer<ResponseCache.ResponseCache | ResponseCache.CacheControl | CacheStore.CacheStore, E>
+) =>
+  Effect.map(Layer.build(layer), (context) => ({ cache: both(context), store: Context.get(context, CacheStore.CacheStore) }))

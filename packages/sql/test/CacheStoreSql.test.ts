@@ -128,7 +128,7 @@ describe("ResponseCache over SQLite", () => {
     Effect.gen(function* () {
       const file = tempDb()
       const { cache, store } = yield* Effect.map(Layer.build(cacheOn(file)), (context) => ({
-        cache: Context.get(context, ResponseCache.ResponseCache),
+        cache: { ...Context.get(context, ResponseCache.ResponseCache), ...Context.get(context, ResponseCache.CacheControl) },
         store: Context.get(context, CacheStore)
       }))
       for (const key of ["a", "b", "c"]) {

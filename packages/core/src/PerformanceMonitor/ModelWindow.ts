@@ -1,0 +1,171 @@
+/**
+ * One model's rolling windows:
+ * - recent: a ring of the last `recentRequests` calls, read back only if they
+ *   are within `recentWindowMs`; its percentiles are exact (nearest rank);
+ * - baseline: fixed time slots (1/60 of `baselineWindowMs` each) holding counts
+ *   and a log-bucket latency histogram (see Histogram.ts for the error bound),
+ *   covering `[now - baselineWindowMs, now - recentWindowMs)` at slot
+ *   granularity, so the baseline does not include the window it is compared with.
+ *
+ * Memory per model: the ring plus at most ~62 slots of at most ~450 buckets.
+ */
+import { exactQuantile, LogHistogram } from "./Histogram.js"
+
+/** One observed call. */
+export interface Sample {
+  readonly at: number
+  readonly latencyMs: number
+  readonly ttftMs: number | undefined
+  readonly success: boolean
+  readonly errorClass: string | undefined
+  readonly outputTokens: number
+}
+
+/** Window sizes (from `performance` config). */
+export interface WindowConfig {
+  readonly recentRequests: number
+  readonly recentWindowMs: number
+  readonly baselineWindowMs: number
+}
+
+/** Statistics of the recent window. */
+export interface RecentStats {
+  readonly requests: number
+  readonly successes: number
+  readonly errorRate: number
+  /** Latency percentiles of successful calls (all calls when none succeeded). */
+  readonly latency: { readonly p50: number; readonly p95: number; readonly p99: number }
+  /** How many latencies the percentiles are over. */
+  readonly latencySamples: number
+  readonly ttftP50: number | undefined
+  readonly tokensPerSecond: number | undefined
+  readonly errorsByClass: Record<string, number>
+}
+
+/** Statistics of the baseline window. */
+export interface BaselineStats {
+  readonly requests: number
+  readonly errorRate: number
+  readonly latencySamples: number
+  readonly latencyP50: number | undefined
+  readonly latencyP95: number | undefined
+}
+
+interface Slot {
+  readonly start: number
+  count: number
+  errors: number
+  readonly latency: LogHistogram
+}
+
+/** Slots per baseline window. */
+const slotsPerBaseline = 60
+
+const sortedNumbers = (values: Iterable<number>) => Float64Array.from(values).sort()
+
+/** The rolling windows of one model. */
+export class ModelWindow {
+  #ring: Array<Sample> = []
+  #next = 0
+  readonly #slots = new Map<number, Slot>()
+  #slotWidth = 0
+  /** Degradation state per metric, for once-per-transition events. */
+  readonly degraded = { latency: false, error_rate: false }
+
+  /** Add a call. */
+  add(sample: Sample, config: WindowConfig): void {
+    this.#resize(config.recentRequests)
+    if (this.#ring.length < config.recentRequests) {
+      this.#ring.push(sample)
+    } else {
+      this.#ring[this.#next] = sample
+      this.#next = (this.#next + 1) % config.recentRequests
+    }
+    const width = Math.max(1, Math.ceil(config.baselineWindowMs / slotsPerBaseline))
+    if (width !== this.#slotWidth) {
+      this.#slots.clear()
+      this.#slotWidth = width
+    }
+    const start = Math.floor(sample.at / width) * width
+    let slot = this.#slots.get(start)
+    if (slot === undefined) {
+      slot = { start, count: 0, errors: 0, latency: new LogHistogram() }
+      this.#slots.set(start, slot)
+    }
+    slot.count++
+    if (sample.success) slot.latency.add(sample.latencyMs)
+    else slot.errors++
+    this.#prune(sample.at, config)
+  }
+
+  /** Calls in the recent window at `now`, oldest first. */
+  recent(now: number, config: WindowConfig): Array<Sample> {
+    const ordered = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)]
+    return ordered.slice(-config.recentRequests).filter((sample) => sample.at > now - config.recentWindowMs && sample.at <= now)
+  }
+
+  /** Statistics of the recent window; undefined when it is empty. */
+  recentStats(now: number, config: WindowConfig): RecentStats | undefined {
+    const samples = this.recent(now, config)
+    if (samples.length === 0) return undefined
+    const ok = samples.filter((sample) => sample.success)
+    const latencies = sortedNumbers((ok.length > 0 ? ok : samples).map((sample) => sample.latencyMs))
+    const ttfts = sortedNumbers(samples.flatMap((sample) => (sample.ttftMs === undefined ? [] : [sample.ttftMs])))
+    const errorsByClass: Record<string, number> = {}
+    for (const sample of samples) {
+      if (!sample.success) {
+        const name = sample.errorClass ?? "unknown"
+        errorsByClass[name] = (errorsByClass[name] ?? 0) + 1
+      }
+    }
+    const producing = ok.filter((sample) => sample.outputTokens > 0)
+    const tokens = producing.reduce((sum, sample) => sum + sample.outputTokens, 0)
+    const seconds = producing.reduce((sum, sample) => sum + sample.latencyMs, 0) / 1_000
+    const q = (p: number) => exactQuantile(Array.from(latencies), p) ?? 0
+    return {
+      requests: samples.length,
+      successes: ok.length,
+      errorRate: (samples.length - ok.length) / samples.length,
+      latency: { p50: q(0.5), p95: q(0.95), p99: q(0.99) },
+      latencySamples: latencies.length,
+      ttftP50: exactQuantile(Array.from(ttfts), 0.5),
+      tokensPerSecond: tokens > 0 && seconds > 0 ? tokens / seconds : undefined,
+      errorsByClass
+    }
+  }
+
+  /** Statistics of the baseline window at `now` (before the recent window). */
+  baselineStats(now: number, config: WindowConfig): BaselineStats {
+    const latency = new LogHistogram()
+    let requests = 0
+    let errors = 0
+    for (const slot of this.#slots.values()) {
+      const end = slot.start + this.#slotWidth
+      if (end <= now - config.recentWindowMs && end > now - config.baselineWindowMs) {
+        requests += slot.count
+        errors += slot.errors
+        latency.merge(slot.latency)
+      }
+    }
+    return {
+      requests,
+      errorRate: requests === 0 ? 0 : errors / requests,
+      latencySamples: latency.count,
+      latencyP50: latency.quantile(0.5),
+      latencyP95: latency.quantile(0.95)
+    }
+  }
+
+  #resize(capacity: number): void {
+    if (this.#ring.length === capacity || (this.#next === 0 && this.#ring.length < capacity)) return
+    const ordered = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)]
+    this.#ring = ordered.slice(-capacity)
+    this.#next = 0
+  }
+
+  #prune(now: number, config: WindowConfig): void {
+    for (const start of this.#slots.keys()) {
+      if (start + this.#slotWidth <= now - config.baselineWindowMs - this.#slotWidth) this.#slots.delete(start)
+    }
+  }
+}
