@@ -19,11 +19,36 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
   }, "")
 
 /** Every issue of a parse error, as `{ path, message }`. */
-export const parseIssues = (error: ParseResult.ParseError): ReadonlyArray<{ readonly path: string; readonly message: string }> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+export const parseIssues = (error: ParseResult.ParseError): ReadonlyArray<{ readonly path: string; readonly message: string }> => {
+  const all = ParseResult.ArrayFormatter.formatErrorSync(error)
+  // An optional field is `X | undefined`: its "Expected undefined" branch only repeats the real failure.
+  const relevant = all.filter((issue) => !issue.message.startsWith("Expected undefined, actual"))
+  const issues = (relevant.length > 0 ? relevant : all).map((issue) => ({
+    key: issue.path,
     path: formatPath(issue.path),
     message: issue.message
   }))
+  const extends_ = (longer: ReadonlyArray<PropertyKey>, shorter: ReadonlyArray<PropertyKey>) =>
+    longer.length > shorter.length && shorter.every((k, i) => longer[i] === k)
+  // Keep the most specific issues (a wrapper repeats its field's failure one level up), one per path.
+  const byPath = new Map<string, Array<string>>()
+  for (const issue of issues.filter((issue) => !issues.some((other) => extends_(other.key, issue.key)))) {
+    const messages = byPath.get(issue.path) ?? []
+    if (!messages.includes(issue.message)) messages.push(issue.message)
+    byPath.set(issue.path, messages)
+  }
+  return [...byPath].map(([path, messages]) => ({ path, message: combine(messages) }))
+}
+
+/** `Expected "a", actual "x"` + `Expected "b", actual "x"` -> `Expected "a" | "b", actual "x"` (a union's branches). */
+const combine = (messages: ReadonlyArray<string>): string => {
+  const parsed = messages.map((m) => /^Expected (.*), actual (.*)$/s.exec(m))
+  const actual = parsed[0]?.[2]
+  if (messages.length > 1 && parsed.every((p) => p !== null && p[2] === actual)) {
+    return `Expected ${parsed.map((p) => p?.[1]).join(" | ")}, actual ${actual}`
+  }
+  return messages.join("; ")
+}
 
 /** Parse JSON text; a syntax error becomes a `ConfigError` of `file`. */
 export const parseJson = (file: string, text: string): Either.Either<unknown, ConfigError> =>
@@ -39,7 +64,7 @@ export const decodeAll = <A, I>(
   file: string,
   value: unknown
 ): Either.Either<A, ReadonlyArray<ConfigError>> =>
-  Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "ignore" })(value).pipe(
+  Schema.decodeUnknownEither(schema, { errors: "all", onExcessProperty: "error" })(value).pipe(
     Either.mapLeft((error) => parseIssues(error).map((issue) => new ConfigError({ file, path: issue.path, reason: issue.message })))
   )
 

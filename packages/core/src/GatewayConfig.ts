@@ -1,14 +1,36 @@
 /**
  * GatewayConfig: the running configuration, its reloads and its changes.
  *
- * Contract (implementation: foundation issue): `get` always returns the last
- * valid configuration; `reload` decodes the files again and either applies them
- * (publishing `ConfigReloaded`) or fails with `ConfigError` and keeps the
- * running configuration (publishing `ConfigRejected`).
+ * `get` always returns the last valid configuration; `reload` decodes the files
+ * again and either applies them (publishing `ConfigReloaded`) or fails with
+ * `ConfigError` and keeps the running configuration (publishing `ConfigRejected`).
+ *
+ * Sources, later wins:
+ * 1. the defaults of `GatewayConfigSchema` (the four default providers stay
+ *    unless a file changes them);
+ * 2. `<directory>/gateway.json` (a missing file means defaults);
+ * 3. `<directory>/environments/<environment>.json`, deep-merged over it
+ *    (objects merge key by key, anything else replaces);
+ * 4. environment variables, one value each (read through `Config`):
+ *    `PORT` -> `server.port`, `HOST` -> `server.host`,
+ *    `MODELGATE_DB` -> `database.filename`, `MODELGATE_LOG_LEVEL` -> `logLevel`,
+ *    `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` / `GEMINI_BASE_URL` ->
+ *    `providers.{openai,anthropic,google}.baseUrl`,
+ *    `OLLAMA_HOST` -> `providers.ollama.baseUrl` (`http://` added when no scheme).
+ *
+ * `layerConfig` finds the directory in `MODELGATE_CONFIG_DIR` (default
+ * `config`) and the environment in `MODELGATE_ENV` (no overlay when unset).
  */
+import { FileSystem, Path } from "@effect/platform"
 import type { ConfigError } from "@modelgate/domain/Errors"
-import { Context, Effect, Layer, Stream, SubscriptionRef } from "effect"
-import { defaultConfig, type GatewayConfigData } from "./GatewayConfigSchema.js"
+import { ConfigRejected, ConfigReloaded } from "@modelgate/domain/Events"
+import { Clock, Config, Context, Duration, Effect, Layer, Schema, Stream, SubscriptionRef } from "effect"
+import { Events } from "./Events.js"
+import { load, type Source } from "./GatewayConfig/Load.js"
+import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
+
+export { envOverrides, type Source } from "./GatewayConfig/Load.js"
+export { validate } from "./GatewayConfig/Validate.js"
 
 /** The running gateway configuration. */
 export class GatewayConfig extends Context.Tag("@modelgate/core/GatewayConfig")<
@@ -22,6 +44,115 @@ export class GatewayConfig extends Context.Tag("@modelgate/core/GatewayConfig")<
     readonly reload: Effect.Effect<GatewayConfigData, ConfigError>
   }
 >() {}
+
+/** How to build the live configuration. */
+export interface MakeOptions {
+  /** Decodes the configuration; run at start, by `reload` and on every watched change. */
+  readonly load: Effect.Effect<GatewayConfigData, ConfigError>
+  /** Names the source in `ConfigReloaded` events (e.g. the directory). */
+  readonly source: string
+  /** Signals that the files may have changed (a watcher); each one reloads. */
+  readonly changed?: Stream.Stream<unknown, unknown> | undefined
+}
+
+const encodeJson = (config: GatewayConfigData) => JSON.stringify(Schema.encodeSync(GatewayConfigData)(config))
+
+/**
+ * Build the service: load once (failing when invalid), then reload on demand and
+ * on every `changed` signal, in a fiber of the current scope.
+ */
+export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOptions) {
+  const events = yield* Events
+  const ref = yield* SubscriptionRef.make(yield* options.load)
+  const lock = yield* Effect.makeSemaphore(1)
+
+  const apply = (origin: "reload" | "watch") =>
+    Effect.gen(function* () {
+      const next = yield* options.load.pipe(
+        Effect.tapError((error) =>
+          Effect.gen(function* () {
+            const at = yield* Clock.currentTimeMillis
+            yield* Effect.logWarning(`configuration rejected, keeping the running one: ${error.message}`)
+            yield* events.publish(ConfigRejected.make({ at, file: error.file, reason: error.path ? `${error.path}: ${error.reason}` : error.reason }))
+          })
+        )
+      )
+      const previous = yield* SubscriptionRef.get(ref)
+      if (origin === "watch" && encodeJson(previous) === encodeJson(next)) return previous
+      yield* SubscriptionRef.set(ref, next)
+      yield* events.publish(ConfigReloaded.make({ at: yield* Clock.currentTimeMillis, source: options.source }))
+      yield* Effect.logInfo(`configuration reloaded from ${options.source}`)
+      return next
+    }).pipe(lock.withPermits(1))
+
+  if (options.changed !== undefined) {
+    yield* options.changed.pipe(
+      Stream.runForEach(() => Effect.ignore(apply("watch"))),
+      Effect.catchAllCause((cause) => Effect.logWarning("configuration watcher stopped", cause)),
+      Effect.forkScoped
+    )
+  }
+
+  return GatewayConfig.of({
+    get: SubscriptionRef.get(ref),
+    changes: ref.changes,
+    reload: apply("reload").pipe(Effect.withSpan("GatewayConfig.reload"))
+  })
+})
+
+/** Options of the live layer. */
+export interface LayerOptions extends Source {
+  /** Watch the directory and reload on changes (default true). */
+  readonly watch?: boolean | undefined
+  /** Quiet time after the last file event before reloading (default 250 ms). */
+  readonly debounce?: Duration.DurationInput | undefined
+}
+
+/** Changes to `gateway.json` or `environments/*.json` under `directory`, debounced. */
+const watchDirectory = (directory: string, debounce: Duration.DurationInput) =>
+  Stream.unwrap(
+    Effect.map(FileSystem.FileSystem, (fs) =>
+      fs.watch(directory, { recursive: true }).pipe(
+        Stream.filter((event) => /(^|[\\/])gateway\.json$/.test(event.path) || /environments([\\/]|$)/.test(event.path)),
+        Stream.debounce(debounce)
+      )
+    )
+  )
+
+/**
+ * The live configuration read from `options.directory` through `FileSystem`,
+ * watched (in the layer's scope) unless `watch: false`. Fails with
+ * `ConfigError` when the configuration is invalid at start.
+ */
+export const layer = (
+  options: LayerOptions
+): Layer.Layer<GatewayConfig, ConfigError, FileSystem.FileSystem | Path.Path | Events> =>
+  Layer.scoped(
+    GatewayConfig,
+    Effect.gen(function* () {
+      const context = yield* Effect.context<FileSystem.FileSystem | Path.Path>()
+      const changed = options.watch === false
+        ? undefined
+        : watchDirectory(options.directory, options.debounce ?? Duration.millis(250)).pipe(Stream.provideContext(context))
+      return yield* make({
+        load: load(options).pipe(Effect.provide(context)),
+        source: options.directory,
+        changed
+      })
+    })
+  )
+
+/** `layer` with the directory from `MODELGATE_CONFIG_DIR` (default `config`) and the environment from `MODELGATE_ENV`. */
+export const layerConfig = (
+  options: Omit<LayerOptions, "directory" | "environment"> = {}
+): Layer.Layer<GatewayConfig, ConfigError, FileSystem.FileSystem | Path.Path | Events> =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const directory = yield* Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "config")
+      const environment = yield* Config.option(Config.string("MODELGATE_ENV"))
+      return layer({ ...options, directory, environment: environment._tag === "Some" ? environment.value : undefined })
+    }).pipe(Effect.orDie)
+  )
 
 /** A fixed configuration (tests, embedding): `reload` re-applies the same value. */
 export const layerStatic = (config: GatewayConfigData = defaultConfig): Layer.Layer<GatewayConfig> =>

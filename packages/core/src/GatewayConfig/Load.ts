@@ -1,0 +1,107 @@
+/**
+ * Reading the configuration directory: `gateway.json` (optional), the overlay
+ * `environments/<env>.json` deep-merged over it, then single values from
+ * environment variables. Every problem names its file (or variable), the path
+ * inside it and the reason.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { ConfigError } from "@modelgate/domain/Errors"
+import { Config, Effect, Either, Option, Schema } from "effect"
+import { decodeAll, firstError, parseJson, readOptional } from "../ConfigFiles.js"
+import { GatewayConfigData } from "../GatewayConfigSchema.js"
+import { deepMerge, setPath } from "./Merge.js"
+
+/** Where the configuration lives. */
+export interface Source {
+  /** The configuration directory (holds `gateway.json`, `environments/`). */
+  readonly directory: string
+  /** The overlay to apply: `environments/<environment>.json` (none when absent). */
+  readonly environment?: string | undefined
+}
+
+/** One environment variable that overrides one configuration value. */
+export interface EnvOverride {
+  readonly variable: string
+  readonly path: ReadonlyArray<string>
+  readonly config: Config.Config<string | number>
+}
+
+const withScheme = (value: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`)
+
+/** The environment variables read over the files, and what each sets. */
+export const envOverrides: ReadonlyArray<EnvOverride> = [
+  { variable: "PORT", path: ["server", "port"], config: Config.integer("PORT") },
+  { variable: "HOST", path: ["server", "host"], config: Config.string("HOST") },
+  { variable: "MODELGATE_DB", path: ["database", "filename"], config: Config.string("MODELGATE_DB") },
+  { variable: "MODELGATE_LOG_LEVEL", path: ["logLevel"], config: Config.string("MODELGATE_LOG_LEVEL") },
+  { variable: "OPENAI_BASE_URL", path: ["providers", "openai", "baseUrl"], config: Config.string("OPENAI_BASE_URL") },
+  { variable: "ANTHROPIC_BASE_URL", path: ["providers", "anthropic", "baseUrl"], config: Config.string("ANTHROPIC_BASE_URL") },
+  { variable: "GEMINI_BASE_URL", path: ["providers", "google", "baseUrl"], config: Config.string("GEMINI_BASE_URL") },
+  { variable: "OLLAMA_HOST", path: ["providers", "ollama", "baseUrl"], config: Config.map(Config.string("OLLAMA_HOST"), withScheme) }
+]
+
+const envFile = (variable: string) => `environment variable ${variable}`
+
+/** The encoded defaults: what the files are merged over (so the four default providers stay). */
+const encodedDefaults: unknown = Schema.encodeSync(GatewayConfigData)(Schema.decodeUnknownSync(GatewayConfigData)({}))
+
+/** Read one JSON file of the directory, `{}` when it does not exist. */
+const readJson = (file: string) =>
+  Effect.flatMap(readOptional(file), (text) =>
+    Option.match(text, { onNone: () => Effect.succeed<unknown>({}), onSome: (t) => parseJson(file, t) })
+  )
+
+/** The values of the environment overrides that are set, or the error of the first malformed one. */
+const readEnv = Effect.forEach(envOverrides, (o) =>
+  Config.option(o.config).pipe(
+    Effect.map(Option.map((value) => ({ override: o, value }))),
+    Effect.mapError((e) => new ConfigError({ file: envFile(o.variable), path: o.path.join("."), reason: String(e).replace(/^\(?Missing data at .*\)?$/, "invalid") }))
+  )
+).pipe(Effect.map((found) => found.flatMap(Option.toArray)))
+
+const startsWith = (path: string, prefix: ReadonlyArray<string>) => {
+  const p = prefix.join(".")
+  return path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)
+}
+
+/**
+ * Decode the configuration, collecting every problem: in `gateway.json`, in the
+ * overlay, in the environment variables (each attributed to its own source).
+ */
+export const loadAll = (
+  source: Source
+): Effect.Effect<Either.Either<GatewayConfigData, ReadonlyArray<ConfigError>>, never, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const baseFile = path.join(source.directory, "gateway.json")
+    const base = yield* Effect.either(readJson(baseFile))
+    if (Either.isLeft(base)) return Either.left([base.left])
+    const baseErrors = Either.match(decodeAll(GatewayConfigData, baseFile, base.right), { onLeft: (e) => e, onRight: () => [] })
+    if (baseErrors.length > 0) return Either.left(baseErrors)
+
+    let merged = base.right
+    if (source.environment !== undefined && source.environment !== "") {
+      const overlayFile = path.join(source.directory, "environments", `${source.environment}.json`)
+      const overlay = yield* Effect.either(readJson(overlayFile))
+      if (Either.isLeft(overlay)) return Either.left([overlay.left])
+      merged = deepMerge(base.right, overlay.right)
+      const errors = Either.match(decodeAll(GatewayConfigData, overlayFile, merged), { onLeft: (e) => e, onRight: () => [] })
+      if (errors.length > 0) return Either.left(errors)
+    }
+
+    const env = yield* Effect.either(readEnv)
+    if (Either.isLeft(env)) return Either.left([env.left])
+    const full = env.right.reduce((doc, { override, value }) => setPath(doc, override.path, value), deepMerge(encodedDefaults, merged))
+    return decodeAll(GatewayConfigData, "environment", full).pipe(
+      Either.mapLeft((errors) =>
+        errors.map((e) => {
+          const culprit = env.right.find(({ override }) => startsWith(e.path, override.path))
+          return culprit ? new ConfigError({ file: envFile(culprit.override.variable), path: e.path, reason: e.reason }) : e
+        })
+      )
+    )
+  })
+
+/** Decode the configuration: the config, or a `ConfigError` for its first problem. */
+export const load = (source: Source): Effect.Effect<GatewayConfigData, ConfigError, FileSystem.FileSystem | Path.Path> =>
+  Effect.flatMap(loadAll(source), Either.match({ onLeft: (errors) => Effect.fail(firstError(errors, source.directory)), onRight: Effect.succeed }))

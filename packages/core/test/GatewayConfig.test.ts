@@ -1,0 +1,187 @@
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import * as Events from "@modelgate/core/Events"
+import { GatewayConfig, layer, validate } from "@modelgate/core/GatewayConfig"
+import { defaultConfig, GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
+import type { GatewayEvent } from "@modelgate/domain/Events"
+import { ConfigProvider, Context, Duration, Effect, Layer, Schema, Stream } from "effect"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
+const encode = Schema.encodeSync(GatewayConfigData)
+
+/** A temp config directory holding `files` (relative path -> JSON value or raw text). */
+const configDir = (files: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const p = yield* Path.Path
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "modelgate-config-" })
+    yield* fs.makeDirectory(p.join(dir, "environments"))
+    for (const [name, content] of Object.entries(files)) {
+      yield* fs.writeFileString(p.join(dir, name), typeof content === "string" ? content : JSON.stringify(content))
+    }
+    return dir
+  })
+
+const withEnv = (env: Record<string, string> = {}) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+
+/** Build the live layer (no watcher unless asked) and return the service and the event bus. */
+const build = (directory: string, environment?: string, watch = false) =>
+  Effect.gen(function* () {
+    const ctx = yield* Layer.build(
+      layer({ directory, environment, watch, debounce: Duration.millis(50) }).pipe(Layer.provideMerge(Events.layer), Layer.provide(NodeContext.layer))
+    )
+    return { config: Context.get(ctx, GatewayConfig), events: Context.get(ctx, Events.Events) }
+  })
+
+const loadError = (directory: string, environment?: string) =>
+  Effect.flip(Effect.flatMap(build(directory, environment), ({ config }) => config.get))
+
+describe("GatewayConfig: loading", () => {
+  it.scoped("a directory without gateway.json means the defaults", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({})
+      const { config } = yield* build(dir)
+      assert.deepStrictEqual(encode(yield* config.get), encode(defaultConfig))
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
+  it.scoped("the overlay deep-merges over gateway.json, the environment overrides single values", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({
+        "gateway.json": { server: { host: "0.0.0.0", port: 9000 }, cache: { ttlMs: 1000, maxEntries: 5 }, providers: { openai: { baseUrl: "https://proxy/v1", timeoutMs: 5 } } },
+        "environments/staging.json": { cache: { ttlMs: 2000 }, budgets: { alertThresholds: [0.9] } }
+      })
+      const { config } = yield* build(dir, "staging")
+      const c = yield* config.get
+      assert.strictEqual(c.server.host, "0.0.0.0")
+      assert.strictEqual(c.server.port, 1234)
+      assert.strictEqual(c.cache.ttlMs, 2000)
+      assert.strictEqual(c.cache.maxEntries, 5)
+      assert.deepStrictEqual(c.budgets.alertThresholds, [0.9])
+      assert.strictEqual(c.database.filename, "/var/lib/mg.db")
+      assert.strictEqual(c.logLevel, "debug")
+      assert.strictEqual(c.providers.openai?.baseUrl, "https://proxy/v1")
+      assert.strictEqual(c.providers.openai?.timeoutMs, 5)
+      assert.strictEqual(c.providers.anthropic?.baseUrl, "http://fake-anthropic")
+      assert.strictEqual(c.providers.google?.baseUrl, "http://fake-google")
+      assert.strictEqual(c.providers.ollama?.baseUrl, "http://gpu-box:11434")
+    }).pipe(
+      withEnv({
+        PORT: "1234",
+        MODELGATE_DB: "/var/lib/mg.db",
+        MODELGATE_LOG_LEVEL: "debug",
+        ANTHROPIC_BASE_URL: "http://fake-anthropic",
+        GEMINI_BASE_URL: "http://fake-google",
+        OLLAMA_HOST: "gpu-box:11434"
+      }),
+      Effect.provide(NodeContext.layer)
+    ))
+
+  it.effect("the shipped config directory is valid in every environment", () =>
+    Effect.gen(function* () {
+      const problems = yield* validate(path.join(repoRoot, "config"))
+      assert.deepStrictEqual(problems.map((e) => e.message), [])
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+})
+
+describe("GatewayConfig: invalid configuration is rejected with file, path and reason", () => {
+  const cases: ReadonlyArray<{ name: string; files: Record<string, unknown>; env?: Record<string, string>; environment?: string; file: string; path: string; reason: RegExp }> = [
+    { name: "bad JSON", files: { "gateway.json": "{ server: " }, file: "gateway.json", path: "", reason: /not valid JSON/ },
+    { name: "out of range", files: { "gateway.json": { server: { port: 70000 } } }, file: "gateway.json", path: "server.port", reason: /between 0 and 65535/ },
+    { name: "wrong type", files: { "gateway.json": { cache: { enabled: "yes" } } }, file: "gateway.json", path: "cache.enabled", reason: /boolean/ },
+    { name: "unknown key (a typo)", files: { "gateway.json": { sever: {} } }, file: "gateway.json", path: "sever", reason: /unexpected/ },
+    { name: "provider without baseUrl", files: { "gateway.json": { providers: { acme: { timeoutMs: 5 } } } }, file: "gateway.json", path: "providers.acme.baseUrl", reason: /missing/ },
+    { name: "bad overlay", files: { "gateway.json": {}, "environments/prod.json": { selection: { weights: { cost: 3 } } } }, environment: "prod", file: "environments/prod.json", path: "selection.weights.cost", reason: /between 0 and 1/ },
+    { name: "overlay with bad JSON", files: { "environments/prod.json": "nope" }, environment: "prod", file: "environments/prod.json", path: "", reason: /not valid JSON/ },
+    { name: "PORT not an integer", files: {}, env: { PORT: "eighty" }, file: "environment variable PORT", path: "server.port", reason: /integer/ },
+    { name: "PORT out of range", files: {}, env: { PORT: "99999" }, file: "environment variable PORT", path: "server.port", reason: /between 0 and 65535/ },
+    { name: "unknown log level", files: {}, env: { MODELGATE_LOG_LEVEL: "loud" }, file: "environment variable MODELGATE_LOG_LEVEL", path: "logLevel", reason: /loud/ }
+  ]
+  for (const c of cases) {
+    it.scoped(c.name, () =>
+      Effect.gen(function* () {
+        const dir = yield* configDir(c.files)
+        const error = yield* loadError(dir, c.environment)
+        assert.strictEqual(error._tag, "ConfigError")
+        assert.strictEqual(error.file, c.file.startsWith("environment ") ? c.file : path.join(dir, c.file))
+        assert.strictEqual(error.path, c.path)
+        assert.match(error.reason, c.reason)
+      }).pipe(withEnv(c.env), Effect.provide(NodeContext.layer)))
+  }
+
+  it.scoped("validate returns every problem of every file", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({
+        "gateway.json": { server: { port: -1 }, cache: { ttlMs: 0 } },
+        "environments/a.json": { logLevel: "loud" },
+        "models.json": { models: [] , extra: 1 }
+      })
+      const problems = yield* validate(dir)
+      assert.deepStrictEqual(
+        problems.map((e) => `${path.relative(dir, e.file)}:${e.path}`),
+        ["gateway.json:server.port", "gateway.json:cache.ttlMs", "models.json:extra"]
+      )
+      yield* FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.writeFileString(path.join(dir, "gateway.json"), "{}")))
+      const again = yield* validate(dir)
+      assert.deepStrictEqual(again.map((e) => `${path.relative(dir, e.file)}:${e.path}`), ["environments/a.json:logLevel", "models.json:extra"])
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+})
+
+const firstEvent = <A extends GatewayEvent["_tag"]>(events: Events.Events["Type"], tag: A) =>
+  events.subscribe.pipe(
+    Stream.filter((e): e is Extract<GatewayEvent, { _tag: A }> => e._tag === tag),
+    Stream.take(1),
+    Stream.runHead,
+    Effect.flatten
+  )
+
+describe("GatewayConfig: reload", () => {
+  it.scoped("applies a valid change (ConfigReloaded); keeps the running config on a bad one (ConfigRejected)", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* configDir({ "gateway.json": { server: { port: 1000 } } })
+      const file = path.join(dir, "gateway.json")
+      const { config, events } = yield* build(dir)
+
+      const reloaded = yield* Effect.fork(firstEvent(events, "ConfigReloaded"))
+      yield* Effect.yieldNow()
+      yield* fs.writeFileString(file, JSON.stringify({ server: { port: 2000 } }))
+      assert.strictEqual((yield* config.reload).server.port, 2000)
+      assert.strictEqual((yield* reloaded.await.pipe(Effect.flatten)).source, dir)
+
+      const rejected = yield* Effect.fork(firstEvent(events, "ConfigRejected"))
+      yield* Effect.yieldNow()
+      yield* fs.writeFileString(file, JSON.stringify({ server: { port: "two thousand" } }))
+      const error = yield* Effect.flip(config.reload)
+      assert.strictEqual(error.path, "server.port")
+      const event = yield* rejected.await.pipe(Effect.flatten)
+      assert.strictEqual(event.file, file)
+      assert.include(event.reason, "server.port")
+      assert.strictEqual((yield* config.get).server.port, 2000)
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
+  it.scopedLive("the watcher applies file changes and ignores bad ones", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* configDir({ "gateway.json": { server: { port: 1000 } } })
+      const file = path.join(dir, "gateway.json")
+      const { config, events } = yield* build(dir, "dev", true)
+      const rejected = yield* Effect.fork(firstEvent(events, "ConfigRejected"))
+      const waitForPort = (port: number) =>
+        config.changes.pipe(Stream.filter((c) => c.server.port === port), Stream.runHead, Effect.flatten, Effect.timeout("10 seconds"))
+
+      yield* Effect.sleep("100 millis") // let the watcher start
+      yield* fs.writeFileString(file, JSON.stringify({ server: { port: 3000 } }))
+      yield* waitForPort(3000)
+      yield* fs.writeFileString(path.join(dir, "environments", "dev.json"), JSON.stringify({ server: { port: 3001 } }))
+      yield* waitForPort(3001)
+
+      yield* fs.writeFileString(file, "{ broken")
+      const event = yield* rejected.await.pipe(Effect.flatten, Effect.timeout("10 seconds"))
+      assert.strictEqual(event.file, file)
+      assert.strictEqual((yield* config.get).server.port, 3001)
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+})
