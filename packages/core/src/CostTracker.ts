@@ -132,17 +132,23 @@ export const make = Effect.gen(function* () {
       retryAfterMs: periodBounds(budget.period, now).end - now
     })
 
-  const refuse = (budget: Budget, now: number) =>
+  /** Publish `BudgetExceeded` (the event) for a budget that is now spent. */
+  const announceSpent = (budget: Budget, now: number) =>
     Effect.gen(function* () {
       const error = exceeded(budget, now)
-      const first = yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period))
-      if (first) {
-        yield* Effect.logWarning(error.message)
-        yield* events.publish(
-          BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd })
-        )
+      yield* Effect.logWarning(error.message)
+      yield* events.publish(
+        BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd })
+      )
+    })
+
+  const refuse = (budget: Budget, now: number) =>
+    Effect.gen(function* () {
+      const spent = book.spent(budget.period, budget.name) >= budget.limitPico
+      if (spent && (yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period)))) {
+        yield* announceSpent(budget, now)
       }
-      return yield* error
+      return yield* exceeded(budget, now)
     })
 
   const check = (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd, hold: boolean) =>
@@ -193,14 +199,21 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const config = yield* gatewayConfig.get
       const now = yield* Clock.currentTimeMillis
-      const crossings = yield* Effect.sync(() => {
+      const budgets = budgetsFor(config.budgets, record.model, record.agentType)
+      const { crossings, spent } = yield* Effect.sync(() => {
         book.roll(now)
         if (reservation !== undefined) book.unhold(reservation.id)
         book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
-        return book.crossings(budgetsFor(config.budgets, record.model, record.agentType), config.budgets.alertThresholds)
+        return {
+          crossings: book.crossings(budgets, config.budgets.alertThresholds),
+          spent: budgets.filter(
+            (b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period)
+          )
+        }
       })
       yield* sink.offer(record)
       yield* Effect.forEach(crossings, (c) => announce(c, now), { discard: true })
+      yield* Effect.forEach(spent, (b) => announceSpent(b, now), { discard: true })
     })
 
   const budgetHeadroom = Effect.fn("CostTracker.budgetHeadroom")(function* (model: ModelMetadata, agentType: string | undefined) {
