@@ -1,0 +1,114 @@
+/**
+ * The gateway's HTTP server as layers: `layer` serves the app on whatever
+ * `HttpServer` is provided; `serve(options)` also builds the Node listener and
+ * shuts it down gracefully (stop accepting, finish in-flight requests within
+ * `server.shutdownGraceMs`, then close).
+ *
+ * ```ts
+ * const Main = HttpApp.serve({ port: 8787 }).pipe(Layer.provide(GatewayLive))
+ * NodeRuntime.runMain(Layer.launch(Main))
+ * ```
+ */
+import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import { NodeHttpServer } from "@effect/platform-node"
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import { Duration, Effect, Layer, Schedule } from "effect"
+import * as Http from "node:http"
+import { ApiError, toResponse } from "./http/ApiError.js"
+import * as Router from "./http/Router.js"
+
+export type { AppServices } from "./http/Router.js"
+
+/** Hooks around the drain on shutdown (the Node listener is closed by `serve`). */
+interface DrainHooks {
+  readonly stopAccepting: Effect.Effect<void>
+  readonly forceClose: Effect.Effect<void>
+}
+
+const noHooks: DrainHooks = { stopAccepting: Effect.void, forceClose: Effect.void }
+
+const shuttingDown = new ApiError({
+  status: 503,
+  type: "service_unavailable",
+  code: "shutting_down",
+  message: "the gateway is shutting down; retry on another instance"
+})
+
+const longLived = (url: string) => url.startsWith("/v1/events")
+
+const serveApp = (hooks: DrainHooks) =>
+  Effect.gen(function* () {
+    const app = yield* Router.make
+    const grace = (yield* (yield* GatewayConfig).get).server.shutdownGraceMs
+    let inFlight = 0
+    let draining = false
+    const track = HttpMiddleware.make((inner) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        if (draining) return Effect.succeed(toResponse(shuttingDown, { connection: "close" }))
+        if (longLived(request.url)) return inner
+        inFlight++
+        return Effect.ensuring(inner, Effect.sync(() => inFlight--))
+      })
+    )
+    yield* HttpServer.serveEffect(app, track)
+    // Added after `serveEffect`, so it runs before the handler is removed.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        draining = true
+        yield* hooks.stopAccepting
+        if (inFlight > 0) yield* Effect.logInfo(`shutting down: waiting for ${inFlight} in-flight request(s)`)
+        const drained = yield* Effect.void.pipe(
+          Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: () => inFlight === 0 }),
+          Effect.timeoutTo({ duration: Duration.millis(grace), onSuccess: () => true, onTimeout: () => false })
+        )
+        if (!drained) yield* Effect.logWarning(`shutdown grace of ${grace} ms elapsed with ${inFlight} request(s) in flight; closing them`)
+        yield* hooks.forceClose
+      })
+    )
+  })
+
+/**
+ * Serve the gateway's routes on the provided `HttpServer`. On close it refuses
+ * new requests (503) and waits for in-flight ones (bounded by
+ * `server.shutdownGraceMs`).
+ */
+export const layer: Layer.Layer<never, never, Router.AppServices | HttpServer.HttpServer> = Layer.scopedDiscard(
+  serveApp(noHooks)
+).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))
+
+/** Where to listen; unset fields come from `server.port` / `server.host` of the configuration. */
+export interface ServeOptions {
+  readonly port?: number | undefined
+  readonly host?: string | undefined
+}
+
+/**
+ * Listen on Node with the app; logs the address. On shutdown: stop accepting
+ * connections, finish in-flight requests (bounded), then close the rest.
+ */
+export const serve = (options: ServeOptions = {}): Layer.Layer<never, ServeError, Router.AppServices> =>
+  Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const config = (yield* (yield* GatewayConfig).get).server
+      const server = Http.createServer({ keepAliveTimeout: 5_000 })
+      const hooks: DrainHooks = {
+        stopAccepting: Effect.sync(() => {
+          server.close()
+          server.closeIdleConnections()
+        }),
+        forceClose: Effect.sync(() => server.closeAllConnections())
+      }
+      const listening = Layer.scopedDiscard(
+        Effect.flatMap(HttpServer.addressFormattedWith((address) => Effect.logInfo(`modelgate listening on ${address}`)), () => Effect.void)
+      )
+      return Layer.mergeAll(Layer.scopedDiscard(serveApp(hooks)), listening).pipe(
+        HttpMiddleware.withTracerDisabledWhen(() => true),
+        Layer.provide(NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host }))
+      )
+    })
+  )
+
+/** The HTTP app alone (for embedding in another server or router). */
+export const app = Router.make
+

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/**
+ * The `modelgate` executable (`npm start` runs `node apps/gateway/dist/bin.js serve`).
+ * SIGTERM / SIGINT interrupt the program: the server drains and the layers'
+ * finalizers flush their records before the process exits 0.
+ */
+import { ValidationError } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Option } from "effect"
+import * as Commands from "./cli/Commands.js"
+import { makeAppLayer } from "./cli/runtime.js"
+
+const report = (cause: Cause.Cause<unknown>) => {
+  if (Cause.isInterruptedOnly(cause)) return Effect.void
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    // @effect/cli has already printed its own usage errors.
+    if (ValidationError.isValidationError(error)) return Effect.void
+    return Console.error(`modelgate: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  return Console.error(`modelgate: unexpected failure\n${Cause.pretty(cause)}`)
+}
+
+Commands.run(makeAppLayer)(process.argv).pipe(
+  Effect.tapErrorCause(report),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)

@@ -1,0 +1,127 @@
+/**
+ * The `modelgate` command line: `serve`, `models`, `costs`, `config validate`,
+ * `demo`. The service layer comes from a function (`runtime.ts`
+ * `makeAppLayer` in production, a double in tests).
+ */
+import { Args, Command, Options } from "@effect/cli"
+import { FileSystem, Path } from "@effect/platform"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { Config, Console, Data, Effect, Layer, Option } from "effect"
+import * as HttpApp from "../HttpApp.js"
+import { runDemo } from "./demo.js"
+import type { AppLayer, AppLayerOptions } from "./runtime.js"
+import { formatProblem, validateDir } from "./validate.js"
+
+/** A command failed with a message for the user (exit code 1). */
+export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
+  }
+}
+
+const port = Options.integer("port").pipe(
+  Options.withDescription("port to listen on (default: PORT, then server.port of the config, 8787)"),
+  Options.withFallbackConfig(Config.integer("PORT")),
+  Options.optional
+)
+const host = Options.text("host").pipe(
+  Options.withDescription("interface to listen on (default: HOST, then server.host of the config, 127.0.0.1)"),
+  Options.withFallbackConfig(Config.string("HOST")),
+  Options.optional
+)
+const configDir = Options.directory("config").pipe(
+  Options.withDescription("configuration directory (default: MODELGATE_CONFIG_DIR, then ./config)"),
+  Options.withFallbackConfig(Config.string("MODELGATE_CONFIG_DIR")),
+  Options.withDefault("./config")
+)
+
+/** Environment overlay and database path from `MODELGATE_ENV` / `MODELGATE_DB`; the database directory is created. */
+const appOptions = (dir: string) =>
+  Effect.gen(function* () {
+    const env = yield* Config.option(Config.string("MODELGATE_ENV"))
+    const dbPath = yield* Config.withDefault(Config.string("MODELGATE_DB"), "./data/modelgate.db")
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    if (dbPath !== ":memory:") {
+      yield* fs.makeDirectory(path.dirname(dbPath), { recursive: true }).pipe(
+        Effect.mapError((e) => new CliFailure({ reason: `cannot create the database directory for ${dbPath}: ${e.message}` }))
+      )
+    }
+    return { configDir: dir, env: Option.getOrUndefined(env), dbPath } satisfies AppLayerOptions
+  }).pipe(Effect.catchTag("ConfigError", (e) => Effect.fail(new CliFailure({ reason: `invalid environment: ${e.message}` }))))
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))
+
+/** Build the root command with the given source of services. */
+export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
+  const serve = Command.make("serve", { port, host, config: configDir }, (args) =>
+    Effect.gen(function* () {
+      const options = yield* appOptions(args.config)
+      return yield* Layer.launch(
+        HttpApp.serve({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
+          Layer.provide(makeAppLayer(options))
+        )
+      )
+    })).pipe(Command.withDescription("run the OpenAI-compatible gateway until SIGTERM / SIGINT"))
+
+  const models = Command.make("models", { config: configDir }, (args) =>
+    Effect.gen(function* () {
+      const options = yield* appOptions(args.config)
+      const all = yield* Effect.provide(Effect.flatMap(ModelRegistry, (r) => r.all), makeAppLayer(options))
+      const rows = all.map((m) => [
+        m.id,
+        m.provider,
+        m.enabled ? "yes" : "no",
+        `$${m.pricing.inputPerMillion} / $${m.pricing.outputPerMillion}`,
+        String(m.contextWindow),
+        m.capabilities.join(",")
+      ])
+      const header = ["MODEL", "PROVIDER", "ENABLED", "PRICE IN/OUT PER 1M", "CONTEXT", "CAPABILITIES"]
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+      for (const row of [header, ...rows]) yield* Console.log(row.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd())
+      yield* Console.log(`${all.length} model(s)`)
+    })).pipe(Command.withDescription("list the models of the registry"))
+
+  const costs = Command.make(
+    "costs",
+    {
+      config: configDir,
+      since: Options.text("since").pipe(Options.withDescription("start of the range: 24h, 7d, or an ISO date"), Options.withDefault("24h")),
+      by: Options.choice("by", ["model", "provider", "day", "agent"]).pipe(Options.withDefault("model" as const))
+    },
+    (args) =>
+      // TODO(costs): wire once CostTracker exposes its aggregation API.
+      Effect.fail(new CliFailure({ reason: `modelgate costs --since ${args.since} --by ${args.by}: cost aggregation is not available in this build yet` }))
+  ).pipe(Command.withDescription("costs over a range, grouped by model, provider, day or agent type"))
+
+  const validate = Command.make(
+    "validate",
+    { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(Config.string("MODELGATE_CONFIG_DIR")), Args.withDefault("./config")) },
+    (args) =>
+      Effect.gen(function* () {
+        const problems = yield* validateDir(args.dir)
+        if (problems.length === 0) return yield* Console.log(`${args.dir}: configuration is valid`)
+        for (const p of problems) yield* Console.error(formatProblem(p))
+        return yield* new CliFailure({ reason: `${args.dir}: ${problems.length} problem(s) in the configuration` })
+      })
+  ).pipe(Command.withDescription("check every configuration file of DIR and list every problem"))
+
+  const config = Command.make("config").pipe(
+    Command.withDescription("configuration tools"),
+    Command.withSubcommands([validate])
+  )
+
+  const demo = Command.make("demo", { port, host }, (args) =>
+    runDemo({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) })).pipe(
+      Command.withDescription("run the gateway against in-process fake providers (no keys needed)")
+    )
+
+  return Command.make("modelgate").pipe(
+    Command.withDescription("modelgate: an LLM gateway that picks the right model for each request"),
+    Command.withSubcommands([serve, models, costs, config, demo])
+  )
+}
+
+/** Parse `argv` (without the node and script entries) and run the command. */
+export const run = (makeAppLayer: (options: AppLayerOptions) => AppLayer) =>
+  Command.run(make(makeAppLayer), { name: "modelgate", version: "0.1.0" })

@@ -1,0 +1,111 @@
+/**
+ * Errors as the HTTP API answers them: the OpenAI error shape
+ * `{"error": {"message", "type", "code", "param"}}` with the right status, and
+ * the mapping from every gateway error to it.
+ */
+import { HttpServerResponse } from "@effect/platform"
+import type { GatewayError } from "@modelgate/core/Gateway"
+import { Data } from "effect"
+
+/** A failure the HTTP layer answers directly. `message` names the problem; never a secret. */
+export class ApiError extends Data.TaggedError("ApiError")<{
+  readonly status: number
+  readonly type: string
+  readonly code: string
+  readonly message: string
+  readonly param?: string | undefined
+  readonly retryAfterMs?: number | undefined
+}> {}
+
+/** The OpenAI error body of an `ApiError`. */
+export const errorBody = (error: ApiError) => ({
+  error: { message: error.message, type: error.type, code: error.code, param: error.param ?? null }
+})
+
+/** An `ApiError` as a JSON response; `Retry-After` (seconds, rounded up) when a time is known. */
+export const toResponse = (error: ApiError, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse => {
+  const all: Record<string, string> = headers === undefined ? {} : { ...headers }
+  if (error.retryAfterMs !== undefined) all["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
+  return HttpServerResponse.text(JSON.stringify(errorBody(error)), {
+    status: error.status,
+    contentType: "application/json",
+    headers: all
+  })
+}
+
+/** 400 invalid request, naming the parameter when there is one. */
+export const invalidRequest = (message: string, code = "invalid_request", param?: string): ApiError =>
+  new ApiError({ status: 400, type: "invalid_request_error", code, message, param })
+
+/** 404 for a path the gateway does not serve. */
+export const routeNotFound = (method: string, url: string): ApiError =>
+  new ApiError({ status: 404, type: "invalid_request_error", code: "not_found", message: `no route for ${method} ${url}` })
+
+/** 500 for a defect: the message never carries details (they are logged). */
+export const internal = (requestId?: string): ApiError =>
+  new ApiError({
+    status: 500,
+    type: "server_error",
+    code: "internal_error",
+    message: `internal gateway error${requestId === undefined ? "" : ` (request ${requestId})`}; see the gateway log`
+  })
+
+const upstream = (message: string, code = "upstream_error", retryAfterMs?: number): ApiError =>
+  new ApiError({ status: 502, type: "api_error", code, message, retryAfterMs })
+
+const unavailable = (message: string, code: string, retryAfterMs?: number): ApiError =>
+  new ApiError({ status: 503, type: "service_unavailable", code, message, retryAfterMs })
+
+const rateLimited = (message: string, code: string, retryAfterMs?: number): ApiError =>
+  new ApiError({ status: 429, type: "rate_limit_error", code, message, retryAfterMs })
+
+const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded"])
+
+/**
+ * Map a gateway error to its HTTP answer: 400 bad request / context length,
+ * 404 unknown model, 429 rate limits and budgets, 502 provider failure after
+ * failover, 503 nothing available, 504 timeout.
+ */
+export const fromGatewayError = (error: GatewayError): ApiError => {
+  switch (error._tag) {
+    case "ModelNotFound":
+      return new ApiError({ status: 404, type: "invalid_request_error", code: "model_not_found", message: error.message, param: "model" })
+    case "ModelUnavailable":
+      return unavailable(error.message, "model_unavailable")
+    case "NoEligibleModel":
+      return unavailable(error.message, "no_eligible_model", error.retryAfterMs)
+    case "QueueTimeout":
+      return unavailable(error.message, "queue_timeout")
+    case "MissingApiKey":
+      return unavailable(error.message, "missing_api_key")
+    case "BudgetExceeded":
+      return new ApiError({ status: 429, type: "insufficient_quota", code: "budget_exceeded", message: error.message, retryAfterMs: error.retryAfterMs })
+    case "RateLimitExceeded":
+      return rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
+    case "RateLimited":
+      return rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
+    case "AllCandidatesFailed":
+      // Every candidate was only rate limited: the client should wait and retry, not treat it as an outage.
+      return error.failures.length > 0 && error.failures.every((f) => rateLimitTags.has(f.tag))
+        ? rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
+        : upstream(error.message, "all_candidates_failed", error.retryAfterMs)
+    case "Overloaded":
+      return unavailable(error.message, "provider_overloaded", error.retryAfterMs)
+    case "Timeout":
+      return new ApiError({ status: 504, type: "timeout_error", code: "upstream_timeout", message: error.message })
+    case "BadRequest":
+      return invalidRequest(error.message, "provider_bad_request", error.param)
+    case "ContextLengthExceeded":
+      return invalidRequest(error.message, "context_length_exceeded", "messages")
+    case "ContentFiltered":
+      return invalidRequest(error.message, "content_filter")
+    case "Unauthorized":
+      // The provider refused the gateway's key: not the client's fault, so not a 401.
+      return upstream(error.message, "provider_unauthorized")
+    case "ServerError":
+    case "Transport":
+    case "MalformedResponse":
+    case "StreamInterrupted":
+      return upstream(error.message)
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Request bodies: read with a byte limit (Content-Length checked first, then
+ * counted while reading), checked to be UTF-8, parsed as JSON and decoded with
+ * Schema; each failure is an `ApiError` naming the problem.
+ */
+import type { HttpServerRequest } from "@effect/platform"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import { Effect, Either, ParseResult, Schema } from "effect"
+import { isUtf8 } from "node:buffer"
+import { ApiError, invalidRequest } from "./ApiError.js"
+
+const tooLarge = (limit: number, what: string): ApiError =>
+  new ApiError({
+    status: 413,
+    type: "invalid_request_error",
+    code: "request_too_large",
+    message: `request body ${what} exceeds the limit of ${limit} bytes`
+  })
+
+/** Read the whole body as bytes, refusing more than `maxBytes` (413). */
+export const readBytes = (request: HttpServerRequest.HttpServerRequest, maxBytes: number): Effect.Effect<Buffer, ApiError> => {
+  const declared = request.headers["content-length"]
+  if (declared !== undefined) {
+    const length = Number(declared)
+    if (Number.isFinite(length) && length > maxBytes) return Effect.fail(tooLarge(maxBytes, `of ${length} bytes`))
+  }
+  return Effect.async<Buffer, ApiError>((resume) => {
+    const source = NodeHttpServerRequest.toIncomingMessage(request)
+    const chunks: Array<Buffer> = []
+    let size = 0
+    let done = false
+    const cleanup = () => {
+      done = true
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > maxBytes) {
+        cleanup()
+        // Drain the rest without keeping it, so the 413 can be written; the connection is closed afterwards.
+        source.resume()
+        resume(Effect.fail(tooLarge(maxBytes, "")))
+        return
+      }
+      chunks.push(chunk)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+    }
+    const onError = (cause: Error) => {
+      cleanup()
+      resume(Effect.fail(invalidRequest(`could not read the request body: ${cause.message}`, "invalid_body")))
+    }
+    source.on("data", onData)
+    source.on("end", onEnd)
+    source.on("error", onError)
+    return Effect.sync(() => {
+      if (!done) cleanup()
+    })
+  })
+}
+
+/** Read the body and parse it as JSON: 413 over the limit, 400 for invalid UTF-8 or malformed JSON. */
+export const readJson = (request: HttpServerRequest.HttpServerRequest, maxBytes: number): Effect.Effect<unknown, ApiError> =>
+  Effect.flatMap(readBytes(request, maxBytes), (bytes) => {
+    if (bytes.length === 0) return Effect.fail(invalidRequest("request body is empty; expected a JSON object", "invalid_json"))
+    if (!isUtf8(bytes)) return Effect.fail(invalidRequest("request body is not valid UTF-8", "invalid_encoding"))
+    try {
+      return Effect.succeed(JSON.parse(bytes.toString("utf8")) as unknown)
+    } catch (cause) {
+      return Effect.fail(
+        invalidRequest(`request body is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, "invalid_json")
+      )
+    }
+  })
+
+const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
+
+/** `["messages", 0, "role"]` -> `messages[0].role`. */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.reduce<string>((acc, key) => {
+    if (typeof key === "number") return `${acc}[${key}]`
+    const name = String(key)
+    if (identifier.test(name)) return acc === "" ? name : `${acc}.${name}`
+    return `${acc}[${JSON.stringify(name)}]`
+  }, "")
+
+/** A parse error as a 400 naming the field (`param`) and what was wrong with it. */
+export const fromParseError = (error: ParseResult.ParseError, prefix = ""): ApiError => {
+  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const first = issues[0]
+  if (first === undefined) return invalidRequest(`invalid request body: ${error.message}`)
+  const param = formatPath(prefix === "" ? first.path : [prefix, ...first.path])
+  const message = param === "" ? first.message : `invalid '${param}': ${first.message}`
+  return invalidRequest(message, "invalid_request", param === "" ? undefined : param)
+}
+
+/** A fast decoder for `schema` that fails with a 400 naming the field. */
+export const decoder = <A, I>(schema: Schema.Schema<A, I>, prefix = "") => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (input: unknown): Either.Either<A, ApiError> => Either.mapLeft(decode(input), (e) => fromParseError(e, prefix))
+}

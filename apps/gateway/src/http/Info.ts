@@ -1,0 +1,92 @@
+/**
+ * Read-only endpoints: `GET /v1/models`, `GET /health`, `GET /ready`, and the
+ * live event stream `GET /v1/events`.
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { ApiKeys } from "@modelgate/core/ApiKeys"
+import { Events } from "@modelgate/core/Events"
+import { HealthChecker } from "@modelgate/core/HealthChecker"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { GatewayEvent } from "@modelgate/domain/Events"
+import { Clock, Effect, Schema, Stream } from "effect"
+
+/** A JSON response. */
+export const json = (body: unknown, status = 200, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(body), { status, contentType: "application/json", ...(headers === undefined ? {} : { headers }) })
+
+const encoder = new TextEncoder()
+const encodeEvent = Schema.encodeSync(GatewayEvent)
+
+/** Handlers of the read-only endpoints. */
+export const make = Effect.gen(function* () {
+  const registry = yield* ModelRegistry
+  const health = yield* HealthChecker
+  const keys = yield* ApiKeys
+  const events = yield* Events
+  const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+
+  /** `GET /v1/models`: the OpenAI list shape, enabled registry models plus `auto`. */
+  const models = Effect.map(registry.enabled, (list) =>
+    json({
+      object: "list",
+      data: [
+        { id: "auto", object: "model", created, owned_by: "modelgate" },
+        ...list.map((m) => ({
+          id: m.id,
+          object: "model",
+          created,
+          owned_by: m.provider,
+          display_name: m.displayName,
+          capabilities: m.capabilities,
+          context_window: m.contextWindow
+        }))
+      ]
+    }))
+
+  /** `GET /health`: the process is up. */
+  const liveness = Effect.succeed(json({ status: "ok" }))
+
+  /** `GET /ready`: per provider, keys and model health; 200 when at least one provider can serve. */
+  const readiness = Effect.gen(function* () {
+    const [enabled, statuses, keyStatus] = yield* Effect.all([registry.enabled, health.all, keys.status])
+    const byModel = new Map(statuses.map((s) => [s.model, s]))
+    const providers = [...new Set(enabled.map((m) => m.provider))].sort()
+    const rows = yield* Effect.forEach(providers, (provider) =>
+      Effect.map(keys.hasKey(provider), (hasKey) => {
+        const own = enabled.filter((m) => m.provider === provider)
+        const available = own.filter((m) => byModel.get(m.id)?.status !== "unavailable")
+        const k = keyStatus.find((s) => s.provider === provider)
+        return {
+          provider,
+          ready: hasKey && available.length > 0,
+          hasKey,
+          keys: k === undefined ? undefined : { total: k.total, usable: k.usable },
+          models: own.length,
+          availableModels: available.map((m) => m.id),
+          unavailableModels: own.filter((m) => byModel.get(m.id)?.status === "unavailable").map((m) => ({
+            model: m.id,
+            reason: byModel.get(m.id)?.reason ?? ""
+          }))
+        }
+      }))
+    const ready = rows.some((r) => r.ready)
+    return json({ status: ready ? "ready" : "not_ready", providers: rows }, ready ? 200 : 503)
+  })
+
+  /** `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a comment first and every 15 s). */
+  const eventStream = Effect.sync(() =>
+    HttpServerResponse.stream(
+      Stream.merge(
+        events.subscribe.pipe(Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))),
+        Stream.concat(
+          Stream.succeed(encoder.encode(": connected\n\n")),
+          Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.as(encoder.encode(": keep-alive\n\n")))
+        ),
+        { haltStrategy: "left" }
+      ),
+      { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
+    )
+  )
+
+  return { models, liveness, readiness, eventStream } as const
+})

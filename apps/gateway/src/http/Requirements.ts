@@ -1,0 +1,95 @@
+/**
+ * Task requirements and request options from a chat request: the optional
+ * `modelgate` object of the body, then the `x-modelgate-*` headers for what the
+ * body does not say.
+ */
+import type { RequestOptions } from "@modelgate/core/Gateway"
+import { Capability } from "@modelgate/domain/Model"
+import { defaultRequirements, Priority, type TaskRequirements } from "@modelgate/domain/Requirements"
+import { Either, Schema } from "effect"
+import { type ApiError, invalidRequest } from "./ApiError.js"
+import { decoder } from "./Body.js"
+
+/** The `modelgate` object a client may add to a chat request body. */
+export const ModelgateOptions = Schema.Struct({
+  capabilities: Schema.optional(Schema.Array(Capability)),
+  priority: Schema.optional(Priority),
+  maxCostUsd: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.nonNegative())),
+  maxLatencyMs: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
+  minContextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  agentType: Schema.optional(Schema.NonEmptyTrimmedString),
+  taskType: Schema.optional(Schema.NonEmptyTrimmedString)
+})
+export type ModelgateOptions = typeof ModelgateOptions.Type
+
+const decodeOptions = decoder(ModelgateOptions, "modelgate")
+const isPriority = Schema.is(Priority)
+const isCapability = Schema.is(Capability)
+
+type Headers = Readonly<Record<string, string | undefined>>
+
+const headerPriority = (value: string | undefined): Either.Either<Priority | undefined, ApiError> => {
+  if (value === undefined) return Either.right(undefined)
+  const upper = value.trim().toUpperCase()
+  return isPriority(upper)
+    ? Either.right(upper)
+    : Either.left(invalidRequest(`invalid 'x-modelgate-priority' header: expected LOW, MEDIUM, HIGH or CRITICAL, got ${JSON.stringify(value)}`, "invalid_header", "x-modelgate-priority"))
+}
+
+const headerCapabilities = (value: string | undefined): Either.Either<ReadonlyArray<Capability> | undefined, ApiError> => {
+  if (value === undefined) return Either.right(undefined)
+  const names = value.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "")
+  const unknown = names.filter((n) => !isCapability(n))
+  return unknown.length > 0
+    ? Either.left(
+      invalidRequest(
+        `invalid 'x-modelgate-capabilities' header: unknown capabilit${unknown.length > 1 ? "ies" : "y"} ${unknown.join(", ")} (known: ${Capability.literals.join(", ")})`,
+        "invalid_header",
+        "x-modelgate-capabilities"
+      )
+    )
+    : Either.right(names as ReadonlyArray<Capability>)
+}
+
+const nonEmpty = (value: string | undefined): string | undefined => {
+  const trimmed = value?.trim()
+  return trimmed === undefined || trimmed === "" ? undefined : trimmed
+}
+
+const noHeaders = (headers: Headers) =>
+  headers["x-modelgate-priority"] === undefined && headers["x-modelgate-capabilities"] === undefined &&
+  headers["x-modelgate-agent-type"] === undefined && headers["x-modelgate-task-type"] === undefined
+
+/** Requirements from the body's `modelgate` object (`raw`, undecoded) and the headers; the body wins. */
+export const requirementsFrom = (raw: unknown, headers: Headers): Either.Either<TaskRequirements, ApiError> => {
+  if (raw === undefined && noHeaders(headers)) return Either.right(defaultRequirements)
+  return Either.gen(function* () {
+    const body = raw === undefined ? {} : yield* decodeOptions(raw)
+    const priority = body.priority ?? (yield* headerPriority(headers["x-modelgate-priority"]))
+    const capabilities = body.capabilities ?? (yield* headerCapabilities(headers["x-modelgate-capabilities"]))
+    const agentType = body.agentType ?? nonEmpty(headers["x-modelgate-agent-type"])
+    const taskType = body.taskType ?? nonEmpty(headers["x-modelgate-task-type"])
+    const requirements: {
+      -readonly [K in keyof TaskRequirements]: TaskRequirements[K]
+    } = { capabilities: capabilities ?? [], priority: priority ?? "MEDIUM" }
+    if (body.maxCostUsd !== undefined) requirements.maxCostPerRequestUsd = body.maxCostUsd
+    if (body.maxLatencyMs !== undefined) requirements.maxLatencyMs = body.maxLatencyMs
+    if (body.minContextWindow !== undefined) requirements.minContextWindow = body.minContextWindow
+    if (agentType !== undefined) requirements.agentType = agentType
+    if (taskType !== undefined) requirements.taskType = taskType
+    return requirements
+  })
+}
+
+/** Request options from the headers: the request id and `x-modelgate-cache-ttl` (seconds; 0 bypasses the cache). */
+export const optionsFrom = (requestId: string, headers: Headers): Either.Either<RequestOptions, ApiError> => {
+  const ttl = headers["x-modelgate-cache-ttl"]
+  if (ttl === undefined) return Either.right({ requestId })
+  const seconds = Number(ttl.trim())
+  if (ttl.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
+    return Either.left(
+      invalidRequest(`invalid 'x-modelgate-cache-ttl' header: expected a number of seconds >= 0, got ${JSON.stringify(ttl)}`, "invalid_header", "x-modelgate-cache-ttl")
+    )
+  }
+  return Either.right({ requestId, cacheTtlMs: Math.round(seconds * 1000) })
+}

@@ -1,0 +1,84 @@
+/**
+ * The routes of the gateway and their auth; every failure leaves as an
+ * OpenAI-shaped error response.
+ */
+import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import type { ApiKeys } from "@modelgate/core/ApiKeys"
+import type { CostTracker } from "@modelgate/core/CostTracker"
+import type { Events } from "@modelgate/core/Events"
+import type { Gateway } from "@modelgate/core/Gateway"
+import type { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import type { HealthChecker } from "@modelgate/core/HealthChecker"
+import type { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import type { ModelSelector } from "@modelgate/core/ModelSelector"
+import { Cause, Effect } from "effect"
+import * as Admin from "./Admin.js"
+import { type ApiError, internal, routeNotFound, toResponse } from "./ApiError.js"
+import * as Auth from "./Auth.js"
+import * as Chat from "./Chat.js"
+import * as Info from "./Info.js"
+
+/** The services the HTTP app reads. */
+export type AppServices =
+  | Gateway
+  | GatewayConfig
+  | ModelRegistry
+  | HealthChecker
+  | ModelSelector
+  | Events
+  | ApiKeys
+  | CostTracker
+
+type Handler = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError>
+
+const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const denied = check(request)
+    return denied === undefined ? handler(request) : Effect.succeed(toResponse(denied))
+  })
+
+/** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once). */
+export const make = Effect.gen(function* () {
+  const auth = yield* Auth.fromConfig
+  const chat = yield* Chat.make
+  const info = yield* Info.make
+  const admin = yield* Admin.make
+  const v1 = (handler: Handler) => guarded(auth.gateway, handler)
+  const adm = (handler: Handler) => guarded(auth.admin, handler)
+  const metricsTodo = Effect.fail(Admin.notImplemented("metrics (waiting for the Metrics service)"))
+
+  const router = HttpRouter.empty.pipe(
+    HttpRouter.post("/v1/chat/completions", v1(chat)),
+    HttpRouter.get("/v1/models", v1(() => info.models)),
+    HttpRouter.get("/v1/events", v1(() => info.eventStream)),
+    // TODO(metrics): wire `Metrics.query` once packages/core/src/Metrics.ts lands.
+    HttpRouter.get("/v1/metrics", v1(() => metricsTodo)),
+    HttpRouter.get("/health", info.liveness),
+    HttpRouter.get("/ready", info.readiness),
+    // TODO(metrics): wire `Metrics.prometheus` once packages/core/src/Metrics.ts lands.
+    HttpRouter.get("/metrics", metricsTodo),
+    HttpRouter.get("/admin/models", adm(() => admin.listModels)),
+    HttpRouter.post("/admin/models", adm(admin.addModel)),
+    HttpRouter.patch(
+      "/admin/models/:id",
+      Effect.flatMap(HttpRouter.params, (params) => adm((request) => admin.updateModel(request, params["id"] ?? "")))
+    ),
+    HttpRouter.post("/admin/reload", adm(() => admin.reload)),
+    HttpRouter.get("/admin/health", adm(() => admin.healthAll)),
+    HttpRouter.get("/admin/costs", adm(() => admin.costs)),
+    HttpRouter.get("/admin/budgets", adm(() => admin.budgets)),
+    HttpRouter.post("/admin/select", adm(admin.select))
+  )
+
+  return router.pipe(
+    Effect.catchTags({
+      ApiError: (error) => Effect.succeed(toResponse(error)),
+      RouteNotFound: (error) => Effect.succeed(toResponse(routeNotFound(error.request.method, error.request.url)))
+    }),
+    Effect.catchAllCause((cause) =>
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.as(Effect.logError("request failed", cause), toResponse(internal()))
+    )
+  )
+})

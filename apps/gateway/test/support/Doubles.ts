@@ -1,0 +1,236 @@
+/**
+ * Test doubles of the services the HTTP app reads, and a server over a real
+ * socket (port 0) built from them.
+ */
+import { HttpServer } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { ApiKeys } from "@modelgate/core/ApiKeys"
+import { CostTracker } from "@modelgate/core/CostTracker"
+import * as EventsBus from "@modelgate/core/Events"
+import { type AnswerMeta, Gateway } from "@modelgate/core/Gateway"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { defaultConfig, GatewayConfigData, ServerConfig } from "@modelgate/core/GatewayConfigSchema"
+import { HealthChecker, type ModelHealth } from "@modelgate/core/HealthChecker"
+import * as ModelRegistry from "@modelgate/core/ModelRegistry"
+import { ModelSelector, type ScoredModel } from "@modelgate/core/ModelSelector"
+import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import { ModelNotFound } from "@modelgate/domain/Errors"
+import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
+import type { PicoUsd } from "@modelgate/domain/Money"
+import { ConfigProvider, Effect, Layer, Stream } from "effect"
+import * as Http from "node:http"
+import * as HttpApp from "../../src/HttpApp.js"
+
+/**
+ * A double implementing only what the HTTP layer reads: the service contracts
+ * grow while other engineers implement them, and a member a test did not
+ * expect to be used is `undefined` (the test fails loudly if it is called).
+ */
+export const partial = <S>(impl: Partial<S>): S => impl as S
+
+const model = (id: string, provider: string, capabilities: ReadonlyArray<string>, price: number) =>
+  ModelMetadata.make({
+    id: id as ModelMetadata["id"],
+    provider: provider as ModelMetadata["provider"],
+    providerModel: id,
+    displayName: id.toUpperCase(),
+    capabilities: capabilities as ModelMetadata["capabilities"],
+    contextWindow: 128_000,
+    maxOutputTokens: 4_096,
+    pricing: Pricing.make({ inputPerMillion: price, outputPerMillion: price * 4 }),
+    rateLimits: RateLimits.make({ rpm: 100, tpm: 100_000 }),
+    qualityTier: "standard",
+    qualityScore: 0.8,
+    enabled: true,
+    fallbacks: [],
+    tags: []
+  })
+
+/** Two models of two providers. */
+export const models: ReadonlyArray<ModelMetadata> = [
+  model("gpt-test", "openai", ["chat", "tools", "streaming"], 0.15),
+  model("claude-test", "anthropic", ["chat", "streaming", "vision"], 3)
+]
+
+/** The metadata every canned answer carries. */
+export const meta = (requestId: string | undefined, overrides: Partial<AnswerMeta> = {}): AnswerMeta => ({
+  requestId: requestId ?? "none",
+  model: "gpt-test",
+  provider: "openai",
+  cacheHit: false,
+  failovers: 0,
+  costUsd: 0.0000015,
+  ...overrides
+})
+
+/** An OpenAI chat response with `content`. */
+export const response = (content: string, extra: Partial<ChatResponse["choices"][0]["message"]> = {}): ChatResponse => ({
+  id: "chatcmpl-test",
+  object: "chat.completion",
+  created: 1_700_000_000,
+  model: "gpt-test",
+  choices: [{ index: 0, message: { role: "assistant", content, ...extra }, finish_reason: extra.tool_calls ? "tool_calls" : "stop" }],
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }
+})
+
+/** A streamed chunk carrying `content` (or the final usage chunk when `content` is undefined). */
+export const chunk = (content: string | undefined, finish = false): ChatChunk =>
+  content === undefined
+    ? {
+      id: "chatcmpl-test",
+      object: "chat.completion.chunk",
+      created: 1_700_000_000,
+      model: "gpt-test",
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }
+    }
+    : {
+      id: "chatcmpl-test",
+      object: "chat.completion.chunk",
+      created: 1_700_000_000,
+      model: "gpt-test",
+      choices: [{ index: 0, delta: { content }, finish_reason: finish ? "stop" : null }]
+    }
+
+/** A gateway that echoes the last user message; `ModelNotFound` for a model named `missing`. */
+export const echoGateway: Gateway["Type"] = Gateway.of({
+  complete: (request, _requirements, options) =>
+    request.model === "missing"
+      ? Effect.fail(new ModelNotFound({ modelId: request.model }))
+      : Effect.succeed({ response: response(`echo: ${lastText(request)}`), meta: meta(options?.requestId) }),
+  stream: (request, _requirements, options) =>
+    Effect.succeed({
+      meta: meta(options?.requestId, { costUsd: undefined }),
+      chunks: Stream.make(chunk("echo: "), chunk(lastText(request), true), chunk(undefined))
+    })
+})
+
+/** The text of the last message. */
+export const lastText = (request: ChatRequest): string => {
+  const last = request.messages[request.messages.length - 1]!
+  return typeof last.content === "string" ? last.content : JSON.stringify(last.content)
+}
+
+/** Health: every model available, except those listed. */
+export const healthLayer = (unavailable: ReadonlyArray<string> = []) => {
+  const status = (m: string): ModelHealth => ({
+    model: m,
+    status: unavailable.includes(m) ? "unavailable" : "available",
+    consecutiveFailures: unavailable.includes(m) ? 3 : 0,
+    lastCheckedAt: 1_700_000_000_000,
+    lastLatencyMs: 120,
+    reason: unavailable.includes(m) ? "3 probes failed" : "probe ok"
+  })
+  return Layer.succeed(
+    HealthChecker,
+    partial<HealthChecker["Type"]>({
+      status: (m) => Effect.succeed(status(m)),
+      isAvailable: (m) => Effect.succeed(!unavailable.includes(m)),
+      all: Effect.succeed(models.map((m) => status(m.id))),
+      changes: Stream.empty,
+      reportSuccess: () => Effect.void,
+      reportFailure: () => Effect.void
+    })
+  )
+}
+
+/** Keys for the listed providers only. */
+export const keysLayer = (withKeys: ReadonlyArray<string> = ["openai", "anthropic"]) =>
+  Layer.succeed(
+    ApiKeys,
+    partial<ApiKeys["Type"]>({
+      next: () => Effect.die("not used by the HTTP layer"),
+      hasKey: (p) => Effect.succeed(withKeys.includes(p)),
+      setAside: () => Effect.void,
+      status: Effect.succeed(
+        ["openai", "anthropic"].map((p) => ({ provider: p, total: withKeys.includes(p) ? 1 : 0, usable: withKeys.includes(p) ? 1 : 0, setAside: [] }))
+      ),
+      validate: () => Effect.void
+    })
+  )
+
+const scored = (m: ModelMetadata, score: number): ScoredModel => ({
+  model: m,
+  score,
+  parts: { capability: 1, cost: score, performance: 0.5, availability: 1 },
+  weights: { capability: 0.3, cost: 0.25, performance: 0.25, availability: 0.2 },
+  explanation: [`${m.id} scored ${score}`]
+})
+
+/** A selector ranking the models in order, excluding any not in `only`. */
+export const selectorLayer = Layer.succeed(
+  ModelSelector,
+  partial<ModelSelector["Type"]>({
+    rank: (input) =>
+      Effect.succeed({
+        ranked: models.filter((m) => input.only === undefined || input.only.includes(m.id)).map((m, i) => scored(m, 0.9 - i / 10)),
+        excluded: models.filter((m) => input.only !== undefined && !input.only.includes(m.id)).map((m) => ({ model: m.id, reason: "not requested" }))
+      }),
+    select: () => Effect.succeed(scored(models[0]!, 0.9))
+  })
+)
+
+/** Costs are not read by the HTTP layer yet. */
+export const costLayer = Layer.succeed(
+  CostTracker,
+  partial<CostTracker["Type"]>({
+    cost: () => 0 as PicoUsd,
+    checkBudget: () => Effect.void,
+    reserve: (m, agentType, amount) => Effect.succeed({ id: "r", model: m.id, agentType, amount }),
+    commit: () => Effect.void,
+    release: () => Effect.void,
+    record: () => Effect.void
+  })
+)
+
+/** Options of a test server. */
+export interface ServerOptions {
+  readonly masterKey?: string
+  readonly maxBodyBytes?: number
+  readonly shutdownGraceMs?: number
+  readonly unavailable?: ReadonlyArray<string>
+  readonly withKeys?: ReadonlyArray<string>
+}
+
+/** Every service the app reads, with `gateway` as the Gateway. */
+export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) =>
+  Layer.mergeAll(
+    Layer.succeed(Gateway, gateway),
+    GatewayConfig.layerStatic(
+      GatewayConfigData.make({
+        ...defaultConfig,
+        server: ServerConfig.make({
+          maxBodyBytes: options.maxBodyBytes ?? defaultConfig.server.maxBodyBytes,
+          shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs
+        })
+      })
+    ),
+    ModelRegistry.layerMemory(models),
+    healthLayer(options.unavailable),
+    keysLayer(options.withKeys),
+    selectorLayer,
+    costLayer,
+    Layer.fresh(EventsBus.layer)
+  )
+
+/**
+ * The app on a real socket (port 0), with the services exposed so a test can
+ * publish events; `MODELGATE_MASTER_KEY` comes from `options.masterKey` only.
+ */
+export const serverLayer = (gateway: Gateway["Type"], options: ServerOptions = {}) =>
+  // Fresh: `it.layer` memoizes layers by reference across blocks, and each block needs its own server.
+  Layer.fresh(HttpApp.layer).pipe(
+    Layer.provideMerge(NodeHttpServer.layer(() => Http.createServer(), { port: 0, host: "127.0.0.1" })),
+    Layer.provideMerge(services(gateway, options)),
+    Layer.provide(
+      Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map(options.masterKey === undefined ? [] : [["MODELGATE_MASTER_KEY", options.masterKey]]))
+      )
+    )
+  )
+
+/** The base URL of the running test server. */
+export const baseUrl = Effect.map(HttpServer.HttpServer, (server) => {
+  const address = server.address
+  return address._tag === "TcpAddress" ? `http://127.0.0.1:${address.port}` : "http://unix"
+})
