@@ -2,12 +2,38 @@
  * HealthChecker: a probe fiber per model, consecutive failures, recovery,
  * backoff, history; passive signals from real traffic.
  *
- * Contract (implementation: routing issue). A model never checked yet reads as
- * `unknown` and counts as available.
+ * A model never checked yet reads as `unknown` and counts as available. Every
+ * enabled model of the registry gets one probe fiber (a `FiberMap` in the
+ * layer's scope, kept in step with the registry and the configuration) that
+ * calls `Provider.probe` at once, then every `healthCheck.intervalMs`, each
+ * probe bounded by `healthCheck.timeoutMs`. `failureThreshold` consecutive
+ * failures (probes, or real calls failing with ServerError / Timeout /
+ * Transport / Overloaded) make a model `unavailable`; its probes then follow
+ * `probeBackoff`; one success makes it `available` again. A probe answered by
+ * a 429 is recorded but moves nothing (the model answers; the rate limiter
+ * owns limits). Models whose provider has no adapter or no usable key are
+ * `unavailable` with that reason and are not probed. With
+ * `healthCheck.enabled: false` there are no probe fibers: passive signals only.
+ *
+ * Every check is offered to the `RecordSink` as a `HealthCheckRecord` (real
+ * calls only when they change something); the last `historySize` per model
+ * stay in memory. Transitions into or out of `unavailable` publish
+ * `HealthChanged`; `changes` streams every status change.
  */
 import type { HealthStatus } from "@modelgate/domain/Events"
-import type { ProviderErrorTag } from "@modelgate/domain/ProviderError"
-import { Context, type Effect, type Stream } from "effect"
+import { HealthChanged } from "@modelgate/domain/Events"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
+import type { HealthCheckRecord } from "@modelgate/domain/Records"
+import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, Schedule, Stream } from "effect"
+import { ApiKeys } from "./ApiKeys.js"
+import { Events } from "./Events.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import type { HealthCheckConfig } from "./GatewayConfigSchema.js"
+import * as State from "./HealthChecker/State.js"
+import { ModelRegistry } from "./ModelRegistry.js"
+import { type ProviderKey, Providers } from "./Provider.js"
+import { RecordSink } from "./RecordSink.js"
 
 /** The health of one model. */
 export interface ModelHealth {
@@ -32,5 +58,168 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
     readonly reportSuccess: (model: string, latencyMs: number) => Effect.Effect<void>
     /** A real call failed; only ServerError / Timeout / Transport / Overloaded count against health. */
     readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string) => Effect.Effect<void>
+    /** The last checks of `model` (at most `historySize`), oldest first. */
+    readonly history: (model: string) => Effect.Effect<ReadonlyArray<HealthCheckRecord>>
   }
 >() {}
+
+/** Checks kept per model in memory. */
+export const historySize = State.historySize
+
+/**
+ * Delays between probes of an unavailable model: `intervalMs`, then doubling,
+ * capped at `backoffCapMs` (60 s, 120 s, 240 s, 480 s, 600 s, 600 s, ... by default).
+ */
+export const probeBackoff = (config: Pick<HealthCheckConfig, "intervalMs" | "backoffCapMs">): Schedule.Schedule<Duration.Duration> =>
+  Schedule.exponential(Duration.millis(config.intervalMs), 2).pipe(
+    Schedule.modifyDelay((delay) => Duration.min(delay, Duration.millis(config.backoffCapMs)))
+  )
+
+/** Build the checker; its probe fibers live in the scope of the layer. */
+export const make = Effect.gen(function* () {
+  const config = yield* GatewayConfig
+  const events = yield* Events
+  const sink = yield* RecordSink
+  const registry = yield* ModelRegistry
+  const providers = yield* Providers
+  const apiKeys = yield* ApiKeys
+  const entries = yield* Ref.make<ReadonlyMap<string, State.Entry>>(new Map())
+  const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
+  const probes = yield* FiberMap.make<string>()
+
+  const entryOf = (map: ReadonlyMap<string, State.Entry>, model: string) => map.get(model) ?? State.initial(model)
+
+  /** Apply a transition atomically, then publish and record what it says. */
+  const transition = (model: string, f: (entry: State.Entry) => State.Transition) =>
+    Effect.gen(function* () {
+      const t = yield* Ref.modify(entries, (map) => {
+        const result = f(entryOf(map, model))
+        return [result, new Map(map).set(model, result.entry)] as const
+      })
+      if (t.record !== undefined) yield* sink.offer(t.record)
+      if (t.from !== t.to) {
+        yield* PubSub.publish(changed, t.entry.health)
+        if (t.from === "unavailable" || t.to === "unavailable") {
+          const at = yield* Clock.currentTimeMillis
+          yield* events.publish(new HealthChanged({ at, model, from: t.from, to: t.to, reason: t.entry.health.reason }))
+          yield* Effect.logInfo(`model ${model} is ${t.to}: ${t.entry.health.reason}`)
+        }
+      }
+      return t.entry.health
+    })
+
+  const record = (model: string, check: State.Check) =>
+    Effect.flatMap(config.get, (c) => transition(model, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold)))
+
+  /** Why `model` cannot be probed at all, or the key to probe it with. */
+  const access = (model: ModelMetadata) =>
+    Effect.gen(function* () {
+      const provider = providers.get(model.provider)
+      if (provider === undefined) return { _tag: "Blocked", reason: `no adapter for provider ${model.provider}` } as const
+      if (!provider.requiresKey) return { _tag: "Ready", provider, key: undefined as ProviderKey | undefined } as const
+      const key = yield* Effect.option(apiKeys.next(model.provider))
+      return Option.isNone(key)
+        ? ({ _tag: "Blocked", reason: `no usable API key for ${model.provider}` } as const)
+        : ({ _tag: "Ready", provider, key: key.value as ProviderKey | undefined } as const)
+    })
+
+  /** One probe of `model` (or the reason it cannot be probed), applied to its health. */
+  const checkOnce = (model: ModelMetadata, settings: HealthCheckConfig) =>
+    Effect.gen(function* () {
+      const a = yield* access(model)
+      if (a._tag === "Blocked") return yield* transition(model.id, (e) => State.markUnavailable(e, a.reason))
+      const start = yield* Clock.currentTimeMillis
+      const result = yield* a.provider.probe(model, a.key).pipe(
+        Effect.timeoutOption(Duration.millis(settings.timeoutMs)),
+        Effect.catchAllDefect((defect) => Effect.as(Effect.logWarning(`probe of ${model.id} died`, defect), Option.none()))
+      )
+      const at = yield* Clock.currentTimeMillis
+      const check: State.Check = Option.match(result, {
+        onNone: () => ({ at, ok: false, latencyMs: at - start, errorClass: "Timeout", source: "probe", counts: true }),
+        onSome: (r) => ({
+          at,
+          ok: r.ok,
+          latencyMs: r.latencyMs,
+          errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
+          source: "probe",
+          counts: r.ok || r.error?._tag !== "RateLimited"
+        })
+      })
+      return yield* record(model.id, check)
+    })
+
+  /** The probe fiber of one model: probe, then wait the interval, or the backoff while unavailable. */
+  const probeLoop = (model: ModelMetadata) =>
+    Effect.gen(function* () {
+      let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
+      while (true) {
+        const settings = (yield* config.get).healthCheck
+        const health = yield* checkOnce(model, settings)
+        if (health.status === "unavailable" && health.consecutiveFailures >= settings.failureThreshold) {
+          backoff ??= yield* Schedule.driver(probeBackoff(settings))
+          yield* Effect.orDie(backoff.next(undefined))
+        } else {
+          backoff = undefined
+          yield* Effect.sleep(Duration.millis(settings.intervalMs))
+        }
+      }
+    })
+
+  /** Keep one probe fiber per enabled model (none when health checks are off). */
+  const running = new Map<string, string>()
+  const sync = (models: ReadonlyArray<ModelMetadata>, settings: HealthCheckConfig) =>
+    Effect.gen(function* () {
+      const enabled = models.filter((m) => m.enabled)
+      const ids = new Set<string>(enabled.map((m) => m.id))
+      yield* Ref.update(entries, (map) => {
+        const next = new Map([...map].filter(([id]) => ids.has(id)))
+        for (const m of enabled) if (!next.has(m.id)) next.set(m.id, State.initial(m.id))
+        return next
+      })
+      for (const id of [...running.keys()]) {
+        if (!settings.enabled || !ids.has(id)) {
+          running.delete(id)
+          yield* FiberMap.remove(probes, id)
+        }
+      }
+      for (const model of enabled) {
+        if (!settings.enabled) {
+          const a = yield* access(model)
+          if (a._tag === "Blocked") yield* transition(model.id, (e) => State.markUnavailable(e, a.reason))
+          continue
+        }
+        const signature = `${model.provider}/${model.providerModel}`
+        if (running.get(model.id) === signature) continue
+        running.set(model.id, signature)
+        yield* FiberMap.run(probes, model.id, probeLoop(model))
+      }
+    })
+
+  yield* Stream.zipLatest(registry.changes, Stream.map(config.changes, (c) => c.healthCheck)).pipe(
+    Stream.runForEach(([models, settings]) => sync(models, settings)),
+    Effect.forkScoped
+  )
+
+  const status = (model: string) => Effect.map(Ref.get(entries), (map) => entryOf(map, model).health)
+
+  return HealthChecker.of({
+    status,
+    isAvailable: (model) => Effect.map(status(model), (h) => h.status !== "unavailable"),
+    all: Effect.map(Ref.get(entries), (map) => [...map.values()].map((e) => e.health)),
+    changes: Stream.fromPubSub(changed),
+    history: (model) => Effect.map(Ref.get(entries), (map) => entryOf(map, model).history),
+    reportSuccess: Effect.fn("HealthChecker.reportSuccess")(function* (model: string, latencyMs: number) {
+      const at = yield* Clock.currentTimeMillis
+      yield* record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
+    }),
+    reportFailure: Effect.fn("HealthChecker.reportFailure")(function* (model: string, errorClass: ProviderErrorTag | string) {
+      if (!healthFailureTags.has(errorClass as ProviderErrorTag)) return
+      const at = yield* Clock.currentTimeMillis
+      yield* record(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true })
+    })
+  })
+})
+
+/** The live checker: needs the configuration, events, record sink, registry, provider adapters and keys. */
+export const layer: Layer.Layer<HealthChecker, never, GatewayConfig | Events | RecordSink | ModelRegistry | Providers | ApiKeys> =
+  Layer.scoped(HealthChecker, make)

@@ -1,0 +1,89 @@
+/**
+ * The health of one model as pure transitions: a check (probe or real traffic)
+ * in, the new health, whether its status changed, and the record to keep.
+ */
+import type { HealthStatus } from "@modelgate/domain/Events"
+import { HealthCheckRecord } from "@modelgate/domain/Records"
+import type { ModelHealth } from "../HealthChecker.js"
+
+/** Checks kept per model in memory. */
+export const historySize = 50
+
+/** What the checker holds per model. */
+export interface Entry {
+  readonly health: ModelHealth
+  readonly history: ReadonlyArray<HealthCheckRecord>
+}
+
+/** One observation of a model. `counts: false` records it without moving the failure counter. */
+export interface Check {
+  readonly at: number
+  readonly ok: boolean
+  readonly latencyMs: number
+  readonly errorClass: string | undefined
+  readonly source: "probe" | "traffic"
+  readonly counts: boolean
+}
+
+/** The result of applying a check. */
+export interface Transition {
+  readonly entry: Entry
+  readonly from: HealthStatus
+  readonly to: HealthStatus
+  /** The record to offer to the sink, if the check is worth keeping. */
+  readonly record: HealthCheckRecord | undefined
+}
+
+/** A model never checked: `unknown`, which counts as available. */
+export const initial = (model: string): Entry => ({
+  health: { model, status: "unknown", consecutiveFailures: 0, lastCheckedAt: undefined, lastLatencyMs: undefined, reason: "not checked yet" },
+  history: []
+})
+
+const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord): Transition => ({
+  entry: { health, history: [...entry.history, record].slice(-historySize) },
+  from: entry.health.status,
+  to: health.status,
+  record
+})
+
+/** Apply a check; `threshold` consecutive counted failures make the model unavailable, one success available. */
+export const applyCheck = (entry: Entry, check: Check, threshold: number): Transition => {
+  const before = entry.health
+  if (check.ok && check.source === "traffic" && before.status === "available" && before.consecutiveFailures === 0) {
+    const health = { ...before, lastLatencyMs: check.latencyMs }
+    return { entry: { ...entry, health }, from: before.status, to: before.status, record: undefined }
+  }
+  const record = new HealthCheckRecord({
+    at: check.at,
+    model: before.model,
+    ok: check.ok,
+    latencyMs: Math.max(0, check.latencyMs),
+    source: check.source,
+    ...(check.errorClass === undefined ? {} : { errorClass: check.errorClass })
+  })
+  const seen = {
+    lastCheckedAt: check.at,
+    lastLatencyMs: check.ok || check.source === "probe" ? check.latencyMs : before.lastLatencyMs
+  }
+  if (check.ok) {
+    const reason = before.status === "unavailable" ? `recovered: ${check.source} succeeded` : `${check.source} succeeded`
+    return withRecord(entry, { ...before, ...seen, status: "available", consecutiveFailures: 0, reason }, record)
+  }
+  if (!check.counts) {
+    return withRecord(entry, { ...before, ...seen }, record)
+  }
+  const failures = before.consecutiveFailures + 1
+  const what = `${check.errorClass ?? "failure"} (${check.source})`
+  const health: ModelHealth =
+    failures >= threshold
+      ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `${failures} consecutive failures, last: ${what}` }
+      : { ...before, ...seen, consecutiveFailures: failures, reason: `${failures} of ${threshold} failures before unavailable, last: ${what}` }
+  return withRecord(entry, health, record)
+}
+
+/** Mark a model unavailable for a reason that no probe can fix (no key, no adapter); the counter is untouched. */
+export const markUnavailable = (entry: Entry, reason: string): Transition => {
+  const health: ModelHealth = { ...entry.health, status: "unavailable", reason }
+  return { entry: { ...entry, health }, from: entry.health.status, to: "unavailable", record: undefined }
+}
