@@ -51,7 +51,7 @@ export const make = (
         const config = yield* getConfig
         const body = yield* toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id })
         const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
-        const request = HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1beta/models/${modelPath(ctx.request.model)}:${method}`).pipe(
+        const request = HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1beta/models/${modelPath(ctx.model.providerModel)}:${method}`).pipe(
           HttpClientRequest.setHeaders(authHeaders(ctx.key)),
           HttpClientRequest.acceptJson,
           HttpClientRequest.bodyUnsafeJson(body)
@@ -68,7 +68,7 @@ export const make = (
           const nowMs = yield* Clock.currentTimeMillis
           const response = yield* fromGeminiResponse(decoded, {
             nowMs,
-            model: ctx.request.model,
+            model: ctx.model.providerModel,
             promptTokensEstimate,
             fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit }
           })
@@ -81,7 +81,7 @@ export const make = (
       const info = callInfoOf(ctx.model, ctx.key)
       return yield* http.stream(info, request, (opened) =>
         Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
-          const context = { provider: providerId, info, meta: opened, nowMs, model: ctx.request.model, promptTokensEstimate }
+          const context = { provider: providerId, info, meta: opened, nowMs, model: ctx.model.providerModel, promptTokensEstimate }
           const events = sseEvents(opened.body, (detail) =>
             new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
           const chunks = translateEvents(events, () => new GeminiStreamTranslator(context))

@@ -179,7 +179,7 @@ export const toAnthropicRequest = (
   const toolChoice = tools === undefined ? undefined : translateToolChoice(request.tool_choice, request.parallel_tool_calls)
   const format = request.response_format
   const body: AnthropicRequest = {
-    model: request.model,
+    model: model.providerModel,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens,
     messages: translated.right.messages,
     ...(translated.right.system !== undefined ? { system: translated.right.system } : {}),

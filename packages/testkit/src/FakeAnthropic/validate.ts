@@ -1,0 +1,81 @@
+/**
+ * Request validation the way the Anthropic Messages API does it: required
+ * fields, roles, block types, sampling ranges and tool_use / tool_result
+ * pairing, each answered with an `invalid_request_error` message.
+ */
+import { asRecord } from "../FakeGoogle/Reply.js"
+
+const blockTypes = new Set(["text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"])
+
+const blocksOf = (content: unknown): ReadonlyArray<Record<string, unknown>> =>
+  typeof content === "string" ? [{ type: "text", text: content }] : Array.isArray(content) ? content.flatMap((b) => {
+    const r = asRecord(b)
+    return r === undefined ? [] : [r]
+  }) : []
+
+/** The problem with a `POST /v1/messages` body, or undefined when it is valid. */
+export const validateMessages = (json: unknown): string | undefined => {
+  const body = asRecord(json)
+  if (body === undefined) return "Request body must be a JSON object"
+  if (typeof body["model"] !== "string" || body["model"] === "") return "model: Field required"
+  const max = body["max_tokens"]
+  if (max === undefined) return "max_tokens: Field required"
+  if (typeof max !== "number" || !Number.isInteger(max) || max < 0) return "max_tokens: Input should be a valid integer >= 0"
+  const temperature = body["temperature"]
+  if (temperature !== undefined && (typeof temperature !== "number" || temperature < 0 || temperature > 1)) {
+    return "temperature: Input should be less than or equal to 1"
+  }
+  const system = body["system"]
+  if (system !== undefined && typeof system !== "string" && !Array.isArray(system)) return "system: Input should be a valid string or list"
+  const messages = body["messages"]
+  if (!Array.isArray(messages)) return "messages: Field required"
+  if (messages.length === 0) return "messages: at least one message is required"
+  let pending: ReadonlyArray<string> = []
+  for (const [i, raw] of messages.entries()) {
+    const message = asRecord(raw)
+    if (message === undefined) return `messages.${i}: Input should be an object`
+    const role = message["role"]
+    if (role !== "user" && role !== "assistant") {
+      return `messages.${i}.role: Input should be 'user' or 'assistant'${role === "system" ? " (system prompts go in the top-level `system` parameter)" : ""}`
+    }
+    const content = message["content"]
+    if (typeof content !== "string" && !Array.isArray(content)) return `messages.${i}.content: Field required`
+    const blocks = blocksOf(content)
+    for (const [j, block] of blocks.entries()) {
+      if (typeof block["type"] !== "string" || !blockTypes.has(block["type"])) {
+        return `messages.${i}.content.${j}.type: Input tag '${String(block["type"])}' does not match any of the expected tags`
+      }
+      if (block["type"] === "tool_use" && role !== "assistant") return `messages.${i}.content.${j}: tool_use blocks are only allowed in assistant messages`
+      if (block["type"] === "tool_result" && role !== "user") return `messages.${i}.content.${j}: tool_result blocks are only allowed in user messages`
+      if (block["type"] === "tool_use" && asRecord(block["input"]) === undefined) return `messages.${i}.content.${j}.input: Input should be a valid dictionary`
+    }
+    const results = blocks.filter((b) => b["type"] === "tool_result").map((b) => String(b["tool_use_id"]))
+    const unexpected = results.find((id) => !pending.includes(id))
+    if (unexpected !== undefined) {
+      return `messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${unexpected}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`
+    }
+    const unanswered = pending.filter((id) => !results.includes(id))
+    if (unanswered.length > 0) {
+      return `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`
+    }
+    pending = role === "assistant" ? blocks.filter((b) => b["type"] === "tool_use").map((b) => String(b["id"])) : []
+  }
+  const tools = body["tools"]
+  if (tools !== undefined) {
+    if (!Array.isArray(tools)) return "tools: Input should be a valid list"
+    for (const [i, tool] of tools.entries()) {
+      const t = asRecord(tool)
+      if (typeof t?.["name"] !== "string") return `tools.${i}.name: Field required`
+      if (asRecord(t["input_schema"]) === undefined) return `tools.${i}.input_schema: Field required`
+    }
+  }
+  return undefined
+}
+
+/** The text blocks of content (string or blocks), joined by spaces. */
+export const textOfContent = (content: unknown): string =>
+  blocksOf(content).filter((b) => b["type"] === "text").map((b) => String(b["text"] ?? "")).join(" ")
+
+/** The `tool_result` blocks of content. */
+export const toolResultsOf = (content: unknown): ReadonlyArray<Record<string, unknown>> =>
+  blocksOf(content).filter((b) => b["type"] === "tool_result")

@@ -1,0 +1,75 @@
+/**
+ * Request validation the way the Gemini API does it: unknown fields are a 400
+ * ("Unknown name … Cannot find field"), roles are `user` / `model`, every
+ * content has parts and every part exactly one data field.
+ */
+import { asRecord } from "./Reply.js"
+
+const topLevel = new Set(["contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "safetySettings", "cachedContent", "labels"])
+const generationFields = new Set([
+  "temperature", "topP", "topK", "maxOutputTokens", "stopSequences", "candidateCount", "seed", "presencePenalty",
+  "frequencyPenalty", "responseMimeType", "responseSchema", "responseJsonSchema", "thinkingConfig", "responseLogprobs", "logprobs"
+])
+const dataFields = ["text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"]
+const partFields = new Set([...dataFields, "thought", "thoughtSignature", "videoMetadata"])
+
+const unknownName = (where: string, name: string) =>
+  `Invalid JSON payload received. Unknown name "${name}"${where === "" ? "" : ` at '${where}'`}: Cannot find field.`
+
+const checkParts = (parts: unknown, where: string): string | undefined => {
+  if (!Array.isArray(parts) || parts.length === 0) return `* GenerateContentRequest.${where}.parts: contents.parts must not be empty.`
+  for (const [j, raw] of parts.entries()) {
+    const part = asRecord(raw)
+    if (part === undefined) return `* GenerateContentRequest.${where}.parts[${j}]: must be an object`
+    const unknown = Object.keys(part).find((k) => !partFields.has(k))
+    if (unknown !== undefined) return unknownName(`${where}.parts[${j}]`, unknown)
+    const present = dataFields.filter((f) => part[f] !== undefined)
+    if (present.length !== 1) return `* GenerateContentRequest.${where}.parts[${j}].data: required oneof field 'data' must have one initialized field`
+    if (part["text"] !== undefined && (typeof part["text"] !== "string" || part["text"] === "")) {
+      return `* GenerateContentRequest.${where}.parts[${j}].text: text must not be empty`
+    }
+    const call = asRecord(part["functionCall"])
+    if (part["functionCall"] !== undefined && typeof call?.["name"] !== "string") return `* GenerateContentRequest.${where}.parts[${j}].function_call.name: Name cannot be empty.`
+    const response = asRecord(part["functionResponse"])
+    if (part["functionResponse"] !== undefined) {
+      if (typeof response?.["name"] !== "string" || response["name"] === "") return `* GenerateContentRequest.${where}.parts[${j}].function_response.name: Name cannot be empty.`
+      if (asRecord(response["response"]) === undefined) return `* GenerateContentRequest.${where}.parts[${j}].function_response.response: must be an object`
+    }
+  }
+  return undefined
+}
+
+/** The problem with a generateContent body, or undefined when it is valid. */
+export const validateGenerate = (json: unknown): string | undefined => {
+  const body = asRecord(json)
+  if (body === undefined) return "Invalid JSON payload received. Expected an object."
+  const unknown = Object.keys(body).find((k) => !topLevel.has(k))
+  if (unknown !== undefined) return unknownName("", unknown)
+  const contents = body["contents"]
+  if (!Array.isArray(contents) || contents.length === 0) return "* GenerateContentRequest.contents: contents is not specified"
+  for (const [i, raw] of contents.entries()) {
+    const content = asRecord(raw)
+    if (content === undefined) return `* GenerateContentRequest.contents[${i}]: must be an object`
+    const role = content["role"]
+    if (role !== undefined && role !== "user" && role !== "model") {
+      return `* GenerateContentRequest.contents[${i}].role: Please use a valid role: user, model.`
+    }
+    const problem = checkParts(content["parts"], `contents[${i}]`)
+    if (problem !== undefined) return problem
+  }
+  const system = asRecord(body["systemInstruction"])
+  if (body["systemInstruction"] !== undefined) {
+    const problem = checkParts(system?.["parts"], "system_instruction")
+    if (problem !== undefined) return problem
+  }
+  const config = asRecord(body["generationConfig"])
+  if (config !== undefined) {
+    const bad = Object.keys(config).find((k) => !generationFields.has(k))
+    if (bad !== undefined) return unknownName("generation_config", bad)
+    const t = config["temperature"]
+    if (t !== undefined && (typeof t !== "number" || t < 0 || t > 2)) return "* GenerateContentRequest.generation_config.temperature: must be between 0 and 2"
+  }
+  const tools = body["tools"]
+  if (tools !== undefined && !Array.isArray(tools)) return "* GenerateContentRequest.tools: must be a list"
+  return undefined
+}
