@@ -1,12 +1,24 @@
 /**
  * ApiKeys: provider keys read from Config, rotated round robin, set aside after
- * 401/403. Keys are `Redacted` from the moment they are read.
+ * 401/403. Keys are `Redacted` from the moment they are read: no method, error,
+ * log line or status ever holds a key's value, only its id (`openai#1`).
  *
- * Contract (implementation: foundation issue).
+ * Variables (environment, or a `.env` file through `dotEnvConfigProvider`):
+ * - `OPENAI_API_KEY` -> provider `openai`
+ * - `ANTHROPIC_API_KEY` -> provider `anthropic`
+ * - `GEMINI_API_KEY`, and also `GOOGLE_API_KEY` -> provider `google`
+ * - numbered extras `<NAME>_1`, `<NAME>_2`, ... for several keys per provider;
+ *   reading stops at the first missing number (`_1`, `_2`, `_4` reads two extras).
+ * Ollama needs no key. Empty values are ignored; a value given twice is kept once.
  */
-import type { MissingApiKey } from "@modelgate/domain/Errors"
-import { Context, type Effect } from "effect"
+import { PlatformConfigProvider } from "@effect/platform"
+import type { FileSystem } from "@effect/platform"
+import { MissingApiKey } from "@modelgate/domain/Errors"
+import { Context, Effect, Layer, Redacted, Ref } from "effect"
+import { defaultSources, type KeySource, readKeys } from "./ApiKeys/Read.js"
 import type { ProviderKey } from "./Provider.js"
+
+export { defaultSources, type KeySource, readKeys } from "./ApiKeys/Read.js"
 
 /** The state of one provider's keys, without any secret. */
 export interface ProviderKeyStatus {
@@ -22,7 +34,7 @@ export class ApiKeys extends Context.Tag("@modelgate/core/ApiKeys")<
   {
     /** The next usable key of `provider`, round robin. */
     readonly next: (provider: string) => Effect.Effect<ProviderKey, MissingApiKey>
-    /** Whether `provider` has at least one usable key. */
+    /** Whether `provider` has at least one usable key (keyless providers such as Ollama have none: check `Provider.requiresKey`). */
     readonly hasKey: (provider: string) => Effect.Effect<boolean>
     /** Set a key aside (401/403); it is not handed out again. */
     readonly setAside: (provider: string, keyId: string, reason: string) => Effect.Effect<void>
@@ -31,3 +43,108 @@ export class ApiKeys extends Context.Tag("@modelgate/core/ApiKeys")<
     readonly validate: (providers: ReadonlyArray<string>) => Effect.Effect<void>
   }
 >() {}
+
+/** Options of `make`. */
+export interface MakeOptions {
+  /** Providers that need no key: `validate` does not warn about them (default `["ollama"]`). */
+  readonly keyless?: ReadonlyArray<string> | undefined
+  /** Where each provider's keys come from, named in messages (default `defaultSources`). */
+  readonly sources?: ReadonlyArray<KeySource> | undefined
+}
+
+/** Build the service over `keys` (by provider). */
+export const make = Effect.fn("ApiKeys.make")(function* (
+  keys: ReadonlyMap<string, ReadonlyArray<ProviderKey>>,
+  options: MakeOptions = {}
+) {
+  const keyless = new Set(options.keyless ?? ["ollama"])
+  const sources = options.sources ?? defaultSources
+  const counters = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+  const asideRef = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
+
+  const keysOf = (provider: string) => keys.get(provider) ?? []
+  const usableOf = (provider: string, aside: ReadonlyMap<string, string>) => keysOf(provider).filter((k) => !aside.has(k.id))
+  const hint = (provider: string) => {
+    const variables = sources.find((s) => s.provider === provider)?.variables ?? []
+    return variables.length > 0 ? ` (set ${variables.join(" or ")})` : ""
+  }
+  const whyMissing = (provider: string, aside: ReadonlyMap<string, string>) => {
+    const all = keysOf(provider)
+    if (all.length === 0) return `no key configured${hint(provider)}`
+    return `all ${all.length} key(s) set aside: ${all.map((k) => `${k.id} (${aside.get(k.id) ?? "?"})`).join(", ")}`
+  }
+
+  const next = Effect.fn("ApiKeys.next")(function* (provider: string) {
+    const aside = yield* Ref.get(asideRef)
+    const usable = usableOf(provider, aside)
+    if (usable.length === 0) return yield* new MissingApiKey({ provider, reason: whyMissing(provider, aside) })
+    const turn = yield* Ref.modify(counters, (c) => {
+      const n = c.get(provider) ?? 0
+      return [n, new Map(c).set(provider, n + 1)] as const
+    })
+    return usable[turn % usable.length]!
+  })
+
+  const setAside = Effect.fn("ApiKeys.setAside")(function* (provider: string, keyId: string, reason: string) {
+    if (!keysOf(provider).some((k) => k.id === keyId)) {
+      return yield* Effect.logDebug(`setAside: ${provider} has no key ${keyId}`)
+    }
+    const added = yield* Ref.modify(asideRef, (aside) =>
+      aside.has(keyId) ? [false, aside] as const : [true, new Map(aside).set(keyId, reason)] as const
+    )
+    if (added) yield* Effect.logWarning(`API key ${keyId} of ${provider} set aside: ${reason}`)
+  })
+
+  const status = Effect.map(Ref.get(asideRef), (aside) =>
+    [...new Set([...sources.map((s) => s.provider), ...keys.keys()])].map((provider): ProviderKeyStatus => ({
+      provider,
+      total: keysOf(provider).length,
+      usable: usableOf(provider, aside).length,
+      setAside: keysOf(provider).flatMap((k) => {
+        const reason = aside.get(k.id)
+        return reason === undefined ? [] : [{ id: k.id, reason }]
+      })
+    }))
+  )
+
+  const validate = Effect.fn("ApiKeys.validate")(function* (providers: ReadonlyArray<string>) {
+    const aside = yield* Ref.get(asideRef)
+    for (const provider of new Set(providers)) {
+      if (keyless.has(provider) || usableOf(provider, aside).length > 0) continue
+      yield* Effect.logWarning(`no usable API key for ${provider}: ${whyMissing(provider, aside)}; its models are unavailable`)
+    }
+  })
+
+  return ApiKeys.of({
+    next,
+    hasKey: (provider) => Effect.map(Ref.get(asideRef), (aside) => usableOf(provider, aside).length > 0),
+    setAside,
+    status,
+    validate
+  })
+})
+
+/** Keys read from `Config` (see the module doc for the variables). Never fails: a provider without keys just has none. */
+export const layerConfig = (options: MakeOptions = {}): Layer.Layer<ApiKeys> =>
+  Layer.effect(ApiKeys, Effect.flatMap(readKeys(options.sources), (keys) => make(keys, options)))
+
+/** The live layer: `layerConfig()` with the default variables. */
+export const layer: Layer.Layer<ApiKeys> = layerConfig()
+
+/** Fixed keys by provider (tests, embedding): ids `provider#0`, `provider#1`, ... */
+export const layerStatic = (keys: Readonly<Record<string, ReadonlyArray<string>>>, options: MakeOptions = {}): Layer.Layer<ApiKeys> =>
+  Layer.effect(
+    ApiKeys,
+    make(
+      new Map(Object.entries(keys).map(([provider, values]) => [provider, values.map((v, i) => ({ id: `${provider}#${i}`, value: Redacted.make(v) }))])),
+      options
+    )
+  )
+
+/**
+ * Add a `.env` file (default `.env` in the working directory) to the Config
+ * sources, behind the environment: a variable set in the environment wins. A
+ * missing file is fine (nothing is added). Provide it under `layerConfig`.
+ */
+export const dotEnvConfigProvider = (path = ".env"): Layer.Layer<never, never, FileSystem.FileSystem> =>
+  PlatformConfigProvider.layerDotEnvAdd(path)
