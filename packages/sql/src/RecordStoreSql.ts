@@ -4,10 +4,19 @@
  */
 import { SqlClient } from "@effect/sql"
 import { latencyBucket } from "@modelgate/core/Metrics/Aggregate"
+import type { CostStore } from "@modelgate/core/CostStore"
+import type { Events } from "@modelgate/core/Events"
+import type { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import * as Metrics from "@modelgate/core/Metrics"
+import type { MetricsStore } from "@modelgate/core/MetricsStore"
+import type { RecordSink } from "@modelgate/core/RecordSink"
 import { RecordStore } from "@modelgate/core/RecordStore"
+import * as RecordWriter from "@modelgate/core/RecordWriter"
 import { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayRecord } from "@modelgate/domain/Records"
 import { Effect, Layer } from "effect"
+import * as CostStoreSql from "./CostStoreSql.js"
+import * as MetricsStoreSql from "./MetricsStoreSql.js"
 
 type Row = Record<string, string | number | null>
 
@@ -147,3 +156,16 @@ export const make = Effect.gen(function* () {
 
 /** The SQL record store (needs a migrated `SqlClient`). */
 export const layer: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = Layer.effect(RecordStore, make)
+
+/**
+ * The accounting stack on SQL: the live record writer over this store, the SQL
+ * cost and metrics stores, and `Metrics`. Add `CostTracker.layer` on top.
+ */
+export const layerAccounting: Layer.Layer<
+  RecordSink | RecordWriter.RecordWriter | Metrics.Metrics | MetricsStore | CostStore | RecordStore,
+  never,
+  SqlClient.SqlClient | Events | GatewayConfig
+> = RecordWriter.layer.pipe(
+  Layer.provideMerge(Metrics.layer),
+  Layer.provideMerge(Layer.mergeAll(layer, CostStoreSql.layer, MetricsStoreSql.layer))
+)
