@@ -32,7 +32,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import type { HealthCheckConfig } from "./GatewayConfigSchema.js"
 import * as State from "./HealthChecker/State.js"
 import { ModelRegistry } from "./ModelRegistry.js"
-import { type ProviderKey, Providers } from "./Provider.js"
+import { Providers } from "./Provider.js"
 import { RecordSink } from "./RecordSink.js"
 
 /** The health of one model. */
@@ -111,40 +111,53 @@ export const make = Effect.gen(function* () {
   const record = (model: string, check: State.Check) =>
     Effect.flatMap(config.get, (c) => transition(model, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold)))
 
-  /** Why `model` cannot be probed at all, or the key to probe it with. */
-  const access = (model: ModelMetadata) =>
+  /** Why `model` cannot be probed at all (no adapter, no usable key), if so. */
+  const blocked = (model: ModelMetadata) =>
     Effect.gen(function* () {
       const provider = providers.get(model.provider)
-      if (provider === undefined) return { _tag: "Blocked", reason: `no adapter for provider ${model.provider}` } as const
-      if (!provider.requiresKey) return { _tag: "Ready", provider, key: undefined as ProviderKey | undefined } as const
-      const key = yield* Effect.option(apiKeys.next(model.provider))
-      return Option.isNone(key)
-        ? ({ _tag: "Blocked", reason: `no usable API key for ${model.provider}` } as const)
-        : ({ _tag: "Ready", provider, key: key.value as ProviderKey | undefined } as const)
+      if (provider === undefined) return `no adapter for provider ${model.provider}`
+      if (provider.requiresKey && !(yield* apiKeys.hasKey(model.provider))) return `no usable API key for ${model.provider}`
+      return undefined
+    })
+
+  /** Call the adapter's probe within `timeoutMs`; a timeout or a defect is a failed check. */
+  const probe = (model: ModelMetadata, settings: HealthCheckConfig) =>
+    Effect.gen(function* () {
+      const provider = providers.get(model.provider)
+      if (provider === undefined) return undefined
+      const key = provider.requiresKey ? yield* Effect.option(apiKeys.next(model.provider)) : Option.none()
+      if (provider.requiresKey && Option.isNone(key)) return undefined
+      const start = yield* Clock.currentTimeMillis
+      const failed = (errorClass: string) =>
+        Effect.map(Clock.currentTimeMillis, (at): State.Check => ({ at, ok: false, latencyMs: at - start, errorClass, source: "probe", counts: true }))
+      return yield* provider.probe(model, Option.getOrUndefined(key)).pipe(
+        Effect.timeoutOption(Duration.millis(settings.timeoutMs)),
+        Effect.flatMap(
+          Option.match({
+            onNone: () => failed("Timeout"),
+            onSome: (r) =>
+              Effect.map(Clock.currentTimeMillis, (at): State.Check => ({
+                at,
+                ok: r.ok,
+                latencyMs: r.latencyMs,
+                errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
+                source: "probe",
+                counts: r.ok || r.error?._tag !== "RateLimited"
+              }))
+          })
+        ),
+        Effect.catchAllDefect((defect) => Effect.zipRight(Effect.logWarning(`probe of ${model.id} died`, defect), failed("Defect")))
+      )
     })
 
   /** One probe of `model` (or the reason it cannot be probed), applied to its health. */
   const checkOnce = (model: ModelMetadata, settings: HealthCheckConfig) =>
     Effect.gen(function* () {
-      const a = yield* access(model)
-      if (a._tag === "Blocked") return yield* transition(model.id, (e) => State.markUnavailable(e, a.reason))
-      const start = yield* Clock.currentTimeMillis
-      const result = yield* a.provider.probe(model, a.key).pipe(
-        Effect.timeoutOption(Duration.millis(settings.timeoutMs)),
-        Effect.catchAllDefect((defect) => Effect.as(Effect.logWarning(`probe of ${model.id} died`, defect), Option.none()))
-      )
-      const at = yield* Clock.currentTimeMillis
-      const check: State.Check = Option.match(result, {
-        onNone: () => ({ at, ok: false, latencyMs: at - start, errorClass: "Timeout", source: "probe", counts: true }),
-        onSome: (r) => ({
-          at,
-          ok: r.ok,
-          latencyMs: r.latencyMs,
-          errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
-          source: "probe",
-          counts: r.ok || r.error?._tag !== "RateLimited"
-        })
-      })
+      const reason = yield* blocked(model)
+      const check = reason === undefined ? yield* probe(model, settings) : undefined
+      if (check === undefined) {
+        return yield* transition(model.id, (e) => State.markUnavailable(e, reason ?? `no usable API key for ${model.provider}`))
+      }
       return yield* record(model.id, check)
     })
 
@@ -184,8 +197,8 @@ export const make = Effect.gen(function* () {
       }
       for (const model of enabled) {
         if (!settings.enabled) {
-          const a = yield* access(model)
-          if (a._tag === "Blocked") yield* transition(model.id, (e) => State.markUnavailable(e, a.reason))
+          const reason = yield* blocked(model)
+          if (reason !== undefined) yield* transition(model.id, (e) => State.markUnavailable(e, reason))
           continue
         }
         const signature = `${model.provider}/${model.providerModel}`

@@ -66,6 +66,10 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
   }
 >() {}
 
+/** How long until a reservation of `estimatedTokens` fits on `model` (0: now); reserves nothing. */
+export const timeUntilReset = (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
+  Effect.flatMap(RateLimiter, (limiter) => Effect.map(limiter.headroom(model, estimatedTokens, keyId), (h) => h.retryAfterMs))
+
 /** The store key of a model's window, or of a model and API key. */
 export const storeKey = (model: string, keyId?: string): string => (keyId === undefined ? model : `${model}@${keyId}`)
 

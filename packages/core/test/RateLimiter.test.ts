@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { ModelMetadata } from "@modelgate/domain/Model"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -70,6 +71,7 @@ describe("RateLimiter", () => {
       assert.strictEqual(refused.dimension, "requests")
       // bucket [0 s, 1 s) stops counting at 61 s: conservative by at most one bucket
       assert.strictEqual(refused.retryAfterMs, 31_000)
+      assert.strictEqual(yield* RateLimiterModule.timeUntilReset(m, 10), 31_000)
       yield* TestClock.adjust("30999 millis")
       assert.isFalse((yield* limiter.headroom(m, 10)).fits)
       yield* TestClock.adjust("1 millis")
@@ -244,6 +246,32 @@ describe("RateLimiter", () => {
       assert.isAtLeast(admitted, 11_000)
       assert.isAtMost(admitted, 12_000)
     }).pipe(Effect.provide(LimiterStoreModule.layerMemory)))
+
+  it.effect("a failing store is treated as room, not as an outage", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimiter
+      const m = model(1, 10)
+      yield* limiter.reserve(m, 5)
+      const second = yield* limiter.reserve(m, 5)
+      yield* limiter.settle(second, 3)
+      assert.isTrue((yield* limiter.headroom(m, 100)).fits)
+    }).pipe(
+      Effect.provide(
+        RateLimiterModule.layer.pipe(
+          Layer.provide(
+            Layer.mergeAll(
+              GatewayConfig.layerStatic(config()),
+              RecordSink.layerMemory,
+              recordingEvents,
+              Layer.succeed(LimiterStore, {
+                apply: () => Effect.fail(new StoreError({ operation: "apply", reason: "connection refused" })),
+                snapshot: () => Effect.fail(new StoreError({ operation: "snapshot", reason: "connection refused" }))
+              })
+            )
+          )
+        )
+      )
+    ))
 
   it.effect("reads the window length from the configuration", () =>
     Effect.gen(function* () {
