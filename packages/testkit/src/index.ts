@@ -4,3 +4,4 @@
  */
 export * as FakeServer from "./FakeServer.js"
 export * as FakeOpenAi from "./FakeOpenAi.js"
+export * as FakeOllama from "./FakeOllama.js"

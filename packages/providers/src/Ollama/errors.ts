@@ -1,0 +1,28 @@
+/**
+ * How Ollama failures are classified. Its error body is `{"error": "..."}`
+ * (no type or code) and it sends no rate-limit headers: the status decides,
+ * with the message kept as detail. 404 (`model 'x' not found`) and 400 are
+ * BadRequest, 429 RateLimited, 503 (`server busy ... maximum pending requests
+ * exceeded`) Overloaded, 500 / 502 ServerError.
+ */
+import { BadRequest, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
+import { Option, Schema } from "effect"
+import { type CommonFields, type ErrorContext, excerpt, genericError, standardRetryAfter } from "../internal/index.js"
+import { WireErrorBody } from "./wire.js"
+
+const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
+
+/** Classify a non-2xx Ollama answer. */
+export const classify = (ctx: ErrorContext): ProviderError => {
+  const message = Option.getOrUndefined(decodeError(ctx.body))?.error
+  const detail = message !== undefined ? excerpt(message, ctx.info.secrets) : ctx.excerpt.length > 0 ? ctx.excerpt : `HTTP ${ctx.status}`
+  return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
+}
+
+/** Classify an `{"error": "..."}` line written after the stream began (status 200). */
+export const classifyStreamError = (message: string, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {
+  const fields = { ...base, detail: excerpt(message, secrets) }
+  if (/server busy|maximum pending/i.test(message)) return new Overloaded({ ...fields, retryAfterMs: undefined })
+  if (/not found|does not support|invalid/i.test(message)) return new BadRequest(fields)
+  return new ServerError(fields)
+}

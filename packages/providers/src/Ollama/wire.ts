@@ -1,0 +1,151 @@
+/**
+ * Ollama `/api/chat` on the wire: the request body built from a
+ * `ChatRequest`, and lenient Schemas of the answers (one JSON object, or
+ * NDJSON lines ending with `done: true`).
+ */
+import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
+import { Option, Schema } from "effect"
+
+const Count = Schema.Int.pipe(Schema.nonNegative())
+
+/** A tool call as Ollama sends it: `arguments` is a JSON object. */
+export const WireToolCall = Schema.Struct({
+  id: Schema.optional(Schema.String),
+  function: Schema.Struct({
+    index: Schema.optional(Count),
+    name: Schema.String,
+    arguments: Schema.optional(Schema.Unknown)
+  })
+})
+export type WireToolCall = typeof WireToolCall.Type
+
+/** One answer object (the whole answer, or one NDJSON line). */
+export const WireChatLine = Schema.Struct({
+  model: Schema.optional(Schema.String),
+  created_at: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.Struct({
+    role: Schema.optional(Schema.String),
+    content: Schema.optional(Schema.String),
+    thinking: Schema.optional(Schema.String),
+    tool_calls: Schema.optional(Schema.NullOr(Schema.Array(WireToolCall)))
+  })),
+  done: Schema.optional(Schema.Boolean),
+  done_reason: Schema.optional(Schema.String),
+  prompt_eval_count: Schema.optional(Count),
+  eval_count: Schema.optional(Count),
+  error: Schema.optional(Schema.String)
+})
+export type WireChatLine = typeof WireChatLine.Type
+
+/** `{"error": "..."}`. */
+export const WireErrorBody = Schema.Struct({ error: Schema.String })
+
+/** `GET /api/tags`. */
+export const WireTags = Schema.Struct({
+  models: Schema.Array(Schema.Struct({ name: Schema.String, model: Schema.optional(Schema.String) }))
+})
+
+const decodeArguments = Schema.decodeUnknownOption(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+
+const textOf = (content: ChatMessage["content"]): string =>
+  typeof content === "string"
+    ? content
+    : content === undefined || content === null
+    ? ""
+    : content.map((part) => (part.type === "text" ? part.text : "")).join("\n")
+
+const imagesOf = (message: ChatMessage): Array<string> =>
+  message.role === "user" && Array.isArray(message.content)
+    ? message.content.flatMap((part) => {
+      if (part.type !== "image_url") return []
+      const match = /^data:[^;,]+;base64,(.*)$/s.exec(part.image_url.url)
+      return match?.[1] !== undefined ? [match[1]] : []
+    })
+    : []
+
+/** Image parts Ollama cannot take (not inline `data:` URLs), to be refused up front. */
+export const remoteImages = (request: ChatRequest): number =>
+  request.messages.reduce(
+    (n, m) =>
+      n + (m.role === "user" && Array.isArray(m.content)
+        ? m.content.filter((p) => p.type === "image_url" && !p.image_url.url.startsWith("data:")).length
+        : 0),
+    0
+  )
+
+const toolCallOut = (call: ToolCall) => ({
+  ...(call.id.length > 0 ? { id: call.id } : {}),
+  function: { name: call.function.name, arguments: Option.getOrElse(decodeArguments(call.function.arguments), () => ({})) }
+})
+
+/** Ollama's message list: roles kept (developer → system), text flattened, images inlined, tool calls as objects. */
+export const toMessages = (request: ChatRequest): Array<Record<string, unknown>> => {
+  const toolNames = new Map<string, string>()
+  return request.messages.map((message) => {
+    switch (message.role) {
+      case "system":
+      case "developer":
+        return { role: "system", content: textOf(message.content) }
+      case "user": {
+        const images = imagesOf(message)
+        return { role: "user", content: textOf(message.content), ...(images.length > 0 ? { images } : {}) }
+      }
+      case "assistant": {
+        const calls = message.tool_calls ?? []
+        for (const call of calls) toolNames.set(call.id, call.function.name)
+        return {
+          role: "assistant",
+          content: textOf(message.content),
+          ...(calls.length > 0 ? { tool_calls: calls.map(toolCallOut) } : {})
+        }
+      }
+      case "tool": {
+        const name = toolNames.get(message.tool_call_id)
+        return {
+          role: "tool",
+          content: textOf(message.content),
+          tool_call_id: message.tool_call_id,
+          ...(name !== undefined ? { tool_name: name } : {})
+        }
+      }
+    }
+  })
+}
+
+/** The `/api/chat` body. */
+export const requestBody = (request: ChatRequest, providerModel: string, stream: boolean): Record<string, unknown> => {
+  const maxTokens = request.max_completion_tokens ?? request.max_tokens
+  const stop = request.stop === undefined || request.stop === null
+    ? undefined
+    : typeof request.stop === "string"
+    ? [request.stop]
+    : request.stop
+  const options: Record<string, unknown> = {}
+  if (request.temperature !== undefined && request.temperature !== null) options.temperature = request.temperature
+  if (request.top_p !== undefined && request.top_p !== null) options.top_p = request.top_p
+  if (maxTokens !== undefined && maxTokens !== null) options.num_predict = maxTokens
+  if (stop !== undefined) options.stop = stop
+  if (request.seed !== undefined && request.seed !== null) options.seed = request.seed
+  if (request.presence_penalty !== undefined && request.presence_penalty !== null) options.presence_penalty = request.presence_penalty
+  if (request.frequency_penalty !== undefined && request.frequency_penalty !== null) options.frequency_penalty = request.frequency_penalty
+  const format = request.response_format?.type === "json_object"
+    ? "json"
+    : request.response_format?.type === "json_schema"
+    ? request.response_format.json_schema.schema ?? "json"
+    : undefined
+  const tools = request.tools !== undefined && request.tools.length > 0 && request.tool_choice !== "none"
+    ? request.tools
+    : undefined
+  return {
+    model: providerModel,
+    messages: toMessages(request),
+    stream,
+    ...(tools !== undefined ? { tools } : {}),
+    ...(format !== undefined ? { format } : {}),
+    ...(Object.keys(options).length > 0 ? { options } : {})
+  }
+}
+
+/** Ollama's object arguments as OpenAI's JSON string. */
+export const argumentsText = (args: unknown): string =>
+  typeof args === "string" ? args : JSON.stringify(args ?? {})

@@ -1,0 +1,224 @@
+import { NodeHttpClient } from "@effect/platform-node"
+import type { HttpClient } from "@effect/platform"
+import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { awaitSleep, Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
+import * as FakeOllama from "@modelgate/testkit/FakeOllama"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
+import * as fc from "fast-check"
+import * as Ollama from "../src/Ollama.js"
+import { normaliseResponse } from "../src/Ollama/normalise.js"
+import type { WireChatLine } from "../src/Ollama/wire.js"
+import { ctxOf, modelOf } from "./internal/fixtures.js"
+
+const model = modelOf("ollama", "llama3.2", "local-chat")
+
+const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>) =>
+  effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+const setup = (config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {}) =>
+  Effect.gen(function*() {
+    const fake = yield* FakeOllama.make()
+    const provider = yield* Ollama.make(Effect.succeed(ProviderConfig.make({ baseUrl: fake.url, maxRetries: 0, ...config })))
+    return { fake, provider }
+  })
+
+const lastJson = (fake: FakeServer) => Effect.map(fake.requests, (rs) => rs[rs.length - 1]?.json as Record<string, unknown>)
+const collect = (stream: Stream.Stream<ChatChunk, ProviderError>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+const tagOf = <A>(effect: Effect.Effect<A, ProviderError>) => Effect.map(Effect.flip(effect), (e) => e._tag)
+
+describe("Ollama", () => {
+  it.scoped("chat: stream false, options mapped, usage from eval counts, no key needed", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      assert.isFalse(provider.requiresKey)
+      const result = yield* provider.chat(ctxOf(model, undefined, {
+        messages: [{ role: "developer", content: "be brief" }, { role: "user", content: [{ type: "text", text: "hello there" }] }],
+        temperature: 0.3,
+        top_p: 0.9,
+        max_tokens: 50,
+        stop: "END",
+        seed: 7
+      }))
+      const [sent] = yield* fake.requests
+      assert.strictEqual(sent?.path, "/api/chat")
+      assert.isUndefined(sent?.headers["authorization"])
+      assert.deepStrictEqual(sent?.json, {
+        model: "llama3.2",
+        messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello there" }],
+        stream: false,
+        options: { temperature: 0.3, top_p: 0.9, num_predict: 50, stop: ["END"], seed: 7 }
+      })
+      assert.isTrue(Schema.is(ChatResponse)(result.response))
+      assert.strictEqual(result.response.choices[0].message.content, "fake ollama answer to: hello there")
+      assert.strictEqual(result.response.choices[0].finish_reason, "stop")
+      assert.strictEqual(result.response.model, "llama3.2:latest")
+      assert.deepStrictEqual(result.response.usage, { prompt_tokens: 8, completion_tokens: 9, total_tokens: 17 })
+      assert.isUndefined(result.rateLimit)
+    })))
+
+  it.scoped("num_predict reached is finish length; json_object is format json", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const short = yield* provider.chat(ctxOf(model, undefined, { max_completion_tokens: 2 }))
+      assert.strictEqual(short.response.choices[0].finish_reason, "length")
+      const json = yield* provider.chat(ctxOf(model, undefined, { response_format: { type: "json_object" } }))
+      assert.strictEqual((yield* lastJson(fake)).format, "json")
+      assert.deepStrictEqual(JSON.parse(json.response.choices[0].message.content ?? ""), { answer: "fake ollama answer to: hello there" })
+    })))
+
+  it.scoped("tools round trip: object arguments become JSON strings and back", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const tools = [{ type: "function" as const, function: { name: "get_weather", parameters: { type: "object" } } }]
+      const first = yield* provider.chat(ctxOf(model, undefined, { tools, messages: [{ role: "user", content: "get_weather in Oslo" }] }))
+      const call = first.response.choices[0].message.tool_calls?.[0]
+      assert.strictEqual(first.response.choices[0].finish_reason, "tool_calls")
+      assert.strictEqual(call?.function.name, "get_weather")
+      assert.deepStrictEqual(JSON.parse(call?.function.arguments ?? ""), { input: "get_weather in Oslo" })
+      assert.deepStrictEqual((yield* lastJson(fake)).tools, tools)
+      const second = yield* provider.chat(ctxOf(model, undefined, {
+        tools,
+        messages: [
+          { role: "user", content: "get_weather in Oslo" },
+          { role: "assistant", content: null, tool_calls: [call!] },
+          { role: "tool", tool_call_id: call!.id, content: "4C" }
+        ]
+      }))
+      const sent = (yield* lastJson(fake)).messages as Array<Record<string, unknown>>
+      assert.deepStrictEqual(sent[1]?.tool_calls, [{ id: call!.id, function: { name: "get_weather", arguments: { input: "get_weather in Oslo" } } }])
+      assert.deepStrictEqual(sent[2], { role: "tool", content: "4C", tool_call_id: call!.id, tool_name: "get_weather" })
+      assert.strictEqual(second.response.choices[0].message.content, "Tool result received: 4C")
+      yield* provider.chat(ctxOf(model, undefined, { tools, tool_choice: "none" }))
+      assert.isUndefined((yield* lastJson(fake)).tools)
+    })))
+
+  it.scoped("stream: NDJSON translates to chunks ending with finish and usage", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const chunks = yield* Effect.flatMap(provider.stream(ctxOf(model, undefined, { stream: true })), (r) => collect(r.chunks))
+      assert.strictEqual((yield* lastJson(fake)).stream, true)
+      assert.isTrue(chunks.every(Schema.is(ChatChunk)))
+      assert.strictEqual(chunks[0]?.choices[0]?.delta.role, "assistant")
+      assert.strictEqual(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), "fake ollama answer to: hello there")
+      assert.strictEqual(chunks[chunks.length - 2]?.choices[0]?.finish_reason, "stop")
+      assert.deepStrictEqual(chunks[chunks.length - 1]?.usage, { prompt_tokens: 4, completion_tokens: 9, total_tokens: 13 })
+      assert.isTrue(chunks.every((c) => c.id === chunks[0]?.id))
+      const tools = [{ type: "function" as const, function: { name: "lookup" } }]
+      const toolChunks = yield* Effect.flatMap(
+        provider.stream(ctxOf(model, undefined, { tools, messages: [{ role: "user", content: "lookup x" }] })),
+        (r) => collect(r.chunks)
+      )
+      const calls = toolChunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []))
+      assert.strictEqual(calls.length, 1)
+      assert.deepStrictEqual(JSON.parse(calls[0]?.function?.arguments ?? ""), { input: "lookup x" })
+      assert.isTrue(toolChunks.some((c) => c.choices[0]?.finish_reason === "tool_calls"))
+    })))
+
+  it.scoped("stream: no done line is StreamInterrupted; an error line is the matching error", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const run = Effect.flatMap(provider.stream(ctxOf(model, undefined)), (r) => collect(r.chunks))
+      yield* fake.script(Fault.cut())
+      assert.strictEqual(yield* tagOf(run), "StreamInterrupted")
+      yield* fake.script(Fault.reset(2))
+      assert.strictEqual(yield* tagOf(run), "StreamInterrupted")
+      yield* fake.script(FakeOllama.faults.midStreamError(2))
+      assert.strictEqual(yield* tagOf(run), "ServerError")
+      yield* fake.script(Fault.cut(2), Fault.malformedJson("{\"model\":\"llama3.2\",\"done\":"))
+      assert.strictEqual(yield* tagOf(run), "StreamInterrupted")
+    })))
+
+  it.scoped("classifies errors", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ timeoutMs: 2_000 })
+      const chat = provider.chat(ctxOf(model, undefined))
+      const notFound = yield* Effect.flip(provider.chat(ctxOf(modelOf("ollama", "mistral"), undefined)))
+      assert.strictEqual(notFound._tag, "BadRequest")
+      assert.include(notFound.detail, "model 'mistral' not found")
+      assert.strictEqual(
+        yield* tagOf(provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }] }))),
+        "BadRequest"
+      )
+      const cases: ReadonlyArray<readonly [Fault, string]> = [
+        [FakeOllama.faults.busy, "Overloaded"],
+        [Fault.status(429), "RateLimited"],
+        [Fault.status(500, { body: { error: "llama runner process has terminated" } }), "ServerError"],
+        [Fault.status(502), "ServerError"],
+        [Fault.status(400, { body: { error: "\"llama3.2\" does not support tools" } }), "BadRequest"],
+        [Fault.malformedJson(), "MalformedResponse"],
+        [Fault.html(), "ServerError"],
+        [Fault.status(200, { body: { model: "llama3.2", message: { content: "x" }, done: true, done_reason: "load" } }), "MalformedResponse"],
+        [Fault.reset(), "Transport"]
+      ]
+      for (const [fault, tag] of cases) {
+        yield* fake.script(fault)
+        assert.strictEqual(yield* tagOf(chat), tag, JSON.stringify(fault))
+      }
+      yield* fake.script(Fault.delay({ headersMs: 10_000 }))
+      const fiber = yield* Effect.fork(chat)
+      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 2_000))
+      assert.strictEqual(yield* tagOf(Fiber.join(fiber)), "Timeout")
+    })))
+
+  it.scoped("retries a busy server with backoff, then succeeds (TestClock)", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ maxRetries: 2 })
+      yield* fake.script(FakeOllama.faults.busy)
+      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, undefined)))
+      const wait = yield* awaitSleep((ms) => ms <= 10_000)
+      assert.isAtMost(wait, 500)
+      yield* TestClock.adjust(wait)
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.response.choices[0].finish_reason, "stop")
+      assert.lengthOf(yield* fake.requests, 2)
+    })))
+
+  it.scoped("probe lists installed models", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      assert.isTrue((yield* provider.probe(model, undefined)).ok)
+      assert.strictEqual((yield* fake.requests)[0]?.path, "/api/tags")
+      const missing = yield* provider.probe(modelOf("ollama", "mistral"), undefined)
+      assert.strictEqual(missing.error?._tag, "BadRequest")
+      yield* fake.script(Fault.reset())
+      assert.strictEqual((yield* provider.probe(model, undefined)).error?._tag, "Transport")
+    })))
+})
+
+const count = fc.nat({ max: 1_000_000 })
+const wireLine: fc.Arbitrary<WireChatLine> = fc.record({
+  model: fc.option(fc.string(), { nil: undefined }),
+  created_at: fc.option(fc.date({ min: new Date(0), noInvalidDate: true }).map((d) => d.toISOString()), { nil: undefined }),
+  message: fc.record({
+    role: fc.constant("assistant"),
+    content: fc.string(),
+    tool_calls: fc.option(
+      fc.array(fc.record({ function: fc.record({ name: fc.string(), arguments: fc.dictionary(fc.string(), fc.jsonValue()) }) })),
+      { nil: undefined }
+    )
+  }),
+  done: fc.constant(true),
+  done_reason: fc.constantFrom("stop", "length"),
+  prompt_eval_count: fc.option(count, { nil: undefined }),
+  eval_count: fc.option(count, { nil: undefined })
+}) as fc.Arbitrary<WireChatLine>
+
+describe("Ollama properties", () => {
+  it("any done answer normalises to a valid ChatResponse", () => {
+    fc.assert(
+      fc.property(wireLine, (line) => {
+        const out = normaliseResponse(line, { model: "m", messages: [{ role: "user", content: "hi" }] }, { id: "x", created: 1, model: "m" })
+        assert.strictEqual(out._tag, "Ok")
+        if (out._tag === "Ok") {
+          assert.isTrue(Schema.is(ChatResponse)(out.value))
+          assert.strictEqual(out.value.usage.estimated === true, line.prompt_eval_count === undefined || line.eval_count === undefined)
+          assert.strictEqual((out.value.choices[0].message.tool_calls?.length ?? 0) > 0, out.value.choices[0].finish_reason === "tool_calls")
+        }
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
