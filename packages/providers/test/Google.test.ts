@@ -1,0 +1,313 @@
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
+import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
+import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
+import * as Google from "../src/Google.js"
+import { ctxOf, keyOf, modelOf } from "./internal/fixtures.js"
+
+const model = modelOf("google", "gemini-fake", "gemini-test")
+const key = keyOf("google", FakeGoogle.defaultApiKey)
+
+const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>) =>
+  effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
+
+const setup = (
+  config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {},
+  options: FakeGoogle.FakeGoogleOptions = {}
+) =>
+  Effect.gen(function*() {
+    const fake = yield* FakeGoogle.make(options)
+    const provider = yield* Google.make(Effect.succeed(ProviderConfig.make({ baseUrl: fake.url, maxRetries: 0, ...config })))
+    return { fake, provider }
+  })
+
+const lastRequest = (fake: FakeGoogle.FakeGoogle) => Effect.map(fake.requests, (rs) => rs[rs.length - 1]!)
+const lastJson = (fake: FakeGoogle.FakeGoogle) => Effect.map(lastRequest(fake), (r) => r.json as Record<string, unknown>)
+const collect = (stream: Stream.Stream<ChatChunk, ProviderError>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
+const tagOf = <A>(effect: Effect.Effect<A, ProviderError>) => Effect.map(Effect.flip(effect), (e) => e._tag)
+const text = (chunks: ReadonlyArray<ChatChunk>) => chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
+
+describe("Google Gemini adapter over a socket", () => {
+  it.scoped("chat: path, key header, contents/systemInstruction/generationConfig; answer and usage normalised", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({}, { usage: { cached: 2, thoughts: 3 } })
+      const result = yield* provider.chat(ctxOf(model, key, {
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: "hello there" },
+          { role: "assistant", content: "hi" },
+          { role: "user", content: "tell me" }
+        ],
+        temperature: 0.3,
+        top_p: 0.9,
+        max_tokens: 64,
+        stop: ["END"],
+        user: "dropped",
+        logprobs: true
+      }))
+      const sent = yield* lastRequest(fake)
+      assert.strictEqual(sent.method, "POST")
+      assert.strictEqual(sent.path, "/v1beta/models/gemini-fake:generateContent")
+      assert.strictEqual(sent.headers["x-goog-api-key"], FakeGoogle.defaultApiKey)
+      assert.deepStrictEqual(sent.json, {
+        contents: [
+          { role: "user", parts: [{ text: "hello there" }] },
+          { role: "model", parts: [{ text: "hi" }] },
+          { role: "user", parts: [{ text: "tell me" }] }
+        ],
+        systemInstruction: { parts: [{ text: "be brief" }] },
+        generationConfig: { temperature: 0.3, topP: 0.9, maxOutputTokens: 64, stopSequences: ["END"] }
+      })
+      const response = result.response
+      assert.isTrue(Schema.is(ChatResponse)(response))
+      assert.strictEqual(response.choices[0].message.content, "Echo: tell me")
+      assert.strictEqual(response.choices[0].finish_reason, "stop")
+      assert.strictEqual(response.id, "fake-1")
+      assert.strictEqual(response.model, "gemini-fake")
+      const json = sent.json as { systemInstruction: unknown; contents: unknown }
+      const prompt = Math.ceil((JSON.stringify(json.systemInstruction) + JSON.stringify(json.contents)).length / 4)
+      assert.deepStrictEqual(response.usage, {
+        prompt_tokens: prompt,
+        completion_tokens: 3 + 3,
+        total_tokens: prompt + 6,
+        prompt_tokens_details: { cached_tokens: 2 },
+        completion_tokens_details: { reasoning_tokens: 3 }
+      })
+      assert.isUndefined(result.rateLimit)
+    })))
+
+  it.scoped("chat: maxOutputTokens cuts to length; JSON modes set responseMimeType and responseJsonSchema", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const capped = yield* provider.chat(ctxOf(model, key, { max_completion_tokens: 2, messages: [{ role: "user", content: "a b c d" }] }))
+      assert.strictEqual(capped.response.choices[0].message.content, "Echo: a ")
+      assert.strictEqual(capped.response.choices[0].finish_reason, "length")
+      const schema = { type: "object", properties: { echo: { type: "string" } } }
+      const json = yield* provider.chat(ctxOf(model, key, { response_format: { type: "json_schema", json_schema: { name: "x", schema } } }))
+      assert.deepStrictEqual((yield* lastJson(fake)).generationConfig, { responseMimeType: "application/json", responseJsonSchema: schema })
+      assert.deepStrictEqual(JSON.parse(json.response.choices[0].message.content ?? ""), { echo: "Echo: hello there" })
+    })))
+
+  it.scoped("tools round trip: functionDeclarations out, functionCall in, functionResponse named from the earlier call", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const parameters = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+      const tools = [{ type: "function" as const, function: { name: "get_weather", description: "weather", parameters } }]
+      const first = yield* provider.chat(ctxOf(model, key, {
+        tools,
+        tool_choice: { type: "function", function: { name: "get_weather" } },
+        messages: [{ role: "user", content: "Paris" }]
+      }))
+      const sentFirst = yield* lastJson(fake)
+      assert.deepStrictEqual(sentFirst.tools, [{ functionDeclarations: [{ name: "get_weather", description: "weather", parametersJsonSchema: parameters }] }])
+      assert.deepStrictEqual(sentFirst.toolConfig, { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["get_weather"] } })
+      assert.strictEqual(first.response.choices[0].finish_reason, "tool_calls")
+      assert.isNull(first.response.choices[0].message.content)
+      const call = first.response.choices[0].message.tool_calls?.[0]
+      assert.strictEqual(call?.function.name, "get_weather")
+      assert.deepStrictEqual(JSON.parse(call?.function.arguments ?? ""), { city: "Paris" })
+      const second = yield* provider.chat(ctxOf(model, key, {
+        tools,
+        messages: [
+          { role: "user", content: "Paris" },
+          { role: "assistant", content: null, tool_calls: [call!] },
+          { role: "tool", tool_call_id: call!.id, content: "18C" }
+        ]
+      }))
+      const contents = (yield* lastJson(fake)).contents as ReadonlyArray<unknown>
+      assert.deepStrictEqual(contents[1], { role: "model", parts: [{ functionCall: { name: "get_weather", args: { city: "Paris" } } }] })
+      assert.deepStrictEqual(contents[2], { role: "user", parts: [{ functionResponse: { name: "get_weather", response: { output: "18C" } } }] })
+      assert.strictEqual(second.response.choices[0].message.content, "Tool said: {\"output\":\"18C\"}")
+      assert.strictEqual(second.response.choices[0].finish_reason, "stop")
+    })))
+
+  it.scoped("images travel as inlineData", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      yield* provider.chat(ctxOf(model, key, {
+        messages: [{ role: "user", content: [{ type: "text", text: "what" }, { type: "image_url", image_url: { url: "data:image/jpeg;base64,/9j/4AAQ" } }] }]
+      }))
+      const contents = (yield* lastJson(fake)).contents as ReadonlyArray<{ parts: ReadonlyArray<unknown> }>
+      assert.deepStrictEqual(contents[0]?.parts, [{ text: "what" }, { inlineData: { mimeType: "image/jpeg", data: "/9j/4AAQ" } }])
+      assert.strictEqual(
+        yield* tagOf(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }] }))),
+        "BadRequest"
+      )
+    })))
+
+  it.scoped("the fake validates like the API: unknown fields and missing keys are rejected", () =>
+    live(Effect.gen(function*() {
+      const fake = yield* FakeGoogle.make()
+      const client = yield* HttpClient.HttpClient
+      const send = (headers: Record<string, string>, body: unknown) =>
+        client.execute(HttpClientRequest.post(`${fake.url}/v1beta/models/gemini-fake:generateContent`).pipe(
+          HttpClientRequest.setHeaders(headers),
+          HttpClientRequest.bodyUnsafeJson(body)
+        )).pipe(Effect.flatMap((r) => Effect.map(r.json, (json) => ({ status: r.status, json: json as { error: { status: string; message: string } } }))))
+      const body = { contents: [{ role: "user", parts: [{ text: "hi" }] }] }
+      const auth = { "x-goog-api-key": fake.apiKey }
+      const unknown = yield* send(auth, { ...body, temperature: 1 })
+      assert.strictEqual(unknown.status, 400)
+      assert.strictEqual(unknown.json.error.status, "INVALID_ARGUMENT")
+      assert.include(unknown.json.error.message, "Unknown name \"temperature\"")
+      const role = yield* send(auth, { contents: [{ role: "assistant", parts: [{ text: "x" }] }] })
+      assert.strictEqual(role.status, 400)
+      const noKey = yield* send({}, body)
+      assert.strictEqual(noKey.status, 403)
+      assert.strictEqual(noKey.json.error.status, "PERMISSION_DENIED")
+      const ok = yield* send(auth, body)
+      assert.strictEqual(ok.status, 200)
+    })))
+
+  it.scoped("classifies every error class, safety blocks included", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ timeoutMs: 1_000 }, { inputTokenLimit: 50, models: ["gemini-fake"] })
+      const chat = () => provider.chat(ctxOf(model, key))
+      const wrongKey = yield* Effect.flip(provider.chat(ctxOf(model, keyOf("google", "AIzaWrongKey1234567890"))))
+      assert.strictEqual(wrongKey._tag, "Unauthorized")
+      assert.strictEqual(wrongKey.status, 400)
+      assert.notInclude(wrongKey.message, "AIzaWrongKey1234567890")
+      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(model, undefined))), "Unauthorized")
+      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(modelOf("google", "gemini-unknown"), key))), "BadRequest")
+      const long = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "x".repeat(400) }] })))
+      assert.strictEqual(long._tag, "ContextLengthExceeded")
+      const blocked = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "[block-prompt] x" }] })))
+      assert.strictEqual(blocked._tag, "ContentFiltered")
+      assert.include(blocked.detail, "SAFETY")
+      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "[block-answer]" }] }))), "ContentFiltered")
+      const body = (finishReason: string) => ({ candidates: [{ content: { role: "model", parts: [{ text: "x" }] }, finishReason }] })
+      const cases: ReadonlyArray<readonly [Fault, string]> = [
+        [Fault.status(400), "BadRequest"],
+        [Fault.status(401), "Unauthorized"],
+        [Fault.status(403), "Unauthorized"],
+        [Fault.status(404), "BadRequest"],
+        [Fault.status(429), "RateLimited"],
+        [Fault.status(500), "ServerError"],
+        [Fault.status(503), "Overloaded"],
+        [Fault.status(504), "Timeout"],
+        [Fault.html(502), "ServerError"],
+        [Fault.malformedJson(), "MalformedResponse"],
+        [Fault.status(200, { body: body("MALFORMED_FUNCTION_CALL") }), "MalformedResponse"],
+        [Fault.status(200, { body: body("NEW_REASON") }), "MalformedResponse"],
+        [Fault.status(200, { body: { candidates: [] } }), "MalformedResponse"],
+        [Fault.cut(), "MalformedResponse"],
+        [Fault.reset(), "Transport"]
+      ]
+      for (const [fault, tag] of cases) {
+        yield* fake.script(fault)
+        assert.strictEqual(yield* tagOf(chat()), tag, JSON.stringify(fault))
+      }
+      yield* fake.script(Fault.status(200, { body: body("SAFETY") }))
+      const partial = yield* chat()
+      assert.strictEqual(partial.response.choices[0].finish_reason, "content_filter")
+      yield* fake.script(Fault.status(503))
+      const unavailable = yield* Effect.flip(chat())
+      assert.include(unavailable.detail, "UNAVAILABLE")
+      yield* fake.script(Fault.delay({ headersMs: 5_000 }))
+      const fiber = yield* Effect.fork(chat())
+      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
+      assert.strictEqual(yield* tagOf(Fiber.join(fiber)), "Timeout")
+    })))
+
+  it.scoped("RESOURCE_EXHAUSTED: RetryInfo.retryDelay is honoured (TestClock); a too-long delay returns at once", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ maxRetries: 3, maxRetryWaitMs: 10_000 })
+      yield* fake.script(Fault.status(429, { body: FakeGoogle.errorBody(429, "quota", { retryDelayMs: 7_000 }) }))
+      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
+      assert.strictEqual(yield* awaitSleep((ms) => ms <= 10_000), 7_000)
+      yield* TestClock.adjust(6_999)
+      assert.lengthOf(yield* fake.requests, 1)
+      yield* TestClock.adjust(1)
+      const result = yield* Fiber.join(fiber)
+      assert.strictEqual(result.response.choices[0].finish_reason, "stop")
+      assert.lengthOf(yield* fake.requests, 2)
+      yield* fake.reset
+      yield* fake.script(Fault.status(429, { body: FakeGoogle.errorBody(429, "quota", { retryDelayMs: 30_000 }) }))
+      const limited = yield* Effect.flip(provider.chat(ctxOf(model, key)))
+      assert.strictEqual(limited._tag === "RateLimited" ? limited.retryAfterMs : 0, 30_000)
+      assert.lengthOf(yield* fake.requests, 1)
+    })))
+
+  it.scoped("retries exhausted: the final error carries every attempt", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ maxRetries: 2 })
+      yield* fake.persist(Fault.status(500))
+      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
+      for (let i = 0; i < 2; i++) yield* TestClock.adjust(yield* awaitSleep((ms) => ms <= 10_000))
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      assert.strictEqual(error._tag, "ServerError")
+      assert.deepStrictEqual(error.attempts?.map((a) => `${a.tag} ${a.status}`), ["ServerError 500", "ServerError 500", "ServerError 500"])
+      assert.lengthOf(yield* fake.requests, 3)
+    })))
+
+  it.scoped("stream: alt=sse chunks become OpenAI chunks; finish and usage at the end", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const result = yield* provider.stream(ctxOf(model, key, { messages: [{ role: "user", content: "one two three four" }] }))
+      const chunks = yield* collect(result.chunks)
+      assert.strictEqual((yield* lastRequest(fake)).path, "/v1beta/models/gemini-fake:streamGenerateContent?alt=sse")
+      assert.isTrue(chunks.every(Schema.is(ChatChunk)))
+      assert.deepStrictEqual(chunks[0]?.choices[0]?.delta, { role: "assistant", content: "" })
+      assert.strictEqual(text(chunks), "Echo: one two three four")
+      assert.strictEqual(chunks[chunks.length - 2]?.choices[0]?.finish_reason, "stop")
+      const last = chunks[chunks.length - 1]
+      assert.deepStrictEqual(last?.choices, [])
+      assert.strictEqual(last?.usage?.completion_tokens, 5)
+      assert.isUndefined(last?.usage?.estimated)
+    })))
+
+  it.scoped("stream: a function call arrives whole as one tool-call delta", () =>
+    live(Effect.gen(function*() {
+      const { provider } = yield* setup()
+      const tools = [{ type: "function" as const, function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string" } }, required: ["q"] } } }]
+      const chunks = yield* Effect.flatMap(provider.stream(ctxOf(model, key, { tools, messages: [{ role: "user", content: "answer" }] })), (r) => collect(r.chunks))
+      const calls = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []))
+      assert.lengthOf(calls, 1)
+      assert.strictEqual(calls[0]?.index, 0)
+      assert.strictEqual(calls[0]?.function?.name, "lookup")
+      assert.deepStrictEqual(JSON.parse(calls[0]?.function?.arguments ?? ""), { q: "answer" })
+      assert.isTrue(chunks.some((c) => c.choices[0]?.finish_reason === "tool_calls"))
+    })))
+
+  it.scoped("stream: a cut, a reset, an error event and a block never end cleanly", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const run = (content = "one two three four five six") =>
+        Effect.flatMap(provider.stream(ctxOf(model, key, { messages: [{ role: "user", content }] })), (r) => collect(r.chunks))
+      yield* fake.script(Fault.cut())
+      const cut = yield* Effect.flip(run())
+      assert.strictEqual(cut._tag, "StreamInterrupted")
+      assert.include(cut.detail, "finishReason")
+      yield* fake.script(Fault.cut(0))
+      assert.strictEqual(yield* tagOf(run()), "StreamInterrupted")
+      yield* fake.script(Fault.reset(1))
+      assert.strictEqual(yield* tagOf(run()), "StreamInterrupted")
+      yield* fake.script(Fault.inject(1, FakeGoogle.errorEvent(503, "The model is overloaded.")))
+      assert.strictEqual(yield* tagOf(run()), "Overloaded")
+      yield* fake.script(Fault.inject(1, FakeGoogle.errorEvent(500, "Internal error")))
+      assert.strictEqual(yield* tagOf(run()), "ServerError")
+      assert.strictEqual(yield* tagOf(run("[block-prompt]")), "ContentFiltered")
+      assert.strictEqual(yield* tagOf(run("[block-answer]")), "ContentFiltered")
+      yield* fake.script(Fault.status(429))
+      assert.strictEqual(yield* tagOf(provider.stream(ctxOf(model, key))), "RateLimited")
+    })))
+
+  it.scoped("probe reads the model's metadata without spending tokens", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({}, { models: ["gemini-fake"] })
+      const ok = yield* provider.probe(model, key)
+      assert.isTrue(ok.ok)
+      const sent = yield* lastRequest(fake)
+      assert.strictEqual(sent.method, "GET")
+      assert.strictEqual(sent.path, "/v1beta/models/gemini-fake")
+      const missing = yield* provider.probe(modelOf("google", "models/gemini-unknown"), key)
+      assert.strictEqual(missing.error?._tag, "BadRequest")
+      assert.strictEqual((yield* lastRequest(fake)).path, "/v1beta/models/gemini-unknown")
+      assert.strictEqual((yield* provider.probe(model, keyOf("google", "AIzaNopeNopeNope000"))).error?._tag, "Unauthorized")
+    })))
+})
