@@ -1,0 +1,132 @@
+import { FileSystem } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { SqlClient } from "@effect/sql"
+import { assert, describe, it } from "@effect/vitest"
+import * as Events from "@modelgate/core/Events"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
+import { Metrics } from "@modelgate/core/Metrics"
+import { aggregateRecords, toSnapshot } from "@modelgate/core/Metrics/Aggregate"
+import type { MetricsFilter } from "@modelgate/core/Metrics/Snapshot"
+import { MetricsStore } from "@modelgate/core/MetricsStore"
+import { RecordSink } from "@modelgate/core/RecordSink"
+import { RecordStore } from "@modelgate/core/RecordStore"
+import { RecordWriter } from "@modelgate/core/RecordWriter"
+import { CostRecord, FailoverRecord, type GatewayRecord, HealthCheckRecord, PerformanceRecord } from "@modelgate/domain/Records"
+import * as MetricsStoreSql from "@modelgate/sql/MetricsStoreSql"
+import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
+import * as Sqlite from "@modelgate/sql/Sqlite"
+import { Effect, Layer } from "effect"
+import * as fc from "fast-check"
+
+const providerOf = { a: "p", b: "q", c: "p" } as const
+const arbModel = fc.constantFrom("a", "b", "c")
+const at = fc.integer({ min: 0, max: 1_000_000 })
+const agentType = fc.option(fc.constantFrom("x", "y"), { nil: undefined })
+
+const arbRecord: fc.Arbitrary<GatewayRecord> = fc.oneof(
+  fc
+    .record({
+      at,
+      model: arbModel,
+      agentType,
+      latencyMs: fc.integer({ min: 0, max: 120_000 }),
+      success: fc.boolean(),
+      errorClass: fc.option(fc.constantFrom("RateLimited", "Timeout"), { nil: undefined }),
+      outputTokens: fc.nat(4_000),
+      cacheHit: fc.boolean()
+    })
+    .map(({ errorClass, ...r }) =>
+      PerformanceRecord.make({
+        ...r,
+        ...(r.success || errorClass === undefined ? {} : { errorClass }),
+        requestId: "r",
+        provider: providerOf[r.model],
+        streamed: false
+      })
+    ),
+  fc
+    .record({ at, model: arbModel, agentType, promptTokens: fc.nat(100_000), completionTokens: fc.nat(10_000), cachedTokens: fc.nat(100), costPicoUsd: fc.integer({ min: 0, max: 2 ** 48 }), cacheHit: fc.boolean() })
+    .map((r) => CostRecord.make({ ...r, requestId: "r", provider: providerOf[r.model] })),
+  fc
+    .record({ at, from: arbModel, to: arbModel })
+    .map((r) => FailoverRecord.make({ ...r, reason: "Timeout", attempt: 1, elapsedMs: 10 })),
+  fc.record({ at, model: arbModel, ok: fc.boolean() }).map((r) => HealthCheckRecord.make({ ...r, latencyMs: 5, source: "probe" }))
+)
+
+const arbFilter: fc.Arbitrary<MetricsFilter> = fc.record(
+  { from: at, to: at, model: arbModel, provider: fc.constantFrom("p", "q"), agentType: fc.constantFrom("x", "y") },
+  { requiredKeys: [] }
+)
+
+const tempDb = Effect.map(
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "modelgate-metrics-" })),
+  (dir) => `${dir}/metrics.db`
+)
+
+const Stores = Layer.unwrapScoped(
+  Effect.map(tempDb, (file) => Layer.mergeAll(RecordStoreSql.layer, MetricsStoreSql.layer).pipe(Layer.provideMerge(Sqlite.layer(file))))
+).pipe(Layer.provide(NodeContext.layer))
+
+describe("MetricsStoreSql on a SQLite file", () => {
+  it.effect("SQL aggregates equal the in-memory aggregates of the same records for any filter", () =>
+    Effect.gen(function* () {
+      const context = yield* Effect.context<RecordStore | MetricsStore | SqlClient.SqlClient>()
+      const run = (records: ReadonlyArray<GatewayRecord>, filter: MetricsFilter) =>
+        Effect.gen(function* () {
+          const sql = yield* SqlClient.SqlClient
+          for (const table of ["performance_records", "cost_records", "failover_events", "health_checks"]) {
+            yield* sql`DELETE FROM ${sql(table)}`
+          }
+          yield* (yield* RecordStore).writeBatch(records)
+          return yield* (yield* MetricsStore).aggregate(filter)
+        }).pipe(Effect.provide(context), Effect.runPromise)
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(fc.array(arbRecord, { maxLength: 80 }), arbFilter, async (records, filter) => {
+            const fromSql = toSnapshot(await run(records, filter), filter, "store", 0)
+            const fromMemory = toSnapshot(aggregateRecords(records, filter), filter, "store", 0)
+            assert.deepStrictEqual(fromSql, fromMemory)
+          }),
+          { numRuns: 120 }
+        )
+      )
+    }).pipe(Effect.provide(Stores)))
+})
+
+describe("Metrics over SQLite", () => {
+  const config = new GatewayConfigData({ ...defaultConfig, records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 1_000 }) })
+  const Stack = Layer.unwrapScoped(
+    Effect.map(tempDb, (file) =>
+      RecordStoreSql.layerAccounting.pipe(
+        Layer.provideMerge(Sqlite.layer(file)),
+        Layer.provide(Events.layer),
+        Layer.provide(GatewayConfig.layerStatic(config))
+      )
+    )
+  ).pipe(Layer.provide(NodeContext.layer))
+
+  it.effect("a completed request is in the metrics before it is written, and counted once after", () =>
+    Effect.gen(function* () {
+      const sink = yield* RecordSink
+      const metrics = yield* Metrics
+      const sql = yield* SqlClient.SqlClient
+      yield* sink.offer(
+        PerformanceRecord.make({ at: 0, requestId: "r1", model: "a", provider: "p", latencyMs: 40, success: true, outputTokens: 3, streamed: false, cacheHit: false })
+      )
+      yield* sink.offer(
+        CostRecord.make({ at: 0, requestId: "r1", model: "a", provider: "p", promptTokens: 3, completionTokens: 3, cachedTokens: 0, costPicoUsd: 42, cacheHit: false })
+      )
+      const rows = () => Effect.map(sql<{ n: number }>`SELECT COUNT(*) AS n FROM cost_records`, (r) => r[0]?.n)
+      assert.strictEqual(yield* rows(), 0)
+      const before = yield* metrics.query({ model: "a" })
+      assert.strictEqual(before.totals.requests, 1)
+      assert.strictEqual(before.totals.costPicoUsd, 42n)
+      yield* (yield* RecordWriter).flush
+      assert.strictEqual(yield* rows(), 1)
+      const after = yield* metrics.query({ model: "a" })
+      assert.strictEqual(after.totals.requests, 1)
+      assert.strictEqual(after.totals.costPicoUsd, 42n)
+      assert.include(yield* metrics.prometheus, 'modelgate_answered_total{model="a",provider="p"} 1')
+    }).pipe(Effect.provide(Stack)))
+})
