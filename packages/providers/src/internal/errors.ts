@@ -24,7 +24,7 @@ export interface CallInfo {
   readonly model: string
   /** The non-secret id of the key used (`openai#1`), when there is one. */
   readonly keyId: string | undefined
-  /** Secret values to strip from any provider text kept in an error. */
+  /** Secret values to strip from provider text kept in an error. */
   readonly secrets: ReadonlyArray<string>
 }
 
@@ -97,7 +97,7 @@ export type StatusClass = "success" | ProviderError["_tag"]
 /**
  * The generic status table: 2xx success; 401/403 Unauthorized; 408 Timeout;
  * 409 ServerError (a transient conflict the SDKs retry); 429 RateLimited;
- * other 4xx BadRequest; 503 and 529 Overloaded; other 5xx ServerError; any
+ * other 4xx BadRequest; 503 and 529 Overloaded; other 5xx ServerError; every
  * other status (1xx, 3xx, out of range) MalformedResponse. Total: every
  * integer maps to exactly one class.
  */

@@ -18,7 +18,7 @@ export interface ProviderSpec {
   readonly provider: string
   /** The provider's config, read at the start of every call. */
   readonly getConfig: Effect.Effect<ProviderConfig>
-  /** The provider's request id header value, if any. */
+  /** The provider's request id header value, when present. */
   readonly requestId: (headers: Headers.Headers) => string | undefined
   /** The provider's rate-limit headers, parsed (`nowMs` = Clock time of the answer). */
   readonly rateLimit: (headers: Headers.Headers, nowMs: number) => RateLimitInfo | undefined

@@ -15,7 +15,7 @@ export const baseDelayMs = 250
 /** Largest computed backoff delay (also capped by `maxRetryWaitMs`). */
 export const capDelayMs = 8_000
 
-/** The provider's retry hint carried by an error, if any. */
+/** The provider's retry hint carried by an error, when present. */
 export const retryHint = (error: ProviderError): number | undefined =>
   error._tag === "RateLimited" || error._tag === "Overloaded" ? error.retryAfterMs : undefined
 

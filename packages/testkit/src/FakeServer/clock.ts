@@ -9,7 +9,7 @@ const live = Clock.make()
 
 /**
  * Wait in real time until a fiber sleeps on the `TestClock` with a wake-up
- * `offset` ms from now that satisfies `accept` (default: any); returns that
+ * `offset` ms from now that satisfies `accept` (default: every sleep); returns that
  * offset, ready for `TestClock.adjust`. Dies after `giveUpMs` of real time.
  * Sleeps of interrupted fibers (e.g. a finished request's timeout) stay
  * listed by `TestClock`, so make `accept` pick the offset you expect.
