@@ -31,7 +31,7 @@ export class Metrics extends Context.Tag("@modelgate/core/Metrics")<
     readonly persist: <E>(batch: ReadonlyArray<GatewayRecord>, write: Effect.Effect<void, E>) => Effect.Effect<void, E>
     /** Records that will never be stored (dropped, or given up on): they stay in the live counters only. */
     readonly forget: (records: ReadonlyArray<GatewayRecord>) => Effect.Effect<void>
-    /** Metrics over the stored records plus those still waiting, for any time range and filters. */
+    /** Metrics over the stored records plus those still waiting, for a time range and filters. */
     readonly query: (filter: MetricsFilter) => Effect.Effect<MetricsSnapshot, StoreError>
     /** Metrics since this process started, from the in-memory counters only (no I/O). */
     readonly live: Effect.Effect<MetricsSnapshot>

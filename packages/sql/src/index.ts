@@ -1,6 +1,9 @@
 /**
  * @modelgate/sql: SQL stores and migrations (SQLite by default).
  */
+export * as CostStoreSql from "./CostStoreSql.js"
 export * as Migrations from "./Migrations.js"
+export * as MetricsStoreSql from "./MetricsStoreSql.js"
 export * as ModelStoreSql from "./ModelStoreSql.js"
+export * as RecordStoreSql from "./RecordStoreSql.js"
 export * as Sqlite from "./Sqlite.js"
