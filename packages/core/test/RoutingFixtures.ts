@@ -67,6 +67,7 @@ export const makeHealth = (threshold = 3) =>
       isAvailable: (m) => Effect.map(get(m), (h) => h.status !== "unavailable"),
       all: Effect.map(Ref.get(state), (m) => [...m.values()]),
       changes: Stream.empty,
+      history: () => Effect.succeed([]),
       reportSuccess: (m) =>
         Ref.update(reports, (r) => [...r, { model: m, ok: true }]).pipe(Effect.zipRight(set(m, true))),
       reportFailure: (m, errorClass) =>
