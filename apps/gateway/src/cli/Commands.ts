@@ -6,11 +6,14 @@
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
-import { Config, Console, Data, Effect, Layer, Option } from "effect"
+import { Clock, Config, Console, Data, Effect, Layer, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import { runDemo } from "./demo.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
-import { formatProblem, validateDir } from "./validate.js"
+import { CostTracker } from "@modelgate/core/CostTracker"
+import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
+import { toUsd } from "@modelgate/domain/Money"
+import { groupings, parseInstant } from "../http/Metrics.js"
 
 /** A command failed with a message for the user (exit code 1). */
 export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly reason: string }> {
@@ -52,6 +55,11 @@ const appOptions = (dir: string) =>
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))
 
+const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)))
+  return Effect.forEach([header, ...rows], (row) => Console.log(row.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd()), { discard: true })
+}
+
 /** Build the root command with the given source of services. */
 export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
   const serve = Command.make("serve", { port, host, config: configDir }, (args) =>
@@ -76,9 +84,7 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
         String(m.contextWindow),
         m.capabilities.join(",")
       ])
-      const header = ["MODEL", "PROVIDER", "ENABLED", "PRICE IN/OUT PER 1M", "CONTEXT", "CAPABILITIES"]
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-      for (const row of [header, ...rows]) yield* Console.log(row.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd())
+      yield* table(["MODEL", "PROVIDER", "ENABLED", "PRICE IN/OUT PER 1M", "CONTEXT", "CAPABILITIES"], rows)
       yield* Console.log(`${all.length} model(s)`)
     })).pipe(Command.withDescription("list the models of the registry"))
 
@@ -90,8 +96,23 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
       by: Options.choice("by", ["model", "provider", "day", "agent"]).pipe(Options.withDefault("model" as const))
     },
     (args) =>
-      // TODO(costs): wire once CostTracker exposes its aggregation API.
-      Effect.fail(new CliFailure({ reason: `modelgate costs --since ${args.since} --by ${args.by}: cost aggregation is not available in this build yet` }))
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const from = parseInstant(args.since, now)
+        if (from === undefined) {
+          return yield* new CliFailure({ reason: `invalid --since ${JSON.stringify(args.since)}: expected 30m, 24h, 7d, an ISO date or epoch ms` })
+        }
+        const options = yield* appOptions(args.config)
+        const groups = yield* Effect.provide(
+          Effect.flatMap(CostTracker, (c) => c.costs({ from, groupBy: groupings[args.by]! })),
+          makeAppLayer(options)
+        )
+        const rows = groups.map((g) => [g.key ?? "(none)", String(g.requests), String(g.cacheHits), String(g.promptTokens + g.completionTokens), `$${toUsd(g.costPicoUsd).toFixed(6)}`])
+        const header = [args.by.toUpperCase(), "REQUESTS", "CACHE HITS", "TOKENS", "COST"]
+        yield* table(header, rows)
+        const total = groups.reduce((sum, g) => sum + g.costPicoUsd, 0n)
+        yield* Console.log(`total since ${new Date(from).toISOString()}: $${toUsd(total).toFixed(6)}`)
+      })
   ).pipe(Command.withDescription("costs over a range, grouped by model, provider, day or agent type"))
 
   const validate = Command.make(
@@ -99,9 +120,9 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
     { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(Config.string("MODELGATE_CONFIG_DIR")), Args.withDefault("./config")) },
     (args) =>
       Effect.gen(function* () {
-        const problems = yield* validateDir(args.dir)
+        const problems = yield* validateConfig(args.dir)
         if (problems.length === 0) return yield* Console.log(`${args.dir}: configuration is valid`)
-        for (const p of problems) yield* Console.error(formatProblem(p))
+        for (const p of problems) yield* Console.error(p.message)
         return yield* new CliFailure({ reason: `${args.dir}: ${problems.length} problem(s) in the configuration` })
       })
   ).pipe(Command.withDescription("check every configuration file of DIR and list every problem"))

@@ -2,11 +2,12 @@
  * The admin API (`/admin/...`, behind the master key): models, reload, health,
  * costs, budgets, and a dry-run of model selection.
  */
-import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpServerRequest } from "@effect/platform"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { ModelSelector } from "@modelgate/core/ModelSelector"
+import { defaultMaxOutputTokens, estimatePromptTokens } from "@modelgate/core/TokenEstimator"
 import { ChatRequest } from "@modelgate/domain/Chat"
 import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
 import { ModelMetadata } from "@modelgate/domain/Model"
@@ -14,7 +15,7 @@ import { Effect, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
 import { decoder, readJson } from "./Body.js"
 import { json } from "./Info.js"
-import { requirementsFrom } from "./Requirements.js"
+import { requirementsFrom, withImplied } from "./Requirements.js"
 
 const encodeModel = Schema.encodeSync(ModelMetadata)
 const decodeChat = decoder(ChatRequest)
@@ -34,20 +35,6 @@ export const fromRegistryError = (error: RegistryError): ApiError => {
     case "StoreError":
       return new ApiError({ status: 500, type: "server_error", code: "store_error", message: error.message })
   }
-}
-
-/** 501 for an endpoint whose backing service API has not landed yet. */
-export const notImplemented = (what: string): ApiError =>
-  new ApiError({ status: 501, type: "server_error", code: "not_implemented", message: `${what} is not available in this build yet` })
-
-const textLength = (request: ChatRequest): number => {
-  let chars = 0
-  for (const message of request.messages) {
-    const content = message.content
-    if (typeof content === "string") chars += content.length
-    else if (Array.isArray(content)) for (const part of content) chars += "text" in part ? part.text.length : 1_000
-  }
-  return chars
 }
 
 /** Handlers of the admin endpoints (auth is checked by the router). */
@@ -85,16 +72,14 @@ export const make = Effect.gen(function* () {
       const body = yield* readJson(request, adminBodyLimit)
       const raw = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
       const chat = yield* decodeChat(body)
-      const requirements = yield* requirementsFrom(raw["modelgate"], request.headers)
-      const only = chat.model === "auto"
-        ? undefined
-        : yield* registry.resolve(chat.model).pipe(
-          Effect.map((m) => [m.id, ...m.fallbacks]),
-          Effect.mapError(fromRegistryError)
-        )
-      // A rough estimate (4 characters a token) is enough to rank; the gateway counts exactly when it runs.
-      const estimatedPromptTokens = Math.ceil(textLength(chat) / 4) + 4 * chat.messages.length
-      const maxOutputTokens = chat.max_completion_tokens ?? chat.max_tokens ?? 1024
+      const requirements = withImplied(chat, yield* requirementsFrom(raw["modelgate"], request.headers))
+      const explicit = chat.model === "auto" ? undefined : yield* Effect.mapError(registry.resolve(chat.model), fromRegistryError)
+      const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
+      // As the gateway ranks: exact tokens for an explicit model, chars / 4 for `auto`.
+      const estimatedPromptTokens = explicit === undefined
+        ? Math.ceil(JSON.stringify(chat.messages).length / 4)
+        : estimatePromptTokens(chat, explicit)
+      const maxOutputTokens = chat.max_completion_tokens ?? chat.max_tokens ?? defaultMaxOutputTokens
       const ranking = yield* selector.rank({ requirements, estimatedPromptTokens, maxOutputTokens, only })
       return json({
         requirements,
@@ -119,8 +104,6 @@ export const make = Effect.gen(function* () {
     updateModel,
     reload,
     healthAll,
-    select,
-    costs: Effect.fail(notImplemented("GET /admin/costs (needs the CostTracker aggregation API)")),
-    budgets: Effect.fail(notImplemented("GET /admin/budgets (needs the CostTracker budget status API)"))
-  } satisfies Record<string, Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> | ((...args: never) => unknown)>
+    select
+  } as const
 })

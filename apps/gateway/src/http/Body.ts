@@ -88,13 +88,18 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
     return `${acc}[${JSON.stringify(name)}]`
   }, "")
 
+const clip = (text: string): string => (text.length > 240 ? `${text.slice(0, 240)}…` : text)
+
 /** A parse error as a 400 naming the field (`param`) and what was wrong with it. */
 export const fromParseError = (error: ParseResult.ParseError, prefix = ""): ApiError => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const first = issues[0]
-  if (first === undefined) return invalidRequest(`invalid request body: ${error.message}`)
-  const param = formatPath(prefix === "" ? first.path : [prefix, ...first.path])
-  const message = param === "" ? first.message : `invalid '${param}': ${first.message}`
+  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (first === undefined) return invalidRequest(`invalid request body: ${clip(error.message)}`)
+  const full = prefix === "" ? first.path : [prefix, ...first.path]
+  // A non-empty array reports its empty case as "index 0 is missing".
+  const empty = first._tag === "Missing" && full[full.length - 1] === 0
+  const param = formatPath(empty ? full.slice(0, -1) : full)
+  const reason = empty ? "must not be empty" : clip(first.message)
+  const message = param === "" ? `invalid request body: ${reason}` : `invalid '${param}': ${reason}`
   return invalidRequest(message, "invalid_request", param === "" ? undefined : param)
 }
 

@@ -12,8 +12,8 @@ import { ChatRequest } from "@modelgate/domain/Chat"
 import { Cause, Effect, Either, Stream } from "effect"
 import { type ApiError, errorBody, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
 import { decoder, readJson } from "./Body.js"
-import * as RequestId from "./RequestId.js"
-import { optionsFrom, requirementsFrom } from "./Requirements.js"
+import type * as RequestId from "./RequestId.js"
+import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 
 const decodeChat = decoder(ChatRequest)
 const encoder = new TextEncoder()
@@ -71,11 +71,10 @@ export const sseBody = (answer: StreamAnswer, includeUsage: boolean): Stream.Str
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** The handler of `POST /v1/chat/completions`. */
-export const make = Effect.gen(function* () {
+/** The handler of `POST /v1/chat/completions`; `ids` gives each request its id. */
+export const make = (ids: RequestId.RequestIds) => Effect.gen(function* () {
   const gateway = yield* Gateway
   const maxBytes = (yield* (yield* GatewayConfig).get).server.maxBodyBytes
-  const ids = yield* RequestId.make
 
   const answer = (
     body: unknown,
@@ -85,7 +84,8 @@ export const make = Effect.gen(function* () {
     if (!isObject(body)) return Effect.fail(invalidRequest("request body must be a JSON object", "invalid_request"))
     const decoded = Either.all([decodeChat(body), requirementsFrom(body["modelgate"], headers), optionsFrom(requestId, headers)])
     if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-    const [request, requirements, options] = decoded.right
+    const [request, stated, options] = decoded.right
+    const requirements = withImplied(request, stated)
     const toApi = (e: GatewayError) => fromGatewayError(e)
     if (request.stream === true) {
       const includeUsage = request.stream_options?.include_usage === true

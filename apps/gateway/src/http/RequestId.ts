@@ -7,8 +7,11 @@ import { Clock, Effect, Random } from "effect"
 
 const sane = /^[\w.:@/+=-]{1,128}$/
 
-/** Build the id source; the returned function gives the id of one request. */
-export const make: Effect.Effect<(header: string | undefined) => string> = Effect.gen(function* () {
+/** The id of one request, from its `x-request-id` header when sane. */
+export type RequestIds = (header: string | undefined) => string
+
+/** Build the id source. */
+export const make: Effect.Effect<RequestIds> = Effect.gen(function* () {
   const started = yield* Clock.currentTimeMillis
   const prefix = `${started.toString(36)}${(yield* Random.nextIntBetween(36 ** 3, 36 ** 4)).toString(36)}`
   let counter = 0

@@ -2,13 +2,14 @@
  * The routes of the gateway and their auth; every failure leaves as an
  * OpenAI-shaped error response.
  */
-import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "@effect/platform"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { ApiKeys } from "@modelgate/core/ApiKeys"
 import type { CostTracker } from "@modelgate/core/CostTracker"
 import type { Events } from "@modelgate/core/Events"
 import type { Gateway } from "@modelgate/core/Gateway"
 import type { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import type { HealthChecker } from "@modelgate/core/HealthChecker"
+import type { Metrics } from "@modelgate/core/Metrics"
 import type { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import type { ModelSelector } from "@modelgate/core/ModelSelector"
 import { Cause, Effect } from "effect"
@@ -17,6 +18,8 @@ import { type ApiError, internal, routeNotFound, toResponse } from "./ApiError.j
 import * as Auth from "./Auth.js"
 import * as Chat from "./Chat.js"
 import * as Info from "./Info.js"
+import * as MetricsApi from "./Metrics.js"
+import * as RequestId from "./RequestId.js"
 
 /** The services the HTTP app reads. */
 export type AppServices =
@@ -28,6 +31,7 @@ export type AppServices =
   | Events
   | ApiKeys
   | CostTracker
+  | Metrics
 
 type Handler = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError>
 
@@ -40,23 +44,22 @@ const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
 /** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once). */
 export const make = Effect.gen(function* () {
   const auth = yield* Auth.fromConfig
-  const chat = yield* Chat.make
+  const ids = yield* RequestId.make
+  const chat = yield* Chat.make(ids)
   const info = yield* Info.make
   const admin = yield* Admin.make
+  const metrics = yield* MetricsApi.make
   const v1 = (handler: Handler) => guarded(auth.gateway, handler)
   const adm = (handler: Handler) => guarded(auth.admin, handler)
-  const metricsTodo = Effect.fail(Admin.notImplemented("metrics (waiting for the Metrics service)"))
 
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/chat/completions", v1(chat)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
     HttpRouter.get("/v1/events", v1(() => info.eventStream)),
-    // TODO(metrics): wire `Metrics.query` once packages/core/src/Metrics.ts lands.
-    HttpRouter.get("/v1/metrics", v1(() => metricsTodo)),
+    HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url))),
     HttpRouter.get("/health", info.liveness),
     HttpRouter.get("/ready", info.readiness),
-    // TODO(metrics): wire `Metrics.prometheus` once packages/core/src/Metrics.ts lands.
-    HttpRouter.get("/metrics", metricsTodo),
+    HttpRouter.get("/metrics", metrics.prometheus),
     HttpRouter.get("/admin/models", adm(() => admin.listModels)),
     HttpRouter.post("/admin/models", adm(admin.addModel)),
     HttpRouter.patch(
@@ -65,10 +68,16 @@ export const make = Effect.gen(function* () {
     ),
     HttpRouter.post("/admin/reload", adm(() => admin.reload)),
     HttpRouter.get("/admin/health", adm(() => admin.healthAll)),
-    HttpRouter.get("/admin/costs", adm(() => admin.costs)),
-    HttpRouter.get("/admin/budgets", adm(() => admin.budgets)),
+    HttpRouter.get("/admin/costs", adm((request) => metrics.costReport(request.url))),
+    HttpRouter.get("/admin/budgets", adm(() => metrics.budgets)),
     HttpRouter.post("/admin/select", adm(admin.select))
   )
+
+  const withId = (response: HttpServerResponse.HttpServerResponse) =>
+    response.headers["x-request-id"] !== undefined
+      ? Effect.succeed(response)
+      : Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+        HttpServerResponse.setHeader(response, "x-request-id", ids(request.headers["x-request-id"])))
 
   return router.pipe(
     Effect.catchTags({
@@ -79,6 +88,7 @@ export const make = Effect.gen(function* () {
       Cause.isInterruptedOnly(cause)
         ? Effect.failCause(cause)
         : Effect.as(Effect.logError("request failed", cause), toResponse(internal()))
-    )
+    ),
+    Effect.flatMap(withId)
   )
 })

@@ -5,18 +5,19 @@
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ApiKeys } from "@modelgate/core/ApiKeys"
+import { CostGroup, type CostQuery } from "@modelgate/core/CostStore"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import * as EventsBus from "@modelgate/core/Events"
 import { type AnswerMeta, Gateway } from "@modelgate/core/Gateway"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { defaultConfig, GatewayConfigData, ServerConfig } from "@modelgate/core/GatewayConfigSchema"
 import { HealthChecker, type ModelHealth } from "@modelgate/core/HealthChecker"
+import { Metrics, type MetricsFilter, MetricsSnapshot, type MetricsSummary } from "@modelgate/core/Metrics"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
 import { ModelSelector, type ScoredModel } from "@modelgate/core/ModelSelector"
 import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { ModelNotFound } from "@modelgate/domain/Errors"
 import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
-import type { PicoUsd } from "@modelgate/domain/Money"
 import { ConfigProvider, Effect, Layer, Stream } from "effect"
 import * as Http from "node:http"
 import * as HttpApp from "../../src/HttpApp.js"
@@ -170,16 +171,66 @@ export const selectorLayer = Layer.succeed(
   })
 )
 
-/** Costs are not read by the HTTP layer yet. */
+/** The last queries the metrics and cost doubles received. */
+export const seen: { metrics: MetricsFilter | undefined; costs: CostQuery | undefined } = { metrics: undefined, costs: undefined }
+
+/** Costs: two groups whatever the query (recorded in `seen.costs`), one daily budget half spent. */
 export const costLayer = Layer.succeed(
   CostTracker,
   partial<CostTracker["Type"]>({
-    cost: () => 0 as PicoUsd,
-    checkBudget: () => Effect.void,
-    reserve: (m, agentType, amount) => Effect.succeed({ id: "r", model: m.id, agentType, amount }),
-    commit: () => Effect.void,
-    release: () => Effect.void,
-    record: () => Effect.void
+    costs: (query) =>
+      Effect.sync(() => {
+        seen.costs = query
+        return [
+          CostGroup.make({ key: "gpt-test", costPicoUsd: 1_500_000n, requests: 2, cacheHits: 1, promptTokens: 10, completionTokens: 4, cachedTokens: 0 }),
+          CostGroup.make({ key: "claude-test", costPicoUsd: 3_000_000_000n, requests: 1, cacheHits: 0, promptTokens: 100, completionTokens: 50, cachedTokens: 0 })
+        ]
+      }),
+    budgetStatus: Effect.succeed([
+      { budget: "global", period: "daily" as const, periodStart: 0, periodEnd: 86_400_000, limitPicoUsd: 2_000_000_000_000n, spentPicoUsd: 1_000_000_000_000n, reservedPicoUsd: 0n }
+    ])
+  })
+)
+
+const summary = (requests: number): MetricsSummary => ({
+  requests,
+  successes: requests,
+  errors: 0,
+  errorsByClass: {},
+  answered: requests,
+  cacheHits: 0,
+  cacheHitRate: 0,
+  costPicoUsd: 1_500_000n,
+  costUsd: 0.0000015,
+  promptTokens: 10,
+  completionTokens: 4,
+  cachedTokens: 0,
+  totalTokens: 14,
+  latencyMs: { p50: 100, p95: 200, p99: 250, mean: 120, max: 260 },
+  failovers: 0,
+  availability: 1,
+  errorRate: 0,
+  costPer1kTokensUsd: null,
+  costPerSuccessUsd: null,
+  tokensPerSecond: null
+})
+
+/** Metrics: fixed Prometheus text and a snapshot echoing the filter (recorded in `seen.metrics`). */
+export const metricsLayer = Layer.succeed(
+  Metrics,
+  partial<Metrics["Type"]>({
+    prometheus: Effect.succeed("# TYPE modelgate_requests_total counter\nmodelgate_requests_total{model=\"gpt-test\"} 2\n"),
+    query: (filter) =>
+      Effect.sync(() => {
+        seen.metrics = filter
+        return MetricsSnapshot.make({
+          generatedAt: 1_700_000_000_000,
+          source: "store",
+          filter,
+          totals: summary(2),
+          models: [{ model: "gpt-test", provider: "openai", metrics: summary(2) }]
+        })
+      })
   })
 )
 
@@ -210,6 +261,7 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
     keysLayer(options.withKeys),
     selectorLayer,
     costLayer,
+    metricsLayer,
     Layer.fresh(EventsBus.layer)
   )
 

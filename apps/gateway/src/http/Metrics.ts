@@ -1,0 +1,133 @@
+/**
+ * Metrics and accounting endpoints: `GET /metrics` (Prometheus text),
+ * `GET /v1/metrics` (JSON), `GET /admin/costs`, `GET /admin/budgets`.
+ */
+import { HttpServerResponse } from "@effect/platform"
+import { CostTracker } from "@modelgate/core/CostTracker"
+import type { CostGroupBy } from "@modelgate/core/CostStore"
+import { Metrics, MetricsSnapshot } from "@modelgate/core/Metrics"
+import type { StoreError } from "@modelgate/domain/Errors"
+import { toUsd } from "@modelgate/domain/Money"
+import { Clock, Effect, Either, Schema } from "effect"
+import { ApiError, invalidRequest } from "./ApiError.js"
+import { json } from "./Info.js"
+
+const encodeSnapshot = Schema.encodeSync(MetricsSnapshot)
+
+const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/**
+ * An instant from a query value: epoch ms (`1700000000000`), an ISO date
+ * (`2026-01-31`, `2026-01-31T12:00:00Z`), or a span back from `now` (`30m`, `24h`, `7d`).
+ */
+export const parseInstant = (value: string, now: number): number | undefined => {
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  const span = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(trimmed)
+  if (span !== null) return now - Number(span[1]) * units[span[2]!]!
+  const parsed = Date.parse(trimmed)
+  return Number.isNaN(parsed) ? undefined : parsed
+}
+
+const instant = (params: URLSearchParams, name: string, now: number): Either.Either<number | undefined, ApiError> => {
+  const raw = params.get(name)
+  if (raw === null || raw === "") return Either.right(undefined)
+  const at = parseInstant(raw, now)
+  return at === undefined
+    ? Either.left(invalidRequest(`invalid '${name}': expected epoch ms, an ISO date or a span like 24h / 7d, got ${JSON.stringify(raw)}`, "invalid_query", name))
+    : Either.right(at)
+}
+
+const storeFailure = (error: StoreError): ApiError =>
+  new ApiError({ status: 500, type: "server_error", code: "store_error", message: error.message })
+
+const searchParams = (url: string): URLSearchParams => {
+  const q = url.indexOf("?")
+  return new URLSearchParams(q === -1 ? "" : url.slice(q + 1))
+}
+
+/** `by` of `/admin/costs` and `modelgate costs` to the store's grouping. */
+export const groupings: Record<string, CostGroupBy> = {
+  day: "day",
+  month: "month",
+  model: "model",
+  provider: "provider",
+  agent: "agentType",
+  agentType: "agentType",
+  key: "apiKeyId",
+  none: "none"
+}
+
+/** Handlers of the metrics and accounting endpoints. */
+export const make = Effect.gen(function* () {
+  const metrics = yield* Metrics
+  const costs = yield* CostTracker
+
+  const prometheus = Effect.map(metrics.prometheus, (text) =>
+    HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+
+  const query = (url: string) =>
+    Effect.gen(function* () {
+      const params = searchParams(url)
+      const now = yield* Clock.currentTimeMillis
+      const from = yield* instant(params, "from", now)
+      const to = yield* instant(params, "to", now)
+      const filter: { -readonly [K in keyof typeof MetricsSnapshot.Type.filter]: (typeof MetricsSnapshot.Type.filter)[K] } = {}
+      if (from !== undefined) filter.from = from
+      if (to !== undefined) filter.to = to
+      for (const name of ["model", "provider", "agentType"] as const) {
+        const value = params.get(name)
+        if (value !== null && value !== "") filter[name] = value
+      }
+      const snapshot = yield* Effect.mapError(metrics.query(filter), storeFailure)
+      return json(encodeSnapshot(snapshot))
+    })
+
+  const costReport = (url: string) =>
+    Effect.gen(function* () {
+      const params = searchParams(url)
+      const now = yield* Clock.currentTimeMillis
+      const from = yield* instant(params, "from", now)
+      const to = yield* instant(params, "to", now)
+      const by = params.get("by") ?? "day"
+      const groupBy = groupings[by]
+      if (groupBy === undefined) {
+        return yield* invalidRequest(`invalid 'by': expected day, month, model, provider or agent, got ${JSON.stringify(by)}`, "invalid_query", "by")
+      }
+      const groups = yield* Effect.mapError(costs.costs({ from, to, groupBy }), storeFailure)
+      const total = groups.reduce((sum, g) => sum + g.costPicoUsd, 0n)
+      return json({
+        from: from ?? null,
+        to: to ?? null,
+        by,
+        totalUsd: toUsd(total),
+        groups: groups.map((g) => ({
+          key: g.key,
+          costUsd: toUsd(g.costPicoUsd),
+          costPicoUsd: g.costPicoUsd.toString(),
+          requests: g.requests,
+          cacheHits: g.cacheHits,
+          promptTokens: g.promptTokens,
+          completionTokens: g.completionTokens,
+          cachedTokens: g.cachedTokens
+        }))
+      })
+    })
+
+  const budgets = Effect.map(costs.budgetStatus, (all) =>
+    json({
+      object: "list",
+      data: all.map((b) => ({
+        budget: b.budget,
+        period: b.period,
+        periodStart: b.periodStart,
+        periodEnd: b.periodEnd,
+        limitUsd: toUsd(b.limitPicoUsd),
+        spentUsd: toUsd(b.spentPicoUsd),
+        reservedUsd: toUsd(b.reservedPicoUsd),
+        used: b.limitPicoUsd === 0n ? null : Number((b.spentPicoUsd * 10_000n) / b.limitPicoUsd) / 10_000
+      }))
+    }))
+
+  return { prometheus, query, costReport, budgets } as const
+})

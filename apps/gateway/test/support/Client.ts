@@ -1,0 +1,49 @@
+/**
+ * A small fetch client for tests over a real socket.
+ */
+import { Effect } from "effect"
+import { baseUrl } from "./Doubles.js"
+
+/** A response read in full. */
+export interface Reply {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  /** The body parsed as JSON (undefined when it is not JSON). */
+  readonly json: any
+}
+
+const parse = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** Send a request to the test server and read the whole answer. */
+export const request = (
+  path: string,
+  init: { readonly method?: string; readonly body?: string | Uint8Array; readonly headers?: Record<string, string> } = {}
+) =>
+  Effect.flatMap(baseUrl, (url) =>
+    Effect.promise(async (): Promise<Reply> => {
+      const response = await fetch(`${url}${path}`, {
+        method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+        headers: { "content-type": "application/json", ...init.headers },
+        ...(init.body === undefined ? {} : { body: init.body })
+      })
+      const text = await response.text()
+      return { status: response.status, headers: response.headers, text, json: parse(text) }
+    }))
+
+/** POST a JSON value. */
+export const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  request(path, { method: "POST", body: JSON.stringify(body), headers })
+
+/** A minimal valid chat body. */
+export const chatBody = (extra: Record<string, unknown> = {}) => ({
+  model: "auto",
+  messages: [{ role: "user", content: "hello" }],
+  ...extra
+})
