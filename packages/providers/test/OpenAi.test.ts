@@ -9,7 +9,10 @@ import type { HttpClient } from "@effect/platform"
 import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as OpenAi from "../src/OpenAi.js"
+import { classifyStatus } from "../src/internal/errors.js"
+import { classify } from "../src/OpenAi/errors.js"
 import * as OpenAiWire from "../src/OpenAi/wire.js"
+import { Headers } from "@effect/platform"
 import { ctxOf, keyOf, modelOf } from "./internal/fixtures.js"
 
 const model = modelOf("openai", "gpt-4o-mini", "fast-chat")
@@ -294,6 +297,42 @@ describe("OpenAi properties", () => {
         }
       }),
       { numRuns: 200 }
+    )
+  })
+
+  it("classification is total: every non-2xx status with any body is exactly one error class", () => {
+    const special: Record<string, string> = {
+      context_length_exceeded: "ContextLengthExceeded",
+      content_filter: "ContentFiltered",
+      insufficient_quota: "Unauthorized"
+    }
+    const body = fc.oneof(
+      fc.string(),
+      fc.record({
+        code: fc.oneof(fc.constantFrom(...Object.keys(special)), fc.string(), fc.constant(null)),
+        type: fc.string(),
+        message: fc.string()
+      }).map((error) => JSON.stringify({ error }))
+    )
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), body, (status, text) => {
+        const error = classify({
+          status,
+          headers: Headers.empty,
+          requestId: undefined,
+          rateLimit: undefined,
+          provider: "openai",
+          info: { model: "m", keyId: "openai#1", secrets: [] },
+          body: text,
+          excerpt: text.slice(0, 50),
+          nowMs: 0
+        })
+        const code = text.startsWith("{\"error\"") ? (JSON.parse(text) as { error: { code: unknown } }).error.code : undefined
+        const expected = typeof code === "string" && special[code] !== undefined ? special[code] : classifyStatus(status)
+        assert.strictEqual(error._tag, expected)
+        assert.strictEqual(typeof error.retryable, "boolean")
+      }),
+      { numRuns: 500 }
     )
   })
 })
