@@ -7,7 +7,7 @@
  * `candidatesFor(requested, ranking)` after
  * `ModelSelector.rank({ ..., only: requested === "auto" ? undefined : [model.id, ...model.fallbacks] })`,
  * so a model that is unavailable or rate limited right now is skipped before
- * any call, and a model that recovers is first again on the next request.
+ * a call is made, and a model that recovers is first again on the next request.
  */
 import type { AllCandidatesFailed, BudgetExceeded, CandidateFailure, MissingApiKey, ModelUnavailable, RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
