@@ -4,11 +4,11 @@
  *
  * Contract (implementation: foundation issue).
  */
-import { FileSystem } from "@effect/platform"
+import { FileSystem, Path } from "@effect/platform"
 import { type ConfigError, type InvalidModel, ModelNotFound, type StoreError } from "@modelgate/domain/Errors"
 import { KnownProviders } from "@modelgate/domain/Ids"
 import type { Capability, ModelMetadata, ModelPatch } from "@modelgate/domain/Model"
-import { Context, Effect, Either, Layer, Ref, type Stream, SubscriptionRef } from "effect"
+import { Config, Context, Duration, Effect, Either, Layer, Ref, Stream, SubscriptionRef } from "effect"
 import { firstError, readRequired } from "./ConfigFiles.js"
 import { checkModelsText, mergeOverrides, validateNew, validatePatch } from "./ModelRegistry/Validation.js"
 import {
@@ -166,24 +166,51 @@ export interface LayerOptions {
   readonly file?: string | undefined
   /** Provider ids a model may name (default: `KnownProviders` of the domain). */
   readonly knownProviders?: ReadonlyArray<string> | undefined
+  /** Reload when the file changes (default false); a bad file is logged and the running registry stays. */
+  readonly watch?: boolean | undefined
+  /** Quiet time after the last file event before reloading (default 250 ms). */
+  readonly debounce?: Duration.DurationInput | undefined
 }
 
 /**
  * The live registry: the models file read through `FileSystem`, with the
  * overrides of `ModelStore` applied. Fails with `ConfigError` when the file is
  * invalid (nothing is loaded); `StoreError` when the store cannot be read.
+ * With `watch`, a fiber in the layer's scope reloads on file changes.
  */
 export const layer = (
   options: LayerOptions = {}
-): Layer.Layer<ModelRegistry, ConfigError | StoreError, FileSystem.FileSystem | ModelStore> =>
-  Layer.effect(
+): Layer.Layer<ModelRegistry, ConfigError | StoreError, FileSystem.FileSystem | Path.Path | ModelStore> =>
+  Layer.scoped(
     ModelRegistry,
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
       const file = options.file ?? "config/models.json"
       const load = loadFile(file, options.knownProviders).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-      return yield* make({ load, knownProviders: options.knownProviders })
+      const registry = yield* make({ load, knownProviders: options.knownProviders })
+      if (options.watch === true) {
+        const name = path.basename(file)
+        yield* fs.watch(path.dirname(path.resolve(file))).pipe(
+          Stream.filter((event) => path.basename(event.path) === name),
+          Stream.debounce(options.debounce ?? Duration.millis(250)),
+          Stream.runForEach(() => Effect.ignore(registry.reload)),
+          Effect.catchAllCause((cause) => Effect.logWarning("models file watcher stopped", cause)),
+          Effect.forkScoped
+        )
+      }
+      return registry
     })
+  )
+
+/** `layer` on `<MODELGATE_CONFIG_DIR>/models.json` (default `config/models.json`). */
+export const layerConfig = (
+  options: Omit<LayerOptions, "file"> = {}
+): Layer.Layer<ModelRegistry, ConfigError | StoreError, FileSystem.FileSystem | Path.Path | ModelStore> =>
+  Layer.unwrapEffect(
+    Effect.map(Effect.orDie(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "config")), (dir) =>
+      layer({ ...options, file: `${dir.replace(/[\\/]+$/, "")}/models.json` })
+    )
   )
 
 /**

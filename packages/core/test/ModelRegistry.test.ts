@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ModelRegistry, layer, layerMemory, loadFile } from "@modelgate/core/ModelRegistry"
 import * as ModelStore from "@modelgate/core/ModelStore"
 import type { Capability, ModelMetadata } from "@modelgate/domain/Model"
-import { Chunk, Context, Effect, FastCheck as fc, Layer, Stream } from "effect"
+import { Chunk, Context, Effect, FastCheck as fc, Fiber, Layer, Stream } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { model, rawModel } from "./ModelRegistryFixtures.js"
@@ -101,6 +101,45 @@ describe("ModelRegistry: reload", () => {
 })
 
 const ids = (m: ModelMetadata): string => m.id
+
+describe("ModelRegistry: watching the file", () => {
+  it.scopedLive("reloads on a valid change, keeps the registry on a bad one", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const file = yield* writeModels({ models: [rawModel("a")] })
+      const ctx = yield* Layer.build(
+        layer({ file, watch: true, debounce: "20 millis" }).pipe(Layer.provide(ModelStore.layerMemory), Layer.provide(NodeContext.layer))
+      )
+      const registry = Context.get(ctx, ModelRegistry)
+      const waitFor = (expected: ReadonlyArray<string>) =>
+        registry.changes.pipe(
+          Stream.filter((models) => models.map(ids).join() === expected.join()),
+          Stream.runHead,
+          Effect.flatten,
+          Effect.timeout("10 seconds")
+        )
+      const history = yield* registry.changes.pipe(
+        Stream.map((models) => models.map(ids).join()),
+        Stream.takeUntil((list) => list === "c"),
+        Stream.runCollect,
+        Effect.timeout("10 seconds"),
+        Effect.fork
+      )
+      yield* Effect.sleep("100 millis") // let the watcher start; the assertions wait for the changes themselves
+      yield* fs.writeFileString(file, JSON.stringify({ models: [rawModel("a"), rawModel("b")] }))
+      yield* waitFor(["a", "b"])
+      yield* fs.writeFileString(file, "{ broken")
+      yield* fs.writeFileString(file, JSON.stringify({ models: [rawModel("x"), rawModel("x")] }))
+      yield* fs.writeFileString(file + ".other", "unrelated")
+      yield* Effect.sleep("100 millis")
+      yield* fs.writeFileString(file, JSON.stringify({ models: [rawModel("c")] }))
+      yield* waitFor(["c"])
+      // Between the valid files, the invalid ones never showed: the registry went a -> a,b -> c.
+      const seen = [...new Set(Chunk.toReadonlyArray(yield* Fiber.join(history)))]
+      assert.deepStrictEqual(seen.slice(-2), ["a,b", "c"])
+      for (const state of seen) assert.include(["a", "a,b", "c"], state)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
 
 describe("ModelRegistry: add and update", () => {
   const run = <A, E>(self: Effect.Effect<A, E, ModelRegistry>) => Effect.provide(self, layerMemory(base))

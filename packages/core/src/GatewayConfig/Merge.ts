@@ -8,7 +8,7 @@ export const isPlainObject = (value: unknown): value is Readonly<Record<string, 
   typeof value === "object" && value !== null && !Array.isArray(value)
 
 /**
- * `overlay` over `base`: objects merge key by key, recursively; any other value
+ * `overlay` over `base`: objects merge key by key, recursively; every other value
  * of the overlay (scalar, array, null) replaces the base value. Neither input is
  * modified; keys keep their first-seen order.
  */
