@@ -2,11 +2,26 @@
  * ResponseEvaluator: completeness, relevance, coherence of an answer; low
  * quality alerts; switch recommendations the selector reads.
  *
- * Contract (implementation: accounting issue).
+ * When `evaluator.enabled` is false nothing is computed, stored or published.
+ * Otherwise every answer gets a QualityScoreRecord (offered to the RecordSink);
+ * a score below `lowQualityThreshold` publishes `LowQualityResponse`, and
+ * `switchAfterLowScores` low scores for one model and task type within
+ * `switchWindowMs` publish `ModelSwitchRecommended` (once per episode).
+ * While recommended, `penalty` is 1 right after the last low score and falls
+ * linearly to 0 over `switchWindowMs`; a good score ends the episode at once
+ * (penalty 0, low scores forgotten). Low scores are counted within the window,
+ * not only consecutive ones. Heuristics: `ResponseEvaluator/Heuristics.ts`.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
-import type { QualityScoreRecord } from "@modelgate/domain/Records"
-import { Context, type Effect, type Option } from "effect"
+import { LowQualityResponse, ModelSwitchRecommended } from "@modelgate/domain/Events"
+import { QualityScoreRecord } from "@modelgate/domain/Records"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Events } from "./Events.js"
+import { GatewayConfig } from "./GatewayConfig.js"
+import { RecordSink } from "./RecordSink.js"
+import * as Heuristics from "./ResponseEvaluator/Heuristics.js"
+
+export { Heuristics }
 
 /** Answer quality. */
 export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEvaluator")<
@@ -24,3 +39,95 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
     readonly penalty: (model: string, taskType: string | undefined) => Effect.Effect<number>
   }
 >() {}
+
+interface Track {
+  /** Times of low scores within the window, oldest first. */
+  lows: Array<number>
+  /** Time of the low score that started the current recommendation, if any. */
+  recommendedAt: number | undefined
+}
+
+const trackKey = (model: string, taskType: string | undefined) => `${model}\u0000${taskType ?? ""}`
+
+/** Build the evaluator. */
+export const make = Effect.gen(function* () {
+  const gatewayConfig = yield* GatewayConfig
+  const events = yield* Events
+  const sink = yield* RecordSink
+  const tracks = new Map<string, Track>()
+
+  const evaluate = Effect.fn("ResponseEvaluator.evaluate")(function* (input: {
+    readonly requestId: string
+    readonly model: string
+    readonly taskType: string | undefined
+    readonly request: ChatRequest
+    readonly response: ChatResponse
+  }) {
+    const config = (yield* gatewayConfig.get).evaluator
+    if (!config.enabled) return Option.none<QualityScoreRecord>()
+    const now = yield* Clock.currentTimeMillis
+    const scores = Heuristics.evaluate(input.request, input.response, config.weights)
+    const lowQuality = scores.score < config.lowQualityThreshold
+    const taskType = input.taskType === undefined ? {} : { taskType: input.taskType }
+    const record = QualityScoreRecord.make({ at: now, requestId: input.requestId, model: input.model, ...taskType, ...scores, lowQuality })
+    yield* sink.offer(record)
+
+    const key = trackKey(input.model, input.taskType)
+    const track = tracks.get(key) ?? { lows: [], recommendedAt: undefined }
+    track.lows = track.lows.filter((at) => at > now - config.switchWindowMs)
+    if (track.recommendedAt !== undefined && now - track.recommendedAt >= config.switchWindowMs) track.recommendedAt = undefined
+    if (!lowQuality) {
+      if (track.recommendedAt !== undefined) {
+        tracks.delete(key)
+        yield* Effect.logInfo(`quality of ${input.model} recovered${input.taskType ? ` for ${input.taskType}` : ""}`)
+      } else if (track.lows.length === 0) {
+        tracks.delete(key)
+      } else {
+        tracks.set(key, track)
+      }
+      return Option.some(record)
+    }
+    track.lows.push(now)
+    tracks.set(key, track)
+    yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, model: input.model, ...taskType, score: scores.score }))
+    if (track.recommendedAt !== undefined) {
+      track.recommendedAt = now
+    } else if (track.lows.length >= config.switchAfterLowScores) {
+      track.recommendedAt = now
+      yield* events.publish(
+        ModelSwitchRecommended.make({ at: now, model: input.model, ...taskType, lowScores: track.lows.length, windowMs: config.switchWindowMs })
+      )
+      yield* Effect.logWarning(`quality of ${input.model} is low: switch recommended`).pipe(
+        Effect.annotateLogs({ taskType: input.taskType ?? "any", lowScores: track.lows.length })
+      )
+    }
+    return Option.some(record)
+  })
+
+  const penalty = Effect.fn("ResponseEvaluator.penalty")(function* (model: string, taskType: string | undefined) {
+    const track = tracks.get(trackKey(model, taskType))
+    if (track?.recommendedAt === undefined) return 0
+    const config = (yield* gatewayConfig.get).evaluator
+    if (!config.enabled) return 0
+    const elapsed = (yield* Clock.currentTimeMillis) - track.recommendedAt
+    if (elapsed >= config.switchWindowMs) {
+      track.recommendedAt = undefined
+      return 0
+    }
+    return Math.min(1, Math.max(0, 1 - elapsed / config.switchWindowMs))
+  })
+
+  return ResponseEvaluator.of({ evaluate, penalty })
+})
+
+/** The live evaluator (its `enabled` flag is read from the running config on every call). */
+export const layer: Layer.Layer<ResponseEvaluator, never, GatewayConfig | Events | RecordSink> = Layer.effect(
+  ResponseEvaluator,
+  make
+)
+
+/** An evaluator that never scores and never penalises. */
+export const layerDisabled: Layer.Layer<ResponseEvaluator> = Layer.succeed(
+  ResponseEvaluator,
+  ResponseEvaluator.of({ evaluate: () => Effect.succeed(Option.none()), penalty: () => Effect.succeed(0) })
+)

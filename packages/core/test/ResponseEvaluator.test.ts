@@ -1,0 +1,126 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Events } from "@modelgate/core/Events"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
+import * as RecordSink from "@modelgate/core/RecordSink"
+import * as ResponseEvaluator from "@modelgate/core/ResponseEvaluator"
+import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { GatewayEvent } from "@modelgate/domain/Events"
+import { Context, Effect, Layer, Option, Ref, Schema, Stream, TestClock } from "effect"
+
+const setup = (evaluator: Record<string, unknown>) =>
+  Effect.gen(function* () {
+    const published = yield* Ref.make<ReadonlyArray<GatewayEvent>>([])
+    const events = Layer.succeed(
+      Events,
+      Events.of({ publish: (e) => Ref.update(published, (all) => [...all, e]), subscribe: Stream.empty })
+    )
+    const config = Schema.decodeUnknownSync(GatewayConfigData)({ evaluator })
+    const context = yield* Layer.build(
+      ResponseEvaluator.layer.pipe(
+        Layer.provideMerge(RecordSink.layerMemory),
+        Layer.provide(events),
+        Layer.provide(GatewayConfig.layerStatic(config))
+      )
+    )
+    const evaluator_ = Context.get(context, ResponseEvaluator.ResponseEvaluator)
+    const answer = (content: string, on: { readonly model: string; readonly taskType: string | undefined } = { model: "gpt-4o-mini", taskType: "qa" }) =>
+      evaluator_.evaluate({ requestId: "r", model: on.model, taskType: on.taskType, request, response: reply(content) })
+    return {
+      evaluator: evaluator_,
+      answer,
+      records: Context.get(context, RecordSink.MemoryRecords).all,
+      published: Ref.get(published)
+    }
+  })
+
+const request: ChatRequest = { model: "auto", messages: [{ role: "user", content: "What is the capital of France?" }] }
+const reply = (content: string): ChatResponse => ({
+  id: "x",
+  object: "chat.completion",
+  created: 0,
+  model: "m",
+  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
+})
+const good = "Paris is the capital of France."
+const bad = ""
+
+const untyped = { model: "m", taskType: undefined }
+const tags = (events: ReadonlyArray<GatewayEvent>) => events.map((e) => e._tag)
+
+describe("ResponseEvaluator", () => {
+  it.scoped("computes, stores and publishes nothing when disabled", () =>
+    Effect.gen(function* () {
+      const { answer, evaluator, published, records } = yield* setup({ enabled: false, switchAfterLowScores: 1 })
+      assert.isTrue(Option.isNone(yield* answer(good)))
+      assert.isTrue(Option.isNone(yield* answer(bad)))
+      assert.deepStrictEqual(yield* records, [])
+      assert.deepStrictEqual(yield* published, [])
+      assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "qa"), 0)
+    }))
+
+  it.scoped("scores an answer and offers the QualityScoreRecord to the RecordSink", () =>
+    Effect.gen(function* () {
+      const { answer, published, records } = yield* setup({ enabled: true })
+      yield* TestClock.adjust(1_234)
+      const record = Option.getOrThrow(yield* answer(good))
+      assert.deepInclude(record, { at: 1_234, model: "gpt-4o-mini", taskType: "qa", completeness: 1, relevance: 1, coherence: 1, score: 1, lowQuality: false })
+      assert.deepStrictEqual(yield* records, [record])
+      assert.deepStrictEqual(yield* published, [])
+    }))
+
+  it.scoped("publishes LowQualityResponse below the threshold", () =>
+    Effect.gen(function* () {
+      const { answer, published } = yield* setup({ enabled: true, lowQualityThreshold: 0.5 })
+      const record = Option.getOrThrow(yield* answer(bad))
+      assert.isTrue(record.lowQuality)
+      const events = yield* published
+      assert.deepStrictEqual(tags(events), ["LowQualityResponse"])
+      assert.deepInclude(events[0], { model: "gpt-4o-mini", taskType: "qa", score: record.score })
+    }))
+
+  it.scoped("recommends a switch after N low scores in the window, once, and penalises only that model and task type", () =>
+    Effect.gen(function* () {
+      const { answer, evaluator, published } = yield* setup({ enabled: true, switchAfterLowScores: 3, switchWindowMs: 60_000 })
+      yield* answer(bad)
+      yield* answer(good)
+      yield* answer(bad)
+      assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "qa"), 0)
+      yield* answer(bad)
+      assert.strictEqual(tags(yield* published).filter((t) => t === "ModelSwitchRecommended").length, 1)
+      const recommended = (yield* published).find((e) => e._tag === "ModelSwitchRecommended")
+      assert.deepInclude(recommended, { model: "gpt-4o-mini", taskType: "qa", lowScores: 3, windowMs: 60_000 })
+      assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "qa"), 1)
+      assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "code"), 0)
+      assert.strictEqual(yield* evaluator.penalty("claude-haiku", "qa"), 0)
+      yield* answer(bad)
+      assert.strictEqual(tags(yield* published).filter((t) => t === "ModelSwitchRecommended").length, 1, "once per episode")
+
+      yield* answer(good)
+      assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "qa"), 0, "a good score ends it")
+    }))
+
+  it.scoped("the penalty fades over the window and low scores outside it do not count", () =>
+    Effect.gen(function* () {
+      const { answer, evaluator, published } = yield* setup({ enabled: true, switchAfterLowScores: 2, switchWindowMs: 60_000 })
+      yield* answer(bad, untyped)
+      yield* TestClock.adjust(60_000)
+      yield* answer(bad, untyped)
+      assert.isFalse(tags(yield* published).includes("ModelSwitchRecommended"), "the first low score left the window")
+      yield* TestClock.adjust(1_000)
+      yield* answer(bad, untyped)
+      assert.isTrue(tags(yield* published).includes("ModelSwitchRecommended"))
+      assert.strictEqual(yield* evaluator.penalty("m", undefined), 1)
+      yield* TestClock.adjust(30_000)
+      assert.closeTo(yield* evaluator.penalty("m", undefined), 0.5, 1e-9)
+      yield* TestClock.adjust(30_000)
+      assert.strictEqual(yield* evaluator.penalty("m", undefined), 0)
+    }))
+
+  it.effect("layerDisabled never scores", () =>
+    Effect.gen(function* () {
+      const evaluator = yield* ResponseEvaluator.ResponseEvaluator
+      assert.isTrue(Option.isNone(yield* evaluator.evaluate({ requestId: "r", model: "m", taskType: undefined, request, response: reply(bad) })))
+    }).pipe(Effect.provide(ResponseEvaluator.layerDisabled)))
+})
