@@ -2,6 +2,7 @@
  * @modelgate/core: every subsystem service, its memory store, and the Gateway.
  */
 export * as ApiKeys from "./ApiKeys.js"
+export * as CacheStore from "./CacheStore.js"
 export * as CostStore from "./CostStore.js"
 export * as CostTracker from "./CostTracker.js"
 export * as Events from "./Events.js"

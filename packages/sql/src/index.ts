@@ -1,6 +1,7 @@
 /**
  * @modelgate/sql: SQL stores and migrations (SQLite by default).
  */
+export * as CacheStoreSql from "./CacheStoreSql.js"
 export * as CostStoreSql from "./CostStoreSql.js"
 export * as Migrations from "./Migrations.js"
 export * as MetricsStoreSql from "./MetricsStoreSql.js"
