@@ -1,0 +1,330 @@
+import type { Sse } from "@effect/experimental"
+import { Headers } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { ChatChunk, ChatMessage, ChatResponse } from "@modelgate/domain/Chat"
+import { ProviderError } from "@modelgate/domain/ProviderError"
+import { Arbitrary, Either, FastCheck, Schema } from "effect"
+import * as fc from "fast-check"
+import { classifyAnthropic, parseRateLimit, retryAfterOf } from "../src/Anthropic/Errors.js"
+import { toAnthropicRequest, translateMessages } from "../src/Anthropic/Request.js"
+import { type AnthropicResponse, fromAnthropicResponse } from "../src/Anthropic/Response.js"
+import { AnthropicStreamTranslator } from "../src/Anthropic/Stream.js"
+import { classifyStatus } from "../src/internal/errors.js"
+import { ctxOf, modelOf } from "./internal/fixtures.js"
+
+const info = { model: "claude-test", keyId: "anthropic#1", secrets: ["sk-ant-secret-123456"] }
+const model = modelOf("anthropic", "claude-fake-1", "claude-test")
+
+const errorCtx = (status: number, body: string, headers: Record<string, string> = {}) => ({
+  status,
+  headers: Headers.fromInput(headers),
+  requestId: undefined,
+  rateLimit: undefined,
+  provider: "anthropic",
+  info,
+  body,
+  excerpt: body.slice(0, 300),
+  nowMs: 1_000_000
+})
+
+const event = (type: string, data: Record<string, unknown>): Sse.Event => ({
+  _tag: "Event",
+  event: type,
+  id: undefined,
+  data: JSON.stringify({ type, ...data })
+})
+
+const translator = () =>
+  new AnthropicStreamTranslator({
+    provider: "anthropic",
+    info,
+    meta: { status: 200, headers: Headers.empty, requestId: "req_1", rateLimit: undefined },
+    nowMs: 5_000
+  }, 5)
+
+const run = (events: ReadonlyArray<Sse.Event>) => {
+  const t = translator()
+  const chunks: Array<ChatChunk> = []
+  for (const e of [...events]) {
+    const out = t.push(e)
+    if (Either.isLeft(out)) return Either.left(out.left)
+    chunks.push(...out.right)
+  }
+  const end = t.end()
+  return Either.isLeft(end) ? Either.left(end.left) : Either.right([...chunks, ...end.right])
+}
+
+const start = event("message_start", {
+  message: { id: "msg_1", model: "claude-x", usage: { input_tokens: 10, cache_read_input_tokens: 5, output_tokens: 1 } }
+})
+
+describe("Anthropic request translation", () => {
+  it("lifts leading system/developer text, folds later system text into user turns, merges same-role turns", () => {
+    const out = translateMessages([
+      { role: "system", content: "a" },
+      { role: "developer", content: "b" },
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "yo" },
+      { role: "system", content: "late rule" },
+      { role: "user", content: "next" }
+    ])
+    assert.isTrue(Either.isRight(out))
+    if (Either.isRight(out)) {
+      assert.strictEqual(out.right.system, "a\n\nb")
+      assert.deepStrictEqual(out.right.messages.map((m) => m.role), ["user", "assistant", "user"])
+      assert.deepStrictEqual(out.right.messages[2]?.content, [{ type: "text", text: "late rule" }, { type: "text", text: "next" }])
+    }
+  })
+
+  it("rejects tool arguments that are not a JSON object and audio input, naming the problem", () => {
+    const bad = toAnthropicRequest(ctxOf(model, undefined, {
+      messages: [{ role: "assistant", tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "[1]" } }] }]
+    }).request, model, { stream: false, context: { provider: "anthropic", model: "claude-test" } })
+    assert.isTrue(Either.isLeft(bad))
+    if (Either.isLeft(bad)) assert.include(bad.left.message, "c1")
+    const audio = translateMessages([{ role: "user", content: [{ type: "input_audio", input_audio: { data: "x", format: "wav" } }] }])
+    assert.isTrue(Either.isLeft(audio))
+  })
+
+  it("tool_choice none and named map to Anthropic's shapes", () => {
+    const tools = [{ type: "function" as const, function: { name: "f" } }]
+    const body = (tool_choice: "none" | { type: "function"; function: { name: string } }) =>
+      toAnthropicRequest(ctxOf(model, undefined, { tools, tool_choice }).request, model, { stream: true, context: { provider: "anthropic", model: "m" } })
+    const none = body("none")
+    const named = body({ type: "function", function: { name: "f" } })
+    assert.deepStrictEqual(Either.getOrThrow(none).tool_choice, { type: "none" })
+    assert.deepStrictEqual(Either.getOrThrow(named).tool_choice, { type: "tool", name: "f" })
+    assert.deepStrictEqual(Either.getOrThrow(named).tools, [{ name: "f", input_schema: { type: "object", properties: {} } }])
+    assert.isTrue(Either.getOrThrow(named).stream)
+  })
+
+  it("property: any message list translates to alternating user/assistant turns, or fails with a reason", () => {
+    FastCheck.assert(
+      FastCheck.property(FastCheck.array(Arbitrary.make(ChatMessage), { minLength: 1, maxLength: 8 }), (messages) => {
+        const out = translateMessages(messages)
+        if (Either.isLeft(out)) {
+          assert.isTrue(out.left.length > 0)
+          return
+        }
+        const roles = out.right.messages.map((m) => m.role)
+        roles.forEach((role, i) => assert.notStrictEqual(role, roles[i - 1]))
+        assert.isTrue(out.right.messages.every((m) => m.content.length > 0))
+        const results = out.right.messages.flatMap((m) => m.content.filter((b) => b.type === "tool_result"))
+        assert.strictEqual(results.length, messages.filter((m) => m.role === "tool").length)
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
+
+const count = fc.nat({ max: 1_000_000 })
+const anthropicResponse: fc.Arbitrary<AnthropicResponse> = fc.record({
+  id: fc.string(),
+  role: fc.constant("assistant" as const),
+  model: fc.string(),
+  content: fc.array(
+    fc.oneof(
+      fc.record({ type: fc.constant("text" as const), text: fc.string() }),
+      fc.record({
+        type: fc.constant("tool_use" as const),
+        id: fc.string(),
+        name: fc.string(),
+        input: fc.dictionary(fc.string(), fc.jsonValue())
+      }),
+      fc.record({ type: fc.constantFrom("thinking", "redacted_thinking", "server_tool_use") })
+    ),
+    { maxLength: 5 }
+  ),
+  stop_reason: fc.constantFrom("end_turn", "stop_sequence", "max_tokens", "tool_use", "refusal", "pause_turn", "model_context_window_exceeded"),
+  usage: fc.record({
+    input_tokens: count,
+    output_tokens: count,
+    cache_creation_input_tokens: fc.option(count, { nil: null }),
+    cache_read_input_tokens: fc.option(count, { nil: undefined })
+  })
+}) as fc.Arbitrary<AnthropicResponse>
+
+describe("Anthropic response normalisation", () => {
+  it("property: any valid Anthropic response normalises to a valid ChatResponse with exact usage", () => {
+    fc.assert(
+      fc.property(anthropicResponse, fc.nat({ max: 2_000_000_000_000 }), (wire, now) => {
+        const out = fromAnthropicResponse(wire, now)
+        assert.isFalse("_tag" in out)
+        if ("_tag" in out) return
+        const response = out.response
+        assert.isTrue(Schema.is(ChatResponse)(response))
+        const u = wire.usage
+        const prompt = (u.input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0)
+        assert.strictEqual(response.usage.prompt_tokens, prompt)
+        assert.strictEqual(response.usage.total_tokens, prompt + (u.output_tokens ?? 0))
+        assert.strictEqual(response.usage.prompt_tokens_details?.cached_tokens, u.cache_read_input_tokens ?? 0)
+        const uses = wire.content.filter((b) => b.type === "tool_use")
+        assert.strictEqual(response.choices[0].message.tool_calls?.length ?? 0, uses.length)
+        const texts = wire.content.flatMap((b) => (b.type === "text" && "text" in b ? [b.text] : []))
+        assert.strictEqual(response.choices[0].message.content ?? "", texts.join(""))
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("maps stop reasons and rejects unknown ones", () => {
+    const base = { id: "m", role: "assistant" as const, model: "x", content: [], usage: { input_tokens: 1, output_tokens: 1 } }
+    const finish = (stop_reason: string | null) => {
+      const out = fromAnthropicResponse({ ...base, stop_reason }, 0)
+      return "_tag" in out ? out._tag : out.response.choices[0].finish_reason
+    }
+    assert.strictEqual(finish("end_turn"), "stop")
+    assert.strictEqual(finish("stop_sequence"), "stop")
+    assert.strictEqual(finish("max_tokens"), "length")
+    assert.strictEqual(finish("tool_use"), "tool_calls")
+    assert.strictEqual(finish("refusal"), "content_filter")
+    assert.strictEqual(finish("gremlins"), "UnknownStopReason")
+    assert.strictEqual(finish(null), "UnknownStopReason")
+  })
+})
+
+describe("Anthropic error classification", () => {
+  const errorType = fc.constantFrom(
+    "invalid_request_error", "authentication_error", "billing_error", "permission_error", "not_found_error",
+    "request_too_large", "rate_limit_error", "api_error", "timeout_error", "overloaded_error", "mystery_error"
+  )
+  const body = fc.oneof(
+    fc.string(),
+    fc.constant("<html>502</html>"),
+    fc.record({ type: errorType, message: fc.oneof(fc.string(), fc.constant("prompt is too long: 300000 tokens > 200000 maximum")) })
+      .map((error) => JSON.stringify({ type: "error", error }))
+  )
+  const headers = fc.record({ "retry-after": fc.oneof(fc.constant("2"), fc.constant("soon"), fc.string()) }, { requiredKeys: [] })
+
+  it("property: classification is total; every status maps to exactly one class or success", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }), body, headers, (status, text, hs) => {
+        if (classifyStatus(status) === "success") {
+          assert.isTrue(status >= 200 && status < 300)
+          return
+        }
+        const error = classifyAnthropic(errorCtx(status, text, hs))
+        assert.isTrue(Schema.is(ProviderError)(error))
+        assert.strictEqual(error.status, status)
+        assert.notInclude(error.message, "sk-ant-secret-123456")
+        if (status >= 500) assert.isTrue(error.retryable, `${status} ${error._tag}`)
+        if ([400, 401, 403, 404, 413, 422].includes(status)) assert.isFalse(error.retryable, `${status} ${error._tag}`)
+        if (status < 200 || (status >= 300 && status < 400)) assert.strictEqual(error._tag, "MalformedResponse")
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("refines by body: prompt too long, overloaded inside a 500, spend limit", () => {
+    const body = (type: string, message: string, details?: unknown) => JSON.stringify({ type: "error", error: { type, message, details } })
+    assert.strictEqual(classifyAnthropic(errorCtx(400, body("invalid_request_error", "prompt is too long: 201000 tokens > 200000 maximum")))._tag, "ContextLengthExceeded")
+    assert.strictEqual(classifyAnthropic(errorCtx(400, body("invalid_request_error", "messages: Field required")))._tag, "BadRequest")
+    assert.strictEqual(classifyAnthropic(errorCtx(500, body("overloaded_error", "Overloaded")))._tag, "Overloaded")
+    const spend = classifyAnthropic(errorCtx(429, body("rate_limit_error", "cap", { error_code: "enforced_spend_limit_reached" })))
+    assert.strictEqual(spend._tag, "Unauthorized")
+    assert.isFalse(spend.retryable)
+    const withId = classifyAnthropic(errorCtx(500, JSON.stringify({ type: "error", error: { type: "api_error", message: "x" }, request_id: "req_9" })))
+    assert.strictEqual(withId.requestId, "req_9")
+  })
+
+  it("reads anthropic-ratelimit-* headers and retry hints relative to the clock", () => {
+    const now = Date.parse("2026-01-01T00:00:00Z")
+    const headers = Headers.fromInput({
+      "anthropic-ratelimit-requests-limit": "50",
+      "anthropic-ratelimit-requests-remaining": "0",
+      "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:07Z",
+      "anthropic-ratelimit-tokens-limit": "40000",
+      "anthropic-ratelimit-tokens-remaining": "39000",
+      "anthropic-ratelimit-tokens-reset": "2026-01-01T00:00:01.500Z"
+    })
+    assert.deepStrictEqual({ ...parseRateLimit(headers, now) }, {
+      limitRequests: 50,
+      remainingRequests: 0,
+      resetRequestsMs: 7_000,
+      limitTokens: 40_000,
+      remainingTokens: 39_000,
+      resetTokensMs: 1_500
+    })
+    assert.strictEqual(retryAfterOf(headers, now), 7_000)
+    assert.strictEqual(retryAfterOf(Headers.fromInput({ "retry-after": "3", "anthropic-ratelimit-requests-remaining": "0" }), now), 3_000)
+    assert.strictEqual(retryAfterOf(Headers.fromInput({ "retry-after-ms": "250" }), now), 250)
+    assert.isUndefined(parseRateLimit(Headers.empty, now))
+    const inputOnly = parseRateLimit(Headers.fromInput({ "anthropic-ratelimit-input-tokens-remaining": "12" }), now)
+    assert.strictEqual(inputOnly?.remainingTokens, 12)
+  })
+})
+
+describe("Anthropic stream translation", () => {
+  it("translates the event sequence, ignores ping and unknown events, takes the last cumulative usage", () => {
+    const out = run([
+      start,
+      event("ping", {}),
+      event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Hel" } }),
+      event("some_future_event", { whatever: true }),
+      event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "lo" } }),
+      event("content_block_stop", { index: 0 }),
+      event("content_block_start", { index: 1, content_block: { type: "tool_use", id: "toolu_1", name: "f", input: {} } }),
+      event("content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: "" } }),
+      event("content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: "{\"a\":" } }),
+      event("content_block_delta", { index: 1, delta: { type: "input_json_delta", partial_json: "1}" } }),
+      event("content_block_stop", { index: 1 }),
+      event("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
+      event("message_delta", { delta: {}, usage: { output_tokens: 9 } }),
+      event("message_stop", {})
+    ])
+    assert.isTrue(Either.isRight(out))
+    const chunks = Either.getOrThrow(out)
+    assert.isTrue(chunks.every(Schema.is(ChatChunk)))
+    assert.strictEqual(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), "Hello")
+    const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+    assert.deepStrictEqual(calls[0], { index: 0, id: "toolu_1", type: "function", function: { name: "f", arguments: "" } })
+    assert.strictEqual(calls.map((c) => c.function?.arguments ?? "").join(""), "{\"a\":1}")
+    assert.strictEqual(chunks[chunks.length - 2]?.choices[0]?.finish_reason, "tool_calls")
+    assert.deepStrictEqual(chunks[chunks.length - 1]?.usage, {
+      prompt_tokens: 15,
+      completion_tokens: 9,
+      total_tokens: 24,
+      prompt_tokens_details: { cached_tokens: 5, cache_creation_tokens: 0 }
+    })
+  })
+
+  it("a body that ends before message_stop is StreamInterrupted; an unknown stop reason is MalformedResponse", () => {
+    const cut = run([start, event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }), event("message_delta", { delta: { stop_reason: "end_turn" } })])
+    assert.strictEqual(Either.isLeft(cut) ? cut.left._tag : "", "StreamInterrupted")
+    assert.strictEqual(Either.isLeft(run([])) ? "left" : "right", "left")
+    const weird = run([start, event("message_delta", { delta: { stop_reason: "gremlins" } }), event("message_stop", {})])
+    assert.strictEqual(Either.isLeft(weird) ? weird.left._tag : "", "MalformedResponse")
+    const broken = run([start, { _tag: "Event", event: "content_block_delta", id: undefined, data: "{not json" }])
+    assert.strictEqual(Either.isLeft(broken) ? broken.left._tag : "", "MalformedResponse")
+  })
+
+  it("an error event is classified by its type, without an HTTP status", () => {
+    const out = run([start, event("error", { error: { type: "rate_limit_error", message: "slow" } })])
+    assert.isTrue(Either.isLeft(out))
+    if (Either.isLeft(out)) {
+      assert.strictEqual(out.left._tag, "RateLimited")
+      assert.isUndefined(out.left.status)
+      assert.strictEqual(out.left.requestId, "req_1")
+    }
+  })
+
+  it("property: streamed text deltas reassemble the text exactly", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ minLength: 1 }), { maxLength: 20 }), (pieces) => {
+        const out = run([
+          start,
+          event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+          ...pieces.map((text) => event("content_block_delta", { index: 0, delta: { type: "text_delta", text } })),
+          event("content_block_stop", { index: 0 }),
+          event("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: pieces.length } }),
+          event("message_stop", {})
+        ])
+        const chunks = Either.getOrThrow(out)
+        assert.strictEqual(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), pieces.join(""))
+        assert.strictEqual(chunks[chunks.length - 1]?.usage?.completion_tokens, pieces.length)
+      }),
+      { numRuns: 100 }
+    )
+  })
+})
