@@ -187,7 +187,9 @@ export const make = Effect.gen(function* () {
         yield* Effect.logWarning(`record ${record._tag} offered after the writer closed; writing it directly`)
         return yield* flushWith(shutdownRetry).pipe(
           Effect.zipRight(Effect.retry(writeOnce([record]), shutdownRetry)),
-          Effect.catchAll((error) => Effect.logError("late record lost", error.message))
+          Effect.catchAll((error) =>
+            Effect.zipRight(metrics.forget([record]), Effect.logError(`late ${record._tag} lost`, error.message))
+          )
         )
       }
       yield* offerQueued(record)
