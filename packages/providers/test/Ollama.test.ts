@@ -9,6 +9,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as Ollama from "../src/Ollama.js"
+import { Headers } from "@effect/platform"
+import { classifyStatus } from "../src/internal/errors.js"
+import { classify } from "../src/Ollama/errors.js"
 import { normaliseResponse } from "../src/Ollama/normalise.js"
 import type { WireChatLine } from "../src/Ollama/wire.js"
 import { ctxOf, modelOf } from "./internal/fixtures.js"
@@ -219,6 +222,27 @@ describe("Ollama properties", () => {
         }
       }),
       { numRuns: 200 }
+    )
+  })
+
+  it("classification is total: every non-2xx status is exactly its status class", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), fc.string(), (status, message) => {
+        const body = JSON.stringify({ error: message })
+        const error = classify({
+          status,
+          headers: Headers.empty,
+          requestId: undefined,
+          rateLimit: undefined,
+          provider: "ollama",
+          info: { model: "m", keyId: undefined, secrets: [] },
+          body,
+          excerpt: body,
+          nowMs: 0
+        })
+        assert.strictEqual(error._tag, classifyStatus(status))
+      }),
+      { numRuns: 500 }
     )
   })
 })

@@ -335,4 +335,38 @@ describe("OpenAi properties", () => {
       { numRuns: 500 }
     )
   })
+
+  it("any valid stream chunk normalises to a valid ChatChunk", () => {
+    const chunk = fc.record({
+      id: fc.option(fc.string(), { nil: undefined }),
+      created: fc.option(count, { nil: undefined }),
+      model: fc.option(fc.string(), { nil: undefined }),
+      choices: fc.array(fc.record({
+        index: fc.nat({ max: 4 }),
+        delta: fc.record({
+          role: fc.option(fc.constant("assistant"), { nil: undefined }),
+          content: fc.option(fc.string(), { nil: null }),
+          tool_calls: fc.option(
+            fc.array(fc.record({
+              index: fc.nat({ max: 4 }),
+              id: fc.option(fc.string(), { nil: undefined }),
+              type: fc.option(fc.constant("function"), { nil: undefined }),
+              function: fc.record({ name: fc.option(fc.string(), { nil: undefined }), arguments: fc.option(fc.string(), { nil: undefined }) })
+            })),
+            { nil: undefined }
+          )
+        }),
+        finish_reason: fc.option(fc.constantFrom("stop", "length", "tool_calls", "content_filter"), { nil: null })
+      }), { maxLength: 2 }),
+      usage: fc.option(fc.record({ prompt_tokens: count, completion_tokens: count }), { nil: null })
+    }) as fc.Arbitrary<OpenAiWire.WireChunk>
+    fc.assert(
+      fc.property(chunk, (wire) => {
+        const out = OpenAiWire.normaliseChunk(wire, { id: "i", created: 1, model: "m" })
+        assert.strictEqual(out._tag, "Ok")
+        if (out._tag === "Ok") assert.isTrue(Schema.is(ChatChunk)(out.value))
+      }),
+      { numRuns: 200 }
+    )
+  })
 })
