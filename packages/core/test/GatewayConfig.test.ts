@@ -4,8 +4,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Events from "@modelgate/core/Events"
 import { GatewayConfig, layer, validate } from "@modelgate/core/GatewayConfig"
 import { defaultConfig, GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
-import type { GatewayEvent } from "@modelgate/domain/Events"
-import { ConfigProvider, Context, Duration, Effect, Layer, Schema, Stream } from "effect"
+import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
+import { Chunk, ConfigProvider, Context, Duration, Effect, Layer, Queue, Schema, Stream } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -130,13 +130,28 @@ describe("GatewayConfig: invalid configuration is rejected with file, path and r
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
 })
 
-const firstEvent = <A extends GatewayEvent["_tag"]>(events: Events.Events["Type"], tag: A) =>
-  events.subscribe.pipe(
-    Stream.filter((e): e is Extract<GatewayEvent, { _tag: A }> => e._tag === tag),
-    Stream.take(1),
-    Stream.runHead,
-    Effect.flatten
-  )
+/**
+ * Record every event from now on. Returns once the subscription is live (a
+ * probe event has come through), so no later event can be missed.
+ */
+const record = (events: Events.Events["Type"]) =>
+  Effect.gen(function* () {
+    const queue = yield* Queue.unbounded<GatewayEvent>()
+    yield* events.subscribe.pipe(Stream.runForEach((e) => Queue.offer(queue, e)), Effect.forkScoped)
+    const probe = ConfigReloaded.make({ at: 0, source: "probe" })
+    yield* events.publish(probe).pipe(
+      Effect.zipRight(Effect.yieldNow()),
+      Effect.zipRight(Queue.takeAll(queue)),
+      Effect.repeat({ until: (taken) => Chunk.some(taken, (e) => e === probe) })
+    )
+    /** The next event with this tag (events of other tags are skipped), waiting for it. */
+    const first = <A extends GatewayEvent["_tag"]>(tag: A) =>
+      Queue.take(queue).pipe(
+        Effect.repeat({ until: (e) => e._tag === tag }),
+        Effect.map((e) => e as Extract<GatewayEvent, { _tag: A }>)
+      )
+    return { first }
+  })
 
 describe("GatewayConfig: reload", () => {
   it.scoped("applies a valid change (ConfigReloaded); keeps the running config on a bad one (ConfigRejected)", () =>
@@ -146,18 +161,15 @@ describe("GatewayConfig: reload", () => {
       const file = path.join(dir, "gateway.json")
       const { config, events } = yield* build(dir)
 
-      const reloaded = yield* Effect.fork(firstEvent(events, "ConfigReloaded"))
-      yield* Effect.yieldNow()
+      const recorder = yield* record(events)
       yield* fs.writeFileString(file, JSON.stringify({ server: { port: 2000 } }))
       assert.strictEqual((yield* config.reload).server.port, 2000)
-      assert.strictEqual((yield* reloaded.await.pipe(Effect.flatten)).source, dir)
+      assert.strictEqual((yield* recorder.first("ConfigReloaded")).source, dir)
 
-      const rejected = yield* Effect.fork(firstEvent(events, "ConfigRejected"))
-      yield* Effect.yieldNow()
       yield* fs.writeFileString(file, JSON.stringify({ server: { port: "two thousand" } }))
       const error = yield* Effect.flip(config.reload)
       assert.strictEqual(error.path, "server.port")
-      const event = yield* rejected.await.pipe(Effect.flatten)
+      const event = yield* recorder.first("ConfigRejected")
       assert.strictEqual(event.file, file)
       assert.include(event.reason, "server.port")
       assert.strictEqual((yield* config.get).server.port, 2000)
@@ -169,7 +181,7 @@ describe("GatewayConfig: reload", () => {
       const dir = yield* configDir({ "gateway.json": { server: { port: 1000 } } })
       const file = path.join(dir, "gateway.json")
       const { config, events } = yield* build(dir, "dev", true)
-      const rejected = yield* Effect.fork(firstEvent(events, "ConfigRejected"))
+      const recorder = yield* record(events)
       const waitForPort = (port: number) =>
         config.changes.pipe(Stream.filter((c) => c.server.port === port), Stream.runHead, Effect.flatten, Effect.timeout("10 seconds"))
 
@@ -180,7 +192,7 @@ describe("GatewayConfig: reload", () => {
       yield* waitForPort(3001)
 
       yield* fs.writeFileString(file, "{ broken")
-      const event = yield* rejected.await.pipe(Effect.flatten, Effect.timeout("10 seconds"))
+      const event = yield* recorder.first("ConfigRejected").pipe(Effect.timeout("10 seconds"))
       assert.strictEqual(event.file, file)
       assert.strictEqual((yield* config.get).server.port, 3001)
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
