@@ -13,7 +13,7 @@ import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
-import { Duration, Effect, Layer, Schedule } from "effect"
+import { Deferred, Duration, Effect, Layer, Schedule } from "effect"
 import * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
 import * as Router from "./http/Router.js"
@@ -39,7 +39,8 @@ const longLived = (url: string) => url.startsWith("/v1/events")
 
 const serveApp = (hooks: DrainHooks) =>
   Effect.gen(function* () {
-    const app = yield* Router.make
+    const closing = yield* Deferred.make<void>()
+    const app = yield* Router.make({ closing: Deferred.await(closing) })
     const grace = (yield* (yield* GatewayConfig).get).server.shutdownGraceMs
     let inFlight = 0
     let draining = false
@@ -56,6 +57,7 @@ const serveApp = (hooks: DrainHooks) =>
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         draining = true
+        yield* Deferred.succeed(closing, undefined)
         yield* hooks.stopAccepting
         if (inFlight > 0) yield* Effect.logInfo(`shutting down: waiting for ${inFlight} in-flight request(s)`)
         const drained = yield* Effect.void.pipe(

@@ -17,8 +17,8 @@ export const json = (body: unknown, status = 200, headers?: Record<string, strin
 const encoder = new TextEncoder()
 const encodeEvent = Schema.encodeSync(GatewayEvent)
 
-/** Handlers of the read-only endpoints. */
-export const make = Effect.gen(function* () {
+/** Handlers of the read-only endpoints; event streams end when `closing` completes. */
+export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   const registry = yield* ModelRegistry
   const health = yield* HealthChecker
   const keys = yield* ApiKeys
@@ -83,7 +83,7 @@ export const make = Effect.gen(function* () {
           Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.as(encoder.encode(": keep-alive\n\n")))
         ),
         { haltStrategy: "left" }
-      ),
+      ).pipe(Stream.interruptWhen(closing)),
       { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
     )
   )

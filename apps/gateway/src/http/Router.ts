@@ -41,12 +41,18 @@ const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
     return denied === undefined ? handler(request) : Effect.succeed(toResponse(denied))
   })
 
+/** Options of the app. */
+export interface AppOptions {
+  /** Completes when the server starts shutting down: long-lived streams (`/v1/events`) end then. */
+  readonly closing?: Effect.Effect<void> | undefined
+}
+
 /** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once). */
-export const make = Effect.gen(function* () {
+export const make = (options: AppOptions = {}) => Effect.gen(function* () {
   const auth = yield* Auth.fromConfig
   const ids = yield* RequestId.make
   const chat = yield* Chat.make(ids)
-  const info = yield* Info.make
+  const info = yield* Info.make(options.closing ?? Effect.never)
   const admin = yield* Admin.make
   const metrics = yield* MetricsApi.make
   const v1 = (handler: Handler) => guarded(auth.gateway, handler)

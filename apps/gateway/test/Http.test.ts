@@ -1,0 +1,234 @@
+/**
+ * The HTTP surface besides chat answers: headers, requirements passed to the
+ * gateway, auth on and off, admin, events, readiness, metrics and costs.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { Events } from "@modelgate/core/Events"
+import { Gateway, type RequestOptions } from "@modelgate/core/Gateway"
+import { HealthChanged } from "@modelgate/domain/Events"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Effect, Fiber, Schedule } from "effect"
+import { chatBody, post, request } from "./support/Client.js"
+import { baseUrl, echoGateway, meta, models, response, seen, serverLayer } from "./support/Doubles.js"
+
+const calls: Array<{ requirements: TaskRequirements; options: RequestOptions | undefined }> = []
+const recording = Gateway.of({
+  complete: (_request, requirements, options) => {
+    calls.push({ requirements, options })
+    return Effect.succeed({ response: response("ok"), meta: meta(options?.requestId, { cacheHit: true, failovers: 2, costUsd: 0 }) })
+  },
+  stream: echoGateway.stream
+})
+
+describe("http", () => {
+  // Live clock: these tests talk over real sockets.
+  layer(serverLayer(recording), { excludeTestServices: true })((it) => {
+    it.effect("every answer carries the modelgate headers and the client's request id", () =>
+      Effect.gen(function* () {
+        const reply = yield* post("/v1/chat/completions", chatBody(), { "x-request-id": "client-42" })
+        assert.strictEqual(reply.status, 200)
+        assert.strictEqual(reply.headers.get("x-request-id"), "client-42")
+        assert.strictEqual(reply.headers.get("x-modelgate-cache"), "hit")
+        assert.strictEqual(reply.headers.get("x-modelgate-failovers"), "2")
+        assert.strictEqual(reply.headers.get("x-modelgate-cost-usd"), "0")
+        assert.strictEqual(calls.at(-1)?.options?.requestId, "client-42")
+        const models = yield* request("/v1/models")
+        assert.match(models.headers.get("x-request-id") ?? "", /^mg-/)
+        const a = (yield* post("/v1/chat/completions", chatBody())).headers.get("x-request-id")
+        const b = (yield* post("/v1/chat/completions", chatBody())).headers.get("x-request-id")
+        assert.notStrictEqual(a, b)
+      }))
+
+    it.effect("requirements come from the body's modelgate object, then the headers", () =>
+      Effect.gen(function* () {
+        yield* post(
+          "/v1/chat/completions",
+          chatBody({ modelgate: { priority: "CRITICAL", capabilities: ["code"], maxCostUsd: 0.01, maxLatencyMs: 2000, agentType: "planner" } }),
+          { "x-modelgate-priority": "low", "x-modelgate-task-type": "summarize", "x-modelgate-cache-ttl": "30" }
+        )
+        const body = calls.at(-1)!
+        assert.strictEqual(body.requirements.priority, "CRITICAL")
+        assert.deepStrictEqual(body.requirements.capabilities, ["code"])
+        assert.strictEqual(body.requirements.maxCostPerRequestUsd, 0.01)
+        assert.strictEqual(body.requirements.maxLatencyMs, 2000)
+        assert.strictEqual(body.requirements.agentType, "planner")
+        assert.strictEqual(body.requirements.taskType, "summarize")
+        assert.strictEqual(body.options?.cacheTtlMs, 30_000)
+
+        yield* post("/v1/chat/completions", chatBody(), {
+          "x-modelgate-priority": "high",
+          "x-modelgate-capabilities": "code, Vision",
+          "x-modelgate-agent-type": "coder"
+        })
+        const headers = calls.at(-1)!.requirements
+        assert.strictEqual(headers.priority, "HIGH")
+        assert.deepStrictEqual(headers.capabilities, ["code", "vision"])
+        assert.strictEqual(headers.agentType, "coder")
+
+        yield* post("/v1/chat/completions", chatBody())
+        assert.deepStrictEqual(calls.at(-1)!.requirements, { capabilities: [], priority: "MEDIUM" })
+      }))
+
+    it.effect("with model auto, the request's own needs become capabilities", () =>
+      Effect.gen(function* () {
+        const tools = [{ type: "function", function: { name: "f" } }]
+        yield* post("/v1/chat/completions", chatBody({ tools, response_format: { type: "json_object" } }))
+        assert.deepStrictEqual(calls.at(-1)!.requirements.capabilities, ["tools", "json_mode"])
+        yield* post("/v1/chat/completions", chatBody({ model: "gpt-test", tools }))
+        assert.deepStrictEqual(calls.at(-1)!.requirements.capabilities, [])
+      }))
+
+    it.effect("health, readiness and models need no key when none is set", () =>
+      Effect.gen(function* () {
+        const health = yield* request("/health")
+        assert.strictEqual(health.status, 200)
+        assert.strictEqual(health.json.status, "ok")
+        const ready = yield* request("/ready")
+        assert.strictEqual(ready.status, 200)
+        assert.deepStrictEqual(ready.json.providers.map((p: { provider: string; ready: boolean }) => [p.provider, p.ready]), [
+          ["anthropic", true],
+          ["openai", true]
+        ])
+        const list = yield* request("/v1/models")
+        assert.strictEqual(list.json.object, "list")
+      }))
+
+    it.effect("admin answers 403 when no master key is set", () =>
+      Effect.gen(function* () {
+        const reply = yield* request("/admin/models")
+        assert.strictEqual(reply.status, 403)
+        assert.include(reply.json.error.message, "MODELGATE_MASTER_KEY")
+      }))
+
+    it.effect("/v1/events delivers a published event as SSE", () =>
+      Effect.gen(function* () {
+        const events = yield* Events
+        const url = yield* baseUrl
+        const controller = new AbortController()
+        const reader = yield* Effect.fork(
+          Effect.promise(async () => {
+            const res = await fetch(`${url}/v1/events`, { signal: controller.signal })
+            const decoder = new TextDecoder()
+            let text = ""
+            for await (const part of res.body!) {
+              text += decoder.decode(part, { stream: true })
+              const line = text.split("\n").find((l) => l.startsWith("data: "))
+              if (line !== undefined) return { type: res.headers.get("content-type"), data: JSON.parse(line.slice(6)) }
+            }
+            return undefined
+          })
+        )
+        const event = new HealthChanged({ at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "3 probes failed" })
+        // The subscription starts when the request arrives: publish until the reader has one.
+        const publisher = yield* Effect.fork(Effect.repeat(events.publish(event), Schedule.spaced("20 millis")))
+        const got = yield* Fiber.join(reader)
+        yield* Fiber.interrupt(publisher)
+        controller.abort()
+        assert.strictEqual(got?.type, "text/event-stream")
+        assert.deepStrictEqual(got?.data, { _tag: "HealthChanged", at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "3 probes failed" })
+      }), { timeout: 10_000 })
+
+    it.effect("/metrics is Prometheus text and /v1/metrics JSON with the query's filters", () =>
+      Effect.gen(function* () {
+        const text = yield* request("/metrics")
+        assert.strictEqual(text.status, 200)
+        assert.include(text.headers.get("content-type") ?? "", "text/plain")
+        assert.include(text.text, "modelgate_requests_total{model=\"gpt-test\"} 2")
+        const json = yield* request("/v1/metrics?from=1700000000000&to=2026-01-02T00:00:00Z&model=gpt-test&agentType=planner")
+        assert.strictEqual(json.status, 200)
+        assert.deepStrictEqual(seen.metrics, { from: 1_700_000_000_000, to: Date.parse("2026-01-02T00:00:00Z"), model: "gpt-test", agentType: "planner" })
+        assert.strictEqual(json.json.totals.costPicoUsd, "1500000")
+        assert.strictEqual(json.json.models[0].model, "gpt-test")
+        const bad = yield* request("/v1/metrics?from=yesterday")
+        assert.strictEqual(bad.status, 400)
+        assert.strictEqual(bad.json.error.param, "from")
+      }))
+  })
+
+  const key = "mk-test-secret"
+  const bearer = { authorization: `Bearer ${key}` }
+
+  layer(serverLayer(echoGateway, { masterKey: key, withKeys: ["openai"], unavailable: ["gpt-test"] }), { excludeTestServices: true })((it) => {
+    it.effect("with a master key, /v1/* requires it as a Bearer token", () =>
+      Effect.gen(function* () {
+        const none = yield* post("/v1/chat/completions", chatBody())
+        assert.strictEqual(none.status, 401)
+        assert.strictEqual(none.json.error.type, "authentication_error")
+        const wrong = yield* post("/v1/chat/completions", chatBody(), { authorization: "Bearer nope" })
+        assert.strictEqual(wrong.status, 401)
+        assert.notInclude(wrong.text, key)
+        assert.strictEqual((yield* request("/v1/models")).status, 401)
+        const ok = yield* post("/v1/chat/completions", chatBody(), bearer)
+        assert.strictEqual(ok.status, 200)
+        assert.strictEqual((yield* request("/v1/models", { headers: bearer })).status, 200)
+        assert.strictEqual((yield* request("/health")).status, 200)
+      }))
+
+    it.effect("readiness reports each provider's keys and unavailable models", () =>
+      Effect.gen(function* () {
+        const ready = yield* request("/ready")
+        assert.strictEqual(ready.status, 503)
+        const byProvider = Object.fromEntries(ready.json.providers.map((p: { provider: string }) => [p.provider, p]))
+        assert.strictEqual(byProvider.openai.hasKey, true)
+        assert.deepStrictEqual(byProvider.openai.unavailableModels, [{ model: "gpt-test", reason: "3 probes failed" }])
+        assert.strictEqual(byProvider.anthropic.hasKey, false)
+      }))
+
+    it.effect("admin lists, adds and updates models; typed errors are 400 / 404", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* request("/admin/models")).status, 401)
+        const list = yield* request("/admin/models", { headers: bearer })
+        assert.deepStrictEqual(list.json.data.map((m: { id: string }) => m.id), models.map((m) => m.id))
+        const added = yield* post("/admin/models", { ...list.json.data[0], id: "gpt-new" }, bearer)
+        assert.strictEqual(added.status, 201, added.text)
+        assert.strictEqual(added.json.id, "gpt-new")
+        const invalid = yield* post("/admin/models", { id: "broken" }, bearer)
+        assert.strictEqual(invalid.status, 400)
+        assert.include(invalid.json.error.message, "broken")
+        const patched = yield* request("/admin/models/gpt-new", { method: "PATCH", body: JSON.stringify({ enabled: false }), headers: bearer })
+        assert.strictEqual(patched.status, 200, patched.text)
+        assert.strictEqual(patched.json.enabled, false)
+        const missing = yield* request("/admin/models/nope", { method: "PATCH", body: JSON.stringify({ enabled: false }), headers: bearer })
+        assert.strictEqual(missing.status, 404)
+        assert.include(missing.json.error.message, "nope")
+      }))
+
+    it.effect("admin health, reload, costs, budgets and the selection dry-run", () =>
+      Effect.gen(function* () {
+        const health = yield* request("/admin/health", { headers: bearer })
+        assert.strictEqual(health.json.data.find((h: { model: string }) => h.model === "gpt-test").status, "unavailable")
+        const reload = yield* post("/admin/reload", {}, bearer)
+        assert.strictEqual(reload.status, 200, reload.text)
+        const costs = yield* request("/admin/costs?from=7d&by=model", { headers: bearer })
+        assert.strictEqual(costs.status, 200, costs.text)
+        assert.strictEqual(seen.costs?.groupBy, "model")
+        assert.isNumber(seen.costs?.from)
+        assert.deepStrictEqual(costs.json.groups.map((g: { key: string; costUsd: number }) => [g.key, g.costUsd]), [
+          ["gpt-test", 0.0000015],
+          ["claude-test", 0.003]
+        ])
+        assert.strictEqual((yield* request("/admin/costs?by=color", { headers: bearer })).status, 400)
+        yield* request("/admin/costs?by=agent", { headers: bearer })
+        assert.strictEqual(seen.costs?.groupBy, "agentType")
+        const budgets = yield* request("/admin/budgets", { headers: bearer })
+        assert.deepStrictEqual(budgets.json.data[0], {
+          budget: "global",
+          period: "daily",
+          periodStart: 0,
+          periodEnd: 86_400_000,
+          limitUsd: 2,
+          spentUsd: 1,
+          reservedUsd: 0,
+          used: 0.5
+        })
+        const select = yield* post("/admin/select", chatBody({ model: "gpt-test" }), bearer)
+        assert.strictEqual(select.status, 200, select.text)
+        assert.deepStrictEqual(select.json.ranked.map((r: { model: string }) => r.model), ["gpt-test"])
+        assert.deepStrictEqual(Object.keys(select.json.ranked[0].parts), ["capability", "cost", "performance", "availability"])
+        assert.deepStrictEqual(select.json.excluded, [{ model: "claude-test", reason: "not requested" }])
+        const auto = yield* post("/admin/select", chatBody({ modelgate: { priority: "LOW" } }), bearer)
+        assert.strictEqual(auto.json.requirements.priority, "LOW")
+        assert.strictEqual(auto.json.ranked.length, 2)
+      }))
+  })
+})
