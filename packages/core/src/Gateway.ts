@@ -26,7 +26,7 @@ import { Cause, Clock, Context, Effect, Exit, Layer, Option, Ref, Stream } from 
 import { ApiKeys } from "./ApiKeys.js"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
-import { Failover } from "./Failover.js"
+import { candidatesFor, Failover } from "./Failover.js"
 import * as Accounting from "./Gateway/Accounting.js"
 import * as Streaming from "./Gateway/Streaming.js"
 import * as WaitQueue from "./Gateway/WaitQueue.js"
@@ -161,7 +161,7 @@ export const make = Effect.gen(function* () {
     })
 
   /** Rank the candidates once; fails NoEligibleModel when none can serve now. */
-  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) =>
     Effect.gen(function* () {
       const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
       const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
@@ -169,28 +169,21 @@ export const make = Effect.gen(function* () {
         requirements,
         estimatedPromptTokens: promptTokens,
         maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? 1024,
+        requestId,
         only
       })
-      const byId = new Map(ranking.ranked.map((r) => [r.model.id, r] as const))
-      const ordered =
-        only === undefined
-          ? ranking.ranked.map((r) => r.model)
-          : only.flatMap((id) => {
-              const r = byId.get(id)
-              return r === undefined ? [] : [r.model]
-            })
+      const ordered = candidatesFor(explicit ?? "auto", ranking)
       if (ordered.length === 0) {
-        const retryAfter = ranking.excluded.length > 0 ? undefined : undefined
-        return yield* new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: retryAfter })
+        return yield* new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs })
       }
       return { models: ordered, scores: new Map(ranking.ranked.map((r) => [r.model.id, r.score])) } satisfies Candidates
     })
 
   /** Rank, waiting in the priority queue while nothing can serve. */
-  const candidates = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+  const candidates = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) =>
     Effect.gen(function* () {
       const conf = yield* config.get
-      return yield* queue.run(requirements.priority, conf.failover.queueDeadlineMs, rankOnce(request, requirements, explicit)).pipe(
+      return yield* queue.run(requirements.priority, conf.failover.queueDeadlineMs, rankOnce(request, requirements, explicit, requestId)).pipe(
         Effect.tapError((e) => setDegraded(true, e.message)),
         Effect.tap(() => setDegraded(false, ""))
       )
@@ -244,7 +237,7 @@ export const make = Effect.gen(function* () {
         meta: { requestId, model: cached.value.model, provider: model?.provider ?? "cache", cacheHit: true, failovers: 0, costUsd: 0 }
       }
     }
-    const ranked = yield* candidates(request, requirements, explicit)
+    const ranked = yield* candidates(request, requirements, explicit, requestId)
     const promptTokensOn = promptEstimator(request)
     const outcome = yield* failover.run(
       ranked.models,
@@ -334,7 +327,7 @@ export const make = Effect.gen(function* () {
         chunks: replay({ ...cached.value, id: `chatcmpl-${requestId}` })
       } satisfies StreamAnswer
     }
-    const ranked = yield* candidates(request, requirements, explicit)
+    const ranked = yield* candidates(request, requirements, explicit, requestId)
     const promptTokensOn = promptEstimator(request)
     const outcome = yield* failover.run(
       ranked.models,

@@ -1,4 +1,5 @@
 /**
- * @modelgate/node
+ * @modelgate/node: GatewayLive, every live layer assembled on Node.
  */
-export {}
+export * as GatewayLive from "./GatewayLive.js"
+export * as ProvidersLive from "./ProvidersLive.js"

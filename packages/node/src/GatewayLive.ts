@@ -1,0 +1,104 @@
+/**
+ * GatewayLive: every live layer of modelgate assembled on Node — the config
+ * files (watched), the SQLite store, the four adapters on the undici HTTP
+ * client, and all core services — ready to compose. Any layer can be swapped:
+ * build your own with `layerWith({ providers: myProvidersLayer })`.
+ */
+import * as ApiKeys from "@modelgate/core/ApiKeys"
+import * as CostTracker from "@modelgate/core/CostTracker"
+import * as Events from "@modelgate/core/Events"
+import * as Failover from "@modelgate/core/Failover"
+import * as Gateway from "@modelgate/core/Gateway"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import * as HealthChecker from "@modelgate/core/HealthChecker"
+import * as ModelRegistry from "@modelgate/core/ModelRegistry"
+import * as ModelSelector from "@modelgate/core/ModelSelector"
+import * as PerformanceMonitor from "@modelgate/core/PerformanceMonitor"
+import { Providers } from "@modelgate/core/Provider"
+import * as RateLimiter from "@modelgate/core/RateLimiter"
+import * as ResponseCache from "@modelgate/core/ResponseCache"
+import * as ResponseEvaluator from "@modelgate/core/ResponseEvaluator"
+import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
+import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
+import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
+import * as Sqlite from "@modelgate/sql/Sqlite"
+import type { HttpClient } from "@effect/platform"
+import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import * as ProvidersLive from "./ProvidersLive.js"
+
+/** Where the gateway reads its files. */
+export interface GatewayLiveOptions {
+  /** The config directory (gateway.json, models.json, environments/). Default: `MODELGATE_CONFIG_DIR` or `config`. */
+  readonly configDirectory?: string | undefined
+  /** The overlay `environments/<name>.json`. Default: `MODELGATE_ENV`. */
+  readonly environment?: string | undefined
+  /** Override of `database.filename` (also `MODELGATE_DB`). */
+  readonly databaseFile?: string | undefined
+  /** Watch the config directory and reload on changes (default true). */
+  readonly watch?: boolean | undefined
+  /** Replace the provider adapters (e.g. with testkit doubles). */
+  readonly providers?: Layer.Layer<Providers, never, GatewayConfig.GatewayConfig | HttpClient.HttpClient> | undefined
+}
+
+/**
+ * The layer graph, bottom to top: Events, GatewayConfig -> SQLite -> records,
+ * costs, metrics -> registry, keys, adapters -> limiter, health, monitor,
+ * evaluator, cache -> selector, failover -> Gateway. Each layer sees every
+ * layer below it, so optional services (CostTracker for the selector, ApiKeys
+ * for failover) are found.
+ */
+export const layerWith = (options: GatewayLiveOptions = {}) => {
+  const directory = options.configDirectory
+  const config = (directory === undefined
+    ? GatewayConfig.layerConfig({ watch: options.watch })
+    : GatewayConfig.layer({ directory, environment: options.environment, watch: options.watch })
+  ).pipe(Layer.provideMerge(Events.layer))
+
+  const sqlite = Layer.unwrapEffect(
+    Effect.map(GatewayConfig.GatewayConfig, (c) =>
+      Effect.map(c.get, (data) => Sqlite.layer(options.databaseFile ?? data.database.filename))
+    ).pipe(Effect.flatten)
+  )
+
+  const registry = (directory === undefined
+    ? ModelRegistry.layerConfig({ watch: options.watch })
+    : ModelRegistry.layer({ file: `${directory.replace(/[\\/]+$/, "")}/models.json`, watch: options.watch })
+  ).pipe(Layer.provide(ModelStoreSql.layer))
+
+  const accounting = CostTracker.layer.pipe(Layer.provideMerge(RecordStoreSql.layerAccounting))
+
+  const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+  const signals = Layer.mergeAll(
+    RateLimiter.layerMemory,
+    PerformanceMonitor.layer,
+    ResponseEvaluator.layer,
+    ResponseCache.layer.pipe(Layer.provide(CacheStoreSql.layer))
+  )
+
+  /** At start: one warning per provider that needs a key and has none (its models read as unavailable). */
+  const validateKeys = Layer.effectDiscard(
+    Effect.gen(function* () {
+      const keys = yield* ApiKeys.ApiKeys
+      const table = yield* Providers
+      yield* keys.validate(table.ids.filter((id) => table.get(id)?.requiresKey === true))
+    })
+  )
+
+  return Layer.merge(Gateway.layer, validateKeys).pipe(
+    Layer.provideMerge(Failover.layer),
+    Layer.provideMerge(ModelSelector.layer),
+    Layer.provideMerge(HealthChecker.layer),
+    Layer.provideMerge(signals),
+    Layer.provideMerge(Layer.mergeAll(registry, ApiKeys.layer, providers)),
+    Layer.provideMerge(accounting),
+    Layer.provideMerge(sqlite),
+    Layer.provideMerge(config),
+    Layer.provideMerge(ApiKeys.dotEnvConfigProvider()),
+    Layer.provideMerge(NodeContext.layer)
+  )
+}
+
+/** The gateway with its defaults: `config/` (or `MODELGATE_CONFIG_DIR`), SQLite at `database.filename`, the four adapters. */
+export const layer = layerWith()

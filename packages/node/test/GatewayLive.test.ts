@@ -1,0 +1,121 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Events } from "@modelgate/core/Events"
+import { Gateway } from "@modelgate/core/Gateway"
+import { defaultRequirements } from "@modelgate/domain/Requirements"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
+import Database from "better-sqlite3"
+import { Chunk, Effect, Either, Fiber, Stream } from "effect"
+import { ask, stack } from "./fixture.js"
+
+const costRows = (db: string) => {
+  const conn = new Database(db, { readonly: true })
+  try {
+    return conn.prepare("SELECT model, cache_hit FROM cost_records ORDER BY at").all() as Array<{ model: string; cache_hit: number }>
+  } finally {
+    conn.close()
+  }
+}
+
+describe("GatewayLive over the fake providers", () => {
+  it.scopedLive("answers, then serves the identical request from the cache without a provider call", () =>
+    Effect.gen(function* () {
+      const s = yield* stack({ gateway: { cache: { enabled: true, cacheNonDeterministic: true }, evaluator: { enabled: true } } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const first = yield* gateway.complete(ask("What is two plus two?"), defaultRequirements)
+        assert.strictEqual(first.meta.model, "gpt-4o-mini")
+        assert.strictEqual(first.meta.provider, "openai")
+        assert.isFalse(first.meta.cacheHit)
+        assert.isAbove(first.meta.costUsd ?? 0, 0)
+        assert.include(first.response.choices[0].message.content ?? "", "two plus two")
+        const second = yield* gateway.complete(ask("What is two plus two?"), defaultRequirements)
+        assert.isTrue(second.meta.cacheHit)
+        assert.strictEqual(second.meta.costUsd, 0)
+        assert.deepStrictEqual(second.response.choices, first.response.choices)
+        const sent = yield* s.openai.requests
+        assert.strictEqual(sent.filter((r) => r.path.endsWith("/chat/completions")).length, 1)
+      }).pipe(Effect.provide(s.layer))
+      // the layer is closed: the record writer flushed on the way out
+      const rows = costRows(s.db)
+      assert.deepStrictEqual(rows.map((r) => [r.model, r.cache_hit]), [["gpt-4o-mini", 0], ["gpt-4o-mini", 1]])
+    }))
+
+  it.scopedLive("fails over from a failing model to its fallback and says so", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* s.openai.persist(Fault.status(500))
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const events = yield* Events
+        const seen = yield* events.subscribe.pipe(
+          Stream.filter((e) => e._tag === "Failover"),
+          Stream.take(1),
+          Stream.runCollect,
+          Effect.fork
+        )
+        yield* Effect.sleep("10 millis")
+        const answer = yield* gateway.complete(ask("hello there"), defaultRequirements)
+        assert.strictEqual(answer.meta.model, "claude-haiku")
+        assert.strictEqual(answer.meta.failovers, 1)
+        const failover = Chunk.unsafeHead(yield* Fiber.join(seen))
+        assert.strictEqual(failover._tag, "Failover")
+        if (failover._tag === "Failover") {
+          assert.strictEqual(failover.from, "gpt-4o-mini")
+          assert.strictEqual(failover.to, "claude-haiku")
+        }
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("a permanent error is not retried on another model", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* s.openai.script(FakeOpenAi.faults.contentFilter)
+      const result = yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        return yield* Effect.either(gateway.complete(ask("x", "gpt-4o-mini"), defaultRequirements))
+      }).pipe(Effect.provide(s.layer))
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "ContentFiltered")
+      assert.strictEqual((yield* s.anthropic.requests).length, 0)
+    }))
+
+  it.scopedLive("context length exceeded moves to the fallback with a larger window", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* s.openai.script(FakeOpenAi.faults.contextLength)
+      const answer = yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        return yield* gateway.complete(ask("a long prompt", "gpt-4o-mini"), defaultRequirements)
+      }).pipe(Effect.provide(s.layer))
+      assert.strictEqual(answer.meta.model, "claude-haiku")
+    }))
+
+  it.scopedLive("streams chunks with a final usage chunk, and a cut stream fails instead of ending cleanly", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const ok = yield* gateway.stream(ask("stream me please", "gpt-4o-mini", { stream: true }), defaultRequirements)
+        const chunks = yield* Stream.runCollect(ok.chunks)
+        const text = Chunk.toReadonlyArray(chunks).map((c) => c.choices[0]?.delta.content ?? "").join("")
+        assert.include(text, "stream me please")
+        assert.isDefined(Chunk.toReadonlyArray(chunks).find((c) => c.usage != null))
+        yield* s.openai.script(Fault.cut(3))
+        const cut = yield* gateway.stream(ask("stream me again", "gpt-4o-mini", { stream: true }), defaultRequirements)
+        const result = yield* Effect.either(Stream.runCollect(cut.chunks))
+        assert.isTrue(Either.isLeft(result))
+        if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "StreamInterrupted")
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("explicit unknown model fails with ModelNotFound", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      const result = yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        return yield* Effect.either(gateway.complete(ask("x", "no-such-model"), defaultRequirements))
+      }).pipe(Effect.provide(s.layer))
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "ModelNotFound")
+    }))
+})
+
