@@ -43,7 +43,7 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
 interface Track {
   /** Times of low scores within the window, oldest first. */
   lows: Array<number>
-  /** Time of the low score that started the current recommendation, if any. */
+  /** Time of the low score that started the current recommendation (undefined when none). */
   recommendedAt: number | undefined
 }
 
@@ -98,7 +98,7 @@ export const make = Effect.gen(function* () {
         ModelSwitchRecommended.make({ at: now, model: input.model, ...taskType, lowScores: track.lows.length, windowMs: config.switchWindowMs })
       )
       yield* Effect.logWarning(`quality of ${input.model} is low: switch recommended`).pipe(
-        Effect.annotateLogs({ taskType: input.taskType ?? "any", lowScores: track.lows.length })
+        Effect.annotateLogs({ taskType: input.taskType ?? "(none)", lowScores: track.lows.length })
       )
     }
     return Option.some(record)

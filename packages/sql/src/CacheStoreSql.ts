@@ -28,7 +28,7 @@ const Key = Schema.Struct({ key: Schema.String })
 const decodeResponse = Schema.decode(Schema.parseJson(ChatResponse))
 const encodeResponse = Schema.encode(Schema.parseJson(ChatResponse))
 
-/** Wrap any SQL or decoding failure of `operation` as a StoreError naming it. */
+/** Wrap an SQL or decoding failure of `operation` as a StoreError naming it. */
 const storeError =
   (operation: string) =>
   (error: { readonly message: string }): StoreError =>

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { CacheStore, type CacheEntry } from "@modelgate/core/CacheStore"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
@@ -14,7 +15,8 @@ import * as path from "node:path"
 
 const tempDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-cache-")), "cache.db")
 
-const storeOn = (filename: string) => CacheStoreSql.layer.pipe(Layer.provideMerge(Sqlite.layer(filename)))
+const storeOn = (filename: string) =>
+  CacheStoreSql.layer.pipe(Layer.provideMerge(Sqlite.layer(filename)), Layer.provide(NodeContext.layer))
 
 const answer = (content: string): ChatResponse => ({
   id: `chatcmpl-${content}`,

@@ -36,7 +36,7 @@ const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
 /** Whether `text` is valid JSON. */
 export const isJson = (text: string): boolean => Either.isRight(decodeJson(text))
 
-/** Lower-case words (letters and digits, any script). */
+/** Lower-case words (letters and digits, every script). */
 export const words = (text: string): Array<string> => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
 
 /** A crude English stem (plurals, -ing, -ed, -ly, doubled consonant, final e): "hiking" and "hike" meet. */
@@ -55,7 +55,7 @@ export const stem = (word: string): string => {
   return s
 }
 
-/** The key terms of `text`: stems of words of 3+ characters (any number) that are not stop words. */
+/** The key terms of `text`: stems of words of 3+ characters (and numbers) that are not stop words. */
 export const keyTerms = (text: string): Set<string> =>
   new Set(words(text).filter((w) => !stopWords.has(w) && (w.length >= 3 || /^\p{N}+$/u.test(w))).map(stem))
 
