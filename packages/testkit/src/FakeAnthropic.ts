@@ -40,6 +40,8 @@ export interface FakeAnthropicOptions {
 export interface FakeAnthropic extends FakeServer.FakeServer {
   /** The key it accepts. */
   readonly apiKey: string
+  /** What to configure as the provider's `baseUrl` (the bare host: the adapter adds the API version path). */
+  readonly baseUrl: string
 }
 
 /** The default key the fake accepts. */
@@ -138,4 +140,4 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
 
 /** Start a fake Anthropic server on 127.0.0.1 (random port); it closes with the scope. */
 export const make = (options: FakeAnthropicOptions = {}): Effect.Effect<FakeAnthropic, never, Scope.Scope> =>
-  Effect.map(FakeServer.make(provider(options)), (server) => ({ ...server, apiKey: options.apiKey ?? defaultApiKey }))
+  Effect.map(FakeServer.make(provider(options)), (server) => ({ ...server, apiKey: options.apiKey ?? defaultApiKey, baseUrl: server.url }))

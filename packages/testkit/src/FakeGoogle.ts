@@ -43,6 +43,8 @@ export interface FakeGoogleOptions {
 export interface FakeGoogle extends FakeServer.FakeServer {
   /** The key it accepts. */
   readonly apiKey: string
+  /** What to configure as the provider's `baseUrl` (the bare host: the adapter adds the API version path). */
+  readonly baseUrl: string
 }
 
 /** The default key the fake accepts. */
@@ -118,4 +120,4 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
 
 /** Start a fake Gemini server on 127.0.0.1 (random port); it closes with the scope. */
 export const make = (options: FakeGoogleOptions = {}): Effect.Effect<FakeGoogle, never, Scope.Scope> =>
-  Effect.map(FakeServer.make(provider(options)), (server) => ({ ...server, apiKey: options.apiKey ?? defaultApiKey }))
+  Effect.map(FakeServer.make(provider(options)), (server) => ({ ...server, apiKey: options.apiKey ?? defaultApiKey, baseUrl: server.url }))

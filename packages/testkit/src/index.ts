@@ -5,3 +5,5 @@
 export * as FakeServer from "./FakeServer.js"
 export * as FakeOpenAi from "./FakeOpenAi.js"
 export * as FakeOllama from "./FakeOllama.js"
+export * as FakeAnthropic from "./FakeAnthropic.js"
+export * as FakeGoogle from "./FakeGoogle.js"
