@@ -96,7 +96,7 @@ describe("GatewayConfig: invalid configuration is rejected with file, path and r
     { name: "provider without baseUrl", files: { "gateway.json": { providers: { acme: { timeoutMs: 5 } } } }, file: "gateway.json", path: "providers.acme.baseUrl", reason: /missing/ },
     { name: "bad overlay", files: { "gateway.json": {}, "environments/prod.json": { selection: { weights: { cost: 3 } } } }, environment: "prod", file: "environments/prod.json", path: "selection.weights.cost", reason: /between 0 and 1/ },
     { name: "overlay with bad JSON", files: { "environments/prod.json": "nope" }, environment: "prod", file: "environments/prod.json", path: "", reason: /not valid JSON/ },
-    { name: "PORT not an integer", files: {}, env: { PORT: "eighty" }, file: "environment variable PORT", path: "server.port", reason: /integer/ },
+    { name: "PORT not an integer", files: {}, env: { PORT: "eighty" }, file: "environment variable PORT", path: "server.port", reason: /^Expected an integer value but received .*eighty/ },
     { name: "PORT out of range", files: {}, env: { PORT: "99999" }, file: "environment variable PORT", path: "server.port", reason: /between 0 and 65535/ },
     { name: "unknown log level", files: {}, env: { MODELGATE_LOG_LEVEL: "loud" }, file: "environment variable MODELGATE_LOG_LEVEL", path: "logLevel", reason: /loud/ }
   ]

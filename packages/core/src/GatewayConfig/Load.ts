@@ -40,6 +40,12 @@ export const envOverrides: ReadonlyArray<EnvOverride> = [
   { variable: "OLLAMA_HOST", path: ["providers", "ollama", "baseUrl"], config: Config.map(Config.string("OLLAMA_HOST"), withScheme) }
 ]
 
+/** `(Invalid data at PORT: "Expected an integer value but received x")` -> `Expected an integer value but received x`. */
+const configReason = (error: unknown): string => {
+  const text = String(error)
+  return /^\(?\w+ data at [^:]*: "?(.*?)"?\)?$/s.exec(text)?.[1] ?? text
+}
+
 const envFile = (variable: string) => `environment variable ${variable}`
 
 /** The encoded defaults: what the files are merged over (so the four default providers stay). */
@@ -55,7 +61,7 @@ const readJson = (file: string) =>
 const readEnv = Effect.forEach(envOverrides, (o) =>
   Config.option(o.config).pipe(
     Effect.map(Option.map((value) => ({ override: o, value }))),
-    Effect.mapError((e) => new ConfigError({ file: envFile(o.variable), path: o.path.join("."), reason: String(e).replace(/^\(?Missing data at .*\)?$/, "invalid") }))
+    Effect.mapError((e) => new ConfigError({ file: envFile(o.variable), path: o.path.join("."), reason: configReason(e) }))
   )
 ).pipe(Effect.map((found) => found.flatMap(Option.toArray)))
 
