@@ -3,6 +3,7 @@
  * config directory pointing at them, SQLite in the same directory, keys from a
  * ConfigProvider map. Everything closes with the test's scope.
  */
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
@@ -88,5 +89,8 @@ export const stack = (options: StackOptions = {}) =>
   })
 
 /** A one-message request. */
-export const ask = (content: string, model = "gpt-4o-mini", extra: Record<string, unknown> = {}) =>
-  ({ model, messages: [{ role: "user" as const, content }], ...extra })
+export const ask = (content: string, model = "gpt-4o-mini", extra: Partial<ChatRequest> = {}): ChatRequest => ({
+  ...extra,
+  model,
+  messages: [{ role: "user", content }]
+})
