@@ -13,7 +13,8 @@ import {
 } from "@modelgate/domain/ProviderError"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { Option, Schema } from "effect"
-import { type ErrorContext, excerpt, fieldsOf, genericError } from "../internal/errors.js"
+import { detailOf } from "../Google/Content.js"
+import { type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
 import { compact, header, parseCount, standardRetryAfter } from "../internal/headers.js"
 
 /** Anthropic's error body: `{"type":"error","error":{"type","message","details"?},"request_id"}`. */
@@ -98,9 +99,7 @@ export const statusOfType: Readonly<Record<string, number>> = {
  */
 export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
   const parsed = Option.getOrUndefined(decodeErrorBody(ctx.body))
-  const detail = parsed === undefined
-    ? ctx.excerpt === "" ? `HTTP ${ctx.status}` : ctx.excerpt
-    : excerpt(`${parsed.error.type}: ${parsed.error.message ?? ""}`, ctx.info.secrets)
+  const detail = detailOf(ctx, parsed && `${parsed.error.type}: ${parsed.error.message ?? ""}`)
   const withId = parsed?.request_id !== undefined && ctx.requestId === undefined
     ? { ...ctx, requestId: parsed.request_id }
     : ctx

@@ -6,8 +6,7 @@ import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Schema } from "effect"
-import { type CallInfo, excerpt, type ResponseMeta } from "../internal/errors.js"
-import type { ChunkTranslator } from "../Google/Content.js"
+import { type ChunkTranslator, inBandError, type StreamContext } from "../Google/Content.js"
 import { classifyAnthropic, statusOfType } from "./Errors.js"
 import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
 
@@ -51,14 +50,6 @@ export type AnthropicStreamEvent = typeof AnthropicStreamEvent.Type
 
 const known = new Set(["message_start", "content_block_start", "content_block_delta", "message_delta", "error", "content_block_stop", "message_stop", "ping"])
 const decodeEvent = Schema.decodeUnknownEither(Schema.parseJson(AnthropicStreamEvent))
-
-/** Who the stream is for and the answer that opened it: what its errors carry. */
-export interface StreamContext {
-  readonly provider: string
-  readonly info: CallInfo
-  readonly meta: ResponseMeta
-  readonly nowMs: number
-}
 
 /**
  * The translation state of one stream. `push` takes one SSE event and returns
@@ -153,25 +144,10 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
         return Either.right([this.delta({}, finish), this.chunk([], usageOf(this.usage))])
       }
       case "error":
-        return Either.left(this.inBandError(event.data, ev.error.type))
+        return Either.left(inBandError(classifyAnthropic, this.context, event.data, statusOfType[ev.error.type] ?? 500))
       default:
         return Either.right([])
     }
-  }
-
-  /** An `error` event, classified as the HTTP answer of the same error type would be; no HTTP status of its own. */
-  private inBandError(data: string, type: string): ProviderError {
-    const status = statusOfType[type] ?? 500
-    const error = classifyAnthropic({
-      ...this.context.meta,
-      status,
-      provider: this.context.provider,
-      info: this.context.info,
-      body: data,
-      excerpt: excerpt(data, this.context.info.secrets),
-      nowMs: this.context.nowMs
-    })
-    return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
   }
 
   /** Nothing more when the stream reached `message_stop`; StreamInterrupted otherwise. */

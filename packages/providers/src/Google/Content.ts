@@ -8,7 +8,7 @@ import type { ProbeResult, ProviderKey } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, type Either, Option, Redacted, Schema, Stream } from "effect"
-import type { CallInfo } from "../internal/errors.js"
+import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "../internal/errors.js"
 
 /** The text of string-or-parts content, parts joined without separator. */
 export const textOf = (content: string | ReadonlyArray<TextPart>): string =>
@@ -70,3 +70,37 @@ export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.
 
 /** A base URL without trailing slashes. */
 export const trimBase = (url: string): string => url.replace(/\/+$/, "")
+
+/** An error's detail: the provider's own words (secrets stripped) when its body decoded, else the body excerpt or the status. */
+export const detailOf = (ctx: ErrorContext, said: string | undefined): string =>
+  said !== undefined ? excerpt(said, ctx.info.secrets) : ctx.excerpt === "" ? `HTTP ${ctx.status}` : ctx.excerpt
+
+/** Who a stream is for and the answer that opened it: what its errors carry. */
+export interface StreamContext {
+  readonly provider: string
+  readonly info: CallInfo
+  readonly meta: ResponseMeta
+  readonly nowMs: number
+}
+
+/**
+ * An error event inside a 200 stream, classified as the HTTP answer with
+ * `status` would be, then stripped of that status (the HTTP status was 200).
+ */
+export const inBandError = (
+  classify: (ctx: ErrorContext) => ProviderError,
+  context: StreamContext,
+  data: string,
+  status: number
+): ProviderError => {
+  const error = classify({
+    ...context.meta,
+    status,
+    provider: context.provider,
+    info: context.info,
+    body: data,
+    excerpt: excerpt(data, context.info.secrets),
+    nowMs: context.nowMs
+  })
+  return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
+}

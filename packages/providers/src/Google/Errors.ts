@@ -10,7 +10,8 @@ import {
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { type ErrorContext, excerpt, fieldsOf, genericError } from "../internal/errors.js"
+import { type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
+import { detailOf } from "./Content.js"
 import { parseDuration, standardRetryAfter } from "../internal/headers.js"
 
 /** One entry of `error.details`: RetryInfo, ErrorInfo, QuotaFailure, Help, ... */
@@ -66,9 +67,7 @@ export const statusOfRpc: Readonly<Record<string, number>> = {
  */
 export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
   const parsed = Option.getOrUndefined(decodeGoogleError(ctx.body))
-  const detail = parsed === undefined
-    ? ctx.excerpt === "" ? `HTTP ${ctx.status}` : ctx.excerpt
-    : excerpt(`${parsed.error.status ?? parsed.error.code ?? ctx.status}: ${parsed.error.message ?? ""}`, ctx.info.secrets)
+  const detail = detailOf(ctx, parsed && `${parsed.error.status ?? parsed.error.code ?? ctx.status}: ${parsed.error.message ?? ""}`)
   const fields = fieldsOf(ctx, detail)
   const retryAfterMs = retryDelayOf(parsed) ?? standardRetryAfter(ctx.headers, ctx.nowMs)
   const keyInvalid = parsed?.error.details?.some((d) => d.reason === "API_KEY_INVALID") === true

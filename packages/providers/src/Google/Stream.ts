@@ -8,8 +8,8 @@ import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
 import { ContentFiltered, MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Option, Schema } from "effect"
-import { type CallInfo, excerpt, type ResponseMeta } from "../internal/errors.js"
-import type { ChunkTranslator } from "./Content.js"
+import { excerpt } from "../internal/errors.js"
+import { type ChunkTranslator, inBandError, type StreamContext } from "./Content.js"
 import { classifyGoogle, decodeGoogleError, statusOfRpc } from "./Errors.js"
 import {
   estimateTokens,
@@ -25,11 +25,7 @@ import {
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(GeminiResponse))
 
 /** Who the stream is for and the answer that opened it. */
-export interface GeminiStreamContext {
-  readonly provider: string
-  readonly info: CallInfo
-  readonly meta: ResponseMeta
-  readonly nowMs: number
+export interface GeminiStreamContext extends StreamContext {
   /** The model name to report when Gemini sends no `modelVersion`. */
   readonly model: string
   readonly promptTokensEstimate: number
@@ -71,26 +67,13 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     return fresh
   }
 
-  /** An in-band `{"error":{…}}` event, classified as the HTTP answer with that status would be; no HTTP status of its own. */
-  private inBandError(data: string, status: number): ProviderError {
-    const error = classifyGoogle({
-      ...this.context.meta,
-      status,
-      provider: this.context.provider,
-      info: this.context.info,
-      body: data,
-      excerpt: excerpt(data, this.context.info.secrets),
-      nowMs: this.context.nowMs
-    })
-    return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
-  }
-
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
     const error = Option.getOrUndefined(decodeGoogleError(event.data))
     if (error !== undefined) {
       const rpc = error.error.status
-      return Either.left(this.inBandError(event.data, (rpc !== undefined ? statusOfRpc[rpc] : undefined) ?? error.error.code ?? 500))
+      const status = (rpc !== undefined ? statusOfRpc[rpc] : undefined) ?? error.error.code ?? 500
+      return Either.left(inBandError(classifyGoogle, this.context, event.data, status))
     }
     const decoded = decodeChunk(event.data)
     if (Either.isLeft(decoded)) {
