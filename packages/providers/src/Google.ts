@@ -4,7 +4,7 @@
  * streamed GenerateContentResponses normalised to the OpenAI shape, google.rpc
  * errors classified once.
  */
-import { HttpClientRequest } from "@effect/platform"
+import { Headers, HttpClientRequest } from "@effect/platform"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
@@ -14,11 +14,12 @@ import { Clock, Effect, Redacted } from "effect"
 import { callInfoOf, missingKey, timedProbe, translateEvents, trimBase } from "./Google/Content.js"
 import { classifyGoogle } from "./Google/Errors.js"
 import { toGeminiRequest } from "./Google/Request.js"
-import { estimateTokens, fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
+import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
 import { decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp } from "./internal/http.js"
+import { estimateTokens, promptText } from "./internal/usage.js"
 import { sseEvents } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
@@ -28,6 +29,10 @@ export const providerId = "google"
 export const modelPath = (model: string): string => encodeURIComponent(model.replace(/^models\//, ""))
 
 const authHeaders = (key: ProviderKey): Record<string, string> => ({ "x-goog-api-key": Redacted.value(key.value) })
+
+/** Keep `x-goog-api-key` out of HTTP client spans (platform redacts only `x-api-key`, `authorization`, cookies). */
+const redactKeyHeader = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "x-goog-api-key"])
 
 /**
  * Build the adapter. `getConfig` is read on every call, so a config reload
@@ -56,7 +61,7 @@ export const make = (
           HttpClientRequest.acceptJson,
           HttpClientRequest.bodyUnsafeJson(body)
         )
-        return { request, promptTokensEstimate: estimateTokens(JSON.stringify(body.contents)) }
+        return { request, promptTokensEstimate: estimateTokens(promptText(ctx.request)) }
       })
 
     const chat = Effect.fn("Google.chat")(function*(ctx: CallContext) {
@@ -100,5 +105,11 @@ export const make = (
         return yield* http.call(callInfoOf(model, key), request, () => Effect.void, { retry: false })
       })).pipe(Effect.withSpan("Google.probe"))
 
-    return { id: providerId, requiresKey: true, chat, stream, probe } satisfies Provider
+    return {
+      id: providerId,
+      requiresKey: true,
+      chat: (ctx) => redactKeyHeader(chat(ctx)),
+      stream: (ctx) => redactKeyHeader(stream(ctx)),
+      probe: (model, key) => redactKeyHeader(probe(model, key))
+    } satisfies Provider
   })

@@ -6,7 +6,7 @@ import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
-import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
+import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock, Tracer } from "effect"
 import * as Anthropic from "../src/Anthropic.js"
 import { ctxOf, keyOf, modelOf } from "./internal/fixtures.js"
 
@@ -354,6 +354,25 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(yield* tagOf(run), "ServerError")
       yield* fake.script(Fault.status(529))
       assert.strictEqual(yield* tagOf(provider.stream(ctxOf(model, key))), "Overloaded")
+    })))
+
+  it.scoped("the key never reaches HTTP client span attributes", () =>
+    live(Effect.gen(function*() {
+      const { provider } = yield* setup()
+      const spans: Array<Tracer.Span> = []
+      const base = yield* Effect.tracer
+      const capturing = Tracer.make({
+        context: base.context,
+        span: (...args) => {
+          const span = base.span(...args)
+          spans.push(span)
+          return span
+        }
+      })
+      yield* provider.chat(ctxOf(model, key)).pipe(Effect.withTracer(capturing))
+      const attributes = spans.flatMap((span) => [...span.attributes.entries()])
+      assert.isTrue(attributes.some(([name]) => name === "http.request.header.x-api-key"))
+      assert.isFalse(attributes.some(([, value]) => String(value).includes(FakeAnthropic.defaultApiKey)))
     })))
 
   it.scoped("probe reads the model's metadata without spending tokens", () =>

@@ -5,6 +5,7 @@ import type { ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@model
 import { ContentFiltered, MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Either, Schema } from "effect"
 import type { CommonFields } from "../internal/errors.js"
+import { estimateTokens } from "../internal/usage.js"
 
 const Count = Schema.NonNegativeInt
 
@@ -126,9 +127,6 @@ export const toolCallsOf = (parts: ReadonlyArray<GeminiPartIn>, idBase: string, 
     type: "function",
     function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) }
   }))
-
-/** Roughly four characters a token: for usage Gemini did not report. */
-export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
 
 /**
  * Normalise an answer. A blocked prompt (`promptFeedback.blockReason`, no

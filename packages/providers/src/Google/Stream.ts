@@ -11,8 +11,8 @@ import { Either, Option, Schema } from "effect"
 import { excerpt } from "../internal/errors.js"
 import { type ChunkTranslator, inBandError, type StreamContext } from "./Content.js"
 import { classifyGoogle, decodeGoogleError, statusOfRpc } from "./Errors.js"
+import { estimateTokens } from "../internal/usage.js"
 import {
-  estimateTokens,
   finishReasonOf,
   GeminiResponse,
   isFilterReason,
