@@ -356,6 +356,19 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(yield* tagOf(provider.stream(ctxOf(model, key))), "Overloaded")
     })))
 
+  it.scoped("the fake's own rate limit answers with this provider's 429; a wait over maxRetryWaitMs comes back at once", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ maxRetries: 3, maxRetryWaitMs: 5_000 })
+      yield* fake.setRateLimit({ rpm: 1 })
+      yield* provider.chat(ctxOf(model, key))
+      const error = yield* Effect.flip(provider.chat(ctxOf(model, key)))
+      assert.strictEqual(error._tag, "RateLimited")
+      assert.isAbove(error._tag === "RateLimited" ? error.retryAfterMs ?? 0 : 0, 5_000)
+      assert.strictEqual(error.rateLimit?.remainingRequests, 0)
+      assert.strictEqual(yield* fake.rateLimitedCount, 1)
+      assert.lengthOf(yield* fake.requests, 2)
+    })))
+
   it.scoped("the key never reaches HTTP client span attributes", () =>
     live(Effect.gen(function*() {
       const { provider } = yield* setup()
