@@ -262,6 +262,7 @@ describe("Anthropic stream translation", () => {
       event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
       event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Hel" } }),
       event("some_future_event", { whatever: true }),
+      { _tag: "Event", event: "message", id: undefined, data: "{\"type\":\"future_thing\"}" },
       event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "lo" } }),
       event("content_block_stop", { index: 0 }),
       event("content_block_start", { index: 1, content_block: { type: "tool_use", id: "toolu_1", name: "f", input: {} } }),

@@ -5,8 +5,9 @@
 import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Either, Schema } from "effect"
+import { Either, Option, Schema } from "effect"
 import { type ChunkTranslator, inBandError, type StreamContext } from "../Google/Content.js"
+import { excerpt } from "../internal/errors.js"
 import { classifyAnthropic, statusOfType } from "./Errors.js"
 import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
 
@@ -50,6 +51,7 @@ export type AnthropicStreamEvent = typeof AnthropicStreamEvent.Type
 
 const known = new Set(["message_start", "content_block_start", "content_block_delta", "message_delta", "error", "content_block_stop", "message_stop", "ping"])
 const decodeEvent = Schema.decodeUnknownEither(Schema.parseJson(AnthropicStreamEvent))
+const decodeType = Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ type: Schema.String })))
 
 /**
  * The translation state of one stream. `push` takes one SSE event and returns
@@ -95,14 +97,13 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
     if (this.done) return Either.right([])
-    const name = event.event !== "" && event.event !== "message" ? event.event : undefined
-    if (name !== undefined && !known.has(name)) return Either.right([])
+    const named = event.event !== "" && event.event !== "message"
+    const type = named ? event.event : Option.getOrUndefined(Option.map(decodeType(event.data), (d) => d.type))
+    if (type !== undefined && !known.has(type)) return Either.right([])
     const decoded = decodeEvent(event.data)
     if (Either.isLeft(decoded)) {
-      if (name === undefined && !/"type"\s*:\s*"(message_|content_block_|ping|error)/.test(event.data)) {
-        return Either.right([])
-      }
-      return Either.left(new MalformedResponse(this.common(`undecodable stream event: ${event.data.slice(0, 300)}`)))
+      const text = excerpt(event.data, this.context.info.secrets, 200)
+      return Either.left(new MalformedResponse(this.common(`undecodable ${type ?? "stream"} event: ${text}`)))
     }
     const ev = decoded.right
     switch (ev.type) {
