@@ -13,7 +13,7 @@ import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
-import { Deferred, Duration, Effect, Layer, Schedule } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
 import * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
 import * as Router from "./http/Router.js"
@@ -44,12 +44,17 @@ const serveApp = (hooks: DrainHooks) =>
     const grace = (yield* (yield* GatewayConfig).get).server.shutdownGraceMs
     let inFlight = 0
     let draining = false
+    let idle: Deferred.Deferred<void> | undefined
+    const done = Effect.sync(() => {
+      inFlight--
+      if (inFlight === 0 && idle !== undefined) Deferred.unsafeDone(idle, Exit.void)
+    })
     const track = HttpMiddleware.make((inner) =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         if (draining) return Effect.succeed(toResponse(shuttingDown, { connection: "close" }))
         if (longLived(request.url)) return inner
         inFlight++
-        return Effect.ensuring(inner, Effect.sync(() => inFlight--))
+        return Effect.ensuring(inner, done)
       })
     )
     yield* HttpServer.serveEffect(app, track)
@@ -59,12 +64,15 @@ const serveApp = (hooks: DrainHooks) =>
         draining = true
         yield* Deferred.succeed(closing, undefined)
         yield* hooks.stopAccepting
-        if (inFlight > 0) yield* Effect.logInfo(`shutting down: waiting for ${inFlight} in-flight request(s)`)
-        const drained = yield* Effect.void.pipe(
-          Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: () => inFlight === 0 }),
-          Effect.timeoutTo({ duration: Duration.millis(grace), onSuccess: () => true, onTimeout: () => false })
-        )
-        if (!drained) yield* Effect.logWarning(`shutdown grace of ${grace} ms elapsed with ${inFlight} request(s) in flight; closing them`)
+        if (inFlight > 0) {
+          yield* Effect.logInfo(`shutting down: waiting for ${inFlight} in-flight request(s)`)
+          idle = yield* Deferred.make<void>()
+          // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to win.
+          const drained = yield* Effect.interruptible(Deferred.await(idle)).pipe(
+            Effect.timeoutTo({ duration: Duration.millis(grace), onSuccess: () => true, onTimeout: () => false })
+          )
+          if (!drained) yield* Effect.logWarning(`shutdown grace of ${grace} ms elapsed with ${inFlight} request(s) in flight; closing them`)
+        }
         yield* hooks.forceClose
       })
     )
@@ -86,10 +94,11 @@ export interface ServeOptions {
 }
 
 /**
- * Listen on Node with the app; logs the address. On shutdown: stop accepting
- * connections, finish in-flight requests (bounded), then close the rest.
+ * Listen on Node with the app; logs the address and provides the
+ * `HttpServer` (its address). On shutdown: stop accepting connections, finish
+ * in-flight requests (bounded by `server.shutdownGraceMs`), then close the rest.
  */
-export const serve = (options: ServeOptions = {}): Layer.Layer<never, ServeError, Router.AppServices> =>
+export const serve = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, Router.AppServices> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const config = (yield* (yield* GatewayConfig).get).server
@@ -104,9 +113,11 @@ export const serve = (options: ServeOptions = {}): Layer.Layer<never, ServeError
       const listening = Layer.scopedDiscard(
         Effect.flatMap(HttpServer.addressFormattedWith((address) => Effect.logInfo(`modelgate listening on ${address}`)), () => Effect.void)
       )
+      const node = NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host })
       return Layer.mergeAll(Layer.scopedDiscard(serveApp(hooks)), listening).pipe(
         HttpMiddleware.withTracerDisabledWhen(() => true),
-        Layer.provide(NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host }))
+        Layer.provideMerge(node),
+        Layer.map((context) => Context.make(HttpServer.HttpServer, Context.get(context, HttpServer.HttpServer)))
       )
     })
   )

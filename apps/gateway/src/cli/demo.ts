@@ -1,13 +1,29 @@
 /**
  * `modelgate demo`: the testkit fake providers in-process and the gateway
  * pointed at them, so a new user sees selection, rate limiting, failover and
- * costs without any key.
+ * costs work within a minute, without any key.
  *
- * STUB (owner: the lead): needs the testkit fakes and `GatewayLive`. Replace
- * the body of `runDemo`; keep its signature (the CLI passes the port).
+ * The fakes are lifelike: 80-250 ms before headers, 20-40 ms between stream
+ * chunks; OpenAI enforces 30 requests per minute (the demo registry says so
+ * too, so the gateway's own limiter warns at 90% and routes around it);
+ * Gemini answers 503 for its first 40 seconds, then recovers (watch the health
+ * checker mark it unavailable, then available). A small background load sends
+ * a request every two seconds for two minutes; every gateway event is printed.
  */
-import { Effect } from "effect"
-import { AppNotWired } from "./runtime.js"
+import { Events } from "@modelgate/core/Events"
+import { Gateway } from "@modelgate/core/Gateway"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
+import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
+import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
+import * as FakeOllama from "@modelgate/testkit/FakeOllama"
+import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import type { Priority } from "@modelgate/domain/Requirements"
+import { ConfigProvider, Console, Effect, Layer, Schedule, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as HttpApp from "../HttpApp.js"
 
 /** What `modelgate demo` is given. */
 export interface DemoOptions {
@@ -16,10 +32,125 @@ export interface DemoOptions {
   readonly host: string | undefined
 }
 
-/** Run the demo until interrupted. STUB: fails with a clear message until the lead wires it. */
+interface RawModel {
+  readonly id: string
+  readonly provider: string
+  readonly providerModel: string
+  readonly rateLimits: { readonly rpm: number; readonly tpm: number }
+  readonly [key: string]: unknown
+}
+
+/** The shipped registry, with OpenAI's limits lowered to what the fake enforces. */
+const demoRegistry = (source: string) => {
+  const file = JSON.parse(fs.readFileSync(source, "utf8")) as { readonly models: ReadonlyArray<RawModel> }
+  return {
+    source: `demo copy of ${source}`,
+    models: file.models.map((m) => (m.provider === "openai" ? { ...m, rateLimits: { rpm: 30, tpm: 200_000 } } : m))
+  }
+}
+
+const lifelike = Fault.delay({ headersMs: 120, firstByteMs: 60, chunkMs: 25 })
+
+const describe = (event: { readonly _tag: string } & Record<string, unknown>) => {
+  const { _tag, at: _at, ...rest } = event
+  return `${_tag} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 1e6) / 1e6 : String(v)}`).join(" ")}`
+}
+
+/** Run the demo until interrupted (Ctrl-C). */
 export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
-  Effect.fail(
-    new AppNotWired({
-      reason: `modelgate demo is not wired yet (apps/gateway/src/cli/demo.ts runDemo; requested port ${options.port ?? "default"})`
+  Effect.scoped(
+    Effect.gen(function* () {
+      const registry = demoRegistry(path.resolve("config/models.json"))
+      const modelsOf = (provider: string) => registry.models.filter((m) => m.provider === provider).map((m) => m.providerModel)
+      const openai = yield* FakeOpenAi.make({ models: modelsOf("openai") })
+      const anthropic = yield* FakeAnthropic.make()
+      const google = yield* FakeGoogle.make({ models: modelsOf("google") })
+      const ollama = yield* FakeOllama.make({ models: modelsOf("ollama") })
+      for (const fake of [openai, anthropic, ollama]) yield* fake.persist(lifelike)
+      yield* openai.setRateLimit({ rpm: 30 })
+      yield* google.persist(Fault.status(503))
+      yield* Effect.forkScoped(
+        Effect.sleep("40 seconds").pipe(
+          Effect.zipRight(google.persist(lifelike)),
+          Effect.zipRight(Console.log("demo: the fake Gemini recovers now"))
+        )
+      )
+
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-demo-"))),
+        (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
+      )
+      fs.writeFileSync(path.join(dir, "models.json"), JSON.stringify(registry, null, 2))
+      fs.writeFileSync(
+        path.join(dir, "gateway.json"),
+        JSON.stringify({
+          database: { filename: path.join(dir, "demo.db") },
+          providers: {
+            openai: { baseUrl: openai.baseUrl, maxRetries: 1 },
+            anthropic: { baseUrl: anthropic.baseUrl, maxRetries: 1 },
+            google: { baseUrl: google.baseUrl, maxRetries: 0 },
+            ollama: { baseUrl: ollama.url, maxRetries: 1 }
+          },
+          healthCheck: { intervalMs: 5_000, failureThreshold: 2, backoffCapMs: 10_000, timeoutMs: 2_000 },
+          failover: { queueDeadlineMs: 5_000 },
+          cache: { enabled: true },
+          evaluator: { enabled: true }
+        })
+      )
+      const keys = ConfigProvider.fromMap(
+        new Map([
+          ["OPENAI_API_KEY", "sk-test-openai"],
+          ["ANTHROPIC_API_KEY", anthropic.apiKey],
+          ["GEMINI_API_KEY", google.apiKey]
+        ])
+      ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+      const app = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
+
+      yield* Effect.gen(function* () {
+        const events = yield* Events
+        yield* events.subscribe.pipe(
+          Stream.filter((e) => e._tag !== "ModelSelected"),
+          Stream.runForEach((e) => Console.log(`event  ${describe(e as never)}`)),
+          Effect.forkScoped
+        )
+        const server = yield* Layer.launch(HttpApp.serve({ port: options.port, host: options.host })).pipe(Effect.forkScoped)
+        const port = options.port ?? 8787
+        const host = options.host ?? "127.0.0.1"
+        yield* Console.log(
+          [
+            "",
+            `modelgate demo: the gateway is on http://${host}:${port} in front of fake OpenAI, Anthropic, Gemini and Ollama servers.`,
+            "Try:",
+            `  curl -s http://${host}:${port}/v1/chat/completions -H 'content-type: application/json' \\`,
+            `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello!"}],"modelgate":{"priority":"LOW"}}' -i`,
+            `  curl -s http://${host}:${port}/v1/models`,
+            `  curl -s http://${host}:${port}/v1/metrics`,
+            "A request every 2 s runs in the background for two minutes; Ctrl-C stops the demo.",
+            ""
+          ].join("\n")
+        )
+        const gateway = yield* Gateway
+        const priorities: ReadonlyArray<Priority> = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+        let n = 0
+        yield* Effect.suspend(() => {
+          n++
+          const priority = priorities[n % priorities.length]!
+          return gateway
+            .complete(
+              { model: n % 5 === 0 ? "gpt-4o-mini" : "auto", messages: [{ role: "user", content: `Demo question ${n}: what is ${n} squared?` }] },
+              { capabilities: ["chat"], priority },
+              {}
+            )
+            .pipe(
+              Effect.flatMap(({ meta }) =>
+                Console.log(
+                  `request ${String(n).padStart(3)} ${priority.padEnd(8)} -> ${meta.model} (${meta.provider}) failovers=${meta.failovers} cache=${meta.cacheHit ? "hit" : "miss"} cost=$${(meta.costUsd ?? 0).toFixed(6)}`
+                )
+              ),
+              Effect.catchAll((e) => Console.log(`request ${String(n).padStart(3)} ${priority.padEnd(8)} -> ${e._tag}: ${e.message}`))
+            )
+        }).pipe(Effect.repeat(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(59)))), Effect.forkScoped)
+        yield* server.await
+      }).pipe(Effect.provide(app))
     })
   )

@@ -1,13 +1,9 @@
 /**
- * Where the CLI gets its services. `makeAppLayer` is the one place that builds
- * the full gateway for `serve`, `models` and `costs`.
- *
- * PLACEHOLDER (owner: the lead): replace the body of `makeAppLayer` with the
- * composition of `GatewayLive` from `@modelgate/node`, configured from
- * `options`. Until then every command that needs the gateway fails with a
- * clear message.
+ * Where the CLI gets its services: `makeAppLayer` builds the full gateway
+ * (`GatewayLive` from `@modelgate/node`) for `serve`, `models` and `costs`.
  */
-import { Data, Layer } from "effect"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
+import { Data, type Layer } from "effect"
 import type { AppServices } from "../http/Router.js"
 
 /** What the CLI knows when it builds the gateway. */
@@ -16,7 +12,7 @@ export interface AppLayerOptions {
   readonly configDir: string
   /** The environment overlay (`MODELGATE_ENV`), e.g. `production`. */
   readonly env: string | undefined
-  /** The SQLite file (`MODELGATE_DB`, default `./data/modelgate.db`). */
+  /** The SQLite file (`MODELGATE_DB`, default `./data/modelgate.db`); `database.filename` of the config already applies `MODELGATE_DB`. */
   readonly dbPath: string
 }
 
@@ -30,10 +26,10 @@ export class AppNotWired extends Data.TaggedError("AppNotWired")<{ readonly reas
 /** The services every CLI command may use. */
 export type AppLayer = Layer.Layer<AppServices, unknown>
 
-/** Build the gateway's services. PLACEHOLDER: the lead replaces this body with `GatewayLive`. */
+/**
+ * The live gateway on `options.configDir`: config watched, SQLite at the
+ * config's `database.filename` (which `MODELGATE_DB` overrides), the four
+ * provider adapters.
+ */
 export const makeAppLayer = (options: AppLayerOptions): AppLayer =>
-  Layer.fail(
-    new AppNotWired({
-      reason: `the gateway services are not wired into the CLI yet (apps/gateway/src/cli/runtime.ts makeAppLayer; config ${options.configDir}, db ${options.dbPath})`
-    })
-  )
+  GatewayLive.layerWith({ configDirectory: options.configDir, environment: options.env })
