@@ -62,8 +62,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   )
 
   const registry = (directory === undefined
-    ? ModelRegistry.layerConfig({ watch: options.watch })
-    : ModelRegistry.layer({ file: `${directory.replace(/[\\/]+$/, "")}/models.json`, watch: options.watch })
+    ? ModelRegistry.layerConfig({ watch: options.watch ?? true })
+    : ModelRegistry.layer({ file: `${directory.replace(/[\\/]+$/, "")}/models.json`, watch: options.watch ?? true })
   ).pipe(Layer.provide(ModelStoreSql.layer))
 
   const accounting = CostTracker.layer.pipe(Layer.provideMerge(RecordStoreSql.layerAccounting))
