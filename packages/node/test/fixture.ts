@@ -3,11 +3,13 @@
  * config directory pointing at them, SQLite in the same directory, keys from a
  * ConfigProvider map. Everything closes with the test's scope.
  */
+import { Events } from "@modelgate/core/Events"
 import type { ChatRequest } from "@modelgate/domain/Chat"
+import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
-import { ConfigProvider, Effect, Layer } from "effect"
+import { Clock, ConfigProvider, Effect, Layer, Ref, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -50,6 +52,8 @@ export const models = (overrides: { rpm?: number; tpm?: number } = {}) => ({
 export interface StackOptions {
   readonly gateway?: Record<string, unknown>
   readonly models?: unknown
+  /** Extra variables for the gateway's ConfigProvider (besides the two API keys). */
+  readonly env?: Readonly<Record<string, string>>
 }
 
 /** Start the fakes and write the config; returns them and the gateway layer. */
@@ -79,7 +83,8 @@ export const stack = (options: StackOptions = {}) =>
     const keys = ConfigProvider.fromMap(
       new Map([
         ["OPENAI_API_KEY", "sk-test-openai"],
-        ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey]
+        ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey],
+        ...Object.entries(options.env ?? {})
       ])
     )
     const layer = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(
@@ -93,4 +98,45 @@ export const ask = (content: string, model = "gpt-4o-mini", extra: Partial<ChatR
   ...extra,
   model,
   messages: [{ role: "user", content }]
+})
+
+const liveClock = Clock.make()
+
+/**
+ * Run `effect` until `done` holds of its result, sleeping 5 ms of wall time
+ * between tries (so it also works under TestClock); dies after `timeoutMs`.
+ */
+export const poll = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean, timeoutMs = 5_000, what = "condition") =>
+  Effect.gen(function* () {
+    const deadline = liveClock.unsafeCurrentTimeMillis() + timeoutMs
+    while (true) {
+      const a = yield* effect
+      if (done(a)) return a
+      if (liveClock.unsafeCurrentTimeMillis() > deadline) return yield* Effect.dieMessage(`timed out after ${timeoutMs} ms waiting for ${what}`)
+      yield* Effect.sleep("5 millis").pipe(Effect.withClock(liveClock))
+    }
+  })
+
+/**
+ * Collect every GatewayEvent published from now on (the subscription is live
+ * when this returns). `seen` lists them; `waitFor` polls until one matches.
+ */
+export const recordEvents = Effect.gen(function* () {
+  const events = yield* Events
+  const seen = yield* Ref.make<ReadonlyArray<GatewayEvent>>([])
+  const sentinel = ConfigReloaded.make({ at: -1, source: "scenario-sentinel" })
+  yield* events.subscribe.pipe(
+    Stream.runForEach((e) => Ref.update(seen, (all) => [...all, e])),
+    Effect.forkScoped
+  )
+  yield* poll(Effect.zipRight(events.publish(sentinel), Ref.get(seen)), (all) => all.includes(sentinel), 2_000, "the event subscription")
+  const all = Effect.map(Ref.get(seen), (xs) => xs.filter((e) => e !== sentinel))
+  const ofTag = <T extends GatewayEvent["_tag"]>(tag: T) =>
+    Effect.map(all, (xs) => xs.filter((e): e is Extract<GatewayEvent, { _tag: T }> => e._tag === tag))
+  const waitFor = <T extends GatewayEvent["_tag"]>(tag: T, accept: (e: Extract<GatewayEvent, { _tag: T }>) => boolean = () => true, timeoutMs = 5_000) =>
+    Effect.map(
+      poll(Effect.map(ofTag(tag), (xs) => xs.filter(accept)), (xs) => xs.length > 0, timeoutMs, `a ${tag} event`),
+      (xs) => xs[0]!
+    )
+  return { all, ofTag, waitFor } as const
 })
