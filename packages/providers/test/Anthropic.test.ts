@@ -1,37 +1,34 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
-import type { ProviderError } from "@modelgate/domain/ProviderError"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
-import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
-import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock, Tracer } from "effect"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import { Effect, Schema, TestClock } from "effect"
 import * as Anthropic from "../src/Anthropic.js"
-import { ctxOf, keyOf, modelOf } from "./internal/fixtures.js"
+import {
+  adapterOver,
+  assertFaultTags,
+  assertRetryWaits,
+  attemptsOf,
+  collect,
+  ctxOf,
+  errorAfterRetries,
+  keyOf,
+  lastJson,
+  lastRequest,
+  live,
+  modelOf,
+  ownRateLimitError,
+  postJson,
+  tagAfterTimeout,
+  tagOf,
+  textOf,
+  withSpanCapture
+} from "./internal/fixtures.js"
 
 const model = modelOf("anthropic", "claude-fake-1", "claude-test")
 const key = keyOf("anthropic", FakeAnthropic.defaultApiKey)
 
-const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>) =>
-  effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
-
-const setup = (
-  config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {},
-  options: FakeAnthropic.FakeAnthropicOptions = {}
-) =>
-  Effect.gen(function*() {
-    const fake = yield* FakeAnthropic.make(options)
-    const provider = yield* Anthropic.make(Effect.succeed(ProviderConfig.make({ baseUrl: fake.url, maxRetries: 0, ...config })))
-    return { fake, provider }
-  })
-
-const lastRequest = (fake: FakeAnthropic.FakeAnthropic) => Effect.map(fake.requests, (rs) => rs[rs.length - 1]!)
-const lastJson = (fake: FakeAnthropic.FakeAnthropic) =>
-  Effect.map(lastRequest(fake), (r) => r.json as Record<string, unknown>)
-const collect = (stream: Stream.Stream<ChatChunk, ProviderError>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-const tagOf = <A>(effect: Effect.Effect<A, ProviderError>) => Effect.map(Effect.flip(effect), (e) => e._tag)
-const text = (chunks: ReadonlyArray<ChatChunk>) => chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
+const setup = adapterOver(FakeAnthropic.make, Anthropic.make)
 
 describe("Anthropic adapter over a socket", () => {
   it.scoped("chat: headers, system lifted, max_tokens from the model, merged turns; answer and usage normalised", () =>
@@ -167,12 +164,8 @@ describe("Anthropic adapter over a socket", () => {
   it.scoped("the fake validates like the API: no max_tokens or no anthropic-version is a 400 invalid_request_error", () =>
     live(Effect.gen(function*() {
       const fake = yield* FakeAnthropic.make()
-      const client = yield* HttpClient.HttpClient
       const send = (headers: Record<string, string>, body: unknown) =>
-        client.execute(HttpClientRequest.post(`${fake.url}/v1/messages`).pipe(
-          HttpClientRequest.setHeaders(headers),
-          HttpClientRequest.bodyUnsafeJson(body)
-        )).pipe(Effect.flatMap((r) => Effect.map(r.json, (json) => ({ status: r.status, json: json as { error: { type: string; message: string } } }))))
+        postJson<{ error: { type: string; message: string } }>(`${fake.url}/v1/messages`, headers, body)
       const body = { model: "claude-fake-1", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }
       const auth = { "x-api-key": fake.apiKey, "anthropic-version": "2023-06-01" }
       const noMax = yield* send(auth, { ...body, max_tokens: undefined })
@@ -232,19 +225,14 @@ describe("Anthropic adapter over a socket", () => {
         [Fault.cut(), "MalformedResponse"],
         [Fault.reset(), "Transport"]
       ]
-      for (const [fault, tag] of cases) {
-        yield* fake.script(fault)
-        assert.strictEqual(yield* tagOf(chat()), tag, JSON.stringify(fault))
-      }
+      yield* assertFaultTags(fake, chat, cases)
       yield* fake.script(Fault.status(529))
       const overloaded = yield* Effect.flip(chat())
       assert.strictEqual(overloaded.status, 529)
       assert.match(overloaded.requestId ?? "", /^req_fake_/)
       assert.include(overloaded.detail, "overloaded_error")
       yield* fake.script(Fault.delay({ headersMs: 5_000 }))
-      const fiber = yield* Effect.fork(chat())
-      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
-      assert.strictEqual(yield* tagOf(Fiber.join(fiber)), "Timeout")
+      assert.strictEqual(yield* tagAfterTimeout(chat(), 1_000), "Timeout")
     })))
 
   it.scoped("429: retry-after and anthropic-ratelimit-*-reset are honoured (TestClock)", () =>
@@ -272,14 +260,7 @@ describe("Anthropic adapter over a socket", () => {
       for (const [fault, expected] of hints) {
         yield* fake.reset
         yield* fake.script(fault(yield* TestClock.currentTimeMillis))
-        const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
-        assert.strictEqual(yield* awaitSleep((ms) => ms <= 10_000), expected)
-        yield* TestClock.adjust(expected - 1)
-        assert.lengthOf(yield* fake.requests, 1)
-        yield* TestClock.adjust(1)
-        const result = yield* Fiber.join(fiber)
-        assert.strictEqual(result.response.choices[0].finish_reason, "stop")
-        assert.lengthOf(yield* fake.requests, 2)
+        yield* assertRetryWaits(fake, provider.chat(ctxOf(model, key)), expected)
       }
     })))
 
@@ -287,11 +268,9 @@ describe("Anthropic adapter over a socket", () => {
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 2, maxRetryWaitMs: 5_000 })
       yield* fake.persist(Fault.status(529, { headers: { "retry-after": "1" } }))
-      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
-      for (let i = 0; i < 2; i++) yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
-      const error = yield* Effect.flip(Fiber.join(fiber))
+      const error = yield* errorAfterRetries(provider.chat(ctxOf(model, key)), 2, (ms) => ms === 1_000)
       assert.strictEqual(error._tag, "Overloaded")
-      assert.deepStrictEqual(error.attempts?.map((a) => `${a.tag} ${a.status}`), ["Overloaded 529", "Overloaded 529", "Overloaded 529"])
+      assert.deepStrictEqual(attemptsOf(error), ["Overloaded 529", "Overloaded 529", "Overloaded 529"])
       yield* fake.reset
       yield* fake.script(Fault.status(429, { headers: { "retry-after": "60" } }))
       const limited = yield* Effect.flip(provider.chat(ctxOf(model, key)))
@@ -308,7 +287,7 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual((yield* lastJson(fake)).stream, true)
       assert.isTrue(chunks.every(Schema.is(ChatChunk)))
       assert.deepStrictEqual(chunks[0]?.choices[0]?.delta, { role: "assistant", content: "" })
-      assert.strictEqual(text(chunks), "Echo: tell me more")
+      assert.strictEqual(textOf(chunks), "Echo: tell me more")
       assert.isTrue(chunks.every((c) => c.id === chunks[0]?.id && c.id.startsWith("msg_")))
       const finish = chunks[chunks.length - 2]
       assert.strictEqual(finish?.choices[0]?.finish_reason, "stop")
@@ -332,7 +311,7 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(calls[0]?.function?.name, "lookup")
       assert.isTrue(calls.every((c) => c.index === 0))
       assert.deepStrictEqual(JSON.parse(calls.map((c) => c.function?.arguments ?? "").join("")), { q: "answer" })
-      assert.strictEqual(text(chunks), "Calling lookup.")
+      assert.strictEqual(textOf(chunks), "Calling lookup.")
       assert.isTrue(chunks.some((c) => c.choices[0]?.finish_reason === "tool_calls"))
     })))
 
@@ -359,31 +338,15 @@ describe("Anthropic adapter over a socket", () => {
   it.scoped("the fake's own rate limit answers with this provider's 429; a wait over maxRetryWaitMs comes back at once", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 3, maxRetryWaitMs: 5_000 })
-      yield* fake.setRateLimit({ rpm: 1 })
-      yield* provider.chat(ctxOf(model, key))
-      const error = yield* Effect.flip(provider.chat(ctxOf(model, key)))
-      assert.strictEqual(error._tag, "RateLimited")
-      assert.isAbove(error._tag === "RateLimited" ? error.retryAfterMs ?? 0 : 0, 5_000)
+      const error = yield* ownRateLimitError(fake, () => provider.chat(ctxOf(model, key)), 5_000)
       assert.strictEqual(error.rateLimit?.remainingRequests, 0)
       assert.strictEqual(yield* fake.rateLimitedCount, 1)
-      assert.lengthOf(yield* fake.requests, 2)
     })))
 
   it.scoped("the key never reaches HTTP client span attributes", () =>
     live(Effect.gen(function*() {
       const { provider } = yield* setup()
-      const spans: Array<Tracer.Span> = []
-      const base = yield* Effect.tracer
-      const capturing = Tracer.make({
-        context: base.context,
-        span: (...args) => {
-          const span = base.span(...args)
-          spans.push(span)
-          return span
-        }
-      })
-      yield* provider.chat(ctxOf(model, key)).pipe(Effect.withTracer(capturing))
-      const attributes = spans.flatMap((span) => [...span.attributes.entries()])
+      const { attributes } = yield* withSpanCapture(provider.chat(ctxOf(model, key)))
       assert.isTrue(attributes.some(([name]) => name === "http.request.header.x-api-key"))
       assert.isFalse(attributes.some(([, value]) => String(value).includes(FakeAnthropic.defaultApiKey)))
     })))

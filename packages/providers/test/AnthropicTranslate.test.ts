@@ -10,22 +10,13 @@ import { toAnthropicRequest, translateMessages } from "../src/Anthropic/Request.
 import { type AnthropicResponse, fromAnthropicResponse } from "../src/Anthropic/Response.js"
 import { AnthropicStreamTranslator } from "../src/Anthropic/Stream.js"
 import { classifyStatus } from "../src/internal/errors.js"
-import { ctxOf, modelOf } from "./internal/fixtures.js"
+import { ctxOf, errorContextOf, modelOf } from "./internal/fixtures.js"
 
 const info = { model: "claude-test", keyId: "anthropic#1", secrets: ["sk-ant-secret-123456"] }
 const model = modelOf("anthropic", "claude-fake-1", "claude-test")
 
-const errorCtx = (status: number, body: string, headers: Record<string, string> = {}) => ({
-  status,
-  headers: Headers.fromInput(headers),
-  requestId: undefined,
-  rateLimit: undefined,
-  provider: "anthropic",
-  info,
-  body,
-  excerpt: body.slice(0, 300),
-  nowMs: 1_000_000
-})
+const errorCtx = (status: number, body: string, headers: Record<string, string> = {}) =>
+  errorContextOf("anthropic", info, status, body, { headers, nowMs: 1_000_000 })
 
 const event = (type: string, data: Record<string, unknown>): Sse.Event => ({
   _tag: "Event",

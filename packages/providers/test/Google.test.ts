@@ -1,36 +1,34 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
-import type { ProviderError } from "@modelgate/domain/ProviderError"
 import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
-import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
-import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock, Tracer } from "effect"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import { Effect, Schema } from "effect"
 import * as Google from "../src/Google.js"
-import { ctxOf, keyOf, modelOf } from "./internal/fixtures.js"
+import {
+  adapterOver,
+  assertFaultTags,
+  assertRetryWaits,
+  attemptsOf,
+  collect,
+  ctxOf,
+  errorAfterRetries,
+  keyOf,
+  lastJson,
+  lastRequest,
+  live,
+  modelOf,
+  ownRateLimitError,
+  postJson,
+  tagAfterTimeout,
+  tagOf,
+  textOf,
+  withSpanCapture
+} from "./internal/fixtures.js"
 
 const model = modelOf("google", "gemini-fake", "gemini-test")
 const key = keyOf("google", FakeGoogle.defaultApiKey)
 
-const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>) =>
-  effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
-
-const setup = (
-  config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {},
-  options: FakeGoogle.FakeGoogleOptions = {}
-) =>
-  Effect.gen(function*() {
-    const fake = yield* FakeGoogle.make(options)
-    const provider = yield* Google.make(Effect.succeed(ProviderConfig.make({ baseUrl: fake.url, maxRetries: 0, ...config })))
-    return { fake, provider }
-  })
-
-const lastRequest = (fake: FakeGoogle.FakeGoogle) => Effect.map(fake.requests, (rs) => rs[rs.length - 1]!)
-const lastJson = (fake: FakeGoogle.FakeGoogle) => Effect.map(lastRequest(fake), (r) => r.json as Record<string, unknown>)
-const collect = (stream: Stream.Stream<ChatChunk, ProviderError>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-const tagOf = <A>(effect: Effect.Effect<A, ProviderError>) => Effect.map(Effect.flip(effect), (e) => e._tag)
-const text = (chunks: ReadonlyArray<ChatChunk>) => chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
+const setup = adapterOver(FakeGoogle.make, Google.make)
 
 describe("Google Gemini adapter over a socket", () => {
   it.scoped("chat: path, key header, contents/systemInstruction/generationConfig; answer and usage normalised", () =>
@@ -143,12 +141,8 @@ describe("Google Gemini adapter over a socket", () => {
   it.scoped("the fake validates like the API: unknown fields and missing keys are rejected", () =>
     live(Effect.gen(function*() {
       const fake = yield* FakeGoogle.make()
-      const client = yield* HttpClient.HttpClient
       const send = (headers: Record<string, string>, body: unknown) =>
-        client.execute(HttpClientRequest.post(`${fake.url}/v1beta/models/gemini-fake:generateContent`).pipe(
-          HttpClientRequest.setHeaders(headers),
-          HttpClientRequest.bodyUnsafeJson(body)
-        )).pipe(Effect.flatMap((r) => Effect.map(r.json, (json) => ({ status: r.status, json: json as { error: { status: string; message: string } } }))))
+        postJson<{ error: { status: string; message: string } }>(`${fake.url}/v1beta/models/gemini-fake:generateContent`, headers, body)
       const body = { contents: [{ role: "user", parts: [{ text: "hi" }] }] }
       const auth = { "x-goog-api-key": fake.apiKey }
       const unknown = yield* send(auth, { ...body, temperature: 1 })
@@ -198,10 +192,7 @@ describe("Google Gemini adapter over a socket", () => {
         [Fault.cut(), "MalformedResponse"],
         [Fault.reset(), "Transport"]
       ]
-      for (const [fault, tag] of cases) {
-        yield* fake.script(fault)
-        assert.strictEqual(yield* tagOf(chat()), tag, JSON.stringify(fault))
-      }
+      yield* assertFaultTags(fake, chat, cases)
       yield* fake.script(Fault.status(200, { body: body("SAFETY") }))
       const partial = yield* chat()
       assert.strictEqual(partial.response.choices[0].finish_reason, "content_filter")
@@ -209,23 +200,14 @@ describe("Google Gemini adapter over a socket", () => {
       const unavailable = yield* Effect.flip(chat())
       assert.include(unavailable.detail, "UNAVAILABLE")
       yield* fake.script(Fault.delay({ headersMs: 5_000 }))
-      const fiber = yield* Effect.fork(chat())
-      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
-      assert.strictEqual(yield* tagOf(Fiber.join(fiber)), "Timeout")
+      assert.strictEqual(yield* tagAfterTimeout(chat(), 1_000), "Timeout")
     })))
 
   it.scoped("RESOURCE_EXHAUSTED: RetryInfo.retryDelay is honoured (TestClock); a too-long delay returns at once", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 3, maxRetryWaitMs: 10_000 })
       yield* fake.script(Fault.status(429, { body: FakeGoogle.errorBody(429, "quota", { retryDelayMs: 7_000 }) }))
-      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
-      assert.strictEqual(yield* awaitSleep((ms) => ms <= 10_000), 7_000)
-      yield* TestClock.adjust(6_999)
-      assert.lengthOf(yield* fake.requests, 1)
-      yield* TestClock.adjust(1)
-      const result = yield* Fiber.join(fiber)
-      assert.strictEqual(result.response.choices[0].finish_reason, "stop")
-      assert.lengthOf(yield* fake.requests, 2)
+      yield* assertRetryWaits(fake, provider.chat(ctxOf(model, key)), 7_000)
       yield* fake.reset
       yield* fake.script(Fault.status(429, { body: FakeGoogle.errorBody(429, "quota", { retryDelayMs: 30_000 }) }))
       const limited = yield* Effect.flip(provider.chat(ctxOf(model, key)))
@@ -237,11 +219,9 @@ describe("Google Gemini adapter over a socket", () => {
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 2 })
       yield* fake.persist(Fault.status(500))
-      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
-      for (let i = 0; i < 2; i++) yield* TestClock.adjust(yield* awaitSleep((ms) => ms <= 10_000))
-      const error = yield* Effect.flip(Fiber.join(fiber))
+      const error = yield* errorAfterRetries(provider.chat(ctxOf(model, key)), 2, (ms) => ms <= 10_000)
       assert.strictEqual(error._tag, "ServerError")
-      assert.deepStrictEqual(error.attempts?.map((a) => `${a.tag} ${a.status}`), ["ServerError 500", "ServerError 500", "ServerError 500"])
+      assert.deepStrictEqual(attemptsOf(error), ["ServerError 500", "ServerError 500", "ServerError 500"])
       assert.lengthOf(yield* fake.requests, 3)
     })))
 
@@ -253,7 +233,7 @@ describe("Google Gemini adapter over a socket", () => {
       assert.strictEqual((yield* lastRequest(fake)).path, "/v1beta/models/gemini-fake:streamGenerateContent?alt=sse")
       assert.isTrue(chunks.every(Schema.is(ChatChunk)))
       assert.deepStrictEqual(chunks[0]?.choices[0]?.delta, { role: "assistant", content: "" })
-      assert.strictEqual(text(chunks), "Echo: one two three four")
+      assert.strictEqual(textOf(chunks), "Echo: one two three four")
       assert.strictEqual(chunks[chunks.length - 2]?.choices[0]?.finish_reason, "stop")
       const last = chunks[chunks.length - 1]
       assert.deepStrictEqual(last?.choices, [])
@@ -300,31 +280,17 @@ describe("Google Gemini adapter over a socket", () => {
   it.scoped("the fake's own rate limit answers with this provider's 429; a wait over maxRetryWaitMs comes back at once", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 3, maxRetryWaitMs: 5_000 })
-      yield* fake.setRateLimit({ rpm: 1 })
-      yield* provider.chat(ctxOf(model, key))
-      const error = yield* Effect.flip(provider.chat(ctxOf(model, key)))
-      assert.strictEqual(error._tag, "RateLimited")
-      assert.isAbove(error._tag === "RateLimited" ? error.retryAfterMs ?? 0 : 0, 5_000)
+      yield* ownRateLimitError(fake, () => provider.chat(ctxOf(model, key)), 5_000)
       assert.strictEqual(yield* fake.rateLimitedCount, 1)
-      assert.lengthOf(yield* fake.requests, 2)
     })))
 
   it.scoped("the key never reaches HTTP client span attributes", () =>
     live(Effect.gen(function*() {
       const { provider } = yield* setup()
-      const spans: Array<Tracer.Span> = []
-      const base = yield* Effect.tracer
-      const capturing = Tracer.make({
-        context: base.context,
-        span: (...args) => {
-          const span = base.span(...args)
-          spans.push(span)
-          return span
-        }
-      })
-      yield* provider.chat(ctxOf(model, key)).pipe(Effect.withTracer(capturing))
-      yield* Effect.flatMap(provider.stream(ctxOf(model, key)), (r) => collect(r.chunks)).pipe(Effect.withTracer(capturing))
-      const attributes = spans.flatMap((span) => [...span.attributes.entries()])
+      const { attributes } = yield* withSpanCapture(Effect.zipRight(
+        provider.chat(ctxOf(model, key)),
+        Effect.flatMap(provider.stream(ctxOf(model, key)), (r) => collect(r.chunks))
+      ))
       assert.isTrue(attributes.some(([name]) => name === "http.request.header.x-goog-api-key"))
       assert.isFalse(attributes.some(([, value]) => String(value).includes(FakeGoogle.defaultApiKey)))
     })))

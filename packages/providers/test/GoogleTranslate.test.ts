@@ -10,22 +10,12 @@ import { toGeminiRequest, translateContents } from "../src/Google/Request.js"
 import { finishReasonOf, fromGeminiResponse, type GeminiResponse } from "../src/Google/Response.js"
 import { GeminiStreamTranslator } from "../src/Google/Stream.js"
 import { classifyStatus } from "../src/internal/errors.js"
-import { ctxOf, modelOf } from "./internal/fixtures.js"
+import { ctxOf, errorContextOf, modelOf } from "./internal/fixtures.js"
 
 const info = { model: "gemini-test", keyId: "google#1", secrets: ["AIzaSecretSecret123456"] }
 const fields = { provider: "google", model: "gemini-test", status: 200, requestId: undefined, rateLimit: undefined }
 
-const errorCtx = (status: number, body: string) => ({
-  status,
-  headers: Headers.empty,
-  requestId: undefined,
-  rateLimit: undefined,
-  provider: "google",
-  info,
-  body,
-  excerpt: body.slice(0, 300),
-  nowMs: 0
-})
+const errorCtx = (status: number, body: string) => errorContextOf("google", info, status, body)
 
 const normalise = (response: GeminiResponse) =>
   fromGeminiResponse(response, { nowMs: 10_000, model: "gemini-x", promptTokensEstimate: 7, fields })

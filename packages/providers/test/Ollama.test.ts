@@ -1,36 +1,19 @@
-import { NodeHttpClient } from "@effect/platform-node"
-import type { HttpClient } from "@effect/platform"
-import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
-import type { ProviderError } from "@modelgate/domain/ProviderError"
-import { awaitSleep, Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
+import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
+import { Effect, Fiber, Schema, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as Ollama from "../src/Ollama.js"
-import { Headers } from "@effect/platform"
 import { classifyStatus } from "../src/internal/errors.js"
 import { classify } from "../src/Ollama/errors.js"
 import { normaliseResponse } from "../src/Ollama/normalise.js"
 import type { WireChatLine } from "../src/Ollama/wire.js"
-import { ctxOf, modelOf } from "./internal/fixtures.js"
+import { adapterOver, assertFaultTags, collect, ctxOf, errorContextOf, lastJson, live, modelOf, tagAfterTimeout, tagOf } from "./internal/fixtures.js"
 
 const model = modelOf("ollama", "llama3.2", "local-chat")
 
-const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>) =>
-  effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
-
-const setup = (config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {}) =>
-  Effect.gen(function*() {
-    const fake = yield* FakeOllama.make()
-    const provider = yield* Ollama.make(Effect.succeed(ProviderConfig.make({ baseUrl: fake.url, maxRetries: 0, ...config })))
-    return { fake, provider }
-  })
-
-const lastJson = (fake: FakeServer) => Effect.map(fake.requests, (rs) => rs[rs.length - 1]?.json as Record<string, unknown>)
-const collect = (stream: Stream.Stream<ChatChunk, ProviderError>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-const tagOf = <A>(effect: Effect.Effect<A, ProviderError>) => Effect.map(Effect.flip(effect), (e) => e._tag)
+const setup = adapterOver(FakeOllama.make, Ollama.make)
 
 describe("Ollama", () => {
   it.scoped("chat: stream false, options mapped, usage from eval counts, no key needed", () =>
@@ -156,14 +139,9 @@ describe("Ollama", () => {
         [Fault.status(200, { body: { model: "llama3.2", message: { content: "x" }, done: true, done_reason: "load" } }), "MalformedResponse"],
         [Fault.reset(), "Transport"]
       ]
-      for (const [fault, tag] of cases) {
-        yield* fake.script(fault)
-        assert.strictEqual(yield* tagOf(chat), tag, JSON.stringify(fault))
-      }
+      yield* assertFaultTags(fake, () => chat, cases)
       yield* fake.script(Fault.delay({ headersMs: 10_000 }))
-      const fiber = yield* Effect.fork(chat)
-      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 2_000))
-      assert.strictEqual(yield* tagOf(Fiber.join(fiber)), "Timeout")
+      assert.strictEqual(yield* tagAfterTimeout(chat, 2_000), "Timeout")
     })))
 
   it.scoped("retries a busy server with backoff, then succeeds (TestClock)", () =>
@@ -229,17 +207,7 @@ describe("Ollama properties", () => {
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), fc.string(), (status, message) => {
         const body = JSON.stringify({ error: message })
-        const error = classify({
-          status,
-          headers: Headers.empty,
-          requestId: undefined,
-          rateLimit: undefined,
-          provider: "ollama",
-          info: { model: "m", keyId: undefined, secrets: [] },
-          body,
-          excerpt: body,
-          nowMs: 0
-        })
+        const error = classify(errorContextOf("ollama", { model: "m", keyId: undefined, secrets: [] }, status, body, { excerpt: body }))
         assert.strictEqual(error._tag, classifyStatus(status))
       }),
       { numRuns: 500 }

@@ -1,39 +1,35 @@
-import { NodeHttpClient } from "@effect/platform-node"
-import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
-import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
+import { Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { assert, describe, it } from "@effect/vitest"
-import type { HttpClient } from "@effect/platform"
-import { Chunk, Effect, Fiber, Schema, type Scope, Stream, TestClock } from "effect"
+import { Effect, Schema } from "effect"
 import * as fc from "fast-check"
 import * as OpenAi from "../src/OpenAi.js"
 import { classifyStatus } from "../src/internal/errors.js"
 import { classify } from "../src/OpenAi/errors.js"
 import * as OpenAiWire from "../src/OpenAi/wire.js"
-import { Headers } from "@effect/platform"
-import { ctxOf, keyOf, modelOf } from "./internal/fixtures.js"
+import {
+  adapterOver,
+  assertFaultTags,
+  assertRetryWaits,
+  attemptsOf,
+  collect,
+  ctxOf,
+  errorAfterRetries,
+  errorContextOf,
+  keyOf,
+  lastJson,
+  live,
+  modelOf,
+  ownRateLimitError,
+  tagAfterTimeout,
+  tagOf
+} from "./internal/fixtures.js"
 
 const model = modelOf("openai", "gpt-4o-mini", "fast-chat")
 const key = keyOf("openai", "sk-test-openai")
 
-const setup = (config: Partial<ConstructorParameters<typeof ProviderConfig>[0]> = {}, options: FakeOpenAi.FakeOpenAiOptions = {}) =>
-  Effect.gen(function*() {
-    const fake = yield* FakeOpenAi.make(options)
-    const provider = yield* OpenAi.make(Effect.succeed(ProviderConfig.make({ baseUrl: fake.baseUrl, maxRetries: 0, ...config })))
-    return { fake, provider }
-  })
-
-const lastJson = (fake: FakeOpenAi.FakeOpenAi) =>
-  Effect.map(fake.requests, (rs) => rs[rs.length - 1]?.json as Record<string, unknown>)
-
-const collect = (stream: Stream.Stream<ChatChunk, ProviderError>) => Effect.map(Stream.runCollect(stream), Chunk.toReadonlyArray)
-
-const live = <A, E>(effect: Effect.Effect<A, E, HttpClient.HttpClient | Scope.Scope>) =>
-  effect.pipe(Effect.provide(NodeHttpClient.layerUndici))
-
-const tagOf = <A>(effect: Effect.Effect<A, ProviderError>) => Effect.map(Effect.flip(effect), (e) => e._tag)
+const setup = adapterOver(FakeOpenAi.make, OpenAi.make, (fake) => fake.baseUrl)
 
 describe("OpenAi", () => {
   it.scoped("chat: formats the request and normalises the answer, usage and rate-limit headers", () =>
@@ -177,16 +173,11 @@ describe("OpenAi", () => {
         ],
         [Fault.reset(), "Transport"]
       ]
-      for (const [fault, tag] of cases) {
-        yield* fake.script(fault)
-        assert.strictEqual(yield* tagOf(chat()), tag, JSON.stringify(fault))
-      }
+      yield* assertFaultTags(fake, chat, cases)
       const html = yield* (fake.script(Fault.html(502)).pipe(Effect.zipRight(Effect.flip(chat()))))
       assert.include(html.detail, "502 Bad Gateway")
       yield* fake.script(Fault.delay({ headersMs: 5_000 }))
-      const fiber = yield* Effect.fork(chat())
-      yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
-      assert.strictEqual(yield* tagOf(Fiber.join(fiber)), "Timeout")
+      assert.strictEqual(yield* tagAfterTimeout(chat(), 1_000), "Timeout")
     })))
 
   it.scoped("honours retry-after, retry-after-ms and x-ratelimit-reset-* (TestClock)", () =>
@@ -201,14 +192,7 @@ describe("OpenAi", () => {
       for (const [fault, expected] of hints) {
         yield* fake.reset
         yield* fake.script(fault)
-        const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
-        assert.strictEqual(yield* awaitSleep((ms) => ms <= 10_000), expected)
-        yield* TestClock.adjust(expected - 1)
-        assert.lengthOf(yield* fake.requests, 1)
-        yield* TestClock.adjust(1)
-        const result = yield* Fiber.join(fiber)
-        assert.strictEqual(result.response.choices[0].finish_reason, "stop")
-        assert.lengthOf(yield* fake.requests, 2)
+        yield* assertRetryWaits(fake, provider.chat(ctxOf(model, key)), expected)
       }
     })))
 
@@ -216,24 +200,17 @@ describe("OpenAi", () => {
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 2 })
       yield* fake.persist(Fault.status(503, { headers: { "retry-after": "1" } }))
-      const fiber = yield* Effect.fork(provider.chat(ctxOf(model, key)))
-      for (let i = 0; i < 2; i++) yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
-      const error = yield* Effect.flip(Fiber.join(fiber))
+      const error = yield* errorAfterRetries(provider.chat(ctxOf(model, key)), 2, (ms) => ms === 1_000)
       assert.strictEqual(error._tag, "Overloaded")
-      assert.deepStrictEqual(error.attempts?.map((a) => `${a.tag} ${a.status}`), ["Overloaded 503", "Overloaded 503", "Overloaded 503"])
+      assert.deepStrictEqual(attemptsOf(error), ["Overloaded 503", "Overloaded 503", "Overloaded 503"])
       assert.lengthOf(yield* fake.requests, 3)
     })))
 
   it.scoped("the fake's own rate limit: a 429 whose wait exceeds maxRetryWaitMs comes back at once", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 3, maxRetryWaitMs: 5_000 })
-      yield* fake.setRateLimit({ rpm: 1 })
-      yield* provider.chat(ctxOf(model, key))
-      const error = yield* Effect.flip(provider.chat(ctxOf(model, key)))
-      assert.strictEqual(error._tag, "RateLimited")
-      assert.isAbove(error._tag === "RateLimited" ? error.retryAfterMs ?? 0 : 0, 5_000)
+      const error = yield* ownRateLimitError(fake, () => provider.chat(ctxOf(model, key)), 5_000)
       assert.strictEqual(error.rateLimit?.remainingRequests, 0)
-      assert.lengthOf(yield* fake.requests, 2)
     })))
 
   it.scoped("probe lists models without spending tokens", () =>
@@ -316,17 +293,7 @@ describe("OpenAi properties", () => {
     )
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), body, (status, text) => {
-        const error = classify({
-          status,
-          headers: Headers.empty,
-          requestId: undefined,
-          rateLimit: undefined,
-          provider: "openai",
-          info: { model: "m", keyId: "openai#1", secrets: [] },
-          body: text,
-          excerpt: text.slice(0, 50),
-          nowMs: 0
-        })
+        const error = classify(errorContextOf("openai", { model: "m", keyId: "openai#1", secrets: [] }, status, text, { excerpt: text.slice(0, 50) }))
         const code = text.startsWith("{\"error\"") ? (JSON.parse(text) as { error: { code: unknown } }).error.code : undefined
         const expected = typeof code === "string" && special[code] !== undefined ? special[code] : classifyStatus(status)
         assert.strictEqual(error._tag, expected)

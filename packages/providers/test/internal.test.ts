@@ -17,6 +17,7 @@ import {
   standardRetryAfter,
   stripSecrets
 } from "../src/internal/index.js"
+import { errorContextOf } from "./internal/fixtures.js"
 
 const toy: FakeProvider = {
   name: "toy",
@@ -74,11 +75,7 @@ describe("header parsers", () => {
         const cls = classifyStatus(status)
         assert.strictEqual(cls === "success", status >= 200 && status < 300)
         if (cls !== "success") {
-          const error = genericError(
-            { status, headers: Headers.empty, requestId: undefined, rateLimit: undefined, provider: "p", info, body: "", excerpt: "", nowMs: 0 },
-            "x",
-            undefined
-          )
+          const error = genericError(errorContextOf("p", info, status, ""), "x", undefined)
           assert.strictEqual(error._tag, cls)
         }
       }),
