@@ -295,7 +295,7 @@ describe("OpenAi properties", () => {
       fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), body, (status, text) => {
         const error = classify(errorContextOf("openai", { model: "m", keyId: "openai#1", secrets: [] }, status, text, { excerpt: text.slice(0, 50) }))
         const code = text.startsWith("{\"error\"") ? (JSON.parse(text) as { error: { code: unknown } }).error.code : undefined
-        const expected = typeof code === "string" && special[code] !== undefined ? special[code] : classifyStatus(status)
+        const expected = typeof code === "string" && Object.hasOwn(special, code) ? special[code] : classifyStatus(status)
         assert.strictEqual(error._tag, expected)
         assert.strictEqual(typeof error.retryable, "boolean")
       }),
