@@ -14,10 +14,10 @@ import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Erro
 import { toAnthropicRequest } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
-import { callInfoOf, missingKey, timedProbe, translateEvents, trimBase } from "./Google/Content.js"
-import { decodeJson } from "./internal/errors.js"
+import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
+import { decodeJson, malformed } from "./internal/errors.js"
 import { makeProviderHttp } from "./internal/http.js"
-import { sseEvents } from "./internal/sse.js"
+import { sseEvents, translateEvents } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "anthropic"
@@ -66,19 +66,11 @@ export const make = (
       const info = callInfoOf(ctx.model, ctx.key)
       return yield* http.call(info, request, (answer) =>
         Effect.gen(function*() {
-          const decoded = yield* decodeJson(AnthropicResponse, answer.body, { provider: providerId, info, meta: answer })
+          const base = { provider: providerId, info, meta: answer }
+          const decoded = yield* decodeJson(AnthropicResponse, answer.body, base)
           const nowMs = yield* Clock.currentTimeMillis
           const normalised = fromAnthropicResponse(decoded, nowMs)
-          if ("_tag" in normalised) {
-            return yield* new MalformedResponse({
-              provider: providerId,
-              model: info.model,
-              status: answer.status,
-              requestId: answer.requestId,
-              rateLimit: answer.rateLimit,
-              detail: `unknown stop_reason ${String(normalised.stopReason)}`
-            })
-          }
+          if ("_tag" in normalised) return yield* malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`)
           return { response: normalised.response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId } satisfies ChatResult
         }))
     })

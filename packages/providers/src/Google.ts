@@ -11,16 +11,16 @@ import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } fro
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
-import { callInfoOf, missingKey, timedProbe, translateEvents, trimBase } from "./Google/Content.js"
 import { classifyGoogle } from "./Google/Errors.js"
 import { toGeminiRequest } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
+import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
 import { decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp } from "./internal/http.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
-import { sseEvents } from "./internal/sse.js"
+import { sseEvents, translateEvents } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "google"

@@ -5,26 +5,27 @@
  * the probe. Needs no key (one, if given, is sent as Bearer for Ollama cloud).
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import type { CallContext, ChatResult, ProbeResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
+import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest, MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Effect, Random, Redacted } from "effect"
-import { type CallInfo, decodeJson, excerpt, makeProviderHttp, type TextResponse } from "./internal/index.js"
+import {
+  type CallInfo,
+  callInfoOf,
+  decodeJson,
+  excerpt,
+  makeProviderHttp,
+  type TextResponse,
+  timedProbe,
+  trimBase
+} from "./internal/index.js"
 import { classify } from "./Ollama/errors.js"
 import { type Identity, normaliseResponse, translateStream } from "./Ollama/normalise.js"
 import { remoteImages, requestBody, WireChatLine, WireTags } from "./Ollama/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "ollama"
-
-const join = (baseUrl: string, path: string) => `${baseUrl.replace(/\/+$/, "")}${path}`
-
-const callInfo = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
-  model: model.id,
-  keyId: key?.id,
-  secrets: key !== undefined ? [Redacted.value(key.value)] : []
-})
 
 const withKey = (request: HttpClientRequest.HttpClientRequest, key: ProviderKey | undefined) =>
   key === undefined ? request : request.pipe(HttpClientRequest.bearerToken(Redacted.value(key.value)))
@@ -65,7 +66,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
         }
         const config = yield* getConfig
         return withKey(
-          HttpClientRequest.post(join(config.baseUrl, "/api/chat")).pipe(
+          HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(
             HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
           ),
           ctx.key
@@ -88,13 +89,13 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       })
 
     const chat = Effect.fn("Ollama.chat")(function*(ctx: CallContext) {
-      const info = callInfo(ctx.model, ctx.key)
+      const info = callInfoOf(ctx.model, ctx.key)
       const request = yield* post(ctx, false)
       return yield* http.call(info, request, toResult(ctx, info))
     })
 
     const stream = Effect.fn("Ollama.stream")(function*(ctx: CallContext) {
-      const info = callInfo(ctx.model, ctx.key)
+      const info = callInfoOf(ctx.model, ctx.key)
       const request = yield* post(ctx, true)
       const id = yield* identity(ctx.model.providerModel)
       return yield* http.stream(info, request, (res): Effect.Effect<StreamResult> =>
@@ -106,27 +107,22 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     })
 
     const probe = Effect.fn("Ollama.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
-      const started = yield* Clock.currentTimeMillis
-      const info = callInfo(model, key)
-      const config = yield* getConfig
-      const outcome = yield* http.call(info, withKey(HttpClientRequest.get(join(config.baseUrl, "/api/tags")), key), (res) =>
-        Effect.flatMap(decodeJson(WireTags, res.body, { provider: providerId, info, meta: res }), (tags) =>
-          listed(tags.models.map((m) => m.name), model.providerModel)
-            ? Effect.void
-            : Effect.fail(
-              new BadRequest({
-                provider: providerId,
-                model: model.id,
-                status: res.status,
-                detail: `model ${model.providerModel} is not installed (ollama pull ${model.providerModel})`
-              })
-            )), { retry: false }).pipe(Effect.either)
-      const latencyMs = (yield* Clock.currentTimeMillis) - started
-      return {
-        ok: outcome._tag === "Right",
-        latencyMs,
-        error: outcome._tag === "Left" ? outcome.left : undefined
-      } satisfies ProbeResult
+      const info = callInfoOf(model, key)
+      return yield* timedProbe(Effect.gen(function*() {
+        const config = yield* getConfig
+        return yield* http.call(info, withKey(HttpClientRequest.get(`${trimBase(config.baseUrl)}/api/tags`), key), (res) =>
+          Effect.flatMap(decodeJson(WireTags, res.body, { provider: providerId, info, meta: res }), (tags) =>
+            listed(tags.models.map((m) => m.name), model.providerModel)
+              ? Effect.void
+              : Effect.fail(
+                new BadRequest({
+                  provider: providerId,
+                  model: model.id,
+                  status: res.status,
+                  detail: `model ${model.providerModel} is not installed (ollama pull ${model.providerModel})`
+                })
+              )), { retry: false })
+      }))
     })
 
     return { id: providerId, requiresKey: false, chat, stream, probe } satisfies Provider

@@ -4,19 +4,24 @@
  * requested upstream, `GET {baseUrl}/models` as the probe.
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import type { CallContext, ChatResult, ProbeResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
+import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { BadRequest, MalformedResponse, type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
+import { BadRequest, type ProviderError } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, Effect, Redacted, Schema } from "effect"
+import { Effect, Redacted, Schema } from "effect"
 import {
   type CallInfo,
+  callInfoOf,
   decodeJson,
   estimatedUsage,
   excerpt,
   makeProviderHttp,
+  malformed,
+  missingKey,
   type ProviderHttp,
-  type TextResponse
+  type TextResponse,
+  timedProbe,
+  trimBase
 } from "./internal/index.js"
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { translateStream } from "./OpenAi/stream.js"
@@ -27,19 +32,8 @@ export const providerId = "openai"
 
 const ModelList = Schema.Struct({ data: Schema.Array(Schema.Struct({ id: Schema.String })) })
 
-const join = (baseUrl: string, path: string) => `${baseUrl.replace(/\/+$/, "")}${path}`
-
-const callInfo = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
-  model: model.id,
-  keyId: key?.id,
-  secrets: key !== undefined ? [Redacted.value(key.value)] : []
-})
-
 const withKey = (request: HttpClientRequest.HttpClientRequest, key: ProviderKey) =>
   request.pipe(HttpClientRequest.bearerToken(Redacted.value(key.value)))
-
-const missingKey = (model: ModelMetadata) =>
-  new Unauthorized({ provider: providerId, model: model.id, detail: "no API key given for openai" })
 
 /**
  * Build the OpenAI adapter. `getConfig` is read on every call, so a config
@@ -57,10 +51,10 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
 
     const post = (ctx: CallContext, stream: boolean) =>
       Effect.gen(function*() {
-        if (ctx.key === undefined) return yield* Effect.fail(missingKey(ctx.model))
+        if (ctx.key === undefined) return yield* missingKey(providerId, ctx.model)
         const config = yield* getConfig
         return withKey(
-          HttpClientRequest.post(join(config.baseUrl, "/chat/completions")).pipe(
+          HttpClientRequest.post(`${trimBase(config.baseUrl)}/chat/completions`).pipe(
             HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
             HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
           ),
@@ -70,30 +64,23 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
 
     const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
       Effect.gen(function*() {
-        const meta = { provider: providerId, info, meta: res }
-        const wire = yield* decodeJson(WireResponse, res.body, meta)
+        const base = { provider: providerId, info, meta: res }
+        const wire = yield* decodeJson(WireResponse, res.body, base)
         const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
         if (normalised._tag === "Invalid") {
-          return yield* new MalformedResponse({
-            provider: providerId,
-            model: info.model,
-            status: res.status,
-            requestId: res.requestId,
-            rateLimit: res.rateLimit,
-            detail: `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`
-          })
+          return yield* malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`)
         }
         return { response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId }
       })
 
     const chat = Effect.fn("OpenAi.chat")(function*(ctx: CallContext) {
-      const info = callInfo(ctx.model, ctx.key)
+      const info = callInfoOf(ctx.model, ctx.key)
       const request = yield* post(ctx, false)
       return yield* http.call(info, request, toResult(ctx, info))
     })
 
     const stream = Effect.fn("OpenAi.stream")(function*(ctx: CallContext) {
-      const info = callInfo(ctx.model, ctx.key)
+      const info = callInfoOf(ctx.model, ctx.key)
       const request = yield* post(ctx, true)
       return yield* http.stream(info, request, (res): Effect.Effect<StreamResult> =>
         Effect.succeed({
@@ -104,12 +91,11 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     })
 
     const probe = Effect.fn("OpenAi.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
-      const started = yield* Clock.currentTimeMillis
-      const info = callInfo(model, key)
-      const outcome = yield* Effect.gen(function*() {
-        if (key === undefined) return yield* Effect.fail(missingKey(model))
+      const info = callInfoOf(model, key)
+      return yield* timedProbe(Effect.gen(function*() {
+        if (key === undefined) return yield* missingKey(providerId, model)
         const config = yield* getConfig
-        const request = withKey(HttpClientRequest.get(join(config.baseUrl, "/models")), key)
+        const request = withKey(HttpClientRequest.get(`${trimBase(config.baseUrl)}/models`), key)
         return yield* http.call(info, request, (res) =>
           Effect.flatMap(decodeJson(ModelList, res.body, { provider: providerId, info, meta: res }), (list) =>
             list.data.some((m) => m.id === model.providerModel)
@@ -123,13 +109,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
                   detail: `model ${model.providerModel} is not in the provider's model list`
                 })
               )), { retry: false })
-      }).pipe(Effect.either)
-      const latencyMs = (yield* Clock.currentTimeMillis) - started
-      return {
-        ok: outcome._tag === "Right",
-        latencyMs,
-        error: outcome._tag === "Left" ? outcome.left : undefined
-      } satisfies ProbeResult
+      }))
     })
 
     return { id: providerId, requiresKey: true, chat, stream, probe } satisfies Provider

@@ -13,8 +13,7 @@ import {
 } from "@modelgate/domain/ProviderError"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { Option, Schema } from "effect"
-import { detailOf } from "../Google/Content.js"
-import { type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
+import { detailOf, type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
 import { compact, header, parseCount, standardRetryAfter } from "../internal/headers.js"
 
 /** Anthropic's error body: `{"type":"error","error":{"type","message","details"?},"request_id"}`. */

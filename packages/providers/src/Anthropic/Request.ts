@@ -5,7 +5,7 @@ import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@m
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
-import { parseDataUrl, parseToolArguments, textOf } from "../Google/Content.js"
+import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
 
 /** A content block of an Anthropic message we send. */
 export type AnthropicBlock =

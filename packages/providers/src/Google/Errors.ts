@@ -10,8 +10,7 @@ import {
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
-import { detailOf } from "./Content.js"
+import { detailOf, type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
 import { parseDuration, standardRetryAfter } from "../internal/headers.js"
 
 /** One entry of `error.details`: RetryInfo, ErrorInfo, QuotaFailure, Help, ... */

@@ -4,7 +4,7 @@
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
-import { parseDataUrl, parseToolArguments, textOf } from "./Content.js"
+import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
 
 /** One part of a Gemini content we send. */
 export type GeminiPart =

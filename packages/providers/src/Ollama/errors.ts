@@ -7,7 +7,7 @@
  */
 import { BadRequest, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { type CommonFields, type ErrorContext, excerpt, genericError, standardRetryAfter } from "../internal/index.js"
+import { type CommonFields, detailOf, type ErrorContext, excerpt, genericError, standardRetryAfter } from "../internal/index.js"
 import { WireErrorBody } from "./wire.js"
 
 const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
@@ -15,8 +15,7 @@ const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
 /** Classify a non-2xx Ollama answer. */
 export const classify = (ctx: ErrorContext): ProviderError => {
   const message = Option.getOrUndefined(decodeError(ctx.body))?.error
-  const detail = message !== undefined ? excerpt(message, ctx.info.secrets) : ctx.excerpt.length > 0 ? ctx.excerpt : `HTTP ${ctx.status}`
-  return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
+  return genericError(ctx, detailOf(ctx, message), standardRetryAfter(ctx.headers, ctx.nowMs))
 }
 
 /** Classify an `{"error": "..."}` line written after the stream began (status 200). */

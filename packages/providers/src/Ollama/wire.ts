@@ -4,7 +4,8 @@
  * NDJSON lines ending with `done: true`).
  */
 import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
-import { Option, Schema } from "effect"
+import { Schema } from "effect"
+import { parseToolArguments } from "../internal/content.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 
@@ -45,8 +46,6 @@ export const WireTags = Schema.Struct({
   models: Schema.Array(Schema.Struct({ name: Schema.String, model: Schema.optional(Schema.String) }))
 })
 
-const decodeArguments = Schema.decodeUnknownOption(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
-
 const textOf = (content: ChatMessage["content"]): string =>
   typeof content === "string"
     ? content
@@ -75,7 +74,7 @@ export const remoteImages = (request: ChatRequest): number =>
 
 const toolCallOut = (call: ToolCall) => ({
   ...(call.id.length > 0 ? { id: call.id } : {}),
-  function: { name: call.function.name, arguments: Option.getOrElse(decodeArguments(call.function.arguments), () => ({})) }
+  function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments) ?? {} }
 })
 
 /** Ollama's message list: roles kept (developer → system), text flattened, images inlined, tool calls as objects. */

@@ -163,17 +163,22 @@ export const decodeJson = <A, I>(
   base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined }
 ): Effect.Effect<A, MalformedResponse> =>
   Schema.decodeUnknown(Schema.parseJson(schema))(text).pipe(
-    Effect.mapError((e) =>
-      new MalformedResponse({
-        provider: base.provider,
-        model: base.info.model,
-        status: base.meta?.status,
-        requestId: base.meta?.requestId,
-        rateLimit: base.meta?.rateLimit,
-        detail: `${describeParseError(e)}; body: ${excerpt(text, base.info.secrets, 200)}`
-      })
-    )
+    Effect.mapError((e) => malformed(base, `${describeParseError(e)}; body: ${excerpt(text, base.info.secrets, 200)}`))
   )
+
+/** A `MalformedResponse` about an answer (status, request id and limits from `meta`, when there is one). */
+export const malformed = (
+  base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined },
+  detail: string
+): MalformedResponse =>
+  new MalformedResponse({
+    provider: base.provider,
+    model: base.info.model,
+    status: base.meta?.status,
+    requestId: base.meta?.requestId,
+    rateLimit: base.meta?.rateLimit,
+    detail
+  })
 
 /** The first issue of a parse error as `at a.b: message`, kept short. */
 export const describeParseError = (e: ParseResult.ParseError): string => {
@@ -182,4 +187,38 @@ export const describeParseError = (e: ParseResult.ParseError): string => {
   const where = first.path.length > 0 ? `at ${first.path.map(String).join(".")}: ` : ""
   const text = `${where}${first.message}`.replace(/\s+/g, " ")
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}
+
+/** An error's detail: the provider's own words (secrets stripped) when its body decoded, else the body excerpt or the status. */
+export const detailOf = (ctx: ErrorContext, said: string | undefined): string =>
+  said !== undefined ? excerpt(said, ctx.info.secrets) : ctx.excerpt === "" ? `HTTP ${ctx.status}` : ctx.excerpt
+
+/** Who a stream is for and the answer that opened it: what its errors carry. */
+export interface StreamContext {
+  readonly provider: string
+  readonly info: CallInfo
+  readonly meta: ResponseMeta
+  readonly nowMs: number
+}
+
+/**
+ * An error event inside a 200 stream, classified as the HTTP answer with
+ * `status` would be, then stripped of that status (the HTTP status was 200).
+ */
+export const inBandError = (
+  classify: (ctx: ErrorContext) => ProviderError,
+  context: StreamContext,
+  data: string,
+  status: number
+): ProviderError => {
+  const error = classify({
+    ...context.meta,
+    status,
+    provider: context.provider,
+    info: context.info,
+    body: data,
+    excerpt: excerpt(data, context.info.secrets),
+    nowMs: context.nowMs
+  })
+  return Object.assign(Object.create(Object.getPrototypeOf(error)) as ProviderError, error, { status: undefined })
 }

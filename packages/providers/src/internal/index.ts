@@ -1,6 +1,8 @@
 /**
  * Internal building blocks shared by the adapters (not part of the public API).
  */
+export * from "./adapter.js"
+export * from "./content.js"
 export * from "./errors.js"
 export * from "./headers.js"
 export * from "./http.js"

@@ -3,7 +3,9 @@
  * Gemini) on `@effect/experimental/Sse`, and newline-delimited JSON (Ollama).
  */
 import * as Sse from "@effect/experimental/Sse"
-import { Effect, Stream } from "effect"
+import type { ChatChunk } from "@modelgate/domain/Chat"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { Effect, type Either, Stream } from "effect"
 
 /** Default cap on one pending SSE event (1 MiB). */
 export const maxEventSize = 1024 * 1024
@@ -42,3 +44,24 @@ export const ndjsonLines = <E>(body: Stream.Stream<Uint8Array, E>): Stream.Strea
     Stream.splitLines,
     Stream.filter((line) => line.trim().length > 0)
   )
+
+/** A stateful translator of one stream's SSE events into chunks. */
+export interface ChunkTranslator {
+  /** The chunks one event yields, or the error that ends the stream. */
+  readonly push: (event: Sse.Event) => Either.Either<ReadonlyArray<ChatChunk>, ProviderError>
+  /** The chunks owed when the body ends (finish, usage), or the error a premature end is. */
+  readonly end: () => Either.Either<ReadonlyArray<ChatChunk>, ProviderError>
+}
+
+/** Run `events` through a fresh translator per stream run, ending with what `end` says. */
+export const translateEvents = <E>(
+  events: Stream.Stream<Sse.Event, E>,
+  makeTranslator: () => ChunkTranslator
+): Stream.Stream<ChatChunk, E | ProviderError> =>
+  Stream.suspend(() => {
+    const translator = makeTranslator()
+    return events.pipe(
+      Stream.mapConcatEffect((event) => translator.push(event)),
+      Stream.concat(Stream.suspend(() => Stream.fromIterableEffect(translator.end())))
+    )
+  })

@@ -1,0 +1,32 @@
+/**
+ * Pieces every adapter's `make` uses: who a call is for, the error of a
+ * missing key, the base URL, and a timed probe.
+ */
+import type { ProbeResult, ProviderKey } from "@modelgate/core/Provider"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
+import { Clock, Effect, Redacted } from "effect"
+import type { CallInfo } from "./errors.js"
+
+/** The non-secret call info of a model and key; the key's value only goes to secret stripping. */
+export const callInfoOf = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
+  model: model.id,
+  keyId: key?.id,
+  secrets: key === undefined ? [] : [Redacted.value(key.value)]
+})
+
+/** The error of a call made without the key the provider needs. */
+export const missingKey = (provider: string, model: ModelMetadata): Unauthorized =>
+  new Unauthorized({ provider, model: model.id, detail: `no API key given for ${provider}` })
+
+/** Run a probe call and time it with `Clock`; it never fails. */
+export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.Effect<ProbeResult> =>
+  Effect.gen(function*() {
+    const started = yield* Clock.currentTimeMillis
+    const result = yield* Effect.either(call)
+    const latencyMs = (yield* Clock.currentTimeMillis) - started
+    return { ok: result._tag === "Right", latencyMs, error: result._tag === "Left" ? result.left : undefined }
+  })
+
+/** A base URL without trailing slashes. */
+export const trimBase = (url: string): string => url.replace(/\/+$/, "")
