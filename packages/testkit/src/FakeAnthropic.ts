@@ -18,7 +18,7 @@ import { Effect, type Scope } from "effect"
 import { type FakeCache, answerOf, errorBody, messageBody, streamEvents } from "./FakeAnthropic/answer.js"
 import { validateMessages } from "./FakeAnthropic/validate.js"
 import * as FakeServer from "./FakeServer.js"
-import { asRecord, countTokens, nowMs } from "./FakeGoogle/Reply.js"
+import { asRecord, countTokens, nowMs } from "./FakeServer/reply.js"
 
 export { errorBody, errorEvent, sseEvent, streamEvents } from "./FakeAnthropic/answer.js"
 

@@ -19,7 +19,7 @@ import {
   sseData,
   streamBodies
 } from "./FakeGoogle/answer.js"
-import { asRecord, countTokens } from "./FakeGoogle/Reply.js"
+import { asRecord, countTokens } from "./FakeServer/reply.js"
 import { validateGenerate } from "./FakeGoogle/validate.js"
 import * as FakeServer from "./FakeServer.js"
 

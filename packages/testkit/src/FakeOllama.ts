@@ -7,6 +7,7 @@
  */
 import { Effect, type Scope } from "effect"
 import { type Answer, Fault, type FakeServer, make as makeServer, type RecordedRequest } from "./FakeServer.js"
+import { countTokens, isRecord, pieces as wordPieces } from "./FakeServer/reply.js"
 
 /** Options of the fake. */
 export interface FakeOllamaOptions {
@@ -15,8 +16,6 @@ export interface FakeOllamaOptions {
 }
 
 type Json = Record<string, unknown>
-const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
-const tokens = (text: string) => Math.ceil(text.length / 4)
 const createdAt = "2025-07-07T20:32:53.844Z"
 
 /** Ollama's error body for a status (no retry headers: Ollama sends none). */
@@ -74,30 +73,30 @@ export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer,
 
     const chat = (request: RecordedRequest): Answer => {
       const body = request.json
-      if (!isObject(body)) return error(400, "invalid character 'x' looking for beginning of value")
+      if (!isRecord(body)) return error(400, "invalid character 'x' looking for beginning of value")
       if (typeof body.model !== "string" || body.model.length === 0) return error(400, "model is required")
       const model = resolveModel(models, body.model)
       if (model === undefined) return error(404, `model '${body.model}' not found`)
-      const messages = Array.isArray(body.messages) ? body.messages.filter(isObject) : []
+      const messages = Array.isArray(body.messages) ? body.messages.filter(isRecord) : []
       for (const m of messages) {
         if (m.content !== undefined && typeof m.content !== "string") {
           return error(400, "json: cannot unmarshal array into Go struct field Message.messages.content of type string")
         }
         if (m.role === "assistant" && Array.isArray(m.tool_calls)) {
           for (const call of m.tool_calls) {
-            if (!isObject(call) || !isObject(call.function) || !isObject(call.function.arguments)) {
+            if (!isRecord(call) || !isRecord(call.function) || !isRecord(call.function.arguments)) {
               return error(400, "json: cannot unmarshal string into Go struct field ToolCallFunction.messages.tool_calls.function.arguments of type api.ToolCallFunctionArguments")
             }
           }
         }
       }
-      const options = isObject(body.options) ? body.options : {}
+      const options = isRecord(body.options) ? body.options : {}
       const prompt = messages.map((m) => `${String(m.role)}\n${String(m.content ?? "")}`).join("\n")
       const last = messages[messages.length - 1] ?? {}
       const lastText = String(last.content ?? "")
-      const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : []
+      const tools = Array.isArray(body.tools) ? body.tools.filter(isRecord) : []
       const wanted = last.role === "user"
-        ? tools.map((t) => (isObject(t.function) ? String(t.function.name) : "")).find((n) => n.length > 0 && lastText.includes(n))
+        ? tools.map((t) => (isRecord(t.function) ? String(t.function.name) : "")).find((n) => n.length > 0 && lastText.includes(n))
         : undefined
       const toolCalls = wanted !== undefined ? [{ function: { index: 0, name: wanted, arguments: { input: lastText } } }] : []
       let content = last.role === "tool"
@@ -107,12 +106,12 @@ export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer,
         : `fake ollama answer to: ${lastText}`
       if (toolCalls.length > 0) content = ""
       let doneReason = "stop"
-      if (typeof options.num_predict === "number" && tokens(content) > options.num_predict) {
+      if (typeof options.num_predict === "number" && countTokens(content) > options.num_predict) {
         content = content.slice(0, options.num_predict * 4)
         doneReason = "length"
       }
-      const promptEval = tokens(prompt)
-      const evalCount = toolCalls.length > 0 ? tokens(JSON.stringify(toolCalls)) : tokens(content)
+      const promptEval = countTokens(prompt)
+      const evalCount = toolCalls.length > 0 ? countTokens(JSON.stringify(toolCalls)) : countTokens(content)
       const metrics = {
         total_duration: 3_244_883_583,
         load_duration: 2_969_184_542,
@@ -133,7 +132,7 @@ export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer,
         }, used)
       }
       const line = (value: Json) => `${JSON.stringify({ model, created_at: createdAt, ...value })}\n`
-      const pieces = content.match(/\S+\s*|\s+/g) ?? []
+      const pieces = wordPieces(content)
       const chunks = [
         ...pieces.map((piece) => line({ message: { role: "assistant", content: piece }, done: false })),
         ...(toolCalls.length > 0 ? [line({ message: { role: "assistant", content: "", tool_calls: toolCalls }, done: false })] : []),

@@ -7,6 +7,7 @@
  */
 import { Effect, type Scope } from "effect"
 import { type Answer, Fault, type FakeServer, make as makeServer, type RecordedRequest } from "./FakeServer.js"
+import { countTokens, isRecord } from "./FakeServer/reply.js"
 
 /** Options of the fake. */
 export interface FakeOpenAiOptions {
@@ -25,8 +26,6 @@ export interface FakeOpenAi extends FakeServer {
 }
 
 type Json = Record<string, unknown>
-const isObject = (u: unknown): u is Json => typeof u === "object" && u !== null && !Array.isArray(u)
-const tokens = (text: string) => Math.ceil(text.length / 4)
 
 const errorBody = (message: string, type: string, code: string | null, param: string | null = null) => ({
   error: { message, type, param, code }
@@ -95,7 +94,7 @@ const textOf = (content: unknown): string =>
   typeof content === "string"
     ? content
     : Array.isArray(content)
-    ? content.map((p) => (isObject(p) && typeof p.text === "string" ? p.text : "")).join(" ")
+    ? content.map((p) => (isRecord(p) && typeof p.text === "string" ? p.text : "")).join(" ")
     : ""
 
 /** Start a fake OpenAI server, closed with the scope. */
@@ -136,7 +135,7 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
     }
 
     const chat = (body: unknown): Answer => {
-      if (!isObject(body)) return invalid("We could not parse the JSON body of your request.")
+      if (!isRecord(body)) return invalid("We could not parse the JSON body of your request.")
       if (typeof body.model !== "string") return invalid("you must provide a model parameter", "model")
       if (!Array.isArray(body.messages) || body.messages.length === 0) {
         return invalid("[] is too short - 'messages'", "messages")
@@ -147,24 +146,24 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       if (!models.includes(body.model)) {
         return json(404, errorBody(`The model \`${body.model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found"))
       }
-      const messages = body.messages.filter(isObject)
+      const messages = body.messages.filter(isRecord)
       const prompt = messages.map((m) => `${String(m.role)}\n${textOf(m.content)}`).join("\n") +
         (body.tools !== undefined ? JSON.stringify(body.tools) : "")
-      const promptTokens = tokens(prompt)
+      const promptTokens = countTokens(prompt)
       if (promptTokens > contextWindow) {
         return invalid(`This model's maximum context length is ${contextWindow} tokens. However, your messages resulted in ${promptTokens} tokens. Please reduce the length of the messages.`, "messages", "context_length_exceeded")
       }
       const last = messages[messages.length - 1] ?? {}
       const lastText = textOf(last.content)
-      const tools = Array.isArray(body.tools) ? body.tools.filter(isObject) : []
-      const toolNames = tools.map((t) => (isObject(t.function) ? String(t.function.name) : ""))
+      const tools = Array.isArray(body.tools) ? body.tools.filter(isRecord) : []
+      const toolNames = tools.map((t) => (isRecord(t.function) ? String(t.function.name) : ""))
       const wanted = last.role === "user" && body.tool_choice !== "none"
         ? toolNames.find((name) => name.length > 0 && (lastText.includes(name) || body.tool_choice === "required"))
         : undefined
       const toolCall = wanted !== undefined
         ? { id: `call_${served}`, type: "function", function: { name: wanted, arguments: JSON.stringify({ input: lastText }) } }
         : undefined
-      const format = isObject(body.response_format) ? body.response_format.type : undefined
+      const format = isRecord(body.response_format) ? body.response_format.type : undefined
       let content = last.role === "tool"
         ? `Tool result received: ${lastText}`
         : format === "json_object" || format === "json_schema"
@@ -176,11 +175,11 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
         ? body.max_tokens
         : undefined
       let finish = toolCall !== undefined ? "tool_calls" : "stop"
-      if (toolCall === undefined && limit !== undefined && tokens(content) > limit) {
+      if (toolCall === undefined && limit !== undefined && countTokens(content) > limit) {
         content = content.slice(0, limit * 4)
         finish = "length"
       }
-      const completionTokens = toolCall !== undefined ? tokens(toolCall.function.name + toolCall.function.arguments) : tokens(content)
+      const completionTokens = toolCall !== undefined ? countTokens(toolCall.function.name + toolCall.function.arguments) : countTokens(content)
       const usage = {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
@@ -202,7 +201,7 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       }
       if (body.stream === true) {
         const base = { id, object: "chat.completion.chunk", created, model: body.model, system_fingerprint: "fp_fake" }
-        const includeUsage = isObject(body.stream_options) && body.stream_options.include_usage === true
+        const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true
         const event = (choices: Array<Json>, extra: Json = {}) =>
           `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`
         const deltas: Array<Json> = toolCall !== undefined

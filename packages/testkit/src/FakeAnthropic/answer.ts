@@ -2,7 +2,7 @@
  * The fake's answers in Anthropic's wire format: a Messages response, its
  * named SSE event sequence, and error bodies.
  */
-import { asRecord, countTokens, limitReply, pieces, replyTo, toolArguments } from "../FakeGoogle/Reply.js"
+import { asRecord, countTokens, limitReply, pieces, replyTo, toolArguments } from "../FakeServer/reply.js"
 import { textOfContent, toolResultsOf } from "./validate.js"
 
 /** A content block of a fake answer. */

@@ -3,7 +3,7 @@
  * fields, roles, block types, sampling ranges and tool_use / tool_result
  * pairing, each answered with an `invalid_request_error` message.
  */
-import { asRecord } from "../FakeGoogle/Reply.js"
+import { asRecord } from "../FakeServer/reply.js"
 
 const blockTypes = new Set(["text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"])
 

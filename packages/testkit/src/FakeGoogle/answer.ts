@@ -2,7 +2,7 @@
  * The fake's answers in Gemini's wire format: GenerateContentResponse bodies,
  * the SSE chunk sequence, and google.rpc.Status error bodies.
  */
-import { asRecord, countTokens, limitReply, pieces, replyTo, toolArguments } from "./Reply.js"
+import { asRecord, countTokens, limitReply, pieces, replyTo, toolArguments } from "../FakeServer/reply.js"
 
 /** Words that make the fake block a prompt or an answer, as its safety filter would. */
 export interface SafetyTriggers {

@@ -3,7 +3,7 @@
  * ("Unknown name … Cannot find field"), roles are `user` / `model`, every
  * content has parts and every part exactly one data field.
  */
-import { asRecord } from "./Reply.js"
+import { asRecord } from "../FakeServer/reply.js"
 
 const topLevel = new Set(["contents", "systemInstruction", "generationConfig", "tools", "toolConfig", "safetySettings", "cachedContent", "labels"])
 const generationFields = new Set([

@@ -1,7 +1,7 @@
 /**
- * The deterministic "model" behind the Anthropic and Gemini fakes: what they
- * answer, how they count tokens, how they honour max tokens and stop
- * sequences, and what arguments they give a tool call.
+ * The deterministic "model" behind the provider fakes: what they answer, how
+ * they count tokens, how they honour max tokens and stop sequences, and what
+ * arguments they give a tool call.
  */
 import { Clock } from "effect"
 
@@ -49,8 +49,11 @@ export const limitReply = (
   return stopSequence === undefined ? { text: out, stop } : { text: out, stop, stopSequence }
 }
 
-const record = (value: unknown): Record<string, unknown> | undefined =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+/** Whether a value is a plain object (not null, not an array). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const record = (value: unknown): Record<string, unknown> | undefined => (isRecord(value) ? value : undefined)
 
 /** Arguments for a tool from its JSON schema: every required property filled with a value of its type. */
 export const toolArguments = (schema: unknown, hint: string): Record<string, unknown> => {
