@@ -1,0 +1,158 @@
+/**
+ * End to end over real sockets: the HTTP app on GatewayLive, the provider a
+ * testkit fake that cuts its stream after three chunks. The client must see an
+ * error, never a clean end: the official `openai` client throws, and the raw
+ * SSE body has an error event and no `data: [DONE]`.
+ */
+import { HttpServer } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
+import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
+import { ConfigProvider, Context, Effect, Either, Layer } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import OpenAI from "openai"
+import * as HttpApp from "../src/HttpApp.js"
+
+const registry = {
+  source: "stream cut test",
+  models: [
+    {
+      id: "gpt-4o-mini",
+      provider: "openai",
+      providerModel: "gpt-4o-mini",
+      displayName: "GPT-4o mini",
+      qualityTier: "standard",
+      capabilities: ["chat", "streaming"],
+      contextWindow: 128000,
+      maxOutputTokens: 16384,
+      pricing: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+      rateLimits: { rpm: 500, tpm: 2_000_000 },
+      qualityScore: 0.7,
+      fallbacks: ["claude-haiku"]
+    },
+    {
+      id: "claude-haiku",
+      provider: "anthropic",
+      providerModel: "claude-haiku-4-5",
+      displayName: "Claude Haiku 4.5",
+      qualityTier: "standard",
+      capabilities: ["chat", "streaming"],
+      contextWindow: 200000,
+      maxOutputTokens: 8192,
+      pricing: { inputPerMillion: 1, outputPerMillion: 5 },
+      rateLimits: { rpm: 50, tpm: 50000 },
+      qualityScore: 0.72
+    }
+  ]
+}
+
+/** The fakes, a temp config directory and the HTTP app on GatewayLive, listening on a free port. */
+const serveOverFakes = Effect.gen(function* () {
+  const openai = yield* FakeOpenAi.make()
+  const anthropic = yield* FakeAnthropic.make()
+  const dir = yield* Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-cut-"))),
+    (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
+  )
+  const gateway = {
+    database: { filename: path.join(dir, "modelgate.db") },
+    providers: {
+      openai: { baseUrl: openai.baseUrl, maxRetries: 0, timeoutMs: 5_000 },
+      anthropic: { baseUrl: anthropic.url, maxRetries: 0, timeoutMs: 5_000 },
+      google: { baseUrl: "http://127.0.0.1:9" },
+      ollama: { baseUrl: "http://127.0.0.1:9" }
+    },
+    healthCheck: { enabled: false },
+    cache: { enabled: false },
+    records: { flushIntervalMs: 20 },
+    failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 }
+  }
+  fs.writeFileSync(path.join(dir, "gateway.json"), JSON.stringify(gateway))
+  fs.writeFileSync(path.join(dir, "models.json"), JSON.stringify(registry))
+  const keys = ConfigProvider.fromMap(
+    new Map([
+      ["OPENAI_API_KEY", "sk-test-openai"],
+      ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey]
+    ])
+  )
+  const live = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
+  const context = yield* Layer.build(HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(live)))
+  const address = Context.get(context, HttpServer.HttpServer).address
+  const port = address._tag === "TcpAddress" ? address.port : 0
+  return { openai, anthropic, url: `http://127.0.0.1:${port}` }
+})
+
+const streamBody = (content: string) => ({
+  model: "gpt-4o-mini",
+  stream: true,
+  stream_options: { include_usage: true },
+  messages: [{ role: "user", content }]
+})
+
+describe("a stream cut mid-way, end to end", () => {
+  it.scopedLive("the openai client throws instead of ending cleanly; the SSE body ends with an error event, no [DONE]", () =>
+    Effect.gen(function* () {
+      const s = yield* serveOverFakes
+
+      // control: an intact stream ends cleanly with [DONE]
+      const intact = yield* Effect.promise(() =>
+        fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(streamBody("all of it please")) })
+          .then((r) => r.text())
+      )
+      assert.isTrue(intact.split("\n").some((l) => l.trim() === "data: [DONE]"))
+      assert.notInclude(intact, "data: {\"error\"")
+
+      // the official client, streaming: the cut must surface as an error
+      yield* s.openai.script(Fault.cut(3))
+      const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 })
+      const received: Array<string> = []
+      const outcome = yield* Effect.either(
+        Effect.tryPromise({
+          try: async () => {
+            const stream = await client.chat.completions.create({
+              model: "gpt-4o-mini",
+              stream: true,
+              messages: [{ role: "user", content: "please stream a longer answer to me" }]
+            })
+            for await (const part of stream) received.push(part.choices[0]?.delta.content ?? "")
+            return received
+          },
+          catch: (e) => e
+        })
+      )
+      assert.isTrue(Either.isLeft(outcome), `the stream ended cleanly after ${JSON.stringify(received)}`)
+      if (Either.isLeft(outcome)) {
+        assert.instanceOf(outcome.left, OpenAI.APIError)
+        assert.match(String((outcome.left as InstanceType<typeof OpenAI.APIError>).message), /stream|interrupt|ended/i)
+      }
+      // the first bytes had been sent, so the gateway did not fail over
+      assert.isAbove(received.join("").length, 0)
+      assert.strictEqual((yield* s.anthropic.requests).length, 0)
+
+      // the raw SSE body of a cut stream
+      yield* s.openai.script(Fault.cut(3))
+      const raw = yield* Effect.promise(() =>
+        fetch(`${s.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(streamBody("please stream a longer answer again"))
+        }).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), text: await r.text() }))
+      )
+      assert.strictEqual(raw.status, 200)
+      assert.include(raw.type ?? "", "text/event-stream")
+      const lines = raw.text.split("\n").filter((l) => l.startsWith("data: "))
+      assert.isAbove(lines.length, 1)
+      // (the error's message may quote "data: [DONE]"; no event may be it)
+      assert.isFalse(lines.some((l) => l.trim() === "data: [DONE]"))
+      const last = lines[lines.length - 1]!
+      assert.isTrue(last.startsWith("data: {\"error\""), `last event: ${last}`)
+      const error = JSON.parse(last.slice("data: ".length)) as { error: { message: string; type: string } }
+      assert.isString(error.error.message)
+      assert.isString(error.error.type)
+      assert.strictEqual((yield* s.anthropic.requests).length, 0)
+    }), 20_000)
+})
