@@ -10,6 +10,7 @@ import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/dom
 import {
   type AllCandidatesFailed,
   type BudgetExceeded,
+  type Exclusion,
   type MissingApiKey,
   type ModelNotFound,
   ModelUnavailable,
@@ -21,6 +22,7 @@ import { DegradedModeEntered, DegradedModeLeft, ModelSelected } from "@modelgate
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { toUsd } from "@modelgate/domain/Money"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
+import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Clock, Context, Effect, Exit, Layer, Option, Ref, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
@@ -34,7 +36,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { ModelSelector } from "./ModelSelector.js"
 import { PerformanceMonitor } from "./PerformanceMonitor.js"
-import { Providers } from "./Provider.js"
+import { type Provider, type ProviderKey, Providers } from "./Provider.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { replay, ResponseCache } from "./ResponseCache.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
@@ -160,6 +162,24 @@ export const make = Effect.gen(function* () {
       }
     })
 
+  /**
+   * When only budgets keep every candidate out, the typed `BudgetExceeded` of
+   * the first one (so the client gets a 429 naming the budget, not a 503).
+   */
+  const budgetRefusal = (exclusions: ReadonlyArray<Exclusion>, requirements: TaskRequirements, promptTokens: number, request: ChatRequest) =>
+    Effect.gen(function* () {
+      const first = exclusions.find((e) => e.kind === "budget")
+      if (first === undefined || exclusions.some((e) => e.kind !== "budget" && e.kind !== "permanent")) return
+      const model = yield* Effect.option(registry.get(first.model))
+      if (Option.isNone(model)) return
+      const estimate = costs.cost(model.value, {
+        promptTokens,
+        completionTokens: Accounting.requestedOutputTokens(request, model.value),
+        cachedTokens: 0
+      })
+      yield* costs.checkBudget(model.value, requirements.agentType, estimate)
+    })
+
   /** Rank the candidates once; fails NoEligibleModel when none can serve now. */
   const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) =>
     Effect.gen(function* () {
@@ -174,7 +194,9 @@ export const make = Effect.gen(function* () {
       })
       const ordered = candidatesFor(explicit ?? "auto", ranking)
       if (ordered.length === 0) {
-        return yield* new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs })
+        const noneEligible = new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs })
+        if (!WaitQueue.transient(noneEligible)) yield* budgetRefusal(ranking.excluded, requirements, promptTokens, request)
+        return yield* noneEligible
       }
       return { models: ordered, scores: new Map(ranking.ranked.map((r) => [r.model.id, r.score])) } satisfies Candidates
     })
@@ -192,19 +214,51 @@ export const make = Effect.gen(function* () {
   const resolveExplicit = (request: ChatRequest) =>
     request.model === "auto" ? Effect.succeed(undefined) : Effect.map(registry.resolve(request.model), Option.some).pipe(Effect.map(Option.getOrUndefined))
 
-  const cacheKeyOf = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
-    cache.key(
-      request,
-      explicit?.id ??
-        `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
+  /** The cache key of a cacheable request (none when the cache does not apply). */
+  const cacheKeyOf = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, options: RequestOptions | undefined) =>
+    Effect.map(cache.cacheable(request), (cacheable) =>
+      !cacheable || options?.cacheTtlMs === 0
+        ? undefined
+        : cache.key(
+          request,
+          explicit?.id ??
+            `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
+        )
     )
 
-  /** The cached answer for this request, when caching applies. */
-  const lookup = (request: ChatRequest, options: RequestOptions | undefined, key: string) =>
+  /** What every request starts with: its id, start time, explicit model and cache key. */
+  const begin = (request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
     Effect.gen(function* () {
-      if (options?.cacheTtlMs === 0) return Option.none<ChatResponse>()
-      if (!(yield* cache.cacheable(request))) return Option.none<ChatResponse>()
-      return yield* cache.get(key)
+      const requestId = options?.requestId ?? (yield* nextRequestId)
+      const startedAt = yield* Clock.currentTimeMillis
+      const explicit = yield* resolveExplicit(request)
+      const key = yield* cacheKeyOf(request, requirements, explicit, options)
+      return { requestId, startedAt, explicit, key }
+    })
+
+  type Begun = Effect.Effect.Success<ReturnType<typeof begin>>
+
+  /** The cached answer, recorded as a hit (zero cost, its own latency), when there is one. */
+  const fromCache = (requirements: TaskRequirements, begun: Begun, streamed: boolean) =>
+    Effect.gen(function* () {
+      if (begun.key === undefined) return Option.none()
+      const cached = yield* cache.get(begun.key)
+      if (Option.isNone(cached)) return Option.none()
+      const response = cached.value
+      const model = yield* registry.get(response.model).pipe(Effect.orElseSucceed(() => begun.explicit))
+      const now = yield* Clock.currentTimeMillis
+      if (model !== undefined) {
+        yield* Accounting.cacheHit(accounting, model, response.usage, begun.startedAt, { requestId: begun.requestId, requirements, now, streamed })
+      }
+      const meta: AnswerMeta = {
+        requestId: begun.requestId,
+        model: response.model,
+        provider: model?.provider ?? "cache",
+        cacheHit: true,
+        failovers: 0,
+        costUsd: 0
+      }
+      return Option.some({ response: { ...response, id: `chatcmpl-${begun.requestId}` }, meta })
     })
 
   /** Key and provider for one attempt on `model`. */
@@ -220,45 +274,84 @@ export const make = Effect.gen(function* () {
 
   const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({ ...request, model: model.providerModel })
 
-  const complete: Gateway["Type"]["complete"] = Effect.fn("Gateway.complete")(function* (request, requirements, options) {
-    const requestId = options?.requestId ?? (yield* nextRequestId)
-    const startedAt = yield* Clock.currentTimeMillis
-    const explicit = yield* resolveExplicit(request)
-    const key = cacheKeyOf(request, requirements, explicit)
-    const cached = yield* lookup(request, options, key)
-    if (Option.isSome(cached)) {
-      const model = yield* registry.get(cached.value.model).pipe(Effect.orElseSucceed(() => explicit))
-      const now = yield* Clock.currentTimeMillis
-      if (model !== undefined) {
-        yield* Accounting.cacheHit(accounting, model, cached.value.usage, startedAt, { requestId, requirements, now, streamed: false })
-      }
-      return {
-        response: { ...cached.value, id: `chatcmpl-${requestId}` },
-        meta: { requestId, model: cached.value.model, provider: model?.provider ?? "cache", cacheHit: true, failovers: 0, costUsd: 0 }
-      }
-    }
-    const ranked = yield* candidates(request, requirements, explicit, requestId)
+  /** Everything one attempt holds: the adapter, the key, the reservations. */
+  interface Attempt {
+    readonly model: ModelMetadata
+    readonly provider: Provider
+    readonly key: ProviderKey | undefined
+    readonly held: Accounting.Held
+    readonly promptTokens: number
+  }
+
+  /**
+   * One attempt on `model`: reserve budget and rate-limit capacity, take a key,
+   * run `use`. If `use` fails or is interrupted the reservations are given back
+   * and a failed performance record is written: nothing is left half-held.
+   */
+  const attemptOn = <A>(
+    request: ChatRequest,
+    requirements: TaskRequirements,
+    requestId: string,
+    streamed: boolean,
+    use: (attempt: Attempt) => Effect.Effect<A, ProviderError>
+  ) => {
     const promptTokensOn = promptEstimator(request)
-    const outcome = yield* failover.run(
-      ranked.models,
-      (model) =>
+    return (model: ModelMetadata) =>
+      Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
-          const { key: apiKey, provider } = yield* prepare(model)
+          const { provider, key } = yield* prepare(model)
           const callStart = yield* Clock.currentTimeMillis
+          const promptTokens = promptTokensOn(model)
           const held = yield* Accounting.hold(
             accounting,
             model,
-            apiKey,
-            promptTokensOn(model),
+            key,
+            promptTokens,
             Accounting.requestedOutputTokens(request, model),
             requirements,
             callStart
           )
-          const result = yield* provider.chat({ request: providerRequest(request, model), model, key: apiKey }).pipe(
-            Effect.tapError((error) =>
-              Effect.flatMap(Clock.currentTimeMillis, (now) => Accounting.failed(accounting, held, error, { requestId, requirements, now, streamed: false }))
+          return yield* restore(use({ model, provider, key, held, promptTokens })).pipe(
+            Effect.onExit((exit) =>
+              Exit.isSuccess(exit)
+                ? Effect.void
+                : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  Accounting.failed(
+                    accounting,
+                    held,
+                    Option.getOrElse(Cause.failureOption(exit.cause), () => ({ _tag: "Interrupted" }) as const),
+                    { requestId, requirements, now, streamed }
+                  ))
             )
           )
+        })
+      )
+  }
+
+  const selected = (requestId: string, model: ModelMetadata, ranked: Candidates, failovers: number) =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) =>
+      events.publish(
+        ModelSelected.make({
+          at,
+          requestId,
+          model: model.id,
+          score: ranked.scores.get(model.id) ?? 0,
+          reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
+        })
+      )
+    )
+
+  const complete: Gateway["Type"]["complete"] = Effect.fn("Gateway.complete")(function* (request, requirements, options) {
+    const begun = yield* begin(request, requirements, options)
+    const { requestId } = begun
+    const cached = yield* fromCache(requirements, begun, false)
+    if (Option.isSome(cached)) return cached.value
+    const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
+    const outcome = yield* failover.run(
+      ranked.models,
+      attemptOn(request, requirements, requestId, false, ({ held, key, model, provider }) =>
+        Effect.gen(function* () {
+          const result = yield* provider.chat({ request: providerRequest(request, model), model, key })
           const now = yield* Clock.currentTimeMillis
           const cost = yield* Accounting.succeeded(accounting, held, result.response.usage, result.rateLimit, {
             requestId,
@@ -266,17 +359,15 @@ export const make = Effect.gen(function* () {
             now,
             streamed: false
           })
-          return { result, cost }
-        }),
+          return { response: result.response, cost }
+        })),
       { requestId }
     )
     const model = outcome.model
-    const response: ChatResponse = { ...outcome.value.result.response, model: model.id }
-    yield* afterSuccess(request, requirements, requestId, model, ranked, outcome.failovers)
+    const response: ChatResponse = { ...outcome.value.response, model: model.id }
+    yield* selected(requestId, model, ranked, outcome.failovers)
     yield* evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
-    if (options?.cacheTtlMs !== 0 && (yield* cache.cacheable(request))) {
-      yield* cache.set(key, response, options?.cacheTtlMs)
-    }
+    if (begun.key !== undefined) yield* cache.set(begun.key, response, options?.cacheTtlMs)
     return {
       response,
       meta: {
@@ -290,88 +381,47 @@ export const make = Effect.gen(function* () {
     }
   })
 
-  const afterSuccess = (
-    _request: ChatRequest,
-    _requirements: TaskRequirements,
-    requestId: string,
-    model: ModelMetadata,
-    ranked: Candidates,
-    failovers: number
-  ) =>
-    Effect.flatMap(Clock.currentTimeMillis, (at) =>
-      events.publish(
-        ModelSelected.make({
-          at,
-          requestId,
-          model: model.id,
-          score: ranked.scores.get(model.id) ?? 0,
-          reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
-        })
-      )
-    )
+  /** Account for a stream when it ends: its usage (estimated when the provider sent none), or its failure. */
+  const settleStream = (attempt: Attempt, rateLimit: RateLimitInfo | undefined, requestId: string, requirements: TaskRequirements) =>
+  (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const ctx = { requestId, requirements, now, streamed: true, timeToFirstTokenMs: summary.timeToFirstTokenMs }
+      const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+      if (Option.isSome(failure)) return yield* Accounting.failed(accounting, attempt.held, failure.value, ctx)
+      // Ended, or the client went away: the provider generated (and bills) what was sent.
+      const usage: Usage = summary.usage ?? {
+        prompt_tokens: attempt.promptTokens,
+        completion_tokens: summary.chunks,
+        total_tokens: attempt.promptTokens + summary.chunks,
+        estimated: true
+      }
+      yield* Accounting.succeeded(accounting, attempt.held, usage, rateLimit, ctx)
+    })
 
   const stream: Gateway["Type"]["stream"] = Effect.fn("Gateway.stream")(function* (request, requirements, options) {
-    const requestId = options?.requestId ?? (yield* nextRequestId)
-    const startedAt = yield* Clock.currentTimeMillis
-    const explicit = yield* resolveExplicit(request)
-    const key = cacheKeyOf(request, requirements, explicit)
-    const cached = yield* lookup(request, options, key)
+    const begun = yield* begin(request, requirements, options)
+    const { requestId } = begun
+    const cached = yield* fromCache(requirements, begun, true)
     if (Option.isSome(cached)) {
-      const model = yield* registry.get(cached.value.model).pipe(Effect.orElseSucceed(() => explicit))
-      const now = yield* Clock.currentTimeMillis
-      if (model !== undefined) {
-        yield* Accounting.cacheHit(accounting, model, cached.value.usage, startedAt, { requestId, requirements, now, streamed: true })
-      }
-      return {
-        meta: { requestId, model: cached.value.model, provider: model?.provider ?? "cache", cacheHit: true, failovers: 0, costUsd: 0 },
-        chunks: replay({ ...cached.value, id: `chatcmpl-${requestId}` })
-      } satisfies StreamAnswer
+      return { meta: cached.value.meta, chunks: replay(cached.value.response) } satisfies StreamAnswer
     }
-    const ranked = yield* candidates(request, requirements, explicit, requestId)
-    const promptTokensOn = promptEstimator(request)
+    const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
     const outcome = yield* failover.run(
       ranked.models,
-      (model) =>
+      attemptOn(request, requirements, requestId, true, (attempt) =>
         Effect.gen(function* () {
-          const { key: apiKey, provider } = yield* prepare(model)
-          const callStart = yield* Clock.currentTimeMillis
-          const held = yield* Accounting.hold(
-            accounting,
-            model,
-            apiKey,
-            promptTokensOn(model),
-            Accounting.requestedOutputTokens(request, model),
-            requirements,
-            callStart
-          )
-          const fail = (error: ProviderError) =>
-            Effect.flatMap(Clock.currentTimeMillis, (now) => Accounting.failed(accounting, held, error, { requestId, requirements, now, streamed: true }))
-          const started = yield* provider.stream({ request: providerRequest(request, model), model, key: apiKey }).pipe(Effect.tapError(fail))
+          const { key, model, provider } = attempt
+          const started = yield* provider.stream({ request: providerRequest(request, model), model, key })
           const interrupted = (): ProviderError =>
             new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
-          const first = yield* Streaming.peelFirst(started.chunks, interrupted).pipe(Effect.tapError(fail))
+          const first = yield* Streaming.peelFirst(started.chunks, interrupted)
           const renamed = Stream.map(first, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
-          const promptEstimate = promptTokensOn(model)
-          return Streaming.watch(renamed, callStart, (summary, exit) =>
-            Effect.gen(function* () {
-              const now = yield* Clock.currentTimeMillis
-              const ctx = { requestId, requirements, now, streamed: true, timeToFirstTokenMs: summary.timeToFirstTokenMs }
-              const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-              if (Option.isSome(failure)) return yield* Accounting.failed(accounting, held, failure.value, ctx)
-              // Ended, or the client went away: the provider generated (and bills) what was sent.
-              const usage: Usage = summary.usage ?? {
-                prompt_tokens: promptEstimate,
-                completion_tokens: summary.chunks,
-                total_tokens: promptEstimate + summary.chunks,
-                estimated: true
-              }
-              yield* Accounting.succeeded(accounting, held, usage, started.rateLimit, ctx)
-            })
-          )
-        }),
+          return Streaming.watch(renamed, attempt.held.startedAt, settleStream(attempt, started.rateLimit, requestId, requirements))
+        })),
       { requestId }
     )
-    yield* afterSuccess(request, requirements, requestId, outcome.model, ranked, outcome.failovers)
+    yield* selected(requestId, outcome.model, ranked, outcome.failovers)
     return {
       meta: {
         requestId,

@@ -90,7 +90,7 @@ export const applyReview = (
           }
           const vetoed = ranking.ranked
             .filter((s) => !kept.has(s.model.id))
-            .map((s) => ({ model: s.model.id as string, reason: "vetoed by the host's ModelOptimizer" }))
+            .map((s) => ({ model: s.model.id as string, reason: "vetoed by the host's ModelOptimizer", kind: "permanent" as const }))
           return {
             ranked: [...kept.values()],
             excluded: [...ranking.excluded, ...vetoed],

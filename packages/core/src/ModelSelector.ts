@@ -104,7 +104,7 @@ export const make = Effect.gen(function*() {
     const onlyRateLimited = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
     const ranking: Ranking = {
       ranked,
-      excluded: filtered.excluded.map(({ model, reason }) => ({ model, reason })),
+      excluded: filtered.excluded.map(({ kind, model, reason }) => ({ model, reason, kind })),
       retryAfterMs: onlyRateLimited ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
     }
     return yield* applyReview(optimizer, input, ranking)

@@ -76,8 +76,17 @@ export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("Mo
   }
 }
 
-/** Why one model was left out of a ranking. */
-export const Exclusion = Schema.Struct({ model: Schema.String, reason: Schema.String })
+/**
+ * Why one model was left out of a ranking. `kind` says whether waiting can
+ * help: `rate_limited` and `unavailable` may pass, `budget` lasts until the
+ * budget's period ends, `permanent` (capabilities, context window, disabled)
+ * never passes for this request.
+ */
+export const Exclusion = Schema.Struct({
+  model: Schema.String,
+  reason: Schema.String,
+  kind: Schema.optional(Schema.Literal("permanent", "unavailable", "rate_limited", "budget"))
+})
 export type Exclusion = typeof Exclusion.Type
 
 /** No model meets the request's requirements; `exclusions` says why for each. */

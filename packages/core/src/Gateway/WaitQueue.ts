@@ -25,6 +25,14 @@ export interface WaitQueueOptions {
   readonly pollMs: number
 }
 
+/**
+ * Whether waiting can help: some candidate is rate limited (it has room again
+ * at a known time) or unavailable (health may recover). Budgets and hard
+ * requirements do not pass by waiting.
+ */
+export const transient = (error: NoEligibleModel): boolean =>
+  error.retryAfterMs !== undefined || error.exclusions.some((e) => e.kind === "rate_limited" || e.kind === "unavailable")
+
 /** Build a wait queue. */
 export const make = (options: WaitQueueOptions) =>
   Effect.gen(function* () {
@@ -61,7 +69,7 @@ export const make = (options: WaitQueueOptions) =>
         const first = yield* Effect.either(attempt)
         if (first._tag === "Right") return first.right
         const error = first.left
-        if (!isNoEligible(error) || deadlineMs <= 0) return yield* Effect.fail(error)
+        if (!isNoEligible(error) || deadlineMs <= 0 || !transient(error)) return yield* Effect.fail(error)
         const start = yield* Clock.currentTimeMillis
         const until = start + deadlineMs
         const current = yield* Ref.get(waiters)
@@ -86,7 +94,7 @@ export const make = (options: WaitQueueOptions) =>
             yield* yieldToHigher(self, until)
             const next = yield* Effect.either(attempt)
             if (next._tag === "Right") return next.right
-            if (!isNoEligible(next.left)) return yield* Effect.fail(next.left)
+            if (!isNoEligible(next.left) || !transient(next.left)) return yield* Effect.fail(next.left)
             last = next.left
           }
         }).pipe(Effect.ensuring(leave(self)))

@@ -46,6 +46,7 @@ export interface Candidate {
 export interface Excluded {
   readonly model: string
   readonly reason: string
+  readonly kind: "permanent" | "unavailable" | "rate_limited" | "budget"
   readonly retryAfterMs?: number | undefined
 }
 
@@ -88,11 +89,11 @@ export const filterModels = (deps: Deps, input: SelectionInput) =>
     const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
     const needed = prompt + output
     const { models, missing } = yield* candidatesOf(deps.registry, input.only)
-    const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry" }))
+    const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry", kind: "permanent" as const }))
     const eligible: Array<Candidate> = []
     for (const { model, order } of models) {
-      const exclude = (reason: string, retryAfterMs?: number) =>
-        excluded.push({ model: model.id, reason, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) })
+      const exclude = (reason: string, kind: Excluded["kind"] = "permanent", retryAfterMs?: number) =>
+        excluded.push({ model: model.id, reason, kind, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) })
       if (!model.enabled) {
         exclude("disabled")
         continue
@@ -112,7 +113,7 @@ export const filterModels = (deps: Deps, input: SelectionInput) =>
       }
       const health = yield* deps.health.status(model.id)
       if (!(yield* deps.health.isAvailable(model.id))) {
-        exclude(`unavailable: ${health.reason || health.status}`)
+        exclude(`unavailable: ${health.reason || health.status}`, "unavailable")
         continue
       }
       const costPico = estimateCost(deps.costs, model, prompt, output)
@@ -125,13 +126,13 @@ export const filterModels = (deps: Deps, input: SelectionInput) =>
       if (Option.isSome(deps.costs)) {
         const budget = yield* Effect.either(deps.costs.value.checkBudget(model, requirements.agentType, costPico))
         if (budget._tag === "Left") {
-          exclude(budget.left.message)
+          exclude(budget.left.message, "budget")
           continue
         }
       }
       const headroom = yield* deps.limiter.headroom(model, needed)
       if (!headroom.fits) {
-        exclude(`rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, headroom.retryAfterMs)
+        exclude(`rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
         continue
       }
       eligible.push({ model, order, costPico, health, headroom })

@@ -211,6 +211,9 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
     case "Peek": {
       resetIfRoom(state, now, op.limits, signals)
       const c = check(state, now, op.tokens, op.limits)
+      // A peek that finds no room even for a minimal request reads as limited (announced once),
+      // so a model set aside by the selector is announced like one refused at reserve.
+      if (!c.ok && !check(state, now, 1, op.limits).ok) limit(state, now, c.dimension, c.retryAfterMs, signals)
       return { ok: c.ok, dimension: c.dimension, retryAfterMs: c.retryAfterMs, requestsUsed: c.requestsUsed, tokensUsed: c.tokensUsed, signals }
     }
     case "Reserve": {
