@@ -26,7 +26,7 @@ export { errorBody, errorEvent, sseEvent, streamEvents } from "./FakeAnthropic/a
 export interface FakeAnthropicOptions {
   /** The key it accepts (default `sk-ant-fake-key`). */
   readonly apiKey?: string
-  /** Models it serves (default: any model name; a list makes others a 404). */
+  /** Models it serves (by default every model name; a list makes others a 404). */
   readonly models?: ReadonlyArray<string>
   /** Prompts above this many (fake) tokens are a 400 "prompt is too long" (default 200 000). */
   readonly contextWindow?: number

@@ -29,7 +29,7 @@ export { errorBody, errorEvent, rpcStatusOf, sseData, streamChunks } from "./Fak
 export interface FakeGoogleOptions {
   /** The key it accepts (default `AIza-fake-key`). */
   readonly apiKey?: string
-  /** Models it serves (default: any; a list makes others a 404). */
+  /** Models it serves (by default every name; a list makes others a 404). */
   readonly models?: ReadonlyArray<string>
   /** Prompts above this many (fake) tokens are a 400 "input token count … exceeds" (default 1 000 000). */
   readonly inputTokenLimit?: number
