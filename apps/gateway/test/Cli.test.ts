@@ -1,0 +1,90 @@
+/**
+ * The `modelgate` commands, run in-process with the service layer swapped for
+ * doubles and the console captured.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Console, Effect, Exit } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Commands from "../src/cli/Commands.js"
+import { echoGateway, seen, services } from "./support/Doubles.js"
+
+/** Run `modelgate ...args`; returns the exit and everything printed. */
+const run = (...args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const out: Array<string> = []
+    const err: Array<string> = []
+    const capture = new Proxy({} as Console.Console, {
+      get: (_target, key) => {
+        if (key === "log" || key === "info") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
+        if (key === "error" || key === "warn") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void err.push(xs.join(" ")))
+        if (key === "unsafe") return { log: (...xs: ReadonlyArray<unknown>) => out.push(xs.join(" ")), error: (...xs: ReadonlyArray<unknown>) => err.push(xs.join(" ")) }
+        if (key === Console.TypeId) return Console.TypeId
+        return () => Effect.void
+      }
+    })
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-cli-"))
+    const exit = yield* Commands.run(() => services(echoGateway))(["node", "modelgate", ...args]).pipe(
+      Effect.withConsole(capture),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")]]))),
+      Effect.provide(NodeContext.layer),
+      Effect.exit
+    )
+    return { exit, out: out.join("\n"), err: err.join("\n"), dir }
+  })
+
+const writeConfig = (files: Record<string, unknown>) => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-config-"))
+  Fs.mkdirSync(Path.join(dir, "environments"))
+  for (const [name, value] of Object.entries(files)) {
+    Fs.writeFileSync(Path.join(dir, name), typeof value === "string" ? value : JSON.stringify(value))
+  }
+  return dir
+}
+
+describe("cli", () => {
+  it.effect("models prints the registry as a table", () =>
+    Effect.gen(function* () {
+      const { exit, out, dir } = yield* run("models")
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.match(out, /^MODEL\s+PROVIDER/)
+      assert.match(out, /gpt-test\s+openai\s+yes/)
+      assert.include(out, "2 model(s)")
+      assert.isTrue(Fs.existsSync(Path.join(dir, "data")), "the database directory is created")
+    }))
+
+  it.effect("costs groups over the range it is given", () =>
+    Effect.gen(function* () {
+      const { exit, out } = yield* run("costs", "--since", "7d", "--by", "provider")
+      assert.isTrue(Exit.isSuccess(exit))
+      assert.strictEqual(seen.costs?.groupBy, "provider")
+      assert.isNumber(seen.costs?.from)
+      assert.match(out, /gpt-test\s+2\s+1\s+14\s+\$0\.000002/)
+      assert.include(out, "total since")
+      const bad = yield* run("costs", "--since", "last tuesday")
+      assert.isTrue(Exit.isFailure(bad.exit))
+    }))
+
+  it.effect("config validate lists every problem and fails", () =>
+    Effect.gen(function* () {
+      const dir = writeConfig({
+        "gateway.json": { server: { port: "eighty" }, cache: { ttlMs: -1 } },
+        "models.json": { models: [{ id: "x" }] }
+      })
+      const { exit, err } = yield* run("config", "validate", dir)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(err, "server.port")
+      assert.include(err, "cache.ttlMs")
+      assert.include(err, "models.json")
+    }))
+
+  it.effect("config validate accepts a valid directory", () =>
+    Effect.gen(function* () {
+      const dir = writeConfig({ "gateway.json": {} })
+      const { exit, out } = yield* run("config", "validate", dir)
+      assert.isTrue(Exit.isSuccess(exit), JSON.stringify(exit))
+      assert.include(out, "configuration is valid")
+    }))
+})
