@@ -39,6 +39,21 @@ describe("http", () => {
         assert.notStrictEqual(a, b)
       }))
 
+    it.effect("a streamed answer is SSE with the headers fixed before the first byte", () =>
+      Effect.gen(function* () {
+        const reply = yield* post("/v1/chat/completions", chatBody({ stream: true }), { "x-request-id": "s-1" })
+        assert.strictEqual(reply.status, 200)
+        assert.strictEqual(reply.headers.get("content-type"), "text/event-stream")
+        assert.strictEqual(reply.headers.get("x-request-id"), "s-1")
+        assert.strictEqual(reply.headers.get("x-modelgate-model"), "gpt-test")
+        assert.strictEqual(reply.headers.get("x-modelgate-cache"), "miss")
+        assert.isNull(reply.headers.get("x-modelgate-cost-usd"), "the cost of a stream is not known before it ends")
+        const events = reply.text.split("\n\n").filter((e) => e !== "")
+        assert.strictEqual(events.length, 3)
+        assert.isTrue(events.every((e) => e.startsWith("data: ")))
+        assert.strictEqual(events.at(-1), "data: [DONE]")
+      }))
+
     it.effect("requirements come from the body's modelgate object, then the headers", () =>
       Effect.gen(function* () {
         yield* post(
