@@ -10,6 +10,16 @@ import { Cause, Console, Effect, Option } from "effect"
 import * as Commands from "./cli/Commands.js"
 import { makeAppLayer } from "./cli/runtime.js"
 
+/** A failure's message; `ServeError` and friends carry theirs in `cause`. */
+const describe = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error)
+  if (error.message !== "") return error.message
+  const cause = (error as { readonly cause?: unknown }).cause
+  const tag = (error as { readonly _tag?: string })._tag ?? error.name
+  const detail = cause instanceof Error ? cause.message : cause === undefined ? "" : String(cause)
+  return tag === "ServeError" ? `cannot listen: ${detail}` : `${tag}${detail === "" ? "" : `: ${detail}`}`
+}
+
 const report = (cause: Cause.Cause<unknown>) => {
   if (Cause.isInterruptedOnly(cause)) return Effect.void
   const failure = Cause.failureOption(cause)
@@ -17,7 +27,7 @@ const report = (cause: Cause.Cause<unknown>) => {
     const error = failure.value
     // @effect/cli has already printed its own usage errors.
     if (ValidationError.isValidationError(error)) return Effect.void
-    return Console.error(`modelgate: ${error instanceof Error ? error.message : String(error)}`)
+    return Console.error(`modelgate: ${describe(error)}`)
   }
   return Console.error(`modelgate: unexpected failure\n${Cause.pretty(cause)}`)
 }
