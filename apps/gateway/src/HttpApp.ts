@@ -81,7 +81,8 @@ const serveApp = (hooks: DrainHooks) =>
 /**
  * Serve the gateway's routes on the provided `HttpServer`. On close it refuses
  * new requests (503) and waits for in-flight ones (bounded by
- * `server.shutdownGraceMs`).
+ * `server.shutdownGraceMs`). A module constant: layers are memoized by
+ * reference, so use `Layer.fresh(layer)` to serve on two servers in one program.
  */
 export const layer: Layer.Layer<never, never, Router.AppServices | HttpServer.HttpServer> = Layer.scopedDiscard(
   serveApp(noHooks)

@@ -1,0 +1,61 @@
+/**
+ * Every gateway error maps to its documented status, OpenAI type and code.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type { GatewayError } from "@modelgate/core/Gateway"
+import {
+  AllCandidatesFailed,
+  BudgetExceeded,
+  MissingApiKey,
+  ModelNotFound,
+  ModelUnavailable,
+  NoEligibleModel,
+  QueueTimeout,
+  RateLimitExceeded
+} from "@modelgate/domain/Errors"
+import * as P from "@modelgate/domain/ProviderError"
+import { errorBody, fromGatewayError } from "../src/http/ApiError.js"
+
+const common = { provider: "openai", model: "gpt-test", detail: "details here" }
+
+const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
+  [new ModelNotFound({ modelId: "x" }), 404, "model_not_found"],
+  [new ModelUnavailable({ model: "x", reason: "down" }), 503, "model_unavailable"],
+  [new NoEligibleModel({ exclusions: [] }), 503, "no_eligible_model"],
+  [new QueueTimeout({ waitedMs: 100, reason: "busy" }), 503, "queue_timeout"],
+  [new MissingApiKey({ provider: "openai", reason: "OPENAI_API_KEY is not set" }), 503, "missing_api_key"],
+  [new BudgetExceeded({ budget: "global", period: "daily", limitUsd: 1, spentUsd: 2 }), 429, "budget_exceeded"],
+  [new RateLimitExceeded({ model: "x", dimension: "tokens", retryAfterMs: 10 }), 429, "rate_limit_exceeded"],
+  [new P.RateLimited(common), 429, "rate_limit_exceeded"],
+  [new AllCandidatesFailed({ failures: [{ model: "a", tag: "ServerError", message: "500" }] }), 502, "all_candidates_failed"],
+  [new AllCandidatesFailed({ failures: [{ model: "a", tag: "RateLimited", message: "429" }], retryAfterMs: 1_000 }), 429, "rate_limit_exceeded"],
+  [new P.Overloaded(common), 503, "provider_overloaded"],
+  [new P.ServerError(common), 502, "upstream_error"],
+  [new P.Timeout({ ...common, timeoutMs: 1_000 }), 504, "upstream_timeout"],
+  [new P.Transport(common), 502, "upstream_error"],
+  [new P.Unauthorized(common), 502, "provider_unauthorized"],
+  [new P.BadRequest({ ...common, param: "tools" }), 400, "provider_bad_request"],
+  [new P.ContextLengthExceeded(common), 400, "context_length_exceeded"],
+  [new P.ContentFiltered(common), 400, "content_filter"],
+  [new P.MalformedResponse(common), 502, "upstream_error"],
+  [new P.StreamInterrupted(common), 502, "upstream_error"]
+]
+
+describe("ApiError", () => {
+  it("maps every gateway error to its status and code, with the error's message", () => {
+    for (const [error, status, code] of cases) {
+      const api = fromGatewayError(error)
+      assert.strictEqual(api.status, status, error._tag)
+      assert.strictEqual(api.code, code, error._tag)
+      assert.strictEqual(api.message, error.message)
+      const body = errorBody(api)
+      assert.deepStrictEqual(Object.keys(body.error), ["message", "type", "code", "param"])
+    }
+  })
+
+  it("keeps retry hints and the provider's parameter", () => {
+    assert.strictEqual(fromGatewayError(new RateLimitExceeded({ model: "x", dimension: "requests", retryAfterMs: 1_500 })).retryAfterMs, 1_500)
+    assert.strictEqual(fromGatewayError(new P.BadRequest({ ...common, param: "tools" })).param, "tools")
+    assert.strictEqual(fromGatewayError(new ModelNotFound({ modelId: "x" })).param, "model")
+  })
+})
