@@ -13,7 +13,7 @@ import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
-import { Context, Deferred, Duration, Effect, Exit, Layer } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer } from "effect"
 import * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
 import * as Router from "./http/Router.js"
@@ -64,11 +64,12 @@ const serveApp = (hooks: DrainHooks) =>
         draining = true
         yield* Deferred.succeed(closing, undefined)
         yield* hooks.stopAccepting
-        if (inFlight > 0) {
+        // Checked and armed in one step, so a request finishing in between cannot be missed.
+        const waiting = yield* Effect.sync(() => (inFlight === 0 ? undefined : (idle = Deferred.unsafeMake<void>(FiberId.none))))
+        if (waiting !== undefined) {
           yield* Effect.logInfo(`shutting down: waiting for ${inFlight} in-flight request(s)`)
-          idle = yield* Deferred.make<void>()
           // Finalizers run uninterruptibly: the wait must be interruptible for the timeout to win.
-          const drained = yield* Effect.interruptible(Deferred.await(idle)).pipe(
+          const drained = yield* Effect.interruptible(Deferred.await(waiting)).pipe(
             Effect.timeoutTo({ duration: Duration.millis(grace), onSuccess: () => true, onTimeout: () => false })
           )
           if (!drained) yield* Effect.logWarning(`shutdown grace of ${grace} ms elapsed with ${inFlight} request(s) in flight; closing them`)
