@@ -16,7 +16,7 @@ import {
 } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { Headers } from "@effect/platform"
-import { Effect, ParseResult, Schema } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 
 /** Who a call is for: used in every error it produces. */
 export interface CallInfo {
@@ -161,10 +161,27 @@ export const decodeJson = <A, I>(
   schema: Schema.Schema<A, I>,
   text: string,
   base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined }
-): Effect.Effect<A, MalformedResponse> =>
-  Schema.decodeUnknown(Schema.parseJson(schema))(text).pipe(
-    Effect.mapError((e) => malformed(base, `${describeParseError(e)}; body: ${excerpt(text, base.info.secrets, 200)}`))
-  )
+): Effect.Effect<A, MalformedResponse> => {
+  const decoded = jsonDecoderOf(schema)(text)
+  return Either.isRight(decoded)
+    ? Effect.succeed(decoded.right)
+    : Effect.fail(malformed(base, `${describeParseError(decoded.left)}; body: ${excerpt(text, base.info.secrets, 200)}`))
+}
+
+/**
+ * One `parseJson` decoder per Schema, built on first use: building it per call
+ * compiles a fresh parser every time (the Schema's AST is new each time).
+ */
+const jsonDecoders = new WeakMap<Schema.Schema.Any, (text: string) => Either.Either<unknown, ParseResult.ParseError>>()
+
+const jsonDecoderOf = <A, I>(schema: Schema.Schema<A, I>): (text: string) => Either.Either<A, ParseResult.ParseError> => {
+  let decoder = jsonDecoders.get(schema)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(Schema.parseJson(schema))
+    jsonDecoders.set(schema, decoder)
+  }
+  return decoder as (text: string) => Either.Either<A, ParseResult.ParseError>
+}
 
 /** A `MalformedResponse` about an answer (status, request id and limits from `meta`, when there is one). */
 export const malformed = (

@@ -8,7 +8,7 @@ import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { type Headers, HttpClient, type HttpClientError, type HttpClientRequest } from "@effect/platform"
-import { Clock, Duration, Effect, Exit, Scope, Stream, SynchronizedRef } from "effect"
+import { Clock, Duration, Effect, Exit, Scope, Stream } from "effect"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { withRetries } from "./retry.js"
 
@@ -73,16 +73,20 @@ export interface ProviderHttp {
   ) => Effect.Effect<A, ProviderError>
 }
 
-/** A semaphore sized from `maxConcurrency`, rebuilt when a reload changes it. */
-const makeLimiter = Effect.gen(function*() {
-  const ref = yield* SynchronizedRef.make<{ readonly permits: number; readonly sem: Effect.Semaphore } | undefined>(
-    undefined
-  )
+/**
+ * A semaphore sized from `maxConcurrency`, rebuilt when a reload changes it.
+ * A plain variable read in `Effect.sync` (not a `SynchronizedRef`): it is read
+ * on every call and building a semaphore never suspends.
+ */
+const makeLimiter = Effect.sync(() => {
+  let current: { readonly permits: number; readonly sem: Effect.Semaphore } | undefined
   return (permits: number) =>
-    SynchronizedRef.modifyEffect(ref, (current) =>
-      current !== undefined && current.permits === permits
-        ? Effect.succeed([current.sem, current] as const)
-        : Effect.map(Effect.makeSemaphore(permits), (sem) => [sem, { permits, sem }] as const))
+    Effect.sync(() => {
+      if (current === undefined || current.permits !== permits) {
+        current = { permits, sem: Effect.unsafeMakeSemaphore(permits) }
+      }
+      return current.sem
+    })
 })
 
 /** Build the HTTP client of one adapter from its spec. */
@@ -101,9 +105,19 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     const timeout = (info: CallInfo, timeoutMs: number, what: string) =>
       new Timeout({ provider: spec.provider, model: info.model, timeoutMs, detail: `no ${what} within ${timeoutMs} ms` })
 
-    /** Send and wait for headers in `scope`; non-2xx answers are read and classified. */
-    const open = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, config: ProviderConfig, scope: Scope.Scope) =>
-      Effect.gen(function*() {
+    /**
+     * Send and wait for headers in `scope`; non-2xx answers are read and
+     * classified. `call` bounds the whole exchange with one timeout of the same
+     * length, so it passes `timed: false` (a second timer would never win).
+     */
+    const open = (
+      info: CallInfo,
+      request: HttpClientRequest.HttpClientRequest,
+      config: ProviderConfig,
+      scope: Scope.Scope,
+      timed: boolean
+    ) => {
+      const opening = Effect.gen(function*() {
         const response = yield* client.execute(request).pipe(
           Effect.mapError((e) => transport(info, e)),
           Scope.extend(scope)
@@ -127,9 +141,11 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             nowMs
           })
         )
-      }).pipe(
-        Effect.timeoutFail({ duration: Duration.millis(config.timeoutMs), onTimeout: () => timeout(info, config.timeoutMs, "answer") })
-      )
+      })
+      return timed
+        ? Effect.timeoutFail(opening, { duration: Duration.millis(config.timeoutMs), onTimeout: () => timeout(info, config.timeoutMs, "answer") })
+        : opening
+    }
 
     const call: ProviderHttp["call"] = (info, request, onSuccess, options) =>
       Effect.gen(function*() {
@@ -138,7 +154,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
         const attempt = Effect.scoped(
           Effect.gen(function*() {
             const scope = yield* Effect.scope
-            const { meta, response } = yield* open(info, request, config, scope)
+            const { meta, response } = yield* open(info, request, config, scope, false)
             const body = yield* response.text.pipe(Effect.mapError((e) => transport(info, e)))
             return { ...meta, body }
           }).pipe(
@@ -160,7 +176,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
               Effect.gen(function*() {
                 yield* sem.take(1)
                 yield* Scope.addFinalizer(scope, sem.release(1))
-                return yield* open(info, request, config, scope)
+                return yield* open(info, request, config, scope, true)
               })
             ).pipe(Effect.onError(() => release))
             const body = opened.response.stream.pipe(

@@ -7,7 +7,7 @@
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
-import { Duration, Effect, Ref, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 import { attemptOf, withAttempts } from "./errors.js"
 
 /** First backoff delay when the provider gives no hint. */
@@ -42,16 +42,25 @@ export const retryPolicy = (
 /**
  * Run `attempt` under `retryPolicy(config)`. The error that finally comes out
  * carries `attempts`: the tag, status and message of every failed attempt.
+ * The schedule and the attempt list are only built once an attempt failed (the
+ * first attempt usually succeeds): the loop is `Effect.retry`'s, driven by
+ * `Schedule.driver`.
  */
 export const withRetries = <A>(
   attempt: Effect.Effect<A, ProviderError>,
   config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">
 ): Effect.Effect<A, ProviderError> =>
-  Effect.gen(function*() {
-    const attempts = yield* Ref.make<ReadonlyArray<ReturnType<typeof attemptOf>>>([])
-    return yield* attempt.pipe(
-      Effect.tapError((error) => Ref.update(attempts, (list) => [...list, attemptOf(error)])),
-      Effect.retry(retryPolicy(config)),
-      Effect.catchAll((error) => Effect.flatMap(Ref.get(attempts), (list) => Effect.fail(withAttempts(error, list))))
-    )
-  })
+  Effect.catchAll(attempt, (first) =>
+    Effect.flatMap(Schedule.driver(retryPolicy(config)), (driver) => {
+      const attempts = [attemptOf(first)]
+      const loop = (error: ProviderError): Effect.Effect<A, ProviderError> =>
+        Effect.matchEffect(driver.next(error), {
+          onFailure: () => Effect.fail(withAttempts(error, attempts)),
+          onSuccess: () =>
+            Effect.catchAll(attempt, (next) => {
+              attempts.push(attemptOf(next))
+              return loop(next)
+            })
+        })
+      return loop(first)
+    }))
