@@ -2,6 +2,9 @@
  * The OpenAI Chat Completions adapter: `POST {baseUrl}/chat/completions`
  * (baseUrl includes `/v1`), Bearer auth, SSE streaming with usage always
  * requested upstream, `GET {baseUrl}/models` as the probe.
+ *
+ * `chat` and `stream` are untraced (a plain function over `Effect.flatMap`): it is on the
+ * request path, see bench/README.md; the gateway keeps one span per request.
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
@@ -49,46 +52,45 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       classify
     })
 
-    const post = (ctx: CallContext, stream: boolean) =>
-      Effect.gen(function*() {
-        if (ctx.key === undefined) return yield* missingKey(providerId, ctx.model)
-        const config = yield* getConfig
-        return withKey(
+    const post = (ctx: CallContext, stream: boolean) => {
+      const key = ctx.key
+      if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
+      return Effect.map(getConfig, (config) =>
+        withKey(
           HttpClientRequest.post(`${trimBase(config.baseUrl)}/chat/completions`).pipe(
             HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
             HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
           ),
-          ctx.key
-        )
-      })
+          key
+        ))
+    }
 
-    const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
-      Effect.gen(function*() {
-        const base = { provider: providerId, info, meta: res }
-        const wire = yield* decodeJson(WireResponse, res.body, base)
+    const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
+      const base = { provider: providerId, info, meta: res }
+      return Effect.flatMap(decodeJson(WireResponse, res.body, base), (wire) => {
         const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
         if (normalised._tag === "Invalid") {
-          return yield* malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`)
+          return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`))
         }
-        return { response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId }
+        return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId })
       })
+    }
 
-    const chat = Effect.fn("OpenAi.chat")(function*(ctx: CallContext) {
+    const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
       const info = callInfoOf(ctx.model, ctx.key)
-      const request = yield* post(ctx, false)
-      return yield* http.call(info, request, toResult(ctx, info))
-    })
+      return Effect.flatMap(post(ctx, false), (request) => http.call(info, request, toResult(ctx, info)))
+    }
 
-    const stream = Effect.fn("OpenAi.stream")(function*(ctx: CallContext) {
+    const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
       const info = callInfoOf(ctx.model, ctx.key)
-      const request = yield* post(ctx, true)
-      return yield* http.stream(info, request, (res): Effect.Effect<StreamResult> =>
-        Effect.succeed({
-          chunks: translateStream(providerId, info, ctx.request, res, ctx.model.providerModel),
-          rateLimit: res.rateLimit,
-          providerRequestId: res.requestId
-        }))
-    })
+      return Effect.flatMap(post(ctx, true), (request) =>
+        http.stream(info, request, (res): Effect.Effect<StreamResult> =>
+          Effect.succeed({
+            chunks: translateStream(providerId, info, ctx.request, res, ctx.model.providerModel),
+            rateLimit: res.rateLimit,
+            providerRequestId: res.requestId
+          })))
+    }
 
     const probe = Effect.fn("OpenAi.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
       const info = callInfoOf(model, key)
