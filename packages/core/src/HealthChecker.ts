@@ -43,6 +43,8 @@ export interface ModelHealth {
   readonly lastCheckedAt: number | undefined
   readonly lastLatencyMs: number | undefined
   readonly reason: string
+  /** True when no probe can fix it (no usable key, no adapter): waiting does not help. */
+  readonly blocked?: boolean | undefined
 }
 
 /** Model health. */
@@ -116,7 +118,13 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const provider = providers.get(model.provider)
       if (provider === undefined) return `no adapter for provider ${model.provider}`
-      if (provider.requiresKey && !(yield* apiKeys.hasKey(model.provider))) return `no usable API key for ${model.provider}`
+      if (provider.requiresKey && !(yield* apiKeys.hasKey(model.provider))) {
+        // `next` fails (without rotating) when no key is usable; its message names the variables to set.
+        return yield* Effect.flip(apiKeys.next(model.provider)).pipe(
+          Effect.map((missing) => missing.message),
+          Effect.orElseSucceed(() => `no usable API key for ${model.provider}`)
+        )
+      }
       return undefined
     })
 

@@ -43,7 +43,7 @@ describe("ModelOptimizer", () => {
       const { selector } = yield* setupSelector(models, host.layer)
       const ranking = yield* selector.rank(input)
       assert.deepStrictEqual(ranking.ranked.map((s) => s.model.id), ["c", "b"])
-      assert.deepStrictEqual(ranking.excluded, [{ model: "a", reason: "vetoed by the host's ModelOptimizer" }])
+      assert.deepStrictEqual(ranking.excluded, [{ model: "a", reason: "vetoed by the host's ModelOptimizer", kind: "permanent" }])
       const chosen = yield* selector.select(input)
       assert.strictEqual(chosen.model.id, "c")
       assert.deepStrictEqual(yield* host.heard, ["selected c for r-9"])

@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Events } from "@modelgate/core/Events"
 import { Gateway } from "@modelgate/core/Gateway"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import Database from "better-sqlite3"
-import { Chunk, Effect, Either, Fiber, Stream } from "effect"
+import { Chunk, Clock, ConfigProvider, Effect, Either, Fiber, Layer, Stream } from "effect"
 import { ask, stack } from "./fixture.js"
 
 const costRows = (db: string) => {
@@ -116,6 +117,27 @@ describe("GatewayLive over the fake providers", () => {
         return yield* Effect.either(gateway.complete(ask("x", "no-such-model"), defaultRequirements))
       }).pipe(Effect.provide(s.layer))
       assert.isTrue(Either.isLeft(result) && result.left._tag === "ModelNotFound")
+    }))
+
+  it.scopedLive("without provider keys a request fails at once, naming the variables to set", () =>
+    Effect.gen(function* () {
+      const s = yield* stack({ gateway: { failover: { queueDeadlineMs: 30_000 } } })
+      const noKeys = GatewayLive.layerWith({ configDirectory: s.dir, watch: false }).pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map())))
+      )
+      const started = yield* Clock.currentTimeMillis
+      const result = yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        return yield* Effect.either(gateway.complete(ask("hello"), defaultRequirements))
+      }).pipe(Effect.provide(noKeys))
+      assert.isBelow((yield* Clock.currentTimeMillis) - started, 5_000)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "NoEligibleModel")
+        assert.include(result.left.message, "OPENAI_API_KEY")
+        assert.include(result.left.message, "ANTHROPIC_API_KEY")
+      }
+      assert.strictEqual((yield* s.openai.requests).length, 0)
     }))
 })
 

@@ -63,6 +63,7 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
     ...(check.errorClass === undefined ? {} : { errorClass: check.errorClass })
   })
   const seen = {
+    blocked: false,
     lastCheckedAt: check.at,
     lastLatencyMs: check.ok || check.source === "probe" ? check.latencyMs : before.lastLatencyMs
   }
@@ -84,6 +85,6 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
 
 /** Mark a model unavailable for a reason that no probe can fix (no key, no adapter); the counter is untouched. */
 export const markUnavailable = (entry: Entry, reason: string): Transition => {
-  const health: ModelHealth = { ...entry.health, status: "unavailable", reason }
+  const health: ModelHealth = { ...entry.health, status: "unavailable", reason, blocked: true }
   return { entry: { ...entry, health }, from: entry.health.status, to: "unavailable", record: undefined }
 }

@@ -113,7 +113,7 @@ export const filterModels = (deps: Deps, input: SelectionInput) =>
       }
       const health = yield* deps.health.status(model.id)
       if (!(yield* deps.health.isAvailable(model.id))) {
-        exclude(`unavailable: ${health.reason || health.status}`, "unavailable")
+        exclude(`unavailable: ${health.reason || health.status}`, health.blocked === true ? "permanent" : "unavailable")
         continue
       }
       const costPico = estimateCost(deps.costs, model, prompt, output)

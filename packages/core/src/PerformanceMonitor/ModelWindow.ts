@@ -8,6 +8,12 @@
  *   granularity, so the baseline does not include the window it is compared with.
  *
  * Memory per model: the ring plus at most ~62 slots of at most ~450 buckets.
+ *
+ * Both statistics are cached with the span of `now` over which they cannot
+ * change (until a sample enters or leaves the window): the selector reads
+ * them for every request, and merging the baseline histograms is costly.
+ * A new sample drops the recent cache, and the baseline cache only when the
+ * sample's slot lies in the baseline somewhere in that span.
  */
 import { exactQuantile, LogHistogram } from "./Histogram.js"
 
@@ -58,10 +64,34 @@ interface Slot {
   readonly latency: LogHistogram
 }
 
+/** A statistic computed at `from`, valid for any `now` in `[from, until)` under the same window sizes. */
+interface Cached<A> {
+  readonly from: number
+  readonly until: number
+  readonly recentRequests: number
+  readonly recentWindowMs: number
+  readonly baselineWindowMs: number
+  readonly value: A
+}
+
+const cacheHolds = <A>(cached: Cached<A> | undefined, now: number, config: WindowConfig): cached is Cached<A> =>
+  cached !== undefined &&
+  now >= cached.from &&
+  now < cached.until &&
+  cached.recentRequests === config.recentRequests &&
+  cached.recentWindowMs === config.recentWindowMs &&
+  cached.baselineWindowMs === config.baselineWindowMs
+
 /** Slots per baseline window. */
 const slotsPerBaseline = 60
 
-const sortedNumbers = (values: Iterable<number>) => Float64Array.from(values).sort()
+const sortedNumbers = (values: ReadonlyArray<number>): Array<number> => values.slice().sort((a, b) => a - b)
+
+const windowSizes = (config: WindowConfig) => ({
+  recentRequests: config.recentRequests,
+  recentWindowMs: config.recentWindowMs,
+  baselineWindowMs: config.baselineWindowMs
+})
 
 /** The rolling windows of one model. */
 export class ModelWindow {
@@ -69,11 +99,14 @@ export class ModelWindow {
   #next = 0
   readonly #slots = new Map<number, Slot>()
   #slotWidth = 0
+  #recentCache: Cached<RecentStats | undefined> | undefined = undefined
+  #baselineCache: Cached<BaselineStats> | undefined = undefined
   /** Degradation state per metric, for once-per-transition events. */
   readonly degraded = { latency: false, error_rate: false }
 
   /** Add a call. */
   add(sample: Sample, config: WindowConfig): void {
+    this.#recentCache = undefined
     this.#resize(config.recentRequests)
     if (this.#ring.length < config.recentRequests) {
       this.#ring.push(sample)
@@ -85,8 +118,15 @@ export class ModelWindow {
     if (width !== this.#slotWidth) {
       this.#slots.clear()
       this.#slotWidth = width
+      this.#baselineCache = undefined
     }
     const start = Math.floor(sample.at / width) * width
+    const cached = this.#baselineCache
+    if (
+      cached !== undefined &&
+      start + width + cached.recentWindowMs < cached.until &&
+      start + width + cached.baselineWindowMs > cached.from
+    ) this.#baselineCache = undefined
     let slot = this.#slots.get(start)
     if (slot === undefined) {
       slot = { start, count: 0, errors: 0, latency: new LogHistogram() }
@@ -100,12 +140,32 @@ export class ModelWindow {
 
   /** Calls in the recent window at `now`, oldest first. */
   recent(now: number, config: WindowConfig): Array<Sample> {
+    return this.#lastCalls(config).filter((sample) => sample.at > now - config.recentWindowMs && sample.at <= now)
+  }
+
+  /** The last `recentRequests` calls, oldest first, whatever their time. */
+  #lastCalls(config: WindowConfig): ReadonlyArray<Sample> {
+    if (this.#next === 0 && this.#ring.length <= config.recentRequests) return this.#ring
     const ordered = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)]
-    return ordered.slice(-config.recentRequests).filter((sample) => sample.at > now - config.recentWindowMs && sample.at <= now)
+    return ordered.slice(-config.recentRequests)
   }
 
   /** Statistics of the recent window; undefined when it is empty. */
   recentStats(now: number, config: WindowConfig): RecentStats | undefined {
+    const cached = this.#recentCache
+    if (cacheHolds(cached, now, config)) return cached.value
+    // The next `now` at which a sample enters (its `at`) or leaves (`at + recentWindowMs`) the window.
+    let until = Number.POSITIVE_INFINITY
+    for (const sample of this.#lastCalls(config)) {
+      const boundary = sample.at > now ? sample.at : sample.at + config.recentWindowMs
+      if (boundary > now && boundary < until) until = boundary
+    }
+    const value = this.#computeRecentStats(now, config)
+    this.#recentCache = { from: now, until, ...windowSizes(config), value }
+    return value
+  }
+
+  #computeRecentStats(now: number, config: WindowConfig): RecentStats | undefined {
     const samples = this.recent(now, config)
     if (samples.length === 0) return undefined
     const ok = samples.filter((sample) => sample.success)
@@ -121,14 +181,14 @@ export class ModelWindow {
     const producing = ok.filter((sample) => sample.outputTokens > 0)
     const tokens = producing.reduce((sum, sample) => sum + sample.outputTokens, 0)
     const seconds = producing.reduce((sum, sample) => sum + sample.latencyMs, 0) / 1_000
-    const q = (p: number) => exactQuantile(Array.from(latencies), p) ?? 0
+    const q = (p: number) => exactQuantile(latencies, p) ?? 0
     return {
       requests: samples.length,
       successes: ok.length,
       errorRate: (samples.length - ok.length) / samples.length,
       latency: { p50: q(0.5), p95: q(0.95), p99: q(0.99) },
       latencySamples: latencies.length,
-      ttftP50: exactQuantile(Array.from(ttfts), 0.5),
+      ttftP50: exactQuantile(ttfts, 0.5),
       tokensPerSecond: tokens > 0 && seconds > 0 ? tokens / seconds : undefined,
       errorsByClass
     }
@@ -136,24 +196,34 @@ export class ModelWindow {
 
   /** Statistics of the baseline window at `now` (before the recent window). */
   baselineStats(now: number, config: WindowConfig): BaselineStats {
+    const cached = this.#baselineCache
+    if (cacheHolds(cached, now, config)) return cached.value
     const latency = new LogHistogram()
     let requests = 0
     let errors = 0
+    // A slot is in the baseline for `now` in [end + recentWindowMs, end + baselineWindowMs).
+    let until = Number.POSITIVE_INFINITY
     for (const slot of this.#slots.values()) {
       const end = slot.start + this.#slotWidth
+      const enters = end + config.recentWindowMs
+      const leaves = end + config.baselineWindowMs
+      const boundary = enters > now ? enters : leaves
+      if (boundary > now && boundary < until) until = boundary
       if (end <= now - config.recentWindowMs && end > now - config.baselineWindowMs) {
         requests += slot.count
         errors += slot.errors
         latency.merge(slot.latency)
       }
     }
-    return {
+    const value: BaselineStats = {
       requests,
       errorRate: requests === 0 ? 0 : errors / requests,
       latencySamples: latency.count,
       latencyP50: latency.quantile(0.5),
       latencyP95: latency.quantile(0.95)
     }
+    this.#baselineCache = { from: now, until, ...windowSizes(config), value }
+    return value
   }
 
   #resize(capacity: number): void {
@@ -165,7 +235,10 @@ export class ModelWindow {
 
   #prune(now: number, config: WindowConfig): void {
     for (const start of this.#slots.keys()) {
-      if (start + this.#slotWidth <= now - config.baselineWindowMs - this.#slotWidth) this.#slots.delete(start)
+      if (start + this.#slotWidth <= now - config.baselineWindowMs - this.#slotWidth) {
+        this.#slots.delete(start)
+        this.#baselineCache = undefined
+      }
     }
   }
 }
