@@ -8,7 +8,7 @@
  */
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import {
-  type AllCandidatesFailed,
+  AllCandidatesFailed,
   type BudgetExceeded,
   type Exclusion,
   type MissingApiKey,
@@ -28,7 +28,7 @@ import { Cause, Clock, Context, Effect, Exit, Layer, Option, Ref, Stream } from 
 import { ApiKeys } from "./ApiKeys.js"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
-import { candidatesFor, Failover } from "./Failover.js"
+import { type AttemptError, candidatesFor, Failover } from "./Failover.js"
 import * as Accounting from "./Gateway/Accounting.js"
 import * as Streaming from "./Gateway/Streaming.js"
 import * as WaitQueue from "./Gateway/WaitQueue.js"
@@ -120,6 +120,8 @@ const promptEstimator = (request: ChatRequest) => {
 interface Candidates {
   readonly models: ReadonlyArray<ModelMetadata>
   readonly scores: ReadonlyMap<string, number>
+  /** Models left out of the ranking, and why: reported when every candidate fails. */
+  readonly excluded: ReadonlyArray<Exclusion>
 }
 
 /** Build the gateway from the subsystem services. */
@@ -198,7 +200,11 @@ export const make = Effect.gen(function* () {
         if (!WaitQueue.transient(noneEligible)) yield* budgetRefusal(ranking.excluded, requirements, promptTokens, request)
         return yield* noneEligible
       }
-      return { models: ordered, scores: new Map(ranking.ranked.map((r) => [r.model.id, r.score])) } satisfies Candidates
+      return {
+        models: ordered,
+        scores: new Map(ranking.ranked.map((r) => [r.model.id, r.score])),
+        excluded: ranking.excluded
+      } satisfies Candidates
     })
 
   /** Rank, waiting in the priority queue while nothing can serve. */
@@ -328,6 +334,29 @@ export const make = Effect.gen(function* () {
       )
   }
 
+  /**
+   * Failover over the candidates; when all fail, the error also lists the models
+   * that were not eligible and why (a missing key, a budget), so the client
+   * learns what to fix.
+   */
+  const runOver = <A>(
+    ranked: Candidates,
+    attempt: (model: ModelMetadata) => Effect.Effect<A, AttemptError>,
+    requestId: string
+  ) =>
+    failover.run(ranked.models, attempt, { requestId }).pipe(
+      Effect.catchTag("AllCandidatesFailed", (e) =>
+        Effect.fail(
+          ranked.excluded.length === 0
+            ? e
+            : new AllCandidatesFailed({
+              failures: [...e.failures, ...ranked.excluded.map((x) => ({ model: x.model, tag: "NotEligible", message: x.reason }))],
+              retryAfterMs: e.retryAfterMs
+            })
+        )
+      )
+    )
+
   const selected = (requestId: string, model: ModelMetadata, ranked: Candidates, failovers: number) =>
     Effect.flatMap(Clock.currentTimeMillis, (at) =>
       events.publish(
@@ -347,8 +376,8 @@ export const make = Effect.gen(function* () {
     const cached = yield* fromCache(requirements, begun, false)
     if (Option.isSome(cached)) return cached.value
     const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
-    const outcome = yield* failover.run(
-      ranked.models,
+    const outcome = yield* runOver(
+      ranked,
       attemptOn(request, requirements, requestId, false, ({ held, key, model, provider }) =>
         Effect.gen(function* () {
           const result = yield* provider.chat({ request: providerRequest(request, model), model, key })
@@ -361,7 +390,7 @@ export const make = Effect.gen(function* () {
           })
           return { response: result.response, cost }
         })),
-      { requestId }
+      requestId
     )
     const model = outcome.model
     const response: ChatResponse = { ...outcome.value.response, model: model.id }
@@ -407,8 +436,8 @@ export const make = Effect.gen(function* () {
       return { meta: cached.value.meta, chunks: replay(cached.value.response) } satisfies StreamAnswer
     }
     const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
-    const outcome = yield* failover.run(
-      ranked.models,
+    const outcome = yield* runOver(
+      ranked,
       attemptOn(request, requirements, requestId, true, (attempt) =>
         Effect.gen(function* () {
           const { key, model, provider } = attempt
@@ -419,7 +448,7 @@ export const make = Effect.gen(function* () {
           const renamed = Stream.map(first, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
           return Streaming.watch(renamed, attempt.held.startedAt, settleStream(attempt, started.rateLimit, requestId, requirements))
         })),
-      { requestId }
+      requestId
     )
     yield* selected(requestId, outcome.model, ranked, outcome.failovers)
     return {

@@ -139,5 +139,23 @@ describe("GatewayLive over the fake providers", () => {
       }
       assert.strictEqual((yield* s.openai.requests).length, 0)
     }))
-})
 
+  it.scopedLive("when every candidate fails, the error also names the models left out and why", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* s.openai.persist(Fault.status(500))
+      const onlyOpenAi = GatewayLive.layerWith({ configDirectory: s.dir, watch: false }).pipe(
+        Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "sk-test-openai"]]))))
+      )
+      const result = yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        return yield* Effect.either(gateway.complete(ask("hello"), defaultRequirements))
+      }).pipe(Effect.provide(onlyOpenAi))
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "AllCandidatesFailed")
+      if (Either.isLeft(result)) {
+        assert.include(result.left.message, "gpt-4o-mini: ServerError")
+        assert.include(result.left.message, "claude-haiku: NotEligible")
+        assert.include(result.left.message, "ANTHROPIC_API_KEY")
+      }
+    }))
+})
