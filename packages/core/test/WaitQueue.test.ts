@@ -1,0 +1,85 @@
+import { assert, describe, it } from "@effect/vitest"
+import { NoEligibleModel } from "@modelgate/domain/Errors"
+import { Effect, Either, Fiber, Ref, TestClock } from "effect"
+import * as WaitQueue from "../src/Gateway/WaitQueue.js"
+
+const rateLimited = (retryAfterMs: number) =>
+  new NoEligibleModel({ exclusions: [{ model: "m", reason: "rate limited", kind: "rate_limited" }], retryAfterMs })
+
+/** An attempt that fails until `open` is set, then succeeds with `value`. */
+const gate = (open: Ref.Ref<boolean>, value: string, retryAfterMs = 1_000) =>
+  Effect.flatMap(Ref.get(open), (ok) => (ok ? Effect.succeed(value) : Effect.fail(rateLimited(retryAfterMs))))
+
+describe("WaitQueue", () => {
+  it.effect("a request waits while every candidate is rate limited and runs when one frees up", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const open = yield* Ref.make(false)
+      const fiber = yield* Effect.fork(queue.run("MEDIUM", 30_000, gate(open, "served")))
+      yield* TestClock.adjust(5_000)
+      assert.strictEqual(yield* queue.size, 1)
+      yield* Ref.set(open, true)
+      yield* TestClock.adjust(1_000)
+      assert.strictEqual(yield* Fiber.join(fiber), "served")
+      assert.strictEqual(yield* queue.size, 0)
+    }))
+
+  it.effect("the deadline ends the wait with QueueTimeout naming the reason", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const open = yield* Ref.make(false)
+      const fiber = yield* Effect.fork(Effect.either(queue.run("HIGH", 3_000, gate(open, "never"))))
+      yield* TestClock.adjust(4_000)
+      const result = yield* Fiber.join(fiber)
+      assert.isTrue(Either.isLeft(result))
+      if (Either.isLeft(result)) {
+        assert.strictEqual(result.left._tag, "QueueTimeout")
+        assert.include(result.left.message, "rate limited")
+      }
+    }))
+
+  it.effect("permanent exclusions and budgets fail at once, without waiting", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const permanent = new NoEligibleModel({ exclusions: [{ model: "m", reason: "lacks required capabilities: vision", kind: "permanent" }] })
+      const result = yield* Effect.either(queue.run("MEDIUM", 30_000, Effect.fail(permanent)))
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "NoEligibleModel")
+      assert.strictEqual(yield* queue.size, 0)
+    }))
+
+  it.effect("a full queue refuses at once", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 2, pollMs: 1_000 })
+      const open = yield* Ref.make(false)
+      yield* Effect.fork(queue.run("LOW", 30_000, gate(open, "a")))
+      yield* Effect.fork(queue.run("LOW", 30_000, gate(open, "b")))
+      yield* TestClock.adjust(10)
+      const third = yield* Effect.either(queue.run("LOW", 30_000, gate(open, "c")))
+      assert.isTrue(Either.isLeft(third) && third.left._tag === "QueueTimeout")
+      if (Either.isLeft(third)) assert.include(third.left.message, "queue full")
+    }))
+
+  it.effect("when room frees up, CRITICAL waiters go before LOW ones that arrived earlier", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const open = yield* Ref.make(false)
+      const served = yield* Ref.make<ReadonlyArray<string>>([])
+      // one slot: the first request to find it open takes it and closes it again
+      const takeSlot = (name: string) =>
+        Effect.flatMap(Ref.getAndSet(open, false), (wasOpen) =>
+          wasOpen ? Effect.as(Ref.update(served, (s) => [...s, name]), name) : Effect.fail(rateLimited(1_000))
+        )
+      const low = yield* Effect.fork(queue.run("LOW", 60_000, takeSlot("low")))
+      yield* TestClock.adjust(100)
+      const critical = yield* Effect.fork(queue.run("CRITICAL", 60_000, takeSlot("critical")))
+      yield* TestClock.adjust(100)
+      yield* Ref.set(open, true)
+      yield* TestClock.adjust(2_000)
+      assert.deepStrictEqual(yield* Ref.get(served), ["critical"])
+      yield* Ref.set(open, true)
+      yield* TestClock.adjust(2_000)
+      assert.deepStrictEqual(yield* Ref.get(served), ["critical", "low"])
+      yield* Fiber.join(low)
+      yield* Fiber.join(critical)
+    }))
+})
