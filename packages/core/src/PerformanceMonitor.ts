@@ -18,6 +18,10 @@
  * `latencyDegradationFactor`; error rate when it exceeds the baseline's by
  * `errorRateDegradation` or more. Each transition publishes one
  * `PerformanceDegraded` or `PerformanceRecovered`.
+ *
+ * `record`, `modelPerformance` and `detectDegradation` are untraced: they are
+ * on the request path, see bench/README.md. Statistics are cached between
+ * samples (see `PerformanceMonitor/ModelWindow.ts`).
  */
 import { PerformanceDegraded, PerformanceRecovered } from "@modelgate/domain/Events"
 import type { PerformanceRecord } from "@modelgate/domain/Records"
@@ -106,7 +110,7 @@ export const make = (options: Options = {}) =>
       })
     }
 
-    const detectDegradation = Effect.fn("PerformanceMonitor.detectDegradation")(function* (model: string) {
+    const detectDegradation = Effect.fnUntraced(function* (model: string) {
       const window = windows.get(model)
       if (window === undefined) return []
       const config = yield* windowConfig
@@ -151,34 +155,36 @@ export const make = (options: Options = {}) =>
       return transitions
     })
 
-    const record = Effect.fn("PerformanceMonitor.record")(function* (record: PerformanceRecord) {
-      yield* sink.offer(record)
-      if (record.cacheHit) return
-      const config = yield* windowConfig
-      let window = windows.get(record.model)
-      if (window === undefined) {
-        window = new ModelWindow()
-        windows.set(record.model, window)
-      }
-      window.add(
-        {
-          at: record.at,
-          latencyMs: record.latencyMs,
-          ttftMs: record.timeToFirstTokenMs,
-          success: record.success,
-          errorClass: record.errorClass,
-          outputTokens: record.outputTokens
-        },
-        config
+    const record = (record: PerformanceRecord): Effect.Effect<void> =>
+      Effect.zipRight(
+        sink.offer(record),
+        record.cacheHit ? Effect.void : Effect.flatMap(windowConfig, (config) => {
+          let window = windows.get(record.model)
+          if (window === undefined) {
+            window = new ModelWindow()
+            windows.set(record.model, window)
+          }
+          window.add(
+            {
+              at: record.at,
+              latencyMs: record.latencyMs,
+              ttftMs: record.timeToFirstTokenMs,
+              success: record.success,
+              errorClass: record.errorClass,
+              outputTokens: record.outputTokens
+            },
+            config
+          )
+          return Effect.asVoid(detectDegradation(record.model))
+        })
       )
-      yield* detectDegradation(record.model)
-    })
 
-    const modelPerformance = Effect.fn("PerformanceMonitor.modelPerformance")(function* (model: string) {
+    const modelPerformance = (model: string): Effect.Effect<Option.Option<ModelPerformance>> => {
       const window = windows.get(model)
-      if (window === undefined) return Option.none<ModelPerformance>()
-      return performanceOf(model, window, yield* Clock.currentTimeMillis, yield* windowConfig)
-    })
+      if (window === undefined) return Effect.succeed(Option.none())
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.map(windowConfig, (config) => performanceOf(model, window, now, config)))
+    }
 
     const allPerformance = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
