@@ -4,11 +4,13 @@
  * costs work within a minute, without any key.
  *
  * The fakes are lifelike: 80-250 ms before headers, 20-40 ms between stream
- * chunks; OpenAI enforces 30 requests per minute (the demo registry says so
- * too, so the gateway's own limiter warns at 90% and routes around it);
- * Gemini answers 503 for its first 40 seconds, then recovers (watch the health
- * checker mark it unavailable, then available). A small background load sends
- * a request every two seconds for two minutes; every gateway event is printed.
+ * chunks; OpenAI enforces 20 requests per minute (the demo registry says so
+ * too, so the gateway's own limiter warns at 90% and routes around it) and
+ * answers one request in five with a 503 (watch the failover to the model's
+ * fallback); Gemini answers 503 for its first 40 seconds, then recovers (watch
+ * the health checker mark it unavailable, then available). A background load
+ * sends an `auto` request and a `gpt-4o-mini` request every two seconds for
+ * two minutes; every gateway event is printed.
  */
 import { Events } from "@modelgate/core/Events"
 import { Gateway } from "@modelgate/core/Gateway"
@@ -45,9 +47,11 @@ const demoRegistry = (source: string) => {
   const file = JSON.parse(fs.readFileSync(source, "utf8")) as { readonly models: ReadonlyArray<RawModel> }
   return {
     source: `demo copy of ${source}`,
-    models: file.models.map((m) => (m.provider === "openai" ? { ...m, rateLimits: { rpm: 30, tpm: 200_000 } } : m))
+    models: file.models.map((m) => (m.provider === "openai" ? { ...m, rateLimits: { rpm: openAiRpm, tpm: 200_000 } } : m))
   }
 }
+
+const openAiRpm = 20
 
 const lifelike = Fault.delay({ headersMs: 120, firstByteMs: 60, chunkMs: 25 })
 
@@ -67,7 +71,7 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
       const google = yield* FakeGoogle.make({ models: modelsOf("google") })
       const ollama = yield* FakeOllama.make({ models: modelsOf("ollama") })
       for (const fake of [openai, anthropic, ollama]) yield* fake.persist(lifelike)
-      yield* openai.setRateLimit({ rpm: 30 })
+      yield* openai.setRateLimit({ rpm: openAiRpm })
       yield* google.persist(Fault.status(503))
       yield* Effect.forkScoped(
         Effect.sleep("40 seconds").pipe(
@@ -86,7 +90,7 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
         JSON.stringify({
           database: { filename: path.join(dir, "demo.db") },
           providers: {
-            openai: { baseUrl: openai.baseUrl, maxRetries: 1 },
+            openai: { baseUrl: openai.baseUrl, maxRetries: 0 },
             anthropic: { baseUrl: anthropic.baseUrl, maxRetries: 1 },
             google: { baseUrl: google.baseUrl, maxRetries: 0 },
             ollama: { baseUrl: ollama.url, maxRetries: 1 }
@@ -125,30 +129,32 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
             `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello!"}],"modelgate":{"priority":"LOW"}}' -i`,
             `  curl -s http://${host}:${port}/v1/models`,
             `  curl -s http://${host}:${port}/v1/metrics`,
-            "A request every 2 s runs in the background for two minutes; Ctrl-C stops the demo.",
+            "Background load for two minutes: an auto and a gpt-4o-mini request every 2 s. Ctrl-C stops the demo.",
             ""
           ].join("\n")
         )
         const gateway = yield* Gateway
         const priorities: ReadonlyArray<Priority> = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-        let n = 0
-        yield* Effect.suspend(() => {
-          n++
-          const priority = priorities[n % priorities.length]!
-          return gateway
+        const ask = (n: number, model: string, priority: Priority) =>
+          gateway
             .complete(
-              { model: n % 5 === 0 ? "gpt-4o-mini" : "auto", messages: [{ role: "user", content: `Demo question ${n}: what is ${n} squared?` }] },
+              { model, messages: [{ role: "user", content: `Demo question ${n}: what is ${n} squared?` }] },
               { capabilities: ["chat"], priority },
               {}
             )
             .pipe(
               Effect.flatMap(({ meta }) =>
                 Console.log(
-                  `request ${String(n).padStart(3)} ${priority.padEnd(8)} -> ${meta.model} (${meta.provider}) failovers=${meta.failovers} cache=${meta.cacheHit ? "hit" : "miss"} cost=$${(meta.costUsd ?? 0).toFixed(6)}`
+                  `request ${String(n).padStart(3)} ${model.padEnd(11)} ${priority.padEnd(8)} -> ${meta.model} (${meta.provider}) failovers=${meta.failovers} cache=${meta.cacheHit ? "hit" : "miss"} cost=$${(meta.costUsd ?? 0).toFixed(6)}`
                 )
               ),
-              Effect.catchAll((e) => Console.log(`request ${String(n).padStart(3)} ${priority.padEnd(8)} -> ${e._tag}: ${e.message}`))
+              Effect.catchAll((e) => Console.log(`request ${String(n).padStart(3)} ${model.padEnd(11)} ${priority.padEnd(8)} -> ${e._tag}: ${e.message}`))
             )
+        let n = 0
+        yield* Effect.suspend(() => {
+          n += 2
+          if (n % 10 === 0) return Effect.zipRight(openai.script(Fault.status(503)), ask(n, "gpt-4o-mini", "MEDIUM"))
+          return Effect.zipRight(ask(n - 1, "auto", priorities[(n / 2) % priorities.length]!), ask(n, "gpt-4o-mini", "MEDIUM"))
         }).pipe(Effect.repeat(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(59)))), Effect.forkScoped)
         yield* server.await
       }).pipe(Effect.provide(app))
