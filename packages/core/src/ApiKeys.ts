@@ -10,6 +10,10 @@
  * - numbered extras `<NAME>_1`, `<NAME>_2`, ... for several keys per provider;
  *   reading stops at the first missing number (`_1`, `_2`, `_4` reads two extras).
  * Ollama needs no key. Empty values are ignored; a value given twice is kept once.
+ *
+ * Untraced (`next`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import { PlatformConfigProvider } from "@effect/platform"
 import type { FileSystem } from "@effect/platform"
@@ -74,7 +78,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
     return `all ${all.length} key(s) set aside: ${all.map((k) => `${k.id} (${aside.get(k.id) ?? "?"})`).join(", ")}`
   }
 
-  const next = Effect.fn("ApiKeys.next")(function* (provider: string) {
+  const next = Effect.fnUntraced(function* (provider: string) {
     const aside = yield* Ref.get(asideRef)
     const usable = usableOf(provider, aside)
     if (usable.length === 0) return yield* new MissingApiKey({ provider, reason: whyMissing(provider, aside) })

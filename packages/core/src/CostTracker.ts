@@ -13,6 +13,10 @@
  * after the writer's next flush (`records.flushIntervalMs`). With several
  * gateway instances on one database, each enforces budgets on its own totals
  * plus what was stored when it started.
+ *
+ * Untraced (`checkBudget`, `reserve`, `commit`, `release`, `record` and `budgetHeadroom`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import { BudgetExceeded, type StoreError } from "@modelgate/domain/Errors"
 import { BudgetExceededEvent, BudgetThresholdCrossed } from "@modelgate/domain/Events"
@@ -216,7 +220,7 @@ export const make = Effect.gen(function* () {
       yield* Effect.forEach(spent, (b) => announceSpent(b, now), { discard: true })
     })
 
-  const budgetHeadroom = Effect.fn("CostTracker.budgetHeadroom")(function* (model: ModelMetadata, agentType: string | undefined) {
+  const budgetHeadroom = Effect.fnUntraced(function* (model: ModelMetadata, agentType: string | undefined) {
     const config = yield* gatewayConfig.get
     const now = yield* Clock.currentTimeMillis
     const budgets = budgetsFor(config.budgets, model.id, agentType)
@@ -258,13 +262,11 @@ export const make = Effect.gen(function* () {
     cost: (model, usage) => computeCost(model.pricing, usage),
     estimateCost: (model, promptTokens, maxOutputTokens) =>
       computeCost(model.pricing, { promptTokens, completionTokens: maxOutputTokens, cachedTokens: 0 }),
-    checkBudget: Effect.fn("CostTracker.checkBudget")(function* (model, agentType, amount) {
-      yield* check(model, agentType, amount, false)
-    }),
-    reserve: Effect.fn("CostTracker.reserve")((model, agentType, amount) => check(model, agentType, amount, true)),
-    commit: Effect.fn("CostTracker.commit")((reservation, record) => settle(reservation, record)),
-    release: Effect.fn("CostTracker.release")((reservation) => Effect.sync(() => book.unhold(reservation.id))),
-    record: Effect.fn("CostTracker.record")((record) => settle(undefined, record)),
+    checkBudget: (model, agentType, amount) => Effect.asVoid(check(model, agentType, amount, false)),
+    reserve: (model, agentType, amount) => check(model, agentType, amount, true),
+    commit: (reservation, record) => settle(reservation, record),
+    release: (reservation) => Effect.sync(() => book.unhold(reservation.id)),
+    record: (record) => settle(undefined, record),
     budgetHeadroom,
     budgetStatus,
     costs,

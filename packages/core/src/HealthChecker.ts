@@ -19,6 +19,10 @@
  * calls only when they change something); the last `historySize` per model
  * stay in memory. Transitions into or out of `unavailable` publish
  * `HealthChanged`; `changes` streams every status change.
+ *
+ * Untraced (`reportSuccess` and `reportFailure`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import type { HealthStatus } from "@modelgate/domain/Events"
 import { HealthChanged } from "@modelgate/domain/Events"
@@ -229,11 +233,11 @@ export const make = Effect.gen(function* () {
     all: Effect.map(Ref.get(entries), (map) => [...map.values()].map((e) => e.health)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.map(Ref.get(entries), (map) => entryOf(map, model).history),
-    reportSuccess: Effect.fn("HealthChecker.reportSuccess")(function* (model: string, latencyMs: number) {
+    reportSuccess: Effect.fnUntraced(function* (model: string, latencyMs: number) {
       const at = yield* Clock.currentTimeMillis
       yield* record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
     }),
-    reportFailure: Effect.fn("HealthChecker.reportFailure")(function* (model: string, errorClass: ProviderErrorTag | string) {
+    reportFailure: Effect.fnUntraced(function* (model: string, errorClass: ProviderErrorTag | string) {
       if (!healthFailureTags.has(errorClass as ProviderErrorTag)) return
       const at = yield* Clock.currentTimeMillis
       yield* record(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true })

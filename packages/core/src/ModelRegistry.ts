@@ -3,6 +3,10 @@
  * and the persisted overrides.
  *
  * Contract (implementation: foundation issue).
+ *
+ * Untraced (`get` and `resolve`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { type ConfigError, type InvalidModel, ModelNotFound, type StoreError } from "@modelgate/domain/Errors"
@@ -75,12 +79,12 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
   const all = SubscriptionRef.get(models)
   const filtered = (predicate: (m: ModelMetadata) => boolean) => Effect.map(all, (ms) => ms.filter(predicate))
 
-  const get = Effect.fn("ModelRegistry.get")(function* (id: string) {
+  const get = Effect.fnUntraced(function* (id: string) {
     const found = (yield* all).find((m) => m.id === id)
     return found ?? (yield* new ModelNotFound({ modelId: id }))
   })
 
-  const resolve = Effect.fn("ModelRegistry.resolve")(function* (name: string) {
+  const resolve = Effect.fnUntraced(function* (name: string) {
     const current = yield* all
     const byId = current.find((m) => m.id === name)
     if (byId) return byId

@@ -11,6 +11,10 @@
  * and the priority weight shift) and sorted by score, then the order of `only`,
  * then estimated cost (cheaper first), quality score, id. A host's
  * `ModelOptimizer`, when present, reviews the ranking last.
+ *
+ * Untraced (`rank` and `select`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import type { Exclusion } from "@modelgate/domain/Errors"
 import { NoEligibleModel } from "@modelgate/domain/Errors"
@@ -97,7 +101,7 @@ export const make = Effect.gen(function*() {
   const optimizer = yield* Effect.serviceOption(ModelOptimizer)
   const deps = { registry, health, limiter, costs, monitor, evaluator }
 
-  const rank = Effect.fn("ModelSelector.rank")(function*(input: SelectionInput) {
+  const rank = Effect.fnUntraced(function*(input: SelectionInput) {
     const { weights } = (yield* config.get).selection
     const filtered = yield* filterModels(deps, input)
     const ranked = yield* scoreCandidates(deps, input, filtered.eligible, weights)
@@ -110,7 +114,7 @@ export const make = Effect.gen(function*() {
     return yield* applyReview(optimizer, input, ranking)
   })
 
-  const select = Effect.fn("ModelSelector.select")(function*(input: SelectionInput) {
+  const select = Effect.fnUntraced(function*(input: SelectionInput) {
     const ranking = yield* rank(input)
     const best = ranking.ranked[0]
     if (best === undefined) {

@@ -16,6 +16,10 @@
  * headroom check after it has room again. Each is also offered to the
  * `RecordSink` as a `RateLimitEventRecord`. A failing store is logged and
  * treated as room (the provider's own 429s still stop traffic).
+ *
+ * Untraced (`reserve`, `settle`, `release`, `observe` and `headroom`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import { RateLimitExceeded } from "@modelgate/domain/Errors"
 import { RateLimitedEvent, RateLimitWarning, WindowReset } from "@modelgate/domain/Events"
@@ -145,7 +149,7 @@ export const make = Effect.gen(function* () {
   const settings = Effect.map(config.get, (c) => c.rateLimits)
   const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
 
-  const reserve = Effect.fn("RateLimiter.reserve")(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
+  const reserve = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
     const { warningThreshold, windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
     const n = yield* Ref.updateAndGet(counter, (i) => i + 1)
@@ -174,15 +178,15 @@ export const make = Effect.gen(function* () {
       if (reservation.keyId !== undefined) yield* apply(reservation.model, reservation.keyId, now, windowMs, op)
     })
 
-  const settle = Effect.fn("RateLimiter.settle")(function* (reservation: Reservation, actualTokens: number) {
+  const settle = Effect.fnUntraced(function* (reservation: Reservation, actualTokens: number) {
     yield* close(reservation, { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
   })
 
-  const release = Effect.fn("RateLimiter.release")(function* (reservation: Reservation) {
+  const release = Effect.fnUntraced(function* (reservation: Reservation) {
     yield* close(reservation, { _tag: "Release", id: reservation.id, at: reservation.at })
   })
 
-  const observe = Effect.fn("RateLimiter.observe")(function* (model: ModelMetadata, info: RateLimitInfo, keyId?: string) {
+  const observe = Effect.fnUntraced(function* (model: ModelMetadata, info: RateLimitInfo, keyId?: string) {
     const { windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
     const waits: Array<number> = []
@@ -193,7 +197,7 @@ export const make = Effect.gen(function* () {
     yield* apply(model.id, keyId, now, windowMs, { _tag: "Block", until })
   })
 
-  const headroom = Effect.fn("RateLimiter.headroom")(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
+  const headroom = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
     const { windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
     const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }

@@ -9,6 +9,10 @@
  * Determinism: a request is cacheable when the cache is enabled and either
  * `temperature` is exactly 0 or `cache.cacheNonDeterministic` is set. An unset
  * (or null) temperature counts as non-deterministic: OpenAI's default is 1.
+ *
+ * Untraced (`get`, `set` and `cacheable`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import type { StoreError } from "@modelgate/domain/Errors"
@@ -161,7 +165,7 @@ export const make = Effect.gen(function* () {
   yield* sweep.pipe(Effect.delay(sweepInterval), Effect.forever, Effect.forkScoped)
   yield* Effect.addFinalizer(() => Effect.timeout(flush, Duration.seconds(5)).pipe(Effect.ignore))
 
-  const get = Effect.fn("ResponseCache.get")(function* (key: string) {
+  const get = Effect.fnUntraced(function* (key: string) {
     const config = yield* cacheConfig
     if (!config.enabled) return Option.none<ChatResponse>()
     const now = yield* Clock.currentTimeMillis
@@ -187,7 +191,7 @@ export const make = Effect.gen(function* () {
     return Option.some(entry.response)
   })
 
-  const set = Effect.fn("ResponseCache.set")(function* (key: string, response: ChatResponse, ttlMs?: number) {
+  const set = Effect.fnUntraced(function* (key: string, response: ChatResponse, ttlMs?: number) {
     const config = yield* cacheConfig
     if (!config.enabled) return
     const ttl = ttlMs ?? config.ttlMs
@@ -213,7 +217,7 @@ export const make = Effect.gen(function* () {
     yield* enqueue({ _tag: "Delete", key })
   })
 
-  const cacheable = Effect.fn("ResponseCache.cacheable")(function* (request: ChatRequest) {
+  const cacheable = Effect.fnUntraced(function* (request: ChatRequest) {
     const config = yield* cacheConfig
     return config.enabled && (request.temperature === 0 || config.cacheNonDeterministic)
   })

@@ -11,6 +11,10 @@
  * linearly to 0 over `switchWindowMs`; a good score ends the episode at once
  * (penalty 0, low scores forgotten). Low scores are counted within the window,
  * not only consecutive ones. Heuristics: `ResponseEvaluator/Heuristics.ts`.
+ *
+ * Untraced (`evaluate` and `penalty`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { LowQualityResponse, ModelSwitchRecommended } from "@modelgate/domain/Events"
@@ -56,7 +60,7 @@ export const make = Effect.gen(function* () {
   const sink = yield* RecordSink
   const tracks = new Map<string, Track>()
 
-  const evaluate = Effect.fn("ResponseEvaluator.evaluate")(function* (input: {
+  const evaluate = Effect.fnUntraced(function* (input: {
     readonly requestId: string
     readonly model: string
     readonly taskType: string | undefined
@@ -104,7 +108,7 @@ export const make = Effect.gen(function* () {
     return Option.some(record)
   })
 
-  const penalty = Effect.fn("ResponseEvaluator.penalty")(function* (model: string, taskType: string | undefined) {
+  const penalty = Effect.fnUntraced(function* (model: string, taskType: string | undefined) {
     const track = tracks.get(trackKey(model, taskType))
     if (track?.recommendedAt === undefined) return 0
     const config = (yield* gatewayConfig.get).evaluator

@@ -1,5 +1,9 @@
 /**
  * The failover loop behind `Failover.run`.
+ *
+ * Untraced (`run`: `Effect.fnUntraced` or plain functions, no span or
+ * stack capture per call): on the request path, see bench/README.md. The
+ * gateway keeps one span per request.
  */
 import { AllCandidatesFailed, type BudgetExceeded, type CandidateFailure } from "@modelgate/domain/Errors"
 import { ExcessiveFailover, FailoverEvent } from "@modelgate/domain/Events"
@@ -113,7 +117,7 @@ export const makeRun = (deps: RunDeps) =>
         }
       })
 
-    return Effect.fn("Failover.run")(function*<A>(
+    return Effect.fnUntraced(function*<A>(
       candidates: ReadonlyArray<ModelMetadata>,
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
       options?: FailoverOptions
