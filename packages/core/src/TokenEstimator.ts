@@ -91,9 +91,29 @@ const messageTokens = (message: ChatMessage, encoding: Encoding): number => {
   return total
 }
 
+/**
+ * Counts already made, per request object and encoding: the gateway asks for
+ * the same request more than once (ranking, then each attempt), and BPE
+ * counting is the costly part. Requests are immutable values.
+ */
+const counted = new WeakMap<ChatRequest, Partial<Record<Encoding, number>>>()
+
 /** Estimated prompt tokens of `request` on `model` (messages, framing and tool definitions). */
 export const estimatePromptTokens = (request: ChatRequest, model: ModelMetadata): number => {
   const encoding = encodingFor(model)
+  let known = counted.get(request)
+  const hit = known?.[encoding]
+  if (hit !== undefined) return hit
+  const total = countPromptTokens(request, encoding)
+  if (known === undefined) {
+    known = {}
+    counted.set(request, known)
+  }
+  known[encoding] = total
+  return total
+}
+
+const countPromptTokens = (request: ChatRequest, encoding: Encoding): number => {
   let total = 3
   for (const message of request.messages) total += messageTokens(message, encoding)
   if (request.tools !== undefined && request.tools.length > 0) {
