@@ -360,13 +360,13 @@ export const make = Effect.gen(function* () {
   const selected = (requestId: string, model: ModelMetadata, ranked: Candidates, failovers: number) =>
     Effect.flatMap(Clock.currentTimeMillis, (at) =>
       events.publish(
-        ModelSelected.make({
+        new ModelSelected({
           at,
           requestId,
           model: model.id,
           score: ranked.scores.get(model.id) ?? 0,
           reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
-        })
+        }, true)
       )
     )
 
