@@ -42,6 +42,12 @@ export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
     readonly sweep: (now: number) => Effect.Effect<number, StoreError>
     /** Delete least recently used entries until both bounds hold; returns how many. */
     readonly evict: (bounds: CacheBounds) => Effect.Effect<number, StoreError>
+    /**
+     * The live entries at `now`, most recently used first, as many as fit
+     * `bounds`: what the cache loads into memory at start, so the request path
+     * never reads the store.
+     */
+    readonly recent: (bounds: CacheBounds, now: number) => Effect.Effect<ReadonlyArray<CacheEntry>, StoreError>
     /** Entry count and total bytes. */
     readonly size: Effect.Effect<{ readonly entries: number; readonly bytes: number }, StoreError>
   }
@@ -109,6 +115,14 @@ export const makeMemory: Effect.Effect<CacheStore["Type"]> = Effect.sync(() => {
         const victims = evictionVictims(entries.values(), bounds)
         for (const key of victims) entries.delete(key)
         return victims.length
+      }),
+    recent: (bounds, now) =>
+      Effect.sync(() => {
+        const live = [...entries.values()].filter((entry) => now < entry.expiresAt)
+        const dropped = new Set(evictionVictims(live, bounds))
+        return live
+          .filter((entry) => !dropped.has(entry.key))
+          .sort((a, b) => b.lastAccess - a.lastAccess || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       }),
     size: Effect.sync(() => {
       let bytes = 0

@@ -3,8 +3,10 @@
  * and bytes; a persistent `CacheStore` (SQL) behind a memory LRU.
  *
  * Never fails: a store error is logged and reads as a miss (or a skipped
- * write). Reads try memory, then the store (and promote into memory). Writes go
- * to memory at once and to the store through a small write-behind queue.
+ * write). Nothing on the request path waits on disk: the memory tier is loaded
+ * from the store once, at start (the most recently used entries that fit the
+ * bounds), reads are served from memory only, and writes go to memory at once
+ * and to the store through a small write-behind queue.
  *
  * Determinism: a request is cacheable when the cache is enabled and either
  * `temperature` is exactly 0 or `cache.cacheNonDeterministic` is set. An unset
@@ -154,6 +156,18 @@ export const make = Effect.gen(function* () {
     yield* pending.changes.pipe(Stream.takeUntil((n) => n <= 0), Stream.runDrain)
   }).pipe(Effect.withSpan("ResponseCache.flush"))
 
+  // Warm the memory tier from the store once, at start: the request path never reads the store.
+  const startConfig = yield* cacheConfig
+  if (startConfig.enabled) {
+    const now = yield* Clock.currentTimeMillis
+    const warm = yield* safely("warm", store.recent({ maxEntries: startConfig.maxEntries, maxBytes: startConfig.maxBytes }, now), [])
+    for (let i = warm.length - 1; i >= 0; i--) {
+      const entry = warm[i]!
+      lru.set(entry.key, { value: entry.response, bytes: entry.bytes, expiresAt: entry.expiresAt }, startConfig.maxEntries, startConfig.maxBytes)
+    }
+    if (warm.length > 0) yield* Effect.logDebug(`response cache: ${warm.length} entries loaded from the store`)
+  }
+
   const sweep = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     lru.sweep(now)
@@ -180,15 +194,8 @@ export const make = Effect.gen(function* () {
       touched.set(key, now)
       return Option.some(found.value)
     }
-    const stored = yield* safely("read", store.get(key, now), Option.none<CacheStore.CacheEntry>())
-    if (Option.isNone(stored)) {
-      counters.misses++
-      return Option.none<ChatResponse>()
-    }
-    const entry = stored.value
-    counters.hits++
-    lru.set(key, { value: entry.response, bytes: entry.bytes, expiresAt: entry.expiresAt }, config.maxEntries, config.maxBytes)
-    return Option.some(entry.response)
+    counters.misses++
+    return Option.none<ChatResponse>()
   })
 
   const set = Effect.fnUntraced(function* (key: string, response: ChatResponse, ttlMs?: number) {

@@ -40,6 +40,7 @@ export const failingStore = () => {
     delete: () => fail("delete"),
     sweep: () => fail("sweep"),
     evict: () => fail("evict"),
+    recent: () => fail("recent"),
     size: fail("size")
   })
   return { store, calls }
@@ -53,6 +54,7 @@ export const nullStore = CacheStore.CacheStore.of({
   delete: () => Effect.void,
   sweep: () => Effect.succeed(0),
   evict: () => Effect.succeed(0),
+  recent: () => Effect.succeed([]),
   size: Effect.succeed({ entries: 0, bytes: 0 })
 })
 

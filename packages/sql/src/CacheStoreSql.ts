@@ -132,7 +132,36 @@ export const make = Effect.gen(function* () {
     Effect.withSpan("CacheStoreSql.size")
   )
 
-  return CacheStore.of({ get, set, touch, delete: remove, sweep, evict, size })
+  const recentRows = SqlSchema.findAll({
+    Request: Schema.Struct({ now: Schema.Number, limit: Schema.Number }),
+    Result: Row,
+    execute: ({ limit, now }) =>
+      sql`SELECT * FROM cached_responses WHERE expires_at > ${now} ORDER BY last_access DESC, key ASC LIMIT ${limit}`
+  })
+
+  const recent = Effect.fn("CacheStoreSql.recent")(function* (bounds: CacheBounds, now: number) {
+    const rows = yield* recentRows({ now, limit: bounds.maxEntries })
+    const out: Array<CacheEntry> = []
+    let bytes = 0
+    for (const row of rows) {
+      if (bytes + row.bytes > bounds.maxBytes) break
+      const response = yield* Effect.option(decodeResponse(row.response))
+      if (Option.isNone(response)) continue
+      bytes += row.bytes
+      out.push({
+        key: row.key,
+        model: row.model,
+        response: response.value,
+        bytes: row.bytes,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        lastAccess: row.last_access
+      })
+    }
+    return out
+  }, (effect) => Effect.mapError(effect, storeError("recent")))
+
+  return CacheStore.of({ get, set, touch, delete: remove, sweep, evict, recent, size })
 })
 
 /** The SQL cache store; needs a migrated `SqlClient` (e.g. `Sqlite.layer(filename)`). */

@@ -97,6 +97,21 @@ describe("CacheStoreSql (SQLite file)", () => {
       })
     ))
 
+  it.effect("recent: the live entries, most recently used first, within the bounds", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function* () {
+        yield* store.set(entry("old", 1))
+        yield* store.set(entry("new", 3))
+        yield* store.set(entry("mid", 2))
+        yield* store.set(entry("expired", 4, 100, 5))
+        const all = yield* store.recent({ maxEntries: 10, maxBytes: 10_000 }, 10)
+        assert.deepStrictEqual(all.map((e) => e.key), ["new", "mid", "old"])
+        const two = yield* store.recent({ maxEntries: 2, maxBytes: 10_000 }, 10)
+        assert.deepStrictEqual(two.map((e) => e.key), ["new", "mid"])
+        const bytes = yield* store.recent({ maxEntries: 10, maxBytes: 250 }, 10)
+        assert.deepStrictEqual(bytes.map((e) => e.key), ["new", "mid"])
+      })))
+
   it.effect("keeps entries across a restart (same file)", () =>
     Effect.gen(function* () {
       const file = tempDb()
