@@ -73,6 +73,25 @@ export interface Outcome {
   readonly streamed: boolean
 }
 
+/** The performance record of one call (or cache hit) of `model`. */
+const performanceRecord = (
+  model: ModelMetadata,
+  startedAt: number,
+  outcome: Outcome,
+  result: { readonly success: boolean; readonly outputTokens: number; readonly cacheHit: boolean; readonly errorClass?: string | undefined }
+) =>
+  new PerformanceRecord({
+    at: outcome.now,
+    requestId: outcome.requestId,
+    model: model.id,
+    provider: model.provider,
+    latencyMs: outcome.now - startedAt,
+    timeToFirstTokenMs: outcome.timeToFirstTokenMs,
+    streamed: outcome.streamed,
+    agentType: outcome.requirements.agentType,
+    ...result
+  }, true)
+
 /** The call succeeded: settle the limiter, commit the cost, record performance. Returns the cost. */
 export const succeeded = (
   s: AccountingServices,
@@ -102,19 +121,7 @@ export const succeeded = (
       }, true)
     )
     yield* s.performance.record(
-      new PerformanceRecord({
-        at: outcome.now,
-        requestId: outcome.requestId,
-        model: held.model.id,
-        provider: held.model.provider,
-        latencyMs: outcome.now - held.startedAt,
-        timeToFirstTokenMs: outcome.timeToFirstTokenMs,
-        success: true,
-        outputTokens: usage.completion_tokens,
-        streamed: outcome.streamed,
-        cacheHit: false,
-        agentType: outcome.requirements.agentType
-      }, true)
+      performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
     )
     return cost
   })
@@ -136,20 +143,7 @@ export const failed = (
     if (error.rateLimit !== undefined) yield* s.limiter.observe(held.model, error.rateLimit, held.key?.id)
     yield* s.costs.release(held.budget)
     yield* s.performance.record(
-      new PerformanceRecord({
-        at: outcome.now,
-        requestId: outcome.requestId,
-        model: held.model.id,
-        provider: held.model.provider,
-        latencyMs: outcome.now - held.startedAt,
-        timeToFirstTokenMs: outcome.timeToFirstTokenMs,
-        success: false,
-        errorClass: error._tag,
-        outputTokens: 0,
-        streamed: outcome.streamed,
-        cacheHit: false,
-        agentType: outcome.requirements.agentType
-      }, true)
+      performanceRecord(held.model, held.startedAt, outcome, { success: false, errorClass: error._tag, outputTokens: 0, cacheHit: false })
     )
   })
 
@@ -176,17 +170,6 @@ export const cacheHit = (
       }, true)
     )
     yield* s.performance.record(
-      new PerformanceRecord({
-        at: outcome.now,
-        requestId: outcome.requestId,
-        model: model.id,
-        provider: model.provider,
-        latencyMs: outcome.now - startedAt,
-        success: true,
-        outputTokens: usage.completion_tokens,
-        streamed: outcome.streamed,
-        cacheHit: true,
-        agentType: outcome.requirements.agentType
-      }, true)
+      performanceRecord(model, startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: true })
     )
   })
