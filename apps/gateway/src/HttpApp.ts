@@ -10,8 +10,9 @@
  * ```
  */
 import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
-import type { ServeError } from "@effect/platform/HttpServerError"
+import { clientAbortFiberId, type ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer } from "effect"
 import * as Http from "node:http"
@@ -37,6 +38,13 @@ const shuttingDown = new ApiError({
 
 const longLived = (url: string) => url.startsWith("/v1/events")
 
+/** The Node response of a request served by Node (not for upgrades: reading it would create one). */
+const nodeResponse = (request: HttpServerRequest.HttpServerRequest): Http.ServerResponse | undefined => {
+  if (request.headers["upgrade"] !== undefined) return undefined
+  const response: unknown = NodeHttpServerRequest.toServerResponse(request)
+  return response instanceof Http.ServerResponse ? response : undefined
+}
+
 const serveApp = (hooks: DrainHooks) =>
   Effect.gen(function* () {
     const closing = yield* Deferred.make<void>()
@@ -49,12 +57,23 @@ const serveApp = (hooks: DrainHooks) =>
       inFlight--
       if (inFlight === 0 && idle !== undefined) Deferred.unsafeDone(idle, Exit.void)
     })
+    // A request counts until its fiber ends, and its fiber must end when its connection does.
+    // The platform runs the response write uninterruptibly and interrupts on close only while the
+    // response is not ended: a connection that closes after the handler answered but before the
+    // write (or whose write never finishes) would leave the fiber, and the count, waiting forever.
     const track = HttpMiddleware.make((inner) =>
-      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+      Effect.withFiberRuntime((fiber) => {
+        const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
         if (draining) return Effect.succeed(toResponse(shuttingDown, { connection: "close" }))
         if (longLived(request.url)) return inner
         inFlight++
-        return Effect.ensuring(inner, done)
+        const response = nodeResponse(request)
+        if (response !== undefined) {
+          response.once("close", () => {
+            if (!response.writableFinished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
+          })
+        }
+        return Effect.ensuring(Effect.interruptible(inner), done)
       })
     )
     yield* HttpServer.serveEffect(app, track)

@@ -6,7 +6,7 @@
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
-import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, TestClock, TestServices } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scheduler, Scope, TestClock, TestServices } from "effect"
 import * as Net from "node:net"
 import * as HttpApp from "../src/HttpApp.js"
 import { chatBody } from "./support/Client.js"
@@ -21,6 +21,38 @@ const held = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>
         Effect.as({ response: response("finished"), meta: meta(options?.requestId) })
       ),
     stream: echoGateway.stream
+  })
+
+/**
+ * A scheduler that hands control back to the event loop every few operations,
+ * so socket events land between any two steps of a request: also between the
+ * handler's answer and the writing of the response.
+ */
+const interleaving: Scheduler.Scheduler = {
+  shouldYield: (fiber) => (fiber.currentOpCount > 16 ? 0 : false),
+  scheduleTask: (task) => setImmediate(task)
+}
+
+/** After `turns` turns of the event loop. */
+const afterTurns = (turns: number, f: () => void): void => {
+  if (turns === 0) f()
+  else setImmediate(() => afterTurns(turns - 1, f))
+}
+
+/** A raw HTTP/1.1 client that sends one chat request, then resets its connection after `turns` event-loop turns. */
+const abortAfter = (port: number, turns: number) =>
+  Effect.async<void>((resume) => {
+    const body = JSON.stringify(chatBody())
+    const socket = Net.connect(port, "127.0.0.1", () => {
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      )
+      afterTurns(turns, () => {
+        socket.resetAndDestroy()
+        resume(Effect.void)
+      })
+    })
+    socket.on("error", () => resume(Effect.void))
   })
 
 const start = (gateway: Gateway["Type"], grace: number) =>
@@ -92,5 +124,18 @@ describe("graceful shutdown", () => {
       yield* Fiber.join(closing)
       const answer = yield* Fiber.join(inFlight)
       assert.strictEqual(answer.status, 0, "the unfinished request's connection is closed")
+    }))
+
+  it.effect("does not wait for requests whose clients went away, whenever they left", () =>
+    Effect.gen(function* () {
+      const server = yield* start(echoGateway, 10_000).pipe(Effect.withScheduler(interleaving))
+      // Clients leave at every step of their request: before the gateway answers, while the answer is written, after.
+      // (an answer takes about 20 turns here)
+      yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), (n) => abortAfter(server.port, n), { concurrency: 4 })
+      // No time passes on the test clock: a drain that waits for a request nobody will finish never completes.
+      const closing = yield* Effect.fork(Scope.close(server.scope, Exit.void))
+      const closed = yield* TestServices.provideLive(Fiber.join(closing).pipe(Effect.timeout("3 seconds"), Effect.option))
+      assert.isTrue(Option.isSome(closed), "shutdown completed without waiting for the grace period")
+      assert.isFalse(yield* accepts(server.port), "the listener is closed")
     }))
 })
