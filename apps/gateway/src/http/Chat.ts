@@ -9,7 +9,7 @@ import { HttpServerResponse } from "@effect/platform"
 import { type AnswerMeta, Gateway, type GatewayError, type StreamAnswer } from "@modelgate/core/Gateway"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { ChatRequest } from "@modelgate/domain/Chat"
-import { Cause, Effect, Either, Stream } from "effect"
+import { Cause, Chunk, Effect, Either, Stream } from "effect"
 import { type ApiError, errorBody, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
 import { decoder, readJson } from "./Body.js"
 import type * as RequestId from "./RequestId.js"
@@ -48,9 +48,15 @@ export const errorEvent = (error: ApiError): Uint8Array => encoder.encode(`data:
  * event and no `[DONE]`.
  */
 export const sseBody = (answer: StreamAnswer, includeUsage: boolean): Stream.Stream<Uint8Array> => {
-  const chunks = includeUsage ? answer.chunks : Stream.filter(answer.chunks, (c) => c.choices.length > 0 || c.usage == null)
-  return chunks.pipe(
-    Stream.map((chunk) => encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`)),
+  return answer.chunks.pipe(
+    // One pass per chunk of chunks: the usage filter and the encoding, no Schema.
+    Stream.mapChunks((chunks) => {
+      let text = ""
+      for (const chunk of chunks) {
+        if (includeUsage || chunk.choices.length > 0 || chunk.usage == null) text += `data: ${JSON.stringify(chunk)}\n\n`
+      }
+      return text === "" ? Chunk.empty() : Chunk.of(encoder.encode(text))
+    }),
     Stream.concat(Stream.succeed(DONE)),
     Stream.catchAllCause((cause) => {
       if (Cause.isInterruptedOnly(cause)) return Stream.fromEffect(Effect.interrupt)
