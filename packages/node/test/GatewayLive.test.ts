@@ -158,4 +158,21 @@ describe("GatewayLive over the fake providers", () => {
         assert.include(result.left.message, "ANTHROPIC_API_KEY")
       }
     }))
+
+  it.scopedLive("a stream request is served from the cache as a replayed stream, without a provider call", () =>
+    Effect.gen(function* () {
+      const s = yield* stack({ gateway: { cache: { enabled: true } } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const question = ask("cache me", "gpt-4o-mini", { temperature: 0 })
+        const first = yield* gateway.complete(question, defaultRequirements)
+        const replayed = yield* gateway.stream({ ...question, stream: true }, defaultRequirements)
+        assert.isTrue(replayed.meta.cacheHit)
+        const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(replayed.chunks))
+        const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
+        assert.strictEqual(text, first.response.choices[0].message.content)
+        assert.strictEqual(chunks.filter((c) => c.choices[0]?.finish_reason === "stop").length, 1)
+        assert.strictEqual((yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).length, 1)
+      }).pipe(Effect.provide(s.layer))
+    }))
 })
