@@ -1,0 +1,111 @@
+/**
+ * A streamed chat answer written straight to Node's `http.ServerResponse`:
+ * the chunk stream is pulled in the handler's fiber and every batch of chunks
+ * becomes one `res.write` of `data: {...}` frames, with backpressure (`write`
+ * returning false waits for `'drain'`). Cheaper than an
+ * `HttpServerResponse.stream` body, which the platform runs with
+ * `Stream.runForEachChunk` (a forked fiber and two deferreds per stream).
+ */
+import { Cause, Effect, Exit, Option, Scope, Stream } from "effect"
+import type * as Http from "node:http"
+import type { StreamAnswer } from "@modelgate/core/Gateway"
+import type { ChatChunk } from "@modelgate/domain/Chat"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { type ApiError, errorBody, fromGatewayError, internal } from "./ApiError.js"
+
+const DONE = "data: [DONE]\n\n"
+
+/** The `data:` frames of a batch of chunks; the usage chunk (`choices: []`) only when asked for. */
+export const frames = (chunks: Iterable<ChatChunk>, includeUsage: boolean): string => {
+  let text = ""
+  for (const chunk of chunks) {
+    if (includeUsage || chunk.choices.length > 0 || chunk.usage == null) text += `data: ${JSON.stringify(chunk)}\n\n`
+  }
+  return text
+}
+
+/** One SSE `data:` event carrying an OpenAI error object. */
+export const errorFrame = (error: ApiError): string => `data: ${JSON.stringify(errorBody(error))}\n\n`
+
+/** The error an answer's stream ends with after a failure (logged). */
+export const streamError = (answer: StreamAnswer, cause: Cause.Cause<ProviderError>): Effect.Effect<ApiError> => {
+  const failure = Cause.failureOption(cause)
+  const error = failure._tag === "Some" ? fromGatewayError(failure.value) : internal(answer.meta.requestId)
+  return Effect.as(
+    Effect.logWarning("stream failed after it started").pipe(
+      Effect.annotateLogs({ requestId: answer.meta.requestId, model: answer.meta.model, error: error.message }),
+      Effect.annotateLogs(failure._tag === "Some" ? {} : { cause: Cause.pretty(cause) })
+    ),
+    error
+  )
+}
+
+const drained = (res: Http.ServerResponse): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    const go = () => resume(Effect.void)
+    res.once("drain", go)
+    return Effect.sync(() => res.off("drain", go))
+  })
+
+const ended = (res: Http.ServerResponse, last: string): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    // Resumes once the bytes are handed to the socket; a connection closed before
+    // that interrupts the request's fiber (see HttpApp), which ends this wait.
+    res.end(last, () => resume(Effect.void))
+  })
+
+/**
+ * Write `answer` as SSE on `res` with `headers` (status 200): the chunks as
+ * they come, then `data: [DONE]` on a clean end, or an error event (no
+ * `[DONE]`) when the stream fails. When the fiber is interrupted (the client
+ * left, or shutdown) the chunk stream is interrupted and the response ended,
+ * so the platform writes nothing more. Completes when the body is written.
+ *
+ * The stream is pulled in this fiber (`Stream.toPull` in a scope closed at
+ * the end) rather than run with `Stream.run*`, which forks a fiber and awaits
+ * two deferreds per stream: ~250 us against ~115 us per short stream.
+ */
+export const write = (
+  res: Http.ServerResponse,
+  headers: Record<string, string>,
+  answer: StreamAnswer,
+  includeUsage: boolean
+): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Scope.make(), (scope) => {
+      const body = Effect.flatMap(Scope.extend(Stream.toPull(answer.chunks), scope), (pull) => {
+        res.writeHead(200, headers)
+        const step: Effect.Effect<void, ProviderError> = Effect.matchCauseEffect(pull, {
+          onSuccess: (chunks) => {
+            const text = frames(chunks, includeUsage)
+            return text === "" || res.write(text) ? Effect.suspend(() => step) : Effect.zipRight(drained(res), Effect.suspend(() => step))
+          },
+          onFailure: (cause) => {
+            // `None` is the end of the stream; `Some(error)` a failure.
+            const failed = Cause.flipCauseOption(cause)
+            return Option.isNone(failed) ? Effect.void : Effect.failCause(failed.value)
+          }
+        })
+        return step
+      })
+      // The chunk stream's scope closes with its outcome as soon as it ends, before the last event is written.
+      return Effect.exit(restore(body)).pipe(
+        Effect.tap((exit) => Scope.close(scope, exit)),
+        Effect.flatMap(
+          Exit.match({
+            onSuccess: () => restore(ended(res, DONE)),
+            onFailure: (cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.failCause(cause as Cause.Cause<never>)
+                : Effect.flatMap(streamError(answer, cause), (error) => restore(ended(res, errorFrame(error))))
+          })
+        ),
+        // Interrupted (the client left, or shutdown): end the response so the platform writes nothing more.
+        Effect.ensuring(
+          Effect.sync(() => {
+            if (!res.writableEnded) res.end()
+          })
+        )
+      )
+    })
+  )
