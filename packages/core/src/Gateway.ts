@@ -100,6 +100,9 @@ export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
 // Implementation
 // ---------------------------------------------------------------------------
 
+/** How long an answered stream may wait for its consumer before it is abandoned (the client left). */
+const abandonAfterMs = 30_000
+
 /** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
 const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
 
@@ -445,8 +448,17 @@ export const make = Effect.gen(function* () {
           const interrupted = (): ProviderError =>
             new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
           const first = yield* Streaming.peelFirst(started.chunks, interrupted)
-          const renamed = Stream.map(first, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
-          return Streaming.watch(renamed, attempt.held.startedAt, settleStream(attempt, started.rateLimit, requestId, requirements))
+          const renamed = Stream.map(first.stream, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
+          const settle = settleStream(attempt, started.rateLimit, requestId, requirements)
+          const watched = Streaming.watch(renamed, attempt.held.startedAt, settle)
+          return yield* Streaming.abandonUnlessStarted(
+            watched,
+            abandonAfterMs,
+            first.close.pipe(
+              Effect.zipRight(settle({ usage: undefined, timeToFirstTokenMs: undefined, chunks: 0 }, Exit.fail(interrupted()))),
+              Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
+            )
+          )
         })),
       requestId
     )

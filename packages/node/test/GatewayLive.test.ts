@@ -1,13 +1,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Events } from "@modelgate/core/Events"
 import { Gateway } from "@modelgate/core/Gateway"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { RateLimiter } from "@modelgate/core/RateLimiter"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import Database from "better-sqlite3"
-import { Chunk, Clock, ConfigProvider, Effect, Either, Fiber, Layer, Stream } from "effect"
-import { ask, stack } from "./fixture.js"
+import { Chunk, Clock, ConfigProvider, Effect, Either, Fiber, Layer, Stream, TestClock } from "effect"
+import { ask, poll, stack } from "./fixture.js"
 
 const costRows = (db: string) => {
   const conn = new Database(db, { readonly: true })
@@ -175,4 +177,20 @@ describe("GatewayLive over the fake providers", () => {
         assert.strictEqual((yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).length, 1)
       }).pipe(Effect.provide(s.layer))
     }))
+
+  it.scoped("a streamed answer nobody reads is abandoned after 30 s: its reservations are given back", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const limiter = yield* RateLimiter
+        const registry = yield* ModelRegistry
+        const model = yield* registry.get("gpt-4o-mini")
+        yield* gateway.stream(ask("never read", "gpt-4o-mini", { stream: true }), defaultRequirements)
+        assert.strictEqual((yield* limiter.headroom(model, 1)).requestsUsed, 1)
+        yield* TestClock.adjust("31 seconds")
+        yield* poll(limiter.headroom(model, 1), (h) => h.requestsUsed === 0)
+      }).pipe(Effect.provide(s.layer))
+    }))
 })
+
