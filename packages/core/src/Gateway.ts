@@ -24,7 +24,7 @@ import { toUsd } from "@modelgate/domain/Money"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Cause, Clock, Context, Effect, Exit, Layer, Option, Ref, Stream } from "effect"
+import { Cause, Clock, Context, Effect, Exit, Layer, Option, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
@@ -144,19 +144,22 @@ export const make = Effect.gen(function* () {
   const accounting: Accounting.AccountingServices = { limiter, costs, performance }
   const initial = yield* config.get
   const queue = yield* WaitQueue.make({ capacity: initial.failover.queueCapacity, pollMs: 1_000 })
-  const degraded = yield* Ref.make(false)
-  const counter = yield* Ref.make(0)
+  // Plain variables, read and set synchronously inside effects: no Ref step per request (bench/README.md).
+  let degraded = false
+  let counter = 0
 
-  const nextRequestId = Effect.gen(function* () {
-    const n = yield* Ref.getAndUpdate(counter, (i) => i + 1)
-    const now = yield* Clock.currentTimeMillis
-    return `mg-${now.toString(36)}-${n.toString(36)}`
-  })
+  /** A fresh request id from the request's start time. */
+  const nextRequestId = (now: number): string => `mg-${now.toString(36)}-${(counter++).toString(36)}`
 
   const setDegraded = (on: boolean, reason: string) =>
+    Effect.suspend(() => {
+      if (degraded === on) return Effect.void
+      degraded = on
+      return announceDegraded(on, reason)
+    })
+
+  const announceDegraded = (on: boolean, reason: string) =>
     Effect.gen(function* () {
-      const was = yield* Ref.getAndSet(degraded, on)
-      if (was === on) return
       const at = yield* Clock.currentTimeMillis
       if (on) {
         yield* Effect.logWarning(`degraded mode: ${reason}`)
@@ -238,8 +241,8 @@ export const make = Effect.gen(function* () {
   /** What every request starts with: its id, start time, explicit model and cache key. */
   const begin = (request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
     Effect.gen(function* () {
-      const requestId = options?.requestId ?? (yield* nextRequestId)
       const startedAt = yield* Clock.currentTimeMillis
+      const requestId = options?.requestId ?? nextRequestId(startedAt)
       const explicit = yield* resolveExplicit(request)
       const key = yield* cacheKeyOf(request, requirements, explicit, options)
       return { requestId, startedAt, explicit, key }

@@ -20,7 +20,7 @@
 import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
 import type { StoreError } from "@modelgate/domain/Errors"
 import type { CostRecord, GatewayRecord } from "@modelgate/domain/Records"
-import { Chunk, Clock, Context, Effect, Layer, Queue, Ref, Schedule } from "effect"
+import { Chunk, Clock, Context, Effect, Layer, Option, Queue, Ref, Schedule } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { Metrics } from "./Metrics.js"
@@ -68,14 +68,13 @@ export const make = Effect.gen(function* () {
   const wake = yield* Queue.sliding<void>(1)
   const arrived = yield* Queue.sliding<void>(1)
   const inflight = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
-  const closed = yield* Ref.make(false)
+  /** Set once by the final flush; a plain flag, read synchronously on every offer. */
+  let closed = false
   const degraded = yield* Ref.make(false)
   const written = yield* Ref.make(0)
   const dropped = yield* Ref.make(0)
   const droppedLogged = yield* Ref.make(0)
   const lock = yield* Effect.makeSemaphore(1)
-
-  const queued = Effect.zipWith(Queue.size(costs), Queue.size(others), (a, b) => a + b)
 
   const onFailure = (error: StoreError) =>
     Effect.gen(function* () {
@@ -137,7 +136,9 @@ export const make = Effect.gen(function* () {
     )
 
   const finalFlush = Effect.gen(function* () {
-    yield* Ref.set(closed, true)
+    yield* Effect.sync(() => {
+      closed = true
+    })
     yield* flushWith(shutdownRetry).pipe(
       Effect.catchAll((error) =>
         Effect.gen(function* () {
@@ -160,12 +161,11 @@ export const make = Effect.gen(function* () {
     Effect.forkScoped
   )
 
-  const offerQueued = (record: GatewayRecord) =>
+  /** A full queue: cost records wait for room, other queues drop their oldest record. */
+  const offerFull = (record: GatewayRecord) =>
     Effect.gen(function* () {
       if (record._tag === "CostRecord") {
-        if (yield* Queue.isFull(costs)) {
-          yield* Effect.logWarning("record queue full: cost record waits for room (back-pressure)")
-        }
+        yield* Effect.logWarning("record queue full: cost record waits for room (back-pressure)")
         yield* Queue.offer(costs, record)
       } else {
         while (!(yield* Queue.offer(others, record))) {
@@ -176,28 +176,49 @@ export const make = Effect.gen(function* () {
           }
         }
       }
-      yield* Queue.offer(arrived, undefined)
-      if ((yield* queued) >= config.batchSize) yield* Queue.offer(wake, undefined)
     })
 
-  const offer = (record: GatewayRecord): Effect.Effect<void> =>
-    Effect.gen(function* () {
-      yield* metrics.observe(record)
-      if (yield* Ref.get(closed)) {
-        yield* Effect.logWarning(`record ${record._tag} offered after the writer closed; writing it directly`)
-        return yield* flushWith(shutdownRetry).pipe(
-          Effect.zipRight(Effect.retry(writeOnce([record]), shutdownRetry)),
-          Effect.catchAll((error) =>
-            Effect.zipRight(metrics.forget([record]), Effect.logError(`late ${record._tag} lost`, error.message))
-          )
+  const sizeOf = (queue: Queue.Dequeue<unknown>): number => Option.getOrElse(queue.unsafeSize(), () => 0)
+
+  /** Wake the writer: a record arrived, and a full batch waits. Sliding queues of one: a pending signal is enough. */
+  const signal = () => {
+    arrived.unsafeOffer(undefined)
+    if (sizeOf(costs) + sizeOf(others) >= config.batchSize) wake.unsafeOffer(undefined)
+  }
+
+  /**
+   * Queue a record. The common case (room in its queue) is synchronous, one
+   * Effect step per record on the request path (bench/README.md); a full queue
+   * takes `offerFull`.
+   */
+  const offerQueued = (record: GatewayRecord): Effect.Effect<void> => {
+    const queued = record._tag === "CostRecord" ? costs.unsafeOffer(record) : others.unsafeOffer(record)
+    if (queued) {
+      signal()
+      return Effect.void
+    }
+    return Effect.map(offerFull(record), signal)
+  }
+
+  /** A record offered after the writer closed: written directly. */
+  const offerLate = (record: GatewayRecord) =>
+    Effect.zipRight(
+      Effect.logWarning(`record ${record._tag} offered after the writer closed; writing it directly`),
+      flushWith(shutdownRetry).pipe(
+        Effect.zipRight(Effect.retry(writeOnce([record]), shutdownRetry)),
+        Effect.catchAll((error) =>
+          Effect.zipRight(metrics.forget([record]), Effect.logError(`late ${record._tag} lost`, error.message))
         )
-      }
-      yield* offerQueued(record)
-      // Closed while we were queueing: the final flush may have missed this record.
-      if (yield* Ref.get(closed)) {
-        yield* flushWith(shutdownRetry).pipe(Effect.catchAll((error) => Effect.logError("late record lost", error.message)))
-      }
-    })
+      )
+    )
+
+  /** Closed while we were queueing: the final flush may have missed this record. */
+  const afterQueued = Effect.suspend(() =>
+    closed ? flushWith(shutdownRetry).pipe(Effect.catchAll((error) => Effect.logError("late record lost", error.message))) : Effect.void
+  )
+
+  const offer = (record: GatewayRecord): Effect.Effect<void> =>
+    Effect.flatMap(metrics.observe(record), () => (closed ? offerLate(record) : Effect.zipRight(offerQueued(record), afterQueued)))
 
   const stats = Effect.all({
     queuedCosts: Queue.size(costs),

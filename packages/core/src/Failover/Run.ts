@@ -125,7 +125,8 @@ export const makeRun = (deps: RunDeps) =>
       const requestId = options?.requestId
       const settings = (yield* config.get).failover
       const start = yield* Clock.currentTimeMillis
-      const backoff = yield* Schedule.driver(failoverBackoff(settings))
+      // Built at the first failover: most runs succeed on their first candidate.
+      let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
       const failures: Array<CandidateFailure> = []
       const attempted: Array<AttemptError> = []
       let previous: { readonly model: string; readonly reason: string } | undefined
@@ -143,6 +144,7 @@ export const makeRun = (deps: RunDeps) =>
         }
         const attemptNumber = attempted.length + 1
         if (previous !== undefined) {
+          backoff ??= yield* Schedule.driver(failoverBackoff(settings))
           yield* Effect.ignore(backoff.next(undefined))
           yield* announce(previous.model, model.id, previous.reason, attemptNumber, start, requestId)
         }
