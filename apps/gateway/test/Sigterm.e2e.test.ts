@@ -15,6 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { twoModels } from "./support/Registry.js"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const bin = path.join(root, "apps/gateway/dist/bin.js")
@@ -22,38 +23,7 @@ const bin = path.join(root, "apps/gateway/dist/bin.js")
 const TOTAL = 200
 const CONCURRENCY = 20
 
-const registry = {
-  source: "sigterm test",
-  models: [
-    {
-      id: "gpt-4o-mini",
-      provider: "openai",
-      providerModel: "gpt-4o-mini",
-      displayName: "GPT-4o mini",
-      qualityTier: "standard",
-      capabilities: ["chat", "streaming"],
-      contextWindow: 128000,
-      maxOutputTokens: 16384,
-      pricing: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
-      rateLimits: { rpm: 100_000, tpm: 100_000_000 },
-      qualityScore: 0.7,
-      fallbacks: ["claude-haiku"]
-    },
-    {
-      id: "claude-haiku",
-      provider: "anthropic",
-      providerModel: "claude-haiku-4-5",
-      displayName: "Claude Haiku 4.5",
-      qualityTier: "standard",
-      capabilities: ["chat", "streaming"],
-      contextWindow: 200000,
-      maxOutputTokens: 8192,
-      pricing: { inputPerMillion: 1, outputPerMillion: 5 },
-      rateLimits: { rpm: 100_000, tpm: 100_000_000 },
-      qualityScore: 0.72
-    }
-  ]
-}
+const registry = twoModels("sigterm test", { openai: { rpm: 100_000, tpm: 100_000_000 }, anthropic: { rpm: 100_000, tpm: 100_000_000 } })
 
 interface Outcome {
   readonly status: number

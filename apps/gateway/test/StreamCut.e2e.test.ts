@@ -16,39 +16,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import OpenAI from "openai"
 import * as HttpApp from "../src/HttpApp.js"
+import { twoModels } from "./support/Registry.js"
 
-const registry = {
-  source: "stream cut test",
-  models: [
-    {
-      id: "gpt-4o-mini",
-      provider: "openai",
-      providerModel: "gpt-4o-mini",
-      displayName: "GPT-4o mini",
-      qualityTier: "standard",
-      capabilities: ["chat", "streaming"],
-      contextWindow: 128000,
-      maxOutputTokens: 16384,
-      pricing: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
-      rateLimits: { rpm: 500, tpm: 2_000_000 },
-      qualityScore: 0.7,
-      fallbacks: ["claude-haiku"]
-    },
-    {
-      id: "claude-haiku",
-      provider: "anthropic",
-      providerModel: "claude-haiku-4-5",
-      displayName: "Claude Haiku 4.5",
-      qualityTier: "standard",
-      capabilities: ["chat", "streaming"],
-      contextWindow: 200000,
-      maxOutputTokens: 8192,
-      pricing: { inputPerMillion: 1, outputPerMillion: 5 },
-      rateLimits: { rpm: 50, tpm: 50000 },
-      qualityScore: 0.72
-    }
-  ]
-}
+const registry = twoModels("stream cut test", { openai: { rpm: 500, tpm: 2_000_000 }, anthropic: { rpm: 50, tpm: 50000 } })
 
 /** The fakes, a temp config directory and the HTTP app on GatewayLive, listening on a free port. */
 const serveOverFakes = Effect.gen(function* () {
