@@ -2,11 +2,23 @@
  * OpenAI SSE → `ChatChunk`s. Ends only at `data: [DONE]`; a body that ends
  * before it is `StreamInterrupted`, a `{"error": ...}` event is the matching
  * error. When the provider sent no usage chunk, an estimated one is added.
+ *
+ * One channel stage per stream: each network chunk is decoded, fed to the SSE
+ * parser and its events translated synchronously (no Effect, no extra Stream
+ * stage per event); the chunk decoder is built once per module.
  */
+import * as Sse from "@effect/experimental/Sse"
 import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Effect, Schema, Stream } from "effect"
-import { type CallInfo, describeParseError, estimatedUsage, excerpt, sseEvents, type StreamResponse } from "../internal/index.js"
+import { Channel, Chunk, Schema, Stream } from "effect"
+import {
+  type CallInfo,
+  describeParseError,
+  estimatedUsage,
+  excerpt,
+  maxEventSize,
+  type StreamResponse
+} from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
@@ -32,53 +44,82 @@ export const translateStream = (
     let done = false
     let sawUsage = false
     let text = ""
+    let failure: ProviderError | undefined
+    let out: Array<ChatChunk> = []
+    const decoder = new TextDecoder()
 
-    const onEvent = (data: string): Effect.Effect<ReadonlyArray<ChatChunk>, ProviderError> => {
+    /** One event's data: its chunk goes to `out`; `done` at `[DONE]`; `failure` ends the stream. */
+    const onEvent = (data: string): void => {
       if (data.trim() === "[DONE]") {
         done = true
-        return Effect.succeed([])
+        return
       }
       const decoded = decodeChunk(data)
       if (decoded._tag === "Left") {
-        return Effect.fail(
-          new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; event: ${excerpt(data, info.secrets, 200)}` })
-        )
+        failure = new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; event: ${excerpt(data, info.secrets, 200)}` })
+        return
       }
       const wire = decoded.right
-      if (wire.error !== undefined) return Effect.fail(classifyStreamError(wire.error, base, info.secrets))
+      if (wire.error !== undefined) {
+        failure = classifyStreamError(wire.error, base, info.secrets)
+        return
+      }
       if (wire.id !== undefined) {
         identity = { id: wire.id, created: wire.created ?? identity.created, model: wire.model ?? identity.model }
       }
       const chunk = normaliseChunk(wire, identity)
       if (chunk._tag === "Invalid") {
-        return Effect.fail(new MalformedResponse({ ...base, detail: `${chunk.reason}; event: ${excerpt(data, info.secrets, 200)}` }))
+        failure = new MalformedResponse({ ...base, detail: `${chunk.reason}; event: ${excerpt(data, info.secrets, 200)}` })
+        return
       }
       if (chunk.value.usage !== undefined && chunk.value.usage !== null) sawUsage = true
       for (const choice of chunk.value.choices) {
         text += choice.delta.content ?? ""
         for (const call of choice.delta.tool_calls ?? []) text += `${call.function?.name ?? ""}${call.function?.arguments ?? ""}`
       }
-      return Effect.succeed([chunk.value])
+      out.push(chunk.value)
     }
 
-    const events = sseEvents(response.body, (message) => new MalformedResponse({ ...base, detail: message })).pipe(
-      Stream.takeUntil((event) => event.data.trim() === "[DONE]"),
-      Stream.mapEffect((event) => onEvent(event.data)),
-      Stream.flattenIterables
-    )
-    const tail = Stream.suspend((): Stream.Stream<ChatChunk, ProviderError> => {
-      if (!done) {
-        return Stream.fail(new StreamInterrupted({ ...base, detail: "the stream ended before data: [DONE]" }))
-      }
-      if (sawUsage) return Stream.empty
-      return Stream.make<[ChatChunk]>({
+    const parser = Sse.makeParser((event) => {
+      // Events after `[DONE]` or a failure in the same network chunk are ignored.
+      if (event._tag === "Event" && !done && failure === undefined) onEvent(event.data)
+    }, { maxEventSize })
+
+    /** The usage chunk owed at `[DONE]` when the provider sent none. */
+    const tail = (): ReadonlyArray<ChatChunk> =>
+      sawUsage ? [] : [{
         id: identity.id,
         object: "chat.completion.chunk",
         created: identity.created,
         model: identity.model,
         choices: [],
         usage: estimatedUsage(request, text)
+      }]
+
+    const emit = (chunks: Array<ChatChunk>) => Channel.write(Chunk.unsafeFromArray(chunks))
+
+    const loop: Channel.Channel<Chunk.Chunk<ChatChunk>, Chunk.Chunk<Uint8Array>, ProviderError, ProviderError, unknown, unknown> = Channel
+      .readWithCause({
+        onInput: (input: Chunk.Chunk<Uint8Array>) => {
+          for (const bytes of input) {
+            const error = parser.feed(decoder.decode(bytes, { stream: true }))
+            if (error !== undefined && failure === undefined) failure = new MalformedResponse({ ...base, detail: error.message })
+            if (done || failure !== undefined) break
+          }
+          const chunks = out
+          out = []
+          if (failure !== undefined) {
+            return chunks.length === 0 ? Channel.fail(failure) : Channel.zipRight(emit(chunks), Channel.fail(failure))
+          }
+          if (done) {
+            for (const chunk of tail()) chunks.push(chunk)
+            return chunks.length === 0 ? Channel.void : emit(chunks)
+          }
+          return chunks.length === 0 ? loop : Channel.zipRight(emit(chunks), loop)
+        },
+        onFailure: (cause) => Channel.failCause(cause),
+        onDone: () => Channel.fail(new StreamInterrupted({ ...base, detail: "the stream ended before data: [DONE]" }))
       })
-    })
-    return Stream.concat(events, tail)
+
+    return Stream.fromChannel(Channel.pipeTo(Stream.toChannel(response.body), loop))
   })
