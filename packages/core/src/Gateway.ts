@@ -417,9 +417,22 @@ export const make = Effect.gen(function* () {
   })
 
   /** Account for a stream when it ends: its usage (estimated when the provider sent none), or its failure. */
-  const settleStream = (attempt: Attempt, rateLimit: RateLimitInfo | undefined, requestId: string, requirements: TaskRequirements) =>
+  /**
+   * Account for a stream when it ends: its usage (estimated when the provider
+   * sent none), or its failure. A stream that ended cleanly with real usage is
+   * evaluated and cached like a complete answer.
+   */
+  const settleStream = (
+    attempt: Attempt,
+    rateLimit: RateLimitInfo | undefined,
+    request: ChatRequest,
+    requirements: TaskRequirements,
+    begun: Begun,
+    cacheTtlMs: number | undefined
+  ) =>
   (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
     Effect.gen(function* () {
+      const { requestId } = begun
       const now = yield* Clock.currentTimeMillis
       const ctx = { requestId, requirements, now, streamed: true, timeToFirstTokenMs: summary.timeToFirstTokenMs }
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
@@ -432,6 +445,11 @@ export const make = Effect.gen(function* () {
         estimated: true
       }
       yield* Accounting.succeeded(accounting, attempt.held, usage, rateLimit, ctx)
+      if (!Exit.isSuccess(exit)) return
+      const response = Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id)
+      if (response === undefined) return
+      yield* evaluator.evaluate({ requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
+      if (begun.key !== undefined) yield* cache.set(begun.key, response, cacheTtlMs)
     })
 
   const stream: Gateway["Type"]["stream"] = Effect.fn("Gateway.stream")(function* (request, requirements, options) {
@@ -452,13 +470,13 @@ export const make = Effect.gen(function* () {
             new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
           const first = yield* Streaming.peelFirst(started.chunks, interrupted)
           const renamed = Stream.map(first.stream, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
-          const settle = settleStream(attempt, started.rateLimit, requestId, requirements)
+          const settle = settleStream(attempt, started.rateLimit, request, requirements, begun, options?.cacheTtlMs)
           const watched = Streaming.watch(renamed, attempt.held.startedAt, settle)
           return yield* Streaming.abandonUnlessStarted(
             watched,
             abandonAfterMs,
             first.close.pipe(
-              Effect.zipRight(settle({ usage: undefined, timeToFirstTokenMs: undefined, chunks: 0 }, Exit.fail(interrupted()))),
+              Effect.zipRight(settle(Streaming.emptySummary, Exit.fail(interrupted()))),
               Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
             )
           )

@@ -192,5 +192,36 @@ describe("GatewayLive over the fake providers", () => {
         yield* poll(limiter.headroom(model, 1), (h) => h.requestsUsed === 0)
       }).pipe(Effect.provide(s.layer))
     }))
+
+  it.scopedLive("a stream that ends cleanly is cached like a complete answer", () =>
+    Effect.gen(function* () {
+      const s = yield* stack({ gateway: { cache: { enabled: true } } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const question = ask("stream then cache", "gpt-4o-mini", { temperature: 0 })
+        const streamed = yield* gateway.stream({ ...question, stream: true }, defaultRequirements)
+        const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(streamed.chunks))
+        const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")
+        const again = yield* gateway.complete(question, defaultRequirements)
+        assert.isTrue(again.meta.cacheHit)
+        assert.strictEqual(again.response.choices[0].message.content, text)
+        assert.strictEqual(again.response.choices[0].finish_reason, "stop")
+        assert.strictEqual((yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).length, 1)
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("a stream cut mid-way is not cached", () =>
+    Effect.gen(function* () {
+      const s = yield* stack({ gateway: { cache: { enabled: true } } })
+      yield* s.openai.script(Fault.cut(3))
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const question = ask("cut then ask again", "gpt-4o-mini", { temperature: 0 })
+        const cut = yield* gateway.stream({ ...question, stream: true }, defaultRequirements)
+        assert.isTrue(Either.isLeft(yield* Effect.either(Stream.runCollect(cut.chunks))))
+        const again = yield* gateway.complete(question, defaultRequirements)
+        assert.isFalse(again.meta.cacheHit)
+      }).pipe(Effect.provide(s.layer))
+    }))
 })
 
