@@ -40,7 +40,7 @@ import { type Provider, type ProviderKey, Providers } from "./Provider.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { replay, ResponseCache } from "./ResponseCache.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
-import { encodingFor, estimatePromptTokens } from "./TokenEstimator.js"
+import { defaultMaxOutputTokens, encodingFor, estimateOutputTokens, estimatePromptTokens } from "./TokenEstimator.js"
 
 /** Every way a gateway request can fail before an answer starts. */
 export type GatewayError =
@@ -182,7 +182,7 @@ export const make = Effect.gen(function* () {
       if (Option.isNone(model)) return
       const estimate = costs.cost(model.value, {
         promptTokens,
-        completionTokens: Accounting.requestedOutputTokens(request, model.value),
+        completionTokens: estimateOutputTokens(request, model.value),
         cachedTokens: 0
       })
       yield* costs.checkBudget(model.value, requirements.agentType, estimate)
@@ -196,7 +196,7 @@ export const make = Effect.gen(function* () {
       const ranking = yield* selector.rank({
         requirements,
         estimatedPromptTokens: promptTokens,
-        maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? 1024,
+        maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
         requestId,
         only
       })
@@ -223,8 +223,8 @@ export const make = Effect.gen(function* () {
       )
     })
 
-  const resolveExplicit = (request: ChatRequest) =>
-    request.model === "auto" ? Effect.succeed(undefined) : Effect.map(registry.resolve(request.model), Option.some).pipe(Effect.map(Option.getOrUndefined))
+  const resolveExplicit = (request: ChatRequest): Effect.Effect<ModelMetadata | undefined, ModelNotFound> =>
+    request.model === "auto" ? Effect.succeed(undefined) : registry.resolve(request.model)
 
   /** The cache key of a cacheable request (none when the cache does not apply). */
   const cacheKeyOf = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, options: RequestOptions | undefined) =>
@@ -319,7 +319,7 @@ export const make = Effect.gen(function* () {
             model,
             key,
             promptTokens,
-            Accounting.requestedOutputTokens(request, model),
+            estimateOutputTokens(request, model),
             requirements,
             callStart
           )

@@ -6,7 +6,7 @@
  * (`new X(props, true)`): their values come from this code, not from outside,
  * and validating them cost ~10% of the request path (bench/README.md).
  */
-import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
+import type { Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { PicoUsd } from "@modelgate/domain/Money"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -40,10 +40,6 @@ export const usageTokens = (usage: Usage) => ({
   completionTokens: usage.completion_tokens,
   cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
 })
-
-/** The output tokens a request asks for on `model`. */
-export const requestedOutputTokens = (request: ChatRequest, model: ModelMetadata): number =>
-  Math.min(request.max_completion_tokens ?? request.max_tokens ?? Math.min(model.maxOutputTokens, 1024), model.maxOutputTokens)
 
 /** Reserve budget then rate-limit capacity for a call; on a rate-limit failure the budget is given back. */
 export const hold = (
