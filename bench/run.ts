@@ -11,6 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Pool } from "undici"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
 const duration = Number(process.env.BENCH_SECONDS ?? 5)
@@ -80,6 +81,58 @@ const load = async (target: string, url: string, pid: number | undefined, stream
   }
 }
 
+/** Makes the bench upstream pause 20 ms after the first streamed event (see upstream.ts). */
+const firstBytePrompt = "first-byte-probe"
+const probeRequests = Number(process.env.BENCH_PROBE_REQUESTS ?? 500)
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN
+
+interface Probe {
+  readonly target: string
+  /** Sequential non-streaming requests: time to the end of the answer, ms. */
+  readonly json: { readonly p50: number; readonly p99: number }
+  /** Sequential streaming requests whose upstream pauses after the first event: time to the first body byte, ms. */
+  readonly firstByte: { readonly p50: number; readonly p99: number }
+}
+
+/**
+ * Latency at concurrency 1 to the microsecond (autocannon reports whole
+ * milliseconds): `probeRequests` sequential requests on one kept-alive
+ * connection, after a warm-up of the same size.
+ */
+const probe = async (target: string, url: string): Promise<Probe> => {
+  const pool = new Pool(url, { connections: 1 })
+  const once = async (stream: boolean): Promise<number> => {
+    const payload = stream
+      ? JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: firstBytePrompt }], stream: true })
+      : body(false, "gpt-4o-mini")
+    const started = process.hrtime.bigint()
+    const response = await pool.request({
+      path: "/v1/chat/completions",
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer bench" },
+      body: payload
+    })
+    let first: bigint | undefined
+    for await (const _ of response.body) first ??= process.hrtime.bigint()
+    const end = stream ? first ?? process.hrtime.bigint() : process.hrtime.bigint()
+    if (response.statusCode !== 200) throw new Error(`${target}: status ${response.statusCode}`)
+    return Number(end - started) / 1e6
+  }
+  const run = async (stream: boolean) => {
+    for (let i = 0; i < probeRequests; i++) await once(stream)
+    const times: Array<number> = []
+    for (let i = 0; i < probeRequests; i++) times.push(await once(stream))
+    times.sort((a, b) => a - b)
+    return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) }
+  }
+  try {
+    return { target, json: await run(false), firstByte: await run(true) }
+  } finally {
+    await pool.close()
+  }
+}
+
 const main = async () => {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-bench-"))
   const upstream = await start(["--import", "tsx", "bench/upstream.ts", "0"])
@@ -92,7 +145,11 @@ const main = async () => {
     MODELGATE_LOG_LEVEL: "warning"
   })
   const rows: Array<Row> = []
+  const probes: Array<Probe> = []
   try {
+    probes.push(await probe("direct", origin))
+    probes.push(await probe("passthrough", `http://127.0.0.1:${pass.port}`))
+    probes.push(await probe("gateway", `http://127.0.0.1:${gateway.port}`))
     for (const stream of [false, true]) {
       for (const c of concurrencies) {
         rows.push(await load("direct", origin, undefined, stream, c, "gpt-4o-mini"))
@@ -121,6 +178,21 @@ const main = async () => {
           `${stream.padEnd(7)} c=${String(c).padEnd(3)} throughput ${fmt(g.rps / p.rps)}x pass-through, ${fmt(g.rps / d.rps)}x direct; added p50 ${fmt(g.p50 - d.p50)} ms over direct; cpu/req ${fmt(g.cpuPerReq / p.cpuPerReq)}x pass-through\n`
         )
       }
+    }
+    const us = (ms: number) => fmt(ms * 1000, 0)
+    process.stdout.write(`\nconcurrency 1, ${probeRequests} sequential requests each (us; first byte: upstream pauses 20 ms after its first event):\n`)
+    process.stdout.write("target       json p50  json p99  first-byte p50  first-byte p99\n")
+    for (const p of probes) {
+      process.stdout.write(
+        `${p.target.padEnd(12)} ${us(p.json.p50).padStart(8)} ${us(p.json.p99).padStart(9)} ${us(p.firstByte.p50).padStart(15)} ${us(p.firstByte.p99).padStart(15)}\n`
+      )
+    }
+    const direct = probes.find((p) => p.target === "direct")
+    for (const p of probes) {
+      if (p === direct || direct === undefined) continue
+      process.stdout.write(
+        `${p.target}: added p50 ${us(p.json.p50 - direct.json.p50)} us (json), added first byte p50 ${us(p.firstByte.p50 - direct.firstByte.p50)} us\n`
+      )
     }
     process.stdout.write(`\ngateway peak RSS: ${fmt(peak / 1024 / 1024, 1)} MiB\n`)
     fs.rmSync(data, { recursive: true, force: true })

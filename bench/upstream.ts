@@ -27,6 +27,12 @@ const streamBody = Buffer.from(
     "data: [DONE]\n\n"
 )
 
+/** A prompt containing this makes a streamed answer pause `firstBytePauseMs` after its first event. */
+const firstBytePrompt = "first-byte-probe"
+const firstBytePauseMs = 20
+const firstEvent = streamBody.subarray(0, streamBody.indexOf("\n\n") + 2)
+const restOfStream = streamBody.subarray(firstEvent.length)
+
 const models = Buffer.from(JSON.stringify({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "bench" }] }))
 
 const server = http.createServer((req, res) => {
@@ -41,7 +47,14 @@ const server = http.createServer((req, res) => {
     const body = Buffer.concat(parts).toString("utf8")
     if (body.includes('"stream":true')) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-      res.end(streamBody)
+      if (body.includes(firstBytePrompt)) {
+        // The first-byte probe: the first event at once, the rest after a pause, so a proxy that
+        // holds back the first event shows it as added time to first byte.
+        res.write(firstEvent)
+        setTimeout(() => res.end(restOfStream), firstBytePauseMs)
+      } else {
+        res.end(streamBody)
+      }
     } else {
       res.writeHead(200, { "content-type": "application/json", "content-length": completion.length, "x-request-id": "req_bench" })
       res.end(completion)
