@@ -1,0 +1,117 @@
+/**
+ * Micro benchmark of the Anthropic, Gemini and Ollama adapters: `chat` and
+ * `stream` (drained to its end) against their testkit fakes (real wire
+ * formats over a loopback socket, a three-piece answer), sequential calls
+ * after warm-up, with Effect's tracer off as in `modelgate serve`. Prints per
+ * call: CPU time (best and median of blocks), Effect ops and fibers (the
+ * patched runtime's `globalThis.__mg` counter). The fakes run in this process,
+ * so the numbers include their work: compare before/after on this bench only.
+ *
+ *   node --import tsx bench/micro-provider-streams.ts [calls per block] [providers,...] [chat|stream|both]
+ *
+ * Runs on the packages' `dist`: build first (`npx tsc -b`).
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { Provider } from "@modelgate/core/Provider"
+import { ModelId, ProviderId } from "@modelgate/domain/Ids"
+import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
+import * as Anthropic from "@modelgate/providers/Anthropic"
+import * as Google from "@modelgate/providers/Google"
+import * as Ollama from "@modelgate/providers/Ollama"
+import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
+import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
+import * as FakeOllama from "@modelgate/testkit/FakeOllama"
+import { Chunk, Effect, Redacted, Stream } from "effect"
+
+// tsx turns source maps on; the gateway runs plain `node` on dist.
+process.setSourceMapsEnabled(false)
+const perBlock = Number(process.argv[2] ?? "1000")
+const only = (process.argv[3] ?? "anthropic,google,ollama").split(",")
+const modes = process.argv[4] === "chat" ? ["chat"] : process.argv[4] === "stream" ? ["stream"] : ["chat", "stream"]
+const blocks = 5
+const warmup = 1500
+
+interface Counter {
+  fibers: number
+  ops: number
+}
+const counter = (): Counter => (globalThis as unknown as { __mg?: Counter }).__mg ?? { fibers: 0, ops: 0 }
+
+const modelOf = (provider: string, providerModel: string) =>
+  ModelMetadata.make({
+    id: ModelId.make(`${provider}-bench`),
+    provider: ProviderId.make(provider),
+    providerModel,
+    displayName: providerModel,
+    capabilities: ["chat", "streaming"],
+    contextWindow: 128_000,
+    maxOutputTokens: 1_024,
+    pricing: Pricing.make({ inputPerMillion: 1, outputPerMillion: 2 }),
+    rateLimits: RateLimits.make({ rpm: 1_000_000, tpm: 1_000_000_000 }),
+    qualityTier: "standard",
+    qualityScore: 0.7
+  })
+
+const ctxOf = (provider: string, providerModel: string, key: string | undefined) => {
+  const model = modelOf(provider, providerModel)
+  return {
+    model,
+    key: key === undefined ? undefined : { id: `${provider}#0`, value: Redacted.make(key) },
+    request: { model: model.id, messages: [{ role: "user" as const, content: "hello there" }] }
+  }
+}
+
+const measure = (name: string, once: Effect.Effect<unknown, unknown>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < warmup; i++) yield* once
+    const cpu: Array<number> = []
+    const c0 = { ...counter() }
+    for (let b = 0; b < blocks; b++) {
+      const start = process.cpuUsage()
+      for (let i = 0; i < perBlock; i++) yield* once
+      const used = process.cpuUsage(start)
+      cpu.push((used.user + used.system) / perBlock)
+    }
+    const c1 = counter()
+    const n = blocks * perBlock
+    cpu.sort((a, b) => a - b)
+    const line = `${name.padEnd(18)} cpu best ${cpu[0]!.toFixed(1)} us, median ${cpu[Math.floor(blocks / 2)]!.toFixed(1)} us;` +
+      ` ops ${((c1.ops - c0.ops) / n).toFixed(1)}, fibers ${((c1.fibers - c0.fibers) / n).toFixed(2)} per call`
+    yield* Effect.sync(() => process.stdout.write(`${line}\n`))
+  })
+
+const run = (name: string, provider: Provider, ctx: ReturnType<typeof ctxOf>, expectChunks: number) =>
+  Effect.gen(function*() {
+    const chat = provider.chat(ctx)
+    const stream = Effect.flatMap(provider.stream({ ...ctx, request: { ...ctx.request, stream: true } }), (r) => Stream.runCollect(r.chunks))
+    const answer = yield* chat
+    if (answer.response.choices[0]?.finish_reason !== "stop") throw new Error(`${name}: unexpected answer`)
+    const chunks = yield* stream
+    if (Chunk.size(chunks) !== expectChunks) throw new Error(`${name}: expected ${expectChunks} chunks, got ${Chunk.size(chunks)}`)
+    if (modes.includes("chat")) yield* measure(`${name} chat`, chat)
+    if (modes.includes("stream")) yield* measure(`${name} stream`, stream)
+  })
+
+const config = (baseUrl: string) => Effect.succeed(ProviderConfig.make({ baseUrl, maxRetries: 0 }))
+
+const program = Effect.gen(function*() {
+  // A short answer of a few events: Anthropic role + 3 deltas + finish + usage; Gemini 2 events of words; Ollama 6 lines.
+  if (only.includes("anthropic")) {
+    const fake = yield* FakeAnthropic.make()
+    const provider = yield* Anthropic.make(config(fake.url))
+    yield* run("anthropic", provider, ctxOf("anthropic", "claude-fake-1", FakeAnthropic.defaultApiKey), 6)
+  }
+  if (only.includes("google")) {
+    const fake = yield* FakeGoogle.make()
+    const provider = yield* Google.make(config(fake.url))
+    yield* run("google", provider, ctxOf("google", "gemini-fake-1", FakeGoogle.defaultApiKey), 5)
+  }
+  if (only.includes("ollama")) {
+    const fake = yield* FakeOllama.make()
+    const provider = yield* Ollama.make(config(fake.url))
+    yield* run("ollama", provider, ctxOf("ollama", "llama3.2", undefined), 8)
+  }
+})
+
+await Effect.runPromise(program.pipe(Effect.scoped, Effect.withTracerEnabled(false), Effect.provide(NodeHttpClient.layerUndici)))
