@@ -59,7 +59,11 @@ const serveGateway = async () => {
     stream: (_request, _requirements, options) =>
       Effect.succeed({ meta: { ...meta(options?.requestId), costUsd: undefined }, chunks: Stream.fromIterable(chunks as never) })
   })
-  const main = HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(services(gateway)))
+  // Like `modelgate serve`: Effect's tracer off.
+  const main = HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(
+    Layer.provide(services(gateway)),
+    Layer.provide(Layer.setTracerEnabled(false))
+  )
   NodeRuntime.runMain(Layer.launch(main))
 }
 
