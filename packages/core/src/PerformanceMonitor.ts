@@ -28,7 +28,8 @@ import type { PerformanceRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
-import { ModelWindow, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
+import type { PerformanceConfig } from "./GatewayConfigSchema.js"
+import { ModelWindow, type RecentStats, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
 export { relativeError as percentileRelativeError } from "./PerformanceMonitor/Histogram.js"
@@ -94,10 +95,15 @@ export const make = (options: Options = {}) =>
 
     const windowConfig = Effect.map(gatewayConfig.get, (config) => config.performance)
 
+    /** The last answer per model, reused while its statistics object is the same (no allocation per read). */
+    const answered = new Map<string, { readonly stats: RecentStats; readonly answer: Option.Option<ModelPerformance> }>()
+
     const performanceOf = (model: string, window: ModelWindow, now: number, config: WindowConfig): Option.Option<ModelPerformance> => {
       const stats = window.recentStats(now, config)
       if (stats === undefined) return Option.none()
-      return Option.some({
+      const last = answered.get(model)
+      if (last !== undefined && last.stats === stats) return last.answer
+      const answer = Option.some<ModelPerformance>({
         model,
         requests: stats.requests,
         successRate: stats.successes / stats.requests,
@@ -108,83 +114,106 @@ export const make = (options: Options = {}) =>
         tokensPerSecond: stats.tokensPerSecond,
         errorsByClass: stats.errorsByClass
       })
+      answered.set(model, { stats, answer })
+      return answer
     }
 
-    const detectDegradation = Effect.fnUntraced(function* (model: string) {
-      const window = windows.get(model)
-      if (window === undefined) return []
-      const config = yield* windowConfig
-      const now = yield* Clock.currentTimeMillis
+    /** Compare recent with baseline at `now`; flip the window's state and return the transitions (synchronous). */
+    const judge = (model: string, window: ModelWindow, config: PerformanceConfig, now: number): Array<DegradationEvent> => {
       const recent = window.recentStats(now, config)
-      const baseline = window.baselineStats(now, config)
       const transitions: Array<DegradationEvent> = []
+      if (recent === undefined || recent.requests < minRecent) return transitions
+      const baseline = window.baselineStats(now, config)
+      if (baseline.requests < minBaseline) return transitions
       const transition = (metric: "latency" | "error_rate", degraded: boolean, baselineValue: number, recentValue: number) => {
         if (degraded === window.degraded[metric]) return
         window.degraded[metric] = degraded
         const fields = { at: now, model, metric, baseline: baselineValue, recent: recentValue }
         transitions.push(degraded ? PerformanceDegraded.make(fields) : PerformanceRecovered.make(fields))
       }
-      if (recent !== undefined && recent.requests >= minRecent && baseline.requests >= minBaseline) {
-        transition(
-          "error_rate",
-          recent.errorRate - baseline.errorRate >= config.errorRateDegradation - 1e-9,
-          baseline.errorRate,
-          recent.errorRate
-        )
-        if (
-          recent.successes >= minRecent &&
-          baseline.latencySamples >= minBaseline &&
-          baseline.latencyP50 !== undefined &&
-          baseline.latencyP95 !== undefined
-        ) {
-          const factor = config.latencyDegradationFactor
-          const p50Worse = recent.latency.p50 > baseline.latencyP50 * factor
-          const p95Worse = recent.latency.p95 > baseline.latencyP95 * factor
-          const [baseValue, recentValue] = !p50Worse && p95Worse
-            ? [baseline.latencyP95, recent.latency.p95]
-            : [baseline.latencyP50, recent.latency.p50]
-          transition("latency", p50Worse || p95Worse, baseValue, recentValue)
-        }
-      }
-      for (const event of transitions) {
-        yield* events.publish(event)
-        yield* Effect.logWarning(`performance of ${model}: ${event._tag} on ${event.metric}`).pipe(
-          Effect.annotateLogs({ baseline: event.baseline, recent: event.recent })
-        )
+      transition(
+        "error_rate",
+        recent.errorRate - baseline.errorRate >= config.errorRateDegradation - 1e-9,
+        baseline.errorRate,
+        recent.errorRate
+      )
+      if (
+        recent.successes >= minRecent &&
+        baseline.latencySamples >= minBaseline &&
+        baseline.latencyP50 !== undefined &&
+        baseline.latencyP95 !== undefined
+      ) {
+        const factor = config.latencyDegradationFactor
+        const p50Worse = recent.latency.p50 > baseline.latencyP50 * factor
+        const p95Worse = recent.latency.p95 > baseline.latencyP95 * factor
+        const [baseValue, recentValue] = !p50Worse && p95Worse
+          ? [baseline.latencyP95, recent.latency.p95]
+          : [baseline.latencyP50, recent.latency.p50]
+        transition("latency", p50Worse || p95Worse, baseValue, recentValue)
       }
       return transitions
-    })
+    }
 
-    const record = (record: PerformanceRecord): Effect.Effect<void> =>
-      Effect.zipRight(
-        sink.offer(record),
-        record.cacheHit ? Effect.void : Effect.flatMap(windowConfig, (config) => {
-          let window = windows.get(record.model)
-          if (window === undefined) {
-            window = new ModelWindow()
-            windows.set(record.model, window)
-          }
-          window.add(
-            {
-              at: record.at,
-              latencyMs: record.latencyMs,
-              ttftMs: record.timeToFirstTokenMs,
-              success: record.success,
-              errorClass: record.errorClass,
-              outputTokens: record.outputTokens
-            },
-            config
-          )
-          return Effect.asVoid(detectDegradation(record.model))
-        })
+    /** Publish and log transitions. */
+    const announce = (model: string, transitions: ReadonlyArray<DegradationEvent>) =>
+      Effect.forEach(
+        transitions,
+        (event) =>
+          Effect.zipRight(
+            events.publish(event),
+            Effect.logWarning(`performance of ${model}: ${event._tag} on ${event.metric}`).pipe(
+              Effect.annotateLogs({ baseline: event.baseline, recent: event.recent })
+            )
+          ),
+        { discard: true }
       )
 
-    const modelPerformance = (model: string): Effect.Effect<Option.Option<ModelPerformance>> => {
-      const window = windows.get(model)
-      if (window === undefined) return Effect.succeed(Option.none())
-      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.map(windowConfig, (config) => performanceOf(model, window, now, config)))
-    }
+    const detectDegradation = (model: string): Effect.Effect<ReadonlyArray<DegradationEvent>> =>
+      Effect.flatMap(windowConfig, (config) =>
+        Effect.clockWith((clock) => {
+          const window = windows.get(model)
+          if (window === undefined) return Effect.succeed([])
+          const transitions = judge(model, window, config, clock.unsafeCurrentTimeMillis())
+          return transitions.length === 0 ? Effect.succeed(transitions) : Effect.as(announce(model, transitions), transitions)
+        }))
+
+    // The request path: the window update and the degradation check are synchronous, run in one
+    // step after reading the config and the clock (a few Effect ops per record, see bench/README.md).
+    const record = (record: PerformanceRecord): Effect.Effect<void> =>
+      record.cacheHit ? sink.offer(record) : Effect.zipRight(
+        sink.offer(record),
+        Effect.flatMap(windowConfig, (config) =>
+          Effect.clockWith((clock) => {
+            let window = windows.get(record.model)
+            if (window === undefined) {
+              window = new ModelWindow()
+              windows.set(record.model, window)
+            }
+            window.add(
+              {
+                at: record.at,
+                latencyMs: record.latencyMs,
+                ttftMs: record.timeToFirstTokenMs,
+                success: record.success,
+                errorClass: record.errorClass,
+                outputTokens: record.outputTokens
+              },
+              config
+            )
+            const transitions = judge(record.model, window, config, clock.unsafeCurrentTimeMillis())
+            return transitions.length === 0 ? Effect.void : announce(record.model, transitions)
+          }))
+      )
+
+    const none = Effect.succeed(Option.none<ModelPerformance>())
+    const modelPerformance = (model: string): Effect.Effect<Option.Option<ModelPerformance>> =>
+      windows.has(model)
+        ? Effect.flatMap(windowConfig, (config) =>
+          Effect.clockWith((clock) => {
+            const window = windows.get(model)
+            return window === undefined ? none : Effect.succeed(performanceOf(model, window, clock.unsafeCurrentTimeMillis(), config))
+          }))
+        : none
 
     const allPerformance = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis

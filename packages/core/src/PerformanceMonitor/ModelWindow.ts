@@ -14,6 +14,13 @@
  * them for every request, and merging the baseline histograms is costly.
  * A new sample drops the recent cache, and the baseline cache only when the
  * sample's slot lies in the baseline somewhere in that span.
+ *
+ * Recording is O(log n + n) with no sort: the ring keeps its successful
+ * latencies and its TTFTs in sorted arrays, updated as samples enter and
+ * leave it. When every call of the ring lies in the recent window (the usual
+ * case under traffic) the recent statistics are one pass over the ring plus
+ * percentiles read off those arrays; otherwise they are computed from the
+ * calls in the window (`#computeRecentStats`), as before.
  */
 import { exactQuantile, LogHistogram } from "./Histogram.js"
 
@@ -87,6 +94,33 @@ const slotsPerBaseline = 60
 
 const sortedNumbers = (values: ReadonlyArray<number>): Array<number> => values.slice().sort((a, b) => a - b)
 
+/** First index of `sorted` whose value is not below `value`. */
+const lowerBound = (sorted: ReadonlyArray<number>, value: number): number => {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]! < value) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+/** Insert `value` keeping `sorted` sorted; false for a value that does not order (NaN). */
+const insertSorted = (sorted: Array<number>, value: number): boolean => {
+  if (Number.isNaN(value)) return false
+  sorted.splice(lowerBound(sorted, value), 0, value)
+  return true
+}
+
+/** Remove one `value` from `sorted`; false when it is not there. */
+const removeSorted = (sorted: Array<number>, value: number): boolean => {
+  const i = lowerBound(sorted, value)
+  if (sorted[i] !== value) return false
+  sorted.splice(i, 1)
+  return true
+}
+
 const windowSizes = (config: WindowConfig) => ({
   recentRequests: config.recentRequests,
   recentWindowMs: config.recentWindowMs,
@@ -101,6 +135,13 @@ export class ModelWindow {
   #slotWidth = 0
   #recentCache: Cached<RecentStats | undefined> | undefined = undefined
   #baselineCache: Cached<BaselineStats> | undefined = undefined
+  /** Latencies of the ring's successful calls, and the ring's TTFTs, sorted; invalid after an odd value (NaN). */
+  #okLatencies: Array<number> = []
+  #ttfts: Array<number> = []
+  #sortedValid = true
+  /** The latest slot start pruned for, and under which baseline window. */
+  #prunedFor = Number.NEGATIVE_INFINITY
+  #prunedWindow = 0
   /** Degradation state per metric, for once-per-transition events. */
   readonly degraded = { latency: false, error_rate: false }
 
@@ -111,9 +152,11 @@ export class ModelWindow {
     if (this.#ring.length < config.recentRequests) {
       this.#ring.push(sample)
     } else {
+      this.#leaveSorted(this.#ring[this.#next]!)
       this.#ring[this.#next] = sample
       this.#next = (this.#next + 1) % config.recentRequests
     }
+    this.#enterSorted(sample)
     const width = Math.max(1, Math.ceil(config.baselineWindowMs / slotsPerBaseline))
     if (width !== this.#slotWidth) {
       this.#slots.clear()
@@ -135,7 +178,31 @@ export class ModelWindow {
     slot.count++
     if (sample.success) slot.latency.add(sample.latencyMs)
     else slot.errors++
-    this.#prune(sample.at, config)
+    // Pruning depends only on the newest slot seen: skip it while samples stay in a pruned-for slot.
+    if (start > this.#prunedFor || config.baselineWindowMs !== this.#prunedWindow) {
+      this.#prunedFor = start
+      this.#prunedWindow = config.baselineWindowMs
+      this.#prune(sample.at, config)
+    }
+  }
+
+  #enterSorted(sample: Sample): void {
+    if (!this.#sortedValid) return
+    if (sample.success && !insertSorted(this.#okLatencies, sample.latencyMs)) this.#sortedValid = false
+    if (sample.ttftMs !== undefined && !insertSorted(this.#ttfts, sample.ttftMs)) this.#sortedValid = false
+  }
+
+  #leaveSorted(sample: Sample): void {
+    if (!this.#sortedValid) return
+    if (sample.success && !removeSorted(this.#okLatencies, sample.latencyMs)) this.#sortedValid = false
+    if (sample.ttftMs !== undefined && !removeSorted(this.#ttfts, sample.ttftMs)) this.#sortedValid = false
+  }
+
+  /** Rebuild the sorted arrays from the ring (after a resize, or to recover from an odd value). */
+  #rebuildSorted(): void {
+    this.#okLatencies = sortedNumbers(this.#ring.flatMap((s) => (s.success ? [s.latencyMs] : [])))
+    this.#ttfts = sortedNumbers(this.#ring.flatMap((s) => (s.ttftMs === undefined ? [] : [s.ttftMs])))
+    this.#sortedValid = [...this.#okLatencies, ...this.#ttfts].every((v) => !Number.isNaN(v))
   }
 
   /** Calls in the recent window at `now`, oldest first. */
@@ -154,15 +221,61 @@ export class ModelWindow {
   recentStats(now: number, config: WindowConfig): RecentStats | undefined {
     const cached = this.#recentCache
     if (cacheHolds(cached, now, config)) return cached.value
-    // The next `now` at which a sample enters (its `at`) or leaves (`at + recentWindowMs`) the window.
+    const ring = this.#ring
+    const size = ring.length
+    const whole = size <= config.recentRequests && this.#sortedValid
+    // One pass over the ring, oldest first: the next `now` at which a sample enters (its `at`) or
+    // leaves (`at + recentWindowMs`) the window, whether every call of the ring is in the window,
+    // and (for that case) the counts of the statistics.
     let until = Number.POSITIVE_INFINITY
-    for (const sample of this.#lastCalls(config)) {
+    let allIn = true
+    let successes = 0
+    let tokens = 0
+    let latencyOfProducing = 0
+    let errorsByClass: Record<string, number> | undefined
+    for (let i = 0; i < size; i++) {
+      const sample = ring[(this.#next + i) % size]!
       const boundary = sample.at > now ? sample.at : sample.at + config.recentWindowMs
       if (boundary > now && boundary < until) until = boundary
+      if (!(sample.at > now - config.recentWindowMs && sample.at <= now)) allIn = false
+      if (sample.success) {
+        successes++
+        if (sample.outputTokens > 0) {
+          tokens += sample.outputTokens
+          latencyOfProducing += sample.latencyMs
+        }
+      } else {
+        const name = sample.errorClass ?? "unknown"
+        errorsByClass ??= {}
+        errorsByClass[name] = (errorsByClass[name] ?? 0) + 1
+      }
     }
-    const value = this.#computeRecentStats(now, config)
+    let value: RecentStats | undefined
+    if (whole && allIn && successes > 0) {
+      // Every call of the ring counts: percentiles straight from the sorted arrays.
+      const latencies = this.#okLatencies
+      const q = (p: number) => exactQuantile(latencies, p) ?? 0
+      const seconds = latencyOfProducing / 1_000
+      value = {
+        requests: size,
+        successes,
+        errorRate: (size - successes) / size,
+        latency: { p50: q(0.5), p95: q(0.95), p99: q(0.99) },
+        latencySamples: latencies.length,
+        ttftP50: exactQuantile(this.#ttfts, 0.5),
+        tokensPerSecond: tokens > 0 && seconds > 0 ? tokens / seconds : undefined,
+        errorsByClass: errorsByClass ?? {}
+      }
+    } else {
+      value = this.#computeRecentStats(now, config)
+    }
     this.#recentCache = { from: now, until, ...windowSizes(config), value }
     return value
+  }
+
+  /** Statistics of the recent window computed from its calls (the reference the fast path matches). */
+  computeRecentStats(now: number, config: WindowConfig): RecentStats | undefined {
+    return this.#computeRecentStats(now, config)
   }
 
   #computeRecentStats(now: number, config: WindowConfig): RecentStats | undefined {
@@ -231,6 +344,7 @@ export class ModelWindow {
     const ordered = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)]
     this.#ring = ordered.slice(-capacity)
     this.#next = 0
+    this.#rebuildSorted()
   }
 
   #prune(now: number, config: WindowConfig): void {
