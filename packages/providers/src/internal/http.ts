@@ -8,7 +8,7 @@ import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { type Headers, HttpClient, type HttpClientError, type HttpClientRequest } from "@effect/platform"
-import { Clock, Duration, Effect, Exit, Scope, Stream } from "effect"
+import { Cause, Channel, type Chunk, Clock, Effect, Exit, type Fiber, FiberId, Scope, Stream } from "effect"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { withRetries } from "./retry.js"
 
@@ -89,6 +89,59 @@ const makeLimiter = Effect.sync(() => {
     })
 })
 
+/**
+ * The deadline of one exchange, cheaper than `Effect.timeoutFail` (whose
+ * `raceFibersWith` forks two fibers, merges their FiberRefs and awaits the
+ * loser): the exchange runs in the caller's fiber and one sleeper fiber on
+ * `Clock` (so `TestClock` drives it) waits for the deadline. When it wakes
+ * while the exchange still waits on the provider, it marks the exchange
+ * timed out and closes the request's scope, which aborts the HTTP request
+ * (`HttpClient.withScope`); whatever error the abort caused then becomes the
+ * `Timeout`. `waitingSince` is when the exchange started waiting on the
+ * provider (undefined while it waits on its own consumer): a stream re-arms
+ * it on every pull, so one sleeper watches the whole stream.
+ */
+interface Deadline {
+  readonly timeoutMs: number
+  waitingSince: number | undefined
+  timedOut: boolean
+  readonly sleeper: Fiber.RuntimeFiber<void>
+}
+
+/** Start the sleeper of a deadline for an exchange in `scope`, waiting from `nowMs`. */
+const startDeadline = (scope: Scope.CloseableScope, timeoutMs: number, nowMs: number): Effect.Effect<Deadline> =>
+  Effect.suspend(() => {
+    const deadline: { -readonly [K in keyof Deadline]: Deadline[K] } = {
+      timeoutMs,
+      waitingSince: nowMs,
+      timedOut: false,
+      sleeper: undefined as unknown as Fiber.RuntimeFiber<void>
+    }
+    const watch = (delayMs: number): Effect.Effect<void> =>
+      Effect.zipRight(
+        Effect.sleep(delayMs),
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const since = deadline.waitingSince
+          if (since === undefined) return watch(timeoutMs)
+          const left = since + timeoutMs - now
+          if (left > 0) return watch(left)
+          deadline.timedOut = true
+          // Uninterruptible: closing the scope also stops this sleeper, and
+          // must not cut the scope's other finalizers (the permit) short.
+          return Effect.uninterruptible(Scope.close(scope, Exit.void))
+        })
+      )
+    // Forked interruptible: the callers fork it inside `uninterruptibleMask`.
+    return Effect.map(Effect.fork(Effect.interruptible(watch(timeoutMs))), (sleeper) => {
+      deadline.sleeper = sleeper
+      return deadline
+    })
+  })
+
+/** Stop a deadline's sleeper (no waiting for it: it only sleeps). */
+const stopDeadline = (deadline: Deadline): Effect.Effect<void> =>
+  Effect.sync(() => deadline.sleeper.unsafeInterruptAsFork(FiberId.none))
+
 /** Build the HTTP client of one adapter from its spec. */
 export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
@@ -105,98 +158,147 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     const timeout = (info: CallInfo, timeoutMs: number, what: string) =>
       new Timeout({ provider: spec.provider, model: info.model, timeoutMs, detail: `no ${what} within ${timeoutMs} ms` })
 
+    /** The error of an exchange that failed after its deadline fired: `Timeout`, whatever the abort caused. */
+    const failed = (info: CallInfo, deadline: Deadline, what: string) => (error: ProviderError) =>
+      Effect.fail(deadline.timedOut ? timeout(info, deadline.timeoutMs, what) : error)
+
     /**
      * Send and wait for headers in `scope`; non-2xx answers are read and
-     * classified. `call` bounds the whole exchange with one timeout of the same
-     * length, so it passes `timed: false` (a second timer would never win).
+     * classified. The headers are read once (the client builds them anew on
+     * every access).
      */
     const open = (
       info: CallInfo,
       request: HttpClientRequest.HttpClientRequest,
-      config: ProviderConfig,
-      scope: Scope.Scope,
-      timed: boolean
-    ) => {
-      const opening = Effect.gen(function*() {
-        const response = yield* client.execute(request).pipe(
-          Effect.mapError((e) => transport(info, e)),
-          Scope.extend(scope)
-        )
-        const nowMs = yield* Clock.currentTimeMillis
-        const meta: ResponseMeta = {
-          status: response.status,
-          headers: response.headers,
-          requestId: spec.requestId(response.headers),
-          rateLimit: spec.rateLimit(response.headers, nowMs)
-        }
-        if (response.status >= 200 && response.status < 300) return { response, meta }
-        const body = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
-        return yield* Effect.fail(
-          spec.classify({
-            ...meta,
-            provider: spec.provider,
-            info,
-            body,
-            excerpt: excerpt(body, info.secrets),
-            nowMs
+      scope: Scope.Scope
+    ) =>
+      client.execute(request).pipe(
+        Effect.mapError((e) => transport(info, e)),
+        Scope.extend(scope),
+        Effect.flatMap((response) =>
+          Effect.clockWith((clock) => {
+            const nowMs = clock.unsafeCurrentTimeMillis()
+            const headers = response.headers
+            const meta: ResponseMeta = {
+              status: response.status,
+              headers,
+              requestId: spec.requestId(headers),
+              rateLimit: spec.rateLimit(headers, nowMs)
+            }
+            if (response.status >= 200 && response.status < 300) return Effect.succeed({ response, meta })
+            return Effect.flatMap(response.text.pipe(Effect.orElseSucceed(() => "")), (body) =>
+              Effect.fail(
+                spec.classify({
+                  ...meta,
+                  provider: spec.provider,
+                  info,
+                  body,
+                  excerpt: excerpt(body, info.secrets),
+                  nowMs
+                })
+              ))
           })
         )
-      })
-      return timed
-        ? Effect.timeoutFail(opening, { duration: Duration.millis(config.timeoutMs), onTimeout: () => timeout(info, config.timeoutMs, "answer") })
-        : opening
-    }
+      )
+
+    /** One non-streaming exchange: request, headers and body within one deadline; the scope is closed at its end. */
+    const exchange = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, timeoutMs: number) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Scope.make(), (scope) =>
+          Effect.flatMap(Effect.clockWith((clock) => startDeadline(scope, timeoutMs, clock.unsafeCurrentTimeMillis())), (deadline) =>
+            restore(
+              Effect.flatMap(open(info, request, scope), ({ meta, response }) =>
+                Effect.map(response.text.pipe(Effect.mapError((e) => transport(info, e))), (body): TextResponse => ({ ...meta, body })))
+            ).pipe(
+              Effect.catchAll(failed(info, deadline, "answer")),
+              Effect.onExit((exit) => Effect.zipRight(stopDeadline(deadline), Scope.close(scope, exit)))
+            ))
+        )
+      )
 
     const call: ProviderHttp["call"] = (info, request, onSuccess, options) =>
-      Effect.gen(function*() {
-        const config = yield* spec.getConfig
-        const sem = yield* semaphoreFor(config.maxConcurrency)
-        const attempt = Effect.scoped(
-          Effect.gen(function*() {
-            const scope = yield* Effect.scope
-            const { meta, response } = yield* open(info, request, config, scope, false)
-            const body = yield* response.text.pipe(Effect.mapError((e) => transport(info, e)))
-            return { ...meta, body }
-          }).pipe(
-            Effect.timeoutFail({ duration: Duration.millis(config.timeoutMs), onTimeout: () => timeout(info, config.timeoutMs, "answer") })
-          )
-        ).pipe(sem.withPermits(1), Effect.flatMap(onSuccess))
-        return yield* options?.retry === false ? attempt : withRetries(attempt, config)
-      })
+      Effect.flatMap(spec.getConfig, (config) =>
+        Effect.flatMap(semaphoreFor(config.maxConcurrency), (sem) => {
+          const attempt = Effect.flatMap(sem.withPermits(1)(exchange(info, request, config.timeoutMs)), onSuccess)
+          return options?.retry === false ? attempt : withRetries(attempt, config)
+        }))
 
     const stream: ProviderHttp["stream"] = (info, request, onOpen) =>
-      Effect.gen(function*() {
-        const config = yield* spec.getConfig
-        const sem = yield* semaphoreFor(config.maxConcurrency)
-        const attempt = Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const scope = yield* Scope.make()
-            const release = Scope.close(scope, Exit.void)
-            const opened = yield* restore(
-              Effect.gen(function*() {
-                yield* sem.take(1)
-                yield* Scope.addFinalizer(scope, sem.release(1))
-                return yield* open(info, request, config, scope, true)
-              })
-            ).pipe(Effect.onError(() => release))
-            const body = opened.response.stream.pipe(
-              Stream.mapError((e): ProviderError =>
-                new StreamInterrupted({
-                  provider: spec.provider,
-                  model: info.model,
-                  status: opened.meta.status,
-                  requestId: opened.meta.requestId,
-                  detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
+      Effect.flatMap(spec.getConfig, (config) =>
+        Effect.flatMap(semaphoreFor(config.maxConcurrency), (sem) => {
+          const attempt = Effect.uninterruptibleMask((restore) =>
+            Effect.gen(function*() {
+              const scope = yield* Scope.make()
+              const clock = yield* Effect.clock
+              const opened = yield* restore(
+                Effect.gen(function*() {
+                  yield* sem.take(1)
+                  yield* Scope.addFinalizer(scope, sem.release(1))
+                  const deadline = yield* startDeadline(scope, config.timeoutMs, clock.unsafeCurrentTimeMillis())
+                  yield* Scope.addFinalizer(scope, stopDeadline(deadline))
+                  const opened = yield* open(info, request, scope).pipe(Effect.catchAll(failed(info, deadline, "answer")))
+                  return { ...opened, deadline }
                 })
-              ),
-              Stream.timeoutFail(() => timeout(info, config.timeoutMs, "stream data"), Duration.millis(config.timeoutMs)),
-              Stream.ensuring(release)
-            )
-            return yield* restore(onOpen({ ...opened.meta, body })).pipe(Effect.onError(() => release))
+              ).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
+              const { deadline, meta } = opened
+              // Waiting on the consumer now: the deadline re-arms on each pull.
+              deadline.waitingSince = undefined
+              const body = Stream.fromChannel(
+                Channel.pipeTo(Stream.toChannel(opened.response.stream), watchBody(info, meta, deadline, clock))
+              ).pipe(Stream.ensuring(Scope.close(scope, Exit.void)))
+              return yield* restore(onOpen({ ...meta, body })).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
+            })
+          )
+          return withRetries(attempt, config)
+        }))
+
+    /**
+     * The body's one stage: marks each pull as waiting on the provider for the
+     * deadline, and turns a broken body into `StreamInterrupted`, or into
+     * `Timeout` when the deadline aborted it.
+     */
+    const watchBody = (
+      info: CallInfo,
+      meta: ResponseMeta,
+      deadline: Deadline,
+      clock: Clock.Clock
+    ): Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, ProviderError, HttpClientError.ResponseError, unknown, unknown> => {
+      const broken = (e: HttpClientError.ResponseError): ProviderError =>
+        deadline.timedOut
+          ? timeout(info, deadline.timeoutMs, "stream data")
+          : new StreamInterrupted({
+            provider: spec.provider,
+            model: info.model,
+            status: meta.status,
+            requestId: meta.requestId,
+            detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
           })
-        )
-        return yield* withRetries(attempt, config)
+      const loop: Channel.Channel<
+        Chunk.Chunk<Uint8Array>,
+        Chunk.Chunk<Uint8Array>,
+        ProviderError,
+        HttpClientError.ResponseError,
+        unknown,
+        unknown
+      > = Channel.suspend(() => {
+        deadline.waitingSince = clock.unsafeCurrentTimeMillis()
+        return Channel.readWithCause({
+          onInput: (input: Chunk.Chunk<Uint8Array>) => {
+            deadline.waitingSince = undefined
+            return Channel.zipRight(Channel.write(input), loop)
+          },
+          onFailure: (cause) => {
+            deadline.waitingSince = undefined
+            return Channel.failCause(Cause.map(cause, broken))
+          },
+          onDone: () => {
+            deadline.waitingSince = undefined
+            return Channel.void
+          }
+        })
       })
+      return loop
+    }
 
     return { spec, call, stream }
   })
