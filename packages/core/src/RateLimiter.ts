@@ -26,7 +26,7 @@ import { RateLimitedEvent, RateLimitWarning, WindowReset } from "@modelgate/doma
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { RateLimitEventRecord } from "@modelgate/domain/Records"
-import { Clock, Context, Effect, Layer, Random, Ref } from "effect"
+import { Clock, Context, Effect, Layer, Random } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
@@ -86,7 +86,8 @@ export const make = Effect.gen(function* () {
   const sink = yield* RecordSink
   const store = yield* LimiterStore
   const instance = (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
-  const counter = yield* Ref.make(0)
+  // A plain counter, bumped inside the step that uses it (no Ref step per reservation).
+  let counter = 0
 
   const emit = (model: string, keyId: string | undefined, at: number, windowMs: number, signals: ReadonlyArray<SlidingWindow.Signal>) =>
     Effect.forEach(
@@ -149,10 +150,28 @@ export const make = Effect.gen(function* () {
   const settings = Effect.map(config.get, (c) => c.rateLimits)
   const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
 
-  const reserve = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
+  // With an in-process store (`applySync`), each method is one synchronous step after reading the
+  // config and the clock: the whole reservation (key window, model window, undo on refusal) is
+  // atomic and costs a few Effect ops; events, when a step signals any, are published after it.
+  // A remote store goes through `apply`, one effect per key, as before.
+  const applySync = store.applySync
+
+  /** Signals of one key, to publish after a synchronous step. */
+  interface Emitted {
+    readonly keyId: string | undefined
+    readonly signals: ReadonlyArray<SlidingWindow.Signal>
+  }
+  const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
+    Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
+
+  /** Run `f` with the limiter settings and the time, synchronously. */
+  const withNow = <A, E>(f: (settings: { readonly warningThreshold: number; readonly windowMs: number }, now: number) => Effect.Effect<A, E>) =>
+    Effect.flatMap(config.get, (c) => Effect.clockWith((clock) => f(c.rateLimits, clock.unsafeCurrentTimeMillis())))
+
+  const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
     const { warningThreshold, windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
-    const n = yield* Ref.updateAndGet(counter, (i) => i + 1)
+    const n = ++counter
     const tokens = tokensOf(estimatedTokens)
     const reservation: Reservation = { id: `${instance}-${n.toString(36)}`, model: model.id, keyId, tokens, at: now }
     const limits = limitsOf(model)
@@ -170,49 +189,101 @@ export const make = Effect.gen(function* () {
     return reservation
   })
 
-  const close = (reservation: Reservation, op: SlidingWindow.Op) =>
-    Effect.gen(function* () {
-      const { windowMs } = yield* settings
-      const now = yield* Clock.currentTimeMillis
-      yield* apply(reservation.model, undefined, now, windowMs, op)
-      if (reservation.keyId !== undefined) yield* apply(reservation.model, reservation.keyId, now, windowMs, op)
+  const reserveSync = (step: NonNullable<typeof applySync>) => (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
+    withNow(({ warningThreshold, windowMs }, now): Effect.Effect<Reservation, RateLimitExceeded> => {
+      const n = ++counter
+      const tokens = tokensOf(estimatedTokens)
+      const reservation: Reservation = { id: `${instance}-${n.toString(36)}`, model: model.id, keyId, tokens, at: now }
+      const limits = limitsOf(model)
+      const emitted: Array<Emitted> = []
+      let refused: RateLimitExceeded | undefined
+      if (keyId !== undefined) {
+        const onKey = step(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
+        if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
+        if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
+      }
+      if (refused === undefined) {
+        const onModel = step(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
+        if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+        if (!onModel.ok) {
+          if (keyId !== undefined) step(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })
+          refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
+        }
+      }
+      const result: Effect.Effect<Reservation, RateLimitExceeded> = refused === undefined ? Effect.succeed(reservation) : Effect.fail(refused)
+      return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
     })
 
-  const settle = Effect.fnUntraced(function* (reservation: Reservation, actualTokens: number) {
-    yield* close(reservation, { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
+  const reserve = applySync === undefined ? reserveEffect : reserveSync(applySync)
+
+  const close = (reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> =>
+    applySync === undefined
+      ? Effect.gen(function* () {
+        const { windowMs } = yield* settings
+        const now = yield* Clock.currentTimeMillis
+        yield* apply(reservation.model, undefined, now, windowMs, op)
+        if (reservation.keyId !== undefined) yield* apply(reservation.model, reservation.keyId, now, windowMs, op)
+      })
+      : withNow(({ windowMs }, now) => {
+        const emitted: Array<Emitted> = []
+        const onModel = applySync(reservation.model, now, windowMs, op)
+        if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+        if (reservation.keyId !== undefined) {
+          const onKey = applySync(storeKey(reservation.model, reservation.keyId), now, windowMs, op)
+          if (onKey.signals.length > 0) emitted.push({ keyId: reservation.keyId, signals: onKey.signals })
+        }
+        return emitted.length === 0 ? Effect.void : emitAll(reservation.model, now, windowMs, emitted)
+      })
+
+  const settle = (reservation: Reservation, actualTokens: number) =>
+    close(reservation, { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
+
+  const release = (reservation: Reservation) => close(reservation, { _tag: "Release", id: reservation.id, at: reservation.at })
+
+  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string): Effect.Effect<void> =>
+    // Nothing to learn unless the provider reports 0 remaining (the usual answer: no step at all).
+    info.remainingRequests !== 0 && info.remainingTokens !== 0
+      ? Effect.void
+      : Effect.gen(function* () {
+        const { windowMs } = yield* settings
+        const now = yield* Clock.currentTimeMillis
+        const waits: Array<number> = []
+        if (info.remainingRequests === 0) waits.push(info.resetRequestsMs ?? windowMs)
+        if (info.remainingTokens === 0) waits.push(info.resetTokensMs ?? windowMs)
+        const until = now + Math.max(...waits)
+        yield* apply(model.id, keyId, now, windowMs, { _tag: "Block", until })
+      })
+
+  const headroomOf = (model: ModelMetadata, onModel: SlidingWindow.Outcome, onKey: SlidingWindow.Outcome): Headroom => ({
+    fits: onModel.ok && onKey.ok,
+    retryAfterMs: Math.max(onModel.retryAfterMs, onKey.retryAfterMs),
+    requestsUsed: onModel.requestsUsed,
+    tokensUsed: onModel.tokensUsed,
+    rpm: model.rateLimits.rpm,
+    tpm: model.rateLimits.tpm
   })
 
-  const release = Effect.fnUntraced(function* (reservation: Reservation) {
-    yield* close(reservation, { _tag: "Release", id: reservation.id, at: reservation.at })
-  })
-
-  const observe = Effect.fnUntraced(function* (model: ModelMetadata, info: RateLimitInfo, keyId?: string) {
-    const { windowMs } = yield* settings
-    const now = yield* Clock.currentTimeMillis
-    const waits: Array<number> = []
-    if (info.remainingRequests === 0) waits.push(info.resetRequestsMs ?? windowMs)
-    if (info.remainingTokens === 0) waits.push(info.resetTokensMs ?? windowMs)
-    if (waits.length === 0) return
-    const until = now + Math.max(...waits)
-    yield* apply(model.id, keyId, now, windowMs, { _tag: "Block", until })
-  })
-
-  const headroom = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
-    const { windowMs } = yield* settings
-    const now = yield* Clock.currentTimeMillis
+  const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string): Effect.Effect<Headroom> => {
     const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
-    const onModel = yield* apply(model.id, undefined, now, windowMs, op)
-    const onKey = keyId === undefined ? onModel : yield* apply(model.id, keyId, now, windowMs, op)
-    const retryAfterMs = Math.max(onModel.retryAfterMs, onKey.retryAfterMs)
-    return {
-      fits: onModel.ok && onKey.ok,
-      retryAfterMs,
-      requestsUsed: onModel.requestsUsed,
-      tokensUsed: onModel.tokensUsed,
-      rpm: model.rateLimits.rpm,
-      tpm: model.rateLimits.tpm
-    } satisfies Headroom
-  })
+    if (applySync !== undefined) {
+      return withNow(({ windowMs }, now) => {
+        const onModel = applySync(model.id, now, windowMs, op)
+        const onKey = keyId === undefined ? onModel : applySync(storeKey(model.id, keyId), now, windowMs, op)
+        const result = Effect.succeed(headroomOf(model, onModel, onKey))
+        const emitted: Array<Emitted> = []
+        if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+        if (keyId !== undefined && onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
+        return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
+      })
+    }
+    return Effect.gen(function* () {
+      const { windowMs } = yield* settings
+      const now = yield* Clock.currentTimeMillis
+      const onModel = yield* apply(model.id, undefined, now, windowMs, op)
+      const onKey = keyId === undefined ? onModel : yield* apply(model.id, keyId, now, windowMs, op)
+      return headroomOf(model, onModel, onKey)
+    })
+  }
 
   return RateLimiter.of({ reserve, settle, release, observe, headroom })
 })

@@ -24,22 +24,29 @@ export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
     ) => Effect.Effect<SlidingWindow.Outcome, StoreError>
     /** A copy of the raw state of `key` (diagnostics and tests). */
     readonly snapshot: (key: string) => Effect.Effect<SlidingWindow.WindowState | undefined, StoreError>
+    /**
+     * `apply`, run synchronously, for a store that holds its state in process
+     * (absent for a remote store). The limiter then runs a whole reservation
+     * in one synchronous step: atomic, and without an Effect step per key.
+     */
+    readonly applySync?: ((key: string, now: number, windowMs: number, op: SlidingWindow.Op) => SlidingWindow.Outcome) | undefined
   }
 >() {}
 
 /** An in-process store: a Map of states, each step applied synchronously (hence atomically). */
 export const makeMemory = Effect.sync(() => {
   const states = new Map<string, SlidingWindow.WindowState>()
+  const applySync = (key: string, now: number, windowMs: number, op: SlidingWindow.Op): SlidingWindow.Outcome => {
+    let state = states.get(key)
+    if (state === undefined || state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
+      state = SlidingWindow.empty(windowMs)
+      states.set(key, state)
+    }
+    return SlidingWindow.step(state, now, op)
+  }
   return LimiterStore.of({
-    apply: (key, now, windowMs, op) =>
-      Effect.sync(() => {
-        let state = states.get(key)
-        if (state === undefined || state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
-          state = SlidingWindow.empty(windowMs)
-          states.set(key, state)
-        }
-        return SlidingWindow.step(state, now, op)
-      }),
+    apply: (key, now, windowMs, op) => Effect.sync(() => applySync(key, now, windowMs, op)),
+    applySync,
     snapshot: (key) =>
       Effect.sync(() => {
         const state = states.get(key)

@@ -133,9 +133,21 @@ const waitFor = (perBucket: ReadonlyArray<number>, need: number, limit: number, 
 
 const check = (state: WindowState, now: number, tokens: number, limits: Limits) => {
   const k = Math.floor(now / state.bucketMs)
+  // Fast path, no allocation: sum the live buckets; when the request fits and no provider block
+  // holds, every wait is 0 (as `waitFor` would say) and the window need not be built.
+  let requestsUsed = 0
+  let tokensUsed = 0
+  for (let e = Math.max(k - BUCKETS, 0); e <= k; e++) {
+    const s = slotOf(e)
+    if (state.epochs[s] === e) {
+      requestsUsed += state.requests[s]!
+      tokensUsed += state.tokens[s]!
+    }
+  }
+  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && state.blockedUntil <= now) {
+    return { k, ok: true, retryAfterMs: 0, dimension: "requests" as Outcome["dimension"], requestsUsed, tokensUsed }
+  }
   const w = windowOf(state, k)
-  const requestsUsed = sum(w.requests)
-  const tokensUsed = sum(w.tokens)
   const waitRequests = waitFor(w.requests, 1, limits.rpm, k, state.bucketMs, now)
   const waitTokens = waitFor(w.tokens, tokens, limits.tpm, k, state.bucketMs, now)
   const waitProvider = Math.max(0, state.blockedUntil - now)
