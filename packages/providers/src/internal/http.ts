@@ -7,7 +7,7 @@
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { type Headers, HttpClient, type HttpClientError, type HttpClientRequest } from "@effect/platform"
+import { type Headers, HttpClient, HttpClientError, type HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Cause, Channel, type Chunk, Clock, Effect, Exit, type Fiber, FiberId, Scope, Stream } from "effect"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { withRetries } from "./retry.js"
@@ -142,6 +142,29 @@ const startDeadline = (scope: Scope.CloseableScope, timeoutMs: number, nowMs: nu
 const stopDeadline = (deadline: Deadline): Effect.Effect<void> =>
   Effect.sync(() => deadline.sleeper.unsafeInterruptAsFork(FiberId.none))
 
+/** What `@effect/platform-node`'s undici response exposes of its body (not typed by the platform). */
+interface UndiciBody {
+  readonly source?: { readonly body?: { readonly text?: () => Promise<string> } }
+}
+
+/**
+ * The body of an answer as text. The undici response of
+ * `@effect/platform-node` builds its `text` with `Effect.cached` and
+ * `Effect.runSync` (a fiber and ~60 Effect ops per answer); when the response
+ * is that one (its undici body is visible), the body is read with one promise
+ * instead, failing with the same `ResponseError`. Any other client's response
+ * is read with `text`.
+ */
+const readText = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string, HttpClientError.ResponseError> => {
+  const body = (response as UndiciBody).source?.body
+  const text = body?.text
+  if (typeof text !== "function") return response.text
+  return Effect.tryPromise({
+    try: () => text.call(body),
+    catch: (cause) => new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
+  })
+}
+
 /** Build the HTTP client of one adapter from its spec. */
 export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
@@ -186,7 +209,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
               rateLimit: spec.rateLimit(headers, nowMs)
             }
             if (response.status >= 200 && response.status < 300) return Effect.succeed({ response, meta })
-            return Effect.flatMap(response.text.pipe(Effect.orElseSucceed(() => "")), (body) =>
+            return Effect.flatMap(readText(response).pipe(Effect.orElseSucceed(() => "")), (body) =>
               Effect.fail(
                 spec.classify({
                   ...meta,
@@ -208,7 +231,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
           Effect.flatMap(Effect.clockWith((clock) => startDeadline(scope, timeoutMs, clock.unsafeCurrentTimeMillis())), (deadline) =>
             restore(
               Effect.flatMap(open(info, request, scope), ({ meta, response }) =>
-                Effect.map(response.text.pipe(Effect.mapError((e) => transport(info, e))), (body): TextResponse => ({ ...meta, body })))
+                Effect.map(readText(response).pipe(Effect.mapError((e) => transport(info, e))), (body): TextResponse => ({ ...meta, body })))
             ).pipe(
               Effect.catchAll(failed(info, deadline, "answer")),
               Effect.onExit((exit) => Effect.zipRight(stopDeadline(deadline), Scope.close(scope, exit)))
