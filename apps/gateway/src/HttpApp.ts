@@ -12,11 +12,11 @@
 import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
 import { clientAbortFiberId, type ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { Context, Deferred, Duration, Effect, Exit, FiberId, Layer } from "effect"
 import * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
+import { nodeResponse } from "./http/NodeWrite.js"
 import * as Router from "./http/Router.js"
 
 export type { AppServices } from "./http/Router.js"
@@ -38,42 +38,37 @@ const shuttingDown = new ApiError({
 
 const longLived = (url: string) => url.startsWith("/v1/events")
 
-/** The Node response of a request served by Node (not for upgrades: reading it would create one). */
-const nodeResponse = (request: HttpServerRequest.HttpServerRequest): Http.ServerResponse | undefined => {
-  if (request.headers["upgrade"] !== undefined) return undefined
-  const response: unknown = NodeHttpServerRequest.toServerResponse(request)
-  return response instanceof Http.ServerResponse ? response : undefined
-}
-
 const serveApp = (hooks: DrainHooks) =>
   Effect.gen(function* () {
     const closing = yield* Deferred.make<void>()
-    const app = yield* Router.make({ closing: Deferred.await(closing) })
+    const { app, hot } = yield* Router.makeRoutes({ closing: Deferred.await(closing) })
     const grace = (yield* (yield* GatewayConfig).get).server.shutdownGraceMs
     let inFlight = 0
     let draining = false
     let idle: Deferred.Deferred<void> | undefined
-    const done = Effect.sync(() => {
+    // A plain fiber observer rather than `Effect.ensuring`: no Effect steps per request.
+    const done = () => {
       inFlight--
       if (inFlight === 0 && idle !== undefined) Deferred.unsafeDone(idle, Exit.void)
-    })
+    }
     // A request counts until its fiber ends, and its fiber must end when its connection does.
     // The platform runs the response write uninterruptibly and interrupts on close only while the
     // response is not ended: a connection that closes after the handler answered but before the
     // write (or whose write never finishes) would leave the fiber, and the count, waiting forever.
+    // The hot route (`POST /v1/chat/completions`) is served here, before the router.
     const track = HttpMiddleware.make((inner) =>
       Effect.withFiberRuntime((fiber) => {
         const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
         if (draining) return Effect.succeed(toResponse(shuttingDown, { connection: "close" }))
         if (longLived(request.url)) return inner
         inFlight++
+        fiber.addObserver(done)
         const response = nodeResponse(request)
-        if (response !== undefined) {
-          response.once("close", () => {
-            if (!response.writableFinished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
-          })
-        }
-        return Effect.ensuring(Effect.interruptible(inner), done)
+        if (response === undefined) return Effect.interruptible(inner)
+        response.once("close", () => {
+          if (!response.writableFinished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
+        })
+        return Effect.interruptible(hot(request, response) ?? inner)
       })
     )
     yield* HttpServer.serveEffect(app, track)

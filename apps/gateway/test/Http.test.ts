@@ -160,6 +160,46 @@ describe("http", () => {
       }))
   })
 
+  // The hot route is served before the router; with a query string it goes through the router: both answer alike.
+  const dying = Gateway.of({ complete: () => Effect.die("bug"), stream: () => Effect.die("bug") })
+  layer(serverLayer(echoGateway), { excludeTestServices: true })((it) => {
+    it.effect("chat answers alike on the direct path and through the router", () =>
+      Effect.gen(function* () {
+        for (const path of ["/v1/chat/completions", "/v1/chat/completions?via=router"]) {
+          const reply = yield* post(path, chatBody(), { "x-request-id": "r-1" })
+          assert.strictEqual(reply.status, 200, path)
+          assert.strictEqual(reply.headers.get("content-type"), "application/json")
+          assert.strictEqual(reply.headers.get("x-request-id"), "r-1")
+          assert.strictEqual(reply.headers.get("x-modelgate-cost-usd"), "0.0000015")
+          assert.strictEqual(reply.json.choices[0].message.content, "echo: hello")
+          const streamed = yield* post(path, chatBody({ stream: true }))
+          assert.strictEqual(streamed.headers.get("content-type"), "text/event-stream", path)
+          assert.match(streamed.headers.get("x-request-id") ?? "", /^mg-/)
+          assert.isTrue(streamed.text.endsWith("data: [DONE]\n\n"), path)
+          const bad = yield* post(path, { model: "auto", messages: [] })
+          assert.strictEqual(bad.status, 400, path)
+          assert.strictEqual(bad.json.error.param, "messages")
+          assert.match(bad.headers.get("x-request-id") ?? "", /^mg-/)
+        }
+      }))
+  })
+
+  layer(serverLayer(dying), { excludeTestServices: true })((it) => {
+    it.effect("a defect is a 500 with the request id and no details, and the server keeps serving", () =>
+      Effect.gen(function* () {
+        for (const path of ["/v1/chat/completions", "/v1/chat/completions?via=router"]) {
+          for (const stream of [false, true]) {
+            const reply = yield* post(path, chatBody({ stream }), { "x-request-id": "d-1" })
+            assert.strictEqual(reply.status, 500, path)
+            assert.strictEqual(reply.json.error.code, "internal_error")
+            assert.notInclude(reply.text, "bug")
+            assert.strictEqual(reply.headers.get("x-request-id"), "d-1")
+          }
+        }
+        assert.strictEqual((yield* request("/health")).status, 200)
+      }))
+  })
+
   const key = "mk-test-secret"
   const bearer = { authorization: `Bearer ${key}` }
 

@@ -22,16 +22,20 @@ export const errorBody = (error: ApiError) => ({
   error: { message: error.message, type: error.type, code: error.code, param: error.param ?? null }
 })
 
-/** An `ApiError` as a JSON response; `Retry-After` (seconds, rounded up) when a time is known. */
-export const toResponse = (error: ApiError, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse => {
+/** The headers of an error answer besides its content type: `headers`, and `Retry-After` (seconds, rounded up) when a time is known. */
+export const errorHeaders = (error: ApiError, headers?: Record<string, string>): Record<string, string> => {
   const all: Record<string, string> = headers === undefined ? {} : { ...headers }
   if (error.retryAfterMs !== undefined) all["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
-  return HttpServerResponse.text(JSON.stringify(errorBody(error)), {
+  return all
+}
+
+/** An `ApiError` as a JSON response; `Retry-After` (seconds, rounded up) when a time is known. */
+export const toResponse = (error: ApiError, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.text(JSON.stringify(errorBody(error)), {
     status: error.status,
     contentType: "application/json",
-    headers: all
+    headers: errorHeaders(error, headers)
   })
-}
 
 /** 400 invalid request, naming the parameter when there is one. */
 export const invalidRequest = (message: string, code = "invalid_request", param?: string): ApiError =>

@@ -6,14 +6,15 @@
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { type AnswerMeta, Gateway, type GatewayError, type StreamAnswer } from "@modelgate/core/Gateway"
+import { type AnswerMeta, Gateway, type GatewayError, type RequestOptions, type StreamAnswer } from "@modelgate/core/Gateway"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { ChatRequest } from "@modelgate/domain/Chat"
-import { Cause, Chunk, Effect, Either, Stream } from "effect"
-import * as Http from "node:http"
-import { type ApiError, fromGatewayError, invalidRequest, toResponse } from "./ApiError.js"
-import { decoder, readJson } from "./Body.js"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
+import type * as Http from "node:http"
+import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
+import { decoder, parseJson, readWith } from "./Body.js"
+import { nodeResponse, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
 import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
@@ -66,56 +67,112 @@ export const sseBody = (answer: StreamAnswer, includeUsage: boolean): Stream.Str
   )
 }
 
-/** The Node response of a request served by Node's http server, if it is one. */
-const nodeResponse = (request: HttpServerRequest.HttpServerRequest): Http.ServerResponse | undefined => {
-  if (request.headers["upgrade"] !== undefined) return undefined
-  const response: unknown = NodeHttpServerRequest.toServerResponse(request)
-  return response instanceof Http.ServerResponse && !response.headersSent ? response : undefined
-}
-
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
+/** A decoded chat call. */
+interface Call {
+  readonly request: ChatRequest
+  readonly requirements: TaskRequirements
+  readonly options: RequestOptions
+}
+
+/** Body bytes to a call, synchronously: JSON, the ChatRequest Schema, requirements and options. */
+const parse = (bytes: Buffer, headers: HttpServerRequest.HttpServerRequest["headers"], requestId: string): Either.Either<Call, ApiError> => {
+  const json = parseJson(bytes)
+  if (Either.isLeft(json)) return Either.left(json.left)
+  const body = json.right
+  if (!isObject(body)) return Either.left(invalidRequest("request body must be a JSON object", "invalid_request"))
+  const request = decodeChat(body)
+  if (Either.isLeft(request)) return Either.left(request.left)
+  const stated = requirementsFrom(body["modelgate"], headers)
+  if (Either.isLeft(stated)) return Either.left(stated.left)
+  const options = optionsFrom(requestId, headers)
+  if (Either.isLeft(options)) return Either.left(options.left)
+  return Either.right({ request: request.right, requirements: withImplied(request.right, stated.right), options: options.right })
+}
+
+const failureHeaders = (error: ApiError, requestId: string): Record<string, string> =>
+  error.status === 413 ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId }
+
+const toApi = (error: ApiError | GatewayError): ApiError => (error._tag === "ApiError" ? error : fromGatewayError(error))
+
+/** The handler of `POST /v1/chat/completions`. */
+export interface ChatHandler {
+  /** On any server: the answer as an `HttpServerResponse` (on Node it is written directly, see `writeTo`). */
+  readonly respond: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  /**
+   * On Node: write the answer straight to `res` (JSON or SSE, or the error),
+   * completing when it is written, with a stand-in response the platform skips.
+   * A defect is logged and answered with a 500; only interruption fails.
+   */
+  readonly writeTo: (request: HttpServerRequest.HttpServerRequest, res: Http.ServerResponse) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+}
+
 /** The handler of `POST /v1/chat/completions`; `ids` gives each request its id. */
-export const make = (ids: RequestId.RequestIds) => Effect.gen(function* () {
+export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig> => Effect.gen(function* () {
   const gateway = yield* Gateway
   const maxBytes = (yield* (yield* GatewayConfig).get).server.maxBodyBytes
 
-  const answer = (
-    body: unknown,
-    http: HttpServerRequest.HttpServerRequest,
-    requestId: string
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> => {
-    const headers = http.headers
-    if (!isObject(body)) return Effect.fail(invalidRequest("request body must be a JSON object", "invalid_request"))
-    const decoded = Either.all([decodeChat(body), requirementsFrom(body["modelgate"], headers), optionsFrom(requestId, headers)])
-    if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
-    const [request, stated, options] = decoded.right
-    const requirements = withImplied(request, stated)
-    const toApi = (e: GatewayError) => fromGatewayError(e)
-    if (request.stream === true) {
-      const includeUsage = request.stream_options?.include_usage === true
-      return Effect.flatMap(Effect.mapError(gateway.stream(request, requirements, options), toApi), (streamed) => {
-        const headers = { ...metaHeaders(streamed.meta), "cache-control": "no-cache" }
-        const res = nodeResponse(http)
-        if (res === undefined) {
-          return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
-        }
-        // Written here, in the handler's fiber; the platform skips a response that is already ended.
-        const all = { ...headers, "content-type": "text/event-stream" }
-        return Effect.as(Sse.write(res, all, streamed, includeUsage), HttpServerResponse.empty({ status: 200, headers: all }))
+  // The sync work of a request (JSON, Schema decode, requirements) runs in the body read's callback, and the
+  // answer is one write: few Effect steps on the hot route.
+  const read = (http: HttpServerRequest.HttpServerRequest, requestId: string) =>
+    readWith(http, maxBytes, (bytes) => parse(bytes, http.headers, requestId))
+
+  const writeTo = (http: HttpServerRequest.HttpServerRequest, res: Http.ServerResponse) => {
+    const requestId = ids(http.headers["x-request-id"])
+    const answer = Effect.flatMap(read(http, requestId), ({ options, request, requirements }) => {
+      if (request.stream === true) {
+        const includeUsage = request.stream_options?.include_usage === true
+        return Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
+          const headers = metaHeaders(streamed.meta)
+          headers["cache-control"] = "no-cache"
+          headers["content-type"] = "text/event-stream"
+          return Effect.as(Sse.write(res, headers, streamed, includeUsage), sent(200))
+        })
+      }
+      return Effect.flatMap(gateway.complete(request, requirements, options), ({ meta, response }) => {
+        const headers = metaHeaders(meta)
+        headers["content-type"] = "application/json"
+        return writeText(res, 200, headers, JSON.stringify(response))
       })
-    }
-    return Effect.map(Effect.mapError(gateway.complete(request, requirements, options), toApi), ({ meta, response }) =>
-      HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) }))
+    })
+    return Effect.catchAllCause(answer, (cause) => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      const failure = Cause.failureOption(cause)
+      if (res.headersSent) {
+        // Not expected (the SSE writer ends its own failures); end the answer rather than leave it open.
+        if (!res.writableEnded) res.end()
+        return Effect.as(Effect.logError("request failed after its answer started", cause), sent(res.statusCode))
+      }
+      if (Option.isSome(failure)) {
+        const error = toApi(failure.value)
+        return writeError(res, error, failureHeaders(error, requestId))
+      }
+      return Effect.zipRight(Effect.logError("request failed", cause), writeError(res, internal(), { "x-request-id": requestId }))
+    })
   }
 
-  return (request: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-    const requestId = ids(request.headers["x-request-id"])
-    return readJson(request, maxBytes).pipe(
-      Effect.flatMap((body) => answer(body, request, requestId)),
-      Effect.catchAll((error) =>
-        Effect.succeed(toResponse(error, error.status === 413 ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId }))
-      )
-    )
+  const respond = (http: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
+    const res = nodeResponse(http)
+    if (res !== undefined) return writeTo(http, res)
+    const requestId = ids(http.headers["x-request-id"])
+    const answer = Effect.flatMap(read(http, requestId), ({ options, request, requirements }) => {
+      if (request.stream === true) {
+        const includeUsage = request.stream_options?.include_usage === true
+        return Effect.map(gateway.stream(request, requirements, options), (streamed) =>
+          HttpServerResponse.stream(sseBody(streamed, includeUsage), {
+            contentType: "text/event-stream",
+            headers: { ...metaHeaders(streamed.meta), "cache-control": "no-cache" }
+          }))
+      }
+      return Effect.map(gateway.complete(request, requirements, options), ({ meta, response }) =>
+        HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) }))
+    })
+    return Effect.catchAll(answer, (e) => {
+      const error = toApi(e)
+      return Effect.succeed(toResponse(error, failureHeaders(error, requestId)))
+    })
   }
+
+  return { respond, writeTo }
 })

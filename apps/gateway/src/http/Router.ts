@@ -13,12 +13,14 @@ import type { Metrics } from "@modelgate/core/Metrics"
 import type { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import type { ModelSelector } from "@modelgate/core/ModelSelector"
 import { Cause, Effect } from "effect"
+import type * as Http from "node:http"
 import * as Admin from "./Admin.js"
 import { type ApiError, internal, routeNotFound, toResponse } from "./ApiError.js"
 import * as Auth from "./Auth.js"
 import * as Chat from "./Chat.js"
 import * as Info from "./Info.js"
 import * as MetricsApi from "./Metrics.js"
+import { writeError } from "./NodeWrite.js"
 import * as RequestId from "./RequestId.js"
 
 /** The services the HTTP app reads. */
@@ -47,8 +49,26 @@ export interface AppOptions {
   readonly closing?: Effect.Effect<void> | undefined
 }
 
+/** The app, and a direct path for the hot route on Node. */
+export interface Routes {
+  /** Every route through the `HttpRouter`; failures leave as OpenAI-shaped error responses. */
+  readonly app: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
+  /**
+   * `POST /v1/chat/completions` served before the router, writing its answer
+   * straight to Node's response (auth, body, answer and errors as the routed
+   * path does); `undefined` for any other request.
+   */
+  readonly hot: (
+    request: HttpServerRequest.HttpServerRequest,
+    res: Http.ServerResponse
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse> | undefined
+}
+
 /** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once). */
-export const make = (options: AppOptions = {}) => Effect.gen(function* () {
+export const make = (options: AppOptions = {}) => Effect.map(makeRoutes(options), (routes) => routes.app)
+
+/** Build the app and its hot path from the services (reads `MODELGATE_MASTER_KEY` once). */
+export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () {
   const auth = yield* Auth.fromConfig
   const ids = yield* RequestId.make
   const chat = yield* Chat.make(ids)
@@ -59,7 +79,7 @@ export const make = (options: AppOptions = {}) => Effect.gen(function* () {
   const adm = (handler: Handler) => guarded(auth.admin, handler)
 
   const router = HttpRouter.empty.pipe(
-    HttpRouter.post("/v1/chat/completions", v1(chat)),
+    HttpRouter.post("/v1/chat/completions", v1(chat.respond)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
     HttpRouter.get("/v1/events", v1(() => info.eventStream)),
     HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url))),
@@ -85,7 +105,13 @@ export const make = (options: AppOptions = {}) => Effect.gen(function* () {
       : Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
         HttpServerResponse.setHeader(response, "x-request-id", ids(request.headers["x-request-id"])))
 
-  return router.pipe(
+  const hot: Routes["hot"] = (request, res) => {
+    if (request.method !== "POST" || request.url !== "/v1/chat/completions") return undefined
+    const denied = auth.gateway(request)
+    return denied === undefined ? chat.writeTo(request, res) : writeError(res, denied, { "x-request-id": ids(request.headers["x-request-id"]) })
+  }
+
+  const app = router.pipe(
     Effect.catchTags({
       ApiError: (error) => Effect.succeed(toResponse(error)),
       RouteNotFound: (error) => Effect.succeed(toResponse(routeNotFound(error.request.method, error.request.url)))
@@ -97,4 +123,5 @@ export const make = (options: AppOptions = {}) => Effect.gen(function* () {
     ),
     Effect.flatMap(withId)
   )
+  return { app, hot } satisfies Routes
 })
