@@ -24,7 +24,7 @@ import { toUsd } from "@modelgate/domain/Money"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Cause, Clock, Context, Effect, Exit, Layer, Option, Stream } from "effect"
+import { Cause, Clock, Context, Effect, Exit, FiberRef, Layer, Option, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
@@ -34,7 +34,7 @@ import * as Streaming from "./Gateway/Streaming.js"
 import * as WaitQueue from "./Gateway/WaitQueue.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { ModelRegistry } from "./ModelRegistry.js"
-import { ModelSelector } from "./ModelSelector.js"
+import { ModelSelector, type Ranking } from "./ModelSelector.js"
 import { PerformanceMonitor } from "./PerformanceMonitor.js"
 import { type Provider, type ProviderKey, Providers } from "./Provider.js"
 import { RateLimiter } from "./RateLimiter.js"
@@ -103,6 +103,17 @@ export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
 /** How long an answered stream may wait for its consumer before it is abandoned (the client left). */
 const abandonAfterMs = 30_000
 
+/**
+ * The request's span. One span per request while the tracer is on, opened
+ * without a stack capture (`Effect.fn` made a `new Error()` per call); none
+ * while it is off (the server runs so): even a no-op span cost ~35 Effect
+ * steps per request (a context copy and a finalizer).
+ */
+const traced = <A, E>(name: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.withFiberRuntime((fiber) =>
+    fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(effect, name, { captureStackTrace: false }) : effect
+  )
+
 /** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
 const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
 
@@ -122,7 +133,7 @@ const promptEstimator = (request: ChatRequest) => {
 /** The models a request may run on, best first, and the score of each. */
 interface Candidates {
   readonly models: ReadonlyArray<ModelMetadata>
-  readonly scores: ReadonlyMap<string, number>
+  readonly ranking: Ranking
   /** Models left out of the ranking, and why: reported when every candidate fails. */
   readonly excluded: ReadonlyArray<Exclusion>
 }
@@ -188,77 +199,89 @@ export const make = Effect.gen(function* () {
       yield* costs.checkBudget(model.value, requirements.agentType, estimate)
     })
 
-  /** Rank the candidates once; fails NoEligibleModel when none can serve now. */
-  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) =>
-    Effect.gen(function* () {
-      const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
-      const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
-      const ranking = yield* selector.rank({
+  /**
+   * Rank the candidates once; fails NoEligibleModel when none can serve now.
+   * (Plain flatMap steps instead of generators on the request path: each
+   * generator is an allocation and a few Effect steps per request.)
+   */
+  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) => {
+    const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
+    const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
+    return Effect.flatMap(
+      selector.rank({
         requirements,
         estimatedPromptTokens: promptTokens,
         maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
         requestId,
         only
-      })
-      const ordered = candidatesFor(explicit ?? "auto", ranking)
-      if (ordered.length === 0) {
+      }),
+      (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
+        const ordered = candidatesFor(explicit ?? "auto", ranking)
+        if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, excluded: ranking.excluded })
         const noneEligible = new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs })
-        if (!WaitQueue.transient(noneEligible)) yield* budgetRefusal(ranking.excluded, requirements, promptTokens, request)
-        return yield* noneEligible
+        return WaitQueue.transient(noneEligible)
+          ? Effect.fail(noneEligible)
+          : Effect.zipRight(budgetRefusal(ranking.excluded, requirements, promptTokens, request), Effect.fail(noneEligible))
       }
-      return {
-        models: ordered,
-        scores: new Map(ranking.ranked.map((r) => [r.model.id, r.score])),
-        excluded: ranking.excluded
-      } satisfies Candidates
-    })
+    )
+  }
 
-  /** Rank, waiting in the priority queue while nothing can serve. */
+  /** The queue deadline, read from the config only when a request has to wait. */
+  const queueDeadlineMs = Effect.map(config.get, (c) => c.failover.queueDeadlineMs)
+
+  /** Rank, waiting in the priority queue while nothing can serve; enters and leaves degraded mode. */
   const candidates = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) =>
-    Effect.gen(function* () {
-      const conf = yield* config.get
-      return yield* queue.run(requirements.priority, conf.failover.queueDeadlineMs, rankOnce(request, requirements, explicit, requestId)).pipe(
-        Effect.tapError((e) => setDegraded(true, e.message)),
-        Effect.tap(() => setDegraded(false, ""))
-      )
+    Effect.matchEffect(queue.run(requirements.priority, queueDeadlineMs, rankOnce(request, requirements, explicit, requestId)), {
+      onFailure: (e) => Effect.zipRight(setDegraded(true, e.message), Effect.fail(e)),
+      // The flag is read synchronously: leaving degraded mode costs a step only when it was on.
+      onSuccess: (ranked) => (degraded ? Effect.as(setDegraded(false, ""), ranked) : Effect.succeed(ranked))
     })
-
-  const resolveExplicit = (request: ChatRequest): Effect.Effect<ModelMetadata | undefined, ModelNotFound> =>
-    request.model === "auto" ? Effect.succeed(undefined) : registry.resolve(request.model)
 
   /** The cache key of a cacheable request (none when the cache does not apply). */
-  const cacheKeyOf = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, options: RequestOptions | undefined) =>
-    Effect.map(cache.cacheable(request), (cacheable) =>
-      !cacheable || options?.cacheTtlMs === 0
-        ? undefined
-        : cache.key(
-          request,
-          explicit?.id ??
-            `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
-        )
+  const cacheKeyOf = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+    cache.key(
+      request,
+      explicit?.id ??
+        `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
     )
+
+  /** What a request has once it began: its id, start time, clock, explicit model and cache key. */
+  interface Begun {
+    readonly requestId: string
+    readonly startedAt: number
+    /**
+     * The fiber's clock, read once per request: later timestamps are taken
+     * with `unsafeCurrentTimeMillis` inside steps the request runs anyway
+     * instead of one `Clock.currentTimeMillis` step each (TestClock included).
+     */
+    readonly clock: Clock.Clock
+    readonly explicit: ModelMetadata | undefined
+    readonly key: string | undefined
+  }
 
   /** What every request starts with: its id, start time, explicit model and cache key. */
   const begin = (request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
-    Effect.gen(function* () {
-      const startedAt = yield* Clock.currentTimeMillis
+    Effect.clockWith((clock) => {
+      const startedAt = clock.unsafeCurrentTimeMillis()
       const requestId = options?.requestId ?? nextRequestId(startedAt)
-      const explicit = yield* resolveExplicit(request)
-      const key = yield* cacheKeyOf(request, requirements, explicit, options)
-      return { requestId, startedAt, explicit, key }
+      const withModel = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
+        options?.cacheTtlMs === 0
+          ? Effect.succeed({ requestId, startedAt, clock, explicit, key: undefined })
+          : Effect.map(cache.cacheable(request), (cacheable) => ({
+            requestId,
+            startedAt,
+            clock,
+            explicit,
+            key: cacheable ? cacheKeyOf(request, requirements, explicit) : undefined
+          }))
+      return request.model === "auto" ? withModel(undefined) : Effect.flatMap(registry.resolve(request.model), withModel)
     })
 
-  type Begun = Effect.Effect.Success<ReturnType<typeof begin>>
-
-  /** The cached answer, recorded as a hit (zero cost, its own latency), when there is one. */
-  const fromCache = (requirements: TaskRequirements, begun: Begun, streamed: boolean) =>
+  /** A cached answer, recorded as a hit (zero cost, its own latency). */
+  const cacheHit = (requirements: TaskRequirements, begun: Begun, streamed: boolean, response: ChatResponse) =>
     Effect.gen(function* () {
-      if (begun.key === undefined) return Option.none()
-      const cached = yield* cache.get(begun.key)
-      if (Option.isNone(cached)) return Option.none()
-      const response = cached.value
       const model = yield* registry.get(response.model).pipe(Effect.orElseSucceed(() => begun.explicit))
-      const now = yield* Clock.currentTimeMillis
+      const now = begun.clock.unsafeCurrentTimeMillis()
       if (model !== undefined) {
         yield* Accounting.cacheHit(accounting, model, response.usage, begun.startedAt, { requestId: begun.requestId, requirements, now, streamed })
       }
@@ -273,16 +296,12 @@ export const make = Effect.gen(function* () {
       return Option.some({ response: { ...response, id: `chatcmpl-${begun.requestId}` }, meta })
     })
 
-  /** Key and provider for one attempt on `model`. */
-  const prepare = (model: ModelMetadata) =>
-    Effect.gen(function* () {
-      const provider = providers.get(model.provider)
-      if (provider === undefined) {
-        return yield* new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` })
-      }
-      const key = provider.requiresKey ? yield* keys.next(model.provider) : undefined
-      return { provider, key } as const
-    })
+  /** The cached answer, recorded as a hit, when there is one. */
+  const fromCache = (requirements: TaskRequirements, begun: Begun, streamed: boolean) =>
+    begun.key === undefined
+      ? Effect.succeedNone
+      : Effect.flatMap(cache.get(begun.key), (cached) =>
+        Option.isNone(cached) ? Effect.succeedNone : cacheHit(requirements, begun, streamed, cached.value))
 
   const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({ ...request, model: model.providerModel })
 
@@ -295,49 +314,65 @@ export const make = Effect.gen(function* () {
     readonly promptTokens: number
   }
 
+  /** What a failed attempt is recorded as: its typed failure, or `Interrupted`. */
+  const failureOf = (cause: Cause.Cause<ProviderError>) =>
+    Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: "Interrupted" }) as const)
+
   /**
-   * One attempt on `model`: reserve budget and rate-limit capacity, take a key,
-   * run `use`. If `use` fails or is interrupted the reservations are given back
-   * and a failed performance record is written: nothing is left half-held.
+   * One attempt on `model`: take a key, reserve budget and rate-limit capacity,
+   * run `use` (interruptible), then `after` with its result. If `use` fails or
+   * is interrupted the reservations are given back and a failed performance
+   * record is written: nothing is left half-held. Everything but `use` runs
+   * uninterruptibly, so the accounting of a finished call is never cut short.
    */
-  const attemptOn = <A>(
+  const attemptOn = <A, B>(
     request: ChatRequest,
     requirements: TaskRequirements,
-    requestId: string,
+    begun: Begun,
     streamed: boolean,
-    use: (attempt: Attempt) => Effect.Effect<A, ProviderError>
+    use: (attempt: Attempt) => Effect.Effect<A, ProviderError>,
+    after: (attempt: Attempt, value: A) => Effect.Effect<B>
   ) => {
     const promptTokensOn = promptEstimator(request)
-    return (model: ModelMetadata) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function* () {
-          const { provider, key } = yield* prepare(model)
-          const callStart = yield* Clock.currentTimeMillis
+    const { clock, requestId } = begun
+    return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
+      const provider = providers.get(model.provider)
+      if (provider === undefined) {
+        return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }))
+      }
+      return Effect.uninterruptibleMask((restore) => {
+        const run = (key: ProviderKey | undefined) => {
           const promptTokens = promptTokensOn(model)
-          const held = yield* Accounting.hold(
+          const hold = Accounting.hold(
             accounting,
             model,
             key,
             promptTokens,
             estimateOutputTokens(request, model),
             requirements,
-            callStart
+            clock.unsafeCurrentTimeMillis()
           )
-          return yield* restore(use({ model, provider, key, held, promptTokens })).pipe(
-            Effect.onExit((exit) =>
-              Exit.isSuccess(exit)
-                ? Effect.void
-                : Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                  Accounting.failed(
-                    accounting,
-                    held,
-                    Option.getOrElse(Cause.failureOption(exit.cause), () => ({ _tag: "Interrupted" }) as const),
-                    { requestId, requirements, now, streamed }
-                  ))
-            )
-          )
-        })
-      )
+          return Effect.flatMap(hold, (held) => {
+            const attempt: Attempt = { model, provider, key, held, promptTokens }
+            // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
+            return Effect.matchCauseEffect(restore(use(attempt)), {
+              onFailure: (cause) =>
+                Effect.zipRight(
+                  Accounting.failed(accounting, held, failureOf(cause), {
+                    requestId,
+                    requirements,
+                    now: clock.unsafeCurrentTimeMillis(),
+                    streamed
+                  }),
+                  Effect.failCause(cause)
+                ),
+              onSuccess: (value) => after(attempt, value)
+            })
+          })
+        }
+        return provider.requiresKey ? Effect.flatMap(keys.next(model.provider), run) : run(undefined)
+      })
+    }
   }
 
   /**
@@ -363,60 +398,82 @@ export const make = Effect.gen(function* () {
       )
     )
 
-  const selected = (requestId: string, model: ModelMetadata, ranked: Candidates, failovers: number) =>
-    Effect.flatMap(Clock.currentTimeMillis, (at) =>
-      events.publish(
-        new ModelSelected({
-          at,
-          requestId,
-          model: model.id,
-          score: ranked.scores.get(model.id) ?? 0,
-          reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
-        }, true)
-      )
+  const selected = (begun: Begun, model: ModelMetadata, ranked: Candidates, failovers: number) =>
+    events.publish(
+      new ModelSelected({
+        at: begun.clock.unsafeCurrentTimeMillis(),
+        requestId: begun.requestId,
+        model: model.id,
+        score: ranked.ranking.ranked.find((r) => r.model.id === model.id)?.score ?? 0,
+        reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
+      }, true)
     )
 
-  const complete: Gateway["Type"]["complete"] = Effect.fn("Gateway.complete")(function* (request, requirements, options) {
-    const begun = yield* begin(request, requirements, options)
+  /** Run `answer` unless the cache has the answer (a cache hit is returned as is). */
+  const unlessCached = <A, E>(
+    requirements: TaskRequirements,
+    begun: Begun,
+    streamed: boolean,
+    answer: Effect.Effect<A, E>,
+    hit: (cached: { readonly response: ChatResponse; readonly meta: AnswerMeta }) => A
+  ): Effect.Effect<A, E> =>
+    begun.key === undefined
+      ? answer
+      : Effect.flatMap(fromCache(requirements, begun, streamed), (cached) => (Option.isSome(cached) ? Effect.succeed(hit(cached.value)) : answer))
+
+  /** A complete answer: selection, failover, the call and its accounting, then events, evaluation and the cache. */
+  const completeAnswer = (request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined, begun: Begun) => {
     const { requestId } = begun
-    const cached = yield* fromCache(requirements, begun, false)
-    if (Option.isSome(cached)) return cached.value
-    const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
-    const outcome = yield* runOver(
-      ranked,
-      attemptOn(request, requirements, requestId, false, ({ held, key, model, provider }) =>
-        Effect.gen(function* () {
-          const result = yield* provider.chat({ request: providerRequest(request, model), model, key })
-          const now = yield* Clock.currentTimeMillis
-          const cost = yield* Accounting.succeeded(accounting, held, result.response.usage, result.rateLimit, {
+    const call = attemptOn(
+      request,
+      requirements,
+      begun,
+      false,
+      ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
+      ({ held }, result) =>
+        Effect.map(
+          Accounting.succeeded(accounting, held, result.response.usage, result.rateLimit, {
             requestId,
             requirements,
-            now,
+            now: begun.clock.unsafeCurrentTimeMillis(),
             streamed: false
-          })
-          return { response: result.response, cost }
-        })),
-      requestId
+          }),
+          (cost) => ({ response: result.response, cost })
+        )
     )
-    const model = outcome.model
-    const response: ChatResponse = { ...outcome.value.response, model: model.id }
-    yield* selected(requestId, model, ranked, outcome.failovers)
-    yield* evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
-    if (begun.key !== undefined) yield* cache.set(begun.key, response, options?.cacheTtlMs)
-    return {
-      response,
-      meta: {
-        requestId,
-        model: model.id,
-        provider: model.provider,
-        cacheHit: false,
-        failovers: outcome.failovers,
-        costUsd: toUsd(outcome.value.cost)
-      }
-    }
-  })
+    return Effect.flatMap(candidates(request, requirements, begun.explicit, requestId), (ranked) =>
+      Effect.flatMap(runOver(ranked, call, requestId), (outcome) => {
+        const model = outcome.model
+        const response: ChatResponse = { ...outcome.value.response, model: model.id }
+        const answer = {
+          response,
+          meta: {
+            requestId,
+            model: model.id,
+            provider: model.provider,
+            cacheHit: false,
+            failovers: outcome.failovers,
+            costUsd: toUsd(outcome.value.cost)
+          } satisfies AnswerMeta
+        }
+        const evaluated = Effect.flatMap(
+          selected(begun, model, ranked, outcome.failovers),
+          () => evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
+        )
+        const key = begun.key
+        return key === undefined
+          ? Effect.as(evaluated, answer)
+          : Effect.as(Effect.flatMap(evaluated, () => cache.set(key, response, options?.cacheTtlMs)), answer)
+      }))
+  }
 
-  /** Account for a stream when it ends: its usage (estimated when the provider sent none), or its failure. */
+  const complete: Gateway["Type"]["complete"] = (request, requirements, options) =>
+    traced(
+      "Gateway.complete",
+      Effect.flatMap(begin(request, requirements, options), (begun) =>
+        unlessCached(requirements, begun, false, completeAnswer(request, requirements, options, begun), (hit) => hit))
+    )
+
   /**
    * Account for a stream when it ends: its usage (estimated when the provider
    * sent none), or its failure. A stream that ended cleanly with real usage is
@@ -462,7 +519,7 @@ export const make = Effect.gen(function* () {
     const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
     const outcome = yield* runOver(
       ranked,
-      attemptOn(request, requirements, requestId, true, (attempt) =>
+      attemptOn(request, requirements, begun, true, (attempt) =>
         Effect.gen(function* () {
           const { key, model, provider } = attempt
           const started = yield* provider.stream({ request: providerRequest(request, model), model, key })
@@ -480,10 +537,10 @@ export const make = Effect.gen(function* () {
               Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
             )
           )
-        })),
+        }), (_, chunks) => Effect.succeed(chunks)),
       requestId
     )
-    yield* selected(requestId, outcome.model, ranked, outcome.failovers)
+    yield* selected(begun, outcome.model, ranked, outcome.failovers)
     return {
       meta: {
         requestId,

@@ -5,10 +5,13 @@
  * performance record is written. Records are built with validation off
  * (`new X(props, true)`): their values come from this code, not from outside,
  * and validating them cost ~10% of the request path (bench/README.md).
+ * The steps of the common path (`hold`, `succeeded`) are plain flatMap chains,
+ * not generators: each generator costs an allocation and a few Effect steps.
  */
 import type { Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { PicoUsd } from "@modelgate/domain/Money"
+import type { BudgetExceeded, RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
@@ -50,15 +53,14 @@ export const hold = (
   outputTokens: number,
   requirements: TaskRequirements,
   startedAt: number
-) =>
-  Effect.gen(function* () {
-    const estimate: PicoUsd = s.costs.cost(model, { promptTokens, completionTokens: outputTokens, cachedTokens: 0 })
-    const budget = yield* s.costs.reserve(model, requirements.agentType, estimate)
-    const limit = yield* s.limiter
-      .reserve(model, promptTokens + outputTokens, key?.id)
-      .pipe(Effect.tapError(() => s.costs.release(budget)))
-    return { model, key, limit, budget, startedAt } satisfies Held
-  })
+): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
+  const estimate: PicoUsd = s.costs.cost(model, { promptTokens, completionTokens: outputTokens, cachedTokens: 0 })
+  return Effect.flatMap(s.costs.reserve(model, requirements.agentType, estimate), (budget) =>
+    Effect.matchEffect(s.limiter.reserve(model, promptTokens + outputTokens, key?.id), {
+      onFailure: (e) => Effect.zipRight(s.costs.release(budget), Effect.fail(e)),
+      onSuccess: (limit) => Effect.succeed<Held>({ model, key, limit, budget, startedAt })
+    }))
+}
 
 /** Context of a finished call, for its records. */
 export interface Outcome {
@@ -95,13 +97,15 @@ export const succeeded = (
   usage: Usage,
   rateLimit: RateLimitInfo | undefined,
   outcome: Outcome
-) =>
-  Effect.gen(function* () {
-    const tokens = usageTokens(usage)
-    const cost = s.costs.cost(held.model, tokens)
-    yield* s.limiter.settle(held.limit, usage.total_tokens)
-    if (rateLimit !== undefined) yield* s.limiter.observe(held.model, rateLimit, held.key?.id)
-    yield* s.costs.commit(
+): Effect.Effect<PicoUsd> => {
+  const tokens = usageTokens(usage)
+  const cost = s.costs.cost(held.model, tokens)
+  const settled = rateLimit === undefined
+    ? s.limiter.settle(held.limit, usage.total_tokens)
+    : Effect.flatMap(s.limiter.settle(held.limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id))
+  // Each service call is made when its step runs (flatMap thunks), in the order of the generator it replaced.
+  return settled.pipe(
+    Effect.flatMap(() => s.costs.commit(
       held.budget,
       new CostRecord({
         at: outcome.now,
@@ -115,12 +119,13 @@ export const succeeded = (
         costPicoUsd: cost,
         cacheHit: false
       }, true)
-    )
-    yield* s.performance.record(
+    )),
+    Effect.flatMap(() => s.performance.record(
       performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
-    )
-    return cost
-  })
+    )),
+    Effect.as(cost)
+  )
+}
 
 /**
  * The call failed. A failure with an HTTP status was counted by the provider:

@@ -58,18 +58,31 @@ export const make = (options: WaitQueueOptions) =>
 
     /**
      * Run `attempt` until it succeeds, fails with something other than
-     * `NoEligibleModel`, or `deadlineMs` (ms from now) passes.
+     * `NoEligibleModel`, or `deadlineMs` (ms from now; read only when the
+     * first attempt found nothing) passes. The first attempt runs as is, with
+     * no step of the queue's own when it succeeds (the common case).
      */
     const run = <A, E>(
       priority: Priority,
-      deadlineMs: number,
+      deadlineMs: number | Effect.Effect<number>,
       attempt: Effect.Effect<A, E | NoEligibleModel>
     ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
+      Effect.catchAll(attempt, (error) =>
+        !isNoEligible(error) || !transient(error)
+          ? Effect.fail(error)
+          : typeof deadlineMs === "number"
+          ? wait(priority, deadlineMs, attempt, error)
+          : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, attempt, error)))
+
+    /** `attempt` found no candidate (`error`): wait in the queue and retry until `deadlineMs` passes. */
+    const wait = <A, E>(
+      priority: Priority,
+      deadlineMs: number,
+      attempt: Effect.Effect<A, E | NoEligibleModel>,
+      error: NoEligibleModel
+    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
       Effect.gen(function* () {
-        const first = yield* Effect.either(attempt)
-        if (first._tag === "Right") return first.right
-        const error = first.left
-        if (!isNoEligible(error) || deadlineMs <= 0 || !transient(error)) return yield* Effect.fail(error)
+        if (deadlineMs <= 0) return yield* Effect.fail(error)
         const start = yield* Clock.currentTimeMillis
         const until = start + deadlineMs
         const current = yield* Ref.get(waiters)

@@ -1,0 +1,56 @@
+/**
+ * Shared setup of the micro-core-* benchmarks: GatewayLive on bench/config
+ * (SQLite records in a temporary directory, removed at exit) with a provider
+ * double that answers at once; its stream emits 4 chunks, the last with usage.
+ */
+import type { ChatChunk } from "@modelgate/domain/Chat"
+import { type Provider, Providers } from "@modelgate/core/Provider"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
+import { ConfigProvider, Effect, Layer, Stream } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+const chunk = (content: string | undefined, finish: "stop" | null, usage: boolean): ChatChunk => ({
+  id: "x",
+  object: "chat.completion.chunk",
+  created: 0,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }],
+  ...(usage ? { usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } } : {})
+}) as ChatChunk
+
+const chunks: ReadonlyArray<ChatChunk> = [chunk("hel", null, false), chunk("lo", null, false), chunk("!", null, false), chunk(undefined, "stop", true)]
+
+const double: Provider = {
+  id: "openai",
+  requiresKey: true,
+  chat: (ctx) =>
+    Effect.succeed({
+      response: {
+        id: "x",
+        object: "chat.completion",
+        created: 0,
+        model: ctx.model.providerModel,
+        choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 }
+      },
+      rateLimit: undefined,
+      providerRequestId: undefined
+    }),
+  stream: () => Effect.succeed({ chunks: Stream.fromIterable(chunks), rateLimit: undefined, providerRequestId: undefined }),
+  probe: () => Effect.succeed({ ok: true, latencyMs: 0, error: undefined })
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-micro-"))
+const db = path.join(dir, "m.db")
+export const layer = GatewayLive.layerWith({
+  configDirectory: "bench/config",
+  watch: false,
+  providers: Layer.succeed(Providers, Providers.fromList([double]))
+}).pipe(
+  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "k"], ["MODELGATE_DB", db]]))))
+)
+export const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }] }
+export const requirements = { capabilities: [], priority: "MEDIUM" } as const
+process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
