@@ -7,18 +7,17 @@
  * patched runtime's `globalThis.__mg` counter). The fakes run in this process,
  * so the numbers include their work: compare before/after on this bench only.
  *
- *   node --import tsx bench/micro-provider-streams.ts [calls per block] [providers,...] [chat|stream|both]
+ *   node --import tsx bench/micro-provider-streams.ts [calls per block] [providers,...] [chat|stream|both] [adapters dir]
  *
- * Runs on the packages' `dist`: build first (`npx tsc -b`).
+ * Runs on the packages' `dist`: build first (`npx tsc -b`). For an A/B of two
+ * versions of the adapters, pass a directory holding a copy of
+ * packages/providers/src (run from TS by tsx; symlink node_modules next to it).
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
 import { ModelId, ProviderId } from "@modelgate/domain/Ids"
 import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
-import * as Anthropic from "@modelgate/providers/Anthropic"
-import * as Google from "@modelgate/providers/Google"
-import * as Ollama from "@modelgate/providers/Ollama"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
@@ -27,8 +26,13 @@ import { Chunk, Effect, Redacted, Stream } from "effect"
 // tsx turns source maps on; the gateway runs plain `node` on dist.
 process.setSourceMapsEnabled(false)
 const perBlock = Number(process.argv[2] ?? "1000")
-const only = (process.argv[3] ?? "anthropic,google,ollama").split(",")
+const only = (process.argv[3] ?? "anthropic,google,ollama").replace("all", "anthropic,google,ollama").split(",")
 const modes = process.argv[4] === "chat" ? ["chat"] : process.argv[4] === "stream" ? ["stream"] : ["chat", "stream"]
+const adapters = process.argv[5]
+type Adapter = typeof import("@modelgate/providers/Anthropic")
+const load = (name: string): Promise<Adapter> =>
+  import(adapters === undefined ? `@modelgate/providers/${name}` : `${adapters}/${name}.ts`) as Promise<Adapter>
+const [Anthropic, Google, Ollama] = await Promise.all([load("Anthropic"), load("Google"), load("Ollama")])
 const blocks = 5
 const warmup = 1500
 
@@ -96,7 +100,7 @@ const run = (name: string, provider: Provider, ctx: ReturnType<typeof ctxOf>, ex
 const config = (baseUrl: string) => Effect.succeed(ProviderConfig.make({ baseUrl, maxRetries: 0 }))
 
 const program = Effect.gen(function*() {
-  // A short answer of a few events: Anthropic role + 3 deltas + finish + usage; Gemini 2 events of words; Ollama 6 lines.
+  // A short answer of a few events each (role, text deltas, finish, usage: the chunk count is checked).
   if (only.includes("anthropic")) {
     const fake = yield* FakeAnthropic.make()
     const provider = yield* Anthropic.make(config(fake.url))

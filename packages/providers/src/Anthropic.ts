@@ -17,7 +17,7 @@ import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
 import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
 import { decodeJson, malformed } from "./internal/errors.js"
 import { makeProviderHttp } from "./internal/http.js"
-import { sseEvents, translateEvents } from "./internal/sse.js"
+import { translateSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "anthropic"
@@ -81,9 +81,8 @@ export const make = (
       return yield* http.stream(info, request, (opened) =>
         Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
           const context = { provider: providerId, info, meta: opened, nowMs }
-          const events = sseEvents(opened.body, (detail) =>
+          const chunks = translateSse(opened.body, () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)), (detail) =>
             new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-          const chunks = translateEvents(events, () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)))
           return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
         }))
     })

@@ -20,7 +20,7 @@ import { decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp } from "./internal/http.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
-import { sseEvents, translateEvents } from "./internal/sse.js"
+import { translateSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "google"
@@ -87,9 +87,8 @@ export const make = (
       return yield* http.stream(info, request, (opened) =>
         Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
           const context = { provider: providerId, info, meta: opened, nowMs, model: ctx.model.providerModel, promptTokensEstimate }
-          const events = sseEvents(opened.body, (detail) =>
+          const chunks = translateSse(opened.body, () => new GeminiStreamTranslator(context), (detail) =>
             new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-          const chunks = translateEvents(events, () => new GeminiStreamTranslator(context))
           return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
         }))
     })

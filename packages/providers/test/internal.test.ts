@@ -3,19 +3,22 @@ import { Headers, HttpClientRequest } from "@effect/platform"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type Answer, awaitSleep, Fault, type FakeProvider, make as makeFake } from "@modelgate/testkit/FakeServer"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Schema, Stream, TestClock } from "effect"
+import type { ChatChunk } from "@modelgate/domain/Chat"
+import { StreamInterrupted } from "@modelgate/domain/ProviderError"
+import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import {
   classifyStatus,
   decodeJson,
   genericError,
+  type LineTranslator,
   makeProviderHttp,
-  ndjsonLines,
   parseDuration,
   parseRetryAfter,
-  sseEvents,
   standardRetryAfter,
-  stripSecrets
+  stripSecrets,
+  translateNdjson,
+  translateSse
 } from "../src/internal/index.js"
 import { errorContextOf } from "./internal/fixtures.js"
 
@@ -171,24 +174,102 @@ describe("ProviderHttp", () => {
       assert.lengthOf(yield* server.requests, 2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
-  it.scoped("streams: SSE events decode; a broken body is StreamInterrupted", () =>
+  it.scoped("streams: SSE events translate; a broken body is StreamInterrupted", () =>
     Effect.gen(function*() {
       const { http, server } = yield* setup({ maxRetries: 0 })
       const events = (req: HttpClientRequest.HttpClientRequest) =>
-        http.stream(info, req, (res) => Effect.succeed(sseEvents(res.body, (m) => new Error(m)))).pipe(
+        http.stream(info, req, (res) => Effect.succeed(translateSse(res.body, echoEvents, (m) => new Error(m)))).pipe(
           Effect.flatMap((s) => Stream.runCollect(s)),
-          Effect.map((c) => Chunk.toReadonlyArray(c).map((e) => e.data))
+          Effect.map((c) => Chunk.toReadonlyArray(c).map(contentOf))
         )
-      assert.deepStrictEqual(yield* events(HttpClientRequest.get(`${server.url}/stream`)), ["a", "b"])
+      assert.deepStrictEqual(yield* events(HttpClientRequest.get(`${server.url}/stream`)), ["a", "b", "end"])
       yield* server.script(Fault.reset(1))
       const error = yield* Effect.flip(events(HttpClientRequest.get(`${server.url}/stream`)))
       assert.strictEqual((error as { _tag: string })._tag, "StreamInterrupted")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
-  it.effect("ndjson lines keep a truncated last line", () =>
+  it.effect("SSE: events split at any byte translate the same; an event over the size cap fails the stream", () =>
     Effect.gen(function*() {
-      const body = Stream.make("{\"a\":1}\n{\"b\"", ":2}\n\n{\"c\"").pipe(Stream.encodeText)
-      const lines = yield* Stream.runCollect(ndjsonLines(body))
-      assert.deepStrictEqual(Chunk.toReadonlyArray(lines), ["{\"a\":1}", "{\"b\":2}", "{\"c\""])
+      const body = "event: x\ndata: é1\n\n: comment\n\ndata: 😀 2\r\ndata: more\r\n\r\ndata: cut"
+      const whole = yield* collectContents(translateSse(bytesIn([body]), echoEvents, (m) => new Error(m)))
+      assert.deepStrictEqual(whole, ["x:é1", "😀 2\nmore", "end"])
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 8 }), async (cuts) => {
+            const split = await Effect.runPromise(collectContents(translateSse(bytesAt(body, cuts), echoEvents, (m) => new Error(m))))
+            assert.deepStrictEqual(split, whole)
+          }),
+          { numRuns: 200 }
+        )
+      )
+      // An event still pending past the cap (its end not yet received).
+      const huge = `data: ${"x".repeat(1024 * 1024 + 1)}`
+      const tooLarge = yield* collectContents(translateSse(bytesIn(["data: a\n\n", huge, "\n\ndata: b\n\n"]), echoEvents, () => new Error("too large")))
+      assert.deepStrictEqual(tooLarge.map((c) => c.slice(0, 20)), ["a", "!too large"])
+    }))
+
+  it.effect("NDJSON: lines split at any byte translate the same; a truncated last line is kept; it ends at the terminal line", () =>
+    Effect.gen(function*() {
+      const body = "{\"a\":\"é\"}\r\n\n  \n{\"b\":2}\n{\"c\""
+      const whole = yield* collectContents(translateNdjson(bytesIn([body]), echoLines))
+      assert.deepStrictEqual(whole, ["{\"a\":\"é\"}", "{\"b\":2}", "{\"c\"", "!StreamInterrupted"])
+      yield* Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 8 }), async (cuts) => {
+            const split = await Effect.runPromise(collectContents(translateNdjson(bytesAt(body, cuts), echoLines)))
+            assert.deepStrictEqual(split, whole)
+          }),
+          { numRuns: 200 }
+        )
+      )
+      const ended = yield* collectContents(translateNdjson(bytesIn(["x\ndone\ny\n", "z"]), echoLines))
+      assert.deepStrictEqual(ended, ["x", "done"])
+      const lastLineDone = yield* collectContents(translateNdjson(bytesIn(["x\ndone"]), echoLines))
+      assert.deepStrictEqual(lastLineDone, ["x", "done"])
     }))
 })
+
+const chunkOf = (content: string): ChatChunk => ({
+  id: "toy",
+  object: "chat.completion.chunk",
+  created: 0,
+  model: "toy-model",
+  choices: [{ index: 0, delta: { content }, finish_reason: null }]
+})
+const contentOf = (chunk: ChatChunk) => chunk.choices[0]?.delta.content ?? ""
+
+/** An SSE translator that echoes each event (`name:` before named ones) and ends with "end". */
+const echoEvents = () => ({
+  push: (event: { readonly event: string; readonly data: string }) =>
+    Either.right([chunkOf(event.event === "" || event.event === "message" ? event.data : `${event.event}:${event.data}`)]),
+  end: () => Either.right([chunkOf("end")])
+})
+
+/** An NDJSON translator that echoes each line and stops after a `done` line. */
+const echoLines = (): LineTranslator => {
+  let done = false
+  return {
+    push: (line) => {
+      done = line === "done"
+      return Either.right([chunkOf(line)])
+    },
+    done: () => done,
+    interrupted: () => new StreamInterrupted({ provider: "toy", model: "toy-model", detail: "no done line" })
+  }
+}
+
+/** A body of these network chunks. */
+const bytesIn = (parts: ReadonlyArray<string>) => Stream.fromIterable(parts.map((part) => new TextEncoder().encode(part)))
+
+/** A body's bytes cut at these offsets (multi-byte characters may be split). */
+const bytesAt = (text: string, cuts: ReadonlyArray<number>) => {
+  const bytes = new TextEncoder().encode(text)
+  const at = [...new Set(cuts.map((c) => Math.min(c, bytes.length)))].sort((a, b) => a - b)
+  const parts = [0, ...at, bytes.length].slice(1).map((end, i, ends) => bytes.slice(i === 0 ? 0 : ends[i - 1], end))
+  return Stream.fromChunks(...parts.map((part) => Chunk.of(part)))
+}
+
+/** The contents a stream emits, then `!<tag>` of the error that ends it (if any). */
+const collectContents = <E extends { readonly _tag?: string; readonly message: string }>(stream: Stream.Stream<ChatChunk, E>) =>
+  Effect.map(Stream.runCollect(Stream.either(stream)), (c) =>
+    Chunk.toReadonlyArray(c).map((e) => Either.match(e, { onLeft: (error) => `!${error._tag ?? error.message.slice(0, 20)}`, onRight: contentOf })))

@@ -6,15 +6,16 @@
  */
 import type { ChatChunk, ChatRequest, ChatResponse, ToolCallDelta, Usage } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Effect, Schema, Stream } from "effect"
+import { Either, Schema, type Stream } from "effect"
 import {
   type CallInfo,
   describeParseError,
   estimateTokens,
   excerpt,
-  ndjsonLines,
+  type LineTranslator,
   promptText,
-  type StreamResponse
+  type StreamResponse,
+  translateNdjson
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
 import { argumentsText, WireChatLine } from "./wire.js"
@@ -84,9 +85,9 @@ export const translateStream = (
   request: ChatRequest,
   response: StreamResponse,
   identity: Identity
-): Stream.Stream<ChatChunk, ProviderError> =>
-  Stream.suspend(() => {
-    const base = { provider, model: info.model, status: response.status, requestId: response.requestId, rateLimit: response.rateLimit }
+): Stream.Stream<ChatChunk, ProviderError> => {
+  const base = { provider, model: info.model, status: response.status, requestId: response.requestId, rateLimit: response.rateLimit }
+  return translateNdjson(response.body, (): LineTranslator => {
     let done = false
     let first = true
     let toolIndex = 0
@@ -102,13 +103,13 @@ export const translateStream = (
       ...(usage !== undefined ? { usage } : {})
     })
 
-    const onLine = (raw: string): Effect.Effect<ReadonlyArray<ChatChunk>, ProviderError> => {
+    const push = (raw: string): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> => {
       const decoded = decodeLine(raw)
       if (decoded._tag === "Left") {
-        return Effect.fail(new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; line: ${excerpt(raw, info.secrets, 200)}` }))
+        return Either.left(new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; line: ${excerpt(raw, info.secrets, 200)}` }))
       }
       const line = decoded.right
-      if (line.error !== undefined) return Effect.fail(classifyStreamError(line.error, base, info.secrets))
+      if (line.error !== undefined) return Either.left(classifyStreamError(line.error, base, info.secrets))
       if (first) {
         created = createdOf(line.created_at, created)
         model = line.model ?? model
@@ -140,22 +141,19 @@ export const translateStream = (
       if (line.done === true) {
         const finish = finishOf(line.done_reason, toolIndex > 0)
         if (finish === undefined) {
-          return Effect.fail(new MalformedResponse({ ...base, detail: `unknown done_reason ${JSON.stringify(line.done_reason)}` }))
+          return Either.left(new MalformedResponse({ ...base, detail: `unknown done_reason ${JSON.stringify(line.done_reason)}` }))
         }
         done = true
         out.push(chunk([{ index: 0, delta: {}, finish_reason: finish }]))
         out.push(chunk([], usageOf(line, request, text)))
       }
-      return Effect.succeed(out)
+      return Either.right(out)
     }
 
-    const lines = ndjsonLines(response.body).pipe(
-      Stream.mapEffect(onLine),
-      Stream.takeUntil(() => done),
-      Stream.flattenIterables
-    )
-    const tail = Stream.suspend(() =>
-      done ? Stream.empty : Stream.fail(new StreamInterrupted({ ...base, detail: "the stream ended before a done: true line" }))
-    )
-    return Stream.concat(lines, tail)
+    return {
+      push,
+      done: () => done,
+      interrupted: () => new StreamInterrupted({ ...base, detail: "the stream ended before a done: true line" })
+    }
   })
+}
