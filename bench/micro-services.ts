@@ -37,7 +37,7 @@ const double: Provider = {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-micro-services-"))
 const layer = GatewayLive.layerWith({
-  configDirectory: "bench/config",
+  configDirectory: process.env["MICRO_CONFIG"] ?? "bench/config",
   watch: false,
   providers: Layer.succeed(Providers, Providers.fromList([double]))
 }).pipe(

@@ -155,22 +155,21 @@ export const make = Effect.gen(function* () {
       return yield* exceeded(budget, now)
     })
 
+  // The request path (check, reserve, commit, record) reads the config and the clock, then does all
+  // its book-keeping in one synchronous step: atomic (a check-and-hold cannot interleave with another)
+  // and a few Effect ops; events are published after it only when something crossed a line.
   const check = (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd, hold: boolean) =>
-    Effect.gen(function* () {
-      const config = yield* gatewayConfig.get
-      const now = yield* Clock.currentTimeMillis
-      const budgets = budgetsFor(config.budgets, model.id, agentType)
-      const outcome = yield* Effect.sync(() => {
+    Effect.flatMap(gatewayConfig.get, (config) =>
+      Effect.clockWith((clock): Effect.Effect<BudgetReservation, BudgetExceeded> => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const budgets = budgetsFor(config.budgets, model.id, agentType)
         book.roll(now)
-        const over = book.firstExceeded(budgets, BigInt(amount))
-        if (over !== undefined) return { over } as const
+        const over = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
+        if (over !== undefined) return refuse(over, now)
         const id = `reservation-${++sequence}`
         if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
-        return { reservation: { id, model: model.id, agentType, amount } satisfies BudgetReservation } as const
-      })
-      if ("over" in outcome) return yield* refuse(outcome.over, now)
-      return outcome.reservation
-    })
+        return Effect.succeed({ id, model: model.id, agentType, amount })
+      }))
 
   const announce = (crossing: Crossing, now: number) =>
     Effect.gen(function* () {
@@ -200,25 +199,23 @@ export const make = Effect.gen(function* () {
     })
 
   const settle = (reservation: BudgetReservation | undefined, record: CostRecord) =>
-    Effect.gen(function* () {
-      const config = yield* gatewayConfig.get
-      const now = yield* Clock.currentTimeMillis
-      const budgets = budgetsFor(config.budgets, record.model, record.agentType)
-      const { crossings, spent } = yield* Effect.sync(() => {
+    Effect.flatMap(gatewayConfig.get, (config) =>
+      Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const budgets = budgetsFor(config.budgets, record.model, record.agentType)
         book.roll(now)
         if (reservation !== undefined) book.unhold(reservation.id)
         book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
-        return {
-          crossings: book.crossings(budgets, config.budgets.alertThresholds),
-          spent: budgets.filter(
-            (b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period)
-          )
-        }
-      })
-      yield* sink.offer(record)
-      yield* Effect.forEach(crossings, (c) => announce(c, now), { discard: true })
-      yield* Effect.forEach(spent, (b) => announceSpent(b, now), { discard: true })
-    })
+        const offered = sink.offer(record)
+        if (budgets.length === 0) return offered
+        const crossings = book.crossings(budgets, config.budgets.alertThresholds)
+        const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period))
+        if (crossings.length === 0 && spent.length === 0) return offered
+        return offered.pipe(
+          Effect.zipRight(Effect.forEach(crossings, (c) => announce(c, now), { discard: true })),
+          Effect.zipRight(Effect.forEach(spent, (b) => announceSpent(b, now), { discard: true }))
+        )
+      }))
 
   const budgetHeadroom = Effect.fnUntraced(function* (model: ModelMetadata, agentType: string | undefined) {
     const config = yield* gatewayConfig.get

@@ -42,6 +42,24 @@ export const usdToPico = (usd: number): bigint => BigInt(Math.round(usd * 1_000_
 
 /** The budgets a request on `model` for `agentType` spends on. */
 export const budgetsFor = (config: BudgetsConfig, model: string, agentType: string | undefined): ReadonlyArray<Budget> => {
+  // Memoised per config object (a reload brings a new one): the request path asks several times per request.
+  let byRequest = budgetsMemo.get(config)
+  if (byRequest === undefined) {
+    byRequest = new Map()
+    budgetsMemo.set(config, byRequest)
+  }
+  const key = agentType === undefined ? model : `${model}\u0000${agentType}`
+  const known = byRequest.get(key)
+  if (known !== undefined) return known
+  const budgets = computeBudgetsFor(config, model, agentType)
+  // Bounded: ids and agent types come from requests; beyond this many, compute each time.
+  if (byRequest.size < 1_024) byRequest.set(key, budgets)
+  return budgets
+}
+
+const budgetsMemo = new WeakMap<BudgetsConfig, Map<string, ReadonlyArray<Budget>>>()
+
+const computeBudgetsFor = (config: BudgetsConfig, model: string, agentType: string | undefined): ReadonlyArray<Budget> => {
   const out: Array<Budget> = []
   const add = (name: string, limit: { readonly daily?: number | undefined; readonly monthly?: number | undefined } | undefined) => {
     if (limit?.daily !== undefined) out.push({ name, period: "daily", limitPico: usdToPico(limit.daily) })
@@ -54,8 +72,28 @@ export const budgetsFor = (config: BudgetsConfig, model: string, agentType: stri
 }
 
 /** The dimensions a request on `model` for `agentType` counts in. */
-export const dimsOf = (model: string, agentType: string | undefined): ReadonlyArray<string> =>
-  agentType === undefined ? [dims.global, dims.model(model)] : [dims.global, dims.model(model), dims.agentType(agentType)]
+export const dimsOf = (model: string, agentType: string | undefined): ReadonlyArray<string> => {
+  const key = agentType === undefined ? model : `${model}\u0000${agentType}`
+  const known = dimsMemo.get(key)
+  if (known !== undefined) return known
+  const computed = agentType === undefined ? [dims.global, dims.model(model)] : [dims.global, dims.model(model), dims.agentType(agentType)]
+  if (dimsMemo.size < 1_024) dimsMemo.set(key, computed)
+  return computed
+}
+
+const dimsMemo = new Map<string, ReadonlyArray<string>>()
+
+/** `thresholds` sorted ascending with their exact fractions (millionths), memoised per config array. */
+const sortedThresholds = (thresholds: ReadonlyArray<number>): ReadonlyArray<{ readonly threshold: number; readonly millionths: bigint }> => {
+  let known = thresholdsMemo.get(thresholds)
+  if (known === undefined) {
+    known = [...thresholds].sort((a, b) => a - b).map((threshold) => ({ threshold, millionths: BigInt(Math.round(threshold * 1_000_000)) }))
+    thresholdsMemo.set(thresholds, known)
+  }
+  return known
+}
+
+const thresholdsMemo = new WeakMap<ReadonlyArray<number>, ReadonlyArray<{ readonly threshold: number; readonly millionths: bigint }>>()
 
 interface Totals {
   start: number
@@ -81,9 +119,12 @@ export class BudgetBook {
   private readonly held = new Map<string, Held>()
   private readonly reserved = new Map<string, bigint>()
   private readonly alerted = new Set<string>()
+  /** `roll` changes nothing before this instant: the end of the earliest current period. */
+  private rollUntil = Number.NEGATIVE_INFINITY
 
   /** Move to the periods containing `now` (a new period starts from zero). */
   roll(now: number): void {
+    if (now < this.rollUntil) return
     for (const period of ["daily", "monthly"] as const) {
       const { start } = periodBounds(period, now)
       const totals = this.totals[period]
@@ -94,6 +135,7 @@ export class BudgetBook {
         totals.spent.clear()
       }
     }
+    this.rollUntil = Math.min(periodBounds("daily", this.totals.daily.start).end, periodBounds("monthly", this.totals.monthly.start).end)
   }
 
   /** Start of the current `period`. */
@@ -150,13 +192,15 @@ export class BudgetBook {
   /** Thresholds of `budgets` crossed now and not alerted yet this period; marks them alerted. */
   crossings(budgets: ReadonlyArray<Budget>, thresholds: ReadonlyArray<number>): ReadonlyArray<Crossing> {
     const out: Array<Crossing> = []
+    const sorted = sortedThresholds(thresholds)
     for (const budget of budgets) {
       const spent = this.spent(budget.period, budget.name)
       const periodStart = this.start(budget.period)
-      for (const threshold of [...thresholds].sort((a, b) => a - b)) {
-        const reached = spent * 1_000_000n >= BigInt(Math.round(threshold * 1_000_000)) * budget.limitPico
+      const scaled = spent * 1_000_000n
+      for (const { millionths, threshold } of sorted) {
+        if (scaled < millionths * budget.limitPico) break // sorted: no higher threshold is reached either
         const key = `${budget.name}|${budget.period}|${periodStart}|${threshold}`
-        if (reached && !this.alerted.has(key)) {
+        if (!this.alerted.has(key)) {
           this.alerted.add(key)
           out.push({ budget, threshold, periodStart, spent })
         }

@@ -20,6 +20,19 @@ export interface TokenUsage {
 export const computeCost = (pricing: Pricing, usage: TokenUsage): PicoUsd => {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens)
   const uncached = usage.promptTokens - cached
+  const inputPico = perTokenPico(pricing.inputPerMillion)
+  const cachedPico = perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)
+  const outputPico = perTokenPico(pricing.outputPerMillion)
+  // Number arithmetic when it is exact (non-negative safe integers and a safe total: every product
+  // and partial sum is then at most the total, so none was rounded); bigint otherwise, as before.
+  if (
+    uncached >= 0 && cached >= 0 && usage.completionTokens >= 0 &&
+    Number.isSafeInteger(uncached) && Number.isSafeInteger(cached) && Number.isSafeInteger(usage.completionTokens) &&
+    inputPico >= 0 && cachedPico >= 0 && outputPico >= 0
+  ) {
+    const fast = uncached * inputPico + cached * cachedPico + usage.completionTokens * outputPico
+    if (fast <= Number.MAX_SAFE_INTEGER) return fast as PicoUsd
+  }
   const total =
     BigInt(uncached) * BigInt(perTokenPico(pricing.inputPerMillion)) +
     BigInt(cached) * BigInt(perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)) +
