@@ -20,7 +20,9 @@ export class Events extends Context.Tag("@modelgate/core/Events")<
 export const make = Effect.gen(function* () {
   const pubsub = yield* Effect.acquireRelease(PubSub.sliding<GatewayEvent>(4_096), PubSub.shutdown)
   return Events.of({
-    publish: (event) => Effect.asVoid(PubSub.publish(pubsub, event)),
+    // One step when the event fits (always, with no subscriber): `unsafeOffer`; the sliding
+    // `publish` (drops a slow subscriber's oldest event) only when a buffer is full or shut down.
+    publish: (event) => Effect.suspend(() => (pubsub.unsafeOffer(event) ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event)))),
     subscribe: Stream.fromPubSub(pubsub)
   })
 })

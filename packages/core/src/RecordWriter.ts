@@ -187,17 +187,18 @@ export const make = Effect.gen(function* () {
   }
 
   /**
-   * Queue a record. The common case (room in its queue) is synchronous, one
-   * Effect step per record on the request path (bench/README.md); a full queue
-   * takes `offerFull`.
+   * Queue a record. The common case (room in its queue) is synchronous, in the
+   * step that follows `metrics.observe` (bench/README.md); a full queue takes
+   * `offerFull`, and then checks whether the writer closed meanwhile.
    */
   const offerQueued = (record: GatewayRecord): Effect.Effect<void> => {
     const queued = record._tag === "CostRecord" ? costs.unsafeOffer(record) : others.unsafeOffer(record)
     if (queued) {
+      // Not closed when this step began, and nothing ran in between: the final flush will take it.
       signal()
       return Effect.void
     }
-    return Effect.map(offerFull(record), signal)
+    return Effect.map(offerFull(record), signal).pipe(Effect.zipRight(afterQueued))
   }
 
   /** A record offered after the writer closed: written directly. */
@@ -218,7 +219,7 @@ export const make = Effect.gen(function* () {
   )
 
   const offer = (record: GatewayRecord): Effect.Effect<void> =>
-    Effect.flatMap(metrics.observe(record), () => (closed ? offerLate(record) : Effect.zipRight(offerQueued(record), afterQueued)))
+    Effect.flatMap(metrics.observe(record), () => (closed ? offerLate(record) : offerQueued(record)))
 
   const stats = Effect.all({
     queuedCosts: Queue.size(costs),

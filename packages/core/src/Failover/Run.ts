@@ -10,7 +10,7 @@ import { ExcessiveFailover, FailoverEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ContextLengthExceeded, healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
 import { FailoverRecord } from "@modelgate/domain/Records"
-import { Clock, Duration, Effect, type Either, Option, Schedule } from "effect"
+import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import type { ApiKeys } from "../ApiKeys.js"
 import type { Events } from "../Events.js"
 import type { AttemptError, FailoverOptions, FailoverOutcome, PermanentError } from "../Failover.js"
@@ -59,38 +59,48 @@ export const makeRun = (deps: RunDeps) =>
     const tracker = yield* makeTracker
     const { config, events, sink, health, apiKeys, optimizer } = deps
 
-    /** One candidate: call it, rotating keys on Unauthorized; report health and feedback. */
+    /** Feedback to the host's optimizer, when there is one (no step when there is none). */
+    const feedback = (requestId: string | undefined, model: ModelMetadata, latencyMs: number, errorTag: string | undefined) =>
+      notify(optimizer, (o) =>
+        o.onFeedback({ requestId, model: model.id, success: errorTag === undefined, latencyMs, errorTag }))
+
+    /**
+     * One candidate: call it, rotating keys on Unauthorized; report health and
+     * feedback. One match step around the call (no generator, no `either`):
+     * the clock is read synchronously around it.
+     */
     const tryCandidate = <A>(
       model: ModelMetadata,
       attemptNumber: number,
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
-      requestId: string | undefined
+      requestId: string | undefined,
+      clock: Clock.Clock,
+      rotations = 0
     ): Effect.Effect<Either.Either<A, AttemptError>> =>
-      Effect.gen(function*() {
-        let rotations = 0
-        while (true) {
-          const t0 = yield* Clock.currentTimeMillis
-          const result = yield* Effect.either(Effect.suspend(() => attempt(model, attemptNumber)))
-          const latencyMs = (yield* Clock.currentTimeMillis) - t0
-          const errorTag = result._tag === "Left" ? result.left._tag : undefined
-          yield* notify(optimizer, (o) =>
-            o.onFeedback({ requestId, model: model.id, success: result._tag === "Right", latencyMs, errorTag }))
-          if (result._tag === "Right") {
-            yield* health.reportSuccess(model.id, latencyMs)
-            return result
+      Effect.suspend(() => {
+        const t0 = clock.unsafeCurrentTimeMillis()
+        return Effect.matchEffect(attempt(model, attemptNumber), {
+          onSuccess: (value) => {
+            const latencyMs = clock.unsafeCurrentTimeMillis() - t0
+            const reported = Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
+            return Option.isNone(optimizer) ? reported : Effect.zipRight(feedback(requestId, model, latencyMs, undefined), reported)
+          },
+          onFailure: (e) => {
+            const latencyMs = clock.unsafeCurrentTimeMillis() - t0
+            return Effect.gen(function*() {
+              yield* feedback(requestId, model, latencyMs, e._tag)
+              if (healthFailureTags.has(e._tag as ProviderErrorTag)) yield* health.reportFailure(model.id, e._tag)
+              if (
+                e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
+              ) {
+                yield* apiKeys.value.setAside(model.provider, e.keyId, e.message)
+                yield* Effect.logWarning(`key ${e.keyId} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`)
+                return yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, rotations + 1)
+              }
+              return Either.left(e)
+            })
           }
-          const e = result.left
-          if (healthFailureTags.has(e._tag as ProviderErrorTag)) yield* health.reportFailure(model.id, e._tag)
-          if (
-            e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
-          ) {
-            rotations++
-            yield* apiKeys.value.setAside(model.provider, e.keyId, e.message)
-            yield* Effect.logWarning(`key ${e.keyId} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`)
-            continue
-          }
-          return result
-        }
+        })
       })
 
     const announce = (
@@ -117,14 +127,20 @@ export const makeRun = (deps: RunDeps) =>
         }
       })
 
-    return Effect.fnUntraced(function*<A>(
+    /**
+     * The run. Its common case, the first candidate answering, is one config
+     * read and the call (`run` below); the loop here takes over after the first
+     * failure (`first`), with the first candidate's result.
+     */
+    const loop = Effect.fnUntraced(function*<A>(
       candidates: ReadonlyArray<ModelMetadata>,
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
-      options?: FailoverOptions
+      requestId: string | undefined,
+      settings: FailoverConfig,
+      clock: Clock.Clock,
+      start: number,
+      first: Either.Either<A, AttemptError> | undefined
     ) {
-      const requestId = options?.requestId
-      const settings = (yield* config.get).failover
-      const start = yield* Clock.currentTimeMillis
       // Built at the first failover: most runs succeed on their first candidate.
       let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
       const failures: Array<CandidateFailure> = []
@@ -148,7 +164,9 @@ export const makeRun = (deps: RunDeps) =>
           yield* Effect.ignore(backoff.next(undefined))
           yield* announce(previous.model, model.id, previous.reason, attemptNumber, start, requestId)
         }
-        const result = yield* tryCandidate(model, attemptNumber, attempt, requestId)
+        const result = attemptNumber === 1 && first !== undefined
+          ? first
+          : yield* tryCandidate(model, attemptNumber, attempt, requestId, clock)
         if (result._tag === "Right") {
           const outcome: FailoverOutcome<A> = { value: result.right, model, failovers: attempted.length, failures }
           return outcome
@@ -178,4 +196,24 @@ export const makeRun = (deps: RunDeps) =>
         ...(waits.length > 0 ? { retryAfterMs: Math.min(...waits) } : {})
       })
     })
+
+    return <A>(
+      candidates: ReadonlyArray<ModelMetadata>,
+      attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
+      options?: FailoverOptions
+    ): Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded> =>
+      Effect.flatMap(config.get, (conf) =>
+        Effect.clockWith((clock) => {
+          const requestId = options?.requestId
+          const settings = conf.failover
+          const start = clock.unsafeCurrentTimeMillis()
+          const model = candidates[0]
+          if (model === undefined || settings.maxAttempts < 1) {
+            return loop(candidates, attempt, requestId, settings, clock, start, undefined)
+          }
+          return Effect.flatMap(tryCandidate(model, 1, attempt, requestId, clock), (result) =>
+            result._tag === "Right"
+              ? Effect.succeed<FailoverOutcome<A>>({ value: result.right, model, failovers: 0, failures: [] })
+              : loop(candidates, attempt, requestId, settings, clock, start, result))
+        }))
   })
