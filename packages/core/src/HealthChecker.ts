@@ -29,7 +29,7 @@ import { HealthChanged } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
 import type { HealthCheckRecord } from "@modelgate/domain/Records"
-import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Ref, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
@@ -89,19 +89,29 @@ export const make = Effect.gen(function* () {
   const registry = yield* ModelRegistry
   const providers = yield* Providers
   const apiKeys = yield* ApiKeys
-  const entries = yield* Ref.make<ReadonlyMap<string, State.Entry>>(new Map())
+  // A plain Map, read and changed only inside synchronous steps (each transition is atomic): one
+  // Effect op per read on the request path instead of a Ref step and a copy of the map per change.
+  const entries = new Map<string, State.Entry>()
   const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
   const probes = yield* FiberMap.make<string>()
 
   const entryOf = (map: ReadonlyMap<string, State.Entry>, model: string) => map.get(model) ?? State.initial(model)
 
+  /** Apply a transition (synchronously, hence atomically). */
+  const applyNow = (model: string, f: (entry: State.Entry) => State.Transition): State.Transition => {
+    const t = f(entryOf(entries, model))
+    entries.set(model, t.entry)
+    return t
+  }
+
   /** Apply a transition atomically, then publish and record what it says. */
   const transition = (model: string, f: (entry: State.Entry) => State.Transition) =>
-    Effect.gen(function* () {
-      const t = yield* Ref.modify(entries, (map) => {
-        const result = f(entryOf(map, model))
-        return [result, new Map(map).set(model, result.entry)] as const
-      })
+    Effect.flatMap(Effect.sync(() => applyNow(model, f)), announce)
+
+  /** Publish and record what a transition says (nothing for most traffic reports). */
+  const announce = (t: State.Transition): Effect.Effect<ModelHealth> =>
+    t.record === undefined && t.from === t.to ? Effect.succeed(t.entry.health) : Effect.gen(function* () {
+      const model = t.entry.health.model
       if (t.record !== undefined) yield* sink.offer(t.record)
       if (t.from !== t.to) {
         yield* PubSub.publish(changed, t.entry.health)
@@ -196,10 +206,9 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const enabled = models.filter((m) => m.enabled)
       const ids = new Set<string>(enabled.map((m) => m.id))
-      yield* Ref.update(entries, (map) => {
-        const next = new Map([...map].filter(([id]) => ids.has(id)))
-        for (const m of enabled) if (!next.has(m.id)) next.set(m.id, State.initial(m.id))
-        return next
+      yield* Effect.sync(() => {
+        for (const id of [...entries.keys()]) if (!ids.has(id)) entries.delete(id)
+        for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
       })
       for (const id of [...running.keys()]) {
         if (!settings.enabled || !ids.has(id)) {
@@ -225,23 +234,28 @@ export const make = Effect.gen(function* () {
     Effect.forkScoped
   )
 
-  const status = (model: string) => Effect.map(Ref.get(entries), (map) => entryOf(map, model).health)
+  const status = (model: string) => Effect.sync(() => entryOf(entries, model).health)
 
   return HealthChecker.of({
     status,
-    isAvailable: (model) => Effect.map(status(model), (h) => h.status !== "unavailable"),
-    all: Effect.map(Ref.get(entries), (map) => [...map.values()].map((e) => e.health)),
+    isAvailable: (model) => Effect.sync(() => entryOf(entries, model).health.status !== "unavailable"),
+    all: Effect.sync(() => [...entries.values()].map((e) => e.health)),
     changes: Stream.fromPubSub(changed),
-    history: (model) => Effect.map(Ref.get(entries), (map) => entryOf(map, model).history),
-    reportSuccess: Effect.fnUntraced(function* (model: string, latencyMs: number) {
-      const at = yield* Clock.currentTimeMillis
-      yield* record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
-    }),
-    reportFailure: Effect.fnUntraced(function* (model: string, errorClass: ProviderErrorTag | string) {
-      if (!healthFailureTags.has(errorClass as ProviderErrorTag)) return
-      const at = yield* Clock.currentTimeMillis
-      yield* record(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true })
-    })
+    history: (model) => Effect.sync(() => entryOf(entries, model).history),
+    // A success on a healthy model only updates its last latency (no record, no event): one step.
+    reportSuccess: (model: string, latencyMs: number) =>
+      Effect.suspend(() => {
+        const health = entries.get(model)?.health
+        if (health !== undefined && health.status === "available" && health.consecutiveFailures === 0) {
+          applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1))
+          return Effect.void
+        }
+        return Effect.flatMap(Clock.currentTimeMillis, (at) =>
+          record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }))
+      }),
+    reportFailure: (model: string, errorClass: ProviderErrorTag | string) =>
+      !healthFailureTags.has(errorClass as ProviderErrorTag) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        record(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }))
   })
 })
 
