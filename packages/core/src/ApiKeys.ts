@@ -18,7 +18,7 @@
 import { PlatformConfigProvider } from "@effect/platform"
 import type { FileSystem } from "@effect/platform"
 import { MissingApiKey } from "@modelgate/domain/Errors"
-import { Context, Effect, Layer, Redacted, Ref } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import { defaultSources, type KeySource, readKeys } from "./ApiKeys/Read.js"
 import type { ProviderKey } from "./Provider.js"
 
@@ -63,8 +63,12 @@ export const make = Effect.fn("ApiKeys.make")(function* (
 ) {
   const keyless = new Set(options.keyless ?? ["ollama"])
   const sources = options.sources ?? defaultSources
-  const counters = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
-  const asideRef = yield* Ref.make<ReadonlyMap<string, string>>(new Map())
+  // Plain state, read and changed only inside synchronous steps (atomic): `next` is one Effect op.
+  const counters = new Map<string, number>()
+  const asideMap = new Map<string, string>()
+  /** Usable keys per provider, recomputed only when a key is set aside. */
+  const usableMemo = new Map<string, ReadonlyArray<ProviderKey>>()
+  const readAside = Effect.sync((): ReadonlyMap<string, string> => asideMap)
 
   const keysOf = (provider: string) => keys.get(provider) ?? []
   const usableOf = (provider: string, aside: ReadonlyMap<string, string>) => keysOf(provider).filter((k) => !aside.has(k.id))
@@ -78,28 +82,33 @@ export const make = Effect.fn("ApiKeys.make")(function* (
     return `all ${all.length} key(s) set aside: ${all.map((k) => `${k.id} (${aside.get(k.id) ?? "?"})`).join(", ")}`
   }
 
-  const next = Effect.fnUntraced(function* (provider: string) {
-    const aside = yield* Ref.get(asideRef)
-    const usable = usableOf(provider, aside)
-    if (usable.length === 0) return yield* new MissingApiKey({ provider, reason: whyMissing(provider, aside) })
-    const turn = yield* Ref.modify(counters, (c) => {
-      const n = c.get(provider) ?? 0
-      return [n, new Map(c).set(provider, n + 1)] as const
+  const next = (provider: string): Effect.Effect<ProviderKey, MissingApiKey> =>
+    Effect.suspend(() => {
+      let usable = usableMemo.get(provider)
+      if (usable === undefined) {
+        usable = usableOf(provider, asideMap)
+        usableMemo.set(provider, usable)
+      }
+      if (usable.length === 0) return Effect.fail(new MissingApiKey({ provider, reason: whyMissing(provider, asideMap) }))
+      const turn = counters.get(provider) ?? 0
+      counters.set(provider, turn + 1)
+      return Effect.succeed(usable[turn % usable.length]!)
     })
-    return usable[turn % usable.length]!
-  })
 
   const setAside = Effect.fn("ApiKeys.setAside")(function* (provider: string, keyId: string, reason: string) {
     if (!keysOf(provider).some((k) => k.id === keyId)) {
       return yield* Effect.logDebug(`setAside: ${provider} has no key ${keyId}`)
     }
-    const added = yield* Ref.modify(asideRef, (aside) =>
-      aside.has(keyId) ? [false, aside] as const : [true, new Map(aside).set(keyId, reason)] as const
-    )
+    const added = yield* Effect.sync(() => {
+      if (asideMap.has(keyId)) return false
+      asideMap.set(keyId, reason)
+      usableMemo.clear()
+      return true
+    })
     if (added) yield* Effect.logWarning(`API key ${keyId} of ${provider} set aside: ${reason}`)
   })
 
-  const status = Effect.map(Ref.get(asideRef), (aside) =>
+  const status = Effect.map(readAside, (aside) =>
     [...new Set([...sources.map((s) => s.provider), ...keys.keys()])].map((provider): ProviderKeyStatus => ({
       provider,
       total: keysOf(provider).length,
@@ -112,7 +121,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
   )
 
   const validate = Effect.fn("ApiKeys.validate")(function* (providers: ReadonlyArray<string>) {
-    const aside = yield* Ref.get(asideRef)
+    const aside = yield* readAside
     for (const provider of new Set(providers)) {
       if (keyless.has(provider) || usableOf(provider, aside).length > 0) continue
       yield* Effect.logWarning(`no usable API key for ${provider}: ${whyMissing(provider, aside)}; its models are unavailable`)
@@ -121,7 +130,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
 
   return ApiKeys.of({
     next,
-    hasKey: (provider) => Effect.map(Ref.get(asideRef), (aside) => usableOf(provider, aside).length > 0),
+    hasKey: (provider) => Effect.map(readAside, (aside) => usableOf(provider, aside).length > 0),
     setAside,
     status,
     validate

@@ -75,34 +75,52 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
 
   const initialBase = yield* options.load
   const base = yield* Ref.make(initialBase)
-  const models = yield* SubscriptionRef.make(yield* compose(initialBase))
-  const all = SubscriptionRef.get(models)
+  const initialModels = yield* compose(initialBase)
+  const models = yield* SubscriptionRef.make(initialModels)
+
+  // A plain mirror of the current list and an index by id, for the request path (`get`, `resolve`,
+  // `all`: one Effect op, no scan). Every change goes through `publish`, which updates the mirror
+  // before subscribers of `changes` hear of it.
+  let current: ReadonlyArray<ModelMetadata> = initialModels
+  let byId = new Map<string, ModelMetadata>()
+  const mirror = (list: ReadonlyArray<ModelMetadata>) => {
+    const index = new Map<string, ModelMetadata>()
+    for (const m of list) if (!index.has(m.id)) index.set(m.id, m) // the first of a duplicate id, as `find` did
+    current = list
+    byId = index
+  }
+  mirror(initialModels)
+  const publish = (list: ReadonlyArray<ModelMetadata>) => Effect.zipRight(Effect.sync(() => mirror(list)), SubscriptionRef.set(models, list))
+
+  const all = Effect.sync(() => current)
   const filtered = (predicate: (m: ModelMetadata) => boolean) => Effect.map(all, (ms) => ms.filter(predicate))
 
-  const get = Effect.fnUntraced(function* (id: string) {
-    const found = (yield* all).find((m) => m.id === id)
-    return found ?? (yield* new ModelNotFound({ modelId: id }))
-  })
+  const get = (id: string): Effect.Effect<ModelMetadata, ModelNotFound> =>
+    Effect.suspend(() => {
+      const found = byId.get(id)
+      return found === undefined ? Effect.fail(new ModelNotFound({ modelId: id })) : Effect.succeed(found)
+    })
 
-  const resolve = Effect.fnUntraced(function* (name: string) {
-    const current = yield* all
-    const byId = current.find((m) => m.id === name)
-    if (byId) return byId
+  const resolve = (name: string): Effect.Effect<ModelMetadata, ModelNotFound> =>
+    Effect.suspend(() => {
+      const found = byId.get(name) ?? byProviderModel(name)
+      return found === undefined ? Effect.fail(new ModelNotFound({ modelId: name })) : Effect.succeed(found)
+    })
+
+  /** `provider/providerModel`, if `name` is one and a model matches. */
+  const byProviderModel = (name: string): ModelMetadata | undefined => {
     const slash = name.indexOf("/")
-    if (slash > 0) {
-      const provider = name.slice(0, slash)
-      const providerModel = name.slice(slash + 1)
-      const found = current.find((m) => m.provider === provider && m.providerModel === providerModel)
-      if (found) return found
-    }
-    return yield* new ModelNotFound({ modelId: name })
-  })
+    if (slash <= 0) return undefined
+    const provider = name.slice(0, slash)
+    const providerModel = name.slice(slash + 1)
+    return current.find((m) => m.provider === provider && m.providerModel === providerModel)
+  }
 
   const add = Effect.fn("ModelRegistry.add")(function* (input: unknown) {
     const current = yield* all
     const model = yield* validateNew(input, current, known)
     yield* persist(AddedModel.make({ model }))
-    yield* SubscriptionRef.set(models, [...current, model])
+    yield* publish([...current, model])
     yield* Effect.logInfo(`model registry: added ${model.id}`)
     return model
   }, lock.withPermits(1))
@@ -121,7 +139,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
         ? UpdatedModel.make({ id: existing.id, patch: { ...(previous?._tag === "UpdatedModel" ? previous.patch : {}), ...patch } })
         : AddedModel.make({ model })
     )
-    yield* SubscriptionRef.set(models, current.map((m) => (m.id === id ? model : m)))
+    yield* publish(current.map((m) => (m.id === id ? model : m)))
     yield* Effect.logInfo(`model registry: updated ${id}`)
     return model
   }, lock.withPermits(1))
@@ -132,7 +150,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
     )
     const next = yield* compose(loaded)
     yield* Ref.set(base, loaded)
-    yield* SubscriptionRef.set(models, next)
+    yield* publish(next)
     return next
   }, lock.withPermits(1))
 
