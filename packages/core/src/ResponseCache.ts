@@ -179,24 +179,25 @@ export const make = Effect.gen(function* () {
   yield* sweep.pipe(Effect.delay(sweepInterval), Effect.forever, Effect.forkScoped)
   yield* Effect.addFinalizer(() => Effect.timeout(flush, Duration.seconds(5)).pipe(Effect.ignore))
 
-  const get = Effect.fnUntraced(function* (key: string) {
-    const config = yield* cacheConfig
-    if (!config.enabled) return Option.none<ChatResponse>()
-    const now = yield* Clock.currentTimeMillis
-    const found = lru.get(key, now)
-    if (found === "expired") {
-      counters.misses++
-      yield* enqueue({ _tag: "Delete", key })
-      return Option.none<ChatResponse>()
-    }
-    if (found !== undefined) {
-      counters.hits++
-      touched.set(key, now)
-      return Option.some(found.value)
-    }
-    counters.misses++
-    return Option.none<ChatResponse>()
-  })
+  const miss = Effect.succeed(Option.none<ChatResponse>())
+  // One config read, then (when enabled) one synchronous lookup in the memory tier.
+  const get = (key: string): Effect.Effect<Option.Option<ChatResponse>> =>
+    Effect.flatMap(gatewayConfig.get, (config) =>
+      !config.cache.enabled ? miss : Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const found = lru.get(key, now)
+        if (found === "expired") {
+          counters.misses++
+          return Effect.as(enqueue({ _tag: "Delete", key }), Option.none<ChatResponse>())
+        }
+        if (found !== undefined) {
+          counters.hits++
+          touched.set(key, now)
+          return Effect.succeed(Option.some(found.value))
+        }
+        counters.misses++
+        return miss
+      }))
 
   const set = Effect.fnUntraced(function* (key: string, response: ChatResponse, ttlMs?: number) {
     const config = yield* cacheConfig
@@ -224,10 +225,8 @@ export const make = Effect.gen(function* () {
     yield* enqueue({ _tag: "Delete", key })
   })
 
-  const cacheable = Effect.fnUntraced(function* (request: ChatRequest) {
-    const config = yield* cacheConfig
-    return config.enabled && (request.temperature === 0 || config.cacheNonDeterministic)
-  })
+  const cacheable = (request: ChatRequest): Effect.Effect<boolean> =>
+    Effect.map(gatewayConfig.get, ({ cache: config }) => config.enabled && (request.temperature === 0 || config.cacheNonDeterministic))
 
   return Context.make(ResponseCache, ResponseCache.of({ key: cacheKey, cacheable, get, set })).pipe(
     Context.add(

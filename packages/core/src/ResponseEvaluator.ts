@@ -44,6 +44,9 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
   }
 >() {}
 
+/** What `evaluate` scores. */
+type EvaluationInput = Parameters<ResponseEvaluator["Type"]["evaluate"]>[0]
+
 interface Track {
   /** Times of low scores within the window, oldest first. */
   lows: Array<number>
@@ -60,7 +63,12 @@ export const make = Effect.gen(function* () {
   const sink = yield* RecordSink
   const tracks = new Map<string, Track>()
 
-  const evaluate = Effect.fnUntraced(function* (input: {
+  const disabled = Effect.succeed(Option.none<QualityScoreRecord>())
+  // Disabled (a config flag): nothing computed, one config read.
+  const evaluate = (input: EvaluationInput): Effect.Effect<Option.Option<QualityScoreRecord>> =>
+    Effect.flatMap(gatewayConfig.get, (config) => (config.evaluator.enabled ? evaluateEnabled(input) : disabled))
+
+  const evaluateEnabled = Effect.fnUntraced(function* (input: {
     readonly requestId: string
     readonly model: string
     readonly taskType: string | undefined
@@ -108,7 +116,12 @@ export const make = Effect.gen(function* () {
     return Option.some(record)
   })
 
-  const penalty = Effect.fnUntraced(function* (model: string, taskType: string | undefined) {
+  const noPenalty = Effect.succeed(0)
+  // No recommendation for this model and task type (the usual case): 0 at once, no config or clock read.
+  const penalty = (model: string, taskType: string | undefined): Effect.Effect<number> =>
+    tracks.get(trackKey(model, taskType))?.recommendedAt === undefined ? noPenalty : penaltyOf(model, taskType)
+
+  const penaltyOf = Effect.fnUntraced(function* (model: string, taskType: string | undefined) {
     const track = tracks.get(trackKey(model, taskType))
     if (track?.recommendedAt === undefined) return 0
     const config = (yield* gatewayConfig.get).evaluator
