@@ -55,6 +55,9 @@ const serveApp = (hooks: DrainHooks) =>
     // The platform runs the response write uninterruptibly and interrupts on close only while the
     // response is not ended: a connection that closes after the handler answered but before the
     // write (or whose write never finishes) would leave the fiber, and the count, waiting forever.
+    // So the fiber is interrupted on close unless the answer was fully written ('finish'):
+    // `writableFinished` is no proof, it is also true when `end()` wrote into an already
+    // destroyed socket, whose 'finish' (and `end` callback) never comes.
     // The hot route (`POST /v1/chat/completions`) is served here, before the router.
     const track = HttpMiddleware.make((inner) =>
       Effect.withFiberRuntime((fiber) => {
@@ -65,8 +68,12 @@ const serveApp = (hooks: DrainHooks) =>
         fiber.addObserver(done)
         const response = nodeResponse(request)
         if (response === undefined) return Effect.interruptible(inner)
+        let finished = false
+        response.once("finish", () => {
+          finished = true
+        })
         response.once("close", () => {
-          if (!response.writableFinished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
+          if (!finished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
         })
         return Effect.interruptible(hot(request, response) ?? inner)
       })
