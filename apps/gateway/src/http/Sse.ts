@@ -6,7 +6,7 @@
  * `HttpServerResponse.stream` body, which the platform runs with
  * `Stream.runForEachChunk` (a forked fiber and two deferreds per stream).
  */
-import { Cause, Effect, Exit, Option, Scope, Stream } from "effect"
+import { Cause, Channel, Effect, Either, Exit, Scope, Stream } from "effect"
 import type * as Http from "node:http"
 import type { StreamAnswer } from "@modelgate/core/Gateway"
 import type { ChatChunk } from "@modelgate/domain/Chat"
@@ -61,9 +61,11 @@ const ended = (res: Http.ServerResponse, last: string): Effect.Effect<void> =>
  * left, or shutdown) the chunk stream is interrupted and the response ended,
  * so the platform writes nothing more. Completes when the body is written.
  *
- * The stream is pulled in this fiber (`Stream.toPull` in a scope closed at
+ * The stream is pulled in this fiber (its channel pulled in a scope closed at
  * the end) rather than run with `Stream.run*`, which forks a fiber and awaits
  * two deferreds per stream: ~250 us against ~115 us per short stream.
+ * `Channel.toPullIn` with the scope given, rather than `Stream.toPull` in
+ * `Scope.extend`: no scope service provided and no `Option` wrapping per pull.
  */
 export const write = (
   res: Http.ServerResponse,
@@ -73,39 +75,30 @@ export const write = (
 ): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
-      const body = Effect.flatMap(Scope.extend(Stream.toPull(answer.chunks), scope), (pull) => {
+      const body = Effect.flatMap(Channel.toPullIn(Stream.toChannel(answer.chunks), scope), (pull) => {
         res.writeHead(200, headers)
-        const step: Effect.Effect<void, ProviderError> = Effect.matchCauseEffect(pull, {
-          onSuccess: (chunks) => {
-            const text = frames(chunks, includeUsage)
-            return text === "" || res.write(text) ? Effect.suspend(() => step) : Effect.zipRight(drained(res), Effect.suspend(() => step))
-          },
-          onFailure: (cause) => {
-            // `None` is the end of the stream; `Some(error)` a failure.
-            const failed = Cause.flipCauseOption(cause)
-            return Option.isNone(failed) ? Effect.void : Effect.failCause(failed.value)
-          }
+        // Each pull is a batch of chunks (`Right`) or the end of the stream (`Left`).
+        const step: Effect.Effect<void, ProviderError> = Effect.flatMap(pull, (next) => {
+          if (Either.isLeft(next)) return Effect.void
+          const text = frames(next.right, includeUsage)
+          return text === "" || res.write(text) ? step : Effect.zipRight(drained(res), step)
         })
         return step
       })
       // The chunk stream's scope closes with its outcome as soon as it ends, before the last event is written.
-      return Effect.exit(restore(body)).pipe(
-        Effect.tap((exit) => Scope.close(scope, exit)),
-        Effect.flatMap(
-          Exit.match({
-            onSuccess: () => restore(ended(res, DONE)),
-            onFailure: (cause) =>
-              Cause.isInterruptedOnly(cause)
-                ? Effect.failCause(cause as Cause.Cause<never>)
-                : Effect.flatMap(streamError(answer, cause), (error) => restore(ended(res, errorFrame(error))))
-          })
-        ),
-        // Interrupted (the client left, or shutdown): end the response so the platform writes nothing more.
-        Effect.ensuring(
-          Effect.sync(() => {
-            if (!res.writableEnded) res.end()
-          })
-        )
-      )
+      return Effect.matchCauseEffect(restore(body), {
+        onSuccess: () => Effect.zipRight(Scope.close(scope, Exit.void), restore(ended(res, DONE))),
+        onFailure: (cause) =>
+          Effect.zipRight(
+            Scope.close(scope, Exit.failCause(cause)),
+            Cause.isInterruptedOnly(cause)
+              ? Effect.suspend(() => {
+                // Interrupted (the client left, or shutdown): end the response so the platform writes nothing more.
+                if (!res.writableEnded) res.end()
+                return Effect.failCause(cause as Cause.Cause<never>)
+              })
+              : Effect.flatMap(streamError(answer, cause), (error) => restore(ended(res, errorFrame(error))))
+          )
+      })
     })
   )
