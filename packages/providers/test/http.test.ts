@@ -24,8 +24,7 @@ const awaitPieces = (received: ReadonlyArray<string>, n: number) =>
     assert.lengthOf(received, n)
   })
 
-/** Fork a stream call whose body pieces land in `received`. */
-const forkStream = (timeoutMs: number, chunkMs: number) =>
+const setup = (timeoutMs: number) =>
   Effect.gen(function*() {
     const server = yield* makeFake(toy)
     const http = yield* makeProviderHttp({
@@ -35,6 +34,13 @@ const forkStream = (timeoutMs: number, chunkMs: number) =>
       rateLimit: () => undefined,
       classify: (ctx) => genericError(ctx, ctx.excerpt, undefined)
     })
+    return { http, server }
+  })
+
+/** Fork a stream call whose body pieces land in `received`. */
+const forkStream = (timeoutMs: number, chunkMs: number) =>
+  Effect.gen(function*() {
+    const { http, server } = yield* setup(timeoutMs)
     yield* server.script(Fault.delay({ chunkMs }))
     const received: Array<string> = []
     const decoder = new TextDecoder()
@@ -46,7 +52,30 @@ const forkStream = (timeoutMs: number, chunkMs: number) =>
     return { fiber, received }
   })
 
-describe("ProviderHttp stream deadline (TestClock)", () => {
+describe("ProviderHttp deadlines (TestClock)", () => {
+  it.scoped("exchanges in flight together each time out at their own deadline", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup(1_000)
+      yield* server.script(Fault.delay({ headersMs: 5_000 }), Fault.delay({ headersMs: 5_000 }))
+      const get = http.call(info, HttpClientRequest.get(`${server.url}/c`), (res) => Effect.succeed(res.body))
+      const first = yield* Effect.fork(get)
+      assert.strictEqual(yield* awaitSleep((ms) => ms === 1_000), 1_000)
+      yield* TestClock.adjust(500)
+      const second = yield* Effect.fork(get)
+      for (let i = 0; i < 2_500 && (yield* server.requests).length < 2; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)))
+      }
+      yield* TestClock.adjust(500)
+      assert.strictEqual((yield* Effect.flip(Fiber.join(first)))._tag, "Timeout")
+      yield* TestClock.adjust(499)
+      assert.isTrue(Option.isNone(yield* Fiber.poll(second)))
+      yield* TestClock.adjust(1)
+      const error = yield* Effect.flip(Fiber.join(second))
+      assert.strictEqual(error._tag, "Timeout")
+      assert.include(error.message, "no answer within 1000 ms")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+
   it.scoped("the timeout bounds the gap between chunks, not the whole stream", () =>
     Effect.gen(function*() {
       // The fake sleeps between chunks in real time; TestClock moves 800 ms per gap.

@@ -8,7 +8,8 @@ import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { type Headers, HttpClient, HttpClientError, type HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Cause, Channel, type Chunk, Clock, Effect, Exit, type Fiber, FiberId, Scope, Stream } from "effect"
+import { Cause, Channel, type Chunk, type Clock, Effect, Exit, Scope, Stream } from "effect"
+import { type Deadline, makeWatchdogs } from "./deadline.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { withRetries } from "./retry.js"
 
@@ -89,59 +90,6 @@ const makeLimiter = Effect.sync(() => {
     })
 })
 
-/**
- * The deadline of one exchange, cheaper than `Effect.timeoutFail` (whose
- * `raceFibersWith` forks two fibers, merges their FiberRefs and awaits the
- * loser): the exchange runs in the caller's fiber and one sleeper fiber on
- * `Clock` (so `TestClock` drives it) waits for the deadline. When it wakes
- * while the exchange still waits on the provider, it marks the exchange
- * timed out and closes the request's scope, which aborts the HTTP request
- * (`HttpClient.withScope`); whatever error the abort caused then becomes the
- * `Timeout`. `waitingSince` is when the exchange started waiting on the
- * provider (undefined while it waits on its own consumer): a stream re-arms
- * it on every pull, so one sleeper watches the whole stream.
- */
-interface Deadline {
-  readonly timeoutMs: number
-  waitingSince: number | undefined
-  timedOut: boolean
-  readonly sleeper: Fiber.RuntimeFiber<void>
-}
-
-/** Start the sleeper of a deadline for an exchange in `scope`, waiting from `nowMs`. */
-const startDeadline = (scope: Scope.CloseableScope, timeoutMs: number, nowMs: number): Effect.Effect<Deadline> =>
-  Effect.suspend(() => {
-    const deadline: { -readonly [K in keyof Deadline]: Deadline[K] } = {
-      timeoutMs,
-      waitingSince: nowMs,
-      timedOut: false,
-      sleeper: undefined as unknown as Fiber.RuntimeFiber<void>
-    }
-    const watch = (delayMs: number): Effect.Effect<void> =>
-      Effect.zipRight(
-        Effect.sleep(delayMs),
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const since = deadline.waitingSince
-          if (since === undefined) return watch(timeoutMs)
-          const left = since + timeoutMs - now
-          if (left > 0) return watch(left)
-          deadline.timedOut = true
-          // Uninterruptible: closing the scope also stops this sleeper, and
-          // must not cut the scope's other finalizers (the permit) short.
-          return Effect.uninterruptible(Scope.close(scope, Exit.void))
-        })
-      )
-    // Forked interruptible: the callers fork it inside `uninterruptibleMask`.
-    return Effect.map(Effect.fork(Effect.interruptible(watch(timeoutMs))), (sleeper) => {
-      deadline.sleeper = sleeper
-      return deadline
-    })
-  })
-
-/** Stop a deadline's sleeper (no waiting for it: it only sleeps). */
-const stopDeadline = (deadline: Deadline): Effect.Effect<void> =>
-  Effect.sync(() => deadline.sleeper.unsafeInterruptAsFork(FiberId.none))
-
 /** What `@effect/platform-node`'s undici response exposes of its body (not typed by the platform). */
 interface UndiciBody {
   readonly source?: { readonly body?: { readonly text?: () => Promise<string> } }
@@ -170,6 +118,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
   Effect.gen(function*() {
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
     const semaphoreFor = yield* makeLimiter
+    const watchdogs = makeWatchdogs()
 
     const transport = (info: CallInfo, error: HttpClientError.HttpClientError) =>
       new Transport({
@@ -228,13 +177,16 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     const exchange = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, timeoutMs: number) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(Scope.make(), (scope) =>
-          Effect.flatMap(Effect.clockWith((clock) => startDeadline(scope, timeoutMs, clock.unsafeCurrentTimeMillis())), (deadline) =>
+          Effect.flatMap(watchdogs.arm(scope, timeoutMs), (deadline) =>
             restore(
               Effect.flatMap(open(info, request, scope), ({ meta, response }) =>
                 Effect.map(readText(response).pipe(Effect.mapError((e) => transport(info, e))), (body): TextResponse => ({ ...meta, body })))
             ).pipe(
               Effect.catchAll(failed(info, deadline, "answer")),
-              Effect.onExit((exit) => Effect.zipRight(stopDeadline(deadline), Scope.close(scope, exit)))
+              Effect.onExit((exit) => {
+                watchdogs.disarm(deadline)
+                return Scope.close(scope, exit)
+              })
             ))
         )
       )
@@ -257,8 +209,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                 Effect.gen(function*() {
                   yield* sem.take(1)
                   yield* Scope.addFinalizer(scope, sem.release(1))
-                  const deadline = yield* startDeadline(scope, config.timeoutMs, clock.unsafeCurrentTimeMillis())
-                  yield* Scope.addFinalizer(scope, stopDeadline(deadline))
+                  const deadline = yield* watchdogs.arm(scope, config.timeoutMs)
+                  yield* Scope.addFinalizer(scope, Effect.sync(() => watchdogs.disarm(deadline)))
                   const opened = yield* open(info, request, scope).pipe(Effect.catchAll(failed(info, deadline, "answer")))
                   return { ...opened, deadline }
                 })
