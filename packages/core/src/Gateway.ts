@@ -29,6 +29,7 @@ import { ApiKeys } from "./ApiKeys.js"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
 import { type AttemptError, candidatesFor, Failover } from "./Failover.js"
+import * as Abandon from "./Gateway/Abandon.js"
 import * as Accounting from "./Gateway/Accounting.js"
 import * as Streaming from "./Gateway/Streaming.js"
 import * as WaitQueue from "./Gateway/WaitQueue.js"
@@ -36,7 +37,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { ModelSelector, type Ranking } from "./ModelSelector.js"
 import { PerformanceMonitor } from "./PerformanceMonitor.js"
-import { type Provider, type ProviderKey, Providers } from "./Provider.js"
+import { type Provider, type ProviderKey, Providers, type StreamResult } from "./Provider.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { replay, ResponseCache } from "./ResponseCache.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
@@ -155,6 +156,7 @@ export const make = Effect.gen(function* () {
   const accounting: Accounting.AccountingServices = { limiter, costs, performance }
   const initial = yield* config.get
   const queue = yield* WaitQueue.make({ capacity: initial.failover.queueCapacity, pollMs: 1_000 })
+  const abandoner = yield* Abandon.make(abandonAfterMs)
   // Plain variables, read and set synchronously inside effects: no Ref step per request (bench/README.md).
   let degraded = false
   let counter = 0
@@ -487,13 +489,18 @@ export const make = Effect.gen(function* () {
     begun: Begun,
     cacheTtlMs: number | undefined
   ) =>
-  (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
-    Effect.gen(function* () {
+  (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>): Effect.Effect<void> =>
+    Effect.suspend(() => {
       const { requestId } = begun
-      const now = yield* Clock.currentTimeMillis
-      const ctx = { requestId, requirements, now, streamed: true, timeToFirstTokenMs: summary.timeToFirstTokenMs }
+      const ctx = {
+        requestId,
+        requirements,
+        now: begun.clock.unsafeCurrentTimeMillis(),
+        streamed: true,
+        timeToFirstTokenMs: summary.timeToFirstTokenMs
+      }
       const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-      if (Option.isSome(failure)) return yield* Accounting.failed(accounting, attempt.held, failure.value, ctx)
+      if (Option.isSome(failure)) return Accounting.failed(accounting, attempt.held, failure.value, ctx)
       // Ended, or the client went away: the provider generated (and bills) what was sent.
       const usage: Usage = summary.usage ?? {
         prompt_tokens: attempt.promptTokens,
@@ -501,58 +508,105 @@ export const make = Effect.gen(function* () {
         total_tokens: attempt.promptTokens + summary.chunks,
         estimated: true
       }
-      yield* Accounting.succeeded(accounting, attempt.held, usage, rateLimit, ctx)
-      if (!Exit.isSuccess(exit)) return
-      const response = Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id)
-      if (response === undefined) return
-      yield* evaluator.evaluate({ requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
-      if (begun.key !== undefined) yield* cache.set(begun.key, response, cacheTtlMs)
+      const accounted = Effect.asVoid(Accounting.succeeded(accounting, attempt.held, usage, rateLimit, ctx))
+      const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
+      if (response === undefined) return accounted
+      const key = begun.key
+      return accounted.pipe(
+        Effect.flatMap(() => evaluator.evaluate({ requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })),
+        Effect.flatMap(() => (key === undefined ? Effect.void : cache.set(key, response, cacheTtlMs)))
+      )
     })
 
-  const stream: Gateway["Type"]["stream"] = Effect.fn("Gateway.stream")(function* (request, requirements, options) {
-    const begun = yield* begin(request, requirements, options)
+  /**
+   * The client's stream of an attempt whose first chunk arrived: delivered
+   * (renamed, watched, settled once at its end) and watched for abandonment
+   * until the client starts reading it.
+   */
+  const answerStream = (
+    request: ChatRequest,
+    requirements: TaskRequirements,
+    begun: Begun,
+    cacheTtlMs: number | undefined,
+    attempt: Attempt,
+    started: StreamResult,
+    peeled: Streaming.Peeled<ProviderError>
+  ): Stream.Stream<ChatChunk, ProviderError> => {
+    const { model } = attempt
     const { requestId } = begun
-    const cached = yield* fromCache(requirements, begun, true)
-    if (Option.isSome(cached)) {
-      return { meta: cached.value.meta, chunks: replay(cached.value.response) } satisfies StreamAnswer
-    }
-    const ranked = yield* candidates(request, requirements, begun.explicit, requestId)
-    const outcome = yield* runOver(
-      ranked,
-      attemptOn(request, requirements, begun, true, (attempt) =>
-        Effect.gen(function* () {
-          const { key, model, provider } = attempt
-          const started = yield* provider.stream({ request: providerRequest(request, model), model, key })
-          const interrupted = (): ProviderError =>
-            new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
-          const first = yield* Streaming.peelFirst(started.chunks, interrupted)
-          const renamed = Stream.map(first.stream, (chunk): ChatChunk => ({ ...chunk, model: model.id, id: `chatcmpl-${requestId}` }))
-          const settle = settleStream(attempt, started.rateLimit, request, requirements, begun, options?.cacheTtlMs)
-          const watched = Streaming.watch(renamed, attempt.held.startedAt, settle)
-          return yield* Streaming.abandonUnlessStarted(
-            watched,
-            abandonAfterMs,
-            first.close.pipe(
-              Effect.zipRight(settle(Streaming.emptySummary, Exit.fail(interrupted()))),
-              Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
-            )
-          )
-        }), (_, chunks) => Effect.succeed(chunks)),
-      requestId
+    const settle = settleStream(attempt, started.rateLimit, request, requirements, begun, cacheTtlMs)
+    // Exactly once: by the stream's end, or by abandonment (whichever comes first).
+    let settled = false
+    const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
+      Effect.suspend(() => {
+        if (settled) return Effect.void
+        settled = true
+        return settle(summary, exit)
+      })
+    const abandoned = () =>
+      new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" })
+    const pending = abandoner.register(
+      begun.clock.unsafeCurrentTimeMillis(),
+      peeled.close.pipe(
+        Effect.zipRight(settleOnce(Streaming.emptySummary, Exit.fail(neverStarted(model)))),
+        Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
+      )
     )
-    yield* selected(begun, outcome.model, ranked, outcome.failovers)
-    return {
-      meta: {
-        requestId,
-        model: outcome.model.id,
-        provider: outcome.model.provider,
-        cacheHit: false,
-        failovers: outcome.failovers,
-        costUsd: undefined
-      },
-      chunks: outcome.value
-    } satisfies StreamAnswer
-  })
+    const id = `chatcmpl-${requestId}`
+    return Streaming.deliver(peeled, {
+      clock: begun.clock,
+      startedAt: attempt.held.startedAt,
+      rename: (chunk) => ({ ...chunk, model: model.id, id }),
+      onStart: pending.start,
+      tooLate: abandoned,
+      onEnd: settleOnce
+    })
+  }
+
+  const neverStarted = (model: ModelMetadata): ProviderError =>
+    new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
+
+  /** A streamed answer: selection, failover until the first chunk, then the stream. */
+  const streamAnswer = (request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined, begun: Begun) => {
+    const { requestId } = begun
+    const call = attemptOn(
+      request,
+      requirements,
+      begun,
+      true,
+      ({ key, model, provider }) =>
+        Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
+          Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model)), (peeled) => ({ started, peeled }))),
+      (attempt, { peeled, started }) =>
+        Effect.sync(() => answerStream(request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
+    )
+    return Effect.flatMap(candidates(request, requirements, begun.explicit, requestId), (ranked) =>
+      Effect.flatMap(runOver(ranked, call, requestId), (outcome) =>
+        Effect.as(selected(begun, outcome.model, ranked, outcome.failovers), {
+          meta: {
+            requestId,
+            model: outcome.model.id,
+            provider: outcome.model.provider,
+            cacheHit: false,
+            failovers: outcome.failovers,
+            costUsd: undefined
+          },
+          chunks: outcome.value
+        } satisfies StreamAnswer)))
+  }
+
+  const stream: Gateway["Type"]["stream"] = (request, requirements, options) =>
+    traced(
+      "Gateway.stream",
+      Effect.flatMap(begin(request, requirements, options), (begun) =>
+        unlessCached(
+          requirements,
+          begun,
+          true,
+          streamAnswer(request, requirements, options, begun),
+          (hit): StreamAnswer => ({ meta: hit.meta, chunks: replay(hit.response) })
+        ))
+    )
 
   return Gateway.of({ complete, stream })
 })

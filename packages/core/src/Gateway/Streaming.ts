@@ -1,59 +1,85 @@
 /**
  * Stream plumbing: peel the first chunk of a provider stream (so a failure
- * before the first byte can still fail over), and account for the stream
- * when it ends, however it ends.
+ * before the first byte can still fail over), then deliver it to the client,
+ * accounting for the stream when it ends, however it ends.
  */
 import type { ChatChunk, ChatResponse, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
-import { Chunk, Clock, Effect, Exit, Option, Ref, Scope, Stream } from "effect"
+import { Chunk, type Clock, Effect, Exit, Option, Scope, Stream } from "effect"
+
+/** A provider stream whose first chunk was pulled. */
+export interface Peeled<E> {
+  readonly first: Chunk.Chunk<ChatChunk>
+  /** The rest of the upstream (fails `None` at its end). */
+  readonly pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+  /** Close the upstream (idempotent). */
+  readonly close: Effect.Effect<void>
+}
 
 /**
  * Pull the first chunk of `stream`. Fails with the stream's error if it fails
- * (or ends) before producing one; otherwise returns an equivalent stream that
- * starts with that chunk. The upstream stays open in its own scope until the
- * returned stream ends or is interrupted (or `close` is called): interruption
- * while the first chunk is pulled closes it too.
+ * (or ends) before producing one; otherwise returns that chunk and the pull of
+ * the rest. The upstream stays open in its own scope until `close` (see
+ * `deliver`): interruption while the first chunk is pulled closes it too.
  */
-export const peelFirst = <E>(stream: Stream.Stream<ChatChunk, E>, onEmpty: () => E) =>
+export const peelFirst = <E>(stream: Stream.Stream<ChatChunk, E>, onEmpty: () => E): Effect.Effect<Peeled<E>, E> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function* () {
-      const scope = yield* Scope.make()
+    Effect.flatMap(Scope.make(), (scope) => {
       const close = Scope.close(scope, Exit.void)
-      const first = yield* restore(
-        Effect.gen(function* () {
-          const pull = yield* Stream.toPull(stream).pipe(Scope.extend(scope))
-          const chunk = yield* pull.pipe(
-            Effect.catchAll((e) => Option.match(e, { onNone: () => Effect.fail(onEmpty()), onSome: (err) => Effect.fail(err) }))
-          )
-          if (Chunk.isEmpty(chunk)) return yield* Effect.fail(onEmpty())
-          return { chunk, pull }
-        })
-      ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : close)))
-      const rest = Stream.repeatEffectChunkOption(first.pull)
-      return {
-        stream: Stream.concat(Stream.fromChunk(first.chunk), rest).pipe(Stream.ensuring(close)),
-        /** Close the upstream without running the stream (it was abandoned). */
-        close
-      }
+      const pulled = Effect.flatMap(Scope.extend(Stream.toPull(stream), scope), (pull) =>
+        Effect.flatMap(
+          Effect.mapError(pull, (e) => (Option.isNone(e) ? onEmpty() : e.value)),
+          (first): Effect.Effect<Peeled<E>, E> => (Chunk.isEmpty(first) ? Effect.fail(onEmpty()) : Effect.succeed({ first, pull, close }))
+        ))
+      return Effect.matchCauseEffect(restore(pulled), {
+        onFailure: (cause) => Effect.zipRight(close, Effect.failCause(cause)),
+        onSuccess: Effect.succeed
+      })
     })
   )
 
+/** How `deliver` serves a peeled stream. */
+export interface DeliverOptions {
+  /** The request's clock (read synchronously per pulled batch). */
+  readonly clock: Clock.Clock
+  /** When the call started (for the time to first token). */
+  readonly startedAt: number
+  /** The chunk as the client sees it (the gateway's model name and id). */
+  readonly rename: (chunk: ChatChunk) => ChatChunk
+  /** The consumer started the stream; false when it is too late (abandoned): the stream then fails with `tooLate()`. */
+  readonly onStart: () => boolean
+  readonly tooLate: () => ProviderError
+  /** Called once the stream ends, however it ends, with what it delivered (after the upstream is closed). */
+  readonly onEnd: (summary: StreamSummary, exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>
+}
+
 /**
- * Give up on a stream nobody started: if `stream` has not been run within
- * `afterMs` (the client left between the answer's headers and its body), run
- * `onAbandon` (close the upstream, give back what was held). A daemon fiber
- * waits; it does nothing once the stream has started.
+ * The client's stream over a peeled upstream: the first chunk, then the rest,
+ * each renamed and watched (usage, time to first token, the answer of choice
+ * 0), the upstream closed and `onEnd` called at the end. One pull stage and one
+ * finalizer, with the watching done synchronously per pulled batch (it was a
+ * concat, a map, a tap with a Clock step per chunk, and two finalizers).
  */
-export const abandonUnlessStarted = <A, E>(stream: Stream.Stream<A, E>, afterMs: number, onAbandon: Effect.Effect<void>) =>
-  Effect.gen(function* () {
-    const started = yield* Ref.make(false)
-    yield* Effect.sleep(afterMs).pipe(
-      Effect.zipRight(Ref.get(started)),
-      Effect.flatMap((wasStarted) => (wasStarted ? Effect.void : onAbandon)),
-      Effect.forkDaemon
-    )
-    return Stream.unwrap(Effect.as(Ref.set(started, true), stream))
+export const deliver = (peeled: Peeled<ProviderError>, options: DeliverOptions): Stream.Stream<ChatChunk, ProviderError> => {
+  const summary = new Summary(options.startedAt)
+  let first: Chunk.Chunk<ChatChunk> | undefined = peeled.first
+  const step = (chunk: Chunk.Chunk<ChatChunk>): Chunk.Chunk<ChatChunk> => {
+    const now = options.clock.unsafeCurrentTimeMillis()
+    return Chunk.map(chunk, (c) => {
+      summary.observe(c, now)
+      return options.rename(c)
+    })
+  }
+  const pull = Effect.suspend((): Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<ProviderError>> => {
+    if (first === undefined) return Effect.map(peeled.pull, step)
+    const chunk = first
+    first = undefined
+    return options.onStart() ? Effect.succeed(step(chunk)) : Effect.fail(Option.some(options.tooLate()))
   })
+  return Stream.repeatEffectChunkOption(pull).pipe(
+    Stream.ensuringWith((exit) => Effect.zipRight(peeled.close, options.onEnd(summary.done(), Exit.asVoid(exit))))
+  )
+}
 
 /** What a finished stream delivered, and the answer it carried (for the cache and the evaluator). */
 export interface StreamSummary {
@@ -100,60 +126,52 @@ export const assemble = (summary: StreamSummary, id: string, model: string): Cha
   }
 }
 
-/**
- * Watch a stream: remember its usage chunk, time to first token and the
- * answer of choice 0, and call `onEnd` exactly once with how it ended
- * (success, failure, or interruption by the consumer).
- */
-export const watch = (
-  stream: Stream.Stream<ChatChunk, ProviderError>,
-  startedAt: number,
-  onEnd: (summary: StreamSummary, exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>
-): Stream.Stream<ChatChunk, ProviderError> =>
-  Stream.suspend(() => {
-    let usage: Usage | undefined
-    let timeToFirstTokenMs: number | undefined
-    let chunks = 0
-    let created: number | undefined
-    let content = ""
-    let finishReason: FinishReason | undefined
-    const calls = new Map<number, { id: string; name: string; arguments: string }>()
-    const observe = (chunk: ChatChunk) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        chunks++
-        created ??= chunk.created
-        if (chunk.usage != null) usage = chunk.usage
-        for (const choice of chunk.choices) {
-          if (choice.index !== 0) continue
-          const delta = choice.delta
-          if (timeToFirstTokenMs === undefined && ((delta.content ?? "") !== "" || delta.tool_calls !== undefined)) {
-            timeToFirstTokenMs = now - startedAt
-          }
-          if (delta.content != null) content += delta.content
-          for (const call of delta.tool_calls ?? []) {
-            const known = calls.get(call.index) ?? { id: "", name: "", arguments: "" }
-            calls.set(call.index, {
-              id: call.id ?? known.id,
-              name: known.name + (call.function?.name ?? ""),
-              arguments: known.arguments + (call.function?.arguments ?? "")
-            })
-          }
-          if (choice.finish_reason !== null) finishReason = choice.finish_reason
-        }
-      })
-    const summary = (): StreamSummary => ({
-      usage,
-      timeToFirstTokenMs,
-      chunks,
-      created,
-      content,
-      finishReason,
-      toolCalls: [...calls.entries()]
+/** What a stream delivered so far: usage, time to first token, the answer of choice 0. */
+class Summary {
+  private usage: Usage | undefined
+  private timeToFirstTokenMs: number | undefined
+  private chunks = 0
+  private created: number | undefined
+  private content = ""
+  private finishReason: FinishReason | undefined
+  private readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
+
+  constructor(private readonly startedAt: number) {}
+
+  observe(chunk: ChatChunk, now: number): void {
+    this.chunks++
+    this.created ??= chunk.created
+    if (chunk.usage != null) this.usage = chunk.usage
+    for (const choice of chunk.choices) {
+      if (choice.index !== 0) continue
+      const delta = choice.delta
+      if (this.timeToFirstTokenMs === undefined && ((delta.content ?? "") !== "" || delta.tool_calls !== undefined)) {
+        this.timeToFirstTokenMs = now - this.startedAt
+      }
+      if (delta.content != null) this.content += delta.content
+      for (const call of delta.tool_calls ?? []) {
+        const known = this.calls.get(call.index) ?? { id: "", name: "", arguments: "" }
+        this.calls.set(call.index, {
+          id: call.id ?? known.id,
+          name: known.name + (call.function?.name ?? ""),
+          arguments: known.arguments + (call.function?.arguments ?? "")
+        })
+      }
+      if (choice.finish_reason !== null) this.finishReason = choice.finish_reason
+    }
+  }
+
+  done(): StreamSummary {
+    return {
+      usage: this.usage,
+      timeToFirstTokenMs: this.timeToFirstTokenMs,
+      chunks: this.chunks,
+      created: this.created,
+      content: this.content,
+      finishReason: this.finishReason,
+      toolCalls: [...this.calls.entries()]
         .sort(([a], [b]) => a - b)
         .map(([, c]) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } }))
-    })
-    return stream.pipe(
-      Stream.tap(observe),
-      Stream.ensuringWith((exit) => onEnd(summary(), Exit.asVoid(exit)))
-    )
-  })
+    }
+  }
+}

@@ -1,0 +1,110 @@
+import { assert, describe, it } from "@effect/vitest"
+import type { ChatChunk } from "@modelgate/domain/Chat"
+import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
+import { Chunk, Clock, Effect, Either, Exit, Ref, Stream, TestClock } from "effect"
+import * as Abandon from "../src/Gateway/Abandon.js"
+import * as Streaming from "../src/Gateway/Streaming.js"
+
+const chunk = (content: string | undefined, finish: "stop" | null = null, usage = false): ChatChunk => ({
+  id: "up",
+  object: "chat.completion.chunk",
+  created: 7,
+  model: "upstream-model",
+  choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }],
+  ...(usage ? { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } } : {})
+}) as ChatChunk
+
+const cut = (): ProviderError => new StreamInterrupted({ provider: "p", model: "m", detail: "cut" })
+
+/** An upstream of `chunks` (then `failure`, when given) whose closing is counted. */
+const upstream = (closed: Ref.Ref<number>, chunks: ReadonlyArray<ChatChunk>, failure?: ProviderError) =>
+  Stream.fromIterable(chunks).pipe(
+    Stream.concat(failure === undefined ? Stream.empty : Stream.fail(failure)),
+    Stream.ensuring(Ref.update(closed, (n) => n + 1))
+  )
+
+const deliverOf = (peeled: Streaming.Peeled<ProviderError>, ends: Ref.Ref<ReadonlyArray<[Streaming.StreamSummary, boolean]>>, start = () => true) =>
+  Effect.map(Effect.clock, (clock) =>
+    Streaming.deliver(peeled, {
+      clock,
+      startedAt: 0,
+      rename: (c) => ({ ...c, model: "gateway-model", id: "chatcmpl-1" }),
+      onStart: start,
+      tooLate: cut,
+      onEnd: (summary, exit) => Ref.update(ends, (all): ReadonlyArray<[Streaming.StreamSummary, boolean]> => [...all, [summary, Exit.isSuccess(exit)]])
+    }))
+
+describe("Gateway streaming", () => {
+  it.effect("delivers the first chunk then the rest, renamed; closes the upstream and reports the summary once", () =>
+    Effect.gen(function* () {
+      const closed = yield* Ref.make(0)
+      const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
+      yield* TestClock.adjust(40)
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [chunk("hel"), chunk("lo"), chunk(undefined, "stop", true)]), cut)
+      const out = Chunk.toReadonlyArray(yield* Stream.runCollect(yield* deliverOf(peeled, ends)))
+      assert.deepStrictEqual(out.map((c) => [c.model, c.id]), [["gateway-model", "chatcmpl-1"], ["gateway-model", "chatcmpl-1"], ["gateway-model", "chatcmpl-1"]])
+      assert.strictEqual(yield* Ref.get(closed), 1)
+      const all = yield* Ref.get(ends)
+      assert.strictEqual(all.length, 1)
+      const [summary, ok] = all[0]!
+      assert.isTrue(ok)
+      assert.strictEqual(summary.content, "hello")
+      assert.strictEqual(summary.chunks, 3)
+      assert.strictEqual(summary.finishReason, "stop")
+      assert.strictEqual(summary.usage?.total_tokens, 5)
+      assert.strictEqual(summary.timeToFirstTokenMs, yield* Clock.currentTimeMillis)
+    }))
+
+  it.effect("a stream cut after its first chunk fails (never ends cleanly) and reports the failure", () =>
+    Effect.gen(function* () {
+      const closed = yield* Ref.make(0)
+      const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [chunk("a")], cut()), cut)
+      const result = yield* Effect.either(Stream.runCollect(yield* deliverOf(peeled, ends)))
+      assert.isTrue(Either.isLeft(result))
+      assert.strictEqual(yield* Ref.get(closed), 1)
+      const all = yield* Ref.get(ends)
+      assert.deepStrictEqual(all.map(([s, ok]) => [s.chunks, ok]), [[1, false]])
+    }))
+
+  it.effect("a stream that fails or ends before its first chunk fails the peel and closes the upstream", () =>
+    Effect.gen(function* () {
+      const closed = yield* Ref.make(0)
+      const failed = yield* Effect.either(Streaming.peelFirst(upstream(closed, [], cut()), () => cut()))
+      assert.isTrue(Either.isLeft(failed))
+      const empty = yield* Effect.either(
+        Streaming.peelFirst(upstream(closed, []), () => new StreamInterrupted({ provider: "p", model: "m", detail: "empty" }))
+      )
+      assert.isTrue(Either.isLeft(empty) && empty.left._tag === "StreamInterrupted" && empty.left.message.includes("empty"))
+      assert.strictEqual(yield* Ref.get(closed), 2)
+    }))
+
+  it.scoped("a stream not started within the delay is abandoned once; a started one never is", () =>
+    Effect.gen(function* () {
+      const abandoner = yield* Abandon.make(30_000)
+      const abandoned = yield* Ref.make<ReadonlyArray<string>>([])
+      const note = (name: string) => Ref.update(abandoned, (all) => [...all, name])
+      const read = abandoner.register(0, note("read"))
+      yield* TestClock.adjust(10_000)
+      const unread = abandoner.register(yield* Clock.currentTimeMillis, note("unread"))
+      assert.isTrue(read.start())
+      yield* TestClock.adjust(29_000)
+      assert.deepStrictEqual(yield* Ref.get(abandoned), [])
+      yield* TestClock.adjust(2_000)
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(yield* Ref.get(abandoned), ["unread"])
+      assert.isFalse(unread.start(), "too late: the stream was abandoned")
+      yield* TestClock.adjust(60_000)
+      assert.deepStrictEqual(yield* Ref.get(abandoned), ["unread"])
+    }))
+
+  it.effect("a stream started after it was abandoned fails instead of reading a closed upstream", () =>
+    Effect.gen(function* () {
+      const closed = yield* Ref.make(0)
+      const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [chunk("a"), chunk("b")]), cut)
+      const result = yield* Effect.either(Stream.runCollect(yield* deliverOf(peeled, ends, () => false)))
+      assert.isTrue(Either.isLeft(result))
+      assert.strictEqual(yield* Ref.get(closed), 1)
+    }))
+})
