@@ -4,7 +4,7 @@
  * /work/helpers/PERF.md; zeros when the runtime is not patched). Same setup as
  * micro-gateway.ts (GatewayLive, bench/config, a provider double), tracer off.
  * The stream double emits 4 chunks (the last with usage); each stream is
- * drained with `Stream.runDrain`.
+ * drained with `Stream.toPull` in the caller's fiber, as the HTTP layer does.
  *
  *   node --import tsx bench/micro-core-ops.ts [complete|stream|both] [blocks]
  *
@@ -58,7 +58,10 @@ const program = Effect.gen(function*() {
   const gw = yield* Gateway
   if (mode !== "stream") yield* measure("complete", gw.complete(request, requirements))
   if (mode !== "complete") {
-    yield* measure("stream", Effect.flatMap(gw.stream(request, requirements), (answer) => Stream.runDrain(answer.chunks)))
+    // Drained like the HTTP layer does: pulled in the caller's fiber (`Stream.toPull`; `Stream.run*` forks a fiber).
+    const drain = (chunks: Stream.Stream<unknown, unknown>) =>
+      Effect.scoped(Effect.flatMap(Stream.toPull(chunks), (pull) => Effect.ignore(Effect.forever(pull))))
+    yield* measure("stream", Effect.flatMap(gw.stream(request, requirements), (answer) => drain(answer.chunks)))
   }
 })
 

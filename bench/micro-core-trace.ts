@@ -35,7 +35,8 @@ class OpHistogram extends Supervisor.AbstractSupervisor<void> {
 const program = Effect.gen(function*() {
   const gw = yield* Gateway
   const call = mode === "stream"
-    ? Effect.flatMap(gw.stream(request, requirements), (answer) => Stream.runDrain(answer.chunks))
+    ? Effect.flatMap(gw.stream(request, requirements), (answer) =>
+      Effect.scoped(Effect.flatMap(Stream.toPull(answer.chunks), (pull) => Effect.ignore(Effect.forever(pull)))))
     : gw.complete(request, requirements)
   for (let i = 0; i < 200; i++) yield* call
   const sup = new OpHistogram()
