@@ -14,9 +14,13 @@ import type { Headroom, RateLimiter } from "../RateLimiter.js"
 import type { ResponseEvaluator } from "../ResponseEvaluator.js"
 import {
   availabilityPart,
+  availabilityValue,
   capabilityPart,
+  capabilityValue,
   costPart,
+  costValue,
   performancePart,
+  performanceValue,
   priorityWeights,
   totalScore,
   weightsLine
@@ -64,88 +68,132 @@ export const estimateCost = (
         tokenCost(completionTokens, model.pricing.outputPerMillion)) as PicoUsd
   })
 
-const candidatesOf = (registry: ModelRegistry["Type"], only: ReadonlyArray<string> | undefined) =>
-  Effect.gen(function*() {
-    const all = yield* registry.all
-    if (only === undefined) return { models: all.map((model) => ({ model, order: 0 })), missing: [] as Array<string> }
-    const byId = new Map(all.map((m) => [m.id as string, m] as const))
-    const models: Array<{ model: ModelMetadata; order: number }> = []
-    const missing: Array<string> = []
-    const seen = new Set<string>()
-    for (const [order, name] of only.entries()) {
-      const found = byId.get(name) ?? Option.getOrUndefined(yield* Effect.option(registry.resolve(name)))
-      if (found === undefined) missing.push(name)
-      else if (!seen.has(found.id)) {
-        seen.add(found.id)
-        models.push({ model: found, order })
-      }
+/** The models to consider: the registry, or the models `only` names (in its order), and the names not found. */
+const candidatesOf = (
+  registry: ModelRegistry["Type"],
+  only: ReadonlyArray<string> | undefined
+): Effect.Effect<{ readonly models: ReadonlyArray<{ model: ModelMetadata; order: number }>; readonly missing: Array<string> }> =>
+  Effect.flatMap(registry.all, (all) => {
+    if (only === undefined) return Effect.succeed({ models: all.map((model) => ({ model, order: 0 })), missing: [] as Array<string> })
+    // `only` is short (a model and its fallbacks): a scan of the list per name, no index built per
+    // request; `resolve` (an effect) only for a name that is not an id (e.g. `provider/model`).
+    const byName = only.map((name) => all.find((m) => m.id === name))
+    const pick = (found: ReadonlyArray<ModelMetadata | undefined>) => {
+      const models: Array<{ model: ModelMetadata; order: number }> = []
+      const missing: Array<string> = []
+      const seen = new Set<string>()
+      found.forEach((model, order) => {
+        if (model === undefined) missing.push(only[order]!)
+        else if (!seen.has(model.id)) {
+          seen.add(model.id)
+          models.push({ model, order })
+        }
+      })
+      return { models, missing }
     }
-    return { models, missing }
+    if (byName.every((m) => m !== undefined)) return Effect.succeed(pick(byName))
+    return Effect.map(
+      Effect.forEach(only, (name, i) =>
+        byName[i] !== undefined ? Effect.succeed(byName[i]) : Effect.map(Effect.option(registry.resolve(name)), Option.getOrUndefined)),
+      pick
+    )
   })
 
 /** Apply the hard requirements to the registry (or to `only`). */
 export const filterModels = (deps: Deps, input: SelectionInput) =>
-  Effect.gen(function*() {
-    const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
-    const needed = prompt + output
-    const { models, missing } = yield* candidatesOf(deps.registry, input.only)
-    const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry", kind: "permanent" as const }))
-    const eligible: Array<Candidate> = []
-    for (const { model, order } of models) {
-      const exclude = (reason: string, kind: Excluded["kind"] = "permanent", retryAfterMs?: number) =>
-        excluded.push({ model: model.id, reason, kind, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) })
-      if (!model.enabled) {
-        exclude("disabled")
-        continue
-      }
-      const lacking = requirements.capabilities.filter((c) => !model.capabilities.includes(c))
-      if (lacking.length > 0) {
-        exclude(`lacks required capabilities: ${lacking.join(", ")}`)
-        continue
-      }
-      if (model.contextWindow < needed) {
-        exclude(`context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`)
-        continue
-      }
-      if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
-        exclude(`context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`)
-        continue
-      }
-      const health = yield* deps.health.status(model.id)
-      if (!(yield* deps.health.isAvailable(model.id))) {
-        exclude(`unavailable: ${health.reason || health.status}`, health.blocked === true ? "permanent" : "unavailable")
-        continue
-      }
-      const costPico = estimateCost(deps.costs, model, prompt, output)
-      if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
-        exclude(
-          `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`
-        )
-        continue
-      }
-      if (Option.isSome(deps.costs)) {
-        const budget = yield* Effect.either(deps.costs.value.checkBudget(model, requirements.agentType, costPico))
-        if (budget._tag === "Left") {
-          exclude(budget.left.message, "budget")
+  Effect.flatMap(candidatesOf(deps.registry, input.only), ({ missing, models }) =>
+    Effect.gen(function*() {
+      const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
+      const needed = prompt + output
+      const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry", kind: "permanent" as const }))
+      const eligible: Array<Candidate> = []
+      for (const { model, order } of models) {
+        const exclude = (reason: string, kind: Excluded["kind"] = "permanent", retryAfterMs?: number) =>
+          excluded.push({ model: model.id, reason, kind, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) })
+        if (!model.enabled) {
+          exclude("disabled")
           continue
         }
+        const lacking = requirements.capabilities.length === 0
+          ? requirements.capabilities
+          : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
+        if (lacking.length > 0) {
+          exclude(`lacks required capabilities: ${lacking.join(", ")}`)
+          continue
+        }
+        if (model.contextWindow < needed) {
+          exclude(`context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`)
+          continue
+        }
+        if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
+          exclude(`context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`)
+          continue
+        }
+        const health = yield* deps.health.status(model.id)
+        if (!(yield* deps.health.isAvailable(model.id))) {
+          exclude(`unavailable: ${health.reason || health.status}`, health.blocked === true ? "permanent" : "unavailable")
+          continue
+        }
+        const costPico = estimateCost(deps.costs, model, prompt, output)
+        if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
+          exclude(
+            `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`
+          )
+          continue
+        }
+        if (Option.isSome(deps.costs)) {
+          const refused = yield* Effect.match(deps.costs.value.checkBudget(model, requirements.agentType, costPico), {
+            onFailure: (e) => e.message,
+            onSuccess: () => undefined
+          })
+          if (refused !== undefined) {
+            exclude(refused, "budget")
+            continue
+          }
+        }
+        const headroom = yield* deps.limiter.headroom(model, needed)
+        if (!headroom.fits) {
+          exclude(`rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
+          continue
+        }
+        eligible.push({ model, order, costPico, health, headroom })
       }
-      const headroom = yield* deps.limiter.headroom(model, needed)
-      if (!headroom.fits) {
-        exclude(`rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
-        continue
-      }
-      eligible.push({ model, order, costPico, health, headroom })
-    }
-    return { eligible, excluded }
-  })
+      return { eligible, excluded }
+    }))
 
-const byRank = (a: ScoredModel & { c: Candidate }, b: ScoredModel & { c: Candidate }): number =>
-  b.score - a.score ||
-  a.c.order - b.c.order ||
-  a.c.costPico - b.c.costPico ||
-  b.model.qualityScore - a.model.qualityScore ||
-  (a.model.id < b.model.id ? -1 : a.model.id > b.model.id ? 1 : 0)
+interface Scored {
+  readonly c: Candidate
+  readonly s: ScoredModel
+}
+
+const byRank = (x: Scored, y: Scored): number => {
+  const a = x.c
+  const b = y.c
+  return y.s.score - x.s.score ||
+    a.order - b.order ||
+    a.costPico - b.costPico ||
+    b.model.qualityScore - a.model.qualityScore ||
+    (a.model.id < b.model.id ? -1 : a.model.id > b.model.id ? 1 : 0)
+}
+
+/**
+ * A scored model whose explanation lines are written when first read (an
+ * enumerable property, so JSON and spreads see it): the request path ranks on
+ * the numbers alone, and formatting six lines per candidate per request was
+ * a good part of the selector's time.
+ */
+const scoredModel = (model: ModelMetadata, score: number, parts: ScoreParts, weights: ScoreParts, explain: () => ReadonlyArray<string>): ScoredModel => {
+  let lines: ReadonlyArray<string> | undefined
+  return {
+    model,
+    score,
+    parts,
+    weights,
+    get explanation() {
+      return (lines ??= explain())
+    }
+  }
+}
 
 /** Score the eligible models and sort them best first (deterministic ties). */
 export const scoreCandidates = (
@@ -157,40 +205,36 @@ export const scoreCandidates = (
   Effect.gen(function*() {
     const { priority, taskType, maxLatencyMs } = input.requirements
     const weights = priorityWeights(baseWeights, priority)
-    const cheapest = Math.min(...candidates.map((c) => c.costPico))
-    const dearest = Math.max(...candidates.map((c) => c.costPico))
-    const scored: Array<ScoredModel & { c: Candidate }> = []
+    let cheapest = Number.POSITIVE_INFINITY
+    let dearest = Number.NEGATIVE_INFINITY
+    for (const c of candidates) {
+      cheapest = Math.min(cheapest, c.costPico)
+      dearest = Math.max(dearest, c.costPico)
+    }
+    const scored: Array<Scored> = []
     for (const c of candidates) {
       const perf = Option.isSome(deps.monitor)
         ? Option.getOrUndefined(yield* deps.monitor.value.modelPerformance(c.model.id))
         : undefined
       const penalty = Option.isSome(deps.evaluator) ? yield* deps.evaluator.value.penalty(c.model.id, taskType) : 0
-      const capability = capabilityPart(c.model, taskType)
-      const cost = costPart(c.costPico, cheapest, dearest)
-      const performance = performancePart(perf, maxLatencyMs, penalty)
-      const availability = availabilityPart(c.health, c.headroom)
       const parts: ScoreParts = {
-        capability: capability.value,
-        cost: cost.value,
-        performance: performance.value,
-        availability: availability.value
+        capability: capabilityValue(c.model, taskType),
+        cost: costValue(c.costPico, cheapest, dearest),
+        performance: performanceValue(perf, maxLatencyMs, penalty),
+        availability: availabilityValue(c.health, c.headroom)
       }
       const score = totalScore(parts, weights)
       scored.push({
         c,
-        model: c.model,
-        score,
-        parts,
-        weights,
-        explanation: [
+        s: scoredModel(c.model, score, parts, weights, () => [
           `score ${score.toFixed(3)}`,
-          capability.line,
-          cost.line,
-          performance.line,
-          availability.line,
+          capabilityPart(c.model, taskType).line,
+          costPart(c.costPico, cheapest, dearest).line,
+          performancePart(perf, maxLatencyMs, penalty).line,
+          availabilityPart(c.health, c.headroom).line,
           weightsLine(weights, priority)
-        ]
+        ])
       })
     }
-    return scored.sort(byRank).map(({ c: _c, ...s }): ScoredModel => s)
+    return scored.sort(byRank).map((x) => x.s)
   })

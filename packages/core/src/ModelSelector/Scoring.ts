@@ -86,29 +86,30 @@ export interface Part {
   readonly line: string
 }
 
+/** A model's fit to a task type, 0..1, and (when asked) why. */
+const taskFit = (model: ModelMetadata, taskType: string | undefined, explain: boolean): { readonly fit: number; readonly why: string } => {
+  if (taskType === undefined) return { fit: 0.5, why: "no task type" }
+  const task = taskType.toLowerCase()
+  const preferred = taskCapabilities[task] ?? []
+  if (model.tags.some((t) => t.toLowerCase() === task)) return { fit: 1, why: explain ? `tagged ${task}` : "" }
+  if (preferred.length > 0) {
+    const have = preferred.filter((c) => model.capabilities.includes(c))
+    return { fit: have.length / preferred.length, why: explain ? `${have.length}/${preferred.length} of ${preferred.join(", ")} for ${task}` : "" }
+  }
+  return { fit: 0, why: explain ? `no tag or capability for ${task}` : "" }
+}
+
 /**
  * Capability: 80% the model's quality score, 20% its fit to the task type
  * (1 when a model tag names the task type, else the share of the task's
  * preferred capabilities it has; 0.5 when the request names no task type).
  */
+export const capabilityValue = (model: ModelMetadata, taskType: string | undefined): number =>
+  clamp01(0.8 * model.qualityScore + 0.2 * taskFit(model, taskType, false).fit)
+
+/** The capability part and its explanation line (see `capabilityValue`). */
 export const capabilityPart = (model: ModelMetadata, taskType: string | undefined): Part => {
-  let fit = 0.5
-  let why = "no task type"
-  if (taskType !== undefined) {
-    const task = taskType.toLowerCase()
-    const preferred = taskCapabilities[task] ?? []
-    if (model.tags.some((t) => t.toLowerCase() === task)) {
-      fit = 1
-      why = `tagged ${task}`
-    } else if (preferred.length > 0) {
-      const have = preferred.filter((c) => model.capabilities.includes(c))
-      fit = have.length / preferred.length
-      why = `${have.length}/${preferred.length} of ${preferred.join(", ")} for ${task}`
-    } else {
-      fit = 0
-      why = `no tag or capability for ${task}`
-    }
-  }
+  const { fit, why } = taskFit(model, taskType, true)
   const value = clamp01(0.8 * model.qualityScore + 0.2 * fit)
   return { value, line: `capability ${fmt(value)}: quality ${fmt(model.qualityScore)}, task fit ${fmt(fit)} (${why})` }
 }
@@ -125,10 +126,15 @@ export const minCostSpanDecades = 2
  * least two decades (so a 10x dearer model scores 0.5, not 0, when it is
  * the dearest), and 1 for everyone when they cost the same.
  */
-export const costPart = (picoUsd: number, cheapest: number, dearest: number): Part => {
+export const costValue = (picoUsd: number, cheapest: number, dearest: number): number => {
   const lo = costScale(cheapest)
   const span = Math.max(costScale(dearest) - lo, minCostSpanDecades)
-  const value = clamp01(1 - (costScale(picoUsd) - lo) / span)
+  return clamp01(1 - (costScale(picoUsd) - lo) / span)
+}
+
+/** The cost part and its explanation line (see `costValue`). */
+export const costPart = (picoUsd: number, cheapest: number, dearest: number): Part => {
+  const value = costValue(picoUsd, cheapest, dearest)
   const usd = (p: number) => `$${(p / 1e12).toFixed(6)}`
   return {
     value,
@@ -155,6 +161,21 @@ export const latencyScore = (latencyMs: number, maxLatencyMs: number | undefined
  * neutral 0.5 while there are few requests (confidence n / (n + 5)); neutral
  * 0.5 with no data; then multiplied by (1 - evaluator penalty).
  */
+export const performanceValue = (
+  perf: ModelPerformance | undefined,
+  maxLatencyMs: number | undefined,
+  penalty: number
+): number => {
+  const p = clamp01(penalty)
+  if (perf === undefined || perf.requests <= 0) return 0.5 * (1 - p)
+  const latency = (perf.latencyP50Ms + perf.latencyP95Ms) / 2
+  const ls = latencyScore(latency, maxLatencyMs)
+  const raw = 0.6 * ls + 0.4 * clamp01(perf.successRate)
+  const confidence = perf.requests / (perf.requests + 5)
+  return clamp01((0.5 + confidence * (raw - 0.5)) * (1 - p))
+}
+
+/** The performance part and its explanation line (see `performanceValue`). */
 export const performancePart = (
   perf: ModelPerformance | undefined,
   maxLatencyMs: number | undefined,
@@ -162,15 +183,10 @@ export const performancePart = (
 ): Part => {
   const p = clamp01(penalty)
   const penaltyNote = p > 0 ? `; evaluator penalty ${fmt(p)}` : ""
+  const value = performanceValue(perf, maxLatencyMs, penalty)
   if (perf === undefined || perf.requests <= 0) {
-    const value = 0.5 * (1 - p)
     return { value, line: `performance ${fmt(value)}: no recent data (neutral 0.50)${penaltyNote}` }
   }
-  const latency = (perf.latencyP50Ms + perf.latencyP95Ms) / 2
-  const ls = latencyScore(latency, maxLatencyMs)
-  const raw = 0.6 * ls + 0.4 * clamp01(perf.successRate)
-  const confidence = perf.requests / (perf.requests + 5)
-  const value = clamp01((0.5 + confidence * (raw - 0.5)) * (1 - p))
   const against = maxLatencyMs !== undefined ? `max ${maxLatencyMs} ms` : `${referenceLatencyMs} ms reference`
   return {
     value,
@@ -179,18 +195,27 @@ export const performancePart = (
   }
 }
 
+const roomOf = (headroom: Headroom): number =>
+  clamp01(
+    1 - Math.max(
+      headroom.rpm > 0 ? headroom.requestsUsed / headroom.rpm : 0,
+      headroom.tpm > 0 ? headroom.tokensUsed / headroom.tpm : 0
+    )
+  )
+
 /**
  * Availability: 0.6 x health (available 1, never checked 0.8) + 0.4 x the
  * rate-limit headroom left (1 - the larger of requests and tokens used / limit).
  */
-export const availabilityPart = (health: ModelHealth, headroom: Headroom): Part => {
+export const availabilityValue = (health: ModelHealth, headroom: Headroom): number => {
   const status = health.status === "available" ? 1 : health.status === "unknown" ? 0.8 : 0
-  const used = Math.max(
-    headroom.rpm > 0 ? headroom.requestsUsed / headroom.rpm : 0,
-    headroom.tpm > 0 ? headroom.tokensUsed / headroom.tpm : 0
-  )
-  const room = clamp01(1 - used)
-  const value = clamp01(0.6 * status + 0.4 * room)
+  return clamp01(0.6 * status + 0.4 * roomOf(headroom))
+}
+
+/** The availability part and its explanation line (see `availabilityValue`). */
+export const availabilityPart = (health: ModelHealth, headroom: Headroom): Part => {
+  const room = roomOf(headroom)
+  const value = availabilityValue(health, headroom)
   return { value, line: `availability ${fmt(value)}: health ${health.status}, ${(room * 100).toFixed(0)}% rate-limit headroom` }
 }
 
