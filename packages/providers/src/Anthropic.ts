@@ -8,15 +8,15 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { MalformedResponse } from "@modelgate/domain/ProviderError"
-import { Clock, Effect, Redacted } from "effect"
+import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
+import { Clock, Effect, Either, Redacted } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
 import { toAnthropicRequest } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
 import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
-import { decodeJson, malformed } from "./internal/errors.js"
-import { makeProviderHttp } from "./internal/http.js"
+import { type CallInfo, decodeJson, malformed } from "./internal/errors.js"
+import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { translateSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
@@ -46,46 +46,49 @@ export const make = (
       classify: classifyAnthropic
     })
 
-    const messagesRequest = (ctx: CallContext, stream: boolean) =>
-      Effect.gen(function*() {
-        if (ctx.key === undefined) return yield* missingKey(providerId, ctx.model)
-        const config = yield* getConfig
-        const body = yield* toAnthropicRequest(ctx.request, ctx.model, {
-          stream,
-          context: { provider: providerId, model: ctx.model.id }
-        })
-        return HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1/messages`).pipe(
-          HttpClientRequest.setHeaders(authHeaders(ctx.key)),
+    // chat and stream are plain Effect chains, not Effect.fn/Effect.gen: no
+    // stack capture, span or generator per call (the gateway keeps one span
+    // per request).
+    const messagesRequest = (ctx: CallContext, stream: boolean): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
+      const key = ctx.key
+      if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
+      return Effect.flatMap(getConfig, (config) => {
+        const body = toAnthropicRequest(ctx.request, ctx.model, { stream, context: { provider: providerId, model: ctx.model.id } })
+        if (Either.isLeft(body)) return Effect.fail(body.left)
+        return Effect.succeed(HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1/messages`).pipe(
+          HttpClientRequest.setHeaders(authHeaders(key)),
           HttpClientRequest.acceptJson,
-          HttpClientRequest.bodyUnsafeJson(body)
-        )
+          HttpClientRequest.bodyUnsafeJson(body.right)
+        ))
       })
+    }
 
-    const chat = Effect.fn("Anthropic.chat")(function*(ctx: CallContext) {
-      const request = yield* messagesRequest(ctx, false)
-      const info = callInfoOf(ctx.model, ctx.key)
-      return yield* http.call(info, request, (answer) =>
-        Effect.gen(function*() {
-          const base = { provider: providerId, info, meta: answer }
-          const decoded = yield* decodeJson(AnthropicResponse, answer.body, base)
-          const nowMs = yield* Clock.currentTimeMillis
+    const toResult = (info: CallInfo) => (answer: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
+      const base = { provider: providerId, info, meta: answer }
+      return Effect.flatMap(decodeJson(AnthropicResponse, answer.body, base), (decoded) =>
+        Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
           const normalised = fromAnthropicResponse(decoded, nowMs)
-          if ("_tag" in normalised) return yield* malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`)
-          return { response: normalised.response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId } satisfies ChatResult
+          if ("_tag" in normalised) return Effect.fail(malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`))
+          return Effect.succeed<ChatResult>({ response: normalised.response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId })
         }))
-    })
+    }
 
-    const stream = Effect.fn("Anthropic.stream")(function*(ctx: CallContext) {
-      const request = yield* messagesRequest(ctx, true)
+    const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
       const info = callInfoOf(ctx.model, ctx.key)
-      return yield* http.stream(info, request, (opened) =>
-        Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
-          const context = { provider: providerId, info, meta: opened, nowMs }
-          const chunks = translateSse(opened.body, () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)), (detail) =>
-            new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-          return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
-        }))
-    })
+      return Effect.flatMap(messagesRequest(ctx, false), (request) => http.call(info, request, toResult(info)))
+    }
+
+    const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
+      const info = callInfoOf(ctx.model, ctx.key)
+      return Effect.flatMap(messagesRequest(ctx, true), (request) =>
+        http.stream(info, request, (opened) =>
+          Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
+            const context = { provider: providerId, info, meta: opened, nowMs }
+            const chunks = translateSse(opened.body, () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)), (detail) =>
+              new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
+            return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+          })))
+    }
 
     const probe = (model: ModelMetadata, key: ProviderKey | undefined) =>
       timedProbe(Effect.gen(function*() {

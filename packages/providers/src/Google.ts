@@ -9,16 +9,16 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { MalformedResponse } from "@modelgate/domain/ProviderError"
-import { Clock, Effect, Redacted } from "effect"
+import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
+import { Clock, Effect, Either, Redacted } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
 import { toGeminiRequest } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
 import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
-import { decodeJson } from "./internal/errors.js"
+import { type CallInfo, decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
-import { makeProviderHttp } from "./internal/http.js"
+import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
 import { translateSse } from "./internal/sse.js"
 
@@ -50,48 +50,66 @@ export const make = (
       classify: classifyGoogle
     })
 
-    const generateRequest = (ctx: CallContext, stream: boolean) =>
-      Effect.gen(function*() {
-        if (ctx.key === undefined) return yield* missingKey(providerId, ctx.model)
-        const config = yield* getConfig
-        const body = yield* toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id })
+    // chat and stream are plain Effect chains, not Effect.fn/Effect.gen: no
+    // stack capture, span or generator per call (the gateway keeps one span
+    // per request).
+    const generateRequest = (ctx: CallContext, stream: boolean): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
+      const key = ctx.key
+      if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
+      return Effect.flatMap(getConfig, (config) => {
+        const body = toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id })
+        if (Either.isLeft(body)) return Effect.fail(body.left)
         const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
-        const request = HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1beta/models/${modelPath(ctx.model.providerModel)}:${method}`).pipe(
-          HttpClientRequest.setHeaders(authHeaders(ctx.key)),
-          HttpClientRequest.acceptJson,
-          HttpClientRequest.bodyUnsafeJson(body)
+        return Effect.succeed(
+          HttpClientRequest.post(`${trimBase(config.baseUrl)}/v1beta/models/${modelPath(ctx.model.providerModel)}:${method}`).pipe(
+            HttpClientRequest.setHeaders(authHeaders(key)),
+            HttpClientRequest.acceptJson,
+            HttpClientRequest.bodyUnsafeJson(body.right)
+          )
         )
-        return { request, promptTokensEstimate: estimateTokens(promptText(ctx.request)) }
       })
+    }
 
-    const chat = Effect.fn("Google.chat")(function*(ctx: CallContext) {
-      const { promptTokensEstimate, request } = yield* generateRequest(ctx, false)
-      const info = callInfoOf(ctx.model, ctx.key)
-      return yield* http.call(info, request, (answer) =>
-        Effect.gen(function*() {
-          const decoded = yield* decodeJson(GeminiResponse, answer.body, { provider: providerId, info, meta: answer })
-          const nowMs = yield* Clock.currentTimeMillis
-          const response = yield* fromGeminiResponse(decoded, {
+    /** Estimated prompt tokens, counted only when Gemini reports no usage. */
+    const promptEstimate = (ctx: CallContext) => () => estimateTokens(promptText(ctx.request))
+
+    const toResult = (ctx: CallContext, info: CallInfo) => (answer: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
+      Effect.flatMap(decodeJson(GeminiResponse, answer.body, { provider: providerId, info, meta: answer }), (decoded) =>
+        Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
+          const response = fromGeminiResponse(decoded, {
             nowMs,
             model: ctx.model.providerModel,
-            promptTokensEstimate,
+            promptTokensEstimate: promptEstimate(ctx),
             fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit }
           })
-          return { response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId } satisfies ChatResult
+          return Either.isLeft(response)
+            ? Effect.fail(response.left)
+            : Effect.succeed<ChatResult>({ response: response.right, rateLimit: answer.rateLimit, providerRequestId: answer.requestId })
         }))
-    })
 
-    const stream = Effect.fn("Google.stream")(function*(ctx: CallContext) {
-      const { promptTokensEstimate, request } = yield* generateRequest(ctx, true)
+    const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
       const info = callInfoOf(ctx.model, ctx.key)
-      return yield* http.stream(info, request, (opened) =>
-        Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
-          const context = { provider: providerId, info, meta: opened, nowMs, model: ctx.model.providerModel, promptTokensEstimate }
-          const chunks = translateSse(opened.body, () => new GeminiStreamTranslator(context), (detail) =>
-            new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-          return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
-        }))
-    })
+      return Effect.flatMap(generateRequest(ctx, false), (request) => http.call(info, request, toResult(ctx, info)))
+    }
+
+    const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
+      const info = callInfoOf(ctx.model, ctx.key)
+      return Effect.flatMap(generateRequest(ctx, true), (request) =>
+        http.stream(info, request, (opened) =>
+          Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
+            const context = {
+              provider: providerId,
+              info,
+              meta: opened,
+              nowMs,
+              model: ctx.model.providerModel,
+              promptTokensEstimate: promptEstimate(ctx)
+            }
+            const chunks = translateSse(opened.body, () => new GeminiStreamTranslator(context), (detail) =>
+              new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
+            return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+          })))
+    }
 
     const probe = (model: ModelMetadata, key: ProviderKey | undefined) =>
       timedProbe(Effect.gen(function*() {

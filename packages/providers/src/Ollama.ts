@@ -31,11 +31,12 @@ const withKey = (request: HttpClientRequest.HttpClientRequest, key: ProviderKey 
   key === undefined ? request : request.pipe(HttpClientRequest.bearerToken(Redacted.value(key.value)))
 
 const identity = (model: string): Effect.Effect<Identity> =>
-  Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const n = yield* Random.nextIntBetween(0, 2 ** 31 - 1)
-    return { id: `chatcmpl-ollama-${now.toString(36)}${n.toString(36)}`, created: Math.floor(now / 1000), model }
-  })
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    Effect.map(Random.nextIntBetween(0, 2 ** 31 - 1), (n) => ({
+      id: `chatcmpl-ollama-${now.toString(36)}${n.toString(36)}`,
+      created: Math.floor(now / 1000),
+      model
+    })))
 
 /** Whether a tag list names the model (`llama3.2` matches `llama3.2:latest`). */
 export const listed = (names: ReadonlyArray<string>, model: string): boolean =>
@@ -55,56 +56,61 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       classify
     })
 
-    const post = (ctx: CallContext, stream: boolean) =>
-      Effect.gen(function*() {
-        if (remoteImages(ctx.request) > 0) {
-          return yield* new BadRequest({
+    // chat and stream are plain Effect chains, not Effect.fn/Effect.gen: no
+    // stack capture, span or generator per call (the gateway keeps one span
+    // per request).
+    const post = (ctx: CallContext, stream: boolean): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
+      if (remoteImages(ctx.request) > 0) {
+        return Effect.fail(
+          new BadRequest({
             provider: providerId,
             model: ctx.model.id,
             detail: "Ollama takes images only inline (data: URLs); the request has a remote image URL"
           })
-        }
-        const config = yield* getConfig
-        return withKey(
+        )
+      }
+      return Effect.map(getConfig, (config) =>
+        withKey(
           HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(
             HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
           ),
           ctx.key
-        )
-      })
+        ))
+    }
 
     const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
-      Effect.gen(function*() {
-        const line = yield* decodeJson(WireChatLine, res.body, { provider: providerId, info, meta: res })
-        const normalised = normaliseResponse(line, ctx.request, yield* identity(ctx.model.providerModel))
-        if (normalised._tag === "Invalid") {
-          return yield* new MalformedResponse({
-            provider: providerId,
-            model: info.model,
-            status: res.status,
-            detail: `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`
-          })
-        }
-        return { response: normalised.value, rateLimit: undefined, providerRequestId: undefined }
-      })
-
-    const chat = Effect.fn("Ollama.chat")(function*(ctx: CallContext) {
-      const info = callInfoOf(ctx.model, ctx.key)
-      const request = yield* post(ctx, false)
-      return yield* http.call(info, request, toResult(ctx, info))
-    })
-
-    const stream = Effect.fn("Ollama.stream")(function*(ctx: CallContext) {
-      const info = callInfoOf(ctx.model, ctx.key)
-      const request = yield* post(ctx, true)
-      const id = yield* identity(ctx.model.providerModel)
-      return yield* http.stream(info, request, (res): Effect.Effect<StreamResult> =>
-        Effect.succeed({
-          chunks: translateStream(providerId, info, ctx.request, res, id),
-          rateLimit: undefined,
-          providerRequestId: undefined
+      Effect.flatMap(decodeJson(WireChatLine, res.body, { provider: providerId, info, meta: res }), (line) =>
+        Effect.flatMap(identity(ctx.model.providerModel), (id) => {
+          const normalised = normaliseResponse(line, ctx.request, id)
+          if (normalised._tag === "Invalid") {
+            return Effect.fail(
+              new MalformedResponse({
+                provider: providerId,
+                model: info.model,
+                status: res.status,
+                detail: `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`
+              })
+            )
+          }
+          return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: undefined, providerRequestId: undefined })
         }))
-    })
+
+    const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
+      const info = callInfoOf(ctx.model, ctx.key)
+      return Effect.flatMap(post(ctx, false), (request) => http.call(info, request, toResult(ctx, info)))
+    }
+
+    const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
+      const info = callInfoOf(ctx.model, ctx.key)
+      return Effect.flatMap(post(ctx, true), (request) =>
+        Effect.flatMap(identity(ctx.model.providerModel), (id) =>
+          http.stream(info, request, (res): Effect.Effect<StreamResult> =>
+            Effect.succeed({
+              chunks: translateStream(providerId, info, ctx.request, res, id),
+              rateLimit: undefined,
+              providerRequestId: undefined
+            }))))
+    }
 
     const probe = Effect.fn("Ollama.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
       const info = callInfoOf(model, key)

@@ -18,7 +18,7 @@ const fields = { provider: "google", model: "gemini-test", status: 200, requestI
 const errorCtx = (status: number, body: string) => errorContextOf("google", info, status, body)
 
 const normalise = (response: GeminiResponse) =>
-  fromGeminiResponse(response, { nowMs: 10_000, model: "gemini-x", promptTokensEstimate: 7, fields })
+  fromGeminiResponse(response, { nowMs: 10_000, model: "gemini-x", promptTokensEstimate: () => 7, fields })
 
 const data = (value: unknown): Sse.Event => ({ _tag: "Event", event: "message", id: undefined, data: JSON.stringify(value) })
 
@@ -29,7 +29,7 @@ const run = (events: ReadonlyArray<Sse.Event>) => {
     meta: { status: 200, headers: Headers.empty, requestId: undefined, rateLimit: undefined },
     nowMs: 10_000,
     model: "gemini-x",
-    promptTokensEstimate: 7
+    promptTokensEstimate: () => 7
   })
   const chunks: Array<ChatChunk> = []
   for (const e of events) {

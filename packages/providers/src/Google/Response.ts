@@ -95,12 +95,13 @@ export const isFilterReason = (reason: string): boolean => filtered.has(reason)
  * `usageMetadata` -> OpenAI usage: prompt includes tool-use prompt tokens,
  * completion includes thoughts; without metadata the counts are estimates.
  */
-export const usageOf = (usage: UsageMetadata | undefined, estimate: { readonly prompt: number; readonly completion: number }): Usage => {
+export const usageOf = (usage: UsageMetadata | undefined, estimate: () => { readonly prompt: number; readonly completion: number }): Usage => {
   if (usage === undefined) {
+    const { completion, prompt } = estimate()
     return {
-      prompt_tokens: estimate.prompt,
-      completion_tokens: estimate.completion,
-      total_tokens: estimate.prompt + estimate.completion,
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
       estimated: true
     }
   }
@@ -138,7 +139,8 @@ export const fromGeminiResponse = (
   options: {
     readonly nowMs: number
     readonly model: string
-    readonly promptTokensEstimate: number
+    /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
+    readonly promptTokensEstimate: () => number
     readonly fields: Omit<CommonFields, "detail">
   }
 ): Either.Either<ChatResponse, ProviderError> => {
@@ -184,9 +186,9 @@ export const fromGeminiResponse = (
     created: Math.floor(options.nowMs / 1000),
     model: response.modelVersion ?? options.model,
     choices: choices as [Choice, ...Array<Choice>],
-    usage: usageOf(response.usageMetadata, {
-      prompt: options.promptTokensEstimate,
+    usage: usageOf(response.usageMetadata, () => ({
+      prompt: options.promptTokensEstimate(),
       completion: estimateTokens(completionText)
-    })
+    }))
   })
 }

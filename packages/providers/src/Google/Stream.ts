@@ -28,7 +28,8 @@ const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(GeminiResponse))
 export interface GeminiStreamContext extends StreamContext {
   /** The model name to report when Gemini sends no `modelVersion`. */
   readonly model: string
-  readonly promptTokensEstimate: number
+  /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
+  readonly promptTokensEstimate: () => number
 }
 
 interface CandidateState {
@@ -132,8 +133,10 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       delta: {},
       finish_reason: finishReasonOf(s.finish!, s.tools > 0) as FinishReason
     }))
-    const text = states.map(([, s]) => s.text).join("")
-    const usage = usageOf(this.usage, { prompt: this.context.promptTokensEstimate, completion: estimateTokens(text) })
+    const usage = usageOf(this.usage, () => ({
+      prompt: this.context.promptTokensEstimate(),
+      completion: estimateTokens(states.map(([, s]) => s.text).join(""))
+    }))
     return Either.right([this.chunk(finishes), this.chunk([], usage)])
   }
 }
