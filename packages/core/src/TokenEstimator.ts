@@ -35,8 +35,19 @@ export type Encoding = "o200k_base" | "cl100k_base" | "heuristic"
 
 const openAiName = /^(gpt-|o\d|chatgpt-|text-|davinci|babbage|codex)/
 
-/** The encoding the estimate uses for `model`. */
+/** The encoding the estimate uses for `model` (memoised per model object: registry models are immutable values). */
 export const encodingFor = (model: ModelMetadata): Encoding => {
+  let encoding = encodings.get(model)
+  if (encoding === undefined) {
+    encoding = encodingOf(model)
+    encodings.set(model, encoding)
+  }
+  return encoding
+}
+
+const encodings = new WeakMap<ModelMetadata, Encoding>()
+
+const encodingOf = (model: ModelMetadata): Encoding => {
   const name = model.providerModel.toLowerCase()
   if (model.provider !== "openai" && !openAiName.test(name)) return "heuristic"
   if (/^gpt-(3\.5|4(?![.o]))/.test(name) || name.startsWith("text-") || name.startsWith("davinci") || name.startsWith("babbage")) {
@@ -45,14 +56,49 @@ export const encodingFor = (model: ModelMetadata): Encoding => {
   return "o200k_base"
 }
 
+/**
+ * BPE counts of texts seen lately, per encoding: the same texts come back
+ * request after request (roles, system prompts, tool definitions, a
+ * conversation's earlier turns), and BPE is the costly part of an estimate.
+ * Bounded in entries and in characters held (oldest dropped first); a text
+ * longer than `memoMaxText` characters is counted every time.
+ */
+const memoMaxEntries = 4_096
+const memoMaxChars = 4_000_000
+const memoMaxText = 200_000
+
+class CountMemo {
+  readonly #counts = new Map<string, number>()
+  #chars = 0
+  constructor(readonly count: (text: string) => number) {}
+
+  get(text: string): number {
+    if (text.length > memoMaxText) return this.count(text)
+    const known = this.#counts.get(text)
+    if (known !== undefined) return known
+    const counted = this.count(text)
+    this.#counts.set(text, counted)
+    this.#chars += text.length
+    while (this.#counts.size > memoMaxEntries || this.#chars > memoMaxChars) {
+      const oldest = this.#counts.keys().next().value as string
+      this.#counts.delete(oldest)
+      this.#chars -= oldest.length
+    }
+    return counted
+  }
+}
+
+const o200k = new CountMemo(countO200k)
+const cl100k = new CountMemo(countCl100k)
+
 /** Tokens of a piece of text under `encoding`. */
 export const countText = (text: string, encoding: Encoding): number => {
   if (text.length === 0) return 0
   switch (encoding) {
     case "o200k_base":
-      return countO200k(text)
+      return o200k.get(text)
     case "cl100k_base":
-      return countCl100k(text)
+      return cl100k.get(text)
     case "heuristic":
       return Math.ceil(text.length / 4)
   }
