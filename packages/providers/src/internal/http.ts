@@ -7,8 +7,9 @@
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { type Headers, HttpClient, HttpClientError, type HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Cause, Channel, type Chunk, type Clock, Effect, Exit, Scope, Stream } from "effect"
+import { type Headers, HttpClient, type HttpClientError, type HttpClientRequest } from "@effect/platform"
+import { Effect, Exit, Scope, Stream } from "effect"
+import { readText, streamBody } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { withRetries } from "./retry.js"
@@ -89,29 +90,6 @@ const makeLimiter = Effect.sync(() => {
       return current.sem
     })
 })
-
-/** What `@effect/platform-node`'s undici response exposes of its body (not typed by the platform). */
-interface UndiciBody {
-  readonly source?: { readonly body?: { readonly text?: () => Promise<string> } }
-}
-
-/**
- * The body of an answer as text. The undici response of
- * `@effect/platform-node` builds its `text` with `Effect.cached` and
- * `Effect.runSync` (a fiber and ~60 Effect ops per answer); when the response
- * is that one (its undici body is visible), the body is read with one promise
- * instead, failing with the same `ResponseError`. Any other client's response
- * is read with `text`.
- */
-const readText = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string, HttpClientError.ResponseError> => {
-  const body = (response as UndiciBody).source?.body
-  const text = body?.text
-  if (typeof text !== "function") return response.text
-  return Effect.tryPromise({
-    try: () => text.call(body),
-    catch: (cause) => new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
-  })
-}
 
 /** Build the HTTP client of one adapter from its spec. */
 export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
@@ -218,62 +196,22 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
               const { deadline, meta } = opened
               // Waiting on the consumer now: the deadline re-arms on each pull.
               deadline.waitingSince = undefined
-              const body = Stream.fromChannel(
-                Channel.pipeTo(Stream.toChannel(opened.response.stream), watchBody(info, meta, deadline, clock))
-              ).pipe(Stream.ensuring(Scope.close(scope, Exit.void)))
+              const broken = (e: HttpClientError.ResponseError): ProviderError =>
+                deadline.timedOut
+                  ? timeout(info, deadline.timeoutMs, "stream data")
+                  : new StreamInterrupted({
+                    provider: spec.provider,
+                    model: info.model,
+                    status: meta.status,
+                    requestId: meta.requestId,
+                    detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
+                  })
+              const body = streamBody(opened.response, deadline, clock, broken).pipe(Stream.ensuring(Scope.close(scope, Exit.void)))
               return yield* restore(onOpen({ ...meta, body })).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
             })
           )
           return withRetries(attempt, config)
         }))
-
-    /**
-     * The body's one stage: marks each pull as waiting on the provider for the
-     * deadline, and turns a broken body into `StreamInterrupted`, or into
-     * `Timeout` when the deadline aborted it.
-     */
-    const watchBody = (
-      info: CallInfo,
-      meta: ResponseMeta,
-      deadline: Deadline,
-      clock: Clock.Clock
-    ): Channel.Channel<Chunk.Chunk<Uint8Array>, Chunk.Chunk<Uint8Array>, ProviderError, HttpClientError.ResponseError, unknown, unknown> => {
-      const broken = (e: HttpClientError.ResponseError): ProviderError =>
-        deadline.timedOut
-          ? timeout(info, deadline.timeoutMs, "stream data")
-          : new StreamInterrupted({
-            provider: spec.provider,
-            model: info.model,
-            status: meta.status,
-            requestId: meta.requestId,
-            detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
-          })
-      const loop: Channel.Channel<
-        Chunk.Chunk<Uint8Array>,
-        Chunk.Chunk<Uint8Array>,
-        ProviderError,
-        HttpClientError.ResponseError,
-        unknown,
-        unknown
-      > = Channel.suspend(() => {
-        deadline.waitingSince = clock.unsafeCurrentTimeMillis()
-        return Channel.readWithCause({
-          onInput: (input: Chunk.Chunk<Uint8Array>) => {
-            deadline.waitingSince = undefined
-            return Channel.zipRight(Channel.write(input), loop)
-          },
-          onFailure: (cause) => {
-            deadline.waitingSince = undefined
-            return Channel.failCause(Cause.map(cause, broken))
-          },
-          onDone: () => {
-            deadline.waitingSince = undefined
-            return Channel.void
-          }
-        })
-      })
-      return loop
-    }
 
     return { spec, call, stream }
   })

@@ -1,0 +1,153 @@
+/**
+ * Reading an answer's body cheaply. `@effect/platform-node`'s undici response
+ * builds its `text` with `Effect.cached` + `Effect.runSync` (a fiber and ~60
+ * Effect ops per answer) and its `stream` with a generic readable channel that
+ * the caller then pipes through its own stages. When the response is that one
+ * (its undici body is visible as `source.body`), these read the Node body
+ * directly: the text with one promise, the stream as one channel that also
+ * does the deadline's bookkeeping and the error mapping. Any other client's
+ * response goes through `text` / `stream`.
+ */
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { HttpClientError, type HttpClientResponse } from "@effect/platform"
+import { Cause, Channel, Chunk, type Clock, Effect, Stream } from "effect"
+import type { Readable } from "node:stream"
+import type { Deadline } from "./deadline.js"
+
+/** What `@effect/platform-node`'s undici response exposes of its body (not typed by the platform). */
+interface UndiciResponse {
+  readonly source?: { readonly body?: Readable & { readonly text?: () => Promise<string> } }
+}
+
+const undiciBody = (response: HttpClientResponse.HttpClientResponse) => {
+  const body = (response as UndiciResponse).source?.body
+  return body !== undefined && typeof body.read === "function" && typeof body.text === "function" ? body : undefined
+}
+
+/** The error the platform gives a body that broke (kept the same on the direct path). */
+const decodeError = (response: HttpClientResponse.HttpClientResponse, cause: unknown) =>
+  new HttpClientError.ResponseError({ request: response.request, response, reason: "Decode", cause })
+
+/** The whole body as text. */
+export const readText = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<string, HttpClientError.ResponseError> => {
+  const body = undiciBody(response)
+  if (body === undefined) return response.text
+  return Effect.tryPromise({ try: () => body.text!(), catch: (cause) => decodeError(response, cause) })
+}
+
+/**
+ * The body as a stream. While a pull waits on the provider,
+ * `deadline.waitingSince` holds when it started (the watchdog's measure of a
+ * gap); a broken body fails with `broken(error)`.
+ */
+export const streamBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  deadline: Deadline,
+  clock: Clock.Clock,
+  broken: (error: HttpClientError.ResponseError) => ProviderError
+): Stream.Stream<Uint8Array, ProviderError> => {
+  const body = undiciBody(response)
+  return body === undefined ? viaPlatform(response, deadline, clock, broken) : Stream.fromChannel(fromReadable(response, body, deadline, clock, broken))
+}
+
+/** One channel over the Node readable (as the platform's, plus the deadline and the error mapping). */
+const fromReadable = (
+  response: HttpClientResponse.HttpClientResponse,
+  body: Readable,
+  deadline: Deadline,
+  clock: Clock.Clock,
+  broken: (error: HttpClientError.ResponseError) => ProviderError
+): Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ProviderError> =>
+  Channel.suspend(() => {
+    let failure: { readonly cause: unknown } | undefined = body.errored ? { cause: body.errored } : undefined
+    let ended = !body.readable
+    // Set by any event since the last `read()` found nothing: no wake-up is lost.
+    let signalled = false
+    let wake: (() => void) | undefined
+    const signal = () => {
+      signalled = true
+      const resume = wake
+      wake = undefined
+      resume?.()
+    }
+    const onError = (cause: unknown) => {
+      failure = { cause }
+      signal()
+    }
+    const onEnd = () => {
+      ended = true
+      signal()
+    }
+    body.on("readable", signal)
+    body.on("error", onError)
+    body.on("end", onEnd)
+    const readable = Effect.async<void>((resume) => {
+      if (signalled) return resume(Effect.void)
+      wake = () => resume(Effect.void)
+      return Effect.sync(() => {
+        wake = undefined
+      })
+    })
+    const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ProviderError> = Channel.suspend(() => {
+      signalled = false
+      let item = body.read() as Uint8Array | null
+      if (item !== null) {
+        deadline.waitingSince = undefined
+        const items = [item]
+        while ((item = body.read() as Uint8Array | null) !== null) items.push(item)
+        return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(items)), loop)
+      }
+      if (failure !== undefined) {
+        deadline.waitingSince = undefined
+        return Channel.fail(broken(decodeError(response, failure.cause)))
+      }
+      if (ended || body.readableEnded) {
+        deadline.waitingSince = undefined
+        return Channel.void
+      }
+      deadline.waitingSince ??= clock.unsafeCurrentTimeMillis()
+      return Channel.flatMap(Channel.fromEffect(readable), () => loop)
+    })
+    return Channel.ensuring(
+      loop,
+      Effect.sync(() => {
+        body.off("readable", signal)
+        body.off("error", onError)
+        body.off("end", onEnd)
+      })
+    )
+  })
+
+/** Any other client: its `stream` and one stage for the deadline and the error mapping. */
+const viaPlatform = (
+  response: HttpClientResponse.HttpClientResponse,
+  deadline: Deadline,
+  clock: Clock.Clock,
+  broken: (error: HttpClientError.ResponseError) => ProviderError
+): Stream.Stream<Uint8Array, ProviderError> => {
+  const loop: Channel.Channel<
+    Chunk.Chunk<Uint8Array>,
+    Chunk.Chunk<Uint8Array>,
+    ProviderError,
+    HttpClientError.ResponseError,
+    unknown,
+    unknown
+  > = Channel.suspend(() => {
+    deadline.waitingSince = clock.unsafeCurrentTimeMillis()
+    return Channel.readWithCause({
+      onInput: (input: Chunk.Chunk<Uint8Array>) => {
+        deadline.waitingSince = undefined
+        return Channel.zipRight(Channel.write(input), loop)
+      },
+      onFailure: (cause) => {
+        deadline.waitingSince = undefined
+        return Channel.failCause(Cause.map(cause, broken))
+      },
+      onDone: () => {
+        deadline.waitingSince = undefined
+        return Channel.void
+      }
+    })
+  })
+  return Stream.fromChannel(Channel.pipeTo(Stream.toChannel(response.stream), loop))
+}
