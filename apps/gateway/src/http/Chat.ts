@@ -14,12 +14,18 @@ import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
 import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
 import { decoder, parseJson, readWith } from "./Body.js"
+import { decodeCommon } from "./ChatFast.js"
 import { nodeResponse, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
 import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
 
-const decodeChat = decoder(ChatRequest)
+const decodeFull = decoder(ChatRequest)
+/** The common shapes without the Schema interpreter; the rest (and every error) through the Schema. */
+const decodeChat = (body: Record<string, unknown>): Either.Either<ChatRequest, ApiError> => {
+  const common = decodeCommon(body)
+  return common === undefined ? decodeFull(body) : Either.right(common)
+}
 const encoder = new TextEncoder()
 const DONE = encoder.encode("data: [DONE]\n\n")
 
