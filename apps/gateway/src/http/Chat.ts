@@ -32,7 +32,12 @@ const DONE = encoder.encode("data: [DONE]\n\n")
 /** A USD amount without exponent notation (`0.0000015`). */
 export const formatUsd = (usd: number): string => {
   const fixed = usd.toFixed(12)
-  return fixed.includes(".") ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed
+  if (!fixed.includes(".")) return fixed
+  // Trailing zeros, then a trailing dot, trimmed by index (no regular expressions per answer).
+  let end = fixed.length
+  while (fixed.charCodeAt(end - 1) === 48) end--
+  if (fixed.charCodeAt(end - 1) === 46) end--
+  return fixed.slice(0, end)
 }
 
 /** The `x-modelgate-*` and `x-request-id` headers of an answer. */
