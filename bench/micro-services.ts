@@ -27,28 +27,28 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 
-const double: Provider = {
-  id: "openai",
+const double = (id: string): Provider => ({
+  id,
   requiresKey: true,
   chat: () => Effect.die("not used"),
   stream: () => Effect.die("not used"),
   probe: () => Effect.succeed({ ok: true, latencyMs: 0, error: undefined })
-}
+})
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-micro-services-"))
 const layer = GatewayLive.layerWith({
   configDirectory: process.env["MICRO_CONFIG"] ?? "bench/config",
   watch: false,
-  providers: Layer.succeed(Providers, Providers.fromList([double]))
+  providers: Layer.succeed(Providers, Providers.fromList([double("openai"), double("anthropic"), double("google"), double("ollama")]))
 }).pipe(
   Layer.provide(
-    Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "k"], ["MODELGATE_DB", path.join(dir, "m.db")]])))
+    Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "k"], ["ANTHROPIC_API_KEY", "k"], ["GEMINI_API_KEY", "k"], ["MODELGATE_DB", path.join(dir, "m.db")]])))
   )
 )
 const filter = process.argv[2]
 const counter = (): number => (globalThis as unknown as { __mg?: { ops: number } }).__mg?.ops ?? 0
 const warmup = 3000
-const n = 5000
+const n = Number(process.env["MICRO_N"] ?? 5000)
 
 const measure = (name: string, body: (i: number) => Effect.Effect<unknown, unknown>) =>
   Effect.gen(function*() {
@@ -97,6 +97,8 @@ const program = Effect.gen(function*() {
     Effect.sync(() => estimatePromptTokens({ ...request }, model)))
   yield* measure("selector.rank only", () =>
     selector.rank({ requirements, estimatedPromptTokens: 12, maxOutputTokens: 1024, requestId: "r", only: ["gpt-4o-mini"] }))
+  yield* measure("selector.rank only+fallbacks", () =>
+    selector.rank({ requirements, estimatedPromptTokens: 12, maxOutputTokens: 1024, requestId: "r", only: [model.id, ...model.fallbacks] }))
   yield* measure("selector.rank auto", () =>
     selector.rank({ requirements, estimatedPromptTokens: 12, maxOutputTokens: 1024, requestId: "r", only: undefined }))
   yield* measure("keys.next", () => keys.next("openai"))

@@ -120,11 +120,12 @@ export const make = (options: Options = {}) =>
 
     /** Compare recent with baseline at `now`; flip the window's state and return the transitions (synchronous). */
     const judge = (model: string, window: ModelWindow, config: PerformanceConfig, now: number): Array<DegradationEvent> => {
-      const recent = window.recentStats(now, config)
       const transitions: Array<DegradationEvent> = []
-      if (recent === undefined || recent.requests < minRecent) return transitions
+      // The baseline first: it is cached across records, and without enough of it nothing is judged.
       const baseline = window.baselineStats(now, config)
       if (baseline.requests < minBaseline) return transitions
+      const recent = window.recentStats(now, config)
+      if (recent === undefined || recent.requests < minRecent) return transitions
       const transition = (metric: "latency" | "error_rate", degraded: boolean, baselineValue: number, recentValue: number) => {
         if (degraded === window.degraded[metric]) return
         window.degraded[metric] = degraded
