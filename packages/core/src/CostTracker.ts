@@ -70,6 +70,16 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
      * Fails with the first budget it would exceed.
      */
     readonly checkBudget: (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) => Effect.Effect<void, BudgetExceeded>
+    /**
+     * `checkBudget` of several requests at one instant, in order: for each,
+     * undefined when it fits, else the error `checkBudget` fails with (and the
+     * same events). One config and clock read; the selector asks it once per
+     * ranking. Optional: callers fall back to `checkBudget`.
+     */
+    readonly checkBudgets?: (
+      agentType: string | undefined,
+      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+    ) => Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>>
     /** Hold `amount` against the budgets (race-free); fails when a budget has no room. */
     readonly reserve: (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) => Effect.Effect<BudgetReservation, BudgetExceeded>
     /** Replace a reservation by the actual cost and record it (offered to the RecordSink). */
@@ -171,6 +181,24 @@ export const make = Effect.gen(function* () {
         return Effect.succeed({ id, model: model.id, agentType, amount })
       }))
 
+  const checkBudgets = (
+    agentType: string | undefined,
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+  ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> =>
+    Effect.flatMap(gatewayConfig.get, (config) =>
+      Effect.clockWith((clock): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => {
+        const now = clock.unsafeCurrentTimeMillis()
+        book.roll(now)
+        const over = requests.map(({ amount, model }) => {
+          const budgets = budgetsFor(config.budgets, model.id, agentType)
+          const first = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
+          if (first === undefined) ++sequence // as `check` does for every request that fits
+          return first
+        })
+        if (over.every((b) => b === undefined)) return Effect.succeed(over as ReadonlyArray<undefined>)
+        return Effect.forEach(over, (budget) => (budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now))))
+      }))
+
   const announce = (crossing: Crossing, now: number) =>
     Effect.gen(function* () {
       const { budget, periodStart, spent, threshold } = crossing
@@ -260,6 +288,7 @@ export const make = Effect.gen(function* () {
     estimateCost: (model, promptTokens, maxOutputTokens) =>
       computeCost(model.pricing, { promptTokens, completionTokens: maxOutputTokens, cachedTokens: 0 }),
     checkBudget: (model, agentType, amount) => Effect.asVoid(check(model, agentType, amount, false)),
+    checkBudgets,
     reserve: (model, agentType, amount) => check(model, agentType, amount, true),
     commit: (reservation, record) => settle(reservation, record),
     release: (reservation) => Effect.sync(() => book.unhold(reservation.id)),

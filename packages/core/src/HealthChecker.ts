@@ -66,6 +66,13 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
     readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string) => Effect.Effect<void>
     /** The last checks of `model` (at most `historySize`), oldest first. */
     readonly history: (model: string) => Effect.Effect<ReadonlyArray<HealthCheckRecord>>
+    /**
+     * `status` and `isAvailable` of several models in one step, in order (the
+     * selector asks it once per ranking). Optional: callers fall back to one call of each per model.
+     */
+    readonly availability?: (
+      models: ReadonlyArray<string>
+    ) => Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>>
   }
 >() {}
 
@@ -242,6 +249,13 @@ export const make = Effect.gen(function* () {
     all: Effect.sync(() => [...entries.values()].map((e) => e.health)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.sync(() => entryOf(entries, model).history),
+    availability: (models) =>
+      Effect.sync(() =>
+        models.map((model) => {
+          const health = entryOf(entries, model).health
+          return { health, available: health.status !== "unavailable" }
+        })
+      ),
     // A success on a healthy model only updates its last latency (no record, no event): one step.
     reportSuccess: (model: string, latencyMs: number) =>
       Effect.suspend(() => {

@@ -59,6 +59,11 @@ export class PerformanceMonitor extends Context.Tag("@modelgate/core/Performance
     readonly record: (record: PerformanceRecord) => Effect.Effect<void>
     /** None when there is no data for the model yet. */
     readonly modelPerformance: (model: string) => Effect.Effect<Option.Option<ModelPerformance>>
+    /**
+     * `modelPerformance` of several models at one instant, in order (one config
+     * and clock read; the selector asks it once per ranking). Optional: callers fall back to `modelPerformance`.
+     */
+    readonly modelPerformances?: (models: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>>
   }
 >() {}
 
@@ -216,6 +221,18 @@ export const make = (options: Options = {}) =>
           }))
         : none
 
+    const modelPerformances = (models: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>> =>
+      models.every((model) => !windows.has(model))
+        ? Effect.succeed(models.map(() => Option.none()))
+        : Effect.flatMap(windowConfig, (config) =>
+          Effect.clockWith((clock) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            return Effect.succeed(models.map((model) => {
+              const window = windows.get(model)
+              return window === undefined ? Option.none() : performanceOf(model, window, now, config)
+            }))
+          }))
+
     const allPerformance = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const config = yield* windowConfig
@@ -228,7 +245,7 @@ export const make = (options: Options = {}) =>
         return window !== undefined && (window.degraded.latency || window.degraded.error_rate)
       })
 
-    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance })).pipe(
+    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance, modelPerformances })).pipe(
       Context.add(PerformanceDetails, PerformanceDetails.of({ allPerformance, detectDegradation, isDegraded }))
     )
   })

@@ -67,6 +67,14 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
     readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string) => Effect.Effect<void>
     /** Whether a request of `estimatedTokens` fits now (on `keyId` too, when given); reserves nothing. */
     readonly headroom: (model: ModelMetadata, estimatedTokens: number, keyId?: string) => Effect.Effect<Headroom>
+    /**
+     * `headroom` of several models (no key) at one instant, in order: the same
+     * answers and events as one call per model, with one config and clock read
+     * (the selector asks it once per ranking). Optional: callers fall back to `headroom`.
+     */
+    readonly headroomAll?: (
+      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+    ) => Effect.Effect<ReadonlyArray<Headroom>>
   }
 >() {}
 
@@ -285,7 +293,23 @@ export const make = Effect.gen(function* () {
     })
   }
 
-  return RateLimiter.of({ reserve, settle, release, observe, headroom })
+  const headroomAll = (
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+  ): Effect.Effect<ReadonlyArray<Headroom>> =>
+    applySync === undefined
+      ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens))
+      : withNow(({ windowMs }, now) => {
+        const answers: Array<Headroom> = []
+        const emitted: Array<Effect.Effect<void>> = []
+        for (const { estimatedTokens, model } of requests) {
+          const onModel = applySync(model.id, now, windowMs, { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) })
+          answers.push(headroomOf(model, onModel, onModel))
+          if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
+        }
+        return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
+      })
+
+  return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll })
 })
 
 /** The limiter; needs `GatewayConfig`, `Events`, `RecordSink` and a `LimiterStore`. */

@@ -41,6 +41,8 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
     }) => Effect.Effect<Option.Option<QualityScoreRecord>>
     /** 0 normally; up to 1 while a switch is recommended for `model` on `taskType`. */
     readonly penalty: (model: string, taskType: string | undefined) => Effect.Effect<number>
+    /** `penalty` of several models, in order (the selector asks it once per ranking). Optional: callers fall back to `penalty`. */
+    readonly penalties?: (models: ReadonlyArray<string>, taskType: string | undefined) => Effect.Effect<ReadonlyArray<number>>
   }
 >() {}
 
@@ -134,7 +136,12 @@ export const make = Effect.gen(function* () {
     return Math.min(1, Math.max(0, 1 - elapsed / config.switchWindowMs))
   })
 
-  return ResponseEvaluator.of({ evaluate, penalty })
+  const penalties = (models: ReadonlyArray<string>, taskType: string | undefined): Effect.Effect<ReadonlyArray<number>> =>
+    tracks.size === 0 || models.every((model) => tracks.get(trackKey(model, taskType))?.recommendedAt === undefined)
+      ? Effect.succeed(models.map(() => 0))
+      : Effect.forEach(models, (model) => penalty(model, taskType))
+
+  return ResponseEvaluator.of({ evaluate, penalty, penalties })
 })
 
 /** The live evaluator (its `enabled` flag is read from the running config on every call). */

@@ -8,6 +8,7 @@ import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
 import type { HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
+import * as Reads from "./Reads.js"
 import type { ScoredModel, ScoreParts, SelectionInput } from "../ModelSelector.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { Headroom, RateLimiter } from "../RateLimiter.js"
@@ -101,65 +102,81 @@ const candidatesOf = (
 
 /** Apply the hard requirements to the registry (or to `only`). */
 export const filterModels = (deps: Deps, input: SelectionInput) =>
-  Effect.flatMap(candidatesOf(deps.registry, input.only), ({ missing, models }) =>
-    Effect.gen(function*() {
-      const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
-      const needed = prompt + output
+  Effect.flatMap(candidatesOf(deps.registry, input.only), ({ missing, models }) => {
+    const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
+    const needed = prompt + output
+    // Each model's verdict, in model order; the checks that read another service run as one batch per
+    // service over the models still in (health, then budgets, then rate limits), so a model is
+    // asked about only if it passed the checks before, as one model at a time would be.
+    const verdicts: Array<Excluded | Candidate | undefined> = models.map(() => undefined)
+    const exclude = (i: number, reason: string, kind: Excluded["kind"] = "permanent", retryAfterMs?: number) => {
+      verdicts[i] = { model: models[i]!.model.id, reason, kind, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }
+    }
+    const statics: Array<number> = []
+    models.forEach(({ model }, i) => {
+      if (!model.enabled) return exclude(i, "disabled")
+      const lacking = requirements.capabilities.length === 0
+        ? requirements.capabilities
+        : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
+      if (lacking.length > 0) return exclude(i, `lacks required capabilities: ${lacking.join(", ")}`)
+      if (model.contextWindow < needed) {
+        return exclude(i, `context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`)
+      }
+      if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
+        return exclude(i, `context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`)
+      }
+      statics.push(i)
+    })
+    return Effect.gen(function*() {
+      const healths: Array<ModelHealth | undefined> = models.map(() => undefined)
+      const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
+      const healthy: Array<number> = []
+      const seen = yield* Reads.availability(deps.health, statics.map((i) => models[i]!.model.id))
+      statics.forEach((i, k) => {
+        const { available, health } = seen[k]!
+        if (!available) {
+          return exclude(i, `unavailable: ${health.reason || health.status}`, health.blocked === true ? "permanent" : "unavailable")
+        }
+        const costPico = estimateCost(deps.costs, models[i]!.model, prompt, output)
+        if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
+          return exclude(i, `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`)
+        }
+        healths[i] = health
+        costsPico[i] = costPico
+        healthy.push(i)
+      })
+      let affordable = healthy
+      if (Option.isSome(deps.costs)) {
+        const refusals = yield* Reads.budgetRefusals(
+          deps.costs.value,
+          requirements.agentType,
+          healthy.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! }))
+        )
+        affordable = healthy.filter((i, k) => {
+          const refused = refusals[k]
+          if (refused !== undefined) exclude(i, refused.message, "budget")
+          return refused === undefined
+        })
+      }
+      const rooms = yield* Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })))
+      affordable.forEach((i, k) => {
+        const headroom = rooms[k]!
+        if (!headroom.fits) {
+          return exclude(i, `rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
+        }
+        const { model, order } = models[i]!
+        verdicts[i] = { model, order, costPico: costsPico[i]!, health: healths[i]!, headroom }
+      })
       const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry", kind: "permanent" as const }))
       const eligible: Array<Candidate> = []
-      for (const { model, order } of models) {
-        const exclude = (reason: string, kind: Excluded["kind"] = "permanent", retryAfterMs?: number) =>
-          excluded.push({ model: model.id, reason, kind, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) })
-        if (!model.enabled) {
-          exclude("disabled")
-          continue
-        }
-        const lacking = requirements.capabilities.length === 0
-          ? requirements.capabilities
-          : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
-        if (lacking.length > 0) {
-          exclude(`lacks required capabilities: ${lacking.join(", ")}`)
-          continue
-        }
-        if (model.contextWindow < needed) {
-          exclude(`context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`)
-          continue
-        }
-        if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
-          exclude(`context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`)
-          continue
-        }
-        const health = yield* deps.health.status(model.id)
-        if (!(yield* deps.health.isAvailable(model.id))) {
-          exclude(`unavailable: ${health.reason || health.status}`, health.blocked === true ? "permanent" : "unavailable")
-          continue
-        }
-        const costPico = estimateCost(deps.costs, model, prompt, output)
-        if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
-          exclude(
-            `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`
-          )
-          continue
-        }
-        if (Option.isSome(deps.costs)) {
-          const refused = yield* Effect.match(deps.costs.value.checkBudget(model, requirements.agentType, costPico), {
-            onFailure: (e) => e.message,
-            onSuccess: () => undefined
-          })
-          if (refused !== undefined) {
-            exclude(refused, "budget")
-            continue
-          }
-        }
-        const headroom = yield* deps.limiter.headroom(model, needed)
-        if (!headroom.fits) {
-          exclude(`rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
-          continue
-        }
-        eligible.push({ model, order, costPico, health, headroom })
+      for (const verdict of verdicts) {
+        if (verdict === undefined) continue
+        if ("reason" in verdict) excluded.push(verdict)
+        else eligible.push(verdict)
       }
       return { eligible, excluded }
-    }))
+    })
+  })
 
 interface Scored {
   readonly c: Candidate
@@ -211,12 +228,13 @@ export const scoreCandidates = (
       cheapest = Math.min(cheapest, c.costPico)
       dearest = Math.max(dearest, c.costPico)
     }
+    const ids = candidates.map((c) => c.model.id)
+    const perfs = yield* Reads.performances(deps.monitor, ids)
+    const penalties = yield* Reads.penalties(deps.evaluator, ids, taskType)
     const scored: Array<Scored> = []
-    for (const c of candidates) {
-      const perf = Option.isSome(deps.monitor)
-        ? Option.getOrUndefined(yield* deps.monitor.value.modelPerformance(c.model.id))
-        : undefined
-      const penalty = Option.isSome(deps.evaluator) ? yield* deps.evaluator.value.penalty(c.model.id, taskType) : 0
+    for (const [k, c] of candidates.entries()) {
+      const perf = perfs[k]
+      const penalty = penalties[k]!
       const parts: ScoreParts = {
         capability: capabilityValue(c.model, taskType),
         cost: costValue(c.costPico, cheapest, dearest),

@@ -1,0 +1,75 @@
+/**
+ * What the selector reads of the other services, one batch per service per
+ * ranking: a service's batch member (`availability`, `checkBudgets`,
+ * `headroomAll`, `modelPerformances`, `penalties`) when it has one, else one
+ * call per model of its single-model method (test doubles, remote stores).
+ * A batch costs a few Effect ops whatever the number of candidates; one call
+ * per model costs a few per model (bench/README.md).
+ */
+import type { BudgetExceeded } from "@modelgate/domain/Errors"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { PicoUsd } from "@modelgate/domain/Money"
+import { Effect, Option } from "effect"
+import type { CostTracker } from "../CostTracker.js"
+import type { HealthChecker, ModelHealth } from "../HealthChecker.js"
+import type { ModelPerformance, PerformanceMonitor } from "../PerformanceMonitor.js"
+import type { Headroom, RateLimiter } from "../RateLimiter.js"
+import type { ResponseEvaluator } from "../ResponseEvaluator.js"
+
+/** Health and availability of each model, in order. */
+export const availability = (
+  health: HealthChecker["Type"],
+  models: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>> =>
+  health.availability !== undefined
+    ? health.availability(models)
+    : Effect.forEach(models, (model) =>
+      Effect.flatMap(health.status(model), (h) => Effect.map(health.isAvailable(model), (available) => ({ health: h, available }))))
+
+/** For each request, undefined when it fits every budget, else why not. */
+export const budgetRefusals = (
+  costs: CostTracker["Type"],
+  agentType: string | undefined,
+  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> =>
+  requests.length === 0
+    ? Effect.succeed([])
+    : costs.checkBudgets !== undefined
+    ? costs.checkBudgets(agentType, requests)
+    : Effect.forEach(requests, ({ amount, model }) =>
+      Effect.match(costs.checkBudget(model, agentType, amount), { onFailure: (e) => e, onSuccess: () => undefined }))
+
+/** Rate-limit headroom of each request, in order. */
+export const headrooms = (
+  limiter: RateLimiter["Type"],
+  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+): Effect.Effect<ReadonlyArray<Headroom>> =>
+  requests.length === 0
+    ? Effect.succeed([])
+    : limiter.headroomAll !== undefined
+    ? limiter.headroomAll(requests)
+    : Effect.forEach(requests, ({ estimatedTokens, model }) => limiter.headroom(model, estimatedTokens))
+
+/** Recent performance of each model (undefined: no data or no monitor), in order. */
+export const performances = (
+  monitor: Option.Option<PerformanceMonitor["Type"]>,
+  models: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<ModelPerformance | undefined>> => {
+  if (Option.isNone(monitor) || models.length === 0) return Effect.succeed(models.map(() => undefined))
+  const m = monitor.value
+  return Effect.map(
+    m.modelPerformances !== undefined ? m.modelPerformances(models) : Effect.forEach(models, (model) => m.modelPerformance(model)),
+    (all) => all.map(Option.getOrUndefined)
+  )
+}
+
+/** The evaluator's penalty of each model for `taskType` (0 without an evaluator), in order. */
+export const penalties = (
+  evaluator: Option.Option<ResponseEvaluator["Type"]>,
+  models: ReadonlyArray<string>,
+  taskType: string | undefined
+): Effect.Effect<ReadonlyArray<number>> => {
+  if (Option.isNone(evaluator) || models.length === 0) return Effect.succeed(models.map(() => 0))
+  const e = evaluator.value
+  return e.penalties !== undefined ? e.penalties(models, taskType) : Effect.forEach(models, (model) => e.penalty(model, taskType))
+}
