@@ -68,7 +68,10 @@ const permuteKeys = (value: unknown, seed: number): unknown => {
       keys[j] = swap
     }
     const out: Record<string, unknown> = {}
-    for (const key of keys) out[key] = go((node as Record<string, unknown>)[key])
+    // defineProperty, not assignment: a "__proto__" key must stay an own key (as JSON.parse makes it)
+    for (const key of keys) {
+      Object.defineProperty(out, key, { value: go((node as Record<string, unknown>)[key]), enumerable: true, writable: true, configurable: true })
+    }
     return out
   }
   return go(value)
