@@ -109,7 +109,7 @@ const toApi = (error: ApiError | GatewayError): ApiError => (error._tag === "Api
 
 /** The handler of `POST /v1/chat/completions`. */
 export interface ChatHandler {
-  /** On any server: the answer as an `HttpServerResponse` (on Node it is written directly, see `writeTo`). */
+  /** On any server: the answer as an `HttpServerResponse` (a stream on Node is written directly, in this fiber). */
   readonly respond: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
   /**
    * On Node: write the answer straight to `res` (JSON or SSE, or the error),
@@ -163,18 +163,23 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
     })
   }
 
+  // Through the router (and for embedders): answers an outer middleware can still see and change; only
+  // a stream on Node is written directly, in this fiber (see Sse.write).
   const respond = (http: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-    const res = nodeResponse(http)
-    if (res !== undefined) return writeTo(http, res)
     const requestId = ids(http.headers["x-request-id"])
     const answer = Effect.flatMap(read(http, requestId), ({ options, request, requirements }) => {
       if (request.stream === true) {
         const includeUsage = request.stream_options?.include_usage === true
-        return Effect.map(gateway.stream(request, requirements, options), (streamed) =>
-          HttpServerResponse.stream(sseBody(streamed, includeUsage), {
-            contentType: "text/event-stream",
-            headers: { ...metaHeaders(streamed.meta), "cache-control": "no-cache" }
-          }))
+        return Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
+          const headers = metaHeaders(streamed.meta)
+          headers["cache-control"] = "no-cache"
+          const res = nodeResponse(http)
+          if (res === undefined) {
+            return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
+          }
+          headers["content-type"] = "text/event-stream"
+          return Effect.as(Sse.write(res, headers, streamed, includeUsage), HttpServerResponse.empty({ status: 200, headers }))
+        })
       }
       return Effect.map(gateway.complete(request, requirements, options), ({ meta, response }) =>
         HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) }))
