@@ -22,14 +22,13 @@
  * gateway keeps one span per request.
  */
 import { RateLimitExceeded } from "@modelgate/domain/Errors"
-import { RateLimitedEvent, RateLimitWarning, WindowReset } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { RateLimitEventRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer, Random } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
+import * as Signals from "./RateLimiter/Signals.js"
 import type * as SlidingWindow from "./RateLimiter/SlidingWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -97,47 +96,7 @@ export const make = Effect.gen(function* () {
   // A plain counter, bumped inside the step that uses it (no Ref step per reservation).
   let counter = 0
 
-  const emit = (model: string, keyId: string | undefined, at: number, windowMs: number, signals: ReadonlyArray<SlidingWindow.Signal>) =>
-    Effect.forEach(
-      signals,
-      (signal) => {
-        const scope = keyId === undefined ? "" : ` (key ${keyId})`
-        switch (signal._tag) {
-          case "Warning":
-            return Effect.zipRight(
-              events.publish(new RateLimitWarning({ at, model, dimension: signal.dimension, used: signal.used, limit: signal.limit })),
-              sink.offer(
-                new RateLimitEventRecord({
-                  at,
-                  model,
-                  kind: "warning",
-                  dimension: signal.dimension,
-                  detail: `${signal.used} of ${signal.limit} ${signal.dimension} used in the last ${windowMs} ms${scope}`
-                })
-              )
-            )
-          case "Limited":
-            return Effect.zipRight(
-              events.publish(new RateLimitedEvent({ at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs })),
-              sink.offer(
-                new RateLimitEventRecord({
-                  at,
-                  model,
-                  kind: "limited",
-                  dimension: signal.dimension,
-                  detail: `${signal.dimension} limit reached${scope}; room again in ${signal.retryAfterMs} ms`
-                })
-              )
-            )
-          case "Reset":
-            return Effect.zipRight(
-              events.publish(new WindowReset({ at, model })),
-              sink.offer(new RateLimitEventRecord({ at, model, kind: "reset", detail: `room again${scope}` }))
-            )
-        }
-      },
-      { discard: true }
-    )
+  const emit = Signals.emitter(events, sink)
 
   /** Apply one op on a store key; a store failure reads as "fits" and is logged. */
   const apply = (model: string, keyId: string | undefined, now: number, windowMs: number, op: SlidingWindow.Op) =>

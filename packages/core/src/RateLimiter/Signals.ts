@@ -1,0 +1,54 @@
+/**
+ * The rate limiter's signals (warning, limited, reset) as events on the bus
+ * and `RateLimitEventRecord`s for the record sink.
+ */
+import { RateLimitedEvent, RateLimitWarning, WindowReset } from "@modelgate/domain/Events"
+import { RateLimitEventRecord } from "@modelgate/domain/Records"
+import { Effect } from "effect"
+import type { Events } from "../Events.js"
+import type { RecordSink } from "../RecordSink.js"
+import type * as SlidingWindow from "./SlidingWindow.js"
+
+/** Publish and record the signals of one step on `model` (and `keyId`) at `at`. */
+export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
+(model: string, keyId: string | undefined, at: number, windowMs: number, signals: ReadonlyArray<SlidingWindow.Signal>): Effect.Effect<void> =>
+  Effect.forEach(
+    signals,
+    (signal) => {
+      const scope = keyId === undefined ? "" : ` (key ${keyId})`
+      switch (signal._tag) {
+        case "Warning":
+          return Effect.zipRight(
+            events.publish(new RateLimitWarning({ at, model, dimension: signal.dimension, used: signal.used, limit: signal.limit })),
+            sink.offer(
+              new RateLimitEventRecord({
+                at,
+                model,
+                kind: "warning",
+                dimension: signal.dimension,
+                detail: `${signal.used} of ${signal.limit} ${signal.dimension} used in the last ${windowMs} ms${scope}`
+              })
+            )
+          )
+        case "Limited":
+          return Effect.zipRight(
+            events.publish(new RateLimitedEvent({ at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs })),
+            sink.offer(
+              new RateLimitEventRecord({
+                at,
+                model,
+                kind: "limited",
+                dimension: signal.dimension,
+                detail: `${signal.dimension} limit reached${scope}; room again in ${signal.retryAfterMs} ms`
+              })
+            )
+          )
+        case "Reset":
+          return Effect.zipRight(
+            events.publish(new WindowReset({ at, model })),
+            sink.offer(new RateLimitEventRecord({ at, model, kind: "reset", detail: `room again${scope}` }))
+          )
+      }
+    },
+    { discard: true }
+  )
