@@ -10,7 +10,7 @@
  */
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { HttpClientError, type HttpClientResponse } from "@effect/platform"
-import { Cause, Channel, Chunk, type Clock, Effect, Stream } from "effect"
+import { Cause, Channel, Chunk, Effect, Stream } from "effect"
 import type { Readable } from "node:stream"
 import type { Deadline } from "./deadline.js"
 
@@ -43,11 +43,10 @@ export const readText = (response: HttpClientResponse.HttpClientResponse): Effec
 export const streamBody = (
   response: HttpClientResponse.HttpClientResponse,
   deadline: Deadline,
-  clock: Clock.Clock,
   broken: (error: HttpClientError.ResponseError) => ProviderError
 ): Stream.Stream<Uint8Array, ProviderError> => {
   const body = undiciBody(response)
-  return body === undefined ? viaPlatform(response, deadline, clock, broken) : Stream.fromChannel(fromReadable(response, body, deadline, clock, broken))
+  return body === undefined ? viaPlatform(response, deadline, broken) : Stream.fromChannel(fromReadable(response, body, deadline, broken))
 }
 
 /** One channel over the Node readable (as the platform's, plus the deadline and the error mapping). */
@@ -55,7 +54,6 @@ const fromReadable = (
   response: HttpClientResponse.HttpClientResponse,
   body: Readable,
   deadline: Deadline,
-  clock: Clock.Clock,
   broken: (error: HttpClientError.ResponseError) => ProviderError
 ): Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ProviderError> =>
   Channel.suspend(() => {
@@ -105,7 +103,7 @@ const fromReadable = (
         deadline.waitingSince = undefined
         return Channel.void
       }
-      deadline.waitingSince ??= clock.unsafeCurrentTimeMillis()
+      deadline.waitingSince ??= deadline.clock.unsafeCurrentTimeMillis()
       return Channel.flatMap(Channel.fromEffect(readable), () => loop)
     })
     return Channel.ensuring(
@@ -122,7 +120,6 @@ const fromReadable = (
 const viaPlatform = (
   response: HttpClientResponse.HttpClientResponse,
   deadline: Deadline,
-  clock: Clock.Clock,
   broken: (error: HttpClientError.ResponseError) => ProviderError
 ): Stream.Stream<Uint8Array, ProviderError> => {
   const loop: Channel.Channel<
@@ -133,7 +130,7 @@ const viaPlatform = (
     unknown,
     unknown
   > = Channel.suspend(() => {
-    deadline.waitingSince = clock.unsafeCurrentTimeMillis()
+    deadline.waitingSince = deadline.clock.unsafeCurrentTimeMillis()
     return Channel.readWithCause({
       onInput: (input: Chunk.Chunk<Uint8Array>) => {
         deadline.waitingSince = undefined

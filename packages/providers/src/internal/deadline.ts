@@ -17,7 +17,10 @@ import { Clock, Effect, Exit, Scope } from "effect"
 /** The deadline of one exchange. */
 export interface Deadline {
   readonly timeoutMs: number
+  /** The scope of the exchange's request: closing it aborts the request. */
   readonly scope: Scope.CloseableScope
+  /** The `Clock` of the exchange (for its own time stamps). */
+  readonly clock: Clock.Clock
   /**
    * Since when the exchange has been waiting on the provider; undefined
    * while it waits on its own consumer (a stream between pulls). A stream
@@ -82,7 +85,7 @@ export const makeWatchdogs = (): Watchdogs => {
         group = { entries: new Set(), running: false }
         groups.set(timeoutMs, group)
       }
-      const deadline: Deadline = { timeoutMs, scope, waitingSince: clock.unsafeCurrentTimeMillis(), timedOut: false }
+      const deadline: Deadline = { timeoutMs, scope, clock, waitingSince: clock.unsafeCurrentTimeMillis(), timedOut: false }
       group.entries.add(deadline)
       if (group.running) return Effect.succeed(deadline)
       // Every deadline in the group is at least `timeoutMs` away from now, so the first wake-up is exact.

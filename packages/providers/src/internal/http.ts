@@ -11,6 +11,7 @@ import { type Headers, HttpClient, type HttpClientError, type HttpClientRequest 
 import { Effect, Exit, Scope, Stream } from "effect"
 import { readText, streamBody } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
+import { type Limiter, makeLimiter } from "./limiter.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { withRetries } from "./retry.js"
 
@@ -49,6 +50,12 @@ export interface CallOptions {
   readonly retry?: boolean
 }
 
+/**
+ * A request, or how to build it from the provider's config (so a call reads
+ * the config once, for the request and for its limits).
+ */
+export type RequestFor = HttpClientRequest.HttpClientRequest | ((config: ProviderConfig) => HttpClientRequest.HttpClientRequest)
+
 /** The HTTP client of one adapter. */
 export interface ProviderHttp {
   readonly spec: ProviderSpec
@@ -59,7 +66,7 @@ export interface ProviderHttp {
    */
   readonly call: <A>(
     info: CallInfo,
-    request: HttpClientRequest.HttpClientRequest,
+    request: RequestFor,
     onSuccess: (response: TextResponse) => Effect.Effect<A, ProviderError>,
     options?: CallOptions
   ) => Effect.Effect<A, ProviderError>
@@ -70,32 +77,32 @@ export interface ProviderHttp {
    */
   readonly stream: <A>(
     info: CallInfo,
-    request: HttpClientRequest.HttpClientRequest,
+    request: RequestFor,
     onOpen: (response: StreamResponse) => Effect.Effect<A, ProviderError>
   ) => Effect.Effect<A, ProviderError>
 }
 
 /**
- * A semaphore sized from `maxConcurrency`, rebuilt when a reload changes it.
- * A plain variable read in `Effect.sync` (not a `SynchronizedRef`): it is read
- * on every call and building a semaphore never suspends.
+ * The limiter sized from `maxConcurrency`, rebuilt when a reload changes it
+ * (a permit is given back to the limiter it was taken from). Plain JS: read
+ * on every call.
  */
-const makeLimiter = Effect.sync(() => {
-  let current: { readonly permits: number; readonly sem: Effect.Semaphore } | undefined
-  return (permits: number) =>
-    Effect.sync(() => {
-      if (current === undefined || current.permits !== permits) {
-        current = { permits, sem: Effect.unsafeMakeSemaphore(permits) }
-      }
-      return current.sem
-    })
-})
+const limiters = () => {
+  let current: Limiter | undefined
+  return (permits: number): Limiter => {
+    if (current === undefined || current.permits !== permits) current = makeLimiter(permits)
+    return current
+  }
+}
+
+const requestOf = (request: RequestFor, config: ProviderConfig): HttpClientRequest.HttpClientRequest =>
+  typeof request === "function" ? request(config) : request
 
 /** Build the HTTP client of one adapter from its spec. */
 export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
-    const semaphoreFor = yield* makeLimiter
+    const limiterFor = limiters()
     const watchdogs = makeWatchdogs()
 
     const transport = (info: CallInfo, error: HttpClientError.HttpClientError) =>
@@ -113,105 +120,99 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       Effect.fail(deadline.timedOut ? timeout(info, deadline.timeoutMs, what) : error)
 
     /**
-     * Send and wait for headers in `scope`; non-2xx answers are read and
-     * classified. The headers are read once (the client builds them anew on
-     * every access).
+     * Send and wait for headers in the deadline's scope; non-2xx answers are
+     * read and classified. The headers are read once (the client builds them
+     * anew on every access).
      */
-    const open = (
-      info: CallInfo,
-      request: HttpClientRequest.HttpClientRequest,
-      scope: Scope.Scope
-    ) =>
-      client.execute(request).pipe(
-        Effect.mapError((e) => transport(info, e)),
-        Scope.extend(scope),
-        Effect.flatMap((response) =>
-          Effect.clockWith((clock) => {
-            const nowMs = clock.unsafeCurrentTimeMillis()
-            const headers = response.headers
-            const meta: ResponseMeta = {
-              status: response.status,
-              headers,
-              requestId: spec.requestId(headers),
-              rateLimit: spec.rateLimit(headers, nowMs)
-            }
-            if (response.status >= 200 && response.status < 300) return Effect.succeed({ response, meta })
-            return Effect.flatMap(readText(response).pipe(Effect.orElseSucceed(() => "")), (body) =>
-              Effect.fail(
-                spec.classify({
-                  ...meta,
-                  provider: spec.provider,
-                  info,
-                  body,
-                  excerpt: excerpt(body, info.secrets),
-                  nowMs
-                })
-              ))
-          })
-        )
-      )
+    const open = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, deadline: Deadline) =>
+      Effect.matchEffect(Scope.extend(client.execute(request), deadline.scope), {
+        onFailure: (e) => Effect.fail(transport(info, e)),
+        onSuccess: (response) => {
+          const nowMs = deadline.clock.unsafeCurrentTimeMillis()
+          const headers = response.headers
+          const meta: ResponseMeta = {
+            status: response.status,
+            headers,
+            requestId: spec.requestId(headers),
+            rateLimit: spec.rateLimit(headers, nowMs)
+          }
+          if (response.status >= 200 && response.status < 300) return Effect.succeed({ response, meta })
+          return Effect.flatMap(Effect.orElseSucceed(readText(response), () => ""), (body) =>
+            Effect.fail(
+              spec.classify({ ...meta, provider: spec.provider, info, body, excerpt: excerpt(body, info.secrets), nowMs })
+            ))
+        }
+      })
 
-    /** One non-streaming exchange: request, headers and body within one deadline; the scope is closed at its end. */
-    const exchange = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, timeoutMs: number) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(Scope.make(), (scope) =>
+    /**
+     * One non-streaming exchange: a permit, then request, headers and body
+     * within one deadline; the scope (the request) is closed at its end.
+     */
+    const exchange = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, timeoutMs: number, limiter: Limiter) =>
+      Effect.uninterruptibleMask((restore) => {
+        const run = Effect.flatMap(Scope.make(), (scope) =>
           Effect.flatMap(watchdogs.arm(scope, timeoutMs), (deadline) =>
             restore(
-              Effect.flatMap(open(info, request, scope), ({ meta, response }) =>
-                Effect.map(readText(response).pipe(Effect.mapError((e) => transport(info, e))), (body): TextResponse => ({ ...meta, body })))
+              Effect.flatMap(open(info, request, deadline), ({ meta, response }) =>
+                Effect.mapBoth(readText(response), {
+                  onFailure: (e) => transport(info, e),
+                  onSuccess: (body): TextResponse => ({ ...meta, body })
+                }))
             ).pipe(
               Effect.catchAll(failed(info, deadline, "answer")),
               Effect.onExit((exit) => {
                 watchdogs.disarm(deadline)
+                limiter.release()
                 return Scope.close(scope, exit)
               })
-            ))
-        )
-      )
+            )))
+        const wait = limiter.tryTake()
+        return wait === undefined ? run : Effect.zipRight(restore(wait), run)
+      })
 
     const call: ProviderHttp["call"] = (info, request, onSuccess, options) =>
-      Effect.flatMap(spec.getConfig, (config) =>
-        Effect.flatMap(semaphoreFor(config.maxConcurrency), (sem) => {
-          const attempt = Effect.flatMap(sem.withPermits(1)(exchange(info, request, config.timeoutMs)), onSuccess)
-          return options?.retry === false ? attempt : withRetries(attempt, config)
-        }))
+      Effect.flatMap(spec.getConfig, (config) => {
+        const attempt = Effect.flatMap(
+          exchange(info, requestOf(request, config), config.timeoutMs, limiterFor(config.maxConcurrency)),
+          onSuccess
+        )
+        return options?.retry === false ? attempt : withRetries(attempt, config)
+      })
 
     const stream: ProviderHttp["stream"] = (info, request, onOpen) =>
-      Effect.flatMap(spec.getConfig, (config) =>
-        Effect.flatMap(semaphoreFor(config.maxConcurrency), (sem) => {
-          const attempt = Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function*() {
-              const scope = yield* Scope.make()
-              const clock = yield* Effect.clock
-              const opened = yield* restore(
-                Effect.gen(function*() {
-                  yield* sem.take(1)
-                  yield* Scope.addFinalizer(scope, sem.release(1))
-                  const deadline = yield* watchdogs.arm(scope, config.timeoutMs)
-                  yield* Scope.addFinalizer(scope, Effect.sync(() => watchdogs.disarm(deadline)))
-                  const opened = yield* open(info, request, scope).pipe(Effect.catchAll(failed(info, deadline, "answer")))
-                  return { ...opened, deadline }
+      Effect.flatMap(spec.getConfig, (config) => {
+        const limiter = limiterFor(config.maxConcurrency)
+        const req = requestOf(request, config)
+        const attempt = Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            const wait = limiter.tryTake()
+            if (wait !== undefined) yield* restore(wait)
+            const scope = yield* Scope.make()
+            yield* Scope.addFinalizer(scope, Effect.sync(limiter.release))
+            const deadline = yield* watchdogs.arm(scope, config.timeoutMs)
+            yield* Scope.addFinalizer(scope, Effect.sync(() => watchdogs.disarm(deadline)))
+            const { meta, response } = yield* restore(open(info, req, deadline)).pipe(
+              Effect.catchAll(failed(info, deadline, "answer")),
+              Effect.onError(() => Scope.close(scope, Exit.void))
+            )
+            // Waiting on the consumer now: the deadline re-arms on each pull.
+            deadline.waitingSince = undefined
+            const broken = (e: HttpClientError.ResponseError): ProviderError =>
+              deadline.timedOut
+                ? timeout(info, deadline.timeoutMs, "stream data")
+                : new StreamInterrupted({
+                  provider: spec.provider,
+                  model: info.model,
+                  status: meta.status,
+                  requestId: meta.requestId,
+                  detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
                 })
-              ).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
-              const { deadline, meta } = opened
-              // Waiting on the consumer now: the deadline re-arms on each pull.
-              deadline.waitingSince = undefined
-              const broken = (e: HttpClientError.ResponseError): ProviderError =>
-                deadline.timedOut
-                  ? timeout(info, deadline.timeoutMs, "stream data")
-                  : new StreamInterrupted({
-                    provider: spec.provider,
-                    model: info.model,
-                    status: meta.status,
-                    requestId: meta.requestId,
-                    detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
-                  })
-              const body = streamBody(opened.response, deadline, clock, broken).pipe(Stream.ensuring(Scope.close(scope, Exit.void)))
-              return yield* restore(onOpen({ ...meta, body })).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
-            })
-          )
-          return withRetries(attempt, config)
-        }))
+            const body = streamBody(response, deadline, broken).pipe(Stream.ensuring(Scope.close(scope, Exit.void)))
+            return yield* restore(onOpen({ ...meta, body })).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
+          })
+        )
+        return withRetries(attempt, config)
+      })
 
     return { spec, call, stream }
   })
