@@ -16,6 +16,7 @@ import {
   type CallInfo,
   callInfoOf,
   decodeJson,
+  decodeJsonEither,
   estimatedUsage,
   excerpt,
   makeProviderHttp,
@@ -52,52 +53,53 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       classify
     })
 
-    const post = (ctx: CallContext, stream: boolean) => {
-      const key = ctx.key
-      if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
-      return Effect.map(getConfig, (config) =>
-        withKey(
-          HttpClientRequest.post(`${trimBase(config.baseUrl)}/chat/completions`).pipe(
-            HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
-            HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
-          ),
-          key
-        ))
-    }
+    /** The request of a call, built from the config the call reads. */
+    const post = (ctx: CallContext, key: ProviderKey, stream: boolean) => (config: ProviderConfig) =>
+      withKey(
+        HttpClientRequest.post(`${trimBase(config.baseUrl)}/chat/completions`).pipe(
+          HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
+          HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
+        ),
+        key
+      )
 
+    /** Decode and normalise an answer: plain JS, one Effect at the end. */
     const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
       const base = { provider: providerId, info, meta: res }
-      return Effect.flatMap(decodeJson(WireResponse, res.body, base), (wire) => {
-        const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
-        if (normalised._tag === "Invalid") {
-          return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`))
-        }
-        return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId })
-      })
+      const decoded = decodeJsonEither(WireResponse, res.body, base)
+      if (decoded._tag === "Left") return Effect.fail(decoded.left)
+      const wire = decoded.right
+      const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
+      if (normalised._tag === "Invalid") {
+        return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`))
+      }
+      return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId })
     }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
-      const info = callInfoOf(ctx.model, ctx.key)
-      return Effect.flatMap(post(ctx, false), (request) => http.call(info, request, toResult(ctx, info)))
+      const key = ctx.key
+      if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
+      const info = callInfoOf(ctx.model, key)
+      return http.call(info, post(ctx, key, false), toResult(ctx, info))
     }
 
     const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
-      const info = callInfoOf(ctx.model, ctx.key)
-      return Effect.flatMap(post(ctx, true), (request) =>
-        http.stream(info, request, (res): Effect.Effect<StreamResult> =>
-          Effect.succeed({
-            chunks: translateStream(providerId, info, ctx.request, res, ctx.model.providerModel),
-            rateLimit: res.rateLimit,
-            providerRequestId: res.requestId
-          })))
+      const key = ctx.key
+      if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
+      const info = callInfoOf(ctx.model, key)
+      return http.stream(info, post(ctx, key, true), (res): Effect.Effect<StreamResult> =>
+        Effect.succeed({
+          chunks: translateStream(providerId, info, ctx.request, res, ctx.model.providerModel),
+          rateLimit: res.rateLimit,
+          providerRequestId: res.requestId
+        }))
     }
 
     const probe = Effect.fn("OpenAi.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {
       const info = callInfoOf(model, key)
       return yield* timedProbe(Effect.gen(function*() {
         if (key === undefined) return yield* missingKey(providerId, model)
-        const config = yield* getConfig
-        const request = withKey(HttpClientRequest.get(`${trimBase(config.baseUrl)}/models`), key)
+        const request = (config: ProviderConfig) => withKey(HttpClientRequest.get(`${trimBase(config.baseUrl)}/models`), key)
         return yield* http.call(info, request, (res) =>
           Effect.flatMap(decodeJson(ModelList, res.body, { provider: providerId, info, meta: res }), (list) =>
             list.data.some((m) => m.id === model.providerModel)

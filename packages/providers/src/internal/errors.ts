@@ -162,10 +162,20 @@ export const decodeJson = <A, I>(
   text: string,
   base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined }
 ): Effect.Effect<A, MalformedResponse> => {
+  const decoded = decodeJsonEither(schema, text, base)
+  return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(decoded.left)
+}
+
+/** `decodeJson` as a plain `Either`, for callers that go on synchronously. */
+export const decodeJsonEither = <A, I>(
+  schema: Schema.Schema<A, I>,
+  text: string,
+  base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined }
+): Either.Either<A, MalformedResponse> => {
   const decoded = jsonDecoderOf(schema)(text)
   return Either.isRight(decoded)
-    ? Effect.succeed(decoded.right)
-    : Effect.fail(malformed(base, `${describeParseError(decoded.left)}; body: ${excerpt(text, base.info.secrets, 200)}`))
+    ? Either.right(decoded.right)
+    : Either.left(malformed(base, `${describeParseError(decoded.left)}; body: ${excerpt(text, base.info.secrets, 200)}`))
 }
 
 /**
