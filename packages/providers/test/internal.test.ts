@@ -1,3 +1,4 @@
+import * as Sse from "@effect/experimental/Sse"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Headers, HttpClientRequest } from "@effect/platform"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
@@ -13,6 +14,7 @@ import {
   genericError,
   type LineTranslator,
   makeProviderHttp,
+  makeSseParser,
   parseDuration,
   parseRetryAfter,
   standardRetryAfter,
@@ -207,6 +209,31 @@ describe("ProviderHttp", () => {
       const tooLarge = yield* collectContents(translateSse(bytesIn(["data: a\n\n", huge, "\n\ndata: b\n\n"]), echoEvents, () => new Error("too large")))
       assert.deepStrictEqual(tooLarge.map((c) => c.slice(0, 20)), ["a", "!too large"])
     }))
+
+  it("SSE parser: for any text, split anywhere, the events @effect/experimental's parser finds with line ends made LF", () => {
+    // The reference parser is right for LF line ends (its CR handling has quirks: a CR seen
+    // earlier in the chunk can swallow a later LF), so it reads the text with CRLF and CR made LF.
+    const piece = fc.constantFrom("data", "event", "id", "retry", ":", ": ", " ", "x", "é", "\u0000", "\n", "\r", "\r\n", "\n\n", "data: ", "event: e")
+    const parse = (parts: ReadonlyArray<string>, make: "ours" | "reference") => {
+      const events: Array<string> = []
+      const onEvent = (e: Sse.Event) => events.push(JSON.stringify([e.event, e.data, e.id ?? null]))
+      const feed = make === "ours"
+        ? makeSseParser(onEvent).feed
+        : Sse.makeParser((e) => e._tag === "Event" ? onEvent(e) : undefined).feed
+      for (const part of parts) feed(part)
+      return events
+    }
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), (pieces, cuts) => {
+        const text = pieces.join("")
+        const expected = parse([text.replace(/\r\n?/g, "\n")], "reference")
+        const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b)
+        const parts = [...at, text.length].map((end, i) => text.slice(i === 0 ? 0 : at[i - 1], end))
+        assert.deepStrictEqual(parse(parts, "ours"), expected)
+      }),
+      { numRuns: 2000 }
+    )
+  })
 
   it.effect("NDJSON: lines split at any byte translate the same; a truncated last line is kept; it ends at the terminal line", () =>
     Effect.gen(function*() {
