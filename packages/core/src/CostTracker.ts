@@ -40,6 +40,7 @@ import {
 import { computeCost } from "./CostTracker/Price.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { RecordSink } from "./RecordSink.js"
 
 export type { BudgetStatus } from "./CostTracker/Budgets.js"
@@ -77,6 +78,28 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
      * ranking. Optional: callers fall back to `checkBudget`.
      */
     readonly checkBudgets?: (
+      agentType: string | undefined,
+      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+    ) => Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>>
+    /**
+     * `reserve`, `commit` and `checkBudgets` at `now` under `config`: the
+     * caller's own reads of the clock and of `GatewayConfig` (once per
+     * request), not read again. The book-keeping runs when the member is
+     * CALLED (atomically, as one synchronous step); the returned effect carries
+     * its outcome and what is left to do (the record offered to the sink,
+     * events): call it where it is run, once. Optional: callers fall back to the plain methods.
+     */
+    readonly reserveAt?: (
+      config: GatewayConfigData,
+      now: number,
+      model: ModelMetadata,
+      agentType: string | undefined,
+      amount: PicoUsd
+    ) => Effect.Effect<BudgetReservation, BudgetExceeded>
+    readonly commitAt?: (config: GatewayConfigData, now: number, reservation: BudgetReservation, record: CostRecord) => Effect.Effect<void>
+    readonly checkBudgetsAt?: (
+      config: GatewayConfigData,
+      now: number,
       agentType: string | undefined,
       requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
     ) => Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>>
@@ -168,36 +191,53 @@ export const make = Effect.gen(function* () {
   // The request path (check, reserve, commit, record) reads the config and the clock, then does all
   // its book-keeping in one synchronous step: atomic (a check-and-hold cannot interleave with another)
   // and a few Effect ops; events are published after it only when something crossed a line.
+  /** Run `f` with the configuration and the time (one read of each). */
+  const withNow = <A, E>(f: (config: GatewayConfigData, now: number) => Effect.Effect<A, E>) =>
+    Effect.flatMap(gatewayConfig.get, (config) => Effect.clockWith((clock) => f(config, clock.unsafeCurrentTimeMillis())))
+
+  /** Check (and hold) in one synchronous step; runs when called. */
+  const checkStep = (
+    config: GatewayConfigData,
+    now: number,
+    model: ModelMetadata,
+    agentType: string | undefined,
+    amount: PicoUsd,
+    hold: boolean
+  ): Effect.Effect<BudgetReservation, BudgetExceeded> => {
+    const budgets = budgetsFor(config.budgets, model.id, agentType)
+    book.roll(now)
+    const over = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
+    if (over !== undefined) return refuse(over, now)
+    const id = `reservation-${++sequence}`
+    if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
+    return Effect.succeed({ id, model: model.id, agentType, amount })
+  }
+
   const check = (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd, hold: boolean) =>
-    Effect.flatMap(gatewayConfig.get, (config) =>
-      Effect.clockWith((clock): Effect.Effect<BudgetReservation, BudgetExceeded> => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const budgets = budgetsFor(config.budgets, model.id, agentType)
-        book.roll(now)
-        const over = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
-        if (over !== undefined) return refuse(over, now)
-        const id = `reservation-${++sequence}`
-        if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
-        return Effect.succeed({ id, model: model.id, agentType, amount })
-      }))
+    withNow((config, now) => checkStep(config, now, model, agentType, amount, hold))
 
   const checkBudgets = (
     agentType: string | undefined,
     requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
-  ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> =>
-    Effect.flatMap(gatewayConfig.get, (config) =>
-      Effect.clockWith((clock): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => {
-        const now = clock.unsafeCurrentTimeMillis()
-        book.roll(now)
-        const over = requests.map(({ amount, model }) => {
-          const budgets = budgetsFor(config.budgets, model.id, agentType)
-          const first = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
-          if (first === undefined) ++sequence // as `check` does for every request that fits
-          return first
-        })
-        if (over.every((b) => b === undefined)) return Effect.succeed(over as ReadonlyArray<undefined>)
-        return Effect.forEach(over, (budget) => (budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now))))
-      }))
+  ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => withNow((config, now) => checkBudgetsStep(config, now, agentType, requests))
+
+  /** Several checks in one synchronous step; runs when called. */
+  const checkBudgetsStep = (
+    config: GatewayConfigData,
+    now: number,
+    agentType: string | undefined,
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+  ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => {
+    book.roll(now)
+    const over = requests.map(({ amount, model }) => {
+      const budgets = budgetsFor(config.budgets, model.id, agentType)
+      const first = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
+      if (first === undefined) ++sequence // as `check` does for every request that fits
+      return first
+    })
+    if (over.every((b) => b === undefined)) return Effect.succeed(over as ReadonlyArray<undefined>)
+    return Effect.forEach(over, (budget) => (budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now))))
+  }
 
   const announce = (crossing: Crossing, now: number) =>
     Effect.gen(function* () {
@@ -227,23 +267,24 @@ export const make = Effect.gen(function* () {
     })
 
   const settle = (reservation: BudgetReservation | undefined, record: CostRecord) =>
-    Effect.flatMap(gatewayConfig.get, (config) =>
-      Effect.clockWith((clock) => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const budgets = budgetsFor(config.budgets, record.model, record.agentType)
-        book.roll(now)
-        if (reservation !== undefined) book.unhold(reservation.id)
-        book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
-        const offered = sink.offer(record)
-        if (budgets.length === 0) return offered
-        const crossings = book.crossings(budgets, config.budgets.alertThresholds)
-        const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period))
-        if (crossings.length === 0 && spent.length === 0) return offered
-        return offered.pipe(
-          Effect.zipRight(Effect.forEach(crossings, (c) => announce(c, now), { discard: true })),
-          Effect.zipRight(Effect.forEach(spent, (b) => announceSpent(b, now), { discard: true }))
-        )
-      }))
+    withNow((config, now) => settleStep(config, now, reservation, record))
+
+  /** Commit or record in one synchronous step (runs when called); the effect offers the record and announces. */
+  const settleStep = (config: GatewayConfigData, now: number, reservation: BudgetReservation | undefined, record: CostRecord): Effect.Effect<void> => {
+    const budgets = budgetsFor(config.budgets, record.model, record.agentType)
+    book.roll(now)
+    if (reservation !== undefined) book.unhold(reservation.id)
+    book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
+    const offered = sink.offer(record)
+    if (budgets.length === 0) return offered
+    const crossings = book.crossings(budgets, config.budgets.alertThresholds)
+    const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period))
+    if (crossings.length === 0 && spent.length === 0) return offered
+    return offered.pipe(
+      Effect.zipRight(Effect.forEach(crossings, (c) => announce(c, now), { discard: true })),
+      Effect.zipRight(Effect.forEach(spent, (b) => announceSpent(b, now), { discard: true }))
+    )
+  }
 
   const budgetHeadroom = Effect.fnUntraced(function* (model: ModelMetadata, agentType: string | undefined) {
     const config = yield* gatewayConfig.get
@@ -289,6 +330,9 @@ export const make = Effect.gen(function* () {
       computeCost(model.pricing, { promptTokens, completionTokens: maxOutputTokens, cachedTokens: 0 }),
     checkBudget: (model, agentType, amount) => Effect.asVoid(check(model, agentType, amount, false)),
     checkBudgets,
+    reserveAt: (config, now, model, agentType, amount) => checkStep(config, now, model, agentType, amount, true),
+    commitAt: (config, now, reservation, record) => settleStep(config, now, reservation, record),
+    checkBudgetsAt: checkBudgetsStep,
     reserve: (model, agentType, amount) => check(model, agentType, amount, true),
     commit: (reservation, record) => settle(reservation, record),
     release: (reservation) => Effect.sync(() => book.unhold(reservation.id)),

@@ -25,6 +25,7 @@ import { Clock, Context, Effect, Layer } from "effect"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { HealthChecker } from "./HealthChecker.js"
 import { ModelOptimizer, applyReview, notify } from "./ModelOptimizer.js"
 import { ModelRegistry } from "./ModelRegistry.js"
@@ -32,6 +33,7 @@ import { PerformanceMonitor } from "./PerformanceMonitor.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
 import { filterModels, scoreCandidates } from "./ModelSelector/Rank.js"
+import type * as Reads from "./ModelSelector/Reads.js"
 
 /** What the selector needs to know of a request. */
 export interface SelectionInput {
@@ -78,6 +80,13 @@ export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
   ModelSelector,
   {
     readonly rank: (input: SelectionInput) => Effect.Effect<Ranking>
+    /**
+     * `rank` at `now` under `config`: the caller's own reads of the clock and
+     * of `GatewayConfig` (once per request), passed to the services' `…At`
+     * members (no config or clock read in them); services without those are
+     * read as by `rank`. Optional: callers fall back to `rank`.
+     */
+    readonly rankAt?: (config: GatewayConfigData, now: number, input: SelectionInput) => Effect.Effect<Ranking>
     readonly select: (input: SelectionInput) => Effect.Effect<ScoredModel, NoEligibleModel>
   }
 >() {}
@@ -101,18 +110,24 @@ export const make = Effect.gen(function*() {
   const optimizer = yield* Effect.serviceOption(ModelOptimizer)
   const deps = { registry, health, limiter, costs, monitor, evaluator }
 
-  const rank = Effect.fnUntraced(function*(input: SelectionInput) {
-    const { weights } = (yield* config.get).selection
-    const filtered = yield* filterModels(deps, input)
-    const ranked = yield* scoreCandidates(deps, input, filtered.eligible, weights)
-    const onlyRateLimited = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
-    const ranking: Ranking = {
-      ranked,
-      excluded: filtered.excluded.map(({ kind, model, reason }) => ({ model, reason, kind })),
-      retryAfterMs: onlyRateLimited ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
-    }
-    return yield* applyReview(optimizer, input, ranking)
-  })
+  /** Filter, score, review; `at` passes the caller's config and time to the services that take them. */
+  const rankWith = (weights: ScoreParts, input: SelectionInput, at: Reads.At | undefined): Effect.Effect<Ranking> =>
+    Effect.flatMap(filterModels(deps, input, at), (filtered) =>
+      Effect.flatMap(scoreCandidates(deps, input, filtered.eligible, weights, at), (ranked) => {
+        const onlyRateLimited = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
+        const ranking: Ranking = {
+          ranked,
+          excluded: filtered.excluded.map(({ kind, model, reason }) => ({ model, reason, kind })),
+          retryAfterMs: onlyRateLimited ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
+        }
+        return applyReview(optimizer, input, ranking)
+      }))
+
+  const rank = (input: SelectionInput): Effect.Effect<Ranking> =>
+    Effect.flatMap(config.get, (c) => rankWith(c.selection.weights, input, undefined))
+
+  const rankAt = (c: GatewayConfigData, now: number, input: SelectionInput): Effect.Effect<Ranking> =>
+    rankWith(c.selection.weights, input, { config: c, now })
 
   const select = Effect.fnUntraced(function*(input: SelectionInput) {
     const ranking = yield* rank(input)
@@ -138,7 +153,7 @@ export const make = Effect.gen(function*() {
     return best
   })
 
-  return ModelSelector.of({ rank, select })
+  return ModelSelector.of({ rank, rankAt, select })
 })
 
 /** The live selector (its dependencies provided by the host; the optional ones used when present). */

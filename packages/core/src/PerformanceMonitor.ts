@@ -28,7 +28,7 @@ import type { PerformanceRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
-import type { PerformanceConfig } from "./GatewayConfigSchema.js"
+import type { GatewayConfigData, PerformanceConfig } from "./GatewayConfigSchema.js"
 import { ModelWindow, type RecentStats, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -64,6 +64,19 @@ export class PerformanceMonitor extends Context.Tag("@modelgate/core/Performance
      * and clock read; the selector asks it once per ranking). Optional: callers fall back to `modelPerformance`.
      */
     readonly modelPerformances?: (models: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>>
+    /**
+     * `record` and `modelPerformances` at `now` under `config`: the caller's
+     * own reads of the clock and of `GatewayConfig` (once per request), not
+     * read again. The window update runs when the member is CALLED; the
+     * returned effect offers the record to the sink and publishes any
+     * transition: call it where it is run, once. Optional: callers fall back to the plain methods.
+     */
+    readonly recordAt?: (config: GatewayConfigData, now: number, record: PerformanceRecord) => Effect.Effect<void>
+    readonly modelPerformancesAt?: (
+      config: GatewayConfigData,
+      now: number,
+      models: ReadonlyArray<string>
+    ) => Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>>
   }
 >() {}
 
@@ -188,28 +201,37 @@ export const make = (options: Options = {}) =>
     const record = (record: PerformanceRecord): Effect.Effect<void> =>
       record.cacheHit ? sink.offer(record) : Effect.zipRight(
         sink.offer(record),
-        Effect.flatMap(windowConfig, (config) =>
-          Effect.clockWith((clock) => {
-            let window = windows.get(record.model)
-            if (window === undefined) {
-              window = new ModelWindow()
-              windows.set(record.model, window)
-            }
-            window.add(
-              {
-                at: record.at,
-                latencyMs: record.latencyMs,
-                ttftMs: record.timeToFirstTokenMs,
-                success: record.success,
-                errorClass: record.errorClass,
-                outputTokens: record.outputTokens
-              },
-              config
-            )
-            const transitions = judge(record.model, window, config, clock.unsafeCurrentTimeMillis())
-            return transitions.length === 0 ? Effect.void : announce(record.model, transitions)
-          }))
+        Effect.flatMap(windowConfig, (config) => Effect.clockWith((clock) => addStep(config, clock.unsafeCurrentTimeMillis(), record)))
       )
+
+    /** Add a call to its model's window and judge it, in one synchronous step (runs when called). */
+    const addStep = (config: PerformanceConfig, now: number, record: PerformanceRecord): Effect.Effect<void> => {
+      let window = windows.get(record.model)
+      if (window === undefined) {
+        window = new ModelWindow()
+        windows.set(record.model, window)
+      }
+      window.add(
+        {
+          at: record.at,
+          latencyMs: record.latencyMs,
+          ttftMs: record.timeToFirstTokenMs,
+          success: record.success,
+          errorClass: record.errorClass,
+          outputTokens: record.outputTokens
+        },
+        config
+      )
+      const transitions = judge(record.model, window, config, now)
+      return transitions.length === 0 ? Effect.void : announce(record.model, transitions)
+    }
+
+    const recordAt = (config: GatewayConfigData, now: number, record: PerformanceRecord): Effect.Effect<void> => {
+      if (record.cacheHit) return sink.offer(record)
+      const after = addStep(config.performance, now, record)
+      // The sink first, as `record` does; then any transition.
+      return after === Effect.void ? sink.offer(record) : Effect.zipRight(sink.offer(record), after)
+    }
 
     const none = Effect.succeed(Option.none<ModelPerformance>())
     const modelPerformance = (model: string): Effect.Effect<Option.Option<ModelPerformance>> =>
@@ -221,17 +243,20 @@ export const make = (options: Options = {}) =>
           }))
         : none
 
+    const performancesStep = (config: PerformanceConfig, now: number, models: ReadonlyArray<string>) =>
+      models.map((model) => {
+        const window = windows.get(model)
+        return window === undefined ? Option.none<ModelPerformance>() : performanceOf(model, window, now, config)
+      })
+
     const modelPerformances = (models: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>> =>
       models.every((model) => !windows.has(model))
         ? Effect.succeed(models.map(() => Option.none()))
         : Effect.flatMap(windowConfig, (config) =>
-          Effect.clockWith((clock) => {
-            const now = clock.unsafeCurrentTimeMillis()
-            return Effect.succeed(models.map((model) => {
-              const window = windows.get(model)
-              return window === undefined ? Option.none() : performanceOf(model, window, now, config)
-            }))
-          }))
+          Effect.clockWith((clock) => Effect.succeed(performancesStep(config, clock.unsafeCurrentTimeMillis(), models))))
+
+    const modelPerformancesAt = (config: GatewayConfigData, now: number, models: ReadonlyArray<string>) =>
+      Effect.succeed(performancesStep(config.performance, now, models))
 
     const allPerformance = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
@@ -245,7 +270,7 @@ export const make = (options: Options = {}) =>
         return window !== undefined && (window.degraded.latency || window.degraded.error_rate)
       })
 
-    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance, modelPerformances })).pipe(
+    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance, modelPerformances, recordAt, modelPerformancesAt })).pipe(
       Context.add(PerformanceDetails, PerformanceDetails.of({ allPerformance, detectDegradation, isDegraded }))
     )
   })

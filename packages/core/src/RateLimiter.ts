@@ -27,6 +27,7 @@ import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { Clock, Context, Effect, Layer, Random } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
 import * as Signals from "./RateLimiter/Signals.js"
 import type * as SlidingWindow from "./RateLimiter/SlidingWindow.js"
@@ -72,6 +73,28 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
      * (the selector asks it once per ranking). Optional: callers fall back to `headroom`.
      */
     readonly headroomAll?: (
+      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+    ) => Effect.Effect<ReadonlyArray<Headroom>>
+    /**
+     * `reserve`, `settle`, `release` and `headroomAll` at `now` under `config`:
+     * the caller's own reads of the clock and of `GatewayConfig` (once per
+     * request), not read again. On an in-process store the step runs when the
+     * member is CALLED, and the returned effect only carries its outcome and
+     * any events to publish: call it where it is run, once. On a remote store
+     * they are the plain methods. Optional: callers fall back to those.
+     */
+    readonly reserveAt?: (
+      config: GatewayConfigData,
+      now: number,
+      model: ModelMetadata,
+      estimatedTokens: number,
+      keyId?: string
+    ) => Effect.Effect<Reservation, RateLimitExceeded>
+    readonly settleAt?: (config: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) => Effect.Effect<void>
+    readonly releaseAt?: (config: GatewayConfigData, now: number, reservation: Reservation) => Effect.Effect<void>
+    readonly headroomAllAt?: (
+      config: GatewayConfigData,
+      now: number,
       requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
     ) => Effect.Effect<ReadonlyArray<Headroom>>
   }
@@ -131,8 +154,11 @@ export const make = Effect.gen(function* () {
   const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
     Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
 
+  /** The limiter's part of the configuration. */
+  type Settings = GatewayConfigData["rateLimits"]
+
   /** Run `f` with the limiter settings and the time, synchronously. */
-  const withNow = <A, E>(f: (settings: { readonly warningThreshold: number; readonly windowMs: number }, now: number) => Effect.Effect<A, E>) =>
+  const withNow = <A, E>(f: (settings: Settings, now: number) => Effect.Effect<A, E>) =>
     Effect.flatMap(config.get, (c) => Effect.clockWith((clock) => f(c.rateLimits, clock.unsafeCurrentTimeMillis())))
 
   const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
@@ -156,32 +182,44 @@ export const make = Effect.gen(function* () {
     return reservation
   })
 
-  const reserveSync = (step: NonNullable<typeof applySync>) => (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-    withNow(({ warningThreshold, windowMs }, now): Effect.Effect<Reservation, RateLimitExceeded> => {
-      const n = ++counter
-      const tokens = tokensOf(estimatedTokens)
-      const reservation: Reservation = { id: `${instance}-${n.toString(36)}`, model: model.id, keyId, tokens, at: now }
-      const limits = limitsOf(model)
-      const emitted: Array<Emitted> = []
-      let refused: RateLimitExceeded | undefined
-      if (keyId !== undefined) {
-        const onKey = step(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
-        if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
-        if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
-      }
-      if (refused === undefined) {
-        const onModel = step(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
-        if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
-        if (!onModel.ok) {
-          if (keyId !== undefined) step(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })
-          refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
-        }
-      }
-      const result: Effect.Effect<Reservation, RateLimitExceeded> = refused === undefined ? Effect.succeed(reservation) : Effect.fail(refused)
-      return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
-    })
+  type Step = NonNullable<typeof applySync>
 
-  const reserve = applySync === undefined ? reserveEffect : reserveSync(applySync)
+  /** A whole reservation in one synchronous step (runs when called). */
+  const reserveStep = (
+    step: Step,
+    { warningThreshold, windowMs }: Settings,
+    now: number,
+    model: ModelMetadata,
+    estimatedTokens: number,
+    keyId: string | undefined
+  ): Effect.Effect<Reservation, RateLimitExceeded> => {
+    const n = ++counter
+    const tokens = tokensOf(estimatedTokens)
+    const reservation: Reservation = { id: `${instance}-${n.toString(36)}`, model: model.id, keyId, tokens, at: now }
+    const limits = limitsOf(model)
+    const emitted: Array<Emitted> = []
+    let refused: RateLimitExceeded | undefined
+    if (keyId !== undefined) {
+      const onKey = step(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
+      if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
+      if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
+    }
+    if (refused === undefined) {
+      const onModel = step(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
+      if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+      if (!onModel.ok) {
+        if (keyId !== undefined) step(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })
+        refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
+      }
+    }
+    const result: Effect.Effect<Reservation, RateLimitExceeded> = refused === undefined ? Effect.succeed(reservation) : Effect.fail(refused)
+    return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
+  }
+
+  const reserve = applySync === undefined
+    ? reserveEffect
+    : (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
+      withNow((settings, now) => reserveStep(applySync, settings, now, model, estimatedTokens, keyId))
 
   const close = (reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> =>
     applySync === undefined
@@ -191,21 +229,27 @@ export const make = Effect.gen(function* () {
         yield* apply(reservation.model, undefined, now, windowMs, op)
         if (reservation.keyId !== undefined) yield* apply(reservation.model, reservation.keyId, now, windowMs, op)
       })
-      : withNow(({ windowMs }, now) => {
-        const emitted: Array<Emitted> = []
-        const onModel = applySync(reservation.model, now, windowMs, op)
-        if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
-        if (reservation.keyId !== undefined) {
-          const onKey = applySync(storeKey(reservation.model, reservation.keyId), now, windowMs, op)
-          if (onKey.signals.length > 0) emitted.push({ keyId: reservation.keyId, signals: onKey.signals })
-        }
-        return emitted.length === 0 ? Effect.void : emitAll(reservation.model, now, windowMs, emitted)
-      })
+      : withNow((settings, now) => closeStep(applySync, settings, now, reservation, op))
 
-  const settle = (reservation: Reservation, actualTokens: number) =>
-    close(reservation, { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
+  /** Settle or release on the model and key windows in one synchronous step (runs when called). */
+  const closeStep = (step: Step, { windowMs }: Settings, now: number, reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> => {
+    const emitted: Array<Emitted> = []
+    const onModel = step(reservation.model, now, windowMs, op)
+    if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+    if (reservation.keyId !== undefined) {
+      const onKey = step(storeKey(reservation.model, reservation.keyId), now, windowMs, op)
+      if (onKey.signals.length > 0) emitted.push({ keyId: reservation.keyId, signals: onKey.signals })
+    }
+    return emitted.length === 0 ? Effect.void : emitAll(reservation.model, now, windowMs, emitted)
+  }
 
-  const release = (reservation: Reservation) => close(reservation, { _tag: "Release", id: reservation.id, at: reservation.at })
+  const settleOp = (reservation: Reservation, actualTokens: number): SlidingWindow.Op =>
+    ({ _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
+  const releaseOp = (reservation: Reservation): SlidingWindow.Op => ({ _tag: "Release", id: reservation.id, at: reservation.at })
+
+  const settle = (reservation: Reservation, actualTokens: number) => close(reservation, settleOp(reservation, actualTokens))
+
+  const release = (reservation: Reservation) => close(reservation, releaseOp(reservation))
 
   const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string): Effect.Effect<void> =>
     // Nothing to learn unless the provider reports 0 remaining (the usual answer: no step at all).
@@ -257,18 +301,47 @@ export const make = Effect.gen(function* () {
   ): Effect.Effect<ReadonlyArray<Headroom>> =>
     applySync === undefined
       ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens))
-      : withNow(({ windowMs }, now) => {
-        const answers: Array<Headroom> = []
-        const emitted: Array<Effect.Effect<void>> = []
-        for (const { estimatedTokens, model } of requests) {
-          const onModel = applySync(model.id, now, windowMs, { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) })
-          answers.push(headroomOf(model, onModel, onModel))
-          if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
-        }
-        return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
-      })
+      : withNow((settings, now) => headroomAllStep(applySync, settings, now, requests))
 
-  return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll })
+  /** Peeks on several models in one synchronous step (runs when called). */
+  const headroomAllStep = (
+    step: Step,
+    { windowMs }: Settings,
+    now: number,
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+  ): Effect.Effect<ReadonlyArray<Headroom>> => {
+    const answers: Array<Headroom> = []
+    const emitted: Array<Effect.Effect<void>> = []
+    for (const { estimatedTokens, model } of requests) {
+      const onModel = step(model.id, now, windowMs, { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) })
+      answers.push(headroomOf(model, onModel, onModel))
+      if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
+    }
+    return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
+  }
+
+  // The `…At` members: the same steps on the caller's config and time (see the interface).
+  const at = applySync === undefined
+    ? {
+      reserveAt: (_c: GatewayConfigData, _now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
+        reserve(model, estimatedTokens, keyId),
+      settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number) => settle(reservation, actualTokens),
+      releaseAt: (_c: GatewayConfigData, _now: number, reservation: Reservation) => release(reservation),
+      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>) =>
+        headroomAll(requests)
+    }
+    : {
+      reserveAt: (c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
+        reserveStep(applySync, c.rateLimits, now, model, estimatedTokens, keyId),
+      settleAt: (c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
+        closeStep(applySync, c.rateLimits, now, reservation, settleOp(reservation, actualTokens)),
+      releaseAt: (c: GatewayConfigData, now: number, reservation: Reservation) =>
+        closeStep(applySync, c.rateLimits, now, reservation, releaseOp(reservation)),
+      headroomAllAt: (c: GatewayConfigData, now: number, requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>) =>
+        headroomAllStep(applySync, c.rateLimits, now, requests)
+    }
+
+  return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })
 })
 
 /** The limiter; needs `GatewayConfig`, `Events`, `RecordSink` and a `LimiterStore`. */

@@ -22,6 +22,7 @@ import { QualityScoreRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { RecordSink } from "./RecordSink.js"
 import * as Heuristics from "./ResponseEvaluator/Heuristics.js"
 
@@ -43,6 +44,13 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
     readonly penalty: (model: string, taskType: string | undefined) => Effect.Effect<number>
     /** `penalty` of several models, in order (the selector asks it once per ranking). Optional: callers fall back to `penalty`. */
     readonly penalties?: (models: ReadonlyArray<string>, taskType: string | undefined) => Effect.Effect<ReadonlyArray<number>>
+    /** `penalties` at `now` under `config` (the caller's reads, not read again). Optional: callers fall back to `penalties`. */
+    readonly penaltiesAt?: (
+      config: GatewayConfigData,
+      now: number,
+      models: ReadonlyArray<string>,
+      taskType: string | undefined
+    ) => Effect.Effect<ReadonlyArray<number>>
   }
 >() {}
 
@@ -123,25 +131,31 @@ export const make = Effect.gen(function* () {
   const penalty = (model: string, taskType: string | undefined): Effect.Effect<number> =>
     tracks.get(trackKey(model, taskType))?.recommendedAt === undefined ? noPenalty : penaltyOf(model, taskType)
 
-  const penaltyOf = Effect.fnUntraced(function* (model: string, taskType: string | undefined) {
-    const track = tracks.get(trackKey(model, taskType))
-    if (track?.recommendedAt === undefined) return 0
-    const config = (yield* gatewayConfig.get).evaluator
-    if (!config.enabled) return 0
-    const elapsed = (yield* Clock.currentTimeMillis) - track.recommendedAt
-    if (elapsed >= config.switchWindowMs) {
-      track.recommendedAt = undefined
-      return 0
-    }
-    return Math.min(1, Math.max(0, 1 - elapsed / config.switchWindowMs))
-  })
+  const penaltyOf = (model: string, taskType: string | undefined): Effect.Effect<number> =>
+    Effect.flatMap(gatewayConfig.get, (config) =>
+      Effect.clockWith((clock) => Effect.succeed(penaltyStep(config, clock.unsafeCurrentTimeMillis(), model, taskType))))
 
   const penalties = (models: ReadonlyArray<string>, taskType: string | undefined): Effect.Effect<ReadonlyArray<number>> =>
     tracks.size === 0 || models.every((model) => tracks.get(trackKey(model, taskType))?.recommendedAt === undefined)
       ? Effect.succeed(models.map(() => 0))
       : Effect.forEach(models, (model) => penalty(model, taskType))
 
-  return ResponseEvaluator.of({ evaluate, penalty, penalties })
+  /** The penalty of a recommendation at `now` (the rule of `penaltyOf`); clears an expired one. */
+  const penaltyStep = (config: GatewayConfigData, now: number, model: string, taskType: string | undefined): number => {
+    const track = tracks.get(trackKey(model, taskType))
+    if (track?.recommendedAt === undefined || !config.evaluator.enabled) return 0
+    const elapsed = now - track.recommendedAt
+    if (elapsed >= config.evaluator.switchWindowMs) {
+      track.recommendedAt = undefined
+      return 0
+    }
+    return Math.min(1, Math.max(0, 1 - elapsed / config.evaluator.switchWindowMs))
+  }
+
+  const penaltiesAt = (config: GatewayConfigData, now: number, models: ReadonlyArray<string>, taskType: string | undefined) =>
+    Effect.succeed(tracks.size === 0 ? models.map(() => 0) : models.map((model) => penaltyStep(config, now, model, taskType)))
+
+  return ResponseEvaluator.of({ evaluate, penalty, penalties, penaltiesAt })
 })
 
 /** The live evaluator (its `enabled` flag is read from the running config on every call). */

@@ -86,7 +86,7 @@ const live = () => {
 }
 
 describe("ModelSelector batch reads", () => {
-  it.scoped("the live services' batch members rank exactly like one call per model", () =>
+  it.scoped("the live services' batch and `…At` members rank exactly like one call per model", () =>
     Effect.gen(function*() {
       const context = yield* Layer.build(live())
       const health = Context.get(context, HealthChecker)
@@ -117,14 +117,20 @@ describe("ModelSelector batch reads", () => {
       yield* limiter.reserve(byId("busy"), 10)
       yield* limiter.reserve(byId("busy"), 10)
 
+      // Without their batch members: the selector then calls each service once per model.
+      const { availability: _availability, ...healthAlone } = health
+      const { headroomAll: _headroomAll, ...limiterAlone } = limiter
+      const { checkBudgets: _checkBudgets, ...costsAlone } = costs
+      const { modelPerformances: _modelPerformances, ...monitorAlone } = monitor
+      const { penalties: _penalties, ...evaluatorAlone } = evaluator
       const services = (strip: boolean) =>
         Layer.mergeAll(
-          Layer.succeed(HealthChecker, strip ? { ...health, availability: undefined } : health),
-          Layer.succeed(RateLimiter, strip ? { ...limiter, headroomAll: undefined } : limiter),
-          Layer.succeed(CostTracker, strip ? { ...costs, checkBudgets: undefined } : costs),
-          Layer.succeed(PerformanceMonitor, strip ? { ...monitor, modelPerformances: undefined } : monitor),
-          Layer.succeed(ResponseEvaluator, strip ? { ...evaluator, penalties: undefined } : evaluator),
-          Layer.succeedContext(context)
+          Layer.succeedContext(context), // first: the services below replace its own
+          Layer.succeed(HealthChecker, strip ? healthAlone : health),
+          Layer.succeed(RateLimiter, strip ? limiterAlone : limiter),
+          Layer.succeed(CostTracker, strip ? costsAlone : costs),
+          Layer.succeed(PerformanceMonitor, strip ? monitorAlone : monitor),
+          Layer.succeed(ResponseEvaluator, strip ? evaluatorAlone : evaluator)
         )
       const batched = yield* Effect.provide(ModelSelector.make, services(false))
       const single = yield* Effect.provide(ModelSelector.make, services(true))
@@ -139,10 +145,14 @@ describe("ModelSelector batch reads", () => {
         { requirements: { capabilities: [], priority: "LOW", maxCostPerRequestUsd: 0.0005 }, estimatedPromptTokens: 100, maxOutputTokens: 100 },
         { requirements: { capabilities: [], priority: "HIGH" }, estimatedPromptTokens: 100, maxOutputTokens: 100, only: ["busy", "openai/fresh", "nope", "spent", "slow"] }
       ]
+      const gatewayConfig = yield* Effect.provide(GatewayConfig.GatewayConfig, Layer.succeedContext(context))
       for (const input of inputs) {
         const a = view(yield* batched.rank(input))
         const b = view(yield* single.rank(input))
         assert.deepStrictEqual(a, b)
+        // rankAt on the caller's config and time: the services' `…At` members, the same ranking
+        const c = view(yield* batched.rankAt!(yield* gatewayConfig.get, yield* Clock.currentTimeMillis, input))
+        assert.deepStrictEqual(c, a)
       }
       // and the state did shape the ranking: each kind of exclusion, performance told apart
       const all = view(yield* batched.rank(inputs[0]!))

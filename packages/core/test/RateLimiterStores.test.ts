@@ -27,7 +27,7 @@ const model = Schema.decodeUnknownSync(ModelMetadata)({
 })
 
 /** One scenario of reserves, refusals, settles, releases, headroom checks and a provider block; what it saw. */
-const scenario = (store: Layer.Layer<LimiterStore>) =>
+const scenario = (store: Layer.Layer<LimiterStore>, useAt = false) =>
   Effect.gen(function* () {
     const published = yield* Ref.make<ReadonlyArray<GatewayEvent>>([])
     const events = Layer.succeed(Events.Events, { publish: (e) => Ref.update(published, (all) => [...all, e]), subscribe: Stream.empty })
@@ -37,7 +37,17 @@ const scenario = (store: Layer.Layer<LimiterStore>) =>
     )
     const start = yield* Clock.currentTimeMillis
     return yield* Effect.gen(function* () {
-      const limiter = yield* RateLimiter
+      const plain = yield* RateLimiter
+      const gatewayConfig = yield* GatewayConfig.GatewayConfig
+      // With `useAt`, reserve/settle/release go through the `…At` members on the caller's config and time.
+      const at = <A, E>(f: (c: GatewayConfigData, now: number) => Effect.Effect<A, E>) =>
+        Effect.flatMap(gatewayConfig.get, (c) => Effect.flatMap(Clock.currentTimeMillis, (now) => f(c, now)))
+      const limiter = !useAt ? plain : {
+        ...plain,
+        reserve: (m: typeof model, tokens: number, keyId?: string) => at((c, now) => plain.reserveAt!(c, now, m, tokens, keyId)),
+        settle: (r: RateLimiterModule.Reservation, tokens: number) => at((c, now) => plain.settleAt!(c, now, r, tokens)),
+        release: (r: RateLimiterModule.Reservation) => at((c, now) => plain.releaseAt!(c, now, r))
+      }
       const seen: Array<unknown> = []
       const attempt = (tokens: number, keyId?: string) =>
         Effect.map(Effect.either(limiter.reserve(model, tokens, keyId)), (r) => {
@@ -61,7 +71,7 @@ const scenario = (store: Layer.Layer<LimiterStore>) =>
       seen.push(yield* limiter.headroom(model, 10, "k2"))
       yield* attempt(10, "k2")
       return { seen, events: (yield* Ref.get(published)).map((e) => JSON.stringify({ ...e, at: e.at - start })) }
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(Layer.merge(layer, GatewayConfig.layerStatic(config))))
   })
 
 describe("RateLimiter on a remote store", () => {
@@ -75,6 +85,8 @@ describe("RateLimiter on a remote store", () => {
         )
       )
       assert.deepStrictEqual(remote, inProcess)
+      // and the `…At` members (caller's config and time) on both stores
+      assert.deepStrictEqual(yield* scenario(LimiterStoreModule.layerMemory, true), inProcess)
       // and the scenario did see refusals, warnings, a provider block and a reset
       assert.isTrue(inProcess.seen.some((s) => Array.isArray(s) && s[0] === "refused"))
       for (const tag of ["RateLimitWarning", "RateLimited", "WindowReset"]) {

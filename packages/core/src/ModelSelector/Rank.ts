@@ -101,7 +101,7 @@ const candidatesOf = (
   })
 
 /** Apply the hard requirements to the registry (or to `only`). */
-export const filterModels = (deps: Deps, input: SelectionInput) =>
+export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =>
   Effect.flatMap(candidatesOf(deps.registry, input.only), ({ missing, models }) => {
     const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
     const needed = prompt + output
@@ -150,7 +150,8 @@ export const filterModels = (deps: Deps, input: SelectionInput) =>
         const refusals = yield* Reads.budgetRefusals(
           deps.costs.value,
           requirements.agentType,
-          healthy.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! }))
+          healthy.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! })),
+          at
         )
         affordable = healthy.filter((i, k) => {
           const refused = refusals[k]
@@ -158,7 +159,7 @@ export const filterModels = (deps: Deps, input: SelectionInput) =>
           return refused === undefined
         })
       }
-      const rooms = yield* Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })))
+      const rooms = yield* Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })), at)
       affordable.forEach((i, k) => {
         const headroom = rooms[k]!
         if (!headroom.fits) {
@@ -217,7 +218,8 @@ export const scoreCandidates = (
   deps: Deps,
   input: SelectionInput,
   candidates: ReadonlyArray<Candidate>,
-  baseWeights: ScoreParts
+  baseWeights: ScoreParts,
+  at?: Reads.At
 ) =>
   Effect.gen(function*() {
     const { priority, taskType, maxLatencyMs } = input.requirements
@@ -229,8 +231,8 @@ export const scoreCandidates = (
       dearest = Math.max(dearest, c.costPico)
     }
     const ids = candidates.map((c) => c.model.id)
-    const perfs = yield* Reads.performances(deps.monitor, ids)
-    const penalties = yield* Reads.penalties(deps.evaluator, ids, taskType)
+    const perfs = yield* Reads.performances(deps.monitor, ids, at)
+    const penalties = yield* Reads.penalties(deps.evaluator, ids, taskType, at)
     const scored: Array<Scored> = []
     for (const [k, c] of candidates.entries()) {
       const perf = perfs[k]

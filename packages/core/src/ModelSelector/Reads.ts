@@ -4,17 +4,26 @@
  * `headroomAll`, `modelPerformances`, `penalties`) when it has one, else one
  * call per model of its single-model method (test doubles, remote stores).
  * A batch costs a few Effect ops whatever the number of candidates; one call
- * per model costs a few per model (bench/README.md).
+ * per model costs a few per model (bench/README.md). With `at` (the caller's
+ * config and time) the services' `…At` members are used when present: no
+ * config or clock read in them.
  */
 import type { BudgetExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { PicoUsd } from "@modelgate/domain/Money"
 import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
+import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelPerformance, PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { Headroom, RateLimiter } from "../RateLimiter.js"
 import type { ResponseEvaluator } from "../ResponseEvaluator.js"
+
+/** The caller's config and time, for the services' `…At` members. */
+export interface At {
+  readonly config: GatewayConfigData
+  readonly now: number
+}
 
 /** Health and availability of each model, in order. */
 export const availability = (
@@ -30,10 +39,13 @@ export const availability = (
 export const budgetRefusals = (
   costs: CostTracker["Type"],
   agentType: string | undefined,
-  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>,
+  at?: At
 ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> =>
   requests.length === 0
     ? Effect.succeed([])
+    : at !== undefined && costs.checkBudgetsAt !== undefined
+    ? costs.checkBudgetsAt(at.config, at.now, agentType, requests)
     : costs.checkBudgets !== undefined
     ? costs.checkBudgets(agentType, requests)
     : Effect.forEach(requests, ({ amount, model }) =>
@@ -42,10 +54,13 @@ export const budgetRefusals = (
 /** Rate-limit headroom of each request, in order. */
 export const headrooms = (
   limiter: RateLimiter["Type"],
-  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>,
+  at?: At
 ): Effect.Effect<ReadonlyArray<Headroom>> =>
   requests.length === 0
     ? Effect.succeed([])
+    : at !== undefined && limiter.headroomAllAt !== undefined
+    ? limiter.headroomAllAt(at.config, at.now, requests)
     : limiter.headroomAll !== undefined
     ? limiter.headroomAll(requests)
     : Effect.forEach(requests, ({ estimatedTokens, model }) => limiter.headroom(model, estimatedTokens))
@@ -53,12 +68,17 @@ export const headrooms = (
 /** Recent performance of each model (undefined: no data or no monitor), in order. */
 export const performances = (
   monitor: Option.Option<PerformanceMonitor["Type"]>,
-  models: ReadonlyArray<string>
+  models: ReadonlyArray<string>,
+  at?: At
 ): Effect.Effect<ReadonlyArray<ModelPerformance | undefined>> => {
   if (Option.isNone(monitor) || models.length === 0) return Effect.succeed(models.map(() => undefined))
   const m = monitor.value
   return Effect.map(
-    m.modelPerformances !== undefined ? m.modelPerformances(models) : Effect.forEach(models, (model) => m.modelPerformance(model)),
+    at !== undefined && m.modelPerformancesAt !== undefined
+      ? m.modelPerformancesAt(at.config, at.now, models)
+      : m.modelPerformances !== undefined
+      ? m.modelPerformances(models)
+      : Effect.forEach(models, (model) => m.modelPerformance(model)),
     (all) => all.map(Option.getOrUndefined)
   )
 }
@@ -67,9 +87,11 @@ export const performances = (
 export const penalties = (
   evaluator: Option.Option<ResponseEvaluator["Type"]>,
   models: ReadonlyArray<string>,
-  taskType: string | undefined
+  taskType: string | undefined,
+  at?: At
 ): Effect.Effect<ReadonlyArray<number>> => {
   if (Option.isNone(evaluator) || models.length === 0) return Effect.succeed(models.map(() => 0))
   const e = evaluator.value
+  if (at !== undefined && e.penaltiesAt !== undefined) return e.penaltiesAt(at.config, at.now, models, taskType)
   return e.penalties !== undefined ? e.penalties(models, taskType) : Effect.forEach(models, (model) => e.penalty(model, taskType))
 }
