@@ -9,6 +9,7 @@
  * Runs on the packages' `dist`: build first (`npx tsc -b`).
  */
 import { ApiKeys } from "@modelgate/core/ApiKeys"
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
@@ -101,6 +102,22 @@ const program = Effect.gen(function*() {
     selector.rank({ requirements, estimatedPromptTokens: 12, maxOutputTokens: 1024, requestId: "r", only: [model.id, ...model.fallbacks] }))
   yield* measure("selector.rank auto", () =>
     selector.rank({ requirements, estimatedPromptTokens: 12, maxOutputTokens: 1024, requestId: "r", only: undefined }))
+  const conf = yield* (yield* GatewayConfig).get
+  yield* measure("selector.rankAt only+fallbacks", () =>
+    selector.rankAt!(conf, Date.now(), { requirements, estimatedPromptTokens: 12, maxOutputTokens: 1024, requestId: "r", only: [model.id, ...model.fallbacks] }))
+  yield* measure("limiter.reserveAt+settleAt", () =>
+    Effect.flatMap(limiter.reserveAt!(conf, Date.now(), model, 0, "openai#0"), (r) => limiter.settleAt!(conf, Date.now(), r, 0)))
+  yield* measure("costs.reserveAt+commitAt", () =>
+    Effect.flatMap(costs.reserveAt!(conf, Date.now(), model, undefined, 1000 as never), (r) =>
+      costs.commitAt!(conf, Date.now(), r, new CostRecord({
+        at: Date.now(), requestId: "r", model: model.id, provider: model.provider, apiKeyId: "openai#0", agentType: undefined,
+        taskType: undefined, promptTokens: 3, completionTokens: 3, cachedTokens: 0, costPicoUsd: 0, cacheHit: false
+      }, true))))
+  yield* measure("performance.recordAt", (i) =>
+    performance.recordAt!(conf, Date.now(), new PerformanceRecord({
+      at: Date.now(), requestId: "r", model: model.id, provider: model.provider, latencyMs: 1 + (i % 17), timeToFirstTokenMs: undefined,
+      streamed: false, agentType: undefined, success: true, outputTokens: 3, cacheHit: false
+    }, true)))
   yield* measure("keys.next", () => keys.next("openai"))
   yield* measure("costs.reserve+commit", () =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
