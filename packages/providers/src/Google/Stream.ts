@@ -10,7 +10,7 @@ import { ContentFiltered, MalformedResponse, type ProviderError, StreamInterrupt
 import { Either, Option, Schema } from "effect"
 import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
 import type { ChunkTranslator } from "../internal/sse.js"
-import { classifyGoogle, decodeGoogleError, statusOfRpc } from "./Errors.js"
+import { classifyGoogle, GoogleErrorBody, statusOfRpc } from "./Errors.js"
 import { estimateTokens } from "../internal/usage.js"
 import {
   finishReasonOf,
@@ -22,7 +22,19 @@ import {
   usageOf
 } from "./Response.js"
 
-const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(GeminiResponse))
+const decodeChunk = Schema.decodeUnknownEither(GeminiResponse)
+const decodeGoogleError = Schema.decodeUnknownOption(GoogleErrorBody)
+
+/** The JSON value of a text, or undefined when it is not JSON. */
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+const isObject = (value: unknown): value is object => typeof value === "object" && value !== null
 
 /** Who the stream is for and the answer that opened it. */
 export interface GeminiStreamContext extends StreamContext {
@@ -70,14 +82,16 @@ export class GeminiStreamTranslator implements ChunkTranslator {
 
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
-    const error = Option.getOrUndefined(decodeGoogleError(event.data))
+    // The event's JSON is parsed once; the error Schema is tried only on an object with `error`.
+    const json = parseJson(event.data)
+    const error = isObject(json) && "error" in json ? Option.getOrUndefined(decodeGoogleError(json)) : undefined
     if (error !== undefined) {
       const rpc = error.error.status
       const status = (rpc !== undefined ? statusOfRpc[rpc] : undefined) ?? error.error.code ?? 500
       return Either.left(inBandError(classifyGoogle, this.context, event.data, status))
     }
-    const decoded = decodeChunk(event.data)
-    if (Either.isLeft(decoded)) {
+    const decoded = json === undefined ? undefined : decodeChunk(json)
+    if (decoded === undefined || Either.isLeft(decoded)) {
       return Either.left(new MalformedResponse(this.common(`undecodable stream event: ${excerpt(event.data, this.context.info.secrets, 200)}`)))
     }
     const response = decoded.right
