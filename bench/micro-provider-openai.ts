@@ -14,7 +14,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { ModelMetadata } from "@modelgate/domain/Model"
-import { Chunk, Effect, Redacted, Schema, Stream } from "effect"
+import { Channel, Chunk, Effect, Either, Redacted, Schema, Scope, Stream } from "effect"
 import * as fs from "node:fs"
 
 process.setSourceMapsEnabled(false)
@@ -22,7 +22,8 @@ process.setSourceMapsEnabled(false)
 const OpenAi: typeof import("../packages/providers/src/OpenAi.js") = await import(
   `${process.env["MG_OPENAI_SRC"] ?? "../packages/providers/src"}/OpenAi.ts`
 )
-const mode = process.argv[2] === "stream" ? "stream" : "json"
+// stream: drained with Stream.runCollect; pull: pulled in the caller's fiber as the gateway's SSE writer does.
+const mode = process.argv[2] === "stream" ? "stream" : process.argv[2] === "pull" ? "pull" : "json"
 const port = process.argv[3] ?? "19001"
 const perBlock = Number(process.argv[4] ?? "1000")
 const blocks = 5
@@ -38,14 +39,29 @@ const counter = (): Counter => (globalThis as unknown as { __mg?: Counter }).__m
 const program = Effect.gen(function*() {
   const provider = yield* OpenAi.make(Effect.succeed(ProviderConfig.make({ baseUrl: `http://127.0.0.1:${port}/v1` })))
   const ctx = {
-    request: { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: mode === "stream" },
+    request: { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: mode !== "json" },
     model,
     key: { id: "openai#0", value: Redacted.make("k") }
   }
+  const pulled = (chunks: Stream.Stream<unknown, unknown>) =>
+    Effect.flatMap(Scope.make(), (scope) => {
+      let n = 0
+      const step = (pull: Effect.Effect<Either.Either<Chunk.Chunk<unknown>, unknown>, unknown>): Effect.Effect<Chunk.Chunk<unknown>, unknown> =>
+        Effect.flatMap(pull, (next) => {
+          if (Either.isLeft(next)) return Effect.succeed(Chunk.makeBy(n, (i) => i))
+          n += Chunk.size(next.right)
+          return step(pull)
+        })
+      return Effect.flatMap(Channel.toPullIn(Stream.toChannel(chunks), scope), step).pipe(
+        Effect.onExit((exit) => Scope.close(scope, exit))
+      )
+    })
   const once: Effect.Effect<unknown, unknown> = mode === "stream"
     ? Effect.flatMap(provider.stream(ctx), (result) => Stream.runCollect(result.chunks))
+    : mode === "pull"
+    ? Effect.flatMap(provider.stream(ctx), (result) => pulled(result.chunks))
     : provider.chat(ctx)
-  if (mode === "stream") {
+  if (mode !== "json") {
     const first = (yield* once) as Chunk.Chunk<unknown>
     if (Chunk.size(first) !== 8) throw new Error(`expected 8 chunks (7 + usage), got ${Chunk.size(first)}`)
   }
