@@ -19,24 +19,22 @@
  * gateway keeps one span per request.
  */
 import { BudgetExceeded, type StoreError } from "@modelgate/domain/Errors"
-import { BudgetExceededEvent, BudgetThresholdCrossed } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
-import { BudgetAlertRecord, type CostRecord } from "@modelgate/domain/Records"
+import type { PicoUsd } from "@modelgate/domain/Money"
+import type { CostRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { type CostGroup, type CostQuery, CostStore } from "./CostStore.js"
 import {
   allBudgets,
-  type Budget,
   BudgetBook,
   type BudgetStatus,
   budgetsFor,
-  type Crossing,
   dims,
   dimsOf,
   type Period,
   periodBounds
 } from "./CostTracker/Budgets.js"
+import * as Alerts from "./CostTracker/Alerts.js"
 import { computeCost } from "./CostTracker/Price.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
@@ -126,9 +124,6 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
   }
 >() {}
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-/** Pico-dollars for a record field (records hold safe integers: amounts above ~$9,007 are capped). */
-const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
 
 /** Build the tracker: seeds the running totals of the current day and month from the store. */
 export const make = Effect.gen(function* () {
@@ -160,33 +155,7 @@ export const make = Effect.gen(function* () {
     )
   )
 
-  const exceeded = (budget: Budget, now: number) =>
-    new BudgetExceeded({
-      budget: budget.name,
-      period: budget.period,
-      limitUsd: toUsd(budget.limitPico),
-      spentUsd: toUsd(book.spent(budget.period, budget.name) + book.reservedOn(budget.name)),
-      retryAfterMs: periodBounds(budget.period, now).end - now
-    })
-
-  /** Publish `BudgetExceeded` (the event) for a budget that is now spent. */
-  const announceSpent = (budget: Budget, now: number) =>
-    Effect.gen(function* () {
-      const error = exceeded(budget, now)
-      yield* Effect.logWarning(error.message)
-      yield* events.publish(
-        BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd })
-      )
-    })
-
-  const refuse = (budget: Budget, now: number) =>
-    Effect.gen(function* () {
-      const spent = book.spent(budget.period, budget.name) >= budget.limitPico
-      if (spent && (yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period)))) {
-        yield* announceSpent(budget, now)
-      }
-      return yield* exceeded(budget, now)
-    })
+  const { announce, announceSpent, refuse } = Alerts.make(book, events, sink)
 
   // The request path (check, reserve, commit, record) reads the config and the clock, then does all
   // its book-keeping in one synchronous step: atomic (a check-and-hold cannot interleave with another)
@@ -238,33 +207,6 @@ export const make = Effect.gen(function* () {
     if (over.every((b) => b === undefined)) return Effect.succeed(over as ReadonlyArray<undefined>)
     return Effect.forEach(over, (budget) => (budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now))))
   }
-
-  const announce = (crossing: Crossing, now: number) =>
-    Effect.gen(function* () {
-      const { budget, periodStart, spent, threshold } = crossing
-      yield* Effect.logInfo(`budget ${budget.name} (${budget.period}) reached ${Math.round(threshold * 100)}%`)
-      yield* events.publish(
-        BudgetThresholdCrossed.make({
-          at: now,
-          budget: budget.name,
-          period: budget.period,
-          threshold,
-          spentUsd: toUsd(spent),
-          limitUsd: toUsd(budget.limitPico)
-        })
-      )
-      yield* sink.offer(
-        BudgetAlertRecord.make({
-          at: now,
-          budget: budget.name,
-          period: budget.period,
-          periodStart,
-          threshold,
-          spentPicoUsd: picoField(spent),
-          limitPicoUsd: picoField(budget.limitPico)
-        })
-      )
-    })
 
   const settle = (reservation: BudgetReservation | undefined, record: CostRecord) =>
     withNow((config, now) => settleStep(config, now, reservation, record))

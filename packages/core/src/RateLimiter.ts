@@ -30,6 +30,8 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
 import * as Signals from "./RateLimiter/Signals.js"
+import * as Steps from "./RateLimiter/Steps.js"
+import { headroomOf, limitsOf, storeKey, tokensOf } from "./RateLimiter/Steps.js"
 import type * as SlidingWindow from "./RateLimiter/SlidingWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -104,10 +106,7 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
 export const timeUntilReset = (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
   Effect.flatMap(RateLimiter, (limiter) => Effect.map(limiter.headroom(model, estimatedTokens, keyId), (h) => h.retryAfterMs))
 
-/** The store key of a model's window, or of a model and API key. */
-export const storeKey = (model: string, keyId?: string): string => (keyId === undefined ? model : `${model}@${keyId}`)
-
-const tokensOf = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.ceil(n)) : 0)
+export { storeKey } from "./RateLimiter/Steps.js"
 
 /** Build the limiter on the `LimiterStore`, publishing to `Events` and recording to the `RecordSink`. */
 export const make = Effect.gen(function* () {
@@ -138,7 +137,6 @@ export const make = Effect.gen(function* () {
     )
 
   const settings = Effect.map(config.get, (c) => c.rateLimits)
-  const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
 
   // With an in-process store (`applySync`), each method is one synchronous step after reading the
   // config and the clock: the whole reservation (key window, model window, undo on refusal) is
@@ -146,27 +144,18 @@ export const make = Effect.gen(function* () {
   // A remote store goes through `apply`, one effect per key, as before.
   const applySync = store.applySync
 
-  /** Signals of one key, to publish after a synchronous step. */
-  interface Emitted {
-    readonly keyId: string | undefined
-    readonly signals: ReadonlyArray<SlidingWindow.Signal>
-  }
-  const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
-    Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
-
-  /** The limiter's part of the configuration. */
-  type Settings = GatewayConfigData["rateLimits"]
-
   /** Run `f` with the limiter settings and the time, synchronously. */
-  const withNow = <A, E>(f: (settings: Settings, now: number) => Effect.Effect<A, E>) =>
+  const withNow = <A, E>(f: (settings: Steps.Settings, now: number) => Effect.Effect<A, E>) =>
     Effect.flatMap(config.get, (c) => Effect.clockWith((clock) => f(c.rateLimits, clock.unsafeCurrentTimeMillis())))
+
+  const nextId = () => `${instance}-${(++counter).toString(36)}`
+  const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId)
 
   const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
     const { warningThreshold, windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
-    const n = ++counter
     const tokens = tokensOf(estimatedTokens)
-    const reservation: Reservation = { id: `${instance}-${n.toString(36)}`, model: model.id, keyId, tokens, at: now }
+    const reservation: Reservation = { id: nextId(), model: model.id, keyId, tokens, at: now }
     const limits = limitsOf(model)
     if (keyId !== undefined) {
       const onKey = yield* apply(model.id, keyId, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
@@ -182,66 +171,20 @@ export const make = Effect.gen(function* () {
     return reservation
   })
 
-  type Step = NonNullable<typeof applySync>
-
-  /** A whole reservation in one synchronous step (runs when called). */
-  const reserveStep = (
-    step: Step,
-    { warningThreshold, windowMs }: Settings,
-    now: number,
-    model: ModelMetadata,
-    estimatedTokens: number,
-    keyId: string | undefined
-  ): Effect.Effect<Reservation, RateLimitExceeded> => {
-    const n = ++counter
-    const tokens = tokensOf(estimatedTokens)
-    const reservation: Reservation = { id: `${instance}-${n.toString(36)}`, model: model.id, keyId, tokens, at: now }
-    const limits = limitsOf(model)
-    const emitted: Array<Emitted> = []
-    let refused: RateLimitExceeded | undefined
-    if (keyId !== undefined) {
-      const onKey = step(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
-      if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
-      if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
-    }
-    if (refused === undefined) {
-      const onModel = step(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
-      if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
-      if (!onModel.ok) {
-        if (keyId !== undefined) step(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })
-        refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
-      }
-    }
-    const result: Effect.Effect<Reservation, RateLimitExceeded> = refused === undefined ? Effect.succeed(reservation) : Effect.fail(refused)
-    return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
-  }
-
-  const reserve = applySync === undefined
+  const reserve = steps === undefined
     ? reserveEffect
     : (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-      withNow((settings, now) => reserveStep(applySync, settings, now, model, estimatedTokens, keyId))
+      withNow((settings, now) => steps.reserve(settings, now, model, estimatedTokens, keyId))
 
   const close = (reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> =>
-    applySync === undefined
+    steps === undefined
       ? Effect.gen(function* () {
         const { windowMs } = yield* settings
         const now = yield* Clock.currentTimeMillis
         yield* apply(reservation.model, undefined, now, windowMs, op)
         if (reservation.keyId !== undefined) yield* apply(reservation.model, reservation.keyId, now, windowMs, op)
       })
-      : withNow((settings, now) => closeStep(applySync, settings, now, reservation, op))
-
-  /** Settle or release on the model and key windows in one synchronous step (runs when called). */
-  const closeStep = (step: Step, { windowMs }: Settings, now: number, reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> => {
-    const emitted: Array<Emitted> = []
-    const onModel = step(reservation.model, now, windowMs, op)
-    if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
-    if (reservation.keyId !== undefined) {
-      const onKey = step(storeKey(reservation.model, reservation.keyId), now, windowMs, op)
-      if (onKey.signals.length > 0) emitted.push({ keyId: reservation.keyId, signals: onKey.signals })
-    }
-    return emitted.length === 0 ? Effect.void : emitAll(reservation.model, now, windowMs, emitted)
-  }
+      : withNow((settings, now) => steps.close(settings, now, reservation, op))
 
   const settleOp = (reservation: Reservation, actualTokens: number): SlidingWindow.Op =>
     ({ _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
@@ -265,28 +208,9 @@ export const make = Effect.gen(function* () {
         yield* apply(model.id, keyId, now, windowMs, { _tag: "Block", until })
       })
 
-  const headroomOf = (model: ModelMetadata, onModel: SlidingWindow.Outcome, onKey: SlidingWindow.Outcome): Headroom => ({
-    fits: onModel.ok && onKey.ok,
-    retryAfterMs: Math.max(onModel.retryAfterMs, onKey.retryAfterMs),
-    requestsUsed: onModel.requestsUsed,
-    tokensUsed: onModel.tokensUsed,
-    rpm: model.rateLimits.rpm,
-    tpm: model.rateLimits.tpm
-  })
-
   const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string): Effect.Effect<Headroom> => {
+    if (steps !== undefined) return withNow((settings, now) => steps.headroom(settings, now, model, estimatedTokens, keyId))
     const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
-    if (applySync !== undefined) {
-      return withNow(({ windowMs }, now) => {
-        const onModel = applySync(model.id, now, windowMs, op)
-        const onKey = keyId === undefined ? onModel : applySync(storeKey(model.id, keyId), now, windowMs, op)
-        const result = Effect.succeed(headroomOf(model, onModel, onKey))
-        const emitted: Array<Emitted> = []
-        if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
-        if (keyId !== undefined && onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
-        return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
-      })
-    }
     return Effect.gen(function* () {
       const { windowMs } = yield* settings
       const now = yield* Clock.currentTimeMillis
@@ -296,49 +220,29 @@ export const make = Effect.gen(function* () {
     })
   }
 
-  const headroomAll = (
-    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
-  ): Effect.Effect<ReadonlyArray<Headroom>> =>
-    applySync === undefined
-      ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens))
-      : withNow((settings, now) => headroomAllStep(applySync, settings, now, requests))
+  type Requests = ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
 
-  /** Peeks on several models in one synchronous step (runs when called). */
-  const headroomAllStep = (
-    step: Step,
-    { windowMs }: Settings,
-    now: number,
-    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
-  ): Effect.Effect<ReadonlyArray<Headroom>> => {
-    const answers: Array<Headroom> = []
-    const emitted: Array<Effect.Effect<void>> = []
-    for (const { estimatedTokens, model } of requests) {
-      const onModel = step(model.id, now, windowMs, { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) })
-      answers.push(headroomOf(model, onModel, onModel))
-      if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
-    }
-    return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
-  }
+  const headroomAll = (requests: Requests): Effect.Effect<ReadonlyArray<Headroom>> =>
+    steps === undefined
+      ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens))
+      : withNow((settings, now) => steps.headroomAll(settings, now, requests))
 
   // The `…At` members: the same steps on the caller's config and time (see the interface).
-  const at = applySync === undefined
+  const at = steps === undefined
     ? {
       reserveAt: (_c: GatewayConfigData, _now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
         reserve(model, estimatedTokens, keyId),
       settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number) => settle(reservation, actualTokens),
       releaseAt: (_c: GatewayConfigData, _now: number, reservation: Reservation) => release(reservation),
-      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>) =>
-        headroomAll(requests)
+      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests) => headroomAll(requests)
     }
     : {
       reserveAt: (c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-        reserveStep(applySync, c.rateLimits, now, model, estimatedTokens, keyId),
+        steps.reserve(c.rateLimits, now, model, estimatedTokens, keyId),
       settleAt: (c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
-        closeStep(applySync, c.rateLimits, now, reservation, settleOp(reservation, actualTokens)),
-      releaseAt: (c: GatewayConfigData, now: number, reservation: Reservation) =>
-        closeStep(applySync, c.rateLimits, now, reservation, releaseOp(reservation)),
-      headroomAllAt: (c: GatewayConfigData, now: number, requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>) =>
-        headroomAllStep(applySync, c.rateLimits, now, requests)
+        steps.close(c.rateLimits, now, reservation, settleOp(reservation, actualTokens)),
+      releaseAt: (c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(c.rateLimits, now, reservation, releaseOp(reservation)),
+      headroomAllAt: (c: GatewayConfigData, now: number, requests: Requests) => steps.headroomAll(c.rateLimits, now, requests)
     }
 
   return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })

@@ -1,0 +1,77 @@
+/**
+ * What the cost tracker says when a budget fills: the `BudgetExceeded` error
+ * (and its event, once per period), threshold crossings as events and
+ * `BudgetAlertRecord`s.
+ */
+import { BudgetExceeded } from "@modelgate/domain/Errors"
+import { BudgetExceededEvent, BudgetThresholdCrossed } from "@modelgate/domain/Events"
+import { toUsd } from "@modelgate/domain/Money"
+import { BudgetAlertRecord } from "@modelgate/domain/Records"
+import { Effect } from "effect"
+import type { Events } from "../Events.js"
+import type { RecordSink } from "../RecordSink.js"
+import { type Budget, type BudgetBook, type Crossing, periodBounds } from "./Budgets.js"
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/** Pico-dollars for a record field (records hold safe integers: amounts above ~$9,007 are capped). */
+const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
+
+/** The alerts over `book`, published on `events` and recorded through `sink`. */
+export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink["Type"]) => {
+  const exceeded = (budget: Budget, now: number) =>
+    new BudgetExceeded({
+      budget: budget.name,
+      period: budget.period,
+      limitUsd: toUsd(budget.limitPico),
+      spentUsd: toUsd(book.spent(budget.period, budget.name) + book.reservedOn(budget.name)),
+      retryAfterMs: periodBounds(budget.period, now).end - now
+    })
+
+  /** Publish `BudgetExceeded` (the event) for a budget that is now spent. */
+  const announceSpent = (budget: Budget, now: number) =>
+    Effect.gen(function* () {
+      const error = exceeded(budget, now)
+      yield* Effect.logWarning(error.message)
+      yield* events.publish(
+        BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd })
+      )
+    })
+
+  const refuse = (budget: Budget, now: number) =>
+    Effect.gen(function* () {
+      const spent = book.spent(budget.period, budget.name) >= budget.limitPico
+      if (spent && (yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period)))) {
+        yield* announceSpent(budget, now)
+      }
+      return yield* exceeded(budget, now)
+    })
+
+  const announce = (crossing: Crossing, now: number) =>
+    Effect.gen(function* () {
+      const { budget, periodStart, spent, threshold } = crossing
+      yield* Effect.logInfo(`budget ${budget.name} (${budget.period}) reached ${Math.round(threshold * 100)}%`)
+      yield* events.publish(
+        BudgetThresholdCrossed.make({
+          at: now,
+          budget: budget.name,
+          period: budget.period,
+          threshold,
+          spentUsd: toUsd(spent),
+          limitUsd: toUsd(budget.limitPico)
+        })
+      )
+      yield* sink.offer(
+        BudgetAlertRecord.make({
+          at: now,
+          budget: budget.name,
+          period: budget.period,
+          periodStart,
+          threshold,
+          spentPicoUsd: picoField(spent),
+          limitPicoUsd: picoField(budget.limitPico)
+        })
+      )
+    })
+
+  return { exceeded, announceSpent, refuse, announce }
+}

@@ -1,0 +1,137 @@
+/**
+ * The limiter's operations as synchronous steps on an in-process store
+ * (`LimiterStore.applySync`): a whole reservation (key window, model window,
+ * undo on refusal), a settle or release on both windows, peeks. Each runs
+ * when called, so it is atomic; the effect it returns carries the outcome and
+ * the signals to publish (`RateLimiter/Signals.ts`).
+ */
+import { RateLimitExceeded } from "@modelgate/domain/Errors"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { Effect } from "effect"
+import type { GatewayConfigData } from "../GatewayConfigSchema.js"
+import type { Headroom, Reservation } from "../RateLimiter.js"
+import type * as SlidingWindow from "./SlidingWindow.js"
+
+/** The limiter's part of the configuration. */
+export type Settings = GatewayConfigData["rateLimits"]
+
+/** One synchronous store step. */
+export type Apply = (key: string, now: number, windowMs: number, op: SlidingWindow.Op) => SlidingWindow.Outcome
+
+/** Publish and record the signals of one step. */
+export type Emit = (
+  model: string,
+  keyId: string | undefined,
+  at: number,
+  windowMs: number,
+  signals: ReadonlyArray<SlidingWindow.Signal>
+) => Effect.Effect<void>
+
+/** The store key of a model's window, or of a model and API key. */
+export const storeKey = (model: string, keyId?: string): string => (keyId === undefined ? model : `${model}@${keyId}`)
+
+/** A token count as the windows hold it: a non-negative integer. */
+export const tokensOf = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.ceil(n)) : 0)
+
+/** The limits of a model. */
+export const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
+
+/** The headroom answer from the model's and the key's peeks. */
+export const headroomOf = (model: ModelMetadata, onModel: SlidingWindow.Outcome, onKey: SlidingWindow.Outcome): Headroom => ({
+  fits: onModel.ok && onKey.ok,
+  retryAfterMs: Math.max(onModel.retryAfterMs, onKey.retryAfterMs),
+  requestsUsed: onModel.requestsUsed,
+  tokensUsed: onModel.tokensUsed,
+  rpm: model.rateLimits.rpm,
+  tpm: model.rateLimits.tpm
+})
+
+/** Signals of one key, to publish after a step. */
+interface Emitted {
+  readonly keyId: string | undefined
+  readonly signals: ReadonlyArray<SlidingWindow.Signal>
+}
+
+/** The synchronous steps over `apply`; `nextId` names each reservation. */
+export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string) => {
+  const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
+    Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
+
+  /** A whole reservation. */
+  const reserve = (
+    { warningThreshold, windowMs }: Settings,
+    now: number,
+    model: ModelMetadata,
+    estimatedTokens: number,
+    keyId: string | undefined
+  ): Effect.Effect<Reservation, RateLimitExceeded> => {
+    const tokens = tokensOf(estimatedTokens)
+    const reservation: Reservation = { id: nextId(), model: model.id, keyId, tokens, at: now }
+    const limits = limitsOf(model)
+    const emitted: Array<Emitted> = []
+    let refused: RateLimitExceeded | undefined
+    if (keyId !== undefined) {
+      const onKey = apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
+      if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
+      if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
+    }
+    if (refused === undefined) {
+      const onModel = apply(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
+      if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+      if (!onModel.ok) {
+        if (keyId !== undefined) apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })
+        refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
+      }
+    }
+    const result: Effect.Effect<Reservation, RateLimitExceeded> = refused === undefined ? Effect.succeed(reservation) : Effect.fail(refused)
+    return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
+  }
+
+  /** Settle or release on the model and key windows. */
+  const close = ({ windowMs }: Settings, now: number, reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> => {
+    const emitted: Array<Emitted> = []
+    const onModel = apply(reservation.model, now, windowMs, op)
+    if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+    if (reservation.keyId !== undefined) {
+      const onKey = apply(storeKey(reservation.model, reservation.keyId), now, windowMs, op)
+      if (onKey.signals.length > 0) emitted.push({ keyId: reservation.keyId, signals: onKey.signals })
+    }
+    return emitted.length === 0 ? Effect.void : emitAll(reservation.model, now, windowMs, emitted)
+  }
+
+  /** Room on a model (and key) for a request of a size. */
+  const headroom = (
+    { windowMs }: Settings,
+    now: number,
+    model: ModelMetadata,
+    estimatedTokens: number,
+    keyId: string | undefined
+  ): Effect.Effect<Headroom> => {
+    const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+    const onModel = apply(model.id, now, windowMs, op)
+    const onKey = keyId === undefined ? onModel : apply(storeKey(model.id, keyId), now, windowMs, op)
+    const result = Effect.succeed(headroomOf(model, onModel, onKey))
+    const emitted: Array<Emitted> = []
+    if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
+    if (keyId !== undefined && onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
+    return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
+  }
+
+  /** Peeks on several models (no key), in order. */
+  const headroomAll = (
+    { windowMs }: Settings,
+    now: number,
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+  ): Effect.Effect<ReadonlyArray<Headroom>> => {
+    const answers: Array<Headroom> = []
+    const emitted: Array<Effect.Effect<void>> = []
+    for (const { estimatedTokens, model } of requests) {
+      const onModel = apply(model.id, now, windowMs, { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) })
+      answers.push(headroomOf(model, onModel, onModel))
+      if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
+    }
+    return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
+  }
+
+  return { reserve, close, headroom, headroomAll }
+}
