@@ -127,11 +127,11 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       }
       statics.push(i)
     })
-    return Effect.gen(function*() {
-      const healths: Array<ModelHealth | undefined> = models.map(() => undefined)
-      const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
-      const healthy: Array<number> = []
-      const seen = yield* Reads.availability(deps.health, statics.map((i) => models[i]!.model.id))
+    // Plain flatMaps between the batches (no generator): a ranking is a handful of Effect ops.
+    const healths: Array<ModelHealth | undefined> = models.map(() => undefined)
+    const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
+    const healthy: Array<number> = []
+    const afterHealth = (seen: ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>) => {
       statics.forEach((i, k) => {
         const { available, health } = seen[k]!
         if (!available) {
@@ -145,38 +145,41 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
         costsPico[i] = costPico
         healthy.push(i)
       })
-      let affordable = healthy
-      if (Option.isSome(deps.costs)) {
-        const refusals = yield* Reads.budgetRefusals(
+      return Option.isNone(deps.costs) ? afterBudgets(healthy) : Effect.flatMap(
+        Reads.budgetRefusals(
           deps.costs.value,
           requirements.agentType,
           healthy.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! })),
           at
-        )
-        affordable = healthy.filter((i, k) => {
-          const refused = refusals[k]
-          if (refused !== undefined) exclude(i, refused.message, "budget")
-          return refused === undefined
+        ),
+        (refusals) =>
+          afterBudgets(healthy.filter((i, k) => {
+            const refused = refusals[k]
+            if (refused !== undefined) exclude(i, refused.message, "budget")
+            return refused === undefined
+          }))
+      )
+    }
+    const afterBudgets = (affordable: ReadonlyArray<number>) =>
+      Effect.map(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })), at), (rooms) => {
+        affordable.forEach((i, k) => {
+          const headroom = rooms[k]!
+          if (!headroom.fits) {
+            return exclude(i, `rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
+          }
+          const { model, order } = models[i]!
+          verdicts[i] = { model, order, costPico: costsPico[i]!, health: healths[i]!, headroom }
         })
-      }
-      const rooms = yield* Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })), at)
-      affordable.forEach((i, k) => {
-        const headroom = rooms[k]!
-        if (!headroom.fits) {
-          return exclude(i, `rate limited: room for ${needed} tokens in ${Math.ceil(headroom.retryAfterMs)} ms`, "rate_limited", headroom.retryAfterMs)
+        const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry", kind: "permanent" as const }))
+        const eligible: Array<Candidate> = []
+        for (const verdict of verdicts) {
+          if (verdict === undefined) continue
+          if ("reason" in verdict) excluded.push(verdict)
+          else eligible.push(verdict)
         }
-        const { model, order } = models[i]!
-        verdicts[i] = { model, order, costPico: costsPico[i]!, health: healths[i]!, headroom }
+        return { eligible, excluded }
       })
-      const excluded: Array<Excluded> = missing.map((model) => ({ model, reason: "not in the registry", kind: "permanent" as const }))
-      const eligible: Array<Candidate> = []
-      for (const verdict of verdicts) {
-        if (verdict === undefined) continue
-        if ("reason" in verdict) excluded.push(verdict)
-        else eligible.push(verdict)
-      }
-      return { eligible, excluded }
-    })
+    return Effect.flatMap(Reads.availability(deps.health, statics.map((i) => models[i]!.model.id)), afterHealth)
   })
 
 interface Scored {
@@ -221,40 +224,38 @@ export const scoreCandidates = (
   baseWeights: ScoreParts,
   at?: Reads.At
 ) =>
-  Effect.gen(function*() {
-    const { priority, taskType, maxLatencyMs } = input.requirements
-    const weights = priorityWeights(baseWeights, priority)
-    let cheapest = Number.POSITIVE_INFINITY
-    let dearest = Number.NEGATIVE_INFINITY
-    for (const c of candidates) {
-      cheapest = Math.min(cheapest, c.costPico)
-      dearest = Math.max(dearest, c.costPico)
-    }
-    const ids = candidates.map((c) => c.model.id)
-    const perfs = yield* Reads.performances(deps.monitor, ids, at)
-    const penalties = yield* Reads.penalties(deps.evaluator, ids, taskType, at)
-    const scored: Array<Scored> = []
-    for (const [k, c] of candidates.entries()) {
-      const perf = perfs[k]
-      const penalty = penalties[k]!
-      const parts: ScoreParts = {
-        capability: capabilityValue(c.model, taskType),
-        cost: costValue(c.costPico, cheapest, dearest),
-        performance: performanceValue(perf, maxLatencyMs, penalty),
-        availability: availabilityValue(c.health, c.headroom)
+  Effect.flatMap(Reads.performances(deps.monitor, candidates.map((c) => c.model.id), at), (perfs) =>
+    Effect.map(Reads.penalties(deps.evaluator, candidates.map((c) => c.model.id), input.requirements.taskType, at), (penalties) => {
+      const { priority, taskType, maxLatencyMs } = input.requirements
+      const weights = priorityWeights(baseWeights, priority)
+      let cheapest = Number.POSITIVE_INFINITY
+      let dearest = Number.NEGATIVE_INFINITY
+      for (const c of candidates) {
+        cheapest = Math.min(cheapest, c.costPico)
+        dearest = Math.max(dearest, c.costPico)
       }
-      const score = totalScore(parts, weights)
-      scored.push({
-        c,
-        s: scoredModel(c.model, score, parts, weights, () => [
-          `score ${score.toFixed(3)}`,
-          capabilityPart(c.model, taskType).line,
-          costPart(c.costPico, cheapest, dearest).line,
-          performancePart(perf, maxLatencyMs, penalty).line,
-          availabilityPart(c.health, c.headroom).line,
-          weightsLine(weights, priority)
-        ])
-      })
-    }
-    return scored.sort(byRank).map((x) => x.s)
-  })
+      const scored: Array<Scored> = []
+      for (const [k, c] of candidates.entries()) {
+        const perf = perfs[k]
+        const penalty = penalties[k]!
+        const parts: ScoreParts = {
+          capability: capabilityValue(c.model, taskType),
+          cost: costValue(c.costPico, cheapest, dearest),
+          performance: performanceValue(perf, maxLatencyMs, penalty),
+          availability: availabilityValue(c.health, c.headroom)
+        }
+        const score = totalScore(parts, weights)
+        scored.push({
+          c,
+          s: scoredModel(c.model, score, parts, weights, () => [
+            `score ${score.toFixed(3)}`,
+            capabilityPart(c.model, taskType).line,
+            costPart(c.costPico, cheapest, dearest).line,
+            performancePart(perf, maxLatencyMs, penalty).line,
+            availabilityPart(c.health, c.headroom).line,
+            weightsLine(weights, priority)
+          ])
+        })
+      }
+      return scored.sort(byRank).map((x) => x.s)
+    }))
