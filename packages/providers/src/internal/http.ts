@@ -183,34 +183,44 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       Effect.flatMap(spec.getConfig, (config) => {
         const limiter = limiterFor(config.maxConcurrency)
         const req = requestOf(request, config)
-        const attempt = Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            const wait = limiter.tryTake()
-            if (wait !== undefined) yield* restore(wait)
-            const scope = yield* Scope.make()
-            yield* Scope.addFinalizer(scope, Effect.sync(limiter.release))
-            const deadline = yield* watchdogs.arm(scope, config.timeoutMs)
-            yield* Scope.addFinalizer(scope, Effect.sync(() => watchdogs.disarm(deadline)))
-            const { meta, response } = yield* restore(open(info, req, deadline)).pipe(
-              Effect.catchAll(failed(info, deadline, "answer")),
-              Effect.onError(() => Scope.close(scope, Exit.void))
-            )
-            // Waiting on the consumer now: the deadline re-arms on each pull.
-            deadline.waitingSince = undefined
-            const broken = (e: HttpClientError.ResponseError): ProviderError =>
-              deadline.timedOut
-                ? timeout(info, deadline.timeoutMs, "stream data")
-                : new StreamInterrupted({
-                  provider: spec.provider,
-                  model: info.model,
-                  status: meta.status,
-                  requestId: meta.requestId,
-                  detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
-                })
-            const body = streamBody(response, deadline, broken).pipe(Stream.ensuring(Scope.close(scope, Exit.void)))
-            return yield* restore(onOpen({ ...meta, body })).pipe(Effect.onError(() => Scope.close(scope, Exit.void)))
-          })
-        )
+        const attempt = Effect.uninterruptibleMask((restore) => {
+          const run = Effect.flatMap(Scope.make(), (scope) =>
+            Effect.flatMap(watchdogs.arm(scope, config.timeoutMs), (deadline) => {
+              const release = Scope.close(scope, Exit.void)
+              // One finalizer: stop watching, give the permit back (the request's abort is the client's).
+              return Effect.zipRight(
+                Scope.addFinalizer(
+                  scope,
+                  Effect.sync(() => {
+                    watchdogs.disarm(deadline)
+                    limiter.release()
+                  })
+                ),
+                restore(open(info, req, deadline)).pipe(
+                  Effect.catchAll(failed(info, deadline, "answer")),
+                  Effect.flatMap(({ meta, response }) => {
+                    // Waiting on the consumer now: the deadline re-arms on each pull.
+                    deadline.waitingSince = undefined
+                    const broken = (e: HttpClientError.ResponseError): ProviderError =>
+                      deadline.timedOut
+                        ? timeout(info, deadline.timeoutMs, "stream data")
+                        : new StreamInterrupted({
+                          provider: spec.provider,
+                          model: info.model,
+                          status: meta.status,
+                          requestId: meta.requestId,
+                          detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
+                        })
+                    const body = Stream.ensuring(streamBody(response, deadline, broken), release)
+                    return restore(onOpen({ ...meta, body }))
+                  }),
+                  Effect.onError(() => release)
+                )
+              )
+            }))
+          const wait = limiter.tryTake()
+          return wait === undefined ? run : Effect.zipRight(restore(wait), run)
+        })
         return withRetries(attempt, config)
       })
 
