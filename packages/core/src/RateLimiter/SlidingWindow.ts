@@ -48,6 +48,12 @@ export interface WindowState {
   /** 1 while the key reads as rate limited (a refusal or provider block), until `limitedUntil`. */
   limited: number
   limitedUntil: number
+  /**
+   * The bucket the state was last pruned for (optional: a state without it is
+   * pruned on every step). No step adds a bucket older than its own, so
+   * pruning again for the same bucket changes nothing and is skipped.
+   */
+  prunedFor?: number
 }
 
 /** The limits a step checks against. */
@@ -204,6 +210,8 @@ const noChange = (signals: ReadonlyArray<Signal>): Outcome => ({
 
 /** Empty every slot whose bucket has left the window, so open reservations never outlive it. */
 const prune = (state: WindowState, k: number) => {
+  if (k === state.prunedFor) return
+  state.prunedFor = k
   for (let s = 0; s < slots; s++) {
     const epoch = state.epochs[s]!
     if (epoch !== -1 && epoch < k - BUCKETS) {
