@@ -5,9 +5,9 @@
 import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Either, Option, Schema } from "effect"
+import { Either, Schema } from "effect"
 import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
-import type { ChunkTranslator } from "../internal/sse.js"
+import { type ChunkTranslator, parseEventJson } from "../internal/sse.js"
 import { classifyAnthropic, statusOfType } from "./Errors.js"
 import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
 
@@ -50,8 +50,11 @@ export const AnthropicStreamEvent = Schema.Union(MessageStart, BlockStart, Block
 export type AnthropicStreamEvent = typeof AnthropicStreamEvent.Type
 
 const known = new Set(["message_start", "content_block_start", "content_block_delta", "message_delta", "error", "content_block_stop", "message_stop", "ping"])
-const decodeEvent = Schema.decodeUnknownEither(Schema.parseJson(AnthropicStreamEvent))
-const decodeType = Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ type: Schema.String })))
+const decodeEvent = Schema.decodeUnknownEither(AnthropicStreamEvent)
+
+/** The `type` of an event's JSON object, when it has a string one. */
+const typeOf = (json: unknown): string | undefined =>
+  typeof json === "object" && json !== null && "type" in json && typeof json.type === "string" ? json.type : undefined
 
 /**
  * The translation state of one stream. `push` takes one SSE event and returns
@@ -97,11 +100,13 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
     if (this.done) return Either.right([])
+    // The data is parsed once (for the type of an unnamed event and for the decode).
+    const json = parseEventJson(event.data)
     const named = event.event !== "" && event.event !== "message"
-    const type = named ? event.event : Option.getOrUndefined(Option.map(decodeType(event.data), (d) => d.type))
+    const type = named ? event.event : typeOf(json)
     if (type !== undefined && !known.has(type)) return Either.right([])
-    const decoded = decodeEvent(event.data)
-    if (Either.isLeft(decoded)) {
+    const decoded = json === undefined ? undefined : decodeEvent(json)
+    if (decoded === undefined || Either.isLeft(decoded)) {
       const text = excerpt(event.data, this.context.info.secrets, 200)
       return Either.left(new MalformedResponse(this.common(`undecodable ${type ?? "stream"} event: ${text}`)))
     }

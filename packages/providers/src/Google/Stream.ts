@@ -9,7 +9,7 @@ import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Cha
 import { ContentFiltered, MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Option, Schema } from "effect"
 import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
-import type { ChunkTranslator } from "../internal/sse.js"
+import { type ChunkTranslator, parseEventJson } from "../internal/sse.js"
 import { classifyGoogle, GoogleErrorBody, statusOfRpc } from "./Errors.js"
 import { estimateTokens } from "../internal/usage.js"
 import {
@@ -24,15 +24,6 @@ import {
 
 const decodeChunk = Schema.decodeUnknownEither(GeminiResponse)
 const decodeGoogleError = Schema.decodeUnknownOption(GoogleErrorBody)
-
-/** The JSON value of a text, or undefined when it is not JSON. */
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return undefined
-  }
-}
 
 const isObject = (value: unknown): value is object => typeof value === "object" && value !== null
 
@@ -83,7 +74,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
     // The event's JSON is parsed once; the error Schema is tried only on an object with `error`.
-    const json = parseJson(event.data)
+    const json = parseEventJson(event.data)
     const error = isObject(json) && "error" in json ? Option.getOrUndefined(decodeGoogleError(json)) : undefined
     if (error !== undefined) {
       const rpc = error.error.status

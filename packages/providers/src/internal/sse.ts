@@ -105,6 +105,19 @@ export const makeSseParser = (onEvent: (event: Sse.Event) => void, maxSize: numb
   return { feed }
 }
 
+/**
+ * The JSON value of an event's data, or undefined when it is not JSON. The
+ * translators parse once and decode the value with `decodeUnknown*` of their
+ * Schema (cheaper than `Schema.parseJson`, and one parse serves two checks).
+ */
+export const parseEventJson = (data: string): unknown => {
+  try {
+    return JSON.parse(data) as unknown
+  } catch {
+    return undefined
+  }
+}
+
 /** A stateful translator of one stream's SSE events into chunks. */
 export interface ChunkTranslator {
   /** The chunks one event yields, or the error that ends the stream. */
