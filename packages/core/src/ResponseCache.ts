@@ -199,25 +199,26 @@ export const make = Effect.gen(function* () {
         return miss
       }))
 
-  const set = Effect.fnUntraced(function* (key: string, response: ChatResponse, ttlMs?: number) {
-    const config = yield* cacheConfig
-    if (!config.enabled) return
-    const ttl = ttlMs ?? config.ttlMs
-    if (!(ttl > 0)) return
-    const now = yield* Clock.currentTimeMillis
-    const bytes = CacheStore.utf8Bytes(JSON.stringify(response))
-    if (bytes > config.maxBytes) {
-      yield* Effect.logDebug(`response cache: a ${bytes}-byte response exceeds cache.maxBytes, not cached`)
-      return
-    }
-    const expiresAt = now + ttl
-    touched.delete(key)
-    lru.set(key, { value: response, bytes, expiresAt }, config.maxEntries, config.maxBytes)
-    yield* enqueue({
-      _tag: "Set",
-      entry: { key, model: response.model, response, bytes, createdAt: now, expiresAt, lastAccess: now }
+  const set = (key: string, response: ChatResponse, ttlMs?: number): Effect.Effect<void> =>
+    Effect.flatMap(gatewayConfig.get, ({ cache: config }) => {
+      if (!config.enabled) return Effect.void
+      const ttl = ttlMs ?? config.ttlMs
+      if (!(ttl > 0)) return Effect.void
+      return Effect.clockWith((clock) => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const bytes = CacheStore.utf8Bytes(JSON.stringify(response))
+        if (bytes > config.maxBytes) {
+          return Effect.logDebug(`response cache: a ${bytes}-byte response exceeds cache.maxBytes, not cached`)
+        }
+        const expiresAt = now + ttl
+        touched.delete(key)
+        lru.set(key, { value: response, bytes, expiresAt }, config.maxEntries, config.maxBytes)
+        return enqueue({
+          _tag: "Set",
+          entry: { key, model: response.model, response, bytes, createdAt: now, expiresAt, lastAccess: now }
+        })
+      })
     })
-  })
 
   const invalidate = Effect.fn("ResponseCache.invalidate")(function* (key: string) {
     lru.delete(key)

@@ -10,7 +10,7 @@
  * (a streamed request is served from a cached complete answer).
  */
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import { createHash } from "node:crypto"
+import * as crypto from "node:crypto"
 
 /** Bump when the canonical form changes, so old entries stop matching. */
 const version = 1
@@ -42,15 +42,27 @@ export const canonicalJson = (value: unknown): string => {
   if (value === null || typeof value !== "object") {
     return value === undefined ? "null" : JSON.stringify(value)
   }
+  // String building in plain loops (no filter/map/join arrays): the key is computed for every cacheable request.
   if (Array.isArray(value)) {
-    return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`
+    let out = "["
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      // A hole (never in parsed JSON) writes nothing, as `map` + `join` did.
+      out += (i === 0 ? "" : ",") + (!(i in value) ? "" : item === undefined ? "null" : canonicalJson(item))
+    }
+    return out + "]"
   }
   const record = value as Record<string, unknown>
-  const members = Object.keys(record)
-    .filter((key) => record[key] !== undefined)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
-  return `{${members.join(",")}}`
+  const keys = Object.keys(record).sort()
+  let out = "{"
+  let first = true
+  for (const key of keys) {
+    const member = record[key]
+    if (member === undefined) continue
+    out += (first ? "" : ",") + JSON.stringify(key) + ":" + canonicalJson(member)
+    first = false
+  }
+  return out + "}"
 }
 
 /** The canonical object of `request` answered by `model`. */
@@ -65,5 +77,9 @@ export const canonicalRequest = (request: ChatRequest, model: string): Record<st
 }
 
 /** The hex SHA-256 of the canonical request. */
-export const cacheKey = (request: ChatRequest, model: string): string =>
-  createHash("sha256").update(canonicalJson(canonicalRequest(request, model)), "utf8").digest("hex")
+export const cacheKey = (request: ChatRequest, model: string): string => sha256Hex(canonicalJson(canonicalRequest(request, model)))
+
+/** Hex SHA-256 of a string's UTF-8: the one-shot `crypto.hash` where Node has it (20.12+), cheaper than a Hash object. */
+const sha256Hex: (text: string) => string = typeof crypto.hash === "function"
+  ? (text) => crypto.hash("sha256", text, "hex")
+  : (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex")
