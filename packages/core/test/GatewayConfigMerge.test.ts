@@ -29,9 +29,18 @@ describe("deepMerge (environment overlays)", () => {
   it.prop("every overlay leaf wins", [object, object], ([base, overlay]) => {
     const merged = deepMerge(base, overlay)
     for (const [path, value] of leaves(overlay)) {
-      if (path.length > 0) assert.deepStrictEqual(at(merged, path), value)
+      if (path.length === 0) continue
+      const got = at(merged, path)
+      // An empty object sets nothing (objects merge): the base's object, if any, stays as it was.
+      if (isPlainObject(value)) assert.isTrue(isPlainObject(got))
+      else assert.deepStrictEqual(got, value)
     }
   }, { fastCheck: { numRuns: 200 } })
+
+  it("an empty object in an overlay keeps the base's object", () => {
+    assert.deepStrictEqual(deepMerge({ "": { "": 0 } }, { "": {} }), { "": { "": 0 } })
+    assert.deepStrictEqual(deepMerge({ a: 1 }, { a: {} }), { a: {} })
+  })
 
   it.prop("every base leaf the overlay does not touch survives", [object, object], ([base, overlay]) => {
     const merged = deepMerge(base, overlay)
