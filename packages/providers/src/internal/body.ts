@@ -101,6 +101,7 @@ const fromReadable = (
       }
       if (ended || body.readableEnded) {
         deadline.waitingSince = undefined
+        deadline.drained = true
         return Channel.void
       }
       deadline.waitingSince ??= deadline.clock.unsafeCurrentTimeMillis()
@@ -142,6 +143,7 @@ const viaPlatform = (
       },
       onDone: () => {
         deadline.waitingSince = undefined
+        deadline.drained = true
         return Channel.void
       }
     })

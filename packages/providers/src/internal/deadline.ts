@@ -29,6 +29,8 @@ export interface Deadline {
   waitingSince: number | undefined
   /** Set by the watchdog when it aborted the exchange. */
   timedOut: boolean
+  /** Set when the body was read to its end: nothing is left to abort. */
+  drained: boolean
 }
 
 interface Group {
@@ -85,7 +87,14 @@ export const makeWatchdogs = (): Watchdogs => {
         group = { entries: new Set(), running: false }
         groups.set(timeoutMs, group)
       }
-      const deadline: Deadline = { timeoutMs, scope, clock, waitingSince: clock.unsafeCurrentTimeMillis(), timedOut: false }
+      const deadline: Deadline = {
+        timeoutMs,
+        scope,
+        clock,
+        waitingSince: clock.unsafeCurrentTimeMillis(),
+        timedOut: false,
+        drained: false
+      }
       group.entries.add(deadline)
       if (group.running) return Effect.succeed(deadline)
       // Every deadline in the group is at least `timeoutMs` away from now, so the first wake-up is exact.

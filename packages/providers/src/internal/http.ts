@@ -163,7 +163,10 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
               Effect.onExit((exit) => {
                 watchdogs.disarm(deadline)
                 limiter.release()
-                return Scope.close(scope, exit)
+                // A body read to its end leaves nothing to abort: closing the
+                // scope would only run the client's `AbortController.abort()`
+                // (a DOMException and an event dispatch per call).
+                return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
               })
             )))
         const wait = limiter.tryTake()
@@ -186,17 +189,17 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
         const attempt = Effect.uninterruptibleMask((restore) => {
           const run = Effect.flatMap(Scope.make(), (scope) =>
             Effect.flatMap(watchdogs.arm(scope, config.timeoutMs), (deadline) => {
-              const release = Scope.close(scope, Exit.void)
-              // One finalizer: stop watching, give the permit back (the request's abort is the client's).
-              return Effect.zipRight(
-                Scope.addFinalizer(
-                  scope,
-                  Effect.sync(() => {
-                    watchdogs.disarm(deadline)
-                    limiter.release()
-                  })
-                ),
-                restore(open(info, req, deadline)).pipe(
+              let finished = false
+              // Stop watching, give the permit back, and abort the request
+              // unless its body was read to the end (see `exchange`). Once.
+              const release = Effect.suspend(() => {
+                if (finished) return Effect.void
+                finished = true
+                watchdogs.disarm(deadline)
+                limiter.release()
+                return deadline.drained ? Effect.void : Scope.close(scope, Exit.void)
+              })
+              return restore(open(info, req, deadline)).pipe(
                   Effect.catchAll(failed(info, deadline, "answer")),
                   Effect.flatMap(({ meta, response }) => {
                     // Waiting on the consumer now: the deadline re-arms on each pull.
@@ -216,7 +219,6 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                   }),
                   Effect.onError(() => release)
                 )
-              )
             }))
           const wait = limiter.tryTake()
           return wait === undefined ? run : Effect.zipRight(restore(wait), run)
