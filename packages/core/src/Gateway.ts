@@ -34,6 +34,7 @@ import * as Accounting from "./Gateway/Accounting.js"
 import * as Streaming from "./Gateway/Streaming.js"
 import * as WaitQueue from "./Gateway/WaitQueue.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { ModelSelector, type Ranking } from "./ModelSelector.js"
 import { PerformanceMonitor } from "./PerformanceMonitor.js"
@@ -206,17 +207,25 @@ export const make = Effect.gen(function* () {
    * (Plain flatMap steps instead of generators on the request path: each
    * generator is an allocation and a few Effect steps per request.)
    */
-  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) => {
+  const rankOnce = (request: ChatRequest, requirements: TaskRequirements, begun: Begun) => {
+    const { explicit, requestId } = begun
     const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
     const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
+    const input = {
+      requirements,
+      estimatedPromptTokens: promptTokens,
+      maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
+      requestId,
+      only
+    }
+    // `rankAt` runs its reads when called: suspended, so that each run (the queue re-runs it while
+    // waiting) ranks afresh at its own time.
+    const rankAt = selector.rankAt
+    const rank = rankAt === undefined
+      ? selector.rank(input)
+      : Effect.suspend(() => rankAt(begun.config, begun.clock.unsafeCurrentTimeMillis(), input))
     return Effect.flatMap(
-      selector.rank({
-        requirements,
-        estimatedPromptTokens: promptTokens,
-        maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
-        requestId,
-        only
-      }),
+      rank,
       (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
         const ordered = candidatesFor(explicit ?? "auto", ranking)
         if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, excluded: ranking.excluded })
@@ -232,8 +241,8 @@ export const make = Effect.gen(function* () {
   const queueDeadlineMs = Effect.map(config.get, (c) => c.failover.queueDeadlineMs)
 
   /** Rank, waiting in the priority queue while nothing can serve; enters and leaves degraded mode. */
-  const candidates = (request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined, requestId: string) =>
-    Effect.matchEffect(queue.run(requirements.priority, queueDeadlineMs, rankOnce(request, requirements, explicit, requestId)), {
+  const candidates = (request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
+    Effect.matchEffect(queue.run(requirements.priority, queueDeadlineMs, rankOnce(request, requirements, begun)), {
       onFailure: (e) => Effect.zipRight(setDegraded(true, e.message), Effect.fail(e)),
       // The flag is read synchronously: leaving degraded mode costs a step only when it was on.
       onSuccess: (ranked) => (degraded ? Effect.as(setDegraded(false, ""), ranked) : Effect.succeed(ranked))
@@ -257,27 +266,31 @@ export const make = Effect.gen(function* () {
      * instead of one `Clock.currentTimeMillis` step each (TestClock included).
      */
     readonly clock: Clock.Clock
+    /** The config, read once when the request began: ranking and accounting run on it. */
+    readonly config: GatewayConfigData
     readonly explicit: ModelMetadata | undefined
     readonly key: string | undefined
   }
 
   /** What every request starts with: its id, start time, explicit model and cache key. */
   const begin = (request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
-    Effect.clockWith((clock) => {
-      const startedAt = clock.unsafeCurrentTimeMillis()
-      const requestId = options?.requestId ?? nextRequestId(startedAt)
-      const withModel = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
-        options?.cacheTtlMs === 0
-          ? Effect.succeed({ requestId, startedAt, clock, explicit, key: undefined })
-          : Effect.map(cache.cacheable(request), (cacheable) => ({
-            requestId,
-            startedAt,
-            clock,
-            explicit,
-            key: cacheable ? cacheKeyOf(request, requirements, explicit) : undefined
-          }))
-      return request.model === "auto" ? withModel(undefined) : Effect.flatMap(registry.resolve(request.model), withModel)
-    })
+    Effect.flatMap(config.get, (current) =>
+      Effect.clockWith((clock) => {
+        const startedAt = clock.unsafeCurrentTimeMillis()
+        const requestId = options?.requestId ?? nextRequestId(startedAt)
+        const withModel = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
+          options?.cacheTtlMs === 0
+            ? Effect.succeed({ requestId, startedAt, clock, config: current, explicit, key: undefined })
+            : Effect.map(cache.cacheable(request), (cacheable) => ({
+              requestId,
+              startedAt,
+              clock,
+              config: current,
+              explicit,
+              key: cacheable ? cacheKeyOf(request, requirements, explicit) : undefined
+            }))
+        return request.model === "auto" ? withModel(undefined) : Effect.flatMap(registry.resolve(request.model), withModel)
+      }))
 
   /** A cached answer, recorded as a hit (zero cost, its own latency). */
   const cacheHit = (requirements: TaskRequirements, begun: Begun, streamed: boolean, response: ChatResponse) =>
@@ -347,6 +360,7 @@ export const make = Effect.gen(function* () {
           const promptTokens = promptTokensOn(model)
           const hold = Accounting.hold(
             accounting,
+            begun.config,
             model,
             key,
             promptTokens,
@@ -443,7 +457,7 @@ export const make = Effect.gen(function* () {
           (cost) => ({ response: result.response, cost })
         )
     )
-    return Effect.flatMap(candidates(request, requirements, begun.explicit, requestId), (ranked) =>
+    return Effect.flatMap(candidates(request, requirements, begun), (ranked) =>
       Effect.flatMap(runOver(ranked, call, requestId), (outcome) => {
         const model = outcome.model
         const response: ChatResponse = { ...outcome.value.response, model: model.id }
@@ -580,7 +594,7 @@ export const make = Effect.gen(function* () {
       (attempt, { peeled, started }) =>
         Effect.sync(() => answerStream(request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
     )
-    return Effect.flatMap(candidates(request, requirements, begun.explicit, requestId), (ranked) =>
+    return Effect.flatMap(candidates(request, requirements, begun), (ranked) =>
       Effect.flatMap(runOver(ranked, call, requestId), (outcome) =>
         Effect.as(selected(begun, outcome.model, ranked, outcome.failovers), {
           meta: {

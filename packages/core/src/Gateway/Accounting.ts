@@ -7,6 +7,10 @@
  * and validating them cost ~10% of the request path (bench/README.md).
  * The steps of the common path (`hold`, `succeeded`) are plain flatMap chains,
  * not generators: each generator costs an allocation and a few Effect steps.
+ * They use the services' `…At` members where present, on the request's own
+ * config and clock reads: those run their step when called, so every call
+ * here is made inside the step that runs it (a function body or a flatMap
+ * callback), once.
  */
 import type { Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
@@ -17,6 +21,7 @@ import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect } from "effect"
 import type { CostTracker, BudgetReservation } from "../CostTracker.js"
+import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { ProviderKey } from "../Provider.js"
 import type { RateLimiter, Reservation } from "../RateLimiter.js"
@@ -30,6 +35,8 @@ export interface AccountingServices {
 
 /** What was held for one call. */
 export interface Held {
+  /** The request's config, read once when it began; its accounting runs on it. */
+  readonly config: GatewayConfigData
   readonly model: ModelMetadata
   readonly key: ProviderKey | undefined
   readonly limit: Reservation
@@ -44,9 +51,24 @@ export const usageTokens = (usage: Usage) => ({
   cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
 })
 
+// The `…At` member when the service has it, else the plain method (test doubles, remote stores).
+const reserveBudget = (s: AccountingServices, c: GatewayConfigData, now: number, model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) =>
+  s.costs.reserveAt === undefined ? s.costs.reserve(model, agentType, amount) : s.costs.reserveAt(c, now, model, agentType, amount)
+const reserveLimit = (s: AccountingServices, c: GatewayConfigData, now: number, model: ModelMetadata, tokens: number, keyId: string | undefined) =>
+  s.limiter.reserveAt === undefined ? s.limiter.reserve(model, tokens, keyId) : s.limiter.reserveAt(c, now, model, tokens, keyId)
+const settleLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation, tokens: number) =>
+  s.limiter.settleAt === undefined ? s.limiter.settle(limit, tokens) : s.limiter.settleAt(c, now, limit, tokens)
+const releaseLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation) =>
+  s.limiter.releaseAt === undefined ? s.limiter.release(limit) : s.limiter.releaseAt(c, now, limit)
+const commitCost = (s: AccountingServices, c: GatewayConfigData, now: number, budget: BudgetReservation, record: CostRecord) =>
+  s.costs.commitAt === undefined ? s.costs.commit(budget, record) : s.costs.commitAt(c, now, budget, record)
+const recordPerformance = (s: AccountingServices, c: GatewayConfigData, now: number, record: PerformanceRecord) =>
+  s.performance.recordAt === undefined ? s.performance.record(record) : s.performance.recordAt(c, now, record)
+
 /** Reserve budget then rate-limit capacity for a call; on a rate-limit failure the budget is given back. */
 export const hold = (
   s: AccountingServices,
+  config: GatewayConfigData,
   model: ModelMetadata,
   key: ProviderKey | undefined,
   promptTokens: number,
@@ -55,10 +77,10 @@ export const hold = (
   startedAt: number
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
   const estimate: PicoUsd = s.costs.cost(model, { promptTokens, completionTokens: outputTokens, cachedTokens: 0 })
-  return Effect.flatMap(s.costs.reserve(model, requirements.agentType, estimate), (budget) =>
-    Effect.matchEffect(s.limiter.reserve(model, promptTokens + outputTokens, key?.id), {
+  return Effect.flatMap(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) =>
+    Effect.matchEffect(reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id), {
       onFailure: (e) => Effect.zipRight(s.costs.release(budget), Effect.fail(e)),
-      onSuccess: (limit) => Effect.succeed<Held>({ model, key, limit, budget, startedAt })
+      onSuccess: (limit) => Effect.succeed<Held>({ config, model, key, limit, budget, startedAt })
     }))
 }
 
@@ -100,12 +122,16 @@ export const succeeded = (
 ): Effect.Effect<PicoUsd> => {
   const tokens = usageTokens(usage)
   const cost = s.costs.cost(held.model, tokens)
+  const { config, limit } = held
   const settled = rateLimit === undefined
-    ? s.limiter.settle(held.limit, usage.total_tokens)
-    : Effect.flatMap(s.limiter.settle(held.limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id))
+    ? settleLimit(s, config, outcome.now, limit, usage.total_tokens)
+    : Effect.flatMap(settleLimit(s, config, outcome.now, limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id))
   // Each service call is made when its step runs (flatMap thunks), in the order of the generator it replaced.
   return settled.pipe(
-    Effect.flatMap(() => s.costs.commit(
+    Effect.flatMap(() => commitCost(
+      s,
+      config,
+      outcome.now,
       held.budget,
       new CostRecord({
         at: outcome.now,
@@ -120,7 +146,10 @@ export const succeeded = (
         cacheHit: false
       }, true)
     )),
-    Effect.flatMap(() => s.performance.record(
+    Effect.flatMap(() => recordPerformance(
+      s,
+      config,
+      outcome.now,
       performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
     )),
     Effect.as(cost)
@@ -139,11 +168,15 @@ export const failed = (
   outcome: Outcome
 ) =>
   Effect.gen(function* () {
-    if (error.status !== undefined) yield* s.limiter.settle(held.limit, 0)
-    else yield* s.limiter.release(held.limit)
+    const { config, limit } = held
+    if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
+    else yield* releaseLimit(s, config, outcome.now, limit)
     if (error.rateLimit !== undefined) yield* s.limiter.observe(held.model, error.rateLimit, held.key?.id)
     yield* s.costs.release(held.budget)
-    yield* s.performance.record(
+    yield* recordPerformance(
+      s,
+      config,
+      outcome.now,
       performanceRecord(held.model, held.startedAt, outcome, { success: false, errorClass: error._tag, outputTokens: 0, cacheHit: false })
     )
   })
