@@ -110,6 +110,14 @@ const fromReadable = (
     return Channel.ensuring(
       loop,
       Effect.sync(() => {
+        // The consumer may stop at the last event (`[DONE]`) before the
+        // body's end was read; when undici already pushed the body's end
+        // (Node's readable state, no public accessor: `stream.isReadable`
+        // waits for the 'end' event), the request is over and nothing is left
+        // to abort. Without that state the request is aborted as before.
+        if ((body as { readonly _readableState?: { readonly ended?: unknown } })._readableState?.ended === true) {
+          deadline.drained = true
+        }
         body.off("readable", signal)
         body.off("error", onError)
         body.off("end", onEnd)

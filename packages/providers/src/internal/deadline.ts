@@ -29,7 +29,7 @@ export interface Deadline {
   waitingSince: number | undefined
   /** Set by the watchdog when it aborted the exchange. */
   timedOut: boolean
-  /** Set when the body was read to its end: nothing is left to abort. */
+  /** Set when the body was read to its end (or the client has it all): nothing is left to abort. */
   drained: boolean
 }
 
