@@ -4,7 +4,6 @@ import { CostRecord } from "@modelgate/domain/Records"
 import { Effect, Layer, Schema, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as CostStore from "@modelgate/core/CostStore"
-import type { CostQuery } from "@modelgate/core/CostStore"
 import * as CostTracker from "@modelgate/core/CostTracker"
 import * as Events from "@modelgate/core/Events"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
@@ -12,6 +11,7 @@ import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import * as RecordStore from "@modelgate/core/RecordStore"
 import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
+import { actualCosts, arbCostQuery, arbCostRecord, DAY, expectedCosts } from "@modelgate/testkit/CostFixtures"
 
 const model = (pricing: { inputPerMillion: number; outputPerMillion: number; cachedInputPerMillion?: number }) =>
   Schema.decodeUnknownSync(ModelMetadata)({
@@ -73,59 +73,12 @@ describe("CostTracker.cost", () => {
   })
 })
 
-const DAY = 86_400_000
-const arbRecord = fc
-  .record({
-    at: fc.integer({ min: 0, max: 90 * DAY }),
-    model: fc.constantFrom("a", "b", "c"),
-    provider: fc.constantFrom("p", "q"),
-    agentType: fc.option(fc.constantFrom("x", "y"), { nil: undefined }),
-    apiKeyId: fc.option(fc.constantFrom("k1", "k2"), { nil: undefined }),
-    promptTokens: fc.nat(1_000_000),
-    completionTokens: fc.nat(1_000_000),
-    cachedTokens: fc.nat(1_000),
-    costPicoUsd: fc.integer({ min: 0, max: 2 ** 50 }),
-    cacheHit: fc.boolean()
-  })
-  .map((r) => CostRecord.make({ ...r, requestId: "r" }))
-const arbQuery: fc.Arbitrary<CostQuery> = fc.record(
-  {
-    from: fc.integer({ min: 0, max: 90 * DAY }),
-    to: fc.integer({ min: 0, max: 90 * DAY }),
-    groupBy: fc.constantFrom("none", "day", "month", "model", "provider", "agentType", "apiKeyId"),
-    model: fc.constantFrom("a", "b", "c"),
-    provider: fc.constantFrom("p", "q"),
-    agentType: fc.constantFrom("x", "y"),
-    apiKeyId: fc.constantFrom("k1", "k2")
-  },
-  { requiredKeys: [] }
-)
-
-/** An independent oracle: sum per key with a plain loop. */
-const oracle = (records: ReadonlyArray<CostRecord>, q: CostQuery) => {
-  const sums = new Map<string, bigint>()
-  for (const r of records) {
-    if (q.from !== undefined && r.at < q.from) continue
-    if (q.to !== undefined && r.at >= q.to) continue
-    if (q.model !== undefined && r.model !== q.model) continue
-    if (q.provider !== undefined && r.provider !== q.provider) continue
-    if (q.agentType !== undefined && r.agentType !== q.agentType) continue
-    if (q.apiKeyId !== undefined && r.apiKeyId !== q.apiKeyId) continue
-    const iso = new Date(r.at).toISOString()
-    const g = q.groupBy ?? "none"
-    const key =
-      g === "none" ? "∅" : g === "day" ? iso.slice(0, 10) : g === "month" ? iso.slice(0, 7) : String(r[g] ?? "∅")
-    sums.set(key, (sums.get(key) ?? 0n) + BigInt(r.costPicoUsd))
-  }
-  return sums
-}
-
 describe("CostStore (memory)", () => {
   it.effect("aggregation sums equal the sum of the records for any filter and grouping", () =>
     Effect.gen(function* () {
       yield* Effect.promise(() =>
         fc.assert(
-          fc.asyncProperty(fc.array(arbRecord, { maxLength: 60 }), arbQuery, async (records, query) => {
+          fc.asyncProperty(fc.array(arbCostRecord(90), { maxLength: 60 }), arbCostQuery(90), async (records, query) => {
             const groups = await Effect.runPromise(
               Effect.gen(function* () {
                 const store = yield* RecordStore.RecordStore
@@ -133,9 +86,7 @@ describe("CostStore (memory)", () => {
                 return yield* (yield* CostStore.CostStore).costs(query)
               }).pipe(Effect.provide(AccountingCosts))
             )
-            const expected = oracle(records, query)
-            const actual = new Map(groups.map((g) => [g.key ?? "∅", g.costPicoUsd]))
-            assert.deepStrictEqual(actual, expected)
+            assert.deepStrictEqual(actualCosts(groups), expectedCosts(records, query))
           }),
           { numRuns: 150 }
         )

@@ -8,57 +8,9 @@ import { CostRecord } from "@modelgate/domain/Records"
 import * as CostStoreSql from "@modelgate/sql/CostStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as Sqlite from "@modelgate/sql/Sqlite"
+import { actualCosts, arbCostQuery, arbCostRecord, expectedCosts } from "@modelgate/testkit/CostFixtures"
 import { Effect, Layer } from "effect"
 import * as fc from "fast-check"
-
-const DAY = 86_400_000
-
-const arbRecord = fc
-  .record({
-    at: fc.integer({ min: 0, max: 400 * DAY }),
-    model: fc.constantFrom("a", "b", "c"),
-    provider: fc.constantFrom("p", "q"),
-    agentType: fc.option(fc.constantFrom("x", "y"), { nil: undefined }),
-    apiKeyId: fc.option(fc.constantFrom("k1", "k2"), { nil: undefined }),
-    promptTokens: fc.nat(1_000_000),
-    completionTokens: fc.nat(1_000_000),
-    cachedTokens: fc.nat(1_000),
-    costPicoUsd: fc.integer({ min: 0, max: 2 ** 50 }),
-    cacheHit: fc.boolean()
-  })
-  .map((r) => CostRecord.make({ ...r, requestId: "r" }))
-
-const arbQuery: fc.Arbitrary<CostQuery> = fc.record(
-  {
-    from: fc.integer({ min: 0, max: 400 * DAY }),
-    to: fc.integer({ min: 0, max: 400 * DAY }),
-    groupBy: fc.constantFrom("none", "day", "month", "model", "provider", "agentType", "apiKeyId"),
-    model: fc.constantFrom("a", "b", "c"),
-    provider: fc.constantFrom("p", "q"),
-    agentType: fc.constantFrom("x", "y"),
-    apiKeyId: fc.constantFrom("k1", "k2")
-  },
-  { requiredKeys: [] }
-)
-
-/** Independent oracle: per-key sums of cost, requests and prompt tokens with a plain loop. */
-const oracle = (records: ReadonlyArray<CostRecord>, q: CostQuery) => {
-  const sums = new Map<string, [bigint, number, number]>()
-  for (const r of records) {
-    if (q.from !== undefined && r.at < q.from) continue
-    if (q.to !== undefined && r.at >= q.to) continue
-    if (q.model !== undefined && r.model !== q.model) continue
-    if (q.provider !== undefined && r.provider !== q.provider) continue
-    if (q.agentType !== undefined && r.agentType !== q.agentType) continue
-    if (q.apiKeyId !== undefined && r.apiKeyId !== q.apiKeyId) continue
-    const iso = new Date(r.at).toISOString()
-    const g = q.groupBy ?? "none"
-    const key = g === "none" ? "∅" : g === "day" ? iso.slice(0, 10) : g === "month" ? iso.slice(0, 7) : String(r[g] ?? "∅")
-    const [cost, n, prompt] = sums.get(key) ?? [0n, 0, 0]
-    sums.set(key, [cost + BigInt(r.costPicoUsd), n + 1, prompt + r.promptTokens])
-  }
-  return sums
-}
 
 const Stores = Layer.unwrapScoped(
   Effect.gen(function* () {
@@ -80,10 +32,9 @@ describe("CostStoreSql on a SQLite file", () => {
         }).pipe(Effect.provide(context), Effect.runPromise)
       yield* Effect.promise(() =>
         fc.assert(
-          fc.asyncProperty(fc.array(arbRecord, { maxLength: 80 }), arbQuery, async (records, query) => {
+          fc.asyncProperty(fc.array(arbCostRecord(400), { maxLength: 80 }), arbCostQuery(400), async (records, query) => {
             const groups = await run(records, query)
-            const actual = new Map(groups.map((g) => [g.key ?? "∅", [g.costPicoUsd, g.requests, g.promptTokens] as const]))
-            assert.deepStrictEqual(actual, new Map([...oracle(records, query)].map(([k, v]) => [k, v as readonly [bigint, number, number]])))
+            assert.deepStrictEqual(actualCosts(groups), expectedCosts(records, query))
           }),
           { numRuns: 120 }
         )
