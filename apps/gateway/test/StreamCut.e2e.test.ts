@@ -7,13 +7,9 @@
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
-import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { Fault } from "@modelgate/testkit/FakeServer"
-import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
-import { ConfigProvider, Context, Effect, Either, Layer } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
+import { Context, Effect, Either, Layer } from "effect"
 import OpenAI from "openai"
 import * as HttpApp from "../src/HttpApp.js"
 import { twoModels } from "./support/Registry.js"
@@ -22,34 +18,12 @@ const registry = twoModels("stream cut test", { openai: { rpm: 500, tpm: 2_000_0
 
 /** The fakes, a temp config directory and the HTTP app on GatewayLive, listening on a free port. */
 const serveOverFakes = Effect.gen(function* () {
-  const openai = yield* FakeOpenAi.make()
-  const anthropic = yield* FakeAnthropic.make()
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-cut-"))),
-    (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-  )
-  const gateway = {
-    database: { filename: path.join(dir, "modelgate.db") },
-    providers: {
-      openai: { baseUrl: openai.baseUrl, maxRetries: 0, timeoutMs: 5_000 },
-      anthropic: { baseUrl: anthropic.url, maxRetries: 0, timeoutMs: 5_000 },
-      google: { baseUrl: "http://127.0.0.1:9" },
-      ollama: { baseUrl: "http://127.0.0.1:9" }
-    },
-    healthCheck: { enabled: false },
-    cache: { enabled: false },
-    records: { flushIntervalMs: 20 },
-    failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 }
-  }
-  fs.writeFileSync(path.join(dir, "gateway.json"), JSON.stringify(gateway))
-  fs.writeFileSync(path.join(dir, "models.json"), JSON.stringify(registry))
-  const keys = ConfigProvider.fromMap(
-    new Map([
-      ["OPENAI_API_KEY", "sk-test-openai"],
-      ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey]
-    ])
-  )
-  const live = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
+  const { anthropic, configProvider, dir, openai } = yield* FakeStackConfig.make({
+    prefix: "modelgate-cut-",
+    gateway: { cache: { enabled: false }, failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 } },
+    models: registry
+  })
+  const live = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(configProvider)))
   const context = yield* Layer.build(HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(live)))
   const address = Context.get(context, HttpServer.HttpServer).address
   const port = address._tag === "TcpAddress" ? address.port : 0

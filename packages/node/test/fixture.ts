@@ -7,12 +7,8 @@ import { Events } from "@modelgate/core/Events"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
-import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
-import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
-import { Clock, ConfigProvider, Effect, Layer, Ref, Stream } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
+import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
+import { Clock, Effect, Layer, Ref, Stream } from "effect"
 
 /** Two models: gpt-4o-mini (falls back to claude-haiku) and claude-haiku. */
 export const models = (overrides: { rpm?: number; tpm?: number } = {}) => ({
@@ -59,38 +55,16 @@ export interface StackOptions {
 /** Start the fakes and write the config; returns them and the gateway layer. */
 export const stack = (options: StackOptions = {}) =>
   Effect.gen(function* () {
-    const openai = yield* FakeOpenAi.make()
-    const anthropic = yield* FakeAnthropic.make()
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-node-"))),
-      (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-    )
-    const gateway = {
-      database: { filename: path.join(dir, "modelgate.db") },
-      providers: {
-        openai: { baseUrl: openai.baseUrl, maxRetries: 0, timeoutMs: 5_000 },
-        anthropic: { baseUrl: anthropic.url, maxRetries: 0, timeoutMs: 5_000 },
-        google: { baseUrl: "http://127.0.0.1:9" },
-        ollama: { baseUrl: "http://127.0.0.1:9" }
-      },
-      healthCheck: { enabled: false },
-      records: { flushIntervalMs: 20 },
-      failover: { backoffBaseMs: 1, backoffCapMs: 5, queueDeadlineMs: 0 },
-      ...options.gateway
-    }
-    fs.writeFileSync(path.join(dir, "gateway.json"), JSON.stringify(gateway))
-    fs.writeFileSync(path.join(dir, "models.json"), JSON.stringify(options.models ?? models()))
-    const keys = ConfigProvider.fromMap(
-      new Map([
-        ["OPENAI_API_KEY", "sk-test-openai"],
-        ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey],
-        ...Object.entries(options.env ?? {})
-      ])
-    )
+    const { anthropic, configProvider, db, dir, openai } = yield* FakeStackConfig.make({
+      prefix: "modelgate-node-",
+      gateway: { failover: { backoffBaseMs: 1, backoffCapMs: 5, queueDeadlineMs: 0 }, ...options.gateway },
+      models: options.models ?? models(),
+      env: options.env
+    })
     const layer = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(
-      Layer.provide(Layer.setConfigProvider(keys))
+      Layer.provide(Layer.setConfigProvider(configProvider))
     )
-    return { openai, anthropic, dir, db: gateway.database.filename, layer }
+    return { openai, anthropic, dir, db, layer }
   })
 
 /** A one-message request. */
