@@ -1,0 +1,143 @@
+/**
+ * One attempt of a request on one model (key, reservations, the provider call
+ * and its accounting), and failover over the ranked candidates.
+ */
+import type { ChatRequest } from "@modelgate/domain/Chat"
+import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
+import { ModelSelected } from "@modelgate/domain/Events"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Cause, Effect, Option } from "effect"
+import type { AttemptError } from "../Failover.js"
+import type { Provider, ProviderKey } from "../Provider.js"
+import { encodingFor, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
+import * as Accounting from "./Accounting.js"
+import type { Candidates } from "./Candidates.js"
+import type { Begun } from "./RequestStart.js"
+import type { Services } from "./Services.js"
+
+/** Everything one attempt holds: the adapter, the key, the reservations. */
+export interface Attempt {
+  readonly model: ModelMetadata
+  readonly provider: Provider
+  readonly key: ProviderKey | undefined
+  readonly held: Accounting.Held
+  readonly promptTokens: number
+}
+
+/** Prompt tokens of `request` per tokenizer, computed at most once per encoding. */
+const promptEstimator = (request: ChatRequest) => {
+  const memo = new Map<string, number>()
+  return (model: ModelMetadata): number => {
+    const encoding = encodingFor(model)
+    const known = memo.get(encoding)
+    if (known !== undefined) return known
+    const tokens = estimatePromptTokens(request, model)
+    memo.set(encoding, tokens)
+    return tokens
+  }
+}
+
+/** What a failed attempt is recorded as: its typed failure, or `Interrupted`. */
+const failureOf = (cause: Cause.Cause<ProviderError>) =>
+  Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: "Interrupted" }) as const)
+
+/** The request as sent to the provider: the provider's own name of `model`. */
+export const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({ ...request, model: model.providerModel })
+
+/**
+ * One attempt on `model`: take a key, reserve budget and rate-limit capacity,
+ * run `use` (interruptible), then `after` with its result. If `use` fails or
+ * is interrupted the reservations are given back and a failed performance
+ * record is written: nothing is left half-held. Everything but `use` runs
+ * uninterruptibly, so the accounting of a finished call is never cut short.
+ */
+export const attemptOn = <A, B>(
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  begun: Begun,
+  streamed: boolean,
+  use: (attempt: Attempt) => Effect.Effect<A, ProviderError>,
+  after: (attempt: Attempt, value: A) => Effect.Effect<B>
+) => {
+  const promptTokensOn = promptEstimator(request)
+  const { clock, requestId } = begun
+  const accounting = s.accounting
+  return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
+    const provider = s.providers.get(model.provider)
+    if (provider === undefined) {
+      return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }))
+    }
+    return Effect.uninterruptibleMask((restore) => {
+      const run = (key: ProviderKey | undefined) => {
+        const promptTokens = promptTokensOn(model)
+        const hold = Accounting.hold(
+          accounting,
+          begun.config,
+          model,
+          key,
+          promptTokens,
+          estimateOutputTokens(request, model),
+          requirements,
+          clock.unsafeCurrentTimeMillis()
+        )
+        return Effect.flatMap(hold, (held) => {
+          const attempt: Attempt = { model, provider, key, held, promptTokens }
+          // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
+          return Effect.matchCauseEffect(restore(use(attempt)), {
+            onFailure: (cause) =>
+              Effect.zipRight(
+                Accounting.failed(accounting, held, failureOf(cause), {
+                  requestId,
+                  requirements,
+                  now: clock.unsafeCurrentTimeMillis(),
+                  streamed
+                }),
+                Effect.failCause(cause)
+              ),
+            onSuccess: (value) => after(attempt, value)
+          })
+        })
+      }
+      return provider.requiresKey ? Effect.flatMap(s.keys.next(model.provider), run) : run(undefined)
+    })
+  }
+}
+
+/**
+ * Failover over the candidates; when all fail, the error also lists the models
+ * that were not eligible and why (a missing key, a budget), so the client
+ * learns what to fix.
+ */
+export const runOver = <A>(
+  s: Services,
+  ranked: Candidates,
+  attempt: (model: ModelMetadata) => Effect.Effect<A, AttemptError>,
+  requestId: string
+) =>
+  s.failover.run(ranked.models, attempt, { requestId }).pipe(
+    Effect.catchTag("AllCandidatesFailed", (e) =>
+      Effect.fail(
+        ranked.excluded.length === 0
+          ? e
+          : new AllCandidatesFailed({
+            failures: [...e.failures, ...ranked.excluded.map((x) => ({ model: x.model, tag: "NotEligible", message: x.reason }))],
+            retryAfterMs: e.retryAfterMs
+          })
+      )
+    )
+  )
+
+/** Publish that `model` answered the request (after `failovers` failovers). */
+export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked: Candidates, failovers: number) =>
+  s.events.publish(
+    new ModelSelected({
+      at: begun.clock.unsafeCurrentTimeMillis(),
+      requestId: begun.requestId,
+      model: model.id,
+      score: ranked.ranking.ranked.find((r) => r.model.id === model.id)?.score ?? 0,
+      reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
+    }, true)
+  )

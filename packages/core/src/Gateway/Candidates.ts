@@ -1,0 +1,116 @@
+/**
+ * The candidates of a request: ranked by the selector, waiting in the
+ * priority queue (`WaitQueue.ts`) while nothing can serve, with the gateway's
+ * degraded mode entered and left (logged and published) on the way.
+ */
+import type { ChatRequest } from "@modelgate/domain/Chat"
+import { type BudgetExceeded, type Exclusion, type ModelNotFound, NoEligibleModel } from "@modelgate/domain/Errors"
+import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Clock, Effect, Option } from "effect"
+import { candidatesFor } from "../Failover.js"
+import type { Ranking } from "../ModelSelector.js"
+import { defaultMaxOutputTokens, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
+import type { Begun } from "./RequestStart.js"
+import type { Services } from "./Services.js"
+import * as WaitQueue from "./WaitQueue.js"
+
+/** The models a request may run on, best first, and the score of each. */
+export interface Candidates {
+  readonly models: ReadonlyArray<ModelMetadata>
+  readonly ranking: Ranking
+  /** Models left out of the ranking, and why: reported when every candidate fails. */
+  readonly excluded: ReadonlyArray<Exclusion>
+}
+
+/** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
+const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
+
+const announceDegraded = (s: Services, on: boolean, reason: string) =>
+  Effect.gen(function* () {
+    const at = yield* Clock.currentTimeMillis
+    if (on) {
+      yield* Effect.logWarning(`degraded mode: ${reason}`)
+      yield* s.events.publish(DegradedModeEntered.make({ at, component: "routing", reason }))
+    } else {
+      yield* Effect.logInfo("degraded mode left: candidates available again")
+      yield* s.events.publish(DegradedModeLeft.make({ at, component: "routing" }))
+    }
+  })
+
+const setDegraded = (s: Services, on: boolean, reason: string) =>
+  Effect.suspend(() => {
+    if (s.state.degraded === on) return Effect.void
+    s.state.degraded = on
+    return announceDegraded(s, on, reason)
+  })
+
+/**
+ * When only budgets keep every candidate out, the typed `BudgetExceeded` of
+ * the first one (so the client gets a 429 naming the budget, not a 503).
+ */
+const budgetRefusal = (
+  s: Services,
+  exclusions: ReadonlyArray<Exclusion>,
+  requirements: TaskRequirements,
+  promptTokens: number,
+  request: ChatRequest
+) =>
+  Effect.gen(function* () {
+    const first = exclusions.find((e) => e.kind === "budget")
+    if (first === undefined || exclusions.some((e) => e.kind !== "budget" && e.kind !== "permanent")) return
+    const model = yield* Effect.option(s.registry.get(first.model))
+    if (Option.isNone(model)) return
+    const costs = s.accounting.costs
+    const estimate = costs.cost(model.value, {
+      promptTokens,
+      completionTokens: estimateOutputTokens(request, model.value),
+      cachedTokens: 0
+    })
+    yield* costs.checkBudget(model.value, requirements.agentType, estimate)
+  })
+
+/**
+ * Rank the candidates once; fails NoEligibleModel when none can serve now.
+ * (Plain flatMap steps instead of generators on the request path: each
+ * generator is an allocation and a few Effect steps per request.)
+ */
+const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) => {
+  const { explicit, requestId } = begun
+  const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
+  const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
+  const input = {
+    requirements,
+    estimatedPromptTokens: promptTokens,
+    maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
+    requestId,
+    only
+  }
+  // `rankAt` runs its reads when called: suspended, so that each run (the queue re-runs it while
+  // waiting) ranks afresh at its own time.
+  const selector = s.selector
+  const rankAt = selector.rankAt
+  const rank = rankAt === undefined
+    ? selector.rank(input)
+    : Effect.suspend(() => rankAt(begun.config, begun.clock.unsafeCurrentTimeMillis(), input))
+  return Effect.flatMap(
+    rank,
+    (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
+      const ordered = candidatesFor(explicit ?? "auto", ranking)
+      if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, excluded: ranking.excluded })
+      const noneEligible = new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs })
+      return WaitQueue.transient(noneEligible)
+        ? Effect.fail(noneEligible)
+        : Effect.zipRight(budgetRefusal(s, ranking.excluded, requirements, promptTokens, request), Effect.fail(noneEligible))
+    }
+  )
+}
+
+/** Rank, waiting in the priority queue while nothing can serve; enters and leaves degraded mode. */
+export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
+  Effect.matchEffect(s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun)), {
+    onFailure: (e) => Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)),
+    // The flag is read synchronously: leaving degraded mode costs a step only when it was on.
+    onSuccess: (ranked) => (s.state.degraded ? Effect.as(setDegraded(s, false, ""), ranked) : Effect.succeed(ranked))
+  })

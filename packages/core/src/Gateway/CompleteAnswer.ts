@@ -1,0 +1,68 @@
+/**
+ * The complete (non-streamed) answer of a request that the cache did not
+ * answer: selection, failover, the call and its accounting, then events,
+ * evaluation and the cache write.
+ */
+import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import { toUsd } from "@modelgate/domain/Money"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Effect } from "effect"
+import type { AnswerMeta, RequestOptions } from "../Gateway.js"
+import * as Accounting from "./Accounting.js"
+import { attemptOn, providerRequest, runOver, selected } from "./Attempt.js"
+import { candidates } from "./Candidates.js"
+import type { Begun } from "./RequestStart.js"
+import type { Services } from "./Services.js"
+
+/** A complete answer: selection, failover, the call and its accounting, then events, evaluation and the cache. */
+export const completeAnswer = (
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  options: RequestOptions | undefined,
+  begun: Begun
+) => {
+  const { requestId } = begun
+  const call = attemptOn(
+    s,
+    request,
+    requirements,
+    begun,
+    false,
+    ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
+    ({ held }, result) =>
+      Effect.map(
+        Accounting.succeeded(s.accounting, held, result.response.usage, result.rateLimit, {
+          requestId,
+          requirements,
+          now: begun.clock.unsafeCurrentTimeMillis(),
+          streamed: false
+        }),
+        (cost) => ({ response: result.response, cost })
+      )
+  )
+  return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
+    Effect.flatMap(runOver(s, ranked, call, requestId), (outcome) => {
+      const model = outcome.model
+      const response: ChatResponse = { ...outcome.value.response, model: model.id }
+      const answer = {
+        response,
+        meta: {
+          requestId,
+          model: model.id,
+          provider: model.provider,
+          cacheHit: false,
+          failovers: outcome.failovers,
+          costUsd: toUsd(outcome.value.cost)
+        } satisfies AnswerMeta
+      }
+      const evaluated = Effect.flatMap(
+        selected(s, begun, model, ranked, outcome.failovers),
+        () => s.evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
+      )
+      const key = begun.key
+      return key === undefined
+        ? Effect.as(evaluated, answer)
+        : Effect.as(Effect.flatMap(evaluated, () => s.cache.set(key, response, options?.cacheTtlMs)), answer)
+    }))
+}

@@ -1,0 +1,96 @@
+/**
+ * The start of every request: its id, start time, clock, config, explicit
+ * model and cache key (`begin`), and the cache lookup that may answer it
+ * before any selection (`unlessCached`).
+ */
+import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { type Clock, Effect, Option } from "effect"
+import type { AnswerMeta, RequestOptions } from "../Gateway.js"
+import type { GatewayConfigData } from "../GatewayConfigSchema.js"
+import * as Accounting from "./Accounting.js"
+import { nextRequestId, type Services } from "./Services.js"
+
+/** What a request has once it began: its id, start time, clock, explicit model and cache key. */
+export interface Begun {
+  readonly requestId: string
+  readonly startedAt: number
+  /**
+   * The fiber's clock, read once per request: later timestamps are taken
+   * with `unsafeCurrentTimeMillis` inside steps the request runs anyway
+   * instead of one `Clock.currentTimeMillis` step each (TestClock included).
+   */
+  readonly clock: Clock.Clock
+  /** The config, read once when the request began: ranking and accounting run on it. */
+  readonly config: GatewayConfigData
+  readonly explicit: ModelMetadata | undefined
+  readonly key: string | undefined
+}
+
+/** The cache key of a cacheable request (none when the cache does not apply). */
+const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+  s.cache.key(
+    request,
+    explicit?.id ??
+      `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
+  )
+
+/** What every request starts with: its id, start time, explicit model and cache key. */
+export const begin = (s: Services, request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
+  Effect.flatMap(s.config.get, (current) =>
+    Effect.clockWith((clock) => {
+      const startedAt = clock.unsafeCurrentTimeMillis()
+      const requestId = options?.requestId ?? nextRequestId(s, startedAt)
+      const withModel = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
+        options?.cacheTtlMs === 0
+          ? Effect.succeed({ requestId, startedAt, clock, config: current, explicit, key: undefined })
+          : Effect.map(s.cache.cacheable(request), (cacheable) => ({
+            requestId,
+            startedAt,
+            clock,
+            config: current,
+            explicit,
+            key: cacheable ? cacheKeyOf(s, request, requirements, explicit) : undefined
+          }))
+      return request.model === "auto" ? withModel(undefined) : Effect.flatMap(s.registry.resolve(request.model), withModel)
+    }))
+
+/** A cached answer, recorded as a hit (zero cost, its own latency). */
+const cacheHit = (s: Services, requirements: TaskRequirements, begun: Begun, streamed: boolean, response: ChatResponse) =>
+  Effect.gen(function* () {
+    const model = yield* s.registry.get(response.model).pipe(Effect.orElseSucceed(() => begun.explicit))
+    const now = begun.clock.unsafeCurrentTimeMillis()
+    if (model !== undefined) {
+      yield* Accounting.cacheHit(s.accounting, model, response.usage, begun.startedAt, { requestId: begun.requestId, requirements, now, streamed })
+    }
+    const meta: AnswerMeta = {
+      requestId: begun.requestId,
+      model: response.model,
+      provider: model?.provider ?? "cache",
+      cacheHit: true,
+      failovers: 0,
+      costUsd: 0
+    }
+    return Option.some({ response: { ...response, id: `chatcmpl-${begun.requestId}` }, meta })
+  })
+
+/** The cached answer, recorded as a hit, when there is one. */
+const fromCache = (s: Services, requirements: TaskRequirements, begun: Begun, streamed: boolean) =>
+  begun.key === undefined
+    ? Effect.succeedNone
+    : Effect.flatMap(s.cache.get(begun.key), (cached) =>
+      Option.isNone(cached) ? Effect.succeedNone : cacheHit(s, requirements, begun, streamed, cached.value))
+
+/** Run `answer` unless the cache has the answer (a cache hit is returned as is). */
+export const unlessCached = <A, E>(
+  s: Services,
+  requirements: TaskRequirements,
+  begun: Begun,
+  streamed: boolean,
+  answer: Effect.Effect<A, E>,
+  hit: (cached: { readonly response: ChatResponse; readonly meta: AnswerMeta }) => A
+): Effect.Effect<A, E> =>
+  begun.key === undefined
+    ? answer
+    : Effect.flatMap(fromCache(s, requirements, begun, streamed), (cached) => (Option.isSome(cached) ? Effect.succeed(hit(cached.value)) : answer))

@@ -1,0 +1,94 @@
+/**
+ * What the gateway's request path runs on: the subsystem services, the wait
+ * queue, the abandoner and the gateway's own mutable state, resolved once in
+ * `Gateway.make` and passed to the pieces of the request path as one record
+ * (no per-request closures over them).
+ */
+import { Effect } from "effect"
+import { ApiKeys } from "../ApiKeys.js"
+import { CostTracker } from "../CostTracker.js"
+import { Events } from "../Events.js"
+import { Failover } from "../Failover.js"
+import { GatewayConfig } from "../GatewayConfig.js"
+import { ModelRegistry } from "../ModelRegistry.js"
+import { ModelSelector } from "../ModelSelector.js"
+import { PerformanceMonitor } from "../PerformanceMonitor.js"
+import { Providers } from "../Provider.js"
+import { RateLimiter } from "../RateLimiter.js"
+import { ResponseCache } from "../ResponseCache.js"
+import { ResponseEvaluator } from "../ResponseEvaluator.js"
+import * as Abandon from "./Abandon.js"
+import type * as Accounting from "./Accounting.js"
+import * as WaitQueue from "./WaitQueue.js"
+
+/** How long an answered stream may wait for its consumer before it is abandoned (the client left). */
+const abandonAfterMs = 30_000
+
+/**
+ * The gateway's mutable state. Plain fields, read and set synchronously
+ * inside effects: no Ref step per request (bench/README.md).
+ */
+export interface GatewayState {
+  /** Whether the gateway is in degraded mode (no candidate could serve). */
+  degraded: boolean
+  /** Requests numbered so far (for request ids). */
+  counter: number
+}
+
+/** Everything the request path needs, built once per gateway. */
+export interface Services {
+  readonly registry: ModelRegistry["Type"]
+  readonly selector: ModelSelector["Type"]
+  readonly failover: Failover["Type"]
+  readonly keys: ApiKeys["Type"]
+  readonly providers: Providers["Type"]
+  readonly cache: ResponseCache["Type"]
+  readonly evaluator: ResponseEvaluator["Type"]
+  readonly events: Events["Type"]
+  readonly config: GatewayConfig["Type"]
+  readonly accounting: Accounting.AccountingServices
+  readonly queue: Effect.Effect.Success<ReturnType<typeof WaitQueue.make>>
+  readonly abandoner: Abandon.Abandoner
+  /** The queue deadline, read from the config only when a request has to wait. */
+  readonly queueDeadlineMs: Effect.Effect<number>
+  readonly state: GatewayState
+}
+
+/** Resolve the subsystem services and build the queue and the abandoner (in the current scope). */
+export const make = Effect.gen(function* () {
+  const registry = yield* ModelRegistry
+  const selector = yield* ModelSelector
+  const failover = yield* Failover
+  const limiter = yield* RateLimiter
+  const keys = yield* ApiKeys
+  const providers = yield* Providers
+  const costs = yield* CostTracker
+  const performance = yield* PerformanceMonitor
+  const cache = yield* ResponseCache
+  const evaluator = yield* ResponseEvaluator
+  const events = yield* Events
+  const config = yield* GatewayConfig
+  const initial = yield* config.get
+  const queue = yield* WaitQueue.make({ capacity: initial.failover.queueCapacity, pollMs: 1_000 })
+  const abandoner = yield* Abandon.make(abandonAfterMs)
+  const services: Services = {
+    registry,
+    selector,
+    failover,
+    keys,
+    providers,
+    cache,
+    evaluator,
+    events,
+    config,
+    accounting: { limiter, costs, performance },
+    queue,
+    abandoner,
+    queueDeadlineMs: Effect.map(config.get, (c) => c.failover.queueDeadlineMs),
+    state: { degraded: false, counter: 0 }
+  }
+  return services
+})
+
+/** A fresh request id from the request's start time. */
+export const nextRequestId = (s: Services, now: number): string => `mg-${now.toString(36)}-${(s.state.counter++).toString(36)}`

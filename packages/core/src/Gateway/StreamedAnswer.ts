@@ -1,0 +1,148 @@
+/**
+ * The streamed answer of a request that the cache did not answer: selection
+ * and failover until the first chunk, then the client's stream, watched for
+ * abandonment (`Abandon.ts`) and settled once when it ends (`Streaming.ts`).
+ */
+import type { ChatChunk, ChatRequest, Usage } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
+import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Cause, Effect, Exit, Option, type Stream } from "effect"
+import type { RequestOptions, StreamAnswer } from "../Gateway.js"
+import type { StreamResult } from "../Provider.js"
+import * as Accounting from "./Accounting.js"
+import { type Attempt, attemptOn, providerRequest, runOver, selected } from "./Attempt.js"
+import { candidates } from "./Candidates.js"
+import type { Begun } from "./RequestStart.js"
+import type { Services } from "./Services.js"
+import * as Streaming from "./Streaming.js"
+
+/**
+ * Account for a stream when it ends: its usage (estimated when the provider
+ * sent none), or its failure. A stream that ended cleanly with real usage is
+ * evaluated and cached like a complete answer.
+ */
+const settleStream = (
+  s: Services,
+  attempt: Attempt,
+  rateLimit: RateLimitInfo | undefined,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  begun: Begun,
+  cacheTtlMs: number | undefined
+) =>
+(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const { requestId } = begun
+    const ctx = {
+      requestId,
+      requirements,
+      now: begun.clock.unsafeCurrentTimeMillis(),
+      streamed: true,
+      timeToFirstTokenMs: summary.timeToFirstTokenMs
+    }
+    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+    if (Option.isSome(failure)) return Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
+    // Ended, or the client went away: the provider generated (and bills) what was sent.
+    const usage: Usage = summary.usage ?? {
+      prompt_tokens: attempt.promptTokens,
+      completion_tokens: summary.chunks,
+      total_tokens: attempt.promptTokens + summary.chunks,
+      estimated: true
+    }
+    const accounted = Effect.asVoid(Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx))
+    const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
+    if (response === undefined) return accounted
+    const key = begun.key
+    return accounted.pipe(
+      Effect.flatMap(() => s.evaluator.evaluate({ requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })),
+      Effect.flatMap(() => (key === undefined ? Effect.void : s.cache.set(key, response, cacheTtlMs)))
+    )
+  })
+
+const neverStarted = (model: ModelMetadata): ProviderError =>
+  new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
+
+/**
+ * The client's stream of an attempt whose first chunk arrived: delivered
+ * (renamed, watched, settled once at its end) and watched for abandonment
+ * until the client starts reading it.
+ */
+const answerStream = (
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  begun: Begun,
+  cacheTtlMs: number | undefined,
+  attempt: Attempt,
+  started: StreamResult,
+  peeled: Streaming.Peeled<ProviderError>
+): Stream.Stream<ChatChunk, ProviderError> => {
+  const { model } = attempt
+  const { requestId } = begun
+  const settle = settleStream(s, attempt, started.rateLimit, request, requirements, begun, cacheTtlMs)
+  // Exactly once: by the stream's end, or by abandonment (whichever comes first).
+  let settled = false
+  const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
+    Effect.suspend(() => {
+      if (settled) return Effect.void
+      settled = true
+      return settle(summary, exit)
+    })
+  const abandoned = () =>
+    new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" })
+  const pending = s.abandoner.register(
+    begun.clock.unsafeCurrentTimeMillis(),
+    peeled.close.pipe(
+      // The error is built only if the stream is abandoned (a schema-class error costs ~25 us).
+      Effect.zipRight(Effect.suspend(() => settleOnce(Streaming.emptySummary, Exit.fail(neverStarted(model))))),
+      Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
+    )
+  )
+  const id = `chatcmpl-${requestId}`
+  return Streaming.deliver(peeled, {
+    clock: begun.clock,
+    startedAt: attempt.held.startedAt,
+    rename: (chunk) => ({ ...chunk, model: model.id, id }),
+    onStart: pending.start,
+    tooLate: abandoned,
+    onEnd: settleOnce
+  })
+}
+
+/** A streamed answer: selection, failover until the first chunk, then the stream. */
+export const streamAnswer = (
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  options: RequestOptions | undefined,
+  begun: Begun
+) => {
+  const { requestId } = begun
+  const call = attemptOn(
+    s,
+    request,
+    requirements,
+    begun,
+    true,
+    ({ key, model, provider }) =>
+      Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
+        Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model)), (peeled) => ({ started, peeled }))),
+    (attempt, { peeled, started }) =>
+      Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
+  )
+  return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
+    Effect.flatMap(runOver(s, ranked, call, requestId), (outcome) =>
+      Effect.as(selected(s, begun, outcome.model, ranked, outcome.failovers), {
+        meta: {
+          requestId,
+          model: outcome.model.id,
+          provider: outcome.model.provider,
+          cacheHit: false,
+          failovers: outcome.failovers,
+          costUsd: undefined
+        },
+        chunks: outcome.value
+      } satisfies StreamAnswer)))
+}
