@@ -7,7 +7,6 @@
  * parser and its events translated synchronously (no Effect, no extra Stream
  * stage per event); the chunk decoder is built once per module.
  */
-import * as Sse from "@effect/experimental/Sse"
 import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Channel, Chunk, Schema, Stream } from "effect"
@@ -16,6 +15,7 @@ import {
   describeParseError,
   estimatedUsage,
   excerpt,
+  makeSseParser,
   maxEventSize,
   type StreamResponse
 } from "../internal/index.js"
@@ -80,10 +80,10 @@ export const translateStream = (
       out.push(chunk.value)
     }
 
-    const parser = Sse.makeParser((event) => {
+    const parser = makeSseParser((event) => {
       // Events after `[DONE]` or a failure in the same network chunk are ignored.
-      if (event._tag === "Event" && !done && failure === undefined) onEvent(event.data)
-    }, { maxEventSize })
+      if (!done && failure === undefined) onEvent(event.data)
+    }, maxEventSize)
 
     /** The usage chunk owed at `[DONE]` when the provider sent none. */
     const tail = (): ReadonlyArray<ChatChunk> =>
@@ -103,7 +103,7 @@ export const translateStream = (
         onInput: (input: Chunk.Chunk<Uint8Array>) => {
           for (const bytes of input) {
             const error = parser.feed(decoder.decode(bytes, { stream: true }))
-            if (error !== undefined && failure === undefined) failure = new MalformedResponse({ ...base, detail: error.message })
+            if (error !== undefined && failure === undefined) failure = new MalformedResponse({ ...base, detail: error })
             if (done || failure !== undefined) break
           }
           const chunks = out
