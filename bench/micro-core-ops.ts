@@ -1,8 +1,9 @@
 /**
  * Micro benchmark of the core request path, complete and streaming, with the
  * Effect op / fiber counters of the patched runtime (`globalThis.__mg`, see
- * /work/helpers/PERF.md; zeros when the runtime is not patched). Same setup as
- * micro-gateway.ts (GatewayLive, bench/config, a provider double), tracer off.
+ * `node bench/effect-counters.mjs`; zeros when the runtime is not patched), CPU
+ * per call (best and median of blocks after a warm-up): GatewayLive on
+ * bench/config with a provider double (micro-core-setup.ts), tracer off.
  * The stream double emits 4 chunks (the last with usage); each stream is
  * drained with `Stream.toPull` in the caller's fiber, as the HTTP layer does.
  *

@@ -4,7 +4,7 @@
  * `modelgate serve`) over the same Gateway double as `micro-http.ts`, in this
  * process, driven by plain `node:http` requests (no Effect on the client side),
  * so `globalThis.__mg` (the counting patch of `node_modules/effect`, see
- * PERF.md) counts only the server. Also prints process CPU per request
+ * `node bench/effect-counters.mjs`) counts only the server. Also prints process CPU per request
  * (client included, so only for A/B).
  *
  *   node --import tsx bench/micro-http-ops.ts [json|stream|bad|404|all] [requests] [concurrency]

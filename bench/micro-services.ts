@@ -1,7 +1,7 @@
 /**
  * Micro benchmark of each per-request service call on `GatewayLive` (bench/config,
  * provider doubles): Effect ops per call (patched runtime counter, see
- * /work/helpers/PERF.md) and CPU per call, one line per service method, in the
+ * `node bench/effect-counters.mjs`) and CPU per call, one line per service method, in the
  * order the request path calls them.
  *
  *   node --import tsx bench/micro-services.ts [filter]
