@@ -9,11 +9,12 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Effect, Option } from "effect"
-import type { AttemptError } from "../Failover.js"
+import type { AttemptError, FailoverOutcome } from "../Failover.js"
+import type { AnswerMeta } from "../Gateway.js"
 import type { Provider, ProviderKey } from "../Provider.js"
 import { encodingFor, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
 import * as Accounting from "./Accounting.js"
-import type { Candidates } from "./Candidates.js"
+import { type Candidates, candidates } from "./Candidates.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 
@@ -53,7 +54,7 @@ export const providerRequest = (request: ChatRequest, model: ModelMetadata): Cha
  * record is written: nothing is left half-held. Everything but `use` runs
  * uninterruptibly, so the accounting of a finished call is never cut short.
  */
-export const attemptOn = <A, B>(
+const attemptOn = <A, B>(
   s: Services,
   request: ChatRequest,
   requirements: TaskRequirements,
@@ -111,7 +112,7 @@ export const attemptOn = <A, B>(
  * that were not eligible and why (a missing key, a budget), so the client
  * learns what to fix.
  */
-export const runOver = <A>(
+const runOver = <A>(
   s: Services,
   ranked: Candidates,
   attempt: (model: ModelMetadata) => Effect.Effect<A, AttemptError>,
@@ -141,3 +142,37 @@ export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked
       reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
     }, true)
   )
+
+/**
+ * The answer of a request the cache did not answer: its candidates, failover
+ * over them (each attempt runs `use`, then `after` with its result, see
+ * `attemptOn`), then `answer` with the candidates and the winning outcome.
+ */
+export const answerOver = <A, B, C, E>(
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  begun: Begun,
+  streamed: boolean,
+  use: (attempt: Attempt) => Effect.Effect<A, ProviderError>,
+  after: (attempt: Attempt, value: A) => Effect.Effect<B>,
+  answer: (ranked: Candidates, outcome: FailoverOutcome<B>) => Effect.Effect<C, E>
+) => {
+  const call = attemptOn(s, request, requirements, begun, streamed, use, after)
+  return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
+    Effect.flatMap(runOver(s, ranked, call, begun.requestId), (outcome) => answer(ranked, outcome)))
+}
+
+/** The metadata of an answer that `outcome` produced (not from the cache). */
+export const answerMeta = (
+  begun: Begun,
+  outcome: FailoverOutcome<unknown>,
+  costUsd: number | undefined
+): AnswerMeta => ({
+  requestId: begun.requestId,
+  model: outcome.model.id,
+  provider: outcome.model.provider,
+  cacheHit: false,
+  failovers: outcome.failovers,
+  costUsd
+})

@@ -7,10 +7,9 @@ import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { toUsd } from "@modelgate/domain/Money"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect } from "effect"
-import type { AnswerMeta, RequestOptions } from "../Gateway.js"
+import type { RequestOptions } from "../Gateway.js"
 import * as Accounting from "./Accounting.js"
-import { attemptOn, providerRequest, runOver, selected } from "./Attempt.js"
-import { candidates } from "./Candidates.js"
+import { answerMeta, answerOver, providerRequest, selected } from "./Attempt.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 
@@ -23,7 +22,7 @@ export const completeAnswer = (
   begun: Begun
 ) => {
   const { requestId } = begun
-  const call = attemptOn(
+  return answerOver(
     s,
     request,
     requirements,
@@ -39,23 +38,11 @@ export const completeAnswer = (
           streamed: false
         }),
         (cost) => ({ response: result.response, cost })
-      )
-  )
-  return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    Effect.flatMap(runOver(s, ranked, call, requestId), (outcome) => {
+      ),
+    (ranked, outcome) => {
       const model = outcome.model
       const response: ChatResponse = { ...outcome.value.response, model: model.id }
-      const answer = {
-        response,
-        meta: {
-          requestId,
-          model: model.id,
-          provider: model.provider,
-          cacheHit: false,
-          failovers: outcome.failovers,
-          costUsd: toUsd(outcome.value.cost)
-        } satisfies AnswerMeta
-      }
+      const answer = { response, meta: answerMeta(begun, outcome, toUsd(outcome.value.cost)) }
       const evaluated = Effect.flatMap(
         selected(s, begun, model, ranked, outcome.failovers),
         () => s.evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
@@ -64,5 +51,6 @@ export const completeAnswer = (
       return key === undefined
         ? Effect.as(evaluated, answer)
         : Effect.as(Effect.flatMap(evaluated, () => s.cache.set(key, response, options?.cacheTtlMs)), answer)
-    }))
+    }
+  )
 }

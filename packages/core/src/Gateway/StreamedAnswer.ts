@@ -12,8 +12,7 @@ import { Cause, Effect, Exit, Option, type Stream } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
 import type { StreamResult } from "../Provider.js"
 import * as Accounting from "./Accounting.js"
-import { type Attempt, attemptOn, providerRequest, runOver, selected } from "./Attempt.js"
-import { candidates } from "./Candidates.js"
+import { answerMeta, answerOver, type Attempt, providerRequest, selected } from "./Attempt.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as Streaming from "./Streaming.js"
@@ -118,9 +117,8 @@ export const streamAnswer = (
   requirements: TaskRequirements,
   options: RequestOptions | undefined,
   begun: Begun
-) => {
-  const { requestId } = begun
-  const call = attemptOn(
+) =>
+  answerOver(
     s,
     request,
     requirements,
@@ -130,19 +128,10 @@ export const streamAnswer = (
       Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
         Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model)), (peeled) => ({ started, peeled }))),
     (attempt, { peeled, started }) =>
-      Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
-  )
-  return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    Effect.flatMap(runOver(s, ranked, call, requestId), (outcome) =>
+      Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled)),
+    (ranked, outcome) =>
       Effect.as(selected(s, begun, outcome.model, ranked, outcome.failovers), {
-        meta: {
-          requestId,
-          model: outcome.model.id,
-          provider: outcome.model.provider,
-          cacheHit: false,
-          failovers: outcome.failovers,
-          costUsd: undefined
-        },
+        meta: answerMeta(begun, outcome, undefined),
         chunks: outcome.value
-      } satisfies StreamAnswer)))
-}
+      } satisfies StreamAnswer)
+  )
