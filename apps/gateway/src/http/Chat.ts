@@ -8,7 +8,7 @@ import type { HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import { type AnswerMeta, Gateway, type GatewayError, type RequestOptions, type StreamAnswer } from "@modelgate/core/Gateway"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
-import { ChatRequest } from "@modelgate/domain/Chat"
+import { ChatRequest, type ChatResponse } from "@modelgate/domain/Chat"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
 import type * as Http from "node:http"
@@ -129,23 +129,31 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
   const read = (http: HttpServerRequest.HttpServerRequest, requestId: string) =>
     readWith(http, maxBytes, (bytes) => parse(bytes, http.headers, requestId))
 
-  const writeTo = (http: HttpServerRequest.HttpServerRequest, res: Http.ServerResponse) => {
-    const requestId = ids(http.headers["x-request-id"])
-    const answer = Effect.flatMap(read(http, requestId), ({ options, request, requirements }) => {
-      if (request.stream === true) {
-        const includeUsage = request.stream_options?.include_usage === true
-        return Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
+  // Both routes: read the request, then answer a stream (its headers begun, the SSE body not) or a complete answer.
+  const answerWith = <A, E>(
+    http: HttpServerRequest.HttpServerRequest,
+    requestId: string,
+    onStream: (streamed: StreamAnswer, headers: Record<string, string>, includeUsage: boolean) => Effect.Effect<A, E>,
+    onComplete: (answer: { readonly response: ChatResponse; readonly meta: AnswerMeta }) => Effect.Effect<A, E>
+  ) =>
+    Effect.flatMap(read(http, requestId), ({ options, request, requirements }) =>
+      request.stream === true
+        ? Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
           const headers = metaHeaders(streamed.meta)
           headers["cache-control"] = "no-cache"
-          headers["content-type"] = "text/event-stream"
-          return Effect.as(Sse.write(res, headers, streamed, includeUsage), sent(200))
+          return onStream(streamed, headers, request.stream_options?.include_usage === true)
         })
-      }
-      return Effect.flatMap(gateway.complete(request, requirements, options), ({ meta, response }) => {
-        const headers = metaHeaders(meta)
-        headers["content-type"] = "application/json"
-        return writeText(res, 200, headers, JSON.stringify(response))
-      })
+        : Effect.flatMap(gateway.complete(request, requirements, options), onComplete))
+
+  const writeTo = (http: HttpServerRequest.HttpServerRequest, res: Http.ServerResponse) => {
+    const requestId = ids(http.headers["x-request-id"])
+    const answer = answerWith(http, requestId, (streamed, headers, includeUsage) => {
+      headers["content-type"] = "text/event-stream"
+      return Effect.as(Sse.write(res, headers, streamed, includeUsage), sent(200))
+    }, ({ meta, response }) => {
+      const headers = metaHeaders(meta)
+      headers["content-type"] = "application/json"
+      return writeText(res, 200, headers, JSON.stringify(response))
     })
     return Effect.catchAllCause(answer, (cause) => {
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
@@ -167,23 +175,16 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
   // a stream on Node is written directly, in this fiber (see Sse.write).
   const respond = (http: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     const requestId = ids(http.headers["x-request-id"])
-    const answer = Effect.flatMap(read(http, requestId), ({ options, request, requirements }) => {
-      if (request.stream === true) {
-        const includeUsage = request.stream_options?.include_usage === true
-        return Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
-          const headers = metaHeaders(streamed.meta)
-          headers["cache-control"] = "no-cache"
-          const res = nodeResponse(http)
-          if (res === undefined) {
-            return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
-          }
-          headers["content-type"] = "text/event-stream"
-          return Effect.as(Sse.write(res, headers, streamed, includeUsage), HttpServerResponse.empty({ status: 200, headers }))
-        })
+    const answer = answerWith(http, requestId, (streamed, headers, includeUsage) => {
+      const res = nodeResponse(http)
+      if (res === undefined) {
+        return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
       }
-      return Effect.map(gateway.complete(request, requirements, options), ({ meta, response }) =>
-        HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) }))
-    })
+      headers["content-type"] = "text/event-stream"
+      return Effect.as(Sse.write(res, headers, streamed, includeUsage), HttpServerResponse.empty({ status: 200, headers }))
+    }, ({ meta, response }) =>
+      // `Effect.succeed` here costs what `Effect.map`'s `sync` did: the same steps.
+      Effect.succeed(HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) })))
     return Effect.catchAll(answer, (e) => {
       const error = toApi(e)
       return Effect.succeed(toResponse(error, failureHeaders(error, requestId)))
