@@ -1,10 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { BudgetExceeded } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { ModelMetadata } from "@modelgate/domain/Model"
 import { fromUsd, type PicoUsd } from "@modelgate/domain/Money"
 import { CostRecord } from "@modelgate/domain/Records"
-import { Context, Effect, Either, Layer, Option, Ref, Schema, Stream, TestClock } from "effect"
+import { Context, Effect, Either, Layer, Option, Ref, Stream, TestClock } from "effect"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import * as CostTrackerModule from "@modelgate/core/CostTracker"
 import { Events } from "@modelgate/core/Events"
@@ -13,26 +12,13 @@ import { BudgetLimit, BudgetsConfig, defaultConfig, GatewayConfigData, RecordsCo
 import * as RecordStore from "@modelgate/core/RecordStore"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
+import { testModel } from "./TestModels.js"
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR
 
-const model = (id: string) =>
-  Schema.decodeUnknownSync(ModelMetadata)({
-    id,
-    provider: "openai",
-    providerModel: id,
-    displayName: id,
-    capabilities: ["chat"],
-    contextWindow: 128_000,
-    maxOutputTokens: 4_096,
-    pricing: { inputPerMillion: 1, outputPerMillion: 2 },
-    rateLimits: { rpm: 100, tpm: 100_000 },
-    qualityTier: "standard",
-    qualityScore: 0.5
-  })
-const a = model("a")
-const b = model("b")
+const a = testModel("a")
+const b = testModel("b")
 
 const usd = (n: number) => fromUsd(n)
 let seq = 0

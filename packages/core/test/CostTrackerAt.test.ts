@@ -1,9 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { ModelMetadata } from "@modelgate/domain/Model"
 import { fromUsd, type PicoUsd } from "@modelgate/domain/Money"
 import { CostRecord } from "@modelgate/domain/Records"
-import { Clock, Effect, Either, Layer, Ref, Schema, Stream } from "effect"
+import { Clock, Effect, Either, Layer, Ref, Stream } from "effect"
 import { type BudgetReservation, CostTracker } from "@modelgate/core/CostTracker"
 import * as CostTrackerModule from "@modelgate/core/CostTracker"
 import { Events } from "@modelgate/core/Events"
@@ -11,20 +10,9 @@ import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { BudgetLimit, BudgetsConfig, defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
 import * as RecordStore from "@modelgate/core/RecordStore"
 import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
+import { testModel } from "./TestModels.js"
 
-const model = Schema.decodeUnknownSync(ModelMetadata)({
-  id: "a",
-  provider: "openai",
-  providerModel: "a",
-  displayName: "a",
-  capabilities: ["chat"],
-  contextWindow: 128_000,
-  maxOutputTokens: 4_096,
-  pricing: { inputPerMillion: 1, outputPerMillion: 2 },
-  rateLimits: { rpm: 100, tpm: 100_000 },
-  qualityTier: "standard",
-  qualityScore: 0.5
-})
+const model = testModel("a")
 
 const config = new GatewayConfigData({
   ...defaultConfig,

@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { MissingApiKey } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { ModelMetadata } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
 import { RateLimited, ServerError } from "@modelgate/domain/ProviderError"
 import type { HealthCheckRecord } from "@modelgate/domain/Records"
-import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Redacted, Ref, Schedule, Schema, Scope, Stream, TestClock } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Redacted, Ref, Schedule, Scope, Stream, TestClock } from "effect"
 import { ApiKeys } from "../src/ApiKeys.js"
 import { Events } from "../src/Events.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
@@ -14,21 +14,9 @@ import * as HealthCheckerModule from "../src/HealthChecker.js"
 import * as ModelRegistry from "../src/ModelRegistry.js"
 import { type Provider, Providers } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
+import { testModel } from "./TestModels.js"
 
-const model = (id: string, provider: string) =>
-  Schema.decodeUnknownSync(ModelMetadata)({
-    id,
-    provider,
-    providerModel: `${id}-v1`,
-    displayName: id,
-    capabilities: ["chat"],
-    contextWindow: 128_000,
-    maxOutputTokens: 4_096,
-    pricing: { inputPerMillion: 1, outputPerMillion: 2 },
-    rateLimits: { rpm: 100, tpm: 100_000 },
-    qualityTier: "standard",
-    qualityScore: 0.8
-  })
+const model = (id: string, provider: string) => testModel(id, { provider, providerModel: `${id}-v1`, qualityScore: 0.8 })
 
 const gpt = model("gpt", "openai")
 const claude = model("claude", "anthropic")

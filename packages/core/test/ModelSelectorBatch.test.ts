@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ModelMetadata } from "@modelgate/domain/Model"
 import { fromUsd } from "@modelgate/domain/Money"
 import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
-import { Clock, Context, Effect, Layer, Schema, TestClock } from "effect"
+import { Clock, Context, Effect, Layer, TestClock } from "effect"
 import * as ApiKeys from "../src/ApiKeys.js"
 import * as CostTrackerModule from "../src/CostTracker.js"
 import { CostTracker } from "../src/CostTracker.js"
@@ -22,31 +21,16 @@ import * as RecordStore from "../src/RecordStore.js"
 import * as RecordWriterMemory from "../src/RecordWriter/Memory.js"
 import * as ResponseEvaluatorModule from "../src/ResponseEvaluator.js"
 import { ResponseEvaluator } from "../src/ResponseEvaluator.js"
-
-const model = (id: string, extra: Record<string, unknown> = {}) =>
-  Schema.decodeUnknownSync(ModelMetadata)({
-    id,
-    provider: "openai",
-    providerModel: id,
-    displayName: id,
-    capabilities: ["chat"],
-    contextWindow: 128_000,
-    maxOutputTokens: 4_096,
-    pricing: { inputPerMillion: 1, outputPerMillion: 2 },
-    rateLimits: { rpm: 100, tpm: 100_000 },
-    qualityTier: "standard",
-    qualityScore: 0.5,
-    ...extra
-  })
+import { testModel } from "./TestModels.js"
 
 const models = [
-  model("fast", { qualityScore: 0.7 }),
-  model("slow", { qualityScore: 0.8 }),
-  model("down"),
-  model("spent"),
-  model("busy", { rateLimits: { rpm: 2, tpm: 100_000 } }),
-  model("cheap", { pricing: { inputPerMillion: 0.1, outputPerMillion: 0.2 } }),
-  model("fresh", { qualityScore: 0.9, pricing: { inputPerMillion: 5, outputPerMillion: 15 } })
+  testModel("fast", { qualityScore: 0.7 }),
+  testModel("slow", { qualityScore: 0.8 }),
+  testModel("down"),
+  testModel("spent"),
+  testModel("busy", { rateLimits: { rpm: 2, tpm: 100_000 } }),
+  testModel("cheap", { pricing: { inputPerMillion: 0.1, outputPerMillion: 0.2 } }),
+  testModel("fresh", { qualityScore: 0.9, pricing: { inputPerMillion: 5, outputPerMillion: 15 } })
 ]
 
 const double: Provider = {

@@ -1,10 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { ModelMetadata } from "@modelgate/domain/Model"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { RateLimitEventRecord } from "@modelgate/domain/Records"
-import { Context, Effect, Layer, Ref, Schema, Stream, TestClock } from "effect"
+import { Context, Effect, Layer, Ref, Stream, TestClock } from "effect"
 import * as Events from "../src/Events.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
 import { defaultConfig, GatewayConfigData, RateLimitConfig } from "../src/GatewayConfigSchema.js"
@@ -14,21 +13,7 @@ import { LimiterStore } from "../src/RateLimiter/LimiterStore.js"
 import * as LimiterStoreModule from "../src/RateLimiter/LimiterStore.js"
 import { MemoryRecords } from "../src/RecordSink.js"
 import * as RecordSink from "../src/RecordSink.js"
-
-const model = (rpm: number, tpm: number, id = "m1") =>
-  Schema.decodeUnknownSync(ModelMetadata)({
-    id,
-    provider: "openai",
-    providerModel: "gpt-4o-mini",
-    displayName: "Test model",
-    capabilities: ["chat"],
-    contextWindow: 128_000,
-    maxOutputTokens: 16_000,
-    pricing: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
-    rateLimits: { rpm, tpm },
-    qualityTier: "economy",
-    qualityScore: 0.7
-  })
+import { limitedModel } from "./TestModels.js"
 
 const config = (warningThreshold = 0.9, windowMs = 60_000) =>
   new GatewayConfigData({ ...defaultConfig, rateLimits: RateLimitConfig.make({ warningThreshold, windowMs }) })
@@ -62,7 +47,7 @@ describe("RateLimiter", () => {
   it.effect("admits rpm requests, refuses the next with the time until the oldest bucket leaves the window", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(3, 1_000_000)
+      const m = limitedModel(3, 1_000_000)
       yield* TestClock.adjust("500 millis")
       for (let i = 0; i < 3; i++) yield* limiter.reserve(m, 10)
       yield* TestClock.adjust("29500 millis")
@@ -84,7 +69,7 @@ describe("RateLimiter", () => {
   it.effect("refuses on tokens with the time until enough tokens leave the window", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(100, 1_000)
+      const m = limitedModel(100, 1_000)
       yield* limiter.reserve(m, 600)
       yield* TestClock.adjust("10 seconds")
       yield* limiter.reserve(m, 300)
@@ -102,7 +87,7 @@ describe("RateLimiter", () => {
   it.effect("warns once per window at the threshold, with an event and a record", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(10, 1_000_000)
+      const m = limitedModel(10, 1_000_000)
       for (let i = 0; i < 8; i++) yield* limiter.reserve(m, 1)
       assert.lengthOf(yield* records("warning"), 0)
       yield* limiter.reserve(m, 1)
@@ -129,7 +114,7 @@ describe("RateLimiter", () => {
   it.effect("publishes RateLimited once when the limit is reached and WindowReset when there is room again", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(2, 1_000_000)
+      const m = limitedModel(2, 1_000_000)
       yield* limiter.reserve(m, 1)
       yield* limiter.reserve(m, 1)
       yield* Effect.flip(limiter.reserve(m, 1))
@@ -160,7 +145,7 @@ describe("RateLimiter", () => {
   it.effect("believes the provider's 0 remaining until its reset, and never loosens", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(100, 100_000)
+      const m = limitedModel(100, 100_000)
       yield* limiter.observe(m, RateLimitInfo.make({ remainingRequests: 5, resetRequestsMs: 1_000 }))
       yield* limiter.reserve(m, 1)
       yield* limiter.observe(m, RateLimitInfo.make({ remainingTokens: 0, resetTokensMs: 10_000 }))
@@ -180,7 +165,7 @@ describe("RateLimiter", () => {
   it.effect("limits per key: a provider block on one key leaves other keys and the model usable", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(3, 100_000)
+      const m = limitedModel(3, 100_000)
       yield* limiter.observe(m, RateLimitInfo.make({ remainingRequests: 0, resetRequestsMs: 30_000 }), "openai#1")
       const refused = yield* Effect.flip(limiter.reserve(m, 1, "openai#1"))
       assert.strictEqual(refused.dimension, "provider")
@@ -204,7 +189,7 @@ describe("RateLimiter", () => {
   it.effect("release gives back the request and its tokens once; settle refunds or charges once", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(2, 1_000)
+      const m = limitedModel(2, 1_000)
       const a = yield* limiter.reserve(m, 400)
       const b = yield* limiter.reserve(m, 400)
       yield* limiter.release(a)
@@ -250,7 +235,7 @@ describe("RateLimiter", () => {
   it.effect("a failing store is treated as room, not as an outage", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(1, 10)
+      const m = limitedModel(1, 10)
       yield* limiter.reserve(m, 5)
       const second = yield* limiter.reserve(m, 5)
       yield* limiter.settle(second, 3)
@@ -276,7 +261,7 @@ describe("RateLimiter", () => {
   it.effect("reads the window length from the configuration", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter
-      const m = model(1, 1_000)
+      const m = limitedModel(1, 1_000)
       yield* limiter.reserve(m, 1)
       const refused = yield* Effect.flip(limiter.reserve(m, 1))
       assert.strictEqual(refused.retryAfterMs, 6_000 + 100)

@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { ModelMetadata } from "@modelgate/domain/Model"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Clock, Effect, Layer, Ref, Schema, Stream, TestClock } from "effect"
+import { Clock, Effect, Layer, Ref, Stream, TestClock } from "effect"
 import * as Events from "../src/Events.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
 import { defaultConfig, GatewayConfigData, RateLimitConfig } from "../src/GatewayConfigSchema.js"
@@ -11,20 +10,9 @@ import { RateLimiter } from "../src/RateLimiter.js"
 import { LimiterStore } from "../src/RateLimiter/LimiterStore.js"
 import * as LimiterStoreModule from "../src/RateLimiter/LimiterStore.js"
 import * as RecordSink from "../src/RecordSink.js"
+import { limitedModel } from "./TestModels.js"
 
-const model = Schema.decodeUnknownSync(ModelMetadata)({
-  id: "m1",
-  provider: "openai",
-  providerModel: "gpt-4o-mini",
-  displayName: "Test model",
-  capabilities: ["chat"],
-  contextWindow: 128_000,
-  maxOutputTokens: 16_000,
-  pricing: { inputPerMillion: 0.15, outputPerMillion: 0.6 },
-  rateLimits: { rpm: 3, tpm: 1_000 },
-  qualityTier: "economy",
-  qualityScore: 0.7
-})
+const model = limitedModel(3, 1_000)
 
 /** One scenario of reserves, refusals, settles, releases, headroom checks and a provider block; what it saw. */
 const scenario = (store: Layer.Layer<LimiterStore>, useAt = false) =>
