@@ -9,45 +9,15 @@
  *
  *   node --import tsx bench/micro-http-ops.ts [json|stream|bad|404|all] [requests] [concurrency]
  */
-import { Gateway } from "@modelgate/core/Gateway"
 import { NodeRuntime } from "@effect/platform-node"
 import { HttpServer } from "@effect/platform"
-import { Deferred, Effect, Layer, Stream } from "effect"
+import { Deferred, Effect, Layer } from "effect"
 import * as Http from "node:http"
 import * as HttpApp from "../apps/gateway/dist/HttpApp.js"
 import { services } from "../apps/gateway/test/support/Doubles.js"
+import { gatewayDouble } from "./http-double.js"
 
-const answer = {
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 }
-}
-const chunk = (content: string | undefined, finish: boolean) => ({
-  id: "chatcmpl-bench",
-  object: "chat.completion.chunk",
-  created: 1_700_000_000,
-  model: "gpt-4o-mini",
-  choices: content === undefined ? [] : [{ index: 0, delta: { content }, finish_reason: finish ? "stop" : null }],
-  ...(content === undefined ? { usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 } } : {})
-})
-const chunks = [chunk("Hello", false), chunk("! How can I help?", true), chunk(undefined, false)]
-
-const meta = (requestId: string | undefined) => ({
-  requestId: requestId ?? "none",
-  model: "gpt-4o-mini",
-  provider: "openai",
-  cacheHit: false,
-  failovers: 0,
-  costUsd: 0.0000068
-})
-const gateway = Gateway.of({
-  complete: (_request, _requirements, options) => Effect.succeed({ response: answer as never, meta: meta(options?.requestId) }),
-  stream: (_request, _requirements, options) =>
-    Effect.succeed({ meta: { ...meta(options?.requestId), costUsd: undefined }, chunks: Stream.fromIterable(chunks as never) })
-})
+const gateway = await gatewayDouble()
 
 const port = await new Promise<number>((resolve) => {
   const ready = Layer.scopedDiscard(

@@ -17,48 +17,18 @@ import * as fs from "node:fs"
 import * as Http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { answer, chunks, gatewayDouble } from "./http-double.js"
 
 const self = fileURLToPath(import.meta.url)
 const root = path.resolve(path.dirname(self), "..")
 
-const answer = {
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello! How can I help you today?" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 }
-}
-const chunk = (content: string | undefined, finish: boolean) => ({
-  id: "chatcmpl-bench",
-  object: "chat.completion.chunk",
-  created: 1_700_000_000,
-  model: "gpt-4o-mini",
-  choices: content === undefined ? [] : [{ index: 0, delta: { content }, finish_reason: finish ? "stop" : null }],
-  ...(content === undefined ? { usage: { prompt_tokens: 9, completion_tokens: 9, total_tokens: 18 } } : {})
-})
-const chunks = [chunk("Hello", false), chunk("! How can I help?", true), chunk(undefined, false)]
-
 /** The gateway's HTTP app over a Gateway double, listening on a free port. */
 const serveGateway = async () => {
-  const { Gateway } = await import("@modelgate/core/Gateway")
-  const { Effect, Layer, Stream } = await import("effect")
+  const { Layer } = await import("effect")
   const { NodeRuntime } = await import("@effect/platform-node")
   const HttpApp = await import("../apps/gateway/dist/HttpApp.js")
   const { services } = await import("../apps/gateway/test/support/Doubles.js")
-  const meta = (requestId: string | undefined) => ({
-    requestId: requestId ?? "none",
-    model: "gpt-4o-mini",
-    provider: "openai",
-    cacheHit: false,
-    failovers: 0,
-    costUsd: 0.0000068
-  })
-  const gateway = Gateway.of({
-    complete: (_request, _requirements, options) => Effect.succeed({ response: answer as never, meta: meta(options?.requestId) }),
-    stream: (_request, _requirements, options) =>
-      Effect.succeed({ meta: { ...meta(options?.requestId), costUsd: undefined }, chunks: Stream.fromIterable(chunks as never) })
-  })
+  const gateway = await gatewayDouble()
   // Like `modelgate serve`: Effect's tracer off.
   const main = HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(
     Layer.provide(services(gateway)),
