@@ -16,6 +16,7 @@ import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { ModelMetadata } from "@modelgate/domain/Model"
 import { Channel, Chunk, Effect, Either, Redacted, Schema, Scope, Stream } from "effect"
 import * as fs from "node:fs"
+import { measure } from "./measure.js"
 
 process.setSourceMapsEnabled(false)
 // MG_OPENAI_SRC: another copy of the providers' src (an A/B baseline).
@@ -26,15 +27,7 @@ const OpenAi: typeof import("../packages/providers/src/OpenAi.js") = await impor
 const mode = process.argv[2] === "stream" ? "stream" : process.argv[2] === "pull" ? "pull" : "json"
 const port = process.argv[3] ?? "19001"
 const perBlock = Number(process.argv[4] ?? "1000")
-const blocks = 5
-const warmup = 1500
 const model = Schema.decodeUnknownSync(ModelMetadata)(JSON.parse(fs.readFileSync("bench/config/models.json", "utf8")).models[0])
-
-interface Counter {
-  fibers: number
-  ops: number
-}
-const counter = (): Counter => (globalThis as unknown as { __mg?: Counter }).__mg ?? { fibers: 0, ops: 0 }
 
 const program = Effect.gen(function*() {
   const provider = yield* OpenAi.make(Effect.succeed(ProviderConfig.make({ baseUrl: `http://127.0.0.1:${port}/v1` })))
@@ -65,22 +58,7 @@ const program = Effect.gen(function*() {
     const first = (yield* once) as Chunk.Chunk<unknown>
     if (Chunk.size(first) !== 8) throw new Error(`expected 8 chunks (7 + usage), got ${Chunk.size(first)}`)
   }
-  for (let i = 0; i < warmup; i++) yield* once
-  const cpu: Array<number> = []
-  const c0 = { ...counter() }
-  for (let b = 0; b < blocks; b++) {
-    const start = process.cpuUsage()
-    for (let i = 0; i < perBlock; i++) yield* once
-    const used = process.cpuUsage(start)
-    cpu.push((used.user + used.system) / perBlock)
-  }
-  const c1 = counter()
-  const n = blocks * perBlock
-  cpu.sort((a, b) => a - b)
-  console.log(
-    `openai ${mode.padEnd(6)} cpu best ${cpu[0]!.toFixed(1)} us, median ${cpu[Math.floor(blocks / 2)]!.toFixed(1)} us;` +
-      ` ops ${((c1.ops - c0.ops) / n).toFixed(1)}, fibers ${((c1.fibers - c0.fibers) / n).toFixed(2)} per call`
-  )
+  console.log(yield* measure(`openai ${mode.padEnd(6)}`, once, perBlock))
   if (process.argv.includes("--stacks")) {
     const stacks = (globalThis as unknown as { __mg?: { stacks: Map<string, number> } }).__mg?.stacks ?? new Map()
     for (const [stack, n] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(n, stack)

@@ -22,6 +22,7 @@ import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import { Chunk, Effect, Redacted, Stream } from "effect"
+import { measure } from "./measure.js"
 
 // tsx turns source maps on; the gateway runs plain `node` on dist.
 process.setSourceMapsEnabled(false)
@@ -33,14 +34,6 @@ type Adapter = typeof import("@modelgate/providers/Anthropic")
 const load = (name: string): Promise<Adapter> =>
   import(adapters === undefined ? `@modelgate/providers/${name}` : `${adapters}/${name}.ts`) as Promise<Adapter>
 const [Anthropic, Google, Ollama] = await Promise.all([load("Anthropic"), load("Google"), load("Ollama")])
-const blocks = 5
-const warmup = 1500
-
-interface Counter {
-  fibers: number
-  ops: number
-}
-const counter = (): Counter => (globalThis as unknown as { __mg?: Counter }).__mg ?? { fibers: 0, ops: 0 }
 
 const modelOf = (provider: string, providerModel: string) =>
   ModelMetadata.make({
@@ -66,24 +59,9 @@ const ctxOf = (provider: string, providerModel: string, key: string | undefined)
   }
 }
 
-const measure = (name: string, once: Effect.Effect<unknown, unknown>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < warmup; i++) yield* once
-    const cpu: Array<number> = []
-    const c0 = { ...counter() }
-    for (let b = 0; b < blocks; b++) {
-      const start = process.cpuUsage()
-      for (let i = 0; i < perBlock; i++) yield* once
-      const used = process.cpuUsage(start)
-      cpu.push((used.user + used.system) / perBlock)
-    }
-    const c1 = counter()
-    const n = blocks * perBlock
-    cpu.sort((a, b) => a - b)
-    const line = `${name.padEnd(18)} cpu best ${cpu[0]!.toFixed(1)} us, median ${cpu[Math.floor(blocks / 2)]!.toFixed(1)} us;` +
-      ` ops ${((c1.ops - c0.ops) / n).toFixed(1)}, fibers ${((c1.fibers - c0.fibers) / n).toFixed(2)} per call`
-    yield* Effect.sync(() => process.stdout.write(`${line}\n`))
-  })
+/** Time `once` and print its line. */
+const report = (name: string, once: Effect.Effect<unknown, unknown>) =>
+  Effect.flatMap(measure(name.padEnd(18), once, perBlock), (line) => Effect.sync(() => process.stdout.write(`${line}\n`)))
 
 const run = (name: string, provider: Provider, ctx: ReturnType<typeof ctxOf>, expectChunks: number) =>
   Effect.gen(function*() {
@@ -93,8 +71,8 @@ const run = (name: string, provider: Provider, ctx: ReturnType<typeof ctxOf>, ex
     if (answer.response.choices[0]?.finish_reason !== "stop") throw new Error(`${name}: unexpected answer`)
     const chunks = yield* stream
     if (Chunk.size(chunks) !== expectChunks) throw new Error(`${name}: expected ${expectChunks} chunks, got ${Chunk.size(chunks)}`)
-    if (modes.includes("chat")) yield* measure(`${name} chat`, chat)
-    if (modes.includes("stream")) yield* measure(`${name} stream`, stream)
+    if (modes.includes("chat")) yield* report(`${name} chat`, chat)
+    if (modes.includes("stream")) yield* report(`${name} stream`, stream)
   })
 
 const config = (baseUrl: string) => Effect.succeed(ProviderConfig.make({ baseUrl, maxRetries: 0 }))
