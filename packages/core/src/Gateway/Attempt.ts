@@ -47,6 +47,16 @@ const failureOf = (cause: Cause.Cause<ProviderError>) =>
 /** The request as sent to the provider: the provider's own name of `model`. */
 export const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({ ...request, model: model.providerModel })
 
+/** What an attempt does once it holds its reservations (see `attemptOn`). */
+export interface AttemptSteps<A, B> {
+  /** Whether the call streams (recorded with its accounting). */
+  readonly streamed: boolean
+  /** The provider call: interruptible, undone if it fails. */
+  readonly use: (attempt: Attempt) => Effect.Effect<A, ProviderError>
+  /** Its accounting and answer, with the call's result. */
+  readonly after: (attempt: Attempt, value: A) => Effect.Effect<B>
+}
+
 /**
  * One attempt on `model`: take a key, reserve budget and rate-limit capacity,
  * run `use` (interruptible), then `after` with its result. If `use` fails or
@@ -59,9 +69,7 @@ const attemptOn = <A, B>(
   request: ChatRequest,
   requirements: TaskRequirements,
   begun: Begun,
-  streamed: boolean,
-  use: (attempt: Attempt) => Effect.Effect<A, ProviderError>,
-  after: (attempt: Attempt, value: A) => Effect.Effect<B>
+  { after, streamed, use }: AttemptSteps<A, B>
 ) => {
   const promptTokensOn = promptEstimator(request)
   const { clock, requestId } = begun
@@ -145,20 +153,18 @@ export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked
 
 /**
  * The answer of a request the cache did not answer: its candidates, failover
- * over them (each attempt runs `use`, then `after` with its result, see
- * `attemptOn`), then `answer` with the candidates and the winning outcome.
+ * over them (each attempt runs `steps`, see `attemptOn`), then `answer`
+ * with the candidates and the winning outcome.
  */
 export const answerOver = <A, B, C, E>(
   s: Services,
   request: ChatRequest,
   requirements: TaskRequirements,
   begun: Begun,
-  streamed: boolean,
-  use: (attempt: Attempt) => Effect.Effect<A, ProviderError>,
-  after: (attempt: Attempt, value: A) => Effect.Effect<B>,
+  steps: AttemptSteps<A, B>,
   answer: (ranked: Candidates, outcome: FailoverOutcome<B>) => Effect.Effect<C, E>
 ) => {
-  const call = attemptOn(s, request, requirements, begun, streamed, use, after)
+  const call = attemptOn(s, request, requirements, begun, steps)
   return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
     Effect.flatMap(runOver(s, ranked, call, begun.requestId), (outcome) => answer(ranked, outcome)))
 }

@@ -27,18 +27,20 @@ export const completeAnswer = (
     request,
     requirements,
     begun,
-    false,
-    ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
-    ({ held }, result) =>
-      Effect.map(
-        Accounting.succeeded(s.accounting, held, result.response.usage, result.rateLimit, {
-          requestId,
-          requirements,
-          now: begun.clock.unsafeCurrentTimeMillis(),
-          streamed: false
-        }),
-        (cost) => ({ response: result.response, cost })
-      ),
+    {
+      streamed: false,
+      use: ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
+      after: ({ held }, result) =>
+        Effect.map(
+          Accounting.succeeded(s.accounting, held, result.response.usage, result.rateLimit, {
+            requestId,
+            requirements,
+            now: begun.clock.unsafeCurrentTimeMillis(),
+            streamed: false
+          }),
+          (cost) => ({ response: result.response, cost })
+        )
+    },
     (ranked, outcome) => {
       const model = outcome.model
       const response: ChatResponse = { ...outcome.value.response, model: model.id }

@@ -123,12 +123,14 @@ export const streamAnswer = (
     request,
     requirements,
     begun,
-    true,
-    ({ key, model, provider }) =>
-      Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
-        Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model)), (peeled) => ({ started, peeled }))),
-    (attempt, { peeled, started }) =>
-      Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled)),
+    {
+      streamed: true,
+      use: ({ key, model, provider }) =>
+        Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
+          Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model)), (peeled) => ({ started, peeled }))),
+      after: (attempt, { peeled, started }) =>
+        Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
+    },
     (ranked, outcome) =>
       Effect.as(selected(s, begun, outcome.model, ranked, outcome.failovers), {
         meta: answerMeta(begun, outcome, undefined),
