@@ -36,7 +36,7 @@ export const arbCostRecord = (days: number): fc.Arbitrary<CostRecord> =>
     .map((r) => CostRecord.make({ ...r, requestId: "r" }))
 
 /**
- * Cost queries over the values of `arbCostRecord(days)`: any subset of the
+ * Cost queries over the values of `arbCostRecord(days)`: some, all or none of the
  * bounds (in `[0, days * DAY]`), the grouping and the equality filters.
  */
 export const arbCostQuery = (days: number): fc.Arbitrary<CostQuery> =>
