@@ -28,6 +28,9 @@ import { completeAnswer } from "./Gateway/CompleteAnswer.js"
 import { begin, unlessCached } from "./Gateway/RequestStart.js"
 import * as Services from "./Gateway/Services.js"
 import { streamAnswer } from "./Gateway/StreamedAnswer.js"
+import type { StreamPull } from "./Gateway/Streaming.js"
+
+export type { StreamPull }
 import { replay } from "./ResponseCache.js"
 
 /** Every way a gateway request can fail before an answer starts. */
@@ -65,6 +68,14 @@ export interface StreamAnswer {
   readonly meta: AnswerMeta
   /** Fails with the provider's error if the stream breaks after it started; never ends cleanly when broken. */
   readonly chunks: Stream.Stream<ChatChunk, ProviderError>
+  /**
+   * The same chunks as a bare pull, when the answer offers one (a provider's
+   * stream does, a cache replay does not): a consumer with its own pull loop
+   * (the HTTP SSE writer) reads the upstream through one pull layer rather
+   * than a second channel over `chunks`. Read an answer through `chunks` or
+   * `open`, never both; `close` the pull once, with the outcome.
+   */
+  readonly open?: (() => StreamPull) | undefined
 }
 
 /** The gateway's request path. */

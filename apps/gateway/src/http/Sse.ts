@@ -6,9 +6,9 @@
  * `HttpServerResponse.stream` body, which the platform runs with
  * `Stream.runForEachChunk` (a forked fiber and two deferreds per stream).
  */
-import { Cause, Channel, Effect, Either, Exit, Scope, Stream } from "effect"
+import { Cause, Channel, Effect, Either, Exit, Option, Scope, Stream } from "effect"
 import type * as Http from "node:http"
-import type { StreamAnswer } from "@modelgate/core/Gateway"
+import type { StreamAnswer, StreamPull } from "@modelgate/core/Gateway"
 import type { ChatChunk } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { type ApiError, errorBody, fromGatewayError, internal } from "./ApiError.js"
@@ -66,8 +66,22 @@ const ended = (res: Http.ServerResponse, last: string): Effect.Effect<void> =>
  * two deferreds per stream: ~250 us against ~115 us per short stream.
  * `Channel.toPullIn` with the scope given, rather than `Stream.toPull` in
  * `Scope.extend`: no scope service provided and no `Option` wrapping per pull.
+ * When the answer offers a bare pull (`StreamAnswer.open`, a provider's
+ * stream) the writer pulls that instead: the upstream through one pull layer,
+ * no channel of the writer's own (~270 Effect ops fewer per stream).
  */
 export const write = (
+  res: Http.ServerResponse,
+  headers: Record<string, string>,
+  answer: StreamAnswer,
+  includeUsage: boolean
+): Effect.Effect<void> =>
+  answer.open === undefined
+    ? writeStream(res, headers, answer, includeUsage)
+    : writePull(res, headers, answer, answer.open, includeUsage)
+
+/** The answer's chunk stream, pulled through its channel in a scope closed at the end. */
+const writeStream = (
   res: Http.ServerResponse,
   headers: Record<string, string>,
   answer: StreamAnswer,
@@ -85,20 +99,59 @@ export const write = (
         })
         return step
       })
-      // The chunk stream's scope closes with its outcome as soon as it ends, before the last event is written.
-      return Effect.matchCauseEffect(restore(body), {
-        onSuccess: () => Effect.zipRight(Scope.close(scope, Exit.void), restore(ended(res, DONE))),
-        onFailure: (cause) =>
-          Effect.zipRight(
-            Scope.close(scope, Exit.failCause(cause)),
-            Cause.isInterruptedOnly(cause)
-              ? Effect.suspend(() => {
-                // Interrupted (the client left, or shutdown): end the response so the platform writes nothing more.
-                if (!res.writableEnded) res.end()
-                return Effect.failCause(cause as Cause.Cause<never>)
-              })
-              : Effect.flatMap(streamError(answer, cause), (error) => restore(ended(res, errorFrame(error))))
-          )
-      })
+      return finish(res, answer, restore, body, (exit) => Scope.close(scope, exit))
     })
   )
+
+/**
+ * The answer's bare pull (`StreamAnswer.open`): the upstream read through one
+ * pull layer, no channel executor over it, closed once with the outcome.
+ */
+const writePull = (
+  res: Http.ServerResponse,
+  headers: Record<string, string>,
+  answer: StreamAnswer,
+  open: () => StreamPull,
+  includeUsage: boolean
+): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      const { close, pull } = open()
+      res.writeHead(200, headers)
+      // Each pull is a batch of chunks, or fails `None` at the end of the stream.
+      const step: Effect.Effect<void, ProviderError> = Effect.matchEffect(pull, {
+        onFailure: (end) => (Option.isNone(end) ? Effect.void : Effect.fail(end.value)),
+        onSuccess: (chunks) => {
+          const text = frames(chunks, includeUsage)
+          return text === "" || res.write(text) ? step : Effect.zipRight(drained(res), step)
+        }
+      })
+      return finish(res, answer, restore, step, close)
+    })
+  )
+
+/**
+ * End the response after the body: the chunk stream is closed with its
+ * outcome as soon as it ends, before the last event is written.
+ */
+const finish = (
+  res: Http.ServerResponse,
+  answer: StreamAnswer,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+  body: Effect.Effect<void, ProviderError>,
+  close: (exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>
+): Effect.Effect<void> =>
+  Effect.matchCauseEffect(restore(body), {
+    onSuccess: () => Effect.zipRight(close(Exit.void), restore(ended(res, DONE))),
+    onFailure: (cause) =>
+      Effect.zipRight(
+        close(Exit.failCause(cause)),
+        Cause.isInterruptedOnly(cause)
+          ? Effect.suspend(() => {
+            // Interrupted (the client left, or shutdown): end the response so the platform writes nothing more.
+            if (!res.writableEnded) res.end()
+            return Effect.failCause(cause as Cause.Cause<never>)
+          })
+          : Effect.flatMap(streamError(answer, cause), (error) => restore(ended(res, errorFrame(error))))
+      )
+  })

@@ -3,12 +3,12 @@
  * and failover until the first chunk, then the client's stream, watched for
  * abandonment (`Abandon.ts`) and settled once when it ends (`Streaming.ts`).
  */
-import type { ChatChunk, ChatRequest, Usage } from "@modelgate/domain/Chat"
+import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Cause, Effect, Exit, Option, type Stream } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
 import type { StreamResult } from "../Provider.js"
 import * as Accounting from "./Accounting.js"
@@ -66,7 +66,7 @@ const neverStarted = (model: ModelMetadata): ProviderError =>
 /**
  * The client's stream of an attempt whose first chunk arrived: delivered
  * (renamed, watched, settled once at its end) and watched for abandonment
- * until the client starts reading it.
+ * until the client starts reading it (through its stream or its bare pull).
  */
 const answerStream = (
   s: Services,
@@ -77,7 +77,7 @@ const answerStream = (
   attempt: Attempt,
   started: StreamResult,
   peeled: Streaming.Peeled<ProviderError>
-): Stream.Stream<ChatChunk, ProviderError> => {
+): Streaming.Delivered => {
   const { model } = attempt
   const { requestId } = begun
   const settle = settleStream(s, attempt, started.rateLimit, request, requirements, begun, cacheTtlMs)
@@ -100,7 +100,7 @@ const answerStream = (
     )
   )
   const id = `chatcmpl-${requestId}`
-  return Streaming.deliver(peeled, {
+  return Streaming.delivery(peeled, {
     clock: begun.clock,
     startedAt: attempt.held.startedAt,
     rename: (chunk) => ({ ...chunk, model: model.id, id }),
@@ -134,6 +134,7 @@ export const streamAnswer = (
     (ranked, outcome) =>
       Effect.as(selected(s, begun, outcome.model, ranked, outcome.failovers), {
         meta: answerMeta(begun, outcome, undefined),
-        chunks: outcome.value
+        chunks: outcome.value.chunks,
+        open: outcome.value.open
       } satisfies StreamAnswer)
   )

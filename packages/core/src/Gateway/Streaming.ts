@@ -54,13 +54,35 @@ export interface DeliverOptions {
 }
 
 /**
+ * A delivered stream pulled directly, one batch at a time, by a consumer that
+ * runs its own loop (the HTTP SSE writer): no channel executor of its own over
+ * the upstream's. `pull` fails `None` at the end; `close` must be called once
+ * when the consumer is done, however it is done, with the outcome (a failure
+ * with the stream's error, an interruption, or success when it ended or the
+ * consumer stopped reading).
+ */
+export interface StreamPull {
+  readonly pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<ProviderError>>
+  readonly close: (exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>
+}
+
+/** The client's side of a delivered stream: read through one or the other, once. */
+export interface Delivered {
+  readonly chunks: Stream.Stream<ChatChunk, ProviderError>
+  /** The same stream as a bare pull (see `StreamPull`). */
+  readonly open: () => StreamPull
+}
+
+/**
  * The client's stream over a peeled upstream: the first chunk, then the rest,
  * each renamed and watched (usage, time to first token, the answer of choice
  * 0), the upstream closed and `onEnd` called at the end. One pull stage and one
  * finalizer, with the watching done synchronously per pulled batch (it was a
- * concat, a map, a tap with a Clock step per chunk, and two finalizers).
+ * concat, a map, a tap with a Clock step per chunk, and two finalizers). Also
+ * offered as a bare pull (`open`), so a consumer with its own loop pulls the
+ * upstream through one pull layer rather than two.
  */
-export const deliver = (peeled: Peeled<ProviderError>, options: DeliverOptions): Stream.Stream<ChatChunk, ProviderError> => {
+export const delivery = (peeled: Peeled<ProviderError>, options: DeliverOptions): Delivered => {
   const summary = new Summary(options.startedAt)
   let first: Chunk.Chunk<ChatChunk> | undefined = peeled.first
   const step = (chunk: Chunk.Chunk<ChatChunk>): Chunk.Chunk<ChatChunk> => {
@@ -76,10 +98,16 @@ export const deliver = (peeled: Peeled<ProviderError>, options: DeliverOptions):
     first = undefined
     return options.onStart() ? Effect.succeed(step(chunk)) : Effect.fail(Option.some(options.tooLate()))
   })
-  return Stream.repeatEffectChunkOption(pull).pipe(
-    Stream.ensuringWith((exit) => Effect.zipRight(peeled.close, options.onEnd(summary.done(), Exit.asVoid(exit))))
-  )
+  const close = (exit: Exit.Exit<void, ProviderError>) => Effect.zipRight(peeled.close, options.onEnd(summary.done(), exit))
+  return {
+    chunks: Stream.repeatEffectChunkOption(pull).pipe(Stream.ensuringWith((exit) => close(Exit.asVoid(exit)))),
+    open: () => ({ pull, close })
+  }
 }
+
+/** The client's stream over a peeled upstream (`delivery`'s stream). */
+export const deliver = (peeled: Peeled<ProviderError>, options: DeliverOptions): Stream.Stream<ChatChunk, ProviderError> =>
+  delivery(peeled, options).chunks
 
 /** What a finished stream delivered, and the answer it carried (for the cache and the evaluator). */
 export interface StreamSummary {
