@@ -5,14 +5,14 @@
  * per call (best and median of blocks after a warm-up): GatewayLive on
  * bench/config with a provider double (micro-core-setup.ts), tracer off.
  * The stream double emits 4 chunks (the last with usage); each stream is
- * drained with `Stream.toPull` in the caller's fiber, as the HTTP layer does.
+ * drained as the HTTP layer does: through `StreamAnswer.open` when offered.
  *
  *   node --import tsx bench/micro-core-ops.ts [complete|stream|both] [blocks]
  *
  * Runs on the packages' `dist`: build first (`npx tsc -b`).
  */
-import { Gateway } from "@modelgate/core/Gateway"
-import { Effect, Stream } from "effect"
+import { Gateway, type StreamAnswer } from "@modelgate/core/Gateway"
+import { Effect, Exit, Stream } from "effect"
 import { layer, request, requirements } from "./micro-core-setup.js"
 
 const mode = process.argv[2] ?? "both"
@@ -59,10 +59,19 @@ const program = Effect.gen(function*() {
   const gw = yield* Gateway
   if (mode !== "stream") yield* measure("complete", gw.complete(request, requirements))
   if (mode !== "complete") {
-    // Drained like the HTTP layer does: pulled in the caller's fiber (`Stream.toPull`; `Stream.run*` forks a fiber).
+    // Drained like the HTTP layer does: through `open` (one pull layer) when the answer offers it, else
+    // pulled in the caller's fiber (`Stream.toPull`; `Stream.run*` forks a fiber).
     const drain = (chunks: Stream.Stream<unknown, unknown>) =>
       Effect.scoped(Effect.flatMap(Stream.toPull(chunks), (pull) => Effect.ignore(Effect.forever(pull))))
-    yield* measure("stream", Effect.flatMap(gw.stream(request, requirements), (answer) => drain(answer.chunks)))
+    const drainOpen = (open: NonNullable<StreamAnswer["open"]>) =>
+      Effect.suspend(() => {
+        const { close, pull } = open()
+        return Effect.flatMap(Effect.exit(Effect.forever(pull)), () => close(Exit.void))
+      })
+    yield* measure(
+      "stream",
+      Effect.flatMap(gw.stream(request, requirements), (answer) => answer.open === undefined ? drain(answer.chunks) : drainOpen(answer.open))
+    )
   }
 })
 
