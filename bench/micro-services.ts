@@ -142,41 +142,27 @@ const program = Effect.gen(function*() {
   yield* measure("limiter.reserve+settle", () =>
     Effect.flatMap(limiter.reserve(model, 0, "openai#0"), (r) => limiter.settle(r, 0)))
   yield* measure("health.reportSuccess", () => health.reportSuccess(model.id, 3))
+  const performanceRecord = (now: number, i: number) =>
+    new PerformanceRecord({
+      at: now,
+      requestId: "r",
+      model: model.id,
+      provider: model.provider,
+      latencyMs: 1 + (i % 17),
+      timeToFirstTokenMs: undefined,
+      streamed: false,
+      agentType: undefined,
+      success: true,
+      outputTokens: 3,
+      cacheHit: false
+    }, true)
   yield* measure("performance.record", (i) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      performance.record(
-        new PerformanceRecord({
-          at: now,
-          requestId: "r",
-          model: model.id,
-          provider: model.provider,
-          latencyMs: 1 + (i % 17),
-          timeToFirstTokenMs: undefined,
-          streamed: false,
-          agentType: undefined,
-          success: true,
-          outputTokens: 3,
-          cacheHit: false
-        }, true)
-      )))
+      performance.record(performanceRecord(now, i))))
   const sink = yield* RecordSink
   yield* measure("sink.offer (reference, not ours)", (i) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      sink.offer(
-        new PerformanceRecord({
-          at: now,
-          requestId: "r",
-          model: model.id,
-          provider: model.provider,
-          latencyMs: 1 + (i % 17),
-          timeToFirstTokenMs: undefined,
-          streamed: false,
-          agentType: undefined,
-          success: true,
-          outputTokens: 3,
-          cacheHit: false
-        }, true)
-      )))
+      sink.offer(performanceRecord(now, i))))
   yield* measure("performance.modelPerformance", () => performance.modelPerformance(model.id))
   yield* measure("evaluator.evaluate", () =>
     evaluator.evaluate({ requestId: "r", model: model.id, taskType: undefined, request, response }))

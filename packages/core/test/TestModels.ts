@@ -3,22 +3,17 @@
  * rate limiter, batch selection) run on: a chat model at $1/$2 per million
  * tokens, 100 rpm, 100k tpm, quality 0.5.
  */
-import { ModelMetadata } from "@modelgate/domain/Model"
-import { Schema } from "effect"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { model } from "./ModelRegistryFixtures.js"
 
 /** A plain chat model on "openai" named `id`; override any field. */
-export const testModel = (id: string, overrides: Partial<typeof ModelMetadata.Encoded> = {}): ModelMetadata =>
-  Schema.decodeUnknownSync(ModelMetadata)({
-    id,
-    provider: "openai",
-    providerModel: id,
+export const testModel = (id: string, overrides: Record<string, unknown> = {}): ModelMetadata =>
+  model(id, {
     displayName: id,
     capabilities: ["chat"],
-    contextWindow: 128_000,
     maxOutputTokens: 4_096,
     pricing: { inputPerMillion: 1, outputPerMillion: 2 },
     rateLimits: { rpm: 100, tpm: 100_000 },
-    qualityTier: "standard",
     qualityScore: 0.5,
     ...overrides
   })
