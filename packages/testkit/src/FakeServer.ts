@@ -16,6 +16,18 @@
  * yield* server.setRateLimit({ rpm: 3 })
  * const [first] = yield* server.requests
  * ```
+ *
+ * To make a latency fault deterministic under `TestClock`, hold the answers
+ * instead of delaying them, and move the test's clock while they are held:
+ * ```ts
+ * const gate = yield* Effect.makeLatch(false)
+ * yield* server.persist(Fault.hold(gate))
+ * const calls = yield* Effect.fork(callTheGatewayThreeTimes)
+ * yield* server.awaitHeld(3) // real time: the three requests reached the fake
+ * yield* TestClock.adjust("1200 millis") // the gateway's clock: they took 1.2 s
+ * yield* gate.open
+ * yield* Fiber.join(calls)
+ * ```
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -40,8 +52,16 @@ export interface FakeServer {
   readonly setRateLimit: (limit: FakeRateLimit | undefined) => Effect.Effect<void>
   /** How many 429s the built-in rate limit has sent. */
   readonly rateLimitedCount: Effect.Effect<number>
-  /** Forget requests, faults, the rate limit and its window. */
+  /** Forget requests, faults, the rate limit and its window (requests held right now stay held until their gate opens). */
   readonly reset: Effect.Effect<void>
+  /** How many requests are waiting at a `Fault.hold` right now. */
+  readonly held: Effect.Effect<number>
+  /**
+   * Wait in real time until at least `count` requests are waiting at a
+   * `Fault.hold` (polling every 2 ms on the live clock, so it works under
+   * `TestClock`); dies after `giveUpMs` of real time (default 10 s).
+   */
+  readonly awaitHeld: (count: number, giveUpMs?: number) => Effect.Effect<void>
 }
 
 /** Length of the built-in rate limit's sliding window. */
@@ -83,8 +103,22 @@ export const make = (provider: FakeProvider): Effect.Effect<FakeServer, never, S
       persistent: undefined as Fault | undefined,
       limit: undefined as FakeRateLimit | undefined,
       window: [] as Array<{ readonly at: number; readonly tokens: number }>,
-      limited: 0
+      limited: 0,
+      held: 0
     }
+
+    /** Wait at `Hold` faults (counted in `state.held` meanwhile); what remains to apply after them. */
+    const passHolds = (fault: Fault | undefined): Effect.Effect<Fault | undefined> =>
+      fault?._tag === "Hold"
+        ? Effect.zipRight(
+          Effect.acquireUseRelease(
+            Effect.sync(() => void state.held++),
+            () => fault.gate.await,
+            () => Effect.sync(() => void state.held--)
+          ),
+          Effect.suspend(() => passHolds(fault.then))
+        )
+        : Effect.succeed(fault)
 
     const checkLimit = (tokens: number, now: number): number | undefined => {
       const limit = state.limit
@@ -112,7 +146,7 @@ export const make = (provider: FakeProvider): Effect.Effect<FakeServer, never, S
           json: parseJson(body)
         }
         state.requests.push(request)
-        const fault = state.queue.shift() ?? state.persistent
+        const fault = yield* passHolds(state.queue.shift() ?? state.persistent)
         if (fault?._tag === "Reset" && fault.afterChunks === undefined) return yield* destroy(res)
         if (fault?._tag === "Status") {
           if (fault.body === undefined) {
@@ -184,6 +218,17 @@ export const make = (provider: FakeProvider): Effect.Effect<FakeServer, never, S
         state.limit = undefined
         state.window = []
         state.limited = 0
-      })
+      }),
+      held: Effect.sync(() => state.held),
+      awaitHeld: (count, giveUpMs = 10_000) =>
+        Effect.gen(function*() {
+          const started = yield* Clock.currentTimeMillis
+          while (state.held < count) {
+            if ((yield* Clock.currentTimeMillis) - started > giveUpMs) {
+              return yield* Effect.dieMessage(`fake ${provider.name}: ${state.held} requests held after ${giveUpMs} ms, waiting for ${count}`)
+            }
+            yield* Effect.sleep(2)
+          }
+        }).pipe(Effect.withClock(live))
     } satisfies FakeServer
   })

@@ -2,6 +2,8 @@
  * The data a fake server works with: recorded requests, a provider's normal
  * answers, and the scripted faults that replace them.
  */
+import type { Effect } from "effect"
+
 
 /** A request the fake received, as it arrived on the socket. */
 export interface RecordedRequest {
@@ -108,6 +110,13 @@ export type Fault =
     readonly afterChunks: number
     readonly chunk: string
   }
+  | {
+    readonly _tag: "Hold"
+    /** The request waits (before any byte of its answer) until this latch is open. */
+    readonly gate: Effect.Latch
+    /** Applied once the gate opens (absent: the normal answer). */
+    readonly then?: Fault
+  }
 
 /** Constructors of scripted faults. */
 export const Fault = {
@@ -140,7 +149,15 @@ export const Fault = {
     contentType: "text/html"
   }),
   /** A raw chunk (a provider's mid-stream error event) after `afterChunks` chunks; the stream then ends. */
-  inject: (afterChunks: number, chunk: string): Fault => ({ _tag: "Inject", afterChunks, chunk })
+  inject: (afterChunks: number, chunk: string): Fault => ({ _tag: "Inject", afterChunks, chunk }),
+  /**
+   * Hold the request (recorded, nothing answered yet) until `gate` opens, then
+   * answer normally or apply `then`. The test decides when the answer leaves,
+   * independently of any clock: wait until the fake holds the requests
+   * (`FakeServer.awaitHeld`), move `TestClock`, then `gate.open`.
+   * `gate` is an `Effect.makeLatch(false)`; an open gate holds nothing.
+   */
+  hold: (gate: Effect.Latch, then?: Fault): Fault => (then === undefined ? { _tag: "Hold", gate } : { _tag: "Hold", gate, then })
 } as const
 
 /** A rate limit the fake enforces itself over a 60 s real sliding window. */
