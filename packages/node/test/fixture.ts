@@ -7,8 +7,9 @@ import { Events } from "@modelgate/core/Events"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
+import { Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
-import { Clock, Effect, Layer, Ref, Stream } from "effect"
+import { Clock, Effect, Exit, Fiber, Layer, Ref, Stream, TestClock } from "effect"
 
 /** Two models: gpt-4o-mini (falls back to claude-haiku) and claude-haiku. */
 export const models = (overrides: { rpm?: number; tpm?: number } = {}) => ({
@@ -114,3 +115,27 @@ export const recordEvents = Effect.gen(function* () {
     )
   return { all, ofTag, waitFor } as const
 })
+
+/**
+ * Run `calls`, which send `count` requests to `server`, so that each of them
+ * takes exactly `ms` of `TestClock` time: the fake holds the requests
+ * (`Fault.hold`) until all `count` have arrived (real socket I/O, waited for in
+ * real time), the clock moves by `ms`, then they are answered. Requests that
+ * arrive later are not held. `TestClock.adjust` also wakes the gateway's own
+ * timers: keep `ms` below the provider timeouts (5 s in `stack`).
+ */
+export const answeredAfter = <A, E, R>(server: FakeServer, count: number, ms: number, calls: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const gate = yield* Effect.makeLatch(false)
+    yield* server.persist(Fault.hold(gate))
+    const fiber = yield* Effect.fork(calls)
+    yield* Effect.raceFirst(
+      server.awaitHeld(count),
+      Effect.flatMap(Fiber.await(fiber), (exit) =>
+        Exit.isFailure(exit) ? Effect.failCause(exit.cause) : Effect.dieMessage(`the calls ended before ${count} requests were held`))
+    )
+    yield* TestClock.adjust(ms)
+    yield* server.persist(undefined)
+    yield* gate.open
+    return yield* Fiber.join(fiber)
+  })
