@@ -9,7 +9,10 @@ import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import { Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
-import { Clock, Effect, Exit, Fiber, Layer, Ref, Stream, TestClock } from "effect"
+import { Clock, Effect, Exit, Fiber, Layer, Option, Ref, Stream, TestClock } from "effect"
+
+/** A fixed instant (2026-01-15 12:00 UTC) to pin `TestClock` at: daily and monthly budget periods do not roll during a test. */
+export const noonUtc = Date.UTC(2026, 0, 15, 12)
 
 /** Two models: gpt-4o-mini (falls back to claude-haiku) and claude-haiku. */
 export const models = (overrides: { rpm?: number; tpm?: number } = {}) => ({
@@ -138,4 +141,18 @@ export const answeredAfter = <A, E, R>(server: FakeServer, count: number, ms: nu
     yield* server.persist(undefined)
     yield* gate.open
     return yield* Fiber.join(fiber)
+  })
+
+/**
+ * Run `effect` on a fork and wait for it to end while nothing moves the
+ * `TestClock`: it ends only if it never waits on the clock (a queue deadline,
+ * a backoff, a timeout). Its outcome is returned as its own. Waiting is polled
+ * in real time; dies after `giveUpMs` of real time naming `what` (it waits on
+ * the clock, or the machine stalled that long).
+ */
+export const endsWithClockStill = <A, E, R>(effect: Effect.Effect<A, E, R>, what: string, giveUpMs = 10_000) =>
+  Effect.gen(function* () {
+    const fiber = yield* Effect.fork(effect)
+    const exit = yield* poll(Fiber.poll(fiber), Option.isSome, giveUpMs, `${what} to end with the TestClock standing still`)
+    return yield* Option.getOrThrow(exit)
   })
