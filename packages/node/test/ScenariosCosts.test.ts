@@ -4,6 +4,11 @@
  * still serves; a per-model budget only moves requests to a cheaper model.
  * (That the refusal is the typed `BudgetExceeded` is asserted in
  * ScenariosBudgetExceeded.test.ts.)
+ *
+ * Time is `TestClock`, pinned at noon UTC, so every record lands on the same
+ * day of the daily budgets; the fakes answer over real sockets. Failover
+ * backoff is zero (nothing on the request path sleeps on the clock); the
+ * record writer's flush interval is passed with `TestClock.adjust`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
@@ -12,8 +17,8 @@ import { Gateway } from "@modelgate/core/Gateway"
 import { ModelSelector } from "@modelgate/core/ModelSelector"
 import type { ChatResponse } from "@modelgate/domain/Chat"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
-import { Effect, Either } from "effect"
-import { ask, models, poll, recordEvents, stack } from "./fixture.js"
+import { Effect, Either, TestClock } from "effect"
+import { ask, models, noonUtc, poll, recordEvents, stack } from "./fixture.js"
 
 /** USD per million tokens -> pico-dollars per token, as integers. */
 const prices: Record<string, { readonly input: bigint; readonly cached: bigint; readonly output: bigint }> = {
@@ -31,13 +36,18 @@ const costOf = (model: string, response: ChatResponse): bigint => {
 
 const pico = (usd: number | undefined): bigint => BigInt(Math.round((usd ?? 0) * 1e12))
 
+/** The stack's failover without backoff or queue: a sleep on the (unmoved) TestClock would stall a request. */
+const failover = { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 }
+
 const chatCalls = (requests: ReadonlyArray<{ readonly path: string }>) => requests.filter((r) => r.path.endsWith("/chat/completions")).length
 
 describe("Scenario: costs -> budget alerts -> budget spent", () => {
-  it.scopedLive("aggregates costs exactly, alerts at 50% and 80%, refuses a spent budget without a provider call, serves cache hits", () =>
+  it.scoped("aggregates costs exactly, alerts at 50% and 80%, refuses a spent budget without a provider call, serves cache hits", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(noonUtc)
       const s = yield* stack({
         gateway: {
+          failover,
           cache: { enabled: true, cacheNonDeterministic: true },
           budgets: { global: { daily: 0.0005 }, alertThresholds: [0.5, 0.8, 1] }
         }
@@ -106,8 +116,9 @@ describe("Scenario: costs -> budget alerts -> budget spent", () => {
         }
         const gpt = expected.get("gpt-4o-mini")!
         expected.set("gpt-4o-mini", { ...gpt, requests: gpt.requests + 1 }) // the cache hit: a record at zero cost
+        // the writer stores records `records.flushIntervalMs` (20 ms) after they arrive: let that time pass
         const groups = yield* poll(
-          costs.costByModel(),
+          Effect.zipRight(TestClock.adjust("20 millis"), costs.costByModel()),
           (gs) => gs.reduce((n, g) => n + g.requests, 0) === answers.length + 1,
           5_000,
           "every cost record to be stored"
@@ -123,8 +134,9 @@ describe("Scenario: costs -> budget alerts -> budget spent", () => {
       }).pipe(Effect.provide(s.layer))
     }), 20_000)
 
-  it.scopedLive("a spent per-model budget moves requests to the cheaper fallback that still has room", () =>
+  it.scoped("a spent per-model budget moves requests to the cheaper fallback that still has room", () =>
     Effect.gen(function* () {
+      yield* TestClock.setTime(noonUtc)
       const registry = models()
       const withFallback = {
         ...registry,
@@ -132,7 +144,7 @@ describe("Scenario: costs -> budget alerts -> budget spent", () => {
       }
       const s = yield* stack({
         models: withFallback,
-        gateway: { cache: { enabled: false }, budgets: { perModel: { "claude-haiku": { daily: 0.0005 } } } }
+        gateway: { failover, cache: { enabled: false }, budgets: { perModel: { "claude-haiku": { daily: 0.0005 } } } }
       })
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
