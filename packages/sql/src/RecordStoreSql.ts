@@ -1,8 +1,11 @@
 /**
  * The SQL `RecordStore`: each batch in one transaction, one multi-row INSERT
- * per table (in chunks, under SQLite's parameter limit).
+ * per table (in chunks, under SQLite's parameter limit). On a SQLite file the
+ * batches are written on a worker thread (`RecordWorker`), so a write never
+ * blocks the event loop; on `:memory:` or another SQL database, on this thread.
  */
 import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
 import { latencyBucket } from "@modelgate/core/Metrics/Aggregate"
 import type { CostStore } from "@modelgate/core/CostStore"
 import type { Events } from "@modelgate/core/Events"
@@ -14,17 +17,18 @@ import { RecordStore } from "@modelgate/core/RecordStore"
 import * as RecordWriter from "@modelgate/core/RecordWriter"
 import { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayRecord } from "@modelgate/domain/Records"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
 import * as CostStoreSql from "./CostStoreSql.js"
+import { describeSqlError, insertTables, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
 import * as MetricsStoreSql from "./MetricsStoreSql.js"
-
-type Row = Record<string, string | number | null>
+import * as RecordWorker from "./RecordWorker.js"
+import { SqliteFile } from "./Sqlite.js"
 
 const bool = (b: boolean) => (b ? 1 : 0)
 const opt = <A>(a: A | undefined): A | null => (a === undefined ? null : a)
 
 /** The table and row of a record. */
-export const toRow = (record: GatewayRecord): readonly [table: string, row: Row] => {
+export const toRow = (record: GatewayRecord): readonly [table: RecordTable, row: Row] => {
   switch (record._tag) {
     case "CostRecord":
       return [
@@ -124,48 +128,104 @@ export const toRow = (record: GatewayRecord): readonly [table: string, row: Row]
   }
 }
 
-const CHUNK = 50
+/** Group a batch's rows by table, in first-seen table order. */
+export const toTables = (records: ReadonlyArray<GatewayRecord>): ReadonlyArray<TableRows> => {
+  const byTable = new Map<RecordTable, Array<Row>>()
+  for (const record of records) {
+    const [table, row] = toRow(record)
+    const rows = byTable.get(table)
+    if (rows === undefined) byTable.set(table, [row])
+    else rows.push(row)
+  }
+  return Array.from(byTable, ([table, rows]) => ({ table, rows }))
+}
 
-/** Build the SQL record store on the current `SqlClient`. */
+const writeError = (error: SqlError) => new StoreError({ operation: "records.writeBatch", reason: describeSqlError(error) })
+
+/** Build the SQL record store writing on the current `SqlClient`, on this thread. */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(
     function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
-      const byTable = new Map<string, Array<Row>>()
-      for (const record of records) {
-        const [table, row] = toRow(record)
-        const rows = byTable.get(table) ?? []
-        rows.push(row)
-        byTable.set(table, rows)
-      }
-      yield* sql.withTransaction(
-        Effect.forEach(
-          [...byTable].flatMap(([table, rows]) =>
-            Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => [table, rows.slice(i * CHUNK, (i + 1) * CHUNK)] as const)
-          ),
-          ([table, rows]) => sql`INSERT INTO ${sql(table)} ${sql.insert(rows)}`,
-          { discard: true }
-        )
-      )
+      yield* insertTables(sql, toTables(records))
     },
-    Effect.mapError((error) => new StoreError({ operation: "records.writeBatch", reason: error.message }))
+    Effect.mapError(writeError)
   )
   return RecordStore.of({ writeBatch })
 })
 
-/** The SQL record store (needs a migrated `SqlClient`). */
-export const layer: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = Layer.effect(RecordStore, make)
+/**
+ * Build the record store writing on a worker thread with its own connection to
+ * `filename` (a file, migrated already); the worker stops with the scope.
+ */
+export const makeWorker = (filename: string) =>
+  Effect.gen(function* () {
+    const worker = yield* RecordWorker.make(filename)
+    const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(function* (records: ReadonlyArray<GatewayRecord>) {
+      if (records.length === 0) return
+      yield* worker.write(toTables(records))
+    })
+    return RecordStore.of({ writeBatch })
+  })
+
+/**
+ * Where batch writes run: `"worker"` (a worker thread with its own connection;
+ * needs a SQLite file), `"main"` (this thread, on the `SqlClient`; any SQL
+ * database), or `"auto"`: the worker for a SQLite file opened by
+ * `Sqlite.layer` (its `SqliteFile`), this thread otherwise (`:memory:`, no
+ * `SqliteFile`, e.g. PostgreSQL).
+ */
+export type WriteThread = "worker" | "main" | "auto"
+
+/** The SQL record store, writing on `thread` (needs a migrated `SqlClient`; the worker also needs `SqliteFile`). */
+export const layerWith = (options: { readonly thread: WriteThread }): Layer.Layer<RecordStore, StoreError, SqlClient.SqlClient> =>
+  Layer.scoped(
+    RecordStore,
+    Effect.gen(function* () {
+      const file = yield* Effect.serviceOption(SqliteFile)
+      if (options.thread === "main") return yield* make
+      if (Option.isSome(file) && !file.value.inMemory) return yield* makeWorker(file.value.filename)
+      if (options.thread === "auto") return yield* make
+      return yield* new StoreError({
+        operation: "records.worker",
+        reason: Option.isNone(file)
+          ? "a worker needs the SQLite file of Sqlite.layer (no SqliteFile provided)"
+          : `a worker cannot share the in-memory database ${JSON.stringify(file.value.filename)}; use thread "main"`
+      })
+    })
+  )
+
+/**
+ * The SQL record store (needs a migrated `SqlClient`): batch writes on a worker
+ * thread for a SQLite file from `Sqlite.layer`, on this thread otherwise.
+ * A worker that cannot start is a defect of the layer, with its reason.
+ */
+export const layer: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = layerWith({ thread: "auto" }).pipe(Layer.orDie)
+
+/** The SQL record store, always writing on this thread (needs a migrated `SqlClient`). */
+export const layerMain: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = Layer.effect(RecordStore, make)
 
 /**
  * The accounting stack on SQL: the live record writer over this store, the SQL
  * cost and metrics stores, and `Metrics`. Add `CostTracker.layer` on top.
+ * `store` picks the record store (default `layer`: the worker for a SQLite file).
  */
+export const layerAccountingWith = (
+  store: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = layer
+): Layer.Layer<
+  RecordSink | RecordWriter.RecordWriter | Metrics.Metrics | MetricsStore | CostStore | RecordStore,
+  never,
+  SqlClient.SqlClient | Events | GatewayConfig
+> =>
+  RecordWriter.layer.pipe(
+    Layer.provideMerge(Metrics.layer),
+    Layer.provideMerge(Layer.mergeAll(store, CostStoreSql.layer, MetricsStoreSql.layer))
+  )
+
+/** The accounting stack on SQL with the default record store (`layer`). */
 export const layerAccounting: Layer.Layer<
   RecordSink | RecordWriter.RecordWriter | Metrics.Metrics | MetricsStore | CostStore | RecordStore,
   never,
   SqlClient.SqlClient | Events | GatewayConfig
-> = RecordWriter.layer.pipe(
-  Layer.provideMerge(Metrics.layer),
-  Layer.provideMerge(Layer.mergeAll(layer, CostStoreSql.layer, MetricsStoreSql.layer))
-)
+> = layerAccountingWith()

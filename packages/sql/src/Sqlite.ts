@@ -5,26 +5,46 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { loader } from "./Migrations.js"
 
 /** Migrate the database behind `SqlClient`. */
 export const migrations = SqliteMigrator.layer({ loader })
 
+/**
+ * Which SQLite database `Sqlite.layer` opened. Stores that can use a second
+ * connection to the same file (the record writer's worker thread) read it;
+ * an in-memory database cannot be shared.
+ */
+export class SqliteFile extends Context.Tag("@modelgate/sql/SqliteFile")<
+  SqliteFile,
+  {
+    /** The filename given to `Sqlite.layer`. */
+    readonly filename: string
+    /** True for `:memory:` and the temporary database `""`: private to their connection. */
+    readonly inMemory: boolean
+  }
+>() {}
+
+/** Whether `filename` names a database that only its own connection can see. */
+export const isInMemory = (filename: string): boolean =>
+  filename === "" || filename === ":memory:" || /^file:.*[?&]mode=memory\b/.test(filename) || filename.startsWith("file::memory:")
+
 /** Create the parent directory of `filename` (no-op for `:memory:`). */
 const ensureDirectory = (filename: string) =>
   Effect.gen(function* () {
-    if (filename === ":memory:") return
+    if (isInMemory(filename)) return
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(path.dirname(path.resolve(filename)), { recursive: true })
   }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)
 
-/** A migrated SQLite database at `filename` (WAL mode). */
+/** A migrated SQLite database at `filename` (WAL mode), and its `SqliteFile`. */
 export const layer = (filename: string) =>
   migrations.pipe(
     Layer.provideMerge(
       Layer.unwrapEffect(Effect.as(ensureDirectory(filename), SqliteClient.layer({ filename })))
     ),
+    Layer.merge(Layer.succeed(SqliteFile, SqliteFile.of({ filename, inMemory: isInMemory(filename) }))),
     Layer.orDie
   )
