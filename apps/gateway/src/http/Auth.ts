@@ -3,7 +3,7 @@
  * and `/admin/*` as a Bearer token. Without it `/v1/*` is open (one warning at
  * start) and `/admin/*` answers 403.
  */
-import type { HttpServerRequest } from "@effect/platform"
+import type { Headers } from "@effect/platform"
 import { Config, Effect, Option, Redacted } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ApiError } from "./ApiError.js"
@@ -11,9 +11,9 @@ import { ApiError } from "./ApiError.js"
 /** Checks a request's bearer token; `enabled` is false when no master key is set. */
 export interface Auth {
   readonly enabled: boolean
-  /** `undefined` when the request may pass, else the 401 / 403 to answer. */
-  readonly gateway: (request: HttpServerRequest.HttpServerRequest) => ApiError | undefined
-  readonly admin: (request: HttpServerRequest.HttpServerRequest) => ApiError | undefined
+  /** `undefined` when a request with these headers may pass, else the 401 / 403 to answer. */
+  readonly gateway: (headers: Headers.Headers) => ApiError | undefined
+  readonly admin: (headers: Headers.Headers) => ApiError | undefined
 }
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest()
@@ -35,8 +35,8 @@ export const fromKey = (masterKey: Option.Option<Redacted.Redacted<string>>): Au
   const key = Option.filter(masterKey, (k) => Redacted.value(k) !== "")
   if (Option.isNone(key)) return { enabled: false, gateway: () => undefined, admin: () => adminDisabled }
   const expected = digest(Redacted.value(key.value))
-  const check = (request: HttpServerRequest.HttpServerRequest): ApiError | undefined => {
-    const header = request.headers["authorization"]
+  const check = (headers: Headers.Headers): ApiError | undefined => {
+    const header = headers["authorization"]
     if (header === undefined) return unauthorized("missing API key: send the gateway key as 'Authorization: Bearer <key>'")
     const match = bearer.exec(header)
     if (match === null) return unauthorized("malformed Authorization header: expected 'Bearer <key>'")

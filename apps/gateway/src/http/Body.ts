@@ -7,6 +7,7 @@ import type { HttpServerRequest } from "@effect/platform"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect, Either, ParseResult, Schema } from "effect"
 import { isUtf8 } from "node:buffer"
+import type * as Http from "node:http"
 import { ApiError, invalidRequest } from "./ApiError.js"
 
 const tooLarge = (limit: number, what: string): ApiError =>
@@ -26,14 +27,20 @@ export const readWith = <A>(
   request: HttpServerRequest.HttpServerRequest,
   maxBytes: number,
   then: (bytes: Buffer) => Effect.Effect<A, ApiError>
+): Effect.Effect<A, ApiError> => readFrom(NodeHttpServerRequest.toIncomingMessage(request), maxBytes, then)
+
+/** `readWith` on Node's request itself (the platform's Node request reads the same message). */
+export const readFrom = <A>(
+  source: Http.IncomingMessage,
+  maxBytes: number,
+  then: (bytes: Buffer) => Effect.Effect<A, ApiError>
 ): Effect.Effect<A, ApiError> => {
-  const declared = request.headers["content-length"]
+  const declared = source.headers["content-length"]
   if (declared !== undefined) {
     const length = Number(declared)
     if (Number.isFinite(length) && length > maxBytes) return Effect.fail(tooLarge(maxBytes, `of ${length} bytes`))
   }
   return Effect.async<A, ApiError>((resume) => {
-    const source = NodeHttpServerRequest.toIncomingMessage(request)
     const chunks: Array<Buffer> = []
     let size = 0
     let done = false

@@ -4,8 +4,9 @@
  * `x-modelgate-*` headers. Kept lean: one body read, one Schema decode, one
  * `JSON.stringify` per answer or chunk.
  */
-import type { HttpServerRequest } from "@effect/platform"
+import type { Headers, HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { type AnswerMeta, Gateway, type GatewayError, type RequestOptions, type StreamAnswer } from "@modelgate/core/Gateway"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { ChatRequest, type ChatResponse } from "@modelgate/domain/Chat"
@@ -13,9 +14,9 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
 import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
-import { decoder, parseJson, readWith } from "./Body.js"
+import { decoder, parseJson, readFrom } from "./Body.js"
 import { decodeCommon } from "./ChatFast.js"
-import { nodeResponse, sent, writeError, writeText } from "./NodeWrite.js"
+import { nodeHeaders, nodeResponse, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
 import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
@@ -88,7 +89,7 @@ interface Call {
 }
 
 /** Body bytes to a call, synchronously: JSON, the ChatRequest Schema, requirements and options. */
-const parse = (bytes: Buffer, headers: HttpServerRequest.HttpServerRequest["headers"], requestId: string): Either.Either<Call, ApiError> => {
+const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string): Either.Either<Call, ApiError> => {
   const json = parseJson(bytes)
   if (Either.isLeft(json)) return Either.left(json.left)
   const body = json.right
@@ -112,11 +113,12 @@ export interface ChatHandler {
   /** On any server: the answer as an `HttpServerResponse` (a stream on Node is written directly, in this fiber). */
   readonly respond: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse>
   /**
-   * On Node: write the answer straight to `res` (JSON or SSE, or the error),
-   * completing when it is written, with a stand-in response the platform skips.
-   * A defect is logged and answered with a 500; only interruption fails.
+   * On Node: read Node's request `req` and write the answer straight to `res`
+   * (JSON or SSE, or the error), completing when it is written, with a
+   * stand-in response the platform skips. A defect is logged and answered
+   * with a 500; only interruption fails.
    */
-  readonly writeTo: (request: HttpServerRequest.HttpServerRequest, res: Http.ServerResponse) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  readonly writeTo: (req: Http.IncomingMessage, res: Http.ServerResponse) => Effect.Effect<HttpServerResponse.HttpServerResponse>
 }
 
 /** The handler of `POST /v1/chat/completions`; `ids` gives each request its id. */
@@ -126,17 +128,19 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
 
   // The sync work of a request (JSON, Schema decode, requirements) runs in the body read's callback, and the
   // answer is one write: few Effect steps on the hot route.
-  const read = (http: HttpServerRequest.HttpServerRequest, requestId: string) =>
-    readWith(http, maxBytes, (bytes) => parse(bytes, http.headers, requestId))
+  // Node's message and its headers: on both routes the body is read from Node's request itself.
+  const read = (source: Http.IncomingMessage, headers: Headers.Headers, requestId: string) =>
+    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId))
 
   // Both routes: read the request, then answer a stream (its headers begun, the SSE body not) or a complete answer.
   const answerWith = <A, E>(
-    http: HttpServerRequest.HttpServerRequest,
+    source: Http.IncomingMessage,
+    headers: Headers.Headers,
     requestId: string,
     onStream: (streamed: StreamAnswer, headers: Record<string, string>, includeUsage: boolean) => Effect.Effect<A, E>,
     onComplete: (answer: { readonly response: ChatResponse; readonly meta: AnswerMeta }) => Effect.Effect<A, E>
   ) =>
-    Effect.flatMap(read(http, requestId), ({ options, request, requirements }) =>
+    Effect.flatMap(read(source, headers, requestId), ({ options, request, requirements }) =>
       request.stream === true
         ? Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
           const headers = metaHeaders(streamed.meta)
@@ -145,9 +149,10 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
         })
         : Effect.flatMap(gateway.complete(request, requirements, options), onComplete))
 
-  const writeTo = (http: HttpServerRequest.HttpServerRequest, res: Http.ServerResponse) => {
-    const requestId = ids(http.headers["x-request-id"])
-    const answer = answerWith(http, requestId, (streamed, headers, includeUsage) => {
+  const writeTo = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+    const headers = nodeHeaders(req)
+    const requestId = ids(headers["x-request-id"])
+    const answer = answerWith(req, headers, requestId, (streamed, headers, includeUsage) => {
       headers["content-type"] = "text/event-stream"
       return Effect.as(Sse.write(res, headers, streamed, includeUsage), sent(200))
     }, ({ meta, response }) => {
@@ -175,7 +180,7 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
   // a stream on Node is written directly, in this fiber (see Sse.write).
   const respond = (http: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     const requestId = ids(http.headers["x-request-id"])
-    const answer = answerWith(http, requestId, (streamed, headers, includeUsage) => {
+    const answer = answerWith(NodeHttpServerRequest.toIncomingMessage(http), http.headers, requestId, (streamed, headers, includeUsage) => {
       const res = nodeResponse(http)
       if (res === undefined) {
         return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))

@@ -5,7 +5,7 @@
  * object per request. The platform skips a response that is already ended, so
  * the effect returns a shared stand-in with the status (`sent`).
  */
-import { type HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { type Headers, type HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { Effect } from "effect"
 import * as Http from "node:http"
@@ -30,6 +30,12 @@ export const nodeResponse = (request: HttpServerRequest.HttpServerRequest): Http
   const response: unknown = NodeHttpServerRequest.toServerResponse(request)
   return response instanceof Http.ServerResponse && !response.headersSent ? response : undefined
 }
+
+/**
+ * Node's request headers as the platform's `Headers`: the platform's Node
+ * request (`ServerRequestImpl`) hands out this very object as its `headers`.
+ */
+export const nodeHeaders = (req: Http.IncomingMessage): Headers.Headers => req.headers as unknown as Headers.Headers
 
 /**
  * Write a whole answer (`headers` must not carry a content length: it is set

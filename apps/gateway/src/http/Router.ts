@@ -20,7 +20,7 @@ import * as Auth from "./Auth.js"
 import * as Chat from "./Chat.js"
 import * as Info from "./Info.js"
 import * as MetricsApi from "./Metrics.js"
-import { writeError } from "./NodeWrite.js"
+import { nodeHeaders, writeError } from "./NodeWrite.js"
 import * as RequestId from "./RequestId.js"
 
 /** The services the HTTP app reads. */
@@ -39,7 +39,7 @@ type Handler = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<H
 
 const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const denied = check(request)
+    const denied = check(request.headers)
     return denied === undefined ? handler(request) : Effect.succeed(toResponse(denied))
   })
 
@@ -51,15 +51,19 @@ export interface AppOptions {
 
 /** The app, and a direct path for the hot route on Node. */
 export interface Routes {
+  /** The id of a request from its `x-request-id` header (the client's when sane, else a new one). */
+  readonly requestId: RequestId.RequestIds
   /** Every route through the `HttpRouter`; failures leave as OpenAI-shaped error responses. */
   readonly app: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
   /**
-   * `POST /v1/chat/completions` served before the router, writing its answer
-   * straight to Node's response (auth, body, answer and errors as the routed
-   * path does); `undefined` for any other request.
+   * `POST /v1/chat/completions` served before the router, on Node's request
+   * and response themselves, writing its answer straight to `res` (auth,
+   * body, answer and errors as the routed path does); `undefined` for any
+   * other request. It needs no service of the platform: `HttpApp.serve` runs
+   * it in a fiber of its own, below the platform's per-request pipeline.
    */
   readonly hot: (
-    request: HttpServerRequest.HttpServerRequest,
+    req: Http.IncomingMessage,
     res: Http.ServerResponse
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse> | undefined
 }
@@ -105,10 +109,12 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
       : Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
         HttpServerResponse.setHeader(response, "x-request-id", ids(request.headers["x-request-id"])))
 
-  const hot: Routes["hot"] = (request, res) => {
-    if (request.method !== "POST" || request.url !== "/v1/chat/completions") return undefined
-    const denied = auth.gateway(request)
-    return denied === undefined ? chat.writeTo(request, res) : writeError(res, denied, { "x-request-id": ids(request.headers["x-request-id"]) })
+  // Node's method is upper case already (the platform's request upper-cases it), its url the raw one.
+  const hot: Routes["hot"] = (req, res) => {
+    if (req.method !== "POST" || req.url !== "/v1/chat/completions") return undefined
+    const headers = nodeHeaders(req)
+    const denied = auth.gateway(headers)
+    return denied === undefined ? chat.writeTo(req, res) : writeError(res, denied, { "x-request-id": ids(headers["x-request-id"]) })
   }
 
   const app = router.pipe(
@@ -123,5 +129,5 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     ),
     Effect.flatMap(withId)
   )
-  return { app, hot } satisfies Routes
+  return { app, hot, requestId: ids } satisfies Routes
 })

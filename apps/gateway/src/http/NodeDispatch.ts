@@ -1,0 +1,38 @@
+/**
+ * A Node `http.Server` on which one handler may claim a request before the
+ * server's `request` listeners see it: `HttpApp.serve` claims the hot route
+ * (`POST /v1/chat/completions`) and runs it in a fiber of its own, below the
+ * platform's per-request pipeline; every other request reaches the platform's
+ * listener unchanged.
+ *
+ * Why an `emit` override: Node delivers every request with
+ * `server.emit("request", req, res)`, and `NodeHttpServer` adds and removes
+ * its listener with `server.on` / `server.off`. Claiming in `emit` leaves the
+ * platform's listener registered, called and removed exactly as the platform
+ * does it, and a request not claimed is the very same call with the same
+ * arguments. Intercepting the registration instead (overriding `on`, `off`
+ * and their aliases to wrap the platform's listener) would have to mirror
+ * every way a listener can be added or removed.
+ */
+import * as Http from "node:http"
+
+/** Answers the request and returns true, or returns false to leave it to the `request` listeners. */
+export type Claim = (req: Http.IncomingMessage, res: Http.ServerResponse) => boolean
+
+/** An `http.Server` whose requests go through a `Claim` first, when one is set. */
+export class DispatchServer extends Http.Server {
+  #claim: Claim | undefined = undefined
+
+  /** Offer every request to `claim` first; `undefined` stops claiming. */
+  claimWith(claim: Claim | undefined): void {
+    this.#claim = claim
+  }
+
+  override emit(event: string, ...args: Array<unknown>): boolean {
+    // Node emits "request" with exactly (IncomingMessage, ServerResponse).
+    if (event === "request" && this.#claim !== undefined && this.#claim(args[0] as Http.IncomingMessage, args[1] as Http.ServerResponse)) {
+      return true
+    }
+    return super.emit(event, ...args)
+  }
+}
