@@ -98,7 +98,14 @@ const serveApp = (hooks: DrainHooks) =>
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       const claim: Claim = (req, res) => {
         if (draining || req.headers.upgrade !== undefined) return false
-        const answer = hot(req, res)
+        let answer: ReturnType<typeof hot>
+        try {
+          answer = hot(req, res)
+        } catch {
+          // Not expected (building the answer only reads headers); outside a fiber a throw would reach
+          // Node's parser, so the platform's path takes the request and answers the defect as before.
+          return false
+        }
         if (answer === undefined) return false
         watch(runFork(answer), res)
         return true
