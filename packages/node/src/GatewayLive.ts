@@ -23,8 +23,9 @@ import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import type { HttpClient } from "@effect/platform"
-import { NodeContext, NodeHttpClient } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as HttpClientLive from "./HttpClientLive.js"
 import * as ProvidersLive from "./ProvidersLive.js"
 
 /** Where the gateway reads its files. */
@@ -68,7 +69,7 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
 
   const accounting = CostTracker.layer.pipe(Layer.provideMerge(RecordStoreSql.layerAccounting))
 
-  const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(HttpClientLive.layer))
 
   const signals = Layer.mergeAll(
     RateLimiter.layerMemory,

@@ -3,3 +3,4 @@
  */
 export * as GatewayLive from "./GatewayLive.js"
 export * as ProvidersLive from "./ProvidersLive.js"
+export * as HttpClientLive from "./HttpClientLive.js"
