@@ -5,7 +5,7 @@
  */
 import type { ChatChunk, ChatResponse, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
-import { Chunk, type Clock, Effect, Exit, Option, Scope, Stream } from "effect"
+import { Channel, Chunk, type Clock, Effect, Exit, Option, Scope, Stream } from "effect"
 
 /** A provider stream whose first chunk was pulled. */
 export interface Peeled<E> {
@@ -16,21 +16,36 @@ export interface Peeled<E> {
   readonly close: Effect.Effect<void>
 }
 
+/** The end of a pulled channel, as a `Peeled` pull gives it (fails `None`). */
+const ended = Effect.fail(Option.none())
+
 /**
  * Pull the first chunk of `stream`. Fails with the stream's error if it fails
  * (or ends) before producing one; otherwise returns that chunk and the pull of
  * the rest. The upstream stays open in its own scope until `close` (see
  * `deliver`): interruption while the first chunk is pulled closes it too.
+ *
+ * The stream's channel is pulled with `Channel.toPullIn` in the scope given,
+ * rather than `Stream.toPull` in `Scope.extend`: no scope service provided,
+ * and one step per pull instead of three (`Option` wrapping of the error and
+ * an `Either` match): ~30 Effect ops fewer per stream.
  */
 export const peelFirst = <E>(stream: Stream.Stream<ChatChunk, E>, onEmpty: () => E): Effect.Effect<Peeled<E>, E> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
       const close = Scope.close(scope, Exit.void)
-      const pulled = Effect.flatMap(Scope.extend(Stream.toPull(stream), scope), (pull) =>
-        Effect.flatMap(
-          Effect.mapError(pull, (e) => (Option.isNone(e) ? onEmpty() : e.value)),
-          (first): Effect.Effect<Peeled<E>, E> => (Chunk.isEmpty(first) ? Effect.fail(onEmpty()) : Effect.succeed({ first, pull, close }))
-        ))
+      const pulled = Effect.flatMap(Channel.toPullIn(Stream.toChannel(stream), scope), (next) => {
+        // Each pull is a batch of chunks (`Right`) or the end (`Left`); its error fails as itself.
+        const pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>> = Effect.matchEffect(next, {
+          onFailure: (e) => Effect.fail(Option.some(e)),
+          onSuccess: (batch) => (batch._tag === "Left" ? ended : Effect.succeed(batch.right))
+        })
+        return Effect.flatMap(
+          next,
+          (batch): Effect.Effect<Peeled<E>, E> =>
+            batch._tag === "Left" || Chunk.isEmpty(batch.right) ? Effect.fail(onEmpty()) : Effect.succeed({ first: batch.right, pull, close })
+        )
+      })
       return Effect.matchCauseEffect(restore(pulled), {
         onFailure: (cause) => Effect.zipRight(close, Effect.failCause(cause)),
         onSuccess: Effect.succeed
