@@ -8,6 +8,7 @@ import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import { Chunk, ConfigProvider, Context, Duration, Effect, Layer, Queue, Schema, Stream } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { hangDetector, writeUntilObserved } from "./FileWatch.js"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
 const encode = Schema.encodeSync(GatewayConfigData)
@@ -181,18 +182,18 @@ describe("GatewayConfig: reload", () => {
       const dir = yield* configDir({ "gateway.json": { server: { port: 1000 } } })
       const file = path.join(dir, "gateway.json")
       const { config, events } = yield* build(dir, "dev", true)
-      const recorder = yield* record(events)
-      const waitForPort = (port: number) =>
-        config.changes.pipe(Stream.filter((c) => c.server.port === port), Stream.runHead, Effect.flatten, Effect.timeout("10 seconds"))
+      const hasPort = (port: number) =>
+        config.changes.pipe(Stream.filter((c) => c.server.port === port), Stream.runHead, Effect.flatten)
 
-      yield* Effect.sleep("100 millis") // let the watcher start
-      yield* fs.writeFileString(file, JSON.stringify({ server: { port: 3000 } }))
-      yield* waitForPort(3000)
+      // The watcher starts in the background with no readiness signal: a write before it is live goes unseen.
+      // So the first change is written again until it is applied; from then on the watcher is live.
+      yield* writeUntilObserved(file, JSON.stringify({ server: { port: 3000 } }), hasPort(3000), "gateway.json port 3000 applied by the watcher")
       yield* fs.writeFileString(path.join(dir, "environments", "dev.json"), JSON.stringify({ server: { port: 3001 } }))
-      yield* waitForPort(3001)
+      yield* hangDetector(hasPort(3001), "environments/dev.json port 3001 applied by the watcher")
 
+      const recorder = yield* record(events) // from here on: the next ConfigRejected is the broken file's
       yield* fs.writeFileString(file, "{ broken")
-      const event = yield* recorder.first("ConfigRejected").pipe(Effect.timeout("10 seconds"))
+      const event = yield* hangDetector(recorder.first("ConfigRejected"), "the broken gateway.json rejected by the watcher")
       assert.strictEqual(event.file, file)
       assert.strictEqual((yield* config.get).server.port, 3001)
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
