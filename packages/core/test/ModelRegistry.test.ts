@@ -4,9 +4,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { ModelRegistry, layer, layerMemory, loadFile } from "@modelgate/core/ModelRegistry"
 import * as ModelStore from "@modelgate/core/ModelStore"
 import type { Capability, ModelMetadata } from "@modelgate/domain/Model"
-import { Chunk, Context, Effect, FastCheck as fc, Fiber, Layer, Stream } from "effect"
+import { Chunk, Context, Effect, FastCheck as fc, Fiber, FiberRef, HashSet, Layer, Logger, Queue, Stream } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { hangDetector, writeUntilObserved } from "./FileWatch.js"
 import { model, rawModel } from "./ModelRegistryFixtures.js"
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
@@ -107,35 +108,40 @@ describe("ModelRegistry: watching the file", () => {
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const file = yield* writeModels({ models: [rawModel("a")] })
+      // The watcher's reload warnings (its fiber inherits this logger): a signal that it saw and rejected a file.
+      const warnings = yield* Queue.unbounded<string>()
+      const capture = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") Queue.unsafeOffer(warnings, (Array.isArray(message) ? message : [message]).join(" "))
+      })
+      yield* Effect.locallyScopedWith(FiberRef.currentLoggers, HashSet.add(capture))
+      const rejected = (matches: (message: string) => boolean) =>
+        Queue.take(warnings).pipe(Effect.repeat({ until: (m) => m.includes("reload rejected") && matches(m) }))
       const ctx = yield* Layer.build(
         layer({ file, watch: true, debounce: "20 millis" }).pipe(Layer.provide(ModelStore.layerMemory), Layer.provide(NodeContext.layer))
       )
       const registry = Context.get(ctx, ModelRegistry)
       const waitFor = (expected: ReadonlyArray<string>) =>
-        registry.changes.pipe(
-          Stream.filter((models) => models.map(ids).join() === expected.join()),
-          Stream.runHead,
-          Effect.flatten,
-          Effect.timeout("10 seconds")
-        )
+        registry.changes.pipe(Stream.filter((models) => models.map(ids).join() === expected.join()), Stream.runHead, Effect.flatten)
       const history = yield* registry.changes.pipe(
         Stream.map((models) => models.map(ids).join()),
         Stream.takeUntil((list) => list === "c"),
         Stream.runCollect,
-        Effect.timeout("10 seconds"),
         Effect.fork
       )
-      yield* Effect.sleep("100 millis") // let the watcher start; the assertions wait for the changes themselves
-      yield* fs.writeFileString(file, JSON.stringify({ models: [rawModel("a"), rawModel("b")] }))
-      yield* waitFor(["a", "b"])
+      // The watcher starts in the background with no readiness signal: a write before it is live goes unseen.
+      // So the first change is written again until it is applied; from then on the watcher is live.
+      yield* writeUntilObserved(file, JSON.stringify({ models: [rawModel("a"), rawModel("b")] }), waitFor(["a", "b"]), "models a,b loaded by the watcher")
+      // Each bad file is seen and rejected by the watcher (its warning logged) before the next write.
+      yield* Queue.takeAll(warnings) // the loop's writes are whole: a rejection from here on is a bad file's
       yield* fs.writeFileString(file, "{ broken")
+      yield* hangDetector(rejected((m) => m.includes(file)), "the broken models file rejected by the watcher")
       yield* fs.writeFileString(file, JSON.stringify({ models: [rawModel("x"), rawModel("x")] }))
+      yield* hangDetector(rejected((m) => m.includes("models[1].id")), "the duplicate ids rejected by the watcher")
       yield* fs.writeFileString(file + ".other", "unrelated")
-      yield* Effect.sleep("100 millis")
       yield* fs.writeFileString(file, JSON.stringify({ models: [rawModel("c")] }))
-      yield* waitFor(["c"])
+      yield* hangDetector(waitFor(["c"]), "models c loaded by the watcher")
       // Between the valid files, the invalid ones never showed: the registry went a -> a,b -> c.
-      const seen = [...new Set(Chunk.toReadonlyArray(yield* Fiber.join(history)))]
+      const seen = [...new Set(Chunk.toReadonlyArray(yield* hangDetector(Fiber.join(history), "the history of changes to end at c")))]
       assert.deepStrictEqual(seen.slice(-2), ["a,b", "c"])
       for (const state of seen) assert.include(["a", "a,b", "c"], state)
     }).pipe(Effect.provide(NodeContext.layer)))
