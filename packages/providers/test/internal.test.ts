@@ -166,11 +166,18 @@ describe("ProviderHttp", () => {
   it.scoped("maxConcurrency bounds requests in flight", () =>
     Effect.gen(function*() {
       const { get, server } = yield* setup({ maxRetries: 0, maxConcurrency: 1 })
-      yield* server.script(Fault.delay({ headersMs: 300 }))
+      // The fake holds every answer until the gate opens: the first request stays in flight as long as the test wants.
+      const gate = yield* Effect.makeLatch(false)
+      yield* server.persist(Fault.hold(gate))
       const first = yield* Effect.fork(get)
       const second = yield* Effect.fork(get)
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 150)))
+      yield* server.awaitHeld(1)
+      // While the first is held, the second must not reach the fake, however long we look; a short real-time
+      // look gives a broken bound the chance to show (a correct one passes whatever the machine's load).
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
       assert.lengthOf(yield* server.requests, 1)
+      assert.strictEqual(yield* server.held, 1)
+      yield* gate.open
       yield* Fiber.join(first)
       yield* Fiber.join(second)
       assert.lengthOf(yield* server.requests, 2)
