@@ -1,0 +1,84 @@
+/**
+ * Core + OpenAI adapter of a streamed request, without the HTTP server:
+ * GatewayLive (bench/config, SQLite in a temporary directory, the shipped
+ * adapters over undici) against the bench upstream, each stream drained as
+ * the SSE writer does (through `StreamAnswer.open`). Prints per stream: Effect
+ * ops and fibers (the patched runtime's `globalThis.__mg`), CPU best/median;
+ * with `trace`, a histogram of the ops by op code and function source (op
+ * supervision: slow, a diagnostic only).
+ *
+ *   node --import tsx bench/upstream.ts 19077 &
+ *   node --import tsx bench/micro-stream-gateway.ts [port] [calls per block] [trace [top]]
+ *
+ * Runs on the packages' `dist`: build first (`npx tsc -b`).
+ */
+import { Gateway, type StreamAnswer } from "@modelgate/core/Gateway"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
+import { ConfigProvider, Effect, Exit, Layer, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { measure } from "./measure.js"
+
+process.setSourceMapsEnabled(false)
+const port = process.argv[2] ?? "19077"
+const perBlock = Number(process.argv[3] ?? "1000")
+const trace = process.argv[4] === "trace"
+const top = Number(process.argv[5] ?? 60)
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-micro-stream-"))
+process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }))
+const layer = GatewayLive.layerWith({ configDirectory: "bench/config", watch: false }).pipe(
+  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(
+    new Map([["OPENAI_API_KEY", "k"], ["OPENAI_BASE_URL", `http://127.0.0.1:${port}/v1`], ["MODELGATE_DB", path.join(dir, "m.db")]])
+  )))
+)
+const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: true }
+const requirements = { capabilities: [], priority: "MEDIUM" } as const
+
+class OpHistogram extends Supervisor.AbstractSupervisor<void> {
+  readonly counts = new Map<string, number>()
+  total = 0
+  get value() {
+    return Effect.void
+  }
+  override onEffect(_fiber: unknown, effect: unknown): void {
+    const e = effect as Record<string, unknown>
+    const fn = [e.effect_instruction_i1, e.effect_instruction_i0, e.effect_instruction_i2].find((x) => typeof x === "function")
+    const what = typeof fn === "function" ? fn.toString().replace(/\s+/g, " ").slice(0, 120) : String(e._op)
+    const key = `${String(e._op)} ${what}`
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+    this.total++
+  }
+}
+
+const program = Effect.gen(function*() {
+  const gw = yield* Gateway
+  let chunks = 0
+  const drainOpen = (open: NonNullable<StreamAnswer["open"]>) =>
+    Effect.suspend(() => {
+      const { close, pull } = open()
+      const step: Effect.Effect<void, unknown> = Effect.flatMap(pull, (c) => {
+        chunks += c.length
+        return step
+      })
+      return Effect.flatMap(Effect.exit(step), () => close(Exit.void))
+    })
+  const once = Effect.flatMap(gw.stream(request, requirements), (answer) => drainOpen(answer.open!))
+  yield* once
+  if (chunks !== 8) throw new Error(`expected 8 chunks, got ${chunks}`)
+  if (!trace) {
+    console.log(yield* measure("gateway stream", once, perBlock))
+    return
+  }
+  for (let i = 0; i < 300; i++) yield* once
+  const sup = new OpHistogram()
+  const calls = 100
+  yield* Effect.gen(function*() {
+    for (let i = 0; i < calls; i++) yield* once
+  }).pipe(Effect.supervised(sup), Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)))
+  console.log(`${(sup.total / calls).toFixed(1)} supervised ops/call`)
+  for (const [k, c] of [...sup.counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(c / calls).toFixed(2).padStart(7)}  ${k}`)
+})
+
+await Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(layer), Effect.withTracerEnabled(false))))
