@@ -10,12 +10,12 @@ const live = Clock.make()
 /**
  * Wait in real time until a fiber sleeps on the `TestClock` with a wake-up
  * `offset` ms from now that satisfies `accept` (default: every sleep); returns that
- * offset, ready for `TestClock.adjust`. Dies after `giveUpMs` of real time.
+ * offset, ready for `TestClock.adjust`. Dies after `giveUpMs` of real time (a hang detector: generous, as a loaded machine is slow).
  * Sleeps of interrupted fibers (e.g. a finished request's timeout) stay
  * listed by `TestClock`, so make `accept` pick the offset you expect.
  * Typical use: `fork` the call, `TestClock.adjust(yield* awaitSleep((ms) => ms < timeoutMs))`, `join`.
  */
-export const awaitSleep = (accept: (offsetMs: number) => boolean = () => true, giveUpMs = 5_000): Effect.Effect<number> =>
+export const awaitSleep = (accept: (offsetMs: number) => boolean = () => true, giveUpMs = 10_000): Effect.Effect<number> =>
   Effect.gen(function*() {
     const started = yield* Effect.withClock(Clock.currentTimeMillis, live)
     while (true) {
