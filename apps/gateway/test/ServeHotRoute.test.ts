@@ -14,6 +14,7 @@ import * as Net from "node:net"
 import * as HttpApp from "../src/HttpApp.js"
 import { chatBody, post, request } from "./support/Client.js"
 import { echoGateway, lastText, meta, response, type ServerOptions, services } from "./support/Doubles.js"
+import { accepts } from "./support/Tcp.js"
 
 /** What the server logged at Error level, with its cause. */
 const errors: Array<string> = []
@@ -106,17 +107,6 @@ const connect = (port: number) =>
       notify()
     })
     socket.on("error", () => {})
-  })
-
-/** Whether a new TCP connection to `port` is accepted. */
-const accepts = (port: number) =>
-  Effect.async<boolean>((resume) => {
-    const socket = Net.connect(port, "127.0.0.1")
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(true))
-    })
-    socket.once("error", () => resume(Effect.succeed(false)))
   })
 
 /** Bounded by the live clock, for what a broken implementation would never do. */

@@ -12,6 +12,7 @@ import * as HttpApp from "../src/HttpApp.js"
 import { chatBody } from "./support/Client.js"
 import { endsWithClockStill } from "./support/ClockStill.js"
 import { echoGateway, meta, response, services } from "./support/Doubles.js"
+import { accepts } from "./support/Tcp.js"
 
 /** A gateway whose answers wait for `release`; `started` completes when a request arrives. */
 const held = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>) =>
@@ -75,17 +76,6 @@ const chat = (url: string) =>
       (e: unknown) => ({ status: 0, body: String(e) })
     )
   )
-
-/** Whether a new TCP connection to `port` is accepted. */
-const accepts = (port: number) =>
-  Effect.async<boolean>((resume) => {
-    const socket = Net.connect(port, "127.0.0.1")
-    socket.once("connect", () => {
-      socket.destroy()
-      resume(Effect.succeed(true))
-    })
-    socket.once("error", () => resume(Effect.succeed(false)))
-  })
 
 describe("graceful shutdown", () => {
   it.effect("stops accepting, then finishes the in-flight request before closing", () =>
