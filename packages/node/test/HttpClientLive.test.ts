@@ -6,11 +6,11 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import { ModelId, ProviderId } from "@modelgate/domain/Ids"
-import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
 import * as HttpClientLive from "@modelgate/node/HttpClientLive"
 import * as OpenAi from "@modelgate/providers/OpenAi"
 import { awaitSleep } from "@modelgate/testkit/FakeServer"
+import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
+import { modelOf } from "@modelgate/testkit/TestModel"
 import { Chunk, Effect, Exit, Fiber, Redacted, Scope, Stream, TestClock } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -24,96 +24,26 @@ const completion = {
   usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 }
 }
 
-interface Loopback {
-  readonly url: string
-  /** Every request so far: method, path, body. */
-  readonly requests: ReadonlyArray<{ readonly method: string; readonly path: string; readonly body: string }>
-  /** Resolves when the `n`-th request (1-based) arrived. */
-  readonly arrived: (n: number) => Promise<void>
-  /** "closed" once the `n`-th request's connection closed before its answer ended; "open" after 5 s. */
-  readonly closed: (n: number) => Promise<"closed" | "open">
-}
-
-const signal = <A>() => {
-  let resolve: (a: A) => void = () => {}
-  const promise = new Promise<A>((r) => (resolve = r))
-  return { promise, resolve }
-}
-
 /**
- * `/answer`: 200 with headers, a cookie and a JSON body echoing the request
+ * `/answer`: 201 with headers, a cookie and a JSON body echoing the request
  * body. `/chunks`: three chunks. `/hang` and `/v1/chat/completions` with
  * "hang" in the body: no answer. Other `/v1/chat/completions`: a completion.
  */
-const loopback = Effect.acquireRelease(
-  Effect.async<{ readonly server: http.Server; readonly loopback: Loopback }>((resume) => {
-    const arrivals: Array<ReturnType<typeof signal<void>>> = []
-    const closes: Array<ReturnType<typeof signal<"closed" | "open">>> = []
-    const slot = <A>(list: Array<ReturnType<typeof signal<A>>>, n: number) => (list[n - 1] ??= signal<A>())
-    const requests: Array<{ method: string; path: string; body: string }> = []
-    const server = http.createServer((req, res) => {
-      const n = requests.length + 1
-      const parts: Array<Buffer> = []
-      res.on("close", () => {
-        if (!res.writableFinished) slot(closes, n).resolve("closed")
-      })
-      requests.push({ method: req.method ?? "", path: req.url ?? "", body: "" })
-      req.on("data", (part: Buffer) => parts.push(part))
-      req.on("end", () => {
-        const body = Buffer.concat(parts).toString("utf8")
-        requests[n - 1]!.body = body
-        slot(arrivals, n).resolve()
-        if (req.url === "/answer") {
-          res.writeHead(201, { "content-type": "application/json", "x-answer": "yes", "set-cookie": "session=abc; Path=/" })
-          res.end(JSON.stringify({ echo: body }))
-        } else if (req.url === "/chunks") {
-          res.writeHead(200, { "content-type": "text/plain" })
-          res.write("a")
-          res.write("b")
-          res.end("c")
-        } else if (req.url === "/v1/chat/completions" && !body.includes("hang")) {
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(completion))
-        }
-      })
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      resume(Effect.succeed({
-        server,
-        loopback: {
-          url: `http://127.0.0.1:${port}`,
-          requests,
-          arrived: (i) => slot(arrivals, i).promise,
-          closed: (i) =>
-            Promise.race([
-              slot(closes, i).promise,
-              // A bound on a failing test only (the abort is immediate when it works).
-              new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 5_000))
-            ])
-        }
-      }))
-    })
-  }),
-  ({ server }) =>
-    Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-).pipe(Effect.map(({ loopback }) => loopback))
-
-const model = ModelMetadata.make({
-  id: ModelId.make("gpt-test"),
-  provider: ProviderId.make("openai"),
-  providerModel: "gpt-4o-mini",
-  displayName: "gpt-4o-mini (test)",
-  capabilities: ["chat", "streaming"],
-  contextWindow: 128_000,
-  maxOutputTokens: 4_096,
-  pricing: Pricing.make({ inputPerMillion: 1, outputPerMillion: 2 }),
-  rateLimits: RateLimits.make({ rpm: 500, tpm: 200_000 }),
-  qualityTier: "standard",
-  qualityScore: 0.7
+const loopback = LoopbackServer.make(({ body, path }, res) => {
+  if (path === "/answer") {
+    res.writeHead(201, { "content-type": "application/json", "x-answer": "yes", "set-cookie": "session=abc; Path=/" })
+    res.end(JSON.stringify({ echo: body }))
+  } else if (path === "/chunks") {
+    res.writeHead(200, { "content-type": "text/plain" })
+    res.write("a")
+    res.write("b")
+    res.end("c")
+  } else if (path === "/v1/chat/completions" && !body.includes("hang")) {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(completion))
+  }
 })
+
+const model = modelOf("openai", "gpt-4o-mini", "gpt-test")
 
 describe("HttpClientLive", () => {
   it.scoped("a response carries status, headers, cookies and the body as text, json or a stream", () =>
@@ -155,16 +85,16 @@ describe("HttpClientLive", () => {
       const server = yield* loopback
       const client = yield* HttpClient.HttpClient
       const fiber = yield* Effect.fork(Effect.scoped(client.get(`${server.url}/hang`)))
-      yield* Effect.promise(() => server.arrived(1))
+      yield* server.arrived(1)
       assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
-      assert.strictEqual(yield* Effect.promise(() => server.closed(1)), "closed")
+      assert.strictEqual(yield* server.closed(1), "closed")
 
       const scope = yield* Scope.make()
       const scoped = client.pipe(HttpClient.withScope)
       const pending = yield* Effect.fork(Scope.extend(scoped.get(`${server.url}/hang`), scope))
-      yield* Effect.promise(() => server.arrived(2))
+      yield* server.arrived(2)
       yield* Scope.close(scope, Exit.void)
-      assert.strictEqual(yield* Effect.promise(() => server.closed(2)), "closed")
+      assert.strictEqual(yield* server.closed(2), "closed")
       assert.strictEqual((yield* Effect.flip(Fiber.join(pending)))._tag, "RequestError")
     }).pipe(Effect.provide(HttpClientLive.layer)))
 
@@ -180,9 +110,9 @@ describe("HttpClientLive", () => {
       assert.strictEqual(answer.response.choices[0]?.message.content, "hi")
 
       const fiber = yield* Effect.fork(ask("hang"))
-      yield* Effect.promise(() => server.arrived(2))
+      yield* server.arrived(2)
       yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 2_000))
       assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "Timeout")
-      assert.strictEqual(yield* Effect.promise(() => server.closed(2)), "closed")
+      assert.strictEqual(yield* server.closed(2), "closed")
     }).pipe(Effect.provide(HttpClientLive.layer)))
 })

@@ -9,80 +9,26 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { awaitSleep } from "@modelgate/testkit/FakeServer"
+import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
 import { Effect, Exit, Fiber, Option, Scope, Stream, TestClock } from "effect"
-import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { genericError, makeProviderHttp } from "../src/internal/index.js"
 
 const info = { model: "toy-model", keyId: "toy#1", secrets: [] }
-
-interface Loopback {
-  readonly url: string
-  /** Resolves when the `n`-th request (1-based) arrived. */
-  readonly arrived: (n: number) => Promise<void>
-  /** Resolves with "closed" when the `n`-th request's connection closed before its answer ended, "open" after 5 s. */
-  readonly closed: (n: number) => Promise<"closed" | "open">
-}
-
-interface Resolvable<A> {
-  readonly promise: Promise<A>
-  readonly resolve: (a: A) => void
-}
-
-const resolvable = <A>(): Resolvable<A> => {
-  let resolve: (a: A) => void = () => {}
-  const promise = new Promise<A>((r) => (resolve = r))
-  return { promise, resolve }
-}
 
 /**
  * `/hang`: never answers. `/body`: headers and one chunk, then nothing.
  * `/ok`: 200 JSON. `/busy`: 503.
  */
-const loopback = Effect.acquireRelease(
-  Effect.async<{ readonly server: http.Server; readonly loopback: Loopback }>((resume) => {
-    const arrivals: Array<Resolvable<void>> = []
-    const closes: Array<Resolvable<"closed" | "open">> = []
-    const slot = <A>(list: Array<Resolvable<A>>, n: number) => (list[n - 1] ??= resolvable<A>())
-    let count = 0
-    const server = http.createServer((req, res) => {
-      const n = ++count
-      res.on("close", () => {
-        if (!res.writableFinished) slot(closes, n).resolve("closed")
-      })
-      slot(arrivals, n).resolve()
-      if (req.url === "/ok") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }))
-      } else if (req.url === "/busy") {
-        res.writeHead(503, { "content-type": "text/plain" }).end("busy")
-      } else if (req.url === "/body") {
-        res.writeHead(200, { "content-type": "text/plain" })
-        res.write("first")
-      }
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo
-      resume(Effect.succeed({
-        server,
-        loopback: {
-          url: `http://127.0.0.1:${port}`,
-          arrived: (n) => slot(arrivals, n).promise,
-          closed: (n) =>
-            Promise.race([
-              slot(closes, n).promise,
-              // A bound on a failing test only (the abort is immediate when it works).
-              new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 5_000))
-            ])
-        }
-      }))
-    })
-  }),
-  ({ server }) =>
-    Effect.async<void>((resume) => {
-      server.closeAllConnections()
-      server.close(() => resume(Effect.void))
-    })
-).pipe(Effect.map(({ loopback }) => loopback))
+const loopback = LoopbackServer.make(({ path }, res) => {
+  if (path === "/ok") {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true }))
+  } else if (path === "/busy") {
+    res.writeHead(503, { "content-type": "text/plain" }).end("busy")
+  } else if (path === "/body") {
+    res.writeHead(200, { "content-type": "text/plain" })
+    res.write("first")
+  }
+})
 
 const setup = Effect.gen(function*() {
   const server = yield* loopback
@@ -107,20 +53,20 @@ describe("ProviderHttp aborts what it gives up", () => {
     Effect.gen(function*() {
       const { call, server } = yield* setup
       const fiber = yield* Effect.fork(call("/hang"))
-      yield* Effect.promise(() => server.arrived(1))
+      yield* server.arrived(1)
       yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
       const error = yield* Effect.flip(Fiber.join(fiber))
       assert.strictEqual(error._tag, "Timeout")
-      assert.strictEqual(yield* Effect.promise(() => server.closed(1)), "closed")
+      assert.strictEqual(yield* server.closed(1), "closed")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("interrupting a call waiting on headers closes its connection", () =>
     Effect.gen(function*() {
       const { call, server } = yield* setup
       const fiber = yield* Effect.fork(call("/hang"))
-      yield* Effect.promise(() => server.arrived(1))
+      yield* server.arrived(1)
       assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
-      assert.strictEqual(yield* Effect.promise(() => server.closed(1)), "closed")
+      assert.strictEqual(yield* server.closed(1), "closed")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("interrupting a stream, before its headers or while its body is read, closes its connection", () =>
@@ -128,9 +74,9 @@ describe("ProviderHttp aborts what it gives up", () => {
       const { server, stream } = yield* setup
       const received: Array<string> = []
       const before = yield* Effect.fork(stream("/hang", received))
-      yield* Effect.promise(() => server.arrived(1))
+      yield* server.arrived(1)
       yield* Fiber.interrupt(before)
-      assert.strictEqual(yield* Effect.promise(() => server.closed(1)), "closed")
+      assert.strictEqual(yield* server.closed(1), "closed")
 
       const during = yield* Effect.fork(stream("/body", received))
       for (let i = 0; i < 2_500 && received.length === 0; i++) {
@@ -138,7 +84,7 @@ describe("ProviderHttp aborts what it gives up", () => {
       }
       assert.deepStrictEqual(received, ["first"])
       yield* Fiber.interrupt(during)
-      assert.strictEqual(yield* Effect.promise(() => server.closed(2)), "closed")
+      assert.strictEqual(yield* server.closed(2), "closed")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("a call leaves the caller's Scope service as it found it: answered, error status, timeout, interrupted", () =>
@@ -154,7 +100,7 @@ describe("ProviderHttp aborts what it gives up", () => {
       assert.strictEqual(yield* scopeAfter, Option.getOrUndefined(outer))
 
       const timedOut = yield* Effect.fork(Effect.flip(call("/hang")))
-      yield* Effect.promise(() => server.arrived(3))
+      yield* server.arrived(3)
       yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 1_000))
       assert.strictEqual((yield* Fiber.join(timedOut))._tag, "Timeout")
       assert.strictEqual(yield* scopeAfter, Option.getOrUndefined(outer))
@@ -163,7 +109,7 @@ describe("ProviderHttp aborts what it gives up", () => {
       const interrupted = yield* Effect.fork(
         Effect.onInterrupt(call("/hang"), () => Effect.map(scopeAfter, (scope) => (seenOnInterrupt = scope)))
       )
-      yield* Effect.promise(() => server.arrived(4))
+      yield* server.arrived(4)
       yield* Fiber.interrupt(interrupted)
       assert.strictEqual(seenOnInterrupt, Option.getOrUndefined(outer))
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))

@@ -10,28 +10,14 @@ import { assert } from "@effect/vitest"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey } from "@modelgate/core/Provider"
 import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
-import { ModelId, ProviderId } from "@modelgate/domain/Ids"
-import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { awaitSleep, type FakeServer, type Fault, type RecordedRequest } from "@modelgate/testkit/FakeServer"
 import { Chunk, Effect, Fiber, Redacted, type Scope, Stream, TestClock, Tracer } from "effect"
 import type { ErrorContext } from "../../src/internal/errors.js"
 
 /** A model whose gateway id differs from the provider's model name. */
-export const modelOf = (provider: string, providerModel: string, id = `${provider}-test`) =>
-  ModelMetadata.make({
-    id: ModelId.make(id),
-    provider: ProviderId.make(provider),
-    providerModel,
-    displayName: `${providerModel} (test)`,
-    capabilities: ["chat", "tools", "json_mode", "streaming"],
-    contextWindow: 128_000,
-    maxOutputTokens: 4_096,
-    pricing: Pricing.make({ inputPerMillion: 1, outputPerMillion: 2 }),
-    rateLimits: RateLimits.make({ rpm: 500, tpm: 200_000 }),
-    qualityTier: "standard",
-    qualityScore: 0.7
-  })
+export { modelOf } from "@modelgate/testkit/TestModel"
 
 /** A key with id `<provider>#1`. */
 export const keyOf = (provider: string, value: string): ProviderKey => ({ id: `${provider}#1`, value: Redacted.make(value) })
