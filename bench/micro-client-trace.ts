@@ -11,26 +11,18 @@
  * A diagnostic, not a timing: op supervision slows every op down.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import { ModelMetadata } from "@modelgate/domain/Model"
-import { Effect, type Layer, Redacted, Schema, Stream } from "effect"
-import * as fs from "node:fs"
+import { Effect, type Layer, Stream } from "effect"
 import * as OpenAi from "../packages/providers/src/OpenAi.js"
+import { openAiAdapter } from "./openai-adapter.js"
 import { traceOps } from "./op-histogram.js"
 
 const mode = process.argv[2] === "pull" ? "pull" : "json"
 const port = process.argv[3] ?? "19001"
 const client = process.argv[4] ?? "platform"
 const top = Number(process.argv[5] ?? 60)
-const model = Schema.decodeUnknownSync(ModelMetadata)(JSON.parse(fs.readFileSync("bench/config/models.json", "utf8")).models[0])
 
 const program = Effect.gen(function*() {
-  const provider = yield* OpenAi.make(Effect.succeed(ProviderConfig.make({ baseUrl: `http://127.0.0.1:${port}/v1` })))
-  const ctx = {
-    request: { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: mode !== "json" },
-    model,
-    key: { id: "openai#0", value: Redacted.make("k") }
-  }
+  const { ctx, provider } = yield* openAiAdapter(OpenAi, port, mode !== "json")
   const call: Effect.Effect<unknown, unknown> = mode === "pull"
     ? Effect.flatMap(provider.stream(ctx), (r) => Effect.scoped(Effect.flatMap(Stream.toPull(r.chunks), (pull) => Effect.ignore(Effect.forever(pull)))))
     : provider.chat(ctx)
