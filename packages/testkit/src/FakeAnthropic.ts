@@ -34,6 +34,12 @@ export interface FakeAnthropicOptions {
   readonly cache?: FakeCache
   /** The limits it reports in `anthropic-ratelimit-*` headers (default 1000 requests, 100 000 tokens). */
   readonly limits?: { readonly requests: number; readonly tokens: number }
+  /**
+   * The instant (ms since the epoch) its `anthropic-ratelimit-*-reset` headers
+   * count from, read at each answer (default: the real clock). Pin it to the
+   * instant a test's `TestClock` shows to make the reset durations exact.
+   */
+  readonly now?: () => number
 }
 
 /** A running fake Anthropic server. */
@@ -60,7 +66,8 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
   let usedTokens = 0
   let counter = 0
   const nextId = () => `${++counter}`.padStart(6, "0")
-  const resetAt = () => new Date(nowMs() + 60_000).toISOString()
+  const now = options.now ?? nowMs
+  const resetAt = () => new Date(now() + 60_000).toISOString()
 
   const error = (status: number, message: string, headers: Record<string, string> = {}): FakeServer.Answer => {
     const requestId = `req_fake_${nextId()}`
@@ -130,7 +137,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
           "retry-after": String(Math.max(1, Math.ceil(wait / 1000))),
           ...limitHeaders(),
           "anthropic-ratelimit-requests-remaining": "0",
-          "anthropic-ratelimit-requests-reset": new Date(nowMs() + wait).toISOString()
+          "anthropic-ratelimit-requests-reset": new Date(now() + wait).toISOString()
         }
         : {}
       return { body: JSON.stringify(errorBody(status, message, requestId)), headers: { "request-id": requestId, ...limited } }
