@@ -30,11 +30,15 @@ const key = keyOf("anthropic", FakeAnthropic.defaultApiKey)
 
 const setup = adapterOver(FakeAnthropic.make, Anthropic.make)
 
+/** A fixed instant for the TestClock (and the fake's reset headers): no test reads the real clock. */
+const instant = Date.parse("2026-03-01T12:00:00.000Z")
+
 describe("Anthropic adapter over a socket", () => {
   it.scoped("chat: headers, system lifted, max_tokens from the model, merged turns; answer and usage normalised", () =>
     live(Effect.gen(function*() {
-      yield* TestClock.setTime(Date.now())
-      const { fake, provider } = yield* setup({}, { cache: { read: 3, creation: 2 } })
+      yield* TestClock.setTime(instant)
+      // the fake stamps its reset headers from the same instant the adapter's clock shows
+      const { fake, provider } = yield* setup({}, { cache: { read: 3, creation: 2 }, now: () => instant })
       const result = yield* provider.chat(ctxOf(model, key, {
         messages: [
           { role: "system", content: "be brief" },
@@ -77,8 +81,9 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(result.rateLimit?.limitRequests, 1000)
       assert.strictEqual(result.rateLimit?.remainingRequests, 999)
       assert.strictEqual(result.rateLimit?.limitTokens, 100_000)
-      assert.isAbove(result.rateLimit?.resetRequestsMs ?? 0, 55_000)
-      assert.isAtMost(result.rateLimit?.resetRequestsMs ?? 0, 61_000)
+      // the fake's windows reset 60 s after it answered
+      assert.strictEqual(result.rateLimit?.resetRequestsMs, 60_000)
+      assert.strictEqual(result.rateLimit?.resetTokensMs, 60_000)
     })))
 
   it.scoped("chat: max_completion_tokens and stop sequences shape the answer", () =>
@@ -238,7 +243,7 @@ describe("Anthropic adapter over a socket", () => {
   it.scoped("429: retry-after and anthropic-ratelimit-*-reset are honoured (TestClock)", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 3 })
-      yield* TestClock.setTime(Date.now())
+      yield* TestClock.setTime(instant)
       const body = { type: "error", error: { type: "rate_limit_error", message: "slow down" } }
       const hints: ReadonlyArray<readonly [(now: number) => Fault, number]> = [
         [() => Fault.status(429, { headers: { "retry-after": "3" } }), 3_000],
