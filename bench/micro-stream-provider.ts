@@ -6,8 +6,10 @@
  * every fiber; op supervision misses ops run under restored runtime flags).
  *
  *   node --import tsx bench/upstream.ts 19077 &
- *   node --import tsx bench/micro-stream-provider.ts [port] [streams]
+ *   node --import tsx bench/micro-stream-provider.ts [port] [streams] [open]
  *
+ * With `open`, the adapter's bare pull (`StreamResult.open`, as the core
+ * pulls it) instead of `Stream.toPull` over its `chunks`.
  * Runs the adapter from `packages/providers/src` (MG_OPENAI_SRC: another copy).
  */
 import { NodeHttpClient } from "@effect/platform-node"
@@ -22,6 +24,7 @@ const OpenAi: typeof import("../packages/providers/src/OpenAi.js") = await impor
 )
 const port = process.argv[2] ?? "19077"
 const n = Number(process.argv[3] ?? "3000")
+const viaOpen = process.argv[4] === "open"
 const model = Schema.decodeUnknownSync(ModelMetadata)(JSON.parse(fs.readFileSync("bench/config/models.json", "utf8")).models[0])
 const ops = () => (globalThis as unknown as { __mg?: { ops: number } }).__mg?.ops ?? 0
 
@@ -47,16 +50,28 @@ const program = Effect.gen(function*() {
     }
     const result = yield* provider.stream(ctx)
     lap("stream")
-    const scope = yield* Scope.make()
-    const pull = yield* Scope.extend(Stream.toPull(result.chunks), scope)
-    lap("toPull")
-    for (let k = 0;; k++) {
-      const next = yield* Effect.exit(pull)
-      lap(`pull ${k}${Exit.isSuccess(next) ? ` (${next.value.length} chunks)` : " (end)"}`)
-      if (Exit.isFailure(next)) break
+    if (viaOpen && result.open !== undefined) {
+      const { close, pull } = result.open()
+      lap("open")
+      for (let k = 0;; k++) {
+        const next = yield* Effect.exit(pull)
+        lap(`pull ${k}${Exit.isSuccess(next) ? ` (${next.value.length} chunks)` : " (end)"}`)
+        if (Exit.isFailure(next)) break
+      }
+      yield* close
+      lap("close")
+    } else {
+      const scope = yield* Scope.make()
+      const pull = yield* Scope.extend(Stream.toPull(result.chunks), scope)
+      lap("toPull")
+      for (let k = 0;; k++) {
+        const next = yield* Effect.exit(pull)
+        lap(`pull ${k}${Exit.isSuccess(next) ? ` (${next.value.length} chunks)` : " (end)"}`)
+        if (Exit.isFailure(next)) break
+      }
+      yield* Scope.close(scope, Exit.void)
+      lap("close")
     }
-    yield* Scope.close(scope, Exit.void)
-    lap("close")
     if (on) {
       const c = process.cpuUsage(c0)
       cpu += c.user + c.system

@@ -7,7 +7,7 @@ import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Cha
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Context, Effect, type Redacted, type Stream } from "effect"
+import { type Chunk, Context, Effect, type Option, type Redacted, type Stream } from "effect"
 
 /** The key one call uses: the secret (never logged) and its non-secret id (`openai#1`). */
 export interface ProviderKey {
@@ -40,6 +40,23 @@ export interface StreamResult {
   readonly chunks: Stream.Stream<ChatChunk, ProviderError>
   readonly rateLimit: RateLimitInfo | undefined
   readonly providerRequestId: string | undefined
+  /**
+   * The same chunks as a bare pull, when the adapter offers one (the shipped
+   * adapters do: their `chunks` is derived from it): a consumer with its own
+   * pull loop (the gateway) reads the provider through it rather than through
+   * a channel over `chunks`. Read a result through `chunks` or `open`, never
+   * both, and once; `close` the pull once the consumer is done, however it is
+   * done (end, failure, interruption): it releases the provider request.
+   */
+  readonly open?: (() => ProviderPull) | undefined
+}
+
+/** A provider's stream as a bare pull (see `StreamResult.open`). */
+export interface ProviderPull {
+  /** The next batch of chunks; fails `None` at the end and `Some(error)` when the stream breaks (as `chunks` fails). */
+  readonly pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<ProviderError>>
+  /** Close the provider request (idempotent). */
+  readonly close: Effect.Effect<void>
 }
 
 /** The result of a cheap availability check. */

@@ -17,7 +17,8 @@ import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
 import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
 import { type CallInfo, decodeJson, malformed } from "./internal/errors.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
-import { translateSse } from "./internal/sse.js"
+import { toStream } from "./internal/pull.js"
+import { pullSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "anthropic"
@@ -84,9 +85,10 @@ export const make = (
         http.stream(info, request, (opened) =>
           Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
             const context = { provider: providerId, info, meta: opened, nowMs }
-            const chunks = translateSse(opened.body, () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)), (detail) =>
-              new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-            return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+            const open = () =>
+              pullSse(opened.open(), new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)), (detail) =>
+                new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
+            return { chunks: toStream(open), open, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
           })))
     }
 

@@ -20,7 +20,8 @@ import { type CallInfo, decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
-import { translateSse } from "./internal/sse.js"
+import { toStream } from "./internal/pull.js"
+import { pullSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "google"
@@ -115,9 +116,10 @@ export const make = (
               model: ctx.model.providerModel,
               promptTokensEstimate: promptEstimate(ctx)
             }
-            const chunks = translateSse(opened.body, () => new GeminiStreamTranslator(context), (detail) =>
-              new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-            return { chunks, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+            const open = () =>
+              pullSse(opened.open(), new GeminiStreamTranslator(context), (detail) =>
+                new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
+            return { chunks: toStream(open), open, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
           })))
     }
 

@@ -18,10 +18,11 @@ import {
   makeProviderHttp,
   type TextResponse,
   timedProbe,
+  toStream,
   trimBase
 } from "./internal/index.js"
 import { classify } from "./Ollama/errors.js"
-import { type Identity, normaliseResponse, translateStream } from "./Ollama/normalise.js"
+import { type Identity, normaliseResponse, pullStream } from "./Ollama/normalise.js"
 import { remoteImages, requestBody, WireChatLine, WireTags } from "./Ollama/wire.js"
 
 /** The provider id this adapter serves. */
@@ -104,12 +105,10 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       const info = callInfoOf(ctx.model, ctx.key)
       return Effect.flatMap(post(ctx, true), (request) =>
         Effect.flatMap(identity(ctx.model.providerModel), (id) =>
-          http.stream(info, request, (res): Effect.Effect<StreamResult> =>
-            Effect.succeed({
-              chunks: translateStream(providerId, info, ctx.request, res, id),
-              rateLimit: undefined,
-              providerRequestId: undefined
-            }))))
+          http.stream(info, request, (res): Effect.Effect<StreamResult> => {
+            const open = () => pullStream(providerId, info, ctx.request, res, id)
+            return Effect.succeed({ chunks: toStream(open), open, rateLimit: undefined, providerRequestId: undefined })
+          })))
     }
 
     const probe = Effect.fn("Ollama.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {

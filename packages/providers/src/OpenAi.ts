@@ -25,10 +25,11 @@ import {
   type ProviderHttp,
   type TextResponse,
   timedProbe,
+  toStream,
   trimBase
 } from "./internal/index.js"
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
-import { translateStream } from "./OpenAi/stream.js"
+import { pullStream } from "./OpenAi/stream.js"
 import { normaliseResponse, requestBody, WireResponse } from "./OpenAi/wire.js"
 
 /** The provider id this adapter serves. */
@@ -87,12 +88,10 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       const key = ctx.key
       if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
       const info = callInfoOf(ctx.model, key)
-      return http.stream(info, post(ctx, key, true), (res): Effect.Effect<StreamResult> =>
-        Effect.succeed({
-          chunks: translateStream(providerId, info, ctx.request, res, ctx.model.providerModel),
-          rateLimit: res.rateLimit,
-          providerRequestId: res.requestId
-        }))
+      return http.stream(info, post(ctx, key, true), (res): Effect.Effect<StreamResult> => {
+        const open = () => pullStream(providerId, info, ctx.request, res, ctx.model.providerModel)
+        return Effect.succeed({ chunks: toStream(open), open, rateLimit: res.rateLimit, providerRequestId: res.requestId })
+      })
     }
 
     const probe = Effect.fn("OpenAi.probe")(function*(model: ModelMetadata, key: ProviderKey | undefined) {

@@ -127,7 +127,7 @@ export const streamAnswer = (
       streamed: true,
       use: ({ key, model, provider }) =>
         Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
-          Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model)), (peeled) => ({ started, peeled }))),
+          Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open), (peeled) => ({ started, peeled }))),
       after: (attempt, { peeled, started }) =>
         Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
     },

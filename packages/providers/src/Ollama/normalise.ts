@@ -6,7 +6,7 @@
  */
 import type { ChatChunk, ChatRequest, ChatResponse, ToolCallDelta, Usage } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Either, Schema, type Stream } from "effect"
+import { Either, Schema } from "effect"
 import {
   type CallInfo,
   describeParseError,
@@ -14,8 +14,9 @@ import {
   excerpt,
   type LineTranslator,
   promptText,
-  type StreamResponse,
-  translateNdjson
+  type Pull,
+  pullNdjson,
+  type StreamResponse
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
 import { argumentsText, WireChatLine } from "./wire.js"
@@ -78,16 +79,19 @@ export const normaliseResponse = (
 
 const decodeLine = Schema.decodeUnknownEither(Schema.parseJson(WireChatLine))
 
-/** Translate the NDJSON body of a streamed answer; it must end with a `done: true` line. */
-export const translateStream = (
+/**
+ * Translate the NDJSON body of a streamed answer; it must end with a `done:
+ * true` line. A pull over the body's pull (opened here: the body is read once).
+ */
+export const pullStream = (
   provider: string,
   info: CallInfo,
   request: ChatRequest,
   response: StreamResponse,
   identity: Identity
-): Stream.Stream<ChatChunk, ProviderError> => {
+): Pull<ChatChunk, ProviderError> => {
   const base = { provider, model: info.model, status: response.status, requestId: response.requestId, rateLimit: response.rateLimit }
-  return translateNdjson(response.body, (): LineTranslator => {
+  return pullNdjson(response.open(), ((): LineTranslator => {
     let done = false
     let first = true
     let toolIndex = 0
@@ -155,5 +159,5 @@ export const translateStream = (
       done: () => done,
       interrupted: () => new StreamInterrupted({ ...base, detail: "the stream ended before a done: true line" })
     }
-  })
+  })())
 }

@@ -4,15 +4,16 @@
  * Effect ops per answer) and its `stream` with a generic readable channel that
  * the caller then pipes through its own stages. When the response is that one
  * (its undici body is visible as `source.body`), these read the Node body
- * directly: the text with one promise, the stream as one channel that also
+ * directly: the text with one promise, the stream as one bare pull that also
  * does the deadline's bookkeeping and the error mapping. Any other client's
  * response goes through `text` / `stream`.
  */
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { HttpClientError, type HttpClientResponse } from "@effect/platform"
-import { Cause, Channel, Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Option } from "effect"
 import type { Readable } from "node:stream"
 import type { Deadline } from "./deadline.js"
+import { endOfPull, fromStream, type Pull } from "./pull.js"
 
 /** What `@effect/platform-node`'s undici response exposes of its body (not typed by the platform). */
 interface UndiciResponse {
@@ -36,125 +37,129 @@ export const readText = (response: HttpClientResponse.HttpClientResponse): Effec
 }
 
 /**
- * The body as a stream. While a pull waits on the provider,
- * `deadline.waitingSince` holds when it started (the watchdog's measure of a
- * gap); a broken body fails with `broken(error)`.
+ * The body as a pull (see `Pull`), opened once. While a pull waits on the
+ * provider, `deadline.waitingSince` holds when it started (the watchdog's
+ * measure of a gap); a broken body fails with `broken(error)`. `close` stops
+ * reading and then runs `release` (the permit, the watchdog, the abort of a
+ * request whose body was not read to its end), once.
  */
-export const streamBody = (
+export const openBody = (
   response: HttpClientResponse.HttpClientResponse,
   deadline: Deadline,
-  broken: (error: HttpClientError.ResponseError) => ProviderError
-): Stream.Stream<Uint8Array, ProviderError> => {
+  broken: (error: HttpClientError.ResponseError) => ProviderError,
+  release: Effect.Effect<void>
+): Pull<Uint8Array, ProviderError> => {
   const body = undiciBody(response)
-  return body === undefined ? viaPlatform(response, deadline, broken) : Stream.fromChannel(fromReadable(response, body, deadline, broken))
+  return body === undefined ? viaPlatform(response, deadline, broken, release) : fromReadable(response, body, deadline, broken, release)
 }
 
-/** One channel over the Node readable (as the platform's, plus the deadline and the error mapping). */
+/** One pull over the Node readable (as the platform's channel, plus the deadline and the error mapping). */
 const fromReadable = (
   response: HttpClientResponse.HttpClientResponse,
   body: Readable,
   deadline: Deadline,
-  broken: (error: HttpClientError.ResponseError) => ProviderError
-): Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ProviderError> =>
-  Channel.suspend(() => {
-    let failure: { readonly cause: unknown } | undefined = body.errored ? { cause: body.errored } : undefined
-    let ended = !body.readable
-    // Set by any event since the last `read()` found nothing: no wake-up is lost.
-    let signalled = false
-    let wake: (() => void) | undefined
-    const signal = () => {
-      signalled = true
-      const resume = wake
+  broken: (error: HttpClientError.ResponseError) => ProviderError,
+  release: Effect.Effect<void>
+): Pull<Uint8Array, ProviderError> => {
+  let failure: { readonly cause: unknown } | undefined = body.errored ? { cause: body.errored } : undefined
+  let ended = !body.readable
+  // Set by any event since the last `read()` found nothing: no wake-up is lost.
+  let signalled = false
+  let wake: (() => void) | undefined
+  const signal = () => {
+    signalled = true
+    const resume = wake
+    wake = undefined
+    resume?.()
+  }
+  const onError = (cause: unknown) => {
+    failure = { cause }
+    signal()
+  }
+  const onEnd = () => {
+    ended = true
+    signal()
+  }
+  body.on("readable", signal)
+  body.on("error", onError)
+  body.on("end", onEnd)
+  const readable = Effect.async<void>((resume) => {
+    if (signalled) return resume(Effect.void)
+    wake = () => resume(Effect.void)
+    return Effect.sync(() => {
       wake = undefined
-      resume?.()
-    }
-    const onError = (cause: unknown) => {
-      failure = { cause }
-      signal()
-    }
-    const onEnd = () => {
-      ended = true
-      signal()
-    }
-    body.on("readable", signal)
-    body.on("error", onError)
-    body.on("end", onEnd)
-    const readable = Effect.async<void>((resume) => {
-      if (signalled) return resume(Effect.void)
-      wake = () => resume(Effect.void)
-      return Effect.sync(() => {
-        wake = undefined
-      })
     })
-    const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ProviderError> = Channel.suspend(() => {
-      signalled = false
-      let item = body.read() as Uint8Array | null
-      if (item !== null) {
-        deadline.waitingSince = undefined
-        const items = [item]
-        while ((item = body.read() as Uint8Array | null) !== null) items.push(item)
-        return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(items)), loop)
-      }
-      if (failure !== undefined) {
-        deadline.waitingSince = undefined
-        return Channel.fail(broken(decodeError(response, failure.cause)))
-      }
-      if (ended || body.readableEnded) {
-        deadline.waitingSince = undefined
-        deadline.drained = true
-        return Channel.void
-      }
-      deadline.waitingSince ??= deadline.clock.unsafeCurrentTimeMillis()
-      return Channel.flatMap(Channel.fromEffect(readable), () => loop)
-    })
-    return Channel.ensuring(
-      loop,
-      Effect.sync(() => {
-        // The consumer may stop at the last event (`[DONE]`) before the
-        // body's end was read; when undici already pushed the body's end
-        // (Node's readable state, no public accessor: `stream.isReadable`
-        // waits for the 'end' event), the request is over and nothing is left
-        // to abort. Without that state the request is aborted as before.
-        if ((body as { readonly _readableState?: { readonly ended?: unknown } })._readableState?.ended === true) {
-          deadline.drained = true
-        }
-        body.off("readable", signal)
-        body.off("error", onError)
-        body.off("end", onEnd)
-      })
-    )
   })
+  const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ProviderError>> = Effect.suspend(() => {
+    signalled = false
+    let item = body.read() as Uint8Array | null
+    if (item !== null) {
+      deadline.waitingSince = undefined
+      const items = [item]
+      while ((item = body.read() as Uint8Array | null) !== null) items.push(item)
+      return Effect.succeed(Chunk.unsafeFromArray(items))
+    }
+    if (failure !== undefined) {
+      deadline.waitingSince = undefined
+      return Effect.fail(Option.some(broken(decodeError(response, failure.cause))))
+    }
+    if (ended || body.readableEnded) {
+      deadline.waitingSince = undefined
+      deadline.drained = true
+      return endOfPull
+    }
+    deadline.waitingSince ??= deadline.clock.unsafeCurrentTimeMillis()
+    return Effect.zipRight(readable, pull)
+  })
+  let closed = false
+  const close = Effect.suspend(() => {
+    if (closed) return Effect.void
+    closed = true
+    // The consumer may stop at the last event (`[DONE]`) before the
+    // body's end was read; when undici already pushed the body's end
+    // (Node's readable state, no public accessor: `stream.isReadable`
+    // waits for the 'end' event), the request is over and nothing is left
+    // to abort. Without that state the request is aborted as before.
+    if ((body as { readonly _readableState?: { readonly ended?: unknown } })._readableState?.ended === true) {
+      deadline.drained = true
+    }
+    body.off("readable", signal)
+    body.off("error", onError)
+    body.off("end", onEnd)
+    return release
+  })
+  return { pull, close }
+}
 
-/** Any other client: its `stream` and one stage for the deadline and the error mapping. */
+/** Any other client: a pull over its `stream`, with the deadline and the error mapping. */
 const viaPlatform = (
   response: HttpClientResponse.HttpClientResponse,
   deadline: Deadline,
-  broken: (error: HttpClientError.ResponseError) => ProviderError
-): Stream.Stream<Uint8Array, ProviderError> => {
-  const loop: Channel.Channel<
-    Chunk.Chunk<Uint8Array>,
-    Chunk.Chunk<Uint8Array>,
-    ProviderError,
-    HttpClientError.ResponseError,
-    unknown,
-    unknown
-  > = Channel.suspend(() => {
-    deadline.waitingSince = deadline.clock.unsafeCurrentTimeMillis()
-    return Channel.readWithCause({
-      onInput: (input: Chunk.Chunk<Uint8Array>) => {
-        deadline.waitingSince = undefined
-        return Channel.zipRight(Channel.write(input), loop)
-      },
-      onFailure: (cause) => {
-        deadline.waitingSince = undefined
-        return Channel.failCause(Cause.map(cause, broken))
-      },
-      onDone: () => {
-        deadline.waitingSince = undefined
-        deadline.drained = true
-        return Channel.void
-      }
-    })
+  broken: (error: HttpClientError.ResponseError) => ProviderError,
+  release: Effect.Effect<void>
+): Pull<Uint8Array, ProviderError> => {
+  const inner = fromStream(response.stream)
+  const next: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ProviderError>> = Effect.matchEffect(inner.pull, {
+    onFailure: (error) => {
+      deadline.waitingSince = undefined
+      if (Option.isSome(error)) return Effect.fail(Option.some(broken(error.value)))
+      deadline.drained = true
+      return endOfPull
+    },
+    onSuccess: (input) => {
+      deadline.waitingSince = undefined
+      return Effect.succeed(input)
+    }
   })
-  return Stream.fromChannel(Channel.pipeTo(Stream.toChannel(response.stream), loop))
+  const pull = Effect.suspend(() => {
+    deadline.waitingSince = deadline.clock.unsafeCurrentTimeMillis()
+    return next
+  })
+  let closed = false
+  const close = Effect.suspend(() => {
+    if (closed) return Effect.void
+    closed = true
+    return Effect.zipRight(inner.close, release)
+  })
+  return { pull, close }
 }

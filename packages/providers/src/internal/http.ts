@@ -14,11 +14,12 @@ import {
   type HttpClientRequest,
   type HttpClientResponse
 } from "@effect/platform"
-import { Cause, Context, Effect, Either, Exit, FiberRef, Scope, Stream } from "effect"
-import { readText, streamBody } from "./body.js"
+import { Cause, Context, Effect, Either, Exit, FiberRef, Scope, type Stream } from "effect"
+import { openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
 import { type Limiter, makeLimiter } from "./limiter.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
+import { type Pull, toStream } from "./pull.js"
 import { withRetries } from "./retry.js"
 
 /** What an adapter tells the HTTP layer about its provider. */
@@ -44,9 +45,13 @@ export interface TextResponse extends ResponseMeta {
  * A 2xx answer whose body is still streaming. Transport failures of the body
  * become `StreamInterrupted`; a gap between chunks longer than the timeout
  * becomes `Timeout`. The HTTP request and the concurrency permit are held
- * until this stream ends (or is interrupted): the caller must run it.
+ * until the body's pull is closed (or its stream ends or is interrupted): the
+ * caller must read it, through `open` or `body`, once.
  */
 export interface StreamResponse extends ResponseMeta {
+  /** The body as a bare pull (the primary form); `close` releases the request, the permit and the deadline, once. */
+  readonly open: () => Pull<Uint8Array, ProviderError>
+  /** The same body as a `Stream` (derived from `open`). */
   readonly body: Stream.Stream<Uint8Array, ProviderError>
 }
 
@@ -270,8 +275,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                           requestId: meta.requestId,
                           detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
                         })
-                    const body = Stream.ensuring(streamBody(response, deadline, broken), release)
-                    return restore(onOpen({ ...meta, body }))
+                    const open = () => openBody(response, deadline, broken, release)
+                    return restore(onOpen({ ...meta, open, body: toStream(open) }))
                   }),
                   Effect.onError(() => release)
                 )

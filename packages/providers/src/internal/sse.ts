@@ -1,15 +1,17 @@
 /**
- * Streamed answers -> `ChatChunk`s in ONE channel stage per stream: server-sent
- * events (Anthropic, Gemini; OpenAI has its own in OpenAi/stream.ts) and
- * newline-delimited JSON (Ollama). Each network chunk is decoded, split into
- * events or lines and translated synchronously by a per-stream translator (no
- * Effect and no extra Stream stage per event or line: a chain of
- * decodeText/mapConcatEffect/concat stages cost several Effect ops per event).
+ * Streamed answers -> `ChatChunk`s in ONE pull over the body's pull per
+ * stream (see `Pull`): server-sent events (Anthropic, Gemini; OpenAI has its
+ * own in OpenAi/stream.ts) and newline-delimited JSON (Ollama). Each network
+ * chunk is decoded, split into events or lines and translated synchronously
+ * by a per-stream translator (no Effect and no extra Stream stage per event or
+ * line: a chain of decodeText/mapConcatEffect/concat stages cost several
+ * Effect ops per event).
  */
 import type * as Sse from "@effect/experimental/Sse"
 import type { ChatChunk } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
-import { Channel, Chunk, type Either, Stream } from "effect"
+import { Chunk, Effect, type Either, Option, type Stream } from "effect"
+import { endOfPull, fromStream, type Pull, toStream } from "./pull.js"
 
 /** Default cap on one pending SSE event (1 MiB). */
 export const maxEventSize = 1024 * 1024
@@ -136,94 +138,128 @@ export interface LineTranslator {
   readonly interrupted: () => ProviderError
 }
 
-/** The one stage: body bytes in, chunks out; `InErr` is the body's error, `OutErr` the stream's. */
-type Stage<OutErr, InErr> = Channel.Channel<Chunk.Chunk<ChatChunk>, Chunk.Chunk<Uint8Array>, OutErr, InErr, unknown, unknown>
-
-/** Write `chunks` (when there are any), then go on with `next`. */
-const emitThen = <OutErr, InErr>(chunks: Array<ChatChunk>, next: Stage<OutErr, InErr>): Stage<OutErr, InErr> =>
-  chunks.length === 0 ? next : Channel.zipRight(Channel.write(Chunk.unsafeFromArray(chunks)), next)
+/**
+ * The chunks one body batch gave, then `after`: the next pull of the
+ * translated stream, or its end / error, owed once those chunks are taken.
+ */
+export interface Gave<E> {
+  (out: Array<ChatChunk>, after: Effect.Effect<never, Option.Option<E>>): Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+}
 
 /**
- * Translate an SSE body with a fresh translator per stream run. An event
- * larger than `maxEventSize` fails the stream with `onTooLarge`'s error (the
- * events of that network chunk are dropped). A partial event at the very end
- * (no blank line after it) is dropped, so a cut stream shows up as a missing
- * terminal event in `end`. A failing body fails the stream as it is.
+ * A pull of chunks over a body's pull: each body batch is handed to `onInput`
+ * (which returns the chunks and, when the batch decided the stream, its end or
+ * error), the body's end to `onEnd`, its failure to `onFailure`. A batch that
+ * gives no chunk is followed by the next one in the same pull.
+ */
+export const translatedPull = <E, InErr>(
+  body: Pull<Uint8Array, InErr>,
+  handlers: (gave: Gave<E>, next: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>) => {
+    readonly onInput: (input: Chunk.Chunk<Uint8Array>) => Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+    readonly onEnd: () => Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+    readonly onFailure: (error: InErr) => Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+  }
+): Pull<ChatChunk, E> => {
+  let owed: Effect.Effect<never, Option.Option<E>> | undefined
+  const gave: Gave<E> = (out, after) => {
+    if (out.length === 0) return after
+    owed = after
+    return Effect.succeed(Chunk.unsafeFromArray(out))
+  }
+  let step: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+  const next = Effect.suspend(() => step)
+  const { onEnd, onFailure, onInput } = handlers(gave, next)
+  step = Effect.matchEffect(body.pull, {
+    onFailure: (error) => (Option.isNone(error) ? onEnd() : onFailure(error.value)),
+    onSuccess: onInput
+  })
+  return { pull: Effect.suspend(() => owed ?? step), close: body.close }
+}
+
+/** A failure of a translated pull. */
+export const failWith = <E>(error: E): Effect.Effect<never, Option.Option<E>> => Effect.fail(Option.some(error))
+
+/**
+ * Translate an SSE body's pull with `translator` (fresh per stream). An
+ * event larger than `maxEventSize` fails the stream with `onTooLarge`'s error
+ * (the events of that network chunk are dropped). A partial event at the
+ * very end (no blank line after it) is dropped, so a cut stream shows up as a
+ * missing terminal event in `end`. A failing body fails the stream as it is.
+ */
+export const pullSse = <E, E2>(
+  body: Pull<Uint8Array, E>,
+  translator: ChunkTranslator,
+  onTooLarge: (message: string) => E2
+): Pull<ChatChunk, E | E2 | ProviderError> => {
+  const decoder = new TextDecoder()
+  let events: Array<Sse.Event> = []
+  const parser = makeSseParser((event) => events.push(event))
+  return translatedPull<E | E2 | ProviderError, E>(body, (gave, next) => ({
+    onInput: (input) => {
+      const out: Array<ChatChunk> = []
+      for (const bytes of input) {
+        const error = parser.feed(decoder.decode(bytes, { stream: true }))
+        const fed = events
+        events = []
+        if (error !== undefined) return gave(out, failWith(onTooLarge(error)))
+        for (const event of fed) {
+          const result = translator.push(event)
+          if (result._tag === "Left") return gave(out, failWith(result.left))
+          for (const chunk of result.right) out.push(chunk)
+        }
+      }
+      return out.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(out))
+    },
+    onFailure: failWith,
+    onEnd: () => {
+      const result = translator.end()
+      return result._tag === "Left" ? failWith(result.left) : gave([...result.right], endOfPull)
+    }
+  }))
+}
+
+/**
+ * Translate an SSE body with a fresh translator per stream run (`pullSse`
+ * over the body stream's pull, as a `Stream`).
  */
 export const translateSse = <E, E2>(
   body: Stream.Stream<Uint8Array, E>,
   makeTranslator: () => ChunkTranslator,
   onTooLarge: (message: string) => E2
-): Stream.Stream<ChatChunk, E | E2 | ProviderError> =>
-  Stream.suspend(() => {
-    const translator = makeTranslator()
-    const decoder = new TextDecoder()
-    let events: Array<Sse.Event> = []
-    const parser = makeSseParser((event) => events.push(event))
-
-    const loop: Stage<E | E2 | ProviderError, E> = Channel.readWithCause({
-      onInput: (input: Chunk.Chunk<Uint8Array>) => {
-        const out: Array<ChatChunk> = []
-        for (const bytes of input) {
-          const error = parser.feed(decoder.decode(bytes, { stream: true }))
-          const fed = events
-          events = []
-          if (error !== undefined) return emitThen(out, Channel.fail(onTooLarge(error)))
-          for (const event of fed) {
-            const result = translator.push(event)
-            if (result._tag === "Left") return emitThen(out, Channel.fail(result.left))
-            for (const chunk of result.right) out.push(chunk)
-          }
-        }
-        return emitThen(out, loop)
-      },
-      onFailure: (cause) => Channel.failCause(cause),
-      onDone: () => {
-        const result = translator.end()
-        return result._tag === "Left" ? Channel.fail(result.left) : emitThen([...result.right], Channel.void)
-      }
-    })
-
-    return Stream.fromChannel(Channel.pipeTo(Stream.toChannel(body), loop))
-  })
+): Stream.Stream<ChatChunk, E | E2 | ProviderError> => toStream(() => pullSse(fromStream(body), makeTranslator(), onTooLarge))
 
 /**
- * Translate an NDJSON body with a fresh translator per stream run. Lines end
- * at `\n` (a `\r` before it is dropped); blank lines are skipped; a last line
- * without a trailing newline is still translated (so a truncated object
+ * Translate an NDJSON body's pull with `translator` (fresh per stream). Lines
+ * end at `\n` (a `\r` before it is dropped); blank lines are skipped; a last
+ * line without a trailing newline is still translated (so a truncated object
  * reaches the decoder), also when the body fails after it. The stream ends
  * after the line that makes `done()` true; a body that ends before that is
  * `interrupted()`.
  */
-export const translateNdjson = <E>(
-  body: Stream.Stream<Uint8Array, E>,
-  makeTranslator: () => LineTranslator
-): Stream.Stream<ChatChunk, E | ProviderError> =>
-  Stream.suspend(() => {
-    const translator = makeTranslator()
-    const decoder = new TextDecoder()
-    let pending = ""
+export const pullNdjson = <E>(body: Pull<Uint8Array, E>, translator: LineTranslator): Pull<ChatChunk, E | ProviderError> => {
+  const decoder = new TextDecoder()
+  let pending = ""
 
-    /** Translate one line into `out`: the error that ends the stream, if any. */
-    const onLine = (line: string, out: Array<ChatChunk>): ProviderError | undefined => {
-      if (line.trim().length === 0) return undefined
-      const result = translator.push(line)
-      if (result._tag === "Left") return result.left
-      for (const chunk of result.right) out.push(chunk)
-      return undefined
-    }
+  /** Translate one line into `out`: the error that ends the stream, if any. */
+  const onLine = (line: string, out: Array<ChatChunk>): ProviderError | undefined => {
+    if (line.trim().length === 0) return undefined
+    const result = translator.push(line)
+    if (result._tag === "Left") return result.left
+    for (const chunk of result.right) out.push(chunk)
+    return undefined
+  }
 
+  return translatedPull<E | ProviderError, E>(body, (gave, next) => {
     /** The last, unterminated line (if any), then `after` unless it decided the stream. */
-    const flush = (after: () => Stage<E | ProviderError, E>): Stage<E | ProviderError, E> => {
+    const flush = (after: () => Effect.Effect<never, Option.Option<E | ProviderError>>) => {
       const out: Array<ChatChunk> = []
       const error = pending.length === 0 ? undefined : onLine(pending, out)
       pending = ""
-      if (error !== undefined) return emitThen(out, Channel.fail(error))
-      return emitThen(out, translator.done() ? Channel.void : after())
+      if (error !== undefined) return gave(out, failWith(error))
+      return gave(out, translator.done() ? endOfPull : after())
     }
-
-    const loop: Stage<E | ProviderError, E> = Channel.readWithCause({
-      onInput: (input: Chunk.Chunk<Uint8Array>) => {
+    return {
+      onInput: (input) => {
         const out: Array<ChatChunk> = []
         for (const bytes of input) {
           const text = pending + decoder.decode(bytes, { stream: true })
@@ -232,19 +268,27 @@ export const translateNdjson = <E>(
           while (newline !== -1) {
             const end = newline > from && text.charCodeAt(newline - 1) === 13 ? newline - 1 : newline
             const error = onLine(text.slice(from, end), out)
-            if (error !== undefined) return emitThen(out, Channel.fail(error))
+            if (error !== undefined) return gave(out, failWith(error))
             // Lines after the terminal one are not read, nor is the rest of the body.
-            if (translator.done()) return emitThen(out, Channel.void)
+            if (translator.done()) return gave(out, endOfPull)
             from = newline + 1
             newline = text.indexOf("\n", from)
           }
           pending = text.slice(from)
         }
-        return emitThen(out, loop)
+        return out.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(out))
       },
-      onFailure: (cause) => flush(() => Channel.failCause(cause)),
-      onDone: () => flush(() => Channel.fail(translator.interrupted()))
-    })
-
-    return Stream.fromChannel(Channel.pipeTo(Stream.toChannel(body), loop))
+      onFailure: (error) => flush(() => failWith(error)),
+      onEnd: () => flush(() => failWith(translator.interrupted()))
+    }
   })
+}
+
+/**
+ * Translate an NDJSON body with a fresh translator per stream run
+ * (`pullNdjson` over the body stream's pull, as a `Stream`).
+ */
+export const translateNdjson = <E>(
+  body: Stream.Stream<Uint8Array, E>,
+  makeTranslator: () => LineTranslator
+): Stream.Stream<ChatChunk, E | ProviderError> => toStream(() => pullNdjson(fromStream(body), makeTranslator()))
