@@ -14,11 +14,12 @@
  */
 import { Gateway, type StreamAnswer } from "@modelgate/core/Gateway"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
-import { ConfigProvider, Effect, Exit, Layer, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
+import { ConfigProvider, Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { measure } from "./measure.js"
+import { traceOps } from "./op-histogram.js"
 
 process.setSourceMapsEnabled(false)
 const port = process.argv[2] ?? "19077"
@@ -35,22 +36,6 @@ const layer = GatewayLive.layerWith({ configDirectory: "bench/config", watch: fa
 )
 const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: true }
 const requirements = { capabilities: [], priority: "MEDIUM" } as const
-
-class OpHistogram extends Supervisor.AbstractSupervisor<void> {
-  readonly counts = new Map<string, number>()
-  total = 0
-  get value() {
-    return Effect.void
-  }
-  override onEffect(_fiber: unknown, effect: unknown): void {
-    const e = effect as Record<string, unknown>
-    const fn = [e.effect_instruction_i1, e.effect_instruction_i0, e.effect_instruction_i2].find((x) => typeof x === "function")
-    const what = typeof fn === "function" ? fn.toString().replace(/\s+/g, " ").slice(0, 120) : String(e._op)
-    const key = `${String(e._op)} ${what}`
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
-    this.total++
-  }
-}
 
 const program = Effect.gen(function*() {
   const gw = yield* Gateway
@@ -71,14 +56,7 @@ const program = Effect.gen(function*() {
     console.log(yield* measure("gateway stream", once, perBlock))
     return
   }
-  for (let i = 0; i < 300; i++) yield* once
-  const sup = new OpHistogram()
-  const calls = 100
-  yield* Effect.gen(function*() {
-    for (let i = 0; i < calls; i++) yield* once
-  }).pipe(Effect.supervised(sup), Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)))
-  console.log(`${(sup.total / calls).toFixed(1)} supervised ops/call`)
-  for (const [k, c] of [...sup.counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${(c / calls).toFixed(2).padStart(7)}  ${k}`)
+  yield* traceOps("gateway stream", once, { top, warmup: 300, width: 120 })
 })
 
 await Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(layer), Effect.withTracerEnabled(false))))
