@@ -160,13 +160,14 @@ export const make = Effect.gen(function* () {
     if (keyId !== undefined) {
       const onKey = yield* apply(model.id, keyId, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
       if (!onKey.ok) {
-        return yield* new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
+        // Validation off (`, true`): the window's own typed outcome, as in Steps.ts.
+        return yield* new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs }, true)
       }
     }
     const onModel = yield* apply(model.id, undefined, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
     if (!onModel.ok) {
       if (keyId !== undefined) yield* apply(model.id, keyId, now, windowMs, { _tag: "Release", id: reservation.id, at: now })
-      return yield* new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
+      return yield* new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs }, true)
     }
     return reservation
   })

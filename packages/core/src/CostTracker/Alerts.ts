@@ -17,6 +17,8 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
 
 /** The alerts over `book`, published on `events` and recorded through `sink`. */
+// Errors, events and records here are built with validation off (`, true`): the book's own typed amounts
+// (a refusal is built per refused request); test/HotPathSchemas.test.ts checks them against the Schemas.
 export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink["Type"]) => {
   const exceeded = (budget: Budget, now: number) =>
     new BudgetExceeded({
@@ -24,8 +26,8 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
       period: budget.period,
       limitUsd: toUsd(budget.limitPico),
       spentUsd: toUsd(book.spent(budget.period, budget.name) + book.reservedOn(budget.name)),
-      retryAfterMs: periodBounds(budget.period, now).end - now
-    })
+      retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now)
+    }, true)
 
   /** Publish `BudgetExceeded` (the event) for a budget that is now spent. */
   const announceSpent = (budget: Budget, now: number) =>
@@ -33,7 +35,7 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
       const error = exceeded(budget, now)
       yield* Effect.logWarning(error.message)
       yield* events.publish(
-        BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd })
+        BudgetExceededEvent.make({ at: now, budget: budget.name, period: budget.period, spentUsd: error.spentUsd, limitUsd: error.limitUsd }, true)
       )
     })
 
@@ -58,7 +60,7 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
           threshold,
           spentUsd: toUsd(spent),
           limitUsd: toUsd(budget.limitPico)
-        })
+        }, true)
       )
       yield* sink.offer(
         BudgetAlertRecord.make({
@@ -69,7 +71,7 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
           threshold,
           spentPicoUsd: picoField(spent),
           limitPicoUsd: picoField(budget.limitPico)
-        })
+        }, true)
       )
     })
 

@@ -77,7 +77,9 @@ const attemptOn = <A, B>(
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
     const provider = s.providers.get(model.provider)
     if (provider === undefined) {
-      return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }))
+      // Schema-class values in this file are built with validation off (`, true`): their fields are our own
+      // typed data, already checked where they entered (test/HotPathSchemas.test.ts checks what is built).
+      return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }, true))
     }
     return Effect.uninterruptibleMask((restore) => {
       const run = (key: ProviderKey | undefined) => {
@@ -134,7 +136,7 @@ const runOver = <A>(
           : new AllCandidatesFailed({
             failures: [...e.failures, ...ranked.excluded.map((x) => ({ model: x.model, tag: "NotEligible", message: x.reason }))],
             retryAfterMs: e.retryAfterMs
-          })
+          }, true)
       )
     )
   )

@@ -27,15 +27,17 @@ export interface Candidates {
 /** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
 const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
 
+// Events and errors here are built with validation off (`, true`): typed values of our own ranking, not
+// outside input; test/HotPathSchemas.test.ts checks that what is built satisfies the Schemas.
 const announceDegraded = (s: Services, on: boolean, reason: string) =>
   Effect.gen(function* () {
     const at = yield* Clock.currentTimeMillis
     if (on) {
       yield* Effect.logWarning(`degraded mode: ${reason}`)
-      yield* s.events.publish(DegradedModeEntered.make({ at, component: "routing", reason }))
+      yield* s.events.publish(DegradedModeEntered.make({ at, component: "routing", reason }, true))
     } else {
       yield* Effect.logInfo("degraded mode left: candidates available again")
-      yield* s.events.publish(DegradedModeLeft.make({ at, component: "routing" }))
+      yield* s.events.publish(DegradedModeLeft.make({ at, component: "routing" }, true))
     }
   })
 
@@ -99,7 +101,7 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
     (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
       const ordered = candidatesFor(explicit ?? "auto", ranking)
       if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, excluded: ranking.excluded })
-      const noneEligible = new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs })
+      const noneEligible = new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs }, true)
       return WaitQueue.transient(noneEligible)
         ? Effect.fail(noneEligible)
         : Effect.zipRight(budgetRefusal(s, ranking.excluded, requirements, promptTokens, request), Effect.fail(noneEligible))

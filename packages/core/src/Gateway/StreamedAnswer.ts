@@ -60,8 +60,9 @@ const settleStream = (
     )
   })
 
+// Validation off (`, true`): registry strings and a fixed detail, nothing from outside.
 const neverStarted = (model: ModelMetadata): ProviderError =>
-  new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" })
+  new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream ended before its first chunk" }, true)
 
 /**
  * The client's stream of an attempt whose first chunk arrived: delivered
@@ -90,7 +91,7 @@ const answerStream = (
       return settle(summary, exit)
     })
   const abandoned = () =>
-    new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" })
+    new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" }, true)
   const pending = s.abandoner.register(
     begun.clock.unsafeCurrentTimeMillis(),
     peeled.close.pipe(

@@ -87,7 +87,8 @@ export const make = (options: WaitQueueOptions) =>
         const until = start + deadlineMs
         const current = yield* Ref.get(waiters)
         if (current.length >= options.capacity) {
-          return yield* new QueueTimeout({ waitedMs: 0, reason: `wait queue full (${options.capacity}): ${error.message}` })
+          // Validation off (`, true`): our own clock readings and messages (a non-negative wait, clamped).
+          return yield* new QueueTimeout({ waitedMs: 0, reason: `wait queue full (${options.capacity}): ${error.message}` }, true)
         }
         const self: Waiter = {
           seq: yield* Ref.getAndUpdate(seq, (n) => n + 1),
@@ -100,7 +101,7 @@ export const make = (options: WaitQueueOptions) =>
           while (true) {
             const now = yield* Clock.currentTimeMillis
             if (now >= until) {
-              return yield* new QueueTimeout({ waitedMs: now - start, reason: last.message })
+              return yield* new QueueTimeout({ waitedMs: Math.max(0, now - start), reason: last.message }, true)
             }
             const wait = Math.min(last.retryAfterMs ?? options.pollMs, options.pollMs, until - now)
             yield* Effect.sleep(Math.max(1, wait))

@@ -54,6 +54,7 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
     const health = { ...before, lastLatencyMs: check.latencyMs }
     return { entry: { ...entry, health }, from: before.status, to: before.status, record: undefined }
   }
+  // Validation off (`, true`): a typed check of our own (one per failed request on traffic), latency clamped.
   const record = new HealthCheckRecord({
     at: check.at,
     model: before.model,
@@ -61,7 +62,7 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
     latencyMs: Math.max(0, check.latencyMs),
     source: check.source,
     ...(check.errorClass === undefined ? {} : { errorClass: check.errorClass })
-  })
+  }, true)
   const seen = {
     blocked: false,
     lastCheckedAt: check.at,

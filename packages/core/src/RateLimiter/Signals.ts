@@ -9,7 +9,11 @@ import type { Events } from "../Events.js"
 import type { RecordSink } from "../RecordSink.js"
 import type * as SlidingWindow from "./SlidingWindow.js"
 
-/** Publish and record the signals of one step on `model` (and `keyId`) at `at`. */
+/**
+ * Publish and record the signals of one step on `model` (and `keyId`) at `at`.
+ * Events and records are built with validation off (`, true`): the window's own
+ * typed signals, possibly one per request near a limit (test/HotPathSchemas.test.ts).
+ */
 export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
 (model: string, keyId: string | undefined, at: number, windowMs: number, signals: ReadonlyArray<SlidingWindow.Signal>): Effect.Effect<void> =>
   Effect.forEach(
@@ -19,7 +23,7 @@ export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
       switch (signal._tag) {
         case "Warning":
           return Effect.zipRight(
-            events.publish(new RateLimitWarning({ at, model, dimension: signal.dimension, used: signal.used, limit: signal.limit })),
+            events.publish(new RateLimitWarning({ at, model, dimension: signal.dimension, used: signal.used, limit: signal.limit }, true)),
             sink.offer(
               new RateLimitEventRecord({
                 at,
@@ -27,12 +31,12 @@ export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
                 kind: "warning",
                 dimension: signal.dimension,
                 detail: `${signal.used} of ${signal.limit} ${signal.dimension} used in the last ${windowMs} ms${scope}`
-              })
+              }, true)
             )
           )
         case "Limited":
           return Effect.zipRight(
-            events.publish(new RateLimitedEvent({ at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs })),
+            events.publish(new RateLimitedEvent({ at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs }, true)),
             sink.offer(
               new RateLimitEventRecord({
                 at,
@@ -40,13 +44,13 @@ export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
                 kind: "limited",
                 dimension: signal.dimension,
                 detail: `${signal.dimension} limit reached${scope}; room again in ${signal.retryAfterMs} ms`
-              })
+              }, true)
             )
           )
         case "Reset":
           return Effect.zipRight(
-            events.publish(new WindowReset({ at, model })),
-            sink.offer(new RateLimitEventRecord({ at, model, kind: "reset", detail: `room again${scope}` }))
+            events.publish(new WindowReset({ at, model }, true)),
+            sink.offer(new RateLimitEventRecord({ at, model, kind: "reset", detail: `room again${scope}` }, true))
           )
       }
     },

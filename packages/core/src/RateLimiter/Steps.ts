@@ -70,17 +70,19 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string) => {
     const limits = limitsOf(model)
     const emitted: Array<Emitted> = []
     let refused: RateLimitExceeded | undefined
+    // Refusals are built with validation off (`, true`): the window's own typed outcome (retryAfterMs >= 0),
+    // built per refused reservation; test/HotPathSchemas.test.ts checks them against the Schema.
     if (keyId !== undefined) {
       const onKey = apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
       if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
-      if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs })
+      if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs }, true)
     }
     if (refused === undefined) {
       const onModel = apply(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
       if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
       if (!onModel.ok) {
         if (keyId !== undefined) apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })
-        refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs })
+        refused = new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs }, true)
       }
     }
     const result: Effect.Effect<Reservation, RateLimitExceeded> = refused === undefined ? Effect.succeed(reservation) : Effect.fail(refused)

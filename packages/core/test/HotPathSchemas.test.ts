@@ -1,0 +1,160 @@
+/**
+ * The request path builds its records, events and errors with Schema
+ * validation off (`new X(props, true)`: they are made from typed data of our
+ * own). This checks that what it builds really satisfies the Schemas, the
+ * refinements included (non-negative integers, literals): complete and
+ * streamed requests, a failover after a provider failure, a cache hit, rate
+ * limit signals and refusals, on the core services with memory stores.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
+import { GatewayEvent } from "@modelgate/domain/Events"
+import { GatewayRecord } from "@modelgate/domain/Records"
+import { ServerError } from "@modelgate/domain/ProviderError"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Context, Effect, Either, Layer, Ref, Schema, Stream } from "effect"
+import * as ApiKeys from "../src/ApiKeys.js"
+import * as CostStore from "../src/CostStore.js"
+import * as CostTracker from "../src/CostTracker.js"
+import { Events } from "../src/Events.js"
+import * as Failover from "../src/Failover.js"
+import * as Gw from "../src/Gateway.js"
+import * as GatewayConfig from "../src/GatewayConfig.js"
+import * as HealthChecker from "../src/HealthChecker.js"
+import * as ModelRegistry from "../src/ModelRegistry.js"
+import * as ModelSelector from "../src/ModelSelector.js"
+import * as PerformanceMonitor from "../src/PerformanceMonitor.js"
+import { type Provider, Providers } from "../src/Provider.js"
+import * as RateLimiter from "../src/RateLimiter.js"
+import * as RecordSink from "../src/RecordSink.js"
+import * as RecordStore from "../src/RecordStore.js"
+import * as ResponseCache from "../src/ResponseCache.js"
+import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
+import { defaultConfig, FailoverConfig, GatewayConfigData } from "../src/GatewayConfigSchema.js"
+import { model } from "./RoutingFixtures.js"
+
+class SeenEvents extends Context.Tag("test/HotPathSchemas/SeenEvents")<SeenEvents, Effect.Effect<ReadonlyArray<unknown>>>() {}
+
+/** A bus that keeps every published event. */
+const recordingEvents: Layer.Layer<Events | SeenEvents> = Layer.effectContext(
+  Effect.map(Ref.make<ReadonlyArray<unknown>>([]), (ref) =>
+    Context.make(Events, { publish: (e) => Ref.update(ref, (all) => [...all, e]), subscribe: Stream.never }).pipe(
+      Context.add(SeenEvents, Ref.get(ref))
+    ))
+)
+
+const chunk = (content: string | undefined, finish: "stop" | null, usage: boolean): ChatChunk => ({
+  id: "up",
+  object: "chat.completion.chunk",
+  created: 0,
+  model: "upstream",
+  choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }],
+  ...(usage ? { usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } } : {})
+}) as ChatChunk
+
+/** Model "bad" always fails with a 500; every other model answers. */
+const double: Provider = {
+  id: "openai",
+  requiresKey: false,
+  chat: (ctx) =>
+    ctx.model.id === "bad"
+      ? Effect.fail(new ServerError({ provider: "openai", model: "bad", detail: "scripted", status: 500 }))
+      : Effect.succeed({
+        response: {
+          id: "up",
+          object: "chat.completion",
+          created: 0,
+          model: ctx.model.providerModel,
+          choices: [{ index: 0, message: { role: "assistant", content: "Hello there, friend." }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 }
+        },
+        rateLimit: undefined,
+        providerRequestId: undefined
+      }),
+  stream: (ctx) =>
+    ctx.model.id === "bad"
+      ? Effect.fail(new ServerError({ provider: "openai", model: "bad", detail: "scripted", status: 500 }))
+      : Effect.succeed({
+        chunks: Stream.fromIterable([chunk("Hel", null, false), chunk("lo.", null, false), chunk(undefined, "stop", true)]),
+        rateLimit: undefined,
+        providerRequestId: undefined
+      }),
+  probe: () => Effect.succeed({ ok: true, latencyMs: 0, error: undefined })
+}
+
+const models = [
+  model("bad", { qualityScore: 0.99, pricing: { inputPerMillion: 0.1, outputPerMillion: 0.1 } }),
+  model("good", { qualityScore: 0.7 }),
+  // rpm 3: its fourth request in a window is refused, after a warning at 90% of the window.
+  model("tight", { rateLimits: { rpm: 3, tpm: 1_000_000 }, qualityScore: 0.1 })
+]
+
+const stack = Gw.layer.pipe(
+  Layer.provideMerge(Failover.layer),
+  Layer.provideMerge(ModelSelector.layer),
+  Layer.provideMerge(HealthChecker.layer),
+  Layer.provideMerge(Layer.mergeAll(RateLimiter.layerMemory, PerformanceMonitor.layer, ResponseEvaluator.layer, ResponseCache.layerMemory)),
+  Layer.provideMerge(CostTracker.layer.pipe(Layer.provide(CostStore.layerMemory), Layer.provide(RecordStore.layerMemory))),
+  Layer.provideMerge(Layer.mergeAll(
+    ModelRegistry.layerMemory(models),
+    ApiKeys.layerStatic({}),
+    Layer.succeed(Providers, Providers.fromList([double]))
+  )),
+  Layer.provideMerge(RecordSink.layerMemory),
+  // No backoff sleeps and no queue wait: nothing here waits on the (test) clock.
+  Layer.provideMerge(GatewayConfig.layerStatic(GatewayConfigData.make({
+    ...defaultConfig,
+    failover: FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
+  }))),
+  Layer.provideMerge(recordingEvents)
+)
+
+// temperature 0: cacheable.
+const ask = (content: string, modelId = "auto"): ChatRequest =>
+  ({ model: modelId, temperature: 0, messages: [{ role: "user", content }] }) as ChatRequest
+const requirements: TaskRequirements = { capabilities: [], priority: "MEDIUM" } as unknown as TaskRequirements
+
+/** Every value fails the test unless the Schema accepts it as it is (validateSync re-checks each refinement). */
+const assertValid = <A, I>(schema: Schema.Schema<A, I>, values: ReadonlyArray<unknown>, what: string) => {
+  for (const v of values) {
+    assert.isTrue(Schema.is(schema)(v), `${what} rejected: ${JSON.stringify(v)}`)
+    Schema.validateSync(schema)(v)
+  }
+}
+
+describe("values built on the request path without validation", () => {
+  it.scoped("satisfy their Schemas: records, events and errors of complete, streamed, failed-over, cached and refused requests", () =>
+    Effect.gen(function* () {
+      const gw = yield* Gw.Gateway
+      // Failover from "bad" (ranked first) to "good"; then a cache hit of the same request.
+      yield* gw.complete(ask("hello"), requirements)
+      yield* gw.complete(ask("hello"), requirements)
+      // Streamed, drained.
+      const answer = yield* gw.stream(ask("stream please"), requirements)
+      yield* Stream.runDrain(answer.chunks)
+      // A model with a tight limit: warning, then refusals.
+      const errors: Array<unknown> = []
+      for (let i = 0; i < 5; i++) {
+        const r = yield* Effect.either(gw.complete(ask(`tight ${i}`, "tight"), requirements))
+        if (Either.isLeft(r)) errors.push(r.left)
+      }
+      const records = yield* Effect.flatMap(RecordSink.MemoryRecords, (m) => m.all)
+      const events = yield* yield* SeenEvents
+      const tags = new Set(records.map((r) => r._tag))
+      for (const t of ["CostRecord", "PerformanceRecord", "HealthCheckRecord", "FailoverRecord", "RateLimitEventRecord"]) {
+        assert.isTrue(tags.has(t as never), `no ${t} among ${[...tags].join(", ")}`)
+      }
+      assert.isTrue(records.some((r) => r._tag === "PerformanceRecord" && !r.success), "a failed performance record")
+      assert.isTrue(records.some((r) => r._tag === "CostRecord" && r.cacheHit), "a cache-hit cost record")
+      assert.isTrue(records.some((r) => r._tag === "PerformanceRecord" && r.streamed), "a streamed performance record")
+      assertValid(GatewayRecord, records, "record")
+      const eventTags = new Set(events.map((e) => (e as { _tag: string })._tag))
+      for (const t of ["ModelSelected", "RateLimitWarning"]) assert.isTrue(eventTags.has(t), `no ${t} among ${[...eventTags].join(", ")}`)
+      assertValid(GatewayEvent, events, "event")
+      assert.isAbove(errors.length, 0, "the tight model refused a request")
+      for (const e of errors) {
+        const schema = (e as { constructor: unknown }).constructor as Schema.Schema<unknown>
+        assert.isTrue(Schema.is(schema)(e), `error rejected: ${JSON.stringify(e)}`)
+      }
+    }).pipe(Effect.provide(stack)))
+})
