@@ -27,13 +27,10 @@ import {
   translatedPull
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
+import { isCount, isObject, isOptString, isWireUsage } from "./shape.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
-
-const isCount = (u: unknown): boolean => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
-const isOptString = (u: unknown): boolean => u === undefined || u === null || typeof u === "string"
-const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const isPlainChoice = (u: unknown): boolean => {
   if (!isObject(u) || !isCount(u.index) || !isOptString(u.finish_reason)) return false
@@ -43,11 +40,10 @@ const isPlainChoice = (u: unknown): boolean => {
     (delta.tool_calls === undefined || delta.tool_calls === null)
 }
 
+// Usage details are left to the Schema here (the chunk fast path's scope); the shape is shared with the response's.
 const isPlainUsage = (u: unknown): boolean =>
   u === undefined || u === null ||
-  (isObject(u) && isCount(u.prompt_tokens) && isCount(u.completion_tokens) &&
-    (u.total_tokens === undefined || isCount(u.total_tokens)) &&
-    u.prompt_tokens_details === undefined && u.completion_tokens_details === undefined)
+  (isWireUsage(u) && u.prompt_tokens_details === undefined && u.completion_tokens_details === undefined)
 
 /**
  * The everyday chunk (text deltas, a finish reason, plain usage), recognised

@@ -1,0 +1,125 @@
+/**
+ * The everyday OpenAI answers recognised in plain JS, beside the wire
+ * Schemas (wire.ts) that stay the reference: a value recognised here is one
+ * the Schema accepts, read exactly as the Schema decodes it. Anything else
+ * (odd shapes, wrong types, not JSON) goes through the Schema, which also
+ * words the errors. Chosen for speed: a Schema decode of a complete response
+ * showed ~25 us self time per request in the serve profile (5-8 us warm in
+ * isolation), of a stream chunk ~7 us; these checks ~0.3-1.3 us.
+ *
+ * The inputs are `JSON.parse` results: an absent key and an `undefined` value
+ * are the same here (JSON has no `undefined`).
+ */
+import type { WireResponse, WireUsage } from "./wire.js"
+
+/** A JSON number the wire's `Count` (a non-negative safe integer) accepts. */
+export const isCount = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
+
+/** Absent, null or a string (the wire's `OptString`). */
+export const isOptString = (u: unknown): u is string | null | undefined =>
+  u === undefined || u === null || typeof u === "string"
+
+/** A JSON object (not an array, not null). */
+export const isObject = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u)
+
+const isOptCount = (u: unknown): boolean => u === undefined || u === null || isCount(u)
+
+/** Absent, null, or an object whose only known key `key` is absent, null or a count. */
+const isDetails = (u: unknown, key: string): boolean => u === undefined || u === null || (isObject(u) && isOptCount(u[key]))
+
+/** A `usage` object `WireUsage` accepts (token counts, optional details). */
+export const isWireUsage = (u: unknown): u is WireUsage =>
+  isObject(u) && isCount(u.prompt_tokens) && isCount(u.completion_tokens) &&
+  (u.total_tokens === undefined || isCount(u.total_tokens)) &&
+  isDetails(u.prompt_tokens_details, "cached_tokens") && isDetails(u.completion_tokens_details, "reasoning_tokens")
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+/** A usage `isWireUsage` accepted, as the Schema decodes it (unknown keys dropped). */
+export const wireUsage = (u: WireUsage): WireUsage => {
+  const out: Mutable<WireUsage> = { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens }
+  if (u.total_tokens !== undefined) out.total_tokens = u.total_tokens
+  const prompt = u.prompt_tokens_details
+  if (prompt !== undefined) {
+    out.prompt_tokens_details = prompt === null ? null : prompt.cached_tokens === undefined ? {} : { cached_tokens: prompt.cached_tokens }
+  }
+  const completion = u.completion_tokens_details
+  if (completion !== undefined) {
+    out.completion_tokens_details = completion === null
+      ? null
+      : completion.reasoning_tokens === undefined
+      ? {}
+      : { reasoning_tokens: completion.reasoning_tokens }
+  }
+  return out
+}
+
+type WireChoice = WireResponse["choices"][number]
+type WireMessage = WireChoice["message"]
+type WireToolCall = NonNullable<WireMessage["tool_calls"]>[number]
+
+const toolCall = (u: unknown): WireToolCall | undefined => {
+  if (!isObject(u) || typeof u.id !== "string" || (u.type !== undefined && typeof u.type !== "string")) return undefined
+  const fn = u.function
+  if (!isObject(fn) || typeof fn.name !== "string" || typeof fn.arguments !== "string") return undefined
+  const f = { name: fn.name, arguments: fn.arguments }
+  return u.type !== undefined ? { id: u.id, type: u.type, function: f } : { id: u.id, function: f }
+}
+
+const message = (u: unknown): WireMessage | undefined => {
+  if (!isObject(u)) return undefined
+  const { content, refusal, role } = u
+  if ((role !== undefined && typeof role !== "string") || !isOptString(content) || !isOptString(refusal)) return undefined
+  const out: Mutable<WireMessage> = {}
+  if (role !== undefined) out.role = role
+  if (content !== undefined) out.content = content
+  const calls = u.tool_calls
+  if (calls === null) out.tool_calls = null
+  else if (calls !== undefined) {
+    if (!Array.isArray(calls)) return undefined
+    const decoded: Array<WireToolCall> = []
+    for (const call of calls) {
+      const c = toolCall(call)
+      if (c === undefined) return undefined
+      decoded.push(c)
+    }
+    out.tool_calls = decoded
+  }
+  if (refusal !== undefined) out.refusal = refusal
+  return out
+}
+
+const choice = (u: unknown): WireChoice | undefined => {
+  if (!isObject(u)) return undefined
+  const { finish_reason, index } = u
+  if ((index !== undefined && !isCount(index)) || (finish_reason !== null && typeof finish_reason !== "string")) return undefined
+  const m = message(u.message)
+  if (m === undefined) return undefined
+  return index !== undefined ? { index, message: m, finish_reason } : { message: m, finish_reason }
+}
+
+/**
+ * The everyday `chat.completion` (text or tool-call messages, a finish
+ * reason, usage with or without details) as `WireResponse` decodes it, or
+ * `undefined` for anything else: the caller then decodes with the Schema.
+ */
+export const plainResponse = (u: unknown): WireResponse | undefined => {
+  if (!isObject(u)) return undefined
+  const { created, id, model, system_fingerprint, usage } = u
+  if (typeof id !== "string" || !isCount(created) || typeof model !== "string" || !isOptString(system_fingerprint)) {
+    return undefined
+  }
+  if (usage !== undefined && usage !== null && !isWireUsage(usage)) return undefined
+  if (!Array.isArray(u.choices)) return undefined
+  const choices: Array<WireChoice> = []
+  for (const c of u.choices) {
+    const decoded = choice(c)
+    if (decoded === undefined) return undefined
+    choices.push(decoded)
+  }
+  const out: Mutable<WireResponse> = { id, created, model, choices }
+  if (usage !== undefined) out.usage = usage === null ? null : wireUsage(usage)
+  if (system_fingerprint !== undefined) out.system_fingerprint = system_fingerprint
+  return out
+}
