@@ -3,25 +3,10 @@ import { Either, Schema } from "effect"
 import * as fc from "fast-check"
 import { isPlainChunk } from "../src/OpenAi/stream.js"
 import { normaliseChunk, WireChunk } from "../src/OpenAi/wire.js"
+import { count, mostly, optional, text } from "./internal/wireArbitraries.js"
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
 const identity = { id: "chatcmpl-fallback", created: 7, model: "fallback-model" }
-
-/** Values a field may hold: right and wrong types, so both paths are exercised. */
-const anyValue = fc.oneof(
-  fc.constant(null),
-  fc.string({ maxLength: 6 }),
-  fc.integer({ min: -3, max: 1_000_000 }),
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.boolean(),
-  fc.constant({}),
-  fc.constant([])
-)
-/** Mostly a right value, sometimes absent, now and then a wrong one. */
-const mostly = <A>(arb: fc.Arbitrary<A>) => fc.oneof({ arbitrary: arb, weight: 20 }, { arbitrary: anyValue, weight: 1 })
-const optional = <A>(arb: fc.Arbitrary<A>) => fc.option(mostly(arb), { nil: undefined, freq: 3 })
-const count = fc.integer({ min: 0, max: 100_000 })
-const text = fc.oneof(fc.constant(null), fc.string({ maxLength: 8 }))
 
 const toolCall = fc.record({ index: count, id: optional(fc.string()), function: optional(fc.record({ name: text, arguments: text })) }, {
   requiredKeys: ["index"]

@@ -6,26 +6,10 @@ import * as fc from "fast-check"
 import { plainResponse } from "../src/OpenAi/shape.js"
 import { WireResponse } from "../src/OpenAi/wire.js"
 import { live } from "./internal/fixtures.js"
+import { anyValue, count, mostly, optional, text } from "./internal/wireArbitraries.js"
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(WireResponse))
 
-/** Values a field may hold: right and wrong types, so both paths are exercised. */
-const anyValue = fc.oneof(
-  fc.constant(null),
-  fc.string({ maxLength: 6 }),
-  fc.integer({ min: -3, max: 1_000_000 }),
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(2 ** 53, -0, 1e300),
-  fc.boolean(),
-  fc.constant({}),
-  fc.constant([])
-)
-/** Mostly a right value, now and then a wrong one. */
-const mostly = <A>(arb: fc.Arbitrary<A>) => fc.oneof({ arbitrary: arb, weight: 20 }, { arbitrary: anyValue, weight: 1 })
-/** Often absent, else mostly right. */
-const optional = <A>(arb: fc.Arbitrary<A>) => fc.option(mostly(arb), { nil: undefined, freq: 3 })
-const count = fc.integer({ min: 0, max: 100_000 })
-const text = fc.oneof(fc.constant(null), fc.string({ maxLength: 8 }))
 
 const toolCall = fc.record({
   id: mostly(fc.string({ maxLength: 6 })),
