@@ -10,6 +10,7 @@ import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
 import { type ChunkTranslator, parseEventJson } from "../internal/sse.js"
 import { classifyAnthropic, statusOfType } from "./Errors.js"
 import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
+import { plainStreamEvent } from "./shape.js"
 
 const MessageStart = Schema.Struct({
   type: Schema.Literal("message_start"),
@@ -105,12 +106,16 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
     const named = event.event !== "" && event.event !== "message"
     const type = named ? event.event : typeOf(json)
     if (type !== undefined && !known.has(type)) return Either.right([])
-    const decoded = json === undefined ? undefined : decodeEvent(json)
-    if (decoded === undefined || Either.isLeft(decoded)) {
-      const text = excerpt(event.data, this.context.info.secrets, 200)
-      return Either.left(new MalformedResponse(this.common(`undecodable ${type ?? "stream"} event: ${text}`)))
+    // The everyday events are read in plain JS (shape.ts), anything else by the Schema as before.
+    let ev = plainStreamEvent(json)
+    if (ev === undefined) {
+      const decoded = json === undefined ? undefined : decodeEvent(json)
+      if (decoded === undefined || Either.isLeft(decoded)) {
+        const text = excerpt(event.data, this.context.info.secrets, 200)
+        return Either.left(new MalformedResponse(this.common(`undecodable ${type ?? "stream"} event: ${text}`)))
+      }
+      ev = decoded.right
     }
-    const ev = decoded.right
     switch (ev.type) {
       case "message_start":
         this.id = ev.message.id
