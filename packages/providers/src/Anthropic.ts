@@ -13,12 +13,13 @@ import { Clock, Effect, Either, Redacted } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
 import { toAnthropicRequest } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
+import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
 import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
 import { type CallInfo, decodeJson, malformed } from "./internal/errors.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { toStream } from "./internal/pull.js"
-import { pullSse } from "./internal/sse.js"
+import { parseEventJson, pullSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "anthropic"
@@ -66,7 +67,10 @@ export const make = (
 
     const toResult = (info: CallInfo) => (answer: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
       const base = { provider: providerId, info, meta: answer }
-      return Effect.flatMap(decodeJson(AnthropicResponse, answer.body, base), (decoded) =>
+      // The everyday answer is read in plain JS (Anthropic/shape.ts), anything else by the Schema as before.
+      const plain = plainResponse(parseEventJson(answer.body))
+      const decoded = plain !== undefined ? Effect.succeed(plain) : decodeJson(AnthropicResponse, answer.body, base)
+      return Effect.flatMap(decoded, (decoded) =>
         Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
           const normalised = fromAnthropicResponse(decoded, nowMs)
           if ("_tag" in normalised) return Effect.fail(malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`))

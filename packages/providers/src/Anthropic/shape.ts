@@ -11,7 +11,7 @@
  * are the same here (JSON has no `undefined`).
  */
 import { isCount, isObject } from "../OpenAi/shape.js"
-import type { AnthropicUsage } from "./Response.js"
+import type { AnthropicResponse, AnthropicUsage, ContentBlock } from "./Response.js"
 import type { AnthropicStreamEvent } from "./Stream.js"
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
@@ -109,5 +109,38 @@ export const plainStreamEvent = (u: unknown): AnthropicStreamEvent | undefined =
       return { type: "ping" }
     default:
       return undefined
+  }
+}
+
+/**
+ * The everyday Messages answer (text blocks only, a stop reason, usage) as
+ * `AnthropicResponse` decodes it, or `undefined` for anything else (tool use,
+ * thinking, odd shapes): the caller then decodes with the Schema.
+ */
+export const plainResponse = (u: unknown): AnthropicResponse | undefined => {
+  if (!isObject(u)) return undefined
+  const { content, id, model, role, stop_reason, stop_sequence, type } = u
+  if (
+    typeof id !== "string" || typeof model !== "string" || role !== "assistant" ||
+    (type !== undefined && type !== "message") || (stop_reason !== null && typeof stop_reason !== "string") ||
+    (stop_sequence !== undefined && stop_sequence !== null && typeof stop_sequence !== "string") || !Array.isArray(content)
+  ) return undefined
+  const usage = plainUsage(u.usage)
+  if (usage === undefined) return undefined
+  const blocks: Array<ContentBlock> = []
+  for (const block of content) {
+    if (!isObject(block) || block.type !== "text" || typeof block.text !== "string") return undefined
+    blocks.push({ type: "text", text: block.text })
+  }
+  // Keys in the Schema's order, the optional ones only when present (as the Schema decodes them).
+  return {
+    id,
+    ...(type !== undefined ? { type } : {}),
+    role,
+    model,
+    content: blocks,
+    stop_reason,
+    ...(stop_sequence !== undefined ? { stop_sequence } : {}),
+    usage
   }
 }
