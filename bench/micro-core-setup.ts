@@ -10,17 +10,10 @@ import { ConfigProvider, Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { textChunk } from "../packages/core/test/ChunkFixtures.js"
 
-const chunk = (content: string | undefined, finish: "stop" | null, usage: boolean): ChatChunk => ({
-  id: "x",
-  object: "chat.completion.chunk",
-  created: 0,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }],
-  ...(usage ? { usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } } : {})
-}) as ChatChunk
 
-const chunks: ReadonlyArray<ChatChunk> = [chunk("hel", null, false), chunk("lo", null, false), chunk("!", null, false), chunk(undefined, "stop", true)]
+const chunks: ReadonlyArray<ChatChunk> = [textChunk("hel"), textChunk("lo"), textChunk("!"), textChunk(undefined, "stop", { prompt: 3, completion: 3 })]
 
 const double: Provider = {
   id: "openai",

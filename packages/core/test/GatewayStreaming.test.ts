@@ -4,15 +4,8 @@ import { type ProviderError, StreamInterrupted } from "@modelgate/domain/Provide
 import { Chunk, Clock, Effect, Either, Exit, Ref, Stream, TestClock } from "effect"
 import * as Abandon from "../src/Gateway/Abandon.js"
 import * as Streaming from "../src/Gateway/Streaming.js"
+import { textChunk } from "./ChunkFixtures.js"
 
-const chunk = (content: string | undefined, finish: "stop" | null = null, usage = false): ChatChunk => ({
-  id: "up",
-  object: "chat.completion.chunk",
-  created: 7,
-  model: "upstream-model",
-  choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }],
-  ...(usage ? { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } } : {})
-}) as ChatChunk
 
 const cut = (): ProviderError => new StreamInterrupted({ provider: "p", model: "m", detail: "cut" })
 
@@ -40,7 +33,7 @@ describe("Gateway streaming", () => {
       const closed = yield* Ref.make(0)
       const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
       yield* TestClock.adjust(40)
-      const peeled = yield* Streaming.peelFirst(upstream(closed, [chunk("hel"), chunk("lo"), chunk(undefined, "stop", true)]), cut)
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [textChunk("hel"), textChunk("lo"), textChunk(undefined, "stop", { prompt: 3, completion: 2 })]), cut)
       const out = Chunk.toReadonlyArray(yield* Stream.runCollect(yield* deliverOf(peeled, ends)))
       assert.deepStrictEqual(out.map((c) => [c.model, c.id]), [["gateway-model", "chatcmpl-1"], ["gateway-model", "chatcmpl-1"], ["gateway-model", "chatcmpl-1"]])
       assert.strictEqual(yield* Ref.get(closed), 1)
@@ -59,7 +52,7 @@ describe("Gateway streaming", () => {
     Effect.gen(function* () {
       const closed = yield* Ref.make(0)
       const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
-      const peeled = yield* Streaming.peelFirst(upstream(closed, [chunk("a")], cut()), cut)
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [textChunk("a")], cut()), cut)
       const result = yield* Effect.either(Stream.runCollect(yield* deliverOf(peeled, ends)))
       assert.isTrue(Either.isLeft(result))
       assert.strictEqual(yield* Ref.get(closed), 1)
@@ -102,7 +95,7 @@ describe("Gateway streaming", () => {
     Effect.gen(function* () {
       const closed = yield* Ref.make(0)
       const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
-      const peeled = yield* Streaming.peelFirst(upstream(closed, [chunk("a"), chunk("b")]), cut)
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [textChunk("a"), textChunk("b")]), cut)
       const result = yield* Effect.either(Stream.runCollect(yield* deliverOf(peeled, ends, () => false)))
       assert.isTrue(Either.isLeft(result))
       assert.strictEqual(yield* Ref.get(closed), 1)

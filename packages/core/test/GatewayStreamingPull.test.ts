@@ -12,15 +12,8 @@ import { type ProviderError, StreamInterrupted } from "@modelgate/domain/Provide
 import { Chunk, Effect, Either, Exit, Fiber, Option, Stream } from "effect"
 import * as fc from "fast-check"
 import * as Streaming from "../src/Gateway/Streaming.js"
+import { textChunk } from "./ChunkFixtures.js"
 
-const chunk = (content: string, finish: "stop" | null = null, usage = false): ChatChunk => ({
-  id: "up",
-  object: "chat.completion.chunk",
-  created: 7,
-  model: "upstream-model",
-  choices: [{ index: 0, delta: { content }, finish_reason: finish }],
-  ...(usage ? { usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } } : {})
-}) as ChatChunk
 
 const cut = (): ProviderError => new StreamInterrupted({ provider: "p", model: "m", detail: "cut" })
 const empty = (): ProviderError => new StreamInterrupted({ provider: "p", model: "m", detail: "empty" })
@@ -74,7 +67,7 @@ const drain = (peeled: Streaming.Peeled<ProviderError>) =>
 describe("Gateway streaming over a bare provider pull", () => {
   it.effect("delivers the first batch then the rest; closes the upstream once; reports the summary once", () =>
     Effect.gen(function*() {
-      const up = upstream([[chunk("hel")], [chunk("lo"), chunk("", "stop", true)]])
+      const up = upstream([[textChunk("hel")], [textChunk("lo"), textChunk("", "stop", { prompt: 3, completion: 2 })]])
       const peeled = yield* Streaming.peelFirst(Stream.die("the Stream form is not read"), empty, up.open)
       const result = yield* drain(peeled)
       assert.deepStrictEqual(result.out, ["hel", "lo", ""])
@@ -85,7 +78,7 @@ describe("Gateway streaming over a bare provider pull", () => {
 
   it.effect("a cut after the first chunk fails the stream (never a clean end) and closes the upstream", () =>
     Effect.gen(function*() {
-      const up = upstream([[chunk("a")]], cut())
+      const up = upstream([[textChunk("a")]], cut())
       const result = yield* drain(yield* Streaming.peelFirst(up.stream, empty, up.open))
       assert.deepStrictEqual(result.out, ["a"])
       assert.strictEqual(result.end, "StreamInterrupted")
@@ -113,7 +106,7 @@ describe("Gateway streaming over a bare provider pull", () => {
       assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(peeling)))
       assert.strictEqual(before.state.closes, 1)
 
-      const during = upstream([[chunk("a")]], undefined, 1)
+      const during = upstream([[textChunk("a")]], undefined, 1)
       const peeled = yield* Streaming.peelFirst(during.stream, empty, during.open)
       const reading = yield* Effect.fork(drain(peeled))
       yield* Effect.yieldNow()
@@ -131,7 +124,7 @@ describe("Gateway streaming over a bare provider pull", () => {
           fc.array(fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 3 }), { maxLength: 5 }),
           fc.boolean(),
           async (contents, fails) => {
-            const batches = contents.map((batch) => batch.map((c) => chunk(c)))
+            const batches = contents.map((batch) => batch.map((c) => textChunk(c)))
             const run = (viaPull: boolean) => {
               const up = upstream(batches, fails ? cut() : undefined)
               return Effect.runPromise(

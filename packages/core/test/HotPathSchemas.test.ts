@@ -7,7 +7,7 @@
  * limit signals and refusals, on the core services with memory stores.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import { GatewayEvent } from "@modelgate/domain/Events"
 import { GatewayRecord } from "@modelgate/domain/Records"
 import { ServerError } from "@modelgate/domain/ProviderError"
@@ -32,6 +32,7 @@ import * as ResponseCache from "../src/ResponseCache.js"
 import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
 import { defaultConfig, FailoverConfig, GatewayConfigData } from "../src/GatewayConfigSchema.js"
 import { model } from "./RoutingFixtures.js"
+import { textChunk } from "./ChunkFixtures.js"
 
 class SeenEvents extends Context.Tag("test/HotPathSchemas/SeenEvents")<SeenEvents, Effect.Effect<ReadonlyArray<unknown>>>() {}
 
@@ -43,14 +44,6 @@ const recordingEvents: Layer.Layer<Events | SeenEvents> = Layer.effectContext(
     ))
 )
 
-const chunk = (content: string | undefined, finish: "stop" | null, usage: boolean): ChatChunk => ({
-  id: "up",
-  object: "chat.completion.chunk",
-  created: 0,
-  model: "upstream",
-  choices: [{ index: 0, delta: content === undefined ? {} : { content }, finish_reason: finish }],
-  ...(usage ? { usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 } } : {})
-}) as ChatChunk
 
 /** Model "bad" always fails with a 500; every other model answers. */
 const double: Provider = {
@@ -75,7 +68,7 @@ const double: Provider = {
     ctx.model.id === "bad"
       ? Effect.fail(new ServerError({ provider: "openai", model: "bad", detail: "scripted", status: 500 }))
       : Effect.succeed({
-        chunks: Stream.fromIterable([chunk("Hel", null, false), chunk("lo.", null, false), chunk(undefined, "stop", true)]),
+        chunks: Stream.fromIterable([textChunk("Hel"), textChunk("lo."), textChunk(undefined, "stop", { prompt: 7, completion: 2 })]),
         rateLimit: undefined,
         providerRequestId: undefined
       }),
