@@ -28,7 +28,14 @@ const usage = fc.record({
   prompt_tokens: mostly(count),
   completion_tokens: mostly(count),
   total_tokens: optional(count),
-  prompt_tokens_details: fc.option(fc.record({ cached_tokens: optional(count) }), { nil: undefined, freq: 8 })
+  prompt_tokens_details: fc.option(
+    fc.oneof(fc.constant(null), fc.record({ cached_tokens: optional(mostly(count)), audio_tokens: optional(count) })),
+    { nil: undefined, freq: 3 }
+  ),
+  completion_tokens_details: fc.option(
+    fc.oneof(fc.constant(null), fc.record({ reasoning_tokens: optional(mostly(count)), accepted_prediction_tokens: optional(count) })),
+    { nil: undefined, freq: 3 }
+  )
 }, { requiredKeys: ["prompt_tokens", "completion_tokens"] })
 const chunk = fc.record({
   id: optional(fc.string({ maxLength: 8 })),
@@ -44,12 +51,14 @@ const chunk = fc.record({
 describe("OpenAI stream chunk fast path", () => {
   it("accepts only chunks the Schema accepts, and they normalise the same", () => {
     let accepted = 0
+    let acceptedWithDetails = 0
     fc.assert(
       fc.property(chunk, (value) => {
         const data = JSON.stringify(value)
         const json: unknown = JSON.parse(data)
         if (!isPlainChunk(json)) return
         accepted++
+        if (value.usage?.prompt_tokens_details || value.usage?.completion_tokens_details) acceptedWithDetails++
         const decoded = decode(data)
         assert.isTrue(Either.isRight(decoded), `the Schema rejects what the fast path accepted: ${data}`)
         if (Either.isRight(decoded)) assert.deepStrictEqual(normaliseChunk(json, identity), normaliseChunk(decoded.right, identity))
@@ -58,23 +67,34 @@ describe("OpenAI stream chunk fast path", () => {
     )
     // Not vacuous: a good share of the generated chunks take the fast path.
     assert.isAbove(accepted, 100)
+    assert.isAbove(acceptedWithDetails, 10, "usage details taken by the fast path")
   })
 
-  it("takes the everyday chunks (text deltas, finish, plain usage) without the Schema", () => {
+  it("takes the everyday chunks (text deltas, finish, usage with or without details) without the Schema", () => {
     const everyday = [
       { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null, logprobs: null }] },
       { id: "c", object: "chat.completion.chunk", created: 1, model: "m", system_fingerprint: "fp", choices: [{ index: 0, delta: { content: "Hi" }, finish_reason: null }] },
       { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] },
-      { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }
+      { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } },
+      // OpenAI's include_usage chunk as it is sent today: details with keys we do not read.
+      {
+        id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [],
+        usage: {
+          prompt_tokens: 3, completion_tokens: 2, total_tokens: 5,
+          prompt_tokens_details: { cached_tokens: 1, audio_tokens: 0 },
+          completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
+        }
+      }
     ]
     for (const value of everyday) assert.isTrue(isPlainChunk(JSON.parse(JSON.stringify(value))), JSON.stringify(value))
   })
 
-  it("leaves errors, tool calls, usage details and wrong types to the Schema", () => {
+  it("leaves errors, tool calls, malformed usage and wrong types to the Schema", () => {
     const others: ReadonlyArray<unknown> = [
       { error: { message: "overloaded" } },
       { choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: "t", function: { name: "f", arguments: "" } }] }, finish_reason: null }] },
-      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: 1 } } },
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, prompt_tokens_details: { cached_tokens: -1 } } },
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, completion_tokens_details: [] } },
       { choices: [{ index: -1, delta: {}, finish_reason: null }] },
       { choices: [{ index: 0.5, delta: {}, finish_reason: null }] },
       { created: "1", choices: [] },

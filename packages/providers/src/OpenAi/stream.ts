@@ -40,16 +40,15 @@ const isPlainChoice = (u: unknown): boolean => {
     (delta.tool_calls === undefined || delta.tool_calls === null)
 }
 
-// Usage details are left to the Schema here (the chunk fast path's scope); the shape is shared with the response's.
-const isPlainUsage = (u: unknown): boolean =>
-  u === undefined || u === null ||
-  (isWireUsage(u) && u.prompt_tokens_details === undefined && u.completion_tokens_details === undefined)
+// The shape is shared with the response's; `toUsage` reads only the known detail keys, so unknown ones are ignored as by the Schema.
+const isPlainUsage = (u: unknown): boolean => u === undefined || u === null || isWireUsage(u)
 
 /**
- * The everyday chunk (text deltas, a finish reason, plain usage), recognised
+ * The everyday chunk (text deltas, a finish reason, usage with or without
+ * details, as OpenAI's `include_usage` chunk has them), recognised
  * in plain JS: a value this accepts is one `WireChunk` accepts, and reads the
  * same (unknown keys are ignored by `normaliseChunk` as by the Schema).
- * Anything else (tool calls, usage details, errors, malformed values) goes
+ * Anything else (tool calls, errors, malformed values) goes
  * through the Schema, which also words the errors. Chosen for speed: the
  * Schema decode was ~7 us per event, this ~0.3 us.
  */
