@@ -58,7 +58,7 @@ describe("OpenAI stream chunk fast path", () => {
         const json: unknown = JSON.parse(data)
         if (!isPlainChunk(json)) return
         accepted++
-        if (value.usage?.prompt_tokens_details || value.usage?.completion_tokens_details) acceptedWithDetails++
+        if (json.usage?.prompt_tokens_details || json.usage?.completion_tokens_details) acceptedWithDetails++
         const decoded = decode(data)
         assert.isTrue(Either.isRight(decoded), `the Schema rejects what the fast path accepted: ${data}`)
         if (Either.isRight(decoded)) assert.deepStrictEqual(normaliseChunk(json, identity), normaliseChunk(decoded.right, identity))
