@@ -14,6 +14,7 @@ import { Clock, Effect, Either, FiberRef, Redacted } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
 import { toGeminiRequest } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
+import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
 import { callInfoOf, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
 import { type CallInfo, decodeJson } from "./internal/errors.js"
@@ -21,7 +22,7 @@ import { header } from "./internal/headers.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
 import { toStream } from "./internal/pull.js"
-import { pullSse } from "./internal/sse.js"
+import { parseEventJson, pullSse } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "google"
@@ -84,8 +85,13 @@ export const make = (
     /** Estimated prompt tokens, counted only when Gemini reports no usage. */
     const promptEstimate = (ctx: CallContext) => () => estimateTokens(promptText(ctx.request))
 
-    const toResult = (ctx: CallContext, info: CallInfo) => (answer: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
-      Effect.flatMap(decodeJson(GeminiResponse, answer.body, { provider: providerId, info, meta: answer }), (decoded) =>
+    const toResult = (ctx: CallContext, info: CallInfo) => (answer: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
+      // The everyday answer is read in plain JS (Google/shape.ts), anything else by the Schema as before.
+      const plain = plainResponse(parseEventJson(answer.body))
+      const decoded = plain !== undefined
+        ? Effect.succeed(plain)
+        : decodeJson(GeminiResponse, answer.body, { provider: providerId, info, meta: answer })
+      return Effect.flatMap(decoded, (decoded) =>
         Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
           const response = fromGeminiResponse(decoded, {
             nowMs,
@@ -97,6 +103,7 @@ export const make = (
             ? Effect.fail(response.left)
             : Effect.succeed<ChatResult>({ response: response.right, rateLimit: answer.rateLimit, providerRequestId: answer.requestId })
         }))
+    }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
       const info = callInfoOf(ctx.model, ctx.key)

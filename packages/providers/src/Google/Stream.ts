@@ -21,6 +21,7 @@ import {
   type UsageMetadata,
   usageOf
 } from "./Response.js"
+import { plainResponse } from "./shape.js"
 
 const decodeChunk = Schema.decodeUnknownEither(GeminiResponse)
 const decodeGoogleError = Schema.decodeUnknownOption(GoogleErrorBody)
@@ -81,11 +82,15 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       const status = (rpc !== undefined ? statusOfRpc[rpc] : undefined) ?? error.error.code ?? 500
       return Either.left(inBandError(classifyGoogle, this.context, event.data, status))
     }
-    const decoded = json === undefined ? undefined : decodeChunk(json)
-    if (decoded === undefined || Either.isLeft(decoded)) {
-      return Either.left(new MalformedResponse(this.common(`undecodable stream event: ${excerpt(event.data, this.context.info.secrets, 200)}`)))
+    // The everyday events are read in plain JS (shape.ts), anything else by the Schema as before.
+    let response = plainResponse(json)
+    if (response === undefined) {
+      const decoded = json === undefined ? undefined : decodeChunk(json)
+      if (decoded === undefined || Either.isLeft(decoded)) {
+        return Either.left(new MalformedResponse(this.common(`undecodable stream event: ${excerpt(event.data, this.context.info.secrets, 200)}`)))
+      }
+      response = decoded.right
     }
-    const response = decoded.right
     const out: Array<ChatChunk> = []
     if (this.id === "") {
       this.id = response.responseId ?? `gemini-${this.context.nowMs.toString(36)}`

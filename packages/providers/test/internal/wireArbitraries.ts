@@ -25,6 +25,10 @@ export const mostly = <A>(arb: fc.Arbitrary<A>) => fc.oneof({ arbitrary: arb, we
 /** Often absent, else mostly right. */
 export const optional = <A>(arb: fc.Arbitrary<A>) => fc.option(mostly(arb), { nil: undefined, freq: 3 })
 
+/** Mostly absent (a key the everyday values do not carry), now and then there, mostly right. */
+export const rare = <A>(arb: fc.Arbitrary<A>) =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, { arbitrary: mostly(arb), weight: 1 })
+
 /** A token count or index. */
 export const count = fc.integer({ min: 0, max: 100_000 })
 
