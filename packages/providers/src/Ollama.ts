@@ -16,6 +16,7 @@ import {
   decodeJson,
   excerpt,
   makeProviderHttp,
+  parseEventJson,
   type TextResponse,
   timedProbe,
   toStream,
@@ -23,6 +24,7 @@ import {
 } from "./internal/index.js"
 import { classify } from "./Ollama/errors.js"
 import { type Identity, normaliseResponse, pullStream } from "./Ollama/normalise.js"
+import { plainChatLine } from "./Ollama/shape.js"
 import { remoteImages, requestBody, WireChatLine, WireTags } from "./Ollama/wire.js"
 
 /** The provider id this adapter serves. */
@@ -79,8 +81,13 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
         ))
     }
 
-    const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> =>
-      Effect.flatMap(decodeJson(WireChatLine, res.body, { provider: providerId, info, meta: res }), (line) =>
+    const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
+      // The everyday answer is read in plain JS (Ollama/shape.ts), anything else by the Schema as before.
+      const plain = plainChatLine(parseEventJson(res.body))
+      const decoded = plain !== undefined
+        ? Effect.succeed(plain)
+        : decodeJson(WireChatLine, res.body, { provider: providerId, info, meta: res })
+      return Effect.flatMap(decoded, (line) =>
         Effect.flatMap(identity(ctx.model.providerModel), (id) => {
           const normalised = normaliseResponse(line, ctx.request, id)
           if (normalised._tag === "Invalid") {
@@ -95,6 +102,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
           }
           return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: undefined, providerRequestId: undefined })
         }))
+    }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
       const info = callInfoOf(ctx.model, ctx.key)

@@ -13,12 +13,14 @@ import {
   estimateTokens,
   excerpt,
   type LineTranslator,
+  parseEventJson,
   promptText,
   type Pull,
   pullNdjson,
   type StreamResponse
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
+import { plainChatLine } from "./shape.js"
 import { argumentsText, WireChatLine } from "./wire.js"
 
 /** Identity of one answer: a synthesised id, a creation time (seconds) and the model. */
@@ -108,11 +110,15 @@ export const pullStream = (
     })
 
     const push = (raw: string): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> => {
-      const decoded = decodeLine(raw)
-      if (decoded._tag === "Left") {
-        return Either.left(new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; line: ${excerpt(raw, info.secrets, 200)}` }))
+      // The everyday lines are read in plain JS (shape.ts), anything else by the Schema as before.
+      let line = plainChatLine(parseEventJson(raw))
+      if (line === undefined) {
+        const decoded = decodeLine(raw)
+        if (decoded._tag === "Left") {
+          return Either.left(new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; line: ${excerpt(raw, info.secrets, 200)}` }))
+        }
+        line = decoded.right
       }
-      const line = decoded.right
       if (line.error !== undefined) return Either.left(classifyStreamError(line.error, base, info.secrets))
       if (first) {
         created = createdOf(line.created_at, created)
