@@ -6,13 +6,11 @@ import * as fc from "fast-check"
 import { plainStreamEvent } from "../src/Anthropic/shape.js"
 import { AnthropicStreamEvent } from "../src/Anthropic/Stream.js"
 import { live } from "./internal/fixtures.js"
-import { anyValue, assertHeldToSchema, count, mostly, optional } from "./internal/wireArbitraries.js"
+import { anyValue, assertHeldToSchema, count, mostly, optional, rare } from "./internal/wireArbitraries.js"
 import { usage } from "./internal/anthropicArbitraries.js"
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(AnthropicStreamEvent))
 
-/** Mostly absent (a key the everyday events do not carry), now and then there. */
-const rare = <A>(arb: fc.Arbitrary<A>) => fc.oneof({ arbitrary: fc.constant(undefined), weight: 6 }, { arbitrary: mostly(arb), weight: 1 })
 
 const messageStart = fc.record({
   type: fc.constant("message_start"),
