@@ -22,7 +22,7 @@ import * as CostStoreSql from "./CostStoreSql.js"
 import { describeSqlError, insertTables, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
 import * as MetricsStoreSql from "./MetricsStoreSql.js"
 import * as RecordWorker from "./RecordWorker.js"
-import { SqliteFile } from "./Sqlite.js"
+import { chooseWorker, type WriteThread as WriteThreadType } from "./internal/writeThread.js"
 
 const bool = (b: boolean) => (b ? 1 : 0)
 const opt = <A>(a: A | undefined): A | null => (a === undefined ? null : a)
@@ -155,13 +155,9 @@ export const make = Effect.gen(function* () {
   return RecordStore.of({ writeBatch })
 })
 
-/**
- * Build the record store writing on a worker thread with its own connection to
- * `filename` (a file, migrated already); the worker stops with the scope.
- */
-export const makeWorker = (filename: string) =>
-  Effect.gen(function* () {
-    const worker = yield* RecordWorker.make(filename)
+/** Build the record store writing on `worker`. */
+export const makeOn = (worker: RecordWorker.RecordWorker) =>
+  Effect.sync(() => {
     const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
       yield* worker.write(toTables(records))
@@ -170,30 +166,27 @@ export const makeWorker = (filename: string) =>
   })
 
 /**
+ * Build the record store writing on a worker thread with its own connection to
+ * `filename` (a file, migrated already): the shared worker of `Sqlite.layer`
+ * when it is there for this file, else a worker of its own that stops with the
+ * scope.
+ */
+export const makeWorker = (filename: string) => Effect.flatMap(RecordWorker.forFile(filename), makeOn)
+
+/**
  * Where batch writes run: `"worker"` (a worker thread with its own connection;
  * needs a SQLite file), `"main"` (this thread, on the `SqlClient`; any SQL
  * database), or `"auto"`: the worker for a SQLite file opened by
  * `Sqlite.layer` (its `SqliteFile`), this thread otherwise (`:memory:`, no
  * `SqliteFile`, e.g. PostgreSQL).
  */
-export type WriteThread = "worker" | "main" | "auto"
+export type WriteThread = WriteThreadType
 
 /** The SQL record store, writing on `thread` (needs a migrated `SqlClient`; the worker also needs `SqliteFile`). */
 export const layerWith = (options: { readonly thread: WriteThread }): Layer.Layer<RecordStore, StoreError, SqlClient.SqlClient> =>
   Layer.scoped(
     RecordStore,
-    Effect.gen(function* () {
-      const file = yield* Effect.serviceOption(SqliteFile)
-      if (options.thread === "main") return yield* make
-      if (Option.isSome(file) && !file.value.inMemory) return yield* makeWorker(file.value.filename)
-      if (options.thread === "auto") return yield* make
-      return yield* new StoreError({
-        operation: "records.worker",
-        reason: Option.isNone(file)
-          ? "a worker needs the SQLite file of Sqlite.layer (no SqliteFile provided)"
-          : `a worker cannot share the in-memory database ${JSON.stringify(file.value.filename)}; use thread "main"`
-      })
-    })
+    Effect.flatMap(chooseWorker(options.thread, "records.worker"), Option.match({ onNone: () => make, onSome: makeOn }))
   )
 
 /**

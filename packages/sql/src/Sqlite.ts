@@ -7,6 +7,7 @@ import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
 import { loader } from "./Migrations.js"
+import * as RecordWorker from "./RecordWorker.js"
 
 /** Migrate the database behind `SqlClient`. */
 export const migrations = SqliteMigrator.layer({ loader })
@@ -39,12 +40,18 @@ const ensureDirectory = (filename: string) =>
     yield* fs.makeDirectory(path.dirname(path.resolve(filename)), { recursive: true })
   }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)
 
-/** A migrated SQLite database at `filename` (WAL mode), and its `SqliteFile`. */
+/**
+ * A migrated SQLite database at `filename` (WAL mode), its `SqliteFile`, and
+ * the `SharedRecordWorker` that the record and cache stores write on for a
+ * file (its thread starts when the first store asks for it; never for
+ * `:memory:`).
+ */
 export const layer = (filename: string) =>
   migrations.pipe(
     Layer.provideMerge(
       Layer.unwrapEffect(Effect.as(ensureDirectory(filename), SqliteClient.layer({ filename })))
     ),
     Layer.merge(Layer.succeed(SqliteFile, SqliteFile.of({ filename, inMemory: isInMemory(filename) }))),
+    Layer.merge(RecordWorker.layerShared(filename)),
     Layer.orDie
   )

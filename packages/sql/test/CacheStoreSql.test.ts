@@ -5,18 +5,28 @@ import { CacheStore, type CacheEntry } from "@modelgate/core/CacheStore"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
 import * as ResponseCache from "@modelgate/core/ResponseCache"
+import { RecordStore } from "@modelgate/core/RecordStore"
 import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
+import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
+import * as RecordWorker from "@modelgate/sql/RecordWorker"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import type { ChatResponse } from "@modelgate/domain/Chat"
 import { Context, Effect, Layer, Option, Schema, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { cost } from "./recordFixtures.js"
 
 const tempDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-cache-")), "cache.db")
 
-const storeOn = (filename: string) =>
-  CacheStoreSql.layer.pipe(Layer.provideMerge(Sqlite.layer(filename)), Layer.provide(NodeContext.layer))
+/** The two write paths, with the same behavioural tests: the write worker thread, and this thread. */
+const paths = [
+  { name: "on the worker thread", thread: "worker" },
+  { name: "on this thread", thread: "main" }
+] as const
+
+const storeOn = (filename: string, thread: CacheStoreSql.WriteThread = "auto") =>
+  CacheStoreSql.layerWith({ thread }).pipe(Layer.orDie, Layer.provideMerge(Sqlite.layer(filename)), Layer.provide(NodeContext.layer))
 
 const answer = (content: string): ChatResponse => ({
   id: `chatcmpl-${content}`,
@@ -37,13 +47,17 @@ const entry = (key: string, lastAccess: number, bytes = 100, expiresAt = 1_000_0
   lastAccess
 })
 
-const withStore = <A, E>(filename: string, f: (store: CacheStore["Type"], sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
+const withStoreOn =
+  (thread: CacheStoreSql.WriteThread) =>
+  <A, E>(filename: string, f: (store: CacheStore["Type"], sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(storeOn(filename))
+    const context = yield* Layer.build(storeOn(filename, thread))
     return yield* f(Context.get(context, CacheStore), Context.get(context, SqlClient.SqlClient))
   }).pipe(Effect.scoped)
 
-describe("CacheStoreSql (SQLite file)", () => {
+describe.each(paths)("CacheStoreSql (SQLite file) writing $name", ({ thread }) => {
+  const withStore = withStoreOn(thread)
+
   it.effect("creates cached_responses with its expiry and LRU indexes", () =>
     withStore(tempDb(), (_, sql) =>
       Effect.gen(function* () {
@@ -121,10 +135,10 @@ describe("CacheStoreSql (SQLite file)", () => {
     }))
 })
 
-describe("ResponseCache over SQLite", () => {
+describe.each(paths)("ResponseCache over SQLite writing $name", ({ thread }) => {
   const config = Schema.decodeUnknownSync(GatewayConfigData)({ cache: { ttlMs: 60_000, maxEntries: 2 } })
   const cacheOn = (filename: string) =>
-    ResponseCache.layer.pipe(Layer.provideMerge(storeOn(filename)), Layer.provide(GatewayConfig.layerStatic(config)))
+    ResponseCache.layer.pipe(Layer.provideMerge(storeOn(filename, thread)), Layer.provide(GatewayConfig.layerStatic(config)))
 
   it.effect("a cached answer survives a restart and is served from SQL, then expires by TTL", () =>
     Effect.gen(function* () {
@@ -156,4 +170,52 @@ describe("ResponseCache over SQLite", () => {
       assert.strictEqual((yield* store.size).entries, 2)
       assert.isTrue(Option.isNone(yield* store.get("a", 10)))
     }).pipe(Effect.scoped))
+})
+
+describe("CacheStoreSql write thread choice", () => {
+  it.live("on the worker, the event loop keeps turning while a large eviction is written", () =>
+    withStoreOn("worker")(tempDb(), (store, sql) =>
+      Effect.gen(function* () {
+        yield* sql`
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+          INSERT INTO cached_responses (key, model, response, bytes, created_at, expires_at, last_access)
+          SELECT 'k' || i, 'm', '{}', 10, 0, 1000000, i FROM n
+        `
+        let ticks = 0
+        let writing = true
+        const tick = () => {
+          ticks++
+          if (writing) setImmediate(tick)
+        }
+        setImmediate(tick)
+        assert.strictEqual(yield* store.evict({ maxEntries: 10, maxBytes: 1_000_000 }), 19_990)
+        writing = false
+        assert.isAbove(ticks, 5, "the main thread ran other work during the write")
+      })
+    ))
+
+  it.scoped("auto: :memory: writes on this thread; a file's cache and record stores share one worker thread", () =>
+    Effect.gen(function* () {
+      const memory = Context.get(yield* Layer.build(storeOn(":memory:")), CacheStore)
+      yield* memory.set(entry("m", 1))
+      assert.strictEqual((yield* memory.size).entries, 1)
+
+      const file = yield* Layer.build(
+        Layer.mergeAll(CacheStoreSql.layer, RecordStoreSql.layer).pipe(Layer.provideMerge(Sqlite.layer(tempDb())), Layer.provide(NodeContext.layer))
+      )
+      yield* Context.get(file, CacheStore).set(entry("f", 1))
+      yield* Context.get(file, RecordStore).writeBatch([cost(1)])
+      const shared = Context.get(file, RecordWorker.SharedRecordWorker)
+      assert.strictEqual(yield* shared.get, yield* shared.get, "one worker for the file")
+      assert.strictEqual(yield* Context.get(file, CacheStore).size.pipe(Effect.map((s) => s.entries)), 1)
+    }))
+
+  it.scoped("thread \"worker\" on :memory: is a StoreError saying a worker cannot share it", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        Layer.build(CacheStoreSql.layerWith({ thread: "worker" }).pipe(Layer.provide(Sqlite.layer(":memory:"))))
+      )
+      assert.strictEqual(error.operation, "cache.worker")
+      assert.include(error.reason, "in-memory")
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -9,11 +9,9 @@ import { RecordSink } from "@modelgate/core/RecordSink"
 import { RecordStore } from "@modelgate/core/RecordStore"
 import {
   BudgetAlertRecord,
-  CostRecord,
   FailoverRecord,
   type GatewayRecord,
   HealthCheckRecord,
-  PerformanceRecord,
   QualityScoreRecord,
   RateLimitEventRecord
 } from "@modelgate/domain/Records"
@@ -21,17 +19,13 @@ import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as RecordWorker from "@modelgate/sql/RecordWorker"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { cost, count, performance, tempFile } from "./recordFixtures.js"
 
 /** The two write paths, with the same behavioural tests: a worker thread on a file, this thread on `:memory:`. */
 const paths = [
   { name: "a worker thread (file database)", thread: "worker", file: true },
   { name: "this thread (:memory: database)", thread: "main", file: false }
 ] as const
-
-const tempFile = Effect.map(
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "modelgate-record-worker-" })),
-  (dir) => `${dir}/modelgate.db`
-)
 
 /** A migrated database in the test's scope: its context (SqlClient, SqliteFile). */
 const database = (file: boolean) =>
@@ -41,41 +35,6 @@ const storeOn = (db: Context.Context<SqlClient.SqlClient | Sqlite.SqliteFile>, t
   Effect.map(Layer.build(RecordStoreSql.layerWith({ thread }).pipe(Layer.provide(Layer.succeedContext(db)))), (ctx) =>
     Context.get(ctx, RecordStore)
   )
-
-const count = (table: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`).pipe(
-    Effect.map((rows) => rows[0]?.n ?? -1)
-  )
-
-const cost = (i: number) =>
-  CostRecord.make({
-    at: 1_000 + i,
-    requestId: `req-${i}`,
-    model: "m1",
-    provider: "openai",
-    apiKeyId: "openai-1",
-    agentType: "coder",
-    promptTokens: 100 + i,
-    completionTokens: 20,
-    cachedTokens: 3,
-    costPicoUsd: 1_000_000 + i,
-    cacheHit: i % 2 === 0
-  })
-
-const performance = (i: number) =>
-  PerformanceRecord.make({
-    at: 1_000 + i,
-    requestId: `req-${i}`,
-    model: "m1",
-    provider: "openai",
-    latencyMs: 12.5 + i,
-    timeToFirstTokenMs: 3.25,
-    success: i % 3 !== 0,
-    errorClass: i % 3 === 0 ? "Timeout" : undefined,
-    outputTokens: 20,
-    streamed: true,
-    cacheHit: false
-  })
 
 const everyKind: ReadonlyArray<GatewayRecord> = [
   cost(1),

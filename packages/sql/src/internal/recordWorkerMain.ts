@@ -1,29 +1,41 @@
 /**
- * The record worker thread's entry: its own SQLite connection to the
- * database file (WAL lets the main thread's connection keep reading), one
- * transaction per `WriteRows`. Spawned by `RecordWorker.make`, which has
- * already migrated the file; closed by the spawning layer's scope.
+ * The write worker thread's entry: its own SQLite connection to the database
+ * file (WAL lets the main thread's connection keep reading), one transaction
+ * per request: record batches (`WriteRows`) and cache writes (`Cache*`).
+ * Spawned by `RecordWorker.make`, which has already migrated the file; closed
+ * by the spawning scope.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer, type ParseResult, Schema } from "effect"
 import { workerData } from "node:worker_threads"
+import * as CacheRows from "./cacheRows.js"
 import { describeSqlError, fromColumns, insertTables } from "./recordRows.js"
-import { RecordWriteFailed, Request, WorkerData } from "./recordWorkerProtocol.js"
+import { Request, WorkerData, WriteFailed } from "./recordWorkerProtocol.js"
+
+const failed = (error: SqlError | ParseResult.ParseError) =>
+  new WriteFailed({ reason: error._tag === "SqlError" ? describeSqlError(error) : error.message })
+
+/** Run `f` on the connection; an SQL failure is a `WriteFailed` with its reason. */
+const onSql = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError | ParseResult.ParseError>) =>
+  Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.mapError(failed))
 
 const main = Effect.gen(function* () {
-  const { filename } = yield* Schema.decodeUnknown(WorkerData)(workerData)
+  const data = yield* Schema.decodeUnknown(WorkerData)(workerData)
   const handlers = WorkerRunner.layerSerialized(Request, {
-    WriteRows: ({ tables }) =>
-      Effect.flatMap(SqlClient.SqlClient, (sql) => insertTables(sql, tables.map(fromColumns))).pipe(
-        Effect.mapError((error) => new RecordWriteFailed({ reason: describeSqlError(error) }))
-      )
+    WriteRows: ({ tables }) => onSql((sql) => insertTables(sql, tables.map(fromColumns))),
+    CacheSet: ({ row }) => onSql((sql) => CacheRows.upsert(sql, row)),
+    CacheTouch: ({ keys, now }) => onSql((sql) => CacheRows.touch(sql, keys, now)),
+    CacheDelete: ({ key }) => onSql((sql) => CacheRows.remove(sql, key)),
+    CacheSweep: ({ now }) => onSql((sql) => CacheRows.sweep(sql, now)),
+    CacheEvict: ({ bounds }) => onSql((sql) => CacheRows.evict(sql, bounds))
   })
   return yield* WorkerRunner.launch(
-    handlers.pipe(Layer.provide(SqliteClient.layer({ filename })), Layer.provide(NodeWorkerRunner.layer))
+    handlers.pipe(Layer.provide(SqliteClient.layer({ filename: data.filename })), Layer.provide(NodeWorkerRunner.layer))
   )
 })
 

@@ -1,26 +1,68 @@
 /**
- * The messages between the record store and its worker thread, as Schemas
- * (`@effect/platform` serialized worker). Imports nothing from modelgate.
+ * The messages between the SQL stores and their worker thread (record batches
+ * and cache writes), as Schemas (`@effect/platform` serialized worker).
+ * Imports nothing from modelgate.
  */
 import { Schema } from "effect"
+import { CacheBounds, CacheRow } from "./cacheRows.js"
 import { TableColumns } from "./recordRows.js"
 
-/** What the worker is given at spawn (`workerData`): the database file to open. */
-export const WorkerData = Schema.Struct({ filename: Schema.String })
+/** What the worker is given at spawn (`workerData`). */
+export const WorkerData = Schema.Struct({
+  /** The database file to open (migrated already). */
+  filename: Schema.String
+})
+/** What the worker is given at spawn. */
+export type WorkerData = typeof WorkerData.Type
 
-/** A batch write failed in the worker; the transaction was rolled back. */
-export class RecordWriteFailed extends Schema.TaggedError<RecordWriteFailed>()("RecordWriteFailed", {
+/** A write failed in the worker; its transaction was rolled back. */
+export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed", {
   reason: Schema.String
 }) {}
 
 /** Write one batch of rows, in one transaction. */
 export class WriteRows extends Schema.TaggedRequest<WriteRows>()("WriteRows", {
-  failure: RecordWriteFailed,
+  failure: WriteFailed,
   success: Schema.Void,
   payload: { tables: Schema.Array(TableColumns) }
 }) {}
 
+/** Insert or replace a cached response. */
+export class CacheSet extends Schema.TaggedRequest<CacheSet>()("CacheSet", {
+  failure: WriteFailed,
+  success: Schema.Void,
+  payload: { row: CacheRow }
+}) {}
+
+/** Mark cached responses as used at `now`. */
+export class CacheTouch extends Schema.TaggedRequest<CacheTouch>()("CacheTouch", {
+  failure: WriteFailed,
+  success: Schema.Void,
+  payload: { keys: Schema.Array(Schema.String), now: Schema.Number }
+}) {}
+
+/** Delete a cached response. */
+export class CacheDelete extends Schema.TaggedRequest<CacheDelete>()("CacheDelete", {
+  failure: WriteFailed,
+  success: Schema.Void,
+  payload: { key: Schema.String }
+}) {}
+
+/** Delete the cached responses expired at `now`; how many. */
+export class CacheSweep extends Schema.TaggedRequest<CacheSweep>()("CacheSweep", {
+  failure: WriteFailed,
+  success: Schema.Number,
+  payload: { now: Schema.Number }
+}) {}
+
+/** Evict least recently used cached responses until the bounds hold; how many. */
+export class CacheEvict extends Schema.TaggedRequest<CacheEvict>()("CacheEvict", {
+  failure: WriteFailed,
+  success: Schema.Number,
+  payload: { bounds: CacheBounds }
+}) {}
+
 /** Every request the worker serves. */
-export const Request = Schema.Union(WriteRows)
+export const Request = Schema.Union(WriteRows, CacheSet, CacheTouch, CacheDelete, CacheSweep, CacheEvict)
 /** Every request the worker serves. */
 export type Request = typeof Request.Type

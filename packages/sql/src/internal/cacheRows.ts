@@ -1,0 +1,92 @@
+/**
+ * The writes of the SQL cache store (`cached_responses`), one place for both
+ * paths: this thread's `SqlClient` and the record worker thread's. Portable
+ * SQL (SQLite 3.35+ and PostgreSQL): upsert, `RETURNING`, window functions for
+ * LRU eviction. Imports nothing from modelgate, so the worker thread loads
+ * only this.
+ */
+import type { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, type ParseResult, Schema } from "effect"
+
+/** Integers come back as numbers from SQLite and as strings from PostgreSQL BIGINT. */
+export const Int = Schema.Union(Schema.Number, Schema.NumberFromString)
+
+/** A `cached_responses` row; `response` is the response's JSON. */
+export const CacheRow = Schema.Struct({
+  key: Schema.String,
+  model: Schema.String,
+  response: Schema.String,
+  bytes: Int,
+  created_at: Int,
+  expires_at: Int,
+  last_access: Int
+})
+/** A `cached_responses` row. */
+export type CacheRow = typeof CacheRow.Type
+
+/** LRU bounds: at most this many entries and bytes stay. */
+export const CacheBounds = Schema.Struct({ maxEntries: Schema.Number, maxBytes: Schema.Number })
+
+const Totals = Schema.Struct({ entries: Int, bytes: Schema.NullOr(Int) })
+const decodeTotals = Schema.decodeUnknown(Totals)
+
+/** Insert or replace the row under its key. */
+export const upsert = (sql: SqlClient.SqlClient, row: CacheRow): Effect.Effect<void, SqlError> =>
+  Effect.asVoid(sql`
+    INSERT INTO cached_responses (key, model, response, bytes, created_at, expires_at, last_access)
+    VALUES (${row.key}, ${row.model}, ${row.response}, ${row.bytes}, ${row.created_at}, ${row.expires_at}, ${row.last_access})
+    ON CONFLICT (key) DO UPDATE SET
+      model = excluded.model,
+      response = excluded.response,
+      bytes = excluded.bytes,
+      created_at = excluded.created_at,
+      expires_at = excluded.expires_at,
+      last_access = excluded.last_access
+  `)
+
+/** Mark `keys` as used at `now` (never moving a last access back). */
+export const touch = (sql: SqlClient.SqlClient, keys: ReadonlyArray<string>, now: number): Effect.Effect<void, SqlError> =>
+  keys.length === 0
+    ? Effect.void
+    : Effect.asVoid(sql`UPDATE cached_responses SET last_access = ${now} WHERE ${sql.in("key", keys)} AND last_access < ${now}`)
+
+/** Delete the row under `key`. */
+export const remove = (sql: SqlClient.SqlClient, key: string): Effect.Effect<void, SqlError> =>
+  Effect.asVoid(sql`DELETE FROM cached_responses WHERE key = ${key}`)
+
+/** Delete every row expired at `now`; how many. */
+export const sweep = (sql: SqlClient.SqlClient, now: number): Effect.Effect<number, SqlError> =>
+  Effect.map(sql`DELETE FROM cached_responses WHERE expires_at <= ${now} RETURNING key`, (rows) => rows.length)
+
+/** Entry count and total bytes. */
+export const totals = (
+  sql: SqlClient.SqlClient
+): Effect.Effect<{ readonly entries: number; readonly bytes: number }, SqlError | ParseResult.ParseError> =>
+  sql`SELECT COUNT(*) AS entries, SUM(bytes) AS bytes FROM cached_responses`.pipe(
+    Effect.flatMap((rows) => decodeTotals(rows[0])),
+    Effect.map((row) => ({ entries: row.entries, bytes: row.bytes ?? 0 }))
+  )
+
+/** Delete least recently used rows (ties by key) until both bounds hold; how many. */
+export const evict = (
+  sql: SqlClient.SqlClient,
+  bounds: typeof CacheBounds.Type
+): Effect.Effect<number, SqlError | ParseResult.ParseError> =>
+  Effect.gen(function* () {
+    const now = yield* totals(sql)
+    if (now.entries <= bounds.maxEntries && now.bytes <= bounds.maxBytes) return 0
+    const removed = yield* sql`
+      DELETE FROM cached_responses WHERE key IN (
+        SELECT key FROM (
+          SELECT key,
+            ROW_NUMBER() OVER (ORDER BY last_access DESC, key ASC) AS position,
+            SUM(bytes) OVER (ORDER BY last_access DESC, key ASC ROWS UNBOUNDED PRECEDING) AS running
+          FROM cached_responses
+        ) ranked
+        WHERE position > ${bounds.maxEntries} OR running > ${bounds.maxBytes}
+      )
+      RETURNING key
+    `
+    return removed.length
+  })
