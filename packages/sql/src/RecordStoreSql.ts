@@ -18,6 +18,7 @@ import * as RecordWriter from "@modelgate/core/RecordWriter"
 import { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayRecord } from "@modelgate/domain/Records"
 import { Effect, Layer, Option } from "effect"
+import * as crypto from "node:crypto"
 import * as CostStoreSql from "./CostStoreSql.js"
 import { describeSqlError, insertTables, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
 import * as MetricsStoreSql from "./MetricsStoreSql.js"
@@ -155,12 +156,32 @@ export const make = Effect.gen(function* () {
   return RecordStore.of({ writeBatch })
 })
 
-/** Build the record store writing on `worker`. */
+/**
+ * Build the record store writing on `worker`. Each batch carries an id, the
+ * same for every retry of that batch (the writer retries with the same array),
+ * committed with its rows: a batch whose thread died after COMMIT but before
+ * replying is not written twice when retried.
+ */
 export const makeOn = (worker: RecordWorker.RecordWorker) =>
   Effect.sync(() => {
+    const store = crypto.randomUUID()
+    const ids = new WeakMap<ReadonlyArray<GatewayRecord>, string>()
+    let next = 0
+    const idOf = (records: ReadonlyArray<GatewayRecord>) => {
+      let id = ids.get(records)
+      if (id === undefined) {
+        id = `${store}:${++next}`
+        ids.set(records, id)
+      }
+      return id
+    }
     const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
-      yield* worker.write(toTables(records))
+      const batchId = idOf(records)
+      const outcome = yield* worker.write(toTables(records), { batchId })
+      if (outcome === "already-written") {
+        yield* Effect.logInfo(`record batch ${batchId} (${records.length} records) was committed before its thread died; not written again`)
+      }
     })
     return RecordStore.of({ writeBatch })
   })

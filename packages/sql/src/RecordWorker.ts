@@ -6,6 +6,12 @@
  * thread serves both stores (`SharedRecordWorker`, provided by `Sqlite.layer`
  * for a file).
  *
+ * A thread that dies (killed, out of memory) is replaced: its writes in flight
+ * fail with a `StoreError` (the record writer retries them; a batch carries an
+ * id committed with its rows, so a batch that was committed before the thread
+ * died is not written again), the death is logged, and the next write starts a
+ * fresh thread.
+ *
  * The worker script is `internal/recordWorkerMain.js` next to this module
  * (`dist`); when this module runs from its TypeScript source (vitest, tsx) it
  * is the `.ts` file, which a small bootstrap loads after registering tsx's
@@ -17,12 +23,12 @@ import * as Worker from "@effect/platform/Worker"
 import type { WorkerError } from "@effect/platform/WorkerError"
 import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { StoreError } from "@modelgate/domain/Errors"
-import { Context, Deferred, Effect, Exit, Layer, Option, type ParseResult, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Layer, Option, type ParseResult, Scope } from "effect"
 import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker as NodeThread } from "node:worker_threads"
 import type { CacheRow } from "./internal/cacheRows.js"
-import { type TableRows, toColumns } from "./internal/recordRows.js"
+import { keepBatchIds, type TableRows, toColumns } from "./internal/recordRows.js"
 import {
   CacheDelete,
   CacheEvict,
@@ -35,6 +41,9 @@ import {
   WriteRows
 } from "./internal/recordWorkerProtocol.js"
 
+/** What a batch write did: wrote the rows, or found its batch id committed already (nothing written). */
+export type WriteOutcome = "written" | "already-written"
+
 /** The cache store's writes on the worker thread, each in its own transaction. */
 export interface CacheWrites {
   readonly set: (row: CacheRow) => Effect.Effect<void, StoreError>
@@ -46,10 +55,29 @@ export interface CacheWrites {
 
 /** Writes on the worker thread. */
 export interface RecordWorker {
-  /** Write every table's rows in one transaction on the worker's connection. */
-  readonly write: (tables: ReadonlyArray<TableRows>) => Effect.Effect<void, StoreError>
+  /**
+   * Write every table's rows in one transaction on the worker's connection.
+   * With a `batchId` (stable across retries of the same batch), a batch whose
+   * id was committed before is not written again.
+   */
+  readonly write: (
+    tables: ReadonlyArray<TableRows>,
+    options?: { readonly batchId?: string | undefined }
+  ) => Effect.Effect<WriteOutcome, StoreError>
   /** The cache store's writes. */
   readonly cache: CacheWrites
+  /** How many threads have started so far: 1, plus one per thread that died and was replaced. */
+  readonly threadsStarted: Effect.Effect<number>
+}
+
+/** Options of `make`; the last two are test hooks. */
+export interface MakeOptions {
+  /** How many committed batch ids `record_batches` keeps (default 1000). */
+  readonly keepBatchIds?: number | undefined
+  /** Test hook: the first thread exits (code 7) right after its n-th committed batch, before it replies. */
+  readonly exitAfterCommits?: number | undefined
+  /** Test hook: called with every thread as it is spawned. */
+  readonly onThread?: ((thread: NodeThread) => void) | undefined
 }
 
 const fromSource = import.meta.url.endsWith(".ts")
@@ -66,54 +94,157 @@ const newThread = (workerData: WorkerData) =>
 const startError = (reason: string) =>
   new StoreError({ operation: "records.worker", reason: `record worker ${fileURLToPath(script)}: ${reason}` })
 
+/** One thread and the platform worker over it, in a scope of its own. */
+interface Thread {
+  readonly number: number
+  readonly worker: Worker.SerializedWorker<Request>
+  readonly scope: Scope.CloseableScope
+  /** Completed with the reason when the thread exits or fails. */
+  readonly exited: Deferred.Deferred<string>
+  /** Set when the thread is being closed on purpose (scope close, or replaced): its exit is no death. */
+  retired: boolean
+}
+
 /**
  * Start the worker on `filename` (already migrated) in the current scope.
- * Fails with a `StoreError` naming the script when it is missing or the
+ * Fails with a `StoreError` naming the script when it is missing or the first
  * thread dies before it is ready.
  */
-export const make = (filename: string) =>
+export const make = (filename: string, options: MakeOptions = {}) =>
   Effect.gen(function* () {
     if (!fs.existsSync(script)) {
       return yield* startError(fromSource ? "not found" : "not found (build the package: npm run build)")
     }
-    const failed = yield* Deferred.make<never, StoreError>()
-    const spawn = () => {
-      const thread = newThread({ filename })
-      thread.once("error", (error) => Deferred.unsafeDone(failed, Exit.fail(startError(`failed: ${error.message}`))))
-      thread.once("exit", (code) => Deferred.unsafeDone(failed, Exit.fail(startError(`exited with code ${code} before it was ready`))))
-      return thread
-    }
-    const worker = yield* Worker.makeSerialized<Request>({}).pipe(
-      Effect.mapError((error) => startError(error.message)),
-      Effect.raceFirst(Deferred.await(failed)),
-      Effect.provide(NodeWorker.layer(spawn))
+    const parent = yield* Effect.scope
+    const lock = yield* Effect.makeSemaphore(1)
+    let current: Thread | undefined
+    let started = 0
+    let closing = false
+    // Runs after the watchers (forked in `parent` later) were interrupted: stop the current thread, start no other.
+    yield* Effect.addFinalizer(() =>
+      lock.withPermits(1)(
+        Effect.suspend(() => {
+          closing = true
+          const thread = current
+          current = undefined
+          return thread === undefined ? Effect.void : Scope.close(thread.scope, Exit.void)
+        })
+      )
     )
 
-    /** Send a request; every failure is a `StoreError`. */
-    const execute = <A>(operation: string, send: Effect.Effect<A, WriteFailed | WorkerError | ParseResult.ParseError>) =>
-      Effect.mapError(send, (error) =>
-        error._tag === "WriteFailed"
-          ? new StoreError({ operation, reason: error.reason })
-          : new StoreError({ operation, reason: `record worker: ${error.message}` })
+    /** A thread that exited unasked: log it and forget it (closing its scope); the next write starts another. Under `lock`. */
+    const retire = (thread: Thread, reason: string) =>
+      Effect.gen(function* () {
+        if (thread.retired) return
+        thread.retired = true
+        if (current === thread) current = undefined
+        yield* Effect.logWarning(`record worker thread ${thread.number} ${reason}; the next write starts a new thread`)
+        yield* Scope.close(thread.scope, Exit.void)
+      })
+
+    /** Retire a thread as soon as it exits, before the platform worker would restart it in place. */
+    const watch = (thread: Thread) =>
+      Deferred.await(thread.exited).pipe(
+        Effect.flatMap((reason) => lock.withPermits(1)(retire(thread, reason))),
+        Effect.interruptible,
+        Effect.forkIn(parent)
       )
 
-    const write = Effect.fn("RecordWorker.write")(function* (tables: ReadonlyArray<TableRows>) {
-      if (tables.length === 0) return
-      yield* execute(
-        "records.writeBatch",
-        worker.executeEffect(new WriteRows({ tables: tables.map(toColumns) }, { disableValidation: true }))
+    const start = Effect.gen(function* () {
+      const number = started + 1
+      const scope = yield* Scope.make()
+      const exited = yield* Deferred.make<string>()
+      const data: WorkerData = {
+        filename,
+        keepBatchIds: options.keepBatchIds ?? keepBatchIds,
+        ...(number === 1 && options.exitAfterCommits !== undefined ? { exitAfterCommits: options.exitAfterCommits } : {})
+      }
+      const spawn = () => {
+        const thread = newThread(data)
+        thread.once("error", (error) => Deferred.unsafeDone(exited, Exit.succeed(`failed: ${error.message}`)))
+        thread.once("exit", (code) => Deferred.unsafeDone(exited, Exit.succeed(`exited with code ${code}`)))
+        options.onThread?.(thread)
+        return thread
+      }
+      // Both sides interruptible: the caller may be uninterruptible (the record writer's write), and the loser must stop.
+      const worker = yield* Worker.makeSerialized<Request>({}).pipe(
+        Effect.mapError((error) => startError(error.message)),
+        Effect.interruptible,
+        Effect.raceFirst(
+          Effect.interruptible(Effect.flatMap(Deferred.await(exited), (reason) => startError(`${reason} before it was ready`)))
+        ),
+        Effect.provide(NodeWorker.layer(spawn)),
+        Scope.extend(scope),
+        Effect.onError(() => Scope.close(scope, Exit.void))
       )
+      const thread: Thread = { number, worker, scope, exited, retired: false }
+      yield* Scope.addFinalizer(scope, Effect.sync(() => void (thread.retired = true)))
+      yield* watch(thread)
+      started = number
+      current = thread
+      if (number > 1) yield* Effect.logInfo(`record worker thread ${number} started`)
+      return thread
+    })
+
+    /** The current thread; one that has exited (its watcher not run yet) is retired first; none: start one. */
+    const acquire = lock.withPermits(1)(
+      Effect.gen(function* () {
+        if (closing) return yield* new StoreError({ operation: "records.worker", reason: "the record worker has stopped (its scope closed)" })
+        const thread = current
+        if (thread !== undefined) {
+          const exited = yield* Deferred.poll(thread.exited)
+          if (Option.isNone(exited)) return thread
+          yield* retire(thread, yield* exited.value)
+        }
+        return yield* start
+      })
+    )
+
+    /** Send a request to the current thread (starting one when there is none); every failure is a `StoreError`. */
+    const execute = <A>(
+      operation: string,
+      send: (worker: Worker.SerializedWorker<Request>) => Effect.Effect<A, WriteFailed | WorkerError | ParseResult.ParseError>
+    ) =>
+      Effect.gen(function* () {
+        const thread = yield* acquire
+        const exit = yield* Effect.exit(send(thread.worker))
+        if (Exit.isSuccess(exit)) return exit.value
+        const failure = Cause.failureOption(exit.cause)
+        if (Option.isSome(failure) && failure.value._tag === "WriteFailed") {
+          return yield* new StoreError({ operation, reason: failure.value.reason })
+        }
+        const exited = yield* Deferred.poll(thread.exited)
+        const reason = Option.isSome(exited)
+          ? `${yield* exited.value} before it replied`
+          : Option.match(failure, { onNone: () => Cause.pretty(exit.cause), onSome: (error) => error.message })
+        return yield* new StoreError({ operation, reason: `record worker thread ${thread.number}: ${reason}` })
+      })
+
+    yield* acquire
+
+    const write = Effect.fn("RecordWorker.write")(function* (
+      tables: ReadonlyArray<TableRows>,
+      writeOptions?: { readonly batchId?: string | undefined }
+    ) {
+      if (tables.length === 0) return "written" as const
+      const request = new WriteRows(
+        { tables: tables.map(toColumns), ...(writeOptions?.batchId === undefined ? {} : { batchId: writeOptions.batchId }) },
+        { disableValidation: true }
+      )
+      const { written } = yield* execute("records.writeBatch", (worker) => worker.executeEffect(request))
+      return written ? ("written" as const) : ("already-written" as const)
     })
 
     const cache: CacheWrites = {
-      set: (row) => execute("cache write", worker.executeEffect(new CacheSet({ row }, { disableValidation: true }))),
-      touch: (keys, now) => (keys.length === 0 ? Effect.void : execute("cache touch", worker.executeEffect(new CacheTouch({ keys, now })))),
-      delete: (key) => execute("cache delete", worker.executeEffect(new CacheDelete({ key }))),
-      sweep: (now) => execute("cache sweep", worker.executeEffect(new CacheSweep({ now }))),
-      evict: (bounds) => execute("cache evict", worker.executeEffect(new CacheEvict({ bounds })))
+      set: (row) => execute("cache write", (worker) => worker.executeEffect(new CacheSet({ row }, { disableValidation: true }))),
+      touch: (keys, now) =>
+        keys.length === 0 ? Effect.void : execute("cache touch", (worker) => worker.executeEffect(new CacheTouch({ keys, now }))),
+      delete: (key) => execute("cache delete", (worker) => worker.executeEffect(new CacheDelete({ key }))),
+      sweep: (now) => execute("cache sweep", (worker) => worker.executeEffect(new CacheSweep({ now }))),
+      evict: (bounds) => execute("cache evict", (worker) => worker.executeEffect(new CacheEvict({ bounds })))
     }
 
-    return { write, cache } satisfies RecordWorker
+    return { write, cache, threadsStarted: Effect.sync(() => started) } satisfies RecordWorker
   })
 
 /**

@@ -205,8 +205,8 @@ describe("CacheStoreSql write thread choice", () => {
       )
       yield* Context.get(file, CacheStore).set(entry("f", 1))
       yield* Context.get(file, RecordStore).writeBatch([cost(1)])
-      const shared = Context.get(file, RecordWorker.SharedRecordWorker)
-      assert.strictEqual(yield* shared.get, yield* shared.get, "one worker for the file")
+      const worker = yield* Context.get(file, RecordWorker.SharedRecordWorker).get
+      assert.strictEqual(yield* worker.threadsStarted, 1)
       assert.strictEqual(yield* Context.get(file, CacheStore).size.pipe(Effect.map((s) => s.entries)), 1)
     }))
 

@@ -102,6 +102,33 @@ export const insertTables = (sql: SqlClient.SqlClient, tables: ReadonlyArray<Tab
         )
       )
 
+/** How many committed batch ids `record_batches` keeps (the newest). */
+export const keepBatchIds = 1_000
+
+/**
+ * Insert a batch that carries an id, in one transaction that also records the
+ * id in `record_batches` and prunes that table to its `keep` newest ids. A
+ * batch whose id is there already was committed before (its writer did not
+ * hear back, e.g. the thread died after COMMIT): nothing is written, and the
+ * answer is `false`.
+ */
+export const insertBatch = (
+  sql: SqlClient.SqlClient,
+  tables: ReadonlyArray<TableRows>,
+  batchId: string,
+  keep: number = keepBatchIds
+): Effect.Effect<boolean, SqlError> =>
+  sql.withTransaction(
+    Effect.gen(function* () {
+      const seen = yield* sql`SELECT 1 AS seen FROM record_batches WHERE id = ${batchId}`
+      if (seen.length > 0) return false
+      yield* insertTables(sql, tables)
+      yield* sql`INSERT INTO record_batches (id) VALUES (${batchId})`
+      yield* sql`DELETE FROM record_batches WHERE seq <= (SELECT MAX(seq) FROM record_batches) - ${keep}`
+      return true
+    })
+  )
+
 /** An SQL failure as a reason: the client's message and, when it has one, the driver's (e.g. "no such table: x"). */
 export const describeSqlError = (error: SqlError): string => {
   const cause = error.cause

@@ -14,7 +14,7 @@ import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Effect, Layer, type ParseResult, Schema } from "effect"
 import { workerData } from "node:worker_threads"
 import * as CacheRows from "./cacheRows.js"
-import { describeSqlError, fromColumns, insertTables } from "./recordRows.js"
+import { describeSqlError, fromColumns, insertBatch, insertTables } from "./recordRows.js"
 import { Request, WorkerData, WriteFailed } from "./recordWorkerProtocol.js"
 
 const failed = (error: SqlError | ParseResult.ParseError) =>
@@ -26,8 +26,20 @@ const onSql = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError | P
 
 const main = Effect.gen(function* () {
   const data = yield* Schema.decodeUnknown(WorkerData)(workerData)
+  let commits = 0
+  /** The test hook: leave right after the n-th COMMIT, before the reply is sent. */
+  const afterCommit = (written: boolean) =>
+    Effect.sync(() => {
+      if (!written) return
+      commits++
+      if (data.exitAfterCommits !== undefined && commits >= data.exitAfterCommits) process.exit(7)
+    })
   const handlers = WorkerRunner.layerSerialized(Request, {
-    WriteRows: ({ tables }) => onSql((sql) => insertTables(sql, tables.map(fromColumns))),
+    WriteRows: ({ batchId, tables }) =>
+      onSql((sql) => {
+        const rows = tables.map(fromColumns)
+        return batchId === undefined ? Effect.as(insertTables(sql, rows), true) : insertBatch(sql, rows, batchId, data.keepBatchIds)
+      }).pipe(Effect.tap(afterCommit), Effect.map((written) => ({ written }))),
     CacheSet: ({ row }) => onSql((sql) => CacheRows.upsert(sql, row)),
     CacheTouch: ({ keys, now }) => onSql((sql) => CacheRows.touch(sql, keys, now)),
     CacheDelete: ({ key }) => onSql((sql) => CacheRows.remove(sql, key)),

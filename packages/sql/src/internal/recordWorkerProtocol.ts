@@ -10,7 +10,11 @@ import { TableColumns } from "./recordRows.js"
 /** What the worker is given at spawn (`workerData`). */
 export const WorkerData = Schema.Struct({
   /** The database file to open (migrated already). */
-  filename: Schema.String
+  filename: Schema.String,
+  /** How many committed batch ids `record_batches` keeps. */
+  keepBatchIds: Schema.Number,
+  /** Test hook: the thread exits (code 7) right after its n-th committed batch, before replying. */
+  exitAfterCommits: Schema.optional(Schema.Number)
 })
 /** What the worker is given at spawn. */
 export type WorkerData = typeof WorkerData.Type
@@ -20,11 +24,15 @@ export class WriteFailed extends Schema.TaggedError<WriteFailed>()("WriteFailed"
   reason: Schema.String
 }) {}
 
-/** Write one batch of rows, in one transaction. */
+/**
+ * Write one batch of rows, in one transaction. With a `batchId`, the id is
+ * committed with the rows, and a batch whose id was committed before is not
+ * written again: the answer says whether this request wrote it.
+ */
 export class WriteRows extends Schema.TaggedRequest<WriteRows>()("WriteRows", {
   failure: WriteFailed,
-  success: Schema.Void,
-  payload: { tables: Schema.Array(TableColumns) }
+  success: Schema.Struct({ written: Schema.Boolean }),
+  payload: { tables: Schema.Array(TableColumns), batchId: Schema.optional(Schema.String) }
 }) {}
 
 /** Insert or replace a cached response. */
