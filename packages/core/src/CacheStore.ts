@@ -35,6 +35,8 @@ export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
     readonly get: (key: string, now: number) => Effect.Effect<Option.Option<CacheEntry>, StoreError>
     /** Insert or replace. */
     readonly set: (entry: CacheEntry) => Effect.Effect<void, StoreError>
+    /** Insert or replace every entry, in order, as one write (one transaction on SQL): the cache's write-behind batches. */
+    readonly setAll: (entries: ReadonlyArray<CacheEntry>) => Effect.Effect<void, StoreError>
     /** Mark entries as used at `now` (LRU order). Unknown keys are ignored. */
     readonly touch: (keys: ReadonlyArray<string>, now: number) => Effect.Effect<void, StoreError>
     readonly delete: (key: string) => Effect.Effect<void, StoreError>
@@ -91,6 +93,10 @@ export const makeMemory: Effect.Effect<CacheStore["Type"]> = Effect.sync(() => {
         return Option.some(touched)
       }),
     set: (entry) => Effect.sync(() => void entries.set(entry.key, entry)),
+    setAll: (all) =>
+      Effect.sync(() => {
+        for (const entry of all) entries.set(entry.key, entry)
+      }),
     touch: (keys, now) =>
       Effect.sync(() => {
         for (const key of keys) {

@@ -123,14 +123,24 @@ export const make = Effect.gen(function* () {
   const writeBatchToStore = (commands: Iterable<Command>) =>
     Effect.gen(function* () {
       let wrote = false
+      // Consecutive sets go to the store as one write (one round trip, one transaction); order is kept around deletes.
+      let sets: Array<CacheStore.CacheEntry> = []
+      const writeSets = Effect.suspend(() => {
+        if (sets.length === 0) return Effect.void
+        const entries = sets
+        sets = []
+        wrote = true
+        return safely("write", store.setAll(entries), undefined)
+      })
       for (const command of commands) {
         if (command._tag === "Set") {
-          wrote = true
-          yield* safely("write", store.set(command.entry), undefined)
+          sets.push(command.entry)
         } else if (command._tag === "Delete") {
+          yield* writeSets
           yield* safely("delete", store.delete(command.key), undefined)
         }
       }
+      yield* writeSets
       if (touched.size > 0) {
         const byTime = new Map<number, Array<string>>()
         for (const [key, at] of touched) byTime.set(at, [...(byTime.get(at) ?? []), key])

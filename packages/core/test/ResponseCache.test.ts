@@ -150,7 +150,12 @@ describe("ResponseCache", () => {
 
   it.scoped("a store that dies (defect) is also survived", () =>
     Effect.gen(function* () {
-      const store = CacheStore.CacheStore.of({ ...nullStore, get: () => Effect.die("boom"), set: () => Effect.die("boom") })
+      const store = CacheStore.CacheStore.of({
+        ...nullStore,
+        get: () => Effect.die("boom"),
+        set: () => Effect.die("boom"),
+        setAll: () => Effect.die("boom")
+      })
       const cache = yield* build(cacheOver(store))
       assert.isTrue(Option.isNone(yield* cache.get("x")))
       yield* cache.set("y", response("y"))
@@ -158,16 +163,20 @@ describe("ResponseCache", () => {
       assert.isTrue(Option.isSome(yield* cache.get("y")))
     }))
 
-  it.effect("closing the layer flushes queued store writes", () =>
+  it.effect("closing the layer flushes queued store writes, sent to the store in batches", () =>
     Effect.gen(function* () {
       const entries = new Map<string, CacheStore.CacheEntry>()
       const gate = yield* Effect.makeLatch(false)
+      let writes = 0
       const store = CacheStore.CacheStore.of({
         ...nullStore,
-        set: (entry) =>
+        setAll: (all) =>
           gate.await.pipe(
             Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 3)),
-            Effect.zipRight(Effect.sync(() => void entries.set(entry.key, entry)))
+            Effect.zipRight(Effect.sync(() => {
+              writes++
+              all.forEach((entry) => entries.set(entry.key, entry))
+            }))
           )
       })
       yield* Effect.gen(function* () {
@@ -177,5 +186,6 @@ describe("ResponseCache", () => {
         assert.strictEqual(entries.size, 0, "the store is blocked while requests run")
       }).pipe(Effect.scoped)
       assert.strictEqual(entries.size, 50)
+      assert.isBelow(writes, 10, "queued sets reach the store in batches, not one write each")
     }))
 })

@@ -36,6 +36,7 @@ export const failingStore = () => {
   const store = CacheStore.CacheStore.of({
     get: () => fail("get"),
     set: () => fail("set"),
+    setAll: () => fail("setAll"),
     touch: () => fail("touch"),
     delete: () => fail("delete"),
     sweep: () => fail("sweep"),
@@ -50,6 +51,7 @@ export const failingStore = () => {
 export const nullStore = CacheStore.CacheStore.of({
   get: () => Effect.succeed(Option.none()),
   set: () => Effect.void,
+  setAll: () => Effect.void,
   touch: () => Effect.void,
   delete: () => Effect.void,
   sweep: () => Effect.succeed(0),

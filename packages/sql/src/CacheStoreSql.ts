@@ -31,7 +31,7 @@ const storeError =
 
 /** The cache store's writes on this thread's `SqlClient`. */
 const mainWrites = (sql: SqlClient.SqlClient): RecordWorker.CacheWrites => ({
-  set: (row) => Effect.mapError(CacheRows.upsert(sql, row), storeError("write")),
+  set: (rows) => Effect.mapError(CacheRows.upsertAll(sql, rows), storeError("write")),
   touch: (keys, now) => Effect.mapError(CacheRows.touch(sql, keys, now), storeError("touch")),
   delete: (key) => Effect.mapError(CacheRows.remove(sql, key), storeError("delete")),
   sweep: (now) => Effect.mapError(CacheRows.sweep(sql, now), storeError("sweep")),
@@ -72,9 +72,8 @@ export const makeWith = (writes: RecordWorker.CacheWrites) =>
       return Option.some(toEntry(row, response, Math.max(row.last_access, now)))
     })
 
-    const set = Effect.fn("CacheStoreSql.set")(function* (entry: CacheEntry) {
-      const response = yield* Effect.mapError(encodeResponse(entry.response), storeError("write"))
-      yield* writes.set({
+    const toRow = (entry: CacheEntry) =>
+      Effect.map(Effect.mapError(encodeResponse(entry.response), storeError("write")), (response): CacheRows.CacheRow => ({
         key: entry.key,
         model: entry.model,
         response,
@@ -82,8 +81,13 @@ export const makeWith = (writes: RecordWorker.CacheWrites) =>
         created_at: entry.createdAt,
         expires_at: entry.expiresAt,
         last_access: entry.lastAccess
-      })
+      }))
+
+    const setAll = Effect.fn("CacheStoreSql.setAll")(function* (entries: ReadonlyArray<CacheEntry>) {
+      yield* writes.set(yield* Effect.forEach(entries, toRow))
     })
+
+    const set = (entry: CacheEntry) => setAll([entry])
 
     const touch = Effect.fn("CacheStoreSql.touch")(function* (keys: ReadonlyArray<string>, now: number) {
       yield* writes.touch(keys, now)
@@ -124,7 +128,7 @@ export const makeWith = (writes: RecordWorker.CacheWrites) =>
       return out
     })
 
-    return CacheStore.of({ get, set, touch, delete: remove, sweep, evict, recent, size })
+    return CacheStore.of({ get, set, setAll, touch, delete: remove, sweep, evict, recent, size })
   })
 
 /** Build the store on the provided `SqlClient` (migrations must have run), reading and writing on this thread. */

@@ -46,7 +46,8 @@ export type WriteOutcome = "written" | "already-written"
 
 /** The cache store's writes on the worker thread, each in its own transaction. */
 export interface CacheWrites {
-  readonly set: (row: CacheRow) => Effect.Effect<void, StoreError>
+  /** Insert or replace the rows, in order, in one transaction. */
+  readonly set: (rows: ReadonlyArray<CacheRow>) => Effect.Effect<void, StoreError>
   readonly touch: (keys: ReadonlyArray<string>, now: number) => Effect.Effect<void, StoreError>
   readonly delete: (key: string) => Effect.Effect<void, StoreError>
   readonly sweep: (now: number) => Effect.Effect<number, StoreError>
@@ -236,7 +237,10 @@ export const make = (filename: string, options: MakeOptions = {}) =>
     })
 
     const cache: CacheWrites = {
-      set: (row) => execute("cache write", (worker) => worker.executeEffect(new CacheSet({ row }, { disableValidation: true }))),
+      set: (rows) =>
+        rows.length === 0
+          ? Effect.void
+          : execute("cache write", (worker) => worker.executeEffect(new CacheSet({ rows }, { disableValidation: true }))),
       touch: (keys, now) =>
         keys.length === 0 ? Effect.void : execute("cache touch", (worker) => worker.executeEffect(new CacheTouch({ keys, now }))),
       delete: (key) => execute("cache delete", (worker) => worker.executeEffect(new CacheDelete({ key }))),

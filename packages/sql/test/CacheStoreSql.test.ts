@@ -84,6 +84,19 @@ describe.each(paths)("CacheStoreSql (SQLite file) writing $name", ({ thread }) =
       })
     ))
 
+  it.effect("setAll writes many entries as one write, in order (a later entry under the same key wins)", () =>
+    withStore(tempDb(), (store) =>
+      Effect.gen(function* () {
+        const many = Array.from({ length: 300 }, (_, i) => entry(`k${i}`, i, 10))
+        yield* store.setAll([...many, { ...entry("k0", 0, 10), response: answer("last") }])
+        assert.deepStrictEqual(yield* store.size, { entries: 300, bytes: 3_000 })
+        assert.deepStrictEqual(Option.map(yield* store.get("k0", 1), (e) => e.response), Option.some(answer("last")))
+        assert.deepStrictEqual(Option.map(yield* store.get("k299", 1), (e) => e.response), Option.some(answer("k299")))
+        yield* store.setAll([])
+        assert.strictEqual((yield* store.size).entries, 300)
+      })
+    ))
+
   it.effect("deletes an expired entry on read and sweeps expired ones", () =>
     withStore(tempDb(), (store) =>
       Effect.gen(function* () {

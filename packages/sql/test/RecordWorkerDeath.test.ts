@@ -47,7 +47,7 @@ describe("RecordWorker: a thread that dies", () => {
       assert.strictEqual(yield* worker.threadsStarted, 2)
 
       yield* store.writeBatch([cost(3)])
-      yield* worker.cache.set({ key: "k", model: "m1", response: "{}", bytes: 2, created_at: 0, expires_at: 10, last_access: 0 })
+      yield* worker.cache.set([{ key: "k", model: "m1", response: "{}", bytes: 2, created_at: 0, expires_at: 10, last_access: 0 }])
       assert.deepStrictEqual(yield* counts(context), { costs: 3, perf: 1, distinct: 3 }, "later batches are written")
       assert.strictEqual(yield* count("cached_responses").pipe(Effect.provide(context)), 1)
       assert.strictEqual(yield* worker.threadsStarted, 2)

@@ -45,6 +45,10 @@ export const upsert = (sql: SqlClient.SqlClient, row: CacheRow): Effect.Effect<v
       last_access = excluded.last_access
   `)
 
+/** Insert or replace every row, in order, in one transaction. */
+export const upsertAll = (sql: SqlClient.SqlClient, rows: ReadonlyArray<CacheRow>): Effect.Effect<void, SqlError> =>
+  sql.withTransaction(Effect.forEach(rows, (row) => upsert(sql, row), { discard: true }))
+
 /** Mark `keys` as used at `now` (never moving a last access back). */
 export const touch = (sql: SqlClient.SqlClient, keys: ReadonlyArray<string>, now: number): Effect.Effect<void, SqlError> =>
   keys.length === 0

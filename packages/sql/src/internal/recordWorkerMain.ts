@@ -40,7 +40,7 @@ const main = Effect.gen(function* () {
         const rows = tables.map(fromColumns)
         return batchId === undefined ? Effect.as(insertTables(sql, rows), true) : insertBatch(sql, rows, batchId, data.keepBatchIds)
       }).pipe(Effect.tap(afterCommit), Effect.map((written) => ({ written }))),
-    CacheSet: ({ row }) => onSql((sql) => CacheRows.upsert(sql, row)),
+    CacheSet: ({ rows }) => onSql((sql) => CacheRows.upsertAll(sql, rows)),
     CacheTouch: ({ keys, now }) => onSql((sql) => CacheRows.touch(sql, keys, now)),
     CacheDelete: ({ key }) => onSql((sql) => CacheRows.remove(sql, key)),
     CacheSweep: ({ now }) => onSql((sql) => CacheRows.sweep(sql, now)),

@@ -35,11 +35,11 @@ export class WriteRows extends Schema.TaggedRequest<WriteRows>()("WriteRows", {
   payload: { tables: Schema.Array(TableColumns), batchId: Schema.optional(Schema.String) }
 }) {}
 
-/** Insert or replace a cached response. */
+/** Insert or replace cached responses, in order, in one transaction. */
 export class CacheSet extends Schema.TaggedRequest<CacheSet>()("CacheSet", {
   failure: WriteFailed,
   success: Schema.Void,
-  payload: { row: CacheRow }
+  payload: { rows: Schema.Array(CacheRow) }
 }) {}
 
 /** Mark cached responses as used at `now`. */
