@@ -10,11 +10,9 @@
  * The inputs are `JSON.parse` results: an absent key and an `undefined` value
  * are the same here (JSON has no `undefined`).
  */
-import { isCount, isObject } from "../OpenAi/shape.js"
+import { isCount, isObject, type Mutable } from "../internal/plainJson.js"
 import type { AnthropicResponse, AnthropicUsage, ContentBlock } from "./Response.js"
 import type { AnthropicStreamEvent } from "./Stream.js"
-
-type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 const isOptCount = (u: unknown): u is number | null | undefined => u === undefined || u === null || isCount(u)
 

@@ -11,10 +11,8 @@
  * The inputs are `JSON.parse` results: an absent key and an `undefined` value
  * are the same here (JSON has no `undefined`).
  */
-import { isCount, isObject } from "../OpenAi/shape.js"
+import { arrayOf, isCount, isObject, type Mutable } from "../internal/plainJson.js"
 import type { Candidate, GeminiPartIn, GeminiResponse, UsageMetadata } from "./Response.js"
-
-type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 const isOptString = (u: unknown): u is string | undefined => u === undefined || typeof u === "string"
 const isOptCount = (u: unknown): u is number | undefined => u === undefined || isCount(u)
@@ -42,13 +40,8 @@ const content = (u: unknown): Content | undefined => {
   const out: Mutable<Content> = {}
   if (role !== undefined) out.role = role
   if (parts !== undefined) {
-    if (!Array.isArray(parts)) return undefined
-    const decoded: Array<GeminiPartIn> = []
-    for (const p of parts) {
-      const d = part(p)
-      if (d === undefined) return undefined
-      decoded.push(d)
-    }
+    const decoded = arrayOf(parts, part)
+    if (decoded === undefined) return undefined
     out.parts = decoded
   }
   return out
@@ -108,13 +101,8 @@ export const plainResponse = (u: unknown): GeminiResponse | undefined => {
   if (!isOptString(modelVersion) || !isOptString(responseId)) return undefined
   const out: Mutable<GeminiResponse> = {}
   if (candidates !== undefined) {
-    if (!Array.isArray(candidates)) return undefined
-    const decoded: Array<Candidate> = []
-    for (const c of candidates) {
-      const d = candidate(c)
-      if (d === undefined) return undefined
-      decoded.push(d)
-    }
+    const decoded = arrayOf(candidates, candidate)
+    if (decoded === undefined) return undefined
     out.candidates = decoded
   }
   if (promptFeedback !== undefined) {

@@ -12,10 +12,9 @@
  * The inputs are `JSON.parse` results: an absent key and an `undefined` value
  * are the same here (JSON has no `undefined`).
  */
-import { isCount, isObject } from "../OpenAi/shape.js"
+import { arrayOf, isCount, isObject, type Mutable } from "../internal/plainJson.js"
 import type { WireChatLine, WireToolCall } from "./wire.js"
 
-type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 type WireMessage = NonNullable<WireChatLine["message"]>
 
 const isOptString = (u: unknown): u is string | undefined => u === undefined || typeof u === "string"
@@ -43,13 +42,8 @@ const message = (u: unknown): WireMessage | undefined => {
   if (thinking !== undefined) out.thinking = thinking
   if (calls === null) out.tool_calls = null
   else if (calls !== undefined) {
-    if (!Array.isArray(calls)) return undefined
-    const decoded: Array<WireToolCall> = []
-    for (const call of calls) {
-      const c = toolCall(call)
-      if (c === undefined) return undefined
-      decoded.push(c)
-    }
+    const decoded = arrayOf(calls, toolCall)
+    if (decoded === undefined) return undefined
     out.tool_calls = decoded
   }
   return out

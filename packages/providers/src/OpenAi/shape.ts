@@ -10,18 +10,12 @@
  * The inputs are `JSON.parse` results: an absent key and an `undefined` value
  * are the same here (JSON has no `undefined`).
  */
+import { arrayOf, isCount, isObject, type Mutable } from "../internal/plainJson.js"
 import type { WireResponse, WireUsage } from "./wire.js"
-
-/** A JSON number the wire's `Count` (a non-negative safe integer) accepts. */
-export const isCount = (u: unknown): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0
 
 /** Absent, null or a string (the wire's `OptString`). */
 export const isOptString = (u: unknown): u is string | null | undefined =>
   u === undefined || u === null || typeof u === "string"
-
-/** A JSON object (not an array, not null). */
-export const isObject = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
 
 const isOptCount = (u: unknown): boolean => u === undefined || u === null || isCount(u)
 
@@ -33,8 +27,6 @@ export const isWireUsage = (u: unknown): u is WireUsage =>
   isObject(u) && isCount(u.prompt_tokens) && isCount(u.completion_tokens) &&
   (u.total_tokens === undefined || isCount(u.total_tokens)) &&
   isDetails(u.prompt_tokens_details, "cached_tokens") && isDetails(u.completion_tokens_details, "reasoning_tokens")
-
-type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
 /** A usage `isWireUsage` accepted, as the Schema decodes it (unknown keys dropped). */
 export const wireUsage = (u: WireUsage): WireUsage => {
@@ -77,13 +69,8 @@ const message = (u: unknown): WireMessage | undefined => {
   const calls = u.tool_calls
   if (calls === null) out.tool_calls = null
   else if (calls !== undefined) {
-    if (!Array.isArray(calls)) return undefined
-    const decoded: Array<WireToolCall> = []
-    for (const call of calls) {
-      const c = toolCall(call)
-      if (c === undefined) return undefined
-      decoded.push(c)
-    }
+    const decoded = arrayOf(calls, toolCall)
+    if (decoded === undefined) return undefined
     out.tool_calls = decoded
   }
   if (refusal !== undefined) out.refusal = refusal
@@ -111,13 +98,8 @@ export const plainResponse = (u: unknown): WireResponse | undefined => {
     return undefined
   }
   if (usage !== undefined && usage !== null && !isWireUsage(usage)) return undefined
-  if (!Array.isArray(u.choices)) return undefined
-  const choices: Array<WireChoice> = []
-  for (const c of u.choices) {
-    const decoded = choice(c)
-    if (decoded === undefined) return undefined
-    choices.push(decoded)
-  }
+  const choices = arrayOf(u.choices, choice)
+  if (choices === undefined) return undefined
   const out: Mutable<WireResponse> = { id, created, model, choices }
   if (usage !== undefined) out.usage = usage === null ? null : wireUsage(usage)
   if (system_fingerprint !== undefined) out.system_fingerprint = system_fingerprint

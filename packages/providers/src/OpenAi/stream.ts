@@ -27,7 +27,8 @@ import {
   translatedPull
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
-import { isCount, isObject, isOptString, isWireUsage } from "./shape.js"
+import { isCount, isObject } from "../internal/plainJson.js"
+import { isOptString, isWireUsage } from "./shape.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
