@@ -15,6 +15,7 @@ import { Context, Effect, Layer, Option, Schema, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { loopTurnsDuring } from "./eventLoop.js"
 import { cost } from "./recordFixtures.js"
 
 const tempDb = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-cache-")), "cache.db")
@@ -194,16 +195,9 @@ describe("CacheStoreSql write thread choice", () => {
           INSERT INTO cached_responses (key, model, response, bytes, created_at, expires_at, last_access)
           SELECT 'k' || i, 'm', '{}', 10, 0, 1000000, i FROM n
         `
-        let ticks = 0
-        let writing = true
-        const tick = () => {
-          ticks++
-          if (writing) setImmediate(tick)
-        }
-        setImmediate(tick)
-        assert.strictEqual(yield* store.evict({ maxEntries: 10, maxBytes: 1_000_000 }), 19_990)
-        writing = false
-        assert.isAbove(ticks, 5, "the main thread ran other work during the write")
+        const [evicted, turns] = yield* loopTurnsDuring(store.evict({ maxEntries: 10, maxBytes: 1_000_000 }))
+        assert.strictEqual(evicted, 19_990)
+        assert.isAbove(turns, 5, "the main thread ran other work during the write")
       })
     ))
 

@@ -20,6 +20,7 @@ import * as RecordWorker from "@modelgate/sql/RecordWorker"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { cost, count, performance, tempFile } from "./recordFixtures.js"
+import { loopTurnsDuring } from "./eventLoop.js"
 
 /** The two write paths, with the same behavioural tests: a worker thread on a file, this thread on `:memory:`. */
 const paths = [
@@ -134,16 +135,8 @@ describe("RecordStoreSql write thread choice", () => {
     Effect.gen(function* () {
       const store = yield* storeOn(yield* database(true), "worker")
       const batch = Array.from({ length: 3_000 }, (_, i) => (i % 2 === 0 ? cost(i) : performance(i)))
-      let ticks = 0
-      let writing = true
-      const tick = () => {
-        ticks++
-        if (writing) setImmediate(tick)
-      }
-      setImmediate(tick)
-      yield* store.writeBatch(batch)
-      writing = false
-      assert.isAbove(ticks, 5, "the main thread ran other work during the write")
+      const [, turns] = yield* loopTurnsDuring(store.writeBatch(batch))
+      assert.isAbove(turns, 5, "the main thread ran other work during the write")
     }).pipe(Effect.scoped, Effect.provide(NodeContext.layer)))
 
   it.scoped("a worker cannot share an in-memory database: a StoreError saying so", () =>
