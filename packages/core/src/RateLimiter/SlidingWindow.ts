@@ -1,6 +1,6 @@
 /**
  * The rate limiter's algorithm: a bucketed sliding log, as pure steps over a
- * plain, serialisable state (arrays of numbers and one id map per bucket), so
+ * plain, serialisable state (arrays of numbers and one id `Map` per bucket), so
  * that a store can hold it anywhere: the memory store keeps it in a Map, a
  * Redis store would keep the same fields in a hash and run `step` as a Lua
  * script.
@@ -32,15 +32,19 @@
 /** Buckets per window. */
 export const BUCKETS = 60
 
-/** The limiter state of one key (a model, or a model and API key). Plain numbers and strings only. */
+/** The limiter state of one key (a model, or a model and API key). Plain numbers, strings and id maps only. */
 export interface WindowState {
   bucketMs: number
   /** Absolute bucket held by each slot (`-1`: empty). */
   epochs: Array<number>
   requests: Array<number>
   tokens: Array<number>
-  /** Open reservations of each slot: id -> tokens charged. */
-  open: Array<Record<string, number>>
+  /**
+   * Open reservations of each slot: id -> tokens charged. A `Map`, not an
+   * object: every reservation adds and deletes a fresh id, which on an object
+   * interns the string and turns it into a dictionary (~2 us per request).
+   */
+  open: Array<Map<string, number>>
   /** The provider said 0 remaining: nothing is admitted before this instant. */
   blockedUntil: number
   /** No new warning for requests / tokens before these instants. */
@@ -97,7 +101,7 @@ export const empty = (windowMs: number): WindowState => ({
   epochs: new Array<number>(slots).fill(-1),
   requests: new Array<number>(slots).fill(0),
   tokens: new Array<number>(slots).fill(0),
-  open: Array.from({ length: slots }, () => ({})),
+  open: Array.from({ length: slots }, () => new Map<string, number>()),
   blockedUntil: 0,
   warnedUntil: [0, 0],
   limited: 0,
@@ -187,7 +191,7 @@ const claim = (state: WindowState, k: number) => {
     state.epochs[s] = k
     state.requests[s] = 0
     state.tokens[s] = 0
-    state.open[s] = {}
+    state.open[s]!.clear()
   }
   return s
 }
@@ -196,7 +200,7 @@ const claim = (state: WindowState, k: number) => {
 const openSlot = (state: WindowState, id: string, at: number) => {
   const epoch = Math.floor(at / state.bucketMs)
   const s = slotOf(epoch)
-  return state.epochs[s] === epoch && id in state.open[s]! ? s : undefined
+  return state.epochs[s] === epoch && state.open[s]!.has(id) ? s : undefined
 }
 
 const noChange = (signals: ReadonlyArray<Signal>): Outcome => ({
@@ -218,7 +222,7 @@ const prune = (state: WindowState, k: number) => {
       state.epochs[s] = -1
       state.requests[s] = 0
       state.tokens[s] = 0
-      state.open[s] = {}
+      state.open[s]!.clear()
     }
   }
 }
@@ -246,7 +250,7 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
       const s = claim(state, c.k)
       state.requests[s] = state.requests[s]! + 1
       state.tokens[s] = state.tokens[s]! + op.tokens
-      state.open[s]![op.id] = op.tokens
+      state.open[s]!.set(op.id, op.tokens)
       const requestsUsed = c.requestsUsed + 1
       const tokensUsed = c.tokensUsed + op.tokens
       if (op.warnAt !== undefined) {
@@ -265,18 +269,20 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
     case "Settle": {
       const s = openSlot(state, op.id, op.at)
       if (s !== undefined) {
-        const charged = state.open[s]![op.id]!
+        const open = state.open[s]!
+        const charged = open.get(op.id)!
         state.tokens[s] = Math.max(0, state.tokens[s]! + Math.max(0, op.tokens) - charged)
-        delete state.open[s]![op.id]
+        open.delete(op.id)
       }
       return noChange(signals)
     }
     case "Release": {
       const s = openSlot(state, op.id, op.at)
       if (s !== undefined) {
-        state.tokens[s] = Math.max(0, state.tokens[s]! - state.open[s]![op.id]!)
+        const open = state.open[s]!
+        state.tokens[s] = Math.max(0, state.tokens[s]! - open.get(op.id)!)
         state.requests[s] = Math.max(0, state.requests[s]! - 1)
-        delete state.open[s]![op.id]
+        open.delete(op.id)
       }
       return noChange(signals)
     }
