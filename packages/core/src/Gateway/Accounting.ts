@@ -3,8 +3,9 @@
  * it; settle, cost, performance and health records after it. A failed call
  * leaves no half-written record: reservations are released and only a failed
  * performance record is written. Records are built with validation off
- * (`new X(props, true)`): their values come from this code, not from outside,
- * and validating them cost ~10% of the request path (bench/README.md).
+ * (`uncheckedRecord`, as `new X(props, true)` builds them): their values come
+ * from this code, not from outside, and validating them cost ~10% of the
+ * request path (bench/README.md).
  * The steps of the common path (`hold`, `succeeded`) are plain flatMap chains,
  * not generators: each generator costs an allocation and a few Effect steps.
  * They use the services' `…At` members where present, on the request's own
@@ -42,6 +43,25 @@ export interface Held {
   readonly limit: Reservation
   readonly budget: BudgetReservation
   readonly startedAt: number
+}
+
+/**
+ * A record instance exactly as `new Class(props, true)` (validation off) makes
+ * it: the class's prototype, the props as own fields in their order, then
+ * `_tag`. Even with validation off a Schema class's constructor copies the
+ * props twice and scans the class's fields for defaults (~1.5 us a record in
+ * a CPU profile: the costliest step of a request's accounting). For record
+ * classes whose only default is `_tag`; test/AccountingRecords.test.ts holds
+ * it to the constructor (equal, same keys in the same order, same prototype).
+ */
+export const uncheckedRecord = <A extends { readonly _tag: string }>(
+  Class: { readonly prototype: A; readonly _tag: A["_tag"] },
+  props: Omit<A, "_tag">
+): A => {
+  const record: A = Object.create(Class.prototype)
+  Object.assign(record, props)
+  ;(record as { _tag: string })._tag = Class._tag
+  return record
 }
 
 /** Tokens of a usage object, in the record's terms. */
@@ -100,7 +120,7 @@ const performanceRecord = (
   outcome: Outcome,
   result: { readonly success: boolean; readonly outputTokens: number; readonly cacheHit: boolean; readonly errorClass?: string | undefined }
 ) =>
-  new PerformanceRecord({
+  uncheckedRecord(PerformanceRecord, {
     at: outcome.now,
     requestId: outcome.requestId,
     model: model.id,
@@ -110,7 +130,7 @@ const performanceRecord = (
     streamed: outcome.streamed,
     agentType: outcome.requirements.agentType,
     ...result
-  }, true)
+  })
 
 /** The call succeeded: settle the limiter, commit the cost, record performance. Returns the cost. */
 export const succeeded = (
@@ -133,7 +153,7 @@ export const succeeded = (
       config,
       outcome.now,
       held.budget,
-      new CostRecord({
+      uncheckedRecord(CostRecord, {
         at: outcome.now,
         requestId: outcome.requestId,
         model: held.model.id,
@@ -144,7 +164,7 @@ export const succeeded = (
         ...tokens,
         costPicoUsd: cost,
         cacheHit: false
-      }, true)
+      })
     )),
     Effect.flatMap(() => recordPerformance(
       s,
@@ -191,7 +211,7 @@ export const cacheHit = (
 ) =>
   Effect.gen(function* () {
     yield* s.costs.record(
-      new CostRecord({
+      uncheckedRecord(CostRecord, {
         at: outcome.now,
         requestId: outcome.requestId,
         model: model.id,
@@ -201,7 +221,7 @@ export const cacheHit = (
         ...usageTokens(usage),
         costPicoUsd: 0,
         cacheHit: true
-      }, true)
+      })
     )
     yield* s.performance.record(
       performanceRecord(model, startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: true })
