@@ -33,7 +33,7 @@ import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Sche
 import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
-import type { HealthCheckConfig } from "./GatewayConfigSchema.js"
+import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
 import * as State from "./HealthChecker/State.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { Providers } from "./Provider.js"
@@ -71,6 +71,17 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
      * selector asks it once per ranking). Optional: callers fall back to one call of each per model.
      */
     readonly availability?: (
+      models: ReadonlyArray<string>
+    ) => Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>>
+    /**
+     * `availability` read when CALLED, as the other services' `…At` members
+     * (`config` and `now` are the caller's reads; health needs neither): the
+     * returned effect only carries the answer, so call it where it is run, once.
+     * Optional: callers fall back to `availability`.
+     */
+    readonly availabilityAt?: (
+      config: GatewayConfigData,
+      now: number,
       models: ReadonlyArray<string>
     ) => Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>>
   }
@@ -243,19 +254,20 @@ export const make = Effect.gen(function* () {
 
   const status = (model: string) => Effect.sync(() => entryOf(entries, model).health)
 
+  const availabilityOf = (models: ReadonlyArray<string>) =>
+    models.map((model) => {
+      const health = entryOf(entries, model).health
+      return { health, available: health.status !== "unavailable" }
+    })
+
   return HealthChecker.of({
     status,
     isAvailable: (model) => Effect.sync(() => entryOf(entries, model).health.status !== "unavailable"),
     all: Effect.sync(() => [...entries.values()].map((e) => e.health)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.sync(() => entryOf(entries, model).history),
-    availability: (models) =>
-      Effect.sync(() =>
-        models.map((model) => {
-          const health = entryOf(entries, model).health
-          return { health, available: health.status !== "unavailable" }
-        })
-      ),
+    availability: (models) => Effect.sync(() => availabilityOf(models)),
+    availabilityAt: (_config, _now, models) => Effect.succeed(availabilityOf(models)),
     // A success on a healthy model only updates its last latency (no record, no event): one step.
     reportSuccess: (model: string, latencyMs: number) =>
       Effect.suspend(() => {

@@ -33,7 +33,7 @@ import { PerformanceMonitor } from "./PerformanceMonitor.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
 import { filterModels, scoreCandidates } from "./ModelSelector/Rank.js"
-import type * as Reads from "./ModelSelector/Reads.js"
+import * as Reads from "./ModelSelector/Reads.js"
 
 /** What the selector needs to know of a request. */
 export interface SelectionInput {
@@ -112,8 +112,9 @@ export const make = Effect.gen(function*() {
 
   /** Filter, score, review; `at` passes the caller's config and time to the services that take them. */
   const rankWith = (weights: ScoreParts, input: SelectionInput, at: Reads.At | undefined): Effect.Effect<Ranking> =>
-    Effect.flatMap(filterModels(deps, input, at), (filtered) =>
-      Effect.flatMap(scoreCandidates(deps, input, filtered.eligible, weights, at), (ranked) => {
+    // `flatMapNow`: a read that is already an Exit (the `…At` members compute when called) is used at once.
+    Reads.flatMapNow(filterModels(deps, input, at), (filtered) =>
+      Reads.flatMapNow(scoreCandidates(deps, input, filtered.eligible, weights, at), (ranked) => {
         const onlyRateLimited = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
         const ranking: Ranking = {
           ranked,

@@ -20,7 +20,8 @@ import type { BudgetExceeded, RateLimitExceeded } from "@modelgate/domain/Errors
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
+import { flatMapNow } from "../ModelSelector/Reads.js"
 import type { CostTracker, BudgetReservation } from "../CostTracker.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
@@ -97,11 +98,16 @@ export const hold = (
   startedAt: number
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
   const estimate: PicoUsd = s.costs.cost(model, { promptTokens, completionTokens: outputTokens, cachedTokens: 0 })
-  return Effect.flatMap(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) =>
-    Effect.matchEffect(reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id), {
-      onFailure: (e) => Effect.zipRight(s.costs.release(budget), Effect.fail(e)),
-      onSuccess: (limit) => Effect.succeed<Held>({ config, model, key, limit, budget, startedAt })
-    }))
+  // `flatMapNow`: the `…At` members' answers are Exits, used at once (no Effect step per reservation).
+  return flatMapNow(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) => {
+    const limit = reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id)
+    return Exit.isExit(limit) && Exit.isSuccess(limit)
+      ? Effect.succeed<Held>({ config, model, key, limit: limit.value as Reservation, budget, startedAt })
+      : Effect.matchEffect(limit, {
+        onFailure: (e) => Effect.zipRight(s.costs.release(budget), Effect.fail(e)),
+        onSuccess: (limit) => Effect.succeed<Held>({ config, model, key, limit, budget, startedAt })
+      })
+  })
 }
 
 /** Context of a finished call, for its records. */
@@ -145,10 +151,11 @@ export const succeeded = (
   const { config, limit } = held
   const settled = rateLimit === undefined
     ? settleLimit(s, config, outcome.now, limit, usage.total_tokens)
-    : Effect.flatMap(settleLimit(s, config, outcome.now, limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id))
-  // Each service call is made when its step runs (flatMap thunks), in the order of the generator it replaced.
-  return settled.pipe(
-    Effect.flatMap(() => commitCost(
+    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id))
+  // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
+  // in the order of the generator it replaced.
+  return flatMapNow(settled, () =>
+    flatMapNow(commitCost(
       s,
       config,
       outcome.now,
@@ -165,15 +172,16 @@ export const succeeded = (
         costPicoUsd: cost,
         cacheHit: false
       })
-    )),
-    Effect.flatMap(() => recordPerformance(
-      s,
-      config,
-      outcome.now,
-      performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
-    )),
-    Effect.as(cost)
-  )
+    ), () =>
+      Effect.as(
+        recordPerformance(
+          s,
+          config,
+          outcome.now,
+          performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
+        ),
+        cost
+      )))
 }
 
 /**

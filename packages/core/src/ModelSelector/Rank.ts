@@ -145,7 +145,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
         costsPico[i] = costPico
         healthy.push(i)
       })
-      return Option.isNone(deps.costs) ? afterBudgets(healthy) : Effect.flatMap(
+      return Option.isNone(deps.costs) ? afterBudgets(healthy) : Reads.flatMapNow(
         Reads.budgetRefusals(
           deps.costs.value,
           requirements.agentType,
@@ -161,7 +161,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       )
     }
     const afterBudgets = (affordable: ReadonlyArray<number>) =>
-      Effect.map(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })), at), (rooms) => {
+      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })), at), (rooms) => {
         affordable.forEach((i, k) => {
           const headroom = rooms[k]!
           if (!headroom.fits) {
@@ -179,7 +179,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
         }
         return { eligible, excluded }
       })
-    return Effect.flatMap(Reads.availability(deps.health, statics.map((i) => models[i]!.model.id)), afterHealth)
+    return Reads.flatMapNow(Reads.availability(deps.health, statics.map((i) => models[i]!.model.id), at), afterHealth)
   })
 
 interface Scored {
@@ -224,8 +224,8 @@ export const scoreCandidates = (
   baseWeights: ScoreParts,
   at?: Reads.At
 ) =>
-  Effect.flatMap(Reads.performances(deps.monitor, candidates.map((c) => c.model.id), at), (perfs) =>
-    Effect.map(Reads.penalties(deps.evaluator, candidates.map((c) => c.model.id), input.requirements.taskType, at), (penalties) => {
+  Reads.flatMapNow(Reads.performances(deps.monitor, candidates.map((c) => c.model.id), at), (perfs) =>
+    Reads.mapNow(Reads.penalties(deps.evaluator, candidates.map((c) => c.model.id), input.requirements.taskType, at), (penalties) => {
       const { priority, taskType, maxLatencyMs } = input.requirements
       const weights = priorityWeights(baseWeights, priority)
       let cheapest = Number.POSITIVE_INFINITY
