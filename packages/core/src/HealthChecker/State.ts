@@ -51,8 +51,27 @@ const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord
 export const applyCheck = (entry: Entry, check: Check, threshold: number): Transition => {
   const before = entry.health
   if (check.ok && check.source === "traffic" && before.status === "available" && before.consecutiveFailures === 0) {
-    const health = { ...before, lastLatencyMs: check.latencyMs }
-    return { entry: { ...entry, health }, from: before.status, to: before.status, record: undefined }
+    // Every successful request comes here: the new health written out field by field (the same keys in
+    // the same order as `{ ...before, lastLatencyMs }`), a spread of it cost ~1 us per request.
+    const health: ModelHealth = "blocked" in before
+      ? {
+        model: before.model,
+        status: before.status,
+        consecutiveFailures: before.consecutiveFailures,
+        lastCheckedAt: before.lastCheckedAt,
+        lastLatencyMs: check.latencyMs,
+        reason: before.reason,
+        blocked: before.blocked
+      }
+      : {
+        model: before.model,
+        status: before.status,
+        consecutiveFailures: before.consecutiveFailures,
+        lastCheckedAt: before.lastCheckedAt,
+        lastLatencyMs: check.latencyMs,
+        reason: before.reason
+      }
+    return { entry: { health, history: entry.history }, from: before.status, to: before.status, record: undefined }
   }
   // Validation off (`, true`): a typed check of our own (one per failed request on traffic), latency clamped.
   const record = new HealthCheckRecord({
