@@ -62,6 +62,13 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
     readonly changes: Stream.Stream<ModelHealth>
     /** A real call succeeded. */
     readonly reportSuccess: (model: string, latencyMs: number) => Effect.Effect<void>
+    /**
+     * `reportSuccess` at `now` (the caller's clock read), applied when CALLED:
+     * on a healthy model the returned effect is `Effect.void` (nothing to
+     * publish), else it records and publishes the transition. Call it where it
+     * is run, once. Optional: callers fall back to `reportSuccess`.
+     */
+    readonly reportSuccessAt?: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
     /** A real call failed; only ServerError / Timeout / Transport / Overloaded count against health. */
     readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string) => Effect.Effect<void>
     /** The last checks of `model` (at most `historySize`), oldest first. */
@@ -254,6 +261,16 @@ export const make = Effect.gen(function* () {
 
   const status = (model: string) => Effect.sync(() => entryOf(entries, model).health)
 
+  /** A success on a model that is healthy already: its last latency updated (true); false for any other model. */
+  const healthySuccess = (model: string, latencyMs: number): boolean => {
+    const health = entries.get(model)?.health
+    if (health === undefined || health.status !== "available" || health.consecutiveFailures !== 0) return false
+    applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1))
+    return true
+  }
+  const successAt = (at: number, model: string, latencyMs: number) =>
+    record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
+
   const availabilityOf = (models: ReadonlyArray<string>) =>
     models.map((model) => {
       const health = entryOf(entries, model).health
@@ -270,15 +287,11 @@ export const make = Effect.gen(function* () {
     availabilityAt: (_config, _now, models) => Effect.succeed(availabilityOf(models)),
     // A success on a healthy model only updates its last latency (no record, no event): one step.
     reportSuccess: (model: string, latencyMs: number) =>
-      Effect.suspend(() => {
-        const health = entries.get(model)?.health
-        if (health !== undefined && health.status === "available" && health.consecutiveFailures === 0) {
-          applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1))
-          return Effect.void
-        }
-        return Effect.flatMap(Clock.currentTimeMillis, (at) =>
-          record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }))
-      }),
+      Effect.suspend(() =>
+        healthySuccess(model, latencyMs) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) => successAt(at, model, latencyMs))
+      ),
+    reportSuccessAt: (now: number, model: string, latencyMs: number) =>
+      healthySuccess(model, latencyMs) ? Effect.void : successAt(now, model, latencyMs),
     reportFailure: (model: string, errorClass: ProviderErrorTag | string) =>
       !healthFailureTags.has(errorClass as ProviderErrorTag) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) =>
         record(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }))

@@ -81,9 +81,21 @@ export const makeRun = (deps: RunDeps) =>
         const t0 = clock.unsafeCurrentTimeMillis()
         return Effect.matchEffect(attempt(model, attemptNumber), {
           onSuccess: (value) => {
-            const latencyMs = clock.unsafeCurrentTimeMillis() - t0
-            const reported = Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
-            return Option.isNone(optimizer) ? reported : Effect.zipRight(feedback(requestId, model, latencyMs, undefined), reported)
+            const now = clock.unsafeCurrentTimeMillis()
+            const latencyMs = now - t0
+            if (Option.isSome(optimizer)) {
+              // The optimizer's feedback first, then the health report, as always.
+              return Effect.zipRight(
+                feedback(requestId, model, latencyMs, undefined),
+                Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
+              )
+            }
+            // `reportSuccessAt` applies when called: on a healthy model it answers `Effect.void`, and the
+            // result is returned at once (no Effect step for the report).
+            const report = health.reportSuccessAt === undefined
+              ? health.reportSuccess(model.id, latencyMs)
+              : health.reportSuccessAt(now, model.id, latencyMs)
+            return report === Effect.void ? Effect.succeed(Either.right(value)) : Effect.as(report, Either.right(value))
           },
           onFailure: (e) => {
             const latencyMs = clock.unsafeCurrentTimeMillis() - t0
