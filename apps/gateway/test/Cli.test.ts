@@ -12,7 +12,10 @@ import * as Commands from "../src/cli/Commands.js"
 import { echoGateway, seen, services } from "./support/Doubles.js"
 
 /** Run `modelgate ...args`; returns the exit and everything printed. */
-const run = (...args: ReadonlyArray<string>) =>
+const run = (...args: ReadonlyArray<string>) => runWith({}, ...args)
+
+/** Run `modelgate ...args` with these environment variables. */
+const runWith = (env: Record<string, string>, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const out: Array<string> = []
     const err: Array<string> = []
@@ -28,7 +31,7 @@ const run = (...args: ReadonlyArray<string>) =>
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-cli-"))
     const exit = yield* Commands.run(() => services(echoGateway))(["node", "modelgate", ...args]).pipe(
       Effect.withConsole(capture),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")]]))),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")], ...Object.entries(env)]))),
       Effect.provide(NodeContext.layer),
       Effect.exit
     )
@@ -86,5 +89,16 @@ describe("cli", () => {
       const { exit, out } = yield* run("config", "validate", dir)
       assert.isTrue(Exit.isSuccess(exit), JSON.stringify(exit))
       assert.include(out, "configuration is valid")
+    }))
+
+  it.effect("config validate without DIR reads MODELGATE_CONFIG_DIR, else ./config", () =>
+    Effect.gen(function* () {
+      const dir = writeConfig({ "gateway.json": {}, "models.json": { models: [] } })
+      const fromEnv = yield* runWith({ MODELGATE_CONFIG_DIR: dir }, "config", "validate")
+      assert.isTrue(Exit.isSuccess(fromEnv.exit), fromEnv.err)
+      assert.include(fromEnv.out, `${dir}: configuration is valid`)
+      const byDefault = yield* run("config", "validate")
+      assert.notInclude(byDefault.err, "Missing data")
+      assert.include(`${byDefault.out}\n${byDefault.err}\n${JSON.stringify(byDefault.exit)}`, "./config")
     }))
 })

@@ -34,8 +34,9 @@ const host = Options.text("host").pipe(
 )
 const configDir = Options.directory("config").pipe(
   Options.withDescription("configuration directory (default: MODELGATE_CONFIG_DIR, then ./config)"),
-  Options.withFallbackConfig(Config.string("MODELGATE_CONFIG_DIR")),
-  Options.withDefault("./config")
+  // The default lives inside the fallback: a `withDefault` after `withFallbackConfig` never sees the
+  // missing variable (the fallback fails with "Missing data at MODELGATE_CONFIG_DIR" first).
+  Options.withFallbackConfig(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "./config"))
 )
 
 /** Environment overlay and database path from `MODELGATE_ENV` / `MODELGATE_DB`; the database directory is created. */
@@ -120,7 +121,7 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
 
   const validate = Command.make(
     "validate",
-    { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(Config.string("MODELGATE_CONFIG_DIR")), Args.withDefault("./config")) },
+    { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "./config"))) },
     (args) =>
       Effect.gen(function* () {
         const problems = yield* validateConfig(args.dir)
