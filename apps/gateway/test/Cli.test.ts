@@ -85,10 +85,24 @@ describe("cli", () => {
 
   it.effect("config validate accepts a valid directory", () =>
     Effect.gen(function* () {
-      const dir = writeConfig({ "gateway.json": {} })
+      const dir = writeConfig({ "gateway.json": {}, "models.json": { models: [] } })
       const { exit, out } = yield* run("config", "validate", dir)
       assert.isTrue(Exit.isSuccess(exit), JSON.stringify(exit))
       assert.include(out, "configuration is valid")
+    }))
+
+  it.effect("config validate fails on a missing or empty directory, naming what is missing", () =>
+    Effect.gen(function* () {
+      const empty = writeConfig({})
+      const inEmpty = yield* run("config", "validate", empty)
+      assert.isTrue(Exit.isFailure(inEmpty.exit))
+      assert.notInclude(inEmpty.out, "configuration is valid")
+      assert.include(inEmpty.err, `${Path.join(empty, "models.json")}: file not found`)
+      const missing = Path.join(empty, "nope")
+      const inMissing = yield* run("config", "validate", missing)
+      assert.isTrue(Exit.isFailure(inMissing.exit))
+      assert.include(inMissing.err, `${missing}: directory not found`)
+      assert.include(inMissing.err, `${Path.join(missing, "models.json")}: file not found`)
     }))
 
   it.effect("config validate without DIR reads MODELGATE_CONFIG_DIR, else ./config", () =>

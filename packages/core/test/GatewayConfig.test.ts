@@ -123,11 +123,39 @@ describe("GatewayConfig: invalid configuration is rejected with file, path and r
       const problems = yield* validate(dir)
       assert.deepStrictEqual(
         problems.map((e) => `${path.relative(dir, e.file)}:${e.path}`),
-        ["gateway.json:server.port", "gateway.json:cache.ttlMs", "models.json:extra"]
+        ["gateway.json:server.port", "gateway.json:cache.ttlMs", "environments/a.json:logLevel", "models.json:extra"]
       )
       yield* FileSystem.FileSystem.pipe(Effect.flatMap((fs) => fs.writeFileString(path.join(dir, "gateway.json"), "{}")))
       const again = yield* validate(dir)
       assert.deepStrictEqual(again.map((e) => `${path.relative(dir, e.file)}:${e.path}`), ["environments/a.json:logLevel", "models.json:extra"])
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
+  it.scoped("validate lists an overlay's own problems, not the base's again, when gateway.json is invalid", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({
+        "gateway.json": { server: { port: "eighty" }, providers: { acme: { baseUrl: "http://acme" } } },
+        "environments/prod.json": { server: { host: 7 }, providers: { acme: { timeoutMs: 5 }, beta: { timeoutMs: 5 } } },
+        "environments/dev.json": { cache: { enabled: true } },
+        "models.json": { models: [] }
+      })
+      const problems = yield* validate(dir)
+      assert.deepStrictEqual(
+        problems.map((e) => `${path.relative(dir, e.file)}:${e.path}`),
+        ["gateway.json:server.port", "environments/prod.json:server.host", "environments/prod.json:providers.beta.baseUrl"]
+      )
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
+  it.scoped("validate names a missing directory and a missing models.json with their paths", () =>
+    Effect.gen(function* () {
+      const empty = yield* configDir({})
+      const inEmpty = yield* validate(empty)
+      assert.deepStrictEqual(inEmpty.map((e) => e.message), [`invalid configuration in ${path.join(empty, "models.json")}: file not found`])
+      const missing = path.join(empty, "nope")
+      const inMissing = yield* validate(missing)
+      assert.deepStrictEqual(inMissing.map((e) => e.message), [
+        `invalid configuration in ${missing}: directory not found`,
+        `invalid configuration in ${path.join(missing, "models.json")}: file not found`
+      ])
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
 })
 

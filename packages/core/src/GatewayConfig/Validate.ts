@@ -6,9 +6,11 @@ import { FileSystem, Path } from "@effect/platform"
 import { ConfigError } from "@modelgate/domain/Errors"
 import { KnownProviders } from "@modelgate/domain/Ids"
 import { Effect, Either, Option } from "effect"
-import { readOptional } from "../ConfigFiles.js"
+import { decodeAll, parseJson, readOptional } from "../ConfigFiles.js"
+import { GatewayConfigData } from "../GatewayConfigSchema.js"
 import { checkModelsText } from "../ModelRegistry/Validation.js"
 import { loadAll } from "./Load.js"
+import { deepMerge, isPlainObject } from "./Merge.js"
 
 /** What `validate` checks besides `gateway.json`. */
 export interface ValidateOptions {
@@ -19,9 +21,12 @@ export interface ValidateOptions {
 }
 
 /**
- * Every problem found in `directory`: `gateway.json`, the overlays (each merged
- * over the base), the environment variables, and `models.json` when present.
- * An empty array means the directory is valid. Never fails.
+ * Every problem found in `directory`: the directory itself and `models.json`
+ * (both required by the gateway: "file not found" with their paths),
+ * `gateway.json` (optional), the overlays (each merged over the base; checked
+ * too when `gateway.json` has errors, then only for what the overlay sets), the
+ * environment variables, and `models.json`'s content. An empty array means the
+ * directory is valid. Never fails.
  */
 export const validate = (
   directory: string,
@@ -44,10 +49,19 @@ export const validate = (
             Effect.orElseSucceed((): ReadonlyArray<string> => [])
           )
 
-    push(yield* loadAll({ directory }))
+    const isDirectory = yield* fs.stat(directory).pipe(
+      Effect.map((info) => info.type === "Directory"),
+      Effect.orElseSucceed(() => false)
+    )
+    if (!isDirectory) errors.push(new ConfigError({ file: directory, path: "", reason: "directory not found" }))
+
+    const base = yield* loadAll({ directory })
+    push(base)
     const seen = new Set(errors.map((e) => e.message))
     for (const environment of environments) {
-      const result = yield* loadAll({ directory, environment })
+      const result = Either.isRight(base)
+        ? yield* loadAll({ directory, environment })
+        : yield* overlayOnly(path.join(directory, "gateway.json"), path.join(envDir, `${environment}.json`))
       if (Either.isLeft(result)) {
         for (const e of result.left) if (!seen.has(e.message)) errors.push(e)
       }
@@ -56,8 +70,46 @@ export const validate = (
     const modelsFile = path.join(directory, "models.json")
     const models = yield* Effect.either(readOptional(modelsFile))
     if (Either.isLeft(models)) errors.push(models.left)
-    else if (Option.isSome(models.right)) {
-      push(checkModelsText(modelsFile, models.right.value, new Set(options.knownProviders ?? KnownProviders)))
-    }
+    else if (Option.isNone(models.right)) errors.push(new ConfigError({ file: modelsFile, path: "", reason: "file not found" }))
+    else push(checkModelsText(modelsFile, models.right.value, new Set(options.knownProviders ?? KnownProviders)))
     return errors
+  })
+
+/** Read and parse one JSON file; `{}` when it does not exist. */
+const readJson = (file: string) =>
+  Effect.flatMap(readOptional(file), (text) =>
+    Option.match(text, { onNone: () => Either.right<unknown>({}), onSome: (t) => parseJson(file, t) })
+  )
+
+/**
+ * Does the overlay set the value at `path` (`a.b[0].c`)? True when it holds the
+ * path, replaces a subtree on the way (a scalar or an array), or adds a key the
+ * base does not have; false when the value comes from the base.
+ */
+const overlaySets = (base: unknown, overlay: unknown, path: string): boolean => {
+  let b = base
+  let o = overlay
+  for (const key of path.split(/[.[\]]+/).filter((k) => k !== "")) {
+    if (!isPlainObject(o)) return true
+    if (!Object.hasOwn(o, key)) return false
+    if (!isPlainObject(b) || !Object.hasOwn(b, key)) return true
+    b = b[key]
+    o = o[key]
+  }
+  return true
+}
+
+/**
+ * The problems of one overlay when `gateway.json` itself is invalid: the overlay
+ * merged over the base, keeping only the problems at values the overlay sets
+ * (the base's own are reported against `gateway.json`).
+ */
+const overlayOnly = (baseFile: string, overlayFile: string) =>
+  Effect.gen(function* () {
+    const base = yield* Effect.orElseSucceed(readJson(baseFile), (): unknown => ({}))
+    const overlay = yield* Effect.either(readJson(overlayFile))
+    if (Either.isLeft(overlay)) return Either.left([overlay.left])
+    return decodeAll(GatewayConfigData, overlayFile, deepMerge(base, overlay.right)).pipe(
+      Either.mapLeft((errors) => errors.filter((e) => overlaySets(base, overlay.right, e.path)))
+    )
   })
