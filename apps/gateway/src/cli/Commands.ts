@@ -9,6 +9,7 @@ import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Clock, Config, Console, Data, Effect, Layer, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import { runDemo } from "./demo.js"
+import { atLevel, configuredLevel, envLevel, hasLogLevelFlag } from "./LogLevel.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
@@ -61,11 +62,19 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
   return Effect.forEach([header, ...rows], (row) => Console.log(row.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd()), { discard: true })
 }
 
+/** How the command line was given (what `make` cannot see from its parsed options). */
+export interface MakeOptions {
+  /** `--log-level` was given: it wins over `MODELGATE_LOG_LEVEL` and the config's `logLevel`. */
+  readonly logLevelFlag?: boolean | undefined
+}
+
 /** Build the root command with the given source of services. */
-export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
+export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer, make: MakeOptions = {}) => {
+  const flag = make.logLevelFlag === true
   const serve = Command.make("serve", { port, host, config: configDir }, (args) =>
     Effect.gen(function* () {
       const options = yield* appOptions(args.config)
+      const level = flag ? Option.none() : yield* configuredLevel({ directory: options.configDir, environment: options.env })
       return yield* Layer.launch(
         HttpApp.serve({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
           Layer.provide(makeAppLayer(options)),
@@ -73,7 +82,7 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
           // HTTP client's); a library user who provides a Tracer layer keeps every span.
           Layer.provide(Layer.setTracerEnabled(false))
         )
-      )
+      ).pipe(atLevel(flag, level))
     })).pipe(Command.withDescription("run the OpenAI-compatible gateway until SIGTERM / SIGINT"))
 
   const models = Command.make("models", { config: configDir }, (args) =>
@@ -137,7 +146,12 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
   )
 
   const demo = Command.make("demo", { port, host }, (args) =>
-    runDemo({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) })).pipe(
+    Effect.gen(function* () {
+      const level = yield* envLevel.pipe(
+        Effect.mapError((e) => new CliFailure({ reason: `invalid environment: ${e.message}` }))
+      )
+      return yield* runDemo({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(atLevel(flag, level))
+    })).pipe(
       Command.withDescription("run the gateway against in-process fake providers (no keys needed)")
     )
 
@@ -148,5 +162,5 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => {
 }
 
 /** Parse `argv` (without the node and script entries) and run the command. */
-export const run = (makeAppLayer: (options: AppLayerOptions) => AppLayer) =>
-  Command.run(make(makeAppLayer), { name: "modelgate", version: "0.1.0" })
+export const run = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => (argv: ReadonlyArray<string>) =>
+  Command.run(make(makeAppLayer, { logLevelFlag: hasLogLevelFlag(argv) }), { name: "modelgate", version: "0.1.0" })(argv)

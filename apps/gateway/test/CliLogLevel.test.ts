@@ -1,0 +1,68 @@
+/**
+ * `modelgate serve` and `modelgate demo` log at `--log-level`, else
+ * `MODELGATE_LOG_LEVEL`, else `logLevel` of the config: the level the gateway's
+ * services are built at (they log from fibers forked then).
+ */
+import { NodeContext } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Exit, FiberRef, Layer } from "effect"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import * as Commands from "../src/cli/Commands.js"
+import type { AppLayer } from "../src/cli/runtime.js"
+
+/** Run `modelgate serve ...args`; the app layer records its log level and fails, so serve ends. */
+const serveLevel = (env: Record<string, string>, ...args: ReadonlyArray<string>) => runLevel(env, "serve", ...args)
+
+/** Run `modelgate ...args` (the command included); see `serveLevel`. */
+const runLevel = (env: Record<string, string>, ...args: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const levels: Array<string> = []
+    const app = Layer.unwrapEffect(
+      Effect.flatMap(FiberRef.get(FiberRef.currentMinimumLogLevel), (level) => {
+        levels.push(level.label)
+        return Effect.fail("stop here")
+      })
+    ) as unknown as AppLayer
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-cli-level-"))
+    const exit = yield* Commands.run(() => app)(["node", "modelgate", ...args]).pipe(
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")], ...Object.entries(env)]))),
+      Effect.provide(NodeContext.layer),
+      Effect.exit
+    )
+    assert.isTrue(Exit.isFailure(exit), "the double fails once it has seen the level")
+    assert.strictEqual(levels.length, 1, JSON.stringify(exit))
+    return levels[0]
+  })
+
+const configWith = (gateway: unknown) => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-config-"))
+  Fs.writeFileSync(Path.join(dir, "gateway.json"), JSON.stringify(gateway))
+  Fs.writeFileSync(Path.join(dir, "models.json"), JSON.stringify({ models: [] }))
+  return dir
+}
+
+describe("cli log level", () => {
+  it.effect("serve applies logLevel of the config", () =>
+    Effect.gen(function* () {
+      const dir = configWith({ logLevel: "debug" })
+      assert.strictEqual(yield* serveLevel({}, "--config", dir), "DEBUG")
+      assert.strictEqual(yield* serveLevel({}, "--config", configWith({})), "INFO", "the default")
+    }))
+
+  it.effect("MODELGATE_LOG_LEVEL wins over the config, --log-level over both", () =>
+    Effect.gen(function* () {
+      const dir = configWith({ logLevel: "debug" })
+      assert.strictEqual(yield* serveLevel({ MODELGATE_LOG_LEVEL: "error" }, "--config", dir), "ERROR")
+      assert.strictEqual(yield* runLevel({ MODELGATE_LOG_LEVEL: "error" }, "--log-level", "warning", "serve", "--config", dir), "WARN")
+    }))
+
+  it.effect("the environment overlay's logLevel applies", () =>
+    Effect.gen(function* () {
+      const dir = configWith({ logLevel: "debug" })
+      Fs.mkdirSync(Path.join(dir, "environments"))
+      Fs.writeFileSync(Path.join(dir, "environments", "prod.json"), JSON.stringify({ logLevel: "warning" }))
+      assert.strictEqual(yield* serveLevel({ MODELGATE_ENV: "prod" }, "--config", dir), "WARN")
+    }))
+})
