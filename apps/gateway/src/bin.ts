@@ -32,7 +32,9 @@ const report = (cause: Cause.Cause<unknown>) => {
   return Console.error(`modelgate: unexpected failure\n${Cause.pretty(cause)}`)
 }
 
-Commands.run(makeAppLayer)(process.argv).pipe(
+// `.env` is read before the command line is parsed, so every variable (MODELGATE_CONFIG_DIR and
+// MODELGATE_ENV included) may be set there.
+Commands.runWithDotEnv(makeAppLayer)(process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disableErrorReporting: true })

@@ -5,6 +5,7 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, Path } from "@effect/platform"
+import * as ApiKeys from "@modelgate/core/ApiKeys"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Clock, Config, Console, Data, Effect, Layer, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
@@ -164,3 +165,12 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer, make:
 /** Parse `argv` (without the node and script entries) and run the command. */
 export const run = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => (argv: ReadonlyArray<string>) =>
   Command.run(make(makeAppLayer, { logLevelFlag: hasLogLevelFlag(argv) }), { name: "modelgate", version: "0.1.0" })(argv)
+
+/**
+ * `run` with `dotEnv` (default `.env` of the working directory) read first,
+ * under the environment: every variable the CLI reads (`MODELGATE_CONFIG_DIR`,
+ * `MODELGATE_ENV`, `PORT`, `HOST`, `MODELGATE_DB`, `MODELGATE_LOG_LEVEL`, ...)
+ * may be set there; a missing file is skipped.
+ */
+export const runWithDotEnv = (makeAppLayer: (options: AppLayerOptions) => AppLayer, dotEnv = ".env") =>
+  (argv: ReadonlyArray<string>) => run(makeAppLayer)(argv).pipe(Effect.provide(ApiKeys.dotEnvConfigProvider(dotEnv)))
