@@ -20,8 +20,8 @@ export const adapters = {
   ollama: Ollama.make
 } as const
 
-/** All four adapters on the given HttpClient, configured from GatewayConfig. */
-export const layer: Layer.Layer<Providers, never, GatewayConfig | HttpClient.HttpClient> = Layer.effect(
+/** All four adapters on the given HttpClient, configured from GatewayConfig; closing the layer stops their deadline watchdogs. */
+export const layer: Layer.Layer<Providers, never, GatewayConfig | HttpClient.HttpClient> = Layer.scoped(
   Providers,
   Effect.gen(function* () {
     const config = yield* GatewayConfig

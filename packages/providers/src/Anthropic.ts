@@ -9,7 +9,7 @@ import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
-import { Clock, Effect, Either, Redacted } from "effect"
+import { Clock, Effect, Either, Redacted, type Scope } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
 import { toAnthropicRequest } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
@@ -34,11 +34,12 @@ const authHeaders = (key: ProviderKey | undefined): Record<string, string> => ({
 
 /**
  * Build the adapter. `getConfig` is read on every call, so a config reload
- * (base URL, timeout, limits) applies to the next request.
+ * (base URL, timeout, limits) applies to the next request. Its deadline
+ * watchdogs live in the current `Scope` (the layer that builds it).
  */
 export const make = (
   getConfig: Effect.Effect<ProviderConfig>
-): Effect.Effect<Provider, never, HttpClient.HttpClient> =>
+): Effect.Effect<Provider, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const http = yield* makeProviderHttp({
       provider: providerId,

@@ -10,7 +10,7 @@ import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
-import { Clock, Effect, Either, FiberRef, Redacted } from "effect"
+import { Clock, Effect, Either, FiberRef, Redacted, type Scope } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
 import { toGeminiRequest } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
@@ -48,11 +48,12 @@ const redactKeyHeader = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 /**
  * Build the adapter. `getConfig` is read on every call, so a config reload
- * (base URL, timeout, limits) applies to the next request.
+ * (base URL, timeout, limits) applies to the next request. Its deadline
+ * watchdogs live in the current `Scope` (the layer that builds it).
  */
 export const make = (
   getConfig: Effect.Effect<ProviderConfig>
-): Effect.Effect<Provider, never, HttpClient.HttpClient> =>
+): Effect.Effect<Provider, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const http = yield* makeProviderHttp({
       provider: providerId,

@@ -9,7 +9,7 @@ import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } fro
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest, MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, Effect, Random, Redacted } from "effect"
+import { Clock, Effect, Random, Redacted, type Scope } from "effect"
 import {
   type CallInfo,
   callInfoOf,
@@ -47,9 +47,10 @@ export const listed = (names: ReadonlyArray<string>, model: string): boolean =>
 
 /**
  * Build the Ollama adapter. `getConfig` is read on every call, so a config
- * reload applies to the next request.
+ * reload applies to the next request. Its deadline watchdogs live in the current
+ * `Scope` (the layer that builds it).
  */
-export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Provider, never, HttpClient.HttpClient> =>
+export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Provider, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const http = yield* makeProviderHttp({
       provider: providerId,

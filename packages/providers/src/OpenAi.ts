@@ -11,7 +11,7 @@ import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } fro
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest, type ProviderError } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect, Either, Redacted, Schema } from "effect"
+import { Effect, Either, Redacted, Schema, type Scope } from "effect"
 import {
   type CallInfo,
   callInfoOf,
@@ -55,9 +55,10 @@ const withKey = (request: HttpClientRequest.HttpClientRequest, key: ProviderKey)
 
 /**
  * Build the OpenAI adapter. `getConfig` is read on every call, so a config
- * reload (base URL, timeout, limits) applies to the next request.
+ * reload (base URL, timeout, limits) applies to the next request. Its deadline
+ * watchdogs live in the current `Scope` (the layer that builds it).
  */
-export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Provider, never, HttpClient.HttpClient> =>
+export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Provider, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const http: ProviderHttp = yield* makeProviderHttp({
       provider: providerId,

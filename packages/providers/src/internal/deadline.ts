@@ -10,7 +10,9 @@
  * deadline passes, the watchdog marks the exchange timed out and closes its
  * scope, which aborts the HTTP request (`HttpClient.withScope`); the error the
  * abort causes then becomes `Timeout` (see `Deadline.timedOut`). The watchdog
- * ends when it wakes with nothing left to watch.
+ * ends when it wakes with nothing left to watch, or when the scope of its
+ * client (the adapter's layer) closes: it is forked in that scope, so a
+ * sleeping watchdog never keeps a finished program alive.
  */
 import { Clock, Effect, Exit, Scope } from "effect"
 
@@ -46,8 +48,11 @@ export interface Watchdogs {
   readonly disarm: (deadline: Deadline) => void
 }
 
-/** Watchdogs for one client: one group (and at most one fiber) per timeout length. */
-export const makeWatchdogs = (): Watchdogs => {
+/**
+ * Watchdogs for one client: one group (and at most one fiber) per timeout
+ * length, each forked in `clientScope`, so closing it interrupts them.
+ */
+export const makeWatchdogs = (clientScope: Scope.Scope): Watchdogs => {
   const groups = new Map<number, Group>()
 
   const fire = (deadlines: ReadonlyArray<Deadline>) =>
@@ -99,7 +104,13 @@ export const makeWatchdogs = (): Watchdogs => {
       if (group.running) return Effect.succeed(deadline)
       // Every deadline in the group is at least `timeoutMs` away from now, so the first wake-up is exact.
       group.running = true
-      return Effect.as(Effect.forkDaemon(Effect.interruptible(watch(group, timeoutMs, timeoutMs))), deadline)
+      const running = group
+      const watchdog = Effect.onInterrupt(
+        Effect.interruptible(watch(running, timeoutMs, timeoutMs)),
+        // Interrupted asleep (its client's scope closed): the next arm starts a new one.
+        () => Effect.sync(() => { running.running = false })
+      )
+      return Effect.as(Effect.forkIn(watchdog, clientScope), deadline)
     })
 
   const disarm = (deadline: Deadline): void => {

@@ -109,12 +109,15 @@ const limiters = () => {
 const requestOf = (request: RequestFor, config: ProviderConfig): HttpClientRequest.HttpClientRequest =>
   typeof request === "function" ? request(config) : request
 
-/** Build the HTTP client of one adapter from its spec. */
-export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient> =>
+/**
+ * Build the HTTP client of one adapter from its spec. Its deadline watchdogs
+ * live in the current `Scope` (the adapter's layer): closing it stops them.
+ */
+export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
     const limiterFor = limiters()
-    const watchdogs = makeWatchdogs()
+    const watchdogs = makeWatchdogs(yield* Effect.scope)
 
     const transport = (info: CallInfo, error: HttpClientError.HttpClientError) =>
       new Transport({

@@ -61,7 +61,7 @@ export type ConfigPatch = Partial<ConstructorParameters<typeof ProviderConfig>[0
  */
 export const adapterOver = <F extends FakeServer, O>(
   makeFake: (options?: O) => Effect.Effect<F, never, Scope.Scope>,
-  makeAdapter: (getConfig: Effect.Effect<ProviderConfig>) => Effect.Effect<Provider, never, HttpClient.HttpClient>,
+  makeAdapter: (getConfig: Effect.Effect<ProviderConfig>) => Effect.Effect<Provider, never, HttpClient.HttpClient | Scope.Scope>,
   baseUrlOf: (fake: F) => string = (fake) => fake.url
 ) =>
 (config: ConfigPatch = {}, options?: O) =>
