@@ -8,7 +8,7 @@ import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Option } from "effect"
 import * as Commands from "./cli/Commands.js"
-import { makeAppLayer } from "./cli/runtime.js"
+import { makeAppLayer, makeCostsLayer, makeRegistryLayer } from "./cli/runtime.js"
 
 /** A failure's message; `ServeError` and friends carry theirs in `cause`. */
 const describe = (error: unknown): string => {
@@ -34,7 +34,7 @@ const report = (cause: Cause.Cause<unknown>) => {
 
 // `.env` is read before the command line is parsed, so every variable (MODELGATE_CONFIG_DIR and
 // MODELGATE_ENV included) may be set there.
-Commands.runWithDotEnv(makeAppLayer)(process.argv).pipe(
+Commands.runWithDotEnv({ app: makeAppLayer, registry: makeRegistryLayer, costs: makeCostsLayer })(process.argv).pipe(
   Effect.tapErrorCause(report),
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({ disableErrorReporting: true })

@@ -63,6 +63,18 @@ const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<
   return Effect.forEach([header, ...rows], (row) => Console.log(row.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd()), { discard: true })
 }
 
+/**
+ * Where the commands get their services: one function for all (tests), or the
+ * full gateway for `serve` and the smallest layers `models` and `costs` need.
+ */
+export type AppSource =
+  | ((options: AppLayerOptions) => AppLayer)
+  | {
+    readonly app: (options: AppLayerOptions) => AppLayer
+    readonly registry: (options: AppLayerOptions) => Layer.Layer<ModelRegistry, unknown>
+    readonly costs: (options: AppLayerOptions) => Layer.Layer<CostTracker, unknown>
+  }
+
 /** How the command line was given (what `make` cannot see from its parsed options). */
 export interface MakeOptions {
   /** `--log-level` was given: it wins over `MODELGATE_LOG_LEVEL` and the config's `logLevel`. */
@@ -70,8 +82,11 @@ export interface MakeOptions {
 }
 
 /** Build the root command with the given source of services. */
-export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer, make: MakeOptions = {}) => {
+export const make = (source: AppSource, make: MakeOptions = {}) => {
   const flag = make.logLevelFlag === true
+  const makeAppLayer = typeof source === "function" ? source : source.app
+  const makeRegistryLayer = typeof source === "function" ? source : source.registry
+  const makeCostsLayer = typeof source === "function" ? source : source.costs
   const serve = Command.make("serve", { port, host, config: configDir }, (args) =>
     Effect.gen(function* () {
       const options = yield* appOptions(args.config)
@@ -89,7 +104,7 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer, make:
   const models = Command.make("models", { config: configDir }, (args) =>
     Effect.gen(function* () {
       const options = yield* appOptions(args.config)
-      const all = yield* Effect.provide(Effect.flatMap(ModelRegistry, (r) => r.all), makeAppLayer(options))
+      const all = yield* Effect.provide(Effect.flatMap(ModelRegistry, (r) => r.all), makeRegistryLayer(options))
       const rows = all.map((m) => [
         m.id,
         m.provider,
@@ -119,7 +134,7 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer, make:
         const options = yield* appOptions(args.config)
         const groups = yield* Effect.provide(
           Effect.flatMap(CostTracker, (c) => c.costs({ from, groupBy: groupings[args.by]! })),
-          makeAppLayer(options)
+          makeCostsLayer(options)
         )
         const rows = groups.map((g) => [g.key ?? "(none)", String(g.requests), String(g.cacheHits), String(g.promptTokens + g.completionTokens), `$${toUsd(g.costPicoUsd).toFixed(6)}`])
         const header = [args.by.toUpperCase(), "REQUESTS", "CACHE HITS", "TOKENS", "COST"]
@@ -163,8 +178,8 @@ export const make = (makeAppLayer: (options: AppLayerOptions) => AppLayer, make:
 }
 
 /** Parse `argv` (without the node and script entries) and run the command. */
-export const run = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => (argv: ReadonlyArray<string>) =>
-  Command.run(make(makeAppLayer, { logLevelFlag: hasLogLevelFlag(argv) }), { name: "modelgate", version: "0.1.0" })(argv)
+export const run = (source: AppSource) => (argv: ReadonlyArray<string>) =>
+  Command.run(make(source, { logLevelFlag: hasLogLevelFlag(argv) }), { name: "modelgate", version: "0.1.0" })(argv)
 
 /**
  * `run` with `dotEnv` (default `.env` of the working directory) read first,
@@ -172,5 +187,5 @@ export const run = (makeAppLayer: (options: AppLayerOptions) => AppLayer) => (ar
  * `MODELGATE_ENV`, `PORT`, `HOST`, `MODELGATE_DB`, `MODELGATE_LOG_LEVEL`, ...)
  * may be set there; a missing file is skipped.
  */
-export const runWithDotEnv = (makeAppLayer: (options: AppLayerOptions) => AppLayer, dotEnv = ".env") =>
-  (argv: ReadonlyArray<string>) => run(makeAppLayer)(argv).pipe(Effect.provide(ApiKeys.dotEnvConfigProvider(dotEnv)))
+export const runWithDotEnv = (source: AppSource, dotEnv = ".env") =>
+  (argv: ReadonlyArray<string>) => run(source)(argv).pipe(Effect.provide(ApiKeys.dotEnvConfigProvider(dotEnv)))

@@ -1,9 +1,22 @@
 /**
  * Where the CLI gets its services: `makeAppLayer` builds the full gateway
- * (`GatewayLive` from `@modelgate/node`) for `serve`, `models` and `costs`.
+ * (`GatewayLive` from `@modelgate/node`) for `serve`; `models` and `costs` get
+ * only what they read (`makeRegistryLayer`, `makeCostsLayer`: the config, the
+ * database and the registry or the cost store; no provider, no health probe, no
+ * key check).
  */
+import { NodeContext } from "@effect/platform-node"
+import * as CostTracker from "@modelgate/core/CostTracker"
+import * as Events from "@modelgate/core/Events"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { load } from "@modelgate/core/GatewayConfig/Load"
+import * as ModelRegistry from "@modelgate/core/ModelRegistry"
+import * as RecordSink from "@modelgate/core/RecordSink"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
-import { Data, type Layer } from "effect"
+import * as CostStoreSql from "@modelgate/sql/CostStoreSql"
+import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
+import * as Sqlite from "@modelgate/sql/Sqlite"
+import { Data, Effect, Layer } from "effect"
 import type { AppServices } from "../http/Router.js"
 
 /** What the CLI knows when it builds the gateway. */
@@ -33,3 +46,26 @@ export type AppLayer = Layer.Layer<AppServices, unknown>
  */
 export const makeAppLayer = (options: AppLayerOptions): AppLayer =>
   GatewayLive.layerWith({ configDirectory: options.configDir, environment: options.env })
+
+/** The SQLite database of the configuration (`database.filename`, which `MODELGATE_DB` overrides), as `serve` opens it. */
+const database = (options: AppLayerOptions) =>
+  Layer.unwrapEffect(
+    Effect.map(load({ directory: options.configDir, environment: options.env }), (config) => Sqlite.layer(config.database.filename))
+  )
+
+/** The registry alone (`modelgate models`): `models.json` with the database's overrides, not watched. */
+export const makeRegistryLayer = (options: AppLayerOptions): Layer.Layer<ModelRegistry.ModelRegistry, unknown> =>
+  ModelRegistry.layer({ file: `${options.configDir.replace(/[\\/]+$/, "")}/models.json`, watch: false }).pipe(
+    Layer.provide(ModelStoreSql.layer),
+    Layer.provide(database(options)),
+    Layer.provide(NodeContext.layer)
+  )
+
+/** The cost tracker over the database's records alone (`modelgate costs`). */
+export const makeCostsLayer = (options: AppLayerOptions): Layer.Layer<CostTracker.CostTracker, unknown> =>
+  CostTracker.layer.pipe(
+    Layer.provide(Layer.mergeAll(CostStoreSql.layer.pipe(Layer.provide(database(options))), RecordSink.layerMemory)),
+    Layer.provide(GatewayConfig.layer({ directory: options.configDir, environment: options.env, watch: false })),
+    Layer.provide(Events.layer),
+    Layer.provide(NodeContext.layer)
+  )
