@@ -108,15 +108,36 @@ export interface LayerOptions extends Source {
   readonly debounce?: Duration.DurationInput | undefined
 }
 
-/** Changes to `gateway.json` or `environments/*.json` under `directory`, debounced. */
+/** A name in the config directory whose change may change the configuration. */
+const relevantTop = (name: string): boolean =>
+  name === "gateway.json" || name === "environments" || name.startsWith("..") // `..data`: a Kubernetes ConfigMap swap
+
+/** The last segment of a watch event's path (relative or absolute). */
+const baseName = (path: string): string => path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1)
+
+/**
+ * Changes to `gateway.json` or `environments/*.json` under `directory`,
+ * debounced; the files are re-read by name on each one. Two plain
+ * (non-recursive) directory watches, not one recursive watch: Node's recursive
+ * watch on Linux follows the file it first saw, so a replacement by rename
+ * (`sed -i`, editors, a Kubernetes ConfigMap's `..data` symlink swap) was seen
+ * once and never again. The watch of `environments` is re-armed after every
+ * change in the top directory (the folder itself may have been replaced).
+ */
 const watchDirectory = (directory: string, debounce: Duration.DurationInput) =>
   Stream.unwrap(
-    Effect.map(FileSystem.FileSystem, (fs) =>
-      fs.watch(directory, { recursive: true }).pipe(
-        Stream.filter((event) => /(^|[\\/])gateway\.json$/.test(event.path) || /environments([\\/]|$)/.test(event.path)),
+    Effect.map(FileSystem.FileSystem, (fs) => {
+      const start = Symbol("start")
+      // Absent (or gone) environments folder: nothing to watch until the top directory changes.
+      const environments = fs.watch(`${directory}/environments`).pipe(Stream.catchAll(() => Stream.empty))
+      const top = fs.watch(directory).pipe(Stream.filter((event) => relevantTop(baseName(event.path))))
+      return Stream.concat(Stream.make(start), top).pipe(
+        Stream.flatMap((event) => event === start ? environments : Stream.concat(Stream.make(event), environments), {
+          switch: true
+        }),
         Stream.debounce(debounce)
       )
-    )
+    })
   )
 
 /**

@@ -214,7 +214,9 @@ export const layer = (
       if (options.watch === true) {
         const name = path.basename(file)
         yield* fs.watch(path.dirname(path.resolve(file))).pipe(
-          Stream.filter((event) => path.basename(event.path) === name),
+          // The file by name (an in-place write or a replacement by rename, re-read by name each time), or
+          // `..data` and the like: a Kubernetes ConfigMap swaps a `..data` symlink, the file's name never changes.
+          Stream.filter((event) => path.basename(event.path) === name || path.basename(event.path).startsWith("..")),
           Stream.debounce(options.debounce ?? Duration.millis(250)),
           Stream.runForEach(() => Effect.ignore(registry.reload)),
           Effect.catchAllCause((cause) => Effect.logWarning("models file watcher stopped", cause)),

@@ -37,3 +37,36 @@ export const writeUntilObserved = <A, E, R>(
     Effect.flatten,
     (effect) => hangDetector(effect, what)
   )
+
+/** Replace `file` as `sed -i` and many editors do: write a temp file beside it, then rename it over `file`. */
+export const replaceByRename = (file: string, content: string) =>
+  FileSystem.FileSystem.pipe(
+    Effect.flatMap((fs) =>
+      Effect.uninterruptible(
+        fs.writeFileString(`${file}.tmp-replace`, content).pipe(Effect.zipRight(fs.rename(`${file}.tmp-replace`, file)))
+      )
+    )
+  )
+
+/**
+ * Publish a new version of a Kubernetes-style ConfigMap mount in `dir`: the
+ * files under `dir` are symlinks `name -> ..data/name`, `..data` a symlink to a
+ * timestamped folder; a new folder is written, then a `..data_tmp` symlink to
+ * it is renamed over `..data` (the file names in `dir` never change).
+ */
+export const swapConfigMap = (dir: string, version: string, files: Record<string, string>) =>
+  FileSystem.FileSystem.pipe(
+    Effect.flatMap((fs) =>
+      Effect.gen(function*() {
+        const folder = `..${version}`
+        yield* fs.makeDirectory(`${dir}/${folder}`, { recursive: true })
+        for (const [name, content] of Object.entries(files)) {
+          yield* fs.writeFileString(`${dir}/${folder}/${name}`, content)
+          if (!(yield* fs.exists(`${dir}/${name}`))) yield* fs.symlink(`..data/${name}`, `${dir}/${name}`)
+        }
+        yield* fs.symlink(folder, `${dir}/..data_tmp`)
+        yield* fs.rename(`${dir}/..data_tmp`, `${dir}/..data`)
+      })
+    ),
+    Effect.uninterruptible
+  )
