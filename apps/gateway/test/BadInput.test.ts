@@ -3,6 +3,7 @@
  * shape naming the problem, and the server keeps serving afterwards.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Capability } from "@modelgate/domain/Model"
 import { Effect } from "effect"
 import * as Http from "node:http"
 import { chatBody, post, type Reply, request } from "./support/Client.js"
@@ -114,8 +115,26 @@ describe("bad input", () => {
         expectError(
           yield* post("/v1/chat/completions", chatBody({ modelgate: { priority: "URGENT" } })),
           400,
-          "modelgate.priority",
+          `invalid 'modelgate.priority': expected one of LOW, MEDIUM, HIGH, CRITICAL, got "URGENT"`,
           "modelgate.priority"
+        )
+        expectError(
+          yield* post("/v1/chat/completions", chatBody({ modelgate: { priority: 3 } })),
+          400,
+          `invalid 'modelgate.priority': expected one of LOW, MEDIUM, HIGH, CRITICAL, got 3`,
+          "modelgate.priority"
+        )
+        expectError(
+          yield* post("/v1/chat/completions", chatBody({ modelgate: { capabilities: ["chat", "foo"] } })),
+          400,
+          `invalid 'modelgate.capabilities[1]': expected one of ${Capability.literals.join(", ")}, got "foo"`,
+          "modelgate.capabilities[1]"
+        )
+        expectError(
+          yield* post("/v1/chat/completions", chatBody(), { "x-modelgate-priority": "urgent" }),
+          400,
+          `expected one of LOW, MEDIUM, HIGH, CRITICAL, got "urgent"`,
+          "x-modelgate-priority"
         )
         expectError(
           yield* post("/v1/chat/completions", chatBody(), { "x-modelgate-capabilities": "tools,telepathy" }),

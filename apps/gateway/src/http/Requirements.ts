@@ -11,10 +11,20 @@ import { Either, Schema } from "effect"
 import { type ApiError, invalidRequest } from "./ApiError.js"
 import { decoder } from "./Body.js"
 
+/** Every allowed value and the one received, as the headers' errors say it: `expected one of A, B, got "x"`. */
+const oneOf = <S extends Schema.Schema.Any & { readonly literals: ReadonlyArray<string> }>(schema: S): S =>
+  schema.annotations({
+    // `override`: a union's own message, not its members' ("Expected "LOW", actual ..." for the first one only).
+    message: (issue) => ({
+      message: `expected one of ${schema.literals.join(", ")}, got ${JSON.stringify(issue.actual) ?? String(issue.actual)}`,
+      override: true
+    })
+  }) as S
+
 /** The `modelgate` object a client may add to a chat request body. */
 export const ModelgateOptions = Schema.Struct({
-  capabilities: Schema.optional(Schema.Array(Capability)),
-  priority: Schema.optional(Priority),
+  capabilities: Schema.optional(Schema.Array(oneOf(Capability))),
+  priority: Schema.optional(oneOf(Priority)),
   maxCostUsd: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.nonNegative())),
   maxLatencyMs: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
   minContextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
@@ -34,7 +44,7 @@ const headerPriority = (value: string | undefined): Either.Either<Priority | und
   const upper = value.trim().toUpperCase()
   return isPriority(upper)
     ? Either.right(upper)
-    : Either.left(invalidRequest(`invalid 'x-modelgate-priority' header: expected LOW, MEDIUM, HIGH or CRITICAL, got ${JSON.stringify(value)}`, "invalid_header", "x-modelgate-priority"))
+    : Either.left(invalidRequest(`invalid 'x-modelgate-priority' header: expected one of ${Priority.literals.join(", ")}, got ${JSON.stringify(value)}`, "invalid_header", "x-modelgate-priority"))
 }
 
 const headerCapabilities = (value: string | undefined): Either.Either<ReadonlyArray<Capability> | undefined, ApiError> => {
