@@ -21,7 +21,8 @@ import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import type { Priority } from "@modelgate/domain/Requirements"
-import { ConfigProvider, Console, Effect, Layer, Schedule, Stream } from "effect"
+import { HttpServer } from "@effect/platform"
+import { Config, ConfigProvider, Console, Context, Effect, Layer, Option, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -58,6 +59,39 @@ const lifelike = Fault.delay({ headersMs: 120, firstByteMs: 60, chunkMs: 25 })
 const describe = (event: { readonly _tag: string } & Record<string, unknown>) => {
   const { _tag, at: _at, ...rest } = event
   return `${_tag} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 1e6) / 1e6 : String(v)}`).join(" ")}`
+}
+
+/** What the banner needs to know. */
+export interface BannerOptions {
+  /** Where the gateway really listens. */
+  readonly address: HttpServer.Address
+  /** `MODELGATE_MASTER_KEY` is set (environment or `.env`): `/v1/*` needs it. */
+  readonly masterKey: boolean
+  /** It is in the shell's environment (not only in `.env`), so `$MODELGATE_MASTER_KEY` expands. */
+  readonly masterKeyInShell: boolean
+}
+
+/** The banner: the URL the gateway listens on and curl commands that work against it (the key itself is never printed). */
+export const banner = (options: BannerOptions): string => {
+  const address = options.address
+  const base = address._tag === "UnixAddress"
+    ? `--unix-socket ${address.path} http://localhost`
+    : `http://${address.hostname === "0.0.0.0" || address.hostname === "::" ? "127.0.0.1" : address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
+  const auth = options.masterKey ? ` -H "Authorization: Bearer $MODELGATE_MASTER_KEY"` : ""
+  return [
+    "",
+    `modelgate demo: the gateway is on ${base} in front of fake OpenAI, Anthropic, Gemini and Ollama servers.`,
+    "Try:",
+    `  curl -s ${base}/v1/chat/completions${auth} -H 'content-type: application/json' \\`,
+    `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello!"}],"modelgate":{"priority":"LOW"}}' -i`,
+    `  curl -s ${base}/v1/models${auth}`,
+    `  curl -s ${base}/v1/metrics${auth}`,
+    ...(options.masterKey && !options.masterKeyInShell
+      ? ["(MODELGATE_MASTER_KEY is set in .env only: export it in this shell first, e.g. `set -a; . ./.env; set +a`)"]
+      : []),
+    "Background load for two minutes: an auto and a gpt-4o-mini request every 2 s. Ctrl-C stops the demo.",
+    ""
+  ].join("\n")
 }
 
 /** Run the demo until interrupted (Ctrl-C). */
@@ -101,13 +135,15 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           evaluator: { enabled: true }
         })
       )
+      // The fakes' keys over what the command was given (the environment, then .env).
+      const ambient = yield* Effect.configProviderWith(Effect.succeed)
       const keys = ConfigProvider.fromMap(
         new Map([
           ["OPENAI_API_KEY", "sk-test-openai"],
           ["ANTHROPIC_API_KEY", anthropic.apiKey],
           ["GEMINI_API_KEY", google.apiKey]
         ])
-      ).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+      ).pipe(ConfigProvider.orElse(() => ambient))
       const app = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
 
       yield* Effect.gen(function* () {
@@ -117,22 +153,14 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           Stream.runForEach((e) => Console.log(`event  ${describe(e as never)}`)),
           Effect.forkScoped
         )
-        const server = yield* Layer.launch(HttpApp.serve({ port: options.port, host: options.host })).pipe(Effect.forkScoped)
-        const port = options.port ?? 8787
-        const host = options.host ?? "127.0.0.1"
-        yield* Console.log(
-          [
-            "",
-            `modelgate demo: the gateway is on http://${host}:${port} in front of fake OpenAI, Anthropic, Gemini and Ollama servers.`,
-            "Try:",
-            `  curl -s http://${host}:${port}/v1/chat/completions -H 'content-type: application/json' \\`,
-            `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello!"}],"modelgate":{"priority":"LOW"}}' -i`,
-            `  curl -s http://${host}:${port}/v1/models`,
-            `  curl -s http://${host}:${port}/v1/metrics`,
-            "Background load for two minutes: an auto and a gpt-4o-mini request every 2 s. Ctrl-C stops the demo.",
-            ""
-          ].join("\n")
+        const server = Context.get(yield* Layer.build(HttpApp.serve({ port: options.port, host: options.host })), HttpServer.HttpServer)
+        // What Auth reads (the environment, then .env): the curl commands need its header.
+        const masterKey = yield* Config.option(Config.redacted("MODELGATE_MASTER_KEY")).pipe(Effect.orElseSucceed(() => Option.none()))
+        const inShell = yield* Config.option(Config.string("MODELGATE_MASTER_KEY")).pipe(
+          Effect.withConfigProvider(ConfigProvider.fromEnv()),
+          Effect.orElseSucceed(() => Option.none())
         )
+        yield* Console.log(banner({ address: server.address, masterKey: Option.isSome(masterKey), masterKeyInShell: Option.isSome(inShell) }))
         const gateway = yield* Gateway
         const priorities: ReadonlyArray<Priority> = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
         const ask = (n: number, model: string, priority: Priority) =>
@@ -156,7 +184,7 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           if (n % 10 === 0) return Effect.zipRight(openai.script(Fault.status(503)), ask(n, "gpt-4o-mini", "MEDIUM"))
           return Effect.zipRight(ask(n - 1, "auto", priorities[(n / 2) % priorities.length]!), ask(n, "gpt-4o-mini", "MEDIUM"))
         }).pipe(Effect.repeat(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(59)))), Effect.forkScoped)
-        yield* server.await
+        return yield* Effect.never
       }).pipe(Effect.provide(app))
     })
   )
