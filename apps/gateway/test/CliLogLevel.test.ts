@@ -5,12 +5,13 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, FiberRef, Layer } from "effect"
+import { ConfigProvider, Console, Effect, Exit, Fiber, FiberRef, Layer, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Commands from "../src/cli/Commands.js"
 import type { AppLayer } from "../src/cli/runtime.js"
+import { echoGateway, services } from "./support/Doubles.js"
 
 /** Run `modelgate serve ...args`; the app layer records its log level and fails, so serve ends. */
 const serveLevel = (env: Record<string, string>, ...args: ReadonlyArray<string>) => runLevel(env, "serve", ...args)
@@ -64,5 +65,36 @@ describe("cli log level", () => {
       Fs.mkdirSync(Path.join(dir, "environments"))
       Fs.writeFileSync(Path.join(dir, "environments", "prod.json"), JSON.stringify({ logLevel: "warning" }))
       assert.strictEqual(yield* serveLevel({ MODELGATE_ENV: "prod" }, "--config", dir), "WARN")
+    }))
+
+  it.live("serve prints its address even when the level hides the server's info line", () =>
+    Effect.gen(function* () {
+      const out: Array<string> = []
+      const console = new Proxy({} as Console.Console, {
+        get: (_target, key) => {
+          if (key === "log" || key === "error") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
+          if (key === "unsafe") return { log: (...xs: ReadonlyArray<unknown>) => out.push(`LOG ${xs.join(" ")}`), error: () => {} }
+          if (key === Console.TypeId) return Console.TypeId
+          return () => Effect.void
+        }
+      })
+      const dir = configWith({ logLevel: "warning" })
+      const fiber = yield* Commands.run(() => services(echoGateway))(["node", "modelgate", "serve", "--config", dir, "--port", "0"]).pipe(
+        Effect.withConsole(console),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", ":memory:"]]))),
+        Effect.provide(NodeContext.layer),
+        Effect.fork
+      )
+      const line = yield* Effect.sync(() => out.find((l) => l.startsWith("modelgate listening on"))).pipe(
+        Effect.filterOrFail((l) => l !== undefined),
+        Effect.retry(Schedule.spaced("20 millis")),
+        Effect.timeout("10 seconds")
+      )
+      const port = /http:\/\/127\.0\.0\.1:(\d+)$/.exec(line)?.[1]
+      assert.isDefined(port, line)
+      const res = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}/health`))
+      assert.strictEqual(res.status, 200)
+      assert.isFalse(out.some((l) => l.startsWith("LOG") && l.includes("listening")), "no info log at level warning")
+      yield* Fiber.interrupt(fiber)
     }))
 })

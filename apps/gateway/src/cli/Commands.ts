@@ -4,10 +4,10 @@
  * `makeAppLayer` in production, a double in tests).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { FileSystem, Path } from "@effect/platform"
+import { FileSystem, HttpServer, Path } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
-import { Clock, Config, Console, Data, Effect, Layer, Option } from "effect"
+import { Clock, Config, Console, Context, Data, Effect, FiberRef, Layer, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import { runDemo } from "./demo.js"
 import { atLevel, configuredLevel, envLevel, hasLogLevelFlag } from "./LogLevel.js"
@@ -81,6 +81,17 @@ export interface MakeOptions {
   readonly logLevelFlag?: boolean | undefined
 }
 
+/**
+ * The address is printed whatever the log level: above `info` the server's own
+ * "modelgate listening on" line is filtered out, but a user (and the bench
+ * scripts, which read the port from it) still need it.
+ */
+const announce = (context: Context.Context<HttpServer.HttpServer>) =>
+  Effect.flatMap(FiberRef.get(FiberRef.currentMinimumLogLevel), (level) =>
+    LogLevel.greaterThan(level, LogLevel.Info)
+      ? Console.log(`modelgate listening on ${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)}`)
+      : Effect.void)
+
 /** Build the root command with the given source of services. */
 export const make = (source: AppSource, make: MakeOptions = {}) => {
   const flag = make.logLevelFlag === true
@@ -93,6 +104,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
       const level = flag ? Option.none() : yield* configuredLevel({ directory: options.configDir, environment: options.env })
       return yield* Layer.launch(
         HttpApp.serve({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
+          Layer.tap(announce),
           Layer.provide(makeAppLayer(options)),
           // The server exports no traces, so spans would only cost (~0.1 ms a request, most of it the
           // HTTP client's); a library user who provides a Tracer layer keeps every span.
