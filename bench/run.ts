@@ -142,7 +142,9 @@ const main = async () => {
     OPENAI_BASE_URL: `${origin}/v1`,
     OPENAI_API_KEY: "bench-key",
     MODELGATE_DB: path.join(data, "bench.db"),
-    MODELGATE_LOG_LEVEL: "warning"
+    MODELGATE_LOG_LEVEL: "warning",
+    // The requests send `Bearer bench`: a MODELGATE_MASTER_KEY of the environment (or .env) must not apply.
+    MODELGATE_MASTER_KEY: "bench"
   })
   const rows: Array<Row> = []
   const probes: Array<Probe> = []
