@@ -33,17 +33,26 @@ const hasPort = (config: GatewayConfig["Type"], port: number) =>
 
 const port = (n: number) => JSON.stringify({ server: { port: n } })
 
+/**
+ * A config directory (gateway.json and an empty environments/) under the live
+ * layer for environment "dev", its watcher shown running: port 2000 applied.
+ */
+const watchedDirectory = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const dir = yield* fs.makeTempDirectoryScoped({ prefix: "modelgate-config-watch-" })
+  yield* fs.makeDirectory(path.join(dir, "environments"))
+  const file = path.join(dir, "gateway.json")
+  yield* fs.writeFileString(file, port(1000))
+  const config = yield* build(dir, "dev")
+  // The watcher starts in the background with no readiness signal: the first change is written until applied.
+  yield* writeUntilObserved(file, port(2000), hasPort(config, 2000), "gateway.json port 2000 applied by the watcher")
+  return { config, dir, file, fs }
+})
+
 describe("GatewayConfig: the watcher sees every replacement", () => {
   it.scopedLive("gateway.json and environments/dev.json replaced by rename three times each: every version applied", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "modelgate-config-watch-" })
-      yield* fs.makeDirectory(path.join(dir, "environments"))
-      const file = path.join(dir, "gateway.json")
-      yield* fs.writeFileString(file, port(1000))
-      const config = yield* build(dir, "dev")
-      // The watcher starts in the background with no readiness signal: the first change is written until applied.
-      yield* writeUntilObserved(file, port(2000), hasPort(config, 2000), "gateway.json port 2000 applied by the watcher")
+      const { config, dir, file, fs } = yield* watchedDirectory
       for (const n of [3001, 3002, 3003]) {
         yield* replaceByRename(file, port(n))
         yield* hangDetector(hasPort(config, n), `gateway.json replaced by rename, port ${n} applied`)
@@ -60,13 +69,7 @@ describe("GatewayConfig: the watcher sees every replacement", () => {
 
   it.scopedLive("the environments folder replaced by rename: its next changes are still seen", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "modelgate-config-watch-" })
-      yield* fs.makeDirectory(path.join(dir, "environments"))
-      const file = path.join(dir, "gateway.json")
-      yield* fs.writeFileString(file, port(1000))
-      const config = yield* build(dir, "dev")
-      yield* writeUntilObserved(file, port(2000), hasPort(config, 2000), "gateway.json port 2000 applied by the watcher")
+      const { config, dir, fs } = yield* watchedDirectory
       for (const n of [6001, 6002, 6003]) {
         const fresh = path.join(dir, `environments-${n}`)
         yield* fs.makeDirectory(fresh)
