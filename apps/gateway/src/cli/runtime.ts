@@ -17,6 +17,7 @@ import * as CostStoreSql from "@modelgate/sql/CostStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Data, Effect, Layer } from "effect"
+import * as path from "node:path"
 import type { AppServices } from "../http/Router.js"
 
 /** What the CLI knows when it builds the gateway. */
@@ -55,7 +56,7 @@ const database = (options: AppLayerOptions) =>
 
 /** The registry alone (`modelgate models`): `models.json` with the database's overrides, not watched. */
 export const makeRegistryLayer = (options: AppLayerOptions): Layer.Layer<ModelRegistry.ModelRegistry, unknown> =>
-  ModelRegistry.layer({ file: `${options.configDir.replace(/[\\/]+$/, "")}/models.json`, watch: false }).pipe(
+  ModelRegistry.layer({ file: path.join(options.configDir, "models.json"), watch: false }).pipe(
     Layer.provide(ModelStoreSql.layer),
     Layer.provide(database(options)),
     Layer.provide(NodeContext.layer)
