@@ -50,30 +50,25 @@ const sameAsConstructor = (built: object, made: object) => {
   assert.isTrue(Equal.equals(built, made))
 }
 
-describe("uncheckedRecord", () => {
-  it("builds the CostRecord the constructor builds", () =>
-    fc.assert(
-      fc.property(costProps, (props) => {
-        const built = uncheckedRecord(CostRecord, props as ConstructorParameters<typeof CostRecord>[0])
-        const made = new CostRecord(props as ConstructorParameters<typeof CostRecord>[0], true)
-        sameAsConstructor(built, made)
-        assert.instanceOf(built, CostRecord)
-        assert.isTrue(Schema.is(CostRecord)(built))
-        assert.deepStrictEqual(Schema.encodeSync(CostRecord)(built), Schema.encodeSync(CostRecord)(made))
-      }),
-      { numRuns: 200 }
-    ))
+/** The property for one record class: over generated props, `uncheckedRecord` builds what the constructor builds. */
+const holdsToConstructor = <A extends { readonly _tag: string }, I>(
+  Class: Schema.Schema<A, I, never> & { readonly prototype: A; readonly _tag: A["_tag"] } & (new(props: never, disableValidation: true) => A),
+  props: fc.Arbitrary<Record<string, unknown>>
+) =>
+  fc.assert(
+    fc.property(props, (p) => {
+      const built = uncheckedRecord(Class, p as Omit<A, "_tag">)
+      const made = new Class(p as never, true)
+      sameAsConstructor(built, made)
+      assert.isTrue(built instanceof Class, "an instance of the class")
+      assert.isTrue(Schema.is(Class)(built))
+      assert.deepStrictEqual(Schema.encodeSync(Class)(built), Schema.encodeSync(Class)(made))
+    }),
+    { numRuns: 200 }
+  )
 
-  it("builds the PerformanceRecord the constructor builds", () =>
-    fc.assert(
-      fc.property(performanceProps, (props) => {
-        const built = uncheckedRecord(PerformanceRecord, props as ConstructorParameters<typeof PerformanceRecord>[0])
-        const made = new PerformanceRecord(props as ConstructorParameters<typeof PerformanceRecord>[0], true)
-        sameAsConstructor(built, made)
-        assert.instanceOf(built, PerformanceRecord)
-        assert.isTrue(Schema.is(PerformanceRecord)(built))
-        assert.deepStrictEqual(Schema.encodeSync(PerformanceRecord)(built), Schema.encodeSync(PerformanceRecord)(made))
-      }),
-      { numRuns: 200 }
-    ))
+describe("uncheckedRecord", () => {
+  it("builds the CostRecord the constructor builds", () => holdsToConstructor(CostRecord, costProps))
+
+  it("builds the PerformanceRecord the constructor builds", () => holdsToConstructor(PerformanceRecord, performanceProps))
 })
