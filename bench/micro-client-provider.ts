@@ -38,6 +38,6 @@ const program = Effect.gen(function*() {
   console.log(yield* measure(`openai ${mode.padEnd(4)} ${client.padEnd(8)}`, once, perBlock, { blocks }))
 })
 
-await Effect.runPromise(program.pipe(Effect.withTracerEnabled(false), Effect.provide(layer)))
+await Effect.runPromise(Effect.scoped(program).pipe(Effect.withTracerEnabled(false), Effect.provide(layer)))
 // The adapter's watchdog sleeps out its timeout otherwise.
 process.exit(0)

@@ -32,5 +32,5 @@ const program = Effect.gen(function*() {
 const layer: Layer.Layer<import("@effect/platform").HttpClient.HttpClient> = client === "live"
   ? (await import("../packages/node/src/HttpClientLive.js")).layer
   : NodeHttpClient.layerUndici
-await Effect.runPromise(program.pipe(Effect.provide(layer), Effect.withTracerEnabled(false)))
+await Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(layer), Effect.withTracerEnabled(false)))
 process.exit(0)

@@ -40,4 +40,4 @@ const program = Effect.gen(function*() {
   }
 })
 
-await Effect.runPromise(program.pipe(Effect.withTracerEnabled(false), Effect.provide(NodeHttpClient.layerUndici)))
+await Effect.runPromise(Effect.scoped(program).pipe(Effect.withTracerEnabled(false), Effect.provide(NodeHttpClient.layerUndici)))

@@ -85,4 +85,4 @@ const program = Effect.gen(function*() {
   console.log(`${"total ops".padEnd(20)} ${(total / n).toFixed(1)}; cpu ${(cpu / n).toFixed(1)} us per stream (mean)`)
 })
 
-await Effect.runPromise(program.pipe(Effect.withTracerEnabled(false), Effect.provide(NodeHttpClient.layerUndici)))
+await Effect.runPromise(Effect.scoped(program).pipe(Effect.withTracerEnabled(false), Effect.provide(NodeHttpClient.layerUndici)))
