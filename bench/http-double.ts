@@ -1,7 +1,8 @@
 /**
  * The Gateway double of the HTTP micro benchmarks (`micro-http.ts`,
  * `micro-http-ops.ts`): a fixed complete answer and a three-chunk stream,
- * answered at once. `gatewayDouble` loads Effect and the core only when
+ * answered at once (the stream both as `chunks` and as a bare pull, `open`,
+ * which the SSE writer reads as it reads a provider's stream). `gatewayDouble` loads Effect and the core only when
  * called, so a process that needs just the bytes (micro-http's load generator
  * and its bare server) does not load them.
  */
@@ -31,7 +32,7 @@ export const chunks = [chunk("Hello", false), chunk("! How can I help?", true), 
 /** A Gateway that answers every request at once with `answer` or `chunks`. */
 export const gatewayDouble = async () => {
   const { Gateway } = await import("@modelgate/core/Gateway")
-  const { Effect, Stream } = await import("effect")
+  const { Chunk, Effect, Option, Stream } = await import("effect")
   const meta = (requestId: string | undefined) => ({
     requestId: requestId ?? "none",
     model: "gpt-4o-mini",
@@ -43,6 +44,22 @@ export const gatewayDouble = async () => {
   return Gateway.of({
     complete: (_request, _requirements, options) => Effect.succeed({ response: answer as never, meta: meta(options?.requestId) }),
     stream: (_request, _requirements, options) =>
-      Effect.succeed({ meta: { ...meta(options?.requestId), costUsd: undefined }, chunks: Stream.fromIterable(chunks as never) })
+      Effect.succeed({
+        meta: { ...meta(options?.requestId), costUsd: undefined },
+        chunks: Stream.fromIterable(chunks as never),
+        // Like a provider's stream (the real gateway's OpenAI path): a bare pull that the SSE writer reads
+        // (`Sse.writePull`), one batch with every chunk (the bench upstream sends its events in one write).
+        open: () => {
+          let done = false
+          return {
+            pull: Effect.suspend(() => {
+              if (done) return Effect.fail(Option.none())
+              done = true
+              return Effect.succeed(Chunk.unsafeFromArray(chunks as never))
+            }),
+            close: () => Effect.void
+          }
+        }
+      })
   })
 }
