@@ -1,11 +1,13 @@
 /**
- * The request path's records are built by `uncheckedRecord` instead of the
- * Schema class constructor (with validation off): the instance must be the
+ * The request path's records and its per-request event (ModelSelected) are
+ * built by `uncheckedRecord` instead of the Schema class constructor (with
+ * validation off): the instance must be the
  * one the constructor makes, whatever optional fields are present, absent or
  * undefined: equal, the same own keys in the same order, the same prototype,
  * the same encoding, and accepted by the class's Schema.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { ModelSelected } from "@modelgate/domain/Events"
 import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import { Equal, FastCheck as fc, Schema } from "effect"
 
@@ -40,6 +42,14 @@ const performanceProps = fc
   )
   .map((parts) => Object.assign({}, ...parts) as Record<string, unknown>)
 
+const selectedProps = fc
+  .tuple(
+    fc.record({ at: count }),
+    optional("requestId", name),
+    fc.record({ model: name, score: fc.double({ noNaN: true }), reason: name })
+  )
+  .map((parts) => Object.assign({}, ...parts) as Record<string, unknown>)
+
 // Keys and values first: `Equal.equals` caches a hash on each instance (an own symbol key).
 const sameAsConstructor = (built: object, made: object) => {
   assert.deepStrictEqual(Reflect.ownKeys(built), Reflect.ownKeys(made))
@@ -50,7 +60,7 @@ const sameAsConstructor = (built: object, made: object) => {
   assert.isTrue(Equal.equals(built, made))
 }
 
-/** The property for one record class: over generated props, `uncheckedRecord` builds what the constructor builds. */
+/** The property for one record or event class: over generated props, `uncheckedRecord` builds what the constructor builds. */
 const holdsToConstructor = <A extends { readonly _tag: string }, I>(
   Class: Schema.Schema<A, I, never> & { readonly prototype: A; readonly _tag: A["_tag"] } & (new(props: never, disableValidation: true) => A),
   props: fc.Arbitrary<Record<string, unknown>>
@@ -71,4 +81,6 @@ describe("uncheckedRecord", () => {
   it("builds the CostRecord the constructor builds", () => holdsToConstructor(CostRecord, costProps))
 
   it("builds the PerformanceRecord the constructor builds", () => holdsToConstructor(PerformanceRecord, performanceProps))
+
+  it("builds the ModelSelected event the constructor builds", () => holdsToConstructor(ModelSelected, selectedProps))
 })

@@ -52,8 +52,9 @@ export interface Held {
  * `_tag`. Even with validation off a Schema class's constructor copies the
  * props twice and scans the class's fields for defaults (~1.5 us a record in
  * a CPU profile: the costliest step of a request's accounting). For record
- * classes whose only default is `_tag`; test/AccountingRecords.test.ts holds
- * it to the constructor (equal, same keys in the same order, same prototype).
+ * and event classes whose only default is `_tag` (the request's records and
+ * its ModelSelected event); test/AccountingRecords.test.ts holds it to the
+ * constructor (equal, same keys in the same order, same prototype).
  */
 export const uncheckedRecord = <A extends { readonly _tag: string }>(
   Class: { readonly prototype: A; readonly _tag: A["_tag"] },
