@@ -1,12 +1,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import * as fc from "fast-check"
-import { isPlainChunk } from "../src/OpenAi/stream.js"
+import { plainChunk } from "../src/OpenAi/chunkShape.js"
 import { normaliseChunk, WireChunk } from "../src/OpenAi/wire.js"
 import { count, mostly, optional, text } from "./internal/wireArbitraries.js"
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
 const identity = { id: "chatcmpl-fallback", created: 7, model: "fallback-model" }
+const isPlainChunk = (u: unknown): boolean => plainChunk(u, identity) !== undefined
 
 const toolCall = fc.record({ index: count, id: optional(fc.string()), function: optional(fc.record({ name: text, arguments: text })) }, {
   requiredKeys: ["index"]
@@ -49,24 +50,37 @@ const chunk = fc.record({
 }, { requiredKeys: [] })
 
 describe("OpenAI stream chunk fast path", () => {
-  it("accepts only chunks the Schema accepts, and they normalise the same", () => {
+  it("reads only chunks the Schema accepts, into exactly the chunk they normalise to", () => {
     let accepted = 0
+    let rejected = 0
     let acceptedWithDetails = 0
     fc.assert(
       fc.property(chunk, (value) => {
         const data = JSON.stringify(value)
-        const json: unknown = JSON.parse(data)
-        if (!isPlainChunk(json)) return
+        const plain = plainChunk(JSON.parse(data), identity)
+        if (plain === undefined) {
+          rejected++
+          return
+        }
         accepted++
-        if (json.usage?.prompt_tokens_details || json.usage?.completion_tokens_details) acceptedWithDetails++
+        if (plain.usage?.prompt_tokens_details || plain.usage?.completion_tokens_details) acceptedWithDetails++
         const decoded = decode(data)
         assert.isTrue(Either.isRight(decoded), `the Schema rejects what the fast path accepted: ${data}`)
-        if (Either.isRight(decoded)) assert.deepStrictEqual(normaliseChunk(json, identity), normaliseChunk(decoded.right, identity))
+        if (Either.isRight(decoded)) {
+          const normalised = normaliseChunk(decoded.right, identity)
+          assert.strictEqual(normalised._tag, "Ok", `the Schema path finds it invalid: ${data}`)
+          if (normalised._tag === "Ok") {
+            assert.deepStrictEqual(plain, normalised.value)
+            // Same keys in the same order: the gateway writes the chunk as JSON.
+            assert.strictEqual(JSON.stringify(plain), JSON.stringify(normalised.value))
+          }
+        }
       }),
       { numRuns: 3000 }
     )
-    // Not vacuous: a good share of the generated chunks take the fast path.
+    // Not vacuous: a good share of the generated chunks take each path.
     assert.isAbove(accepted, 100)
+    assert.isAbove(rejected, 100)
     assert.isAbove(acceptedWithDetails, 10, "usage details taken by the fast path")
   })
 
@@ -87,6 +101,14 @@ describe("OpenAI stream chunk fast path", () => {
       }
     ]
     for (const value of everyday) assert.isTrue(isPlainChunk(JSON.parse(JSON.stringify(value))), JSON.stringify(value))
+    // Fields the chunk lacks come from the stream's identity.
+    assert.deepStrictEqual(plainChunk({ choices: [{ index: 0, delta: { content: "x" } }] }, identity), {
+      id: "chatcmpl-fallback",
+      object: "chat.completion.chunk",
+      created: 7,
+      model: "fallback-model",
+      choices: [{ index: 0, delta: { content: "x" }, finish_reason: null }]
+    })
   })
 
   it("leaves errors, tool calls, malformed usage and wrong types to the Schema", () => {
@@ -99,6 +121,8 @@ describe("OpenAI stream chunk fast path", () => {
       { choices: [{ index: 0.5, delta: {}, finish_reason: null }] },
       { created: "1", choices: [] },
       { choices: [{ index: 0, delta: { content: 3 }, finish_reason: null }] },
+      // An unknown finish reason: the Schema path words the error.
+      { choices: [{ index: 0, delta: {}, finish_reason: "weird" }] },
       { choices: {} },
       [],
       "[DONE]",

@@ -27,53 +27,13 @@ import {
   translatedPull
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
-import { isCount, isObject } from "../internal/plainJson.js"
-import { isOptString, isWireUsage } from "./shape.js"
+import { plainChunk } from "./chunkShape.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
 
-const isPlainChoice = (u: unknown): boolean => {
-  if (!isObject(u) || !isCount(u.index) || !isOptString(u.finish_reason)) return false
-  const delta = u.delta
-  if (delta === undefined || delta === null) return true
-  return isObject(delta) && isOptString(delta.role) && isOptString(delta.content) && isOptString(delta.refusal) &&
-    (delta.tool_calls === undefined || delta.tool_calls === null)
-}
-
-// The shape is shared with the response's; `toUsage` reads only the known detail keys, so unknown ones are ignored as by the Schema.
-const isPlainUsage = (u: unknown): boolean => u === undefined || u === null || isWireUsage(u)
-
-/**
- * The everyday chunk (text deltas, a finish reason, usage with or without
- * details, as OpenAI's `include_usage` chunk has them), recognised
- * in plain JS: a value this accepts is one `WireChunk` accepts, and reads the
- * same (unknown keys are ignored by `normaliseChunk` as by the Schema).
- * Anything else (tool calls, errors, malformed values) goes
- * through the Schema, which also words the errors. Chosen for speed: the
- * Schema decode was ~7 us per event, this ~0.3 us.
- */
-export const isPlainChunk = (u: unknown): u is WireChunk => {
-  if (!isObject(u) || u.error !== undefined) return false
-  if (u.id !== undefined && typeof u.id !== "string") return false
-  if (u.created !== undefined && !isCount(u.created)) return false
-  if (u.model !== undefined && typeof u.model !== "string") return false
-  if (!isOptString(u.system_fingerprint) || !isPlainUsage(u.usage)) return false
-  const choices = u.choices
-  if (choices === undefined) return true
-  if (!Array.isArray(choices)) return false
-  for (const choice of choices) if (!isPlainChoice(choice)) return false
-  return true
-}
-
-/**
- * An event's data as a `WireChunk`: the everyday shape checked in plain JS,
- * anything else (not JSON included) decoded by the Schema as before.
- */
-const wireChunk = (data: string): Either.Either<WireChunk, string> => {
-  const json = parseEventJson(data)
-  return isPlainChunk(json) ? Either.right(json) : Either.mapLeft(decodeChunk(data), describeParseError)
-}
+/** An event's data that is not the everyday chunk, as a `WireChunk` (the Schema; not JSON included), or why not. */
+const wireChunk = (data: string): Either.Either<WireChunk, string> => Either.mapLeft(decodeChunk(data), describeParseError)
 
 /**
  * Translate a streamed chat-completions body: a pull over the body's pull
@@ -101,10 +61,35 @@ export const pullStream = (
   let out: Array<ChatChunk> = []
   const decoder = new TextDecoder()
 
+  /** A translated chunk: to `out`, its text and usage noted (for the estimate owed when no usage comes). */
+  const emit = (chunk: ChatChunk): void => {
+    if (chunk.usage !== undefined && chunk.usage !== null) sawUsage = true
+    for (const choice of chunk.choices) {
+      const delta = choice.delta
+      if (delta.content !== undefined && delta.content !== null) text += delta.content
+      if (delta.tool_calls !== undefined) {
+        for (const call of delta.tool_calls) text += `${call.function?.name ?? ""}${call.function?.arguments ?? ""}`
+      }
+    }
+    out.push(chunk)
+  }
+
   /** One event's data: its chunk goes to `out`; `done` at `[DONE]`; `failure` ends the stream. */
   const onEvent = (data: string): void => {
     if (data.trim() === "[DONE]") {
       done = true
+      return
+    }
+    // The everyday chunk is read in plain JS straight into its `ChatChunk` (OpenAi/chunkShape.ts).
+    const json = parseEventJson(data)
+    const plain = plainChunk(json, identity)
+    if (plain !== undefined) {
+      // A chunk with an id sets the stream's identity (as below); `plain` already reads it so.
+      const withId = (json as { readonly id?: unknown }).id !== undefined
+      if (withId && (plain.id !== identity.id || plain.created !== identity.created || plain.model !== identity.model)) {
+        identity = { id: plain.id, created: plain.created, model: plain.model }
+      }
+      emit(plain)
       return
     }
     const decoded = wireChunk(data)
@@ -125,12 +110,7 @@ export const pullStream = (
       failure = new MalformedResponse({ ...base, detail: `${chunk.reason}; event: ${excerpt(data, info.secrets, 200)}` })
       return
     }
-    if (chunk.value.usage !== undefined && chunk.value.usage !== null) sawUsage = true
-    for (const choice of chunk.value.choices) {
-      text += choice.delta.content ?? ""
-      for (const call of choice.delta.tool_calls ?? []) text += `${call.function?.name ?? ""}${call.function?.arguments ?? ""}`
-    }
-    out.push(chunk.value)
+    emit(chunk.value)
   }
 
   const parser = makeSseParser((event) => {
