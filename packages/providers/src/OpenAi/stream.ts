@@ -27,6 +27,7 @@ import {
   translatedPull
 } from "../internal/index.js"
 import { classifyStreamError } from "./errors.js"
+import { makeUtf8Decoder } from "../internal/utf8.js"
 import { plainChunk } from "./chunkShape.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
@@ -59,7 +60,7 @@ export const pullStream = (
   let text = ""
   let failure: ProviderError | undefined
   let out: Array<ChatChunk> = []
-  const decoder = new TextDecoder()
+  const decode = makeUtf8Decoder()
 
   /** A translated chunk: to `out`, its text and usage noted (for the estimate owed when no usage comes). */
   const emit = (chunk: ChatChunk): void => {
@@ -132,7 +133,7 @@ export const pullStream = (
   return translatedPull<ProviderError, ProviderError>(response.open(), (gave, next) => ({
     onInput: (input) => {
       for (const bytes of input) {
-        const error = parser.feed(decoder.decode(bytes, { stream: true }))
+        const error = parser.feed(decode(bytes))
         if (error !== undefined && failure === undefined) failure = new MalformedResponse({ ...base, detail: error })
         if (done || failure !== undefined) break
       }

@@ -12,6 +12,7 @@ import type { ChatChunk } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { Chunk, Effect, type Either, Option, type Stream } from "effect"
 import { endOfPull, fromStream, type Pull, toStream } from "./pull.js"
+import { makeUtf8Decoder } from "./utf8.js"
 
 /** Default cap on one pending SSE event (1 MiB). */
 export const maxEventSize = 1024 * 1024
@@ -28,7 +29,7 @@ export interface SseParser {
  * one event are joined by "\n" and the event is dispatched at a blank line
  * when it has data; `event` names it ("message" by default); `id` is kept
  * unless it holds NUL; comments (`:`), `retry` and unknown fields are ignored.
- * A UTF-8 BOM is already removed by `TextDecoder`.
+ * A UTF-8 BOM is already removed by the decoder (`makeUtf8Decoder`).
  *
  * Chosen over `@effect/experimental/Sse.makeParser` for speed: line ends and
  * fields are found with `indexOf`/`startsWith` instead of a JS loop over
@@ -191,14 +192,14 @@ export const pullSse = <E, E2>(
   translator: ChunkTranslator,
   onTooLarge: (message: string) => E2
 ): Pull<ChatChunk, E | E2 | ProviderError> => {
-  const decoder = new TextDecoder()
+  const decode = makeUtf8Decoder()
   let events: Array<Sse.Event> = []
   const parser = makeSseParser((event) => events.push(event))
   return translatedPull<E | E2 | ProviderError, E>(body, (gave, next) => ({
     onInput: (input) => {
       const out: Array<ChatChunk> = []
       for (const bytes of input) {
-        const error = parser.feed(decoder.decode(bytes, { stream: true }))
+        const error = parser.feed(decode(bytes))
         const fed = events
         events = []
         if (error !== undefined) return gave(out, failWith(onTooLarge(error)))
@@ -237,7 +238,7 @@ export const translateSse = <E, E2>(
  * `interrupted()`.
  */
 export const pullNdjson = <E>(body: Pull<Uint8Array, E>, translator: LineTranslator): Pull<ChatChunk, E | ProviderError> => {
-  const decoder = new TextDecoder()
+  const decode = makeUtf8Decoder()
   let pending = ""
 
   /** Translate one line into `out`: the error that ends the stream, if any. */
@@ -262,7 +263,7 @@ export const pullNdjson = <E>(body: Pull<Uint8Array, E>, translator: LineTransla
       onInput: (input) => {
         const out: Array<ChatChunk> = []
         for (const bytes of input) {
-          const text = pending + decoder.decode(bytes, { stream: true })
+          const text = pending + decode(bytes)
           let from = 0
           let newline = text.indexOf("\n")
           while (newline !== -1) {
