@@ -91,6 +91,30 @@ describe("Gateway streaming", () => {
       assert.deepStrictEqual(yield* Ref.get(abandoned), ["unread"])
     }))
 
+  it.scoped("a stream handed out between started ones, or after a quiet spell, is abandoned at its own deadline", () =>
+    Effect.gen(function* () {
+      const abandoner = yield* Abandon.make(30_000)
+      const abandoned = yield* Ref.make<ReadonlyArray<string>>([])
+      const handOut = (name: string) =>
+        Effect.map(Clock.currentTimeMillis, (now) => abandoner.register(now, Ref.update(abandoned, (all) => [...all, name])))
+      assert.isTrue((yield* handOut("started")).start())
+      yield* TestClock.adjust(10_000)
+      yield* handOut("second")
+      yield* TestClock.adjust(29_000)
+      assert.deepStrictEqual(yield* Ref.get(abandoned), [])
+      yield* TestClock.adjust(1_000)
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(yield* Ref.get(abandoned), ["second"])
+      // Nothing handed out for long: the janitor waits for the next stream, which still gets its own deadline.
+      yield* TestClock.adjust(120_000)
+      yield* handOut("third")
+      yield* TestClock.adjust(29_999)
+      assert.deepStrictEqual(yield* Ref.get(abandoned), ["second"])
+      yield* TestClock.adjust(1)
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(yield* Ref.get(abandoned), ["second", "third"])
+    }))
+
   it.effect("a stream started after it was abandoned fails instead of reading a closed upstream", () =>
     Effect.gen(function* () {
       const closed = yield* Ref.make(0)
