@@ -45,7 +45,7 @@ const longLived = (url: string) => url.startsWith("/v1/events")
 const serveApp = (hooks: DrainHooks) =>
   Effect.gen(function* () {
     const closing = yield* Deferred.make<void>()
-    const { app, hot, requestId } = yield* Router.makeRoutes({ closing: Deferred.await(closing) })
+    const { app, hot, requestId, serveNode } = yield* Router.makeRoutes({ closing: Deferred.await(closing) })
     const grace = (yield* (yield* GatewayConfig).get).server.shutdownGraceMs
     let inFlight = 0
     let draining = false
@@ -88,26 +88,57 @@ const serveApp = (hooks: DrainHooks) =>
         return Effect.interruptible(hot(NodeHttpServerRequest.toIncomingMessage(request), response) ?? inner)
       })
     )
-    // On the Node server `serve` built, the hot route is claimed at Node's `request` event instead and
-    // runs in one fiber of its own, forked like the platform forks its handler (the runtime of this
-    // layer): no platform request object, scope, middleware, error mapping or response handling,
-    // about 75 Effect steps fewer. While draining (503) and for an `upgrade` header (see
+    // On the Node server `serve` built, the hot route is claimed at Node's `request` event instead, below the
+    // platform's per-request pipeline (no platform request object, scope, middleware, error mapping or response
+    // handling: about 75 Effect steps fewer). Its body is read and checked in plain JS; a refusal is written
+    // without a fiber, and a valid request is answered in one fiber of its own, forked like the platform forks
+    // its handler (the runtime of this layer). While draining (503) and for an `upgrade` header (see
     // `nodeResponse`) the request takes the platform's path, as before.
     const server = hooks.server
     if (server !== undefined) {
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       const claim: Claim = (req, res) => {
         if (draining || req.headers.upgrade !== undefined) return false
-        let answer: ReturnType<typeof hot>
+        let fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+        let ended = false
+        // A request ends once: with its fiber, when its refusal is written, or when its connection closes
+        // before either (reading stops then).
+        const end = () => {
+          if (ended) return
+          ended = true
+          done()
+        }
+        inFlight++
+        let stop: (() => void) | undefined
         try {
-          answer = hot(req, res)
+          stop = serveNode(req, res, {
+            fork: (answer) => {
+              fiber = runFork(answer)
+              fiber.addObserver(end)
+            },
+            settle: end
+          })
         } catch {
-          // Not expected (building the answer only reads headers); outside a fiber a throw would reach
+          // Not expected (only headers are read before the body arrives); outside a fiber a throw would reach
           // Node's parser, so the platform's path takes the request and answers the defect as before.
+          stop = undefined
+        }
+        if (stop === undefined) {
+          inFlight--
           return false
         }
-        if (answer === undefined) return false
-        watch(runFork(answer), res)
+        const stopReading = stop
+        // As `watch`: a forked answer is interrupted on close unless it was fully written ('finish').
+        let finished = false
+        res.once("finish", () => {
+          finished = true
+        })
+        res.once("close", () => {
+          if (fiber === undefined) {
+            stopReading()
+            end()
+          } else if (!finished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
+        })
         return true
       }
       // Acquired before `serveEffect`, so released after the platform's listener is removed.

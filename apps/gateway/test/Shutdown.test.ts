@@ -42,12 +42,14 @@ const afterTurns = (turns: number, f: () => void): void => {
 }
 
 /** A raw HTTP/1.1 client that sends one chat request, then resets its connection after `turns` event-loop turns. */
-const abortAfter = (port: number, turns: number) =>
+const abortAfter = (port: number, turns: number, sent: "whole" | "half" = "whole") =>
   Effect.async<void>((resume) => {
     const body = JSON.stringify(chatBody())
     const socket = Net.connect(port, "127.0.0.1", () => {
       socket.write(
-        `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+        `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${
+          sent === "whole" ? body : body.slice(0, body.length >> 1)
+        }`
       )
       afterTurns(turns, () => {
         socket.resetAndDestroy()
@@ -124,6 +126,8 @@ describe("graceful shutdown", () => {
       // Clients leave at every step of their request: before the gateway answers, while the answer is written, after.
       // (an answer takes about 20 turns here)
       yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), (n) => abortAfter(server.port, n), { concurrency: 4 })
+      // And before their body was complete (the server is still reading it).
+      yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (n) => abortAfter(server.port, n, "half"), { concurrency: 4 })
       // No time passes on the test clock: a drain that waits for a request nobody will finish never completes.
       yield* endsWithClockStill(Scope.close(server.scope, Exit.void), "shutdown (it must not wait for the grace period)")
       assert.isFalse(yield* accepts(server.port), "the listener is closed")

@@ -29,52 +29,72 @@ export const readWith = <A>(
   then: (bytes: Buffer) => Effect.Effect<A, ApiError>
 ): Effect.Effect<A, ApiError> => readFrom(NodeHttpServerRequest.toIncomingMessage(request), maxBytes, then)
 
+/** A 413 when the request's Content-Length is over `maxBytes`, before anything is read. */
+export const declaredTooLarge = (source: Http.IncomingMessage, maxBytes: number): ApiError | undefined => {
+  const declared = source.headers["content-length"]
+  if (declared === undefined) return undefined
+  const length = Number(declared)
+  return Number.isFinite(length) && length > maxBytes ? tooLarge(maxBytes, `of ${length} bytes`) : undefined
+}
+
+/**
+ * Read the whole body in plain JS (no fiber): `onBytes` with the bytes at its
+ * end, or `onError` once (413 over `maxBytes` while reading, 400 when the
+ * stream fails). Returns `stop`, which stops reading (idempotent; neither
+ * callback is called after it).
+ */
+export const collect = (
+  source: Http.IncomingMessage,
+  maxBytes: number,
+  onBytes: (bytes: Buffer) => void,
+  onError: (error: ApiError) => void
+): () => void => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  let done = false
+  const stop = () => {
+    if (done) return
+    done = true
+    source.off("data", onData)
+    source.off("end", onEnd)
+    source.off("error", onFailure)
+  }
+  const onData = (chunk: Buffer) => {
+    size += chunk.length
+    if (size > maxBytes) {
+      stop()
+      // Drain the rest without keeping it, so the 413 can be written; the connection is closed afterwards.
+      source.resume()
+      onError(tooLarge(maxBytes, ""))
+      return
+    }
+    chunks.push(chunk)
+  }
+  const onEnd = () => {
+    stop()
+    onBytes(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+  }
+  const onFailure = (cause: Error) => {
+    stop()
+    onError(invalidRequest(`could not read the request body: ${cause.message}`, "invalid_body"))
+  }
+  source.on("data", onData)
+  source.on("end", onEnd)
+  source.on("error", onFailure)
+  return stop
+}
+
 /** `readWith` on Node's request itself (the platform's Node request reads the same message). */
 export const readFrom = <A>(
   source: Http.IncomingMessage,
   maxBytes: number,
   then: (bytes: Buffer) => Effect.Effect<A, ApiError>
 ): Effect.Effect<A, ApiError> => {
-  const declared = source.headers["content-length"]
-  if (declared !== undefined) {
-    const length = Number(declared)
-    if (Number.isFinite(length) && length > maxBytes) return Effect.fail(tooLarge(maxBytes, `of ${length} bytes`))
-  }
+  const refused = declaredTooLarge(source, maxBytes)
+  if (refused !== undefined) return Effect.fail(refused)
   return Effect.async<A, ApiError>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    let done = false
-    const cleanup = () => {
-      done = true
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", onError)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBytes) {
-        cleanup()
-        // Drain the rest without keeping it, so the 413 can be written; the connection is closed afterwards.
-        source.resume()
-        resume(Effect.fail(tooLarge(maxBytes, "")))
-        return
-      }
-      chunks.push(chunk)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(then(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-    }
-    const onError = (cause: Error) => {
-      cleanup()
-      resume(Effect.fail(invalidRequest(`could not read the request body: ${cause.message}`, "invalid_body")))
-    }
-    source.on("data", onData)
-    source.on("end", onEnd)
-    source.on("error", onError)
-    return Effect.sync(() => {
-      if (!done) cleanup()
-    })
+    const stop = collect(source, maxBytes, (bytes) => resume(then(bytes)), (error) => resume(Effect.fail(error)))
+    return Effect.sync(stop)
   })
 }
 

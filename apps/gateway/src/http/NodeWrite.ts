@@ -38,6 +38,23 @@ export const nodeResponse = (request: HttpServerRequest.HttpServerRequest): Http
 export const nodeHeaders = (req: Http.IncomingMessage): Headers.Headers => req.headers as unknown as Headers.Headers
 
 /**
+ * Write a whole answer in plain JS (`headers` must not carry a content
+ * length: it is set here); `written` is called once the bytes are handed to
+ * the socket (never if the connection closes first).
+ */
+export const sendText = (
+  res: Http.ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+  written: () => void
+): void => {
+  headers["content-length"] = String(Buffer.byteLength(body))
+  res.writeHead(status, headers)
+  res.end(body, written)
+}
+
+/**
  * Write a whole answer (`headers` must not carry a content length: it is set
  * here). Completes when the bytes are handed to the socket; a connection
  * closed before that interrupts the request's fiber (see HttpApp), which ends
@@ -49,11 +66,19 @@ export const writeText = (
   headers: Record<string, string>,
   body: string
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
-  Effect.async((resume) => {
-    headers["content-length"] = String(Buffer.byteLength(body))
-    res.writeHead(status, headers)
-    res.end(body, () => resume(Effect.succeed(sent(status))))
-  })
+  Effect.async((resume) => sendText(res, status, headers, body, () => resume(Effect.succeed(sent(status)))))
+
+const errorText = (error: ApiError, headers?: Record<string, string>): [Record<string, string>, string] => {
+  const all = errorHeaders(error, headers)
+  all["content-type"] = "application/json"
+  return [all, JSON.stringify(errorBody(error))]
+}
+
+/** `writeError` in plain JS: `written` once the bytes are handed to the socket. */
+export const sendError = (res: Http.ServerResponse, error: ApiError, headers: Record<string, string> | undefined, written: () => void): void => {
+  const [all, body] = errorText(error, headers)
+  sendText(res, error.status, all, body, written)
+}
 
 /** Write `error` as a JSON answer in the OpenAI shape with `headers`. */
 export const writeError = (
@@ -61,7 +86,6 @@ export const writeError = (
   error: ApiError,
   headers?: Record<string, string>
 ): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
-  const all = errorHeaders(error, headers)
-  all["content-type"] = "application/json"
-  return writeText(res, error.status, all, JSON.stringify(errorBody(error)))
+  const [all, body] = errorText(error, headers)
+  return writeText(res, error.status, all, body)
 }

@@ -20,7 +20,7 @@ import * as Auth from "./Auth.js"
 import * as Chat from "./Chat.js"
 import * as Info from "./Info.js"
 import * as MetricsApi from "./Metrics.js"
-import { nodeHeaders, writeError } from "./NodeWrite.js"
+import { nodeHeaders, sendError, writeError } from "./NodeWrite.js"
 import * as RequestId from "./RequestId.js"
 
 /** The services the HTTP app reads. */
@@ -66,7 +66,17 @@ export interface Routes {
     req: Http.IncomingMessage,
     res: Http.ServerResponse
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse> | undefined
+  /**
+   * The same route outside any fiber (`HttpApp.serve` on its Node server):
+   * `undefined` for any other request, before anything is done; else auth,
+   * body and refusals in plain JS and the answer of a valid request handed to
+   * `hooks.fork` (see `Chat.ChatHandler.serveNode`). Returns `stop`, which
+   * stops reading the body.
+   */
+  readonly serveNode: (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: Chat.NodeHooks) => (() => void) | undefined
 }
+
+const noop = () => {}
 
 /** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once). */
 export const make = (options: AppOptions = {}) => Effect.map(makeRoutes(options), (routes) => routes.app)
@@ -117,6 +127,15 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     return denied === undefined ? chat.writeTo(req, res) : writeError(res, denied, { "x-request-id": ids(headers["x-request-id"]) })
   }
 
+  const serveNode: Routes["serveNode"] = (req, res, hooks) => {
+    if (req.method !== "POST" || req.url !== "/v1/chat/completions") return undefined
+    const headers = nodeHeaders(req)
+    const denied = auth.gateway(headers)
+    if (denied === undefined) return chat.serveNode(req, res, hooks)
+    sendError(res, denied, { "x-request-id": ids(headers["x-request-id"]) }, hooks.settle)
+    return noop
+  }
+
   const app = router.pipe(
     Effect.catchTags({
       ApiError: (error) => Effect.succeed(toResponse(error)),
@@ -129,5 +148,5 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     ),
     Effect.flatMap(withId)
   )
-  return { app, hot, requestId: ids } satisfies Routes
+  return { app, hot, requestId: ids, serveNode } satisfies Routes
 })
