@@ -11,8 +11,9 @@
  * MG_OPENAI_SRC: another copy of the providers' src (an A/B baseline).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { CallContext } from "@modelgate/core/Provider"
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import { Chunk, Effect, Option } from "effect"
+import { Chunk, Effect, Option, Redacted } from "effect"
 
 process.setSourceMapsEnabled(false)
 const src = process.env["MG_OPENAI_SRC"] ?? "../packages/providers/src"
@@ -46,16 +47,17 @@ const run = (label: string, once: () => unknown) => {
 const request: ChatRequest = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }], stream: true }
 const config = ProviderConfig.make({ baseUrl: "http://127.0.0.1:19001/v1" })
 
-// As OpenAi.ts's `post` builds it (the old and the new form both go through `requestOf`).
+// OpenAi.ts's `chatRequest` (a baseline without it: the builder it replaced).
 const OpenAi: typeof import("../packages/providers/src/OpenAi.js") = await import(`${src}/OpenAi.ts`)
-const buildRequest = (OpenAi as unknown as { upstreamRequest?: (r: ChatRequest, m: string, s: boolean, k: string, c: ProviderConfig) => unknown })
-  .upstreamRequest ??
-  ((r: ChatRequest, m: string, s: boolean, k: string, c: ProviderConfig) =>
-    HttpClientRequest.post(`${Internal.trimBase(c.baseUrl)}/chat/completions`).pipe(
-      HttpClientRequest.setHeader("accept", s ? "text/event-stream" : "application/json"),
-      HttpClientRequest.bodyUnsafeJson(Wire.requestBody(r, m, s)),
-      HttpClientRequest.bearerToken(k)
-    ))
+const ctx = { request, model: { providerModel: "gpt-4o-mini" }, key: { id: "openai#0", value: Redacted.make("k") } } as unknown as CallContext
+const buildRequest: () => unknown = "chatRequest" in OpenAi
+  ? () => OpenAi.chatRequest(ctx, ctx.key!, true)(config)
+  : () =>
+    HttpClientRequest.post(`${Internal.trimBase(config.baseUrl)}/chat/completions`).pipe(
+      HttpClientRequest.setHeader("accept", "text/event-stream"),
+      HttpClientRequest.bodyUnsafeJson(Wire.requestBody(request, "gpt-4o-mini", true)),
+      HttpClientRequest.bearerToken("k")
+    )
 
 const headers = Headers.fromInput({
   "content-type": "application/json",
@@ -88,7 +90,7 @@ const streamBody = new TextEncoder().encode(
 const info = { model: "openai/gpt-4o-mini", keyId: "openai#0", secrets: ["k"] }
 
 if (part === "request" || part === "all") {
-  run("request", () => buildRequest(request, "gpt-4o-mini", true, "k", config))
+  run("request", buildRequest)
 }
 if (part === "headers" || part === "all") {
   run("headers", () => [Errors.requestId(headers), Errors.rateLimitInfo(headers)])

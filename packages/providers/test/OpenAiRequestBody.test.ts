@@ -1,0 +1,63 @@
+import type { ChatRequest } from "@modelgate/domain/Chat"
+import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { CallContext } from "@modelgate/core/Provider"
+import { assert, describe, it } from "@effect/vitest"
+import { Redacted } from "effect"
+import * as fc from "fast-check"
+import { chatRequest } from "../src/OpenAi.js"
+import { requestBody } from "../src/OpenAi/wire.js"
+
+/** The body as it was first written: the request without stream fields, `model` replaced, stream options forced. */
+const reference = (request: ChatRequest, providerModel: string, stream: boolean): Record<string, unknown> => {
+  const { stream: _stream, stream_options: _options, ...rest } = request
+  return stream
+    ? { ...rest, model: providerModel, stream: true, stream_options: { include_usage: true } }
+    : { ...rest, model: providerModel }
+}
+
+const request = fc.record({
+  temperature: fc.double({ min: 0, max: 2, noNaN: true }),
+  model: fc.string({ maxLength: 6 }),
+  stream: fc.boolean(),
+  messages: fc.array(fc.record({ role: fc.constantFrom("user", "system"), content: fc.string({ maxLength: 6 }) }), { maxLength: 2 }),
+  stream_options: fc.record({ include_usage: fc.boolean() }),
+  max_tokens: fc.nat(),
+  user: fc.string({ maxLength: 4 }),
+  metadata: fc.dictionary(fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }), { maxKeys: 2 })
+}, { requiredKeys: ["messages"] }).chain((fields) =>
+  // The keys in any order.
+  fc.shuffledSubarray(Object.keys(fields), { minLength: Object.keys(fields).length }).map((keys) =>
+    Object.fromEntries(keys.map((k) => [k, fields[k as keyof typeof fields]])) as unknown as ChatRequest
+  )
+)
+
+describe("OpenAI request body", () => {
+  it("is the request without stream fields, model replaced, stream options forced, keys in the same order", () => {
+    fc.assert(
+      fc.property(request, fc.string({ maxLength: 6 }), fc.boolean(), (req, providerModel, stream) => {
+        const body = requestBody(req, providerModel, stream)
+        assert.deepStrictEqual(body, reference(req, providerModel, stream))
+        assert.strictEqual(JSON.stringify(body), JSON.stringify(reference(req, providerModel, stream)))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("is sent as JSON with the content type, length, accept and bearer headers", () => {
+    const req: ChatRequest = { model: "alias", messages: [{ role: "user", content: "héllo" }], stream: true }
+    const ctx = { request: req, model: { providerModel: "gpt-x" }, key: { id: "openai#0", value: Redacted.make("sk-1") } } as unknown as CallContext
+    const built = chatRequest(ctx, ctx.key!, true)(ProviderConfig.make({ baseUrl: "http://up.example/v1/" }))
+    assert.strictEqual(built.method, "POST")
+    assert.strictEqual(built.url, "http://up.example/v1/chat/completions")
+    const text = JSON.stringify({ model: "gpt-x", messages: [{ role: "user", content: "héllo" }], stream: true, stream_options: { include_usage: true } })
+    const bytes = new TextEncoder().encode(text)
+    assert.deepStrictEqual({ ...built.headers }, {
+      accept: "text/event-stream",
+      "content-type": "application/json",
+      "content-length": String(bytes.length),
+      authorization: "Bearer sk-1"
+    })
+    assert.strictEqual(built.body._tag, "Uint8Array")
+    if (built.body._tag === "Uint8Array") assert.deepStrictEqual(new Uint8Array(built.body.body), bytes)
+  })
+})
