@@ -100,11 +100,14 @@ const serveApp = (hooks: DrainHooks) =>
       const claim: Claim = (req, res) => {
         if (draining || req.headers.upgrade !== undefined) return false
         let fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+        // A request ends once its answer is done (its fiber ended, or its refusal written, or its connection
+        // closed while the body was read: reading stops then) and its response finished or closed. A complete
+        // answer's fiber ends as soon as the bytes are given to `res`, without waiting for 'finish'.
+        let answered = false
+        let responded = false
         let ended = false
-        // A request ends once: with its fiber, when its refusal is written, or when its connection closes
-        // before either (reading stops then).
-        const end = () => {
-          if (ended) return
+        const check = () => {
+          if (ended || !answered || !responded) return
           ended = true
           done()
         }
@@ -114,9 +117,18 @@ const serveApp = (hooks: DrainHooks) =>
           stop = serveNode(req, res, {
             fork: (answer) => {
               fiber = runFork(answer)
-              fiber.addObserver(end)
+              fiber.addObserver(() => {
+                answered = true
+                // An answer that ended without ending its response (not expected) writes nothing more: the request
+                // ends with its fiber, as it would if it had waited.
+                if (!res.writableEnded) responded = true
+                check()
+              })
             },
-            settle: end
+            settle: () => {
+              answered = true
+              check()
+            }
           })
         } catch {
           // Not expected (only headers are read before the body arrives); outside a fiber a throw would reach
@@ -132,12 +144,16 @@ const serveApp = (hooks: DrainHooks) =>
         let finished = false
         res.once("finish", () => {
           finished = true
+          responded = true
+          check()
         })
         res.once("close", () => {
+          responded = true
           if (fiber === undefined) {
             stopReading()
-            end()
-          } else if (!finished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
+            answered = true
+          } else if (!finished && !answered) fiber.unsafeInterruptAsFork(clientAbortFiberId)
+          check()
         })
         return true
       }

@@ -16,7 +16,7 @@ import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
 import { collect, declaredTooLarge, decoder, parseJson, readFrom } from "./Body.js"
 import { decodeCommon } from "./ChatFast.js"
-import { nodeHeaders, nodeResponse, sendError, sent, writeError, writeText } from "./NodeWrite.js"
+import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
 import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
@@ -110,7 +110,11 @@ const toApi = (error: ApiError | GatewayError): ApiError => (error._tag === "Api
 
 /** How a request served below any fiber (`ChatHandler.serveNode`) reports back to the server. */
 export interface NodeHooks {
-  /** Run the effect that answers a valid request in a fiber of its own; the request ends with that fiber. */
+  /**
+   * Run the effect that answers a valid request in a fiber of its own; the
+   * request ends when that fiber has ended and its response has finished or
+   * closed (the fiber may end as soon as its answer is handed to `res`).
+   */
   readonly fork: (answer: Effect.Effect<HttpServerResponse.HttpServerResponse>) => void
   /** A refusal answered without a fiber is written (handed to the socket): the request ends. */
   readonly settle: () => void
@@ -164,15 +168,19 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
       })
       : Effect.flatMap(gateway.complete(request, requirements, options), onComplete)
 
-  // On Node: the answer to a decoded call written to `res`.
-  const writeCall = (res: Http.ServerResponse, call: Call) =>
+  // On Node: the answer to a decoded call written to `res`. A complete answer completes when its bytes are handed
+  // to the socket, or (`handed`) as soon as they are given to `res`: the server then counts the request until
+  // the response finishes or closes, and the fiber ends without waiting (no wake-up after the write).
+  const writeCall = (res: Http.ServerResponse, call: Call, handed: boolean) =>
     answerCall(call, (streamed, headers, includeUsage) => {
       headers["content-type"] = "text/event-stream"
       return Effect.as(Sse.write(res, headers, streamed, includeUsage), sent(200))
     }, ({ meta, response }) => {
       const headers = metaHeaders(meta)
       headers["content-type"] = "application/json"
-      return writeText(res, 200, headers, JSON.stringify(response))
+      if (!handed) return writeText(res, 200, headers, JSON.stringify(response))
+      sendText(res, 200, headers, JSON.stringify(response))
+      return Effect.succeed(sent(200))
     })
 
   // A failure written to `res` (a defect logged and answered 500 without details); only interruption fails.
@@ -199,7 +207,7 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
   const writeTo = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
     const headers = nodeHeaders(req)
     const requestId = ids(headers["x-request-id"])
-    return recover(res, requestId, Effect.flatMap(read(req, headers, requestId), (call) => writeCall(res, call)))
+    return recover(res, requestId, Effect.flatMap(read(req, headers, requestId), (call) => writeCall(res, call, false)))
   }
 
   // The body is read and checked in the 'data' / 'end' listeners and the fiber starts with the decoded call:
@@ -224,7 +232,7 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
         return
       }
       if (Either.isLeft(call)) refuse(call.left)
-      else hooks.fork(recover(res, requestId, writeCall(res, call.right)))
+      else hooks.fork(recover(res, requestId, writeCall(res, call.right, true)))
     }, refuse)
   }
 

@@ -39,15 +39,15 @@ export const nodeHeaders = (req: Http.IncomingMessage): Headers.Headers => req.h
 
 /**
  * Write a whole answer in plain JS (`headers` must not carry a content
- * length: it is set here); `written` is called once the bytes are handed to
- * the socket (never if the connection closes first).
+ * length: it is set here); `written`, if given, is called once the bytes are
+ * handed to the socket (never if the connection closes first).
  */
 export const sendText = (
   res: Http.ServerResponse,
   status: number,
   headers: Record<string, string>,
   body: string,
-  written: () => void
+  written?: () => void
 ): void => {
   headers["content-length"] = String(Buffer.byteLength(body))
   res.writeHead(status, headers)
