@@ -12,11 +12,12 @@
 import type { AllCandidatesFailed, BudgetExceeded, CandidateFailure, MissingApiKey, ModelUnavailable, RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { BadRequest, ContentFiltered, ContextLengthExceeded, ProviderError } from "@modelgate/domain/ProviderError"
-import { Context, Effect, Layer } from "effect"
+import { type Clock, Context, Effect, Layer } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
 import { makeRun } from "./Failover/Run.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { HealthChecker } from "./HealthChecker.js"
 import { ModelOptimizer } from "./ModelOptimizer.js"
 import type { Ranking } from "./ModelSelector.js"
@@ -59,6 +60,18 @@ export class Failover extends Context.Tag("@modelgate/core/Failover")<
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
       options?: FailoverOptions
     ) => Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded>
+    /**
+     * `run` on the request's config and clock (read once when it began)
+     * instead of a read of each: called inside the step that runs it, it
+     * makes the first attempt when called. Optional: doubles may offer only `run`.
+     */
+    readonly runAt?: <A>(
+      config: GatewayConfigData,
+      clock: Clock.Clock,
+      candidates: ReadonlyArray<ModelMetadata>,
+      attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
+      options?: FailoverOptions
+    ) => Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded>
   }
 >() {}
 
@@ -91,7 +104,7 @@ export const candidatesFor = (requested: ModelMetadata | "auto", ranking: Rankin
  * when present (`onFeedback` per attempt, `onFailover` per move).
  */
 export const make = Effect.gen(function*() {
-  const run = yield* makeRun({
+  const { run, runAt } = yield* makeRun({
     config: yield* GatewayConfig,
     events: yield* Events,
     sink: yield* RecordSink,
@@ -99,7 +112,7 @@ export const make = Effect.gen(function*() {
     apiKeys: yield* Effect.serviceOption(ApiKeys),
     optimizer: yield* Effect.serviceOption(ModelOptimizer)
   })
-  return Failover.of({ run })
+  return Failover.of({ run, runAt })
 })
 
 /** The live failover runner. */

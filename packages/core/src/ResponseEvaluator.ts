@@ -40,6 +40,18 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
       readonly request: ChatRequest
       readonly response: ChatResponse
     }) => Effect.Effect<Option.Option<QualityScoreRecord>>
+    /**
+     * `evaluate` under `config` (the request's, not read again). When the
+     * evaluator is disabled it answers `notEvaluated` itself, so the caller
+     * may skip its step. Optional: callers fall back to `evaluate`.
+     */
+    readonly evaluateAt?: (config: GatewayConfigData, input: {
+      readonly requestId: string
+      readonly model: string
+      readonly taskType: string | undefined
+      readonly request: ChatRequest
+      readonly response: ChatResponse
+    }) => Effect.Effect<Option.Option<QualityScoreRecord>>
     /** 0 normally; up to 1 while a switch is recommended for `model` on `taskType`. */
     readonly penalty: (model: string, taskType: string | undefined) => Effect.Effect<number>
     /** `penalty` of several models, in order (the selector asks it once per ranking). Optional: callers fall back to `penalty`. */
@@ -54,8 +66,11 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
   }
 >() {}
 
+/** What `evaluateAt` answers when the evaluator is disabled: nothing computed, stored or published. */
+export const notEvaluated: Effect.Effect<Option.Option<QualityScoreRecord>> = Effect.succeed(Option.none())
+
 /** What `evaluate` scores. */
-type EvaluationInput = Parameters<ResponseEvaluator["Type"]["evaluate"]>[0]
+export type EvaluationInput = Parameters<ResponseEvaluator["Type"]["evaluate"]>[0]
 
 interface Track {
   /** Times of low scores within the window, oldest first. */
@@ -73,20 +88,13 @@ export const make = Effect.gen(function* () {
   const sink = yield* RecordSink
   const tracks = new Map<string, Track>()
 
-  const disabled = Effect.succeed(Option.none<QualityScoreRecord>())
-  // Disabled (a config flag): nothing computed, one config read.
+  // Disabled (a config flag): nothing computed, one config read (none with `evaluateAt`).
+  const evaluateAt = (config: GatewayConfigData, input: EvaluationInput): Effect.Effect<Option.Option<QualityScoreRecord>> =>
+    config.evaluator.enabled ? evaluateEnabled(config.evaluator, input) : notEvaluated
   const evaluate = (input: EvaluationInput): Effect.Effect<Option.Option<QualityScoreRecord>> =>
-    Effect.flatMap(gatewayConfig.get, (config) => (config.evaluator.enabled ? evaluateEnabled(input) : disabled))
+    Effect.flatMap(gatewayConfig.get, (config) => evaluateAt(config, input))
 
-  const evaluateEnabled = Effect.fnUntraced(function* (input: {
-    readonly requestId: string
-    readonly model: string
-    readonly taskType: string | undefined
-    readonly request: ChatRequest
-    readonly response: ChatResponse
-  }) {
-    const config = (yield* gatewayConfig.get).evaluator
-    if (!config.enabled) return Option.none<QualityScoreRecord>()
+  const evaluateEnabled = Effect.fnUntraced(function* (config: GatewayConfigData["evaluator"], input: EvaluationInput) {
     const now = yield* Clock.currentTimeMillis
     const scores = Heuristics.evaluate(input.request, input.response, config.weights)
     const lowQuality = scores.score < config.lowQualityThreshold
@@ -155,7 +163,7 @@ export const make = Effect.gen(function* () {
   const penaltiesAt = (config: GatewayConfigData, now: number, models: ReadonlyArray<string>, taskType: string | undefined) =>
     Effect.succeed(tracks.size === 0 ? models.map(() => 0) : models.map((model) => penaltyStep(config, now, model, taskType)))
 
-  return ResponseEvaluator.of({ evaluate, penalty, penalties, penaltiesAt })
+  return ResponseEvaluator.of({ evaluate, evaluateAt, penalty, penalties, penaltiesAt })
 })
 
 /** The live evaluator (its `enabled` flag is read from the running config on every call). */

@@ -13,6 +13,7 @@ import {
 import { Chunk, Duration, Effect, Fiber, Ref, Schedule, TestClock } from "effect"
 import type { AttemptError } from "../src/Failover.js"
 import { candidatesFor, failoverBackoff } from "../src/Failover.js"
+import { defaultConfig, FailoverConfig, GatewayConfigData } from "../src/GatewayConfigSchema.js"
 import { model, setupFailover } from "./RoutingFixtures.js"
 
 const a = model("a")
@@ -200,6 +201,24 @@ describe("Failover.run", () => {
       assert.deepStrictEqual(yield* calls, ["a#1", "b#2", "c#3"])
       const last = (yield* sink.all).at(-1)
       assert.isTrue(last?._tag === "FailoverRecord" && last.to === undefined, "a final record without `to`")
+    }))
+
+  it.effect("runAt runs on the config it is given, not the service's (the request's config, read once)", () =>
+    Effect.gen(function*() {
+      const { failover } = yield* setupFailover({ failover: { ...noBackoff, maxAttempts: 3 } })
+      const { attempt, calls } = yield* scripted({ a: [serverError("a"), serverError("a")] })
+      assert.isDefined(failover.runAt)
+      const requestConfig = GatewayConfigData.make({
+        ...defaultConfig,
+        failover: FailoverConfig.make({ ...defaultConfig.failover, ...noBackoff, maxAttempts: 1 })
+      })
+      const error = yield* Effect.flip(failover.runAt!(requestConfig, yield* Effect.clock, [a, b], attempt, { requestId: "r" }))
+      assert.strictEqual(error._tag, "AllCandidatesFailed")
+      if (error._tag !== "AllCandidatesFailed") return
+      assert.deepStrictEqual(error.failures.map((f) => [f.model, f.tag]), [["a", "ServerError"], ["b", "NotTried"]])
+      assert.deepStrictEqual(yield* calls, ["a#1"])
+      const out = yield* failover.run([a, b], attempt)
+      assert.strictEqual(out.model.id, "b", "run reads the service's config: 3 attempts")
     }))
 
   it.effect("fails with BudgetExceeded when every attempt was refused by a budget; empty candidates fail typed", () =>

@@ -58,6 +58,19 @@ describe("ResponseEvaluator", () => {
       assert.deepStrictEqual(yield* records, [])
       assert.deepStrictEqual(yield* published, [])
       assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "qa"), 0)
+      // Under a disabled config, `evaluateAt` answers `notEvaluated` itself (the gateway then skips its step).
+      const disabled = Schema.decodeUnknownSync(GatewayConfigData)({ evaluator: { enabled: false } })
+      const input = { requestId: "r", ...untyped, request, response: reply(good) }
+      assert.strictEqual(evaluator.evaluateAt?.(disabled, input), ResponseEvaluator.notEvaluated)
+    }))
+
+  it.scoped("evaluateAt scores under the config it is given (the request's), not the service's", () =>
+    Effect.gen(function* () {
+      const { evaluator, records } = yield* setup({ enabled: false })
+      const enabled = Schema.decodeUnknownSync(GatewayConfigData)({ evaluator: { enabled: true } })
+      const record = Option.getOrThrow(yield* evaluator.evaluateAt!(enabled, { requestId: "r", ...untyped, request, response: reply(good) }))
+      assert.strictEqual(record.score, 1)
+      assert.deepStrictEqual(yield* records, [record])
     }))
 
   it.scoped("scores an answer and offers the QualityScoreRecord to the RecordSink", () =>

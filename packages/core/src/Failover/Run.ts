@@ -15,7 +15,7 @@ import type { ApiKeys } from "../ApiKeys.js"
 import type { Events } from "../Events.js"
 import type { AttemptError, FailoverOptions, FailoverOutcome, PermanentError } from "../Failover.js"
 import type { GatewayConfig } from "../GatewayConfig.js"
-import type { FailoverConfig } from "../GatewayConfigSchema.js"
+import type { FailoverConfig, GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { HealthChecker } from "../HealthChecker.js"
 import { type ModelOptimizer, notify } from "../ModelOptimizer.js"
 import type { RecordSink } from "../RecordSink.js"
@@ -77,43 +77,53 @@ export const makeRun = (deps: RunDeps) =>
       clock: Clock.Clock,
       rotations = 0
     ): Effect.Effect<Either.Either<A, AttemptError>> =>
-      Effect.suspend(() => {
-        const t0 = clock.unsafeCurrentTimeMillis()
-        return Effect.matchEffect(attempt(model, attemptNumber), {
-          onSuccess: (value) => {
-            const now = clock.unsafeCurrentTimeMillis()
-            const latencyMs = now - t0
-            if (Option.isSome(optimizer)) {
-              // The optimizer's feedback first, then the health report, as always.
-              return Effect.zipRight(
-                feedback(requestId, model, latencyMs, undefined),
-                Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
-              )
-            }
-            // `reportSuccessAt` applies when called: on a healthy model it answers `Effect.void`, and the
-            // result is returned at once (no Effect step for the report).
-            const report = health.reportSuccessAt === undefined
-              ? health.reportSuccess(model.id, latencyMs)
-              : health.reportSuccessAt(now, model.id, latencyMs)
-            return report === Effect.void ? Effect.succeed(Either.right(value)) : Effect.as(report, Either.right(value))
-          },
-          onFailure: (e) => {
-            const latencyMs = clock.unsafeCurrentTimeMillis() - t0
-            return Effect.gen(function*() {
-              yield* feedback(requestId, model, latencyMs, e._tag)
-              if (healthFailureTags.has(e._tag as ProviderErrorTag)) yield* health.reportFailure(model.id, e._tag)
-              if (
-                e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
-              ) {
-                yield* apiKeys.value.setAside(model.provider, e.keyId, e.message)
-                yield* Effect.logWarning(`key ${e.keyId} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`)
-                return yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, rotations + 1)
-              }
-              return Either.left(e)
-            })
+      Effect.suspend(() => tryCandidateNow(model, attemptNumber, attempt, requestId, clock, rotations))
+
+    /** `tryCandidate` from the step that calls it: the clock is read and the attempt made when called. */
+    const tryCandidateNow = <A>(
+      model: ModelMetadata,
+      attemptNumber: number,
+      attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
+      requestId: string | undefined,
+      clock: Clock.Clock,
+      rotations: number
+    ): Effect.Effect<Either.Either<A, AttemptError>> => {
+      const t0 = clock.unsafeCurrentTimeMillis()
+      return Effect.matchEffect(attempt(model, attemptNumber), {
+        onSuccess: (value) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          const latencyMs = now - t0
+          if (Option.isSome(optimizer)) {
+            // The optimizer's feedback first, then the health report, as always.
+            return Effect.zipRight(
+              feedback(requestId, model, latencyMs, undefined),
+              Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
+            )
           }
-        })
+          // `reportSuccessAt` applies when called: on a healthy model it answers `Effect.void`, and the
+          // result is returned at once (no Effect step for the report).
+          const report = health.reportSuccessAt === undefined
+            ? health.reportSuccess(model.id, latencyMs)
+            : health.reportSuccessAt(now, model.id, latencyMs)
+          return report === Effect.void ? Effect.succeed(Either.right(value)) : Effect.as(report, Either.right(value))
+        },
+        onFailure: (e) => {
+          const latencyMs = clock.unsafeCurrentTimeMillis() - t0
+          return Effect.gen(function*() {
+            yield* feedback(requestId, model, latencyMs, e._tag)
+            if (healthFailureTags.has(e._tag as ProviderErrorTag)) yield* health.reportFailure(model.id, e._tag)
+            if (
+              e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
+            ) {
+              yield* apiKeys.value.setAside(model.provider, e.keyId, e.message)
+              yield* Effect.logWarning(`key ${e.keyId} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`)
+              return yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, rotations + 1)
+            }
+            return Either.left(e)
+          })
+        }
       })
+    }
 
     const announce = (
       from: string,
@@ -209,23 +219,37 @@ export const makeRun = (deps: RunDeps) =>
       })
     })
 
-    return <A>(
+    /**
+     * The run on the request's config and clock, from the step that calls it:
+     * the first candidate's attempt is made (and its start time read) when
+     * called, with no Effect step of its own (`runAt`).
+     */
+    const runAt = <A>(
+      conf: GatewayConfigData,
+      clock: Clock.Clock,
+      candidates: ReadonlyArray<ModelMetadata>,
+      attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
+      options?: FailoverOptions
+    ): Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded> => {
+      const requestId = options?.requestId
+      const settings = conf.failover
+      const start = clock.unsafeCurrentTimeMillis()
+      const model = candidates[0]
+      if (model === undefined || settings.maxAttempts < 1) {
+        return loop(candidates, attempt, requestId, settings, clock, start, undefined)
+      }
+      return Effect.flatMap(tryCandidateNow(model, 1, attempt, requestId, clock, 0), (result) =>
+        result._tag === "Right"
+          ? Effect.succeed<FailoverOutcome<A>>({ value: result.right, model, failovers: 0, failures: [] })
+          : loop(candidates, attempt, requestId, settings, clock, start, result))
+    }
+
+    const run = <A>(
       candidates: ReadonlyArray<ModelMetadata>,
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
       options?: FailoverOptions
     ): Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded> =>
-      Effect.flatMap(config.get, (conf) =>
-        Effect.clockWith((clock) => {
-          const requestId = options?.requestId
-          const settings = conf.failover
-          const start = clock.unsafeCurrentTimeMillis()
-          const model = candidates[0]
-          if (model === undefined || settings.maxAttempts < 1) {
-            return loop(candidates, attempt, requestId, settings, clock, start, undefined)
-          }
-          return Effect.flatMap(tryCandidate(model, 1, attempt, requestId, clock), (result) =>
-            result._tag === "Right"
-              ? Effect.succeed<FailoverOutcome<A>>({ value: result.right, model, failovers: 0, failures: [] })
-              : loop(candidates, attempt, requestId, settings, clock, start, result))
-        }))
+      Effect.flatMap(config.get, (conf) => Effect.clockWith((clock) => runAt(conf, clock, candidates, attempt, options)))
+
+    return { run, runAt }
   })

@@ -12,6 +12,7 @@ import { Cause, Effect, Option } from "effect"
 import type { AttemptError, FailoverOutcome } from "../Failover.js"
 import type { AnswerMeta } from "../Gateway.js"
 import type { Provider, ProviderKey } from "../Provider.js"
+import { type EvaluationInput, notEvaluated } from "../ResponseEvaluator.js"
 import { encodingFor, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
 import * as Accounting from "./Accounting.js"
 import { type Candidates, candidates } from "./Candidates.js"
@@ -126,9 +127,12 @@ const runOver = <A>(
   s: Services,
   ranked: Candidates,
   attempt: (model: ModelMetadata) => Effect.Effect<A, AttemptError>,
-  requestId: string
+  begun: Begun
 ) =>
-  s.failover.run(ranked.models, attempt, { requestId }).pipe(
+  // `runAt` on the request's config and clock when the runner has it (no config or clock step per request).
+  (s.failover.runAt === undefined
+    ? s.failover.run(ranked.models, attempt, { requestId: begun.requestId })
+    : s.failover.runAt(begun.config, begun.clock, ranked.models, attempt, { requestId: begun.requestId })).pipe(
     Effect.catchTag("AllCandidatesFailed", (e) =>
       Effect.fail(
         ranked.excluded.length === 0
@@ -147,16 +151,44 @@ const runOver = <A>(
  * without the constructor's copies and defaults scan: ~2.5 us a request);
  * test/AccountingRecords.test.ts holds it to the constructor.
  */
-export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked: Candidates, failovers: number) =>
-  s.events.publish(
-    Accounting.uncheckedRecord(ModelSelected, {
-      at: begun.clock.unsafeCurrentTimeMillis(),
-      requestId: begun.requestId,
-      model: model.id,
-      score: ranked.ranking.ranked.find((r) => r.model.id === model.id)?.score ?? 0,
-      reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
-    })
-  )
+export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked: Candidates, failovers: number) => {
+  const event = Accounting.uncheckedRecord(ModelSelected, {
+    at: begun.clock.unsafeCurrentTimeMillis(),
+    requestId: begun.requestId,
+    model: model.id,
+    score: ranked.ranking.ranked.find((r) => r.model.id === model.id)?.score ?? 0,
+    reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
+  })
+  // `publishNow` offers it at once (called inside the answer's step) and answers `Effect.void` when it fit.
+  return s.events.publishNow === undefined ? s.events.publish(event) : s.events.publishNow(event)
+}
+
+/**
+ * The evaluation of an answer under the request's config (`evaluateAt` when
+ * the evaluator has it: no config read; `notEvaluated` itself when disabled).
+ */
+export const evaluation = (s: Services, begun: Begun, input: EvaluationInput) =>
+  s.evaluator.evaluateAt === undefined ? s.evaluator.evaluate(input) : s.evaluator.evaluateAt(begun.config, input)
+
+/**
+ * After an answer: publish that it was selected, then evaluate it. Called
+ * inside the answer's step: the event is published when called. Each part
+ * that has nothing left to do (`Effect.void` / `notEvaluated`) is skipped,
+ * so the common case (no subscriber backlog, evaluator off) adds no step.
+ */
+export const selectedThenEvaluated = (
+  s: Services,
+  begun: Begun,
+  model: ModelMetadata,
+  ranked: Candidates,
+  failovers: number,
+  input: EvaluationInput
+): Effect.Effect<unknown> => {
+  const published = selected(s, begun, model, ranked, failovers)
+  if (published !== Effect.void) return Effect.zipRight(published, Effect.suspend(() => evaluation(s, begun, input)))
+  const evaluated = evaluation(s, begun, input)
+  return evaluated === notEvaluated ? Effect.void : evaluated
+}
 
 /**
  * The answer of a request the cache did not answer: its candidates, failover
@@ -173,7 +205,7 @@ export const answerOver = <A, B, C, E>(
 ) => {
   const call = attemptOn(s, request, requirements, begun, steps)
   return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    Effect.flatMap(runOver(s, ranked, call, begun.requestId), (outcome) => answer(ranked, outcome)))
+    Effect.flatMap(runOver(s, ranked, call, begun), (outcome) => answer(ranked, outcome)))
 }
 
 /** The metadata of an answer that `outcome` produced (not from the cache). */

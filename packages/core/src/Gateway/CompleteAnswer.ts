@@ -9,7 +9,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect } from "effect"
 import type { RequestOptions } from "../Gateway.js"
 import * as Accounting from "./Accounting.js"
-import { answerMeta, answerOver, providerRequest, selected } from "./Attempt.js"
+import { answerMeta, answerOver, providerRequest, selectedThenEvaluated } from "./Attempt.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 
@@ -45,14 +45,17 @@ export const completeAnswer = (
       const model = outcome.model
       const response: ChatResponse = { ...outcome.value.response, model: model.id }
       const answer = { response, meta: answerMeta(begun, outcome, toUsd(outcome.value.cost)) }
-      const evaluated = Effect.flatMap(
-        selected(s, begun, model, ranked, outcome.failovers),
-        () => s.evaluator.evaluate({ requestId, model: model.id, taskType: requirements.taskType, request, response })
-      )
+      // Published now (this is the answer's step); no step at all when nothing is left to do.
+      const evaluated = selectedThenEvaluated(s, begun, model, ranked, outcome.failovers, {
+        requestId,
+        model: model.id,
+        taskType: requirements.taskType,
+        request,
+        response
+      })
       const key = begun.key
-      return key === undefined
-        ? Effect.as(evaluated, answer)
-        : Effect.as(Effect.flatMap(evaluated, () => s.cache.set(key, response, options?.cacheTtlMs)), answer)
+      if (key === undefined) return evaluated === Effect.void ? Effect.succeed(answer) : Effect.as(evaluated, answer)
+      return Effect.as(Effect.flatMap(evaluated, () => s.cache.set(key, response, options?.cacheTtlMs)), answer)
     }
   )
 }

@@ -12,7 +12,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
 import type { StreamResult } from "../Provider.js"
 import * as Accounting from "./Accounting.js"
-import { answerMeta, answerOver, type Attempt, providerRequest, selected } from "./Attempt.js"
+import { answerMeta, answerOver, type Attempt, evaluation, providerRequest, selected } from "./Attempt.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as Streaming from "./Streaming.js"
@@ -55,7 +55,7 @@ const settleStream = (
     if (response === undefined) return accounted
     const key = begun.key
     return accounted.pipe(
-      Effect.flatMap(() => s.evaluator.evaluate({ requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })),
+      Effect.flatMap(() => evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })),
       Effect.flatMap(() => (key === undefined ? Effect.void : s.cache.set(key, response, cacheTtlMs)))
     )
   })
@@ -132,10 +132,10 @@ export const streamAnswer = (
       after: (attempt, { peeled, started }) =>
         Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
     },
-    (ranked, outcome) =>
-      Effect.as(selected(s, begun, outcome.model, ranked, outcome.failovers), {
-        meta: answerMeta(begun, outcome, undefined),
-        chunks: outcome.value.chunks,
-        open: outcome.value.open
-      } satisfies StreamAnswer)
+    (ranked, outcome) => {
+      // Published now (this is the answer's step); no step when it fit.
+      const published = selected(s, begun, outcome.model, ranked, outcome.failovers)
+      const answer: StreamAnswer = { meta: answerMeta(begun, outcome, undefined), chunks: outcome.value.chunks, open: outcome.value.open }
+      return published === Effect.void ? Effect.succeed(answer) : Effect.as(published, answer)
+    }
   )
