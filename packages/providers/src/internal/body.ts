@@ -67,6 +67,17 @@ export const readText = (response: HttpClientResponse.HttpClientResponse): Effec
 }
 
 /**
+ * The whole body as text when it is all buffered already (see `readText`),
+ * taken now, without an Effect; undefined otherwise (nothing is read then:
+ * `readText` reads it).
+ */
+export const bufferedText = (response: HttpClientResponse.HttpClientResponse): string | undefined => {
+  const body = undiciBody(response)
+  const buffered = body === undefined ? undefined : takeBuffered(body)
+  return buffered === undefined ? undefined : utf8(buffered)
+}
+
+/**
  * The body as a pull (see `Pull`), opened once. While a pull waits on the
  * provider, `deadline.waitingSince` holds when it started (the watchdog's
  * measure of a gap); a broken body fails with `broken(error)`. `close` stops

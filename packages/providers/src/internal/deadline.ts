@@ -40,10 +40,21 @@ interface Group {
   running: boolean
 }
 
+/** An armed deadline, and the watchdog to start first when none watches its timeout length yet. */
+export interface Armed {
+  readonly deadline: Deadline
+  /** Forks the watchdog (in the client's scope); undefined when one is running. */
+  readonly start: Effect.Effect<unknown> | undefined
+}
+
 /** The watchdogs of one HTTP client. */
 export interface Watchdogs {
-  /** Watch an exchange in `scope`, waiting on the provider from now. */
-  readonly arm: (scope: Scope.CloseableScope, timeoutMs: number) => Effect.Effect<Deadline>
+  /**
+   * Watch an exchange in `scope`, waiting on the provider from now (`clock`,
+   * the exchange's). Synchronous, so the caller arms it inside a step of its
+   * own; it must run `start` when there is one.
+   */
+  readonly arm: (scope: Scope.CloseableScope, timeoutMs: number, clock: Clock.Clock) => Armed
   /** Stop watching (idempotent; synchronous). */
   readonly disarm: (deadline: Deadline) => void
 }
@@ -85,33 +96,32 @@ export const makeWatchdogs = (clientScope: Scope.Scope): Watchdogs => {
       })
     )
 
-  const arm = (scope: Scope.CloseableScope, timeoutMs: number): Effect.Effect<Deadline> =>
-    Effect.clockWith((clock) => {
-      let group = groups.get(timeoutMs)
-      if (group === undefined) {
-        group = { entries: new Set(), running: false }
-        groups.set(timeoutMs, group)
-      }
-      const deadline: Deadline = {
-        timeoutMs,
-        scope,
-        clock,
-        waitingSince: clock.unsafeCurrentTimeMillis(),
-        timedOut: false,
-        drained: false
-      }
-      group.entries.add(deadline)
-      if (group.running) return Effect.succeed(deadline)
-      // Every deadline in the group is at least `timeoutMs` away from now, so the first wake-up is exact.
-      group.running = true
-      const running = group
-      const watchdog = Effect.onInterrupt(
-        Effect.interruptible(watch(running, timeoutMs, timeoutMs)),
-        // Interrupted asleep (its client's scope closed): the next arm starts a new one.
-        () => Effect.sync(() => { running.running = false })
-      )
-      return Effect.as(Effect.forkIn(watchdog, clientScope), deadline)
-    })
+  const arm = (scope: Scope.CloseableScope, timeoutMs: number, clock: Clock.Clock): Armed => {
+    let group = groups.get(timeoutMs)
+    if (group === undefined) {
+      group = { entries: new Set(), running: false }
+      groups.set(timeoutMs, group)
+    }
+    const deadline: Deadline = {
+      timeoutMs,
+      scope,
+      clock,
+      waitingSince: clock.unsafeCurrentTimeMillis(),
+      timedOut: false,
+      drained: false
+    }
+    group.entries.add(deadline)
+    if (group.running) return { deadline, start: undefined }
+    // Every deadline in the group is at least `timeoutMs` away from now, so the first wake-up is exact.
+    group.running = true
+    const running = group
+    const watchdog = Effect.onInterrupt(
+      Effect.interruptible(watch(running, timeoutMs, timeoutMs)),
+      // Interrupted asleep (its client's scope closed): the next arm starts a new one.
+      () => Effect.sync(() => { running.running = false })
+    )
+    return { deadline, start: Effect.forkIn(watchdog, clientScope) }
+  }
 
   const disarm = (deadline: Deadline): void => {
     groups.get(deadline.timeoutMs)?.entries.delete(deadline)

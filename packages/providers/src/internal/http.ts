@@ -14,8 +14,8 @@ import {
   type HttpClientRequest,
   type HttpClientResponse
 } from "@effect/platform"
-import { Cause, Context, Effect, Either, Exit, FiberRef, Scope, type Stream } from "effect"
-import { openBody, readText } from "./body.js"
+import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, FiberRef, identity, Scope, type Stream } from "effect"
+import { bufferedText, openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
 import { type Limiter, makeLimiter } from "./limiter.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
@@ -129,91 +129,99 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     const timeout = (info: CallInfo, timeoutMs: number, what: string) =>
       new Timeout({ provider: spec.provider, model: info.model, timeoutMs, detail: `no ${what} within ${timeoutMs} ms` })
 
-    /** The error of an exchange that failed after its deadline fired: `Timeout`, whatever the abort caused. */
-    const failed = (info: CallInfo, deadline: Deadline, what: string) => (error: ProviderError) =>
-      Effect.fail(deadline.timedOut ? timeout(info, deadline.timeoutMs, what) : error)
+    /** The `Clock` of a fiber (what `Effect.clockWith` reads). */
+    const clockOf = (fiber: { readonly currentDefaultServices: Context.Context<DefaultServices.DefaultServices> }) =>
+      Context.get(fiber.currentDefaultServices, Clock.Clock)
 
     /**
-     * `client.execute(request)` with the deadline's scope as the `Scope`
+     * Send `request` and wait for its headers: a 2xx answer goes to `onOk`
+     * with its meta (the headers are read once: the client builds them anew
+     * on every access); a non-2xx one is read and classified, a transport
+     * failure is `Transport` (both passed through `mapFailure`).
+     *
+     * `client.execute(request)` runs with the deadline's scope as the `Scope`
      * service (so closing it aborts the request, `HttpClient.withScope`).
      * `Scope.extend` would do the same through `FiberRef.locally`, an
      * `acquireUseRelease` of ~28 Effect ops per call; here the fiber's context
-     * is set, and put back when `execute` ends, by hand (~8 ops). The caller
-     * masks interruption; only `execute` runs interruptible (`restore`), so
-     * the context is always put back.
+     * (`outer`, read by the caller in its step) is set, and put back when
+     * `execute` ends, by hand (~8 ops). The caller masks interruption; only
+     * `execute` and body reads run interruptible (`restore`), so the context
+     * is always put back. `onOk` continues in the same chain (no extra step).
      */
-    const executeIn = (
-      request: HttpClientRequest.HttpClientRequest,
-      deadline: Deadline,
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-    ) =>
-      Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
-        const outer = fiber.currentContext
-        const putBack = FiberRef.set(FiberRef.currentContext, outer)
-        // The `Scope` it requires is the one put into the context just before.
-        const execute = client.execute(request) as Effect.Effect<
-          HttpClientResponse.HttpClientResponse,
-          HttpClientError.HttpClientError
-        >
-        return Effect.zipRight(
-          FiberRef.set(FiberRef.currentContext, Context.add(outer, Scope.Scope, deadline.scope)),
-          Effect.matchCauseEffect(restore(execute), {
-            onFailure: (cause) => Effect.zipRight(putBack, Effect.failCause(cause)),
-            onSuccess: (response) => Effect.as(putBack, response)
-          })
-        )
-      })
-
-    /**
-     * Send and wait for headers in the deadline's scope; non-2xx answers are
-     * read and classified. The headers are read once (the client builds them
-     * anew on every access). Called with interruption masked (see `executeIn`).
-     */
-    const open = (
+    const send = <A>(
+      outer: Context.Context<never>,
       info: CallInfo,
       request: HttpClientRequest.HttpClientRequest,
       deadline: Deadline,
-      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-    ) =>
-      Effect.matchEffect(executeIn(request, deadline, restore), {
-        onFailure: (e) => Effect.fail(transport(info, e)),
-        onSuccess: (response) => {
-          const nowMs = deadline.clock.unsafeCurrentTimeMillis()
-          const headers = response.headers
-          const meta: ResponseMeta = {
-            status: response.status,
-            headers,
-            requestId: spec.requestId(headers),
-            rateLimit: spec.rateLimit(headers, nowMs)
-          }
-          if (response.status >= 200 && response.status < 300) return Effect.succeed({ response, meta })
-          return Effect.flatMap(restore(Effect.orElseSucceed(readText(response), () => "")), (body) =>
-            Effect.fail(
-              spec.classify({ ...meta, provider: spec.provider, info, body, excerpt: excerpt(body, info.secrets), nowMs })
-            ))
+      restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
+      mapFailure: (error: ProviderError) => ProviderError,
+      onOk: (meta: ResponseMeta, response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ProviderError>
+    ): Effect.Effect<A, ProviderError> => {
+      const putBack = FiberRef.set(FiberRef.currentContext, outer)
+      // The `Scope` it requires is the one put into the context just before.
+      const execute = client.execute(request) as Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        HttpClientError.HttpClientError
+      >
+      const answered = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, ProviderError> => {
+        const nowMs = deadline.clock.unsafeCurrentTimeMillis()
+        const headers = response.headers
+        const meta: ResponseMeta = {
+          status: response.status,
+          headers,
+          requestId: spec.requestId(headers),
+          rateLimit: spec.rateLimit(headers, nowMs)
         }
-      })
+        if (response.status >= 200 && response.status < 300) return onOk(meta, response)
+        return Effect.flatMap(restore(Effect.orElseSucceed(readText(response), () => "")), (body) =>
+          Effect.fail(
+            mapFailure(spec.classify({ ...meta, provider: spec.provider, info, body, excerpt: excerpt(body, info.secrets), nowMs }))
+          ))
+      }
+      return Effect.zipRight(
+        FiberRef.set(FiberRef.currentContext, Context.add(outer, Scope.Scope, deadline.scope)),
+        Effect.matchCauseEffect(restore(execute), {
+          onFailure: (cause) =>
+            Effect.zipRight(
+              putBack,
+              Effect.matchEffect(Effect.failCause(cause), {
+                onFailure: (e) => Effect.fail(mapFailure(transport(info, e))),
+                onSuccess: Effect.succeed
+              })
+            ),
+          // `answered` is plain JS up to the Effect it gives (run after the context is put back).
+          onSuccess: (response) => Effect.zipRight(putBack, answered(response))
+        })
+      )
+    }
 
     /**
      * One non-streaming exchange: a permit, then request, headers and body
      * within one deadline; the scope (the request) is closed at its end.
      * Interruption is masked but for the waits (`restore`), so the end is
-     * one `matchCauseEffect` (not `Effect.onExit`, which masks again).
+     * one `matchCauseEffect` (not `Effect.onExit`, which masks again). The
+     * deadline is armed and the request sent in one step that also reads the
+     * fiber's clock and context.
      */
     const exchange = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, timeoutMs: number, limiter: Limiter) =>
       Effect.uninterruptibleMask((restore) => {
         const run = Effect.flatMap(Scope.make(), (scope) =>
-          Effect.flatMap(watchdogs.arm(scope, timeoutMs), (deadline) => {
+          Effect.withFiberRuntime<TextResponse, ProviderError>((fiber) => {
+            const { deadline, start } = watchdogs.arm(scope, timeoutMs, clockOf(fiber))
             const end = () => {
               watchdogs.disarm(deadline)
               limiter.release()
             }
-            return Effect.matchCauseEffect(
-              Effect.flatMap(open(info, request, deadline, restore), ({ meta, response }) =>
-                Effect.mapBoth(restore(readText(response)), {
+            const exchanged = Effect.matchCauseEffect(
+              send(fiber.currentContext, info, request, deadline, restore, identity, (meta, response) => {
+                // An answer that arrived whole is taken at once (no Effect of its own).
+                const text = bufferedText(response)
+                if (text !== undefined) return Effect.succeed<TextResponse>({ ...meta, body: text })
+                return Effect.mapBoth(restore(readText(response)), {
                   onFailure: (e) => transport(info, e),
                   onSuccess: (body): TextResponse => ({ ...meta, body })
-                })),
+                })
+              }),
               {
                 // A body read to its end leaves nothing to abort: closing the
                 // scope would only run the client's `AbortController.abort()`
@@ -224,7 +232,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                 },
                 onFailure: (cause) => {
                   end()
-                  // A failure after the deadline fired is `Timeout`, whatever the abort caused (as `failed`).
+                  // A failure after the deadline fired is `Timeout`, whatever the abort caused.
                   const failure = deadline.timedOut && Either.isLeft(Cause.failureOrCause(cause))
                     ? Exit.fail(timeout(info, deadline.timeoutMs, "answer"))
                     : Exit.failCause(cause)
@@ -232,6 +240,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                 }
               }
             )
+            return start === undefined ? exchanged : Effect.zipRight(start, exchanged)
           }))
         const wait = limiter.tryTake()
         return wait === undefined ? run : Effect.zipRight(restore(wait), run)
@@ -246,13 +255,18 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
         return options?.retry === false ? attempt : withRetries(attempt, config)
       })
 
-    const stream: ProviderHttp["stream"] = (info, request, onOpen) =>
+    const stream = <A>(
+      info: CallInfo,
+      request: RequestFor,
+      onOpen: (response: StreamResponse) => Effect.Effect<A, ProviderError>
+    ): Effect.Effect<A, ProviderError> =>
       Effect.flatMap(spec.getConfig, (config) => {
         const limiter = limiterFor(config.maxConcurrency)
         const req = requestOf(request, config)
         const attempt = Effect.uninterruptibleMask((restore) => {
           const run = Effect.flatMap(Scope.make(), (scope) =>
-            Effect.flatMap(watchdogs.arm(scope, config.timeoutMs), (deadline) => {
+            Effect.withFiberRuntime<A, ProviderError>((fiber) => {
+              const { deadline, start } = watchdogs.arm(scope, config.timeoutMs, clockOf(fiber))
               let finished = false
               // Stop watching, give the permit back, and abort the request
               // unless its body was read to the end (see `exchange`). Once.
@@ -263,26 +277,27 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                 limiter.release()
                 return deadline.drained ? Effect.void : Scope.close(scope, Exit.void)
               })
-              return open(info, req, deadline, restore).pipe(
-                  Effect.catchAll(failed(info, deadline, "answer")),
-                  Effect.flatMap(({ meta, response }) => {
-                    // Waiting on the consumer now: the deadline re-arms on each pull.
-                    deadline.waitingSince = undefined
-                    const broken = (e: HttpClientError.ResponseError): ProviderError =>
-                      deadline.timedOut
-                        ? timeout(info, deadline.timeoutMs, "stream data")
-                        : new StreamInterrupted({
-                          provider: spec.provider,
-                          model: info.model,
-                          status: meta.status,
-                          requestId: meta.requestId,
-                          detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
-                        })
-                    const open = () => openBody(response, deadline, broken, release)
-                    return restore(onOpen({ ...meta, open, body: toStream(open) }))
-                  }),
-                  Effect.onError(() => release)
-                )
+              // A failure before the body after the deadline fired is `Timeout`, whatever the abort caused.
+              const timedOutOr = (error: ProviderError) => deadline.timedOut ? timeout(info, deadline.timeoutMs, "answer") : error
+              const opened = send(fiber.currentContext, info, req, deadline, restore, timedOutOr, (meta, response) => {
+                // Waiting on the consumer now: the deadline re-arms on each pull.
+                deadline.waitingSince = undefined
+                const broken = (e: HttpClientError.ResponseError): ProviderError =>
+                  deadline.timedOut
+                    ? timeout(info, deadline.timeoutMs, "stream data")
+                    : new StreamInterrupted({
+                      provider: spec.provider,
+                      model: info.model,
+                      status: meta.status,
+                      requestId: meta.requestId,
+                      detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
+                    })
+                const open = () => openBody(response, deadline, broken, release)
+                return restore(onOpen({ ...meta, open, body: toStream(open) }))
+              })
+              // Masked here, so `release` runs whole (as `Effect.onError` would, with fewer steps).
+              const released = Effect.tapErrorCause(opened, () => release)
+              return start === undefined ? released : Effect.zipRight(start, released)
             }))
           const wait = limiter.tryTake()
           return wait === undefined ? run : Effect.zipRight(restore(wait), run)
