@@ -168,13 +168,13 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
       })
       : Effect.flatMap(gateway.complete(request, requirements, options), onComplete)
 
-  // On Node: the answer to a decoded call written to `res`. A complete answer completes when its bytes are handed
-  // to the socket, or (`handed`) as soon as they are given to `res`: the server then counts the request until
+  // On Node: the answer to a decoded call written to `res`. It completes when its last bytes are handed to the
+  // socket, or (`handed`) as soon as they are given to `res`: the server then counts the request until
   // the response finishes or closes, and the fiber ends without waiting (no wake-up after the write).
   const writeCall = (res: Http.ServerResponse, call: Call, handed: boolean) =>
     answerCall(call, (streamed, headers, includeUsage) => {
       headers["content-type"] = "text/event-stream"
-      return Effect.as(Sse.write(res, headers, streamed, includeUsage), sent(200))
+      return Effect.as(Sse.write(res, headers, streamed, includeUsage, handed), sent(200))
     }, ({ meta, response }) => {
       const headers = metaHeaders(meta)
       headers["content-type"] = "application/json"

@@ -95,23 +95,27 @@ const ended = (res: Http.ServerResponse, last: string): Effect.Effect<void> =>
  * When the answer offers a bare pull (`StreamAnswer.open`, a provider's
  * stream) the writer pulls that instead: the upstream through one pull layer,
  * no channel of the writer's own (~270 Effect ops fewer per stream).
+ * With `handed`, it completes as soon as the last event is given to `res`
+ * (the caller counts the request until the response finishes or closes).
  */
 export const write = (
   res: Http.ServerResponse,
   headers: Record<string, string>,
   answer: StreamAnswer,
-  includeUsage: boolean
+  includeUsage: boolean,
+  handed = false
 ): Effect.Effect<void> =>
   answer.open === undefined
-    ? writeStream(res, headers, answer, includeUsage)
-    : writePull(res, headers, answer, answer.open, includeUsage)
+    ? writeStream(res, headers, answer, includeUsage, handed)
+    : writePull(res, headers, answer, answer.open, includeUsage, handed)
 
 /** The answer's chunk stream, pulled through its channel in a scope closed at the end. */
 const writeStream = (
   res: Http.ServerResponse,
   headers: Record<string, string>,
   answer: StreamAnswer,
-  includeUsage: boolean
+  includeUsage: boolean,
+  handed: boolean
 ): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
@@ -125,7 +129,7 @@ const writeStream = (
         })
         return step
       })
-      return finish(res, answer, restore, body, (exit) => Scope.close(scope, exit))
+      return finish(res, answer, restore, body, (exit) => Scope.close(scope, exit), handed)
     })
   )
 
@@ -138,7 +142,8 @@ const writePull = (
   headers: Record<string, string>,
   answer: StreamAnswer,
   open: () => StreamPull,
-  includeUsage: boolean
+  includeUsage: boolean,
+  handed: boolean
 ): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
@@ -152,7 +157,7 @@ const writePull = (
           return text === "" || send(res, text) ? step : Effect.zipRight(drained(res), step)
         }
       })
-      return finish(res, answer, restore, step, close)
+      return finish(res, answer, restore, step, close, handed)
     })
   )
 
@@ -165,10 +170,18 @@ const finish = (
   answer: StreamAnswer,
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   body: Effect.Effect<void, ProviderError>,
-  close: (exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>
-): Effect.Effect<void> =>
-  Effect.matchCauseEffect(restore(body), {
-    onSuccess: () => Effect.zipRight(close(Exit.void), restore(ended(res, DONE))),
+  close: (exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>,
+  handed: boolean
+): Effect.Effect<void> => {
+  // The last event: waited for until written, or (`handed`) only given to `res` (no wake-up after the write).
+  const last = (text: string) =>
+    handed
+      ? Effect.sync(() => {
+        res.end(text)
+      })
+      : restore(ended(res, text))
+  return Effect.matchCauseEffect(restore(body), {
+    onSuccess: () => Effect.zipRight(close(Exit.void), last(DONE)),
     onFailure: (cause) =>
       Effect.zipRight(
         close(Exit.failCause(cause)),
@@ -178,6 +191,7 @@ const finish = (
             if (!res.writableEnded) res.end()
             return Effect.failCause(cause as Cause.Cause<never>)
           })
-          : Effect.flatMap(streamError(answer, cause), (error) => restore(ended(res, errorFrame(error))))
+          : Effect.flatMap(streamError(answer, cause), (error) => last(errorFrame(error)))
       )
   })
+}
