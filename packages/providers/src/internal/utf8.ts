@@ -16,11 +16,14 @@
 /** An incremental UTF-8 decoder (see the module): call it with each chunk, in order. */
 export type Utf8Decoder = (bytes: Uint8Array) => string
 
+// Both keep a BOM: it is dropped by the decoder, only as the first character of the body.
+// Without `stream`, a decode keeps no state: one serves every body.
+const whole = new TextDecoder("utf-8", { ignoreBOM: true })
+
 /** A fresh decoder for one body. */
 export const makeUtf8Decoder = (): Utf8Decoder => {
-  // Both keep a BOM: it is dropped here, only as the first character of the body.
-  const whole = new TextDecoder("utf-8", { ignoreBOM: true })
-  const streaming = new TextDecoder("utf-8", { ignoreBOM: true })
+  // Made at the first chunk that needs it (most bodies never do).
+  let streaming: InstanceType<typeof TextDecoder> | undefined
   // Whether the streaming decoder may hold the start of a character.
   let open = false
   let first = true
@@ -30,6 +33,7 @@ export const makeUtf8Decoder = (): Utf8Decoder => {
     if (!open && last !== undefined && last < 0x80) {
       text = whole.decode(bytes)
     } else {
+      streaming ??= new TextDecoder("utf-8", { ignoreBOM: true })
       text = streaming.decode(bytes, { stream: true })
       // A chunk ending on an ASCII byte leaves nothing open.
       if (last !== undefined) open = last >= 0x80
