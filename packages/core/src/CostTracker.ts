@@ -217,7 +217,8 @@ export const make = Effect.gen(function* () {
     book.roll(now)
     if (reservation !== undefined) book.unhold(reservation.id)
     book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
-    const offered = sink.offer(record)
+    // Offered now (this runs inside the caller's step): `Effect.void` when it was queued at once.
+    const offered = sink.offerNow === undefined ? sink.offer(record) : sink.offerNow(record)
     if (budgets.length === 0) return offered
     const crossings = book.crossings(budgets, config.budgets.alertThresholds)
     const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period))

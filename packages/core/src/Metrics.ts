@@ -24,6 +24,8 @@ export class Metrics extends Context.Tag("@modelgate/core/Metrics")<
   {
     /** Count a record in the live counters and as waiting to be stored (the record writer calls this). */
     readonly observe: (record: GatewayRecord) => Effect.Effect<void>
+    /** `observe` done when called (inside the caller's step). Optional: callers fall back to `observe`. */
+    readonly observeNow?: (record: GatewayRecord) => void
     /**
      * Run `write` (the store write of `batch`); queries wait meanwhile, and on
      * success the batch stops counting as waiting.
@@ -48,19 +50,19 @@ export const make = Effect.gen(function* () {
   const waiting = new Set<GatewayRecord>()
   const lock = yield* Effect.makeSemaphore(1)
 
-  const observe = (record: GatewayRecord) =>
-    Effect.sync(() => {
-      addRecord(liveAggregate, record)
-      if (record._tag === "PerformanceRecord") {
-        let h = histograms.get(record.model)
-        if (h === undefined) {
-          h = emptyHistogram()
-          histograms.set(record.model, h)
-        }
-        observeDuration(h, record.latencyMs)
+  const observeNow = (record: GatewayRecord): void => {
+    addRecord(liveAggregate, record)
+    if (record._tag === "PerformanceRecord") {
+      let h = histograms.get(record.model)
+      if (h === undefined) {
+        h = emptyHistogram()
+        histograms.set(record.model, h)
       }
-      waiting.add(record)
-    })
+      observeDuration(h, record.latencyMs)
+    }
+    waiting.add(record)
+  }
+  const observe = (record: GatewayRecord) => Effect.sync(() => observeNow(record))
 
   const persist = <E>(batch: ReadonlyArray<GatewayRecord>, write: Effect.Effect<void, E>) =>
     lock.withPermits(1)(
@@ -87,7 +89,7 @@ export const make = Effect.gen(function* () {
 
   const prometheus = Effect.sync(() => render(liveAggregate, histograms))
 
-  return Metrics.of({ observe, persist, forget, query, live, prometheus })
+  return Metrics.of({ observe, observeNow, persist, forget, query, live, prometheus })
 })
 
 /** The metrics service (needs a `MetricsStore`). */

@@ -226,11 +226,16 @@ export const make = (options: Options = {}) =>
       return transitions.length === 0 ? Effect.void : announce(record.model, transitions)
     }
 
+    // Offered when called (`recordAt` runs inside the caller's step): `Effect.void` when queued at once.
+    const offerNow = (record: PerformanceRecord) => sink.offerNow === undefined ? sink.offer(record) : sink.offerNow(record)
+
     const recordAt = (config: GatewayConfigData, now: number, record: PerformanceRecord): Effect.Effect<void> => {
-      if (record.cacheHit) return sink.offer(record)
+      if (record.cacheHit) return offerNow(record)
       const after = addStep(config.performance, now, record)
       // The sink first, as `record` does; then any transition.
-      return after === Effect.void ? sink.offer(record) : Effect.zipRight(sink.offer(record), after)
+      const offered = offerNow(record)
+      if (after === Effect.void) return offered
+      return offered === Effect.void ? after : Effect.zipRight(offered, after)
     }
 
     const none = Effect.succeed(Option.none<ModelPerformance>())

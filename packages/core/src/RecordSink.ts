@@ -12,6 +12,12 @@ export class RecordSink extends Context.Tag("@modelgate/core/RecordSink")<
   {
     /** Queue a record. Cost records apply back-pressure when the queue is full; others may be dropped (logged). */
     readonly offer: (record: GatewayRecord) => Effect.Effect<void>
+    /**
+     * `offer` from the step that calls it: the record is taken when called,
+     * and the answer is `Effect.void` itself when it was queued at once (the
+     * caller may skip its step). Optional: callers fall back to `offer`.
+     */
+    readonly offerNow?: (record: GatewayRecord) => Effect.Effect<void>
   }
 >() {}
 

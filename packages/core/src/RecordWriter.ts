@@ -188,7 +188,7 @@ export const make = Effect.gen(function* () {
 
   /**
    * Queue a record. The common case (room in its queue) is synchronous, in the
-   * step that follows `metrics.observe` (bench/README.md); a full queue takes
+   * step of `metrics.observe` (bench/README.md); a full queue takes
    * `offerFull`, and then checks whether the writer closed meanwhile.
    */
   const offerQueued = (record: GatewayRecord): Effect.Effect<void> => {
@@ -218,8 +218,19 @@ export const make = Effect.gen(function* () {
     closed ? flushWith(shutdownRetry).pipe(Effect.catchAll((error) => Effect.logError("late record lost", error.message))) : Effect.void
   )
 
-  const offer = (record: GatewayRecord): Effect.Effect<void> =>
-    Effect.flatMap(metrics.observe(record), () => (closed ? offerLate(record) : offerQueued(record)))
+  /**
+   * Observe and queue a record when called (inside the caller's step): no
+   * Effect step of its own when it is queued at once (`Effect.void`). The
+   * `closed` flag and the queue are read in that same step, as before.
+   */
+  const offerNow = (record: GatewayRecord): Effect.Effect<void> => {
+    const observeNow = metrics.observeNow
+    if (observeNow === undefined) return Effect.flatMap(metrics.observe(record), () => (closed ? offerLate(record) : offerQueued(record)))
+    observeNow(record)
+    return closed ? offerLate(record) : offerQueued(record)
+  }
+
+  const offer = (record: GatewayRecord): Effect.Effect<void> => Effect.suspend(() => offerNow(record))
 
   const stats = Effect.all({
     queuedCosts: Queue.size(costs),
@@ -229,7 +240,7 @@ export const make = Effect.gen(function* () {
     degraded: Ref.get(degraded)
   })
 
-  return Context.make(RecordSink, RecordSink.of({ offer })).pipe(
+  return Context.make(RecordSink, RecordSink.of({ offer, offerNow })).pipe(
     Context.add(RecordWriter, RecordWriter.of({ flush: Effect.orDie(flushWith(writeRetry)), stats }))
   )
 })

@@ -170,6 +170,23 @@ describe("RecordWriter", () => {
       assert.strictEqual((yield* t.metrics.query({})).totals.requests, 1)
     }))
 
+  it.scoped("offerNow takes a record when called (nothing left to run): metrics see it, the drain writes it", () =>
+    Effect.gen(function* () {
+      const t = yield* setup({ flushIntervalMs: 60_000, batchSize: 100 })
+      const offerNow = t.sink.offerNow
+      assert.isDefined(offerNow)
+      assert.strictEqual(offerNow!(cost(1)), Effect.void)
+      assert.strictEqual(offerNow!(perf(2)), Effect.void)
+      assert.strictEqual((yield* t.metrics.live).totals.requests, 1)
+      yield* Scope.close(t.scope, Exit.void)
+      assert.deepStrictEqual((yield* t.stored).map((r) => r.at).sort(), [1, 2])
+      // After the writer closed, what is left to run writes the record directly.
+      const late = offerNow!(cost(3))
+      assert.notStrictEqual(late, Effect.void)
+      yield* late
+      assert.deepStrictEqual((yield* t.stored).map((r) => r.at).sort(), [1, 2, 3])
+    }))
+
   it.scoped("a record offered after the writer closed is still written", () =>
     Effect.gen(function* () {
       const t = yield* setup({ flushIntervalMs: 250, batchSize: 500 })

@@ -21,7 +21,7 @@ import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Exit } from "effect"
-import { flatMapNow } from "../ModelSelector/Reads.js"
+import { flatMapNow, mapNow } from "../ModelSelector/Reads.js"
 import type { CostTracker, BudgetReservation } from "../CostTracker.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
@@ -174,14 +174,14 @@ export const succeeded = (
         cacheHit: false
       })
     ), () =>
-      Effect.as(
+      mapNow(
         recordPerformance(
           s,
           config,
           outcome.now,
           performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
         ),
-        cost
+        () => cost
       )))
 }
 
