@@ -21,6 +21,7 @@ import type { StoreError } from "@modelgate/domain/Errors"
 import { Clock, Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as CacheStore from "./CacheStore.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { cacheKey } from "./ResponseCache/Key.js"
 import { Lru } from "./ResponseCache/Lru.js"
 
@@ -48,6 +49,8 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
     readonly key: (request: ChatRequest, model: string) => string
     /** Whether this request may be cached at all (config: enabled, temperature). */
     readonly cacheable: (request: ChatRequest) => Effect.Effect<boolean>
+    /** `cacheable` under `config` (the request's, not read again), answered at once. Optional: callers fall back to `cacheable`. */
+    readonly cacheableAt?: (config: GatewayConfigData, request: ChatRequest) => boolean
     readonly get: (key: string) => Effect.Effect<Option.Option<ChatResponse>>
     /** Store with the config TTL, or `ttlMs` when given (0 or less: not stored). */
     readonly set: (key: string, response: ChatResponse, ttlMs?: number) => Effect.Effect<void>
@@ -236,10 +239,11 @@ export const make = Effect.gen(function* () {
     yield* enqueue({ _tag: "Delete", key })
   })
 
-  const cacheable = (request: ChatRequest): Effect.Effect<boolean> =>
-    Effect.map(gatewayConfig.get, ({ cache: config }) => config.enabled && (request.temperature === 0 || config.cacheNonDeterministic))
+  const cacheableAt = ({ cache: config }: GatewayConfigData, request: ChatRequest): boolean =>
+    config.enabled && (request.temperature === 0 || config.cacheNonDeterministic)
+  const cacheable = (request: ChatRequest): Effect.Effect<boolean> => Effect.map(gatewayConfig.get, (config) => cacheableAt(config, request))
 
-  return Context.make(ResponseCache, ResponseCache.of({ key: cacheKey, cacheable, get, set })).pipe(
+  return Context.make(ResponseCache, ResponseCache.of({ key: cacheKey, cacheable, cacheableAt, get, set })).pipe(
     Context.add(
       CacheControl,
       CacheControl.of({

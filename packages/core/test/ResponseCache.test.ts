@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as CacheStore from "@modelgate/core/CacheStore"
-import { Effect, FastCheck as fc, Option, TestClock } from "effect"
+import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
+import { Effect, FastCheck as fc, Option, Schema, TestClock } from "effect"
 import { build, buildBoth, cacheOver, cacheOverMemory, failingStore, nullStore, request, response } from "./ResponseCacheFixtures.js"
 
 describe("ResponseCache", () => {
@@ -16,6 +17,12 @@ describe("ResponseCache", () => {
       assert.isTrue(yield* loose.cacheable(request("a", { temperature: undefined })))
       const off = yield* build(cacheOverMemory({ enabled: false, cacheNonDeterministic: true }))
       assert.isFalse(yield* off.cacheable(request("a", { temperature: 0 })))
+      // `cacheableAt` judges under the config it is given (the request's), with the same rule.
+      const config = (cache: object) => Schema.decodeUnknownSync(GatewayConfigData)({ cache })
+      assert.isTrue(off.cacheableAt?.(config({ enabled: true }), request("a", { temperature: 0 })))
+      assert.isFalse(off.cacheableAt?.(config({ enabled: true }), request("a", { temperature: 0.7 })))
+      assert.isTrue(off.cacheableAt?.(config({ enabled: true, cacheNonDeterministic: true }), request("a", { temperature: 0.7 })))
+      assert.isFalse(strict.cacheableAt?.(config({ enabled: false }), request("a", { temperature: 0 })))
     }))
 
   it.scoped("returns what was stored under a key and misses other keys", () =>

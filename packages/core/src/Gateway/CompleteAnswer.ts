@@ -8,6 +8,7 @@ import { toUsd } from "@modelgate/domain/Money"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect } from "effect"
 import type { RequestOptions } from "../Gateway.js"
+import { mapNow } from "../ModelSelector/Reads.js"
 import * as Accounting from "./Accounting.js"
 import { answerMeta, answerOver, providerRequest, selectedThenEvaluated } from "./Attempt.js"
 import type { Begun } from "./RequestStart.js"
@@ -31,7 +32,8 @@ export const completeAnswer = (
       streamed: false,
       use: ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
       after: ({ held }, result) =>
-        Effect.map(
+        // `mapNow`: the accounting answers an Exit when every step of it ran at once.
+        mapNow(
           Accounting.succeeded(s.accounting, held, result.response.usage, result.rateLimit, {
             requestId,
             requirements,

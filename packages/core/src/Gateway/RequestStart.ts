@@ -42,17 +42,22 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
     Effect.clockWith((clock) => {
       const startedAt = clock.unsafeCurrentTimeMillis()
       const requestId = options?.requestId ?? nextRequestId(s, startedAt)
+      const begun = (explicit: ModelMetadata | undefined, cacheable: boolean): Begun => ({
+        requestId,
+        startedAt,
+        clock,
+        config: current,
+        explicit,
+        key: cacheable ? cacheKeyOf(s, request, requirements, explicit) : undefined
+      })
+      // `cacheableAt` on the config just read, when the cache has it (no config read and map steps).
+      const cacheableAt = s.cache.cacheableAt
       const withModel = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
         options?.cacheTtlMs === 0
-          ? Effect.succeed({ requestId, startedAt, clock, config: current, explicit, key: undefined })
-          : Effect.map(s.cache.cacheable(request), (cacheable) => ({
-            requestId,
-            startedAt,
-            clock,
-            config: current,
-            explicit,
-            key: cacheable ? cacheKeyOf(s, request, requirements, explicit) : undefined
-          }))
+          ? Effect.succeed(begun(explicit, false))
+          : cacheableAt !== undefined
+          ? Effect.succeed(begun(explicit, cacheableAt(current, request)))
+          : Effect.map(s.cache.cacheable(request), (cacheable) => begun(explicit, cacheable))
       return request.model === "auto" ? withModel(undefined) : Effect.flatMap(s.registry.resolve(request.model), withModel)
     }))
 
