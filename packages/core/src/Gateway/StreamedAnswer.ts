@@ -10,7 +10,9 @@ import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Effect, Exit, Option } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
+import { flatMapNow } from "../ModelSelector/Reads.js"
 import type { StreamResult } from "../Provider.js"
+import { notEvaluated } from "../ResponseEvaluator.js"
 import * as Accounting from "./Accounting.js"
 import { answerMeta, answerOver, type Attempt, evaluation, providerRequest, selected } from "./Attempt.js"
 import type { Begun } from "./RequestStart.js"
@@ -20,7 +22,10 @@ import * as Streaming from "./Streaming.js"
 /**
  * Account for a stream when it ends: its usage (estimated when the provider
  * sent none), or its failure. A stream that ended cleanly with real usage is
- * evaluated and cached like a complete answer.
+ * evaluated and cached like a complete answer. Runs when called: call it
+ * inside the step that settles the stream (`settleOnce`); the parts that have
+ * nothing to do (accounting that ran at once, evaluator off, no cache key)
+ * add no step.
  */
 const settleStream = (
   s: Services,
@@ -31,34 +36,35 @@ const settleStream = (
   begun: Begun,
   cacheTtlMs: number | undefined
 ) =>
-(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const { requestId } = begun
-    const ctx = {
-      requestId,
-      requirements,
-      now: begun.clock.unsafeCurrentTimeMillis(),
-      streamed: true,
-      timeToFirstTokenMs: summary.timeToFirstTokenMs
-    }
-    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-    if (Option.isSome(failure)) return Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
-    // Ended, or the client went away: the provider generated (and bills) what was sent.
-    const usage: Usage = summary.usage ?? {
-      prompt_tokens: attempt.promptTokens,
-      completion_tokens: summary.chunks,
-      total_tokens: attempt.promptTokens + summary.chunks,
-      estimated: true
-    }
-    const accounted = Effect.asVoid(Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx))
-    const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
-    if (response === undefined) return accounted
+(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>): Effect.Effect<void> => {
+  const { requestId } = begun
+  const ctx = {
+    requestId,
+    requirements,
+    now: begun.clock.unsafeCurrentTimeMillis(),
+    streamed: true,
+    timeToFirstTokenMs: summary.timeToFirstTokenMs
+  }
+  const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+  if (Option.isSome(failure)) return Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
+  // Ended, or the client went away: the provider generated (and bills) what was sent.
+  const usage: Usage = summary.usage ?? {
+    prompt_tokens: attempt.promptTokens,
+    completion_tokens: summary.chunks,
+    total_tokens: attempt.promptTokens + summary.chunks,
+    estimated: true
+  }
+  const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx)
+  const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
+  // After the accounting (at once when it ran at once: `flatMapNow`).
+  return flatMapNow(accounted, (): Effect.Effect<void> => {
+    if (response === undefined) return Effect.void
+    const evaluated = evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
     const key = begun.key
-    return accounted.pipe(
-      Effect.flatMap(() => evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })),
-      Effect.flatMap(() => (key === undefined ? Effect.void : s.cache.set(key, response, cacheTtlMs)))
-    )
+    if (key === undefined) return evaluated === notEvaluated ? Effect.void : Effect.asVoid(evaluated)
+    return evaluated === notEvaluated ? s.cache.set(key, response, cacheTtlMs) : Effect.flatMap(evaluated, () => s.cache.set(key, response, cacheTtlMs))
   })
+}
 
 // Validation off (`, true`): registry strings and a fixed detail, nothing from outside.
 const neverStarted = (model: ModelMetadata): ProviderError =>
