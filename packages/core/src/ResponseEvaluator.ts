@@ -28,30 +28,27 @@ import * as Heuristics from "./ResponseEvaluator/Heuristics.js"
 
 export { Heuristics }
 
+/** What `evaluate` scores: one answer to one request. */
+export interface EvaluationInput {
+  readonly requestId: string
+  readonly model: string
+  readonly taskType: string | undefined
+  readonly request: ChatRequest
+  readonly response: ChatResponse
+}
+
 /** Answer quality. */
 export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEvaluator")<
   ResponseEvaluator,
   {
     /** None when the evaluator is disabled (nothing computed or stored). */
-    readonly evaluate: (input: {
-      readonly requestId: string
-      readonly model: string
-      readonly taskType: string | undefined
-      readonly request: ChatRequest
-      readonly response: ChatResponse
-    }) => Effect.Effect<Option.Option<QualityScoreRecord>>
+    readonly evaluate: (input: EvaluationInput) => Effect.Effect<Option.Option<QualityScoreRecord>>
     /**
      * `evaluate` under `config` (the request's, not read again). When the
      * evaluator is disabled it answers `notEvaluated` itself, so the caller
      * may skip its step. Optional: callers fall back to `evaluate`.
      */
-    readonly evaluateAt?: (config: GatewayConfigData, input: {
-      readonly requestId: string
-      readonly model: string
-      readonly taskType: string | undefined
-      readonly request: ChatRequest
-      readonly response: ChatResponse
-    }) => Effect.Effect<Option.Option<QualityScoreRecord>>
+    readonly evaluateAt?: (config: GatewayConfigData, input: EvaluationInput) => Effect.Effect<Option.Option<QualityScoreRecord>>
     /** 0 normally; up to 1 while a switch is recommended for `model` on `taskType`. */
     readonly penalty: (model: string, taskType: string | undefined) => Effect.Effect<number>
     /** `penalty` of several models, in order (the selector asks it once per ranking). Optional: callers fall back to `penalty`. */
@@ -69,8 +66,6 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
 /** What `evaluateAt` answers when the evaluator is disabled: nothing computed, stored or published. */
 export const notEvaluated: Effect.Effect<Option.Option<QualityScoreRecord>> = Effect.succeed(Option.none())
 
-/** What `evaluate` scores. */
-export type EvaluationInput = Parameters<ResponseEvaluator["Type"]["evaluate"]>[0]
 
 interface Track {
   /** Times of low scores within the window, oldest first. */
