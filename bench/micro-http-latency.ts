@@ -1,8 +1,8 @@
 /**
  * Latency the HTTP layer adds at concurrency 1: sequential requests to the
- * gateway's HTTP app over the Gateway double (`micro-http.ts serve gateway`,
+ * gateway's HTTP app over the Gateway double (`micro-http-servers.ts gateway`,
  * a child process) and to the bare node:http server answering the same bytes
- * (`micro-http.ts serve bare`), from one keep-alive undici client in this
+ * (`micro-http-servers.ts bare`), from one keep-alive undici client in this
  * process. Prints p50 / p90 of the full answer (json) and of the first body
  * byte and the end (stream), in us, and the gateway's difference to bare.
  * Runs alternate bare / gateway `rounds` times; the best p50 of each is kept.
@@ -11,32 +11,9 @@
  *
  * Build first (`npx tsc -b`): the app runs from its `dist`.
  */
-import { spawn, type ChildProcess } from "node:child_process"
-import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import { fileURLToPath } from "node:url"
 import { Pool } from "undici"
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-
-const start = (role: string): Promise<{ child: ChildProcess; port: number }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "bench/micro-http.ts", "serve", role], {
-      cwd: root,
-      env: { ...process.env, MODELGATE_MASTER_KEY: "" },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let out = ""
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString()
-      const m = /listening (\d+)/.exec(out) ?? /http:\/\/127\.0\.0\.1:(\d+)/.exec(out)
-      if (m) resolve({ child, port: Number(m[1]) })
-    })
-    child.on("exit", (code) => reject(new Error(`${role} server exited with ${code}: ${out}`)))
-  })
-
-const body = (stream: boolean) =>
-  JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }], ...(stream ? { stream: true } : {}) })
+import { chatBody, startServer } from "./micro-http-servers.js"
 
 const percentile = (xs: Array<number>, p: number) => {
   const sorted = [...xs].sort((a, b) => a - b)
@@ -47,7 +24,7 @@ const percentile = (xs: Array<number>, p: number) => {
 const measure = async (pool: Pool, stream: boolean, n: number) => {
   const first: Array<number> = []
   const end: Array<number> = []
-  const payload = body(stream)
+  const payload = chatBody(stream)
   for (let i = 0; i < n; i++) {
     const t0 = performance.now()
     const res = await pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json" }, body: payload })
@@ -69,7 +46,7 @@ const keep = (key: string, value: number) => {
 }
 for (let round = 0; round < rounds; round++) {
   for (const role of ["bare", "gateway"]) {
-    const { child, port } = await start(role)
+    const { child, port } = await startServer(role)
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
     for (const stream of [false, true]) {
       await measure(pool, stream, Math.min(n, 1000))

@@ -14,6 +14,7 @@ import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext } from "@modelgate/core/Provider"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { Chunk, Effect, Option, Redacted } from "effect"
+import { completionText, streamText } from "./upstream-answers.js"
 
 process.setSourceMapsEnabled(false)
 const src = process.env["MG_OPENAI_SRC"] ?? "../packages/providers/src"
@@ -68,24 +69,8 @@ const headers = Headers.fromInput({
   "keep-alive": "timeout=5"
 })
 
-const completion = JSON.stringify({
-  id: "chatcmpl-bench",
-  object: "chat.completion",
-  created: 1_700_000_000,
-  model: "gpt-4o-mini",
-  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the bench upstream." }, finish_reason: "stop", logprobs: null }],
-  usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 }
-})
-
-const chunk = (delta: object, finish: string | null) =>
-  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
-const streamBody = new TextEncoder().encode(
-  chunk({ role: "assistant", content: "" }, null) +
-    ["Hello", " from", " the", " bench", " upstream."].map((t) => chunk({ content: t }, null)).join("") +
-    chunk({}, "stop") +
-    `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } })}\n\n` +
-    "data: [DONE]\n\n"
-)
+const completion = completionText
+const streamBody = new TextEncoder().encode(streamText)
 
 const info = { model: "openai/gpt-4o-mini", keyId: "openai#0", secrets: ["k"] }
 

@@ -4,28 +4,10 @@
  * Run as a child process: `node --import tsx bench/upstream.ts <port>`.
  */
 import * as http from "node:http"
+import { completionText, streamText } from "./upstream-answers.js"
 
-const completion = Buffer.from(
-  JSON.stringify({
-    id: "chatcmpl-bench",
-    object: "chat.completion",
-    created: 1_700_000_000,
-    model: "gpt-4o-mini",
-    choices: [{ index: 0, message: { role: "assistant", content: "Hello from the bench upstream." }, finish_reason: "stop", logprobs: null }],
-    usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 }
-  })
-)
-
-const chunk = (delta: object, finish: string | null) =>
-  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
-
-const streamBody = Buffer.from(
-  chunk({ role: "assistant", content: "" }, null) +
-    ["Hello", " from", " the", " bench", " upstream."].map((t) => chunk({ content: t }, null)).join("") +
-    chunk({}, "stop") +
-    `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } })}\n\n` +
-    "data: [DONE]\n\n"
-)
+const completion = Buffer.from(completionText)
+const streamBody = Buffer.from(streamText)
 
 /** A prompt containing this makes a streamed answer pause `firstBytePauseMs` after its first event. */
 const firstBytePrompt = "first-byte-probe"
