@@ -62,7 +62,7 @@ export const make = (afterMs: number) =>
       registered = false
       const oldest = pending.values().next()
       if (oldest.done === true) {
-        // Streams handed out since the last look were all started: any later one is due a delay from now at
+        // Streams handed out since the last look were all started: a later one is due a delay from now at
         // the earliest, so look again then. Nothing handed out for a whole delay: wait for the next one.
         if (seen) return Effect.sleep(afterMs)
         idle = true
