@@ -66,21 +66,11 @@ export const makeRun = (deps: RunDeps) =>
 
     /**
      * One candidate: call it, rotating keys on Unauthorized; report health and
-     * feedback. One match step around the call (no generator, no `either`):
-     * the clock is read synchronously around it.
+     * feedback. One match step around the call (no generator, no `either`).
+     * The clock is read and the attempt made when called: call it from a
+     * running step (a generator's body, a continuation), not ahead of time.
      */
     const tryCandidate = <A>(
-      model: ModelMetadata,
-      attemptNumber: number,
-      attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
-      requestId: string | undefined,
-      clock: Clock.Clock,
-      rotations = 0
-    ): Effect.Effect<Either.Either<A, AttemptError>> =>
-      Effect.suspend(() => tryCandidateNow(model, attemptNumber, attempt, requestId, clock, rotations))
-
-    /** `tryCandidate` from the step that calls it: the clock is read and the attempt made when called. */
-    const tryCandidateNow = <A>(
       model: ModelMetadata,
       attemptNumber: number,
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
@@ -188,7 +178,7 @@ export const makeRun = (deps: RunDeps) =>
         }
         const result = attemptNumber === 1 && first !== undefined
           ? first
-          : yield* tryCandidate(model, attemptNumber, attempt, requestId, clock)
+          : yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, 0)
         if (result._tag === "Right") {
           const outcome: FailoverOutcome<A> = { value: result.right, model, failovers: attempted.length, failures }
           return outcome
@@ -238,7 +228,7 @@ export const makeRun = (deps: RunDeps) =>
       if (model === undefined || settings.maxAttempts < 1) {
         return loop(candidates, attempt, requestId, settings, clock, start, undefined)
       }
-      return Effect.flatMap(tryCandidateNow(model, 1, attempt, requestId, clock, 0), (result) =>
+      return Effect.flatMap(tryCandidate(model, 1, attempt, requestId, clock, 0), (result) =>
         result._tag === "Right"
           ? Effect.succeed<FailoverOutcome<A>>({ value: result.right, model, failovers: 0, failures: [] })
           : loop(candidates, attempt, requestId, settings, clock, start, result))
