@@ -29,7 +29,7 @@ import { HealthChanged } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
 import type { HealthCheckRecord } from "@modelgate/domain/Records"
-import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, Stream } from "effect"
+import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, ScheduleDecision, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
@@ -49,6 +49,18 @@ export interface ModelHealth {
   readonly reason: string
   /** True when no probe can fix it (no usable key, no adapter): waiting does not help. */
   readonly blocked?: boolean | undefined
+}
+
+/** Whether a model can serve now; for one that cannot, when a probe may bring it back. */
+export interface Availability {
+  readonly health: ModelHealth
+  readonly available: boolean
+  /**
+   * For a model that is unavailable until a probe succeeds: ms until its next
+   * probe (0 when one is due or running). Undefined when no probe is
+   * scheduled, or no probe can help (`health.blocked`).
+   */
+  readonly retryAfterMs?: number | undefined
 }
 
 /** Model health. */
@@ -79,7 +91,7 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
      */
     readonly availability?: (
       models: ReadonlyArray<string>
-    ) => Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>>
+    ) => Effect.Effect<ReadonlyArray<Availability>>
     /**
      * `availability` read when CALLED, as the other services' `…At` members
      * (`config` and `now` are the caller's reads; health needs neither): the
@@ -90,7 +102,7 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
       config: GatewayConfigData,
       now: number,
       models: ReadonlyArray<string>
-    ) => Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>>
+    ) => Effect.Effect<ReadonlyArray<Availability>>
   }
 >() {}
 
@@ -208,20 +220,36 @@ export const make = Effect.gen(function* () {
       return yield* record(model.id, check)
     })
 
-  /** The probe fiber of one model: probe, then wait the interval, or the backoff while unavailable. */
+  /**
+   * The probe fiber of one model: probe, then wait the interval, or the
+   * backoff while unavailable. The backoff schedule is stepped here rather
+   * than by a driver (whose `next` sleeps first), so the time of the next
+   * probe is known, and kept in the model's entry, while the fiber waits: the
+   * wait queue reads it to tell whether waiting for this model can help.
+   */
   const probeLoop = (model: ModelMetadata) =>
     Effect.gen(function* () {
-      let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
+      let backoff: { readonly schedule: Schedule.Schedule<Duration.Duration>; state: unknown } | undefined
       while (true) {
         const settings = (yield* config.get).healthCheck
         const health = yield* checkOnce(model, settings)
+        const now = yield* Clock.currentTimeMillis
+        let delay = Duration.millis(settings.intervalMs)
         if (health.status === "unavailable" && health.consecutiveFailures >= settings.failureThreshold) {
-          backoff ??= yield* Schedule.driver(probeBackoff(settings))
-          yield* Effect.orDie(backoff.next(undefined))
+          if (backoff === undefined) {
+            const schedule = Schedule.delays(probeBackoff(settings))
+            backoff = { schedule, state: schedule.initial }
+          }
+          const [state, next, decision] = yield* backoff.schedule.step(now, undefined, backoff.state)
+          backoff.state = state
+          // The backoff never ends; were it to, probes would go on at the interval.
+          if (ScheduleDecision.isContinue(decision)) delay = next
         } else {
           backoff = undefined
-          yield* Effect.sleep(Duration.millis(settings.intervalMs))
         }
+        const at = now + Duration.toMillis(delay)
+        yield* Effect.sync(() => applyNow(model.id, (e) => State.scheduleProbe(e, at)))
+        yield* Effect.sleep(delay)
       }
     })
 
@@ -271,10 +299,13 @@ export const make = Effect.gen(function* () {
   const successAt = (at: number, model: string, latencyMs: number) =>
     record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
 
-  const availabilityOf = (models: ReadonlyArray<string>) =>
-    models.map((model) => {
-      const health = entryOf(entries, model).health
-      return { health, available: health.status !== "unavailable" }
+  const availabilityOf = (models: ReadonlyArray<string>, now: number) =>
+    models.map((model): Availability => {
+      const entry = entryOf(entries, model)
+      const health = entry.health
+      const available = health.status !== "unavailable"
+      const next = available || health.blocked === true ? undefined : entry.nextProbeAt
+      return { health, available, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
     })
 
   return HealthChecker.of({
@@ -283,8 +314,8 @@ export const make = Effect.gen(function* () {
     all: Effect.sync(() => [...entries.values()].map((e) => e.health)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.sync(() => entryOf(entries, model).history),
-    availability: (models) => Effect.sync(() => availabilityOf(models)),
-    availabilityAt: (_config, _now, models) => Effect.succeed(availabilityOf(models)),
+    availability: (models) => Effect.map(Clock.currentTimeMillis, (now) => availabilityOf(models, now)),
+    availabilityAt: (_config, now, models) => Effect.succeed(availabilityOf(models, now)),
     // A success on a healthy model only updates its last latency (no record, no event): one step.
     reportSuccess: (model: string, latencyMs: number) =>
       Effect.suspend(() =>

@@ -69,8 +69,9 @@ export interface Ranking {
   readonly ranked: ReadonlyArray<ScoredModel>
   readonly excluded: ReadonlyArray<Exclusion>
   /**
-   * When every exclusion is a rate limit: the earliest time (ms from now) one
-   * of those models has room for this request. Undefined otherwise.
+   * When every exclusion passes at a known time (a rate limit with room
+   * again, an unavailable model's next probe): the earliest (ms from now).
+   * Undefined otherwise.
    */
   readonly retryAfterMs?: number | undefined
 }
@@ -115,11 +116,11 @@ export const make = Effect.gen(function*() {
     // `flatMapNow`: a read that is already an Exit (the `…At` members compute when called) is used at once.
     Reads.flatMapNow(filterModels(deps, input, at), (filtered) =>
       Reads.flatMapNow(scoreCandidates(deps, input, filtered.eligible, weights, at), (ranked) => {
-        const onlyRateLimited = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
+        const allTimed = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
         const ranking: Ranking = {
           ranked,
-          excluded: filtered.excluded.map(({ kind, model, reason }) => ({ model, reason, kind })),
-          retryAfterMs: onlyRateLimited ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
+          excluded: filtered.excluded,
+          retryAfterMs: allTimed ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
         }
         return applyReview(optimizer, input, ranking)
       }))

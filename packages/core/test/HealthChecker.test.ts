@@ -168,6 +168,28 @@ describe("HealthChecker", () => {
       Effect.provide(testLayer([gpt], config({ intervalMs: 1_000, backoffCapMs: 5_000, failureThreshold: 1 }), { gpt: "fail" }))
     ))
 
+  it.effect("availability tells when the next probe may bring an unavailable model back", () =>
+    Effect.gen(function* () {
+      const health = yield* HealthChecker
+      const fake = yield* Fake
+      const read = Effect.suspend(() => health.availability!(["gpt", "claude", "llama"])).pipe(
+        Effect.map((all) => all.map((a) => [a.available, a.retryAfterMs]))
+      )
+      yield* settle
+      // the first probe failed: unavailable, next probe after the interval (1 s)
+      assert.deepStrictEqual(yield* read, [[false, 1_000], [false, undefined], [true, undefined]])
+      yield* advance(400)
+      assert.deepStrictEqual((yield* read)[0], [false, 600])
+      yield* advance(600)
+      // the probe at 1 s failed too: the backoff doubles
+      assert.deepStrictEqual((yield* read)[0], [false, 2_000])
+      fake.behaviour.set("gpt", "ok")
+      yield* advance(2_000)
+      assert.deepStrictEqual((yield* read)[0], [true, undefined])
+    }).pipe(
+      Effect.provide(testLayer([gpt, claude, llama], config({ intervalMs: 1_000, backoffCapMs: 5_000, failureThreshold: 1 }), { gpt: "fail" }))
+    ))
+
   it.effect("probeBackoff doubles from the interval and stops at the cap", () =>
     Effect.gen(function* () {
       const schedule = Schedule.delays(HealthCheckerModule.probeBackoff({ intervalMs: 60_000, backoffCapMs: 600_000 }))

@@ -82,4 +82,41 @@ describe("WaitQueue", () => {
       yield* Fiber.join(low)
       yield* Fiber.join(critical)
     }))
+
+  it.effect("an unavailable model whose next probe comes after the deadline fails at once; one due before it is waited for", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const unavailable = (retryAfterMs: number) =>
+        new NoEligibleModel({ exclusions: [{ model: "m", reason: "unavailable", kind: "unavailable", retryAfterMs }], retryAfterMs })
+      // probe in 60 s, deadline 30 s: nothing can change in time, the answer comes without any wait
+      const late = yield* Effect.either(queue.run("MEDIUM", 30_000, Effect.fail(unavailable(60_000))))
+      assert.isTrue(Either.isLeft(late) && late.left._tag === "NoEligibleModel")
+      assert.strictEqual(yield* queue.size, 0)
+      // probe in 10 s: the request waits, and runs once the probe brought the model back
+      const open = yield* Ref.make(false)
+      const soon = Effect.flatMap(Ref.get(open), (ok) => (ok ? Effect.succeed("served") : Effect.fail(unavailable(10_000))))
+      const fiber = yield* Effect.fork(queue.run("MEDIUM", 30_000, soon))
+      yield* TestClock.adjust(5_000)
+      assert.strictEqual(yield* queue.size, 1)
+      yield* Ref.set(open, true)
+      yield* TestClock.adjust(5_000)
+      assert.strictEqual(yield* Fiber.join(fiber), "served")
+    }))
+
+  it.effect("a wait ends early when the model's next probe moves past the deadline", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const probeIn = yield* Ref.make(2_000)
+      const attempt = Effect.flatMap(Ref.get(probeIn), (retryAfterMs) =>
+        Effect.fail(new NoEligibleModel({ exclusions: [{ model: "m", reason: "unavailable", kind: "unavailable", retryAfterMs }] }))
+      )
+      const fiber = yield* Effect.fork(Effect.either(queue.run("MEDIUM", 30_000, attempt)))
+      yield* TestClock.adjust(1_000)
+      // the probe failed, the next one backs off to 60 s: past the deadline
+      yield* Ref.set(probeIn, 60_000)
+      yield* TestClock.adjust(1_000)
+      const result = yield* Fiber.join(fiber)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "NoEligibleModel")
+      assert.strictEqual(yield* queue.size, 0)
+    }))
 })

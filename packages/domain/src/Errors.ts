@@ -85,7 +85,12 @@ export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("Mo
 export const Exclusion = Schema.Struct({
   model: Schema.String,
   reason: Schema.String,
-  kind: Schema.optional(Schema.Literal("permanent", "unavailable", "rate_limited", "budget"))
+  kind: Schema.optional(Schema.Literal("permanent", "unavailable", "rate_limited", "budget")),
+  /**
+   * When known, ms until the model may pass: room again under its rate limit,
+   * or the next probe of an unavailable model (the only way back to service).
+   */
+  retryAfterMs: Schema.optional(Schema.NonNegative)
 })
 export type Exclusion = typeof Exclusion.Type
 

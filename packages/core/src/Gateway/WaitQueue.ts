@@ -26,12 +26,16 @@ export interface WaitQueueOptions {
 }
 
 /**
- * Whether waiting can help: some candidate is rate limited (it has room again
- * at a known time) or unavailable (health may recover). Budgets and hard
- * requirements do not pass by waiting.
+ * Whether waiting up to `withinMs` can help: some candidate is rate limited
+ * (it has room again at a known time, or sooner as requests in flight settle)
+ * or unavailable with a probe due within `withinMs` (or at an unknown time).
+ * An unavailable model whose next probe comes after the deadline cannot be
+ * back in time; budgets and hard requirements do not pass by waiting.
  */
-export const transient = (error: NoEligibleModel): boolean =>
-  error.retryAfterMs !== undefined || error.exclusions.some((e) => e.kind === "rate_limited" || e.kind === "unavailable")
+export const transient = (error: NoEligibleModel, withinMs: number = Infinity): boolean =>
+  error.exclusions.some((e) =>
+    e.kind === "rate_limited" || (e.kind === "unavailable" && (e.retryAfterMs === undefined || e.retryAfterMs < withinMs))
+  )
 
 /** Build a wait queue. */
 export const make = (options: WaitQueueOptions) =>
@@ -82,7 +86,7 @@ export const make = (options: WaitQueueOptions) =>
       error: NoEligibleModel
     ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
       Effect.gen(function* () {
-        if (deadlineMs <= 0) return yield* Effect.fail(error)
+        if (deadlineMs <= 0 || !transient(error, deadlineMs)) return yield* Effect.fail(error)
         const start = yield* Clock.currentTimeMillis
         const until = start + deadlineMs
         const current = yield* Ref.get(waiters)
@@ -108,7 +112,9 @@ export const make = (options: WaitQueueOptions) =>
             yield* yieldToHigher(self, until)
             const next = yield* Effect.either(attempt)
             if (next._tag === "Right") return next.right
-            if (!isNoEligible(next.left) || !transient(next.left)) return yield* Effect.fail(next.left)
+            if (!isNoEligible(next.left) || !transient(next.left, until - (yield* Clock.currentTimeMillis))) {
+              return yield* Effect.fail(next.left)
+            }
             last = next.left
           }
         }).pipe(Effect.ensuring(leave(self)))

@@ -13,6 +13,8 @@ export const historySize = 50
 export interface Entry {
   readonly health: ModelHealth
   readonly history: ReadonlyArray<HealthCheckRecord>
+  /** When the probe fiber probes this model next (epoch ms); undefined while no probe is scheduled. */
+  readonly nextProbeAt: number | undefined
 }
 
 /** One observation of a model. `counts: false` records it without moving the failure counter. */
@@ -37,11 +39,12 @@ export interface Transition {
 /** A model never checked: `unknown`, which counts as available. */
 export const initial = (model: string): Entry => ({
   health: { model, status: "unknown", consecutiveFailures: 0, lastCheckedAt: undefined, lastLatencyMs: undefined, reason: "not checked yet" },
-  history: []
+  history: [],
+  nextProbeAt: undefined
 })
 
 const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord): Transition => ({
-  entry: { health, history: [...entry.history, record].slice(-historySize) },
+  entry: { health, history: [...entry.history, record].slice(-historySize), nextProbeAt: entry.nextProbeAt },
   from: entry.health.status,
   to: health.status,
   record
@@ -71,7 +74,7 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
         lastLatencyMs: check.latencyMs,
         reason: before.reason
       }
-    return { entry: { health, history: entry.history }, from: before.status, to: before.status, record: undefined }
+    return { entry: { health, history: entry.history, nextProbeAt: entry.nextProbeAt }, from: before.status, to: before.status, record: undefined }
   }
   // Validation off (`, true`): a typed check of our own (one per failed request on traffic), latency clamped.
   const record = new HealthCheckRecord({
@@ -108,3 +111,11 @@ export const markUnavailable = (entry: Entry, reason: string): Transition => {
   const health: ModelHealth = { ...entry.health, status: "unavailable", reason, blocked: true }
   return { entry: { ...entry, health }, from: entry.health.status, to: "unavailable", record: undefined }
 }
+
+/** The time of the next probe, set by the probe fiber before it waits (no status change, nothing to record). */
+export const scheduleProbe = (entry: Entry, at: number): Transition => ({
+  entry: { health: entry.health, history: entry.history, nextProbeAt: at },
+  from: entry.health.status,
+  to: entry.health.status,
+  record: undefined
+})

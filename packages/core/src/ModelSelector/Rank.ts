@@ -6,7 +6,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, tokenCost, toUsd } from "@modelgate/domain/Money"
 import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
-import type { HealthChecker, ModelHealth } from "../HealthChecker.js"
+import type { Availability, HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
 import * as Reads from "./Reads.js"
 import type { ScoredModel, ScoreParts, SelectionInput } from "../ModelSelector.js"
@@ -131,11 +131,13 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const healths: Array<ModelHealth | undefined> = models.map(() => undefined)
     const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
     const healthy: Array<number> = []
-    const afterHealth = (seen: ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>) => {
+    const afterHealth = (seen: ReadonlyArray<Availability>) => {
       statics.forEach((i, k) => {
-        const { available, health } = seen[k]!
+        const { available, health, retryAfterMs } = seen[k]!
         if (!available) {
-          return exclude(i, `unavailable: ${health.reason || health.status}`, health.blocked === true ? "permanent" : "unavailable")
+          const probe = retryAfterMs === undefined ? "" : `; next probe in ${Math.ceil(retryAfterMs / 1_000)} s`
+          const reason = `unavailable: ${health.reason || health.status}${probe}`
+          return exclude(i, reason, health.blocked === true ? "permanent" : "unavailable", retryAfterMs)
         }
         const costPico = estimateCost(deps.costs, models[i]!.model, prompt, output)
         if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {

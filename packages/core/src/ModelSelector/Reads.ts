@@ -14,7 +14,7 @@ import type { PicoUsd } from "@modelgate/domain/Money"
 import { Effect, Exit, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
-import type { HealthChecker, ModelHealth } from "../HealthChecker.js"
+import type { Availability, HealthChecker } from "../HealthChecker.js"
 import type { ModelPerformance, PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { Headroom, RateLimiter } from "../RateLimiter.js"
 import type { ResponseEvaluator } from "../ResponseEvaluator.js"
@@ -49,12 +49,12 @@ export interface At {
   readonly now: number
 }
 
-/** Health and availability of each model, in order. */
+/** Health and availability of each model, in order (with when a probe may bring an unavailable one back, when known). */
 export const availability = (
   health: HealthChecker["Type"],
   models: ReadonlyArray<string>,
   at?: At
-): Effect.Effect<ReadonlyArray<{ readonly health: ModelHealth; readonly available: boolean }>> =>
+): Effect.Effect<ReadonlyArray<Availability>> =>
   at !== undefined && health.availabilityAt !== undefined
     ? health.availabilityAt(at.config, at.now, models)
     : health.availability !== undefined
