@@ -1,10 +1,12 @@
 /**
- * Record rows as they go into SQL, and the one insert path both record
- * writers use (in-thread and the worker thread): one transaction per batch,
- * one multi-row INSERT per table chunk (under SQLite's parameter limit).
+ * Record rows as they go into SQL, and the insert paths of the record
+ * writers: one transaction per batch on both. On this thread (any SQL
+ * database) one multi-row `sql.insert` per table chunk; on the worker thread
+ * (SQLite) the columns and flat values that crossed go straight into a few
+ * prepared multi-row INSERTs of constant text (`insertColumns`).
  * Imports nothing from modelgate, so the worker thread loads only this.
  */
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 
@@ -72,20 +74,6 @@ export const toColumns = ({ rows, table }: TableRows): TableColumns => {
   return { table, columns, values }
 }
 
-/** Columns back to rows. */
-export const fromColumns = ({ columns, table, values }: TableColumns): TableRows => {
-  const rows: Array<Row> = []
-  if (columns.length === 0) return { table, rows }
-  for (let i = 0; i < values.length; i += columns.length) {
-    const row: Record<string, Value> = {}
-    columns.forEach((column, j) => {
-      row[column] = values[i + j] ?? null
-    })
-    rows.push(row)
-  }
-  return { table, rows }
-}
-
 const CHUNK = 50
 
 /** Insert every table's rows in one transaction, `CHUNK` rows per statement. */
@@ -105,27 +93,92 @@ export const insertTables = (sql: SqlClient.SqlClient, tables: ReadonlyArray<Tab
 /** How many committed batch ids `record_batches` keeps (the newest). */
 export const keepBatchIds = 1_000
 
+/** Rows per INSERT statement of `insertColumns`: powers of two up to this (rows x columns stays far under SQLite's 32766 parameters). */
+export const maxRowsPerInsert = 128
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+/** `INSERT INTO "table" ("a", "b") VALUES (?, ?), ...` for `rows` rows, built once per table, column list and row count. */
+const insertTexts = new Map<string, string>()
+const insertText = (head: string, placeholders: string, rows: number) => {
+  const key = `${rows}${head}`
+  let text = insertTexts.get(key)
+  if (text === undefined) {
+    text = head + Array.from({ length: rows }, () => placeholders).join(",")
+    insertTexts.set(key, text)
+  }
+  return text
+}
+
 /**
- * Insert a batch that carries an id, in one transaction that also records the
- * id in `record_batches` and prunes that table to its `keep` newest ids. A
- * batch whose id is there already was committed before (its writer did not
- * hear back, e.g. the thread died after COMMIT): nothing is written, and the
- * answer is `false`.
+ * The statements that insert every table's columns: each table's rows in
+ * chunks whose sizes are powers of two (the binary digits of its row count,
+ * largest first, at most `maxRowsPerInsert`), so the statement texts are few
+ * and constant: SQLite compiles each once (the client's prepare cache) and
+ * nothing is compiled per batch or per row. Values go in as they crossed.
  */
-export const insertBatch = (
+export const insertStatements = (
+  tables: ReadonlyArray<TableColumns>
+): ReadonlyArray<readonly [sql: string, params: ReadonlyArray<Value>]> => {
+  const statements: Array<readonly [string, ReadonlyArray<Value>]> = []
+  for (const { columns, table, values } of tables) {
+    const width = columns.length
+    if (width === 0 || values.length === 0) continue
+    const head = `INSERT INTO ${quote(table)} (${columns.map(quote).join(",")}) VALUES `
+    const placeholders = `(${columns.map(() => "?").join(",")})`
+    let offset = 0
+    let left = values.length / width
+    while (left > 0) {
+      let rows = maxRowsPerInsert
+      while (rows > left) rows >>= 1
+      statements.push([insertText(head, placeholders, rows), values.slice(offset, offset + rows * width)])
+      offset += rows * width
+      left -= rows
+    }
+  }
+  return statements
+}
+
+const seenSql = "SELECT 1 AS seen FROM record_batches WHERE id = ?"
+const addBatchSql = "INSERT INTO record_batches (id) VALUES (?)"
+const pruneSql = "DELETE FROM record_batches WHERE seq <= (SELECT MAX(seq) FROM record_batches) - ?"
+
+/**
+ * The worker thread's write of a batch (SQLite), in one transaction. With a
+ * `batchId` (stable across retries of the batch), the transaction also
+ * records the id in `record_batches` and prunes that table to its `keep`
+ * newest ids; a batch whose id is there already was committed before (its
+ * writer did not hear back, e.g. the thread died after COMMIT): nothing is
+ * written, and the answer is `false`.
+ *
+ * Cheaper than `insertTables` for speed: inside the transaction every
+ * statement runs on its connection directly, with constant text prepared once
+ * (`insertStatements`), not as an `sql` template (no compile, span or scope
+ * per statement), on the flat values as they crossed (no row objects).
+ */
+export const insertColumns = (
   sql: SqlClient.SqlClient,
-  tables: ReadonlyArray<TableRows>,
-  batchId: string,
+  tables: ReadonlyArray<TableColumns>,
+  batchId?: string | undefined,
   keep: number = keepBatchIds
 ): Effect.Effect<boolean, SqlError> =>
   sql.withTransaction(
-    Effect.gen(function* () {
-      const seen = yield* sql`SELECT 1 AS seen FROM record_batches WHERE id = ${batchId}`
-      if (seen.length > 0) return false
-      yield* insertTables(sql, tables)
-      yield* sql`INSERT INTO record_batches (id) VALUES (${batchId})`
-      yield* sql`DELETE FROM record_batches WHERE seq <= (SELECT MAX(seq) FROM record_batches) - ${keep}`
-      return true
+    // `withTransaction` provides its connection; `serviceOption` keeps this effect's requirements at never.
+    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
+      if (transaction._tag === "None") return Effect.dieMessage("insertColumns: no transaction connection")
+      const [conn] = transaction.value
+      const statements = insertStatements(tables)
+      const insert = Effect.forEach(statements, ([text, params]) => conn.execute(text, params, undefined), { discard: true })
+      if (batchId === undefined) return Effect.as(insert, true)
+      return Effect.flatMap(conn.execute(seenSql, [batchId], undefined), (seen) =>
+        seen.length > 0
+          ? Effect.succeed(false)
+          : insert.pipe(
+              Effect.zipRight(conn.execute(addBatchSql, [batchId], undefined)),
+              Effect.zipRight(conn.execute(pruneSql, [keep], undefined)),
+              Effect.as(true)
+            )
+      )
     })
   )
 

@@ -14,7 +14,7 @@ import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Effect, Layer, type ParseResult, Schema } from "effect"
 import { workerData } from "node:worker_threads"
 import * as CacheRows from "./cacheRows.js"
-import { describeSqlError, fromColumns, insertBatch, insertTables } from "./recordRows.js"
+import { describeSqlError, insertColumns } from "./recordRows.js"
 import { Request, WorkerData, WriteFailed } from "./recordWorkerProtocol.js"
 
 const failed = (error: SqlError | ParseResult.ParseError) =>
@@ -36,10 +36,7 @@ const main = Effect.gen(function* () {
     })
   const handlers = WorkerRunner.layerSerialized(Request, {
     WriteRows: ({ batchId, tables }) =>
-      onSql((sql) => {
-        const rows = tables.map(fromColumns)
-        return batchId === undefined ? Effect.as(insertTables(sql, rows), true) : insertBatch(sql, rows, batchId, data.keepBatchIds)
-      }).pipe(Effect.tap(afterCommit), Effect.map((written) => ({ written }))),
+      onSql((sql) => insertColumns(sql, tables, batchId, data.keepBatchIds)).pipe(Effect.tap(afterCommit), Effect.map((written) => ({ written }))),
     CacheSet: ({ rows }) => onSql((sql) => CacheRows.upsertAll(sql, rows)),
     CacheTouch: ({ keys, now }) => onSql((sql) => CacheRows.touch(sql, keys, now)),
     CacheDelete: ({ key }) => onSql((sql) => CacheRows.remove(sql, key)),
