@@ -7,11 +7,13 @@ import models from "./migrations/0001_models.js"
 import records from "./migrations/0002_records.js"
 import cache from "./migrations/0003_cache.js"
 import recordBatches from "./migrations/0004_record_batches.js"
+import dropUnusedRecordIndexes from "./migrations/0005_drop_unused_record_indexes.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
   "0001_models": models,
   "0002_records": records,
   "0003_cache": cache,
-  "0004_record_batches": recordBatches
+  "0004_record_batches": recordBatches,
+  "0005_drop_unused_record_indexes": dropUnusedRecordIndexes
 })
