@@ -4,26 +4,31 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Exit, FiberRef, Layer } from "effect"
+import { ConfigProvider, Console, Effect, Exit, Layer } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Commands from "../src/cli/Commands.js"
 import type { AppLayer } from "../src/cli/runtime.js"
+import { levelProbe } from "./support/LevelProbe.js"
 
 const tmp = (prefix: string) => Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
 
-/** Run `modelgate ...args` with `dotEnv` as the `.env` file and an empty environment; the app layer records its options and level, then fails. */
+/** Run `modelgate ...args` with `dotEnv` as the `.env` file and an empty environment; the app layer records its options and the level it is heard at, then fails. */
 const run = (dotEnv: string, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const out: Array<string> = []
-    const seen: Array<{ configDir: string; env: string | undefined; level: string }> = []
+    const probe = levelProbe()
+    const seen: Array<{ configDir: string; env: string | undefined; level: string | undefined }> = []
     const app = (options: { configDir: string; env: string | undefined }) =>
       Layer.unwrapEffect(
-        Effect.flatMap(FiberRef.get(FiberRef.currentMinimumLogLevel), (level) => {
-          seen.push({ configDir: options.configDir, env: options.env, level: level.label })
-          return Effect.fail("stop here")
-        })
+        Effect.zipRight(
+          probe.logAll,
+          Effect.suspend(() => {
+            seen.push({ configDir: options.configDir, env: options.env, level: probe.lowest() })
+            return Effect.fail("stop here")
+          })
+        )
       ) as unknown as AppLayer
     const console = new Proxy({} as Console.Console, {
       get: (_target, key) => {
@@ -36,6 +41,7 @@ const run = (dotEnv: string, ...args: ReadonlyArray<string>) =>
       Effect.withConsole(console),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
       Effect.provide(NodeContext.layer),
+      Effect.provide(probe.logger),
       Effect.exit
     )
     return { exit, out: out.join("\n"), seen }

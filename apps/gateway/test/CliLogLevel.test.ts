@@ -1,40 +1,43 @@
 /**
  * `modelgate serve` and `modelgate demo` log at `--log-level`, else
- * `MODELGATE_LOG_LEVEL`, else `logLevel` of the config: the level the gateway's
- * services are built at (they log from fibers forked then).
+ * `MODELGATE_LOG_LEVEL`, else `logLevel` of the config: the level at which the
+ * gateway's services, as they are built, are heard.
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Exit, Fiber, FiberRef, Layer, Schedule } from "effect"
+import { ConfigProvider, Console, Effect, Exit, Fiber, Layer, Schedule } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Commands from "../src/cli/Commands.js"
 import type { AppLayer } from "../src/cli/runtime.js"
 import { echoGateway, services } from "./support/Doubles.js"
+import { levelProbe } from "./support/LevelProbe.js"
 
 /** Run `modelgate serve ...args`; the app layer records its log level and fails, so serve ends. */
 const serveLevel = (env: Record<string, string>, ...args: ReadonlyArray<string>) => runLevel(env, "serve", ...args)
 
-/** Run `modelgate ...args` (the command included); see `serveLevel`. */
+/**
+ * Run `modelgate ...args` (the command included); see `serveLevel`. The level
+ * is the lowest at which a log of the app layer reached the logger.
+ */
 const runLevel = (env: Record<string, string>, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const levels: Array<string> = []
+    const probe = levelProbe()
+    let built = 0
     const app = Layer.unwrapEffect(
-      Effect.flatMap(FiberRef.get(FiberRef.currentMinimumLogLevel), (level) => {
-        levels.push(level.label)
-        return Effect.fail("stop here")
-      })
+      Effect.zipRight(Effect.sync(() => built++), Effect.zipRight(probe.logAll, Effect.fail("stop here")))
     ) as unknown as AppLayer
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-cli-level-"))
     const exit = yield* Commands.run(() => app)(["node", "modelgate", ...args]).pipe(
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")], ...Object.entries(env)]))),
       Effect.provide(NodeContext.layer),
+      Effect.provide(probe.logger),
       Effect.exit
     )
-    assert.isTrue(Exit.isFailure(exit), "the double fails once it has seen the level")
-    assert.strictEqual(levels.length, 1, JSON.stringify(exit))
-    return levels[0]
+    assert.isTrue(Exit.isFailure(exit), "the double fails once it has logged")
+    assert.strictEqual(built, 1, JSON.stringify(exit))
+    return probe.lowest()
   })
 
 const configWith = (gateway: unknown) => {
@@ -79,7 +82,7 @@ describe("cli log level", () => {
         }
       })
       const dir = configWith({ logLevel: "warning" })
-      const fiber = yield* Commands.run(() => services(echoGateway))(["node", "modelgate", "serve", "--config", dir, "--port", "0"]).pipe(
+      const fiber = yield* Commands.run(() => services(echoGateway, { logLevel: "warning" }))(["node", "modelgate", "serve", "--config", dir, "--port", "0"]).pipe(
         Effect.withConsole(console),
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", ":memory:"]]))),
         Effect.provide(NodeContext.layer),

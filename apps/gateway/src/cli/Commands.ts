@@ -7,10 +7,10 @@ import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, HttpServer, Path } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
-import { Clock, Config, Console, Context, Data, Effect, FiberRef, Layer, LogLevel, Option } from "effect"
+import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import { runDemo } from "./demo.js"
-import { atLevel, configuredLevel, envLevel, hasLogLevelFlag } from "./LogLevel.js"
+import { atLevel, configuredLevel, envLevel, followConfig, hasLogLevelFlag, type LiveLogLevel, withLiveLevel } from "./LogLevel.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
@@ -86,8 +86,8 @@ export interface MakeOptions {
  * "modelgate listening on" line is filtered out, but a user (and the bench
  * scripts, which read the port from it) still need it.
  */
-const announce = (context: Context.Context<HttpServer.HttpServer>) =>
-  Effect.flatMap(FiberRef.get(FiberRef.currentMinimumLogLevel), (level) =>
+const announce = (live: LiveLogLevel | undefined) => (context: Context.Context<HttpServer.HttpServer>) =>
+  Effect.flatMap(live === undefined ? FiberRef.get(FiberRef.currentMinimumLogLevel) : Effect.sync(() => live.current), (level) =>
     LogLevel.greaterThan(level, LogLevel.Info)
       ? Console.log(`modelgate listening on ${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)}`)
       : Effect.void)
@@ -102,15 +102,19 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     Effect.gen(function* () {
       const options = yield* appOptions(args.config)
       const level = flag ? Option.none() : yield* configuredLevel({ directory: options.configDir, environment: options.env })
+      // The configuration's level is followed across reloads; one from the command line stays.
+      const live: LiveLogLevel | undefined = Option.isSome(level) ? { current: level.value } : undefined
+      const server = HttpApp.serve({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
+        Layer.tap(announce(live))
+      )
       return yield* Layer.launch(
-        HttpApp.serve({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
-          Layer.tap(announce),
+        (live === undefined ? server : Layer.merge(server, followConfig(live))).pipe(
           Layer.provide(makeAppLayer(options)),
           // The server exports no traces, so spans would only cost (~0.1 ms a request, most of it the
           // HTTP client's); a library user who provides a Tracer layer keeps every span.
           Layer.provide(Layer.setTracerEnabled(false))
         )
-      ).pipe(atLevel(flag, level))
+      ).pipe(live === undefined ? identity : withLiveLevel(live))
     })).pipe(Command.withDescription("run the OpenAI-compatible gateway until SIGTERM / SIGINT"))
 
   const models = Command.make("models", { config: configDir }, (args) =>

@@ -1,11 +1,12 @@
 /**
  * The log level of `serve` and `demo`: `--log-level` (handled by @effect/cli)
  * wins over `MODELGATE_LOG_LEVEL`, which wins over `logLevel` of the config.
- * Applied at start: a reload that changes `logLevel` takes effect at the next
- * start (the level is a fiber setting every running fiber copied when forked).
+ * `serve` follows the configuration's level across reloads (`LiveLogLevel`);
+ * a level from the command line stays as given.
  */
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { load, type Source } from "@modelgate/core/GatewayConfig/Load"
-import { Config, Effect, Logger, LogLevel, Option } from "effect"
+import { Config, Effect, FiberRef, HashSet, Layer, Logger, LogLevel, Option, Stream } from "effect"
 
 const levels = {
   trace: LogLevel.Trace,
@@ -37,3 +38,44 @@ export const envLevel = Effect.map(
   Config.option(Config.literal("trace", "debug", "info", "warning", "error", "none")("MODELGATE_LOG_LEVEL")),
   Option.map((l) => levels[l])
 )
+
+/**
+ * A log level that may change while the gateway runs. The minimum level of
+ * the fibers is a setting each one copied when it was forked, so it cannot
+ * follow a reload: under `withLiveLevel` it is `All`, and every logger drops
+ * what is below `current` instead.
+ */
+export interface LiveLogLevel {
+  current: LogLevel.LogLevel
+}
+
+/** Run `self` with its loggers filtered by `live.current` (the fibers' own minimum lets everything through to them). */
+export const withLiveLevel = (live: LiveLogLevel) => <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  self.pipe(
+    Effect.locallyWith(FiberRef.currentLoggers, (loggers) =>
+      HashSet.map(loggers, (logger) => Logger.filterLogLevel(logger, (level) => LogLevel.greaterThanEqual(level, live.current)))),
+    Logger.withMinimumLogLevel(LogLevel.All)
+  )
+
+/**
+ * Keep `live` at the `logLevel` of the running configuration (with
+ * `MODELGATE_LOG_LEVEL` over it, as every load applies): set from the
+ * configuration at start and after each reload or file change; a change is
+ * logged (at info, so only when the new level shows info).
+ */
+export const followConfig = (live: LiveLogLevel): Layer.Layer<never, never, GatewayConfig> =>
+  Layer.scopedDiscard(
+    Effect.flatMap(GatewayConfig, (config) =>
+      config.changes.pipe(
+        Stream.map((c) => levels[c.logLevel]),
+        Stream.changes,
+        Stream.runForEach((level) =>
+          Effect.suspend(() => {
+            if (level === live.current) return Effect.void
+            const from = live.current
+            live.current = level
+            return Effect.logInfo(`log level ${from.label} -> ${level.label} (configuration)`)
+          })),
+        Effect.forkScoped
+      ))
+  )

@@ -241,6 +241,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs?: number
   readonly unavailable?: ReadonlyArray<string>
   readonly withKeys?: ReadonlyArray<string>
+  /** `logLevel` of the running configuration (default: the default's). */
+  readonly logLevel?: GatewayConfigData["logLevel"]
 }
 
 /** Every service the app reads, with `gateway` as the Gateway. */
@@ -250,6 +252,7 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
     GatewayConfig.layerStatic(
       GatewayConfigData.make({
         ...defaultConfig,
+        logLevel: options.logLevel ?? defaultConfig.logLevel,
         server: ServerConfig.make({
           maxBodyBytes: options.maxBodyBytes ?? defaultConfig.server.maxBodyBytes,
           shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs
