@@ -6,7 +6,6 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { latencyBucket } from "@modelgate/core/Metrics/Aggregate"
 import type { CostStore } from "@modelgate/core/CostStore"
 import type { Events } from "@modelgate/core/Events"
 import type { GatewayConfig } from "@modelgate/core/GatewayConfig"
@@ -20,114 +19,14 @@ import type { GatewayRecord } from "@modelgate/domain/Records"
 import { Effect, Layer, Option } from "effect"
 import * as crypto from "node:crypto"
 import * as CostStoreSql from "./CostStoreSql.js"
+import * as RecordColumns from "./internal/recordColumns.js"
 import { describeSqlError, insertTables, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
 import * as MetricsStoreSql from "./MetricsStoreSql.js"
 import * as RecordWorker from "./RecordWorker.js"
 import { chooseWorker, type WriteThread as WriteThreadType } from "./internal/writeThread.js"
 
-const bool = (b: boolean) => (b ? 1 : 0)
-const opt = <A>(a: A | undefined): A | null => (a === undefined ? null : a)
-
 /** The table and row of a record. */
-export const toRow = (record: GatewayRecord): readonly [table: RecordTable, row: Row] => {
-  switch (record._tag) {
-    case "CostRecord":
-      return [
-        "cost_records",
-        {
-          at: record.at,
-          request_id: record.requestId,
-          model: record.model,
-          provider: record.provider,
-          api_key_id: opt(record.apiKeyId),
-          agent_type: opt(record.agentType),
-          task_type: opt(record.taskType),
-          prompt_tokens: record.promptTokens,
-          completion_tokens: record.completionTokens,
-          cached_tokens: record.cachedTokens,
-          cost_pico: record.costPicoUsd,
-          cache_hit: bool(record.cacheHit)
-        }
-      ]
-    case "PerformanceRecord":
-      return [
-        "performance_records",
-        {
-          at: record.at,
-          request_id: record.requestId,
-          model: record.model,
-          provider: record.provider,
-          agent_type: opt(record.agentType),
-          latency_ms: record.latencyMs,
-          ttft_ms: opt(record.timeToFirstTokenMs),
-          success: bool(record.success),
-          error_class: opt(record.errorClass),
-          output_tokens: record.outputTokens,
-          streamed: bool(record.streamed),
-          cache_hit: bool(record.cacheHit),
-          latency_bucket: latencyBucket(record.latencyMs)
-        }
-      ]
-    case "HealthCheckRecord":
-      return [
-        "health_checks",
-        {
-          at: record.at,
-          model: record.model,
-          ok: bool(record.ok),
-          latency_ms: record.latencyMs,
-          error_class: opt(record.errorClass),
-          source: record.source
-        }
-      ]
-    case "RateLimitEventRecord":
-      return [
-        "rate_limit_events",
-        { at: record.at, model: record.model, kind: record.kind, dimension: opt(record.dimension), detail: record.detail }
-      ]
-    case "FailoverRecord":
-      return [
-        "failover_events",
-        {
-          at: record.at,
-          request_id: opt(record.requestId),
-          from_model: record.from,
-          to_model: opt(record.to),
-          reason: record.reason,
-          attempt: record.attempt,
-          elapsed_ms: record.elapsedMs
-        }
-      ]
-    case "QualityScoreRecord":
-      return [
-        "quality_scores",
-        {
-          at: record.at,
-          request_id: record.requestId,
-          model: record.model,
-          task_type: opt(record.taskType),
-          completeness: record.completeness,
-          relevance: record.relevance,
-          coherence: record.coherence,
-          score: record.score,
-          low_quality: bool(record.lowQuality)
-        }
-      ]
-    case "BudgetAlertRecord":
-      return [
-        "budget_alerts",
-        {
-          at: record.at,
-          budget: record.budget,
-          period: record.period,
-          period_start: record.periodStart,
-          threshold: record.threshold,
-          spent_pico: record.spentPicoUsd,
-          limit_pico: record.limitPicoUsd
-        }
-      ]
-  }
-}
+export const toRow: (record: GatewayRecord) => readonly [table: RecordTable, row: Row] = RecordColumns.toRow
 
 /** Group a batch's rows by table, in first-seen table order. */
 export const toTables = (records: ReadonlyArray<GatewayRecord>): ReadonlyArray<TableRows> => {
@@ -178,7 +77,7 @@ export const makeOn = (worker: RecordWorker.RecordWorker) =>
     const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
       const batchId = idOf(records)
-      const outcome = yield* worker.write(toTables(records), { batchId })
+      const outcome = yield* worker.writeColumns(RecordColumns.toTableColumns(records), { batchId })
       if (outcome === "already-written") {
         yield* Effect.logInfo(`record batch ${batchId} (${records.length} records) was committed before its thread died; not written again`)
       }

@@ -28,7 +28,7 @@ import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker as NodeThread } from "node:worker_threads"
 import type { CacheRow } from "./internal/cacheRows.js"
-import { keepBatchIds, type TableRows, toColumns } from "./internal/recordRows.js"
+import { keepBatchIds, type TableColumns, type TableRows, toColumns } from "./internal/recordRows.js"
 import {
   CacheDelete,
   CacheEvict,
@@ -63,6 +63,11 @@ export interface RecordWorker {
    */
   readonly write: (
     tables: ReadonlyArray<TableRows>,
+    options?: { readonly batchId?: string | undefined }
+  ) => Effect.Effect<WriteOutcome, StoreError>
+  /** `write`, given each table's columns and flat values (what crosses to the thread) instead of row objects. */
+  readonly writeColumns: (
+    tables: ReadonlyArray<TableColumns>,
     options?: { readonly batchId?: string | undefined }
   ) => Effect.Effect<WriteOutcome, StoreError>
   /** The cache store's writes. */
@@ -223,18 +228,20 @@ export const make = (filename: string, options: MakeOptions = {}) =>
 
     yield* acquire
 
-    const write = Effect.fn("RecordWorker.write")(function* (
-      tables: ReadonlyArray<TableRows>,
+    const writeColumns = Effect.fn("RecordWorker.write")(function* (
+      tables: ReadonlyArray<TableColumns>,
       writeOptions?: { readonly batchId?: string | undefined }
     ) {
       if (tables.length === 0) return "written" as const
       const request = new WriteRows(
-        { tables: tables.map(toColumns), ...(writeOptions?.batchId === undefined ? {} : { batchId: writeOptions.batchId }) },
+        { tables, ...(writeOptions?.batchId === undefined ? {} : { batchId: writeOptions.batchId }) },
         { disableValidation: true }
       )
       const { written } = yield* execute("records.writeBatch", (worker) => worker.executeEffect(request))
       return written ? ("written" as const) : ("already-written" as const)
     })
+    const write = (tables: ReadonlyArray<TableRows>, writeOptions?: { readonly batchId?: string | undefined }) =>
+      writeColumns(tables.map(toColumns), writeOptions)
 
     const cache: CacheWrites = {
       set: (rows) =>
@@ -248,7 +255,7 @@ export const make = (filename: string, options: MakeOptions = {}) =>
       evict: (bounds) => execute("cache evict", (worker) => worker.executeEffect(new CacheEvict({ bounds })))
     }
 
-    return { write, cache, threadsStarted: Effect.sync(() => started) } satisfies RecordWorker
+    return { write, writeColumns, cache, threadsStarted: Effect.sync(() => started) } satisfies RecordWorker
   })
 
 /**

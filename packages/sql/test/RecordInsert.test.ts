@@ -1,11 +1,13 @@
 /**
- * The worker thread's insert path (`insertColumns`: columns and flat values
- * into prepared multi-row INSERTs of constant text) against the in-thread one
- * (`insertTables`: `sql.insert` of row objects): the same rows, values and
+ * The worker thread's write path (`toTableColumns`: records straight to
+ * columns and flat values; `insertColumns`: those into prepared multi-row
+ * INSERTs of constant text) against the in-thread one (`toTables`: row
+ * objects; `insertTables`: `sql.insert` of them): the same rows, values and
  * storage types, NULLs included, for random batches of every record kind.
  */
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
+import { latencyBucket } from "@modelgate/core/Metrics/Aggregate"
 import { assert, describe, it } from "@effect/vitest"
 import {
   BudgetAlertRecord,
@@ -19,6 +21,7 @@ import {
 } from "@modelgate/domain/Records"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as Sqlite from "@modelgate/sql/Sqlite"
+import { toTableColumns } from "@modelgate/sql/internal/recordColumns"
 import { describeSqlError, insertColumns, insertStatements, insertTables, maxRowsPerInsert, toColumns } from "@modelgate/sql/internal/recordRows"
 import { Effect, FastCheck as fc, Layer } from "effect"
 
@@ -151,10 +154,12 @@ describe("insertColumns (the worker's insert path)", () => {
     ({ records }) =>
       Effect.gen(function* () {
         const rows = RecordStoreSql.toTables(records)
+        const columns = toTableColumns(records)
+        assert.deepStrictEqual(columns, rows.map(toColumns))
         const viaRows = yield* memory
         const viaColumns = yield* memory
         yield* Effect.flatMap(SqlClient.SqlClient, (sql) => insertTables(sql, rows)).pipe(Effect.provide(viaRows))
-        const written = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => insertColumns(sql, rows.map(toColumns))).pipe(
+        const written = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => insertColumns(sql, columns)).pipe(
           Effect.provide(viaColumns)
         )
         assert.isTrue(written)
@@ -216,5 +221,44 @@ describe("insertColumns (the worker's insert path)", () => {
     }
     assert.isAtMost(texts.size, Math.log2(maxRowsPerInsert) + 1)
     assert.isTrue([...texts].every((sql) => sql.startsWith(`INSERT INTO "health_checks" ("at","model") VALUES (?,?)`)))
+  })
+})
+
+describe("record columns", () => {
+  it("each kind maps to its table's columns, in order, absent options as NULL and booleans as 0/1", () => {
+    // Values differ between the columns of a row (two performance rows for its three booleans), so a swap shows.
+    const rows = [
+      new CostRecord(
+        { at: 100, requestId: "r", model: "m", provider: "p", agentType: "a", promptTokens: 2, completionTokens: 3, cachedTokens: 4, costPicoUsd: 5, cacheHit: true },
+        true
+      ),
+      new PerformanceRecord(
+        { at: 100, requestId: "r", model: "m", provider: "p", latencyMs: 0.5, success: false, errorClass: "Timeout", outputTokens: 7, streamed: true, cacheHit: true },
+        true
+      ),
+      new PerformanceRecord(
+        { at: 100, requestId: "r", model: "m", provider: "p", agentType: "a", latencyMs: 900, timeToFirstTokenMs: 8, success: true, outputTokens: 7, streamed: false, cacheHit: true },
+        true
+      ),
+      new HealthCheckRecord({ at: 100, model: "m", ok: true, latencyMs: 3, source: "probe" }, true),
+      new RateLimitEventRecord({ at: 100, model: "m", kind: "limited", detail: "d" }, true),
+      new FailoverRecord({ at: 100, from: "m", to: "n", reason: "Timeout", attempt: 2, elapsedMs: 30 }, true),
+      new QualityScoreRecord({ at: 100, requestId: "r", model: "m", taskType: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, lowQuality: false }, true),
+      new BudgetAlertRecord({ at: 100, budget: "b", period: "daily", periodStart: 0, threshold: 0.8, spentPicoUsd: 8, limitPicoUsd: 10 }, true)
+    ].map((record) => {
+      const [table, row] = RecordStoreSql.toRow(record)
+      return [table, Object.entries(row)]
+    })
+    assert.deepStrictEqual(rows, [
+      ["cost_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", api_key_id: null, agent_type: "a", task_type: null, prompt_tokens: 2, completion_tokens: 3, cached_tokens: 4, cost_pico: 5, cache_hit: 1 })],
+      ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: null, latency_ms: 0.5, ttft_ms: null, success: 0, error_class: "Timeout", output_tokens: 7, streamed: 1, cache_hit: 1, latency_bucket: 0 })],
+      ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: "a", latency_ms: 900, ttft_ms: 8, success: 1, error_class: null, output_tokens: 7, streamed: 0, cache_hit: 1, latency_bucket: latencyBucket(900) })],
+      ["health_checks", Object.entries({ at: 100, model: "m", ok: 1, latency_ms: 3, error_class: null, source: "probe" })],
+      ["rate_limit_events", Object.entries({ at: 100, model: "m", kind: "limited", dimension: null, detail: "d" })],
+      ["failover_events", Object.entries({ at: 100, request_id: null, from_model: "m", to_model: "n", reason: "Timeout", attempt: 2, elapsed_ms: 30 })],
+      ["quality_scores", Object.entries({ at: 100, request_id: "r", model: "m", task_type: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, low_quality: 0 })],
+      ["budget_alerts", Object.entries({ at: 100, budget: "b", period: "daily", period_start: 0, threshold: 0.8, spent_pico: 8, limit_pico: 10 })]
+    ])
+    assert.notStrictEqual(latencyBucket(900), 0)
   })
 })
