@@ -9,6 +9,7 @@ import { RecordSink } from "@modelgate/core/RecordSink"
 import { RecordStore } from "@modelgate/core/RecordStore"
 import {
   BudgetAlertRecord,
+  CostRecord,
   FailoverRecord,
   type GatewayRecord,
   HealthCheckRecord,
@@ -102,6 +103,24 @@ describe.each(paths)("RecordStoreSql writing on $name", ({ file, thread }) => {
       // The store keeps working for tables that exist.
       yield* store.writeBatch([performance(4)])
       assert.strictEqual(yield* count("performance_records").pipe(Effect.provide(db)), 2)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("a row failing a constraint in the middle of a large batch: nothing of the batch is stored, the reason is the driver's", () =>
+    Effect.gen(function* () {
+      const db = yield* database(file)
+      const store = yield* storeOn(db, thread)
+      yield* store.writeBatch([cost(0)])
+      const bad = CostRecord.make({ ...cost(150), costPicoUsd: -1 }, { disableValidation: true })
+      const batch = [...Array.from({ length: 300 }, (_, i) => cost(i + 1)).map((r, i) => (i === 150 ? bad : r)), performance(1)]
+      const error = yield* Effect.flip(store.writeBatch(batch))
+      assert.strictEqual(error._tag, "StoreError")
+      assert.include(error.reason, "CHECK constraint failed")
+      const counts = yield* Effect.all([count("cost_records"), count("performance_records")]).pipe(Effect.provide(db))
+      assert.deepStrictEqual(counts, [1, 0])
+
+      yield* store.writeBatch(batch.filter((r) => r !== bad))
+      const after = yield* Effect.all([count("cost_records"), count("performance_records")]).pipe(Effect.provide(db))
+      assert.deepStrictEqual(after, [300, 1])
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("closing the accounting scope writes every queued record exactly once", () =>
