@@ -9,7 +9,7 @@
  * time per batch: best and median of blocks after a warm-up. Batches are
  * written one after the other.
  *
- *   node --import tsx bench/micro-sql-records.ts [blocks] [batchesPerBlock] [sqlDist]
+ *   node --import tsx bench/micro-sql-records.ts [blocks] [batchesPerBlock] [sqlDist] [recordsPerBatch]
  *
  * Runs on the packages' `dist`: build first (`npx tsc -b`). `sqlDist` (for
  * A/B runs) is another build of packages/sql/dist to load instead, e.g. a copy
@@ -27,9 +27,9 @@ import * as path from "node:path"
 
 const blocks = Number(process.argv[2] ?? 7)
 const perBlock = Number(process.argv[3] ?? 20)
-const batchSize = 500
 const warmup = 10
-const sqlDist = process.argv[4]
+const sqlDist = process.argv[4] === undefined || process.argv[4] === "-" ? undefined : process.argv[4]
+const batchSize = Number(process.argv[5] ?? 500)
 const load = <A>(module: string): Promise<A> =>
   sqlDist === undefined ? import(`@modelgate/sql/${module}`) : import(path.resolve(sqlDist, `${module}.js`))
 const RecordStoreSql = await load<typeof RecordStoreSqlModule>("RecordStoreSql")
@@ -177,6 +177,7 @@ const program = Effect.gen(function* () {
   console.log(`  record worker thread:       ${fmt(worker, 2)} us (10 ms ticks)`)
   console.log(`  other threads (V8 helpers): ${fmt(other, 2)} us (10 ms ticks)`)
   console.log(`wall per batch:              ${fmt(wall, 2)} ms`)
+  console.log(`CPU per batch, all threads:  ${fmt(cpu.map((us) => (us * batchSize) / 1000), 3)} ms`)
 })
 
 Effect.runPromise(Effect.scoped(program)).catch((error: unknown) => {
