@@ -206,6 +206,24 @@ describe("insertColumns (the worker's insert path)", () => {
       assert.strictEqual(yield* rows("record_batches"), 2)
     }).pipe(Effect.scoped))
 
+  it.effect("keeps at least the newest `keep` batch ids, pruning every tenth of `keep` ids", () =>
+    Effect.gen(function* () {
+      const db = yield* memory
+      const sql = yield* Effect.provide(SqlClient.SqlClient, db)
+      const write = (id: string) => insertColumns(sql, [], id, 20)
+      const counts: Array<number> = []
+      for (let i = 1; i <= 45; i++) {
+        assert.isTrue(yield* write(`id-${i}`))
+        const ids = (yield* sql<{ id: string }>`SELECT id FROM record_batches ORDER BY seq`).map((r) => r.id)
+        counts.push(ids.length)
+        // The newest 20 (or all so far) are always there: each is recognised when retried.
+        assert.deepStrictEqual(ids.slice(-Math.min(i, 20)), Array.from({ length: Math.min(i, 20) }, (_, k) => `id-${i - Math.min(i, 20) + k + 1}`))
+      }
+      assert.strictEqual(Math.max(...counts), 21)
+      assert.strictEqual(counts.at(-1), 21)
+      for (let i = 26; i <= 45; i++) assert.isFalse(yield* write(`id-${i}`))
+    }).pipe(Effect.scoped))
+
   it("splits each table's rows into power-of-two chunks of constant text, at most maxRowsPerInsert rows each", () => {
     const texts = new Set<string>()
     for (let n = 0; n <= 1_000; n += 7) {

@@ -139,22 +139,31 @@ export const insertStatements = (
   return statements
 }
 
-const seenSql = "SELECT 1 AS seen FROM record_batches WHERE id = ?"
-const addBatchSql = "INSERT INTO record_batches (id) VALUES (?)"
+const addBatchSql = "INSERT OR IGNORE INTO record_batches (id) VALUES (?)"
 const pruneSql = "DELETE FROM record_batches WHERE seq <= (SELECT MAX(seq) FROM record_batches) - ?"
+
+/** What better-sqlite3 answers for a write (`executeRaw` on the SQLite client). */
+const runResult = (result: unknown): { readonly changes: number; readonly seq: number | undefined } | undefined => {
+  if (typeof result !== "object" || result === null || !("changes" in result) || typeof result.changes !== "number") return undefined
+  const seq = "lastInsertRowid" in result && typeof result.lastInsertRowid === "number" ? result.lastInsertRowid : undefined
+  return { changes: result.changes, seq }
+}
 
 /**
  * The worker thread's write of a batch (SQLite), in one transaction. With a
  * `batchId` (stable across retries of the batch), the transaction also
- * records the id in `record_batches` and prunes that table to its `keep`
- * newest ids; a batch whose id is there already was committed before (its
- * writer did not hear back, e.g. the thread died after COMMIT): nothing is
- * written, and the answer is `false`.
+ * records the id in `record_batches`; a batch whose id is there already was
+ * committed before (its writer did not hear back, e.g. the thread died after
+ * COMMIT): nothing is written, and the answer is `false`. The table keeps the
+ * newest `keep` ids: it is pruned in the same transaction on every
+ * `ceil(keep / 10)`-th id (so it holds up to a tenth more in between), which
+ * saves a DELETE and its page writes on the other batches.
  *
  * Cheaper than `insertTables` for speed: inside the transaction every
  * statement runs on its connection directly, with constant text prepared once
  * (`insertStatements`), not as an `sql` template (no compile, span or scope
- * per statement), on the flat values as they crossed (no row objects).
+ * per statement), on the flat values as they crossed (no row objects); the id
+ * is checked and recorded by one INSERT OR IGNORE (no SELECT first).
  */
 export const insertColumns = (
   sql: SqlClient.SqlClient,
@@ -167,18 +176,18 @@ export const insertColumns = (
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
       if (transaction._tag === "None") return Effect.dieMessage("insertColumns: no transaction connection")
       const [conn] = transaction.value
-      const statements = insertStatements(tables)
-      const insert = Effect.forEach(statements, ([text, params]) => conn.execute(text, params, undefined), { discard: true })
+      const insert = Effect.forEach(insertStatements(tables), ([text, params]) => conn.execute(text, params, undefined), {
+        discard: true
+      })
       if (batchId === undefined) return Effect.as(insert, true)
-      return Effect.flatMap(conn.execute(seenSql, [batchId], undefined), (seen) =>
-        seen.length > 0
-          ? Effect.succeed(false)
-          : insert.pipe(
-              Effect.zipRight(conn.execute(addBatchSql, [batchId], undefined)),
-              Effect.zipRight(conn.execute(pruneSql, [keep], undefined)),
-              Effect.as(true)
-            )
-      )
+      return Effect.flatMap(conn.executeRaw(addBatchSql, [batchId]), (raw) => {
+        const added = runResult(raw)
+        if (added === undefined) return Effect.dieMessage(`insertColumns: not a SQLite run result: ${String(raw)}`)
+        if (added.changes === 0) return Effect.succeed(false)
+        const pruneEvery = Math.max(1, Math.ceil(keep / 10))
+        const prune = added.seq === undefined || added.seq % pruneEvery === 0 ? conn.execute(pruneSql, [keep], undefined) : Effect.void
+        return insert.pipe(Effect.zipRight(prune), Effect.as(true))
+      })
     })
   )
 
