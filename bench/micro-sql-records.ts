@@ -11,11 +11,22 @@
  *
  *   node --import tsx bench/micro-sql-records.ts [blocks] [batchesPerBlock] [sqlDist] [recordsPerBatch]
  *
+ * Writer mode: core's RecordWriter (records.batchSize 500, flushIntervalMs
+ * 250) over the same store, fed the records of `requestsPerSecond` requests
+ * in real time, as the gateway feeds it; prints CPU per request of each
+ * thread and the batches the writer made (how many per second, how large):
+ *
+ *   node --import tsx bench/micro-sql-records.ts writer [requestsPerSecond] [seconds] [sqlDist]
+ *
  * Runs on the packages' `dist`: build first (`npx tsc -b`). `sqlDist` (for
  * A/B runs) is another build of packages/sql/dist to load instead, e.g. a copy
  * under packages/sql/build/ (it must sit inside the repository so that its
  * imports resolve).
  */
+import * as Events from "@modelgate/core/Events"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
+import { RecordSink } from "@modelgate/core/RecordSink"
 import { RecordStore } from "@modelgate/core/RecordStore"
 import { CostRecord, type GatewayRecord, PerformanceRecord, QualityScoreRecord } from "@modelgate/domain/Records"
 import type * as RecordStoreSqlModule from "@modelgate/sql/RecordStoreSql"
@@ -25,10 +36,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 
+const writerMode = process.argv[2] === "writer"
 const blocks = Number(process.argv[2] ?? 7)
 const perBlock = Number(process.argv[3] ?? 20)
 const warmup = 10
-const sqlDist = process.argv[4] === undefined || process.argv[4] === "-" ? undefined : process.argv[4]
+const sqlDistArg = process.argv[writerMode ? 5 : 4]
+const sqlDist = sqlDistArg === undefined || sqlDistArg === "-" ? undefined : sqlDistArg
 const batchSize = Number(process.argv[5] ?? 500)
 const load = <A>(module: string): Promise<A> =>
   sqlDist === undefined ? import(`@modelgate/sql/${module}`) : import(path.resolve(sqlDist, `${module}.js`))
@@ -180,7 +193,64 @@ const program = Effect.gen(function* () {
   console.log(`CPU per batch, all threads:  ${fmt(cpu.map((us) => (us * batchSize) / 1000), 3)} ms`)
 })
 
-Effect.runPromise(Effect.scoped(program)).catch((error: unknown) => {
+/** The RecordWriter fed in real time; the worker thread and the batches it gets. */
+const writer = Effect.gen(function* () {
+  const rate = Number(process.argv[3] ?? 2500)
+  const seconds = Number(process.argv[4] ?? 6)
+  const before = new Set(threadTicks().keys())
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "micro-sql-records-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  const db = yield* Layer.build(Sqlite.layer(path.join(dir, "modelgate.db")))
+  const store = Context.get(
+    yield* Layer.build(RecordStoreSql.layerWith({ thread: "worker" }).pipe(Layer.provide(Layer.succeedContext(db)))),
+    RecordStore
+  )
+  let batches = 0
+  let records = 0
+  const counted = RecordStore.of({
+    writeBatch: (batch) => Effect.suspend(() => ((batches += 1), (records += batch.length), store.writeBatch(batch)))
+  })
+  const config = new GatewayConfigData({
+    ...defaultConfig,
+    records: RecordsConfig.make({ queueCapacity: 10_000, flushIntervalMs: 250, batchSize: 500 })
+  })
+  const accounting = RecordStoreSql.layerAccountingWith(Layer.succeed(RecordStore, counted)).pipe(
+    Layer.provide(Layer.mergeAll(Layer.succeedContext(db), Events.layer, GatewayConfig.layerStatic(config)))
+  )
+  const sink = Context.get(yield* Layer.build(accounting), RecordSink)
+  const feed = (ms: number) =>
+    Effect.gen(function* () {
+      const start = performance.now()
+      let sent = 0
+      while (performance.now() - start < ms) {
+        const due = Math.floor(((performance.now() - start) / 1000) * rate)
+        for (; sent < due; sent++) for (const record of requestRecords()) yield* sink.offer(record)
+        yield* Effect.sleep("1 millis")
+      }
+      return sent
+    })
+  yield* feed(2_000)
+  const workerThreads = [...threadTicks().keys()].filter((tid) => !before.has(tid))
+  const t0 = threadTicks()
+  const c0 = process.cpuUsage()
+  const b0 = batches
+  const r0 = records
+  const sent = yield* feed(seconds * 1_000)
+  const c = process.cpuUsage(c0)
+  const t1 = threadTicks()
+  let main = 0
+  let worker = 0
+  for (const [tid, ticks] of t1) {
+    if (tid === String(process.pid)) main += ticks - (t0.get(tid) ?? 0)
+    else if (workerThreads.includes(tid)) worker += ticks - (t0.get(tid) ?? 0)
+  }
+  const n = batches - b0
+  console.log(`${sent} requests at ${rate}/s over ${seconds} s: ${n} batches (${(n / seconds).toFixed(0)}/s) of ${((records - r0) / n).toFixed(1)} records on average`)
+  console.log(`CPU per request, all threads: ${((c.user + c.system) / sent).toFixed(1)} us (main includes building and offering the records)`)
+  console.log(`  main thread: ${((main * tickUs) / sent).toFixed(1)} us, record worker thread: ${((worker * tickUs) / sent).toFixed(1)} us`)
+})
+
+Effect.runPromise(Effect.scoped(writerMode ? writer : program)).catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })
