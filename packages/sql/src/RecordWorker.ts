@@ -78,7 +78,7 @@ export interface RecordWorker {
 
 /** Options of `make`; the last two are test hooks. */
 export interface MakeOptions {
-  /** How many committed batch ids `record_batches` keeps (default 1000). */
+  /** How many committed batch ids `record_batches` keeps at least (the newest; default 1000; pruned every tenth of it). */
   readonly keepBatchIds?: number | undefined
   /** Test hook: the first thread exits (code 7) right after its n-th committed batch, before it replies. */
   readonly exitAfterCommits?: number | undefined

@@ -90,7 +90,7 @@ export const insertTables = (sql: SqlClient.SqlClient, tables: ReadonlyArray<Tab
         )
       )
 
-/** How many committed batch ids `record_batches` keeps (the newest). */
+/** How many committed batch ids `record_batches` keeps at least (the newest; `insertColumns` prunes every tenth of it). */
 export const keepBatchIds = 1_000
 
 /** Rows per INSERT statement of `insertColumns`: powers of two up to this (rows x columns stays far under SQLite's 32766 parameters). */

@@ -11,7 +11,7 @@ import { TableColumns } from "./recordRows.js"
 export const WorkerData = Schema.Struct({
   /** The database file to open (migrated already). */
   filename: Schema.String,
-  /** How many committed batch ids `record_batches` keeps. */
+  /** How many committed batch ids `record_batches` keeps at least. */
   keepBatchIds: Schema.Number,
   /** Test hook: the thread exits (code 7) right after its n-th committed batch, before replying. */
   exitAfterCommits: Schema.optional(Schema.Number)
