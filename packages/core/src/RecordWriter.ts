@@ -4,7 +4,9 @@
  * - Nothing on the request path waits on disk: `offer` enqueues, a fiber in the
  *   layer's scope writes batches (one transaction each) `records.flushIntervalMs`
  *   after the first waiting record arrived, or as soon as `records.batchSize`
- *   records wait. An idle writer sets no timer.
+ *   records wait; it goes on while full batches wait, and leaves a smaller
+ *   remainder for its own interval (so steady load makes full batches, not
+ *   one small batch per write). An idle writer sets no timer.
  * - Full queue: cost records wait for room (back-pressure, never lost); every
  *   other record has its own queue of `records.queueCapacity` that drops its
  *   oldest record (counted in `stats`, logged at the next flush).
@@ -135,6 +137,44 @@ export const make = Effect.gen(function* () {
       })
     )
 
+  const sizeOf = (queue: Queue.Dequeue<unknown>): number => Option.getOrElse(queue.unsafeSize(), () => 0)
+  /** Records waiting in both queues. */
+  const queued = (): number => sizeOf(costs) + sizeOf(others)
+
+  /**
+   * The background writer's flush, when its interval is up or a full batch
+   * waits: the in-flight batch, one batch of what waits, then more only while
+   * a full batch waits. A smaller remainder waits for its own interval (its
+   * `arrived` signal is given again). Under steady load this writes full
+   * batches (one transaction, fsync and thread round trip each) rather than
+   * whatever arrived during the last write, round trip after round trip.
+   */
+  const flushDue = lock.withPermits(1)(
+    Effect.gen(function* () {
+      const inflightBatch = yield* Ref.get(inflight)
+      if (inflightBatch.length > 0) yield* Effect.retry(writeOnce(inflightBatch), writeRetry)
+      let batch = yield* takeBatch
+      while (batch.length > 0) {
+        yield* Effect.retry(writeOnce(batch), writeRetry)
+        batch = queued() >= config.batchSize ? yield* takeBatch : []
+      }
+      if (queued() > 0) arrived.unsafeOffer(undefined)
+      yield* logDrops
+    })
+  )
+
+  /**
+   * Until the waiting records are due: at once when a full batch waits, else
+   * the flush interval or a full batch, whichever comes first. A `wake` left
+   * from before the last flush is dropped first (what it announced was written).
+   */
+  const due = Effect.zipRight(
+    Queue.takeAll(wake),
+    Effect.suspend(() =>
+      queued() >= config.batchSize ? Effect.void : Effect.raceFirst(Queue.take(wake), Effect.sleep(config.flushIntervalMs))
+    )
+  )
+
   const finalFlush = Effect.gen(function* () {
     yield* Effect.sync(() => {
       closed = true
@@ -155,8 +195,8 @@ export const make = Effect.gen(function* () {
 
   // Idle until a record arrives (no timer while nothing waits), then flush after the interval or when a batch is full.
   yield* Queue.take(arrived).pipe(
-    Effect.zipRight(Effect.raceFirst(Queue.take(wake), Effect.sleep(config.flushIntervalMs))),
-    Effect.zipRight(flushWith(writeRetry)),
+    Effect.zipRight(due),
+    Effect.zipRight(flushDue),
     Effect.forever,
     Effect.forkScoped
   )
@@ -178,12 +218,11 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  const sizeOf = (queue: Queue.Dequeue<unknown>): number => Option.getOrElse(queue.unsafeSize(), () => 0)
 
   /** Wake the writer: a record arrived, and a full batch waits. Sliding queues of one: a pending signal is enough. */
   const signal = () => {
     arrived.unsafeOffer(undefined)
-    if (sizeOf(costs) + sizeOf(others) >= config.batchSize) wake.unsafeOffer(undefined)
+    if (queued() >= config.batchSize) wake.unsafeOffer(undefined)
   }
 
   /**

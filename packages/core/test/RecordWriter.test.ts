@@ -102,6 +102,20 @@ describe("RecordWriter", () => {
       assert.strictEqual((yield* t.stored).length, 4)
     }))
 
+  it.scoped("full batches go at once; a smaller remainder waits for its own interval", () =>
+    Effect.gen(function* () {
+      const t = yield* setup({ flushIntervalMs: 1_000, batchSize: 10 })
+      yield* Effect.forEach(Array.from({ length: 25 }, (_, i) => i), (i) => t.sink.offer(cost(i)))
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* t.stored).length, 20)
+      assert.strictEqual(yield* t.batches, 2)
+      yield* TestClock.adjust("998 millis")
+      assert.strictEqual((yield* t.stored).length, 20, "the remainder of 5 is not due yet")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual((yield* t.stored).length, 25)
+      assert.strictEqual(yield* t.batches, 3)
+    }))
+
   it.scoped("closing the scope drains and writes every queued record (graceful stop loses nothing)", () =>
     Effect.gen(function* () {
       const t = yield* setup({ flushIntervalMs: 60_000, batchSize: 100, queueCapacity: 10_000 })
