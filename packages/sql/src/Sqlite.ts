@@ -5,7 +5,9 @@
 import { NodeContext } from "@effect/platform-node"
 import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
+import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
+import { fullSync } from "./internal/writeConnection.js"
 import { loader } from "./Migrations.js"
 import * as RecordWorker from "./RecordWorker.js"
 
@@ -41,7 +43,8 @@ const ensureDirectory = (filename: string) =>
   }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)
 
 /**
- * A migrated SQLite database at `filename` (WAL mode), its `SqliteFile`, and
+ * A migrated SQLite database at `filename` (WAL mode, commits
+ * `synchronous = FULL`: `internal/writeConnection.ts`), its `SqliteFile`, and
  * the `SharedRecordWorker` that the record and cache stores write on for a
  * file (its thread starts when the first store asks for it; never for
  * `:memory:`).
@@ -49,7 +52,9 @@ const ensureDirectory = (filename: string) =>
 export const layer = (filename: string) =>
   migrations.pipe(
     Layer.provideMerge(
-      Layer.unwrapEffect(Effect.as(ensureDirectory(filename), SqliteClient.layer({ filename })))
+      Layer.effectDiscard(Effect.flatMap(SqlClient.SqlClient, fullSync)).pipe(
+        Layer.provideMerge(Layer.unwrapEffect(Effect.as(ensureDirectory(filename), SqliteClient.layer({ filename }))))
+      )
     ),
     Layer.merge(Layer.succeed(SqliteFile, SqliteFile.of({ filename, inMemory: isInMemory(filename) }))),
     Layer.merge(RecordWorker.layerShared(filename)),

@@ -10,11 +10,11 @@ import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import * as WorkerRunner from "@effect/platform/WorkerRunner"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { Effect, Layer, type ParseResult, Schema } from "effect"
 import { workerData } from "node:worker_threads"
 import * as CacheRows from "./cacheRows.js"
 import { describeSqlError, insertColumns } from "./recordRows.js"
+import { workerConnection } from "./writeConnection.js"
 import { Request, WorkerData, WriteFailed } from "./recordWorkerProtocol.js"
 
 const failed = (error: SqlError | ParseResult.ParseError) =>
@@ -23,20 +23,6 @@ const failed = (error: SqlError | ParseResult.ParseError) =>
 /** Run `f` on the connection; an SQL failure is a `WriteFailed` with its reason. */
 const onSql = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, SqlError | ParseResult.ParseError>) =>
   Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.mapError(failed))
-
-/**
- * The thread's connection. Statement journals (SQLite's undo log of the
- * running statement inside a transaction, kept so a failed multi-row INSERT
- * can be undone alone) stay in memory: by default they spill to a temporary
- * file past 64 KiB, which a batch's multi-row INSERTs did on every statement
- * (~15% of the thread's CPU in the kernel). Durability is the WAL's and is
- * unchanged: a statement journal is never read after a crash.
- */
-const connection = (filename: string) =>
-  Layer.effectDiscard(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`PRAGMA temp_store = MEMORY`)).pipe(
-    Layer.provideMerge(SqliteClient.layer({ filename })),
-    Layer.orDie
-  )
 
 const main = Effect.gen(function* () {
   const data = yield* Schema.decodeUnknown(WorkerData)(workerData)
@@ -58,7 +44,7 @@ const main = Effect.gen(function* () {
     CacheEvict: ({ bounds }) => onSql((sql) => CacheRows.evict(sql, bounds))
   })
   return yield* WorkerRunner.launch(
-    handlers.pipe(Layer.provide(connection(data.filename)), Layer.provide(NodeWorkerRunner.layer))
+    handlers.pipe(Layer.provide(workerConnection(data.filename)), Layer.provide(NodeWorkerRunner.layer))
   )
 })
 
