@@ -138,8 +138,8 @@ const tickUs = 10_000
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-const program = Effect.gen(function* () {
-  const before = new Set(threadTicks().keys())
+/** A migrated SQLite file in a temporary directory (removed at the end), and the record store writing it on the worker thread. */
+const workerStore = Effect.gen(function* () {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "micro-sql-records-"))
   yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
   const db = yield* Layer.build(Sqlite.layer(path.join(dir, "modelgate.db")))
@@ -147,6 +147,12 @@ const program = Effect.gen(function* () {
     yield* Layer.build(RecordStoreSql.layerWith({ thread: "worker" }).pipe(Layer.provide(Layer.succeedContext(db)))),
     RecordStore
   )
+  return { db, store }
+})
+
+const program = Effect.gen(function* () {
+  const before = new Set(threadTicks().keys())
+  const { store } = yield* workerStore
   for (let i = 0; i < warmup; i++) yield* store.writeBatch(batch())
   // The record worker thread: the thread started since (the others are the main thread, V8's helpers and loaders).
   const workerThreads = [...threadTicks().keys()].filter((tid) => !before.has(tid))
@@ -198,13 +204,7 @@ const writer = Effect.gen(function* () {
   const rate = Number(process.argv[3] ?? 2500)
   const seconds = Number(process.argv[4] ?? 6)
   const before = new Set(threadTicks().keys())
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "micro-sql-records-"))
-  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  const db = yield* Layer.build(Sqlite.layer(path.join(dir, "modelgate.db")))
-  const store = Context.get(
-    yield* Layer.build(RecordStoreSql.layerWith({ thread: "worker" }).pipe(Layer.provide(Layer.succeedContext(db)))),
-    RecordStore
-  )
+  const { db, store } = yield* workerStore
   let batches = 0
   let records = 0
   const counted = RecordStore.of({
