@@ -135,7 +135,11 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       statics.forEach((i, k) => {
         const { available, health, retryAfterMs } = seen[k]!
         if (!available) {
-          const probe = retryAfterMs === undefined ? "" : `; next probe in ${Math.ceil(retryAfterMs / 1_000)} s`
+          const probe = retryAfterMs === undefined
+            ? ""
+            : retryAfterMs === 0
+            ? "; being probed now"
+            : `; next probe in ${Math.ceil(retryAfterMs / 1_000)} s`
           const reason = `unavailable: ${health.reason || health.status}${probe}`
           return exclude(i, reason, health.blocked === true ? "permanent" : "unavailable", retryAfterMs)
         }
