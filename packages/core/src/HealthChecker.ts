@@ -49,6 +49,8 @@ export interface ModelHealth {
   readonly reason: string
   /** True when no probe can fix it (no usable key, no adapter): waiting does not help. */
   readonly blocked?: boolean | undefined
+  /** When the model is probed next (epoch ms), as `status` and `all` report it; unset while no probe is scheduled. */
+  readonly nextProbeAt?: number | undefined
 }
 
 /** Whether a model can serve now; for one that cannot, when a probe may bring it back. */
@@ -287,7 +289,11 @@ export const make = Effect.gen(function* () {
     Effect.forkScoped
   )
 
-  const status = (model: string) => Effect.sync(() => entryOf(entries, model).health)
+  /** A model's health as reported, with the time of its next probe when one is scheduled. */
+  const reported = (entry: State.Entry): ModelHealth =>
+    entry.nextProbeAt === undefined ? entry.health : { ...entry.health, nextProbeAt: entry.nextProbeAt }
+
+  const status = (model: string) => Effect.sync(() => reported(entryOf(entries, model)))
 
   /** A success on a model that is healthy already: its last latency updated (true); false for any other model. */
   const healthySuccess = (model: string, latencyMs: number): boolean => {
@@ -311,7 +317,7 @@ export const make = Effect.gen(function* () {
   return HealthChecker.of({
     status,
     isAvailable: (model) => Effect.sync(() => entryOf(entries, model).health.status !== "unavailable"),
-    all: Effect.sync(() => [...entries.values()].map((e) => e.health)),
+    all: Effect.sync(() => [...entries.values()].map(reported)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.sync(() => entryOf(entries, model).history),
     availability: (models) => Effect.map(Clock.currentTimeMillis, (now) => availabilityOf(models, now)),

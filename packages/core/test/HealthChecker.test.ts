@@ -183,6 +183,8 @@ describe("HealthChecker", () => {
       yield* advance(600)
       // the probe at 1 s failed too: the backoff doubles
       assert.deepStrictEqual((yield* read)[0], [false, 2_000])
+      // the same time, as status reports it (GET /admin/health)
+      assert.strictEqual((yield* health.status("gpt")).nextProbeAt, 3_000)
       fake.behaviour.set("gpt", "ok")
       yield* advance(2_000)
       assert.deepStrictEqual((yield* read)[0], [true, undefined])
