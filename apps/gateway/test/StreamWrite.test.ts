@@ -2,13 +2,15 @@
  * The SSE writer over a real socket: large streams arrive whole and in order
  * (backpressure), a client that leaves mid-stream interrupts the chunk stream
  * (the provider call is released) and does not hold up shutdown, and a
- * failure after the start ends with an error event and no `[DONE]`.
+ * failure after the start ends with an error event and no `[DONE]`; a
+ * stream's cost comes as a trailer.
  */
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
 import { StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Context, Deferred, Effect, Exit, Layer, Scheduler, Scope, Stream } from "effect"
+import * as Http from "node:http"
 import * as Net from "node:net"
 import * as HttpApp from "../src/HttpApp.js"
 import { chatBody } from "./support/Client.js"
@@ -103,6 +105,37 @@ describe("SSE writer", () => {
       assert.include(data[0]!, "partial")
       assert.property(JSON.parse(data[1]!), "error")
       assert.notInclude(reply.text, "[DONE]")
+      yield* Scope.close(server.scope, Exit.void)
+    }))
+
+  it.live("a stream's cost, known at its end, comes as the x-modelgate-cost-usd trailer", () =>
+    Effect.gen(function* () {
+      let cost: number | undefined
+      const server = yield* start(
+        Gateway.of({
+          complete: echoGateway.complete,
+          stream: (_request, _requirements, options) =>
+            Effect.succeed({
+              meta: meta(options?.requestId, { costUsd: undefined }),
+              // settled when the chunks end, as the core's streams are
+              chunks: Stream.concat(Stream.make(chunk("a"), chunk("b")), Stream.drain(Stream.fromEffect(Effect.sync(() => (cost = 0.0000045))))),
+              settledCostUsd: () => cost
+            })
+        })
+      )
+      const reply = yield* Effect.async<{ trailerHeader: unknown; trailers: NodeJS.Dict<string>; text: string }>((resume) => {
+        const body = JSON.stringify(chatBody({ stream: true }))
+        const req = Http.request(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
+          let text = ""
+          res.setEncoding("utf8")
+          res.on("data", (d: string) => (text += d))
+          res.on("end", () => resume(Effect.succeed({ trailerHeader: res.headers.trailer, trailers: res.trailers, text })))
+        })
+        req.end(body)
+      })
+      assert.strictEqual(reply.trailerHeader, "x-modelgate-cost-usd")
+      assert.strictEqual(reply.trailers["x-modelgate-cost-usd"], "0.0000045")
+      assert.strictEqual(events(reply.text).at(-1), "[DONE]")
       yield* Scope.close(server.scope, Exit.void)
     }))
 

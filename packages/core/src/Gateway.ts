@@ -76,6 +76,13 @@ export interface StreamAnswer {
    * `open`, never both; `close` the pull once, with the outcome.
    */
   readonly open?: (() => StreamPull) | undefined
+  /**
+   * The stream's cost in USD once it is settled: after its chunks ended or
+   * its pull was closed (the HTTP server sends it as the trailer
+   * `x-modelgate-cost-usd`). Undefined before, when it failed, or when the
+   * answer does not offer it (`meta.costUsd` already holds a replay's 0).
+   */
+  readonly settledCostUsd?: (() => number | undefined) | undefined
 }
 
 /** The gateway's request path. */

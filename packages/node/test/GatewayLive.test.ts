@@ -100,6 +100,33 @@ describe("GatewayLive over the fake providers", () => {
       }).pipe(Effect.provide(s.layer))
     }))
 
+  it.scopedLive("a stream's cost is known once it has ended, and is the cost recorded for it", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const answer = yield* gateway.stream({ ...ask("count to three"), stream: true }, defaultRequirements)
+        assert.isUndefined(answer.meta.costUsd)
+        assert.isUndefined(answer.settledCostUsd?.(), "not before the stream ended")
+        yield* Stream.runDrain(answer.chunks)
+        const settled = answer.settledCostUsd?.()
+        assert.isAbove(settled ?? 0, 0)
+        return settled
+      }).pipe(
+        Effect.provide(s.layer),
+        Effect.map((settled) => {
+          // the layer is closed: the record writer flushed on the way out
+          const conn = new Database(s.db, { readonly: true })
+          try {
+            const rows = conn.prepare("SELECT cost_pico FROM cost_records").all() as Array<{ cost_pico: number }>
+            assert.deepStrictEqual(rows.map((r) => r.cost_pico / 1e12), [settled])
+          } finally {
+            conn.close()
+          }
+        })
+      )
+    }))
+
   it.scopedLive("explicit unknown model fails with ModelNotFound", () =>
     Effect.gen(function* () {
       const s = yield* stack()

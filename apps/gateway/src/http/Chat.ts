@@ -20,6 +20,7 @@ import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, write
 import type * as RequestId from "./RequestId.js"
 import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
+import { costHeader, formatUsd } from "./Usd.js"
 
 const decodeFull = decoder(ChatRequest)
 /** The common shapes without the Schema interpreter; the rest (and every error) through the Schema. */
@@ -30,16 +31,7 @@ const decodeChat = (body: Record<string, unknown>): Either.Either<ChatRequest, A
 const encoder = new TextEncoder()
 const DONE = encoder.encode("data: [DONE]\n\n")
 
-/** A USD amount without exponent notation (`0.0000015`). */
-export const formatUsd = (usd: number): string => {
-  const fixed = usd.toFixed(12)
-  if (!fixed.includes(".")) return fixed
-  // Trailing zeros, then a trailing dot, trimmed by index (no regular expressions per answer).
-  let end = fixed.length
-  while (fixed.charCodeAt(end - 1) === 48) end--
-  if (fixed.charCodeAt(end - 1) === 46) end--
-  return fixed.slice(0, end)
-}
+export { formatUsd } from "./Usd.js"
 
 /** The `x-modelgate-*` and `x-request-id` headers of an answer. */
 export const metaHeaders = (meta: AnswerMeta): Record<string, string> => {
@@ -50,7 +42,7 @@ export const metaHeaders = (meta: AnswerMeta): Record<string, string> => {
     "x-modelgate-cache": meta.cacheHit ? "hit" : "miss",
     "x-modelgate-failovers": String(meta.failovers)
   }
-  if (meta.costUsd !== undefined) headers["x-modelgate-cost-usd"] = formatUsd(meta.costUsd)
+  if (meta.costUsd !== undefined) headers[costHeader] = formatUsd(meta.costUsd)
   return headers
 }
 
@@ -164,6 +156,8 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
       ? Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
         const headers = metaHeaders(streamed.meta)
         headers["cache-control"] = "no-cache"
+        // A stream's cost is known at its end: announced here, sent as a trailer after the last event.
+        if (streamed.meta.costUsd === undefined && streamed.settledCostUsd !== undefined) headers.trailer = costHeader
         return onStream(streamed, headers, request.stream_options?.include_usage === true)
       })
       : Effect.flatMap(gateway.complete(request, requirements, options), onComplete)

@@ -12,6 +12,7 @@ import type { StreamAnswer, StreamPull } from "@modelgate/core/Gateway"
 import type { ChatChunk } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { type ApiError, errorBody, fromGatewayError, internal } from "./ApiError.js"
+import { costHeader, formatUsd } from "./Usd.js"
 
 const DONE = "data: [DONE]\n\n"
 
@@ -162,6 +163,17 @@ const writePull = (
   )
 
 /**
+ * `last`, after adding the stream's settled cost as the `x-modelgate-cost-usd`
+ * trailer, for a stream whose headers could not carry it (Chat.ts announces
+ * it with a `Trailer` header).
+ */
+const withCostTrailer = (res: Http.ServerResponse, answer: StreamAnswer, last: string): string => {
+  const cost = answer.meta.costUsd === undefined ? answer.settledCostUsd?.() : undefined
+  if (cost !== undefined) res.addTrailers({ [costHeader]: formatUsd(cost) })
+  return last
+}
+
+/**
  * End the response after the body: the chunk stream is closed with its
  * outcome as soon as it ends, before the last event is written.
  */
@@ -181,7 +193,8 @@ const finish = (
       })
       : restore(ended(res, text))
   return Effect.matchCauseEffect(restore(body), {
-    onSuccess: () => Effect.zipRight(close(Exit.void), last(DONE)),
+    // Closing settles the stream (its cost is known after it): the cost trailer goes with the last event.
+    onSuccess: () => Effect.zipRight(close(Exit.void), Effect.suspend(() => last(withCostTrailer(res, answer, DONE)))),
     onFailure: (cause) =>
       Effect.zipRight(
         close(Exit.failCause(cause)),

@@ -4,6 +4,7 @@
  * abandonment (`Abandon.ts`) and settled once when it ends (`Streaming.ts`).
  */
 import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
+import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -34,7 +35,8 @@ const settleStream = (
   request: ChatRequest,
   requirements: TaskRequirements,
   begun: Begun,
-  cacheTtlMs: number | undefined
+  cacheTtlMs: number | undefined,
+  onCost: (cost: PicoUsd) => void
 ) =>
 (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>): Effect.Effect<void> => {
   const { requestId } = begun
@@ -57,7 +59,8 @@ const settleStream = (
   const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx)
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
   // After the accounting (at once when it ran at once: `flatMapNow`).
-  return flatMapNow(accounted, (): Effect.Effect<void> => {
+  return flatMapNow(accounted, (cost): Effect.Effect<void> => {
+    onCost(cost)
     if (response === undefined) return Effect.void
     const evaluated = evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
     const key = begun.key
@@ -87,7 +90,10 @@ const answerStream = (
 ): Streaming.Delivered => {
   const { model } = attempt
   const { requestId } = begun
-  const settle = settleStream(s, attempt, started.rateLimit, request, requirements, begun, cacheTtlMs)
+  let costUsd: number | undefined
+  const settle = settleStream(s, attempt, started.rateLimit, request, requirements, begun, cacheTtlMs, (cost) => {
+    costUsd = toUsd(cost)
+  })
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).
   let settled = false
   const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
@@ -107,7 +113,7 @@ const answerStream = (
     )
   )
   const id = `chatcmpl-${requestId}`
-  return Streaming.delivery(peeled, {
+  const delivered = Streaming.delivery(peeled, {
     clock: begun.clock,
     startedAt: attempt.held.startedAt,
     rename: (chunk) => ({ ...chunk, model: model.id, id }),
@@ -115,6 +121,7 @@ const answerStream = (
     tooLate: abandoned,
     onEnd: settleOnce
   })
+  return { chunks: delivered.chunks, open: delivered.open, settledCostUsd: () => costUsd }
 }
 
 /** A streamed answer: selection, failover until the first chunk, then the stream. */
@@ -141,7 +148,13 @@ export const streamAnswer = (
     (ranked, outcome) => {
       // Published now (this is the answer's step); no step when it fit.
       const published = selected(s, begun, outcome.model, ranked, outcome.failovers)
-      const answer: StreamAnswer = { meta: answerMeta(begun, outcome, undefined), chunks: outcome.value.chunks, open: outcome.value.open }
+      const delivered = outcome.value
+      const answer: StreamAnswer = {
+        meta: answerMeta(begun, outcome, undefined),
+        chunks: delivered.chunks,
+        open: delivered.open,
+        settledCostUsd: delivered.settledCostUsd
+      }
       return published === Effect.void ? Effect.succeed(answer) : Effect.as(published, answer)
     }
   )

@@ -118,6 +118,8 @@ export interface Delivered {
   readonly chunks: Stream.Stream<ChatChunk, ProviderError>
   /** The same stream as a bare pull (see `StreamPull`). */
   readonly open: () => StreamPull
+  /** The stream's cost in USD once settled (see `StreamAnswer.settledCostUsd`). */
+  readonly settledCostUsd?: (() => number | undefined) | undefined
 }
 
 /**
