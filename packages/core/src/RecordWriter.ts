@@ -122,46 +122,33 @@ export const make = Effect.gen(function* () {
     }
   })
 
-  /** Write the in-flight batch, then every queued record, batch by batch. */
-  const flushWith = <X>(schedule: Schedule.Schedule<X, StoreError>) =>
-    lock.withPermits(1)(
-      Effect.gen(function* () {
-        let batch = yield* Ref.get(inflight)
-        while (true) {
-          if (batch.length === 0) batch = yield* takeBatch
-          if (batch.length === 0) break
-          yield* Effect.retry(writeOnce(batch), schedule)
-          batch = []
-        }
-        yield* logDrops
-      })
-    )
-
   const sizeOf = (queue: Queue.Dequeue<unknown>): number => Option.getOrElse(queue.unsafeSize(), () => 0)
   /** Records waiting in both queues. */
   const queued = (): number => sizeOf(costs) + sizeOf(others)
 
   /**
-   * The background writer's flush, when its interval is up or a full batch
-   * waits: the in-flight batch, one batch of what waits, then more only while
-   * a full batch waits. A smaller remainder waits for its own interval (its
-   * `arrived` signal is given again). Under steady load this writes full
-   * batches (one transaction, fsync and thread round trip each) rather than
-   * whatever arrived during the last write, round trip after round trip.
+   * Write the in-flight batch, then what waits, batch by batch: everything
+   * (`flush`, shutdown, late records), or (`dueOnly`, the background writer,
+   * when its interval is up or a full batch waits) one batch, then more only
+   * while a full batch waits. A smaller remainder then waits for its own
+   * interval (its `arrived` signal is given again): under steady load the
+   * writer sends full batches (one transaction, fsync and thread round trip
+   * each) rather than whatever arrived during the last write.
    */
-  const flushDue = lock.withPermits(1)(
-    Effect.gen(function* () {
-      const inflightBatch = yield* Ref.get(inflight)
-      if (inflightBatch.length > 0) yield* Effect.retry(writeOnce(inflightBatch), writeRetry)
-      let batch = yield* takeBatch
-      while (batch.length > 0) {
-        yield* Effect.retry(writeOnce(batch), writeRetry)
-        batch = queued() >= config.batchSize ? yield* takeBatch : []
-      }
-      if (queued() > 0) arrived.unsafeOffer(undefined)
-      yield* logDrops
-    })
-  )
+  const flushWith = <X>(schedule: Schedule.Schedule<X, StoreError>, dueOnly = false) =>
+    lock.withPermits(1)(
+      Effect.gen(function* () {
+        const inflightBatch = yield* Ref.get(inflight)
+        if (inflightBatch.length > 0) yield* Effect.retry(writeOnce(inflightBatch), schedule)
+        let batch = yield* takeBatch
+        while (batch.length > 0) {
+          yield* Effect.retry(writeOnce(batch), schedule)
+          batch = !dueOnly || queued() >= config.batchSize ? yield* takeBatch : []
+        }
+        if (dueOnly && queued() > 0) arrived.unsafeOffer(undefined)
+        yield* logDrops
+      })
+    )
 
   /**
    * Until the waiting records are due: at once when a full batch waits, else
@@ -196,7 +183,7 @@ export const make = Effect.gen(function* () {
   // Idle until a record arrives (no timer while nothing waits), then flush after the interval or when a batch is full.
   yield* Queue.take(arrived).pipe(
     Effect.zipRight(due),
-    Effect.zipRight(flushDue),
+    Effect.zipRight(flushWith(writeRetry, true)),
     Effect.forever,
     Effect.forkScoped
   )
@@ -231,8 +218,8 @@ export const make = Effect.gen(function* () {
    * `offerFull`, and then checks whether the writer closed meanwhile.
    */
   const offerQueued = (record: GatewayRecord): Effect.Effect<void> => {
-    const queued = record._tag === "CostRecord" ? costs.unsafeOffer(record) : others.unsafeOffer(record)
-    if (queued) {
+    const accepted = record._tag === "CostRecord" ? costs.unsafeOffer(record) : others.unsafeOffer(record)
+    if (accepted) {
       // Not closed when this step began, and nothing ran in between: the final flush will take it.
       signal()
       return Effect.void

@@ -52,7 +52,7 @@ const response = fc.record({
   system_fingerprint: optional(text)
 }, { requiredKeys: ["id", "created", "model", "choices"] })
 
-/** The bench upstream's answer (bench/upstream.ts `completion`). */
+/** The bench upstream's answer (`completionText` of bench/upstream-answers.ts), as an object. */
 const benchBody = {
   id: "chatcmpl-bench",
   object: "chat.completion",
