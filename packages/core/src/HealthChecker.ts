@@ -8,7 +8,9 @@
  * calls `Provider.probe` at once, then every `healthCheck.intervalMs`, each
  * probe bounded by `healthCheck.timeoutMs`. `failureThreshold` consecutive
  * failures (probes, or real calls failing with ServerError / Timeout /
- * Transport / Overloaded) make a model `unavailable`; its probes then follow
+ * Transport / Overloaded) make a model `unavailable`, and so does one probe
+ * that finds its address unreachable (connection refused, unknown host:
+ * nothing listens there, as with Ollama not started); its probes then follow
  * `probeBackoff`; one success makes it `available` again. A probe answered by
  * a 429 is recorded but moves nothing (the model answers; the rate limiter
  * owns limits). Models whose provider has no adapter or no usable key are
@@ -27,7 +29,7 @@
 import type { HealthStatus } from "@modelgate/domain/Events"
 import { HealthChanged } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
+import { healthFailureTags, isUnreachable, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
 import type { HealthCheckRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, ScheduleDecision, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
@@ -203,7 +205,8 @@ export const make = Effect.gen(function* () {
                 latencyMs: r.latencyMs,
                 errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
                 source: "probe",
-                counts: r.ok || r.error?._tag !== "RateLimited"
+                counts: r.ok || r.error?._tag !== "RateLimited",
+                unreachable: !r.ok && r.error !== undefined && isUnreachable(r.error) ? r.error.detail : undefined
               }))
           })
         ),
@@ -237,7 +240,7 @@ export const make = Effect.gen(function* () {
         const health = yield* checkOnce(model, settings)
         const now = yield* Clock.currentTimeMillis
         let delay = Duration.millis(settings.intervalMs)
-        if (health.status === "unavailable" && health.consecutiveFailures >= settings.failureThreshold) {
+        if (health.status === "unavailable" && health.blocked !== true) {
           if (backoff === undefined) {
             const schedule = Schedule.delays(probeBackoff(settings))
             backoff = { schedule, state: schedule.initial }

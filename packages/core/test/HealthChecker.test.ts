@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { MissingApiKey } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { RateLimited, ServerError } from "@modelgate/domain/ProviderError"
+import { RateLimited, ServerError, Transport } from "@modelgate/domain/ProviderError"
 import type { HealthCheckRecord } from "@modelgate/domain/Records"
 import { Chunk, Clock, Context, Duration, Effect, Exit, Fiber, Layer, Redacted, Ref, Schedule, Scope, Stream, TestClock } from "effect"
 import { ApiKeys } from "../src/ApiKeys.js"
@@ -23,7 +23,7 @@ const claude = model("claude", "anthropic")
 const llama = model("llama", "ollama")
 
 /** How the fake answers probes of each model; `calls` logs every probe. */
-type Behaviour = "ok" | "fail" | "hang" | "rate-limited"
+type Behaviour = "ok" | "fail" | "hang" | "rate-limited" | "refused"
 class Fake extends Context.Tag("test/Fake")<
   Fake,
   {
@@ -49,6 +49,8 @@ const fakeProvider = (id: string, requiresKey: boolean, fake: Fake["Type"]): Pro
           return { ok: false, latencyMs: 5, error: new ServerError({ ...common, status: 500 }) }
         case "rate-limited":
           return { ok: false, latencyMs: 5, error: new RateLimited({ ...common, status: 429 }) }
+        case "refused":
+          return { ok: false, latencyMs: 1, error: new Transport({ ...common, detail: "connect ECONNREFUSED 127.0.0.1:11434", unreachable: true }) }
         case "hang":
           return yield* Effect.never
       }
@@ -145,6 +147,33 @@ describe("HealthChecker", () => {
       const failed = (yield* healthRecords).filter((r) => !r.ok)
       assert.deepStrictEqual(failed.map((r) => r.errorClass), ["ServerError", "ServerError", "ServerError"])
     }).pipe(Effect.provide(testLayer([gpt], config(), { gpt: "fail" }))))
+
+  it.effect("one probe that cannot connect makes a model unavailable at once, naming the address; a reset or a 5xx does not", () =>
+    Effect.gen(function* () {
+      const health = yield* HealthChecker
+      const fake = yield* Fake
+      yield* settle
+      const llama = yield* health.status("llama")
+      assert.deepStrictEqual([llama.status, llama.consecutiveFailures, llama.nextProbeAt], ["unavailable", 1, 60_000])
+      assert.include(llama.reason, "unreachable")
+      assert.include(llama.reason, "ECONNREFUSED 127.0.0.1:11434")
+      assert.deepStrictEqual(yield* healthEvents, [["llama", "unknown", "unavailable", 0]])
+      // the same first failure, without `unreachable`, waits for the threshold
+      assert.deepStrictEqual([(yield* health.status("gpt")).status, (yield* health.status("gpt")).consecutiveFailures], ["unknown", 1])
+      // a started server answers the next probe (after the interval, then the backoff as for any unavailable model)
+      fake.behaviour.set("llama", "ok")
+      yield* advance(60_000)
+      assert.strictEqual((yield* health.status("llama")).status, "available")
+    }).pipe(Effect.provide(testLayer([gpt, llama], config(), { gpt: "fail", llama: "refused" }))))
+
+  it.effect("a model that stays unreachable is probed on the backoff", () =>
+    Effect.gen(function* () {
+      yield* settle
+      yield* advance(17_500)
+      assert.deepStrictEqual(yield* probeTimes("llama"), [0, 1_000, 3_000, 7_000, 12_000, 17_000])
+    }).pipe(
+      Effect.provide(testLayer([llama], config({ intervalMs: 1_000, backoffCapMs: 5_000 }), { llama: "refused" }))
+    ))
 
   it.effect("probes of an unavailable model back off exponentially up to the cap; one success restores it", () =>
     Effect.gen(function* () {

@@ -68,13 +68,25 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   }
 }
 
-/** Connection refused, reset, DNS failure: the request never got an HTTP answer. */
-export class Transport extends Schema.TaggedError<Transport>()("Transport", common) {
+/**
+ * Connection refused, reset, DNS failure: the request never got an HTTP
+ * answer. `unreachable` when no connection could be opened at all (refused,
+ * unknown host, no route): nothing listens at the provider's address, so the
+ * adapter does not retry it and a probe that meets it takes the model out at once.
+ */
+export class Transport extends Schema.TaggedError<Transport>()("Transport", {
+  ...common,
+  unreachable: Schema.optional(Schema.Boolean)
+}) {
   readonly retryable = true
   override get message() {
-    return describe(this, "transport failure")
+    return describe(this, this.unreachable === true ? "unreachable" : "transport failure")
   }
 }
+
+/** Whether `error` says nothing listens at the provider's address (a `Transport` that could not connect). */
+export const isUnreachable = (error: { readonly _tag: string }): boolean =>
+  error._tag === "Transport" && (error as Transport).unreachable === true
 
 /** 401 / 403: the key is invalid or not allowed. */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {

@@ -1,4 +1,5 @@
 import * as Sse from "@effect/experimental/Sse"
+import * as net from "node:net"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Headers, HttpClientRequest } from "@effect/platform"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
@@ -163,6 +164,33 @@ describe("ProviderHttp", () => {
       assert.strictEqual(timeout._tag, "Timeout")
       const transport = yield* Effect.flip(get)
       assert.strictEqual(transport._tag, "Transport")
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a refused connection is an unreachable Transport, not retried; a reset one is retried", () =>
+    Effect.gen(function*() {
+      // A port nothing listens on: taken from the system, then freed.
+      const port = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => {
+          const probe = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port } = probe.address() as net.AddressInfo
+            probe.close(() => resolve(port))
+          })
+        })
+      )
+      const { http, server } = yield* setup({ maxRetries: 2 })
+      const refused = yield* Effect.flip(
+        http.call(info, HttpClientRequest.get(`http://127.0.0.1:${port}/chat`), () => Effect.void)
+      )
+      assert.strictEqual(refused._tag, "Transport")
+      assert.isTrue(refused._tag === "Transport" && refused.unreachable === true)
+      assert.include(refused.message, "unreachable")
+      assert.include(refused.message, "ECONNREFUSED")
+      assert.deepStrictEqual(refused.attempts?.map((a) => a.tag), ["Transport"])
+      yield* server.script(Fault.reset())
+      const body = yield* http.call(info, HttpClientRequest.get(`${server.url}/chat`), (res) =>
+        decodeJson(Body, res.body, { provider: "toy", info, meta: res }))
+      assert.deepStrictEqual(body, { n: 1 })
+      assert.lengthOf(yield* server.requests, 2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("maxConcurrency bounds requests in flight", () =>

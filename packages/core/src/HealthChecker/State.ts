@@ -25,6 +25,8 @@ export interface Check {
   readonly errorClass: string | undefined
   readonly source: "probe" | "traffic"
   readonly counts: boolean
+  /** A failed probe that could not connect at all: its detail. Such a probe makes the model unavailable at once. */
+  readonly unreachable?: string | undefined
 }
 
 /** The result of applying a check. */
@@ -50,7 +52,10 @@ const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord
   record
 })
 
-/** Apply a check; `threshold` consecutive counted failures make the model unavailable, one success available. */
+/**
+ * Apply a check; `threshold` consecutive counted failures make the model
+ * unavailable (a probe that could not connect at all, one), one success available.
+ */
 export const applyCheck = (entry: Entry, check: Check, threshold: number): Transition => {
   const before = entry.health
   if (check.ok && check.source === "traffic" && before.status === "available" && before.consecutiveFailures === 0) {
@@ -99,10 +104,13 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
   }
   const failures = before.consecutiveFailures + 1
   const what = `${check.errorClass ?? "failure"} (${check.source})`
-  const health: ModelHealth =
-    failures >= threshold
-      ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `${failures} consecutive failures, last: ${what}` }
-      : { ...before, ...seen, consecutiveFailures: failures, reason: `${failures} of ${threshold} failures before unavailable, last: ${what}` }
+  // Nothing listens at the model's address: no threshold to wait for (a blip is a reset or a timeout, not a refusal).
+  const unreachable = check.source === "probe" ? check.unreachable : undefined
+  const health: ModelHealth = unreachable !== undefined
+    ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `unreachable: ${unreachable}` }
+    : failures >= threshold
+    ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `${failures} consecutive failures, last: ${what}` }
+    : { ...before, ...seen, consecutiveFailures: failures, reason: `${failures} of ${threshold} failures before unavailable, last: ${what}` }
   return withRecord(entry, health, record)
 }
 

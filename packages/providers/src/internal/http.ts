@@ -123,7 +123,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       new Transport({
         provider: spec.provider,
         model: info.model,
-        detail: excerpt(`${error.reason}: ${error.message}${causeText(error.cause)}`, info.secrets)
+        detail: excerpt(`${error.reason}: ${error.message}${causeText(error.cause)}`, info.secrets),
+        ...(error.reason === "Transport" && unreachableCodes.has(errorCode(error.cause) ?? "") ? { unreachable: true } : {})
       })
 
     const timeout = (info: CallInfo, timeoutMs: number, what: string) =>
@@ -307,6 +308,18 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
 
     return { spec, call, stream }
   })
+
+/** Socket error codes that say no connection could be opened: nothing listens, or no such host or route. */
+const unreachableCodes: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"])
+
+/** The system error code (`ECONNREFUSED`, ...) of a client failure's cause, or of the cause's own cause. */
+const errorCode = (cause: unknown): string | undefined => {
+  for (let c = cause, depth = 0; c instanceof Error && depth < 3; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code
+    if (typeof code === "string") return code
+  }
+  return undefined
+}
 
 const causeText = (cause: unknown): string => {
   if (cause instanceof Error) {

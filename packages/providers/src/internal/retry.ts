@@ -6,7 +6,7 @@
  * caller (failover) can move on instead of waiting.
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import type { ProviderError } from "@modelgate/domain/ProviderError"
+import { isUnreachable, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Duration, Effect, Schedule } from "effect"
 import { attemptOf, withAttempts } from "./errors.js"
 
@@ -19,9 +19,13 @@ export const capDelayMs = 8_000
 export const retryHint = (error: ProviderError): number | undefined =>
   error._tag === "RateLimited" || error._tag === "Overloaded" ? error.retryAfterMs : undefined
 
-/** Whether the policy may retry this error at all (retryable, hint within the wait budget). */
+/**
+ * Whether the policy may retry this error at all: retryable, hint within the
+ * wait budget, and the provider reachable (a refused connection is not tried
+ * again within the same call: the failover moves on to the next candidate).
+ */
 export const mayRetry = (error: ProviderError, maxRetryWaitMs: number): boolean =>
-  error.retryable && (retryHint(error) ?? 0) <= maxRetryWaitMs
+  error.retryable && (retryHint(error) ?? 0) <= maxRetryWaitMs && !isUnreachable(error)
 
 /** The named retry policy for one provider's limits. */
 export const retryPolicy = (
