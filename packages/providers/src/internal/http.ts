@@ -119,13 +119,16 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     const limiterFor = limiters()
     const watchdogs = makeWatchdogs(yield* Effect.scope)
 
-    const transport = (info: CallInfo, error: HttpClientError.HttpClientError) =>
-      new Transport({
-        provider: spec.provider,
-        model: info.model,
-        detail: excerpt(`${error.reason}: ${error.message}${causeText(error.cause)}`, info.secrets),
-        ...(error.reason === "Transport" && unreachableCodes.has(errorCode(error.cause) ?? "") ? { unreachable: true } : {})
-      })
+    /** A client failure as `Transport`; one that could not connect reads "<cause> (<method> <url>)" and is `unreachable`. */
+    const transport = (info: CallInfo, error: HttpClientError.HttpClientError) => {
+      const common = { provider: spec.provider, model: info.model }
+      if (error.reason === "Transport" && unreachableCodes.has(errorCode(error.cause) ?? "")) {
+        const cause = error.cause instanceof Error ? error.cause.message : String(error.cause)
+        const detail = `${cause} (${error.request.method} ${error.request.url})`
+        return new Transport({ ...common, detail: excerpt(detail, info.secrets), unreachable: true })
+      }
+      return new Transport({ ...common, detail: excerpt(`${error.reason}: ${error.message}${causeText(error.cause)}`, info.secrets) })
+    }
 
     const timeout = (info: CallInfo, timeoutMs: number, what: string) =>
       new Timeout({ provider: spec.provider, model: info.model, timeoutMs, detail: `no ${what} within ${timeoutMs} ms` })
