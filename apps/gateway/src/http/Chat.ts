@@ -157,7 +157,7 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
         const headers = metaHeaders(streamed.meta)
         headers["cache-control"] = "no-cache"
         // A stream's cost is known at its end: announced here, sent as a trailer after the last event.
-        if (streamed.meta.costUsd === undefined && streamed.settledCostUsd !== undefined) headers.trailer = costHeader
+        if (Sse.trailsCost(streamed)) headers.trailer = costHeader
         return onStream(streamed, headers, request.stream_options?.include_usage === true)
       })
       : Effect.flatMap(gateway.complete(request, requirements, options), onComplete)

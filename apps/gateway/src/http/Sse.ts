@@ -168,10 +168,18 @@ const writePull = (
  * it with a `Trailer` header).
  */
 const withCostTrailer = (res: Http.ServerResponse, answer: StreamAnswer, last: string): string => {
-  const cost = answer.meta.costUsd === undefined ? answer.settledCostUsd?.() : undefined
+  const cost = trailsCost(answer) ? answer.settledCostUsd?.() : undefined
   if (cost !== undefined) res.addTrailers({ [costHeader]: formatUsd(cost) })
   return last
 }
+
+/**
+ * Whether a stream's cost goes in the `x-modelgate-cost-usd` trailer: its
+ * headers could not carry it (known only once the stream settles) and the
+ * gateway can tell it then. Chat.ts announces the trailer when this holds.
+ */
+export const trailsCost = (answer: StreamAnswer): boolean =>
+  answer.meta.costUsd === undefined && answer.settledCostUsd !== undefined
 
 /**
  * End the response after the body: the chunk stream is closed with its
