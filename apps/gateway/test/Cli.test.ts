@@ -5,6 +5,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Console, Effect, Exit } from "effect"
+import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -68,6 +69,20 @@ describe("cli", () => {
       assert.include(out, "total since")
       const bad = yield* run("costs", "--since", "last tuesday")
       assert.isTrue(Exit.isFailure(bad.exit))
+    }))
+
+  it.effect("keys new prints a key and an entry that config validate accepts; an empty name fails", () =>
+    Effect.gen(function* () {
+      const { exit, out } = yield* run("keys", "new", "--name", "search-team", "--agent-type", "search")
+      assert.isTrue(Exit.isSuccess(exit))
+      const key = /^\s+(mg-\S+)$/m.exec(out)?.[1]
+      assert.isDefined(key)
+      const entry = JSON.parse(out.trim().split("\n").at(-1)!)
+      assert.deepStrictEqual(entry, { name: "search-team", sha256: createHash("sha256").update(key!).digest("hex"), agentType: "search" })
+      const dir = writeConfig({ "gateway.json": { auth: { virtualKeys: [entry] } }, "models.json": { models: [] } })
+      assert.isTrue(Exit.isSuccess((yield* run("config", "validate", dir)).exit))
+      const empty = yield* run("keys", "new", "--name", " ")
+      assert.isTrue(Exit.isFailure(empty.exit))
     }))
 
   it.effect("config validate lists every problem and fails", () =>

@@ -123,6 +123,41 @@ export class RecordsConfig extends Schema.Class<RecordsConfig>("RecordsConfig")(
   batchSize: withDefault(PositiveInt, () => 500)
 }) {}
 
+/**
+ * A virtual key: a team's own key for `/v1/*`. The configuration keeps only
+ * the key's SHA-256 (`printf %s "$KEY" | sha256sum`, or `modelgate keys new`),
+ * never the key. A request with it is accounted to `agentType`, whatever the
+ * request says, so `budgets.perAgentType` holds for that team.
+ */
+export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
+  name: Schema.NonEmptyTrimmedString,
+  sha256: Schema.String.pipe(
+    Schema.pattern(/^[0-9a-fA-F]{64}$/, {
+      message: () => "expected the key's SHA-256 as 64 hex digits (printf %s \"$KEY\" | sha256sum), never the key itself"
+    })
+  ),
+  agentType: Schema.optional(Schema.NonEmptyTrimmedString)
+}) {}
+
+/** The first name, then the first hash, that two entries share. */
+const duplicateIn = (keys: ReadonlyArray<VirtualKey>): string | undefined => {
+  const names = new Set<string>()
+  const hashes = new Set<string>()
+  for (const key of keys) {
+    if (names.has(key.name)) return `two virtual keys are named ${JSON.stringify(key.name)}`
+    const hash = key.sha256.toLowerCase()
+    if (hashes.has(hash)) return `virtual key ${JSON.stringify(key.name)} has the same sha256 as an earlier one`
+    names.add(key.name)
+    hashes.add(hash)
+  }
+  return undefined
+}
+
+/** Gateway auth besides `MODELGATE_MASTER_KEY`: the teams' virtual keys (followed across reloads). */
+export class AuthConfig extends Schema.Class<AuthConfig>("AuthConfig")({
+  virtualKeys: withDefault(Schema.Array(VirtualKey).pipe(Schema.filter((keys) => duplicateIn(keys) ?? true)), () => [])
+}) {}
+
 /** Log level. */
 export const LogLevel = Schema.Literal("trace", "debug", "info", "warning", "error", "none")
 
@@ -130,6 +165,7 @@ export const LogLevel = Schema.Literal("trace", "debug", "info", "warning", "err
 export class GatewayConfigData extends Schema.Class<GatewayConfigData>("GatewayConfig")({
   $schema: Schema.optional(Schema.String),
   server: withDefault(ServerConfig, () => ServerConfig.make({})),
+  auth: withDefault(AuthConfig, () => AuthConfig.make({})),
   database: withDefault(DatabaseConfig, () => DatabaseConfig.make({})),
   providers: withDefault(Schema.Record({ key: Schema.String, value: ProviderConfig }), () => defaultProviders),
   selection: withDefault(SelectionConfig, () => SelectionConfig.make({})),

@@ -1,6 +1,6 @@
 /**
  * The `modelgate` command line: `serve`, `models`, `costs`, `config validate`,
- * `demo`. The service layer comes from a function (`runtime.ts`
+ * `keys new`, `demo`. The service layer comes from a function (`runtime.ts`
  * `makeAppLayer` in production, a double in tests).
  */
 import { Args, Command, Options } from "@effect/cli"
@@ -10,6 +10,7 @@ import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import { runDemo } from "./demo.js"
+import { describeNewKey, newVirtualKey } from "./Keys.js"
 import { atLevel, configuredLevel, envLevel, followConfig, hasLogLevelFlag, type LiveLogLevel, withLiveLevel } from "./LogLevel.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
@@ -177,6 +178,29 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     Command.withSubcommands([validate])
   )
 
+  const newKey = Command.make(
+    "new",
+    {
+      name: Options.text("name").pipe(Options.withDescription("the team or client the key is for (unique among the virtual keys)")),
+      agentType: Options.text("agent-type").pipe(
+        Options.withDescription("the agent type its requests are accounted to (budgets.perAgentType)"),
+        Options.optional
+      )
+    },
+    (args) =>
+      Effect.gen(function* () {
+        const name = args.name.trim()
+        const agentType = Option.getOrUndefined(Option.filter(Option.map(args.agentType, (t) => t.trim()), (t) => t !== ""))
+        if (name === "") return yield* new CliFailure({ reason: "--name must not be empty" })
+        yield* Console.log(describeNewKey(newVirtualKey(name, agentType)))
+      })
+  ).pipe(Command.withDescription("make a virtual key: print it once, with the auth.virtualKeys entry (its SHA-256) to add"))
+
+  const keys = Command.make("keys").pipe(
+    Command.withDescription("virtual keys for teams (auth.virtualKeys)"),
+    Command.withSubcommands([newKey])
+  )
+
   const demo = Command.make("demo", { port, host }, (args) =>
     Effect.gen(function* () {
       const level = yield* envLevel.pipe(
@@ -189,7 +213,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
 
   return Command.make("modelgate").pipe(
     Command.withDescription("modelgate: an LLM gateway that picks the right model for each request"),
-    Command.withSubcommands([serve, models, costs, config, demo])
+    Command.withSubcommands([serve, models, costs, config, keys, demo])
   )
 }
 

@@ -1,19 +1,28 @@
 /**
- * Gateway auth: `MODELGATE_MASTER_KEY` (read once, `Redacted`) guards `/v1/*`
- * and `/admin/*` as a Bearer token. Without it `/v1/*` is open (one warning at
- * start) and `/admin/*` answers 403.
+ * Gateway auth. `MODELGATE_MASTER_KEY` (read once, `Redacted`) guards `/v1/*`
+ * and `/admin/*` as a Bearer token; the teams' virtual keys
+ * (`auth.virtualKeys` of the configuration, kept as SHA-256 digests and
+ * followed across reloads) open `/v1/*` only, and a request with one is
+ * accounted to its team's agent type. With neither, `/v1/*` is open (one
+ * warning at start) and `/admin/*` answers 403.
  */
 import type { Headers } from "@effect/platform"
-import { Config, Effect, Option, Redacted } from "effect"
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import type { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { Config, Effect, Option, Redacted, type Scope, Stream } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ApiError } from "./ApiError.js"
 
-/** Checks a request's bearer token; `enabled` is false when no master key is set. */
+/** Checks a request's bearer token. */
 export interface Auth {
-  readonly enabled: boolean
-  /** `undefined` when a request with these headers may pass, else the 401 / 403 to answer. */
+  /** `undefined` when a request with these headers may use `/v1/*`, else the 401 to answer. */
   readonly gateway: (headers: Headers.Headers) => ApiError | undefined
+  /** `undefined` when a request with these headers may use `/admin/*` (the master key only), else the 401 / 403. */
   readonly admin: (headers: Headers.Headers) => ApiError | undefined
+  /** The agent type a request is accounted to because its key is a virtual key that names one. */
+  readonly agentTypeOf: (headers: Headers.Headers) => string | undefined
+  /** Replace the virtual keys (a configuration reload). */
+  readonly setVirtualKeys: (keys: ReadonlyArray<VirtualKey>) => void
 }
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest()
@@ -28,31 +37,113 @@ const adminDisabled = new ApiError({
   message: "the admin API is disabled: set MODELGATE_MASTER_KEY to enable it"
 })
 
+const notAdmin = (key: VirtualKey) =>
+  new ApiError({
+    status: 403,
+    type: "permission_error",
+    code: "virtual_key_not_admin",
+    message: `virtual key ${JSON.stringify(key.name)} cannot use the admin API: it needs MODELGATE_MASTER_KEY`
+  })
+
 const bearer = /^Bearer\s+(.+)$/i
 
-/** Auth from a master key, or open gateway + closed admin when there is none. */
-export const fromKey = (masterKey: Option.Option<Redacted.Redacted<string>>): Auth => {
-  const key = Option.filter(masterKey, (k) => Redacted.value(k) !== "")
-  if (Option.isNone(key)) return { enabled: false, gateway: () => undefined, admin: () => adminDisabled }
-  const expected = digest(Redacted.value(key.value))
-  const check = (headers: Headers.Headers): ApiError | undefined => {
-    const header = headers["authorization"]
-    if (header === undefined) return unauthorized("missing API key: send the gateway key as 'Authorization: Bearer <key>'")
-    const match = bearer.exec(header)
-    if (match === null) return unauthorized("malformed Authorization header: expected 'Bearer <key>'")
-    return timingSafeEqual(digest(match[1]!.trim()), expected) ? undefined : unauthorized("invalid API key")
-  }
-  return { enabled: true, gateway: check, admin: check }
+/** The token of a request's `Authorization: Bearer` header, or the 401 for a missing or malformed one. */
+const tokenOf = (headers: Headers.Headers): string | ApiError => {
+  const header = headers["authorization"]
+  if (header === undefined) return unauthorized("missing API key: send the gateway key as 'Authorization: Bearer <key>'")
+  const match = bearer.exec(header)
+  if (match === null) return unauthorized("malformed Authorization header: expected 'Bearer <key>'")
+  return match[1]!.trim()
 }
 
-/** Read `MODELGATE_MASTER_KEY` (Redacted) and log one warning when it is not set. */
-export const fromConfig: Effect.Effect<Auth> = Effect.gen(function* () {
+/**
+ * Auth from a master key and virtual keys. Without either, `/v1/*` is open and
+ * `/admin/*` answers 403; virtual keys without a master key close `/v1/*` to
+ * everyone else and leave `/admin/*` disabled.
+ */
+export const make = (masterKey: Option.Option<Redacted.Redacted<string>>, virtualKeys: ReadonlyArray<VirtualKey> = []): Auth => {
+  const master = Option.match(Option.filter(masterKey, (k) => Redacted.value(k) !== ""), {
+    onNone: () => undefined,
+    onSome: (k) => digest(Redacted.value(k))
+  })
+  let byDigest = new Map<string, VirtualKey>()
+  const setVirtualKeys = (keys: ReadonlyArray<VirtualKey>) => {
+    byDigest = new Map(keys.map((k) => [k.sha256.toLowerCase(), k]))
+  }
+  setVirtualKeys(virtualKeys)
+  // The virtual key a request was let in with (by its headers object): `agentTypeOf` reads it without hashing again.
+  const admitted = new WeakMap<object, VirtualKey>()
+
+  /** Who a token is: the master key, a virtual key, or nobody (the 401). */
+  const identify = (headers: Headers.Headers): "master" | VirtualKey | ApiError => {
+    const token = tokenOf(headers)
+    if (typeof token !== "string") return token
+    const hash = digest(token)
+    if (master !== undefined && timingSafeEqual(hash, master)) return "master"
+    const key = byDigest.get(hash.toString("hex"))
+    return key ?? unauthorized("invalid API key")
+  }
+
+  const gateway = (headers: Headers.Headers): ApiError | undefined => {
+    if (master === undefined && byDigest.size === 0) return undefined
+    const who = identify(headers)
+    if (who instanceof ApiError) return who
+    if (who !== "master") admitted.set(headers, who)
+    return undefined
+  }
+
+  const admin = (headers: Headers.Headers): ApiError | undefined => {
+    if (master === undefined) return adminDisabled
+    const who = identify(headers)
+    return who === "master" ? undefined : who instanceof ApiError ? who : notAdmin(who)
+  }
+
+  const agentTypeOf = (headers: Headers.Headers): string | undefined => {
+    if (byDigest.size === 0) return undefined
+    const known = admitted.get(headers)
+    if (known !== undefined) return known.agentType
+    const who = identify(headers)
+    return who === "master" || who instanceof ApiError ? undefined : who.agentType
+  }
+
+  return { gateway, admin, agentTypeOf, setVirtualKeys }
+}
+
+/** Auth from a master key alone (no virtual keys). */
+export const fromKey = (masterKey: Option.Option<Redacted.Redacted<string>>): Auth => make(masterKey)
+
+/**
+ * Read `MODELGATE_MASTER_KEY` (Redacted) and the virtual keys of the running
+ * configuration, follow the keys across reloads (in the current scope), and
+ * log one warning at start when `/v1/*` is open or `/admin/*` disabled.
+ */
+export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope> = Effect.gen(function* () {
   const key = yield* Config.option(Config.redacted("MODELGATE_MASTER_KEY")).pipe(
     Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
   )
-  const auth = fromKey(key)
-  if (!auth.enabled) {
+  const config = yield* GatewayConfig
+  const keys = (yield* config.get).auth.virtualKeys
+  const auth = make(key, keys)
+  const hasMaster = Option.isSome(key) && Redacted.value(key.value) !== ""
+  if (!hasMaster && keys.length === 0) {
     yield* Effect.logWarning("MODELGATE_MASTER_KEY is not set: /v1/* is served without auth and /admin/* is disabled")
+  } else if (!hasMaster) {
+    yield* Effect.logWarning("MODELGATE_MASTER_KEY is not set: /admin/* is disabled; /v1/* needs a virtual key")
   }
+  let current = names(keys)
+  yield* config.changes.pipe(
+    Stream.runForEach((next) =>
+      Effect.suspend(() => {
+        auth.setVirtualKeys(next.auth.virtualKeys)
+        const now = names(next.auth.virtualKeys)
+        if (now === current) return Effect.void
+        current = now
+        return Effect.logInfo(`virtual keys now: ${now === "" ? "none" : now}`)
+      })
+    ),
+    Effect.forkScoped
+  )
   return auth
 })
+
+const names = (keys: ReadonlyArray<VirtualKey>): string => keys.map((k) => k.name).join(", ")

@@ -81,7 +81,12 @@ interface Call {
 }
 
 /** Body bytes to a call, synchronously: JSON, the ChatRequest Schema, requirements and options. */
-const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string): Either.Either<Call, ApiError> => {
+/**
+ * A request's body, requirements and options. `agentType`, when given (the
+ * team of the virtual key the request came with), replaces the agent type the
+ * request states: a team's spending is accounted to the team, whatever it says.
+ */
+const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, agentType: string | undefined): Either.Either<Call, ApiError> => {
   const json = parseJson(bytes)
   if (Either.isLeft(json)) return Either.left(json.left)
   const body = json.right
@@ -92,7 +97,8 @@ const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string): Eith
   if (Either.isLeft(stated)) return Either.left(stated.left)
   const options = optionsFrom(requestId, headers)
   if (Either.isLeft(options)) return Either.left(options.left)
-  return Either.right({ request: request.right, requirements: withImplied(request.right, stated.right), options: options.right })
+  const requirements = agentType === undefined ? stated.right : { ...stated.right, agentType }
+  return Either.right({ request: request.right, requirements: withImplied(request.right, requirements), options: options.right })
 }
 
 const failureHeaders = (error: ApiError, requestId: string): Record<string, string> =>
@@ -135,8 +141,14 @@ export interface ChatHandler {
 
 const noop = () => {}
 
-/** The handler of `POST /v1/chat/completions`; `ids` gives each request its id. */
-export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig> => Effect.gen(function* () {
+/**
+ * The handler of `POST /v1/chat/completions`; `ids` gives each request its
+ * id, `agentTypeOf` the agent type a request's key binds it to (a virtual key's team), if any.
+ */
+export const make = (
+  ids: RequestId.RequestIds,
+  agentTypeOf: (headers: Headers.Headers) => string | undefined = () => undefined
+): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig> => Effect.gen(function* () {
   const gateway = yield* Gateway
   const maxBytes = (yield* (yield* GatewayConfig).get).server.maxBodyBytes
 
@@ -144,7 +156,7 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
   // answer is one write: few Effect steps on the hot route.
   // Node's message and its headers: on both routes the body is read from Node's request itself.
   const read = (source: Http.IncomingMessage, headers: Headers.Headers, requestId: string) =>
-    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId))
+    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, agentTypeOf(headers)))
 
   // Both routes: answer a decoded call with a stream (its headers begun, the SSE body not) or a complete answer.
   const answerCall = <A, E>(
@@ -219,7 +231,7 @@ export const make = (ids: RequestId.RequestIds): Effect.Effect<ChatHandler, neve
     return collect(req, maxBytes, (bytes) => {
       let call: Either.Either<Call, ApiError>
       try {
-        call = parse(bytes, headers, requestId)
+        call = parse(bytes, headers, requestId, agentTypeOf(headers))
       } catch (defect) {
         // Not expected; outside a fiber a throw would reach the socket's stream: answered and logged as a defect.
         hooks.fork(recover(res, requestId, Effect.die(defect)))

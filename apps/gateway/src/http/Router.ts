@@ -78,14 +78,14 @@ export interface Routes {
 
 const noop = () => {}
 
-/** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once). */
+/** Build the HTTP app from the services (reads `MODELGATE_MASTER_KEY` once; follows the virtual keys in the current scope). */
 export const make = (options: AppOptions = {}) => Effect.map(makeRoutes(options), (routes) => routes.app)
 
-/** Build the app and its hot path from the services (reads `MODELGATE_MASTER_KEY` once). */
+/** Build the app and its hot path from the services (reads `MODELGATE_MASTER_KEY` once; follows the virtual keys in the current scope). */
 export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () {
   const auth = yield* Auth.fromConfig
   const ids = yield* RequestId.make
-  const chat = yield* Chat.make(ids)
+  const chat = yield* Chat.make(ids, auth.agentTypeOf)
   const info = yield* Info.make(options.closing ?? Effect.never)
   const admin = yield* Admin.make
   const metrics = yield* MetricsApi.make

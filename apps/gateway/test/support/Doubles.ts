@@ -10,7 +10,7 @@ import { CostTracker } from "@modelgate/core/CostTracker"
 import * as EventsBus from "@modelgate/core/Events"
 import { type AnswerMeta, Gateway } from "@modelgate/core/Gateway"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
-import { defaultConfig, GatewayConfigData, ServerConfig } from "@modelgate/core/GatewayConfigSchema"
+import { AuthConfig, defaultConfig, GatewayConfigData, ServerConfig, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { HealthChecker, type ModelHealth } from "@modelgate/core/HealthChecker"
 import { Metrics, type MetricsFilter, MetricsSnapshot, type MetricsSummary } from "@modelgate/core/Metrics"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
@@ -237,6 +237,8 @@ export const metricsLayer = Layer.succeed(
 /** Options of a test server. */
 export interface ServerOptions {
   readonly masterKey?: string
+  /** `auth.virtualKeys` of the running configuration. */
+  readonly virtualKeys?: ReadonlyArray<ConstructorParameters<typeof VirtualKey>[0]>
   readonly maxBodyBytes?: number
   readonly shutdownGraceMs?: number
   readonly unavailable?: ReadonlyArray<string>
@@ -253,6 +255,7 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
       GatewayConfigData.make({
         ...defaultConfig,
         logLevel: options.logLevel ?? defaultConfig.logLevel,
+        auth: AuthConfig.make({ virtualKeys: (options.virtualKeys ?? []).map((k) => VirtualKey.make(k)) }),
         server: ServerConfig.make({
           maxBodyBytes: options.maxBodyBytes ?? defaultConfig.server.maxBodyBytes,
           shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs
