@@ -16,7 +16,7 @@ import { createHash } from "node:crypto"
 import * as Auth from "../src/http/Auth.js"
 import { describeNewKey, newVirtualKey } from "../src/cli/Keys.js"
 import { chatBody, post, request } from "./support/Client.js"
-import { echoGateway, meta, response, serverLayer } from "./support/Doubles.js"
+import { echoGateway, meta, response, seen, serverLayer } from "./support/Doubles.js"
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex")
 const searchKey = "mg-search-team-secret"
@@ -78,6 +78,14 @@ describe("virtual keys", () => {
           yield* post(path, chatBody(), { ...as(opsKey), "x-modelgate-agent-type": "coder" })
           assert.strictEqual(lastAgentType(), "coder", path)
         }
+      }))
+
+    it.effect("a team's /v1/metrics shows its own agent type only", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* request("/v1/metrics?agentType=other&model=gpt-test", { headers: as(searchKey) })).status, 200)
+        assert.deepStrictEqual(seen.metrics, { agentType: "search", model: "gpt-test" })
+        yield* request("/v1/metrics?agentType=other", { headers: as(opsKey) })
+        assert.deepStrictEqual(seen.metrics, { agentType: "other" })
       }))
   })
 

@@ -66,7 +66,8 @@ export const make = Effect.gen(function* () {
   const prometheus = Effect.map(metrics.prometheus, (text) =>
     HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
 
-  const query = (url: string) =>
+  /** `GET /v1/metrics`; `team`, when given (a virtual key's agent type), replaces the `agentType` filter. */
+  const query = (url: string, team?: string | undefined) =>
     Effect.gen(function* () {
       const params = searchParams(url)
       const now = yield* Clock.currentTimeMillis
@@ -79,6 +80,7 @@ export const make = Effect.gen(function* () {
         const value = params.get(name)
         if (value !== null && value !== "") filter[name] = value
       }
+      if (team !== undefined) filter.agentType = team
       const snapshot = yield* Effect.mapError(metrics.query(filter), storeFailure)
       return json(encodeSnapshot(snapshot))
     })

@@ -96,7 +96,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.post("/v1/chat/completions", v1(chat.respond)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
     HttpRouter.get("/v1/events", v1(() => info.eventStream)),
-    HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url))),
+    // A team (virtual key) sees its own agent type's metrics only.
+    HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.agentTypeOf(request.headers)))),
     HttpRouter.get("/health", info.liveness),
     HttpRouter.get("/ready", info.readiness),
     HttpRouter.get("/metrics", metrics.prometheus),
