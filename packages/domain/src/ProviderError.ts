@@ -70,9 +70,11 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
 
 /**
  * Connection refused, reset, DNS failure: the request never got an HTTP
- * answer. `unreachable` when no connection could be opened at all (refused,
- * unknown host, no route): nothing listens at the provider's address, so the
- * adapter does not retry it and a probe that meets it takes the model out at once.
+ * answer. `unreachable` when the connection was refused: the host answered
+ * that nothing listens at the provider's address (Ollama not started, a wrong
+ * port), so the adapter does not retry it and a probe that meets it takes the
+ * model out at once. DNS failures and unreachable networks may pass in a
+ * moment: they are plain transport failures, retried and counted as usual.
  */
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {
   ...common,

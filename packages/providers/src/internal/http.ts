@@ -312,8 +312,12 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     return { spec, call, stream }
   })
 
-/** Socket error codes that say no connection could be opened: nothing listens, or no such host or route. */
-const unreachableCodes: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH"])
+/**
+ * Socket error codes that say nothing listens at the address. Only a refusal:
+ * an unknown host or an unreachable network may be a passing DNS or network
+ * fault, which retries and the failure threshold are for.
+ */
+const unreachableCodes: ReadonlySet<string> = new Set(["ECONNREFUSED"])
 
 /** The system error code (`ECONNREFUSED`, ...) of a client failure's cause, or of the cause's own cause. */
 const errorCode = (cause: unknown): string | undefined => {
