@@ -6,17 +6,19 @@
  */
 import { assert, describe, it, layer } from "@effect/vitest"
 import type { Headers } from "@effect/platform"
+import { Events } from "@modelgate/core/Events"
 import { Gateway, type RequestOptions } from "@modelgate/core/Gateway"
 import { parseIssues } from "@modelgate/core/ConfigFiles"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { AuthConfig, defaultConfig, GatewayConfigData, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { BudgetExceededEvent } from "@modelgate/domain/Events"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { ConfigProvider, Effect, Either, Option, Redacted, Schema, SubscriptionRef } from "effect"
+import { ConfigProvider, Effect, Either, Fiber, Option, Redacted, Schedule, Schema, SubscriptionRef } from "effect"
 import { createHash } from "node:crypto"
 import * as Auth from "../src/http/Auth.js"
 import { describeNewKey, newVirtualKey } from "../src/cli/Keys.js"
 import { chatBody, post, request } from "./support/Client.js"
-import { echoGateway, meta, response, seen, serverLayer } from "./support/Doubles.js"
+import { baseUrl, echoGateway, meta, response, seen, serverLayer } from "./support/Doubles.js"
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex")
 const searchKey = "mg-search-team-secret"
@@ -79,6 +81,37 @@ describe("virtual keys", () => {
           assert.strictEqual(lastAgentType(), "coder", path)
         }
       }))
+
+    it.effect("a team's /v1/events leaves out other teams' budget events", () =>
+      Effect.gen(function* () {
+        const events = yield* Events
+        const url = yield* baseUrl
+        const controller = new AbortController()
+        const reader = yield* Effect.fork(
+          Effect.promise(async () => {
+            const res = await fetch(`${url}/v1/events`, { headers: as(searchKey), signal: controller.signal })
+            const decoder = new TextDecoder()
+            let text = ""
+            for await (const part of res.body!) {
+              text += decoder.decode(part, { stream: true })
+              const budgets = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)).budget as string)
+              if (budgets.length >= 4) return budgets
+            }
+            return []
+          })
+        )
+        const exceeded = (budget: string) => new BudgetExceededEvent({ at: 1, budget, period: "daily", spentUsd: 2, limitUsd: 1 })
+        // The subscription starts when the request arrives: publish until the reader has enough.
+        const publisher = yield* Effect.fork(
+          Effect.repeat(Effect.forEach(["agentType:other", "agentType:search", "global"], (b) => events.publish(exceeded(b))), Schedule.spaced("20 millis"))
+        )
+        const budgets = yield* Fiber.join(reader)
+        yield* Fiber.interrupt(publisher)
+        controller.abort()
+        assert.lengthOf(budgets, 4)
+        assert.notInclude(budgets, "agentType:other")
+        assert.includeMembers(budgets, ["agentType:search", "global"])
+      }), { timeout: 10_000 })
 
     it.effect("a team's /v1/metrics shows its own agent type only", () =>
       Effect.gen(function* () {

@@ -4,11 +4,12 @@
  */
 import { HttpServerResponse } from "@effect/platform"
 import { ApiKeys } from "@modelgate/core/ApiKeys"
+import { dims } from "@modelgate/core/CostTracker/Budgets"
 import { Events } from "@modelgate/core/Events"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { GatewayEvent } from "@modelgate/domain/Events"
-import { Clock, Effect, Schema, Stream } from "effect"
+import { Clock, Effect, identity, Schema, Stream } from "effect"
 
 /** A JSON response. */
 export const json = (body: unknown, status = 200, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
@@ -16,6 +17,14 @@ export const json = (body: unknown, status = 200, headers?: Record<string, strin
 
 const encoder = new TextEncoder()
 const encodeEvent = Schema.encodeSync(GatewayEvent)
+
+/** Whether a team sees an event: all but the budget events of other agent types. */
+const visibleTo = (team: string) => {
+  const own = dims.agentType(team)
+  return (event: GatewayEvent): boolean =>
+    (event._tag !== "BudgetThresholdCrossed" && event._tag !== "BudgetExceeded") ||
+    !event.budget.startsWith(dims.agentType("")) || event.budget === own
+}
 
 /** Handlers of the read-only endpoints; event streams end when `closing` completes. */
 export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
@@ -73,11 +82,18 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
     return json({ status: ready ? "ready" : "not_ready", providers: rows }, ready ? 200 : 503)
   })
 
-  /** `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a comment first and every 15 s). */
-  const eventStream = Effect.sync(() =>
+  /**
+   * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
+   * comment first and every 15 s). For a team (a virtual key's agent type),
+   * other teams' budget events are left out.
+   */
+  const eventStream = (team?: string | undefined) => Effect.sync(() =>
     HttpServerResponse.stream(
       Stream.merge(
-        events.subscribe.pipe(Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))),
+        events.subscribe.pipe(
+          team === undefined ? identity : Stream.filter(visibleTo(team)),
+          Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))
+        ),
         Stream.concat(
           Stream.succeed(encoder.encode(": connected\n\n")),
           Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.as(encoder.encode(": keep-alive\n\n")))

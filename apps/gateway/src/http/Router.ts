@@ -95,7 +95,7 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/chat/completions", v1(chat.respond)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
-    HttpRouter.get("/v1/events", v1(() => info.eventStream)),
+    HttpRouter.get("/v1/events", v1((request) => info.eventStream(auth.agentTypeOf(request.headers)))),
     // A team (virtual key) sees its own agent type's metrics only.
     HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.agentTypeOf(request.headers)))),
     HttpRouter.get("/health", info.liveness),
