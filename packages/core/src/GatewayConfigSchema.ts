@@ -139,7 +139,7 @@ export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
   agentType: Schema.optional(Schema.NonEmptyTrimmedString)
 }) {}
 
-/** The first name, then the first hash, that two entries share. */
+/** What two entries share (a name or a digest), the first found; undefined when they share nothing. */
 const duplicateIn = (keys: ReadonlyArray<VirtualKey>): string | undefined => {
   const names = new Set<string>()
   const hashes = new Set<string>()

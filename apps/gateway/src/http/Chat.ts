@@ -80,11 +80,11 @@ interface Call {
   readonly options: RequestOptions
 }
 
-/** Body bytes to a call, synchronously: JSON, the ChatRequest Schema, requirements and options. */
 /**
- * A request's body, requirements and options. `agentType`, when given (the
- * team of the virtual key the request came with), replaces the agent type the
- * request states: a team's spending is accounted to the team, whatever it says.
+ * Body bytes to a call, synchronously: JSON, the ChatRequest Schema,
+ * requirements and options. `agentType`, when given (the team of the virtual
+ * key the request came with), replaces the agent type the request states: a
+ * team's spending is accounted to the team, whatever it says.
  */
 const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, agentType: string | undefined): Either.Either<Call, ApiError> => {
   const json = parseJson(bytes)
