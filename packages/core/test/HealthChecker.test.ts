@@ -148,7 +148,7 @@ describe("HealthChecker", () => {
       assert.deepStrictEqual(failed.map((r) => r.errorClass), ["ServerError", "ServerError", "ServerError"])
     }).pipe(Effect.provide(testLayer([gpt], config(), { gpt: "fail" }))))
 
-  it.effect("one probe that cannot connect makes a model unavailable at once, naming the address; a reset or a 5xx does not", () =>
+  it.effect("one refused probe makes a model unavailable at once, naming the address; a first 5xx does not", () =>
     Effect.gen(function* () {
       const health = yield* HealthChecker
       const fake = yield* Fake
@@ -166,7 +166,7 @@ describe("HealthChecker", () => {
       assert.strictEqual((yield* health.status("llama")).status, "available")
     }).pipe(Effect.provide(testLayer([gpt, llama], config(), { gpt: "fail", llama: "refused" }))))
 
-  it.effect("a model that stays unreachable is probed on the backoff", () =>
+  it.effect("a model whose connections stay refused is probed on the backoff", () =>
     Effect.gen(function* () {
       yield* settle
       yield* advance(17_500)

@@ -25,7 +25,7 @@ export interface Check {
   readonly errorClass: string | undefined
   readonly source: "probe" | "traffic"
   readonly counts: boolean
-  /** A failed probe that could not connect at all: its detail. Such a probe makes the model unavailable at once. */
+  /** A failed probe whose connection was refused: its detail. Such a probe makes the model unavailable at once. */
   readonly unreachable?: string | undefined
 }
 
@@ -54,7 +54,7 @@ const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord
 
 /**
  * Apply a check; `threshold` consecutive counted failures make the model
- * unavailable (a probe that could not connect at all, one), one success available.
+ * unavailable (of probes whose connection was refused, one), one success available.
  */
 export const applyCheck = (entry: Entry, check: Check, threshold: number): Transition => {
   const before = entry.health
