@@ -1,22 +1,16 @@
 /**
- * Virtual keys: a team's own key opens `/v1/*` (never `/admin/*`), its
- * requests are accounted to the team's agent type whatever they state, the
- * configuration keeps only each key's SHA-256, and a reload adds or revokes
- * keys on the running server.
+ * Virtual keys over a real socket: a team's own key opens `/v1/*` (never
+ * `/admin/*`), its requests are accounted to the team's agent type whatever
+ * they state, on every chat route, and its metrics and events are its own.
+ * `Auth` alone (reloads, rpm, the configuration): VirtualKeysAuth.test.ts.
  */
-import { assert, describe, it, layer } from "@effect/vitest"
-import type { Headers } from "@effect/platform"
+import { assert, describe, layer } from "@effect/vitest"
 import { Events } from "@modelgate/core/Events"
 import { Gateway, type RequestOptions } from "@modelgate/core/Gateway"
-import { parseIssues } from "@modelgate/core/ConfigFiles"
-import { GatewayConfig } from "@modelgate/core/GatewayConfig"
-import { AuthConfig, defaultConfig, GatewayConfigData, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { BudgetExceededEvent } from "@modelgate/domain/Events"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { ConfigProvider, Effect, Either, Fiber, Option, Redacted, Schedule, Schema, SubscriptionRef } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 import { createHash } from "node:crypto"
-import * as Auth from "../src/http/Auth.js"
-import { describeNewKey, newVirtualKey } from "../src/cli/Keys.js"
 import { chatBody, post, request } from "./support/Client.js"
 import { baseUrl, echoGateway, meta, response, seen, serverLayer } from "./support/Doubles.js"
 
@@ -25,13 +19,11 @@ const searchKey = "mg-search-team-secret"
 const opsKey = "mg-ops-team-secret"
 const master = "mk-master-secret"
 const teams = [
-  { name: "search-team", sha256: sha256(searchKey), agentType: "search" },
+  { name: "search-team", sha256: sha256(searchKey), agentType: "search", rpm: 1_000 },
   // Upper case hex is the same digest.
   { name: "ops", sha256: sha256(opsKey).toUpperCase() }
 ]
 const as = (key: string) => ({ authorization: `Bearer ${key}` })
-/** Headers as the server hands them to `Auth` (Node's plain header object). */
-const headers = (values: Record<string, string>) => values as unknown as Headers.Headers
 
 const calls: Array<{ requirements: TaskRequirements; options: RequestOptions | undefined }> = []
 const recording = Gateway.of({
@@ -122,6 +114,26 @@ describe("virtual keys", () => {
       }))
   })
 
+  const limitedKey = "mg-limited-team-secret"
+  layer(serverLayer(recording, { virtualKeys: [{ name: "limited", sha256: sha256(limitedKey), rpm: 2 }] }), { excludeTestServices: true })((it) => {
+    it.effect("a key over its rpm gets 429 with Retry-After on every chat route; other /v1/* reads do not count", () =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 3; i++) assert.strictEqual((yield* request("/v1/models", { headers: as(limitedKey) })).status, 200)
+        assert.strictEqual((yield* post("/v1/chat/completions", chatBody(), as(limitedKey))).status, 200)
+        assert.strictEqual((yield* post("/v1/chat/completions?via=router", chatBody({ stream: true }), as(limitedKey))).status, 200)
+        for (const path of ["/v1/chat/completions", "/v1/chat/completions?via=router"]) {
+          const refused = yield* post(path, chatBody(), as(limitedKey))
+          assert.strictEqual(refused.status, 429, path)
+          assert.strictEqual(refused.json.error.code, "virtual_key_rate_limited")
+          assert.strictEqual(refused.json.error.type, "rate_limit_error")
+          assert.include(refused.json.error.message, "limit of 2 requests a minute")
+          const wait = Number(refused.headers.get("retry-after"))
+          assert.isTrue(wait > 0 && wait <= 60, `retry-after ${wait}`)
+          assert.match(refused.headers.get("x-request-id") ?? "", /^mg-/)
+        }
+      }))
+  })
+
   layer(serverLayer(recording, { masterKey: master, virtualKeys: teams }), { excludeTestServices: true })((it) => {
     it.effect("beside a master key: the master key is not bound to a team, and a virtual key never opens the admin API", () =>
       Effect.gen(function* () {
@@ -135,72 +147,5 @@ describe("virtual keys", () => {
         assert.strictEqual((yield* request("/admin/models", { headers: as(master) })).status, 200)
         assert.strictEqual((yield* request("/admin/models", { headers: as("mg-not-a-key") })).status, 401)
       }))
-  })
-
-  it.scoped("a reload adds and revokes keys on the running auth", () =>
-    Effect.gen(function* () {
-      const configOf = (virtualKeys: typeof teams) =>
-        GatewayConfigData.make({ ...defaultConfig, auth: AuthConfig.make({ virtualKeys: virtualKeys.map((k) => VirtualKey.make(k)) }) })
-      const ref = yield* SubscriptionRef.make(configOf([teams[0]!]))
-      const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
-      const auth = yield* Auth.fromConfig.pipe(
-        Effect.provideService(GatewayConfig, config),
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
-      )
-      const admits = (key: string) => auth.gateway(headers(as(key))) === undefined
-      assert.isTrue(admits(searchKey))
-      assert.isFalse(admits(opsKey))
-
-      yield* SubscriptionRef.set(ref, configOf([teams[1]!]))
-      // The auth follows the configuration on its own fiber: let it run until it has the change.
-      const until = (done: () => boolean) =>
-        Effect.gen(function* () {
-          for (let i = 0; i < 1_000 && !done(); i++) yield* Effect.yieldNow()
-        })
-      yield* until(() => admits(opsKey))
-      assert.isTrue(admits(opsKey))
-      assert.isFalse(admits(searchKey))
-      // The last key gone and no master key: /v1/* is open again.
-      yield* SubscriptionRef.set(ref, configOf([]))
-      yield* until(() => auth.gateway(headers({})) === undefined)
-      assert.isUndefined(auth.gateway(headers({})))
-    }))
-
-  it("keys new prints a key once with the entry that admits it, and the entry never holds the key", () => {
-    const made = newVirtualKey("search-team", "search")
-    const text = describeNewKey(made)
-    assert.include(text, made.key)
-    const entry = JSON.parse(text.trim().split("\n").at(-1)!)
-    assert.deepStrictEqual(entry, { name: "search-team", sha256: sha256(made.key), agentType: "search" })
-    assert.notInclude(JSON.stringify(entry), made.key)
-    const auth = Auth.make(Option.none(), [VirtualKey.make(entry)])
-    assert.isUndefined(auth.gateway(headers(as(made.key))))
-    assert.strictEqual(auth.agentTypeOf(headers(as(made.key))), "search")
-    assert.notStrictEqual(newVirtualKey("search-team", undefined).key, made.key)
-  })
-
-  it("the configuration rejects a key that is not a SHA-256 and two keys with one name, naming the entry", () => {
-    const decode = Schema.decodeUnknownEither(AuthConfig)
-    const notHash = decode({ virtualKeys: [{ name: "a", sha256: searchKey }] })
-    assert.isTrue(Either.isLeft(notHash))
-    if (Either.isLeft(notHash)) {
-      // As `modelgate config validate` and a rejected reload report it: the path and the message, not the value.
-      const [issue] = parseIssues(notHash.left)
-      assert.strictEqual(issue?.path, "virtualKeys[0].sha256")
-      assert.include(issue?.message, "64 hex digits")
-      assert.notInclude(issue?.message, searchKey)
-    }
-    const twice = decode({ virtualKeys: [teams[0], { ...teams[1], name: "search-team" }] })
-    assert.isTrue(Either.isLeft(twice) && twice.left.message.includes("two virtual keys are named \"search-team\""))
-    const sameHash = decode({ virtualKeys: [teams[0], { ...teams[0], name: "other" }] })
-    assert.isTrue(Either.isLeft(sameHash) && sameHash.left.message.includes("same sha256"))
-    assert.isTrue(Either.isRight(decode({ virtualKeys: teams })))
-  })
-
-  it("a master key alone keeps its old behaviour: no agent type is forced", () => {
-    const auth = Auth.make(Option.some(Redacted.make(master)))
-    assert.isUndefined(auth.gateway(headers(as(master))))
-    assert.isUndefined(auth.agentTypeOf(headers(as(master))))
-    assert.strictEqual(auth.gateway(headers(as(searchKey)))?.status, 401)
   })
 })

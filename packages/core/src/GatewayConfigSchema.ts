@@ -127,7 +127,8 @@ export class RecordsConfig extends Schema.Class<RecordsConfig>("RecordsConfig")(
  * A virtual key: a team's own key for `/v1/*`. The configuration keeps only
  * the key's SHA-256 (`printf %s "$KEY" | sha256sum`, or `modelgate keys new`),
  * never the key. A request with it is accounted to `agentType`, whatever the
- * request says, so `budgets.perAgentType` holds for that team.
+ * request says, so `budgets.perAgentType` holds for that team; `rpm` bounds
+ * the team's chat requests, so one team cannot use up a provider's limits.
  */
 export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
   name: Schema.NonEmptyTrimmedString,
@@ -136,7 +137,9 @@ export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
       message: () => "expected the key's SHA-256 as 64 hex digits (printf %s \"$KEY\" | sha256sum), never the key itself"
     })
   ),
-  agentType: Schema.optional(Schema.NonEmptyTrimmedString)
+  agentType: Schema.optional(Schema.NonEmptyTrimmedString),
+  /** Chat requests a minute (a sliding minute) this key may make; over it, 429 with `Retry-After`. Unset: no limit of its own. */
+  rpm: Schema.optional(PositiveInt)
 }) {}
 
 /** What two entries share (a name or a digest), the first found; undefined when they share nothing. */

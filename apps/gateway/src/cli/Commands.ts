@@ -185,6 +185,10 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
       agentType: Options.text("agent-type").pipe(
         Options.withDescription("the agent type its requests are accounted to (budgets.perAgentType)"),
         Options.optional
+      ),
+      rpm: Options.integer("rpm").pipe(
+        Options.withDescription("chat requests a minute the key may make (a sliding minute; default: no limit of its own)"),
+        Options.optional
       )
     },
     (args) =>
@@ -192,7 +196,9 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         const name = args.name.trim()
         const agentType = Option.getOrUndefined(Option.filter(Option.map(args.agentType, (t) => t.trim()), (t) => t !== ""))
         if (name === "") return yield* new CliFailure({ reason: "--name must not be empty" })
-        yield* Console.log(describeNewKey(newVirtualKey(name, agentType)))
+        const rpm = Option.getOrUndefined(args.rpm)
+        if (rpm !== undefined && rpm < 1) return yield* new CliFailure({ reason: `--rpm must be a positive integer, got ${rpm}` })
+        yield* Console.log(describeNewKey(newVirtualKey(name, agentType, rpm)))
       })
   ).pipe(Command.withDescription("make a virtual key: print it once, with the auth.virtualKeys entry (its SHA-256) to add"))
 

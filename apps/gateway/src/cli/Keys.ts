@@ -3,13 +3,21 @@
  * key is printed once; the configuration keeps only its SHA-256.
  */
 import { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 
-/** A new key for a team and its `auth.virtualKeys` entry (the key's SHA-256, the team's agent type). */
-export const newVirtualKey = (name: string, agentType: string | undefined): { readonly key: string; readonly entry: VirtualKey } => {
+/** A new key for a team and its `auth.virtualKeys` entry (the key's SHA-256, the team's agent type and rpm). */
+export const newVirtualKey = (
+  name: string,
+  agentType: string | undefined,
+  rpm?: number | undefined
+): { readonly key: string; readonly entry: VirtualKey } => {
   const key = `mg-${randomBytes(32).toString("base64url")}`
   const sha256 = createHash("sha256").update(key).digest("hex")
-  return { key, entry: VirtualKey.make({ name, sha256, ...(agentType === undefined ? {} : { agentType }) }) }
+  return {
+    key,
+    entry: VirtualKey.make({ name, sha256, ...(agentType === undefined ? {} : { agentType }), ...(rpm === undefined ? {} : { rpm }) })
+  }
 }
 
 /** What `keys new` prints: the key once, and the entry to add to `config/gateway.json`. */
@@ -19,5 +27,5 @@ export const describeNewKey = ({ entry, key }: ReturnType<typeof newVirtualKey>)
     `  ${key}`,
     ``,
     `add this entry to "auth": { "virtualKeys": [...] } in config/gateway.json (a reload applies it):`,
-    `  ${JSON.stringify({ name: entry.name, sha256: entry.sha256, ...(entry.agentType === undefined ? {} : { agentType: entry.agentType }) })}`
+    `  ${JSON.stringify(Schema.encodeSync(VirtualKey)(entry))}`
   ].join("\n")

@@ -2,8 +2,9 @@
  * Gateway auth. `MODELGATE_MASTER_KEY` (read once, `Redacted`) guards `/v1/*`
  * and `/admin/*` as a Bearer token; the teams' virtual keys
  * (`auth.virtualKeys` of the configuration, kept as SHA-256 digests and
- * followed across reloads) open `/v1/*` only, and a request with one is
- * accounted to its team's agent type. With neither, `/v1/*` is open (one
+ * followed across reloads) open `/v1/*` only, a request with one is
+ * accounted to its team's agent type, and a key's `rpm` bounds its chat
+ * requests over a sliding minute. With neither, `/v1/*` is open (one
  * warning at start) and `/admin/*` answers 403.
  */
 import type { Headers } from "@effect/platform"
@@ -12,6 +13,7 @@ import type { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { Config, Effect, Option, Redacted, type Scope, Stream } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ApiError } from "./ApiError.js"
+import * as KeyWindow from "./KeyWindow.js"
 
 /** Checks a request's bearer token. */
 export interface Auth {
@@ -21,6 +23,11 @@ export interface Auth {
   readonly admin: (headers: Headers.Headers) => ApiError | undefined
   /** The agent type a request is accounted to because its key is a virtual key that names one. */
   readonly agentTypeOf: (headers: Headers.Headers) => string | undefined
+  /**
+   * For a chat request `gateway` let in: `undefined` when its key is within its
+   * `rpm` (the request is counted), else the 429 with the time until it may retry.
+   */
+  readonly throttle: (headers: Headers.Headers) => ApiError | undefined
   /** Replace the virtual keys (a configuration reload). */
   readonly setVirtualKeys: (keys: ReadonlyArray<VirtualKey>) => void
 }
@@ -61,14 +68,27 @@ const tokenOf = (headers: Headers.Headers): string | ApiError => {
  * `/admin/*` answers 403; virtual keys without a master key close `/v1/*` to
  * everyone else and leave `/admin/*` disabled.
  */
-export const make = (masterKey: Option.Option<Redacted.Redacted<string>>, virtualKeys: ReadonlyArray<VirtualKey> = []): Auth => {
+export const make = (
+  masterKey: Option.Option<Redacted.Redacted<string>>,
+  virtualKeys: ReadonlyArray<VirtualKey> = [],
+  now: () => number = Date.now
+): Auth => {
   const master = Option.match(Option.filter(masterKey, (k) => Redacted.value(k) !== ""), {
     onNone: () => undefined,
     onSome: (k) => digest(Redacted.value(k))
   })
   let byDigest = new Map<string, VirtualKey>()
+  // Each limited key's window, by name: a reload that keeps a key's rpm keeps its count.
+  let windows = new Map<string, KeyWindow.KeyWindow>()
   const setVirtualKeys = (keys: ReadonlyArray<VirtualKey>) => {
     byDigest = new Map(keys.map((k) => [k.sha256.toLowerCase(), k]))
+    const kept = new Map<string, KeyWindow.KeyWindow>()
+    for (const key of keys) {
+      if (key.rpm === undefined) continue
+      const window = windows.get(key.name)
+      kept.set(key.name, window !== undefined && window.rpm === key.rpm ? window : KeyWindow.make(key.rpm))
+    }
+    windows = kept
   }
   setVirtualKeys(virtualKeys)
   // The virtual key a request was let in with (by its headers object): `agentTypeOf` reads it without hashing again.
@@ -98,15 +118,32 @@ export const make = (masterKey: Option.Option<Redacted.Redacted<string>>, virtua
     return who === "master" ? undefined : who instanceof ApiError ? who : notAdmin(who)
   }
 
-  const agentTypeOf = (headers: Headers.Headers): string | undefined => {
+  /** The virtual key a request came with, if any. */
+  const virtualKeyOf = (headers: Headers.Headers): VirtualKey | undefined => {
     if (byDigest.size === 0) return undefined
     const known = admitted.get(headers)
-    if (known !== undefined) return known.agentType
+    if (known !== undefined) return known
     const who = identify(headers)
-    return who === "master" || who instanceof ApiError ? undefined : who.agentType
+    return who === "master" || who instanceof ApiError ? undefined : who
   }
 
-  return { gateway, admin, agentTypeOf, setVirtualKeys }
+  const agentTypeOf = (headers: Headers.Headers): string | undefined => virtualKeyOf(headers)?.agentType
+
+  const throttle = (headers: Headers.Headers): ApiError | undefined => {
+    if (windows.size === 0) return undefined
+    const key = virtualKeyOf(headers)
+    const window = key === undefined ? undefined : windows.get(key.name)
+    const wait = window?.admit(now())
+    return wait === undefined ? undefined : new ApiError({
+      status: 429,
+      type: "rate_limit_error",
+      code: "virtual_key_rate_limited",
+      message: `virtual key ${JSON.stringify(key!.name)} is over its limit of ${window!.rpm} requests a minute; retry in ${Math.ceil(wait / 1000)} s`,
+      retryAfterMs: wait
+    })
+  }
+
+  return { gateway, admin, agentTypeOf, throttle, setVirtualKeys }
 }
 
 /** Auth from a master key alone (no virtual keys). */
@@ -123,7 +160,8 @@ export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope>
   )
   const config = yield* GatewayConfig
   const keys = (yield* config.get).auth.virtualKeys
-  const auth = make(key, keys)
+  const clock = yield* Effect.clock
+  const auth = make(key, keys, () => clock.unsafeCurrentTimeMillis())
   const hasMaster = Option.isSome(key) && Redacted.value(key.value) !== ""
   if (!hasMaster && keys.length === 0) {
     yield* Effect.logWarning("MODELGATE_MASTER_KEY is not set: /v1/* is served without auth and /admin/* is disabled")

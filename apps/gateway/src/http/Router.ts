@@ -90,10 +90,12 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const admin = yield* Admin.make
   const metrics = yield* MetricsApi.make
   const v1 = (handler: Handler) => guarded(auth.gateway, handler)
+  // Chat requests also count against their virtual key's rpm (other /v1/* reads do not).
+  const chatAuth: Auth.Auth["gateway"] = (headers) => auth.gateway(headers) ?? auth.throttle(headers)
   const adm = (handler: Handler) => guarded(auth.admin, handler)
 
   const router = HttpRouter.empty.pipe(
-    HttpRouter.post("/v1/chat/completions", v1(chat.respond)),
+    HttpRouter.post("/v1/chat/completions", guarded(chatAuth, chat.respond)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
     HttpRouter.get("/v1/events", v1((request) => info.eventStream(auth.agentTypeOf(request.headers)))),
     // A team (virtual key) sees its own agent type's metrics only.
@@ -124,14 +126,14 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const hot: Routes["hot"] = (req, res) => {
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") return undefined
     const headers = nodeHeaders(req)
-    const denied = auth.gateway(headers)
+    const denied = chatAuth(headers)
     return denied === undefined ? chat.writeTo(req, res) : writeError(res, denied, { "x-request-id": ids(headers["x-request-id"]) })
   }
 
   const serveNode: Routes["serveNode"] = (req, res, hooks) => {
     if (req.method !== "POST" || req.url !== "/v1/chat/completions") return undefined
     const headers = nodeHeaders(req)
-    const denied = auth.gateway(headers)
+    const denied = chatAuth(headers)
     if (denied === undefined) return chat.serveNode(req, res, hooks)
     sendError(res, denied, { "x-request-id": ids(headers["x-request-id"]) }, hooks.settle)
     return noop

@@ -1,0 +1,35 @@
+/**
+ * A virtual key's request limit over a sliding minute: the times of its last
+ * `rpm` admitted requests in a ring. A request is admitted when the oldest of
+ * them is a minute old or more, so no 60 s span ever holds more than `rpm`.
+ * Plain JS and O(1) per request: it runs before the request's fiber.
+ */
+
+/** The length of the window. */
+export const windowMs = 60_000
+
+/** The admitted requests of one key. */
+export interface KeyWindow {
+  readonly rpm: number
+  /**
+   * Admit a request at `now` (counted), or the ms until the oldest admitted
+   * request leaves the window (not counted).
+   */
+  readonly admit: (now: number) => number | undefined
+}
+
+/** An empty window for `rpm` requests a minute. */
+export const make = (rpm: number): KeyWindow => {
+  const times = new Float64Array(rpm).fill(Number.NEGATIVE_INFINITY)
+  let oldest = 0
+  return {
+    rpm,
+    admit: (now) => {
+      const wait = times[oldest]! + windowMs - now
+      if (wait > 0) return wait
+      times[oldest] = now
+      oldest = (oldest + 1) % rpm
+      return undefined
+    }
+  }
+}

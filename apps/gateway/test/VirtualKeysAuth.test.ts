@@ -1,0 +1,132 @@
+/**
+ * Virtual keys in `Auth` alone: reloads add and revoke keys, a key's `rpm`
+ * holds over a sliding minute (TestClock), `keys new` makes an entry that
+ * admits its key, and the configuration rejects what is not a digest.
+ */
+import type { Headers } from "@effect/platform"
+import { assert, describe, it } from "@effect/vitest"
+import { parseIssues } from "@modelgate/core/ConfigFiles"
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import { AuthConfig, defaultConfig, GatewayConfigData, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { ConfigProvider, Effect, Either, Option, Redacted, Schema, SubscriptionRef, TestClock } from "effect"
+import { createHash } from "node:crypto"
+import * as Auth from "../src/http/Auth.js"
+import { describeNewKey, newVirtualKey } from "../src/cli/Keys.js"
+
+const sha256 = (key: string) => createHash("sha256").update(key).digest("hex")
+const searchKey = "mg-search-team-secret"
+const opsKey = "mg-ops-team-secret"
+const master = "mk-master-secret"
+const teams = [
+  { name: "search-team", sha256: sha256(searchKey), agentType: "search" },
+  { name: "ops", sha256: sha256(opsKey) }
+]
+const as = (key: string) => ({ authorization: `Bearer ${key}` })
+/** Headers as the server hands them to `Auth` (Node's plain header object). */
+const headers = (values: Record<string, string>) => values as unknown as Headers.Headers
+
+describe("virtual keys: auth", () => {
+  it.scoped("a reload adds and revokes keys on the running auth", () =>
+    Effect.gen(function* () {
+      const configOf = (virtualKeys: typeof teams) =>
+        GatewayConfigData.make({ ...defaultConfig, auth: AuthConfig.make({ virtualKeys: virtualKeys.map((k) => VirtualKey.make(k)) }) })
+      const ref = yield* SubscriptionRef.make(configOf([teams[0]!]))
+      const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
+      const auth = yield* Auth.fromConfig.pipe(
+        Effect.provideService(GatewayConfig, config),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
+      )
+      const admits = (key: string) => auth.gateway(headers(as(key))) === undefined
+      assert.isTrue(admits(searchKey))
+      assert.isFalse(admits(opsKey))
+
+      yield* SubscriptionRef.set(ref, configOf([teams[1]!]))
+      // The auth follows the configuration on its own fiber: let it run until it has the change.
+      const until = (done: () => boolean) =>
+        Effect.gen(function* () {
+          for (let i = 0; i < 1_000 && !done(); i++) yield* Effect.yieldNow()
+        })
+      yield* until(() => admits(opsKey))
+      assert.isTrue(admits(opsKey))
+      assert.isFalse(admits(searchKey))
+      // The last key gone and no master key: /v1/* is open again.
+      yield* SubscriptionRef.set(ref, configOf([]))
+      yield* until(() => auth.gateway(headers({})) === undefined)
+      assert.isUndefined(auth.gateway(headers({})))
+    }))
+
+  it.scoped("a key's rpm bounds its chat requests over a sliding minute, and a reload that keeps its rpm keeps its count", () =>
+    Effect.gen(function* () {
+      const limited = (rpm: number) => [{ ...teams[0]!, rpm }]
+      const configOf = (virtualKeys: ReturnType<typeof limited>) =>
+        GatewayConfigData.make({ ...defaultConfig, auth: AuthConfig.make({ virtualKeys: virtualKeys.map((k) => VirtualKey.make(k)) }) })
+      const ref = yield* SubscriptionRef.make(configOf(limited(2)))
+      const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
+      const auth = yield* Auth.fromConfig.pipe(
+        Effect.provideService(GatewayConfig, config),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_MASTER_KEY", master]])))
+      )
+      const team = headers(as(searchKey))
+      const chat = () => auth.gateway(team) ?? auth.throttle(team)
+      assert.isUndefined(chat())
+      yield* TestClock.adjust("20 seconds")
+      assert.isUndefined(chat())
+      const refused = chat()
+      assert.strictEqual(refused?.status, 429)
+      assert.strictEqual(refused?.code, "virtual_key_rate_limited")
+      assert.strictEqual(refused?.retryAfterMs, 40_000)
+      assert.include(refused?.message, "search-team")
+      // The master key has no limit of its own.
+      for (let i = 0; i < 5; i++) assert.isUndefined(auth.throttle(headers(as(master))))
+
+      // Same rpm after a reload: still refused. The first request leaves the window at 60 s.
+      yield* SubscriptionRef.set(ref, configOf(limited(2)))
+      yield* Effect.repeatN(Effect.yieldNow(), 50)
+      assert.strictEqual(chat()?.status, 429)
+      yield* TestClock.adjust("40 seconds")
+      assert.isUndefined(chat())
+      assert.strictEqual(chat()?.retryAfterMs, 20_000)
+      // A new rpm starts a new count.
+      yield* SubscriptionRef.set(ref, configOf(limited(3)))
+      yield* Effect.repeatN(Effect.yieldNow(), 50)
+      assert.isUndefined(chat())
+    }))
+
+  it("keys new prints a key once with the entry that admits it, and the entry never holds the key", () => {
+    const made = newVirtualKey("search-team", "search")
+    const text = describeNewKey(made)
+    assert.include(text, made.key)
+    const entry = JSON.parse(text.trim().split("\n").at(-1)!)
+    assert.deepStrictEqual(entry, { name: "search-team", sha256: sha256(made.key), agentType: "search" })
+    assert.notInclude(JSON.stringify(entry), made.key)
+    const auth = Auth.make(Option.none(), [VirtualKey.make(entry)])
+    assert.isUndefined(auth.gateway(headers(as(made.key))))
+    assert.strictEqual(auth.agentTypeOf(headers(as(made.key))), "search")
+    assert.notStrictEqual(newVirtualKey("search-team", undefined).key, made.key)
+  })
+
+  it("the configuration rejects a key that is not a SHA-256 and two keys with one name, naming the entry", () => {
+    const decode = Schema.decodeUnknownEither(AuthConfig)
+    const notHash = decode({ virtualKeys: [{ name: "a", sha256: searchKey }] })
+    assert.isTrue(Either.isLeft(notHash))
+    if (Either.isLeft(notHash)) {
+      // As `modelgate config validate` and a rejected reload report it: the path and the message, not the value.
+      const [issue] = parseIssues(notHash.left)
+      assert.strictEqual(issue?.path, "virtualKeys[0].sha256")
+      assert.include(issue?.message, "64 hex digits")
+      assert.notInclude(issue?.message, searchKey)
+    }
+    const twice = decode({ virtualKeys: [teams[0], { ...teams[1], name: "search-team" }] })
+    assert.isTrue(Either.isLeft(twice) && twice.left.message.includes("two virtual keys are named \"search-team\""))
+    const sameHash = decode({ virtualKeys: [teams[0], { ...teams[0], name: "other" }] })
+    assert.isTrue(Either.isLeft(sameHash) && sameHash.left.message.includes("same sha256"))
+    assert.isTrue(Either.isRight(decode({ virtualKeys: teams })))
+  })
+
+  it("a master key alone keeps its old behaviour: no agent type is forced", () => {
+    const auth = Auth.make(Option.some(Redacted.make(master)))
+    assert.isUndefined(auth.gateway(headers(as(master))))
+    assert.isUndefined(auth.agentTypeOf(headers(as(master))))
+    assert.strictEqual(auth.gateway(headers(as(searchKey)))?.status, 401)
+  })
+})
