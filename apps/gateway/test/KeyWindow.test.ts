@@ -32,6 +32,7 @@ describe("KeyWindow", () => {
           if (wait === undefined) {
             assert.isBelow(inLastMinute.length, rpm)
             admitted.push(now)
+            assert.strictEqual(window.used(now), inLastMinute.length + 1)
           } else {
             assert.strictEqual(inLastMinute.length, rpm)
             assert.strictEqual(wait, inLastMinute[0]! + KeyWindow.windowMs - now)

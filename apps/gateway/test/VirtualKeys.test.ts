@@ -147,5 +147,17 @@ describe("virtual keys", () => {
         assert.strictEqual((yield* request("/admin/models", { headers: as(master) })).status, 200)
         assert.strictEqual((yield* request("/admin/models", { headers: as("mg-not-a-key") })).status, 401)
       }))
+
+    it.effect("admin lists the virtual keys with their use, never their digests", () =>
+      Effect.gen(function* () {
+        for (let i = 0; i < 2; i++) yield* post("/v1/chat/completions", chatBody(), as(searchKey))
+        assert.strictEqual((yield* request("/admin/keys", { headers: as(searchKey) })).status, 403)
+        const listed = yield* request("/admin/keys", { headers: as(master) })
+        assert.strictEqual(listed.status, 200)
+        assert.deepStrictEqual(listed.json, {
+          virtualKeys: [{ name: "search-team", agentType: "search", rpm: 1_000, lastMinute: 2 }, { name: "ops" }]
+        })
+        for (const team of teams) assert.notInclude(listed.text.toLowerCase(), team.sha256.toLowerCase())
+      }))
   })
 })

@@ -28,8 +28,19 @@ export interface Auth {
    * `rpm` (the request is counted), else the 429 with the time until it may retry.
    */
   readonly throttle: (headers: Headers.Headers) => ApiError | undefined
+  /** The virtual keys in force, without their digests, with the chat requests of the last minute of each limited one. */
+  readonly virtualKeys: () => ReadonlyArray<VirtualKeyUse>
   /** Replace the virtual keys (a configuration reload). */
   readonly setVirtualKeys: (keys: ReadonlyArray<VirtualKey>) => void
+}
+
+/** A virtual key as the admin API shows it: never its digest. */
+export interface VirtualKeyUse {
+  readonly name: string
+  readonly agentType?: string | undefined
+  readonly rpm?: number | undefined
+  /** Chat requests admitted in the last minute (keys with an `rpm`). */
+  readonly lastMinute?: number | undefined
 }
 
 const digest = (value: string): Buffer => createHash("sha256").update(value).digest()
@@ -70,7 +81,7 @@ const tokenOf = (headers: Headers.Headers): string | ApiError => {
  */
 export const make = (
   masterKey: Option.Option<Redacted.Redacted<string>>,
-  virtualKeys: ReadonlyArray<VirtualKey> = [],
+  initialKeys: ReadonlyArray<VirtualKey> = [],
   now: () => number = Date.now
 ): Auth => {
   const master = Option.match(Option.filter(masterKey, (k) => Redacted.value(k) !== ""), {
@@ -90,7 +101,7 @@ export const make = (
     }
     windows = kept
   }
-  setVirtualKeys(virtualKeys)
+  setVirtualKeys(initialKeys)
   // The virtual key a request was let in with (by its headers object): `agentTypeOf` reads it without hashing again.
   const admitted = new WeakMap<object, VirtualKey>()
 
@@ -143,7 +154,15 @@ export const make = (
     })
   }
 
-  return { gateway, admin, agentTypeOf, throttle, setVirtualKeys }
+  const virtualKeys = (): ReadonlyArray<VirtualKeyUse> => {
+    const at = now()
+    return [...byDigest.values()].map((key) => {
+      const window = windows.get(key.name)
+      return { name: key.name, agentType: key.agentType, rpm: key.rpm, lastMinute: window?.used(at) }
+    })
+  }
+
+  return { gateway, admin, agentTypeOf, throttle, virtualKeys, setVirtualKeys }
 }
 
 /** Auth from a master key alone (no virtual keys). */

@@ -16,6 +16,8 @@ export interface KeyWindow {
    * request leaves the window (not counted).
    */
   readonly admit: (now: number) => number | undefined
+  /** Requests admitted in the minute before `now`. */
+  readonly used: (now: number) => number
 }
 
 /** An empty window for `rpm` requests a minute. */
@@ -30,6 +32,7 @@ export const make = (rpm: number): KeyWindow => {
       times[oldest] = now
       oldest = (oldest + 1) % rpm
       return undefined
-    }
+    },
+    used: (now) => times.reduce((n, t) => (t > now - windowMs ? n + 1 : n), 0)
   }
 }

@@ -113,6 +113,7 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.get("/admin/health", adm(() => admin.healthAll)),
     HttpRouter.get("/admin/costs", adm((request) => metrics.costReport(request.url))),
     HttpRouter.get("/admin/budgets", adm(() => metrics.budgets)),
+    HttpRouter.get("/admin/keys", adm(() => Effect.sync(() => Info.json({ virtualKeys: auth.virtualKeys() })))),
     HttpRouter.post("/admin/select", adm(admin.select))
   )
 
