@@ -8,8 +8,8 @@ import { Gateway, type RequestOptions } from "@modelgate/core/Gateway"
 import { HealthChanged } from "@modelgate/domain/Events"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Fiber, Schedule } from "effect"
-import { chatBody, post, request } from "./support/Client.js"
-import { baseUrl, echoGateway, meta, models, response, seen, serverLayer } from "./support/Doubles.js"
+import { chatBody, post, readSse, request } from "./support/Client.js"
+import { echoGateway, meta, models, response, seen, serverLayer } from "./support/Doubles.js"
 
 const calls: Array<{ requirements: TaskRequirements; options: RequestOptions | undefined }> = []
 const recording = Gateway.of({
@@ -118,29 +118,14 @@ describe("http", () => {
     it.effect("/v1/events delivers a published event as SSE", () =>
       Effect.gen(function* () {
         const events = yield* Events
-        const url = yield* baseUrl
-        const controller = new AbortController()
-        const reader = yield* Effect.fork(
-          Effect.promise(async () => {
-            const res = await fetch(`${url}/v1/events`, { signal: controller.signal })
-            const decoder = new TextDecoder()
-            let text = ""
-            for await (const part of res.body!) {
-              text += decoder.decode(part, { stream: true })
-              const line = text.split("\n").find((l) => l.startsWith("data: "))
-              if (line !== undefined) return { type: res.headers.get("content-type"), data: JSON.parse(line.slice(6)) }
-            }
-            return undefined
-          })
-        )
+        const reader = yield* Effect.fork(readSse("/v1/events", {}, (data) => data[0]))
         const event = new HealthChanged({ at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "3 probes failed" })
         // The subscription starts when the request arrives: publish until the reader has one.
         const publisher = yield* Effect.fork(Effect.repeat(events.publish(event), Schedule.spaced("20 millis")))
         const got = yield* Fiber.join(reader)
         yield* Fiber.interrupt(publisher)
-        controller.abort()
-        assert.strictEqual(got?.type, "text/event-stream")
-        assert.deepStrictEqual(got?.data, { _tag: "HealthChanged", at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "3 probes failed" })
+        assert.strictEqual(got.contentType, "text/event-stream")
+        assert.deepStrictEqual(got.value, { _tag: "HealthChanged", at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "3 probes failed" })
       }), { timeout: 10_000 })
 
     it.effect("/metrics is Prometheus text and /v1/metrics JSON with the query's filters", () =>

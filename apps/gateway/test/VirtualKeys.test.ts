@@ -11,8 +11,8 @@ import { BudgetExceededEvent } from "@modelgate/domain/Events"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Fiber, Schedule } from "effect"
 import { createHash } from "node:crypto"
-import { chatBody, post, request } from "./support/Client.js"
-import { baseUrl, echoGateway, meta, response, seen, serverLayer } from "./support/Doubles.js"
+import { chatBody, post, readSse, request } from "./support/Client.js"
+import { echoGateway, meta, response, seen, serverLayer } from "./support/Doubles.js"
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex")
 const searchKey = "mg-search-team-secret"
@@ -77,29 +77,16 @@ describe("virtual keys", () => {
     it.effect("a team's /v1/events leaves out other teams' budget events", () =>
       Effect.gen(function* () {
         const events = yield* Events
-        const url = yield* baseUrl
-        const controller = new AbortController()
         const reader = yield* Effect.fork(
-          Effect.promise(async () => {
-            const res = await fetch(`${url}/v1/events`, { headers: as(searchKey), signal: controller.signal })
-            const decoder = new TextDecoder()
-            let text = ""
-            for await (const part of res.body!) {
-              text += decoder.decode(part, { stream: true })
-              const budgets = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)).budget as string)
-              if (budgets.length >= 4) return budgets
-            }
-            return []
-          })
+          readSse("/v1/events", as(searchKey), (data) => (data.length >= 4 ? data.map((d) => d.budget as string) : undefined))
         )
         const exceeded = (budget: string) => new BudgetExceededEvent({ at: 1, budget, period: "daily", spentUsd: 2, limitUsd: 1 })
         // The subscription starts when the request arrives: publish until the reader has enough.
         const publisher = yield* Effect.fork(
           Effect.repeat(Effect.forEach(["agentType:other", "agentType:search", "global"], (b) => events.publish(exceeded(b))), Schedule.spaced("20 millis"))
         )
-        const budgets = yield* Fiber.join(reader)
+        const budgets = (yield* Fiber.join(reader)).value ?? []
         yield* Fiber.interrupt(publisher)
-        controller.abort()
         assert.lengthOf(budgets, 4)
         assert.notInclude(budgets, "agentType:other")
         assert.includeMembers(budgets, ["agentType:search", "global"])

@@ -47,3 +47,32 @@ export const chatBody = (extra: Record<string, unknown> = {}) => ({
   messages: [{ role: "user", content: "hello" }],
   ...extra
 })
+
+/**
+ * Read the SSE body of `GET path` until `enough` makes something of the
+ * `data:` payloads received so far (parsed JSON, oldest first), then close the
+ * connection and return it with the response's content type.
+ */
+export const readSse = <A>(
+  path: string,
+  headers: Record<string, string>,
+  enough: (data: ReadonlyArray<any>) => A | undefined
+) =>
+  Effect.flatMap(baseUrl, (url) =>
+    Effect.promise(async (): Promise<{ readonly contentType: string | null; readonly value: A | undefined }> => {
+      const controller = new AbortController()
+      const response = await fetch(`${url}${path}`, { headers, signal: controller.signal })
+      const decoder = new TextDecoder()
+      let text = ""
+      try {
+        for await (const part of response.body!) {
+          text += decoder.decode(part, { stream: true })
+          const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)))
+          const value = enough(data)
+          if (value !== undefined) return { contentType: response.headers.get("content-type"), value }
+        }
+        return { contentType: response.headers.get("content-type"), value: undefined }
+      } finally {
+        controller.abort()
+      }
+    }))
