@@ -165,9 +165,6 @@ export const make = (
   return { gateway, admin, agentTypeOf, throttle, virtualKeys, setVirtualKeys }
 }
 
-/** Auth from a master key alone (no virtual keys). */
-export const fromKey = (masterKey: Option.Option<Redacted.Redacted<string>>): Auth => make(masterKey)
-
 /**
  * Read `MODELGATE_MASTER_KEY` (Redacted) and the virtual keys of the running
  * configuration, follow the keys across reloads (in the current scope), and
