@@ -9,8 +9,8 @@
  * probe bounded by `healthCheck.timeoutMs`. `failureThreshold` consecutive
  * failures (probes, or real calls failing with ServerError / Timeout /
  * Transport / Overloaded) make a model `unavailable`, and so does one probe
- * whose connection is refused (nothing listens at the address, as with
- * Ollama not started); its probes then follow
+ * whose connection is refused while the model was never seen working
+ * (nothing listens at the address, as with Ollama not started); its probes then follow
  * `probeBackoff`; one success makes it `available` again. A probe answered by
  * a 429 is recorded but moves nothing (the model answers; the rate limiter
  * owns limits). Models whose provider has no adapter or no usable key are

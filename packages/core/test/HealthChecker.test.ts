@@ -166,6 +166,20 @@ describe("HealthChecker", () => {
       assert.strictEqual((yield* health.status("llama")).status, "available")
     }).pipe(Effect.provide(testLayer([gpt, llama], config(), { gpt: "fail", llama: "refused" }))))
 
+  it.effect("a model that answered before keeps the threshold when a probe is refused (a restart)", () =>
+    Effect.gen(function* () {
+      const health = yield* HealthChecker
+      const fake = yield* Fake
+      yield* settle
+      assert.strictEqual((yield* health.status("llama")).status, "available")
+      fake.behaviour.set("llama", "refused")
+      yield* advance(60_000)
+      const h = yield* health.status("llama")
+      assert.deepStrictEqual([h.status, h.consecutiveFailures], ["available", 1])
+      yield* advance(120_000)
+      assert.strictEqual((yield* health.status("llama")).status, "unavailable")
+    }).pipe(Effect.provide(testLayer([llama]))))
+
   it.effect("a model whose connections stay refused is probed on the backoff", () =>
     Effect.gen(function* () {
       yield* settle

@@ -25,7 +25,7 @@ export interface Check {
   readonly errorClass: string | undefined
   readonly source: "probe" | "traffic"
   readonly counts: boolean
-  /** A failed probe whose connection was refused: its detail. Such a probe makes the model unavailable at once. */
+  /** A failed probe whose connection was refused: its detail. Such a probe makes a model not checked yet unavailable at once. */
   readonly unreachable?: string | undefined
 }
 
@@ -54,7 +54,8 @@ const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord
 
 /**
  * Apply a check; `threshold` consecutive counted failures make the model
- * unavailable (of probes whose connection was refused, one), one success available.
+ * unavailable (one probe whose connection was refused, for a model not checked
+ * yet), one success available.
  */
 export const applyCheck = (entry: Entry, check: Check, threshold: number): Transition => {
   const before = entry.health
@@ -104,8 +105,9 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
   }
   const failures = before.consecutiveFailures + 1
   const what = `${check.errorClass ?? "failure"} (${check.source})`
-  // Nothing listens at the model's address: no threshold to wait for (a blip is a reset or a timeout, not a refusal).
-  const unreachable = check.source === "probe" ? check.unreachable : undefined
+  // Nothing listens at the address of a model never seen working (Ollama not started): no threshold to
+  // wait for. A model that answered before keeps the threshold: a refusal may be a restart.
+  const unreachable = check.source === "probe" && before.status === "unknown" ? check.unreachable : undefined
   const health: ModelHealth = unreachable !== undefined
     ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `unreachable: ${unreachable}` }
     : failures >= threshold
