@@ -7,6 +7,7 @@ import {
   AllCandidatesFailed,
   BudgetExceeded,
   MissingApiKey,
+  ModelNotAllowed,
   ModelNotFound,
   ModelUnavailable,
   NoEligibleModel,
@@ -20,6 +21,7 @@ const common = { provider: "openai", model: "gpt-test", detail: "details here" }
 
 const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new ModelNotFound({ modelId: "x" }), 404, "model_not_found"],
+  [new ModelNotAllowed({ modelId: "x", allowed: ["y"] }), 403, "model_not_allowed"],
   [new ModelUnavailable({ model: "x", reason: "down" }), 503, "model_unavailable"],
   [new NoEligibleModel({ exclusions: [] }), 503, "no_eligible_model"],
   [new QueueTimeout({ waitedMs: 100, reason: "busy" }), 503, "queue_timeout"],

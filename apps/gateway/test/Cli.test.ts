@@ -73,12 +73,12 @@ describe("cli", () => {
 
   it.effect("keys new prints a key and an entry that config validate accepts; an empty name fails", () =>
     Effect.gen(function* () {
-      const { exit, out } = yield* run("keys", "new", "--name", "search-team", "--agent-type", "search", "--rpm", "120")
+      const { exit, out } = yield* run("keys", "new", "--name", "search-team", "--agent-type", "search", "--rpm", "120", "--model", "gpt-4o-mini", "--model", "claude-haiku-4-5")
       assert.isTrue(Exit.isSuccess(exit))
       const key = /^\s+(mg-\S+)$/m.exec(out)?.[1]
       assert.isDefined(key)
       const entry = JSON.parse(out.trim().split("\n").at(-1)!)
-      assert.deepStrictEqual(entry, { name: "search-team", sha256: createHash("sha256").update(key!).digest("hex"), agentType: "search", rpm: 120 })
+      assert.deepStrictEqual(entry, { name: "search-team", sha256: createHash("sha256").update(key!).digest("hex"), agentType: "search", rpm: 120, models: ["gpt-4o-mini", "claude-haiku-4-5"] })
       const dir = writeConfig({ "gateway.json": { auth: { virtualKeys: [entry] } }, "models.json": { models: [] } })
       assert.isTrue(Exit.isSuccess((yield* run("config", "validate", dir)).exit))
       const empty = yield* run("keys", "new", "--name", " ")

@@ -21,7 +21,7 @@ const master = "mk-master-secret"
 const teams = [
   { name: "search-team", sha256: sha256(searchKey), agentType: "search", rpm: 1_000 },
   // Upper case hex is the same digest.
-  { name: "ops", sha256: sha256(opsKey).toUpperCase() }
+  { name: "ops", sha256: sha256(opsKey).toUpperCase(), models: ["gpt-test"] as const }
 ]
 const as = (key: string) => ({ authorization: `Bearer ${key}` })
 
@@ -68,9 +68,10 @@ describe("virtual keys", () => {
           const streamed = yield* post(path, chatBody({ stream: true }), { ...as(searchKey), "x-modelgate-agent-type": "coder" })
           assert.strictEqual(streamed.status, 200, path)
           assert.strictEqual(lastAgentType(), "search", path)
-          // A key that names no agent type keeps the request's own.
+          // A key that names no agent type keeps the request's own; its models are the only ones allowed.
           yield* post(path, chatBody(), { ...as(opsKey), "x-modelgate-agent-type": "coder" })
           assert.strictEqual(lastAgentType(), "coder", path)
+          assert.deepStrictEqual(calls.at(-1)?.requirements.allowedModels, ["gpt-test"], path)
         }
       }))
 
@@ -142,7 +143,7 @@ describe("virtual keys", () => {
         const listed = yield* request("/admin/keys", { headers: as(master) })
         assert.strictEqual(listed.status, 200)
         assert.deepStrictEqual(listed.json, {
-          virtualKeys: [{ name: "search-team", agentType: "search", rpm: 1_000, lastMinute: 2 }, { name: "ops" }]
+          virtualKeys: [{ name: "search-team", agentType: "search", rpm: 1_000, lastMinute: 2 }, { name: "ops", models: ["gpt-test"] }]
         })
         for (const team of teams) assert.notInclude(listed.text.toLowerCase(), team.sha256.toLowerCase())
       }))

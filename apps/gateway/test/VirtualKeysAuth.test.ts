@@ -93,7 +93,7 @@ describe("virtual keys: auth", () => {
     }))
 
   it("keys new prints a key once with the entry that admits it, and the entry never holds the key", () => {
-    const made = newVirtualKey("search-team", "search")
+    const made = newVirtualKey("search-team", { agentType: "search" })
     const text = describeNewKey(made)
     assert.include(text, made.key)
     const entry = JSON.parse(text.trim().split("\n").at(-1)!)
@@ -101,8 +101,8 @@ describe("virtual keys: auth", () => {
     assert.notInclude(JSON.stringify(entry), made.key)
     const auth = Auth.make(Option.none(), [VirtualKey.make(entry)])
     assert.isUndefined(auth.gateway(headers(as(made.key))))
-    assert.strictEqual(auth.agentTypeOf(headers(as(made.key))), "search")
-    assert.notStrictEqual(newVirtualKey("search-team", undefined).key, made.key)
+    assert.strictEqual(auth.virtualKeyOf(headers(as(made.key)))?.agentType, "search")
+    assert.notStrictEqual(newVirtualKey("search-team").key, made.key)
   })
 
   it("the configuration rejects a key that is not a SHA-256 and two keys with one name, naming the entry", () => {
@@ -126,7 +126,7 @@ describe("virtual keys: auth", () => {
   it("a master key alone keeps its old behaviour: no agent type is forced", () => {
     const auth = Auth.make(Option.some(Redacted.make(master)))
     assert.isUndefined(auth.gateway(headers(as(master))))
-    assert.isUndefined(auth.agentTypeOf(headers(as(master))))
+    assert.isUndefined(auth.virtualKeyOf(headers(as(master))))
     assert.strictEqual(auth.gateway(headers(as(searchKey)))?.status, 401)
   })
 })

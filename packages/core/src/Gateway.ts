@@ -15,6 +15,7 @@ import type {
   AllCandidatesFailed,
   BudgetExceeded,
   MissingApiKey,
+  ModelNotAllowed,
   ModelNotFound,
   ModelUnavailable,
   NoEligibleModel,
@@ -36,6 +37,7 @@ import { replay } from "./ResponseCache.js"
 /** Every way a gateway request can fail before an answer starts. */
 export type GatewayError =
   | ModelNotFound
+  | ModelNotAllowed
   | ModelUnavailable
   | NoEligibleModel
   | BudgetExceeded

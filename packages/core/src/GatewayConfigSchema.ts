@@ -139,7 +139,9 @@ export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
   ),
   agentType: Schema.optional(Schema.NonEmptyTrimmedString),
   /** Chat requests a minute (a sliding minute) this key may make; over it, 429 with `Retry-After`. Unset: no limit of its own. */
-  rpm: Schema.optional(PositiveInt)
+  rpm: Schema.optional(PositiveInt),
+  /** Registry ids of the only models this key's requests may use (`auto` picks among them). Unset: any. */
+  models: Schema.optional(Schema.NonEmptyArray(Schema.NonEmptyTrimmedString))
 }) {}
 
 /** What two entries share (a name or a digest), the first found; undefined when they share nothing. */

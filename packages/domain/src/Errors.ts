@@ -24,6 +24,16 @@ export class ModelNotFound extends Schema.TaggedError<ModelNotFound>()("ModelNot
   }
 }
 
+/** A request named a model its key may not use (`TaskRequirements.allowedModels`). */
+export class ModelNotAllowed extends Schema.TaggedError<ModelNotAllowed>()("ModelNotAllowed", {
+  modelId: Schema.String,
+  allowed: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `model ${this.modelId} is not allowed for this key (allowed: ${this.allowed.join(", ")})`
+  }
+}
+
 /** A model definition or update that failed validation. */
 export class InvalidModel extends Schema.TaggedError<InvalidModel>()("InvalidModel", {
   modelId: Schema.String,

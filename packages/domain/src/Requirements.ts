@@ -16,9 +16,15 @@ export const TaskRequirements = Schema.Struct({
   maxLatencyMs: Schema.optional(Schema.Number.pipe(Schema.positive())),
   minContextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
   agentType: Schema.optional(Schema.NonEmptyTrimmedString),
-  taskType: Schema.optional(Schema.NonEmptyTrimmedString)
+  taskType: Schema.optional(Schema.NonEmptyTrimmedString),
+  /** Registry ids of the only models that may serve (a virtual key's allowlist); unset: any. */
+  allowedModels: Schema.optional(Schema.Array(Schema.NonEmptyTrimmedString))
 })
 export type TaskRequirements = typeof TaskRequirements.Type
 
 /** Requirements with every default applied (MEDIUM priority, no capabilities). */
 export const defaultRequirements: TaskRequirements = { capabilities: [], priority: "MEDIUM" }
+
+/** Whether `requirements` let the registry model `modelId` serve (no allowlist: every model). */
+export const allowsModel = (requirements: TaskRequirements, modelId: string): boolean =>
+  requirements.allowedModels === undefined || requirements.allowedModels.includes(modelId)

@@ -189,6 +189,10 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
       rpm: Options.integer("rpm").pipe(
         Options.withDescription("chat requests a minute the key may make (a sliding minute; default: no limit of its own)"),
         Options.optional
+      ),
+      models: Options.text("model").pipe(
+        Options.withDescription("a registry model the key may use (repeat for several; default: any)"),
+        Options.repeated
       )
     },
     (args) =>
@@ -198,7 +202,8 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         if (name === "") return yield* new CliFailure({ reason: "--name must not be empty" })
         const rpm = Option.getOrUndefined(args.rpm)
         if (rpm !== undefined && rpm < 1) return yield* new CliFailure({ reason: `--rpm must be a positive integer, got ${rpm}` })
-        yield* Console.log(describeNewKey(newVirtualKey(name, agentType, rpm)))
+        const models = args.models.map((m) => m.trim()).filter((m) => m !== "")
+        yield* Console.log(describeNewKey(newVirtualKey(name, { agentType, rpm, models })))
       })
   ).pipe(Command.withDescription("make a virtual key: print it once, with the auth.virtualKeys entry (its SHA-256) to add"))
 

@@ -3,20 +3,30 @@
  * key is printed once; the configuration keeps only its SHA-256.
  */
 import { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
-import { Schema } from "effect"
+import { Array as Arr, Schema } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 
-/** A new key for a team and its `auth.virtualKeys` entry (the key's SHA-256, the team's agent type and rpm). */
-export const newVirtualKey = (
-  name: string,
-  agentType: string | undefined,
-  rpm?: number | undefined
-): { readonly key: string; readonly entry: VirtualKey } => {
+/** What binds a new key's requests: the team's agent type, its rpm, the models it may use (none: any). */
+export interface KeyBinding {
+  readonly agentType?: string | undefined
+  readonly rpm?: number | undefined
+  readonly models?: ReadonlyArray<string> | undefined
+}
+
+/** A new key for a team and its `auth.virtualKeys` entry (the key's SHA-256 and what binds its requests). */
+export const newVirtualKey = (name: string, binding: KeyBinding = {}): { readonly key: string; readonly entry: VirtualKey } => {
   const key = `mg-${randomBytes(32).toString("base64url")}`
   const sha256 = createHash("sha256").update(key).digest("hex")
+  const { agentType, models, rpm } = binding
   return {
     key,
-    entry: VirtualKey.make({ name, sha256, ...(agentType === undefined ? {} : { agentType }), ...(rpm === undefined ? {} : { rpm }) })
+    entry: VirtualKey.make({
+      name,
+      sha256,
+      ...(agentType === undefined ? {} : { agentType }),
+      ...(rpm === undefined ? {} : { rpm }),
+      ...(models === undefined || !Arr.isNonEmptyReadonlyArray(models) ? {} : { models })
+    })
   }
 }
 

@@ -67,13 +67,15 @@ const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExc
 
 /**
  * Map a gateway error to its HTTP answer: 400 bad request / context length,
- * 404 unknown model, 429 rate limits and budgets, 502 provider failure after
+ * 403 a model the key may not use, 404 unknown model, 429 rate limits and budgets, 502 provider failure after
  * failover, 503 nothing available, 504 timeout.
  */
 export const fromGatewayError = (error: GatewayError): ApiError => {
   switch (error._tag) {
     case "ModelNotFound":
       return new ApiError({ status: 404, type: "invalid_request_error", code: "model_not_found", message: error.message, param: "model" })
+    case "ModelNotAllowed":
+      return new ApiError({ status: 403, type: "permission_error", code: "model_not_allowed", message: error.message, param: "model" })
     case "ModelUnavailable":
       return unavailable(error.message, "model_unavailable")
     case "NoEligibleModel":

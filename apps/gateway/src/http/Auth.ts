@@ -21,8 +21,8 @@ export interface Auth {
   readonly gateway: (headers: Headers.Headers) => ApiError | undefined
   /** `undefined` when a request with these headers may use `/admin/*` (the master key only), else the 401 / 403. */
   readonly admin: (headers: Headers.Headers) => ApiError | undefined
-  /** The agent type a request is accounted to because its key is a virtual key that names one. */
-  readonly agentTypeOf: (headers: Headers.Headers) => string | undefined
+  /** The virtual key a request came with, if any: its `agentType` and `models` bind the request. */
+  readonly virtualKeyOf: (headers: Headers.Headers) => VirtualKey | undefined
   /**
    * For a chat request `gateway` let in: `undefined` when its key is within its
    * `rpm` (the request is counted), else the 429 with the time until it may retry.
@@ -39,6 +39,7 @@ export interface VirtualKeyUse {
   readonly name: string
   readonly agentType?: string | undefined
   readonly rpm?: number | undefined
+  readonly models?: ReadonlyArray<string> | undefined
   /** Chat requests admitted in the last minute (keys with an `rpm`). */
   readonly lastMinute?: number | undefined
 }
@@ -102,7 +103,7 @@ export const make = (
     windows = kept
   }
   setVirtualKeys(initialKeys)
-  // The virtual key a request was let in with (by its headers object): `agentTypeOf` reads it without hashing again.
+  // The virtual key a request was let in with (by its headers object): `virtualKeyOf` reads it without hashing again.
   const admitted = new WeakMap<object, VirtualKey>()
 
   /** Who a token is: the master key, a virtual key, or nobody (the 401). */
@@ -129,7 +130,6 @@ export const make = (
     return who === "master" ? undefined : who instanceof ApiError ? who : notAdmin(who)
   }
 
-  /** The virtual key a request came with, if any. */
   const virtualKeyOf = (headers: Headers.Headers): VirtualKey | undefined => {
     if (byDigest.size === 0) return undefined
     const known = admitted.get(headers)
@@ -137,8 +137,6 @@ export const make = (
     const who = identify(headers)
     return who === "master" || who instanceof ApiError ? undefined : who
   }
-
-  const agentTypeOf = (headers: Headers.Headers): string | undefined => virtualKeyOf(headers)?.agentType
 
   const throttle = (headers: Headers.Headers): ApiError | undefined => {
     if (windows.size === 0) return undefined
@@ -158,11 +156,11 @@ export const make = (
     const at = now()
     return [...byDigest.values()].map((key) => {
       const window = windows.get(key.name)
-      return { name: key.name, agentType: key.agentType, rpm: key.rpm, lastMinute: window?.used(at) }
+      return { name: key.name, agentType: key.agentType, rpm: key.rpm, models: key.models, lastMinute: window?.used(at) }
     })
   }
 
-  return { gateway, admin, agentTypeOf, throttle, virtualKeys, setVirtualKeys }
+  return { gateway, admin, virtualKeyOf, throttle, virtualKeys, setVirtualKeys }
 }
 
 /**

@@ -9,6 +9,7 @@ import { HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { type AnswerMeta, Gateway, type GatewayError, type RequestOptions, type StreamAnswer } from "@modelgate/core/Gateway"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import type { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { ChatRequest, type ChatResponse } from "@modelgate/domain/Chat"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
@@ -82,11 +83,12 @@ interface Call {
 
 /**
  * Body bytes to a call, synchronously: JSON, the ChatRequest Schema,
- * requirements and options. `agentType`, when given (the team of the virtual
- * key the request came with), replaces the agent type the request states: a
- * team's spending is accounted to the team, whatever it says.
+ * requirements and options. The virtual key the request came with, if any,
+ * binds it: its `agentType` replaces the one the request states (a team's
+ * spending is accounted to the team, whatever it says), its `models` are the
+ * only ones that may serve.
  */
-const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, agentType: string | undefined): Either.Either<Call, ApiError> => {
+const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, key: VirtualKey | undefined): Either.Either<Call, ApiError> => {
   const json = parseJson(bytes)
   if (Either.isLeft(json)) return Either.left(json.left)
   const body = json.right
@@ -97,9 +99,16 @@ const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, agent
   if (Either.isLeft(stated)) return Either.left(stated.left)
   const options = optionsFrom(requestId, headers)
   if (Either.isLeft(options)) return Either.left(options.left)
-  const requirements = agentType === undefined ? stated.right : { ...stated.right, agentType }
+  const requirements = key === undefined ? stated.right : bound(stated.right, key)
   return Either.right({ request: request.right, requirements: withImplied(request.right, requirements), options: options.right })
 }
+
+/** Requirements as a virtual key binds them: its agent type and its allowed models, where it names them. */
+const bound = (requirements: TaskRequirements, key: VirtualKey): TaskRequirements => ({
+  ...requirements,
+  ...(key.agentType === undefined ? {} : { agentType: key.agentType }),
+  ...(key.models === undefined ? {} : { allowedModels: key.models })
+})
 
 const failureHeaders = (error: ApiError, requestId: string): Record<string, string> =>
   error.status === 413 ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId }
@@ -143,11 +152,11 @@ const noop = () => {}
 
 /**
  * The handler of `POST /v1/chat/completions`; `ids` gives each request its
- * id, `agentTypeOf` the agent type a request's key binds it to (a virtual key's team), if any.
+ * id, `virtualKeyOf` the virtual key a request came with (its team's binding), if any.
  */
 export const make = (
   ids: RequestId.RequestIds,
-  agentTypeOf: (headers: Headers.Headers) => string | undefined = () => undefined
+  virtualKeyOf: (headers: Headers.Headers) => VirtualKey | undefined = () => undefined
 ): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig> => Effect.gen(function* () {
   const gateway = yield* Gateway
   const maxBytes = (yield* (yield* GatewayConfig).get).server.maxBodyBytes
@@ -156,7 +165,7 @@ export const make = (
   // answer is one write: few Effect steps on the hot route.
   // Node's message and its headers: on both routes the body is read from Node's request itself.
   const read = (source: Http.IncomingMessage, headers: Headers.Headers, requestId: string) =>
-    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, agentTypeOf(headers)))
+    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, virtualKeyOf(headers)))
 
   // Both routes: answer a decoded call with a stream (its headers begun, the SSE body not) or a complete answer.
   const answerCall = <A, E>(
@@ -231,7 +240,7 @@ export const make = (
     return collect(req, maxBytes, (bytes) => {
       let call: Either.Either<Call, ApiError>
       try {
-        call = parse(bytes, headers, requestId, agentTypeOf(headers))
+        call = parse(bytes, headers, requestId, virtualKeyOf(headers))
       } catch (defect) {
         // Not expected; outside a fiber a throw would reach the socket's stream: answered and logged as a defect.
         hooks.fork(recover(res, requestId, Effect.die(defect)))

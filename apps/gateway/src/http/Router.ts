@@ -85,7 +85,7 @@ export const make = (options: AppOptions = {}) => Effect.map(makeRoutes(options)
 export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () {
   const auth = yield* Auth.fromConfig
   const ids = yield* RequestId.make
-  const chat = yield* Chat.make(ids, auth.agentTypeOf)
+  const chat = yield* Chat.make(ids, auth.virtualKeyOf)
   const info = yield* Info.make(options.closing ?? Effect.never)
   const admin = yield* Admin.make
   const metrics = yield* MetricsApi.make
@@ -97,9 +97,9 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/chat/completions", guarded(chatAuth, chat.respond)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
-    HttpRouter.get("/v1/events", v1((request) => info.eventStream(auth.agentTypeOf(request.headers)))),
+    HttpRouter.get("/v1/events", v1((request) => info.eventStream(auth.virtualKeyOf(request.headers)?.agentType))),
     // A team (virtual key) sees its own agent type's metrics only.
-    HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.agentTypeOf(request.headers)))),
+    HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.virtualKeyOf(request.headers)?.agentType))),
     HttpRouter.get("/health", info.liveness),
     HttpRouter.get("/ready", info.readiness),
     HttpRouter.get("/metrics", metrics.prometheus),

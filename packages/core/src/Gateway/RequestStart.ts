@@ -5,7 +5,8 @@
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { ModelNotAllowed } from "@modelgate/domain/Errors"
+import { allowsModel, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { type Clock, Effect, Option } from "effect"
 import type { AnswerMeta, RequestOptions } from "../Gateway.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
@@ -33,7 +34,9 @@ const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequire
   s.cache.key(
     request,
     explicit?.id ??
-      `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}`
+      `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}${
+        requirements.allowedModels === undefined ? "" : `|only:${[...requirements.allowedModels].sort().join(",")}`
+      }`
   )
 
 /** What every request starts with: its id, start time, explicit model and cache key. */
@@ -58,7 +61,12 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
           : cacheableAt !== undefined
           ? Effect.succeed(begun(explicit, cacheableAt(current, request)))
           : Effect.map(s.cache.cacheable(request), (cacheable) => begun(explicit, cacheable))
-      return request.model === "auto" ? withModel(undefined) : Effect.flatMap(s.registry.resolve(request.model), withModel)
+      return request.model === "auto"
+        ? withModel(undefined)
+        : Effect.flatMap(s.registry.resolve(request.model), (explicit): Effect.Effect<Begun, ModelNotAllowed> =>
+          allowsModel(requirements, explicit.id)
+            ? withModel(explicit)
+            : Effect.fail(new ModelNotAllowed({ modelId: explicit.id, allowed: requirements.allowedModels ?? [] })))
     }))
 
 /** A cached answer, recorded as a hit (zero cost, its own latency). */
@@ -85,7 +93,10 @@ const fromCache = (s: Services, requirements: TaskRequirements, begun: Begun, st
   begun.key === undefined
     ? Effect.succeedNone
     : Effect.flatMap(s.cache.get(begun.key), (cached) =>
-      Option.isNone(cached) ? Effect.succeedNone : cacheHit(s, requirements, begun, streamed, cached.value))
+      // A cached answer of a model the request may not use (another key's) is a miss.
+      Option.isNone(cached) || !allowsModel(requirements, cached.value.model)
+        ? Effect.succeedNone
+        : cacheHit(s, requirements, begun, streamed, cached.value))
 
 /** Run `answer` unless the cache has the answer (a cache hit is returned as is). */
 export const unlessCached = <A, E>(

@@ -4,6 +4,7 @@
  */
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, tokenCost, toUsd } from "@modelgate/domain/Money"
+import { allowsModel } from "@modelgate/domain/Requirements"
 import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
 import type { Availability, HealthChecker, ModelHealth } from "../HealthChecker.js"
@@ -115,6 +116,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const statics: Array<number> = []
     models.forEach(({ model }, i) => {
       if (!model.enabled) return exclude(i, "disabled")
+      if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key")
       const lacking = requirements.capabilities.length === 0
         ? requirements.capabilities
         : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
