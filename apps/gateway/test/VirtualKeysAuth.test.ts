@@ -121,6 +121,10 @@ describe("virtual keys: auth", () => {
     const sameHash = decode({ virtualKeys: [teams[0], { ...teams[0], name: "other" }] })
     assert.isTrue(Either.isLeft(sameHash) && sameHash.left.message.includes("same sha256"))
     assert.isTrue(Either.isRight(decode({ virtualKeys: teams })))
+    for (const rpm of [0, 100_001]) {
+      const bad = decode({ virtualKeys: [{ ...teams[0], rpm }] })
+      assert.isTrue(Either.isLeft(bad) && parseIssues(bad.left)[0]?.path === "virtualKeys[0].rpm", `rpm ${rpm}`)
+    }
   })
 
   it("a master key alone keeps its old behaviour: no agent type is forced", () => {

@@ -138,9 +138,13 @@ export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
     })
   ),
   agentType: Schema.optional(Schema.NonEmptyTrimmedString),
-  /** Chat requests a minute (a sliding minute) this key may make; over it, 429 with `Retry-After`. Unset: no limit of its own. */
-  rpm: Schema.optional(PositiveInt),
-  /** Registry ids of the only models this key's requests may use (`auto` picks among them). Unset: any. */
+  /**
+   * Chat requests a minute (a sliding minute) this key may make; over it, 429
+   * with `Retry-After`. Unset: no limit of its own. At most 100 000: the
+   * gateway keeps the time of each request of the last minute (8 bytes each).
+   */
+  rpm: Schema.optional(Schema.Int.pipe(Schema.between(1, 100_000))),
+  /** Registry ids of the only models this key's requests may use (`auto` picks among them). Unset: every model. */
   models: Schema.optional(Schema.NonEmptyArray(Schema.NonEmptyTrimmedString))
 }) {}
 

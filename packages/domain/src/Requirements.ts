@@ -17,7 +17,7 @@ export const TaskRequirements = Schema.Struct({
   minContextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
   agentType: Schema.optional(Schema.NonEmptyTrimmedString),
   taskType: Schema.optional(Schema.NonEmptyTrimmedString),
-  /** Registry ids of the only models that may serve (a virtual key's allowlist); unset: any. */
+  /** Registry ids of the only models that may serve (a virtual key's allowlist); unset: every model. */
   allowedModels: Schema.optional(Schema.Array(Schema.NonEmptyTrimmedString))
 })
 export type TaskRequirements = typeof TaskRequirements.Type

@@ -3,6 +3,10 @@
  * `rpm` admitted requests in a ring. A request is admitted when the oldest of
  * them is a minute old or more, so no 60 s span ever holds more than `rpm`.
  * Plain JS and O(1) per request: it runs before the request's fiber.
+ *
+ * Not the rate limiter's bucketed log (`RateLimiter/SlidingWindow.ts`): that
+ * one reserves and settles tokens and may refuse up to a bucket (1 s) early;
+ * a key's limit counts requests only, exactly, in `rpm` numbers.
  */
 
 /** The length of the window. */
