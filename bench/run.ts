@@ -1,9 +1,10 @@
 /**
- * `npm run bench`: the upstream, a bare pass-through proxy and the gateway on
- * loopback, each in its own process; autocannon drives each at concurrency 1,
- * 16 and 64, non-streaming and streaming; prints requests/s, p50/p99 latency,
- * CPU time per request (from /proc), the gateway's peak RSS, and the ratios
- * against the pass-through and the direct upstream.
+ * `npm run bench`: the upstream, a bare pass-through proxy, a proxy that reads
+ * its traffic (`reading-proxy.ts`) and the gateway on loopback, each in its
+ * own process; autocannon drives each at concurrency 1, 16 and 64,
+ * non-streaming and streaming; prints requests/s, p50/p99 latency, CPU time
+ * per request (from /proc), the gateway's peak RSS, and the ratios against
+ * the pass-through, the reading proxy and the direct upstream.
  */
 import autocannon from "autocannon"
 import { spawn, type ChildProcess } from "node:child_process"
@@ -138,6 +139,7 @@ const main = async () => {
   const upstream = await start(["--import", "tsx", "bench/upstream.ts", "0"])
   const origin = `http://127.0.0.1:${upstream.port}`
   const pass = await start(["--import", "tsx", "bench/passthrough.ts", "0", origin])
+  const reading = await start(["--import", "tsx", "bench/reading-proxy.ts", "0", origin])
   const gateway = await start(["apps/gateway/dist/bin.js", "serve", "--port", "0", "--config", "bench/config"], {
     OPENAI_BASE_URL: `${origin}/v1`,
     OPENAI_API_KEY: "bench-key",
@@ -151,17 +153,19 @@ const main = async () => {
   try {
     probes.push(await probe("direct", origin))
     probes.push(await probe("passthrough", `http://127.0.0.1:${pass.port}`))
+    probes.push(await probe("reading", `http://127.0.0.1:${reading.port}`))
     probes.push(await probe("gateway", `http://127.0.0.1:${gateway.port}`))
     for (const stream of [false, true]) {
       for (const c of concurrencies) {
         rows.push(await load("direct", origin, undefined, stream, c, "gpt-4o-mini"))
         rows.push(await load("passthrough", `http://127.0.0.1:${pass.port}`, pass.child.pid, stream, c, "gpt-4o-mini"))
+        rows.push(await load("reading", `http://127.0.0.1:${reading.port}`, reading.child.pid, stream, c, "gpt-4o-mini"))
         rows.push(await load("gateway", `http://127.0.0.1:${gateway.port}`, gateway.child.pid, stream, c, "gpt-4o-mini"))
       }
     }
   } finally {
     const peak = procStats(gateway.child.pid!).hwm
-    for (const p of [upstream, pass, gateway]) p.child.kill("SIGTERM")
+    for (const p of [upstream, pass, reading, gateway]) p.child.kill("SIGTERM")
     const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : "-")
     process.stdout.write(`\nmodelgate bench: ${duration}s per run, ${os.cpus().length} cores, node ${process.version}\n\n`)
     process.stdout.write("target       mode    conc   req/s      p50ms  p99ms  cpu ms/req  errors\n")
@@ -170,14 +174,15 @@ const main = async () => {
         `${r.target.padEnd(12)} ${r.mode.padEnd(7)} ${String(r.concurrency).padStart(4)} ${fmt(r.rps, 0).padStart(8)} ${fmt(r.p50).padStart(8)} ${fmt(r.p99).padStart(6)} ${fmt(r.cpuPerReq, 3).padStart(11)} ${String(r.errors).padStart(7)}\n`
       )
     }
-    process.stdout.write("\nratios (gateway vs pass-through / vs direct):\n")
+    process.stdout.write("\nratios (gateway vs pass-through / vs direct; the reading proxy vs pass-through):\n")
     for (const stream of ["json", "stream"]) {
       for (const c of concurrencies) {
         const find = (t: string) => rows.find((r) => r.target === t && r.mode === stream && r.concurrency === c)
-        const g = find("gateway"), p = find("passthrough"), d = find("direct")
-        if (!g || !p || !d) continue
+        const g = find("gateway"), p = find("passthrough"), d = find("direct"), r = find("reading")
+        if (!g || !p || !d || !r) continue
         process.stdout.write(
-          `${stream.padEnd(7)} c=${String(c).padEnd(3)} throughput ${fmt(g.rps / p.rps)}x pass-through, ${fmt(g.rps / d.rps)}x direct; added p50 ${fmt(g.p50 - d.p50)} ms over direct; cpu/req ${fmt(g.cpuPerReq / p.cpuPerReq)}x pass-through\n`
+          `${stream.padEnd(7)} c=${String(c).padEnd(3)} throughput ${fmt(g.rps / p.rps)}x pass-through, ${fmt(g.rps / d.rps)}x direct; added p50 ${fmt(g.p50 - d.p50)} ms over direct; cpu/req ${fmt(g.cpuPerReq / p.cpuPerReq)}x pass-through` +
+            ` (reading proxy: throughput ${fmt(r.rps / p.rps)}x, cpu/req ${fmt(r.cpuPerReq / p.cpuPerReq)}x)\n`
         )
       }
     }
