@@ -12,7 +12,8 @@ import {
   ModelUnavailable,
   NoEligibleModel,
   QueueTimeout,
-  RateLimitExceeded
+  RateLimitExceeded,
+  UnsupportedParameter
 } from "@modelgate/domain/Errors"
 import * as P from "@modelgate/domain/ProviderError"
 import { errorBody, fromGatewayError } from "../src/http/ApiError.js"
@@ -22,6 +23,7 @@ const common = { provider: "openai", model: "gpt-test", detail: "details here" }
 const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new ModelNotFound({ modelId: "x" }), 404, "model_not_found"],
   [new ModelNotAllowed({ modelId: "x", allowed: ["y"] }), 403, "model_not_allowed"],
+  [new UnsupportedParameter({ modelId: "x", param: "n", reason: "one choice" }), 400, "unsupported_parameter"],
   [new ModelUnavailable({ model: "x", reason: "down" }), 503, "model_unavailable"],
   [new NoEligibleModel({ exclusions: [] }), 503, "no_eligible_model"],
   [new QueueTimeout({ waitedMs: 100, reason: "busy" }), 503, "queue_timeout"],
@@ -59,5 +61,6 @@ describe("ApiError", () => {
     assert.strictEqual(fromGatewayError(new RateLimitExceeded({ model: "x", dimension: "requests", retryAfterMs: 1_500 })).retryAfterMs, 1_500)
     assert.strictEqual(fromGatewayError(new P.BadRequest({ ...common, param: "tools" })).param, "tools")
     assert.strictEqual(fromGatewayError(new ModelNotFound({ modelId: "x" })).param, "model")
+    assert.strictEqual(fromGatewayError(new UnsupportedParameter({ modelId: "x", param: "n", reason: "one choice" })).param, "n")
   })
 })

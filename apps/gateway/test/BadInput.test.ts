@@ -75,6 +75,13 @@ describe("bad input", () => {
         yield* stillServing
       }))
 
+    it.effect("asking for log probabilities is a 400 naming logprobs (no answer carries them); false is accepted", () =>
+      Effect.gen(function* () {
+        expectError(yield* post("/v1/chat/completions", chatBody({ logprobs: true })), 400, "does not return log probabilities", "logprobs")
+        assert.strictEqual((yield* post("/v1/chat/completions", chatBody({ logprobs: false }))).status, 200)
+        yield* stillServing
+      }))
+
     it.effect("empty messages is a 400 naming messages", () =>
       Effect.gen(function* () {
         expectError(yield* post("/v1/chat/completions", chatBody({ messages: [] })), 400, "messages", "messages")

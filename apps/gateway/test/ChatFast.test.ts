@@ -67,7 +67,7 @@ const body = fc.record({
   n: mostly([1, 2, null], [0]),
   frequency_penalty: mostly([-2, 2, null], [3]),
   presence_penalty: mostly([0, null], [-3]),
-  logprobs: mostly([true, null], [1]),
+  logprobs: mostly([false, null], [true, 1]),
   top_logprobs: mostly([3, null], [1.5]),
   parallel_tool_calls: mostly([true], [null]),
   reasoning_effort: mostly(["low"], [1]),

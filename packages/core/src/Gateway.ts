@@ -20,7 +20,8 @@ import type {
   ModelUnavailable,
   NoEligibleModel,
   QueueTimeout,
-  RateLimitExceeded
+  RateLimitExceeded,
+  UnsupportedParameter
 } from "@modelgate/domain/Errors"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
@@ -38,6 +39,7 @@ import { replay } from "./ResponseCache.js"
 export type GatewayError =
   | ModelNotFound
   | ModelNotAllowed
+  | UnsupportedParameter
   | ModelUnavailable
   | NoEligibleModel
   | BudgetExceeded

@@ -45,6 +45,12 @@ export interface SelectionInput {
   readonly only?: ReadonlyArray<string> | undefined
   /** Carried into the `ModelSelected` event. */
   readonly requestId?: string | undefined
+  /**
+   * Why the request itself cannot run on a model (its provider would drop a
+   * field it asks for, see `Provider.cannotServe`), or undefined: such a
+   * model is excluded for good.
+   */
+  readonly unsupported?: ((model: ModelMetadata) => string | undefined) | undefined
 }
 
 /** Each part of a score, normalised to 0..1. */

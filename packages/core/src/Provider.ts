@@ -76,7 +76,25 @@ export interface Provider {
   readonly stream: (ctx: CallContext) => Effect.Effect<StreamResult, ProviderError>
   /** A models-list or metadata call that spends no tokens where the provider has one. */
   readonly probe: (model: ModelMetadata, key: ProviderKey | undefined) => Effect.Effect<ProbeResult>
+  /**
+   * What in `request` this provider cannot give (a field whose meaning its
+   * answer would lose, such as `n: 2` where it answers one choice), or
+   * undefined. The gateway never sends such a request to it: `auto` ranks
+   * without its models, a named model of it is refused (`UnsupportedParameter`).
+   * Optional: an adapter without it serves every request.
+   */
+  readonly cannotServe?: ((request: ChatRequest) => Unsupported | undefined) | undefined
 }
+
+/** A request field a provider cannot honour, and why. */
+export interface Unsupported {
+  readonly param: string
+  readonly reason: string
+}
+
+/** What in `request` the adapter of `model`'s provider cannot give (see `Provider.cannotServe`). */
+export const unsupportedOn = (providers: Providers["Type"], request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
+  providers.get(model.provider)?.cannotServe?.(request)
 
 /** The adapters the gateway can reach, by provider id. */
 export class Providers extends Context.Tag("@modelgate/core/Providers")<

@@ -1,9 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { ChatChunk } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Chunk, Clock, Effect, Either, Exit, Ref, Stream, TestClock } from "effect"
+import * as fc from "fast-check"
 import * as Abandon from "../src/Gateway/Abandon.js"
 import * as Streaming from "../src/Gateway/Streaming.js"
+import { replayChunks } from "../src/ResponseCache/Replay.js"
 import { textChunk } from "./ChunkFixtures.js"
 
 
@@ -41,9 +43,9 @@ describe("Gateway streaming", () => {
       assert.strictEqual(all.length, 1)
       const [summary, ok] = all[0]!
       assert.isTrue(ok)
-      assert.strictEqual(summary.content, "hello")
+      assert.strictEqual(summary.choices[0]?.content, "hello")
       assert.strictEqual(summary.chunks, 3)
-      assert.strictEqual(summary.finishReason, "stop")
+      assert.strictEqual(summary.choices[0]?.finishReason, "stop")
       assert.strictEqual(summary.usage?.total_tokens, 5)
       assert.strictEqual(summary.timeToFirstTokenMs, yield* Clock.currentTimeMillis)
     }))
@@ -124,4 +126,58 @@ describe("Gateway streaming", () => {
       assert.isTrue(Either.isLeft(result))
       assert.strictEqual(yield* Ref.get(closed), 1)
     }))
+
+  it.effect("a stream of several choices (n > 1), interleaved as OpenAI sends them, assembles to the answer it carried (property)", () =>
+    Effect.gen(function* () {
+      const callArb = fc.record({ id: fc.string({ minLength: 1, maxLength: 8 }), name: fc.string({ minLength: 1, maxLength: 8 }), args: fc.string({ maxLength: 30 }) })
+      const choiceArb = fc.record({
+        text: fc.string({ maxLength: 40 }),
+        calls: fc.array(callArb, { maxLength: 2 }),
+        finish: fc.constantFrom("stop" as const, "length" as const, "tool_calls" as const)
+      })
+      const cases = fc.sample(fc.record({ choices: fc.array(choiceArb, { minLength: 1, maxLength: 3 }), chunkSize: fc.integer({ min: 1, max: 12 }) }), 60)
+      for (const { choices, chunkSize } of cases) {
+        const response: ChatResponse = {
+          id: "chatcmpl-1",
+          object: "chat.completion",
+          created: 7,
+          model: "gateway-model",
+          choices: choices.map((c, index) => ({
+            index,
+            message: {
+              role: "assistant" as const,
+              content: c.text === "" && c.calls.length > 0 ? null : c.text,
+              ...(c.calls.length > 0
+                ? { tool_calls: c.calls.map((t) => ({ id: t.id, type: "function" as const, function: { name: t.name, arguments: t.args } })) }
+                : {})
+            },
+            finish_reason: c.finish
+          })) as unknown as ChatResponse["choices"],
+          usage: { prompt_tokens: 3, completion_tokens: 9, total_tokens: 12 }
+        }
+        // Round-robin over the choices' chunks (each choice's own order kept), the usage chunk last.
+        const all = replayChunks(response, { chunkSize, includeUsage: false })
+        const byChoice = response.choices.map((c) => all.filter((chunk) => chunk.choices[0]?.index === c.index))
+        const interleaved: Array<ChatChunk> = []
+        for (let i = 0; byChoice.some((list) => i < list.length); i++) for (const list of byChoice) if (i < list.length) interleaved.push(list[i]!)
+        interleaved.push({ id: "chatcmpl-1", object: "chat.completion.chunk", created: 7, model: "gateway-model", choices: [], usage: response.usage })
+
+        const closed = yield* Ref.make(0)
+        const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
+        const peeled = yield* Streaming.peelFirst(upstream(closed, interleaved), cut)
+        yield* Stream.runDrain(yield* deliverOf(peeled, ends))
+        const [summary] = (yield* Ref.get(ends))[0]!
+        assert.deepStrictEqual(summary.choices.map((c) => c.index), response.choices.map((c) => c.index))
+        assert.deepStrictEqual(Streaming.assemble(summary, "chatcmpl-1", "gateway-model"), response)
+      }
+    }))
+
+  it("a stream with a choice left without its finish reason is not assembled (nothing incomplete is cached)", () => {
+    const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }
+    const choice = (index: number, finishReason: "stop" | undefined) => ({ index, content: "x", toolCalls: [], finishReason })
+    const summary = (choices: ReadonlyArray<Streaming.ChoiceSummary>): Streaming.StreamSummary => ({ usage, timeToFirstTokenMs: 1, chunks: 3, created: 1, choices })
+    assert.isDefined(Streaming.assemble(summary([choice(0, "stop"), choice(1, "stop")]), "id", "m"))
+    assert.isUndefined(Streaming.assemble(summary([choice(0, "stop"), choice(1, undefined)]), "id", "m"))
+    assert.isUndefined(Streaming.assemble(summary([]), "id", "m"))
+  })
 })

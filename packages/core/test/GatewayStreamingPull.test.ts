@@ -61,7 +61,7 @@ const drain = (peeled: Streaming.Peeled<ProviderError>) =>
       }
       for (const c of next.right) out.push(c.choices[0]?.delta.content ?? "")
     }
-    return { out, end, ends: ends.map(([s, ok]) => [s.chunks, s.content, ok] as const) }
+    return { out, end, ends: ends.map(([s, ok]) => [s.chunks, s.choices[0]?.content ?? "", ok] as const) }
   })
 
 describe("Gateway streaming over a bare provider pull", () => {

@@ -121,7 +121,6 @@ describe("ResponseCache key", () => {
       (req) => ({ ...req, presence_penalty: req.presence_penalty === 1.5 ? 1.25 : 1.5 }),
       (req) => ({ ...req, logit_bias: { ...req.logit_bias, abc: 5 } }),
       (req) => ({ ...req, reasoning_effort: req.reasoning_effort === "minimal" ? "high" : "minimal" }),
-      (req) => ({ ...req, logprobs: !(req.logprobs ?? false) }),
       (req) => ({ ...req, messages: [...req.messages, { role: "user", content: "and?" }] }),
       (req) => ({
         ...req,

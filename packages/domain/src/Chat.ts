@@ -117,6 +117,14 @@ export type ResponseFormat = typeof ResponseFormat.Type
 
 const Temperature = Schema.Number.pipe(Schema.between(0, 2))
 
+/**
+ * `logprobs`: answers carry no log probabilities (no adapter returns them),
+ * so asking for them is refused rather than silently answered without.
+ */
+const NoLogprobs = Schema.Literal(false).annotations({
+  message: () => "modelgate does not return log probabilities: leave logprobs out or set it to false"
+})
+
 /** A chat-completions request, as an OpenAI client sends it. */
 export const ChatRequest = Schema.Struct({
   model: Schema.NonEmptyTrimmedString,
@@ -137,7 +145,7 @@ export const ChatRequest = Schema.Struct({
   n: Schema.optional(Schema.NullOr(Schema.Int.pipe(Schema.positive()))),
   frequency_penalty: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.between(-2, 2)))),
   presence_penalty: Schema.optional(Schema.NullOr(Schema.Number.pipe(Schema.between(-2, 2)))),
-  logprobs: Schema.optional(Schema.NullOr(Schema.Boolean)),
+  logprobs: Schema.optional(Schema.NullOr(NoLogprobs)),
   top_logprobs: Schema.optional(Schema.NullOr(Schema.Int)),
   logit_bias: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Number }))),
   reasoning_effort: Schema.optional(Schema.String),

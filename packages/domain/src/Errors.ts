@@ -34,6 +34,21 @@ export class ModelNotAllowed extends Schema.TaggedError<ModelNotAllowed>()("Mode
   }
 }
 
+/**
+ * A request asks for something the named model's provider cannot give (say
+ * `n: 2` of a provider that answers one choice): refused before any call,
+ * rather than answered without it. `param` is the request field.
+ */
+export class UnsupportedParameter extends Schema.TaggedError<UnsupportedParameter>()("UnsupportedParameter", {
+  modelId: Schema.String,
+  param: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `model ${this.modelId} cannot serve this request: ${this.reason}`
+  }
+}
+
 /** A model definition or update that failed validation. */
 export class InvalidModel extends Schema.TaggedError<InvalidModel>()("InvalidModel", {
   modelId: Schema.String,

@@ -16,6 +16,7 @@ import {
   decodeJson,
   excerpt,
   makeProviderHttp,
+  oneChoiceOnly,
   parseEventJson,
   type TextResponse,
   timedProbe,
@@ -139,5 +140,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: false, chat, stream, probe } satisfies Provider
+    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: oneChoiceOnly(providerId) } satisfies Provider
   })

@@ -45,8 +45,7 @@ describe("Google Gemini adapter over a socket", () => {
         top_p: 0.9,
         max_tokens: 64,
         stop: ["END"],
-        user: "dropped",
-        logprobs: true
+        user: "dropped"
       }))
       const sent = yield* lastRequest(fake)
       assert.strictEqual(sent.method, "POST")

@@ -77,8 +77,7 @@ describe("Gemini request translation", () => {
       response_format: { type: "json_object" },
       seed: 3,
       n: 2,
-      user: "ignored",
-      logprobs: true
+      user: "ignored"
     }).request, { provider: "google", model: "m" }))
     assert.deepStrictEqual(body.generationConfig, { candidateCount: 2, seed: 3, responseMimeType: "application/json" })
     assert.deepStrictEqual(body.toolConfig, { functionCallingConfig: { mode: "NONE" } })

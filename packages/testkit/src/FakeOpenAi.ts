@@ -179,7 +179,13 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
         content = content.slice(0, limit * 4)
         finish = "length"
       }
-      const completionTokens = toolCall !== undefined ? countTokens(toolCall.function.name + toolCall.function.arguments) : countTokens(content)
+      // `n` choices (OpenAI's default 1): the same answer, marked from the second on.
+      const n = typeof body.n === "number" && Number.isInteger(body.n) && body.n > 1 ? body.n : 1
+      const indexes = Array.from({ length: n }, (_, i) => i)
+      const contentOf = (i: number) => (i === 0 ? content : `${content} (choice ${i + 1})`)
+      const completionTokens = toolCall !== undefined
+        ? n * countTokens(toolCall.function.name + toolCall.function.arguments)
+        : indexes.reduce((sum, i) => sum + countTokens(contentOf(i)), 0)
       const usage = {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
@@ -204,16 +210,21 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
         const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true
         const event = (choices: Array<Json>, extra: Json = {}) =>
           `data: ${JSON.stringify({ ...base, choices, ...(includeUsage ? { usage: null } : {}), ...extra })}\n\n`
-        const deltas: Array<Json> = toolCall !== undefined
+        const deltasOf = (i: number): Array<Json> => toolCall !== undefined
           ? [
             { tool_calls: [{ index: 0, id: toolCall.id, type: "function", function: { name: toolCall.function.name, arguments: "" } }] },
             ...pieces(toolCall.function.arguments).map((p) => ({ tool_calls: [{ index: 0, function: { arguments: p } }] }))
           ]
-          : pieces(content).map((p) => ({ content: p }))
+          : pieces(contentOf(i)).map((p) => ({ content: p }))
+        // With n > 1 the choices' events interleave, one choice per event, as OpenAI sends them.
+        const deltas = indexes.map(deltasOf)
+        const rounds = Math.max(...deltas.map((d) => d.length))
+        const interleaved = Array.from({ length: rounds }, (_, k) =>
+          indexes.flatMap((i) => (k < deltas[i]!.length ? [event([{ index: i, delta: deltas[i]![k]!, logprobs: null, finish_reason: null }])] : []))).flat()
         const chunks = [
-          event([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]),
-          ...deltas.map((delta) => event([{ index: 0, delta, logprobs: null, finish_reason: null }])),
-          event([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]),
+          ...indexes.map((i) => event([{ index: i, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }])),
+          ...interleaved,
+          ...indexes.map((i) => event([{ index: i, delta: {}, logprobs: null, finish_reason: finish }])),
           ...(includeUsage ? [`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`] : []),
           "data: [DONE]\n\n"
         ]
@@ -229,12 +240,12 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
           object: "chat.completion",
           created,
           model: body.model,
-          choices: [{
-            index: 0,
-            message: { role: "assistant", content: toolCall !== undefined ? null : content, refusal: null, ...(toolCall !== undefined ? { tool_calls: [toolCall] } : {}), annotations: [] },
+          choices: indexes.map((i) => ({
+            index: i,
+            message: { role: "assistant", content: toolCall !== undefined ? null : contentOf(i), refusal: null, ...(toolCall !== undefined ? { tool_calls: [toolCall] } : {}), annotations: [] },
             logprobs: null,
             finish_reason: finish
-          }],
+          })),
           usage,
           service_tier: "default",
           system_fingerprint: "fp_fake"

@@ -7,11 +7,12 @@ import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { ModelSelector } from "@modelgate/core/ModelSelector"
+import { Providers, unsupportedOn } from "@modelgate/core/Provider"
 import { defaultMaxOutputTokens, estimatePromptTokens } from "@modelgate/core/TokenEstimator"
 import { ChatRequest } from "@modelgate/domain/Chat"
 import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
 import { ModelMetadata } from "@modelgate/domain/Model"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
 import { decoder, readJson } from "./Body.js"
 import { json } from "./Info.js"
@@ -43,6 +44,8 @@ export const make = Effect.gen(function* () {
   const health = yield* HealthChecker
   const selector = yield* ModelSelector
   const config = yield* GatewayConfig
+  // Optional: an app over test doubles may have no adapters (then nothing is excluded as unsupported).
+  const providers = Option.getOrUndefined(yield* Effect.serviceOption(Providers))
 
   const listModels = Effect.map(registry.all, (models) => json({ object: "list", data: models.map((m) => encodeModel(m)) }))
 
@@ -80,7 +83,8 @@ export const make = Effect.gen(function* () {
         ? Math.ceil(JSON.stringify(chat.messages).length / 4)
         : estimatePromptTokens(chat, explicit)
       const maxOutputTokens = chat.max_completion_tokens ?? chat.max_tokens ?? defaultMaxOutputTokens
-      const ranking = yield* selector.rank({ requirements, estimatedPromptTokens, maxOutputTokens, only })
+      const unsupported = providers === undefined ? undefined : (model: ModelMetadata) => unsupportedOn(providers, chat, model)?.reason
+      const ranking = yield* selector.rank({ requirements, estimatedPromptTokens, maxOutputTokens, only, unsupported })
       return json({
         requirements,
         estimatedPromptTokens,

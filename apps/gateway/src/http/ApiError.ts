@@ -66,8 +66,9 @@ const rateLimited = (message: string, code: string, retryAfterMs?: number): ApiE
 const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded"])
 
 /**
- * Map a gateway error to its HTTP answer: 400 bad request / context length,
- * 403 a model the key may not use, 404 unknown model, 429 rate limits and budgets, 502 provider failure after
+ * Map a gateway error to its HTTP answer: 400 bad request, context length or
+ * a parameter the model cannot serve, 403 a model the key may not use, 404
+ * unknown model, 429 rate limits and budgets, 502 provider failure after
  * failover, 503 nothing available, 504 timeout.
  */
 export const fromGatewayError = (error: GatewayError): ApiError => {
@@ -76,6 +77,8 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
       return new ApiError({ status: 404, type: "invalid_request_error", code: "model_not_found", message: error.message, param: "model" })
     case "ModelNotAllowed":
       return new ApiError({ status: 403, type: "permission_error", code: "model_not_allowed", message: error.message, param: "model" })
+    case "UnsupportedParameter":
+      return invalidRequest(error.message, "unsupported_parameter", error.param)
     case "ModelUnavailable":
       return unavailable(error.message, "model_unavailable")
     case "NoEligibleModel":

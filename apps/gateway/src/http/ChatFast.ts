@@ -20,6 +20,7 @@ const isRecord = (u: unknown): u is Json => typeof u === "object" && u !== null 
 
 const string: Decode = (u) => (typeof u === "string" ? u : NO)
 const boolean: Decode = (u) => (typeof u === "boolean" ? u : NO)
+const isFalse: Decode = (u) => (u === false ? u : NO)
 const int: Decode = (u) => (Number.isSafeInteger(u) ? u : NO)
 const positiveInt: Decode = (u) => (Number.isSafeInteger(u) && (u as number) > 0 ? u : NO)
 const between = (min: number, max: number): Decode => (u) => (typeof u === "number" && u >= min && u <= max ? u : NO)
@@ -108,7 +109,7 @@ const request = structOf([
   ["n", nullOr(positiveInt)],
   ["frequency_penalty", nullOr(between(-2, 2))],
   ["presence_penalty", nullOr(between(-2, 2))],
-  ["logprobs", nullOr(boolean)],
+  ["logprobs", nullOr(isFalse)],
   ["top_logprobs", nullOr(int)],
   ["logit_bias", never],
   ["reasoning_effort", string],

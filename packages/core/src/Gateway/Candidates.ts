@@ -11,6 +11,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Clock, Effect, Option } from "effect"
 import { candidatesFor } from "../Failover.js"
 import type { Ranking } from "../ModelSelector.js"
+import { unsupportedOn } from "../Provider.js"
 import { defaultMaxOutputTokens, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
@@ -87,7 +88,8 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
     estimatedPromptTokens: promptTokens,
     maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
     requestId,
-    only
+    only,
+    unsupported: (model: ModelMetadata) => unsupportedOn(s.providers, request, model)?.reason
   }
   // `rankAt` runs its reads when called: suspended, so that each run (the queue re-runs it while
   // waiting) ranks afresh at its own time.
@@ -109,10 +111,20 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
   )
 }
 
+/**
+ * Whether a request's failure to find a candidate is the gateway's
+ * degradation: it waited out the queue, or models that would serve it are
+ * down or rate limited. A request whose own asks rule every model out
+ * (capabilities, `n`, its key's models, budgets, an unknown model) is not.
+ */
+const degradedBy = (error: { readonly _tag: string }): boolean =>
+  error._tag === "QueueTimeout" ||
+  (error instanceof NoEligibleModel && error.exclusions.some((e) => e.kind === "unavailable" || e.kind === "rate_limited"))
+
 /** Rank, waiting in the priority queue while nothing can serve; enters and leaves degraded mode. */
 export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
   Effect.matchEffect(s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun)), {
-    onFailure: (e) => Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)),
+    onFailure: (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)) : Effect.fail(e)),
     // The flag is read synchronously: leaving degraded mode costs a step only when it was on.
     onSuccess: (ranked) => (s.state.degraded ? Effect.as(setDegraded(s, false, ""), ranked) : Effect.succeed(ranked))
   })

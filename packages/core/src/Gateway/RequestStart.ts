@@ -1,15 +1,17 @@
 /**
  * The start of every request: its id, start time, clock, config, explicit
- * model and cache key (`begin`), and the cache lookup that may answer it
+ * model (refused when the key may not use it or its provider cannot serve the
+ * request) and cache key (`begin`), and the cache lookup that may answer it
  * before any selection (`unlessCached`).
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { ModelNotAllowed } from "@modelgate/domain/Errors"
+import { ModelNotAllowed, UnsupportedParameter } from "@modelgate/domain/Errors"
 import { allowsModel, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { type Clock, Effect, Option } from "effect"
 import type { AnswerMeta, RequestOptions } from "../Gateway.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
+import { unsupportedOn } from "../Provider.js"
 import * as Accounting from "./Accounting.js"
 import { nextRequestId, type Services } from "./Services.js"
 
@@ -63,10 +65,16 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
           : Effect.map(s.cache.cacheable(request), (cacheable) => begun(explicit, cacheable))
       return request.model === "auto"
         ? withModel(undefined)
-        : Effect.flatMap(s.registry.resolve(request.model), (explicit): Effect.Effect<Begun, ModelNotAllowed> =>
-          allowsModel(requirements, explicit.id)
+        : Effect.flatMap(s.registry.resolve(request.model), (explicit): Effect.Effect<Begun, ModelNotAllowed | UnsupportedParameter> => {
+          if (!allowsModel(requirements, explicit.id)) {
+            return Effect.fail(new ModelNotAllowed({ modelId: explicit.id, allowed: requirements.allowedModels ?? [] }))
+          }
+          // A named model whose provider would drop what the request asks for is refused, not failed over.
+          const unsupported = unsupportedOn(s.providers, request, explicit)
+          return unsupported === undefined
             ? withModel(explicit)
-            : Effect.fail(new ModelNotAllowed({ modelId: explicit.id, allowed: requirements.allowedModels ?? [] })))
+            : Effect.fail(new UnsupportedParameter({ modelId: explicit.id, ...unsupported }))
+        })
     }))
 
 /** A cached answer, recorded as a hit (zero cost, its own latency). */

@@ -3,7 +3,7 @@
  * before the first byte can still fail over), then deliver it to the client,
  * accounting for the stream when it ends, however it ends.
  */
-import type { ChatChunk, ChatResponse, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { Cause, Channel, Chunk, type Clock, Effect, Exit, Option, Scope, Stream } from "effect"
 
@@ -158,15 +158,22 @@ export const delivery = (peeled: Peeled<ProviderError>, options: DeliverOptions)
 export const deliver = (peeled: Peeled<ProviderError>, options: DeliverOptions): Stream.Stream<ChatChunk, ProviderError> =>
   delivery(peeled, options).chunks
 
+/** One choice of a finished stream: its text, tool calls and finish reason. */
+export interface ChoiceSummary {
+  readonly index: number
+  readonly content: string
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly finishReason: FinishReason | undefined
+}
+
 /** What a finished stream delivered, and the answer it carried (for the cache and the evaluator). */
 export interface StreamSummary {
   readonly usage: Usage | undefined
   readonly timeToFirstTokenMs: number | undefined
   readonly chunks: number
   readonly created: number | undefined
-  readonly content: string
-  readonly toolCalls: ReadonlyArray<ToolCall>
-  readonly finishReason: FinishReason | undefined
+  /** Every choice the stream carried, by index (one unless the request asked `n` > 1). */
+  readonly choices: ReadonlyArray<ChoiceSummary>
 }
 
 /** The summary of a stream that delivered nothing. */
@@ -175,43 +182,68 @@ export const emptySummary: StreamSummary = {
   timeToFirstTokenMs: undefined,
   chunks: 0,
   created: undefined,
-  content: "",
-  toolCalls: [],
-  finishReason: undefined
+  choices: []
 }
 
-/** The complete answer a stream carried, when it ended with a finish reason and real usage. */
+/** A finished choice as an answer's choice. */
+const choiceOf = (choice: ChoiceSummary, finishReason: FinishReason): Choice => ({
+  index: choice.index,
+  message: {
+    role: "assistant",
+    content: choice.content === "" && choice.toolCalls.length > 0 ? null : choice.content,
+    ...(choice.toolCalls.length > 0 ? { tool_calls: choice.toolCalls } : {})
+  },
+  finish_reason: finishReason
+})
+
+/** The complete answer a stream carried, when it ended with real usage and a finish reason for every choice. */
 export const assemble = (summary: StreamSummary, id: string, model: string): ChatResponse | undefined => {
-  if (summary.finishReason === undefined || summary.usage === undefined || summary.usage.estimated === true) return undefined
+  const { usage } = summary
+  const [first, ...rest] = summary.choices
+  if (usage === undefined || usage.estimated === true || first?.finishReason === undefined) return undefined
+  const others: Array<Choice> = []
+  for (const choice of rest) {
+    if (choice.finishReason === undefined) return undefined
+    others.push(choiceOf(choice, choice.finishReason))
+  }
   return {
     id,
     object: "chat.completion",
     created: summary.created ?? 0,
     model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: "assistant",
-          content: summary.content === "" && summary.toolCalls.length > 0 ? null : summary.content,
-          ...(summary.toolCalls.length > 0 ? { tool_calls: summary.toolCalls } : {})
-        },
-        finish_reason: summary.finishReason
-      }
-    ],
-    usage: summary.usage
+    choices: [choiceOf(first, first.finishReason), ...others],
+    usage
   }
 }
 
-/** What a stream delivered so far: usage, time to first token, the answer of choice 0. */
+/** One choice as it streams in. */
+class ChoiceState {
+  content = ""
+  finishReason: FinishReason | undefined = undefined
+  readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
+
+  constructor(readonly index: number) {}
+
+  done(): ChoiceSummary {
+    return {
+      index: this.index,
+      content: this.content,
+      finishReason: this.finishReason,
+      toolCalls: [...this.calls.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([, c]) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } }))
+    }
+  }
+}
+
+/** What a stream delivered so far: usage, time to first token, and each choice's answer. */
 class Summary {
   private usage: Usage | undefined
   private timeToFirstTokenMs: number | undefined
   private chunks = 0
   private created: number | undefined
-  private content = ""
-  private finishReason: FinishReason | undefined
-  private readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
+  /** By choice index (sparse until every index has been seen). */
+  private readonly choices: Array<ChoiceState | undefined> = []
 
   constructor(private readonly startedAt: number) {}
 
@@ -220,35 +252,33 @@ class Summary {
     this.created ??= chunk.created
     if (chunk.usage != null) this.usage = chunk.usage
     for (const choice of chunk.choices) {
-      if (choice.index !== 0) continue
+      const state = this.choices[choice.index] ??= new ChoiceState(choice.index)
       const delta = choice.delta
       if (this.timeToFirstTokenMs === undefined && ((delta.content ?? "") !== "" || delta.tool_calls !== undefined)) {
         this.timeToFirstTokenMs = now - this.startedAt
       }
-      if (delta.content != null) this.content += delta.content
+      if (delta.content != null) state.content += delta.content
       for (const call of delta.tool_calls ?? []) {
-        const known = this.calls.get(call.index) ?? { id: "", name: "", arguments: "" }
-        this.calls.set(call.index, {
+        const known = state.calls.get(call.index) ?? { id: "", name: "", arguments: "" }
+        state.calls.set(call.index, {
           id: call.id ?? known.id,
           name: known.name + (call.function?.name ?? ""),
           arguments: known.arguments + (call.function?.arguments ?? "")
         })
       }
-      if (choice.finish_reason !== null) this.finishReason = choice.finish_reason
+      if (choice.finish_reason !== null) state.finishReason = choice.finish_reason
     }
   }
 
   done(): StreamSummary {
+    const choices: Array<ChoiceSummary> = []
+    for (const state of this.choices) if (state !== undefined) choices.push(state.done())
     return {
       usage: this.usage,
       timeToFirstTokenMs: this.timeToFirstTokenMs,
       chunks: this.chunks,
       created: this.created,
-      content: this.content,
-      finishReason: this.finishReason,
-      toolCalls: [...this.calls.entries()]
-        .sort(([a], [b]) => a - b)
-        .map(([, c]) => ({ id: c.id, type: "function" as const, function: { name: c.name, arguments: c.arguments } }))
+      choices
     }
   }
 }

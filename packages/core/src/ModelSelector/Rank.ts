@@ -117,6 +117,8 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     models.forEach(({ model }, i) => {
       if (!model.enabled) return exclude(i, "disabled")
       if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key")
+      const unsupported = input.unsupported?.(model)
+      if (unsupported !== undefined) return exclude(i, unsupported)
       const lacking = requirements.capabilities.length === 0
         ? requirements.capabilities
         : requirements.capabilities.filter((c) => !model.capabilities.includes(c))

@@ -1,8 +1,10 @@
 /**
  * Pieces every adapter's `make` uses: who a call is for, the error of a
- * missing key, the base URL, and a timed probe.
+ * missing key, the base URL, a timed probe, and what a provider that answers
+ * one choice cannot serve.
  */
-import type { ProbeResult, ProviderKey } from "@modelgate/core/Provider"
+import type { ProbeResult, ProviderKey, Unsupported } from "@modelgate/core/Provider"
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
@@ -30,3 +32,12 @@ export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.
 
 /** A base URL without trailing slashes. */
 export const trimBase = (url: string): string => url.replace(/\/+$/, "")
+
+/**
+ * `Provider.cannotServe` of a provider whose API answers one choice per
+ * request (no `n`): a request for more choices than one is not sent to it.
+ */
+export const oneChoiceOnly = (provider: string) => (request: ChatRequest): Unsupported | undefined =>
+  request.n != null && request.n > 1
+    ? { param: "n", reason: `${provider} answers one choice per request (n=${request.n} asked)` }
+    : undefined

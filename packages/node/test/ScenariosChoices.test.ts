@@ -1,0 +1,71 @@
+/**
+ * Scenario: a request for several choices (`n: 2`). Anthropic answers one
+ * choice per request, so such a request never goes to it: a named Anthropic
+ * model is refused with `UnsupportedParameter` before any call, failover from
+ * an OpenAI model does not fall back to it, and `auto` ranks without it. On
+ * OpenAI both choices come back, streamed (interleaved) or whole, and a
+ * streamed answer is cached with both.
+ *
+ * The fakes answer over real sockets (live clock).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Gateway } from "@modelgate/core/Gateway"
+import { defaultRequirements, type TaskRequirements } from "@modelgate/domain/Requirements"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import { Chunk, Effect, Either, Stream } from "effect"
+import { ask, stack } from "./fixture.js"
+
+const only = (...allowedModels: Array<string>): TaskRequirements => ({ ...defaultRequirements, allowedModels })
+const chatCalls = (requests: ReadonlyArray<{ readonly path: string }>) =>
+  requests.filter((r) => r.path.endsWith("/messages") || r.path.endsWith("/chat/completions")).length
+
+describe("Scenario: a request for several choices", () => {
+  it.scopedLive("never reaches a provider that answers one choice; OpenAI gives both, streamed or whole, and a stream is cached with both", () =>
+    Effect.gen(function* () {
+      const s = yield* stack({ gateway: { cache: { enabled: true } } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+
+        // named Anthropic model: refused, naming the field, with no call
+        const refused = yield* Effect.either(gateway.complete(ask("two please", "claude-haiku", { n: 2 }), defaultRequirements))
+        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "UnsupportedParameter")
+        if (Either.isLeft(refused) && refused.left._tag === "UnsupportedParameter") {
+          assert.strictEqual(refused.left.param, "n")
+          assert.include(refused.left.message, "claude-haiku")
+          assert.include(refused.left.message, "anthropic answers one choice per request (n=2 asked)")
+        }
+        assert.strictEqual(chatCalls(yield* s.anthropic.requests), 0)
+        // n: 1 is one choice: served as always
+        const one = yield* gateway.complete(ask("one please", "claude-haiku", { n: 1 }), defaultRequirements)
+        assert.strictEqual(one.response.choices.length, 1)
+
+        // auto among Anthropic models only: nothing eligible, and the reason says why
+        const none = yield* Effect.either(gateway.complete(ask("two please", "auto", { n: 2 }), only("claude-haiku")))
+        assert.isTrue(Either.isLeft(none) && none.left._tag === "NoEligibleModel")
+        if (Either.isLeft(none)) assert.include(none.left.message, "claude-haiku (anthropic answers one choice per request (n=2 asked))")
+
+        // OpenAI: both choices, whole
+        const whole = yield* gateway.complete(ask("two whole", "gpt-4o-mini", { n: 2, temperature: 0 }), defaultRequirements)
+        assert.deepStrictEqual(whole.response.choices.map((c) => c.index), [0, 1])
+        assert.include(whole.response.choices[1]?.message.content ?? "", "(choice 2)")
+
+        // OpenAI: both choices, streamed interleaved; the stream's answer is cached with both
+        const question = ask("two streamed", "gpt-4o-mini", { n: 2, temperature: 0 })
+        const streamed = yield* gateway.stream({ ...question, stream: true }, defaultRequirements)
+        const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(streamed.chunks))
+        const textOf = (index: number) =>
+          chunks.flatMap((c) => c.choices.filter((choice) => choice.index === index).map((choice) => choice.delta.content ?? "")).join("")
+        assert.include(textOf(0), "two streamed")
+        assert.include(textOf(1), "(choice 2)")
+        const cached = yield* gateway.complete(question, defaultRequirements)
+        assert.isTrue(cached.meta.cacheHit)
+        assert.deepStrictEqual(cached.response.choices.map((c) => c.message.content), [textOf(0), textOf(1)])
+
+        // failover from OpenAI does not fall back to Anthropic for n: 2
+        yield* s.openai.persist(Fault.status(500))
+        const failed = yield* Effect.either(gateway.complete(ask("two, failing", "gpt-4o-mini", { n: 2 }), defaultRequirements))
+        assert.isTrue(Either.isLeft(failed))
+        assert.strictEqual(chatCalls(yield* s.anthropic.requests), 1, "only the n: 1 request above reached Anthropic")
+      }).pipe(Effect.provide(s.layer))
+    }))
+})
