@@ -16,7 +16,7 @@ import {
   decodeJson,
   excerpt,
   makeProviderHttp,
-  oneChoiceOnly,
+  manyChoices,
   parseEventJson,
   type TextResponse,
   timedProbe,
@@ -26,7 +26,7 @@ import {
 import { classify } from "./Ollama/errors.js"
 import { type Identity, normaliseResponse, pullStream } from "./Ollama/normalise.js"
 import { plainChatLine } from "./Ollama/shape.js"
-import { remoteImages, requestBody, WireChatLine, WireTags } from "./Ollama/wire.js"
+import { forcedToolChoice, remoteImages, requestBody, WireChatLine, WireTags } from "./Ollama/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "ollama"
@@ -140,5 +140,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: oneChoiceOnly(providerId) } satisfies Provider
+    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: (request) => manyChoices(providerId, request) ?? forcedToolChoice(request) } satisfies Provider
   })

@@ -1,8 +1,8 @@
 /**
- * What each adapter cannot serve (`Provider.cannotServe`): a request for more
- * than one choice is refused by the providers that answer one (Anthropic,
- * Ollama) and served by those that return several (OpenAI `n`, Gemini
- * `candidateCount`).
+ * What each adapter cannot serve (`Provider.cannotServe`), each a field the
+ * provider's API would otherwise drop: more than one choice (Anthropic,
+ * Ollama; OpenAI has `n`, Gemini `candidateCount`), JSON mode without a schema
+ * (Anthropic), a forced tool call (Ollama).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -37,5 +37,29 @@ describe("Provider.cannotServe", () => {
           assert.isUndefined(refusal(adapter, n === undefined ? {} : { n }), `${adapter.id} n=${n}`)
         }
       }
+    })))
+
+  it.scoped("JSON mode without a schema is refused by Anthropic only; a forced tool call by Ollama only", () =>
+    live(Effect.gen(function*() {
+      const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
+      const refusedBy = (extra: Partial<ChatRequest>) =>
+        adapters.flatMap((adapter) => {
+          const why = refusal(adapter, extra)
+          return why === undefined ? [] : [`${adapter.id}: ${why.param}`]
+        })
+      const schema = { type: "object", properties: { a: { type: "string" } } }
+      assert.deepStrictEqual(refusedBy({ response_format: { type: "json_object" } }), ["anthropic: response_format"])
+      assert.deepStrictEqual(refusedBy({ response_format: { type: "json_schema", json_schema: { name: "x" } } }), ["anthropic: response_format"])
+      assert.deepStrictEqual(refusedBy({ response_format: { type: "json_schema", json_schema: { name: "x", schema } } }), [])
+      assert.deepStrictEqual(refusedBy({ response_format: { type: "text" } }), [])
+
+      const tools = [{ type: "function" as const, function: { name: "get_weather" } }]
+      assert.deepStrictEqual(refusedBy({ tools, tool_choice: "required" }), ["ollama: tool_choice"])
+      assert.deepStrictEqual(refusedBy({ tools, tool_choice: { type: "function", function: { name: "get_weather" } } }), ["ollama: tool_choice"])
+      assert.include(refusal(adapters[3]!, { tools, tool_choice: { type: "function", function: { name: "get_weather" } } })?.reason ?? "", "function get_weather")
+      for (const tool_choice of ["auto", "none", undefined] as const) {
+        assert.deepStrictEqual(refusedBy(tool_choice === undefined ? { tools } : { tools, tool_choice }), [], String(tool_choice))
+      }
+      assert.deepStrictEqual(refusedBy({ tool_choice: "required" }), [], "no tools: nothing to force")
     })))
 })

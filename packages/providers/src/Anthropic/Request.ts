@@ -1,6 +1,7 @@
 /**
  * ChatRequest (OpenAI shape) -> Anthropic Messages request body.
  */
+import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest } from "@modelgate/domain/ProviderError"
@@ -158,6 +159,21 @@ const translateToolChoice = (
   if (choice === "auto") return { type: "auto", ...disable }
   if (choice === "required") return { type: "any", ...disable }
   return { type: "tool", name: choice.function.name, ...disable }
+}
+
+/**
+ * JSON mode without a schema (`json_object`, or `json_schema` with no
+ * `schema`): Anthropic constrains output only to a given schema
+ * (`output_config.format`), so such a request would be answered as free text.
+ */
+export const unschemedJson = (request: ChatRequest): Unsupported | undefined => {
+  const format = request.response_format
+  if (format === undefined || format.type === "text") return undefined
+  if (format.type === "json_schema" && format.json_schema.schema !== undefined) return undefined
+  return {
+    param: "response_format",
+    reason: "anthropic has no JSON mode without a schema: send response_format json_schema with a schema"
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
  * `ChatRequest`, and lenient Schemas of the answers (one JSON object, or
  * NDJSON lines ending with `done: true`).
  */
+import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
 import { Schema } from "effect"
 import { parseToolArguments } from "../internal/content.js"
@@ -143,6 +144,18 @@ export const requestBody = (request: ChatRequest, providerModel: string, stream:
     ...(format !== undefined ? { format } : {}),
     ...(Object.keys(options).length > 0 ? { options } : {})
   }
+}
+
+/**
+ * A forced tool call (`tool_choice` "required" or a named function, with
+ * tools): Ollama's chat API has no tool choice, so the model might answer
+ * without the call.
+ */
+export const forcedToolChoice = (request: ChatRequest): Unsupported | undefined => {
+  const choice = request.tool_choice
+  if (request.tools === undefined || request.tools.length === 0 || choice === undefined || choice === "none" || choice === "auto") return undefined
+  const asked = choice === "required" ? "\"required\"" : `function ${choice.function.name}`
+  return { param: "tool_choice", reason: `ollama cannot force a tool call (tool_choice ${asked} asked)` }
 }
 
 /** Ollama's object arguments as OpenAI's JSON string. */

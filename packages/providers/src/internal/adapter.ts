@@ -34,10 +34,10 @@ export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.
 export const trimBase = (url: string): string => url.replace(/\/+$/, "")
 
 /**
- * `Provider.cannotServe` of a provider whose API answers one choice per
- * request (no `n`): a request for more choices than one is not sent to it.
+ * For `Provider.cannotServe` of a provider whose API answers one choice per
+ * request (no `n`): a request for more choices than one.
  */
-export const oneChoiceOnly = (provider: string) => (request: ChatRequest): Unsupported | undefined =>
+export const manyChoices = (provider: string, request: ChatRequest): Unsupported | undefined =>
   request.n != null && request.n > 1
     ? { param: "n", reason: `${provider} answers one choice per request (n=${request.n} asked)` }
     : undefined
