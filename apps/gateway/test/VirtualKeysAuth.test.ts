@@ -8,10 +8,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { parseIssues } from "@modelgate/core/ConfigFiles"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { AuthConfig, defaultConfig, GatewayConfigData, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
-import { ConfigProvider, Effect, Either, Option, Redacted, Schema, SubscriptionRef, TestClock } from "effect"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { ConfigProvider, Effect, Either, Logger, Option, Redacted, Schema, SubscriptionRef, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as Auth from "../src/http/Auth.js"
 import { describeNewKey, newVirtualKey } from "../src/cli/Keys.js"
+import { models } from "./support/Doubles.js"
 
 const sha256 = (key: string) => createHash("sha256").update(key).digest("hex")
 const searchKey = "mg-search-team-secret"
@@ -133,4 +135,35 @@ describe("virtual keys: auth", () => {
     assert.isUndefined(auth.virtualKeyOf(headers(as(master))))
     assert.strictEqual(auth.gateway(headers(as(searchKey)))?.status, 401)
   })
+
+  it.scoped("a key listing a model the registry does not have is warned of at start and after a reload, naming the key and the id", () =>
+    Effect.gen(function* () {
+      const configOf = (models: ReadonlyArray<string>) =>
+        GatewayConfigData.make({
+          ...defaultConfig,
+          auth: AuthConfig.make({ virtualKeys: [VirtualKey.make({ ...teams[0]!, models: models as [string, ...Array<string>] })] })
+        })
+      const ref = yield* SubscriptionRef.make(configOf(["gpt-test", "gpt-9"]))
+      const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
+      // Only `all` is read.
+      const registry = { all: Effect.succeed(models) } as unknown as ModelRegistry["Type"]
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      yield* Auth.fromConfig.pipe(
+        Effect.provideService(GatewayConfig, config),
+        Effect.provideService(ModelRegistry, registry),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_MASTER_KEY", master]]))),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      assert.deepStrictEqual(warnings, ["virtual keys list models the registry does not have, which they can never use: 'gpt-9' (key 'search-team')"])
+      yield* SubscriptionRef.set(ref, configOf(["claude-x"]))
+      for (let i = 0; i < 1_000 && warnings.length < 2; i++) yield* Effect.yieldNow()
+      assert.include(warnings[1], "'claude-x' (key 'search-team')")
+      // Every model known: nothing more to say.
+      yield* SubscriptionRef.set(ref, configOf(["gpt-test", "claude-test"]))
+      for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
+      assert.strictEqual(warnings.length, 2)
+    }))
 })

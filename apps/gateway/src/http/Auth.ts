@@ -10,6 +10,7 @@
 import type { Headers } from "@effect/platform"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import type { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Config, Effect, Option, Redacted, type Scope, Stream } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ApiError } from "./ApiError.js"
@@ -182,20 +183,40 @@ export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope>
   } else if (!hasMaster) {
     yield* Effect.logWarning("MODELGATE_MASTER_KEY is not set: /admin/* is disabled; /v1/* needs a virtual key")
   }
+  const registry = Option.getOrUndefined(yield* Effect.serviceOption(ModelRegistry))
+  const warnUnknown = (keys: ReadonlyArray<VirtualKey>) => (registry === undefined ? Effect.void : warnUnknownModels(registry, keys))
+  yield* warnUnknown(keys)
   let current = names(keys)
   yield* config.changes.pipe(
     Stream.runForEach((next) =>
       Effect.suspend(() => {
         auth.setVirtualKeys(next.auth.virtualKeys)
         const now = names(next.auth.virtualKeys)
-        if (now === current) return Effect.void
+        const checked = warnUnknown(next.auth.virtualKeys)
+        if (now === current) return checked
         current = now
-        return Effect.logInfo(`virtual keys now: ${now === "" ? "none" : now}`)
+        return Effect.zipRight(checked, Effect.logInfo(`virtual keys now: ${now === "" ? "none" : now}`))
       })
     ),
     Effect.forkScoped
   )
   return auth
 })
+
+/**
+ * Warn of each model a key lists that the registry does not have: such an id
+ * never matches, so the key can never use it. Not an error: models added
+ * through the admin API live in the database, and a model may be added later.
+ */
+const warnUnknownModels = (registry: ModelRegistry["Type"], keys: ReadonlyArray<VirtualKey>) =>
+  keys.some((k) => k.models !== undefined)
+    ? Effect.flatMap(registry.all, (all) => {
+      const known = new Set<string>(all.map((m) => m.id))
+      const unknown = keys.flatMap((k) => (k.models ?? []).filter((id) => !known.has(id)).map((id) => `'${id}' (key '${k.name}')`))
+      return unknown.length === 0
+        ? Effect.void
+        : Effect.logWarning(`virtual keys list models the registry does not have, which they can never use: ${unknown.join(", ")}`)
+    })
+    : Effect.void
 
 const names = (keys: ReadonlyArray<VirtualKey>): string => keys.map((k) => k.name).join(", ")
