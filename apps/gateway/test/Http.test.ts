@@ -212,6 +212,7 @@ describe("http", () => {
         assert.strictEqual(byProvider.openai.hasKey, true)
         assert.deepStrictEqual(byProvider.openai.unavailableModels, [{ model: "gpt-test", reason: "3 probes failed" }])
         assert.strictEqual(byProvider.anthropic.hasKey, false)
+        assert.strictEqual(byProvider.anthropic.ready, false)
       }))
 
     it.effect("admin lists, adds and updates models; typed errors are 400 / 404", () =>
@@ -269,6 +270,18 @@ describe("http", () => {
         const auto = yield* post("/admin/select", chatBody({ modelgate: { priority: "LOW" } }), bearer)
         assert.strictEqual(auto.json.requirements.priority, "LOW")
         assert.strictEqual(auto.json.ranked.length, 2)
+      }))
+  })
+
+  // Anthropic here stands for a provider that needs no key (as Ollama): it has none and is ready.
+  layer(serverLayer(echoGateway, { withKeys: ["openai"], unavailable: ["gpt-test"], keyless: ["anthropic"] }), { excludeTestServices: true })((it) => {
+    it.effect("readiness does not ask a key of a provider that needs none", () =>
+      Effect.gen(function* () {
+        const ready = yield* request("/ready")
+        assert.strictEqual(ready.status, 200)
+        const byProvider = Object.fromEntries(ready.json.providers.map((p: { provider: string }) => [p.provider, p]))
+        assert.deepInclude(byProvider.anthropic, { ready: true, requiresKey: false, hasKey: false })
+        assert.deepInclude(byProvider.openai, { ready: false, requiresKey: true, hasKey: true })
       }))
   })
 })

@@ -8,8 +8,9 @@ import { dims } from "@modelgate/core/CostTracker/Budgets"
 import { Events } from "@modelgate/core/Events"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { Providers } from "@modelgate/core/Provider"
 import { GatewayEvent } from "@modelgate/domain/Events"
-import { Clock, Effect, identity, Schema, Stream } from "effect"
+import { Clock, Effect, identity, Option, Schema, Stream } from "effect"
 
 /** A JSON response. */
 export const json = (body: unknown, status = 200, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
@@ -32,6 +33,8 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   const health = yield* HealthChecker
   const keys = yield* ApiKeys
   const events = yield* Events
+  // Optional (an app over doubles may have no adapters): then every provider is taken to need a key.
+  const adapters = Option.getOrUndefined(yield* Effect.serviceOption(Providers))
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
 
   /** `GET /v1/models`: the OpenAI list shape, enabled registry models plus `auto`. */
@@ -55,7 +58,11 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   /** `GET /health`: the process is up. */
   const liveness = Effect.succeed(json({ status: "ok" }))
 
-  /** `GET /ready`: per provider, keys and model health; 200 when at least one provider can serve. */
+  /**
+   * `GET /ready`: per provider, keys and model health; 200 when at least one
+   * provider can serve (it has a key, or needs none as Ollama, and a model
+   * not known to be unavailable).
+   */
   const readiness = Effect.gen(function* () {
     const [enabled, statuses, keyStatus] = yield* Effect.all([registry.enabled, health.all, keys.status])
     const byModel = new Map(statuses.map((s) => [s.model, s]))
@@ -65,9 +72,11 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
         const own = enabled.filter((m) => m.provider === provider)
         const available = own.filter((m) => byModel.get(m.id)?.status !== "unavailable")
         const k = keyStatus.find((s) => s.provider === provider)
+        const requiresKey = adapters?.get(provider)?.requiresKey ?? true
         return {
           provider,
-          ready: hasKey && available.length > 0,
+          ready: (hasKey || !requiresKey) && available.length > 0,
+          requiresKey,
           hasKey,
           keys: k === undefined ? undefined : { total: k.total, usable: k.usable },
           models: own.length,

@@ -15,6 +15,7 @@ import { HealthChecker, type ModelHealth } from "@modelgate/core/HealthChecker"
 import { Metrics, type MetricsFilter, MetricsSnapshot, type MetricsSummary } from "@modelgate/core/Metrics"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
 import { ModelSelector, type ScoredModel } from "@modelgate/core/ModelSelector"
+import { type Provider, Providers } from "@modelgate/core/Provider"
 import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { ModelNotFound } from "@modelgate/domain/Errors"
 import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
@@ -243,6 +244,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs?: number
   readonly unavailable?: ReadonlyArray<string>
   readonly withKeys?: ReadonlyArray<string>
+  /** With it, a `Providers` table of the models' providers in which these need no key (as Ollama); without it, no table. */
+  readonly keyless?: ReadonlyArray<string>
   /** `logLevel` of the running configuration (default: the default's). */
   readonly logLevel?: GatewayConfigData["logLevel"]
 }
@@ -268,7 +271,23 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
     selectorLayer,
     costLayer,
     metricsLayer,
-    Layer.fresh(EventsBus.layer)
+    Layer.fresh(EventsBus.layer),
+    options.keyless === undefined ? Layer.empty : providersLayer(options.keyless)
+  )
+
+/** Adapters of the models' providers that are never called, only asked whether they need a key. */
+const providersLayer = (keyless: ReadonlyArray<string>) =>
+  Layer.succeed(
+    Providers,
+    Providers.fromList(
+      [...new Set(models.map((m) => m.provider))].map((id): Provider => ({
+        id,
+        requiresKey: !keyless.includes(id),
+        chat: () => Effect.dieMessage("not called"),
+        stream: () => Effect.dieMessage("not called"),
+        probe: () => Effect.dieMessage("not called")
+      }))
+    )
   )
 
 /**
