@@ -13,11 +13,14 @@ import { Clock, Effect, Random, Redacted, type Scope } from "effect"
 import {
   type CallInfo,
   callInfoOf,
+  cannotServe,
   decodeJson,
   excerpt,
+  logitBias,
   makeProviderHttp,
   manyChoices,
   parseEventJson,
+  serialToolCalls,
   type TextResponse,
   timedProbe,
   toStream,
@@ -140,5 +143,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: (request) => manyChoices(providerId, request) ?? forcedToolChoice(request) } satisfies Provider
+    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, forcedToolChoice, serialToolCalls, logitBias) } satisfies Provider
   })

@@ -2,7 +2,8 @@
  * What each adapter cannot serve (`Provider.cannotServe`), each a field the
  * provider's API would otherwise drop: more than one choice (Anthropic,
  * Ollama; OpenAI has `n`, Gemini `candidateCount`), JSON mode without a schema
- * (Anthropic), a forced tool call (Ollama).
+ * (Anthropic), a forced tool call (Ollama), no parallel tool calls (Gemini,
+ * Ollama), a logit bias (all but OpenAI).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -61,5 +62,12 @@ describe("Provider.cannotServe", () => {
         assert.deepStrictEqual(refusedBy(tool_choice === undefined ? { tools } : { tools, tool_choice }), [], String(tool_choice))
       }
       assert.deepStrictEqual(refusedBy({ tool_choice: "required" }), [], "no tools: nothing to force")
+
+      assert.deepStrictEqual(refusedBy({ tools, parallel_tool_calls: false }), ["google: parallel_tool_calls", "ollama: parallel_tool_calls"])
+      assert.deepStrictEqual(refusedBy({ tools, parallel_tool_calls: true }), [])
+      assert.deepStrictEqual(refusedBy({ parallel_tool_calls: false }), [], "no tools: no tool calls")
+      assert.deepStrictEqual(refusedBy({ logit_bias: { "50256": -100 } }), ["anthropic: logit_bias", "google: logit_bias", "ollama: logit_bias"])
+      assert.deepStrictEqual(refusedBy({ logit_bias: {} }), [])
+      assert.deepStrictEqual(refusedBy({ logit_bias: null }), [])
     })))
 })

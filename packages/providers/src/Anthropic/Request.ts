@@ -166,13 +166,13 @@ const translateToolChoice = (
  * `schema`): Anthropic constrains output only to a given schema
  * (`output_config.format`), so such a request would be answered as free text.
  */
-export const unschemedJson = (request: ChatRequest): Unsupported | undefined => {
+export const unschemedJson = (provider: string, request: ChatRequest): Unsupported | undefined => {
   const format = request.response_format
   if (format === undefined || format.type === "text") return undefined
   if (format.type === "json_schema" && format.json_schema.schema !== undefined) return undefined
   return {
     param: "response_format",
-    reason: "anthropic has no JSON mode without a schema: send response_format json_schema with a schema"
+    reason: `${provider} has no JSON mode without a schema: send response_format json_schema with a schema`
   }
 }
 

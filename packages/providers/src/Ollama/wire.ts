@@ -151,11 +151,11 @@ export const requestBody = (request: ChatRequest, providerModel: string, stream:
  * tools): Ollama's chat API has no tool choice, so the model might answer
  * without the call.
  */
-export const forcedToolChoice = (request: ChatRequest): Unsupported | undefined => {
+export const forcedToolChoice = (provider: string, request: ChatRequest): Unsupported | undefined => {
   const choice = request.tool_choice
   if (request.tools === undefined || request.tools.length === 0 || choice === undefined || choice === "none" || choice === "auto") return undefined
   const asked = choice === "required" ? "\"required\"" : `function ${choice.function.name}`
-  return { param: "tool_choice", reason: `ollama cannot force a tool call (tool_choice ${asked} asked)` }
+  return { param: "tool_choice", reason: `${provider} cannot force a tool call (tool_choice ${asked} asked)` }
 }
 
 /** Ollama's object arguments as OpenAI's JSON string. */

@@ -33,11 +33,32 @@ export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.
 /** A base URL without trailing slashes. */
 export const trimBase = (url: string): string => url.replace(/\/+$/, "")
 
-/**
- * For `Provider.cannotServe` of a provider whose API answers one choice per
- * request (no `n`): a request for more choices than one.
- */
-export const manyChoices = (provider: string, request: ChatRequest): Unsupported | undefined =>
+/** A check for `Provider.cannotServe`: what in a request the provider `provider` would drop, or undefined. */
+export type Check = (provider: string, request: ChatRequest) => Unsupported | undefined
+
+/** A provider whose API answers one choice per request (no `n`): a request for more. */
+export const manyChoices: Check = (provider, request) =>
   request.n != null && request.n > 1
     ? { param: "n", reason: `${provider} answers one choice per request (n=${request.n} asked)` }
     : undefined
+
+/** A provider with no switch for parallel tool calls: a request that forbids them (it might get several). */
+export const serialToolCalls: Check = (provider, request) =>
+  request.parallel_tool_calls === false && request.tools !== undefined && request.tools.length > 0
+    ? { param: "parallel_tool_calls", reason: `${provider} cannot be kept to one tool call per answer (parallel_tool_calls false asked)` }
+    : undefined
+
+/** A provider without OpenAI's token ids: a request with a `logit_bias` (its ids mean nothing there). */
+export const logitBias: Check = (provider, request) =>
+  request.logit_bias != null && Object.keys(request.logit_bias).length > 0
+    ? { param: "logit_bias", reason: `${provider} takes no logit_bias (its token ids are OpenAI's)` }
+    : undefined
+
+/** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop. */
+export const cannotServe = (provider: string, ...checks: ReadonlyArray<Check>) => (request: ChatRequest): Unsupported | undefined => {
+  for (const check of checks) {
+    const unsupported = check(provider, request)
+    if (unsupported !== undefined) return unsupported
+  }
+  return undefined
+}
