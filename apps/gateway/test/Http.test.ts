@@ -5,16 +5,17 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Events } from "@modelgate/core/Events"
 import { Gateway, type RequestOptions } from "@modelgate/core/Gateway"
+import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import { HealthChanged } from "@modelgate/domain/Events"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Fiber, Schedule } from "effect"
 import { chatBody, post, readSse, request } from "./support/Client.js"
 import { echoGateway, meta, models, response, seen, serverLayer } from "./support/Doubles.js"
 
-const calls: Array<{ requirements: TaskRequirements; options: RequestOptions | undefined }> = []
+const calls: Array<{ request: ChatRequest; requirements: TaskRequirements; options: RequestOptions | undefined }> = []
 const recording = Gateway.of({
-  complete: (_request, requirements, options) => {
-    calls.push({ requirements, options })
+  complete: (request, requirements, options) => {
+    calls.push({ request, requirements, options })
     return Effect.succeed({ response: response("ok"), meta: meta(options?.requestId, { cacheHit: true, failovers: 2, costUsd: 0 }) })
   },
   stream: echoGateway.stream
@@ -82,6 +83,20 @@ describe("http", () => {
 
         yield* post("/v1/chat/completions", chatBody())
         assert.deepStrictEqual(calls.at(-1)!.requirements, { capabilities: [], priority: "MEDIUM" })
+      }))
+
+    it.effect("OpenAI parameters modelgate does not model reach the gateway as they are; the modelgate object does not", () =>
+      Effect.gen(function* () {
+        const prediction = { type: "content", content: "hello" }
+        yield* post("/v1/chat/completions", chatBody({ service_tier: "auto", prediction, modelgate: { priority: "LOW" } }))
+        const sent = calls.at(-1)!.request as ChatRequest & Record<string, unknown>
+        assert.strictEqual(sent["service_tier"], "auto")
+        assert.deepStrictEqual(sent["prediction"], prediction)
+        assert.notProperty(sent, "modelgate")
+        assert.deepStrictEqual(extraParameters(sent), ["service_tier", "prediction"])
+        // A request only of modelled fields carries none.
+        yield* post("/v1/chat/completions", chatBody({ temperature: 0, modelgate: { priority: "LOW" } }))
+        assert.deepStrictEqual(extraParameters(calls.at(-1)!.request), [])
       }))
 
     it.effect("with model auto, the request's own needs become capabilities", () =>

@@ -153,6 +153,17 @@ describe("ResponseCache key", () => {
     assert.strictEqual(cacheKey(streamed, "m"), cacheKey(req, "m"))
   })
 
+  it("keys OpenAI parameters modelgate does not model as they are: another value is another key, none is the old key", () => {
+    const req = request("hello", { temperature: 0 })
+    const withTier = (tier: unknown) => ({ ...req, service_tier: tier }) as ChatRequest
+    assert.notStrictEqual(cacheKey(withTier("flex"), "m"), cacheKey(req, "m"))
+    assert.notStrictEqual(cacheKey(withTier("flex"), "m"), cacheKey(withTier("priority"), "m"))
+    assert.strictEqual(cacheKey(withTier("flex"), "m"), cacheKey(withTier("flex"), "m"))
+    assert.strictEqual(cacheKey(withTier(null), "m"), cacheKey(req, "m"))
+    // An extra named like a member of the canonical form cannot stand in for it.
+    assert.notStrictEqual(cacheKey({ ...req, v: 1 } as ChatRequest, "m"), cacheKey(req, "m"))
+  })
+
   it("treats null like absent and a single stop string like a one-element list", () => {
     const req = request("hello", { temperature: 0 })
     assert.strictEqual(cacheKey({ ...req, seed: null, top_p: null }, "m"), cacheKey(req, "m"))

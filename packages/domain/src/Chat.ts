@@ -153,6 +153,21 @@ export const ChatRequest = Schema.Struct({
 })
 export type ChatRequest = typeof ChatRequest.Type
 
+/**
+ * The top-level fields of `request` beyond the ones modelgate models (newer
+ * OpenAI parameters such as `service_tier` or `prediction`): carried as they
+ * are, sent to OpenAI as they are, and a reason for every other provider not
+ * to serve the request (it would drop them). Empty for almost every request.
+ */
+export const extraParameters = (request: ChatRequest): ReadonlyArray<string> => {
+  let extras: Array<string> | undefined
+  for (const key in request) {
+    if (!Object.hasOwn(ChatRequest.fields, key)) (extras ??= []).push(key)
+  }
+  return extras ?? noExtras
+}
+const noExtras: ReadonlyArray<string> = []
+
 /** Token usage; `cached_tokens` is a subset of `prompt_tokens`. `estimated` marks counts the provider did not give. */
 export const Usage = Schema.Struct({
   prompt_tokens: Schema.NonNegativeInt,

@@ -16,6 +16,7 @@ import {
   cannotServe,
   decodeJson,
   excerpt,
+  extraOpenAiParameters,
   logitBias,
   makeProviderHttp,
   manyChoices,
@@ -143,5 +144,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, forcedToolChoice, serialToolCalls, logitBias) } satisfies Provider
+    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, forcedToolChoice, serialToolCalls, logitBias, extraOpenAiParameters) } satisfies Provider
   })

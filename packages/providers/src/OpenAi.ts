@@ -32,7 +32,7 @@ import {
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
-import { normaliseResponse, requestBody, WireResponse } from "./OpenAi/wire.js"
+import { normaliseResponse, otherServiceTier, requestBody, WireResponse } from "./OpenAi/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "openai"
@@ -137,5 +137,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: true, chat, stream, probe } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: (request) => otherServiceTier(providerId, request) } satisfies Provider
   })

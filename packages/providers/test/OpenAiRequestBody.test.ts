@@ -43,6 +43,14 @@ describe("OpenAI request body", () => {
     )
   })
 
+  it("carries OpenAI parameters modelgate does not model as they are", () => {
+    const req = { model: "auto", messages: [{ role: "user", content: "hi" }], service_tier: "auto", prediction: { type: "content", content: "x" } } as ChatRequest
+    const body = requestBody(req, "gpt-4o-mini", false)
+    assert.strictEqual(body["service_tier"], "auto")
+    assert.deepStrictEqual(body["prediction"], { type: "content", content: "x" })
+    assert.strictEqual(body["model"], "gpt-4o-mini")
+  })
+
   it("is sent as JSON with the content type, length, accept and bearer headers", () => {
     const req: ChatRequest = { model: "alias", messages: [{ role: "user", content: "héllo" }], stream: true }
     const ctx = { request: req, model: { providerModel: "gpt-x" }, key: { id: "openai#0", value: Redacted.make("sk-1") } } as unknown as CallContext

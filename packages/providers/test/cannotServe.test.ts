@@ -3,7 +3,8 @@
  * provider's API would otherwise drop: more than one choice (Anthropic,
  * Ollama; OpenAI has `n`, Gemini `candidateCount`), JSON mode without a schema
  * (Anthropic), a forced tool call (Ollama), no parallel tool calls (Gemini,
- * Ollama), a logit bias (all but OpenAI).
+ * Ollama), a logit bias and OpenAI parameters modelgate does not model (all
+ * but OpenAI), a service tier priced otherwise than the registry's (OpenAI).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -69,5 +70,12 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy({ logit_bias: { "50256": -100 } }), ["anthropic: logit_bias", "google: logit_bias", "ollama: logit_bias"])
       assert.deepStrictEqual(refusedBy({ logit_bias: {} }), [])
       assert.deepStrictEqual(refusedBy({ logit_bias: null }), [])
+
+      const extras = (fields: Record<string, unknown>) => refusedBy(fields as Partial<ChatRequest>)
+      assert.deepStrictEqual(extras({ prediction: { type: "content", content: "x" } }), ["anthropic: prediction", "google: prediction", "ollama: prediction"])
+      assert.include(refusal(adapters[1]!, { prediction: {}, store: true } as Partial<ChatRequest>)?.reason ?? "", "'prediction', 'store'")
+      assert.deepStrictEqual(extras({ service_tier: "flex" }), ["openai: service_tier", "anthropic: service_tier", "google: service_tier", "ollama: service_tier"])
+      assert.deepStrictEqual(extras({ service_tier: "auto" }), ["anthropic: service_tier", "google: service_tier", "ollama: service_tier"])
+      assert.deepStrictEqual(extras({ service_tier: "default" }).includes("openai: service_tier"), false)
     })))
 })

@@ -15,11 +15,12 @@ import { ModelMetadata } from "@modelgate/domain/Model"
 import { Effect, Option, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
 import { decoder, readJson } from "./Body.js"
+import { decodeChat } from "./Chat.js"
 import { json } from "./Info.js"
 import { requirementsFrom, withImplied } from "./Requirements.js"
 
 const encodeModel = Schema.encodeSync(ModelMetadata)
-const decodeChat = decoder(ChatRequest)
+const decodeAny = decoder(ChatRequest)
 const adminBodyLimit = 1024 * 1024
 
 type RegistryError = ConfigError | InvalidModel | ModelNotFound | StoreError
@@ -73,8 +74,10 @@ export const make = Effect.gen(function* () {
   const select = (request: HttpServerRequest.HttpServerRequest) =>
     Effect.gen(function* () {
       const body = yield* readJson(request, adminBodyLimit)
-      const raw = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {}
-      const chat = yield* decodeChat(body)
+      const isRecord = typeof body === "object" && body !== null && !Array.isArray(body)
+      const raw = isRecord ? (body as Record<string, unknown>) : {}
+      // As the chat route decodes it (extra OpenAI parameters kept); anything else fails as the Schema says.
+      const chat = yield* (isRecord ? decodeChat(raw) : decodeAny(body))
       const requirements = withImplied(chat, yield* requirementsFrom(raw["modelgate"], request.headers))
       const explicit = chat.model === "auto" ? undefined : yield* Effect.mapError(registry.resolve(chat.model), fromRegistryError)
       const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]

@@ -24,10 +24,23 @@ import * as Sse from "./Sse.js"
 import { costHeader, formatUsd } from "./Usd.js"
 
 const decodeFull = decoder(ChatRequest)
-/** The common shapes without the Schema interpreter; the rest (and every error) through the Schema. */
-const decodeChat = (body: Record<string, unknown>): Either.Either<ChatRequest, ApiError> => {
+/**
+ * The common shapes without the Schema interpreter; the rest (and every error)
+ * through the Schema. Top-level fields the Schema does not model are kept as
+ * they are (`extraParameters`; never `modelgate`, which is ours).
+ */
+export const decodeChat = (body: Record<string, unknown>): Either.Either<ChatRequest, ApiError> => {
   const common = decodeCommon(body)
-  return common === undefined ? decodeFull(body) : Either.right(common)
+  if (common !== undefined) return Either.right(common)
+  return Either.map(decodeFull(body), (request) => {
+    let out: Record<string, unknown> | undefined
+    for (const key in body) {
+      if (key === "modelgate" || Object.hasOwn(ChatRequest.fields, key)) continue
+      out ??= { ...request }
+      out[key] = body[key]
+    }
+    return out === undefined ? request : (out as ChatRequest)
+  })
 }
 const encoder = new TextEncoder()
 const DONE = encoder.encode("data: [DONE]\n\n")

@@ -7,9 +7,10 @@
  * default"), `stop: "x"` written as `["x"]`, and the model replaced by the
  * model that will answer (the registry id, or the resolved model for `auto`).
  * Left out on purpose: `stream`, `stream_options`, `user`, `metadata`
- * (a streamed request is served from a cached complete answer).
+ * (a streamed request is served from a cached complete answer). Top-level
+ * OpenAI parameters modelgate does not model (`extraParameters`) are all in.
  */
-import type { ChatRequest } from "@modelgate/domain/Chat"
+import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import * as crypto from "node:crypto"
 
 /** Bump when the canonical form changes, so old entries stop matching. */
@@ -72,6 +73,12 @@ export const canonicalRequest = (request: ChatRequest, model: string): Record<st
     const value = request[name]
     if (value === undefined || value === null) continue
     canonical[name] = name === "stop" && typeof value === "string" ? [value] : value
+  }
+  // OpenAI parameters modelgate does not model may change the answer: keyed as they are (never a wrong hit).
+  const extras = extraParameters(request)
+  for (let i = 0; i < extras.length; i++) {
+    const value = (request as Readonly<Record<string, unknown>>)[extras[i]!]
+    if (value !== undefined && value !== null) canonical[`extra:${extras[i]!}`] = value
   }
   return canonical
 }

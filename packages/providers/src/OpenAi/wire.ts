@@ -2,6 +2,7 @@
  * OpenAI Chat Completions on the wire: the request body sent upstream and
  * lenient Schemas of what comes back, normalised into the domain shapes.
  */
+import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatChunk, ChatRequest, ChatResponse, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
 import { Schema } from "effect"
 
@@ -111,6 +112,18 @@ export const requestBody = (request: ChatRequest, providerModel: string, stream:
     out["stream_options"] = { include_usage: true }
   }
   return out
+}
+
+/**
+ * A `service_tier` other than the default ("auto", "default"): OpenAI bills
+ * flex and priority at other prices than the registry's, so the recorded
+ * cost, and the budgets it counts against, would be wrong.
+ */
+export const otherServiceTier = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  const tier = (request as Readonly<Record<string, unknown>>)["service_tier"]
+  return tier === undefined || tier === null || tier === "auto" || tier === "default"
+    ? undefined
+    : { param: "service_tier", reason: `modelgate prices ${provider}'s default tier only (service_tier ${JSON.stringify(tier)} asked)` }
 }
 
 /** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */

@@ -4,7 +4,7 @@
  * one choice cannot serve.
  */
 import type { ProbeResult, ProviderKey, Unsupported } from "@modelgate/core/Provider"
-import type { ChatRequest } from "@modelgate/domain/Chat"
+import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
@@ -53,6 +53,17 @@ export const logitBias: Check = (provider, request) =>
   request.logit_bias != null && Object.keys(request.logit_bias).length > 0
     ? { param: "logit_bias", reason: `${provider} takes no logit_bias (its token ids are OpenAI's)` }
     : undefined
+
+/**
+ * A provider other than OpenAI: a request with OpenAI parameters modelgate
+ * does not model (`extraParameters`), which only the OpenAI adapter sends on.
+ */
+export const extraOpenAiParameters: Check = (provider, request) => {
+  const extras = extraParameters(request)
+  return extras.length === 0
+    ? undefined
+    : { param: extras[0]!, reason: `${provider} takes no ${extras.map((e) => `'${e}'`).join(", ")} (OpenAI parameters, sent to OpenAI only)` }
+}
 
 /** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop. */
 export const cannotServe = (provider: string, ...checks: ReadonlyArray<Check>) => (request: ChatRequest): Unsupported | undefined => {

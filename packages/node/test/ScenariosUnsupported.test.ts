@@ -1,15 +1,20 @@
 /**
- * Scenario: a request for several choices (`n: 2`). Anthropic answers one
- * choice per request, so such a request never goes to it: a named Anthropic
- * model is refused with `UnsupportedParameter` before any call, failover from
- * an OpenAI model does not fall back to it, and `auto` ranks without it. On
- * OpenAI both choices come back, streamed (interleaved) or whole, and a
- * streamed answer is cached with both.
+ * Scenario: requests a provider would answer without part of them never go
+ * to it (`Provider.cannotServe`).
+ * - Several choices (`n: 2`): Anthropic answers one choice per request, so a
+ *   named Anthropic model is refused with `UnsupportedParameter` before any
+ *   call, failover from an OpenAI model does not fall back to it, and `auto`
+ *   ranks without it. On OpenAI both choices come back, streamed
+ *   (interleaved) or whole, and a streamed answer is cached with both.
+ * - OpenAI parameters modelgate does not model (`prediction`): sent on to
+ *   OpenAI as they are, never to Anthropic; a `service_tier` priced otherwise
+ *   than the registry's is refused everywhere.
  *
  * The fakes answer over real sockets (live clock).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import { defaultRequirements, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Chunk, Effect, Either, Stream } from "effect"
@@ -19,7 +24,7 @@ const only = (...allowedModels: Array<string>): TaskRequirements => ({ ...defaul
 const chatCalls = (requests: ReadonlyArray<{ readonly path: string }>) =>
   requests.filter((r) => r.path.endsWith("/messages") || r.path.endsWith("/chat/completions")).length
 
-describe("Scenario: a request for several choices", () => {
+describe("Scenario: requests a provider would answer without part of them", () => {
   it.scopedLive("never reaches a provider that answers one choice; OpenAI gives both, streamed or whole, and a stream is cached with both", () =>
     Effect.gen(function* () {
       const s = yield* stack({ gateway: { cache: { enabled: true } } })
@@ -66,6 +71,31 @@ describe("Scenario: a request for several choices", () => {
         const failed = yield* Effect.either(gateway.complete(ask("two, failing", "gpt-4o-mini", { n: 2 }), defaultRequirements))
         assert.isTrue(Either.isLeft(failed))
         assert.strictEqual(chatCalls(yield* s.anthropic.requests), 1, "only the n: 1 request above reached Anthropic")
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("OpenAI parameters modelgate does not model go to OpenAI as they are and never to Anthropic; another service tier is refused", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const prediction = { type: "content", content: "fake openai answer" }
+        const withPrediction = (model: string) => ({ ...ask("predict me", model), prediction }) as ChatRequest
+
+        const served = yield* gateway.complete(withPrediction("auto"), only("claude-haiku", "gpt-4o-mini"))
+        assert.strictEqual(served.meta.model, "gpt-4o-mini")
+        const sent = (yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).at(-1)!
+        assert.deepStrictEqual((sent.json as Record<string, unknown>)["prediction"], prediction)
+
+        const onlyClaude = yield* Effect.either(gateway.complete(withPrediction("auto"), only("claude-haiku")))
+        assert.isTrue(Either.isLeft(onlyClaude) && onlyClaude.left._tag === "NoEligibleModel")
+        if (Either.isLeft(onlyClaude)) assert.include(onlyClaude.left.message, "claude-haiku (anthropic takes no 'prediction'")
+
+        const refused = yield* Effect.either(gateway.complete(withPrediction("claude-haiku"), defaultRequirements))
+        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "UnsupportedParameter" && refused.left.param === "prediction")
+        const flex = yield* Effect.either(gateway.complete({ ...ask("flex please"), service_tier: "flex" } as ChatRequest, defaultRequirements))
+        assert.isTrue(Either.isLeft(flex) && flex.left._tag === "UnsupportedParameter" && flex.left.param === "service_tier")
+        assert.strictEqual(chatCalls(yield* s.anthropic.requests), 0)
       }).pipe(Effect.provide(s.layer))
     }))
 })
