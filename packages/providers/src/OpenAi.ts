@@ -15,6 +15,7 @@ import { Effect, Either, Redacted, Schema, type Scope } from "effect"
 import {
   type CallInfo,
   callInfoOf,
+  cannotServe,
   decodeJson,
   decodeJsonEither,
   estimatedUsage,
@@ -32,7 +33,7 @@ import {
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
-import { normaliseResponse, otherServiceTier, requestBody, WireResponse } from "./OpenAi/wire.js"
+import { audioOutput, normaliseResponse, otherServiceTier, requestBody, WireResponse } from "./OpenAi/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "openai"
@@ -137,5 +138,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: (request) => otherServiceTier(providerId, request) } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput) } satisfies Provider
   })

@@ -4,7 +4,8 @@
  * Ollama; OpenAI has `n`, Gemini `candidateCount`), JSON mode without a schema
  * (Anthropic), a forced tool call (Ollama), no parallel tool calls (Gemini,
  * Ollama), a logit bias and OpenAI parameters modelgate does not model (all
- * but OpenAI), a service tier priced otherwise than the registry's (OpenAI).
+ * but OpenAI), a service tier priced otherwise than the registry's and audio
+ * output (OpenAI).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -77,5 +78,9 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(extras({ service_tier: "flex" }), ["openai: service_tier", "anthropic: service_tier", "google: service_tier", "ollama: service_tier"])
       assert.deepStrictEqual(extras({ service_tier: "auto" }), ["anthropic: service_tier", "google: service_tier", "ollama: service_tier"])
       assert.deepStrictEqual(extras({ service_tier: "default" }).includes("openai: service_tier"), false)
+      // Audio output: no answer of modelgate carries it, OpenAI's included.
+      assert.deepStrictEqual(extras({ modalities: ["text", "audio"] }), ["openai: modalities", "anthropic: modalities", "google: modalities", "ollama: modalities"])
+      assert.deepStrictEqual(extras({ audio: { voice: "alloy", format: "wav" } })[0], "openai: audio")
+      assert.deepStrictEqual(extras({ modalities: ["text"] }).includes("openai: modalities"), false)
     })))
 })

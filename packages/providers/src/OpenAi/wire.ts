@@ -126,6 +126,17 @@ export const otherServiceTier = (provider: string, request: ChatRequest): Unsupp
     : { param: "service_tier", reason: `modelgate prices ${provider}'s default tier only (service_tier ${JSON.stringify(tier)} asked)` }
 }
 
+/**
+ * Audio output (`audio`, or `modalities` with "audio"): modelgate's answers
+ * carry text and tool calls only, so the audio would be dropped.
+ */
+export const audioOutput = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  const fields = request as Readonly<Record<string, unknown>>
+  const modalities = fields["modalities"]
+  const asked = fields["audio"] != null ? "audio" : Array.isArray(modalities) && modalities.includes("audio") ? "modalities" : undefined
+  return asked === undefined ? undefined : { param: asked, reason: `modelgate's answers carry no audio (${provider} audio output asked)` }
+}
+
 /** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */
 export const toUsage = (usage: WireUsage): Usage => {
   const cached = usage.prompt_tokens_details?.cached_tokens
