@@ -66,10 +66,11 @@ const rateLimited = (message: string, code: string, retryAfterMs?: number): ApiE
 const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded"])
 
 /**
- * Map a gateway error to its HTTP answer: 400 bad request, context length or
- * a parameter the model cannot serve, 403 a model the key may not use, 404
- * unknown model, 429 rate limits and budgets, 502 provider failure after
- * failover, 503 nothing available, 504 timeout.
+ * Map a gateway error to its HTTP answer: 400 bad request, context length, a
+ * parameter the model cannot serve or no model that could ever serve the
+ * request, 403 a model the key may not use, 404 unknown model, 429 rate
+ * limits and budgets, 502 provider failure after failover, 503 nothing
+ * available now, 504 timeout.
  */
 export const fromGatewayError = (error: GatewayError): ApiError => {
   switch (error._tag) {
@@ -82,7 +83,11 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
     case "ModelUnavailable":
       return unavailable(error.message, "model_unavailable")
     case "NoEligibleModel":
-      return unavailable(error.message, "no_eligible_model", error.retryAfterMs)
+      // Every model ruled out by the request itself (capabilities, context, parameters, its key's models):
+      // no wait or retry can help, so not a 503 (which clients retry).
+      return error.exclusions.length > 0 && error.exclusions.every((e) => e.kind === "permanent")
+        ? invalidRequest(error.message, "no_eligible_model")
+        : unavailable(error.message, "no_eligible_model", error.retryAfterMs)
     case "QueueTimeout":
       return unavailable(error.message, "queue_timeout")
     case "MissingApiKey":
