@@ -26,9 +26,11 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new UnsupportedParameter({ modelId: "x", param: "n", reason: "one choice" }), 400, "unsupported_parameter"],
   [new ModelUnavailable({ model: "x", reason: "down" }), 503, "model_unavailable"],
   [new NoEligibleModel({ exclusions: [] }), 503, "no_eligible_model"],
-  [new NoEligibleModel({ exclusions: [{ model: "a", reason: "down", kind: "unavailable" }, { model: "b", reason: "no vision", kind: "permanent" }] }), 503, "no_eligible_model"],
+  [new NoEligibleModel({ exclusions: [{ model: "a", reason: "down", kind: "unavailable" }, { model: "b", reason: "no vision", kind: "request" }] }), 503, "no_eligible_model"],
+  // The gateway's setup (no API key): an operator can fix it, the client may retry.
+  [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no API key", kind: "permanent" }, { model: "b", reason: "no vision", kind: "request" }] }), 503, "no_eligible_model"],
   // Ruled out by the request itself: a retry never helps.
-  [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no vision", kind: "permanent" }, { model: "b", reason: "n=2", kind: "permanent" }] }), 400, "no_eligible_model"],
+  [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no vision", kind: "request" }, { model: "b", reason: "n=2", kind: "request" }] }), 400, "no_eligible_model"],
   [new QueueTimeout({ waitedMs: 100, reason: "busy" }), 503, "queue_timeout"],
   [new MissingApiKey({ provider: "openai", reason: "OPENAI_API_KEY is not set" }), 503, "missing_api_key"],
   [new BudgetExceeded({ budget: "global", period: "daily", limitUsd: 1, spentUsd: 2 }), 429, "budget_exceeded"],

@@ -41,7 +41,7 @@ describe("WaitQueue", () => {
   it.effect("permanent exclusions and budgets fail at once, without waiting", () =>
     Effect.gen(function* () {
       const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
-      const permanent = new NoEligibleModel({ exclusions: [{ model: "m", reason: "lacks required capabilities: vision", kind: "permanent" }] })
+      const permanent = new NoEligibleModel({ exclusions: [{ model: "m", reason: "lacks required capabilities: vision", kind: "request" }] })
       const result = yield* Effect.either(queue.run("MEDIUM", 30_000, Effect.fail(permanent)))
       assert.isTrue(Either.isLeft(result) && result.left._tag === "NoEligibleModel")
       assert.strictEqual(yield* queue.size, 0)

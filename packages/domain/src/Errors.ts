@@ -104,13 +104,15 @@ export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("Mo
 /**
  * Why one model was left out of a ranking. `kind` says whether waiting can
  * help: `rate_limited` and `unavailable` may pass, `budget` lasts until the
- * budget's period ends, `permanent` (capabilities, context window, disabled)
- * never passes for this request.
+ * budget's period ends; `request` (the request itself rules the model out:
+ * capabilities, context window, a parameter its provider cannot serve, its
+ * key's models) and `permanent` (the gateway's setup: disabled, no API key,
+ * not in the registry) never pass for this request.
  */
 export const Exclusion = Schema.Struct({
   model: Schema.String,
   reason: Schema.String,
-  kind: Schema.optional(Schema.Literal("permanent", "unavailable", "rate_limited", "budget")),
+  kind: Schema.optional(Schema.Literal("request", "permanent", "unavailable", "rate_limited", "budget")),
   /**
    * When known, ms until the model may pass: room again under its rate limit,
    * or the next probe of an unavailable model (the only way back to service).

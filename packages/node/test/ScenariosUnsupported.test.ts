@@ -47,7 +47,11 @@ describe("Scenario: requests a provider would answer without part of them", () =
         // auto among Anthropic models only: nothing eligible, and the reason says why
         const none = yield* Effect.either(gateway.complete(ask("two please", "auto", { n: 2 }), only("claude-haiku")))
         assert.isTrue(Either.isLeft(none) && none.left._tag === "NoEligibleModel")
-        if (Either.isLeft(none)) assert.include(none.left.message, "claude-haiku (anthropic answers one choice per request (n=2 asked))")
+        if (Either.isLeft(none) && none.left._tag === "NoEligibleModel") {
+          assert.include(none.left.message, "claude-haiku (anthropic answers one choice per request (n=2 asked))")
+          // Ruled out by the request itself (HTTP 400, not a 503 to retry)
+          assert.deepStrictEqual(none.left.exclusions.map((e) => e.kind), ["request", "request"])
+        }
 
         // OpenAI: both choices, whole
         const whole = yield* gateway.complete(ask("two whole", "gpt-4o-mini", { n: 2, temperature: 0 }), defaultRequirements)

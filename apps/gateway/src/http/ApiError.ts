@@ -84,8 +84,9 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
       return unavailable(error.message, "model_unavailable")
     case "NoEligibleModel":
       // Every model ruled out by the request itself (capabilities, context, parameters, its key's models):
-      // no wait or retry can help, so not a 503 (which clients retry).
-      return error.exclusions.length > 0 && error.exclusions.every((e) => e.kind === "permanent")
+      // no wait or retry can help, so not a 503 (which clients retry). The gateway's own setup (a missing
+      // key, a disabled model) stays a 503.
+      return error.exclusions.length > 0 && error.exclusions.every((e) => e.kind === "request")
         ? invalidRequest(error.message, "no_eligible_model")
         : unavailable(error.message, "no_eligible_model", error.retryAfterMs)
     case "QueueTimeout":

@@ -62,7 +62,7 @@ const budgetRefusal = (
 ) =>
   Effect.gen(function* () {
     const first = exclusions.find((e) => e.kind === "budget")
-    if (first === undefined || exclusions.some((e) => e.kind !== "budget" && e.kind !== "permanent")) return
+    if (first === undefined || exclusions.some((e) => e.kind !== "budget" && e.kind !== "permanent" && e.kind !== "request")) return
     const model = yield* Effect.option(s.registry.get(first.model))
     if (Option.isNone(model)) return
     const costs = s.accounting.costs

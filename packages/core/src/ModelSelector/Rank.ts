@@ -52,7 +52,7 @@ export interface Candidate {
 export interface Excluded {
   readonly model: string
   readonly reason: string
-  readonly kind: "permanent" | "unavailable" | "rate_limited" | "budget"
+  readonly kind: "request" | "permanent" | "unavailable" | "rate_limited" | "budget"
   readonly retryAfterMs?: number | undefined
 }
 
@@ -116,18 +116,18 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const statics: Array<number> = []
     models.forEach(({ model }, i) => {
       if (!model.enabled) return exclude(i, "disabled")
-      if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key")
+      if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key", "request")
       const unsupported = input.unsupported?.(model)
-      if (unsupported !== undefined) return exclude(i, unsupported)
+      if (unsupported !== undefined) return exclude(i, unsupported, "request")
       const lacking = requirements.capabilities.length === 0
         ? requirements.capabilities
         : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
-      if (lacking.length > 0) return exclude(i, `lacks required capabilities: ${lacking.join(", ")}`)
+      if (lacking.length > 0) return exclude(i, `lacks required capabilities: ${lacking.join(", ")}`, "request")
       if (model.contextWindow < needed) {
-        return exclude(i, `context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`)
+        return exclude(i, `context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`, "request")
       }
       if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
-        return exclude(i, `context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`)
+        return exclude(i, `context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`, "request")
       }
       statics.push(i)
     })
