@@ -33,7 +33,7 @@ import {
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
-import { audioOutput, normaliseResponse, otherServiceTier, requestBody, WireResponse } from "./OpenAi/wire.js"
+import { audioOutput, legacyFunctions, normaliseResponse, otherServiceTier, requestBody, WireResponse } from "./OpenAi/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "openai"
@@ -138,5 +138,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput) } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions) } satisfies Provider
   })

@@ -4,8 +4,8 @@
  * Ollama; OpenAI has `n`, Gemini `candidateCount`), JSON mode without a schema
  * (Anthropic), a forced tool call (Ollama), no parallel tool calls (Gemini,
  * Ollama), a logit bias and OpenAI parameters modelgate does not model (all
- * but OpenAI), a service tier priced otherwise than the registry's and audio
- * output (OpenAI).
+ * but OpenAI), a service tier priced otherwise than the registry's, audio
+ * output and legacy function calling (OpenAI).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -82,5 +82,9 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(extras({ modalities: ["text", "audio"] }), ["openai: modalities", "anthropic: modalities", "google: modalities", "ollama: modalities"])
       assert.deepStrictEqual(extras({ audio: { voice: "alloy", format: "wav" } })[0], "openai: audio")
       assert.deepStrictEqual(extras({ modalities: ["text"] }).includes("openai: modalities"), false)
+      // Legacy function calling: OpenAI would answer with message.function_call, which answers do not carry.
+      const functions = [{ name: "f", parameters: { type: "object" } }]
+      assert.deepStrictEqual(extras({ functions })[0], "openai: functions")
+      assert.deepStrictEqual(extras({ function_call: "auto" })[0], "openai: function_call")
     })))
 })

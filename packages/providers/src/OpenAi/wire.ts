@@ -137,6 +137,19 @@ export const audioOutput = (provider: string, request: ChatRequest): Unsupported
   return asked === undefined ? undefined : { param: asked, reason: `modelgate's answers carry no audio (${provider} audio output asked)` }
 }
 
+/**
+ * Legacy function calling (`functions`, `function_call`): OpenAI answers it
+ * with `message.function_call`, which modelgate's answers do not carry (they
+ * carry `tool_calls`: send `tools`).
+ */
+export const legacyFunctions = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  const fields = request as Readonly<Record<string, unknown>>
+  const asked = fields["functions"] != null ? "functions" : fields["function_call"] != null ? "function_call" : undefined
+  return asked === undefined
+    ? undefined
+    : { param: asked, reason: `legacy function calling is not carried (${provider} would answer with function_call): send tools instead` }
+}
+
 /** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */
 export const toUsage = (usage: WireUsage): Usage => {
   const cached = usage.prompt_tokens_details?.cached_tokens
