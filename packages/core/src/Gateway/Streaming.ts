@@ -158,10 +158,12 @@ export const delivery = (peeled: Peeled<ProviderError>, options: DeliverOptions)
 export const deliver = (peeled: Peeled<ProviderError>, options: DeliverOptions): Stream.Stream<ChatChunk, ProviderError> =>
   delivery(peeled, options).chunks
 
-/** One choice of a finished stream: its text, tool calls and finish reason. */
+/** One choice of a finished stream: its text, refusal, tool calls and finish reason. */
 export interface ChoiceSummary {
   readonly index: number
   readonly content: string
+  /** The model's refusal text ("" when it refused nothing). */
+  readonly refusal: string
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly finishReason: FinishReason | undefined
 }
@@ -191,7 +193,8 @@ const choiceOf = (choice: ChoiceSummary, finishReason: FinishReason): Choice => 
   message: {
     role: "assistant",
     content: choice.content === "" && choice.toolCalls.length > 0 ? null : choice.content,
-    ...(choice.toolCalls.length > 0 ? { tool_calls: choice.toolCalls } : {})
+    ...(choice.toolCalls.length > 0 ? { tool_calls: choice.toolCalls } : {}),
+    ...(choice.refusal !== "" ? { refusal: choice.refusal } : {})
   },
   finish_reason: finishReason
 })
@@ -219,6 +222,7 @@ export const assemble = (summary: StreamSummary, id: string, model: string): Cha
 /** One choice as it streams in. */
 class ChoiceState {
   content = ""
+  refusal = ""
   finishReason: FinishReason | undefined = undefined
   readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
 
@@ -228,6 +232,7 @@ class ChoiceState {
     return {
       index: this.index,
       content: this.content,
+      refusal: this.refusal,
       finishReason: this.finishReason,
       toolCalls: [...this.calls.entries()]
         .sort(([a], [b]) => a - b)
@@ -258,6 +263,7 @@ class Summary {
         this.timeToFirstTokenMs = now - this.startedAt
       }
       if (delta.content != null) state.content += delta.content
+      if (delta.refusal != null) state.refusal += delta.refusal
       for (const call of delta.tool_calls ?? []) {
         const known = state.calls.get(call.index) ?? { id: "", name: "", arguments: "" }
         state.calls.set(call.index, {
