@@ -127,12 +127,16 @@ describe("Gateway streaming", () => {
       assert.strictEqual(yield* Ref.get(closed), 1)
     }))
 
-  it.effect("a stream of several choices (n > 1), interleaved as OpenAI sends them, assembles to the answer it carried, refusals included (property)", () =>
+  it.effect("a stream of several choices (n > 1), interleaved as OpenAI sends them, assembles to the answer it carried, refusals and citations included (property)", () =>
     Effect.gen(function* () {
       const callArb = fc.record({ id: fc.string({ minLength: 1, maxLength: 8 }), name: fc.string({ minLength: 1, maxLength: 8 }), args: fc.string({ maxLength: 30 }) })
       const choiceArb = fc.record({
         text: fc.string({ maxLength: 40 }),
         refusal: fc.oneof(fc.constant(""), fc.string({ minLength: 1, maxLength: 20 })),
+        annotations: fc.array(
+          fc.record({ type: fc.constant("url_citation"), url_citation: fc.record({ start_index: fc.nat(50), end_index: fc.nat(50), url: fc.webUrl(), title: fc.string({ maxLength: 10 }) }) }),
+          { maxLength: 2 }
+        ),
         calls: fc.array(callArb, { maxLength: 2 }),
         finish: fc.constantFrom("stop" as const, "length" as const, "tool_calls" as const)
       })
@@ -151,7 +155,8 @@ describe("Gateway streaming", () => {
               ...(c.calls.length > 0
                 ? { tool_calls: c.calls.map((t) => ({ id: t.id, type: "function" as const, function: { name: t.name, arguments: t.args } })) }
                 : {}),
-              ...(c.refusal !== "" ? { refusal: c.refusal } : {})
+              ...(c.refusal !== "" ? { refusal: c.refusal } : {}),
+              ...(c.annotations.length > 0 ? { annotations: c.annotations } : {})
             },
             finish_reason: c.finish
           })) as unknown as ChatResponse["choices"],
@@ -176,7 +181,7 @@ describe("Gateway streaming", () => {
 
   it("a stream with a choice left without its finish reason is not assembled (nothing incomplete is cached)", () => {
     const usage = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }
-    const choice = (index: number, finishReason: "stop" | undefined) => ({ index, content: "x", refusal: "", toolCalls: [], finishReason })
+    const choice = (index: number, finishReason: "stop" | undefined) => ({ index, content: "x", refusal: "", annotations: [], toolCalls: [], finishReason })
     const summary = (choices: ReadonlyArray<Streaming.ChoiceSummary>): Streaming.StreamSummary => ({ usage, timeToFirstTokenMs: 1, chunks: 3, created: 1, choices })
     assert.isDefined(Streaming.assemble(summary([choice(0, "stop"), choice(1, "stop")]), "id", "m"))
     assert.isUndefined(Streaming.assemble(summary([choice(0, "stop"), choice(1, undefined)]), "id", "m"))

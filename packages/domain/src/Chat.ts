@@ -190,12 +190,21 @@ export type Usage = typeof Usage.Type
 export const FinishReason = Schema.Literal("stop", "length", "tool_calls", "content_filter", "function_call")
 export type FinishReason = typeof FinishReason.Type
 
+/**
+ * A note on an answer's text, carried as the provider gave it: OpenAI's
+ * `url_citation` of a web search (`url_citation: { start_index, end_index,
+ * url, title }`).
+ */
+export const Annotation = Schema.Struct({ type: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+export type Annotation = typeof Annotation.Type
+
 /** The assistant's answer. */
 export const ResponseMessage = Schema.Struct({
   role: Schema.Literal("assistant"),
   content: Schema.NullOr(Schema.String),
   tool_calls: Schema.optional(Schema.Array(ToolCall)),
-  refusal: Schema.optional(Schema.NullOr(Schema.String))
+  refusal: Schema.optional(Schema.NullOr(Schema.String)),
+  annotations: Schema.optional(Schema.Array(Annotation))
 })
 export type ResponseMessage = typeof ResponseMessage.Type
 
@@ -238,7 +247,8 @@ export const ChunkChoice = Schema.Struct({
     role: Schema.optional(Schema.Literal("assistant")),
     content: Schema.optional(Schema.NullOr(Schema.String)),
     tool_calls: Schema.optional(Schema.Array(ToolCallDelta)),
-    refusal: Schema.optional(Schema.NullOr(Schema.String))
+    refusal: Schema.optional(Schema.NullOr(Schema.String)),
+    annotations: Schema.optional(Schema.Array(Annotation))
   }),
   finish_reason: Schema.NullOr(FinishReason),
   logprobs: Schema.optional(Schema.Null)

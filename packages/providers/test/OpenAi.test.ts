@@ -277,6 +277,26 @@ describe("OpenAi properties", () => {
     )
   })
 
+  it("web-search citations (annotations) are carried in the answer and its stream chunks; OpenAI's empty list is not", () => {
+    const citation = { type: "url_citation", url_citation: { start_index: 0, end_index: 5, url: "https://example.com", title: "Example" } }
+    const usage = () => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, estimated: true })
+    const answer = (annotations: unknown) =>
+      Schema.decodeUnknownSync(OpenAiWire.WireResponse)({
+        id: "c", created: 1, model: "gpt-4o-search-preview",
+        choices: [{ index: 0, message: { role: "assistant", content: "Hello", annotations }, finish_reason: "stop" }]
+      })
+    const carried = OpenAiWire.normaliseResponse(answer([citation]), usage)
+    assert.isTrue(carried._tag === "Ok" && Schema.is(ChatResponse)(carried.value))
+    if (carried._tag === "Ok") assert.deepStrictEqual(carried.value.choices[0].message.annotations, [citation])
+    const none = OpenAiWire.normaliseResponse(answer([]), usage)
+    if (none._tag === "Ok") assert.notProperty(none.value.choices[0].message, "annotations")
+
+    const chunk = Schema.decodeUnknownSync(OpenAiWire.WireChunk)({ choices: [{ index: 0, delta: { annotations: [citation] }, finish_reason: null }] })
+    const streamed = OpenAiWire.normaliseChunk(chunk, { id: "i", created: 1, model: "m" })
+    if (streamed._tag === "Ok") assert.deepStrictEqual(streamed.value.choices[0]?.delta.annotations, [citation])
+    assert.strictEqual(streamed._tag, "Ok")
+  })
+
   it("classification is total: every non-2xx status with any body is exactly one error class", () => {
     const special: Record<string, string> = {
       context_length_exceeded: "ContextLengthExceeded",

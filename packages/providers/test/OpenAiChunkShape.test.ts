@@ -17,7 +17,12 @@ const delta = fc.record({
   content: optional(text),
   refusal: optional(text),
   tool_calls: fc.option(fc.array(toolCall, { maxLength: 2 }), { nil: undefined, freq: 8 }),
-  audio: optional(fc.constant({ id: "x" }))
+  audio: optional(fc.constant({ id: "x" })),
+  annotations: optional(fc.oneof(
+    { arbitrary: fc.constant([]), weight: 4 },
+    fc.constant(null),
+    fc.constant([{ type: "url_citation", url_citation: { url: "https://example.com", start_index: 0, end_index: 3 } }])
+  ))
 }, { requiredKeys: ["content"] })
 const choice = fc.record({
   index: mostly(count),
@@ -121,6 +126,8 @@ describe("OpenAI stream chunk fast path", () => {
       { choices: [{ index: 0.5, delta: {}, finish_reason: null }] },
       { created: "1", choices: [] },
       { choices: [{ index: 0, delta: { content: 3 }, finish_reason: null }] },
+      // Citations: carried through the Schema.
+      { choices: [{ index: 0, delta: { annotations: [{ type: "url_citation", url_citation: { url: "https://a" } }] }, finish_reason: null }] },
       // An unknown finish reason: the Schema path words the error.
       { choices: [{ index: 0, delta: {}, finish_reason: "weird" }] },
       { choices: {} },

@@ -10,6 +10,13 @@ import { anyValue, assertHeldToSchema, count, mostly, optional, text } from "./i
 
 const decode = Schema.decodeUnknownEither(Schema.parseJson(WireResponse))
 
+/** OpenAI's everyday empty list, null, or web-search citations (left to the Schema). */
+const annotations = fc.oneof(
+  { arbitrary: fc.constant([]), weight: 4 },
+  fc.constant(null),
+  fc.array(fc.record({ type: fc.constant("url_citation"), url_citation: fc.record({ url: fc.webUrl(), start_index: count, end_index: count }) }), { minLength: 1, maxLength: 2 })
+)
+
 
 const toolCall = fc.record({
   id: mostly(fc.string({ maxLength: 6 })),
@@ -21,7 +28,7 @@ const message = fc.record({
   content: optional(text),
   refusal: optional(text),
   tool_calls: optional(fc.oneof(fc.constant(null), fc.array(toolCall, { maxLength: 2 }))),
-  annotations: optional(fc.constant([]))
+  annotations: optional(annotations)
 }, { requiredKeys: [] })
 const choice = fc.record({
   index: optional(count),
@@ -169,6 +176,8 @@ describe("OpenAI response fast path", () => {
       { ...ok, usage: { prompt_tokens: 1 } },
       { ...ok, usage: { prompt_tokens: 1, completion_tokens: 2, prompt_tokens_details: { cached_tokens: "0" } } },
       { ...ok, system_fingerprint: 5 },
+      // Citations: carried through the Schema.
+      { ...ok, choices: [{ index: 0, message: { content: "x", annotations: [{ type: "url_citation", url_citation: { url: "https://a" } }] }, finish_reason: "stop" }] },
       { error: { message: "overloaded" } },
       [],
       "x",

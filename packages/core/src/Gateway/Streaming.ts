@@ -3,7 +3,7 @@
  * before the first byte can still fail over), then deliver it to the client,
  * accounting for the stream when it ends, however it ends.
  */
-import type { ChatChunk, ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
+import type { Annotation, ChatChunk, ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { Cause, Channel, Chunk, type Clock, Effect, Exit, Option, Scope, Stream } from "effect"
 
@@ -164,6 +164,8 @@ export interface ChoiceSummary {
   readonly content: string
   /** The model's refusal text ("" when it refused nothing). */
   readonly refusal: string
+  /** Notes on the text (OpenAI's web-search citations), in the order they came. */
+  readonly annotations: ReadonlyArray<Annotation>
   readonly toolCalls: ReadonlyArray<ToolCall>
   readonly finishReason: FinishReason | undefined
 }
@@ -194,7 +196,8 @@ const choiceOf = (choice: ChoiceSummary, finishReason: FinishReason): Choice => 
     role: "assistant",
     content: choice.content === "" && choice.toolCalls.length > 0 ? null : choice.content,
     ...(choice.toolCalls.length > 0 ? { tool_calls: choice.toolCalls } : {}),
-    ...(choice.refusal !== "" ? { refusal: choice.refusal } : {})
+    ...(choice.refusal !== "" ? { refusal: choice.refusal } : {}),
+    ...(choice.annotations.length > 0 ? { annotations: choice.annotations } : {})
   },
   finish_reason: finishReason
 })
@@ -223,6 +226,7 @@ export const assemble = (summary: StreamSummary, id: string, model: string): Cha
 class ChoiceState {
   content = ""
   refusal = ""
+  annotations: Array<Annotation> = []
   finishReason: FinishReason | undefined = undefined
   readonly calls = new Map<number, { id: string; name: string; arguments: string }>()
 
@@ -233,6 +237,7 @@ class ChoiceState {
       index: this.index,
       content: this.content,
       refusal: this.refusal,
+      annotations: this.annotations,
       finishReason: this.finishReason,
       toolCalls: [...this.calls.entries()]
         .sort(([a], [b]) => a - b)
@@ -264,6 +269,7 @@ class Summary {
       }
       if (delta.content != null) state.content += delta.content
       if (delta.refusal != null) state.refusal += delta.refusal
+      if (delta.annotations !== undefined) for (const a of delta.annotations) state.annotations.push(a)
       for (const call of delta.tool_calls ?? []) {
         const known = state.calls.get(call.index) ?? { id: "", name: "", arguments: "" }
         state.calls.set(call.index, {

@@ -21,7 +21,7 @@ const pieces = (text: string, size: number): Array<string> => {
   return out
 }
 
-/** The deltas of one choice: role, content pieces, refusal, tool calls, finish. */
+/** The deltas of one choice: role, content pieces, refusal, annotations, tool calls, finish. */
 const choiceDeltas = (choice: Choice, chunkSize: number): Array<ChunkChoice> => {
   const index = choice.index
   const message = choice.message
@@ -31,6 +31,9 @@ const choiceDeltas = (choice: Choice, chunkSize: number): Array<ChunkChoice> => 
   }
   if (typeof message.refusal === "string" && message.refusal.length > 0) {
     deltas.push({ index, delta: { refusal: message.refusal }, finish_reason: null })
+  }
+  if (message.annotations !== undefined && message.annotations.length > 0) {
+    deltas.push({ index, delta: { annotations: message.annotations }, finish_reason: null })
   }
   ;(message.tool_calls ?? []).forEach((call, position) => {
     deltas.push({

@@ -32,9 +32,11 @@ const plainChoice = (u: unknown): ChunkChoice | undefined => {
   const out: Delta = {}
   if (delta !== undefined && delta !== null) {
     if (!isObject(delta)) return undefined
-    const { content, refusal, role, tool_calls } = delta
+    const { annotations, content, refusal, role, tool_calls } = delta
     if (!isOptString(role) || !isOptString(content) || !isOptString(refusal)) return undefined
     if (tool_calls !== undefined && tool_calls !== null) return undefined
+    // No annotations, or OpenAI's empty list (dropped as `normaliseChunk` drops it); citations are left to the Schema.
+    if (annotations !== undefined && annotations !== null && !(Array.isArray(annotations) && annotations.length === 0)) return undefined
     // In `normaliseChunk`'s key order: role, content, (tool_calls), refusal.
     if (role === "assistant") out.role = "assistant"
     if (content !== undefined) out.content = content

@@ -74,6 +74,11 @@ const message = (u: unknown): WireMessage | undefined => {
     out.tool_calls = decoded
   }
   if (refusal !== undefined) out.refusal = refusal
+  // OpenAI's everyday `annotations: []` (or null) is read here; citations are left to the Schema.
+  const annotations = u.annotations
+  if (annotations === null) out.annotations = null
+  else if (Array.isArray(annotations) && annotations.length === 0) out.annotations = []
+  else if (annotations !== undefined) return undefined
   return out
 }
 

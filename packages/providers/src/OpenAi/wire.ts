@@ -3,7 +3,7 @@
  * lenient Schemas of what comes back, normalised into the domain shapes.
  */
 import type { Unsupported } from "@modelgate/core/Provider"
-import type { ChatChunk, ChatRequest, ChatResponse, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
+import { Annotation, type ChatChunk, type ChatRequest, type ChatResponse, type ChunkChoice, type FinishReason, type Usage } from "@modelgate/domain/Chat"
 import { Schema } from "effect"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
@@ -34,7 +34,8 @@ export const WireChoice = Schema.Struct({
     role: Schema.optional(Schema.String),
     content: OptString,
     tool_calls: Schema.optional(Schema.NullOr(Schema.Array(WireToolCall))),
-    refusal: OptString
+    refusal: OptString,
+    annotations: Schema.optional(Schema.NullOr(Schema.Array(Annotation)))
   }),
   finish_reason: Schema.NullOr(Schema.String)
 })
@@ -80,7 +81,8 @@ export const WireChunk = Schema.Struct({
       role: OptString,
       content: OptString,
       tool_calls: Schema.optional(Schema.NullOr(Schema.Array(WireToolCallDelta))),
-      refusal: OptString
+      refusal: OptString,
+      annotations: Schema.optional(Schema.NullOr(Schema.Array(Annotation)))
     }))),
     finish_reason: Schema.optional(Schema.NullOr(Schema.String))
   }))),
@@ -89,6 +91,10 @@ export const WireChunk = Schema.Struct({
   error: Schema.optional(WireError)
 })
 export type WireChunk = typeof WireChunk.Type
+
+/** Annotations worth carrying: OpenAI sends `annotations: []` on every message. */
+const nonEmpty = (annotations: ReadonlyArray<Annotation> | null | undefined): annotations is ReadonlyArray<Annotation> =>
+  annotations !== undefined && annotations !== null && annotations.length > 0
 
 /** The finish reasons OpenAI documents (anything else is a malformed answer). */
 export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop", "length", "tool_calls", "content_filter", "function_call"])
@@ -190,7 +196,8 @@ export const normaliseResponse = (wire: WireResponse, fallbackUsage: () => Usage
         ...(calls.length > 0
           ? { tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: c.function })) }
           : {}),
-        ...(choice.message.refusal !== undefined ? { refusal: choice.message.refusal } : {})
+        ...(choice.message.refusal !== undefined ? { refusal: choice.message.refusal } : {}),
+        ...(nonEmpty(choice.message.annotations) ? { annotations: choice.message.annotations } : {})
       },
       finish_reason: reason as FinishReason
     })
@@ -242,7 +249,8 @@ export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normal
             }))
           }
           : {}),
-        ...(delta.refusal !== undefined ? { refusal: delta.refusal } : {})
+        ...(delta.refusal !== undefined ? { refusal: delta.refusal } : {}),
+        ...(nonEmpty(delta.annotations) ? { annotations: delta.annotations } : {})
       },
       finish_reason: reason as FinishReason | null
     })
