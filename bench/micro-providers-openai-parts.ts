@@ -50,7 +50,7 @@ const config = ProviderConfig.make({ baseUrl: "http://127.0.0.1:19001/v1" })
 
 // OpenAi.ts's `chatRequest` (a baseline without it: the builder it replaced).
 const OpenAi: typeof import("../packages/providers/src/OpenAi.js") = await import(`${src}/OpenAi.ts`)
-const ctx = { request, model: { providerModel: "gpt-4o-mini" }, key: { id: "openai#0", value: Redacted.make("k") } } as unknown as CallContext
+const ctx = { request, model: { providerModel: "gpt-4o-mini", capabilities: ["chat"] }, key: { id: "openai#0", value: Redacted.make("k") } } as unknown as CallContext
 const buildRequest: () => unknown = "chatRequest" in OpenAi
   ? () => OpenAi.chatRequest(ctx, ctx.key!, true)(config)
   : () =>

@@ -9,6 +9,8 @@
  * - OpenAI parameters modelgate does not model (`prediction`): sent on to
  *   OpenAI as they are, never to Anthropic; a `service_tier` priced otherwise
  *   than the registry's is refused everywhere.
+ * - `max_tokens` to an OpenAI reasoning model, which refuses it: sent as
+ *   `max_completion_tokens`.
  *
  * The fakes answer over real sockets (live clock).
  */
@@ -18,7 +20,7 @@ import type { ChatRequest } from "@modelgate/domain/Chat"
 import { defaultRequirements, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Chunk, Effect, Either, Stream } from "effect"
-import { ask, stack } from "./fixture.js"
+import { ask, models, stack } from "./fixture.js"
 
 const only = (...allowedModels: Array<string>): TaskRequirements => ({ ...defaultRequirements, allowedModels })
 const chatCalls = (requests: ReadonlyArray<{ readonly path: string }>) =>
@@ -100,6 +102,25 @@ describe("Scenario: requests a provider would answer without part of them", () =
         const flex = yield* Effect.either(gateway.complete({ ...ask("flex please"), service_tier: "flex" } as ChatRequest, defaultRequirements))
         assert.isTrue(Either.isLeft(flex) && flex.left._tag === "UnsupportedParameter" && flex.left.param === "service_tier")
         assert.strictEqual(chatCalls(yield* s.anthropic.requests), 0)
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("max_tokens to an OpenAI reasoning model goes as max_completion_tokens, which the provider takes (it refuses max_tokens)", () =>
+    Effect.gen(function* () {
+      const registry = models()
+      const o4mini = { ...registry.models[0]!, id: "o4-mini", providerModel: "o4-mini", capabilities: ["chat", "reasoning"], fallbacks: [] }
+      const s = yield* stack({ models: { ...registry, models: [...registry.models, o4mini] } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const answer = yield* gateway.complete(ask("think briefly", "o4-mini", { max_tokens: 50 }), defaultRequirements)
+        assert.strictEqual(answer.meta.model, "o4-mini")
+        const sent = (yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).at(-1)!.json as Record<string, unknown>
+        assert.strictEqual(sent["max_completion_tokens"], 50)
+        assert.notProperty(sent, "max_tokens")
+        // Other models get max_tokens as asked.
+        yield* gateway.complete(ask("no thinking", "gpt-4o-mini", { max_tokens: 50 }), defaultRequirements)
+        const plain = (yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).at(-1)!.json as Record<string, unknown>
+        assert.strictEqual(plain["max_tokens"], 50)
       }).pipe(Effect.provide(s.layer))
     }))
 })

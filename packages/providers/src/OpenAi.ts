@@ -65,7 +65,7 @@ export const chatRequest = (ctx: CallContext, key: ProviderKey, stream: boolean)
     HttpClientRequest.post(`${trimBase(config.baseUrl)}/chat/completions`).pipe(
       HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
       HttpClientRequest.bodyUint8Array(
-        Buffer.from(JSON.stringify(requestBody(ctx.request, ctx.model.providerModel, stream))),
+        Buffer.from(JSON.stringify(requestBody(ctx.request, ctx.model.providerModel, stream, ctx.model.capabilities.includes("reasoning")))),
         "application/json"
       )
     ),

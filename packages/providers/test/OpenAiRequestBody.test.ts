@@ -43,6 +43,15 @@ describe("OpenAI request body", () => {
     )
   })
 
+  it("to a reasoning model, max_tokens goes as max_completion_tokens (OpenAI rejects max_tokens there); to others as it is", () => {
+    const base = { model: "auto", messages: [{ role: "user", content: "hi" }] } as const
+    const asked = (extra: Partial<ChatRequest>, reasoning: boolean) => requestBody({ ...base, ...extra } as ChatRequest, "o4-mini", false, reasoning)
+    assert.deepStrictEqual(asked({ max_tokens: 50 }, true), { model: "o4-mini", messages: base.messages, max_completion_tokens: 50 })
+    assert.deepStrictEqual(asked({ max_tokens: 50, max_completion_tokens: 80 }, true), { model: "o4-mini", messages: base.messages, max_completion_tokens: 80 })
+    assert.deepStrictEqual(asked({ max_tokens: null }, true), { model: "o4-mini", messages: base.messages })
+    assert.deepStrictEqual(asked({ max_tokens: 50 }, false), { model: "o4-mini", messages: base.messages, max_tokens: 50 })
+  })
+
   it("carries OpenAI parameters modelgate does not model as they are", () => {
     const req = { model: "auto", messages: [{ role: "user", content: "hi" }], service_tier: "auto", prediction: { type: "content", content: "x" } } as ChatRequest
     const body = requestBody(req, "gpt-4o-mini", false)
@@ -53,7 +62,7 @@ describe("OpenAI request body", () => {
 
   it("is sent as JSON with the content type, length, accept and bearer headers", () => {
     const req: ChatRequest = { model: "alias", messages: [{ role: "user", content: "héllo" }], stream: true }
-    const ctx = { request: req, model: { providerModel: "gpt-x" }, key: { id: "openai#0", value: Redacted.make("sk-1") } } as unknown as CallContext
+    const ctx = { request: req, model: { providerModel: "gpt-x", capabilities: ["chat"] }, key: { id: "openai#0", value: Redacted.make("sk-1") } } as unknown as CallContext
     const built = chatRequest(ctx, ctx.key!, true)(ProviderConfig.make({ baseUrl: "http://up.example/v1/" }))
     assert.strictEqual(built.method, "POST")
     assert.strictEqual(built.url, "http://up.example/v1/chat/completions")

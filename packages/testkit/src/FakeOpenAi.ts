@@ -101,7 +101,7 @@ const textOf = (content: unknown): string =>
 export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi, never, Scope.Scope> =>
   Effect.gen(function*() {
     const keys = options.apiKeys ?? ["sk-test-openai"]
-    const models = options.models ?? ["gpt-4o-mini", "gpt-4o"]
+    const models = options.models ?? ["gpt-4o-mini", "gpt-4o", "o4-mini"]
     const contextWindow = options.contextWindow ?? 128_000
     let served = 0
 
@@ -142,6 +142,14 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       }
       if (body.stream_options !== undefined && body.stream !== true) {
         return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
+      }
+      // Reasoning models (o-series, gpt-5) take `max_completion_tokens` only, as OpenAI answers.
+      if (body.max_tokens !== undefined && /^(o\d|gpt-5)/.test(String(body.model))) {
+        return invalid(
+          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+          "max_tokens",
+          "unsupported_parameter"
+        )
       }
       if (!models.includes(body.model)) {
         return json(404, errorBody(`The model \`${body.model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found"))

@@ -105,12 +105,20 @@ export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop",
  * `{ ...rest, model, stream: true, stream_options }` of the request without
  * `stream` and `stream_options` (written as a loop for speed: the rest
  * destructuring and spreads were ~1.5 us per request, this ~0.1 us).
+ * For a `reasoning` model `max_tokens` goes as `max_completion_tokens`:
+ * OpenAI's reasoning models reject `max_tokens` (PROVIDERS.md), and a 400
+ * there would end an `auto` request that never named the model.
  */
-export const requestBody = (request: ChatRequest, providerModel: string, stream: boolean): Record<string, unknown> => {
+export const requestBody = (request: ChatRequest, providerModel: string, stream: boolean, reasoning = false): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   const fields = request as Readonly<Record<string, unknown>>
   for (const key of Object.keys(fields)) {
-    if (key !== "stream" && key !== "stream_options") out[key] = fields[key]
+    if (key === "stream" || key === "stream_options") continue
+    if (reasoning && key === "max_tokens") {
+      if (fields["max_completion_tokens"] == null && fields[key] != null) out["max_completion_tokens"] = fields[key]
+      continue
+    }
+    out[key] = fields[key]
   }
   out["model"] = providerModel
   if (stream) {
