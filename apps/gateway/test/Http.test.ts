@@ -99,6 +99,16 @@ describe("http", () => {
         assert.deepStrictEqual(extraParameters(calls.at(-1)!.request), [])
       }))
 
+    it.effect("GET /v1/models/{model} takes a raw or encoded provider/model; an unknown one is a 404 in the OpenAI shape", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* request("/v1/models/anthropic/claude-test")).json.id, "claude-test")
+        assert.strictEqual((yield* request("/v1/models/anthropic%2Fclaude-test")).json.id, "claude-test")
+        assert.strictEqual((yield* request("/v1/models/gpt-test?x=1")).json.id, "gpt-test")
+        const missing = yield* request("/v1/models/nope")
+        assert.strictEqual(missing.status, 404)
+        assert.deepInclude(missing.json.error, { code: "model_not_found", param: "model" })
+      }))
+
     it.effect("with model auto, the request's own needs become capabilities", () =>
       Effect.gen(function* () {
         const tools = [{ type: "function", function: { name: "f" } }]

@@ -61,6 +61,18 @@ describe("openai client", () => {
         assert.strictEqual(page.data[1]?.owned_by, "openai")
       }))
 
+    it.effect("retrieves one model by id, by provider/model and auto; an unknown one is a NotFoundError", () =>
+      Effect.gen(function* () {
+        const model = yield* call((c) => c.models.retrieve("gpt-test"))
+        assert.deepInclude(model, { id: "gpt-test", object: "model", owned_by: "openai" })
+        // The client sends the slash encoded (%2F).
+        assert.strictEqual((yield* call((c) => c.models.retrieve("anthropic/claude-test"))).id, "claude-test")
+        assert.strictEqual((yield* call((c) => c.models.retrieve("auto"))).owned_by, "modelgate")
+        const missing = yield* callError((c) => c.models.retrieve("missing"))
+        assert.instanceOf(missing, OpenAI.NotFoundError)
+        assert.include(missing.message, "missing")
+      }))
+
     it.effect("an unknown model is a NotFoundError naming the model", () =>
       Effect.gen(function* () {
         const error = yield* callError((c) => c.chat.completions.create({ ...hello, model: "missing" }))

@@ -9,8 +9,11 @@ import { Events } from "@modelgate/core/Events"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Providers } from "@modelgate/core/Provider"
+import { ModelNotFound } from "@modelgate/domain/Errors"
 import { GatewayEvent } from "@modelgate/domain/Events"
+import type { ModelMetadata } from "@modelgate/domain/Model"
 import { Clock, Effect, identity, Option, Schema, Stream } from "effect"
+import { type ApiError, fromGatewayError } from "./ApiError.js"
 
 /** A JSON response. */
 export const json = (body: unknown, status = 200, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
@@ -18,6 +21,19 @@ export const json = (body: unknown, status = 200, headers?: Record<string, strin
 
 const encoder = new TextEncoder()
 const encodeEvent = Schema.encodeSync(GatewayEvent)
+
+/**
+ * The model of a `/v1/models/{model}` path: the rest of the path without the
+ * query, percent-decoded (taken as sent when it is not valid encoding).
+ */
+export const modelOfPath = (url: string): string => {
+  const rest = url.split("?", 1)[0]!.slice("/v1/models/".length)
+  try {
+    return decodeURIComponent(rest)
+  } catch {
+    return rest
+  }
+}
 
 /** Whether a team sees an event: all but the budget events of other agent types. */
 const visibleTo = (team: string) => {
@@ -37,23 +53,32 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   const adapters = Option.getOrUndefined(yield* Effect.serviceOption(Providers))
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
 
+  const auto = { id: "auto", object: "model", created, owned_by: "modelgate" }
+  const entry = (m: ModelMetadata) => ({
+    id: m.id,
+    object: "model",
+    created,
+    owned_by: m.provider,
+    display_name: m.displayName,
+    capabilities: m.capabilities,
+    context_window: m.contextWindow
+  })
+
   /** `GET /v1/models`: the OpenAI list shape, enabled registry models plus `auto`. */
-  const models = Effect.map(registry.enabled, (list) =>
-    json({
-      object: "list",
-      data: [
-        { id: "auto", object: "model", created, owned_by: "modelgate" },
-        ...list.map((m) => ({
-          id: m.id,
-          object: "model",
-          created,
-          owned_by: m.provider,
-          display_name: m.displayName,
-          capabilities: m.capabilities,
-          context_window: m.contextWindow
-        }))
-      ]
-    }))
+  const models = Effect.map(registry.enabled, (list) => json({ object: "list", data: [auto, ...list.map(entry)] }))
+
+  /**
+   * `GET /v1/models/{model}`: one model as OpenAI's retrieve answers it (a
+   * registry id, `provider/model`, or `auto`); 404 `model_not_found` for one
+   * the gateway does not serve (unknown or disabled).
+   */
+  const model = (name: string): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> =>
+    name === "auto"
+      ? Effect.succeed(json(auto))
+      : Effect.matchEffect(registry.resolve(name), {
+        onFailure: (e) => Effect.fail(fromGatewayError(e)),
+        onSuccess: (m) => (m.enabled ? Effect.succeed(json(entry(m))) : Effect.fail(fromGatewayError(new ModelNotFound({ modelId: name }))))
+      })
 
   /** `GET /health`: the process is up. */
   const liveness = Effect.succeed(json({ status: "ok" }))
@@ -113,5 +138,5 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
     )
   )
 
-  return { models, liveness, readiness, eventStream } as const
+  return { models, model, liveness, readiness, eventStream } as const
 })

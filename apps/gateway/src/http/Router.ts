@@ -97,6 +97,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/chat/completions", guarded(chatAuth, chat.respond)),
     HttpRouter.get("/v1/models", v1(() => info.models)),
+    // The rest of the path is the model, which may hold a slash (`provider/model`, sent raw or as %2F).
+    HttpRouter.get("/v1/models/*", v1((request) => info.model(Info.modelOfPath(request.url)))),
     HttpRouter.get("/v1/events", v1((request) => info.eventStream(auth.virtualKeyOf(request.headers)?.agentType))),
     // A team (virtual key) sees its own agent type's metrics only.
     HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.virtualKeyOf(request.headers)?.agentType))),
