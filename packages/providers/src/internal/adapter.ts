@@ -1,7 +1,7 @@
 /**
  * Pieces every adapter's `make` uses: who a call is for, the error of a
- * missing key, the base URL, a timed probe, and what a provider that answers
- * one choice cannot serve.
+ * missing key, the base URL, a timed probe, and the checks of what a
+ * provider cannot serve (`Provider.cannotServe`).
  */
 import type { ProbeResult, ProviderKey, Unsupported } from "@modelgate/core/Provider"
 import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
