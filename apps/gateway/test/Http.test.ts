@@ -97,6 +97,12 @@ describe("http", () => {
         // A request only of modelled fields carries none.
         yield* post("/v1/chat/completions", chatBody({ temperature: 0, modelgate: { priority: "LOW" } }))
         assert.deepStrictEqual(extraParameters(calls.at(-1)!.request), [])
+        // `__proto__` is no parameter: it neither travels nor gives the request a prototype that passes unchecked fields.
+        const reply = yield* request("/v1/chat/completions", { body: `{"model":"auto","messages":[{"role":"user","content":"hi"}],"store":true,"__proto__":{"n":-5}}` })
+        assert.strictEqual(reply.status, 200)
+        const polluted = calls.at(-1)!.request
+        assert.isUndefined(polluted.n)
+        assert.deepStrictEqual(extraParameters(polluted), ["store"])
       }))
 
     it.effect("GET /v1/models/{model} takes a raw or encoded provider/model; an unknown one is a 404 in the OpenAI shape", () =>

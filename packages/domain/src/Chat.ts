@@ -161,7 +161,7 @@ export type ChatRequest = typeof ChatRequest.Type
  */
 export const extraParameters = (request: ChatRequest): ReadonlyArray<string> => {
   let extras: Array<string> | undefined
-  for (const key in request) {
+  for (const key of Object.keys(request)) {
     if (!Object.hasOwn(ChatRequest.fields, key)) (extras ??= []).push(key)
   }
   return extras ?? noExtras

@@ -34,8 +34,9 @@ export const decodeChat = (body: Record<string, unknown>): Either.Either<ChatReq
   if (common !== undefined) return Either.right(common)
   return Either.map(decodeFull(body), (request) => {
     let out: Record<string, unknown> | undefined
-    for (const key in body) {
-      if (key === "modelgate" || Object.hasOwn(ChatRequest.fields, key)) continue
+    for (const key of Object.keys(body)) {
+      // `__proto__` (an own key of parsed JSON) would set the request's prototype: never a parameter.
+      if (key === "modelgate" || key === "__proto__" || Object.hasOwn(ChatRequest.fields, key)) continue
       out ??= { ...request }
       out[key] = body[key]
     }
