@@ -39,8 +39,14 @@ import * as Reads from "./ModelSelector/Reads.js"
 export interface SelectionInput {
   readonly requirements: TaskRequirements
   readonly estimatedPromptTokens: number
-  /** The output tokens the request asks for (or a default). */
+  /** The output tokens the request asks for (or a default), per choice. */
   readonly maxOutputTokens: number
+  /**
+   * The choices the request asks for (`n`; default 1): the output counts this
+   * many times toward the estimated cost and the rate-limit room, once toward
+   * the context window (each choice has its own).
+   */
+  readonly choices?: number | undefined
   /** Restrict ranking to these model ids (e.g. an explicit model and its fallbacks). */
   readonly only?: ReadonlyArray<string> | undefined
   /** Carried into the `ModelSelected` event. */

@@ -63,6 +63,30 @@ describe("ModelSelector.rank", () => {
       assert.include(why["dear"], "exceeds maxCostPerRequestUsd")
       assert.include(why["busy"], "rate limited")
       assert.isUndefined(ranking.retryAfterMs, "not only rate limits")
+      // What the request asks rules out for good (HTTP 400 when alone); the gateway's setup, a health or a limit does not.
+      const kind = Object.fromEntries(ranking.excluded.map((e) => [e.model, e.kind]))
+      assert.deepStrictEqual(kind, {
+        ok: "request",
+        off: "permanent",
+        novision: "request",
+        small: "request",
+        down: "unavailable",
+        dear: "request",
+        busy: "rate_limited"
+      })
+    }))
+
+  it.effect("counts the output once per choice (n) toward the cost cap, once toward the context window", () =>
+    Effect.gen(function*() {
+      // $1 per million output tokens: 500 output tokens cost $0.0005 per choice (the prompt is free).
+      const { selector } = yield* setupSelector([model("m", { contextWindow: 1_600, pricing: { inputPerMillion: 0, outputPerMillion: 1 } })])
+      const cap = { maxCostPerRequestUsd: 0.0012 }
+      assert.deepStrictEqual(ids(yield* selector.rank({ ...req(cap), choices: 2 })), ["m"])
+      const three = yield* selector.rank({ ...req(cap), choices: 3 })
+      assert.deepStrictEqual(ids(three), [])
+      assert.include(three.excluded[0]?.reason, "exceeds maxCostPerRequestUsd")
+      // 1,000 prompt + 500 output fit 1,600 whatever n is.
+      assert.deepStrictEqual(ids(yield* selector.rank({ ...req(), choices: 3 })), ["m"])
     }))
 
   it.effect("honours minContextWindow and lists unknown `only` ids", () =>

@@ -87,7 +87,7 @@ export const make = Effect.gen(function* () {
         : estimatePromptTokens(chat, explicit)
       const maxOutputTokens = chat.max_completion_tokens ?? chat.max_tokens ?? defaultMaxOutputTokens
       const unsupported = providers === undefined ? undefined : (model: ModelMetadata) => unsupportedOn(providers, chat, model)?.reason
-      const ranking = yield* selector.rank({ requirements, estimatedPromptTokens, maxOutputTokens, only, unsupported })
+      const ranking = yield* selector.rank({ requirements, estimatedPromptTokens, maxOutputTokens, choices: chat.n ?? 1, only, unsupported })
       return json({
         requirements,
         estimatedPromptTokens,

@@ -87,6 +87,7 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
     requirements,
     estimatedPromptTokens: promptTokens,
     maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
+    choices: request.n ?? 1,
     requestId,
     only,
     unsupported: (model: ModelMetadata) => unsupportedOn(s.providers, request, model)?.reason

@@ -106,6 +106,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
   Effect.flatMap(candidatesOf(deps.registry, input.only), ({ missing, models }) => {
     const { requirements, estimatedPromptTokens: prompt, maxOutputTokens: output } = input
     const needed = prompt + output
+    const allOutput = output * Math.max(1, input.choices ?? 1)
     // Each model's verdict, in model order; the checks that read another service run as one batch per
     // service over the models still in (health, then budgets, then rate limits), so a model is
     // asked about only if it passed the checks before, as one model at a time would be.
@@ -147,9 +148,9 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
           const reason = `unavailable: ${health.reason || health.status}${probe}`
           return exclude(i, reason, health.blocked === true ? "permanent" : "unavailable", retryAfterMs)
         }
-        const costPico = estimateCost(deps.costs, models[i]!.model, prompt, output)
+        const costPico = estimateCost(deps.costs, models[i]!.model, prompt, allOutput)
         if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
-          return exclude(i, `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`)
+          return exclude(i, `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`, "request")
         }
         healths[i] = health
         costsPico[i] = costPico
@@ -171,7 +172,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       )
     }
     const afterBudgets = (affordable: ReadonlyArray<number>) =>
-      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: needed })), at), (rooms) => {
+      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: prompt + allOutput })), at), (rooms) => {
         affordable.forEach((i, k) => {
           const headroom = rooms[k]!
           if (!headroom.fits) {
