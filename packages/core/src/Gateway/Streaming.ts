@@ -252,8 +252,8 @@ class Summary {
   private timeToFirstTokenMs: number | undefined
   private chunks = 0
   private created: number | undefined
-  /** By choice index (sparse until every index has been seen). */
-  private readonly choices: Array<ChoiceState | undefined> = []
+  /** By choice index (a Map: an index comes from the provider, an array would grow to it). */
+  private readonly choices = new Map<number, ChoiceState>()
 
   constructor(private readonly startedAt: number) {}
 
@@ -262,7 +262,8 @@ class Summary {
     this.created ??= chunk.created
     if (chunk.usage != null) this.usage = chunk.usage
     for (const choice of chunk.choices) {
-      const state = this.choices[choice.index] ??= new ChoiceState(choice.index)
+      let state = this.choices.get(choice.index)
+      if (state === undefined) this.choices.set(choice.index, state = new ChoiceState(choice.index))
       const delta = choice.delta
       if (this.timeToFirstTokenMs === undefined && ((delta.content ?? "") !== "" || delta.tool_calls !== undefined)) {
         this.timeToFirstTokenMs = now - this.startedAt
@@ -283,8 +284,7 @@ class Summary {
   }
 
   done(): StreamSummary {
-    const choices: Array<ChoiceSummary> = []
-    for (const state of this.choices) if (state !== undefined) choices.push(state.done())
+    const choices = [...this.choices.values()].sort((a, b) => a.index - b.index).map((state) => state.done())
     return {
       usage: this.usage,
       timeToFirstTokenMs: this.timeToFirstTokenMs,
