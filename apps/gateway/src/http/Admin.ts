@@ -7,8 +7,8 @@ import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { ModelSelector } from "@modelgate/core/ModelSelector"
-import { Providers, unsupportedOn } from "@modelgate/core/Provider"
-import { defaultMaxOutputTokens, estimatePromptTokens } from "@modelgate/core/TokenEstimator"
+import { selectionInputOf } from "@modelgate/core/ModelSelector/RequestInput"
+import { Providers } from "@modelgate/core/Provider"
 import { ChatRequest } from "@modelgate/domain/Chat"
 import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
 import { ModelMetadata } from "@modelgate/domain/Model"
@@ -80,14 +80,10 @@ export const make = Effect.gen(function* () {
       const chat = yield* (isRecord ? decodeChat(raw) : decodeAny(body))
       const requirements = withImplied(chat, yield* requirementsFrom(raw["modelgate"], request.headers))
       const explicit = chat.model === "auto" ? undefined : yield* Effect.mapError(registry.resolve(chat.model), fromRegistryError)
-      const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
-      // As the gateway ranks: exact tokens for an explicit model, chars / 4 for `auto`.
-      const estimatedPromptTokens = explicit === undefined
-        ? Math.ceil(JSON.stringify(chat.messages).length / 4)
-        : estimatePromptTokens(chat, explicit)
-      const maxOutputTokens = chat.max_completion_tokens ?? chat.max_tokens ?? defaultMaxOutputTokens
-      const unsupported = providers === undefined ? undefined : (model: ModelMetadata) => unsupportedOn(providers, chat, model)?.reason
-      const ranking = yield* selector.rank({ requirements, estimatedPromptTokens, maxOutputTokens, choices: chat.n ?? 1, only, unsupported })
+      // As the gateway ranks the request.
+      const input = selectionInputOf(chat, requirements, explicit, providers)
+      const { estimatedPromptTokens, maxOutputTokens } = input
+      const ranking = yield* selector.rank(input)
       return json({
         requirements,
         estimatedPromptTokens,

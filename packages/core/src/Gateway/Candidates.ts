@@ -11,8 +11,8 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Clock, Effect, Option } from "effect"
 import { candidatesFor } from "../Failover.js"
 import type { Ranking } from "../ModelSelector.js"
-import { unsupportedOn } from "../Provider.js"
-import { defaultMaxOutputTokens, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
+import { selectionInputOf } from "../ModelSelector/RequestInput.js"
+import { estimateOutputTokens } from "../TokenEstimator.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as WaitQueue from "./WaitQueue.js"
@@ -24,9 +24,6 @@ export interface Candidates {
   /** Models left out of the ranking, and why: reported when every candidate fails. */
   readonly excluded: ReadonlyArray<Exclusion>
 }
-
-/** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
-const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
 
 // Events and errors here are built with validation off (`, true`): typed values of our own ranking, not
 // outside input; test/HotPathSchemas.test.ts checks that what is built satisfies the Schemas.
@@ -80,18 +77,9 @@ const budgetRefusal = (
  * generator is an allocation and a few Effect steps per request.)
  */
 const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) => {
-  const { explicit, requestId } = begun
-  const promptTokens = explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit)
-  const only = explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks]
-  const input = {
-    requirements,
-    estimatedPromptTokens: promptTokens,
-    maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
-    choices: request.n ?? 1,
-    requestId,
-    only,
-    unsupported: (model: ModelMetadata) => unsupportedOn(s.providers, request, model)?.reason
-  }
+  const { explicit } = begun
+  const input = selectionInputOf(request, requirements, explicit, s.providers, begun.requestId)
+  const promptTokens = input.estimatedPromptTokens
   // `rankAt` runs its reads when called: suspended, so that each run (the queue re-runs it while
   // waiting) ranks afresh at its own time.
   const selector = s.selector

@@ -1,0 +1,36 @@
+/**
+ * The selection input of a chat request, as the gateway ranks it: used by the
+ * request path and by the admin dry run (`POST /admin/select`), so the two
+ * rank alike.
+ */
+import type { ChatRequest } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import type { SelectionInput } from "../ModelSelector.js"
+import { type Providers, unsupportedOn } from "../Provider.js"
+import { defaultMaxOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
+
+/** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
+const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
+
+/**
+ * What `request` asks of the ranking: exact prompt tokens for a named model
+ * (`explicit`; chars / 4 for `auto`), the output per choice and the `n`
+ * choices, the named model and its fallbacks as `only`, and what each
+ * model's provider cannot serve (when `providers` is given).
+ */
+export const selectionInputOf = (
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  explicit: ModelMetadata | undefined,
+  providers: Providers["Type"] | undefined,
+  requestId?: string
+): SelectionInput => ({
+  requirements,
+  estimatedPromptTokens: explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit),
+  maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
+  choices: request.n ?? 1,
+  only: explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks],
+  requestId,
+  unsupported: providers === undefined ? undefined : (model) => unsupportedOn(providers, request, model)?.reason
+})
