@@ -106,8 +106,8 @@ export class ModelUnavailable extends Schema.TaggedError<ModelUnavailable>()("Mo
  * help: `rate_limited` and `unavailable` may pass, `budget` lasts until the
  * budget's period ends; `request` (the request itself rules the model out:
  * capabilities, context window, its cost cap, a parameter its provider
- * cannot serve, its key's models) and `permanent` (the gateway's setup: disabled, no API key,
- * not in the registry) never pass for this request.
+ * cannot serve, its key's models) and `permanent` (the gateway's setup:
+ * disabled, no API key, not in the registry) never pass for this request.
  */
 export const Exclusion = Schema.Struct({
   model: Schema.String,
