@@ -77,13 +77,14 @@ export interface Provider {
   /** A models-list or metadata call that spends no tokens where the provider has one. */
   readonly probe: (model: ModelMetadata, key: ProviderKey | undefined) => Effect.Effect<ProbeResult>
   /**
-   * What in `request` this provider cannot give (a field whose meaning its
-   * answer would lose, such as `n: 2` where it answers one choice), or
-   * undefined. The gateway never sends such a request to it: `auto` ranks
+   * What in `request` this provider cannot give on `model` (a field whose
+   * meaning its answer would lose, such as `n: 2` where it answers one
+   * choice, or a reasoning effort the model's registry entry does not map),
+   * or undefined. The gateway never sends such a request to it: `auto` ranks
    * without its models, a named model of it is refused (`UnsupportedParameter`).
    * Optional: an adapter without it serves every request.
    */
-  readonly cannotServe?: ((request: ChatRequest) => Unsupported | undefined) | undefined
+  readonly cannotServe?: ((request: ChatRequest, model: ModelMetadata) => Unsupported | undefined) | undefined
 }
 
 /** A request field a provider cannot honour, and why. */
@@ -94,7 +95,7 @@ export interface Unsupported {
 
 /** What in `request` the adapter of `model`'s provider cannot give (see `Provider.cannotServe`). */
 export const unsupportedOn = (providers: Providers["Type"], request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
-  providers.get(model.provider)?.cannotServe?.(request)
+  providers.get(model.provider)?.cannotServe?.(request, model)
 
 /** The adapters the gateway can reach, by provider id. */
 export class Providers extends Context.Tag("@modelgate/core/Providers")<

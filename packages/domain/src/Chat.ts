@@ -148,7 +148,7 @@ export const ChatRequest = Schema.Struct({
   logprobs: Schema.optional(Schema.NullOr(NoLogprobs)),
   top_logprobs: Schema.optional(Schema.NullOr(Schema.Int)),
   logit_bias: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Number }))),
-  reasoning_effort: Schema.optional(Schema.String),
+  reasoning_effort: Schema.optional(Schema.NullOr(Schema.String)),
   metadata: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
 })
 export type ChatRequest = typeof ChatRequest.Type

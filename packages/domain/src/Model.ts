@@ -38,6 +38,20 @@ export class RateLimits extends Schema.Class<RateLimits>("RateLimits")({
 export const QualityTier = Schema.Literal("frontier", "standard", "economy", "local")
 export type QualityTier = typeof QualityTier.Type
 
+/** A provider's own value for one reasoning effort: a name, a token budget, or thinking on/off. */
+export const ReasoningEffortValue = Schema.Union(Schema.String, Schema.Int, Schema.Boolean)
+export type ReasoningEffortValue = typeof ReasoningEffortValue.Type
+
+/**
+ * How a model takes a request's `reasoning_effort`: each effort it accepts
+ * (OpenAI's names: "low", "medium", "high", ...) and the provider's own value
+ * for it (OpenAI: the effort; Anthropic: `output_config.effort`; Gemini: a
+ * `thinkingLevel` name or a `thinkingBudget` in tokens; Ollama: `think`).
+ * An effort missing here is one the model cannot serve.
+ */
+export const ReasoningEfforts = Schema.Record({ key: Schema.String, value: ReasoningEffortValue })
+export type ReasoningEfforts = typeof ReasoningEfforts.Type
+
 /** Everything the gateway knows about one model. */
 export class ModelMetadata extends Schema.Class<ModelMetadata>("ModelMetadata")({
   id: ModelId,
@@ -53,7 +67,8 @@ export class ModelMetadata extends Schema.Class<ModelMetadata>("ModelMetadata")(
   qualityScore: Schema.Number.pipe(Schema.between(0, 1)),
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   fallbacks: Schema.optionalWith(Schema.Array(ModelId), { default: () => [] }),
-  tags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] })
+  tags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  reasoningEfforts: Schema.optional(ReasoningEfforts)
 }) {}
 
 /** The file `config/models.json`: a source note and the list of models. */
@@ -78,6 +93,7 @@ export const ModelPatch = Schema.Struct({
   qualityScore: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
   enabled: Schema.optional(Schema.Boolean),
   fallbacks: Schema.optional(Schema.Array(ModelId)),
-  tags: Schema.optional(Schema.Array(Schema.String))
+  tags: Schema.optional(Schema.Array(Schema.String)),
+  reasoningEfforts: Schema.optional(ReasoningEfforts)
 })
 export type ModelPatch = typeof ModelPatch.Type

@@ -11,7 +11,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, Redacted, type Scope } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
-import { toAnthropicRequest, unschemedJson } from "./Anthropic/Request.js"
+import { toAnthropicRequest, unschemedJson, unservedAnthropicEffort } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
 import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
@@ -107,5 +107,5 @@ export const make = (
         return yield* http.call(callInfoOf(model, key), request, () => Effect.void, { retry: false })
       })).pipe(Effect.withSpan("Anthropic.probe"))
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, unschemedJson, logitBias, extraOpenAiParameters) } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, unschemedJson, logitBias, extraOpenAiParameters, unservedAnthropicEffort) } satisfies Provider
   })

@@ -12,7 +12,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, FiberRef, Redacted, type Scope } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
-import { toGeminiRequest } from "./Google/Request.js"
+import { toGeminiRequest, unservedGeminiEffort } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
@@ -20,6 +20,7 @@ import { callInfoOf, cannotServe, extraOpenAiParameters, logitBias, missingKey, 
 import { type CallInfo, decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
+import { effortValue } from "./internal/reasoning.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
 import { toStream } from "./internal/pull.js"
 import { parseEventJson, pullSse } from "./internal/sse.js"
@@ -70,7 +71,7 @@ export const make = (
       const key = ctx.key
       if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
       return Effect.flatMap(getConfig, (config) => {
-        const body = toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id })
+        const body = toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id }, effortValue(ctx.request, ctx.model))
         if (Either.isLeft(body)) return Effect.fail(body.left)
         const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
         return Effect.succeed(
@@ -145,7 +146,7 @@ export const make = (
     return {
       id: providerId,
       requiresKey: true,
-      cannotServe: cannotServe(providerId, serialToolCalls, logitBias, extraOpenAiParameters),
+      cannotServe: cannotServe(providerId, serialToolCalls, logitBias, extraOpenAiParameters, unservedGeminiEffort),
       chat: (ctx) => redactKeyHeader(chat(ctx)),
       stream: (ctx) => redactKeyHeader(stream(ctx)),
       probe: (model, key) => redactKeyHeader(probe(model, key))

@@ -15,6 +15,7 @@ import {
   callInfoOf,
   cannotServe,
   decodeJson,
+  effortValue,
   excerpt,
   extraOpenAiParameters,
   logitBias,
@@ -30,7 +31,7 @@ import {
 import { classify } from "./Ollama/errors.js"
 import { type Identity, normaliseResponse, pullStream } from "./Ollama/normalise.js"
 import { plainChatLine } from "./Ollama/shape.js"
-import { forcedToolChoice, remoteImages, requestBody, WireChatLine, WireTags } from "./Ollama/wire.js"
+import { forcedToolChoice, remoteImages, requestBody, unservedOllamaEffort, WireChatLine, WireTags } from "./Ollama/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "ollama"
@@ -81,7 +82,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       return Effect.map(getConfig, (config) =>
         withKey(
           HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(
-            HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream))
+            HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream, effortValue(ctx.request, ctx.model)))
           ),
           ctx.key
         ))
@@ -144,5 +145,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, forcedToolChoice, serialToolCalls, logitBias, extraOpenAiParameters) } satisfies Provider
+    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, forcedToolChoice, serialToolCalls, logitBias, extraOpenAiParameters, unservedOllamaEffort) } satisfies Provider
   })

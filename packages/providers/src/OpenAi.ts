@@ -18,6 +18,7 @@ import {
   cannotServe,
   decodeJson,
   decodeJsonEither,
+  effortValue,
   estimatedUsage,
   excerpt,
   makeProviderHttp,
@@ -33,7 +34,7 @@ import {
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
-import { audioOutput, legacyFunctions, normaliseResponse, otherServiceTier, requestBody, WireResponse } from "./OpenAi/wire.js"
+import { audioOutput, legacyFunctions, normaliseResponse, otherServiceTier, requestBody, unservedOpenAiEffort, WireResponse } from "./OpenAi/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "openai"
@@ -65,7 +66,7 @@ export const chatRequest = (ctx: CallContext, key: ProviderKey, stream: boolean)
     HttpClientRequest.post(`${trimBase(config.baseUrl)}/chat/completions`).pipe(
       HttpClientRequest.setHeader("accept", stream ? "text/event-stream" : "application/json"),
       HttpClientRequest.bodyUint8Array(
-        Buffer.from(JSON.stringify(requestBody(ctx.request, ctx.model.providerModel, stream, ctx.model.capabilities.includes("reasoning")))),
+        Buffer.from(JSON.stringify(requestBody(ctx.request, ctx.model.providerModel, stream, ctx.model.capabilities.includes("reasoning"), effortValue(ctx.request, ctx.model)))),
         "application/json"
       )
     ),
@@ -138,5 +139,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions) } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions, unservedOpenAiEffort) } satisfies Provider
   })

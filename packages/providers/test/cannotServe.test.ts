@@ -5,22 +5,26 @@
  * (Anthropic), a forced tool call (Ollama), no parallel tool calls (Gemini,
  * Ollama), a logit bias and OpenAI parameters modelgate does not model (all
  * but OpenAI), a service tier priced otherwise than the registry's, audio
- * output and legacy function calling (OpenAI).
+ * output and legacy function calling (OpenAI), a reasoning effort the
+ * model's registry entry does not map to a value its provider takes (all; an
+ * OpenAI reasoning model without a mapping takes the effort as asked).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
 import type { ChatRequest } from "@modelgate/domain/Chat"
+import { ModelMetadata } from "@modelgate/domain/Model"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as Anthropic from "../src/Anthropic.js"
 import * as Google from "../src/Google.js"
 import * as Ollama from "../src/Ollama.js"
 import * as OpenAi from "../src/OpenAi.js"
+import { modelOf } from "@modelgate/testkit/TestModel"
 import { live } from "./internal/fixtures.js"
 
 const request = (extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "m", messages: [{ role: "user", content: "hi" }], ...extra })
 const config = Effect.succeed(ProviderConfig.make({ baseUrl: "http://127.0.0.1:1" }))
-const refusal = (provider: Provider, extra: Partial<ChatRequest>) => provider.cannotServe?.(request(extra))
+const refusal = (provider: Provider, extra: Partial<ChatRequest>, model = modelOf(provider.id, "m")) => provider.cannotServe?.(request(extra), model)
 
 describe("Provider.cannotServe", () => {
   it.scoped("n above 1: refused by Anthropic and Ollama naming the field, served by OpenAI and Gemini; n 1, null or absent by all", () =>
@@ -86,5 +90,43 @@ describe("Provider.cannotServe", () => {
       const functions = [{ name: "f", parameters: { type: "object" } }]
       assert.deepStrictEqual(extras({ functions })[0], "openai: functions")
       assert.deepStrictEqual(extras({ function_call: "auto" })[0], "openai: function_call")
+    })))
+
+  it.scoped("a reasoning effort: served where the model's registry entry maps it to a value its provider takes, refused otherwise naming the efforts it takes", () =>
+    live(Effect.gen(function*() {
+      const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
+      const withEfforts = (provider: string, reasoningEfforts?: Record<string, string | number | boolean>, reasoning = false) => {
+        const model = modelOf(provider, "m")
+        return ModelMetadata.make({
+          ...model,
+          capabilities: reasoning ? [...model.capabilities, "reasoning"] : model.capabilities,
+          ...(reasoningEfforts !== undefined ? { reasoningEfforts } : {})
+        })
+      }
+      const refusedBy = (effort: string | null | undefined, models: (provider: string) => ModelMetadata) =>
+        adapters.flatMap((adapter) => {
+          const why = refusal(adapter, effort === undefined ? {} : { reasoning_effort: effort }, models(adapter.id))
+          return why === undefined ? [] : [`${adapter.id}: ${why.param}`]
+        })
+
+      // No mapping: only an OpenAI reasoning model takes the effort (as asked); no effort, or null, is never refused.
+      assert.deepStrictEqual(refusedBy("low", (p) => withEfforts(p)), ["openai: reasoning_effort", "anthropic: reasoning_effort", "google: reasoning_effort", "ollama: reasoning_effort"])
+      assert.deepStrictEqual(refusedBy("low", (p) => withEfforts(p, undefined, true)), ["anthropic: reasoning_effort", "google: reasoning_effort", "ollama: reasoning_effort"])
+      assert.deepStrictEqual(refusedBy(undefined, (p) => withEfforts(p)), [])
+      assert.deepStrictEqual(refusedBy(null, (p) => withEfforts(p)), [])
+      assert.include(refusal(adapters[1]!, { reasoning_effort: "high" }, withEfforts("anthropic"))?.reason ?? "", "anthropic-test on anthropic takes no reasoning effort (its registry entry maps none in reasoningEfforts")
+
+      // A mapping: each provider takes its own kind of value; an effort left out is refused, naming those it takes.
+      const names = { low: "low", high: "high" }
+      assert.deepStrictEqual(refusedBy("high", (p) => withEfforts(p, names)), [])
+      assert.deepStrictEqual(refusedBy("medium", (p) => withEfforts(p, names)), ["openai: reasoning_effort", "anthropic: reasoning_effort", "google: reasoning_effort", "ollama: reasoning_effort"])
+      assert.include(refusal(adapters[0]!, { reasoning_effort: "medium" }, withEfforts("openai", names, true))?.reason ?? "", "openai-test takes reasoning_effort \"low\", \"high\" (\"medium\" asked)")
+      // A budget in tokens: Gemini's thinkingBudget only; on and off: Ollama's think only.
+      assert.deepStrictEqual(refusedBy("low", (p) => withEfforts(p, { low: 1024 })), ["openai: reasoning_effort", "anthropic: reasoning_effort", "ollama: reasoning_effort"])
+      assert.deepStrictEqual(refusedBy("low", (p) => withEfforts(p, { low: true })), ["openai: reasoning_effort", "anthropic: reasoning_effort", "google: reasoning_effort"])
+      assert.deepStrictEqual(refusedBy("low", (p) => withEfforts(p, { low: -2 })).includes("google: reasoning_effort"), true)
+      assert.include(refusal(adapters[1]!, { reasoning_effort: "low" }, withEfforts("anthropic", { low: 1024 }))?.reason ?? "", "maps \"low\" to 1024, which is not an output_config.effort name")
+      // An effort named like an object's own members is no mapping.
+      assert.deepStrictEqual(refusedBy("constructor", (p) => withEfforts(p, names)).length, 4)
     })))
 })

@@ -38,6 +38,18 @@ export const faults = {
 const resolveModel = (models: ReadonlyArray<string>, name: string) =>
   models.find((m) => m === name || m === `${name}:latest`)
 
+/** Models that think (Ollama answers `think` on any other with a 400). */
+const thinkingModel = /^(qwen3|deepseek-r1|gpt-oss|magistral)/
+
+/** The problem with a `think` value on `model`, as Ollama words it, or undefined. */
+const thinkingProblem = (think: unknown, model: string): string | undefined => {
+  if (think === undefined || think === false) return undefined
+  if (think !== true && !(typeof think === "string" && ["low", "medium", "high", "max"].includes(think))) {
+    return `invalid think value: ${JSON.stringify(think)} (must be a boolean or "low", "medium", "high", "max")`
+  }
+  return thinkingModel.test(model) ? undefined : `"${model}" does not support thinking`
+}
+
 /** Start a fake Ollama server, closed with the scope. */
 export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -90,6 +102,8 @@ export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer,
           }
         }
       }
+      const thinkProblem = thinkingProblem(body.think, body.model)
+      if (thinkProblem !== undefined) return error(400, thinkProblem)
       const options = isRecord(body.options) ? body.options : {}
       const prompt = messages.map((m) => `${String(m.role)}\n${String(m.content ?? "")}`).join("\n")
       const last = messages[messages.length - 1] ?? {}

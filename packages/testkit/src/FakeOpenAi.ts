@@ -143,13 +143,21 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       if (body.stream_options !== undefined && body.stream !== true) {
         return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
       }
-      // Reasoning models (o-series, gpt-5) take `max_completion_tokens` only, as OpenAI answers.
+      // Reasoning models (o-series, gpt-5) take `max_completion_tokens` only, and only they take `reasoning_effort`, as OpenAI answers.
       if (body.max_tokens !== undefined && /^(o\d|gpt-5)/.test(String(body.model))) {
         return invalid(
           "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
           "max_tokens",
           "unsupported_parameter"
         )
+      }
+      if (body.reasoning_effort != null) {
+        if (!/^(o\d|gpt-5)/.test(String(body.model))) {
+          return invalid("Unsupported parameter: 'reasoning_effort' is not supported with this model.", "reasoning_effort", "unsupported_parameter")
+        }
+        if (!["none", "minimal", "low", "medium", "high", "xhigh"].includes(String(body.reasoning_effort))) {
+          return invalid(`Invalid value: '${String(body.reasoning_effort)}'. Supported values are: 'low', 'medium', and 'high'.`, "reasoning_effort", "invalid_value")
+        }
       }
       if (!models.includes(body.model)) {
         return json(404, errorBody(`The model \`${body.model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found"))

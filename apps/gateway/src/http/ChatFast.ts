@@ -112,7 +112,7 @@ const request = structOf([
   ["logprobs", nullOr(isFalse)],
   ["top_logprobs", nullOr(int)],
   ["logit_bias", never],
-  ["reasoning_effort", string],
+  ["reasoning_effort", nullOr(string)],
   ["metadata", never]
 ], ["model", "messages"], ["modelgate"])
 

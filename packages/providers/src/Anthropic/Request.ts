@@ -7,6 +7,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
+import { effortNames, effortValue, unservedEffort } from "../internal/reasoning.js"
 
 /** A content block of an Anthropic message we send. */
 export type AnthropicBlock =
@@ -41,7 +42,10 @@ export interface AnthropicRequest {
   readonly stop_sequences?: ReadonlyArray<string>
   readonly tools?: ReadonlyArray<{ readonly name: string; readonly description?: string; readonly input_schema: unknown }>
   readonly tool_choice?: { readonly type: "auto" | "any" | "none" | "tool"; readonly name?: string; readonly disable_parallel_tool_use?: boolean }
-  readonly output_config?: { readonly format: { readonly type: "json_schema"; readonly schema: unknown } }
+  readonly output_config?: {
+    readonly format?: { readonly type: "json_schema"; readonly schema: unknown }
+    readonly effort?: string
+  }
   readonly metadata?: { readonly user_id: string }
   readonly stream?: boolean
 }
@@ -177,6 +181,26 @@ export const unschemedJson = (provider: string, request: ChatRequest): Unsupport
 }
 
 /**
+ * A reasoning effort the model would not take as an `output_config.effort`:
+ * one its registry entry does not map, or any at all without a mapping (a
+ * model that takes none answers a 400).
+ */
+export const unservedAnthropicEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
+  unservedEffort(provider, request, model, effortNames("an output_config.effort name"))
+
+/** `output_config`: the JSON schema the answer must follow and the model's own effort, each when asked. */
+const outputConfigOf = (request: ChatRequest, model: ModelMetadata): AnthropicRequest["output_config"] => {
+  const format = request.response_format
+  const schema = format?.type === "json_schema" ? format.json_schema.schema : undefined
+  const effort = effortValue(request, model)
+  if (schema === undefined && typeof effort !== "string") return undefined
+  return {
+    ...(schema !== undefined ? { format: { type: "json_schema", schema } } : {}),
+    ...(typeof effort === "string" ? { effort } : {})
+  }
+}
+
+/**
  * The Anthropic body for a request. `max_tokens` is always present: the
  * request's `max_completion_tokens` / `max_tokens`, else the model's
  * `maxOutputTokens`. Temperature is capped at Anthropic's maximum of 1.
@@ -193,7 +217,7 @@ export const toAnthropicRequest = (
   const stop = request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
   const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
   const toolChoice = tools === undefined ? undefined : translateToolChoice(request.tool_choice, request.parallel_tool_calls)
-  const format = request.response_format
+  const outputConfig = outputConfigOf(request, model)
   const body: AnthropicRequest = {
     model: model.providerModel,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens,
@@ -204,9 +228,7 @@ export const toAnthropicRequest = (
     ...(stop !== undefined && stop.length > 0 ? { stop_sequences: stop } : {}),
     ...(tools !== undefined ? { tools } : {}),
     ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
-    ...(format?.type === "json_schema" && format.json_schema.schema !== undefined
-      ? { output_config: { format: { type: "json_schema", schema: format.json_schema.schema } } }
-      : {}),
+    ...(outputConfig !== undefined ? { output_config: outputConfig } : {}),
     ...(request.user !== undefined ? { metadata: { user_id: request.user } } : {}),
     ...(options.stream ? { stream: true } : {})
   }

@@ -1,10 +1,13 @@
 /**
  * ChatRequest (OpenAI shape) -> Gemini `generateContent` request body.
  */
+import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
+import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
+import { type EffortValues, unservedEffort } from "../internal/reasoning.js"
 
 /** One part of a Gemini content we send. */
 export type GeminiPart =
@@ -31,6 +34,7 @@ export interface GenerationConfig {
   readonly frequencyPenalty?: number
   readonly responseMimeType?: string
   readonly responseJsonSchema?: unknown
+  readonly thinkingConfig?: { readonly thinkingLevel: string } | { readonly thinkingBudget: number }
 }
 
 /** The body of `:generateContent` / `:streamGenerateContent`. */
@@ -148,7 +152,25 @@ const translateToolChoice = (choice: ToolChoice | undefined): GeminiRequest["too
   return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.function.name] } }
 }
 
-const generationConfigOf = (request: ChatRequest): GenerationConfig | undefined => {
+/** Gemini's own values for an effort: a `thinkingLevel` name, or a `thinkingBudget` in tokens (-1: dynamic). */
+const geminiEffort: EffortValues = {
+  what: "a thinkingLevel name or a thinkingBudget of -1 or more tokens",
+  accepts: (value) => typeof value === "string" || (typeof value === "number" && value >= -1)
+}
+
+/**
+ * A reasoning effort the model would not take as a `thinkingConfig`: one
+ * its registry entry does not map, or any at all without a mapping (Gemini
+ * 2.5 takes a budget, Gemini 3 a level; only the registry knows which).
+ */
+export const unservedGeminiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
+  unservedEffort(provider, request, model, geminiEffort)
+
+const thinkingConfigOf = (effort: ReasoningEffortValue | undefined): GenerationConfig["thinkingConfig"] =>
+  typeof effort === "string" ? { thinkingLevel: effort } : typeof effort === "number" ? { thinkingBudget: effort } : undefined
+
+const generationConfigOf = (request: ChatRequest, effort: ReasoningEffortValue | undefined): GenerationConfig | undefined => {
+  const thinkingConfig = thinkingConfigOf(effort)
   const stop = request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
   const max = request.max_completion_tokens ?? request.max_tokens
   const format = request.response_format
@@ -164,21 +186,27 @@ const generationConfigOf = (request: ChatRequest): GenerationConfig | undefined 
     ...(format !== undefined && format.type !== "text" ? { responseMimeType: "application/json" } : {}),
     ...(format?.type === "json_schema" && format.json_schema.schema !== undefined
       ? { responseJsonSchema: format.json_schema.schema }
-      : {})
+      : {}),
+    ...(thinkingConfig !== undefined ? { thinkingConfig } : {})
   }
   return Object.keys(config).length === 0 ? undefined : config
 }
 
-/** The Gemini body for a request; no OpenAI field is passed through untranslated. */
+/**
+ * The Gemini body for a request; no OpenAI field is passed through
+ * untranslated. `effort` is the model's own value for the request's
+ * reasoning effort (`effortValue`), sent as its `thinkingConfig`.
+ */
 export const toGeminiRequest = (
   request: ChatRequest,
-  context: { readonly provider: string; readonly model: string }
+  context: { readonly provider: string; readonly model: string },
+  effort: ReasoningEffortValue | undefined = undefined
 ): Either.Either<GeminiRequest, BadRequest> => {
   const translated = translateContents(request.messages)
   if (Either.isLeft(translated)) return Either.left(new BadRequest({ ...context, detail: translated.left }))
   const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
   const toolConfig = tools === undefined ? undefined : translateToolChoice(request.tool_choice)
-  const generationConfig = generationConfigOf(request)
+  const generationConfig = generationConfigOf(request, effort)
   return Either.right({
     contents: translated.right.contents,
     ...(translated.right.system !== undefined ? { systemInstruction: { parts: [{ text: translated.right.system }] } } : {}),

@@ -5,8 +5,10 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
+import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
 import { Schema } from "effect"
 import { parseToolArguments } from "../internal/content.js"
+import { type EffortValues, unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 
@@ -112,8 +114,30 @@ export const toMessages = (request: ChatRequest): Array<Record<string, unknown>>
   })
 }
 
-/** The `/api/chat` body. */
-export const requestBody = (request: ChatRequest, providerModel: string, stream: boolean): Record<string, unknown> => {
+/** Ollama's own values for an effort: `think` as a level name or on/off. */
+const ollamaEffort: EffortValues = {
+  what: "a think level name or true/false",
+  accepts: (value) => typeof value === "string" || typeof value === "boolean"
+}
+
+/**
+ * A reasoning effort the model would not take as `think`: one its registry
+ * entry does not map, or any at all without a mapping (a model that cannot
+ * think answers `think` with a 400).
+ */
+export const unservedOllamaEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
+  unservedEffort(provider, request, model, ollamaEffort)
+
+/**
+ * The `/api/chat` body. `effort` is the model's own value for the request's
+ * reasoning effort (`effortValue`), sent as `think`.
+ */
+export const requestBody = (
+  request: ChatRequest,
+  providerModel: string,
+  stream: boolean,
+  effort: ReasoningEffortValue | undefined = undefined
+): Record<string, unknown> => {
   const maxTokens = request.max_completion_tokens ?? request.max_tokens
   const stop = request.stop === undefined || request.stop === null
     ? undefined
@@ -142,6 +166,7 @@ export const requestBody = (request: ChatRequest, providerModel: string, stream:
     stream,
     ...(tools !== undefined ? { tools } : {}),
     ...(format !== undefined ? { format } : {}),
+    ...(typeof effort === "string" || typeof effort === "boolean" ? { think: effort } : {}),
     ...(Object.keys(options).length > 0 ? { options } : {})
   }
 }

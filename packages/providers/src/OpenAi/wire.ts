@@ -4,7 +4,9 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import { Annotation, type ChatChunk, type ChatRequest, type ChatResponse, type ChunkChoice, type FinishReason, type Usage } from "@modelgate/domain/Chat"
+import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
 import { Schema } from "effect"
+import { effortNames, unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 const OptString = Schema.optional(Schema.NullOr(Schema.String))
@@ -108,12 +110,24 @@ export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop",
  * For a `reasoning` model `max_tokens` goes as `max_completion_tokens`:
  * OpenAI's reasoning models reject `max_tokens` (PROVIDERS.md), and a 400
  * there would end an `auto` request that never named the model.
+ * `reasoning_effort` goes as `effort`: the model's own value for it (see
+ * `effortValue`), by default the request's.
  */
-export const requestBody = (request: ChatRequest, providerModel: string, stream: boolean, reasoning = false): Record<string, unknown> => {
+export const requestBody = (
+  request: ChatRequest,
+  providerModel: string,
+  stream: boolean,
+  reasoning = false,
+  effort: ReasoningEffortValue | undefined = request.reasoning_effort ?? undefined
+): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   const fields = request as Readonly<Record<string, unknown>>
   for (const key of Object.keys(fields)) {
     if (key === "stream" || key === "stream_options") continue
+    if (key === "reasoning_effort") {
+      if (effort !== undefined) out[key] = effort
+      continue
+    }
     if (reasoning && key === "max_tokens") {
       if (fields["max_completion_tokens"] == null && fields[key] != null) out["max_completion_tokens"] = fields[key]
       continue
@@ -163,6 +177,15 @@ export const legacyFunctions = (provider: string, request: ChatRequest): Unsuppo
     ? undefined
     : { param: asked, reason: `legacy function calling is not carried (${provider} would answer with function_call): send tools instead` }
 }
+
+/**
+ * A `reasoning_effort` the model would not take: one its registry entry does
+ * not map, or any on a model without a mapping that is not a `reasoning`
+ * model (OpenAI answers those with a 400). A reasoning model without a
+ * mapping gets the effort as asked.
+ */
+export const unservedOpenAiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
+  unservedEffort(provider, request, model, effortNames("an OpenAI effort name"), (m) => m.capabilities.includes("reasoning"))
 
 /** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */
 export const toUsage = (usage: WireUsage): Usage => {

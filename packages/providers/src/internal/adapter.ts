@@ -33,8 +33,8 @@ export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.
 /** A base URL without trailing slashes. */
 export const trimBase = (url: string): string => url.replace(/\/+$/, "")
 
-/** A check for `Provider.cannotServe`: what in a request the provider `provider` would drop, or undefined. */
-export type Check = (provider: string, request: ChatRequest) => Unsupported | undefined
+/** A check for `Provider.cannotServe`: what in a request the provider `provider` would drop on `model`, or undefined. */
+export type Check = (provider: string, request: ChatRequest, model: ModelMetadata) => Unsupported | undefined
 
 /** A provider whose API answers one choice per request (no `n`): a request for more. */
 export const manyChoices: Check = (provider, request) =>
@@ -65,10 +65,10 @@ export const extraOpenAiParameters: Check = (provider, request) => {
     : { param: extras[0]!, reason: `${provider} takes no ${extras.map((e) => `'${e}'`).join(", ")} (OpenAI parameters, sent to OpenAI only)` }
 }
 
-/** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop. */
-export const cannotServe = (provider: string, ...checks: ReadonlyArray<Check>) => (request: ChatRequest): Unsupported | undefined => {
+/** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop on a model. */
+export const cannotServe = (provider: string, ...checks: ReadonlyArray<Check>) => (request: ChatRequest, model: ModelMetadata): Unsupported | undefined => {
   for (const check of checks) {
-    const unsupported = check(provider, request)
+    const unsupported = check(provider, request, model)
     if (unsupported !== undefined) return unsupported
   }
   return undefined

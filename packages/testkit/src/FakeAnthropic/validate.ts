@@ -13,6 +13,8 @@ const blocksOf = (content: unknown): ReadonlyArray<Record<string, unknown>> =>
     return r === undefined ? [] : [r]
   }) : []
 
+const efforts: ReadonlyArray<string> = ["low", "medium", "high", "xhigh", "max"]
+
 /** The problem with a `POST /v1/messages` body, or undefined when it is valid. */
 export const validateMessages = (json: unknown): string | undefined => {
   const body = asRecord(json)
@@ -59,6 +61,13 @@ export const validateMessages = (json: unknown): string | undefined => {
       return `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(", ")}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`
     }
     pending = role === "assistant" ? blocks.filter((b) => b["type"] === "tool_use").map((b) => String(b["id"])) : []
+  }
+  const output = body["output_config"]
+  if (output !== undefined) {
+    const config = asRecord(output)
+    if (config === undefined) return "output_config: Input should be a valid dictionary"
+    const effort = config["effort"]
+    if (effort !== undefined && !efforts.includes(effort as string)) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
   }
   const tools = body["tools"]
   if (tools !== undefined) {

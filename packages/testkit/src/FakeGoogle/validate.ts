@@ -10,6 +10,7 @@ const generationFields = new Set([
   "temperature", "topP", "topK", "maxOutputTokens", "stopSequences", "candidateCount", "seed", "presencePenalty",
   "frequencyPenalty", "responseMimeType", "responseSchema", "responseJsonSchema", "thinkingConfig", "responseLogprobs", "logprobs"
 ])
+const thinkingFields = new Set(["thinkingBudget", "thinkingLevel", "includeThoughts"])
 const dataFields = ["text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"]
 const partFields = new Set([...dataFields, "thought", "thoughtSignature", "videoMetadata"])
 
@@ -66,6 +67,14 @@ export const validateGenerate = (json: unknown): string | undefined => {
   if (config !== undefined) {
     const bad = Object.keys(config).find((k) => !generationFields.has(k))
     if (bad !== undefined) return unknownName("generation_config", bad)
+    const thinking = asRecord(config["thinkingConfig"])
+    if (thinking !== undefined) {
+      const unknownThinking = Object.keys(thinking).find((k) => !thinkingFields.has(k))
+      if (unknownThinking !== undefined) return unknownName("generation_config.thinking_config", unknownThinking)
+      if (thinking["thinkingLevel"] !== undefined && thinking["thinkingBudget"] !== undefined) {
+        return "* GenerateContentRequest.generation_config.thinking_config: thinking_budget and thinking_level cannot both be set."
+      }
+    }
     const t = config["temperature"]
     if (t !== undefined && (typeof t !== "number" || t < 0 || t > 2)) return "* GenerateContentRequest.generation_config.temperature: must be between 0 and 2"
   }
