@@ -59,7 +59,13 @@ describe("ModelRegistry: invalid models files are rejected with file, path and r
     { name: "unknown capability", content: { models: [rawModel("a", { capabilities: ["chat", "telepathy"] })] }, path: "models[0].capabilities[1]", reason: /telepathy/ },
     { name: "duplicate id", content: { models: [rawModel("a"), rawModel("a")] }, path: "models[1].id", reason: /duplicate model id "a"/ },
     { name: "unknown fallback id", content: { models: [rawModel("a", { fallbacks: ["a2", "nope"] }), rawModel("a2")] }, path: "models[0].fallbacks[1]", reason: /unknown fallback model id "nope"/ },
-    { name: "unknown provider", content: { models: [rawModel("a", { provider: "acme" })] }, path: "models[0].provider", reason: /unknown provider "acme"/ }
+    { name: "unknown provider", content: { models: [rawModel("a", { provider: "acme" })] }, path: "models[0].provider", reason: /unknown provider "acme"/ },
+    {
+      name: "a reasoning effort the provider cannot take",
+      content: { models: [rawModel("a"), rawModel("g", { provider: "google", reasoningEfforts: { low: 1024, high: true } })] },
+      path: "models[1].reasoningEfforts.high",
+      reason: /google takes a thinkingLevel name or a thinkingBudget of -1 \(dynamic\) or more tokens \(true given\)/
+    }
   ]
   for (const c of cases) {
     it.scoped(c.name, () =>
@@ -170,6 +176,8 @@ describe("ModelRegistry: add and update", () => {
         yield* check(rawModel("x", { fallbacks: ["haiku", "ghost"] }), "x", "fallbacks[1]")
         yield* check(rawModel("x", { fallbacks: ["x"] }), "x", "fallbacks[0]")
         yield* check({ ...rawModel("x"), surprise: 1 }, "x", "surprise")
+        yield* check(rawModel("x", { provider: "anthropic", reasoningEfforts: { low: 1024 } }), "x", "reasoningEfforts.low")
+        yield* check(rawModel("x", { reasoningEfforts: { low: [] } }), "x", "reasoningEfforts.low")
         assert.deepStrictEqual((yield* registry.all).map(ids), ["gpt-4o-mini", "haiku"])
       })
     ))
@@ -186,6 +194,10 @@ describe("ModelRegistry: add and update", () => {
         assert.strictEqual(provider._tag === "InvalidModel" ? provider.field : "", "provider")
         const window = yield* Effect.flip(registry.update("haiku", { contextWindow: 0 }))
         assert.strictEqual(window._tag === "InvalidModel" ? window.field : "", "contextWindow")
+        const effort = yield* Effect.flip(registry.update("haiku", { reasoningEfforts: { high: 24576 } }))
+        assert.strictEqual(effort._tag === "InvalidModel" ? effort.field : "", "reasoningEfforts.high")
+        const efforts = yield* registry.update("haiku", { reasoningEfforts: { high: "high" } })
+        assert.deepStrictEqual(efforts.reasoningEfforts, { high: "high" })
         const updated = yield* registry.update("haiku", { id: "haiku", pricing: { inputPerMillion: 1, outputPerMillion: 5 } })
         assert.strictEqual(updated.pricing.outputPerMillion, 5)
         assert.strictEqual((yield* registry.get("haiku")).pricing.outputPerMillion, 5)

@@ -52,6 +52,45 @@ export type ReasoningEffortValue = typeof ReasoningEffortValue.Type
 export const ReasoningEfforts = Schema.Record({ key: Schema.String, value: ReasoningEffortValue })
 export type ReasoningEfforts = typeof ReasoningEfforts.Type
 
+/** The values a provider takes in `reasoningEfforts`, and what they are called in a problem's reason. */
+export interface EffortValueKind {
+  /** For instance "an output_config.effort name". */
+  readonly what: string
+  readonly accepts: (value: ReasoningEffortValue) => boolean
+}
+
+const isName = (value: ReasoningEffortValue) => typeof value === "string" && value !== ""
+
+/** What each known provider takes as an effort's value (see `effortValueKindOf`). */
+export const effortValueKinds = {
+  openai: { what: "a reasoning_effort name", accepts: isName },
+  anthropic: { what: "an output_config.effort name", accepts: isName },
+  google: {
+    what: "a thinkingLevel name or a thinkingBudget of -1 (dynamic) or more tokens",
+    accepts: (value) => isName(value) || (typeof value === "number" && value >= -1)
+  },
+  ollama: { what: "a think level name or true/false", accepts: (value) => isName(value) || typeof value === "boolean" }
+} as const satisfies Readonly<Record<string, EffortValueKind>>
+
+/** What `provider` takes as an effort's value, or undefined for a provider modelgate does not know (it takes every value). */
+export const effortValueKindOf = (provider: string): EffortValueKind | undefined =>
+  Object.hasOwn(effortValueKinds, provider) ? effortValueKinds[provider as keyof typeof effortValueKinds] : undefined
+
+/**
+ * The first entry of a model's `reasoningEfforts` its provider cannot take
+ * (a Gemini budget for Anthropic, say): the effort and why, or undefined.
+ */
+export const effortMappingProblem = (
+  model: { readonly provider: string; readonly reasoningEfforts?: ReasoningEfforts | undefined }
+): { readonly effort: string; readonly reason: string } | undefined => {
+  const kind = effortValueKindOf(model.provider)
+  if (kind === undefined || model.reasoningEfforts === undefined) return undefined
+  for (const [effort, value] of Object.entries(model.reasoningEfforts)) {
+    if (!kind.accepts(value)) return { effort, reason: `${model.provider} takes ${kind.what} (${JSON.stringify(value)} given)` }
+  }
+  return undefined
+}
+
 /** Everything the gateway knows about one model. */
 export class ModelMetadata extends Schema.Class<ModelMetadata>("ModelMetadata")({
   id: ModelId,

@@ -4,12 +4,12 @@
  * (an `InvalidModel` naming the model id and field).
  */
 import { ConfigError, InvalidModel } from "@modelgate/domain/Errors"
-import { ModelMetadata, ModelPatch, ModelsFile } from "@modelgate/domain/Model"
+import { effortMappingProblem, ModelMetadata, ModelPatch, ModelsFile } from "@modelgate/domain/Model"
 import { Effect, Either, type ParseResult, Schema } from "effect"
 import { decodeAll, parseIssues, parseJson } from "../ConfigFiles.js"
 import type { ModelOverride } from "../ModelStore.js"
 
-/** Duplicate ids, unknown providers and unknown fallback ids of a decoded model list. */
+/** Duplicate ids, unknown providers, reasoning efforts a provider cannot take and unknown fallback ids of a decoded model list. */
 export const checkModelSet = (
   file: string,
   models: ReadonlyArray<ModelMetadata>,
@@ -26,6 +26,10 @@ export const checkModelSet = (
       errors.push(
         new ConfigError({ file, path: `models[${i}].provider`, reason: `unknown provider "${model.provider}" (known: ${[...knownProviders].join(", ")})` })
       )
+    }
+    const effort = effortMappingProblem(model)
+    if (effort !== undefined) {
+      errors.push(new ConfigError({ file, path: `models[${i}].reasoningEfforts.${effort.effort}`, reason: effort.reason }))
     }
   })
   models.forEach((model, i) => {
@@ -65,7 +69,7 @@ const invalid = (modelId: string, error: ParseResult.ParseError) => {
   return new InvalidModel({ modelId, field: issue?.path || "(model)", reason: issue?.message ?? error.message })
 }
 
-/** Checks against the rest of the registry: provider known, fallbacks present and not the model itself. */
+/** Checks against the rest of the registry: provider known, efforts its provider takes, fallbacks present and not the model itself. */
 const checkAgainst = (
   model: ModelMetadata,
   others: ReadonlyArray<ModelMetadata>,
@@ -75,6 +79,10 @@ const checkAgainst = (
     return Effect.fail(
       new InvalidModel({ modelId: model.id, field: "provider", reason: `unknown provider "${model.provider}" (known: ${[...knownProviders].join(", ")})` })
     )
+  }
+  const effort = effortMappingProblem(model)
+  if (effort !== undefined) {
+    return Effect.fail(new InvalidModel({ modelId: model.id, field: `reasoningEfforts.${effort.effort}`, reason: effort.reason }))
   }
   const ids = new Set(others.map((m) => m.id))
   for (const [j, fallback] of model.fallbacks.entries()) {

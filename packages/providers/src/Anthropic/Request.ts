@@ -3,11 +3,11 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
-import type { ModelMetadata } from "@modelgate/domain/Model"
+import { effortValueKinds, type ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
-import { effortNames, effortValue, unservedEffort } from "../internal/reasoning.js"
+import { effortValue, unservedEffort } from "../internal/reasoning.js"
 
 /** A content block of an Anthropic message we send. */
 export type AnthropicBlock =
@@ -186,7 +186,7 @@ export const unschemedJson = (provider: string, request: ChatRequest): Unsupport
  * model that takes none answers a 400).
  */
 export const unservedAnthropicEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
-  unservedEffort(provider, request, model, effortNames("an output_config.effort name"))
+  unservedEffort(provider, request, model, effortValueKinds.anthropic)
 
 /** `output_config`: the JSON schema the answer must follow and the model's own effort, each when asked. */
 const outputConfigOf = (request: ChatRequest, model: ModelMetadata): AnthropicRequest["output_config"] => {

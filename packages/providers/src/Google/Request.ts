@@ -3,11 +3,11 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
-import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
+import { effortValueKinds, type ModelMetadata, type ReasoningEffortValue } from "@modelgate/domain/Model"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
-import { type EffortValues, unservedEffort } from "../internal/reasoning.js"
+import { unservedEffort } from "../internal/reasoning.js"
 
 /** One part of a Gemini content we send. */
 export type GeminiPart =
@@ -152,19 +152,13 @@ const translateToolChoice = (choice: ToolChoice | undefined): GeminiRequest["too
   return { functionCallingConfig: { mode: "ANY", allowedFunctionNames: [choice.function.name] } }
 }
 
-/** Gemini's own values for an effort: a `thinkingLevel` name, or a `thinkingBudget` in tokens (-1: dynamic). */
-const geminiEffort: EffortValues = {
-  what: "a thinkingLevel name or a thinkingBudget of -1 or more tokens",
-  accepts: (value) => typeof value === "string" || (typeof value === "number" && value >= -1)
-}
-
 /**
  * A reasoning effort the model would not take as a `thinkingConfig`: one
  * its registry entry does not map, or any at all without a mapping (Gemini
  * 2.5 takes a budget, Gemini 3 a level; only the registry knows which).
  */
 export const unservedGeminiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
-  unservedEffort(provider, request, model, geminiEffort)
+  unservedEffort(provider, request, model, effortValueKinds.google)
 
 const thinkingConfigOf = (effort: ReasoningEffortValue | undefined): GenerationConfig["thinkingConfig"] =>
   typeof effort === "string" ? { thinkingLevel: effort } : typeof effort === "number" ? { thinkingBudget: effort } : undefined

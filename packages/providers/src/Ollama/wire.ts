@@ -5,10 +5,10 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
-import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
+import { effortValueKinds, type ModelMetadata, type ReasoningEffortValue } from "@modelgate/domain/Model"
 import { Schema } from "effect"
 import { parseToolArguments } from "../internal/content.js"
-import { type EffortValues, unservedEffort } from "../internal/reasoning.js"
+import { unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 
@@ -114,19 +114,13 @@ export const toMessages = (request: ChatRequest): Array<Record<string, unknown>>
   })
 }
 
-/** Ollama's own values for an effort: `think` as a level name or on/off. */
-const ollamaEffort: EffortValues = {
-  what: "a think level name or true/false",
-  accepts: (value) => typeof value === "string" || typeof value === "boolean"
-}
-
 /**
  * A reasoning effort the model would not take as `think`: one its registry
  * entry does not map, or any at all without a mapping (a model that cannot
  * think answers `think` with a 400).
  */
 export const unservedOllamaEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
-  unservedEffort(provider, request, model, ollamaEffort)
+  unservedEffort(provider, request, model, effortValueKinds.ollama)
 
 /**
  * The `/api/chat` body. `effort` is the model's own value for the request's

@@ -4,9 +4,9 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import { Annotation, type ChatChunk, type ChatRequest, type ChatResponse, type ChunkChoice, type FinishReason, type Usage } from "@modelgate/domain/Chat"
-import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
+import { effortValueKinds, type ModelMetadata, type ReasoningEffortValue } from "@modelgate/domain/Model"
 import { Schema } from "effect"
-import { effortNames, unservedEffort } from "../internal/reasoning.js"
+import { unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 const OptString = Schema.optional(Schema.NullOr(Schema.String))
@@ -185,7 +185,7 @@ export const legacyFunctions = (provider: string, request: ChatRequest): Unsuppo
  * mapping gets the effort as asked.
  */
 export const unservedOpenAiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
-  unservedEffort(provider, request, model, effortNames("an OpenAI effort name"), (m) => m.capabilities.includes("reasoning"))
+  unservedEffort(provider, request, model, effortValueKinds.openai, (m) => m.capabilities.includes("reasoning"))
 
 /** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */
 export const toUsage = (usage: WireUsage): Usage => {

@@ -5,17 +5,7 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import type { ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
-
-/** The values of `reasoningEfforts` a provider takes, and what they are called in a refusal. */
-export interface EffortValues {
-  /** For instance "an output_config.effort name". */
-  readonly what: string
-  readonly accepts: (value: ReasoningEffortValue) => boolean
-}
-
-/** Effort names only (OpenAI, Anthropic). */
-export const effortNames = (what: string): EffortValues => ({ what, accepts: (value) => typeof value === "string" })
+import type { EffortValueKind, ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
 
 /**
  * The provider's value for the request's `reasoning_effort` on `model`: the
@@ -39,7 +29,7 @@ export const unservedEffort = (
   provider: string,
   request: ChatRequest,
   model: ModelMetadata,
-  values: EffortValues,
+  values: EffortValueKind,
   passThrough: (model: ModelMetadata) => boolean = () => false
 ): Unsupported | undefined => {
   const effort = request.reasoning_effort
