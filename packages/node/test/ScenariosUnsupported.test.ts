@@ -11,6 +11,8 @@
  *   than the registry's is refused everywhere.
  * - `max_tokens` to an OpenAI reasoning model, which refuses it: sent as
  *   `max_completion_tokens`.
+ * - Content a provider cannot take (audio input on Anthropic): `auto` serves
+ *   it elsewhere; naming such a model is refused with no call.
  *
  * The fakes answer over real sockets (live clock).
  */
@@ -121,6 +123,26 @@ describe("Scenario: requests a provider would answer without part of them", () =
         yield* gateway.complete(ask("no thinking", "gpt-4o-mini", { max_tokens: 50 }), defaultRequirements)
         const plain = (yield* s.openai.requests).filter((r) => r.path.endsWith("/chat/completions")).at(-1)!.json as Record<string, unknown>
         assert.strictEqual(plain["max_tokens"], 50)
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("audio input never goes to Anthropic, which takes none: auto serves it on OpenAI, and naming Claude is refused with no call", () =>
+    Effect.gen(function* () {
+      const s = yield* stack()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const listen = (model: string): ChatRequest => ({
+          model,
+          messages: [{ role: "user", content: [{ type: "text", text: "what is said?" }, { type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] }]
+        })
+        const served = yield* gateway.complete(listen("auto"), only("claude-haiku", "gpt-4o-mini"))
+        assert.strictEqual(served.meta.model, "gpt-4o-mini")
+        const onlyClaude = yield* Effect.either(gateway.complete(listen("auto"), only("claude-haiku")))
+        assert.isTrue(Either.isLeft(onlyClaude) && onlyClaude.left._tag === "NoEligibleModel")
+        if (Either.isLeft(onlyClaude)) assert.include(onlyClaude.left.message, "claude-haiku (anthropic takes no audio input (the request has an input_audio part))")
+        const named = yield* Effect.either(gateway.complete(listen("claude-haiku"), defaultRequirements))
+        assert.isTrue(Either.isLeft(named) && named.left._tag === "UnsupportedParameter" && named.left.param === "messages")
+        assert.strictEqual(chatCalls(yield* s.anthropic.requests), 0)
       }).pipe(Effect.provide(s.layer))
     }))
 })

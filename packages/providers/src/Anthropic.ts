@@ -15,7 +15,18 @@ import { toAnthropicRequest, unschemedJson, unservedAnthropicEffort } from "./An
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
 import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
-import { callInfoOf, cannotServe, extraOpenAiParameters, logitBias, manyChoices, missingKey, timedProbe, trimBase } from "./internal/adapter.js"
+import {
+  audioInput,
+  callInfoOf,
+  cannotServe,
+  extraOpenAiParameters,
+  fileByReference,
+  logitBias,
+  manyChoices,
+  missingKey,
+  timedProbe,
+  trimBase
+} from "./internal/adapter.js"
 import { type CallInfo, decodeJson, malformed } from "./internal/errors.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { toStream } from "./internal/pull.js"
@@ -107,5 +118,14 @@ export const make = (
         return yield* http.call(callInfoOf(model, key), request, () => Effect.void, { retry: false })
       })).pipe(Effect.withSpan("Anthropic.probe"))
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, unschemedJson, logitBias, extraOpenAiParameters, unservedAnthropicEffort) } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(
+      providerId,
+      manyChoices,
+      unschemedJson,
+      logitBias,
+      extraOpenAiParameters,
+      unservedAnthropicEffort,
+      audioInput,
+      fileByReference
+    ) } satisfies Provider
   })

@@ -16,7 +16,18 @@ import { toGeminiRequest, unservedGeminiEffort } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
-import { callInfoOf, cannotServe, extraOpenAiParameters, logitBias, missingKey, serialToolCalls, timedProbe, trimBase } from "./internal/adapter.js"
+import {
+  callInfoOf,
+  cannotServe,
+  extraOpenAiParameters,
+  fileByReference,
+  logitBias,
+  missingKey,
+  remoteImage,
+  serialToolCalls,
+  timedProbe,
+  trimBase
+} from "./internal/adapter.js"
 import { type CallInfo, decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
@@ -146,7 +157,15 @@ export const make = (
     return {
       id: providerId,
       requiresKey: true,
-      cannotServe: cannotServe(providerId, serialToolCalls, logitBias, extraOpenAiParameters, unservedGeminiEffort),
+      cannotServe: cannotServe(
+        providerId,
+        serialToolCalls,
+        logitBias,
+        extraOpenAiParameters,
+        unservedGeminiEffort,
+        remoteImage,
+        fileByReference
+      ),
       chat: (ctx) => redactKeyHeader(chat(ctx)),
       stream: (ctx) => redactKeyHeader(stream(ctx)),
       probe: (model, key) => redactKeyHeader(probe(model, key))

@@ -12,16 +12,19 @@ import { type HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Effect, Random, Redacted, type Scope } from "effect"
 import {
   type CallInfo,
+  audioInput,
   callInfoOf,
   cannotServe,
   decodeJson,
   effortValue,
   excerpt,
   extraOpenAiParameters,
+  fileInput,
   logitBias,
   makeProviderHttp,
   manyChoices,
   parseEventJson,
+  remoteImage,
   serialToolCalls,
   type TextResponse,
   timedProbe,
@@ -31,7 +34,7 @@ import {
 import { classify } from "./Ollama/errors.js"
 import { type Identity, normaliseResponse, pullStream } from "./Ollama/normalise.js"
 import { plainChatLine } from "./Ollama/shape.js"
-import { forcedToolChoice, remoteImages, requestBody, unservedOllamaEffort, WireChatLine, WireTags } from "./Ollama/wire.js"
+import { forcedToolChoice, requestBody, unservedOllamaEffort, WireChatLine, WireTags } from "./Ollama/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "ollama"
@@ -70,15 +73,9 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     // stack capture, span or generator per call (the gateway keeps one span
     // per request).
     const post = (ctx: CallContext, stream: boolean): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
-      if (remoteImages(ctx.request) > 0) {
-        return Effect.fail(
-          new BadRequest({
-            provider: providerId,
-            model: ctx.model.id,
-            detail: "Ollama takes images only inline (data: URLs); the request has a remote image URL"
-          })
-        )
-      }
+      // What the gateway's ranking keeps away; a direct caller gets it as a BadRequest.
+      const remote = remoteImage(providerId, ctx.request, ctx.model)
+      if (remote !== undefined) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, detail: remote.reason }))
       return Effect.map(getConfig, (config) =>
         withKey(
           HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(
@@ -145,5 +142,16 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(providerId, manyChoices, forcedToolChoice, serialToolCalls, logitBias, extraOpenAiParameters, unservedOllamaEffort) } satisfies Provider
+    return { id: providerId, requiresKey: false, chat, stream, probe, cannotServe: cannotServe(
+      providerId,
+      manyChoices,
+      forcedToolChoice,
+      serialToolCalls,
+      logitBias,
+      extraOpenAiParameters,
+      unservedOllamaEffort,
+      remoteImage,
+      audioInput,
+      fileInput
+    ) } satisfies Provider
   })

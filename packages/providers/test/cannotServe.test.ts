@@ -7,11 +7,12 @@
  * but OpenAI), a service tier priced otherwise than the registry's, audio
  * output and legacy function calling (OpenAI), a reasoning effort the
  * model's registry entry does not map to a value its provider takes (all; an
- * OpenAI reasoning model without a mapping takes the effort as asked).
+ * OpenAI reasoning model without a mapping takes the effort as asked), and
+ * content a provider cannot take (images by URL, audio, files).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
-import type { ChatRequest } from "@modelgate/domain/Chat"
+import type { ChatRequest, ContentPart } from "@modelgate/domain/Chat"
 import { ModelMetadata } from "@modelgate/domain/Model"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -128,5 +129,27 @@ describe("Provider.cannotServe", () => {
       assert.include(refusal(adapters[1]!, { reasoning_effort: "low" }, withEfforts("anthropic", { low: 1024 }))?.reason ?? "", "maps \"low\" to 1024, which is not an output_config.effort name")
       // An effort named like an object's own members is no mapping.
       assert.deepStrictEqual(refusedBy("constructor", (p) => withEfforts(p, names)).length, 4)
+    })))
+
+  it.scoped("content a provider cannot take: an image by URL (Gemini, Ollama), audio (Anthropic, Ollama), a file by id (Anthropic, Gemini) or any file (Ollama)", () =>
+    live(Effect.gen(function*() {
+      const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
+      const refusedBy = (...content: ReadonlyArray<ContentPart>) =>
+        adapters.flatMap((adapter) => {
+          const why = adapter.cannotServe?.({ model: "m", messages: [{ role: "user", content: [{ type: "text", text: "look" }, ...content] }] }, modelOf(adapter.id, "m"))
+          return why === undefined ? [] : [`${adapter.id}: ${why.param}`]
+        })
+      const inline = "data:image/png;base64,iVBORw0KGgo="
+      assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: inline } }), [])
+      assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: "https://example.com/cat.png" } }), ["google: messages", "ollama: messages"])
+      assert.deepStrictEqual(refusedBy({ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }), ["anthropic: messages", "ollama: messages"])
+      assert.deepStrictEqual(refusedBy({ type: "file", file: { file_data: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf" } }), ["ollama: messages"])
+      assert.deepStrictEqual(refusedBy({ type: "file", file: { file_id: "file-abc123" } }), ["anthropic: messages", "google: messages", "ollama: messages"])
+      assert.deepStrictEqual(refusedBy(), [])
+      const why = adapters[2]!.cannotServe?.(
+        { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.png" } }] }] },
+        modelOf("google", "m")
+      )
+      assert.strictEqual(why?.reason, "google takes images only inline (data: URLs); the request has an image by URL")
     })))
 })

@@ -65,16 +65,6 @@ const imagesOf = (message: ChatMessage): Array<string> =>
     })
     : []
 
-/** Image parts Ollama cannot take (not inline `data:` URLs), to be refused up front. */
-export const remoteImages = (request: ChatRequest): number =>
-  request.messages.reduce(
-    (n, m) =>
-      n + (m.role === "user" && Array.isArray(m.content)
-        ? m.content.filter((p) => p.type === "image_url" && !p.image_url.url.startsWith("data:")).length
-        : 0),
-    0
-  )
-
 const toolCallOut = (call: ToolCall) => ({
   ...(call.id.length > 0 ? { id: call.id } : {}),
   function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments) ?? {} }

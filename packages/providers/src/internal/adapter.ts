@@ -65,6 +65,58 @@ export const extraOpenAiParameters: Check = (provider, request) => {
     : { param: extras[0]!, reason: `${provider} takes no ${extras.map((e) => `'${e}'`).join(", ")} (OpenAI parameters, sent to OpenAI only)` }
 }
 
+/** What a request's user content holds beyond text: read once per request (every candidate's checks ask). */
+interface Media {
+  /** An image by URL rather than inline (`data:`). */
+  readonly remoteImage: boolean
+  readonly audio: boolean
+  /** A file part at all, and one without inline `file_data` (an OpenAI `file_id`). */
+  readonly file: boolean
+  readonly fileByReference: boolean
+}
+
+const noMedia: Media = { remoteImage: false, audio: false, file: false, fileByReference: false }
+const mediaSeen = new WeakMap<ChatRequest, Media>()
+
+const mediaOf = (request: ChatRequest): Media => {
+  const seen = mediaSeen.get(request)
+  if (seen !== undefined) return seen
+  let media = noMedia
+  for (const message of request.messages) {
+    if (message.role !== "user" || typeof message.content === "string") continue
+    for (const part of message.content) {
+      if (part.type === "image_url" && !part.image_url.url.startsWith("data:")) media = { ...media, remoteImage: true }
+      else if (part.type === "input_audio") media = { ...media, audio: true }
+      else if (part.type === "file") {
+        const inline = part.file.file_data !== undefined && part.file.file_data.startsWith("data:")
+        media = { ...media, file: true, fileByReference: media.fileByReference || !inline }
+      }
+    }
+  }
+  mediaSeen.set(request, media)
+  return media
+}
+
+/** A provider that takes images only inline: a request with an image by URL. */
+export const remoteImage: Check = (provider, request) =>
+  mediaOf(request).remoteImage
+    ? { param: "messages", reason: `${provider} takes images only inline (data: URLs); the request has an image by URL` }
+    : undefined
+
+/** A provider without audio input: a request with an `input_audio` part. */
+export const audioInput: Check = (provider, request) =>
+  mediaOf(request).audio ? { param: "messages", reason: `${provider} takes no audio input (the request has an input_audio part)` } : undefined
+
+/** A provider that takes files only inline: a file part without `file_data` as a data: URL (an OpenAI `file_id`). */
+export const fileByReference: Check = (provider, request) =>
+  mediaOf(request).fileByReference
+    ? { param: "messages", reason: `${provider} takes files only inline (file_data as a data: URL); the request has a file by id` }
+    : undefined
+
+/** A provider without file input: a request with a `file` part. */
+export const fileInput: Check = (provider, request) =>
+  mediaOf(request).file ? { param: "messages", reason: `${provider} takes no file input (the request has a file part)` } : undefined
+
 /** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop on a model. */
 export const cannotServe = (provider: string, ...checks: ReadonlyArray<Check>) => (request: ChatRequest, model: ModelMetadata): Unsupported | undefined => {
   for (const check of checks) {
