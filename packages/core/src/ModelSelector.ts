@@ -42,6 +42,12 @@ export interface SelectionInput {
   /** The output tokens the request asks for (or a default), per choice. */
   readonly maxOutputTokens: number
   /**
+   * The output tokens the request names (`max_completion_tokens` /
+   * `max_tokens`), when it names them: a model that gives fewer is excluded
+   * (its provider would answer a 400).
+   */
+  readonly outputTokensAsked?: number | undefined
+  /**
    * The choices the request asks for (`n`; default 1): the output counts this
    * many times toward the estimated cost and the rate-limit room, once toward
    * the context window (each choice has its own).

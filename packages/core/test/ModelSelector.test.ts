@@ -89,6 +89,16 @@ describe("ModelSelector.rank", () => {
       assert.deepStrictEqual(ids(yield* selector.rank({ ...req(), choices: 3 })), ["m"])
     }))
 
+  it.effect("excludes a model that gives fewer output tokens than the request names (its provider would answer a 400); a default output excludes none", () =>
+    Effect.gen(function*() {
+      const { selector } = yield* setupSelector([model("small", { maxOutputTokens: 8_192 }), model("large", { maxOutputTokens: 64_000 })])
+      const asked = yield* selector.rank({ ...req({}, 1_000, 32_000), outputTokensAsked: 32_000 })
+      assert.deepStrictEqual(ids(asked), ["large"])
+      assert.deepStrictEqual(asked.excluded, [{ model: "small", reason: "gives at most 8192 output tokens (32000 asked)", kind: "request" }])
+      assert.deepStrictEqual(ids(yield* selector.rank({ ...req({}, 1_000, 8_192), outputTokensAsked: 8_192 })).sort(), ["large", "small"])
+      assert.deepStrictEqual(ids(yield* selector.rank(req({}, 1_000, 32_000))).sort(), ["large", "small"])
+    }))
+
   it.effect("honours minContextWindow and lists unknown `only` ids", () =>
     Effect.gen(function*() {
       const { selector } = yield* setupSelector([model("short", { contextWindow: 8_000 }), model("long")])

@@ -124,6 +124,9 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
         ? requirements.capabilities
         : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
       if (lacking.length > 0) return exclude(i, `lacks required capabilities: ${lacking.join(", ")}`, "request")
+      if (input.outputTokensAsked !== undefined && input.outputTokensAsked > model.maxOutputTokens) {
+        return exclude(i, `gives at most ${model.maxOutputTokens} output tokens (${input.outputTokensAsked} asked)`, "request")
+      }
       if (model.contextWindow < needed) {
         return exclude(i, `context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`, "request")
       }

@@ -15,8 +15,8 @@ const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.strin
 
 /**
  * What `request` asks of the ranking: exact prompt tokens for a named model
- * (`explicit`; chars / 4 for `auto`), the output per choice and the `n`
- * choices, the named model and its fallbacks as `only`, and what each
+ * (`explicit`; chars / 4 for `auto`), the output per choice (and whether
+ * the request named it) and the `n` choices, the named model and its fallbacks as `only`, and what each
  * model's provider cannot serve (when `providers` is given).
  */
 export const selectionInputOf = (
@@ -29,6 +29,7 @@ export const selectionInputOf = (
   requirements,
   estimatedPromptTokens: explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit),
   maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
+  outputTokensAsked: request.max_completion_tokens ?? request.max_tokens ?? undefined,
   choices: request.n ?? 1,
   only: explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks],
   requestId,
