@@ -31,8 +31,12 @@ describe("GatewayLive over the fake providers", () => {
         assert.isFalse(first.meta.cacheHit)
         assert.isAbove(first.meta.costUsd ?? 0, 0)
         assert.include(first.response.choices[0].message.content ?? "", "two plus two")
+        // Named after the gateway's request, not the provider's answer (as streams and cache hits are).
+        assert.strictEqual(first.response.id, `chatcmpl-${first.meta.requestId}`)
         const second = yield* gateway.complete(ask("What is two plus two?"), defaultRequirements)
         assert.isTrue(second.meta.cacheHit)
+        assert.strictEqual(second.response.id, `chatcmpl-${second.meta.requestId}`)
+        assert.notStrictEqual(second.meta.requestId, first.meta.requestId)
         assert.strictEqual(second.meta.costUsd, 0)
         assert.deepStrictEqual(second.response.choices, first.response.choices)
         const sent = yield* s.openai.requests
@@ -92,6 +96,7 @@ describe("GatewayLive over the fake providers", () => {
         const text = Chunk.toReadonlyArray(chunks).map((c) => c.choices[0]?.delta.content ?? "").join("")
         assert.include(text, "stream me please")
         assert.isDefined(Chunk.toReadonlyArray(chunks).find((c) => c.usage != null))
+        assert.deepStrictEqual([...new Set(Chunk.toReadonlyArray(chunks).map((c) => c.id))], [`chatcmpl-${ok.meta.requestId}`])
         yield* s.openai.script(Fault.cut(3))
         const cut = yield* gateway.stream(ask("stream me again", "gpt-4o-mini", { stream: true }), defaultRequirements)
         const result = yield* Effect.either(Stream.runCollect(cut.chunks))

@@ -45,7 +45,8 @@ export const completeAnswer = (
     },
     (ranked, outcome) => {
       const model = outcome.model
-      const response: ChatResponse = { ...outcome.value.response, model: model.id }
+      // Every answer is named after the gateway's request (as streams and cache hits are), whatever its provider called it.
+      const response: ChatResponse = { ...outcome.value.response, id: `chatcmpl-${requestId}`, model: model.id }
       const answer = { response, meta: answerMeta(begun, outcome, toUsd(outcome.value.cost)) }
       // Published now (this is the answer's step); no step at all when nothing is left to do.
       const evaluated = selectedThenEvaluated(s, begun, model, ranked, outcome.failovers, {
