@@ -137,6 +137,9 @@ describe("bad input", () => {
           `invalid 'modelgate.capabilities[1]': expected one of ${Capability.literals.join(", ")}, got "foo"`,
           "modelgate.capabilities[1]"
         )
+        // A misspelt option is refused, never dropped with the cap it asked for.
+        const misspelt = yield* post("/v1/chat/completions", chatBody({ modelgate: { maxCostUSD: 0.001 } }))
+        expectError(misspelt, 400, `invalid 'modelgate.maxCostUSD': is unexpected, expected: "capabilities" | "priority" | "maxCostUsd"`, "modelgate.maxCostUSD")
         expectError(
           yield* post("/v1/chat/completions", chatBody(), { "x-modelgate-priority": "urgent" }),
           400,

@@ -145,8 +145,11 @@ export const fromParseError = (error: ParseResult.ParseError, prefix = ""): ApiE
   return invalidRequest(message, "invalid_request", param === "" ? undefined : param)
 }
 
-/** A fast decoder for `schema` that fails with a 400 naming the field. */
-export const decoder = <A, I>(schema: Schema.Schema<A, I>, prefix = "") => {
-  const decode = Schema.decodeUnknownEither(schema)
+/**
+ * A fast decoder for `schema` that fails with a 400 naming the field; with
+ * `strict`, a field the schema does not know is one too.
+ */
+export const decoder = <A, I>(schema: Schema.Schema<A, I>, prefix = "", strict = false) => {
+  const decode = Schema.decodeUnknownEither(schema, strict ? { onExcessProperty: "error" } : undefined)
   return (input: unknown): Either.Either<A, ApiError> => Either.mapLeft(decode(input), (e) => fromParseError(e, prefix))
 }

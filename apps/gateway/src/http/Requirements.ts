@@ -33,7 +33,8 @@ export const ModelgateOptions = Schema.Struct({
 })
 export type ModelgateOptions = typeof ModelgateOptions.Type
 
-const decodeOptions = decoder(ModelgateOptions, "modelgate")
+// Strict: a misspelt option (`maxCostUSD`) would otherwise be dropped, and with it the cap it asked for.
+const decodeOptions = decoder(ModelgateOptions, "modelgate", true)
 const isPriority = Schema.is(Priority)
 const isCapability = Schema.is(Capability)
 
