@@ -8,6 +8,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { type Chunk, Context, Effect, type Option, type Redacted, type Stream } from "effect"
+import { refusedBy } from "./ModelRegistry/Refused.js"
 
 /** The key one call uses: the secret (never logged) and its non-secret id (`openai#1`). */
 export interface ProviderKey {
@@ -93,9 +94,13 @@ export interface Unsupported {
   readonly reason: string
 }
 
-/** What in `request` the adapter of `model`'s provider cannot give (see `Provider.cannotServe`). */
+/**
+ * What in `request` cannot be given on `model`: a field its registry entry
+ * refuses (`refusedParameters`, sampling hints aside), or what the adapter of
+ * its provider cannot give (see `Provider.cannotServe`).
+ */
 export const unsupportedOn = (providers: Providers["Type"], request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
-  providers.get(model.provider)?.cannotServe?.(request, model)
+  refusedBy(request, model) ?? providers.get(model.provider)?.cannotServe?.(request, model)
 
 /** The adapters the gateway can reach, by provider id. */
 export class Providers extends Context.Tag("@modelgate/core/Providers")<

@@ -61,6 +61,12 @@ describe("ModelRegistry: invalid models files are rejected with file, path and r
     { name: "unknown fallback id", content: { models: [rawModel("a", { fallbacks: ["a2", "nope"] }), rawModel("a2")] }, path: "models[0].fallbacks[1]", reason: /unknown fallback model id "nope"/ },
     { name: "unknown provider", content: { models: [rawModel("a", { provider: "acme" })] }, path: "models[0].provider", reason: /unknown provider "acme"/ },
     {
+      name: "an unknown refused parameter",
+      content: { models: [rawModel("a", { refusedParameters: ["temperature", "tempreature"] })] },
+      path: "models[0].refusedParameters[1]",
+      reason: /tempreature/
+    },
+    {
       name: "a reasoning effort the provider cannot take",
       content: { models: [rawModel("a"), rawModel("g", { provider: "google", reasoningEfforts: { low: 1024, high: true } })] },
       path: "models[1].reasoningEfforts.high",

@@ -91,6 +91,22 @@ export const effortMappingProblem = (
   return undefined
 }
 
+/**
+ * Sampling hints: request fields that change no answer's shape. A model that
+ * refuses one (see `RefusedParameter`) gets the request without it, as a
+ * provider without the field would.
+ */
+export const SamplingHint = Schema.Literal("temperature", "top_p", "presence_penalty", "frequency_penalty", "seed")
+export type SamplingHint = typeof SamplingHint.Type
+
+/**
+ * A request field a model's API answers with a 400 (OpenAI's o-series refuse
+ * `temperature`, `top_p`, the penalties and `stop`). A sampling hint is left
+ * out of requests to the model; a request with any other is never sent to it.
+ */
+export const RefusedParameter = Schema.Literal(...SamplingHint.literals, "stop", "logit_bias", "n", "parallel_tool_calls")
+export type RefusedParameter = typeof RefusedParameter.Type
+
 /** Everything the gateway knows about one model. */
 export class ModelMetadata extends Schema.Class<ModelMetadata>("ModelMetadata")({
   id: ModelId,
@@ -107,7 +123,8 @@ export class ModelMetadata extends Schema.Class<ModelMetadata>("ModelMetadata")(
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
   fallbacks: Schema.optionalWith(Schema.Array(ModelId), { default: () => [] }),
   tags: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  reasoningEfforts: Schema.optional(ReasoningEfforts)
+  reasoningEfforts: Schema.optional(ReasoningEfforts),
+  refusedParameters: Schema.optional(Schema.Array(RefusedParameter))
 }) {}
 
 /** The file `config/models.json`: a source note and the list of models. */
@@ -133,6 +150,7 @@ export const ModelPatch = Schema.Struct({
   enabled: Schema.optional(Schema.Boolean),
   fallbacks: Schema.optional(Schema.Array(ModelId)),
   tags: Schema.optional(Schema.Array(Schema.String)),
-  reasoningEfforts: Schema.optional(ReasoningEfforts)
+  reasoningEfforts: Schema.optional(ReasoningEfforts),
+  refusedParameters: Schema.optional(Schema.Array(RefusedParameter))
 })
 export type ModelPatch = typeof ModelPatch.Type

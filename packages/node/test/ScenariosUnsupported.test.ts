@@ -13,6 +13,9 @@
  *   `max_completion_tokens`.
  * - Content a provider cannot take (audio input on Anthropic): `auto` serves
  *   it elsewhere; naming such a model is refused with no call.
+ * - A model's `refusedParameters` (an OpenAI reasoning model's sampling and
+ *   `stop`, which OpenAI answers with a 400): a sampling hint is left out of
+ *   requests to it, any other such field keeps the request from it.
  *
  * The fakes answer over real sockets (live clock).
  */
@@ -143,6 +146,44 @@ describe("Scenario: requests a provider would answer without part of them", () =
         const named = yield* Effect.either(gateway.complete(listen("claude-haiku"), defaultRequirements))
         assert.isTrue(Either.isLeft(named) && named.left._tag === "UnsupportedParameter" && named.left.param === "messages")
         assert.strictEqual(chatCalls(yield* s.anthropic.requests), 0)
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("an OpenAI reasoning model that refuses sampling and stop: temperature is left out of its requests, stop keeps requests from it", () =>
+    Effect.gen(function* () {
+      const registry = models()
+      const o4mini = {
+        ...registry.models[0]!,
+        id: "o4-mini",
+        providerModel: "o4-mini",
+        capabilities: ["chat", "reasoning"],
+        fallbacks: [],
+        refusedParameters: ["temperature", "top_p", "stop"]
+      }
+      const s = yield* stack({ models: { ...registry, models: [...registry.models, o4mini] }, gateway: { cache: { enabled: true } } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const lastSent = Effect.map(s.openai.requests, (rs) => rs.filter((r) => r.path.endsWith("/chat/completions")).at(-1)!.json as Record<string, unknown>)
+        // temperature 0 (what the cache needs) is served: the fake, like OpenAI, would answer it with a 400
+        const cool = yield* gateway.complete(ask("think coolly", "o4-mini", { temperature: 0, seed: 3 }), defaultRequirements)
+        assert.strictEqual(cool.meta.model, "o4-mini")
+        const sent = yield* lastSent
+        assert.notProperty(sent, "temperature")
+        assert.strictEqual(sent["seed"], 3)
+        // cached under the request as asked
+        assert.isTrue((yield* gateway.complete(ask("think coolly", "o4-mini", { temperature: 0, seed: 3 }), defaultRequirements)).meta.cacheHit)
+        // gpt-4o-mini still gets the temperature it was asked
+        yield* gateway.complete(ask("warm", "gpt-4o-mini", { temperature: 0.7 }), defaultRequirements)
+        assert.strictEqual((yield* lastSent)["temperature"], 0.7)
+
+        // stop changes the answer: never dropped, so never sent to o4-mini
+        const calls = (yield* s.openai.requests).length
+        const named = yield* Effect.either(gateway.complete(ask("stop here", "o4-mini", { stop: ["END"] }), defaultRequirements))
+        assert.isTrue(Either.isLeft(named) && named.left._tag === "UnsupportedParameter" && named.left.param === "stop")
+        if (Either.isLeft(named)) assert.include(named.left.message, "o4-mini refuses stop (its registry entry lists it in refusedParameters)")
+        assert.strictEqual((yield* s.openai.requests).length, calls)
+        const routed = yield* gateway.complete(ask("stop here", "auto", { stop: ["END"] }), only("o4-mini", "gpt-4o-mini"))
+        assert.strictEqual(routed.meta.model, "gpt-4o-mini")
       }).pipe(Effect.provide(s.layer))
     }))
 })

@@ -151,6 +151,18 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
           "unsupported_parameter"
         )
       }
+      // o-series models take the default sampling only, and o3 / o4-mini no `stop`, as OpenAI answers.
+      if (/^o\d/.test(String(body.model))) {
+        for (const [name, neutral] of [["temperature", 1], ["top_p", 1], ["presence_penalty", 0], ["frequency_penalty", 0]] as const) {
+          const value = body[name]
+          if (value !== undefined && value !== null && value !== neutral) {
+            return invalid(`Unsupported value: '${name}' does not support ${String(value)} with this model. Only the default (${neutral}) value is supported.`, name, "unsupported_value")
+          }
+        }
+        if (body.stop !== undefined && body.stop !== null) {
+          return invalid("Unsupported parameter: 'stop' is not supported with this model.", "stop", "unsupported_parameter")
+        }
+      }
       if (body.reasoning_effort != null) {
         if (!/^(o\d|gpt-5)/.test(String(body.model))) {
           return invalid("Unsupported parameter: 'reasoning_effort' is not supported with this model.", "reasoning_effort", "unsupported_parameter")

@@ -11,6 +11,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Effect, Option } from "effect"
 import type { AttemptError, FailoverOutcome } from "../Failover.js"
 import type { AnswerMeta } from "../Gateway.js"
+import { withoutRefusedHints } from "../ModelRegistry/Refused.js"
 import type { Provider, ProviderKey } from "../Provider.js"
 import { type EvaluationInput, notEvaluated } from "../ResponseEvaluator.js"
 import { encodingFor, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
@@ -45,8 +46,11 @@ const promptEstimator = (request: ChatRequest) => {
 const failureOf = (cause: Cause.Cause<ProviderError>) =>
   Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: "Interrupted" }) as const)
 
-/** The request as sent to the provider: the provider's own name of `model`. */
-export const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({ ...request, model: model.providerModel })
+/** The request as sent to the provider: the provider's own name of `model`, without the sampling hints it refuses. */
+export const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({
+  ...withoutRefusedHints(request, model),
+  model: model.providerModel
+})
 
 /** What an attempt does once it holds its reservations (see `attemptOn`). */
 export interface AttemptSteps<A, B> {
