@@ -7,7 +7,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import { ModelMetadata, type ReasoningEfforts } from "@modelgate/domain/Model"
+import { ModelMetadata } from "@modelgate/domain/Model"
+import type { ReasoningEfforts } from "@modelgate/domain/ModelParameters"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"

@@ -4,7 +4,8 @@
  * other field it refuses is one it cannot serve.
  */
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import { type ModelMetadata, type RefusedParameter, SamplingHint } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { type RefusedParameter, SamplingHint } from "@modelgate/domain/ModelParameters"
 import type { Unsupported } from "../Provider.js"
 
 const isHint = (parameter: RefusedParameter): boolean => (SamplingHint.literals as ReadonlyArray<string>).includes(parameter)

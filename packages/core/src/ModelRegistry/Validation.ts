@@ -4,7 +4,8 @@
  * (an `InvalidModel` naming the model id and field).
  */
 import { ConfigError, InvalidModel } from "@modelgate/domain/Errors"
-import { effortMappingProblem, ModelMetadata, ModelPatch, ModelsFile } from "@modelgate/domain/Model"
+import { ModelMetadata, ModelPatch, ModelsFile } from "@modelgate/domain/Model"
+import { effortMappingProblem } from "@modelgate/domain/ModelParameters"
 import { Effect, Either, type ParseResult, Schema } from "effect"
 import { decodeAll, parseIssues, parseJson } from "../ConfigFiles.js"
 import type { ModelOverride } from "../ModelStore.js"

@@ -15,9 +15,9 @@ const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.strin
 
 /**
  * What `request` asks of the ranking: exact prompt tokens for a named model
- * (`explicit`; chars / 4 for `auto`), the output per choice (and whether
- * the request named it) and the `n` choices, the named model and its fallbacks as `only`, and what each
- * model's provider cannot serve (when `providers` is given).
+ * (`explicit`; chars / 4 for `auto`), the output per choice (and whether the
+ * request named it) and the `n` choices, the named model and its fallbacks
+ * as `only`, and what each model cannot serve (when `providers` is given).
  */
 export const selectionInputOf = (
   request: ChatRequest,

@@ -3,7 +3,8 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
-import { effortValueKinds, type ModelMetadata } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { effortValueKinds } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"

@@ -5,7 +5,8 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
-import { effortValueKinds, type ModelMetadata, type ReasoningEffortValue } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { Schema } from "effect"
 import { parseToolArguments } from "../internal/content.js"
 import { unservedEffort } from "../internal/reasoning.js"

@@ -4,7 +4,8 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import { Annotation, type ChatChunk, type ChatRequest, type ChatResponse, type ChunkChoice, type FinishReason, type Usage } from "@modelgate/domain/Chat"
-import { effortValueKinds, type ModelMetadata, type ReasoningEffortValue } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { Schema } from "effect"
 import { unservedEffort } from "../internal/reasoning.js"
 

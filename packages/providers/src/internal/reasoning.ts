@@ -5,7 +5,8 @@
  */
 import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import type { EffortValueKind, ModelMetadata, ReasoningEffortValue } from "@modelgate/domain/Model"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { EffortValueKind, ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 
 /**
  * The provider's value for the request's `reasoning_effort` on `model`: the
