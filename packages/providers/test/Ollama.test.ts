@@ -35,6 +35,7 @@ describe("Ollama", () => {
         model: "llama3.2",
         messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello there" }],
         stream: false,
+        truncate: false,
         options: { temperature: 0.3, top_p: 0.9, num_predict: 50, stop: ["END"], seed: 7 }
       })
       assert.isTrue(Schema.is(ChatResponse)(result.response))
@@ -142,6 +143,20 @@ describe("Ollama", () => {
       yield* assertFaultTags(fake, () => chat, cases)
       yield* fake.script(Fault.delay({ headersMs: 10_000 }))
       assert.strictEqual(yield* tagAfterTimeout(chat, 2_000), "Timeout")
+    })))
+
+  it.scoped("a prompt over the loaded context size is ContextLengthExceeded (truncate: false), never cut silently from the front", () =>
+    live(Effect.gen(function*() {
+      const { provider } = yield* setup({}, { contextSize: 64 })
+      const long = "many words of a long conversation ".repeat(60)
+      const over = yield* Effect.flip(provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: long }] })))
+      assert.strictEqual(over._tag, "ContextLengthExceeded")
+      assert.include(over.detail, "exceeds the available context size (64 tokens)")
+      const streamed = yield* Effect.flip(provider.stream(ctxOf(model, undefined, { messages: [{ role: "user", content: long }] })))
+      assert.strictEqual(streamed._tag, "ContextLengthExceeded")
+      // what fits is answered
+      const fits = yield* provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: "short" }] }))
+      assert.strictEqual(fits.response.choices[0].finish_reason, "stop")
     })))
 
   it.scoped("retries a busy server with backoff, then succeeds (TestClock)", () =>

@@ -13,6 +13,8 @@ import { countTokens, isRecord, pieces as wordPieces } from "./FakeServer/reply.
 export interface FakeOllamaOptions {
   /** Installed models (default `llama3.2:latest`, `qwen2.5:7b`); `llama3.2` matches `llama3.2:latest`. */
   readonly models?: ReadonlyArray<string>
+  /** The context size a model is loaded with when the request sets no `options.num_ctx` (Ollama's default: 4096). */
+  readonly contextSize?: number
 }
 
 type Json = Record<string, unknown>
@@ -53,6 +55,7 @@ const thinkingProblem = (think: unknown, model: string): string | undefined => {
 /** Start a fake Ollama server, closed with the scope. */
 export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer, never, Scope.Scope> =>
   Effect.gen(function*() {
+    const defaultContextSize = options.contextSize ?? 4096
     const models = options.models ?? ["llama3.2:latest", "qwen2.5:7b"]
 
     const json = (status: number, body: unknown, tokensUsed?: number): Answer => ({
@@ -124,7 +127,14 @@ export const make = (options: FakeOllamaOptions = {}): Effect.Effect<FakeServer,
         content = content.slice(0, options.num_predict * 4)
         doneReason = "length"
       }
-      const promptEval = countTokens(prompt)
+      // Over the context size Ollama cuts the conversation from the front, or answers a 400 with `truncate: false`.
+      const contextSize = typeof options.num_ctx === "number" ? options.num_ctx : defaultContextSize
+      const promptTokens = countTokens(prompt)
+      if (promptTokens > contextSize && body.truncate === false) {
+        const message = `request (${promptTokens} tokens) exceeds the available context size (${contextSize} tokens), try increasing it`
+        return error(400, JSON.stringify({ error: { code: 400, message, type: "exceed_context_size_error", n_prompt_tokens: promptTokens, n_ctx: contextSize } }))
+      }
+      const promptEval = Math.min(promptTokens, contextSize)
       const evalCount = toolCalls.length > 0 ? countTokens(JSON.stringify(toolCalls)) : countTokens(content)
       const metrics = {
         total_duration: 3_244_883_583,

@@ -3,11 +3,13 @@
  * (no type or code) and it sends no rate-limit headers: the status decides,
  * with the message kept as detail. 404 (`model 'x' not found`) and 400 are
  * BadRequest, 429 RateLimited, 503 (`server busy ... maximum pending requests
- * exceeded`) Overloaded, 500 / 502 ServerError.
+ * exceeded`) Overloaded, 500 / 502 ServerError. A 400 whose message says the
+ * request exceeds the context size (what `truncate: false` answers instead of
+ * silently dropping the start of the conversation) is ContextLengthExceeded.
  */
-import { BadRequest, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
+import { BadRequest, ContextLengthExceeded, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { type CommonFields, detailOf, type ErrorContext, excerpt, genericError, standardRetryAfter } from "../internal/index.js"
+import { type CommonFields, detailOf, type ErrorContext, excerpt, fieldsOf, genericError, standardRetryAfter } from "../internal/index.js"
 import { WireErrorBody } from "./wire.js"
 
 const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
@@ -15,8 +17,13 @@ const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
 /** Classify a non-2xx Ollama answer. */
 export const classify = (ctx: ErrorContext): ProviderError => {
   const message = Option.getOrUndefined(decodeError(ctx.body))?.error
-  return genericError(ctx, detailOf(ctx, message), standardRetryAfter(ctx.headers, ctx.nowMs))
+  const detail = detailOf(ctx, message)
+  if (ctx.status === 400 && message !== undefined && contextPattern.test(message)) return new ContextLengthExceeded(fieldsOf(ctx, detail))
+  return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
 }
+
+/** Ollama's words for a prompt over the context size (`exceed_context_size_error`, "exceeds the available context size"). */
+const contextPattern = /exceed_context_size|exceeds the (available )?context (size|length)/i
 
 /** Classify an `{"error": "..."}` line written after the stream began (status 200). */
 export const classifyStreamError = (message: string, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {

@@ -152,6 +152,8 @@ export const requestBody = (
     ...(tools !== undefined ? { tools } : {}),
     ...(format !== undefined ? { format } : {}),
     ...(typeof effort === "string" || typeof effort === "boolean" ? { think: effort } : {}),
+    // An error, not a conversation silently cut from the front, when the prompt exceeds the loaded context size.
+    truncate: false,
     ...(Object.keys(options).length > 0 ? { options } : {})
   }
 }
