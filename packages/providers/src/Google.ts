@@ -16,6 +16,7 @@ import { toGeminiRequest, unservedGeminiEffort } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
+import * as ThoughtSignatures from "./Google/ThoughtSignatures.js"
 import {
   callInfoOf,
   cannotServe,
@@ -74,6 +75,9 @@ export const make = (
       rateLimit: () => undefined,
       classify: classifyGoogle
     })
+    // Kept per adapter: each tool call's signature comes back with that call (ThoughtSignatures.ts).
+    const signatures = ThoughtSignatures.make()
+    const rememberFor = (model: string) => (toolCallId: string, signature: string) => signatures.remember(model, toolCallId, signature)
 
     // chat and stream are plain Effect chains, not Effect.fn/Effect.gen: no
     // stack capture, span or generator per call (the gateway keeps one span
@@ -82,7 +86,13 @@ export const make = (
       const key = ctx.key
       if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
       return Effect.flatMap(getConfig, (config) => {
-        const body = toGeminiRequest(ctx.request, { provider: providerId, model: ctx.model.id }, effortValue(ctx.request, ctx.model))
+        const model = ctx.model.providerModel
+        const body = toGeminiRequest(
+          ctx.request,
+          { provider: providerId, model: ctx.model.id },
+          effortValue(ctx.request, ctx.model),
+          (toolCallId, first) => signatures.forCall(model, toolCallId, first)
+        )
         if (Either.isLeft(body)) return Effect.fail(body.left)
         const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
         return Effect.succeed(
@@ -110,7 +120,8 @@ export const make = (
             nowMs,
             model: ctx.model.providerModel,
             promptTokensEstimate: promptEstimate(ctx),
-            fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit }
+            fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit },
+            remember: rememberFor(ctx.model.providerModel)
           })
           return Either.isLeft(response)
             ? Effect.fail(response.left)
@@ -134,7 +145,8 @@ export const make = (
               meta: opened,
               nowMs,
               model: ctx.model.providerModel,
-              promptTokensEstimate: promptEstimate(ctx)
+              promptTokensEstimate: promptEstimate(ctx),
+              remember: rememberFor(ctx.model.providerModel)
             }
             const open = () =>
               pullSse(opened.open(), new GeminiStreamTranslator(context), (detail) =>

@@ -16,8 +16,11 @@ import {
   generationOf,
   responseBody,
   type SafetyTriggers,
+  signatureOf,
+  signsFunctionCalls,
   sseData,
-  streamBodies
+  streamBodies,
+  unsignedHistory
 } from "./FakeGoogle/answer.js"
 import { asRecord, countTokens } from "./FakeServer/reply.js"
 import { validateGenerate } from "./FakeGoogle/validate.js"
@@ -59,6 +62,7 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
   const extra: FakeExtraUsage = { cached: 0, thoughts: 0, ...options.usage }
   const limit = options.inputTokenLimit ?? 1_000_000
   let counter = 0
+  const issued = new Set<string>()
   const known = (model: string) => options.models === undefined || options.models.includes(model)
   const notFound = (model: string, method: string) =>
     json(404, errorBody(404, `models/${model} is not found for API version v1beta, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`))
@@ -79,7 +83,12 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
     if (prompt > limit) {
       return json(400, errorBody(400, `The input token count (${prompt}) exceeds the maximum number of tokens allowed (${limit}).`))
     }
+    if (signsFunctionCalls(model)) {
+      const unsigned = unsignedCall(request["contents"], issued)
+      if (unsigned !== undefined) return json(400, errorBody(400, unsigned))
+    }
     const g = generationOf(request, { id: `fake-${++counter}`, model, safety, extra })
+    if (signsFunctionCalls(model)) issued.add(signatureOf(g.responseId))
     const tokens = g.usage.prompt + g.usage.candidates
     if (method === "generateContent") return { ...json(200, responseBody(g)), tokens }
     const bodies = streamBodies(g)
@@ -116,6 +125,31 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
       headers: {}
     })
   }
+}
+
+/**
+ * The problem with the current turn's function calls (the model contents
+ * after the last user text) as Gemini 3 checks them: the first function
+ * call of each must carry a signature it gave (or its escape for history
+ * another model wrote); undefined when they do.
+ */
+const unsignedCall = (contents: unknown, issued: ReadonlySet<string>): string | undefined => {
+  const list = Array.isArray(contents) ? contents.map((c) => asRecord(c) ?? {}) : []
+  const partsOf = (content: Record<string, unknown>) => (Array.isArray(content["parts"]) ? content["parts"].map((p) => asRecord(p) ?? {}) : [])
+  let start = 0
+  list.forEach((content, i) => {
+    if (content["role"] !== "model" && partsOf(content).some((p) => typeof p["text"] === "string")) start = i + 1
+  })
+  for (let i = start; i < list.length; i++) {
+    if (list[i]!["role"] !== "model") continue
+    const first = partsOf(list[i]!).find((p) => p["functionCall"] !== undefined)
+    if (first === undefined) continue
+    const signature = first["thoughtSignature"]
+    const name = String(asRecord(first["functionCall"])?.["name"])
+    if (signature === undefined) return `Function call \`${name}\` in the \`${i + 1}.\` content block is missing a \`thought_signature\`.`
+    if (typeof signature !== "string" || (!issued.has(signature) && !unsignedHistory.includes(signature))) return "Corrupted thought signature."
+  }
+  return undefined
 }
 
 /** Start a fake Gemini server on 127.0.0.1 (random port); it closes with the scope. */

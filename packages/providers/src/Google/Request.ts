@@ -14,7 +14,7 @@ import { unservedEffort } from "../internal/reasoning.js"
 export type GeminiPart =
   | { readonly text: string }
   | { readonly inlineData: { readonly mimeType: string; readonly data: string } }
-  | { readonly functionCall: { readonly name: string; readonly args: Record<string, unknown> } }
+  | { readonly functionCall: { readonly name: string; readonly args: Record<string, unknown> }; readonly thoughtSignature?: string }
   | { readonly functionResponse: { readonly name: string; readonly response: Record<string, unknown> } }
 
 /** One turn: `user` or `model`. */
@@ -85,9 +85,19 @@ const responseOf = (content: string): Record<string, unknown> => {
   return parsed ?? { output: content }
 }
 
-/** Messages as Gemini contents plus the lifted system instruction; consecutive same-role turns merged. */
+/** The thought signature to send with a tool call of the history (`firstOfTurn`: the first of its assistant message), if one. */
+export type SignatureFor = (toolCallId: string, firstOfTurn: boolean) => string | undefined
+
+const noSignature: SignatureFor = () => undefined
+
+/**
+ * Messages as Gemini contents plus the lifted system instruction;
+ * consecutive same-role turns merged; each history tool call with the
+ * signature `signatureFor` gives it.
+ */
 export const translateContents = (
-  messages: ReadonlyArray<ChatMessage>
+  messages: ReadonlyArray<ChatMessage>,
+  signatureFor: SignatureFor = noSignature
 ): Either.Either<{ readonly system: string | undefined; readonly contents: ReadonlyArray<GeminiContent> }, string> => {
   const system: Array<string> = []
   const out: Array<{ role: "user" | "model"; parts: Array<GeminiPart> }> = []
@@ -116,11 +126,12 @@ export const translateContents = (
         const parts: Array<GeminiPart> = []
         const text = message.content == null ? "" : textOf(message.content)
         if (text !== "") parts.push({ text })
-        for (const call of message.tool_calls ?? []) {
+        for (const [k, call] of (message.tool_calls ?? []).entries()) {
           const args = parseToolArguments(call.function.arguments)
           if (args === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
           names.set(call.id, call.function.name)
-          parts.push({ functionCall: { name: call.function.name, args } })
+          const signature = signatureFor(call.id, k === 0)
+          parts.push({ functionCall: { name: call.function.name, args }, ...(signature !== undefined ? { thoughtSignature: signature } : {}) })
         }
         push("model", parts)
         break
@@ -190,14 +201,16 @@ const generationConfigOf = (request: ChatRequest, effort: ReasoningEffortValue |
 /**
  * The Gemini body for a request; no OpenAI field is passed through
  * untranslated. `effort` is the model's own value for the request's
- * reasoning effort (`effortValue`), sent as its `thinkingConfig`.
+ * reasoning effort (`effortValue`), sent as its `thinkingConfig`; history
+ * tool calls carry the thought signatures `signatureFor` gives them.
  */
 export const toGeminiRequest = (
   request: ChatRequest,
   context: { readonly provider: string; readonly model: string },
-  effort: ReasoningEffortValue | undefined = undefined
+  effort: ReasoningEffortValue | undefined = undefined,
+  signatureFor: SignatureFor = noSignature
 ): Either.Either<GeminiRequest, BadRequest> => {
-  const translated = translateContents(request.messages)
+  const translated = translateContents(request.messages, signatureFor)
   if (Either.isLeft(translated)) return Either.left(new BadRequest({ ...context, detail: translated.left }))
   const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
   const toolConfig = tools === undefined ? undefined : translateToolChoice(request.tool_choice)

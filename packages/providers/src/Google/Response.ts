@@ -129,6 +129,21 @@ export const toolCallsOf = (parts: ReadonlyArray<GeminiPartIn>, idBase: string, 
     function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) }
   }))
 
+/** Hand each signed function-call part's signature to `remember`, under the id of the tool call it became (`calls`, in part order). */
+export const keepSignatures = (
+  parts: ReadonlyArray<GeminiPartIn>,
+  calls: ReadonlyArray<ToolCall>,
+  remember: ((toolCallId: string, signature: string) => void) | undefined
+): void => {
+  if (remember === undefined || calls.length === 0) return
+  let k = 0
+  for (const part of parts) {
+    if (part.functionCall === undefined) continue
+    const call = calls[k++]
+    if (call !== undefined && part.thoughtSignature !== undefined) remember(call.id, part.thoughtSignature)
+  }
+}
+
 /**
  * Normalise an answer. A blocked prompt (`promptFeedback.blockReason`, no
  * candidates) or a safety stop without content is ContentFiltered; a missing,
@@ -142,6 +157,8 @@ export const fromGeminiResponse = (
     /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
     readonly promptTokensEstimate: () => number
     readonly fields: Omit<CommonFields, "detail">
+    /** Keeps the thought signature of a tool call (see ThoughtSignatures.ts). */
+    readonly remember?: ((toolCallId: string, signature: string) => void) | undefined
   }
 ): Either.Either<ChatResponse, ProviderError> => {
   const { fields } = options
@@ -161,6 +178,7 @@ export const fromGeminiResponse = (
     const parts = candidate.content?.parts ?? []
     const text = textOfParts(parts)
     const toolCalls = toolCallsOf(parts, `${idBase}_${i}`)
+    keepSignatures(parts, toolCalls, options.remember)
     const reason = candidate.finishReason
     const finish = reason === undefined ? undefined : finishReasonOf(reason, toolCalls.length > 0)
     if (reason !== undefined && isFilterReason(reason) && text === "" && toolCalls.length === 0) {

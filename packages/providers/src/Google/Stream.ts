@@ -16,6 +16,7 @@ import {
   finishReasonOf,
   GeminiResponse,
   isFilterReason,
+  keepSignatures,
   textOfParts,
   toolCallsOf,
   type UsageMetadata,
@@ -34,6 +35,8 @@ export interface GeminiStreamContext extends StreamContext {
   readonly model: string
   /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
   readonly promptTokensEstimate: () => number
+  /** Keeps the thought signature of a tool call (see ThoughtSignatures.ts). */
+  readonly remember?: ((toolCallId: string, signature: string) => void) | undefined
 }
 
 interface CandidateState {
@@ -109,6 +112,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       const parts = candidate.content?.parts ?? []
       const text = textOfParts(parts)
       const calls = toolCallsOf(parts, `${this.id}_${index}`, state.tools)
+      keepSignatures(parts, calls, this.context.remember)
       const delta: ChunkChoice["delta"] = {
         ...(text !== "" ? { content: text } : {}),
         ...(calls.length > 0

@@ -42,6 +42,15 @@ const declarationsOf = (body: Record<string, unknown>): ReadonlyArray<Record<str
     return Array.isArray(list) ? list.map((d) => asRecord(d) ?? {}) : []
   })
 
+/** Models that sign their function calls and refuse history without the signatures (Gemini 3). */
+export const signsFunctionCalls = (model: string): boolean => model.startsWith("gemini-3")
+
+/** The thought signature the fake gives the function calls of answer `id`. */
+export const signatureOf = (id: string): string => `sig-${id}`
+
+/** The values Gemini takes in place of a signature for history another model wrote (its documented escape). */
+export const unsignedHistory: ReadonlyArray<string> = ["skip_thought_signature_validator", "context_engineering_is_the_way_to_go"]
+
 /**
  * The deterministic answer to a valid body: a function call when functions
  * are declared (and calling is not NONE) and the last turn holds no function
@@ -71,7 +80,9 @@ export const generationOf = (
   const declaration = responses.length === 0 && mode?.["mode"] !== "NONE" ? declarations[0] : undefined
   if (declaration !== undefined) {
     const args = toolArguments(declaration["parametersJsonSchema"] ?? declaration["parameters"], userText.trim() || "fake")
-    const parts = [{ functionCall: { name: String(declaration["name"]), args } }]
+    // Gemini 3 signs its function calls (the first part of a batch), and wants the signature back.
+    const signature = signsFunctionCalls(options.model) ? { thoughtSignature: signatureOf(options.id) } : {}
+    const parts = [{ functionCall: { name: String(declaration["name"]), args }, ...signature }]
     return { ...base, parts, finishReason: "STOP", usage: usage(countTokens(JSON.stringify(args)) + 1) }
   }
   const reply = responses.length > 0
