@@ -52,6 +52,39 @@ describe("OpenAI request body", () => {
     assert.deepStrictEqual(asked({ max_tokens: 50 }, false), { model: "o4-mini", messages: base.messages, max_tokens: 50 })
   })
 
+  type SentMessage = { readonly tool_calls?: ReadonlyArray<{ readonly id: string }>; readonly tool_call_id?: string }
+
+  it("shortens tool-call ids over OpenAI's 40 characters (another provider's, after a failover), the call and its result alike", () => {
+    const long = `call_${"x".repeat(60)}`
+    const other = `call_${"y".repeat(60)}`
+    const request: ChatRequest = {
+      model: "auto",
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: null, tool_calls: [
+          { id: long, type: "function", function: { name: "f", arguments: "{}" } },
+          { id: "call_short", type: "function", function: { name: "f", arguments: "{}" } },
+          { id: other, type: "function", function: { name: "f", arguments: "{}" } }
+        ] },
+        { role: "tool", tool_call_id: long, content: "a" },
+        { role: "tool", tool_call_id: "call_short", content: "b" },
+        { role: "tool", tool_call_id: other, content: "c" }
+      ]
+    }
+    const sentMessages = (r: ChatRequest) => requestBody(r, "gpt-4o-mini", false)["messages"] as ReadonlyArray<SentMessage>
+    const sent = sentMessages(request)
+    const ids = sent[1]!.tool_calls!.map((c) => c.id)
+    assert.deepStrictEqual(sent.slice(2).map((m) => m.tool_call_id), ids, "each result still answers its call")
+    assert.strictEqual(ids[1], "call_short")
+    assert.isTrue(ids.every((id) => id.length <= 40))
+    assert.notStrictEqual(ids[0], ids[2])
+    // stable: the same history gives the same ids on the next turn
+    assert.deepStrictEqual(sentMessages(request)[1]!.tool_calls!.map((c) => c.id), ids)
+    // nothing long: the very same messages
+    const plain: ChatRequest = { model: "auto", messages: [{ role: "user", content: "hi" }] }
+    assert.strictEqual(requestBody(plain, "gpt-4o-mini", false)["messages"], plain.messages)
+  })
+
   it("carries OpenAI parameters modelgate does not model as they are", () => {
     const req = { model: "auto", messages: [{ role: "user", content: "hi" }], service_tier: "auto", prediction: { type: "content", content: "x" } } as ChatRequest
     const body = requestBody(req, "gpt-4o-mini", false)

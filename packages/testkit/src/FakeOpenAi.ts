@@ -175,6 +175,17 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
         return json(404, errorBody(`The model \`${body.model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found"))
       }
       const messages = body.messages.filter(isRecord)
+      // OpenAI caps tool-call ids at 40 characters, in assistant tool_calls and in tool messages alike.
+      for (const [i, m] of messages.entries()) {
+        const ids = [
+          ...(Array.isArray(m.tool_calls) ? m.tool_calls.filter(isRecord).map((c, j) => [`messages[${i}].tool_calls[${j}].id`, c.id] as const) : []),
+          ...(m.role === "tool" ? [[`messages[${i}].tool_call_id`, m.tool_call_id] as const] : [])
+        ]
+        const long = ids.find(([, id]) => typeof id === "string" && id.length > 40)
+        if (long !== undefined) {
+          return invalid(`Invalid '${long[0]}': string too long. Expected a string with maximum length 40, but got a string with length ${String(long[1]).length} instead.`, long[0], "string_above_max_length")
+        }
+      }
       const prompt = messages.map((m) => `${String(m.role)}\n${textOf(m.content)}`).join("\n") +
         (body.tools !== undefined ? JSON.stringify(body.tools) : "")
       const promptTokens = countTokens(prompt)

@@ -7,6 +7,7 @@ import { Annotation, type ChatChunk, type ChatRequest, type ChatResponse, type C
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { Schema } from "effect"
+import { createHash } from "node:crypto"
 import { unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
@@ -102,6 +103,35 @@ const nonEmpty = (annotations: ReadonlyArray<Annotation> | null | undefined): an
 /** The finish reasons OpenAI documents (anything else is a malformed answer). */
 export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop", "length", "tool_calls", "content_filter", "function_call"])
 
+/** OpenAI's longest tool-call id: a longer one in the history is a 400. */
+const maxToolIdLength = 40
+
+/** A stable id of at most 40 characters for a longer one: the same long id always gives the same short one. */
+const shortToolId = (id: string): string => `call_${createHash("sha256").update(id).digest("base64url").slice(0, maxToolIdLength - 5)}`
+
+const hasLongToolId = (messages: ChatRequest["messages"]): boolean =>
+  messages.some((m) =>
+    m.role === "tool"
+      ? m.tool_call_id.length > maxToolIdLength
+      : m.role === "assistant" && m.tool_calls !== undefined && m.tool_calls.some((c) => c.id.length > maxToolIdLength))
+
+/**
+ * The history with every tool-call id over 40 characters replaced by a short
+ * stable one, in the assistant's calls and in the tool messages alike (so
+ * each result still answers its call); the same array when none is long.
+ */
+export const withShortToolIds = (messages: ChatRequest["messages"]): ChatRequest["messages"] => {
+  if (!hasLongToolId(messages)) return messages
+  const short = (id: string) => (id.length > maxToolIdLength ? shortToolId(id) : id)
+  return messages.map((m) =>
+    m.role === "tool"
+      ? { ...m, tool_call_id: short(m.tool_call_id) }
+      : m.role === "assistant" && m.tool_calls !== undefined
+      ? { ...m, tool_calls: m.tool_calls.map((c) => ({ ...c, id: short(c.id) })) }
+      : m
+  ) as unknown as ChatRequest["messages"]
+}
+
 /**
  * The upstream body: the request passed through, `model` replaced, stream
  * options forced; the keys in the request's order, as
@@ -112,7 +142,8 @@ export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop",
  * OpenAI's reasoning models reject `max_tokens` (PROVIDERS.md), and a 400
  * there would end an `auto` request that never named the model.
  * `reasoning_effort` goes as `effort`: the model's own value for it (see
- * `effortValue`), by default the request's.
+ * `effortValue`), by default the request's. Tool-call ids over OpenAI's 40
+ * characters (another provider's, after a failover) go shortened.
  */
 export const requestBody = (
   request: ChatRequest,
@@ -127,6 +158,10 @@ export const requestBody = (
     if (key === "stream" || key === "stream_options") continue
     if (key === "reasoning_effort") {
       if (effort !== undefined) out[key] = effort
+      continue
+    }
+    if (key === "messages") {
+      out[key] = withShortToolIds(request.messages)
       continue
     }
     if (reasoning && key === "max_tokens") {
