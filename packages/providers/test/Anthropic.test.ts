@@ -144,6 +144,17 @@ describe("Anthropic adapter over a socket", () => {
       })
       assert.strictEqual(second.response.choices[0].message.content, "Tool said: 18C")
       assert.strictEqual(second.response.choices[0].finish_reason, "stop")
+      // An id Anthropic does not take (a client's `functions.f:0`): rewritten, and the loop still answered
+      const foreign = { ...call!, id: "functions.get_weather:0" }
+      const third = yield* provider.chat(ctxOf(model, key, {
+        tools,
+        messages: [
+          { role: "user", content: "Paris" },
+          { role: "assistant", content: null, tool_calls: [foreign] },
+          { role: "tool", tool_call_id: foreign.id, content: "18C" }
+        ]
+      }))
+      assert.strictEqual(third.response.choices[0].message.content, "Tool said: 18C")
     })))
 
   it.scoped("images: data URLs become base64 image blocks, https URLs url blocks", () =>

@@ -77,6 +77,26 @@ describe("Anthropic request translation", () => {
     assert.isTrue(Either.isLeft(audio))
   })
 
+  it("tool-call ids Anthropic does not take (another provider's, a client's) are rewritten stably, the call and its result alike", () => {
+    const request = (id: string) => ctxOf(model, undefined, {
+      messages: [
+        { role: "user", content: "weather?" },
+        { role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name: "f", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: id, content: "sunny" }
+      ]
+    }).request
+    const idsOf = (id: string) => {
+      const body = Either.getOrThrow(toAnthropicRequest(request(id), model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+      const blocks = body.messages.flatMap((m) => (typeof m.content === "string" ? [] : m.content)) as ReadonlyArray<Record<string, unknown>>
+      return [blocks.find((b) => b["type"] === "tool_use")?.["id"], blocks.find((b) => b["type"] === "tool_result")?.["tool_use_id"]]
+    }
+    const [use, result] = idsOf("functions.get_weather:0")
+    assert.match(String(use), /^toolu_[a-zA-Z0-9_-]{24}$/)
+    assert.strictEqual(result, use)
+    assert.deepStrictEqual(idsOf("functions.get_weather:0"), [use, use], "the same id every turn")
+    assert.deepStrictEqual(idsOf("call_abc-123"), ["call_abc-123", "call_abc-123"], "an id Anthropic takes is kept")
+  })
+
   it("tool_choice none and named map to Anthropic's shapes", () => {
     const tools = [{ type: "function" as const, function: { name: "f" } }]
     const body = (tool_choice: "none" | { type: "function"; function: { name: string } }) =>

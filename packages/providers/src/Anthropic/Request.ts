@@ -9,6 +9,7 @@ import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
+import { stableToolId, withToolIds } from "../internal/toolIds.js"
 
 /** A content block of an Anthropic message we send. */
 export type AnthropicBlock =
@@ -201,8 +202,12 @@ const outputConfigOf = (request: ChatRequest, model: ModelMetadata): AnthropicRe
   }
 }
 
+/** Anthropic's tool_use ids: letters, digits, `_` and `-` (another provider's or a client's may hold others, such as `functions.f:0`). */
+const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
+
 /**
- * The Anthropic body for a request. `max_tokens` is always present: the
+ * The Anthropic body for a request (tool-call ids Anthropic does not take
+ * rewritten stably, in the call and its result alike). `max_tokens` is always present: the
  * request's `max_completion_tokens` / `max_tokens`, else the model's
  * `maxOutputTokens`. Temperature is capped at Anthropic's maximum of 1.
  */
@@ -211,7 +216,7 @@ export const toAnthropicRequest = (
   model: ModelMetadata,
   options: { readonly stream: boolean; readonly context: TranslateContext }
 ): Either.Either<AnthropicRequest, BadRequest> => {
-  const translated = translateMessages(request.messages)
+  const translated = translateMessages(withToolIds(request.messages, isToolUseId, (id) => stableToolId("toolu_", id, 30)))
   if (Either.isLeft(translated)) {
     return Either.left(new BadRequest({ ...options.context, detail: translated.left }))
   }

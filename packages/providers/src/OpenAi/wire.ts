@@ -7,8 +7,8 @@ import { Annotation, type ChatChunk, type ChatRequest, type ChatResponse, type C
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { Schema } from "effect"
-import { createHash } from "node:crypto"
 import { unservedEffort } from "../internal/reasoning.js"
+import { stableToolId, withToolIds } from "../internal/toolIds.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 const OptString = Schema.optional(Schema.NullOr(Schema.String))
@@ -106,31 +106,12 @@ export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop",
 /** OpenAI's longest tool-call id: a longer one in the history is a 400. */
 const maxToolIdLength = 40
 
-/** A stable id of at most 40 characters for a longer one: the same long id always gives the same short one. */
-const shortToolId = (id: string): string => `call_${createHash("sha256").update(id).digest("base64url").slice(0, maxToolIdLength - 5)}`
-
-const hasLongToolId = (messages: ChatRequest["messages"]): boolean =>
-  messages.some((m) =>
-    m.role === "tool"
-      ? m.tool_call_id.length > maxToolIdLength
-      : m.role === "assistant" && m.tool_calls !== undefined && m.tool_calls.some((c) => c.id.length > maxToolIdLength))
-
 /**
  * The history with every tool-call id over 40 characters replaced by a short
- * stable one, in the assistant's calls and in the tool messages alike (so
- * each result still answers its call); the same array when none is long.
+ * stable one (see internal/toolIds.ts); the same array when none is long.
  */
-export const withShortToolIds = (messages: ChatRequest["messages"]): ChatRequest["messages"] => {
-  if (!hasLongToolId(messages)) return messages
-  const short = (id: string) => (id.length > maxToolIdLength ? shortToolId(id) : id)
-  return messages.map((m) =>
-    m.role === "tool"
-      ? { ...m, tool_call_id: short(m.tool_call_id) }
-      : m.role === "assistant" && m.tool_calls !== undefined
-      ? { ...m, tool_calls: m.tool_calls.map((c) => ({ ...c, id: short(c.id) })) }
-      : m
-  ) as unknown as ChatRequest["messages"]
-}
+export const withShortToolIds = (messages: ChatRequest["messages"]): ChatRequest["messages"] =>
+  withToolIds(messages, (id) => id.length <= maxToolIdLength, (id) => stableToolId("call_", id, maxToolIdLength))
 
 /**
  * The upstream body: the request passed through, `model` replaced, stream

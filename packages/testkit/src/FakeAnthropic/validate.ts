@@ -50,6 +50,9 @@ export const validateMessages = (json: unknown): string | undefined => {
       if (block["type"] === "tool_use" && role !== "assistant") return `messages.${i}.content.${j}: tool_use blocks are only allowed in assistant messages`
       if (block["type"] === "tool_result" && role !== "user") return `messages.${i}.content.${j}: tool_result blocks are only allowed in user messages`
       if (block["type"] === "tool_use" && asRecord(block["input"]) === undefined) return `messages.${i}.content.${j}.input: Input should be a valid dictionary`
+      if (block["type"] === "tool_use" && !/^[a-zA-Z0-9_-]+$/.test(String(block["id"]))) {
+        return `messages.${i}.content.${j}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'`
+      }
     }
     const results = blocks.filter((b) => b["type"] === "tool_result").map((b) => String(b["tool_use_id"]))
     const unexpected = results.find((id) => !pending.includes(id))
