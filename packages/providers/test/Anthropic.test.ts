@@ -6,6 +6,7 @@ import { Effect, Schema, TestClock } from "effect"
 import * as Anthropic from "../src/Anthropic.js"
 import {
   adapterOver,
+  answeredCall,
   assertFaultTags,
   assertRetryWaits,
   attemptsOf,
@@ -146,14 +147,7 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(second.response.choices[0].finish_reason, "stop")
       // An id Anthropic does not take (a client's `functions.f:0`): rewritten, and the loop still answered
       const foreign = { ...call!, id: "functions.get_weather:0" }
-      const third = yield* provider.chat(ctxOf(model, key, {
-        tools,
-        messages: [
-          { role: "user", content: "Paris" },
-          { role: "assistant", content: null, tool_calls: [foreign] },
-          { role: "tool", tool_call_id: foreign.id, content: "18C" }
-        ]
-      }))
+      const third = yield* provider.chat(ctxOf(model, key, { tools, messages: answeredCall("Paris", foreign, "18C") }))
       assert.strictEqual(third.response.choices[0].message.content, "Tool said: 18C")
     })))
 

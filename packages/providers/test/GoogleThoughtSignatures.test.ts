@@ -13,20 +13,13 @@ import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
 import { Effect } from "effect"
 import * as Google from "../src/Google.js"
 import * as ThoughtSignatures from "../src/Google/ThoughtSignatures.js"
-import { adapterOver, collect, ctxOf, keyOf, lastJson, live, modelOf } from "./internal/fixtures.js"
+import { adapterOver, answeredCall, collect, ctxOf, keyOf, lastJson, live, modelOf } from "./internal/fixtures.js"
 
 const key = keyOf("google", FakeGoogle.defaultApiKey)
 const setup = adapterOver(FakeGoogle.make, Google.make)
 const parameters = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
 const tools = [{ type: "function" as const, function: { name: "get_weather", parameters } }]
-const followUp = (call: ToolCall): Partial<ChatRequest> => ({
-  tools,
-  messages: [
-    { role: "user", content: "Paris" },
-    { role: "assistant", content: null, tool_calls: [call] },
-    { role: "tool", tool_call_id: call.id, content: "18C" }
-  ]
-})
+const followUp = (call: ToolCall): Partial<ChatRequest> => ({ tools, messages: answeredCall("Paris", call, "18C") })
 const modelPart = (sent: Record<string, unknown>) => (sent["contents"] as Array<{ parts: Array<Record<string, unknown>> }>)[1]!.parts[0]
 
 describe("Gemini thought signatures", () => {

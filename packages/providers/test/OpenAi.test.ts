@@ -10,6 +10,7 @@ import { classify } from "../src/OpenAi/errors.js"
 import * as OpenAiWire from "../src/OpenAi/wire.js"
 import {
   adapterOver,
+  answeredCall,
   assertFaultTags,
   assertRetryWaits,
   attemptsOf,
@@ -86,14 +87,7 @@ describe("OpenAi", () => {
       assert.deepStrictEqual(((yield* lastJson(fake)).messages as Array<unknown>)[2], { role: "tool", tool_call_id: call!.id, content: "18C and sunny" })
       // A tool call another provider named with a longer id than OpenAI takes (40): sent shortened, and still answered.
       const foreign = { ...call!, id: `call_${"g".repeat(50)}` }
-      const third = yield* provider.chat(ctxOf(model, key, {
-        tools,
-        messages: [
-          { role: "user", content: "get_weather for Paris" },
-          { role: "assistant", content: null, tool_calls: [foreign] },
-          { role: "tool", tool_call_id: foreign.id, content: "18C and sunny" }
-        ]
-      }))
+      const third = yield* provider.chat(ctxOf(model, key, { tools, messages: answeredCall("get_weather for Paris", foreign, "18C and sunny") }))
       assert.strictEqual(third.response.choices[0].message.content, "Tool result received: 18C and sunny")
       const json = yield* provider.chat(ctxOf(model, key, { response_format: { type: "json_object" } }))
       assert.deepStrictEqual((yield* lastJson(fake)).response_format, { type: "json_object" })

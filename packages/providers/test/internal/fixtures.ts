@@ -9,7 +9,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { assert } from "@effect/vitest"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey } from "@modelgate/core/Provider"
-import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { awaitSleep, type FakeServer, type Fault, type RecordedRequest } from "@modelgate/testkit/FakeServer"
@@ -21,6 +21,13 @@ export { modelOf } from "@modelgate/testkit/TestModel"
 
 /** A key with id `<provider>#1`. */
 export const keyOf = (provider: string, value: string): ProviderKey => ({ id: `${provider}#1`, value: Redacted.make(value) })
+
+/** A tool loop's next history: the question, the assistant's call and the tool's `result` for it. */
+export const answeredCall = (question: string, call: ToolCall, result: string): ChatRequest["messages"] => [
+  { role: "user", content: question },
+  { role: "assistant", content: null, tool_calls: [call] },
+  { role: "tool", tool_call_id: call.id, content: result }
+]
 
 /** A call context for a request. */
 export const ctxOf = (model: ModelMetadata, key: ProviderKey | undefined, request: Partial<ChatRequest> = {}): CallContext => ({
