@@ -48,6 +48,7 @@ describe("Anthropic adapter over a socket", () => {
           { role: "user", content: [{ type: "text", text: "there" }] }
         ],
         temperature: 1.5,
+        top_p: 0.9,
         stop: "STOP",
         user: "u-1"
       }))
@@ -78,6 +79,9 @@ describe("Anthropic adapter over a socket", () => {
         total_tokens: prompt + 3,
         prompt_tokens_details: { cached_tokens: 3, cache_creation_tokens: 2 }
       })
+      // top_p alone goes as asked (with temperature it was left out above: Claude refuses both at once)
+      yield* provider.chat(ctxOf(model, key, { top_p: 0.9 }))
+      assert.strictEqual((yield* lastJson(fake))["top_p"], 0.9)
       assert.match(result.providerRequestId ?? "", /^req_fake_/)
       assert.strictEqual(result.rateLimit?.limitRequests, 1000)
       assert.strictEqual(result.rateLimit?.remainingRequests, 999)

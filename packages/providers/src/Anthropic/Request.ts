@@ -207,7 +207,9 @@ const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
 
 /**
  * The Anthropic body for a request (tool-call ids Anthropic does not take
- * rewritten stably, in the call and its result alike). `max_tokens` is always present: the
+ * rewritten stably, in the call and its result alike). With both
+ * `temperature` and `top_p`, only `temperature` goes (Claude refuses both at
+ * once). `max_tokens` is always present: the
  * request's `max_completion_tokens` / `max_tokens`, else the model's
  * `maxOutputTokens`. Temperature is capped at Anthropic's maximum of 1.
  */
@@ -230,7 +232,8 @@ export const toAnthropicRequest = (
     messages: translated.right.messages,
     ...(translated.right.system !== undefined ? { system: translated.right.system } : {}),
     ...(request.temperature != null ? { temperature: Math.min(request.temperature, 1) } : {}),
-    ...(request.top_p != null ? { top_p: request.top_p } : {}),
+    // Claude (Opus 4.1 and later, Sonnet and Haiku 4.5) refuses both at once: temperature is kept, top_p is a hint left out.
+    ...(request.top_p != null && request.temperature == null ? { top_p: request.top_p } : {}),
     ...(stop !== undefined && stop.length > 0 ? { stop_sequences: stop } : {}),
     ...(tools !== undefined ? { tools } : {}),
     ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),

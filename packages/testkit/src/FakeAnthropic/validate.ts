@@ -27,6 +27,9 @@ export const validateMessages = (json: unknown): string | undefined => {
   if (temperature !== undefined && (typeof temperature !== "number" || temperature < 0 || temperature > 1)) {
     return "temperature: Input should be less than or equal to 1"
   }
+  if (temperature !== undefined && body["top_p"] !== undefined) {
+    return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+  }
   const system = body["system"]
   if (system !== undefined && typeof system !== "string" && !Array.isArray(system)) return "system: Input should be a valid string or list"
   const messages = body["messages"]
