@@ -60,6 +60,10 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy({ response_format: { type: "json_schema", json_schema: { name: "x" } } }), ["anthropic: response_format"])
       assert.deepStrictEqual(refusedBy({ response_format: { type: "json_schema", json_schema: { name: "x", schema } } }), [])
       assert.deepStrictEqual(refusedBy({ response_format: { type: "text" } }), [])
+      // A stop of whitespace only: Anthropic refuses it (leaving it out would let the answer run on).
+      assert.deepStrictEqual(refusedBy({ stop: "\n" }), ["anthropic: stop"])
+      assert.deepStrictEqual(refusedBy({ stop: ["END", " \t"] }), ["anthropic: stop"])
+      assert.deepStrictEqual(refusedBy({ stop: ["\nEND"] }), [])
 
       const tools = [{ type: "function" as const, function: { name: "get_weather" } }]
       assert.deepStrictEqual(refusedBy({ tools, tool_choice: "required" }), ["ollama: tool_choice"])

@@ -183,6 +183,19 @@ export const unschemedJson = (provider: string, request: ChatRequest): Unsupport
 }
 
 /**
+ * A stop sequence of whitespace only (`"\n"`, say): Anthropic refuses it
+ * (each must hold a non-whitespace character), and leaving it out would let
+ * the answer run past where the client asked it to stop.
+ */
+export const whitespaceStop = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  const stops = request.stop == null ? [] : typeof request.stop === "string" ? [request.stop] : request.stop
+  const blank = stops.find((s) => s.trim() === "")
+  return blank === undefined
+    ? undefined
+    : { param: "stop", reason: `${provider} takes no stop sequence of whitespace only (${JSON.stringify(blank)} asked)` }
+}
+
+/**
  * A reasoning effort the model would not take as an `output_config.effort`:
  * one its registry entry does not map, or any at all without a mapping (a
  * model that takes none answers a 400).

@@ -30,6 +30,10 @@ export const validateMessages = (json: unknown): string | undefined => {
   if (temperature !== undefined && body["top_p"] !== undefined) {
     return "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
   }
+  const stops = body["stop_sequences"]
+  if (Array.isArray(stops) && stops.some((s) => typeof s !== "string" || s.trim() === "")) {
+    return "stop_sequences: each stop sequence must contain non-whitespace"
+  }
   const system = body["system"]
   if (system !== undefined && typeof system !== "string" && !Array.isArray(system)) return "system: Input should be a valid string or list"
   const messages = body["messages"]
