@@ -26,6 +26,7 @@ import {
   missingKey,
   remoteImage,
   serialToolCalls,
+  stopsOver,
   timedProbe,
   trimBase
 } from "./internal/adapter.js"
@@ -176,7 +177,8 @@ export const make = (
         extraOpenAiParameters,
         unservedGeminiEffort,
         remoteImage,
-        fileByReference
+        fileByReference,
+        stopsOver(5)
       ),
       chat: (ctx) => redactKeyHeader(chat(ctx)),
       stream: (ctx) => redactKeyHeader(stream(ctx)),

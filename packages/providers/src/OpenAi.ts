@@ -25,6 +25,7 @@ import {
   malformed,
   missingKey,
   parseEventJson,
+  stopsOver,
   type ProviderHttp,
   type TextResponse,
   timedProbe,
@@ -139,5 +140,5 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions, unservedOpenAiEffort) } satisfies Provider
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions, unservedOpenAiEffort, stopsOver(4)) } satisfies Provider
   })

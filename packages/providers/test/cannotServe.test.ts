@@ -64,6 +64,11 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy({ stop: "\n" }), ["anthropic: stop"])
       assert.deepStrictEqual(refusedBy({ stop: ["END", " \t"] }), ["anthropic: stop"])
       assert.deepStrictEqual(refusedBy({ stop: ["\nEND"] }), [])
+      // More stop sequences than a provider takes: OpenAI 4, Gemini 5.
+      assert.deepStrictEqual(refusedBy({ stop: ["a", "b", "c", "d"] }), [])
+      assert.deepStrictEqual(refusedBy({ stop: ["a", "b", "c", "d", "e"] }), ["openai: stop"])
+      assert.deepStrictEqual(refusedBy({ stop: ["a", "b", "c", "d", "e", "f"] }), ["openai: stop", "google: stop"])
+      assert.include(refusal(adapters[0]!, { stop: ["a", "b", "c", "d", "e"] })?.reason ?? "", "openai takes at most 4 stop sequences (5 asked)")
 
       const tools = [{ type: "function" as const, function: { name: "get_weather" } }]
       assert.deepStrictEqual(refusedBy({ tools, tool_choice: "required" }), ["ollama: tool_choice"])

@@ -140,6 +140,9 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       if (!Array.isArray(body.messages) || body.messages.length === 0) {
         return invalid("[] is too short - 'messages'", "messages")
       }
+      if (Array.isArray(body.stop) && body.stop.length > 4) {
+        return invalid(`Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${body.stop.length} instead.`, "stop", "array_above_max_length")
+      }
       if (body.stream_options !== undefined && body.stream !== true) {
         return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
       }

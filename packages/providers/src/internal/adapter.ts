@@ -48,6 +48,12 @@ export const serialToolCalls: Check = (provider, request) =>
     ? { param: "parallel_tool_calls", reason: `${provider} cannot be kept to one tool call per answer (parallel_tool_calls false asked)` }
     : undefined
 
+/** A provider that takes at most `max` stop sequences: a request with more (one left out would let the answer run on). */
+export const stopsOver = (max: number): Check => (provider, request) => {
+  const count = request.stop == null || typeof request.stop === "string" ? 0 : request.stop.length
+  return count > max ? { param: "stop", reason: `${provider} takes at most ${max} stop sequences (${count} asked)` } : undefined
+}
+
 /** A provider without OpenAI's token ids: a request with a `logit_bias` (its ids mean nothing there). */
 export const logitBias: Check = (provider, request) =>
   request.logit_bias != null && Object.keys(request.logit_bias).length > 0

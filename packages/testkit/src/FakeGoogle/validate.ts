@@ -75,6 +75,8 @@ export const validateGenerate = (json: unknown): string | undefined => {
         return "* GenerateContentRequest.generation_config.thinking_config: thinking_budget and thinking_level cannot both be set."
       }
     }
+    const stops = config["stopSequences"]
+    if (Array.isArray(stops) && stops.length > 5) return "* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop sequences are allowed."
     const t = config["temperature"]
     if (t !== undefined && (typeof t !== "number" || t < 0 || t > 2)) return "* GenerateContentRequest.generation_config.temperature: must be between 0 and 2"
   }
