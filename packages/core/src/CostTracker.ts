@@ -35,7 +35,7 @@ import {
   periodBounds
 } from "./CostTracker/Budgets.js"
 import * as Alerts from "./CostTracker/Alerts.js"
-import { computeCost } from "./CostTracker/Price.js"
+import { computeCost, type TokenUsage } from "./CostTracker/Price.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -63,7 +63,7 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
   CostTracker,
   {
     /** Exact cost of the given token counts on `model`. */
-    readonly cost: (model: ModelMetadata, usage: { readonly promptTokens: number; readonly completionTokens: number; readonly cachedTokens: number }) => PicoUsd
+    readonly cost: (model: ModelMetadata, usage: TokenUsage) => PicoUsd
     /**
      * Whether `amount` more would fit every budget `model` / `agentType` spend on.
      * Fails with the first budget it would exceed.

@@ -3,15 +3,17 @@ import { computeCost } from "@modelgate/core/CostTracker"
 import { perTokenPico } from "@modelgate/domain/Money"
 import * as fc from "fast-check"
 
+type Prices = { inputPerMillion: number; outputPerMillion: number; cachedInputPerMillion?: number; cacheWriteInputPerMillion?: number }
+type Tokens = { promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens?: number }
+
 /** The exact cost in bigint, as `computeCost` defines it. */
-const reference = (
-  pricing: { inputPerMillion: number; outputPerMillion: number; cachedInputPerMillion?: number },
-  usage: { promptTokens: number; completionTokens: number; cachedTokens: number }
-) => {
+const reference = (pricing: Prices, usage: Tokens) => {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens)
+  const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached)
   return Number(
-    BigInt(usage.promptTokens - cached) * BigInt(perTokenPico(pricing.inputPerMillion)) +
+    BigInt(usage.promptTokens - cached - written) * BigInt(perTokenPico(pricing.inputPerMillion)) +
       BigInt(cached) * BigInt(perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)) +
+      BigInt(written) * BigInt(perTokenPico(pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion)) +
       BigInt(usage.completionTokens) * BigInt(perTokenPico(pricing.outputPerMillion))
   )
 }
@@ -20,24 +22,42 @@ const price = fc.oneof(fc.constantFrom(0, 0.075, 0.15, 0.6, 2.5, 10, 75), fc.int
 const tokens = fc.oneof(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }))
 
 describe("computeCost", () => {
-  it("equals the exact bigint computation, small or huge (property)", () => {
+  it("equals the exact bigint computation, small or huge, cache reads and writes included (property)", () => {
     fc.assert(
       fc.property(
         price,
         price,
         fc.option(price, { nil: undefined }),
+        fc.option(price, { nil: undefined }),
         tokens,
         tokens,
         tokens,
-        (input, output, cachedPrice, promptTokens, completionTokens, cachedTokens) => {
-          const pricing = cachedPrice === undefined
-            ? { inputPerMillion: input, outputPerMillion: output }
-            : { inputPerMillion: input, outputPerMillion: output, cachedInputPerMillion: cachedPrice }
-          const usage = { promptTokens, completionTokens, cachedTokens }
+        fc.option(tokens, { nil: undefined }),
+        (input, output, cachedPrice, writePrice, promptTokens, completionTokens, cachedTokens, cacheWriteTokens) => {
+          const pricing: Prices = {
+            inputPerMillion: input,
+            outputPerMillion: output,
+            ...(cachedPrice === undefined ? {} : { cachedInputPerMillion: cachedPrice }),
+            ...(writePrice === undefined ? {} : { cacheWriteInputPerMillion: writePrice })
+          }
+          const usage: Tokens = { promptTokens, completionTokens, cachedTokens, ...(cacheWriteTokens === undefined ? {} : { cacheWriteTokens }) }
           assert.strictEqual(computeCost(pricing, usage), reference(pricing, usage))
         }
       ),
       { numRuns: 1_000 }
+    )
+  })
+
+  it("prices Anthropic's cache writes at their own price: 1,000 fresh, 2,000 read and 4,000 written tokens of Claude Sonnet 4.5", () => {
+    // $3 input, $0.30 cache reads, $3.75 cache writes, $15 output per million tokens
+    const sonnet = { inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, cacheWriteInputPerMillion: 3.75 }
+    const cost = computeCost(sonnet, { promptTokens: 7_000, completionTokens: 100, cachedTokens: 2_000, cacheWriteTokens: 4_000 })
+    // per million tokens: 1,000 x $3 + 2,000 x $0.30 + 4,000 x $3.75 + 100 x $15; a dollar per million tokens is 1,000,000 pico-dollars a token
+    assert.strictEqual(cost, (1_000 * 3 + 2_000 * 0.3 + 4_000 * 3.75 + 100 * 15) * 1_000_000)
+    // Without a write price the writes cost the input price, as before.
+    assert.strictEqual(
+      computeCost({ inputPerMillion: 3, outputPerMillion: 15 }, { promptTokens: 7_000, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 4_000 }),
+      7_000 * 3 * 1_000_000
     )
   })
 })

@@ -4,8 +4,18 @@
  */
 import { Schema } from "effect"
 
+/**
+ * A prompt-cache breakpoint (Anthropic's `cache_control`, in the OpenAI shape
+ * as LiteLLM and OpenRouter take it): the prompt up to and including the part
+ * or tool that carries it may be cached (`ttl` 5 minutes by default, or 1
+ * hour). Only Anthropic is sent it; the other providers cache prompts on
+ * their own.
+ */
+export const CacheControl = Schema.Struct({ type: Schema.Literal("ephemeral"), ttl: Schema.optional(Schema.Literal("5m", "1h")) })
+export type CacheControl = typeof CacheControl.Type
+
 /** A text content part. */
-export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String })
+export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String, cache_control: Schema.optional(CacheControl) })
 export type TextPart = typeof TextPart.Type
 
 /** An image content part (https or `data:` URL). */
@@ -88,7 +98,8 @@ export const Tool = Schema.Struct({
     description: Schema.optional(Schema.String),
     parameters: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
     strict: Schema.optional(Schema.NullOr(Schema.Boolean))
-  })
+  }),
+  cache_control: Schema.optional(CacheControl)
 })
 export type Tool = typeof Tool.Type
 

@@ -21,11 +21,16 @@ export type Capability = typeof Capability.Type
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 
-/** Prices in USD per 1M tokens. */
+/**
+ * Prices in USD per 1M tokens: input, output, prompt-cache reads
+ * (`cachedInputPerMillion`) and prompt-cache writes
+ * (`cacheWriteInputPerMillion`, Anthropic's; both the input price when absent).
+ */
 export class Pricing extends Schema.Class<Pricing>("Pricing")({
   inputPerMillion: NonNegative,
   outputPerMillion: NonNegative,
-  cachedInputPerMillion: Schema.optional(NonNegative)
+  cachedInputPerMillion: Schema.optional(NonNegative),
+  cacheWriteInputPerMillion: Schema.optional(NonNegative)
 }) {}
 
 /** The provider's limits for this model: requests and tokens per minute. */

@@ -97,6 +97,33 @@ describe("Anthropic request translation", () => {
     assert.deepStrictEqual(idsOf("call_abc-123"), ["call_abc-123", "call_abc-123"], "an id Anthropic takes is kept")
   })
 
+  it("cache breakpoints (cache_control) stay on their system, user and tool-result blocks and on tools; without one the system prompt stays a string", () => {
+    const cache = { type: "ephemeral" as const }
+    const tools = [{ type: "function" as const, function: { name: "f", parameters: { type: "object" } }, cache_control: cache }]
+    const request = ctxOf(model, undefined, {
+      tools,
+      messages: [
+        { role: "system", content: [{ type: "text", text: "long rules" }, { type: "text", text: "and more", cache_control: { type: "ephemeral", ttl: "1h" } }] },
+        { role: "user", content: [{ type: "text", text: "question", cache_control: cache }] },
+        { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }] },
+        { role: "tool", tool_call_id: "call_1", content: [{ type: "text", text: "result", cache_control: cache }] }
+      ]
+    }).request
+    const body = Either.getOrThrow(toAnthropicRequest(request, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+    assert.deepStrictEqual(body.system, [
+      { type: "text", text: "long rules" },
+      { type: "text", text: "and more", cache_control: { type: "ephemeral", ttl: "1h" } }
+    ])
+    assert.deepStrictEqual(body.messages[0]!.content, [{ type: "text", text: "question", cache_control: cache }])
+    assert.deepStrictEqual(body.messages[2]!.content, [{ type: "tool_result", tool_use_id: "call_1", content: "result", cache_control: cache }])
+    assert.deepStrictEqual(body.tools?.[0]?.cache_control, cache)
+    // No breakpoint: the system prompt is one string, as before.
+    const plain = Either.getOrThrow(toAnthropicRequest(ctxOf(model, undefined, {
+      messages: [{ role: "system", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }, { role: "user", content: "hi" }]
+    }).request, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+    assert.strictEqual(plain.system, "ab")
+  })
+
   it("tool_choice none and named map to Anthropic's shapes", () => {
     const tools = [{ type: "function" as const, function: { name: "f" } }]
     const body = (tool_choice: "none" | { type: "function"; function: { name: string } }) =>

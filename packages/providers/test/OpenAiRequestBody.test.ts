@@ -85,6 +85,22 @@ describe("OpenAI request body", () => {
     assert.strictEqual(requestBody(plain, "gpt-4o-mini", false)["messages"], plain.messages)
   })
 
+  it("leaves Anthropic's cache breakpoints out (OpenAI caches prompts on its own), keeping everything else", () => {
+    const cache = { type: "ephemeral" as const }
+    const request: ChatRequest = {
+      model: "auto",
+      tools: [{ type: "function", function: { name: "f" }, cache_control: cache }],
+      messages: [
+        { role: "system", content: [{ type: "text", text: "rules", cache_control: cache }] },
+        { role: "user", content: "hi" }
+      ]
+    }
+    const body = requestBody(request, "gpt-4o-mini", false)
+    assert.deepStrictEqual(body["messages"], [{ role: "system", content: [{ type: "text", text: "rules" }] }, { role: "user", content: "hi" }])
+    assert.deepStrictEqual(body["tools"], [{ type: "function", function: { name: "f" } }])
+    assert.strictEqual((request.messages[0]!.content as ReadonlyArray<{ cache_control?: unknown }>)[0]!.cache_control, cache, "the caller's request is unchanged")
+  })
+
   it("carries OpenAI parameters modelgate does not model as they are", () => {
     const req = { model: "auto", messages: [{ role: "user", content: "hi" }], service_tier: "auto", prediction: { type: "content", content: "x" } } as ChatRequest
     const body = requestBody(req, "gpt-4o-mini", false)

@@ -16,6 +16,7 @@
  */
 import { Effect, type Scope } from "effect"
 import { type FakeCache, answerOf, errorBody, messageBody, streamEvents } from "./FakeAnthropic/answer.js"
+import { breakpointProblem, makePromptCache } from "./FakeAnthropic/promptCache.js"
 import { validateMessages } from "./FakeAnthropic/validate.js"
 import * as FakeServer from "./FakeServer.js"
 import { asRecord, countTokens, nowMs } from "./FakeServer/reply.js"
@@ -30,7 +31,7 @@ export interface FakeAnthropicOptions {
   readonly models?: ReadonlyArray<string>
   /** Prompts above this many (fake) tokens are a 400 "prompt is too long" (default 200 000). */
   readonly contextWindow?: number
-  /** Cached prompt tokens to report in usage (default none). */
+  /** Cached prompt tokens to report in usage when a request has no `cache_control` (default none; with one, its prompt cache decides). */
   readonly cache?: FakeCache
   /** The limits it reports in `anthropic-ratelimit-*` headers (default 1000 requests, 100 000 tokens). */
   readonly limits?: { readonly requests: number; readonly tokens: number }
@@ -62,6 +63,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
   const limits = options.limits ?? { requests: 1000, tokens: 100_000 }
   const cache = options.cache ?? { read: 0, creation: 0 }
   const contextWindow = options.contextWindow ?? 200_000
+  const promptCache = makePromptCache()
   let served = 0
   let usedTokens = 0
   let counter = 0
@@ -84,7 +86,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
   })
 
   const messages = (json: unknown): FakeServer.Answer => {
-    const problem = validateMessages(json)
+    const problem = validateMessages(json) ?? breakpointProblem(asRecord(json) ?? {})
     if (problem !== undefined) return error(400, problem)
     const body = asRecord(json)!
     const model = String(body["model"])
@@ -92,7 +94,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
     const prompt = countTokens(JSON.stringify(body["system"] ?? "") + JSON.stringify(body["messages"]))
     if (prompt > contextWindow) return error(400, `prompt is too long: ${prompt} tokens > ${contextWindow} maximum`)
     const id = nextId()
-    const message = answerOf(body, `msg_${id}`, cache)
+    const message = answerOf(body, `msg_${id}`, promptCache(body) ?? cache)
     const tokens = prompt + message.usage.output_tokens
     served++
     usedTokens += tokens

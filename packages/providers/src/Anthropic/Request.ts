@@ -2,7 +2,7 @@
  * ChatRequest (OpenAI shape) -> Anthropic Messages request body.
  */
 import type { Unsupported } from "@modelgate/core/Provider"
-import type { ChatMessage, ChatRequest, ContentPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
+import type { CacheControl, ChatMessage, ChatRequest, ContentPart, TextPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
@@ -11,9 +11,15 @@ import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
 import { stableToolId, withToolIds } from "../internal/toolIds.js"
 
+/** A prompt-cache breakpoint, as Anthropic takes it. */
+type Cache = { readonly cache_control?: CacheControl }
+
+/** A text block: of a message or of the system prompt. */
+export type AnthropicText = { readonly type: "text"; readonly text: string } & Cache
+
 /** A content block of an Anthropic message we send. */
 export type AnthropicBlock =
-  | { readonly type: "text"; readonly text: string }
+  | AnthropicText
   | {
     readonly type: "image"
     readonly source:
@@ -25,7 +31,7 @@ export type AnthropicBlock =
     readonly source: { readonly type: "base64"; readonly media_type: string; readonly data: string }
   }
   | { readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: Record<string, unknown> }
-  | { readonly type: "tool_result"; readonly tool_use_id: string; readonly content: string }
+  | ({ readonly type: "tool_result"; readonly tool_use_id: string; readonly content: string } & Cache)
 
 /** One Anthropic message: a role and its blocks. */
 export interface AnthropicMessage {
@@ -38,11 +44,11 @@ export interface AnthropicRequest {
   readonly model: string
   readonly max_tokens: number
   readonly messages: ReadonlyArray<AnthropicMessage>
-  readonly system?: string
+  readonly system?: string | ReadonlyArray<AnthropicText>
   readonly temperature?: number
   readonly top_p?: number
   readonly stop_sequences?: ReadonlyArray<string>
-  readonly tools?: ReadonlyArray<{ readonly name: string; readonly description?: string; readonly input_schema: unknown }>
+  readonly tools?: ReadonlyArray<{ readonly name: string; readonly description?: string; readonly input_schema: unknown } & Cache>
   readonly tool_choice?: { readonly type: "auto" | "any" | "none" | "tool"; readonly name?: string; readonly disable_parallel_tool_use?: boolean }
   readonly output_config?: {
     readonly format?: { readonly type: "json_schema"; readonly schema: unknown }
@@ -58,6 +64,29 @@ export interface TranslateContext {
   readonly model: string
 }
 
+const cacheOf = (cache: CacheControl | undefined): Cache => (cache === undefined ? {} : { cache_control: cache })
+
+const textBlock = (text: string, cache: CacheControl | undefined): AnthropicText => ({ type: "text", text, ...cacheOf(cache) })
+
+/** The last breakpoint among text parts, if one. */
+const lastCache = (content: string | ReadonlyArray<TextPart>): CacheControl | undefined => {
+  if (typeof content === "string") return undefined
+  for (let i = content.length - 1; i >= 0; i--) if (content[i]!.cache_control !== undefined) return content[i]!.cache_control
+  return undefined
+}
+
+/**
+ * Text content as blocks: one joined block (none when empty), or, when a
+ * part carries a cache breakpoint, one block per non-empty part with its own.
+ */
+const textBlocks = (content: string | ReadonlyArray<TextPart>): ReadonlyArray<AnthropicText> => {
+  if (lastCache(content) === undefined) {
+    const text = textOf(content)
+    return text === "" ? [] : [{ type: "text", text }]
+  }
+  return (content as ReadonlyArray<TextPart>).filter((part) => part.text !== "").map((part) => textBlock(part.text, part.cache_control))
+}
+
 const userBlocks = (
   content: string | ReadonlyArray<ContentPart>
 ): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
@@ -66,7 +95,7 @@ const userBlocks = (
   for (const part of content) {
     switch (part.type) {
       case "text":
-        if (part.text !== "") blocks.push({ type: "text", text: part.text })
+        if (part.text !== "") blocks.push(textBlock(part.text, part.cache_control))
         break
       case "image_url": {
         const data = parseDataUrl(part.image_url.url)
@@ -94,9 +123,7 @@ const userBlocks = (
 const assistantBlocks = (
   message: Extract<ChatMessage, { role: "assistant" }>
 ): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
-  const blocks: Array<AnthropicBlock> = []
-  const text = message.content == null ? "" : textOf(message.content)
-  if (text !== "") blocks.push({ type: "text", text })
+  const blocks: Array<AnthropicBlock> = message.content == null ? [] : [...textBlocks(message.content)]
   for (const call of message.tool_calls ?? []) {
     const input = parseToolArguments(call.function.arguments)
     if (input === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
@@ -105,11 +132,22 @@ const assistantBlocks = (
   return Either.right(blocks)
 }
 
-/** Messages in Anthropic form: leading system/developer text lifted out, the rest as alternating user/assistant turns. */
+/** The system prompt: its texts joined, or as blocks when one carries a cache breakpoint; undefined when empty. */
+const systemOf = (blocks: ReadonlyArray<AnthropicText>): AnthropicRequest["system"] => {
+  if (blocks.some((b) => b.cache_control !== undefined)) return blocks
+  const joined = blocks.map((b) => b.text).join("\n\n")
+  return joined === "" ? undefined : joined
+}
+
+/**
+ * Messages in Anthropic form: leading system/developer text lifted out, the
+ * rest as alternating user/assistant turns; cache breakpoints
+ * (`cache_control`) kept on their text blocks and tool results.
+ */
 export const translateMessages = (
   messages: ReadonlyArray<ChatMessage>
-): Either.Either<{ readonly system: string | undefined; readonly messages: ReadonlyArray<AnthropicMessage> }, string> => {
-  const system: Array<string> = []
+): Either.Either<{ readonly system: AnthropicRequest["system"]; readonly messages: ReadonlyArray<AnthropicMessage> }, string> => {
+  const system: Array<AnthropicText> = []
   const out: Array<{ role: "user" | "assistant"; content: Array<AnthropicBlock> }> = []
   const push = (role: "user" | "assistant", blocks: ReadonlyArray<AnthropicBlock>) => {
     if (blocks.length === 0) return
@@ -121,9 +159,8 @@ export const translateMessages = (
     switch (message.role) {
       case "system":
       case "developer": {
-        const text = textOf(message.content)
-        if (out.length === 0) system.push(text)
-        else push("user", text === "" ? [] : [{ type: "text", text }])
+        if (out.length === 0) system.push(...textBlocks(message.content))
+        else push("user", textBlocks(message.content))
         break
       }
       case "user": {
@@ -139,20 +176,20 @@ export const translateMessages = (
         break
       }
       case "tool":
-        push("user", [{ type: "tool_result", tool_use_id: message.tool_call_id, content: textOf(message.content) }])
+        push("user", [{ type: "tool_result", tool_use_id: message.tool_call_id, content: textOf(message.content), ...cacheOf(lastCache(message.content)) }])
         break
     }
   }
   if (out.length === 0) return Either.left("the request has no user or assistant message")
-  const joined = system.filter((s) => s !== "").join("\n\n")
-  return Either.right({ system: joined === "" ? undefined : joined, messages: out })
+  return Either.right({ system: systemOf(system), messages: out })
 }
 
 const translateTools = (tools: ReadonlyArray<Tool>) =>
   tools.map((tool) => ({
     name: tool.function.name,
     ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
-    input_schema: tool.function.parameters ?? { type: "object", properties: {} }
+    input_schema: tool.function.parameters ?? { type: "object", properties: {} },
+    ...cacheOf(tool.cache_control)
   }))
 
 const translateToolChoice = (

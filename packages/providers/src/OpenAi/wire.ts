@@ -113,6 +113,17 @@ const maxToolIdLength = 40
 export const withShortToolIds = (messages: ChatRequest["messages"]): ChatRequest["messages"] =>
   withToolIds(messages, (id) => id.length <= maxToolIdLength, (id) => stableToolId("call_", id, maxToolIdLength))
 
+const hasBreakpoint = (content: unknown): boolean =>
+  Array.isArray(content) && content.some((part: { readonly cache_control?: unknown }) => part.cache_control !== undefined)
+
+/** The history without Anthropic's cache breakpoints on its content parts; the same array when it has none. */
+const withoutCacheBreakpoints = (messages: ChatRequest["messages"]): ChatRequest["messages"] => {
+  if (!messages.some((m) => hasBreakpoint(m.content))) return messages
+  const strip = (content: unknown) =>
+    hasBreakpoint(content) ? (content as ReadonlyArray<Record<string, unknown>>).map(({ cache_control: _, ...part }) => part) : content
+  return messages.map((m) => ({ ...m, content: strip(m.content) })) as unknown as ChatRequest["messages"]
+}
+
 /**
  * The upstream body: the request passed through, `model` replaced, stream
  * options forced; the keys in the request's order, as
@@ -124,7 +135,9 @@ export const withShortToolIds = (messages: ChatRequest["messages"]): ChatRequest
  * there would end an `auto` request that never named the model.
  * `reasoning_effort` goes as `effort`: the model's own value for it (see
  * `effortValue`), by default the request's. Tool-call ids over OpenAI's 40
- * characters (another provider's, after a failover) go shortened.
+ * characters (another provider's, after a failover) go shortened, and
+ * Anthropic's cache breakpoints (`cache_control`) are left out: OpenAI
+ * caches prompts on its own.
  */
 export const requestBody = (
   request: ChatRequest,
@@ -142,7 +155,11 @@ export const requestBody = (
       continue
     }
     if (key === "messages") {
-      out[key] = withShortToolIds(request.messages)
+      out[key] = withoutCacheBreakpoints(withShortToolIds(request.messages))
+      continue
+    }
+    if (key === "tools" && request.tools !== undefined && request.tools.some((tool) => tool.cache_control !== undefined)) {
+      out[key] = request.tools.map(({ cache_control: _, ...tool }) => tool)
       continue
     }
     if (reasoning && key === "max_tokens") {

@@ -25,7 +25,7 @@ export interface FakeMessage {
   }
 }
 
-/** Cached prompt tokens the fake reports (it has no real cache). */
+/** Prompt tokens read from and written to the cache, as the fake reports them (see promptCache.ts). */
 export interface FakeCache {
   readonly read: number
   readonly creation: number
