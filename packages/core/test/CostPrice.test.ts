@@ -3,17 +3,26 @@ import { computeCost } from "@modelgate/core/CostTracker"
 import { perTokenPico } from "@modelgate/domain/Money"
 import * as fc from "fast-check"
 
-type Prices = { inputPerMillion: number; outputPerMillion: number; cachedInputPerMillion?: number; cacheWriteInputPerMillion?: number }
-type Tokens = { promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens?: number }
+type Prices = {
+  inputPerMillion: number
+  outputPerMillion: number
+  cachedInputPerMillion?: number
+  cacheWriteInputPerMillion?: number
+  cacheWriteHourInputPerMillion?: number
+}
+type Tokens = { promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens?: number; cacheWriteHourTokens?: number }
 
 /** The exact cost in bigint, as `computeCost` defines it. */
 const reference = (pricing: Prices, usage: Tokens) => {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens)
   const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached)
+  const hour = Math.min(usage.cacheWriteHourTokens ?? 0, written)
+  const write = pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion
   return Number(
     BigInt(usage.promptTokens - cached - written) * BigInt(perTokenPico(pricing.inputPerMillion)) +
       BigInt(cached) * BigInt(perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)) +
-      BigInt(written) * BigInt(perTokenPico(pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion)) +
+      BigInt(written - hour) * BigInt(perTokenPico(write)) +
+      BigInt(hour) * BigInt(perTokenPico(pricing.cacheWriteHourInputPerMillion ?? write)) +
       BigInt(usage.completionTokens) * BigInt(perTokenPico(pricing.outputPerMillion))
   )
 }
@@ -29,18 +38,27 @@ describe("computeCost", () => {
         price,
         fc.option(price, { nil: undefined }),
         fc.option(price, { nil: undefined }),
+        fc.option(price, { nil: undefined }),
         tokens,
         tokens,
         tokens,
         fc.option(tokens, { nil: undefined }),
-        (input, output, cachedPrice, writePrice, promptTokens, completionTokens, cachedTokens, cacheWriteTokens) => {
+        fc.option(tokens, { nil: undefined }),
+        (input, output, cachedPrice, writePrice, hourPrice, promptTokens, completionTokens, cachedTokens, cacheWriteTokens, cacheWriteHourTokens) => {
           const pricing: Prices = {
             inputPerMillion: input,
             outputPerMillion: output,
             ...(cachedPrice === undefined ? {} : { cachedInputPerMillion: cachedPrice }),
-            ...(writePrice === undefined ? {} : { cacheWriteInputPerMillion: writePrice })
+            ...(writePrice === undefined ? {} : { cacheWriteInputPerMillion: writePrice }),
+            ...(hourPrice === undefined ? {} : { cacheWriteHourInputPerMillion: hourPrice })
           }
-          const usage: Tokens = { promptTokens, completionTokens, cachedTokens, ...(cacheWriteTokens === undefined ? {} : { cacheWriteTokens }) }
+          const usage: Tokens = {
+            promptTokens,
+            completionTokens,
+            cachedTokens,
+            ...(cacheWriteTokens === undefined ? {} : { cacheWriteTokens }),
+            ...(cacheWriteHourTokens === undefined ? {} : { cacheWriteHourTokens })
+          }
           assert.strictEqual(computeCost(pricing, usage), reference(pricing, usage))
         }
       ),

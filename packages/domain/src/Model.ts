@@ -23,14 +23,17 @@ const PositiveInt = Schema.Int.pipe(Schema.positive())
 
 /**
  * Prices in USD per 1M tokens: input, output, prompt-cache reads
- * (`cachedInputPerMillion`) and prompt-cache writes
- * (`cacheWriteInputPerMillion`, Anthropic's; both the input price when absent).
+ * (`cachedInputPerMillion`) and Anthropic's prompt-cache writes
+ * (`cacheWriteInputPerMillion` for the 5-minute lifetime,
+ * `cacheWriteHourInputPerMillion` for the 1-hour one). A missing price is
+ * the input price (the 5-minute write price for 1-hour writes).
  */
 export class Pricing extends Schema.Class<Pricing>("Pricing")({
   inputPerMillion: NonNegative,
   outputPerMillion: NonNegative,
   cachedInputPerMillion: Schema.optional(NonNegative),
-  cacheWriteInputPerMillion: Schema.optional(NonNegative)
+  cacheWriteInputPerMillion: Schema.optional(NonNegative),
+  cacheWriteHourInputPerMillion: Schema.optional(NonNegative)
 }) {}
 
 /** The provider's limits for this model: requests and tokens per minute. */

@@ -3,8 +3,8 @@
  * long system prompt with `cache_control` (the OpenAI shape as LiteLLM and
  * OpenRouter take it); Anthropic writes the prefix to its cache on the first
  * call and reads it on the next. The gateway sends the breakpoint, and costs
- * each call exactly: writes at the model's cache-write price, reads at its
- * cache-read price. The fake keeps a prompt cache as Anthropic does.
+ * each call exactly: writes at the model's cache-write price (its one-hour
+ * price for `ttl: "1h"`), reads at its cache-read price. The fake keeps a prompt cache as Anthropic does.
  *
  * The fakes answer over real sockets (live clock).
  */
@@ -18,10 +18,10 @@ import { Effect } from "effect"
 import { models, stack } from "./fixture.js"
 
 const rules = "Answer as the house style guide says. ".repeat(200)
-const ask = (question: string): ChatRequest => ({
+const ask = (question: string, ttl?: "1h"): ChatRequest => ({
   model: "claude-haiku",
   messages: [
-    { role: "system", content: [{ type: "text", text: rules, cache_control: { type: "ephemeral" } }] },
+    { role: "system", content: [{ type: "text", text: rules, cache_control: { type: "ephemeral", ...(ttl !== undefined ? { ttl } : {}) } }] },
     { role: "user", content: question }
   ]
 })
@@ -30,7 +30,7 @@ describe("Scenario: Anthropic prompt caching", () => {
   it.scopedLive("the breakpoint reaches Anthropic; the first call's cache write and the next call's cache read are each priced as the registry says", () =>
     Effect.gen(function* () {
       const registry = models()
-      const pricing = { inputPerMillion: 1, outputPerMillion: 5, cachedInputPerMillion: 0.1, cacheWriteInputPerMillion: 1.25 }
+      const pricing = { inputPerMillion: 1, outputPerMillion: 5, cachedInputPerMillion: 0.1, cacheWriteInputPerMillion: 1.25, cacheWriteHourInputPerMillion: 2 }
       const haiku = { ...registry.models[1]!, pricing }
       const s = yield* stack({ models: { ...registry, models: [registry.models[0]!, haiku] } })
       yield* Effect.gen(function* () {
@@ -53,7 +53,8 @@ describe("Scenario: Anthropic prompt caching", () => {
             promptTokens: usage.prompt_tokens,
             completionTokens: usage.completion_tokens,
             cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
-            cacheWriteTokens: usage.prompt_tokens_details?.cache_creation_tokens
+            cacheWriteTokens: usage.prompt_tokens_details?.cache_creation_tokens,
+            cacheWriteHourTokens: usage.prompt_tokens_details?.cache_creation_1h_tokens
           }))
         assert.strictEqual(first.meta.costUsd, costOf(first.response.usage!))
         assert.strictEqual(second.meta.costUsd, costOf(second.response.usage!))
@@ -62,6 +63,14 @@ describe("Scenario: Anthropic prompt caching", () => {
           toUsd(computeCost({ inputPerMillion: 1, outputPerMillion: 5 }, { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens: 0 }))
         assert.isAbove(first.meta.costUsd!, fresh(first.response.usage!))
         assert.isBelow(second.meta.costUsd!, fresh(second.response.usage!) / 2)
+
+        // A one-hour breakpoint (another prefix: a new write) is priced at the one-hour write price, $2 per million.
+        const hourly = yield* gateway.complete({ ...ask("third question", "1h"), model: "claude-haiku" }, defaultRequirements)
+        const details = hourly.response.usage!.prompt_tokens_details!
+        assert.isAbove(details.cache_creation_1h_tokens ?? 0, 1_000)
+        assert.strictEqual(details.cache_creation_1h_tokens, details.cache_creation_tokens)
+        assert.strictEqual(hourly.meta.costUsd, costOf(hourly.response.usage!))
+        assert.isAbove(hourly.meta.costUsd!, first.meta.costUsd!)
       }).pipe(Effect.provide(s.layer))
     }))
 })

@@ -178,7 +178,8 @@ const anthropicResponse: fc.Arbitrary<AnthropicResponse> = fc.record({
     input_tokens: count,
     output_tokens: count,
     cache_creation_input_tokens: fc.option(count, { nil: null }),
-    cache_read_input_tokens: fc.option(count, { nil: undefined })
+    cache_read_input_tokens: fc.option(count, { nil: undefined }),
+    cache_creation: fc.option(fc.record({ ephemeral_5m_input_tokens: count, ephemeral_1h_input_tokens: count }), { nil: undefined })
   })
 }) as fc.Arbitrary<AnthropicResponse>
 
@@ -196,6 +197,9 @@ describe("Anthropic response normalisation", () => {
         assert.strictEqual(response.usage.prompt_tokens, prompt)
         assert.strictEqual(response.usage.total_tokens, prompt + (u.output_tokens ?? 0))
         assert.strictEqual(response.usage.prompt_tokens_details?.cached_tokens, u.cache_read_input_tokens ?? 0)
+        // 1-hour writes are a part of the writes (capped to them), named only when there are some.
+        const hour = Math.min(u.cache_creation?.ephemeral_1h_input_tokens ?? 0, u.cache_creation_input_tokens ?? 0)
+        assert.strictEqual(response.usage.prompt_tokens_details?.cache_creation_1h_tokens, hour > 0 ? hour : undefined)
         const uses = wire.content.filter((b) => b.type === "tool_use")
         assert.strictEqual(response.choices[0].message.tool_calls?.length ?? 0, uses.length)
         const texts = wire.content.flatMap((b) => (b.type === "text" && "text" in b ? [b.text] : []))

@@ -148,7 +148,12 @@ export const succeeded = (
   outcome: Outcome
 ): Effect.Effect<PicoUsd> => {
   const tokens = usageTokens(usage)
-  const cost = s.costs.cost(held.model, { ...tokens, cacheWriteTokens: usage.prompt_tokens_details?.cache_creation_tokens })
+  const details = usage.prompt_tokens_details
+  const cost = s.costs.cost(held.model, {
+    ...tokens,
+    cacheWriteTokens: details?.cache_creation_tokens,
+    cacheWriteHourTokens: details?.cache_creation_1h_tokens
+  })
   const { config, limit } = held
   const settled = rateLimit === undefined
     ? settleLimit(s, config, outcome.now, limit, usage.total_tokens)

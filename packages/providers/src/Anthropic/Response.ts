@@ -12,6 +12,11 @@ export const AnthropicUsage = Schema.Struct({
   output_tokens: Schema.optional(Schema.NullOr(Count)),
   cache_creation_input_tokens: Schema.optional(Schema.NullOr(Count)),
   cache_read_input_tokens: Schema.optional(Schema.NullOr(Count)),
+  /** The writes by lifetime (the 1-hour ones are billed higher). */
+  cache_creation: Schema.optional(Schema.NullOr(Schema.Struct({
+    ephemeral_5m_input_tokens: Schema.optional(Schema.NullOr(Count)),
+    ephemeral_1h_input_tokens: Schema.optional(Schema.NullOr(Count))
+  }))),
   output_tokens_details: Schema.optional(
     Schema.NullOr(Schema.Struct({ thinking_tokens: Schema.optional(Schema.NullOr(Count)) }))
   )
@@ -72,12 +77,15 @@ export const finishReasonOf = (stopReason: string): FinishReason | undefined => 
 
 /**
  * Anthropic usage -> OpenAI usage: `prompt_tokens` counts fresh input, cache
- * reads and cache writes; `cached_tokens` is the cache reads.
+ * reads and cache writes; `cached_tokens` is the cache reads,
+ * `cache_creation_tokens` the writes (`cache_creation_1h_tokens` of them
+ * with the 1-hour lifetime).
  */
 export const usageOf = (usage: AnthropicUsage): Usage => {
   const input = usage.input_tokens ?? 0
   const cacheRead = usage.cache_read_input_tokens ?? 0
   const cacheCreation = usage.cache_creation_input_tokens ?? 0
+  const hourWrites = Math.min(usage.cache_creation?.ephemeral_1h_input_tokens ?? 0, cacheCreation)
   const output = usage.output_tokens ?? 0
   const prompt = input + cacheRead + cacheCreation
   const thinking = usage.output_tokens_details?.thinking_tokens
@@ -85,7 +93,11 @@ export const usageOf = (usage: AnthropicUsage): Usage => {
     prompt_tokens: prompt,
     completion_tokens: output,
     total_tokens: prompt + output,
-    prompt_tokens_details: { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation },
+    prompt_tokens_details: {
+      cached_tokens: cacheRead,
+      cache_creation_tokens: cacheCreation,
+      ...(hourWrites > 0 ? { cache_creation_1h_tokens: hourWrites } : {})
+    },
     ...(thinking != null ? { completion_tokens_details: { reasoning_tokens: thinking } } : {})
   }
 }

@@ -22,7 +22,7 @@ const isOptCount = (u: unknown): u is number | null | undefined => u === undefin
  */
 export const plainUsage = (u: unknown): AnthropicUsage | undefined => {
   if (!isObject(u)) return undefined
-  const { cache_creation_input_tokens, cache_read_input_tokens, input_tokens, output_tokens, output_tokens_details } = u
+  const { cache_creation, cache_creation_input_tokens, cache_read_input_tokens, input_tokens, output_tokens, output_tokens_details } = u
   if (
     !isOptCount(input_tokens) || !isOptCount(output_tokens) || !isOptCount(cache_creation_input_tokens) ||
     !isOptCount(cache_read_input_tokens)
@@ -32,6 +32,16 @@ export const plainUsage = (u: unknown): AnthropicUsage | undefined => {
   if (output_tokens !== undefined) out.output_tokens = output_tokens
   if (cache_creation_input_tokens !== undefined) out.cache_creation_input_tokens = cache_creation_input_tokens
   if (cache_read_input_tokens !== undefined) out.cache_read_input_tokens = cache_read_input_tokens
+  if (cache_creation === null) out.cache_creation = null
+  else if (cache_creation !== undefined) {
+    if (!isObject(cache_creation)) return undefined
+    const { ephemeral_1h_input_tokens: hour, ephemeral_5m_input_tokens: minutes } = cache_creation
+    if (!isOptCount(minutes) || !isOptCount(hour)) return undefined
+    out.cache_creation = {
+      ...(minutes !== undefined ? { ephemeral_5m_input_tokens: minutes } : {}),
+      ...(hour !== undefined ? { ephemeral_1h_input_tokens: hour } : {})
+    }
+  }
   if (output_tokens_details === null) out.output_tokens_details = null
   else if (output_tokens_details !== undefined) {
     if (!isObject(output_tokens_details)) return undefined

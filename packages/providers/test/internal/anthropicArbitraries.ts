@@ -11,6 +11,12 @@ export const usage = fc.record({
   output_tokens: optional(countOrNull),
   cache_creation_input_tokens: optional(countOrNull),
   cache_read_input_tokens: optional(countOrNull),
+  cache_creation: optional(fc.oneof(
+    fc.constant(null),
+    fc.record({ ephemeral_5m_input_tokens: optional(countOrNull), ephemeral_1h_input_tokens: optional(countOrNull), other: optional(count) }, {
+      requiredKeys: []
+    })
+  )),
   output_tokens_details: optional(fc.oneof(
     fc.constant(null),
     fc.record({ thinking_tokens: optional(countOrNull), other: optional(count) }, { requiredKeys: [] })

@@ -22,6 +22,7 @@ export interface FakeMessage {
     readonly output_tokens: number
     readonly cache_creation_input_tokens: number
     readonly cache_read_input_tokens: number
+    readonly cache_creation: { readonly ephemeral_5m_input_tokens: number; readonly ephemeral_1h_input_tokens: number }
   }
 }
 
@@ -29,6 +30,8 @@ export interface FakeMessage {
 export interface FakeCache {
   readonly read: number
   readonly creation: number
+  /** Of `creation`, the tokens written for an hour (`ttl: "1h"`); the rest for 5 minutes. */
+  readonly hour?: number
 }
 
 const chooseTool = (body: Record<string, unknown>): Record<string, unknown> | undefined => {
@@ -55,7 +58,8 @@ export const answerOf = (body: Record<string, unknown>, id: string, cache: FakeC
     input_tokens: Math.max(0, inputTokens - cache.read - cache.creation),
     output_tokens: output,
     cache_creation_input_tokens: cache.creation,
-    cache_read_input_tokens: cache.read
+    cache_read_input_tokens: cache.read,
+    cache_creation: { ephemeral_5m_input_tokens: cache.creation - (cache.hour ?? 0), ephemeral_1h_input_tokens: cache.hour ?? 0 }
   })
   const tool = results.length === 0 ? chooseTool(body) : undefined
   const model = String(body["model"])

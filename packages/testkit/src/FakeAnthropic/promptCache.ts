@@ -3,7 +3,8 @@
  * order (tools, system blocks, message blocks); the part up to the last block
  * with `cache_control` is the cached prefix. A prefix seen before on the same
  * model is read from the cache, a new one written to it, one under the
- * minimum (1,024 tokens) neither. At most 4 breakpoints, as the API allows.
+ * minimum (1,024 tokens) neither; a write lives an hour when the last
+ * breakpoint says `ttl: "1h"`. At most 4 breakpoints, as the API allows.
  */
 import { createHash } from "node:crypto"
 import { asRecord, countTokens } from "../FakeServer/reply.js"
@@ -45,6 +46,7 @@ export const makePromptCache = () => {
     const key = createHash("sha256").update(`${String(body["model"])}\n${prefix}`).digest("hex")
     if (written.has(key)) return { read: tokens, creation: 0 }
     written.add(key)
-    return { read: 0, creation: tokens }
+    const hour = asRecord(asRecord(segments[last])?.["cache_control"])?.["ttl"] === "1h"
+    return { read: 0, creation: tokens, hour: hour ? tokens : 0 }
   }
 }
