@@ -11,7 +11,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, Redacted, type Scope } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
-import { toAnthropicRequest, unschemedJson, unservedAnthropicEffort, whitespaceStop } from "./Anthropic/Request.js"
+import { toAnthropicRequest, tooManyBreakpoints, unschemedJson, unservedAnthropicEffort, whitespaceStop } from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
 import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
@@ -123,6 +123,7 @@ export const make = (
       manyChoices,
       unschemedJson,
       whitespaceStop,
+      tooManyBreakpoints,
       logitBias,
       extraOpenAiParameters,
       unservedAnthropicEffort,

@@ -12,7 +12,7 @@
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
-import type { ChatRequest, ContentPart } from "@modelgate/domain/Chat"
+import type { ChatMessage, ChatRequest, ContentPart } from "@modelgate/domain/Chat"
 import { ModelMetadata } from "@modelgate/domain/Model"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -64,6 +64,11 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy({ stop: "\n" }), ["anthropic: stop"])
       assert.deepStrictEqual(refusedBy({ stop: ["END", " \t"] }), ["anthropic: stop"])
       assert.deepStrictEqual(refusedBy({ stop: ["\nEND"] }), [])
+      // More cache breakpoints than Anthropic takes (4); the other providers are not sent them.
+      const part = (i: number): ChatMessage => ({ role: "user", content: [{ type: "text", text: `part ${i}`, cache_control: { type: "ephemeral" } }] })
+      const cached = (n: number): Partial<ChatRequest> => ({ messages: [part(0), ...Array.from({ length: n - 1 }, (_, i) => part(i + 1))] })
+      assert.deepStrictEqual(refusedBy(cached(4)), [])
+      assert.deepStrictEqual(refusedBy(cached(5)), ["anthropic: messages"])
       // More stop sequences than a provider takes: OpenAI 4, Gemini 5.
       assert.deepStrictEqual(refusedBy({ stop: ["a", "b", "c", "d"] }), [])
       assert.deepStrictEqual(refusedBy({ stop: ["a", "b", "c", "d", "e"] }), ["openai: stop"])

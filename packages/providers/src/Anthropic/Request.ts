@@ -232,6 +232,16 @@ export const whitespaceStop = (provider: string, request: ChatRequest): Unsuppor
     : { param: "stop", reason: `${provider} takes no stop sequence of whitespace only (${JSON.stringify(blank)} asked)` }
 }
 
+const breakpointsIn = (content: unknown): number =>
+  Array.isArray(content) ? content.filter((part: { readonly cache_control?: unknown }) => part.cache_control !== undefined).length : 0
+
+/** More than the 4 cache breakpoints (`cache_control`) Anthropic takes in one request (it answers a 400). */
+export const tooManyBreakpoints = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  const tools = request.tools?.filter((tool) => tool.cache_control !== undefined).length ?? 0
+  const count = request.messages.reduce((n, m) => n + breakpointsIn(m.content), tools)
+  return count > 4 ? { param: "messages", reason: `${provider} takes at most 4 cache_control breakpoints (${count} asked)` } : undefined
+}
+
 /**
  * A reasoning effort the model would not take as an `output_config.effort`:
  * one its registry entry does not map, or any at all without a mapping (a
