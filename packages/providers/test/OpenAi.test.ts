@@ -65,6 +65,14 @@ describe("OpenAi", () => {
       assert.strictEqual(result.rateLimit?.resetTokensMs, 1_000)
     })))
 
+  it.scoped("tool_choice and parallel_tool_calls without tools are left out (OpenAI, like the fake, refuses them there)", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const result = yield* provider.chat(ctxOf(model, key, { tool_choice: "auto", parallel_tool_calls: false }))
+      assert.strictEqual(result.response.choices[0].finish_reason, "stop")
+      assert.notProperty(yield* lastJson(fake), "parallel_tool_calls")
+    })))
+
   it.scoped("tools round trip and response_format pass through", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup()

@@ -101,6 +101,17 @@ describe("OpenAI request body", () => {
     assert.strictEqual((request.messages[0]!.content as ReadonlyArray<{ cache_control?: unknown }>)[0]!.cache_control, cache, "the caller's request is unchanged")
   })
 
+  it("sends tool_choice and parallel_tool_calls only with tools (OpenAI refuses them without)", () => {
+    const base = { model: "auto", messages: [{ role: "user", content: "hi" }] } as const
+    const without = requestBody({ ...base, tool_choice: "none", parallel_tool_calls: false } as ChatRequest, "gpt-4o-mini", false)
+    assert.notProperty(without, "tool_choice")
+    assert.notProperty(without, "parallel_tool_calls")
+    const tools = [{ type: "function" as const, function: { name: "f" } }]
+    const withTools = requestBody({ ...base, tools, tool_choice: "none", parallel_tool_calls: false } as ChatRequest, "gpt-4o-mini", false)
+    assert.strictEqual(withTools["tool_choice"], "none")
+    assert.strictEqual(withTools["parallel_tool_calls"], false)
+  })
+
   it("carries OpenAI parameters modelgate does not model as they are", () => {
     const req = { model: "auto", messages: [{ role: "user", content: "hi" }], service_tier: "auto", prediction: { type: "content", content: "x" } } as ChatRequest
     const body = requestBody(req, "gpt-4o-mini", false)

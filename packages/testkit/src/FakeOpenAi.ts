@@ -140,6 +140,12 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       if (!Array.isArray(body.messages) || body.messages.length === 0) {
         return invalid("[] is too short - 'messages'", "messages")
       }
+      const noTools = !Array.isArray(body.tools) || body.tools.length === 0
+      for (const name of ["tool_choice", "parallel_tool_calls"] as const) {
+        if (noTools && body[name] !== undefined) {
+          return invalid(`Invalid value for '${name}': '${name}' is only allowed when 'tools' are specified.`, name, "invalid_value")
+        }
+      }
       if (Array.isArray(body.stop) && body.stop.length > 4) {
         return invalid(`Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${body.stop.length} instead.`, "stop", "array_above_max_length")
       }

@@ -137,7 +137,8 @@ const withoutCacheBreakpoints = (messages: ChatRequest["messages"]): ChatRequest
  * `effortValue`), by default the request's. Tool-call ids over OpenAI's 40
  * characters (another provider's, after a failover) go shortened, and
  * Anthropic's cache breakpoints (`cache_control`) are left out: OpenAI
- * caches prompts on its own.
+ * caches prompts on its own. `tool_choice` and `parallel_tool_calls` go only
+ * with tools (OpenAI refuses them without).
  */
 export const requestBody = (
   request: ChatRequest,
@@ -158,6 +159,8 @@ export const requestBody = (
       out[key] = withoutCacheBreakpoints(withShortToolIds(request.messages))
       continue
     }
+    // Meaningless without tools, and OpenAI answers them with a 400 there.
+    if ((key === "tool_choice" || key === "parallel_tool_calls") && (request.tools === undefined || request.tools.length === 0)) continue
     if (key === "tools" && request.tools !== undefined && request.tools.some((tool) => tool.cache_control !== undefined)) {
       out[key] = request.tools.map(({ cache_control: _, ...tool }) => tool)
       continue
