@@ -35,7 +35,16 @@ import {
 import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
-import { audioOutput, legacyFunctions, normaliseResponse, otherServiceTier, requestBody, unservedOpenAiEffort, WireResponse } from "./OpenAi/wire.js"
+import {
+  audioOutput,
+  jsonNeverMentioned,
+  legacyFunctions,
+  normaliseResponse,
+  otherServiceTier,
+  requestBody,
+  unservedOpenAiEffort,
+  WireResponse
+} from "./OpenAi/wire.js"
 
 /** The provider id this adapter serves. */
 export const providerId = "openai"
@@ -140,5 +149,6 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       }))
     })
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions, unservedOpenAiEffort, stopsOver(4)) } satisfies Provider
+    const refusals = cannotServe(providerId, otherServiceTier, audioOutput, legacyFunctions, unservedOpenAiEffort, stopsOver(4), jsonNeverMentioned)
+    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: refusals } satisfies Provider satisfies Provider
   })

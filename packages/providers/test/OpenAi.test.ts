@@ -97,7 +97,7 @@ describe("OpenAi", () => {
       const foreign = { ...call!, id: `call_${"g".repeat(50)}` }
       const third = yield* provider.chat(ctxOf(model, key, { tools, messages: answeredCall("get_weather for Paris", foreign, "18C and sunny") }))
       assert.strictEqual(third.response.choices[0].message.content, "Tool result received: 18C and sunny")
-      const json = yield* provider.chat(ctxOf(model, key, { response_format: { type: "json_object" } }))
+      const json = yield* provider.chat(ctxOf(model, key, { response_format: { type: "json_object" }, messages: [{ role: "user", content: "answer in JSON" }, { role: "user", content: "hello there" }] }))
       assert.deepStrictEqual((yield* lastJson(fake)).response_format, { type: "json_object" })
       assert.deepStrictEqual(JSON.parse(json.response.choices[0].message.content ?? ""), { answer: "fake openai answer to: hello there" })
     })))

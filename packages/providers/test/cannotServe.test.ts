@@ -56,7 +56,14 @@ describe("Provider.cannotServe", () => {
           return why === undefined ? [] : [`${adapter.id}: ${why.param}`]
         })
       const schema = { type: "object", properties: { a: { type: "string" } } }
-      assert.deepStrictEqual(refusedBy({ response_format: { type: "json_object" } }), ["anthropic: response_format"])
+      // JSON mode: never on Anthropic; on OpenAI only when a message says "JSON" (else OpenAI answers a 400).
+      const saysJson: Partial<ChatRequest> = { messages: [{ role: "user", content: "answer in JSON" }] }
+      assert.deepStrictEqual(refusedBy({ ...saysJson, response_format: { type: "json_object" } }), ["anthropic: response_format"])
+      assert.deepStrictEqual(refusedBy({ response_format: { type: "json_object" } }), ["openai: response_format", "anthropic: response_format"])
+      assert.deepStrictEqual(
+        refusedBy({ messages: [{ role: "system", content: [{ type: "text", text: "Reply with a json object." }] }, { role: "user", content: "hi" }], response_format: { type: "json_object" } }),
+        ["anthropic: response_format"]
+      )
       assert.deepStrictEqual(refusedBy({ response_format: { type: "json_schema", json_schema: { name: "x" } } }), ["anthropic: response_format"])
       assert.deepStrictEqual(refusedBy({ response_format: { type: "json_schema", json_schema: { name: "x", schema } } }), [])
       assert.deepStrictEqual(refusedBy({ response_format: { type: "text" } }), [])

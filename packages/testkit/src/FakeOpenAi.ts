@@ -146,6 +146,9 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
           return invalid(`Invalid value for '${name}': '${name}' is only allowed when 'tools' are specified.`, name, "invalid_value")
         }
       }
+      if (isRecord(body.response_format) && body.response_format.type === "json_object" && !/json/i.test(JSON.stringify(body.messages))) {
+        return invalid("'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", "messages", "invalid_value")
+      }
       if (Array.isArray(body.stop) && body.stop.length > 4) {
         return invalid(`Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array with length ${body.stop.length} instead.`, "stop", "array_above_max_length")
       }

@@ -203,6 +203,21 @@ export const audioOutput = (provider: string, request: ChatRequest): Unsupported
 }
 
 /**
+ * JSON mode (`json_object`) on a conversation that never says "JSON": OpenAI
+ * refuses it with a 400 (the model could loop on whitespace otherwise), where
+ * the other providers answer; `auto` sends such a request elsewhere.
+ */
+export const jsonNeverMentioned = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  if (request.response_format?.type !== "json_object") return undefined
+  const mentions = request.messages.some((m) => {
+    const content = m.content
+    if (typeof content === "string") return /json/i.test(content)
+    return Array.isArray(content) && content.some((part: { readonly type: string; readonly text?: string }) => part.type === "text" && /json/i.test(part.text ?? ""))
+  })
+  return mentions ? undefined : { param: "response_format", reason: `${provider} takes json_object only when a message says "JSON"` }
+}
+
+/**
  * Legacy function calling (`functions`, `function_call`): OpenAI answers it
  * with `message.function_call`, which modelgate's answers do not carry (they
  * carry `tool_calls`: send `tools`).
