@@ -14,6 +14,24 @@ import { Schema } from "effect"
 export const CacheControl = Schema.Struct({ type: Schema.Literal("ephemeral"), ttl: Schema.optional(Schema.Literal("5m", "1h")) })
 export type CacheControl = typeof CacheControl.Type
 
+/**
+ * The longest prompt-cache lifetime a request asks for with `cache_control`
+ * (on a text part or a tool), or undefined when it asks for none: the cache
+ * writes it may be billed for.
+ */
+export const cacheWritesAsked = (request: ChatRequest): "5m" | "1h" | undefined => {
+  let asked: "5m" | "1h" | undefined
+  const see = (cache: CacheControl | undefined) => {
+    if (cache !== undefined) asked = cache.ttl === "1h" || asked === "1h" ? "1h" : "5m"
+  }
+  for (const tool of request.tools ?? []) see(tool.cache_control)
+  for (const message of request.messages) {
+    if (typeof message.content === "string" || message.content == null) continue
+    for (const part of message.content) if (part.type === "text") see(part.cache_control)
+  }
+  return asked
+}
+
 /** A text content part. */
 export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String, cache_control: Schema.optional(CacheControl) })
 export type TextPart = typeof TextPart.Type

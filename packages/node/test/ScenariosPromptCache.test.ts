@@ -10,11 +10,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { computeCost } from "@modelgate/core/CostTracker"
+import { estimateOutputTokens, estimatePromptTokens } from "@modelgate/core/TokenEstimator"
 import { Gateway } from "@modelgate/core/Gateway"
 import type { ChatRequest } from "@modelgate/domain/Chat"
+import { ModelMetadata } from "@modelgate/domain/Model"
 import { toUsd } from "@modelgate/domain/Money"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
-import { Effect } from "effect"
+import { Effect, Either, Schema } from "effect"
 import { models, stack } from "./fixture.js"
 
 const rules = "Answer as the house style guide says. ".repeat(200)
@@ -71,6 +73,34 @@ describe("Scenario: Anthropic prompt caching", () => {
         assert.strictEqual(details.cache_creation_1h_tokens, details.cache_creation_tokens)
         assert.strictEqual(hourly.meta.costUsd, costOf(hourly.response.usage!))
         assert.isAbove(hourly.meta.costUsd!, first.meta.costUsd!)
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scopedLive("a request that asks for cache writes reserves budget for them: refused where its fresh price would fit but its writes would not, with no call", () =>
+    Effect.gen(function* () {
+      const registry = models()
+      const pricing = { inputPerMillion: 1, outputPerMillion: 5, cachedInputPerMillion: 0.1, cacheWriteInputPerMillion: 1.25 }
+      const haiku = { ...registry.models[1]!, pricing }
+      const model = Schema.decodeUnknownSync(ModelMetadata)(haiku)
+      const request = ask("budgeted question")
+      const prompt = estimatePromptTokens(request, model)
+      const output = estimateOutputTokens(request, model)
+      const fresh = toUsd(computeCost(pricing, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }))
+      const withWrites = toUsd(computeCost(pricing, { promptTokens: prompt, completionTokens: output, cachedTokens: 0, cacheWriteTokens: prompt }))
+      assert.isBelow(fresh, withWrites)
+      const s = yield* stack({
+        models: { ...registry, models: [registry.models[0]!, haiku] },
+        gateway: { cache: { enabled: false }, budgets: { global: { daily: (fresh + withWrites) / 2 } } }
+      })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const refused = yield* Effect.either(gateway.complete(request, defaultRequirements))
+        assert.isTrue(Either.isLeft(refused) && refused.left._tag === "BudgetExceeded")
+        assert.strictEqual((yield* s.anthropic.requests).length, 0)
+        // The same prompt without a breakpoint fits the budget.
+        const plain: ChatRequest = { ...request, messages: [{ role: "system", content: rules }, { role: "user", content: "budgeted question" }] }
+        const answered = yield* gateway.complete(plain, defaultRequirements)
+        assert.strictEqual(answered.meta.model, "claude-haiku")
       }).pipe(Effect.provide(s.layer))
     }))
 })

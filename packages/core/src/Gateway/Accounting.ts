@@ -87,7 +87,13 @@ const commitCost = (s: AccountingServices, c: GatewayConfigData, now: number, bu
 const recordPerformance = (s: AccountingServices, c: GatewayConfigData, now: number, record: PerformanceRecord) =>
   s.performance.recordAt === undefined ? s.performance.record(record) : s.performance.recordAt(c, now, record)
 
-/** Reserve budget then rate-limit capacity for a call; on a rate-limit failure the budget is given back. */
+/**
+ * Reserve budget then rate-limit capacity for a call; on a rate-limit failure
+ * the budget is given back. The budget reserved is the most the call can
+ * cost: every prompt token written to the prompt cache when the request asks
+ * for cache writes (`cacheWrites`, their longest lifetime), which costs more
+ * than fresh input.
+ */
 export const hold = (
   s: AccountingServices,
   config: GatewayConfigData,
@@ -96,9 +102,15 @@ export const hold = (
   promptTokens: number,
   outputTokens: number,
   requirements: TaskRequirements,
-  startedAt: number
+  startedAt: number,
+  cacheWrites?: "5m" | "1h" | undefined
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
-  const estimate: PicoUsd = s.costs.cost(model, { promptTokens, completionTokens: outputTokens, cachedTokens: 0 })
+  const estimate: PicoUsd = s.costs.cost(model, {
+    promptTokens,
+    completionTokens: outputTokens,
+    cachedTokens: 0,
+    ...(cacheWrites === undefined ? {} : { cacheWriteTokens: promptTokens, cacheWriteHourTokens: cacheWrites === "1h" ? promptTokens : 0 })
+  })
   // `flatMapNow`: the `…At` members' answers are Exits, used at once (no Effect step per reservation).
   return flatMapNow(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) => {
     const limit = reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id)

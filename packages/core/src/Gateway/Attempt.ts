@@ -2,7 +2,7 @@
  * One attempt of a request on one model (key, reservations, the provider call
  * and its accounting), and failover over the ranked candidates.
  */
-import type { ChatRequest } from "@modelgate/domain/Chat"
+import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
 import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
@@ -77,6 +77,7 @@ const attemptOn = <A, B>(
   { after, streamed, use }: AttemptSteps<A, B>
 ) => {
   const promptTokensOn = promptEstimator(request)
+  const cacheWrites = cacheWritesAsked(request)
   const { clock, requestId } = begun
   const accounting = s.accounting
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
@@ -97,7 +98,8 @@ const attemptOn = <A, B>(
           promptTokens,
           estimateOutputTokens(request, model),
           requirements,
-          clock.unsafeCurrentTimeMillis()
+          clock.unsafeCurrentTimeMillis(),
+          cacheWrites
         )
         return Effect.flatMap(hold, (held) => {
           const attempt: Attempt = { model, provider, key, held, promptTokens }
