@@ -155,6 +155,15 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(third.response.choices[0].message.content, "Tool said: 18C")
     })))
 
+  it.scoped("a prefill with trailing whitespace is served (sent trimmed; the fake, like Anthropic, refuses it as is)", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup()
+      const result = yield* provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "count" }, { role: "assistant", content: "One, two, " }] }))
+      assert.strictEqual(result.response.choices[0].finish_reason, "stop")
+      const sent = (yield* lastJson(fake)).messages as ReadonlyArray<{ content: ReadonlyArray<{ text: string }> }>
+      assert.strictEqual(sent.at(-1)!.content[0]!.text, "One, two,")
+    })))
+
   it.scoped("images: data URLs become base64 image blocks, https URLs url blocks", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup()

@@ -1,7 +1,7 @@
 import type { Sse } from "@effect/experimental"
 import { Headers } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { ChatChunk, ChatMessage, ChatResponse } from "@modelgate/domain/Chat"
+import { ChatChunk, ChatMessage, type ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { ProviderError } from "@modelgate/domain/ProviderError"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
 import * as fc from "fast-check"
@@ -122,6 +122,20 @@ describe("Anthropic request translation", () => {
       messages: [{ role: "system", content: [{ type: "text", text: "a" }, { type: "text", text: "b" }] }, { role: "user", content: "hi" }]
     }).request, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
     assert.strictEqual(plain.system, "ab")
+  })
+
+  it("a final assistant turn (a prefill) goes without trailing whitespace, which Anthropic refuses there; earlier turns as they are", () => {
+    const translate = (messages: ChatRequest["messages"]) =>
+      Either.getOrThrow(toAnthropicRequest(ctxOf(model, undefined, { messages }).request, model, { stream: false, context: { provider: "anthropic", model: "m" } })).messages
+    assert.deepStrictEqual(translate([{ role: "user", content: "count" }, { role: "assistant", content: "One, two, " }]).at(-1), {
+      role: "assistant",
+      content: [{ type: "text", text: "One, two," }]
+    })
+    assert.deepStrictEqual(translate([{ role: "user", content: "count" }, { role: "assistant", content: "  " }]), [{ role: "user", content: [{ type: "text", text: "count" }] }])
+    assert.deepStrictEqual(translate([{ role: "assistant", content: "hi " }, { role: "user", content: "count " }]).map((m) => m.content), [
+      [{ type: "text", text: "hi " }],
+      [{ type: "text", text: "count " }]
+    ])
   })
 
   it("tool_choice none and named map to Anthropic's shapes", () => {

@@ -262,6 +262,20 @@ const outputConfigOf = (request: ChatRequest, model: ModelMetadata): AnthropicRe
   }
 }
 
+/**
+ * The conversation with a final assistant turn (a prefill the answer
+ * continues) trimmed of trailing whitespace, which Anthropic refuses there
+ * with a 400; a text block left empty is dropped.
+ */
+const withTrimmedPrefill = (messages: ReadonlyArray<AnthropicMessage>): ReadonlyArray<AnthropicMessage> => {
+  const last = messages[messages.length - 1]
+  const block = last?.content[last.content.length - 1]
+  if (last?.role !== "assistant" || block?.type !== "text" || block.text === block.text.trimEnd()) return messages
+  const text = block.text.trimEnd()
+  const content = text === "" ? last.content.slice(0, -1) : [...last.content.slice(0, -1), { ...block, text }]
+  return content.length === 0 ? messages.slice(0, -1) : [...messages.slice(0, -1), { ...last, content }]
+}
+
 /** Anthropic's tool_use ids: letters, digits, `_` and `-` (another provider's or a client's may hold others, such as `functions.f:0`). */
 const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
 
@@ -289,7 +303,7 @@ export const toAnthropicRequest = (
   const body: AnthropicRequest = {
     model: model.providerModel,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens,
-    messages: translated.right.messages,
+    messages: withTrimmedPrefill(translated.right.messages),
     ...(translated.right.system !== undefined ? { system: translated.right.system } : {}),
     ...(request.temperature != null ? { temperature: Math.min(request.temperature, 1) } : {}),
     // Claude (Opus 4.1 and later, Sonnet and Haiku 4.5) refuses both at once: temperature is kept, top_p is a hint left out.

@@ -79,6 +79,12 @@ export const validateMessages = (json: unknown): string | undefined => {
     const effort = config["effort"]
     if (effort !== undefined && !efforts.includes(effort as string)) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
   }
+  const final = asRecord(messages[messages.length - 1])
+  if (final?.["role"] === "assistant") {
+    const blocks = blocksOf(final["content"])
+    const text = typeof final["content"] === "string" ? final["content"] : blocks[blocks.length - 1]?.["text"]
+    if (typeof text === "string" && text !== text.trimEnd()) return "messages: final assistant content cannot end with trailing whitespace"
+  }
   const tools = body["tools"]
   if (tools !== undefined) {
     if (!Array.isArray(tools)) return "tools: Input should be a valid list"
