@@ -100,7 +100,10 @@ describe("Provider.cannotServe", () => {
 
       const extras = (fields: Record<string, unknown>) => refusedBy(fields as Partial<ChatRequest>)
       assert.deepStrictEqual(extras({ prediction: { type: "content", content: "x" } }), ["anthropic: prediction", "google: prediction", "ollama: prediction"])
-      assert.include(refusal(adapters[1]!, { prediction: {}, store: true } as Partial<ChatRequest>)?.reason ?? "", "'prediction', 'store'")
+      assert.include(refusal(adapters[1]!, { prediction: {}, verbosity: "low" } as Partial<ChatRequest>)?.reason ?? "", "'prediction', 'verbosity'")
+      // Bookkeeping that changes no answer (agent SDKs send it always) keeps no provider away.
+      assert.deepStrictEqual(extras({ store: false, safety_identifier: "u-1", prompt_cache_key: "k", prompt_cache_retention: "24h" }), [])
+      assert.include(refusal(adapters[1]!, { prediction: {}, store: true } as Partial<ChatRequest>)?.reason ?? "", "takes no 'prediction' (")
       assert.deepStrictEqual(extras({ service_tier: "flex" }), ["openai: service_tier", "anthropic: service_tier", "google: service_tier", "ollama: service_tier"])
       assert.deepStrictEqual(extras({ service_tier: "auto" }), ["anthropic: service_tier", "google: service_tier", "ollama: service_tier"])
       assert.deepStrictEqual(extras({ service_tier: "default" }).includes("openai: service_tier"), false)

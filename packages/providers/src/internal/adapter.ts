@@ -61,11 +61,21 @@ export const logitBias: Check = (provider, request) =>
     : undefined
 
 /**
+ * OpenAI parameters that only label or store a call, changing nothing of its
+ * answer (agent SDKs send them on every call): left out for other providers,
+ * as a sampling hint they lack is.
+ */
+const openAiBookkeeping: ReadonlySet<string> = new Set(["store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"])
+
+/**
  * A provider other than OpenAI: a request with OpenAI parameters modelgate
- * does not model (`extraParameters`), which only the OpenAI adapter sends on.
+ * does not model (`extraParameters`), which only the OpenAI adapter sends on;
+ * the bookkeeping ones (`store`, `safety_identifier`, `prompt_cache_key`,
+ * `prompt_cache_retention`) aside.
  */
 export const extraOpenAiParameters: Check = (provider, request) => {
-  const extras = extraParameters(request)
+  const all = extraParameters(request)
+  const extras = all.length === 0 ? all : all.filter((name) => !openAiBookkeeping.has(name))
   return extras.length === 0
     ? undefined
     : { param: extras[0]!, reason: `${provider} takes no ${extras.map((e) => `'${e}'`).join(", ")} (OpenAI parameters, sent to OpenAI only)` }
