@@ -97,6 +97,9 @@ const textOf = (content: unknown): string =>
     ? content.map((p) => (isRecord(p) && typeof p.text === "string" ? p.text : "")).join(" ")
     : ""
 
+/** OpenAI's reasoning models (o-series, gpt-5): `max_completion_tokens` only, and the only ones to take `reasoning_effort`. */
+const reasoningModel = /^(o\d|gpt-5)/
+
 /** Start a fake OpenAI server, closed with the scope. */
 export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi, never, Scope.Scope> =>
   Effect.gen(function*() {
@@ -156,7 +159,8 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
         return invalid("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options")
       }
       // Reasoning models (o-series, gpt-5) take `max_completion_tokens` only, and only they take `reasoning_effort`, as OpenAI answers.
-      if (body.max_tokens !== undefined && /^(o\d|gpt-5)/.test(String(body.model))) {
+      const reasoning = reasoningModel.test(String(body.model))
+      if (body.max_tokens !== undefined && reasoning) {
         return invalid(
           "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
           "max_tokens",
@@ -176,7 +180,7 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
         }
       }
       if (body.reasoning_effort != null) {
-        if (!/^(o\d|gpt-5)/.test(String(body.model))) {
+        if (!reasoning) {
           return invalid("Unsupported parameter: 'reasoning_effort' is not supported with this model.", "reasoning_effort", "unsupported_parameter")
         }
         if (!["none", "minimal", "low", "medium", "high", "xhigh"].includes(String(body.reasoning_effort))) {

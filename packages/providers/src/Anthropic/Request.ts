@@ -7,7 +7,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
-import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
+import { parseDataUrl, parseToolArguments, stopSequences, textOf } from "../internal/content.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
 import { stableToolId, withToolIds } from "../internal/toolIds.js"
 
@@ -225,8 +225,7 @@ export const unschemedJson = (provider: string, request: ChatRequest): Unsupport
  * the answer run past where the client asked it to stop.
  */
 export const whitespaceStop = (provider: string, request: ChatRequest): Unsupported | undefined => {
-  const stops = request.stop == null ? [] : typeof request.stop === "string" ? [request.stop] : request.stop
-  const blank = stops.find((s) => s.trim() === "")
+  const blank = stopSequences(request)?.find((s) => s.trim() === "")
   return blank === undefined
     ? undefined
     : { param: "stop", reason: `${provider} takes no stop sequence of whitespace only (${JSON.stringify(blank)} asked)` }
@@ -296,7 +295,7 @@ export const toAnthropicRequest = (
   if (Either.isLeft(translated)) {
     return Either.left(new BadRequest({ ...options.context, detail: translated.left }))
   }
-  const stop = request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
+  const stop = stopSequences(request)
   const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
   const toolChoice = tools === undefined ? undefined : translateToolChoice(request.tool_choice, request.parallel_tool_calls)
   const outputConfig = outputConfigOf(request, model)

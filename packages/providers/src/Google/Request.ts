@@ -7,7 +7,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
-import { parseDataUrl, parseToolArguments, textOf } from "../internal/content.js"
+import { parseDataUrl, parseToolArguments, stopSequences, textOf } from "../internal/content.js"
 import { unservedEffort } from "../internal/reasoning.js"
 
 /** One part of a Gemini content we send. */
@@ -177,7 +177,7 @@ const thinkingConfigOf = (effort: ReasoningEffortValue | undefined): GenerationC
 
 const generationConfigOf = (request: ChatRequest, effort: ReasoningEffortValue | undefined): GenerationConfig | undefined => {
   const thinkingConfig = thinkingConfigOf(effort)
-  const stop = request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
+  const stop = stopSequences(request)
   const max = request.max_completion_tokens ?? request.max_tokens
   const format = request.response_format
   const config: GenerationConfig = {

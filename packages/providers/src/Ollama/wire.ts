@@ -8,7 +8,7 @@ import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { Schema } from "effect"
-import { parseToolArguments } from "../internal/content.js"
+import { parseToolArguments, stopSequences } from "../internal/content.js"
 import { unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
@@ -124,11 +124,7 @@ export const requestBody = (
   effort: ReasoningEffortValue | undefined = undefined
 ): Record<string, unknown> => {
   const maxTokens = request.max_completion_tokens ?? request.max_tokens
-  const stop = request.stop === undefined || request.stop === null
-    ? undefined
-    : typeof request.stop === "string"
-    ? [request.stop]
-    : request.stop
+  const stop = stopSequences(request)
   const options: Record<string, unknown> = {}
   if (request.temperature !== undefined && request.temperature !== null) options.temperature = request.temperature
   if (request.top_p !== undefined && request.top_p !== null) options.top_p = request.top_p

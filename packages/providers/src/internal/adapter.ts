@@ -8,6 +8,7 @@ import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
+import { stopSequences } from "./content.js"
 import type { CallInfo } from "./errors.js"
 
 /** The non-secret call info of a model and key; the key's value only goes to secret stripping. */
@@ -50,7 +51,7 @@ export const serialToolCalls: Check = (provider, request) =>
 
 /** A provider that takes at most `max` stop sequences: a request with more (one left out would let the answer run on). */
 export const stopsOver = (max: number): Check => (provider, request) => {
-  const count = request.stop == null || typeof request.stop === "string" ? 0 : request.stop.length
+  const count = stopSequences(request)?.length ?? 0
   return count > max ? { param: "stop", reason: `${provider} takes at most ${max} stop sequences (${count} asked)` } : undefined
 }
 

@@ -2,8 +2,12 @@
  * Reading OpenAI-shape content for providers whose wire shapes differ
  * (Anthropic, Gemini, Ollama): text flattening, data URLs, tool arguments.
  */
-import type { TextPart } from "@modelgate/domain/Chat"
+import type { ChatRequest, TextPart } from "@modelgate/domain/Chat"
 import { Option, Schema } from "effect"
+
+/** A request's stop sequences as a list (`stop` may be one string), or undefined when it has none. */
+export const stopSequences = (request: ChatRequest): ReadonlyArray<string> | undefined =>
+  request.stop == null ? undefined : typeof request.stop === "string" ? [request.stop] : request.stop
 
 /** The text of string-or-parts content, parts joined without separator. */
 export const textOf = (content: string | ReadonlyArray<TextPart>): string =>
