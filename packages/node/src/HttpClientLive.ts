@@ -1,28 +1,32 @@
 /**
- * The HTTP client under the provider adapters: `@effect/platform-node`'s
- * undici client (`NodeHttpClient.makeUndici`) over its own undici `Agent`,
- * destroyed when the layer closes. Same client, same responses (the adapters'
- * body fast path in providers' internal/body.ts reads them as before).
+ * The HTTP client under the provider adapters: a lean undici client
+ * (`UndiciHttpClient.ts`) over its own undici `Agent`, destroyed when the
+ * layer closes, that hands what it does not take (no `Scope` in the caller's
+ * context, a streamed or form body, the tracer on) to `@effect/platform-node`'s
+ * undici client over the same `Agent`. Same responses either way (the
+ * adapters' body fast path in providers' internal/body.ts reads both).
  *
  * Why not `NodeHttpClient.layerUndici`: that layer is built with
  * `HttpClient.layerMergedContext`, which wraps every request in
  * `Effect.mapInputContext` (merging the layer's context into the caller's, so
  * undici options provided at the layer apply): a `FiberRef.locally`, i.e. an
  * `acquireUseRelease` of 25 Effect ops per request. modelgate provides no
- * undici options there, so this behaves the same. Measured on the OpenAI
- * adapter (bench/micro-client-provider.ts): json 80 -> 55 ops per call, CPU
- * median ~190 -> ~175 us; pulled stream 322 -> 281 ops together with the
- * adapters' own scope change. A hand-written `HttpClient` over undici
- * (`HttpClient.make` with one `Effect.async` and a small response class) was
- * measured too: 4 ops fewer again and no CPU difference within the noise
- * (best 160-177 vs 164-171 us), so the well-kept platform client stays.
+ * undici options there. Why not the platform's client alone: measured under
+ * load, it is where the adapters' CPU went. An earlier hand-written client on
+ * `HttpClient.make` (which still parses the URL and makes an
+ * `AbortController` per request) read the same as the platform's in
+ * sequential calls, where waking from idle hides the difference; at
+ * concurrency 64 (bench/micro-provider-concurrent.ts) the OpenAI adapter
+ * over the lean client spends ~90 us of CPU per call against ~130 over the
+ * platform's, and the gateway ~15% less per request (bench/README.md).
  */
 import { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as UndiciHttpClient from "./UndiciHttpClient.js"
 
 /** `HttpClient` over a scoped undici `Agent` (destroyed when the layer closes). */
 export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
   HttpClient.HttpClient,
-  Effect.map(NodeHttpClient.makeDispatcher, NodeHttpClient.makeUndici)
+  Effect.map(NodeHttpClient.makeDispatcher, UndiciHttpClient.make)
 )

@@ -1,7 +1,10 @@
 /**
  * HttpClientLive, GatewayLive's HTTP client, against a node:http server on
  * loopback: what a response carries, transport failures, interruption and
- * scope closing abort the request, and an adapter's deadline (TestClock) over it.
+ * scope closing abort the request, and an adapter's deadline (TestClock) and
+ * streams over it. Every case runs with the tracer off (as `modelgate serve`
+ * runs: the lean undici path for a request with a `Scope`) and on (the
+ * platform's client, which opens the span and propagates the trace).
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
@@ -11,7 +14,7 @@ import * as OpenAi from "@modelgate/providers/OpenAi"
 import { awaitSleep } from "@modelgate/testkit/FakeServer"
 import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
 import { modelOf } from "@modelgate/testkit/TestModel"
-import { Chunk, Effect, Exit, Fiber, Redacted, Scope, Stream, TestClock } from "effect"
+import { Chunk, Context, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream, TestClock } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -24,13 +27,27 @@ const completion = {
   usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 }
 }
 
+/** One event of a streamed completion, as OpenAI sends it. */
+const event = `data: ${JSON.stringify({
+  id: "chatcmpl-1",
+  object: "chat.completion.chunk",
+  created: 1_700_000_000,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, delta: { role: "assistant", content: "hi" }, finish_reason: null }]
+})}\n\n`
+
 /**
  * `/answer`: 201 with headers, a cookie and a JSON body echoing the request
  * body. `/chunks`: three chunks. `/hang` and `/v1/chat/completions` with
- * "hang" in the body: no answer. Other `/v1/chat/completions`: a completion.
+ * "hang" in the body: no answer; with "stall" in the body: a streamed
+ * answer's headers and first event, then nothing. Other
+ * `/v1/chat/completions`: a completion.
  */
 const loopback = LoopbackServer.make(({ body, path }, res) => {
-  if (path === "/answer") {
+  if (path === "/v1/chat/completions" && body.includes("stall")) {
+    res.writeHead(200, { "content-type": "text/event-stream" })
+    res.write(event)
+  } else if (path === "/answer") {
     res.writeHead(201, { "content-type": "application/json", "x-answer": "yes", "set-cookie": "session=abc; Path=/" })
     res.end(JSON.stringify({ echo: body }))
   } else if (path === "/chunks") {
@@ -45,7 +62,11 @@ const loopback = LoopbackServer.make(({ body, path }, res) => {
 
 const model = modelOf("openai", "gpt-4o-mini", "gpt-test")
 
-describe("HttpClientLive", () => {
+const tracerStates = [["tracer off", false], ["tracer on", true]] as const
+
+describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
+  const live = Layer.merge(HttpClientLive.layer, Layer.setTracerEnabled(tracer))
+
   it.scoped("a response carries status, headers, cookies and the body as text, json or a stream", () =>
     Effect.gen(function*() {
       const server = yield* loopback
@@ -57,14 +78,18 @@ describe("HttpClientLive", () => {
       assert.strictEqual(answer.headers["x-answer"], "yes")
       assert.strictEqual(answer.cookies.cookies["session"]?.value, "abc")
       assert.deepStrictEqual(answer.json, { echo: "ping" })
-      assert.deepStrictEqual(server.requests[0], { method: "POST", path: "/answer", body: "ping" })
+      const { method, path, body, headers } = server.requests[0]!
+      assert.deepStrictEqual({ method, path, body }, { method: "POST", path: "/answer", body: "ping" })
+      assert.strictEqual(headers["content-type"], "text/plain")
+      // With a tracer, the request carries the trace (W3C traceparent); without one, nothing is added.
+      assert.strictEqual(typeof headers["traceparent"], tracer ? "string" : "undefined")
 
       const text = yield* Effect.scoped(Effect.flatMap(client.execute(post), (res) => res.text))
       assert.strictEqual(text, "{\"echo\":\"ping\"}")
       const pieces = yield* Effect.scoped(Effect.flatMap(client.get(`${server.url}/chunks`), (res) =>
         Stream.runCollect(Stream.decodeText(res.stream))))
       assert.strictEqual(Chunk.join(pieces, ""), "abc")
-    }).pipe(Effect.provide(HttpClientLive.layer)))
+    }).pipe(Effect.provide(live)))
 
   it.scoped("a refused connection is a RequestError with reason Transport", () =>
     Effect.gen(function*() {
@@ -78,7 +103,7 @@ describe("HttpClientLive", () => {
       const error = yield* Effect.flip(Effect.scoped(client.get(`http://127.0.0.1:${free}/`)))
       assert.strictEqual(error._tag, "RequestError")
       assert.strictEqual(error.reason, "Transport")
-    }).pipe(Effect.provide(HttpClientLive.layer)))
+    }).pipe(Effect.provide(live)))
 
   it.scoped("interrupting a request, or closing the scope of a withScope request, closes its connection", () =>
     Effect.gen(function*() {
@@ -96,7 +121,57 @@ describe("HttpClientLive", () => {
       yield* Scope.close(scope, Exit.void)
       assert.strictEqual(yield* server.closed(2), "closed")
       assert.strictEqual((yield* Effect.flip(Fiber.join(pending)))._tag, "RequestError")
-    }).pipe(Effect.provide(HttpClientLive.layer)))
+    }).pipe(Effect.provide(live)))
+
+  it.scoped("a request with a Scope, interrupted before its answer, closes its connection before the Scope does", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback
+      const client = yield* HttpClient.HttpClient
+      const fiber = yield* Effect.fork(client.get(`${server.url}/hang`))
+      yield* server.arrived(1)
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
+      assert.strictEqual(yield* server.closed(1), "closed")
+    }).pipe(Effect.provide(live)))
+
+  it.scoped("a request outside any Scope is answered, and interrupting it closes its connection", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback
+      const client = yield* HttpClient.HttpClient
+      // The test's own Scope taken out of the context, for this request only.
+      const unscoped = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E, Scope.Scope> =>
+        Effect.mapInputContext(effect, (context: Context.Context<Scope.Scope>) => Context.omit(Scope.Scope)(context))
+      const res = yield* unscoped(client.get(`${server.url}/answer`))
+      assert.strictEqual(res.status, 201)
+      assert.deepStrictEqual(yield* res.json, { echo: "" })
+      const fiber = yield* Effect.fork(unscoped(client.get(`${server.url}/hang`)))
+      yield* server.arrived(2)
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(fiber)))
+      assert.strictEqual(yield* server.closed(2), "closed")
+    }).pipe(Effect.provide(live)))
+
+  it.scoped("the OpenAI adapter's stream over it: the events as they come, and interrupting the reader closes the connection", () =>
+    Effect.gen(function*() {
+      const server = yield* loopback
+      const provider = yield* OpenAi.make(
+        Effect.succeed(ProviderConfig.make({ baseUrl: `${server.url}/v1`, maxRetries: 0, timeoutMs: 60_000 }))
+      )
+      const result = yield* provider.stream({
+        model,
+        key: { id: "openai#1", value: Redacted.make("sk-test") },
+        request: { model: model.id, messages: [{ role: "user", content: "stall" }], stream: true }
+      })
+      const seen: Array<string> = []
+      const reader = yield* Effect.fork(
+        Stream.runForEach(result.chunks, (chunk) => Effect.sync(() => seen.push(chunk.choices[0]?.delta.content ?? "")))
+      )
+      for (let i = 0; i < 2_500 && seen.length === 0; i++) {
+        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)))
+      }
+      assert.deepStrictEqual(seen, ["hi"])
+      assert.strictEqual(server.requests[0]?.headers["authorization"], "Bearer sk-test")
+      yield* Fiber.interrupt(reader)
+      assert.strictEqual(yield* server.closed(1), "closed")
+    }).pipe(Effect.provide(live)))
 
   it.scoped("the OpenAI adapter over it: an answer; past its deadline (TestClock) Timeout, and the connection is closed", () =>
     Effect.gen(function*() {
@@ -114,5 +189,5 @@ describe("HttpClientLive", () => {
       yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 2_000))
       assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "Timeout")
       assert.strictEqual(yield* server.closed(2), "closed")
-    }).pipe(Effect.provide(HttpClientLive.layer)))
+    }).pipe(Effect.provide(live)))
 })

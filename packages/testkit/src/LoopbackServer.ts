@@ -23,6 +23,7 @@ import type { AddressInfo } from "node:net"
 export interface LoopbackRequest {
   readonly method: string
   readonly path: string
+  readonly headers: Http.IncomingHttpHeaders
   readonly body: string
 }
 
@@ -53,14 +54,14 @@ export const make = (handle: Handler): Effect.Effect<LoopbackServer, never, Scop
     const arrivals: Array<Deferred.Deferred<void>> = []
     const closes: Array<Deferred.Deferred<void>> = []
     const slot = <A>(list: Array<Deferred.Deferred<A>>, n: number) => (list[n - 1] ??= Deferred.unsafeMake<A>(FiberId.none))
-    const requests: Array<{ method: string; path: string; body: string }> = []
+    const requests: Array<{ method: string; path: string; headers: Http.IncomingHttpHeaders; body: string }> = []
     const server = Http.createServer((req, res) => {
       const n = requests.length + 1
       const parts: Array<Buffer> = []
       res.on("close", () => {
         if (!res.writableFinished) Deferred.unsafeDone(slot(closes, n), Exit.void)
       })
-      const request = { method: req.method ?? "", path: req.url ?? "", body: "" }
+      const request = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: "" }
       requests.push(request)
       req.on("data", (part: Buffer) => parts.push(part))
       req.on("end", () => {

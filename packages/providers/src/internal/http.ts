@@ -15,6 +15,7 @@ import {
   type HttpClientResponse
 } from "@effect/platform"
 import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, FiberRef, identity, Scope, type Stream } from "effect"
+import { scoped } from "../ScopedClient.js"
 import { bufferedText, openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
 import { type Limiter, makeLimiter } from "./limiter.js"
@@ -115,7 +116,7 @@ const requestOf = (request: RequestFor, config: ProviderConfig): HttpClientReque
  */
 export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withScope)
+    const client = scoped(yield* HttpClient.HttpClient)
     const limiterFor = limiters()
     const watchdogs = makeWatchdogs(yield* Effect.scope)
 
