@@ -15,7 +15,8 @@ import { textChunk } from "../packages/core/test/ChunkFixtures.js"
 
 const chunks: ReadonlyArray<ChatChunk> = [textChunk("hel"), textChunk("lo"), textChunk("!"), textChunk(undefined, "stop", { prompt: 3, completion: 3 })]
 
-const double: Provider = {
+/** The provider double: answers at once, as OpenAI would. */
+export const double: Provider = {
   id: "openai",
   requiresKey: true,
   chat: (ctx) =>
@@ -37,13 +38,17 @@ const double: Provider = {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-micro-"))
 const db = path.join(dir, "m.db")
-export const layer = GatewayLive.layerWith({
-  configDirectory: "bench/config",
-  watch: false,
-  providers: Layer.succeed(Providers, Providers.fromList([double]))
-}).pipe(
-  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "k"], ["MODELGATE_DB", db]]))))
-)
+/** GatewayLive on bench/config with `provider` as its only provider. */
+export const layerWith = (provider: Provider) =>
+  GatewayLive.layerWith({
+    configDirectory: "bench/config",
+    watch: false,
+    providers: Layer.succeed(Providers, Providers.fromList([provider]))
+  }).pipe(
+    Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["OPENAI_API_KEY", "k"], ["MODELGATE_DB", db]]))))
+  )
+/** GatewayLive on bench/config with the double. */
+export const layer = layerWith(double)
 export const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }] }
 export const requirements = { capabilities: [], priority: "MEDIUM" } as const
 process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }))

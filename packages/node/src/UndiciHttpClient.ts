@@ -11,8 +11,9 @@
  * This client sends a request whose body is empty or bytes with one
  * `Effect.async` over undici's callback `request`, aborts it through a
  * minimal abort signal when the `Scope` in the caller's context closes (what
- * `HttpClient.withScope` gives: `abortsWithScope` tells the adapters not to
- * add it) or when the caller is interrupted before the answer, and remembers
+ * `HttpClient.withScope` gives; the adapters hand it the scope directly,
+ * through `executeInScope`, so their context is not copied to hold it) or
+ * when the caller is interrupted before the answer, and remembers
  * the target of the last URLs it parsed. Everything else goes to the
  * platform's client unchanged: a request without a `Scope` in its context
  * (the platform aborts those when their response is collected), a streamed
@@ -23,8 +24,8 @@ import { Headers, HttpClient, HttpClientError, type HttpClientRequest, type Http
 import { Cookies, HttpIncomingMessage, UrlParams } from "@effect/platform"
 import { TypeId as ResponseTypeId } from "@effect/platform/HttpClientResponse"
 import { NodeHttpClient, NodeStream } from "@effect/platform-node"
-import { abortsWithScope } from "@modelgate/providers/ScopedClient"
-import { Context, Effect, ExecutionStrategy, Exit, FiberRef, Inspectable, Option, Scope, type Stream } from "effect"
+import { type ExecuteInScope, executeInScope } from "@modelgate/providers/ScopedClient"
+import { Context, Effect, ExecutionStrategy, Exit, type Fiber, FiberRef, Inspectable, Option, Scope, type Stream } from "effect"
 import type { Dispatcher } from "undici"
 
 /** An undici `request` target: origin and path (with query and hash). */
@@ -183,21 +184,31 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
         () => Scope.close(own, Exit.void)
       ))
 
+  /** `request` aborted when `scope` closes or the caller is interrupted before the answer; `fiber` is the caller's. */
+  const sendIn = (
+    request: HttpClientRequest.HttpClientRequest,
+    scope: Scope.Scope,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>
+  ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
+    const body = request.body._tag === "Empty"
+      ? null
+      : request.body._tag === "Uint8Array" || request.body._tag === "Raw"
+      ? request.body.body as Uint8Array | string
+      : undefined
+    const target = body === undefined || fiber.getFiberRef(FiberRef.currentTracerEnabled) ? undefined : targetOf(request)
+    return target === undefined ? viaPlatform(request, scope) : send(request, target, body!, scope)
+  }
+
+  const inScope: ExecuteInScope = (request, scope) => Effect.withFiberRuntime((fiber) => sendIn(request, scope, fiber))
+
   const client = HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(effect, (request) =>
         Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
           const scope = Context.getOption(fiber.currentContext, Scope.Scope)
-          if (Option.isNone(scope)) return platform.execute(request)
-          const body = request.body._tag === "Empty"
-            ? null
-            : request.body._tag === "Uint8Array" || request.body._tag === "Raw"
-            ? request.body.body as Uint8Array | string
-            : undefined
-          const target = body === undefined || fiber.getFiberRef(FiberRef.currentTracerEnabled) ? undefined : targetOf(request)
-          return target === undefined ? viaPlatform(request, scope.value) : send(request, target, body!, scope.value)
+          return Option.isNone(scope) ? platform.execute(request) : sendIn(request, scope.value, fiber)
         })),
     Effect.succeed
   )
-  return Object.assign(client, { [abortsWithScope]: true as const })
+  return Object.assign(client, { [executeInScope]: inScope })
 }

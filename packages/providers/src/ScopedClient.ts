@@ -1,18 +1,26 @@
 /**
  * How the adapters tie each request to a `Scope` (closing it aborts the
- * request): `HttpClient.withScope`, unless the client already does so itself
- * and says so with `abortsWithScope` (GatewayLive's lean undici client, which
- * saves withScope's `AbortController` per request).
+ * request). A client may offer it directly, under `executeInScope`
+ * (GatewayLive's lean undici client does): the adapters then hand it the
+ * scope, with nothing put into their context. Any other client gets
+ * `HttpClient.withScope`, with the scope as the `Scope` service of the call.
  */
-import { HttpClient, type HttpClientError } from "@effect/platform"
-import type { Scope } from "effect"
+import type { HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import type { Effect, Scope } from "effect"
+
+/** Where a client keeps its `ExecuteInScope`. */
+export const executeInScope: unique symbol = Symbol.for("@modelgate/HttpClient/executeInScope")
 
 /**
- * Set (to true) on a client that aborts each request when the `Scope` in its
- * caller's context closes, as `HttpClient.withScope` makes a client do.
+ * Send `request`, aborting it when `scope` closes or when the caller is
+ * interrupted before the answer (as `HttpClient.withScope` with `scope` as
+ * the `Scope` service would).
  */
-export const abortsWithScope: unique symbol = Symbol.for("@modelgate/HttpClient/abortsWithScope")
+export type ExecuteInScope = (
+  request: HttpClientRequest.HttpClientRequest,
+  scope: Scope.Scope
+) => Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>
 
-/** A client that aborts each request when the `Scope` in its caller's context closes: `client` itself when it does, else `withScope(client)`. */
-export const scoped = (client: HttpClient.HttpClient): HttpClient.HttpClient.With<HttpClientError.HttpClientError, Scope.Scope> =>
-  (client as { readonly [abortsWithScope]?: boolean })[abortsWithScope] === true ? client : HttpClient.withScope(client)
+/** The client's own `ExecuteInScope`, when it offers one. */
+export const executeInScopeOf = (client: HttpClient.HttpClient): ExecuteInScope | undefined =>
+  (client as { readonly [executeInScope]?: ExecuteInScope })[executeInScope]

@@ -15,7 +15,7 @@ import {
   type HttpClientResponse
 } from "@effect/platform"
 import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, FiberRef, identity, Scope, type Stream } from "effect"
-import { scoped } from "../ScopedClient.js"
+import { executeInScopeOf } from "../ScopedClient.js"
 import { bufferedText, openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
 import { type Limiter, makeLimiter } from "./limiter.js"
@@ -116,7 +116,9 @@ const requestOf = (request: RequestFor, config: ProviderConfig): HttpClientReque
  */
 export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
-    const client = scoped(yield* HttpClient.HttpClient)
+    const base = yield* HttpClient.HttpClient
+    const inScope = executeInScopeOf(base)
+    const client = base.pipe(HttpClient.withScope)
     const limiterFor = limiters()
     const watchdogs = makeWatchdogs(yield* Effect.scope)
 
@@ -144,8 +146,9 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
      * on every access); a non-2xx one is read and classified, a transport
      * failure is `Transport` (both passed through `mapFailure`).
      *
-     * `client.execute(request)` runs with the deadline's scope as the `Scope`
-     * service (so closing it aborts the request, `HttpClient.withScope`).
+     * A client that offers `executeInScope` is handed the deadline's scope
+     * (closing it aborts the request). Any other one's `execute` runs with
+     * the deadline's scope as the `Scope` service (`HttpClient.withScope`).
      * `Scope.extend` would do the same through `FiberRef.locally`, an
      * `acquireUseRelease` of ~28 Effect ops per call; here the fiber's context
      * (`outer`, read by the caller in its step) is set, and put back when
@@ -162,12 +165,6 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       mapFailure: (error: ProviderError) => ProviderError,
       onOk: (meta: ResponseMeta, response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, ProviderError>
     ): Effect.Effect<A, ProviderError> => {
-      const putBack = FiberRef.set(FiberRef.currentContext, outer)
-      // The `Scope` it requires is the one put into the context just before.
-      const execute = client.execute(request) as Effect.Effect<
-        HttpClientResponse.HttpClientResponse,
-        HttpClientError.HttpClientError
-      >
       const answered = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<A, ProviderError> => {
         const nowMs = deadline.clock.unsafeCurrentTimeMillis()
         const headers = response.headers
@@ -183,17 +180,24 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             mapFailure(spec.classify({ ...meta, provider: spec.provider, info, body, excerpt: excerpt(body, info.secrets), nowMs }))
           ))
       }
+      const failed = (cause: Cause.Cause<HttpClientError.HttpClientError>) =>
+        Effect.matchEffect(Effect.failCause(cause), {
+          onFailure: (e) => Effect.fail(mapFailure(transport(info, e))),
+          onSuccess: Effect.succeed
+        })
+      if (inScope !== undefined) {
+        return Effect.matchCauseEffect(restore(inScope(request, deadline.scope)), { onFailure: failed, onSuccess: answered })
+      }
+      const putBack = FiberRef.set(FiberRef.currentContext, outer)
+      // The `Scope` it requires is the one put into the context just before.
+      const execute = client.execute(request) as Effect.Effect<
+        HttpClientResponse.HttpClientResponse,
+        HttpClientError.HttpClientError
+      >
       return Effect.zipRight(
         FiberRef.set(FiberRef.currentContext, Context.add(outer, Scope.Scope, deadline.scope)),
         Effect.matchCauseEffect(restore(execute), {
-          onFailure: (cause) =>
-            Effect.zipRight(
-              putBack,
-              Effect.matchEffect(Effect.failCause(cause), {
-                onFailure: (e) => Effect.fail(mapFailure(transport(info, e))),
-                onSuccess: Effect.succeed
-              })
-            ),
+          onFailure: (cause) => Effect.zipRight(putBack, failed(cause)),
           // `answered` is plain JS up to the Effect it gives (run after the context is put back).
           onSuccess: (response) => Effect.zipRight(putBack, answered(response))
         })

@@ -1,0 +1,56 @@
+/**
+ * The core request path under concurrency (issue 6): `conc` fibers each
+ * calling `Gateway.complete` back to back for `seconds` on GatewayLive with a
+ * provider double whose answer comes on the next turn of the event loop (as
+ * a network answer would, so the fibers interleave), CPU per call of this
+ * process (the record writer's SQLite thread included), next to the double
+ * called alone the same way. Their difference is what the core costs where
+ * the gateway's c=64 load runs.
+ *
+ *   npx tsc -b && node --import tsx bench/micro-core-concurrent.ts [conc] [seconds]
+ */
+import { Gateway } from "@modelgate/core/Gateway"
+import type { Provider } from "@modelgate/core/Provider"
+import { Effect } from "effect"
+import { double, layerWith, request, requirements } from "./micro-core-setup.js"
+
+process.setSourceMapsEnabled(false)
+const conc = Number(process.argv[2] ?? "64")
+const seconds = Number(process.argv[3] ?? "4")
+
+/** The double, answering on the next turn of the event loop. */
+const later: Provider = {
+  ...double,
+  chat: (ctx) => Effect.zipRight(Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void))), double.chat(ctx))
+}
+
+const run = (label: string, once: Effect.Effect<unknown, unknown>, ms: number) =>
+  Effect.gen(function*() {
+    let calls = 0
+    const end = performance.now() + ms
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    const loop: Effect.Effect<void, unknown> = Effect.suspend(() =>
+      performance.now() < end ? Effect.flatMap(once, () => { calls++; return loop }) : Effect.void
+    )
+    yield* Effect.all(Array.from({ length: conc }, () => loop), { concurrency: "unbounded", discard: true })
+    const c = process.cpuUsage(c0)
+    const rate = calls / ((performance.now() - t0) / 1000)
+    if (label !== "") console.log(`${label.padEnd(10)} ${rate.toFixed(0).padStart(6)} calls/s  ${((c.user + c.system) / calls).toFixed(1)} us cpu/call`)
+  })
+
+const program = Effect.gen(function*() {
+  const gw = yield* Gateway
+  const ctx = { request, model: undefined as never, key: undefined as never }
+  const alone = later.chat({ ...ctx, model: { providerModel: "gpt-4o-mini" } as never })
+  const complete = gw.complete(request, requirements)
+  yield* run("", complete, 1500)
+  yield* run("", alone, 500)
+  for (let i = 0; i < 3; i++) {
+    yield* run("double", alone, seconds * 1000)
+    yield* run("complete", complete, seconds * 1000)
+  }
+})
+
+await Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(layerWith(later)), Effect.withTracerEnabled(false))))
+process.exit(0)
