@@ -28,6 +28,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import { Metrics } from "./Metrics.js"
 import { RecordSink } from "./RecordSink.js"
 import { RecordStore } from "./RecordStore.js"
+import { arrayBacking } from "./RecordWriter/ArrayQueue.js"
 
 /** How the writer is doing. */
 export interface RecordWriterStats {
@@ -65,8 +66,8 @@ export const make = Effect.gen(function* () {
   const metrics = yield* Metrics
   const events = yield* Events
 
-  const costs = yield* Queue.bounded<CostRecord>(config.queueCapacity)
-  const others = yield* Queue.dropping<GatewayRecord>(config.queueCapacity)
+  const costs = yield* Queue.make(arrayBacking<CostRecord>(config.queueCapacity), Queue.backPressureStrategy())
+  const others = yield* Queue.make(arrayBacking<GatewayRecord>(config.queueCapacity), Queue.droppingStrategy())
   const wake = yield* Queue.sliding<void>(1)
   const arrived = yield* Queue.sliding<void>(1)
   const inflight = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
