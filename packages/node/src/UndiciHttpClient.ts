@@ -147,7 +147,19 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
     return target
   }
 
-  const send = (request: HttpClientRequest.HttpClientRequest, target: Target, body: Uint8Array | string | null, scope: Scope.Scope) => {
+  /**
+   * `request` on undici, aborted when `scope` closes, and, when
+   * `abortOnInterrupt`, when the caller is interrupted before the answer (an
+   * `executeInScope` caller closes the scope itself then: no interruption
+   * handler, ~3 Effect ops, per request).
+   */
+  const send = (
+    request: HttpClientRequest.HttpClientRequest,
+    target: Target,
+    body: Uint8Array | string | null,
+    scope: Scope.Scope,
+    abortOnInterrupt: boolean
+  ) => {
     const signal = new AbortSignalLite()
     const sent = Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>((resume) => {
       dispatcher.request({
@@ -167,7 +179,7 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
             : Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: error }))
         )
       })
-      return Effect.sync(() => signal.abort())
+      return abortOnInterrupt ? Effect.sync(() => signal.abort()) : undefined
     })
     return Effect.zipRight(Scope.addFinalizer(scope, Effect.sync(() => signal.abort())), sent)
   }
@@ -184,11 +196,12 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
         () => Scope.close(own, Exit.void)
       ))
 
-  /** `request` aborted when `scope` closes or the caller is interrupted before the answer; `fiber` is the caller's. */
+  /** `request` aborted when `scope` closes (and see `send`); `fiber` is the caller's. */
   const sendIn = (
     request: HttpClientRequest.HttpClientRequest,
     scope: Scope.Scope,
-    fiber: Fiber.RuntimeFiber<unknown, unknown>
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    abortOnInterrupt: boolean
   ): Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError> => {
     const body = request.body._tag === "Empty"
       ? null
@@ -196,17 +209,17 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
       ? request.body.body as Uint8Array | string
       : undefined
     const target = body === undefined || fiber.getFiberRef(FiberRef.currentTracerEnabled) ? undefined : targetOf(request)
-    return target === undefined ? viaPlatform(request, scope) : send(request, target, body!, scope)
+    return target === undefined ? viaPlatform(request, scope) : send(request, target, body!, scope, abortOnInterrupt)
   }
 
-  const inScope: ExecuteInScope = (request, scope) => Effect.withFiberRuntime((fiber) => sendIn(request, scope, fiber))
+  const inScope: ExecuteInScope = (request, scope) => Effect.withFiberRuntime((fiber) => sendIn(request, scope, fiber, false))
 
   const client = HttpClient.makeWith<HttpClientError.HttpClientError, never, HttpClientError.HttpClientError, never>(
     (effect) =>
       Effect.flatMap(effect, (request) =>
         Effect.withFiberRuntime<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((fiber) => {
           const scope = Context.getOption(fiber.currentContext, Scope.Scope)
-          return Option.isNone(scope) ? platform.execute(request) : sendIn(request, scope.value, fiber)
+          return Option.isNone(scope) ? platform.execute(request) : sendIn(request, scope.value, fiber, true)
         })),
     Effect.succeed
   )

@@ -173,7 +173,7 @@ describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
       assert.strictEqual(yield* server.closed(1), "closed")
     }).pipe(Effect.provide(live)))
 
-  it.scoped("the OpenAI adapter over it: an answer; past its deadline (TestClock) Timeout, and the connection is closed", () =>
+  it.scoped("the OpenAI adapter over it: an answer; past its deadline (TestClock) Timeout, or interrupted, and the connection is closed", () =>
     Effect.gen(function*() {
       const server = yield* loopback
       const provider = yield* OpenAi.make(
@@ -189,5 +189,11 @@ describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
       yield* TestClock.adjust(yield* awaitSleep((ms) => ms === 2_000))
       assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "Timeout")
       assert.strictEqual(yield* server.closed(2), "closed")
+
+      // Interrupted while it waits for the answer: the connection is closed at once, not at the deadline.
+      const interrupted = yield* Effect.fork(ask("hang"))
+      yield* server.arrived(3)
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(interrupted)))
+      assert.strictEqual(yield* server.closed(3), "closed")
     }).pipe(Effect.provide(live)))
 })

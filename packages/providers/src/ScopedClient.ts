@@ -12,9 +12,10 @@ import type { Effect, Scope } from "effect"
 export const executeInScope: unique symbol = Symbol.for("@modelgate/HttpClient/executeInScope")
 
 /**
- * Send `request`, aborting it when `scope` closes or when the caller is
- * interrupted before the answer (as `HttpClient.withScope` with `scope` as
- * the `Scope` service would).
+ * Send `request`, aborting it when `scope` closes (as `HttpClient.withScope`
+ * with `scope` as the `Scope` service would). A caller interrupted before
+ * the answer closes `scope` to abort it (the adapters close it on any
+ * failure).
  */
 export type ExecuteInScope = (
   request: HttpClientRequest.HttpClientRequest,
