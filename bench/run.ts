@@ -2,9 +2,10 @@
  * `npm run bench`: the upstream, a bare pass-through proxy, a proxy that reads
  * its traffic (`reading-proxy.ts`) and the gateway on loopback, each in its
  * own process; autocannon drives each at concurrency 1, 16 and 64,
- * non-streaming and streaming; prints requests/s, p50/p99 latency, CPU time
- * per request (from /proc), the gateway's peak RSS, and the ratios against
- * the pass-through, the reading proxy and the direct upstream.
+ * non-streaming, streaming, and streaming a long answer; prints requests/s,
+ * p50/p99 latency, CPU time per request (from /proc), the gateway's peak RSS,
+ * and the ratios against the pass-through, the reading proxy and the direct
+ * upstream.
  */
 import autocannon from "autocannon"
 import { spawn, type ChildProcess } from "node:child_process"
@@ -44,8 +45,20 @@ const procStats = (pid: number) => {
   }
 }
 
-const body = (stream: boolean, model: string) =>
-  JSON.stringify({ model, messages: [{ role: "user", content: "Say hello." }], ...(stream ? { stream: true } : {}) })
+/**
+ * What is asked: a complete answer (`json`), the short streamed answer of 8
+ * events (`stream`), or a long one of 203 events written one by one (`long`,
+ * see upstream.ts): what streaming costs per event, as a model's answers come.
+ */
+type Mode = "json" | "stream" | "long"
+const modes: ReadonlyArray<Mode> = ["json", "stream", "long"]
+
+const body = (mode: Mode, model: string) =>
+  JSON.stringify({
+    model,
+    messages: [{ role: "user", content: mode === "long" ? "long-stream" : "Say hello." }],
+    ...(mode === "json" ? {} : { stream: true })
+  })
 
 interface Row {
   target: string
@@ -58,13 +71,13 @@ interface Row {
   errors: number
 }
 
-const load = async (target: string, url: string, pid: number | undefined, stream: boolean, concurrency: number, model: string): Promise<Row> => {
+const load = async (target: string, url: string, pid: number | undefined, mode: Mode, concurrency: number, model: string): Promise<Row> => {
   const before = pid ? procStats(pid) : undefined
   const result = await autocannon({
     url: `${url}/v1/chat/completions`,
     method: "POST",
     headers: { "content-type": "application/json", authorization: "Bearer bench" },
-    body: body(stream, model),
+    body: body(mode, model),
     connections: concurrency,
     duration
   })
@@ -72,7 +85,7 @@ const load = async (target: string, url: string, pid: number | undefined, stream
   const requests = result.requests.total
   return {
     target,
-    mode: stream ? "stream" : "json",
+    mode,
     concurrency,
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -155,12 +168,12 @@ const main = async () => {
     probes.push(await probe("passthrough", `http://127.0.0.1:${pass.port}`))
     probes.push(await probe("reading", `http://127.0.0.1:${reading.port}`))
     probes.push(await probe("gateway", `http://127.0.0.1:${gateway.port}`))
-    for (const stream of [false, true]) {
+    for (const mode of modes) {
       for (const c of concurrencies) {
-        rows.push(await load("direct", origin, undefined, stream, c, "gpt-4o-mini"))
-        rows.push(await load("passthrough", `http://127.0.0.1:${pass.port}`, pass.child.pid, stream, c, "gpt-4o-mini"))
-        rows.push(await load("reading", `http://127.0.0.1:${reading.port}`, reading.child.pid, stream, c, "gpt-4o-mini"))
-        rows.push(await load("gateway", `http://127.0.0.1:${gateway.port}`, gateway.child.pid, stream, c, "gpt-4o-mini"))
+        rows.push(await load("direct", origin, undefined, mode, c, "gpt-4o-mini"))
+        rows.push(await load("passthrough", `http://127.0.0.1:${pass.port}`, pass.child.pid, mode, c, "gpt-4o-mini"))
+        rows.push(await load("reading", `http://127.0.0.1:${reading.port}`, reading.child.pid, mode, c, "gpt-4o-mini"))
+        rows.push(await load("gateway", `http://127.0.0.1:${gateway.port}`, gateway.child.pid, mode, c, "gpt-4o-mini"))
       }
     }
   } finally {
@@ -175,13 +188,13 @@ const main = async () => {
       )
     }
     process.stdout.write("\nratios (gateway vs pass-through / vs direct; the reading proxy vs pass-through):\n")
-    for (const stream of ["json", "stream"]) {
+    for (const mode of modes) {
       for (const c of concurrencies) {
-        const find = (t: string) => rows.find((r) => r.target === t && r.mode === stream && r.concurrency === c)
+        const find = (t: string) => rows.find((r) => r.target === t && r.mode === mode && r.concurrency === c)
         const g = find("gateway"), p = find("passthrough"), d = find("direct"), r = find("reading")
         if (!g || !p || !d || !r) continue
         process.stdout.write(
-          `${stream.padEnd(7)} c=${String(c).padEnd(3)} throughput ${fmt(g.rps / p.rps)}x pass-through, ${fmt(g.rps / d.rps)}x direct; added p50 ${fmt(g.p50 - d.p50)} ms over direct; cpu/req ${fmt(g.cpuPerReq / p.cpuPerReq)}x pass-through` +
+          `${mode.padEnd(7)} c=${String(c).padEnd(3)} throughput ${fmt(g.rps / p.rps)}x pass-through, ${fmt(g.rps / d.rps)}x direct; added p50 ${fmt(g.p50 - d.p50)} ms over direct; cpu/req ${fmt(g.cpuPerReq / p.cpuPerReq)}x pass-through` +
             ` (reading proxy: throughput ${fmt(r.rps / p.rps)}x, cpu/req ${fmt(r.cpuPerReq / p.cpuPerReq)}x)\n`
         )
       }

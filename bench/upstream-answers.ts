@@ -25,3 +25,15 @@ export const streamText =
   chunk({}, "stop") +
   `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } })}\n\n` +
   "data: [DONE]\n\n"
+
+/**
+ * A long streamed answer as separate writes: a role event, `events` content
+ * events of one word, the finish event, a usage-only event and `data: [DONE]`.
+ */
+export const longStreamText = (events: number): ReadonlyArray<string> => [
+  chunk({ role: "assistant", content: "" }, null),
+  ...Array.from({ length: events }, (_, i) => chunk({ content: ` word${i}` }, null)),
+  chunk({}, "stop"),
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 12, completion_tokens: events, total_tokens: 12 + events } })}\n\n`,
+  "data: [DONE]\n\n"
+]

@@ -4,7 +4,7 @@
  * Run as a child process: `node --import tsx bench/upstream.ts <port>`.
  */
 import * as http from "node:http"
-import { completionText, streamText } from "./upstream-answers.js"
+import { completionText, longStreamText, streamText } from "./upstream-answers.js"
 
 const completion = Buffer.from(completionText)
 const streamBody = Buffer.from(streamText)
@@ -14,6 +14,15 @@ const firstBytePrompt = "first-byte-probe"
 const firstBytePauseMs = 20
 const firstEvent = streamBody.subarray(0, streamBody.indexOf("\n\n") + 2)
 const restOfStream = streamBody.subarray(firstEvent.length)
+
+/**
+ * A prompt containing this streams `longStreamEvents` content events, each in
+ * a write of its own on the next turn of the event loop, as a model's tokens
+ * come: what a proxy spends per streamed event.
+ */
+const longStreamPrompt = "long-stream"
+const longStreamEvents = 200
+const longStream = longStreamText(longStreamEvents)
 
 const models = Buffer.from(JSON.stringify({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "bench" }] }))
 
@@ -29,7 +38,15 @@ const server = http.createServer((req, res) => {
     const body = Buffer.concat(parts).toString("utf8")
     if (body.includes('"stream":true')) {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
-      if (body.includes(firstBytePrompt)) {
+      if (body.includes(longStreamPrompt)) {
+        let i = 0
+        const next = () => {
+          if (i === longStream.length - 1) return void res.end(longStream[i])
+          res.write(longStream[i++])
+          setImmediate(next)
+        }
+        next()
+      } else if (body.includes(firstBytePrompt)) {
         // The first-byte probe: the first event at once, the rest after a pause, so a proxy that
         // holds back the first event shows it as added time to first byte.
         res.write(firstEvent)
