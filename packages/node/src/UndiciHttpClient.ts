@@ -9,16 +9,19 @@
  * undici alone spends ~30 (bench/micro-provider-concurrent.ts).
  *
  * This client sends a request whose body is empty or bytes with one
- * `Effect.async` over undici's callback `request`, aborts it through a
- * minimal abort signal when the `Scope` in the caller's context closes (what
- * `HttpClient.withScope` gives; the adapters hand it the scope directly,
- * through `executeInScope`, so their context is not copied to hold it) or
- * when the caller is interrupted before the answer, and remembers
- * the target of the last URLs it parsed. Everything else goes to the
- * platform's client unchanged: a request without a `Scope` in its context
- * (the platform aborts those when their response is collected), a streamed
- * or form body, and any request while the tracer is on (the platform opens
- * the client span and propagates the trace headers).
+ * `Effect.async` over undici's callback `request`, and remembers the target
+ * of the last URLs it parsed. It aborts the request through a minimal abort
+ * signal when its scope closes, which is
+ * - through `execute`: the `Scope` in the caller's context (what
+ *   `HttpClient.withScope` gives), or the caller interrupted before the
+ *   answer;
+ * - through `executeInScope` (the adapters, `ScopedClient.ts`): the scope
+ *   handed over, which the caller closes on any failure, interruption
+ *   included; nothing is put into the caller's context.
+ * Everything else goes to the platform's client unchanged: a request without
+ * a `Scope` (the platform aborts those when their response is collected), a
+ * streamed or form body, and any request while the tracer is on (the
+ * platform opens the client span and propagates the trace headers).
  */
 import { Headers, HttpClient, HttpClientError, type HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Cookies, HttpIncomingMessage, UrlParams } from "@effect/platform"
