@@ -12,6 +12,7 @@
 import { Gateway } from "@modelgate/core/Gateway"
 import type { Provider } from "@modelgate/core/Provider"
 import { Effect } from "effect"
+import { concurrentLine, concurrently } from "./measure.js"
 import { double, layerWith, request, requirements } from "./micro-core-setup.js"
 
 process.setSourceMapsEnabled(false)
@@ -25,18 +26,8 @@ const later: Provider = {
 }
 
 const run = (label: string, once: Effect.Effect<unknown, unknown>, ms: number) =>
-  Effect.gen(function*() {
-    let calls = 0
-    const end = performance.now() + ms
-    const c0 = process.cpuUsage()
-    const t0 = performance.now()
-    const loop: Effect.Effect<void, unknown> = Effect.suspend(() =>
-      performance.now() < end ? Effect.flatMap(once, () => { calls++; return loop }) : Effect.void
-    )
-    yield* Effect.all(Array.from({ length: conc }, () => loop), { concurrency: "unbounded", discard: true })
-    const c = process.cpuUsage(c0)
-    const rate = calls / ((performance.now() - t0) / 1000)
-    if (label !== "") console.log(`${label.padEnd(10)} ${rate.toFixed(0).padStart(6)} calls/s  ${((c.user + c.system) / calls).toFixed(1)} us cpu/call`)
+  Effect.map(concurrently(conc, ms, once), (result) => {
+    if (label !== "") console.log(concurrentLine(label, result))
   })
 
 const program = Effect.gen(function*() {

@@ -1,106 +1,112 @@
 /**
  * The OpenAI adapter under concurrency (issue 6): `conc` fibers each calling
- * `chat` back to back against the bench upstream for `seconds`, CPU per call
- * of this process, next to raw undici (`Pool.request` + `JSON.parse`) under
- * the same concurrency. What the adapter and its HTTP client cost where the
- * gateway's c=64 load runs, without the idle wake-ups of sequential calls.
+ * back to back against the bench upstream for `seconds`, CPU per call of this
+ * process. What the adapter and its HTTP client cost where the gateway's c=64
+ * load runs, without the idle wake-ups of sequential calls. Variants:
+ * - `raw`: undici alone (`Agent.request` + `JSON.parse`, plain promises);
+ * - `async`: the same in one `Effect.async`;
+ * - `platform` / `live`: a POST through `@effect/platform-node`'s undici
+ *   client / GatewayLive's `HttpClientLive`, body read as text and parsed;
+ * - `adapter` / `adapter-platform`: the OpenAI adapter's `chat` over
+ *   `HttpClientLive` / over the platform's client.
  *
  *   node --import tsx bench/upstream.ts 19001 &
- *   node --import tsx bench/micro-provider-concurrent.ts [port] [conc] [seconds] [raw|async|platform|adapter|adapter-platform|all]
+ *   node --import tsx bench/micro-provider-concurrent.ts [port] [conc] [seconds] [variant|all]
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Effect } from "effect"
-import { Agent } from "undici"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
+import { Agent } from "undici"
 import { layer as HttpClientLive } from "../packages/node/src/HttpClientLive.js"
+import { concurrentLine, concurrently } from "./measure.js"
 import { loadOpenAi, openAiAdapter } from "./openai-adapter.js"
 
 process.setSourceMapsEnabled(false)
 const port = process.argv[2] ?? "19001"
 const conc = Number(process.argv[3] ?? "64")
 const seconds = Number(process.argv[4] ?? "4")
-const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }] })
-
-const report = (label: string, calls: number, c0: NodeJS.CpuUsage, t0: number) => {
-  const c = process.cpuUsage(c0)
-  console.log(`${label.padEnd(16)} ${(calls / ((performance.now() - t0) / 1000)).toFixed(0).padStart(6)} calls/s  ${((c.user + c.system) / calls).toFixed(1)} us cpu/call`)
-}
-
-const raw = async (warm: boolean) => {
-  const agent = new Agent()
-  let calls = 0
-  const end = performance.now() + (warm ? 1000 : seconds * 1000)
-  const c0 = process.cpuUsage()
-  const t0 = performance.now()
-  const loop = async () => {
-    while (performance.now() < end) {
-      const r = await agent.request({ origin: `http://127.0.0.1:${port}`, method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json", authorization: "Bearer k" }, body })
-      JSON.parse(await r.body.text())
-      calls++
-    }
-  }
-  await Promise.all(Array.from({ length: conc }, loop))
-  if (!warm) report("undici raw", calls, c0, t0)
-  await agent.close()
-}
-
-const effectAsync = async (warm: boolean) => {
-  const agent = new Agent()
-  const once = Effect.async<unknown>((resume) => {
-    agent.request({ origin: `http://127.0.0.1:${port}`, method: "POST", path: "/v1/chat/completions", headers: { "content-type": "application/json", authorization: "Bearer k" }, body })
-      .then((r) => r.body.text()).then((text) => resume(Effect.succeed(JSON.parse(text))))
-  })
-  let calls = 0
-  const end = performance.now() + (warm ? 1000 : seconds * 1000)
-  const c0 = process.cpuUsage()
-  const t0 = performance.now()
-  const loop: Effect.Effect<void> = Effect.suspend(() =>
-    performance.now() < end ? Effect.flatMap(once, () => { calls++; return loop }) : Effect.void
-  )
-  await Effect.runPromise(Effect.all(Array.from({ length: conc }, () => loop), { concurrency: "unbounded", discard: true }))
-  if (!warm) report("effect async", calls, c0, t0)
-  await agent.close()
-}
-
-const OpenAi = await loadOpenAi()
-const adapter = (warm: boolean, label: string) => Effect.gen(function*() {
-  const { ctx, provider } = yield* openAiAdapter(OpenAi, port, false)
-  let calls = 0
-  const end = performance.now() + (warm ? 1000 : seconds * 1000)
-  const c0 = process.cpuUsage()
-  const t0 = performance.now()
-  const loop: Effect.Effect<void, unknown> = Effect.suspend(() =>
-    performance.now() < end ? Effect.flatMap(provider.chat(ctx), () => { calls++; return loop }) : Effect.void
-  )
-  yield* Effect.all(Array.from({ length: conc }, () => loop), { concurrency: "unbounded", discard: true })
-  if (!warm) report(label, calls, c0, t0)
-})
-const platform = (warm: boolean) => Effect.gen(function*() {
-  const client = yield* HttpClient.HttpClient
-  const request = HttpClientRequest.post(`http://127.0.0.1:${port}/v1/chat/completions`).pipe(
-    HttpClientRequest.setHeader("authorization", "Bearer k"),
-    HttpClientRequest.bodyText(body, "application/json")
-  )
-  const once = Effect.scoped(Effect.flatMap(client.execute(request), (r) => Effect.map(r.text, JSON.parse)))
-  let calls = 0
-  const end = performance.now() + (warm ? 1000 : seconds * 1000)
-  const c0 = process.cpuUsage()
-  const t0 = performance.now()
-  const loop: Effect.Effect<void, unknown> = Effect.suspend(() =>
-    performance.now() < end ? Effect.flatMap(once, () => { calls++; return loop }) : Effect.void
-  )
-  yield* Effect.all(Array.from({ length: conc }, () => loop), { concurrency: "unbounded", discard: true })
-  if (!warm) report("platform client", calls, c0, t0)
-})
-const runPlatform = (warm: boolean) => Effect.runPromise(platform(warm).pipe(Effect.withTracerEnabled(false), Effect.provide(HttpClientLive)))
-const PlatformClient = Layer.scoped(HttpClient.HttpClient, Effect.map(NodeHttpClient.makeDispatcher, NodeHttpClient.makeUndici))
-const run = (warm: boolean) => Effect.runPromise(Effect.scoped(adapter(warm, "adapter")).pipe(Effect.withTracerEnabled(false), Effect.provide(HttpClientLive)))
-const runOnPlatform = (warm: boolean) => Effect.runPromise(Effect.scoped(adapter(warm, "adapter/platform")).pipe(Effect.withTracerEnabled(false), Effect.provide(PlatformClient)))
-
 const only = process.argv[5] ?? "all"
-const variants = [["raw", raw], ["async", effectAsync], ["platform", runPlatform], ["adapter", run], ["adapter-platform", runOnPlatform]] as const
-const chosen = variants.filter(([name]) => only === "all" || only === name)
-for (const [, f] of chosen) await f(true)
-for (let i = 0; i < 2; i++) for (const [, f] of chosen) await f(false)
+const body = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }] })
+const requestOptions = {
+  origin: `http://127.0.0.1:${port}`,
+  method: "POST" as const,
+  path: "/v1/chat/completions",
+  headers: { "content-type": "application/json", authorization: "Bearer k" },
+  body
+}
+
+const PlatformClient = Layer.scoped(HttpClient.HttpClient, Effect.map(NodeHttpClient.makeDispatcher, NodeHttpClient.makeUndici))
+const OpenAi = await loadOpenAi()
+
+/** A variant: how to make its `once` (in a scope that lives through its runs). */
+type Variant = Effect.Effect<Effect.Effect<unknown, unknown>, unknown, import("effect").Scope.Scope>
+
+/** undici alone, plain promises: `conc` async loops (no Effect), timed the same way. */
+const raw = (ms: number) =>
+  Effect.promise(async () => {
+    const agent = new Agent()
+    let calls = 0
+    const end = performance.now() + ms
+    const c0 = process.cpuUsage()
+    const t0 = performance.now()
+    const loop = async () => {
+      while (performance.now() < end) {
+        const r = await agent.request(requestOptions)
+        JSON.parse(await r.body.text())
+        calls++
+      }
+    }
+    await Promise.all(Array.from({ length: conc }, loop))
+    const c = process.cpuUsage(c0)
+    await agent.close()
+    return { calls, callsPerSecond: calls / ((performance.now() - t0) / 1000), cpuUsPerCall: (c.user + c.system) / calls }
+  })
+
+const effectAsync: Variant = Effect.map(
+  Effect.acquireRelease(Effect.sync(() => new Agent()), (agent) => Effect.promise(() => agent.close())),
+  (agent) =>
+    Effect.async<unknown>((resume) => {
+      agent.request(requestOptions).then((r) => r.body.text()).then((text) => resume(Effect.succeed(JSON.parse(text))))
+    })
+)
+
+const post = (layer: Layer.Layer<HttpClient.HttpClient>): Variant =>
+  Effect.map(Layer.build(layer), (context) => {
+    const client = Effect.runSync(Effect.provide(HttpClient.HttpClient, context))
+    const request = HttpClientRequest.post(`http://127.0.0.1:${port}/v1/chat/completions`).pipe(
+      HttpClientRequest.setHeader("authorization", "Bearer k"),
+      HttpClientRequest.bodyText(body, "application/json")
+    )
+    return Effect.scoped(Effect.flatMap(client.execute(request), (r) => Effect.map(r.text, JSON.parse)))
+  })
+
+const adapter = (layer: Layer.Layer<HttpClient.HttpClient>): Variant =>
+  Effect.flatMap(Layer.build(layer), (context) =>
+    Effect.map(Effect.provide(openAiAdapter(OpenAi, port, false), context), ({ ctx, provider }) => provider.chat(ctx)))
+
+const variants: ReadonlyArray<readonly [string, Variant | "raw"]> = [
+  ["raw", "raw"],
+  ["async", effectAsync],
+  ["platform", post(PlatformClient)],
+  ["live", post(HttpClientLive)],
+  ["adapter", adapter(HttpClientLive)],
+  ["adapter-platform", adapter(PlatformClient)]
+]
+
+const program = Effect.gen(function*() {
+  const chosen = variants.filter(([name]) => only === "all" || only === name)
+  const onces = new Map<string, Effect.Effect<unknown, unknown>>()
+  for (const [name, variant] of chosen) if (variant !== "raw") onces.set(name, yield* variant)
+  const runFor = (name: string, ms: number) => {
+    const once = onces.get(name)
+    return once === undefined ? raw(ms) : concurrently(conc, ms, once)
+  }
+  for (const [name] of chosen) yield* runFor(name, 1000)
+  for (let i = 0; i < 2; i++) {
+    for (const [name] of chosen) console.log(concurrentLine(name, yield* runFor(name, seconds * 1000)))
+  }
+})
+
+await Effect.runPromise(Effect.scoped(program).pipe(Effect.withTracerEnabled(false)))
+// The adapters' watchdogs sleep out their timeouts otherwise.
 process.exit(0)
