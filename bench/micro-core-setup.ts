@@ -3,7 +3,7 @@
  * (SQLite records in a temporary directory, removed at exit) with a provider
  * double that answers at once; its stream emits 4 chunks, the last with usage.
  */
-import type { ChatChunk } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChatRequest } from "@modelgate/domain/Chat"
 import { type Provider, Providers } from "@modelgate/core/Provider"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import { ConfigProvider, Effect, Layer, Stream } from "effect"
@@ -49,6 +49,6 @@ export const layerWith = (provider: Provider) =>
   )
 /** GatewayLive on bench/config with the double. */
 export const layer = layerWith(double)
-export const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }] }
+export const request: ChatRequest = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }] }
 export const requirements = { capabilities: [], priority: "MEDIUM" } as const
 process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }))

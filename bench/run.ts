@@ -119,7 +119,7 @@ const probe = async (target: string, url: string): Promise<Probe> => {
   const once = async (stream: boolean): Promise<number> => {
     const payload = stream
       ? JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: firstBytePrompt }], stream: true })
-      : body(false, "gpt-4o-mini")
+      : body("json", "gpt-4o-mini")
     const started = process.hrtime.bigint()
     const response = await pool.request({
       path: "/v1/chat/completions",
