@@ -13,6 +13,7 @@
  * versions of the adapters, pass a directory holding a copy of
  * packages/providers/src (run from TS by tsx; symlink node_modules next to it).
  */
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import { NodeHttpClient } from "@effect/platform-node"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -55,7 +56,7 @@ const ctxOf = (provider: string, providerModel: string, key: string | undefined)
   return {
     model,
     key: key === undefined ? undefined : { id: `${provider}#0`, value: Redacted.make(key) },
-    request: { model: model.id, messages: [{ role: "user" as const, content: "hello there" }] }
+    request: { model: model.id, messages: [{ role: "user", content: "hello there" }] } satisfies ChatRequest
   }
 }
 

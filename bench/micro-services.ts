@@ -8,6 +8,7 @@
  *
  * Runs on the packages' `dist`: build first (`npx tsc -b`).
  */
+import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { ApiKeys } from "@modelgate/core/ApiKeys"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { CostTracker } from "@modelgate/core/CostTracker"
@@ -79,14 +80,14 @@ const program = Effect.gen(function*() {
   const cache = yield* ResponseCache
   const evaluator = yield* ResponseEvaluator
   const model = yield* registry.get("gpt-4o-mini")
-  const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }] }
+  const request: ChatRequest = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }] }
   const requirements = { capabilities: [], priority: "MEDIUM" } as const
-  const response = {
+  const response: ChatResponse = {
     id: "x",
-    object: "chat.completion" as const,
+    object: "chat.completion",
     created: 0,
     model: "gpt-4o-mini",
-    choices: [{ index: 0, message: { role: "assistant" as const, content: "hello" }, finish_reason: "stop" as const }],
+    choices: [{ index: 0, message: { role: "assistant", content: "hello" }, finish_reason: "stop" }],
     usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 }
   }
 

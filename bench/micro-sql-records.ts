@@ -31,6 +31,7 @@ import { RecordStore } from "@modelgate/core/RecordStore"
 import { CostRecord, type GatewayRecord, PerformanceRecord, QualityScoreRecord } from "@modelgate/domain/Records"
 import type * as RecordStoreSqlModule from "@modelgate/sql/RecordStoreSql"
 import type * as SqliteModule from "@modelgate/sql/Sqlite"
+import { NodeContext } from "@effect/platform-node"
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -250,7 +251,7 @@ const writer = Effect.gen(function* () {
   console.log(`  main thread: ${((main * tickUs) / sent).toFixed(1)} us, record worker thread: ${((worker * tickUs) / sent).toFixed(1)} us`)
 })
 
-Effect.runPromise(Effect.scoped(writerMode ? writer : program)).catch((error: unknown) => {
+Effect.runPromise(Effect.scoped(writerMode ? writer : program).pipe(Effect.provide(NodeContext.layer))).catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })

@@ -12,6 +12,7 @@
  *
  * Runs on the packages' `dist`: build first (`npx tsc -b`).
  */
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import { Gateway, type StreamAnswer } from "@modelgate/core/Gateway"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import { ConfigProvider, Effect, Exit, Layer } from "effect"
@@ -34,7 +35,7 @@ const layer = GatewayLive.layerWith({ configDirectory: "bench/config", watch: fa
     new Map([["OPENAI_API_KEY", "k"], ["OPENAI_BASE_URL", `http://127.0.0.1:${port}/v1`], ["MODELGATE_DB", path.join(dir, "m.db")]])
   )))
 )
-const request = { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: true }
+const request: ChatRequest = { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }], stream: true }
 const requirements = { capabilities: [], priority: "MEDIUM" } as const
 
 const program = Effect.gen(function*() {

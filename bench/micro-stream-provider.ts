@@ -12,6 +12,7 @@
  * pulls it) instead of `Stream.toPull` over its `chunks`.
  * Runs the adapter from `packages/providers/src` (MG_OPENAI_SRC: another copy).
  */
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import { NodeHttpClient } from "@effect/platform-node"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { ModelMetadata } from "@modelgate/domain/Model"
@@ -31,7 +32,7 @@ const ops = () => (globalThis as unknown as { __mg?: { ops: number } }).__mg?.op
 const program = Effect.gen(function*() {
   const provider = yield* OpenAi.make(Effect.succeed(ProviderConfig.make({ baseUrl: `http://127.0.0.1:${port}/v1` })))
   const ctx = {
-    request: { model: "gpt-4o-mini", messages: [{ role: "user" as const, content: "Say hello." }], stream: true },
+    request: { model: "gpt-4o-mini", messages: [{ role: "user", content: "Say hello." }], stream: true } satisfies ChatRequest,
     model,
     key: { id: "openai#0", value: Redacted.make("k") }
   }
