@@ -124,12 +124,13 @@ const fromReadable = (
   body.on("readable", signal)
   body.on("error", onError)
   body.on("end", onEnd)
+  // No canceler: a pull interrupted while it waits leaves `wake` set, and the next event calls
+  // it for nothing (Effect's interruption and resumption of a wait share one callback, called
+  // once). A canceler would wrap every wait in an interruption handler: ~4 Effect ops per wait,
+  // i.e. per streamed event when they come one by one.
   const readable = Effect.async<void>((resume) => {
     if (signalled) return resume(Effect.void)
     wake = () => resume(Effect.void)
-    return Effect.sync(() => {
-      wake = undefined
-    })
   })
   const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<ProviderError>> = Effect.suspend(() => {
     signalled = false
