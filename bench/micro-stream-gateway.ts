@@ -10,6 +10,9 @@
  *   node --import tsx bench/upstream.ts 19077 &
  *   node --import tsx bench/micro-stream-gateway.ts [port] [calls per block] [trace [top]]
  *
+ * `MICRO_PROMPT=long-stream`: the upstream's long answer (203 events, each
+ * written on its own turn), for what each streamed event costs.
+ *
  * Runs on the packages' `dist`: build first (`npx tsc -b`).
  */
 import type { ChatRequest } from "@modelgate/domain/Chat"
