@@ -14,7 +14,7 @@ import * as OpenAi from "@modelgate/providers/OpenAi"
 import { awaitSleep } from "@modelgate/testkit/FakeServer"
 import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
 import { modelOf } from "@modelgate/testkit/TestModel"
-import { Chunk, Context, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream, TestClock } from "effect"
+import { Chunk, Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream, TestClock } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -161,12 +161,12 @@ describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
         request: { model: model.id, messages: [{ role: "user", content: "stall" }], stream: true }
       })
       const seen: Array<string> = []
+      const first = yield* Deferred.make<void>()
       const reader = yield* Effect.fork(
-        Stream.runForEach(result.chunks, (chunk) => Effect.sync(() => seen.push(chunk.choices[0]?.delta.content ?? "")))
+        Stream.runForEach(result.chunks, (chunk) =>
+          Effect.zipRight(Effect.sync(() => seen.push(chunk.choices[0]?.delta.content ?? "")), Deferred.succeed(first, undefined)))
       )
-      for (let i = 0; i < 2_500 && seen.length === 0; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)))
-      }
+      yield* Deferred.await(first)
       assert.deepStrictEqual(seen, ["hi"])
       assert.strictEqual(server.requests[0]?.headers["authorization"], "Bearer sk-test")
       yield* Fiber.interrupt(reader)

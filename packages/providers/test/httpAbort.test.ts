@@ -10,7 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { awaitSleep } from "@modelgate/testkit/FakeServer"
 import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
-import { Effect, Exit, Fiber, Option, Scope, Stream, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Scope, Stream, TestClock } from "effect"
 import { genericError, makeProviderHttp } from "../src/internal/index.js"
 
 const info = { model: "toy-model", keyId: "toy#1", secrets: [] }
@@ -41,9 +41,14 @@ const setup = Effect.gen(function*() {
   })
   const call = (path: string) =>
     providerHttp.call(info, HttpClientRequest.get(`${server.url}${path}`), (res) => Effect.succeed(res.body))
-  const stream = (path: string, received: Array<string>) =>
+  /** Read `path` as a stream into `received`; `first` (if given) completes with the first piece. */
+  const stream = (path: string, received: Array<string>, first?: Deferred.Deferred<void>) =>
     providerHttp.stream(info, HttpClientRequest.get(`${server.url}${path}`), (res) => Effect.succeed(res.body)).pipe(
-      Effect.flatMap(Stream.runForEach((bytes) => Effect.sync(() => received.push(new TextDecoder().decode(bytes)))))
+      Effect.flatMap(Stream.runForEach((bytes) =>
+        Effect.zipRight(
+          Effect.sync(() => received.push(new TextDecoder().decode(bytes))),
+          first === undefined ? Effect.void : Deferred.succeed(first, undefined)
+        )))
     )
   return { server, call, stream }
 })
@@ -78,10 +83,9 @@ describe("ProviderHttp aborts what it gives up", () => {
       yield* Fiber.interrupt(before)
       assert.strictEqual(yield* server.closed(1), "closed")
 
-      const during = yield* Effect.fork(stream("/body", received))
-      for (let i = 0; i < 2_500 && received.length === 0; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)))
-      }
+      const first = yield* Deferred.make<void>()
+      const during = yield* Effect.fork(stream("/body", received, first))
+      yield* Deferred.await(first)
       assert.deepStrictEqual(received, ["first"])
       yield* Fiber.interrupt(during)
       assert.strictEqual(yield* server.closed(2), "closed")
