@@ -72,7 +72,10 @@ export const retryAfterOf = (headers: Headers.Headers, nowMs: number): number | 
   return waits.length === 0 ? undefined : Math.max(...waits)
 }
 
-const contextPattern = /prompt is too long|too many (input )?tokens|context (window|length)/i
+const contextPattern = /prompt is too long|too many (input )?tokens|context (window|length)|exceed context limit/i
+
+/** What Anthropic says in a 400 when the account cannot pay: credit exhausted, or the spend limit set for it reached. */
+const billingPattern = /credit balance is too low|reached your specified API usage limits/i
 
 /** The HTTP status Anthropic uses for an error `type` (for errors that arrive inside a 200 stream). */
 export const statusOfType: Readonly<Record<string, number>> = {
@@ -110,6 +113,10 @@ export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
     return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `spend limit reached: ${detail}` })
   }
   if (status === 402) return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `billing: ${detail}` })
+  // A 400 for an exhausted credit balance or a reached spend limit: the key's account cannot serve (fail over), not a bad request.
+  if (status === 400 && billingPattern.test(parsed?.error.message ?? "")) {
+    return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `billing: ${detail}` })
+  }
   if (status >= 500 && status < 600 && type === "overloaded_error") return new Overloaded({ ...fields, retryAfterMs })
   if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
   if ((status === 400 || status === 413) && contextPattern.test(detail)) return new ContextLengthExceeded(fields)
