@@ -16,7 +16,10 @@ export const textOf = (content: string | ReadonlyArray<TextPart>): string =>
 /** The mime type and base64 payload of a `data:<mime>;base64,<data>` URL, or undefined for any other URL. */
 export const parseDataUrl = (url: string): { readonly mimeType: string; readonly data: string } | undefined => {
   const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url)
-  return match === null ? undefined : { mimeType: match[1]!, data: match[2]! }
+  if (match === null) return undefined
+  // Mime types are case-insensitive; `image/jpg` (common, and taken by OpenAI) is not a registered type: Anthropic refuses it.
+  const mimeType = match[1]!.trim().toLowerCase()
+  return { mimeType: mimeType === "image/jpg" ? "image/jpeg" : mimeType, data: match[2]! }
 }
 
 const JsonObject = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
