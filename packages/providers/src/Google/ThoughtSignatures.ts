@@ -10,8 +10,8 @@
 /** Gemini's documented stand-in for history its model did not write (another model's tool calls, or one forgotten here). */
 export const unsignedHistory = "skip_thought_signature_validator"
 
-/** Models that refuse a function-call turn without its signature (Gemini 3 and later). */
-export const requiresSignatures = (model: string): boolean => /^gemini-([3-9]|\d\d)/.test(model)
+/** Models that refuse a function-call turn without its signature (Gemini 3 and later; with or without the `models/` prefix). */
+export const requiresSignatures = (model: string): boolean => /^(?:models\/)?gemini-([3-9]|\d\d)/.test(model)
 
 /** The thought signatures of recent tool calls, bounded. */
 export interface ThoughtSignatures {
