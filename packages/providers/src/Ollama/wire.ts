@@ -55,7 +55,7 @@ const textOf = (content: ChatMessage["content"]): string =>
     ? content
     : content === undefined || content === null
     ? ""
-    : content.map((part) => (part.type === "text" ? part.text : "")).join("\n")
+    : content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
 
 const imagesOf = (message: ChatMessage): Array<string> =>
   message.role === "user" && Array.isArray(message.content)
