@@ -176,7 +176,7 @@ export const make = Effect.gen(function* () {
     const budgets = budgetsFor(config.budgets, model.id, agentType)
     book.roll(now)
     const over = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
-    if (over !== undefined) return refuse(over, now)
+    if (over !== undefined) return refuse(over, now, BigInt(amount))
     const id = `reservation-${++sequence}`
     if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
     return Effect.succeed({ id, model: model.id, agentType, amount })
@@ -205,7 +205,8 @@ export const make = Effect.gen(function* () {
       return first
     })
     if (over.every((b) => b === undefined)) return Effect.succeed(over as ReadonlyArray<undefined>)
-    return Effect.forEach(over, (budget) => (budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now))))
+    return Effect.forEach(over, (budget, i) =>
+      budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now, BigInt(requests[i]!.amount))))
   }
 
   const settle = (reservation: BudgetReservation | undefined, record: CostRecord) =>

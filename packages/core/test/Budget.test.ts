@@ -144,6 +144,19 @@ describe("Budgets", () => {
       yield* costs.reserve(a, undefined, usd(0.5))
     }).pipe(Effect.provide(env({ global: BudgetLimit.make({ daily: 1 }) }))))
 
+  it.scoped("a request whose most possible cost does not fit what is left is refused with that cost named", () =>
+    Effect.gen(function* () {
+      const costs = yield* CostTracker
+      yield* costs.record(spend("a", usd(0.25), 0))
+      const refused = yield* Effect.flip(costs.reserve(a, undefined, usd(0.96)))
+      assert.strictEqual(refused.requestUsd, 0.96)
+      assert.include(refused.message, "budget global (daily) has no room for this request: it may cost up to $0.960000")
+      assert.include(refused.message, "set max_tokens")
+      assert.include(refused.message, "$0.250000 of $1.000000 is spent or held")
+      // a request that fits is still served
+      yield* costs.reserve(a, undefined, usd(0.5))
+    }).pipe(Effect.provide(env({ global: BudgetLimit.make({ daily: 1 }) }))))
+
   it.scoped("monthly budgets refuse until the first day of the next UTC month", () =>
     Effect.gen(function* () {
       const costs = yield* CostTracker

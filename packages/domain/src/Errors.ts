@@ -137,10 +137,17 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
   period: Schema.String,
   limitUsd: Schema.Number,
   spentUsd: Schema.Number,
-  retryAfterMs: Schema.optional(Schema.NonNegative)
+  retryAfterMs: Schema.optional(Schema.NonNegative),
+  /** The most the refused request could cost (what it had to hold), when a request was refused. */
+  requestUsd: Schema.optional(Schema.NonNegative)
 }) {
   override get message() {
-    return `budget ${this.budget} (${this.period}) exceeded: spent $${this.spentUsd.toFixed(6)} of $${this.limitUsd.toFixed(6)}`
+    const spent = `$${this.spentUsd.toFixed(6)} of $${this.limitUsd.toFixed(6)}`
+    // Refused before the budget is spent: the request's most possible cost does not fit what is left.
+    return this.requestUsd !== undefined && this.spentUsd < this.limitUsd
+      ? `budget ${this.budget} (${this.period}) has no room for this request: it may cost up to $${this.requestUsd.toFixed(6)} ` +
+        `(set max_tokens to ask for less), and ${spent} is spent or held`
+      : `budget ${this.budget} (${this.period}) exceeded: spent ${spent}`
   }
 }
 

@@ -82,7 +82,8 @@ describe("Scenario: Anthropic prompt caching", () => {
       const pricing = { inputPerMillion: 1, outputPerMillion: 5, cachedInputPerMillion: 0.1, cacheWriteInputPerMillion: 1.25 }
       const haiku = { ...registry.models[1]!, pricing }
       const model = Schema.decodeUnknownSync(ModelMetadata)(haiku)
-      const request = ask("budgeted question")
+      // An explicit max_tokens: without one the reservation covers the model's whole output limit (BudgetWorstCaseConcurrent.test.ts).
+      const request: ChatRequest = { ...ask("budgeted question"), max_tokens: 1024 }
       const prompt = estimatePromptTokens(request, model)
       const output = estimateOutputTokens(request, model)
       const fresh = toUsd(computeCost(pricing, { promptTokens: prompt, completionTokens: output, cachedTokens: 0 }))

@@ -20,13 +20,14 @@ const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : 
 // Errors, events and records here are built with validation off (`, true`): the book's own typed amounts
 // (a refusal is built per refused request); test/HotPathSchemas.test.ts checks them against the Schemas.
 export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink["Type"]) => {
-  const exceeded = (budget: Budget, now: number) =>
+  const exceeded = (budget: Budget, now: number, requestPico?: bigint) =>
     new BudgetExceeded({
       budget: budget.name,
       period: budget.period,
       limitUsd: toUsd(budget.limitPico),
       spentUsd: toUsd(book.spent(budget.period, budget.name) + book.reservedOn(budget.name)),
-      retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now)
+      retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now),
+      ...(requestPico === undefined ? {} : { requestUsd: toUsd(requestPico) })
     }, true)
 
   /** Publish `BudgetExceeded` (the event) for a budget that is now spent. */
@@ -39,13 +40,14 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
       )
     })
 
-  const refuse = (budget: Budget, now: number) =>
+  /** Refuse a request that would hold `requestPico` on `budget` (announcing the budget spent, once a period). */
+  const refuse = (budget: Budget, now: number, requestPico: bigint) =>
     Effect.gen(function* () {
       const spent = book.spent(budget.period, budget.name) >= budget.limitPico
       if (spent && (yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period)))) {
         yield* announceSpent(budget, now)
       }
-      return yield* exceeded(budget, now)
+      return yield* exceeded(budget, now, requestPico)
     })
 
   const announce = (crossing: Crossing, now: number) =>

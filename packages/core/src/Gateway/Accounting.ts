@@ -17,7 +17,7 @@ import type { Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { PicoUsd } from "@modelgate/domain/Money"
 import type { BudgetExceeded, RateLimitExceeded } from "@modelgate/domain/Errors"
-import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { CostRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Exit } from "effect"
@@ -92,7 +92,9 @@ const recordPerformance = (s: AccountingServices, c: GatewayConfigData, now: num
  * the budget is given back. The budget reserved is the most the call can
  * cost: every prompt token written to the prompt cache when the request asks
  * for cache writes (`cacheWrites`, their longest lifetime), which costs more
- * than fresh input.
+ * than fresh input, and all the output the provider may produce
+ * (`maxOutputTokens`: without a `max_tokens` the provider answers up to the
+ * model's output limit, not the estimator's default).
  */
 export const hold = (
   s: AccountingServices,
@@ -103,11 +105,12 @@ export const hold = (
   outputTokens: number,
   requirements: TaskRequirements,
   startedAt: number,
-  cacheWrites?: "5m" | "1h" | undefined
+  cacheWrites?: "5m" | "1h" | undefined,
+  maxOutputTokens: number = outputTokens
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
   const estimate: PicoUsd = s.costs.cost(model, {
     promptTokens,
-    completionTokens: outputTokens,
+    completionTokens: Math.max(outputTokens, maxOutputTokens),
     cachedTokens: 0,
     ...(cacheWrites === undefined ? {} : { cacheWriteTokens: promptTokens, cacheWriteHourTokens: cacheWrites === "1h" ? promptTokens : 0 })
   })
@@ -151,6 +154,30 @@ const performanceRecord = (
     ...result
   })
 
+/** What `usage` on the held model costs (cache writes at their price), and its cost record. */
+const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcome): { readonly cost: PicoUsd; readonly record: CostRecord } => {
+  const tokens = usageTokens(usage)
+  const details = usage.prompt_tokens_details
+  const cost = s.costs.cost(held.model, {
+    ...tokens,
+    cacheWriteTokens: details?.cache_creation_tokens,
+    cacheWriteHourTokens: details?.cache_creation_1h_tokens
+  })
+  const record = uncheckedRecord(CostRecord, {
+    at: outcome.now,
+    requestId: outcome.requestId,
+    model: held.model.id,
+    provider: held.model.provider,
+    apiKeyId: held.key?.id,
+    agentType: outcome.requirements.agentType,
+    taskType: outcome.requirements.taskType,
+    ...tokens,
+    costPicoUsd: cost,
+    cacheHit: false
+  })
+  return { cost, record }
+}
+
 /** The call succeeded: settle the limiter, commit the cost, record performance. Returns the cost. */
 export const succeeded = (
   s: AccountingServices,
@@ -159,13 +186,7 @@ export const succeeded = (
   rateLimit: RateLimitInfo | undefined,
   outcome: Outcome
 ): Effect.Effect<PicoUsd> => {
-  const tokens = usageTokens(usage)
-  const details = usage.prompt_tokens_details
-  const cost = s.costs.cost(held.model, {
-    ...tokens,
-    cacheWriteTokens: details?.cache_creation_tokens,
-    cacheWriteHourTokens: details?.cache_creation_1h_tokens
-  })
+  const { cost, record } = charge(s, held, usage, outcome)
   const { config, limit } = held
   const settled = rateLimit === undefined
     ? settleLimit(s, config, outcome.now, limit, usage.total_tokens)
@@ -173,24 +194,7 @@ export const succeeded = (
   // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
   // in the order of the generator it replaced.
   return flatMapNow(settled, () =>
-    flatMapNow(commitCost(
-      s,
-      config,
-      outcome.now,
-      held.budget,
-      uncheckedRecord(CostRecord, {
-        at: outcome.now,
-        requestId: outcome.requestId,
-        model: held.model.id,
-        provider: held.model.provider,
-        apiKeyId: held.key?.id,
-        agentType: outcome.requirements.agentType,
-        taskType: outcome.requirements.taskType,
-        ...tokens,
-        costPicoUsd: cost,
-        cacheHit: false
-      })
-    ), () =>
+    flatMapNow(commitCost(s, config, outcome.now, held.budget, record), () =>
       mapNow(
         recordPerformance(
           s,
@@ -210,7 +214,12 @@ export const succeeded = (
 export const failed = (
   s: AccountingServices,
   held: Held,
-  error: { readonly _tag: string; readonly status?: number | undefined; readonly rateLimit?: RateLimitInfo | undefined },
+  error: {
+    readonly _tag: string
+    readonly status?: number | undefined
+    readonly rateLimit?: RateLimitInfo | undefined
+    readonly retryAfterMs?: number | undefined
+  },
   outcome: Outcome
 ) =>
   Effect.gen(function* () {
@@ -218,12 +227,41 @@ export const failed = (
     if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
     else yield* releaseLimit(s, config, outcome.now, limit)
     if (error.rateLimit !== undefined) yield* s.limiter.observe(held.model, error.rateLimit, held.key?.id)
+    // A 429 whose only hint is a retry delay (`retry-after`, Gemini's RetryInfo), with no `remaining: 0`
+    // header: the provider still refuses this key (or keyless model) until then.
+    if (error._tag === "RateLimited" && typeof error.retryAfterMs === "number" && error.retryAfterMs > 0) {
+      yield* s.limiter.observe(held.model, new RateLimitInfo({ remainingRequests: 0, resetRequestsMs: error.retryAfterMs }, true), held.key?.id)
+    }
     yield* s.costs.release(held.budget)
     yield* recordPerformance(
       s,
       config,
       outcome.now,
       performanceRecord(held.model, held.startedAt, outcome, { success: false, errorClass: error._tag, outputTokens: 0, cacheHit: false })
+    )
+  })
+
+/**
+ * A stream that broke after it delivered output: the provider generated (and
+ * bills) what was sent, so that usage is settled and its cost committed, as
+ * for a stream the client left; the call is recorded as failed.
+ */
+export const failedAfterOutput = (
+  s: AccountingServices,
+  held: Held,
+  error: { readonly _tag: string },
+  usage: Usage,
+  outcome: Outcome
+) =>
+  Effect.gen(function* () {
+    const { config, limit } = held
+    yield* settleLimit(s, config, outcome.now, limit, usage.total_tokens)
+    yield* commitCost(s, config, outcome.now, held.budget, charge(s, held, usage, outcome).record)
+    yield* recordPerformance(
+      s,
+      config,
+      outcome.now,
+      performanceRecord(held.model, held.startedAt, outcome, { success: false, errorClass: error._tag, outputTokens: usage.completion_tokens, cacheHit: false })
     )
   })
 

@@ -42,6 +42,18 @@ const promptEstimator = (request: ChatRequest) => {
   }
 }
 
+/**
+ * The most output `request` may produce on `model`: its `max_tokens` when it
+ * sets one, else the model's output limit (what the provider may answer with).
+ */
+const mostOutputTokens = (request: ChatRequest, model: ModelMetadata): number =>
+  request.max_completion_tokens != null || request.max_tokens != null
+    ? estimateOutputTokens(request, model)
+    : model.maxOutputTokens * Math.max(1, request.n ?? 1)
+
+/** How many further keys of a provider one attempt tries when the limiter refuses a key. */
+const maxKeyTries = 16
+
 /** What a failed attempt is recorded as: its typed failure, or `Interrupted`. */
 const failureOf = (cause: Cause.Cause<ProviderError>) =>
   Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: "Interrupted" }) as const)
@@ -88,38 +100,51 @@ const attemptOn = <A, B>(
       return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }, true))
     }
     return Effect.uninterruptibleMask((restore) => {
-      const run = (key: ProviderKey | undefined) => {
-        const promptTokens = promptTokensOn(model)
-        const hold = Accounting.hold(
+      const holdOn = (key: ProviderKey | undefined) =>
+        Accounting.hold(
           accounting,
           begun.config,
           model,
           key,
-          promptTokens,
+          promptTokensOn(model),
           estimateOutputTokens(request, model),
           requirements,
           clock.unsafeCurrentTimeMillis(),
-          cacheWrites
+          cacheWrites,
+          mostOutputTokens(request, model)
         )
-        return Effect.flatMap(hold, (held) => {
-          const attempt: Attempt = { model, provider, key, held, promptTokens }
-          // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
-          return Effect.matchCauseEffect(restore(use(attempt)), {
-            onFailure: (cause) =>
-              Effect.zipRight(
-                Accounting.failed(accounting, held, failureOf(cause), {
-                  requestId,
-                  requirements,
-                  now: clock.unsafeCurrentTimeMillis(),
-                  streamed
-                }),
-                Effect.failCause(cause)
-              ),
-            onSuccess: (value) => after(attempt, value)
-          })
+      /**
+       * Hold on `key`; when the limiter refuses it (that key is rate limited, e.g. after its
+       * 429), the provider's next key is tried, until the keys come round to the first one.
+       */
+      const holdRotating = (key: ProviderKey, firstId: string, tries: number): Effect.Effect<Accounting.Held, AttemptError> =>
+        Effect.catchIf(
+          holdOn(key),
+          (e) => e._tag === "RateLimitExceeded" && tries < maxKeyTries,
+          (e) =>
+            Effect.flatMap(s.keys.next(model.provider), (next) =>
+              next.id === firstId || next.id === key.id ? Effect.fail(e) : holdRotating(next, firstId, tries + 1))
+        )
+      const run = (held: Accounting.Held) => {
+        const attempt: Attempt = { model, provider, key: held.key, held, promptTokens: promptTokensOn(model) }
+        // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
+        return Effect.matchCauseEffect(restore(use(attempt)), {
+          onFailure: (cause) =>
+            Effect.zipRight(
+              Accounting.failed(accounting, held, failureOf(cause), {
+                requestId,
+                requirements,
+                now: clock.unsafeCurrentTimeMillis(),
+                streamed
+              }),
+              Effect.failCause(cause)
+            ),
+          onSuccess: (value) => after(attempt, value)
         })
       }
-      return provider.requiresKey ? Effect.flatMap(s.keys.next(model.provider), run) : run(undefined)
+      return provider.requiresKey
+        ? Effect.flatMap(Effect.flatMap(s.keys.next(model.provider), (key) => holdRotating(key, key.id, 0)), run)
+        : Effect.flatMap(holdOn(undefined), run)
     })
   }
 }

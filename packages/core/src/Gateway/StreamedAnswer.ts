@@ -48,13 +48,17 @@ const settleStream = (
     timeToFirstTokenMs: summary.timeToFirstTokenMs
   }
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-  if (Option.isSome(failure)) return Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
-  // Ended, or the client went away: the provider generated (and bills) what was sent.
+  // Ended, broken after output, or the client went away: the provider generated (and bills) what was sent.
   const usage: Usage = summary.usage ?? {
     prompt_tokens: attempt.promptTokens,
     completion_tokens: summary.chunks,
     total_tokens: attempt.promptTokens + summary.chunks,
     estimated: true
+  }
+  if (Option.isSome(failure)) {
+    return summary.chunks > 0
+      ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
+      : Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
   }
   const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx)
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
