@@ -68,6 +68,8 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
   private usage: AnthropicUsage = {}
   private stopReason: string | undefined = undefined
   private readonly toolIndex = new Map<number, number>()
+  /** OpenAI indexes of the tool calls that have had no argument text yet (an empty input streams none). */
+  private readonly noArguments = new Set<number>()
   private done = false
 
   constructor(private readonly context: StreamContext, private readonly created: number) {}
@@ -127,6 +129,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
         if (block.type === "tool_use") {
           const index = this.toolIndex.size
           this.toolIndex.set(ev.index, index)
+          this.noArguments.add(index)
           return Either.right([this.delta({
             tool_calls: [{ index, id: block.id ?? `toolu_${ev.index}`, type: "function", function: { name: block.name ?? "", arguments: "" } }]
           })])
@@ -138,6 +141,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
         if (d.type === "text_delta" && d.text) return Either.right([this.delta({ content: d.text })])
         const index = this.toolIndex.get(ev.index)
         if (d.type === "input_json_delta" && d.partial_json && index !== undefined) {
+          this.noArguments.delete(index)
           return Either.right([this.delta({ tool_calls: [{ index, function: { arguments: d.partial_json } }] })])
         }
         return Either.right([])
@@ -152,7 +156,9 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
           return Either.left(new MalformedResponse(this.common(`unknown stop_reason ${String(this.stopReason)}`)))
         }
         this.done = true
-        return Either.right([this.delta({}, finish), this.chunk([], usageOf(this.usage))])
+        // A tool call whose input is `{}` streams no argument text: its arguments are "{}", as answered whole.
+        const empty = [...this.noArguments].map((index) => this.delta({ tool_calls: [{ index, function: { arguments: "{}" } }] }))
+        return Either.right([...empty, this.delta({}, finish), this.chunk([], usageOf(this.usage))])
       }
       case "error":
         return Either.left(inBandError(classifyAnthropic, this.context, event.data, statusOfType[ev.error.type] ?? 500))
