@@ -4,12 +4,13 @@
  * `Gateway.make` and passed to the pieces of the request path as one record
  * (no per-request closures over them).
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { ApiKeys } from "../ApiKeys.js"
 import { CostTracker } from "../CostTracker.js"
 import { Events } from "../Events.js"
 import { Failover } from "../Failover.js"
 import { GatewayConfig } from "../GatewayConfig.js"
+import { HealthChecker } from "../HealthChecker.js"
 import { ModelRegistry } from "../ModelRegistry.js"
 import { ModelSelector } from "../ModelSelector.js"
 import { PerformanceMonitor } from "../PerformanceMonitor.js"
@@ -49,6 +50,13 @@ export interface Services {
   readonly accounting: Accounting.AccountingServices
   readonly queue: Effect.Effect.Success<ReturnType<typeof WaitQueue.make>>
   readonly abandoner: Abandon.Abandoner
+  /**
+   * Report a failed call of a model to health (only the failures health
+   * counts). Failover reports the failures of attempts; this is for a stream
+   * that broke after its first chunk (its attempt was reported a success).
+   * A no-op when no HealthChecker is provided.
+   */
+  readonly reportFailure: (model: string, errorTag: string) => Effect.Effect<void>
   /** The queue deadline, read from the config only when a request has to wait. */
   readonly queueDeadlineMs: Effect.Effect<number>
   readonly state: GatewayState
@@ -71,6 +79,7 @@ export const make = Effect.gen(function* () {
   const initial = yield* config.get
   const queue = yield* WaitQueue.make({ capacity: initial.failover.queueCapacity, pollMs: 1_000 })
   const abandoner = yield* Abandon.make(abandonAfterMs)
+  const health = yield* Effect.serviceOption(HealthChecker)
   const services: Services = {
     registry,
     selector,
@@ -84,6 +93,7 @@ export const make = Effect.gen(function* () {
     accounting: { limiter, costs, performance },
     queue,
     abandoner,
+    reportFailure: Option.isSome(health) ? health.value.reportFailure : () => Effect.void,
     queueDeadlineMs: Effect.map(config.get, (c) => c.failover.queueDeadlineMs),
     state: { degraded: false, counter: 0 }
   }

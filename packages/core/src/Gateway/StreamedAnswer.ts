@@ -56,9 +56,15 @@ const settleStream = (
     estimated: true
   }
   if (Option.isSome(failure)) {
-    return summary.chunks > 0
-      ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
-      : Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
+    // The attempt was reported to health as a success at its first chunk: a provider failure
+    // after it (an overload, a server error, a broken connection) is reported too, as it would
+    // have been before the first byte.
+    return Effect.zipRight(
+      summary.chunks > 0
+        ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
+        : Accounting.failed(s.accounting, attempt.held, failure.value, ctx),
+      s.reportFailure(attempt.model.id, failure.value._tag)
+    )
   }
   const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx)
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
