@@ -3,6 +3,7 @@
  * costs, budgets, and a dry-run of model selection.
  */
 import type { HttpServerRequest } from "@effect/platform"
+import { candidatesFor } from "@modelgate/core/Failover"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
@@ -84,11 +85,15 @@ export const make = Effect.gen(function* () {
       const input = selectionInputOf(chat, requirements, explicit, providers)
       const { estimatedPromptTokens, maxOutputTokens } = input
       const ranking = yield* selector.rank(input)
+      // In the order the gateway tries them: a named model first, then its fallbacks (whatever their scores).
+      const ranked = explicit === undefined
+        ? ranking.ranked
+        : candidatesFor(explicit, ranking).flatMap((model) => ranking.ranked.filter((s) => s.model.id === model.id))
       return json({
         requirements,
         estimatedPromptTokens,
         maxOutputTokens,
-        ranked: ranking.ranked.map((s, i) => ({
+        ranked: ranked.map((s, i) => ({
           rank: i + 1,
           model: s.model.id,
           provider: s.model.provider,

@@ -25,9 +25,19 @@ export const parseInstant = (value: string, now: number): number | undefined => 
   if (/^\d+$/.test(trimmed)) return Number(trimmed)
   const span = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(trimmed)
   if (span !== null) return now - Number(span[1]) * units[span[2]!]!
+  // ISO dates only: `Date.parse` also reads anything V8 can make sense of (`12/01` as 2001-12-01,
+  // `2026-02-30` as 2026-03-02), a silently different range.
+  const iso = isoDate.exec(trimmed)
+  if (iso === null) return undefined
+  const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])]
+  const calendar = new Date(Date.UTC(year, month - 1, day))
+  if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined
   const parsed = Date.parse(trimmed)
   return Number.isNaN(parsed) ? undefined : parsed
 }
+
+/** `YYYY-MM-DD`, optionally with `THH:MM[:SS[.fff]]` and a zone (`Z`, `+01:00`). */
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$/i
 
 const instant = (params: URLSearchParams, name: string, now: number): Either.Either<number | undefined, ApiError> => {
   const raw = params.get(name)

@@ -57,13 +57,19 @@ const readJson = (file: string) =>
     Option.match(text, { onNone: () => Effect.succeed<unknown>({}), onSome: (t) => parseJson(file, t) })
   )
 
-/** The values of the environment overrides that are set, or the error of the first malformed one. */
-const readEnv = Effect.forEach(envOverrides, (o) =>
-  Config.option(o.config).pipe(
-    Effect.map(Option.map((value) => ({ override: o, value }))),
-    Effect.mapError((e) => new ConfigError({ file: envFile(o.variable), path: o.path.join("."), reason: configReason(e) }))
-  )
-).pipe(Effect.map((found) => found.flatMap(Option.toArray)))
+/** The values of the environment overrides that are set, and the error of every malformed one (all are read). */
+const readEnv = Effect.map(
+  Effect.forEach(envOverrides, (o) =>
+    Config.option(o.config).pipe(
+      Effect.map(Option.map((value) => ({ override: o, value }))),
+      Effect.mapError((e) => new ConfigError({ file: envFile(o.variable), path: o.path.join("."), reason: configReason(e) })),
+      Effect.either
+    )),
+  (results) => ({
+    values: results.flatMap((r) => (Either.isRight(r) ? Option.toArray(r.right) : [])),
+    errors: results.flatMap((r) => (Either.isLeft(r) ? [r.left] : []))
+  })
+)
 
 const startsWith = (path: string, prefix: ReadonlyArray<string>) => {
   const p = prefix.join(".")
@@ -95,18 +101,37 @@ export const loadAll = (
       if (errors.length > 0) return Either.left(errors)
     }
 
-    const env = yield* Effect.either(readEnv)
-    if (Either.isLeft(env)) return Either.left([env.left])
-    const full = env.right.reduce((doc, { override, value }) => setPath(doc, override.path, value), deepMerge(encodedDefaults, merged))
-    return decodeAll(GatewayConfigData, "environment", full).pipe(
+    return yield* withEnv(merged)
+  })
+
+/**
+ * `document` (the merged files) with the environment overrides applied over
+ * it, decoded: every malformed variable, and every problem at a value a
+ * variable sets, is attributed to that variable.
+ */
+const withEnv = (document: unknown) =>
+  Effect.map(readEnv, (env): Either.Either<GatewayConfigData, ReadonlyArray<ConfigError>> => {
+    const full = env.values.reduce((doc, { override, value }) => setPath(doc, override.path, value), deepMerge(encodedDefaults, document))
+    const decoded = decodeAll(GatewayConfigData, "environment", full).pipe(
       Either.mapLeft((errors) =>
         errors.map((e) => {
-          const culprit = env.right.find(({ override }) => startsWith(e.path, override.path))
+          const culprit = env.values.find(({ override }) => startsWith(e.path, override.path))
           return culprit ? new ConfigError({ file: envFile(culprit.override.variable), path: e.path, reason: e.reason }) : e
         })
       )
     )
+    if (env.errors.length === 0) return decoded
+    return Either.left([...env.errors, ...(Either.isLeft(decoded) ? decoded.left : [])])
   })
+
+/**
+ * The problems of the environment variables alone (applied over the
+ * defaults): what `validate` lists when the files themselves are invalid.
+ */
+export const envProblems: Effect.Effect<ReadonlyArray<ConfigError>> = Effect.map(
+  withEnv({}),
+  Either.match({ onLeft: (errors) => errors.filter((e) => e.file.startsWith("environment variable ")), onRight: () => [] })
+)
 
 /** Decode the configuration: the config, or a `ConfigError` for its first problem. */
 export const load = (source: Source): Effect.Effect<GatewayConfigData, ConfigError, FileSystem.FileSystem | Path.Path> =>

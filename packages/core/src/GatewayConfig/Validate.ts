@@ -9,7 +9,7 @@ import { Effect, Either, Option } from "effect"
 import { decodeAll, parseJson, readOptional } from "../ConfigFiles.js"
 import { GatewayConfigData } from "../GatewayConfigSchema.js"
 import { checkModelsText } from "../ModelRegistry/Validation.js"
-import { loadAll } from "./Load.js"
+import { envProblems, loadAll } from "./Load.js"
 import { deepMerge, isPlainObject } from "./Merge.js"
 
 /** What `validate` checks besides `gateway.json`. */
@@ -57,6 +57,8 @@ export const validate = (
 
     const base = yield* loadAll({ directory })
     push(base)
+    // The variables are checked too when gateway.json is invalid (loadAll stops at the files' problems then).
+    if (Either.isLeft(base)) errors.push(...(yield* envProblems))
     const seen = new Set(errors.map((e) => e.message))
     for (const environment of environments) {
       const result = Either.isRight(base)
