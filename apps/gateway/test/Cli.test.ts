@@ -2,51 +2,13 @@
  * The `modelgate` commands, run in-process with the service layer swapped for
  * doubles and the console captured.
  */
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Exit } from "effect"
+import { Effect, Exit } from "effect"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
-import * as Commands from "../src/cli/Commands.js"
-import { echoGateway, seen, services } from "./support/Doubles.js"
-
-/** Run `modelgate ...args`; returns the exit and everything printed. */
-const run = (...args: ReadonlyArray<string>) => runWith({}, ...args)
-
-/** Run `modelgate ...args` with these environment variables. */
-const runWith = (env: Record<string, string>, ...args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const out: Array<string> = []
-    const err: Array<string> = []
-    const capture = new Proxy({} as Console.Console, {
-      get: (_target, key) => {
-        if (key === "log" || key === "info") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
-        if (key === "error" || key === "warn") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void err.push(xs.join(" ")))
-        if (key === "unsafe") return { log: (...xs: ReadonlyArray<unknown>) => out.push(xs.join(" ")), error: (...xs: ReadonlyArray<unknown>) => err.push(xs.join(" ")) }
-        if (key === Console.TypeId) return Console.TypeId
-        return () => Effect.void
-      }
-    })
-    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-cli-"))
-    const exit = yield* Commands.run(() => services(echoGateway))(["node", "modelgate", ...args]).pipe(
-      Effect.withConsole(capture),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")], ...Object.entries(env)]))),
-      Effect.provide(NodeContext.layer),
-      Effect.exit
-    )
-    return { exit, out: out.join("\n"), err: err.join("\n"), dir }
-  })
-
-const writeConfig = (files: Record<string, unknown>) => {
-  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-config-"))
-  Fs.mkdirSync(Path.join(dir, "environments"))
-  for (const [name, value] of Object.entries(files)) {
-    Fs.writeFileSync(Path.join(dir, name), typeof value === "string" ? value : JSON.stringify(value))
-  }
-  return dir
-}
+import { seen } from "./support/Doubles.js"
+import { run, runWith, writeConfig } from "./support/RunCli.js"
 
 describe("cli", () => {
   it.effect("models prints the registry as a table", () =>
