@@ -1,0 +1,89 @@
+/**
+ * The four-provider stack with every provider replaced by a loopback server
+ * that answers scripted raw bodies (exactly as a provider documents them),
+ * recording each request it got.
+ */
+import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
+import { Effect } from "effect"
+import { serveAll } from "./FourProviderStack.js"
+
+export interface Raw {
+  readonly status?: number
+  readonly contentType: string
+  readonly body: string
+}
+
+export const rawServer = () =>
+  Effect.gen(function* () {
+    const queue: Array<Raw> = []
+    const server = yield* LoopbackServer.make((_request, res) => {
+      const answer = queue.shift()
+      if (answer === undefined) {
+        res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "no scripted answer" } }))
+        return
+      }
+      res.writeHead(answer.status ?? 200, { "content-type": answer.contentType })
+      res.end(answer.body)
+    })
+    return {
+      url: server.url,
+      requests: server.requests,
+      script: (...answers: ReadonlyArray<Raw>) => {
+        queue.push(...answers)
+      },
+      lastBody: () => JSON.parse(server.requests[server.requests.length - 1]!.body) as Record<string, any>
+    }
+  })
+
+export const serveRaw = (gatewayExtra: Record<string, unknown> = {}) =>
+  Effect.gen(function* () {
+    const openai = yield* rawServer()
+    const google = yield* rawServer()
+    const ollama = yield* rawServer()
+    const anthropic = yield* rawServer()
+    const stack = yield* serveAll(gatewayExtra, {
+      openai: `${openai.url}/v1`,
+      google: google.url,
+      ollama: ollama.url,
+      anthropic: anthropic.url
+    })
+    return { url: stack.url, db: stack.db, openai, google, ollama, anthropic }
+  })
+
+export const sseBody = (events: ReadonlyArray<unknown>, eol = "\n") =>
+  events.map((e) => `data: ${typeof e === "string" ? e : JSON.stringify(e)}${eol}${eol}`).join("")
+
+export const ndjson = (lines: ReadonlyArray<unknown>) => lines.map((l) => JSON.stringify(l)).join("\n") + "\n"
+
+export const openaiSse = (events: ReadonlyArray<unknown>): Raw => ({ contentType: "text/event-stream", body: sseBody([...events, "[DONE]"]) })
+export const geminiSse = (events: ReadonlyArray<unknown>): Raw => ({ contentType: "text/event-stream", body: sseBody(events, "\r\n") })
+export const ollamaNdjson = (lines: ReadonlyArray<unknown>): Raw => ({ contentType: "application/x-ndjson", body: ndjson(lines) })
+export const json = (body: unknown): Raw => ({ contentType: "application/json", body: JSON.stringify(body) })
+
+/** The parsed `data:` payloads of an SSE body (without [DONE]). */
+export const chunksOf = (text: string): Array<any> =>
+  text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).filter((d) => d !== "[DONE]").map((d) => JSON.parse(d))
+
+/** Tool calls reassembled per choice from OpenAI stream chunks, the way the official client does (by index). */
+export const reassemble = (chunks: ReadonlyArray<any>) => {
+  const choices = new Map<number, { calls: Map<number, { id?: string; type?: string; name: string; arguments: string }>; finish?: string; content: string; role?: string }>()
+  for (const c of chunks) {
+    for (const ch of c.choices ?? []) {
+      let st = choices.get(ch.index)
+      if (st === undefined) choices.set(ch.index, st = { calls: new Map(), content: "" })
+      if (ch.delta?.role) st.role = ch.delta.role
+      if (typeof ch.delta?.content === "string") st.content += ch.delta.content
+      for (const t of ch.delta?.tool_calls ?? []) {
+        const known = st.calls.get(t.index) ?? { name: "", arguments: "" }
+        st.calls.set(t.index, {
+          ...(t.id !== undefined ? { id: t.id } : known.id !== undefined ? { id: known.id } : {}),
+          ...(t.type !== undefined ? { type: t.type } : known.type !== undefined ? { type: known.type } : {}),
+          name: known.name + (t.function?.name ?? ""),
+          arguments: known.arguments + (t.function?.arguments ?? "")
+        })
+      }
+      if (ch.finish_reason != null) st.finish = ch.finish_reason
+    }
+  }
+  return choices
+}
