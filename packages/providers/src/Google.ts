@@ -147,7 +147,8 @@ export const make = (
               nowMs,
               model: ctx.model.providerModel,
               promptTokensEstimate: promptEstimate(ctx),
-              remember: rememberFor(ctx.model.providerModel)
+              remember: rememberFor(ctx.model.providerModel),
+              choices: ctx.request.n ?? 1
             }
             const open = () =>
               pullSse(opened.open(), new GeminiStreamTranslator(context), (detail) =>

@@ -172,6 +172,13 @@ export const fromGeminiResponse = (
     )
   }
   const idBase = response.responseId ?? options.nowMs.toString(36)
+  // With several candidates, a blocked one is a `content_filter` choice beside the others, unless all are blocked.
+  const blockedOnly = (candidate: Candidate): boolean => {
+    const parts = candidate.content?.parts ?? []
+    return candidate.finishReason !== undefined && isFilterReason(candidate.finishReason) && textOfParts(parts) === "" &&
+      !parts.some((p) => p.functionCall !== undefined)
+  }
+  const allBlocked = candidates.every(blockedOnly)
   const choices: Array<Choice> = []
   let completionText = ""
   for (const [i, candidate] of candidates.entries()) {
@@ -181,7 +188,7 @@ export const fromGeminiResponse = (
     keepSignatures(parts, toolCalls, options.remember)
     const reason = candidate.finishReason
     const finish = reason === undefined ? undefined : finishReasonOf(reason, toolCalls.length > 0)
-    if (reason !== undefined && isFilterReason(reason) && text === "" && toolCalls.length === 0) {
+    if (reason !== undefined && isFilterReason(reason) && text === "" && toolCalls.length === 0 && allBlocked) {
       return Either.left(new ContentFiltered({ ...fields, detail: `answer blocked: ${reason}` }))
     }
     if (finish === undefined) {

@@ -37,12 +37,16 @@ export interface GeminiStreamContext extends StreamContext {
   readonly promptTokensEstimate: () => number
   /** Keeps the thought signature of a tool call (see ThoughtSignatures.ts). */
   readonly remember?: ((toolCallId: string, signature: string) => void) | undefined
+  /** The candidates asked for (`n`, default 1): with more than one, a blocked one is a `content_filter` choice. */
+  readonly choices?: number | undefined
 }
 
 interface CandidateState {
   tools: number
   text: string
   finish: string | undefined
+  /** Stopped by a safety filter before any content. */
+  blocked: boolean
 }
 
 /** The translation state of one Gemini stream. */
@@ -70,7 +74,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
   private stateOf(index: number): CandidateState {
     const existing = this.candidates.get(index)
     if (existing !== undefined) return existing
-    const fresh: CandidateState = { tools: 0, text: "", finish: undefined }
+    const fresh: CandidateState = { tools: 0, text: "", finish: undefined, blocked: false }
     this.candidates.set(index, fresh)
     return fresh
   }
@@ -108,6 +112,10 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     }
     for (const [i, candidate] of candidates.entries()) {
       const index = candidate.index ?? i
+      // Every choice opens with its own role delta, as OpenAI streams them (choice 0's went out with the first event).
+      if (index !== 0 && !this.candidates.has(index)) {
+        out.push(this.chunk([{ index, delta: { role: "assistant", content: "" }, finish_reason: null }]))
+      }
       const state = this.stateOf(index)
       const parts = candidate.content?.parts ?? []
       const text = textOfParts(parts)
@@ -125,13 +133,19 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       if (candidate.finishReason !== undefined) {
         const reason = candidate.finishReason
         if (isFilterReason(reason) && state.text === "" && state.tools === 0) {
-          return Either.left(new ContentFiltered(this.common(`answer blocked: ${reason}`)))
+          // One candidate asked: the answer is blocked. Several: this one is a `content_filter` choice, unless all are.
+          if ((this.context.choices ?? 1) <= 1) return Either.left(new ContentFiltered(this.common(`answer blocked: ${reason}`)))
+          state.blocked = true
         }
         if (finishReasonOf(reason, state.tools > 0) === undefined) {
           return Either.left(new MalformedResponse(this.common(`unusable finishReason ${reason}`)))
         }
         state.finish = reason
       }
+    }
+    const blocked = [...this.candidates.values()].filter((s) => s.blocked)
+    if (blocked.length > 0 && blocked.length >= (this.context.choices ?? 1)) {
+      return Either.left(new ContentFiltered(this.common(`answer blocked: ${blocked[0]!.finish}`)))
     }
     return Either.right(out)
   }
@@ -142,6 +156,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     if (states.length === 0 || states.some(([, s]) => s.finish === undefined)) {
       return Either.left(new StreamInterrupted(this.common("the stream ended without a finishReason")))
     }
+    if (states.every(([, s]) => s.blocked)) return Either.left(new ContentFiltered(this.common(`answer blocked: ${states[0]![1].finish}`)))
     const finishes = states.map(([index, s]) => ({
       index,
       delta: {},
