@@ -210,6 +210,9 @@ export const succeeded = (
  * The call failed. A failure with an HTTP status was counted by the provider:
  * the request stays in the limiter with no tokens; one without (transport,
  * timeout) is released. The budget is always released: nothing was spent.
+ * A provider's refusal (`remaining: 0`, a 429's retry hint) blocks the key
+ * until its time, and the model too when the key is its provider's only one
+ * (`soleKey`).
  */
 export const failed = (
   s: AccountingServices,
@@ -220,17 +223,25 @@ export const failed = (
     readonly rateLimit?: RateLimitInfo | undefined
     readonly retryAfterMs?: number | undefined
   },
-  outcome: Outcome
+  outcome: Outcome,
+  soleKey = false
 ) =>
   Effect.gen(function* () {
     const { config, limit } = held
     if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
     else yield* releaseLimit(s, config, outcome.now, limit)
-    if (error.rateLimit !== undefined) yield* s.limiter.observe(held.model, error.rateLimit, held.key?.id)
+    // What the provider said of its limits: on this key, and on the whole model when that key is its only one
+    // (`soleKey`: the selector then sees the model rate limited, and requests wait in the queue for it).
+    const observe = (info: RateLimitInfo) =>
+      Effect.zipRight(
+        s.limiter.observe(held.model, info, held.key?.id),
+        soleKey && held.key !== undefined ? s.limiter.observe(held.model, info) : Effect.void
+      )
+    if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
     // A 429 whose only hint is a retry delay (`retry-after`, Gemini's RetryInfo), with no `remaining: 0`
     // header: the provider still refuses this key (or keyless model) until then.
     if (error._tag === "RateLimited" && typeof error.retryAfterMs === "number" && error.retryAfterMs > 0) {
-      yield* s.limiter.observe(held.model, new RateLimitInfo({ remainingRequests: 0, resetRequestsMs: error.retryAfterMs }, true), held.key?.id)
+      yield* observe(new RateLimitInfo({ remainingRequests: 0, resetRequestsMs: error.retryAfterMs }, true))
     }
     yield* s.costs.release(held.budget)
     yield* recordPerformance(
