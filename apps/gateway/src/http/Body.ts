@@ -37,11 +37,50 @@ export const declaredTooLarge = (source: Http.IncomingMessage, maxBytes: number)
   return Number.isFinite(length) && length > maxBytes ? tooLarge(maxBytes, `of ${length} bytes`) : undefined
 }
 
+/** The most of a refused body read and discarded before its 413 (past it, the 413 is written at once). */
+export const maxDrainBytes = 64 * 1024 * 1024
+
+/**
+ * Discard the rest of `source` and call `then` once all of it has arrived
+ * (or `maxDrainBytes` more of it). A refusal (413) is written only then:
+ * written earlier, its connection (closed after a 413) would be closed under
+ * a client still sending, which then sees a reset (EPIPE / ECONNRESET)
+ * instead of the answer. Returns `stop` (idempotent; `then` is not called
+ * after it).
+ */
+export const drain = (source: Http.IncomingMessage, then: () => void, limit = maxDrainBytes): () => void => {
+  let done = false
+  let discarded = 0
+  const stop = () => {
+    if (done) return
+    done = true
+    source.off("end", onEnd)
+    source.off("data", onData)
+  }
+  const onEnd = () => {
+    stop()
+    then()
+  }
+  const onData = (chunk: Buffer) => {
+    discarded += chunk.length
+    if (discarded > limit) onEnd()
+  }
+  if (source.readableEnded) {
+    done = true
+    then()
+    return () => {}
+  }
+  source.on("end", onEnd)
+  source.on("data", onData)
+  source.resume()
+  return stop
+}
+
 /**
  * Read the whole body in plain JS (no fiber): `onBytes` with the bytes at its
- * end, or `onError` once (413 over `maxBytes` while reading, 400 when the
- * stream fails). Returns `stop`, which stops reading (idempotent; neither
- * callback is called after it).
+ * end, or `onError` once (413 over `maxBytes`, once the rest of the body has
+ * been received and discarded; 400 when the stream fails). Returns `stop`,
+ * which stops reading (idempotent; neither callback is called after it).
  */
 export const collect = (
   source: Http.IncomingMessage,
@@ -52,7 +91,9 @@ export const collect = (
   const chunks: Array<Buffer> = []
   let size = 0
   let done = false
+  let stopDrain: (() => void) | undefined
   const stop = () => {
+    stopDrain?.()
     if (done) return
     done = true
     source.off("data", onData)
@@ -63,9 +104,9 @@ export const collect = (
     size += chunk.length
     if (size > maxBytes) {
       stop()
-      // Drain the rest without keeping it, so the 413 can be written; the connection is closed afterwards.
-      source.resume()
-      onError(tooLarge(maxBytes, ""))
+      chunks.length = 0
+      // Drain the rest without keeping it, then write the 413 (the connection is closed afterwards).
+      stopDrain = drain(source, () => onError(tooLarge(maxBytes, "")))
       return
     }
     chunks.push(chunk)
@@ -91,9 +132,22 @@ export const readFrom = <A>(
   then: (bytes: Buffer) => Effect.Effect<A, ApiError>
 ): Effect.Effect<A, ApiError> => {
   const refused = declaredTooLarge(source, maxBytes)
-  if (refused !== undefined) return Effect.fail(refused)
+  if (refused !== undefined) {
+    // Answered once the body has arrived (see `drain`).
+    return Effect.async<A, ApiError>((resume) => Effect.sync(drain(source, () => resume(Effect.fail(refused)))))
+  }
   return Effect.async<A, ApiError>((resume) => {
-    const stop = collect(source, maxBytes, (bytes) => resume(then(bytes)), (error) => resume(Effect.fail(error)))
+    const stop = collect(source, maxBytes, (bytes) => {
+      // A throw here would escape into the request stream's 'end' listener (an uncaught exception, the
+      // request never answered): it is a defect of this request instead.
+      let next: Effect.Effect<A, ApiError>
+      try {
+        next = then(bytes)
+      } catch (defect) {
+        next = Effect.die(defect)
+      }
+      resume(next)
+    }, (error) => resume(Effect.fail(error)))
     return Effect.sync(stop)
   })
 }
@@ -118,6 +172,41 @@ export const parseJson = (bytes: Buffer): Either.Either<unknown, ApiError> => {
 /** Read the body and parse it as JSON: 413 over the limit, 400 for invalid UTF-8 or malformed JSON. */
 export const readJson = (request: HttpServerRequest.HttpServerRequest, maxBytes: number): Effect.Effect<unknown, ApiError> =>
   readWith(request, maxBytes, parseJson)
+
+/**
+ * The deepest nesting of arrays and objects a request body may have. Far
+ * deeper values (a few thousand levels fit in a few kB) overflow the stack
+ * wherever they are walked recursively: `JSON.stringify` before a provider
+ * call, the formatting of a Schema error.
+ */
+export const maxNesting = 256
+
+/** Whether `value` nests arrays / objects deeper than `limit` (walked without recursion). */
+export const nestedDeeper = (value: unknown, limit = maxNesting): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  const values: Array<object> = [value]
+  const depths: Array<number> = [1]
+  while (values.length > 0) {
+    const current = values.pop()!
+    const depth = depths.pop()!
+    if (depth > limit) return true
+    for (const child of Array.isArray(current) ? current : Object.values(current)) {
+      if (typeof child === "object" && child !== null) {
+        values.push(child)
+        depths.push(depth + 1)
+      }
+    }
+  }
+  return false
+}
+
+/** The 400 for a body (or the part of it named `param`) nested deeper than `maxNesting`. */
+export const nestedTooDeep = (param?: string): ApiError =>
+  invalidRequest(
+    `${param === undefined ? "request body" : `'${param}'`} is nested deeper than ${maxNesting} levels of arrays and objects`,
+    "invalid_request",
+    param
+  )
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 

@@ -15,7 +15,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
 import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
-import { collect, declaredTooLarge, decoder, parseJson, readFrom } from "./Body.js"
+import { collect, declaredTooLarge, decoder, drain, nestedDeeper, nestedTooDeep, parseJson, readFrom } from "./Body.js"
 import { decodeCommon } from "./ChatFast.js"
 import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
@@ -32,6 +32,8 @@ const decodeFull = decoder(ChatRequest)
 export const decodeChat = (body: Record<string, unknown>): Either.Either<ChatRequest, ApiError> => {
   const common = decodeCommon(body)
   if (common !== undefined) return Either.right(common)
+  // The common shapes are shallow; anything else is walked by the Schema, its errors and the providers.
+  if (nestedDeeper(body)) return Either.left(nestedTooDeep())
   return Either.map(decodeFull(body), (request) => {
     let out: Record<string, unknown> | undefined
     for (const key of Object.keys(body)) {
@@ -162,8 +164,6 @@ export interface ChatHandler {
   readonly serveNode: (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: NodeHooks) => () => void
 }
 
-const noop = () => {}
-
 /**
  * The handler of `POST /v1/chat/completions`; `ids` gives each request its
  * id, `virtualKeyOf` the virtual key a request came with (its team's binding), if any.
@@ -247,10 +247,8 @@ export const make = (
     const requestId = ids(headers["x-request-id"])
     const refuse = (error: ApiError) => sendError(res, error, failureHeaders(error, requestId), hooks.settle)
     const declared = declaredTooLarge(req, maxBytes)
-    if (declared !== undefined) {
-      refuse(declared)
-      return noop
-    }
+    // Answered once the body has arrived (see `drain`).
+    if (declared !== undefined) return drain(req, () => refuse(declared))
     return collect(req, maxBytes, (bytes) => {
       let call: Either.Either<Call, ApiError>
       try {

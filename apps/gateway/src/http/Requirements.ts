@@ -9,7 +9,7 @@ import { Capability } from "@modelgate/domain/Model"
 import { defaultRequirements, Priority, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { Either, Schema } from "effect"
 import { type ApiError, invalidRequest } from "./ApiError.js"
-import { decoder } from "./Body.js"
+import { decoder, nestedDeeper, nestedTooDeep } from "./Body.js"
 
 /** Every allowed value and the one received, as the headers' errors say it: `expected one of A, B, got "x"`. */
 const oneOf = <S extends Schema.Schema.Any & { readonly literals: ReadonlyArray<string> }>(schema: S): S =>
@@ -76,6 +76,7 @@ const noHeaders = (headers: Headers) =>
 export const requirementsFrom = (raw: unknown, headers: Headers): Either.Either<TaskRequirements, ApiError> => {
   if (raw === undefined && noHeaders(headers)) return Either.right(defaultRequirements)
   return Either.gen(function* () {
+    if (nestedDeeper(raw)) return yield* Either.left(nestedTooDeep("modelgate"))
     const body = raw === undefined ? {} : yield* decodeOptions(raw)
     const priority = body.priority ?? (yield* headerPriority(headers["x-modelgate-priority"]))
     const capabilities = body.capabilities ?? (yield* headerCapabilities(headers["x-modelgate-capabilities"]))
