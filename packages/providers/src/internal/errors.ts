@@ -75,14 +75,17 @@ const secretPatterns: ReadonlyArray<RegExp> = [
   /Bearer\s+[A-Za-z0-9._~+/=-]+/gi
 ]
 
-/** Remove the given secret values and anything shaped like an API key from a text. */
+const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi
+
+/** Remove the given secret values, anything shaped like an API key and a URL's credentials from a text. */
 export const stripSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
   let out = text
   for (const secret of secrets) {
     if (secret.length >= 4) out = out.split(secret).join("[redacted]")
   }
   for (const pattern of secretPatterns) out = out.replace(pattern, "[redacted]")
-  return out
+  // Credentials in a URL (a base URL through a proxy with basic auth): `scheme://user:pass@host` -> `scheme://[redacted]@host`.
+  return out.replace(urlCredentials, "$1[redacted]@")
 }
 
 /** A short single-line excerpt of a provider's text, secrets stripped. */
