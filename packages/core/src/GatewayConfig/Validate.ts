@@ -57,8 +57,12 @@ export const validate = (
 
     const base = yield* loadAll({ directory })
     push(base)
-    // The variables are checked too when gateway.json is invalid (loadAll stops at the files' problems then).
-    if (Either.isLeft(base)) errors.push(...(yield* envProblems))
+    // The variables are checked too when gateway.json is invalid (loadAll stops at the files' problems then);
+    // when they were what failed, loadAll listed them already.
+    if (Either.isLeft(base)) {
+      const listed = new Set(errors.map((e) => e.message))
+      for (const e of yield* envProblems) if (!listed.has(e.message)) errors.push(e)
+    }
     const seen = new Set(errors.map((e) => e.message))
     for (const environment of environments) {
       const result = Either.isRight(base)

@@ -15,10 +15,22 @@ export const checkModelSet = (
   file: string,
   models: ReadonlyArray<ModelMetadata>,
   knownProviders: ReadonlySet<string>
+): ReadonlyArray<ConfigError> => checkEntries(file, models.map((model, i) => [i, model] as const), new Set(models.map((m) => m.id)), knownProviders)
+
+/**
+ * `checkModelSet` over the models of a file that decoded, each with its index
+ * in the file; `ids` are every id of the file (fallbacks may name a model that
+ * did not decode).
+ */
+const checkEntries = (
+  file: string,
+  entries: ReadonlyArray<readonly [number, ModelMetadata]>,
+  ids: ReadonlySet<string>,
+  knownProviders: ReadonlySet<string>
 ): ReadonlyArray<ConfigError> => {
   const errors: Array<ConfigError> = []
   const seen = new Map<string, number>()
-  models.forEach((model, i) => {
+  for (const [i, model] of entries) {
     const first = seen.get(model.id)
     if (first !== undefined) {
       errors.push(new ConfigError({ file, path: `models[${i}].id`, reason: `duplicate model id "${model.id}" (first at models[${first}])` }))
@@ -32,17 +44,34 @@ export const checkModelSet = (
     if (effort !== undefined) {
       errors.push(new ConfigError({ file, path: `models[${i}].reasoningEfforts.${effort.effort}`, reason: effort.reason }))
     }
-  })
-  models.forEach((model, i) => {
+  }
+  for (const [i, model] of entries) {
     model.fallbacks.forEach((fallback, j) => {
-      if (!seen.has(fallback)) {
+      if (!ids.has(fallback)) {
         errors.push(new ConfigError({ file, path: `models[${i}].fallbacks[${j}]`, reason: `unknown fallback model id "${fallback}"` }))
       } else if (fallback === model.id) {
         errors.push(new ConfigError({ file, path: `models[${i}].fallbacks[${j}]`, reason: "a model cannot fall back to itself" }))
       }
     })
-  })
+  }
   return errors
+}
+
+const decodeModel = Schema.decodeUnknownEither(ModelMetadata, { onExcessProperty: "error" })
+
+/**
+ * When the file does not decode: the checks of `checkModelSet` on the models
+ * that do, so that every problem is listed at once, not the schema's first.
+ */
+const checkDecodable = (file: string, json: unknown, knownProviders: ReadonlySet<string>): ReadonlyArray<ConfigError> => {
+  const models = typeof json === "object" && json !== null && "models" in json ? json.models : undefined
+  if (!Array.isArray(models)) return []
+  const ids = new Set(models.flatMap((m: unknown) => (typeof m === "object" && m !== null && "id" in m && typeof m.id === "string" ? [m.id] : [])))
+  const entries = models.flatMap((m: unknown, i) => {
+    const decoded = decodeModel(m)
+    return Either.isRight(decoded) ? [[i, decoded.right] as const] : []
+  })
+  return checkEntries(file, entries, ids, knownProviders)
 }
 
 /** Parse, decode and check the text of a models file: the models, or every problem found. */
@@ -53,7 +82,9 @@ export const checkModelsText = (
 ): Either.Either<ReadonlyArray<ModelMetadata>, ReadonlyArray<ConfigError>> =>
   parseJson(file, text).pipe(
     Either.mapLeft((e): ReadonlyArray<ConfigError> => [e]),
-    Either.flatMap((json) => decodeAll(ModelsFile, file, json)),
+    Either.flatMap((json) =>
+      Either.mapLeft(decodeAll(ModelsFile, file, json), (errors) => [...errors, ...checkDecodable(file, json, knownProviders)])
+    ),
     Either.flatMap((doc) => {
       const errors = checkModelSet(file, doc.models, knownProviders)
       return errors.length === 0 ? Either.right(doc.models) : Either.left(errors)
