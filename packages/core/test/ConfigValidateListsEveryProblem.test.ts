@@ -10,6 +10,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { validate } from "@modelgate/core/GatewayConfig"
 import { ConfigProvider, Effect } from "effect"
 import * as path from "node:path"
+import { rawModel } from "./ModelRegistryFixtures.js"
 
 const configDir = (files: Record<string, unknown>) =>
   Effect.gen(function* () {
@@ -58,21 +59,6 @@ describe("Config validate and environment variables", () => {
 })
 
 describe("Config validate and models.json", () => {
-  const rawModel = (id: string, overrides: Record<string, unknown> = {}) => ({
-    id,
-    provider: "openai",
-    providerModel: id,
-    displayName: id.toUpperCase(),
-    capabilities: ["chat"],
-    contextWindow: 128_000,
-    maxOutputTokens: 16_384,
-    pricing: { inputPerMillion: 1, outputPerMillion: 4 },
-    rateLimits: { rpm: 500, tpm: 200_000 },
-    qualityTier: "standard",
-    qualityScore: 0.7,
-    ...overrides
-  })
-
   it.scoped("an unknown provider and a duplicate id are listed even when another model has a schema error", () =>
     Effect.gen(function* () {
       const dir = yield* configDir({

@@ -9,23 +9,15 @@ import { HttpClientRequest } from "@effect/platform"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as net from "node:net"
 import { genericError, makeProviderHttp, standardRetryAfter } from "../src/internal/index.js"
+import { unusedPort } from "./internal/fixtures.js"
 
 const info = { model: "m", keyId: undefined, secrets: [] }
 
 describe("Credentials in a provider URL", () => {
   it.scopedLive("an unreachable provider's error does not quote the URL's password", () =>
     Effect.gen(function*() {
-      // A port nothing listens on: taken from the system, then freed.
-      const port = yield* Effect.promise(() =>
-        new Promise<number>((resolve) => {
-          const probe = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port } = probe.address() as net.AddressInfo
-            probe.close(() => resolve(port))
-          })
-        })
-      )
+      const port = yield* unusedPort
       const baseUrl = `http://proxyuser:Pr0xyS3cretPass@127.0.0.1:${port}/v1`
       const http = yield* makeProviderHttp({
         provider: "toy",

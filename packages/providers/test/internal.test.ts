@@ -1,5 +1,4 @@
 import * as Sse from "@effect/experimental/Sse"
-import * as net from "node:net"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Headers, HttpClientRequest } from "@effect/platform"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
@@ -23,7 +22,7 @@ import {
   translateNdjson,
   translateSse
 } from "../src/internal/index.js"
-import { errorContextOf } from "./internal/fixtures.js"
+import { errorContextOf, unusedPort } from "./internal/fixtures.js"
 
 const toy: FakeProvider = {
   name: "toy",
@@ -168,15 +167,7 @@ describe("ProviderHttp", () => {
 
   it.scopedLive("a refused connection is an unreachable Transport, not retried; a reset one is retried", () =>
     Effect.gen(function*() {
-      // A port nothing listens on: taken from the system, then freed.
-      const port = yield* Effect.promise(() =>
-        new Promise<number>((resolve) => {
-          const probe = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port } = probe.address() as net.AddressInfo
-            probe.close(() => resolve(port))
-          })
-        })
-      )
+      const port = yield* unusedPort
       const { http, server } = yield* setup({ maxRetries: 2 })
       const refused = yield* Effect.flip(
         http.call(info, HttpClientRequest.get(`http://127.0.0.1:${port}/chat`), () => Effect.void)

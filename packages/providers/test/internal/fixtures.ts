@@ -14,12 +14,23 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { awaitSleep, type FakeServer, type Fault, type RecordedRequest } from "@modelgate/testkit/FakeServer"
 import { Chunk, Effect, Fiber, Redacted, type Scope, Stream, TestClock, Tracer } from "effect"
+import * as net from "node:net"
 import type { ErrorContext } from "../../src/internal/errors.js"
 
 /** A model whose gateway id differs from the provider's model name. */
 export { modelOf } from "@modelgate/testkit/TestModel"
 
 /** A key with id `<provider>#1`. */
+/** A loopback port nothing listens on: taken from the system, then freed. */
+export const unusedPort: Effect.Effect<number> = Effect.promise(() =>
+  new Promise<number>((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+)
+
 export const keyOf = (provider: string, value: string): ProviderKey => ({ id: `${provider}#1`, value: Redacted.make(value) })
 
 /** A tool loop's next history: the question, the assistant's call and the tool's `result` for it. */
