@@ -19,6 +19,13 @@ const captureLogs = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   })
 
 describe("ApiKeys: reading keys from Config", () => {
+  it.effect("a key with spaces or a line end around it is used trimmed (and is the same key as without)", () =>
+    Effect.gen(function* () {
+      const keys = yield* ApiKeys
+      assert.strictEqual(Redacted.value((yield* keys.next("openai")).value), "sk-line-end")
+      assert.deepStrictEqual((yield* keys.status).find((s) => s.provider === "openai")?.total, 1)
+    }).pipe(Effect.provide(fromEnv({ OPENAI_API_KEY: "sk-line-end\n", OPENAI_API_KEY_1: "  sk-line-end" }))))
+
   it.effect("reads NAME and NAME_1..n up to the first gap, GEMINI and GOOGLE for google, skips blanks and duplicates", () =>
     Effect.gen(function* () {
       const keys = yield* ApiKeys

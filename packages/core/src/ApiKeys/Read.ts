@@ -1,7 +1,7 @@
 /**
  * Reading provider keys from `Config`: `<NAME>`, then `<NAME>_1`, `<NAME>_2`,
  * ... up to the first missing number. Values are `Redacted` from the moment
- * they are read; empty values are skipped, duplicates kept once.
+ * they are read; values are trimmed, empty ones skipped, duplicates kept once.
  */
 import { Config, Effect, Option, Redacted } from "effect"
 import type { ProviderKey } from "../Provider.js"
@@ -23,9 +23,18 @@ export const defaultSources: ReadonlyArray<KeySource> = [
 /** The most numbered extras read per variable (a guard; reading stops at the first gap anyway). */
 const maxExtras = 64
 
+/**
+ * One variable's key, trimmed (a key read from a file or pasted with its line
+ * end would make every call's header invalid), or none when empty.
+ */
 const readOne = (name: string) =>
   Config.option(Config.redacted(name)).pipe(
-    Effect.map(Option.filter((value) => Redacted.value(value).trim() !== "")),
+    Effect.map(Option.flatMap((value) => {
+      const raw = Redacted.value(value)
+      const trimmed = raw.trim()
+      if (trimmed === "") return Option.none()
+      return Option.some(trimmed === raw ? value : Redacted.make(trimmed))
+    })),
     Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
   )
 
