@@ -5,7 +5,7 @@ import * as Events from "@modelgate/core/Events"
 import { GatewayConfig, layer, validate } from "@modelgate/core/GatewayConfig"
 import { defaultConfig, GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
 import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
-import { Chunk, ConfigProvider, Context, Duration, Effect, Layer, Queue, Schema, Stream } from "effect"
+import { Chunk, ConfigProvider, Context, Duration, Effect, Layer, Logger, Queue, Schema, Stream } from "effect"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { hangDetector, writeUntilObserved } from "./FileWatch.js"
@@ -47,6 +47,20 @@ describe("GatewayConfig: loading", () => {
       const dir = yield* configDir({})
       const { config } = yield* build(dir)
       assert.deepStrictEqual(encode(yield* config.get), encode(defaultConfig))
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
+  it.scoped("an environment without an overlay file loads gateway.json alone, with a warning naming the missing file", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({ "gateway.json": { server: { port: 9100 } } })
+      const warnings: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        if (logLevel._tag === "Warning") warnings.push(String(message))
+      })
+      const { config } = yield* build(dir, "prodution").pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      assert.strictEqual((yield* config.get).server.port, 9100)
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], `MODELGATE_ENV is "prodution"`)
+      assert.include(warnings[0], path.join(dir, "environments", "prodution.json"))
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
 
   it.scoped("the overlay deep-merges over gateway.json, the environment overrides single values", () =>

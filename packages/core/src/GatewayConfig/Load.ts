@@ -94,7 +94,13 @@ export const loadAll = (
     let merged = base.right
     if (source.environment !== undefined && source.environment !== "") {
       const overlayFile = path.join(source.directory, "environments", `${source.environment}.json`)
-      const overlay = yield* Effect.either(readJson(overlayFile))
+      const text = yield* Effect.either(readOptional(overlayFile))
+      if (Either.isLeft(text)) return Either.left([text.left])
+      if (Option.isNone(text.right)) {
+        // Not an error (an environment may need no overlay), but a misspelt one would pass unseen.
+        yield* Effect.logWarning(`MODELGATE_ENV is "${source.environment}" but ${overlayFile} does not exist: gateway.json is used without an overlay`)
+      }
+      const overlay = Option.isNone(text.right) ? Either.right<unknown>({}) : parseJson(overlayFile, text.right.value)
       if (Either.isLeft(overlay)) return Either.left([overlay.left])
       merged = deepMerge(base.right, overlay.right)
       const errors = Either.match(decodeAll(GatewayConfigData, overlayFile, merged), { onLeft: (e) => e, onRight: () => [] })
