@@ -132,9 +132,10 @@ export const make = (
   }
 
   const virtualKeyOf = (headers: Headers.Headers): VirtualKey | undefined => {
-    if (byDigest.size === 0) return undefined
+    // The key a request was let in with binds it to its end, even when a reload has since removed every key.
     const known = admitted.get(headers)
     if (known !== undefined) return known
+    if (byDigest.size === 0) return undefined
     const who = identify(headers)
     return who === "master" || who instanceof ApiError ? undefined : who
   }
