@@ -115,6 +115,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       verdicts[i] = { model: models[i]!.model.id, reason, kind, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) }
     }
     const statics: Array<number> = []
+    const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
     models.forEach(({ model }, i) => {
       if (!model.enabled) return exclude(i, "disabled")
       if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key", "request")
@@ -133,14 +134,39 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
         return exclude(i, `context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`, "request")
       }
+      // The request's own cost cap is one of its asks, like the checks above: applied before health,
+      // so a model that is down and too dear reads as ruled out by the request (no degraded mode, no wait).
+      const costPico = estimateCost(deps.costs, model, prompt, allOutput)
+      if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
+        return exclude(i, `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`, "request")
+      }
+      costsPico[i] = costPico
       statics.push(i)
     })
     // Plain flatMaps between the batches (no generator): a ranking is a handful of Effect ops.
     const healths: Array<ModelHealth | undefined> = models.map(() => undefined)
-    const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
-    const healthy: Array<number> = []
-    const afterHealth = (seen: ReadonlyArray<Availability>) => {
-      statics.forEach((i, k) => {
+    // Budgets before health: a spent budget is the request's own limit (it does not pass by waiting),
+    // so a model both down and over budget reads as over budget (no degraded mode, no wait, a 429).
+    const afterStatics = () =>
+      Option.isNone(deps.costs) ? checkHealth(statics) : Reads.flatMapNow(
+        Reads.budgetRefusals(
+          deps.costs.value,
+          requirements.agentType,
+          statics.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! })),
+          at
+        ),
+        (refusals) =>
+          checkHealth(statics.filter((i, k) => {
+            const refused = refusals[k]
+            if (refused !== undefined) exclude(i, refused.message, "budget")
+            return refused === undefined
+          }))
+      )
+    const checkHealth = (affordable: ReadonlyArray<number>) =>
+      Reads.flatMapNow(Reads.availability(deps.health, affordable.map((i) => models[i]!.model.id), at), (seen) => afterHealth(affordable, seen))
+    const afterHealth = (affordable: ReadonlyArray<number>, seen: ReadonlyArray<Availability>) => {
+      const healthy: Array<number> = []
+      affordable.forEach((i, k) => {
         const { available, health, retryAfterMs } = seen[k]!
         if (!available) {
           const probe = retryAfterMs === undefined
@@ -151,28 +177,10 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
           const reason = `unavailable: ${health.reason || health.status}${probe}`
           return exclude(i, reason, health.blocked === true ? "permanent" : "unavailable", retryAfterMs)
         }
-        const costPico = estimateCost(deps.costs, models[i]!.model, prompt, allOutput)
-        if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
-          return exclude(i, `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`, "request")
-        }
         healths[i] = health
-        costsPico[i] = costPico
         healthy.push(i)
       })
-      return Option.isNone(deps.costs) ? afterBudgets(healthy) : Reads.flatMapNow(
-        Reads.budgetRefusals(
-          deps.costs.value,
-          requirements.agentType,
-          healthy.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! })),
-          at
-        ),
-        (refusals) =>
-          afterBudgets(healthy.filter((i, k) => {
-            const refused = refusals[k]
-            if (refused !== undefined) exclude(i, refused.message, "budget")
-            return refused === undefined
-          }))
-      )
+      return afterBudgets(healthy)
     }
     const afterBudgets = (affordable: ReadonlyArray<number>) =>
       Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: prompt + allOutput })), at), (rooms) => {
@@ -193,7 +201,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
         }
         return { eligible, excluded }
       })
-    return Reads.flatMapNow(Reads.availability(deps.health, statics.map((i) => models[i]!.model.id), at), afterHealth)
+    return afterStatics()
   })
 
 interface Scored {
