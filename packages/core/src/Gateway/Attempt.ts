@@ -16,7 +16,7 @@ import type { Provider, ProviderKey } from "../Provider.js"
 import { type EvaluationInput, notEvaluated } from "../ResponseEvaluator.js"
 import { encodingFor, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
 import * as Accounting from "./Accounting.js"
-import { type Candidates, candidates } from "./Candidates.js"
+import { answered, type Candidates, candidates } from "./Candidates.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 
@@ -242,7 +242,9 @@ export const answerOver = <A, B, C, E>(
 ) => {
   const call = attemptOn(s, request, requirements, begun, steps)
   return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    Effect.flatMap(runOver(s, ranked, call, begun), (outcome) => answer(ranked, outcome)))
+    Effect.flatMap(runOver(s, ranked, call, begun), (outcome) =>
+      // Degraded mode is left once a provider answered (a step only while it was on).
+      s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome)))
 }
 
 /** The metadata of an answer that `outcome` produced (not from the cache). */

@@ -110,10 +110,17 @@ const degradedBy = (error: { readonly _tag: string }): boolean =>
   error._tag === "QueueTimeout" ||
   (error instanceof NoEligibleModel && error.exclusions.some((e) => e.kind === "unavailable" || e.kind === "rate_limited"))
 
-/** Rank, waiting in the priority queue while nothing can serve; enters and leaves degraded mode. */
+/** Rank, waiting in the priority queue while nothing can serve; enters degraded mode (`answered` leaves it). */
 export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
-  Effect.matchEffect(s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun)), {
-    onFailure: (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)) : Effect.fail(e)),
-    // The flag is read synchronously: leaving degraded mode costs a step only when it was on.
-    onSuccess: (ranked) => (s.state.degraded ? Effect.as(setDegraded(s, false, ""), ranked) : Effect.succeed(ranked))
-  })
+  Effect.catchAll(
+    s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun)),
+    (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)) : Effect.fail(e))
+  )
+
+/**
+ * A provider answered: degraded mode is left (README: "left at the next
+ * answer"; a request that finds a candidate which then fails leaves nothing).
+ * The flag is read synchronously: it costs a step only when it was on.
+ */
+export const answered = <A>(s: Services, value: A): Effect.Effect<A> =>
+  s.state.degraded ? Effect.as(setDegraded(s, false, ""), value) : Effect.succeed(value)
