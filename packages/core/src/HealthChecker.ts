@@ -199,15 +199,24 @@ export const make = Effect.gen(function* () {
           Option.match({
             onNone: () => failed("Timeout"),
             onSome: (r) =>
-              Effect.map(Clock.currentTimeMillis, (at): State.Check => ({
-                at,
-                ok: r.ok,
-                latencyMs: r.latencyMs,
-                errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
-                source: "probe",
-                counts: r.ok || r.error?._tag !== "RateLimited",
-                unreachable: !r.ok && r.error !== undefined && isUnreachable(r.error) ? r.error.detail : undefined
-              }))
+              Effect.gen(function* () {
+                // A key refused (401/403) is the key's fault, not the model's: set it aside as traffic
+                // does (the next probe takes another key, or finds none usable), and count nothing.
+                const refusedKey = !r.ok && r.error?._tag === "Unauthorized"
+                  ? ((r.error as { readonly keyId?: string | undefined }).keyId ?? Option.getOrUndefined(key)?.id)
+                  : undefined
+                if (refusedKey !== undefined) yield* apiKeys.setAside(model.provider, refusedKey, r.error!.message)
+                const at = yield* Clock.currentTimeMillis
+                return {
+                  at,
+                  ok: r.ok,
+                  latencyMs: r.latencyMs,
+                  errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
+                  source: "probe",
+                  counts: r.ok || (r.error?._tag !== "RateLimited" && refusedKey === undefined),
+                  unreachable: !r.ok && r.error !== undefined && isUnreachable(r.error) ? r.error.detail : undefined
+                } satisfies State.Check
+              })
           })
         ),
         Effect.catchAllDefect((defect) => Effect.zipRight(Effect.logWarning(`probe of ${model.id} died`, defect), failed("Defect")))
