@@ -137,3 +137,35 @@ describe("ResponseEvaluator", () => {
       assert.isTrue(Option.isNone(yield* evaluator.evaluate({ requestId: "r", model: "m", taskType: undefined, request, response: reply(bad) })))
     }).pipe(Effect.provide(ResponseEvaluator.layerDisabled)))
 })
+
+// Answers a client cannot use are flagged low quality under the default weights and threshold
+// (0.4/0.3/0.3, 0.5): a bare refusal (the heuristics' "bare refusal 0" completeness), and prose where JSON was asked for.
+const defaultWeights = { completeness: 0.4, relevance: 0.3, coherence: 0.3 }
+const threshold = 0.5
+
+const ask = (text: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
+  model: "auto",
+  messages: [{ role: "user", content: text }],
+  ...extra
+})
+
+describe("low-quality answers are flagged", () => {
+  it("a bare refusal has completeness 0 and is low quality", () => {
+    for (const refusal of ["I'm sorry, but I can't help with that.", "I cannot assist with that request.", "Sorry, I am unable to comply."]) {
+      const request = ask("What is the capital of France?")
+      assert.strictEqual(ResponseEvaluator.Heuristics.completeness(request, reply(refusal)), 0, refusal)
+      assert.isBelow(ResponseEvaluator.Heuristics.evaluate(request, reply(refusal), defaultWeights).score, threshold, refusal)
+    }
+    // an answer that starts apologetically but answers is not a refusal
+    const fine = "Sorry for the delay: the capital of France is Paris."
+    assert.strictEqual(ResponseEvaluator.Heuristics.completeness(ask("What is the capital of France?"), reply(fine)), 1)
+  })
+
+  it("prose where JSON was asked for is low quality", () => {
+    const request = ask("Give the capital of France as JSON with a key capital", { response_format: { type: "json_object" } })
+    const scores = ResponseEvaluator.Heuristics.evaluate(request, reply("The capital of France is Paris."), defaultWeights)
+    assert.isBelow(scores.score, threshold, JSON.stringify(scores))
+    // valid JSON is fine
+    assert.isAtLeast(ResponseEvaluator.Heuristics.evaluate(request, reply('{"capital": "Paris", "country": "France"}'), defaultWeights).score, threshold)
+  })
+})

@@ -3,7 +3,7 @@
  * randomness: the same request and response always score the same.
  *
  * - completeness: finish reason (`length` 0.4, `content_filter` 0.2), empty
- *   answer or bare refusal 0, answer length against what the prompt asks
+ *   answer, bare refusal or (when JSON was asked for) no JSON at all 0, answer length against what the prompt asks
  *   (a detailed ask expects 40+ words; "list 5 ..." expects 5 items), tool-call
  *   arguments that are valid JSON;
  * - relevance: share of the prompt's key terms (stop words removed, crude
@@ -93,6 +93,14 @@ export const requestedCount = (prompt: string): { readonly count: number; readon
 const sentences = (text: string) => text.split(/(?<=[.!?。！？])\s+/u).filter((s) => s.trim().length > 0).length
 const paragraphs = (text: string) => text.split(/\n\s*\n/).filter((p) => p.trim().length > 0).length
 
+/**
+ * A bare refusal: a short answer (under 40 words) that opens by declining
+ * ("I'm sorry, but I can't ...", "I cannot assist ...", "Sorry, I am unable to ...").
+ */
+const refusalOpening =
+  /^\s*(?:(?:i'?m|i am)\s+(?:so\s+|very\s+|really\s+)?sorry|sorry|i apologi[sz]e|unfortunately)?[\s,.!:;-]*(?:but\s+)?(?:i|as an ai[^,.]*,\s*i)\s+(?:can(?:no|')t|cannot|can not|won'?t|will not|am (?:not able|unable)|'m (?:not able|unable)|am not allowed|must decline)\b/iu
+export const isRefusal = (text: string): boolean => words(text).length < 40 && refusalOpening.test(text.replace(/[\u2018\u2019]/g, "'"))
+
 /** Completeness of the first choice, 0..1. */
 export const completeness = (request: ChatRequest, response: ChatResponse): number => {
   const choice = response.choices[0]
@@ -104,6 +112,9 @@ export const completeness = (request: ChatRequest, response: ChatResponse): numb
     return clamp01(status * (0.5 + 0.5 * valid))
   }
   if (content.trim().length === 0) return 0
+  if (isRefusal(content)) return 0
+  // Prose where JSON was asked for is nothing the client can read: not an answer.
+  if (jsonScore(request, content) === 0) return 0
   const prompt = promptText(request)
   const expectedWords = detailedAsk.test(prompt) ? 40 : 1
   const lengthFactor = Math.sqrt(Math.min(1, words(content).length / expectedWords))
