@@ -32,6 +32,18 @@ const report = (cause: Cause.Cause<unknown>) => {
   return Console.error(`modelgate: unexpected failure\n${Cause.pretty(cause)}`)
 }
 
+// The runtime interrupts the program on the first SIGINT / SIGTERM and then stops listening, so a
+// second one (Ctrl-C under `npm start` reaches node twice: from the terminal and forwarded by npm)
+// would kill the process by the default action, cutting the drain and losing the queued records.
+// These listeners stay: a repeated signal is logged and the graceful shutdown goes on (bounded by
+// `server.shutdownGraceMs`).
+let signals = 0
+const repeatedSignal = (signal: NodeJS.Signals) => {
+  if (++signals > 1) process.stderr.write(`modelgate: ${signal} received again; already shutting down (draining, flushing records)\n`)
+}
+process.on("SIGINT", repeatedSignal)
+process.on("SIGTERM", repeatedSignal)
+
 // `.env` is read before the command line is parsed, so every variable (MODELGATE_CONFIG_DIR and
 // MODELGATE_ENV included) may be set there.
 Commands.runWithDotEnv({ app: makeAppLayer, registry: makeRegistryLayer, costs: makeCostsLayer })(process.argv).pipe(
