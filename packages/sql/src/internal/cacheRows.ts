@@ -8,6 +8,7 @@
 import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, type ParseResult, Schema } from "effect"
+import { transaction } from "./recordRows.js"
 
 /** Integers come back as numbers from SQLite and as strings from PostgreSQL BIGINT. */
 export const Int = Schema.Union(Schema.Number, Schema.NumberFromString)
@@ -47,7 +48,7 @@ export const upsert = (sql: SqlClient.SqlClient, row: CacheRow): Effect.Effect<v
 
 /** Insert or replace every row, in order, in one transaction. */
 export const upsertAll = (sql: SqlClient.SqlClient, rows: ReadonlyArray<CacheRow>): Effect.Effect<void, SqlError> =>
-  sql.withTransaction(Effect.forEach(rows, (row) => upsert(sql, row), { discard: true }))
+  transaction(sql, Effect.forEach(rows, (row) => upsert(sql, row), { discard: true }))
 
 /** Mark `keys` as used at `now` (never moving a last access back). */
 export const touch = (sql: SqlClient.SqlClient, keys: ReadonlyArray<string>, now: number): Effect.Effect<void, SqlError> =>

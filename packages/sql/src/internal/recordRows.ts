@@ -8,7 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Effect, Schema } from "effect"
+import { Cause, Effect, Option, Schema } from "effect"
 
 /** A column value: text, number, or NULL. */
 export type Value = string | number | null
@@ -80,7 +80,8 @@ const CHUNK = 50
 export const insertTables = (sql: SqlClient.SqlClient, tables: ReadonlyArray<TableRows>): Effect.Effect<void, SqlError> =>
   tables.length === 0
     ? Effect.void
-    : sql.withTransaction(
+    : transaction(
+        sql,
         Effect.forEach(
           tables.flatMap(({ rows, table }) =>
             Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => [table, rows.slice(i * CHUNK, (i + 1) * CHUNK)] as const)
@@ -171,7 +172,8 @@ export const insertColumns = (
   batchId?: string | undefined,
   keep: number = keepBatchIds
 ): Effect.Effect<boolean, SqlError> =>
-  sql.withTransaction(
+  transaction(
+    sql,
     // `withTransaction` provides its connection; `serviceOption` keeps this effect's requirements at never.
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) => {
       if (transaction._tag === "None") return Effect.dieMessage("insertColumns: no transaction connection")
@@ -197,3 +199,30 @@ export const describeSqlError = (error: SqlError): string => {
   const detail = cause instanceof Error ? cause.message : undefined
   return detail === undefined || detail === error.message ? error.message : `${error.message}: ${detail}`
 }
+
+const isSqlError = (u: unknown): u is SqlError =>
+  typeof u === "object" && u !== null && "_tag" in u && (u as { readonly _tag: unknown })._tag === "SqlError"
+
+/**
+ * `sql.withTransaction(effect)`, whose SQL errors are failures. @effect/sql
+ * makes a failed COMMIT, and a failed ROLLBACK, a defect that replaces the
+ * transaction's own error; SQLite rolls a transaction back by itself on
+ * SQLITE_FULL (disk full), SQLITE_IOERR and others, so the ROLLBACK that
+ * follows fails ("no transaction is active"): the write died instead of
+ * failing, with the reason lost, and a writer that retries failures stopped.
+ * The transaction's own error wins when there is one, else the COMMIT's or
+ * ROLLBACK's; any other defect stays a defect.
+ */
+export const transaction = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+  Effect.suspend(() => {
+    let own: Option.Option<E> = Option.none()
+    return sql.withTransaction(Effect.tapError(effect, (error) => Effect.sync(() => void (own = Option.some(error))))).pipe(
+      Effect.catchAllCause((cause): Effect.Effect<never, E | SqlError> => {
+        const failure = Cause.failureOption(cause)
+        if (Option.isSome(failure)) return Effect.fail(failure.value)
+        if (Option.isSome(own)) return Effect.fail(own.value)
+        const defect = Cause.dieOption(cause)
+        return Option.isSome(defect) && isSqlError(defect.value) ? Effect.fail(defect.value) : Effect.failCause(cause)
+      })
+    )
+  })
