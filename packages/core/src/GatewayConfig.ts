@@ -24,7 +24,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import type { ConfigError } from "@modelgate/domain/Errors"
 import { ConfigRejected, ConfigReloaded } from "@modelgate/domain/Events"
-import { Clock, Config, Context, Duration, Effect, Layer, Schema, Stream, SubscriptionRef } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
 import { Events } from "./Events.js"
 import { load, type Source } from "./GatewayConfig/Load.js"
 import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -163,15 +163,21 @@ export const layer = (
     })
   )
 
-/** `layer` with the directory from `MODELGATE_CONFIG_DIR` (default `config`) and the environment from `MODELGATE_ENV`. */
+/** `layer` with the directory (unless given) from `MODELGATE_CONFIG_DIR` (default `config`) and the environment (unless given) from `MODELGATE_ENV`. */
 export const layerConfig = (
-  options: Omit<LayerOptions, "directory" | "environment"> = {}
+  options: Omit<LayerOptions, "directory" | "environment"> & {
+    /** The directory, when given; else `MODELGATE_CONFIG_DIR`. */
+    readonly directory?: string | undefined
+    /** The overlay, when given; else `MODELGATE_ENV`. */
+    readonly environment?: string | undefined
+  } = {}
 ): Layer.Layer<GatewayConfig, ConfigError, FileSystem.FileSystem | Path.Path | Events> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
-      const directory = yield* Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "config")
-      const environment = yield* Config.option(Config.string("MODELGATE_ENV"))
-      return layer({ ...options, directory, environment: environment._tag === "Some" ? environment.value : undefined })
+      // Each falls back to its variable on its own.
+      const directory = options.directory ?? (yield* Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "config"))
+      const environment = options.environment ?? Option.getOrUndefined(yield* Config.option(Config.string("MODELGATE_ENV")))
+      return layer({ ...options, directory, environment })
     }).pipe(Effect.orDie)
   )
 

@@ -51,10 +51,10 @@ export interface GatewayLiveOptions {
  */
 export const layerWith = (options: GatewayLiveOptions = {}) => {
   const directory = options.configDirectory
-  const config = (directory === undefined
-    ? GatewayConfig.layerConfig({ watch: options.watch })
-    : GatewayConfig.layer({ directory, environment: options.environment, watch: options.watch })
-  ).pipe(Layer.provideMerge(Events.layer))
+  // The directory and the overlay each fall back to their variable (MODELGATE_CONFIG_DIR, MODELGATE_ENV) on their own.
+  const config = GatewayConfig.layerConfig({ directory, environment: options.environment, watch: options.watch }).pipe(
+    Layer.provideMerge(Events.layer)
+  )
 
   const sqlite = Layer.unwrapEffect(
     Effect.map(GatewayConfig.GatewayConfig, (c) =>
