@@ -22,7 +22,7 @@ import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import type { Priority } from "@modelgate/domain/Requirements"
 import { HttpServer } from "@effect/platform"
-import { Config, ConfigProvider, Console, Context, Effect, Layer, Option, Schedule, Stream } from "effect"
+import { Config, ConfigProvider, Console, Context, Data, Effect, Layer, Option, Schedule, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -43,14 +43,29 @@ interface RawModel {
   readonly [key: string]: unknown
 }
 
-/** The shipped registry, with OpenAI's limits lowered to what the fake enforces. */
-const demoRegistry = (source: string) => {
-  const file = JSON.parse(fs.readFileSync(source, "utf8")) as { readonly models: ReadonlyArray<RawModel> }
-  return {
-    source: `demo copy of ${source}`,
-    models: file.models.map((m) => (m.provider === "openai" ? { ...m, rateLimits: { rpm: openAiRpm, tpm: 200_000 } } : m))
+/** The demo could not start (a message for the user; the CLI prints it and exits 1). */
+export class DemoFailure extends Data.TaggedError("DemoFailure")<{ readonly reason: string }> {
+  override get message() {
+    return this.reason
   }
 }
+
+/** The shipped registry, with OpenAI's limits lowered to what the fake enforces. */
+const demoRegistry = (source: string) =>
+  Effect.try({
+    try: () => {
+      const file = JSON.parse(fs.readFileSync(source, "utf8")) as { readonly models: ReadonlyArray<RawModel> }
+      return {
+        source: `demo copy of ${source}`,
+        models: file.models.map((m) => (m.provider === "openai" ? { ...m, rateLimits: { rpm: openAiRpm, tpm: 200_000 } } : m))
+      }
+    },
+    catch: (e) =>
+      new DemoFailure({
+        reason: `cannot read the model registry ${source} (${e instanceof Error ? e.message : String(e)}): ` +
+          "run the demo from the repository root"
+      })
+  })
 
 const openAiRpm = 20
 
@@ -98,7 +113,7 @@ export const banner = (options: BannerOptions): string => {
 export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const registry = demoRegistry(path.resolve("config/models.json"))
+      const registry = yield* demoRegistry(path.resolve("config/models.json"))
       const modelsOf = (provider: string) => registry.models.filter((m) => m.provider === provider).map((m) => m.providerModel)
       const openai = yield* FakeOpenAi.make({ models: modelsOf("openai") })
       const anthropic = yield* FakeAnthropic.make()
@@ -135,13 +150,24 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           evaluator: { enabled: true }
         })
       )
-      // The fakes' keys over what the command was given (the environment, then .env).
+      // The fakes' keys and addresses, and the demo's own database, over what the command was given
+      // (the environment, then .env): a user's MODELGATE_DB, OLLAMA_HOST, *_BASE_URL or real keys
+      // (GOOGLE_API_KEY, numbered extras) are for `serve`, never for the demo. An empty value is no
+      // key, and stops the numbered ones.
       const ambient = yield* Effect.configProviderWith(Effect.succeed)
       const keys = ConfigProvider.fromMap(
         new Map([
           ["OPENAI_API_KEY", "sk-test-openai"],
           ["ANTHROPIC_API_KEY", anthropic.apiKey],
-          ["GEMINI_API_KEY", google.apiKey]
+          ["GEMINI_API_KEY", google.apiKey],
+          ...["OPENAI_API_KEY_1", "ANTHROPIC_API_KEY_1", "GEMINI_API_KEY_1", "GOOGLE_API_KEY", "GOOGLE_API_KEY_1"].map(
+            (name) => [name, ""] as const
+          ),
+          ["MODELGATE_DB", path.join(dir, "demo.db")],
+          ["OPENAI_BASE_URL", openai.baseUrl],
+          ["ANTHROPIC_BASE_URL", anthropic.baseUrl],
+          ["GEMINI_BASE_URL", google.baseUrl],
+          ["OLLAMA_HOST", ollama.url]
         ])
       ).pipe(ConfigProvider.orElse(() => ambient))
       const app = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
@@ -185,6 +211,8 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           return Effect.zipRight(ask(n - 1, "auto", priorities[(n / 2) % priorities.length]!), ask(n, "gpt-4o-mini", "MEDIUM"))
         }).pipe(Effect.repeat(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(59)))), Effect.forkScoped)
         return yield* Effect.never
-      }).pipe(Effect.provide(app))
+        // Scoped inside the gateway: on Ctrl-C the server drains, and the event printer and the
+        // background load stop, before the gateway's layers (record writer, database) close.
+      }).pipe(Effect.scoped, Effect.provide(app))
     })
   )
