@@ -3,37 +3,9 @@
  * that pass the gateway's auth when MODELGATE_MASTER_KEY is set (without
  * printing the key).
  */
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Console, Effect, Fiber, Schedule } from "effect"
-import { runDemo } from "../src/cli/demo.js"
-
-/** Start the demo on port 0 with these variables; returns what it printed once the banner is out, and its fiber. */
-const startDemo = (env: Record<string, string>) =>
-  Effect.gen(function* () {
-    const out: Array<string> = []
-    const console = new Proxy({} as Console.Console, {
-      get: (_target, key) => {
-        if (key === "log" || key === "error") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
-        if (key === "unsafe") return { log: () => {}, error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} }
-        if (key === Console.TypeId) return Console.TypeId
-        return () => Effect.void
-      }
-    })
-    const fiber = yield* runDemo({ port: 0, host: "127.0.0.1" }).pipe(
-      Effect.withConsole(console),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-      Effect.provide(NodeContext.layer),
-      Effect.fork
-    )
-    const text = yield* Effect.sync(() => out.join("\n")).pipe(
-      Effect.filterOrFail((t) => t.includes("Background load")),
-      Effect.retry(Schedule.spaced("50 millis")),
-      Effect.timeout("20 seconds"),
-      Effect.catchAll(() => Effect.flatMap(Fiber.poll(fiber), (exit) => Effect.dieMessage(`no banner: ${out.join("\n")} ${exit._tag === "Some" && exit.value._tag === "Failure" ? Cause.pretty(exit.value.cause) : "running"}`)))
-    )
-    return { text, fiber }
-  })
+import { Effect, Fiber } from "effect"
+import { startDemo } from "./support/DemoRun.js"
 
 describe("cli demo", () => {
   it.live("prints the real port and curl commands with the master key header", () =>

@@ -6,41 +6,18 @@
  * a closed gateway, and its records were "offered after the writer closed" /
  * "lost" (warnings and an ERROR printed on every Ctrl-C under load).
  */
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Fiber, Logger, LogLevel, Schedule } from "effect"
-import { runDemo } from "../src/cli/demo.js"
+import { Effect, Fiber, Logger, LogLevel } from "effect"
+import { startDemo } from "./support/DemoRun.js"
 
 describe("demo Ctrl-C", () => {
   it.live("lets an in-flight stream finish and loses no record", () =>
     Effect.gen(function* () {
-      const out: Array<string> = []
       const logs: Array<string> = []
-      const console = new Proxy({} as Console.Console, {
-        get: (_target, key) => {
-          if (key === "log" || key === "error") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
-          if (key === "unsafe") return { log: () => {}, error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} }
-          if (key === Console.TypeId) return Console.TypeId
-          return () => Effect.void
-        }
-      })
       const capture = Logger.make(({ logLevel, message, cause }) => {
         if (LogLevel.greaterThanEqual(logLevel, LogLevel.Warning)) logs.push(`${logLevel.label} ${String(message)} ${cause._tag === "Empty" ? "" : String(cause)}`)
       })
-      const fiber = yield* runDemo({ port: 0, host: "127.0.0.1" }).pipe(
-        Effect.withConsole(console),
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map())),
-        Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
-        Effect.provide(NodeContext.layer),
-        Effect.fork
-      )
-      const text = yield* Effect.sync(() => out.join("\n")).pipe(
-        Effect.filterOrFail((t) => t.includes("Background load")),
-        Effect.retry(Schedule.spaced("50 millis")),
-        Effect.timeout("20 seconds"),
-        Effect.orDieWith(() => new Error(`no banner: ${out.join("\n")}`))
-      )
-      const base = /(http:\/\/127\.0\.0\.1:\d+)\/v1\/models/.exec(text)![1]!
+      const { base, fiber } = yield* startDemo({}, capture)
       // A stream of the lifelike fake takes several hundred ms: its headers come first, then its events.
       const started = yield* Effect.promise(() =>
         fetch(`${base}/v1/chat/completions`, {

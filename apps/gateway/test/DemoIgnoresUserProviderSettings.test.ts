@@ -8,40 +8,16 @@
  * reject them, and the demo shows failovers and keys set aside that have
  * nothing to do with what it means to show).
  */
-import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Console, Effect, Fiber, Schedule } from "effect"
+import { Effect, Fiber } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { runDemo } from "../src/cli/demo.js"
+import { startDemo } from "./support/DemoRun.js"
 
-const startDemo = (env: Record<string, string>) =>
-  Effect.gen(function* () {
-    const out: Array<string> = []
-    const console = new Proxy({} as Console.Console, {
-      get: (_target, key) => {
-        if (key === "log" || key === "error") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
-        if (key === "unsafe") return { log: () => {}, error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} }
-        if (key === Console.TypeId) return Console.TypeId
-        return () => Effect.void
-      }
-    })
-    const fiber = yield* runDemo({ port: 0, host: "127.0.0.1" }).pipe(
-      Effect.withConsole(console),
-      Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
-      Effect.provide(NodeContext.layer),
-      Effect.fork
-    )
-    const text = yield* Effect.sync(() => out.join("\n")).pipe(
-      Effect.filterOrFail((t) => t.includes("Background load")),
-      Effect.retry(Schedule.spaced("50 millis")),
-      Effect.timeout("20 seconds"),
-      Effect.orDieWith(() => new Error(`no banner: ${out.join("\n")}`))
-    )
-    const base = /(http:\/\/127\.0\.0\.1:\d+)\/v1\/models/.exec(text)![1]!
-    return { base, fiber, out }
-  })
+/** The demo started with `env`, at its address. */
+const startAt = (env: Record<string, string>) =>
+  Effect.map(startDemo(env), ({ base, fiber, out }) => ({ base: base!, fiber, out }))
 
 const chat = (base: string, model: string) =>
   Effect.promise(async () => {
@@ -58,7 +34,7 @@ describe("demo ignores the user's provider settings", () => {
     Effect.gen(function* () {
       const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-userdb-"))
       const userDb = Path.join(dir, "mine.db")
-      const { base, fiber } = yield* startDemo({ MODELGATE_DB: userDb })
+      const { base, fiber } = yield* startAt({ MODELGATE_DB: userDb })
       const res = yield* chat(base, "claude-haiku-4-5")
       assert.strictEqual(res.status, 200, res.body)
       yield* Fiber.interrupt(fiber)
@@ -67,7 +43,7 @@ describe("demo ignores the user's provider settings", () => {
 
   it.live("keeps its providers on the fakes whatever OLLAMA_HOST and *_BASE_URL say", () =>
     Effect.gen(function* () {
-      const { base, fiber } = yield* startDemo({
+      const { base, fiber } = yield* startAt({
         OLLAMA_HOST: "127.0.0.1:9",
         OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
         ANTHROPIC_BASE_URL: "http://127.0.0.1:9"
@@ -83,7 +59,7 @@ describe("demo ignores the user's provider settings", () => {
 
   it.live("uses only the fakes' keys, not the user's GOOGLE_API_KEY or numbered keys", () =>
     Effect.gen(function* () {
-      const { base, fiber } = yield* startDemo({
+      const { base, fiber } = yield* startAt({
         GOOGLE_API_KEY: "AIza-user-real-key",
         ANTHROPIC_API_KEY_1: "sk-ant-user-real-key",
         OPENAI_API_KEY_1: "sk-user-real-key"
