@@ -30,7 +30,7 @@ import type { HealthStatus } from "@modelgate/domain/Events"
 import { HealthChanged } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { healthFailureTags, isUnreachable, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
-import type { HealthCheckRecord } from "@modelgate/domain/Records"
+import { HealthCheckRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, ScheduleDecision, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
@@ -149,11 +149,24 @@ export const make = Effect.gen(function* () {
   const transition = (model: string, f: (entry: State.Entry) => State.Transition) =>
     Effect.flatMap(Effect.sync(() => applyNow(model, f)), announce)
 
+  /** `record` with its model's provider, when the registry knows the model. */
+  const withProvider = (record: HealthCheckRecord): Effect.Effect<HealthCheckRecord> =>
+    Effect.map(Effect.option(registry.get(record.model)), (model) =>
+      Option.isNone(model) ? record : new HealthCheckRecord({
+        at: record.at,
+        model: record.model,
+        provider: model.value.provider,
+        ok: record.ok,
+        latencyMs: record.latencyMs,
+        source: record.source,
+        ...(record.errorClass === undefined ? {} : { errorClass: record.errorClass })
+      }, true))
+
   /** Publish and record what a transition says (nothing for most traffic reports). */
   const announce = (t: State.Transition): Effect.Effect<ModelHealth> =>
     t.record === undefined && t.from === t.to ? Effect.succeed(t.entry.health) : Effect.gen(function* () {
       const model = t.entry.health.model
-      if (t.record !== undefined) yield* sink.offer(t.record)
+      if (t.record !== undefined) yield* sink.offer(yield* withProvider(t.record))
       if (t.from !== t.to) {
         yield* PubSub.publish(changed, t.entry.health)
         if (t.from === "unavailable" || t.to === "unavailable") {

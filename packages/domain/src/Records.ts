@@ -43,6 +43,8 @@ export class PerformanceRecord extends Schema.TaggedClass<PerformanceRecord>()("
 export class HealthCheckRecord extends Schema.TaggedClass<HealthCheckRecord>()("HealthCheckRecord", {
   ...at,
   model: Schema.String,
+  /** The model's provider, when the registry knows the model (metrics label its series with it). */
+  provider: Schema.optional(Schema.String),
   ok: Schema.Boolean,
   latencyMs: Schema.NonNegative,
   errorClass: Schema.optional(Schema.String),

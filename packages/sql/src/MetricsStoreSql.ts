@@ -33,6 +33,8 @@ const CostRow = Schema.Struct({
   cached_tokens: N
 })
 const CountRow = Schema.Struct({ model: Schema.String, ok: N, n: N })
+/** Health checks per model, with the provider they name (NULL in rows from before migration 0006). */
+const HealthRow = Schema.Struct({ ...CountRow.fields, provider: Schema.NullOr(Schema.String) })
 
 /** Build the SQL metrics store on the current `SqlClient`. */
 export const make = Effect.gen(function* () {
@@ -93,9 +95,9 @@ export const make = Effect.gen(function* () {
   })
   const health = SqlSchema.findAll({
     Request: MetricsFilter,
-    Result: CountRow,
+    Result: HealthRow,
     execute: (f) => sql`
-      SELECT model, SUM(ok) AS ok, COUNT(*) AS n FROM health_checks
+      SELECT model, MAX(provider) AS provider, SUM(ok) AS ok, COUNT(*) AS n FROM health_checks
       WHERE ${sql.and([...time(f), ...(f.model !== undefined ? [sql`model = ${f.model}`] : [])])}
       GROUP BY model`
   })
@@ -141,6 +143,7 @@ export const make = Effect.gen(function* () {
       for (const r of rows.failovers) at(r.model).failovers = r.n
       for (const r of rows.health) {
         const m = at(r.model)
+        if (m.provider === "" && r.provider !== null) m.provider = r.provider
         m.healthOk = r.ok
         m.healthTotal = r.n
       }

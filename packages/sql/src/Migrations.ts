@@ -8,6 +8,7 @@ import records from "./migrations/0002_records.js"
 import cache from "./migrations/0003_cache.js"
 import recordBatches from "./migrations/0004_record_batches.js"
 import dropUnusedRecordIndexes from "./migrations/0005_drop_unused_record_indexes.js"
+import healthCheckProvider from "./migrations/0006_health_check_provider.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -15,5 +16,6 @@ export const loader = Migrator.fromRecord({
   "0002_records": records,
   "0003_cache": cache,
   "0004_record_batches": recordBatches,
-  "0005_drop_unused_record_indexes": dropUnusedRecordIndexes
+  "0005_drop_unused_record_indexes": dropUnusedRecordIndexes,
+  "0006_health_check_provider": healthCheckProvider
 })

@@ -258,7 +258,7 @@ describe("record columns", () => {
         { at: 100, requestId: "r", model: "m", provider: "p", agentType: "a", latencyMs: 900, timeToFirstTokenMs: 8, success: true, outputTokens: 7, streamed: false, cacheHit: true },
         true
       ),
-      new HealthCheckRecord({ at: 100, model: "m", ok: true, latencyMs: 3, source: "probe" }, true),
+      new HealthCheckRecord({ at: 100, model: "m", provider: "p", ok: true, latencyMs: 3, source: "probe" }, true),
       new RateLimitEventRecord({ at: 100, model: "m", kind: "limited", detail: "d" }, true),
       new FailoverRecord({ at: 100, from: "m", to: "n", reason: "Timeout", attempt: 2, elapsedMs: 30 }, true),
       new QualityScoreRecord({ at: 100, requestId: "r", model: "m", taskType: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, lowQuality: false }, true),
@@ -271,7 +271,7 @@ describe("record columns", () => {
       ["cost_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", api_key_id: null, agent_type: "a", task_type: null, prompt_tokens: 2, completion_tokens: 3, cached_tokens: 4, cost_pico: 5, cache_hit: 1 })],
       ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: null, latency_ms: 0.5, ttft_ms: null, success: 0, error_class: "Timeout", output_tokens: 7, streamed: 1, cache_hit: 1, latency_bucket: 0 })],
       ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: "a", latency_ms: 900, ttft_ms: 8, success: 1, error_class: null, output_tokens: 7, streamed: 0, cache_hit: 1, latency_bucket: latencyBucket(900) })],
-      ["health_checks", Object.entries({ at: 100, model: "m", ok: 1, latency_ms: 3, error_class: null, source: "probe" })],
+      ["health_checks", Object.entries({ at: 100, model: "m", ok: 1, latency_ms: 3, error_class: null, source: "probe", provider: "p" })],
       ["rate_limit_events", Object.entries({ at: 100, model: "m", kind: "limited", dimension: null, detail: "d" })],
       ["failover_events", Object.entries({ at: 100, request_id: null, from_model: "m", to_model: "n", reason: "Timeout", attempt: 2, elapsed_ms: 30 })],
       ["quality_scores", Object.entries({ at: 100, request_id: "r", model: "m", task_type: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, low_quality: 0 })],

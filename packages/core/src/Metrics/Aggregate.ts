@@ -76,7 +76,11 @@ const entry = (aggregate: Aggregate, model: string, provider?: string): ModelAgg
   return m
 }
 
-/** Whether `record` passes `filter`. Health and failover records carry no provider or agent type: see `summarize`. */
+/**
+ * Whether `record` passes `filter`. Provider and agent-type filters scope by the
+ * request records (failover records carry neither, health records no agent type,
+ * and a provider only since they name one for the labels): see `summarize`.
+ */
 export const recordMatches = (record: GatewayRecord, filter: MetricsFilter): boolean => {
   if (filter.from !== undefined && record.at < filter.from) return false
   if (filter.to !== undefined && record.at >= filter.to) return false
@@ -132,7 +136,7 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord): void => 
       entry(aggregate, record.from).failovers += 1
       return
     case "HealthCheckRecord": {
-      const m = entry(aggregate, record.model)
+      const m = entry(aggregate, record.model, record.provider)
       m.healthTotal += 1
       if (record.ok) m.healthOk += 1
       return

@@ -60,11 +60,11 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
   HealthCheckRecord: {
     table: "health_checks",
     columns: [
-      "at", "model", "ok", "latency_ms", "error_class", "source"
+      "at", "model", "ok", "latency_ms", "error_class", "source", "provider"
     ],
     push: (r: HealthCheckRecord, values) =>
       void values.push(
-        r.at, r.model, bool(r.ok), r.latencyMs, opt(r.errorClass), r.source
+        r.at, r.model, bool(r.ok), r.latencyMs, opt(r.errorClass), r.source, opt(r.provider)
       )
   },
   RateLimitEventRecord: {
