@@ -215,10 +215,9 @@ export const make = Effect.gen(function* () {
               Effect.gen(function* () {
                 // A key refused (401/403) is the key's fault, not the model's: set it aside as traffic
                 // does (the next probe takes another key, or finds none usable), and count nothing.
-                const refusedKey = !r.ok && r.error?._tag === "Unauthorized"
-                  ? ((r.error as { readonly keyId?: string | undefined }).keyId ?? Option.getOrUndefined(key)?.id)
-                  : undefined
-                if (refusedKey !== undefined) yield* apiKeys.setAside(model.provider, refusedKey, r.error!.message)
+                const error = r.ok ? undefined : r.error
+                const refusedKey = error?._tag === "Unauthorized" ? (error.keyId ?? Option.getOrUndefined(key)?.id) : undefined
+                if (error !== undefined && refusedKey !== undefined) yield* apiKeys.setAside(model.provider, refusedKey, error.message)
                 const at = yield* Clock.currentTimeMillis
                 return {
                   at,
