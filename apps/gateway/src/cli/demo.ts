@@ -150,10 +150,10 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           evaluator: { enabled: true }
         })
       )
-      // The fakes' keys and addresses, and the demo's own database, over what the command was given
-      // (the environment, then .env): a user's MODELGATE_DB, OLLAMA_HOST, *_BASE_URL or real keys
-      // (GOOGLE_API_KEY, numbered extras) are for `serve`, never for the demo. An empty value is no
-      // key, and stops the numbered ones.
+      // The fakes' keys and addresses over what the command was given (the environment, then .env):
+      // a user's OLLAMA_HOST, *_BASE_URL or real keys (GOOGLE_API_KEY, numbered extras) are for
+      // `serve`, never for the demo (nor MODELGATE_DB: the demo's database is its own, below).
+      // An empty value is no key, and stops the numbered ones.
       const ambient = yield* Effect.configProviderWith(Effect.succeed)
       const keys = ConfigProvider.fromMap(
         new Map([
@@ -163,14 +163,13 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           ...["OPENAI_API_KEY_1", "ANTHROPIC_API_KEY_1", "GEMINI_API_KEY_1", "GOOGLE_API_KEY", "GOOGLE_API_KEY_1"].map(
             (name) => [name, ""] as const
           ),
-          ["MODELGATE_DB", path.join(dir, "demo.db")],
           ["OPENAI_BASE_URL", openai.baseUrl],
           ["ANTHROPIC_BASE_URL", anthropic.baseUrl],
           ["GEMINI_BASE_URL", google.baseUrl],
           ["OLLAMA_HOST", ollama.url]
         ])
       ).pipe(ConfigProvider.orElse(() => ambient))
-      const app = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
+      const app = GatewayLive.layerWith({ configDirectory: dir, watch: false, databaseFile: path.join(dir, "demo.db") }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
 
       yield* Effect.gen(function* () {
         const events = yield* Events
