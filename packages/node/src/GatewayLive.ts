@@ -2,7 +2,9 @@
  * GatewayLive: every live layer of modelgate assembled on Node — the config
  * files (watched), the SQLite store, the four adapters on the undici HTTP
  * client, and all core services — ready to compose. Any layer can be swapped:
- * build your own with `layerWith({ providers: myProvidersLayer })`.
+ * build your own with `layerWith({ providers: myProvidersLayer })`, and the
+ * same for the HTTP client, the accounting stores, the cache store, the rate
+ * limiter's store and the added-models store.
  */
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
@@ -18,17 +20,37 @@ import { Providers } from "@modelgate/core/Provider"
 import * as RateLimiter from "@modelgate/core/RateLimiter"
 import * as ResponseCache from "@modelgate/core/ResponseCache"
 import * as ResponseEvaluator from "@modelgate/core/ResponseEvaluator"
+import type { CacheStore } from "@modelgate/core/CacheStore"
+import type { CostStore } from "@modelgate/core/CostStore"
+import type { Metrics } from "@modelgate/core/Metrics"
+import type { MetricsStore } from "@modelgate/core/MetricsStore"
+import type { ModelStore } from "@modelgate/core/ModelStore"
+import type { LimiterStore } from "@modelgate/core/RateLimiter/LimiterStore"
+import { layerMemory as limiterStoreMemory } from "@modelgate/core/RateLimiter/LimiterStore"
+import type { RecordSink } from "@modelgate/core/RecordSink"
+import type { RecordStore } from "@modelgate/core/RecordStore"
+import type { RecordWriter } from "@modelgate/core/RecordWriter"
 import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as Sqlite from "@modelgate/sql/Sqlite"
+import type { SqlClient } from "@effect/sql"
 import type { HttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import * as HttpClientLive from "./HttpClientLive.js"
 import * as ProvidersLive from "./ProvidersLive.js"
 
-/** Where the gateway reads its files. */
+/** The services of the accounting stack: records written in batches, and the costs and metrics read from them. */
+export type AccountingServices = RecordSink | RecordWriter | Metrics | MetricsStore | CostStore | RecordStore
+
+/**
+ * Where the gateway reads its files, and the layers to put in place of the
+ * live ones. A replacement may use the SQL client (always built, on
+ * `database.filename`), `Events` and `GatewayConfig`. Pass one layer value
+ * and also merge it beside the result to reach its extra services (e.g. a
+ * memory store's `MemoryRecordStore`): one build builds a layer value once.
+ */
 export interface GatewayLiveOptions {
   /** The config directory (gateway.json, models.json, environments/). Default: `MODELGATE_CONFIG_DIR` or `config`. */
   readonly configDirectory?: string | undefined
@@ -40,6 +62,20 @@ export interface GatewayLiveOptions {
   readonly watch?: boolean | undefined
   /** Replace the provider adapters (e.g. with testkit doubles). */
   readonly providers?: Layer.Layer<Providers, never, GatewayConfig.GatewayConfig | HttpClient.HttpClient> | undefined
+  /** Replace the HTTP client under the adapters (default: undici, `HttpClientLive.layer`). */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+  /**
+   * Replace the accounting stack: where records go and where costs, budgets
+   * and metrics are read from (default: SQL, `RecordStoreSql.layerAccounting`;
+   * in memory: `@modelgate/core/RecordWriter/Memory`'s `layerMemory`).
+   */
+  readonly accounting?: Layer.Layer<AccountingServices, never, SqlClient.SqlClient | Events.Events | GatewayConfig.GatewayConfig> | undefined
+  /** Replace the response cache's store (default: SQL, `CacheStoreSql.layer`). */
+  readonly cacheStore?: Layer.Layer<CacheStore, never, SqlClient.SqlClient> | undefined
+  /** Replace where the rate limiter keeps its windows (default: in process, `LimiterStore.layerMemory`). */
+  readonly limiterStore?: Layer.Layer<LimiterStore, never, SqlClient.SqlClient> | undefined
+  /** Replace where models added through the admin API are kept (default: SQL, `ModelStoreSql.layer`). */
+  readonly modelStore?: Layer.Layer<ModelStore, never, SqlClient.SqlClient> | undefined
 }
 
 /**
@@ -65,17 +101,17 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   const registry = (directory === undefined
     ? ModelRegistry.layerConfig({ watch: options.watch ?? true })
     : ModelRegistry.layer({ file: `${directory.replace(/[\\/]+$/, "")}/models.json`, watch: options.watch ?? true })
-  ).pipe(Layer.provide(ModelStoreSql.layer))
+  ).pipe(Layer.provide(options.modelStore ?? ModelStoreSql.layer))
 
-  const accounting = CostTracker.layer.pipe(Layer.provideMerge(RecordStoreSql.layerAccounting))
+  const accounting = CostTracker.layer.pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))
 
-  const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(HttpClientLive.layer))
+  const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(options.httpClient ?? HttpClientLive.layer))
 
   const signals = Layer.mergeAll(
-    RateLimiter.layerMemory,
+    RateLimiter.layer.pipe(Layer.provide(options.limiterStore ?? limiterStoreMemory)),
     PerformanceMonitor.layer,
     ResponseEvaluator.layer,
-    ResponseCache.layer.pipe(Layer.provide(CacheStoreSql.layer))
+    ResponseCache.layer.pipe(Layer.provide(options.cacheStore ?? CacheStoreSql.layer))
   )
 
   /** At start: one warning per provider that needs a key and has none (its models read as unavailable). */
