@@ -33,6 +33,11 @@ describe("metrics of a model known only from its probes", () => {
           "claude-haiku's checks in the store"
         )
         assert.strictEqual(stored.models.find((m) => m.model === "claude-haiku")?.provider, "anthropic")
+        // a provider filter lists it under its provider only; an agent-type filter (checks carry none) leaves it out
+        const listed = (filter: Metrics.MetricsFilter) => Effect.map(metrics.query(filter), (snapshot) => snapshot.models.map((m) => m.model))
+        assert.deepStrictEqual(yield* listed({ provider: "anthropic" }), ["claude-haiku"])
+        assert.notInclude(yield* listed({ provider: "openai" }), "claude-haiku")
+        assert.notInclude(yield* listed({ provider: "anthropic", agentType: "coder" }), "claude-haiku")
       }).pipe(Effect.provide(s.layer))
     }), 20_000)
 })

@@ -239,7 +239,9 @@ export const summary = (m: ModelAggregate): MetricsSummary => {
 /**
  * The snapshot of an aggregate. With a provider or agent-type filter, models
  * with no request or cost in the filtered set are left out, so their health
- * checks and failovers (which carry neither field) do not leak in.
+ * checks and failovers (which carry no agent type) do not leak in; with a
+ * provider filter alone, a model of that provider known only from its health
+ * checks (which name it) stays.
  */
 export const toSnapshot = (
   aggregate: Aggregate,
@@ -249,7 +251,10 @@ export const toSnapshot = (
 ): MetricsSnapshot => {
   const scoped = filter.provider !== undefined || filter.agentType !== undefined
   const models = [...aggregate.values()]
-    .filter((m) => !scoped || m.requests > 0 || m.answered > 0)
+    .filter((m) =>
+      !scoped || m.requests > 0 || m.answered > 0 ||
+      (filter.agentType === undefined && m.healthTotal > 0 && m.provider === filter.provider)
+    )
     .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
   const totals = emptyModel("*")
   for (const m of models) mergeModel(totals, m)
