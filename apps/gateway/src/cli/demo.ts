@@ -203,11 +203,14 @@ export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
               ),
               Effect.catchAll((e) => Console.log(`request ${String(n).padStart(3)} ${model.padEnd(11)} ${priority.padEnd(8)} -> ${e._tag}: ${e.message}`))
             )
-        let n = 0
+        // Requests are numbered as sent: every fifth tick sends only the gpt-4o-mini one, with a 503 scripted for it.
+        let tick = 0
+        let sent = 0
+        const next = (model: string, priority: Priority) => Effect.suspend(() => ask(++sent, model, priority))
         yield* Effect.suspend(() => {
-          n += 2
-          if (n % 10 === 0) return Effect.zipRight(openai.script(Fault.status(503)), ask(n, "gpt-4o-mini", "MEDIUM"))
-          return Effect.zipRight(ask(n - 1, "auto", priorities[(n / 2) % priorities.length]!), ask(n, "gpt-4o-mini", "MEDIUM"))
+          tick += 1
+          if (tick % 5 === 0) return Effect.zipRight(openai.script(Fault.status(503)), next("gpt-4o-mini", "MEDIUM"))
+          return Effect.zipRight(next("auto", priorities[tick % priorities.length]!), next("gpt-4o-mini", "MEDIUM"))
         }).pipe(Effect.repeat(Schedule.spaced("2 seconds").pipe(Schedule.intersect(Schedule.recurs(59)))), Effect.forkScoped)
         return yield* Effect.never
         // Scoped inside the gateway: on Ctrl-C the server drains, and the event printer and the
