@@ -76,7 +76,7 @@ export interface RecordWorker {
   readonly threadsStarted: Effect.Effect<number>
 }
 
-/** Options of `make`; the last two are test hooks. */
+/** Options of `make`; the last three are test hooks. */
 export interface MakeOptions {
   /** How many committed batch ids `record_batches` keeps at least (the newest; default 1000; pruned every tenth of it). */
   readonly keepBatchIds?: number | undefined
@@ -84,6 +84,8 @@ export interface MakeOptions {
   readonly exitAfterCommits?: number | undefined
   /** Test hook: called with every thread as it is spawned. */
   readonly onThread?: ((thread: NodeThread) => void) | undefined
+  /** Test hook: how long the thread's connection waits for another connection's lock (ms; default the driver's 5 s). */
+  readonly busyTimeoutMs?: number | undefined
 }
 
 const fromSource = import.meta.url.endsWith(".ts")
@@ -163,7 +165,8 @@ export const make = (filename: string, options: MakeOptions = {}) =>
       const data: WorkerData = {
         filename,
         keepBatchIds: options.keepBatchIds ?? keepBatchIds,
-        ...(number === 1 && options.exitAfterCommits !== undefined ? { exitAfterCommits: options.exitAfterCommits } : {})
+        ...(number === 1 && options.exitAfterCommits !== undefined ? { exitAfterCommits: options.exitAfterCommits } : {}),
+        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs })
       }
       const spawn = () => {
         const thread = newThread(data)

@@ -8,7 +8,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Effect, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Option, Schema, Scope } from "effect"
 
 /** A column value: text, number, or NULL. */
 export type Value = string | number | null
@@ -204,7 +204,41 @@ const isSqlError = (u: unknown): u is SqlError =>
   typeof u === "object" && u !== null && "_tag" in u && (u as { readonly _tag: unknown })._tag === "SqlError"
 
 /**
- * `sql.withTransaction(effect)`, whose SQL errors are failures. @effect/sql
+ * `sql.withTransaction`, except that a failed COMMIT is followed by a
+ * ROLLBACK on the same connection before it is released. SQLite keeps a
+ * transaction open when its COMMIT fails with SQLITE_BUSY (rollback-journal
+ * mode, a reader of the file; never under WAL, where the first write takes the
+ * lock), and @effect/sql rolls back only when the effect failed: the
+ * connection stayed in the transaction, the file locked for other processes,
+ * its later writes acknowledged but never committed, its next BEGIN failing.
+ * A ROLLBACK after a COMMIT that SQLite rolled back itself (SQLITE_FULL)
+ * fails, "no transaction is active": ignored. Statements as @effect/sql's
+ * defaults (SQLite, PostgreSQL); nested, a savepoint.
+ */
+const withTransaction = (sql: SqlClient.SqlClient) =>
+  SqlClient.makeWithTransaction({
+    transactionTag: SqlClient.TransactionConnection,
+    spanAttributes: [],
+    acquireConnection: Effect.flatMap(Scope.make(), (scope) =>
+      Scope.extend(sql.reserve, scope).pipe(
+        Effect.map((conn) => [scope, conn] as const),
+        Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause)))
+      )
+    ),
+    begin: (conn) => Effect.asVoid(conn.executeUnprepared("BEGIN", [], undefined)),
+    savepoint: (conn, id) => Effect.asVoid(conn.executeUnprepared(`SAVEPOINT effect_sql_${id}`, [], undefined)),
+    commit: (conn) =>
+      conn.executeUnprepared("COMMIT", [], undefined).pipe(
+        Effect.tapError(() => Effect.ignore(conn.executeUnprepared("ROLLBACK", [], undefined))),
+        Effect.asVoid
+      ),
+    rollback: (conn) => Effect.asVoid(conn.executeUnprepared("ROLLBACK", [], undefined)),
+    rollbackSavepoint: (conn, id) => Effect.asVoid(conn.executeUnprepared(`ROLLBACK TO SAVEPOINT effect_sql_${id}`, [], undefined))
+  })
+
+/**
+ * `effect` in a transaction on `sql` (`withTransaction` above: a failed
+ * COMMIT is rolled back), whose SQL errors are failures. @effect/sql
  * makes a failed COMMIT, and a failed ROLLBACK, a defect that replaces the
  * transaction's own error; SQLite rolls a transaction back by itself on
  * SQLITE_FULL (disk full), SQLITE_IOERR and others, so the ROLLBACK that
@@ -216,7 +250,7 @@ const isSqlError = (u: unknown): u is SqlError =>
 export const transaction = <A, E, R>(sql: SqlClient.SqlClient, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
   Effect.suspend(() => {
     let own: Option.Option<E> = Option.none()
-    return sql.withTransaction(Effect.tapError(effect, (error) => Effect.sync(() => void (own = Option.some(error))))).pipe(
+    return withTransaction(sql)(Effect.tapError(effect, (error) => Effect.sync(() => void (own = Option.some(error))))).pipe(
       Effect.catchAllCause((cause): Effect.Effect<never, E | SqlError> => {
         const failure = Cause.failureOption(cause)
         if (Option.isSome(failure)) return Effect.fail(failure.value)

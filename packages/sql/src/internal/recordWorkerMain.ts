@@ -43,9 +43,14 @@ const main = Effect.gen(function* () {
     CacheSweep: ({ now }) => onSql((sql) => CacheRows.sweep(sql, now)),
     CacheEvict: ({ bounds }) => onSql((sql) => CacheRows.evict(sql, bounds))
   })
-  return yield* WorkerRunner.launch(
-    handlers.pipe(Layer.provide(workerConnection(data.filename)), Layer.provide(NodeWorkerRunner.layer))
-  )
+  /** The connection; with the test hook, waiting at most `busyTimeoutMs` for another connection's lock. */
+  const connection =
+    data.busyTimeoutMs === undefined
+      ? workerConnection(data.filename)
+      : Layer.effectDiscard(
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql`PRAGMA busy_timeout = ${sql.literal(String(data.busyTimeoutMs))}`)
+        ).pipe(Layer.orDie, Layer.provideMerge(workerConnection(data.filename)))
+  return yield* WorkerRunner.launch(handlers.pipe(Layer.provide(connection), Layer.provide(NodeWorkerRunner.layer)))
 })
 
 NodeRuntime.runMain(main)

@@ -14,7 +14,9 @@ export const WorkerData = Schema.Struct({
   /** How many committed batch ids `record_batches` keeps at least. */
   keepBatchIds: Schema.Number,
   /** Test hook: the thread exits (code 7) right after its n-th committed batch, before replying. */
-  exitAfterCommits: Schema.optional(Schema.Number)
+  exitAfterCommits: Schema.optional(Schema.Number),
+  /** Test hook: how long the connection waits for another connection's lock (`busy_timeout`, ms; default the driver's 5 s). */
+  busyTimeoutMs: Schema.optional(Schema.NonNegativeInt)
 })
 /** What the worker is given at spawn. */
 export type WorkerData = typeof WorkerData.Type
