@@ -85,6 +85,30 @@ const probeWrite = (other: Database.Database, id: number) =>
     return seenByOther(other, `SELECT COUNT(*) FROM probe WHERE id = ${id}`) === 1 ? "committed" : "not committed"
   })
 
+/**
+ * With the other connection holding the file (`begin`: its transaction), the
+ * batch fails whole as "database is locked"; once the other commits, the
+ * store's connection is in no transaction (a plain write is committed) and
+ * the retry writes the batch once.
+ */
+const failsWholeThenRetriesOnce = (
+  store: RecordStore["Type"],
+  db: Context.Context<SqlClient.SqlClient>,
+  other: Database.Database,
+  begin: "BEGIN" | "BEGIN IMMEDIATE"
+) =>
+  Effect.gen(function* () {
+    other.exec(begin)
+    assert.deepStrictEqual(stored(other), expected(0))
+    const error = yield* Effect.flip(store.writeBatch(batch))
+    assert.include(error.reason, "database is locked")
+    other.exec("COMMIT")
+    assert.deepStrictEqual(stored(other), expected(0), "nothing of the failed batch is written, and the file is not left locked")
+    assert.strictEqual(yield* Effect.provide(probeWrite(other, 1), db), "committed", "the connection is outside any transaction")
+    yield* store.writeBatch(batch)
+    assert.deepStrictEqual(stored(other), expected(2, 1))
+  })
+
 describe("a batch on this thread while another connection holds the file", () => {
   it.scoped("WAL (Sqlite.layer): a held write lock fails the batch whole; the connection is free, and the retry writes it once", () =>
     Effect.gen(function* () {
@@ -92,17 +116,7 @@ describe("a batch on this thread while another connection holds the file", () =>
       const db = yield* Layer.build(Sqlite.layer(filename))
       yield* Effect.provide(Effect.zipRight(busyTimeout(busyMs), Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE probe (id)`)), db)
       const store = yield* Effect.provide(RecordStoreSql.make, db)
-      const other = yield* otherConnection(filename)
-
-      other.exec("BEGIN IMMEDIATE")
-      const error = yield* Effect.flip(store.writeBatch(batch))
-      assert.include(error.reason, "database is locked")
-      other.exec("COMMIT")
-      assert.deepStrictEqual(stored(other), expected(0), "nothing of the failed batch is written")
-      assert.strictEqual(yield* Effect.provide(probeWrite(other, 1), db), "committed", "the connection is outside any transaction")
-
-      yield* store.writeBatch(batch)
-      assert.deepStrictEqual(stored(other), expected(2, 1))
+      yield* failsWholeThenRetriesOnce(store, db, yield* otherConnection(filename), "BEGIN IMMEDIATE")
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("WAL (Sqlite.layer): another connection's open read transaction does not hold a batch back", () =>
@@ -139,17 +153,7 @@ describe("a batch on this thread while another connection holds the file", () =>
         assert.strictEqual(mode, "delete")
         const store = yield* Effect.provide(RecordStoreSql.make, db)
         const other = yield* otherConnection(filename)
-
-        other.exec("BEGIN")
-        assert.deepStrictEqual(stored(other), expected(0))
-        const error = yield* Effect.flip(store.writeBatch(batch))
-        assert.include(error.reason, "database is locked")
-        other.exec("COMMIT")
-        assert.deepStrictEqual(stored(other), expected(0), "nothing of the failed batch is written, and the file is not left locked")
-        assert.strictEqual(yield* Effect.provide(probeWrite(other, 1), db), "committed", "the connection is outside any transaction")
-
-        yield* store.writeBatch(batch)
-        assert.deepStrictEqual(stored(other), expected(2, 1))
+        yield* failsWholeThenRetriesOnce(store, db, other, "BEGIN")
         assert.strictEqual(seenByOther(other, "SELECT COUNT(*) FROM probe"), 1)
       }).pipe(Effect.provide(NodeContext.layer))
   )
