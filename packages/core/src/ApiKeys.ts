@@ -38,6 +38,13 @@ export class ApiKeys extends Context.Tag("@modelgate/core/ApiKeys")<
   {
     /** The next usable key of `provider`, round robin. */
     readonly next: (provider: string) => Effect.Effect<ProviderKey, MissingApiKey>
+    /**
+     * The ids of `provider`'s usable keys (no secret), read when called: a
+     * plain function, as the limiter asks it inside a ranking's step (see
+     * `RateLimiter.headroomAll`). Optional: without it the selector checks a
+     * model's own window only, not whether any key of its provider has room.
+     */
+    readonly usableIds?: (provider: string) => ReadonlyArray<string>
     /** Whether `provider` has at least one usable key (keyless providers such as Ollama have none: check `Provider.requiresKey`). */
     readonly hasKey: (provider: string) => Effect.Effect<boolean>
     /** Set a key aside (401/403); it is not handed out again. */
@@ -66,8 +73,9 @@ export const make = Effect.fn("ApiKeys.make")(function* (
   // Plain state, read and changed only inside synchronous steps (atomic): `next` is one Effect op.
   const counters = new Map<string, number>()
   const asideMap = new Map<string, string>()
-  /** Usable keys per provider, recomputed only when a key is set aside. */
+  /** Usable keys (and their ids) per provider, recomputed only when a key is set aside. */
   const usableMemo = new Map<string, ReadonlyArray<ProviderKey>>()
+  const idsMemo = new Map<string, ReadonlyArray<string>>()
   const readAside = Effect.sync((): ReadonlyMap<string, string> => asideMap)
 
   const keysOf = (provider: string) => keys.get(provider) ?? []
@@ -82,13 +90,27 @@ export const make = Effect.fn("ApiKeys.make")(function* (
     return `all ${all.length} key(s) set aside: ${all.map((k) => `${k.id} (${aside.get(k.id) ?? "?"})`).join(", ")}`
   }
 
+  const usableNow = (provider: string) => {
+    let usable = usableMemo.get(provider)
+    if (usable === undefined) {
+      usable = usableOf(provider, asideMap)
+      usableMemo.set(provider, usable)
+    }
+    return usable
+  }
+
+  const usableIds = (provider: string): ReadonlyArray<string> => {
+    let ids = idsMemo.get(provider)
+    if (ids === undefined) {
+      ids = usableNow(provider).map((k) => k.id)
+      idsMemo.set(provider, ids)
+    }
+    return ids
+  }
+
   const next = (provider: string): Effect.Effect<ProviderKey, MissingApiKey> =>
     Effect.suspend(() => {
-      let usable = usableMemo.get(provider)
-      if (usable === undefined) {
-        usable = usableOf(provider, asideMap)
-        usableMemo.set(provider, usable)
-      }
+      const usable = usableNow(provider)
       if (usable.length === 0) return Effect.fail(new MissingApiKey({ provider, reason: whyMissing(provider, asideMap) }))
       const turn = counters.get(provider) ?? 0
       counters.set(provider, turn + 1)
@@ -103,6 +125,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
       if (asideMap.has(keyId)) return false
       asideMap.set(keyId, reason)
       usableMemo.clear()
+      idsMemo.clear()
       return true
     })
     if (added) yield* Effect.logWarning(`API key ${keyId} of ${provider} set aside: ${reason}`)
@@ -130,6 +153,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
 
   return ApiKeys.of({
     next,
+    usableIds,
     hasKey: (provider) => Effect.map(readAside, (aside) => usableOf(provider, aside).length > 0),
     setAside,
     status,

@@ -6,7 +6,9 @@
  * registry, enabled, every required capability, a context window holding the
  * estimated prompt plus the requested output and at least `minContextWindow`,
  * available (HealthChecker), within `maxCostPerRequestUsd`, within every budget
- * (CostTracker, when present), room in the rate limiter for this request's size.
+ * (CostTracker, when present), room in the rate limiter for this request's size
+ * on the model and, when ApiKeys is present, on at least one key of its
+ * provider (a model whose provider refuses every key is rate limited).
  * The eligible models are scored (see `ModelSelector/Scoring.ts` for each part
  * and the priority weight shift) and sorted by score, then the order of `only`,
  * then estimated cost (cheaper first), quality score, id. A host's
@@ -21,7 +23,8 @@ import { NoEligibleModel } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Option } from "effect"
+import { ApiKeys } from "./ApiKeys.js"
 import { CostTracker } from "./CostTracker.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
@@ -113,9 +116,9 @@ export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
 /**
  * Build the selector. Needs ModelRegistry, HealthChecker, RateLimiter,
  * GatewayConfig and Events; uses CostTracker, PerformanceMonitor,
- * ResponseEvaluator and ModelOptimizer when the context has them (else: cost
- * from the model's pricing and no budgets, neutral performance, no penalty,
- * no review).
+ * ResponseEvaluator, ModelOptimizer and ApiKeys when the context has them
+ * (else: cost from the model's pricing and no budgets, neutral performance, no
+ * penalty, no review, the rate limit of a model's own window only).
  */
 export const make = Effect.gen(function*() {
   const registry = yield* ModelRegistry
@@ -127,7 +130,8 @@ export const make = Effect.gen(function*() {
   const monitor = yield* Effect.serviceOption(PerformanceMonitor)
   const evaluator = yield* Effect.serviceOption(ResponseEvaluator)
   const optimizer = yield* Effect.serviceOption(ModelOptimizer)
-  const deps = { registry, health, limiter, costs, monitor, evaluator }
+  const keysOf = Option.flatMapNullable(yield* Effect.serviceOption(ApiKeys), (keys) => keys.usableIds)
+  const deps = { registry, health, limiter, keysOf: Option.getOrUndefined(keysOf), costs, monitor, evaluator }
 
   /** Filter, score, review; `at` passes the caller's config and time to the services that take them. */
   const rankWith = (weights: ScoreParts, input: SelectionInput, at: Reads.At | undefined): Effect.Effect<Ranking> =>

@@ -6,7 +6,10 @@
  * length and warning threshold from `GatewayConfig.rateLimits`, read on every
  * call. Each model has one window; a reservation that names a `keyId` must also
  * fit a second window of the same limits for that model and key, which is
- * where provider headers for that key (0 remaining) take effect. The
+ * where provider headers for that key (0 remaining) take effect. When the
+ * selector asks, a model also needs one of its provider's keys with room
+ * (`headroomAll`'s `keysOf`): a model whose provider refuses every key is
+ * rate limited until the first key has room again. The
  * algorithm, its memory bound and its error bound (refusals at most one bucket,
  * 1 s of 60 s, early; never an over-admission) are in `RateLimiter/SlidingWindow.ts`.
  *
@@ -29,6 +32,7 @@ import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
+import * as RefusedKeys from "./RateLimiter/RefusedKeys.js"
 import * as Signals from "./RateLimiter/Signals.js"
 import * as Steps from "./RateLimiter/Steps.js"
 import { headroomOf, limitsOf, storeKey, tokensOf } from "./RateLimiter/Steps.js"
@@ -55,6 +59,18 @@ export interface Headroom {
   readonly tpm: number
 }
 
+/** One model of a `headroomAll` batch and the size of the request. */
+export interface HeadroomRequest {
+  readonly model: ModelMetadata
+  readonly estimatedTokens: number
+}
+
+/**
+ * The ids of a provider's usable keys (`ApiKeys.usableIds`): a plain function,
+ * asked only for a model one of whose keys was refused lately.
+ */
+export type KeysOf = (provider: string) => ReadonlyArray<string>
+
 /** Sliding-window rate limiter. */
 export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
   RateLimiter,
@@ -70,13 +86,17 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
     /** Whether a request of `estimatedTokens` fits now (on `keyId` too, when given); reserves nothing. */
     readonly headroom: (model: ModelMetadata, estimatedTokens: number, keyId?: string) => Effect.Effect<Headroom>
     /**
-     * `headroom` of several models (no key) at one instant, in order: the same
+     * `headroom` of several models at one instant, in order: the same
      * answers and events as one call per model, with one config and clock read
-     * (the selector asks it once per ranking). Optional: callers fall back to `headroom`.
+     * (the selector asks it once per ranking). With `keysOf`, a model also needs
+     * one of its provider's keys with room: while every key of it refuses (a
+     * provider's block, a full key window) it does not fit, and `retryAfterMs`
+     * is when the first key has room again. Key windows are read only for a
+     * model one of whose keys was refused lately (and not since passed): in the
+     * usual case the answers are the model windows' alone, at no extra cost.
+     * Optional: callers fall back to `headroom` (the model windows alone).
      */
-    readonly headroomAll?: (
-      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
-    ) => Effect.Effect<ReadonlyArray<Headroom>>
+    readonly headroomAll?: (requests: ReadonlyArray<HeadroomRequest>, keysOf?: KeysOf) => Effect.Effect<ReadonlyArray<Headroom>>
     /**
      * `reserve`, `settle`, `release` and `headroomAll` at `now` under `config`:
      * the caller's own reads of the clock and of `GatewayConfig` (once per
@@ -97,7 +117,8 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
     readonly headroomAllAt?: (
       config: GatewayConfigData,
       now: number,
-      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+      requests: ReadonlyArray<HeadroomRequest>,
+      keysOf?: KeysOf
     ) => Effect.Effect<ReadonlyArray<Headroom>>
   }
 >() {}
@@ -117,6 +138,8 @@ export const make = Effect.gen(function* () {
   const instance = (yield* Random.nextIntBetween(0, 2 ** 31)).toString(36)
   // A plain counter, bumped inside the step that uses it (no Ref step per reservation).
   let counter = 0
+  // Models with a key refused lately: only their key windows are read by `headroomAll`.
+  const refusedKeys = RefusedKeys.make()
 
   const emit = Signals.emitter(events, sink)
 
@@ -149,7 +172,7 @@ export const make = Effect.gen(function* () {
     Effect.flatMap(config.get, (c) => Effect.clockWith((clock) => f(c.rateLimits, clock.unsafeCurrentTimeMillis())))
 
   const nextId = () => `${instance}-${(++counter).toString(36)}`
-  const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId)
+  const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId, refusedKeys)
 
   const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
     const { warningThreshold, windowMs } = yield* settings
@@ -160,6 +183,7 @@ export const make = Effect.gen(function* () {
     if (keyId !== undefined) {
       const onKey = yield* apply(model.id, keyId, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
       if (!onKey.ok) {
+        refusedKeys.note(model.id, now + onKey.retryAfterMs)
         // Validation off (`, true`): the window's own typed outcome, as in Steps.ts.
         return yield* new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs }, true)
       }
@@ -206,6 +230,7 @@ export const make = Effect.gen(function* () {
         if (info.remainingRequests === 0) waits.push(info.resetRequestsMs ?? windowMs)
         if (info.remainingTokens === 0) waits.push(info.resetTokensMs ?? windowMs)
         const until = now + Math.max(...waits)
+        if (keyId !== undefined) refusedKeys.note(model.id, until)
         yield* apply(model.id, keyId, now, windowMs, { _tag: "Block", until })
       })
 
@@ -221,12 +246,30 @@ export const make = Effect.gen(function* () {
     })
   }
 
-  type Requests = ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+  type Requests = ReadonlyArray<HeadroomRequest>
 
-  const headroomAll = (requests: Requests): Effect.Effect<ReadonlyArray<Headroom>> =>
-    steps === undefined
+  /** On a remote store: the model's headroom with its first key that has room (or the one with room soonest). */
+  const onAnyKey = (model: ModelMetadata, estimatedTokens: number, keyIds: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      let soonest: Headroom | undefined
+      for (const keyId of keyIds) {
+        const room = yield* headroom(model, estimatedTokens, keyId)
+        if (room.fits) return room
+        if (soonest === undefined || room.retryAfterMs < soonest.retryAfterMs) soonest = room
+      }
+      return soonest ?? (yield* headroom(model, estimatedTokens))
+    })
+
+  const headroomAll = (requests: Requests, keysOf?: KeysOf): Effect.Effect<ReadonlyArray<Headroom>> =>
+    steps !== undefined
+      ? withNow((settings, now) => steps.headroomAll(settings, now, requests, keysOf))
+      : keysOf === undefined
       ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens))
-      : withNow((settings, now) => steps.headroomAll(settings, now, requests))
+      : Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.forEach(requests, ({ estimatedTokens, model }) => {
+          const keyIds = refusedKeys.any(model.id, now) ? keysOf(model.provider) : []
+          return keyIds.length === 0 ? headroom(model, estimatedTokens) : onAnyKey(model, estimatedTokens, keyIds)
+        }))
 
   // The `…At` members: the same steps on the caller's config and time (see the interface).
   const at = steps === undefined
@@ -235,7 +278,7 @@ export const make = Effect.gen(function* () {
         reserve(model, estimatedTokens, keyId),
       settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number) => settle(reservation, actualTokens),
       releaseAt: (_c: GatewayConfigData, _now: number, reservation: Reservation) => release(reservation),
-      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests) => headroomAll(requests)
+      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests, keysOf?: KeysOf) => headroomAll(requests, keysOf)
     }
     : {
       reserveAt: (c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
@@ -243,7 +286,8 @@ export const make = Effect.gen(function* () {
       settleAt: (c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
         steps.close(c.rateLimits, now, reservation, settleOp(reservation, actualTokens)),
       releaseAt: (c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(c.rateLimits, now, reservation, releaseOp(reservation)),
-      headroomAllAt: (c: GatewayConfigData, now: number, requests: Requests) => steps.headroomAll(c.rateLimits, now, requests)
+      headroomAllAt: (c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf) =>
+        steps.headroomAll(c.rateLimits, now, requests, keysOf)
     }
 
   return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })

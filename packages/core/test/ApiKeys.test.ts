@@ -121,6 +121,15 @@ describe("ApiKeys: rotation", () => {
       const seq = yield* Effect.forEach(["openai", "google", "openai", "google", "openai"], (p) => Effect.map(keys.next(p), (k) => k.id))
       assert.deepStrictEqual(seq, ["openai#0", "google#0", "openai#1", "google#1", "openai#0"])
     }).pipe(Effect.provide(layerStatic({ openai: ["a", "b"], google: ["c", "d"] }))))
+
+  it.effect("usableIds lists a provider's key ids without those set aside (none for a provider without keys)", () =>
+    Effect.gen(function* () {
+      const keys = yield* ApiKeys
+      assert.deepStrictEqual(keys.usableIds?.("openai"), ["openai#0", "openai#1", "openai#2"])
+      yield* keys.setAside("openai", "openai#1", "401")
+      assert.deepStrictEqual(keys.usableIds?.("openai"), ["openai#0", "openai#2"])
+      assert.deepStrictEqual(keys.usableIds?.("ollama"), [])
+    }).pipe(Effect.provide(layerStatic({ openai: ["a", "b", "c"] }))))
 })
 
 describe("ApiKeys: missing keys", () => {

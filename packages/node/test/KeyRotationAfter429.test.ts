@@ -5,42 +5,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
-import * as GatewayLive from "@modelgate/node/GatewayLive"
-import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
-import { gatewayConfig } from "@modelgate/testkit/FakeStackConfig"
-import { ConfigProvider, Effect, Layer, TestClock } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { ask, models, noonUtc } from "./fixture.js"
+import { Effect, TestClock } from "effect"
+import { ask, noonUtc, stack } from "./fixture.js"
 
 const keyA = "sk-test-openai"
 const keyB = "sk-test-openai-second"
 
-const twoKeyStack = Effect.gen(function* () {
-  const openai = yield* FakeOpenAi.make({ apiKeys: [keyA, keyB] })
-  const anthropic = yield* FakeAnthropic.make()
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "modelgate-keys-"))),
-    (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))
-  )
-  const gateway = {
-    ...gatewayConfig({ openai: openai.baseUrl, anthropic: anthropic.baseUrl }, path.join(dir, "modelgate.db")),
-    cache: { enabled: false },
-    failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 }
-  }
-  fs.writeFileSync(path.join(dir, "gateway.json"), JSON.stringify(gateway))
-  fs.writeFileSync(path.join(dir, "models.json"), JSON.stringify(models()))
-  const configProvider = ConfigProvider.fromMap(
-    new Map([
-      ["OPENAI_API_KEY", keyA],
-      ["OPENAI_API_KEY_1", keyB],
-      ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey]
-    ])
-  )
-  const layer = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(configProvider)))
-  return { openai, anthropic, layer }
+const twoKeyStack = stack({
+  openAiApiKeys: [keyA, keyB],
+  gateway: { cache: { enabled: false }, failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 } }
 })
 
 const chatKeys = (requests: ReadonlyArray<{ readonly path: string; readonly headers: Readonly<Record<string, string>> }>) =>

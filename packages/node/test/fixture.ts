@@ -54,6 +54,8 @@ export interface StackOptions {
   readonly models?: unknown
   /** Extra variables for the gateway's ConfigProvider (besides the two API keys). */
   readonly env?: Readonly<Record<string, string>>
+  /** The OpenAI keys the fake accepts and the gateway reads (default: one). */
+  readonly openAiApiKeys?: ReadonlyArray<string>
 }
 
 /** Start the fakes and write the config; returns them and the gateway layer. */
@@ -63,7 +65,8 @@ export const stack = (options: StackOptions = {}) =>
       prefix: "modelgate-node-",
       gateway: { failover: { backoffBaseMs: 1, backoffCapMs: 5, queueDeadlineMs: 0 }, ...options.gateway },
       models: options.models ?? models(),
-      env: options.env
+      env: options.env,
+      openAiApiKeys: options.openAiApiKeys
     })
     const layer = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(
       Layer.provide(Layer.setConfigProvider(configProvider))

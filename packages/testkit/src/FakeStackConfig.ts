@@ -12,7 +12,7 @@ import * as path from "node:path"
 import * as FakeAnthropic from "./FakeAnthropic.js"
 import * as FakeOpenAi from "./FakeOpenAi.js"
 
-/** The OpenAI key in `configProvider` (FakeOpenAi accepts any). */
+/** The OpenAI key in `configProvider` (the one FakeOpenAi accepts unless `openAiApiKeys` lists others). */
 export const openAiApiKey = "sk-test-openai"
 
 /**
@@ -42,6 +42,11 @@ export interface FakeStackOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Prefix of the temp directory's name (default `modelgate-fakes-`). */
   readonly prefix?: string | undefined
+  /**
+   * The OpenAI keys (default `[openAiApiKey]`): FakeOpenAi accepts each, and
+   * the ConfigProvider holds them as `OPENAI_API_KEY`, `OPENAI_API_KEY_1`, ...
+   */
+  readonly openAiApiKeys?: ReadonlyArray<string> | undefined
 }
 
 /** The running fakes and the configuration written for them. */
@@ -52,14 +57,15 @@ export interface FakeStackConfig {
   readonly dir: string
   /** The SQLite file the config names, inside `dir`. */
   readonly db: string
-  /** `OPENAI_API_KEY`, `ANTHROPIC_API_KEY` (the fake's key) and `options.env`. */
+  /** `OPENAI_API_KEY` (and `_1`, `_2`, ...), `ANTHROPIC_API_KEY` (the fake's key) and `options.env`. */
   readonly configProvider: ConfigProvider.ConfigProvider
 }
 
 /** Start FakeOpenAi and FakeAnthropic and write a config directory pointing at them. */
 export const make = (options: FakeStackOptions): Effect.Effect<FakeStackConfig, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const openai = yield* FakeOpenAi.make()
+    const openAiKeys = options.openAiApiKeys ?? [openAiApiKey]
+    const openai = yield* FakeOpenAi.make({ apiKeys: openAiKeys })
     const anthropic = yield* FakeAnthropic.make()
     const dir = yield* Effect.acquireRelease(
       Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), options.prefix ?? "modelgate-fakes-"))),
@@ -73,7 +79,7 @@ export const make = (options: FakeStackOptions): Effect.Effect<FakeStackConfig, 
     })
     const configProvider = ConfigProvider.fromMap(
       new Map([
-        ["OPENAI_API_KEY", openAiApiKey],
+        ...openAiKeys.map((key, i) => [i === 0 ? "OPENAI_API_KEY" : `OPENAI_API_KEY_${i}`, key] as const),
         ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey],
         ...Object.entries(options.env ?? {})
       ])

@@ -211,8 +211,9 @@ export const succeeded = (
  * the request stays in the limiter with no tokens; one without (transport,
  * timeout) is released. The budget is always released: nothing was spent.
  * A provider's refusal (`remaining: 0`, a 429's retry hint) blocks the key
- * until its time, and the model too when the key is its provider's only one
- * (`soleKey`).
+ * (or a keyless model) until its time; once the provider refuses every key of
+ * a model, the selector ranks the model rate limited (`RateLimiter.headroomAll`)
+ * and requests wait in the queue for it.
  */
 export const failed = (
   s: AccountingServices,
@@ -223,20 +224,13 @@ export const failed = (
     readonly rateLimit?: RateLimitInfo | undefined
     readonly retryAfterMs?: number | undefined
   },
-  outcome: Outcome,
-  soleKey = false
+  outcome: Outcome
 ) =>
   Effect.gen(function* () {
     const { config, limit } = held
     if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
     else yield* releaseLimit(s, config, outcome.now, limit)
-    // What the provider said of its limits: on this key, and on the whole model when that key is its only one
-    // (`soleKey`: the selector then sees the model rate limited, and requests wait in the queue for it).
-    const observe = (info: RateLimitInfo) =>
-      Effect.zipRight(
-        s.limiter.observe(held.model, info, held.key?.id),
-        soleKey && held.key !== undefined ? s.limiter.observe(held.model, info) : Effect.void
-      )
+    const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id)
     if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
     // A 429 whose only hint is a retry delay (`retry-after`, Gemini's RetryInfo), with no `remaining: 0`
     // header: the provider still refuses this key (or keyless model) until then.

@@ -54,14 +54,6 @@ const mostOutputTokens = (request: ChatRequest, model: ModelMetadata): number =>
 /** How many further keys of a provider one attempt tries when the limiter refuses a key. */
 const maxKeyTries = 16
 
-/** Whether the provider refused for its rate limits (a 429, or `remaining: 0` in its headers). */
-const refusedByProvider = (failure: { readonly _tag: string; readonly rateLimit?: unknown }): boolean =>
-  failure._tag === "RateLimited" || failure.rateLimit !== undefined
-
-/** Whether `provider` has no usable key but the one in use (read only after a provider's refusal). */
-const soleKeyOf = (s: Services, provider: string) =>
-  Effect.map(s.keys.status, (all) => (all.find((p) => p.provider === provider)?.usable ?? 0) <= 1)
-
 /** What a failed attempt is recorded as: its typed failure, or `Interrupted`. */
 const failureOf = (cause: Cause.Cause<ProviderError>) =>
   Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: "Interrupted" }) as const)
@@ -137,14 +129,16 @@ const attemptOn = <A, B>(
         const attempt: Attempt = { model, provider, key: held.key, held, promptTokens: promptTokensOn(model) }
         // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
         return Effect.matchCauseEffect(restore(use(attempt)), {
-          onFailure: (cause) => {
-            const failure = failureOf(cause)
-            const outcome = { requestId, requirements, now: clock.unsafeCurrentTimeMillis(), streamed }
-            const failed = held.key !== undefined && refusedByProvider(failure)
-              ? Effect.flatMap(soleKeyOf(s, model.provider), (sole) => Accounting.failed(accounting, held, failure, outcome, sole))
-              : Accounting.failed(accounting, held, failure, outcome)
-            return Effect.zipRight(failed, Effect.failCause(cause))
-          },
+          onFailure: (cause) =>
+            Effect.zipRight(
+              Accounting.failed(accounting, held, failureOf(cause), {
+                requestId,
+                requirements,
+                now: clock.unsafeCurrentTimeMillis(),
+                streamed
+              }),
+              Effect.failCause(cause)
+            ),
           onSuccess: (value) => after(attempt, value)
         })
       }

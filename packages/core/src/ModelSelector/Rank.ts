@@ -12,7 +12,7 @@ import type { ModelRegistry } from "../ModelRegistry.js"
 import * as Reads from "./Reads.js"
 import type { ScoredModel, ScoreParts, SelectionInput } from "../ModelSelector.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
-import type { Headroom, RateLimiter } from "../RateLimiter.js"
+import type { Headroom, KeysOf, RateLimiter } from "../RateLimiter.js"
 import type { ResponseEvaluator } from "../ResponseEvaluator.js"
 import {
   availabilityPart,
@@ -33,6 +33,8 @@ export interface Deps {
   readonly registry: ModelRegistry["Type"]
   readonly health: HealthChecker["Type"]
   readonly limiter: RateLimiter["Type"]
+  /** The usable key ids of a provider (`ApiKeys.usableIds`), when known: a model then needs a key with room. */
+  readonly keysOf: KeysOf | undefined
   readonly costs: Option.Option<CostTracker["Type"]>
   readonly monitor: Option.Option<PerformanceMonitor["Type"]>
   readonly evaluator: Option.Option<ResponseEvaluator["Type"]>
@@ -183,7 +185,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       return afterBudgets(healthy)
     }
     const afterBudgets = (affordable: ReadonlyArray<number>) =>
-      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: prompt + allOutput })), at), (rooms) => {
+      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: prompt + allOutput })), at, deps.keysOf), (rooms) => {
         affordable.forEach((i, k) => {
           const headroom = rooms[k]!
           if (!headroom.fits) {

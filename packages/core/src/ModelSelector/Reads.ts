@@ -16,7 +16,7 @@ import type { CostTracker } from "../CostTracker.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { Availability, HealthChecker } from "../HealthChecker.js"
 import type { ModelPerformance, PerformanceMonitor } from "../PerformanceMonitor.js"
-import type { Headroom, RateLimiter } from "../RateLimiter.js"
+import type { Headroom, HeadroomRequest, KeysOf, RateLimiter } from "../RateLimiter.js"
 import type { ResponseEvaluator } from "../ResponseEvaluator.js"
 
 /**
@@ -78,18 +78,24 @@ export const budgetRefusals = (
     : Effect.forEach(requests, ({ amount, model }) =>
       Effect.match(costs.checkBudget(model, agentType, amount), { onFailure: (e) => e, onSuccess: () => undefined }))
 
-/** Rate-limit headroom of each request, in order. */
+/**
+ * Rate-limit headroom of each request, in order; with `keysOf` (the usable key
+ * ids of a provider), a model also needs a key of its provider with room
+ * (`RateLimiter.headroomAll`). A limiter without the batch member answers for
+ * the model windows alone.
+ */
 export const headrooms = (
   limiter: RateLimiter["Type"],
-  requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>,
-  at?: At
+  requests: ReadonlyArray<HeadroomRequest>,
+  at?: At,
+  keysOf?: KeysOf
 ): Effect.Effect<ReadonlyArray<Headroom>> =>
   requests.length === 0
     ? Effect.succeed([])
     : at !== undefined && limiter.headroomAllAt !== undefined
-    ? limiter.headroomAllAt(at.config, at.now, requests)
+    ? limiter.headroomAllAt(at.config, at.now, requests, keysOf)
     : limiter.headroomAll !== undefined
-    ? limiter.headroomAll(requests)
+    ? limiter.headroomAll(requests, keysOf)
     : Effect.forEach(requests, ({ estimatedTokens, model }) => limiter.headroom(model, estimatedTokens))
 
 /** Recent performance of each model (undefined: no data or no monitor), in order. */

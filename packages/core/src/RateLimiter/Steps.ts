@@ -3,13 +3,16 @@
  * (`LimiterStore.applySync`): a whole reservation (key window, model window,
  * undo on refusal), a settle or release on both windows, peeks. Each runs
  * when called, so it is atomic; the effect it returns carries the outcome and
- * the signals to publish (`RateLimiter/Signals.ts`).
+ * the signals to publish (`RateLimiter/Signals.ts`). A key window that refuses
+ * a reservation is noted (`RateLimiter/RefusedKeys.ts`), so that `headroomAll`
+ * reads that model's key windows until the refusal has passed.
  */
 import { RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { Effect } from "effect"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
-import type { Headroom, Reservation } from "../RateLimiter.js"
+import type { Headroom, HeadroomRequest, KeysOf, Reservation } from "../RateLimiter.js"
+import type { RefusedKeys } from "./RefusedKeys.js"
 import type * as SlidingWindow from "./SlidingWindow.js"
 
 /** The limiter's part of the configuration. */
@@ -46,14 +49,40 @@ export const headroomOf = (model: ModelMetadata, onModel: SlidingWindow.Outcome,
   tpm: model.rateLimits.tpm
 })
 
+/**
+ * The headroom of `model` when it may run on any of `keyIds`: its own window
+ * (`onModel`) and the first key window that has room for `op`, peeked in
+ * order; when none has, the one with room soonest. Each peek's signals go to
+ * `emitted`.
+ */
+const onAnyKey = (
+  apply: Apply,
+  now: number,
+  windowMs: number,
+  model: ModelMetadata,
+  op: SlidingWindow.Op,
+  onModel: SlidingWindow.Outcome,
+  keyIds: ReadonlyArray<string>,
+  emitted: Array<Emitted>
+): Headroom => {
+  let soonest: SlidingWindow.Outcome | undefined
+  for (const keyId of keyIds) {
+    const onKey = apply(storeKey(model.id, keyId), now, windowMs, op)
+    if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
+    if (onKey.ok) return headroomOf(model, onModel, onKey)
+    if (soonest === undefined || onKey.retryAfterMs < soonest.retryAfterMs) soonest = onKey
+  }
+  return headroomOf(model, onModel, soonest ?? onModel)
+}
+
 /** Signals of one key, to publish after a step. */
 interface Emitted {
   readonly keyId: string | undefined
   readonly signals: ReadonlyArray<SlidingWindow.Signal>
 }
 
-/** The synchronous steps over `apply`; `nextId` names each reservation. */
-export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string) => {
+/** The synchronous steps over `apply`; `nextId` names each reservation; key refusals are noted in `refusedKeys`. */
+export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refusedKeys: RefusedKeys) => {
   const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
     Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
 
@@ -75,7 +104,10 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string) => {
     if (keyId !== undefined) {
       const onKey = apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
       if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
-      if (!onKey.ok) refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs }, true)
+      if (!onKey.ok) {
+        refusedKeys.note(model.id, now + onKey.retryAfterMs)
+        refused = new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs }, true)
+      }
     }
     if (refused === undefined) {
       const onModel = apply(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
@@ -119,18 +151,30 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string) => {
     return emitted.length === 0 ? result : Effect.zipRight(emitAll(model.id, now, windowMs, emitted), result)
   }
 
-  /** Peeks on several models (no key), in order. */
+  /**
+   * Peeks on several models, in order; with `keysOf`, a model one of whose keys
+   * was refused lately also needs one of its provider's keys with room.
+   */
   const headroomAll = (
     { windowMs }: Settings,
     now: number,
-    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly estimatedTokens: number }>
+    requests: ReadonlyArray<HeadroomRequest>,
+    keysOf?: KeysOf
   ): Effect.Effect<ReadonlyArray<Headroom>> => {
     const answers: Array<Headroom> = []
     const emitted: Array<Effect.Effect<void>> = []
     for (const { estimatedTokens, model } of requests) {
-      const onModel = apply(model.id, now, windowMs, { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) })
-      answers.push(headroomOf(model, onModel, onModel))
+      const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+      const onModel = apply(model.id, now, windowMs, op)
       if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
+      const keyIds = keysOf !== undefined && refusedKeys.any(model.id, now) ? keysOf(model.provider) : undefined
+      if (keyIds === undefined || keyIds.length === 0) {
+        answers.push(headroomOf(model, onModel, onModel))
+        continue
+      }
+      const onKeys: Array<Emitted> = []
+      answers.push(onAnyKey(apply, now, windowMs, model, op, onModel, keyIds, onKeys))
+      if (onKeys.length > 0) emitted.push(emitAll(model.id, now, windowMs, onKeys))
     }
     return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
   }

@@ -1,0 +1,37 @@
+/**
+ * Which models had a key refused lately, and until when: a provider's block
+ * on a key (its 429, `remaining: 0`) or a key window that refused a
+ * reservation. The limiter reads a model's key windows, when the selector
+ * asks whether any key of its provider has room, only while the model is
+ * noted here: a ranking with no key refused reads no key window.
+ *
+ * In process: with a shared store, a key blocked by another instance is
+ * noted here once this instance's reservation on it is refused.
+ */
+
+/** Notes of refused keys, per model. */
+export interface RefusedKeys {
+  /** A key of `model` refuses until `until` (a later note extends an earlier one). */
+  readonly note: (model: string, until: number) => void
+  /** Whether a key of `model` may still refuse at `now` (a note that has passed is dropped). */
+  readonly any: (model: string, now: number) => boolean
+}
+
+/** Empty notes. */
+export const make = (): RefusedKeys => {
+  const until = new Map<string, number>()
+  return {
+    note: (model, at) => {
+      const known = until.get(model)
+      if (known === undefined || known < at) until.set(model, at)
+    },
+    any: (model, now) => {
+      if (until.size === 0) return false
+      const at = until.get(model)
+      if (at === undefined) return false
+      if (at > now) return true
+      until.delete(model)
+      return false
+    }
+  }
+}

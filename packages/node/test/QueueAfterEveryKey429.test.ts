@@ -1,0 +1,78 @@
+/**
+ * With two OpenAI keys, a 429 with a retry hint on each key leaves the model
+ * no key to run on: like a provider's only key refused, the model is rate
+ * limited, and a request for it waits in the queue and is served once the
+ * first hint has passed. A 429 on one key only leaves the model to the other.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Gateway } from "@modelgate/core/Gateway"
+import { defaultRequirements } from "@modelgate/domain/Requirements"
+import { Fault } from "@modelgate/testkit/FakeServer"
+import { Effect, Either, Fiber, TestClock } from "effect"
+import { ask, endsWithClockStill, models, noonUtc, stack } from "./fixture.js"
+
+const keyA = "sk-test-openai"
+const keyB = "sk-test-openai-second"
+
+/** gpt-4o-mini alone (no fallback): a request for it is served by it or waits for it. */
+const onlyMini = () => {
+  const m = models()
+  return { ...m, models: [{ ...m.models[0]!, fallbacks: [] }] }
+}
+
+/** A 429 whose only hint is `retry-after` (no `x-ratelimit-remaining-*` header). */
+const refusedFor = (seconds: number) =>
+  Fault.status(429, {
+    body: { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded", param: null } },
+    headers: { "retry-after": String(seconds) }
+  })
+
+const chatKeys = (requests: ReadonlyArray<{ readonly path: string; readonly headers: Readonly<Record<string, string>> }>) =>
+  requests.filter((r) => r.path.endsWith("/chat/completions")).map((r) => r.headers["authorization"]?.slice("Bearer ".length))
+
+const twoKeys = () =>
+  stack({
+    models: onlyMini(),
+    openAiApiKeys: [keyA, keyB],
+    gateway: { cache: { enabled: false }, failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 5_000 } }
+  })
+
+describe("The wait queue after a 429 on every key of a provider", () => {
+  it.scoped("with both keys refused for 2 s, a request waits in the queue and is served by the model once 2 s have passed", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(noonUtc)
+      const s = yield* twoKeys()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        yield* s.openai.script(refusedFor(2), refusedFor(2))
+        // round robin: the first request is refused on key A, the second (key A blocked) on key B
+        assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("first"), defaultRequirements))))
+        assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("second"), defaultRequirements))))
+        assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA, keyB])
+
+        const fiber = yield* Effect.fork(Effect.either(gateway.complete(ask("third"), defaultRequirements)))
+        yield* TestClock.adjust("3 seconds")
+        const third = yield* Fiber.join(fiber)
+        assert.isTrue(Either.isRight(third), `failed: ${Either.isLeft(third) ? (third.left as Error).message : ""}`)
+        if (Either.isRight(third)) assert.strictEqual(third.right.meta.model, "gpt-4o-mini")
+        // nothing was sent while both keys were refused: one call, after the hint
+        assert.lengthOf(chatKeys(yield* s.openai.requests), 3)
+      }).pipe(Effect.provide(s.layer))
+    }), 20_000)
+
+  it.scoped("with one of two keys refused for 30 s, the next request is served at once by the model on the other key", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(noonUtc)
+      const s = yield* twoKeys()
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        yield* s.openai.script(refusedFor(30))
+        assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("first"), defaultRequirements))))
+        for (let i = 0; i < 3; i++) {
+          const answer = yield* endsWithClockStill(gateway.complete(ask(`next ${i}`), defaultRequirements), `request ${i} on key B`)
+          assert.strictEqual(answer.meta.model, "gpt-4o-mini")
+        }
+        assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA, keyB, keyB, keyB])
+      }).pipe(Effect.provide(s.layer))
+    }), 20_000)
+})
