@@ -9,6 +9,7 @@ import * as ApiKeys from "@modelgate/core/ApiKeys"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
+import * as BadUsage from "./BadUsage.js"
 import { runDemo } from "./demo.js"
 import { describeNewKey, newVirtualKey } from "./Keys.js"
 import { atLevel, configuredLevel, envLevel, followConfig, hasLogLevelFlag, type LiveLogLevel, withLiveLevel } from "./LogLevel.js"
@@ -25,7 +26,7 @@ export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly reason
   }
 }
 
-const port = Options.integer("port").pipe(
+const port = BadUsage.integer("port", { min: 0, max: 65535 }).pipe(
   Options.withDescription("port to listen on (default: PORT, then server.port of the config, 8787)"),
   Options.withFallbackConfig(Config.integer("PORT")),
   Options.optional
@@ -139,7 +140,10 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     {
       config: configDir,
       since: Options.text("since").pipe(Options.withDescription("start of the range: 24h, 7d, or an ISO date"), Options.withDefault("24h")),
-      by: Options.choice("by", ["model", "provider", "day", "agent"]).pipe(Options.withDefault("model" as const))
+      by: BadUsage.choice("by", ["model", "provider", "day", "agent"]).pipe(
+        Options.withDescription("what the costs are grouped by (default: model)"),
+        Options.withDefault("model" as const)
+      )
     },
     (args) =>
       Effect.gen(function* () {
@@ -186,7 +190,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         Options.withDescription("the agent type its requests are accounted to (budgets.perAgentType)"),
         Options.optional
       ),
-      rpm: Options.integer("rpm").pipe(
+      rpm: BadUsage.integer("rpm", { min: 1 }).pipe(
         Options.withDescription("chat requests a minute the key may make (a sliding minute; default: no limit of its own)"),
         Options.optional
       ),
@@ -201,7 +205,6 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         const agentType = Option.getOrUndefined(Option.filter(Option.map(args.agentType, (t) => t.trim()), (t) => t !== ""))
         if (name === "") return yield* new CliFailure({ reason: "--name must not be empty" })
         const rpm = Option.getOrUndefined(args.rpm)
-        if (rpm !== undefined && rpm < 1) return yield* new CliFailure({ reason: `--rpm must be a positive integer, got ${rpm}` })
         const models = args.models.map((m) => m.trim()).filter((m) => m !== "")
         yield* Console.log(describeNewKey(newVirtualKey(name, { agentType, rpm, models })))
       })
