@@ -42,7 +42,7 @@ import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { RecordSink } from "./RecordSink.js"
 
 export type { BudgetStatus } from "./CostTracker/Budgets.js"
-export { computeCost, type TokenUsage } from "./CostTracker/Price.js"
+export { computeCost, type TokenUsage, tokenUsageOf } from "./CostTracker/Price.js"
 
 /** A time range: `from` inclusive, `to` exclusive, epoch ms; either may be absent. */
 export interface TimeRange {

@@ -3,7 +3,7 @@
  * gateway looks adapters up in. Adapters live in `@modelgate/providers`; core
  * only knows this interface.
  */
-import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -50,6 +50,16 @@ export interface StreamResult {
    * done (end, failure, interruption): it releases the provider request.
    */
   readonly open?: (() => ProviderPull) | undefined
+  /**
+   * The usage the provider has reported so far, before its final usage
+   * chunk: Anthropic's `message_start` (the input, cache reads and writes
+   * exact; output barely begun), Gemini's running `usageMetadata`. What the
+   * gateway charges for a stream that breaks or is left before its usage
+   * chunk (the provider bills the input it reported). Undefined while
+   * nothing was reported, and for providers that report usage only at the
+   * end (OpenAI, Ollama). Optional: without it such a stream is estimated.
+   */
+  readonly usageSoFar?: (() => Usage | undefined) | undefined
 }
 
 /** A provider's stream as a bare pull (see `StreamResult.open`). */

@@ -9,17 +9,27 @@ type Prices = {
   cachedInputPerMillion?: number
   cacheWriteInputPerMillion?: number
   cacheWriteHourInputPerMillion?: number
+  audioInputPerMillion?: number
 }
-type Tokens = { promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens?: number; cacheWriteHourTokens?: number }
+type Tokens = {
+  promptTokens: number
+  completionTokens: number
+  cachedTokens: number
+  cacheWriteTokens?: number
+  cacheWriteHourTokens?: number
+  audioTokens?: number
+}
 
-/** The exact cost in bigint, as `computeCost` defines it. */
+/** The exact cost in bigint, as `computeCost` defines it (one price set: no long-context prices). */
 const reference = (pricing: Prices, usage: Tokens) => {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens)
   const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached)
   const hour = Math.min(usage.cacheWriteHourTokens ?? 0, written)
+  const audio = Math.min(usage.audioTokens ?? 0, usage.promptTokens - cached - written)
   const write = pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion
   return Number(
-    BigInt(usage.promptTokens - cached - written) * BigInt(perTokenPico(pricing.inputPerMillion)) +
+    BigInt(usage.promptTokens - cached - written - audio) * BigInt(perTokenPico(pricing.inputPerMillion)) +
+      BigInt(audio) * BigInt(perTokenPico(pricing.audioInputPerMillion ?? pricing.inputPerMillion)) +
       BigInt(cached) * BigInt(perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)) +
       BigInt(written - hour) * BigInt(perTokenPico(write)) +
       BigInt(hour) * BigInt(perTokenPico(pricing.cacheWriteHourInputPerMillion ?? write)) +
@@ -31,34 +41,27 @@ const price = fc.oneof(fc.constantFrom(0, 0.075, 0.15, 0.6, 2.5, 10, 75), fc.int
 const tokens = fc.oneof(fc.integer({ min: 0, max: 200_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }))
 
 describe("computeCost", () => {
-  it("equals the exact bigint computation, small or huge, cache reads and writes included (property)", () => {
+  it("equals the exact bigint computation, small or huge, cache reads and writes and audio included (property)", () => {
+    // Keys left out of `requiredKeys` are absent or hold a value.
     fc.assert(
       fc.property(
-        price,
-        price,
-        fc.option(price, { nil: undefined }),
-        fc.option(price, { nil: undefined }),
-        fc.option(price, { nil: undefined }),
-        tokens,
-        tokens,
-        tokens,
-        fc.option(tokens, { nil: undefined }),
-        fc.option(tokens, { nil: undefined }),
-        (input, output, cachedPrice, writePrice, hourPrice, promptTokens, completionTokens, cachedTokens, cacheWriteTokens, cacheWriteHourTokens) => {
-          const pricing: Prices = {
-            inputPerMillion: input,
-            outputPerMillion: output,
-            ...(cachedPrice === undefined ? {} : { cachedInputPerMillion: cachedPrice }),
-            ...(writePrice === undefined ? {} : { cacheWriteInputPerMillion: writePrice }),
-            ...(hourPrice === undefined ? {} : { cacheWriteHourInputPerMillion: hourPrice })
-          }
-          const usage: Tokens = {
-            promptTokens,
-            completionTokens,
-            cachedTokens,
-            ...(cacheWriteTokens === undefined ? {} : { cacheWriteTokens }),
-            ...(cacheWriteHourTokens === undefined ? {} : { cacheWriteHourTokens })
-          }
+        fc.record({
+          inputPerMillion: price,
+          outputPerMillion: price,
+          cachedInputPerMillion: price,
+          cacheWriteInputPerMillion: price,
+          cacheWriteHourInputPerMillion: price,
+          audioInputPerMillion: price
+        }, { requiredKeys: ["inputPerMillion", "outputPerMillion"] }),
+        fc.record({
+          promptTokens: tokens,
+          completionTokens: tokens,
+          cachedTokens: tokens,
+          cacheWriteTokens: tokens,
+          cacheWriteHourTokens: tokens,
+          audioTokens: tokens
+        }, { requiredKeys: ["promptTokens", "completionTokens", "cachedTokens"] }),
+        (pricing, usage) => {
           assert.strictEqual(computeCost(pricing, usage), reference(pricing, usage))
         }
       ),

@@ -13,24 +13,12 @@ import { GatewayRecord } from "@modelgate/domain/Records"
 import { ServerError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Context, Effect, Either, Layer, Ref, Schema, Stream } from "effect"
-import * as ApiKeys from "../src/ApiKeys.js"
-import * as CostStore from "../src/CostStore.js"
-import * as CostTracker from "../src/CostTracker.js"
 import { Events } from "../src/Events.js"
-import * as Failover from "../src/Failover.js"
 import * as Gw from "../src/Gateway.js"
-import * as GatewayConfig from "../src/GatewayConfig.js"
-import * as HealthChecker from "../src/HealthChecker.js"
-import * as ModelRegistry from "../src/ModelRegistry.js"
-import * as ModelSelector from "../src/ModelSelector.js"
-import * as PerformanceMonitor from "../src/PerformanceMonitor.js"
-import { type Provider, Providers } from "../src/Provider.js"
-import * as RateLimiter from "../src/RateLimiter.js"
+import type { Provider } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
-import * as RecordStore from "../src/RecordStore.js"
-import * as ResponseCache from "../src/ResponseCache.js"
-import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
-import { defaultConfig, FailoverConfig, GatewayConfigData } from "../src/GatewayConfigSchema.js"
+import { defaultConfig } from "../src/GatewayConfigSchema.js"
+import { costStackOn } from "./CostStack.js"
 import { model } from "./RoutingFixtures.js"
 import { textChunk } from "./ChunkFixtures.js"
 
@@ -82,25 +70,8 @@ const models = [
   model("tight", { rateLimits: { rpm: 3, tpm: 1_000_000 }, qualityScore: 0.1 })
 ]
 
-const stack = Gw.layer.pipe(
-  Layer.provideMerge(Failover.layer),
-  Layer.provideMerge(ModelSelector.layer),
-  Layer.provideMerge(HealthChecker.layer),
-  Layer.provideMerge(Layer.mergeAll(RateLimiter.layerMemory, PerformanceMonitor.layer, ResponseEvaluator.layer, ResponseCache.layerMemory)),
-  Layer.provideMerge(CostTracker.layer.pipe(Layer.provide(CostStore.layerMemory), Layer.provide(RecordStore.layerMemory))),
-  Layer.provideMerge(Layer.mergeAll(
-    ModelRegistry.layerMemory(models),
-    ApiKeys.layerStatic({}),
-    Layer.succeed(Providers, Providers.fromList([double]))
-  )),
-  Layer.provideMerge(RecordSink.layerMemory),
-  // No backoff sleeps and no queue wait: nothing here waits on the (test) clock.
-  Layer.provideMerge(GatewayConfig.layerStatic(GatewayConfigData.make({
-    ...defaultConfig,
-    failover: FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
-  }))),
-  Layer.provideMerge(recordingEvents)
-)
+// No backoff sleeps and no queue wait: nothing here waits on the (test) clock.
+const stack = costStackOn(recordingEvents)(models, double, { cache: defaultConfig.cache })
 
 // temperature 0: cacheable.
 const ask = (content: string, modelId = "auto"): ChatRequest =>

@@ -198,9 +198,11 @@ export const extraParameters = (request: ChatRequest): ReadonlyArray<string> => 
 const noExtras: ReadonlyArray<string> = []
 
 /**
- * Token usage; `cached_tokens` (prompt-cache reads) and `cache_creation_tokens`
- * (writes; `cache_creation_1h_tokens` of them with the 1-hour lifetime) are
- * parts of `prompt_tokens`. `estimated` marks counts the provider did not give.
+ * Token usage; `cached_tokens` (prompt-cache reads), `cache_creation_tokens`
+ * (writes; `cache_creation_1h_tokens` of them with the 1-hour lifetime) and
+ * `audio_tokens` (audio input, billed at its own price by Gemini and by
+ * OpenAI's audio models) are parts of `prompt_tokens`. `estimated` marks
+ * counts the provider did not give.
  */
 export const Usage = Schema.Struct({
   prompt_tokens: Schema.NonNegativeInt,
@@ -210,7 +212,8 @@ export const Usage = Schema.Struct({
     Schema.Struct({
       cached_tokens: Schema.optional(Schema.NonNegativeInt),
       cache_creation_tokens: Schema.optional(Schema.NonNegativeInt),
-      cache_creation_1h_tokens: Schema.optional(Schema.NonNegativeInt)
+      cache_creation_1h_tokens: Schema.optional(Schema.NonNegativeInt),
+      audio_tokens: Schema.optional(Schema.NonNegativeInt)
     })
   ),
   completion_tokens_details: Schema.optional(

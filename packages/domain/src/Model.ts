@@ -21,19 +21,38 @@ export type Capability = typeof Capability.Type
 const NonNegative = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 
-/**
- * Prices in USD per 1M tokens: input, output, prompt-cache reads
- * (`cachedInputPerMillion`) and Anthropic's prompt-cache writes
- * (`cacheWriteInputPerMillion` for the 5-minute lifetime,
- * `cacheWriteHourInputPerMillion` for the 1-hour one). A missing price is
- * the input price (the 5-minute write price for 1-hour writes).
- */
-export class Pricing extends Schema.Class<Pricing>("Pricing")({
+const prices = {
   inputPerMillion: NonNegative,
   outputPerMillion: NonNegative,
   cachedInputPerMillion: Schema.optional(NonNegative),
   cacheWriteInputPerMillion: Schema.optional(NonNegative),
-  cacheWriteHourInputPerMillion: Schema.optional(NonNegative)
+  cacheWriteHourInputPerMillion: Schema.optional(NonNegative),
+  audioInputPerMillion: Schema.optional(NonNegative)
+}
+
+/**
+ * The prices of a request whose prompt is over `aboveTokens` tokens (cache
+ * reads and writes included), for every token of it: Gemini 2.5 Pro over
+ * 200k, Claude's 1M-token context over 200k. A complete price set: a missing
+ * price is its own input price, as in `Pricing`.
+ */
+export class LongContextPricing extends Schema.Class<LongContextPricing>("LongContextPricing")({
+  aboveTokens: PositiveInt,
+  ...prices
+}) {}
+
+/**
+ * Prices in USD per 1M tokens: input, output, prompt-cache reads
+ * (`cachedInputPerMillion`) and Anthropic's prompt-cache writes
+ * (`cacheWriteInputPerMillion` for the 5-minute lifetime,
+ * `cacheWriteHourInputPerMillion` for the 1-hour one) and audio input
+ * (`audioInputPerMillion`: Gemini Flash, OpenAI's audio models). A missing
+ * price is the input price (the 5-minute write price for 1-hour writes).
+ * Long prompts may have prices of their own (`longContext`).
+ */
+export class Pricing extends Schema.Class<Pricing>("Pricing")({
+  ...prices,
+  longContext: Schema.optional(LongContextPricing)
 }) {}
 
 /** The provider's limits for this model: requests and tokens per minute. */

@@ -4,6 +4,7 @@
  * health, HTTP status) reads `retryable` and the tag, never a raw status code.
  */
 import { Schema } from "effect"
+import { Usage } from "./Chat.js"
 import { RateLimitInfo } from "./RateLimitInfo.js"
 
 /** One failed attempt inside an adapter's retry loop. */
@@ -21,7 +22,15 @@ const common = {
   requestId: Schema.optional(Schema.String),
   detail: Schema.String,
   rateLimit: Schema.optional(RateLimitInfo),
-  attempts: Schema.optional(Schema.Array(AttemptFailure))
+  attempts: Schema.optional(Schema.Array(AttemptFailure)),
+  /**
+   * The usage the provider reported for an answer it gave whole, and bills,
+   * but that cannot be used (a 200 whose finish reason has no OpenAI
+   * equivalent, such as Gemini's MALFORMED_FUNCTION_CALL, or that a safety
+   * filter blocked): charged for the failed call, which the adapter then
+   * does not retry.
+   */
+  usage: Schema.optional(Usage)
 }
 
 const describe = (e: { provider: string; model: string; status?: number | undefined; detail: string }, what: string) =>

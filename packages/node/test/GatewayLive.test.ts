@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import { CostTracker } from "@modelgate/core/CostTracker"
 import { Gateway } from "@modelgate/core/Gateway"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { RateLimiter } from "@modelgate/core/RateLimiter"
@@ -198,18 +199,24 @@ describe("GatewayLive over the fake providers", () => {
       }).pipe(Effect.provide(s.layer))
     }))
 
-  it.scoped("a streamed answer nobody reads is abandoned after 30 s: its reservations are given back", () =>
+  it.scoped("a streamed answer nobody reads is abandoned after 30 s: nothing is left held, what the provider began is charged", () =>
     Effect.gen(function* () {
-      const s = yield* stack()
+      const s = yield* stack({ gateway: { budgets: { global: { daily: 10 } } } })
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
         const limiter = yield* RateLimiter
+        const costs = yield* CostTracker
         const registry = yield* ModelRegistry
         const model = yield* registry.get("gpt-4o-mini")
+        const global = Effect.map(costs.budgetStatus, (all) => all.find((b) => b.budget === "global")!)
         yield* gateway.stream(ask("never read", "gpt-4o-mini", { stream: true }), defaultRequirements)
         assert.strictEqual((yield* limiter.headroom(model, 1)).requestsUsed, 1)
+        assert.isAbove(Number((yield* global).reservedPicoUsd), 0)
         yield* TestClock.adjust("31 seconds")
-        yield* poll(limiter.headroom(model, 1), (h) => h.requestsUsed === 0)
+        // The provider answered and began streaming: it counted the request and bills what it began.
+        const settled = yield* poll(global, (b) => b.reservedPicoUsd === 0n)
+        assert.isAbove(Number(settled.spentPicoUsd), 0)
+        assert.strictEqual((yield* limiter.headroom(model, 1)).requestsUsed, 1)
       }).pipe(Effect.provide(s.layer))
     }))
 

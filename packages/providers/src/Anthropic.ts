@@ -12,7 +12,7 @@ import { MalformedResponse, type ProviderError } from "@modelgate/domain/Provide
 import { Clock, Effect, Either, Redacted, type Scope } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
 import { toAnthropicRequest, tooManyBreakpoints, unschemedJson, unservedAnthropicEffort, whitespaceStop } from "./Anthropic/Request.js"
-import { AnthropicResponse, fromAnthropicResponse } from "./Anthropic/Response.js"
+import { AnthropicResponse, fromAnthropicResponse, usageOf } from "./Anthropic/Response.js"
 import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
 import {
@@ -29,8 +29,7 @@ import {
 } from "./internal/adapter.js"
 import { type CallInfo, decodeJson, malformed } from "./internal/errors.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
-import { toStream } from "./internal/pull.js"
-import { parseEventJson, pullSse } from "./internal/sse.js"
+import { parseEventJson, sseRuns } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "anthropic"
@@ -85,7 +84,8 @@ export const make = (
       return Effect.flatMap(decoded, (decoded) =>
         Effect.flatMap(Clock.currentTimeMillis, (nowMs) => {
           const normalised = fromAnthropicResponse(decoded, nowMs)
-          if ("_tag" in normalised) return Effect.fail(malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`))
+          // A whole answer, billed: the error carries its usage.
+          if ("_tag" in normalised) return Effect.fail(malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`, usageOf(decoded.usage)))
           return Effect.succeed<ChatResult>({ response: normalised.response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId })
         }))
     }
@@ -101,10 +101,12 @@ export const make = (
         http.stream(info, request, (opened) =>
           Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {
             const context = { provider: providerId, info, meta: opened, nowMs }
-            const open = () =>
-              pullSse(opened.open(), new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)), (detail) =>
-                new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-            return { chunks: toStream(open), open, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+            const runs = sseRuns(
+              () => opened.open(),
+              () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)),
+              (detail) => new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail })
+            )
+            return { ...runs, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
           })))
     }
 

@@ -35,8 +35,7 @@ import { header } from "./internal/headers.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { effortValue } from "./internal/reasoning.js"
 import { estimateTokens, promptText } from "./internal/usage.js"
-import { toStream } from "./internal/pull.js"
-import { parseEventJson, pullSse } from "./internal/sse.js"
+import { parseEventJson, sseRuns } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
 export const providerId = "google"
@@ -150,10 +149,12 @@ export const make = (
               remember: rememberFor(ctx.model.providerModel),
               choices: ctx.request.n ?? 1
             }
-            const open = () =>
-              pullSse(opened.open(), new GeminiStreamTranslator(context), (detail) =>
-                new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail }))
-            return { chunks: toStream(open), open, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+            const runs = sseRuns(
+              () => opened.open(),
+              () => new GeminiStreamTranslator(context),
+              (detail) => new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail })
+            )
+            return { ...runs, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
           })))
     }
 

@@ -32,7 +32,7 @@ import {
   trimBase
 } from "./internal/index.js"
 import { classify } from "./Ollama/errors.js"
-import { type Identity, normaliseResponse, pullStream } from "./Ollama/normalise.js"
+import { type Identity, normaliseResponse, pullStream, usageOf } from "./Ollama/normalise.js"
 import { plainChatLine } from "./Ollama/shape.js"
 import { forcedToolChoice, requestBody, unservedOllamaEffort, WireChatLine, WireTags } from "./Ollama/wire.js"
 
@@ -95,12 +95,15 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
         Effect.flatMap(identity(ctx.model.providerModel), (id) => {
           const normalised = normaliseResponse(line, ctx.request, id)
           if (normalised._tag === "Invalid") {
+            // An answer that counted its tokens was run (and is billed, where Ollama is): the error carries them.
+            const counted = line.prompt_eval_count !== undefined || line.eval_count !== undefined
             return Effect.fail(
               new MalformedResponse({
                 provider: providerId,
                 model: info.model,
                 status: res.status,
-                detail: `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`
+                detail: `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`,
+                ...(counted ? { usage: usageOf(line, ctx.request, line.message?.content ?? "") } : {})
               })
             )
           }

@@ -42,6 +42,7 @@ import {
   normaliseResponse,
   otherServiceTier,
   requestBody,
+  toUsage,
   unservedOpenAiEffort,
   WireResponse
 } from "./OpenAi/wire.js"
@@ -106,7 +107,9 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       const wire = decoded.right
       const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
       if (normalised._tag === "Invalid") {
-        return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`))
+        // A whole answer that reported usage is billed: the error carries it.
+        const billed = wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : undefined
+        return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`, billed))
       }
       return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId })
     }

@@ -61,7 +61,13 @@ describe("Gemini response fast path", () => {
     const wire = {
       responseId: "r",
       modelVersion: "gemini-2.5-flash",
-      usageMetadata: { totalTokenCount: 5, promptTokensDetails: [], promptTokenCount: 3, candidatesTokenCount: 2 },
+      usageMetadata: {
+        totalTokenCount: 5,
+        cacheTokensDetails: [],
+        promptTokensDetails: [{ tokenCount: 3, modality: "TEXT" }],
+        promptTokenCount: 3,
+        candidatesTokenCount: 2
+      },
       candidates: [{ index: 0, safetyRatings: [], finishReason: "STOP", content: { parts: [{ thoughtSignature: "s", text: "hi" }], role: "model" } }]
     }
     const plain = plainResponse(wire)
@@ -69,7 +75,7 @@ describe("Gemini response fast path", () => {
       JSON.stringify(plain),
       JSON.stringify({
         candidates: [{ content: { role: "model", parts: [{ text: "hi", thoughtSignature: "s" }] }, finishReason: "STOP", index: 0 }],
-        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 },
+        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5, promptTokensDetails: [{ modality: "TEXT", tokenCount: 3 }] },
         modelVersion: "gemini-2.5-flash",
         responseId: "r"
       })

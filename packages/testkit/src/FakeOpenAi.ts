@@ -17,6 +17,13 @@ export interface FakeOpenAiOptions {
   readonly models?: ReadonlyArray<string>
   /** Prompt tokens (chars / 4) above this are 400 `context_length_exceeded` (default 128000). */
   readonly contextWindow?: number
+  /**
+   * Usage details to report (default none): `cached` prompt tokens read from
+   * OpenAI's prompt cache and `audio` prompt tokens (both part of
+   * `prompt_tokens`, together at most all of it), and `reasoning` tokens
+   * (added to `completion_tokens`, which includes them).
+   */
+  readonly usage?: { readonly cached?: number; readonly audio?: number; readonly reasoning?: number }
 }
 
 /** A running fake OpenAI: the server plus its base URL (with `/v1`). */
@@ -238,15 +245,19 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       const n = typeof body.n === "number" && Number.isInteger(body.n) && body.n > 1 ? body.n : 1
       const indexes = Array.from({ length: n }, (_, i) => i)
       const contentOf = (i: number) => (i === 0 ? content : `${content} (choice ${i + 1})`)
-      const completionTokens = toolCall !== undefined
+      const reasoningTokens = options.usage?.reasoning ?? 0
+      const completionTokens = reasoningTokens + (toolCall !== undefined
         ? n * countTokens(toolCall.function.name + toolCall.function.arguments)
-        : indexes.reduce((sum, i) => sum + countTokens(contentOf(i)), 0)
+        : indexes.reduce((sum, i) => sum + countTokens(contentOf(i)), 0))
       const usage = {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
-        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
+        prompt_tokens_details: {
+          cached_tokens: Math.min(options.usage?.cached ?? 0, promptTokens),
+          audio_tokens: Math.min(options.usage?.audio ?? 0, Math.max(0, promptTokens - (options.usage?.cached ?? 0)))
+        },
+        completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
       }
       const id = `chatcmpl-fake${served}`
       const created = 1_700_000_000 + served

@@ -1,14 +1,17 @@
 /**
  * Exact prices: integer pico-dollars computed with `bigint`.
  */
+import type { Usage } from "@modelgate/domain/Chat"
 import type { Pricing } from "@modelgate/domain/Model"
 import { perTokenPico, type PicoUsd } from "@modelgate/domain/Money"
 
 /**
  * Token counts of one request; `cachedTokens` is the part of `promptTokens`
  * served from the provider's prompt cache, `cacheWriteTokens` the part
- * written to it (Anthropic bills those above the input price), and
- * `cacheWriteHourTokens` the part of those written for an hour.
+ * written to it (Anthropic bills those above the input price),
+ * `cacheWriteHourTokens` the part of those written for an hour, and
+ * `audioTokens` the audio input (billed at the audio price where a model has
+ * one).
  */
 export interface TokenUsage {
   readonly promptTokens: number
@@ -16,25 +19,59 @@ export interface TokenUsage {
   readonly cachedTokens: number
   readonly cacheWriteTokens?: number | undefined
   readonly cacheWriteHourTokens?: number | undefined
+  readonly audioTokens?: number | undefined
+}
+
+/**
+ * The token counts an answer's usage is priced by: its prompt and
+ * completion, the prompt's cache reads (`cached_tokens`), writes
+ * (`cache_creation_tokens`, `cache_creation_1h_tokens` of them for an hour)
+ * and audio (`audio_tokens`).
+ */
+export const tokenUsageOf = (usage: Usage): TokenUsage => {
+  const details = usage.prompt_tokens_details
+  return {
+    promptTokens: usage.prompt_tokens,
+    completionTokens: usage.completion_tokens,
+    cachedTokens: details?.cached_tokens ?? 0,
+    cacheWriteTokens: details?.cache_creation_tokens,
+    cacheWriteHourTokens: details?.cache_creation_1h_tokens,
+    audioTokens: details?.audio_tokens
+  }
 }
 
 const isCount = (n: number): boolean => n >= 0 && Number.isSafeInteger(n)
 
+/** One set of prices (a model's, or its long-context ones). */
+type Prices = Omit<Pricing, "longContext">
+
+/** The prices `usage` is billed at: the long-context ones when its prompt is over their threshold. */
+const pricesFor = (pricing: Pricing, usage: TokenUsage): Prices => {
+  const long = pricing.longContext
+  return long !== undefined && usage.promptTokens > long.aboveTokens ? long : pricing
+}
+
 /**
- * Exact cost: uncached prompt tokens at the input price, cached tokens at the
- * cached price, tokens written to the cache at the cache-write price of their
- * lifetime (see `Pricing`), completion tokens at the output price. Cached and
- * written tokens above the prompt count are capped to it, hour writes to the
- * writes.
+ * Exact cost: uncached prompt tokens at the input price (the audio among
+ * them at the audio price), cached tokens at the cached price, tokens
+ * written to the cache at the cache-write price of their lifetime (see
+ * `Pricing`), completion tokens at the output price; all at the long-context
+ * prices when the prompt is over their threshold. Cached and written tokens
+ * above the prompt count are capped to it, hour writes to the writes, audio
+ * to the uncached rest.
  * Exact as long as one request costs less than 2^53 pico-dollars (~$9,007).
  */
-export const computeCost = (pricing: Pricing, usage: TokenUsage): PicoUsd => {
+export const computeCost = (modelPricing: Pricing, usage: TokenUsage): PicoUsd => {
+  const pricing = pricesFor(modelPricing, usage)
   const cached = Math.min(usage.cachedTokens, usage.promptTokens)
   const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached)
   const hour = Math.min(usage.cacheWriteHourTokens ?? 0, written)
   const minutes = written - hour
-  const uncached = usage.promptTokens - cached - written
+  const fresh = usage.promptTokens - cached - written
+  const audio = Math.min(usage.audioTokens ?? 0, fresh)
+  const uncached = fresh - audio
   const inputPico = perTokenPico(pricing.inputPerMillion)
+  const audioPico = perTokenPico(pricing.audioInputPerMillion ?? pricing.inputPerMillion)
   const cachedPico = perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)
   const writePrice = pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion
   const minutesPico = perTokenPico(writePrice)
@@ -44,13 +81,14 @@ export const computeCost = (pricing: Pricing, usage: TokenUsage): PicoUsd => {
   // and partial sum is then at most the total, so none was rounded); bigint otherwise, as before.
   const completion = usage.completionTokens
   if (
-    isCount(uncached) && isCount(cached) && isCount(minutes) && isCount(hour) && isCount(completion) &&
-    inputPico >= 0 && cachedPico >= 0 && minutesPico >= 0 && hourPico >= 0 && outputPico >= 0
+    isCount(uncached) && isCount(audio) && isCount(cached) && isCount(minutes) && isCount(hour) && isCount(completion) &&
+    inputPico >= 0 && audioPico >= 0 && cachedPico >= 0 && minutesPico >= 0 && hourPico >= 0 && outputPico >= 0
   ) {
-    const fast = uncached * inputPico + cached * cachedPico + minutes * minutesPico + hour * hourPico + completion * outputPico
+    const fast = uncached * inputPico + audio * audioPico + cached * cachedPico + minutes * minutesPico + hour * hourPico +
+      completion * outputPico
     if (fast <= Number.MAX_SAFE_INTEGER) return fast as PicoUsd
   }
-  const total = BigInt(uncached) * BigInt(inputPico) + BigInt(cached) * BigInt(cachedPico) + BigInt(minutes) * BigInt(minutesPico) +
-    BigInt(hour) * BigInt(hourPico) + BigInt(completion) * BigInt(outputPico)
+  const total = BigInt(uncached) * BigInt(inputPico) + BigInt(audio) * BigInt(audioPico) + BigInt(cached) * BigInt(cachedPico) +
+    BigInt(minutes) * BigInt(minutesPico) + BigInt(hour) * BigInt(hourPico) + BigInt(completion) * BigInt(outputPico)
   return Number(total) as PicoUsd
 }

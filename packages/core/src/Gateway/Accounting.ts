@@ -23,6 +23,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Exit } from "effect"
 import { flatMapNow, mapNow } from "../ModelSelector/Reads.js"
 import type { CostTracker, BudgetReservation } from "../CostTracker.js"
+import { tokenUsageOf } from "../CostTracker/Price.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { ProviderKey } from "../Provider.js"
@@ -157,12 +158,7 @@ const performanceRecord = (
 /** What `usage` on the held model costs (cache writes at their price), and its cost record. */
 const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcome): { readonly cost: PicoUsd; readonly record: CostRecord } => {
   const tokens = usageTokens(usage)
-  const details = usage.prompt_tokens_details
-  const cost = s.costs.cost(held.model, {
-    ...tokens,
-    cacheWriteTokens: details?.cache_creation_tokens,
-    cacheWriteHourTokens: details?.cache_creation_1h_tokens
-  })
+  const cost = s.costs.cost(held.model, tokenUsageOf(usage))
   const record = uncheckedRecord(CostRecord, {
     at: outcome.now,
     requestId: outcome.requestId,
@@ -209,11 +205,14 @@ export const succeeded = (
 /**
  * The call failed. A failure with an HTTP status was counted by the provider:
  * the request stays in the limiter with no tokens; one without (transport,
- * timeout) is released. The budget is always released: nothing was spent.
+ * timeout) is released. The budget is released: nothing was spent, unless the
+ * provider answered whole and billed an answer that could not be used (the
+ * error carries its `usage`): that usage is settled and charged, once.
  * A provider's refusal (`remaining: 0`, a 429's retry hint) blocks the key
  * (or a keyless model) until its time; once the provider refuses every key of
  * a model, the selector ranks the model rate limited (`RateLimiter.headroomAll`)
- * and requests wait in the queue for it.
+ * and requests wait in the queue for it. Returns what was charged (0 when
+ * nothing was).
  */
 export const failed = (
   s: AccountingServices,
@@ -223,12 +222,15 @@ export const failed = (
     readonly status?: number | undefined
     readonly rateLimit?: RateLimitInfo | undefined
     readonly retryAfterMs?: number | undefined
+    readonly usage?: Usage | undefined
   },
   outcome: Outcome
-) =>
+): Effect.Effect<PicoUsd> =>
   Effect.gen(function* () {
     const { config, limit } = held
-    if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
+    const billed = error.usage
+    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens)
+    else if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
     else yield* releaseLimit(s, config, outcome.now, limit)
     const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id)
     if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
@@ -237,13 +239,21 @@ export const failed = (
     if (error._tag === "RateLimited" && typeof error.retryAfterMs === "number" && error.retryAfterMs > 0) {
       yield* observe(new RateLimitInfo({ remainingRequests: 0, resetRequestsMs: error.retryAfterMs }, true))
     }
-    yield* s.costs.release(held.budget)
+    const charged = billed === undefined ? undefined : charge(s, held, billed, outcome)
+    if (charged !== undefined) yield* commitCost(s, config, outcome.now, held.budget, charged.record)
+    else yield* s.costs.release(held.budget)
     yield* recordPerformance(
       s,
       config,
       outcome.now,
-      performanceRecord(held.model, held.startedAt, outcome, { success: false, errorClass: error._tag, outputTokens: 0, cacheHit: false })
+      performanceRecord(held.model, held.startedAt, outcome, {
+        success: false,
+        errorClass: error._tag,
+        outputTokens: billed?.completion_tokens ?? 0,
+        cacheHit: false
+      })
     )
+    return charged?.cost ?? (0 as PicoUsd)
   })
 
 /**

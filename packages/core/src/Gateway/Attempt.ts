@@ -6,6 +6,7 @@ import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
 import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { PicoUsd } from "@modelgate/domain/Money"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Effect, Option } from "effect"
@@ -27,6 +28,12 @@ export interface Attempt {
   readonly key: ProviderKey | undefined
   readonly held: Accounting.Held
   readonly promptTokens: number
+  /**
+   * What the request's earlier attempts were charged: answers their
+   * provider gave whole, and bills, that could not be used (`Accounting.failed`);
+   * part of the request's cost.
+   */
+  readonly chargedBefore: PicoUsd
 }
 
 /** Prompt tokens of `request` per tokenizer, computed at most once per encoding. */
@@ -92,6 +99,8 @@ const attemptOn = <A, B>(
   const cacheWrites = cacheWritesAsked(request)
   const { clock, requestId } = begun
   const accounting = s.accounting
+  /** What this request's failed attempts were charged so far. */
+  let charged = 0
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
     const provider = s.providers.get(model.provider)
     if (provider === undefined) {
@@ -126,18 +135,21 @@ const attemptOn = <A, B>(
               next.id === firstId || next.id === key.id ? Effect.fail(e) : holdRotating(next, firstId, tries + 1))
         )
       const run = (held: Accounting.Held) => {
-        const attempt: Attempt = { model, provider, key: held.key, held, promptTokens: promptTokensOn(model) }
+        const attempt: Attempt = { model, provider, key: held.key, held, promptTokens: promptTokensOn(model), chargedBefore: charged as PicoUsd }
         // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
         return Effect.matchCauseEffect(restore(use(attempt)), {
           onFailure: (cause) =>
-            Effect.zipRight(
+            Effect.flatMap(
               Accounting.failed(accounting, held, failureOf(cause), {
                 requestId,
                 requirements,
                 now: clock.unsafeCurrentTimeMillis(),
                 streamed
               }),
-              Effect.failCause(cause)
+              (cost) => {
+                charged += cost
+                return Effect.failCause(cause)
+              }
             ),
           onSuccess: (value) => after(attempt, value)
         })

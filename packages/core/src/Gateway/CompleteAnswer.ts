@@ -4,7 +4,7 @@
  * evaluation and the cache write.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
-import { toUsd } from "@modelgate/domain/Money"
+import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect } from "effect"
 import type { RequestOptions } from "../Gateway.js"
@@ -31,7 +31,7 @@ export const completeAnswer = (
     {
       streamed: false,
       use: ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
-      after: ({ held }, result) =>
+      after: ({ chargedBefore, held }, result) =>
         // `mapNow`: the accounting answers an Exit when every step of it ran at once.
         mapNow(
           Accounting.succeeded(s.accounting, held, result.response.usage, result.rateLimit, {
@@ -40,7 +40,8 @@ export const completeAnswer = (
             now: begun.clock.unsafeCurrentTimeMillis(),
             streamed: false
           }),
-          (cost) => ({ response: result.response, cost })
+          // The request's cost: this answer's and the billed answers of its failed attempts.
+          (cost) => ({ response: result.response, cost: (cost + chargedBefore) as PicoUsd })
         )
     },
     (ranked, outcome) => {

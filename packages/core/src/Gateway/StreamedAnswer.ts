@@ -9,7 +9,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Chunk, Effect, Exit, Option } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
 import { flatMapNow } from "../ModelSelector/Reads.js"
 import type { StreamResult } from "../Provider.js"
@@ -21,8 +21,30 @@ import type { Services } from "./Services.js"
 import * as Streaming from "./Streaming.js"
 
 /**
- * Account for a stream when it ends: its usage (estimated when the provider
- * sent none), or its failure. A stream that ended cleanly with real usage is
+ * The usage of a stream that ended before its usage chunk (it broke, or its
+ * client left): the provider generated, and bills, what it had begun. The
+ * prompt side is what the provider reported so far when it did (Anthropic's
+ * `message_start`, Gemini's running totals: exact, cache reads and writes
+ * included), else `estimatedPromptTokens`; the output is at least one token
+ * per chunk delivered. Marked estimated.
+ */
+const unfinishedUsage = (estimatedPromptTokens: number, chunks: number, reported: Usage | undefined): Usage => {
+  if (reported === undefined) {
+    return { prompt_tokens: estimatedPromptTokens, completion_tokens: chunks, total_tokens: estimatedPromptTokens + chunks, estimated: true }
+  }
+  const completion = Math.max(reported.completion_tokens, chunks)
+  return {
+    ...reported,
+    completion_tokens: completion,
+    total_tokens: reported.total_tokens + completion - reported.completion_tokens,
+    estimated: true
+  }
+}
+
+/**
+ * Account for a stream when it ends: its usage (when the provider sent none,
+ * what it reported so far or an estimate: `unfinishedUsage`), or
+ * its failure. A stream that ended cleanly with real usage is
  * evaluated and cached like a complete answer. Runs when called: call it
  * inside the step that settles the stream (`settleOnce`); the parts that have
  * nothing to do (accounting that ran at once, evaluator off, no cache key)
@@ -32,6 +54,7 @@ const settleStream = (
   s: Services,
   attempt: Attempt,
   rateLimit: RateLimitInfo | undefined,
+  usageSoFar: (() => Usage | undefined) | undefined,
   request: ChatRequest,
   requirements: TaskRequirements,
   begun: Begun,
@@ -49,12 +72,7 @@ const settleStream = (
   }
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
   // Ended, broken after output, or the client went away: the provider generated (and bills) what was sent.
-  const usage: Usage = summary.usage ?? {
-    prompt_tokens: attempt.promptTokens,
-    completion_tokens: summary.chunks,
-    total_tokens: attempt.promptTokens + summary.chunks,
-    estimated: true
-  }
+  const usage: Usage = summary.usage ?? unfinishedUsage(attempt.promptTokens, summary.chunks, usageSoFar?.())
   if (Option.isSome(failure)) {
     // The attempt was reported to health as a success at its first chunk: a provider failure
     // after it (an overload, a server error, a broken connection) is reported too, as it would
@@ -101,8 +119,9 @@ const answerStream = (
   const { model } = attempt
   const { requestId } = begun
   let costUsd: number | undefined
-  const settle = settleStream(s, attempt, started.rateLimit, request, requirements, begun, cacheTtlMs, (cost) => {
-    costUsd = toUsd(cost)
+  // The request's cost: the stream's and the billed answers of its failed attempts.
+  const settle = settleStream(s, attempt, started.rateLimit, started.usageSoFar, request, requirements, begun, cacheTtlMs, (cost) => {
+    costUsd = toUsd(cost + attempt.chargedBefore)
   })
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).
   let settled = false
@@ -114,12 +133,16 @@ const answerStream = (
     })
   const abandoned = () =>
     new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" }, true)
+  const peeledAt = begun.clock.unsafeCurrentTimeMillis()
   const pending = s.abandoner.register(
-    begun.clock.unsafeCurrentTimeMillis(),
+    peeledAt,
     peeled.close.pipe(
-      // The error is built only if the stream is abandoned (a schema-class error costs ~25 us).
-      Effect.zipRight(Effect.suspend(() => settleOnce(Streaming.emptySummary, Exit.fail(neverStarted(model))))),
-      Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, reservations released`))
+      // Its first chunks came from the provider, which bills what it began: settled with them.
+      // The summary and the error are built only if the stream is abandoned (a schema-class error costs ~25 us).
+      Effect.zipRight(Effect.suspend(() =>
+        settleOnce(Streaming.summaryOf(Chunk.toReadonlyArray(peeled.first), attempt.held.startedAt, peeledAt), Exit.fail(neverStarted(model)))
+      )),
+      Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, what it began charged`))
     )
   )
   const id = `chatcmpl-${requestId}`

@@ -180,13 +180,15 @@ export interface StreamSummary {
   readonly choices: ReadonlyArray<ChoiceSummary>
 }
 
-/** The summary of a stream that delivered nothing. */
-export const emptySummary: StreamSummary = {
-  usage: undefined,
-  timeToFirstTokenMs: undefined,
-  chunks: 0,
-  created: undefined,
-  choices: []
+/**
+ * The summary of a stream that delivered only `chunks`, which arrived at
+ * `now` (the first batch of an upstream nobody read: its provider began the
+ * answer).
+ */
+export const summaryOf = (chunks: Iterable<ChatChunk>, startedAt: number, now: number): StreamSummary => {
+  const summary = new Summary(startedAt)
+  for (const chunk of chunks) summary.observe(chunk, now)
+  return summary.done()
 }
 
 /** A finished choice as an answer's choice. */

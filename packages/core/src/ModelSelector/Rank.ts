@@ -3,10 +3,11 @@
  * (saying why each model was left out) and score what is left.
  */
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { type PicoUsd, tokenCost, toUsd } from "@modelgate/domain/Money"
+import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import { allowsModel } from "@modelgate/domain/Requirements"
 import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
+import { computeCost } from "../CostTracker/Price.js"
 import type { Availability, HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
 import * as Reads from "./Reads.js"
@@ -67,9 +68,7 @@ export const estimateCost = (
 ): PicoUsd =>
   Option.match(costs, {
     onSome: (c) => c.cost(model, { promptTokens, completionTokens, cachedTokens: 0 }),
-    onNone: () =>
-      (tokenCost(promptTokens, model.pricing.inputPerMillion) +
-        tokenCost(completionTokens, model.pricing.outputPerMillion)) as PicoUsd
+    onNone: () => computeCost(model.pricing, { promptTokens, completionTokens, cachedTokens: 0 })
   })
 
 /** The models to consider: the registry, or the models `only` names (in its order), and the names not found. */

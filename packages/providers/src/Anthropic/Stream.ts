@@ -3,7 +3,7 @@
  * blocks become OpenAI tool-call deltas keyed by a running index.
  */
 import type { Sse } from "@effect/experimental"
-import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Schema } from "effect"
 import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
@@ -165,6 +165,15 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
       default:
         return Either.right([])
     }
+  }
+
+  /**
+   * The usage reported so far: from `message_start` on, its input counts
+   * (fresh, cache reads, cache writes) merged with the cumulative
+   * `message_delta` counts; undefined before `message_start`.
+   */
+  usageSoFar(): Usage | undefined {
+    return this.id === "" ? undefined : usageOf(this.usage)
   }
 
   /** Nothing more when the stream reached `message_stop`; StreamInterrupted otherwise. */

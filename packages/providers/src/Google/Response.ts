@@ -33,14 +33,22 @@ export const Candidate = Schema.Struct({
 })
 export type Candidate = typeof Candidate.Type
 
-/** `usageMetadata`: running totals on stream chunks. */
+/** The tokens of one modality (`TEXT`, `AUDIO`, `IMAGE`, `VIDEO`, `DOCUMENT`) of a count. */
+export const ModalityTokenCount = Schema.Struct({
+  modality: Schema.optional(Schema.String),
+  tokenCount: Schema.optional(Count)
+})
+export type ModalityTokenCount = typeof ModalityTokenCount.Type
+
+/** `usageMetadata`: running totals on stream chunks; the prompt's by modality in `promptTokensDetails`. */
 export const UsageMetadata = Schema.Struct({
   promptTokenCount: Schema.optional(Count),
   cachedContentTokenCount: Schema.optional(Count),
   candidatesTokenCount: Schema.optional(Count),
   toolUsePromptTokenCount: Schema.optional(Count),
   thoughtsTokenCount: Schema.optional(Count),
-  totalTokenCount: Schema.optional(Count)
+  totalTokenCount: Schema.optional(Count),
+  promptTokensDetails: Schema.optional(Schema.Array(ModalityTokenCount))
 })
 export type UsageMetadata = typeof UsageMetadata.Type
 
@@ -91,9 +99,17 @@ export const finishReasonOf = (reason: string, hasToolCalls: boolean): FinishRea
 /** Whether a finish reason is a safety block. */
 export const isFilterReason = (reason: string): boolean => filtered.has(reason)
 
+/** The prompt's audio tokens (its `AUDIO` modality count; Gemini bills audio input at its own price). */
+const audioTokensOf = (usage: UsageMetadata): number => {
+  let audio = 0
+  for (const detail of usage.promptTokensDetails ?? []) if (detail.modality === "AUDIO") audio += detail.tokenCount ?? 0
+  return audio
+}
+
 /**
  * `usageMetadata` -> OpenAI usage: prompt includes tool-use prompt tokens,
- * completion includes thoughts; without metadata the counts are estimates.
+ * completion includes thoughts, `audio_tokens` the prompt's audio (when
+ * any); without metadata the counts are estimates.
  */
 export const usageOf = (usage: UsageMetadata | undefined, estimate: () => { readonly prompt: number; readonly completion: number }): Usage => {
   if (usage === undefined) {
@@ -108,11 +124,12 @@ export const usageOf = (usage: UsageMetadata | undefined, estimate: () => { read
   const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0)
   const thoughts = usage.thoughtsTokenCount ?? 0
   const completion = (usage.candidatesTokenCount ?? 0) + thoughts
+  const audio = audioTokensOf(usage)
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: Math.max(usage.totalTokenCount ?? 0, prompt + completion),
-    prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0 },
+    prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0, ...(audio > 0 ? { audio_tokens: audio } : {}) },
     ...(usage.thoughtsTokenCount !== undefined ? { completion_tokens_details: { reasoning_tokens: thoughts } } : {})
   }
 }
@@ -145,9 +162,18 @@ export const keepSignatures = (
 }
 
 /**
+ * The fields of an error about a 200 answer: with the usage it reported
+ * (billed by Google, which charges all but 400 and 500 answers), when it
+ * reported one.
+ */
+export const billedFields = <F extends Omit<CommonFields, "detail">>(fields: F, usage: UsageMetadata | undefined): F | (F & { readonly usage: Usage }) =>
+  usage === undefined ? fields : { ...fields, usage: usageOf(usage, () => ({ prompt: 0, completion: 0 })) }
+
+/**
  * Normalise an answer. A blocked prompt (`promptFeedback.blockReason`, no
  * candidates) or a safety stop without content is ContentFiltered; a missing,
- * unknown or tool-failure finish reason is MalformedResponse.
+ * unknown or tool-failure finish reason is MalformedResponse; both carry the
+ * usage the answer reported (`billedFields`).
  */
 export const fromGeminiResponse = (
   response: GeminiResponse,
@@ -161,7 +187,8 @@ export const fromGeminiResponse = (
     readonly remember?: ((toolCallId: string, signature: string) => void) | undefined
   }
 ): Either.Either<ChatResponse, ProviderError> => {
-  const { fields } = options
+  // A 200 answer that cannot be used is still billed: its errors carry the usage it reported.
+  const fields = billedFields(options.fields, response.usageMetadata)
   const candidates = response.candidates ?? []
   const block = response.promptFeedback?.blockReason
   if (candidates.length === 0) {

@@ -5,7 +5,7 @@
  * when the body ends, and only if a `finishReason` arrived.
  */
 import type { Sse } from "@effect/experimental"
-import type { ChatChunk, ChunkChoice, FinishReason } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
 import { ContentFiltered, MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Option, Schema } from "effect"
 import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
@@ -67,6 +67,12 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     return { provider: this.context.provider, model: this.context.info.model, status: meta.status, requestId: meta.requestId, rateLimit: meta.rateLimit, detail }
   }
 
+  /** The fields of an error about a chunk Gemini answered (and bills): with the usage reported so far. */
+  private answered(detail: string) {
+    const usage = this.usageSoFar()
+    return usage === undefined ? this.common(detail) : { ...this.common(detail), usage }
+  }
+
   private chunk(choices: ReadonlyArray<ChunkChoice>, usage?: ChatChunk["usage"]): ChatChunk {
     return { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices, ...(usage !== undefined ? { usage } : {}) }
   }
@@ -108,7 +114,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     const candidates = response.candidates ?? []
     const block = response.promptFeedback?.blockReason
     if (block !== undefined && candidates.length === 0) {
-      return Either.left(new ContentFiltered(this.common(`prompt blocked: ${block}`)))
+      return Either.left(new ContentFiltered(this.answered(`prompt blocked: ${block}`)))
     }
     for (const [i, candidate] of candidates.entries()) {
       const index = candidate.index ?? i
@@ -134,20 +140,29 @@ export class GeminiStreamTranslator implements ChunkTranslator {
         const reason = candidate.finishReason
         if (isFilterReason(reason) && state.text === "" && state.tools === 0) {
           // One candidate asked: the answer is blocked. Several: this one is a `content_filter` choice, unless all are.
-          if ((this.context.choices ?? 1) <= 1) return Either.left(new ContentFiltered(this.common(`answer blocked: ${reason}`)))
+          if ((this.context.choices ?? 1) <= 1) return Either.left(new ContentFiltered(this.answered(`answer blocked: ${reason}`)))
           state.blocked = true
         }
         if (finishReasonOf(reason, state.tools > 0) === undefined) {
-          return Either.left(new MalformedResponse(this.common(`unusable finishReason ${reason}`)))
+          return Either.left(new MalformedResponse(this.answered(`unusable finishReason ${reason}`)))
         }
         state.finish = reason
       }
     }
     const blocked = [...this.candidates.values()].filter((s) => s.blocked)
     if (blocked.length > 0 && blocked.length >= (this.context.choices ?? 1)) {
-      return Either.left(new ContentFiltered(this.common(`answer blocked: ${blocked[0]!.finish}`)))
+      return Either.left(new ContentFiltered(this.answered(`answer blocked: ${blocked[0]!.finish}`)))
     }
     return Either.right(out)
+  }
+
+  /**
+   * The usage reported so far: the latest `usageMetadata` (a running total
+   * for the request), undefined before any.
+   */
+  usageSoFar(): Usage | undefined {
+    const usage = this.usage
+    return usage === undefined ? undefined : usageOf(usage, () => ({ prompt: 0, completion: 0 }))
   }
 
   /** The finish and usage chunks if every candidate finished; StreamInterrupted otherwise. */
@@ -156,7 +171,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     if (states.length === 0 || states.some(([, s]) => s.finish === undefined)) {
       return Either.left(new StreamInterrupted(this.common("the stream ended without a finishReason")))
     }
-    if (states.every(([, s]) => s.blocked)) return Either.left(new ContentFiltered(this.common(`answer blocked: ${states[0]![1].finish}`)))
+    if (states.every(([, s]) => s.blocked)) return Either.left(new ContentFiltered(this.answered(`answer blocked: ${states[0]![1].finish}`)))
     const finishes = states.map(([index, s]) => ({
       index,
       delta: {},

@@ -12,7 +12,7 @@
  * are the same here (JSON has no `undefined`).
  */
 import { arrayOf, isCount, isObject, type Mutable } from "../internal/plainJson.js"
-import type { Candidate, GeminiPartIn, GeminiResponse, UsageMetadata } from "./Response.js"
+import type { Candidate, GeminiPartIn, GeminiResponse, ModalityTokenCount, UsageMetadata } from "./Response.js"
 
 const isOptString = (u: unknown): u is string | undefined => u === undefined || typeof u === "string"
 const isOptCount = (u: unknown): u is number | undefined => u === undefined || isCount(u)
@@ -62,6 +62,17 @@ const candidate = (u: unknown): Candidate | undefined => {
   return out
 }
 
+/** One `{ modality, tokenCount }` entry as `ModalityTokenCount` decodes it, or `undefined`. */
+const modalityCount = (u: unknown): ModalityTokenCount | undefined => {
+  if (!isObject(u)) return undefined
+  const { modality, tokenCount } = u
+  if ((modality !== undefined && typeof modality !== "string") || !isOptCount(tokenCount)) return undefined
+  const out: Mutable<ModalityTokenCount> = {}
+  if (modality !== undefined) out.modality = modality
+  if (tokenCount !== undefined) out.tokenCount = tokenCount
+  return out
+}
+
 /** A `usageMetadata` object `UsageMetadata` accepts, as it decodes it, or `undefined`. */
 export const plainUsage = (u: unknown): UsageMetadata | undefined => {
   if (!isObject(u)) return undefined
@@ -84,6 +95,12 @@ export const plainUsage = (u: unknown): UsageMetadata | undefined => {
   if (toolUsePromptTokenCount !== undefined) out.toolUsePromptTokenCount = toolUsePromptTokenCount
   if (thoughtsTokenCount !== undefined) out.thoughtsTokenCount = thoughtsTokenCount
   if (totalTokenCount !== undefined) out.totalTokenCount = totalTokenCount
+  const details = u.promptTokensDetails
+  if (details !== undefined) {
+    const decoded = arrayOf(details, modalityCount)
+    if (decoded === undefined) return undefined
+    out.promptTokensDetails = decoded
+  }
   return out
 }
 

@@ -19,14 +19,15 @@ export const isOptString = (u: unknown): u is string | null | undefined =>
 
 const isOptCount = (u: unknown): boolean => u === undefined || u === null || isCount(u)
 
-/** Absent, null, or an object whose only known key `key` is absent, null or a count. */
-const isDetails = (u: unknown, key: string): boolean => u === undefined || u === null || (isObject(u) && isOptCount(u[key]))
+/** Absent, null, or an object whose known keys `keys` are each absent, null or a count. */
+const isDetails = (u: unknown, ...keys: ReadonlyArray<string>): boolean =>
+  u === undefined || u === null || (isObject(u) && keys.every((key) => isOptCount(u[key])))
 
 /** A `usage` object `WireUsage` accepts (token counts, optional details). */
 export const isWireUsage = (u: unknown): u is WireUsage =>
   isObject(u) && isCount(u.prompt_tokens) && isCount(u.completion_tokens) &&
   (u.total_tokens === undefined || isCount(u.total_tokens)) &&
-  isDetails(u.prompt_tokens_details, "cached_tokens") && isDetails(u.completion_tokens_details, "reasoning_tokens")
+  isDetails(u.prompt_tokens_details, "cached_tokens", "audio_tokens") && isDetails(u.completion_tokens_details, "reasoning_tokens")
 
 /** A usage `isWireUsage` accepted, as the Schema decodes it (unknown keys dropped). */
 export const wireUsage = (u: WireUsage): WireUsage => {
@@ -34,7 +35,12 @@ export const wireUsage = (u: WireUsage): WireUsage => {
   if (u.total_tokens !== undefined) out.total_tokens = u.total_tokens
   const prompt = u.prompt_tokens_details
   if (prompt !== undefined) {
-    out.prompt_tokens_details = prompt === null ? null : prompt.cached_tokens === undefined ? {} : { cached_tokens: prompt.cached_tokens }
+    out.prompt_tokens_details = prompt === null
+      ? null
+      : {
+        ...(prompt.cached_tokens !== undefined ? { cached_tokens: prompt.cached_tokens } : {}),
+        ...(prompt.audio_tokens !== undefined ? { audio_tokens: prompt.audio_tokens } : {})
+      }
   }
   const completion = u.completion_tokens_details
   if (completion !== undefined) {

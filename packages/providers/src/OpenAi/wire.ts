@@ -18,7 +18,9 @@ export const WireUsage = Schema.Struct({
   prompt_tokens: Count,
   completion_tokens: Count,
   total_tokens: Schema.optional(Count),
-  prompt_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({ cached_tokens: Schema.optional(Schema.NullOr(Count)) }))),
+  prompt_tokens_details: Schema.optional(
+    Schema.NullOr(Schema.Struct({ cached_tokens: Schema.optional(Schema.NullOr(Count)), audio_tokens: Schema.optional(Schema.NullOr(Count)) }))
+  ),
   completion_tokens_details: Schema.optional(
     Schema.NullOr(Schema.Struct({ reasoning_tokens: Schema.optional(Schema.NullOr(Count)) }))
   )
@@ -239,15 +241,24 @@ export const legacyFunctions = (provider: string, request: ChatRequest): Unsuppo
 export const unservedOpenAiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
   unservedEffort(provider, request, model, effortValueKinds.openai, (m) => m.capabilities.includes("reasoning"))
 
-/** Domain usage from OpenAI usage (`total_tokens` recomputed when absent). */
+/**
+ * Domain usage from OpenAI usage (`total_tokens` recomputed when absent);
+ * `audio_tokens` of the prompt only when there are any (an audio model's
+ * audio input, billed at its own price).
+ */
 export const toUsage = (usage: WireUsage): Usage => {
   const cached = usage.prompt_tokens_details?.cached_tokens
+  const audio = usage.prompt_tokens_details?.audio_tokens
   const reasoning = usage.completion_tokens_details?.reasoning_tokens
+  const hasCached = cached !== undefined && cached !== null
+  const hasAudio = audio !== undefined && audio !== null && audio > 0
   return {
     prompt_tokens: usage.prompt_tokens,
     completion_tokens: usage.completion_tokens,
     total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
-    ...(cached !== undefined && cached !== null ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+    ...(hasCached || hasAudio
+      ? { prompt_tokens_details: { ...(hasCached ? { cached_tokens: cached } : {}), ...(hasAudio ? { audio_tokens: audio } : {}) } }
+      : {}),
     ...(reasoning !== undefined && reasoning !== null ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {})
   }
 }

@@ -14,6 +14,7 @@ import {
   Timeout,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
+import type { Usage } from "@modelgate/domain/Chat"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { Headers } from "@effect/platform"
 import { Effect, Either, ParseResult, Schema } from "effect"
@@ -196,10 +197,15 @@ const jsonDecoderOf = <A, I>(schema: Schema.Schema<A, I>): (text: string) => Eit
   return decoder as (text: string) => Either.Either<A, ParseResult.ParseError>
 }
 
-/** A `MalformedResponse` about an answer (status, request id and limits from `meta`, when there is one). */
+/**
+ * A `MalformedResponse` about an answer (status, request id and limits from
+ * `meta`, when there is one); `usage` when the answer came whole and
+ * reported what the provider bills for it (see `ProviderError.usage`).
+ */
 export const malformed = (
   base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined },
-  detail: string
+  detail: string,
+  usage?: Usage | undefined
 ): MalformedResponse =>
   new MalformedResponse({
     provider: base.provider,
@@ -207,7 +213,8 @@ export const malformed = (
     status: base.meta?.status,
     requestId: base.meta?.requestId,
     rateLimit: base.meta?.rateLimit,
-    detail
+    detail,
+    ...(usage !== undefined ? { usage } : {})
   })
 
 /** The first issue of a parse error as `at a.b: message`, kept short. */

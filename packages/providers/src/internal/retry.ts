@@ -21,11 +21,14 @@ export const retryHint = (error: ProviderError): number | undefined =>
 
 /**
  * Whether the policy may retry this error at all: retryable, hint within the
- * wait budget, and the provider reachable (a refused connection is not tried
- * again within the same call: the failover moves on to the next candidate).
+ * wait budget, the provider reachable (a refused connection is not tried
+ * again within the same call: the failover moves on to the next candidate),
+ * and no answer billed (an answer that came whole but cannot be used carries
+ * its `usage`: each call would be billed again, and the gateway charges this
+ * one; the failover decides what is next).
  */
 export const mayRetry = (error: ProviderError, maxRetryWaitMs: number): boolean =>
-  error.retryable && (retryHint(error) ?? 0) <= maxRetryWaitMs && !isUnreachable(error)
+  error.retryable && error.usage === undefined && (retryHint(error) ?? 0) <= maxRetryWaitMs && !isUnreachable(error)
 
 /** The named retry policy for one provider's limits. */
 export const retryPolicy = (

@@ -8,7 +8,7 @@
  * Effect ops per event).
  */
 import type * as Sse from "@effect/experimental/Sse"
-import type { ChatChunk } from "@modelgate/domain/Chat"
+import type { ChatChunk, Usage } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { Chunk, Effect, type Either, Option, type Stream } from "effect"
 import { endOfPull, fromStream, type Pull, toStream } from "./pull.js"
@@ -217,6 +217,25 @@ export const pullSse = <E, E2>(
       return result._tag === "Left" ? failWith(result.left) : gave([...result.right], endOfPull)
     }
   }))
+}
+
+/**
+ * A stream's runs: `open` translates the body's pull with a fresh translator
+ * (`makeTranslator`) each time, `chunks` is that as a `Stream`, and
+ * `usageSoFar` is what the latest run's translator has read of the provider's
+ * usage (Anthropic's `message_start`, Gemini's running totals).
+ */
+export const sseRuns = <T extends ChunkTranslator & { usageSoFar(): Usage | undefined }, E, E2>(
+  body: () => Pull<Uint8Array, E>,
+  makeTranslator: () => T,
+  onTooLarge: (message: string) => E2
+) => {
+  let translator: T | undefined
+  const open = () => {
+    translator = makeTranslator()
+    return pullSse(body(), translator, onTooLarge)
+  }
+  return { open, chunks: toStream(open), usageSoFar: () => translator?.usageSoFar() }
 }
 
 /**

@@ -41,7 +41,12 @@ export const usageMetadata = fc.record({
   toolUsePromptTokenCount: optional(count),
   thoughtsTokenCount: optional(count),
   totalTokenCount: optional(count),
-  promptTokensDetails: rare(fc.constant([{ modality: "TEXT", tokenCount: 3 }]))
+  promptTokensDetails: rare(fc.oneof(
+    fc.constant([{ modality: "TEXT", tokenCount: 3 }]),
+    fc.constant([{ modality: "TEXT", tokenCount: 3 }, { modality: "AUDIO", tokenCount: 2 }]),
+    fc.constant([{ tokenCount: 2, modality: "AUDIO", extra: true }, { modality: "IMAGE" }]),
+    fc.constant([{ modality: "AUDIO", tokenCount: "2" }])
+  ))
 }, { requiredKeys: [] })
 
 /** A `GenerateContentResponse`, now and then with an `error` (google.rpc.Status) or a prompt block. */

@@ -25,8 +25,22 @@ export interface FakeGeneration {
   readonly parts: ReadonlyArray<Record<string, unknown>>
   readonly finishReason: string | undefined
   readonly blockReason: string | undefined
-  readonly usage: { readonly prompt: number; readonly candidates: number; readonly cached: number; readonly thoughts: number }
+  readonly usage: {
+    readonly prompt: number
+    readonly candidates: number
+    readonly cached: number
+    readonly thoughts: number
+    /** Of `prompt`, the tokens of the prompt's audio parts (reported by modality when there are any). */
+    readonly audio: number
+  }
 }
+
+/** The tokens the fake counts for the prompt's audio parts (`inlineData` with an `audio/*` type): their JSON, chars / 4. */
+const audioTokensOf = (contents: ReadonlyArray<Record<string, unknown>>): number =>
+  contents.flatMap(partsOf).reduce((n, part) => {
+    const data = asRecord(part["inlineData"])
+    return typeof data?.["mimeType"] === "string" && data["mimeType"].startsWith("audio/") ? n + countTokens(JSON.stringify(part)) : n
+  }, 0)
 
 const partsOf = (content: unknown): ReadonlyArray<Record<string, unknown>> => {
   const parts = asRecord(content)?.["parts"]
@@ -67,7 +81,8 @@ export const generationOf = (
   const userText = textOf(lastParts)
   const prompt = countTokens(JSON.stringify(body["systemInstruction"] ?? "") + JSON.stringify(contents))
   const base = { responseId: options.id, modelVersion: options.model, blockReason: undefined }
-  const usage = (candidates: number) => ({ prompt, candidates, cached: options.extra.cached, thoughts: options.extra.thoughts })
+  const audio = Math.min(audioTokensOf(contents), prompt)
+  const usage = (candidates: number) => ({ prompt, candidates, cached: options.extra.cached, thoughts: options.extra.thoughts, audio })
   if (userText.includes(options.safety.blockPrompt)) {
     return { ...base, parts: [], finishReason: undefined, blockReason: "SAFETY", usage: usage(0) }
   }
@@ -105,7 +120,11 @@ const usageMetadata = (usage: FakeGeneration["usage"]) => ({
   candidatesTokenCount: usage.candidates,
   totalTokenCount: usage.prompt + usage.candidates + usage.thoughts,
   ...(usage.cached > 0 ? { cachedContentTokenCount: usage.cached } : {}),
-  ...(usage.thoughts > 0 ? { thoughtsTokenCount: usage.thoughts } : {})
+  ...(usage.thoughts > 0 ? { thoughtsTokenCount: usage.thoughts } : {}),
+  // The prompt by modality, as Gemini reports it (shown only when it holds audio).
+  ...(usage.audio > 0
+    ? { promptTokensDetails: [{ modality: "TEXT", tokenCount: usage.prompt - usage.audio }, { modality: "AUDIO", tokenCount: usage.audio }] }
+    : {})
 })
 
 /** The JSON body of a generateContent answer. */

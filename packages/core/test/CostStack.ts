@@ -1,0 +1,72 @@
+/**
+ * The core gateway over memory stores and one scripted provider double, for
+ * the cost-accounting tests: what each request was charged is read back from
+ * the memory record sink, what the budgets hold from the tracker.
+ */
+import type { ChatRequest } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { CostRecord } from "@modelgate/domain/Records"
+import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { Effect, Layer } from "effect"
+import * as ApiKeys from "../src/ApiKeys.js"
+import * as CostStore from "../src/CostStore.js"
+import * as CostTracker from "../src/CostTracker.js"
+import * as Events from "../src/Events.js"
+import * as Failover from "../src/Failover.js"
+import * as Gw from "../src/Gateway.js"
+import * as GatewayConfig from "../src/GatewayConfig.js"
+import { CacheConfig, defaultConfig, FailoverConfig, GatewayConfigData } from "../src/GatewayConfigSchema.js"
+import * as HealthChecker from "../src/HealthChecker.js"
+import * as ModelRegistry from "../src/ModelRegistry.js"
+import * as ModelSelector from "../src/ModelSelector.js"
+import * as PerformanceMonitor from "../src/PerformanceMonitor.js"
+import { type Provider, Providers } from "../src/Provider.js"
+import * as RateLimiter from "../src/RateLimiter.js"
+import * as RecordSink from "../src/RecordSink.js"
+import * as RecordStore from "../src/RecordStore.js"
+import * as ResponseCache from "../src/ResponseCache.js"
+import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
+
+/**
+ * The gateway over `models`, every call answered by `provider`; failover
+ * without backoff and no queue wait (nothing waits on the test clock), the
+ * response cache as `config` says (off by default), events on `events`.
+ */
+export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
+(models: ReadonlyArray<ModelMetadata>, provider: Provider, config: Partial<typeof GatewayConfigData.Type> = {}) =>
+  Gw.layer.pipe(
+    Layer.provideMerge(Failover.layer),
+    Layer.provideMerge(ModelSelector.layer),
+    Layer.provideMerge(HealthChecker.layer),
+    Layer.provideMerge(Layer.mergeAll(RateLimiter.layerMemory, PerformanceMonitor.layer, ResponseEvaluator.layer, ResponseCache.layerMemory)),
+    Layer.provideMerge(CostTracker.layer.pipe(Layer.provide(CostStore.layerMemory), Layer.provide(RecordStore.layerMemory))),
+    Layer.provideMerge(Layer.mergeAll(
+      ModelRegistry.layerMemory(models),
+      ApiKeys.layerStatic({}),
+      Layer.succeed(Providers, Providers.fromList([provider]))
+    )),
+    Layer.provideMerge(RecordSink.layerMemory),
+    Layer.provideMerge(GatewayConfig.layerStatic(GatewayConfigData.make({
+      ...defaultConfig,
+      cache: CacheConfig.make({ enabled: false }),
+      ...config,
+      failover: FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
+    }))),
+    Layer.provideMerge(events)
+  )
+
+/** `costStackOn` the live event bus. */
+export const costStack = costStackOn(Events.layer)
+
+/** Every cost record offered so far, in order. */
+export const costRecords = Effect.map(
+  Effect.flatMap(RecordSink.MemoryRecords, (records) => records.all),
+  (all) => all.filter((r): r is CostRecord => r instanceof CostRecord || (r as { _tag?: string })._tag === "CostRecord")
+)
+
+/** A one-message request to `model`. */
+export const ask = (model: string, content = "tell me a story", extra: Partial<ChatRequest> = {}): ChatRequest =>
+  ({ ...extra, model, messages: [{ role: "user", content }] }) as ChatRequest
+
+/** Requirements with nothing asked. */
+export const requirements: TaskRequirements = { capabilities: [], priority: "MEDIUM" } as unknown as TaskRequirements
