@@ -4,7 +4,9 @@
  *
  * Limits come from the model's `rateLimits` (registry metadata); the window
  * length and warning threshold from `GatewayConfig.rateLimits`, read on every
- * call. Each model has one window; a reservation that names a `keyId` must also
+ * call (a reload that changes the window length carries each window's counts
+ * over to the new length: `RateLimiter/Rebucket.ts`). Each model has one
+ * window; a reservation that names a `keyId` must also
  * fit a second window of the same limits for that model and key, which is
  * where provider headers for that key (0 remaining) take effect. When the
  * selector asks, a model also needs one of its provider's keys with room
@@ -27,7 +29,7 @@
 import { RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Clock, Context, Effect, Layer, Random } from "effect"
+import { Clock, Context, Effect, Layer, Random, Stream } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -104,6 +106,9 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
      * member is CALLED, and the returned effect only carries its outcome and
      * any events to publish: call it where it is run, once. On a remote store
      * they are the plain methods. Optional: callers fall back to those.
+     * The window length and warning threshold are the running configuration's
+     * (followed across reloads), not `config`'s: a request begun before a
+     * reload must not move the window back.
      */
     readonly reserveAt?: (
       config: GatewayConfigData,
@@ -129,7 +134,11 @@ export const timeUntilReset = (model: ModelMetadata, estimatedTokens: number, ke
 
 export { storeKey } from "./RateLimiter/Steps.js"
 
-/** Build the limiter on the `LimiterStore`, publishing to `Events` and recording to the `RecordSink`. */
+/**
+ * Build the limiter on the `LimiterStore`, publishing to `Events` and
+ * recording to the `RecordSink`; it follows the configuration's changes in a
+ * fiber of the current scope.
+ */
 export const make = Effect.gen(function* () {
   const config = yield* GatewayConfig
   const events = yield* Events
@@ -160,6 +169,9 @@ export const make = Effect.gen(function* () {
     )
 
   const settings = Effect.map(config.get, (c) => c.rateLimits)
+  // The running settings, followed across reloads in the layer's scope, for the `…At` members.
+  let running: Steps.Settings = (yield* config.get).rateLimits
+  yield* config.changes.pipe(Stream.runForEach((c) => Effect.sync(() => void (running = c.rateLimits))), Effect.forkScoped)
 
   // With an in-process store (`applySync`), each method is one synchronous step after reading the
   // config and the clock: the whole reservation (key window, model window, undo on refusal) is
@@ -271,7 +283,7 @@ export const make = Effect.gen(function* () {
           return keyIds.length === 0 ? headroom(model, estimatedTokens) : onAnyKey(model, estimatedTokens, keyIds)
         }))
 
-  // The `…At` members: the same steps on the caller's config and time (see the interface).
+  // The `…At` members: the same steps at the caller's time, on the running settings (see the interface).
   const at = steps === undefined
     ? {
       reserveAt: (_c: GatewayConfigData, _now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
@@ -281,20 +293,20 @@ export const make = Effect.gen(function* () {
       headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests, keysOf?: KeysOf) => headroomAll(requests, keysOf)
     }
     : {
-      reserveAt: (c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-        steps.reserve(c.rateLimits, now, model, estimatedTokens, keyId),
-      settleAt: (c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
-        steps.close(c.rateLimits, now, reservation, settleOp(reservation, actualTokens)),
-      releaseAt: (c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(c.rateLimits, now, reservation, releaseOp(reservation)),
-      headroomAllAt: (c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf) =>
-        steps.headroomAll(c.rateLimits, now, requests, keysOf)
+      reserveAt: (_c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
+        steps.reserve(running, now, model, estimatedTokens, keyId),
+      settleAt: (_c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
+        steps.close(running, now, reservation, settleOp(reservation, actualTokens)),
+      releaseAt: (_c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(running, now, reservation, releaseOp(reservation)),
+      headroomAllAt: (_c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf) =>
+        steps.headroomAll(running, now, requests, keysOf)
     }
 
   return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })
 })
 
 /** The limiter; needs `GatewayConfig`, `Events`, `RecordSink` and a `LimiterStore`. */
-export const layer: Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink | LimiterStore> = Layer.effect(RateLimiter, make)
+export const layer: Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink | LimiterStore> = Layer.scoped(RateLimiter, make)
 
 /** The limiter on the in-memory store; needs `GatewayConfig`, `Events` and `RecordSink`. */
 export const layerMemory: Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink> = layer.pipe(

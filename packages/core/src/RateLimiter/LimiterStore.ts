@@ -6,6 +6,7 @@
  */
 import type { StoreError } from "@modelgate/domain/Errors"
 import { Context, Effect, Layer } from "effect"
+import { rebucket } from "./Rebucket.js"
 import * as SlidingWindow from "./SlidingWindow.js"
 
 /** Storage of sliding-window state, one entry per limiter key. */
@@ -13,8 +14,10 @@ export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
   LimiterStore,
   {
     /**
-     * Run `op` at `now` on the state of `key` atomically. A missing state, or
-     * one built for another window length, starts empty.
+     * Run `op` at `now` on the state of `key` atomically. A missing state
+     * starts empty; one built for another window length (a reload changed
+     * it) is first carried over to this one (`RateLimiter/Rebucket.ts`), never
+     * emptied.
      */
     readonly apply: (
       key: string,
@@ -38,8 +41,11 @@ export const makeMemory = Effect.sync(() => {
   const states = new Map<string, SlidingWindow.WindowState>()
   const applySync = (key: string, now: number, windowMs: number, op: SlidingWindow.Op): SlidingWindow.Outcome => {
     let state = states.get(key)
-    if (state === undefined || state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
+    if (state === undefined) {
       state = SlidingWindow.empty(windowMs)
+      states.set(key, state)
+    } else if (state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
+      state = rebucket(state, now, windowMs)
       states.set(key, state)
     }
     return SlidingWindow.step(state, now, op)

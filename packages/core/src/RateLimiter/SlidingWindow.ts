@@ -27,6 +27,9 @@
  * that charge to the actual count (refund or extra charge, never below zero)
  * and closes the reservation, so a second settle or release is a no-op, as is
  * settling a reservation whose bucket has already left the window.
+ *
+ * A state built for another window length is carried over to the new one by
+ * `RateLimiter/Rebucket.ts` (a reload changed `rateLimits.windowMs`).
  */
 
 /** Buckets per window. */
@@ -196,11 +199,17 @@ const claim = (state: WindowState, k: number) => {
   return s
 }
 
-/** The slot still holding the open reservation `id` made at `at`, if any. */
+/**
+ * The slot still holding the open reservation `id` made at `at`, if any: its
+ * own bucket's, or (after a change of the window length moved it, see
+ * `RateLimiter/Rebucket.ts`) any slot that holds it.
+ */
 const openSlot = (state: WindowState, id: string, at: number) => {
   const epoch = Math.floor(at / state.bucketMs)
   const s = slotOf(epoch)
-  return state.epochs[s] === epoch && state.open[s]!.has(id) ? s : undefined
+  if (state.epochs[s] === epoch && state.open[s]!.has(id)) return s
+  for (let t = 0; t < slots; t++) if (state.epochs[t] !== -1 && state.open[t]!.has(id)) return t
+  return undefined
 }
 
 const noChange = (signals: ReadonlyArray<Signal>): Outcome => ({
