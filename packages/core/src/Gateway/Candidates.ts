@@ -110,10 +110,22 @@ const degradedBy = (error: { readonly _tag: string }): boolean =>
   error._tag === "QueueTimeout" ||
   (error instanceof NoEligibleModel && error.exclusions.some((e) => e.kind === "unavailable" || e.kind === "rate_limited"))
 
+/**
+ * Rank again after a wait in the queue, on the configuration in force now:
+ * the request goes on under it (`begun.config` is replaced), so a reload
+ * while it waited (a budget lowered, a provider changed) holds for it.
+ */
+const rankAfterWait = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
+  Effect.flatMap(s.config.get, (config) => {
+    begun.config = config
+    return rankOnce(s, request, requirements, begun)
+  })
+
 /** Rank, waiting in the priority queue while nothing can serve; enters degraded mode (`answered` leaves it). */
 export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
   Effect.catchAll(
-    s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun)),
+    s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun), () =>
+      rankAfterWait(s, request, requirements, begun)),
     (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)) : Effect.fail(e))
   )
 

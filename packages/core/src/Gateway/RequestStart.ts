@@ -25,8 +25,12 @@ export interface Begun {
    * instead of one `Clock.currentTimeMillis` step each (TestClock included).
    */
   readonly clock: Clock.Clock
-  /** The config, read once when the request began: ranking and accounting run on it. */
-  readonly config: GatewayConfigData
+  /**
+   * The config, read once when the request began, and again each time the
+   * queue ranks it after a wait (`Candidates.ts`): ranking and accounting run
+   * on it, so a request that waited runs under the config in force when it is served.
+   */
+  config: GatewayConfigData
   readonly explicit: ModelMetadata | undefined
   readonly key: string | undefined
 }
@@ -77,18 +81,15 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
         })
     }))
 
-/** A cached answer, recorded as a hit (zero cost, its own latency). */
-const cacheHit = (s: Services, requirements: TaskRequirements, begun: Begun, streamed: boolean, response: ChatResponse) =>
+/** A cached answer of `model`, recorded as a hit (zero cost, its own latency). */
+const cacheHit = (s: Services, requirements: TaskRequirements, begun: Begun, streamed: boolean, response: ChatResponse, model: ModelMetadata) =>
   Effect.gen(function* () {
-    const model = yield* s.registry.get(response.model).pipe(Effect.orElseSucceed(() => begun.explicit))
     const now = begun.clock.unsafeCurrentTimeMillis()
-    if (model !== undefined) {
-      yield* Accounting.cacheHit(s.accounting, model, response.usage, begun.startedAt, { requestId: begun.requestId, requirements, now, streamed })
-    }
+    yield* Accounting.cacheHit(s.accounting, model, response.usage, begun.startedAt, { requestId: begun.requestId, requirements, now, streamed })
     const meta: AnswerMeta = {
       requestId: begun.requestId,
       model: response.model,
-      provider: model?.provider ?? "cache",
+      provider: model.provider,
       cacheHit: true,
       failovers: 0,
       costUsd: 0
@@ -96,15 +97,22 @@ const cacheHit = (s: Services, requirements: TaskRequirements, begun: Begun, str
     return Option.some({ response: { ...response, id: `chatcmpl-${begun.requestId}` }, meta })
   })
 
-/** The cached answer, recorded as a hit, when there is one. */
+/**
+ * The cached answer, recorded as a hit, when there is one. An answer of a
+ * model the request may not use (another key's) is a miss, and so is one of
+ * a model the registry no longer has enabled (a reload removed or disabled
+ * it): that model answers nothing any more.
+ */
 const fromCache = (s: Services, requirements: TaskRequirements, begun: Begun, streamed: boolean) =>
   begun.key === undefined
     ? Effect.succeedNone
     : Effect.flatMap(s.cache.get(begun.key), (cached) =>
-      // A cached answer of a model the request may not use (another key's) is a miss.
       Option.isNone(cached) || !allowsModel(requirements, cached.value.model)
         ? Effect.succeedNone
-        : cacheHit(s, requirements, begun, streamed, cached.value))
+        : Effect.flatMap(Effect.option(s.registry.get(cached.value.model)), (model) =>
+          Option.isNone(model) || !model.value.enabled
+            ? Effect.succeedNone
+            : cacheHit(s, requirements, begun, streamed, cached.value, model.value)))
 
 /** Run `answer` unless the cache has the answer (a cache hit is returned as is). */
 export const unlessCached = <A, E>(

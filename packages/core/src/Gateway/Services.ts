@@ -76,8 +76,8 @@ export const make = Effect.gen(function* () {
   const evaluator = yield* ResponseEvaluator
   const events = yield* Events
   const config = yield* GatewayConfig
-  const initial = yield* config.get
-  const queue = yield* WaitQueue.make({ capacity: initial.failover.queueCapacity, pollMs: 1_000 })
+  // The capacity is read when a request is about to wait, so a reload applies to the next waiter.
+  const queue = yield* WaitQueue.make({ capacity: Effect.map(config.get, (c) => c.failover.queueCapacity), pollMs: 1_000 })
   const abandoner = yield* Abandon.make(abandonAfterMs)
   const health = yield* Effect.serviceOption(HealthChecker)
   const services: Services = {

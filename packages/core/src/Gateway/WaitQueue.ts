@@ -21,7 +21,12 @@ interface Waiter {
 
 /** The queue's options. */
 export interface WaitQueueOptions {
-  readonly capacity: number
+  /**
+   * Most waiters at once: a number, or read each time a request is about to
+   * wait (the gateway reads `failover.queueCapacity`, so a reload applies to
+   * the next waiter; waiters already in stay when it is lowered).
+   */
+  readonly capacity: number | Effect.Effect<number>
   readonly pollMs: number
 }
 
@@ -64,19 +69,23 @@ export const make = (options: WaitQueueOptions) =>
      * Run `attempt` until it succeeds, fails with something other than
      * `NoEligibleModel`, or `deadlineMs` (ms from now; read only when the
      * first attempt found nothing) passes. The first attempt runs as is, with
-     * no step of the queue's own when it succeeds (the common case).
+     * no step of the queue's own when it succeeds (the common case); the
+     * later ones run `again()` when given (built once, when the request
+     * starts to wait), else `attempt` again.
      */
     const run = <A, E>(
       priority: Priority,
       deadlineMs: number | Effect.Effect<number>,
-      attempt: Effect.Effect<A, E | NoEligibleModel>
+      attempt: Effect.Effect<A, E | NoEligibleModel>,
+      again?: () => Effect.Effect<A, E | NoEligibleModel>
     ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
-      Effect.catchAll(attempt, (error) =>
-        !isNoEligible(error) || !transient(error)
-          ? Effect.fail(error)
-          : typeof deadlineMs === "number"
-          ? wait(priority, deadlineMs, attempt, error)
-          : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, attempt, error)))
+      Effect.catchAll(attempt, (error) => {
+        if (!isNoEligible(error) || !transient(error)) return Effect.fail(error)
+        const retry = again === undefined ? attempt : again()
+        return typeof deadlineMs === "number"
+          ? wait(priority, deadlineMs, retry, error)
+          : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, retry, error))
+      })
 
     /** `attempt` found no candidate (`error`): wait in the queue and retry until `deadlineMs` passes. */
     const wait = <A, E>(
@@ -90,9 +99,10 @@ export const make = (options: WaitQueueOptions) =>
         const start = yield* Clock.currentTimeMillis
         const until = start + deadlineMs
         const current = yield* Ref.get(waiters)
-        if (current.length >= options.capacity) {
+        const capacity = typeof options.capacity === "number" ? options.capacity : yield* options.capacity
+        if (current.length >= capacity) {
           // Validation off (`, true`): our own clock readings and messages (a non-negative wait, clamped).
-          return yield* new QueueTimeout({ waitedMs: 0, reason: `wait queue full (${options.capacity}): ${error.message}` }, true)
+          return yield* new QueueTimeout({ waitedMs: 0, reason: `wait queue full (${capacity}): ${error.message}` }, true)
         }
         const self: Waiter = {
           seq: yield* Ref.getAndUpdate(seq, (n) => n + 1),
