@@ -279,9 +279,14 @@ export const make = Effect.gen(function* () {
       }
     })
 
-  /** Keep one probe fiber per enabled model (none when health checks are off). */
+  /**
+   * Keep one probe fiber per enabled model (none when health checks are off).
+   * A model's fiber starts over (a probe at once, no backoff) when its
+   * provider model or its provider's section of the config changes: what was
+   * learnt at the old endpoint says nothing about the new one.
+   */
   const running = new Map<string, string>()
-  const sync = (models: ReadonlyArray<ModelMetadata>, settings: HealthCheckConfig) =>
+  const sync = (models: ReadonlyArray<ModelMetadata>, settings: HealthCheckConfig, providerConfigs: GatewayConfigData["providers"]) =>
     Effect.gen(function* () {
       const enabled = models.filter((m) => m.enabled)
       const ids = new Set<string>(enabled.map((m) => m.id))
@@ -301,15 +306,16 @@ export const make = Effect.gen(function* () {
           if (reason !== undefined) yield* transition(model.id, (e) => State.markUnavailable(e, reason))
           continue
         }
-        const signature = `${model.provider}/${model.providerModel}`
+        const section = providerConfigs[model.provider]
+        const signature = `${model.provider}/${model.providerModel} ${section === undefined ? "" : JSON.stringify(section)}`
         if (running.get(model.id) === signature) continue
         running.set(model.id, signature)
         yield* FiberMap.run(probes, model.id, probeLoop(model))
       }
     })
 
-  yield* Stream.zipLatest(registry.changes, Stream.map(config.changes, (c) => c.healthCheck)).pipe(
-    Stream.runForEach(([models, settings]) => sync(models, settings)),
+  yield* Stream.zipLatest(registry.changes, config.changes).pipe(
+    Stream.runForEach(([models, c]) => sync(models, c.healthCheck, c.providers)),
     Effect.forkScoped
   )
 
@@ -326,8 +332,15 @@ export const make = Effect.gen(function* () {
     applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1))
     return true
   }
+  /**
+   * `record` of a real call's outcome, for a model the registry still has
+   * enabled: a call in flight when a reload removed or disabled its model
+   * leaves no entry behind (`all` lists the models the registry serves).
+   */
+  const traffic = (model: string, check: State.Check): Effect.Effect<void> =>
+    Effect.flatMap(Effect.option(registry.get(model)), (m) => (Option.isSome(m) && m.value.enabled ? record(model, check) : Effect.void))
   const successAt = (at: number, model: string, latencyMs: number) =>
-    record(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
+    traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
 
   const availabilityOf = (models: ReadonlyArray<string>, now: number) =>
     models.map((model): Availability => {
@@ -355,7 +368,7 @@ export const make = Effect.gen(function* () {
       healthySuccess(model, latencyMs) ? Effect.void : successAt(now, model, latencyMs),
     reportFailure: (model: string, errorClass: ProviderErrorTag | string) =>
       !healthFailureTags.has(errorClass as ProviderErrorTag) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        record(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }))
+        traffic(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }))
   })
 })
 

@@ -40,6 +40,7 @@ export interface AccountingServices {
 export interface Held {
   /** The request's config, read once when it began; its accounting runs on it. */
   readonly config: GatewayConfigData
+  /** The model as ranked: the call is held, priced and recorded at its price, whatever a reload changes meanwhile. */
   readonly model: ModelMetadata
   readonly key: ProviderKey | undefined
   readonly limit: Reservation
