@@ -222,7 +222,7 @@ export const make = Effect.gen(function* () {
     const offered = sink.offerNow === undefined ? sink.offer(record) : sink.offerNow(record)
     if (budgets.length === 0) return offered
     const crossings = book.crossings(budgets, config.budgets.alertThresholds)
-    const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.once(`exceeded:${b.name}`, b.period))
+    const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.spentFirst(b))
     if (crossings.length === 0 && spent.length === 0) return offered
     return offered.pipe(
       Effect.zipRight(Effect.forEach(crossings, (c) => announce(c, now), { discard: true })),

@@ -44,7 +44,7 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
   const refuse = (budget: Budget, now: number, requestPico: bigint) =>
     Effect.gen(function* () {
       const spent = book.spent(budget.period, budget.name) >= budget.limitPico
-      if (spent && (yield* Effect.sync(() => book.once(`exceeded:${budget.name}`, budget.period)))) {
+      if (spent && (yield* Effect.sync(() => book.spentFirst(budget)))) {
         yield* announceSpent(budget, now)
       }
       return yield* exceeded(budget, now, requestPico)

@@ -189,7 +189,12 @@ export class BudgetBook {
     for (const dim of held.dims) this.reserved.set(dim, this.reservedOn(dim) - held.amount)
   }
 
-  /** Thresholds of `budgets` crossed now and not alerted yet this period; marks them alerted. */
+  /**
+   * Thresholds of `budgets` crossed now and not alerted yet this period at
+   * the budget's limit; marks them alerted. Keyed by the limit too: a reload
+   * that raises a limit has its thresholds announced when reached, one back
+   * to a limit already announced repeats nothing.
+   */
   crossings(budgets: ReadonlyArray<Budget>, thresholds: ReadonlyArray<number>): ReadonlyArray<Crossing> {
     const out: Array<Crossing> = []
     const sorted = sortedThresholds(thresholds)
@@ -199,7 +204,7 @@ export class BudgetBook {
       const scaled = spent * 1_000_000n
       for (const { millionths, threshold } of sorted) {
         if (scaled < millionths * budget.limitPico) break // sorted: no higher threshold is reached either
-        const key = `${budget.name}|${budget.period}|${periodStart}|${threshold}`
+        const key = `${budget.name}|${budget.period}|${periodStart}|${budget.limitPico}|${threshold}`
         if (!this.alerted.has(key)) {
           this.alerted.add(key)
           out.push({ budget, threshold, periodStart, spent })
@@ -207,6 +212,11 @@ export class BudgetBook {
       }
     }
     return out
+  }
+
+  /** Whether `budget`, now spent, is to be announced: true the first time this period at its limit (as `crossings`). */
+  spentFirst(budget: Budget): boolean {
+    return this.once(`exceeded:${budget.name}:${budget.limitPico}`, budget.period)
   }
 
   /** Mark a one-off fact for this period (e.g. "exceeded event published"); true the first time. */
