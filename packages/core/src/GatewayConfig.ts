@@ -26,7 +26,7 @@ import type { ConfigError } from "@modelgate/domain/Errors"
 import { ConfigRejected, ConfigReloaded } from "@modelgate/domain/Events"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
 import { Events } from "./Events.js"
-import { load, type Source } from "./GatewayConfig/Load.js"
+import { loadKeepingFiles, type Source } from "./GatewayConfig/Load.js"
 import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
 
 export { envOverrides, type Source } from "./GatewayConfig/Load.js"
@@ -143,7 +143,8 @@ const watchDirectory = (directory: string, debounce: Duration.DurationInput) =>
 /**
  * The live configuration read from `options.directory` through `FileSystem`,
  * watched (in the layer's scope) unless `watch: false`. Fails with
- * `ConfigError` when the configuration is invalid at start.
+ * `ConfigError` when the configuration is invalid at start. A reload rejects
+ * a file that was there at the last load and is gone (`loadKeepingFiles`).
  */
 export const layer = (
   options: LayerOptions
@@ -155,8 +156,9 @@ export const layer = (
       const changed = options.watch === false
         ? undefined
         : watchDirectory(options.directory, options.debounce ?? Duration.millis(250)).pipe(Stream.provideContext(context))
+      const load = yield* loadKeepingFiles(options)
       return yield* make({
-        load: load(options).pipe(Effect.provide(context)),
+        load: load.pipe(Effect.provide(context)),
         source: options.directory,
         changed
       })

@@ -12,8 +12,10 @@ import { FileSystem, Path } from "@effect/platform"
 import { type ConfigError, type InvalidModel, ModelNotFound, type StoreError } from "@modelgate/domain/Errors"
 import { KnownProviders } from "@modelgate/domain/Ids"
 import type { Capability, ModelMetadata, ModelPatch } from "@modelgate/domain/Model"
-import { Config, Context, Duration, Effect, Either, Layer, Ref, Stream, SubscriptionRef } from "effect"
+import { ConfigRejected, ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
+import { Clock, Config, Context, Duration, Effect, Either, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { firstError, readRequired } from "./ConfigFiles.js"
+import { Events } from "./Events.js"
 import { checkModelsText, mergeOverrides, validateNew, validatePatch } from "./ModelRegistry/Validation.js"
 import {
   AddedModel,
@@ -51,13 +53,21 @@ export class ModelRegistry extends Context.Tag("@modelgate/core/ModelRegistry")<
 export interface MakeOptions {
   /** Loads the base models (the models file); run at start and by `reload`. */
   readonly load: Effect.Effect<ReadonlyArray<ModelMetadata>, ConfigError>
+  /** Names the source in `ConfigReloaded` events (the models file); none are published without it. */
+  readonly source?: string | undefined
   /** Provider ids a model may name (default: `KnownProviders` of the domain). */
   readonly knownProviders?: ReadonlyArray<string> | undefined
 }
 
-/** Build a registry over `ModelStore`: the loaded models with the persisted overrides applied. */
+/**
+ * Build a registry over `ModelStore`: the loaded models with the persisted
+ * overrides applied. With `Events` in the context, a reload publishes
+ * `ConfigRejected` (the file, the path and the reason) when the file is
+ * invalid, and `ConfigReloaded` (with `source`) when it changed the models.
+ */
 export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOptions) {
   const store = yield* ModelStore
+  const events = yield* Effect.serviceOption(Events)
   const known: ReadonlySet<string> = new Set(options.knownProviders ?? KnownProviders)
   const lock = yield* Effect.makeSemaphore(1)
 
@@ -144,13 +154,24 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
     return model
   }, lock.withPermits(1))
 
+  const announce = (event: Effect.Effect<GatewayEvent>) =>
+    Option.match(events, { onNone: () => Effect.void, onSome: (bus) => Effect.flatMap(event, bus.publish) })
+
   const reload = Effect.fn("ModelRegistry.reload")(function* () {
     const loaded = yield* options.load.pipe(
-      Effect.tapError((e) => Effect.logWarning(`model registry: reload rejected, keeping the running registry: ${e.message}`))
+      Effect.tapError((e) =>
+        Effect.zipRight(
+          Effect.logWarning(`model registry: reload rejected, keeping the running registry: ${e.message}`),
+          announce(Effect.map(Clock.currentTimeMillis, (at) => ConfigRejected.make({ at, file: e.file, reason: e.path ? `${e.path}: ${e.reason}` : e.reason })))
+        )
+      )
     )
     const next = yield* compose(loaded)
+    const changed = JSON.stringify(loaded) !== JSON.stringify(yield* Ref.get(base))
     yield* Ref.set(base, loaded)
     yield* publish(next)
+    const source = options.source
+    if (changed && source !== undefined) yield* announce(Effect.map(Clock.currentTimeMillis, (at) => ConfigReloaded.make({ at, source })))
     return next
   }, lock.withPermits(1))
 
@@ -188,7 +209,7 @@ export interface LayerOptions {
   readonly file?: string | undefined
   /** Provider ids a model may name (default: `KnownProviders` of the domain). */
   readonly knownProviders?: ReadonlyArray<string> | undefined
-  /** Reload when the file changes (default false); a bad file is logged and the running registry stays. */
+  /** Reload when the file changes (default false); a bad file is logged (and `ConfigRejected` published) and the running registry stays. */
   readonly watch?: boolean | undefined
   /** Quiet time after the last file event before reloading (default 250 ms). */
   readonly debounce?: Duration.DurationInput | undefined
@@ -198,7 +219,8 @@ export interface LayerOptions {
  * The live registry: the models file read through `FileSystem`, with the
  * overrides of `ModelStore` applied. Fails with `ConfigError` when the file is
  * invalid (nothing is loaded); `StoreError` when the store cannot be read.
- * With `watch`, a fiber in the layer's scope reloads on file changes.
+ * With `watch`, a fiber in the layer's scope reloads on file changes. Uses
+ * `Events`, when the context has it, to announce reloads (see `make`).
  */
 export const layer = (
   options: LayerOptions = {}
@@ -210,7 +232,7 @@ export const layer = (
       const path = yield* Path.Path
       const file = options.file ?? "config/models.json"
       const load = loadFile(file, options.knownProviders).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-      const registry = yield* make({ load, knownProviders: options.knownProviders })
+      const registry = yield* make({ load, knownProviders: options.knownProviders, source: file })
       if (options.watch === true) {
         const name = path.basename(file)
         yield* fs.watch(path.dirname(path.resolve(file))).pipe(

@@ -142,3 +142,38 @@ export const envProblems: Effect.Effect<ReadonlyArray<ConfigError>> = Effect.map
 /** Decode the configuration: the config, or a `ConfigError` for its first problem. */
 export const load = (source: Source): Effect.Effect<GatewayConfigData, ConfigError, FileSystem.FileSystem | Path.Path> =>
   Effect.flatMap(loadAll(source), Either.match({ onLeft: (errors) => Effect.fail(firstError(errors, source.directory)), onRight: Effect.succeed }))
+
+/**
+ * `load` for a running gateway: the first run reads whatever is there (a
+ * missing `gateway.json` means the defaults), and every later run refuses a
+ * file that was there at the last successful run and is gone now (deleted,
+ * or half-way through an editor's delete-then-write save), naming it, so the
+ * running configuration stays instead of falling back to the defaults (no
+ * budgets, no virtual keys, default endpoints). Write `{}` to go back to the
+ * defaults.
+ */
+export const loadKeepingFiles = (
+  source: Source
+): Effect.Effect<Effect.Effect<GatewayConfigData, ConfigError, FileSystem.FileSystem | Path.Path>, never, Path.Path> =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const files = [
+      path.join(source.directory, "gateway.json"),
+      ...(source.environment !== undefined && source.environment !== "" ? [path.join(source.directory, "environments", `${source.environment}.json`)] : [])
+    ]
+    const exists = (file: string) =>
+      Effect.flatMap(FileSystem.FileSystem, (fs) => fs.exists(file)).pipe(
+        Effect.mapError((e) => new ConfigError({ file, path: "", reason: `cannot read: ${e.message}` }))
+      )
+    let present: ReadonlyArray<string> = []
+    return Effect.gen(function* () {
+      for (const file of present) {
+        if (!(yield* exists(file))) {
+          return yield* new ConfigError({ file, path: "", reason: "file not found (it was there at the last load; write {} to go back to the defaults)" })
+        }
+      }
+      const config = yield* load(source)
+      present = yield* Effect.filter(files, exists)
+      return config
+    })
+  })
