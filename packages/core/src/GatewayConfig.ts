@@ -27,6 +27,7 @@ import { ConfigRejected, ConfigReloaded } from "@modelgate/domain/Events"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
 import { Events } from "./Events.js"
 import { loadKeepingFiles, type Source } from "./GatewayConfig/Load.js"
+import { retryWatch } from "./internal/retryWatch.js"
 import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
 
 export { envOverrides, type Source } from "./GatewayConfig/Load.js"
@@ -123,20 +124,30 @@ const baseName = (path: string): string => path.slice(Math.max(path.lastIndexOf(
  * (`sed -i`, editors, a Kubernetes ConfigMap's `..data` symlink swap) was seen
  * once and never again. The watch of `environments` is re-armed after every
  * change in the top directory (the folder itself may have been replaced).
+ * A watch that fails (`ENOSPC`, `EMFILE`, the directory replaced) is logged
+ * and restarted on `watchBackoff` (1 s doubling to 60 s), and the files are
+ * re-read once after each restart.
  */
 const watchDirectory = (directory: string, debounce: Duration.DurationInput) =>
   Stream.unwrap(
     Effect.map(FileSystem.FileSystem, (fs) => {
       const start = Symbol("start")
       // Absent (or gone) environments folder: nothing to watch until the top directory changes.
-      const environments = fs.watch(`${directory}/environments`).pipe(Stream.catchAll(() => Stream.empty))
-      const top = fs.watch(directory).pipe(Stream.filter((event) => relevantTop(baseName(event.path))))
-      return Stream.concat(Stream.make(start), top).pipe(
+      const environments = fs.watch(`${directory}/environments`).pipe(
+        Stream.catchAll((error) => error._tag === "SystemError" && error.reason === "NotFound" ? Stream.empty : Stream.fail(error))
+      )
+      const top = fs.watch(directory).pipe(
+        Stream.filter((event) => relevantTop(baseName(event.path))),
+        // A closed watch of the directory must restart even while the environments watch lives on.
+        Stream.concat(Stream.dieMessage("the watcher closed"))
+      )
+      const watched = Stream.concat(Stream.make(start), top).pipe(
         Stream.flatMap((event) => event === start ? environments : Stream.concat(Stream.make(event), environments), {
           switch: true
-        }),
-        Stream.debounce(debounce)
+        })
       )
+      // A failed watch is restarted with backoff; its `Restarted` signal reloads like a change.
+      return retryWatch(directory, watched).pipe(Stream.debounce(debounce))
     })
   )
 

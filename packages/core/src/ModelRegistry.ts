@@ -16,6 +16,7 @@ import { ConfigRejected, ConfigReloaded, type GatewayEvent } from "@modelgate/do
 import { Clock, Config, Context, Duration, Effect, Either, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { firstError, readRequired } from "./ConfigFiles.js"
 import { Events } from "./Events.js"
+import { Restarted, retryWatch } from "./internal/retryWatch.js"
 import { checkModelsText, mergeOverrides, validateNew, validatePatch } from "./ModelRegistry/Validation.js"
 import {
   AddedModel,
@@ -209,7 +210,10 @@ export interface LayerOptions {
   readonly file?: string | undefined
   /** Provider ids a model may name (default: `KnownProviders` of the domain). */
   readonly knownProviders?: ReadonlyArray<string> | undefined
-  /** Reload when the file changes (default false); a bad file is logged (and `ConfigRejected` published) and the running registry stays. */
+  /**
+   * Reload when the file changes (default false); a bad file is logged (and `ConfigRejected` published) and the running
+   * registry stays. A failed watch is logged and restarted with backoff (1 s doubling to 60 s), then the file is re-read.
+   */
   readonly watch?: boolean | undefined
   /** Quiet time after the last file event before reloading (default 250 ms). */
   readonly debounce?: Duration.DurationInput | undefined
@@ -235,10 +239,14 @@ export const layer = (
       const registry = yield* make({ load, knownProviders: options.knownProviders, source: file })
       if (options.watch === true) {
         const name = path.basename(file)
-        yield* fs.watch(path.dirname(path.resolve(file))).pipe(
+        const directory = path.dirname(path.resolve(file))
+        // A failed watch is restarted with backoff (`watchBackoff`); `Restarted` reloads once, like a change.
+        yield* retryWatch(directory, fs.watch(directory)).pipe(
           // The file by name (an in-place write or a replacement by rename, re-read by name each time), or
           // `..data` and the like: a Kubernetes ConfigMap swaps a `..data` symlink, the file's name never changes.
-          Stream.filter((event) => path.basename(event.path) === name || path.basename(event.path).startsWith("..")),
+          Stream.filter((event) =>
+            event === Restarted || path.basename(event.path) === name || path.basename(event.path).startsWith("..")
+          ),
           Stream.debounce(options.debounce ?? Duration.millis(250)),
           Stream.runForEach(() => Effect.ignore(registry.reload)),
           Effect.catchAllCause((cause) => Effect.logWarning("models file watcher stopped", cause)),

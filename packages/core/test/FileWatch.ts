@@ -4,7 +4,8 @@
  * watcher did, in real time, with a generous give-up that only detects hangs.
  */
 import { FileSystem } from "@effect/platform"
-import { Effect, Option } from "effect"
+import { type PlatformError, SystemError } from "@effect/platform/Error"
+import { Effect, Option, PubSub, Stream } from "effect"
 
 /** Real time after which a wait on file events is taken as a hang (never the bound a test asserts). */
 export const hangAfter = "10 seconds"
@@ -70,3 +71,80 @@ export const swapConfigMap = (dir: string, version: string, files: Record<string
     ),
     Effect.uninterruptible
   )
+
+/** What a watch of a directory of `fakeFiles` does when started: `fail` (ENOSPC), `die` (a throwing `fs.watch`: EMFILE), `close` (ends at once), `live`. */
+export type WatchStart = "fail" | "die" | "close" | "live"
+
+/**
+ * An in-memory `FileSystem` for watcher tests on the `TestClock` (no real
+ * I/O): `files` by absolute path, watches of `directories` only (any other
+ * path is NotFound). The starts of the watches of a directory follow
+ * `starts[directory]` in turn, then are `live`. `write` changes a file and
+ * tells the live watches of its directory; `writeUnseen` changes it silently
+ * (nobody watching); `awaitWatching` waits until a watch of `directory` is live.
+ */
+export const fakeFiles = (options: {
+  readonly files: Record<string, string>
+  readonly directories: ReadonlyArray<string>
+  readonly starts?: Record<string, ReadonlyArray<WatchStart>>
+}) =>
+  Effect.gen(function*() {
+    const files = new Map(Object.entries(options.files))
+    const starts = new Map(Object.entries(options.starts ?? {}).map(([dir, list]) => [dir, [...list]]))
+    const live = new Map<string, number>()
+    const attempts = new Map<string, number>()
+    const events = yield* PubSub.unbounded<FileSystem.WatchEvent>()
+    const parent = (file: string) => file.slice(0, file.lastIndexOf("/"))
+    const notFound = (method: string, path: string) =>
+      new SystemError({ module: "FileSystem", method, reason: "NotFound", pathOrDescriptor: path })
+    const liveWatch = (dir: string) =>
+      Stream.unwrapScoped(
+        Effect.gen(function*() {
+          const subscription = yield* PubSub.subscribe(events)
+          yield* Effect.acquireRelease(
+            Effect.sync(() => live.set(dir, (live.get(dir) ?? 0) + 1)),
+            () => Effect.sync(() => live.set(dir, (live.get(dir) ?? 1) - 1))
+          )
+          return Stream.fromQueue(subscription).pipe(Stream.filter((event) => parent(event.path) === dir))
+        })
+      )
+    const watch = (dir: string): Stream.Stream<FileSystem.WatchEvent, PlatformError> =>
+      Stream.suspend(() => {
+        if (!options.directories.includes(dir)) return Stream.fail(notFound("watch", dir))
+        attempts.set(dir, (attempts.get(dir) ?? 0) + 1)
+        switch (starts.get(dir)?.shift() ?? "live") {
+          case "fail":
+            return Stream.fail(
+              new SystemError({ module: "FileSystem", method: "watch", reason: "Unknown", pathOrDescriptor: dir, description: "ENOSPC: System limit for number of file watchers reached" })
+            )
+          case "die":
+            return Stream.die(new Error(`EMFILE: too many open files, watch '${dir}'`))
+          case "close":
+            return Stream.empty
+          case "live":
+            return liveWatch(dir)
+        }
+      })
+    const fs = FileSystem.makeNoop({
+      exists: (path) => Effect.sync(() => files.has(path) || options.directories.includes(path)),
+      readFileString: (path) =>
+        Effect.suspend(() => {
+          const text = files.get(path)
+          return text === undefined ? Effect.fail(notFound("readFileString", path)) : Effect.succeed(text)
+        }),
+      watch
+    })
+    return {
+      fs,
+      writeUnseen: (file: string, content: string) => Effect.sync(() => files.set(file, content)),
+      write: (file: string, content: string) =>
+        Effect.zipRight(Effect.sync(() => files.set(file, content)), PubSub.publish(events, FileSystem.WatchEventUpdate({ path: file }))),
+      /** How many watches of `dir` were started (failed ones included). */
+      attempts: (dir: string) => Effect.sync(() => attempts.get(dir) ?? 0),
+      awaitWatching: (dir: string) =>
+        Effect.yieldNow().pipe(
+          Effect.repeat({ until: () => (live.get(dir) ?? 0) > 0, times: 10_000 }),
+          Effect.filterOrFail(() => (live.get(dir) ?? 0) > 0, () => new Error(`no live watch of ${dir}`))
+        )
+    }
+  })

@@ -4,7 +4,8 @@
  * `failover.*` value), and a model removed or disabled in `models.json`
  * never serves a request that was waiting for it: a request named for it
  * fails with a typed error at the queue's next look (not at its deadline),
- * and an `auto` one is re-ranked onto a model that can serve it.
+ * and an `auto` one is re-ranked onto a model that can serve it. A named
+ * model's `fallbacks` changed in `models.json` hold for its waiters.
  *
  * Time is `TestClock`, pinned at noon UTC; waiting is observed as the queue's
  * sleep on it (real socket I/O to the fakes is waited for in real time).
@@ -13,7 +14,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Either, Exit, Fiber, Option, TestClock } from "effect"
-import { ask, models, noonUtc, stack } from "./fixture.js"
+import { ask, models, noonUtc, poll, stack } from "./fixture.js"
 import { reload, settledIntoQueue, writeGateway, writeModels } from "./reloadFixture.js"
 
 /** gpt-4o-mini (no fallbacks) and claude-haiku, each `rpm` a minute; `edit` changes gpt-4o-mini's entry. */
@@ -43,6 +44,30 @@ describe("Reload while requests wait in the queue", () => {
         const ended = yield* Effect.forEach(waiters, (f) => f.poll)
         const messages = ended.flatMap((exit) => (Option.isSome(exit) ? [String(Exit.isSuccess(exit.value) && Either.isLeft(exit.value.value) ? (exit.value.value.left as Error).message : exit.value)] : []))
         assert.strictEqual(refused, 0, `refused at once after the capacity was raised to 3: ${messages.join(" | ")}`)
+      }).pipe(Effect.provide(s.layer))
+    }), 30_000)
+
+  it.scoped("a named model's fallbacks changed in models.json: its waiter is served by the new fallback at the next look", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(noonUtc)
+      // gpt-4o-mini: 1 a minute, no fallbacks; claude-haiku: room to spare.
+      const withFallbacks = (fallbacks: ReadonlyArray<string>) =>
+        registry(50, (mini) => ({ ...mini, rateLimits: { rpm: 1, tpm: 2_000_000 }, fallbacks }))
+      const s = yield* stack({ models: withFallbacks([]), gateway: { cache: { enabled: false }, failover: failover(10) } })
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        yield* gateway.complete(ask("fills gpt-4o-mini"), defaultRequirements)
+        const named = yield* Effect.fork(Effect.either(gateway.complete(ask("named"), defaultRequirements)))
+        assert.strictEqual(yield* settledIntoQueue([named]), 0, "the named request waits: gpt-4o-mini is full and has no fallbacks")
+        yield* writeModels(s, withFallbacks(["claude-haiku"]))
+        yield* reload
+        yield* TestClock.adjust("1 second")
+        const exit = yield* poll(named.poll, Option.isSome, 10_000, "the named waiter to end after the reload")
+        assert.isTrue(Option.isSome(exit) && Exit.isSuccess(exit.value))
+        const result = yield* Fiber.join(named)
+        assert.isTrue(Either.isRight(result), Either.isLeft(result) ? (result.left as Error).message : "")
+        if (Either.isRight(result)) assert.strictEqual(result.right.meta.model, "claude-haiku")
+        assert.strictEqual(chatCalls(yield* s.openai.requests), 1, "gpt-4o-mini served only the request before the reload")
       }).pipe(Effect.provide(s.layer))
     }), 30_000)
 

@@ -113,12 +113,21 @@ const degradedBy = (error: { readonly _tag: string }): boolean =>
 /**
  * Rank again after a wait in the queue, on the configuration in force now:
  * the request goes on under it (`begun.config` is replaced), so a reload
- * while it waited (a budget lowered, a provider changed) holds for it.
+ * while it waited (a budget lowered, a provider changed) holds for it. A
+ * named model is looked up again (`begun.explicit` is replaced): its
+ * `fallbacks` are those of the registry now. A model removed meanwhile keeps
+ * its old entry, which the ranking then leaves out ("not in the registry").
  */
 const rankAfterWait = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
   Effect.flatMap(s.config.get, (config) => {
     begun.config = config
-    return rankOnce(s, request, requirements, begun)
+    const named = begun.explicit
+    return named === undefined
+      ? rankOnce(s, request, requirements, begun)
+      : Effect.flatMap(Effect.option(s.registry.get(named.id)), (found) => {
+        if (Option.isSome(found)) begun.explicit = found.value
+        return rankOnce(s, request, requirements, begun)
+      })
   })
 
 /** Rank, waiting in the priority queue while nothing can serve; enters degraded mode (`answered` leaves it). */

@@ -31,7 +31,12 @@ export interface Begun {
    * on it, so a request that waited runs under the config in force when it is served.
    */
   config: GatewayConfigData
-  readonly explicit: ModelMetadata | undefined
+  /**
+   * The model the request named, resolved when it began, and again each time
+   * the queue ranks it after a wait (`Candidates.ts`): a models.json reload
+   * while it waited (its `fallbacks` changed) holds for it.
+   */
+  explicit: ModelMetadata | undefined
   readonly key: string | undefined
 }
 
