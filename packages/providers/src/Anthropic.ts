@@ -25,6 +25,7 @@ import {
   manyChoices,
   missingKey,
   timedProbe,
+  toolArgumentsNotObject,
   trimBase
 } from "./internal/adapter.js"
 import { type CallInfo, decodeJson, malformed } from "./internal/errors.js"
@@ -130,6 +131,7 @@ export const make = (
       extraOpenAiParameters,
       unservedAnthropicEffort,
       audioInput,
-      fileByReference
+      fileByReference,
+      toolArgumentsNotObject
     ) } satisfies Provider
   })

@@ -12,7 +12,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, FiberRef, Redacted, type Scope } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
-import { toGeminiRequest, unservedGeminiEffort } from "./Google/Request.js"
+import { toGeminiRequest, unnamedForGemini, unservedGeminiEffort } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
@@ -28,6 +28,7 @@ import {
   serialToolCalls,
   stopsOver,
   timedProbe,
+  toolArgumentsNotObject,
   trimBase
 } from "./internal/adapter.js"
 import { type CallInfo, decodeJson } from "./internal/errors.js"
@@ -180,7 +181,9 @@ export const make = (
         unservedGeminiEffort,
         remoteImage,
         fileByReference,
-        stopsOver(5)
+        stopsOver(5),
+        toolArgumentsNotObject,
+        unnamedForGemini
       ),
       chat: (ctx) => redactKeyHeader(chat(ctx)),
       stream: (ctx) => redactKeyHeader(stream(ctx)),

@@ -28,6 +28,7 @@ import {
   serialToolCalls,
   type TextResponse,
   timedProbe,
+  toolArgumentsNotObject,
   toStream,
   trimBase
 } from "./internal/index.js"
@@ -74,8 +75,8 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     // per request).
     const post = (ctx: CallContext, stream: boolean): Effect.Effect<HttpClientRequest.HttpClientRequest, ProviderError> => {
       // What the gateway's ranking keeps away; a direct caller gets it as a BadRequest.
-      const remote = remoteImage(providerId, ctx.request, ctx.model)
-      if (remote !== undefined) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, detail: remote.reason }))
+      const unsent = remoteImage(providerId, ctx.request, ctx.model) ?? toolArgumentsNotObject(providerId, ctx.request, ctx.model)
+      if (unsent !== undefined) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, detail: unsent.reason }))
       return Effect.map(getConfig, (config) =>
         withKey(
           HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(
@@ -155,6 +156,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       unservedOllamaEffort,
       remoteImage,
       audioInput,
-      fileInput
+      fileInput,
+      toolArgumentsNotObject
     ) } satisfies Provider
   })

@@ -35,4 +35,18 @@ describe("Ollama multi-part user content", () => {
     })
     assert.strictEqual(message!["content"], "first\nsecond")
   })
+
+  it("a data URL with parameters before ;base64 (a name, a charset) keeps its image: the same URLs Anthropic and Gemini read", () => {
+    const [message] = toMessages({
+      model: "llama",
+      messages: [{
+        role: "user",
+        content: [
+          { type: "text", text: "what is this?" },
+          { type: "image_url", image_url: { url: "data:image/png;name=shot.png;base64,iVBORw0KGgo=" } }
+        ]
+      }]
+    })
+    assert.deepStrictEqual(message, { role: "user", content: "what is this?", images: ["iVBORw0KGgo="] })
+  })
 })

@@ -7,8 +7,10 @@
  * but OpenAI), a service tier priced otherwise than the registry's, audio
  * output and legacy function calling (OpenAI), a reasoning effort the
  * model's registry entry does not map to a value its provider takes (all; an
- * OpenAI reasoning model without a mapping takes the effort as asked), and
- * content a provider cannot take (images by URL, audio, files).
+ * OpenAI reasoning model without a mapping takes the effort as asked),
+ * content a provider cannot take (images by URL, audio, files), history
+ * tool-call arguments that are not a JSON object (all but OpenAI), and a
+ * function name Gemini does not take (one starting with a digit or `-`).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -175,5 +177,65 @@ describe("Provider.cannotServe", () => {
         modelOf("google", "m")
       )
       assert.strictEqual(why?.reason, "google takes images only inline (data: URLs); the request has an image by URL")
+    })))
+})
+
+describe("Provider.cannotServe: tool-call arguments that are not a JSON object", () => {
+  // OpenAI takes any string as a history call's `arguments` (a model may have written invalid JSON, cut at
+  // max_tokens); Anthropic (`tool_use.input`), Gemini (`functionCall.args`) and Ollama (`arguments`) take a
+  // JSON object only (PROVIDERS.md). Refused in the ranking, the request goes to a provider that takes it.
+  const history = (args: string): Partial<ChatRequest> => ({
+    messages: [
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: args } }] },
+      { role: "tool", tool_call_id: "call_1", content: "error: arguments are not valid JSON" },
+      { role: "user", content: "try again" }
+    ]
+  })
+
+  it.scoped("refused by Anthropic, Gemini and Ollama naming the call, served by OpenAI; empty arguments and an object are served by all", () =>
+    live(Effect.gen(function*() {
+      const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
+      for (const args of ["{\"city\": \"Par", "[1,2]", "\"Paris\""]) {
+        const refused = adapters.flatMap((adapter) => {
+          const why = refusal(adapter, history(args))
+          return why === undefined ? [] : [`${adapter.id}: ${why.param}: ${why.reason}`]
+        })
+        assert.deepStrictEqual(refused, ["anthropic", "google", "ollama"].map((id) =>
+          `${id}: messages: ${id} takes tool-call arguments only as a JSON object (those of tool call call_1 are not one)`), args)
+      }
+      for (const args of ["", "  ", "{}", "{\"city\":\"Paris\"}"]) {
+        for (const adapter of adapters) assert.isUndefined(refusal(adapter, history(args)), `${adapter.id} ${args}`)
+      }
+    })))
+
+  it.scoped("Ollama called directly with such a history fails with a BadRequest rather than sending {} in its place", () =>
+    live(Effect.gen(function*() {
+      const ollama = yield* Ollama.make(config)
+      const model = modelOf("ollama", "m")
+      const error = yield* Effect.flip(ollama.chat({ model, key: undefined, request: request(history("{\"city\": \"Par")) }))
+      assert.strictEqual(error._tag, "BadRequest")
+      assert.include(error.message + JSON.stringify(error), "tool call call_1")
+    })))
+})
+
+describe("Provider.cannotServe: function names Gemini does not take", () => {
+  // OpenAI takes function names of letters, digits, `_` and `-` (1 to 64); Gemini's must start with a letter
+  // or `_` (then letters, digits, `_.:-`, at most 128: PROVIDERS.md, Gemini tools), else a 400 INVALID_ARGUMENT.
+  const tool = (name: string) => ({ type: "function" as const, function: { name } })
+
+  it.scoped("a tool named from a digit or `-` is refused by Gemini naming tools, served by the others; ordinary names by all", () =>
+    live(Effect.gen(function*() {
+      const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
+      for (const name of ["2fa_verify", "-lookup"]) {
+        const refused = adapters.flatMap((adapter) => {
+          const why = refusal(adapter, { tools: [tool("search"), tool(name)] })
+          return why === undefined ? [] : [`${adapter.id}: ${why.param}: ${why.reason}`]
+        })
+        assert.deepStrictEqual(refused, [`google: tools: google takes function names that start with a letter or _ (${name} asked)`])
+      }
+      for (const name of ["search", "_private", "get-weather_v2"]) {
+        for (const adapter of adapters) assert.isUndefined(refusal(adapter, { tools: [tool(name)] }), `${adapter.id} ${name}`)
+      }
     })))
 })

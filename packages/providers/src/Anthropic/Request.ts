@@ -76,26 +76,33 @@ const lastCache = (content: string | ReadonlyArray<TextPart>): CacheControl | un
 }
 
 /**
- * Text content as blocks: one joined block (none when empty), or, when a
- * part carries a cache breakpoint, one block per non-empty part with its own.
+ * Whether text says anything: Anthropic refuses a text block that is empty
+ * or whitespace only ("text content blocks must contain non-whitespace
+ * text"), which OpenAI takes (models answer "\n\n" beside tool calls).
+ */
+const hasText = (text: string): boolean => text.trim() !== ""
+
+/**
+ * Text content as blocks: one joined block (none when blank), or, when a
+ * part carries a cache breakpoint, one block per part that is not blank, with its own.
  */
 const textBlocks = (content: string | ReadonlyArray<TextPart>): ReadonlyArray<AnthropicText> => {
   if (lastCache(content) === undefined) {
     const text = textOf(content)
-    return text === "" ? [] : [{ type: "text", text }]
+    return hasText(text) ? [{ type: "text", text }] : []
   }
-  return (content as ReadonlyArray<TextPart>).filter((part) => part.text !== "").map((part) => textBlock(part.text, part.cache_control))
+  return (content as ReadonlyArray<TextPart>).filter((part) => hasText(part.text)).map((part) => textBlock(part.text, part.cache_control))
 }
 
 const userBlocks = (
   content: string | ReadonlyArray<ContentPart>
 ): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
-  if (typeof content === "string") return Either.right(content === "" ? [] : [{ type: "text", text: content }])
+  if (typeof content === "string") return Either.right(hasText(content) ? [{ type: "text", text: content }] : [])
   const blocks: Array<AnthropicBlock> = []
   for (const part of content) {
     switch (part.type) {
       case "text":
-        if (part.text !== "") blocks.push(textBlock(part.text, part.cache_control))
+        if (hasText(part.text)) blocks.push(textBlock(part.text, part.cache_control))
         break
       case "image_url": {
         const data = parseDataUrl(part.image_url.url)
@@ -275,6 +282,28 @@ const withTrimmedPrefill = (messages: ReadonlyArray<AnthropicMessage>): Readonly
   return content.length === 0 ? messages.slice(0, -1) : [...messages.slice(0, -1), { ...last, content }]
 }
 
+/**
+ * The tools a history without tool definitions calls, declared with an open
+ * input schema, and `tool_choice` none: Anthropic refuses `tool_use` /
+ * `tool_result` blocks in a request that defines no tools (a 400 OpenAI does
+ * not give), and with none chosen the model can call none of them, as
+ * OpenAI's could not without tools. Undefined when the history calls none.
+ */
+const historyTools = (
+  messages: ReadonlyArray<AnthropicMessage>
+): { readonly tools: NonNullable<AnthropicRequest["tools"]>; readonly tool_choice: AnthropicRequest["tool_choice"] } | undefined => {
+  const names = new Set<string>()
+  let results = false
+  for (const message of messages) {
+    for (const block of message.content) {
+      if (block.type === "tool_use") names.add(block.name)
+      else if (block.type === "tool_result") results = true
+    }
+  }
+  if (names.size === 0 && !results) return undefined
+  return { tools: [...names].map((name) => ({ name, input_schema: { type: "object" } })), tool_choice: { type: "none" } }
+}
+
 /** Anthropic's tool_use ids: letters, digits, `_` and `-` (another provider's or a client's may hold others, such as `functions.f:0`). */
 const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
 
@@ -282,7 +311,8 @@ const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
  * The Anthropic body for a request (tool-call ids Anthropic does not take
  * rewritten stably, in the call and its result alike). With both
  * `temperature` and `top_p`, only `temperature` goes (Claude refuses both at
- * once). `max_tokens` is always present: the
+ * once). A tool history sent without tools declares the tools it calls,
+ * none of them to be called (`historyTools`). `max_tokens` is always present: the
  * request's `max_completion_tokens` / `max_tokens`, else the model's
  * `maxOutputTokens`. Temperature is capped at Anthropic's maximum of 1.
  */
@@ -296,8 +326,10 @@ export const toAnthropicRequest = (
     return Either.left(new BadRequest({ ...options.context, detail: translated.left }))
   }
   const stop = stopSequences(request)
-  const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
-  const toolChoice = tools === undefined ? undefined : translateToolChoice(request.tool_choice, request.parallel_tool_calls)
+  const declared = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
+  const fromHistory = declared === undefined ? historyTools(translated.right.messages) : undefined
+  const tools = declared ?? fromHistory?.tools
+  const toolChoice = declared !== undefined ? translateToolChoice(request.tool_choice, request.parallel_tool_calls) : fromHistory?.tool_choice
   const outputConfig = outputConfigOf(request, model)
   const body: AnthropicRequest = {
     model: model.providerModel,

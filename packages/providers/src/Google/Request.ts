@@ -93,7 +93,8 @@ const noSignature: SignatureFor = () => undefined
 /**
  * Messages as Gemini contents plus the lifted system instruction;
  * consecutive same-role turns merged; each history tool call with the
- * signature `signatureFor` gives it.
+ * signature `signatureFor` gives it; the function responses of a turn in
+ * the order of the calls they answer (Gemini pairs them by position).
  */
 export const translateContents = (
   messages: ReadonlyArray<ChatMessage>,
@@ -102,6 +103,9 @@ export const translateContents = (
   const system: Array<string> = []
   const out: Array<{ role: "user" | "model"; parts: Array<GeminiPart> }> = []
   const names = new Map<string, string>()
+  // A call's place in its assistant message, and the places of the calls the function responses opening the last user turn answer.
+  const places = new Map<string, number>()
+  let answered: { readonly turn: { parts: Array<GeminiPart> }; readonly places: Array<number> } | undefined
   const push = (role: "user" | "model", parts: ReadonlyArray<GeminiPart>) => {
     if (parts.length === 0) return
     const last = out[out.length - 1]
@@ -130,6 +134,7 @@ export const translateContents = (
           const args = parseToolArguments(call.function.arguments)
           if (args === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
           names.set(call.id, call.function.name)
+          places.set(call.id, k)
           const signature = signatureFor(call.id, k === 0)
           parts.push({ functionCall: { name: call.function.name, args }, ...(signature !== undefined ? { thoughtSignature: signature } : {}) })
         }
@@ -139,7 +144,20 @@ export const translateContents = (
       case "tool": {
         const name = names.get(message.tool_call_id)
         if (name === undefined) return Either.left(`tool message answers unknown tool call ${message.tool_call_id}`)
-        push("user", [{ functionResponse: { name, response: responseOf(textOf(message.content)) } }])
+        const part: GeminiPart = { functionResponse: { name, response: responseOf(textOf(message.content)) } }
+        const place = places.get(message.tool_call_id)!
+        const last = out[out.length - 1]
+        if (answered !== undefined && answered.turn === last) {
+          // In the order of the calls: Gemini pairs responses with calls by position, OpenAI by tool_call_id.
+          const at = answered.places.findIndex((p) => p > place)
+          const index = at < 0 ? answered.places.length : at
+          last.parts.splice(index, 0, part)
+          answered.places.splice(index, 0, place)
+        } else {
+          push("user", [part])
+          const turn = out[out.length - 1]!
+          answered = turn.parts.length === 1 ? { turn, places: [place] } : undefined
+        }
         break
       }
     }
@@ -171,6 +189,17 @@ const translateToolChoice = (choice: ToolChoice | undefined): GeminiRequest["too
  */
 export const unservedGeminiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
   unservedEffort(provider, request, model, effortValueKinds.google)
+
+/** Gemini's function names: a letter or `_` first, then letters, digits, `_.:-`, at most 128 (OpenAI's may start with a digit or `-`). */
+const geminiFunctionName = /^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$/
+
+/** A tool whose name Gemini does not take (it answers a 400 INVALID_ARGUMENT); renamed, its calls would not be the client's. */
+export const unnamedForGemini = (provider: string, request: ChatRequest): Unsupported | undefined => {
+  const bad = request.tools?.find((tool) => !geminiFunctionName.test(tool.function.name))
+  return bad === undefined
+    ? undefined
+    : { param: "tools", reason: `${provider} takes function names that start with a letter or _ (${bad.function.name} asked)` }
+}
 
 const thinkingConfigOf = (effort: ReasoningEffortValue | undefined): GenerationConfig["thinkingConfig"] =>
   typeof effort === "string" ? { thinkingLevel: effort } : typeof effort === "number" ? { thinkingBudget: effort } : undefined

@@ -8,7 +8,7 @@ import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { Schema } from "effect"
-import { parseToolArguments, stopSequences } from "../internal/content.js"
+import { parseDataUrl, parseToolArguments, stopSequences } from "../internal/content.js"
 import { unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
@@ -61,8 +61,8 @@ const imagesOf = (message: ChatMessage): Array<string> =>
   message.role === "user" && Array.isArray(message.content)
     ? message.content.flatMap((part) => {
       if (part.type !== "image_url") return []
-      const match = /^data:[^;,]+;base64,(.*)$/s.exec(part.image_url.url)
-      return match?.[1] !== undefined ? [match[1]] : []
+      const data = parseDataUrl(part.image_url.url)
+      return data !== undefined ? [data.data] : []
     })
     : []
 

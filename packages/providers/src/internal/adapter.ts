@@ -8,7 +8,7 @@ import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
-import { stopSequences } from "./content.js"
+import { parseToolArguments, stopSequences } from "./content.js"
 import type { CallInfo } from "./errors.js"
 
 /** The non-secret call info of a model and key; the key's value only goes to secret stripping. */
@@ -133,6 +133,38 @@ export const fileByReference: Check = (provider, request) =>
 /** A provider without file input: a request with a `file` part. */
 export const fileInput: Check = (provider, request) =>
   mediaOf(request).file ? { param: "messages", reason: `${provider} takes no file input (the request has a file part)` } : undefined
+
+/** The id of the first history tool call whose arguments are not a JSON object, read once per request. */
+const badArgumentsSeen = new WeakMap<ChatRequest, string | null>()
+
+const badArgumentsOf = (request: ChatRequest): string | null => {
+  const seen = badArgumentsSeen.get(request)
+  if (seen !== undefined) return seen
+  let found: string | null = null
+  for (const message of request.messages) {
+    if (message.role !== "assistant" || message.tool_calls === undefined) continue
+    const bad = message.tool_calls.find((call) => parseToolArguments(call.function.arguments) === undefined)
+    if (bad !== undefined) {
+      found = bad.id
+      break
+    }
+  }
+  badArgumentsSeen.set(request, found)
+  return found
+}
+
+/**
+ * A provider that takes a history tool call's arguments only as a JSON
+ * object (Anthropic's `input`, Gemini's `args`, Ollama's `arguments`): a
+ * call whose arguments string is not one (invalid JSON a model wrote, cut at
+ * its token limit, say), which OpenAI takes as it is.
+ */
+export const toolArgumentsNotObject: Check = (provider, request) => {
+  const id = badArgumentsOf(request)
+  return id === null
+    ? undefined
+    : { param: "messages", reason: `${provider} takes tool-call arguments only as a JSON object (those of tool call ${id} are not one)` }
+}
 
 /** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop on a model. */
 export const cannotServe = (provider: string, ...checks: ReadonlyArray<Check>) => (request: ChatRequest, model: ModelMetadata): Unsupported | undefined => {

@@ -13,6 +13,10 @@ const blocksOf = (content: unknown): ReadonlyArray<Record<string, unknown>> =>
     return r === undefined ? [] : [r]
   }) : []
 
+/** Whether a text block's text is empty or whitespace only (both a 400), or neither. */
+const blank = (text: unknown): "empty" | "whitespace" | undefined =>
+  typeof text !== "string" ? undefined : text === "" ? "empty" : text.trim() === "" ? "whitespace" : undefined
+
 const efforts: ReadonlyArray<string> = ["low", "medium", "high", "xhigh", "max"]
 
 /** The problem with a `POST /v1/messages` body, or undefined when it is valid. */
@@ -36,6 +40,9 @@ export const validateMessages = (json: unknown): string | undefined => {
   }
   const system = body["system"]
   if (system !== undefined && typeof system !== "string" && !Array.isArray(system)) return "system: Input should be a valid string or list"
+  if (blocksOf(system).some((b) => b["type"] === "text" && blank(b["text"]) === "whitespace")) {
+    return "system: text content blocks must contain non-whitespace text"
+  }
   const messages = body["messages"]
   if (!Array.isArray(messages)) return "messages: Field required"
   if (messages.length === 0) return "messages: at least one message is required"
@@ -54,12 +61,22 @@ export const validateMessages = (json: unknown): string | undefined => {
       if (typeof block["type"] !== "string" || !blockTypes.has(block["type"])) {
         return `messages.${i}.content.${j}.type: Input tag '${String(block["type"])}' does not match any of the expected tags`
       }
+      // Only the final assistant turn (a prefill) may be empty (PROVIDERS.md); blank text is the API's 400 elsewhere.
+      const problem = block["type"] === "text" && i < messages.length - 1 ? blank(block["text"]) : undefined
+      if (problem === "empty") return `messages.${i}.content.${j}: text content blocks must be non-empty`
+      if (problem === "whitespace") return `messages.${i}.content.${j}: text content blocks must contain non-whitespace text`
       if (block["type"] === "tool_use" && role !== "assistant") return `messages.${i}.content.${j}: tool_use blocks are only allowed in assistant messages`
       if (block["type"] === "tool_result" && role !== "user") return `messages.${i}.content.${j}: tool_result blocks are only allowed in user messages`
       if (block["type"] === "tool_use" && asRecord(block["input"]) === undefined) return `messages.${i}.content.${j}.input: Input should be a valid dictionary`
       if (block["type"] === "tool_use" && !/^[a-zA-Z0-9_-]+$/.test(String(block["id"]))) {
         return `messages.${i}.content.${j}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'`
       }
+    }
+    const firstOther = blocks.findIndex((b) => b["type"] !== "tool_result")
+    if (firstOther >= 0 && blocks.slice(firstOther).some((b) => b["type"] === "tool_result")) {
+      // "In the user message containing tool results, the tool_result blocks must come FIRST in the content array"
+      // (https://platform.claude.com/docs/en/agents-and-tools/tool-use/handle-tool-calls).
+      return `messages.${i}: \`tool_result\` blocks must come first in the content of a user message, before any other block`
     }
     const results = blocks.filter((b) => b["type"] === "tool_result").map((b) => String(b["tool_use_id"]))
     const unexpected = results.find((id) => !pending.includes(id))
@@ -86,6 +103,10 @@ export const validateMessages = (json: unknown): string | undefined => {
     if (typeof text === "string" && text !== text.trimEnd()) return "messages: final assistant content cannot end with trailing whitespace"
   }
   const tools = body["tools"]
+  // The real API's 400 for a history with tool blocks and no tool definitions (OpenAI takes such a history,
+  // as an agent's final call without tools sends it); the message is the one clients report verbatim.
+  const toolBlocks = messages.some((m) => blocksOf(asRecord(m)?.["content"]).some((b) => b["type"] === "tool_use" || b["type"] === "tool_result"))
+  if (toolBlocks && (!Array.isArray(tools) || tools.length === 0)) return "Requests which include `tool_use` or `tool_result` blocks must define tools."
   if (tools !== undefined) {
     if (!Array.isArray(tools)) return "tools: Input should be a valid list"
     for (const [i, tool] of tools.entries()) {

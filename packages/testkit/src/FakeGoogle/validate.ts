@@ -40,6 +40,9 @@ const checkParts = (parts: unknown, where: string): string | undefined => {
   return undefined
 }
 
+const countOf = (parts: unknown, field: string): number =>
+  Array.isArray(parts) ? parts.filter((part) => asRecord(part)?.[field] !== undefined).length : 0
+
 /** The problem with a generateContent body, or undefined when it is valid. */
 export const validateGenerate = (json: unknown): string | undefined => {
   const body = asRecord(json)
@@ -57,6 +60,12 @@ export const validateGenerate = (json: unknown): string | undefined => {
     }
     const problem = checkParts(content["parts"], `contents[${i}]`)
     if (problem !== undefined) return problem
+    // "One response per call, all in one turn, directly after the call turn" (PROVIDERS.md, Function calling).
+    const calls = countOf(asRecord(contents[i - 1])?.["parts"], "functionCall")
+    const responses = countOf(content["parts"], "functionResponse")
+    if (responses > 0 && responses !== calls) {
+      return "Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn."
+    }
   }
   const system = asRecord(body["systemInstruction"])
   if (body["systemInstruction"] !== undefined) {
@@ -82,5 +91,14 @@ export const validateGenerate = (json: unknown): string | undefined => {
   }
   const tools = body["tools"]
   if (tools !== undefined && !Array.isArray(tools)) return "* GenerateContentRequest.tools: must be a list"
+  for (const [i, tool] of (Array.isArray(tools) ? tools : []).entries()) {
+    const declarations = asRecord(tool)?.["functionDeclarations"]
+    for (const [j, declaration] of (Array.isArray(declarations) ? declarations : []).entries()) {
+      // FunctionDeclaration.name: a letter or `_` first; letters, digits, `_.:-`; at most 128 (PROVIDERS.md, Gemini tools).
+      if (!/^[a-zA-Z_][a-zA-Z0-9_.:-]{0,127}$/.test(String(asRecord(declaration)?.["name"]))) {
+        return `* GenerateContentRequest.tools[${i}].function_declarations[${j}].name: Invalid function name. Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, dots, colons and dashes, with a maximum length of 128.`
+      }
+    }
+  }
   return undefined
 }
