@@ -149,24 +149,11 @@ export const make = Effect.gen(function* () {
   const transition = (model: string, f: (entry: State.Entry) => State.Transition) =>
     Effect.flatMap(Effect.sync(() => applyNow(model, f)), announce)
 
-  /** `record` with its model's provider, when the registry knows the model. */
-  const withProvider = (record: HealthCheckRecord): Effect.Effect<HealthCheckRecord> =>
-    Effect.map(Effect.option(registry.get(record.model)), (model) =>
-      Option.isNone(model) ? record : new HealthCheckRecord({
-        at: record.at,
-        model: record.model,
-        provider: model.value.provider,
-        ok: record.ok,
-        latencyMs: record.latencyMs,
-        source: record.source,
-        ...(record.errorClass === undefined ? {} : { errorClass: record.errorClass })
-      }, true))
-
   /** Publish and record what a transition says (nothing for most traffic reports). */
   const announce = (t: State.Transition): Effect.Effect<ModelHealth> =>
     t.record === undefined && t.from === t.to ? Effect.succeed(t.entry.health) : Effect.gen(function* () {
       const model = t.entry.health.model
-      if (t.record !== undefined) yield* sink.offer(yield* withProvider(t.record))
+      if (t.record !== undefined) yield* sink.offer(t.record)
       if (t.from !== t.to) {
         yield* PubSub.publish(changed, t.entry.health)
         if (t.from === "unavailable" || t.to === "unavailable") {
@@ -178,8 +165,9 @@ export const make = Effect.gen(function* () {
       return t.entry.health
     })
 
-  const record = (model: string, check: State.Check) =>
-    Effect.flatMap(config.get, (c) => transition(model, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold)))
+  /** Apply `check` of `model`; its record names the model's provider. */
+  const record = (model: ModelMetadata, check: State.Check) =>
+    Effect.flatMap(config.get, (c) => transition(model.id, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold, model.provider)))
 
   /** Why `model` cannot be probed at all (no adapter, no usable key), if so. */
   const blocked = (model: ModelMetadata) =>
@@ -243,7 +231,7 @@ export const make = Effect.gen(function* () {
       if (check === undefined) {
         return yield* transition(model.id, (e) => State.markUnavailable(e, reason ?? `no usable API key for ${model.provider}`))
       }
-      return yield* record(model.id, check)
+      return yield* record(model, check)
     })
 
   /**
@@ -338,7 +326,7 @@ export const make = Effect.gen(function* () {
    * leaves no entry behind (`all` lists the models the registry serves).
    */
   const traffic = (model: string, check: State.Check): Effect.Effect<void> =>
-    Effect.flatMap(Effect.option(registry.get(model)), (m) => (Option.isSome(m) && m.value.enabled ? record(model, check) : Effect.void))
+    Effect.flatMap(Effect.option(registry.get(model)), (m) => (Option.isSome(m) && m.value.enabled ? record(m.value, check) : Effect.void))
   const successAt = (at: number, model: string, latencyMs: number) =>
     traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
 

@@ -55,9 +55,9 @@ const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord
 /**
  * Apply a check; `threshold` consecutive counted failures make the model
  * unavailable (one probe whose connection was refused, for a model not checked
- * yet), one success available.
+ * yet), one success available. The record names `provider`, the model's.
  */
-export const applyCheck = (entry: Entry, check: Check, threshold: number): Transition => {
+export const applyCheck = (entry: Entry, check: Check, threshold: number, provider?: string): Transition => {
   const before = entry.health
   if (check.ok && check.source === "traffic" && before.status === "available" && before.consecutiveFailures === 0) {
     // Every successful request comes here: the new health written out field by field (the same keys in
@@ -86,6 +86,7 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number): Trans
   const record = new HealthCheckRecord({
     at: check.at,
     model: before.model,
+    ...(provider === undefined ? {} : { provider }),
     ok: check.ok,
     latencyMs: Math.max(0, check.latencyMs),
     source: check.source,
