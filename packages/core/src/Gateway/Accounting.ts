@@ -158,8 +158,8 @@ const performanceRecord = (
 
 /** What `usage` on the held model costs (cache writes at their price), and its cost record. */
 const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcome): { readonly cost: PicoUsd; readonly record: CostRecord } => {
-  const tokens = usageTokens(usage)
-  const cost = s.costs.cost(held.model, tokenUsageOf(usage))
+  const tokens = tokenUsageOf(usage)
+  const cost = s.costs.cost(held.model, tokens)
   const record = uncheckedRecord(CostRecord, {
     at: outcome.now,
     requestId: outcome.requestId,
@@ -168,7 +168,9 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
     apiKeyId: held.key?.id,
     agentType: outcome.requirements.agentType,
     taskType: outcome.requirements.taskType,
-    ...tokens,
+    promptTokens: tokens.promptTokens,
+    completionTokens: tokens.completionTokens,
+    cachedTokens: tokens.cachedTokens,
     costPicoUsd: cost,
     cacheHit: false
   })
