@@ -9,7 +9,7 @@ import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } fro
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { BadRequest, MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
-import { Clock, Effect, Random, Redacted, type Scope } from "effect"
+import { Clock, Effect, Either, Random, Redacted, type Scope } from "effect"
 import {
   type CallInfo,
   audioInput,
@@ -77,11 +77,11 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       // What the gateway's ranking keeps away; a direct caller gets it as a BadRequest.
       const unsent = remoteImage(providerId, ctx.request, ctx.model) ?? toolArgumentsNotObject(providerId, ctx.request, ctx.model)
       if (unsent !== undefined) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, detail: unsent.reason }))
+      const body = requestBody(ctx.request, ctx.model.providerModel, stream, effortValue(ctx.request, ctx.model))
+      if (Either.isLeft(body)) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, ...body.left }))
       return Effect.map(getConfig, (config) =>
         withKey(
-          HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(
-            HttpClientRequest.bodyUnsafeJson(requestBody(ctx.request, ctx.model.providerModel, stream, effortValue(ctx.request, ctx.model)))
-          ),
+          HttpClientRequest.post(`${trimBase(config.baseUrl)}/api/chat`).pipe(HttpClientRequest.bodyUnsafeJson(body.right)),
           ctx.key
         ))
     }

@@ -58,3 +58,79 @@ describe("Anthropic blank text", () => {
     assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "  two  spaces \n" }])
   })
 })
+
+/**
+ * A blank text part can carry a cache breakpoint (an agent marks the last
+ * part of a stable prefix, and that part is a "\n" separator): dropping the
+ * block must not drop the breakpoint, or the prefix the client asked cached
+ * is never cached and every call pays for it in full. A breakpoint caches
+ * everything before it, so it moves back onto the block sent just before the
+ * blank one: the same cached prefix, as the blank block adds nothing.
+ */
+describe("Anthropic blank text with a cache breakpoint", () => {
+  const cache = { type: "ephemeral" as const }
+  const hour = { type: "ephemeral" as const, ttl: "1h" as const }
+
+  it("moves onto the block before it in the same message (user content and system prompt)", () => {
+    const body = bodyOf([
+      { role: "system", content: [{ type: "text", text: "rules" }, { type: "text", text: "\n", cache_control: cache }] },
+      { role: "user", content: [{ type: "text", text: "long document" }, { type: "text", text: "\n\n", cache_control: hour }, { type: "text", text: "question" }] }
+    ])
+    assert.isUndefined(validateMessages(body))
+    assert.deepStrictEqual(body.system, [{ type: "text", text: "rules", cache_control: cache }])
+    assert.deepStrictEqual(body.messages[0]?.content, [
+      { type: "text", text: "long document", cache_control: hour },
+      { type: "text", text: "question" }
+    ])
+  })
+
+  it("first in its message, it moves onto the last block of the message before (a tool result), not onto the text after it", () => {
+    const body = bodyOf([
+      { role: "user", content: "time?" },
+      { role: "assistant", content: null, tool_calls: [call("call_1", "get_time", "{}")] },
+      { role: "tool", tool_call_id: "call_1", content: "12:00" },
+      { role: "assistant", content: [{ type: "text", text: " ", cache_control: cache }, { type: "text", text: "It is noon." }] },
+      { role: "user", content: "thanks" }
+    ])
+    assert.isUndefined(validateMessages(body))
+    assert.deepStrictEqual(body.messages[1]?.content, [{ type: "tool_use", id: "call_1", name: "get_time", input: {} }])
+    assert.deepStrictEqual(body.messages[2]?.content, [{ type: "tool_result", tool_use_id: "call_1", content: "12:00", cache_control: cache }])
+    assert.deepStrictEqual(body.messages[3]?.content, [{ type: "text", text: "It is noon." }])
+  })
+
+  it("first of the first message, it moves onto the system prompt, which then goes as blocks", () => {
+    const body = bodyOf([
+      { role: "system", content: "rules" },
+      { role: "user", content: [{ type: "text", text: "\t", cache_control: cache }, { type: "text", text: "question" }] }
+    ])
+    assert.isUndefined(validateMessages(body))
+    assert.deepStrictEqual(body.system, [{ type: "text", text: "rules", cache_control: cache }])
+    assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "question" }])
+  })
+
+  it("a message of blank text alone goes, its breakpoint on the block before it and the turns around it merged", () => {
+    const body = bodyOf([
+      { role: "user", content: "first" },
+      { role: "assistant", content: [{ type: "text", text: "\n", cache_control: cache }] },
+      { role: "user", content: "second" }
+    ])
+    assert.isUndefined(validateMessages(body))
+    assert.deepStrictEqual(body.messages, [
+      { role: "user", content: [{ type: "text", text: "first", cache_control: cache }, { type: "text", text: "second" }] }
+    ])
+  })
+
+  it("on a block that has its own breakpoint, the longer-lived of the two stays", () => {
+    const body = bodyOf([
+      { role: "user", content: [{ type: "text", text: "doc", cache_control: cache }, { type: "text", text: " ", cache_control: hour }, { type: "text", text: "q" }] }
+    ])
+    assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "doc", cache_control: hour }, { type: "text", text: "q" }])
+  })
+
+  it("with nothing before it, it is left out rather than moved onto later text (which would cache more than asked)", () => {
+    const body = bodyOf([{ role: "user", content: [{ type: "text", text: " ", cache_control: cache }, { type: "text", text: "question" }] }])
+    assert.isUndefined(validateMessages(body))
+    assert.isUndefined(body.system)
+    assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "question" }])
+  })
+})

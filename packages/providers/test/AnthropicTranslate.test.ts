@@ -155,7 +155,7 @@ describe("Anthropic request translation", () => {
       FastCheck.property(FastCheck.array(Arbitrary.make(ChatMessage), { minLength: 1, maxLength: 8 }), (messages) => {
         const out = translateMessages(messages)
         if (Either.isLeft(out)) {
-          assert.isTrue(out.left.length > 0)
+          assert.isTrue(out.left.detail.length > 0)
           return
         }
         const roles = out.right.messages.map((m) => m.role)

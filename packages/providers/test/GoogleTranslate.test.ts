@@ -90,7 +90,7 @@ describe("Gemini request translation", () => {
       FastCheck.property(FastCheck.array(Arbitrary.make(ChatMessage), { minLength: 1, maxLength: 8 }), (messages) => {
         const out = translateContents(messages)
         if (Either.isLeft(out)) {
-          assert.isTrue(out.left.length > 0)
+          assert.isTrue(out.left.detail.length > 0)
           return
         }
         const roles = out.right.contents.map((c) => c.role)

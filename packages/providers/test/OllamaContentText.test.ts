@@ -4,11 +4,12 @@
  * as the user wrote it; each image part must not add a stray newline to it.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Either } from "effect"
 import { toMessages } from "../src/Ollama/wire.js"
 
 describe("Ollama multi-part user content", () => {
   it("text + image parts: the text alone, the image in images", () => {
-    const [message] = toMessages({
+    const [message] = Either.getOrThrow(toMessages({
       model: "llama",
       messages: [{
         role: "user",
@@ -17,12 +18,12 @@ describe("Ollama multi-part user content", () => {
           { type: "image_url", image_url: { url: "data:image/png;base64,iVBORw0KGgo=" } }
         ]
       }]
-    })
+    }))
     assert.deepStrictEqual(message, { role: "user", content: "What is in this picture?", images: ["iVBORw0KGgo="] })
   })
 
   it("image first, then two text parts: the texts joined by a newline only", () => {
-    const [message] = toMessages({
+    const [message] = Either.getOrThrow(toMessages({
       model: "llama",
       messages: [{
         role: "user",
@@ -32,12 +33,12 @@ describe("Ollama multi-part user content", () => {
           { type: "text", text: "second" }
         ]
       }]
-    })
+    }))
     assert.strictEqual(message!["content"], "first\nsecond")
   })
 
   it("a data URL with parameters before ;base64 (a name, a charset) keeps its image: the same URLs Anthropic and Gemini read", () => {
-    const [message] = toMessages({
+    const [message] = Either.getOrThrow(toMessages({
       model: "llama",
       messages: [{
         role: "user",
@@ -46,7 +47,7 @@ describe("Ollama multi-part user content", () => {
           { type: "image_url", image_url: { url: "data:image/png;name=shot.png;base64,iVBORw0KGgo=" } }
         ]
       }]
-    })
+    }))
     assert.deepStrictEqual(message, { role: "user", content: "what is this?", images: ["iVBORw0KGgo="] })
   })
 })

@@ -7,9 +7,11 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
-import { parseDataUrl, parseToolArguments, stopSequences, textOf } from "../internal/content.js"
+import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
+import { inlineDataAt, isDataUrl } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
 import { stableToolId, withToolIds } from "../internal/toolIds.js"
+import { withoutBlankText } from "./blankText.js"
 
 /** A prompt-cache breakpoint, as Anthropic takes it. */
 type Cache = { readonly cache_control?: CacheControl }
@@ -17,20 +19,20 @@ type Cache = { readonly cache_control?: CacheControl }
 /** A text block: of a message or of the system prompt. */
 export type AnthropicText = { readonly type: "text"; readonly text: string } & Cache
 
-/** A content block of an Anthropic message we send. */
+/** A content block of an Anthropic message we send; any may carry a cache breakpoint. */
 export type AnthropicBlock =
   | AnthropicText
-  | {
+  | ({
     readonly type: "image"
     readonly source:
       | { readonly type: "base64"; readonly media_type: string; readonly data: string }
       | { readonly type: "url"; readonly url: string }
-  }
-  | {
+  } & Cache)
+  | ({
     readonly type: "document"
     readonly source: { readonly type: "base64"; readonly media_type: string; readonly data: string }
-  }
-  | { readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: Record<string, unknown> }
+  } & Cache)
+  | ({ readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: Record<string, unknown> } & Cache)
   | ({ readonly type: "tool_result"; readonly tool_use_id: string; readonly content: string } & Cache)
 
 /** One Anthropic message: a role and its blocks. */
@@ -76,52 +78,54 @@ const lastCache = (content: string | ReadonlyArray<TextPart>): CacheControl | un
 }
 
 /**
- * Whether text says anything: Anthropic refuses a text block that is empty
- * or whitespace only ("text content blocks must contain non-whitespace
- * text"), which OpenAI takes (models answer "\n\n" beside tool calls).
+ * Text content as blocks: one joined block, or, when a part carries a cache
+ * breakpoint, one block per part with its own. Blank ones are left out later
+ * (`withoutBlankText`), where their breakpoints find a place.
  */
-const hasText = (text: string): boolean => text.trim() !== ""
+const textBlocks = (content: string | ReadonlyArray<TextPart>): ReadonlyArray<AnthropicText> =>
+  lastCache(content) === undefined
+    ? [{ type: "text", text: textOf(content) }]
+    : (content as ReadonlyArray<TextPart>).map((part) => textBlock(part.text, part.cache_control))
 
-/**
- * Text content as blocks: one joined block (none when blank), or, when a
- * part carries a cache breakpoint, one block per part that is not blank, with its own.
- */
-const textBlocks = (content: string | ReadonlyArray<TextPart>): ReadonlyArray<AnthropicText> => {
-  if (lastCache(content) === undefined) {
-    const text = textOf(content)
-    return hasText(text) ? [{ type: "text", text }] : []
-  }
-  return (content as ReadonlyArray<TextPart>).filter((part) => hasText(part.text)).map((part) => textBlock(part.text, part.cache_control))
+/** The media types Anthropic takes for a base64 image (PROVIDERS.md); any other is its 400. */
+const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
+
+/** An image part (`param` is its URL's field): inline from a data URL, else by URL for Anthropic to fetch. */
+const imageBlock = (url: string, param: string): Either.Either<AnthropicBlock, Refusal> => {
+  if (!isDataUrl(url)) return Either.right({ type: "image", source: { type: "url", url } })
+  return Either.flatMap(inlineDataAt(url, param), ({ data, mimeType }) =>
+    imageMediaTypes.has(mimeType)
+      ? Either.right({ type: "image", source: { type: "base64", media_type: mimeType, data } })
+      : Either.left({ param, detail: `Anthropic takes images as image/jpeg, image/png, image/gif or image/webp; ${param} is ${mimeType}` }))
 }
 
+/** A user message's blocks; `at` is its content's field (`messages[2].content`), to name a part that cannot be sent. */
 const userBlocks = (
-  content: string | ReadonlyArray<ContentPart>
-): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
-  if (typeof content === "string") return Either.right(hasText(content) ? [{ type: "text", text: content }] : [])
+  content: string | ReadonlyArray<ContentPart>,
+  at: string
+): Either.Either<ReadonlyArray<AnthropicBlock>, Refusal> => {
+  if (typeof content === "string") return Either.right([{ type: "text", text: content }])
   const blocks: Array<AnthropicBlock> = []
-  for (const part of content) {
+  for (const [j, part] of content.entries()) {
     switch (part.type) {
       case "text":
-        if (hasText(part.text)) blocks.push(textBlock(part.text, part.cache_control))
+        blocks.push(textBlock(part.text, part.cache_control))
         break
       case "image_url": {
-        const data = parseDataUrl(part.image_url.url)
-        blocks.push({
-          type: "image",
-          source: data === undefined
-            ? { type: "url", url: part.image_url.url }
-            : { type: "base64", media_type: data.mimeType, data: data.data }
-        })
+        const image = imageBlock(part.image_url.url, `${at}[${j}].image_url.url`)
+        if (Either.isLeft(image)) return Either.left(image.left)
+        blocks.push(image.right)
         break
       }
       case "file": {
-        const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data)
-        if (data === undefined) return Either.left("file parts need inline file_data as a data: URL")
-        blocks.push({ type: "document", source: { type: "base64", media_type: data.mimeType, data: data.data } })
+        if (part.file.file_data === undefined) return Either.left({ detail: "file parts need inline file_data as a data: URL" })
+        const data = inlineDataAt(part.file.file_data, `${at}[${j}].file.file_data`)
+        if (Either.isLeft(data)) return Either.left(data.left)
+        blocks.push({ type: "document", source: { type: "base64", media_type: data.right.mimeType, data: data.right.data } })
         break
       }
       case "input_audio":
-        return Either.left("Anthropic does not accept audio input")
+        return Either.left({ detail: "Anthropic does not accept audio input" })
     }
   }
   return Either.right(blocks)
@@ -129,11 +133,11 @@ const userBlocks = (
 
 const assistantBlocks = (
   message: Extract<ChatMessage, { role: "assistant" }>
-): Either.Either<ReadonlyArray<AnthropicBlock>, string> => {
+): Either.Either<ReadonlyArray<AnthropicBlock>, Refusal> => {
   const blocks: Array<AnthropicBlock> = message.content == null ? [] : [...textBlocks(message.content)]
   for (const call of message.tool_calls ?? []) {
     const input = parseToolArguments(call.function.arguments)
-    if (input === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
+    if (input === undefined) return Either.left({ detail: `the arguments of tool call ${call.id} are not a JSON object` })
     blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input })
   }
   return Either.right(blocks)
@@ -148,12 +152,13 @@ const systemOf = (blocks: ReadonlyArray<AnthropicText>): AnthropicRequest["syste
 
 /**
  * Messages in Anthropic form: leading system/developer text lifted out, the
- * rest as alternating user/assistant turns; cache breakpoints
- * (`cache_control`) kept on their text blocks and tool results.
+ * rest as alternating user/assistant turns, blank text left out; cache
+ * breakpoints (`cache_control`) kept on their text blocks and tool results
+ * (a blank block's on the block before it, see `withoutBlankText`).
  */
 export const translateMessages = (
   messages: ReadonlyArray<ChatMessage>
-): Either.Either<{ readonly system: AnthropicRequest["system"]; readonly messages: ReadonlyArray<AnthropicMessage> }, string> => {
+): Either.Either<{ readonly system: AnthropicRequest["system"]; readonly messages: ReadonlyArray<AnthropicMessage> }, Refusal> => {
   const system: Array<AnthropicText> = []
   const out: Array<{ role: "user" | "assistant"; content: Array<AnthropicBlock> }> = []
   const push = (role: "user" | "assistant", blocks: ReadonlyArray<AnthropicBlock>) => {
@@ -162,7 +167,7 @@ export const translateMessages = (
     if (last !== undefined && last.role === role) last.content.push(...blocks)
     else out.push({ role, content: [...blocks] })
   }
-  for (const message of messages) {
+  for (const [i, message] of messages.entries()) {
     switch (message.role) {
       case "system":
       case "developer": {
@@ -171,7 +176,7 @@ export const translateMessages = (
         break
       }
       case "user": {
-        const blocks = userBlocks(message.content)
+        const blocks = userBlocks(message.content, `messages[${i}].content`)
         if (Either.isLeft(blocks)) return Either.left(blocks.left)
         push("user", blocks.right)
         break
@@ -187,8 +192,9 @@ export const translateMessages = (
         break
     }
   }
-  if (out.length === 0) return Either.left("the request has no user or assistant message")
-  return Either.right({ system: systemOf(system), messages: out })
+  const sent = withoutBlankText(system, out)
+  if (sent.messages.length === 0) return Either.left({ detail: "the request has no user or assistant message" })
+  return Either.right({ system: systemOf(sent.system), messages: sent.messages })
 }
 
 const translateTools = (tools: ReadonlyArray<Tool>) =>
@@ -323,7 +329,7 @@ export const toAnthropicRequest = (
 ): Either.Either<AnthropicRequest, BadRequest> => {
   const translated = translateMessages(withToolIds(request.messages, isToolUseId, (id) => stableToolId("toolu_", id, 30)))
   if (Either.isLeft(translated)) {
-    return Either.left(new BadRequest({ ...options.context, detail: translated.left }))
+    return Either.left(new BadRequest({ ...options.context, ...translated.left }))
   }
   const stop = stopSequences(request)
   const declared = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined

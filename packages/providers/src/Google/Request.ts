@@ -7,7 +7,8 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
-import { parseDataUrl, parseToolArguments, stopSequences, textOf } from "../internal/content.js"
+import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
+import { inlineDataAt, isDataUrl } from "../internal/dataUrl.js"
 import { unservedEffort } from "../internal/reasoning.js"
 
 /** One part of a Gemini content we send. */
@@ -51,24 +52,28 @@ export interface GeminiRequest {
   }
 }
 
-const userParts = (content: string | ReadonlyArray<ContentPart>): Either.Either<ReadonlyArray<GeminiPart>, string> => {
+/** A user message's parts; `at` is its content's field (`messages[2].content`), to name a part that cannot be sent. */
+const userParts = (content: string | ReadonlyArray<ContentPart>, at: string): Either.Either<ReadonlyArray<GeminiPart>, Refusal> => {
   if (typeof content === "string") return Either.right(content === "" ? [] : [{ text: content }])
   const parts: Array<GeminiPart> = []
-  for (const part of content) {
+  for (const [j, part] of content.entries()) {
     switch (part.type) {
       case "text":
         if (part.text !== "") parts.push({ text: part.text })
         break
       case "image_url": {
-        const data = parseDataUrl(part.image_url.url)
-        if (data === undefined) return Either.left("Gemini takes images inline: send them as data: URLs")
-        parts.push({ inlineData: { mimeType: data.mimeType, data: data.data } })
+        const param = `${at}[${j}].image_url.url`
+        if (!isDataUrl(part.image_url.url)) return Either.left({ param, detail: "Gemini takes images inline: send them as data: URLs" })
+        const data = inlineDataAt(part.image_url.url, param)
+        if (Either.isLeft(data)) return Either.left(data.left)
+        parts.push({ inlineData: data.right })
         break
       }
       case "file": {
-        const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data)
-        if (data === undefined) return Either.left("file parts need inline file_data as a data: URL")
-        parts.push({ inlineData: { mimeType: data.mimeType, data: data.data } })
+        if (part.file.file_data === undefined) return Either.left({ detail: "file parts need inline file_data as a data: URL" })
+        const data = inlineDataAt(part.file.file_data, `${at}[${j}].file.file_data`)
+        if (Either.isLeft(data)) return Either.left(data.left)
+        parts.push({ inlineData: data.right })
         break
       }
       case "input_audio":
@@ -99,7 +104,7 @@ const noSignature: SignatureFor = () => undefined
 export const translateContents = (
   messages: ReadonlyArray<ChatMessage>,
   signatureFor: SignatureFor = noSignature
-): Either.Either<{ readonly system: string | undefined; readonly contents: ReadonlyArray<GeminiContent> }, string> => {
+): Either.Either<{ readonly system: string | undefined; readonly contents: ReadonlyArray<GeminiContent> }, Refusal> => {
   const system: Array<string> = []
   const out: Array<{ role: "user" | "model"; parts: Array<GeminiPart> }> = []
   const names = new Map<string, string>()
@@ -112,7 +117,7 @@ export const translateContents = (
     if (last !== undefined && last.role === role) last.parts.push(...parts)
     else out.push({ role, parts: [...parts] })
   }
-  for (const message of messages) {
+  for (const [i, message] of messages.entries()) {
     switch (message.role) {
       case "system":
       case "developer": {
@@ -121,7 +126,7 @@ export const translateContents = (
         break
       }
       case "user": {
-        const parts = userParts(message.content)
+        const parts = userParts(message.content, `messages[${i}].content`)
         if (Either.isLeft(parts)) return Either.left(parts.left)
         push("user", parts.right)
         break
@@ -132,7 +137,7 @@ export const translateContents = (
         if (text !== "") parts.push({ text })
         for (const [k, call] of (message.tool_calls ?? []).entries()) {
           const args = parseToolArguments(call.function.arguments)
-          if (args === undefined) return Either.left(`the arguments of tool call ${call.id} are not a JSON object`)
+          if (args === undefined) return Either.left({ detail: `the arguments of tool call ${call.id} are not a JSON object` })
           names.set(call.id, call.function.name)
           places.set(call.id, k)
           const signature = signatureFor(call.id, k === 0)
@@ -143,7 +148,7 @@ export const translateContents = (
       }
       case "tool": {
         const name = names.get(message.tool_call_id)
-        if (name === undefined) return Either.left(`tool message answers unknown tool call ${message.tool_call_id}`)
+        if (name === undefined) return Either.left({ detail: `tool message answers unknown tool call ${message.tool_call_id}` })
         const part: GeminiPart = { functionResponse: { name, response: responseOf(textOf(message.content)) } }
         const place = places.get(message.tool_call_id)!
         const last = out[out.length - 1]
@@ -162,7 +167,7 @@ export const translateContents = (
       }
     }
   }
-  if (out.length === 0) return Either.left("the request has no user or assistant message")
+  if (out.length === 0) return Either.left({ detail: "the request has no user or assistant message" })
   return Either.right({ system: system.length === 0 ? undefined : system.join("\n\n"), contents: out })
 }
 
@@ -240,7 +245,7 @@ export const toGeminiRequest = (
   signatureFor: SignatureFor = noSignature
 ): Either.Either<GeminiRequest, BadRequest> => {
   const translated = translateContents(request.messages, signatureFor)
-  if (Either.isLeft(translated)) return Either.left(new BadRequest({ ...context, detail: translated.left }))
+  if (Either.isLeft(translated)) return Either.left(new BadRequest({ ...context, ...translated.left }))
   const tools = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
   const toolConfig = tools === undefined ? undefined : translateToolChoice(request.tool_choice)
   const generationConfig = generationConfigOf(request, effort)

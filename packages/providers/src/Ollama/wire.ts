@@ -7,8 +7,9 @@ import type { Unsupported } from "@modelgate/core/Provider"
 import type { ChatMessage, ChatRequest, ToolCall } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/ModelParameters"
-import { Schema } from "effect"
-import { parseDataUrl, parseToolArguments, stopSequences } from "../internal/content.js"
+import { Either, Schema } from "effect"
+import { parseToolArguments, type Refusal, stopSequences } from "../internal/content.js"
+import { inlineDataAt, isDataUrl } from "../internal/dataUrl.js"
 import { unservedEffort } from "../internal/reasoning.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
@@ -57,52 +58,63 @@ const textOf = (content: ChatMessage["content"]): string =>
     ? ""
     : content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n")
 
-const imagesOf = (message: ChatMessage): Array<string> =>
-  message.role === "user" && Array.isArray(message.content)
-    ? message.content.flatMap((part) => {
-      if (part.type !== "image_url") return []
-      const data = parseDataUrl(part.image_url.url)
-      return data !== undefined ? [data.data] : []
-    })
-    : []
+/** A user message's images in base64; `at` is its content's field (`messages[2].content`), to name one that cannot be sent. */
+const imagesOf = (message: ChatMessage, at: string): Either.Either<Array<string>, Refusal> => {
+  const images: Array<string> = []
+  if (message.role !== "user" || !Array.isArray(message.content)) return Either.right(images)
+  for (const [j, part] of message.content.entries()) {
+    if (part.type !== "image_url") continue
+    const param = `${at}[${j}].image_url.url`
+    if (!isDataUrl(part.image_url.url)) return Either.left({ param, detail: "Ollama takes images only inline (data: URLs)" })
+    const data = inlineDataAt(part.image_url.url, param)
+    if (Either.isLeft(data)) return Either.left(data.left)
+    images.push(data.right.data)
+  }
+  return Either.right(images)
+}
 
 const toolCallOut = (call: ToolCall) => ({
   ...(call.id.length > 0 ? { id: call.id } : {}),
   function: { name: call.function.name, arguments: parseToolArguments(call.function.arguments) ?? {} }
 })
 
-/** Ollama's message list: roles kept (developer → system), text flattened, images inlined, tool calls as objects. */
-export const toMessages = (request: ChatRequest): Array<Record<string, unknown>> => {
+/**
+ * Ollama's message list: roles kept (developer → system), text flattened,
+ * images inlined, tool calls as objects; Left: an image that cannot be sent.
+ */
+export const toMessages = (request: ChatRequest): Either.Either<Array<Record<string, unknown>>, Refusal> => {
   const toolNames = new Map<string, string>()
-  return request.messages.map((message) => {
+  return Either.all(request.messages.map((message, i): Either.Either<Record<string, unknown>, Refusal> => {
     switch (message.role) {
       case "system":
       case "developer":
-        return { role: "system", content: textOf(message.content) }
-      case "user": {
-        const images = imagesOf(message)
-        return { role: "user", content: textOf(message.content), ...(images.length > 0 ? { images } : {}) }
-      }
+        return Either.right({ role: "system", content: textOf(message.content) })
+      case "user":
+        return Either.map(imagesOf(message, `messages[${i}].content`), (images) => ({
+          role: "user",
+          content: textOf(message.content),
+          ...(images.length > 0 ? { images } : {})
+        }))
       case "assistant": {
         const calls = message.tool_calls ?? []
         for (const call of calls) toolNames.set(call.id, call.function.name)
-        return {
+        return Either.right({
           role: "assistant",
           content: textOf(message.content),
           ...(calls.length > 0 ? { tool_calls: calls.map(toolCallOut) } : {})
-        }
+        })
       }
       case "tool": {
         const name = toolNames.get(message.tool_call_id)
-        return {
+        return Either.right({
           role: "tool",
           content: textOf(message.content),
           tool_call_id: message.tool_call_id,
           ...(name !== undefined ? { tool_name: name } : {})
-        }
+        })
       }
     }
-  })
+  }))
 }
 
 /**
@@ -114,7 +126,8 @@ export const unservedOllamaEffort = (provider: string, request: ChatRequest, mod
   unservedEffort(provider, request, model, effortValueKinds.ollama)
 
 /**
- * The `/api/chat` body. `effort` is the model's own value for the request's
+ * The `/api/chat` body, or why the request cannot be sent (an image that
+ * cannot be read). `effort` is the model's own value for the request's
  * reasoning effort (`effortValue`), sent as `think`.
  */
 export const requestBody = (
@@ -122,7 +135,7 @@ export const requestBody = (
   providerModel: string,
   stream: boolean,
   effort: ReasoningEffortValue | undefined = undefined
-): Record<string, unknown> => {
+): Either.Either<Record<string, unknown>, Refusal> => {
   const maxTokens = request.max_completion_tokens ?? request.max_tokens
   const stop = stopSequences(request)
   const options: Record<string, unknown> = {}
@@ -141,9 +154,9 @@ export const requestBody = (
   const tools = request.tools !== undefined && request.tools.length > 0 && request.tool_choice !== "none"
     ? request.tools
     : undefined
-  return {
+  return Either.map(toMessages(request), (messages) => ({
     model: providerModel,
-    messages: toMessages(request),
+    messages,
     stream,
     ...(tools !== undefined ? { tools } : {}),
     ...(format !== undefined ? { format } : {}),
@@ -151,7 +164,7 @@ export const requestBody = (
     // An error, not a conversation silently cut from the front, when the prompt exceeds the loaded context size.
     truncate: false,
     ...(Object.keys(options).length > 0 ? { options } : {})
-  }
+  }))
 }
 
 /**

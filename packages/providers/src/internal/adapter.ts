@@ -9,6 +9,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
 import { parseToolArguments, stopSequences } from "./content.js"
+import { isDataUrl } from "./dataUrl.js"
 import type { CallInfo } from "./errors.js"
 
 /** The non-secret call info of a model and key; the key's value only goes to secret stripping. */
@@ -102,10 +103,10 @@ const mediaOf = (request: ChatRequest): Media => {
   for (const message of request.messages) {
     if (message.role !== "user" || typeof message.content === "string") continue
     for (const part of message.content) {
-      if (part.type === "image_url" && !part.image_url.url.startsWith("data:")) media = { ...media, remoteImage: true }
+      if (part.type === "image_url" && !isDataUrl(part.image_url.url)) media = { ...media, remoteImage: true }
       else if (part.type === "input_audio") media = { ...media, audio: true }
       else if (part.type === "file") {
-        const inline = part.file.file_data !== undefined && part.file.file_data.startsWith("data:")
+        const inline = part.file.file_data !== undefined && isDataUrl(part.file.file_data)
         media = { ...media, file: true, fileByReference: media.fileByReference || !inline }
       }
     }

@@ -1,6 +1,6 @@
 /**
  * Reading OpenAI-shape content for providers whose wire shapes differ
- * (Anthropic, Gemini, Ollama): text flattening, data URLs, tool arguments.
+ * (Anthropic, Gemini, Ollama): text flattening, tool arguments, refusals.
  */
 import type { ChatRequest, TextPart } from "@modelgate/domain/Chat"
 import { Option, Schema } from "effect"
@@ -13,13 +13,10 @@ export const stopSequences = (request: ChatRequest): ReadonlyArray<string> | und
 export const textOf = (content: string | ReadonlyArray<TextPart>): string =>
   typeof content === "string" ? content : content.map((part) => part.text).join("")
 
-/** The mime type and base64 payload of a `data:<mime>;base64,<data>` URL, or undefined for any other URL. */
-export const parseDataUrl = (url: string): { readonly mimeType: string; readonly data: string } | undefined => {
-  const match = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(url)
-  if (match === null) return undefined
-  // Mime types are case-insensitive; `image/jpg` (common, and taken by OpenAI) is not a registered type: Anthropic refuses it.
-  const mimeType = match[1]!.trim().toLowerCase()
-  return { mimeType: mimeType === "image/jpg" ? "image/jpeg" : mimeType, data: match[2]! }
+/** Why a request cannot be translated, and the field to blame (`messages[0].content[1].image_url.url`) when there is one. */
+export interface Refusal {
+  readonly detail: string
+  readonly param?: string
 }
 
 const JsonObject = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))

@@ -3,6 +3,7 @@
  */
 export * from "./adapter.js"
 export * from "./content.js"
+export * from "./dataUrl.js"
 export * from "./errors.js"
 export * from "./headers.js"
 export * from "./http.js"

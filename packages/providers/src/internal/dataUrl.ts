@@ -1,0 +1,71 @@
+/**
+ * `data:` URLs (RFC 2397) read into what Anthropic, Gemini and Ollama take
+ * inline: a media type and the payload in base64. A URL may be base64
+ * (`data:image/png;base64,iVBOR…`), percent-encoded text or bytes
+ * (`data:image/svg+xml;utf8,<svg…>`, `data:image/png,%89PNG…`), and carry
+ * parameters (`;name=a.png`, `;charset=utf-8`) before its data.
+ */
+import { Either } from "effect"
+import type { Refusal } from "./content.js"
+
+/** A data URL's content: its media type (lower-case, without parameters) and its payload in base64. */
+export interface DataUrl {
+  readonly mimeType: string
+  readonly data: string
+}
+
+/** Whether a URL is a `data:` URL (its scheme in any case). */
+export const isDataUrl = (url: string): boolean => /^data:/i.test(url)
+
+/** `type/subtype` in the characters RFC 6838 allows in names. */
+const mediaType = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/
+const hexPair = /^[0-9a-f]{2}$/i
+
+/**
+ * The bytes of percent-encoded text in base64 (characters beyond ASCII
+ * taken as their UTF-8, as a URL parser would encode them), or the first
+ * `%` not followed by two hex digits.
+ */
+const percentDecodedBase64 = (text: string): Either.Either<string, string> => {
+  const bytes = Buffer.from(text, "utf8")
+  const out = Buffer.alloc(bytes.length)
+  let n = 0
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x25) {
+      out[n++] = bytes[i]!
+      continue
+    }
+    const pair = bytes.toString("latin1", i + 1, i + 3)
+    if (!hexPair.test(pair)) return Either.left(`it has a bad percent escape ("%${pair}")`)
+    out[n++] = Number.parseInt(pair, 16)
+    i += 2
+  }
+  return Either.right(out.toString("base64", 0, n))
+}
+
+/**
+ * A `data:[<mediatype>][;<parameter>]*[;base64],<data>` URL as its media
+ * type and base64 payload; Left: why it cannot be read (not a data URL, no
+ * comma, no media type, no data, a bad percent escape). A base64 payload is
+ * kept as written; any other is percent-decoded to its bytes. Media types
+ * are case-insensitive and sent lower-case; `image/jpg` (common, and taken
+ * by OpenAI, but not a registered type: Anthropic refuses it) as
+ * `image/jpeg`; none given means `text/plain`, as RFC 2397 has it.
+ */
+export const parseDataUrl = (url: string): Either.Either<DataUrl, string> => {
+  if (!isDataUrl(url)) return Either.left("it is not a data: URL")
+  const comma = url.indexOf(",")
+  if (comma < 0) return Either.left("it has no comma before its data")
+  const [type = "", ...parameters] = url.slice("data:".length, comma).split(";")
+  const declared = type.trim().toLowerCase()
+  const mimeType = declared === "" ? "text/plain" : declared === "image/jpg" ? "image/jpeg" : declared
+  if (!mediaType.test(mimeType)) return Either.left(`its media type ${JSON.stringify(type)} is not a type/subtype`)
+  const payload = url.slice(comma + 1)
+  if (payload === "") return Either.left("it has no data")
+  const base64 = parameters.length > 0 && parameters[parameters.length - 1]!.trim().toLowerCase() === "base64"
+  return base64 ? Either.right({ mimeType, data: payload }) : Either.map(percentDecodedBase64(payload), (data) => ({ mimeType, data }))
+}
+
+/** The inline content of the data URL in field `param` of a request, or its refusal naming that field. */
+export const inlineDataAt = (url: string, param: string): Either.Either<DataUrl, Refusal> =>
+  Either.mapLeft(parseDataUrl(url), (why) => ({ param, detail: `${param} cannot be read as a data: URL: ${why}` }))
