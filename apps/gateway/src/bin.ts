@@ -25,7 +25,7 @@ const report = (cause: Cause.Cause<unknown>) => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure)) {
     const error = failure.value
-    // @effect/cli has already printed its own usage errors.
+    // Usage errors are already printed (by @effect/cli, or by Commands.run for a flag's value).
     if (ValidationError.isValidationError(error)) return Effect.void
     return Console.error(`modelgate: ${describe(error)}`)
   }

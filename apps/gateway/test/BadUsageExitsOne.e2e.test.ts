@@ -41,6 +41,8 @@ const cases: ReadonlyArray<readonly [ReadonlyArray<string>, ReadonlyArray<string
   [["costs", "--since", "yesterday"], [`--since "yesterday"`, "24h"]],
   [["serve", "--port", "abc"], [`--port "abc"`, "an integer from 0 to 65535"]],
   [["serve", "--port", "70000"], [`--port "70000"`, "an integer from 0 to 65535"]],
+  [["serve", "--port"], ["--port needs a value", "an integer from 0 to 65535"]],
+  [["--log-level", "debug", "serve", "--nope"], ["--nope"]],
 ]
 
 describe("bad usage of the built modelgate", () => {

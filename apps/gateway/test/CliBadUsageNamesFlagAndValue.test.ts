@@ -7,27 +7,12 @@
  * died in listen). The exit code of the real process:
  * BadUsageExitsOne.e2e.test.ts.
  */
-import { ValidationError } from "@effect/cli"
 import { HttpServerError } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Option } from "effect"
 import * as Net from "node:net"
 import { run, runWith, writeConfig } from "./support/RunCli.js"
-
-/** What `modelgate ...args` printed, once it is known to have failed on its usage and to have printed that one line alone. */
-const usageErrorWith = (env: Record<string, string>, ...args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const { exit, out, err } = yield* runWith(env, ...args)
-    const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-    assert.isTrue(Option.isSome(failure) && ValidationError.isValidationError(failure.value), `modelgate ${args.join(" ")}: ${String(exit)}`)
-    assert.strictEqual(out, "", "nothing on stdout")
-    const message = err.trim()
-    assert.notStrictEqual(message, "", "a message, on stderr")
-    assert.notInclude(message, "\n", `one line: ${err}`)
-    return message
-  })
-
-const usageError = (...args: ReadonlyArray<string>) => usageErrorWith({}, ...args)
+import { usageError, usageErrorWith } from "./support/UsageError.js"
 
 describe("bad usage names the flag and the value", () => {
   it.effect("costs --by week: the flag, the value and the choices", () =>

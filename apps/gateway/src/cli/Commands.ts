@@ -3,16 +3,16 @@
  * `keys new`, `demo`. The service layer comes from a function (`runtime.ts`
  * `makeAppLayer` in production, a double in tests).
  */
-import { Args, Command, Options } from "@effect/cli"
+import { Args, Command, HelpDoc, Options } from "@effect/cli"
 import { FileSystem, HttpServer, Path } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
-import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, LogLevel, Option } from "effect"
+import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, Logger, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import * as BadUsage from "./BadUsage.js"
 import { runDemo } from "./demo.js"
 import { describeNewKey, newVirtualKey } from "./Keys.js"
-import { atLevel, configuredLevel, envLevel, followConfig, hasLogLevelFlag, type LiveLogLevel, withLiveLevel } from "./LogLevel.js"
+import { atLevel, configuredLevel, envLevel, followConfig, type LiveLogLevel, logLevelFlag, takeLogLevel, withLiveLevel } from "./LogLevel.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
@@ -26,7 +26,30 @@ export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly reason
   }
 }
 
-const port = BadUsage.integer("port", { min: 0, max: 65535 }).pipe(
+const portFlag = BadUsage.integerFlag("port", { min: 0, max: 65535 })
+const rpmFlag = BadUsage.integerFlag("rpm", { min: 1 })
+const byFlag = BadUsage.choiceFlag("by", ["model", "provider", "day", "agent"])
+
+/**
+ * Every flag of the commands that takes a value, and @effect/cli's built-in
+ * ones: `run` names one given without its value, or with a value it refuses,
+ * before @effect/cli parses the command line.
+ */
+export const valueFlags: ReadonlyArray<BadUsage.ValueFlag> = [
+  portFlag,
+  rpmFlag,
+  byFlag,
+  BadUsage.textFlag("host", "an interface address, e.g. 127.0.0.1"),
+  BadUsage.textFlag("config", "a configuration directory"),
+  BadUsage.textFlag("since", "30m, 24h, 7d, an ISO date or epoch ms"),
+  BadUsage.textFlag("name", "the team or client the key is for"),
+  BadUsage.textFlag("agent-type", "an agent type"),
+  BadUsage.textFlag("model", "a registry model"),
+  logLevelFlag,
+  BadUsage.choiceFlag("completions", ["sh", "bash", "fish", "zsh"])
+]
+
+const port = BadUsage.integer(portFlag).pipe(
   Options.withDescription("port to listen on (default: PORT, then server.port of the config, 8787)"),
   Options.withFallbackConfig(Config.integer("PORT")),
   Options.optional
@@ -140,7 +163,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     {
       config: configDir,
       since: Options.text("since").pipe(Options.withDescription("start of the range: 24h, 7d, or an ISO date"), Options.withDefault("24h")),
-      by: BadUsage.choice("by", ["model", "provider", "day", "agent"]).pipe(
+      by: BadUsage.choice(byFlag).pipe(
         Options.withDescription("what the costs are grouped by (default: model)"),
         Options.withDefault("model" as const)
       )
@@ -190,7 +213,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         Options.withDescription("the agent type its requests are accounted to (budgets.perAgentType)"),
         Options.optional
       ),
-      rpm: BadUsage.integer("rpm", { min: 1 }).pipe(
+      rpm: BadUsage.integer(rpmFlag).pipe(
         Options.withDescription("chat requests a minute the key may make (a sliding minute; default: no limit of its own)"),
         Options.optional
       ),
@@ -231,9 +254,20 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
   )
 }
 
-/** Parse `argv` (without the node and script entries) and run the command. */
-export const run = (source: AppSource) => (argv: ReadonlyArray<string>) =>
-  Command.run(make(source, { logLevelFlag: hasLogLevelFlag(argv) }), { name: "modelgate", version: "0.1.0" })(argv)
+/**
+ * Parse `argv` (the node and script entries first) and run the command. A
+ * flag without its value, or with a bad one, is reported first (one line,
+ * as @effect/cli reports usage errors); `--log-level` is applied here.
+ */
+export const run = (source: AppSource) => (argv: ReadonlyArray<string>) => {
+  const usage = Option.match(BadUsage.check(valueFlags, argv.slice(2)), {
+    onNone: () => Effect.void,
+    onSome: (error) => Effect.zipRight(Console.error(HelpDoc.toAnsiText(error.error)), Effect.fail(error))
+  })
+  const { level, argv: rest } = takeLogLevel(argv)
+  const cli = Command.run(make(source, { logLevelFlag: Option.isSome(level) }), { name: "modelgate", version: "0.1.0" })(rest)
+  return Effect.zipRight(usage, Option.isSome(level) ? Logger.withMinimumLogLevel(cli, level.value) : cli)
+}
 
 /**
  * `run` with `dotEnv` (default `.env` of the working directory) read first,

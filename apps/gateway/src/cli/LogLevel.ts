@@ -1,5 +1,5 @@
 /**
- * The log level of `serve` and `demo`: `--log-level` (handled by @effect/cli)
+ * The log level of `serve` and `demo`: `--log-level` (applied by `Commands.run`)
  * wins over `MODELGATE_LOG_LEVEL`, which wins over `logLevel` of the config.
  * `serve` follows the configuration's level across reloads (`LiveLogLevel`);
  * a level from the command line stays as given.
@@ -7,6 +7,7 @@
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { load, type Source } from "@modelgate/core/GatewayConfig/Load"
 import { Config, Effect, FiberRef, HashSet, Layer, Logger, LogLevel, Option, Stream } from "effect"
+import * as BadUsage from "./BadUsage.js"
 
 const levels = {
   trace: LogLevel.Trace,
@@ -17,9 +18,35 @@ const levels = {
   none: LogLevel.None
 } as const
 
-/** Was `--log-level` given on the command line (then @effect/cli applies it)? */
-export const hasLogLevelFlag = (argv: ReadonlyArray<string>): boolean =>
-  argv.some((arg) => arg === "--log-level" || arg.startsWith("--log-level="))
+/** @effect/cli's built-in `--log-level` (its levels are `LogLevel.allLevels`, in lower case). */
+export const logLevelFlag = BadUsage.choiceFlag(
+  "log-level",
+  LogLevel.allLevels.map((l) => l._tag.toLowerCase()) as [string, ...Array<string>]
+)
+
+/**
+ * `--log-level` taken out of `argv` (as @effect/cli's built-in does before
+ * it runs the rest), with its level; None when it is absent (a value that is
+ * no level stays, for `BadUsage.check` to report). `Commands.run` applies
+ * the level itself: @effect/cli's built-in re-runs the rest and prints its
+ * usage error twice (once in the inner run, again in the catch around it).
+ */
+export const takeLogLevel = (argv: ReadonlyArray<string>) => {
+  let level = Option.none<LogLevel.LogLevel>()
+  const rest: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const value = arg === "--log-level" ? argv[i + 1] : arg.startsWith("--log-level=") ? arg.slice("--log-level=".length) : undefined
+    const found = LogLevel.allLevels.find((l) => l._tag.toLowerCase() === value)
+    if (i < 2 || found === undefined) {
+      rest.push(arg)
+      continue
+    }
+    level = Option.some(found)
+    if (arg === "--log-level") i++
+  }
+  return { level, argv: rest }
+}
 
 /** Run `self` at `level` unless the command line chose one (`flag`). */
 export const atLevel = (flag: boolean, level: Option.Option<LogLevel.LogLevel>) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
