@@ -27,6 +27,7 @@ import { ConfigRejected, ConfigReloaded } from "@modelgate/domain/Events"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
 import { Events } from "./Events.js"
 import { loadKeepingFiles, type Source } from "./GatewayConfig/Load.js"
+import { watchDirectory } from "./GatewayConfig/Watch.js"
 import { retryWatch } from "./internal/retryWatch.js"
 import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
 
@@ -52,7 +53,14 @@ export interface MakeOptions {
   readonly load: Effect.Effect<GatewayConfigData, ConfigError>
   /** Names the source in `ConfigReloaded` events (e.g. the directory). */
   readonly source: string
-  /** Signals that the files may have changed (a watcher); each one reloads. */
+  /**
+   * Signals that the files may have changed (a watcher); each one reloads.
+   * Kept alive as the built-in watchers are: a stream that fails or dies is
+   * logged (naming `source`) and started again after 1 s, 2 s, ... (at most
+   * 60 s apart), and the configuration is read again once a restarted stream
+   * has lasted 100 ms. A stream that ends sends no more signals (reloads
+   * then come from `reload` only).
+   */
   readonly changed?: Stream.Stream<unknown, unknown> | undefined
 }
 
@@ -60,7 +68,8 @@ const encodeJson = (config: GatewayConfigData) => JSON.stringify(Schema.encodeSy
 
 /**
  * Build the service: load once (failing when invalid), then reload on demand and
- * on every `changed` signal, in a fiber of the current scope.
+ * on every `changed` signal, in a fiber of the current scope; `changed` is
+ * restarted with backoff whenever it fails or dies (`retryWatch`).
  */
 export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOptions) {
   const events = yield* Events
@@ -87,7 +96,9 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
     }).pipe(lock.withPermits(1))
 
   if (options.changed !== undefined) {
-    yield* options.changed.pipe(
+    // A restart's `Restarted` signal reloads like a change: the files may have changed unseen. A stream that
+    // ends was ended by its host (no more signals); the layer's own watch dies when its watcher closes.
+    yield* retryWatch(options.source, Stream.concat(options.changed, Stream.never)).pipe(
       Stream.runForEach(() => Effect.ignore(apply("watch"))),
       Effect.catchAllCause((cause) => Effect.logWarning("configuration watcher stopped", cause)),
       Effect.forkScoped
@@ -109,52 +120,11 @@ export interface LayerOptions extends Source {
   readonly debounce?: Duration.DurationInput | undefined
 }
 
-/** A name in the config directory whose change may change the configuration. */
-const relevantTop = (name: string): boolean =>
-  name === "gateway.json" || name === "environments" || name.startsWith("..") // `..data`: a Kubernetes ConfigMap swap
-
-/** The last segment of a watch event's path (relative or absolute). */
-const baseName = (path: string): string => path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1)
-
-/**
- * Changes to `gateway.json` or `environments/*.json` under `directory`,
- * debounced; the files are re-read by name on each one. Two plain
- * (non-recursive) directory watches, not one recursive watch: Node's recursive
- * watch on Linux follows the file it first saw, so a replacement by rename
- * (`sed -i`, editors, a Kubernetes ConfigMap's `..data` symlink swap) was seen
- * once and never again. The watch of `environments` is re-armed after every
- * change in the top directory (the folder itself may have been replaced).
- * A watch that fails (`ENOSPC`, `EMFILE`, the directory replaced) is logged
- * and restarted on `watchBackoff` (1 s doubling to 60 s), and the files are
- * re-read once after each restart.
- */
-const watchDirectory = (directory: string, debounce: Duration.DurationInput) =>
-  Stream.unwrap(
-    Effect.map(FileSystem.FileSystem, (fs) => {
-      const start = Symbol("start")
-      // Absent (or gone) environments folder: nothing to watch until the top directory changes.
-      const environments = fs.watch(`${directory}/environments`).pipe(
-        Stream.catchAll((error) => error._tag === "SystemError" && error.reason === "NotFound" ? Stream.empty : Stream.fail(error))
-      )
-      const top = fs.watch(directory).pipe(
-        Stream.filter((event) => relevantTop(baseName(event.path))),
-        // A closed watch of the directory must restart even while the environments watch lives on.
-        Stream.concat(Stream.dieMessage("the watcher closed"))
-      )
-      const watched = Stream.concat(Stream.make(start), top).pipe(
-        Stream.flatMap((event) => event === start ? environments : Stream.concat(Stream.make(event), environments), {
-          switch: true
-        })
-      )
-      // A failed watch is restarted with backoff; its `Restarted` signal reloads like a change.
-      return retryWatch(directory, watched).pipe(Stream.debounce(debounce))
-    })
-  )
-
 /**
  * The live configuration read from `options.directory` through `FileSystem`,
  * watched (in the layer's scope) unless `watch: false`. Fails with
- * `ConfigError` when the configuration is invalid at start. A reload rejects
+ * `ConfigError` when the configuration is invalid at start; a failed watch is
+ * restarted on `watchBackoff` (by `make`). A reload rejects
  * a file that was there at the last load and is gone (`loadKeepingFiles`).
  */
 export const layer = (

@@ -5,7 +5,16 @@
  */
 import { FileSystem } from "@effect/platform"
 import { type PlatformError, SystemError } from "@effect/platform/Error"
-import { Effect, Option, PubSub, Stream } from "effect"
+import { Effect, Logger, Option, PubSub, Stream } from "effect"
+
+/** Warnings logged while a test runs: `warnings`, filled by the logger `layer` replaces the default one with. */
+export const captureWarnings = () => {
+  const warnings: Array<string> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
+  })
+  return { warnings, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
 
 /** Real time after which a wait on file events is taken as a hang (never the bound a test asserts). */
 export const hangAfter = "10 seconds"
@@ -81,7 +90,9 @@ export type WatchStart = "fail" | "die" | "close" | "live"
  * path is NotFound). The starts of the watches of a directory follow
  * `starts[directory]` in turn, then are `live`. `write` changes a file and
  * tells the live watches of its directory; `writeUnseen` changes it silently
- * (nobody watching); `awaitWatching` waits until a watch of `directory` is live.
+ * (nobody watching); `close` ends the live watches of a directory, as Node's
+ * watcher of a directory deleted and re-created does, telling nobody else;
+ * `awaitWatching` waits until a watch of `directory` is live.
  */
 export const fakeFiles = (options: {
   readonly files: Record<string, string>
@@ -93,7 +104,8 @@ export const fakeFiles = (options: {
     const starts = new Map(Object.entries(options.starts ?? {}).map(([dir, list]) => [dir, [...list]]))
     const live = new Map<string, number>()
     const attempts = new Map<string, number>()
-    const events = yield* PubSub.unbounded<FileSystem.WatchEvent>()
+    // File events, and the closing of every live watch of a directory.
+    const events = yield* PubSub.unbounded<FileSystem.WatchEvent | { readonly _tag: "Close"; readonly dir: string }>()
     const parent = (file: string) => file.slice(0, file.lastIndexOf("/"))
     const notFound = (method: string, path: string) =>
       new SystemError({ module: "FileSystem", method, reason: "NotFound", pathOrDescriptor: path })
@@ -105,7 +117,10 @@ export const fakeFiles = (options: {
             Effect.sync(() => live.set(dir, (live.get(dir) ?? 0) + 1)),
             () => Effect.sync(() => live.set(dir, (live.get(dir) ?? 1) - 1))
           )
-          return Stream.fromQueue(subscription).pipe(Stream.filter((event) => parent(event.path) === dir))
+          return Stream.fromQueue(subscription).pipe(
+            Stream.takeWhile((event) => !(event._tag === "Close" && event.dir === dir)),
+            Stream.filter((event): event is FileSystem.WatchEvent => event._tag !== "Close" && parent(event.path) === dir)
+          )
         })
       )
     const watch = (dir: string): Stream.Stream<FileSystem.WatchEvent, PlatformError> =>
@@ -139,8 +154,12 @@ export const fakeFiles = (options: {
       writeUnseen: (file: string, content: string) => Effect.sync(() => files.set(file, content)),
       write: (file: string, content: string) =>
         Effect.zipRight(Effect.sync(() => files.set(file, content)), PubSub.publish(events, FileSystem.WatchEventUpdate({ path: file }))),
+      /** End the live watches of `dir` (no file event). */
+      close: (dir: string) => PubSub.publish(events, { _tag: "Close", dir }),
       /** How many watches of `dir` were started (failed ones included). */
       attempts: (dir: string) => Effect.sync(() => attempts.get(dir) ?? 0),
+      /** How many watches of `dir` are live now. */
+      watching: (dir: string) => Effect.sync(() => live.get(dir) ?? 0),
       awaitWatching: (dir: string) =>
         Effect.yieldNow().pipe(
           Effect.repeat({ until: () => (live.get(dir) ?? 0) > 0, times: 10_000 }),

@@ -12,18 +12,9 @@ import { GatewayConfig, layer as configLayer } from "@modelgate/core/GatewayConf
 import { ModelRegistry, layer as registryLayer } from "@modelgate/core/ModelRegistry"
 import * as ModelStore from "@modelgate/core/ModelStore"
 import { watchBackoff } from "@modelgate/core/internal/retryWatch"
-import { Chunk, ConfigProvider, Context, Duration, Effect, Layer, Logger, Schedule, TestClock } from "effect"
-import { fakeFiles, type WatchStart } from "./FileWatch.js"
+import { Chunk, ConfigProvider, Context, Duration, Effect, Layer, Schedule, TestClock } from "effect"
+import { captureWarnings, fakeFiles, type WatchStart } from "./FileWatch.js"
 import { rawModel } from "./ModelRegistryFixtures.js"
-
-/** Warnings logged while the test runs. */
-const captureWarnings = () => {
-  const warnings: Array<string> = []
-  const logger = Logger.make(({ logLevel, message }) => {
-    if (logLevel._tag === "Warning") warnings.push(Array.isArray(message) ? message.join(" ") : String(message))
-  })
-  return { warnings, layer: Logger.replace(Logger.defaultLogger, logger) }
-}
 
 const port = (n: number) => JSON.stringify({ server: { port: n } })
 const models = (...ids: ReadonlyArray<string>) => JSON.stringify({ models: ids.map((id) => rawModel(id)) })
