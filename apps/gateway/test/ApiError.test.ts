@@ -16,7 +16,7 @@ import {
   UnsupportedParameter
 } from "@modelgate/domain/Errors"
 import * as P from "@modelgate/domain/ProviderError"
-import { errorBody, fromGatewayError } from "../src/http/ApiError.js"
+import { errorBody, errorHeaders, fromGatewayError } from "../src/http/ApiError.js"
 
 const common = { provider: "openai", model: "gpt-test", detail: "details here" }
 
@@ -60,6 +60,15 @@ describe("ApiError", () => {
       const body = errorBody(api)
       assert.deepStrictEqual(Object.keys(body.error), ["message", "type", "code", "param"])
     }
+  })
+
+  it("a 503 after the queue deadline says when a candidate may serve again (Retry-After), and nothing when no time is known", () => {
+    const timed = fromGatewayError(new QueueTimeout({ waitedMs: 5_000, reason: "a rate limited; b unavailable", retryAfterMs: 2_500 }))
+    assert.strictEqual(timed.status, 503)
+    assert.strictEqual(errorHeaders(timed)["retry-after"], "3")
+    const untimed = fromGatewayError(new QueueTimeout({ waitedMs: 5_000, reason: "b unavailable" }))
+    assert.strictEqual(untimed.status, 503)
+    assert.notProperty(errorHeaders(untimed), "retry-after")
   })
 
   it("keeps retry hints and the provider's parameter", () => {

@@ -94,7 +94,8 @@ export const applyReview = (
           return {
             ranked: [...kept.values()],
             excluded: [...ranking.excluded, ...vetoed],
-            retryAfterMs: vetoed.length > 0 ? undefined : ranking.retryAfterMs
+            // Vetoed models have no known end: the hint stays the earliest timed exclusion's.
+            retryAfterMs: ranking.retryAfterMs
           }
         }),
         Effect.catchAllCause((cause) =>

@@ -37,6 +37,7 @@ import { RateLimiter } from "./RateLimiter.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
 import { filterModels, scoreCandidates } from "./ModelSelector/Rank.js"
 import * as Reads from "./ModelSelector/Reads.js"
+import { earliestKnownEnd } from "./ModelSelector/RetryAfter.js"
 
 /** What the selector needs to know of a request. */
 export interface SelectionInput {
@@ -90,9 +91,10 @@ export interface Ranking {
   readonly ranked: ReadonlyArray<ScoredModel>
   readonly excluded: ReadonlyArray<Exclusion>
   /**
-   * When every exclusion passes at a known time (a rate limit with room
-   * again, an unavailable model's next probe): the earliest (ms from now).
-   * Undefined otherwise.
+   * The earliest known end among the exclusions (a rate limit with room
+   * again, an unavailable model's next probe), in ms from now, whatever the
+   * exclusions without one; undefined when none has one
+   * (`ModelSelector/RetryAfter.ts`).
    */
   readonly retryAfterMs?: number | undefined
 }
@@ -138,12 +140,7 @@ export const make = Effect.gen(function*() {
     // `flatMapNow`: a read that is already an Exit (the `…At` members compute when called) is used at once.
     Reads.flatMapNow(filterModels(deps, input, at), (filtered) =>
       Reads.flatMapNow(scoreCandidates(deps, input, filtered.eligible, weights, at), (ranked) => {
-        const allTimed = filtered.excluded.length > 0 && filtered.excluded.every((e) => e.retryAfterMs !== undefined)
-        const ranking: Ranking = {
-          ranked,
-          excluded: filtered.excluded,
-          retryAfterMs: allTimed ? Math.min(...filtered.excluded.map((e) => e.retryAfterMs ?? 0)) : undefined
-        }
+        const ranking: Ranking = { ranked, excluded: filtered.excluded, retryAfterMs: earliestKnownEnd(filtered.excluded) }
         return applyReview(optimizer, input, ranking)
       }))
 

@@ -17,9 +17,10 @@
  *
  * Events: a `RateLimitWarning` once per window per dimension when usage reaches
  * `warningThreshold` of a limit; `RateLimited` when a model first refuses (or
- * the provider reports 0 remaining); `WindowReset` on the first call or
- * headroom check after it has room again. Each is also offered to the
- * `RecordSink` as a `RateLimitEventRecord`. A failing store is logged and
+ * the provider reports 0 remaining, or refuses the last usable key of the
+ * model's provider); `WindowReset` on the first call or headroom check after
+ * it has room again. Those of a key window name the key. Each is also
+ * offered to the `RecordSink` as a `RateLimitEventRecord`. A failing store is logged and
  * treated as room (the provider's own 429s still stop traffic).
  *
  * Untraced (`reserve`, `settle`, `release`, `observe` and `headroom`: `Effect.fnUntraced` or plain functions, no span or
@@ -34,6 +35,7 @@ import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
+import { blockModelWhenEveryKeyRefused } from "./RateLimiter/EveryKeyRefused.js"
 import * as RefusedKeys from "./RateLimiter/RefusedKeys.js"
 import * as Signals from "./RateLimiter/Signals.js"
 import * as Steps from "./RateLimiter/Steps.js"
@@ -83,8 +85,15 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
     readonly settle: (reservation: Reservation, actualTokens: number) => Effect.Effect<void>
     /** The call failed before the provider counted it: give the capacity back. */
     readonly release: (reservation: Reservation) => Effect.Effect<void>
-    /** Learn from the provider's rate-limit headers (0 remaining is believed until its reset). */
-    readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string) => Effect.Effect<void>
+    /**
+     * Learn from the provider's rate-limit headers (0 remaining is believed
+     * until its reset). With `keyId` and `keysOf`, a refusal that leaves the
+     * provider blocking every usable key of the model blocks the model too,
+     * until its first key frees (`RateLimiter/EveryKeyRefused.ts`): it is then
+     * announced rate limited like a model whose window is full. Nothing is
+     * read unless the provider reports 0 remaining.
+     */
+    readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf) => Effect.Effect<void>
     /** Whether a request of `estimatedTokens` fits now (on `keyId` too, when given); reserves nothing. */
     readonly headroom: (model: ModelMetadata, estimatedTokens: number, keyId?: string) => Effect.Effect<Headroom>
     /**
@@ -231,7 +240,7 @@ export const make = Effect.gen(function* () {
 
   const release = (reservation: Reservation) => close(reservation, releaseOp(reservation))
 
-  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string): Effect.Effect<void> =>
+  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf): Effect.Effect<void> =>
     // Nothing to learn unless the provider reports 0 remaining (the usual answer: no step at all).
     info.remainingRequests !== 0 && info.remainingTokens !== 0
       ? Effect.void
@@ -244,6 +253,9 @@ export const make = Effect.gen(function* () {
         const until = now + Math.max(...waits)
         if (keyId !== undefined) refusedKeys.note(model.id, until)
         yield* apply(model.id, keyId, now, windowMs, { _tag: "Block", until })
+        if (keyId !== undefined && keysOf !== undefined) {
+          yield* blockModelWhenEveryKeyRefused(apply, model, now, windowMs, keysOf(model.provider))
+        }
       })
 
   const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string): Effect.Effect<Headroom> => {

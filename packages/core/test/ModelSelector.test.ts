@@ -62,7 +62,7 @@ describe("ModelSelector.rank", () => {
       assert.include(why["down"], "unavailable: 3 probes failed")
       assert.include(why["dear"], "exceeds maxCostPerRequestUsd")
       assert.include(why["busy"], "rate limited")
-      assert.isUndefined(ranking.retryAfterMs, "not only rate limits")
+      assert.strictEqual(ranking.retryAfterMs, 1_500, "the one timed exclusion: busy's room again")
       // What the request asks rules out for good (HTTP 400 when alone); the gateway's setup, a health or a limit does not.
       const kind = Object.fromEntries(ranking.excluded.map((e) => [e.model, e.kind]))
       assert.deepStrictEqual(kind, {
@@ -233,10 +233,26 @@ describe("ModelSelector.select", () => {
       assert.include(error.message, "a (rate limited")
     }))
 
-  it.effect("gives no retry time when some model is excluded for good", () =>
+  it.effect("gives the earliest known retry time when other models are excluded with no end in sight (unhealthy, disabled)", () =>
     Effect.gen(function*() {
-      const { limiter, selector } = yield* setupSelector([model("a"), model("b", { enabled: false })])
+      const { health, limiter, selector } = yield* setupSelector([model("a"), model("b"), model("c", { enabled: false }), model("d")])
       yield* limiter.set("a", { fits: false, retryAfterMs: 4_000 })
+      yield* health.set("b", false, "3 probes failed")
+      yield* limiter.set("d", { fits: false, retryAfterMs: 2_500 })
+      const error = yield* Effect.flip(selector.select(req()))
+      assert.deepStrictEqual(error.exclusions.map((e) => [e.model, e.kind, e.retryAfterMs]), [
+        ["a", "rate_limited", 4_000],
+        ["b", "unavailable", undefined],
+        ["c", "permanent", undefined],
+        ["d", "rate_limited", 2_500]
+      ])
+      assert.strictEqual(error.retryAfterMs, 2_500)
+    }))
+
+  it.effect("gives no retry time when no exclusion has a known end", () =>
+    Effect.gen(function*() {
+      const { health, selector } = yield* setupSelector([model("a"), model("b", { enabled: false })])
+      yield* health.set("a", false, "3 probes failed")
       const error = yield* Effect.flip(selector.select(req()))
       assert.isUndefined(error.retryAfterMs)
       assert.strictEqual(error.exclusions.length, 2)

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { NoEligibleModel } from "@modelgate/domain/Errors"
-import { Effect, Either, Fiber, Ref, TestClock } from "effect"
+import { Clock, Effect, Either, Fiber, Ref, TestClock } from "effect"
 import * as WaitQueue from "../src/Gateway/WaitQueue.js"
 
 const rateLimited = (retryAfterMs: number) =>
@@ -36,6 +36,38 @@ describe("WaitQueue", () => {
         assert.strictEqual(result.left._tag, "QueueTimeout")
         assert.include(result.left.message, "rate limited")
       }
+    }))
+
+  it.effect("the deadline's QueueTimeout keeps the last ranking's earliest known time, counted from the deadline", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      // one candidate rate limited until 20 s, another unhealthy with no probe due: each ranking says "20 s from now"
+      const ranking = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.fail(
+          new NoEligibleModel({
+            exclusions: [
+              { model: "a", reason: "rate limited", kind: "rate_limited", retryAfterMs: 20_000 - now },
+              { model: "b", reason: "unavailable: 3 probes failed", kind: "unavailable" }
+            ],
+            retryAfterMs: 20_000 - now
+          })
+        ))
+      const fiber = yield* Effect.fork(Effect.either(queue.run("MEDIUM", 3_000, ranking)))
+      yield* TestClock.adjust(4_000)
+      const result = yield* Fiber.join(fiber)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "QueueTimeout")
+      if (Either.isLeft(result) && result.left._tag === "QueueTimeout") assert.strictEqual(result.left.retryAfterMs, 17_000)
+    }))
+
+  it.effect("the deadline's QueueTimeout has no retry time when the last ranking knew none", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const unhealthy = new NoEligibleModel({ exclusions: [{ model: "b", reason: "unavailable: 3 probes failed", kind: "unavailable" }] })
+      const fiber = yield* Effect.fork(Effect.either(queue.run("MEDIUM", 3_000, Effect.fail(unhealthy))))
+      yield* TestClock.adjust(4_000)
+      const result = yield* Fiber.join(fiber)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "QueueTimeout")
+      if (Either.isLeft(result) && result.left._tag === "QueueTimeout") assert.isUndefined(result.left.retryAfterMs)
     }))
 
   it.effect("permanent exclusions and budgets fail at once, without waiting", () =>

@@ -173,7 +173,9 @@ export class AllCandidatesFailed extends Schema.TaggedError<AllCandidatesFailed>
 /** A queued request's deadline passed before any candidate freed up. */
 export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeout", {
   waitedMs: Schema.NonNegative,
-  reason: Schema.String
+  reason: Schema.String,
+  /** From the deadline, the last ranking's earliest known time a candidate may serve (`NoEligibleModel.retryAfterMs`), when it knew one. */
+  retryAfterMs: Schema.optional(Schema.NonNegative)
 }) {
   override get message() {
     return `no candidate became available within ${this.waitedMs} ms: ${this.reason}`

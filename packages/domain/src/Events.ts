@@ -24,18 +24,26 @@ export class RateLimitWarning extends Schema.TaggedClass<RateLimitWarning>()("Ra
   limit: Schema.Number
 }) {}
 
-/** A model reached its limit; `retryAfterMs` says when a request will fit again. */
+/**
+ * A model reached its limit; `retryAfterMs` says when a request will fit
+ * again. With `keyId`, only that API key of the model's provider is limited
+ * (the model may run on another); without, the model itself is: its own
+ * window is full, or the provider refuses every key of it (`retryAfterMs`:
+ * until the first key frees).
+ */
 export class RateLimitedEvent extends Schema.TaggedClass<RateLimitedEvent>()("RateLimited", {
   ...at,
   model: Schema.String,
   dimension: Schema.Literal("requests", "tokens", "provider"),
-  retryAfterMs: Schema.Number
+  retryAfterMs: Schema.Number,
+  keyId: Schema.optional(Schema.String)
 }) {}
 
-/** A rate-limited model has room again. */
+/** A rate-limited model (with `keyId`: that key of it) has room again. */
 export class WindowReset extends Schema.TaggedClass<WindowReset>()("WindowReset", {
   ...at,
-  model: Schema.String
+  model: Schema.String,
+  keyId: Schema.optional(Schema.String)
 }) {}
 
 /** Health status of a model. */

@@ -7,35 +7,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
-import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect, Either, Fiber, TestClock } from "effect"
-import { ask, endsWithClockStill, models, noonUtc, stack } from "./fixture.js"
-
-const keyA = "sk-test-openai"
-const keyB = "sk-test-openai-second"
-
-/** gpt-4o-mini alone (no fallback): a request for it is served by it or waits for it. */
-const onlyMini = () => {
-  const m = models()
-  return { ...m, models: [{ ...m.models[0]!, fallbacks: [] }] }
-}
-
-/** A 429 whose only hint is `retry-after` (no `x-ratelimit-remaining-*` header). */
-const refusedFor = (seconds: number) =>
-  Fault.status(429, {
-    body: { error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded", param: null } },
-    headers: { "retry-after": String(seconds) }
-  })
+import { ask, endsWithClockStill, noonUtc } from "./fixture.js"
+import { keyA, keyB, refusedFor, twoKeys } from "./TwoKeysFixture.js"
 
 const chatKeys = (requests: ReadonlyArray<{ readonly path: string; readonly headers: Readonly<Record<string, string>> }>) =>
   requests.filter((r) => r.path.endsWith("/chat/completions")).map((r) => r.headers["authorization"]?.slice("Bearer ".length))
-
-const twoKeys = () =>
-  stack({
-    models: onlyMini(),
-    openAiApiKeys: [keyA, keyB],
-    gateway: { cache: { enabled: false }, failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 5_000 } }
-  })
 
 describe("The wait queue after a 429 on every key of a provider", () => {
   it.scoped("with both keys refused for 2 s, a request waits in the queue and is served by the model once 2 s have passed", () =>

@@ -90,7 +90,7 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
         ? invalidRequest(error.message, "no_eligible_model")
         : unavailable(error.message, "no_eligible_model", error.retryAfterMs)
     case "QueueTimeout":
-      return unavailable(error.message, "queue_timeout")
+      return unavailable(error.message, "queue_timeout", error.retryAfterMs)
     case "MissingApiKey":
       return unavailable(error.message, "missing_api_key")
     case "BudgetExceeded":

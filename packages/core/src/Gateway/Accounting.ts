@@ -27,13 +27,15 @@ import { tokenUsageOf } from "../CostTracker/Price.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { ProviderKey } from "../Provider.js"
-import type { RateLimiter, Reservation } from "../RateLimiter.js"
+import type { KeysOf, RateLimiter, Reservation } from "../RateLimiter.js"
 
 /** Services the accounting needs, resolved once in `Gateway.make`. */
 export interface AccountingServices {
   readonly limiter: RateLimiter["Type"]
   readonly costs: CostTracker["Type"]
   readonly performance: PerformanceMonitor["Type"]
+  /** The usable key ids of a provider (`ApiKeys.usableIds`), read only when the provider refuses a key. */
+  readonly keysOf?: KeysOf | undefined
 }
 
 /** What was held for one call. */
@@ -189,7 +191,7 @@ export const succeeded = (
   const { config, limit } = held
   const settled = rateLimit === undefined
     ? settleLimit(s, config, outcome.now, limit, usage.total_tokens)
-    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id))
+    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf))
   // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
   // in the order of the generator it replaced.
   return flatMapNow(settled, () =>
@@ -213,8 +215,9 @@ export const succeeded = (
  * error carries its `usage`): that usage is settled and charged, once.
  * A provider's refusal (`remaining: 0`, a 429's retry hint) blocks the key
  * (or a keyless model) until its time; once the provider refuses every key of
- * a model, the selector ranks the model rate limited (`RateLimiter.headroomAll`)
- * and requests wait in the queue for it. Returns what was charged (0 when
+ * a model, the model is blocked and announced rate limited until its first
+ * key frees (`RateLimiter.observe` with `keysOf`), the selector ranks it rate
+ * limited and requests wait in the queue for it. Returns what was charged (0 when
  * nothing was).
  */
 export const failed = (
@@ -235,7 +238,7 @@ export const failed = (
     if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens)
     else if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
     else yield* releaseLimit(s, config, outcome.now, limit)
-    const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id)
+    const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id, s.keysOf)
     if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
     // A 429 whose only hint is a retry delay (`retry-after`, Gemini's RetryInfo), with no `remaining: 0`
     // header: the provider still refuses this key (or keyless model) until then.

@@ -90,7 +90,7 @@ export const make = Effect.gen(function* () {
     evaluator,
     events,
     config,
-    accounting: { limiter, costs, performance },
+    accounting: { limiter, costs, performance, keysOf: keys.usableIds },
     queue,
     abandoner,
     reportFailure: Option.isSome(health) ? health.value.reportFailure : () => Effect.void,

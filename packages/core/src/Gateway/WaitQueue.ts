@@ -5,7 +5,8 @@
  * instead of failing at once. Waiters retry when their earliest known time
  * arrives (or every `pollMs`); when several are ready, the highest priority
  * goes first (CRITICAL, HIGH, MEDIUM, LOW, then arrival order). A full queue
- * or a passed deadline fails with `QueueTimeout`.
+ * or a passed deadline fails with `QueueTimeout` (with the last ranking's
+ * retry hint, counted from the deadline, when it had one).
  */
 import { QueueTimeout, type NoEligibleModel } from "@modelgate/domain/Errors"
 import type { Priority } from "@modelgate/domain/Requirements"
@@ -111,21 +112,29 @@ export const make = (options: WaitQueueOptions) =>
         }
         yield* Ref.update(waiters, (all) => [...all, self])
         let last: NoEligibleModel = error
+        let lastAt = start
         return yield* Effect.gen(function* () {
           while (true) {
             const now = yield* Clock.currentTimeMillis
             if (now >= until) {
-              return yield* new QueueTimeout({ waitedMs: Math.max(0, now - start), reason: last.message }, true)
+              // The last ranking's hint, counted from now (clamped at 0).
+              const retryAfterMs = last.retryAfterMs === undefined ? undefined : Math.max(0, last.retryAfterMs - (now - lastAt))
+              return yield* new QueueTimeout(
+                { waitedMs: Math.max(0, now - start), reason: last.message, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+                true
+              )
             }
             const wait = Math.min(last.retryAfterMs ?? options.pollMs, options.pollMs, until - now)
             yield* Effect.sleep(Math.max(1, wait))
             yield* yieldToHigher(self, until)
             const next = yield* Effect.either(attempt)
             if (next._tag === "Right") return next.right
-            if (!isNoEligible(next.left) || !transient(next.left, until - (yield* Clock.currentTimeMillis))) {
+            const rankedAt = yield* Clock.currentTimeMillis
+            if (!isNoEligible(next.left) || !transient(next.left, until - rankedAt)) {
               return yield* Effect.fail(next.left)
             }
             last = next.left
+            lastAt = rankedAt
           }
         }).pipe(Effect.ensuring(leave(self)))
       })

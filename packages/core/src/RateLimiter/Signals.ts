@@ -1,6 +1,7 @@
 /**
  * The rate limiter's signals (warning, limited, reset) as events on the bus
- * and `RateLimitEventRecord`s for the record sink.
+ * and `RateLimitEventRecord`s for the record sink. A key window's
+ * `RateLimited` and `WindowReset` name the key; a model window's name none.
  */
 import { RateLimitedEvent, RateLimitWarning, WindowReset } from "@modelgate/domain/Events"
 import { RateLimitEventRecord } from "@modelgate/domain/Records"
@@ -36,7 +37,14 @@ export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
           )
         case "Limited":
           return Effect.zipRight(
-            events.publish(new RateLimitedEvent({ at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs }, true)),
+            events.publish(
+              new RateLimitedEvent(
+                keyId === undefined
+                  ? { at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs }
+                  : { at, model, dimension: signal.dimension, retryAfterMs: signal.retryAfterMs, keyId },
+                true
+              )
+            ),
             sink.offer(
               new RateLimitEventRecord({
                 at,
@@ -49,7 +57,7 @@ export const emitter = (events: Events["Type"], sink: RecordSink["Type"]) =>
           )
         case "Reset":
           return Effect.zipRight(
-            events.publish(new WindowReset({ at, model }, true)),
+            events.publish(new WindowReset(keyId === undefined ? { at, model } : { at, model, keyId }, true)),
             sink.offer(new RateLimitEventRecord({ at, model, kind: "reset", detail: `room again${scope}` }, true))
           )
       }
