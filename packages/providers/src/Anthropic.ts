@@ -11,7 +11,14 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, Redacted, type Scope } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
-import { toAnthropicRequest, tooManyBreakpoints, unschemedJson, unservedAnthropicEffort, whitespaceStop } from "./Anthropic/Request.js"
+import {
+  imageMediaTypes,
+  toAnthropicRequest,
+  tooManyBreakpoints,
+  unschemedJson,
+  unservedAnthropicEffort,
+  whitespaceStop
+} from "./Anthropic/Request.js"
 import { AnthropicResponse, fromAnthropicResponse, usageOf } from "./Anthropic/Response.js"
 import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
@@ -21,6 +28,7 @@ import {
   cannotServe,
   extraOpenAiParameters,
   fileByReference,
+  imageTypeOutside,
   logitBias,
   manyChoices,
   missingKey,
@@ -132,6 +140,7 @@ export const make = (
       unservedAnthropicEffort,
       audioInput,
       fileByReference,
+      imageTypeOutside(imageMediaTypes),
       toolArgumentsNotObject
     ) } satisfies Provider
   })

@@ -8,7 +8,7 @@
  * output and legacy function calling (OpenAI), a reasoning effort the
  * model's registry entry does not map to a value its provider takes (all; an
  * OpenAI reasoning model without a mapping takes the effort as asked),
- * content a provider cannot take (images by URL, audio, files), history
+ * content a provider cannot take (images by URL, image types, audio, files), history
  * tool-call arguments that are not a JSON object (all but OpenAI), and a
  * function name Gemini does not take (one starting with a digit or `-`).
  */
@@ -157,7 +157,7 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy("constructor", (p) => withEfforts(p, names)).length, 4)
     })))
 
-  it.scoped("content a provider cannot take: an image by URL (Gemini, Ollama), audio (Anthropic, Ollama), a file by id (Anthropic, Gemini) or any file (Ollama)", () =>
+  it.scoped("content a provider cannot take: an image by URL (Gemini, Ollama), an image type Anthropic does not take, audio (Anthropic, Ollama), a file by id (Anthropic, Gemini) or any file (Ollama)", () =>
     live(Effect.gen(function*() {
       const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
       const refusedBy = (...content: ReadonlyArray<ContentPart>) =>
@@ -172,6 +172,13 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy({ type: "file", file: { file_data: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf" } }), ["ollama: messages"])
       assert.deepStrictEqual(refusedBy({ type: "file", file: { file_id: "file-abc123" } }), ["anthropic: messages", "google: messages", "ollama: messages"])
       assert.deepStrictEqual(refusedBy(), [])
+      // Anthropic takes jpeg, png, gif and webp inline; an SVG or a TIFF (percent-encoded or base64) goes elsewhere.
+      assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: "data:image/svg+xml;utf8,%3Csvg%2F%3E" } }), ["anthropic: messages"])
+      assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: "data:IMAGE/JPG;base64,/9j/" } }), [])
+      assert.strictEqual(
+        adapters[1]!.cannotServe?.({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/tiff;base64,SUkq" } }] }] }, modelOf("anthropic", "m"))?.reason,
+        "anthropic takes images as image/jpeg, image/png, image/gif, image/webp; the request has one of image/tiff"
+      )
       const why = adapters[2]!.cannotServe?.(
         { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.png" } }] }] },
         modelOf("google", "m")

@@ -88,7 +88,7 @@ const textBlocks = (content: string | ReadonlyArray<TextPart>): ReadonlyArray<An
     : (content as ReadonlyArray<TextPart>).map((part) => textBlock(part.text, part.cache_control))
 
 /** The media types Anthropic takes for a base64 image (PROVIDERS.md); any other is its 400. */
-const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
+export const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
 
 /** An image part (`param` is its URL's field): inline from a data URL, else by URL for Anthropic to fetch. */
 const imageBlock = (url: string, param: string): Either.Either<AnthropicBlock, Refusal> => {

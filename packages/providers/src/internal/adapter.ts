@@ -9,7 +9,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
 import { parseToolArguments, stopSequences } from "./content.js"
-import { isDataUrl } from "./dataUrl.js"
+import { dataUrlMediaType, isDataUrl } from "./dataUrl.js"
 import type { CallInfo } from "./errors.js"
 
 /** The non-secret call info of a model and key; the key's value only goes to secret stripping. */
@@ -91,9 +91,11 @@ interface Media {
   /** A file part at all, and one without inline `file_data` (an OpenAI `file_id`). */
   readonly file: boolean
   readonly fileByReference: boolean
+  /** The media types of the inline (`data:`) images. */
+  readonly imageTypes: ReadonlyArray<string>
 }
 
-const noMedia: Media = { remoteImage: false, audio: false, file: false, fileByReference: false }
+const noMedia: Media = { remoteImage: false, audio: false, file: false, fileByReference: false, imageTypes: [] }
 const mediaSeen = new WeakMap<ChatRequest, Media>()
 
 const mediaOf = (request: ChatRequest): Media => {
@@ -103,8 +105,12 @@ const mediaOf = (request: ChatRequest): Media => {
   for (const message of request.messages) {
     if (message.role !== "user" || typeof message.content === "string") continue
     for (const part of message.content) {
-      if (part.type === "image_url" && !isDataUrl(part.image_url.url)) media = { ...media, remoteImage: true }
-      else if (part.type === "input_audio") media = { ...media, audio: true }
+      if (part.type === "image_url") {
+        const url = part.image_url.url
+        const type = isDataUrl(url) ? dataUrlMediaType(url) : undefined
+        if (!isDataUrl(url)) media = { ...media, remoteImage: true }
+        else if (type !== undefined && !media.imageTypes.includes(type)) media = { ...media, imageTypes: [...media.imageTypes, type] }
+      } else if (part.type === "input_audio") media = { ...media, audio: true }
       else if (part.type === "file") {
         const inline = part.file.file_data !== undefined && isDataUrl(part.file.file_data)
         media = { ...media, file: true, fileByReference: media.fileByReference || !inline }
@@ -120,6 +126,14 @@ export const remoteImage: Check = (provider, request) =>
   mediaOf(request).remoteImage
     ? { param: "messages", reason: `${provider} takes images only inline (data: URLs); the request has an image by URL` }
     : undefined
+
+/** A provider that takes inline images of `types` only: a request with an inline image of another type. */
+export const imageTypeOutside = (types: ReadonlySet<string>): Check => (provider, request) => {
+  const other = mediaOf(request).imageTypes.find((type) => !types.has(type))
+  return other === undefined
+    ? undefined
+    : { param: "messages", reason: `${provider} takes images as ${[...types].join(", ")}; the request has one of ${other}` }
+}
 
 /** A provider without audio input: a request with an `input_audio` part. */
 export const audioInput: Check = (provider, request) =>

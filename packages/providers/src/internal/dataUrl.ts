@@ -43,6 +43,23 @@ const percentDecodedBase64 = (text: string): Either.Either<string, string> => {
   return Either.right(out.toString("base64", 0, n))
 }
 
+/** A declared media type as sent: lower-case, `image/jpg` as `image/jpeg`, none as `text/plain`. */
+const normalMediaType = (type: string): string => {
+  const declared = type.trim().toLowerCase()
+  return declared === "" ? "text/plain" : declared === "image/jpg" ? "image/jpeg" : declared
+}
+
+/**
+ * The media type a data URL declares, as `parseDataUrl` gives it, read from
+ * its head only (its data is not touched); undefined for a URL without a comma.
+ */
+export const dataUrlMediaType = (url: string): string | undefined => {
+  const comma = url.indexOf(",")
+  if (comma < 0) return undefined
+  const semicolon = url.indexOf(";")
+  return normalMediaType(url.slice("data:".length, semicolon >= 0 && semicolon < comma ? semicolon : comma))
+}
+
 /**
  * A `data:[<mediatype>][;<parameter>]*[;base64],<data>` URL as its media
  * type and base64 payload; Left: why it cannot be read (not a data URL, no
@@ -57,8 +74,7 @@ export const parseDataUrl = (url: string): Either.Either<DataUrl, string> => {
   const comma = url.indexOf(",")
   if (comma < 0) return Either.left("it has no comma before its data")
   const [type = "", ...parameters] = url.slice("data:".length, comma).split(";")
-  const declared = type.trim().toLowerCase()
-  const mimeType = declared === "" ? "text/plain" : declared === "image/jpg" ? "image/jpeg" : declared
+  const mimeType = normalMediaType(type)
   if (!mediaType.test(mimeType)) return Either.left(`its media type ${JSON.stringify(type)} is not a type/subtype`)
   const payload = url.slice(comma + 1)
   if (payload === "") return Either.left("it has no data")
