@@ -136,7 +136,7 @@ export const make = Effect.gen(function* () {
 
   const now0 = yield* Clock.currentTimeMillis
   book.roll(now0)
-  yield* Effect.forEach(["daily", "monthly"] as const, (period) =>
+  yield* Effect.forEach(["monthly", "daily"] as const, (period) =>
     Effect.gen(function* () {
       const from = book.start(period)
       const byModel = yield* store.costs({ from, groupBy: "model" })
@@ -154,6 +154,7 @@ export const make = Effect.gen(function* () {
       Effect.logError("could not seed budget totals from the store; budgets count from zero", error.message)
     )
   )
+  book.bound((yield* gatewayConfig.get).budgets.perAgentType)
 
   const { announce, announceSpent, refuse } = Alerts.make(book, events, sink)
 
@@ -217,7 +218,7 @@ export const make = Effect.gen(function* () {
     const budgets = budgetsFor(config.budgets, record.model, record.agentType)
     book.roll(now)
     if (reservation !== undefined) book.unhold(reservation.id)
-    book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd))
+    book.add(record.at, dimsOf(record.model, record.agentType), BigInt(record.costPicoUsd), config.budgets.perAgentType)
     // Offered now (this runs inside the caller's step): `Effect.void` when it was queued at once.
     const offered = sink.offerNow === undefined ? sink.offer(record) : sink.offerNow(record)
     if (budgets.length === 0) return offered

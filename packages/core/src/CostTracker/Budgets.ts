@@ -113,14 +113,38 @@ export interface Crossing {
   readonly spent: bigint
 }
 
-/** Mutable budget state; touch it only inside one `Effect.sync`. */
+/** How many agent types a `BudgetBook` keeps the spend of, by default (more only when more have budgets). */
+export const defaultMaxAgentTypes = 10_000
+
+/** How many characters of agent-type names a `BudgetBook` keeps, by default (an agent type is whatever a request names). */
+export const defaultMaxAgentTypeChars = 1_000_000
+
+const agentTypePrefix = "agentType:"
+
+/**
+ * Mutable budget state; touch it only inside one `Effect.sync`.
+ *
+ * Bounded whatever the requests: a reservation's entry goes when its last
+ * hold is released; the spend of at most `maxAgentTypes` agent types (and
+ * `maxAgentTypeChars` characters of their names) is kept this month: every one
+ * with a budget, then those spent on most recently (a budget added later for
+ * an agent type forgotten meanwhile counts from then).
+ */
 export class BudgetBook {
   private readonly totals: Record<Period, Totals> = { daily: { start: 0, spent: new Map() }, monthly: { start: 0, spent: new Map() } }
   private readonly held = new Map<string, Held>()
   private readonly reserved = new Map<string, bigint>()
   private readonly alerted = new Set<string>()
+  /** Agent-type dimensions with spend this month, least recently spent on first. */
+  private readonly agentTypes = new Map<string, undefined>()
+  private agentTypeChars = 0
   /** `roll` changes nothing before this instant: the end of the earliest current period. */
   private rollUntil = Number.NEGATIVE_INFINITY
+
+  constructor(
+    private readonly maxAgentTypes: number = defaultMaxAgentTypes,
+    private readonly maxAgentTypeChars: number = defaultMaxAgentTypeChars
+  ) {}
 
   /** Move to the periods containing `now` (a new period starts from zero). */
   roll(now: number): void {
@@ -133,6 +157,10 @@ export class BudgetBook {
         for (const key of this.alerted) if (key.includes(stale)) this.alerted.delete(key)
         totals.start = start
         totals.spent.clear()
+        if (period === "monthly") {
+          this.agentTypes.clear()
+          this.agentTypeChars = 0
+        }
       }
     }
     this.rollUntil = Math.min(periodBounds("daily", this.totals.daily.start).end, periodBounds("monthly", this.totals.monthly.start).end)
@@ -153,18 +181,53 @@ export class BudgetBook {
     return this.reserved.get(dim) ?? 0n
   }
 
-  /** Set the spent amount of `dim` in the current `period` (seeding from the store). */
+  /** Set the spent amount of `dim` in the current `period` (seeding from the store: the month first, then the day, so `bound` keeps today's agent types first). */
   seed(period: Period, dim: string, amount: bigint): void {
     this.totals[period].spent.set(dim, amount)
+    if (dim.startsWith(agentTypePrefix)) this.recent(dim)
   }
 
-  /** Add a seeded or committed amount at instant `at` (ignored when `at` is in an earlier period). */
-  add(at: number, dimensions: ReadonlyArray<string>, amount: bigint): void {
+  /**
+   * Add a seeded or committed amount at instant `at` (ignored when `at` is in
+   * an earlier period). `budgeted` (the configured per-agent-type budgets)
+   * names the agent types whose spend is never forgotten.
+   */
+  add(at: number, dimensions: ReadonlyArray<string>, amount: bigint, budgeted: Readonly<Record<string, unknown>> = {}): void {
     for (const period of ["daily", "monthly"] as const) {
       const totals = this.totals[period]
       if (at < totals.start) continue
       for (const dim of dimensions) totals.spent.set(dim, (totals.spent.get(dim) ?? 0n) + amount)
     }
+    for (const dim of dimensions) if (dim.startsWith(agentTypePrefix)) this.spentOn(dim, budgeted)
+  }
+
+  /** Note `dim` as the agent type spent on last; forget the least recent ones without a budget beyond the bound. */
+  private spentOn(dim: string, budgeted: Readonly<Record<string, unknown>>): void {
+    this.recent(dim)
+    if (this.agentTypes.size > this.maxAgentTypes || this.agentTypeChars > this.maxAgentTypeChars) this.bound(budgeted)
+  }
+
+  /** Move `dim` to the most recent end of the agent types. */
+  private recent(dim: string): void {
+    if (!this.agentTypes.delete(dim)) this.agentTypeChars += dim.length
+    this.agentTypes.set(dim, undefined)
+  }
+
+  /** Forget the spend of the least recently spent-on agent types without a budget in `budgeted` until both bounds hold. */
+  bound(budgeted: Readonly<Record<string, unknown>>): void {
+    for (const oldest of this.agentTypes.keys()) {
+      if (this.agentTypes.size <= this.maxAgentTypes && this.agentTypeChars <= this.maxAgentTypeChars) break
+      if (Object.hasOwn(budgeted, oldest.slice(agentTypePrefix.length))) continue
+      this.agentTypes.delete(oldest)
+      this.agentTypeChars -= oldest.length
+      this.totals.daily.spent.delete(oldest)
+      this.totals.monthly.spent.delete(oldest)
+    }
+  }
+
+  /** How many entries the book holds: reservations by dimension, and spend by dimension this day and month (tests of its bounds). */
+  sizes(): { readonly reserved: number; readonly daily: number; readonly monthly: number } {
+    return { reserved: this.reserved.size, daily: this.totals.daily.spent.size, monthly: this.totals.monthly.spent.size }
   }
 
   /** The first budget that `amount` more would not fit (a spent budget admits nothing more). */
@@ -186,7 +249,11 @@ export class BudgetBook {
     const held = this.held.get(id)
     if (held === undefined) return
     this.held.delete(id)
-    for (const dim of held.dims) this.reserved.set(dim, this.reservedOn(dim) - held.amount)
+    for (const dim of held.dims) {
+      const left = this.reservedOn(dim) - held.amount
+      if (left === 0n) this.reserved.delete(dim)
+      else this.reserved.set(dim, left)
+    }
   }
 
   /**
