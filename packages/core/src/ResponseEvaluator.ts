@@ -11,6 +11,8 @@
  * linearly to 0 over `switchWindowMs`; a good score ends the episode at once
  * (penalty 0, low scores forgotten). Low scores are counted within the window,
  * not only consecutive ones. Heuristics: `ResponseEvaluator/Heuristics.ts`.
+ * Tracks whose window has passed are dropped (`ResponseEvaluator/Tracks.ts`):
+ * task types named by requests do not pile up.
  *
  * Untraced (`evaluate` and `penalty`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -25,6 +27,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { RecordSink } from "./RecordSink.js"
 import * as Heuristics from "./ResponseEvaluator/Heuristics.js"
+import { trackKey, Tracks } from "./ResponseEvaluator/Tracks.js"
 
 export { Heuristics }
 
@@ -66,22 +69,12 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
 /** What `evaluateAt` answers when the evaluator is disabled: nothing computed, stored or published. */
 export const notEvaluated: Effect.Effect<Option.Option<QualityScoreRecord>> = Effect.succeed(Option.none())
 
-
-interface Track {
-  /** Times of low scores within the window, oldest first. */
-  lows: Array<number>
-  /** Time of the low score that started the current recommendation (undefined when none). */
-  recommendedAt: number | undefined
-}
-
-const trackKey = (model: string, taskType: string | undefined) => `${model}\u0000${taskType ?? ""}`
-
 /** Build the evaluator. */
 export const make = Effect.gen(function* () {
   const gatewayConfig = yield* GatewayConfig
   const events = yield* Events
   const sink = yield* RecordSink
-  const tracks = new Map<string, Track>()
+  const tracks = new Tracks()
 
   // Disabled (a config flag): nothing computed, one config read (none with `evaluateAt`).
   const evaluateAt = (config: GatewayConfigData, input: EvaluationInput): Effect.Effect<Option.Option<QualityScoreRecord>> =>
@@ -108,12 +101,12 @@ export const make = Effect.gen(function* () {
       } else if (track.lows.length === 0) {
         tracks.delete(key)
       } else {
-        tracks.set(key, track)
+        tracks.set(key, track, now, config.switchWindowMs)
       }
       return Option.some(record)
     }
     track.lows.push(now)
-    tracks.set(key, track)
+    tracks.set(key, track, now, config.switchWindowMs)
     yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, model: input.model, ...taskType, score: scores.score }))
     if (track.recommendedAt !== undefined) {
       track.recommendedAt = now

@@ -1,0 +1,62 @@
+/**
+ * The evaluator's low scores per model and task type. Task types come from
+ * requests, so a track whose window has passed (no low score and no switch
+ * recommendation within `switchWindowMs`) is dropped: it says no more than no
+ * track. Not an Effect service: the ResponseEvaluator owns one and touches it
+ * only in synchronous steps.
+ */
+
+/** One model and task type's low scores. */
+export interface Track {
+  /** Times of low scores within the window, oldest first. */
+  lows: Array<number>
+  /** Time of the low score that started the current recommendation (undefined when none). */
+  recommendedAt: number | undefined
+}
+
+/** The key of a model and task type. */
+export const trackKey = (model: string, taskType: string | undefined): string => `${model}\u0000${taskType ?? ""}`
+
+/** Whether `track` still says something at `now`: a low score or a recommendation within `windowMs`. */
+const live = (track: Track, now: number, windowMs: number): boolean => {
+  const last = track.lows[track.lows.length - 1]
+  return (last !== undefined && last > now - windowMs) || (track.recommendedAt !== undefined && now - track.recommendedAt < windowMs)
+}
+
+/**
+ * Tracks by key. When they outnumber twice what was left by the last sweep
+ * (and at least `sweepAbove`), those whose window has passed are all dropped
+ * at once: amortised O(1) per track kept, and never more than about twice
+ * the tracks live within one window.
+ */
+export class Tracks {
+  readonly #tracks = new Map<string, Track>()
+  #sweepAt: number
+
+  constructor(private readonly sweepAbove: number = 1_024) {
+    this.#sweepAt = sweepAbove
+  }
+
+  /** How many tracks are held. */
+  get size(): number {
+    return this.#tracks.size
+  }
+
+  /** The track of `key`, if any. */
+  get(key: string): Track | undefined {
+    return this.#tracks.get(key)
+  }
+
+  /** Forget the track of `key`. */
+  delete(key: string): void {
+    this.#tracks.delete(key)
+  }
+
+  /** Keep `track` under `key` at `now`; drops the passed tracks first when there are many. */
+  set(key: string, track: Track, now: number, windowMs: number): void {
+    this.#tracks.set(key, track)
+    if (this.#tracks.size <= this.#sweepAt) return
+    for (const [k, t] of this.#tracks) if (!live(t, now, windowMs)) this.#tracks.delete(k)
+    this.#sweepAt = Math.max(this.sweepAbove, 2 * this.#tracks.size)
+  }
+}
