@@ -3,7 +3,9 @@
  *
  * The gateway never provides one itself. When a host adds a layer for this tag,
  * the `ModelSelector` hands it every ranking (`review`, which may reorder or
- * veto models, never add one) and every selection (`onSelected`); `Failover`
+ * veto models, never add one), the gateway every answer's selection (the
+ * model that served, after any failover: `onSelected`, as `ModelSelector.select`
+ * does for its choice); `Failover`
  * hands it every attempt's outcome (`onFeedback`) and every failover
  * (`onFailover`). A failure or defect inside the optimizer is logged and
  * ignored: the request path never depends on it.
@@ -31,7 +33,7 @@ export class ModelOptimizer extends Context.Tag("@modelgate/core/ModelOptimizer"
      * are ignored; removed ones are reported as excluded ("vetoed").
      */
     readonly review: (input: SelectionInput, ranking: Ranking) => Effect.Effect<Ranking>
-    /** A model was chosen by `ModelSelector.select`. */
+    /** A model answered a gateway request (with the ranking's input and its score), or was chosen by `ModelSelector.select`. */
     readonly onSelected: (input: SelectionInput, selected: ScoredModel) => Effect.Effect<void>
     /** A run moved from one model to another. */
     readonly onFailover: (event: FailoverEvent) => Effect.Effect<void>

@@ -6,7 +6,9 @@
  * registry, enabled, every required capability, a context window holding the
  * estimated prompt plus the requested output and at least `minContextWindow`,
  * available (HealthChecker), within `maxCostPerRequestUsd`, within every budget
- * (CostTracker, when present), room in the rate limiter for this request's size
+ * (CostTracker, when present: the most the call can cost, as the gateway
+ * holds it: all the output asked for, or the model's whole output limit when
+ * the request names none), room in the rate limiter for this request's size
  * on the model and, when ApiKeys is present, on at least one key of its
  * provider (a model whose provider refuses every key is rate limited).
  * The eligible models are scored (see `ModelSelector/Scoring.ts` for each part
@@ -57,6 +59,11 @@ export interface SelectionInput {
    * the context window (each choice has its own).
    */
   readonly choices?: number | undefined
+  /**
+   * The prompt cache writes the request asks for (their longest lifetime):
+   * with them, every prompt token counts as written in the budget check.
+   */
+  readonly cacheWrites?: "5m" | "1h" | undefined
   /** Restrict ranking to these model ids (e.g. an explicit model and its fallbacks). */
   readonly only?: ReadonlyArray<string> | undefined
   /** Carried into the `ModelSelected` event. */

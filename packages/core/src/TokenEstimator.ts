@@ -182,6 +182,16 @@ export const estimateOutputTokens = (request: ChatRequest, model: ModelMetadata)
   return perChoice * Math.max(1, request.n ?? 1)
 }
 
+/**
+ * The most output `request` may get from `model`: what it asks for
+ * (`max_completion_tokens` / `max_tokens`), else the model's own output limit
+ * (a provider answers up to it, not up to the estimator's default), per choice.
+ */
+export const mostOutputTokens = (request: ChatRequest, model: ModelMetadata): number =>
+  request.max_completion_tokens != null || request.max_tokens != null
+    ? estimateOutputTokens(request, model)
+    : model.maxOutputTokens * Math.max(1, request.n ?? 1)
+
 /** Tokens to reserve for `request` on `model`: estimated prompt plus the requested maximum output. */
 export const estimateTokens = (request: ChatRequest, model: ModelMetadata): number =>
   estimatePromptTokens(request, model) + estimateOutputTokens(request, model)

@@ -1,27 +1,19 @@
 /**
  * The admin API (`/admin/...`, behind the master key): models, reload, health,
- * costs, budgets, and a dry-run of model selection.
+ * costs, budgets (the dry run of selection is `AdminSelect.ts`).
  */
 import type { HttpServerRequest } from "@effect/platform"
-import { candidatesFor } from "@modelgate/core/Failover"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
-import { ModelSelector } from "@modelgate/core/ModelSelector"
-import { selectionInputOf } from "@modelgate/core/ModelSelector/RequestInput"
-import { Providers } from "@modelgate/core/Provider"
-import { ChatRequest } from "@modelgate/domain/Chat"
 import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
 import { ModelMetadata } from "@modelgate/domain/Model"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
-import { decoder, readJson } from "./Body.js"
-import { decodeChat } from "./Chat.js"
+import { readJson } from "./Body.js"
 import { json } from "./Info.js"
-import { requirementsFrom, withImplied } from "./Requirements.js"
 
 const encodeModel = Schema.encodeSync(ModelMetadata)
-const decodeAny = decoder(ChatRequest)
 const adminBodyLimit = 1024 * 1024
 
 type RegistryError = ConfigError | InvalidModel | ModelNotFound | StoreError
@@ -44,10 +36,7 @@ export const fromRegistryError = (error: RegistryError): ApiError => {
 export const make = Effect.gen(function* () {
   const registry = yield* ModelRegistry
   const health = yield* HealthChecker
-  const selector = yield* ModelSelector
   const config = yield* GatewayConfig
-  // Optional: an app over test doubles may have no adapters (then nothing is excluded as unsupported).
-  const providers = Option.getOrUndefined(yield* Effect.serviceOption(Providers))
 
   const listModels = Effect.map(registry.all, (models) => json({ object: "list", data: models.map((m) => encodeModel(m)) }))
 
@@ -71,47 +60,11 @@ export const make = Effect.gen(function* () {
 
   const healthAll = Effect.map(health.all, (all) => json({ object: "list", data: all }))
 
-  /** `POST /admin/select`: rank models for a chat request body without calling any provider. */
-  const select = (request: HttpServerRequest.HttpServerRequest) =>
-    Effect.gen(function* () {
-      const body = yield* readJson(request, adminBodyLimit)
-      const isRecord = typeof body === "object" && body !== null && !Array.isArray(body)
-      const raw = isRecord ? (body as Record<string, unknown>) : {}
-      // As the chat route decodes it (extra OpenAI parameters kept); anything else fails as the Schema says.
-      const chat = yield* (isRecord ? decodeChat(raw) : decodeAny(body))
-      const requirements = withImplied(chat, yield* requirementsFrom(raw["modelgate"], request.headers))
-      const explicit = chat.model === "auto" ? undefined : yield* Effect.mapError(registry.resolve(chat.model), fromRegistryError)
-      // As the gateway ranks the request.
-      const input = selectionInputOf(chat, requirements, explicit, providers)
-      const { estimatedPromptTokens, maxOutputTokens } = input
-      const ranking = yield* selector.rank(input)
-      // In the order the gateway tries them: a named model first, then its fallbacks (whatever their scores).
-      const ranked = explicit === undefined
-        ? ranking.ranked
-        : candidatesFor(explicit, ranking).flatMap((model) => ranking.ranked.filter((s) => s.model.id === model.id))
-      return json({
-        requirements,
-        estimatedPromptTokens,
-        maxOutputTokens,
-        ranked: ranked.map((s, i) => ({
-          rank: i + 1,
-          model: s.model.id,
-          provider: s.model.provider,
-          score: s.score,
-          parts: s.parts,
-          weights: s.weights,
-          explanation: s.explanation
-        })),
-        excluded: ranking.excluded
-      })
-    })
-
   return {
     listModels,
     addModel,
     updateModel,
     reload,
-    healthAll,
-    select
+    healthAll
   } as const
 })

@@ -29,6 +29,8 @@ export interface Auth {
    * `rpm` (the request is counted), else the 429 with the time until it may retry.
    */
   readonly throttle: (headers: Headers.Headers) => ApiError | undefined
+  /** The 429 `throttle` would answer now for a chat request with the key named `name`, counting nothing (dry runs). */
+  readonly throttledNow: (name: string) => ApiError | undefined
   /** The virtual keys in force, without their digests, with the chat requests of the last minute of each limited one. */
   readonly virtualKeys: () => ReadonlyArray<VirtualKeyUse>
   /** Replace the virtual keys (a configuration reload). */
@@ -140,18 +142,27 @@ export const make = (
     return who === "master" || who instanceof ApiError ? undefined : who
   }
 
+  const overLimit = (name: string, rpm: number, wait: number) =>
+    new ApiError({
+      status: 429,
+      type: "rate_limit_error",
+      code: "virtual_key_rate_limited",
+      message: `virtual key ${JSON.stringify(name)} is over its limit of ${rpm} requests a minute; retry in ${Math.ceil(wait / 1000)} s`,
+      retryAfterMs: wait
+    })
+
   const throttle = (headers: Headers.Headers): ApiError | undefined => {
     if (windows.size === 0) return undefined
     const key = virtualKeyOf(headers)
     const window = key === undefined ? undefined : windows.get(key.name)
     const wait = window?.admit(now())
-    return wait === undefined ? undefined : new ApiError({
-      status: 429,
-      type: "rate_limit_error",
-      code: "virtual_key_rate_limited",
-      message: `virtual key ${JSON.stringify(key!.name)} is over its limit of ${window!.rpm} requests a minute; retry in ${Math.ceil(wait / 1000)} s`,
-      retryAfterMs: wait
-    })
+    return wait === undefined ? undefined : overLimit(key!.name, window!.rpm, wait)
+  }
+
+  const throttledNow = (name: string): ApiError | undefined => {
+    const window = windows.get(name)
+    const wait = window?.wait(now())
+    return wait === undefined ? undefined : overLimit(name, window!.rpm, wait)
   }
 
   const virtualKeys = (): ReadonlyArray<VirtualKeyUse> => {
@@ -162,7 +173,7 @@ export const make = (
     })
   }
 
-  return { gateway, admin, virtualKeyOf, throttle, virtualKeys, setVirtualKeys }
+  return { gateway, admin, virtualKeyOf, throttle, throttledNow, virtualKeys, setVirtualKeys }
 }
 
 /**

@@ -19,7 +19,7 @@ import { collect, declaredTooLarge, decoder, drain, nestedDeeper, nestedTooDeep,
 import { decodeCommon } from "./ChatFast.js"
 import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
-import { optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
+import { boundBy, optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
 import { costHeader, formatUsd } from "./Usd.js"
 
@@ -115,16 +115,9 @@ const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, key: 
   if (Either.isLeft(stated)) return Either.left(stated.left)
   const options = optionsFrom(requestId, headers)
   if (Either.isLeft(options)) return Either.left(options.left)
-  const requirements = key === undefined ? stated.right : bound(stated.right, key)
+  const requirements = key === undefined ? stated.right : boundBy(stated.right, key)
   return Either.right({ request: request.right, requirements: withImplied(request.right, requirements), options: options.right })
 }
-
-/** Requirements as a virtual key binds them: its agent type and its allowed models, where it names them. */
-const bound = (requirements: TaskRequirements, key: VirtualKey): TaskRequirements => ({
-  ...requirements,
-  ...(key.agentType === undefined ? {} : { agentType: key.agentType }),
-  ...(key.models === undefined ? {} : { allowedModels: key.models })
-})
 
 const failureHeaders = (error: ApiError, requestId: string): Record<string, string> =>
   error.status === 413 ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId }

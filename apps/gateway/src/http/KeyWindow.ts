@@ -20,6 +20,8 @@ export interface KeyWindow {
    * request leaves the window (not counted).
    */
   readonly admit: (now: number) => number | undefined
+  /** What `admit` would answer at `now`, without counting anything. */
+  readonly wait: (now: number) => number | undefined
   /** Requests admitted in the minute before `now`. */
   readonly used: (now: number) => number
 }
@@ -28,15 +30,20 @@ export interface KeyWindow {
 export const make = (rpm: number): KeyWindow => {
   const times = new Float64Array(rpm).fill(Number.NEGATIVE_INFINITY)
   let oldest = 0
+  const wait = (now: number) => {
+    const ms = times[oldest]! + windowMs - now
+    return ms > 0 ? ms : undefined
+  }
   return {
     rpm,
     admit: (now) => {
-      const wait = times[oldest]! + windowMs - now
-      if (wait > 0) return wait
+      const ms = wait(now)
+      if (ms !== undefined) return ms
       times[oldest] = now
       oldest = (oldest + 1) % rpm
       return undefined
     },
+    wait,
     used: (now) => times.reduce((n, t) => (t > now - windowMs ? n + 1 : n), 0)
   }
 }

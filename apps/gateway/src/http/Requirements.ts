@@ -107,6 +107,23 @@ export const optionsFrom = (requestId: string, headers: Headers): Either.Either<
   return Either.right({ requestId, cacheTtlMs: Math.round(seconds * 1000) })
 }
 
+/** What of a virtual key binds a request: its agent type and its allowed models. */
+export interface KeyBinding {
+  readonly agentType?: string | undefined
+  readonly models?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Requirements as a virtual key binds them: its `agentType` replaces the one
+ * the request states (a team's spending is accounted to the team), its
+ * `models` are the only ones that may serve.
+ */
+export const boundBy = (requirements: TaskRequirements, key: KeyBinding): TaskRequirements => ({
+  ...requirements,
+  ...(key.agentType === undefined ? {} : { agentType: key.agentType }),
+  ...(key.models === undefined ? {} : { allowedModels: key.models })
+})
+
 const hasImage = (request: ChatRequest): boolean =>
   request.messages.some((m) => m.role === "user" && typeof m.content !== "string" && m.content.some((p) => p.type === "image_url"))
 

@@ -15,6 +15,7 @@ import type { ModelSelector } from "@modelgate/core/ModelSelector"
 import { Cause, Effect } from "effect"
 import type * as Http from "node:http"
 import * as Admin from "./Admin.js"
+import * as AdminSelect from "./AdminSelect.js"
 import { type ApiError, internal, routeNotFound, toResponse } from "./ApiError.js"
 import * as Auth from "./Auth.js"
 import * as Chat from "./Chat.js"
@@ -88,6 +89,7 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const chat = yield* Chat.make(ids, auth.virtualKeyOf)
   const info = yield* Info.make(options.closing ?? Effect.never)
   const admin = yield* Admin.make
+  const select = yield* AdminSelect.make({ named: (name) => auth.virtualKeys().find((k) => k.name === name), throttled: auth.throttledNow })
   const metrics = yield* MetricsApi.make
   const v1 = (handler: Handler) => guarded(auth.gateway, handler)
   // Chat requests also count against their virtual key's rpm (other /v1/* reads do not).
@@ -116,7 +118,7 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.get("/admin/costs", adm((request) => metrics.costReport(request.url))),
     HttpRouter.get("/admin/budgets", adm(() => metrics.budgets)),
     HttpRouter.get("/admin/keys", adm(() => Effect.sync(() => Info.json({ virtualKeys: auth.virtualKeys() })))),
-    HttpRouter.post("/admin/select", adm(admin.select))
+    HttpRouter.post("/admin/select", adm(select))
   )
 
   const withId = (response: HttpServerResponse.HttpServerResponse) =>

@@ -92,3 +92,13 @@ export const computeCost = (modelPricing: Pricing, usage: TokenUsage): PicoUsd =
     BigInt(minutes) * BigInt(minutesPico) + BigInt(hour) * BigInt(hourPico) + BigInt(completion) * BigInt(outputPico)
   return Number(total) as PicoUsd
 }
+
+/**
+ * The usage a call is held at against budgets (its most expensive outcome):
+ * `completionTokens` of output and, when the request asks for prompt cache
+ * writes (`cacheWrites`, their longest lifetime), every prompt token written.
+ */
+export const holdUsage = (promptTokens: number, completionTokens: number, cacheWrites: "5m" | "1h" | undefined): TokenUsage =>
+  cacheWrites === undefined
+    ? { promptTokens, completionTokens, cachedTokens: 0 }
+    : { promptTokens, completionTokens, cachedTokens: 0, cacheWriteTokens: promptTokens, cacheWriteHourTokens: cacheWrites === "1h" ? promptTokens : 0 }

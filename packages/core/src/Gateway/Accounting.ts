@@ -23,7 +23,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Exit } from "effect"
 import { flatMapNow, mapNow } from "../ModelSelector/Reads.js"
 import type { CostTracker, BudgetReservation } from "../CostTracker.js"
-import { tokenUsageOf } from "../CostTracker/Price.js"
+import { holdUsage, tokenUsageOf } from "../CostTracker/Price.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { PerformanceMonitor } from "../PerformanceMonitor.js"
 import type { ProviderKey } from "../Provider.js"
@@ -112,12 +112,7 @@ export const hold = (
   cacheWrites?: "5m" | "1h" | undefined,
   maxOutputTokens: number = outputTokens
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
-  const estimate: PicoUsd = s.costs.cost(model, {
-    promptTokens,
-    completionTokens: Math.max(outputTokens, maxOutputTokens),
-    cachedTokens: 0,
-    ...(cacheWrites === undefined ? {} : { cacheWriteTokens: promptTokens, cacheWriteHourTokens: cacheWrites === "1h" ? promptTokens : 0 })
-  })
+  const estimate: PicoUsd = s.costs.cost(model, holdUsage(promptTokens, Math.max(outputTokens, maxOutputTokens), cacheWrites))
   // `flatMapNow`: the `…At` members' answers are Exits, used at once (no Effect step per reservation).
   return flatMapNow(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) => {
     const limit = reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id)

@@ -12,10 +12,11 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Effect, Option } from "effect"
 import type { AttemptError, FailoverOutcome } from "../Failover.js"
 import type { AnswerMeta } from "../Gateway.js"
+import { notify } from "../ModelOptimizer.js"
 import { withoutRefusedHints } from "../ModelRegistry/Refused.js"
 import type { Provider, ProviderKey } from "../Provider.js"
 import { type EvaluationInput, notEvaluated } from "../ResponseEvaluator.js"
-import { encodingFor, estimateOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
+import { encodingFor, estimateOutputTokens, estimatePromptTokens, mostOutputTokens } from "../TokenEstimator.js"
 import * as Accounting from "./Accounting.js"
 import { answered, type Candidates, candidates } from "./Candidates.js"
 import type { Begun } from "./RequestStart.js"
@@ -48,15 +49,6 @@ const promptEstimator = (request: ChatRequest) => {
     return tokens
   }
 }
-
-/**
- * The most output `request` may produce on `model`: its `max_tokens` when it
- * sets one, else the model's output limit (what the provider may answer with).
- */
-const mostOutputTokens = (request: ChatRequest, model: ModelMetadata): number =>
-  request.max_completion_tokens != null || request.max_tokens != null
-    ? estimateOutputTokens(request, model)
-    : model.maxOutputTokens * Math.max(1, request.n ?? 1)
 
 /** How many further keys of a provider one attempt tries when the limiter refuses a key. */
 const maxKeyTries = 16
@@ -189,21 +181,26 @@ const runOver = <A>(
   )
 
 /**
- * Publish that `model` answered the request (after `failovers` failovers).
- * Built by `uncheckedRecord` (as `new ModelSelected(props, true)` builds it,
+ * Publish that `model` answered the request (after `failovers` failovers),
+ * and tell a host's optimizer (`onSelected`, its failure logged and ignored;
+ * no step without one). Built by `uncheckedRecord` (as `new ModelSelected(props, true)` builds it,
  * without the constructor's copies and defaults scan: ~2.5 us a request);
  * test/AccountingRecords.test.ts holds it to the constructor.
  */
-export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked: Candidates, failovers: number) => {
+export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked: Candidates, failovers: number): Effect.Effect<void> => {
+  const scored = ranked.ranking.ranked.find((r) => r.model.id === model.id)
   const event = Accounting.uncheckedRecord(ModelSelected, {
     at: begun.clock.unsafeCurrentTimeMillis(),
     requestId: begun.requestId,
     model: model.id,
-    score: ranked.ranking.ranked.find((r) => r.model.id === model.id)?.score ?? 0,
+    score: scored?.score ?? 0,
     reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`
   })
   // `publishNow` offers it at once (called inside the answer's step) and answers `Effect.void` when it fit.
-  return s.events.publishNow === undefined ? s.events.publish(event) : s.events.publishNow(event)
+  const published = s.events.publishNow === undefined ? s.events.publish(event) : s.events.publishNow(event)
+  if (Option.isNone(s.optimizer) || scored === undefined) return published
+  const told = notify(s.optimizer, (o) => o.onSelected(ranked.input, scored))
+  return published === Effect.void ? told : Effect.zipRight(published, told)
 }
 
 /**

@@ -10,9 +10,9 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Clock, Effect, Option } from "effect"
 import { candidatesFor } from "../Failover.js"
-import type { Ranking } from "../ModelSelector.js"
+import type { Ranking, SelectionInput } from "../ModelSelector.js"
 import { selectionInputOf } from "../ModelSelector/RequestInput.js"
-import { estimateOutputTokens } from "../TokenEstimator.js"
+import { budgetRefusal, noneEligible } from "./Refusals.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as WaitQueue from "./WaitQueue.js"
@@ -21,6 +21,8 @@ import * as WaitQueue from "./WaitQueue.js"
 export interface Candidates {
   readonly models: ReadonlyArray<ModelMetadata>
   readonly ranking: Ranking
+  /** What the ranking was asked (told to a host's optimizer with the selection). */
+  readonly input: SelectionInput
   /** Models left out of the ranking, and why: reported when every candidate fails. */
   readonly excluded: ReadonlyArray<Exclusion>
 }
@@ -47,31 +49,6 @@ const setDegraded = (s: Services, on: boolean, reason: string) =>
   })
 
 /**
- * When only budgets keep every candidate out, the typed `BudgetExceeded` of
- * the first one (so the client gets a 429 naming the budget, not a 503).
- */
-const budgetRefusal = (
-  s: Services,
-  exclusions: ReadonlyArray<Exclusion>,
-  requirements: TaskRequirements,
-  promptTokens: number,
-  request: ChatRequest
-) =>
-  Effect.gen(function* () {
-    const first = exclusions.find((e) => e.kind === "budget")
-    if (first === undefined || exclusions.some((e) => e.kind !== "budget" && e.kind !== "permanent" && e.kind !== "request")) return
-    const model = yield* Effect.option(s.registry.get(first.model))
-    if (Option.isNone(model)) return
-    const costs = s.accounting.costs
-    const estimate = costs.cost(model.value, {
-      promptTokens,
-      completionTokens: estimateOutputTokens(request, model.value),
-      cachedTokens: 0
-    })
-    yield* costs.checkBudget(model.value, requirements.agentType, estimate)
-  })
-
-/**
  * Rank the candidates once; fails NoEligibleModel when none can serve now.
  * (Plain flatMap steps instead of generators on the request path: each
  * generator is an allocation and a few Effect steps per request.)
@@ -91,11 +68,11 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
     rank,
     (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
       const ordered = candidatesFor(explicit ?? "auto", ranking)
-      if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, excluded: ranking.excluded })
-      const noneEligible = new NoEligibleModel({ exclusions: ranking.excluded, retryAfterMs: ranking.retryAfterMs }, true)
-      return WaitQueue.transient(noneEligible)
-        ? Effect.fail(noneEligible)
-        : Effect.zipRight(budgetRefusal(s, ranking.excluded, requirements, promptTokens, request), Effect.fail(noneEligible))
+      if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, input, excluded: ranking.excluded })
+      const none = noneEligible(ranking)
+      return WaitQueue.transient(none)
+        ? Effect.fail(none)
+        : Effect.zipRight(budgetRefusal(s.registry, s.accounting.costs, ranking, requirements, promptTokens, request), Effect.fail(none))
     }
   )
 }

@@ -6,13 +6,13 @@
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { ModelNotAllowed, UnsupportedParameter } from "@modelgate/domain/Errors"
+import type { ModelNotAllowed, UnsupportedParameter } from "@modelgate/domain/Errors"
 import { allowsModel, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { type Clock, Effect, Option } from "effect"
 import type { AnswerMeta, RequestOptions } from "../Gateway.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
-import { unsupportedOn } from "../Provider.js"
 import * as Accounting from "./Accounting.js"
+import { namedModelRefusal } from "./Refusals.js"
 import { nextRequestId, type Services } from "./Services.js"
 
 /** What a request has once it began: its id, start time, clock, explicit model and cache key. */
@@ -75,14 +75,9 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
       return request.model === "auto"
         ? withModel(undefined)
         : Effect.flatMap(s.registry.resolve(request.model), (explicit): Effect.Effect<Begun, ModelNotAllowed | UnsupportedParameter> => {
-          if (!allowsModel(requirements, explicit.id)) {
-            return Effect.fail(new ModelNotAllowed({ modelId: explicit.id, allowed: requirements.allowedModels ?? [] }))
-          }
-          // A named model whose provider would drop what the request asks for is refused, not failed over.
-          const unsupported = unsupportedOn(s.providers, request, explicit)
-          return unsupported === undefined
-            ? withModel(explicit)
-            : Effect.fail(new UnsupportedParameter({ modelId: explicit.id, ...unsupported }))
+          // A named model its key may not use, or whose provider would drop what the request asks for, is refused.
+          const refused = namedModelRefusal(s.providers, request, requirements, explicit)
+          return refused === undefined ? withModel(explicit) : Effect.fail(refused)
         })
     }))
 

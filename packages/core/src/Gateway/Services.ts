@@ -11,6 +11,7 @@ import { Events } from "../Events.js"
 import { Failover } from "../Failover.js"
 import { GatewayConfig } from "../GatewayConfig.js"
 import { HealthChecker } from "../HealthChecker.js"
+import { ModelOptimizer } from "../ModelOptimizer.js"
 import { ModelRegistry } from "../ModelRegistry.js"
 import { ModelSelector } from "../ModelSelector.js"
 import { PerformanceMonitor } from "../PerformanceMonitor.js"
@@ -46,6 +47,8 @@ export interface Services {
   readonly cache: ResponseCache["Type"]
   readonly evaluator: ResponseEvaluator["Type"]
   readonly events: Events["Type"]
+  /** A host's optimizer, when provided: told of every answer's selection (`onSelected`). */
+  readonly optimizer: Option.Option<ModelOptimizer["Type"]>
   readonly config: GatewayConfig["Type"]
   readonly accounting: Accounting.AccountingServices
   readonly queue: Effect.Effect.Success<ReturnType<typeof WaitQueue.make>>
@@ -80,6 +83,7 @@ export const make = Effect.gen(function* () {
   const queue = yield* WaitQueue.make({ capacity: Effect.map(config.get, (c) => c.failover.queueCapacity), pollMs: 1_000 })
   const abandoner = yield* Abandon.make(abandonAfterMs)
   const health = yield* Effect.serviceOption(HealthChecker)
+  const optimizer = yield* Effect.serviceOption(ModelOptimizer)
   const services: Services = {
     registry,
     selector,
@@ -89,6 +93,7 @@ export const make = Effect.gen(function* () {
     cache,
     evaluator,
     events,
+    optimizer,
     config,
     accounting: { limiter, costs, performance, keysOf: keys.usableIds },
     queue,

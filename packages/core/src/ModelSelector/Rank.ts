@@ -7,7 +7,7 @@ import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import { allowsModel } from "@modelgate/domain/Requirements"
 import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
-import { computeCost } from "../CostTracker/Price.js"
+import { computeCost, holdUsage } from "../CostTracker/Price.js"
 import type { Availability, HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
 import * as Reads from "./Reads.js"
@@ -117,6 +117,22 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     }
     const statics: Array<number> = []
     const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
+    const choices = Math.max(1, input.choices ?? 1)
+    // What the gateway holds against budgets for the call (`Accounting.hold`): the most it can cost. Read
+    // (and priced) only where a budget applies: the budget check reads `amount` of the models it limits.
+    const holdOf = (costs: CostTracker["Type"], model: ModelMetadata) => {
+      let amount: PicoUsd | undefined
+      return {
+        model,
+        get amount(): PicoUsd {
+          if (amount === undefined) {
+            const most = input.outputTokensAsked === undefined ? model.maxOutputTokens : Math.min(input.outputTokensAsked, model.maxOutputTokens)
+            amount = costs.cost(model, holdUsage(prompt, most * choices, input.cacheWrites))
+          }
+          return amount
+        }
+      }
+    }
     models.forEach(({ model }, i) => {
       if (!model.enabled) return exclude(i, "disabled")
       if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key", "request")
@@ -148,14 +164,11 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const healths: Array<ModelHealth | undefined> = models.map(() => undefined)
     // Budgets before health: a spent budget is the request's own limit (it does not pass by waiting),
     // so a model both down and over budget reads as over budget (no degraded mode, no wait, a 429).
-    const afterStatics = () =>
-      Option.isNone(deps.costs) ? checkHealth(statics) : Reads.flatMapNow(
-        Reads.budgetRefusals(
-          deps.costs.value,
-          requirements.agentType,
-          statics.map((i) => ({ model: models[i]!.model, amount: costsPico[i]! })),
-          at
-        ),
+    const afterStatics = () => {
+      if (Option.isNone(deps.costs)) return checkHealth(statics)
+      const costs = deps.costs.value
+      return Reads.flatMapNow(
+        Reads.budgetRefusals(costs, requirements.agentType, statics.map((i) => holdOf(costs, models[i]!.model)), at),
         (refusals) =>
           checkHealth(statics.filter((i, k) => {
             const refused = refusals[k]
@@ -163,6 +176,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
             return refused === undefined
           }))
       )
+    }
     const checkHealth = (affordable: ReadonlyArray<number>) =>
       Reads.flatMapNow(Reads.availability(deps.health, affordable.map((i) => models[i]!.model.id), at), (seen) => afterHealth(affordable, seen))
     const afterHealth = (affordable: ReadonlyArray<number>, seen: ReadonlyArray<Availability>) => {

@@ -3,7 +3,7 @@
  * request path and by the admin dry run (`POST /admin/select`), so the two
  * rank alike.
  */
-import type { ChatRequest } from "@modelgate/domain/Chat"
+import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import type { SelectionInput } from "../ModelSelector.js"
@@ -31,6 +31,7 @@ export const selectionInputOf = (
   maxOutputTokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutputTokens,
   outputTokensAsked: request.max_completion_tokens ?? request.max_tokens ?? undefined,
   choices: request.n ?? 1,
+  cacheWrites: cacheWritesAsked(request),
   only: explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks],
   requestId,
   unsupported: providers === undefined ? undefined : (model) => unsupportedOn(providers, request, model)?.reason
