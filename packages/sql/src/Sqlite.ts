@@ -7,6 +7,8 @@ import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
+import { openFailure } from "./internal/openError.js"
+import type { StoreError } from "@modelgate/domain/Errors"
 import { fullSync } from "./internal/writeConnection.js"
 import { loader } from "./Migrations.js"
 import * as RecordWorker from "./RecordWorker.js"
@@ -47,7 +49,8 @@ const ensureDirectory = (filename: string) =>
  * `synchronous = FULL`: `internal/writeConnection.ts`), its `SqliteFile`, and
  * the `SharedRecordWorker` that the record and cache stores write on for a
  * file (its thread starts when the first store asks for it; never for
- * `:memory:`).
+ * `:memory:`). A file that cannot be opened or migrated (not a SQLite
+ * database, unreadable) fails the layer with a `StoreError` naming the path.
  */
 export const layer = (filename: string) =>
   migrations.pipe(
@@ -56,7 +59,7 @@ export const layer = (filename: string) =>
         Layer.provideMerge(Layer.unwrapEffect(Effect.as(ensureDirectory(filename), SqliteClient.layer({ filename }))))
       )
     ),
+    Layer.catchAllCause((cause): Layer.Layer<unknown, StoreError> => Layer.failCause(openFailure(filename, cause))),
     Layer.merge(Layer.succeed(SqliteFile, SqliteFile.of({ filename, inMemory: isInMemory(filename) }))),
-    Layer.merge(RecordWorker.layerShared(filename)),
-    Layer.orDie
+    Layer.merge(RecordWorker.layerShared(filename))
   )
