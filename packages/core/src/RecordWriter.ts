@@ -7,20 +7,24 @@
  *   records wait; it goes on while full batches wait, and leaves a smaller
  *   remainder for its own interval (so steady load makes full batches, not
  *   one small batch per write). An idle writer sets no timer.
- * - Full queue: cost records wait for room (back-pressure, never lost); every
+ * - Full queue: cost records wait for room (back-pressure, never lost; logged
+ *   once until a batch is written, not per record); every
  *   other record has its own queue of `records.queueCapacity` that drops its
  *   oldest record (counted in `stats`, logged at the next flush).
- * - A failing write is retried with `writeRetry` (exponential, capped at 30 s,
- *   forever) while the gateway keeps serving; the first failure publishes
+ * - A failing write (or one that dies: a defect is taken as a failure) is
+ *   retried with `writeRetry` (exponential, capped at 30 s, forever) while
+ *   the gateway keeps serving; the first failure publishes
  *   `DegradedModeEntered` (component "records"), the next success
  *   `DegradedModeLeft`. Queued records wait meanwhile.
  * - Scope close drains and writes everything queued (retrying with
- *   `shutdownRetry`); a record offered after close is written directly.
+ *   `shutdownRetry`); when the store still fails, one error counts every
+ *   record left (cost records that waited for room included). A record
+ *   offered after close is written directly.
  * - Every accepted record is passed to `Metrics.observe` first, so metrics see
  *   it at once; writes go through `Metrics.persist`.
  */
 import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
-import type { StoreError } from "@modelgate/domain/Errors"
+import { StoreError } from "@modelgate/domain/Errors"
 import type { CostRecord, GatewayRecord } from "@modelgate/domain/Records"
 import { Chunk, Clock, Context, Effect, Layer, Option, Queue, Ref, Schedule } from "effect"
 import { Events } from "./Events.js"
@@ -34,6 +38,8 @@ import { arrayBacking } from "./RecordWriter/ArrayQueue.js"
 export interface RecordWriterStats {
   readonly queuedCosts: number
   readonly queuedOthers: number
+  /** Records accepted and not written yet: both queues and the batch being written (or retried). */
+  readonly pending: number
   readonly written: number
   readonly dropped: number
   readonly degraded: boolean
@@ -73,6 +79,8 @@ export const make = Effect.gen(function* () {
   const inflight = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
   /** Set once by the final flush; a plain flag, read synchronously on every offer. */
   let closed = false
+  /** Whether the current back-pressure episode was logged; cleared when a batch is written. */
+  let waitLogged = false
   const degraded = yield* Ref.make(false)
   const written = yield* Ref.make(0)
   const dropped = yield* Ref.make(0)
@@ -90,6 +98,7 @@ export const make = Effect.gen(function* () {
 
   const onSuccess = (batch: ReadonlyArray<GatewayRecord>) =>
     Effect.gen(function* () {
+      waitLogged = false
       yield* Ref.update(written, (n) => n + batch.length)
       if (yield* Ref.getAndSet(degraded, false)) {
         yield* Effect.logInfo("record writes recovered")
@@ -97,9 +106,17 @@ export const make = Effect.gen(function* () {
       }
     })
 
+  /** A store whose write dies (a bug, a driver's throw) fails the write instead: retried and logged, not the writer's end. */
+  const asFailure = (defect: unknown) =>
+    new StoreError({
+      operation: "records.writeBatch",
+      reason: `unexpected error: ${defect instanceof Error ? defect.message : String(defect)}`
+    })
+
   const writeOnce = (batch: ReadonlyArray<GatewayRecord>) =>
     Effect.uninterruptible(
       metrics.persist(batch, store.writeBatch(batch)).pipe(
+        Effect.catchAllDefect((defect) => Effect.fail(asFailure(defect))),
         Effect.zipRight(Ref.set(inflight, [])),
         Effect.tapBoth({ onFailure, onSuccess: () => onSuccess(batch) })
       )
@@ -163,20 +180,26 @@ export const make = Effect.gen(function* () {
     )
   )
 
+  /**
+   * Give up on what is unwritten after the final flush failed: the in-flight
+   * batch and both queues, taken until they stay empty (each take lets cost
+   * records that waited for room in), forgotten by metrics and counted in one error.
+   */
+  const giveUp = (error: StoreError) =>
+    Effect.gen(function* () {
+      const lost: Array<GatewayRecord> = [...(yield* Ref.getAndSet(inflight, []))]
+      while (queued() > 0) lost.push(...(yield* Queue.takeAll(costs)), ...(yield* Queue.takeAll(others)))
+      if (lost.length === 0) return
+      yield* metrics.forget(lost)
+      const costCount = lost.filter((r) => r._tag === "CostRecord").length
+      yield* Effect.logError(`record writer stopped with ${lost.length} unwritten records (${costCount} cost records)`, error.message)
+    })
+
   const finalFlush = Effect.gen(function* () {
     yield* Effect.sync(() => {
       closed = true
     })
-    yield* flushWith(shutdownRetry).pipe(
-      Effect.catchAll((error) =>
-        Effect.gen(function* () {
-          const lost = [...(yield* Ref.get(inflight)), ...(yield* Queue.takeAll(costs)), ...(yield* Queue.takeAll(others))]
-          yield* Ref.set(inflight, [])
-          yield* metrics.forget(lost)
-          yield* Effect.logError(`record writer stopped with ${lost.length} unwritten records`, error.message)
-        })
-      )
-    )
+    yield* flushWith(shutdownRetry).pipe(Effect.catchAll((error) => lock.withPermits(1)(giveUp(error))))
   })
 
   yield* Effect.addFinalizer(() => finalFlush)
@@ -193,7 +216,12 @@ export const make = Effect.gen(function* () {
   const offerFull = (record: GatewayRecord) =>
     Effect.gen(function* () {
       if (record._tag === "CostRecord") {
-        yield* Effect.logWarning("record queue full: cost record waits for room (back-pressure)")
+        if (!waitLogged) {
+          waitLogged = true
+          yield* Effect.logWarning(
+            `record queue full (${config.queueCapacity} cost records): cost records wait for room (back-pressure) until a batch is written`
+          )
+        }
         yield* Queue.offer(costs, record)
       } else {
         while (!(yield* Queue.offer(others, record))) {
@@ -242,7 +270,7 @@ export const make = Effect.gen(function* () {
 
   /** Closed while we were queueing: the final flush may have missed this record. */
   const afterQueued = Effect.suspend(() =>
-    closed ? flushWith(shutdownRetry).pipe(Effect.catchAll((error) => Effect.logError("late record lost", error.message))) : Effect.void
+    closed ? flushWith(shutdownRetry).pipe(Effect.catchAll((error) => lock.withPermits(1)(giveUp(error)))) : Effect.void
   )
 
   /**
@@ -262,6 +290,7 @@ export const make = Effect.gen(function* () {
   const stats = Effect.all({
     queuedCosts: Queue.size(costs),
     queuedOthers: Queue.size(others),
+    pending: Effect.map(Ref.get(inflight), (batch) => batch.length + queued()),
     written: Ref.get(written),
     dropped: Ref.get(dropped),
     degraded: Ref.get(degraded)

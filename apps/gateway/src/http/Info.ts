@@ -9,6 +9,7 @@ import { Events } from "@modelgate/core/Events"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Providers } from "@modelgate/core/Provider"
+import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { ModelNotFound } from "@modelgate/domain/Errors"
 import { GatewayEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
@@ -51,6 +52,8 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   const events = yield* Events
   // Optional (an app over doubles may have no adapters): then every provider is taken to need a key.
   const adapters = Option.getOrUndefined(yield* Effect.serviceOption(Providers))
+  // Optional too (records kept in memory have no writer): then `/ready` says nothing about records.
+  const writer = Option.getOrUndefined(yield* Effect.serviceOption(RecordWriter))
   const created = Math.floor((yield* Clock.currentTimeMillis) / 1000)
 
   const auto = { id: "auto", object: "model", created, owned_by: "modelgate" }
@@ -86,7 +89,9 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   /**
    * `GET /ready`: per provider, keys and model health; 200 when at least one
    * provider can serve (it has a key, or needs none as Ollama, and a model
-   * not known to be unavailable).
+   * not known to be unavailable). `records` tells whether records are being
+   * written (`degraded`: the store fails, records wait in memory) and how
+   * many wait; a failing store does not make the gateway unready.
    */
   const readiness = Effect.gen(function* () {
     const [enabled, statuses, keyStatus] = yield* Effect.all([registry.enabled, health.all, keys.status])
@@ -113,7 +118,8 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
         }
       }))
     const ready = rows.some((r) => r.ready)
-    return json({ status: ready ? "ready" : "not_ready", providers: rows }, ready ? 200 : 503)
+    const records = writer === undefined ? undefined : yield* writer.stats
+    return json({ status: ready ? "ready" : "not_ready", providers: rows, records }, ready ? 200 : 503)
   })
 
   /**

@@ -1,0 +1,122 @@
+/**
+ * The record writer while its store fails (disk full, I/O error) and its cost
+ * queue is full: back-pressure is logged once per episode, not once per
+ * waiting record; a scope closed meanwhile counts every record it could not
+ * write (those that were waiting for room included) in one error; a write
+ * that dies is retried like a failed one instead of stopping the writer.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { StoreError } from "@modelgate/domain/Errors"
+import { Context, Effect, Exit, Fiber, Layer, Logger, Ref, Scope, Stream, TestClock } from "effect"
+import { Events } from "@modelgate/core/Events"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
+import { RecordSink } from "@modelgate/core/RecordSink"
+import * as RecordStore from "@modelgate/core/RecordStore"
+import { RecordWriter } from "@modelgate/core/RecordWriter"
+import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
+import { cost } from "./RecordFixtures.js"
+
+
+const diskFull = new StoreError({ operation: "write", reason: "SQLITE_FULL: database or disk is full" })
+
+/** A writer over a memory store that fails while `broken` (or runs `before` each write), in `scope`. */
+const setup = (records: Partial<typeof RecordsConfig.Type>, broken: Ref.Ref<boolean>, before?: Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const store = RecordStore.layerMemoryFailing(
+      Effect.zipRight(before ?? Effect.void, Effect.flatMap(Ref.get(broken), (b) => (b ? Effect.fail(diskFull) : Effect.void)))
+    )
+    const storeCtx = yield* Layer.build(store)
+    const scope = yield* Scope.make()
+    const config = new GatewayConfigData({ ...defaultConfig, records: RecordsConfig.make({ ...defaultConfig.records, ...records }) })
+    const ctx = yield* Layer.buildWithScope(
+      AccountingMemory.layerOver(Layer.succeedContext(storeCtx)).pipe(
+        Layer.provide(Layer.succeed(Events, Events.of({ publish: () => Effect.void, subscribe: Stream.empty }))),
+        Layer.provide(GatewayConfig.layerStatic(config))
+      ),
+      scope
+    )
+    return {
+      scope,
+      sink: Context.get(ctx, RecordSink),
+      writer: Context.get(ctx, RecordWriter),
+      stored: Context.get(storeCtx, RecordStore.MemoryRecordStore).all
+    }
+  })
+
+/** Run `self` with a logger that keeps every message. */
+const withLogs = <A, E, R>(self: (logs: Ref.Ref<ReadonlyArray<string>>) => Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const logs = yield* Ref.make<ReadonlyArray<string>>([])
+    const logger = Logger.make(({ message }) => {
+      const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
+      Effect.runSync(Ref.update(logs, (all) => [...all, text]))
+    })
+    return yield* Effect.provide(self(logs), Logger.replace(Logger.defaultLogger, logger))
+  })
+
+const count = (logs: ReadonlyArray<string>, text: string) => logs.filter((line) => line.includes(text)).length
+
+describe("RecordWriter while the store fails", () => {
+  it.scoped("a full cost queue logs back-pressure once, not once per waiting record; nothing is lost or doubled", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const broken = yield* Ref.make(true)
+        const t = yield* setup({ flushIntervalMs: 250, batchSize: 100, queueCapacity: 2 }, broken)
+        const offering = yield* Effect.fork(Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) => t.sink.offer(cost(i)), { concurrency: "unbounded" }))
+        yield* TestClock.adjust("250 millis")
+        yield* TestClock.adjust("10 seconds")
+        assert.strictEqual(count(yield* Ref.get(logs), "back-pressure"), 1, (yield* Ref.get(logs)).join("\n"))
+
+        yield* Ref.set(broken, false)
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.join(offering)
+        yield* Scope.close(t.scope, Exit.void)
+        const ats = (yield* t.stored).map((r) => r.at).sort((a, b) => a - b)
+        assert.deepStrictEqual(ats, Array.from({ length: 20 }, (_, i) => i))
+      })
+    ))
+
+  it.scoped("closing the scope while the store fails counts every unwritten record, those waiting for room too", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const broken = yield* Ref.make(true)
+        const t = yield* setup({ flushIntervalMs: 250, batchSize: 100, queueCapacity: 2 }, broken)
+        const offering = yield* Effect.fork(Effect.forEach(Array.from({ length: 6 }, (_, i) => i), (i) => t.sink.offer(cost(i)), { concurrency: "unbounded" }))
+        yield* TestClock.adjust("250 millis")
+        yield* TestClock.adjust("1 second")
+        const closing = yield* Effect.fork(Scope.close(t.scope, Exit.void))
+        for (let i = 0; i < 40; i++) yield* TestClock.adjust("1 second")
+        yield* Fiber.join(closing)
+        yield* Fiber.join(offering)
+        const lines = yield* Ref.get(logs)
+        const stopped = lines.filter((line) => line.includes("unwritten records"))
+        assert.deepStrictEqual(stopped.map((line) => /with (\d+) unwritten/.exec(line)?.[1]), ["6"], lines.join("\n"))
+        assert.strictEqual(count(lines, "lost"), 0, lines.join("\n"))
+        assert.strictEqual((yield* t.stored).length, 0)
+        const stats = yield* t.writer.stats
+        assert.strictEqual(stats.queuedCosts, 0)
+      })
+    ))
+
+  it.scoped("a store write that dies (a defect) is logged and retried like a failure: the writer keeps writing", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const broken = yield* Ref.make(false)
+        const deaths = yield* Ref.make(1)
+        const dieOnce = Effect.flatMap(Ref.getAndUpdate(deaths, (n) => n - 1), (n) => (n > 0 ? Effect.dieMessage("driver bug") : Effect.void))
+        const t = yield* setup({ flushIntervalMs: 250, batchSize: 100 }, broken, dieOnce)
+        yield* t.sink.offer(cost(1))
+        yield* TestClock.adjust("250 millis")
+        assert.strictEqual((yield* t.stored).length, 0)
+        assert.isTrue((yield* t.writer.stats).degraded)
+        assert.include((yield* Ref.get(logs)).join("\n"), "driver bug")
+        yield* TestClock.adjust("1 second")
+        assert.deepStrictEqual((yield* t.stored).map((r) => r.at), [1], "the batch is retried and written")
+        yield* t.sink.offer(cost(2))
+        yield* TestClock.adjust("250 millis")
+        assert.deepStrictEqual((yield* t.stored).map((r) => r.at), [1, 2], "later records are written on their interval")
+        assert.strictEqual((yield* t.writer.stats).pending, 0)
+      })
+    ))
+})
