@@ -3,18 +3,19 @@
  * first use. The directory of the file is created when missing.
  */
 import { NodeContext } from "@effect/platform-node"
-import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
+import { migrateFully } from "./internal/migrateFully.js"
 import { openFailure } from "./internal/openError.js"
 import type { StoreError } from "@modelgate/domain/Errors"
 import { fullSync } from "./internal/writeConnection.js"
 import { loader } from "./Migrations.js"
 import * as RecordWorker from "./RecordWorker.js"
 
-/** Migrate the database behind `SqlClient`. */
-export const migrations = SqliteMigrator.layer({ loader })
+/** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
+export const migrations = Layer.effectDiscard(migrateFully(loader))
 
 /**
  * Which SQLite database `Sqlite.layer` opened. Stores that can use a second
