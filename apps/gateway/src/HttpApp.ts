@@ -9,7 +9,7 @@
  * NodeRuntime.runMain(Layer.launch(Main))
  * ```
  */
-import { HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
+import { HttpMiddleware, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { clientAbortFiberId, type ServeError } from "@effect/platform/HttpServerError"
 import { NodeHttpServer } from "@effect/platform-node"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
@@ -17,6 +17,7 @@ import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { Context, Deferred, Duration, Effect, Exit, type Fiber, FiberId, Layer, Runtime } from "effect"
 import type * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
+import * as Cors from "./http/Cors.js"
 import { type Claim, DispatchServer } from "./http/NodeDispatch.js"
 import { nodeResponse } from "./http/NodeWrite.js"
 import * as Router from "./http/Router.js"
@@ -45,8 +46,11 @@ const longLived = (url: string) => url.startsWith("/v1/events")
 const serveApp = (hooks: DrainHooks) =>
   Effect.gen(function* () {
     const closing = yield* Deferred.make<void>()
-    const { app, hot, requestId, serveNode } = yield* Router.makeRoutes({ closing: Deferred.await(closing) })
-    const grace = (yield* (yield* GatewayConfig).get).server.shutdownGraceMs
+    const { app, hot, refuseUnread, requestId, serveNode } = yield* Router.makeRoutes({ closing: Deferred.await(closing) })
+    const settings = (yield* (yield* GatewayConfig).get).server
+    const grace = settings.shutdownGraceMs
+    // Read once, as the body limit: `undefined` (the default) costs one check per request.
+    const cors = Cors.make(settings.cors)
     let inFlight = 0
     let draining = false
     let idle: Deferred.Deferred<void> | undefined
@@ -81,6 +85,17 @@ const serveApp = (hooks: DrainHooks) =>
         if (draining) {
           return Effect.succeed(toResponse(shuttingDown, { connection: "close", "x-request-id": requestId(request.headers["x-request-id"]) }))
         }
+        if (cors !== undefined) {
+          const preflight = cors.preflight(request.method, request.headers)
+          if (preflight !== undefined) return Effect.succeed(HttpServerResponse.empty({ status: 204, headers: preflight }))
+          const allowed = cors.allow(request.headers["origin"])
+          if (allowed !== undefined) {
+            const res = nodeResponse(request)
+            // On Node, set on the response itself: streams are written to it directly.
+            if (res !== undefined) Cors.setOn(res, allowed)
+            else inner = Effect.map(inner, HttpServerResponse.setHeaders(allowed))
+          }
+        }
         if (longLived(request.url)) return inner
         const response = nodeResponse(request)
         watch(fiber, response)
@@ -99,6 +114,10 @@ const serveApp = (hooks: DrainHooks) =>
       const runFork = Runtime.runFork(yield* Effect.runtime<never>())
       const claim: Claim = (req, res) => {
         if (draining || req.headers.upgrade !== undefined) return false
+        if (cors !== undefined) {
+          const allowed = cors.allow(req.headers.origin)
+          if (allowed !== undefined) Cors.setOn(res, allowed)
+        }
         let fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
         // A request ends once its answer is done (its fiber ended, or its refusal written, or its connection
         // closed while the body was read: reading stops then) and its response finished or closed. A complete
@@ -159,6 +178,10 @@ const serveApp = (hooks: DrainHooks) =>
       }
       // Acquired before `serveEffect`, so released after the platform's listener is removed.
       yield* Effect.acquireRelease(Effect.sync(() => server.claimWith(claim)), () => Effect.sync(() => server.claimWith(undefined)))
+      yield* Effect.acquireRelease(
+        Effect.sync(() => server.refuseUnreadWith((req, res) => !draining && refuseUnread(req, res))),
+        () => Effect.sync(() => server.refuseUnreadWith(undefined))
+      )
     }
     yield* HttpServer.serveEffect(app, track)
     // Added after `serveEffect`, so it runs before the handler is removed.
@@ -192,10 +215,29 @@ export const layer: Layer.Layer<never, never, Router.AppServices | HttpServer.Ht
   serveApp(noHooks)
 ).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))
 
+/**
+ * How long Node's server waits on a client: for the request's headers, for
+ * the whole request (headers and body; not the answer, so a long stream is
+ * never cut), and on an idle keep-alive connection; expiries are checked every
+ * `checkIntervalMs`. A client past them (a slowloris, an upload that stalls)
+ * is answered 408 and closed.
+ */
+export interface NodeTimeouts {
+  readonly headersMs: number
+  readonly requestMs: number
+  readonly keepAliveMs: number
+  readonly checkIntervalMs: number
+}
+
+/** The timeouts `serve` sets (Node's own defaults, stated so they cannot drift). */
+export const nodeTimeouts: NodeTimeouts = { headersMs: 60_000, requestMs: 300_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 }
+
 /** Where to listen; unset fields come from `server.port` / `server.host` of the configuration. */
 export interface ServeOptions {
   readonly port?: number | undefined
   readonly host?: string | undefined
+  /** Overrides of `nodeTimeouts` (tests shorten them). */
+  readonly timeouts?: Partial<NodeTimeouts> | undefined
 }
 
 /**
@@ -207,7 +249,13 @@ export const serve = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const config = (yield* (yield* GatewayConfig).get).server
-      const server = new DispatchServer({ keepAliveTimeout: 5_000 })
+      const timeouts = { ...nodeTimeouts, ...options.timeouts }
+      const server = new DispatchServer({
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: timeouts.requestMs,
+        keepAliveTimeout: timeouts.keepAliveMs,
+        connectionsCheckingInterval: timeouts.checkIntervalMs
+      })
       const hooks: DrainHooks = {
         stopAccepting: Effect.sync(() => {
           server.close()

@@ -15,7 +15,13 @@ export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
   host: withDefault(Schema.String, () => "127.0.0.1"),
   port: withDefault(Schema.Int.pipe(Schema.between(0, 65535)), () => 8787),
   maxBodyBytes: withDefault(PositiveInt, () => 10 * 1024 * 1024),
-  shutdownGraceMs: withDefault(PositiveInt, () => 10_000)
+  shutdownGraceMs: withDefault(PositiveInt, () => 10_000),
+  /**
+   * Origins whose browsers may call the gateway (CORS): exact origins such as
+   * `https://app.example.com`, or `*` for any. Empty (the default): no CORS
+   * headers, and a browser's preflight is not answered.
+   */
+  cors: withDefault(Schema.Array(Schema.NonEmptyTrimmedString), () => [])
 }) {}
 
 /** Embedded SQLite store. */

@@ -37,6 +37,27 @@ export const declaredTooLarge = (source: Http.IncomingMessage, maxBytes: number)
   return Number.isFinite(length) && length > maxBytes ? tooLarge(maxBytes, `of ${length} bytes`) : undefined
 }
 
+/**
+ * A 415 when the request declares a `Content-Encoding` (gzip, br, ...) other
+ * than `identity`: bodies are read as they are sent, never decompressed, so
+ * an encoded body is refused by name instead of failing as bad JSON.
+ */
+export const declaredEncoded = (source: Http.IncomingMessage): ApiError | undefined => {
+  const encoding = source.headers["content-encoding"]
+  const name = encoding?.trim().toLowerCase()
+  if (name === undefined || name === "" || name === "identity") return undefined
+  return new ApiError({
+    status: 415,
+    type: "invalid_request_error",
+    code: "unsupported_content_encoding",
+    message: `Content-Encoding '${encoding}' is not supported: send the request body uncompressed (no Content-Encoding header)`
+  })
+}
+
+/** The refusal of a body from its headers alone: over `maxBytes` by Content-Length (413), or encoded (415). */
+export const refusedUnread = (source: Http.IncomingMessage, maxBytes: number): ApiError | undefined =>
+  declaredTooLarge(source, maxBytes) ?? declaredEncoded(source)
+
 /** The most of a refused body read and discarded before its 413 (past it, the 413 is written at once). */
 export const maxDrainBytes = 64 * 1024 * 1024
 
@@ -131,7 +152,7 @@ export const readFrom = <A>(
   maxBytes: number,
   then: (bytes: Buffer) => Effect.Effect<A, ApiError>
 ): Effect.Effect<A, ApiError> => {
-  const refused = declaredTooLarge(source, maxBytes)
+  const refused = refusedUnread(source, maxBytes)
   if (refused !== undefined) {
     // Answered once the body has arrived (see `drain`).
     return Effect.async<A, ApiError>((resume) => Effect.sync(drain(source, () => resume(Effect.fail(refused)))))

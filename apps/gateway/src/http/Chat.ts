@@ -15,7 +15,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
 import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
-import { collect, declaredTooLarge, decoder, drain, nestedDeeper, nestedTooDeep, parseJson, readFrom } from "./Body.js"
+import { collect, decoder, drain, nestedDeeper, nestedTooDeep, parseJson, readFrom, refusedUnread } from "./Body.js"
 import { decodeCommon } from "./ChatFast.js"
 import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
@@ -155,6 +155,12 @@ export interface ChatHandler {
    * the body (the connection closed first).
    */
   readonly serveNode: (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: NodeHooks) => () => void
+  /**
+   * For a request that expects `100 Continue`: answer the refusal its headers
+   * alone earn (413 by Content-Length, 415 encoded) and return true, without
+   * reading the body; false when the body should be read.
+   */
+  readonly refuseUnread: (req: Http.IncomingMessage, res: Http.ServerResponse) => boolean
 }
 
 /**
@@ -239,7 +245,7 @@ export const make = (
     const headers = nodeHeaders(req)
     const requestId = ids(headers["x-request-id"])
     const refuse = (error: ApiError) => sendError(res, error, failureHeaders(error, requestId), hooks.settle)
-    const declared = declaredTooLarge(req, maxBytes)
+    const declared = refusedUnread(req, maxBytes)
     // Answered once the body has arrived (see `drain`).
     if (declared !== undefined) return drain(req, () => refuse(declared))
     return collect(req, maxBytes, (bytes) => {
@@ -277,5 +283,13 @@ export const make = (
     })
   }
 
-  return { respond, serveNode, writeTo }
+  const refuseUnread = (req: Http.IncomingMessage, res: Http.ServerResponse): boolean => {
+    const refused = refusedUnread(req, maxBytes)
+    if (refused === undefined) return false
+    // The body was never invited: the connection is closed after the answer (Node does so too, without a 100).
+    sendError(res, refused, { "x-request-id": ids(nodeHeaders(req)["x-request-id"]), connection: "close" }, () => {})
+    return true
+  }
+
+  return { refuseUnread, respond, serveNode, writeTo }
 })

@@ -13,6 +13,11 @@
  * arguments. Intercepting the registration instead (overriding `on`, `off`
  * and their aliases to wrap the platform's listener) would have to mirror
  * every way a listener can be added or removed.
+ *
+ * A request with `Expect: 100-continue` (curl sends it for bodies over
+ * 1 KiB) is offered to `refuseUnread` first: Node would otherwise write
+ * `100 Continue` before any listener sees the request, inviting the client to
+ * upload a body the gateway refuses anyway (over the size limit, encoded).
  */
 import * as Http from "node:http"
 
@@ -22,6 +27,22 @@ export type Claim = (req: Http.IncomingMessage, res: Http.ServerResponse) => boo
 /** An `http.Server` whose requests go through a `Claim` first, when one is set. */
 export class DispatchServer extends Http.Server {
   #claim: Claim | undefined = undefined
+  #refuseUnread: Claim | undefined = undefined
+
+  constructor(options: Http.ServerOptions) {
+    super(options)
+    // With a 'checkContinue' listener Node leaves `100 Continue` to it and emits no 'request'.
+    this.on("checkContinue", (req: Http.IncomingMessage, res: Http.ServerResponse) => {
+      if (this.#refuseUnread?.(req, res) === true) return
+      res.writeContinue()
+      this.emit("request", req, res)
+    })
+  }
+
+  /** Offer every request that expects `100 Continue` to `refuse` (answered without its body) before continuing it; `undefined` stops it. */
+  refuseUnreadWith(refuse: Claim | undefined): void {
+    this.#refuseUnread = refuse
+  }
 
   /** Offer every request to `claim` first; `undefined` stops claiming. */
   claimWith(claim: Claim | undefined): void {

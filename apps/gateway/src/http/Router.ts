@@ -75,6 +75,12 @@ export interface Routes {
    * stops reading the body.
    */
   readonly serveNode: (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: Chat.NodeHooks) => (() => void) | undefined
+  /**
+   * For a request that expects `100 Continue`: true when its refusal was
+   * answered from its headers alone (the hot route's 413 or 415), false when
+   * it should be continued (see `NodeDispatch`).
+   */
+  readonly refuseUnread: (req: Http.IncomingMessage, res: Http.ServerResponse) => boolean
 }
 
 const noop = () => {}
@@ -144,6 +150,9 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     return noop
   }
 
+  const refuseUnread: Routes["refuseUnread"] = (req, res) =>
+    req.method === "POST" && req.url === "/v1/chat/completions" && chat.refuseUnread(req, res)
+
   const app = router.pipe(
     Effect.catchTags({
       ApiError: (error) => Effect.succeed(toResponse(error)),
@@ -156,5 +165,5 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     ),
     Effect.flatMap(withId)
   )
-  return { app, hot, requestId: ids, serveNode } satisfies Routes
+  return { app, hot, refuseUnread, requestId: ids, serveNode } satisfies Routes
 })

@@ -246,6 +246,8 @@ export interface ServerOptions {
   readonly withKeys?: ReadonlyArray<string>
   /** With it, a `Providers` table of the models' providers in which these need no key (as Ollama); without it, no table. */
   readonly keyless?: ReadonlyArray<string>
+  /** `server.cors` of the running configuration (default: none). */
+  readonly cors?: ReadonlyArray<string>
   /** `logLevel` of the running configuration (default: the default's). */
   readonly logLevel?: GatewayConfigData["logLevel"]
 }
@@ -261,7 +263,8 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
         auth: AuthConfig.make({ virtualKeys: (options.virtualKeys ?? []).map((k) => VirtualKey.make(k)) }),
         server: ServerConfig.make({
           maxBodyBytes: options.maxBodyBytes ?? defaultConfig.server.maxBodyBytes,
-          shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs
+          shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs,
+          cors: options.cors ?? defaultConfig.server.cors
         })
       })
     ),
