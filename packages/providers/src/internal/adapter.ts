@@ -107,9 +107,11 @@ const mediaOf = (request: ChatRequest): Media => {
     for (const part of message.content) {
       if (part.type === "image_url") {
         const url = part.image_url.url
-        const type = isDataUrl(url) ? dataUrlMediaType(url) : undefined
         if (!isDataUrl(url)) media = { ...media, remoteImage: true }
-        else if (type !== undefined && !media.imageTypes.includes(type)) media = { ...media, imageTypes: [...media.imageTypes, type] }
+        else {
+          const type = dataUrlMediaType(url)
+          if (type !== undefined && !media.imageTypes.includes(type)) media = { ...media, imageTypes: [...media.imageTypes, type] }
+        }
       } else if (part.type === "input_audio") media = { ...media, audio: true }
       else if (part.type === "file") {
         const inline = part.file.file_data !== undefined && isDataUrl(part.file.file_data)
