@@ -6,12 +6,11 @@
  * one key only announces that key.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Gateway } from "@modelgate/core/Gateway"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Either, Fiber, TestClock } from "effect"
 import { ask, noonUtc, recordEvents } from "./fixture.js"
-import { refusedFor, twoKeys } from "./TwoKeysFixture.js"
+import { onTwoKeys, refusedFor } from "./TwoKeysFixture.js"
 
 /** gpt-4o-mini's RateLimited / WindowReset events as [tag, key, ms after noon, retryAfterMs]. */
 const limits = (all: ReadonlyArray<GatewayEvent>) =>
@@ -23,11 +22,8 @@ const limits = (all: ReadonlyArray<GatewayEvent>) =>
 
 describe("Events after a 429 on every key of a provider", () => {
   it.scoped("the model is announced rate limited once until its first key frees, and back when a queued request is served", () =>
-    Effect.gen(function* () {
-      yield* TestClock.setTime(noonUtc)
-      const s = yield* twoKeys()
-      yield* Effect.gen(function* () {
-        const gateway = yield* Gateway
+    onTwoKeys((s, gateway) =>
+      Effect.gen(function* () {
         const events = yield* recordEvents
         yield* s.openai.script(refusedFor(2), refusedFor(3))
         assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("first"), defaultRequirements))))
@@ -51,15 +47,11 @@ describe("Events after a 429 on every key of a provider", () => {
         // back once its first key frees (2 s), found by the queued request's next look (before 3 s)
         const backAt = modelWide[1]![2]
         assert.isTrue(backAt >= 2_000 && backAt <= 3_000, `WindowReset at ${backAt} ms`)
-      }).pipe(Effect.provide(s.layer))
-    }), 20_000)
+      })), 20_000)
 
   it.scoped("a 429 on one key of two announces the key, not the model", () =>
-    Effect.gen(function* () {
-      yield* TestClock.setTime(noonUtc)
-      const s = yield* twoKeys()
-      yield* Effect.gen(function* () {
-        const gateway = yield* Gateway
+    onTwoKeys((s, gateway) =>
+      Effect.gen(function* () {
         const events = yield* recordEvents
         yield* s.openai.script(refusedFor(30))
         assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("first"), defaultRequirements))))
@@ -68,6 +60,5 @@ describe("Events after a 429 on every key of a provider", () => {
         // published after anything the first request's refusal published
         yield* events.waitFor("ModelSelected", (e) => e.requestId === answer.meta.requestId)
         assert.deepStrictEqual(limits(yield* events.all), [["RateLimited", "openai#0", 0, 30_000]])
-      }).pipe(Effect.provide(s.layer))
-    }), 20_000)
+      })), 20_000)
 })

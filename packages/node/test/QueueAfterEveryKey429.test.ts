@@ -5,22 +5,18 @@
  * first hint has passed. A 429 on one key only leaves the model to the other.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Gateway } from "@modelgate/core/Gateway"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Either, Fiber, TestClock } from "effect"
-import { ask, endsWithClockStill, noonUtc } from "./fixture.js"
-import { keyA, keyB, refusedFor, twoKeys } from "./TwoKeysFixture.js"
+import { ask, endsWithClockStill } from "./fixture.js"
+import { keyA, keyB, onTwoKeys, refusedFor } from "./TwoKeysFixture.js"
 
 const chatKeys = (requests: ReadonlyArray<{ readonly path: string; readonly headers: Readonly<Record<string, string>> }>) =>
   requests.filter((r) => r.path.endsWith("/chat/completions")).map((r) => r.headers["authorization"]?.slice("Bearer ".length))
 
 describe("The wait queue after a 429 on every key of a provider", () => {
   it.scoped("with both keys refused for 2 s, a request waits in the queue and is served by the model once 2 s have passed", () =>
-    Effect.gen(function* () {
-      yield* TestClock.setTime(noonUtc)
-      const s = yield* twoKeys()
-      yield* Effect.gen(function* () {
-        const gateway = yield* Gateway
+    onTwoKeys((s, gateway) =>
+      Effect.gen(function* () {
         yield* s.openai.script(refusedFor(2), refusedFor(2))
         // round robin: the first request is refused on key A, the second (key A blocked) on key B
         assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("first"), defaultRequirements))))
@@ -34,15 +30,11 @@ describe("The wait queue after a 429 on every key of a provider", () => {
         if (Either.isRight(third)) assert.strictEqual(third.right.meta.model, "gpt-4o-mini")
         // nothing was sent while both keys were refused: one call, after the hint
         assert.lengthOf(chatKeys(yield* s.openai.requests), 3)
-      }).pipe(Effect.provide(s.layer))
-    }), 20_000)
+      })), 20_000)
 
   it.scoped("with one of two keys refused for 30 s, the next request is served at once by the model on the other key", () =>
-    Effect.gen(function* () {
-      yield* TestClock.setTime(noonUtc)
-      const s = yield* twoKeys()
-      yield* Effect.gen(function* () {
-        const gateway = yield* Gateway
+    onTwoKeys((s, gateway) =>
+      Effect.gen(function* () {
         yield* s.openai.script(refusedFor(30))
         assert.isTrue(Either.isLeft(yield* Effect.either(gateway.complete(ask("first"), defaultRequirements))))
         for (let i = 0; i < 3; i++) {
@@ -50,6 +42,5 @@ describe("The wait queue after a 429 on every key of a provider", () => {
           assert.strictEqual(answer.meta.model, "gpt-4o-mini")
         }
         assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA, keyB, keyB, keyB])
-      }).pipe(Effect.provide(s.layer))
-    }), 20_000)
+      })), 20_000)
 })

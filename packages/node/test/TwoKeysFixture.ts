@@ -3,8 +3,10 @@
  * 429 the fake answers with a retry hint only: the setup of the tests of a
  * provider refusing every key of a model.
  */
+import { Gateway } from "@modelgate/core/Gateway"
 import { Fault } from "@modelgate/testkit/FakeServer"
-import { models, stack } from "./fixture.js"
+import { Effect, type Layer, type Scope, TestClock } from "effect"
+import { models, noonUtc, stack } from "./fixture.js"
 
 /** The two OpenAI keys, as the fake sees them. */
 export const keyA = "sk-test-openai"
@@ -29,4 +31,18 @@ export const twoKeys = () =>
     models: onlyMini(),
     openAiApiKeys: [keyA, keyB],
     gateway: { cache: { enabled: false }, failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 5_000 } }
+  })
+
+/** The stack `twoKeys` builds. */
+type TwoKeys = Effect.Effect.Success<ReturnType<typeof twoKeys>>
+
+/** What `body` may use: the stack layer's services (the Gateway, Events, ...) and the test's scope. */
+type Provided = Layer.Layer.Success<TwoKeys["layer"]> | Scope.Scope
+
+/** `body` run at noon (TestClock) on the `twoKeys` stack, with its Gateway. */
+export const onTwoKeys = <A, E>(body: (s: TwoKeys, gateway: Gateway["Type"]) => Effect.Effect<A, E, Provided>) =>
+  Effect.gen(function* () {
+    yield* TestClock.setTime(noonUtc)
+    const s = yield* twoKeys()
+    return yield* Effect.flatMap(Gateway, (gateway) => body(s, gateway)).pipe(Effect.provide(s.layer))
   })
