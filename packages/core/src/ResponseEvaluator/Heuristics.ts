@@ -93,12 +93,10 @@ export const requestedCount = (prompt: string): { readonly count: number; readon
 const sentences = (text: string) => text.split(/(?<=[.!?。！？])\s+/u).filter((s) => s.trim().length > 0).length
 const paragraphs = (text: string) => text.split(/\n\s*\n/).filter((p) => p.trim().length > 0).length
 
-/**
- * A bare refusal: a short answer (under 40 words) that opens by declining
- * ("I'm sorry, but I can't ...", "I cannot assist ...", "Sorry, I am unable to ...").
- */
+/** An answer that opens by declining ("I'm sorry, but I can't ...", "I cannot assist ...", "Sorry, I am unable to ..."). */
 const refusalOpening =
   /^\s*(?:(?:i'?m|i am)\s+(?:so\s+|very\s+|really\s+)?sorry|sorry|i apologi[sz]e|unfortunately)?[\s,.!:;-]*(?:but\s+)?(?:i|as an ai[^,.]*,\s*i)\s+(?:can(?:no|')t|cannot|can not|won'?t|will not|am (?:not able|unable)|'m (?:not able|unable)|am not allowed|must decline)\b/iu
+/** A bare refusal: a short answer (under 40 words) that opens by declining. */
 export const isRefusal = (text: string): boolean => words(text).length < 40 && refusalOpening.test(text.replace(/[\u2018\u2019]/g, "'"))
 
 /** Completeness of the first choice, 0..1. */
