@@ -12,7 +12,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, FiberRef, Redacted, type Scope } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
-import { toGeminiRequest, unnamedForGemini, unservedGeminiEffort } from "./Google/Request.js"
+import { imageMediaTypes, toGeminiRequest, unnamedForGemini, unservedGeminiEffort } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
@@ -22,6 +22,7 @@ import {
   cannotServe,
   extraOpenAiParameters,
   fileByReference,
+  imageTypeOutside,
   logitBias,
   missingKey,
   remoteImage,
@@ -180,6 +181,7 @@ export const make = (
         extraOpenAiParameters,
         unservedGeminiEffort,
         remoteImage,
+        imageTypeOutside(imageMediaTypes),
         fileByReference,
         stopsOver(5),
         toolArgumentsNotObject,

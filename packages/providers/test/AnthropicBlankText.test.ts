@@ -15,8 +15,8 @@ import { toAnthropicRequest } from "../src/Anthropic/Request.js"
 const call = (id: string, name: string, args: string): ToolCall => ({ id, type: "function", function: { name, arguments: args } })
 const tools = [{ type: "function" as const, function: { name: "get_time" } }]
 
-const bodyOf = (messages: ChatRequest["messages"]) =>
-  Either.getOrThrow(toAnthropicRequest({ model: "claude-test", messages, tools }, modelOf("anthropic", "claude-x"), {
+const bodyOf = (messages: ChatRequest["messages"], requestTools: ChatRequest["tools"] = tools) =>
+  Either.getOrThrow(toAnthropicRequest({ model: "claude-test", messages, tools: requestTools }, modelOf("anthropic", "claude-x"), {
     stream: false,
     context: { provider: "anthropic", model: "claude-test" }
   }))
@@ -65,7 +65,9 @@ describe("Anthropic blank text", () => {
  * block must not drop the breakpoint, or the prefix the client asked cached
  * is never cached and every call pays for it in full. A breakpoint caches
  * everything before it, so it moves back onto the block sent just before the
- * blank one: the same cached prefix, as the blank block adds nothing.
+ * blank one: the same cached prefix, as the blank block adds nothing. The
+ * prefix runs tools, then system, then messages, so with nothing before it in
+ * the messages that block is the last system block, else the last tool.
  */
 describe("Anthropic blank text with a cache breakpoint", () => {
   const cache = { type: "ephemeral" as const }
@@ -106,6 +108,7 @@ describe("Anthropic blank text with a cache breakpoint", () => {
     assert.isUndefined(validateMessages(body))
     assert.deepStrictEqual(body.system, [{ type: "text", text: "rules", cache_control: cache }])
     assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "question" }])
+    assert.deepStrictEqual(body.tools, [{ name: "get_time", input_schema: { type: "object", properties: {} } }])
   })
 
   it("a message of blank text alone goes, its breakpoint on the block before it and the turns around it merged", () => {
@@ -127,10 +130,67 @@ describe("Anthropic blank text with a cache breakpoint", () => {
     assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "doc", cache_control: hour }, { type: "text", text: "q" }])
   })
 
-  it("with nothing before it, it is left out rather than moved onto later text (which would cache more than asked)", () => {
-    const body = bodyOf([{ role: "user", content: [{ type: "text", text: " ", cache_control: cache }, { type: "text", text: "question" }] }])
+  /** The cache breakpoints of a body: on tools, system blocks and message blocks. */
+  const breakpointsOf = (body: ReturnType<typeof bodyOf>) =>
+    [...(body.tools ?? []), ...(Array.isArray(body.system) ? body.system : []), ...body.messages.flatMap((m) => m.content)]
+      .flatMap((block) => (block.cache_control === undefined ? [] : [block.cache_control]))
+
+  const answeredCallTurns: ChatRequest["messages"] = [
+    { role: "assistant", content: null, tool_calls: [call("call_1", "get_time", "{}")] },
+    { role: "tool", tool_call_id: "call_1", content: "12:00" }
+  ]
+  const twoTools = [...tools, { type: "function" as const, function: { name: "get_date", description: "today's date" } }]
+
+  // Anthropic's cached prefix runs tools, then system, then messages: with no system prompt, the last tool ends it.
+  it("with nothing before it in the messages and no system prompt, it moves onto the last tool definition", () => {
+    const body = bodyOf([{ role: "user", content: [{ type: "text", text: " ", cache_control: hour }, { type: "text", text: "question" }] }], twoTools)
     assert.isUndefined(validateMessages(body))
     assert.isUndefined(body.system)
+    assert.deepStrictEqual(body.tools, [
+      { name: "get_time", input_schema: { type: "object", properties: {} } },
+      { name: "get_date", description: "today's date", input_schema: { type: "object", properties: {} }, cache_control: hour }
+    ])
+    assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "question" }])
+  })
+
+  it("a blank system block with no system text before it moves onto the last tool definition too", () => {
+    const body = bodyOf([
+      { role: "system", content: [{ type: "text", text: "\n", cache_control: cache }] },
+      { role: "user", content: "question" }
+    ])
+    assert.isUndefined(validateMessages(body))
+    assert.isUndefined(body.system)
+    assert.deepStrictEqual(body.tools, [{ name: "get_time", input_schema: { type: "object", properties: {} }, cache_control: cache }])
+  })
+
+  it("on a last tool with a breakpoint of its own, the longer-lived of the two stays and no breakpoint is added", () => {
+    const cachedTools = [{ type: "function" as const, function: { name: "get_time" }, cache_control: cache }]
+    const body = bodyOf([
+      { role: "user", content: [{ type: "text", text: " ", cache_control: hour }, { type: "text", text: "doc", cache_control: cache }, { type: "text", text: "q" }] }
+    ], cachedTools)
+    assert.deepStrictEqual(body.tools, [{ name: "get_time", input_schema: { type: "object", properties: {} }, cache_control: hour }])
+    assert.deepStrictEqual(breakpointsOf(body), [hour, cache])
+    const shorter = bodyOf([{ role: "user", content: [{ type: "text", text: " ", cache_control: cache }, { type: "text", text: "q" }] }], [
+      { type: "function", function: { name: "get_time" }, cache_control: hour }
+    ])
+    assert.deepStrictEqual(breakpointsOf(shorter), [hour])
+  })
+
+  it("a tool history sent without tools: onto the last of the tools declared for it", () => {
+    const body = bodyOf([
+      { role: "user", content: [{ type: "text", text: " ", cache_control: cache }, { type: "text", text: "time?" }] },
+      ...answeredCallTurns
+    ], [])
+    assert.isUndefined(validateMessages(body))
+    assert.deepStrictEqual(body.tools, [{ name: "get_time", input_schema: { type: "object" }, cache_control: cache }])
+    assert.deepStrictEqual(body.tool_choice, { type: "none" })
+  })
+
+  it("with no tools and no system prompt, it is left out rather than moved onto later text (which would cache more than asked)", () => {
+    const body = bodyOf([{ role: "user", content: [{ type: "text", text: " ", cache_control: cache }, { type: "text", text: "question" }] }], [])
+    assert.isUndefined(validateMessages(body))
+    assert.isUndefined(body.system)
+    assert.isUndefined(body.tools)
     assert.deepStrictEqual(body.messages[0]?.content, [{ type: "text", text: "question" }])
   })
 })

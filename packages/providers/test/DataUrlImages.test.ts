@@ -3,18 +3,21 @@
  * base64 (`data:image/svg+xml;utf8,<svg…>`, `data:image/png,%89PNG…`), or
  * with parameters before `;base64`. Anthropic, Gemini and Ollama take images
  * only as base64 (PROVIDERS.md), so the payload is sent as the base64 of its
- * bytes; a data URL that cannot be read is refused with a BadRequest naming
- * its field, never sent on broken nor left out.
+ * bytes; a data URL that cannot be read, or of an image type the provider
+ * does not take (Anthropic, Gemini), is refused with a BadRequest naming its
+ * field, never sent on broken nor left out.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatRequest } from "@modelgate/domain/Chat"
+import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import { Effect, Either } from "effect"
 import { toAnthropicRequest } from "../src/Anthropic/Request.js"
 import { toGeminiRequest } from "../src/Google/Request.js"
+import * as Google from "../src/Google.js"
 import * as Ollama from "../src/Ollama.js"
 import { requestBody } from "../src/Ollama/wire.js"
-import { adapterOver, ctxOf, live, modelOf } from "./internal/fixtures.js"
+import { adapterOver, ctxOf, keyOf, live, modelOf } from "./internal/fixtures.js"
 
 /** The 8-byte PNG signature, percent-encoded where not printable, and its base64. */
 const pngPercent = "data:image/png,%89PNG%0D%0A%1A%0A"
@@ -79,10 +82,37 @@ describe("data: URL images", () => {
   describe("Gemini", () => {
     const partOf = (url: string) => Either.getOrThrow(gemini(url)).contents[0]!.parts[1]
 
-    it("a percent-encoded PNG and a utf8 SVG go as inlineData of their bytes in base64", () => {
+    it("a percent-encoded PNG goes as inlineData of its bytes in base64", () => {
       assert.deepStrictEqual(partOf(pngPercent), { inlineData: { mimeType: "image/png", data: pngBase64 } })
-      assert.deepStrictEqual(partOf(svgUrl), { inlineData: { mimeType: "image/svg+xml", data: svgBase64 } })
     })
+
+    for (const [what, url, type] of [["an SVG", svgUrl, "image/svg+xml"], ["a GIF", "data:image/gif;base64,R0lGODlh", "image/gif"]] as const) {
+      it(`${what} (a media type Gemini does not take: png, jpeg, webp, heic, heif) is refused naming the field`, () => {
+        const refused = Either.getLeft(gemini(url))
+        assert.strictEqual(refused._tag, "Some")
+        if (refused._tag === "Some") {
+          assert.strictEqual(refused.value._tag, "BadRequest")
+          assert.strictEqual(refused.value.param, field)
+          assert.include(refused.value.message, `${field} is ${type}`)
+        }
+      })
+    }
+
+    it("HEIC and HEIF images go as inlineData", () => {
+      assert.deepStrictEqual(partOf("data:image/heic;base64,AAAAGGZ0eXA="), { inlineData: { mimeType: "image/heic", data: "AAAAGGZ0eXA=" } })
+      assert.deepStrictEqual(partOf("data:image/heif;base64,AAAAGGZ0eXA="), { inlineData: { mimeType: "image/heif", data: "AAAAGGZ0eXA=" } })
+    })
+
+    it.scoped("the adapter answers a GIF with a BadRequest naming the field and sends nothing", () =>
+      live(Effect.gen(function*() {
+        const { fake, provider } = yield* adapterOver(FakeGoogle.make, Google.make)()
+        const model = modelOf("google", "gemini-fake")
+        const key = keyOf("google", FakeGoogle.defaultApiKey)
+        const failed = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: requestWith("data:image/gif;base64,R0lGODlh").messages })))
+        assert.strictEqual(failed._tag, "BadRequest")
+        if (failed._tag === "BadRequest") assert.strictEqual(failed.param, field)
+        assert.lengthOf(yield* fake.requests, 0)
+      })))
 
     it("a data URL with parameters before ;base64 keeps its payload", () => {
       assert.deepStrictEqual(partOf(withParameters), { inlineData: { mimeType: "image/png", data: pngBase64 } })

@@ -8,9 +8,10 @@
  * output and legacy function calling (OpenAI), a reasoning effort the
  * model's registry entry does not map to a value its provider takes (all; an
  * OpenAI reasoning model without a mapping takes the effort as asked),
- * content a provider cannot take (images by URL, image types, audio, files), history
- * tool-call arguments that are not a JSON object (all but OpenAI), and a
- * function name Gemini does not take (one starting with a digit or `-`).
+ * content a provider cannot take (images by URL, image types for Anthropic
+ * and Gemini, audio, files), history tool-call arguments that are not a JSON
+ * object (all but OpenAI), and a function name Gemini does not take (one
+ * starting with a digit or `-`).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -172,8 +173,8 @@ describe("Provider.cannotServe", () => {
       assert.deepStrictEqual(refusedBy({ type: "file", file: { file_data: "data:application/pdf;base64,JVBERi0=", filename: "a.pdf" } }), ["ollama: messages"])
       assert.deepStrictEqual(refusedBy({ type: "file", file: { file_id: "file-abc123" } }), ["anthropic: messages", "google: messages", "ollama: messages"])
       assert.deepStrictEqual(refusedBy(), [])
-      // Anthropic takes jpeg, png, gif and webp inline; an SVG or a TIFF (percent-encoded or base64) goes elsewhere.
-      assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: "data:image/svg+xml;utf8,%3Csvg%2F%3E" } }), ["anthropic: messages"])
+      // Anthropic takes jpeg, png, gif and webp inline; an SVG or a TIFF (percent-encoded or base64) goes elsewhere (not to Gemini either).
+      assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: "data:image/svg+xml;utf8,%3Csvg%2F%3E" } }), ["anthropic: messages", "google: messages"])
       assert.deepStrictEqual(refusedBy({ type: "image_url", image_url: { url: "data:IMAGE/JPG;base64,/9j/" } }), [])
       assert.strictEqual(
         adapters[1]!.cannotServe?.({ model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/tiff;base64,SUkq" } }] }] }, modelOf("anthropic", "m"))?.reason,
@@ -184,6 +185,29 @@ describe("Provider.cannotServe", () => {
         modelOf("google", "m")
       )
       assert.strictEqual(why?.reason, "google takes images only inline (data: URLs); the request has an image by URL")
+    })))
+
+  it.scoped("an inline image type Gemini does not take (png, jpeg, webp, heic, heif only): a GIF or an SVG keeps the request from Gemini, naming messages", () =>
+    live(Effect.gen(function*() {
+      const adapters = [yield* OpenAi.make(config), yield* Anthropic.make(config), yield* Google.make(config), yield* Ollama.make(config)]
+      const refusedBy = (url: string) =>
+        adapters.flatMap((adapter) => {
+          const why = adapter.cannotServe?.({ model: "m", messages: [{ role: "user", content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url } }] }] }, modelOf(adapter.id, "m"))
+          return why === undefined ? [] : [`${adapter.id}: ${why.param}`]
+        })
+      assert.deepStrictEqual(refusedBy("data:image/gif;base64,R0lGODlh"), ["google: messages"])
+      assert.deepStrictEqual(refusedBy("data:image/svg+xml;utf8,%3Csvg%2F%3E"), ["anthropic: messages", "google: messages"])
+      // HEIC and HEIF go to Gemini, not to Anthropic; jpeg (image/jpg too), png and webp to both.
+      assert.deepStrictEqual(refusedBy("data:image/heic;base64,AAAAGGZ0eXA="), ["anthropic: messages"])
+      assert.deepStrictEqual(refusedBy("data:image/heif;base64,AAAAGGZ0eXA="), ["anthropic: messages"])
+      for (const url of ["data:image/jpg;base64,/9j/", "data:IMAGE/JPEG;base64,/9j/", "data:image/png;base64,iVBORw0KGgo=", "data:image/webp;base64,UklGRg=="]) {
+        assert.deepStrictEqual(refusedBy(url), [], url)
+      }
+      const why = adapters[2]!.cannotServe?.(
+        { model: "m", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/gif;base64,R0lGODlh" } }] }] },
+        modelOf("google", "m")
+      )
+      assert.strictEqual(why?.reason, "google takes images as image/png, image/jpeg, image/webp, image/heic, image/heif; the request has one of image/gif")
     })))
 })
 

@@ -8,10 +8,10 @@ import { effortValueKinds } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
-import { inlineDataAt, isDataUrl } from "../internal/dataUrl.js"
+import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
 import { stableToolId, withToolIds } from "../internal/toolIds.js"
-import { withoutBlankText } from "./blankText.js"
+import { onLastTool, withoutBlankText } from "./blankText.js"
 
 /** A prompt-cache breakpoint, as Anthropic takes it. */
 type Cache = { readonly cache_control?: CacheControl }
@@ -93,10 +93,10 @@ export const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "imag
 /** An image part (`param` is its URL's field): inline from a data URL, else by URL for Anthropic to fetch. */
 const imageBlock = (url: string, param: string): Either.Either<AnthropicBlock, Refusal> => {
   if (!isDataUrl(url)) return Either.right({ type: "image", source: { type: "url", url } })
-  return Either.flatMap(inlineDataAt(url, param), ({ data, mimeType }) =>
-    imageMediaTypes.has(mimeType)
-      ? Either.right({ type: "image", source: { type: "base64", media_type: mimeType, data } })
-      : Either.left({ param, detail: `Anthropic takes images as image/jpeg, image/png, image/gif or image/webp; ${param} is ${mimeType}` }))
+  return Either.map(inlineImageAt(url, param, "Anthropic", imageMediaTypes), ({ data, mimeType }) => ({
+    type: "image",
+    source: { type: "base64", media_type: mimeType, data }
+  }))
 }
 
 /** A user message's blocks; `at` is its content's field (`messages[2].content`), to name a part that cannot be sent. */
@@ -154,11 +154,16 @@ const systemOf = (blocks: ReadonlyArray<AnthropicText>): AnthropicRequest["syste
  * Messages in Anthropic form: leading system/developer text lifted out, the
  * rest as alternating user/assistant turns, blank text left out; cache
  * breakpoints (`cache_control`) kept on their text blocks and tool results
- * (a blank block's on the block before it, see `withoutBlankText`).
+ * (a blank block's on the block before it, see `withoutBlankText`; with none
+ * before it, as `leading`, for the last tool).
  */
 export const translateMessages = (
   messages: ReadonlyArray<ChatMessage>
-): Either.Either<{ readonly system: AnthropicRequest["system"]; readonly messages: ReadonlyArray<AnthropicMessage> }, Refusal> => {
+): Either.Either<{
+  readonly system: AnthropicRequest["system"]
+  readonly messages: ReadonlyArray<AnthropicMessage>
+  readonly leading: CacheControl | undefined
+}, Refusal> => {
   const system: Array<AnthropicText> = []
   const out: Array<{ role: "user" | "assistant"; content: Array<AnthropicBlock> }> = []
   const push = (role: "user" | "assistant", blocks: ReadonlyArray<AnthropicBlock>) => {
@@ -194,7 +199,7 @@ export const translateMessages = (
   }
   const sent = withoutBlankText(system, out)
   if (sent.messages.length === 0) return Either.left({ detail: "the request has no user or assistant message" })
-  return Either.right({ system: systemOf(sent.system), messages: sent.messages })
+  return Either.right({ system: systemOf(sent.system), messages: sent.messages, leading: sent.leading })
 }
 
 const translateTools = (tools: ReadonlyArray<Tool>) =>
@@ -334,7 +339,7 @@ export const toAnthropicRequest = (
   const stop = stopSequences(request)
   const declared = request.tools !== undefined && request.tools.length > 0 ? translateTools(request.tools) : undefined
   const fromHistory = declared === undefined ? historyTools(translated.right.messages) : undefined
-  const tools = declared ?? fromHistory?.tools
+  const tools = onLastTool(declared ?? fromHistory?.tools, translated.right.leading)
   const toolChoice = declared !== undefined ? translateToolChoice(request.tool_choice, request.parallel_tool_calls) : fromHistory?.tool_choice
   const outputConfig = outputConfigOf(request, model)
   const body: AnthropicRequest = {

@@ -27,13 +27,20 @@ const longer = (mine: CacheControl | undefined, moved: CacheControl): CacheContr
  * so the block before it ends the very prefix the client marked. Moving it
  * forward instead would cache (and bill the cache write for) content the
  * client did not mark, and miss whenever that content changes. With no block
- * before it, the prefix is empty and the breakpoint is left out. A block
- * that has a breakpoint of its own keeps the longer-lived of the two.
+ * before it in the system prompt or the messages, it is returned as
+ * `leading` (the longer-lived of such ones): Anthropic's prefix runs tools,
+ * then system, then messages, so it belongs on the last tool definition
+ * (`onLastTool`). A block that has a breakpoint of its own keeps the
+ * longer-lived of the two.
  */
 export const withoutBlankText = (
   system: ReadonlyArray<AnthropicText>,
   messages: ReadonlyArray<AnthropicMessage>
-): { readonly system: ReadonlyArray<AnthropicText>; readonly messages: ReadonlyArray<AnthropicMessage> } => {
+): {
+  readonly system: ReadonlyArray<AnthropicText>
+  readonly messages: ReadonlyArray<AnthropicMessage>
+  readonly leading: CacheControl | undefined
+} => {
   const keptSystem: Array<AnthropicText> = []
   const kept: Array<{ readonly role: AnthropicMessage["role"]; readonly content: Array<AnthropicBlock> }> = []
   // Puts a breakpoint on the last block kept so far, across the system prompt and the messages in order.
@@ -45,8 +52,11 @@ export const withoutBlankText = (
       list[at] = { ...last, cache_control: longer(last.cache_control, cache) }
     }
   }
+  let leading: CacheControl | undefined
   const drop = (block: AnthropicBlock): void => {
-    if (block.cache_control !== undefined) markLast?.(block.cache_control)
+    if (block.cache_control === undefined) return
+    if (markLast !== undefined) markLast(block.cache_control)
+    else leading = longer(leading, block.cache_control)
   }
   for (const block of system) {
     if (isBlank(block)) drop(block)
@@ -67,5 +77,19 @@ export const withoutBlankText = (
       }
     }
   }
-  return { system: keptSystem, messages: kept }
+  return { system: keptSystem, messages: kept, leading }
+}
+
+/**
+ * Tool definitions with the `leading` breakpoint of `withoutBlankText` on
+ * the last (which keeps the longer-lived if it has its own); as they are
+ * without one, or without tools (the marked prefix is then empty: left out).
+ */
+export const onLastTool = <T extends { readonly cache_control?: CacheControl }>(
+  tools: ReadonlyArray<T> | undefined,
+  leading: CacheControl | undefined
+): ReadonlyArray<T> | undefined => {
+  if (leading === undefined || tools === undefined || tools.length === 0) return tools
+  const last = tools[tools.length - 1]!
+  return [...tools.slice(0, -1), { ...last, cache_control: longer(last.cache_control, leading) }]
 }

@@ -8,7 +8,7 @@ import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/M
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
-import { inlineDataAt, isDataUrl } from "../internal/dataUrl.js"
+import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { unservedEffort } from "../internal/reasoning.js"
 
 /** One part of a Gemini content we send. */
@@ -52,6 +52,13 @@ export interface GeminiRequest {
   }
 }
 
+/**
+ * The media types Gemini takes for an image (its image-understanding docs:
+ * PNG, JPEG, WEBP, HEIC, HEIF); any other, GIF included, is its 400
+ * INVALID_ARGUMENT.
+ */
+export const imageMediaTypes: ReadonlySet<string> = new Set(["image/png", "image/jpeg", "image/webp", "image/heic", "image/heif"])
+
 /** A user message's parts; `at` is its content's field (`messages[2].content`), to name a part that cannot be sent. */
 const userParts = (content: string | ReadonlyArray<ContentPart>, at: string): Either.Either<ReadonlyArray<GeminiPart>, Refusal> => {
   if (typeof content === "string") return Either.right(content === "" ? [] : [{ text: content }])
@@ -64,7 +71,7 @@ const userParts = (content: string | ReadonlyArray<ContentPart>, at: string): Ei
       case "image_url": {
         const param = `${at}[${j}].image_url.url`
         if (!isDataUrl(part.image_url.url)) return Either.left({ param, detail: "Gemini takes images inline: send them as data: URLs" })
-        const data = inlineDataAt(part.image_url.url, param)
+        const data = inlineImageAt(part.image_url.url, param, "Gemini", imageMediaTypes)
         if (Either.isLeft(data)) return Either.left(data.left)
         parts.push({ inlineData: data.right })
         break

@@ -85,3 +85,19 @@ export const parseDataUrl = (url: string): Either.Either<DataUrl, string> => {
 /** The inline content of the data URL in field `param` of a request, or its refusal naming that field. */
 export const inlineDataAt = (url: string, param: string): Either.Either<DataUrl, Refusal> =>
   Either.mapLeft(parseDataUrl(url), (why) => ({ param, detail: `${param} cannot be read as a data: URL: ${why}` }))
+
+/**
+ * The inline image of the data URL in field `param` of a request, or its
+ * refusal naming that field: unreadable, or of a media type outside `types`,
+ * the only ones `provider` takes (it answers any other with a 400).
+ */
+export const inlineImageAt = (
+  url: string,
+  param: string,
+  provider: string,
+  types: ReadonlySet<string>
+): Either.Either<DataUrl, Refusal> =>
+  Either.flatMap(inlineDataAt(url, param), (image) =>
+    types.has(image.mimeType)
+      ? Either.right(image)
+      : Either.left({ param, detail: `${provider} takes images as ${[...types].join(", ")}; ${param} is ${image.mimeType}` }))
