@@ -14,9 +14,11 @@ import { clientAbortFiberId, type ServeError } from "@effect/platform/HttpServer
 import { NodeHttpServer } from "@effect/platform-node"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import type { ServerTimeouts } from "@modelgate/core/GatewayConfigSchema"
 import { Context, Deferred, Duration, Effect, Exit, type Fiber, FiberId, Layer, Runtime } from "effect"
 import type * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
+import * as ConnectionCap from "./http/ConnectionCap.js"
 import * as Cors from "./http/Cors.js"
 import { type Claim, DispatchServer } from "./http/NodeDispatch.js"
 import { nodeResponse } from "./http/NodeWrite.js"
@@ -216,11 +218,12 @@ export const layer: Layer.Layer<never, never, Router.AppServices | HttpServer.Ht
 ).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))
 
 /**
- * How long Node's server waits on a client: for the request's headers, for
- * the whole request (headers and body; not the answer, so a long stream is
- * never cut), and on an idle keep-alive connection; expiries are checked every
- * `checkIntervalMs`. A client past them (a slowloris, an upload that stalls)
- * is answered 408 and closed.
+ * How long Node's server waits on a client (`server.timeouts`: for the
+ * request's headers, for the whole request, on an idle keep-alive
+ * connection), and how often expiries are checked (`checkIntervalMs`: every
+ * 30 s, or every `headersMs` when shorter, so a short timeout is not checked
+ * long after it expired). A client past them (a slowloris, an upload that
+ * stalls) is answered 408 and closed.
  */
 export interface NodeTimeouts {
   readonly headersMs: number
@@ -229,33 +232,42 @@ export interface NodeTimeouts {
   readonly checkIntervalMs: number
 }
 
-/** The timeouts `serve` sets (Node's own defaults, stated so they cannot drift). */
-export const nodeTimeouts: NodeTimeouts = { headersMs: 60_000, requestMs: 300_000, keepAliveMs: 5_000, checkIntervalMs: 30_000 }
+/** The Node timeouts of `server.timeouts` (Node's own defaults unless configured), with `overrides`. */
+export const nodeTimeouts = (configured: ServerTimeouts, overrides?: Partial<NodeTimeouts>): NodeTimeouts => ({
+  headersMs: configured.headersMs,
+  requestMs: configured.requestMs,
+  keepAliveMs: configured.keepAliveMs,
+  checkIntervalMs: Math.min(30_000, configured.headersMs),
+  ...overrides
+})
 
 /** Where to listen; unset fields come from `server.port` / `server.host` of the configuration. */
 export interface ServeOptions {
   readonly port?: number | undefined
   readonly host?: string | undefined
-  /** Overrides of `nodeTimeouts` (tests shorten them). */
+  /** Overrides of `server.timeouts` and of the check interval (tests shorten it). */
   readonly timeouts?: Partial<NodeTimeouts> | undefined
 }
 
 /**
  * Listen on Node with the app; logs the address and provides the
- * `HttpServer` (its address). On shutdown: stop accepting connections, finish
+ * `HttpServer` (its address). Its timeouts and connection cap are
+ * `server.timeouts` and `server.maxConnections`, read once (a reload does not
+ * change them: restart to). On shutdown: stop accepting connections, finish
  * in-flight requests (bounded by `server.shutdownGraceMs`), then close the rest.
  */
 export const serve = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpServer, ServeError, Router.AppServices> =>
   Layer.unwrapEffect(
     Effect.gen(function* () {
       const config = (yield* (yield* GatewayConfig).get).server
-      const timeouts = { ...nodeTimeouts, ...options.timeouts }
+      const timeouts = nodeTimeouts(config.timeouts, options.timeouts)
       const server = new DispatchServer({
         headersTimeout: timeouts.headersMs,
         requestTimeout: timeouts.requestMs,
         keepAliveTimeout: timeouts.keepAliveMs,
         connectionsCheckingInterval: timeouts.checkIntervalMs
       })
+      ConnectionCap.cap(server, config.maxConnections)
       const hooks: DrainHooks = {
         stopAccepting: Effect.sync(() => {
           server.close()
@@ -268,7 +280,7 @@ export const serve = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
         Effect.flatMap(HttpServer.addressFormattedWith((address) => Effect.logInfo(`modelgate listening on ${address}`)), () => Effect.void)
       )
       const node = NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host })
-      return Layer.mergeAll(Layer.scopedDiscard(serveApp(hooks)), listening).pipe(
+      return Layer.mergeAll(Layer.scopedDiscard(serveApp(hooks)), listening, Layer.scopedDiscard(ConnectionCap.logRefusals(server))).pipe(
         HttpMiddleware.withTracerDisabledWhen(() => true),
         Layer.provideMerge(node),
         Layer.map((context) => Context.make(HttpServer.HttpServer, Context.get(context, HttpServer.HttpServer)))

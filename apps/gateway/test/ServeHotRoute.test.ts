@@ -138,7 +138,9 @@ describe("serve: the hot route below the platform's pipeline", () => {
         // Everything else still goes through the platform's handler.
         assert.strictEqual((yield* request("/health")).status, 200)
         assert.strictEqual((yield* request("/v1/models")).json.object, "list")
-        assert.strictEqual((yield* request("/v1/chat/completions")).status, 404, "GET is not the hot route")
+        const get = yield* request("/v1/chat/completions")
+        assert.strictEqual(get.status, 405, "GET is not the hot route: the router answers it")
+        assert.strictEqual(get.headers.get("allow"), "POST")
       }))
   })
 

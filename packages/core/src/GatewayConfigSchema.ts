@@ -10,12 +10,41 @@ const Fraction = Schema.Number.pipe(Schema.between(0, 1))
 const withDefault = <A, I, R>(schema: Schema.Schema<A, I, R>, value: () => NoInfer<A>) =>
   Schema.optionalWith(schema, { default: value })
 
+/**
+ * How long the HTTP server waits on a client (Node's timeouts): for a
+ * request's headers, for the whole request (headers and body; not the answer,
+ * so a long stream is never cut), and on an idle keep-alive connection. A
+ * client past them (a slowloris, a stalled upload) is answered 408 and closed.
+ */
+export class ServerTimeouts extends Schema.Class<ServerTimeouts>("ServerTimeouts")(
+  Schema.Struct({
+    headersMs: withDefault(PositiveInt, () => 60_000),
+    requestMs: withDefault(PositiveInt, () => 300_000),
+    keepAliveMs: withDefault(PositiveInt, () => 5_000)
+  }).pipe(
+    // Node refuses to start with a headers timeout longer than the request timeout.
+    Schema.filter((t) =>
+      t.headersMs <= t.requestMs || {
+        path: ["headersMs"],
+        message: `must not exceed requestMs (${t.requestMs}): the whole request, headers included, must arrive within requestMs`
+      }
+    )
+  )
+) {}
+
 /** HTTP listener. */
 export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
   host: withDefault(Schema.String, () => "127.0.0.1"),
   port: withDefault(Schema.Int.pipe(Schema.between(0, 65535)), () => 8787),
   maxBodyBytes: withDefault(PositiveInt, () => 10 * 1024 * 1024),
   shutdownGraceMs: withDefault(PositiveInt, () => 10_000),
+  /**
+   * Open connections at most; past it a new connection is closed at once (and
+   * logged once per episode). 0: no cap. Keep it under the process's file
+   * descriptor limit (`ulimit -n`).
+   */
+  maxConnections: withDefault(Schema.Int.pipe(Schema.nonNegative()), () => 10_000),
+  timeouts: withDefault(ServerTimeouts, () => ServerTimeouts.make({})),
   /**
    * Origins whose browsers may call the gateway (CORS): exact origins such as
    * `https://app.example.com`, or `*` for any. Empty (the default): no CORS

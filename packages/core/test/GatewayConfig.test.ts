@@ -106,6 +106,10 @@ describe("GatewayConfig: invalid configuration is rejected with file, path and r
   const cases: ReadonlyArray<{ name: string; files: Record<string, unknown>; env?: Record<string, string>; environment?: string; file: string; path: string; reason: RegExp }> = [
     { name: "bad JSON", files: { "gateway.json": "{ server: " }, file: "gateway.json", path: "", reason: /not valid JSON/ },
     { name: "out of range", files: { "gateway.json": { server: { port: 70000 } } }, file: "gateway.json", path: "server.port", reason: /between 0 and 65535/ },
+    { name: "timeout not positive", files: { "gateway.json": { server: { timeouts: { keepAliveMs: 0 } } } }, file: "gateway.json", path: "server.timeouts.keepAliveMs", reason: /positive/ },
+    { name: "timeout not an integer", files: { "gateway.json": { server: { timeouts: { requestMs: 1.5 } } } }, file: "gateway.json", path: "server.timeouts.requestMs", reason: /integer/ },
+    { name: "headers timeout over the request timeout", files: { "gateway.json": { server: { timeouts: { headersMs: 400_000 } } } }, file: "gateway.json", path: "server.timeouts.headersMs", reason: /must not exceed requestMs \(300000\)/ },
+    { name: "negative connection cap", files: { "gateway.json": { server: { maxConnections: -1 } } }, file: "gateway.json", path: "server.maxConnections", reason: /non-negative|>= 0/ },
     { name: "wrong type", files: { "gateway.json": { cache: { enabled: "yes" } } }, file: "gateway.json", path: "cache.enabled", reason: /boolean/ },
     { name: "unknown key (a typo)", files: { "gateway.json": { sever: {} } }, file: "gateway.json", path: "sever", reason: /unexpected/ },
     { name: "provider without baseUrl", files: { "gateway.json": { providers: { acme: { timeoutMs: 5 } } } }, file: "gateway.json", path: "providers.acme.baseUrl", reason: /missing/ },

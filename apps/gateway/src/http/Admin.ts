@@ -10,11 +10,10 @@ import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@mode
 import { ModelMetadata } from "@modelgate/domain/Model"
 import { Effect, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
-import { readJson } from "./Body.js"
+import { adminBodyLimit, readJson } from "./Body.js"
 import { json } from "./Info.js"
 
 const encodeModel = Schema.encodeSync(ModelMetadata)
-const adminBodyLimit = 1024 * 1024
 
 type RegistryError = ConfigError | InvalidModel | ModelNotFound | StoreError
 

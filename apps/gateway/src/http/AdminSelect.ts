@@ -21,13 +21,12 @@ import { selectionInputOf } from "@modelgate/core/ModelSelector/RequestInput"
 import { Providers } from "@modelgate/core/Provider"
 import { Effect, Option } from "effect"
 import { type ApiError, fromGatewayError, invalidRequest } from "./ApiError.js"
-import { readJson } from "./Body.js"
+import { adminBodyLimit, readJson } from "./Body.js"
 import { decodeChat } from "./Chat.js"
 import { json } from "./Info.js"
 import { boundBy, type KeyBinding, optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 
 const notAnObject = invalidRequest("request body must be a JSON object", "invalid_request")
-const adminBodyLimit = 1024 * 1024
 const keyHeader = "x-modelgate-virtual-key"
 
 /** The virtual keys as the dry run reads them (`Auth`): counting nothing. */

@@ -10,6 +10,9 @@ import { isUtf8 } from "node:buffer"
 import type * as Http from "node:http"
 import { ApiError, invalidRequest } from "./ApiError.js"
 
+/** The most an admin request's body may hold (`POST /admin/models`, `PATCH /admin/models/:id`, `POST /admin/select`). */
+export const adminBodyLimit = 1024 * 1024
+
 const tooLarge = (limit: number, what: string): ApiError =>
   new ApiError({
     status: 413,

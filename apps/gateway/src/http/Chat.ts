@@ -155,12 +155,6 @@ export interface ChatHandler {
    * the body (the connection closed first).
    */
   readonly serveNode: (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: NodeHooks) => () => void
-  /**
-   * For a request that expects `100 Continue`: answer the refusal its headers
-   * alone earn (413 by Content-Length, 415 encoded) and return true, without
-   * reading the body; false when the body should be read.
-   */
-  readonly refuseUnread: (req: Http.IncomingMessage, res: Http.ServerResponse) => boolean
 }
 
 /**
@@ -283,13 +277,5 @@ export const make = (
     })
   }
 
-  const refuseUnread = (req: Http.IncomingMessage, res: Http.ServerResponse): boolean => {
-    const refused = refusedUnread(req, maxBytes)
-    if (refused === undefined) return false
-    // The body was never invited: the connection is closed after the answer (Node does so too, without a 100).
-    sendError(res, refused, { "x-request-id": ids(nodeHeaders(req)["x-request-id"]), connection: "close" }, () => {})
-    return true
-  }
-
-  return { refuseUnread, respond, serveNode, writeTo }
+  return { respond, serveNode, writeTo }
 })

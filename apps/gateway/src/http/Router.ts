@@ -7,7 +7,7 @@ import type { ApiKeys } from "@modelgate/core/ApiKeys"
 import type { CostTracker } from "@modelgate/core/CostTracker"
 import type { Events } from "@modelgate/core/Events"
 import type { Gateway } from "@modelgate/core/Gateway"
-import type { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import type { HealthChecker } from "@modelgate/core/HealthChecker"
 import type { Metrics } from "@modelgate/core/Metrics"
 import type { ModelRegistry } from "@modelgate/core/ModelRegistry"
@@ -16,10 +16,13 @@ import { Cause, Effect } from "effect"
 import type * as Http from "node:http"
 import * as Admin from "./Admin.js"
 import * as AdminSelect from "./AdminSelect.js"
-import { type ApiError, internal, routeNotFound, toResponse } from "./ApiError.js"
+import { type ApiError, internal, toResponse } from "./ApiError.js"
 import * as Auth from "./Auth.js"
+import { adminBodyLimit } from "./Body.js"
 import * as Chat from "./Chat.js"
+import * as Continue from "./Continue.js"
 import * as Info from "./Info.js"
+import * as Methods from "./Methods.js"
 import * as MetricsApi from "./Metrics.js"
 import { nodeHeaders, sendError, writeError } from "./NodeWrite.js"
 import * as RequestId from "./RequestId.js"
@@ -77,8 +80,8 @@ export interface Routes {
   readonly serveNode: (req: Http.IncomingMessage, res: Http.ServerResponse, hooks: Chat.NodeHooks) => (() => void) | undefined
   /**
    * For a request that expects `100 Continue`: true when its refusal was
-   * answered from its headers alone (the hot route's 413 or 415), false when
-   * it should be continued (see `NodeDispatch`).
+   * answered from its headers alone (413 or 415 of a route that reads a
+   * body: chat, admin), false when it should be continued (see `NodeDispatch`).
    */
   readonly refuseUnread: (req: Http.IncomingMessage, res: Http.ServerResponse) => boolean
 }
@@ -150,13 +153,19 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     return noop
   }
 
-  const refuseUnread: Routes["refuseUnread"] = (req, res) =>
-    req.method === "POST" && req.url === "/v1/chat/completions" && chat.refuseUnread(req, res)
+  // Every route that reads a body, with the limit its handler reads it with.
+  const refuseUnread: Routes["refuseUnread"] = Continue.make(ids, [
+    { method: "POST", path: "/v1/chat/completions", maxBytes: (yield* (yield* GatewayConfig).get).server.maxBodyBytes },
+    { method: "POST", path: "/admin/models", maxBytes: adminBodyLimit },
+    { method: "PATCH", path: "/admin/models/:id", maxBytes: adminBodyLimit },
+    { method: "POST", path: "/admin/select", maxBytes: adminBodyLimit }
+  ])
 
+  const unrouted = Methods.make(router.routes)
   const app = router.pipe(
     Effect.catchTags({
       ApiError: (error) => Effect.succeed(toResponse(error)),
-      RouteNotFound: (error) => Effect.succeed(toResponse(routeNotFound(error.request.method, error.request.url)))
+      RouteNotFound: (error) => Effect.succeed(unrouted(error.request.method, error.request.url))
     }),
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)

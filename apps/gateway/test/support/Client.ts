@@ -21,21 +21,27 @@ const parse = (text: string): unknown => {
   }
 }
 
+/** What a test request sends besides its path. */
+export interface Init {
+  readonly method?: string
+  readonly body?: string | Uint8Array
+  readonly headers?: Record<string, string>
+}
+
+/** Send a request to the server at `url` and read the whole answer. */
+export const requestAt = (url: string, path: string, init: Init = {}) =>
+  Effect.promise(async (): Promise<Reply> => {
+    const response = await fetch(`${url}${path}`, {
+      method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+      headers: { "content-type": "application/json", ...init.headers },
+      ...(init.body === undefined ? {} : { body: init.body })
+    })
+    const text = await response.text()
+    return { status: response.status, headers: response.headers, text, json: parse(text) }
+  })
+
 /** Send a request to the test server and read the whole answer. */
-export const request = (
-  path: string,
-  init: { readonly method?: string; readonly body?: string | Uint8Array; readonly headers?: Record<string, string> } = {}
-) =>
-  Effect.flatMap(baseUrl, (url) =>
-    Effect.promise(async (): Promise<Reply> => {
-      const response = await fetch(`${url}${path}`, {
-        method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-        headers: { "content-type": "application/json", ...init.headers },
-        ...(init.body === undefined ? {} : { body: init.body })
-      })
-      const text = await response.text()
-      return { status: response.status, headers: response.headers, text, json: parse(text) }
-    }))
+export const request = (path: string, init: Init = {}) => Effect.flatMap(baseUrl, (url) => requestAt(url, path, init))
 
 /** POST a JSON value. */
 export const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

@@ -10,7 +10,7 @@ import { CostTracker } from "@modelgate/core/CostTracker"
 import * as EventsBus from "@modelgate/core/Events"
 import { type AnswerMeta, Gateway } from "@modelgate/core/Gateway"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
-import { AuthConfig, defaultConfig, GatewayConfigData, ServerConfig, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { AuthConfig, defaultConfig, GatewayConfigData, ServerConfig, ServerTimeouts, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { HealthChecker, type ModelHealth } from "@modelgate/core/HealthChecker"
 import { Metrics, type MetricsFilter, MetricsSnapshot, type MetricsSummary } from "@modelgate/core/Metrics"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
@@ -246,6 +246,10 @@ export interface ServerOptions {
   readonly withKeys?: ReadonlyArray<string>
   /** With it, a `Providers` table of the models' providers in which these need no key (as Ollama); without it, no table. */
   readonly keyless?: ReadonlyArray<string>
+  /** `server.maxConnections` of the running configuration (default: the default's). */
+  readonly maxConnections?: number
+  /** `server.timeouts` of the running configuration (each unset one: the default's). */
+  readonly timeouts?: Partial<ConstructorParameters<typeof ServerTimeouts>[0]>
   /** `server.cors` of the running configuration (default: none). */
   readonly cors?: ReadonlyArray<string>
   /** `logLevel` of the running configuration (default: the default's). */
@@ -264,7 +268,9 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
         server: ServerConfig.make({
           maxBodyBytes: options.maxBodyBytes ?? defaultConfig.server.maxBodyBytes,
           shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs,
-          cors: options.cors ?? defaultConfig.server.cors
+          cors: options.cors ?? defaultConfig.server.cors,
+          maxConnections: options.maxConnections ?? defaultConfig.server.maxConnections,
+          timeouts: ServerTimeouts.make({ ...defaultConfig.server.timeouts, ...options.timeouts })
         })
       })
     ),
