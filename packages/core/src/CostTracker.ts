@@ -66,18 +66,26 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
     readonly cost: (model: ModelMetadata, usage: TokenUsage) => PicoUsd
     /**
      * Whether `amount` more would fit every budget `model` / `agentType` spend on.
-     * Fails with the first budget it would exceed.
+     * Fails with the first budget it would exceed (announcing a budget found
+     * spent, once a period). With `dryRun` (the admin dry run) it only reads:
+     * nothing announced or marked, so a later check announces as it would have.
      */
-    readonly checkBudget: (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) => Effect.Effect<void, BudgetExceeded>
+    readonly checkBudget: (
+      model: ModelMetadata,
+      agentType: string | undefined,
+      amount: PicoUsd,
+      dryRun?: boolean
+    ) => Effect.Effect<void, BudgetExceeded>
     /**
      * `checkBudget` of several requests at one instant, in order: for each,
      * undefined when it fits, else the error `checkBudget` fails with (and the
-     * same events). One config and clock read; the selector asks it once per
-     * ranking. Optional: callers fall back to `checkBudget`.
+     * same events; none with `dryRun`). One config and clock read; the selector
+     * asks it once per ranking. Optional: callers fall back to `checkBudget`.
      */
     readonly checkBudgets?: (
       agentType: string | undefined,
-      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>,
+      dryRun?: boolean
     ) => Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>>
     /**
      * `reserve`, `commit` and `checkBudgets` at `now` under `config`: the
@@ -99,7 +107,8 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
       config: GatewayConfigData,
       now: number,
       agentType: string | undefined,
-      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+      requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>,
+      dryRun?: boolean
     ) => Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>>
     /** Hold `amount` against the budgets (race-free); fails when a budget has no room. */
     readonly reserve: (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) => Effect.Effect<BudgetReservation, BudgetExceeded>
@@ -156,7 +165,7 @@ export const make = Effect.gen(function* () {
   )
   book.bound((yield* gatewayConfig.get).budgets.perAgentType)
 
-  const { announce, announceSpent, refuse } = Alerts.make(book, events, sink)
+  const { announce, announceSpent, exceeded, refuse } = Alerts.make(book, events, sink)
 
   // The request path (check, reserve, commit, record) reads the config and the clock, then does all
   // its book-keeping in one synchronous step: atomic (a check-and-hold cannot interleave with another)
@@ -165,47 +174,51 @@ export const make = Effect.gen(function* () {
   const withNow = <A, E>(f: (config: GatewayConfigData, now: number) => Effect.Effect<A, E>) =>
     Effect.flatMap(gatewayConfig.get, (config) => Effect.clockWith((clock) => f(config, clock.unsafeCurrentTimeMillis())))
 
-  /** Check (and hold) in one synchronous step; runs when called. */
+  /** Check (and hold) in one synchronous step; runs when called. `dryRun` (never with `hold`): reads only. */
   const checkStep = (
     config: GatewayConfigData,
     now: number,
     model: ModelMetadata,
     agentType: string | undefined,
     amount: PicoUsd,
-    hold: boolean
+    hold: boolean,
+    dryRun?: boolean
   ): Effect.Effect<BudgetReservation, BudgetExceeded> => {
     const budgets = budgetsFor(config.budgets, model.id, agentType)
     book.roll(now)
     const over = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
-    if (over !== undefined) return refuse(over, now, BigInt(amount))
-    const id = `reservation-${++sequence}`
+    if (over !== undefined) return dryRun === true ? Effect.fail(exceeded(over, now, BigInt(amount))) : refuse(over, now, BigInt(amount))
+    const id = dryRun === true ? "dry-run" : `reservation-${++sequence}`
     if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
     return Effect.succeed({ id, model: model.id, agentType, amount })
   }
 
-  const check = (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd, hold: boolean) =>
-    withNow((config, now) => checkStep(config, now, model, agentType, amount, hold))
+  const check = (model: ModelMetadata, agentType: string | undefined, amount: PicoUsd, hold: boolean, dryRun?: boolean) =>
+    withNow((config, now) => checkStep(config, now, model, agentType, amount, hold, dryRun))
 
   const checkBudgets = (
     agentType: string | undefined,
-    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
-  ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => withNow((config, now) => checkBudgetsStep(config, now, agentType, requests))
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>,
+    dryRun?: boolean
+  ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => withNow((config, now) => checkBudgetsStep(config, now, agentType, requests, dryRun))
 
-  /** Several checks in one synchronous step; runs when called. */
+  /** Several checks in one synchronous step; runs when called. `dryRun`: refusals only built, nothing announced. */
   const checkBudgetsStep = (
     config: GatewayConfigData,
     now: number,
     agentType: string | undefined,
-    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>
+    requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>,
+    dryRun?: boolean
   ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> => {
     book.roll(now)
     const over = requests.map(({ amount, model }) => {
       const budgets = budgetsFor(config.budgets, model.id, agentType)
       const first = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
-      if (first === undefined) ++sequence // as `check` does for every request that fits
+      if (first === undefined && dryRun !== true) ++sequence // as `check` does for every request that fits
       return first
     })
     if (over.every((b) => b === undefined)) return Effect.succeed(over as ReadonlyArray<undefined>)
+    if (dryRun === true) return Effect.succeed(over.map((budget, i) => budget && exceeded(budget, now, BigInt(requests[i]!.amount))))
     return Effect.forEach(over, (budget, i) =>
       budget === undefined ? Effect.succeed(undefined) : Effect.flip(refuse(budget, now, BigInt(requests[i]!.amount))))
   }
@@ -273,7 +286,7 @@ export const make = Effect.gen(function* () {
     cost: (model, usage) => computeCost(model.pricing, usage),
     estimateCost: (model, promptTokens, maxOutputTokens) =>
       computeCost(model.pricing, { promptTokens, completionTokens: maxOutputTokens, cachedTokens: 0 }),
-    checkBudget: (model, agentType, amount) => Effect.asVoid(check(model, agentType, amount, false)),
+    checkBudget: (model, agentType, amount, dryRun) => Effect.asVoid(check(model, agentType, amount, false, dryRun)),
     checkBudgets,
     reserveAt: (config, now, model, agentType, amount) => checkStep(config, now, model, agentType, amount, true),
     commitAt: (config, now, reservation, record) => settleStep(config, now, reservation, record),

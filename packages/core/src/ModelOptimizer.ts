@@ -3,7 +3,8 @@
  *
  * The gateway never provides one itself. When a host adds a layer for this tag,
  * the `ModelSelector` hands it every ranking (`review`, which may reorder or
- * veto models, never add one), the gateway every answer's selection (the
+ * veto models, never add one; a dry run's is flagged `input.dryRun`, to be
+ * left out of what the host counts), the gateway every answer's selection (the
  * model that served, after any failover: `onSelected`, as `ModelSelector.select`
  * does for its choice); `Failover`
  * hands it every attempt's outcome (`onFeedback`) and every failover

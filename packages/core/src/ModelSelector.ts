@@ -14,7 +14,8 @@
  * The eligible models are scored (see `ModelSelector/Scoring.ts` for each part
  * and the priority weight shift) and sorted by score, then the order of `only`,
  * then estimated cost (cheaper first), quality score, id. A host's
- * `ModelOptimizer`, when present, reviews the ranking last.
+ * `ModelOptimizer`, when present, reviews the ranking last (a dry run's too,
+ * flagged `SelectionInput.dryRun`).
  *
  * Untraced (`rank` and `select`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -68,6 +69,16 @@ export interface SelectionInput {
   readonly only?: ReadonlyArray<string> | undefined
   /** Carried into the `ModelSelected` event. */
   readonly requestId?: string | undefined
+  /**
+   * A dry run (`POST /admin/select`): ranked as a request would be, without
+   * side effects. The services are read only (no `RateLimited` or
+   * `BudgetExceeded` announced, nothing marked that changes what a later
+   * request announces), and `select` neither publishes its choice nor tells
+   * the optimizer. A host's `ModelOptimizer` still reviews the ranking (so the
+   * dry run shows its reordering and vetoes) and sees this flag, to leave a
+   * dry run out of whatever it counts.
+   */
+  readonly dryRun?: boolean | undefined
   /**
    * Why the request itself cannot run on a model (its provider would drop a
    * field it asks for, see `Provider.cannotServe`), or undefined: such a
@@ -166,6 +177,8 @@ export const make = Effect.gen(function*() {
         ...(ranking.retryAfterMs !== undefined && ranking.ranked.length === 0 ? { retryAfterMs: ranking.retryAfterMs } : {})
       })
     }
+    // A dry run's choice is neither published nor told to the optimizer.
+    if (input.dryRun === true) return best
     const at = yield* Clock.currentTimeMillis
     yield* events.publish(
       new ModelSelected({

@@ -19,7 +19,8 @@
  * `warningThreshold` of a limit; `RateLimited` when a model first refuses (or
  * the provider reports 0 remaining, or refuses the last usable key of the
  * model's provider); `WindowReset` on the first call or headroom check after
- * it has room again. Those of a key window name the key. Each is also
+ * it has room again (a dry run's check, `headroomAll`'s `dryRun`, announces
+ * and marks nothing). Those of a key window name the key. Each is also
  * offered to the `RecordSink` as a `RateLimitEventRecord`. A failing store is logged and
  * treated as room (the provider's own 429s still stop traffic).
  *
@@ -94,8 +95,13 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
      * read unless the provider reports 0 remaining.
      */
     readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf) => Effect.Effect<void>
-    /** Whether a request of `estimatedTokens` fits now (on `keyId` too, when given); reserves nothing. */
-    readonly headroom: (model: ModelMetadata, estimatedTokens: number, keyId?: string) => Effect.Effect<Headroom>
+    /**
+     * Whether a request of `estimatedTokens` fits now (on `keyId` too, when
+     * given); reserves nothing. With `dryRun` (the admin dry run) it only
+     * reads: no event, and nothing marked that changes what a later call
+     * announces.
+     */
+    readonly headroom: (model: ModelMetadata, estimatedTokens: number, keyId?: string, dryRun?: boolean) => Effect.Effect<Headroom>
     /**
      * `headroom` of several models at one instant, in order: the same
      * answers and events as one call per model, with one config and clock read
@@ -105,9 +111,14 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
      * is when the first key has room again. Key windows are read only for a
      * model one of whose keys was refused lately (and not since passed): in the
      * usual case the answers are the model windows' alone, at no extra cost.
+     * With `dryRun`, it only reads, as `headroom`'s.
      * Optional: callers fall back to `headroom` (the model windows alone).
      */
-    readonly headroomAll?: (requests: ReadonlyArray<HeadroomRequest>, keysOf?: KeysOf) => Effect.Effect<ReadonlyArray<Headroom>>
+    readonly headroomAll?: (
+      requests: ReadonlyArray<HeadroomRequest>,
+      keysOf?: KeysOf,
+      dryRun?: boolean
+    ) => Effect.Effect<ReadonlyArray<Headroom>>
     /**
      * `reserve`, `settle`, `release` and `headroomAll` at `now` under `config`:
      * the caller's own reads of the clock and of `GatewayConfig` (once per
@@ -132,7 +143,8 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
       config: GatewayConfigData,
       now: number,
       requests: ReadonlyArray<HeadroomRequest>,
-      keysOf?: KeysOf
+      keysOf?: KeysOf,
+      dryRun?: boolean
     ) => Effect.Effect<ReadonlyArray<Headroom>>
   }
 >() {}
@@ -258,9 +270,9 @@ export const make = Effect.gen(function* () {
         }
       })
 
-  const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string): Effect.Effect<Headroom> => {
-    if (steps !== undefined) return withNow((settings, now) => steps.headroom(settings, now, model, estimatedTokens, keyId))
-    const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+  const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string, dryRun?: boolean): Effect.Effect<Headroom> => {
+    if (steps !== undefined) return withNow((settings, now) => steps.headroom(settings, now, model, estimatedTokens, keyId, dryRun))
+    const op = Steps.peekOp(model, estimatedTokens, dryRun)
     return Effect.gen(function* () {
       const { windowMs } = yield* settings
       const now = yield* Clock.currentTimeMillis
@@ -273,26 +285,26 @@ export const make = Effect.gen(function* () {
   type Requests = ReadonlyArray<HeadroomRequest>
 
   /** On a remote store: the model's headroom with its first key that has room (or the one with room soonest). */
-  const onAnyKey = (model: ModelMetadata, estimatedTokens: number, keyIds: ReadonlyArray<string>) =>
+  const onAnyKey = (model: ModelMetadata, estimatedTokens: number, keyIds: ReadonlyArray<string>, dryRun: boolean | undefined) =>
     Effect.gen(function* () {
       let soonest: Headroom | undefined
       for (const keyId of keyIds) {
-        const room = yield* headroom(model, estimatedTokens, keyId)
+        const room = yield* headroom(model, estimatedTokens, keyId, dryRun)
         if (room.fits) return room
         if (soonest === undefined || room.retryAfterMs < soonest.retryAfterMs) soonest = room
       }
-      return soonest ?? (yield* headroom(model, estimatedTokens))
+      return soonest ?? (yield* headroom(model, estimatedTokens, undefined, dryRun))
     })
 
-  const headroomAll = (requests: Requests, keysOf?: KeysOf): Effect.Effect<ReadonlyArray<Headroom>> =>
+  const headroomAll = (requests: Requests, keysOf?: KeysOf, dryRun?: boolean): Effect.Effect<ReadonlyArray<Headroom>> =>
     steps !== undefined
-      ? withNow((settings, now) => steps.headroomAll(settings, now, requests, keysOf))
+      ? withNow((settings, now) => steps.headroomAll(settings, now, requests, keysOf, dryRun))
       : keysOf === undefined
-      ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens))
+      ? Effect.forEach(requests, (r) => headroom(r.model, r.estimatedTokens, undefined, dryRun))
       : Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.forEach(requests, ({ estimatedTokens, model }) => {
           const keyIds = refusedKeys.any(model.id, now) ? keysOf(model.provider) : []
-          return keyIds.length === 0 ? headroom(model, estimatedTokens) : onAnyKey(model, estimatedTokens, keyIds)
+          return keyIds.length === 0 ? headroom(model, estimatedTokens, undefined, dryRun) : onAnyKey(model, estimatedTokens, keyIds, dryRun)
         }))
 
   // The `…At` members: the same steps at the caller's time, on the running settings (see the interface).
@@ -302,7 +314,8 @@ export const make = Effect.gen(function* () {
         reserve(model, estimatedTokens, keyId),
       settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number) => settle(reservation, actualTokens),
       releaseAt: (_c: GatewayConfigData, _now: number, reservation: Reservation) => release(reservation),
-      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests, keysOf?: KeysOf) => headroomAll(requests, keysOf)
+      headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests, keysOf?: KeysOf, dryRun?: boolean) =>
+        headroomAll(requests, keysOf, dryRun)
     }
     : {
       reserveAt: (_c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
@@ -310,8 +323,8 @@ export const make = Effect.gen(function* () {
       settleAt: (_c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
         steps.close(running, now, reservation, settleOp(reservation, actualTokens)),
       releaseAt: (_c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(running, now, reservation, releaseOp(reservation)),
-      headroomAllAt: (_c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf) =>
-        steps.headroomAll(running, now, requests, keysOf)
+      headroomAllAt: (_c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf, dryRun?: boolean) =>
+        steps.headroomAll(running, now, requests, keysOf, dryRun)
     }
 
   return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })

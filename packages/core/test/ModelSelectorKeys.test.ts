@@ -6,19 +6,12 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Clock, Effect, Layer, TestClock } from "effect"
-import * as ApiKeys from "../src/ApiKeys.js"
-import { Events } from "../src/Events.js"
-import * as GatewayConfig from "../src/GatewayConfig.js"
+import { Clock, Effect, TestClock } from "effect"
 import { defaultConfig } from "../src/GatewayConfigSchema.js"
-import { HealthChecker } from "../src/HealthChecker.js"
-import * as ModelRegistry from "../src/ModelRegistry.js"
 import * as ModelSelector from "../src/ModelSelector.js"
 import { RateLimiter } from "../src/RateLimiter.js"
-import * as RateLimiterModule from "../src/RateLimiter.js"
 import { LimiterStore, makeMemory } from "../src/RateLimiter/LimiterStore.js"
-import * as RecordSink from "../src/RecordSink.js"
-import { makeEvents, makeHealth } from "./RoutingFixtures.js"
+import { limiterStack } from "./LimiterStack.js"
 import { testModel } from "./TestModels.js"
 
 const mini = testModel("mini")
@@ -50,24 +43,7 @@ const setup = (keys: number, remote = false) =>
       apply: (key, now, windowMs, op) => Effect.sync(() => applySync(key, now, windowMs, op)),
       applySync: remote ? undefined : applySync
     })
-    const health = yield* makeHealth()
-    const events = yield* makeEvents
-    const services = Layer.mergeAll(
-      RateLimiterModule.layer,
-      ModelRegistry.layerMemory([mini]),
-      ApiKeys.layerStatic({ openai: Array.from({ length: keys }, (_, i) => `sk-${i}`) }),
-      Layer.succeed(HealthChecker, health.service)
-    ).pipe(
-      Layer.provideMerge(
-        Layer.mergeAll(
-          GatewayConfig.layerStatic(defaultConfig),
-          Layer.succeed(Events, events.service),
-          RecordSink.layerMemory,
-          Layer.succeed(LimiterStore, store)
-        )
-      )
-    )
-    const context = yield* Layer.build(services)
+    const { context } = yield* limiterStack(store, keys, [mini])
     const selector = yield* Effect.provide(ModelSelector.make, context)
     /** `rank` and `rankAt` (the gateway's call) agree; the ranking of `rankAt`. */
     const rank = Effect.gen(function* () {

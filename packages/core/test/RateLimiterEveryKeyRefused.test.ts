@@ -10,16 +10,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Effect, Layer, TestClock } from "effect"
-import * as ApiKeys from "../src/ApiKeys.js"
-import { Events } from "../src/Events.js"
-import * as GatewayConfig from "../src/GatewayConfig.js"
-import { defaultConfig } from "../src/GatewayConfigSchema.js"
-import { RateLimiter } from "../src/RateLimiter.js"
-import * as RateLimiterModule from "../src/RateLimiter.js"
+import { Effect, TestClock } from "effect"
 import { LimiterStore, makeMemory } from "../src/RateLimiter/LimiterStore.js"
-import * as RecordSink from "../src/RecordSink.js"
-import { makeEvents } from "./RoutingFixtures.js"
+import { limiterStack } from "./LimiterStack.js"
 import { testModel } from "./TestModels.js"
 
 const mini = testModel("mini")
@@ -29,21 +22,7 @@ const setup = (keys: number, remote = false) =>
   Effect.gen(function* () {
     const memory = yield* makeMemory
     const store = remote ? LimiterStore.of({ apply: memory.apply, snapshot: memory.snapshot }) : memory
-    const events = yield* makeEvents
-    const context = yield* Layer.build(
-      Layer.mergeAll(RateLimiterModule.layer, ApiKeys.layerStatic({ openai: Array.from({ length: keys }, (_, i) => `sk-${i}`) })).pipe(
-        Layer.provideMerge(
-          Layer.mergeAll(
-            GatewayConfig.layerStatic(defaultConfig),
-            Layer.succeed(Events, events.service),
-            RecordSink.layerMemory,
-            Layer.succeed(LimiterStore, store)
-          )
-        )
-      )
-    )
-    const limiter = yield* Effect.provide(RateLimiter, context)
-    const keysOf = (yield* Effect.provide(ApiKeys.ApiKeys, context)).usableIds!
+    const { events, keysOf, limiter } = yield* limiterStack(store, keys, [mini])
     /** The provider refuses `keyId` for `ms`, as the gateway records a 429 with that retry hint. */
     const refuse = (keyId: string, ms: number) =>
       limiter.observe(mini, RateLimitInfo.make({ remainingRequests: 0, resetRequestsMs: ms }), keyId, keysOf)

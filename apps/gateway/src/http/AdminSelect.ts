@@ -6,7 +6,9 @@
  * the same refusals (a named model the key may not use or its provider
  * cannot serve, no eligible model, every candidate over budget) with the
  * chat route's status and message. Nothing is reserved, held, counted or
- * recorded. Unlike a chat request it never waits in the queue: where the
+ * recorded, and nothing is announced: no event (a rate limit or spent budget
+ * the ranking finds is left for the next request to announce) and no review
+ * by a host's `ModelOptimizer` (the ranking is the selector's own). Unlike a chat request it never waits in the queue: where the
  * gateway would wait up to `failover.queueDeadlineMs` for a rate limit or a
  * probe, the dry run answers the 503 (with `Retry-After`) at once, and it
  * does not consult the response cache.
@@ -16,7 +18,7 @@ import { CostTracker } from "@modelgate/core/CostTracker"
 import { candidatesFor } from "@modelgate/core/Failover"
 import { budgetRefusal, namedModelRefusal, noneEligible } from "@modelgate/core/Gateway/Refusals"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
-import { ModelSelector } from "@modelgate/core/ModelSelector"
+import { ModelSelector, type SelectionInput } from "@modelgate/core/ModelSelector"
 import { selectionInputOf } from "@modelgate/core/ModelSelector/RequestInput"
 import { Providers } from "@modelgate/core/Provider"
 import { Effect, Option } from "effect"
@@ -70,14 +72,14 @@ export const make = (keys: VirtualKeys) =>
         const explicit = chat.model === "auto" ? undefined : yield* Effect.mapError(registry.resolve(chat.model), fromGatewayError)
         const refused = explicit === undefined ? undefined : namedModelRefusal(providers, chat, requirements, explicit)
         if (refused !== undefined) return yield* Effect.fail(fromGatewayError(refused))
-        const input = selectionInputOf(chat, requirements, explicit, providers)
+        const input: SelectionInput = { ...selectionInputOf(chat, requirements, explicit, providers), dryRun: true }
         const { estimatedPromptTokens, maxOutputTokens } = input
         const ranking = yield* selector.rank(input)
         // In the order the gateway tries them: a named model first, then its fallbacks (whatever their scores).
         const order = candidatesFor(explicit ?? "auto", ranking)
         if (order.length === 0) {
           if (costs !== undefined) {
-            yield* Effect.mapError(budgetRefusal(registry, costs, ranking, requirements, estimatedPromptTokens, chat), fromGatewayError)
+            yield* Effect.mapError(budgetRefusal(registry, costs, ranking, requirements, estimatedPromptTokens, chat, true), fromGatewayError)
           }
           return yield* Effect.fail(fromGatewayError(noneEligible(ranking)))
         }

@@ -23,9 +23,11 @@ export const serveOverFakes = (gateway: Record<string, unknown>, models?: unknow
     })
     const live = GatewayLive.layerWith({ configDirectory: stack.dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(stack.configProvider)))
     const context = yield* Layer.build(HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(live)))
-    const address = Context.get(context, HttpServer.HttpServer).address
+    const server = Context.get(context, HttpServer.HttpServer)
+    const address = server.address
     const url = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}`
-    return { ...stack, url }
+    // `server`: for the `support/Client.js` helpers (`readSse`), which find the address through it.
+    return { ...stack, url, server }
   })
 
 export interface Reply {

@@ -39,7 +39,8 @@ export const noneEligible = (ranking: Ranking): NoEligibleModel =>
 /**
  * When only budgets (and the request's own asks) keep every candidate out,
  * fails with the typed `BudgetExceeded` of the first one (so the client gets
- * a 429 naming the budget, not a 503); else succeeds.
+ * a 429 naming the budget, not a 503); else succeeds. `dryRun` (the admin
+ * dry run): the budget is only read, nothing announced.
  */
 export const budgetRefusal = (
   registry: ModelRegistry["Type"],
@@ -47,7 +48,8 @@ export const budgetRefusal = (
   ranking: Ranking,
   requirements: TaskRequirements,
   promptTokens: number,
-  request: ChatRequest
+  request: ChatRequest,
+  dryRun?: boolean
 ): Effect.Effect<void, BudgetExceeded> =>
   Effect.gen(function* () {
     const exclusions = ranking.excluded
@@ -57,5 +59,5 @@ export const budgetRefusal = (
     if (Option.isNone(model)) return
     // The amount the ranking checked: the call's worst case, as the gateway holds it.
     const most = costs.cost(model.value, holdUsage(promptTokens, mostOutputTokens(request, model.value), cacheWritesAsked(request)))
-    yield* costs.checkBudget(model.value, requirements.agentType, most)
+    yield* costs.checkBudget(model.value, requirements.agentType, most, dryRun)
   })

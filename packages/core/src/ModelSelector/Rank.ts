@@ -168,7 +168,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       if (Option.isNone(deps.costs)) return checkHealth(statics)
       const costs = deps.costs.value
       return Reads.flatMapNow(
-        Reads.budgetRefusals(costs, requirements.agentType, statics.map((i) => holdOf(costs, models[i]!.model)), at),
+        Reads.budgetRefusals(costs, requirements.agentType, statics.map((i) => holdOf(costs, models[i]!.model)), at, input.dryRun),
         (refusals) =>
           checkHealth(statics.filter((i, k) => {
             const refused = refusals[k]
@@ -198,7 +198,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       return afterBudgets(healthy)
     }
     const afterBudgets = (affordable: ReadonlyArray<number>) =>
-      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: prompt + allOutput })), at, deps.keysOf), (rooms) => {
+      Reads.mapNow(Reads.headrooms(deps.limiter, affordable.map((i) => ({ model: models[i]!.model, estimatedTokens: prompt + allOutput })), at, deps.keysOf, input.dryRun), (rooms) => {
         affordable.forEach((i, k) => {
           const headroom = rooms[k]!
           if (!headroom.fits) {

@@ -62,41 +62,43 @@ export const availability = (
     : Effect.forEach(models, (model) =>
       Effect.flatMap(health.status(model), (h) => Effect.map(health.isAvailable(model), (available) => ({ health: h, available }))))
 
-/** For each request, undefined when it fits every budget, else why not. */
+/** For each request, undefined when it fits every budget, else why not (`dryRun`: announcing nothing). */
 export const budgetRefusals = (
   costs: CostTracker["Type"],
   agentType: string | undefined,
   requests: ReadonlyArray<{ readonly model: ModelMetadata; readonly amount: PicoUsd }>,
-  at?: At
+  at?: At,
+  dryRun?: boolean
 ): Effect.Effect<ReadonlyArray<BudgetExceeded | undefined>> =>
   requests.length === 0
     ? Effect.succeed([])
     : at !== undefined && costs.checkBudgetsAt !== undefined
-    ? costs.checkBudgetsAt(at.config, at.now, agentType, requests)
+    ? costs.checkBudgetsAt(at.config, at.now, agentType, requests, dryRun)
     : costs.checkBudgets !== undefined
-    ? costs.checkBudgets(agentType, requests)
+    ? costs.checkBudgets(agentType, requests, dryRun)
     : Effect.forEach(requests, ({ amount, model }) =>
-      Effect.match(costs.checkBudget(model, agentType, amount), { onFailure: (e) => e, onSuccess: () => undefined }))
+      Effect.match(costs.checkBudget(model, agentType, amount, dryRun), { onFailure: (e) => e, onSuccess: () => undefined }))
 
 /**
  * Rate-limit headroom of each request, in order; with `keysOf` (the usable key
  * ids of a provider), a model also needs a key of its provider with room
  * (`RateLimiter.headroomAll`). A limiter without the batch member answers for
- * the model windows alone.
+ * the model windows alone. `dryRun`: the limiter only reads (no event, nothing marked).
  */
 export const headrooms = (
   limiter: RateLimiter["Type"],
   requests: ReadonlyArray<HeadroomRequest>,
   at?: At,
-  keysOf?: KeysOf
+  keysOf?: KeysOf,
+  dryRun?: boolean
 ): Effect.Effect<ReadonlyArray<Headroom>> =>
   requests.length === 0
     ? Effect.succeed([])
     : at !== undefined && limiter.headroomAllAt !== undefined
-    ? limiter.headroomAllAt(at.config, at.now, requests, keysOf)
+    ? limiter.headroomAllAt(at.config, at.now, requests, keysOf, dryRun)
     : limiter.headroomAll !== undefined
-    ? limiter.headroomAll(requests, keysOf)
-    : Effect.forEach(requests, ({ estimatedTokens, model }) => limiter.headroom(model, estimatedTokens))
+    ? limiter.headroomAll(requests, keysOf, dryRun)
+    : Effect.forEach(requests, ({ estimatedTokens, model }) => limiter.headroom(model, estimatedTokens, undefined, dryRun))
 
 /** Recent performance of each model (undefined: no data or no monitor), in order. */
 export const performances = (

@@ -6,7 +6,12 @@
  * noted here: a ranking with no key refused reads no key window.
  *
  * In process: with a shared store, a key blocked by another instance is
- * noted here once this instance's reservation on it is refused.
+ * noted here once this instance's reservation on it is refused (by the
+ * shared key window, before any call). Until then this instance's ranking
+ * reads the model's window alone: right while another key has room, and
+ * once the provider blocks every key, the instance that saw the last one
+ * blocked the model's shared window (`EveryKeyRefused.ts`), so every
+ * instance ranks the model out (test/RateLimiterTwoInstances.test.ts).
  */
 
 /** Notes of refused keys, per model. */

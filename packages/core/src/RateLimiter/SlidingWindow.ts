@@ -75,7 +75,13 @@ export type Op =
   | { readonly _tag: "Settle"; readonly id: string; readonly at: number; readonly tokens: number }
   | { readonly _tag: "Release"; readonly id: string; readonly at: number }
   | { readonly _tag: "Block"; readonly until: number }
-  | { readonly _tag: "Peek"; readonly tokens: number; readonly limits: Limits }
+  /**
+   * Whether `tokens` fit now; reserves nothing. A peek with no room for even a
+   * minimal request marks the key limited (announced once), one with room
+   * again marks it reset; a `quiet` peek (a dry run's) only reads: it marks
+   * and signals nothing, so what a later step announces is unchanged.
+   */
+  | { readonly _tag: "Peek"; readonly tokens: number; readonly limits: Limits; readonly quiet?: boolean | undefined }
 
 /** What happened that the service turns into events and records. */
 export type Signal =
@@ -242,11 +248,12 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
   prune(state, Math.floor(now / state.bucketMs))
   switch (op._tag) {
     case "Peek": {
-      resetIfRoom(state, now, op.limits, signals)
+      const quiet = op.quiet === true
+      if (!quiet) resetIfRoom(state, now, op.limits, signals)
       const c = check(state, now, op.tokens, op.limits)
       // A peek that finds no room even for a minimal request reads as limited (announced once),
       // so a model set aside by the selector is announced like one refused at reserve.
-      if (!c.ok && !check(state, now, 1, op.limits).ok) limit(state, now, c.dimension, c.retryAfterMs, signals)
+      if (!quiet && !c.ok && !check(state, now, 1, op.limits).ok) limit(state, now, c.dimension, c.retryAfterMs, signals)
       return { ok: c.ok, dimension: c.dimension, retryAfterMs: c.retryAfterMs, requestsUsed: c.requestsUsed, tokensUsed: c.tokensUsed, signals }
     }
     case "Reserve": {

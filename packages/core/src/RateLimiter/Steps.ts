@@ -39,6 +39,12 @@ export const tokensOf = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.ce
 /** The limits of a model. */
 export const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
 
+/** The peek of a request of `estimatedTokens` on `model`: `quiet` (reads only) on a dry run. */
+export const peekOp = (model: ModelMetadata, estimatedTokens: number, dryRun: boolean | undefined): SlidingWindow.Op =>
+  dryRun === true
+    ? { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model), quiet: true }
+    : { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+
 /** The headroom answer from the model's and the key's peeks. */
 export const headroomOf = (model: ModelMetadata, onModel: SlidingWindow.Outcome, onKey: SlidingWindow.Outcome): Headroom => ({
   fits: onModel.ok && onKey.ok,
@@ -133,15 +139,16 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
     return emitted.length === 0 ? Effect.void : emitAll(reservation.model, now, windowMs, emitted)
   }
 
-  /** Room on a model (and key) for a request of a size. */
+  /** Room on a model (and key) for a request of a size; `dryRun`: quiet peeks (nothing marked or signalled). */
   const headroom = (
     { windowMs }: Settings,
     now: number,
     model: ModelMetadata,
     estimatedTokens: number,
-    keyId: string | undefined
+    keyId: string | undefined,
+    dryRun?: boolean
   ): Effect.Effect<Headroom> => {
-    const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+    const op = peekOp(model, estimatedTokens, dryRun)
     const onModel = apply(model.id, now, windowMs, op)
     const onKey = keyId === undefined ? onModel : apply(storeKey(model.id, keyId), now, windowMs, op)
     const result = Effect.succeed(headroomOf(model, onModel, onKey))
@@ -154,17 +161,19 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
   /**
    * Peeks on several models, in order; with `keysOf`, a model one of whose keys
    * was refused lately also needs one of its provider's keys with room.
+   * `dryRun`: quiet peeks (nothing marked or signalled).
    */
   const headroomAll = (
     { windowMs }: Settings,
     now: number,
     requests: ReadonlyArray<HeadroomRequest>,
-    keysOf?: KeysOf
+    keysOf?: KeysOf,
+    dryRun?: boolean
   ): Effect.Effect<ReadonlyArray<Headroom>> => {
     const answers: Array<Headroom> = []
     const emitted: Array<Effect.Effect<void>> = []
     for (const { estimatedTokens, model } of requests) {
-      const op: SlidingWindow.Op = { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+      const op = peekOp(model, estimatedTokens, dryRun)
       const onModel = apply(model.id, now, windowMs, op)
       if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
       const keyIds = keysOf !== undefined && refusedKeys.any(model.id, now) ? keysOf(model.provider) : undefined
