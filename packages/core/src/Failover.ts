@@ -20,6 +20,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { HealthChecker } from "./HealthChecker.js"
 import { ModelOptimizer } from "./ModelOptimizer.js"
+import { ModelRegistry } from "./ModelRegistry.js"
 import type { Ranking } from "./ModelSelector.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -101,7 +102,9 @@ export const candidatesFor = (requested: ModelMetadata | "auto", ranking: Rankin
  * `reportFailure` for ServerError/Timeout/Transport/Overloaded, `reportSuccess`
  * after a success). Uses ApiKeys when present (without it an Unauthorized
  * candidate is skipped like an unavailable one) and a host's ModelOptimizer
- * when present (`onFeedback` per attempt, `onFailover` per move).
+ * when present (`onFeedback` per attempt, `onFailover` per move), and the
+ * ModelRegistry when present: the excessive-failover counts of a model it
+ * removes are dropped, in a fiber of the current scope.
  */
 export const make = Effect.gen(function*() {
   const { run, runAt } = yield* makeRun({
@@ -110,13 +113,14 @@ export const make = Effect.gen(function*() {
     sink: yield* RecordSink,
     health: yield* HealthChecker,
     apiKeys: yield* Effect.serviceOption(ApiKeys),
-    optimizer: yield* Effect.serviceOption(ModelOptimizer)
+    optimizer: yield* Effect.serviceOption(ModelOptimizer),
+    registry: yield* Effect.serviceOption(ModelRegistry)
   })
   return Failover.of({ run, runAt })
 })
 
-/** The live failover runner. */
-export const layer: Layer.Layer<Failover, never, GatewayConfig | Events | RecordSink | HealthChecker> = Layer.effect(
+/** The live failover runner (with `ModelRegistry` in the context, it forgets the models the registry removes). */
+export const layer: Layer.Layer<Failover, never, GatewayConfig | Events | RecordSink | HealthChecker> = Layer.scoped(
   Failover,
   make
 )

@@ -133,6 +133,9 @@ export const make = Effect.gen(function* () {
   // A plain Map, read and changed only inside synchronous steps (each transition is atomic): one
   // Effect op per read on the request path instead of a Ref step and a copy of the map per change.
   const entries = new Map<string, State.Entry>()
+  // Models whose entries the latest sync that dropped any dropped (removed or disabled), until they are
+  // served again: a real call's outcome that lands afterwards never writes their entry back.
+  let dropped = new Set<string>()
   const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
   const probes = yield* FiberMap.make<string>()
 
@@ -278,16 +281,20 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const enabled = models.filter((m) => m.enabled)
       const ids = new Set<string>(enabled.map((m) => m.id))
-      yield* Effect.sync(() => {
-        for (const id of [...entries.keys()]) if (!ids.has(id)) entries.delete(id)
-        for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
-      })
+      // The probes of models gone first, so that none writes an entry after it was dropped.
       for (const id of [...running.keys()]) {
         if (!settings.enabled || !ids.has(id)) {
           running.delete(id)
           yield* FiberMap.remove(probes, id)
         }
       }
+      yield* Effect.sync(() => {
+        const gone = [...entries.keys()].filter((id) => !ids.has(id))
+        for (const id of gone) entries.delete(id)
+        if (gone.length > 0) dropped = new Set(gone)
+        for (const id of dropped) if (ids.has(id)) dropped.delete(id)
+        for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
+      })
       for (const model of enabled) {
         if (!settings.enabled) {
           const reason = yield* blocked(model)
@@ -323,10 +330,16 @@ export const make = Effect.gen(function* () {
   /**
    * `record` of a real call's outcome, for a model the registry still has
    * enabled: a call in flight when a reload removed or disabled its model
-   * leaves no entry behind (`all` lists the models the registry serves).
+   * leaves no entry behind (`all` lists the models the registry serves), even
+   * when the reload lands between the registry's answer and the write.
    */
   const traffic = (model: string, check: State.Check): Effect.Effect<void> =>
-    Effect.flatMap(Effect.option(registry.get(model)), (m) => (Option.isSome(m) && m.value.enabled ? record(m.value, check) : Effect.void))
+    Effect.flatMap(Effect.option(registry.get(model)), (m) =>
+      Option.isNone(m) || !m.value.enabled ? Effect.void : Effect.flatMap(config.get, (c) => {
+        const apply = (e: State.Entry) => State.applyCheck(e, check, c.healthCheck.failureThreshold, m.value.provider)
+        // The check and the write in one synchronous step: no sync can drop the entry between them.
+        return Effect.suspend(() => (dropped.has(model) ? Effect.void : Effect.asVoid(announce(applyNow(model, apply)))))
+      }))
   const successAt = (at: number, model: string, latencyMs: number) =>
     traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
 

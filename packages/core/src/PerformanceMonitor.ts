@@ -19,6 +19,11 @@
  * `errorRateDegradation` or more. Each transition publishes one
  * `PerformanceDegraded` or `PerformanceRecovered`.
  *
+ * A model the registry removes (with `ModelRegistry` in the context) leaves
+ * nothing behind: its windows and degradation state are dropped, a call that
+ * was in flight and finishes afterwards is not counted, and the same id added
+ * again starts with no history (a reload that keeps the model keeps it all).
+ *
  * `record`, `modelPerformance` and `detectDegradation` are untraced: they are
  * on the request path, see bench/README.md. Statistics are cached between
  * samples (see `PerformanceMonitor/ModelWindow.ts`).
@@ -29,6 +34,8 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, PerformanceConfig } from "./GatewayConfigSchema.js"
+import { followRemovals } from "./internal/followRemovals.js"
+import { ModelRegistry } from "./ModelRegistry.js"
 import { ModelWindow, type RecentStats, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -101,7 +108,7 @@ export interface Options {
   readonly minBaselineSamples?: number | undefined
 }
 
-/** Build the monitor and its details. */
+/** Build the monitor and its details; it follows the registry's removals (when present) in the current scope. */
 export const make = (options: Options = {}) =>
   Effect.gen(function* () {
     const gatewayConfig = yield* GatewayConfig
@@ -115,6 +122,16 @@ export const make = (options: Options = {}) =>
 
     /** The last answer per model, reused while its statistics object is the same (no allocation per read). */
     const answered = new Map<string, { readonly stats: RecentStats; readonly answer: Option.Option<ModelPerformance> }>()
+
+    // A model the registry removed: its state dropped, and not created again by a call that was in flight.
+    const removals = yield* followRemovals(yield* Effect.serviceOption(ModelRegistry), (present) =>
+      Effect.sync(() => {
+        for (const model of windows.keys()) {
+          if (present.has(model)) continue
+          windows.delete(model)
+          answered.delete(model)
+        }
+      }))
 
     const performanceOf = (model: string, window: ModelWindow, now: number, config: WindowConfig): Option.Option<ModelPerformance> => {
       const stats = window.recentStats(now, config)
@@ -208,6 +225,7 @@ export const make = (options: Options = {}) =>
     const addStep = (config: PerformanceConfig, now: number, record: PerformanceRecord): Effect.Effect<void> => {
       let window = windows.get(record.model)
       if (window === undefined) {
+        if (removals.gone(record.model)) return Effect.void
         window = new ModelWindow()
         windows.set(record.model, window)
       }
@@ -280,9 +298,9 @@ export const make = (options: Options = {}) =>
     )
   })
 
-/** The live monitor (and its details). */
+/** The live monitor (and its details); with `ModelRegistry` in the context it forgets the models the registry removes. */
 export const layer: Layer.Layer<PerformanceMonitor | PerformanceDetails, never, GatewayConfig | Events | RecordSink> =
-  Layer.effectContext(make())
+  Layer.scopedContext(make())
 
 /** A fixed table of performances, for tests of the monitor's readers; `record` does nothing. */
 export const layerStatic = (table: Readonly<Record<string, ModelPerformance>>): Layer.Layer<PerformanceMonitor> =>

@@ -24,6 +24,14 @@
  * offered to the `RecordSink` as a `RateLimitEventRecord`. A failing store is logged and
  * treated as room (the provider's own 429s still stop traffic).
  *
+ * Windows are the provider's limits: a reload never resets them. A model the
+ * registry removes (with `ModelRegistry` in the context) keeps its windows
+ * (its own and its keys') until they hold nothing any more (the window has
+ * passed, no provider block runs), then they are dropped: the same id added
+ * again within the window is still limited by what it used before, and one
+ * added later starts empty. Only an in-process store is swept this way
+ * (`LimiterStore.sweep`); a shared store's keys expire on their own.
+ *
  * Untraced (`reserve`, `settle`, `release`, `observe` and `headroom`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
  * gateway keeps one span per request.
@@ -31,10 +39,12 @@
 import { RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Clock, Context, Effect, Layer, Random, Stream } from "effect"
+import { Clock, Context, Duration, Effect, FiberHandle, Layer, Random, Stream } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
+import { followRemovals } from "./internal/followRemovals.js"
+import { ModelRegistry } from "./ModelRegistry.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
 import { blockModelWhenEveryKeyRefused } from "./RateLimiter/EveryKeyRefused.js"
 import * as RefusedKeys from "./RateLimiter/RefusedKeys.js"
@@ -157,8 +167,9 @@ export { storeKey } from "./RateLimiter/Steps.js"
 
 /**
  * Build the limiter on the `LimiterStore`, publishing to `Events` and
- * recording to the `RecordSink`; it follows the configuration's changes in a
- * fiber of the current scope.
+ * recording to the `RecordSink`; it follows the configuration's changes, and
+ * the registry's removals when the context has a `ModelRegistry`, in fibers
+ * of the current scope.
  */
 export const make = Effect.gen(function* () {
   const config = yield* GatewayConfig
@@ -203,6 +214,11 @@ export const make = Effect.gen(function* () {
   /** Run `f` with the limiter settings and the time, synchronously. */
   const withNow = <A, E>(f: (settings: Steps.Settings, now: number) => Effect.Effect<A, E>) =>
     Effect.flatMap(config.get, (c) => Effect.clockWith((clock) => f(c.rateLimits, clock.unsafeCurrentTimeMillis())))
+
+  // After a change of the registry: the windows of models it no longer has, dropped once they hold nothing.
+  const sweeper = yield* FiberHandle.make()
+  yield* followRemovals(yield* Effect.serviceOption(ModelRegistry), (present) =>
+    Effect.asVoid(FiberHandle.run(sweeper, sweepRemoved(store, refusedKeys, present))))
 
   const nextId = () => `${instance}-${(++counter).toString(36)}`
   const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId, refusedKeys)
@@ -330,7 +346,27 @@ export const make = Effect.gen(function* () {
   return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })
 })
 
-/** The limiter; needs `GatewayConfig`, `Events`, `RecordSink` and a `LimiterStore`. */
+/**
+ * Drop the store's windows of models not in `present` as each comes to hold
+ * nothing, waiting meanwhile (on `Clock`) for the next one to; ends when none
+ * is left. A key `model@keyId` belongs to `model`.
+ */
+const sweepRemoved = (store: LimiterStore["Type"], refusedKeys: RefusedKeys.RefusedKeys, present: ReadonlySet<string>): Effect.Effect<void> => {
+  const sweep = store.sweep
+  if (sweep === undefined) return Effect.void
+  const removed = (key: string) => {
+    const at = key.lastIndexOf("@")
+    return !present.has(key) && (at < 0 || !present.has(key.slice(0, at)))
+  }
+  const loop: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    refusedKeys.sweep(removed, now)
+    const next = sweep(removed, now)
+    return next === undefined ? Effect.void : Effect.zipRight(Effect.sleep(Duration.millis(next - now)), loop)
+  })
+  return loop
+}
+
+/** The limiter; needs `GatewayConfig`, `Events`, `RecordSink` and a `LimiterStore` (and follows a `ModelRegistry` when present). */
 export const layer: Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink | LimiterStore> = Layer.scoped(RateLimiter, make)
 
 /** The limiter on the in-memory store; needs `GatewayConfig`, `Events` and `RecordSink`. */

@@ -12,7 +12,11 @@
  * (penalty 0, low scores forgotten). Low scores are counted within the window,
  * not only consecutive ones. Heuristics: `ResponseEvaluator/Heuristics.ts`.
  * Tracks whose window has passed are dropped (`ResponseEvaluator/Tracks.ts`):
- * task types named by requests do not pile up.
+ * task types named by requests do not pile up. A model the registry removes
+ * (with `ModelRegistry` in the context) loses its tracks at once: an answer
+ * that was in flight is still scored, recorded and announced but opens no
+ * track, and the same id added again starts with no low scores and no
+ * recommendation.
  *
  * Untraced (`evaluate` and `penalty`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -25,6 +29,8 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
+import { followRemovals } from "./internal/followRemovals.js"
+import { ModelRegistry } from "./ModelRegistry.js"
 import { RecordSink } from "./RecordSink.js"
 import * as Heuristics from "./ResponseEvaluator/Heuristics.js"
 import { trackKey, Tracks } from "./ResponseEvaluator/Tracks.js"
@@ -69,12 +75,13 @@ export class ResponseEvaluator extends Context.Tag("@modelgate/core/ResponseEval
 /** What `evaluateAt` answers when the evaluator is disabled: nothing computed, stored or published. */
 export const notEvaluated: Effect.Effect<Option.Option<QualityScoreRecord>> = Effect.succeed(Option.none())
 
-/** Build the evaluator. */
+/** Build the evaluator; it follows the registry's removals (when present) in the current scope. */
 export const make = Effect.gen(function* () {
   const gatewayConfig = yield* GatewayConfig
   const events = yield* Events
   const sink = yield* RecordSink
   const tracks = new Tracks()
+  const removals = yield* followRemovals(yield* Effect.serviceOption(ModelRegistry), (present) => Effect.sync(() => tracks.retainModels(present)))
 
   // Disabled (a config flag): nothing computed, one config read (none with `evaluateAt`).
   const evaluateAt = (config: GatewayConfigData, input: EvaluationInput): Effect.Effect<Option.Option<QualityScoreRecord>> =>
@@ -91,7 +98,8 @@ export const make = Effect.gen(function* () {
     yield* sink.offer(record)
 
     const key = trackKey(input.model, input.taskType)
-    const track = tracks.get(key) ?? { lows: [], recommendedAt: undefined }
+    const known = tracks.get(key)
+    const track = known ?? { lows: [], recommendedAt: undefined }
     track.lows = track.lows.filter((at) => at > now - config.switchWindowMs)
     if (track.recommendedAt !== undefined && now - track.recommendedAt >= config.switchWindowMs) track.recommendedAt = undefined
     if (!lowQuality) {
@@ -105,10 +113,16 @@ export const make = Effect.gen(function* () {
       }
       return Option.some(record)
     }
-    track.lows.push(now)
-    tracks.set(key, track, now, config.switchWindowMs)
+    // An answer in flight when the registry removed its model is announced, but opens no track.
+    const tracked = known !== undefined || !removals.gone(input.model)
+    if (tracked) {
+      track.lows.push(now)
+      tracks.set(key, track, now, config.switchWindowMs)
+    }
     yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, model: input.model, ...taskType, score: scores.score }))
-    if (track.recommendedAt !== undefined) {
+    if (!tracked) {
+      return Option.some(record)
+    } else if (track.recommendedAt !== undefined) {
       track.recommendedAt = now
     } else if (track.lows.length >= config.switchAfterLowScores) {
       track.recommendedAt = now
@@ -154,8 +168,11 @@ export const make = Effect.gen(function* () {
   return ResponseEvaluator.of({ evaluate, evaluateAt, penalty, penalties, penaltiesAt })
 })
 
-/** The live evaluator (its `enabled` flag is read from the running config on every call). */
-export const layer: Layer.Layer<ResponseEvaluator, never, GatewayConfig | Events | RecordSink> = Layer.effect(
+/**
+ * The live evaluator (its `enabled` flag is read from the running config on every call); with
+ * `ModelRegistry` in the context it forgets the models the registry removes.
+ */
+export const layer: Layer.Layer<ResponseEvaluator, never, GatewayConfig | Events | RecordSink> = Layer.scoped(
   ResponseEvaluator,
   make
 )

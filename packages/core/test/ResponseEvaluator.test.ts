@@ -4,9 +4,10 @@ import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
 import * as RecordSink from "@modelgate/core/RecordSink"
 import * as ResponseEvaluator from "@modelgate/core/ResponseEvaluator"
-import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { ChatRequest } from "@modelgate/domain/Chat"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { Context, Effect, Layer, Option, Ref, Schema, Stream, TestClock } from "effect"
+import { reply, request } from "./ResponseEvaluatorFixtures.js"
 
 const setup = (evaluator: Record<string, unknown>) =>
   Effect.gen(function* () {
@@ -34,15 +35,6 @@ const setup = (evaluator: Record<string, unknown>) =>
     }
   })
 
-const request: ChatRequest = { model: "auto", messages: [{ role: "user", content: "What is the capital of France?" }] }
-const reply = (content: string): ChatResponse => ({
-  id: "x",
-  object: "chat.completion",
-  created: 0,
-  model: "m",
-  choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
-})
 const good = "Paris is the capital of France."
 const bad = ""
 

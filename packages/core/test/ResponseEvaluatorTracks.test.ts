@@ -10,9 +10,9 @@ import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
 import * as RecordSink from "@modelgate/core/RecordSink"
 import * as ResponseEvaluator from "@modelgate/core/ResponseEvaluator"
 import { trackKey, Tracks } from "@modelgate/core/ResponseEvaluator/Tracks"
-import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { Context, Effect, Layer, Ref, Schema, Stream, TestClock } from "effect"
+import { reply, request } from "./ResponseEvaluatorFixtures.js"
 
 describe("ResponseEvaluator tracks", () => {
   it("one low score for each of 10,000 task types keeps about the tracks of one window, and every one within it", () => {
@@ -58,12 +58,4 @@ describe("ResponseEvaluator tracks", () => {
     }))
 })
 
-const request: ChatRequest = { model: "auto", messages: [{ role: "user", content: "What is the capital of France?" }] }
-const empty: ChatResponse = {
-  id: "x",
-  object: "chat.completion",
-  created: 0,
-  model: "m",
-  choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }
-}
+const empty = reply("")

@@ -219,6 +219,7 @@ export const setupFailover = <ROut extends ModelOptimizer = never>(
       Layer.succeed(ApiKeys, keys.service),
       options.extra ?? Layer.empty
     )
-    const failover = yield* Effect.provide(Failover.make, layer)
+    // No registry in this layer: the runner follows none and forks nothing, so closing the scope at once changes nothing.
+    const failover = yield* Effect.scoped(Effect.provide(Failover.make, layer))
     return { failover, health, events, sink, keys }
   })

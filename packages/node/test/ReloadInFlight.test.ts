@@ -3,7 +3,8 @@
  * provider): a request is priced at the price of the model as it started
  * (its ranking's copy), whatever a reload changes meanwhile; the next one at
  * the new price. A request on a model that a reload removes finishes, is
- * priced and recorded, and leaves no health entry behind for the model.
+ * priced and recorded, and leaves no health entry and no performance figures
+ * behind for the model.
  *
  * Time is `TestClock`, pinned at noon UTC; the fakes answer over real sockets.
  */
@@ -11,6 +12,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { Gateway } from "@modelgate/core/Gateway"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
+import { PerformanceDetails } from "@modelgate/core/PerformanceMonitor"
 import type { ChatResponse } from "@modelgate/domain/Chat"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
@@ -62,7 +64,7 @@ describe("Reload while a request is in flight", () => {
       }).pipe(Effect.provide(s.layer))
     }), 30_000)
 
-  it.scoped("a model removed: the request in flight finishes, is recorded at its price, and leaves no health entry", () =>
+  it.scoped("a model removed: the request in flight finishes, is recorded at its price, and leaves no health entry or figures", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(noonUtc)
       const price = { input: 0.15, output: 0.6 }
@@ -82,6 +84,8 @@ describe("Reload while a request is in flight", () => {
         assert.isTrue(byModel.some((g) => g.key === "gpt-4o-mini" && g.costPicoUsd > 0n))
         const health = yield* HealthChecker
         assert.deepStrictEqual((yield* health.all).map((h) => h.model), ["claude-haiku"], "health lists a removed model")
+        const performance = yield* PerformanceDetails
+        assert.deepStrictEqual((yield* performance.allPerformance).map((p) => p.model), [], "performance lists a removed model")
       }).pipe(Effect.provide(s.layer))
     }), 30_000)
 })

@@ -17,6 +17,7 @@ import type { AttemptError, FailoverOptions, FailoverOutcome, PermanentError } f
 import type { GatewayConfig } from "../GatewayConfig.js"
 import type { FailoverConfig, GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { HealthChecker } from "../HealthChecker.js"
+import type { ModelRegistry } from "../ModelRegistry.js"
 import { type ModelOptimizer, notify } from "../ModelOptimizer.js"
 import type { RecordSink } from "../RecordSink.js"
 import { makeTracker } from "./Excessive.js"
@@ -29,6 +30,8 @@ export interface RunDeps {
   readonly health: HealthChecker["Type"]
   readonly apiKeys: Option.Option<ApiKeys["Type"]>
   readonly optimizer: Option.Option<ModelOptimizer["Type"]>
+  /** The registry whose removals the excessive-failover counts follow, when there is one. */
+  readonly registry: Option.Option<ModelRegistry["Type"]>
 }
 
 /** How many keys of one provider a single attempt may set aside before the candidate is skipped. */
@@ -53,10 +56,10 @@ export const failoverBackoff = (config: Pick<FailoverConfig, "backoffBaseMs" | "
     Schedule.modifyDelay((delay) => Duration.min(delay, Duration.millis(config.backoffCapMs)))
   )
 
-/** Build the generic `run` over the given services. */
+/** Build the generic `run` over the given services; its excessive-failover counts follow the registry in the current scope. */
 export const makeRun = (deps: RunDeps) =>
   Effect.gen(function*() {
-    const tracker = yield* makeTracker
+    const tracker = yield* makeTracker(deps.registry)
     const { config, events, sink, health, apiKeys, optimizer } = deps
 
     /** Feedback to the host's optimizer, when there is one (no step when there is none). */

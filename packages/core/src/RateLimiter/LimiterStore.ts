@@ -33,15 +33,30 @@ export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
      * in one synchronous step: atomic, and without an Effect step per key.
      */
     readonly applySync?: ((key: string, now: number, windowMs: number, op: SlidingWindow.Op) => SlidingWindow.Outcome) | undefined
+    /**
+     * Drop the states of the keys `drop` selects that hold nothing any more at
+     * `now` (`SlidingWindow.idleAt`); answer when the first of the selected
+     * states left will (undefined: none left). The limiter sweeps the keys of
+     * models the registry removed. Absent for a store whose entries expire on
+     * their own (a shared store).
+     */
+    readonly sweep?: ((drop: (key: string) => boolean, now: number) => number | undefined) | undefined
   }
 >() {}
 
-/** An in-process store: a Map of states, each step applied synchronously (hence atomically). */
+/** What a settle or release of a key without state answers: nothing to close (its window was swept). */
+const nothingOpen: SlidingWindow.Outcome = { ok: true, dimension: "requests", retryAfterMs: 0, requestsUsed: 0, tokensUsed: 0, signals: [] }
+
+/**
+ * An in-process store: a Map of states, each step applied synchronously (hence atomically). A settle
+ * or release of a key without state creates none (a call that outlived its swept window).
+ */
 export const makeMemory = Effect.sync(() => {
   const states = new Map<string, SlidingWindow.WindowState>()
   const applySync = (key: string, now: number, windowMs: number, op: SlidingWindow.Op): SlidingWindow.Outcome => {
     let state = states.get(key)
     if (state === undefined) {
+      if (op._tag === "Settle" || op._tag === "Release") return nothingOpen
       state = SlidingWindow.empty(windowMs)
       states.set(key, state)
     } else if (state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
@@ -50,9 +65,20 @@ export const makeMemory = Effect.sync(() => {
     }
     return SlidingWindow.step(state, now, op)
   }
+  const sweep = (drop: (key: string) => boolean, now: number): number | undefined => {
+    let next: number | undefined
+    for (const [key, state] of states) {
+      if (!drop(key)) continue
+      const idle = SlidingWindow.idleAt(state)
+      if (idle <= now) states.delete(key)
+      else if (next === undefined || idle < next) next = idle
+    }
+    return next
+  }
   return LimiterStore.of({
     apply: (key, now, windowMs, op) => Effect.sync(() => applySync(key, now, windowMs, op)),
     applySync,
+    sweep,
     snapshot: (key) =>
       Effect.sync(() => {
         const state = states.get(key)

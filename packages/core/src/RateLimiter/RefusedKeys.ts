@@ -20,6 +20,8 @@ export interface RefusedKeys {
   readonly note: (model: string, until: number) => void
   /** Whether a key of `model` may still refuse at `now` (a note that has passed is dropped). */
   readonly any: (model: string, now: number) => boolean
+  /** Drop the notes of the models `drop` selects that have passed at `now` (models the registry removed). */
+  readonly sweep: (drop: (model: string) => boolean, now: number) => void
 }
 
 /** Empty notes. */
@@ -37,6 +39,9 @@ export const make = (): RefusedKeys => {
       if (at > now) return true
       until.delete(model)
       return false
+    },
+    sweep: (drop, now) => {
+      for (const [model, at] of until) if (at <= now && drop(model)) until.delete(model)
     }
   }
 }

@@ -119,6 +119,19 @@ export const empty = (windowMs: number): WindowState => ({
 
 const slotOf = (epoch: number) => epoch % slots
 
+/**
+ * The instant from which `state` says nothing that a missing (empty) state
+ * would not: every bucket it holds has left the window, and no provider block,
+ * warning silence or limited mark runs past it. From then on the state may be
+ * dropped; a limited mark then ends without a `Reset` (a window that empty has
+ * room for any request, and nothing asks about a dropped key).
+ */
+export const idleAt = (state: WindowState): number => {
+  let at = Math.max(state.blockedUntil, state.limitedUntil, state.warnedUntil[0], state.warnedUntil[1])
+  for (const epoch of state.epochs) if (epoch !== -1) at = Math.max(at, (epoch + BUCKETS + 1) * state.bucketMs)
+  return at
+}
+
 /** Requests and tokens per bucket `k - BUCKETS .. k`, oldest first (0 for empty or stale slots). */
 const windowOf = (state: WindowState, k: number) => {
   const requests: Array<number> = []

@@ -52,6 +52,11 @@ export class Tracks {
     this.#tracks.delete(key)
   }
 
+  /** Forget the tracks of every model not in `models` (the registry removed them). */
+  retainModels(models: ReadonlySet<string>): void {
+    for (const key of this.#tracks.keys()) if (!models.has(key.slice(0, key.indexOf("\u0000")))) this.#tracks.delete(key)
+  }
+
   /** Keep `track` under `key` at `now`; drops the passed tracks first when there are many. */
   set(key: string, track: Track, now: number, windowMs: number): void {
     this.#tracks.set(key, track)
