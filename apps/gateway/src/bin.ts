@@ -2,12 +2,14 @@
 /**
  * The `modelgate` executable (`npm start` runs `node apps/gateway/dist/bin.js serve`).
  * SIGTERM / SIGINT interrupt the program: the server drains and the layers'
- * finalizers flush their records before the process exits 0.
+ * finalizers flush their records before the process exits 0 (1 when the
+ * record writer closed with records not known to be written: cli/RecordsAtExit.ts).
  */
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Option } from "effect"
 import * as Commands from "./cli/Commands.js"
+import * as RecordsAtExit from "./cli/RecordsAtExit.js"
 import { makeAppLayer, makeCostsLayer, makeRegistryLayer } from "./cli/runtime.js"
 
 /** A failure's message; `ServeError` and friends carry theirs in `cause`. */
@@ -46,8 +48,13 @@ process.on("SIGTERM", repeatedSignal)
 
 // `.env` is read before the command line is parsed, so every variable (MODELGATE_CONFIG_DIR and
 // MODELGATE_ENV included) may be set there.
+const shutdown = Effect.runSync(RecordsAtExit.makeReport)
 Commands.runWithDotEnv({ app: makeAppLayer, registry: makeRegistryLayer, costs: makeCostsLayer })(process.argv).pipe(
   Effect.tapErrorCause(report),
+  Effect.provideService(RecordsAtExit.ShutdownReport, shutdown),
   Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disableErrorReporting: true })
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    teardown: RecordsAtExit.teardown(shutdown, (line) => process.stderr.write(`${line}\n`))
+  })
 )

@@ -15,24 +15,32 @@
  *   retried with `writeRetry` (exponential, capped at 30 s, forever) while
  *   the gateway keeps serving; the first failure publishes
  *   `DegradedModeEntered` (component "records"), the next success
- *   `DegradedModeLeft`. Queued records wait meanwhile.
+ *   `DegradedModeLeft`. Queued records wait meanwhile. The log says so once,
+ *   then reminds at most every 5 minutes, and says when writes recover
+ *   (`RecordWriter/FailureLog.ts`).
  * - Scope close drains and writes everything queued (retrying with
  *   `shutdownRetry`); when the store still fails, one error counts every
- *   record left (cost records that waited for room included). A record
- *   offered after close is written directly.
+ *   record left (cost records that waited for room included). The final
+ *   flush is bounded by `server.shutdownGraceMs`: a write that never returns
+ *   (a hung fsync cannot be interrupted) is left running, and one error counts
+ *   the records not known to be written (the batch being written, which may
+ *   yet commit, and the queued ones). `unwrittenAtClose` then tells a host how
+ *   many records the writer could not vouch for. A record offered after
+ *   close is written directly.
  * - Every accepted record is passed to `Metrics.observe` first, so metrics see
  *   it at once; writes go through `Metrics.persist`.
  */
 import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
 import { StoreError } from "@modelgate/domain/Errors"
 import type { CostRecord, GatewayRecord } from "@modelgate/domain/Records"
-import { Chunk, Clock, Context, Effect, Layer, Option, Queue, Ref, Schedule } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Fiber, Layer, Option, Queue, Ref, Schedule } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import { Metrics } from "./Metrics.js"
 import { RecordSink } from "./RecordSink.js"
 import { RecordStore } from "./RecordStore.js"
 import { arrayBacking } from "./RecordWriter/ArrayQueue.js"
+import * as FailureLog from "./RecordWriter/FailureLog.js"
 
 /** How the writer is doing. */
 export interface RecordWriterStats {
@@ -53,6 +61,13 @@ export class RecordWriter extends Context.Tag("@modelgate/core/RecordWriter")<
     readonly flush: Effect.Effect<void>
     /** Queue sizes, written and dropped counts, degraded flag. */
     readonly stats: Effect.Effect<RecordWriterStats>
+    /**
+     * After the writer's scope closed: how many records its final flush could
+     * not vouch for (not written while the store kept failing, or not known to
+     * be written when `server.shutdownGraceMs` passed); 0 before, and after a
+     * complete flush.
+     */
+    readonly unwrittenAtClose: Effect.Effect<number>
   }
 >() {}
 
@@ -67,7 +82,7 @@ export const shutdownRetry = Schedule.exponential("50 millis").pipe(Schedule.int
 
 /** Build the writer; its fiber and its final flush belong to the current scope. */
 export const make = Effect.gen(function* () {
-  const { records: config } = yield* Effect.flatMap(GatewayConfig, (c) => c.get)
+  const { records: config, server } = yield* Effect.flatMap(GatewayConfig, (c) => c.get)
   const store = yield* RecordStore
   const metrics = yield* Metrics
   const events = yield* Events
@@ -79,17 +94,21 @@ export const make = Effect.gen(function* () {
   const inflight = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
   /** Set once by the final flush; a plain flag, read synchronously on every offer. */
   let closed = false
+  /** Set when the final flush was given up at its bound: its write may hold the lock forever. */
+  let abandoned = false
   /** Whether the current back-pressure episode was logged; cleared when a batch is written. */
   let waitLogged = false
   const degraded = yield* Ref.make(false)
   const written = yield* Ref.make(0)
   const dropped = yield* Ref.make(0)
   const droppedLogged = yield* Ref.make(0)
+  const unwrittenAtClose = yield* Ref.make(0)
   const lock = yield* Effect.makeSemaphore(1)
+  const failureLog = FailureLog.make()
 
   const onFailure = (error: StoreError) =>
     Effect.gen(function* () {
-      yield* Effect.logWarning("record write failed; will retry", error.message)
+      yield* failureLog.failed(error, (yield* Ref.get(inflight)).length + queued())
       if (!(yield* Ref.getAndSet(degraded, true))) {
         const at = yield* Clock.currentTimeMillis
         yield* events.publish(DegradedModeEntered.make({ at, component: "records", reason: error.message }))
@@ -100,8 +119,8 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       waitLogged = false
       yield* Ref.update(written, (n) => n + batch.length)
+      yield* failureLog.succeeded
       if (yield* Ref.getAndSet(degraded, false)) {
-        yield* Effect.logInfo("record writes recovered")
         yield* events.publish(DegradedModeLeft.make({ at: yield* Clock.currentTimeMillis, component: "records" }))
       }
     })
@@ -139,6 +158,8 @@ export const make = Effect.gen(function* () {
       yield* Effect.logWarning(`record queue full: dropped the ${total - before} oldest non-cost records (${total} in all)`)
     }
   })
+
+  const costsIn = (records: ReadonlyArray<GatewayRecord>) => records.filter((r) => r._tag === "CostRecord").length
 
   const sizeOf = (queue: Queue.Dequeue<unknown>): number => Option.getOrElse(queue.unsafeSize(), () => 0)
   /** Records waiting in both queues. */
@@ -180,37 +201,74 @@ export const make = Effect.gen(function* () {
     )
   )
 
+  /** Take both queues until they stay empty (each take lets cost records that waited for room in). */
+  const takeQueued = Effect.gen(function* () {
+    const taken: Array<GatewayRecord> = []
+    while (queued() > 0) taken.push(...(yield* Queue.takeAll(costs)), ...(yield* Queue.takeAll(others)))
+    return taken
+  })
+
   /**
    * Give up on what is unwritten after the final flush failed: the in-flight
-   * batch and both queues, taken until they stay empty (each take lets cost
-   * records that waited for room in), forgotten by metrics and counted in one error.
+   * batch and both queues (`takeQueued`), forgotten by metrics and counted in one error.
    */
   const giveUp = (error: StoreError) =>
     Effect.gen(function* () {
-      const lost: Array<GatewayRecord> = [...(yield* Ref.getAndSet(inflight, []))]
-      while (queued() > 0) lost.push(...(yield* Queue.takeAll(costs)), ...(yield* Queue.takeAll(others)))
+      const lost: Array<GatewayRecord> = [...(yield* Ref.getAndSet(inflight, [])), ...(yield* takeQueued)]
       if (lost.length === 0) return
       yield* metrics.forget(lost)
-      const costCount = lost.filter((r) => r._tag === "CostRecord").length
-      yield* Effect.logError(`record writer stopped with ${lost.length} unwritten records (${costCount} cost records)`, error.message)
+      yield* Ref.update(unwrittenAtClose, (n) => n + lost.length)
+      yield* Effect.logError(`record writer stopped with ${lost.length} unwritten records (${costsIn(lost)} cost records)`, error.message)
     })
 
+  /**
+   * Stop waiting for a final flush that ran past `server.shutdownGraceMs`
+   * (without its lock: the stuck write holds it): the batch being written may
+   * yet commit, the queued records will not be written. Both counted in one error.
+   */
+  const abandon = Effect.gen(function* () {
+    abandoned = true
+    const writing = yield* Ref.get(inflight)
+    const queuedRecords = yield* takeQueued
+    yield* metrics.forget(queuedRecords)
+    const total = writing.length + queuedRecords.length
+    yield* Ref.update(unwrittenAtClose, (n) => n + total)
+    yield* Effect.logError(
+      `record writer: the final flush did not finish within ${server.shutdownGraceMs} ms (server.shutdownGraceMs); ` +
+        `${total} records are not known to be written (${costsIn(writing) + costsIn(queuedRecords)} cost records): ` +
+        `${writing.length} in the batch being written, which may or may not be committed, and ${queuedRecords.length} queued, not written`
+    )
+  })
+
+  /**
+   * Write what is left, within `server.shutdownGraceMs`. The flush runs on a
+   * fiber of its own (`disconnect`): a write cannot be interrupted, so past
+   * the bound it is left running rather than waited for.
+   */
   const finalFlush = Effect.gen(function* () {
     yield* Effect.sync(() => {
       closed = true
     })
-    yield* flushWith(shutdownRetry).pipe(Effect.catchAll((error) => lock.withPermits(1)(giveUp(error))))
+    const finished = yield* flushWith(shutdownRetry).pipe(
+      Effect.catchAll((error) => lock.withPermits(1)(giveUp(error))),
+      Effect.disconnect,
+      Effect.interruptible,
+      Effect.timeoutTo({ duration: Duration.millis(server.shutdownGraceMs), onSuccess: () => true, onTimeout: () => false })
+    )
+    if (!finished) yield* abandon
   })
 
-  yield* Effect.addFinalizer(() => finalFlush)
-
   // Idle until a record arrives (no timer while nothing waits), then flush after the interval or when a batch is full.
-  yield* Queue.take(arrived).pipe(
+  const writer = yield* Queue.take(arrived).pipe(
     Effect.zipRight(due),
     Effect.zipRight(flushWith(writeRetry, true)),
     Effect.forever,
-    Effect.forkScoped
+    Effect.forkDaemon
   )
+
+  // On close the writer is interrupted without waiting for it (a write in progress cannot be interrupted, and may
+  // never return): the final flush takes the lock once that write is done, or gives up at its bound.
+  yield* Effect.addFinalizer(() => Effect.zipRight(Effect.fiberIdWith((id) => Fiber.interruptAsFork(writer, id)), finalFlush))
 
   /** A full queue: cost records wait for room, other queues drop their oldest record. */
   const offerFull = (record: GatewayRecord) =>
@@ -256,21 +314,23 @@ export const make = Effect.gen(function* () {
     return Effect.map(offerFull(record), signal).pipe(Effect.zipRight(afterQueued))
   }
 
-  /** A record offered after the writer closed: written directly. */
+  /** A record offered after the writer closed: written directly (not once the final flush was given up: its write may never end). */
   const offerLate = (record: GatewayRecord) =>
-    Effect.zipRight(
-      Effect.logWarning(`record ${record._tag} offered after the writer closed; writing it directly`),
-      flushWith(shutdownRetry).pipe(
-        Effect.zipRight(Effect.retry(writeOnce([record]), shutdownRetry)),
-        Effect.catchAll((error) =>
-          Effect.zipRight(metrics.forget([record]), Effect.logError(`late ${record._tag} lost`, error.message))
+    abandoned
+      ? Effect.zipRight(metrics.forget([record]), Effect.logError(`late ${record._tag} not written: the record writer gave up its final flush`))
+      : Effect.zipRight(
+        Effect.logWarning(`record ${record._tag} offered after the writer closed; writing it directly`),
+        flushWith(shutdownRetry).pipe(
+          Effect.zipRight(Effect.retry(writeOnce([record]), shutdownRetry)),
+          Effect.catchAll((error) =>
+            Effect.zipRight(metrics.forget([record]), Effect.logError(`late ${record._tag} lost`, error.message))
+          )
         )
       )
-    )
 
-  /** Closed while we were queueing: the final flush may have missed this record. */
+  /** Closed while we were queueing: the final flush may have missed this record (given up: `abandon` took and counted it). */
   const afterQueued = Effect.suspend(() =>
-    closed ? flushWith(shutdownRetry).pipe(Effect.catchAll((error) => lock.withPermits(1)(giveUp(error)))) : Effect.void
+    closed && !abandoned ? flushWith(shutdownRetry).pipe(Effect.catchAll((error) => lock.withPermits(1)(giveUp(error)))) : Effect.void
   )
 
   /**
@@ -297,7 +357,7 @@ export const make = Effect.gen(function* () {
   })
 
   return Context.make(RecordSink, RecordSink.of({ offer, offerNow })).pipe(
-    Context.add(RecordWriter, RecordWriter.of({ flush: Effect.orDie(flushWith(writeRetry)), stats }))
+    Context.add(RecordWriter, RecordWriter.of({ flush: Effect.orDie(flushWith(writeRetry)), stats, unwrittenAtClose: Ref.get(unwrittenAtClose) }))
   )
 })
 

@@ -6,56 +6,14 @@
  * that dies is retried like a failed one instead of stopping the writer.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { StoreError } from "@modelgate/domain/Errors"
-import { Context, Effect, Exit, Fiber, Layer, Logger, Ref, Scope, Stream, TestClock } from "effect"
-import { Events } from "@modelgate/core/Events"
-import * as GatewayConfig from "@modelgate/core/GatewayConfig"
-import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
-import { RecordSink } from "@modelgate/core/RecordSink"
-import * as RecordStore from "@modelgate/core/RecordStore"
-import { RecordWriter } from "@modelgate/core/RecordWriter"
-import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
+import { Effect, Exit, Fiber, Ref, Scope, TestClock } from "effect"
 import { cost } from "./RecordFixtures.js"
+import { count, setup as setupWith, withLogs } from "./RecordWriterStack.js"
+import type { RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
 
-
-const diskFull = new StoreError({ operation: "write", reason: "SQLITE_FULL: database or disk is full" })
-
-/** A writer over a memory store that fails while `broken` (or runs `before` each write), in `scope`. */
+/** A writer with these `records` settings over a memory store that fails while `broken` (or runs `before` each write). */
 const setup = (records: Partial<typeof RecordsConfig.Type>, broken: Ref.Ref<boolean>, before?: Effect.Effect<void>) =>
-  Effect.gen(function* () {
-    const store = RecordStore.layerMemoryFailing(
-      Effect.zipRight(before ?? Effect.void, Effect.flatMap(Ref.get(broken), (b) => (b ? Effect.fail(diskFull) : Effect.void)))
-    )
-    const storeCtx = yield* Layer.build(store)
-    const scope = yield* Scope.make()
-    const config = new GatewayConfigData({ ...defaultConfig, records: RecordsConfig.make({ ...defaultConfig.records, ...records }) })
-    const ctx = yield* Layer.buildWithScope(
-      AccountingMemory.layerOver(Layer.succeedContext(storeCtx)).pipe(
-        Layer.provide(Layer.succeed(Events, Events.of({ publish: () => Effect.void, subscribe: Stream.empty }))),
-        Layer.provide(GatewayConfig.layerStatic(config))
-      ),
-      scope
-    )
-    return {
-      scope,
-      sink: Context.get(ctx, RecordSink),
-      writer: Context.get(ctx, RecordWriter),
-      stored: Context.get(storeCtx, RecordStore.MemoryRecordStore).all
-    }
-  })
-
-/** Run `self` with a logger that keeps every message. */
-const withLogs = <A, E, R>(self: (logs: Ref.Ref<ReadonlyArray<string>>) => Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const logs = yield* Ref.make<ReadonlyArray<string>>([])
-    const logger = Logger.make(({ message }) => {
-      const text = (Array.isArray(message) ? message : [message]).map(String).join(" ")
-      Effect.runSync(Ref.update(logs, (all) => [...all, text]))
-    })
-    return yield* Effect.provide(self(logs), Logger.replace(Logger.defaultLogger, logger))
-  })
-
-const count = (logs: ReadonlyArray<string>, text: string) => logs.filter((line) => line.includes(text)).length
+  setupWith({ records }, broken, before)
 
 describe("RecordWriter while the store fails", () => {
   it.scoped("a full cost queue logs back-pressure once, not once per waiting record; nothing is lost or doubled", () =>
@@ -96,6 +54,7 @@ describe("RecordWriter while the store fails", () => {
         assert.strictEqual((yield* t.stored).length, 0)
         const stats = yield* t.writer.stats
         assert.strictEqual(stats.queuedCosts, 0)
+        assert.strictEqual(yield* t.writer.unwrittenAtClose, 6, "a host (serve) can tell records were lost")
       })
     ))
 

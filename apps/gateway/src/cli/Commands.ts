@@ -13,6 +13,7 @@ import * as BadUsage from "./BadUsage.js"
 import { runDemo } from "./demo.js"
 import { describeNewKey, newVirtualKey } from "./Keys.js"
 import { atLevel, configuredLevel, envLevel, followConfig, type LiveLogLevel, logLevelFlag, takeLogLevel, withLiveLevel } from "./LogLevel.js"
+import { reportUnwritten } from "./RecordsAtExit.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
@@ -132,12 +133,15 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
       const server = HttpApp.serve({ port: Option.getOrUndefined(args.port), host: Option.getOrUndefined(args.host) }).pipe(
         Layer.tap(announce(live))
       )
-      return yield* Layer.launch(
-        (live === undefined ? server : Layer.merge(server, followConfig(live))).pipe(
-          Layer.provide(makeAppLayer(options)),
-          // The server exports no traces, so spans would only cost (~0.1 ms a request, most of it the
-          // HTTP client's); a library user who provides a Tracer layer keeps every span.
-          Layer.provide(Layer.setTracerEnabled(false))
+      // Records the record writer could not vouch for at close go to the ShutdownReport (RecordsAtExit.ts).
+      return yield* reportUnwritten(makeAppLayer(options), (app) =>
+        Layer.launch(
+          (live === undefined ? server : Layer.merge(server, followConfig(live))).pipe(
+            Layer.provide(app),
+            // The server exports no traces, so spans would only cost (~0.1 ms a request, most of it the
+            // HTTP client's); a library user who provides a Tracer layer keeps every span.
+            Layer.provide(Layer.setTracerEnabled(false))
+          )
         )
       ).pipe(live === undefined ? identity : withLiveLevel(live))
     })).pipe(Command.withDescription("run the OpenAI-compatible gateway until SIGTERM / SIGINT"))
