@@ -65,6 +65,8 @@ export class FailoverRecord extends Schema.TaggedClass<FailoverRecord>()("Failov
   ...at,
   requestId: Schema.optional(Schema.String),
   from: Schema.String,
+  /** The provider of `from` (metrics label its failovers with it, as its other series); rows from before it have none. */
+  provider: Schema.optional(Schema.String),
   to: Schema.optional(Schema.String),
   reason: Schema.String,
   attempt: Schema.Int,

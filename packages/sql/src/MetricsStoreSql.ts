@@ -32,9 +32,8 @@ const CostRow = Schema.Struct({
   completion_tokens: N,
   cached_tokens: N
 })
-const CountRow = Schema.Struct({ model: Schema.String, ok: N, n: N })
-/** Health checks per model, with the provider they name (NULL in rows from before migration 0006). */
-const HealthRow = Schema.Struct({ ...CountRow.fields, provider: Schema.NullOr(Schema.String) })
+/** Health checks or failovers per model, with the provider they name (NULL in rows from before migration 0006 / 0007). */
+const NamedRow = Schema.Struct({ model: Schema.String, provider: Schema.NullOr(Schema.String), ok: N, n: N })
 
 /** Build the SQL metrics store on the current `SqlClient`. */
 export const make = Effect.gen(function* () {
@@ -87,15 +86,15 @@ export const make = Effect.gen(function* () {
   })
   const failovers = SqlSchema.findAll({
     Request: MetricsFilter,
-    Result: CountRow,
+    Result: NamedRow,
     execute: (f) => sql`
-      SELECT from_model AS model, COUNT(*) AS ok, COUNT(*) AS n FROM failover_events
+      SELECT from_model AS model, MAX(provider) AS provider, COUNT(*) AS ok, COUNT(*) AS n FROM failover_events
       WHERE ${sql.and([...time(f), ...(f.model !== undefined ? [sql`from_model = ${f.model}`] : [])])}
       GROUP BY from_model`
   })
   const health = SqlSchema.findAll({
     Request: MetricsFilter,
-    Result: HealthRow,
+    Result: NamedRow,
     execute: (f) => sql`
       SELECT model, MAX(provider) AS provider, SUM(ok) AS ok, COUNT(*) AS n FROM health_checks
       WHERE ${sql.and([...time(f), ...(f.model !== undefined ? [sql`model = ${f.model}`] : [])])}
@@ -140,7 +139,11 @@ export const make = Effect.gen(function* () {
         m.completionTokens = r.completion_tokens
         m.cachedTokens = r.cached_tokens
       }
-      for (const r of rows.failovers) at(r.model).failovers = r.n
+      for (const r of rows.failovers) {
+        const m = at(r.model)
+        if (m.provider === "" && r.provider !== null) m.provider = r.provider
+        m.failovers = r.n
+      }
       for (const r of rows.health) {
         const m = at(r.model)
         if (m.provider === "" && r.provider !== null) m.provider = r.provider

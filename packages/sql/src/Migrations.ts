@@ -9,6 +9,7 @@ import cache from "./migrations/0003_cache.js"
 import recordBatches from "./migrations/0004_record_batches.js"
 import dropUnusedRecordIndexes from "./migrations/0005_drop_unused_record_indexes.js"
 import healthCheckProvider from "./migrations/0006_health_check_provider.js"
+import failoverProvider from "./migrations/0007_failover_provider.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -17,5 +18,6 @@ export const loader = Migrator.fromRecord({
   "0003_cache": cache,
   "0004_record_batches": recordBatches,
   "0005_drop_unused_record_indexes": dropUnusedRecordIndexes,
-  "0006_health_check_provider": healthCheckProvider
+  "0006_health_check_provider": healthCheckProvider,
+  "0007_failover_provider": failoverProvider
 })

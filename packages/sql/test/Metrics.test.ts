@@ -50,7 +50,8 @@ const arbRecord: fc.Arbitrary<GatewayRecord> = fc.oneof(
     .map((r) => CostRecord.make({ ...r, requestId: "r", provider: providerOf[r.model] })),
   fc
     .record({ at, from: arbModel, to: arbModel })
-    .map((r) => FailoverRecord.make({ ...r, reason: "Timeout", attempt: 1, elapsedMs: 10 })),
+    // The gateway's failover records name the provider of the model they leave (older rows have none).
+    .map((r) => FailoverRecord.make({ ...r, ...(r.at % 2 === 0 ? { provider: providerOf[r.from] } : {}), reason: "Timeout", attempt: 1, elapsedMs: 10 })),
   fc.record({ at, model: arbModel, ok: fc.boolean() }).map((r) => HealthCheckRecord.make({ ...r, latencyMs: 5, source: "probe" }))
 )
 
@@ -88,7 +89,11 @@ describe("MetricsStoreSql on a SQLite file", () => {
             const fromMemory = toSnapshot(aggregateRecords(records, filter), filter, "store", 0)
             assert.deepStrictEqual(fromSql, fromMemory)
           }),
-          { numRuns: 120 }
+          {
+            numRuns: 120,
+            // A model known only from its failovers (refused by the local limiter before any call).
+            examples: [[[FailoverRecord.make({ at: 2, from: "a", provider: "p", to: "b", reason: "RateLimitExceeded", attempt: 1, elapsedMs: 0 })], {}]]
+          }
         )
       )
     }).pipe(Effect.provide(Stores)))

@@ -25,7 +25,7 @@ describe("Sqlite.layer while another connection migrates the file", () => {
       other.pragma("journal_mode = WAL")
       other.exec("CREATE TABLE effect_sql_migrations (migration_id integer PRIMARY KEY NOT NULL, created_at datetime NOT NULL DEFAULT current_timestamp, name VARCHAR(255) NOT NULL)")
       other.exec("BEGIN IMMEDIATE")
-      for (const [id, name] of [[1, "models"], [2, "records"], [3, "cache"], [4, "record_batches"], [5, "drop_unused_record_indexes"], [6, "health_check_provider"]] as const) {
+      for (const [id, name] of [[1, "models"], [2, "records"], [3, "cache"], [4, "record_batches"], [5, "drop_unused_record_indexes"], [6, "health_check_provider"], [7, "failover_provider"]] as const) {
         other.prepare("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)").run(id, name)
       }
       other.exec("CREATE TABLE cost_records (request_id TEXT)")

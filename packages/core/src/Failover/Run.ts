@@ -120,6 +120,7 @@ export const makeRun = (deps: RunDeps) =>
 
     const announce = (
       from: string,
+      fromProvider: string,
       to: string | undefined,
       reason: string,
       attempt: number,
@@ -129,7 +130,7 @@ export const makeRun = (deps: RunDeps) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const elapsedMs = Math.max(0, at - start)
-        yield* sink.offer(new FailoverRecord({ at, requestId, from, to, reason, attempt, elapsedMs }))
+        yield* sink.offer(new FailoverRecord({ at, requestId, from, provider: fromProvider, to, reason, attempt, elapsedMs }))
         if (to === undefined) return
         const event = new FailoverEvent({ at, requestId, from, to, reason, attempt, elapsedMs })
         yield* events.publish(event)
@@ -160,7 +161,7 @@ export const makeRun = (deps: RunDeps) =>
       let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
       const failures: Array<CandidateFailure> = []
       const attempted: Array<AttemptError> = []
-      let previous: { readonly model: string; readonly reason: string } | undefined
+      let previous: { readonly model: string; readonly provider: string; readonly reason: string } | undefined
       let contextFloor: number | undefined
       let contextError: ContextLengthExceeded | undefined
 
@@ -177,7 +178,7 @@ export const makeRun = (deps: RunDeps) =>
         if (previous !== undefined) {
           backoff ??= yield* Schedule.driver(failoverBackoff(settings))
           yield* Effect.ignore(backoff.next(undefined))
-          yield* announce(previous.model, model.id, previous.reason, attemptNumber, start, requestId)
+          yield* announce(previous.model, previous.provider, model.id, previous.reason, attemptNumber, start, requestId)
         }
         const result = attemptNumber === 1 && first !== undefined
           ? first
@@ -194,11 +195,11 @@ export const makeRun = (deps: RunDeps) =>
           contextFloor = Math.max(contextFloor ?? 0, model.contextWindow)
           contextError = e
         }
-        previous = { model: model.id, reason: `${e._tag}: ${e.message}` }
+        previous = { model: model.id, provider: model.provider, reason: `${e._tag}: ${e.message}` }
       }
 
       if (previous !== undefined) {
-        yield* announce(previous.model, undefined, "all candidates failed", attempted.length, start, requestId)
+        yield* announce(previous.model, previous.provider, undefined, "all candidates failed", attempted.length, start, requestId)
       }
       if (contextError !== undefined && attempted.every((e) => e._tag === "ContextLengthExceeded")) {
         return yield* Effect.fail<PermanentError>(contextError)

@@ -78,8 +78,8 @@ const entry = (aggregate: Aggregate, model: string, provider?: string): ModelAgg
 
 /**
  * Whether `record` passes `filter`. Provider and agent-type filters scope by the
- * request records (failover records carry neither, health records no agent type,
- * and a provider only since they name one for the labels): see `summarize`.
+ * request records (failover and health records carry no agent type, and name
+ * a provider only for the labels, older ones none): see `toSnapshot`.
  */
 export const recordMatches = (record: GatewayRecord, filter: MetricsFilter): boolean => {
   if (filter.from !== undefined && record.at < filter.from) return false
@@ -133,7 +133,7 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord): void => 
       return
     }
     case "FailoverRecord":
-      entry(aggregate, record.from).failovers += 1
+      entry(aggregate, record.from, record.provider).failovers += 1
       return
     case "HealthCheckRecord": {
       const m = entry(aggregate, record.model, record.provider)

@@ -80,11 +80,11 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
   FailoverRecord: {
     table: "failover_events",
     columns: [
-      "at", "request_id", "from_model", "to_model", "reason", "attempt", "elapsed_ms"
+      "at", "request_id", "from_model", "to_model", "reason", "attempt", "elapsed_ms", "provider"
     ],
     push: (r: FailoverRecord, values) =>
       void values.push(
-        r.at, opt(r.requestId), r.from, opt(r.to), r.reason, r.attempt, r.elapsedMs
+        r.at, opt(r.requestId), r.from, opt(r.to), r.reason, r.attempt, r.elapsedMs, opt(r.provider)
       )
   },
   QualityScoreRecord: {
