@@ -36,6 +36,8 @@ export const modelOfPath = (url: string): string => {
   }
 }
 
+const always = () => true
+
 /** Whether a team sees an event: all but the budget events of other agent types. */
 const visibleTo = (team: string) => {
   const own = dims.agentType(team)
@@ -125,9 +127,11 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
   /**
    * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
    * comment first and every 15 s). For a team (a virtual key's agent type),
-   * other teams' budget events are left out.
+   * other teams' budget events are left out. `admitted` is asked before each
+   * keep-alive: once it says no (the key was revoked or re-bound by a reload),
+   * the stream ends.
    */
-  const eventStream = (team?: string | undefined) => Effect.sync(() =>
+  const eventStream = (team?: string | undefined, admitted: () => boolean = always) => Effect.sync(() =>
     HttpServerResponse.stream(
       Stream.merge(
         events.subscribe.pipe(
@@ -136,9 +140,9 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
         ),
         Stream.concat(
           Stream.succeed(encoder.encode(": connected\n\n")),
-          Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.as(encoder.encode(": keep-alive\n\n")))
+          Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.takeWhile(admitted), Stream.as(encoder.encode(": keep-alive\n\n")))
         ),
-        { haltStrategy: "left" }
+        { haltStrategy: "either" }
       ).pipe(Stream.interruptWhen(closing)),
       { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
     )

@@ -110,7 +110,11 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.get("/v1/models", v1(() => info.models)),
     // The rest of the path is the model, which may hold a slash (`provider/model`, sent raw or as %2F).
     HttpRouter.get("/v1/models/*", v1((request) => info.model(Info.modelOfPath(request.url)))),
-    HttpRouter.get("/v1/events", v1((request) => info.eventStream(auth.virtualKeyOf(request.headers)?.agentType))),
+    HttpRouter.get("/v1/events", v1((request) => {
+      // The stream lives on past reloads: it ends once its key no longer admits it as it did (revoked, re-bound).
+      const team = auth.virtualKeyOf(request.headers)?.agentType
+      return info.eventStream(team, () => auth.gateway(request.headers) === undefined && auth.virtualKeyOf(request.headers)?.agentType === team)
+    })),
     // A team (virtual key) sees its own agent type's metrics only.
     HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.virtualKeyOf(request.headers)?.agentType))),
     HttpRouter.get("/health", info.liveness),
