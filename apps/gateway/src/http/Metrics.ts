@@ -16,15 +16,22 @@ const encodeSnapshot = Schema.encodeSync(MetricsSnapshot)
 
 const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
+/** The farthest instant a `Date` holds, either side of 1970 (epoch ms). */
+const maxInstant = 8.64e15
+
+/** `at` when a `Date` can hold it, else undefined (digits past `Number.MAX_VALUE` read as Infinity). */
+const dated = (at: number): number | undefined => (Math.abs(at) <= maxInstant ? at : undefined)
+
 /**
  * An instant from a query value: epoch ms (`1700000000000`), an ISO date
- * (`2026-01-31`, `2026-01-31T12:00:00Z`), or a span back from `now` (`30m`, `24h`, `7d`).
+ * (`2026-01-31`, `2026-01-31T12:00:00Z`), or a span back from `now` (`30m`, `24h`, `7d`);
+ * undefined for anything else, and for an instant out of the range of dates.
  */
 export const parseInstant = (value: string, now: number): number | undefined => {
   const trimmed = value.trim()
-  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  if (/^\d+$/.test(trimmed)) return dated(Number(trimmed))
   const span = /^(\d+(?:\.\d+)?)\s*([smhdw])$/.exec(trimmed)
-  if (span !== null) return now - Number(span[1]) * units[span[2]!]!
+  if (span !== null) return dated(now - Number(span[1]) * units[span[2]!]!)
   // ISO dates only: `Date.parse` also reads anything V8 can make sense of (`12/01` as 2001-12-01,
   // `2026-02-30` as 2026-03-02), a silently different range.
   const iso = isoDate.exec(trimmed)
@@ -44,9 +51,20 @@ const instant = (params: URLSearchParams, name: string, now: number): Either.Eit
   if (raw === null || raw === "") return Either.right(undefined)
   const at = parseInstant(raw, now)
   return at === undefined
-    ? Either.left(invalidRequest(`invalid '${name}': expected epoch ms, an ISO date or a span like 24h / 7d, got ${JSON.stringify(raw)}`, "invalid_query", name))
+    ? Either.left(invalidRequest(`invalid '${name}': expected epoch ms, an ISO date or a span like 24h / 7d (within the range of dates), got ${JSON.stringify(raw)}`, "invalid_query", name))
     : Either.right(at)
 }
+
+/** `from` and `to` of a query; a 400 naming both when `from` is after `to` (an empty range, `from` = `to`, is fine). */
+const range = (params: URLSearchParams, now: number): Either.Either<{ readonly from: number | undefined; readonly to: number | undefined }, ApiError> =>
+  Either.flatMap(Either.all([instant(params, "from", now), instant(params, "to", now)]), ([from, to]) =>
+    from !== undefined && to !== undefined && from > to
+      ? Either.left(invalidRequest(
+        `invalid 'from': ${JSON.stringify(params.get("from"))} (${new Date(from).toISOString()}) is after 'to' ${JSON.stringify(params.get("to"))} (${new Date(to).toISOString()})`,
+        "invalid_query",
+        "from"
+      ))
+      : Either.right({ from, to }))
 
 const storeFailure = (error: StoreError): ApiError =>
   new ApiError({ status: 500, type: "server_error", code: "store_error", message: error.message })
@@ -80,9 +98,7 @@ export const make = Effect.gen(function* () {
   const query = (url: string, team?: string | undefined) =>
     Effect.gen(function* () {
       const params = searchParams(url)
-      const now = yield* Clock.currentTimeMillis
-      const from = yield* instant(params, "from", now)
-      const to = yield* instant(params, "to", now)
+      const { from, to } = yield* range(params, yield* Clock.currentTimeMillis)
       const filter: { -readonly [K in keyof typeof MetricsSnapshot.Type.filter]: (typeof MetricsSnapshot.Type.filter)[K] } = {}
       if (from !== undefined) filter.from = from
       if (to !== undefined) filter.to = to
@@ -98,9 +114,7 @@ export const make = Effect.gen(function* () {
   const costReport = (url: string) =>
     Effect.gen(function* () {
       const params = searchParams(url)
-      const now = yield* Clock.currentTimeMillis
-      const from = yield* instant(params, "from", now)
-      const to = yield* instant(params, "to", now)
+      const { from, to } = yield* range(params, yield* Clock.currentTimeMillis)
       const by = params.get("by") ?? "day"
       const groupBy = groupings[by]
       if (groupBy === undefined) {

@@ -1,0 +1,59 @@
+/**
+ * `from` / `to` of `GET /v1/metrics` and `GET /admin/costs`: a range that
+ * ends before it starts, or an instant no clock can hold (digits past
+ * `Number.MAX_VALUE`, dates past year 275760), is a 400 naming the parameter
+ * and its value. Before, both were taken: an inverted range answered empty
+ * metrics (as if nothing happened), and `from=999…9` answered 200 with
+ * `"from": null` in the echoed filter, the filter silently unreadable.
+ */
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import { request } from "./support/Client.js"
+import { echoGateway, seen, serverLayer } from "./support/Doubles.js"
+
+const huge = "9".repeat(400)
+
+describe("metrics and costs query range", () => {
+  layer(serverLayer(echoGateway, { masterKey: "master" }), { excludeTestServices: true })((it) => {
+    const admin = { authorization: "Bearer master" }
+
+    it.effect("'from' after 'to' is a 400 naming both, on /v1/metrics and /admin/costs", () =>
+      Effect.gen(function* () {
+        seen.metrics = undefined
+        seen.costs = undefined
+        const metrics = yield* request("/v1/metrics?from=2026-02-01&to=2026-01-01", { headers: admin })
+        assert.strictEqual(metrics.status, 400, metrics.text)
+        assert.strictEqual(metrics.json.error.param, "from")
+        assert.include(metrics.json.error.message, "2026-02-01")
+        assert.include(metrics.json.error.message, "2026-01-01")
+        assert.isUndefined(seen.metrics, "no query ran")
+        const costs = yield* request("/admin/costs?from=7d&to=30d", { headers: admin })
+        assert.strictEqual(costs.status, 400, costs.text)
+        assert.strictEqual(costs.json.error.param, "from")
+        assert.include(costs.json.error.message, "30d")
+        assert.isUndefined(seen.costs, "no query ran")
+      }))
+
+    it.effect("an empty range (from = to) and an open end are still answered", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* request("/v1/metrics?from=1700000000000&to=1700000000000", { headers: admin })).status, 200)
+        assert.deepStrictEqual(seen.metrics, { from: 1_700_000_000_000, to: 1_700_000_000_000 })
+        assert.strictEqual((yield* request("/v1/metrics?from=24h", { headers: admin })).status, 200)
+      }))
+
+    it.effect("an instant out of any date's range is a 400 naming the parameter and the value", () =>
+      Effect.gen(function* () {
+        for (const [name, value] of [["from", huge], ["to", "99999999999999999999"], ["from", `${huge}d`], ["to", "275761-01-01"]] as const) {
+          seen.metrics = undefined
+          const reply = yield* request(`/v1/metrics?${name}=${value}`, { headers: admin })
+          assert.strictEqual(reply.status, 400, `${name}=${value}: ${reply.text}`)
+          assert.strictEqual(reply.json.error.param, name)
+          assert.include(reply.json.error.message, value.slice(0, 20))
+          assert.isUndefined(seen.metrics, `${name}=${value}: no query ran`)
+        }
+        const costs = yield* request(`/admin/costs?to=${huge}`, { headers: admin })
+        assert.strictEqual(costs.status, 400, costs.text)
+        assert.strictEqual(costs.json.error.param, "to")
+      }))
+  })
+})
