@@ -184,6 +184,8 @@ export const make = (
       ? Effect.flatMap(gateway.stream(request, requirements, options), (streamed) => {
         const headers = metaHeaders(streamed.meta)
         headers["cache-control"] = "no-cache"
+        // nginx buffers an answer unless told not to: the client would get the events late, or all at once.
+        headers["x-accel-buffering"] = "no"
         // A stream's cost is known at its end: announced here, sent as a trailer after the last event.
         if (Sse.trailsCost(streamed)) headers.trailer = costHeader
         return onStream(streamed, headers, request.stream_options?.include_usage === true)

@@ -1,7 +1,8 @@
 /**
  * CORS for browsers calling the gateway, opt-in with `server.cors` (a list of
  * origins, or `*`): a preflight (`OPTIONS` with `Access-Control-Request-Method`)
- * from an allowed origin is answered 204 before auth, and every answer to an
+ * from an allowed origin is answered 204 before auth (any other OPTIONS on a
+ * served path gets 204 with `Allow`, see Methods.ts), and every answer to an
  * allowed origin carries `Access-Control-Allow-Origin` and exposes the
  * `x-request-id` / `x-modelgate-*` headers. Bearer tokens travel in the
  * `Authorization` header, so no credentials (cookies) are allowed. With no

@@ -126,7 +126,9 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
 
   /**
    * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
-   * comment first and every 15 s). For a team (a virtual key's agent type),
+   * comment first and every 15 s), with `Cache-Control: no-cache` and
+   * `X-Accel-Buffering: no` so that proxies (nginx) pass each event on at
+   * once. For a team (a virtual key's agent type),
    * other teams' budget events are left out. `admitted` is asked before each
    * keep-alive: once it says no (the key was revoked or re-bound by a reload),
    * the stream ends.
@@ -144,7 +146,7 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
         ),
         { haltStrategy: "either" }
       ).pipe(Stream.interruptWhen(closing)),
-      { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } }
+      { contentType: "text/event-stream", headers: { "cache-control": "no-cache", "x-accel-buffering": "no" } }
     )
   )
 

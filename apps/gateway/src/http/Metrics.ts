@@ -10,6 +10,7 @@ import type { StoreError } from "@modelgate/domain/Errors"
 import { toUsd } from "@modelgate/domain/Money"
 import { Clock, Effect, Either, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
+import { fromParseError } from "./Body.js"
 import { json } from "./Info.js"
 
 const encodeSnapshot = Schema.encodeSync(MetricsSnapshot)
@@ -74,6 +75,33 @@ const searchParams = (url: string): URLSearchParams => {
   return new URLSearchParams(q === -1 ? "" : url.slice(q + 1))
 }
 
+/**
+ * The check that a query holds only the parameters `names`, each once: another
+ * one (a misspelt `agent=` for `agentType`) or one given twice would be
+ * ignored, the answer taken as filtered when it is not. A 400 `invalid_query`
+ * names it, worded as an unknown field of a body (listing the known ones).
+ */
+const onlyParams = (...names: ReadonlyArray<string>) => {
+  const known = Schema.Struct(Object.fromEntries(names.map((name) => [name, Schema.optional(Schema.String)])))
+  const decode = Schema.decodeUnknownEither(known, { onExcessProperty: "error" })
+  return (params: URLSearchParams): Either.Either<void, ApiError> => {
+    const unknown = decode(Object.fromEntries(params))
+    if (Either.isLeft(unknown)) {
+      const error = fromParseError(unknown.left)
+      return Either.left(invalidRequest(error.message, "invalid_query", error.param))
+    }
+    const given = new Set<string>()
+    for (const name of params.keys()) {
+      if (given.has(name)) return Either.left(invalidRequest(`invalid '${name}': given more than once, expected one value`, "invalid_query", name))
+      given.add(name)
+    }
+    return Either.void
+  }
+}
+
+const metricsParams = onlyParams("from", "to", "model", "provider", "agentType")
+const costsParams = onlyParams("from", "to", "by")
+
 /** `by` of `/admin/costs` and `modelgate costs` to the store's grouping. */
 export const groupings: Record<string, CostGroupBy> = {
   day: "day",
@@ -98,6 +126,7 @@ export const make = Effect.gen(function* () {
   const query = (url: string, team?: string | undefined) =>
     Effect.gen(function* () {
       const params = searchParams(url)
+      yield* metricsParams(params)
       const { from, to } = yield* range(params, yield* Clock.currentTimeMillis)
       const filter: { -readonly [K in keyof typeof MetricsSnapshot.Type.filter]: (typeof MetricsSnapshot.Type.filter)[K] } = {}
       if (from !== undefined) filter.from = from
@@ -114,11 +143,12 @@ export const make = Effect.gen(function* () {
   const costReport = (url: string) =>
     Effect.gen(function* () {
       const params = searchParams(url)
+      yield* costsParams(params)
       const { from, to } = yield* range(params, yield* Clock.currentTimeMillis)
       const by = params.get("by") ?? "day"
       const groupBy = groupings[by]
       if (groupBy === undefined) {
-        return yield* invalidRequest(`invalid 'by': expected day, month, model, provider or agent, got ${JSON.stringify(by)}`, "invalid_query", "by")
+        return yield* invalidRequest(`invalid 'by': expected one of ${Object.keys(groupings).join(", ")}, got ${JSON.stringify(by)}`, "invalid_query", "by")
       }
       const groups = yield* Effect.mapError(costs.costs({ from, to, groupBy }), storeFailure)
       const total = groups.reduce((sum, g) => sum + g.costPicoUsd, 0n)

@@ -94,6 +94,7 @@ export const make = (options: AppOptions = {}) => Effect.map(makeRoutes(options)
 /** Build the app and its hot path from the services (reads `MODELGATE_MASTER_KEY` once; follows the virtual keys in the current scope). */
 export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () {
   const auth = yield* Auth.fromConfig
+  const settings = (yield* (yield* GatewayConfig).get).server
   const ids = yield* RequestId.make
   const chat = yield* Chat.make(ids, auth.virtualKeyOf)
   const info = yield* Info.make(options.closing ?? Effect.never)
@@ -159,13 +160,14 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
 
   // Every route that reads a body, with the limit its handler reads it with.
   const refuseUnread: Routes["refuseUnread"] = Continue.make(ids, [
-    { method: "POST", path: "/v1/chat/completions", maxBytes: (yield* (yield* GatewayConfig).get).server.maxBodyBytes },
+    { method: "POST", path: "/v1/chat/completions", maxBytes: settings.maxBodyBytes },
     { method: "POST", path: "/admin/models", maxBytes: adminBodyLimit },
     { method: "PATCH", path: "/admin/models/:id", maxBytes: adminBodyLimit },
     { method: "POST", path: "/admin/select", maxBytes: adminBodyLimit }
   ])
 
-  const unrouted = Methods.make(router.routes)
+  // Read once, as `HttpApp` reads `server.cors` for preflights.
+  const unrouted = Methods.make(router.routes, settings.cors.length > 0)
   const app = router.pipe(
     Effect.catchTags({
       ApiError: (error) => Effect.succeed(toResponse(error)),

@@ -57,7 +57,7 @@ export const chatBody = (extra: Record<string, unknown> = {}) => ({
 /**
  * Read the SSE body of `GET path` until `enough` makes something of the
  * `data:` payloads received so far (parsed JSON, oldest first), then close the
- * connection and return it with the response's content type.
+ * connection and return it with the response's content type and headers.
  */
 export const readSse = <A>(
   path: string,
@@ -65,7 +65,7 @@ export const readSse = <A>(
   enough: (data: ReadonlyArray<any>) => A | undefined
 ) =>
   Effect.flatMap(baseUrl, (url) =>
-    Effect.promise(async (): Promise<{ readonly contentType: string | null; readonly value: A | undefined }> => {
+    Effect.promise(async (): Promise<{ readonly contentType: string | null; readonly headers: Headers; readonly value: A | undefined }> => {
       const controller = new AbortController()
       const response = await fetch(`${url}${path}`, { headers, signal: controller.signal })
       const decoder = new TextDecoder()
@@ -75,9 +75,9 @@ export const readSse = <A>(
           text += decoder.decode(part, { stream: true })
           const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)))
           const value = enough(data)
-          if (value !== undefined) return { contentType: response.headers.get("content-type"), value }
+          if (value !== undefined) return { contentType: response.headers.get("content-type"), headers: response.headers, value }
         }
-        return { contentType: response.headers.get("content-type"), value: undefined }
+        return { contentType: response.headers.get("content-type"), headers: response.headers, value: undefined }
       } finally {
         controller.abort()
       }
