@@ -8,7 +8,8 @@
  *   remainder for its own interval (so steady load makes full batches, not
  *   one small batch per write). An idle writer sets no timer.
  * - Full queue: cost records wait for room (back-pressure, never lost; logged
- *   once until a batch is written, not per record); every
+ *   once until a batch is written, not per record, and at most once a minute
+ *   while the queue keeps filling again, counting the times); every
  *   other record has its own queue of `records.queueCapacity` that drops its
  *   oldest record (counted in `stats`, logged at the next flush).
  * - A failing write (or one that dies: a defect is taken as a failure) is
@@ -80,6 +81,9 @@ export const writeRetry = Schedule.exponential("100 millis").pipe(
 /** Retry of the final flush on shutdown: 5 more attempts from 50 ms; then what is left is logged as lost. */
 export const shutdownRetry = Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
 
+/** The least time between two back-pressure warnings: sustained overload fills the queue again after every batch. */
+export const waitLogEvery: Duration.Duration = Duration.minutes(1)
+
 /** Build the writer; its fiber and its final flush belong to the current scope. */
 export const make = Effect.gen(function* () {
   const { records: config, server } = yield* Effect.flatMap(GatewayConfig, (c) => c.get)
@@ -96,8 +100,11 @@ export const make = Effect.gen(function* () {
   let closed = false
   /** Set when the final flush was given up at its bound: its write may hold the lock forever. */
   let abandoned = false
-  /** Whether the current back-pressure episode was logged; cleared when a batch is written. */
+  /** Whether the current back-pressure episode began; cleared when a batch is written. */
   let waitLogged = false
+  /** When back-pressure was last logged, and the episodes begun since (logged at most once per `waitLogEvery`). */
+  let waitLoggedAt: number | undefined
+  let waitEpisodes = 0
   const degraded = yield* Ref.make(false)
   const written = yield* Ref.make(0)
   const dropped = yield* Ref.make(0)
@@ -276,9 +283,16 @@ export const make = Effect.gen(function* () {
       if (record._tag === "CostRecord") {
         if (!waitLogged) {
           waitLogged = true
-          yield* Effect.logWarning(
-            `record queue full (${config.queueCapacity} cost records): cost records wait for room (back-pressure) until a batch is written`
-          )
+          waitEpisodes++
+          const now = yield* Clock.currentTimeMillis
+          if (waitLoggedAt === undefined || now - waitLoggedAt >= Duration.toMillis(waitLogEvery)) {
+            const often = waitLoggedAt === undefined ? "" : ` (${waitEpisodes} times in the last ${Duration.format(Duration.millis(now - waitLoggedAt))})`
+            waitLoggedAt = now
+            waitEpisodes = 0
+            yield* Effect.logWarning(
+              `record queue full (${config.queueCapacity} cost records): cost records wait for room (back-pressure) until a batch is written${often}`
+            )
+          }
         }
         yield* Queue.offer(costs, record)
       } else {

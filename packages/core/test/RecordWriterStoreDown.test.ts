@@ -1,7 +1,7 @@
 /**
  * The record writer while its store fails (disk full, I/O error) and its cost
  * queue is full: back-pressure is logged once per episode, not once per
- * waiting record; a scope closed meanwhile counts every record it could not
+ * waiting record, and at most once a minute while episodes recur; a scope closed meanwhile counts every record it could not
  * write (those that were waiting for room included) in one error; a write
  * that dies is retried like a failed one instead of stopping the writer.
  */
@@ -32,6 +32,27 @@ describe("RecordWriter while the store fails", () => {
         yield* Scope.close(t.scope, Exit.void)
         const ats = (yield* t.stored).map((r) => r.at).sort((a, b) => a - b)
         assert.deepStrictEqual(ats, Array.from({ length: 20 }, (_, i) => i))
+      })
+    ))
+
+  it.scoped("sustained back-pressure (records arrive faster than batches are written) is logged at most once a minute, counting the episodes", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const broken = yield* Ref.make(false)
+        const slow = yield* Ref.make(true)
+        // Two records a second arrive; a batch of two takes two seconds to write while `slow`.
+        const t = yield* setup({ flushIntervalMs: 250, batchSize: 2, queueCapacity: 2 }, broken, Effect.flatMap(Ref.get(slow), (s) => (s ? Effect.sleep("2 seconds") : Effect.void)))
+        const arriving = yield* Effect.fork(Effect.forEach(Array.from({ length: 260 }, (_, i) => i), (i) => Effect.zipRight(Effect.sleep("500 millis"), Effect.forkScoped(t.sink.offer(cost(i)))), { discard: true }))
+        for (let i = 0; i < 130; i++) yield* TestClock.adjust("1 second")
+        yield* Fiber.join(arriving)
+        const lines = (yield* Ref.get(logs)).filter((line) => line.includes("back-pressure"))
+        assert.strictEqual(lines.length, 3, lines.join("\n"))
+        assert.notInclude(lines[0]!, "times")
+        assert.match(lines[1]!, /\((\d+) times in the last 1m/, lines.join("\n"))
+        yield* Ref.set(slow, false)
+        yield* TestClock.adjust("1 minute")
+        yield* Scope.close(t.scope, Exit.void)
+        assert.strictEqual((yield* t.stored).length, 260, "nothing lost or doubled")
       })
     ))
 
