@@ -11,7 +11,8 @@
  *   once until a batch is written, not per record, and at most once a minute
  *   while the queue keeps filling again, counting the times); every
  *   other record has its own queue of `records.queueCapacity` that drops its
- *   oldest record (counted in `stats`, logged at the next flush).
+ *   oldest record (counted in `stats`, logged after the next write, at most
+ *   once a minute, and at close).
  * - A failing write (or one that dies: a defect is taken as a failure) is
  *   retried with `writeRetry` (exponential, capped at 30 s, forever) while
  *   the gateway keeps serving; the first failure publishes
@@ -81,8 +82,11 @@ export const writeRetry = Schedule.exponential("100 millis").pipe(
 /** Retry of the final flush on shutdown: 5 more attempts from 50 ms; then what is left is logged as lost. */
 export const shutdownRetry = Schedule.exponential("50 millis").pipe(Schedule.intersect(Schedule.recurs(5)))
 
-/** The least time between two back-pressure warnings: sustained overload fills the queue again after every batch. */
-export const waitLogEvery: Duration.Duration = Duration.minutes(1)
+/**
+ * The least time between two warnings of a full queue (back-pressure, dropped
+ * records): sustained overload fills the queues again after every batch.
+ */
+export const overloadLogEvery: Duration.Duration = Duration.minutes(1)
 
 /** Build the writer; its fiber and its final flush belong to the current scope. */
 export const make = Effect.gen(function* () {
@@ -102,9 +106,11 @@ export const make = Effect.gen(function* () {
   let abandoned = false
   /** Whether the current back-pressure episode began; cleared when a batch is written. */
   let waitLogged = false
-  /** When back-pressure was last logged, and the episodes begun since (logged at most once per `waitLogEvery`). */
+  /** When back-pressure was last logged, and the episodes begun since (logged at most once per `overloadLogEvery`). */
   let waitLoggedAt: number | undefined
   let waitEpisodes = 0
+  /** When dropped records were last logged. */
+  let dropsLoggedAt: number | undefined
   const degraded = yield* Ref.make(false)
   const written = yield* Ref.make(0)
   const dropped = yield* Ref.make(0)
@@ -158,13 +164,18 @@ export const make = Effect.gen(function* () {
     })
   )
 
-  const logDrops = Effect.gen(function* () {
-    const total = yield* Ref.get(dropped)
-    const before = yield* Ref.getAndSet(droppedLogged, total)
-    if (total > before) {
+  /** Log the records dropped since the last such line: at most once per `overloadLogEvery`, unless `force` (at close). */
+  const logDrops = (force: boolean) =>
+    Effect.gen(function* () {
+      const total = yield* Ref.get(dropped)
+      const before = yield* Ref.get(droppedLogged)
+      if (total === before) return
+      const now = yield* Clock.currentTimeMillis
+      if (!force && dropsLoggedAt !== undefined && now - dropsLoggedAt < Duration.toMillis(overloadLogEvery)) return
+      dropsLoggedAt = now
+      yield* Ref.set(droppedLogged, total)
       yield* Effect.logWarning(`record queue full: dropped the ${total - before} oldest non-cost records (${total} in all)`)
-    }
-  })
+    })
 
   const costsIn = (records: ReadonlyArray<GatewayRecord>) => records.filter((r) => r._tag === "CostRecord").length
 
@@ -189,10 +200,12 @@ export const make = Effect.gen(function* () {
         let batch = yield* takeBatch
         while (batch.length > 0) {
           yield* Effect.retry(writeOnce(batch), schedule)
+          // Under sustained load this loop does not end: drops are logged as they happen (at most once a minute).
+          yield* logDrops(false)
           batch = !dueOnly || queued() >= config.batchSize ? yield* takeBatch : []
         }
         if (dueOnly && queued() > 0) arrived.unsafeOffer(undefined)
-        yield* logDrops
+        yield* logDrops(closed)
       })
     )
 
@@ -285,7 +298,7 @@ export const make = Effect.gen(function* () {
           waitLogged = true
           waitEpisodes++
           const now = yield* Clock.currentTimeMillis
-          if (waitLoggedAt === undefined || now - waitLoggedAt >= Duration.toMillis(waitLogEvery)) {
+          if (waitLoggedAt === undefined || now - waitLoggedAt >= Duration.toMillis(overloadLogEvery)) {
             const often = waitLoggedAt === undefined ? "" : ` (${waitEpisodes} times in the last ${Duration.format(Duration.millis(now - waitLoggedAt))})`
             waitLoggedAt = now
             waitEpisodes = 0

@@ -1,5 +1,5 @@
-/** Records the record-writer tests offer: a cost record numbered by its time. */
-import { CostRecord } from "@modelgate/domain/Records"
+/** Records the record-writer tests offer, numbered by their time. */
+import { CostRecord, HealthCheckRecord } from "@modelgate/domain/Records"
 
 /** A cost record at instant `i` (request `r<i>`, model m1 of p1, 1 000 pico-USD). */
 export const cost = (i: number) =>
@@ -14,3 +14,6 @@ export const cost = (i: number) =>
     costPicoUsd: 1_000,
     cacheHit: false
   })
+
+/** A passing probe of model m1 at instant `i` (a record that is dropped, not waited for, on a full queue). */
+export const health = (i: number) => HealthCheckRecord.make({ at: i, model: "m1", ok: true, latencyMs: 10, source: "probe" })

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { HealthCheckRecord, PerformanceRecord } from "@modelgate/domain/Records"
+import { PerformanceRecord } from "@modelgate/domain/Records"
 import { Context, Effect, Exit, Fiber, Layer, Option, Ref, Scope, Stream, TestClock } from "effect"
 import { Events } from "@modelgate/core/Events"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
@@ -11,9 +11,8 @@ import { RecordSink } from "@modelgate/core/RecordSink"
 import * as RecordStore from "@modelgate/core/RecordStore"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
-import { cost } from "./RecordFixtures.js"
+import { cost, health } from "./RecordFixtures.js"
 
-const health = (i: number) => HealthCheckRecord.make({ at: i, model: "m1", ok: true, latencyMs: 10, source: "probe" })
 const perf = (i: number) =>
   PerformanceRecord.make({
     at: i,

@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Ref, Scope, TestClock } from "effect"
-import { cost } from "./RecordFixtures.js"
+import { cost, health } from "./RecordFixtures.js"
 import { count, setup as setupWith, withLogs } from "./RecordWriterStack.js"
 import type { RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
 
@@ -53,6 +53,28 @@ describe("RecordWriter while the store fails", () => {
         yield* TestClock.adjust("1 minute")
         yield* Scope.close(t.scope, Exit.void)
         assert.strictEqual((yield* t.stored).length, 260, "nothing lost or doubled")
+      })
+    ))
+
+  it.scoped("sustained drops of non-cost records are logged at most once a minute, and what is left at close", () =>
+    withLogs((logs) =>
+      Effect.gen(function* () {
+        const broken = yield* Ref.make(false)
+        // Four health records a second arrive; a batch of two takes a second to write.
+        const t = yield* setup({ flushIntervalMs: 250, batchSize: 2, queueCapacity: 2 }, broken, Effect.sleep("1 second"))
+        const arriving = yield* Effect.fork(Effect.forEach(Array.from({ length: 520 }, (_, i) => i), (i) => Effect.zipRight(Effect.sleep("250 millis"), t.sink.offer(health(i))), { discard: true }))
+        for (let i = 0; i < 130; i++) yield* TestClock.adjust("1 second")
+        yield* Fiber.join(arriving)
+        const drops = (lines: ReadonlyArray<string>) => lines.filter((line) => line.includes("oldest non-cost records"))
+        assert.strictEqual(drops(yield* Ref.get(logs)).length, 3, `${JSON.stringify(yield* t.writer.stats)} ${(yield* Ref.get(logs)).join("\n")}`)
+        const closing = yield* Effect.fork(Scope.close(t.scope, Exit.void))
+        yield* TestClock.adjust("10 seconds")
+        yield* Fiber.join(closing)
+        const all = drops(yield* Ref.get(logs))
+        const counted = all.map((line) => Number(/dropped the (\d+) oldest/.exec(line)?.[1]))
+        const dropped = (yield* t.writer.stats).dropped
+        assert.strictEqual(counted.reduce((a, b) => a + b, 0), dropped, all.join("\n"))
+        assert.include(all.at(-1)!, `(${dropped} in all)`)
       })
     ))
 
