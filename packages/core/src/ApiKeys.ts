@@ -49,6 +49,7 @@ export class ApiKeys extends Context.Tag("@modelgate/core/ApiKeys")<
     readonly hasKey: (provider: string) => Effect.Effect<boolean>
     /** Set a key aside (401/403); it is not handed out again. */
     readonly setAside: (provider: string, keyId: string, reason: string) => Effect.Effect<void>
+    /** Per provider: how many keys, how many usable, and the ids set aside with why (no secret). */
     readonly status: Effect.Effect<ReadonlyArray<ProviderKeyStatus>>
     /** Log one warning per provider (of `providers`) without a usable key; never fails. */
     readonly validate: (providers: ReadonlyArray<string>) => Effect.Effect<void>

@@ -39,6 +39,7 @@ export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
     readonly setAll: (entries: ReadonlyArray<CacheEntry>) => Effect.Effect<void, StoreError>
     /** Mark entries as used at `now` (LRU order). Unknown keys are ignored. */
     readonly touch: (keys: ReadonlyArray<string>, now: number) => Effect.Effect<void, StoreError>
+    /** Delete the entry under `key` (no-op when absent). */
     readonly delete: (key: string) => Effect.Effect<void, StoreError>
     /** Delete every entry expired at `now`; returns how many. */
     readonly sweep: (now: number) => Effect.Effect<number, StoreError>

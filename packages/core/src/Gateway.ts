@@ -93,11 +93,13 @@ export interface StreamAnswer {
 export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
   Gateway,
   {
+    /** Answer `request` whole: from the cache, or on the best model for `requirements`, failing over to the next. */
     readonly complete: (
       request: ChatRequest,
       requirements: TaskRequirements,
       options?: RequestOptions
     ) => Effect.Effect<{ readonly response: ChatResponse; readonly meta: AnswerMeta }, GatewayError>
+    /** `complete` as a stream of chunks; fails over only until the first chunk is sent. */
     readonly stream: (
       request: ChatRequest,
       requirements: TaskRequirements,

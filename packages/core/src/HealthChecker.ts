@@ -71,8 +71,11 @@ export interface Availability {
 export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
   HealthChecker,
   {
+    /** The health of `model` now (`unknown` before its first check). */
     readonly status: (model: string) => Effect.Effect<ModelHealth>
+    /** Whether `model` may be tried: any status but `unavailable`. */
     readonly isAvailable: (model: string) => Effect.Effect<boolean>
+    /** The health of every model the checker tracks. */
     readonly all: Effect.Effect<ReadonlyArray<ModelHealth>>
     /** Every status change. */
     readonly changes: Stream.Stream<ModelHealth>

@@ -31,17 +31,23 @@ import {
 export class ModelRegistry extends Context.Tag("@modelgate/core/ModelRegistry")<
   ModelRegistry,
   {
+    /** The model with registry id `id`. */
     readonly get: (id: string) => Effect.Effect<ModelMetadata, ModelNotFound>
     /** A registry id, or `provider/providerModel` (e.g. `openai/gpt-4o-mini`). */
     readonly resolve: (name: string) => Effect.Effect<ModelMetadata, ModelNotFound>
+    /** Every model, disabled ones included. */
     readonly all: Effect.Effect<ReadonlyArray<ModelMetadata>>
+    /** The models with `enabled: true`. */
     readonly enabled: Effect.Effect<ReadonlyArray<ModelMetadata>>
+    /** The models of provider `provider` (`openai`). */
     readonly byProvider: (provider: string) => Effect.Effect<ReadonlyArray<ModelMetadata>>
     /** Models having every one of `capabilities`. */
     readonly byCapabilities: (capabilities: ReadonlyArray<Capability>) => Effect.Effect<ReadonlyArray<ModelMetadata>>
     /** Models whose input and output price per 1M tokens lie within `[min, max]` (USD). */
     readonly byCostRange: (minUsdPerMillion: number, maxUsdPerMillion: number) => Effect.Effect<ReadonlyArray<ModelMetadata>>
+    /** Decode `model` and add it, kept in the `ModelStore` (survives reloads and restarts). */
     readonly add: (model: unknown) => Effect.Effect<ModelMetadata, InvalidModel | StoreError>
+    /** Apply `patch` to model `id` (the result decoded again), kept in the `ModelStore`. */
     readonly update: (id: string, patch: ModelPatch | unknown) => Effect.Effect<ModelMetadata, ModelNotFound | InvalidModel | StoreError>
     /** Reload the models file; on failure the running registry stays. */
     readonly reload: Effect.Effect<ReadonlyArray<ModelMetadata>, ConfigError>

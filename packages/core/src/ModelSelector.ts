@@ -121,6 +121,7 @@ export interface Ranking {
 export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
   ModelSelector,
   {
+    /** The eligible models for `input`, best first, and why the others were left out. */
     readonly rank: (input: SelectionInput) => Effect.Effect<Ranking>
     /**
      * `rank` at `now` under `config`: the caller's own reads of the clock and
@@ -129,6 +130,7 @@ export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
      * read as by `rank`. Optional: callers fall back to `rank`.
      */
     readonly rankAt?: (config: GatewayConfigData, now: number, input: SelectionInput) => Effect.Effect<Ranking>
+    /** The best model of `rank`, or `NoEligibleModel` with the exclusions. */
     readonly select: (input: SelectionInput) => Effect.Effect<ScoredModel, NoEligibleModel>
   }
 >() {}

@@ -116,7 +116,9 @@ export const unsupportedOn = (providers: Providers["Type"], request: ChatRequest
 export class Providers extends Context.Tag("@modelgate/core/Providers")<
   Providers,
   {
+    /** The adapter of a provider id (`openai`), or undefined when none is configured. */
     readonly get: (provider: string) => Provider | undefined
+    /** Every provider id with an adapter. */
     readonly ids: ReadonlyArray<string>
   }
 >() {

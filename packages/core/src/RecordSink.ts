@@ -24,7 +24,10 @@ export class RecordSink extends Context.Tag("@modelgate/core/RecordSink")<
 /** A sink that keeps every record in memory, for tests and for running without a database. */
 export class MemoryRecords extends Context.Tag("@modelgate/core/RecordSink/MemoryRecords")<
   MemoryRecords,
-  { readonly all: Effect.Effect<ReadonlyArray<GatewayRecord>> }
+  {
+    /** Every record offered so far, in order. */
+    readonly all: Effect.Effect<ReadonlyArray<GatewayRecord>>
+  }
 >() {}
 
 /** A memory sink plus the accessor to read back what was offered. */

@@ -51,6 +51,7 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
     readonly cacheable: (request: ChatRequest) => Effect.Effect<boolean>
     /** `cacheable` under `config` (the request's, not read again), answered at once. Optional: callers fall back to `cacheable`. */
     readonly cacheableAt?: (config: GatewayConfigData, request: ChatRequest) => boolean
+    /** The cached answer under `key` (from `key`), or None when absent or expired. */
     readonly get: (key: string) => Effect.Effect<Option.Option<ChatResponse>>
     /** Store with the config TTL, or `ttlMs` when given (0 or less: not stored). */
     readonly set: (key: string, response: ChatResponse, ttlMs?: number) => Effect.Effect<void>

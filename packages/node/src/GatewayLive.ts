@@ -44,6 +44,9 @@ import * as ProvidersLive from "./ProvidersLive.js"
 /** The services of the accounting stack: records written in batches, and the costs and metrics read from them. */
 export type AccountingServices = RecordSink | RecordWriter | Metrics | MetricsStore | CostStore | RecordStore
 
+/** What a replacement layer given to `layerWith` may use: the SQL client, `Events` and `GatewayConfig`. */
+export type ReplacementNeeds = SqlClient.SqlClient | Events.Events | GatewayConfig.GatewayConfig
+
 /**
  * Where the gateway reads its files, and the layers to put in place of the
  * live ones. A replacement may use the SQL client (always built, on
@@ -60,22 +63,22 @@ export interface GatewayLiveOptions {
   readonly databaseFile?: string | undefined
   /** Watch the config directory and reload on changes (default true). */
   readonly watch?: boolean | undefined
-  /** Replace the provider adapters (e.g. with testkit doubles). */
-  readonly providers?: Layer.Layer<Providers, never, GatewayConfig.GatewayConfig | HttpClient.HttpClient> | undefined
+  /** Replace the provider adapters (e.g. with testkit doubles); besides `ReplacementNeeds` it may use the HTTP client. */
+  readonly providers?: Layer.Layer<Providers, never, ReplacementNeeds | HttpClient.HttpClient> | undefined
   /** Replace the HTTP client under the adapters (default: undici, `HttpClientLive.layer`). */
-  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient, never, ReplacementNeeds> | undefined
   /**
    * Replace the accounting stack: where records go and where costs, budgets
    * and metrics are read from (default: SQL, `RecordStoreSql.layerAccounting`;
    * in memory: `@modelgate/core/RecordWriter/Memory`'s `layerMemory`).
    */
-  readonly accounting?: Layer.Layer<AccountingServices, never, SqlClient.SqlClient | Events.Events | GatewayConfig.GatewayConfig> | undefined
+  readonly accounting?: Layer.Layer<AccountingServices, never, ReplacementNeeds> | undefined
   /** Replace the response cache's store (default: SQL, `CacheStoreSql.layer`). */
-  readonly cacheStore?: Layer.Layer<CacheStore, never, SqlClient.SqlClient> | undefined
+  readonly cacheStore?: Layer.Layer<CacheStore, never, ReplacementNeeds> | undefined
   /** Replace where the rate limiter keeps its windows (default: in process, `LimiterStore.layerMemory`). */
-  readonly limiterStore?: Layer.Layer<LimiterStore, never, SqlClient.SqlClient> | undefined
+  readonly limiterStore?: Layer.Layer<LimiterStore, never, ReplacementNeeds> | undefined
   /** Replace where models added through the admin API are kept (default: SQL, `ModelStoreSql.layer`). */
-  readonly modelStore?: Layer.Layer<ModelStore, never, SqlClient.SqlClient> | undefined
+  readonly modelStore?: Layer.Layer<ModelStore, never, ReplacementNeeds> | undefined
 }
 
 /**
@@ -83,7 +86,10 @@ export interface GatewayLiveOptions {
  * costs, metrics -> registry, keys, adapters -> limiter, health, monitor,
  * evaluator, cache -> selector, failover -> Gateway. Each layer sees every
  * layer below it, so optional services (CostTracker for the selector, ApiKeys
- * for failover) are found.
+ * for failover) are found. It needs nothing; building it fails with
+ * `ConfigError` (a config or models file that does not decode) or
+ * `StoreError` (the database cannot be opened or migrated, or the added
+ * models cannot be read).
  */
 export const layerWith = (options: GatewayLiveOptions = {}) => {
   const directory = options.configDirectory
@@ -137,5 +143,9 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   )
 }
 
-/** The gateway with its defaults: `config/` (or `MODELGATE_CONFIG_DIR`), SQLite at `database.filename`, the four adapters. */
+/**
+ * The gateway with its defaults: `config/` (or `MODELGATE_CONFIG_DIR`), SQLite
+ * at `database.filename`, the four adapters. Fails to build as `layerWith`
+ * does (`ConfigError`, `StoreError`).
+ */
 export const layer = layerWith()

@@ -3,21 +3,27 @@
  * (DESIGN.md: "any layer can be replaced by a test double"): the HTTP client
  * under the adapters, the accounting stores, the cache store, the limiter's
  * store and the added-models store. Each double is seen doing the work, and
- * the SQLite tables it replaces stay empty.
+ * the SQLite tables it replaces stay empty. A replacement may use the SQL
+ * client, `Events` and `GatewayConfig`, as the options' doc says.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { HttpClient } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import * as CacheStore from "@modelgate/core/CacheStore"
+import { Events } from "@modelgate/core/Events"
 import { Gateway } from "@modelgate/core/Gateway"
+import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import * as ModelStore from "@modelgate/core/ModelStore"
+import { Providers } from "@modelgate/core/Provider"
 import * as LimiterStore from "@modelgate/core/RateLimiter/LimiterStore"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import * as AccountingMemory from "@modelgate/core/RecordWriter/Memory"
 import { MemoryRecordStore } from "@modelgate/core/RecordStore"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as HttpClientLive from "@modelgate/node/HttpClientLive"
+import * as ProvidersLive from "@modelgate/node/ProvidersLive"
+import type { ConfigError, StoreError } from "@modelgate/domain/Errors"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import { Effect, Layer, Ref } from "effect"
@@ -96,5 +102,57 @@ describe("GatewayLive.layerWith swaps layers", () => {
           assert.strictEqual(yield* rowsOf(table), 0, `nothing was written to the SQLite table ${table}`)
         }
       }).pipe(Effect.provide(context))
+    }))
+
+  it.scoped("a replacement may use the SQL client, Events and GatewayConfig, and the gateway still needs nothing", () =>
+    Effect.gen(function* () {
+      const fakes = yield* FakeStackConfig.make({ prefix: "modelgate-swap-needs-", models: models() })
+      const built = yield* Ref.make<ReadonlyArray<string>>([])
+      /** `layer`, built after reading the three services the doc lets a replacement use, noting `name`. */
+      const using = <A, E, R>(name: string, layer: Layer.Layer<A, E, R>) =>
+        Layer.merge(
+          layer,
+          Layer.effectDiscard(
+            Effect.all([SqlClient.SqlClient, Events, GatewayConfig]).pipe(Effect.zipRight(Ref.update(built, (names) => [...names, name])))
+          )
+        )
+      const live = GatewayLive.layerWith({
+        configDirectory: fakes.dir,
+        watch: false,
+        httpClient: using("httpClient", HttpClientLive.layer),
+        accounting: using("accounting", AccountingMemory.layerMemory),
+        cacheStore: using("cacheStore", CacheStore.layerMemory),
+        limiterStore: using("limiterStore", LimiterStore.layerMemory),
+        modelStore: using("modelStore", ModelStore.layerMemory)
+      })
+      expectTypeOf<Layer.Layer.Context<typeof live>>().toEqualTypeOf<never>()
+      expectTypeOf<Layer.Layer.Error<typeof live>>().toEqualTypeOf<ConfigError | StoreError>()
+      const context = yield* Layer.build(live.pipe(Layer.provide(Layer.setConfigProvider(fakes.configProvider))))
+
+      assert.sameMembers([...(yield* Ref.get(built))], ["httpClient", "accounting", "cacheStore", "limiterStore", "modelStore"])
+      const answer = yield* Effect.provide(
+        Effect.flatMap(Gateway, (gateway) => gateway.complete(ask("Hello", "gpt-4o-mini"), defaultRequirements)),
+        context
+      )
+      assert.strictEqual(answer.meta.model, "gpt-4o-mini")
+    }))
+
+  it.scoped("a provider table replacement may use them too, beside the HTTP client", () =>
+    Effect.gen(function* () {
+      const fakes = yield* FakeStackConfig.make({ prefix: "modelgate-swap-providers-", models: models() })
+      const providers = Layer.effect(
+        Providers,
+        Effect.all([SqlClient.SqlClient, Events, GatewayConfig, HttpClient.HttpClient]).pipe(
+          Effect.zipRight(Effect.map(Providers, (live) => live))
+        )
+      ).pipe(Layer.provide(ProvidersLive.layer))
+      const live = GatewayLive.layerWith({ configDirectory: fakes.dir, watch: false, providers })
+      expectTypeOf<Layer.Layer.Context<typeof live>>().toEqualTypeOf<never>()
+      const context = yield* Layer.build(live.pipe(Layer.provide(Layer.setConfigProvider(fakes.configProvider))))
+      const answer = yield* Effect.provide(
+        Effect.flatMap(Gateway, (gateway) => gateway.complete(ask("Hello", "gpt-4o-mini"), defaultRequirements)),
+        context
+      )
+      assert.strictEqual(answer.meta.model, "gpt-4o-mini")
     }))
 })

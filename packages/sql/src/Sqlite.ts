@@ -2,7 +2,6 @@
  * The embedded SQLite database: a WAL-mode client on one file, migrated before
  * first use. The directory of the file is created when missing.
  */
-import { NodeContext } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
@@ -43,7 +42,7 @@ const ensureDirectory = (filename: string) =>
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     yield* fs.makeDirectory(path.dirname(path.resolve(filename)), { recursive: true })
-  }).pipe(Effect.provide(NodeContext.layer), Effect.orDie)
+  }).pipe(Effect.orDie)
 
 /**
  * A migrated SQLite database at `filename` (WAL mode, commits

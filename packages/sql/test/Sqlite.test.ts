@@ -4,7 +4,7 @@ import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { loader } from "@modelgate/sql/Migrations"
 import * as Sqlite from "@modelgate/sql/Sqlite"
-import { Effect } from "effect"
+import { Effect, Layer, Ref } from "effect"
 
 describe("Sqlite.layer", () => {
   it.scoped("creates the directory, runs in WAL mode, migrates once, and reopening keeps the data", () =>
@@ -34,5 +34,20 @@ describe("Sqlite.layer", () => {
       }).pipe(Effect.provide(Sqlite.layer(file)))
       assert.strictEqual(second.migrations, expected.length)
       assert.deepStrictEqual(second.rows, ["m"])
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.scoped("creates the directory with the FileSystem it is given, as its type says (no Node one of its own)", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "modelgate-sqlite-fs-" })
+      const file = path.join(dir, "given", "modelgate.db")
+      const made = yield* Ref.make<ReadonlyArray<string>>([])
+      const recording = Layer.succeed(FileSystem.FileSystem, {
+        ...fs,
+        makeDirectory: (at, options) => Effect.zipRight(Ref.update(made, (all) => [...all, at]), fs.makeDirectory(at, options))
+      })
+      yield* Effect.provide(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT 1`), Sqlite.layer(file).pipe(Layer.provide(recording)))
+      assert.deepStrictEqual(yield* Ref.get(made), [path.join(dir, "given")])
     }).pipe(Effect.provide(NodeContext.layer)))
 })
