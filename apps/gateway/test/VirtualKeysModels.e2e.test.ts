@@ -45,11 +45,11 @@ describe("virtual key models", () => {
     Effect.gen(function* () {
       const { openai, url } = yield* serveOverFakes({ auth: { virtualKeys: keys } })
       const body = chat("gpt-4o-mini", "cache me", { temperature: 0 })
-      // Master's answer to gpt-4o-mini comes from its fallback, claude-haiku, and is cached under gpt-4o-mini.
+      // Master's answer to gpt-4o-mini comes from its fallback, claude-haiku, and is cached as claude-haiku's.
       yield* openai.persist(Fault.status(503))
       const first = yield* call(url, "/v1/chat/completions", { body, headers: bearer(master) })
       assert.strictEqual(first.headers.get("x-modelgate-model"), "claude-haiku")
-      const again = yield* call(url, "/v1/chat/completions", { body, headers: bearer(master) })
+      const again = yield* call(url, "/v1/chat/completions", { body: { ...body, model: "claude-haiku" }, headers: bearer(master) })
       assert.strictEqual(again.headers.get("x-modelgate-cache"), "hit")
       const team = yield* call(url, "/v1/chat/completions", { body, headers: bearer(onlyMini) })
       assert.notStrictEqual(team.headers.get("x-modelgate-model"), "claude-haiku", team.text)

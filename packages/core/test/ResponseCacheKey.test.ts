@@ -164,6 +164,19 @@ describe("ResponseCache key", () => {
     assert.notStrictEqual(cacheKey({ ...req, v: 1 } as ChatRequest, "m"), cacheKey(req, "m"))
   })
 
+  it("ignores the OpenAI parameters that only label or store a call (store, safety_identifier, prompt_cache_key, prompt_cache_retention)", () => {
+    const req = request("hello", { temperature: 0 })
+    const labelled = {
+      ...req,
+      store: true,
+      safety_identifier: "user-123",
+      prompt_cache_key: "session-9",
+      prompt_cache_retention: "24h"
+    } as ChatRequest
+    assert.strictEqual(cacheKey(labelled, "m"), cacheKey(req, "m"))
+    assert.strictEqual(cacheKey({ ...labelled, prompt_cache_key: "session-10" } as ChatRequest, "m"), cacheKey(req, "m"))
+  })
+
   it("treats null like absent and a single stop string like a one-element list", () => {
     const req = request("hello", { temperature: 0 })
     assert.strictEqual(cacheKey({ ...req, seed: null, top_p: null }, "m"), cacheKey(req, "m"))

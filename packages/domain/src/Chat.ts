@@ -198,6 +198,13 @@ export const extraParameters = (request: ChatRequest): ReadonlyArray<string> => 
 const noExtras: ReadonlyArray<string> = []
 
 /**
+ * The OpenAI parameters that only label or store a call, changing nothing of
+ * its answer (agent SDKs send them on every call): other providers serve the
+ * request without them, and the response cache keys no answer on them.
+ */
+export const bookkeepingParameters: ReadonlySet<string> = new Set(["store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"])
+
+/**
  * Token usage; `cached_tokens` (prompt-cache reads), `cache_creation_tokens`
  * (writes; `cache_creation_1h_tokens` of them with the 1-hour lifetime) and
  * `audio_tokens` (audio input, billed at its own price by Gemini and by

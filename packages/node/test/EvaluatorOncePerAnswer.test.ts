@@ -34,7 +34,8 @@ const threeAnswers = (s: Effect.Effect.Success<ReturnType<typeof stack>>) =>
     yield* s.openai.persist(undefined)
     const streamed = yield* gateway.stream(ask("Name a fruit", "gpt-4o-mini", { stream: true }), defaultRequirements)
     yield* Stream.runDrain(streamed.chunks)
-    const hit = yield* gateway.complete(ask("Name a colour of the sky"), defaultRequirements)
+    // The failed-over answer is cached as its model's (claude-haiku's) answer.
+    const hit = yield* gateway.complete(ask("Name a colour of the sky", "claude-haiku"), defaultRequirements)
     assert.isTrue(hit.meta.cacheHit)
     return [failedOver.meta, streamed.meta] as const
   })

@@ -11,7 +11,7 @@ import type { RequestOptions } from "../Gateway.js"
 import { mapNow } from "../ModelSelector/Reads.js"
 import * as Accounting from "./Accounting.js"
 import { answerMeta, answerOver, providerRequest, selectedThenEvaluated } from "./Attempt.js"
-import type { Begun } from "./RequestStart.js"
+import { answerKey, type Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 
 /** A complete answer: selection, failover, the call and its accounting, then events, evaluation and the cache. */
@@ -57,7 +57,7 @@ export const completeAnswer = (
         request,
         response
       })
-      const key = begun.key
+      const key = answerKey(s, request, begun, model.id)
       if (key === undefined) return evaluated === Effect.void ? Effect.succeed(answer) : Effect.as(evaluated, answer)
       return Effect.as(Effect.flatMap(evaluated, () => s.cache.set(key, response, options?.cacheTtlMs)), answer)
     }

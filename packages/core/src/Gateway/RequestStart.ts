@@ -50,6 +50,17 @@ const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequire
       }`
   )
 
+/**
+ * The cache key to store the answer of `answered` under: the request's key,
+ * or, when a named model's request was answered by its fallback, the key of
+ * the request naming that fallback (the next request naming the model goes to
+ * it, not to its fallback's answer). Undefined when the cache does not apply.
+ */
+export const answerKey = (s: Services, request: ChatRequest, begun: Begun, answered: string): string | undefined =>
+  begun.key === undefined || begun.explicit === undefined || begun.explicit.id === answered
+    ? begun.key
+    : s.cache.key(request, answered)
+
 /** What every request starts with: its id, start time, explicit model and cache key. */
 export const begin = (s: Services, request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
   Effect.flatMap(s.config.get, (current) =>

@@ -16,7 +16,7 @@ import type { StreamResult } from "../Provider.js"
 import { notEvaluated } from "../ResponseEvaluator.js"
 import * as Accounting from "./Accounting.js"
 import { answerMeta, answerOver, type Attempt, evaluation, providerRequest, selected } from "./Attempt.js"
-import type { Begun } from "./RequestStart.js"
+import { answerKey, type Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as Streaming from "./Streaming.js"
 
@@ -91,7 +91,7 @@ const settleStream = (
     onCost(cost)
     if (response === undefined) return Effect.void
     const evaluated = evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
-    const key = begun.key
+    const key = answerKey(s, request, begun, attempt.model.id)
     if (key === undefined) return evaluated === notEvaluated ? Effect.void : Effect.asVoid(evaluated)
     return evaluated === notEvaluated ? s.cache.set(key, response, cacheTtlMs) : Effect.flatMap(evaluated, () => s.cache.set(key, response, cacheTtlMs))
   })

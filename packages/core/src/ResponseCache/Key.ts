@@ -7,10 +7,13 @@
  * default"), `stop: "x"` written as `["x"]`, and the model replaced by the
  * model that will answer (the registry id, or the resolved model for `auto`).
  * Left out on purpose: `stream`, `stream_options`, `user`, `metadata`
- * (a streamed request is served from a cached complete answer). Top-level
- * OpenAI parameters modelgate does not model (`extraParameters`) are all in.
+ * (a streamed request is served from a cached complete answer), and the
+ * OpenAI parameters that only label or store a call (`bookkeepingParameters`:
+ * `store`, `safety_identifier`, `prompt_cache_key`, `prompt_cache_retention`).
+ * The other top-level OpenAI parameters modelgate does not model
+ * (`extraParameters`) are all in.
  */
-import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
+import { bookkeepingParameters, type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import * as crypto from "node:crypto"
 
 /** Bump when the canonical form changes, so old entries stop matching. */
@@ -77,8 +80,9 @@ export const canonicalRequest = (request: ChatRequest, model: string): Record<st
   // OpenAI parameters modelgate does not model may change the answer: keyed as they are (never a wrong hit).
   const extras = extraParameters(request)
   for (let i = 0; i < extras.length; i++) {
-    const value = (request as Readonly<Record<string, unknown>>)[extras[i]!]
-    if (value !== undefined && value !== null) canonical[`extra:${extras[i]!}`] = value
+    const name = extras[i]!
+    const value = (request as Readonly<Record<string, unknown>>)[name]
+    if (value !== undefined && value !== null && !bookkeepingParameters.has(name)) canonical[`extra:${name}`] = value
   }
   return canonical
 }

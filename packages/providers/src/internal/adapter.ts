@@ -4,7 +4,7 @@
  * provider cannot serve (`Provider.cannotServe`).
  */
 import type { ProbeResult, ProviderKey, Unsupported } from "@modelgate/core/Provider"
-import { type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
+import { bookkeepingParameters, type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
@@ -63,13 +63,6 @@ export const logitBias: Check = (provider, request) =>
     : undefined
 
 /**
- * OpenAI parameters that only label or store a call, changing nothing of its
- * answer (agent SDKs send them on every call): left out for other providers,
- * as a sampling hint they lack is.
- */
-const openAiBookkeeping: ReadonlySet<string> = new Set(["store", "safety_identifier", "prompt_cache_key", "prompt_cache_retention"])
-
-/**
  * A provider other than OpenAI: a request with OpenAI parameters modelgate
  * does not model (`extraParameters`), which only the OpenAI adapter sends on;
  * the bookkeeping ones (`store`, `safety_identifier`, `prompt_cache_key`,
@@ -77,7 +70,7 @@ const openAiBookkeeping: ReadonlySet<string> = new Set(["store", "safety_identif
  */
 export const extraOpenAiParameters: Check = (provider, request) => {
   const all = extraParameters(request)
-  const extras = all.length === 0 ? all : all.filter((name) => !openAiBookkeeping.has(name))
+  const extras = all.length === 0 ? all : all.filter((name) => !bookkeepingParameters.has(name))
   return extras.length === 0
     ? undefined
     : { param: extras[0]!, reason: `${provider} takes no ${extras.map((e) => `'${e}'`).join(", ")} (OpenAI parameters, sent to OpenAI only)` }
