@@ -38,6 +38,9 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new P.RateLimited(common), 429, "rate_limit_exceeded"],
   [new AllCandidatesFailed({ failures: [{ model: "a", tag: "ServerError", message: "500" }] }), 502, "all_candidates_failed"],
   [new AllCandidatesFailed({ failures: [{ model: "a", tag: "RateLimited", message: "429" }], retryAfterMs: 1_000 }), 429, "rate_limit_exceeded"],
+  // A provider timeout reaches the client through the failover: 504 when every candidate timed out, else 502.
+  [new AllCandidatesFailed({ failures: [{ model: "a", tag: "Timeout", message: "timeout after 60000 ms" }, { model: "b", tag: "Timeout", message: "timeout" }] }), 504, "upstream_timeout"],
+  [new AllCandidatesFailed({ failures: [{ model: "a", tag: "Timeout", message: "timeout after 60000 ms" }, { model: "b", tag: "ServerError", message: "500" }] }), 502, "all_candidates_failed"],
   [new P.Overloaded(common), 503, "provider_overloaded"],
   [new P.ServerError(common), 502, "upstream_error"],
   [new P.Timeout({ ...common, timeoutMs: 1_000 }), 504, "upstream_timeout"],

@@ -65,12 +65,15 @@ const rateLimited = (message: string, code: string, retryAfterMs?: number): ApiE
 
 const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded"])
 
+const timedOut = (message: string): ApiError => new ApiError({ status: 504, type: "timeout_error", code: "upstream_timeout", message })
+
 /**
  * Map a gateway error to its HTTP answer: 400 bad request, context length, a
  * parameter the model cannot serve or no model that could ever serve the
  * request, 403 a model the key may not use, 404 unknown model, 429 rate
- * limits and budgets, 502 provider failure after failover, 503 nothing
- * available now, 504 timeout.
+ * limits and budgets (every candidate rate limited included), 502 provider
+ * failure after failover, 503 nothing available now, 504 timeout (every
+ * candidate timed out).
  */
 export const fromGatewayError = (error: GatewayError): ApiError => {
   switch (error._tag) {
@@ -101,13 +104,16 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
       return rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
     case "AllCandidatesFailed":
       // Every candidate was only rate limited: the client should wait and retry, not treat it as an outage.
+      // Every candidate timed out: a 504 (the message names each candidate), as the client's own gateway timeout reads.
       return error.failures.length > 0 && error.failures.every((f) => rateLimitTags.has(f.tag))
         ? rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
+        : error.failures.length > 0 && error.failures.every((f) => f.tag === "Timeout")
+        ? timedOut(error.message)
         : upstream(error.message, "all_candidates_failed", error.retryAfterMs)
     case "Overloaded":
       return unavailable(error.message, "provider_overloaded", error.retryAfterMs)
     case "Timeout":
-      return new ApiError({ status: 504, type: "timeout_error", code: "upstream_timeout", message: error.message })
+      return timedOut(error.message)
     case "BadRequest":
       return invalidRequest(error.message, "provider_bad_request", error.param)
     case "ContextLengthExceeded":
