@@ -55,7 +55,11 @@ export class Pricing extends Schema.Class<Pricing>("Pricing")({
   longContext: Schema.optional(LongContextPricing)
 }) {}
 
-/** The provider's limits for this model: requests and tokens per minute. */
+/**
+ * The provider's limits for this model: requests and tokens per minute, and
+ * optionally its calls in flight at most (`concurrency`, enforced by the
+ * adapters' HTTP layer: more calls wait for a slot).
+ */
 export class RateLimits extends Schema.Class<RateLimits>("RateLimits")({
   rpm: PositiveInt,
   tpm: PositiveInt,

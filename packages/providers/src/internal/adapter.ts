@@ -12,11 +12,15 @@ import { parseToolArguments, stopSequences } from "./content.js"
 import { dataUrlMediaType, isDataUrl } from "./dataUrl.js"
 import type { CallInfo } from "./errors.js"
 
-/** The non-secret call info of a model and key; the key's value only goes to secret stripping. */
+/**
+ * The non-secret call info of a model and key (with the model's concurrency
+ * cap); the key's value only goes to secret stripping.
+ */
 export const callInfoOf = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
   model: model.id,
   keyId: key?.id,
-  secrets: key === undefined ? [] : [Redacted.value(key.value)]
+  secrets: key === undefined ? [] : [Redacted.value(key.value)],
+  concurrency: model.rateLimits.concurrency
 })
 
 /** The error of a call made without the key the provider needs. */

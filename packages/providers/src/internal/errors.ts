@@ -27,6 +27,8 @@ export interface CallInfo {
   readonly keyId: string | undefined
   /** Secret values to strip from provider text kept in an error. */
   readonly secrets: ReadonlyArray<string>
+  /** The model's `rateLimits.concurrency`: at most this many of its calls in flight (none when absent). */
+  readonly concurrency?: number | undefined
 }
 
 /** What every answer (success or failure) tells about itself. */

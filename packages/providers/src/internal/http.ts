@@ -1,8 +1,9 @@
 /**
  * How every adapter talks HTTP: one JSON request through `HttpClient` with the
  * provider's config (read per call, so a reload applies), a per-request
- * timeout, a per-provider concurrency limit, transport failures and non-2xx
- * answers classified into the `ProviderError` union, and `retryPolicy`.
+ * timeout, per-provider and per-model concurrency limits, transport
+ * failures and non-2xx answers classified into the `ProviderError` union,
+ * and `retryPolicy`.
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
@@ -18,9 +19,10 @@ import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, Fibe
 import { executeInScopeOf } from "../ScopedClient.js"
 import { bufferedText, openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
-import { type Limiter, makeLimiter } from "./limiter.js"
+import type { Limiter } from "./limiter.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { type Pull, toStream } from "./pull.js"
+import { modelLimiters, providerLimiters, releasePermits, takePermits } from "./permits.js"
 import { withRetries } from "./retry.js"
 
 /** What an adapter tells the HTTP layer about its provider. */
@@ -45,12 +47,12 @@ export interface TextResponse extends ResponseMeta {
 /**
  * A 2xx answer whose body is still streaming. Transport failures of the body
  * become `StreamInterrupted`; a gap between chunks longer than the timeout
- * becomes `Timeout`. The HTTP request and the concurrency permit are held
+ * becomes `Timeout`. The HTTP request and the concurrency permits are held
  * until the body's pull is closed (or its stream ends or is interrupted): the
  * caller must read it, through `open` or `body`, once.
  */
 export interface StreamResponse extends ResponseMeta {
-  /** The body as a bare pull (the primary form); `close` releases the request, the permit and the deadline, once. */
+  /** The body as a bare pull (the primary form); `close` releases the request, the permits and the deadline, once. */
   readonly open: () => Pull<Uint8Array, ProviderError>
   /** The same body as a `Stream` (derived from `open`). */
   readonly body: Stream.Stream<Uint8Array, ProviderError>
@@ -94,19 +96,6 @@ export interface ProviderHttp {
   ) => Effect.Effect<A, ProviderError>
 }
 
-/**
- * The limiter sized from `maxConcurrency`, rebuilt when a reload changes it
- * (a permit is given back to the limiter it was taken from). Plain JS: read
- * on every call.
- */
-const limiters = () => {
-  let current: Limiter | undefined
-  return (permits: number): Limiter => {
-    if (current === undefined || current.permits !== permits) current = makeLimiter(permits)
-    return current
-  }
-}
-
 const requestOf = (request: RequestFor, config: ProviderConfig): HttpClientRequest.HttpClientRequest =>
   typeof request === "function" ? request(config) : request
 
@@ -119,7 +108,11 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     const base = yield* HttpClient.HttpClient
     const inScope = executeInScopeOf(base)
     const client = base.pipe(HttpClient.withScope)
-    const limiterFor = limiters()
+    const limiterFor = providerLimiters()
+    const modelLimiterFor = modelLimiters()
+    /** The limiter of `info`'s model when it is capped (looked up per attempt: an idle one leaves the map). */
+    const modelLimiterOf = (info: CallInfo): Limiter | undefined =>
+      info.concurrency === undefined ? undefined : modelLimiterFor(info.model, info.concurrency)
     const watchdogs = makeWatchdogs(yield* Effect.scope)
 
     /** A client failure as `Transport`; one that could not connect reads "<cause> (<method> <url>)" and is `unreachable`. */
@@ -214,12 +207,13 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
      */
     const exchange = (info: CallInfo, request: HttpClientRequest.HttpClientRequest, timeoutMs: number, limiter: Limiter) =>
       Effect.uninterruptibleMask((restore) => {
+        const model = modelLimiterOf(info)
         const run = Effect.flatMap(Scope.make(), (scope) =>
           Effect.withFiberRuntime<TextResponse, ProviderError>((fiber) => {
             const { deadline, start } = watchdogs.arm(scope, timeoutMs, clockOf(fiber))
             const end = () => {
               watchdogs.disarm(deadline)
-              limiter.release()
+              releasePermits(limiter, model)
             }
             const exchanged = Effect.matchCauseEffect(
               send(fiber.currentContext, info, request, deadline, restore, identity, (meta, response) => {
@@ -251,8 +245,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             )
             return start === undefined ? exchanged : Effect.zipRight(start, exchanged)
           }))
-        const wait = limiter.tryTake()
-        return wait === undefined ? run : Effect.zipRight(restore(wait), run)
+        const wait = takePermits(limiter, model, restore)
+        return wait === undefined ? run : Effect.zipRight(wait, run)
       })
 
     const call: ProviderHttp["call"] = (info, request, onSuccess, options) =>
@@ -273,6 +267,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
         const limiter = limiterFor(config.maxConcurrency)
         const req = requestOf(request, config)
         const attempt = Effect.uninterruptibleMask((restore) => {
+          const model = modelLimiterOf(info)
           const run = Effect.flatMap(Scope.make(), (scope) =>
             Effect.withFiberRuntime<A, ProviderError>((fiber) => {
               const { deadline, start } = watchdogs.arm(scope, config.timeoutMs, clockOf(fiber))
@@ -283,7 +278,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                 if (finished) return Effect.void
                 finished = true
                 watchdogs.disarm(deadline)
-                limiter.release()
+                releasePermits(limiter, model)
                 return deadline.drained ? Effect.void : Scope.close(scope, Exit.void)
               })
               // A failure before the body after the deadline fired is `Timeout`, whatever the abort caused.
@@ -308,8 +303,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
               const released = Effect.tapErrorCause(opened, () => release)
               return start === undefined ? released : Effect.zipRight(start, released)
             }))
-          const wait = limiter.tryTake()
-          return wait === undefined ? run : Effect.zipRight(restore(wait), run)
+          const wait = takePermits(limiter, model, restore)
+          return wait === undefined ? run : Effect.zipRight(wait, run)
         })
         return withRetries(attempt, config)
       })

@@ -1,7 +1,7 @@
 /**
- * The per-provider concurrency limit: a counting semaphore whose fast path
- * (a permit free) is plain JS inside the caller's step, with no Effect op of
- * its own (`Effect.Semaphore.withPermits` costs ~8 ops per call). Waiters
+ * A concurrency limit (per provider, per capped model): a counting
+ * semaphore whose fast path (a permit free) is plain JS inside the caller's
+ * step, with no Effect op of its own (`Effect.Semaphore.withPermits` costs ~8 ops per call). Waiters
  * queue in FIFO order; a released permit is handed straight to the first.
  */
 import { Effect } from "effect"
@@ -23,8 +23,8 @@ export interface Limiter {
   readonly release: () => void
 }
 
-/** A limiter of `permits` permits. */
-export const makeLimiter = (permits: number): Limiter => {
+/** A limiter of `permits` permits; `onIdle` runs when a release leaves no permit taken and no one waiting. */
+export const makeLimiter = (permits: number, onIdle?: () => void): Limiter => {
   let active = 0
   const waiters: Array<Waiter> = []
 
@@ -32,6 +32,7 @@ export const makeLimiter = (permits: number): Limiter => {
     const next = waiters.shift()
     if (next === undefined) {
       active--
+      if (active === 0 && onIdle !== undefined) onIdle()
       return
     }
     // The permit passes to the waiter without ever being free.
