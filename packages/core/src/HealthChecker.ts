@@ -73,7 +73,7 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
   {
     /** The health of `model` now (`unknown` before its first check). */
     readonly status: (model: string) => Effect.Effect<ModelHealth>
-    /** Whether `model` may be tried: any status but `unavailable`. */
+    /** Whether `model` may be tried: every status but `unavailable`. */
     readonly isAvailable: (model: string) => Effect.Effect<boolean>
     /** The health of every model the checker tracks. */
     readonly all: Effect.Effect<ReadonlyArray<ModelHealth>>
