@@ -1,7 +1,7 @@
 /**
  * `modelgate demo` prints the address it really listens on and curl commands
  * that pass the gateway's auth when MODELGATE_MASTER_KEY is set (without
- * printing the key).
+ * printing the key), and the dashboard's address.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
@@ -21,6 +21,9 @@ describe("cli demo", () => {
       assert.strictEqual(withKey.status, 200)
       const without = yield* Effect.promise(() => fetch(`${base![1]}/v1/models`))
       assert.strictEqual(without.status, 401, "the printed header is needed")
+      assert.include(text, `Dashboard: ${base![1]}/dashboard (type the master key into its form)`, text)
+      const dashboard = yield* Effect.promise(() => fetch(`${base![1]}/dashboard`))
+      assert.strictEqual(dashboard.status, 200, "the printed dashboard is served")
       yield* Fiber.interrupt(fiber)
     }), 30_000)
 

@@ -50,7 +50,12 @@ export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
    * `https://app.example.com`, or `*` for any. Empty (the default): no CORS
    * headers, and a browser's preflight is not answered.
    */
-  cors: withDefault(Schema.Array(Schema.NonEmptyTrimmedString), () => [])
+  cors: withDefault(Schema.Array(Schema.NonEmptyTrimmedString), () => []),
+  /**
+   * Serve the dashboard at `/dashboard` (a page reading the JSON API with
+   * the key its user types; the page itself holds no data).
+   */
+  dashboard: withDefault(Schema.Boolean, () => true)
 }) {}
 
 /** Embedded SQLite store. */

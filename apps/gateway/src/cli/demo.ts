@@ -101,6 +101,8 @@ export const banner = (options: BannerOptions): string => {
     `    -d '{"model":"auto","messages":[{"role":"user","content":"Hello!"}],"modelgate":{"priority":"LOW"}}' -i`,
     `  curl -s ${base}/v1/models${auth}`,
     `  curl -s ${base}/v1/metrics${auth}`,
+    // A browser cannot reach a Unix socket.
+    ...(address._tag === "UnixAddress" ? [] : [`Dashboard: ${base}/dashboard${options.masterKey ? " (type the master key into its form)" : ""}`]),
     ...(options.masterKey && !options.masterKeyInShell
       ? ["(MODELGATE_MASTER_KEY is set in .env only: export it in this shell first, e.g. `set -a; . ./.env; set +a`)"]
       : []),

@@ -21,6 +21,7 @@ import * as Auth from "./Auth.js"
 import { adminBodyLimit } from "./Body.js"
 import * as Chat from "./Chat.js"
 import * as Continue from "./Continue.js"
+import * as Dashboard from "./Dashboard.js"
 import * as Info from "./Info.js"
 import * as Methods from "./Methods.js"
 import * as MetricsApi from "./Metrics.js"
@@ -101,6 +102,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const admin = yield* Admin.make
   const select = yield* AdminSelect.make({ named: (name) => auth.virtualKeys().find((k) => k.name === name), throttled: auth.throttledNow })
   const metrics = yield* MetricsApi.make
+  // Read once at start, as the rest of `server` (a reload does not add or remove routes).
+  const dashboard = settings.dashboard ? yield* Dashboard.make : undefined
   const v1 = (handler: Handler) => guarded(auth.gateway, handler)
   // Chat requests also count against their virtual key's rpm (other /v1/* reads do not).
   const chatAuth: Auth.Auth["gateway"] = (headers) => auth.gateway(headers) ?? auth.throttle(headers)
@@ -133,6 +136,11 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.get("/admin/budgets", adm(() => metrics.budgets)),
     HttpRouter.get("/admin/keys", adm(() => Effect.sync(() => Info.json({ virtualKeys: auth.virtualKeys() })))),
     HttpRouter.post("/admin/select", adm(select))
+  )
+  const routes = dashboard === undefined ? router : router.pipe(
+    // The page and its files need no key: they hold no data (the page asks the API with the user's key).
+    HttpRouter.get("/dashboard", Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => dashboard(Dashboard.pathOf(request.url)))),
+    HttpRouter.get("/dashboard/*", Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => dashboard(Dashboard.pathOf(request.url))))
   )
 
   const withId = (response: HttpServerResponse.HttpServerResponse) =>
@@ -167,8 +175,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   ])
 
   // Read once, as `HttpApp` reads `server.cors` for preflights.
-  const unrouted = Methods.make(router.routes, settings.cors.length > 0)
-  const app = router.pipe(
+  const unrouted = Methods.make(routes.routes, settings.cors.length > 0)
+  const app = routes.pipe(
     Effect.catchTags({
       ApiError: (error) => Effect.succeed(toResponse(error)),
       RouteNotFound: (error) => Effect.succeed(unrouted(error.request.method, error.request.url))

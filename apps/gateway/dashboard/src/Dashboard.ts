@@ -1,0 +1,238 @@
+/**
+ * The dashboard page: readiness, models, costs, budgets and live events of a
+ * running gateway, read from its JSON API with the key its user types (kept
+ * for the browser tab's session only, never written into the page).
+ */
+import { type Answer, type BudgetList, type Connection, type CostReport, getJson, type HealthList, type MetricsSnapshot, type Ready } from "./Api.js"
+import { el, show } from "./Dom.js"
+import * as Format from "./Format.js"
+import * as Panels from "./Panels.js"
+import * as Sse from "./Sse.js"
+
+/** Where the key is kept between reloads of the page (a tab's `sessionStorage` in a browser). */
+export type KeyStore = Pick<Storage, "getItem" | "setItem" | "removeItem">
+
+/** Timers (the browser's own, or a test's). */
+export interface Timers {
+  readonly setTimeout: (f: () => void, ms: number) => unknown
+  readonly clearTimeout: (handle: never) => void
+}
+
+/** What the dashboard runs on. */
+export interface Options {
+  readonly document: Document
+  /** The element the dashboard fills. */
+  readonly root: Element
+  /** The gateway's origin and a `fetch`. */
+  readonly base: string
+  readonly fetch: typeof globalThis.fetch
+  readonly storage: KeyStore
+  readonly timers: Timers
+  /** Refresh every this many ms (0: only when `refresh` is called). */
+  readonly refreshMs: number
+  /** True while the page is not seen: periodic refreshes are skipped then. */
+  readonly hidden?: () => boolean
+  /** The events kept on screen, newest first. */
+  readonly maxEvents?: number
+}
+
+/** A running dashboard. */
+export interface Dashboard {
+  /** Read everything again and redraw; resolves when drawn. */
+  readonly refresh: () => Promise<void>
+  /** Use `key` from now on (undefined: none), as the key form does. */
+  readonly useKey: (key: string | undefined) => Promise<void>
+  /** Stop refreshing and following events. */
+  readonly stop: () => void
+}
+
+const storedKey = "modelgate.dashboard.key"
+
+/** `from` of the costs query for each range the user can pick. */
+const ranges: ReadonlyArray<readonly [label: string, from: string | undefined]> = [
+  ["last 24 hours", "24h"],
+  ["last 7 days", "7d"],
+  ["last 30 days", "30d"],
+  ["all time", undefined]
+]
+const groupings = ["model", "provider", "agent", "day", "key"] as const
+
+const select = (document: Document, id: string, options: ReadonlyArray<readonly [label: string, value: string]>, chosen: string) => {
+  const element = el(document, "select") as HTMLSelectElement
+  element.id = id
+  for (const [label, value] of options) {
+    const option = el(document, "option", undefined, label) as HTMLOptionElement
+    option.value = value
+    option.selected = value === chosen
+    element.append(option)
+  }
+  return element
+}
+
+/** Start the dashboard in `options.root`. */
+export const start = (options: Options): Dashboard => {
+  const { document, timers } = options
+  const maxEvents = options.maxEvents ?? 100
+  let key = options.storage.getItem(storedKey) ?? undefined
+  const connection: Connection = { base: options.base, fetch: options.fetch, key: () => key }
+
+  const section = (id: string, title: string, ...before: ReadonlyArray<Node>) => {
+    const body = el(document, "div")
+    body.id = id
+    return { section: el(document, "section", undefined, el(document, "h2", undefined, title), ...before, body), body }
+  }
+
+  // Header: title, key form, last refresh.
+  const keyInput = el(document, "input") as HTMLInputElement
+  keyInput.type = "password"
+  keyInput.id = "key"
+  keyInput.placeholder = "gateway key"
+  keyInput.autocomplete = "off"
+  const useButton = el(document, "button", undefined, "Use key") as HTMLButtonElement
+  useButton.type = "submit"
+  const forgetButton = el(document, "button", undefined, "Forget key") as HTMLButtonElement
+  forgetButton.type = "button"
+  forgetButton.id = "forget"
+  const form = el(document, "form", undefined, keyInput, useButton, forgetButton) as HTMLFormElement
+  const keyState = el(document, "span", "muted")
+  keyState.id = "key-state"
+  const updated = el(document, "p", "muted")
+  updated.id = "updated"
+
+  const by = select(document, "costs-by", groupings.map((g) => [g, g]), "model")
+  const range = select(document, "costs-range", ranges.map(([label, from]) => [label, from ?? "all"]), "7d")
+
+  const status = section("status", "Providers")
+  const traffic = section("models", "Models")
+  const totalsLine = el(document, "div")
+  totalsLine.id = "totals"
+  const costSection = section("costs", "Costs", el(document, "div", "controls", el(document, "label", undefined, "by ", by), el(document, "label", undefined, "over ", range)))
+  const budgetSection = section("budgets", "Budgets")
+  const eventState = el(document, "p", "muted", "connecting…")
+  eventState.id = "events-state"
+  const eventList = el(document, "ol", "events")
+  eventList.id = "events"
+  const eventSection = el(document, "section", undefined, el(document, "h2", undefined, "Live events"), eventState, eventList)
+
+  show(
+    options.root,
+    el(document, "header", undefined, el(document, "h1", undefined, "modelgate"), el(document, "div", undefined, form, keyState)),
+    updated,
+    status.section,
+    el(document, "section", undefined, el(document, "h2", undefined, "Traffic"), totalsLine),
+    traffic.section,
+    costSection.section,
+    budgetSection.section,
+    eventSection
+  )
+
+  const drawKeyState = () => {
+    keyState.textContent = key === undefined ? "no key: a gateway with MODELGATE_MASTER_KEY set refuses" : "key in use (kept for this tab only)"
+  }
+
+  const render = <A>(container: Element, answer: Answer<A>, draw: (value: A) => Node) =>
+    show(container, answer.ok ? draw(answer.value) : Panels.failed(document, answer.failure))
+
+  const costsPath = () => {
+    const from = range.value === "all" ? "" : `&from=${encodeURIComponent(range.value)}`
+    return `/admin/costs?by=${encodeURIComponent(by.value)}${from}`
+  }
+
+  let running: Promise<void> | undefined
+  let queued: Promise<void> | undefined
+  const load = async () => {
+    const [ready, metrics, health, costs, budgetList] = await Promise.all([
+      getJson<Ready>(connection, "/ready"),
+      getJson<MetricsSnapshot>(connection, "/v1/metrics"),
+      getJson<HealthList>(connection, "/admin/health"),
+      getJson<CostReport>(connection, costsPath()),
+      getJson<BudgetList>(connection, "/admin/budgets")
+    ])
+    render(status.body, ready, (r) => Panels.readiness(document, r))
+    render(totalsLine, metrics, (m) => Panels.totals(document, m))
+    // Models show with what could be read: health needs the master key, metrics a gateway key.
+    if (metrics.ok || health.ok) {
+      const models = Panels.models(document, metrics.ok ? metrics.value : undefined, health.ok ? health.value : undefined)
+      show(traffic.body, ...(health.ok ? [models] : [Panels.failed(document, health.failure), models]))
+    } else render(traffic.body, metrics, () => document.createTextNode(""))
+    render(costSection.body, costs, (c) => Panels.costs(document, c))
+    render(budgetSection.body, budgetList, (b) => Panels.budgets(document, b))
+    updated.textContent = `updated ${Format.timeOfDay(Date.now())} UTC`
+  }
+  const refresh = (): Promise<void> => {
+    if (running === undefined) {
+      running = load().finally(() => {
+        running = undefined
+      })
+      return running
+    }
+    // One more after the read in flight, which may have used an older key or older choices.
+    queued ??= running.then(() => {
+      queued = undefined
+      return refresh()
+    })
+    return queued
+  }
+
+  // Live events: newest first, at most `maxEvents`.
+  let events: Sse.Subscription | undefined
+  const follow = () => {
+    events?.stop()
+    eventState.textContent = "connecting…"
+    events = Sse.follow(connection, {
+      onEvent: (event) => {
+        eventList.prepend(Panels.eventLine(document, event))
+        while (eventList.childElementCount > maxEvents) eventList.lastElementChild?.remove()
+      },
+      onState: (open, why) => {
+        eventState.textContent = open ? "live" : `reconnecting in a few seconds: ${why ?? "the stream ended"}`
+        eventState.className = open ? "muted" : "error"
+      }
+    }, timers)
+  }
+
+  const useKey = (next: string | undefined) => {
+    key = next === undefined || next.trim() === "" ? undefined : next.trim()
+    if (key === undefined) options.storage.removeItem(storedKey)
+    else options.storage.setItem(storedKey, key)
+    drawKeyState()
+    follow()
+    return refresh()
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault()
+    const typed = keyInput.value
+    // The key is not left in the page.
+    keyInput.value = ""
+    void useKey(typed)
+  })
+  forgetButton.addEventListener("click", () => void useKey(undefined))
+  by.addEventListener("change", () => void refresh())
+  range.addEventListener("change", () => void refresh())
+
+  let timer: unknown
+  let stopped = false
+  const tick = () => {
+    const again = () => {
+      if (!stopped) timer = timers.setTimeout(tick, options.refreshMs)
+    }
+    if (options.hidden?.() === true) again()
+    else void refresh().finally(again)
+  }
+
+  drawKeyState()
+  follow()
+  if (options.refreshMs > 0) tick()
+  else void refresh()
+
+  return {
+    refresh,
+    useKey,
+    stop: () => {
+      stopped = true
+      if (timer !== undefined) timers.clearTimeout(timer as never)
+      events?.stop()
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `/v1/events` read with `fetch` (a browser's `EventSource` cannot send the
+ * key), as server-sent events: each event's `data` handed on as it comes,
+ * reconnecting after the stream ends or fails.
+ */
+import { type Connection, failureOf, type GatewayEvent, headersOf } from "./Api.js"
+
+/**
+ * A parser of an SSE byte stream's text: feed it the text as it arrives, in
+ * any pieces; it calls `onData` with each complete event's data (its `data:`
+ * lines joined by newlines; comments and other fields ignored).
+ */
+export const parser = (onData: (data: string) => void) => {
+  let pending = ""
+  let data: Array<string> = []
+  const line = (text: string) => {
+    if (text === "") {
+      if (data.length > 0) onData(data.join("\n"))
+      data = []
+      return
+    }
+    if (text.startsWith(":")) return
+    const colon = text.indexOf(":")
+    const field = colon === -1 ? text : text.slice(0, colon)
+    if (field !== "data") return
+    const value = colon === -1 ? "" : text.slice(colon + 1)
+    data.push(value.startsWith(" ") ? value.slice(1) : value)
+  }
+  return (text: string) => {
+    pending += text
+    let end: number
+    while ((end = pending.search(/\r\n|\r|\n/)) !== -1) {
+      // A lone `\r` at the end of a piece may be the first half of `\r\n`: wait for the next piece.
+      if (pending[end] === "\r" && end === pending.length - 1) break
+      line(pending.slice(0, end))
+      pending = pending.slice(end + (pending.startsWith("\r\n", end) ? 2 : 1))
+    }
+  }
+}
+
+/** A running subscription: `stop` ends it for good. */
+export interface Subscription {
+  readonly stop: () => void
+}
+
+/** What the subscription tells its owner. */
+export interface Listener {
+  readonly onEvent: (event: GatewayEvent) => void
+  /** The stream is open (true) or lost (false, with why); it reconnects on its own. */
+  readonly onState: (open: boolean, why?: string) => void
+}
+
+/**
+ * Follow `/v1/events` until `stop`: every event to `onEvent`; after the
+ * stream ends or fails, wait `retryMs` and connect again.
+ */
+export const follow = (
+  connection: Connection,
+  listener: Listener,
+  timers: { readonly setTimeout: (f: () => void, ms: number) => unknown; readonly clearTimeout: (handle: never) => void },
+  retryMs = 5_000
+): Subscription => {
+  let stopped = false
+  let controller: AbortController | undefined
+  let retry: unknown
+  const connect = async () => {
+    controller = new AbortController()
+    let why = "the stream ended"
+    try {
+      const response = await connection.fetch(connection.base + "/v1/events", { headers: headersOf(connection), signal: controller.signal })
+      if (!response.ok || response.body === null) {
+        why = response.ok ? "the gateway sent no stream" : (await failureOf(response)).message
+      } else {
+        listener.onState(true)
+        const feed = parser((data) => {
+          try {
+            const event = JSON.parse(data) as GatewayEvent
+            if (typeof event._tag === "string") listener.onEvent(event)
+          } catch {
+            // not an event: skipped
+          }
+        })
+        const reader = response.body.getReader()
+        const decoder = new TextDecoder()
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
+          feed(decoder.decode(value, { stream: true }))
+        }
+      }
+    } catch (error) {
+      why = error instanceof Error ? error.message : String(error)
+    }
+    if (stopped) return
+    listener.onState(false, why)
+    retry = timers.setTimeout(() => void connect(), retryMs)
+  }
+  void connect()
+  return {
+    stop: () => {
+      stopped = true
+      controller?.abort()
+      if (retry !== undefined) timers.clearTimeout(retry as never)
+    }
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The dashboard in a DOM (jsdom) against a real gateway over the testkit
+ * fakes: what it shows without a key and with one, its costs controls, live
+ * events, and that text from requests never becomes markup.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { JSDOM } from "jsdom"
+import { bearer, call, chat, master, serveOverFakes } from "../../test/support/VkStack.js"
+import { type Dashboard, type KeyStore, start } from "../src/Dashboard.js"
+
+/** A tab's `sessionStorage`, in memory. */
+const memoryStorage = (): KeyStore & { readonly items: Map<string, string> } => {
+  const items = new Map<string, string>()
+  return {
+    items,
+    getItem: (key) => items.get(key) ?? null,
+    setItem: (key, value) => void items.set(key, value),
+    removeItem: (key) => void items.delete(key)
+  }
+}
+
+/** The dashboard on a new page for the gateway at `url`; stopped with the scope. */
+const open = (url: string, storage = memoryStorage()) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const { window } = new JSDOM(`<main id="dashboard"></main>`, { url: `${url}/dashboard` })
+      const document = window.document
+      const dashboard: Dashboard = start({
+        document,
+        root: document.getElementById("dashboard")!,
+        base: url,
+        fetch: globalThis.fetch,
+        storage,
+        timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (handle) => clearTimeout(handle) },
+        refreshMs: 0
+      })
+      const text = (id: string) => document.getElementById(id)?.textContent ?? ""
+      return { window, document, dashboard, storage, text }
+    }),
+    ({ dashboard, window }) => Effect.sync(() => {
+      dashboard.stop()
+      window.close()
+    })
+  )
+
+/** Poll (real time: the page waits on the network) until `check` holds; fail with `what` after 5 s. */
+const eventually = (what: string, check: () => boolean) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 250; i++) {
+      if (check()) return
+      yield* Effect.sleep("20 millis")
+    }
+    return yield* Effect.dieMessage(`not seen within 5 s: ${what}`)
+  })
+
+const rowsOf = (document: Document, id: string) =>
+  [...document.querySelectorAll(`#${id} tbody tr`)].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
+
+const budgets = { global: { daily: 50 } }
+
+describe("the dashboard", () => {
+  it.scopedLive("without a key shows the providers (no key needed) and the gateway's refusal of everything else", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({})
+      const { dashboard, document, text } = yield* open(url)
+      yield* Effect.promise(() => dashboard.refresh())
+      // The providers of the registry's models (the fakes' two).
+      expect(rowsOf(document, "status").map((row) => row.slice(0, 2))).toEqual([["anthropic", "ready"], ["openai", "ready"]])
+      for (const id of ["costs", "budgets", "models"]) expect(text(id)).toContain("401: missing API key")
+      expect(text("key-state")).toContain("no key")
+    }))
+
+  it.scopedLive("with the master key shows each model's traffic, the costs, the budgets and live events", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({ budgets })
+      for (const model of ["gpt-4o-mini", "gpt-4o-mini", "claude-haiku"]) {
+        expect((yield* call(url, "/v1/chat/completions", { body: chat(model), headers: bearer(master) })).status).toBe(200)
+      }
+      const { dashboard, document, storage, text } = yield* open(url)
+      yield* Effect.promise(() => dashboard.useKey(master))
+      // Records are written every 20 ms: refresh until all three are.
+      yield* eventually("three requests in the models table", () => {
+        void dashboard.refresh()
+        return rowsOf(document, "models").reduce((n, row) => n + Number(row[3] ?? 0), 0) === 3
+      })
+      const models = new Map(rowsOf(document, "models").map((row) => [row[0], row]))
+      expect(models.get("gpt-4o-mini")?.slice(1, 4)).toEqual(["openai", "available", "2"])
+      expect(models.get("claude-haiku")?.slice(1, 4)).toEqual(["anthropic", "available", "1"])
+      // Costs: the groups and the total the API reports.
+      const report = (yield* call(url, "/admin/costs?by=model&from=7d", { headers: bearer(master) })).json
+      expect(rowsOf(document, "costs").map((row) => [row[0], row[1]])).toEqual(report.groups.map((g: { key: string; requests: number }) => [g.key, String(g.requests)]))
+      expect(text("costs")).toContain(`Total: $${report.totalUsd.toFixed(6)}`)
+      // The budget, with what was spent of it.
+      const [budget] = rowsOf(document, "budgets")
+      expect(budget?.slice(0, 2)).toEqual(["global", "daily"])
+      expect(budget?.[4]).toBe("$50.00")
+      // The key is kept for the tab, and the page reloaded in that tab uses it.
+      expect([...storage.items.values()]).toEqual([master])
+      const reloaded = yield* open(url, storage)
+      yield* Effect.promise(() => reloaded.dashboard.refresh())
+      expect(rowsOf(reloaded.document, "budgets")).toEqual(rowsOf(document, "budgets"))
+      // Live: a new request's selection shows up without a refresh.
+      yield* eventually("the event stream open", () => text("events-state") === "live")
+      expect((yield* call(url, "/v1/chat/completions", { body: chat("claude-haiku", "once more"), headers: bearer(master) })).status).toBe(200)
+      yield* eventually("a ModelSelected event for claude-haiku", () => text("events").includes("ModelSelected claude-haiku"))
+    }))
+
+  it.scopedLive("groups the costs as the user picks, and shows an agent type from a request as text, never as markup", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({})
+      const agent = `<img src=x onerror="document.title='owned'">`
+      const headers = { ...bearer(master), "x-modelgate-agent-type": agent }
+      expect((yield* call(url, "/v1/chat/completions", { body: chat("gpt-4o-mini"), headers })).status).toBe(200)
+      const { dashboard, document, window } = yield* open(url)
+      yield* Effect.promise(() => dashboard.useKey(master))
+      const by = document.getElementById("costs-by") as HTMLSelectElement
+      by.value = "agent"
+      by.dispatchEvent(new window.Event("change"))
+      yield* eventually("the costs grouped by agent type", () => {
+        void dashboard.refresh()
+        return rowsOf(document, "costs").some((row) => row[0] === agent)
+      })
+      expect(document.querySelector("#costs th")?.textContent).toBe("agent")
+      expect(document.querySelectorAll("img")).toHaveLength(0)
+      expect(document.title).not.toBe("owned")
+    }))
+
+  it.scopedLive("takes a key from its form without leaving it in the page, says when the gateway refuses it, and forgets it", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({})
+      const { dashboard, document, storage, text, window } = yield* open(url)
+      const input = document.getElementById("key") as HTMLInputElement
+      input.value = "not-the-key"
+      input.form!.dispatchEvent(new window.Event("submit", { cancelable: true }))
+      expect(input.value).toBe("")
+      yield* eventually("the refusal of the wrong key", () => text("costs").includes("401: invalid API key"))
+      expect(text("key-state")).toContain("key in use")
+      ;(document.getElementById("forget") as HTMLButtonElement).click()
+      expect(storage.items.size).toBe(0)
+      yield* Effect.promise(() => dashboard.refresh())
+      expect(text("costs")).toContain("401: missing API key")
+    }))
+})

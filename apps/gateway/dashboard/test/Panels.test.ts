@@ -1,0 +1,37 @@
+import { describe, expect, it } from "@effect/vitest"
+import { JSDOM } from "jsdom"
+import * as Panels from "../src/Panels.js"
+
+const { document } = new JSDOM("").window
+const at = Date.UTC(2026, 10, 27, 9, 30, 5)
+
+describe("the dashboard's panels", () => {
+  it("name each unavailable model with its reason, and say so when the records' store fails", () => {
+    const panel = Panels.readiness(document, {
+      status: "ready",
+      providers: [{
+        provider: "google",
+        ready: false,
+        requiresKey: true,
+        hasKey: true,
+        keys: { total: 2, usable: 1 },
+        availableModels: [],
+        unavailableModels: [{ model: "gemini-2.5-pro", reason: "3 consecutive failures" }, { model: "gemini-2.5-flash", reason: "" }]
+      }],
+      records: { pending: 4, written: 10, dropped: 0, degraded: true }
+    })
+    const cells = [...panel.querySelectorAll("td")].map((td) => td.textContent)
+    expect(cells).toEqual(["google", "not ready", "1 of 2 usable", "–", "gemini-2.5-pro (3 consecutive failures), gemini-2.5-flash"])
+    expect(panel.querySelector("p")?.textContent).toBe("records: 10 written, 4 waiting, 0 dropped (the store is failing: costs wait in memory)")
+  })
+
+  it("write an event as its time, kind, model, what changed and its other fields", () => {
+    const line = (event: Parameters<typeof Panels.eventLine>[1]) => Panels.eventLine(document, event).textContent
+    expect(line({ _tag: "HealthChanged", at, model: "gpt-4o", from: "available", to: "unavailable", reason: "timeout" }))
+      .toBe("09:30:05 HealthChanged gpt-4o available → unavailable reason=timeout")
+    expect(line({ _tag: "Failover", at, requestId: "mg-1", from: "gpt-4o", to: "claude", attempt: 2 }))
+      .toBe("09:30:05 Failover gpt-4o → claude attempt=2")
+    expect(line({ _tag: "BudgetExceeded", at, budget: "global:daily", limit: { usd: 5 } }))
+      .toBe("09:30:05 BudgetExceeded budget=global:daily limit={\"usd\":5}")
+  })
+})
