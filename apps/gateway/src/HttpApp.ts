@@ -186,6 +186,8 @@ const serveApp = (hooks: DrainHooks) =>
       )
     }
     yield* HttpServer.serveEffect(app, track)
+    // The app is attached: requests that came while it was built are answered now.
+    if (server !== undefined) server.open()
     // Added after `serveEffect`, so it runs before the handler is removed.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
@@ -276,11 +278,10 @@ export const serve = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
         forceClose: Effect.sync(() => server.closeAllConnections()),
         server
       }
-      const listening = Layer.scopedDiscard(
-        Effect.flatMap(HttpServer.addressFormattedWith((address) => Effect.logInfo(`modelgate listening on ${address}`)), () => Effect.void)
-      )
+      // Logged once the app is attached: a client that waits for the line is answered at once.
+      const listening = HttpServer.addressFormattedWith((address) => Effect.logInfo(`modelgate listening on ${address}`))
       const node = NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host })
-      return Layer.mergeAll(Layer.scopedDiscard(serveApp(hooks)), listening, Layer.scopedDiscard(ConnectionCap.logRefusals(server))).pipe(
+      return Layer.mergeAll(Layer.scopedDiscard(Effect.zipRight(serveApp(hooks), listening)), Layer.scopedDiscard(ConnectionCap.logRefusals(server))).pipe(
         HttpMiddleware.withTracerDisabledWhen(() => true),
         Layer.provideMerge(node),
         Layer.map((context) => Context.make(HttpServer.HttpServer, Context.get(context, HttpServer.HttpServer)))

@@ -18,6 +18,10 @@
  * 1 KiB) is offered to `refuseUnread` first: Node would otherwise write
  * `100 Continue` before any listener sees the request, inviting the client to
  * upload a body the gateway refuses anyway (over the size limit, encoded).
+ *
+ * Requests that arrive before `open` (the platform listens while the layers
+ * are built, before the app is attached) are held, then delivered in order
+ * at `open`: without a `request` listener Node would leave them unanswered.
  */
 import * as Http from "node:http"
 
@@ -28,6 +32,8 @@ export type Claim = (req: Http.IncomingMessage, res: Http.ServerResponse) => boo
 export class DispatchServer extends Http.Server {
   #claim: Claim | undefined = undefined
   #refuseUnread: Claim | undefined = undefined
+  /** Requests that arrived before `open`, in order; undefined once open. */
+  #held: Array<readonly [Http.IncomingMessage, Http.ServerResponse]> | undefined = []
 
   constructor(options: Http.ServerOptions) {
     super(options)
@@ -49,11 +55,28 @@ export class DispatchServer extends Http.Server {
     this.#claim = claim
   }
 
+  /** How many requests wait for `open`. */
+  get held(): number {
+    return this.#held?.length ?? 0
+  }
+
+  /** Deliver requests from now on, first those held since the server started listening. */
+  open(): void {
+    const held = this.#held ?? []
+    this.#held = undefined
+    for (const [req, res] of held) this.emit("request", req, res)
+  }
+
   override emit(event: string, ...args: Array<unknown>): boolean {
+    if (event !== "request") return super.emit(event, ...args)
     // Node emits "request" with exactly (IncomingMessage, ServerResponse).
-    if (event === "request" && this.#claim !== undefined && this.#claim(args[0] as Http.IncomingMessage, args[1] as Http.ServerResponse)) {
+    const req = args[0] as Http.IncomingMessage
+    const res = args[1] as Http.ServerResponse
+    if (this.#held !== undefined) {
+      this.#held.push([req, res])
       return true
     }
+    if (this.#claim !== undefined && this.#claim(req, res)) return true
     return super.emit(event, ...args)
   }
 }
