@@ -4,8 +4,9 @@
  * `ConfigError` that names the file, the path inside it and the reason.
  */
 import { FileSystem } from "@effect/platform"
-import { ConfigError } from "@modelgate/domain/Errors"
+import { ConfigError, withoutUrlCredentials } from "@modelgate/domain/Errors"
 import { Effect, Either, Option, ParseResult, Schema } from "effect"
+import { jsonSyntaxReason } from "./internal/jsonSyntaxError.js"
 
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 
@@ -18,7 +19,7 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
     return `${acc}[${JSON.stringify(name)}]`
   }, "")
 
-/** Every issue of a parse error, as `{ path, message }`. */
+/** Every issue of a parse error, as `{ path, message }`; a URL it quotes is shown without its credentials. */
 export const parseIssues = (error: ParseResult.ParseError): ReadonlyArray<{ readonly path: string; readonly message: string }> => {
   const all = ParseResult.ArrayFormatter.formatErrorSync(error)
   // An optional field is `X | undefined`: its "Expected undefined" branch only repeats the real failure.
@@ -26,7 +27,7 @@ export const parseIssues = (error: ParseResult.ParseError): ReadonlyArray<{ read
   const issues = (relevant.length > 0 ? relevant : all).map((issue) => ({
     key: issue.path,
     path: formatPath(issue.path),
-    message: issue.message
+    message: withoutUrlCredentials(issue.message)
   }))
   const extends_ = (longer: ReadonlyArray<PropertyKey>, shorter: ReadonlyArray<PropertyKey>) =>
     longer.length > shorter.length && shorter.every((k, i) => longer[i] === k)
@@ -50,12 +51,16 @@ const combine = (messages: ReadonlyArray<string>): string => {
   return messages.join("; ")
 }
 
-/** Parse JSON text; a syntax error becomes a `ConfigError` of `file`. */
+/** Parse JSON text; a syntax error becomes a `ConfigError` of `file`, which quotes none of the text. */
 export const parseJson = (file: string, text: string): Either.Either<unknown, ConfigError> =>
   Either.try({
     try: (): unknown => JSON.parse(text),
     catch: (cause) =>
-      new ConfigError({ file, path: "", reason: `not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}` })
+      new ConfigError({
+        file,
+        path: "",
+        reason: `not valid JSON: ${jsonSyntaxReason(text, cause instanceof Error ? cause.message : String(cause))}`
+      })
   })
 
 /** Decode `value` with `schema`, collecting every problem as a `ConfigError` of `file`. */

@@ -164,6 +164,13 @@ export class RecordsConfig extends Schema.Class<RecordsConfig>("RecordsConfig")(
 }) {}
 
 /**
+ * What a `sha256` that is no digest is told. The messages under `auth` never
+ * quote the value they refuse (Schema's "actual ..."): it may be a key pasted
+ * where its digest belongs.
+ */
+const sha256Expected = "expected the key's SHA-256 as 64 hex digits (printf %s \"$KEY\" | sha256sum), never the key itself"
+
+/**
  * A virtual key: a team's own key for `/v1/*`. The configuration keeps only
  * the key's SHA-256 (`printf %s "$KEY" | sha256sum`, or `modelgate keys new`),
  * never the key. A request with it is accounted to `agentType`, whatever the
@@ -172,10 +179,8 @@ export class RecordsConfig extends Schema.Class<RecordsConfig>("RecordsConfig")(
  */
 export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
   name: Schema.NonEmptyTrimmedString,
-  sha256: Schema.String.pipe(
-    Schema.pattern(/^[0-9a-fA-F]{64}$/, {
-      message: () => "expected the key's SHA-256 as 64 hex digits (printf %s \"$KEY\" | sha256sum), never the key itself"
-    })
+  sha256: Schema.String.annotations({ message: () => sha256Expected }).pipe(
+    Schema.pattern(/^[0-9a-fA-F]{64}$/, { message: () => sha256Expected })
   ),
   agentType: Schema.optional(Schema.NonEmptyTrimmedString),
   /**
@@ -186,7 +191,7 @@ export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
   rpm: Schema.optional(Schema.Int.pipe(Schema.between(1, 100_000))),
   /** Registry ids of the only models this key's requests may use (`auto` picks among them). Unset: every model. */
   models: Schema.optional(Schema.NonEmptyArray(Schema.NonEmptyTrimmedString))
-}) {}
+}, [undefined, undefined, { message: () => `expected an entry { "name", "sha256", ... } with the key's SHA-256, never the key itself` }]) {}
 
 /** What two entries share (a name or a digest), the first found; undefined when they share nothing. */
 const duplicateIn = (keys: ReadonlyArray<VirtualKey>): string | undefined => {
@@ -204,8 +209,13 @@ const duplicateIn = (keys: ReadonlyArray<VirtualKey>): string | undefined => {
 
 /** Gateway auth besides `MODELGATE_MASTER_KEY`: the teams' virtual keys (followed across reloads). */
 export class AuthConfig extends Schema.Class<AuthConfig>("AuthConfig")({
-  virtualKeys: withDefault(Schema.Array(VirtualKey).pipe(Schema.filter((keys) => duplicateIn(keys) ?? true)), () => [])
-}) {}
+  virtualKeys: withDefault(
+    Schema.Array(VirtualKey).annotations({ message: () => "expected a list of entries { \"name\", \"sha256\", ... }, never a key itself" }).pipe(
+      Schema.filter((keys) => duplicateIn(keys) ?? true)
+    ),
+    () => []
+  )
+}, [undefined, undefined, { message: () => "expected { \"virtualKeys\": [...] }, never a key itself" }]) {}
 
 /** Log level. */
 export const LogLevel = Schema.Literal("trace", "debug", "info", "warning", "error", "none")

@@ -4,6 +4,14 @@
  */
 import { Schema } from "effect"
 
+const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi
+
+/**
+ * A text without the credentials of the URLs it quotes (a base URL through a
+ * proxy with basic auth): `scheme://user:pass@host` becomes `scheme://[redacted]@host`.
+ */
+export const withoutUrlCredentials = (text: string): string => text.replace(urlCredentials, "$1[redacted]@")
+
 /** A configuration file that could not be read or decoded. Nothing of it was applied. */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
   file: Schema.String,

@@ -74,6 +74,14 @@ describe("header parsers", () => {
     assert.notInclude(text, "abc.def")
   })
 
+  it("strips a key a provider echoes partly masked, ends included", () => {
+    for (const echo of ["sk-****Qx7Z", "sk-proj-********************Qx7Z", "sk-ab12***************Qx7Z", "AIza***Qx7Z"]) {
+      const text = stripSecrets(`Incorrect API key provided: ${echo}. You can find your API key at https://platform.openai.com/account/api-keys.`, [])
+      assert.notInclude(text, "Qx7Z", echo)
+      assert.include(text, "Incorrect API key provided: [redacted]. You can find your API key", echo)
+    }
+  })
+
   it("classification is total: every status maps to exactly one class", () => {
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 599 }), (status) => {

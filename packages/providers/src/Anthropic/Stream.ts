@@ -6,7 +6,7 @@ import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
 import { MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Schema } from "effect"
-import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
+import { excerpt, inBandError, type StreamContext, stripSecrets } from "../internal/errors.js"
 import { type ChunkTranslator, parseEventJson } from "../internal/sse.js"
 import { classifyAnthropic, statusOfType } from "./Errors.js"
 import { AnthropicUsage, finishReasonOf, usageOf } from "./Response.js"
@@ -81,7 +81,8 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
       status: this.context.meta.status,
       requestId: this.context.meta.requestId,
       rateLimit: this.context.meta.rateLimit,
-      detail
+      // It may quote the stream (a stop reason): the provider's text.
+      detail: stripSecrets(detail, this.context.info.secrets)
     }
   }
 

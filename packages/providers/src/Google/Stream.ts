@@ -8,7 +8,7 @@ import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
 import { ContentFiltered, MalformedResponse, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Either, Option, Schema } from "effect"
-import { excerpt, inBandError, type StreamContext } from "../internal/errors.js"
+import { excerpt, inBandError, type StreamContext, stripSecrets } from "../internal/errors.js"
 import { type ChunkTranslator, parseEventJson } from "../internal/sse.js"
 import { classifyGoogle, GoogleErrorBody, statusOfRpc } from "./Errors.js"
 import { estimateTokens } from "../internal/usage.js"
@@ -64,7 +64,9 @@ export class GeminiStreamTranslator implements ChunkTranslator {
 
   private common(detail: string) {
     const { meta } = this.context
-    return { provider: this.context.provider, model: this.context.info.model, status: meta.status, requestId: meta.requestId, rateLimit: meta.rateLimit, detail }
+    // It may quote the stream (a finish reason): the provider's text.
+    const stripped = stripSecrets(detail, this.context.info.secrets)
+    return { provider: this.context.provider, model: this.context.info.model, status: meta.status, requestId: meta.requestId, rateLimit: meta.rateLimit, detail: stripped }
   }
 
   /** The fields of an error about a chunk Gemini answered (and bills): with the usage reported so far. */

@@ -115,7 +115,7 @@ export const pullStream = (
       if (line === undefined) {
         const decoded = decodeLine(raw)
         if (decoded._tag === "Left") {
-          return Either.left(new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left)}; line: ${excerpt(raw, info.secrets, 200)}` }))
+          return Either.left(new MalformedResponse({ ...base, detail: `${describeParseError(decoded.left, info.secrets)}; line: ${excerpt(raw, info.secrets, 200)}` }))
         }
         line = decoded.right
       }
@@ -151,7 +151,7 @@ export const pullStream = (
       if (line.done === true) {
         const finish = finishOf(line.done_reason, toolIndex > 0)
         if (finish === undefined) {
-          return Either.left(new MalformedResponse({ ...base, detail: `unknown done_reason ${JSON.stringify(line.done_reason)}` }))
+          return Either.left(new MalformedResponse({ ...base, detail: `unknown done_reason ${excerpt(JSON.stringify(line.done_reason), info.secrets)}` }))
         }
         done = true
         out.push(chunk([{ index: 0, delta: {}, finish_reason: finish }]))

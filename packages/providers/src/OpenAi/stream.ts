@@ -23,6 +23,7 @@ import {
   parseEventJson,
   type Pull,
   type StreamResponse,
+  stripSecrets,
   toStream,
   translatedPull
 } from "../internal/index.js"
@@ -34,7 +35,8 @@ import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
 
 /** An event's data that is not the everyday chunk, as a `WireChunk` (the Schema; not JSON included), or why not. */
-const wireChunk = (data: string): Either.Either<WireChunk, string> => Either.mapLeft(decodeChunk(data), describeParseError)
+const wireChunk = (data: string, secrets: ReadonlyArray<string>): Either.Either<WireChunk, string> =>
+  Either.mapLeft(decodeChunk(data), (e) => describeParseError(e, secrets))
 
 /**
  * Translate a streamed chat-completions body: a pull over the body's pull
@@ -93,7 +95,7 @@ export const pullStream = (
       emit(plain)
       return
     }
-    const decoded = wireChunk(data)
+    const decoded = wireChunk(data, info.secrets)
     if (decoded._tag === "Left") {
       failure = new MalformedResponse({ ...base, detail: `${decoded.left}; event: ${excerpt(data, info.secrets, 200)}` })
       return
@@ -108,7 +110,7 @@ export const pullStream = (
     }
     const chunk = normaliseChunk(wire, identity)
     if (chunk._tag === "Invalid") {
-      failure = new MalformedResponse({ ...base, detail: `${chunk.reason}; event: ${excerpt(data, info.secrets, 200)}` })
+      failure = new MalformedResponse({ ...base, detail: `${stripSecrets(chunk.reason, info.secrets)}; event: ${excerpt(data, info.secrets, 200)}` })
       return
     }
     emit(chunk.value)

@@ -36,8 +36,14 @@ export const timedProbe = (call: Effect.Effect<unknown, ProviderError>): Effect.
     return { ok: result._tag === "Right", latencyMs, error: result._tag === "Left" ? result.left : undefined }
   })
 
-/** A base URL without trailing slashes. */
-export const trimBase = (url: string): string => url.replace(/\/+$/, "")
+const userinfo = /^([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/i
+
+/**
+ * A base URL without trailing slashes nor credentials (`user:pass@`): no
+ * HTTP client sends those (a request goes to the URL's origin and path), and
+ * a tracer's client span would show them (`url.full`).
+ */
+export const trimBase = (url: string): string => url.replace(/\/+$/, "").replace(userinfo, "$1")
 
 /** A check for `Provider.cannotServe`: what in a request the provider `provider` would drop on `model`, or undefined. */
 export type Check = (provider: string, request: ChatRequest, model: ModelMetadata) => Unsupported | undefined

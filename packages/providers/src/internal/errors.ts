@@ -14,6 +14,7 @@ import {
   Timeout,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
+import { withoutUrlCredentials } from "@modelgate/domain/Errors"
 import type { Usage } from "@modelgate/domain/Chat"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { Headers } from "@effect/platform"
@@ -75,10 +76,10 @@ const secretPatterns: ReadonlyArray<RegExp> = [
   /sk-[A-Za-z0-9_-]{6,}/g,
   /sk-ant-[A-Za-z0-9_-]{6,}/g,
   /AIza[0-9A-Za-z_-]{10,}/g,
-  /Bearer\s+[A-Za-z0-9._~+/=-]+/gi
+  /Bearer\s+[A-Za-z0-9._~+/=-]+/gi,
+  // A key a provider echoes partly masked (OpenAI's 401: `sk-proj-****…Qx7Z`): its ends are still ours.
+  /[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_-]*/g
 ]
-
-const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi
 
 /** Remove the given secret values, anything shaped like an API key and a URL's credentials from a text. */
 export const stripSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
@@ -87,8 +88,7 @@ export const stripSecrets = (text: string, secrets: ReadonlyArray<string>): stri
     if (secret.length >= 4) out = out.split(secret).join("[redacted]")
   }
   for (const pattern of secretPatterns) out = out.replace(pattern, "[redacted]")
-  // Credentials in a URL (a base URL through a proxy with basic auth): `scheme://user:pass@host` -> `scheme://[redacted]@host`.
-  return out.replace(urlCredentials, "$1[redacted]@")
+  return withoutUrlCredentials(out)
 }
 
 /** A short single-line excerpt of a provider's text, secrets stripped. */
@@ -181,7 +181,7 @@ export const decodeJsonEither = <A, I>(
   const decoded = jsonDecoderOf(schema)(text)
   return Either.isRight(decoded)
     ? Either.right(decoded.right)
-    : Either.left(malformed(base, `${describeParseError(decoded.left)}; body: ${excerpt(text, base.info.secrets, 200)}`))
+    : Either.left(malformed(base, `${describeParseError(decoded.left, base.info.secrets)}; body: ${excerpt(text, base.info.secrets, 200)}`))
 }
 
 /**
@@ -202,7 +202,8 @@ const jsonDecoderOf = <A, I>(schema: Schema.Schema<A, I>): (text: string) => Eit
 /**
  * A `MalformedResponse` about an answer (status, request id and limits from
  * `meta`, when there is one); `usage` when the answer came whole and
- * reported what the provider bills for it (see `ProviderError.usage`).
+ * reported what the provider bills for it (see `ProviderError.usage`). The
+ * detail quotes the provider (a finish reason, a body): its secrets are stripped.
  */
 export const malformed = (
   base: { readonly provider: string; readonly info: CallInfo; readonly meta: ResponseMeta | undefined },
@@ -215,16 +216,20 @@ export const malformed = (
     status: base.meta?.status,
     requestId: base.meta?.requestId,
     rateLimit: base.meta?.rateLimit,
-    detail,
+    detail: stripSecrets(detail, base.info.secrets),
     ...(usage !== undefined ? { usage } : {})
   })
 
-/** The first issue of a parse error as `at a.b: message`, kept short. */
-export const describeParseError = (e: ParseResult.ParseError): string => {
+/**
+ * The first issue of a parse error as `at a.b: message`, kept short. Its
+ * message quotes the value that did not decode (`actual {...}`), the
+ * provider's text: `secrets` and key-shaped strings are stripped from it.
+ */
+export const describeParseError = (e: ParseResult.ParseError, secrets: ReadonlyArray<string>): string => {
   const first = ParseResult.ArrayFormatter.formatErrorSync(e)[0]
   if (first === undefined) return "does not decode"
   const where = first.path.length > 0 ? `at ${first.path.map(String).join(".")}: ` : ""
-  const text = `${where}${first.message}`.replace(/\s+/g, " ")
+  const text = stripSecrets(`${where}${first.message}`, secrets).replace(/\s+/g, " ")
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }
 
