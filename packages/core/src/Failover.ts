@@ -99,7 +99,7 @@ export const candidatesFor = (requested: ModelMetadata | "auto", ranking: Rankin
 /**
  * Build the failover runner. Needs GatewayConfig (the `failover` section, read
  * per run), Events, RecordSink and HealthChecker (passive health signals:
- * `reportFailure` for ServerError/Timeout/Transport/Overloaded, `reportSuccess`
+ * `reportFailure` for the `healthFailureTags` classes, `reportSuccess`
  * after a success). Uses ApiKeys when present (without it an Unauthorized
  * candidate is skipped like an unavailable one) and a host's ModelOptimizer
  * when present (`onFeedback` per attempt, `onFailover` per move), and the

@@ -88,7 +88,7 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
      * is run, once. Optional: callers fall back to `reportSuccess`.
      */
     readonly reportSuccessAt?: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
-    /** A real call failed; only ServerError / Timeout / Transport / Overloaded count against health. */
+    /** A real call failed; only the `healthFailureTags` classes (ProviderError.ts) count against health. */
     readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string) => Effect.Effect<void>
     /** The last checks of `model` (at most `historySize`), oldest first. */
     readonly history: (model: string) => Effect.Effect<ReadonlyArray<HealthCheckRecord>>

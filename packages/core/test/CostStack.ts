@@ -7,7 +7,7 @@ import type { ChatRequest } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { CostRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, TestClock } from "effect"
 import * as ApiKeys from "../src/ApiKeys.js"
 import * as CostStore from "../src/CostStore.js"
 import * as CostTracker from "../src/CostTracker.js"
@@ -63,6 +63,24 @@ export const costRecords = Effect.map(
   Effect.flatMap(RecordSink.MemoryRecords, (records) => records.all),
   (all) => all.filter((r): r is CostRecord => r instanceof CostRecord || (r as { _tag?: string })._tag === "CostRecord")
 )
+
+/**
+ * Stream a request to `model` that nobody reads, let the abandonment delay
+ * pass (TestClock) and return the cost records once the abandonment, which
+ * runs on its own fiber, has written one (or after 50 yields).
+ */
+export const abandonedStream = (model: string, content: string) =>
+  Effect.gen(function* () {
+    const gateway = yield* Gw.Gateway
+    yield* gateway.stream(ask(model, content, { stream: true }), requirements)
+    yield* TestClock.adjust("31 seconds")
+    let records = yield* costRecords
+    for (let i = 0; i < 50 && records.length === 0; i++) {
+      yield* Effect.yieldNow()
+      records = yield* costRecords
+    }
+    return records
+  })
 
 /** A one-message request to `model`. */
 export const ask = (model: string, content = "tell me a story", extra: Partial<ChatRequest> = {}): ChatRequest =>

@@ -172,10 +172,17 @@ export type ProviderError = typeof ProviderError.Type
 /** The tag of a provider error, used as an error class in records and metrics. */
 export type ProviderErrorTag = ProviderError["_tag"]
 
-/** Tags of errors that say the model (not the request) is unwell: they feed health checks. */
+/**
+ * Tags of errors that say the model (not the request) is unwell: they feed
+ * health checks. A stream that ended or broke before its terminal event
+ * (`StreamInterrupted`: a connection reset after the headers, a body cut
+ * short) is the model's traffic breaking, as a reset before the headers
+ * (`Transport`) is.
+ */
 export const healthFailureTags: ReadonlySet<ProviderErrorTag> = new Set([
   "ServerError",
   "Timeout",
   "Transport",
-  "Overloaded"
+  "Overloaded",
+  "StreamInterrupted"
 ])

@@ -11,6 +11,8 @@ export interface Raw {
   readonly status?: number
   readonly contentType: string
   readonly body: string
+  /** Destroy the connection after writing the body, instead of ending it cleanly (a reset mid-stream). */
+  readonly reset?: boolean
 }
 
 export const rawServer = () =>
@@ -23,7 +25,8 @@ export const rawServer = () =>
         return
       }
       res.writeHead(answer.status ?? 200, { "content-type": answer.contentType })
-      res.end(answer.body)
+      if (answer.reset === true) res.write(answer.body, () => res.socket?.destroy())
+      else res.end(answer.body)
     })
     return {
       url: server.url,

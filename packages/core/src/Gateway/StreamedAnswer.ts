@@ -45,7 +45,9 @@ const unfinishedUsage = (estimatedPromptTokens: number, chunks: number, reported
  * Account for a stream when it ends: its usage (when the provider sent none,
  * what it reported so far or an estimate: `unfinishedUsage`), or
  * its failure. A stream that ended cleanly with real usage is
- * evaluated and cached like a complete answer. Runs when called: call it
+ * evaluated and cached like a complete answer. A failure is reported to
+ * health unless it is not the upstream's (`fromUpstream` false: the gateway
+ * abandoned the stream unread). Runs when called: call it
  * inside the step that settles the stream (`settleOnce`); the parts that have
  * nothing to do (accounting that ran at once, evaluator off, no cache key)
  * add no step.
@@ -61,7 +63,7 @@ const settleStream = (
   cacheTtlMs: number | undefined,
   onCost: (cost: PicoUsd) => void
 ) =>
-(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>): Effect.Effect<void> => {
+(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, fromUpstream = true): Effect.Effect<void> => {
   const { requestId } = begun
   const ctx = {
     requestId,
@@ -76,13 +78,11 @@ const settleStream = (
   if (Option.isSome(failure)) {
     // The attempt was reported to health as a success at its first chunk: a provider failure
     // after it (an overload, a server error, a broken connection) is reported too, as it would
-    // have been before the first byte.
-    return Effect.zipRight(
-      summary.chunks > 0
-        ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
-        : Accounting.failed(s.accounting, attempt.held, failure.value, ctx),
-      s.reportFailure(attempt.model.id, failure.value._tag)
-    )
+    // have been before the first byte. A stream the gateway gave up unread says nothing of the model.
+    const accounted = summary.chunks > 0
+      ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
+      : Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
+    return fromUpstream ? Effect.zipRight(accounted, s.reportFailure(attempt.model.id, failure.value._tag)) : accounted
   }
   const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx)
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
@@ -125,11 +125,11 @@ const answerStream = (
   })
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).
   let settled = false
-  const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>) =>
+  const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, fromUpstream = true) =>
     Effect.suspend(() => {
       if (settled) return Effect.void
       settled = true
-      return settle(summary, exit)
+      return settle(summary, exit, fromUpstream)
     })
   const abandoned = () =>
     new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" }, true)
@@ -140,7 +140,7 @@ const answerStream = (
       // Its first chunks came from the provider, which bills what it began: settled with them.
       // The summary and the error are built only if the stream is abandoned (a schema-class error costs ~25 us).
       Effect.zipRight(Effect.suspend(() =>
-        settleOnce(Streaming.summaryOf(Chunk.toReadonlyArray(peeled.first), attempt.held.startedAt, peeledAt), Exit.fail(neverStarted(model)))
+        settleOnce(Streaming.summaryOf(Chunk.toReadonlyArray(peeled.first), attempt.held.startedAt, peeledAt), Exit.fail(neverStarted(model)), false)
       )),
       Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, what it began charged`))
     )

@@ -1,6 +1,7 @@
 /**
- * Stream plumbing: peel the first chunk of a provider stream (so a failure
- * before the first byte can still fail over), then deliver it to the client,
+ * Stream plumbing: peel the first chunks of a provider stream, up to the
+ * first that carries some of the answer (so a failure before the first byte,
+ * or before any of the answer, can still fail over), then deliver it to the client,
  * accounting for the stream when it ends, however it ends.
  */
 import type { Annotation, ChatChunk, ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
@@ -20,9 +21,42 @@ export interface Peeled<E> {
 const ended = Effect.fail(Option.none())
 
 /**
- * Pull the first chunk of `stream`. Fails with the stream's error if it fails
- * (or ends) before producing one; otherwise returns that chunk and the pull of
- * the rest. The upstream stays open in its own scope until `close` (see
+ * Whether a batch carries some of the answer: text, a refusal, a citation,
+ * a tool call or a finish reason. A role-only opening (Anthropic's
+ * `message_start`, OpenAI's first chunk) or a bare usage chunk does not.
+ */
+const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
+  for (const chunk of batch) {
+    for (const choice of chunk.choices) {
+      if (choice.finish_reason !== null) return true
+      const delta = choice.delta
+      if ((delta.content ?? "") !== "" || (delta.refusal ?? "") !== "" || delta.tool_calls !== undefined || delta.annotations !== undefined) return true
+    }
+  }
+  return false
+}
+
+/**
+ * The first batches of `pull` up to and including the first that carries
+ * some of the answer (`carriesAnswer`), as one batch: a stream that fails or
+ * ends before any of the answer fails the peel (and can fail over) instead of
+ * committing the client to an empty role delta and an error event. Fails
+ * `None` when the stream ends first.
+ */
+const untilAnswer = <E>(
+  pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>,
+  before: Chunk.Chunk<ChatChunk> = Chunk.empty()
+): Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>> =>
+  Effect.flatMap(pull, (batch) => {
+    const all = Chunk.isEmpty(before) ? batch : Chunk.appendAll(before, batch)
+    return carriesAnswer(batch) ? Effect.succeed(all) : untilAnswer(pull, all)
+  })
+
+/**
+ * Pull the first chunks of `stream`, up to the first batch that carries some
+ * of the answer (`untilAnswer`). Fails with the stream's error if it fails
+ * (or ends) before that; otherwise returns those chunks and the pull of the
+ * rest. The upstream stays open in its own scope until `close` (see
  * `deliver`): interruption while the first chunk is pulled closes it too.
  *
  * The stream's channel is pulled with `Channel.toPullIn` in the scope given,
@@ -46,11 +80,10 @@ export const peelFirst = <E>(
           onFailure: (e) => Effect.fail(Option.some(e)),
           onSuccess: (batch) => (batch._tag === "Left" ? ended : Effect.succeed(batch.right))
         })
-        return Effect.flatMap(
-          next,
-          (batch): Effect.Effect<Peeled<E>, E> =>
-            batch._tag === "Left" || Chunk.isEmpty(batch.right) ? Effect.fail(onEmpty()) : Effect.succeed({ first: batch.right, pull, close })
-        )
+        return Effect.matchEffect(untilAnswer(pull), {
+          onFailure: (e): Effect.Effect<Peeled<E>, E> => Effect.fail(Option.isSome(e) ? e.value : onEmpty()),
+          onSuccess: (first) => Effect.succeed({ first, pull, close })
+        })
       })
       return Effect.matchCauseEffect(restore(pulled), {
         onFailure: (cause) => Effect.zipRight(close, Effect.failCause(cause)),
@@ -75,13 +108,10 @@ export interface Pullable<E> {
 const peelPull = <E>(open: () => Pullable<E>, onEmpty: () => E): Effect.Effect<Peeled<E>, E> =>
   Effect.uninterruptibleMask((restore) => {
     const opened = open()
-    return Effect.matchCauseEffect(restore(opened.pull), {
+    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull)), {
       onFailure: (cause) =>
         Effect.zipRight(opened.close, Effect.failCause(Cause.map(cause, (e) => (Option.isSome(e) ? e.value : onEmpty())))),
-      onSuccess: (first): Effect.Effect<Peeled<E>, E> =>
-        Chunk.isEmpty(first)
-          ? Effect.zipRight(opened.close, Effect.fail(onEmpty()))
-          : Effect.succeed({ first, pull: opened.pull, close: opened.close })
+      onSuccess: (first): Effect.Effect<Peeled<E>, E> => Effect.succeed({ first, pull: opened.pull, close: opened.close })
     })
   })
 

@@ -1,6 +1,7 @@
 /**
- * OpenAI SSE → `ChatChunk`s. Ends only at `data: [DONE]`; a body that ends
- * before it is `StreamInterrupted`, a `{"error": ...}` event is the matching
+ * OpenAI SSE → `ChatChunk`s. Ends only at `data: [DONE]` after every choice
+ * got its `finish_reason`; a body that ends before it, or a `[DONE]` before
+ * a choice finished, is `StreamInterrupted`, a `{"error": ...}` event is the matching
  * error. When the provider sent no usage chunk, an estimated one is added.
  *
  * One pull over the body's pull per stream (see internal/pull.ts): each
@@ -62,12 +63,19 @@ export const pullStream = (
   let text = ""
   let failure: ProviderError | undefined
   let out: Array<ChatChunk> = []
+  /** Choices that streamed without their `finish_reason` yet, and those that got it. */
+  const open = new Set<number>()
+  const finished = new Set<number>()
   const decode = makeUtf8Decoder()
 
   /** A translated chunk: to `out`, its text and usage noted (for the estimate owed when no usage comes). */
   const emit = (chunk: ChatChunk): void => {
     if (chunk.usage !== undefined && chunk.usage !== null) sawUsage = true
     for (const choice of chunk.choices) {
+      if (choice.finish_reason !== null) {
+        finished.add(choice.index)
+        open.delete(choice.index)
+      } else if (!finished.has(choice.index)) open.add(choice.index)
       const delta = choice.delta
       if (delta.content !== undefined && delta.content !== null) text += delta.content
       if (delta.tool_calls !== undefined) {
@@ -121,6 +129,19 @@ export const pullStream = (
     if (!done && failure === undefined) onEvent(event.data)
   }, maxEventSize)
 
+  /**
+   * The error a `[DONE]` is when the answer is not complete: a choice still
+   * without its `finish_reason`, or no choice at all (an upstream that gave
+   * up and closed the stream politely); undefined when it is complete.
+   */
+  const unfinished = (): ProviderError | undefined => {
+    if (open.size === 0 && finished.size > 0) return undefined
+    const detail = finished.size === 0 && open.size === 0
+      ? "the stream reached data: [DONE] without any choice"
+      : `the stream reached data: [DONE] before the finish_reason of choice ${[...open].join(", ")}`
+    return new StreamInterrupted({ ...base, detail })
+  }
+
   /** The usage chunk owed at `[DONE]` when the provider sent none. */
   const tail = (): ReadonlyArray<ChatChunk> =>
     sawUsage ? [] : [{
@@ -141,6 +162,7 @@ export const pullStream = (
       }
       const chunks = out
       out = []
+      if (done) failure ??= unfinished()
       if (failure !== undefined) return gave(chunks, failWith(failure))
       if (done) {
         for (const chunk of tail()) chunks.push(chunk)
