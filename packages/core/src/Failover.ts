@@ -42,6 +42,12 @@ export interface FailoverOutcome<A> {
 /** Options of one run. */
 export interface FailoverOptions {
   readonly requestId?: string | undefined
+  /**
+   * The caller reports a successful attempt to health itself, once the call
+   * is over (a stream: when it ends, so that one broken mid-way is a failure,
+   * not a success then a failure). Failures are reported here as always.
+   */
+  readonly deferSuccessReport?: boolean | undefined
 }
 
 /** Failover over candidates. */
@@ -100,7 +106,7 @@ export const candidatesFor = (requested: ModelMetadata | "auto", ranking: Rankin
  * Build the failover runner. Needs GatewayConfig (the `failover` section, read
  * per run), Events, RecordSink and HealthChecker (passive health signals:
  * `reportFailure` for the `healthFailureTags` classes, `reportSuccess`
- * after a success). Uses ApiKeys when present (without it an Unauthorized
+ * after a success, unless the run defers it: `FailoverOptions.deferSuccessReport`). Uses ApiKeys when present (without it an Unauthorized
  * candidate is skipped like an unavailable one) and a host's ModelOptimizer
  * when present (`onFeedback` per attempt, `onFailover` per move), and the
  * ModelRegistry when present: the excessive-failover counts of a model it

@@ -7,9 +7,11 @@
  * Windows (config `performance`): "recent" is the last `recentRequests` calls
  * that are also within `recentWindowMs`, with exact percentiles; the baseline is
  * `[now - baselineWindowMs, now - recentWindowMs)` in 60 time slots with
- * log-bucket histograms (quantile relative error at most 2.47%). Cache hits are
- * offered to the RecordSink but left out of the statistics (they say nothing
- * about the model). Tokens per second = output tokens / total latency of
+ * log-bucket histograms (quantile relative error at most 2.47%). Cache hits,
+ * and failures that are the request's, its key's or its client's fault
+ * (BadRequest, ContextLengthExceeded, ContentFiltered, Unauthorized,
+ * Interrupted), are offered to the RecordSink but left out of the statistics
+ * (they say nothing about the model: `PerformanceMonitor/Counted.ts`). Tokens per second = output tokens / total latency of
  * successful calls that produced tokens.
  *
  * Degradation is checked after each record of a model, once the recent window
@@ -36,6 +38,7 @@ import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, PerformanceConfig } from "./GatewayConfigSchema.js"
 import { followRemovals } from "./internal/followRemovals.js"
 import { ModelRegistry } from "./ModelRegistry.js"
+import { counted } from "./PerformanceMonitor/Counted.js"
 import { ModelWindow, type RecentStats, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -62,7 +65,7 @@ export type DegradationEvent = PerformanceDegraded | PerformanceRecovered
 export class PerformanceMonitor extends Context.Tag("@modelgate/core/PerformanceMonitor")<
   PerformanceMonitor,
   {
-    /** Record one call (also offered to the RecordSink). */
+    /** Record one call (offered to the RecordSink; counted unless it says nothing about the model). */
     readonly record: (record: PerformanceRecord) => Effect.Effect<void>
     /** None when there is no data for the model yet. */
     readonly modelPerformance: (model: string) => Effect.Effect<Option.Option<ModelPerformance>>
@@ -216,7 +219,7 @@ export const make = (options: Options = {}) =>
     // The request path: the window update and the degradation check are synchronous, run in one
     // step after reading the config and the clock (a few Effect ops per record, see bench/README.md).
     const record = (record: PerformanceRecord): Effect.Effect<void> =>
-      record.cacheHit ? sink.offer(record) : Effect.zipRight(
+      !counted(record) ? sink.offer(record) : Effect.zipRight(
         sink.offer(record),
         Effect.flatMap(windowConfig, (config) => Effect.clockWith((clock) => addStep(config, clock.unsafeCurrentTimeMillis(), record)))
       )
@@ -248,7 +251,7 @@ export const make = (options: Options = {}) =>
     const offerNow = (record: PerformanceRecord) => sink.offerNow === undefined ? sink.offer(record) : sink.offerNow(record)
 
     const recordAt = (config: GatewayConfigData, now: number, record: PerformanceRecord): Effect.Effect<void> => {
-      if (record.cacheHit) return offerNow(record)
+      if (!counted(record)) return offerNow(record)
       const after = addStep(config.performance, now, record)
       // The sink first, as `record` does; then any transition.
       const offered = offerNow(record)

@@ -58,6 +58,17 @@ export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
 /** `costStackOn` the live event bus. */
 export const costStack = costStackOn(Events.layer)
 
+/** `read` again until it is not empty, yielding between tries (at most 50): for what another fiber writes while the clock stands still. */
+export const untilSome = <A, R>(read: Effect.Effect<ReadonlyArray<A>, never, R>): Effect.Effect<ReadonlyArray<A>, never, R> =>
+  Effect.gen(function* () {
+    let all = yield* read
+    for (let i = 0; i < 50 && all.length === 0; i++) {
+      yield* Effect.yieldNow()
+      all = yield* read
+    }
+    return all
+  })
+
 /** Every cost record offered so far, in order. */
 export const costRecords = Effect.map(
   Effect.flatMap(RecordSink.MemoryRecords, (records) => records.all),
@@ -74,12 +85,7 @@ export const abandonedStream = (model: string, content: string) =>
     const gateway = yield* Gw.Gateway
     yield* gateway.stream(ask(model, content, { stream: true }), requirements)
     yield* TestClock.adjust("31 seconds")
-    let records = yield* costRecords
-    for (let i = 0; i < 50 && records.length === 0; i++) {
-      yield* Effect.yieldNow()
-      records = yield* costRecords
-    }
-    return records
+    return yield* untilSome(costRecords)
   })
 
 /** A one-message request to `model`. */

@@ -53,6 +53,15 @@ describe("Failover.run", () => {
       assert.deepStrictEqual(yield* events.all, [])
     }))
 
+  it.effect("a run that defers the success report (a stream) reports its failures, not its success", () =>
+    Effect.gen(function*() {
+      const { failover, health } = yield* setupFailover({ failover: noBackoff })
+      const { attempt } = yield* scripted({ a: [serverError("a")] })
+      const out = yield* failover.run([a, b], attempt, { deferSuccessReport: true })
+      assert.strictEqual(out.value, "answer from b")
+      assert.deepStrictEqual(yield* health.reports, [{ model: "a", ok: false, errorClass: "ServerError" }])
+    }))
+
   it.effect("moves on after retryable errors, publishing and recording each failover", () =>
     Effect.gen(function*() {
       const { events, failover, health, sink } = yield* setupFailover({ failover: noBackoff })

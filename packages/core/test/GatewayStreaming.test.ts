@@ -50,6 +50,20 @@ describe("Gateway streaming", () => {
       assert.strictEqual(summary.timeToFirstTokenMs, yield* Clock.currentTimeMillis)
     }))
 
+  it.effect("the time to first token is when the first token arrived, not when the client began to read it", () =>
+    Effect.gen(function* () {
+      const closed = yield* Ref.make(0)
+      const ends = yield* Ref.make<ReadonlyArray<[Streaming.StreamSummary, boolean]>>([])
+      yield* TestClock.adjust(40)
+      const peeled = yield* Streaming.peelFirst(upstream(closed, [textChunk("hel"), textChunk("lo", "stop", { prompt: 3, completion: 2 })]), cut)
+      const delivered = yield* deliverOf(peeled, ends)
+      // the consumer starts reading 5 s after the first token came in
+      yield* TestClock.adjust(5_000)
+      yield* Stream.runDrain(delivered)
+      const [summary] = (yield* Ref.get(ends))[0]!
+      assert.strictEqual(summary.timeToFirstTokenMs, 40)
+    }))
+
   it.effect("a stream cut after its first chunk fails (never ends cleanly) and reports the failure", () =>
     Effect.gen(function* () {
       const closed = yield* Ref.make(0)

@@ -111,6 +111,33 @@ describe("PerformanceMonitor", () => {
       assert.strictEqual((yield* records).length, 1)
     }))
 
+  it.scoped("records failures that are the request's or the client's fault but leaves them out of the model's figures", () =>
+    Effect.gen(function* () {
+      const { call, monitor, records } = yield* setup()
+      yield* call(100)
+      for (const errorClass of ["BadRequest", "ContextLengthExceeded", "ContentFiltered", "Unauthorized", "Interrupted"]) {
+        yield* call(50, { success: false, errorClass })
+      }
+      yield* call(300, { success: false, errorClass: "ServerError" })
+      const perf = Option.getOrThrow(yield* monitor.modelPerformance("gpt-4o-mini"))
+      assert.deepInclude(perf, { requests: 2, successRate: 0.5, latencyP50Ms: 100, errorsByClass: { ServerError: 1 } })
+      assert.strictEqual((yield* records).length, 7, "every call offered to the RecordSink")
+    }))
+
+  it.scoped("bad requests from clients never make a model's error rate degraded", () =>
+    Effect.gen(function* () {
+      const { call, details, published } = yield* setup({ recentWindowMs: 60_000, errorRateDegradation: 0.2 })
+      for (let i = 0; i < 20; i++) {
+        yield* call(100)
+        yield* TestClock.adjust(60_000)
+      }
+      yield* TestClock.adjust(120_000)
+      for (let i = 0; i < 5; i++) yield* call(100)
+      for (let i = 0; i < 5; i++) yield* call(5, { success: false, errorClass: "BadRequest" })
+      assert.deepStrictEqual(degradations(yield* published), [])
+      assert.isFalse(yield* details.isDegraded("gpt-4o-mini"))
+    }))
+
   it.scoped("publishes PerformanceDegraded once when recent latency exceeds the baseline, and PerformanceRecovered once", () =>
     Effect.gen(function* () {
       const { call, details, published } = yield* setup({ recentWindowMs: 60_000, baselineWindowMs: 3_600_000, latencyDegradationFactor: 2 })

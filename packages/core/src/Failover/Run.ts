@@ -69,7 +69,8 @@ export const makeRun = (deps: RunDeps) =>
 
     /**
      * One candidate: call it, rotating keys on Unauthorized; report health and
-     * feedback. One match step around the call (no generator, no `either`).
+     * feedback (a success to health only unless `deferSuccess`: the caller
+     * reports it). One match step around the call (no generator, no `either`).
      * The clock is read and the attempt made when called: call it from a
      * running step (a generator's body, a continuation), not ahead of time.
      */
@@ -79,7 +80,8 @@ export const makeRun = (deps: RunDeps) =>
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
       requestId: string | undefined,
       clock: Clock.Clock,
-      rotations: number
+      rotations: number,
+      deferSuccess: boolean
     ): Effect.Effect<Either.Either<A, AttemptError>> => {
       const t0 = clock.unsafeCurrentTimeMillis()
       return Effect.matchEffect(attempt(model, attemptNumber), {
@@ -90,9 +92,10 @@ export const makeRun = (deps: RunDeps) =>
             // The optimizer's feedback first, then the health report, as always.
             return Effect.zipRight(
               feedback(requestId, model, latencyMs, undefined),
-              Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
+              deferSuccess ? Effect.succeed(Either.right(value)) : Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
             )
           }
+          if (deferSuccess) return Effect.succeed(Either.right(value))
           // `reportSuccessAt` applies when called: on a healthy model it answers `Effect.void`, and the
           // result is returned at once (no Effect step for the report).
           const report = health.reportSuccessAt === undefined
@@ -110,7 +113,7 @@ export const makeRun = (deps: RunDeps) =>
             ) {
               yield* apiKeys.value.setAside(model.provider, e.keyId, e.message)
               yield* Effect.logWarning(`key ${e.keyId} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`)
-              return yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, rotations + 1)
+              return yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, rotations + 1, deferSuccess)
             }
             return Either.left(e)
           })
@@ -155,7 +158,8 @@ export const makeRun = (deps: RunDeps) =>
       settings: FailoverConfig,
       clock: Clock.Clock,
       start: number,
-      first: Either.Either<A, AttemptError> | undefined
+      first: Either.Either<A, AttemptError> | undefined,
+      deferSuccess: boolean
     ) {
       // Built at the first failover: most runs succeed on their first candidate.
       let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
@@ -182,7 +186,7 @@ export const makeRun = (deps: RunDeps) =>
         }
         const result = attemptNumber === 1 && first !== undefined
           ? first
-          : yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, 0)
+          : yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, 0, deferSuccess)
         if (result._tag === "Right") {
           const outcome: FailoverOutcome<A> = { value: result.right, model, failovers: attempted.length, failures }
           return outcome
@@ -226,16 +230,17 @@ export const makeRun = (deps: RunDeps) =>
       options?: FailoverOptions
     ): Effect.Effect<FailoverOutcome<A>, AllCandidatesFailed | PermanentError | BudgetExceeded> => {
       const requestId = options?.requestId
+      const deferSuccess = options?.deferSuccessReport === true
       const settings = conf.failover
       const start = clock.unsafeCurrentTimeMillis()
       const model = candidates[0]
       if (model === undefined || settings.maxAttempts < 1) {
-        return loop(candidates, attempt, requestId, settings, clock, start, undefined)
+        return loop(candidates, attempt, requestId, settings, clock, start, undefined, deferSuccess)
       }
-      return Effect.flatMap(tryCandidate(model, 1, attempt, requestId, clock, 0), (result) =>
+      return Effect.flatMap(tryCandidate(model, 1, attempt, requestId, clock, 0, deferSuccess), (result) =>
         result._tag === "Right"
           ? Effect.succeed<FailoverOutcome<A>>({ value: result.right, model, failovers: 0, failures: [] })
-          : loop(candidates, attempt, requestId, settings, clock, start, result))
+          : loop(candidates, attempt, requestId, settings, clock, start, result, deferSuccess))
     }
 
     const run = <A>(

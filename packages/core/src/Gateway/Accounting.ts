@@ -132,6 +132,12 @@ export interface Outcome {
   readonly now: number
   readonly timeToFirstTokenMs?: number | undefined
   readonly streamed: boolean
+  /**
+   * The client left before the answer's end (a stream it stopped reading):
+   * `succeeded` settles and charges it as usual, and records its performance
+   * as `Interrupted`, the client's doing (`PerformanceMonitor/Counted.ts`).
+   */
+  readonly clientLeft?: boolean | undefined
 }
 
 /** The performance record of one call (or cache hit) of `model`. */
@@ -174,7 +180,10 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
   return { cost, record }
 }
 
-/** The call succeeded: settle the limiter, commit the cost, record performance. Returns the cost. */
+/** The error class of a call its client left (a complete call interrupted, a stream left or never read). */
+export const clientLeft = "Interrupted"
+
+/** The call succeeded (or its client left it, see `Outcome.clientLeft`): settle the limiter, commit the cost, record performance. Returns the cost. */
 export const succeeded = (
   s: AccountingServices,
   held: Held,
@@ -196,7 +205,14 @@ export const succeeded = (
           s,
           config,
           outcome.now,
-          performanceRecord(held.model, held.startedAt, outcome, { success: true, outputTokens: usage.completion_tokens, cacheHit: false })
+          performanceRecord(
+            held.model,
+            held.startedAt,
+            outcome,
+            outcome.clientLeft === true
+              ? { success: false, errorClass: clientLeft, outputTokens: usage.completion_tokens, cacheHit: false }
+              : { success: true, outputTokens: usage.completion_tokens, cacheHit: false }
+          )
         ),
         () => cost
       )))

@@ -53,9 +53,9 @@ const promptEstimator = (request: ChatRequest) => {
 /** How many further keys of a provider one attempt tries when the limiter refuses a key. */
 const maxKeyTries = 16
 
-/** What a failed attempt is recorded as: its typed failure, or `Interrupted`. */
+/** What a failed attempt is recorded as: its typed failure, or `Interrupted` (its client left). */
 const failureOf = (cause: Cause.Cause<ProviderError>) =>
-  Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: "Interrupted" }) as const)
+  Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: Accounting.clientLeft }) as const)
 
 /** The request as sent to the provider: the provider's own name of `model`, without the sampling hints it refuses. */
 export const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({
@@ -162,12 +162,15 @@ const runOver = <A>(
   s: Services,
   ranked: Candidates,
   attempt: (model: ModelMetadata) => Effect.Effect<A, AttemptError>,
-  begun: Begun
-) =>
+  begun: Begun,
+  streamed: boolean
+) => {
+  // A stream's success is reported to health when it ends (`StreamedAnswer.ts`), not at its first chunk.
+  const options = streamed ? { requestId: begun.requestId, deferSuccessReport: true } : { requestId: begun.requestId }
   // `runAt` on the request's config and clock when the runner has it (no config or clock step per request).
-  (s.failover.runAt === undefined
-    ? s.failover.run(ranked.models, attempt, { requestId: begun.requestId })
-    : s.failover.runAt(begun.config, begun.clock, ranked.models, attempt, { requestId: begun.requestId })).pipe(
+  return (s.failover.runAt === undefined
+    ? s.failover.run(ranked.models, attempt, options)
+    : s.failover.runAt(begun.config, begun.clock, ranked.models, attempt, options)).pipe(
     Effect.catchTag("AllCandidatesFailed", (e) =>
       Effect.fail(
         ranked.excluded.length === 0
@@ -179,6 +182,7 @@ const runOver = <A>(
       )
     )
   )
+}
 
 /**
  * Publish that `model` answered the request (after `failovers` failovers),
@@ -245,7 +249,7 @@ export const answerOver = <A, B, C, E>(
 ) => {
   const call = attemptOn(s, request, requirements, begun, steps)
   return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    Effect.flatMap(runOver(s, ranked, call, begun), (outcome) =>
+    Effect.flatMap(runOver(s, ranked, call, begun, steps.streamed), (outcome) =>
       // Degraded mode is left once a provider answered (a step only while it was on).
       s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome)))
 }

@@ -56,10 +56,16 @@ export interface Services {
   /**
    * Report a failed call of a model to health (only the failures health
    * counts). Failover reports the failures of attempts; this is for a stream
-   * that broke after its first chunk (its attempt was reported a success).
-   * A no-op when no HealthChecker is provided.
+   * that broke after its first chunk. A no-op when no HealthChecker is provided.
    */
   readonly reportFailure: (model: string, errorTag: string) => Effect.Effect<void>
+  /**
+   * Report a successful call of a model to health at `now`, applied when
+   * called (`HealthChecker.reportSuccessAt`; `Effect.void` on a healthy model
+   * when the checker has it): a stream's, once it is over (its run defers the
+   * report, see `FailoverOptions.deferSuccessReport`). A no-op when no HealthChecker is provided.
+   */
+  readonly reportSuccess: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
   /** The queue deadline, read from the config only when a request has to wait. */
   readonly queueDeadlineMs: Effect.Effect<number>
   readonly state: GatewayState
@@ -99,6 +105,12 @@ export const make = Effect.gen(function* () {
     queue,
     abandoner,
     reportFailure: Option.isSome(health) ? health.value.reportFailure : () => Effect.void,
+    reportSuccess: Option.isNone(health)
+      ? () => Effect.void
+      : (now, model, latencyMs) => {
+        const checker = health.value
+        return checker.reportSuccessAt === undefined ? checker.reportSuccess(model, latencyMs) : checker.reportSuccessAt(now, model, latencyMs)
+      },
     queueDeadlineMs: Effect.map(config.get, (c) => c.failover.queueDeadlineMs),
     state: { degraded: false, counter: 0 }
   }

@@ -44,10 +44,15 @@ const unfinishedUsage = (estimatedPromptTokens: number, chunks: number, reported
 /**
  * Account for a stream when it ends: its usage (when the provider sent none,
  * what it reported so far or an estimate: `unfinishedUsage`), or
- * its failure. A stream that ended cleanly with real usage is
- * evaluated and cached like a complete answer. A failure is reported to
- * health unless it is not the upstream's (`fromUpstream` false: the gateway
- * abandoned the stream unread). Runs when called: call it
+ * its failure; `unread` (abandoned: its client never read it) is the client's doing,
+ * not the model's failure, nor is one whose client left before every choice
+ * finished (recorded `Interrupted`, out of the model's figures). Health hears
+ * of the stream now: its run deferred the success report
+ * (`FailoverOptions.deferSuccessReport`), so a stream that broke is one
+ * failure, not a success then a failure; one that ended, or whose client
+ * left, is a success (latency: `firstChunkMs`, the time to its first chunk,
+ * as a probe's). A stream that ended cleanly with real usage is
+ * evaluated and cached like a complete answer. Runs when called: call it
  * inside the step that settles the stream (`settleOnce`); the parts that have
  * nothing to do (accounting that ran at once, evaluator off, no cache key)
  * add no step.
@@ -61,9 +66,10 @@ const settleStream = (
   requirements: TaskRequirements,
   begun: Begun,
   cacheTtlMs: number | undefined,
+  firstChunkMs: number,
   onCost: (cost: PicoUsd) => void
 ) =>
-(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, fromUpstream = true): Effect.Effect<void> => {
+(summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, unread = false): Effect.Effect<void> => {
   const { requestId } = begun
   const ctx = {
     requestId,
@@ -75,27 +81,47 @@ const settleStream = (
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
   // Ended, broken after output, or the client went away: the provider generated (and bills) what was sent.
   const usage: Usage = summary.usage ?? unfinishedUsage(attempt.promptTokens, summary.chunks, usageSoFar?.())
-  if (Option.isSome(failure)) {
-    // The attempt was reported to health as a success at its first chunk: a provider failure
-    // after it (an overload, a server error, a broken connection) is reported too, as it would
-    // have been before the first byte. A stream the gateway gave up unread says nothing of the model.
-    const accounted = summary.chunks > 0
-      ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
-      : Accounting.failed(s.accounting, attempt.held, failure.value, ctx)
-    return fromUpstream ? Effect.zipRight(accounted, s.reportFailure(attempt.model.id, failure.value._tag)) : accounted
+  const healthy = () => s.reportSuccess(ctx.now, attempt.model.id, firstChunkMs)
+  if (unread) {
+    // Its client never read it: charged what the provider began, recorded as the client's doing
+    // (`Interrupted`, as a complete call whose client left); the model answered.
+    return Effect.zipRight(Accounting.failedAfterOutput(s.accounting, attempt.held, neverRead, usage, ctx), Effect.suspend(healthy))
   }
-  const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, ctx)
+  if (Option.isSome(failure)) {
+    // A provider failure after the first chunk (an overload, a server error, a broken connection)
+    // is reported as it would have been before the first byte.
+    return Effect.zipRight(
+      summary.chunks > 0
+        ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
+        : Accounting.failed(s.accounting, attempt.held, failure.value, ctx),
+      s.reportFailure(attempt.model.id, failure.value._tag)
+    )
+  }
+  // Not failed, not finished: its client stopped reading (its latency says nothing of the model).
+  const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, finished(summary) ? ctx : { ...ctx, clientLeft: true })
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
-  // After the accounting (at once when it ran at once: `flatMapNow`).
-  return flatMapNow(accounted, (cost): Effect.Effect<void> => {
-    onCost(cost)
+  const answered = (): Effect.Effect<void> => {
     if (response === undefined) return Effect.void
     const evaluated = evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
     const key = answerKey(s, request, begun, attempt.model.id)
     if (key === undefined) return evaluated === notEvaluated ? Effect.void : Effect.asVoid(evaluated)
     return evaluated === notEvaluated ? s.cache.set(key, response, cacheTtlMs) : Effect.flatMap(evaluated, () => s.cache.set(key, response, cacheTtlMs))
+  }
+  // After the accounting (at once when it ran at once: `flatMapNow`); the health report adds no step on a healthy model.
+  return flatMapNow(accounted, (cost): Effect.Effect<void> => {
+    onCost(cost)
+    const reported = healthy()
+    const rest = answered()
+    return reported === Effect.void ? rest : rest === Effect.void ? reported : Effect.zipRight(reported, rest)
   })
 }
+
+/** The failure of a stream its client never read, as recorded. */
+const neverRead = { _tag: Accounting.clientLeft } as const
+
+/** Whether every choice of a stream got its finish reason: the model finished its answer. */
+const finished = (summary: Streaming.StreamSummary): boolean =>
+  summary.choices.length > 0 && summary.choices.every((choice) => choice.finishReason !== undefined)
 
 // Validation off (`, true`): registry strings and a fixed detail, nothing from outside.
 const neverStarted = (model: ModelMetadata): ProviderError =>
@@ -119,28 +145,28 @@ const answerStream = (
   const { model } = attempt
   const { requestId } = begun
   let costUsd: number | undefined
+  const peeledAt = begun.clock.unsafeCurrentTimeMillis()
   // The request's cost: the stream's and the billed answers of its failed attempts.
-  const settle = settleStream(s, attempt, started.rateLimit, started.usageSoFar, request, requirements, begun, cacheTtlMs, (cost) => {
+  const settle = settleStream(s, attempt, started.rateLimit, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost) => {
     costUsd = toUsd(cost + attempt.chargedBefore)
   })
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).
   let settled = false
-  const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, fromUpstream = true) =>
+  const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, unread = false) =>
     Effect.suspend(() => {
       if (settled) return Effect.void
       settled = true
-      return settle(summary, exit, fromUpstream)
+      return settle(summary, exit, unread)
     })
   const abandoned = () =>
     new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" }, true)
-  const peeledAt = begun.clock.unsafeCurrentTimeMillis()
   const pending = s.abandoner.register(
     peeledAt,
     peeled.close.pipe(
       // Its first chunks came from the provider, which bills what it began: settled with them.
       // The summary and the error are built only if the stream is abandoned (a schema-class error costs ~25 us).
       Effect.zipRight(Effect.suspend(() =>
-        settleOnce(Streaming.summaryOf(Chunk.toReadonlyArray(peeled.first), attempt.held.startedAt, peeledAt), Exit.fail(neverStarted(model)), false)
+        settleOnce(Streaming.summaryOf(Chunk.toReadonlyArray(peeled.first), attempt.held.startedAt, peeledAt), Exit.fail(neverStarted(model)), true)
       )),
       Effect.zipRight(Effect.logWarning(`stream ${requestId} on ${model.id} was never read; upstream closed, what it began charged`))
     )

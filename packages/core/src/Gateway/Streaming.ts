@@ -155,7 +155,8 @@ export interface Delivered {
 /**
  * The client's stream over a peeled upstream: the first chunk, then the rest,
  * each renamed and watched (usage, time to first token, the answer of choice
- * 0), the upstream closed and `onEnd` called at the end. One pull stage and one
+ * 0), the upstream closed and `onEnd` called at the end. Call it as soon as
+ * the first chunk is peeled: that chunk is timed at the call. One pull stage and one
  * finalizer, with the watching done synchronously per pulled batch (it was a
  * concat, a map, a tap with a Clock step per chunk, and two finalizers). Also
  * offered as a bare pull (`open`), so a consumer with its own loop pulls the
@@ -164,18 +165,19 @@ export interface Delivered {
 export const delivery = (peeled: Peeled<ProviderError>, options: DeliverOptions): Delivered => {
   const summary = new Summary(options.startedAt)
   let first: Chunk.Chunk<ChatChunk> | undefined = peeled.first
-  const step = (chunk: Chunk.Chunk<ChatChunk>): Chunk.Chunk<ChatChunk> => {
-    const now = options.clock.unsafeCurrentTimeMillis()
-    return Chunk.map(chunk, (c) => {
+  // The first batch arrived when it was peeled, just before this call: observed at that time, not when
+  // the consumer begins to read (its time to first token is the model's, not the consumer's).
+  const firstAt = options.clock.unsafeCurrentTimeMillis()
+  const step = (chunk: Chunk.Chunk<ChatChunk>, now: number): Chunk.Chunk<ChatChunk> =>
+    Chunk.map(chunk, (c) => {
       summary.observe(c, now)
       return options.rename(c)
     })
-  }
   const pull = Effect.suspend((): Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<ProviderError>> => {
-    if (first === undefined) return Effect.map(peeled.pull, step)
+    if (first === undefined) return Effect.map(peeled.pull, (chunk) => step(chunk, options.clock.unsafeCurrentTimeMillis()))
     const chunk = first
     first = undefined
-    return options.onStart() ? Effect.succeed(step(chunk)) : Effect.fail(Option.some(options.tooLate()))
+    return options.onStart() ? Effect.succeed(step(chunk, firstAt)) : Effect.fail(Option.some(options.tooLate()))
   })
   const close = (exit: Exit.Exit<void, ProviderError>) => Effect.zipRight(peeled.close, options.onEnd(summary.done(), exit))
   return {

@@ -159,7 +159,10 @@ export const latencyScore = (latencyMs: number, maxLatencyMs: number | undefined
 /**
  * Performance: 0.6 x latency score + 0.4 x success rate, pulled toward a
  * neutral 0.5 while there are few requests (confidence n / (n + 5)); neutral
- * 0.5 with no data; then multiplied by (1 - evaluator penalty).
+ * 0.5 with no data; then multiplied by (1 - evaluator penalty). The latency
+ * score is that of answers: with no successful call in the window (the
+ * monitor then reports the failures' latencies) it is 0, so a model that
+ * fails fast never scores above one with no data or one that answers slowly.
  */
 export const performanceValue = (
   perf: ModelPerformance | undefined,
@@ -169,7 +172,7 @@ export const performanceValue = (
   const p = clamp01(penalty)
   if (perf === undefined || perf.requests <= 0) return 0.5 * (1 - p)
   const latency = (perf.latencyP50Ms + perf.latencyP95Ms) / 2
-  const ls = latencyScore(latency, maxLatencyMs)
+  const ls = perf.successRate > 0 ? latencyScore(latency, maxLatencyMs) : 0
   const raw = 0.6 * ls + 0.4 * clamp01(perf.successRate)
   const confidence = perf.requests / (perf.requests + 5)
   return clamp01((0.5 + confidence * (raw - 0.5)) * (1 - p))
@@ -187,7 +190,9 @@ export const performancePart = (
   if (perf === undefined || perf.requests <= 0) {
     return { value, line: `performance ${fmt(value)}: no recent data (neutral 0.50)${penaltyNote}` }
   }
-  const against = maxLatencyMs !== undefined ? `max ${maxLatencyMs} ms` : `${referenceLatencyMs} ms reference`
+  const against = perf.successRate > 0
+    ? maxLatencyMs !== undefined ? `max ${maxLatencyMs} ms` : `${referenceLatencyMs} ms reference`
+    : "no answer, no latency credit"
   return {
     value,
     line: `performance ${fmt(value)}: p50 ${Math.round(perf.latencyP50Ms)} ms / p95 ${Math.round(perf.latencyP95Ms)} ms vs ${against}, ` +
