@@ -62,3 +62,15 @@ describe("auth", () => {
       }))
   })
 })
+
+describe("a master key read with surrounding whitespace", () => {
+  // A secret file or `.env` line often ends with a newline: the key is what is around it.
+  layer(serverLayer(echoGateway, { masterKey: `  ${master}\n` }), { excludeTestServices: true })((it) => {
+    it.effect("is the key without it: sent as is it opens /v1/* and /admin/*", () =>
+      Effect.gen(function* () {
+        assert.strictEqual((yield* request("/v1/models", { headers: { authorization: `Bearer ${master}` } })).status, 200)
+        assert.strictEqual((yield* request("/admin/keys", { headers: { authorization: `Bearer ${master}` } })).status, 200)
+        shapeOk(yield* request("/v1/models"), 401, "invalid_api_key")
+      }))
+  })
+})

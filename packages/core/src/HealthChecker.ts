@@ -119,11 +119,13 @@ export const historySize = State.historySize
 /**
  * Delays between probes of an unavailable model: `intervalMs`, then doubling,
  * capped at `backoffCapMs` (60 s, 120 s, 240 s, 480 s, 600 s, 600 s, ... by default).
+ * A cap under `intervalMs` caps nothing: a model that is down is never probed
+ * more often than a healthy one.
  */
-export const probeBackoff = (config: Pick<HealthCheckConfig, "intervalMs" | "backoffCapMs">): Schedule.Schedule<Duration.Duration> =>
-  Schedule.exponential(Duration.millis(config.intervalMs), 2).pipe(
-    Schedule.modifyDelay((delay) => Duration.min(delay, Duration.millis(config.backoffCapMs)))
-  )
+export const probeBackoff = (config: Pick<HealthCheckConfig, "intervalMs" | "backoffCapMs">): Schedule.Schedule<Duration.Duration> => {
+  const cap = Duration.millis(Math.max(config.backoffCapMs, config.intervalMs))
+  return Schedule.exponential(Duration.millis(config.intervalMs), 2).pipe(Schedule.modifyDelay((delay) => Duration.min(delay, cap)))
+}
 
 /** Build the checker; its probe fibers live in the scope of the layer. */
 export const make = Effect.gen(function* () {

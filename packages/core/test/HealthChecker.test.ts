@@ -242,6 +242,13 @@ describe("HealthChecker", () => {
       assert.deepStrictEqual(Chunk.toArray(delays).map(Duration.toMillis), [60_000, 120_000, 240_000, 480_000, 600_000, 600_000, 600_000])
     }))
 
+  it.effect("probeBackoff never probes a model that is down more often than intervalMs, whatever the cap", () =>
+    Effect.gen(function* () {
+      const schedule = Schedule.delays(HealthCheckerModule.probeBackoff({ intervalMs: 900_000, backoffCapMs: 600_000 }))
+      const delays = yield* Schedule.run(schedule, 0, [1, 2, 3])
+      assert.deepStrictEqual(Chunk.toArray(delays).map(Duration.toMillis), [900_000, 900_000, 900_000])
+    }))
+
   it.effect("real traffic failures of health classes count; others do not; a real success resets", () =>
     Effect.gen(function* () {
       const health = yield* HealthChecker

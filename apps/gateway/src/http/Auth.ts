@@ -177,12 +177,14 @@ export const make = (
 }
 
 /**
- * Read `MODELGATE_MASTER_KEY` (Redacted) and the virtual keys of the running
+ * Read `MODELGATE_MASTER_KEY` (Redacted, trimmed) and the virtual keys of the running
  * configuration, follow the keys across reloads (in the current scope), and
  * log one warning at start when `/v1/*` is open or `/admin/*` disabled.
  */
 export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope> = Effect.gen(function* () {
+  // Trimmed, as the providers' keys are: a key pasted with its newline (a secret file, `.env`) must still match.
   const key = yield* Config.option(Config.redacted("MODELGATE_MASTER_KEY")).pipe(
+    Effect.map(Option.map((raw) => (Redacted.value(raw).trim() === Redacted.value(raw) ? raw : Redacted.make(Redacted.value(raw).trim())))),
     Effect.orElseSucceed(() => Option.none<Redacted.Redacted<string>>())
   )
   const config = yield* GatewayConfig
