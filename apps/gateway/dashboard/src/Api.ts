@@ -42,6 +42,9 @@ export const failureOf = async (response: Response): Promise<Failure> => {
   return { status: response.status, code: undefined, message: `HTTP ${response.status}` }
 }
 
+/** A failure in words: the gateway's status and message, or why there was no answer. */
+export const describe = (failure: Failure): string => (failure.status === 0 ? failure.message : `${failure.status}: ${failure.message}`)
+
 /** GET `path` and read its JSON; a refusal or no answer is a `Failure`, never a throw. */
 export const getJson = async <A>(connection: Connection, path: string, signal?: AbortSignal): Promise<Answer<A>> => {
   try {

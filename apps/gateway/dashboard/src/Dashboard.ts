@@ -48,7 +48,10 @@ export interface Dashboard {
 
 const storedKey = "modelgate.dashboard.key"
 
-/** `from` of the costs query for each range the user can pick. */
+/** A read of the API the gateway has not answered within this long is given up (the next refresh asks again). */
+const answerWithinMs = 10_000
+
+/** `from` of the traffic and costs queries for each range the user can pick. */
 const ranges: ReadonlyArray<readonly [label: string, from: string | undefined]> = [
   ["last 24 hours", "24h"],
   ["last 7 days", "7d"],
@@ -93,20 +96,33 @@ export const start = (options: Options): Dashboard => {
   const forgetButton = el(document, "button", undefined, "Forget key") as HTMLButtonElement
   forgetButton.type = "button"
   forgetButton.id = "forget"
-  const form = el(document, "form", undefined, keyInput, useButton, forgetButton) as HTMLFormElement
+  const keyLabel = el(document, "label", undefined, "Key") as HTMLLabelElement
+  keyLabel.htmlFor = "key"
+  const form = el(document, "form", undefined, keyLabel, keyInput, useButton, forgetButton) as HTMLFormElement
   const keyState = el(document, "span", "muted")
   keyState.id = "key-state"
   const updated = el(document, "p", "muted")
   updated.id = "updated"
 
   const by = select(document, "costs-by", groupings.map((g) => [g, g]), "model")
-  const range = select(document, "costs-range", ranges.map(([label, from]) => [label, from ?? "all"]), "7d")
+  // One range for every figure of the page: traffic, models and costs.
+  const range = select(document, "range", ranges.map(([label, from]) => [label, from ?? "all"]), "7d")
+  const rangeControl = el(document, "label", undefined, "Figures over ", range)
+  const rangeNames = [el(document, "span"), el(document, "span"), el(document, "span")]
+  const drawRange = () => {
+    const label = range.selectedOptions[0]?.textContent ?? ""
+    for (const name of rangeNames) name.textContent = `, ${label}`
+  }
 
   const status = section("status", "Providers")
   const traffic = section("models", "Models")
+  traffic.section.querySelector("h2")?.append(rangeNames[0]!)
   const totalsLine = el(document, "div")
   totalsLine.id = "totals"
-  const costSection = section("costs", "Costs", el(document, "div", "controls", el(document, "label", undefined, "by ", by), el(document, "label", undefined, "over ", range)))
+  const trafficSection = el(document, "section", undefined, el(document, "h2", undefined, "Traffic", rangeNames[2]!), totalsLine)
+  trafficSection.id = "traffic"
+  const costSection = section("costs", "Costs", el(document, "div", "controls", el(document, "label", undefined, "by ", by)))
+  costSection.section.querySelector("h2")?.append(rangeNames[1]!)
   const budgetSection = section("budgets", "Budgets")
   const eventState = el(document, "p", "muted", "connecting…")
   eventState.id = "events-state"
@@ -116,10 +132,10 @@ export const start = (options: Options): Dashboard => {
 
   show(
     options.root,
-    el(document, "header", undefined, el(document, "h1", undefined, "modelgate"), el(document, "div", undefined, form, keyState)),
+    el(document, "header", undefined, el(document, "h1", undefined, "modelgate"), rangeControl, el(document, "div", undefined, form, keyState)),
     updated,
     status.section,
-    el(document, "section", undefined, el(document, "h2", undefined, "Traffic"), totalsLine),
+    trafficSection,
     traffic.section,
     costSection.section,
     budgetSection.section,
@@ -133,21 +149,28 @@ export const start = (options: Options): Dashboard => {
   const render = <A>(container: Element, answer: Answer<A>, draw: (value: A) => Node) =>
     show(container, answer.ok ? draw(answer.value) : Panels.failed(document, answer.failure))
 
-  const costsPath = () => {
-    const from = range.value === "all" ? "" : `&from=${encodeURIComponent(range.value)}`
-    return `/admin/costs?by=${encodeURIComponent(by.value)}${from}`
-  }
+  const from = () => (range.value === "all" ? undefined : `from=${encodeURIComponent(range.value)}`)
+  const costsPath = () => `/admin/costs?by=${encodeURIComponent(by.value)}${from() === undefined ? "" : `&${from()}`}`
+  const metricsPath = () => `/v1/metrics${from() === undefined ? "" : `?${from()}`}`
 
+  let stopped = false
   let running: Promise<void> | undefined
   let queued: Promise<void> | undefined
+  let reading: AbortController | undefined
   const load = async () => {
-    const [ready, metrics, health, costs, budgetList] = await Promise.all([
-      getJson<Ready>(connection, "/ready"),
-      getJson<MetricsSnapshot>(connection, "/v1/metrics"),
-      getJson<HealthList>(connection, "/admin/health"),
-      getJson<CostReport>(connection, costsPath()),
-      getJson<BudgetList>(connection, "/admin/budgets")
-    ])
+    const controller = new AbortController()
+    reading = controller
+    const signal = controller.signal
+    const timeout = timers.setTimeout(() => controller.abort(new Error(`no answer within ${answerWithinMs / 1000} s`)), answerWithinMs)
+    const answers = await Promise.all([
+      getJson<Ready>(connection, "/ready", signal),
+      getJson<MetricsSnapshot>(connection, metricsPath(), signal),
+      getJson<HealthList>(connection, "/admin/health", signal),
+      getJson<CostReport>(connection, costsPath(), signal),
+      getJson<BudgetList>(connection, "/admin/budgets", signal)
+    ] as const).finally(() => timers.clearTimeout(timeout as never))
+    if (stopped) return
+    const [ready, metrics, health, costs, budgetList] = answers
     render(status.body, ready, (r) => Panels.readiness(document, r))
     render(totalsLine, metrics, (m) => Panels.totals(document, m))
     // Models show with what could be read: health needs the master key, metrics a gateway key.
@@ -157,7 +180,11 @@ export const start = (options: Options): Dashboard => {
     } else render(traffic.body, metrics, () => document.createTextNode(""))
     render(costSection.body, costs, (c) => Panels.costs(document, c))
     render(budgetSection.body, budgetList, (b) => Panels.budgets(document, b))
-    updated.textContent = `updated ${Format.timeOfDay(Date.now())} UTC`
+    // No answer at all (refused connections, timeouts): not an update.
+    const unanswered = answers.every((answer) => !answer.ok && answer.failure.status === 0)
+    const now = Format.timeOfDay(Date.now())
+    updated.textContent = unanswered ? `the gateway is not answering (tried ${now} UTC)` : `updated ${now} UTC`
+    updated.className = unanswered ? "error" : "muted"
   }
   const refresh = (): Promise<void> => {
     if (running === undefined) {
@@ -184,8 +211,8 @@ export const start = (options: Options): Dashboard => {
         eventList.prepend(Panels.eventLine(document, event))
         while (eventList.childElementCount > maxEvents) eventList.lastElementChild?.remove()
       },
-      onState: (open, why) => {
-        eventState.textContent = open ? "live" : `reconnecting in a few seconds: ${why ?? "the stream ended"}`
+      onState: (open, why = "the stream ended", retrying = true) => {
+        eventState.textContent = open ? "live" : retrying ? `reconnecting in a few seconds: ${why}` : `not following: ${why} (use another key)`
         eventState.className = open ? "muted" : "error"
       }
     }, timers)
@@ -196,6 +223,8 @@ export const start = (options: Options): Dashboard => {
     if (key === undefined) options.storage.removeItem(storedKey)
     else options.storage.setItem(storedKey, key)
     drawKeyState()
+    // What the previous key saw goes with it.
+    eventList.replaceChildren()
     follow()
     return refresh()
   }
@@ -209,10 +238,12 @@ export const start = (options: Options): Dashboard => {
   })
   forgetButton.addEventListener("click", () => void useKey(undefined))
   by.addEventListener("change", () => void refresh())
-  range.addEventListener("change", () => void refresh())
+  range.addEventListener("change", () => {
+    drawRange()
+    void refresh()
+  })
 
   let timer: unknown
-  let stopped = false
   const tick = () => {
     const again = () => {
       if (!stopped) timer = timers.setTimeout(tick, options.refreshMs)
@@ -222,6 +253,7 @@ export const start = (options: Options): Dashboard => {
   }
 
   drawKeyState()
+  drawRange()
   follow()
   if (options.refreshMs > 0) tick()
   else void refresh()
@@ -232,6 +264,7 @@ export const start = (options: Options): Dashboard => {
     stop: () => {
       stopped = true
       if (timer !== undefined) timers.clearTimeout(timer as never)
+      reading?.abort(new Error("the dashboard stopped"))
       events?.stop()
     }
   }

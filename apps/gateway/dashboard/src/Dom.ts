@@ -34,7 +34,11 @@ export const table = (
   columns: ReadonlyArray<string>,
   rows: ReadonlyArray<ReadonlyArray<Cell | string>>
 ): HTMLTableElement => {
-  const head = el(document, "tr", undefined, ...columns.map((c) => el(document, "th", c.startsWith("#") ? "num" : undefined, c.replace(/^#/, ""))))
+  const head = el(document, "tr", undefined, ...columns.map((c) => {
+    const th = el(document, "th", c.startsWith("#") ? "num" : undefined, c.replace(/^#/, ""))
+    th.setAttribute("scope", "col")
+    return th
+  }))
   const body = rows.map((row) =>
     el(document, "tr", undefined, ...row.map((cell) => {
       const c: Cell = typeof cell === "string" ? { value: cell } : cell

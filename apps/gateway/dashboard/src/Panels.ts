@@ -1,11 +1,11 @@
 /** What each panel of the dashboard shows, built from the gateway's answers. */
-import type { BudgetList, CostReport, Failure, GatewayEvent, HealthList, MetricsSnapshot, Ready } from "./Api.js"
+import { type BudgetList, type CostReport, describe, type Failure, type GatewayEvent, type HealthList, type MetricsSnapshot, type Ready } from "./Api.js"
 import { type Cell, el, num, table } from "./Dom.js"
 import * as Format from "./Format.js"
 
 /** A call's failure, as the gateway said it. */
 export const failed = (document: Document, failure: Failure): HTMLElement =>
-  el(document, "p", "error", failure.status === 0 ? failure.message : `${failure.status}: ${failure.message}`)
+  el(document, "p", "error", describe(failure))
 
 /** `/ready`: a row per provider, then the records' state. */
 export const readiness = (document: Document, ready: Ready): HTMLElement => {
@@ -36,8 +36,8 @@ export const totals = (document: Document, metrics: MetricsSnapshot): HTMLElemen
     document,
     "p",
     undefined,
-    `${Format.count(t.requests)} requests, ${Format.count(t.errors)} errors, ${Format.count(t.cacheHits)} cache hits, ` +
-      `${Format.count(t.failovers)} failovers, ${Format.count(t.totalTokens)} tokens, ${Format.usd(t.costUsd)}; ` +
+    `${Format.counted(t.requests, "request")}, ${Format.counted(t.errors, "error")}, ${Format.counted(t.cacheHits, "cache hit")}, ` +
+      `${Format.counted(t.failovers, "failover")}, ${Format.counted(t.totalTokens, "token")}, ${Format.usd(t.costUsd)}; ` +
       `latency p50 ${Format.ms(t.latencyMs.p50)}, p95 ${Format.ms(t.latencyMs.p95)}`
   )
 }

@@ -1,9 +1,9 @@
 /**
  * `/v1/events` read with `fetch` (a browser's `EventSource` cannot send the
  * key), as server-sent events: each event's `data` handed on as it comes,
- * reconnecting after the stream ends or fails.
+ * reconnecting after the stream ends or fails, until the key is refused.
  */
-import { type Connection, failureOf, type GatewayEvent, headersOf } from "./Api.js"
+import { type Connection, describe, failureOf, type GatewayEvent, headersOf } from "./Api.js"
 
 /**
  * A parser of an SSE byte stream's text: feed it the text as it arrives, in
@@ -46,13 +46,18 @@ export interface Subscription {
 /** What the subscription tells its owner. */
 export interface Listener {
   readonly onEvent: (event: GatewayEvent) => void
-  /** The stream is open (true) or lost (false, with why); it reconnects on its own. */
-  readonly onState: (open: boolean, why?: string) => void
+  /**
+   * The stream is open (true) or lost (false, with why). A lost stream is
+   * followed again on its own (`retrying`) unless the gateway refused the key
+   * (401, 403): asking again with the same key would only be refused again.
+   */
+  readonly onState: (open: boolean, why?: string, retrying?: boolean) => void
 }
 
 /**
  * Follow `/v1/events` until `stop`: every event to `onEvent`; after the
- * stream ends or fails, wait `retryMs` and connect again.
+ * stream ends or fails, wait `retryMs` and connect again; after a refusal of
+ * the key, stop.
  */
 export const follow = (
   connection: Connection,
@@ -66,16 +71,19 @@ export const follow = (
   const connect = async () => {
     controller = new AbortController()
     let why = "the stream ended"
+    let refused = false
     try {
       const response = await connection.fetch(connection.base + "/v1/events", { headers: headersOf(connection), signal: controller.signal })
       if (!response.ok || response.body === null) {
-        why = response.ok ? "the gateway sent no stream" : (await failureOf(response)).message
+        why = response.ok ? "the gateway sent no stream" : describe(await failureOf(response))
+        refused = response.status === 401 || response.status === 403
       } else {
         listener.onState(true)
         const feed = parser((data) => {
           try {
             const event = JSON.parse(data) as GatewayEvent
-            if (typeof event._tag === "string") listener.onEvent(event)
+            // A read that ended as `stop` was called hands on nothing more.
+            if (!stopped && typeof event._tag === "string") listener.onEvent(event)
           } catch {
             // not an event: skipped
           }
@@ -92,7 +100,8 @@ export const follow = (
       why = error instanceof Error ? error.message : String(error)
     }
     if (stopped) return
-    listener.onState(false, why)
+    listener.onState(false, why, !refused)
+    if (refused) return
     retry = timers.setTimeout(() => void connect(), retryMs)
   }
   void connect()

@@ -1,12 +1,13 @@
 /**
  * The dashboard in a DOM (jsdom) against a real gateway over the testkit
- * fakes: what it shows without a key and with one, its costs controls, live
- * events, and that text from requests never becomes markup.
+ * fakes: what it shows without a key, with the master key and with a team's
+ * virtual key, its costs and range controls, live events, its labels, and
+ * that text from requests never becomes markup.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { JSDOM } from "jsdom"
-import { bearer, call, chat, master, serveOverFakes } from "../../test/support/VkStack.js"
+import { bearer, call, chat, master, serveOverFakes, sha256 } from "../../test/support/VkStack.js"
 import { type Dashboard, type KeyStore, start } from "../src/Dashboard.js"
 
 /** A tab's `sessionStorage`, in memory. */
@@ -21,7 +22,7 @@ const memoryStorage = (): KeyStore & { readonly items: Map<string, string> } => 
 }
 
 /** The dashboard on a new page for the gateway at `url`; stopped with the scope. */
-const open = (url: string, storage = memoryStorage()) =>
+const open = (url: string, storage = memoryStorage(), fetch: typeof globalThis.fetch = globalThis.fetch) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const { window } = new JSDOM(`<main id="dashboard"></main>`, { url: `${url}/dashboard` })
@@ -30,7 +31,7 @@ const open = (url: string, storage = memoryStorage()) =>
         document,
         root: document.getElementById("dashboard")!,
         base: url,
-        fetch: globalThis.fetch,
+        fetch,
         storage,
         timers: { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (handle) => clearTimeout(handle) },
         refreshMs: 0
@@ -104,6 +105,9 @@ describe("the dashboard", () => {
       yield* eventually("the event stream open", () => text("events-state") === "live")
       expect((yield* call(url, "/v1/chat/completions", { body: chat("claude-haiku", "once more"), headers: bearer(master) })).status).toBe(200)
       yield* eventually("a ModelSelected event for claude-haiku", () => text("events").includes("ModelSelected claude-haiku"))
+      // Forgetting the key takes away what it showed, the events too.
+      ;(document.getElementById("forget") as HTMLButtonElement).click()
+      expect(document.querySelectorAll("#events li")).toHaveLength(0)
     }))
 
   it.scopedLive("groups the costs as the user picks, and shows an agent type from a request as text, never as markup", () =>
@@ -136,9 +140,68 @@ describe("the dashboard", () => {
       expect(input.value).toBe("")
       yield* eventually("the refusal of the wrong key", () => text("costs").includes("401: invalid API key"))
       expect(text("key-state")).toContain("key in use")
+      // The event stream says the key was refused and stops asking.
+      yield* eventually("the event stream refused", () => text("events-state") === "not following: 401: invalid API key (use another key)")
       ;(document.getElementById("forget") as HTMLButtonElement).click()
       expect(storage.items.size).toBe(0)
       yield* Effect.promise(() => dashboard.refresh())
       expect(text("costs")).toContain("401: missing API key")
+    }))
+
+  it.scopedLive("reads the traffic, the models and the costs over the one range the user picks", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({})
+      const asked: Array<string> = []
+      const recording: typeof globalThis.fetch = (input, init) => {
+        asked.push(String(input).slice(url.length))
+        return globalThis.fetch(input, init)
+      }
+      const { dashboard, document, window } = yield* open(url, memoryStorage(), recording)
+      yield* Effect.promise(() => dashboard.useKey(master))
+      const range = document.getElementById("range") as HTMLSelectElement
+      // One control for the page, in its header, not the costs panel's alone.
+      expect(range.closest("header")).not.toBeNull()
+      expect(document.querySelectorAll("select[id*=range]")).toHaveLength(1)
+      range.value = "24h"
+      range.dispatchEvent(new window.Event("change"))
+      asked.length = 0
+      yield* Effect.promise(() => dashboard.refresh())
+      expect(asked).toEqual(expect.arrayContaining(["/v1/metrics?from=24h", "/admin/costs?by=model&from=24h"]))
+      range.value = "all"
+      range.dispatchEvent(new window.Event("change"))
+      asked.length = 0
+      yield* Effect.promise(() => dashboard.refresh())
+      expect(asked).toEqual(expect.arrayContaining(["/v1/metrics", "/admin/costs?by=model"]))
+      expect(document.getElementById("traffic")?.textContent).toContain("all time")
+    }))
+
+  it.scopedLive("labels every control and marks every table's header cells as column headers", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({})
+      const { dashboard, document } = yield* open(url)
+      yield* Effect.promise(() => dashboard.useKey(master))
+      const controls = [...document.querySelectorAll("input, select")] as Array<HTMLInputElement | HTMLSelectElement>
+      expect(controls.length).toBeGreaterThan(0)
+      for (const control of controls) expect(control.labels?.length ?? 0, control.id).toBeGreaterThan(0)
+      const headers = [...document.querySelectorAll("th")]
+      expect(headers.length).toBeGreaterThan(0)
+      for (const th of headers) expect(th.getAttribute("scope"), th.textContent ?? "").toBe("col")
+    }))
+
+  it.scopedLive("with a team's virtual key shows the team's own traffic, says the admin panels need the master key, and follows the team's events", () =>
+    Effect.gen(function* () {
+      const teamKey = "vk-team-secret"
+      const { url } = yield* serveOverFakes({ auth: { virtualKeys: [{ name: "team", sha256: sha256(teamKey), agentType: "team" }] } })
+      expect((yield* call(url, "/v1/chat/completions", { body: chat("gpt-4o-mini"), headers: bearer(teamKey) })).status).toBe(200)
+      expect((yield* call(url, "/v1/chat/completions", { body: chat("claude-haiku"), headers: bearer(master) })).status).toBe(200)
+      const { dashboard, document, text } = yield* open(url)
+      yield* Effect.promise(() => dashboard.useKey(teamKey))
+      yield* eventually("the team's one request", () => {
+        void dashboard.refresh()
+        return text("totals").startsWith("1 request,")
+      })
+      expect(rowsOf(document, "models").filter((row) => row[3] !== "0" && row[3] !== "–").map((row) => row[0])).toEqual(["gpt-4o-mini"])
+      for (const id of ["costs", "budgets"]) expect(text(id)).toMatch(/^403: /)
+      yield* eventually("the event stream open", () => text("events-state") === "live")
     }))
 })

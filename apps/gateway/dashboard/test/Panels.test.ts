@@ -35,3 +35,14 @@ describe("the dashboard's panels", () => {
       .toBe("09:30:05 BudgetExceeded budget=global:daily limit={\"usd\":5}")
   })
 })
+
+describe("the dashboard's traffic line", () => {
+  it("counts one request, error, hit or failover in the singular", () => {
+    const figures = {
+      requests: 1, successes: 0, errors: 1, cacheHits: 1, costUsd: 0, totalTokens: 1, failovers: 1, errorRate: 1,
+      latencyMs: { p50: null, p95: null }
+    }
+    expect(Panels.totals(document, { totals: figures, models: [] }).textContent)
+      .toBe("1 request, 1 error, 1 cache hit, 1 failover, 1 token, $0; latency p50 –, p95 –")
+  })
+})

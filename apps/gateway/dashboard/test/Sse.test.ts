@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { parser } from "../src/Sse.js"
+import { follow, parser } from "../src/Sse.js"
 
 const feed = (pieces: ReadonlyArray<string>) => {
   const out: Array<string> = []
@@ -20,5 +20,50 @@ describe("the dashboard's SSE parser", () => {
   it("skips comments and other fields, and keeps an unfinished event until its end arrives", () => {
     expect(feed([": keep-alive\n\n", "event: x\nid: 3\ndata: y\n\n"])).toEqual(["y"])
     expect(feed(["data: half"])).toEqual([])
+  })
+})
+
+describe("the dashboard's event subscription", () => {
+  /** A `fetch` answering each call with the next of `replies` (a status and body, or a network failure), and timers run by hand. */
+  const harness = (replies: ReadonlyArray<{ readonly status: number; readonly body: string } | "down">) => {
+    const calls: Array<string> = []
+    const pending: Array<{ readonly f: () => void; readonly ms: number }> = []
+    const states: Array<{ readonly open: boolean; readonly why: string | undefined; readonly retrying: boolean }> = []
+    const fetch = (async (input: string | URL | Request) => {
+      const reply = replies[Math.min(calls.length, replies.length - 1)]!
+      calls.push(String(input))
+      if (reply === "down") throw new TypeError("Failed to fetch")
+      return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } })
+    }) as typeof globalThis.fetch
+    const subscription = follow(
+      { base: "http://gateway", fetch, key: () => "a-key" },
+      { onEvent: () => undefined, onState: (open, why, retrying = true) => void states.push({ open, why, retrying }) },
+      { setTimeout: (f, ms) => pending.push({ f, ms }), clearTimeout: () => undefined }
+    )
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 10))
+    return { calls, pending, states, subscription, settle }
+  }
+
+  it("stops retrying once the gateway refuses the key (401, 403), saying why, rather than asking again every few seconds", async () => {
+    for (const status of [401, 403]) {
+      const { calls, pending, settle, states } = harness([{ status, body: JSON.stringify({ error: { message: "invalid API key", code: "invalid_api_key" } }) }])
+      await settle()
+      expect(calls).toEqual(["http://gateway/v1/events"])
+      expect(states).toEqual([{ open: false, why: `${status}: invalid API key`, retrying: false }])
+      expect(pending).toHaveLength(0)
+    }
+  })
+
+  it("retries while the gateway is down or failing, once per retry", async () => {
+    const { calls, pending, settle, states, subscription } = harness(["down", { status: 503, body: JSON.stringify({ error: { message: "shutting down" } }) }])
+    await settle()
+    expect(states.at(-1)).toEqual({ open: false, why: "Failed to fetch", retrying: true })
+    expect(pending).toHaveLength(1)
+    pending.shift()!.f()
+    await settle()
+    expect(calls).toHaveLength(2)
+    expect(states.at(-1)).toEqual({ open: false, why: "503: shutting down", retrying: true })
+    expect(pending).toHaveLength(1)
+    subscription.stop()
   })
 })
