@@ -107,7 +107,12 @@ interface Probe {
   readonly json: { readonly p50: number; readonly p99: number }
   /** Sequential streaming requests whose upstream pauses after the first event: time to the first body byte, ms. */
   readonly firstByte: { readonly p50: number; readonly p99: number }
+  /** The same requests: time to the first byte of the answer's text (its first non-empty `content`), ms. */
+  readonly firstContent: { readonly p50: number; readonly p99: number }
 }
+
+/** Where a streamed body's text shows its first non-empty `content` (OpenAI chunks, the gateway's and the upstream's). */
+const firstText = /"content":"[^"]/
 
 /**
  * Latency at concurrency 1 to the microsecond (autocannon reports whole
@@ -116,7 +121,7 @@ interface Probe {
  */
 const probe = async (target: string, url: string): Promise<Probe> => {
   const pool = new Pool(url, { connections: 1 })
-  const once = async (stream: boolean): Promise<number> => {
+  const once = async (stream: boolean): Promise<readonly [end: number, content: number]> => {
     const payload = stream
       ? JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: firstBytePrompt }], stream: true })
       : body("json", "gpt-4o-mini")
@@ -128,20 +133,40 @@ const probe = async (target: string, url: string): Promise<Probe> => {
       body: payload
     })
     let first: bigint | undefined
-    for await (const _ of response.body) first ??= process.hrtime.bigint()
-    const end = stream ? first ?? process.hrtime.bigint() : process.hrtime.bigint()
+    let content: bigint | undefined
+    let text = ""
+    for await (const chunk of response.body) {
+      const now = process.hrtime.bigint()
+      first ??= now
+      if (stream && content === undefined) {
+        text += String(chunk)
+        if (firstText.test(text)) content = now
+      }
+    }
+    const done = process.hrtime.bigint()
+    const end = stream ? first ?? done : done
     if (response.statusCode !== 200) throw new Error(`${target}: status ${response.statusCode}`)
-    return Number(end - started) / 1e6
+    return [Number(end - started) / 1e6, Number((content ?? done) - started) / 1e6]
   }
-  const run = async (stream: boolean) => {
-    for (let i = 0; i < probeRequests; i++) await once(stream)
-    const times: Array<number> = []
-    for (let i = 0; i < probeRequests; i++) times.push(await once(stream))
+  const summary = (times: Array<number>) => {
     times.sort((a, b) => a - b)
     return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) }
   }
+  const run = async (stream: boolean) => {
+    for (let i = 0; i < probeRequests; i++) await once(stream)
+    const ends: Array<number> = []
+    const contents: Array<number> = []
+    for (let i = 0; i < probeRequests; i++) {
+      const [end, content] = await once(stream)
+      ends.push(end)
+      contents.push(content)
+    }
+    return { end: summary(ends), content: summary(contents) }
+  }
   try {
-    return { target, json: await run(false), firstByte: await run(true) }
+    const json = (await run(false)).end
+    const streamed = await run(true)
+    return { target, json, firstByte: streamed.end, firstContent: streamed.content }
   } finally {
     await pool.close()
   }
@@ -200,18 +225,22 @@ const main = async () => {
       }
     }
     const us = (ms: number) => fmt(ms * 1000, 0)
-    process.stdout.write(`\nconcurrency 1, ${probeRequests} sequential requests each (us; first byte: upstream pauses 20 ms after its first event):\n`)
-    process.stdout.write("target       json p50  json p99  first-byte p50  first-byte p99\n")
+    process.stdout.write(
+      `\nconcurrency 1, ${probeRequests} sequential requests each (us; first byte: upstream pauses 20 ms after its first event, a role-only chunk; first content: the first byte of the answer's text):\n`
+    )
+    process.stdout.write("target       json p50  json p99  first-byte p50  first-byte p99  first-content p50  first-content p99\n")
     for (const p of probes) {
       process.stdout.write(
-        `${p.target.padEnd(12)} ${us(p.json.p50).padStart(8)} ${us(p.json.p99).padStart(9)} ${us(p.firstByte.p50).padStart(15)} ${us(p.firstByte.p99).padStart(15)}\n`
+        `${p.target.padEnd(12)} ${us(p.json.p50).padStart(8)} ${us(p.json.p99).padStart(9)} ${us(p.firstByte.p50).padStart(15)} ${us(p.firstByte.p99).padStart(15)}` +
+          ` ${us(p.firstContent.p50).padStart(18)} ${us(p.firstContent.p99).padStart(18)}\n`
       )
     }
     const direct = probes.find((p) => p.target === "direct")
     for (const p of probes) {
       if (p === direct || direct === undefined) continue
       process.stdout.write(
-        `${p.target}: added p50 ${us(p.json.p50 - direct.json.p50)} us (json), added first byte p50 ${us(p.firstByte.p50 - direct.firstByte.p50)} us\n`
+        `${p.target}: added p50 ${us(p.json.p50 - direct.json.p50)} us (json), added first byte p50 ${us(p.firstByte.p50 - direct.firstByte.p50)} us,` +
+          ` added first content p50 ${us(p.firstContent.p50 - direct.firstContent.p50)} us\n`
       )
     }
     process.stdout.write(`\ngateway peak RSS: ${fmt(peak / 1024 / 1024, 1)} MiB\n`)
