@@ -187,7 +187,7 @@ const serveApp = (hooks: DrainHooks) =>
     }
     yield* HttpServer.serveEffect(app, track)
     // The app is attached: requests that came while it was built are answered now.
-    if (server !== undefined) server.open()
+    if (server !== undefined) yield* Effect.sync(() => server.open())
     // Added after `serveEffect`, so it runs before the handler is removed.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {

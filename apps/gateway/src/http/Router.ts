@@ -137,11 +137,11 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.get("/admin/keys", adm(() => Effect.sync(() => Info.json({ virtualKeys: auth.virtualKeys() })))),
     HttpRouter.post("/admin/select", adm(select))
   )
-  const routes = dashboard === undefined ? router : router.pipe(
-    // The page and its files need no key: they hold no data (the page asks the API with the user's key).
-    HttpRouter.get("/dashboard", Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => dashboard(Dashboard.pathOf(request.url)))),
-    HttpRouter.get("/dashboard/*", Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => dashboard(Dashboard.pathOf(request.url))))
-  )
+  // The page and its files need no key: they hold no data (the page asks the API with the user's key).
+  const page = dashboard === undefined
+    ? undefined
+    : Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => dashboard(Dashboard.pathOf(request.url)))
+  const routes = page === undefined ? router : router.pipe(HttpRouter.get("/dashboard", page), HttpRouter.get("/dashboard/*", page))
 
   const withId = (response: HttpServerResponse.HttpServerResponse) =>
     response.headers["x-request-id"] !== undefined
