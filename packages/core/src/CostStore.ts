@@ -39,12 +39,27 @@ export class CostGroup extends Schema.Class<CostGroup>("CostGroup")({
   cachedTokens: Schema.Number
 }) {}
 
+/** A budget threshold announced (a stored `BudgetAlertRecord`): which budget, period and limit it was for. */
+export interface AnnouncedAlert {
+  readonly budget: string
+  readonly period: string
+  readonly periodStart: number
+  readonly threshold: number
+  readonly limitPicoUsd: bigint
+}
+
 /** Aggregations over stored cost records. */
 export class CostStore extends Context.Tag("@modelgate/core/CostStore")<
   CostStore,
   {
     /** Sums per group for the records matching `query`, ordered by key; no group for no records. */
     readonly costs: (query: CostQuery) => Effect.Effect<ReadonlyArray<CostGroup>, StoreError>
+    /**
+     * The budget thresholds announced at or after `from` (epoch ms), so that a
+     * restarted `CostTracker` does not announce them again this period.
+     * Optional: without it, a restart announces them again when next reached.
+     */
+    readonly alertsSince?: (from: number) => Effect.Effect<ReadonlyArray<AnnouncedAlert>, StoreError>
   }
 >() {}
 
@@ -124,7 +139,15 @@ export const makeMemory = Effect.gen(function* () {
       query
     )
   })
-  return CostStore.of({ costs })
+  const alertsSince = Effect.fn("CostStore.alertsSince")(function* (from: number) {
+    const records = yield* store.all
+    return records.flatMap((r): ReadonlyArray<AnnouncedAlert> =>
+      r._tag === "BudgetAlertRecord" && r.at >= from
+        ? [{ budget: r.budget, period: r.period, periodStart: r.periodStart, threshold: r.threshold, limitPicoUsd: BigInt(r.limitPicoUsd) }]
+        : []
+    )
+  })
+  return CostStore.of({ costs, alertsSince })
 })
 
 /** The memory cost store (needs the memory record store). */

@@ -164,6 +164,13 @@ export const make = Effect.gen(function* () {
     )
   )
   book.bound((yield* gatewayConfig.get).budgets.perAgentType)
+  // The thresholds an earlier run announced this period are not announced again (once per period).
+  if (store.alertsSince !== undefined) {
+    yield* store.alertsSince(book.start("monthly")).pipe(
+      Effect.andThen((alerts) => Effect.sync(() => alerts.forEach((alert) => book.announcedBefore(alert)))),
+      Effect.catchAll((error) => Effect.logError("could not read the budget alerts announced; thresholds may be announced again", error.message))
+    )
+  }
 
   const { announce, announceSpent, exceeded, refuse } = Alerts.make(book, events, sink)
 

@@ -28,6 +28,14 @@ const groupExpression: Record<CostGroupBy, string> = {
   apiKeyId: "api_key_id"
 }
 
+const AlertRow = Schema.Struct({
+  budget: Schema.String,
+  period: Schema.String,
+  period_start: Schema.Number,
+  threshold: Schema.Number,
+  limit_pico: Schema.BigInt
+})
+
 /** Build the SQL cost store on the current `SqlClient`. */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
@@ -76,7 +84,20 @@ export const make = Effect.gen(function* () {
     },
     Effect.mapError((error) => new StoreError({ operation: "costs.query", reason: error.message }))
   )
-  return CostStore.of({ costs })
+  const findAlerts = SqlSchema.findAll({
+    Request: Schema.Number,
+    Result: AlertRow,
+    execute: (from) =>
+      sql`SELECT budget, period, period_start, threshold, CAST(limit_pico AS TEXT) AS limit_pico FROM budget_alerts WHERE at >= ${from}`
+  })
+  const alertsSince = Effect.fn("CostStoreSql.alertsSince")(
+    function* (from: number) {
+      const rows = yield* findAlerts(from)
+      return rows.map((r) => ({ budget: r.budget, period: r.period, periodStart: r.period_start, threshold: r.threshold, limitPicoUsd: r.limit_pico }))
+    },
+    Effect.mapError((error) => new StoreError({ operation: "budget_alerts.query", reason: error.message }))
+  )
+  return CostStore.of({ costs, alertsSince })
 })
 
 /** The SQL cost store (needs a migrated `SqlClient`). */

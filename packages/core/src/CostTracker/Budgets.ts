@@ -271,7 +271,7 @@ export class BudgetBook {
       const scaled = spent * 1_000_000n
       for (const { millionths, threshold } of sorted) {
         if (scaled < millionths * budget.limitPico) break // sorted: no higher threshold is reached either
-        const key = `${budget.name}|${budget.period}|${periodStart}|${budget.limitPico}|${threshold}`
+        const key = thresholdKey(budget.name, budget.period, periodStart, budget.limitPico, threshold)
         if (!this.alerted.has(key)) {
           this.alerted.add(key)
           out.push({ budget, threshold, periodStart, spent })
@@ -283,7 +283,19 @@ export class BudgetBook {
 
   /** Whether `budget`, now spent, is to be announced: true the first time this period at its limit (as `crossings`). */
   spentFirst(budget: Budget): boolean {
-    return this.once(`exceeded:${budget.name}:${budget.limitPico}`, budget.period)
+    return this.once(spentKey(budget.name, budget.limitPico), budget.period)
+  }
+
+  /**
+   * Note a threshold announced before (by an earlier run, from the store) as
+   * announced: ignored unless it is of the current period. A threshold of 1
+   * or more also marks the budget announced spent at that limit.
+   */
+  announcedBefore(alert: { readonly budget: string; readonly period: string; readonly periodStart: number; readonly threshold: number; readonly limitPicoUsd: bigint }): void {
+    if (alert.period !== "daily" && alert.period !== "monthly") return
+    if (alert.periodStart !== this.start(alert.period)) return
+    this.alerted.add(thresholdKey(alert.budget, alert.period, alert.periodStart, alert.limitPicoUsd, alert.threshold))
+    if (alert.threshold >= 1) this.once(spentKey(alert.budget, alert.limitPicoUsd), alert.period)
   }
 
   /** Mark a one-off fact for this period (e.g. "exceeded event published"); true the first time. */
@@ -294,6 +306,13 @@ export class BudgetBook {
     return true
   }
 }
+
+/** The `alerted` key of a threshold of a budget at a limit in the period starting at `periodStart`. */
+const thresholdKey = (name: string, period: Period, periodStart: number, limitPico: bigint, threshold: number) =>
+  `${name}|${period}|${periodStart}|${limitPico}|${threshold}`
+
+/** The `once` key of a budget announced spent at a limit. */
+const spentKey = (name: string, limitPico: bigint) => `exceeded:${name}:${limitPico}`
 
 /** One configured budget now. */
 export interface BudgetStatus {

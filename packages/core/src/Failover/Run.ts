@@ -13,6 +13,7 @@ import { FailoverRecord } from "@modelgate/domain/Records"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import type { ApiKeys } from "../ApiKeys.js"
 import type { Events } from "../Events.js"
+import { dims } from "../CostTracker/Budgets.js"
 import type { AttemptError, FailoverOptions, FailoverOutcome, PermanentError } from "../Failover.js"
 import type { GatewayConfig } from "../GatewayConfig.js"
 import type { FailoverConfig, GatewayConfigData } from "../GatewayConfigSchema.js"
@@ -21,6 +22,16 @@ import type { ModelRegistry } from "../ModelRegistry.js"
 import { type ModelOptimizer, notify } from "../ModelOptimizer.js"
 import type { RecordSink } from "../RecordSink.js"
 import { makeTracker } from "./Excessive.js"
+
+/**
+ * The reason a `Failover` event gives: every team's `/v1/events` shows it,
+ * so an agent type's budget (a team's own) is not named, nor its spend; the
+ * record and a host's optimizer get the full reason.
+ */
+const shownReason = (e: AttemptError): string =>
+  e._tag === "BudgetExceeded" && e.budget.startsWith(dims.agentType(""))
+    ? `BudgetExceeded: the request's agent-type budget (${e.period}) has no room`
+    : `${e._tag}: ${e.message}`
 
 /** What the loop talks to. */
 export interface RunDeps {
@@ -128,7 +139,8 @@ export const makeRun = (deps: RunDeps) =>
       reason: string,
       attempt: number,
       start: number,
-      requestId: string | undefined
+      requestId: string | undefined,
+      shown: string = reason
     ) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
@@ -136,7 +148,7 @@ export const makeRun = (deps: RunDeps) =>
         yield* sink.offer(new FailoverRecord({ at, requestId, from, provider: fromProvider, to, reason, attempt, elapsedMs }))
         if (to === undefined) return
         const event = new FailoverEvent({ at, requestId, from, to, reason, attempt, elapsedMs })
-        yield* events.publish(event)
+        yield* events.publish(shown === reason ? event : new FailoverEvent({ ...event, reason: shown }))
         yield* notify(optimizer, (o) => o.onFailover(event))
         const { excessiveThreshold, excessiveWindowMs } = (yield* config.get).failover
         const verdict = yield* tracker.record(from, at, excessiveThreshold, excessiveWindowMs)
@@ -165,7 +177,7 @@ export const makeRun = (deps: RunDeps) =>
       let backoff: Schedule.ScheduleDriver<Duration.Duration, unknown> | undefined
       const failures: Array<CandidateFailure> = []
       const attempted: Array<AttemptError> = []
-      let previous: { readonly model: string; readonly provider: string; readonly reason: string } | undefined
+      let previous: { readonly model: string; readonly provider: string; readonly reason: string; readonly shown: string } | undefined
       let contextFloor: number | undefined
       let contextError: ContextLengthExceeded | undefined
 
@@ -182,7 +194,7 @@ export const makeRun = (deps: RunDeps) =>
         if (previous !== undefined) {
           backoff ??= yield* Schedule.driver(failoverBackoff(settings))
           yield* Effect.ignore(backoff.next(undefined))
-          yield* announce(previous.model, previous.provider, model.id, previous.reason, attemptNumber, start, requestId)
+          yield* announce(previous.model, previous.provider, model.id, previous.reason, attemptNumber, start, requestId, previous.shown)
         }
         const result = attemptNumber === 1 && first !== undefined
           ? first
@@ -199,7 +211,7 @@ export const makeRun = (deps: RunDeps) =>
           contextFloor = Math.max(contextFloor ?? 0, model.contextWindow)
           contextError = e
         }
-        previous = { model: model.id, provider: model.provider, reason: `${e._tag}: ${e.message}` }
+        previous = { model: model.id, provider: model.provider, reason: `${e._tag}: ${e.message}`, shown: shownReason(e) }
       }
 
       if (previous !== undefined) {

@@ -4,7 +4,7 @@
  * degraded mode entered and left (logged and published) on the way.
  */
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import { type BudgetExceeded, type Exclusion, type ModelNotFound, NoEligibleModel } from "@modelgate/domain/Errors"
+import { type BudgetExceeded, type Exclusion, type ModelNotFound, NoEligibleModel, QueueTimeout } from "@modelgate/domain/Errors"
 import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
@@ -85,7 +85,22 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
  */
 const degradedBy = (error: { readonly _tag: string }): boolean =>
   error._tag === "QueueTimeout" ||
-  (error instanceof NoEligibleModel && error.exclusions.some((e) => e.kind === "unavailable" || e.kind === "rate_limited"))
+  (error instanceof NoEligibleModel && error.exclusions.some(degrading))
+
+const degrading = (e: Exclusion): boolean => e.kind === "unavailable" || e.kind === "rate_limited"
+
+/**
+ * The reason of `DegradedModeEntered`, which every team's `/v1/events`
+ * sees: the models down or rate limited only, never the request's own
+ * exclusions (its agent type's budget, its asks). A queue timeout says how
+ * long the request waited (its message holds the request's exclusions).
+ */
+const degradedReason = (error: { readonly _tag: string; readonly message: string }): string =>
+  error instanceof NoEligibleModel
+    ? new NoEligibleModel({ exclusions: error.exclusions.filter(degrading) }, true).message
+    : error instanceof QueueTimeout
+    ? `no candidate became available within ${error.waitedMs} ms`
+    : error.message
 
 /**
  * Rank again after a wait in the queue, on the configuration in force now:
@@ -112,7 +127,7 @@ export const candidates = (s: Services, request: ChatRequest, requirements: Task
   Effect.catchAll(
     s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun), () =>
       rankAfterWait(s, request, requirements, begun)),
-    (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, e.message), Effect.fail(e)) : Effect.fail(e))
+    (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, degradedReason(e)), Effect.fail(e)) : Effect.fail(e))
   )
 
 /**
