@@ -30,6 +30,12 @@ export interface ChatResult {
   readonly rateLimit: RateLimitInfo | undefined
   /** The provider's request id, when it sent one. */
   readonly providerRequestId: string | undefined
+  /**
+   * How many earlier HTTP requests of this call (the adapter's retries) the
+   * provider answered with an error: each counts against its rate limits, as
+   * this one does (absent: none).
+   */
+  readonly retried?: number | undefined
 }
 
 /**
@@ -41,6 +47,12 @@ export interface StreamResult {
   readonly chunks: Stream.Stream<ChatChunk, ProviderError>
   readonly rateLimit: RateLimitInfo | undefined
   readonly providerRequestId: string | undefined
+  /**
+   * How many earlier HTTP requests of this stream's call (the adapter's retries) the
+   * provider answered with an error: each counts against its rate limits, as
+   * this one does (absent: none).
+   */
+  readonly retried?: number | undefined
   /**
    * The same chunks as a bare pull, when the adapter offers one (the shipped
    * adapters do: their `chunks` is derived from it): a consumer with its own

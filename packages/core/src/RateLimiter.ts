@@ -92,8 +92,12 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
   {
     /** Hold room for one call of `estimatedTokens` on `model` (and `keyId`), or say when it will fit. */
     readonly reserve: (model: ModelMetadata, estimatedTokens: number, keyId?: string) => Effect.Effect<Reservation, RateLimitExceeded>
-    /** Replace the estimate by the actual token count (refund or charge the difference). */
-    readonly settle: (reservation: Reservation, actualTokens: number) => Effect.Effect<void>
+    /**
+     * Replace the estimate by the actual token count (refund or charge the
+     * difference); `retried` more requests (the adapter's retries the provider
+     * answered, each counted by it) are added to the reservation's requests.
+     */
+    readonly settle: (reservation: Reservation, actualTokens: number, retried?: number) => Effect.Effect<void>
     /** The call failed before the provider counted it: give the capacity back. */
     readonly release: (reservation: Reservation) => Effect.Effect<void>
     /**
@@ -147,7 +151,7 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
       estimatedTokens: number,
       keyId?: string
     ) => Effect.Effect<Reservation, RateLimitExceeded>
-    readonly settleAt?: (config: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) => Effect.Effect<void>
+    readonly settleAt?: (config: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number, retried?: number) => Effect.Effect<void>
     readonly releaseAt?: (config: GatewayConfigData, now: number, reservation: Reservation) => Effect.Effect<void>
     readonly headroomAllAt?: (
       config: GatewayConfigData,
@@ -260,11 +264,14 @@ export const make = Effect.gen(function* () {
       })
       : withNow((settings, now) => steps.close(settings, now, reservation, op))
 
-  const settleOp = (reservation: Reservation, actualTokens: number): SlidingWindow.Op =>
-    ({ _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) })
+  const settleOp = (reservation: Reservation, actualTokens: number, retried?: number): SlidingWindow.Op =>
+    retried === undefined || retried <= 0
+      ? { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) }
+      : { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens), retried: Math.ceil(retried) }
   const releaseOp = (reservation: Reservation): SlidingWindow.Op => ({ _tag: "Release", id: reservation.id, at: reservation.at })
 
-  const settle = (reservation: Reservation, actualTokens: number) => close(reservation, settleOp(reservation, actualTokens))
+  const settle = (reservation: Reservation, actualTokens: number, retried?: number) =>
+    close(reservation, settleOp(reservation, actualTokens, retried))
 
   const release = (reservation: Reservation) => close(reservation, releaseOp(reservation))
 
@@ -328,7 +335,8 @@ export const make = Effect.gen(function* () {
     ? {
       reserveAt: (_c: GatewayConfigData, _now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
         reserve(model, estimatedTokens, keyId),
-      settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number) => settle(reservation, actualTokens),
+      settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number, retried?: number) =>
+        settle(reservation, actualTokens, retried),
       releaseAt: (_c: GatewayConfigData, _now: number, reservation: Reservation) => release(reservation),
       headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests, keysOf?: KeysOf, dryRun?: boolean) =>
         headroomAll(requests, keysOf, dryRun)
@@ -336,8 +344,8 @@ export const make = Effect.gen(function* () {
     : {
       reserveAt: (_c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
         steps.reserve(running, now, model, estimatedTokens, keyId),
-      settleAt: (_c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number) =>
-        steps.close(running, now, reservation, settleOp(reservation, actualTokens)),
+      settleAt: (_c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number, retried?: number) =>
+        steps.close(running, now, reservation, settleOp(reservation, actualTokens, retried)),
       releaseAt: (_c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(running, now, reservation, releaseOp(reservation)),
       headroomAllAt: (_c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf, dryRun?: boolean) =>
         steps.headroomAll(running, now, requests, keysOf, dryRun)

@@ -95,7 +95,7 @@ export const make = (
           const normalised = fromAnthropicResponse(decoded, nowMs)
           // A whole answer, billed: the error carries its usage.
           if ("_tag" in normalised) return Effect.fail(malformed(base, `unknown stop_reason ${String(normalised.stopReason)}`, usageOf(decoded.usage)))
-          return Effect.succeed<ChatResult>({ response: normalised.response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId })
+          return Effect.succeed<ChatResult>({ response: normalised.response, rateLimit: answer.rateLimit, providerRequestId: answer.requestId, retried: answer.retried })
         }))
     }
 
@@ -115,7 +115,7 @@ export const make = (
               () => new AnthropicStreamTranslator(context, Math.floor(nowMs / 1000)),
               (detail) => new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail })
             )
-            return { ...runs, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+            return { ...runs, rateLimit: opened.rateLimit, providerRequestId: opened.requestId, retried: opened.retried }
           })))
     }
 

@@ -127,7 +127,7 @@ export const make = (
           })
           return Either.isLeft(response)
             ? Effect.fail(response.left)
-            : Effect.succeed<ChatResult>({ response: response.right, rateLimit: answer.rateLimit, providerRequestId: answer.requestId })
+            : Effect.succeed<ChatResult>({ response: response.right, rateLimit: answer.rateLimit, providerRequestId: answer.requestId, retried: answer.retried })
         }))
     }
 
@@ -156,7 +156,7 @@ export const make = (
               () => new GeminiStreamTranslator(context),
               (detail) => new MalformedResponse({ provider: providerId, model: info.model, status: opened.status, detail })
             )
-            return { ...runs, rateLimit: opened.rateLimit, providerRequestId: opened.requestId }
+            return { ...runs, rateLimit: opened.rateLimit, providerRequestId: opened.requestId, retried: opened.retried }
           })))
     }
 

@@ -108,7 +108,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
               })
             )
           }
-          return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: undefined, providerRequestId: undefined })
+          return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: undefined, providerRequestId: undefined, retried: res.retried })
         }))
     }
 
@@ -123,7 +123,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
         Effect.flatMap(identity(ctx.model.providerModel), (id) =>
           http.stream(info, request, (res): Effect.Effect<StreamResult> => {
             const open = () => pullStream(providerId, info, ctx.request, res, id)
-            return Effect.succeed({ chunks: toStream(open), open, rateLimit: undefined, providerRequestId: undefined })
+            return Effect.succeed({ chunks: toStream(open), open, rateLimit: undefined, providerRequestId: undefined, retried: res.retried })
           })))
     }
 

@@ -111,7 +111,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
         const billed = wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : undefined
         return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`, billed))
       }
-      return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId })
+      return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId, retried: res.retried })
     }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
@@ -127,7 +127,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       const info = callInfoOf(ctx.model, key)
       return http.stream(info, chatRequest(ctx, key, true), (res): Effect.Effect<StreamResult> => {
         const open = () => pullStream(providerId, info, ctx.request, res, ctx.model.providerModel)
-        return Effect.succeed({ chunks: toStream(open), open, rateLimit: res.rateLimit, providerRequestId: res.requestId })
+        return Effect.succeed({ chunks: toStream(open), open, rateLimit: res.rateLimit, providerRequestId: res.requestId, retried: res.retried })
       })
     }
 

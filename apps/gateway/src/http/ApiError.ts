@@ -63,7 +63,8 @@ const unavailable = (message: string, code: string, retryAfterMs?: number): ApiE
 const rateLimited = (message: string, code: string, retryAfterMs?: number): ApiError =>
   new ApiError({ status: 429, type: "rate_limit_error", code, message, retryAfterMs })
 
-const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded"])
+/** Failures that clear with time: a provider's or the gateway's rate limit, a budget (concurrent requests took the room). */
+const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded", "BudgetExceeded"])
 
 const timedOut = (message: string): ApiError => new ApiError({ status: 504, type: "timeout_error", code: "upstream_timeout", message })
 

@@ -82,8 +82,8 @@ const reserveBudget = (s: AccountingServices, c: GatewayConfigData, now: number,
   s.costs.reserveAt === undefined ? s.costs.reserve(model, agentType, amount) : s.costs.reserveAt(c, now, model, agentType, amount)
 const reserveLimit = (s: AccountingServices, c: GatewayConfigData, now: number, model: ModelMetadata, tokens: number, keyId: string | undefined) =>
   s.limiter.reserveAt === undefined ? s.limiter.reserve(model, tokens, keyId) : s.limiter.reserveAt(c, now, model, tokens, keyId)
-const settleLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation, tokens: number) =>
-  s.limiter.settleAt === undefined ? s.limiter.settle(limit, tokens) : s.limiter.settleAt(c, now, limit, tokens)
+const settleLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation, tokens: number, retried?: number) =>
+  s.limiter.settleAt === undefined ? s.limiter.settle(limit, tokens, retried) : s.limiter.settleAt(c, now, limit, tokens, retried)
 const releaseLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation) =>
   s.limiter.releaseAt === undefined ? s.limiter.release(limit) : s.limiter.releaseAt(c, now, limit)
 const commitCost = (s: AccountingServices, c: GatewayConfigData, now: number, budget: BudgetReservation, record: CostRecord) =>
@@ -138,6 +138,12 @@ export interface Outcome {
    * as `Interrupted`, the client's doing (`PerformanceMonitor/Counted.ts`).
    */
   readonly clientLeft?: boolean | undefined
+  /**
+   * How many earlier HTTP requests of the call (the adapter's retries) the
+   * provider answered (`ChatResult.retried`): counted in the limiter's
+   * requests with the call's own.
+   */
+  readonly retried?: number | undefined
 }
 
 /** The performance record of one call (or cache hit) of `model`. */
@@ -194,8 +200,8 @@ export const succeeded = (
   const { cost, record } = charge(s, held, usage, outcome)
   const { config, limit } = held
   const settled = rateLimit === undefined
-    ? settleLimit(s, config, outcome.now, limit, usage.total_tokens)
-    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens), () => s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf))
+    ? settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried)
+    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried), () => s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf))
   // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
   // in the order of the generator it replaced.
   return flatMapNow(settled, () =>
@@ -240,14 +246,19 @@ export const failed = (
     readonly rateLimit?: RateLimitInfo | undefined
     readonly retryAfterMs?: number | undefined
     readonly usage?: Usage | undefined
+    readonly attempts?: ReadonlyArray<{ readonly status?: number | undefined }> | undefined
   },
   outcome: Outcome
 ): Effect.Effect<PicoUsd> =>
   Effect.gen(function* () {
     const { config, limit } = held
     const billed = error.usage
-    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens)
-    else if (error.status !== undefined) yield* settleLimit(s, config, outcome.now, limit, 0)
+    // Every HTTP request of the call that the provider answered (its retries included) counts in its requests.
+    const answered = error.attempts === undefined
+      ? (error.status === undefined ? 0 : 1) + (outcome.retried ?? 0)
+      : error.attempts.filter((a) => a.status !== undefined).length
+    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens, answered - 1)
+    else if (answered > 0) yield* settleLimit(s, config, outcome.now, limit, 0, answered - 1)
     else yield* releaseLimit(s, config, outcome.now, limit)
     const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id, s.keysOf)
     if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
@@ -287,7 +298,7 @@ export const failedAfterOutput = (
 ) =>
   Effect.gen(function* () {
     const { config, limit } = held
-    yield* settleLimit(s, config, outcome.now, limit, usage.total_tokens)
+    yield* settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried)
     yield* commitCost(s, config, outcome.now, held.budget, charge(s, held, usage, outcome).record)
     yield* recordPerformance(
       s,

@@ -38,7 +38,8 @@ export const completeAnswer = (
             requestId,
             requirements,
             now: begun.clock.unsafeCurrentTimeMillis(),
-            streamed: false
+            streamed: false,
+            retried: result.retried
           }),
           // The request's cost: this answer's and the billed answers of its failed attempts.
           (cost) => ({ response: result.response, cost: (cost + chargedBefore) as PicoUsd })

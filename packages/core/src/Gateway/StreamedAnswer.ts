@@ -61,6 +61,7 @@ const settleStream = (
   s: Services,
   attempt: Attempt,
   rateLimit: RateLimitInfo | undefined,
+  retried: number | undefined,
   usageSoFar: (() => Usage | undefined) | undefined,
   request: ChatRequest,
   requirements: TaskRequirements,
@@ -76,7 +77,8 @@ const settleStream = (
     requirements,
     now: begun.clock.unsafeCurrentTimeMillis(),
     streamed: true,
-    timeToFirstTokenMs: summary.timeToFirstTokenMs
+    timeToFirstTokenMs: summary.timeToFirstTokenMs,
+    retried
   }
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
   // Ended, broken after output, or the client went away: the provider generated (and bills) what was sent.
@@ -147,7 +149,7 @@ const answerStream = (
   let costUsd: number | undefined
   const peeledAt = begun.clock.unsafeCurrentTimeMillis()
   // The request's cost: the stream's and the billed answers of its failed attempts.
-  const settle = settleStream(s, attempt, started.rateLimit, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost) => {
+  const settle = settleStream(s, attempt, started.rateLimit, started.retried, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost) => {
     costUsd = toUsd(cost + attempt.chargedBefore)
   })
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).

@@ -72,7 +72,8 @@ export interface Limits {
 /** One operation on a key's state. */
 export type Op =
   | { readonly _tag: "Reserve"; readonly id: string; readonly tokens: number; readonly limits: Limits; readonly warnAt: number | undefined }
-  | { readonly _tag: "Settle"; readonly id: string; readonly at: number; readonly tokens: number }
+  /** `retried`: more requests of the same call (the adapter's retries the provider counted), added to its bucket. */
+  | { readonly _tag: "Settle"; readonly id: string; readonly at: number; readonly tokens: number; readonly retried?: number | undefined }
   | { readonly _tag: "Release"; readonly id: string; readonly at: number }
   | { readonly _tag: "Block"; readonly until: number }
   /**
@@ -301,6 +302,7 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
         const open = state.open[s]!
         const charged = open.get(op.id)!
         state.tokens[s] = Math.max(0, state.tokens[s]! + Math.max(0, op.tokens) - charged)
+        if (op.retried !== undefined) state.requests[s] = state.requests[s]! + op.retried
         open.delete(op.id)
       }
       return noChange(signals)

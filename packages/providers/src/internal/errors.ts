@@ -38,6 +38,12 @@ export interface ResponseMeta {
   readonly headers: Headers.Headers
   readonly requestId: string | undefined
   readonly rateLimit: RateLimitInfo | undefined
+  /**
+   * How many earlier HTTP requests of this call (the adapter's retries) the
+   * provider answered with an error: requests it counted against its limits
+   * besides this one (absent: none).
+   */
+  readonly retried?: number | undefined
 }
 
 /** Everything an adapter's `classify` needs to turn a non-2xx answer into one error. */

@@ -251,11 +251,12 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
 
     const call: ProviderHttp["call"] = (info, request, onSuccess, options) =>
       Effect.flatMap(spec.getConfig, (config) => {
-        const attempt = Effect.flatMap(
-          exchange(info, requestOf(request, config), config.timeoutMs, limiterFor(config.maxConcurrency)),
-          onSuccess
-        )
-        return options?.retry === false ? attempt : withRetries(attempt, config)
+        const attempt = (retried: number) =>
+          Effect.flatMap(
+            exchange(info, requestOf(request, config), config.timeoutMs, limiterFor(config.maxConcurrency)),
+            retried === 0 ? onSuccess : (response) => onSuccess({ ...response, retried })
+          )
+        return options?.retry === false ? attempt(0) : withRetries(attempt, config)
       })
 
     const stream = <A>(
@@ -266,7 +267,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       Effect.flatMap(spec.getConfig, (config) => {
         const limiter = limiterFor(config.maxConcurrency)
         const req = requestOf(request, config)
-        const attempt = Effect.uninterruptibleMask((restore) => {
+        const attempt = (retried: number) => Effect.uninterruptibleMask((restore) => {
           const model = modelLimiterOf(info)
           const run = Effect.flatMap(Scope.make(), (scope) =>
             Effect.withFiberRuntime<A, ProviderError>((fiber) => {
@@ -297,7 +298,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
                       detail: excerpt(`body broke: ${e.message}${causeText(e.cause)}`, info.secrets)
                     })
                 const open = () => openBody(response, deadline, broken, release)
-                return restore(onOpen({ ...meta, open, body: toStream(open) }))
+                return restore(onOpen({ ...meta, ...(retried === 0 ? {} : { retried }), open, body: toStream(open) }))
               })
               // Masked here, so `release` runs whole (as `Effect.onError` would, with fewer steps).
               const released = Effect.tapErrorCause(opened, () => release)

@@ -49,22 +49,25 @@ export const retryPolicy = (
 /**
  * Run `attempt` under `retryPolicy(config)`. The error that finally comes out
  * carries `attempts`: the tag, status and message of every failed attempt.
- * The schedule and the attempt list are only built once an attempt failed (the
- * first attempt usually succeeds): the loop is `Effect.retry`'s, driven by
- * `Schedule.driver`.
+ * Each attempt is told how many earlier attempts of the call the provider
+ * answered (an HTTP status: requests it counted against its limits), so an
+ * answer can report them (`ResponseMeta.retried`). The schedule and the
+ * attempt list are only built once an attempt failed (the first attempt
+ * usually succeeds): the loop is `Effect.retry`'s, driven by `Schedule.driver`.
  */
 export const withRetries = <A>(
-  attempt: Effect.Effect<A, ProviderError>,
+  attempt: (answeredBefore: number) => Effect.Effect<A, ProviderError>,
   config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">
 ): Effect.Effect<A, ProviderError> =>
-  Effect.catchAll(attempt, (first) =>
+  Effect.catchAll(attempt(0), (first) =>
     Effect.flatMap(Schedule.driver(retryPolicy(config)), (driver) => {
       const attempts = [attemptOf(first)]
+      const answered = () => attempts.filter((a) => a.status !== undefined).length
       const loop = (error: ProviderError): Effect.Effect<A, ProviderError> =>
         Effect.matchEffect(driver.next(error), {
           onFailure: () => Effect.fail(withAttempts(error, attempts)),
           onSuccess: () =>
-            Effect.catchAll(attempt, (next) => {
+            Effect.catchAll(Effect.suspend(() => attempt(answered())), (next) => {
               attempts.push(attemptOf(next))
               return loop(next)
             })
