@@ -142,8 +142,14 @@ export const start = (options: Options): Dashboard => {
     eventSection
   )
 
-  const drawKeyState = () => {
-    keyState.textContent = key === undefined ? "no key: a gateway with MODELGATE_MASTER_KEY set refuses" : "key in use (kept for this tab only)"
+  /** The key line; `refused`: the gateway answered 401 to the key in use. */
+  const drawKeyState = (refused = false) => {
+    keyState.textContent = key === undefined
+      ? "no key: a gateway with MODELGATE_MASTER_KEY set refuses"
+      : refused
+      ? "the gateway refused this key (401): use another"
+      : "key in use (kept for this tab only)"
+    keyState.className = key !== undefined && refused ? "error" : "muted"
   }
 
   const render = <A>(container: Element, answer: Answer<A>, draw: (value: A) => Node) =>
@@ -180,6 +186,8 @@ export const start = (options: Options): Dashboard => {
     } else render(traffic.body, metrics, () => document.createTextNode(""))
     render(costSection.body, costs, (c) => Panels.costs(document, c))
     render(budgetSection.body, budgetList, (b) => Panels.budgets(document, b))
+    // A 401 with a key: the gateway does not know it (a 403 is a known key without the right: not this).
+    drawKeyState(answers.some((answer) => !answer.ok && answer.failure.status === 401))
     // No answer at all (refused connections, timeouts): not an update.
     const unanswered = answers.every((answer) => !answer.ok && answer.failure.status === 0)
     const now = Format.timeOfDay(Date.now())

@@ -139,7 +139,8 @@ describe("the dashboard", () => {
       input.form!.dispatchEvent(new window.Event("submit", { cancelable: true }))
       expect(input.value).toBe("")
       yield* eventually("the refusal of the wrong key", () => text("costs").includes("401: invalid API key"))
-      expect(text("key-state")).toContain("key in use")
+      // The key line says so too, not "in use".
+      expect(text("key-state")).toBe("the gateway refused this key (401): use another")
       // The event stream says the key was refused and stops asking.
       yield* eventually("the event stream refused", () => text("events-state") === "not following: 401: invalid API key (use another key)")
       ;(document.getElementById("forget") as HTMLButtonElement).click()
