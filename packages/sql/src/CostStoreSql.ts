@@ -1,37 +1,49 @@
 /**
  * The SQL `CostStore`: grouped sums over `cost_records`, straight from SQL.
- * Money sums are SQLite 64-bit integer SUMs read as text into `bigint` (exact
- * up to ~$9.2M per group; beyond that SQLite reports an integer overflow).
+ * Money sums are read as text into `bigint`: exact up to ~$9.2M per group on
+ * SQLite (64-bit integer SUMs; beyond that it reports an integer overflow),
+ * exact at any size on PostgreSQL (its SUM of BIGINT is NUMERIC).
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { CostGroup, type CostGroupBy, CostQuery, CostStore } from "@modelgate/core/CostStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
+import { Int } from "./internal/sqlInt.js"
 
 const Row = Schema.Struct({
   key: Schema.NullOr(Schema.String),
   cost: Schema.BigInt,
-  requests: Schema.Number,
-  cache_hits: Schema.Number,
-  prompt_tokens: Schema.Number,
-  completion_tokens: Schema.Number,
-  cached_tokens: Schema.Number
+  requests: Int,
+  cache_hits: Int,
+  prompt_tokens: Int,
+  completion_tokens: Int,
+  cached_tokens: Int
 })
 
-const groupExpression: Record<CostGroupBy, string> = {
-  none: "NULL",
-  day: "strftime('%Y-%m-%d', at / 1000, 'unixepoch')",
-  month: "strftime('%Y-%m', at / 1000, 'unixepoch')",
-  model: "model",
-  provider: "provider",
-  agentType: "agent_type",
-  apiKeyId: "api_key_id"
+/** The grouping key of each `groupBy`, per dialect (days and months in UTC). */
+const groupExpression = (groupBy: CostGroupBy, dialect: "sqlite" | "pg"): string => {
+  switch (groupBy) {
+    case "none":
+      return "NULL"
+    case "day":
+      return dialect === "pg" ? "to_char(to_timestamp(at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD')" : "strftime('%Y-%m-%d', at / 1000, 'unixepoch')"
+    case "month":
+      return dialect === "pg" ? "to_char(to_timestamp(at / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM')" : "strftime('%Y-%m', at / 1000, 'unixepoch')"
+    case "model":
+      return "model"
+    case "provider":
+      return "provider"
+    case "agentType":
+      return "agent_type"
+    case "apiKeyId":
+      return "api_key_id"
+  }
 }
 
 const AlertRow = Schema.Struct({
   budget: Schema.String,
   period: Schema.String,
-  period_start: Schema.Number,
+  period_start: Int,
   threshold: Schema.Number,
   limit_pico: Schema.BigInt
 })
@@ -39,6 +51,7 @@ const AlertRow = Schema.Struct({
 /** Build the SQL cost store on the current `SqlClient`. */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const dialect = sql.onDialectOrElse({ pg: () => "pg" as const, orElse: () => "sqlite" as const })
   const find = SqlSchema.findAll({
     Request: CostQuery,
     Result: Row,
@@ -51,7 +64,7 @@ export const make = Effect.gen(function* () {
         ...(query.agentType !== undefined ? [sql`agent_type = ${query.agentType}`] : []),
         ...(query.apiKeyId !== undefined ? [sql`api_key_id = ${query.apiKeyId}`] : [])
       ]
-      const key = sql.literal(groupExpression[query.groupBy ?? "none"])
+      const key = sql.literal(groupExpression(query.groupBy ?? "none", dialect))
       return sql`
         SELECT ${key} AS key,
                CAST(SUM(cost_pico) AS TEXT) AS cost,

@@ -8,8 +8,9 @@ import { MetricsFilter } from "@modelgate/core/Metrics/Snapshot"
 import { MetricsStore } from "@modelgate/core/MetricsStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
+import { Int } from "./internal/sqlInt.js"
 
-const N = Schema.Number
+const N = Int
 const PerfRow = Schema.Struct({
   model: Schema.String,
   provider: Schema.String,

@@ -28,7 +28,12 @@ export const make = Effect.gen(function* () {
   const list = SqlSchema.findAll({
     Request: Schema.Void,
     Result: OverrideRow,
-    execute: () => sql`SELECT id, kind, body FROM model_overrides ORDER BY rowid`
+    // The order the overrides were first put in: SQLite's rowid, PostgreSQL's `seq` identity.
+    execute: () =>
+      sql.onDialectOrElse({
+        pg: () => sql`SELECT id, kind, body FROM model_overrides ORDER BY seq`,
+        orElse: () => sql`SELECT id, kind, body FROM model_overrides ORDER BY rowid`
+      })
   })
 
   return ModelStore.of({

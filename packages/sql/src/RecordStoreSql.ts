@@ -1,8 +1,9 @@
 /**
  * The SQL `RecordStore`: each batch in one transaction, one multi-row INSERT
- * per table (in chunks, under SQLite's parameter limit). On a SQLite file the
- * batches are written on a worker thread (`RecordWorker`), so a write never
- * blocks the event loop; on `:memory:` or another SQL database, on this thread.
+ * per table (in chunks, under SQLite's parameter limit), with the batch's id
+ * so a retried batch is never written twice. On a SQLite file the batches are
+ * written on a worker thread (`RecordWorker`), so a write never blocks the
+ * event loop; on `:memory:` or PostgreSQL (`Postgres.layer`), on this thread.
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -20,7 +21,7 @@ import { Effect, Layer, Option } from "effect"
 import * as crypto from "node:crypto"
 import * as CostStoreSql from "./CostStoreSql.js"
 import * as RecordColumns from "./internal/recordColumns.js"
-import { describeSqlError, insertTables, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
+import { describeSqlError, insertTablesOnce, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
 import * as MetricsStoreSql from "./MetricsStoreSql.js"
 import * as RecordWorker from "./RecordWorker.js"
 import { chooseWorker, type WriteThread as WriteThreadType } from "./internal/writeThread.js"
@@ -42,13 +43,41 @@ export const toTables = (records: ReadonlyArray<GatewayRecord>): ReadonlyArray<T
 
 const writeError = (error: SqlError) => new StoreError({ operation: "records.writeBatch", reason: describeSqlError(error) })
 
-/** Build the SQL record store writing on the current `SqlClient`, on this thread. */
+/**
+ * Batch ids: one per batch array, the same for every retry of that batch (the
+ * writer retries with the same array), unique across stores and processes.
+ */
+const batchIds = () => {
+  const store = crypto.randomUUID()
+  const ids = new WeakMap<ReadonlyArray<GatewayRecord>, string>()
+  let next = 0
+  return (records: ReadonlyArray<GatewayRecord>) => {
+    let id = ids.get(records)
+    if (id === undefined) {
+      id = `${store}:${++next}`
+      ids.set(records, id)
+    }
+    return id
+  }
+}
+
+/**
+ * Build the SQL record store writing on the current `SqlClient`, on this
+ * thread. Each batch carries an id committed with its rows (`batchIds`): a
+ * batch whose COMMIT reached the database but whose answer was lost (a
+ * connection to PostgreSQL dropped) is not written twice when retried.
+ */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const idOf = batchIds()
   const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(
     function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
-      yield* insertTables(sql, toTables(records))
+      const batchId = idOf(records)
+      const written = yield* insertTablesOnce(sql, toTables(records), batchId)
+      if (!written) {
+        yield* Effect.logInfo(`record batch ${batchId} (${records.length} records) was committed before its answer was lost; not written again`)
+      }
     },
     Effect.mapError(writeError)
   )
@@ -56,24 +85,13 @@ export const make = Effect.gen(function* () {
 })
 
 /**
- * Build the record store writing on `worker`. Each batch carries an id, the
- * same for every retry of that batch (the writer retries with the same array),
- * committed with its rows: a batch whose thread died after COMMIT but before
- * replying is not written twice when retried.
+ * Build the record store writing on `worker`. Each batch carries an id
+ * (`batchIds`) committed with its rows: a batch whose thread died after
+ * COMMIT but before replying is not written twice when retried.
  */
 export const makeOn = (worker: RecordWorker.RecordWorker) =>
   Effect.sync(() => {
-    const store = crypto.randomUUID()
-    const ids = new WeakMap<ReadonlyArray<GatewayRecord>, string>()
-    let next = 0
-    const idOf = (records: ReadonlyArray<GatewayRecord>) => {
-      let id = ids.get(records)
-      if (id === undefined) {
-        id = `${store}:${++next}`
-        ids.set(records, id)
-      }
-      return id
-    }
+    const idOf = batchIds()
     const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
       const batchId = idOf(records)

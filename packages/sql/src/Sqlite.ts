@@ -2,7 +2,7 @@
  * The embedded SQLite database: a WAL-mode client on one file, migrated before
  * first use. The directory of the file is created when missing.
  */
-import { SqliteClient } from "@effect/sql-sqlite-node"
+import { SqliteClient, SqliteMigrator } from "@effect/sql-sqlite-node"
 import { FileSystem, Path } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
@@ -14,7 +14,7 @@ import { loader } from "./Migrations.js"
 import * as RecordWorker from "./RecordWorker.js"
 
 /** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
-export const migrations = Layer.effectDiscard(migrateFully(loader))
+export const migrations = Layer.effectDiscard(migrateFully(loader, SqliteMigrator.run))
 
 /**
  * Which SQLite database `Sqlite.layer` opened. Stores that can use a second

@@ -9,9 +9,7 @@ import type { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, type ParseResult, Schema } from "effect"
 import { transaction } from "./recordRows.js"
-
-/** Integers come back as numbers from SQLite and as strings from PostgreSQL BIGINT. */
-export const Int = Schema.Union(Schema.Number, Schema.NumberFromString)
+import { Int } from "./sqlInt.js"
 
 /** A `cached_responses` row; `response` is the response's JSON. */
 export const CacheRow = Schema.Struct({

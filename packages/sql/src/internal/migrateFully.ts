@@ -5,12 +5,11 @@
  * once, before that process has committed: the loser then runs on tables that
  * do not exist yet. Here the migrator runs until the database holds the
  * newest shipped migration, again after a short wait while another
- * connection holds the lock (`SQLITE_BUSY` / `SQLITE_LOCKED`) or is still
- * migrating; any other failure is final.
+ * connection holds the lock (`SQLITE_BUSY` / `SQLITE_LOCKED`; on PostgreSQL
+ * a concurrent creation of the bookkeeping table) or is still migrating; any
+ * other failure is final.
  */
 import { type Migrator, SqlClient, type SqlError } from "@effect/sql"
-import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
-import { SqliteMigrator } from "@effect/sql-sqlite-node"
 import { Cause, Data, Effect, Schedule } from "effect"
 
 /** The database is behind the newest shipped migration: another connection is migrating it. */
@@ -20,11 +19,18 @@ export class MigrationsPending extends Data.TaggedError("MigrationsPending")<{ r
   }
 }
 
-/** Whether `u` (or an error it wraps) is SQLite's lock contention. */
+/**
+ * PostgreSQL's codes for two sessions creating the same table at once (the
+ * migrator's bookkeeping table, before its lock can be taken): a unique
+ * violation in the catalog, a duplicate table, a deadlock.
+ */
+const pgContention = new Set(["23505", "42P07", "40P01"])
+
+/** Whether `u` (or an error it wraps) is lock contention: SQLite's, or PostgreSQL's (`pgContention`). */
 const isContention = (u: unknown): boolean => {
   for (let e = u, depth = 0; typeof e === "object" && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code
-    if (typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))) return true
+    if (typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || pgContention.has(code))) return true
     if ((e as { _tag?: unknown })._tag === "MigrationsPending") return true
   }
   return false
@@ -33,19 +39,20 @@ const isContention = (u: unknown): boolean => {
 /** Waits between tries: 50 ms apart, for about 30 s (the other process may be slow to start). */
 const contentionRetry = Schedule.spaced("50 millis").pipe(Schedule.intersect(Schedule.recurs(600)))
 
-/** Run `loader`'s migrations on the `SqlClient` until the database holds the newest of them. */
-export const migrateFully = (
-  loader: Migrator.Loader
-): Effect.Effect<
-  void,
-  Migrator.MigrationError | SqlError.SqlError | MigrationsPending,
-  SqlClient.SqlClient | FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
-> =>
+/**
+ * Run `loader`'s migrations with `run` (the dialect's migrator:
+ * `SqliteMigrator.run`, `PgMigrator.run`) on the `SqlClient` until the
+ * database holds the newest of them.
+ */
+export const migrateFully = <R>(
+  loader: Migrator.Loader,
+  run: (options: Migrator.MigratorOptions) => Effect.Effect<unknown, Migrator.MigrationError | SqlError.SqlError, R>
+): Effect.Effect<void, Migrator.MigrationError | SqlError.SqlError | MigrationsPending, SqlClient.SqlClient | R> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const newest = Math.max(0, ...(yield* loader).map(([id]) => id))
     const once = Effect.gen(function* () {
-      yield* SqliteMigrator.run({ loader })
+      yield* run({ loader })
       const [row] = yield* sql<{ readonly applied: number | null }>`SELECT max(migration_id) AS applied FROM effect_sql_migrations`
       const applied = row?.applied ?? 0
       if (applied < newest) return yield* new MigrationsPending({ applied, newest })

@@ -76,20 +76,47 @@ export const toColumns = ({ rows, table }: TableRows): TableColumns => {
 
 const CHUNK = 50
 
+/** Insert every table's rows, `CHUNK` rows per statement (in the caller's transaction, if any). */
+const insertRows = (sql: SqlClient.SqlClient, tables: ReadonlyArray<TableRows>): Effect.Effect<void, SqlError> =>
+  Effect.forEach(
+    tables.flatMap(({ rows, table }) =>
+      Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => [table, rows.slice(i * CHUNK, (i + 1) * CHUNK)] as const)
+    ),
+    ([table, rows]) => sql`INSERT INTO ${sql(table)} ${sql.insert(rows)}`,
+    { discard: true }
+  )
+
 /** Insert every table's rows in one transaction, `CHUNK` rows per statement. */
 export const insertTables = (sql: SqlClient.SqlClient, tables: ReadonlyArray<TableRows>): Effect.Effect<void, SqlError> =>
-  tables.length === 0
-    ? Effect.void
-    : transaction(
-        sql,
-        Effect.forEach(
-          tables.flatMap(({ rows, table }) =>
-            Array.from({ length: Math.ceil(rows.length / CHUNK) }, (_, i) => [table, rows.slice(i * CHUNK, (i + 1) * CHUNK)] as const)
-          ),
-          ([table, rows]) => sql`INSERT INTO ${sql(table)} ${sql.insert(rows)}`,
-          { discard: true }
-        )
-      )
+  tables.length === 0 ? Effect.void : transaction(sql, insertRows(sql, tables))
+
+/**
+ * `insertTables` for a batch with an id (stable across its retries), on any
+ * SQL database: the transaction also records the id in `record_batches`, and
+ * a batch whose id is there already was committed before (its writer did not
+ * hear back: a connection lost after COMMIT): nothing is written, and the
+ * answer is `false`. Pruned as `insertColumns` prunes. Portable SQL (SQLite
+ * 3.35+ and PostgreSQL): `ON CONFLICT DO NOTHING RETURNING`.
+ */
+export const insertTablesOnce = (
+  sql: SqlClient.SqlClient,
+  tables: ReadonlyArray<TableRows>,
+  batchId: string,
+  keep: number = keepBatchIds
+): Effect.Effect<boolean, SqlError> =>
+  transaction(
+    sql,
+    Effect.flatMap(
+      sql<{ readonly seq: number | string }>`INSERT INTO record_batches (id) VALUES (${batchId}) ON CONFLICT (id) DO NOTHING RETURNING seq`,
+      (added) => {
+        const row = added[0]
+        if (row === undefined) return Effect.succeed(false)
+        const seq = Number(row.seq)
+        const prune = seq % Math.max(1, Math.ceil(keep / 10)) === 0 ? sql`DELETE FROM record_batches WHERE seq <= ${seq - keep}` : Effect.void
+        return insertRows(sql, tables).pipe(Effect.zipRight(prune), Effect.as(true))
+      }
+    )
+  )
 
 /** How many committed batch ids `record_batches` keeps at least (the newest; `insertColumns` prunes every tenth of it). */
 export const keepBatchIds = 1_000

@@ -1,0 +1,75 @@
+/**
+ * The PostgreSQL database, for several gateway instances sharing their
+ * records, costs, metrics, added models and response cache: a pooled client
+ * on a `postgres://` URL, migrated before first use (`migrations/pg`). The
+ * stores are the same as on SQLite; they write on this thread (a write is
+ * network I/O, it never blocks the event loop).
+ */
+import { PgClient, PgMigrator } from "@effect/sql-pg"
+import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
+import { Migrator, type SqlClient } from "@effect/sql"
+import { StoreError, withoutUrlCredentials } from "@modelgate/domain/Errors"
+import { Cause, Duration, FiberId, Layer, Redacted } from "effect"
+import { migrateFully } from "./internal/migrateFully.js"
+import schema from "./migrations/pg/0001_schema.js"
+
+/** Every PostgreSQL migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
+export const loader = Migrator.fromRecord({
+  "0001_schema": schema
+})
+
+/** How to reach the database. */
+export interface PostgresOptions {
+  /** `postgres://user:password@host:port/database` (`MODELGATE_DATABASE_URL`); kept `Redacted`. */
+  readonly url: Redacted.Redacted<string>
+  /** Pool size (default 10). */
+  readonly maxConnections?: number | undefined
+  /** How long to wait for a connection at start (default 10 s). */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+}
+
+/** The URL as it may be shown: no password, no user info (`postgres://[redacted]@host:5432/db`). */
+export const describeUrl = (url: Redacted.Redacted<string>): string => withoutUrlCredentials(Redacted.value(url))
+
+/** The message of a failure, with its cause's when that adds something, credentials stripped. */
+const describe = (u: unknown): string => {
+  if (!(u instanceof Error)) return withoutUrlCredentials(String(u))
+  const cause = (u as { readonly cause?: unknown }).cause
+  const detail = cause instanceof Error ? cause.message : undefined
+  return withoutUrlCredentials(detail === undefined || detail === u.message ? u.message : `${u.message}: ${detail}`)
+}
+
+/** The cause `layer` fails with: an interruption stays one; anything else a `StoreError` naming the database. */
+const openFailure = (url: Redacted.Redacted<string>, cause: Cause.Cause<unknown>): Cause.Cause<StoreError> =>
+  Cause.isInterruptedOnly(cause)
+    ? Cause.interrupt(FiberId.combineAll(Cause.interruptors(cause)))
+    : Cause.fail(
+      new StoreError({
+        operation: "database.open",
+        reason: `${describeUrl(url)} (MODELGATE_DATABASE_URL): ${describe(Cause.squash(cause))}`
+      })
+    )
+
+/** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
+export const migrations = Layer.effectDiscard(migrateFully(loader, PgMigrator.run))
+
+/**
+ * A migrated PostgreSQL database (`SqlClient` and `PgClient`; the migrator
+ * needs the platform's services, e.g. `NodeContext.layer`). A database that
+ * cannot be reached or migrated fails the layer with a `StoreError` naming it
+ * without its credentials.
+ */
+export const layer = (
+  options: PostgresOptions
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StoreError, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
+  migrations.pipe(
+    Layer.provideMerge(
+      PgClient.layer({
+        url: options.url,
+        maxConnections: options.maxConnections ?? 10,
+        connectTimeout: options.connectTimeout ?? Duration.seconds(10),
+        applicationName: "modelgate"
+      })
+    ),
+    Layer.catchAllCause((cause) => Layer.failCause(openFailure(options.url, cause)))
+  )
