@@ -49,7 +49,7 @@ export class ModelRegistry extends Context.Tag("@modelgate/core/ModelRegistry")<
     readonly add: (model: unknown) => Effect.Effect<ModelMetadata, InvalidModel | StoreError>
     /** Apply `patch` to model `id` (the result decoded again), kept in the `ModelStore`. */
     readonly update: (id: string, patch: ModelPatch | unknown) => Effect.Effect<ModelMetadata, ModelNotFound | InvalidModel | StoreError>
-    /** Reload the models file; on failure the running registry stays. */
+    /** Reload the models file and the stored additions and updates (another instance on the database may have made some); on failure the running registry stays. */
     readonly reload: Effect.Effect<ReadonlyArray<ModelMetadata>, ConfigError>
     /** The current list, then every change. */
     readonly changes: Stream.Stream<ReadonlyArray<ModelMetadata>>
@@ -172,6 +172,11 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
           announce(Effect.map(Clock.currentTimeMillis, (at) => ConfigRejected.make({ at, file: e.file, reason: e.path ? `${e.path}: ${e.reason}` : e.reason })))
         )
       )
+    )
+    // The added and updated models again too: another gateway instance on the same database may have changed them.
+    yield* store.list.pipe(
+      Effect.flatMap((stored) => Ref.set(overrides, stored)),
+      Effect.catchAll((e) => Effect.logWarning(`model registry: could not read the added models again, keeping those known: ${e.message}`))
     )
     const next = yield* compose(loaded)
     const changed = JSON.stringify(loaded) !== JSON.stringify(yield* Ref.get(base))

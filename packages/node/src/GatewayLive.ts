@@ -1,6 +1,7 @@
 /**
  * GatewayLive: every live layer of modelgate assembled on Node — the config
- * files (watched), the SQLite store, the four adapters on the undici HTTP
+ * files (watched), the SQLite store (or PostgreSQL: `MODELGATE_DATABASE_URL`,
+ * `Database.ts`), the four adapters on the undici HTTP
  * client, and all core services — ready to compose. Any layer can be swapped:
  * build your own with `layerWith({ providers: myProvidersLayer })`, and the
  * same for the HTTP client, the accounting stores, the cache store, the rate
@@ -33,11 +34,11 @@ import type { RecordWriter } from "@modelgate/core/RecordWriter"
 import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
-import * as Sqlite from "@modelgate/sql/Sqlite"
 import type { SqlClient } from "@effect/sql"
 import type { HttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
+import * as Database from "./Database.js"
 import * as HttpClientLive from "./HttpClientLive.js"
 import * as ProvidersLive from "./ProvidersLive.js"
 
@@ -50,7 +51,7 @@ export type ReplacementNeeds = SqlClient.SqlClient | Events.Events | GatewayConf
 /**
  * Where the gateway reads its files, and the layers to put in place of the
  * live ones. A replacement may use the SQL client (always built, on
- * `database.filename`), `Events` and `GatewayConfig`. Pass one layer value
+ * `database.filename` or `MODELGATE_DATABASE_URL`), `Events` and `GatewayConfig`. Pass one layer value
  * and also merge it beside the result to reach its extra services (e.g. a
  * memory store's `MemoryRecordStore`): one build builds a layer value once.
  */
@@ -59,8 +60,10 @@ export interface GatewayLiveOptions {
   readonly configDirectory?: string | undefined
   /** The overlay `environments/<name>.json`. Default: `MODELGATE_ENV`. */
   readonly environment?: string | undefined
-  /** Override of `database.filename` (also `MODELGATE_DB`). */
+  /** A SQLite file to use instead of `database.filename` (also `MODELGATE_DB`) and of `MODELGATE_DATABASE_URL`. */
   readonly databaseFile?: string | undefined
+  /** The database to use (SQLite file or PostgreSQL URL), instead of the config's and the environment's. */
+  readonly database?: Database.DatabaseTarget | undefined
   /** Watch the config directory and reload on changes (default true). */
   readonly watch?: boolean | undefined
   /** Replace the provider adapters (e.g. with testkit doubles); besides `ReplacementNeeds` it may use the HTTP client. */
@@ -82,8 +85,9 @@ export interface GatewayLiveOptions {
 }
 
 /**
- * The layer graph, bottom to top: Events, GatewayConfig -> SQLite -> records,
- * costs, metrics -> registry, keys, adapters -> limiter, health, monitor,
+ * The layer graph, bottom to top: Events, GatewayConfig -> SQLite or
+ * PostgreSQL -> records, costs, metrics -> registry, keys, adapters ->
+ * limiter, health, monitor,
  * evaluator, cache -> selector, failover -> Gateway. Each layer sees every
  * layer below it, so optional services (CostTracker for the selector, ApiKeys
  * for failover) are found. It needs nothing; building it fails with
@@ -98,10 +102,16 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     Layer.provideMerge(Events.layer)
   )
 
-  const sqlite = Layer.unwrapEffect(
-    Effect.map(GatewayConfig.GatewayConfig, (c) =>
-      Effect.map(c.get, (data) => Sqlite.layer(options.databaseFile ?? data.database.filename))
-    ).pipe(Effect.flatten)
+  // An explicit database wins; then an explicit SQLite file; then MODELGATE_DATABASE_URL; then `database.filename`.
+  const database = Layer.unwrapEffect(
+    Effect.gen(function* () {
+      const data = yield* (yield* GatewayConfig.GatewayConfig).get
+      const target: Database.DatabaseTarget = options.database ??
+        (options.databaseFile !== undefined
+          ? { _tag: "Sqlite", filename: options.databaseFile }
+          : Database.target(data.database.filename, yield* Database.urlFromEnv))
+      return Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`)))
+    })
   )
 
   const registry = (directory === undefined
@@ -136,7 +146,7 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     Layer.provideMerge(signals),
     Layer.provideMerge(Layer.mergeAll(registry, ApiKeys.layer, providers)),
     Layer.provideMerge(accounting),
-    Layer.provideMerge(sqlite),
+    Layer.provideMerge(database),
     Layer.provideMerge(config),
     Layer.provideMerge(ApiKeys.dotEnvConfigProvider()),
     Layer.provideMerge(NodeContext.layer)
@@ -145,7 +155,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
 
 /**
  * The gateway with its defaults: `config/` (or `MODELGATE_CONFIG_DIR`), SQLite
- * at `database.filename`, the four adapters. Fails to build as `layerWith`
+ * at `database.filename` (PostgreSQL when `MODELGATE_DATABASE_URL` is set),
+ * the four adapters. Fails to build as `layerWith`
  * does (`ConfigError`, `StoreError`).
  */
 export const layer = layerWith()

@@ -4,3 +4,4 @@
 export * as GatewayLive from "./GatewayLive.js"
 export * as ProvidersLive from "./ProvidersLive.js"
 export * as HttpClientLive from "./HttpClientLive.js"
+export * as Database from "./Database.js"

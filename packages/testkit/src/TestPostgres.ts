@@ -12,6 +12,8 @@
  */
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
+import * as Reactivity from "@effect/experimental/Reactivity"
+import { PgClient } from "@effect/sql-pg"
 import { Config, Context, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import * as crypto from "node:crypto"
 
@@ -65,38 +67,31 @@ const pglite = Effect.gen(function* () {
   })
 })
 
+/** Run one statement on the server at `url` (its own short-lived connection). */
+const adminQuery = (url: Redacted.Redacted<string>, statement: string) =>
+  Effect.scoped(
+    Effect.flatMap(PgClient.make({ url, maxConnections: 1 }), (sql) => sql.unsafe(statement))
+  ).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
+
 /** A real server at `url`: each `fresh` creates a database there and drops it with the scope. */
 const external = (url: Redacted.Redacted<string>) =>
-  Effect.sync(() => {
-    const base = new URL(Redacted.value(url))
-    const admin = async <A>(f: (query: (text: string) => Promise<unknown>) => Promise<A>): Promise<A> => {
-      const pg = await import("pg" as string)
-      const client = new pg.default.Client({ connectionString: base.toString() })
-      await client.connect()
-      try {
-        return await f((text) => client.query(text))
-      } finally {
-        await client.end()
-      }
-    }
-    return TestPostgres.of({
+  Effect.sync(() =>
+    TestPostgres.of({
       embedded: false,
       fresh: Effect.acquireRelease(
-        Effect.promise(async () => {
-          const name = `modelgate_test_${crypto.randomUUID().replaceAll("-", "")}`
-          await admin((query) => query(`CREATE DATABASE ${name}`))
-          return name
-        }),
-        (name) => Effect.promise(() => admin((query) => query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+        Effect.sync(() => `modelgate_test_${crypto.randomUUID().replaceAll("-", "")}`).pipe(
+          Effect.tap((name) => adminQuery(url, `CREATE DATABASE ${name}`))
+        ),
+        (name) => adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       ).pipe(
         Effect.map((name) => {
-          const target = new URL(base.toString())
+          const target = new URL(Redacted.value(url))
           target.pathname = `/${name}`
           return { url: Redacted.make(target.toString()), maxConnections: 4 }
         })
       )
     })
-  })
+  )
 
 /** The test server: `MODELGATE_TEST_DATABASE_URL`'s when set, else PGlite in this process (about 2 s to start). */
 export const layer: Layer.Layer<TestPostgres> = Layer.scoped(

@@ -6,16 +6,17 @@
  * key check).
  */
 import { NodeContext } from "@effect/platform-node"
+import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
 import * as Events from "@modelgate/core/Events"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { load } from "@modelgate/core/GatewayConfig/Load"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
 import * as RecordSink from "@modelgate/core/RecordSink"
+import * as Database from "@modelgate/node/Database"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as CostStoreSql from "@modelgate/sql/CostStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
-import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Data, Effect, Layer } from "effect"
 import * as path from "node:path"
 import type { AppServices } from "../http/Router.js"
@@ -42,17 +43,21 @@ export type AppLayer = Layer.Layer<AppServices, unknown>
 
 /**
  * The live gateway on `options.configDir`: config watched, SQLite at the
- * config's `database.filename` (which `MODELGATE_DB` overrides), the four
- * provider adapters.
+ * config's `database.filename` (which `MODELGATE_DB` overrides) or PostgreSQL
+ * at `MODELGATE_DATABASE_URL`, the four provider adapters.
  */
 export const makeAppLayer = (options: AppLayerOptions): AppLayer =>
   GatewayLive.layerWith({ configDirectory: options.configDir, environment: options.env })
 
-/** The SQLite database of the configuration (`database.filename`, which `MODELGATE_DB` overrides), as `serve` opens it. */
+/**
+ * The database `serve` opens: PostgreSQL when `MODELGATE_DATABASE_URL` is set
+ * (environment or `.env`), else the SQLite file of the configuration
+ * (`database.filename`, which `MODELGATE_DB` overrides).
+ */
 const database = (options: AppLayerOptions) =>
   Layer.unwrapEffect(
-    Effect.map(load({ directory: options.configDir, environment: options.env }), (config) => Sqlite.layer(config.database.filename))
-  )
+    Effect.map(load({ directory: options.configDir, environment: options.env }), (config) => Database.layerFromEnv(config.database.filename))
+  ).pipe(Layer.provide(ApiKeys.dotEnvConfigProvider()), Layer.provide(NodeContext.layer))
 
 /** The registry alone (`modelgate models`): `models.json` with the database's overrides, not watched. */
 export const makeRegistryLayer = (options: AppLayerOptions): Layer.Layer<ModelRegistry.ModelRegistry, unknown> =>

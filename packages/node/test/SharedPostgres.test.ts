@@ -1,0 +1,51 @@
+/**
+ * Two gateway instances on one PostgreSQL database (DESIGN.md: several
+ * instances share their stores on PostgreSQL): what one records, the other
+ * reads: costs, metrics, and the models added through the admin API.
+ */
+import { assert, layer } from "@effect/vitest"
+import { CostTracker } from "@modelgate/core/CostTracker"
+import { Gateway } from "@modelgate/core/Gateway"
+import { Metrics } from "@modelgate/core/Metrics"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { RecordWriter } from "@modelgate/core/RecordWriter"
+import { defaultRequirements } from "@modelgate/domain/Requirements"
+import * as GatewayLive from "@modelgate/node/GatewayLive"
+import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
+import * as TestPostgres from "@modelgate/testkit/TestPostgres"
+import { Effect, Layer } from "effect"
+import { ask, models } from "./fixture.js"
+
+layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two gateways on one PostgreSQL database", (it) => {
+  it.scoped("one instance's costs, metrics and added models are the other's", () =>
+    Effect.gen(function* () {
+      const { maxConnections, url } = yield* TestPostgres.fresh
+      const fakes = yield* FakeStackConfig.make({ prefix: "modelgate-shared-pg-", models: models() })
+      const instance = GatewayLive.layerWith({
+        configDirectory: fakes.dir,
+        watch: false,
+        database: { _tag: "Postgres", url, maxConnections }
+      }).pipe(Layer.provide(Layer.setConfigProvider(fakes.configProvider)))
+      const a = yield* Layer.build(instance)
+      const b = yield* Layer.build(instance)
+
+      const answer = yield* Effect.flatMap(Gateway, (g) => g.complete(ask("hello from a"), { ...defaultRequirements, agentType: "team-a" })).pipe(
+        Effect.provide(a)
+      )
+      yield* Effect.flatMap(RecordWriter, (w) => w.flush).pipe(Effect.provide(a))
+
+      const costs = yield* Effect.flatMap(CostTracker, (c) => c.costs({ groupBy: "agentType" })).pipe(Effect.provide(b))
+      assert.deepStrictEqual(
+        costs.map((g) => [g.key, g.requests, g.costPicoUsd]),
+        [["team-a", 1, BigInt(Math.round((answer.meta.costUsd ?? 0) * 1e12))]]
+      )
+      const snapshot = yield* Effect.flatMap(Metrics, (m) => m.query({})).pipe(Effect.provide(b))
+      assert.strictEqual(snapshot.source, "store")
+      assert.strictEqual(snapshot.models.find((m) => m.model === answer.meta.model)?.metrics.requests, 1)
+
+      const added = { ...models().models[0], id: "gpt-4o-mini-shared", displayName: "added on a" }
+      yield* Effect.flatMap(ModelRegistry, (r) => r.add(added)).pipe(Effect.provide(a))
+      const listed = yield* Effect.flatMap(ModelRegistry, (r) => r.reload).pipe(Effect.provide(b))
+      assert.isTrue(listed.some((m) => m.id === "gpt-4o-mini-shared"))
+    }))
+})
