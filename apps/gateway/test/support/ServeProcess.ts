@@ -50,6 +50,8 @@ export const serve = (options: {
   readonly openaiUrl: string
   readonly anthropicUrl: string
   readonly gateway: object
+  /** More environment variables for the process (e.g. `MODELGATE_DATABASE_URL`). */
+  readonly env?: Readonly<Record<string, string>>
 }) =>
   Effect.gen(function* () {
     const config = path.join(options.dir, "config")
@@ -67,7 +69,8 @@ export const serve = (options: {
             ANTHROPIC_BASE_URL: options.anthropicUrl,
             OPENAI_API_KEY: "sk-test-openai",
             ANTHROPIC_API_KEY: FakeAnthropic.defaultApiKey,
-            MODELGATE_DB: options.db
+            MODELGATE_DB: options.db,
+            ...options.env
           },
           stdio: ["ignore", "pipe", "pipe"]
         })
