@@ -112,7 +112,7 @@ export const insertTablesOnce = (
         const row = added[0]
         if (row === undefined) return Effect.succeed(false)
         const seq = Number(row.seq)
-        const prune = seq % Math.max(1, Math.ceil(keep / 10)) === 0 ? sql`DELETE FROM record_batches WHERE seq <= ${seq - keep}` : Effect.void
+        const prune = seq % Math.max(1, Math.ceil(keep / 10)) === 0 ? Effect.asVoid(sql`DELETE FROM record_batches WHERE seq <= ${seq - keep}`) : Effect.void
         return insertRows(sql, tables).pipe(Effect.zipRight(prune), Effect.as(true))
       }
     )
