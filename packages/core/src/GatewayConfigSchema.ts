@@ -60,7 +60,13 @@ export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
 
 /** Embedded SQLite store. */
 export class DatabaseConfig extends Schema.Class<DatabaseConfig>("DatabaseConfig")({
-  filename: withDefault(Schema.NonEmptyTrimmedString, () => "./data/modelgate.db")
+  filename: withDefault(Schema.NonEmptyTrimmedString, () => "./data/modelgate.db"),
+  /**
+   * How often an instance applies what other instances sharing the database
+   * stored (models added or changed through their admin API); 0: only at a
+   * reload.
+   */
+  syncIntervalMs: withDefault(Schema.Int.pipe(Schema.between(0, 3_600_000)), () => 10_000)
 }) {}
 
 /** One provider's endpoint and client limits. */

@@ -51,6 +51,13 @@ export class ModelRegistry extends Context.Tag("@modelgate/core/ModelRegistry")<
     readonly update: (id: string, patch: ModelPatch | unknown) => Effect.Effect<ModelMetadata, ModelNotFound | InvalidModel | StoreError>
     /** Reload the models file and the stored additions and updates (another instance on the database may have made some); on failure the running registry stays. */
     readonly reload: Effect.Effect<ReadonlyArray<ModelMetadata>, ConfigError>
+    /**
+     * Read the stored additions and updates again and apply them if another
+     * instance sharing the database changed them (the file is not re-read);
+     * whether the models changed. A store that cannot be read changes nothing
+     * (logged).
+     */
+    readonly syncStored: Effect.Effect<boolean>
     /** The current list, then every change. */
     readonly changes: Stream.Stream<ReadonlyArray<ModelMetadata>>
   }
@@ -164,6 +171,23 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
   const announce = (event: Effect.Effect<GatewayEvent>) =>
     Option.match(events, { onNone: () => Effect.void, onSome: (bus) => Effect.flatMap(event, bus.publish) })
 
+  /** Replace the known overrides by the stored ones; whether they differ. A failed read keeps them (logged). */
+  const rereadStored = store.list.pipe(
+    Effect.flatMap((stored) =>
+      Ref.modify(overrides, (known) => [JSON.stringify(stored) !== JSON.stringify(known), stored] as const)
+    ),
+    Effect.catchAll((e) =>
+      Effect.as(Effect.logWarning(`model registry: could not read the added models again, keeping those known: ${e.message}`), false)
+    )
+  )
+
+  const syncStored = Effect.gen(function* () {
+    if (!(yield* rereadStored)) return false
+    yield* publish(yield* compose(yield* Ref.get(base)))
+    yield* Effect.logInfo("model registry: applied the added or updated models another instance stored")
+    return true
+  }).pipe(lock.withPermits(1), Effect.withSpan("ModelRegistry.syncStored"))
+
   const reload = Effect.fn("ModelRegistry.reload")(function* () {
     const loaded = yield* options.load.pipe(
       Effect.tapError((e) =>
@@ -174,10 +198,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
       )
     )
     // The added and updated models again too: another gateway instance on the same database may have changed them.
-    yield* store.list.pipe(
-      Effect.flatMap((stored) => Ref.set(overrides, stored)),
-      Effect.catchAll((e) => Effect.logWarning(`model registry: could not read the added models again, keeping those known: ${e.message}`))
-    )
+    yield* rereadStored
     const next = yield* compose(loaded)
     const changed = JSON.stringify(loaded) !== JSON.stringify(yield* Ref.get(base))
     yield* Ref.set(base, loaded)
@@ -199,6 +220,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
     add,
     update,
     reload: reload(),
+    syncStored,
     changes: models.changes
   })
 })
@@ -228,6 +250,11 @@ export interface LayerOptions {
   readonly watch?: boolean | undefined
   /** Quiet time after the last file event before reloading (default 250 ms). */
   readonly debounce?: Duration.DurationInput | undefined
+  /**
+   * Apply what other instances sharing the database stored (`syncStored`) this
+   * often (default: never; GatewayLive sets `database.syncIntervalMs`).
+   */
+  readonly syncStoredEvery?: Duration.DurationInput | undefined
 }
 
 /**
@@ -263,6 +290,9 @@ export const layer = (
           Effect.catchAllCause((cause) => Effect.logWarning("models file watcher stopped", cause)),
           Effect.forkScoped
         )
+      }
+      if (options.syncStoredEvery !== undefined) {
+        yield* Effect.sleep(options.syncStoredEvery).pipe(Effect.zipRight(registry.syncStored), Effect.forever, Effect.forkScoped)
       }
       return registry
     })

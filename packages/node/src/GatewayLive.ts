@@ -37,7 +37,7 @@ import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import type { SqlClient } from "@effect/sql"
 import type { HttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Duration, Effect, Layer } from "effect"
 import * as Database from "./Database.js"
 import * as HttpClientLive from "./HttpClientLive.js"
 import * as ProvidersLive from "./ProvidersLive.js"
@@ -114,9 +114,17 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     })
   )
 
-  const registry = (directory === undefined
-    ? ModelRegistry.layerConfig({ watch: options.watch ?? true })
-    : ModelRegistry.layer({ file: `${directory.replace(/[\\/]+$/, "")}/models.json`, watch: options.watch ?? true })
+  // What other instances on the database stored is applied every `database.syncIntervalMs` (read at start).
+  const registry = Layer.unwrapEffect(
+    Effect.map(Effect.flatMap(GatewayConfig.GatewayConfig, (c) => c.get), (data) => {
+      const shared = {
+        watch: options.watch ?? true,
+        syncStoredEvery: data.database.syncIntervalMs > 0 ? Duration.millis(data.database.syncIntervalMs) : undefined
+      }
+      return directory === undefined
+        ? ModelRegistry.layerConfig(shared)
+        : ModelRegistry.layer({ ...shared, file: `${directory.replace(/[\\/]+$/, "")}/models.json` })
+    })
   ).pipe(Layer.provide(options.modelStore ?? ModelStoreSql.layer))
 
   const accounting = CostTracker.layer.pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))

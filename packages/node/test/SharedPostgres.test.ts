@@ -1,7 +1,8 @@
 /**
  * Two gateway instances on one PostgreSQL database (DESIGN.md: several
  * instances share their stores on PostgreSQL): what one records, the other
- * reads: costs, metrics, and the models added through the admin API.
+ * reads: costs, metrics, and the models added through the admin API
+ * (applied by the other within `database.syncIntervalMs`, without a reload).
  */
 import { assert, layer } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
@@ -14,13 +15,17 @@ import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import * as TestPostgres from "@modelgate/testkit/TestPostgres"
 import { Effect, Layer } from "effect"
-import { ask, models } from "./fixture.js"
+import { ask, models, poll } from "./fixture.js"
 
 layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two gateways on one PostgreSQL database", (it) => {
   it.scoped("one instance's costs, metrics and added models are the other's", () =>
     Effect.gen(function* () {
       const { maxConnections, url } = yield* TestPostgres.fresh
-      const fakes = yield* FakeStackConfig.make({ prefix: "modelgate-shared-pg-", models: models() })
+      const fakes = yield* FakeStackConfig.make({
+        prefix: "modelgate-shared-pg-",
+        models: models(),
+        gateway: { database: { syncIntervalMs: 50 } }
+      })
       const instance = GatewayLive.layerWith({
         configDirectory: fakes.dir,
         watch: false,
@@ -45,7 +50,12 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
 
       const added = { ...models().models[0], id: "gpt-4o-mini-shared", displayName: "added on a" }
       yield* Effect.flatMap(ModelRegistry, (r) => r.add(added)).pipe(Effect.provide(a))
-      const listed = yield* Effect.flatMap(ModelRegistry, (r) => r.reload).pipe(Effect.provide(b))
-      assert.isTrue(listed.some((m) => m.id === "gpt-4o-mini-shared"))
+      // No reload: b applies what a stored within `database.syncIntervalMs`.
+      yield* poll(
+        Effect.flatMap(ModelRegistry, (r) => r.all).pipe(Effect.provide(b)),
+        (listed) => listed.some((m) => m.id === "gpt-4o-mini-shared"),
+        5_000,
+        "the model added on a, on b"
+      )
     }))
 })
