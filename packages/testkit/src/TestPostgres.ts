@@ -37,6 +37,12 @@ export class TestPostgres extends Context.Tag("@modelgate/testkit/TestPostgres")
     readonly fresh: Effect.Effect<FreshDatabase, never, Scope.Scope>
     /** Whether this is PGlite (one session) rather than a real server. */
     readonly embedded: boolean
+    /**
+     * PGlite only: stop answering (the listener closes and every connection
+     * is dropped; the data stays) until the returned effect starts it again
+     * on the same port. A real server: a defect.
+     */
+    readonly outage: Effect.Effect<Effect.Effect<void>>
   }
 >() {}
 
@@ -46,20 +52,24 @@ const pglite = Effect.gen(function* () {
     Effect.promise(() => PGlite.create()),
     (db) => Effect.promise(() => db.close())
   )
-  const server = yield* Effect.acquireRelease(
+  const listen = (port: number) =>
     Effect.promise(async () => {
-      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 16 })
+      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 16 })
       await server.start()
       return server
-    }),
-    (server) => Effect.promise(() => server.stop())
-  )
+    })
+  let server: PGLiteSocketServer = yield* listen(0)
+  yield* Effect.addFinalizer(() => Effect.promise(() => server.stop()))
   const port = Number(String(server.getServerConn()).split(":").pop())
+  const outage = Effect.promise(() => server.stop()).pipe(
+    Effect.as(Effect.map(listen(port), (restarted) => void (server = restarted)))
+  )
   const url = Redacted.make(`postgres://postgres@127.0.0.1:${port}/postgres`)
   const turn = yield* Effect.makeSemaphore(1)
   const reset = Effect.promise(() => db.exec("DROP SCHEMA public CASCADE; CREATE SCHEMA public;"))
   return TestPostgres.of({
     embedded: true,
+    outage,
     fresh: Effect.acquireRelease(turn.take(1), () => turn.release(1)).pipe(
       Effect.zipRight(reset),
       Effect.as({ url, maxConnections: 1 })
@@ -78,6 +88,7 @@ const external = (url: Redacted.Redacted<string>) =>
   Effect.sync(() =>
     TestPostgres.of({
       embedded: false,
+      outage: Effect.dieMessage("TestPostgres.outage: only PGlite can be stopped and started by the tests"),
       fresh: Effect.acquireRelease(
         Effect.sync(() => `modelgate_test_${crypto.randomUUID().replaceAll("-", "")}`).pipe(
           Effect.tap((name) => adminQuery(url, `CREATE DATABASE ${name}`))
