@@ -3,7 +3,7 @@ import { Headers } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ChatChunk, ChatMessage, ChatResponse } from "@modelgate/domain/Chat"
 import { ProviderError } from "@modelgate/domain/ProviderError"
-import { Arbitrary, Either, FastCheck, Schema } from "effect"
+import { Arbitrary, Either, FastCheck, Option, Schema } from "effect"
 import * as fc from "fast-check"
 import { classifyGoogle, retryDelayOf } from "../src/Google/Errors.js"
 import { toGeminiRequest, translateContents } from "../src/Google/Request.js"
@@ -289,5 +289,20 @@ describe("Gemini stream translation", () => {
   it("without usageMetadata the usage is estimated and marked so", () => {
     const chunks = Either.getOrThrow(run([data(textChunk("abcdefgh", { finishReason: "STOP" }))]))
     assert.deepStrictEqual(chunks[chunks.length - 1]?.usage, { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9, estimated: true })
+  })
+})
+
+describe("an unusable finishReason is named only when it looks like one", () => {
+  const odd = "sk-live-0123456789abcdef <img src=x onerror=alert(1)>"
+  it("a complete answer and a stream quote a Gemini-style reason, and not a value of another shape", () => {
+    for (const [reason, shown] of [["NEW_REASON", "NEW_REASON"], [odd, "(unrecognised value)"]] as const) {
+      const answer = normalise({ candidates: [{ content: { role: "model", parts: [{ text: "x" }] }, finishReason: reason }] } as GeminiResponse)
+      const streamed = run([data(textChunk("x", { finishReason: reason }))])
+      for (const error of [Either.getLeft(answer), Either.getLeft(streamed)].map(Option.getOrUndefined)) {
+        assert.strictEqual(error?._tag, "MalformedResponse", reason)
+        assert.include(error?.detail ?? "", `unusable finishReason ${shown}`)
+        assert.notInclude(error?.detail ?? "", "sk-live")
+      }
+    }
   })
 })

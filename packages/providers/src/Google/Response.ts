@@ -96,6 +96,14 @@ export const finishReasonOf = (reason: string, hasToolCalls: boolean): FinishRea
   }
 }
 
+/**
+ * A finish reason as it may be quoted in an error: Gemini's reasons are upper
+ * case words (`MALFORMED_FUNCTION_CALL`); any other value is the provider's
+ * text of unknown content, and is not repeated to clients, events or records.
+ */
+export const shownReason = (reason: string | undefined): string =>
+  reason === undefined ? "(none)" : /^[A-Z][A-Z0-9_]{0,63}$/.test(reason) ? reason : "(unrecognised value)"
+
 /** Whether a finish reason is a safety block. */
 export const isFilterReason = (reason: string): boolean => filtered.has(reason)
 
@@ -219,7 +227,7 @@ export const fromGeminiResponse = (
       return Either.left(new ContentFiltered({ ...fields, detail: `answer blocked: ${reason}` }))
     }
     if (finish === undefined) {
-      return Either.left(new MalformedResponse({ ...fields, detail: `unusable finishReason ${reason ?? "(none)"}` }))
+      return Either.left(new MalformedResponse({ ...fields, detail: `unusable finishReason ${shownReason(reason)}` }))
     }
     completionText += text
     choices.push({

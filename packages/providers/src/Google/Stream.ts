@@ -17,6 +17,7 @@ import {
   GeminiResponse,
   isFilterReason,
   keepSignatures,
+  shownReason,
   textOfParts,
   toolCallsOf,
   type UsageMetadata,
@@ -146,7 +147,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
           state.blocked = true
         }
         if (finishReasonOf(reason, state.tools > 0) === undefined) {
-          return Either.left(new MalformedResponse(this.answered(`unusable finishReason ${reason}`)))
+          return Either.left(new MalformedResponse(this.answered(`unusable finishReason ${shownReason(reason)}`)))
         }
         state.finish = reason
       }
