@@ -20,7 +20,7 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("the P
   it.scoped("answers go on; their records are written once the database is back, each exactly once", () =>
     Effect.gen(function* () {
       const server = yield* TestPostgres.TestPostgres
-      const { maxConnections, url } = yield* server.fresh
+      const { maxConnections, url } = yield* TestPostgres.fresh
       const fakes = yield* FakeStackConfig.make({ prefix: "modelgate-pg-outage-", models: models() })
       const context = yield* Layer.build(
         GatewayLive.layerWith({ configDirectory: fakes.dir, watch: false, database: { _tag: "Postgres", url, maxConnections } }).pipe(

@@ -23,6 +23,8 @@ export interface FreshDatabase {
   readonly url: Redacted.Redacted<string>
   /** The pool size to connect with: 1 on PGlite (one session), any on a real server. */
   readonly maxConnections: number
+  /** Its name on the server. */
+  readonly name: string
 }
 
 /** The test server. */
@@ -30,11 +32,13 @@ export class TestPostgres extends Context.Tag("@modelgate/testkit/TestPostgres")
   TestPostgres,
   {
     /**
-     * An empty database, until the scope closes. On PGlite tests take turns
-     * (the next waits for the scope before it) and each starts from an empty
-     * `public` schema.
+     * An empty database, held until `release` (`fresh` pairs them in a
+     * scope). On PGlite tests take turns (the next waits for the release
+     * before it) and each starts from an empty `public` schema.
      */
-    readonly fresh: Effect.Effect<FreshDatabase, never, Scope.Scope>
+    readonly acquire: Effect.Effect<FreshDatabase>
+    /** Give back a database of `acquire` (on a real server it is dropped). */
+    readonly release: (database: FreshDatabase) => Effect.Effect<void>
     /** Whether this is PGlite (one session) rather than a real server. */
     readonly embedded: boolean
     /**
@@ -70,10 +74,8 @@ const pglite = Effect.gen(function* () {
   return TestPostgres.of({
     embedded: true,
     outage,
-    fresh: Effect.acquireRelease(turn.take(1), () => turn.release(1)).pipe(
-      Effect.zipRight(reset),
-      Effect.as({ url, maxConnections: 1 })
-    )
+    acquire: Effect.zipRight(turn.take(1), reset).pipe(Effect.as({ url, maxConnections: 1, name: "postgres" })),
+    release: () => turn.release(1)
   })
 })
 
@@ -89,18 +91,15 @@ const external = (url: Redacted.Redacted<string>) =>
     TestPostgres.of({
       embedded: false,
       outage: Effect.dieMessage("TestPostgres.outage: only PGlite can be stopped and started by the tests"),
-      fresh: Effect.acquireRelease(
-        Effect.sync(() => `modelgate_test_${crypto.randomUUID().replaceAll("-", "")}`).pipe(
-          Effect.tap((name) => adminQuery(url, `CREATE DATABASE ${name}`))
-        ),
-        (name) => adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      ).pipe(
+      acquire: Effect.sync(() => `modelgate_test_${crypto.randomUUID().replaceAll("-", "")}`).pipe(
+        Effect.tap((name) => adminQuery(url, `CREATE DATABASE ${name}`)),
         Effect.map((name) => {
           const target = new URL(Redacted.value(url))
           target.pathname = `/${name}`
-          return { url: Redacted.make(target.toString()), maxConnections: 4 }
+          return { url: Redacted.make(target.toString()), maxConnections: 4, name }
         })
-      )
+      ),
+      release: ({ name }) => adminQuery(url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     })
   )
 
@@ -114,4 +113,5 @@ export const layer: Layer.Layer<TestPostgres> = Layer.scoped(
 )
 
 /** An empty database for one test, until the scope closes. */
-export const fresh: Effect.Effect<FreshDatabase, never, TestPostgres | Scope.Scope> = Effect.flatMap(TestPostgres, (s) => s.fresh)
+export const fresh: Effect.Effect<FreshDatabase, never, TestPostgres | Scope.Scope> = Effect.flatMap(TestPostgres, (s) =>
+  Effect.acquireRelease(s.acquire, s.release))
