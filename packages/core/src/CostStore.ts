@@ -8,7 +8,7 @@
  * and none in memory.
  */
 import type { StoreError } from "@modelgate/domain/Errors"
-import type { CostRecord } from "@modelgate/domain/Records"
+import type { CostRecord, GatewayRecord } from "@modelgate/domain/Records"
 import { Context, Effect, Layer, Schema } from "effect"
 import { MemoryRecordStore } from "./RecordStore.js"
 
@@ -48,6 +48,18 @@ export interface AnnouncedAlert {
   readonly limitPicoUsd: bigint
 }
 
+/**
+ * Spend of one model and agent type since each instant asked (`costPicoUsd[i]`
+ * since `since[i]`), of this instance's rows (`mine`) or of everyone else's
+ * (other instances, and rows stored before instances were recorded).
+ */
+export interface WriterSpend {
+  readonly model: string
+  readonly agentType: string | null
+  readonly mine: boolean
+  readonly costPicoUsd: ReadonlyArray<bigint>
+}
+
 /** Aggregations over stored cost records. */
 export class CostStore extends Context.Tag("@modelgate/core/CostStore")<
   CostStore,
@@ -60,6 +72,14 @@ export class CostStore extends Context.Tag("@modelgate/core/CostStore")<
      * Optional: without it, a restart announces them again when next reached.
      */
     readonly alertsSince?: (from: number) => Effect.Effect<ReadonlyArray<AnnouncedAlert>, StoreError>
+    /**
+     * Spend per model, agent type and writer (`instance`'s rows or anyone
+     * else's) since each instant of `since` (epoch ms; one scan from the
+     * earliest), so that the `CostTracker` of one of several instances on a
+     * database counts what the others spent. Optional: without it, a tracker
+     * knows the others' spend only as of its start.
+     */
+    readonly spendByWriter?: (instance: string, since: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<WriterSpend>, StoreError>
   }
 >() {}
 
@@ -129,6 +149,29 @@ export const aggregateCosts = (records: Iterable<CostRecord>, query: CostQuery):
     )
 }
 
+/** `spendByWriter` over records in memory, each with the instance that wrote it. */
+export const spendByWriter = (
+  written: Iterable<{ readonly record: GatewayRecord; readonly instance: string | null }>,
+  instance: string,
+  since: ReadonlyArray<number>
+): ReadonlyArray<WriterSpend> => {
+  const from = Math.min(...since)
+  const groups = new Map<string, { model: string; agentType: string | null; mine: boolean; cost: Array<bigint> }>()
+  for (const { instance: writer, record } of written) {
+    if (record._tag !== "CostRecord" || record.at < from) continue
+    const mine = writer === instance
+    const agentType = record.agentType ?? null
+    const key = JSON.stringify([record.model, agentType, mine])
+    let group = groups.get(key)
+    if (group === undefined) {
+      group = { model: record.model, agentType, mine, cost: since.map(() => 0n) }
+      groups.set(key, group)
+    }
+    for (let i = 0; i < since.length; i++) if (record.at >= since[i]!) group.cost[i]! += BigInt(record.costPicoUsd)
+  }
+  return [...groups.values()].map(({ agentType, cost, mine, model }) => ({ model, agentType, mine, costPicoUsd: cost }))
+}
+
 /** A cost store over the memory record store. */
 export const makeMemory = Effect.gen(function* () {
   const store = yield* MemoryRecordStore
@@ -147,7 +190,10 @@ export const makeMemory = Effect.gen(function* () {
         : []
     )
   })
-  return CostStore.of({ costs, alertsSince })
+  const spendByWriterMemory = Effect.fn("CostStore.spendByWriter")(function* (instance: string, since: ReadonlyArray<number>) {
+    return spendByWriter(yield* store.written, instance, since)
+  })
+  return CostStore.of({ costs, alertsSince, spendByWriter: spendByWriterMemory })
 })
 
 /** The memory cost store (needs the memory record store). */

@@ -12,7 +12,8 @@
  * (`costs`, `dailyCost`, `costByModel`) read the store: a record shows there
  * after the writer's next flush (`records.flushIntervalMs`). With several
  * gateway instances on one database, each enforces budgets on its own totals
- * plus what was stored when it started.
+ * plus what the others stored: as of its start, then read again every
+ * `budgets.syncIntervalMs` when set (`CostTracker/Sync.ts`).
  *
  * Untraced (`checkBudget`, `reserve`, `commit`, `release`, `record` and `budgetHeadroom`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -36,8 +37,10 @@ import {
 } from "./CostTracker/Budgets.js"
 import * as Alerts from "./CostTracker/Alerts.js"
 import { computeCost, type TokenUsage } from "./CostTracker/Price.js"
+import * as Sync from "./CostTracker/Sync.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
+import { InstanceId } from "./InstanceId.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -134,18 +137,9 @@ export class CostTracker extends Context.Tag("@modelgate/core/CostTracker")<
 >() {}
 
 
-/** Build the tracker: seeds the running totals of the current day and month from the store. */
-export const make = Effect.gen(function* () {
-  const store = yield* CostStore
-  const sink = yield* RecordSink
-  const events = yield* Events
-  const gatewayConfig = yield* GatewayConfig
-  const book = new BudgetBook()
-  let sequence = 0
-
-  const now0 = yield* Clock.currentTimeMillis
-  book.roll(now0)
-  yield* Effect.forEach(["monthly", "daily"] as const, (period) =>
+/** The running totals of the current month and day from a store without `spendByWriter`: everything stored. */
+const seedTotals = (store: CostStore["Type"], book: BudgetBook) =>
+  Effect.forEach(["monthly", "daily"] as const, (period) =>
     Effect.gen(function* () {
       const from = book.start(period)
       const byModel = yield* store.costs({ from, groupBy: "model" })
@@ -157,8 +151,30 @@ export const make = Effect.gen(function* () {
       }
       for (const g of byAgent) if (g.key !== null) book.seed(period, dims.agentType(g.key), g.costPicoUsd)
       book.seed(period, dims.global, total)
-    })
-  ).pipe(
+    }), { discard: true })
+
+/**
+ * Build the tracker: seeds the running totals of the current day and month
+ * from the store and, when the store reads spend by writer, forks the sync of
+ * the other instances' spend in the scope.
+ */
+export const make = Effect.gen(function* () {
+  const store = yield* CostStore
+  const sink = yield* RecordSink
+  const events = yield* Events
+  const gatewayConfig = yield* GatewayConfig
+  const book = new BudgetBook()
+  let sequence = 0
+
+  const instance = yield* InstanceId
+  const now0 = yield* Clock.currentTimeMillis
+  book.roll(now0)
+  const alerts = Alerts.make(book, events, sink)
+  const { spendByWriter } = store
+  const sync = spendByWriter === undefined
+    ? undefined
+    : Sync.make({ book, instance, spendByWriter, alertsSince: store.alertsSince, gatewayConfig, alerts })
+  yield* (sync === undefined ? seedTotals(store, book) : sync.seed).pipe(
     Effect.catchAll((error) =>
       Effect.logError("could not seed budget totals from the store; budgets count from zero", error.message)
     )
@@ -172,7 +188,8 @@ export const make = Effect.gen(function* () {
     )
   }
 
-  const { announce, announceSpent, exceeded, refuse } = Alerts.make(book, events, sink)
+  const { announce, announceSpent, exceeded, refuse } = alerts
+  if (sync !== undefined) yield* Effect.forkScoped(sync.run)
 
   // The request path (check, reserve, commit, record) reads the config and the clock, then does all
   // its book-keeping in one synchronous step: atomic (a check-and-hold cannot interleave with another)
@@ -311,7 +328,7 @@ export const make = Effect.gen(function* () {
 })
 
 /** The cost tracker over a `CostStore`, publishing on `Events` and recording through the `RecordSink`. */
-export const layer: Layer.Layer<CostTracker, never, CostStore | RecordSink | Events | GatewayConfig> = Layer.effect(
+export const layer: Layer.Layer<CostTracker, never, CostStore | RecordSink | Events | GatewayConfig> = Layer.scoped(
   CostTracker,
   make
 )

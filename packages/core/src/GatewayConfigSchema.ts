@@ -133,12 +133,18 @@ export class BudgetLimit extends Schema.Class<BudgetLimit>("BudgetLimit")({
   monthly: Schema.optional(Positive)
 }) {}
 
-/** Budgets and their alert thresholds. */
+/**
+ * Budgets and their alert thresholds. `syncIntervalMs`: with several gateway
+ * instances on one database, how often each reads back what the others spent
+ * this day and month, so every budget holds across them (unset: never after
+ * start; each read sums the month's cost records of the others).
+ */
 export class BudgetsConfig extends Schema.Class<BudgetsConfig>("BudgetsConfig")({
   global: withDefault(BudgetLimit, () => BudgetLimit.make({})),
   perModel: withDefault(Schema.Record({ key: Schema.String, value: BudgetLimit }), () => ({})),
   perAgentType: withDefault(Schema.Record({ key: Schema.String, value: BudgetLimit }), () => ({})),
-  alertThresholds: withDefault(Schema.Array(Fraction), () => [0.5, 0.8, 1])
+  alertThresholds: withDefault(Schema.Array(Fraction), () => [0.5, 0.8, 1]),
+  syncIntervalMs: Schema.optional(PositiveInt)
 }) {}
 
 /** Performance monitoring windows and degradation thresholds. */

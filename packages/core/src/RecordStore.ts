@@ -6,6 +6,7 @@
 import type { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayRecord } from "@modelgate/domain/Records"
 import { Context, Effect, Layer, Ref } from "effect"
+import { InstanceId } from "./InstanceId.js"
 
 /** Durable storage of records. */
 export class RecordStore extends Context.Tag("@modelgate/core/RecordStore")<
@@ -22,23 +23,37 @@ export class MemoryRecordStore extends Context.Tag("@modelgate/core/RecordStore/
   {
     /** Every record written so far, in write order. */
     readonly all: Effect.Effect<ReadonlyArray<GatewayRecord>>
+    /** Every record written so far with the `InstanceId` of its writer, in write order. */
+    readonly written: Effect.Effect<ReadonlyArray<StoredRecord>>
     /** How many batches were written. */
     readonly batches: Effect.Effect<number>
   }
 >() {}
 
-/** Build a memory store; `fail` (when given) is run before every write, so tests can script failures. */
+/** A record in the memory store and the instance that wrote it. */
+export interface StoredRecord {
+  readonly record: GatewayRecord
+  readonly instance: string
+}
+
+/**
+ * Build a memory store; `fail` (when given) is run before every write, so tests can script failures.
+ * Each batch is stamped with its writer's `InstanceId` (read per batch: one memory store may stand
+ * for the database several instances share, as in the tests of budgets across instances).
+ */
 export const makeMemory = <E extends StoreError>(fail?: Effect.Effect<void, E>) =>
   Effect.gen(function* () {
-    const records = yield* Ref.make<ReadonlyArray<GatewayRecord>>([])
+    const records = yield* Ref.make<ReadonlyArray<StoredRecord>>([])
     const batches = yield* Ref.make(0)
     const writeBatch = Effect.fn("RecordStore.writeBatch")(function* (batch: ReadonlyArray<GatewayRecord>) {
       if (fail !== undefined) yield* fail
-      yield* Ref.update(records, (all) => [...all, ...batch])
+      const instance = yield* InstanceId
+      yield* Ref.update(records, (all) => [...all, ...batch.map((record) => ({ record, instance }))])
       yield* Ref.update(batches, (n) => n + 1)
     })
+    const all = Effect.map(Ref.get(records), (stored) => stored.map((s) => s.record))
     return Context.make(RecordStore, RecordStore.of({ writeBatch })).pipe(
-      Context.add(MemoryRecordStore, MemoryRecordStore.of({ all: Ref.get(records), batches: Ref.get(batches) }))
+      Context.add(MemoryRecordStore, MemoryRecordStore.of({ all, written: Ref.get(records), batches: Ref.get(batches) }))
     )
   })
 

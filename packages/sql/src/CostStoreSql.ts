@@ -5,7 +5,7 @@
  * exact at any size on PostgreSQL (its SUM of BIGINT is NUMERIC).
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { CostGroup, type CostGroupBy, CostQuery, CostStore } from "@modelgate/core/CostStore"
+import { CostGroup, type CostGroupBy, CostQuery, CostStore, type WriterSpend } from "@modelgate/core/CostStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
 import { Int } from "./internal/sqlInt.js"
@@ -47,6 +47,27 @@ const AlertRow = Schema.Struct({
   threshold: Schema.Number,
   limit_pico: Schema.BigInt
 })
+
+const SpendRow = Schema.Struct({
+  model: Schema.String,
+  agent_type: Schema.NullOr(Schema.String),
+  mine: Int
+})
+
+/** Decode the rows of `spendByWriter` (`n` sums, `cost_0` ... as text) into `WriterSpend`s. */
+const decodeSpend = (n: number) => {
+  const Costs = Schema.Struct(Object.fromEntries(Array.from({ length: n }, (_, i) => [`cost_${i}`, Schema.BigInt])))
+  const decode = Schema.decodeUnknown(Schema.Array(Schema.extend(SpendRow, Costs)))
+  return (rows: ReadonlyArray<unknown>) =>
+    Effect.map(decode(rows), (decoded): ReadonlyArray<WriterSpend> =>
+      decoded.map((r) => ({
+        model: r.model,
+        agentType: r.agent_type,
+        mine: r.mine === 1,
+        costPicoUsd: Array.from({ length: n }, (_, i) => r[`cost_${i}`] as bigint)
+      }))
+    )
+}
 
 /** Build the SQL cost store on the current `SqlClient`. */
 export const make = Effect.gen(function* () {
@@ -110,7 +131,23 @@ export const make = Effect.gen(function* () {
     },
     Effect.mapError((error) => new StoreError({ operation: "budget_alerts.query", reason: error.message }))
   )
-  return CostStore.of({ costs, alertsSince })
+  const spendByWriter = Effect.fn("CostStoreSql.spendByWriter")(
+    function* (instance: string, since: ReadonlyArray<number>) {
+      if (since.length === 0) return []
+      // One range scan on `cost_records_at` from the earliest instant; each later one is a CASE. A row
+      // without an instance (written before migration 0008) is another's: `NULL = x` is not true.
+      const sums = since.map((from, i) => sql`CAST(SUM(CASE WHEN at >= ${from} THEN cost_pico ELSE 0 END) AS TEXT) AS ${sql(`cost_${i}`)}`)
+      const rows = yield* sql<Record<string, unknown>>`
+        SELECT model, agent_type, CASE WHEN instance = ${instance} THEN 1 ELSE 0 END AS mine, ${sql.csv(sums)}
+        FROM cost_records
+        WHERE at >= ${Math.min(...since)}
+        GROUP BY 1, 2, 3
+      `
+      return yield* decodeSpend(since.length)(rows)
+    },
+    Effect.mapError((error) => new StoreError({ operation: "costs.spendByWriter", reason: error.message }))
+  )
+  return CostStore.of({ costs, alertsSince, spendByWriter })
 })
 
 /** The SQL cost store (needs a migrated `SqlClient`). */

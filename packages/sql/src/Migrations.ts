@@ -10,6 +10,7 @@ import recordBatches from "./migrations/0004_record_batches.js"
 import dropUnusedRecordIndexes from "./migrations/0005_drop_unused_record_indexes.js"
 import healthCheckProvider from "./migrations/0006_health_check_provider.js"
 import failoverProvider from "./migrations/0007_failover_provider.js"
+import costRecordInstance from "./migrations/0008_cost_record_instance.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -19,5 +20,6 @@ export const loader = Migrator.fromRecord({
   "0004_record_batches": recordBatches,
   "0005_drop_unused_record_indexes": dropUnusedRecordIndexes,
   "0006_health_check_provider": healthCheckProvider,
-  "0007_failover_provider": failoverProvider
+  "0007_failover_provider": failoverProvider,
+  "0008_cost_record_instance": costRecordInstance
 })

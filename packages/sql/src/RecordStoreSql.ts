@@ -10,6 +10,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { CostStore } from "@modelgate/core/CostStore"
 import type { Events } from "@modelgate/core/Events"
 import type { GatewayConfig } from "@modelgate/core/GatewayConfig"
+import { InstanceId } from "@modelgate/core/InstanceId"
 import * as Metrics from "@modelgate/core/Metrics"
 import type { MetricsStore } from "@modelgate/core/MetricsStore"
 import type { RecordSink } from "@modelgate/core/RecordSink"
@@ -26,14 +27,14 @@ import * as MetricsStoreSql from "./MetricsStoreSql.js"
 import * as RecordWorker from "./RecordWorker.js"
 import { chooseWorker, type WriteThread as WriteThreadType } from "./internal/writeThread.js"
 
-/** The table and row of a record. */
-export const toRow: (record: GatewayRecord) => readonly [table: RecordTable, row: Row] = RecordColumns.toRow
+/** The table and row of a record; with `instance`, a cost record's row names it. */
+export const toRow: (record: GatewayRecord, instance?: string | undefined) => readonly [table: RecordTable, row: Row] = RecordColumns.toRow
 
-/** Group a batch's rows by table, in first-seen table order. */
-export const toTables = (records: ReadonlyArray<GatewayRecord>): ReadonlyArray<TableRows> => {
+/** Group a batch's rows by table, in first-seen table order; with `instance`, cost records' rows name it. */
+export const toTables = (records: ReadonlyArray<GatewayRecord>, instance?: string | undefined): ReadonlyArray<TableRows> => {
   const byTable = new Map<RecordTable, Array<Row>>()
   for (const record of records) {
-    const [table, row] = toRow(record)
+    const [table, row] = toRow(record, instance)
     const rows = byTable.get(table)
     if (rows === undefined) byTable.set(table, [row])
     else rows.push(row)
@@ -65,16 +66,18 @@ const batchIds = () => {
  * Build the SQL record store writing on the current `SqlClient`, on this
  * thread. Each batch carries an id committed with its rows (`batchIds`): a
  * batch whose COMMIT reached the database but whose answer was lost (a
- * connection to PostgreSQL dropped) is not written twice when retried.
+ * connection to PostgreSQL dropped) is not written twice when retried. Cost
+ * records are stored with this process's `InstanceId`.
  */
 export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
+  const instance = yield* InstanceId
   const idOf = batchIds()
   const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(
     function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
       const batchId = idOf(records)
-      const written = yield* insertTablesOnce(sql, toTables(records), batchId)
+      const written = yield* insertTablesOnce(sql, toTables(records, instance), batchId)
       if (!written) {
         yield* Effect.logInfo(`record batch ${batchId} (${records.length} records) was committed before its answer was lost; not written again`)
       }
@@ -87,15 +90,16 @@ export const make = Effect.gen(function* () {
 /**
  * Build the record store writing on `worker`. Each batch carries an id
  * (`batchIds`) committed with its rows: a batch whose thread died after
- * COMMIT but before replying is not written twice when retried.
+ * COMMIT but before replying is not written twice when retried. Cost records
+ * are stored with this process's `InstanceId`.
  */
 export const makeOn = (worker: RecordWorker.RecordWorker) =>
-  Effect.sync(() => {
+  Effect.map(InstanceId, (instance) => {
     const idOf = batchIds()
     const writeBatch = Effect.fn("RecordStoreSql.writeBatch")(function* (records: ReadonlyArray<GatewayRecord>) {
       if (records.length === 0) return
       const batchId = idOf(records)
-      const outcome = yield* worker.writeColumns(RecordColumns.toTableColumns(records), { batchId })
+      const outcome = yield* worker.writeColumns(RecordColumns.toTableColumns(records, instance), { batchId })
       if (outcome === "already-written") {
         yield* Effect.logInfo(`record batch ${batchId} (${records.length} records) was committed before its thread died; not written again`)
       }

@@ -1,7 +1,9 @@
 /**
  * Budget bookkeeping, pure and synchronous: running totals per UTC day and
  * month for every dimension (all spend, each model, each agent type), open
- * reservations, and the thresholds already alerted this period. The
+ * reservations, and the thresholds already alerted this period. A total is
+ * this instance's own spend (its commits) plus the others' (what the store
+ * holds of other instances, replaced at each sync, never added to). The
  * `CostTracker` mutates a `BudgetBook` only inside `Effect.sync`, so every
  * check-and-reserve is atomic.
  */
@@ -97,7 +99,10 @@ const thresholdsMemo = new WeakMap<ReadonlyArray<number>, ReadonlyArray<{ readon
 
 interface Totals {
   start: number
+  /** This instance's spend (commits; at start, its rows in the store). */
   readonly spent: Map<string, bigint>
+  /** Everyone else's, as of the last sync (or the seed). */
+  others: Map<string, bigint>
 }
 
 interface Held {
@@ -131,7 +136,10 @@ const agentTypePrefix = "agentType:"
  * an agent type forgotten meanwhile counts from then).
  */
 export class BudgetBook {
-  private readonly totals: Record<Period, Totals> = { daily: { start: 0, spent: new Map() }, monthly: { start: 0, spent: new Map() } }
+  private readonly totals: Record<Period, Totals> = {
+    daily: { start: 0, spent: new Map(), others: new Map() },
+    monthly: { start: 0, spent: new Map(), others: new Map() }
+  }
   private readonly held = new Map<string, Held>()
   private readonly reserved = new Map<string, bigint>()
   private readonly alerted = new Set<string>()
@@ -157,6 +165,7 @@ export class BudgetBook {
         for (const key of this.alerted) if (key.includes(stale)) this.alerted.delete(key)
         totals.start = start
         totals.spent.clear()
+        totals.others = new Map()
         if (period === "monthly") {
           this.agentTypes.clear()
           this.agentTypeChars = 0
@@ -171,9 +180,10 @@ export class BudgetBook {
     return this.totals[period].start
   }
 
-  /** Spent (committed) in the current period on `dim`. */
+  /** Spent (committed here, plus the others' spend) in the current period on `dim`. */
   spent(period: Period, dim: string): bigint {
-    return this.totals[period].spent.get(dim) ?? 0n
+    const totals = this.totals[period]
+    return (totals.spent.get(dim) ?? 0n) + (totals.others.get(dim) ?? 0n)
   }
 
   /** Held by open reservations on `dim`. */
@@ -181,10 +191,34 @@ export class BudgetBook {
     return this.reserved.get(dim) ?? 0n
   }
 
-  /** Set the spent amount of `dim` in the current `period` (seeding from the store: the month first, then the day, so `bound` keeps today's agent types first). */
+  /**
+   * Set the others' spend of `dim` in the current `period` (seeding from the store, whose rows at
+   * start are none of this run's: the month first, then the day, so `bound` keeps today's agent types first).
+   */
   seed(period: Period, dim: string, amount: bigint): void {
+    this.totals[period].others.set(dim, amount)
+    if (dim.startsWith(agentTypePrefix)) this.recent(dim)
+  }
+
+  /** Set this instance's own spend of `dim` in the current `period` (its rows in the store at start). */
+  seedOwn(period: Period, dim: string, amount: bigint): void {
     this.totals[period].spent.set(dim, amount)
     if (dim.startsWith(agentTypePrefix)) this.recent(dim)
+  }
+
+  /**
+   * Replace the others' spend of `period` by `amounts` (by dimension), read
+   * for the period starting at `start`: ignored (false) when the book has
+   * moved to another period since. Agent types beyond the bound are
+   * forgotten as `bound` does (`budgeted` never).
+   */
+  replaceOthers(period: Period, start: number, amounts: ReadonlyMap<string, bigint>, budgeted: Readonly<Record<string, unknown>> = {}): boolean {
+    const totals = this.totals[period]
+    if (start !== totals.start) return false
+    totals.others = new Map(amounts)
+    for (const dim of amounts.keys()) if (dim.startsWith(agentTypePrefix)) this.recent(dim)
+    if (this.agentTypes.size > this.maxAgentTypes || this.agentTypeChars > this.maxAgentTypeChars) this.bound(budgeted)
+    return true
   }
 
   /**
@@ -220,14 +254,17 @@ export class BudgetBook {
       if (Object.hasOwn(budgeted, oldest.slice(agentTypePrefix.length))) continue
       this.agentTypes.delete(oldest)
       this.agentTypeChars -= oldest.length
-      this.totals.daily.spent.delete(oldest)
-      this.totals.monthly.spent.delete(oldest)
+      for (const totals of [this.totals.daily, this.totals.monthly]) {
+        totals.spent.delete(oldest)
+        totals.others.delete(oldest)
+      }
     }
   }
 
   /** How many entries the book holds: reservations by dimension, and spend by dimension this day and month (tests of its bounds). */
   sizes(): { readonly reserved: number; readonly daily: number; readonly monthly: number } {
-    return { reserved: this.reserved.size, daily: this.totals.daily.spent.size, monthly: this.totals.monthly.spent.size }
+    const size = ({ others, spent }: Totals) => new Set([...spent.keys(), ...others.keys()]).size
+    return { reserved: this.reserved.size, daily: size(this.totals.daily), monthly: size(this.totals.monthly) }
   }
 
   /** The first budget that `amount` more would not fit (a spent budget admits nothing more). */

@@ -29,6 +29,8 @@ interface Layout<R> {
   readonly table: RecordTable
   readonly columns: ReadonlyArray<string>
   readonly push: (record: R, values: Array<Value>) => void
+  /** The columns with `instance` last: the table names the writing instance (`InstanceId`), when one is given. */
+  readonly stamped?: ReadonlyArray<string>
 }
 
 const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRecord, { readonly _tag: K }>> } = {
@@ -37,6 +39,10 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
     columns: [
       "at", "request_id", "model", "provider", "api_key_id", "agent_type", "task_type", "prompt_tokens",
       "completion_tokens", "cached_tokens", "cost_pico", "cache_hit"
+    ],
+    stamped: [
+      "at", "request_id", "model", "provider", "api_key_id", "agent_type", "task_type", "prompt_tokens",
+      "completion_tokens", "cached_tokens", "cost_pico", "cache_hit", "instance"
     ],
     push: (r: CostRecord, values) =>
       void values.push(
@@ -113,11 +119,18 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
 /** The layout of a record's kind (indexed by its own tag, so it reads this record's fields). */
 const layoutOf = (record: GatewayRecord): Layout<GatewayRecord> => layouts[record._tag] as unknown as Layout<GatewayRecord>
 
-/** The table and row of a record. */
-export const toRow = (record: GatewayRecord): readonly [table: RecordTable, row: Row] => {
-  const { columns, push, table } = layoutOf(record)
+/** The columns of a layout, with `instance` when its table takes one and `instance` is given. */
+const columnsOf = (layout: Layout<GatewayRecord>, instance: string | undefined) =>
+  instance === undefined || layout.stamped === undefined ? layout.columns : layout.stamped
+
+/** The table and row of a record; with `instance`, a cost record's row names it (`instance` column). */
+export const toRow = (record: GatewayRecord, instance?: string | undefined): readonly [table: RecordTable, row: Row] => {
+  const layout = layoutOf(record)
+  const { push, table } = layout
+  const columns = columnsOf(layout, instance)
   const values: Array<Value> = []
   push(record, values)
+  if (columns !== layout.columns) values.push(instance!)
   const row: Record<string, Value> = {}
   for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i] ?? null
   return [table, row]
@@ -126,21 +139,24 @@ export const toRow = (record: GatewayRecord): readonly [table: RecordTable, row:
 /**
  * A batch's records as each table's columns and flat values, tables in
  * first-seen order, rows in record order: what `toColumns` makes of the rows
- * of `toRow`, without building them (the worker path's main-thread side).
+ * of `toRow` (with the same `instance`), without building them (the worker
+ * path's main-thread side).
  */
-export const toTableColumns = (records: ReadonlyArray<GatewayRecord>): ReadonlyArray<TableColumns> => {
+export const toTableColumns = (records: ReadonlyArray<GatewayRecord>, instance?: string | undefined): ReadonlyArray<TableColumns> => {
   const tables: Array<TableColumns> = []
-  const byTag = new Map<string, { readonly push: Layout<GatewayRecord>["push"]; readonly values: Array<Value> }>()
+  const byTag = new Map<string, { readonly push: Layout<GatewayRecord>["push"]; readonly values: Array<Value>; readonly stamp: boolean }>()
   for (const record of records) {
     let table = byTag.get(record._tag)
     if (table === undefined) {
-      const { columns, push, table: name } = layoutOf(record)
+      const layout = layoutOf(record)
+      const columns = columnsOf(layout, instance)
       const values: Array<Value> = []
-      tables.push({ table: name, columns, values })
-      table = { push, values }
+      tables.push({ table: layout.table, columns, values })
+      table = { push: layout.push, values, stamp: columns !== layout.columns }
       byTag.set(record._tag, table)
     }
     table.push(record, table.values)
+    if (table.stamp) table.values.push(instance!)
   }
   return tables
 }

@@ -1,0 +1,120 @@
+/**
+ * Budgets across gateway instances on one database: this instance's spend is
+ * its own commits (in memory, at once); the others' is read back from the
+ * `CostStore` (`spendByWriter`: every row not stored by this instance, older
+ * rows without an instance included) at start and then every
+ * `budgets.syncIntervalMs`, each read replacing the last (never added to), so
+ * budget checks and threshold alerts count own + others.
+ *
+ * A failed read keeps the last figure, logged once per run of failures; a
+ * read that finishes after the period rolled over is dropped (the new period
+ * starts from zero until the next read). Thresholds crossed by the others'
+ * spend are announced by the sync, once per instance (the `BudgetBook`
+ * remembers); announcements any instance stored before the read are marked
+ * announced first (`alertsSince`), so an instance does not repeat one another
+ * instance made a sync ago. Two instances that see the same crossing within
+ * one interval may both announce it.
+ */
+import type { StoreError } from "@modelgate/domain/Errors"
+import { Clock, Duration, Effect, Stream } from "effect"
+import type { CostStore, WriterSpend } from "../CostStore.js"
+import type { GatewayConfig } from "../GatewayConfig.js"
+import type * as Alerts from "./Alerts.js"
+import { allBudgets, type BudgetBook, dims, type Period } from "./Budgets.js"
+
+/** The periods read, in the order of `since`: the month first (so `bound` keeps today's agent types first). */
+const periods: ReadonlyArray<Period> = ["monthly", "daily"]
+
+/** The spend of `period` (index `i` of `since`) by dimension, of the groups that are this instance's (`mine`) or not. */
+export const dimensionTotals = (groups: ReadonlyArray<WriterSpend>, i: number, mine: boolean): Map<string, bigint> => {
+  const totals = new Map<string, bigint>()
+  const add = (dim: string, amount: bigint) => totals.set(dim, (totals.get(dim) ?? 0n) + amount)
+  for (const group of groups) {
+    const amount = group.costPicoUsd[i] ?? 0n
+    if (group.mine !== mine || amount === 0n) continue
+    add(dims.global, amount)
+    add(dims.model(group.model), amount)
+    if (group.agentType !== null) add(dims.agentType(group.agentType), amount)
+  }
+  return totals
+}
+
+/** The others' spend kept in step with the store, for one tracker. */
+export const make = (options: {
+  readonly book: BudgetBook
+  readonly instance: string
+  readonly spendByWriter: NonNullable<CostStore["Type"]["spendByWriter"]>
+  readonly alertsSince: CostStore["Type"]["alertsSince"]
+  readonly gatewayConfig: GatewayConfig["Type"]
+  readonly alerts: ReturnType<typeof Alerts.make>
+}) => {
+  const { alerts, alertsSince, book, gatewayConfig, instance, spendByWriter } = options
+  const starts = () => periods.map((period) => book.start(period))
+
+  /** At start: this instance's stored rows as its own spend (none, for a new id), everyone else's as the others'. */
+  const seed: Effect.Effect<void, StoreError> = Effect.gen(function* () {
+    const since = starts()
+    const groups = yield* spendByWriter(instance, since)
+    periods.forEach((period, i) => {
+      for (const [dim, amount] of dimensionTotals(groups, i, true)) book.seedOwn(period, dim, amount)
+      for (const [dim, amount] of dimensionTotals(groups, i, false)) book.seed(period, dim, amount)
+    })
+  })
+
+  /** One read of the others' spend, replacing the last; announces what it makes crossed. */
+  const syncOnce: Effect.Effect<void, StoreError> = Effect.gen(function* () {
+    book.roll(yield* Clock.currentTimeMillis)
+    const since = starts()
+    if (alertsSince !== undefined) {
+      const announced = yield* alertsSince(since[0]!)
+      for (const alert of announced) book.announcedBefore(alert)
+    }
+    const groups = yield* spendByWriter(instance, since)
+    const config = yield* gatewayConfig.get
+    const now = yield* Clock.currentTimeMillis
+    book.roll(now)
+    const budgeted = config.budgets.perAgentType
+    periods.forEach((period, i) => book.replaceOthers(period, since[i]!, dimensionTotals(groups, i, false), budgeted))
+    const budgets = allBudgets(config.budgets)
+    const crossings = book.crossings(budgets, config.budgets.alertThresholds)
+    const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.spentFirst(b))
+    yield* Effect.forEach(crossings, (c) => alerts.announce(c, now), { discard: true })
+    yield* Effect.forEach(spent, (b) => alerts.announceSpent(b, now), { discard: true })
+  })
+
+  let failing = false
+  /** The first failure of a run is logged; the last figure stays. */
+  const failed = (reason: string) => {
+    if (failing) return Effect.void
+    failing = true
+    return Effect.logError("budget sync: could not read the other instances' spend; budgets count the last figure read until it can", reason)
+  }
+  /** `syncOnce` that never fails. */
+  const syncQuietly: Effect.Effect<void> = syncOnce.pipe(
+    Effect.tap(() =>
+      failing
+        ? Effect.suspend(() => {
+          failing = false
+          return Effect.logInfo("budget sync: the others' spend is read again")
+        })
+        : Effect.void
+    ),
+    Effect.catchAll((error) => failed(error.message)),
+    Effect.catchAllDefect((defect) => failed(String(defect)))
+  )
+
+  /** Sync every `budgets.syncIntervalMs` (none while it is unset), following reloads of the configuration. */
+  const run: Effect.Effect<void> = gatewayConfig.changes.pipe(
+    Stream.map((config) => config.budgets.syncIntervalMs),
+    Stream.changes,
+    // The syncs run inside the switched stream (a new interval interrupts the old loop), one after
+    // another: the next sleep starts when a read is back, so a slow store is never asked twice at once.
+    Stream.flatMap(
+      (ms) => (ms === undefined ? Stream.empty : Stream.fromEffect(Effect.forever(Effect.zipRight(Effect.sleep(Duration.millis(ms)), syncQuietly)))),
+      { switch: true }
+    ),
+    Stream.runDrain
+  )
+
+  return { seed, run }
+}

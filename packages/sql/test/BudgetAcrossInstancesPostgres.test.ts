@@ -1,0 +1,105 @@
+/**
+ * Two gateway instances on one PostgreSQL database (two trackers, two
+ * instance ids): each budget holds across both. Instance A reads what B
+ * stored at the sync interval and refuses a request its own spend would have
+ * let through; neither counts anything twice.
+ */
+import { NodeContext } from "@effect/platform-node"
+import type { SqlClient } from "@effect/sql"
+import { assert, layer } from "@effect/vitest"
+import { CostTracker } from "@modelgate/core/CostTracker"
+import * as CostTrackerModule from "@modelgate/core/CostTracker"
+import * as Events from "@modelgate/core/Events"
+import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { BudgetLimit, BudgetsConfig, defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
+import { InstanceId } from "@modelgate/core/InstanceId"
+import { RecordWriter } from "@modelgate/core/RecordWriter"
+import type { ModelMetadata } from "@modelgate/domain/Model"
+import { fromUsd } from "@modelgate/domain/Money"
+import { CostRecord } from "@modelgate/domain/Records"
+import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
+import * as TestPostgres from "@modelgate/testkit/TestPostgres"
+import { Chunk, Clock, Context, Effect, Layer, TestClock } from "effect"
+import { postgres } from "./databases.js"
+
+const SECOND = 1_000
+const HOUR = 3_600_000
+const NOW = Date.UTC(2026, 2, 10, 10)
+const model = { id: "m" } as unknown as ModelMetadata
+
+let seq = 0
+const spend = (usd: number) =>
+  CostRecord.make({
+    at: NOW,
+    requestId: `r${++seq}`,
+    model: "m",
+    provider: "openai",
+    agentType: "team",
+    promptTokens: 1,
+    completionTokens: 1,
+    cachedTokens: 0,
+    costPicoUsd: fromUsd(usd),
+    cacheHit: false
+  })
+
+const config = new GatewayConfigData({
+  ...defaultConfig,
+  budgets: BudgetsConfig.make({ ...defaultConfig.budgets, perAgentType: { team: BudgetLimit.make({ monthly: 1 }) }, syncIntervalMs: SECOND }),
+  records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 10 * HOUR })
+})
+
+/** One instance over the database of `sql`: its own record writer (on this thread), cost store and tracker. */
+const instance = (id: string, sql: Context.Context<SqlClient.SqlClient>) =>
+  Effect.map(
+    Layer.build(
+      CostTrackerModule.layer.pipe(
+        Layer.provideMerge(RecordStoreSql.layerAccountingWith(RecordStoreSql.layerMain)),
+        Layer.provide(Layer.mergeAll(Events.layer, GatewayConfig.layerStatic(config), Layer.succeedContext(sql))),
+        Layer.provide(Layer.succeed(InstanceId, id))
+      )
+    ),
+    (context) => ({
+      costs: Context.get(context, CostTracker),
+      flush: Context.get(context, RecordWriter).flush
+    })
+  )
+
+/** Whether `amount` USD more for the team would fit (a dry run). */
+const fits = (costs: CostTracker["Type"], amount: number) =>
+  costs.checkBudget(model, "team", fromUsd(amount), true).pipe(Effect.as(true), Effect.catchTag("BudgetExceeded", () => Effect.succeed(false)))
+
+/** The team's monthly spend as `costs` counts it, in USD. */
+const teamSpent = (costs: CostTracker["Type"]) =>
+  Effect.map(costs.budgetStatus, (all) => Number(all.find((b) => b.budget === "agentType:team")?.spentPicoUsd ?? -1n) / 1e12)
+
+/** Move the clock one interval and wait until both syncs ran (each sleeps again once its read is back). */
+const nextSync = Effect.gen(function* () {
+  yield* TestClock.adjust(SECOND)
+  const next = (yield* Clock.currentTimeMillis) + SECOND
+  while (Chunk.size(Chunk.filter(yield* TestClock.sleeps(), (at) => at === next)) < 2) yield* Effect.yieldNow()
+})
+
+layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000 })("budgets across instances on PostgreSQL", (it) => {
+  it.scoped("A refuses what B's stored spend leaves no room for, after the sync; nothing is counted twice", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const sql = yield* Layer.build(postgres.layer)
+      const a = yield* instance("instance-a", sql)
+      const b = yield* instance("instance-b", sql)
+
+      yield* b.costs.record(spend(0.6))
+      yield* b.flush
+      yield* a.costs.record(spend(0.1))
+      yield* a.flush
+      assert.isTrue(yield* fits(a.costs, 0.5), "before a sync A counts only its own 0.1")
+
+      yield* nextSync
+      assert.strictEqual(yield* teamSpent(a.costs), 0.7)
+      assert.strictEqual(yield* teamSpent(b.costs), 0.7)
+      assert.isFalse(yield* fits(a.costs, 0.5), "0.7 + 0.5 would pass the team's $1")
+      assert.isTrue(yield* fits(a.costs, 0.3))
+
+      yield* nextSync
+      assert.strictEqual(yield* teamSpent(a.costs), 0.7, "a second sync replaces, it does not add")
+    }).pipe(Effect.orDie))
+})
