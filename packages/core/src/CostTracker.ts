@@ -153,12 +153,23 @@ const seedTotals = (store: CostStore["Type"], book: BudgetBook) =>
       book.seed(period, dims.global, total)
     }), { discard: true })
 
+/** Options of `make` and `layerWith`. */
+export interface MakeOptions {
+  /**
+   * The sync interval when `budgets.syncIntervalMs` is unset (default: none,
+   * no sync). GatewayLive sets `database.syncIntervalMs` on PostgreSQL, where
+   * several instances share the database and a read never blocks the event
+   * loop.
+   */
+  readonly defaultSyncIntervalMs?: number | undefined
+}
+
 /**
  * Build the tracker: seeds the running totals of the current day and month
  * from the store and, when the store reads spend by writer, forks the sync of
  * the other instances' spend in the scope.
  */
-export const make = Effect.gen(function* () {
+export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   const store = yield* CostStore
   const sink = yield* RecordSink
   const events = yield* Events
@@ -173,7 +184,7 @@ export const make = Effect.gen(function* () {
   const { spendByWriter } = store
   const sync = spendByWriter === undefined
     ? undefined
-    : Sync.make({ book, instance, spendByWriter, alertsSince: store.alertsSince, gatewayConfig, alerts })
+    : Sync.make({ book, instance, spendByWriter, alertsSince: store.alertsSince, gatewayConfig, alerts, defaultSyncIntervalMs: options.defaultSyncIntervalMs })
   yield* (sync === undefined ? seedTotals(store, book) : sync.seed).pipe(
     Effect.catchAll((error) =>
       Effect.logError("could not seed budget totals from the store; budgets count from zero", error.message)
@@ -327,8 +338,9 @@ export const make = Effect.gen(function* () {
   })
 })
 
+/** The cost tracker over a `CostStore` with `options`, publishing on `Events` and recording through the `RecordSink`. */
+export const layerWith = (options: MakeOptions): Layer.Layer<CostTracker, never, CostStore | RecordSink | Events | GatewayConfig> =>
+  Layer.scoped(CostTracker, make(options))
+
 /** The cost tracker over a `CostStore`, publishing on `Events` and recording through the `RecordSink`. */
-export const layer: Layer.Layer<CostTracker, never, CostStore | RecordSink | Events | GatewayConfig> = Layer.scoped(
-  CostTracker,
-  make
-)
+export const layer: Layer.Layer<CostTracker, never, CostStore | RecordSink | Events | GatewayConfig> = layerWith({})

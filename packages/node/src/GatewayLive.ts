@@ -14,6 +14,7 @@ import * as Failover from "@modelgate/core/Failover"
 import * as Gateway from "@modelgate/core/Gateway"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import * as HealthChecker from "@modelgate/core/HealthChecker"
+import * as InstanceId from "@modelgate/core/InstanceId"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
 import * as ModelSelector from "@modelgate/core/ModelSelector"
 import * as PerformanceMonitor from "@modelgate/core/PerformanceMonitor"
@@ -103,15 +104,16 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   )
 
   // An explicit database wins; then an explicit SQLite file; then MODELGATE_DATABASE_URL; then `database.filename`.
+  const target = Effect.gen(function* () {
+    const data = yield* (yield* GatewayConfig.GatewayConfig).get
+    const target: Database.DatabaseTarget = options.database ??
+      (options.databaseFile !== undefined
+        ? { _tag: "Sqlite", filename: options.databaseFile }
+        : Database.target(data.database.filename, yield* Database.urlFromEnv))
+    return { data, target }
+  })
   const database = Layer.unwrapEffect(
-    Effect.gen(function* () {
-      const data = yield* (yield* GatewayConfig.GatewayConfig).get
-      const target: Database.DatabaseTarget = options.database ??
-        (options.databaseFile !== undefined
-          ? { _tag: "Sqlite", filename: options.databaseFile }
-          : Database.target(data.database.filename, yield* Database.urlFromEnv))
-      return Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`)))
-    })
+    Effect.map(target, ({ target }) => Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`))))
   )
 
   // What other instances on the database stored is applied every `database.syncIntervalMs` (read at start).
@@ -127,7 +129,14 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     })
   ).pipe(Layer.provide(options.modelStore ?? ModelStoreSql.layer))
 
-  const accounting = CostTracker.layer.pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))
+  // On PostgreSQL (instances share it; a read never blocks the event loop) budgets read the others' spend every
+  // `database.syncIntervalMs` unless `budgets.syncIntervalMs` says otherwise; on SQLite only when that is set.
+  const accounting = Layer.unwrapEffect(
+    Effect.map(target, ({ data, target }) =>
+      CostTracker.layerWith({
+        defaultSyncIntervalMs: target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
+      }))
+  ).pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))
 
   const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(options.httpClient ?? HttpClientLive.layer))
 
@@ -156,6 +165,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     Layer.provideMerge(accounting),
     Layer.provideMerge(database),
     Layer.provideMerge(config),
+    // One id per build, shared by the record store and the cost tracker (InstanceId.ts).
+    Layer.provideMerge(InstanceId.layer),
     Layer.provideMerge(ApiKeys.dotEnvConfigProvider()),
     Layer.provideMerge(NodeContext.layer)
   )

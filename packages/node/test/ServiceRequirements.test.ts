@@ -64,12 +64,12 @@ const tagKeysIn = (barrel: Record<string, Record<string, unknown>>): ReadonlyArr
 
 const packages = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
-/** The keys of the tags declared in a package's sources (`extends Context.Tag("key")`), `internal/` left out. */
+/** The keys of the tags declared in a package's sources (`extends Context.Tag("key")`, `Context.Reference<X>()("key"`), `internal/` left out. */
 const tagKeysDeclared = (name: string): ReadonlyArray<string> =>
   (fs.readdirSync(path.join(packages, name, "src"), { recursive: true }) as Array<string>)
     .filter((file) => file.endsWith(".ts") && !file.split(path.sep).includes("internal"))
     .flatMap((file) =>
-      [...fs.readFileSync(path.join(packages, name, "src", file), "utf8").matchAll(/extends Context\.Tag\("([^"]+)"\)/g)].map((m) => m[1]!)
+      [...fs.readFileSync(path.join(packages, name, "src", file), "utf8").matchAll(/extends Context\.(?:Tag|Reference<\w+>\(\))\("([^"]+)"/g)].map((m) => m[1]!)
     )
     .sort()
 

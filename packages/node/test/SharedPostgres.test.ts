@@ -1,8 +1,8 @@
 /**
  * Two gateway instances on one PostgreSQL database (DESIGN.md: several
  * instances share their stores on PostgreSQL): what one records, the other
- * reads: costs, metrics, and the models added through the admin API
- * (applied by the other within `database.syncIntervalMs`, without a reload).
+ * reads: costs, budgets, metrics, and the models added through the admin
+ * API (budgets and models within `database.syncIntervalMs`, without a reload).
  */
 import { assert, layer } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
@@ -24,7 +24,7 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
       const fakes = yield* FakeStackConfig.make({
         prefix: "modelgate-shared-pg-",
         models: models(),
-        gateway: { database: { syncIntervalMs: 50 } }
+        gateway: { database: { syncIntervalMs: 50 }, budgets: { global: { monthly: 100 } } }
       })
       const instance = GatewayLive.layerWith({
         configDirectory: fakes.dir,
@@ -44,6 +44,16 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
         costs.map((g) => [g.key, g.requests, g.costPicoUsd]),
         [["team-a", 1, BigInt(Math.round((answer.meta.costUsd ?? 0) * 1e12))]]
       )
+      // Budgets: b counts a's spend within `database.syncIntervalMs` (on by default on PostgreSQL), once.
+      const spent = Effect.flatMap(CostTracker, (c) => c.budgetStatus).pipe(
+        Effect.map((all) => all.find((s) => s.period === "monthly")?.spentPicoUsd),
+        Effect.provide(b)
+      )
+      const aSpent = BigInt(Math.round((answer.meta.costUsd ?? 0) * 1e12))
+      yield* poll(spent, (s) => s === aSpent, 5_000, "b's monthly budget to count a's spend")
+      yield* Effect.sleep("200 millis")
+      assert.strictEqual(yield* spent, aSpent, "counted once across syncs")
+
       const snapshot = yield* Effect.flatMap(Metrics, (m) => m.query({})).pipe(Effect.provide(b))
       assert.strictEqual(snapshot.source, "store")
       assert.strictEqual(snapshot.models.find((m) => m.model === answer.meta.model)?.metrics.requests, 1)

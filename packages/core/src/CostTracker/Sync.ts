@@ -47,6 +47,8 @@ export const make = (options: {
   readonly alertsSince: CostStore["Type"]["alertsSince"]
   readonly gatewayConfig: GatewayConfig["Type"]
   readonly alerts: ReturnType<typeof Alerts.make>
+  /** The interval when `budgets.syncIntervalMs` is unset (none: no sync then). */
+  readonly defaultSyncIntervalMs?: number | undefined
 }) => {
   const { alerts, alertsSince, book, gatewayConfig, instance, spendByWriter } = options
   const starts = () => periods.map((period) => book.start(period))
@@ -103,9 +105,9 @@ export const make = (options: {
     Effect.catchAllDefect((defect) => failed(String(defect)))
   )
 
-  /** Sync every `budgets.syncIntervalMs` (none while it is unset), following reloads of the configuration. */
+  /** Sync every `budgets.syncIntervalMs` (else the default; none while both are unset), following reloads of the configuration. */
   const run: Effect.Effect<void> = gatewayConfig.changes.pipe(
-    Stream.map((config) => config.budgets.syncIntervalMs),
+    Stream.map((config) => config.budgets.syncIntervalMs ?? options.defaultSyncIntervalMs),
     Stream.changes,
     // The syncs run inside the switched stream (a new interval interrupts the old loop), one after
     // another: the next sleep starts when a read is back, so a slow store is never asked twice at once.
