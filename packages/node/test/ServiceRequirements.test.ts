@@ -36,8 +36,8 @@ type RequirementsIn<T, D extends number = 7> = [D] extends [never] ? never
   : T extends object ? { [K in keyof T]-?: RequirementsIn<T[K], Deeper[D]> }[keyof T]
   : never
 
-/** The members of a service `S` through which a requirement leaks. */
-type Leaks<S> = { [K in keyof S]-?: [RequirementsIn<S[K]>] extends [never] ? never : K }[keyof S]
+/** The members of a service `S` through which a requirement leaks (a plain value, e.g. `InstanceId`'s string, has none). */
+type Leaks<S> = S extends object ? { [K in keyof S]-?: [RequirementsIn<S[K]>] extends [never] ? never : K }[keyof S] : never
 
 /** `module.Export.member` for every leaking member of every tag exported by the modules of a barrel. */
 type LeaksInBarrel<Barrel> = {
@@ -107,6 +107,7 @@ describe("exported services leak no requirements", () => {
       | "Gateway.Gateway"
       | "GatewayConfig.GatewayConfig"
       | "HealthChecker.HealthChecker"
+      | "InstanceId.InstanceId"
       | "LimiterStore.LimiterStore"
       | "Metrics.Metrics"
       | "MetricsStore.MetricsStore"

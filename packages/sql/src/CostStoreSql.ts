@@ -8,7 +8,7 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { CostGroup, type CostGroupBy, CostQuery, CostStore, type WriterSpend } from "@modelgate/core/CostStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
-import { Int } from "./internal/sqlInt.js"
+import { Int, timeBound } from "./internal/sqlInt.js"
 
 const Row = Schema.Struct({
   key: Schema.NullOr(Schema.String),
@@ -78,8 +78,8 @@ export const make = Effect.gen(function* () {
     Result: Row,
     execute: (query) => {
       const where = [
-        ...(query.from !== undefined ? [sql`at >= ${query.from}`] : []),
-        ...(query.to !== undefined ? [sql`at < ${query.to}`] : []),
+        ...(query.from !== undefined ? [sql`at >= ${timeBound(query.from)}`] : []),
+        ...(query.to !== undefined ? [sql`at < ${timeBound(query.to)}`] : []),
         ...(query.model !== undefined ? [sql`model = ${query.model}`] : []),
         ...(query.provider !== undefined ? [sql`provider = ${query.provider}`] : []),
         ...(query.agentType !== undefined ? [sql`agent_type = ${query.agentType}`] : []),
@@ -97,7 +97,7 @@ export const make = Effect.gen(function* () {
         FROM cost_records
         WHERE ${sql.and(where)}
         GROUP BY 1
-        ORDER BY 1
+        ORDER BY 1 NULLS FIRST
       `
     }
   })
@@ -122,7 +122,7 @@ export const make = Effect.gen(function* () {
     Request: Schema.Number,
     Result: AlertRow,
     execute: (from) =>
-      sql`SELECT budget, period, period_start, threshold, CAST(limit_pico AS TEXT) AS limit_pico FROM budget_alerts WHERE at >= ${from}`
+      sql`SELECT budget, period, period_start, threshold, CAST(limit_pico AS TEXT) AS limit_pico FROM budget_alerts WHERE at >= ${timeBound(from)}`
   })
   const alertsSince = Effect.fn("CostStoreSql.alertsSince")(
     function* (from: number) {

@@ -8,7 +8,7 @@ import { MetricsFilter } from "@modelgate/core/Metrics/Snapshot"
 import { MetricsStore } from "@modelgate/core/MetricsStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
-import { Int } from "./internal/sqlInt.js"
+import { Int, timeBound } from "./internal/sqlInt.js"
 
 const N = Int
 const PerfRow = Schema.Struct({
@@ -41,8 +41,8 @@ export const make = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
 
   const time = (f: MetricsFilter) => [
-    ...(f.from !== undefined ? [sql`at >= ${f.from}`] : []),
-    ...(f.to !== undefined ? [sql`at < ${f.to}`] : [])
+    ...(f.from !== undefined ? [sql`at >= ${timeBound(f.from)}`] : []),
+    ...(f.to !== undefined ? [sql`at < ${timeBound(f.to)}`] : [])
   ]
   const scoped = (f: MetricsFilter) =>
     sql.and([

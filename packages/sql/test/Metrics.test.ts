@@ -1,7 +1,5 @@
-import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe, layer } from "@effect/vitest"
 import * as Events from "@modelgate/core/Events"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
@@ -15,9 +13,9 @@ import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { CostRecord, FailoverRecord, type GatewayRecord, HealthCheckRecord, PerformanceRecord } from "@modelgate/domain/Records"
 import * as MetricsStoreSql from "@modelgate/sql/MetricsStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
-import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Effect, Layer } from "effect"
 import * as fc from "fast-check"
+import { databases, servers } from "./databases.js"
 
 const providerOf = { a: "p", b: "q", c: "p" } as const
 const arbModel = fc.constantFrom("a", "b", "c")
@@ -60,78 +58,100 @@ const arbFilter: fc.Arbitrary<MetricsFilter> = fc.record(
   { requiredKeys: [] }
 )
 
-const tempDb = Effect.map(
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "modelgate-metrics-" })),
-  (dir) => `${dir}/metrics.db`
-)
-
-const Stores = Layer.unwrapScoped(
-  Effect.map(tempDb, (file) => Layer.mergeAll(RecordStoreSql.layer, MetricsStoreSql.layer).pipe(Layer.provideMerge(Sqlite.layer(file))))
-).pipe(Layer.provide(NodeContext.layer))
-
-describe("MetricsStoreSql on a SQLite file", () => {
-  it.effect("SQL aggregates equal the in-memory aggregates of the same records for any filter", () =>
-    Effect.gen(function* () {
-      const context = yield* Effect.context<RecordStore | MetricsStore | SqlClient.SqlClient>()
-      const run = (records: ReadonlyArray<GatewayRecord>, filter: MetricsFilter) =>
-        Effect.gen(function* () {
-          const sql = yield* SqlClient.SqlClient
-          for (const table of ["performance_records", "cost_records", "failover_events", "health_checks"]) {
-            yield* sql`DELETE FROM ${sql(table)}`
-          }
-          yield* (yield* RecordStore).writeBatch(records)
-          return yield* (yield* MetricsStore).aggregate(filter)
-        }).pipe(Effect.provide(context), Effect.runPromise)
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(fc.array(arbRecord, { maxLength: 80 }), arbFilter, async (records, filter) => {
-            const fromSql = toSnapshot(await run(records, filter), filter, "store", 0)
-            const fromMemory = toSnapshot(aggregateRecords(records, filter), filter, "store", 0)
-            assert.deepStrictEqual(fromSql, fromMemory)
-          }),
-          {
-            numRuns: 120,
-            // A model known only from its failovers (refused by the local limiter before any call).
-            examples: [[[FailoverRecord.make({ at: 2, from: "a", provider: "p", to: "b", reason: "RateLimitExceeded", attempt: 1, elapsedMs: 0 })], {}]]
-          }
-        )
-      )
-    }).pipe(Effect.provide(Stores)))
-})
-
-describe("Metrics over SQLite", () => {
-  const config = new GatewayConfigData({ ...defaultConfig, records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 1_000 }) })
-  const Stack = Layer.unwrapScoped(
-    Effect.map(tempDb, (file) =>
-      RecordStoreSql.layerAccounting.pipe(
-        Layer.provideMerge(Sqlite.layer(file)),
-        Layer.provide(Events.layer),
-        Layer.provide(GatewayConfig.layerStatic(config))
-      )
+/** Filters that select records (most of `arbFilter`'s select none): bounds in order, at most one equality filter. */
+const arbSelectingFilter: fc.Arbitrary<MetricsFilter> = fc
+  .record({
+    from: fc.option(fc.integer({ min: 0, max: 500_000 }), { nil: undefined }),
+    to: fc.option(fc.integer({ min: 500_000, max: 1_000_000 }), { nil: undefined }),
+    filter: fc.option(
+      fc.oneof(
+        arbModel.map((model) => ({ model })),
+        fc.constantFrom("p", "q").map((provider) => ({ provider })),
+        fc.constantFrom("x", "y").map((agentType) => ({ agentType }))
+      ),
+      { nil: undefined }
     )
-  ).pipe(Layer.provide(NodeContext.layer))
+  })
+  .map(({ filter, from, to }) => ({ ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...filter }))
 
-  it.effect("a completed request is in the metrics before it is written, and counted once after", () =>
-    Effect.gen(function* () {
-      const sink = yield* RecordSink
-      const metrics = yield* Metrics
-      const sql = yield* SqlClient.SqlClient
-      yield* sink.offer(
-        PerformanceRecord.make({ at: 0, requestId: "r1", model: "a", provider: "p", latencyMs: 40, success: true, outputTokens: 3, streamed: false, cacheHit: false })
-      )
-      yield* sink.offer(
-        CostRecord.make({ at: 0, requestId: "r1", model: "a", provider: "p", promptTokens: 3, completionTokens: 3, cachedTokens: 0, costPicoUsd: 42, cacheHit: false })
-      )
-      const rows = () => Effect.map(sql<{ n: number }>`SELECT COUNT(*) AS n FROM cost_records`, (r) => r[0]?.n)
-      assert.strictEqual(yield* rows(), 0)
-      const before = yield* metrics.query({ model: "a" })
-      assert.strictEqual(before.totals.requests, 1)
-      assert.strictEqual(before.totals.costPicoUsd, 42n)
-      yield* (yield* RecordWriter).flush
-      assert.strictEqual(yield* rows(), 1)
-      const after = yield* metrics.query({ model: "a" })
-      assert.strictEqual(after.totals.requests, 1)
-      assert.strictEqual(after.totals.costPicoUsd, 42n)
-      assert.include(yield* metrics.prometheus, 'modelgate_answered_total{model="a",provider="p"} 1')
-    }).pipe(Effect.provide(Stack)))
+const config = new GatewayConfigData({ ...defaultConfig, records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 1_000 }) })
+
+layer(servers, { timeout: 60_000 })("MetricsStoreSql", (it) => {
+  for (const database of databases) {
+    const Stores = Layer.mergeAll(RecordStoreSql.layer, MetricsStoreSql.layer).pipe(Layer.provideMerge(database.layer))
+    const Stack = RecordStoreSql.layerAccounting.pipe(
+      Layer.provideMerge(database.layer),
+      Layer.provide(Events.layer),
+      Layer.provide(GatewayConfig.layerStatic(config))
+    )
+
+    describe(`on ${database.name}`, () => {
+      it.effect("SQL aggregates equal the in-memory aggregates of the same records for any filter", () =>
+        Effect.gen(function* () {
+          const context = yield* Effect.context<RecordStore | MetricsStore | SqlClient.SqlClient>()
+          const run = (records: ReadonlyArray<GatewayRecord>, filter: MetricsFilter) =>
+            Effect.gen(function* () {
+              const sql = yield* SqlClient.SqlClient
+              for (const table of ["performance_records", "cost_records", "failover_events", "health_checks"]) {
+                yield* sql`DELETE FROM ${sql(table)}`
+              }
+              yield* (yield* RecordStore).writeBatch(records)
+              return yield* (yield* MetricsStore).aggregate(filter)
+            }).pipe(Effect.provide(context), Effect.runPromise)
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.array(arbRecord, { maxLength: 80, size: "medium" }), fc.oneof(arbFilter, arbSelectingFilter), async (records, filter) => {
+                const fromSql = toSnapshot(await run(records, filter), filter, "store", 0)
+                const fromMemory = toSnapshot(aggregateRecords(records, filter), filter, "store", 0)
+                assert.deepStrictEqual(fromSql, fromMemory)
+              }),
+              {
+                numRuns: 120,
+                // A model known only from its failovers (refused by the local limiter before any call).
+                examples: [[[FailoverRecord.make({ at: 2, from: "a", provider: "p", to: "b", reason: "RateLimitExceeded", attempt: 1, elapsedMs: 0 })], {}]]
+              }
+            )
+          )
+        }).pipe(Effect.provide(Stores)))
+
+      it.effect("bounds between two milliseconds (a span like `from=1.0000001h`) select the records between them", () =>
+        Effect.gen(function* () {
+          const records = [1, 2, 3].flatMap((at) => [
+            PerformanceRecord.make({ at, requestId: `r${at}`, model: "a", provider: "p", latencyMs: 40, success: true, outputTokens: 3, streamed: false, cacheHit: false }),
+            CostRecord.make({ at, requestId: `r${at}`, model: "a", provider: "p", promptTokens: 3, completionTokens: 3, cachedTokens: 0, costPicoUsd: 42, cacheHit: false }),
+            FailoverRecord.make({ at, from: "a", provider: "p", to: "b", reason: "Timeout", attempt: 1, elapsedMs: 10 }),
+            HealthCheckRecord.make({ at, model: "a", ok: true, latencyMs: 5, source: "probe" })
+          ])
+          yield* (yield* RecordStore).writeBatch(records)
+          const filter = { from: 1.5, to: 3.5 }
+          const fromSql = toSnapshot(yield* (yield* MetricsStore).aggregate(filter), filter, "store", 0)
+          assert.deepStrictEqual(fromSql, toSnapshot(aggregateRecords(records, filter), filter, "store", 0))
+          assert.strictEqual(fromSql.totals.requests, 2)
+        }).pipe(Effect.provide(Stores)))
+
+      it.effect("a completed request is in the metrics before it is written, and counted once after", () =>
+        Effect.gen(function* () {
+          const sink = yield* RecordSink
+          const metrics = yield* Metrics
+          const sql = yield* SqlClient.SqlClient
+          yield* sink.offer(
+            PerformanceRecord.make({ at: 0, requestId: "r1", model: "a", provider: "p", latencyMs: 40, success: true, outputTokens: 3, streamed: false, cacheHit: false })
+          )
+          yield* sink.offer(
+            CostRecord.make({ at: 0, requestId: "r1", model: "a", provider: "p", promptTokens: 3, completionTokens: 3, cachedTokens: 0, costPicoUsd: 42, cacheHit: false })
+          )
+          const rows = () => Effect.map(sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM cost_records`, (r) => Number(r[0]?.n))
+          assert.strictEqual(yield* rows(), 0)
+          const before = yield* metrics.query({ model: "a" })
+          assert.strictEqual(before.totals.requests, 1)
+          assert.strictEqual(before.totals.costPicoUsd, 42n)
+          yield* (yield* RecordWriter).flush
+          assert.strictEqual(yield* rows(), 1)
+          const after = yield* metrics.query({ model: "a" })
+          assert.strictEqual(after.totals.requests, 1)
+          assert.strictEqual(after.totals.costPicoUsd, 42n)
+          assert.include(yield* metrics.prometheus, 'modelgate_answered_total{model="a",provider="p"} 1')
+        }).pipe(Effect.provide(Stack)))
+    })
+  }
 })

@@ -10,10 +10,10 @@ export const tempFile = Effect.map(
   (dir) => `${dir}/modelgate.db`
 )
 
-/** How many rows `table` has. */
+/** How many rows `table` has (a number from SQLite, a string from PostgreSQL's `COUNT`). */
 export const count = (table: string) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT COUNT(*) AS n FROM ${sql(table)}`).pipe(
-    Effect.map((rows) => rows[0]?.n ?? -1)
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number | string }>`SELECT COUNT(*) AS n FROM ${sql(table)}`).pipe(
+    Effect.map((rows) => Number(rows[0]?.n ?? -1))
   )
 
 /** A cost record of request `req-<i>`. */

@@ -8,3 +8,12 @@ import { Schema } from "effect"
 
 /** An integer column or aggregate, from SQLite (number) or PostgreSQL (string). */
 export const Int = Schema.Union(Schema.Number, Schema.NumberFromString)
+
+/**
+ * A time bound (epoch ms, `from` inclusive or `to` exclusive) as the integer
+ * that selects the same integer instants (`at >= ceil(from)`, `at < ceil(to)`).
+ * PostgreSQL reads a parameter compared with a BIGINT column as a BIGINT and
+ * refuses `1.5` (an instant from a span such as `1.0000001h`); SQLite
+ * compares it as it is.
+ */
+export const timeBound = (bound: number): number => Math.ceil(bound)
