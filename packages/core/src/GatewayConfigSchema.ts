@@ -168,11 +168,30 @@ export class EvaluatorConfig extends Schema.Class<EvaluatorConfig>("EvaluatorCon
   )
 }) {}
 
-/** Record writer (write-behind queue). */
+/**
+ * The shortest record retention: the longest budget period, a calendar month
+ * (31 days), whose spend and announced alerts (`budget_alerts`) the cost
+ * tracker reads back from the month's first instant, plus one day, so that an
+ * instance whose clock runs ahead of the one that stamped the records still
+ * keeps the whole current month.
+ */
+export const minRetentionDays = 32
+
+const retentionDaysMessage = `expected 0 (keep records forever) or a whole number of days of at least ${minRetentionDays} (the monthly budgets and their alerts read the current month's records back)`
+
+/** Days of records to keep: 0 (forever) or at least `minRetentionDays`. */
+const RetentionDays = Schema.Union(Schema.Literal(0), Schema.Int.pipe(Schema.greaterThanOrEqualTo(minRetentionDays))).annotations({
+  description: `days of records to keep: 0 keeps them forever, else at least ${minRetentionDays}`,
+  message: () => ({ message: retentionDaysMessage, override: true })
+})
+
+/** Record writer (write-behind queue) and how long records are kept. */
 export class RecordsConfig extends Schema.Class<RecordsConfig>("RecordsConfig")({
   queueCapacity: withDefault(PositiveInt, () => 10_000),
   flushIntervalMs: withDefault(PositiveInt, () => 250),
-  batchSize: withDefault(PositiveInt, () => 500)
+  batchSize: withDefault(PositiveInt, () => 500),
+  /** Records (costs, performance, health checks, ...) older than this many days are deleted, hourly; 0 keeps them forever. */
+  retentionDays: withDefault(RetentionDays, () => 0)
 }) {}
 
 /**

@@ -11,6 +11,7 @@ import dropUnusedRecordIndexes from "./migrations/0005_drop_unused_record_indexe
 import healthCheckProvider from "./migrations/0006_health_check_provider.js"
 import failoverProvider from "./migrations/0007_failover_provider.js"
 import costRecordInstance from "./migrations/0008_cost_record_instance.js"
+import recordRetentionIndexes from "./migrations/0009_record_retention_indexes.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -21,5 +22,6 @@ export const loader = Migrator.fromRecord({
   "0005_drop_unused_record_indexes": dropUnusedRecordIndexes,
   "0006_health_check_provider": healthCheckProvider,
   "0007_failover_provider": failoverProvider,
-  "0008_cost_record_instance": costRecordInstance
+  "0008_cost_record_instance": costRecordInstance,
+  "0009_record_retention_indexes": recordRetentionIndexes
 })

@@ -13,11 +13,13 @@ import { Cause, Duration, FiberId, Layer, Redacted } from "effect"
 import { migrateFully } from "./internal/migrateFully.js"
 import schema from "./migrations/pg/0001_schema.js"
 import costRecordInstance from "./migrations/pg/0002_cost_record_instance.js"
+import recordRetentionIndexes from "./migrations/pg/0003_record_retention_indexes.js"
 
 /** Every PostgreSQL migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
   "0001_schema": schema,
-  "0002_cost_record_instance": costRecordInstance
+  "0002_cost_record_instance": costRecordInstance,
+  "0003_record_retention_indexes": recordRetentionIndexes
 })
 
 /** How to reach the database. */

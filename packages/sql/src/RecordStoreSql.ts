@@ -24,6 +24,7 @@ import * as CostStoreSql from "./CostStoreSql.js"
 import * as RecordColumns from "./internal/recordColumns.js"
 import { describeSqlError, insertTablesOnce, type RecordTable, type Row, type TableRows } from "./internal/recordRows.js"
 import * as MetricsStoreSql from "./MetricsStoreSql.js"
+import * as RecordRetention from "./RecordRetention.js"
 import * as RecordWorker from "./RecordWorker.js"
 import { chooseWorker, type WriteThread as WriteThreadType } from "./internal/writeThread.js"
 
@@ -143,8 +144,10 @@ export const layerMain: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = L
 
 /**
  * The accounting stack on SQL: the live record writer over this store, the SQL
- * cost and metrics stores, and `Metrics`. Add `CostTracker.layer` on top.
- * `store` picks the record store (default `layer`: the worker for a SQLite file).
+ * cost and metrics stores, `Metrics`, and the record retention
+ * (`RecordRetention.layer`: `records.retentionDays`). Add `CostTracker.layer`
+ * on top. `store` picks the record store (default `layer`: the worker for a
+ * SQLite file).
  */
 export const layerAccountingWith = (
   store: Layer.Layer<RecordStore, never, SqlClient.SqlClient> = layer
@@ -155,7 +158,8 @@ export const layerAccountingWith = (
 > =>
   RecordWriter.layer.pipe(
     Layer.provideMerge(Metrics.layer),
-    Layer.provideMerge(Layer.mergeAll(store, CostStoreSql.layer, MetricsStoreSql.layer))
+    Layer.provideMerge(Layer.mergeAll(store, CostStoreSql.layer, MetricsStoreSql.layer)),
+    Layer.merge(RecordRetention.layer)
   )
 
 /** The accounting stack on SQL with the default record store (`layer`). */

@@ -1,7 +1,8 @@
 /**
- * The write worker: record batches and cache writes on a worker thread that
- * owns its own better-sqlite3 connection to the database file, so a write (and
- * the WAL fsync or checkpoint that may follow it) never blocks the event loop.
+ * The write worker: record batches, cache writes and the record retention's
+ * deletes on a worker thread that owns its own better-sqlite3 connection to
+ * the database file, so a write (and the WAL fsync or checkpoint that may
+ * follow it) never blocks the event loop.
  * WAL mode lets the main thread's connection keep reading meanwhile. One
  * thread serves both stores (`SharedRecordWorker`, provided by `Sqlite.layer`
  * for a file).
@@ -28,13 +29,14 @@ import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker as NodeThread } from "node:worker_threads"
 import type { CacheRow } from "./internal/cacheRows.js"
-import { keepBatchIds, type TableColumns, type TableRows, toColumns } from "./internal/recordRows.js"
+import { keepBatchIds, type RecordTable, type TableColumns, type TableRows, toColumns } from "./internal/recordRows.js"
 import {
   CacheDelete,
   CacheEvict,
   CacheSet,
   CacheSweep,
   CacheTouch,
+  DeleteRecords,
   type Request,
   type WorkerData,
   type WriteFailed,
@@ -72,6 +74,8 @@ export interface RecordWorker {
   ) => Effect.Effect<WriteOutcome, StoreError>
   /** The cache store's writes. */
   readonly cache: CacheWrites
+  /** Delete at most `limit` rows of `table` recorded before `before` (epoch ms), oldest first; how many (the record retention). */
+  readonly deleteRecords: (table: RecordTable, before: number, limit: number) => Effect.Effect<number, StoreError>
   /** How many threads have started so far: 1, plus one per thread that died and was replaced. */
   readonly threadsStarted: Effect.Effect<number>
 }
@@ -258,7 +262,10 @@ export const make = (filename: string, options: MakeOptions = {}) =>
       evict: (bounds) => execute("cache evict", (worker) => worker.executeEffect(new CacheEvict({ bounds })))
     }
 
-    return { write, writeColumns, cache, threadsStarted: Effect.sync(() => started) } satisfies RecordWorker
+    const deleteRecords = (table: RecordTable, before: number, limit: number) =>
+      execute("records.retention", (worker) => worker.executeEffect(new DeleteRecords({ table, before, limit })))
+
+    return { write, writeColumns, cache, deleteRecords, threadsStarted: Effect.sync(() => started) } satisfies RecordWorker
   })
 
 /**

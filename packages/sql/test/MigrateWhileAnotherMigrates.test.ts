@@ -8,6 +8,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
+import { loader } from "@modelgate/sql/Migrations"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import Database from "better-sqlite3"
 import { Effect, Fiber, TestClock } from "effect"
@@ -25,7 +26,8 @@ describe("Sqlite.layer while another connection migrates the file", () => {
       other.pragma("journal_mode = WAL")
       other.exec("CREATE TABLE effect_sql_migrations (migration_id integer PRIMARY KEY NOT NULL, created_at datetime NOT NULL DEFAULT current_timestamp, name VARCHAR(255) NOT NULL)")
       other.exec("BEGIN IMMEDIATE")
-      for (const [id, name] of [[1, "models"], [2, "records"], [3, "cache"], [4, "record_batches"], [5, "drop_unused_record_indexes"], [6, "health_check_provider"], [7, "failover_provider"]] as const) {
+      // Every shipped migration: the other process migrates the file to the newest.
+      for (const [id, name] of yield* loader) {
         other.prepare("INSERT INTO effect_sql_migrations (migration_id, name) VALUES (?, ?)").run(id, name)
       }
       other.exec("CREATE TABLE cost_records (request_id TEXT)")

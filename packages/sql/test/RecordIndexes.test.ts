@@ -77,9 +77,10 @@ describe("record table indexes", () => {
       for (const { name, table } of indexes) assert.isTrue(used.has(name), `index ${name} of ${table} serves no query`)
       assert.isAbove(indexes.length, 10)
 
-      // Nothing reads quality_scores or cost records by request id: those indexes are gone (migration 0005).
+      // Nothing reads quality_scores by model and task, or cost records by request id: those indexes are gone
+      // (migration 0005; `quality_scores_at` came back in 0009 for the retention's deletes).
       const dropped = yield* sql<{ name: string }>`
-        SELECT name FROM sqlite_master WHERE type = 'index' AND (tbl_name = 'quality_scores' OR name = 'cost_records_request')`
+        SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('quality_scores_model_task_at', 'cost_records_request')`
       assert.deepStrictEqual(dropped, [])
     }).pipe(Effect.provide(stores)))
 })

@@ -1,7 +1,8 @@
 /**
  * The write worker thread's entry: its own SQLite connection to the database
  * file (WAL lets the main thread's connection keep reading), one transaction
- * per request: record batches (`WriteRows`) and cache writes (`Cache*`).
+ * per request: record batches (`WriteRows`), cache writes (`Cache*`) and the
+ * record retention's deletes (`DeleteRecords`).
  * Spawned by `RecordWorker.make`, which has already migrated the file; closed
  * by the spawning scope.
  */
@@ -13,6 +14,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, type ParseResult, Schema } from "effect"
 import { workerData } from "node:worker_threads"
 import * as CacheRows from "./cacheRows.js"
+import { deleteOlderChunk } from "./recordRetention.js"
 import { describeSqlError, insertColumns } from "./recordRows.js"
 import { workerConnection } from "./writeConnection.js"
 import { Request, WorkerData, WriteFailed } from "./recordWorkerProtocol.js"
@@ -41,7 +43,8 @@ const main = Effect.gen(function* () {
     CacheTouch: ({ keys, now }) => onSql((sql) => CacheRows.touch(sql, keys, now)),
     CacheDelete: ({ key }) => onSql((sql) => CacheRows.remove(sql, key)),
     CacheSweep: ({ now }) => onSql((sql) => CacheRows.sweep(sql, now)),
-    CacheEvict: ({ bounds }) => onSql((sql) => CacheRows.evict(sql, bounds))
+    CacheEvict: ({ bounds }) => onSql((sql) => CacheRows.evict(sql, bounds)),
+    DeleteRecords: ({ before, limit, table }) => onSql((sql) => deleteOlderChunk(sql, table, before, limit))
   })
   /** The connection; with the test hook, waiting at most `busyTimeoutMs` for another connection's lock. */
   const connection =

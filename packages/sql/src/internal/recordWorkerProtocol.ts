@@ -1,11 +1,11 @@
 /**
- * The messages between the SQL stores and their worker thread (record batches
- * and cache writes), as Schemas (`@effect/platform` serialized worker).
- * Imports nothing from modelgate.
+ * The messages between the SQL stores and their worker thread (record batches,
+ * cache writes, the record retention's deletes), as Schemas (`@effect/platform`
+ * serialized worker). Imports nothing from modelgate.
  */
 import { Schema } from "effect"
 import { CacheBounds, CacheRow } from "./cacheRows.js"
-import { TableColumns } from "./recordRows.js"
+import { RecordTable, TableColumns } from "./recordRows.js"
 
 /** What the worker is given at spawn (`workerData`). */
 export const WorkerData = Schema.Struct({
@@ -72,7 +72,14 @@ export class CacheEvict extends Schema.TaggedRequest<CacheEvict>()("CacheEvict",
   payload: { bounds: CacheBounds }
 }) {}
 
+/** Delete at most `limit` rows of a record table recorded before `before` (the retention), oldest first; how many. */
+export class DeleteRecords extends Schema.TaggedRequest<DeleteRecords>()("DeleteRecords", {
+  failure: WriteFailed,
+  success: Schema.Number,
+  payload: { table: RecordTable, before: Schema.Number, limit: Schema.Int.pipe(Schema.positive()) }
+}) {}
+
 /** Every request the worker serves. */
-export const Request = Schema.Union(WriteRows, CacheSet, CacheTouch, CacheDelete, CacheSweep, CacheEvict)
+export const Request = Schema.Union(WriteRows, CacheSet, CacheTouch, CacheDelete, CacheSweep, CacheEvict, DeleteRecords)
 /** Every request the worker serves. */
 export type Request = typeof Request.Type
