@@ -6,16 +6,17 @@
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Schedule } from "effect"
+import * as path from "node:path"
 import { readSse } from "./support/Client.js"
 import { twoModels } from "./support/Registry.js"
-import { bearer, call, chat, master, serveOverFakes } from "./support/VkStack.js"
+import { bearer, call, chat, editJson, master, serveOverFakes } from "./support/VkStack.js"
 
 const oneAMinute = twoModels("admin select announces nothing", { openai: { rpm: 1, tpm: 100_000 }, anthropic: { rpm: 1, tpm: 100_000 } })
 
 describe("POST /admin/select announces nothing", () => {
   it.scopedLive("a dry run that ranks a model out as rate limited publishes no RateLimited; the next chat request does, once", () =>
     Effect.gen(function* () {
-      const { server, url } = yield* serveOverFakes({ cache: { enabled: false } }, oneAMinute)
+      const { dir, server, url } = yield* serveOverFakes({ cache: { enabled: false } }, oneAMinute)
       const seen: Array<any> = []
       const servedBy = (model: string) => seen.some((e) => e._tag === "ModelSelected" && e.model === model)
       const reader = yield* Effect.fork(
@@ -28,7 +29,14 @@ describe("POST /admin/select announces nothing", () => {
           server
         )
       )
-      const reload = call(url, "/admin/reload", { method: "POST", headers: bearer(master) })
+      // A reload that changes nothing publishes nothing: each one changes the harmless `$schema`.
+      let reloads = 0
+      const reload = Effect.zipRight(
+        editJson(path.join(dir, "gateway.json"), (gateway) => {
+          gateway.$schema = `marker-${++reloads}`
+        }),
+        call(url, "/admin/reload", { method: "POST", headers: bearer(master) })
+      )
       // The subscription starts when the request arrives: reload until the reader has heard one.
       yield* Effect.repeat(reload, { schedule: Schedule.spaced("20 millis"), until: () => seen.some((e) => e._tag === "ConfigReloaded") })
 

@@ -7,20 +7,13 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect, Fiber } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
-import { bearer, call, chat, master, serveOverFakes, sha256 } from "./support/VkStack.js"
+import { bearer, call, chat, editJson, master, serveOverFakes, sha256 } from "./support/VkStack.js"
 
 const teamKey = "mg-reload-team-secret-value"
 const otherKey = "mg-reload-other-secret-value"
 
-const rewrite = (dir: string, change: (gateway: any) => void) =>
-  Effect.sync(() => {
-    const file = path.join(dir, "gateway.json")
-    const gateway = JSON.parse(fs.readFileSync(file, "utf8"))
-    change(gateway)
-    fs.writeFileSync(file, JSON.stringify(gateway))
-  })
+const rewrite = (dir: string, change: (gateway: any) => void) => editJson(path.join(dir, "gateway.json"), change)
 
 describe("virtual keys across reloads", () => {
   it.scopedLive("a revoked key is refused on the very next request; an in-flight request finishes", () =>

@@ -2,8 +2,9 @@
  * GatewayConfig: the running configuration, its reloads and its changes.
  *
  * `get` always returns the last valid configuration; `reload` decodes the files
- * again and either applies them (publishing `ConfigReloaded`) or fails with
- * `ConfigError` and keeps the running configuration (publishing `ConfigRejected`).
+ * again and either applies them (publishing `ConfigReloaded` when they changed
+ * it) or fails with `ConfigError` and keeps the running configuration
+ * (publishing `ConfigRejected`).
  *
  * Sources, later wins:
  * 1. the defaults of `GatewayConfigSchema` (the four default providers stay
@@ -42,7 +43,11 @@ export class GatewayConfig extends Context.Tag("@modelgate/core/GatewayConfig")<
     readonly get: Effect.Effect<GatewayConfigData>
     /** The current configuration, then every applied change. */
     readonly changes: Stream.Stream<GatewayConfigData>
-    /** Read the files again; on failure the running configuration stays. */
+    /**
+     * Read the files again; on failure the running configuration stays. When they decode to
+     * the configuration in force, nothing is applied or published and that very value (`===`
+     * what `get` gave) is returned.
+     */
     readonly reload: Effect.Effect<GatewayConfigData, ConfigError>
   }
 >() {}
@@ -76,7 +81,7 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
   const ref = yield* SubscriptionRef.make(yield* options.load)
   const lock = yield* Effect.makeSemaphore(1)
 
-  const apply = (origin: "reload" | "watch") =>
+  const apply = () =>
     Effect.gen(function* () {
       const next = yield* options.load.pipe(
         Effect.tapError((error) =>
@@ -88,7 +93,7 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
         )
       )
       const previous = yield* SubscriptionRef.get(ref)
-      if (origin === "watch" && encodeJson(previous) === encodeJson(next)) return previous
+      if (encodeJson(previous) === encodeJson(next)) return previous
       yield* SubscriptionRef.set(ref, next)
       yield* events.publish(ConfigReloaded.make({ at: yield* Clock.currentTimeMillis, source: options.source }))
       yield* Effect.logInfo(`configuration reloaded from ${options.source}`)
@@ -99,7 +104,7 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
     // A restart's `Restarted` signal reloads like a change: the files may have changed unseen. A stream that
     // ends was ended by its host (no more signals); the layer's own watch dies when its watcher closes.
     yield* retryWatch(options.source, Stream.concat(options.changed, Stream.never)).pipe(
-      Stream.runForEach(() => Effect.ignore(apply("watch"))),
+      Stream.runForEach(() => Effect.ignore(apply())),
       Effect.catchAllCause((cause) => Effect.logWarning("configuration watcher stopped", cause)),
       Effect.forkScoped
     )
@@ -108,7 +113,7 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
   return GatewayConfig.of({
     get: SubscriptionRef.get(ref),
     changes: ref.changes,
-    reload: apply("reload").pipe(Effect.withSpan("GatewayConfig.reload"))
+    reload: apply().pipe(Effect.withSpan("GatewayConfig.reload"))
   })
 })
 
@@ -164,7 +169,7 @@ export const layerConfig = (
     }).pipe(Effect.orDie)
   )
 
-/** A fixed configuration (tests, embedding): `reload` re-applies the same value. */
+/** A fixed configuration (tests, embedding): `reload` returns the same value and changes nothing. */
 export const layerStatic = (config: GatewayConfigData = defaultConfig): Layer.Layer<GatewayConfig> =>
   Layer.effect(
     GatewayConfig,

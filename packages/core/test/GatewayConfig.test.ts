@@ -197,7 +197,15 @@ const record = (events: Events.Events["Type"]) =>
         Effect.repeat({ until: (e) => e._tag === tag }),
         Effect.map((e) => e as Extract<GatewayEvent, { _tag: A }>)
       )
-    return { first }
+    /** Every event published before now (a marker published now, then everything up to it). */
+    const upToNow = Effect.gen(function* () {
+      const marker = ConfigReloaded.make({ at: 0, source: "marker" })
+      yield* events.publish(marker)
+      const heard: Array<GatewayEvent> = []
+      for (let e = yield* Queue.take(queue); e !== marker; e = yield* Queue.take(queue)) heard.push(e)
+      return heard
+    })
+    return { first, upToNow }
   })
 
 describe("GatewayConfig: reload", () => {
@@ -220,6 +228,24 @@ describe("GatewayConfig: reload", () => {
       assert.strictEqual(event.file, file)
       assert.include(event.reason, "server.port")
       assert.strictEqual((yield* config.get).server.port, 2000)
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
+  it.scoped("a reload of unchanged files (rewritten, same meaning) applies nothing: the same value, no ConfigReloaded", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* configDir({ "gateway.json": { server: { port: 1000 } } })
+      const file = path.join(dir, "gateway.json")
+      const { config, events } = yield* build(dir)
+      const running = yield* config.get
+
+      const recorder = yield* record(events)
+      yield* fs.writeFileString(file, JSON.stringify({ server: { port: 1000, host: defaultConfig.server.host } }, null, 2))
+      assert.strictEqual(yield* config.reload, running)
+      assert.deepStrictEqual((yield* recorder.upToNow).map((e) => e._tag), [])
+
+      yield* fs.writeFileString(file, JSON.stringify({ server: { port: 1001 } }))
+      assert.strictEqual((yield* config.reload).server.port, 1001)
+      assert.deepStrictEqual((yield* recorder.upToNow).map((e) => e._tag), ["ConfigReloaded"])
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
 
   it.scopedLive("the watcher applies file changes and ignores bad ones", () =>

@@ -45,20 +45,39 @@ export const failureOf = async (response: Response): Promise<Failure> => {
 /** A failure in words: the gateway's status and message, or why there was no answer. */
 export const describe = (failure: Failure): string => (failure.status === 0 ? failure.message : `${failure.status}: ${failure.message}`)
 
-/** GET `path` and read its JSON; a refusal or no answer is a `Failure`, never a throw. */
-export const getJson = async <A>(connection: Connection, path: string, signal?: AbortSignal): Promise<Answer<A>> => {
+/**
+ * GET `path` and read its JSON; a refusal or no answer is a `Failure`, never a
+ * throw. A refusal whose JSON body `isReport` accepts is read as the answer
+ * (`/ready` answers 503 with its report when no provider can serve).
+ */
+export const getJson = async <A>(
+  connection: Connection,
+  path: string,
+  signal?: AbortSignal,
+  isReport?: (body: unknown) => boolean
+): Promise<Answer<A>> => {
   try {
     const response = await connection.fetch(connection.base + path, { headers: headersOf(connection), ...(signal === undefined ? {} : { signal }) })
-    if (!response.ok) return { ok: false, failure: await failureOf(response) }
+    if (!response.ok) {
+      const body: unknown = isReport === undefined ? undefined : await response.clone().json().catch(() => undefined)
+      const report = isReport?.(body) === true ? body : undefined
+      return report === undefined ? { ok: false, failure: await failureOf(response) } : { ok: true, value: report as A }
+    }
     return { ok: true, value: (await response.json()) as A }
   } catch (error) {
     return { ok: false, failure: { status: 0, code: undefined, message: `the gateway did not answer: ${error instanceof Error ? error.message : String(error)}` } }
   }
 }
 
+/** Whether a body is `/ready`'s report (with its providers). */
+export const isReady = (body: unknown): boolean =>
+  typeof body === "object" && body !== null && Array.isArray((body as { providers?: unknown }).providers)
+
 /** `/ready`: each provider's readiness and the records' state. */
 export interface Ready {
   readonly status: string
+  /** Whether `/v1/*` needs a key (false: the gateway runs without auth). */
+  readonly keyRequired?: boolean
   readonly providers: ReadonlyArray<{
     readonly provider: string
     readonly ready: boolean

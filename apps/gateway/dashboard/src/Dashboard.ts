@@ -1,15 +1,18 @@
 /**
  * The dashboard page: readiness, models, costs, budgets and live events of a
  * running gateway, read from its JSON API with the key its user types (kept
- * for the browser tab's session only, never written into the page).
+ * for the browser tab's session only, never written into the page). Without
+ * a key it asks only what needs none: `/ready`, and `/v1/*` when `/ready`
+ * says the gateway runs without auth.
  */
-import { type Answer, type BudgetList, type Connection, type CostReport, getJson, type HealthList, type MetricsSnapshot, type Ready } from "./Api.js"
+import type { Answer, Connection } from "./Api.js"
 import { el, show } from "./Dom.js"
 import * as Format from "./Format.js"
 import * as Panels from "./Panels.js"
+import { isUnasked, noKey, readAll } from "./Reads.js"
 import * as Sse from "./Sse.js"
 
-/** Where the key is kept between reloads of the page (a tab's `sessionStorage` in a browser). */
+/** Where the key, the range and the costs grouping are kept between reloads of the page (a tab's `sessionStorage` in a browser). */
 export type KeyStore = Pick<Storage, "getItem" | "setItem" | "removeItem">
 
 /** Timers (the browser's own, or a test's). */
@@ -47,6 +50,8 @@ export interface Dashboard {
 }
 
 const storedKey = "modelgate.dashboard.key"
+const storedRange = "modelgate.dashboard.range"
+const storedBy = "modelgate.dashboard.costsBy"
 
 /** A read of the API the gateway has not answered within this long is given up (the next refresh asks again). */
 const answerWithinMs = 10_000
@@ -59,6 +64,12 @@ const ranges: ReadonlyArray<readonly [label: string, from: string | undefined]> 
   ["all time", undefined]
 ]
 const groupings = ["model", "provider", "agent", "day", "key"] as const
+
+/** The stored choice `name` when the page offers it, else `fallback`. */
+const stored = (storage: KeyStore, name: string, offered: ReadonlyArray<string>, fallback: string): string => {
+  const value = storage.getItem(name)
+  return value !== null && offered.includes(value) ? value : fallback
+}
 
 const select = (document: Document, id: string, options: ReadonlyArray<readonly [label: string, value: string]>, chosen: string) => {
   const element = el(document, "select") as HTMLSelectElement
@@ -104,9 +115,11 @@ export const start = (options: Options): Dashboard => {
   const updated = el(document, "p", "muted")
   updated.id = "updated"
 
-  const by = select(document, "costs-by", groupings.map((g) => [g, g]), "model")
+  // The choices survive a reload of the page in the tab; a stored value the page does not offer is not used.
+  const by = select(document, "costs-by", groupings.map((g) => [g, g]), stored(options.storage, storedBy, groupings, "model"))
   // One range for every figure of the page: traffic, models and costs.
-  const range = select(document, "range", ranges.map(([label, from]) => [label, from ?? "all"]), "7d")
+  const rangeValues = ranges.map(([label, from]) => [label, from ?? "all"] as const)
+  const range = select(document, "range", rangeValues, stored(options.storage, storedRange, rangeValues.map(([, value]) => value), "7d"))
   const rangeControl = el(document, "label", undefined, "Figures over ", range)
   const rangeNames = [el(document, "span"), el(document, "span"), el(document, "span")]
   const drawRange = () => {
@@ -142,18 +155,21 @@ export const start = (options: Options): Dashboard => {
     eventSection
   )
 
-  /** The key line; `refused`: the gateway answered 401 to the key in use. */
-  const drawKeyState = (refused = false) => {
+  /** The key line; `refused`: the gateway answered 401 to the key in use; `open`: it runs without auth. */
+  const drawKeyState = (refused = false, open = false) => {
     keyState.textContent = key === undefined
-      ? "no key: a gateway with MODELGATE_MASTER_KEY set refuses"
+      ? open ? "no key needed: the gateway runs without auth" : "no key: enter one to see more than the providers"
       : refused
       ? "the gateway refused this key (401): use another"
       : "key in use (kept for this tab only)"
     keyState.className = key !== undefined && refused ? "error" : "muted"
   }
 
+  /** A failed call as the gateway said it; one not made, as a note. */
+  const failure = (answer: Answer<unknown> & { readonly ok: false }) =>
+    isUnasked(answer) ? el(document, "p", "muted", answer.failure.message) : Panels.failed(document, answer.failure)
   const render = <A>(container: Element, answer: Answer<A>, draw: (value: A) => Node) =>
-    show(container, answer.ok ? draw(answer.value) : Panels.failed(document, answer.failure))
+    show(container, answer.ok ? draw(answer.value) : failure(answer))
 
   const from = () => (range.value === "all" ? undefined : `from=${encodeURIComponent(range.value)}`)
   const costsPath = () => `/admin/costs?by=${encodeURIComponent(by.value)}${from() === undefined ? "" : `&${from()}`}`
@@ -168,27 +184,29 @@ export const start = (options: Options): Dashboard => {
     reading = controller
     const signal = controller.signal
     const timeout = timers.setTimeout(() => controller.abort(new Error(`no answer within ${answerWithinMs / 1000} s`)), answerWithinMs)
-    const answers = await Promise.all([
-      getJson<Ready>(connection, "/ready", signal),
-      getJson<MetricsSnapshot>(connection, metricsPath(), signal),
-      getJson<HealthList>(connection, "/admin/health", signal),
-      getJson<CostReport>(connection, costsPath(), signal),
-      getJson<BudgetList>(connection, "/admin/budgets", signal)
-    ] as const).finally(() => timers.clearTimeout(timeout as never))
+    const keyed = key
+    const { answers, open } = await readAll(connection, keyed, { metrics: metricsPath(), costs: costsPath() }, signal).finally(() =>
+      timers.clearTimeout(timeout as never)
+    )
     if (stopped) return
+    // Without a key, the events are followed while the gateway runs without auth (unless a key came meanwhile).
+    if (keyed === undefined && key === undefined) {
+      if (open && events === undefined) follow()
+      else if (!open) noEvents()
+    }
     const [ready, metrics, health, costs, budgetList] = answers
     render(status.body, ready, (r) => Panels.readiness(document, r))
     render(totalsLine, metrics, (m) => Panels.totals(document, m))
     // Models show with what could be read: health needs the master key, metrics a gateway key.
     if (metrics.ok || health.ok) {
       const models = Panels.models(document, metrics.ok ? metrics.value : undefined, health.ok ? health.value : undefined)
-      show(traffic.body, ...(health.ok ? [models] : [Panels.failed(document, health.failure), models]))
+      show(traffic.body, ...(health.ok ? [models] : [failure(health), models]))
     } else render(traffic.body, metrics, () => document.createTextNode(""))
     render(costSection.body, costs, (c) => Panels.costs(document, c))
     render(budgetSection.body, budgetList, (b) => Panels.budgets(document, b))
     // A 401 with a key: the gateway does not know it (a 403 is a known key without the right: not this).
-    drawKeyState(answers.some((answer) => !answer.ok && answer.failure.status === 401))
-    // No answer at all (refused connections, timeouts): not an update.
+    drawKeyState(answers.some((answer) => !answer.ok && answer.failure.status === 401), open)
+    // No answer at all (refused connections, timeouts): not an update. (Calls not made count as unanswered: `/ready` decides.)
     const unanswered = answers.every((answer) => !answer.ok && answer.failure.status === 0)
     const now = Format.timeOfDay(Date.now())
     updated.textContent = unanswered ? `the gateway is not answering (tried ${now} UTC)` : `updated ${now} UTC`
@@ -211,6 +229,13 @@ export const start = (options: Options): Dashboard => {
 
   // Live events: newest first, at most `maxEvents`.
   let events: Sse.Subscription | undefined
+  /** Not following: no key for the events. */
+  const noEvents = () => {
+    events?.stop()
+    events = undefined
+    eventState.textContent = noKey.events
+    eventState.className = "muted"
+  }
   const follow = () => {
     events?.stop()
     eventState.textContent = "connecting…"
@@ -233,7 +258,9 @@ export const start = (options: Options): Dashboard => {
     drawKeyState()
     // What the previous key saw goes with it.
     eventList.replaceChildren()
-    follow()
+    // Without a key, the next read tells whether the events need one.
+    if (key === undefined) noEvents()
+    else follow()
     return refresh()
   }
 
@@ -245,8 +272,12 @@ export const start = (options: Options): Dashboard => {
     void useKey(typed)
   })
   forgetButton.addEventListener("click", () => void useKey(undefined))
-  by.addEventListener("change", () => void refresh())
+  by.addEventListener("change", () => {
+    options.storage.setItem(storedBy, by.value)
+    void refresh()
+  })
   range.addEventListener("change", () => {
+    options.storage.setItem(storedRange, range.value)
     drawRange()
     void refresh()
   })
@@ -262,7 +293,8 @@ export const start = (options: Options): Dashboard => {
 
   drawKeyState()
   drawRange()
-  follow()
+  if (key === undefined) noEvents()
+  else follow()
   if (options.refreshMs > 0) tick()
   else void refresh()
 

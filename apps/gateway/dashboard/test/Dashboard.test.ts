@@ -61,15 +61,47 @@ const rowsOf = (document: Document, id: string) =>
 const budgets = { global: { daily: 50 } }
 
 describe("the dashboard", () => {
-  it.scopedLive("without a key shows the providers (no key needed) and the gateway's refusal of everything else", () =>
+  it.scopedLive("without a key reads only what needs none (the providers) and asks for a key; with one it reads the rest", () =>
     Effect.gen(function* () {
       const { url } = yield* serveOverFakes({})
-      const { dashboard, document, text } = yield* open(url)
+      const asked: Array<string> = []
+      const recording: typeof globalThis.fetch = (input, init) => {
+        asked.push(String(input).slice(url.length))
+        return globalThis.fetch(input, init)
+      }
+      const { dashboard, document, text } = yield* open(url, memoryStorage(), recording)
       yield* Effect.promise(() => dashboard.refresh())
       // The providers of the registry's models (the fakes' two).
       expect(rowsOf(document, "status").map((row) => row.slice(0, 2))).toEqual([["anthropic", "ready"], ["openai", "ready"]])
-      for (const id of ["costs", "budgets", "models"]) expect(text(id)).toContain("401: missing API key")
+      // Nothing the gateway would refuse (each refusal is a line in the browser's console).
+      expect([...new Set(asked)]).toEqual(["/ready"])
+      for (const id of ["costs", "budgets"]) expect(text(id)).toBe("no key: enter the master key to see this")
+      expect(text("models")).toBe("no key: enter a gateway key to see the traffic")
+      expect(text("events-state")).toBe("no key: enter a gateway key to follow the events")
       expect(text("key-state")).toContain("no key")
+      yield* Effect.promise(() => dashboard.useKey(master))
+      expect(asked).toEqual(expect.arrayContaining(["/v1/metrics?from=7d", "/admin/health", "/admin/budgets", "/v1/events"]))
+      expect(text("budgets")).not.toContain("no key")
+    }))
+
+  it.scopedLive("on a gateway without auth, without a key reads the traffic and follows the events, and never asks the admin API", () =>
+    Effect.gen(function* () {
+      const { url } = yield* serveOverFakes({}, undefined, {})
+      expect((yield* call(url, "/v1/chat/completions", { body: chat("gpt-4o-mini") })).status).toBe(200)
+      const asked: Array<string> = []
+      const recording: typeof globalThis.fetch = (input, init) => {
+        asked.push(String(input).slice(url.length))
+        return globalThis.fetch(input, init)
+      }
+      const { dashboard, text } = yield* open(url, memoryStorage(), recording)
+      // Records are written every 20 ms: refresh until the request is.
+      yield* eventually("the one request in the totals", () => {
+        void dashboard.refresh()
+        return text("totals").startsWith("1 request,")
+      })
+      yield* eventually("the event stream open", () => text("events-state") === "live")
+      expect(asked.filter((path) => path.startsWith("/admin/"))).toEqual([])
+      expect(text("costs")).toBe("the admin API is off: the gateway runs without MODELGATE_MASTER_KEY")
     }))
 
   it.scopedLive("with the master key shows each model's traffic, the costs, the budgets and live events", () =>
@@ -146,7 +178,7 @@ describe("the dashboard", () => {
       ;(document.getElementById("forget") as HTMLButtonElement).click()
       expect(storage.items.size).toBe(0)
       yield* Effect.promise(() => dashboard.refresh())
-      expect(text("costs")).toContain("401: missing API key")
+      expect(text("costs")).toBe("no key: enter the master key to see this")
     }))
 
   it.scopedLive("reads the traffic, the models and the costs over the one range the user picks", () =>

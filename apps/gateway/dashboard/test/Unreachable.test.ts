@@ -23,10 +23,10 @@ const manualTimers = () => {
   }
 }
 
-const page = (fetch: typeof globalThis.fetch, timers: ReturnType<typeof manualTimers>["timers"]) => {
+const page = (fetch: typeof globalThis.fetch, timers: ReturnType<typeof manualTimers>["timers"], key: string | null = "a-key") => {
   const { window } = new JSDOM(`<main id="dashboard"></main>`, { url: "http://gateway/dashboard" })
   const document = window.document
-  const storage = { getItem: () => "a-key", setItem: () => undefined, removeItem: () => undefined }
+  const storage = { getItem: (name: string) => (name === "modelgate.dashboard.key" ? key : null), setItem: () => undefined, removeItem: () => undefined }
   const dashboard = start({ document, root: document.getElementById("dashboard")!, base: "http://gateway", fetch, storage, timers, refreshMs: 0 })
   const text = (id: string) => document.getElementById(id)?.textContent ?? ""
   return { dashboard, text }
@@ -43,6 +43,16 @@ describe("the dashboard without a gateway", () => {
     await dashboard.refresh()
     expect(text("updated")).toMatch(/^the gateway is not answering \(tried \d\d:\d\d:\d\d UTC\)$/)
     expect(text("costs")).toBe("the gateway did not answer: Failed to fetch")
+    dashboard.stop()
+  })
+
+  it("says so without a key too, though it then asks /ready alone", async () => {
+    const { timers } = manualTimers()
+    const { dashboard, text } = page((async () => {
+      throw new TypeError("Failed to fetch")
+    }) as typeof globalThis.fetch, timers, null)
+    await dashboard.refresh()
+    expect(text("updated")).toMatch(/^the gateway is not answering/)
     dashboard.stop()
   })
 

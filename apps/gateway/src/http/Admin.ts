@@ -14,6 +14,8 @@ import { adminBodyLimit, readJson } from "./Body.js"
 import { json } from "./Info.js"
 
 const encodeModel = Schema.encodeSync(ModelMetadata)
+/** A model list as JSON text, for telling whether two lists differ. */
+const listed = (models: ReadonlyArray<ModelMetadata>) => JSON.stringify(models.map((m) => encodeModel(m)))
 
 type RegistryError = ConfigError | InvalidModel | ModelNotFound | StoreError
 
@@ -51,10 +53,19 @@ export const make = Effect.gen(function* () {
       Effect.map((model) => json(encodeModel(model)))
     )
 
+  /**
+   * `POST /admin/reload`: both files read again. `changed` says whether the
+   * gateway configuration or the models (file and stored additions) differ
+   * from those in force before; a reload that changes nothing publishes no
+   * `ConfigReloaded`.
+   */
   const reload = Effect.gen(function* () {
-    yield* Effect.mapError(config.reload, fromRegistryError)
+    const before = yield* config.get
+    const modelsBefore = listed(yield* registry.all)
+    const after = yield* Effect.mapError(config.reload, fromRegistryError)
     const models = yield* Effect.mapError(registry.reload, fromRegistryError)
-    return json({ status: "reloaded", models: models.length })
+    const changed = after !== before || listed(models) !== modelsBefore
+    return json({ status: "reloaded", models: models.length, changed })
   })
 
   const healthAll = Effect.map(health.all, (all) => json({ object: "list", data: all }))

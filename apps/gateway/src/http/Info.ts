@@ -11,7 +11,7 @@ import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Providers } from "@modelgate/core/Provider"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { ModelNotFound } from "@modelgate/domain/Errors"
-import { GatewayEvent } from "@modelgate/domain/Events"
+import { ConfigRejected, GatewayEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { Clock, Effect, identity, Option, Schema, Stream } from "effect"
 import { type ApiError, fromGatewayError } from "./ApiError.js"
@@ -38,16 +38,33 @@ export const modelOfPath = (url: string): string => {
 
 const always = () => true
 
-/** Whether a team sees an event: all but the budget events of other agent types. */
-const visibleTo = (team: string) => {
+/**
+ * What a team sees of an event: nothing of other agent types' budget events;
+ * a `ConfigRejected` without its path and reason (they may quote config paths
+ * that name other teams' agent types or keys), only the file and that the
+ * running configuration stays; every other event as it is.
+ */
+const shownTo = (team: string) => {
   const own = dims.agentType(team)
-  return (event: GatewayEvent): boolean =>
-    (event._tag !== "BudgetThresholdCrossed" && event._tag !== "BudgetExceeded") ||
-    !event.budget.startsWith(dims.agentType("")) || event.budget === own
+  return (event: GatewayEvent): Option.Option<GatewayEvent> => {
+    switch (event._tag) {
+      case "BudgetThresholdCrossed":
+      case "BudgetExceeded":
+        return !event.budget.startsWith(dims.agentType("")) || event.budget === own ? Option.some(event) : Option.none()
+      case "ConfigRejected":
+        return Option.some(ConfigRejected.make({ at: event.at, file: event.file, reason: "rejected; the running configuration stays" }))
+      default:
+        return Option.some(event)
+    }
+  }
 }
 
-/** Handlers of the read-only endpoints; event streams end when `closing` completes. */
-export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
+/**
+ * Handlers of the read-only endpoints; event streams end when `closing`
+ * completes. `keyRequired` tells whether `/v1/*` needs a key now (`/ready`
+ * says so; default: it does).
+ */
+export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = () => true) => Effect.gen(function* () {
   const registry = yield* ModelRegistry
   const health = yield* HealthChecker
   const keys = yield* ApiKeys
@@ -94,6 +111,9 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
    * not known to be unavailable). `records` tells whether records are being
    * written (`degraded`: the store fails, records wait in memory) and how
    * many wait; a failing store does not make the gateway unready.
+   * `keyRequired` says whether `/v1/*` needs a key (false: the gateway runs
+   * without auth), so that the dashboard, without a key, asks nothing the
+   * gateway would refuse.
    */
   const readiness = Effect.gen(function* () {
     const [enabled, statuses, keyStatus] = yield* Effect.all([registry.enabled, health.all, keys.status])
@@ -121,23 +141,23 @@ export const make = (closing: Effect.Effect<void>) => Effect.gen(function* () {
       }))
     const ready = rows.some((r) => r.ready)
     const records = writer === undefined ? undefined : yield* writer.stats
-    return json({ status: ready ? "ready" : "not_ready", providers: rows, records }, ready ? 200 : 503)
+    return json({ status: ready ? "ready" : "not_ready", keyRequired: keyRequired(), providers: rows, records }, ready ? 200 : 503)
   })
 
   /**
    * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
    * comment first and every 15 s), with `Cache-Control: no-cache` and
    * `X-Accel-Buffering: no` so that proxies (nginx) pass each event on at
-   * once. For a team (a virtual key's agent type),
-   * other teams' budget events are left out. `admitted` is asked before each
-   * keep-alive: once it says no (the key was revoked or re-bound by a reload),
-   * the stream ends.
+   * once. For a team (a virtual key's agent type), other teams' budget
+   * events are left out and a `ConfigRejected` names the file only
+   * (`shownTo`). `admitted` is asked before each keep-alive: once it says no
+   * (the key was revoked or re-bound by a reload), the stream ends.
    */
   const eventStream = (team?: string | undefined, admitted: () => boolean = always) => Effect.sync(() =>
     HttpServerResponse.stream(
       Stream.merge(
         events.subscribe.pipe(
-          team === undefined ? identity : Stream.filter(visibleTo(team)),
+          team === undefined ? identity : Stream.filterMap(shownTo(team)),
           Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))
         ),
         Stream.concat(

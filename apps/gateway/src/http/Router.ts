@@ -2,7 +2,7 @@
  * The routes of the gateway and their auth; every failure leaves as an
  * OpenAI-shaped error response.
  */
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Headers, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { ApiKeys } from "@modelgate/core/ApiKeys"
 import type { CostTracker } from "@modelgate/core/CostTracker"
 import type { Events } from "@modelgate/core/Events"
@@ -98,7 +98,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const settings = (yield* (yield* GatewayConfig).get).server
   const ids = yield* RequestId.make
   const chat = yield* Chat.make(ids, auth.virtualKeyOf)
-  const info = yield* Info.make(options.closing ?? Effect.never)
+  // A request without a key is let in only while the gateway runs without auth (no master key, no virtual keys).
+  const info = yield* Info.make(options.closing ?? Effect.never, () => auth.gateway(Headers.empty) !== undefined)
   const admin = yield* Admin.make
   const select = yield* AdminSelect.make({ named: (name) => auth.virtualKeys().find((k) => k.name === name), throttled: auth.throttledNow })
   const metrics = yield* MetricsApi.make

@@ -7,19 +7,21 @@ import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import { Context, Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
+import * as fs from "node:fs"
 import * as HttpApp from "../../src/HttpApp.js"
 import { twoModels } from "./Registry.js"
 
 export const sha256 = (key: string) => createHash("sha256").update(key).digest("hex")
 export const master = "mk-test-master-secret"
 
-export const serveOverFakes = (gateway: Record<string, unknown>, models?: unknown) =>
+/** The app over the fakes with `gateway` sections; `env` replaces the variables (default: the master key only; `{}`: no auth). */
+export const serveOverFakes = (gateway: Record<string, unknown>, models?: unknown, env: Record<string, string> = { MODELGATE_MASTER_KEY: master }) =>
   Effect.gen(function* () {
     const stack = yield* FakeStackConfig.make({
       prefix: "modelgate-vk-",
       gateway: { failover: { backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 }, ...gateway },
       models: models ?? twoModels("vk tests", { openai: { rpm: 5_000, tpm: 20_000_000 }, anthropic: { rpm: 5_000, tpm: 20_000_000 } }),
-      env: { MODELGATE_MASTER_KEY: master }
+      env
     })
     const live = GatewayLive.layerWith({ configDirectory: stack.dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(stack.configProvider)))
     const context = yield* Layer.build(HttpApp.serve({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(live)))
@@ -55,6 +57,14 @@ export const call = (url: string, path: string, init: { method?: string; body?: 
   })
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+/** Read the JSON `file`, let `change` edit it, write it back (a config edit before a reload). */
+export const editJson = (file: string, change: (json: any) => void) =>
+  Effect.sync(() => {
+    const json = JSON.parse(fs.readFileSync(file, "utf8"))
+    change(json)
+    fs.writeFileSync(file, JSON.stringify(json))
+  })
 
 export const chat = (model: string, content = "hello there", extra: Record<string, unknown> = {}) => ({
   model,
