@@ -14,41 +14,25 @@ import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as Postgres from "@modelgate/sql/Postgres"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as TestPostgres from "@modelgate/testkit/TestPostgres"
-import { ConfigProvider, Console, Effect, Exit, Layer, Redacted, Schema } from "effect"
+import { Effect, Exit, Layer, Redacted, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Commands from "../src/cli/Commands.js"
 import { makeCostsLayer, makeRegistryLayer } from "../src/cli/runtime.js"
+import { runOn } from "./support/RunCli.js"
 
 const repoRoot = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "../../..")
 
+/** `modelgate ...args` on the CLI's real layers, with `MODELGATE_DATABASE_URL` and a `MODELGATE_DB` that must stay unused. */
 const run = (url: Redacted.Redacted<string>, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
-    const out: Array<string> = []
-    const console = new Proxy({} as Console.Console, {
-      get: (_target, key) => {
-        if (key === "log" || key === "error") return (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void out.push(xs.join(" ")))
-        if (key === Console.TypeId) return Console.TypeId
-        return () => Effect.void
-      }
-    })
     const config = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-config-"))
     Fs.copyFileSync(Path.join(repoRoot, "config", "models.json"), Path.join(config, "models.json"))
     const db = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-db-")), "never.db")
-    const env = new Map([["MODELGATE_DB", db], ["MODELGATE_DATABASE_URL", Redacted.value(url)]])
-    const exit = yield* Commands.run({
-      app: () => Layer.die("the whole gateway must not be built"),
-      registry: makeRegistryLayer,
-      costs: makeCostsLayer
-    })(["node", "modelgate", ...args, "--config", config]).pipe(
-      Effect.withConsole(console),
-      Effect.withConfigProvider(ConfigProvider.fromMap(env)),
-      Effect.provide(NodeContext.layer),
-      Effect.exit
-    )
-    return { exit, out: out.join("\n"), db }
+    const source = { app: () => Layer.die("the whole gateway must not be built"), registry: makeRegistryLayer, costs: makeCostsLayer }
+    const env = { MODELGATE_DB: db, MODELGATE_DATABASE_URL: Redacted.value(url) }
+    return { ...(yield* runOn(source, env, ...args, "--config", config)), db }
   })
 
 layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000, excludeTestServices: true })("the CLI on PostgreSQL", (it) => {

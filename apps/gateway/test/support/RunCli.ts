@@ -12,6 +12,10 @@ import { echoGateway, services } from "./Doubles.js"
 
 /** Run `modelgate ...args` with these environment variables. */
 export const runWith = (env: Record<string, string>, ...args: ReadonlyArray<string>) =>
+  runOn(() => services(echoGateway), env, ...args)
+
+/** Run `modelgate ...args` on `source`'s services with these environment variables (they win over `MODELGATE_DB`). */
+export const runOn = (source: Commands.AppSource, env: Record<string, string>, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const out: Array<string> = []
     const err: Array<string> = []
@@ -25,7 +29,7 @@ export const runWith = (env: Record<string, string>, ...args: ReadonlyArray<stri
       }
     })
     const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-cli-"))
-    const exit = yield* Commands.run(() => services(echoGateway))(["node", "modelgate", ...args]).pipe(
+    const exit = yield* Commands.run(source)(["node", "modelgate", ...args]).pipe(
       Effect.withConsole(capture),
       Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_DB", Path.join(dir, "data", "modelgate.db")], ...Object.entries(env)]))),
       Effect.provide(NodeContext.layer),
