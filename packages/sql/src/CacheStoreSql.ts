@@ -17,6 +17,7 @@ import { ChatResponse } from "@modelgate/domain/Chat"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Option, Schema } from "effect"
 import * as CacheRows from "./internal/cacheRows.js"
+import { describeSqlError } from "./internal/recordRows.js"
 import { chooseWorker, type WriteThread as WriteThreadType } from "./internal/writeThread.js"
 import type * as RecordWorker from "./RecordWorker.js"
 
@@ -26,8 +27,8 @@ const encodeResponse = Schema.encode(Schema.parseJson(ChatResponse))
 /** Wrap an SQL or decoding failure of `operation` as a StoreError naming it. */
 const storeError =
   (operation: string) =>
-  (error: { readonly message: string }): StoreError =>
-    new StoreError({ operation: `cache ${operation}`, reason: error.message })
+  (error: { readonly message: string; readonly cause?: unknown }): StoreError =>
+    new StoreError({ operation: `cache ${operation}`, reason: describeSqlError(error) })
 
 /** The cache store's writes on this thread's `SqlClient`. */
 const mainWrites = (sql: SqlClient.SqlClient): RecordWorker.CacheWrites => ({

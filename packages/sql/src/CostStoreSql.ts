@@ -8,6 +8,7 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { CostGroup, type CostGroupBy, CostQuery, CostStore, type WriterSpend } from "@modelgate/core/CostStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
+import { describeSqlError } from "./internal/recordRows.js"
 import { Int, timeBound } from "./internal/sqlInt.js"
 
 const Row = Schema.Struct({
@@ -116,20 +117,20 @@ export const make = Effect.gen(function* () {
         })
       )
     },
-    Effect.mapError((error) => new StoreError({ operation: "costs.query", reason: error.message }))
+    Effect.mapError((error) => new StoreError({ operation: "costs.query", reason: describeSqlError(error) }))
   )
   const findAlerts = SqlSchema.findAll({
     Request: Schema.Number,
     Result: AlertRow,
     execute: (from) =>
-      sql`SELECT budget, period, period_start, threshold, CAST(limit_pico AS TEXT) AS limit_pico FROM budget_alerts WHERE at >= ${timeBound(from)}`
+      sql`SELECT budget, period, period_start, threshold, CAST(limit_pico AS TEXT) AS limit_pico FROM budget_alerts WHERE at >= ${timeBound(from)} ORDER BY at, id`
   })
   const alertsSince = Effect.fn("CostStoreSql.alertsSince")(
     function* (from: number) {
       const rows = yield* findAlerts(from)
       return rows.map((r) => ({ budget: r.budget, period: r.period, periodStart: r.period_start, threshold: r.threshold, limitPicoUsd: r.limit_pico }))
     },
-    Effect.mapError((error) => new StoreError({ operation: "budget_alerts.query", reason: error.message }))
+    Effect.mapError((error) => new StoreError({ operation: "budget_alerts.query", reason: describeSqlError(error) }))
   )
   const spendByWriter = Effect.fn("CostStoreSql.spendByWriter")(
     function* (instance: string, since: ReadonlyArray<number>) {
@@ -145,7 +146,7 @@ export const make = Effect.gen(function* () {
       `
       return yield* decodeSpend(since.length)(rows)
     },
-    Effect.mapError((error) => new StoreError({ operation: "costs.spendByWriter", reason: error.message }))
+    Effect.mapError((error) => new StoreError({ operation: "costs.spendByWriter", reason: describeSqlError(error) }))
   )
   return CostStore.of({ costs, alertsSince, spendByWriter })
 })

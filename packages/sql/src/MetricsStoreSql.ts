@@ -8,6 +8,7 @@ import { MetricsFilter } from "@modelgate/core/Metrics/Snapshot"
 import { MetricsStore } from "@modelgate/core/MetricsStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
+import { describeSqlError } from "./internal/recordRows.js"
 import { Int, timeBound } from "./internal/sqlInt.js"
 
 const N = Int
@@ -153,7 +154,7 @@ export const make = Effect.gen(function* () {
       }
       return out
     },
-    Effect.mapError((error) => new StoreError({ operation: "metrics.aggregate", reason: error.message }))
+    Effect.mapError((error) => new StoreError({ operation: "metrics.aggregate", reason: describeSqlError(error) }))
   )
   return MetricsStore.of({ aggregate })
 })

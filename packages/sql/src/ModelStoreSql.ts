@@ -8,6 +8,7 @@ import { StoreError } from "@modelgate/domain/Errors"
 import { ModelId } from "@modelgate/domain/Ids"
 import { ModelMetadata, ModelPatch } from "@modelgate/domain/Model"
 import { Clock, Effect, Layer, Schema } from "effect"
+import { describeSqlError } from "./internal/recordRows.js"
 
 /** A `model_overrides` row, decoded into the override it stores. */
 const OverrideRow = Schema.Union(
@@ -18,8 +19,8 @@ const OverrideRow = Schema.Union(
 const toOverride = (row: typeof OverrideRow.Type): ModelOverride =>
   row.kind === "add" ? AddedModel.make({ model: row.body }) : UpdatedModel.make({ id: row.id, patch: row.body })
 
-const storeError = (operation: string) => (cause: { readonly message: string }) =>
-  new StoreError({ operation, reason: cause.message })
+const storeError = (operation: string) => (cause: { readonly message: string; readonly cause?: unknown }) =>
+  new StoreError({ operation, reason: describeSqlError(cause) })
 
 /** Build the store on the current `SqlClient` (migrated by `Sqlite.layer`). */
 export const make = Effect.gen(function* () {

@@ -220,8 +220,13 @@ export const insertColumns = (
     })
   )
 
-/** An SQL failure as a reason: the client's message and, when it has one, the driver's (e.g. "no such table: x"). */
-export const describeSqlError = (error: SqlError): string => {
+/**
+ * An SQL failure as a reason: the client's message and, when it has one, the
+ * driver's (e.g. "no such table: x", PostgreSQL's `relation "x" does not
+ * exist`). Any error with a `cause` reads the same way (a decoding failure
+ * has none: its message is the reason).
+ */
+export const describeSqlError = (error: { readonly message: string; readonly cause?: unknown }): string => {
   const cause = error.cause
   const detail = cause instanceof Error ? cause.message : undefined
   return detail === undefined || detail === error.message ? error.message : `${error.message}: ${detail}`
