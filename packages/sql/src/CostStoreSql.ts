@@ -86,7 +86,11 @@ export const make = Effect.gen(function* () {
         ...(query.agentType !== undefined ? [sql`agent_type = ${query.agentType}`] : []),
         ...(query.apiKeyId !== undefined ? [sql`api_key_id = ${query.apiKeyId}`] : [])
       ]
-      const key = sql.literal(groupExpression(query.groupBy ?? "none", dialect))
+      const expression = groupExpression(query.groupBy ?? "none", dialect)
+      const key = sql.literal(expression)
+      // By code point, as the memory store orders: SQLite compares text so (BINARY); PostgreSQL by the
+      // database's collation unless told "C" (an expression, not the position `1`, takes a COLLATE).
+      const order = sql.literal(dialect === "pg" && expression !== "NULL" ? `${expression} COLLATE "C" NULLS FIRST` : "1 NULLS FIRST")
       return sql`
         SELECT ${key} AS key,
                CAST(SUM(cost_pico) AS TEXT) AS cost,
@@ -98,7 +102,7 @@ export const make = Effect.gen(function* () {
         FROM cost_records
         WHERE ${sql.and(where)}
         GROUP BY 1
-        ORDER BY 1 NULLS FIRST
+        ORDER BY ${order}
       `
     }
   })
