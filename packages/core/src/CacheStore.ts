@@ -53,6 +53,13 @@ export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
     readonly recent: (bounds: CacheBounds, now: number) => Effect.Effect<ReadonlyArray<CacheEntry>, StoreError>
     /** Entry count and total bytes. */
     readonly size: Effect.Effect<{ readonly entries: number; readonly bytes: number }, StoreError>
+    /**
+     * The live entries at `now` written or used at or after `from`, most
+     * recently used first, at most `limit`: what one of several instances
+     * sharing the store reads to learn the others' answers (`ResponseCache`'s
+     * sync). Optional: a store without it is not shared.
+     */
+    readonly usedSince?: (from: number, now: number, limit: number) => Effect.Effect<ReadonlyArray<CacheEntry>, StoreError>
   }
 >() {}
 
@@ -135,7 +142,14 @@ export const makeMemory: Effect.Effect<CacheStore["Type"]> = Effect.sync(() => {
       let bytes = 0
       for (const entry of entries.values()) bytes += entry.bytes
       return { entries: entries.size, bytes }
-    })
+    }),
+    usedSince: (from, now, limit) =>
+      Effect.sync(() =>
+        [...entries.values()]
+          .filter((entry) => entry.lastAccess >= from && now < entry.expiresAt)
+          .sort((a, b) => b.lastAccess - a.lastAccess || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+          .slice(0, limit)
+      )
   })
 })
 

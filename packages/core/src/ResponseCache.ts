@@ -6,7 +6,8 @@
  * write). Nothing on the request path waits on disk: the memory tier is loaded
  * from the store once, at start (the most recently used entries that fit the
  * bounds), reads are served from memory only, and writes go to memory at once
- * and to the store through a small write-behind queue.
+ * and to the store through a small write-behind queue. With several instances
+ * on one store, `syncEvery` also loads the others' entries in the background.
  *
  * Determinism: a request is cacheable when the cache is enabled and either
  * `temperature` is exactly 0 or `cache.cacheNonDeterministic` is set. An unset
@@ -84,8 +85,22 @@ const writeQueueCapacity = 4_096
 /** How many queued writes one store batch takes. */
 const writeBatch = 256
 
-/** Build the cache and its control; the store writer and sweep fiber live in the current scope. */
-export const make = Effect.gen(function* () {
+/** Options of `make` and `layerWith`. */
+export interface MakeOptions {
+  /**
+   * With several instances sharing the store: how often to read the entries
+   * the others wrote or used since the last read (`CacheStore.usedSince`)
+   * into the memory tier, so their answers are hits here too (default:
+   * never; GatewayLive sets `database.syncIntervalMs` on PostgreSQL).
+   */
+  readonly syncEvery?: Duration.DurationInput | undefined
+}
+
+/** Entries read per sync at most (the newest used first). */
+const syncLimit = 1_000
+
+/** Build the cache and its control; the store writer, sweep and sync fibers live in the current scope. */
+export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   const gatewayConfig = yield* GatewayConfig
   const store = yield* CacheStore.CacheStore
   const lru = new Lru<ChatResponse>()
@@ -189,6 +204,30 @@ export const make = Effect.gen(function* () {
     if (removed > 0) yield* Effect.logDebug(`response cache: swept ${removed} expired entries`)
     yield* enqueue({ _tag: "Sync" })
   })
+  // The others' entries: each read goes back one interval before the last one started (a write reaches
+  // the store a little after its `lastAccess`); entries already in memory are left as they are.
+  const usedSince = store.usedSince
+  if (options.syncEvery !== undefined && usedSince !== undefined) {
+    const every = Duration.decode(options.syncEvery)
+    let from = (yield* Clock.currentTimeMillis) - Duration.toMillis(every)
+    const syncOnce = Effect.gen(function* () {
+      const config = yield* cacheConfig
+      const now = yield* Clock.currentTimeMillis
+      if (!config.enabled) return
+      const entries = yield* safely("sync", usedSince(from, now, Math.min(syncLimit, config.maxEntries)), [])
+      from = now - Duration.toMillis(every)
+      let added = 0
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const entry = entries[i]!
+        if (lru.has(entry.key) || entry.expiresAt <= now) continue
+        lru.set(entry.key, { value: entry.response, bytes: entry.bytes, expiresAt: entry.expiresAt }, config.maxEntries, config.maxBytes)
+        added++
+      }
+      if (added > 0) yield* Effect.logDebug(`response cache: ${added} entries of other instances loaded from the store`)
+    })
+    yield* syncOnce.pipe(Effect.delay(every), Effect.forever, Effect.forkScoped)
+  }
+
   const sweepInterval = Duration.millis((yield* cacheConfig).sweepIntervalMs)
   yield* sweep.pipe(Effect.delay(sweepInterval), Effect.forever, Effect.forkScoped)
   yield* Effect.addFinalizer(() => Effect.timeout(flush, Duration.seconds(5)).pipe(Effect.ignore))
@@ -256,9 +295,12 @@ export const make = Effect.gen(function* () {
   )
 })
 
+/** The cache (and its control) with `options` over whatever `CacheStore` is provided (SQL in production). */
+export const layerWith = (options: MakeOptions): Layer.Layer<ResponseCache | CacheControl, never, GatewayConfig | CacheStore.CacheStore> =>
+  Layer.scopedContext(make(options))
+
 /** The cache (and its control) over whatever `CacheStore` is provided (SQL in production). */
-export const layer: Layer.Layer<ResponseCache | CacheControl, never, GatewayConfig | CacheStore.CacheStore> =
-  Layer.scopedContext(make)
+export const layer: Layer.Layer<ResponseCache | CacheControl, never, GatewayConfig | CacheStore.CacheStore> = layerWith({})
 
 /** The cache over the memory store (no database). */
 export const layerMemory: Layer.Layer<ResponseCache | CacheControl, never, GatewayConfig> = layer.pipe(

@@ -110,7 +110,10 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
       (options.databaseFile !== undefined
         ? { _tag: "Sqlite", filename: options.databaseFile }
         : Database.target(data.database.filename, yield* Database.urlFromEnv))
-    return { data, target }
+    // Where instances share the database (PostgreSQL; a read never blocks the event loop), budgets and the cache
+    // read what the others wrote every `database.syncIntervalMs`; on SQLite budgets only if `budgets.syncIntervalMs` says so.
+    const sharedSyncMs = target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
+    return { data, target, sharedSyncMs }
   })
   const database = Layer.unwrapEffect(
     Effect.map(target, ({ target }) => Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`))))
@@ -129,13 +132,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     })
   ).pipe(Layer.provide(options.modelStore ?? ModelStoreSql.layer))
 
-  // On PostgreSQL (instances share it; a read never blocks the event loop) budgets read the others' spend every
-  // `database.syncIntervalMs` unless `budgets.syncIntervalMs` says otherwise; on SQLite only when that is set.
   const accounting = Layer.unwrapEffect(
-    Effect.map(target, ({ data, target }) =>
-      CostTracker.layerWith({
-        defaultSyncIntervalMs: target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
-      }))
+    Effect.map(target, ({ sharedSyncMs }) => CostTracker.layerWith({ defaultSyncIntervalMs: sharedSyncMs }))
   ).pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))
 
   const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(options.httpClient ?? HttpClientLive.layer))
@@ -144,7 +142,10 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     RateLimiter.layer.pipe(Layer.provide(options.limiterStore ?? limiterStoreMemory)),
     PerformanceMonitor.layer,
     ResponseEvaluator.layer,
-    ResponseCache.layer.pipe(Layer.provide(options.cacheStore ?? CacheStoreSql.layer))
+    Layer.unwrapEffect(
+      Effect.map(target, ({ sharedSyncMs }) =>
+        ResponseCache.layerWith({ syncEvery: sharedSyncMs === undefined ? undefined : Duration.millis(sharedSyncMs) }))
+    ).pipe(Layer.provide(options.cacheStore ?? CacheStoreSql.layer))
   )
 
   /** At start: one warning per provider that needs a key and has none (its models read as unavailable). */

@@ -1,8 +1,9 @@
 /**
  * Two gateway instances on one PostgreSQL database (DESIGN.md: several
  * instances share their stores on PostgreSQL): what one records, the other
- * reads: costs, budgets, metrics, and the models added through the admin
- * API (budgets and models within `database.syncIntervalMs`, without a reload).
+ * reads: costs, budgets, metrics, cached answers, and the models added
+ * through the admin API (budgets, cache and models within
+ * `database.syncIntervalMs`, without a reload).
  */
 import { assert, layer } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
@@ -18,13 +19,13 @@ import { Effect, Layer } from "effect"
 import { ask, models, poll } from "./fixture.js"
 
 layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two gateways on one PostgreSQL database", (it) => {
-  it.scoped("one instance's costs, metrics and added models are the other's", () =>
+  it.scoped("one instance's costs, budgets, metrics, cached answers and added models are the other's", () =>
     Effect.gen(function* () {
       const { maxConnections, url } = yield* TestPostgres.fresh
       const fakes = yield* FakeStackConfig.make({
         prefix: "modelgate-shared-pg-",
         models: models(),
-        gateway: { database: { syncIntervalMs: 50 }, budgets: { global: { monthly: 100 } } }
+        gateway: { database: { syncIntervalMs: 50 }, budgets: { global: { monthly: 100 } }, cache: { enabled: true } }
       })
       const instance = GatewayLive.layerWith({
         configDirectory: fakes.dir,
@@ -34,9 +35,11 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
       const a = yield* Layer.build(instance)
       const b = yield* Layer.build(instance)
 
-      const answer = yield* Effect.flatMap(Gateway, (g) => g.complete(ask("hello from a"), { ...defaultRequirements, agentType: "team-a" })).pipe(
+      const question = ask("hello from a", "gpt-4o-mini", { temperature: 0 })
+      const answer = yield* Effect.flatMap(Gateway, (g) => g.complete(question, { ...defaultRequirements, agentType: "team-a" })).pipe(
         Effect.provide(a)
       )
+      assert.isFalse(answer.meta.cacheHit)
       yield* Effect.flatMap(RecordWriter, (w) => w.flush).pipe(Effect.provide(a))
 
       const costs = yield* Effect.flatMap(CostTracker, (c) => c.costs({ groupBy: "agentType" })).pipe(Effect.provide(b))
@@ -60,6 +63,16 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
 
       const added = { ...models().models[0], id: "gpt-4o-mini-shared", displayName: "added on a" }
       yield* Effect.flatMap(ModelRegistry, (r) => r.add(added)).pipe(Effect.provide(a))
+      // The response cache: a's answer is a hit on b within `database.syncIntervalMs`, with no provider call.
+      const calls = (yield* fakes.openai.requests).length
+      yield* poll(
+        Effect.flatMap(Gateway, (g) => g.complete(question, defaultRequirements)).pipe(Effect.map((r) => r.meta.cacheHit), Effect.provide(b)),
+        (hit) => hit,
+        5_000,
+        "a's answer as a cache hit on b"
+      )
+      assert.strictEqual((yield* fakes.openai.requests).length, calls)
+
       // No reload: b applies what a stored within `database.syncIntervalMs`.
       yield* poll(
         Effect.flatMap(ModelRegistry, (r) => r.all).pipe(Effect.provide(b)),

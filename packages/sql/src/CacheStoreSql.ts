@@ -129,7 +129,25 @@ export const makeWith = (writes: RecordWorker.CacheWrites) =>
       return out
     })
 
-    return CacheStore.of({ get, set, setAll, touch, delete: remove, sweep, evict, recent, size })
+    const usedSinceRows = SqlSchema.findAll({
+      Request: Schema.Struct({ from: Schema.Number, now: Schema.Number, limit: Schema.Number }),
+      Result: CacheRows.CacheRow,
+      // The `cached_responses_last_access` index: a range from `from`.
+      execute: ({ from, limit, now }) =>
+        sql`SELECT * FROM cached_responses WHERE last_access >= ${from} AND expires_at > ${now} ORDER BY last_access DESC, key ASC LIMIT ${limit}`
+    })
+
+    const usedSince = Effect.fn("CacheStoreSql.usedSince")(function* (from: number, now: number, limit: number) {
+      const rows = yield* Effect.mapError(usedSinceRows({ from: Math.ceil(from), now, limit }), storeError("usedSince"))
+      const out: Array<CacheEntry> = []
+      for (const row of rows) {
+        const response = yield* Effect.option(decodeResponse(row.response))
+        if (Option.isSome(response)) out.push(toEntry(row, response.value, row.last_access))
+      }
+      return out
+    })
+
+    return CacheStore.of({ get, set, setAll, touch, delete: remove, sweep, evict, recent, size, usedSince })
   })
 
 /** Build the store on the provided `SqlClient` (migrations must have run), reading and writing on this thread. */
