@@ -30,6 +30,21 @@ export interface PostgresOptions {
   readonly maxConnections?: number | undefined
   /** How long to wait for a connection at start (default 10 s). */
   readonly connectTimeout?: Duration.DurationInput | undefined
+  /**
+   * How long a query may wait for its answer before it fails (default 30 s;
+   * a `query_timeout` in the URL wins): a database cut off by the network
+   * answers nothing, and a record write must fail (and be retried, the store
+   * reported degraded) rather than wait forever.
+   */
+  readonly queryTimeout?: Duration.DurationInput | undefined
+}
+
+/** `url` with `query_timeout` (ms, read by `pg`) unless it names one. */
+const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.DurationInput): Redacted.Redacted<string> => {
+  const parsed = new URL(Redacted.value(url))
+  if (parsed.searchParams.has("query_timeout")) return url
+  parsed.searchParams.set("query_timeout", String(Math.ceil(Duration.toMillis(timeout))))
+  return Redacted.make(parsed.toString())
 }
 
 /** The URL as it may be shown: no password, no user info (`postgres://[redacted]@host:5432/db`). */
@@ -69,7 +84,7 @@ export const layer = (
   migrations.pipe(
     Layer.provideMerge(
       PgClient.layer({
-        url: options.url,
+        url: withQueryTimeout(options.url, options.queryTimeout ?? Duration.seconds(30)),
         maxConnections: options.maxConnections ?? 10,
         connectTimeout: options.connectTimeout ?? Duration.seconds(10),
         applicationName: "modelgate"
