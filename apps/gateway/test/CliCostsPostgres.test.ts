@@ -29,7 +29,7 @@ const run = (url: Redacted.Redacted<string>, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const config = Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-config-"))
     Fs.copyFileSync(Path.join(repoRoot, "config", "models.json"), Path.join(config, "models.json"))
-    const db = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-db-")), "never.db")
+    const db = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "modelgate-db-")), "never", "never.db")
     const source = { app: () => Layer.die("the whole gateway must not be built"), registry: makeRegistryLayer, costs: makeCostsLayer }
     const env = { MODELGATE_DB: db, MODELGATE_DATABASE_URL: Redacted.value(url) }
     return { ...(yield* runOn(source, env, ...args, "--config", config)), db }
@@ -77,6 +77,6 @@ layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000, exc
       const models = yield* run(database.url, "models")
       assert.isTrue(Exit.isSuccess(models.exit), `${models.out}\n${JSON.stringify(models.exit)}`)
       assert.match(models.out, /added-on-postgres\s+openai/)
-      assert.isFalse(Fs.existsSync(costs.db) || Fs.existsSync(models.db), "a SQLite file was created")
+      assert.isFalse(Fs.existsSync(Path.dirname(costs.db)) || Fs.existsSync(Path.dirname(models.db)), "a SQLite file's directory was created")
     }))
 })

@@ -6,6 +6,7 @@
 import { Args, Command, HelpDoc, Options } from "@effect/cli"
 import { FileSystem, HttpServer, Path } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
+import * as Database from "@modelgate/node/Database"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, Logger, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
@@ -67,14 +68,18 @@ const configDir = Options.directory("config").pipe(
   Options.withFallbackConfig(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "./config"))
 )
 
-/** Environment overlay and database path from `MODELGATE_ENV` / `MODELGATE_DB`; the database directory is created. */
+/**
+ * Environment overlay and database path from `MODELGATE_ENV` / `MODELGATE_DB`; the database directory is created
+ * (not when `MODELGATE_DATABASE_URL` names a PostgreSQL database instead).
+ */
 const appOptions = (dir: string) =>
   Effect.gen(function* () {
     const env = yield* Config.option(Config.string("MODELGATE_ENV"))
     const dbPath = yield* Config.withDefault(Config.string("MODELGATE_DB"), "./data/modelgate.db")
+    const postgres = Option.isSome(yield* Config.option(Config.nonEmptyString(Database.urlVariable)))
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    if (dbPath !== ":memory:") {
+    if (dbPath !== ":memory:" && !postgres) {
       yield* fs.makeDirectory(path.dirname(dbPath), { recursive: true }).pipe(
         Effect.mapError((e) => new CliFailure({ reason: `cannot create the database directory for ${dbPath}: ${e.message}` }))
       )
