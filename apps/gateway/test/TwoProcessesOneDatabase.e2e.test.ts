@@ -8,7 +8,7 @@ import Database from "better-sqlite3"
 import { Effect } from "effect"
 import * as path from "node:path"
 import { hangAfterMs, settles } from "./support/HangDetector.js"
-import { chat, costRows, ensureBuilt, serve, overFakes, unreachableProviders } from "./support/ServeProcess.js"
+import { chatLoad, costRows, ensureBuilt, serve, overFakes, unreachableProviders } from "./support/ServeProcess.js"
 
 const PER = 150
 
@@ -31,15 +31,7 @@ describe("two gateways on one database file", () => {
         ],
         { concurrency: 2 }
       )
-      const run = (url: string, offset: number) =>
-        Promise.all(
-          Array.from({ length: 10 }, async (_, w) => {
-            const out = []
-            for (let i = w; i < PER; i += 10) out.push(await chat(url, offset + i, { temperature: 0 }))
-            return out
-          })
-        ).then((xs) => xs.flat())
-      const [ra, rb] = yield* settles("load on both", () => Promise.all([run(a.url, 0), run(b.url, 0)]), () => a.tail() + b.tail())
+      const [ra, rb] = yield* settles("load on both", () => Promise.all([chatLoad(a.url, 0, PER, 10), chatLoad(b.url, 0, PER, 10)]), () => a.tail() + b.tail())
       const all = [...ra, ...rb]
       assert.deepStrictEqual(all.filter((o) => o.status !== 200).map((o) => o.body.slice(0, 200)), [], a.tail() + b.tail())
       a.child.kill("SIGTERM")

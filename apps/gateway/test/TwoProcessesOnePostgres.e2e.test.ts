@@ -14,7 +14,7 @@ import { Effect, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { hangAfterMs, settles } from "./support/HangDetector.js"
-import { chat, ensureBuilt, overFakes, serve, unreachableProviders } from "./support/ServeProcess.js"
+import { chatLoad, ensureBuilt, overFakes, serve, unreachableProviders } from "./support/ServeProcess.js"
 
 const PER = 40
 const password = "pw-never-shown"
@@ -43,15 +43,7 @@ describe("two gateways on one PostgreSQL database", () => {
           ],
           { concurrency: 2 }
         )
-        const run = (url: string, offset: number) =>
-          Promise.all(
-            Array.from({ length: 4 }, async (_, w) => {
-              const out = []
-              for (let i = w; i < PER; i += 4) out.push(await chat(url, offset + i, { temperature: 0 }))
-              return out
-            })
-          ).then((xs) => xs.flat())
-        const [ra, rb] = yield* settles("load on both", () => Promise.all([run(a.url, 0), run(b.url, 1_000)]), () => a.tail() + b.tail())
+        const [ra, rb] = yield* settles("load on both", () => Promise.all([chatLoad(a.url, 0, PER, 4), chatLoad(b.url, 1_000, PER, 4)]), () => a.tail() + b.tail())
         const all = [...ra, ...rb]
         assert.deepStrictEqual(all.filter((o) => o.status !== 200).map((o) => o.body.slice(0, 200)), [], a.tail() + b.tail())
         a.child.kill("SIGTERM")

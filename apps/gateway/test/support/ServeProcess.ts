@@ -144,3 +144,13 @@ export const unreachableProviders = (timeoutMs?: number) => {
   const provider = { baseUrl: "http://127.0.0.1:9", maxRetries: 0, ...(timeoutMs === undefined ? {} : { timeoutMs }) }
   return { openai: provider, anthropic: provider }
 }
+
+/** `count` chats to `url` (numbered from `offset`, `temperature: 0`) over `workers` connections at once; every answer. */
+export const chatLoad = (url: string, offset: number, count: number, workers: number) =>
+  Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      const out = []
+      for (let i = w; i < count; i += workers) out.push(await chat(url, offset + i, { temperature: 0 }))
+      return out
+    })
+  ).then((xs) => xs.flat())
