@@ -295,3 +295,46 @@ describe("Budgets across instances on one store", () => {
       assert.strictEqual(yield* spentUsd(a.costs, "daily"), 0.6, "B's 0.4 from the start, its own 0.2; nothing read since")
     }))
 })
+
+describe("Budgets across instances: what a sync reads", () => {
+  it.scoped("within the hour a sync reads only today; the month keeps the days before, read again each hour", () =>
+    Effect.gen(function* () {
+      const MINUTE = 60 * SECOND
+      yield* TestClock.setTime(DAY + 10 * HOUR)
+      const records = yield* RecordStore.makeMemory()
+      const config = configWith({ global: BudgetLimit.make({ daily: 10, monthly: 10 }), syncIntervalMs: 20 * MINUTE })
+      const reads: Array<ReadonlyArray<number>> = []
+      const recording = (memory: CostStore.CostStore["Type"]) =>
+        CostStore.CostStore.of({
+          ...memory,
+          spendByWriter: (instance, since) => Effect.zipRight(Effect.sync(() => void reads.push(since)), memory.spendByWriter!(instance, since))
+        })
+      const b = yield* instance("b", records, config)
+      yield* b.costs.record(spend(0.5, DAY - 5 * HOUR)) // yesterday
+      yield* b.costs.record(spend(0.25, DAY + 9 * HOUR)) // today
+      yield* b.flush
+      const a = yield* instance("a", records, config, recording)
+      const month = Date.UTC(2026, 2, 1)
+      const sync = Effect.zipRight(TestClock.adjust(20 * MINUTE), settle)
+
+      yield* sync // 10:20, the first sync: the month
+      assert.deepStrictEqual(reads.at(-1), [month, DAY])
+      yield* b.costs.record(spend(0.125, DAY + 10 * HOUR))
+      yield* b.flush
+      yield* sync // 10:40: today only
+      assert.deepStrictEqual(reads.at(-1), [DAY])
+      assert.strictEqual(yield* spentUsd(a.costs, "daily"), 0.375)
+      assert.strictEqual(yield* spentUsd(a.costs, "monthly"), 0.875, "yesterday's 0.5 still counts in the month")
+
+      // A record of yesterday stored late (another instance's slow flush) counts at the next hourly full read.
+      yield* b.costs.record(spend(0.0625, DAY - HOUR))
+      yield* b.flush
+      yield* sync // 11:00: today only, an hour has not passed since 10:20
+      assert.deepStrictEqual(reads.at(-1), [DAY])
+      assert.strictEqual(yield* spentUsd(a.costs, "monthly"), 0.875)
+      yield* sync // 11:20: the month again
+      assert.deepStrictEqual(reads.at(-1), [month, DAY])
+      assert.strictEqual(yield* spentUsd(a.costs, "monthly"), 0.9375)
+      assert.strictEqual(yield* spentUsd(a.costs, "daily"), 0.375)
+    }))
+})

@@ -4,7 +4,9 @@
  * `CostStore` (`spendByWriter`: every row not stored by this instance, older
  * rows without an instance included) at start and then every
  * `budgets.syncIntervalMs`, each read replacing the last (never added to), so
- * budget checks and threshold alerts count own + others.
+ * budget checks and threshold alerts count own + others. A read covers today;
+ * the days before, this month, are read once an hour and on a new day
+ * (`beforeToday`), so a read stays small however long the month's records.
  *
  * A failed read keeps the last figure, logged once per run of failures; a
  * read that finishes after the period rolled over is dropped (the new period
@@ -39,6 +41,20 @@ export const dimensionTotals = (groups: ReadonlyArray<WriterSpend>, i: number, m
   return totals
 }
 
+/** How often a sync reads the whole month rather than today only (see `beforeToday`). */
+export const fullReadEveryMs = 3_600_000
+
+/** `a + sign * b`, dimension by dimension (zeros left out). */
+const addTotals = (a: ReadonlyMap<string, bigint>, b: ReadonlyMap<string, bigint>, sign = 1n): Map<string, bigint> => {
+  const out = new Map(a)
+  for (const [dim, amount] of b) {
+    const sum = (out.get(dim) ?? 0n) + sign * amount
+    if (sum === 0n) out.delete(dim)
+    else out.set(dim, sum)
+  }
+  return out
+}
+
 /** The others' spend kept in step with the store, for one tracker. */
 export const make = (options: {
   readonly book: BudgetBook
@@ -63,20 +79,46 @@ export const make = (options: {
     })
   })
 
+  /**
+   * The others' spend before today, this month (month minus day of the last
+   * full read), and when and for which day it was read: a sync reads only
+   * today's records while it holds, and the whole month once an hour and on
+   * a new day (a record of yesterday stored late is counted by then).
+   */
+  let beforeToday: { readonly dayStart: number; readonly readAt: number; readonly totals: ReadonlyMap<string, bigint> } | undefined
+
+  /** The others' spend this month and today, by dimension (the month from `beforeToday` plus today, when it holds). */
+  const othersSpend = (since: ReadonlyArray<number>, now: number) =>
+    Effect.gen(function* () {
+      const [monthStart, dayStart] = since as readonly [number, number]
+      const cached = beforeToday
+      if (cached !== undefined && cached.dayStart === dayStart && now - cached.readAt < fullReadEveryMs) {
+        const daily = dimensionTotals(yield* spendByWriter(instance, [dayStart]), 0, false)
+        return { monthly: addTotals(cached.totals, daily), daily }
+      }
+      const groups = yield* spendByWriter(instance, [monthStart, dayStart])
+      const monthly = dimensionTotals(groups, 0, false)
+      const daily = dimensionTotals(groups, 1, false)
+      beforeToday = { dayStart, readAt: now, totals: addTotals(monthly, daily, -1n) }
+      return { monthly, daily }
+    })
+
   /** One read of the others' spend, replacing the last; announces what it makes crossed. */
   const syncOnce: Effect.Effect<void, StoreError> = Effect.gen(function* () {
-    book.roll(yield* Clock.currentTimeMillis)
+    const readAt = yield* Clock.currentTimeMillis
+    book.roll(readAt)
     const since = starts()
     if (alertsSince !== undefined) {
       const announced = yield* alertsSince(since[0]!)
       for (const alert of announced) book.announcedBefore(alert)
     }
-    const groups = yield* spendByWriter(instance, since)
+    const others = yield* othersSpend(since, readAt)
     const config = yield* gatewayConfig.get
     const now = yield* Clock.currentTimeMillis
     book.roll(now)
     const budgeted = config.budgets.perAgentType
-    periods.forEach((period, i) => book.replaceOthers(period, since[i]!, dimensionTotals(groups, i, false), budgeted))
+    book.replaceOthers("monthly", since[0]!, others.monthly, budgeted)
+    book.replaceOthers("daily", since[1]!, others.daily, budgeted)
     const budgets = allBudgets(config.budgets)
     const crossings = book.crossings(budgets, config.budgets.alertThresholds)
     const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.spentFirst(b))
