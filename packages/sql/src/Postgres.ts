@@ -8,9 +8,10 @@
 import { PgClient, PgMigrator } from "@effect/sql-pg"
 import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Migrator, type SqlClient } from "@effect/sql"
-import { StoreError, withoutUrlCredentials } from "@modelgate/domain/Errors"
-import { Cause, Duration, FiberId, Layer, Redacted } from "effect"
+import { type StoreError, withoutUrlCredentials } from "@modelgate/domain/Errors"
+import { Duration, Layer, Redacted } from "effect"
 import { migrateFully } from "./internal/migrateFully.js"
+import { openFailure } from "./internal/openError.js"
 import schema from "./migrations/pg/0001_schema.js"
 import costRecordInstance from "./migrations/pg/0002_cost_record_instance.js"
 import recordRetentionIndexes from "./migrations/pg/0003_record_retention_indexes.js"
@@ -50,25 +51,6 @@ const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Dura
 /** The URL as it may be shown: no password, no user info (`postgres://[redacted]@host:5432/db`). */
 export const describeUrl = (url: Redacted.Redacted<string>): string => withoutUrlCredentials(Redacted.value(url))
 
-/** The message of a failure, with its cause's when that adds something, credentials stripped. */
-const describe = (u: unknown): string => {
-  if (!(u instanceof Error)) return withoutUrlCredentials(String(u))
-  const cause = (u as { readonly cause?: unknown }).cause
-  const detail = cause instanceof Error ? cause.message : undefined
-  return withoutUrlCredentials(detail === undefined || detail === u.message ? u.message : `${u.message}: ${detail}`)
-}
-
-/** The cause `layer` fails with: an interruption stays one; anything else a `StoreError` naming the database. */
-const openFailure = (url: Redacted.Redacted<string>, cause: Cause.Cause<unknown>): Cause.Cause<StoreError> =>
-  Cause.isInterruptedOnly(cause)
-    ? Cause.interrupt(FiberId.combineAll(Cause.interruptors(cause)))
-    : Cause.fail(
-      new StoreError({
-        operation: "database.open",
-        reason: `${describeUrl(url)} (MODELGATE_DATABASE_URL): ${describe(Cause.squash(cause))}`
-      })
-    )
-
 /** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
 export const migrations = Layer.effectDiscard(migrateFully(loader, PgMigrator.run))
 
@@ -90,5 +72,5 @@ export const layer = (
         applicationName: "modelgate"
       })
     ),
-    Layer.catchAllCause((cause) => Layer.failCause(openFailure(options.url, cause)))
+    Layer.catchAllCause((cause) => Layer.failCause(openFailure(`${describeUrl(options.url)} (MODELGATE_DATABASE_URL)`, cause)))
   )

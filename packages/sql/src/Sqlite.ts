@@ -7,7 +7,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { SqlClient } from "@effect/sql"
 import { Context, Effect, Layer } from "effect"
 import { migrateFully } from "./internal/migrateFully.js"
-import { openFailure } from "./internal/openError.js"
+import { openFailure, sqliteFile } from "./internal/openError.js"
 import type { StoreError } from "@modelgate/domain/Errors"
 import { fullSync } from "./internal/writeConnection.js"
 import { loader } from "./Migrations.js"
@@ -59,7 +59,7 @@ export const layer = (filename: string) =>
         Layer.provideMerge(Layer.unwrapEffect(Effect.as(ensureDirectory(filename), SqliteClient.layer({ filename }))))
       )
     ),
-    Layer.catchAllCause((cause): Layer.Layer<unknown, StoreError> => Layer.failCause(openFailure(filename, cause))),
+    Layer.catchAllCause((cause): Layer.Layer<unknown, StoreError> => Layer.failCause(openFailure(sqliteFile(filename), cause))),
     Layer.merge(Layer.succeed(SqliteFile, SqliteFile.of({ filename, inMemory: isInMemory(filename) }))),
     Layer.merge(RecordWorker.layerShared(filename))
   )
