@@ -6,9 +6,10 @@
  * `MODELGATE_TEST_DATABASE_URL` set (`postgres://user:pass@host/db`), a
  * real server is used instead: each test gets a database of its own there.
  *
- * PGlite runs one session: the socket server interleaves its clients' queries,
- * so two connections' transactions would mix. `fresh` therefore asks for a
- * pool of one connection on PGlite.
+ * PGlite runs one session: the socket server queues its clients' queries and,
+ * while one client's transaction is open, runs only that client's, so
+ * several connections work but only take turns. `fresh` asks for a pool of
+ * one connection per client on PGlite; two gateways on it make two.
  */
 import { PGlite } from "@electric-sql/pglite"
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket"
