@@ -1,0 +1,90 @@
+/**
+ * LimiterUsageStore: the rate limiter's window counts as each gateway
+ * instance shares them with the others on one database. Every instance keeps
+ * its windows in memory (the request path reads nothing else); its limiter
+ * sync (`RateLimiter/Sync.ts`) writes the buckets it changed and reads the
+ * others' sums back every `rateLimits.syncIntervalMs`, so each window counts
+ * what every instance admitted.
+ *
+ * A bucket is one `bucketMs` slice of a limiter key's window (a model, or a
+ * model and API key: `RateLimiter.storeKey`), numbered `epoch = floor(t /
+ * bucketMs)`. A memory version lives here (tests, one process); the SQL
+ * version is `@modelgate/sql/LimiterUsageStoreSql`.
+ */
+import type { StoreError } from "@modelgate/domain/Errors"
+import { Context, Effect, Layer } from "effect"
+
+/** One bucket of one limiter key: the requests and tokens counted in it. */
+export interface LimiterUsage {
+  readonly key: string
+  readonly epoch: number
+  readonly requests: number
+  readonly tokens: number
+}
+
+/** Window counts shared between instances. */
+export class LimiterUsageStore extends Context.Tag("@modelgate/core/LimiterUsageStore")<
+  LimiterUsageStore,
+  {
+    /**
+     * Store `instance`'s counts of these buckets of `bucketMs`, each replacing
+     * what the instance stored for the same key and bucket before (one write).
+     */
+    readonly put: (instance: string, bucketMs: number, usage: ReadonlyArray<LimiterUsage>) => Effect.Effect<void, StoreError>
+    /**
+     * Every OTHER instance's counts in buckets of `bucketMs` from `fromEpoch`
+     * on, summed per key and bucket (rows of other bucket lengths are left out).
+     */
+    readonly othersSince: (
+      instance: string,
+      bucketMs: number,
+      fromEpoch: number
+    ) => Effect.Effect<ReadonlyArray<LimiterUsage>, StoreError>
+    /** Delete every instance's buckets that ended before `before` (epoch ms), of any length; answers how many. */
+    readonly prune: (before: number) => Effect.Effect<number, StoreError>
+  }
+>() {}
+
+/** An in-process store (one process, several instances: tests). */
+export const makeMemory = Effect.sync(() => {
+  interface Row extends LimiterUsage {
+    readonly instance: string
+    readonly bucketMs: number
+  }
+  const rows = new Map<string, Row>()
+  return LimiterUsageStore.of({
+    put: (instance, bucketMs, usage) =>
+      Effect.sync(() => {
+        for (const u of usage) rows.set(JSON.stringify([instance, u.key, bucketMs, u.epoch]), { ...u, instance, bucketMs })
+      }),
+    othersSince: (instance, bucketMs, fromEpoch) =>
+      Effect.sync(() => {
+        const sums = new Map<string, { key: string; epoch: number; requests: number; tokens: number }>()
+        for (const row of rows.values()) {
+          if (row.instance === instance || row.bucketMs !== bucketMs || row.epoch < fromEpoch) continue
+          const id = JSON.stringify([row.key, row.epoch])
+          const sum = sums.get(id)
+          if (sum === undefined) sums.set(id, { key: row.key, epoch: row.epoch, requests: row.requests, tokens: row.tokens })
+          else {
+            sum.requests += row.requests
+            sum.tokens += row.tokens
+          }
+        }
+        return [...sums.values()]
+      }),
+    prune: (before) =>
+      Effect.sync(() => {
+        let deleted = 0
+        for (const [id, row] of rows) {
+          if ((row.epoch + 1) * row.bucketMs < before) {
+            rows.delete(id)
+            deleted++
+          }
+        }
+        return deleted
+      })
+  })
+})
+
+/** The in-memory store: instances in one process that provide the same layer build share it. */
+export const layerMemory: Layer.Layer<LimiterUsageStore> = Layer.effect(LimiterUsageStore, makeMemory)
