@@ -91,10 +91,16 @@ export class SelectionConfig extends Schema.Class<SelectionConfig>("SelectionCon
   weights: withDefault(SelectionWeights, () => SelectionWeights.make({}))
 }) {}
 
-/** Rate limiting. */
+/**
+ * Rate limiting. `syncIntervalMs`: with several gateway instances on one
+ * database, how often each shares its window counts with the others, so every
+ * limit holds across them (unset: the gateway's default, 1 s on PostgreSQL,
+ * none on SQLite).
+ */
 export class RateLimitConfig extends Schema.Class<RateLimitConfig>("RateLimitConfig")({
   warningThreshold: withDefault(Fraction, () => 0.9),
-  windowMs: withDefault(PositiveInt, () => 60_000)
+  windowMs: withDefault(PositiveInt, () => 60_000),
+  syncIntervalMs: Schema.optional(PositiveInt)
 }) {}
 
 /** Health checks. */

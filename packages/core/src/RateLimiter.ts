@@ -32,6 +32,11 @@
  * added later starts empty. Only an in-process store is swept this way
  * (`LimiterStore.sweep`); a shared store's keys expire on their own.
  *
+ * Several gateway instances on one database each keep their windows in
+ * memory and share their counts through a `LimiterUsageStore`, every
+ * `rateLimits.syncIntervalMs` (`RateLimiter/Sync.ts`): a window counts what
+ * every instance admitted, up to one sync interval late.
+ *
  * Untraced (`reserve`, `settle`, `release`, `observe` and `headroom`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
  * gateway keeps one span per request.
@@ -39,17 +44,20 @@
 import { RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
-import { Clock, Context, Duration, Effect, FiberHandle, Layer, Random, Stream } from "effect"
+import { Clock, Context, Duration, Effect, FiberHandle, Layer, Option, Random, Stream } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
+import { InstanceId } from "./InstanceId.js"
 import { followRemovals } from "./internal/followRemovals.js"
+import { LimiterUsageStore } from "./LimiterUsageStore.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
 import { blockModelWhenEveryKeyRefused } from "./RateLimiter/EveryKeyRefused.js"
 import * as RefusedKeys from "./RateLimiter/RefusedKeys.js"
 import * as Signals from "./RateLimiter/Signals.js"
 import * as Steps from "./RateLimiter/Steps.js"
+import * as Sync from "./RateLimiter/Sync.js"
 import { headroomOf, limitsOf, storeKey, tokensOf } from "./RateLimiter/Steps.js"
 import type * as SlidingWindow from "./RateLimiter/SlidingWindow.js"
 import { RecordSink } from "./RecordSink.js"
@@ -169,13 +177,11 @@ export const timeUntilReset = (model: ModelMetadata, estimatedTokens: number, ke
 
 export { storeKey } from "./RateLimiter/Steps.js"
 
-/**
- * Build the limiter on the `LimiterStore`, publishing to `Events` and
- * recording to the `RecordSink`; it follows the configuration's changes, and
- * the registry's removals when the context has a `ModelRegistry`, in fibers
- * of the current scope.
- */
-export const make = Effect.gen(function* () {
+/** `make`, with the default interval of the window sync (`RateLimiter/Sync.ts`). */
+export const makeWith = (options: {
+  /** How often to share window counts when `rateLimits.syncIntervalMs` is unset (none: no sync then). */
+  readonly defaultSyncIntervalMs?: number | undefined
+}) => Effect.gen(function* () {
   const config = yield* GatewayConfig
   const events = yield* Events
   const sink = yield* RecordSink
@@ -351,8 +357,30 @@ export const make = Effect.gen(function* () {
         steps.headroomAll(running, now, requests, keysOf, dryRun)
     }
 
+  // With a `LimiterUsageStore` (several instances on one database): share the window counts.
+  const usage = yield* Effect.serviceOption(LimiterUsageStore)
+  if (Option.isSome(usage)) {
+    const sync = Sync.make({
+      store,
+      usage: usage.value,
+      instance: yield* InstanceId,
+      gatewayConfig: config,
+      defaultSyncIntervalMs: options.defaultSyncIntervalMs
+    })
+    yield* Effect.forkScoped(sync.run)
+  }
+
   return RateLimiter.of({ reserve, settle, release, observe, headroom, headroomAll, ...at })
 })
+
+/**
+ * Build the limiter on the `LimiterStore`, publishing to `Events` and
+ * recording to the `RecordSink`; it follows the configuration's changes, the
+ * registry's removals when the context has a `ModelRegistry`, and shares its
+ * windows with other instances every `rateLimits.syncIntervalMs` when it has a
+ * `LimiterUsageStore` (`RateLimiter/Sync.ts`), in fibers of the current scope.
+ */
+export const make = makeWith({})
 
 /**
  * Drop the store's windows of models not in `present` as each comes to hold
@@ -376,6 +404,16 @@ const sweepRemoved = (store: LimiterStore["Type"], refusedKeys: RefusedKeys.Refu
 
 /** The limiter; needs `GatewayConfig`, `Events`, `RecordSink` and a `LimiterStore` (and follows a `ModelRegistry` when present). */
 export const layer: Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink | LimiterStore> = Layer.scoped(RateLimiter, make)
+
+/**
+ * `layer`, sharing its windows every `defaultSyncIntervalMs` when the
+ * configuration names no `rateLimits.syncIntervalMs` and the context has a
+ * `LimiterUsageStore` (GatewayLive: 1 s on PostgreSQL).
+ */
+export const layerWith = (options: {
+  readonly defaultSyncIntervalMs?: number | undefined
+}): Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink | LimiterStore> =>
+  Layer.scoped(RateLimiter, makeWith(options))
 
 /** The limiter on the in-memory store; needs `GatewayConfig`, `Events` and `RecordSink`. */
 export const layerMemory: Layer.Layer<RateLimiter, never, GatewayConfig | Events | RecordSink> = layer.pipe(

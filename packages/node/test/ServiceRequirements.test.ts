@@ -109,6 +109,7 @@ describe("exported services leak no requirements", () => {
       | "HealthChecker.HealthChecker"
       | "InstanceId.InstanceId"
       | "LimiterStore.LimiterStore"
+      | "LimiterUsageStore.LimiterUsageStore"
       | "Metrics.Metrics"
       | "MetricsStore.MetricsStore"
       | "ModelOptimizer.ModelOptimizer"

@@ -18,7 +18,8 @@
  * one interval may both announce it.
  */
 import type { StoreError } from "@modelgate/domain/Errors"
-import { Clock, Duration, Effect, Stream } from "effect"
+import { Clock, Effect, Stream } from "effect"
+import { everyInterval, quietly } from "../internal/periodicSync.js"
 import type { CostStore, WriterSpend } from "../CostStore.js"
 import type { GatewayConfig } from "../GatewayConfig.js"
 import type * as Alerts from "./Alerts.js"
@@ -126,38 +127,14 @@ export const make = (options: {
     yield* Effect.forEach(spent, (b) => alerts.announceSpent(b, now), { discard: true })
   })
 
-  let failing = false
-  /** The first failure of a run is logged; the last figure stays. */
-  const failed = (reason: string) => {
-    if (failing) return Effect.void
-    failing = true
-    return Effect.logError("budget sync: could not read the other instances' spend; budgets count the last figure read until it can", reason)
-  }
-  /** `syncOnce` that never fails. */
-  const syncQuietly: Effect.Effect<void> = syncOnce.pipe(
-    Effect.tap(() =>
-      failing
-        ? Effect.suspend(() => {
-          failing = false
-          return Effect.logInfo("budget sync: the others' spend is read again")
-        })
-        : Effect.void
-    ),
-    Effect.catchAll((error) => failed(error.message)),
-    Effect.catchAllDefect((defect) => failed(String(defect)))
-  )
-
   /** Sync every `budgets.syncIntervalMs` (else the default; none while both are unset), following reloads of the configuration. */
-  const run: Effect.Effect<void> = gatewayConfig.changes.pipe(
-    Stream.map((config) => config.budgets.syncIntervalMs ?? options.defaultSyncIntervalMs),
-    Stream.changes,
-    // The syncs run inside the switched stream (a new interval interrupts the old loop), one after
-    // another: the next sleep starts when a read is back, so a slow store is never asked twice at once.
-    Stream.flatMap(
-      (ms) => (ms === undefined ? Stream.empty : Stream.fromEffect(Effect.forever(Effect.zipRight(Effect.sleep(Duration.millis(ms)), syncQuietly)))),
-      { switch: true }
-    ),
-    Stream.runDrain
+  const run: Effect.Effect<void> = everyInterval(
+    Stream.map(gatewayConfig.changes, (config) => config.budgets.syncIntervalMs ?? options.defaultSyncIntervalMs),
+    quietly(syncOnce, {
+      failed: "budget sync: could not read the other instances' spend; budgets count the last figure read until it can",
+      recovered: "budget sync: the others' spend is read again"
+    }),
+    { first: false }
   )
 
   return { seed, run }

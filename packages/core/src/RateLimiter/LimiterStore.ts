@@ -41,6 +41,20 @@ export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
      * their own (a shared store).
      */
     readonly sweep?: ((drop: (key: string) => boolean, now: number) => number | undefined) | undefined
+    /**
+     * Call `f` with each state held and its key, for a store that holds them in
+     * process: the limiter's sync (`RateLimiter/Sync.ts`) reads each state's own
+     * counts. Absent for a remote store (already shared).
+     */
+    readonly forEachState?: ((f: (key: string, state: SlidingWindow.WindowState) => void) => void) | undefined
+    /**
+     * Set what the other instances counted in the window of `key`
+     * (`SlidingWindow.setShared`), making its state (empty) or carrying it over
+     * to the bucket length of `windowMs` first if need be; with `forEachState`.
+     */
+    readonly setShared?:
+      | ((key: string, now: number, windowMs: number, counts: ReadonlyArray<SlidingWindow.BucketCount>) => void)
+      | undefined
   }
 >() {}
 
@@ -53,17 +67,20 @@ const nothingOpen: SlidingWindow.Outcome = { ok: true, dimension: "requests", re
  */
 export const makeMemory = Effect.sync(() => {
   const states = new Map<string, SlidingWindow.WindowState>()
-  const applySync = (key: string, now: number, windowMs: number, op: SlidingWindow.Op): SlidingWindow.Outcome => {
+  const stateFor = (key: string, now: number, windowMs: number): SlidingWindow.WindowState => {
     let state = states.get(key)
     if (state === undefined) {
-      if (op._tag === "Settle" || op._tag === "Release") return nothingOpen
       state = SlidingWindow.empty(windowMs)
       states.set(key, state)
     } else if (state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
       state = rebucket(state, now, windowMs)
       states.set(key, state)
     }
-    return SlidingWindow.step(state, now, op)
+    return state
+  }
+  const applySync = (key: string, now: number, windowMs: number, op: SlidingWindow.Op): SlidingWindow.Outcome => {
+    if ((op._tag === "Settle" || op._tag === "Release") && !states.has(key)) return nothingOpen
+    return SlidingWindow.step(stateFor(key, now, windowMs), now, op)
   }
   const sweep = (drop: (key: string) => boolean, now: number): number | undefined => {
     let next: number | undefined
@@ -79,6 +96,10 @@ export const makeMemory = Effect.sync(() => {
     apply: (key, now, windowMs, op) => Effect.sync(() => applySync(key, now, windowMs, op)),
     applySync,
     sweep,
+    forEachState: (f) => states.forEach((state, key) => f(key, state)),
+    setShared: (key, now, windowMs, counts) => {
+      if (counts.length > 0 || states.has(key)) SlidingWindow.setShared(stateFor(key, now, windowMs), counts)
+    },
     snapshot: (key) =>
       Effect.sync(() => {
         const state = states.get(key)

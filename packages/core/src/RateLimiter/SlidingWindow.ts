@@ -30,6 +30,12 @@
  *
  * A state built for another window length is carried over to the new one by
  * `RateLimiter/Rebucket.ts` (a reload changed `rateLimits.windowMs`).
+ *
+ * With several gateway instances on one database, `shared` holds what the
+ * OTHER instances counted in each bucket (`RateLimiter/Sync.ts` replaces it at
+ * each sync, `setShared`): admission counts it with the state's own, so a
+ * window holds what every instance admitted, up to what the others admitted
+ * since the last sync.
  */
 
 /** Buckets per window. */
@@ -61,6 +67,22 @@ export interface WindowState {
    * pruning again for the same bucket changes nothing and is skipped.
    */
   prunedFor?: number
+  /** The other instances' counts per bucket, in the same ring as the own (absent: none known). */
+  shared?: SharedCounts | undefined
+}
+
+/** What other instances counted, per bucket: a ring of `BUCKETS + 1` slots like the state's own. */
+export interface SharedCounts {
+  readonly epochs: Array<number>
+  readonly requests: Array<number>
+  readonly tokens: Array<number>
+}
+
+/** The requests and tokens counted in one bucket (absolute `epoch`). */
+export interface BucketCount {
+  readonly epoch: number
+  readonly requests: number
+  readonly tokens: number
 }
 
 /** The limits a step checks against. */
@@ -137,11 +159,13 @@ export const idleAt = (state: WindowState): number => {
 const windowOf = (state: WindowState, k: number) => {
   const requests: Array<number> = []
   const tokens: Array<number> = []
+  const shared = state.shared
   for (let e = k - BUCKETS; e <= k; e++) {
     const s = slotOf(Math.max(e, 0))
     const live = e >= 0 && state.epochs[s] === e
-    requests.push(live ? state.requests[s]! : 0)
-    tokens.push(live ? state.tokens[s]! : 0)
+    const others = e >= 0 && shared !== undefined && shared.epochs[s] === e
+    requests.push((live ? state.requests[s]! : 0) + (others ? shared.requests[s]! : 0))
+    tokens.push((live ? state.tokens[s]! : 0) + (others ? shared.tokens[s]! : 0))
   }
   return { requests, tokens }
 }
@@ -175,6 +199,16 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
     if (state.epochs[s] === e) {
       requestsUsed += state.requests[s]!
       tokensUsed += state.tokens[s]!
+    }
+  }
+  const shared = state.shared
+  if (shared !== undefined) {
+    for (let e = Math.max(k - BUCKETS, 0); e <= k; e++) {
+      const s = slotOf(e)
+      if (shared.epochs[s] === e) {
+        requestsUsed += shared.requests[s]!
+        tokensUsed += shared.tokens[s]!
+      }
     }
   }
   if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && state.blockedUntil <= now) {
@@ -254,6 +288,41 @@ const prune = (state: WindowState, k: number) => {
       state.open[s]!.clear()
     }
   }
+}
+
+/**
+ * Replace what the other instances counted (`shared`) by `counts`, one per
+ * bucket (buckets not named count nothing); none at all clears it.
+ */
+export const setShared = (state: WindowState, counts: ReadonlyArray<BucketCount>): void => {
+  if (counts.length === 0) {
+    state.shared = undefined
+    return
+  }
+  const shared: SharedCounts = {
+    epochs: new Array<number>(slots).fill(-1),
+    requests: new Array<number>(slots).fill(0),
+    tokens: new Array<number>(slots).fill(0)
+  }
+  for (const { epoch, requests, tokens } of counts) {
+    const s = slotOf(epoch)
+    // Of two buckets on one slot, the later (the earlier has left the window).
+    if (shared.epochs[s]! > epoch) continue
+    shared.epochs[s] = epoch
+    shared.requests[s] = requests
+    shared.tokens[s] = tokens
+  }
+  state.shared = shared
+}
+
+/** The state's own counts (not the others'), bucket by bucket from `fromEpoch` on, of the buckets it holds. */
+export const ownCounts = (state: WindowState, fromEpoch: number): Array<BucketCount> => {
+  const counts: Array<BucketCount> = []
+  for (let s = 0; s < slots; s++) {
+    const epoch = state.epochs[s]!
+    if (epoch !== -1 && epoch >= fromEpoch) counts.push({ epoch, requests: state.requests[s]!, tokens: state.tokens[s]! })
+  }
+  return counts
 }
 
 /** Apply `op` at `now` to `state` (mutated in place) and say what happened. */

@@ -1,0 +1,117 @@
+/**
+ * Rate limits across gateway instances on one database. Each instance admits
+ * on its own windows in memory (the request path reads nothing else); this
+ * sync, every `rateLimits.syncIntervalMs`, writes the buckets whose counts
+ * changed since it last wrote them (`LimiterUsageStore.put`) and reads the
+ * other instances' counts of the window back (`othersSince`), each read
+ * replacing the last (`SlidingWindow.setShared`), so a window counts what
+ * every instance admitted and a limit holds across them: over it by at most
+ * what the others admitted since their last write, a sync interval's worth
+ * (1 s by default, against a 60 s window). The provider's own rate-limit
+ * headers and 429s still stop anything beyond.
+ *
+ * A sync runs at start (a restarted instance learns the window at once), then
+ * one after another, each started an interval after the last one ended. A
+ * failed write is written again at the next sync (its buckets stay "changed");
+ * a failed read keeps the last counts read; a run of failures is logged
+ * once. Buckets that have left the window are deleted from the store once a
+ * window (by whichever instance, any instance's). Only an in-process
+ * `LimiterStore` (with `forEachState`) syncs: a remote one is already shared.
+ * Provider blocks (0 remaining) are not shared: each instance learns them
+ * from the provider's headers.
+ */
+import type { StoreError } from "@modelgate/domain/Errors"
+import { Clock, Effect, Stream } from "effect"
+import { everyInterval, quietly } from "../internal/periodicSync.js"
+import type { GatewayConfig } from "../GatewayConfig.js"
+import type { LimiterUsage, LimiterUsageStore } from "../LimiterUsageStore.js"
+import type { LimiterStore } from "./LimiterStore.js"
+import { BUCKETS, type BucketCount, bucketMsOf, ownCounts } from "./SlidingWindow.js"
+
+/** The sync of one limiter's windows with the other instances'. */
+export const make = (options: {
+  readonly store: LimiterStore["Type"]
+  readonly usage: LimiterUsageStore["Type"]
+  readonly instance: string
+  readonly gatewayConfig: GatewayConfig["Type"]
+  /** The interval when `rateLimits.syncIntervalMs` is unset (none: no sync then). */
+  readonly defaultSyncIntervalMs?: number | undefined
+}) => {
+  const { gatewayConfig, instance, store, usage } = options
+  const forEachState = store.forEachState
+  const setShared = store.setShared
+
+  /** What this instance last wrote, by key and bucket (`bucketMs` of `sentFor`). */
+  let sent = new Map<string, Map<number, BucketCount>>()
+  let sentFor = 0
+  /** Keys whose windows hold the others' counts (cleared when a read no longer names them). */
+  let sharedKeys = new Set<string>()
+  let prunedAt = -Infinity
+
+  /** The own buckets of the window that changed since last written (and the bookkeeping to keep once written). */
+  const changes = (bucketMs: number, fromEpoch: number) => {
+    const rows: Array<LimiterUsage> = []
+    const next = new Map<string, Map<number, BucketCount>>()
+    const before = sentFor === bucketMs ? sent : new Map<string, Map<number, BucketCount>>()
+    forEachState!((key, state) => {
+      if (state.bucketMs !== bucketMs) return
+      const last = before.get(key)
+      const kept = new Map<number, BucketCount>()
+      for (const count of ownCounts(state, fromEpoch)) {
+        const was = last?.get(count.epoch)
+        const changed = was === undefined
+          ? count.requests !== 0 || count.tokens !== 0
+          : was.requests !== count.requests || was.tokens !== count.tokens
+        if (changed) rows.push({ key, ...count })
+        kept.set(count.epoch, count)
+      }
+      if (kept.size > 0) next.set(key, kept)
+    })
+    return { rows, next }
+  }
+
+  /** Write the changed buckets, read the others', set them on the windows; prune once a window. */
+  const syncOnce: Effect.Effect<void, StoreError> = Effect.gen(function* () {
+    const { windowMs } = (yield* gatewayConfig.get).rateLimits
+    const bucketMs = bucketMsOf(windowMs)
+    const now = yield* Clock.currentTimeMillis
+    const fromEpoch = Math.floor(now / bucketMs) - BUCKETS
+    const { next, rows } = changes(bucketMs, fromEpoch)
+    if (rows.length > 0) yield* usage.put(instance, bucketMs, rows)
+    sent = next
+    sentFor = bucketMs
+    const others = yield* usage.othersSince(instance, bucketMs, fromEpoch)
+    const byKey = new Map<string, Array<BucketCount>>()
+    for (const { key, ...count } of others) {
+      const counts = byKey.get(key)
+      if (counts === undefined) byKey.set(key, [count])
+      else counts.push(count)
+    }
+    // The windows may have moved to another length while the store answered: set nothing then.
+    const current = bucketMsOf((yield* gatewayConfig.get).rateLimits.windowMs)
+    if (current !== bucketMs) return
+    const at = yield* Clock.currentTimeMillis
+    for (const key of sharedKeys) if (!byKey.has(key)) setShared!(key, at, windowMs, [])
+    for (const [key, counts] of byKey) setShared!(key, at, windowMs, counts)
+    sharedKeys = new Set(byKey.keys())
+    if (at - prunedAt >= windowMs) {
+      prunedAt = at
+      yield* usage.prune(at - windowMs - bucketMs)
+    }
+  })
+
+  /** Sync at once and then every `rateLimits.syncIntervalMs` (else the default; never while both are unset), following reloads. */
+  const run: Effect.Effect<void> = forEachState === undefined || setShared === undefined
+    ? Effect.void
+    : everyInterval(
+      Stream.map(gatewayConfig.changes, (config) => config.rateLimits.syncIntervalMs ?? options.defaultSyncIntervalMs),
+      quietly(syncOnce, {
+        failed:
+          "rate limit sync: could not share the window counts with the other instances; limits count the last figures read until it can",
+        recovered: "rate limit sync: window counts are shared again"
+      }),
+      { first: true }
+    )
+
+  return { syncOnce, run }
+}
