@@ -32,7 +32,9 @@ import { layerMemory as limiterStoreMemory } from "@modelgate/core/RateLimiter/L
 import type { RecordSink } from "@modelgate/core/RecordSink"
 import type { RecordStore } from "@modelgate/core/RecordStore"
 import type { RecordWriter } from "@modelgate/core/RecordWriter"
+import type { LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
 import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
+import * as LimiterUsageStoreSql from "@modelgate/sql/LimiterUsageStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import type { SqlClient } from "@effect/sql"
@@ -81,9 +83,18 @@ export interface GatewayLiveOptions {
   readonly cacheStore?: Layer.Layer<CacheStore, never, ReplacementNeeds> | undefined
   /** Replace where the rate limiter keeps its windows (default: in process, `LimiterStore.layerMemory`). */
   readonly limiterStore?: Layer.Layer<LimiterStore, never, ReplacementNeeds> | undefined
+  /**
+   * Replace where instances on one database share their rate-limit window
+   * counts (default: SQL, `LimiterUsageStoreSql.layer`; synced every
+   * `rateLimits.syncIntervalMs`, 1 s by default on PostgreSQL, off on SQLite).
+   */
+  readonly limiterUsageStore?: Layer.Layer<LimiterUsageStore, never, ReplacementNeeds> | undefined
   /** Replace where models added through the admin API are kept (default: SQL, `ModelStoreSql.layer`). */
   readonly modelStore?: Layer.Layer<ModelStore, never, ReplacementNeeds> | undefined
 }
+
+/** How often instances on PostgreSQL share their rate-limit windows when `rateLimits.syncIntervalMs` is unset. */
+export const limiterSyncDefaultMs = 1_000
 
 /**
  * The layer graph, bottom to top: Events, GatewayConfig -> SQLite or
@@ -113,7 +124,9 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     // Where instances share the database (PostgreSQL; a read never blocks the event loop), budgets and the cache
     // read what the others wrote every `database.syncIntervalMs`; on SQLite budgets only if `budgets.syncIntervalMs` says so.
     const sharedSyncMs = target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
-    return { data, target, sharedSyncMs }
+    // Rate limits are per minute: on PostgreSQL their windows are shared every second (`rateLimits.syncIntervalMs`).
+    const limiterSyncMs = target._tag === "Postgres" ? limiterSyncDefaultMs : undefined
+    return { data, target, sharedSyncMs, limiterSyncMs }
   })
   const database = Layer.unwrapEffect(
     Effect.map(target, ({ target }) => Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`))))
@@ -139,7 +152,12 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(options.httpClient ?? HttpClientLive.layer))
 
   const signals = Layer.mergeAll(
-    RateLimiter.layer.pipe(Layer.provide(options.limiterStore ?? limiterStoreMemory)),
+    Layer.unwrapEffect(
+      Effect.map(target, ({ limiterSyncMs }) => RateLimiter.layerWith({ defaultSyncIntervalMs: limiterSyncMs }))
+    ).pipe(
+      Layer.provide(options.limiterStore ?? limiterStoreMemory),
+      Layer.provide(options.limiterUsageStore ?? LimiterUsageStoreSql.layer)
+    ),
     PerformanceMonitor.layer,
     ResponseEvaluator.layer,
     Layer.unwrapEffect(

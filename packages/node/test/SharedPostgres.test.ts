@@ -12,28 +12,19 @@ import { Metrics } from "@modelgate/core/Metrics"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
-import * as GatewayLive from "@modelgate/node/GatewayLive"
-import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import * as TestPostgres from "@modelgate/testkit/TestPostgres"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { ask, models, poll } from "./fixture.js"
+import { postgresPair } from "./postgresPair.js"
 
 layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two gateways on one PostgreSQL database", (it) => {
   it.scoped("one instance's costs, budgets, metrics, cached answers and added models are the other's", () =>
     Effect.gen(function* () {
-      const { maxConnections, url } = yield* TestPostgres.fresh
-      const fakes = yield* FakeStackConfig.make({
+      const { a, b, fakes } = yield* postgresPair({
         prefix: "modelgate-shared-pg-",
         models: models(),
         gateway: { database: { syncIntervalMs: 50 }, budgets: { global: { monthly: 100 } }, cache: { enabled: true } }
       })
-      const instance = GatewayLive.layerWith({
-        configDirectory: fakes.dir,
-        watch: false,
-        database: { _tag: "Postgres", url, maxConnections }
-      }).pipe(Layer.provide(Layer.setConfigProvider(fakes.configProvider)))
-      const a = yield* Layer.build(instance)
-      const b = yield* Layer.build(instance)
 
       const question = ask("hello from a", "gpt-4o-mini", { temperature: 0 })
       const answer = yield* Effect.flatMap(Gateway, (g) => g.complete(question, { ...defaultRequirements, agentType: "team-a" })).pipe(

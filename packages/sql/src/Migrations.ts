@@ -12,6 +12,7 @@ import healthCheckProvider from "./migrations/0006_health_check_provider.js"
 import failoverProvider from "./migrations/0007_failover_provider.js"
 import costRecordInstance from "./migrations/0008_cost_record_instance.js"
 import recordRetentionIndexes from "./migrations/0009_record_retention_indexes.js"
+import limiterUsage from "./migrations/0010_limiter_usage.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -23,5 +24,6 @@ export const loader = Migrator.fromRecord({
   "0006_health_check_provider": healthCheckProvider,
   "0007_failover_provider": failoverProvider,
   "0008_cost_record_instance": costRecordInstance,
-  "0009_record_retention_indexes": recordRetentionIndexes
+  "0009_record_retention_indexes": recordRetentionIndexes,
+  "0010_limiter_usage": limiterUsage
 })

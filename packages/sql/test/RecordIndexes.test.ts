@@ -6,7 +6,7 @@
  * no query uses only costs writes (migration 0005 dropped those).
  */
 import { NodeContext } from "@effect/platform-node"
-import { SqlClient, Statement } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import { CostStore, type CostQuery } from "@modelgate/core/CostStore"
 import type { MetricsFilter } from "@modelgate/core/Metrics/Snapshot"
@@ -15,6 +15,7 @@ import * as CostStoreSql from "@modelgate/sql/CostStoreSql"
 import * as MetricsStoreSql from "@modelgate/sql/MetricsStoreSql"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Effect, Layer } from "effect"
+import { queryPlan, statementsOf } from "./queryPlans.js"
 
 const subsets = <A>(xs: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
   xs.reduce<ReadonlyArray<ReadonlyArray<A>>>((acc, x) => acc.flatMap((s) => [s, [...s, x]]), [[]])
@@ -44,24 +45,15 @@ describe("record table indexes", () => {
       const sql = yield* SqlClient.SqlClient
 
       // The statements the stores run, as compiled.
-      const statements = new Map<string, ReadonlyArray<unknown>>()
-      const record: Statement.Statement.Transformer = (statement) =>
-        Effect.sync(() => {
-          const [text, params] = statement.compile()
-          statements.set(text, params)
-          return statement
-        })
-      yield* Statement.withTransformer(
-        Effect.all([Effect.forEach(metricsFilters, metrics.aggregate), Effect.forEach(costQueries, costs.costs)]),
-        record
+      const statements = yield* statementsOf(
+        Effect.all([Effect.forEach(metricsFilters, metrics.aggregate), Effect.forEach(costQueries, costs.costs)])
       )
       assert.isAbove(statements.size, 500)
 
       const used = new Set<string>()
       const read = new Set<string>()
       for (const [text, params] of statements) {
-        const plan = yield* sql.unsafe<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, params)
-        const details = plan.map((p) => p.detail)
+        const details = yield* queryPlan(text, params)
         const indexes = details.flatMap((d) => d.match(/USING (?:COVERING )?INDEX (\w+)/)?.[1] ?? [])
         for (const index of indexes) used.add(index)
         for (const table of text.match(/FROM (\w+)/g) ?? []) read.add(table.slice(5))

@@ -5,13 +5,13 @@
  * SQLite. Without the index every chunk would read the whole table.
  */
 import { NodeContext } from "@effect/platform-node"
-import { SqlClient, Statement } from "@effect/sql"
 import { assert, describe, it } from "@effect/vitest"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
 import * as RecordRetention from "@modelgate/sql/RecordRetention"
 import * as Sqlite from "@modelgate/sql/Sqlite"
 import { Effect, Layer, TestClock } from "effect"
+import { queryPlan, statementsOf } from "./queryPlans.js"
 
 const database = Layer.mergeAll(
   Sqlite.layer(":memory:"),
@@ -21,24 +21,15 @@ const database = Layer.mergeAll(
 describe("record retention indexes", () => {
   it.scoped("each table's delete finds its rows through the table's index on at", () =>
     Effect.gen(function* () {
-      const sql = yield* SqlClient.SqlClient
       yield* TestClock.setTime(Date.UTC(2026, 5, 15))
-      const statements = new Map<string, ReadonlyArray<unknown>>()
-      const record: Statement.Statement.Transformer = (statement) =>
-        Effect.sync(() => {
-          const [text, params] = statement.compile()
-          if (/^\s*DELETE/i.test(text)) statements.set(text, params)
-          return statement
-        })
       const retention = yield* RecordRetention.make({ thread: "main", every: "100 days" })
-      yield* Statement.withTransformer(retention.run, record)
-      assert.strictEqual(statements.size, 7)
+      const statements = [...(yield* statementsOf(retention.run))].filter(([text]) => /^\s*DELETE/i.test(text))
+      assert.strictEqual(statements.length, 7)
 
       const indexes = new Map<string, string>()
       for (const [text, params] of statements) {
         const table = /^\s*DELETE FROM "?(\w+)"?/i.exec(text)?.[1] ?? "?"
-        const plan = yield* sql.unsafe<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`, params)
-        const details = plan.map((p) => p.detail).join(" | ")
+        const details = (yield* queryPlan(text, params)).join(" | ")
         assert.notMatch(details, /\bSCAN\b/, `a delete that scans ${table}: ${details}`)
         indexes.set(table, /SEARCH \w+ USING (?:COVERING )?INDEX (\w+) \(at<\?\)/.exec(details)?.[1] ?? details)
       }

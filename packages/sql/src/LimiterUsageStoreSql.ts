@@ -1,0 +1,93 @@
+/**
+ * The SQL `LimiterUsageStore` (`limiter_usage`, SQLite migration 0010,
+ * PostgreSQL 0004): the rate limiter's window counts that several gateway
+ * instances share on one database. The same portable SQL on both (upsert on
+ * the primary key, `SUM ... GROUP BY`); it runs on this thread's `SqlClient`
+ * (a few rows a second, never on the request path). Integer columns and sums
+ * come back from PostgreSQL as text and are decoded to numbers.
+ */
+import { SqlClient, SqlSchema } from "@effect/sql"
+import { type LimiterUsage, LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
+import { StoreError } from "@modelgate/domain/Errors"
+import { Effect, Layer, Schema } from "effect"
+import { describeSqlError, transaction } from "./internal/recordRows.js"
+import { Int, timeBound } from "./internal/sqlInt.js"
+
+/** Rows per INSERT: 7 parameters each, well under SQLite's bound-parameter limit (999 before 3.32). */
+const chunkRows = 100
+
+const UsageRow = Schema.Struct({ key: Schema.String, epoch: Int, requests: Int, tokens: Int })
+
+/** Wrap an SQL or decoding failure of `operation` as a StoreError naming it. */
+const storeError =
+  (operation: string) =>
+  (error: { readonly message: string; readonly cause?: unknown }): StoreError =>
+    new StoreError({ operation: `limiter_usage.${operation}`, reason: describeSqlError(error) })
+
+/** `usage` with one entry per key and epoch, the last one given (as the memory store keeps it). */
+const lastPerBucket = (usage: ReadonlyArray<LimiterUsage>): ReadonlyArray<LimiterUsage> =>
+  [...new Map(usage.map((u) => [JSON.stringify([u.key, u.epoch]), u])).values()]
+
+/** Build the SQL limiter usage store on the current `SqlClient` (migrations must have run). */
+export const make = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+
+  const upsert = (rows: ReadonlyArray<Record<string, string | number>>) =>
+    sql`
+      INSERT INTO limiter_usage ${sql.insert(rows)}
+      ON CONFLICT (instance, key, bucket_ms, epoch) DO UPDATE SET requests = excluded.requests, tokens = excluded.tokens
+    `
+
+  const put = Effect.fn("LimiterUsageStoreSql.put")(
+    function* (instance: string, bucketMs: number, usage: ReadonlyArray<LimiterUsage>) {
+      const rows = lastPerBucket(usage).map((u) => ({
+        instance,
+        key: u.key,
+        bucket_ms: bucketMs,
+        epoch: u.epoch,
+        requests: u.requests,
+        tokens: u.tokens,
+        ends_at: (u.epoch + 1) * bucketMs
+      }))
+      if (rows.length === 0) return
+      const chunks = Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows))
+      const writes = Effect.forEach(chunks, upsert, { discard: true })
+      yield* chunks.length === 1 ? writes : transaction(sql, writes)
+    },
+    Effect.mapError(storeError("put"))
+  )
+
+  const findOthers = SqlSchema.findAll({
+    Request: Schema.Struct({ instance: Schema.String, bucketMs: Schema.Number, fromEpoch: Schema.Number }),
+    Result: UsageRow,
+    // The `limiter_usage_bucket` index: a range of one bucket length from `fromEpoch`.
+    execute: ({ bucketMs, fromEpoch, instance }) => sql`
+      SELECT key, epoch, SUM(requests) AS requests, SUM(tokens) AS tokens
+      FROM limiter_usage
+      WHERE instance <> ${instance} AND bucket_ms = ${bucketMs} AND epoch >= ${Math.ceil(fromEpoch)}
+      GROUP BY key, epoch
+    `
+  })
+
+  const othersSince = Effect.fn("LimiterUsageStoreSql.othersSince")(
+    function* (instance: string, bucketMs: number, fromEpoch: number) {
+      const rows = yield* findOthers({ instance, bucketMs, fromEpoch })
+      return rows.map((r): LimiterUsage => ({ key: r.key, epoch: r.epoch, requests: r.requests, tokens: r.tokens }))
+    },
+    Effect.mapError(storeError("othersSince"))
+  )
+
+  const prune = Effect.fn("LimiterUsageStoreSql.prune")(
+    function* (before: number) {
+      // The `limiter_usage_ends_at` index; a bucket that ends at `before` is kept, as in the memory store.
+      const deleted = yield* sql`DELETE FROM limiter_usage WHERE ends_at < ${timeBound(before)} RETURNING 1 AS deleted`
+      return deleted.length
+    },
+    Effect.mapError(storeError("prune"))
+  )
+
+  return LimiterUsageStore.of({ put, othersSince, prune })
+})
+
+/** The SQL limiter usage store (needs a migrated `SqlClient`, e.g. `Postgres.layer`). */
+export const layer: Layer.Layer<LimiterUsageStore, never, SqlClient.SqlClient> = Layer.effect(LimiterUsageStore, make)
