@@ -1,10 +1,12 @@
 /**
- * LimiterUsageStore: the rate limiter's window counts as each gateway
- * instance shares them with the others on one database. Every instance keeps
+ * LimiterUsageStore: the rate limiter's window counts, and the providers'
+ * blocks, as each gateway instance shares them with the others on one
+ * database. Every instance keeps
  * its windows in memory (the request path reads nothing else); its limiter
  * sync (`RateLimiter/Sync.ts`) writes the buckets it changed and reads the
  * others' sums back every `rateLimits.syncIntervalMs`, so each window counts
- * what every instance admitted.
+ * what every instance admitted; likewise the blocks a provider's answer put
+ * on a key, so no instance sends on a key another has seen refused.
  *
  * A bucket is one `bucketMs` slice of a limiter key's window (a model, or a
  * model and API key: `RateLimiter.storeKey`), numbered `epoch = floor(t /
@@ -22,7 +24,13 @@ export interface LimiterUsage {
   readonly tokens: number
 }
 
-/** Window counts shared between instances. */
+/** A provider's refusal of a limiter key (0 remaining, a 429): nothing is sent on it before `until` (epoch ms). */
+export interface LimiterBlock {
+  readonly key: string
+  readonly until: number
+}
+
+/** Window counts and provider blocks shared between instances. */
 export class LimiterUsageStore extends Context.Tag("@modelgate/core/LimiterUsageStore")<
   LimiterUsageStore,
   {
@@ -40,7 +48,14 @@ export class LimiterUsageStore extends Context.Tag("@modelgate/core/LimiterUsage
       bucketMs: number,
       fromEpoch: number
     ) => Effect.Effect<ReadonlyArray<LimiterUsage>, StoreError>
-    /** Delete every instance's buckets that ended before `before` (epoch ms), of any length; answers how many. */
+    /** Store `instance`'s provider blocks, each replacing what the instance stored for the same key before (one write). */
+    readonly putBlocks: (instance: string, blocks: ReadonlyArray<LimiterBlock>) => Effect.Effect<void, StoreError>
+    /** Every OTHER instance's blocks still running after `now`, the latest per key. */
+    readonly othersBlocks: (instance: string, now: number) => Effect.Effect<ReadonlyArray<LimiterBlock>, StoreError>
+    /**
+     * Delete every instance's buckets that ended before `before` (epoch ms),
+     * of any length, and its blocks that ended before it; answers how many.
+     */
     readonly prune: (before: number) => Effect.Effect<number, StoreError>
   }
 >() {}
@@ -52,7 +67,20 @@ export const makeMemory = Effect.sync(() => {
     readonly bucketMs: number
   }
   const rows = new Map<string, Row>()
+  const blocks = new Map<string, LimiterBlock & { readonly instance: string }>()
   return LimiterUsageStore.of({
+    putBlocks: (instance, given) =>
+      Effect.sync(() => {
+        for (const b of given) blocks.set(JSON.stringify([instance, b.key]), { ...b, instance })
+      }),
+    othersBlocks: (instance, now) =>
+      Effect.sync(() => {
+        const latest = new Map<string, number>()
+        for (const b of blocks.values()) {
+          if (b.instance !== instance && b.until > now) latest.set(b.key, Math.max(latest.get(b.key) ?? 0, b.until))
+        }
+        return [...latest].map(([key, until]) => ({ key, until }))
+      }),
     put: (instance, bucketMs, usage) =>
       Effect.sync(() => {
         for (const u of usage) rows.set(JSON.stringify([instance, u.key, bucketMs, u.epoch]), { ...u, instance, bucketMs })
@@ -78,6 +106,12 @@ export const makeMemory = Effect.sync(() => {
         for (const [id, row] of rows) {
           if ((row.epoch + 1) * row.bucketMs < before) {
             rows.delete(id)
+            deleted++
+          }
+        }
+        for (const [id, block] of blocks) {
+          if (block.until < before) {
+            blocks.delete(id)
             deleted++
           }
         }

@@ -35,7 +35,8 @@
  * Several gateway instances on one database each keep their windows in
  * memory and share their counts through a `LimiterUsageStore`, every
  * `rateLimits.syncIntervalMs` (`RateLimiter/Sync.ts`): a window counts what
- * every instance admitted, up to one sync interval late.
+ * every instance admitted, up to one sync interval late, and a provider's
+ * block one instance learned holds on every instance.
  *
  * Untraced (`reserve`, `settle`, `release`, `observe` and `headroom`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -365,7 +366,12 @@ export const makeWith = (options: {
       usage: usage.value,
       instance: yield* InstanceId,
       gatewayConfig: config,
-      defaultSyncIntervalMs: options.defaultSyncIntervalMs
+      defaultSyncIntervalMs: options.defaultSyncIntervalMs,
+      // A key window's block: `headroomAll` reads that model's key windows while it runs.
+      onSharedBlock: (key, until) => {
+        const at = key.lastIndexOf("@")
+        if (at > 0) refusedKeys.note(key.slice(0, at), until)
+      }
     })
     yield* Effect.forkScoped(sync.run)
   }

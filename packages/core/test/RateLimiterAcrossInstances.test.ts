@@ -5,11 +5,13 @@
  * (`LimiterUsageStore`), so a model's limit is shared by every instance
  * rather than given whole to each: never counted twice, released capacity
  * returned, old buckets leaving the window, and a failing store leaving each
- * instance serving on what it knows.
+ * instance serving on what it knows. A provider's block (0 remaining) one
+ * instance learned holds on the others until the provider's reset.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { StoreError } from "@modelgate/domain/Errors"
-import { Context, Effect, Layer, Logger, Ref, TestClock } from "effect"
+import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
+import { Context, Effect, Either, Layer, Logger, Ref, TestClock } from "effect"
 import { Events } from "../src/Events.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
 import { defaultConfig, GatewayConfigData, RateLimitConfig } from "../src/GatewayConfigSchema.js"
@@ -49,6 +51,8 @@ const instance = (id: string, usage: LimiterUsageStore["Type"], config = default
     )
     const limiter = Context.get(context, RateLimiter)
     /** Reserve `n` calls of 100 tokens: how many were admitted. */
+    /** The RateLimited events this instance published: [dimension, retryAfterMs]. */
+    const limited = Effect.map(events.all, (all) => all.flatMap((e) => (e._tag === "RateLimited" ? [[e.dimension, e.retryAfterMs]] : [])))
     const reserve = (n: number, tokens = 100) =>
       Effect.gen(function* () {
         const held = []
@@ -58,7 +62,7 @@ const instance = (id: string, usage: LimiterUsageStore["Type"], config = default
         }
         return held
       })
-    return { limiter, reserve }
+    return { limiter, limited, reserve }
   })
 
 /** Let the sync fibers run their sync of the current instant. */
@@ -161,6 +165,37 @@ describe("RateLimiter across instances", () => {
       assert.strictEqual((yield* b.limiter.headroom(model, 100)).requestsUsed, 6)
     }))
 
+  it.scoped("a key the provider refused on one instance is not used by the other until the provider's reset", () =>
+    Effect.gen(function* () {
+      const usage = yield* usageMemory
+      const a = yield* instance("a", usage)
+      const b = yield* instance("b", usage)
+      yield* a.limiter.observe(model, RateLimitInfo.make({ remainingRequests: 0, resetRequestsMs: 20 * SECOND }), "openai#0")
+      yield* TestClock.adjust(SECOND)
+      const refused = yield* Effect.flip(b.limiter.reserve(model, 100, "openai#0"))
+      assert.strictEqual(refused.dimension, "provider")
+      assert.strictEqual(refused.retryAfterMs, 19 * SECOND)
+      // The other key, and the model's own window, have room.
+      assert.isTrue(Either.isRight(yield* Effect.either(b.limiter.reserve(model, 100, "openai#1"))))
+      yield* TestClock.adjust(19 * SECOND)
+      assert.isTrue(Either.isRight(yield* Effect.either(b.limiter.reserve(model, 100, "openai#0"))))
+    }))
+
+  it.scoped("a model the provider refused (every key, or a keyless model) is rate limited on every instance, announced by each", () =>
+    Effect.gen(function* () {
+      const usage = yield* usageMemory
+      const a = yield* instance("a", usage)
+      const b = yield* instance("b", usage)
+      yield* a.limiter.observe(model, RateLimitInfo.make({ remainingRequests: 0, resetRequestsMs: 10 * SECOND }))
+      yield* TestClock.adjust(SECOND)
+      const room = yield* b.limiter.headroom(model, 100)
+      assert.isFalse(room.fits)
+      assert.strictEqual(room.retryAfterMs, 9 * SECOND)
+      assert.deepStrictEqual(yield* b.limited, [["provider", 9 * SECOND]])
+      yield* TestClock.adjust(9 * SECOND)
+      assert.isTrue((yield* b.limiter.headroom(model, 100)).fits)
+    }))
+
   it.scoped("a failing store: each instance serves on what it knows, logs once, and shares again once it answers", () =>
     Effect.gen(function* () {
       const memory = yield* usageMemory
@@ -170,6 +205,8 @@ describe("RateLimiter across instances", () => {
       const usage = LimiterUsageStore.of({
         put: (i, b, u) => fail(memory.put(i, b, u)),
         othersSince: (i, b, f) => fail(memory.othersSince(i, b, f)),
+        putBlocks: (i, blocks) => fail(memory.putBlocks(i, blocks)),
+        othersBlocks: (i, now) => fail(memory.othersBlocks(i, now)),
         prune: (before) => fail(memory.prune(before))
       })
       const logs: Array<string> = []

@@ -1,13 +1,13 @@
 /**
- * The SQL `LimiterUsageStore` (`limiter_usage`, SQLite migration 0010,
- * PostgreSQL 0004): the rate limiter's window counts that several gateway
- * instances share on one database. The same portable SQL on both (upsert on
+ * The SQL `LimiterUsageStore` (`limiter_usage` and `limiter_blocks`, SQLite
+ * migration 0010, PostgreSQL 0004): the rate limiter's window counts and
+ * provider blocks that several gateway instances share on one database. The same portable SQL on both (upsert on
  * the primary key, `SUM ... GROUP BY`); it runs on this thread's `SqlClient`
  * (a few rows a second, never on the request path). Integer columns and sums
  * come back from PostgreSQL as text and are decoded to numbers.
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { type LimiterUsage, LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
+import { type LimiterBlock, type LimiterUsage, LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
 import { describeSqlError, transaction } from "./internal/recordRows.js"
@@ -77,16 +77,51 @@ export const make = Effect.gen(function* () {
     Effect.mapError(storeError("othersSince"))
   )
 
+  const putBlocks = Effect.fn("LimiterUsageStoreSql.putBlocks")(
+    function* (instance: string, blocks: ReadonlyArray<LimiterBlock>) {
+      const rows = [...new Map(blocks.map((b) => [b.key, { instance, key: b.key, until: timeBound(b.until) }])).values()]
+      if (rows.length === 0) return
+      const chunks = Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows))
+      const writes = Effect.forEach(
+        chunks,
+        (chunk) => sql`INSERT INTO limiter_blocks ${sql.insert(chunk)} ON CONFLICT (instance, key) DO UPDATE SET until = excluded.until`,
+        { discard: true }
+      )
+      yield* chunks.length === 1 ? writes : transaction(sql, writes)
+    },
+    Effect.mapError(storeError("putBlocks"))
+  )
+
+  const findBlocks = SqlSchema.findAll({
+    Request: Schema.Struct({ instance: Schema.String, now: Schema.Number }),
+    Result: Schema.Struct({ key: Schema.String, until: Int }),
+    // The `limiter_blocks_until` index: the blocks still running.
+    execute: ({ instance, now }) => sql`
+      SELECT key, MAX(until) AS until FROM limiter_blocks
+      WHERE instance <> ${instance} AND until > ${Math.floor(now)}
+      GROUP BY key
+    `
+  })
+
+  const othersBlocks = Effect.fn("LimiterUsageStoreSql.othersBlocks")(
+    function* (instance: string, now: number) {
+      const rows = yield* findBlocks({ instance, now })
+      return rows.map((r): LimiterBlock => ({ key: r.key, until: r.until }))
+    },
+    Effect.mapError(storeError("othersBlocks"))
+  )
+
   const prune = Effect.fn("LimiterUsageStoreSql.prune")(
     function* (before: number) {
-      // The `limiter_usage_ends_at` index; a bucket that ends at `before` is kept, as in the memory store.
-      const deleted = yield* sql`DELETE FROM limiter_usage WHERE ends_at < ${timeBound(before)} RETURNING 1 AS deleted`
-      return deleted.length
+      // The `limiter_usage_ends_at` and `limiter_blocks_until` indexes; a bucket that ends at `before` is kept, as in the memory store.
+      const buckets = yield* sql`DELETE FROM limiter_usage WHERE ends_at < ${timeBound(before)} RETURNING 1 AS deleted`
+      const blocks = yield* sql`DELETE FROM limiter_blocks WHERE until < ${timeBound(before)} RETURNING 1 AS deleted`
+      return buckets.length + blocks.length
     },
     Effect.mapError(storeError("prune"))
   )
 
-  return LimiterUsageStore.of({ put, othersSince, prune })
+  return LimiterUsageStore.of({ put, othersSince, putBlocks, othersBlocks, prune })
 })
 
 /** The SQL limiter usage store (needs a migrated `SqlClient`, e.g. `Postgres.layer`). */

@@ -27,6 +27,15 @@ const othersSince = (instance: string, bucketMs: number, fromEpoch: number) =>
 const put = (instance: string, bucketMs: number, usage: ReadonlyArray<Usage>) =>
   Effect.flatMap(LimiterUsageStore.LimiterUsageStore, (store) => store.put(instance, bucketMs, usage))
 
+const putBlocks = (instance: string, blocks: ReadonlyArray<LimiterUsageStore.LimiterBlock>) =>
+  Effect.flatMap(LimiterUsageStore.LimiterUsageStore, (store) => store.putBlocks(instance, blocks))
+
+/** The others' running blocks, by key. */
+const othersBlocks = (instance: string, now: number) =>
+  Effect.flatMap(LimiterUsageStore.LimiterUsageStore, (store) => store.othersBlocks(instance, now)).pipe(
+    Effect.map((blocks) => [...blocks].sort((a, b) => (a.key < b.key ? -1 : 1)))
+  )
+
 const prune = (before: number) => Effect.flatMap(LimiterUsageStore.LimiterUsageStore, (store) => store.prune(before))
 
 const E = 1_800_000_000
@@ -117,6 +126,28 @@ layer(servers, { timeout: 60_000 })("LimiterUsageStore", (it) => {
           assert.strictEqual(yield* prune((E / 60 + 1) * 60_000 + 1), 1)
           assert.deepStrictEqual(yield* othersSince("z", 60_000, 0), [])
         }).pipe(Effect.provide(store.layer)))
+
+      it.scoped("provider blocks: an instance reads the others' blocks still running, the latest per key; a put replaces; prune ends them", () =>
+        Effect.gen(function* () {
+          const T = E * 1000
+          yield* putBlocks("a", [{ key: "m@openai#0", until: T + 20_000 }, { key: "m", until: T + 5_000 }])
+          yield* putBlocks("b", [{ key: "m@openai#0", until: T + 30_000 }, { key: "old", until: T - 1 }])
+          yield* putBlocks("me", [{ key: "mine", until: T + 60_000 }])
+          assert.deepStrictEqual(yield* othersBlocks("me", T), [
+            { key: "m", until: T + 5_000 },
+            { key: "m@openai#0", until: T + 30_000 }
+          ])
+          // A block that ends at `now` no longer runs.
+          assert.deepStrictEqual(yield* othersBlocks("me", T + 5_000), [{ key: "m@openai#0", until: T + 30_000 }])
+          // The instance's next put of a key replaces its block (a shorter one too).
+          yield* putBlocks("b", [{ key: "m@openai#0", until: T + 10_000 }])
+          assert.deepStrictEqual(yield* othersBlocks("a", T), [{ key: "m@openai#0", until: T + 10_000 }, { key: "mine", until: T + 60_000 }])
+          yield* putBlocks("b", [])
+          assert.strictEqual(yield* prune(T + 10_000), 2)
+          // Ended before T + 10 s: b's "old" and a's "m"; b's block that ends at T + 10 s is kept.
+          assert.deepStrictEqual(yield* othersBlocks("z", 0), [{ key: "m@openai#0", until: T + 20_000 }, { key: "mine", until: T + 60_000 }])
+          assert.deepStrictEqual(yield* othersBlocks("a", T), [{ key: "m@openai#0", until: T + 10_000 }, { key: "mine", until: T + 60_000 }])
+        }).pipe(Effect.provide(store.layer)))
     })
   }
 
@@ -152,15 +183,20 @@ layer(servers, { timeout: 60_000 })("LimiterUsageStore", (it) => {
 })
 
 describe("limiter_usage indexes", () => {
-  it.scoped("othersSince and prune find their rows through an index on SQLite, never a scan", () =>
+  it.scoped("othersSince, othersBlocks and prune find their rows through an index on SQLite, never a scan", () =>
     Effect.gen(function* () {
-      const statements = yield* statementsOf(Effect.all([othersSince("me", 1000, E), prune(E)]))
+      const statements = yield* statementsOf(Effect.all([othersSince("me", 1000, E), prune(E), othersBlocks("me", E)]))
       const indexes: Array<string> = []
       for (const [text, params] of statements) {
         const details = (yield* queryPlan(text, params)).join(" | ")
-        assert.notMatch(details, /\bSCAN limiter_usage\b/, `a scan: ${details}`)
+        assert.notMatch(details, /\bSCAN limiter_(usage|blocks)\b/, `a scan: ${details}`)
         indexes.push(/USING (?:COVERING )?INDEX (\w+ \([^)]*\))/.exec(details)?.[1] ?? details)
       }
-      assert.deepStrictEqual(indexes, ["limiter_usage_bucket (bucket_ms=? AND epoch>?)", "limiter_usage_ends_at (ends_at<?)"])
+      assert.deepStrictEqual(indexes, [
+        "limiter_usage_bucket (bucket_ms=? AND epoch>?)",
+        "limiter_usage_ends_at (ends_at<?)",
+        "limiter_blocks_until (until<?)",
+        "limiter_blocks_until (until>?)"
+      ])
     }).pipe(Effect.provide(LimiterUsageStoreSql.layer.pipe(Layer.provideMerge(Sqlite.layer(":memory:")), Layer.provide(NodeContext.layer)))))
 })

@@ -48,12 +48,13 @@ export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
      */
     readonly forEachState?: ((f: (key: string, state: SlidingWindow.WindowState) => void) => void) | undefined
     /**
-     * Set what the other instances counted in the window of `key`
-     * (`SlidingWindow.setShared`), making its state (empty) or carrying it over
-     * to the bucket length of `windowMs` first if need be; with `forEachState`.
+     * Set what the other instances counted in the window of `key`, and their
+     * provider block (`SlidingWindow.setShared`), making its state (empty) or
+     * carrying it over to the bucket length of `windowMs` first if need be;
+     * with `forEachState`.
      */
     readonly setShared?:
-      | ((key: string, now: number, windowMs: number, counts: ReadonlyArray<SlidingWindow.BucketCount>) => void)
+      | ((key: string, now: number, windowMs: number, counts: ReadonlyArray<SlidingWindow.BucketCount>, blockedUntil: number) => void)
       | undefined
   }
 >() {}
@@ -97,8 +98,10 @@ export const makeMemory = Effect.sync(() => {
     applySync,
     sweep,
     forEachState: (f) => states.forEach((state, key) => f(key, state)),
-    setShared: (key, now, windowMs, counts) => {
-      if (counts.length > 0 || states.has(key)) SlidingWindow.setShared(stateFor(key, now, windowMs), counts)
+    setShared: (key, now, windowMs, counts, blockedUntil) => {
+      if (counts.length > 0 || blockedUntil > 0 || states.has(key)) {
+        SlidingWindow.setShared(stateFor(key, now, windowMs), counts, blockedUntil)
+      }
     },
     snapshot: (key) =>
       Effect.sync(() => {

@@ -35,7 +35,8 @@
  * OTHER instances counted in each bucket (`RateLimiter/Sync.ts` replaces it at
  * each sync, `setShared`): admission counts it with the state's own, so a
  * window holds what every instance admitted, up to what the others admitted
- * since the last sync.
+ * since the last sync; and a provider block another instance learned holds
+ * here too.
  */
 
 /** Buckets per window. */
@@ -71,11 +72,13 @@ export interface WindowState {
   shared?: SharedCounts | undefined
 }
 
-/** What other instances counted, per bucket: a ring of `BUCKETS + 1` slots like the state's own. */
+/** What other instances counted, per bucket (a ring of `BUCKETS + 1` slots like the state's own), and their provider block. */
 export interface SharedCounts {
   readonly epochs: Array<number>
   readonly requests: Array<number>
   readonly tokens: Array<number>
+  /** Another instance saw the provider say 0 remaining: nothing is admitted before this instant. */
+  readonly blockedUntil: number
 }
 
 /** The requests and tokens counted in one bucket (absolute `epoch`). */
@@ -202,6 +205,7 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
     }
   }
   const shared = state.shared
+  let blockedUntil = state.blockedUntil
   if (shared !== undefined) {
     for (let e = Math.max(k - BUCKETS, 0); e <= k; e++) {
       const s = slotOf(e)
@@ -210,14 +214,15 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
         tokensUsed += shared.tokens[s]!
       }
     }
+    if (shared.blockedUntil > blockedUntil) blockedUntil = shared.blockedUntil
   }
-  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && state.blockedUntil <= now) {
+  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && blockedUntil <= now) {
     return { k, ok: true, retryAfterMs: 0, dimension: "requests" as Outcome["dimension"], requestsUsed, tokensUsed }
   }
   const w = windowOf(state, k)
   const waitRequests = waitFor(w.requests, 1, limits.rpm, k, state.bucketMs, now)
   const waitTokens = waitFor(w.tokens, tokens, limits.tpm, k, state.bucketMs, now)
-  const waitProvider = Math.max(0, state.blockedUntil - now)
+  const waitProvider = Math.max(0, blockedUntil - now)
   const retryAfterMs = Math.max(waitRequests, waitTokens, waitProvider)
   const dimension: Outcome["dimension"] =
     waitProvider > 0 && waitProvider >= retryAfterMs ? "provider" : waitRequests >= waitTokens ? "requests" : "tokens"
@@ -292,17 +297,19 @@ const prune = (state: WindowState, k: number) => {
 
 /**
  * Replace what the other instances counted (`shared`) by `counts`, one per
- * bucket (buckets not named count nothing); none at all clears it.
+ * bucket (buckets not named count nothing), and their provider block by
+ * `blockedUntil` (0: none); nothing at all clears it.
  */
-export const setShared = (state: WindowState, counts: ReadonlyArray<BucketCount>): void => {
-  if (counts.length === 0) {
+export const setShared = (state: WindowState, counts: ReadonlyArray<BucketCount>, blockedUntil = 0): void => {
+  if (counts.length === 0 && blockedUntil <= 0) {
     state.shared = undefined
     return
   }
   const shared: SharedCounts = {
     epochs: new Array<number>(slots).fill(-1),
     requests: new Array<number>(slots).fill(0),
-    tokens: new Array<number>(slots).fill(0)
+    tokens: new Array<number>(slots).fill(0),
+    blockedUntil
   }
   for (const { epoch, requests, tokens } of counts) {
     const s = slotOf(epoch)

@@ -17,14 +17,17 @@
  * once. Buckets that have left the window are deleted from the store once a
  * window (by whichever instance, any instance's). Only an in-process
  * `LimiterStore` (with `forEachState`) syncs: a remote one is already shared.
- * Provider blocks (0 remaining) are not shared: each instance learns them
- * from the provider's headers.
+ *
+ * Provider blocks (the provider said 0 remaining, or refused with a 429) are
+ * shared the same way: a key another instance saw refused is refused here
+ * too until the provider's reset, so no instance sends on it meanwhile (and
+ * learns of it from a 429 of its own).
  */
 import type { StoreError } from "@modelgate/domain/Errors"
 import { Clock, Effect, Stream } from "effect"
 import { everyInterval, quietly } from "../internal/periodicSync.js"
 import type { GatewayConfig } from "../GatewayConfig.js"
-import type { LimiterUsage, LimiterUsageStore } from "../LimiterUsageStore.js"
+import type { LimiterBlock, LimiterUsage, LimiterUsageStore } from "../LimiterUsageStore.js"
 import type { LimiterStore } from "./LimiterStore.js"
 import { BUCKETS, type BucketCount, bucketMsOf, ownCounts } from "./SlidingWindow.js"
 
@@ -36,6 +39,8 @@ export const make = (options: {
   readonly gatewayConfig: GatewayConfig["Type"]
   /** The interval when `rateLimits.syncIntervalMs` is unset (none: no sync then). */
   readonly defaultSyncIntervalMs?: number | undefined
+  /** Told of each block another instance shared (a key window's: the limiter then reads that model's key windows). */
+  readonly onSharedBlock?: ((key: string, until: number) => void) | undefined
 }) => {
   const { gatewayConfig, instance, store, usage } = options
   const forEachState = store.forEachState
@@ -44,16 +49,24 @@ export const make = (options: {
   /** What this instance last wrote, by key and bucket (`bucketMs` of `sentFor`). */
   let sent = new Map<string, Map<number, BucketCount>>()
   let sentFor = 0
-  /** Keys whose windows hold the others' counts (cleared when a read no longer names them). */
+  /** The provider blocks this instance last wrote, by key. */
+  let sentBlocks = new Map<string, number>()
+  /** Keys whose windows hold the others' counts or blocks (cleared when a read no longer names them). */
   let sharedKeys = new Set<string>()
   let prunedAt = -Infinity
 
-  /** The own buckets of the window that changed since last written (and the bookkeeping to keep once written). */
-  const changes = (bucketMs: number, fromEpoch: number) => {
+  /** The own buckets of the window and own blocks that changed since last written (and the bookkeeping to keep once written). */
+  const changes = (bucketMs: number, fromEpoch: number, now: number) => {
     const rows: Array<LimiterUsage> = []
     const next = new Map<string, Map<number, BucketCount>>()
+    const blocks: Array<LimiterBlock> = []
+    const nextBlocks = new Map<string, number>()
     const before = sentFor === bucketMs ? sent : new Map<string, Map<number, BucketCount>>()
     forEachState!((key, state) => {
+      if (state.blockedUntil > now) {
+        if (sentBlocks.get(key) !== state.blockedUntil) blocks.push({ key, until: state.blockedUntil })
+        nextBlocks.set(key, state.blockedUntil)
+      }
       if (state.bucketMs !== bucketMs) return
       const last = before.get(key)
       const kept = new Map<number, BucketCount>()
@@ -67,20 +80,23 @@ export const make = (options: {
       }
       if (kept.size > 0) next.set(key, kept)
     })
-    return { rows, next }
+    return { rows, next, blocks, nextBlocks }
   }
 
-  /** Write the changed buckets, read the others', set them on the windows; prune once a window. */
+  /** Write the changed buckets and blocks, read the others', set them on the windows; prune once a window. */
   const syncOnce: Effect.Effect<void, StoreError> = Effect.gen(function* () {
     const { windowMs } = (yield* gatewayConfig.get).rateLimits
     const bucketMs = bucketMsOf(windowMs)
     const now = yield* Clock.currentTimeMillis
     const fromEpoch = Math.floor(now / bucketMs) - BUCKETS
-    const { next, rows } = changes(bucketMs, fromEpoch)
+    const { blocks, next, nextBlocks, rows } = changes(bucketMs, fromEpoch, now)
     if (rows.length > 0) yield* usage.put(instance, bucketMs, rows)
     sent = next
     sentFor = bucketMs
+    if (blocks.length > 0) yield* usage.putBlocks(instance, blocks)
+    sentBlocks = nextBlocks
     const others = yield* usage.othersSince(instance, bucketMs, fromEpoch)
+    const blocked = new Map((yield* usage.othersBlocks(instance, now)).map((b) => [b.key, b.until] as const))
     const byKey = new Map<string, Array<BucketCount>>()
     for (const { key, ...count } of others) {
       const counts = byKey.get(key)
@@ -91,9 +107,10 @@ export const make = (options: {
     const current = bucketMsOf((yield* gatewayConfig.get).rateLimits.windowMs)
     if (current !== bucketMs) return
     const at = yield* Clock.currentTimeMillis
-    for (const key of sharedKeys) if (!byKey.has(key)) setShared!(key, at, windowMs, [])
-    for (const [key, counts] of byKey) setShared!(key, at, windowMs, counts)
-    sharedKeys = new Set(byKey.keys())
+    const keys = new Set([...sharedKeys, ...byKey.keys(), ...blocked.keys()])
+    for (const key of keys) setShared!(key, at, windowMs, byKey.get(key) ?? [], blocked.get(key) ?? 0)
+    for (const [key, until] of blocked) options.onSharedBlock?.(key, until)
+    sharedKeys = new Set([...byKey.keys(), ...blocked.keys()])
     if (at - prunedAt >= windowMs) {
       prunedAt = at
       yield* usage.prune(at - windowMs - bucketMs)

@@ -5,6 +5,8 @@
  * the instance's next write of it. `ends_at` is the bucket's end in epoch ms,
  * `(epoch + 1) * bucket_ms`. Indexes serve reading the others' buckets of one
  * length from an epoch on, and pruning the buckets that ended.
+ * `limiter_blocks`: the provider blocks (0 remaining, a 429) each instance
+ * learned, one row per instance and key, `until` in epoch ms.
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
@@ -25,4 +27,13 @@ export default Effect.gen(function* () {
   `
   yield* sql`CREATE INDEX IF NOT EXISTS limiter_usage_bucket ON limiter_usage (bucket_ms, epoch)`
   yield* sql`CREATE INDEX IF NOT EXISTS limiter_usage_ends_at ON limiter_usage (ends_at)`
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS limiter_blocks (
+      instance TEXT NOT NULL,
+      key TEXT NOT NULL,
+      until INTEGER NOT NULL,
+      PRIMARY KEY (instance, key)
+    )
+  `
+  yield* sql`CREATE INDEX IF NOT EXISTS limiter_blocks_until ON limiter_blocks (until)`
 })

@@ -1,6 +1,6 @@
 /**
- * The rate limiter's window counts as each gateway instance shares them, as
- * SQLite migration 0010 does (`LimiterUsageStoreSql`). BIGINT throughout: the
+ * The rate limiter's window counts and provider blocks as each gateway
+ * instance shares them, as SQLite migration 0010 does (`LimiterUsageStoreSql`). BIGINT throughout: the
  * epochs of 1 s buckets are ~1.8e9 and `ends_at` is epoch ms. `IF NOT
  * EXISTS`, so a second migrator racing this one changes nothing.
  */
@@ -23,4 +23,13 @@ export default Effect.gen(function* () {
   `
   yield* sql`CREATE INDEX IF NOT EXISTS limiter_usage_bucket ON limiter_usage (bucket_ms, epoch)`
   yield* sql`CREATE INDEX IF NOT EXISTS limiter_usage_ends_at ON limiter_usage (ends_at)`
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS limiter_blocks (
+      instance TEXT NOT NULL,
+      key TEXT NOT NULL,
+      until BIGINT NOT NULL,
+      PRIMARY KEY (instance, key)
+    )
+  `
+  yield* sql`CREATE INDEX IF NOT EXISTS limiter_blocks_until ON limiter_blocks (until)`
 })
