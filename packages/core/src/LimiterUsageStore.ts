@@ -52,9 +52,14 @@ export class LimiterUsageStore extends Context.Tag("@modelgate/core/LimiterUsage
     readonly putBlocks: (instance: string, blocks: ReadonlyArray<LimiterBlock>) => Effect.Effect<void, StoreError>
     /** Every OTHER instance's blocks still running after `now`, the latest per key. */
     readonly othersBlocks: (instance: string, now: number) => Effect.Effect<ReadonlyArray<LimiterBlock>, StoreError>
+    /** Say `instance` runs at `at` (epoch ms): one mark per instance, replaced. */
+    readonly beat: (instance: string, at: number) => Effect.Effect<void, StoreError>
+    /** How many OTHER instances said they ran after `since`. */
+    readonly othersRunning: (instance: string, since: number) => Effect.Effect<number, StoreError>
     /**
      * Delete every instance's buckets that ended before `before` (epoch ms),
-     * of any length, and its blocks that ended before it; answers how many.
+     * of any length, its blocks that ended before it and its marks of running
+     * older than it; answers how many.
      */
     readonly prune: (before: number) => Effect.Effect<number, StoreError>
   }
@@ -68,7 +73,11 @@ export const makeMemory = Effect.sync(() => {
   }
   const rows = new Map<string, Row>()
   const blocks = new Map<string, LimiterBlock & { readonly instance: string }>()
+  const beats = new Map<string, number>()
   return LimiterUsageStore.of({
+    beat: (instance, at) => Effect.sync(() => void beats.set(instance, at)),
+    othersRunning: (instance, since) =>
+      Effect.sync(() => [...beats].filter(([other, at]) => other !== instance && at > since).length),
     putBlocks: (instance, given) =>
       Effect.sync(() => {
         for (const b of given) blocks.set(JSON.stringify([instance, b.key]), { ...b, instance })
@@ -112,6 +121,12 @@ export const makeMemory = Effect.sync(() => {
         for (const [id, block] of blocks) {
           if (block.until < before) {
             blocks.delete(id)
+            deleted++
+          }
+        }
+        for (const [instance, at] of beats) {
+          if (at < before) {
+            beats.delete(instance)
             deleted++
           }
         }

@@ -20,11 +20,12 @@ import { postgresPair } from "./postgresPair.js"
 layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two gateways on one PostgreSQL database", (it) => {
   it.scoped("one instance's costs, budgets, metrics, cached answers and added models are the other's", () =>
     Effect.gen(function* () {
-      const { a, b, fakes } = yield* postgresPair({
+      const { a, another, fakes } = yield* postgresPair({
         prefix: "modelgate-shared-pg-",
         models: models(),
         gateway: { database: { syncIntervalMs: 50 }, budgets: { global: { monthly: 100 } }, cache: { enabled: true } }
       })
+      const b = yield* another
 
       const question = ask("hello from a", "gpt-4o-mini", { temperature: 0 })
       const answer = yield* Effect.flatMap(Gateway, (g) => g.complete(question, { ...defaultRequirements, agentType: "team-a" })).pipe(

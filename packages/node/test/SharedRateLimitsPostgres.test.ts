@@ -1,6 +1,6 @@
 /**
  * Two gateway instances on one PostgreSQL database share a model's rate
- * limit: what one admitted counts on the other within
+ * limit: what one admitted counts on the other (one started later too) within
  * `rateLimits.syncIntervalMs` (on by default on PostgreSQL), so once the
  * model's requests per minute are used up across both, the other instance
  * fails over to the fallback instead of sending the provider one more
@@ -19,18 +19,20 @@ import { postgresPair } from "./postgresPair.js"
 layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two gateways on one PostgreSQL database", (it) => {
   it.scoped("share a model's requests per minute: the other instance fails over once the limit is used up between them", () =>
     Effect.gen(function* () {
-      const { a, b, fakes } = yield* postgresPair({
+      const { a, another, fakes } = yield* postgresPair({
         prefix: "modelgate-shared-limits-",
         models: models({ rpm: 4 }),
         gateway: { rateLimits: { syncIntervalMs: 50 }, cache: { enabled: false } }
       })
       const complete = (content: string) => Effect.flatMap(Gateway, (g) => g.complete(ask(content), defaultRequirements))
 
+      // A runs alone: it may use the whole limit.
       for (let i = 0; i < 4; i++) {
         const answer = yield* complete(`from a ${i}`).pipe(Effect.provide(a))
         assert.strictEqual(answer.meta.model, "gpt-4o-mini")
       }
       assert.strictEqual((yield* fakes.openai.requests).length, 4)
+      const b = yield* another
 
       // B counts A's 4 requests within the sync interval.
       const mini = yield* Effect.flatMap(ModelRegistry, (r) => r.get("gpt-4o-mini")).pipe(Effect.provide(b))

@@ -1,7 +1,8 @@
 /**
- * The SQL `LimiterUsageStore` (`limiter_usage` and `limiter_blocks`, SQLite
- * migration 0010, PostgreSQL 0004): the rate limiter's window counts and
- * provider blocks that several gateway instances share on one database. The same portable SQL on both (upsert on
+ * The SQL `LimiterUsageStore` (`limiter_usage`, `limiter_blocks` and
+ * `limiter_instances`, SQLite migration 0010, PostgreSQL 0004): the rate
+ * limiter's window counts, provider blocks and running instances that
+ * several gateway instances share on one database. The same portable SQL on both (upsert on
  * the primary key, `SUM ... GROUP BY`); it runs on this thread's `SqlClient`
  * (a few rows a second, never on the request path). Integer columns and sums
  * come back from PostgreSQL as text and are decoded to numbers.
@@ -111,17 +112,44 @@ export const make = Effect.gen(function* () {
     Effect.mapError(storeError("othersBlocks"))
   )
 
+  const beat = Effect.fn("LimiterUsageStoreSql.beat")(
+    function* (instance: string, at: number) {
+      yield* sql`
+        INSERT INTO limiter_instances ${sql.insert({ instance, seen_at: timeBound(at) })}
+        ON CONFLICT (instance) DO UPDATE SET seen_at = excluded.seen_at
+      `
+    },
+    Effect.mapError(storeError("beat"))
+  )
+
+  const countRunning = SqlSchema.single({
+    Request: Schema.Struct({ instance: Schema.String, since: Schema.Number }),
+    Result: Schema.Struct({ running: Int }),
+    // A handful of rows, one per instance: no index.
+    execute: ({ instance, since }) => sql`
+      SELECT COUNT(*) AS running FROM limiter_instances WHERE instance <> ${instance} AND seen_at > ${Math.floor(since)}
+    `
+  })
+
+  const othersRunning = Effect.fn("LimiterUsageStoreSql.othersRunning")(
+    function* (instance: string, since: number) {
+      return (yield* countRunning({ instance, since })).running
+    },
+    Effect.mapError(storeError("othersRunning"))
+  )
+
   const prune = Effect.fn("LimiterUsageStoreSql.prune")(
     function* (before: number) {
       // The `limiter_usage_ends_at` and `limiter_blocks_until` indexes; a bucket that ends at `before` is kept, as in the memory store.
       const buckets = yield* sql`DELETE FROM limiter_usage WHERE ends_at < ${timeBound(before)} RETURNING 1 AS deleted`
       const blocks = yield* sql`DELETE FROM limiter_blocks WHERE until < ${timeBound(before)} RETURNING 1 AS deleted`
-      return buckets.length + blocks.length
+      const beats = yield* sql`DELETE FROM limiter_instances WHERE seen_at < ${timeBound(before)} RETURNING 1 AS deleted`
+      return buckets.length + blocks.length + beats.length
     },
     Effect.mapError(storeError("prune"))
   )
 
-  return LimiterUsageStore.of({ put, othersSince, putBlocks, othersBlocks, prune })
+  return LimiterUsageStore.of({ put, othersSince, putBlocks, othersBlocks, beat, othersRunning, prune })
 })
 
 /** The SQL limiter usage store (needs a migrated `SqlClient`, e.g. `Postgres.layer`). */

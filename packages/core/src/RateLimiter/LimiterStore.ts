@@ -48,14 +48,27 @@ export class LimiterStore extends Context.Tag("@modelgate/core/LimiterStore")<
      */
     readonly forEachState?: ((f: (key: string, state: SlidingWindow.WindowState) => void) => void) | undefined
     /**
-     * Set what the other instances counted in the window of `key`, and their
-     * provider block (`SlidingWindow.setShared`), making its state (empty) or
+     * Set what the other instances counted in the window of `key`, their
+     * provider block and this instance's share (`SlidingWindow.setShared`), making its state (empty) or
      * carrying it over to the bucket length of `windowMs` first if need be;
      * with `forEachState`.
      */
     readonly setShared?:
-      | ((key: string, now: number, windowMs: number, counts: ReadonlyArray<SlidingWindow.BucketCount>, blockedUntil: number) => void)
+      | ((
+        key: string,
+        now: number,
+        windowMs: number,
+        counts: ReadonlyArray<SlidingWindow.BucketCount>,
+        blockedUntil: number,
+        share: SlidingWindow.ShareOf
+      ) => void)
       | undefined
+    /**
+     * The share of the last sync, given to every window made from now on
+     * (a model or key first used between two syncs is held to its share of
+     * the whole limit until the next); with `forEachState`.
+     */
+    readonly shareNew?: ((share: SlidingWindow.ShareOf) => void) | undefined
   }
 >() {}
 
@@ -68,10 +81,12 @@ const nothingOpen: SlidingWindow.Outcome = { ok: true, dimension: "requests", re
  */
 export const makeMemory = Effect.sync(() => {
   const states = new Map<string, SlidingWindow.WindowState>()
+  let newShare: SlidingWindow.ShareOf | undefined
   const stateFor = (key: string, now: number, windowMs: number): SlidingWindow.WindowState => {
     let state = states.get(key)
     if (state === undefined) {
       state = SlidingWindow.empty(windowMs)
+      if (newShare !== undefined && newShare.instances > 1) SlidingWindow.setShared(state, [], 0, { ...newShare, now })
       states.set(key, state)
     } else if (state.bucketMs !== SlidingWindow.bucketMsOf(windowMs)) {
       state = rebucket(state, now, windowMs)
@@ -97,10 +112,11 @@ export const makeMemory = Effect.sync(() => {
     apply: (key, now, windowMs, op) => Effect.sync(() => applySync(key, now, windowMs, op)),
     applySync,
     sweep,
+    shareNew: (share) => void (newShare = share),
     forEachState: (f) => states.forEach((state, key) => f(key, state)),
-    setShared: (key, now, windowMs, counts, blockedUntil) => {
+    setShared: (key, now, windowMs, counts, blockedUntil, share) => {
       if (counts.length > 0 || blockedUntil > 0 || states.has(key)) {
-        SlidingWindow.setShared(stateFor(key, now, windowMs), counts, blockedUntil)
+        SlidingWindow.setShared(stateFor(key, now, windowMs), counts, blockedUntil, share)
       }
     },
     snapshot: (key) =>

@@ -36,7 +36,8 @@
  * each sync, `setShared`): admission counts it with the state's own, so a
  * window holds what every instance admitted, up to what the others admitted
  * since the last sync; and a provider block another instance learned holds
- * here too.
+ * here too. While several instances run, each admits between two syncs at
+ * most its share of the room left at the first (`SharedCounts.instances`).
  */
 
 /** Buckets per window. */
@@ -72,13 +73,46 @@ export interface WindowState {
   shared?: SharedCounts | undefined
 }
 
-/** What other instances counted, per bucket (a ring of `BUCKETS + 1` slots like the state's own), and their provider block. */
+/**
+ * What other instances counted, per bucket (a ring of `BUCKETS + 1` slots
+ * like the state's own), their provider block, and this instance's share of
+ * the room left at the last sync.
+ */
 export interface SharedCounts {
   readonly epochs: Array<number>
   readonly requests: Array<number>
   readonly tokens: Array<number>
   /** Another instance saw the provider say 0 remaining: nothing is admitted before this instant. */
   readonly blockedUntil: number
+  /**
+   * The instances running at the last sync, this one included. With more
+   * than one, each admits, until the next sync, at most its share (`1 /
+   * instances`) of the room the window had left at the sync, so a burst that
+   * reaches every instance at once is not admitted whole by each.
+   */
+  readonly instances: number
+  /**
+   * The window's own requests and tokens at the last sync, and all
+   * instances' (own + others' + what the others may have admitted since they
+   * last wrote: as much as this instance did since its own last sync, each).
+   */
+  readonly ownRequests: number
+  readonly ownTokens: number
+  readonly usedRequests: number
+  readonly usedTokens: number
+  /**
+   * When the next sync is due: a request over the share waits for it. Past
+   * it (the store fails), the share stays as it was: each instance keeps to
+   * its part of the limit, its own requests leaving the window giving room back.
+   */
+  readonly refreshAt: number
+}
+
+/** The sync's view: instances running, when it ran and when the next is due (`setShared`). */
+export interface ShareOf {
+  readonly instances: number
+  readonly now: number
+  readonly refreshAt: number
 }
 
 /** The requests and tokens counted in one bucket (absolute `epoch`). */
@@ -195,17 +229,21 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
   const k = Math.floor(now / state.bucketMs)
   // Fast path, no allocation: sum the live buckets; when the request fits and no provider block
   // holds, every wait is 0 (as `waitFor` would say) and the window need not be built.
-  let requestsUsed = 0
-  let tokensUsed = 0
+  let ownRequests = 0
+  let ownTokens = 0
   for (let e = Math.max(k - BUCKETS, 0); e <= k; e++) {
     const s = slotOf(e)
     if (state.epochs[s] === e) {
-      requestsUsed += state.requests[s]!
-      tokensUsed += state.tokens[s]!
+      ownRequests += state.requests[s]!
+      ownTokens += state.tokens[s]!
     }
   }
+  let requestsUsed = ownRequests
+  let tokensUsed = ownTokens
   const shared = state.shared
   let blockedUntil = state.blockedUntil
+  // Over this instance's share of the room left at the last sync: requests, tokens (0: within it).
+  let overShare: 0 | "requests" | "tokens" = 0
   if (shared !== undefined) {
     for (let e = Math.max(k - BUCKETS, 0); e <= k; e++) {
       const s = slotOf(e)
@@ -215,18 +253,47 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
       }
     }
     if (shared.blockedUntil > blockedUntil) blockedUntil = shared.blockedUntil
+    if (shared.instances > 1) overShare = outsideShare(shared, ownRequests, ownTokens, tokens, limits)
   }
-  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && blockedUntil <= now) {
+  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && blockedUntil <= now && overShare === 0) {
     return { k, ok: true, retryAfterMs: 0, dimension: "requests" as Outcome["dimension"], requestsUsed, tokensUsed }
   }
   const w = windowOf(state, k)
   const waitRequests = waitFor(w.requests, 1, limits.rpm, k, state.bucketMs, now)
   const waitTokens = waitFor(w.tokens, tokens, limits.tpm, k, state.bucketMs, now)
   const waitProvider = Math.max(0, blockedUntil - now)
-  const retryAfterMs = Math.max(waitRequests, waitTokens, waitProvider)
-  const dimension: Outcome["dimension"] =
-    waitProvider > 0 && waitProvider >= retryAfterMs ? "provider" : waitRequests >= waitTokens ? "requests" : "tokens"
+  // Over the share: room comes at the next sync, or (a sync overdue: the store is failing) as own buckets leave the window.
+  const waitShare = overShare === 0 ? 0 : shared!.refreshAt > now ? shared!.refreshAt - now : (k + 1) * state.bucketMs - now
+  const retryAfterMs = Math.max(waitRequests, waitTokens, waitProvider, waitShare)
+  const dimension: Outcome["dimension"] = waitProvider > 0 && waitProvider >= retryAfterMs
+    ? "provider"
+    : waitShare > 0 && waitShare >= retryAfterMs && overShare !== 0
+    ? overShare
+    : waitRequests >= waitTokens
+    ? "requests"
+    : "tokens"
   return { k, ok: retryAfterMs === 0, retryAfterMs, dimension, requestsUsed, tokensUsed }
+}
+
+/**
+ * Whether a request of `tokens` would take this instance past its share of
+ * the room the window had at the last sync (the dimension it passes), given
+ * its own counts now: what it admitted since (its own counts now less those
+ * at the sync, so its own buckets that left the window give room back) may
+ * reach `floor(room / instances)` (never over the limit: the remainder of
+ * the division waits for the next sync).
+ */
+const outsideShare = (
+  shared: SharedCounts,
+  ownRequests: number,
+  ownTokens: number,
+  tokens: number,
+  limits: Limits
+): 0 | "requests" | "tokens" => {
+  const n = shared.instances
+  if (ownRequests - shared.ownRequests + 1 > Math.floor((limits.rpm - shared.usedRequests) / n)) return "requests"
+  if (ownTokens - shared.ownTokens + tokens > Math.floor((limits.tpm - shared.usedTokens) / n)) return "tokens"
+  return 0
 }
 
 /** A limited key that has room for a minimal request again reads as reset. */
@@ -297,29 +364,70 @@ const prune = (state: WindowState, k: number) => {
 
 /**
  * Replace what the other instances counted (`shared`) by `counts`, one per
- * bucket (buckets not named count nothing), and their provider block by
- * `blockedUntil` (0: none); nothing at all clears it.
+ * bucket (buckets not named count nothing), their provider block by
+ * `blockedUntil` (0: none), and, with `share` (the sync's view), this
+ * instance's share of the room left now; nothing at all (no counts, no block,
+ * one instance) clears it.
  */
-export const setShared = (state: WindowState, counts: ReadonlyArray<BucketCount>, blockedUntil = 0): void => {
-  if (counts.length === 0 && blockedUntil <= 0) {
+export const setShared = (
+  state: WindowState,
+  counts: ReadonlyArray<BucketCount>,
+  blockedUntil = 0,
+  share?: ShareOf
+): void => {
+  const instances = share?.instances ?? 1
+  if (counts.length === 0 && blockedUntil <= 0 && instances <= 1) {
     state.shared = undefined
     return
   }
-  const shared: SharedCounts = {
-    epochs: new Array<number>(slots).fill(-1),
-    requests: new Array<number>(slots).fill(0),
-    tokens: new Array<number>(slots).fill(0),
-    blockedUntil
-  }
-  for (const { epoch, requests, tokens } of counts) {
-    const s = slotOf(epoch)
+  const epochs = new Array<number>(slots).fill(-1)
+  const requests = new Array<number>(slots).fill(0)
+  const tokens = new Array<number>(slots).fill(0)
+  for (const count of counts) {
+    const s = slotOf(count.epoch)
     // Of two buckets on one slot, the later (the earlier has left the window).
-    if (shared.epochs[s]! > epoch) continue
-    shared.epochs[s] = epoch
-    shared.requests[s] = requests
-    shared.tokens[s] = tokens
+    if (epochs[s]! > count.epoch) continue
+    epochs[s] = count.epoch
+    requests[s] = count.requests
+    tokens[s] = count.tokens
   }
-  state.shared = shared
+  // The own and others' counts of the window at the sync: the room each instance shares from.
+  const k = Math.floor((share?.now ?? 0) / state.bucketMs)
+  let ownRequests = 0
+  let ownTokens = 0
+  let usedRequests = 0
+  let usedTokens = 0
+  for (let e = Math.max(k - BUCKETS, 0); e <= k; e++) {
+    const s = slotOf(e)
+    if (state.epochs[s] === e) {
+      ownRequests += state.requests[s]!
+      ownTokens += state.tokens[s]!
+    }
+    if (epochs[s] === e) {
+      usedRequests += requests[s]!
+      usedTokens += tokens[s]!
+    }
+  }
+  // What the others admitted since they last wrote is not read yet: taken to be what this instance
+  // admitted since its own last sync, each (so two instances bursting together do not each take the
+  // room the other has just taken).
+  const prev = state.shared
+  if (prev !== undefined && instances > 1) {
+    usedRequests += (instances - 1) * Math.max(0, ownRequests - prev.ownRequests)
+    usedTokens += (instances - 1) * Math.max(0, ownTokens - prev.ownTokens)
+  }
+  state.shared = {
+    epochs,
+    requests,
+    tokens,
+    blockedUntil,
+    instances,
+    ownRequests,
+    ownTokens,
+    usedRequests: usedRequests + ownRequests,
+    usedTokens: usedTokens + ownTokens,
+    refreshAt: share?.refreshAt ?? 0
+  }
 }
 
 /** The state's own counts (not the others'), bucket by bucket from `fromEpoch` on, of the buckets it holds. */

@@ -18,6 +18,19 @@
  * window (by whichever instance, any instance's). Only an in-process
  * `LimiterStore` (with `forEachState`) syncs: a remote one is already shared.
  *
+ * Bursts: a sync says how many instances run (each marks itself at each
+ * sync; one that has not for `runningForMs`, or three intervals, no longer
+ * counts). While several run, each admits between two syncs at most its share
+ * (`1 / instances`) of the room the window had left at the first
+ * (`SlidingWindow.SharedCounts`), so a burst reaching every instance at once,
+ * after a quiet spell, is not admitted whole by each: together they admit
+ * about the room there was (over it only by what the others admitted since
+ * their last write, each at most its share), not once per instance. An
+ * instance that alone gets the traffic reaches the limit over a few syncs
+ * (its share of what is left at each), but for the last `instances - 1`
+ * requests of a full window, which wait for earlier ones to leave it. While
+ * the store fails, each instance keeps to its last share.
+ *
  * Provider blocks (the provider said 0 remaining, or refused with a 429) are
  * shared the same way: a key another instance saw refused is refused here
  * too until the provider's reset, so no instance sends on it meanwhile (and
@@ -30,6 +43,9 @@ import type { GatewayConfig } from "../GatewayConfig.js"
 import type { LimiterBlock, LimiterUsage, LimiterUsageStore } from "../LimiterUsageStore.js"
 import type { LimiterStore } from "./LimiterStore.js"
 import { BUCKETS, type BucketCount, bucketMsOf, ownCounts } from "./SlidingWindow.js"
+
+/** How long an instance counts as running after it last said so (at least three sync intervals). */
+export const runningForMs = 10_000
 
 /** The sync of one limiter's windows with the other instances'. */
 export const make = (options: {
@@ -61,8 +77,10 @@ export const make = (options: {
     const next = new Map<string, Map<number, BucketCount>>()
     const blocks: Array<LimiterBlock> = []
     const nextBlocks = new Map<string, number>()
+    const keys: Array<string> = []
     const before = sentFor === bucketMs ? sent : new Map<string, Map<number, BucketCount>>()
     forEachState!((key, state) => {
+      keys.push(key)
       if (state.blockedUntil > now) {
         if (sentBlocks.get(key) !== state.blockedUntil) blocks.push({ key, until: state.blockedUntil })
         nextBlocks.set(key, state.blockedUntil)
@@ -80,16 +98,23 @@ export const make = (options: {
       }
       if (kept.size > 0) next.set(key, kept)
     })
-    return { rows, next, blocks, nextBlocks }
+    return { rows, next, blocks, nextBlocks, keys }
   }
 
-  /** Write the changed buckets and blocks, read the others', set them on the windows; prune once a window. */
+  /**
+   * Write the changed buckets and blocks and that this instance runs; read the
+   * others' and how many run; set them, and this instance's share, on the
+   * windows; prune once a window.
+   */
   const syncOnce: Effect.Effect<void, StoreError> = Effect.gen(function* () {
-    const { windowMs } = (yield* gatewayConfig.get).rateLimits
+    const settings = (yield* gatewayConfig.get).rateLimits
+    const { windowMs } = settings
+    const intervalMs = settings.syncIntervalMs ?? options.defaultSyncIntervalMs ?? 1_000
     const bucketMs = bucketMsOf(windowMs)
     const now = yield* Clock.currentTimeMillis
     const fromEpoch = Math.floor(now / bucketMs) - BUCKETS
-    const { blocks, next, nextBlocks, rows } = changes(bucketMs, fromEpoch, now)
+    const { blocks, keys: ownKeys, next, nextBlocks, rows } = changes(bucketMs, fromEpoch, now)
+    yield* usage.beat(instance, now)
     if (rows.length > 0) yield* usage.put(instance, bucketMs, rows)
     sent = next
     sentFor = bucketMs
@@ -97,6 +122,7 @@ export const make = (options: {
     sentBlocks = nextBlocks
     const others = yield* usage.othersSince(instance, bucketMs, fromEpoch)
     const blocked = new Map((yield* usage.othersBlocks(instance, now)).map((b) => [b.key, b.until] as const))
+    const instances = 1 + (yield* usage.othersRunning(instance, now - Math.max(3 * intervalMs, runningForMs)))
     const byKey = new Map<string, Array<BucketCount>>()
     for (const { key, ...count } of others) {
       const counts = byKey.get(key)
@@ -107,10 +133,13 @@ export const make = (options: {
     const current = bucketMsOf((yield* gatewayConfig.get).rateLimits.windowMs)
     if (current !== bucketMs) return
     const at = yield* Clock.currentTimeMillis
-    const keys = new Set([...sharedKeys, ...byKey.keys(), ...blocked.keys()])
-    for (const key of keys) setShared!(key, at, windowMs, byKey.get(key) ?? [], blocked.get(key) ?? 0)
+    // With others running, every window gets this instance's share; alone, only those the others used or blocked.
+    const touched = new Set([...byKey.keys(), ...blocked.keys(), ...(instances > 1 ? ownKeys : [])])
+    const share = { instances, now: at, refreshAt: at + intervalMs }
+    store.shareNew?.(share)
+    for (const key of new Set([...sharedKeys, ...touched])) setShared!(key, at, windowMs, byKey.get(key) ?? [], blocked.get(key) ?? 0, share)
     for (const [key, until] of blocked) options.onSharedBlock?.(key, until)
-    sharedKeys = new Set([...byKey.keys(), ...blocked.keys()])
+    sharedKeys = touched
     if (at - prunedAt >= windowMs) {
       prunedAt = at
       yield* usage.prune(at - windowMs - bucketMs)

@@ -7,6 +7,8 @@
  * length from an epoch on, and pruning the buckets that ended.
  * `limiter_blocks`: the provider blocks (0 remaining, a 429) each instance
  * learned, one row per instance and key, `until` in epoch ms.
+ * `limiter_instances`: when each instance last said it runs (`seen_at`,
+ * epoch ms): how many share a limit.
  */
 import { SqlClient } from "@effect/sql"
 import { Effect } from "effect"
@@ -36,4 +38,10 @@ export default Effect.gen(function* () {
     )
   `
   yield* sql`CREATE INDEX IF NOT EXISTS limiter_blocks_until ON limiter_blocks (until)`
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS limiter_instances (
+      instance TEXT PRIMARY KEY,
+      seen_at INTEGER NOT NULL
+    )
+  `
 })

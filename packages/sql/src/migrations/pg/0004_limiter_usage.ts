@@ -1,6 +1,6 @@
 /**
- * The rate limiter's window counts and provider blocks as each gateway
- * instance shares them, as SQLite migration 0010 does (`LimiterUsageStoreSql`). BIGINT throughout: the
+ * The rate limiter's window counts, provider blocks and running instances as
+ * each gateway instance shares them, as SQLite migration 0010 does (`LimiterUsageStoreSql`). BIGINT throughout: the
  * epochs of 1 s buckets are ~1.8e9 and `ends_at` is epoch ms. `IF NOT
  * EXISTS`, so a second migrator racing this one changes nothing.
  */
@@ -32,4 +32,10 @@ export default Effect.gen(function* () {
     )
   `
   yield* sql`CREATE INDEX IF NOT EXISTS limiter_blocks_until ON limiter_blocks (until)`
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS limiter_instances (
+      instance TEXT PRIMARY KEY,
+      seen_at BIGINT NOT NULL
+    )
+  `
 })
