@@ -54,6 +54,8 @@ export class LimiterUsageStore extends Context.Tag("@modelgate/core/LimiterUsage
     readonly othersBlocks: (instance: string, now: number) => Effect.Effect<ReadonlyArray<LimiterBlock>, StoreError>
     /** Say `instance` runs at `at` (epoch ms): one mark per instance, replaced. */
     readonly beat: (instance: string, at: number) => Effect.Effect<void, StoreError>
+    /** Forget `instance`'s mark of running (it stops): the others no longer keep a share for it. */
+    readonly leave: (instance: string) => Effect.Effect<void, StoreError>
     /** How many OTHER instances said they ran after `since`. */
     readonly othersRunning: (instance: string, since: number) => Effect.Effect<number, StoreError>
     /**
@@ -76,6 +78,7 @@ export const makeMemory = Effect.sync(() => {
   const beats = new Map<string, number>()
   return LimiterUsageStore.of({
     beat: (instance, at) => Effect.sync(() => void beats.set(instance, at)),
+    leave: (instance) => Effect.sync(() => void beats.delete(instance)),
     othersRunning: (instance, since) =>
       Effect.sync(() => [...beats].filter(([other, at]) => other !== instance && at > since).length),
     putBlocks: (instance, given) =>

@@ -373,6 +373,8 @@ export const makeWith = (options: {
         if (at > 0) refusedKeys.note(key.slice(0, at), until)
       }
     })
+    // Added before the sync's fiber, so run after it is interrupted: no sync marks the instance running again.
+    yield* Effect.addFinalizer(() => sync.leave)
     yield* Effect.forkScoped(sync.run)
   }
 

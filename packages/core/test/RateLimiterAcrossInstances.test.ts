@@ -138,18 +138,34 @@ describe("RateLimiter across instances", () => {
       assert.deepStrictEqual(taken, [5, 0, 2, 0, 1, 0, 1, 0])
     }))
 
-  it.scoped("an instance that stopped no longer keeps a share: the one left has the whole limit again", () =>
+  it.scoped("an instance that stops says so: at the next sync the one left has the whole limit again", () =>
     Effect.gen(function* () {
       const usage = yield* usageMemory
       const a = yield* instance("a", usage)
       const scope = yield* Scope.make()
       yield* instance("b", usage, defaultConfig, scope)
       yield* TestClock.adjust(SECOND)
-      assert.strictEqual((yield* a.reserve(10, 100, roomy)).length, 10)
+      assert.strictEqual((yield* a.reserve(100, 100, roomy)).length, 50)
       yield* Scope.close(scope, Exit.void)
-      // B's last mark of running counts for 10 s.
-      yield* TestClock.adjust(11 * SECOND)
-      assert.strictEqual((yield* a.reserve(100, 100, roomy)).length, 90)
+      yield* TestClock.adjust(SECOND)
+      assert.strictEqual((yield* a.reserve(100, 100, roomy)).length, 50)
+    }))
+
+  it.scoped("an instance that vanished without a word keeps its share for 10 s, then no longer counts", () =>
+    Effect.gen(function* () {
+      const memory = yield* usageMemory
+      const a = yield* instance("a", memory)
+      const scope = yield* Scope.make()
+      // B's process is killed: its stop is never heard.
+      yield* instance("b", { ...memory, leave: () => Effect.void }, defaultConfig, scope)
+      yield* TestClock.adjust(SECOND)
+      yield* Scope.close(scope, Exit.void)
+      yield* TestClock.adjust(5 * SECOND)
+      // B still counts: A takes half the limit.
+      assert.strictEqual((yield* a.reserve(100, 100, roomy)).length, 50)
+      yield* TestClock.adjust(6 * SECOND)
+      // B's last mark is 10 s old: A alone takes the rest (were B counted, half of it).
+      assert.strictEqual((yield* a.reserve(100, 100, roomy)).length, 50)
     }))
 
   it.scoped("capacity released on one instance is room on the other after the next sync", () =>
@@ -269,6 +285,7 @@ describe("RateLimiter across instances", () => {
         putBlocks: (i, blocks) => fail(memory.putBlocks(i, blocks)),
         othersBlocks: (i, now) => fail(memory.othersBlocks(i, now)),
         beat: (i, at) => fail(memory.beat(i, at)),
+        leave: (i) => fail(memory.leave(i)),
         othersRunning: (i, since) => fail(memory.othersRunning(i, since)),
         prune: (before) => fail(memory.prune(before))
       })

@@ -122,6 +122,13 @@ export const make = Effect.gen(function* () {
     Effect.mapError(storeError("beat"))
   )
 
+  const leave = Effect.fn("LimiterUsageStoreSql.leave")(
+    function* (instance: string) {
+      yield* sql`DELETE FROM limiter_instances WHERE instance = ${instance}`
+    },
+    Effect.mapError(storeError("leave"))
+  )
+
   const countRunning = SqlSchema.single({
     Request: Schema.Struct({ instance: Schema.String, since: Schema.Number }),
     Result: Schema.Struct({ running: Int }),
@@ -149,7 +156,7 @@ export const make = Effect.gen(function* () {
     Effect.mapError(storeError("prune"))
   )
 
-  return LimiterUsageStore.of({ put, othersSince, putBlocks, othersBlocks, beat, othersRunning, prune })
+  return LimiterUsageStore.of({ put, othersSince, putBlocks, othersBlocks, beat, leave, othersRunning, prune })
 })
 
 /** The SQL limiter usage store (needs a migrated `SqlClient`, e.g. `Postgres.layer`). */

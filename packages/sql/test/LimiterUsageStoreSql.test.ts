@@ -149,7 +149,7 @@ layer(servers, { timeout: 60_000 })("LimiterUsageStore", (it) => {
           assert.deepStrictEqual(yield* othersBlocks("a", T), [{ key: "m@openai#0", until: T + 10_000 }, { key: "mine", until: T + 60_000 }])
         }).pipe(Effect.provide(store.layer)))
 
-      it.scoped("running instances: each mark replaces the instance's last; the others marked after an instant are counted; prune forgets old marks", () =>
+      it.scoped("running instances: each mark replaces the instance's last; the others marked after an instant are counted; leave and prune forget marks", () =>
         Effect.gen(function* () {
           const T = E * 1000
           const store = yield* LimiterUsageStore.LimiterUsageStore
@@ -164,8 +164,12 @@ layer(servers, { timeout: 60_000 })("LimiterUsageStore", (it) => {
           assert.strictEqual(yield* store.othersRunning("me", T - 10_000), 2)
           // A mark at the instant itself is not after it.
           assert.strictEqual(yield* store.othersRunning("me", T), 1)
+          // An instance that stops forgets its mark (another's leave changes nothing of "me").
+          yield* store.leave("b")
+          yield* store.leave("never-ran")
+          assert.strictEqual(yield* store.othersRunning("me", T - 10_000), 1)
           assert.strictEqual(yield* prune(T + 1), 2)
-          assert.strictEqual(yield* store.othersRunning("z", 0), 1)
+          assert.strictEqual(yield* store.othersRunning("z", 0), 0)
         }).pipe(Effect.provide(store.layer)))
     })
   }

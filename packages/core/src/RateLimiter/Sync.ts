@@ -70,6 +70,10 @@ export const make = (options: {
   /** Keys whose windows hold the others' counts or blocks (cleared when a read no longer names them). */
   let sharedKeys = new Set<string>()
   let prunedAt = -Infinity
+  /** Whether the last sync saw other instances running (every window then holds a share). */
+  let sharedBefore = false
+  /** Whether this instance marked itself running (and must say it stops). */
+  let marked = false
 
   /** The own buckets of the window and own blocks that changed since last written (and the bookkeeping to keep once written). */
   const changes = (bucketMs: number, fromEpoch: number, now: number) => {
@@ -115,6 +119,7 @@ export const make = (options: {
     const fromEpoch = Math.floor(now / bucketMs) - BUCKETS
     const { blocks, keys: ownKeys, next, nextBlocks, rows } = changes(bucketMs, fromEpoch, now)
     yield* usage.beat(instance, now)
+    marked = true
     if (rows.length > 0) yield* usage.put(instance, bucketMs, rows)
     sent = next
     sentFor = bucketMs
@@ -133,11 +138,14 @@ export const make = (options: {
     const current = bucketMsOf((yield* gatewayConfig.get).rateLimits.windowMs)
     if (current !== bucketMs) return
     const at = yield* Clock.currentTimeMillis
-    // With others running, every window gets this instance's share; alone, only those the others used or blocked.
+    // With others running, every window gets this instance's share (and loses it once it runs alone
+    // again); alone, only those the others used or blocked are set.
     const touched = new Set([...byKey.keys(), ...blocked.keys(), ...(instances > 1 ? ownKeys : [])])
     const share = { instances, now: at, refreshAt: at + intervalMs }
     store.shareNew?.(share)
-    for (const key of new Set([...sharedKeys, ...touched])) setShared!(key, at, windowMs, byKey.get(key) ?? [], blocked.get(key) ?? 0, share)
+    const keys = new Set([...sharedKeys, ...touched, ...(sharedBefore ? ownKeys : [])])
+    sharedBefore = instances > 1
+    for (const key of keys) setShared!(key, at, windowMs, byKey.get(key) ?? [], blocked.get(key) ?? 0, share)
     for (const [key, until] of blocked) options.onSharedBlock?.(key, until)
     sharedKeys = touched
     if (at - prunedAt >= windowMs) {
@@ -159,5 +167,19 @@ export const make = (options: {
       { first: true }
     )
 
-  return { syncOnce, run }
+  /**
+   * At stop: forget this instance's mark of running, so the others stop
+   * keeping a share for it at their next sync (not `runningForMs` later).
+   * Best effort: a failure or a store silent for 2 s is logged and left.
+   */
+  const leave: Effect.Effect<void> = Effect.suspend(() =>
+    marked
+      ? usage.leave(instance).pipe(
+        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("no answer in 2 s") }),
+        Effect.catchAll((error) => Effect.logWarning("rate limit sync: could not say this instance stops", error.message))
+      )
+      : Effect.void
+  )
+
+  return { syncOnce, run, leave }
 }
