@@ -7,8 +7,9 @@
  * real server is used instead: each test gets a database of its own there.
  *
  * PGlite runs one session: the socket server queues its clients' queries and,
- * while one client's transaction is open, runs only that client's, so
- * several connections work but only take turns. `fresh` asks for a pool of
+ * while one client's transaction or query with parameters is open, runs only
+ * that client's (`keepQueriesWhole`), so several connections work but only
+ * take turns. `fresh` asks for a pool of
  * one connection per client on PGlite; two gateways on it make two.
  */
 import { PGlite } from "@electric-sql/pglite"
@@ -51,6 +52,74 @@ export class TestPostgres extends Context.Tag("@modelgate/testkit/TestPostgres")
   }
 >() {}
 
+/** The parts of pglite-socket's query queue (0.2.17, not exported) that `keepQueriesWhole` replaces. */
+interface QueryQueue {
+  queue: Array<{
+    readonly handlerId: number
+    readonly message: Uint8Array
+    readonly resolve: (bytes: number) => void
+    readonly reject: (error: unknown) => void
+    readonly onData: (data: Uint8Array) => void
+  }>
+  processing: boolean
+  lastHandlerId: number | null
+  readonly db: PGlite
+  processQueue: () => Promise<void>
+  clearQueueForHandler: (handlerId: number) => void
+}
+
+/** The messages of a query with parameters before its Sync: Parse, Bind, Describe, Execute, Flush, Close. */
+const extendedQuery = new Set([0x50, 0x42, 0x44, 0x45, 0x48, 0x43])
+
+/**
+ * Make `server` run a client's query with parameters whole: pglite-socket
+ * runs its clients' messages one by one from one queue, keeping to one client
+ * only while its transaction is open, so another client's Parse could come
+ * between a client's Parse and its Bind (PGlite has one session: the unnamed
+ * statement is replaced, "unnamed prepared statement does not exist"), which
+ * happens as soon as a large query arrives in several packets. Here the queue
+ * also keeps to a client from its Parse to its Sync, as a server's session
+ * per connection would. (Its failed message also no longer stops the queue.)
+ */
+const keepQueriesWhole = (server: PGLiteSocketServer) => {
+  const queue = (server as unknown as { readonly queryQueue: QueryQueue }).queryQueue
+  let midQuery = false
+  const clear = queue.clearQueueForHandler.bind(queue)
+  queue.clearQueueForHandler = (handlerId) => {
+    if (handlerId === queue.lastHandlerId) midQuery = false
+    clear(handlerId)
+  }
+  queue.processQueue = async () => {
+    if (queue.processing || queue.queue.length === 0) return
+    queue.processing = true
+    while (queue.queue.length > 0) {
+      const keep = queue.lastHandlerId !== null && (midQuery || queue.db.isInTransaction())
+      const at = keep ? queue.queue.findIndex((q) => q.handlerId === queue.lastHandlerId) : 0
+      // That client's next message has not come yet: the queue runs again when it does.
+      if (at === -1) break
+      const item = queue.queue.splice(at, 1)[0]!
+      let bytes = 0
+      try {
+        await queue.db.runExclusive(() =>
+          queue.db.execProtocolRawStream(item.message, {
+            onRawData: (data) => {
+              bytes += data.length
+              item.onData(data)
+            }
+          }))
+      } catch (error) {
+        item.reject(error)
+        continue
+      }
+      queue.lastHandlerId = item.handlerId
+      midQuery = extendedQuery.has(item.message[0]!)
+      item.resolve(bytes)
+    }
+    queue.processing = false
+  }
+  return server
+}
+
 /** PGlite and its socket server, stopped with the scope. */
 const pglite = Effect.gen(function* () {
   const db = yield* Effect.acquireRelease(
@@ -59,7 +128,7 @@ const pglite = Effect.gen(function* () {
   )
   const listen = (port: number) =>
     Effect.promise(async () => {
-      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 16 })
+      const server = keepQueriesWhole(new PGLiteSocketServer({ db, host: "127.0.0.1", port, maxConnections: 16 }))
       await server.start()
       return server
     })
