@@ -189,6 +189,15 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
 /** The error class of a call its client left (a complete call interrupted, a stream left or never read). */
 export const clientLeft = "Interrupted"
 
+/**
+ * Whether a call that failed without an answer most likely reached the
+ * provider, which then counts it in its limits: its client left it (an
+ * interruption), it timed out, or its connection failed other than by
+ * finding nothing listening. Counted when unsure: a limit must hold.
+ */
+const mayHaveBeenSent = (error: { readonly _tag: string; readonly unreachable?: boolean | undefined }) =>
+  error._tag === clientLeft || error._tag === "Timeout" || (error._tag === "Transport" && error.unreachable !== true)
+
 /** The call succeeded (or its client left it, see `Outcome.clientLeft`): settle the limiter, commit the cost, record performance. Returns the cost. */
 export const succeeded = (
   s: AccountingServices,
@@ -226,8 +235,10 @@ export const succeeded = (
 
 /**
  * The call failed. A failure with an HTTP status was counted by the provider:
- * the request stays in the limiter with no tokens; one without (transport,
- * timeout) is released. The budget is released: nothing was spent, unless the
+ * the request stays in the limiter with no tokens; one without an answer that
+ * was most likely sent (its client left, a timeout, a connection lost: see
+ * `mayHaveBeenSent`) stays with its estimated tokens; one that never reached
+ * the provider (nothing listening) is released. The budget is released: nothing was spent, unless the
  * provider answered whole and billed an answer that could not be used (the
  * error carries its `usage`): that usage is settled and charged, once.
  * A provider's refusal (`remaining: 0`, a 429's retry hint) blocks the key
@@ -259,6 +270,8 @@ export const failed = (
       : error.attempts.filter((a) => a.status !== undefined).length
     if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens, answered - 1)
     else if (answered > 0) yield* settleLimit(s, config, outcome.now, limit, 0, answered - 1)
+    // Sent, most likely, with no answer read: the provider counts it, at about its estimate.
+    else if (mayHaveBeenSent(error)) yield* settleLimit(s, config, outcome.now, limit, limit.tokens)
     else yield* releaseLimit(s, config, outcome.now, limit)
     const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id, s.keysOf)
     if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
