@@ -34,8 +34,9 @@ describe("ConfigRejected on /v1/events", () => {
           )
         )
       const readers = [yield* follow("team", teamKey), yield* follow("master", master)]
-      // Each subscription starts when its request arrives: ask until both have heard an answer's selection.
-      yield* Effect.repeat(call(url, "/v1/chat/completions", { body: chat("gpt-4o-mini"), headers: bearer(master) }), {
+      // Each subscription starts when its request arrives: ask as the team (it hears its own requests' selections only)
+      // until both have heard an answer's selection.
+      yield* Effect.repeat(call(url, "/v1/chat/completions", { body: chat("gpt-4o-mini"), headers: bearer(teamKey) }), {
         schedule: Schedule.spaced("20 millis"),
         until: () => Object.values(heard).every((seen) => seen.some((e) => e._tag === "ModelSelected"))
       })

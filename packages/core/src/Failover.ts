@@ -42,6 +42,8 @@ export interface FailoverOutcome<A> {
 /** Options of one run. */
 export interface FailoverOptions {
   readonly requestId?: string | undefined
+  /** The request's agent type, carried into its `Failover` events. */
+  readonly agentType?: string | undefined
   /**
    * The caller reports a successful attempt to health itself, once the call
    * is over (a stream: when it ends, so that one broken mid-way is a failure,

@@ -67,7 +67,7 @@ export interface SelectionInput {
   readonly cacheWrites?: "5m" | "1h" | undefined
   /** Restrict ranking to these model ids (e.g. an explicit model and its fallbacks). */
   readonly only?: ReadonlyArray<string> | undefined
-  /** Carried into the `ModelSelected` event. */
+  /** Carried into the `ModelSelected` event (with `requirements.agentType`). */
   readonly requestId?: string | undefined
   /**
    * A dry run (`POST /admin/select`): ranked as a request would be, without
@@ -186,6 +186,7 @@ export const make = Effect.gen(function*() {
       new ModelSelected({
         at,
         requestId: input.requestId,
+        agentType: input.requirements.agentType,
         model: best.model.id,
         score: best.score,
         reason: `best of ${ranking.ranked.length} eligible (${ranking.excluded.length} excluded), priority ${input.requirements.priority}: ` +

@@ -40,6 +40,8 @@ export { Heuristics }
 /** What `evaluate` scores: one answer to one request. */
 export interface EvaluationInput {
   readonly requestId: string
+  /** The request's agent type, carried into its `LowQualityResponse` event. */
+  readonly agentType?: string | undefined
   readonly model: string
   readonly taskType: string | undefined
   readonly request: ChatRequest
@@ -119,7 +121,7 @@ export const make = Effect.gen(function* () {
       track.lows.push(now)
       tracks.set(key, track, now, config.switchWindowMs)
     }
-    yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, model: input.model, ...taskType, score: scores.score }))
+    yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, agentType: input.agentType, model: input.model, ...taskType, score: scores.score }))
     if (!tracked) {
       return Option.some(record)
     } else if (track.recommendedAt !== undefined) {

@@ -46,6 +46,7 @@ const selectedProps = fc
   .tuple(
     fc.record({ at: count }),
     optional("requestId", name),
+    optional("agentType", name),
     fc.record({ model: name, score: fc.double({ noNaN: true }), reason: name })
   )
   .map((parts) => Object.assign({}, ...parts) as Record<string, unknown>)

@@ -10,17 +10,15 @@ import { assert, describe, it } from "@effect/vitest"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { GatewayEvent } from "@modelgate/domain/Events"
 import { GatewayRecord } from "@modelgate/domain/Records"
-import { ServerError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Context, Effect, Either, Layer, Ref, Schema, Stream } from "effect"
 import { Events } from "../src/Events.js"
 import * as Gw from "../src/Gateway.js"
-import type { Provider } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
 import { defaultConfig } from "../src/GatewayConfigSchema.js"
 import { costStackOn } from "./CostStack.js"
 import { model } from "./RoutingFixtures.js"
-import { textChunk } from "./ChunkFixtures.js"
+import { failingModelDouble } from "./FailingModelDouble.js"
 
 class SeenEvents extends Context.Tag("test/HotPathSchemas/SeenEvents")<SeenEvents, Effect.Effect<ReadonlyArray<unknown>>>() {}
 
@@ -34,34 +32,7 @@ const recordingEvents: Layer.Layer<Events | SeenEvents> = Layer.effectContext(
 
 
 /** Model "bad" always fails with a 500; every other model answers. */
-const double: Provider = {
-  id: "openai",
-  requiresKey: false,
-  chat: (ctx) =>
-    ctx.model.id === "bad"
-      ? Effect.fail(new ServerError({ provider: "openai", model: "bad", detail: "scripted", status: 500 }))
-      : Effect.succeed({
-        response: {
-          id: "up",
-          object: "chat.completion",
-          created: 0,
-          model: ctx.model.providerModel,
-          choices: [{ index: 0, message: { role: "assistant", content: "Hello there, friend." }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 7, completion_tokens: 4, total_tokens: 11 }
-        },
-        rateLimit: undefined,
-        providerRequestId: undefined
-      }),
-  stream: (ctx) =>
-    ctx.model.id === "bad"
-      ? Effect.fail(new ServerError({ provider: "openai", model: "bad", detail: "scripted", status: 500 }))
-      : Effect.succeed({
-        chunks: Stream.fromIterable([textChunk("Hel"), textChunk("lo."), textChunk(undefined, "stop", { prompt: 7, completion: 2 })]),
-        rateLimit: undefined,
-        providerRequestId: undefined
-      }),
-  probe: () => Effect.succeed({ ok: true, latencyMs: 0, error: undefined })
-}
+const double = failingModelDouble("Hello there, friend.", ["Hel", "lo."])
 
 const models = [
   model("bad", { qualityScore: 0.99, pricing: { inputPerMillion: 0.1, outputPerMillion: 0.1 } }),
@@ -76,7 +47,8 @@ const stack = costStackOn(recordingEvents)(models, double, { cache: defaultConfi
 // temperature 0: cacheable.
 const ask = (content: string, modelId = "auto"): ChatRequest =>
   ({ model: modelId, temperature: 0, messages: [{ role: "user", content }] }) as ChatRequest
-const requirements: TaskRequirements = { capabilities: [], priority: "MEDIUM" } as unknown as TaskRequirements
+// An agent type: carried into the per-request events (ModelSelected, Failover).
+const requirements: TaskRequirements = { capabilities: [], priority: "MEDIUM", agentType: "hot-path" } as unknown as TaskRequirements
 
 /** Every value fails the test unless the Schema accepts it as it is (validateSync re-checks each refinement). */
 const assertValid = <A, I>(schema: Schema.Schema<A, I>, values: ReadonlyArray<unknown>, what: string) => {

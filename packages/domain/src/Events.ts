@@ -6,10 +6,17 @@ import { Schema } from "effect"
 
 const at = { at: Schema.Number }
 
+/**
+ * The request a per-request event is about: its id and its agent type (its
+ * `TaskRequirements.agentType`; `/v1/events` shows a team the events of its
+ * own requests only).
+ */
+const ofRequest = { requestId: Schema.optional(Schema.String), agentType: Schema.optional(Schema.String) }
+
 /** A model was chosen for a request. */
 export class ModelSelected extends Schema.TaggedClass<ModelSelected>()("ModelSelected", {
   ...at,
-  requestId: Schema.optional(Schema.String),
+  ...ofRequest,
   model: Schema.String,
   score: Schema.Number,
   reason: Schema.String
@@ -62,7 +69,7 @@ export class HealthChanged extends Schema.TaggedClass<HealthChanged>()("HealthCh
 /** A request moved from one model to the next. */
 export class FailoverEvent extends Schema.TaggedClass<FailoverEvent>()("Failover", {
   ...at,
-  requestId: Schema.optional(Schema.String),
+  ...ofRequest,
   from: Schema.String,
   to: Schema.String,
   reason: Schema.String,
@@ -118,7 +125,7 @@ export class PerformanceRecovered extends Schema.TaggedClass<PerformanceRecovere
 /** An answer scored below the quality threshold. */
 export class LowQualityResponse extends Schema.TaggedClass<LowQualityResponse>()("LowQualityResponse", {
   ...at,
-  requestId: Schema.optional(Schema.String),
+  ...ofRequest,
   model: Schema.String,
   taskType: Schema.optional(Schema.String),
   score: Schema.Number

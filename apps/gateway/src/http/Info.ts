@@ -39,15 +39,22 @@ export const modelOfPath = (url: string): string => {
 const always = () => true
 
 /**
- * What a team sees of an event: nothing of other agent types' budget events;
- * a `ConfigRejected` without its path and reason (they may quote config paths
- * that name other teams' agent types or keys), only the file and that the
- * running configuration stays; every other event as it is.
+ * What a team sees of an event: of the per-request events (`ModelSelected`,
+ * `Failover`, `LowQualityResponse`) only its own requests' (their agent type
+ * is the team's; none of other teams' or of requests with no agent type:
+ * their ids, models and timing are not its business); nothing of other agent
+ * types' budget events; a `ConfigRejected` without its path and reason (they
+ * may quote config paths that name other teams' agent types or keys), only
+ * the file and that the running configuration stays; every other event as it is.
  */
 const shownTo = (team: string) => {
   const own = dims.agentType(team)
   return (event: GatewayEvent): Option.Option<GatewayEvent> => {
     switch (event._tag) {
+      case "ModelSelected":
+      case "Failover":
+      case "LowQualityResponse":
+        return event.agentType === team ? Option.some(event) : Option.none()
       case "BudgetThresholdCrossed":
       case "BudgetExceeded":
         return !event.budget.startsWith(dims.agentType("")) || event.budget === own ? Option.some(event) : Option.none()
@@ -148,9 +155,9 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
    * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
    * comment first and every 15 s), with `Cache-Control: no-cache` and
    * `X-Accel-Buffering: no` so that proxies (nginx) pass each event on at
-   * once. For a team (a virtual key's agent type), other teams' budget
-   * events are left out and a `ConfigRejected` names the file only
-   * (`shownTo`). `admitted` is asked before each keep-alive: once it says no
+   * once. For a team (a virtual key's agent type), only its own requests'
+   * per-request events are shown, other teams' budget events are left out
+   * and a `ConfigRejected` names the file only (`shownTo`). `admitted` is asked before each keep-alive: once it says no
    * (the key was revoked or re-bound by a reload), the stream ends.
    */
   const eventStream = (team?: string | undefined, admitted: () => boolean = always) => Effect.sync(() =>

@@ -24,9 +24,9 @@ import type { RecordSink } from "../RecordSink.js"
 import { makeTracker } from "./Excessive.js"
 
 /**
- * The reason a `Failover` event gives: every team's `/v1/events` shows it,
- * so an agent type's budget (a team's own) is not named, nor its spend; the
- * record and a host's optimizer get the full reason.
+ * The reason a `Failover` event gives (on `/v1/events`, to the master key and
+ * the request's own team): an agent type's budget is not named, nor its
+ * spend; the record and a host's optimizer get the full reason.
  */
 const shownReason = (e: AttemptError): string =>
   e._tag === "BudgetExceeded" && e.budget.startsWith(dims.agentType(""))
@@ -140,6 +140,7 @@ export const makeRun = (deps: RunDeps) =>
       attempt: number,
       start: number,
       requestId: string | undefined,
+      agentType: string | undefined,
       shown: string = reason
     ) =>
       Effect.gen(function*() {
@@ -147,7 +148,7 @@ export const makeRun = (deps: RunDeps) =>
         const elapsedMs = Math.max(0, at - start)
         yield* sink.offer(new FailoverRecord({ at, requestId, from, provider: fromProvider, to, reason, attempt, elapsedMs }))
         if (to === undefined) return
-        const event = new FailoverEvent({ at, requestId, from, to, reason, attempt, elapsedMs })
+        const event = new FailoverEvent({ at, requestId, agentType, from, to, reason, attempt, elapsedMs })
         yield* events.publish(shown === reason ? event : new FailoverEvent({ ...event, reason: shown }))
         yield* notify(optimizer, (o) => o.onFailover(event))
         const { excessiveThreshold, excessiveWindowMs } = (yield* config.get).failover
@@ -167,6 +168,7 @@ export const makeRun = (deps: RunDeps) =>
       candidates: ReadonlyArray<ModelMetadata>,
       attempt: (model: ModelMetadata, attemptNumber: number) => Effect.Effect<A, AttemptError>,
       requestId: string | undefined,
+      agentType: string | undefined,
       settings: FailoverConfig,
       clock: Clock.Clock,
       start: number,
@@ -194,7 +196,7 @@ export const makeRun = (deps: RunDeps) =>
         if (previous !== undefined) {
           backoff ??= yield* Schedule.driver(failoverBackoff(settings))
           yield* Effect.ignore(backoff.next(undefined))
-          yield* announce(previous.model, previous.provider, model.id, previous.reason, attemptNumber, start, requestId, previous.shown)
+          yield* announce(previous.model, previous.provider, model.id, previous.reason, attemptNumber, start, requestId, agentType, previous.shown)
         }
         const result = attemptNumber === 1 && first !== undefined
           ? first
@@ -215,7 +217,7 @@ export const makeRun = (deps: RunDeps) =>
       }
 
       if (previous !== undefined) {
-        yield* announce(previous.model, previous.provider, undefined, "all candidates failed", attempted.length, start, requestId)
+        yield* announce(previous.model, previous.provider, undefined, "all candidates failed", attempted.length, start, requestId, agentType)
       }
       if (contextError !== undefined && attempted.every((e) => e._tag === "ContextLengthExceeded")) {
         return yield* Effect.fail<PermanentError>(contextError)
@@ -247,12 +249,12 @@ export const makeRun = (deps: RunDeps) =>
       const start = clock.unsafeCurrentTimeMillis()
       const model = candidates[0]
       if (model === undefined || settings.maxAttempts < 1) {
-        return loop(candidates, attempt, requestId, settings, clock, start, undefined, deferSuccess)
+        return loop(candidates, attempt, requestId, options?.agentType, settings, clock, start, undefined, deferSuccess)
       }
       return Effect.flatMap(tryCandidate(model, 1, attempt, requestId, clock, 0, deferSuccess), (result) =>
         result._tag === "Right"
           ? Effect.succeed<FailoverOutcome<A>>({ value: result.right, model, failovers: 0, failures: [] })
-          : loop(candidates, attempt, requestId, settings, clock, start, result, deferSuccess))
+          : loop(candidates, attempt, requestId, options?.agentType, settings, clock, start, result, deferSuccess))
     }
 
     const run = <A>(

@@ -166,7 +166,9 @@ const runOver = <A>(
   streamed: boolean
 ) => {
   // A stream's success is reported to health when it ends (`StreamedAnswer.ts`), not at its first chunk.
-  const options = streamed ? { requestId: begun.requestId, deferSuccessReport: true } : { requestId: begun.requestId }
+  const options = streamed
+    ? { requestId: begun.requestId, agentType: begun.agentType, deferSuccessReport: true }
+    : { requestId: begun.requestId, agentType: begun.agentType }
   // `runAt` on the request's config and clock when the runner has it (no config or clock step per request).
   return (s.failover.runAt === undefined
     ? s.failover.run(ranked.models, attempt, options)
@@ -196,6 +198,7 @@ export const selected = (s: Services, begun: Begun, model: ModelMetadata, ranked
   const event = Accounting.uncheckedRecord(ModelSelected, {
     at: begun.clock.unsafeCurrentTimeMillis(),
     requestId: begun.requestId,
+    agentType: begun.agentType,
     model: model.id,
     score: scored?.score ?? 0,
     reason: failovers === 0 ? "top ranked candidate" : `after ${failovers} failover(s)`

@@ -53,6 +53,7 @@ export const completeAnswer = (
       // Published now (this is the answer's step); no step at all when nothing is left to do.
       const evaluated = selectedThenEvaluated(s, begun, model, ranked, outcome.failovers, {
         requestId,
+        agentType: begun.agentType,
         model: model.id,
         taskType: requirements.taskType,
         request,

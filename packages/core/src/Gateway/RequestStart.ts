@@ -18,6 +18,8 @@ import { nextRequestId, type Services } from "./Services.js"
 /** What a request has once it began: its id, start time, clock, explicit model and cache key. */
 export interface Begun {
   readonly requestId: string
+  /** The request's agent type (`requirements.agentType`), carried into its per-request events. */
+  readonly agentType: string | undefined
   readonly startedAt: number
   /**
    * The fiber's clock, read once per request: later timestamps are taken
@@ -69,6 +71,7 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
       const requestId = options?.requestId ?? nextRequestId(s, startedAt)
       const begun = (explicit: ModelMetadata | undefined, cacheable: boolean): Begun => ({
         requestId,
+        agentType: requirements.agentType,
         startedAt,
         clock,
         config: current,

@@ -104,7 +104,14 @@ const settleStream = (
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
   const answered = (): Effect.Effect<void> => {
     if (response === undefined) return Effect.void
-    const evaluated = evaluation(s, begun, { requestId, model: attempt.model.id, taskType: requirements.taskType, request, response })
+    const evaluated = evaluation(s, begun, {
+      requestId,
+      agentType: begun.agentType,
+      model: attempt.model.id,
+      taskType: requirements.taskType,
+      request,
+      response
+    })
     const key = answerKey(s, request, begun, attempt.model.id)
     if (key === undefined) return evaluated === notEvaluated ? Effect.void : Effect.asVoid(evaluated)
     return evaluated === notEvaluated ? s.cache.set(key, response, cacheTtlMs) : Effect.flatMap(evaluated, () => s.cache.set(key, response, cacheTtlMs))
