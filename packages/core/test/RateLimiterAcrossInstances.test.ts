@@ -151,6 +151,29 @@ describe("RateLimiter across instances", () => {
       assert.strictEqual((yield* a.reserve(100, 100, roomy)).length, 50)
     }))
 
+  it.scoped("how many instances share the limits is logged when it changes, not at every sync", () =>
+    Effect.gen(function* () {
+      const logs: Array<string> = []
+      const logger = Logger.make(({ message }) => void logs.push(String(message)))
+      yield* Effect.gen(function* () {
+        const usage = yield* usageMemory
+        yield* instance("a", usage)
+        yield* settle
+        const scope = yield* Scope.make()
+        yield* instance("b", usage, defaultConfig, scope)
+        yield* TestClock.adjust(3 * SECOND)
+        yield* Scope.close(scope, Exit.void)
+        yield* TestClock.adjust(3 * SECOND)
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      // A's lines: alone, then two, then alone again; B's: two (it started after A).
+      assert.deepStrictEqual(logs.filter((l) => l.startsWith("rate limits:")), [
+        "rate limits: no other instance running on this database; this one may use each limit whole",
+        "rate limits: 2 instances running share each limit",
+        "rate limits: 2 instances running share each limit",
+        "rate limits: no other instance running on this database; this one may use each limit whole"
+      ])
+    }))
+
   it.scoped("an instance that vanished without a word keeps its share for 10 s, then no longer counts", () =>
     Effect.gen(function* () {
       const memory = yield* usageMemory

@@ -72,6 +72,8 @@ export const make = (options: {
   let prunedAt = -Infinity
   /** Whether the last sync saw other instances running (every window then holds a share). */
   let sharedBefore = false
+  /** How many instances the last sync saw running (0: no sync yet); a change is logged. */
+  let running = 0
   /** Whether this instance marked itself running (and must say it stops). */
   let marked = false
 
@@ -148,6 +150,14 @@ export const make = (options: {
     for (const key of keys) setShared!(key, at, windowMs, byKey.get(key) ?? [], blocked.get(key) ?? 0, share)
     for (const [key, until] of blocked) options.onSharedBlock?.(key, until)
     sharedKeys = touched
+    if (instances !== running) {
+      yield* Effect.logInfo(
+        instances === 1
+          ? "rate limits: no other instance running on this database; this one may use each limit whole"
+          : `rate limits: ${instances} instances running share each limit`
+      )
+      running = instances
+    }
     if (at - prunedAt >= windowMs) {
       prunedAt = at
       yield* usage.prune(at - windowMs - bucketMs)
