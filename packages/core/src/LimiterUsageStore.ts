@@ -1,12 +1,13 @@
 /**
- * LimiterUsageStore: the rate limiter's window counts, and the providers'
- * blocks, as each gateway instance shares them with the others on one
- * database. Every instance keeps
- * its windows in memory (the request path reads nothing else); its limiter
- * sync (`RateLimiter/Sync.ts`) writes the buckets it changed and reads the
+ * LimiterUsageStore: the rate limiter's window counts, the providers'
+ * blocks and the running instances, as each gateway instance shares them
+ * with the others on one database. Every instance keeps its windows in
+ * memory (the request path reads nothing else); its limiter sync
+ * (`RateLimiter/Sync.ts`) writes the buckets it changed and reads the
  * others' sums back every `rateLimits.syncIntervalMs`, so each window counts
  * what every instance admitted; likewise the blocks a provider's answer put
- * on a key, so no instance sends on a key another has seen refused.
+ * on a key, so no instance sends on a key another has seen refused, and a
+ * mark that it runs, so each knows how many share a limit.
  *
  * A bucket is one `bucketMs` slice of a limiter key's window (a model, or a
  * model and API key: `RateLimiter.storeKey`), numbered `epoch = floor(t /

@@ -85,7 +85,7 @@ export interface GatewayLiveOptions {
   readonly limiterStore?: Layer.Layer<LimiterStore, never, ReplacementNeeds> | undefined
   /**
    * Replace where instances on one database share their rate-limit window
-   * counts (default: SQL, `LimiterUsageStoreSql.layer`; synced every
+   * counts and provider blocks (default: SQL, `LimiterUsageStoreSql.layer`; synced every
    * `rateLimits.syncIntervalMs`, 1 s by default on PostgreSQL, off on SQLite).
    */
   readonly limiterUsageStore?: Layer.Layer<LimiterUsageStore, never, ReplacementNeeds> | undefined
