@@ -107,6 +107,7 @@ describe("exported services leak no requirements", () => {
       | "Gateway.Gateway"
       | "GatewayConfig.GatewayConfig"
       | "HealthChecker.HealthChecker"
+      | "HealthMarkStore.HealthMarkStore"
       | "InstanceId.InstanceId"
       | "LimiterStore.LimiterStore"
       | "LimiterUsageStore.LimiterUsageStore"
