@@ -103,13 +103,18 @@ export class RateLimitConfig extends Schema.Class<RateLimitConfig>("RateLimitCon
   syncIntervalMs: Schema.optional(PositiveInt)
 }) {}
 
-/** Health checks. */
+/**
+ * Health checks. `syncIntervalMs`: with several gateway instances on one
+ * database, how often each shares the models it finds unavailable and reads
+ * the others' (unset: the gateway's default, 1 s on PostgreSQL, none on SQLite).
+ */
 export class HealthCheckConfig extends Schema.Class<HealthCheckConfig>("HealthCheckConfig")({
   enabled: withDefault(Schema.Boolean, () => true),
   intervalMs: withDefault(PositiveInt, () => 60_000),
   timeoutMs: withDefault(PositiveInt, () => 10_000),
   failureThreshold: withDefault(PositiveInt, () => 3),
-  backoffCapMs: withDefault(PositiveInt, () => 600_000)
+  backoffCapMs: withDefault(PositiveInt, () => 600_000),
+  syncIntervalMs: Schema.optional(PositiveInt)
 }) {}
 
 /** Failover between candidates. */

@@ -17,6 +17,15 @@
  * `unavailable` with that reason and are not probed. With
  * `healthCheck.enabled: false` there are no probe fibers: passive signals only.
  *
+ * Several gateway instances on one database share the models their own
+ * checks find unavailable, every `healthCheck.syncIntervalMs`, through a
+ * `HealthMarkStore` (`HealthChecker/Sync.ts`): a model another instance
+ * marked reads as unavailable here too ("unavailable on another instance:
+ * ..."), until that instance finds it working again, its mark goes stale, or
+ * a check of this instance's own after the mark succeeds. Such a model's
+ * `retryAfterMs` is the sooner of the two instances' next probes; no
+ * `HealthChanged` is published for it here (its instance published one).
+ *
  * Every check is offered to the `RecordSink` as a `HealthCheckRecord` (real
  * calls only when they change something); the last `historySize` per model
  * stay in memory. Transitions into or out of `unavailable` publish
@@ -37,6 +46,9 @@ import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
 import * as State from "./HealthChecker/State.js"
+import * as Sync from "./HealthChecker/Sync.js"
+import { HealthMarkStore, type InstanceHealthMark } from "./HealthMarkStore.js"
+import { InstanceId } from "./InstanceId.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { Providers } from "./Provider.js"
 import { RecordSink } from "./RecordSink.js"
@@ -127,8 +139,11 @@ export const probeBackoff = (config: Pick<HealthCheckConfig, "intervalMs" | "bac
   return Schedule.exponential(Duration.millis(config.intervalMs), 2).pipe(Schedule.modifyDelay((delay) => Duration.min(delay, cap)))
 }
 
-/** Build the checker; its probe fibers live in the scope of the layer. */
-export const make = Effect.gen(function* () {
+/** `make`, with the default interval of the health sync between instances (`HealthChecker/Sync.ts`). */
+export const makeWith = (options: {
+  /** How often to share unavailable models when `healthCheck.syncIntervalMs` is unset (none: no sync then). */
+  readonly defaultSyncIntervalMs?: number | undefined
+}) => Effect.gen(function* () {
   const config = yield* GatewayConfig
   const events = yield* Events
   const sink = yield* RecordSink
@@ -145,6 +160,30 @@ export const make = Effect.gen(function* () {
   const probes = yield* FiberMap.make<string>()
 
   const entryOf = (map: ReadonlyMap<string, State.Entry>, model: string) => map.get(model) ?? State.initial(model)
+
+  // The models other instances on the database find unavailable (`HealthChecker/Sync.ts`), the latest mark per model.
+  let sharedMarks: ReadonlyMap<string, InstanceHealthMark> = new Map()
+
+  /**
+   * The mark of another instance that sets `entry`'s model aside here: its
+   * own checks found it unavailable, and no check of this instance since says
+   * it works (a success after the mark wins). None when this instance finds
+   * it unavailable itself.
+   */
+  const sharedMarkOf = (entry: State.Entry): InstanceHealthMark | undefined => {
+    if (sharedMarks.size === 0) return undefined
+    const health = entry.health
+    const mark = sharedMarks.get(health.model)
+    if (mark === undefined || health.status === "unavailable") return undefined
+    const succeededSince = health.status === "available" && health.consecutiveFailures === 0 && (health.lastCheckedAt ?? -Infinity) > mark.since
+    return succeededSince ? undefined : mark
+  }
+
+  /** `entry`'s health as this instance reads it: its own, or unavailable by another instance's mark. */
+  const effectiveHealth = (entry: State.Entry): ModelHealth => {
+    const mark = sharedMarkOf(entry)
+    return mark === undefined ? entry.health : { ...entry.health, status: "unavailable", reason: `unavailable on another instance: ${mark.reason}` }
+  }
 
   /** Apply a transition (synchronously, hence atomically). */
   const applyNow = (model: string, f: (entry: State.Entry) => State.Transition): State.Transition => {
@@ -319,9 +358,11 @@ export const make = Effect.gen(function* () {
     Effect.forkScoped
   )
 
-  /** A model's health as reported, with the time of its next probe when one is scheduled. */
-  const reported = (entry: State.Entry): ModelHealth =>
-    entry.nextProbeAt === undefined ? entry.health : { ...entry.health, nextProbeAt: entry.nextProbeAt }
+  /** A model's health as reported (another instance's mark included), with the time of its next probe when one is scheduled. */
+  const reported = (entry: State.Entry): ModelHealth => {
+    const health = effectiveHealth(entry)
+    return entry.nextProbeAt === undefined ? health : { ...health, nextProbeAt: entry.nextProbeAt }
+  }
 
   const status = (model: string) => Effect.sync(() => reported(entryOf(entries, model)))
 
@@ -351,15 +392,38 @@ export const make = Effect.gen(function* () {
   const availabilityOf = (models: ReadonlyArray<string>, now: number) =>
     models.map((model): Availability => {
       const entry = entryOf(entries, model)
+      const mark = sharedMarkOf(entry)
+      if (mark !== undefined) {
+        // Set aside by another instance: until its next probe, or this instance's own, whichever comes first.
+        const probes = [mark.nextProbeAt, entry.nextProbeAt].filter((at): at is number => at !== undefined)
+        const next = probes.length === 0 ? undefined : Math.min(...probes)
+        return { health: effectiveHealth(entry), available: false, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
+      }
       const health = entry.health
       const available = health.status !== "unavailable"
       const next = available || health.blocked === true ? undefined : entry.nextProbeAt
       return { health, available, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
     })
 
+  // With a `HealthMarkStore` (several instances on one database): share the models found unavailable.
+  const markStore = yield* Effect.serviceOption(HealthMarkStore)
+  if (Option.isSome(markStore)) {
+    const sync = Sync.make({
+      entries: () => entries.values(),
+      store: markStore.value,
+      instance: yield* InstanceId,
+      gatewayConfig: config,
+      defaultSyncIntervalMs: options.defaultSyncIntervalMs,
+      onMarks: (marks) => void (sharedMarks = marks)
+    })
+    // Added before the sync's fiber, so run after it is interrupted: no sync writes the marks again.
+    yield* Effect.addFinalizer(() => sync.leave)
+    yield* Effect.forkScoped(sync.run)
+  }
+
   return HealthChecker.of({
     status,
-    isAvailable: (model) => Effect.sync(() => entryOf(entries, model).health.status !== "unavailable"),
+    isAvailable: (model) => Effect.sync(() => effectiveHealth(entryOf(entries, model)).status !== "unavailable"),
     all: Effect.sync(() => [...entries.values()].map(reported)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.sync(() => entryOf(entries, model).history),
@@ -378,6 +442,23 @@ export const make = Effect.gen(function* () {
   })
 })
 
+/**
+ * Build the checker; its probe fibers live in the scope of the layer, and,
+ * when the context has a `HealthMarkStore`, the sync that shares unavailable
+ * models with other instances (`HealthChecker/Sync.ts`).
+ */
+export const make = makeWith({})
+
 /** The live checker: needs the configuration, events, record sink, registry, provider adapters and keys. */
 export const layer: Layer.Layer<HealthChecker, never, GatewayConfig | Events | RecordSink | ModelRegistry | Providers | ApiKeys> =
   Layer.scoped(HealthChecker, make)
+
+/**
+ * `layer`, sharing unavailable models every `defaultSyncIntervalMs` when the
+ * configuration names no `healthCheck.syncIntervalMs` and the context has a
+ * `HealthMarkStore` (GatewayLive: 1 s on PostgreSQL).
+ */
+export const layerWith = (options: {
+  readonly defaultSyncIntervalMs?: number | undefined
+}): Layer.Layer<HealthChecker, never, GatewayConfig | Events | RecordSink | ModelRegistry | Providers | ApiKeys> =>
+  Layer.scoped(HealthChecker, makeWith(options))

@@ -14,7 +14,7 @@ import { Context, Effect, Layer } from "effect"
 /** One model an instance found unavailable: since when, why, and when it probes it next. */
 export interface HealthMark {
   readonly model: string
-  /** When the instance found it unavailable (epoch ms). */
+  /** When the instance last found it unavailable (its last check, epoch ms): a check of another instance after it says more. */
   readonly since: number
   readonly reason: string
   /** When the instance probes it next (epoch ms; undefined: no probe scheduled). */

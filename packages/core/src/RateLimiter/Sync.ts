@@ -38,7 +38,7 @@
  */
 import type { StoreError } from "@modelgate/domain/Errors"
 import { Clock, Effect, Stream } from "effect"
-import { everyInterval, quietly } from "../internal/periodicSync.js"
+import { everyInterval, quietly, undoAtStop } from "../internal/periodicSync.js"
 import type { GatewayConfig } from "../GatewayConfig.js"
 import type { LimiterBlock, LimiterUsage, LimiterUsageStore } from "../LimiterUsageStore.js"
 import type { LimiterStore } from "./LimiterStore.js"
@@ -182,14 +182,7 @@ export const make = (options: {
    * keeping a share for it at their next sync (not `runningForMs` later).
    * Best effort: a failure or a store silent for 2 s is logged and left.
    */
-  const leave: Effect.Effect<void> = Effect.suspend(() =>
-    marked
-      ? usage.leave(instance).pipe(
-        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("no answer in 2 s") }),
-        Effect.catchAll((error) => Effect.logWarning("rate limit sync: could not say this instance stops", error.message))
-      )
-      : Effect.void
-  )
+  const leave = undoAtStop(() => marked, usage.leave(instance), "rate limit sync: could not say this instance stops")
 
   return { syncOnce, run, leave }
 }

@@ -35,6 +35,25 @@ export const quietly = <E extends { readonly message: string }>(
 }
 
 /**
+ * At stop: `undo` (what this instance wrote that the others must not keep
+ * counting), once something was written (`wrote`). Best effort: a failure, or
+ * a store silent for 2 s, is logged as a warning (`failed`) and left.
+ */
+export const undoAtStop = <E extends { readonly message: string }>(
+  wrote: () => boolean,
+  undo: Effect.Effect<void, E>,
+  failed: string
+): Effect.Effect<void> =>
+  Effect.suspend(() =>
+    wrote()
+      ? undo.pipe(
+        Effect.timeoutFail({ duration: "2 seconds", onTimeout: () => new Error("no answer in 2 s") }),
+        Effect.catchAll((error) => Effect.logWarning(failed, error.message))
+      )
+      : Effect.void
+  )
+
+/**
  * Run `sync` every interval `intervals` gives (none: not at all), switching
  * when it changes; with `first`, also once at each (re)start of the loop. One
  * sync after another: the next wait starts when a sync is back, so a slow
