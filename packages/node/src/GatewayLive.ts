@@ -32,8 +32,10 @@ import { layerMemory as limiterStoreMemory } from "@modelgate/core/RateLimiter/L
 import type { RecordSink } from "@modelgate/core/RecordSink"
 import type { RecordStore } from "@modelgate/core/RecordStore"
 import type { RecordWriter } from "@modelgate/core/RecordWriter"
+import type { HealthMarkStore } from "@modelgate/core/HealthMarkStore"
 import type { LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
 import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
+import * as HealthMarkStoreSql from "@modelgate/sql/HealthMarkStoreSql"
 import * as LimiterUsageStoreSql from "@modelgate/sql/LimiterUsageStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
@@ -89,11 +91,21 @@ export interface GatewayLiveOptions {
    * `rateLimits.syncIntervalMs`, 1 s by default on PostgreSQL, off on SQLite).
    */
   readonly limiterUsageStore?: Layer.Layer<LimiterUsageStore, never, ReplacementNeeds> | undefined
+  /**
+   * Replace where instances on one database share the models they find
+   * unavailable (default: SQL, `HealthMarkStoreSql.layer`; synced every
+   * `healthCheck.syncIntervalMs`, 1 s by default on PostgreSQL, off on SQLite).
+   */
+  readonly healthMarkStore?: Layer.Layer<HealthMarkStore, never, ReplacementNeeds> | undefined
   /** Replace where models added through the admin API are kept (default: SQL, `ModelStoreSql.layer`). */
   readonly modelStore?: Layer.Layer<ModelStore, never, ReplacementNeeds> | undefined
 }
 
-/** How often instances on PostgreSQL share their rate-limit windows when `rateLimits.syncIntervalMs` is unset. */
+/**
+ * How often instances on PostgreSQL share their rate-limit windows and the
+ * models they find unavailable, when `rateLimits.syncIntervalMs` /
+ * `healthCheck.syncIntervalMs` are unset.
+ */
 export const limiterSyncDefaultMs = 1_000
 
 /**
@@ -124,7 +136,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     // Where instances share the database (PostgreSQL; a read never blocks the event loop), budgets and the cache
     // read what the others wrote every `database.syncIntervalMs`; on SQLite budgets only if `budgets.syncIntervalMs` says so.
     const sharedSyncMs = target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
-    // Rate limits are per minute: on PostgreSQL their windows are shared every second (`rateLimits.syncIntervalMs`).
+    // Rate limits are per minute, and a failing provider costs each request that tries it: on PostgreSQL the
+    // limiter's windows and the models found unavailable are shared every second (`rateLimits` / `healthCheck.syncIntervalMs`).
     const limiterSyncMs = target._tag === "Postgres" ? limiterSyncDefaultMs : undefined
     return { data, target, sharedSyncMs, limiterSyncMs }
   })
@@ -178,7 +191,11 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   return Layer.merge(Gateway.layer, validateKeys).pipe(
     Layer.provideMerge(Failover.layer),
     Layer.provideMerge(ModelSelector.layer),
-    Layer.provideMerge(HealthChecker.layer),
+    Layer.provideMerge(
+      Layer.unwrapEffect(
+        Effect.map(target, ({ limiterSyncMs }) => HealthChecker.layerWith({ defaultSyncIntervalMs: limiterSyncMs }))
+      ).pipe(Layer.provide(options.healthMarkStore ?? HealthMarkStoreSql.layer))
+    ),
     Layer.provideMerge(signals),
     Layer.provideMerge(Layer.mergeAll(registry, ApiKeys.layer, providers)),
     Layer.provideMerge(accounting),

@@ -13,6 +13,7 @@ import failoverProvider from "./migrations/0007_failover_provider.js"
 import costRecordInstance from "./migrations/0008_cost_record_instance.js"
 import recordRetentionIndexes from "./migrations/0009_record_retention_indexes.js"
 import limiterUsage from "./migrations/0010_limiter_usage.js"
+import healthMarks from "./migrations/0011_health_marks.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -25,5 +26,6 @@ export const loader = Migrator.fromRecord({
   "0007_failover_provider": failoverProvider,
   "0008_cost_record_instance": costRecordInstance,
   "0009_record_retention_indexes": recordRetentionIndexes,
-  "0010_limiter_usage": limiterUsage
+  "0010_limiter_usage": limiterUsage,
+  "0011_health_marks": healthMarks
 })
