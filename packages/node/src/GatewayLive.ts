@@ -106,7 +106,7 @@ export interface GatewayLiveOptions {
  * models they find unavailable, when `rateLimits.syncIntervalMs` /
  * `healthCheck.syncIntervalMs` are unset.
  */
-export const limiterSyncDefaultMs = 1_000
+export const fastSyncDefaultMs = 1_000
 
 /**
  * The layer graph, bottom to top: Events, GatewayConfig -> SQLite or
@@ -138,8 +138,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     const sharedSyncMs = target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
     // Rate limits are per minute, and a failing provider costs each request that tries it: on PostgreSQL the
     // limiter's windows and the models found unavailable are shared every second (`rateLimits` / `healthCheck.syncIntervalMs`).
-    const limiterSyncMs = target._tag === "Postgres" ? limiterSyncDefaultMs : undefined
-    return { data, target, sharedSyncMs, limiterSyncMs }
+    const fastSyncMs = target._tag === "Postgres" ? fastSyncDefaultMs : undefined
+    return { data, target, sharedSyncMs, fastSyncMs }
   })
   const database = Layer.unwrapEffect(
     Effect.map(target, ({ target }) => Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`))))
@@ -166,7 +166,7 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
 
   const signals = Layer.mergeAll(
     Layer.unwrapEffect(
-      Effect.map(target, ({ limiterSyncMs }) => RateLimiter.layerWith({ defaultSyncIntervalMs: limiterSyncMs }))
+      Effect.map(target, ({ fastSyncMs }) => RateLimiter.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
     ).pipe(
       Layer.provide(options.limiterStore ?? limiterStoreMemory),
       Layer.provide(options.limiterUsageStore ?? LimiterUsageStoreSql.layer)
@@ -193,7 +193,7 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     Layer.provideMerge(ModelSelector.layer),
     Layer.provideMerge(
       Layer.unwrapEffect(
-        Effect.map(target, ({ limiterSyncMs }) => HealthChecker.layerWith({ defaultSyncIntervalMs: limiterSyncMs }))
+        Effect.map(target, ({ fastSyncMs }) => HealthChecker.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
       ).pipe(Layer.provide(options.healthMarkStore ?? HealthMarkStoreSql.layer))
     ),
     Layer.provideMerge(signals),
