@@ -9,9 +9,8 @@
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { type HealthMark, HealthMarkStore, type InstanceHealthMark } from "@modelgate/core/HealthMarkStore"
-import { StoreError } from "@modelgate/domain/Errors"
-import { Effect, Layer, Schema } from "effect"
-import { describeSqlError, transaction } from "./internal/recordRows.js"
+import { Array as Arr, Effect, Layer, Schema } from "effect"
+import { storeErrorOf, transaction } from "./internal/recordRows.js"
 import { Int, timeBound } from "./internal/sqlInt.js"
 
 /** Rows per INSERT: 6 parameters each, well under SQLite's bound-parameter limit (999 before 3.32). */
@@ -25,11 +24,8 @@ const MarkRow = Schema.Struct({
   next_probe_at: Schema.NullOr(Int)
 })
 
-/** Wrap an SQL or decoding failure of `operation` as a StoreError naming it. */
-const storeError =
-  (operation: string) =>
-  (error: { readonly message: string; readonly cause?: unknown }): StoreError =>
-    new StoreError({ operation: `health_marks.${operation}`, reason: describeSqlError(error) })
+/** A failure of `health_marks.<operation>`, naming it. */
+const storeError = storeErrorOf("health_marks")
 
 /** Build the SQL health mark store on the current `SqlClient` (migrations must have run). */
 export const make = Effect.gen(function* () {
@@ -47,12 +43,11 @@ export const make = Effect.gen(function* () {
         written_at: timeBound(at)
       })
       const rows = [...new Map(marks.map((m) => [m.model, row(m)])).values()]
-      const chunks = Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows))
       yield* transaction(
         sql,
         Effect.zipRight(
           sql`DELETE FROM health_marks WHERE instance = ${instance}`,
-          Effect.forEach(chunks, (chunk) => sql`INSERT INTO health_marks ${sql.insert(chunk)}`, { discard: true })
+          Effect.forEach(Arr.chunksOf(rows, chunkRows), (chunk) => sql`INSERT INTO health_marks ${sql.insert(chunk)}`, { discard: true })
         )
       )
     },

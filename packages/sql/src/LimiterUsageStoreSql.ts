@@ -9,9 +9,8 @@
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { type LimiterBlock, type LimiterUsage, LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
-import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
-import { describeSqlError, transaction } from "./internal/recordRows.js"
+import { storeErrorOf, writeChunked } from "./internal/recordRows.js"
 import { Int, timeBound } from "./internal/sqlInt.js"
 
 /** Rows per INSERT: 7 parameters each, well under SQLite's bound-parameter limit (999 before 3.32). */
@@ -19,11 +18,8 @@ const chunkRows = 100
 
 const UsageRow = Schema.Struct({ key: Schema.String, epoch: Int, requests: Int, tokens: Int })
 
-/** Wrap an SQL or decoding failure of `operation` as a StoreError naming it. */
-const storeError =
-  (operation: string) =>
-  (error: { readonly message: string; readonly cause?: unknown }): StoreError =>
-    new StoreError({ operation: `limiter_usage.${operation}`, reason: describeSqlError(error) })
+/** A failure of `limiter_usage.<operation>`, naming it. */
+const storeError = storeErrorOf("limiter_usage")
 
 /** `usage` with one entry per key and epoch, the last one given (as the memory store keeps it). */
 const lastPerBucket = (usage: ReadonlyArray<LimiterUsage>): ReadonlyArray<LimiterUsage> =>
@@ -50,10 +46,7 @@ export const make = Effect.gen(function* () {
         tokens: u.tokens,
         ends_at: (u.epoch + 1) * bucketMs
       }))
-      if (rows.length === 0) return
-      const chunks = Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows))
-      const writes = Effect.forEach(chunks, upsert, { discard: true })
-      yield* chunks.length === 1 ? writes : transaction(sql, writes)
+      yield* writeChunked(sql, rows, chunkRows, upsert)
     },
     Effect.mapError(storeError("put"))
   )
@@ -81,14 +74,12 @@ export const make = Effect.gen(function* () {
   const putBlocks = Effect.fn("LimiterUsageStoreSql.putBlocks")(
     function* (instance: string, blocks: ReadonlyArray<LimiterBlock>) {
       const rows = [...new Map(blocks.map((b) => [b.key, { instance, key: b.key, until: timeBound(b.until) }])).values()]
-      if (rows.length === 0) return
-      const chunks = Array.from({ length: Math.ceil(rows.length / chunkRows) }, (_, i) => rows.slice(i * chunkRows, (i + 1) * chunkRows))
-      const writes = Effect.forEach(
-        chunks,
-        (chunk) => sql`INSERT INTO limiter_blocks ${sql.insert(chunk)} ON CONFLICT (instance, key) DO UPDATE SET until = excluded.until`,
-        { discard: true }
+      yield* writeChunked(
+        sql,
+        rows,
+        chunkRows,
+        (chunk) => sql`INSERT INTO limiter_blocks ${sql.insert(chunk)} ON CONFLICT (instance, key) DO UPDATE SET until = excluded.until`
       )
-      yield* chunks.length === 1 ? writes : transaction(sql, writes)
     },
     Effect.mapError(storeError("putBlocks"))
   )

@@ -8,7 +8,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Cause, Effect, Exit, Option, Schema, Scope } from "effect"
+import { StoreError } from "@modelgate/domain/Errors"
+import { Array as Arr, Cause, Effect, Exit, Option, Schema, Scope } from "effect"
 
 /** A column value: text, number, or NULL. */
 export type Value = string | number | null
@@ -230,6 +231,26 @@ export const describeSqlError = (error: { readonly message: string; readonly cau
   const cause = error.cause
   const detail = cause instanceof Error ? cause.message : undefined
   return detail === undefined || detail === error.message ? error.message : `${error.message}: ${detail}`
+}
+
+/** A store's errors: a failure of `<table>.<operation>` as a `StoreError` naming it, with the database's reason. */
+export const storeErrorOf =
+  (table: string) => (operation: string) => (error: { readonly message: string; readonly cause?: unknown }): StoreError =>
+    new StoreError({ operation: `${table}.${operation}`, reason: describeSqlError(error) })
+
+/**
+ * Write `rows` in statements of at most `size` rows (`write` of each chunk):
+ * one statement alone, several in one transaction. Nothing for no rows.
+ */
+export const writeChunked = <Row, E, R>(
+  sql: SqlClient.SqlClient,
+  rows: ReadonlyArray<Row>,
+  size: number,
+  write: (chunk: ReadonlyArray<Row>) => Effect.Effect<unknown, E, R>
+): Effect.Effect<void, E | SqlError, R> => {
+  const chunks = Arr.chunksOf(rows, size)
+  const writes = Effect.forEach(chunks, write, { discard: true })
+  return chunks.length <= 1 ? writes : transaction(sql, writes)
 }
 
 const isSqlError = (u: unknown): u is SqlError =>
