@@ -13,6 +13,7 @@ import { Gateway } from "@modelgate/core/Gateway"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { RateLimiter } from "@modelgate/core/RateLimiter"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
+import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect, Stream, TestClock } from "effect"
 import { ask, noonUtc, stack } from "./fixture.js"
@@ -56,6 +57,11 @@ describe("RPM counts the adapter's retries", () => {
 
   it.scoped("a stream opened at its third HTTP request counts 3 requests on the model", () =>
     threeCounted([overloadedNow, overloadedNow], "gpt-4o-mini", (gateway) =>
+      Effect.flatMap(gateway.stream(ask("one", "gpt-4o-mini", { stream: true }), defaultRequirements), (answer) =>
+        Effect.as(Stream.runDrain(answer.chunks), answer.meta.model))), 20_000)
+
+  it.scoped("a stream opened at its third HTTP request that breaks before its first text counts 3 requests on the model", () =>
+    threeCounted([overloadedNow, overloadedNow, FakeOpenAi.faults.midStreamError(1)], "claude-haiku", (gateway) =>
       Effect.flatMap(gateway.stream(ask("one", "gpt-4o-mini", { stream: true }), defaultRequirements), (answer) =>
         Effect.as(Stream.runDrain(answer.chunks), answer.meta.model))), 20_000)
 })

@@ -144,6 +144,13 @@ export interface Outcome {
    * requests with the call's own.
    */
   readonly retried?: number | undefined
+  /**
+   * How many HTTP requests of a failed call the provider answered, when the
+   * caller knows better than the error: a stream the provider opened (a 200,
+   * after `retried` answered retries) that broke before its first content
+   * (`failed` counts them all in the limiter's requests).
+   */
+  readonly answered?: number | undefined
 }
 
 /** The performance record of one call (or cache hit) of `model`. */
@@ -265,7 +272,9 @@ export const failed = (
     const { config, limit } = held
     const billed = error.usage
     // Every HTTP request of the call that the provider answered (its retries included) counts in its requests.
-    const answered = error.attempts === undefined
+    const answered = outcome.answered !== undefined
+      ? outcome.answered
+      : error.attempts === undefined
       ? (error.status === undefined ? 0 : 1) + (outcome.retried ?? 0)
       : error.attempts.filter((a) => a.status !== undefined).length
     if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens, answered - 1)

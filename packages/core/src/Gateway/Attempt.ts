@@ -35,6 +35,13 @@ export interface Attempt {
    * part of the request's cost.
    */
   readonly chargedBefore: PicoUsd
+  /**
+   * Set by a stream's `use` once the provider opened the stream: the HTTP
+   * requests of the call it answered (the opening 200 and the adapter's
+   * retries before it). A stream that then breaks before its first content
+   * is counted with all of them in the limiter (`Outcome.answered`).
+   */
+  opened?: number
 }
 
 /** Prompt tokens of `request` per tokenizer, computed at most once per encoding. */
@@ -136,7 +143,8 @@ const attemptOn = <A, B>(
                 requestId,
                 requirements,
                 now: clock.unsafeCurrentTimeMillis(),
-                streamed
+                streamed,
+                answered: attempt.opened
               }),
               (cost) => {
                 charged += cost

@@ -207,9 +207,14 @@ export const streamAnswer = (
     begun,
     {
       streamed: true,
-      use: ({ key, model, provider }) =>
-        Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) =>
-          Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open), (peeled) => ({ started, peeled }))),
+      use: (attempt) => {
+        const { key, model, provider } = attempt
+        return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) => {
+          // Opened: the provider answered this request (and its retries), whatever breaks while peeling.
+          attempt.opened = 1 + (started.retried ?? 0)
+          return Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open), (peeled) => ({ started, peeled }))
+        })
+      },
       after: (attempt, { peeled, started }) =>
         Effect.sync(() => answerStream(s, request, requirements, begun, options?.cacheTtlMs, attempt, started, peeled))
     },
