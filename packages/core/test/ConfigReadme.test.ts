@@ -32,15 +32,19 @@ const resolve = (node: JsonSchema): JsonSchema =>
 
 /**
  * The path of every leaf field of the schema (`server.timeouts.headersMs`):
- * a record's entries as `<key>` (`providers.<key>.baseUrl`), the fields of an
+ * a record's entries as `<key>` (`providers.<key>.baseUrl`), its named ones
+ * too (`providers.openai`, whose `baseUrl` may be left out), the fields of an
  * array's objects under `[]` (`auth.virtualKeys[].name`).
  */
 const fieldPaths = (node: JsonSchema, prefix: string): ReadonlyArray<string> => {
   const at = resolve(node)
+  const record = typeof at.additionalProperties === "object"
   const items = at.items !== undefined ? fieldPaths(at.items, `${prefix}[]`) : []
-  const own = Object.entries(at.properties ?? {}).flatMap(([name, child]) => fieldPaths(child, prefix === "" ? name : `${prefix}.${name}`))
+  const own = Object.entries(at.properties ?? {}).flatMap(([name, child]) =>
+    fieldPaths(child, record ? `${prefix}.<key>` : prefix === "" ? name : `${prefix}.${name}`)
+  )
   const entries = typeof at.additionalProperties === "object" ? fieldPaths(at.additionalProperties, `${prefix}.<key>`) : []
-  const inner = [...own, ...entries, ...items]
+  const inner = [...new Set([...own, ...entries]), ...items]
   return inner.length === 0 ? [prefix.replace(/\[\]$/, "")] : inner
 }
 

@@ -95,6 +95,23 @@ describe("GatewayConfig: loading", () => {
       Effect.provide(NodeContext.layer)
     ))
 
+  it.scoped("an entry of a default provider may leave out its baseUrl: it keeps the default's", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({
+        "gateway.json": { providers: { openai: { maxRetries: 5 }, ollama: { maxConcurrency: 2 } } },
+        "environments/prod.json": { providers: { anthropic: { timeoutMs: 9000 } } }
+      })
+      const { config } = yield* build(dir, "prod")
+      const c = yield* config.get
+      assert.strictEqual(c.providers.openai?.baseUrl, "https://api.openai.com/v1")
+      assert.strictEqual(c.providers.openai?.maxRetries, 5)
+      assert.strictEqual(c.providers.ollama?.baseUrl, "http://127.0.0.1:11434")
+      assert.strictEqual(c.providers.ollama?.timeoutMs, 300_000)
+      assert.strictEqual(c.providers.ollama?.maxConcurrency, 2)
+      assert.strictEqual(c.providers.anthropic?.baseUrl, "https://api.anthropic.com")
+      assert.strictEqual(c.providers.anthropic?.timeoutMs, 9000)
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
   it.effect("the shipped config directory is valid in every environment", () =>
     Effect.gen(function* () {
       const problems = yield* validate(path.join(repoRoot, "config"))

@@ -88,7 +88,8 @@ export const loadAll = (
     const baseFile = path.join(source.directory, "gateway.json")
     const base = yield* Effect.either(readJson(baseFile))
     if (Either.isLeft(base)) return Either.left([base.left])
-    const baseErrors = Either.match(decodeAll(GatewayConfigData, baseFile, base.right), { onLeft: (e) => e, onRight: () => [] })
+    // Each file is checked over the defaults: an entry of a default provider may leave out its `baseUrl`.
+    const baseErrors = Either.match(decodeAll(GatewayConfigData, baseFile, deepMerge(encodedDefaults, base.right)), { onLeft: (e) => e, onRight: () => [] })
     if (baseErrors.length > 0) return Either.left(baseErrors)
 
     let merged = base.right
@@ -103,7 +104,7 @@ export const loadAll = (
       const overlay = Option.isNone(text.right) ? Either.right<unknown>({}) : parseJson(overlayFile, text.right.value)
       if (Either.isLeft(overlay)) return Either.left([overlay.left])
       merged = deepMerge(base.right, overlay.right)
-      const errors = Either.match(decodeAll(GatewayConfigData, overlayFile, merged), { onLeft: (e) => e, onRight: () => [] })
+      const errors = Either.match(decodeAll(GatewayConfigData, overlayFile, deepMerge(encodedDefaults, merged)), { onLeft: (e) => e, onRight: () => [] })
       if (errors.length > 0) return Either.left(errors)
     }
 
