@@ -61,6 +61,19 @@ describe("A stream that fails before any of the answer", () => {
       assert.notInclude(r.text, "\"error\"")
     }))
 
+  it.scopedLive("with failover.streamHoldMs 0 the opening goes out as it comes: an error after it ends the stream, no failover", () =>
+    Effect.gen(function* () {
+      const s = yield* serveRaw({ failover: { streamHoldMs: 0 } })
+      s.openai.script({ contentType: "text/event-stream", body: sseBody([roleOnly, serverError]) })
+      s.ollama.script(llamaAnswer)
+      const r = yield* post(s.url, ask("gpt"))
+      assert.strictEqual(r.headers.get("x-modelgate-model"), "gpt", r.text)
+      const data = events(r.text)
+      assert.include(data[0]!, "\"role\":\"assistant\"")
+      assert.isTrue(data[data.length - 1]!.startsWith("{\"error\""), r.text)
+      assert.lengthOf(s.ollama.requests, 0)
+    }))
+
   it.scopedLive("control: a stream that carried some of the answer before its error is not failed over", () =>
     Effect.gen(function* () {
       const s = yield* serveRaw()

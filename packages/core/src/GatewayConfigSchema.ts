@@ -55,7 +55,13 @@ export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
    * Serve the dashboard at `/dashboard` (a page reading the JSON API with
    * the key its user types; the page itself holds no data).
    */
-  dashboard: withDefault(Schema.Boolean, () => true)
+  dashboard: withDefault(Schema.Boolean, () => true),
+  /**
+   * A streamed chat answer that sent nothing for this long gets a
+   * `: keep-alive` comment (SSE readers skip it), so a proxy's idle timeout
+   * does not cut a stream while its model thinks. 0: none.
+   */
+  sseKeepAliveMs: withDefault(Schema.Int.pipe(Schema.between(0, 3_600_000)), () => 15_000)
 }) {}
 
 /** Embedded SQLite store. */
@@ -125,7 +131,14 @@ export class FailoverConfig extends Schema.Class<FailoverConfig>("FailoverConfig
   excessiveThreshold: withDefault(PositiveInt, () => 10),
   excessiveWindowMs: withDefault(PositiveInt, () => 300_000),
   queueDeadlineMs: withDefault(Schema.NonNegative, () => 30_000),
-  queueCapacity: withDefault(PositiveInt, () => 1_000)
+  queueCapacity: withDefault(PositiveInt, () => 1_000),
+  /**
+   * How long a stream whose first chunks carry none of the answer (a
+   * role-only opening) is held back, so that a failure can still fail over;
+   * then the client gets the opening, and a later failure ends the stream
+   * with an error event. 0: no hold past the first chunk.
+   */
+  streamHoldMs: withDefault(Schema.Int.pipe(Schema.between(0, 600_000)), () => 10_000)
 }) {}
 
 /** Response cache. */

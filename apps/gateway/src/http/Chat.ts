@@ -12,7 +12,7 @@ import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import type { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { ChatRequest, type ChatResponse } from "@modelgate/domain/Chat"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Cause, Chunk, Effect, Either, Option, Stream } from "effect"
+import { Cause, Chunk, Effect, Either, Option, type Scope, Stream } from "effect"
 import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
 import { collect, decoder, drain, nestedDeeper, nestedTooDeep, parseJson, readFrom, refusedUnread } from "./Body.js"
@@ -21,6 +21,7 @@ import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, write
 import type * as RequestId from "./RequestId.js"
 import { boundBy, optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
 import * as Sse from "./Sse.js"
+import * as SseKeepAlive from "./SseKeepAlive.js"
 import { costHeader, formatUsd } from "./Usd.js"
 
 const decodeFull = decoder(ChatRequest)
@@ -164,9 +165,12 @@ export interface ChatHandler {
 export const make = (
   ids: RequestId.RequestIds,
   virtualKeyOf: (headers: Headers.Headers) => VirtualKey | undefined = () => undefined
-): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig> => Effect.gen(function* () {
+): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig | Scope.Scope> => Effect.gen(function* () {
   const gateway = yield* Gateway
-  const maxBytes = (yield* (yield* GatewayConfig).get).server.maxBodyBytes
+  const server = (yield* (yield* GatewayConfig).get).server
+  const maxBytes = server.maxBodyBytes
+  // Read once at start, as the rest of `server`.
+  const keepAlive = yield* SseKeepAlive.make(server.sseKeepAliveMs)
 
   // The sync work of a request (JSON, Schema decode, requirements) runs in the body read's callback, and the
   // answer is one write: few Effect steps on the hot route.
@@ -198,7 +202,7 @@ export const make = (
   const writeCall = (res: Http.ServerResponse, call: Call, handed: boolean) =>
     answerCall(call, (streamed, headers, includeUsage) => {
       headers["content-type"] = "text/event-stream"
-      return Effect.as(Sse.write(res, headers, streamed, includeUsage, handed), sent(200))
+      return Effect.as(Sse.write(res, headers, streamed, includeUsage, handed, keepAlive), sent(200))
     }, ({ meta, response }) => {
       const headers = metaHeaders(meta)
       headers["content-type"] = "application/json"
@@ -269,7 +273,7 @@ export const make = (
         return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
       }
       headers["content-type"] = "text/event-stream"
-      return Effect.as(Sse.write(res, headers, streamed, includeUsage), HttpServerResponse.empty({ status: 200, headers }))
+      return Effect.as(Sse.write(res, headers, streamed, includeUsage, false, keepAlive), HttpServerResponse.empty({ status: 200, headers }))
     }, ({ meta, response }) =>
       // `Effect.succeed` here costs what `Effect.map`'s `sync` did: the same steps.
       Effect.succeed(HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) }))))

@@ -12,6 +12,7 @@ import type { StreamAnswer, StreamPull } from "@modelgate/core/Gateway"
 import type { ChatChunk } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { type ApiError, errorBody, fromGatewayError, internal } from "./ApiError.js"
+import * as KeepAlive from "./SseKeepAlive.js"
 import { costHeader, formatUsd } from "./Usd.js"
 
 const DONE = "data: [DONE]\n\n"
@@ -98,17 +99,19 @@ const ended = (res: Http.ServerResponse, last: string): Effect.Effect<void> =>
  * no channel of the writer's own (~270 Effect ops fewer per stream).
  * With `handed`, it completes as soon as the last event is given to `res`
  * (the caller counts the request until the response finishes or closes).
+ * `keepAlive` watches the stream while it is written (`SseKeepAlive`).
  */
 export const write = (
   res: Http.ServerResponse,
   headers: Record<string, string>,
   answer: StreamAnswer,
   includeUsage: boolean,
-  handed = false
+  handed = false,
+  keepAlive: KeepAlive.SseKeepAlive = KeepAlive.off
 ): Effect.Effect<void> =>
   answer.open === undefined
-    ? writeStream(res, headers, answer, includeUsage, handed)
-    : writePull(res, headers, answer, answer.open, includeUsage, handed)
+    ? writeStream(res, headers, answer, includeUsage, handed, keepAlive)
+    : writePull(res, headers, answer, answer.open, includeUsage, handed, keepAlive)
 
 /** The answer's chunk stream, pulled through its channel in a scope closed at the end. */
 const writeStream = (
@@ -116,12 +119,14 @@ const writeStream = (
   headers: Record<string, string>,
   answer: StreamAnswer,
   includeUsage: boolean,
-  handed: boolean
+  handed: boolean,
+  keepAlive: KeepAlive.SseKeepAlive
 ): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
       const body = Effect.flatMap(Channel.toPullIn(Stream.toChannel(answer.chunks), scope), (pull) => {
         res.writeHead(200, headers)
+        keepAlive.watch(res)
         // Each pull is a batch of chunks (`Right`) or the end of the stream (`Left`).
         const step: Effect.Effect<void, ProviderError> = Effect.flatMap(pull, (next) => {
           if (Either.isLeft(next)) return Effect.void
@@ -130,7 +135,7 @@ const writeStream = (
         })
         return step
       })
-      return finish(res, answer, restore, body, (exit) => Scope.close(scope, exit), handed)
+      return finish(res, answer, restore, body, (exit) => Scope.close(scope, exit), handed, keepAlive)
     })
   )
 
@@ -144,12 +149,14 @@ const writePull = (
   answer: StreamAnswer,
   open: () => StreamPull,
   includeUsage: boolean,
-  handed: boolean
+  handed: boolean,
+  keepAlive: KeepAlive.SseKeepAlive
 ): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
       const { close, pull } = open()
       res.writeHead(200, headers)
+      keepAlive.watch(res)
       // Each pull is a batch of chunks, or fails `None` at the end of the stream.
       const step: Effect.Effect<void, ProviderError> = Effect.matchEffect(pull, {
         onFailure: (end) => (Option.isNone(end) ? Effect.void : Effect.fail(end.value)),
@@ -158,7 +165,7 @@ const writePull = (
           return text === "" || send(res, text) ? step : Effect.zipRight(drained(res), step)
         }
       })
-      return finish(res, answer, restore, step, close, handed)
+      return finish(res, answer, restore, step, close, handed, keepAlive)
     })
   )
 
@@ -191,7 +198,8 @@ const finish = (
   restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>,
   body: Effect.Effect<void, ProviderError>,
   close: (exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>,
-  handed: boolean
+  handed: boolean,
+  keepAlive: KeepAlive.SseKeepAlive
 ): Effect.Effect<void> => {
   // The last event: waited for until written, or (`handed`) only given to `res` (no wake-up after the write).
   const last = (text: string) =>
@@ -202,9 +210,13 @@ const finish = (
       : restore(ended(res, text))
   return Effect.matchCauseEffect(restore(body), {
     // Closing settles the stream (its cost is known after it): the cost trailer goes with the last event.
-    onSuccess: () => Effect.zipRight(close(Exit.void), Effect.suspend(() => last(withCostTrailer(res, answer, DONE)))),
-    onFailure: (cause) =>
-      Effect.zipRight(
+    onSuccess: () => {
+      keepAlive.unwatch(res)
+      return Effect.zipRight(close(Exit.void), Effect.suspend(() => last(withCostTrailer(res, answer, DONE))))
+    },
+    onFailure: (cause) => {
+      keepAlive.unwatch(res)
+      return Effect.zipRight(
         close(Exit.failCause(cause)),
         Cause.isInterruptedOnly(cause)
           ? Effect.suspend(() => {
@@ -214,5 +226,6 @@ const finish = (
           })
           : Effect.flatMap(streamError(answer, cause), (error) => last(errorFrame(error)))
       )
+    }
   })
 }

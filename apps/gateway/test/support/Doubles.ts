@@ -252,6 +252,8 @@ export interface ServerOptions {
   readonly timeouts?: Partial<ConstructorParameters<typeof ServerTimeouts>[0]>
   /** `server.cors` of the running configuration (default: none). */
   readonly cors?: ReadonlyArray<string>
+  /** `server.sseKeepAliveMs` of the running configuration (default: the default's). */
+  readonly sseKeepAliveMs?: number
   /** `logLevel` of the running configuration (default: the default's). */
   readonly logLevel?: GatewayConfigData["logLevel"]
 }
@@ -270,6 +272,7 @@ export const services = (gateway: Gateway["Type"], options: ServerOptions = {}) 
           shutdownGraceMs: options.shutdownGraceMs ?? defaultConfig.server.shutdownGraceMs,
           cors: options.cors ?? defaultConfig.server.cors,
           maxConnections: options.maxConnections ?? defaultConfig.server.maxConnections,
+          sseKeepAliveMs: options.sseKeepAliveMs ?? defaultConfig.server.sseKeepAliveMs,
           timeouts: ServerTimeouts.make({ ...defaultConfig.server.timeouts, ...options.timeouts })
         })
       })

@@ -212,7 +212,8 @@ export const streamAnswer = (
         return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) => {
           // Opened: the provider answered this request (and its retries), whatever breaks while peeling.
           attempt.opened = 1 + (started.retried ?? 0)
-          return Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open), (peeled) => ({ started, peeled }))
+          const hold = { clock: begun.clock, ms: begun.config.failover.streamHoldMs }
+          return Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open, hold), (peeled) => ({ started, peeled }))
         })
       },
       after: (attempt, { peeled, started }) =>

@@ -6,7 +6,7 @@
  */
 import type { Annotation, ChatChunk, ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
-import { Cause, Channel, Chunk, type Clock, Effect, Exit, Option, Scope, Stream } from "effect"
+import { Cause, Channel, Chunk, type Clock, Duration, Effect, Exit, Fiber, Option, Scope, Stream } from "effect"
 
 /** A provider stream whose first chunk was pulled. */
 export interface Peeled<E> {
@@ -36,21 +36,88 @@ const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
   return false
 }
 
+/** A stream's pull: a batch of chunks, or `None` at its end. */
+type Pull<E> = Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
+
+/**
+ * How long a stream's opening may be held back: once a first batch came
+ * that carries none of the answer (a role-only opening), the peel waits at
+ * most `ms` more for one that does (`FailoverConfig.streamHoldMs`).
+ */
+export interface Hold {
+  readonly clock: Clock.Clock
+  readonly ms: number
+}
+
+/**
+ * The chunks peeled off a stream and the pull of the rest: the stream's own,
+ * or, when the hold ran out while a pull was under way, one that first takes
+ * that pull's batch (`stop` interrupts it when the consumer closes first).
+ */
+interface Opening<E> {
+  readonly first: Chunk.Chunk<ChatChunk>
+  readonly pull: Pull<E>
+  readonly stop?: Effect.Effect<void> | undefined
+}
+
 /**
  * The first batches of `pull` up to and including the first that carries
  * some of the answer (`carriesAnswer`), as one batch: a stream that fails or
  * ends before any of the answer fails the peel (and can fail over) instead of
  * committing the client to an empty role delta and an error event. Fails
- * `None` when the stream ends first.
+ * `None` when the stream ends first. With a `hold`, an opening that carries
+ * none of the answer is held back at most `hold.ms`
+ * (`heldUntil`): a model that thinks for a minute before its first word
+ * still gets its client's connection going, and past proxies' idle timeouts.
  */
-const untilAnswer = <E>(
-  pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>,
-  before: Chunk.Chunk<ChatChunk> = Chunk.empty()
-): Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>> =>
+const untilAnswer = <E>(pull: Pull<E>, hold: Hold | undefined, before: Chunk.Chunk<ChatChunk> = Chunk.empty()): Effect.Effect<Opening<E>, Option.Option<E>> =>
   Effect.flatMap(pull, (batch) => {
     const all = Chunk.isEmpty(before) ? batch : Chunk.appendAll(before, batch)
-    return carriesAnswer(batch) ? Effect.succeed(all) : untilAnswer(pull, all)
+    if (carriesAnswer(batch)) return Effect.succeed({ first: all, pull })
+    return hold === undefined ? untilAnswer(pull, hold, all) : heldUntil(pull, all, hold.clock.unsafeCurrentTimeMillis() + hold.ms, hold.clock)
   })
+
+/**
+ * Pull on until a batch carries some of the answer or `deadline` passes,
+ * whichever is first; at the deadline the opening so far is the first batch.
+ * The pull under way then goes on in its own fiber: the rest of the stream
+ * begins with its batch (or its failure), and `stop` interrupts it. Only a
+ * stream whose opening carries none of the answer gets here: an answer in the first batch forks nothing.
+ */
+const heldUntil = <E>(pull: Pull<E>, before: Chunk.Chunk<ChatChunk>, deadline: number, clock: Clock.Clock): Effect.Effect<Opening<E>, Option.Option<E>> => {
+  const left = deadline - clock.unsafeCurrentTimeMillis()
+  if (left <= 0) return Effect.succeed({ first: before, pull })
+  return Effect.flatMap(Effect.forkDaemon(pull), (fiber) =>
+    Effect.onInterrupt(
+      Effect.flatMap(
+        Effect.timeoutTo(Fiber.join(fiber), { duration: Duration.millis(left), onTimeout: () => undefined, onSuccess: (batch) => batch }),
+        (batch): Effect.Effect<Opening<E>, Option.Option<E>> => {
+          if (batch === undefined) return Effect.succeed(pendingOpening(before, fiber, pull))
+          const all = Chunk.appendAll(before, batch)
+          return carriesAnswer(batch) ? Effect.succeed({ first: all, pull }) : heldUntil(pull, all, deadline, clock)
+        }
+      ),
+      () => Fiber.interrupt(fiber)
+    ))
+}
+
+/** The opening `first`, with the rest of the stream beginning with `pending`'s batch. */
+const pendingOpening = <E>(
+  first: Chunk.Chunk<ChatChunk>,
+  pending: Fiber.RuntimeFiber<Chunk.Chunk<ChatChunk>, Option.Option<E>>,
+  pull: Pull<E>
+): Opening<E> => {
+  let joined = false
+  return {
+    first,
+    pull: Effect.suspend(() => {
+      if (joined) return pull
+      joined = true
+      return Fiber.join(pending)
+    }),
+    stop: Fiber.interrupt(pending)
+  }
+}
 
 /**
  * Pull the first chunks of `stream`, up to the first batch that carries some
@@ -69,9 +136,10 @@ const untilAnswer = <E>(
 export const peelFirst = <E>(
   stream: Stream.Stream<ChatChunk, E>,
   onEmpty: () => E,
-  open?: (() => Pullable<E>) | undefined
+  open?: (() => Pullable<E>) | undefined,
+  hold?: Hold | undefined
 ): Effect.Effect<Peeled<E>, E> =>
-  open !== undefined ? peelPull(open, onEmpty) : Effect.uninterruptibleMask((restore) =>
+  open !== undefined ? peelPull(open, onEmpty, hold) : Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
       const close = Scope.close(scope, Exit.void)
       const pulled = Effect.flatMap(Channel.toPullIn(Stream.toChannel(stream), scope), (next) => {
@@ -80,9 +148,9 @@ export const peelFirst = <E>(
           onFailure: (e) => Effect.fail(Option.some(e)),
           onSuccess: (batch) => (batch._tag === "Left" ? ended : Effect.succeed(batch.right))
         })
-        return Effect.matchEffect(untilAnswer(pull), {
+        return Effect.matchEffect(untilAnswer(pull, hold), {
           onFailure: (e): Effect.Effect<Peeled<E>, E> => Effect.fail(Option.isSome(e) ? e.value : onEmpty()),
-          onSuccess: (first) => Effect.succeed({ first, pull, close })
+          onSuccess: (opening) => Effect.succeed(peeledFrom(opening, close))
         })
       })
       return Effect.matchCauseEffect(restore(pulled), {
@@ -105,15 +173,22 @@ export interface Pullable<E> {
  * adapter, bench/micro-stream-gateway.ts). A
  * failure, the end or an interruption before the first chunk closes it.
  */
-const peelPull = <E>(open: () => Pullable<E>, onEmpty: () => E): Effect.Effect<Peeled<E>, E> =>
+const peelPull = <E>(open: () => Pullable<E>, onEmpty: () => E, hold: Hold | undefined): Effect.Effect<Peeled<E>, E> =>
   Effect.uninterruptibleMask((restore) => {
     const opened = open()
-    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull)), {
+    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull, hold)), {
       onFailure: (cause) =>
         Effect.zipRight(opened.close, Effect.failCause(Cause.map(cause, (e) => (Option.isSome(e) ? e.value : onEmpty())))),
-      onSuccess: (first): Effect.Effect<Peeled<E>, E> => Effect.succeed({ first, pull: opened.pull, close: opened.close })
+      onSuccess: (opening): Effect.Effect<Peeled<E>, E> => Effect.succeed(peeledFrom(opening, opened.close))
     })
   })
+
+/** The peeled stream of `opening`, closed by `close` (after stopping a pull still under way). */
+const peeledFrom = <E>(opening: Opening<E>, close: Effect.Effect<void>): Peeled<E> => ({
+  first: opening.first,
+  pull: opening.pull,
+  close: opening.stop === undefined ? close : Effect.zipRight(opening.stop, close)
+})
 
 /** How `deliver` serves a peeled stream. */
 export interface DeliverOptions {
