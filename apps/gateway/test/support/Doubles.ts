@@ -253,7 +253,7 @@ export interface ServerOptions {
   /** `server.cors` of the running configuration (default: none). */
   readonly cors?: ReadonlyArray<string>
   /** `server.sseKeepAliveMs` of the running configuration (default: the default's). */
-  readonly sseKeepAliveMs?: number
+  readonly sseKeepAliveMs?: number | undefined
   /** `logLevel` of the running configuration (default: the default's). */
   readonly logLevel?: GatewayConfigData["logLevel"]
 }

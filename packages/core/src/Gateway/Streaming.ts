@@ -87,18 +87,21 @@ const untilAnswer = <E>(pull: Pull<E>, hold: Hold | undefined, before: Chunk.Chu
 const heldUntil = <E>(pull: Pull<E>, before: Chunk.Chunk<ChatChunk>, deadline: number, clock: Clock.Clock): Effect.Effect<Opening<E>, Option.Option<E>> => {
   const left = deadline - clock.unsafeCurrentTimeMillis()
   if (left <= 0) return Effect.succeed({ first: before, pull })
-  return Effect.flatMap(Effect.forkDaemon(pull), (fiber) =>
-    Effect.onInterrupt(
-      Effect.flatMap(
-        Effect.timeoutTo(Fiber.join(fiber), { duration: Duration.millis(left), onTimeout: () => undefined, onSuccess: (batch) => batch }),
-        (batch): Effect.Effect<Opening<E>, Option.Option<E>> => {
-          if (batch === undefined) return Effect.succeed(pendingOpening(before, fiber, pull))
-          const all = Chunk.appendAll(before, batch)
-          return carriesAnswer(batch) ? Effect.succeed({ first: all, pull }) : heldUntil(pull, all, deadline, clock)
-        }
-      ),
-      () => Fiber.interrupt(fiber)
-    ))
+  // Forked and watched in one uninterruptible step (an interruption cannot land between the two); the pull itself stays interruptible.
+  return Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(Effect.forkDaemon(Effect.interruptible(pull)), (fiber) =>
+      Effect.onInterrupt(
+        restore(Effect.flatMap(
+          Effect.timeoutTo(Fiber.join(fiber), { duration: Duration.millis(left), onTimeout: () => undefined, onSuccess: (batch) => batch }),
+          (batch): Effect.Effect<Opening<E>, Option.Option<E>> => {
+            if (batch === undefined) return Effect.succeed(pendingOpening(before, fiber, pull))
+            const all = Chunk.appendAll(before, batch)
+            return carriesAnswer(batch) ? Effect.succeed({ first: all, pull }) : heldUntil(pull, all, deadline, clock)
+          }
+        )),
+        () => Fiber.interrupt(fiber)
+      ))
+  )
 }
 
 /** The opening `first`, with the rest of the stream beginning with `pending`'s batch. */
