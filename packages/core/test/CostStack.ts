@@ -29,8 +29,9 @@ import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
 
 /**
  * The gateway over `models`, every call answered by `provider`; failover
- * without backoff and no queue wait (nothing waits on the test clock), the
- * response cache as `config` says (off by default), events on `events`.
+ * without backoff and no queue wait (nothing waits on the test clock) unless
+ * `config.failover` says otherwise, the response cache as `config` says (off
+ * by default), events on `events`.
  */
 export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
 (models: ReadonlyArray<ModelMetadata>, provider: Provider, config: Partial<typeof GatewayConfigData.Type> = {}) =>
@@ -50,7 +51,7 @@ export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
       ...defaultConfig,
       cache: CacheConfig.make({ enabled: false }),
       ...config,
-      failover: FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
+      failover: config.failover ?? FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
     }))),
     Layer.provideMerge(events)
   )

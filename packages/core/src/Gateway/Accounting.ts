@@ -133,7 +133,8 @@ export interface Outcome {
   readonly timeToFirstTokenMs?: number | undefined
   readonly streamed: boolean
   /**
-   * The client left before the answer's end (a stream it stopped reading):
+   * The client left before the answer's end (a stream it stopped reading, a
+   * complete call it left while the provider worked on it, which ran on):
    * `succeeded` settles and charges it as usual, and records its performance
    * as `Interrupted`, the client's doing (`PerformanceMonitor/Counted.ts`).
    */
@@ -193,7 +194,11 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
   return { cost, record }
 }
 
-/** The error class of a call its client left (a complete call interrupted, a stream left or never read). */
+/**
+ * The error class of a call its client left (a stream left or never read, a
+ * complete call that ran on after its client left), or that was interrupted
+ * (its client left before it started, the gateway shut down while it ran).
+ */
 export const clientLeft = "Interrupted"
 
 /**

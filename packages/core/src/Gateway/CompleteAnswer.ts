@@ -1,9 +1,12 @@
 /**
  * The complete (non-streamed) answer of a request that the cache did not
  * answer: selection, failover, the call and its accounting, then events,
- * evaluation and the cache write.
+ * evaluation and the cache write. A call whose client left once the
+ * provider had it runs on and is accounted and cached all the same
+ * (`AttemptSteps.leftBehind`): the provider bills the whole answer.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect } from "effect"
@@ -13,6 +16,13 @@ import * as Accounting from "./Accounting.js"
 import { answerMeta, answerOver, providerRequest, selectedThenEvaluated } from "./Attempt.js"
 import { answerKey, type Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
+
+/** Every answer is named after the gateway's request (as streams and cache hits are), whatever its provider called it. */
+const named = (response: ChatResponse, requestId: string, model: ModelMetadata): ChatResponse => ({
+  ...response,
+  id: `chatcmpl-${requestId}`,
+  model: model.id
+})
 
 /** A complete answer: selection, failover, the call and its accounting, then events, evaluation and the cache. */
 export const completeAnswer = (
@@ -43,12 +53,28 @@ export const completeAnswer = (
           }),
           // The request's cost: this answer's and the billed answers of its failed attempts.
           (cost) => ({ response: result.response, cost: (cost + chargedBefore) as PicoUsd })
+        ),
+      // Its client left while the provider worked on it: charged as usual, recorded as the client's doing,
+      // and cached (the client's retry is a hit, not a second bill).
+      leftBehind: ({ held, model }, result) =>
+        Effect.flatMap(
+          Accounting.succeeded(s.accounting, held, result.response.usage, result.rateLimit, {
+            requestId,
+            requirements,
+            now: begun.clock.unsafeCurrentTimeMillis(),
+            streamed: false,
+            retried: result.retried,
+            clientLeft: true
+          }),
+          () => {
+            const key = answerKey(s, request, begun, model.id)
+            return key === undefined ? Effect.void : s.cache.set(key, named(result.response, requestId, model), options?.cacheTtlMs)
+          }
         )
     },
     (ranked, outcome) => {
       const model = outcome.model
-      // Every answer is named after the gateway's request (as streams and cache hits are), whatever its provider called it.
-      const response: ChatResponse = { ...outcome.value.response, id: `chatcmpl-${requestId}`, model: model.id }
+      const response = named(outcome.value.response, requestId, model)
       const answer = { response, meta: answerMeta(begun, outcome, toUsd(outcome.value.cost)) }
       // Published now (this is the answer's step); no step at all when nothing is left to do.
       const evaluated = selectedThenEvaluated(s, begun, model, ranked, outcome.failovers, {

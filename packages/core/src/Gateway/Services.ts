@@ -1,8 +1,8 @@
 /**
  * What the gateway's request path runs on: the subsystem services, the wait
- * queue, the abandoner and the gateway's own mutable state, resolved once in
- * `Gateway.make` and passed to the pieces of the request path as one record
- * (no per-request closures over them).
+ * queue, the abandoner, the calls left behind and the gateway's own mutable
+ * state, resolved once in `Gateway.make` and passed to the pieces of the
+ * request path as one record (no per-request closures over them).
  */
 import { Effect, Option } from "effect"
 import { ApiKeys } from "../ApiKeys.js"
@@ -21,6 +21,7 @@ import { ResponseCache } from "../ResponseCache.js"
 import { ResponseEvaluator } from "../ResponseEvaluator.js"
 import * as Abandon from "./Abandon.js"
 import type * as Accounting from "./Accounting.js"
+import * as LeftBehind from "./LeftBehind.js"
 import * as WaitQueue from "./WaitQueue.js"
 
 /** How long an answered stream may wait for its consumer before it is abandoned (the client left). */
@@ -53,6 +54,8 @@ export interface Services {
   readonly accounting: Accounting.AccountingServices
   readonly queue: Effect.Effect.Success<ReturnType<typeof WaitQueue.make>>
   readonly abandoner: Abandon.Abandoner
+  /** The complete calls whose clients left, running on to their end in the gateway's scope. */
+  readonly leftBehind: LeftBehind.LeftBehind
   /**
    * Report a failed call of a model to health (only the failures health
    * counts). Failover reports the failures of attempts; this is for a stream
@@ -71,7 +74,7 @@ export interface Services {
   readonly state: GatewayState
 }
 
-/** Resolve the subsystem services and build the queue and the abandoner (in the current scope). */
+/** Resolve the subsystem services and build the queue, the abandoner and the left-behind calls' set (in the current scope). */
 export const make = Effect.gen(function* () {
   const registry = yield* ModelRegistry
   const selector = yield* ModelSelector
@@ -88,6 +91,7 @@ export const make = Effect.gen(function* () {
   // The capacity is read when a request is about to wait, so a reload applies to the next waiter.
   const queue = yield* WaitQueue.make({ capacity: Effect.map(config.get, (c) => c.failover.queueCapacity), pollMs: 1_000 })
   const abandoner = yield* Abandon.make(abandonAfterMs)
+  const leftBehind = yield* LeftBehind.make
   const health = yield* Effect.serviceOption(HealthChecker)
   const optimizer = yield* Effect.serviceOption(ModelOptimizer)
   const services: Services = {
@@ -104,6 +108,7 @@ export const make = Effect.gen(function* () {
     accounting: { limiter, costs, performance, keysOf: keys.usableIds },
     queue,
     abandoner,
+    leftBehind,
     reportFailure: Option.isSome(health) ? health.value.reportFailure : () => Effect.void,
     reportSuccess: Option.isNone(health)
       ? () => Effect.void
