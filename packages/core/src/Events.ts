@@ -1,9 +1,13 @@
 /**
  * Events: one PubSub of typed GatewayEvents, the integration point for a host's
- * dashboards and optimizers.
+ * dashboards and optimizers. With several instances on one database, the
+ * events' sync (`Events/Sync.ts`, through `EventRelay`) shares them: `publish`
+ * then also keeps each event in a bounded outbox (a push, nothing more on the
+ * request path), and the other instances' events are published here too.
  */
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { Context, Effect, Layer, PubSub, Stream } from "effect"
+import * as Outbox from "./Events/Outbox.js"
 
 /** The gateway's event bus. */
 export class Events extends Context.Tag("@modelgate/core/Events")<
@@ -22,19 +26,67 @@ export class Events extends Context.Tag("@modelgate/core/Events")<
   }
 >() {}
 
-/** Build the bus on a sliding PubSub: a slow subscriber drops its oldest events, never blocks the gateway. */
-export const make = Effect.gen(function* () {
+/**
+ * What the sync between instances on one database (`Events/Sync.ts`) needs
+ * of this instance's bus: the events published here since its last write
+ * (kept only while `keep` is on), and a way to hand the other instances'
+ * events to the local subscribers without keeping them (never written back).
+ */
+export class EventRelay extends Context.Tag("@modelgate/core/EventRelay")<
+  EventRelay,
+  {
+    /** Start (true) or stop (false: what is kept is dropped) keeping the events published here. Off at first. */
+    readonly keep: (on: boolean) => Effect.Effect<void>
+    /** The events published here and not yet written, oldest first. */
+    readonly outbox: Effect.Effect<Outbox.Pending<GatewayEvent>>
+    /** Remove what `outbox` gave, up to `upTo`, once it is written. */
+    readonly written: (upTo: number) => Effect.Effect<void>
+    /** How many events the outbox dropped (full: its oldest) since the last call. */
+    readonly dropped: Effect.Effect<number>
+    /** Publish other instances' events to this instance's subscribers (not kept for the others). */
+    readonly publishOthers: (events: ReadonlyArray<GatewayEvent>) => Effect.Effect<void>
+  }
+>() {}
+
+/** How many events the outbox keeps between two syncs (the oldest dropped beyond: a database down for long). */
+export const outboxCapacity = 10_000
+
+/** Build the bus and its relay on a sliding PubSub: a slow subscriber drops its oldest events, never blocks the gateway. */
+export const makeWithRelay = Effect.gen(function* () {
   const pubsub = yield* Effect.acquireRelease(PubSub.sliding<GatewayEvent>(4_096), PubSub.shutdown)
+  const outbox = Outbox.make<GatewayEvent>(outboxCapacity)
+  let keeping = false
   // No step when the event fits (always, with no subscriber): `unsafeOffer`; the sliding
   // `publish` (drops a slow subscriber's oldest event) only when a buffer is full or shut down.
-  const publishNow = (event: GatewayEvent): Effect.Effect<void> =>
+  const offer = (event: GatewayEvent): Effect.Effect<void> =>
     pubsub.unsafeOffer(event) ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))
-  return Events.of({
+  const publishNow = (event: GatewayEvent): Effect.Effect<void> => {
+    if (keeping) outbox.push(event)
+    return offer(event)
+  }
+  const events = Events.of({
     publish: (event) => Effect.suspend(() => publishNow(event)),
     publishNow,
     subscribe: Stream.fromPubSub(pubsub)
   })
+  const relay = EventRelay.of({
+    keep: (on) =>
+      Effect.sync(() => {
+        keeping = on
+        if (!on) outbox.clear()
+      }),
+    outbox: Effect.sync(() => outbox.pending()),
+    written: (upTo) => Effect.sync(() => outbox.done(upTo)),
+    dropped: Effect.sync(() => outbox.takeDropped()),
+    publishOthers: (others) => Effect.forEach(others, offer, { discard: true })
+  })
+  return { events, relay }
 })
 
-/** The live event bus. */
-export const layer: Layer.Layer<Events> = Layer.scoped(Events, make)
+/** Build the bus alone (see `makeWithRelay`). */
+export const make = Effect.map(makeWithRelay, ({ events }) => events)
+
+/** The live event bus, and its relay for the sync between instances. */
+export const layer: Layer.Layer<Events | EventRelay> = Layer.scopedContext(
+  Effect.map(makeWithRelay, ({ events, relay }) => Context.make(Events, events).pipe(Context.add(EventRelay, relay)))
+)

@@ -123,6 +123,16 @@ export class HealthCheckConfig extends Schema.Class<HealthCheckConfig>("HealthCh
   syncIntervalMs: Schema.optional(PositiveInt)
 }) {}
 
+/**
+ * Gateway events. `syncIntervalMs`: with several gateway instances on one
+ * database, how often each writes the events it published and reads the
+ * others', so every instance's `/v1/events` subscribers see all of them
+ * (unset: the gateway's default, 1 s on PostgreSQL, none on SQLite).
+ */
+export class EventsConfig extends Schema.Class<EventsConfig>("EventsConfig")({
+  syncIntervalMs: Schema.optional(PositiveInt)
+}) {}
+
 /** Failover between candidates. */
 export class FailoverConfig extends Schema.Class<FailoverConfig>("FailoverConfig")({
   maxAttempts: withDefault(PositiveInt, () => 4),
@@ -291,6 +301,7 @@ export class GatewayConfigData extends Schema.Class<GatewayConfigData>("GatewayC
   performance: withDefault(PerformanceConfig, () => PerformanceConfig.make({})),
   evaluator: withDefault(EvaluatorConfig, () => EvaluatorConfig.make({})),
   records: withDefault(RecordsConfig, () => RecordsConfig.make({})),
+  events: withDefault(EventsConfig, () => EventsConfig.make({})),
   logLevel: withDefault(LogLevel, () => "info" as const)
 }) {}
 

@@ -5,11 +5,12 @@
  * client, and all core services — ready to compose. Any layer can be swapped:
  * build your own with `layerWith({ providers: myProvidersLayer })`, and the
  * same for the HTTP client, the accounting stores, the cache store, the rate
- * limiter's store and the added-models store.
+ * limiter's store, the added-models store and the event log.
  */
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
 import * as Events from "@modelgate/core/Events"
+import * as EventsSync from "@modelgate/core/Events/Sync"
 import * as Failover from "@modelgate/core/Failover"
 import * as Gateway from "@modelgate/core/Gateway"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
@@ -32,9 +33,11 @@ import { layerMemory as limiterStoreMemory } from "@modelgate/core/RateLimiter/L
 import type { RecordSink } from "@modelgate/core/RecordSink"
 import type { RecordStore } from "@modelgate/core/RecordStore"
 import type { RecordWriter } from "@modelgate/core/RecordWriter"
+import type { EventLogStore } from "@modelgate/core/EventLogStore"
 import type { HealthMarkStore } from "@modelgate/core/HealthMarkStore"
 import type { LimiterUsageStore } from "@modelgate/core/LimiterUsageStore"
 import * as CacheStoreSql from "@modelgate/sql/CacheStoreSql"
+import * as EventLogStoreSql from "@modelgate/sql/EventLogStoreSql"
 import * as HealthMarkStoreSql from "@modelgate/sql/HealthMarkStoreSql"
 import * as LimiterUsageStoreSql from "@modelgate/sql/LimiterUsageStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
@@ -97,14 +100,21 @@ export interface GatewayLiveOptions {
    * `healthCheck.syncIntervalMs`, 1 s by default on PostgreSQL, off on SQLite).
    */
   readonly healthMarkStore?: Layer.Layer<HealthMarkStore, never, ReplacementNeeds> | undefined
+  /**
+   * Replace where instances on one database share their events, so that every
+   * instance's subscribers see all of them (default: SQL, `EventLogStoreSql.layer`;
+   * synced every `events.syncIntervalMs`, 1 s by default on PostgreSQL, off on SQLite).
+   */
+  readonly eventLogStore?: Layer.Layer<EventLogStore, never, ReplacementNeeds> | undefined
   /** Replace where models added through the admin API are kept (default: SQL, `ModelStoreSql.layer`). */
   readonly modelStore?: Layer.Layer<ModelStore, never, ReplacementNeeds> | undefined
 }
 
 /**
- * How often instances on PostgreSQL share their rate-limit windows and the
- * models they find unavailable, when `rateLimits.syncIntervalMs` /
- * `healthCheck.syncIntervalMs` are unset.
+ * How often instances on PostgreSQL share their rate-limit windows, the
+ * models they find unavailable and their events, when
+ * `rateLimits.syncIntervalMs` / `healthCheck.syncIntervalMs` /
+ * `events.syncIntervalMs` are unset.
  */
 export const fastSyncDefaultMs = 1_000
 
@@ -137,7 +147,8 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     // read what the others wrote every `database.syncIntervalMs`; on SQLite budgets only if `budgets.syncIntervalMs` says so.
     const sharedSyncMs = target._tag === "Postgres" && data.database.syncIntervalMs > 0 ? data.database.syncIntervalMs : undefined
     // Rate limits are per minute, and a failing provider costs each request that tries it: on PostgreSQL the
-    // limiter's windows and the models found unavailable are shared every second (`rateLimits` / `healthCheck.syncIntervalMs`).
+    // limiter's windows, the models found unavailable and the events are shared every second
+    // (`rateLimits` / `healthCheck` / `events.syncIntervalMs`).
     const fastSyncMs = target._tag === "Postgres" ? fastSyncDefaultMs : undefined
     return { data, target, sharedSyncMs, fastSyncMs }
   })
@@ -188,7 +199,12 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     })
   )
 
-  return Layer.merge(Gateway.layer, validateKeys).pipe(
+  // Every instance's events to every instance's subscribers (`Events/Sync.ts`).
+  const eventsSync = Layer.unwrapEffect(
+    Effect.map(target, ({ fastSyncMs }) => EventsSync.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
+  ).pipe(Layer.provide(options.eventLogStore ?? EventLogStoreSql.layer))
+
+  return Layer.mergeAll(Gateway.layer, validateKeys, eventsSync).pipe(
     Layer.provideMerge(Failover.layer),
     Layer.provideMerge(ModelSelector.layer),
     Layer.provideMerge(

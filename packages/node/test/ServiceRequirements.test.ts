@@ -102,6 +102,8 @@ describe("exported services leak no requirements", () => {
       | "CacheStore.CacheStore"
       | "CostStore.CostStore"
       | "CostTracker.CostTracker"
+      | "EventLogStore.EventLogStore"
+      | "Events.EventRelay"
       | "Events.Events"
       | "Failover.Failover"
       | "Gateway.Gateway"

@@ -14,6 +14,7 @@ import costRecordInstance from "./migrations/0008_cost_record_instance.js"
 import recordRetentionIndexes from "./migrations/0009_record_retention_indexes.js"
 import limiterUsage from "./migrations/0010_limiter_usage.js"
 import healthMarks from "./migrations/0011_health_marks.js"
+import eventLog from "./migrations/0012_event_log.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -27,5 +28,6 @@ export const loader = Migrator.fromRecord({
   "0008_cost_record_instance": costRecordInstance,
   "0009_record_retention_indexes": recordRetentionIndexes,
   "0010_limiter_usage": limiterUsage,
-  "0011_health_marks": healthMarks
+  "0011_health_marks": healthMarks,
+  "0012_event_log": eventLog
 })

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL database, for several gateway instances sharing their
  * records, costs, metrics, added models, response cache, rate-limit
- * windows and health marks: a pooled client on a `postgres://` URL, migrated before first use
+ * windows, health marks and events: a pooled client on a `postgres://` URL, migrated before first use
  * (`migrations/pg`). The stores are the same as on SQLite; they write on this
  * thread (a write is network I/O, it never blocks the event loop).
  */
@@ -17,6 +17,7 @@ import costRecordInstance from "./migrations/pg/0002_cost_record_instance.js"
 import recordRetentionIndexes from "./migrations/pg/0003_record_retention_indexes.js"
 import limiterUsage from "./migrations/pg/0004_limiter_usage.js"
 import healthMarks from "./migrations/pg/0005_health_marks.js"
+import eventLog from "./migrations/pg/0006_event_log.js"
 
 /** Every PostgreSQL migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -24,7 +25,8 @@ export const loader = Migrator.fromRecord({
   "0002_cost_record_instance": costRecordInstance,
   "0003_record_retention_indexes": recordRetentionIndexes,
   "0004_limiter_usage": limiterUsage,
-  "0005_health_marks": healthMarks
+  "0005_health_marks": healthMarks,
+  "0006_event_log": eventLog
 })
 
 /** How to reach the database. */

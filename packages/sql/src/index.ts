@@ -3,6 +3,7 @@
  */
 export * as CacheStoreSql from "./CacheStoreSql.js"
 export * as CostStoreSql from "./CostStoreSql.js"
+export * as EventLogStoreSql from "./EventLogStoreSql.js"
 export * as HealthMarkStoreSql from "./HealthMarkStoreSql.js"
 export * as LimiterUsageStoreSql from "./LimiterUsageStoreSql.js"
 export * as Migrations from "./Migrations.js"
