@@ -57,6 +57,14 @@ export class EventLogStore extends Context.Tag("@modelgate/core/EventLogStore")<
     ) => Effect.Effect<EventLogPage, StoreError>
     /** Delete every row written before `before` (epoch ms), whoever wrote it. */
     readonly prune: (before: number) => Effect.Effect<void, StoreError>
+    /**
+     * Mark `instance` as having subscribers at `at` (epoch ms), or (`at`
+     * undefined) no longer: the others write their events only while some
+     * instance listens (`listeners`).
+     */
+    readonly listen: (instance: string, at: number | undefined) => Effect.Effect<void, StoreError>
+    /** How many instances other than `instance` marked themselves listening at or after `since` (epoch ms). */
+    readonly listeners: (instance: string, since: number) => Effect.Effect<number, StoreError>
   }
 >() {}
 
@@ -72,6 +80,7 @@ export interface MemoryEventLog {
 /** An in-process store (one process, several instances: tests), with hooks for late commits. */
 export const makeMemoryLog: Effect.Effect<MemoryEventLog> = Effect.sync(() => {
   const rows = new Map<number, EventLogRow & { readonly writtenAt: number }>()
+  const listening = new Map<string, number>()
   let nextId = 1
   const reserve = () => nextId++
   const commit = (id: number, instance: string, entry: EventLogEntry, writtenAt: number) =>
@@ -97,6 +106,13 @@ export const makeMemoryLog: Effect.Effect<MemoryEventLog> = Effect.sync(() => {
     prune: (before) =>
       Effect.sync(() => {
         for (const [id, r] of rows) if (r.writtenAt < before) rows.delete(id)
+      }),
+    listen: (instance, at) => Effect.sync(() => void (at === undefined ? listening.delete(instance) : listening.set(instance, at))),
+    listeners: (instance, since) =>
+      Effect.sync(() => {
+        let n = 0
+        for (const [other, at] of listening) if (other !== instance && at >= since) n++
+        return n
       })
   })
   return { store, reserve, commit }

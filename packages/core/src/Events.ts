@@ -45,6 +45,8 @@ export class EventRelay extends Context.Tag("@modelgate/core/EventRelay")<
     readonly dropped: Effect.Effect<number>
     /** Publish other instances' events to this instance's subscribers (not kept for the others). */
     readonly publishOthers: (events: ReadonlyArray<GatewayEvent>) => Effect.Effect<void>
+    /** How many subscribers this instance has now (`subscribe` streams running). */
+    readonly subscribers: () => number
   }
 >() {}
 
@@ -56,6 +58,9 @@ export const makeWithRelay = Effect.gen(function* () {
   const pubsub = yield* Effect.acquireRelease(PubSub.sliding<GatewayEvent>(4_096), PubSub.shutdown)
   const outbox = Outbox.make<GatewayEvent>(outboxCapacity)
   let keeping = false
+  let subscribers = 0
+  // Counted while each runs: the sync shares events only while some instance has a subscriber.
+  const counted = Effect.acquireRelease(Effect.sync(() => void subscribers++), () => Effect.sync(() => void subscribers--))
   // No step when the event fits (always, with no subscriber): `unsafeOffer`; the sliding
   // `publish` (drops a slow subscriber's oldest event) only when a buffer is full or shut down.
   const offer = (event: GatewayEvent): Effect.Effect<void> =>
@@ -67,7 +72,7 @@ export const makeWithRelay = Effect.gen(function* () {
   const events = Events.of({
     publish: (event) => Effect.suspend(() => publishNow(event)),
     publishNow,
-    subscribe: Stream.fromPubSub(pubsub)
+    subscribe: Stream.unwrapScoped(Effect.as(counted, Stream.fromPubSub(pubsub)))
   })
   const relay = EventRelay.of({
     keep: (on) =>
@@ -78,7 +83,8 @@ export const makeWithRelay = Effect.gen(function* () {
     outbox: Effect.sync(() => outbox.pending()),
     written: (upTo) => Effect.sync(() => outbox.done(upTo)),
     dropped: Effect.sync(() => outbox.takeDropped()),
-    publishOthers: (others) => Effect.forEach(others, offer, { discard: true })
+    publishOthers: (others) => Effect.forEach(others, offer, { discard: true }),
+    subscribers: () => subscribers
   })
   return { events, relay }
 })

@@ -4,12 +4,14 @@
  * (`events.syncIntervalMs`), once, and is never written back by them; a row
  * that commits late, with an id below one already read, still arrives; a
  * row this version cannot decode is skipped and logged, the sync goes on;
- * while the store fails, the instance's events wait in its outbox.
+ * while the store fails, the instance's events wait in its outbox. Events
+ * are written only while another instance has a subscriber (each says so at
+ * its syncs): with nobody watching, nothing is written.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { StoreError } from "@modelgate/domain/Errors"
 import { GatewayEvent, ModelSelected, WindowReset } from "@modelgate/domain/Events"
-import { Clock, Context, Effect, Layer, Logger, Ref, Schema, Stream, TestClock } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Logger, Ref, Schema, Stream, TestClock } from "effect"
 import { EventLogStore, type MemoryEventLog, makeMemoryLog } from "../src/EventLogStore.js"
 import { EventRelay, Events } from "../src/Events.js"
 import * as Events_ from "../src/Events.js"
@@ -25,8 +27,11 @@ const encode = Schema.encodeSync(Schema.parseJson(GatewayEvent))
 const selected = (requestId: string, at = 0) =>
   new ModelSelected({ at, requestId, agentType: "search", model: "gpt-4o", score: 0.9, reason: "best" })
 
-/** One instance `id` on `store`, syncing every second (`every`: none, no sync), with a subscriber that keeps what it sees. */
-const instance = (id: string, store: EventLogStore["Type"], every: number | null = SECOND) =>
+/**
+ * One instance `id` on `store`, syncing every second (`every`: none, no sync),
+ * with a subscriber that keeps what it sees (`subscribed: false`: none; `unsubscribe` stops it).
+ */
+const instance = (id: string, store: EventLogStore["Type"], every: number | null = SECOND, subscribed = true) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
       EventsSync.layerWith({ defaultSyncIntervalMs: every ?? undefined }).pipe(
@@ -37,11 +42,15 @@ const instance = (id: string, store: EventLogStore["Type"], every: number | null
     )
     const events = Context.get(context, Events)
     const seen = yield* Ref.make<ReadonlyArray<GatewayEvent>>([])
-    yield* Effect.forkScoped(Stream.runForEach(events.subscribe, (e) => Ref.update(seen, (all) => [...all, e])))
+    const subscriber = subscribed ? yield* Effect.forkScoped(Stream.runForEach(events.subscribe, (e) => Ref.update(seen, (all) => [...all, e]))) : undefined
     for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
     const ids = Effect.map(Ref.get(seen), (all) => all.map((e) => ("requestId" in e ? e.requestId : e._tag)))
-    return { events, relay: Context.get(context, EventRelay), seen: Ref.get(seen), ids }
+    const unsubscribe = subscriber === undefined ? Effect.void : Fiber.interrupt(subscriber)
+    return { events, relay: Context.get(context, EventRelay), seen: Ref.get(seen), ids, unsubscribe }
   })
+
+/** Two syncs of every instance: each has said it listens, and learnt who else does. */
+const acquainted = TestClock.adjust(2 * SECOND)
 
 /** Every row of the log, as `instance:requestId`. */
 const rowsOf = (log: MemoryEventLog) =>
@@ -68,6 +77,7 @@ const refusedOnA = Effect.gen(function* () {
   })
   const a = yield* instance("a", refusing).pipe(Effect.provide(logger))
   const b = yield* instance("b", log.store)
+  yield* acquainted
   return { a, b, failing, logs }
 })
 
@@ -77,6 +87,7 @@ describe("Events across instances", () => {
       const log = yield* makeMemoryLog
       const a = yield* instance("a", log.store)
       const b = yield* instance("b", log.store)
+      yield* acquainted
       yield* a.events.publish(selected("from-a", 5))
       assert.deepStrictEqual(yield* b.ids, [], "not before a sync")
       yield* TestClock.adjust(2 * SECOND)
@@ -90,16 +101,40 @@ describe("Events across instances", () => {
       assert.deepStrictEqual(yield* rowsOf(log), ["a:from-a", "b:from-b"], "each event is in the log once, by the instance that published it")
     }))
 
-  it.scoped("an instance that starts reads from the newest row: the events published before it are not replayed", () =>
+  it.scoped("an instance that starts listening reads from the newest row: the events written before are not replayed", () =>
+    Effect.gen(function* () {
+      const log = yield* makeMemoryLog
+      yield* log.store.append("c", [{ at: 1, data: encode(selected("early")) }], 1)
+      const b = yield* instance("b", log.store)
+      yield* TestClock.adjust(SECOND)
+      yield* log.store.append("c", [{ at: 2, data: encode(selected("later")) }], 2)
+      yield* TestClock.adjust(SECOND)
+      assert.deepStrictEqual(yield* b.ids, ["later"])
+    }))
+
+  it.scoped("with no subscriber on any other instance nothing is written; once one subscribes, the events flow, and stop when it leaves", () =>
     Effect.gen(function* () {
       const log = yield* makeMemoryLog
       const a = yield* instance("a", log.store)
-      yield* a.events.publish(selected("early"))
+      const b = yield* instance("b", log.store, SECOND, false)
+      yield* acquainted
+      yield* a.events.publish(selected("unwatched"))
+      yield* TestClock.adjust(3 * SECOND)
+      assert.deepStrictEqual(yield* rowsOf(log), [], "nobody else listens: nothing written")
+      assert.deepStrictEqual(yield* a.ids, ["unwatched"], "A's own subscriber saw it")
+
+      const c = yield* instance("c", log.store)
+      yield* acquainted
+      yield* a.events.publish(selected("watched"))
       yield* TestClock.adjust(2 * SECOND)
-      const b = yield* instance("b", log.store)
-      yield* a.events.publish(selected("later"))
+      assert.deepStrictEqual(yield* c.ids, ["watched"])
+      assert.deepStrictEqual(yield* b.ids, [], "B has no subscriber")
+
+      yield* c.unsubscribe
+      yield* acquainted
+      yield* a.events.publish(selected("after"))
       yield* TestClock.adjust(2 * SECOND)
-      assert.deepStrictEqual(yield* b.ids, ["later"])
+      assert.deepStrictEqual(yield* rowsOf(log), ["a:watched"], "C took back its mark: A stopped writing")
     }))
 
   it.scoped("a row that commits after a higher id was read is not lost, and arrives once", () =>

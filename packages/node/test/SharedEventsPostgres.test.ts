@@ -4,10 +4,13 @@
  * B (a `/v1/events` stream behind a load balancer) receives it at B's next
  * sync (`events.syncIntervalMs`, on by default on PostgreSQL), decoded as
  * published. Neither writes back what it read: each sees every event once.
+ * An instance writes its events only once it has learnt that another one has
+ * a subscriber (each says so at its syncs): the test waits for that first.
  */
 import { assert, layer } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
-import { GatewayEvent } from "@modelgate/domain/Events"
+import { Events } from "@modelgate/core/Events"
+import { GatewayEvent, WindowReset } from "@modelgate/domain/Events"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import * as TestPostgres from "@modelgate/testkit/TestPostgres"
 import { Effect, Schema } from "effect"
@@ -29,6 +32,17 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
       const onA = yield* recordEvents.pipe(Effect.provide(a))
       const onB = yield* recordEvents.pipe(Effect.provide(b))
       const complete = (content: string) => Effect.flatMap(Gateway, (g) => g.complete(ask(content), defaultRequirements))
+
+      /** Until `to`'s subscriber receives a probe published on `from`: `from` shares its events with `to`. */
+      const sharing = (from: typeof a, to: typeof onB, name: string) =>
+        poll(
+          Effect.zipRight(Effect.flatMap(Events, (e) => e.publish(WindowReset.make({ at: 0, model: name }))).pipe(Effect.provide(from)), to.ofTag("WindowReset")),
+          (xs) => xs.some((x) => x.model === name),
+          10_000,
+          `${name}: the other instance's subscriber known`
+        )
+      yield* sharing(a, onB, "probe-a")
+      yield* sharing(b, onA, "probe-b")
 
       const selections = (on: typeof onA) => on.ofTag("ModelSelected")
       /** A request served by `from`, once `to`'s subscriber has received its ModelSelected (the `count`-th it sees). */

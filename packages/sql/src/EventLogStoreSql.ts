@@ -5,7 +5,9 @@
  * both; it runs on this thread's `SqlClient` (a sync a second, never on the
  * request path). An append is one statement, or one transaction for a batch
  * of several chunks: a reader sees all of it or none. A read returns this
- * instance's own rows as ids only (their text is not sent back). Integer
+ * instance's own rows as ids only (their text is not sent back).
+ * `event_listeners` holds each instance that has subscribers and when it
+ * last said so: the others write their events only while one does. Integer
  * columns come back from PostgreSQL as text and are decoded to numbers.
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
@@ -94,7 +96,34 @@ export const make = Effect.gen(function* () {
     Effect.mapError(storeError("prune"))
   )
 
-  return EventLogStore.of({ append, latest, read, prune })
+  const listen = Effect.fn("EventLogStoreSql.listen")(
+    function* (instance: string, at: number | undefined) {
+      if (at === undefined) yield* sql`DELETE FROM event_listeners WHERE instance = ${instance}`
+      else {
+        yield* sql`
+          INSERT INTO event_listeners (instance, seen_at) VALUES (${instance}, ${timeBound(at)})
+          ON CONFLICT (instance) DO UPDATE SET seen_at = excluded.seen_at
+        `
+      }
+    },
+    Effect.mapError(storeError("listen"))
+  )
+
+  const countListeners = SqlSchema.single({
+    Request: Schema.Struct({ instance: Schema.String, since: Schema.Number }),
+    Result: Schema.Struct({ n: Int }),
+    execute: ({ instance, since }) =>
+      sql`SELECT COUNT(*) AS n FROM event_listeners WHERE instance <> ${instance} AND seen_at >= ${timeBound(since)}`
+  })
+
+  const listeners = (instance: string, since: number) =>
+    countListeners({ instance, since }).pipe(
+      Effect.map(({ n }) => n),
+      Effect.mapError(storeError("listeners")),
+      Effect.withSpan("EventLogStoreSql.listeners")
+    )
+
+  return EventLogStore.of({ append, latest, read, prune, listen, listeners })
 })
 
 /** The SQL event log (needs a migrated `SqlClient`, e.g. `Postgres.layer`). */

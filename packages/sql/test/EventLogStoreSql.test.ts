@@ -43,6 +43,23 @@ const stores: ReadonlyArray<{
 layer(servers, { timeout: 60_000 })("EventLogStore", (it) => {
   for (const s of stores) {
     describe(`on ${s.name}`, () => {
+      it.scoped("listening marks: the others that said they listen since a time, each counted once; a mark taken back is gone", () =>
+        Effect.gen(function* () {
+          const listen = (instance: string, at: number | undefined) => Effect.flatMap(store, (st) => st.listen(instance, at))
+          const listeners = (instance: string, since: number) => Effect.flatMap(store, (st) => st.listeners(instance, since))
+          assert.strictEqual(yield* listeners("me", T - 10_000), 0)
+          yield* listen("a", T - 20_000)
+          yield* listen("a", T)
+          yield* listen("b", T - 5_000)
+          yield* listen("me", T)
+          yield* listen("old", T - 60_000)
+          assert.strictEqual(yield* listeners("me", T - 10_000), 2, "a (its later mark) and b; not me, not the stale one")
+          assert.strictEqual(yield* listeners("a", T - 10_000), 2, "b and me")
+          yield* listen("a", undefined)
+          assert.strictEqual(yield* listeners("me", T - 10_000), 1)
+          assert.strictEqual(yield* listeners("me", T - 1_000), 0, "b's mark is older than that")
+        }).pipe(Effect.provide(s.layer)))
+
       it.scoped("an instance reads the others' events after its cursor, by id, its own as ids only; times as written", () =>
         Effect.gen(function* () {
           const base = yield* latest

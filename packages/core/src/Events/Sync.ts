@@ -5,7 +5,12 @@
  * publishes the other instances' new events to the local subscribers, so a
  * `/v1/events` stream or a dashboard behind a load balancer sees the events
  * of every instance (a team's stream keeps its filter: they go through the
- * same PubSub). Events read from the log are never written back.
+ * same PubSub). Events read from the log are never written back. Only
+ * while some instance has a subscriber: each marks itself listening at each
+ * sync while it has one (`EventLogStore.listen`), and an instance writes its
+ * events only while another instance's mark is fresh (`listenWindowMs`), and
+ * reads only while it has a subscriber itself: with nobody watching, a sync
+ * is one small read, and no event is written.
  *
  * Nothing on the request path waits: `publish` only pushes to a bounded
  * outbox (`Events/Outbox.ts`; full, it drops its oldest, logged once). A sync
@@ -44,6 +49,9 @@ export const retentionMs = 600_000
 /** How often each instance deletes the rows past `retentionMs`. */
 export const pruneEveryMs = 60_000
 
+/** How long an instance's mark of listening counts: three intervals, and at least 10 s. */
+export const listenWindowMs = (intervalMs: number) => Math.max(10_000, 3 * intervalMs)
+
 const EventJson = Schema.parseJson(GatewayEvent)
 const encode = Schema.encodeEither(EventJson)
 const decode = Schema.decodeUnknownEither(EventJson)
@@ -63,6 +71,10 @@ export const make = (options: {
   const unreadable = new Set<string>()
   let dropping = false
   let prunedAt: number | undefined
+  /** The interval in force (for `listenWindowMs`), whether this instance's mark is stored, whether it shares its events. */
+  let intervalMs = 0
+  let listening = false
+  let sharing = false
 
   /** Append what was published here since the last write (all or none). */
   const write: Effect.Effect<void, StoreError> = Effect.gen(function* () {
@@ -122,10 +134,32 @@ export const make = (options: {
     prunedAt = now
   })
 
-  /** Write this instance's events, read the others', prune; a failed write does not stop the read. */
+  /**
+   * Mark (or unmark) this instance listening, and share its events from now
+   * while another instance listens (its outbox dropped and no longer kept
+   * while none does).
+   */
+  const listen: Effect.Effect<void, StoreError> = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const subscribed = relay.subscribers() > 0
+    if (subscribed) yield* store.listen(instance, now)
+    else if (listening) yield* store.listen(instance, undefined)
+    listening = subscribed
+    sharing = (yield* store.listeners(instance, now - listenWindowMs(intervalMs))) > 0
+    yield* relay.keep(sharing)
+  })
+
+  /**
+   * Say whether this instance listens and learn whether another does; write
+   * this instance's events while one does, read the others' while this one
+   * listens (else it starts again from the newest when it does), prune; a
+   * failed write does not stop the read.
+   */
   const syncOnce: Effect.Effect<void, StoreError> = Effect.gen(function* () {
-    const wrote = yield* Effect.either(write)
-    yield* read
+    yield* listen
+    const wrote = sharing ? yield* Effect.either(write) : Either.right(undefined)
+    if (listening) yield* read
+    else cursor.reset()
     yield* prune
     if (Either.isLeft(wrote)) return yield* wrote.left
   })
@@ -133,8 +167,13 @@ export const make = (options: {
   const intervals = options.gatewayConfig.changes.pipe(
     Stream.map((config) => config.events.syncIntervalMs ?? options.defaultSyncIntervalMs),
     Stream.changes,
-    // Events are kept for the others only while a sync runs; one started again reads from the newest.
-    Stream.tap((ms) => ms === undefined ? Effect.zipRight(relay.keep(false), Effect.sync(cursor.reset)) : relay.keep(true))
+    // Events are kept for the others only while a sync runs (and finds a listener); one started again reads from the newest.
+    Stream.tap((ms) =>
+      Effect.sync(() => {
+        if (ms !== undefined) intervalMs = ms
+        else cursor.reset()
+      }).pipe(Effect.zipRight(ms === undefined ? relay.keep(false) : Effect.void))
+    )
   )
 
   /** Sync at once and then every `events.syncIntervalMs` (else the default; never while both are unset), following reloads. */
@@ -147,8 +186,12 @@ export const make = (options: {
     { first: true }
   )
 
-  /** At stop: write what is left (best effort, 2 s at most). */
-  const flush = undoAtStop(() => cursor.after() !== undefined, write, "events sync: could not write this instance's last events")
+  /** At stop: write what is left, and take back this instance's mark of listening (best effort, 2 s at most). */
+  const flush = undoAtStop(
+    () => sharing || listening,
+    Effect.zipRight(Effect.when(write, () => sharing), Effect.when(store.listen(instance, undefined), () => listening)),
+    "events sync: could not write this instance's last events"
+  )
 
   return { syncOnce, run, flush }
 }

@@ -19,4 +19,10 @@ export default Effect.gen(function* () {
     )
   `
   yield* sql`CREATE INDEX IF NOT EXISTS event_log_written_at ON event_log (written_at)`
+  yield* sql`
+    CREATE TABLE IF NOT EXISTS event_listeners (
+      instance TEXT PRIMARY KEY,
+      seen_at BIGINT NOT NULL
+    )
+  `
 })
