@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
 import { Context, Deferred, Effect, Exit, Layer, Scope, Stream, TestClock } from "effect"
 import * as Http from "node:http"
+import OpenAI from "openai"
 import * as HttpApp from "../src/HttpApp.js"
 import { comment } from "../src/http/SseKeepAlive.js"
 import { chatBody } from "./support/Client.js"
@@ -75,6 +76,29 @@ describe("SSE keep-alive comments on a quiet chat stream", () => {
       yield* client.seen(comment)
       yield* Deferred.succeed(server.next, undefined)
       assert.deepStrictEqual(parts(yield* client.body), ["a", comment.trim(), "b", "[DONE]"])
+      yield* Scope.close(server.scope, Exit.void)
+    }))
+
+  it.scoped("the official openai client reads a stream with a keep-alive comment as if it were not there", () =>
+    Effect.gen(function* () {
+      const server = yield* start(undefined)
+      const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "unused", maxRetries: 0 })
+      const got: Array<string> = []
+      let firstSeen: () => void = () => {}
+      const first = new Promise<void>((resolve) => (firstSeen = resolve))
+      const reading = (async () => {
+        const stream = await client.chat.completions.create({ model: "auto", messages: [{ role: "user", content: "hi" }], stream: true })
+        for await (const part of stream) {
+          got.push(part.choices[0]?.delta.content ?? "")
+          firstSeen()
+        }
+        return got
+      })()
+      yield* Effect.promise(() => first)
+      // As in the first test: the second tick writes the comment, before "b" is written.
+      yield* TestClock.adjust("30 seconds")
+      yield* Deferred.succeed(server.next, undefined)
+      assert.deepStrictEqual(yield* Effect.promise(() => reading), ["a", "b"])
       yield* Scope.close(server.scope, Exit.void)
     }))
 
