@@ -63,6 +63,10 @@ describe("other instances' events on /v1/events", () => {
 
       assert.isNotEmpty(heard.team)
       for (const e of heard.team) assert.strictEqual(e.agentType, "team-a", JSON.stringify(e))
+      // Each selection (this instance served no request) names the instance that published it.
+      for (const e of [...heard.team, ...heard.master].filter((e) => e._tag === "ModelSelected")) {
+        assert.strictEqual(e.instance, "other-instance", JSON.stringify(e))
+      }
       const first = heard.master.find((e) => e.agentType === "team-a")
       const n = first.requestId.slice(2)
       assert.deepStrictEqual(

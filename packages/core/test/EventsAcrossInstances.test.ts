@@ -91,7 +91,7 @@ describe("Events across instances", () => {
       yield* a.events.publish(selected("from-a", 5))
       assert.deepStrictEqual(yield* b.ids, [], "not before a sync")
       yield* TestClock.adjust(2 * SECOND)
-      assert.deepStrictEqual(yield* b.seen, [selected("from-a", 5)], "decoded as published, once")
+      assert.deepStrictEqual(yield* b.seen, [new ModelSelected({ ...selected("from-a", 5), instance: "a" })], "decoded as published, once, named after A")
       assert.deepStrictEqual(yield* a.ids, ["from-a"], "A's subscriber saw it once, locally")
 
       yield* b.events.publish(selected("from-b"))

@@ -4,7 +4,12 @@
  */
 import { Schema } from "effect"
 
-const at = { at: Schema.Number }
+/**
+ * Every event's time, and the gateway instance that published it: set on an
+ * event another instance on the same database published (read from the
+ * shared log, `events.syncIntervalMs`), absent on the instance's own.
+ */
+const at = { at: Schema.Number, instance: Schema.optional(Schema.String) }
 
 /**
  * The request a per-request event is about: its id and its agent type (its

@@ -5,7 +5,8 @@
  * publishes the other instances' new events to the local subscribers, so a
  * `/v1/events` stream or a dashboard behind a load balancer sees the events
  * of every instance (a team's stream keeps its filter: they go through the
- * same PubSub). Events read from the log are never written back. Only
+ * same PubSub), each named after the instance that published it (its
+ * `instance`). Events read from the log are never written back. Only
  * while some instance has a subscriber: each marks itself listening at each
  * sync while it has one (`EventLogStore.listen`), and an instance writes its
  * events only while another instance's mark is fresh (`listenWindowMs`), and
@@ -54,8 +55,21 @@ export const listenWindowMs = (intervalMs: number) => Math.max(10_000, 3 * inter
 
 const EventJson = Schema.parseJson(GatewayEvent)
 const encode = Schema.encodeEither(EventJson)
-const decode = Schema.decodeUnknownEither(EventJson)
+const decodeEvent = Schema.decodeUnknownEither(GatewayEvent)
 const kindOf = Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ _tag: Schema.String })))
+
+/** A row's event, named after the instance that published it (`instance`); a row that is not JSON fails as the Schema would. */
+const decode = (row: EventLogRow) => {
+  let json: unknown
+  try {
+    json = JSON.parse(row.data)
+  } catch (error) {
+    return Either.left(new Error(`not JSON: ${String(error)}`))
+  }
+  return typeof json === "object" && json !== null
+    ? Either.mapLeft(decodeEvent({ ...json, instance: row.instance }), (e) => new Error(e.message))
+    : Either.left(new Error("not a JSON object"))
+}
 
 /** The sync of one instance's events with the other instances'. */
 export const make = (options: {
@@ -101,7 +115,7 @@ export const make = (options: {
     const events: Array<GatewayEvent> = []
     const logs: Array<Effect.Effect<void>> = []
     for (const row of rows) {
-      const event = decode(row.data)
+      const event = decode(row)
       if (Either.isRight(event)) {
         events.push(event.right)
         continue
