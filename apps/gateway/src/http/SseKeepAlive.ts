@@ -36,7 +36,7 @@ export const make = (intervalMs: number): Effect.Effect<SseKeepAlive, never, Sco
   const tick = Effect.sync(() => {
     for (const [res, before] of watched) {
       const socket = res.socket
-      if (socket === null || res.writableEnded) {
+      if (socket === null || res.writableEnded || res.destroyed) {
         watched.delete(res)
         continue
       }
