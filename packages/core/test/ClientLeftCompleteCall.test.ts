@@ -17,6 +17,7 @@ import type { PerformanceRecord } from "@modelgate/domain/Records"
 import { Deferred, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { computeCost, CostTracker } from "../src/CostTracker.js"
 import { Gateway } from "../src/Gateway.js"
+import { HealthChecker } from "../src/HealthChecker.js"
 import { BudgetLimit, BudgetsConfig, CacheConfig, defaultConfig, FailoverConfig } from "../src/GatewayConfigSchema.js"
 import type { Provider } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
@@ -130,6 +131,8 @@ describe("a complete call its client left while the provider worked on it", () =
         )
         assert.deepStrictEqual(yield* globalDay, [0n, BigInt(answerCost)], "spent, no longer held")
         assert.deepStrictEqual(yield* performance, [["slow", false, "Interrupted"]], "the client's doing")
+        const health = yield* (yield* HealthChecker).status("slow")
+        assert.strictEqual(health.lastLatencyMs, answerAfterMs, "health heard the model answer, and how fast")
 
         const again = yield* gateway.complete(story("slow"), requirements)
         assert.isTrue(again.meta.cacheHit, "the client's retry gets the answer it paid for")
@@ -145,6 +148,7 @@ describe("a complete call its client left while the provider worked on it", () =
         const records = yield* untilSome(performance)
         assert.deepStrictEqual(records, [["failing", false, "ServerError"]])
         assert.deepStrictEqual(calls, ["failing"], "no failover: nobody waits for an answer")
+        assert.strictEqual((yield* (yield* HealthChecker).status("failing")).consecutiveFailures, 1, "health heard the model fail")
         assert.deepStrictEqual(yield* costRecords, [])
         assert.deepStrictEqual(yield* globalDay, [0n, 0n], "the hold given back, nothing spent")
       })))

@@ -9,7 +9,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { PicoUsd } from "@modelgate/domain/Money"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Cause, Effect, Exit, Fiber, FiberRef, Option } from "effect"
+import { Cause, type Clock, Effect, Exit, Fiber, FiberRef, Option } from "effect"
 import type { AttemptError, FailoverOutcome } from "../Failover.js"
 import type { AnswerMeta } from "../Gateway.js"
 import { notify } from "../ModelOptimizer.js"
@@ -78,6 +78,18 @@ const leftAlready = (): boolean => {
  */
 const ended = <A, E>(call: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A, E>> =>
   Effect.async((resume) => call.addObserver((exit) => resume(Effect.succeed(exit))))
+
+/**
+ * Health hears of a call that ran on after its client left, as failover
+ * would have of an answered one: its success and latency, or its failure
+ * (those health counts). One interrupted (the gateway shut down) says nothing of the model.
+ */
+const heard = <A>(s: Services, clock: Clock.Clock, model: ModelMetadata, held: Accounting.Held, exit: Exit.Exit<A, ProviderError>): Effect.Effect<void> => {
+  const now = clock.unsafeCurrentTimeMillis()
+  if (Exit.isSuccess(exit)) return s.reportSuccess(now, model.id, now - held.startedAt)
+  const failure = Cause.failureOption(exit.cause)
+  return Option.isSome(failure) ? s.reportFailure(model.id, failure.value._tag) : Effect.void
+}
 
 /** What a failed attempt is recorded as: its typed failure, or `Interrupted` (its client left, or the gateway shut down). */
 const failureOf = (cause: Cause.Cause<ProviderError>) =>
@@ -189,7 +201,10 @@ const attemptOn = <A, B>(
           Effect.matchCauseEffect(restore(ended(call)), {
             onFailure: (left) =>
               Effect.zipRight(
-                s.leftBehind.adopt(call, (exit) => Exit.isSuccess(exit) ? leftBehind(attempt, exit.value) : failedWith(exit.cause)),
+                s.leftBehind.adopt(call, (exit) => Effect.zipRight(
+                  Exit.isSuccess(exit) ? leftBehind(attempt, exit.value) : failedWith(exit.cause),
+                  heard(s, clock, model, held, exit)
+                )),
                 Effect.failCause(left)
               ),
             onSuccess: (exit) => Exit.isSuccess(exit) ? onSuccess(exit.value) : onFailure(exit.cause)
