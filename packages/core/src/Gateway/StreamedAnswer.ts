@@ -50,8 +50,8 @@ const unfinishedUsage = (estimatedPromptTokens: number, chunks: number, reported
  * of the stream now: its run deferred the success report
  * (`FailoverOptions.deferSuccessReport`), so a stream that broke is one
  * failure, not a success then a failure; one that ended, or whose client
- * left, is a success (latency: `firstChunkMs`, the time to its first chunk,
- * as a probe's). A stream that ended cleanly with real usage is
+ * left, is a success (latency: the time to its first token, else
+ * `firstChunkMs`, the time to its first chunk, as a probe's). A stream that ended cleanly with real usage is
  * evaluated and cached like a complete answer. Runs when called: call it
  * inside the step that settles the stream (`settleOnce`); the parts that have
  * nothing to do (accounting that ran at once, evaluator off, no cache key)
@@ -83,7 +83,8 @@ const settleStream = (
   const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
   // Ended, broken after output, or the client went away: the provider generated (and bills) what was sent.
   const usage: Usage = summary.usage ?? unfinishedUsage(attempt.promptTokens, summary.chunks, usageSoFar?.())
-  const healthy = () => s.reportSuccess(ctx.now, attempt.model.id, firstChunkMs)
+  // Timed by its first word (a stream the hold committed before it is not timed by the hold), else its first chunk.
+  const healthy = () => s.reportSuccess(ctx.now, attempt.model.id, summary.timeToFirstTokenMs ?? firstChunkMs)
   if (unread) {
     // Its client never read it: charged what the provider began, recorded as the client's doing
     // (`Interrupted`, as a complete call whose client left); the model answered.
