@@ -25,4 +25,19 @@ describe("config validate and environment variables", () => {
       assert.include(err, "cache.ttlMs")
       assert.include(err, "environment variable PORT")
     }))
+
+  it.effect("lists a malformed OpenTelemetry variable (serve would stop on it), naming it without its value", () =>
+    Effect.gen(function* () {
+      const dir = writeConfig({ "gateway.json": { cache: { ttlMs: -1 } }, "models.json": { models: [] } })
+      const { err, exit } = yield* runWith(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4318", OTEL_EXPORTER_OTLP_HEADERS: "x-team=1,s3cret" },
+        "config",
+        "validate",
+        dir
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(err, "cache.ttlMs")
+      assert.include(err, "environment variable OTEL_EXPORTER_OTLP_HEADERS")
+      assert.notInclude(err, "s3cret")
+    }))
 })

@@ -10,7 +10,7 @@
  * (`Accounting.ts`), and the two answers (`CompleteAnswer.ts`,
  * `StreamedAnswer.ts`, with `Streaming.ts` and `Abandon.ts`).
  */
-import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
+import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type {
   AllCandidatesFailed,
   BudgetExceeded,
@@ -87,6 +87,12 @@ export interface StreamAnswer {
    * answer does not offer it (`meta.costUsd` already holds a replay's 0).
    */
   readonly settledCostUsd?: (() => number | undefined) | undefined
+  /**
+   * The usage the stream was charged for, once it is settled with a cost (as
+   * `settledCostUsd`): the provider's report, or an estimate when the stream
+   * ended before it (`estimated: true`). Undefined before, or when it failed.
+   */
+  readonly settledUsage?: (() => Usage | undefined) | undefined
 }
 
 /** The gateway's request path. */

@@ -15,6 +15,8 @@ import { runDemo } from "./demo.js"
 import { describeNewKey, newVirtualKey } from "./Keys.js"
 import { atLevel, configuredLevel, envLevel, followConfig, type LiveLogLevel, logLevelFlag, takeLogLevel, withLiveLevel } from "./LogLevel.js"
 import { reportUnwritten } from "./RecordsAtExit.js"
+import * as Tracing from "./Tracing.js"
+import { version } from "./Version.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
@@ -143,9 +145,9 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         Layer.launch(
           (live === undefined ? server : Layer.merge(server, followConfig(live))).pipe(
             Layer.provide(app),
-            // The server exports no traces, so spans would only cost (~0.1 ms a request, most of it the
-            // HTTP client's); a library user who provides a Tracer layer keeps every span.
-            Layer.provide(Layer.setTracerEnabled(false))
+            // Without an OTLP collector in the environment the tracer is off: spans would only cost (~0.1 ms
+            // a request, most of it the HTTP client's). With one, its spans are exported (Tracing.ts).
+            Layer.provide(Tracing.fromEnv)
           )
         )
       ).pipe(live === undefined ? identity : withLiveLevel(live))
@@ -202,7 +204,10 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "./config"))) },
     (args) =>
       Effect.gen(function* () {
-        const problems = yield* validateConfig(args.dir)
+        const files = yield* validateConfig(args.dir)
+        // The OpenTelemetry variables too (`serve` would stop on them).
+        const tracing = yield* Effect.either(Tracing.settingsFromEnv)
+        const problems = tracing._tag === "Left" ? [...files, tracing.left] : files
         if (problems.length === 0) return yield* Console.log(`${args.dir}: configuration is valid`)
         for (const p of problems) yield* Console.error(p.message)
         return yield* new CliFailure({ reason: `${args.dir}: ${problems.length} problem(s) in the configuration` })
@@ -274,7 +279,7 @@ export const run = (source: AppSource) => (argv: ReadonlyArray<string>) => {
     onSome: (error) => Effect.zipRight(Console.error(HelpDoc.toAnsiText(error.error)), Effect.fail(error))
   })
   const { level, argv: rest } = takeLogLevel(argv)
-  const cli = Command.run(make(source, { logLevelFlag: Option.isSome(level) }), { name: "modelgate", version: "0.1.0" })(rest)
+  const cli = Command.run(make(source, { logLevelFlag: Option.isSome(level) }), { name: "modelgate", version })(rest)
   return Effect.zipRight(usage, Option.isSome(level) ? Logger.withMinimumLogLevel(cli, level.value) : cli)
 }
 

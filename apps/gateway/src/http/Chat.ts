@@ -17,6 +17,7 @@ import type * as Http from "node:http"
 import { type ApiError, fromGatewayError, internal, invalidRequest, toResponse } from "./ApiError.js"
 import { collect, decoder, drain, nestedDeeper, nestedTooDeep, parseJson, readFrom, refusedUnread } from "./Body.js"
 import { decodeCommon } from "./ChatFast.js"
+import * as ChatSpan from "./ChatSpan.js"
 import { nodeHeaders, nodeResponse, sendError, sendText, sent, writeError, writeText } from "./NodeWrite.js"
 import type * as RequestId from "./RequestId.js"
 import { boundBy, optionsFrom, requirementsFrom, withImplied } from "./Requirements.js"
@@ -171,6 +172,8 @@ export const make = (
   const maxBytes = server.maxBodyBytes
   // Read once at start, as the rest of `server`.
   const keepAlive = yield* SseKeepAlive.make(server.sseKeepAliveMs)
+  // Whether calls get a server span (ChatSpan.ts): decided once, so a server without a tracer pays nothing per request.
+  const tracing = yield* ChatSpan.tracingCalls
 
   // The sync work of a request (JSON, Schema decode, requirements) runs in the body read's callback, and the
   // answer is one write: few Effect steps on the hot route.
@@ -192,9 +195,25 @@ export const make = (
         headers["x-accel-buffering"] = "no"
         // A stream's cost is known at its end: announced here, sent as a trailer after the last event.
         if (Sse.trailsCost(streamed)) headers.trailer = costHeader
-        return onStream(streamed, headers, request.stream_options?.include_usage === true)
+        const answer = onStream(streamed, headers, request.stream_options?.include_usage === true)
+        return tracing ? Effect.zipRight(ChatSpan.streaming(streamed), answer) : answer
       })
-      : Effect.flatMap(gateway.complete(request, requirements, options), onComplete)
+      : Effect.flatMap(
+        gateway.complete(request, requirements, options),
+        tracing ? (answer) => Effect.zipRight(ChatSpan.completed(answer.meta, answer.response), onComplete(answer)) : onComplete
+      )
+
+  // A written stream's end, in its span: its settled cost and usage, and a break (its error event) fails the span.
+  const streamEnd = (streamed: StreamAnswer, written: Effect.Effect<ApiError | undefined>) => {
+    if (!tracing) return Effect.as(written, sent(200))
+    return Effect.flatMap(written, (broke) =>
+      Effect.zipRight(
+        ChatSpan.streamed(streamed),
+        broke === undefined
+          ? Effect.succeed(sent(200))
+          : Effect.zipRight(ChatSpan.failed(broke), Effect.fail(new ChatSpan.StreamBroke({ error: broke, answer: sent(200) })))
+      ))
+  }
 
   // On Node: the answer to a decoded call written to `res`. It completes when its last bytes are handed to the
   // socket, or (`handed`) as soon as they are given to `res`: the server then counts the request until
@@ -202,7 +221,7 @@ export const make = (
   const writeCall = (res: Http.ServerResponse, call: Call, handed: boolean) =>
     answerCall(call, (streamed, headers, includeUsage) => {
       headers["content-type"] = "text/event-stream"
-      return Effect.as(Sse.write(res, headers, streamed, includeUsage, handed, keepAlive), sent(200))
+      return streamEnd(streamed, Sse.write(res, headers, streamed, includeUsage, handed, keepAlive))
     }, ({ meta, response }) => {
       const headers = metaHeaders(meta)
       headers["content-type"] = "application/json"
@@ -210,6 +229,24 @@ export const make = (
       sendText(res, 200, headers, JSON.stringify(response))
       return Effect.succeed(sent(200))
     })
+
+  // A call's answer in its server span while tracing (ChatSpan.ts), its failure annotated there.
+  const inSpan = <A>(
+    headers: Headers.Headers,
+    requestId: string,
+    call: Call,
+    answer: Effect.Effect<A, ApiError | GatewayError | ChatSpan.StreamBroke<A>>
+  ): Effect.Effect<A, ApiError | GatewayError> =>
+    tracing
+      ? ChatSpan.traced(
+        headers,
+        call.request,
+        call.requirements,
+        requestId,
+        Effect.tapError(answer, (e) => (e._tag === "StreamBroke" ? Effect.void : ChatSpan.failed(toApi(e))))
+      )
+      // Only a traced answer fails with `StreamBroke` (see `streamEnd`).
+      : (answer as Effect.Effect<A, ApiError | GatewayError>)
 
   // A failure written to `res` (a defect logged and answered 500 without details); only interruption fails.
   const recover = (
@@ -235,7 +272,7 @@ export const make = (
   const writeTo = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
     const headers = nodeHeaders(req)
     const requestId = ids(headers["x-request-id"])
-    return recover(res, requestId, Effect.flatMap(read(req, headers, requestId), (call) => writeCall(res, call, false)))
+    return recover(res, requestId, Effect.flatMap(read(req, headers, requestId), (call) => inSpan(headers, requestId, call, writeCall(res, call, false))))
   }
 
   // The body is read and checked in the 'data' / 'end' listeners and the fiber starts with the decoded call:
@@ -258,7 +295,7 @@ export const make = (
         return
       }
       if (Either.isLeft(call)) refuse(call.left)
-      else hooks.fork(recover(res, requestId, writeCall(res, call.right, true)))
+      else hooks.fork(recover(res, requestId, inSpan(headers, requestId, call.right, writeCall(res, call.right, true))))
     }, refuse)
   }
 
@@ -267,16 +304,16 @@ export const make = (
   const respond = (http: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     const requestId = ids(http.headers["x-request-id"])
     const call = read(NodeHttpServerRequest.toIncomingMessage(http), http.headers, requestId)
-    const answer = Effect.flatMap(call, (call) => answerCall(call, (streamed, headers, includeUsage) => {
+    const answer = Effect.flatMap(call, (call) => inSpan(http.headers, requestId, call, answerCall(call, (streamed, headers, includeUsage) => {
       const res = nodeResponse(http)
       if (res === undefined) {
         return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
       }
       headers["content-type"] = "text/event-stream"
-      return Effect.as(Sse.write(res, headers, streamed, includeUsage, false, keepAlive), HttpServerResponse.empty({ status: 200, headers }))
+      return Effect.as(streamEnd(streamed, Sse.write(res, headers, streamed, includeUsage, false, keepAlive)), HttpServerResponse.empty({ status: 200, headers }))
     }, ({ meta, response }) =>
       // `Effect.succeed` here costs what `Effect.map`'s `sync` did: the same steps.
-      Effect.succeed(HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) }))))
+      Effect.succeed(HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) })))))
     return Effect.catchAll(answer, (e) => {
       const error = toApi(e)
       return Effect.succeed(toResponse(error, failureHeaders(error, requestId)))

@@ -100,6 +100,7 @@ const ended = (res: Http.ServerResponse, last: string): Effect.Effect<void> =>
  * With `handed`, it completes as soon as the last event is given to `res`
  * (the caller counts the request until the response finishes or closes).
  * `keepAlive` watches the stream while it is written (`SseKeepAlive`).
+ * Answers the error the stream ended with (its last event), if it broke.
  */
 export const write = (
   res: Http.ServerResponse,
@@ -108,7 +109,7 @@ export const write = (
   includeUsage: boolean,
   handed = false,
   keepAlive: KeepAlive.SseKeepAlive = KeepAlive.off
-): Effect.Effect<void> =>
+): Effect.Effect<ApiError | undefined> =>
   answer.open === undefined
     ? writeStream(res, headers, answer, includeUsage, handed, keepAlive)
     : writePull(res, headers, answer, answer.open, includeUsage, handed, keepAlive)
@@ -121,7 +122,7 @@ const writeStream = (
   includeUsage: boolean,
   handed: boolean,
   keepAlive: KeepAlive.SseKeepAlive
-): Effect.Effect<void> =>
+): Effect.Effect<ApiError | undefined> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
       const body = Effect.flatMap(Channel.toPullIn(Stream.toChannel(answer.chunks), scope), (pull) => {
@@ -151,7 +152,7 @@ const writePull = (
   includeUsage: boolean,
   handed: boolean,
   keepAlive: KeepAlive.SseKeepAlive
-): Effect.Effect<void> =>
+): Effect.Effect<ApiError | undefined> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend(() => {
       const { close, pull } = open()
@@ -190,7 +191,8 @@ export const trailsCost = (answer: StreamAnswer): boolean =>
 
 /**
  * End the response after the body: the chunk stream is closed with its
- * outcome as soon as it ends, before the last event is written.
+ * outcome as soon as it ends, before the last event is written. Answers the
+ * error event written, if the stream broke.
  */
 const finish = (
   res: Http.ServerResponse,
@@ -200,7 +202,7 @@ const finish = (
   close: (exit: Exit.Exit<void, ProviderError>) => Effect.Effect<void>,
   handed: boolean,
   keepAlive: KeepAlive.SseKeepAlive
-): Effect.Effect<void> => {
+): Effect.Effect<ApiError | undefined> => {
   // The last event: waited for until written, or (`handed`) only given to `res` (no wake-up after the write).
   const last = (text: string) =>
     handed
@@ -212,7 +214,7 @@ const finish = (
     // Closing settles the stream (its cost is known after it): the cost trailer goes with the last event.
     onSuccess: () => {
       keepAlive.unwatch(res)
-      return Effect.zipRight(close(Exit.void), Effect.suspend(() => last(withCostTrailer(res, answer, DONE))))
+      return Effect.zipRight(close(Exit.void), Effect.suspend(() => Effect.as(last(withCostTrailer(res, answer, DONE)), undefined)))
     },
     onFailure: (cause) => {
       keepAlive.unwatch(res)
@@ -224,7 +226,7 @@ const finish = (
             if (!res.writableEnded) res.end()
             return Effect.failCause(cause as Cause.Cause<never>)
           })
-          : Effect.flatMap(streamError(answer, cause), (error) => last(errorFrame(error)))
+          : Effect.flatMap(streamError(answer, cause), (error) => Effect.as(last(errorFrame(error)), error))
       )
     }
   })

@@ -68,7 +68,7 @@ const settleStream = (
   begun: Begun,
   cacheTtlMs: number | undefined,
   firstChunkMs: number,
-  onCost: (cost: PicoUsd) => void
+  onCost: (cost: PicoUsd, usage: Usage) => void
 ) =>
 (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, unread = false): Effect.Effect<void> => {
   const { requestId } = begun
@@ -119,7 +119,7 @@ const settleStream = (
   }
   // After the accounting (at once when it ran at once: `flatMapNow`); the health report adds no step on a healthy model.
   return flatMapNow(accounted, (cost): Effect.Effect<void> => {
-    onCost(cost)
+    onCost(cost, usage)
     const reported = healthy()
     const rest = answered()
     return reported === Effect.void ? rest : rest === Effect.void ? reported : Effect.zipRight(reported, rest)
@@ -155,10 +155,12 @@ const answerStream = (
   const { model } = attempt
   const { requestId } = begun
   let costUsd: number | undefined
+  let usage: Usage | undefined
   const peeledAt = begun.clock.unsafeCurrentTimeMillis()
   // The request's cost: the stream's and the billed answers of its failed attempts.
-  const settle = settleStream(s, attempt, started.rateLimit, started.retried, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost) => {
+  const settle = settleStream(s, attempt, started.rateLimit, started.retried, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost, settled) => {
     costUsd = toUsd(cost + attempt.chargedBefore)
+    usage = settled
   })
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).
   let settled = false
@@ -190,7 +192,7 @@ const answerStream = (
     tooLate: abandoned,
     onEnd: settleOnce
   })
-  return { chunks: delivered.chunks, open: delivered.open, settledCostUsd: () => costUsd }
+  return { chunks: delivered.chunks, open: delivered.open, settledCostUsd: () => costUsd, settledUsage: () => usage }
 }
 
 /** A streamed answer: selection, failover until the first chunk, then the stream. */
@@ -228,7 +230,8 @@ export const streamAnswer = (
         meta: answerMeta(begun, outcome, undefined),
         chunks: delivered.chunks,
         open: delivered.open,
-        settledCostUsd: delivered.settledCostUsd
+        settledCostUsd: delivered.settledCostUsd,
+        settledUsage: delivered.settledUsage
       }
       return published === Effect.void ? Effect.succeed(answer) : Effect.as(published, answer)
     }

@@ -228,6 +228,8 @@ export interface Delivered {
   readonly open: () => StreamPull
   /** The stream's cost in USD once settled (see `StreamAnswer.settledCostUsd`). */
   readonly settledCostUsd?: (() => number | undefined) | undefined
+  /** The stream's usage once settled with a cost (see `StreamAnswer.settledUsage`). */
+  readonly settledUsage?: (() => Usage | undefined) | undefined
 }
 
 /**

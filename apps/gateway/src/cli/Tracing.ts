@@ -1,0 +1,207 @@
+/**
+ * Traces of `modelgate serve`, exported over OTLP/HTTP when the standard
+ * OpenTelemetry environment names a collector:
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (the whole URL) or
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` (its base; `/v1/traces` is added), with
+ * `OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL` (`http/protobuf`, the default, or
+ * `http/json`), `OTEL_EXPORTER_OTLP_(TRACES_)HEADERS` (`name=value,...`, e.g. a
+ * vendor's key: read as `Redacted`, and redacted in the exporter's own
+ * logs), `OTEL_SERVICE_NAME` (else `service.name` of
+ * `OTEL_RESOURCE_ATTRIBUTES`, else `modelgate`) and `OTEL_BSP_SCHEDULE_DELAY`
+ * (ms between exports, 5000). `OTEL_SDK_DISABLED=true` or
+ * `OTEL_TRACES_EXPORTER=none` turns it off. The exporter is
+ * `@effect/opentelemetry`'s `OtlpTracer` (no OpenTelemetry SDK in the
+ * process); spans still unsent at shutdown are sent before exit (3 s at most).
+ *
+ * Without a collector the tracer is off, as before: spans would only cost
+ * (~0.1 ms a request). With one, each chat call is a server span
+ * (`http/ChatSpan.ts`) with the gateway's `Gateway.complete` /
+ * `Gateway.stream` span and the provider HTTP calls under it. The trace
+ * context is not passed on to the providers (no `traceparent` to OpenAI).
+ *
+ * A setting that cannot work is a `ConfigError` naming the variable, never
+ * quoting its value (a URL or a header may hold a credential).
+ */
+import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
+import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
+import { Headers, HttpClient } from "@effect/platform"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { ConfigError } from "@modelgate/domain/Errors"
+import * as ChatSpan from "../http/ChatSpan.js"
+import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { version } from "./Version.js"
+
+/** Where and how traces go. */
+export interface TracingSettings {
+  readonly url: string
+  readonly protocol: "http/protobuf" | "http/json"
+  /** Header names (lower case) and their values, redacted. */
+  readonly headers: ReadonlyArray<readonly [string, Redacted.Redacted<string>]>
+  readonly serviceName: string
+  readonly exportIntervalMs: number
+}
+
+const invalid = (variable: string, reason: string) => new ConfigError({ file: `environment variable ${variable}`, path: "", reason })
+
+/** A variable's value, trimmed; blank reads as unset. */
+const variable = (name: string): Effect.Effect<Option.Option<string>, ConfigError> =>
+  Config.option(Config.string(name)).pipe(
+    Effect.mapError(() => invalid(name, "could not be read")),
+    Effect.map(Option.flatMap((value) => (value.trim() === "" ? Option.none() : Option.some(value.trim()))))
+  )
+
+/** A secret variable's value (as `variable`), redacted from the moment it is read. */
+const secretVariable = (name: string): Effect.Effect<Option.Option<{ readonly name: string; readonly value: Redacted.Redacted<string> }>, ConfigError> =>
+  Config.option(Config.redacted(name)).pipe(
+    Effect.mapError(() => invalid(name, "could not be read")),
+    Effect.map(Option.flatMap((value) => (Redacted.value(value).trim() === "" ? Option.none() : Option.some({ name, value }))))
+  )
+
+/** The first of `names` that is set, with its name. */
+const firstOf = (names: ReadonlyArray<string>) =>
+  Effect.map(Effect.forEach(names, (name) => Effect.map(variable(name), Option.map((value) => ({ name, value })))), Option.firstSomeOf)
+
+/** The traces URL: the traces endpoint as given, or the base endpoint with `/v1/traces`; none when neither is set. */
+const endpoint = Effect.flatMap(
+  firstOf(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]),
+  (found): Effect.Effect<Option.Option<string>, ConfigError> => {
+    if (Option.isNone(found)) return Effect.succeed(Option.none())
+    const { name, value } = found.value
+    const url = name === "OTEL_EXPORTER_OTLP_ENDPOINT" ? `${value.replace(/\/+$/, "")}/v1/traces` : value
+    if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
+      return Effect.fail(invalid(name, "expected an http:// or https:// URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318 (value not shown)"))
+    }
+    return Effect.succeed(Option.some(url))
+  }
+)
+
+const protocol = Effect.flatMap(
+  firstOf(["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]),
+  (found): Effect.Effect<TracingSettings["protocol"], ConfigError> => {
+    if (Option.isNone(found)) return Effect.succeed("http/protobuf")
+    const { name, value } = found.value
+    if (value === "http/protobuf" || value === "http/json") return Effect.succeed(value)
+    return Effect.fail(invalid(name, `"${value}" is not supported: use http/protobuf (the default) or http/json, on the collector's OTLP/HTTP port (4318)`))
+  }
+)
+
+/**
+ * `name=value` pairs separated by commas, values percent-decoded (the
+ * OpenTelemetry format). A malformed pair is named by its position, not
+ * quoted.
+ */
+export const parseHeaders = (
+  name: string,
+  text: Redacted.Redacted<string>
+): Effect.Effect<ReadonlyArray<readonly [string, Redacted.Redacted<string>]>, ConfigError> =>
+  Effect.suspend(() => {
+    const out: Array<readonly [string, Redacted.Redacted<string>]> = []
+    const pairs = Redacted.value(text).split(",")
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!.trim()
+      if (pair === "") continue
+      const at = pair.indexOf("=")
+      const key = at < 0 ? "" : pair.slice(0, at).trim().toLowerCase()
+      if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(key)) {
+        return Effect.fail(invalid(name, `entry ${i + 1} is not name=value with a header name (values not shown)`))
+      }
+      let value: string
+      try {
+        value = decodeURIComponent(pair.slice(at + 1).trim())
+      } catch {
+        return Effect.fail(invalid(name, `entry ${i + 1} (${key}) has a malformed %-escape (value not shown)`))
+      }
+      out.push([key, Redacted.make(value)])
+    }
+    return Effect.succeed(out)
+  })
+
+const headers = Effect.flatMap(
+  Effect.map(
+    Effect.forEach(["OTEL_EXPORTER_OTLP_TRACES_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS"], secretVariable),
+    Option.firstSomeOf
+  ),
+  Option.match({
+    onNone: () => Effect.succeed<ReadonlyArray<readonly [string, Redacted.Redacted<string>]>>([]),
+    onSome: ({ name, value }) => parseHeaders(name, value)
+  })
+)
+
+/** `service.name`: `OTEL_SERVICE_NAME`, else the one of `OTEL_RESOURCE_ATTRIBUTES`, else `modelgate`. */
+const serviceName = Effect.flatMap(variable("OTEL_SERVICE_NAME"), (name) =>
+  Option.isSome(name)
+    ? Effect.succeed(name.value)
+    : Effect.map(variable("OTEL_RESOURCE_ATTRIBUTES"), (attributes) => {
+      for (const pair of Option.getOrElse(attributes, () => "").split(",")) {
+        const at = pair.indexOf("=")
+        if (at > 0 && pair.slice(0, at).trim() === "service.name" && pair.slice(at + 1).trim() !== "") return pair.slice(at + 1).trim()
+      }
+      return "modelgate"
+    }))
+
+const exportIntervalMs = Effect.flatMap(variable("OTEL_BSP_SCHEDULE_DELAY"), (value) => {
+  if (Option.isNone(value)) return Effect.succeed(5_000)
+  const ms = Number(value.value)
+  return Number.isInteger(ms) && ms >= 1 && ms <= 3_600_000
+    ? Effect.succeed(ms)
+    : Effect.fail(invalid("OTEL_BSP_SCHEDULE_DELAY", `expected whole milliseconds from 1 to 3600000, got "${value.value}"`))
+})
+
+/** Whether the environment turns tracing off whatever else it says. */
+const disabled = Effect.flatMap(variable("OTEL_SDK_DISABLED"), (sdk) =>
+  Option.isSome(sdk) && sdk.value.toLowerCase() === "true"
+    ? Effect.succeed(true)
+    : Effect.flatMap(variable("OTEL_TRACES_EXPORTER"), (exporter): Effect.Effect<boolean, ConfigError> => {
+      if (Option.isNone(exporter) || exporter.value === "otlp") return Effect.succeed(false)
+      if (exporter.value === "none") return Effect.succeed(true)
+      return Effect.fail(invalid("OTEL_TRACES_EXPORTER", `"${exporter.value}" is not supported: use otlp (the default) or none`))
+    }))
+
+/** The tracing settings of the environment: none when no collector is named, or tracing is turned off. */
+export const settingsFromEnv: Effect.Effect<Option.Option<TracingSettings>, ConfigError> = Effect.flatMap(disabled, (off) =>
+  off
+    ? Effect.succeedNone
+    : Effect.flatMap(endpoint, (url) =>
+      Option.isNone(url)
+        ? Effect.succeedNone
+        : Effect.map(
+          Effect.all({ protocol, headers, serviceName, exportIntervalMs }),
+          (rest): Option.Option<TracingSettings> => Option.some({ url: url.value, ...rest })
+        )))
+
+/**
+ * The tracer of `settings`: the OTLP exporter (its header names redacted in
+ * whatever it logs), with the trace context kept from the providers; with
+ * none, the tracer off.
+ */
+export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<never> => {
+  if (Option.isNone(settings)) return Layer.setTracerEnabled(false)
+  const { exportIntervalMs, protocol, serviceName, url } = settings.value
+  const names = settings.value.headers.map(([name]) => name)
+  const exporter = OtlpTracer.layer({
+    url,
+    resource: { serviceName, serviceVersion: version },
+    headers: Object.fromEntries(settings.value.headers.map(([name, value]) => [name, Redacted.value(value)])),
+    exportInterval: exportIntervalMs
+  }).pipe(
+    Layer.provide(protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf),
+    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
+  )
+  const where = new URL(url)
+  const announced = Layer.effectDiscard(
+    // Origin and path only: a URL's credentials or query (a token) are not shown.
+    Effect.logInfo(`traces: OTLP ${protocol} to ${where.origin}${where.pathname} as ${serviceName}`)
+  )
+  // The tracer is off but for the chat calls (ChatSpan.traceRequests): no spans of background work.
+  return Layer.mergeAll(
+    announced,
+    exporter,
+    Layer.setTracerEnabled(false),
+    Layer.locallyScoped(ChatSpan.traceRequests, true),
+    Layer.locallyScoped(HttpClient.currentTracerPropagation, false)
+  )
+}
+
+/** `layer` of the environment's settings (`settingsFromEnv`). */
+export const fromEnv: Layer.Layer<never, ConfigError> = Layer.unwrapEffect(Effect.map(settingsFromEnv, layer))

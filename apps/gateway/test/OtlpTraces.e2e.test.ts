@@ -1,0 +1,202 @@
+/**
+ * Traces of the built `modelgate serve`, end to end: with the standard
+ * OpenTelemetry variables naming a collector (here a stand-in on loopback),
+ * each chat call is exported as a server span in the client's trace, named
+ * and annotated as OpenTelemetry's GenAI conventions say (the model asked for
+ * and the one that answered, the provider, tokens, finish reasons) with the
+ * gateway's own figures (request id, cache, failovers, cost); a failed call
+ * is an error span naming its code; the provider calls are spans under it;
+ * no key (the providers' or the collector's) appears in any export, and the
+ * trace context is not sent on to the providers; nothing but the calls is
+ * traced. Spans still unsent at SIGTERM are exported before the process exits.
+ */
+import { assert, beforeAll, describe, it } from "@effect/vitest"
+import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
+import { Effect } from "effect"
+import * as Child from "node:child_process"
+import { settles } from "./support/HangDetector.js"
+import * as Collector from "./support/OtlpCollector.js"
+import { bin, ensureBuilt, overFakes, serve, tempDir } from "./support/ServeProcess.js"
+
+const traceId = "0af7651916cd43dd8448eb211c80319c"
+const parentSpanId = "b7ad6b7169203331"
+const collectorKey = "collector-secret,with comma"
+
+const gateway = { healthCheck: { enabled: false }, cache: { enabled: false }, providers: { openai: { maxRetries: 0 } } }
+
+const chat = (url: string, body: object, headers: Record<string, string> = {}) =>
+  Effect.promise(() =>
+    fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "trace me" }], ...body })
+    }).then(async (r) => ({ status: r.status, requestId: r.headers.get("x-request-id"), text: await r.text() }))
+  )
+
+/** `modelgate serve` over the fake providers with `env`. */
+const serveTraced = (prefix: string, env: Record<string, string>) =>
+  Effect.gen(function* () {
+    const fakes = yield* overFakes(prefix)
+    const served = yield* serve({
+      dir: fakes.dir,
+      db: fakes.db,
+      openaiUrl: fakes.openai.baseUrl,
+      anthropicUrl: fakes.anthropic.baseUrl,
+      gateway,
+      env
+    })
+    return { fakes, served }
+  })
+
+/** SIGTERM, then the exit (the exporter sends what is left before it). */
+const stop = (child: Child.ChildProcess, exited: Promise<{ code: number | null }>) =>
+  Effect.flatMap(Effect.sync(() => child.kill("SIGTERM")), () => settles("modelgate serve exit after SIGTERM", () => exited))
+
+describe("modelgate serve with an OTLP collector", () => {
+  beforeAll(() => ensureBuilt())
+
+  it.scopedLive("exports each chat call as a GenAI server span in the client's trace, with the provider calls under it", () =>
+    Effect.gen(function* () {
+      const collector = yield* Collector.start
+      const { fakes, served } = yield* serveTraced("modelgate-otlp-", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+        OTEL_EXPORTER_OTLP_HEADERS: `x-collector-key=${encodeURIComponent(collectorKey)}`,
+        OTEL_SERVICE_NAME: "gateway-under-test"
+      })
+      const complete = yield* chat(served.url, { max_tokens: 50 }, { traceparent: `00-${traceId}-${parentSpanId}-01` })
+      assert.strictEqual(complete.status, 200, complete.text)
+      const streamed = yield* chat(served.url, { stream: true, stream_options: { include_usage: true } })
+      assert.strictEqual(streamed.status, 200, streamed.text)
+      assert.include(streamed.text, "data: [DONE]")
+      const unknown = yield* chat(served.url, { model: "no-such-model" })
+      assert.strictEqual(unknown.status, 404, unknown.text)
+      const exit = yield* stop(served.child, served.exited)
+      assert.strictEqual(exit.code, 0, served.tail())
+      assert.include(served.output(), `traces: OTLP http/json to ${collector.url}/v1/traces as gateway-under-test`)
+
+      assert.isAbove(collector.exports.length, 0, `nothing exported${served.tail()}`)
+      for (const e of collector.exports) {
+        assert.strictEqual(e.path, "/v1/traces")
+        assert.strictEqual(e.headers["content-type"], "application/json")
+        assert.strictEqual(e.headers["x-collector-key"], collectorKey, "the collector's header, decoded")
+      }
+      const everything = collector.exports.map((e) => e.body.toString("utf8")).join("\n")
+      for (const secret of ["sk-test-openai", FakeAnthropic.defaultApiKey, "collector-secret"]) {
+        assert.notInclude(everything, secret, "no key in any exported span")
+      }
+      const spans = Collector.spansOf(collector.exports)
+      const resource = Collector.attributesOf(spans[0]!.resource)
+      assert.strictEqual(resource["service.name"], "gateway-under-test")
+      assert.strictEqual(resource["service.version"], "0.1.0")
+
+      const calls = spans.map((s) => s.span).filter((s) => s.name === "chat gpt-4o-mini")
+      assert.strictEqual(calls.length, 2, spans.map((s) => s.span.name).join(", "))
+      const [first, second] = calls.map((s) => ({ span: s, attributes: Collector.attributesOf(s.attributes) }))
+      const completeSpan = [first!, second!].find((s) => s.attributes["modelgate.stream"] === false)!
+      const streamSpan = [first!, second!].find((s) => s.attributes["modelgate.stream"] === true)!
+
+      // The complete call: in the client's trace, under its span, a server span (kind 2), not an error.
+      assert.strictEqual(completeSpan.span.traceId, traceId)
+      assert.strictEqual(completeSpan.span.parentSpanId, parentSpanId)
+      assert.strictEqual(completeSpan.span.kind, 2)
+      assert.notStrictEqual(completeSpan.span.status.code, 2)
+      const a = completeSpan.attributes
+      assert.strictEqual(a["gen_ai.operation.name"], "chat")
+      assert.strictEqual(a["gen_ai.request.model"], "gpt-4o-mini")
+      assert.strictEqual(a["gen_ai.request.max_tokens"], 50)
+      assert.strictEqual(a["gen_ai.response.model"], "gpt-4o-mini")
+      assert.strictEqual(a["gen_ai.provider.name"], "openai")
+      assert.deepStrictEqual(a["gen_ai.response.finish_reasons"], ["stop"])
+      assert.isAbove(a["gen_ai.usage.input_tokens"] as number, 0)
+      assert.isAbove(a["gen_ai.usage.output_tokens"] as number, 0)
+      assert.isAbove(a["modelgate.cost_usd"] as number, 0)
+      assert.strictEqual(a["modelgate.request_id"], complete.requestId)
+      assert.strictEqual(a["gen_ai.response.id"], `chatcmpl-${complete.requestId}`)
+      assert.strictEqual(a["modelgate.cache"], "miss")
+      assert.strictEqual(a["modelgate.failovers"], 0)
+      assert.strictEqual(a["http.response.status_code"], 200)
+
+      // Under it: the gateway's span, and the provider's HTTP call (to the fake, its key redacted).
+      const inTrace = spans.map((s) => s.span).filter((s) => s.traceId === traceId && s !== completeSpan.span)
+      const core = inTrace.find((s) => s.name === "Gateway.complete")
+      assert.isDefined(core, inTrace.map((s) => s.name).join(", "))
+      assert.strictEqual(core!.parentSpanId, completeSpan.span.spanId)
+      const upstream = inTrace.find((s) => Collector.attributesOf(s.attributes)["url.full"] === `${fakes.openai.baseUrl}/chat/completions`)
+      assert.isDefined(upstream, JSON.stringify(inTrace.map((s) => [s.name, Collector.attributesOf(s.attributes)["url.full"]])))
+      assert.strictEqual(Collector.attributesOf(upstream!.attributes)["http.request.header.authorization"], "<redacted>")
+
+      // The stream: its own trace, its usage and cost settled at its end.
+      assert.notStrictEqual(streamSpan.span.traceId, traceId)
+      assert.notStrictEqual(streamSpan.span.status.code, 2)
+      const s = streamSpan.attributes
+      assert.strictEqual(s["gen_ai.response.model"], "gpt-4o-mini")
+      assert.strictEqual(s["modelgate.request_id"], streamed.requestId)
+      assert.isAbove(s["gen_ai.usage.output_tokens"] as number, 0)
+      assert.isAbove(s["modelgate.cost_usd"] as number, 0)
+
+      // The unknown model: an error span with its code and status.
+      const refused = spans.map((x) => x.span).find((x) => x.name === "chat no-such-model")
+      assert.isDefined(refused)
+      assert.strictEqual(refused!.status.code, 2)
+      const r = Collector.attributesOf(refused!.attributes)
+      assert.strictEqual(r["http.response.status_code"], 404)
+      assert.strictEqual(r["error.type"], "model_not_found")
+
+      // Only the calls are traced: no span of start-up, migrations, record writes or other background work.
+      const callTraces = new Set([completeSpan.span.traceId, streamSpan.span.traceId, refused!.traceId])
+      const outside = spans.map((x) => x.span).filter((x) => !callTraces.has(x.traceId))
+      assert.deepStrictEqual(outside.map((x) => x.name), [], "every span is part of a chat call's trace")
+
+      // The providers never see the trace context.
+      for (const request of yield* fakes.openai.requests) {
+        assert.isUndefined(request.headers["traceparent"], "no traceparent sent to the provider")
+        assert.isUndefined(request.headers["b3"], "no b3 sent to the provider")
+      }
+    }), 60_000)
+
+  it.scopedLive("exports OTLP protobuf by default", () =>
+    Effect.gen(function* () {
+      const collector = yield* Collector.start
+      const { served } = yield* serveTraced("modelgate-otlp-pb-", { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${collector.url}/custom/traces` })
+      const complete = yield* chat(served.url, {})
+      assert.strictEqual(complete.status, 200, complete.text)
+      const exit = yield* stop(served.child, served.exited)
+      assert.strictEqual(exit.code, 0, served.tail())
+      assert.isAbove(collector.exports.length, 0, `nothing exported${served.tail()}`)
+      const [first] = collector.exports
+      assert.strictEqual(first!.path, "/custom/traces", "the traces endpoint is taken as given")
+      assert.strictEqual(first!.headers["content-type"], "application/x-protobuf")
+      const bytes = Buffer.concat(collector.exports.map((e) => e.body)).toString("latin1")
+      assert.include(bytes, "chat gpt-4o-mini")
+      assert.include(bytes, "modelgate")
+      assert.notInclude(bytes, "sk-test-openai")
+    }), 60_000)
+
+  it.scoped("a setting that cannot work stops serve at start, naming the variable without its value", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir("modelgate-otlp-bad-")
+      const run = (env: Record<string, string>) =>
+        settles("modelgate serve with a bad OTEL setting", () =>
+          new Promise<{ code: number | null; output: string }>((resolve) => {
+            const child = Child.spawn(process.execPath, [bin, "serve", "--port", "0"], {
+              cwd: dir,
+              env: { PATH: process.env.PATH ?? "", HOME: dir, MODELGATE_DB: `${dir}/data/modelgate.db`, ...env },
+              stdio: ["ignore", "pipe", "pipe"]
+            })
+            let output = ""
+            child.stdout.on("data", (b: Buffer) => void (output += b.toString()))
+            child.stderr.on("data", (b: Buffer) => void (output += b.toString()))
+            child.once("close", (code) => resolve({ code, output }))
+          }))
+      const grpc = yield* run({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:4317", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
+      assert.strictEqual(grpc.code, 1, grpc.output)
+      assert.include(grpc.output, "OTEL_EXPORTER_OTLP_PROTOCOL")
+      assert.include(grpc.output, "http/protobuf")
+      assert.notInclude(grpc.output, "listening")
+      const url = yield* run({ OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://user:hunter2@collector:4318" })
+      assert.strictEqual(url.code, 1, url.output)
+      assert.include(url.output, "OTEL_EXPORTER_OTLP_ENDPOINT")
+      assert.notInclude(url.output, "hunter2")
+    }), 60_000)
+})
