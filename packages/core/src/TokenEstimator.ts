@@ -9,7 +9,8 @@
  *   `o200k_base` (gpt-4o, gpt-4.1, gpt-4.5, gpt-5, o-series, gpt-oss) or
  *   `cl100k_base` (gpt-4, gpt-3.5, embeddings) encoding, plus OpenAI's chat
  *   framing: 3 tokens per message, 1 per `name`, 3 to prime the reply. Tool
- *   definitions are counted as their JSON text. An image is 85 tokens at
+ *   definitions are counted as their JSON text; a tool result's id as at
+ *   most 40 characters (what OpenAI is sent). An image is 85 tokens at
  *   `detail: "low"`, else 765 (a 1024x1024 image at high detail).
  * - Every other model: `ceil(characters / 4)` of the text, 4 tokens of framing
  *   per message and 3 for the reply; an image is 1,600 tokens (Anthropic's cap
@@ -133,9 +134,17 @@ const messageTokens = (message: ChatMessage, encoding: Encoding): number => {
       total += framing + countText(call.function.name, encoding) + countText(call.function.arguments, encoding)
     }
   }
-  if (message.role === "tool") total += countText(message.tool_call_id, encoding)
+  if (message.role === "tool") total += countText(sentToolCallId(message.tool_call_id, encoding), encoding)
   return total
 }
+
+/**
+ * The part of a tool-call id an OpenAI model is sent: at most 40 characters
+ * (a longer id goes as a 40-character stand-in). Gemini's ids carry a thought
+ * signature of a few KB, which the OpenAI encodings would count as
+ * thousands of tokens, slowly; other providers are sent the whole id.
+ */
+const sentToolCallId = (id: string, encoding: Encoding): string => (encoding === "heuristic" || id.length <= 40 ? id : id.slice(0, 40))
 
 /**
  * Counts already made, per request object and encoding: the gateway asks for

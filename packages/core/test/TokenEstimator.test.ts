@@ -84,6 +84,22 @@ describe("TokenEstimator", () => {
     assert.isAbove(withTools, plain + 10)
   })
 
+  it("counts a tool result's id as OpenAI is sent it: at most 40 characters (Gemini's ids carry a few-KB thought signature)", () => {
+    const toolLoop = (id: string) =>
+      request([
+        { role: "user", content: "weather in Paris?" },
+        { role: "assistant", content: null, tool_calls: [{ id, type: "function", function: { name: "get_weather", arguments: "{\"city\":\"Paris\"}" } }] },
+        { role: "tool", tool_call_id: id, content: "18C" }
+      ])
+    const signed = `call_resp-1_0_0__ts_${"Ab9_-x".repeat(700)}`
+    const m = model("openai", "gpt-4o")
+    // OpenAI is sent a 40-character stand-in for it (its longest id)
+    assert.strictEqual(TokenEstimator.estimatePromptTokens(toolLoop(signed), m), TokenEstimator.estimatePromptTokens(toolLoop(signed.slice(0, 40)), m))
+    // other providers are sent the whole id
+    const claude = model("anthropic", "claude-sonnet-4-5")
+    assert.isAbove(TokenEstimator.estimatePromptTokens(toolLoop(signed), claude), TokenEstimator.estimatePromptTokens(toolLoop("call_1"), claude) + 1_000)
+  })
+
   it("adds the requested maximum output, or the default capped by the model", () => {
     const messages = [{ role: "user", content: "hi" }] as const
     const m = model("openai", "gpt-4o", 16_384)

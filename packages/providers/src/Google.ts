@@ -77,10 +77,6 @@ export const make = (
       rateLimit: () => undefined,
       classify: classifyGoogle
     })
-    // Kept per adapter: each tool call's signature comes back with that call (ThoughtSignatures.ts).
-    const signatures = ThoughtSignatures.make()
-    const rememberFor = (model: string) => (toolCallId: string, signature: string) => signatures.remember(model, toolCallId, signature)
-
     // chat and stream are plain Effect chains, not Effect.fn/Effect.gen: no
     // stack capture, span or generator per call (the gateway keeps one span
     // per request).
@@ -93,7 +89,8 @@ export const make = (
           ctx.request,
           { provider: providerId, model: ctx.model.id },
           effortValue(ctx.request, ctx.model),
-          (toolCallId, first) => signatures.forCall(model, toolCallId, first)
+          // Each signed call's signature comes back in its id (ThoughtSignatures.ts): nothing is kept here.
+          (toolCallId, first) => ThoughtSignatures.forCall(model, toolCallId, first)
         )
         if (Either.isLeft(body)) return Effect.fail(body.left)
         const method = stream ? "streamGenerateContent?alt=sse" : "generateContent"
@@ -122,8 +119,7 @@ export const make = (
             nowMs,
             model: ctx.model.providerModel,
             promptTokensEstimate: promptEstimate(ctx),
-            fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit },
-            remember: rememberFor(ctx.model.providerModel)
+            fields: { provider: providerId, model: info.model, status: answer.status, requestId: answer.requestId, rateLimit: answer.rateLimit }
           })
           return Either.isLeft(response)
             ? Effect.fail(response.left)
@@ -148,7 +144,6 @@ export const make = (
               nowMs,
               model: ctx.model.providerModel,
               promptTokensEstimate: promptEstimate(ctx),
-              remember: rememberFor(ctx.model.providerModel),
               choices: ctx.request.n ?? 1
             }
             const runs = sseRuns(

@@ -10,7 +10,7 @@ import { Either } from "effect"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
 import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
-import { stableToolId, withToolIds } from "../internal/toolIds.js"
+import { shownToolId, stableToolId, withToolIds } from "../internal/toolIds.js"
 import { onLastTool, withoutBlankText } from "./blankText.js"
 
 /** A prompt-cache breakpoint, as Anthropic takes it. */
@@ -137,7 +137,7 @@ const assistantBlocks = (
   const blocks: Array<AnthropicBlock> = message.content == null ? [] : [...textBlocks(message.content)]
   for (const call of message.tool_calls ?? []) {
     const input = parseToolArguments(call.function.arguments)
-    if (input === undefined) return Either.left({ detail: `the arguments of tool call ${call.id} are not a JSON object` })
+    if (input === undefined) return Either.left({ detail: `the arguments of tool call ${shownToolId(call.id)} are not a JSON object` })
     blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input })
   }
   return Either.right(blocks)

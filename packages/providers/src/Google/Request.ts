@@ -10,6 +10,7 @@ import { Either } from "effect"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
 import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { unservedEffort } from "../internal/reasoning.js"
+import { shownToolId } from "../internal/toolIds.js"
 
 /** One part of a Gemini content we send. */
 export type GeminiPart =
@@ -144,7 +145,7 @@ export const translateContents = (
         if (text !== "") parts.push({ text })
         for (const [k, call] of (message.tool_calls ?? []).entries()) {
           const args = parseToolArguments(call.function.arguments)
-          if (args === undefined) return Either.left({ detail: `the arguments of tool call ${call.id} are not a JSON object` })
+          if (args === undefined) return Either.left({ detail: `the arguments of tool call ${shownToolId(call.id)} are not a JSON object` })
           names.set(call.id, call.function.name)
           places.set(call.id, k)
           const signature = signatureFor(call.id, k === 0)
@@ -155,7 +156,7 @@ export const translateContents = (
       }
       case "tool": {
         const name = names.get(message.tool_call_id)
-        if (name === undefined) return Either.left({ detail: `tool message answers unknown tool call ${message.tool_call_id}` })
+        if (name === undefined) return Either.left({ detail: `tool message answers unknown tool call ${shownToolId(message.tool_call_id)}` })
         const part: GeminiPart = { functionResponse: { name, response: responseOf(textOf(message.content)) } }
         const place = places.get(message.tool_call_id)!
         const last = out[out.length - 1]

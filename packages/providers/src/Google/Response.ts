@@ -6,6 +6,7 @@ import { ContentFiltered, MalformedResponse, type ProviderError } from "@modelga
 import { Either, Schema } from "effect"
 import type { CommonFields } from "../internal/errors.js"
 import { estimateTokens } from "../internal/usage.js"
+import { signedId } from "./ThoughtSignatures.js"
 
 const Count = Schema.NonNegativeInt
 
@@ -146,27 +147,25 @@ export const usageOf = (usage: UsageMetadata | undefined, estimate: () => { read
 export const textOfParts = (parts: ReadonlyArray<GeminiPartIn>): string =>
   parts.filter((p) => p.text !== undefined && p.thought !== true).map((p) => p.text).join("")
 
-/** OpenAI tool calls for the function-call parts; ids synthesised from `idBase` where Gemini gives none. */
-export const toolCallsOf = (parts: ReadonlyArray<GeminiPartIn>, idBase: string, offset = 0): Array<ToolCall> =>
-  parts.flatMap((p) => (p.functionCall === undefined ? [] : [p.functionCall])).map((call, i) => ({
-    id: call.id ?? `call_${idBase}_${offset + i}`,
-    type: "function",
-    function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) }
-  }))
-
-/** Hand each signed function-call part's signature to `remember`, under the id of the tool call it became (`calls`, in part order). */
-export const keepSignatures = (
-  parts: ReadonlyArray<GeminiPartIn>,
-  calls: ReadonlyArray<ToolCall>,
-  remember: ((toolCallId: string, signature: string) => void) | undefined
-): void => {
-  if (remember === undefined || calls.length === 0) return
-  let k = 0
+/**
+ * OpenAI tool calls for the function-call parts; ids synthesised from
+ * `idBase` where Gemini gives none. A part `model` signed gets an id that
+ * carries its signature (ThoughtSignatures.ts): the client sends it back
+ * with the call.
+ */
+export const toolCallsOf = (parts: ReadonlyArray<GeminiPartIn>, idBase: string, model: string, offset = 0): Array<ToolCall> => {
+  const calls: Array<ToolCall> = []
   for (const part of parts) {
-    if (part.functionCall === undefined) continue
-    const call = calls[k++]
-    if (call !== undefined && part.thoughtSignature !== undefined) remember(call.id, part.thoughtSignature)
+    const call = part.functionCall
+    if (call === undefined) continue
+    const id = call.id ?? `call_${idBase}_${offset + calls.length}`
+    calls.push({
+      id: part.thoughtSignature === undefined || part.thoughtSignature === "" ? id : signedId(id, model, part.thoughtSignature),
+      type: "function",
+      function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) }
+    })
   }
+  return calls
 }
 
 /**
@@ -187,12 +186,11 @@ export const fromGeminiResponse = (
   response: GeminiResponse,
   options: {
     readonly nowMs: number
+    /** The model asked (reported when Gemini sends no `modelVersion`; its signatures go in the tool-call ids, ThoughtSignatures.ts). */
     readonly model: string
     /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
     readonly promptTokensEstimate: () => number
     readonly fields: Omit<CommonFields, "detail">
-    /** Keeps the thought signature of a tool call (see ThoughtSignatures.ts). */
-    readonly remember?: ((toolCallId: string, signature: string) => void) | undefined
   }
 ): Either.Either<ChatResponse, ProviderError> => {
   // A 200 answer that cannot be used is still billed: its errors carry the usage it reported.
@@ -219,8 +217,7 @@ export const fromGeminiResponse = (
   for (const [i, candidate] of candidates.entries()) {
     const parts = candidate.content?.parts ?? []
     const text = textOfParts(parts)
-    const toolCalls = toolCallsOf(parts, `${idBase}_${i}`)
-    keepSignatures(parts, toolCalls, options.remember)
+    const toolCalls = toolCallsOf(parts, `${idBase}_${i}`, options.model)
     const reason = candidate.finishReason
     const finish = reason === undefined ? undefined : finishReasonOf(reason, toolCalls.length > 0)
     if (reason !== undefined && isFilterReason(reason) && text === "" && toolCalls.length === 0 && allBlocked) {

@@ -16,7 +16,6 @@ import {
   finishReasonOf,
   GeminiResponse,
   isFilterReason,
-  keepSignatures,
   shownReason,
   textOfParts,
   toolCallsOf,
@@ -32,12 +31,10 @@ const isObject = (value: unknown): value is object => typeof value === "object" 
 
 /** Who the stream is for and the answer that opened it. */
 export interface GeminiStreamContext extends StreamContext {
-  /** The model name to report when Gemini sends no `modelVersion`. */
+  /** The model asked (reported when Gemini sends no `modelVersion`; its signatures go in the tool-call ids, ThoughtSignatures.ts). */
   readonly model: string
   /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
   readonly promptTokensEstimate: () => number
-  /** Keeps the thought signature of a tool call (see ThoughtSignatures.ts). */
-  readonly remember?: ((toolCallId: string, signature: string) => void) | undefined
   /** The candidates asked for (`n`, default 1): with more than one, a blocked one is a `content_filter` choice. */
   readonly choices?: number | undefined
 }
@@ -128,8 +125,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       const state = this.stateOf(index)
       const parts = candidate.content?.parts ?? []
       const text = textOfParts(parts)
-      const calls = toolCallsOf(parts, `${this.id}_${index}`, state.tools)
-      keepSignatures(parts, calls, this.context.remember)
+      const calls = toolCallsOf(parts, `${this.id}_${index}`, this.context.model, state.tools)
       const delta: ChunkChoice["delta"] = {
         ...(text !== "" ? { content: text } : {}),
         ...(calls.length > 0

@@ -11,6 +11,7 @@ import { Clock, Effect, Redacted } from "effect"
 import { parseToolArguments, stopSequences } from "./content.js"
 import { dataUrlMediaType, isDataUrl } from "./dataUrl.js"
 import type { CallInfo } from "./errors.js"
+import { shownToolId } from "./toolIds.js"
 
 /**
  * The non-secret call info of a model and key (with the model's concurrency
@@ -183,7 +184,7 @@ export const toolArgumentsNotObject: Check = (provider, request) => {
   const id = badArgumentsOf(request)
   return id === null
     ? undefined
-    : { param: "messages", reason: `${provider} takes tool-call arguments only as a JSON object (those of tool call ${id} are not one)` }
+    : { param: "messages", reason: `${provider} takes tool-call arguments only as a JSON object (those of tool call ${shownToolId(id)} are not one)` }
 }
 
 /** `Provider.cannotServe` from checks: the first thing of a request `provider` would drop on a model. */

@@ -13,6 +13,13 @@ type Messages = ChatRequest["messages"]
 export const stableToolId = (prefix: string, id: string, length: number): string =>
   `${prefix}${createHash("sha256").update(id).digest("base64url").slice(0, length - prefix.length)}`
 
+/**
+ * A tool-call id as an error message quotes it: as it is up to 64
+ * characters, else its first 48 and its length (Gemini's ids carry a thought
+ * signature of a few KB, Google/ThoughtSignatures.ts).
+ */
+export const shownToolId = (id: string): string => (id.length <= 64 ? id : `${id.slice(0, 48)}... (${id.length} characters)`)
+
 const anyTaken = (messages: Messages, taken: (id: string) => boolean): boolean =>
   messages.some((m) =>
     m.role === "tool"
