@@ -12,6 +12,7 @@
  */
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
+import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect } from "effect"
 import * as Child from "node:child_process"
 import { settles } from "./support/HangDetector.js"
@@ -71,6 +72,13 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.include(streamed.text, "data: [DONE]")
       const unknown = yield* chat(served.url, { model: "no-such-model" })
       assert.strictEqual(unknown.status, 404, unknown.text)
+      // The client's trace is sampled out (flags 00): under the default parent-based sampler, no span.
+      const sampledOut = yield* chat(served.url, {}, { traceparent: `00-${"1".repeat(32)}-${"2".repeat(16)}-00` })
+      assert.strictEqual(sampledOut.status, 200, sampledOut.text)
+      // A failover: OpenAI answers 503, the fallback Claude answers.
+      yield* fakes.openai.script(Fault.status(503))
+      const failedOver = yield* chat(served.url, {})
+      assert.strictEqual(failedOver.status, 200, failedOver.text)
       const exit = yield* stop(served.child, served.exited)
       assert.strictEqual(exit.code, 0, served.tail())
       assert.include(served.output(), `traces: OTLP http/json to ${collector.url}/v1/traces as gateway-under-test`)
@@ -90,11 +98,14 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.strictEqual(resource["service.name"], "gateway-under-test")
       assert.strictEqual(resource["service.version"], "0.1.0")
 
-      const calls = spans.map((s) => s.span).filter((s) => s.name === "chat gpt-4o-mini")
-      assert.strictEqual(calls.length, 2, spans.map((s) => s.span.name).join(", "))
-      const [first, second] = calls.map((s) => ({ span: s, attributes: Collector.attributesOf(s.attributes) }))
-      const completeSpan = [first!, second!].find((s) => s.attributes["modelgate.stream"] === false)!
-      const streamSpan = [first!, second!].find((s) => s.attributes["modelgate.stream"] === true)!
+      // Server spans (kind 2), one per traced call.
+      const calls = spans.map((s) => s.span).filter((s) => s.name === "chat gpt-4o-mini" && s.kind === 2)
+        .map((s) => ({ span: s, attributes: Collector.attributesOf(s.attributes) }))
+      assert.strictEqual(calls.length, 3, spans.map((s) => s.span.name).join(", "))
+      const byRequest = (id: string | null) => calls.find((s) => s.attributes["modelgate.request_id"] === id)!
+      const completeSpan = byRequest(complete.requestId)
+      const streamSpan = byRequest(streamed.requestId)
+      assert.strictEqual(streamSpan.attributes["modelgate.stream"], true)
 
       // The complete call: in the client's trace, under its span, a server span (kind 2), not an error.
       assert.strictEqual(completeSpan.span.traceId, traceId)
@@ -122,9 +133,20 @@ describe("modelgate serve with an OTLP collector", () => {
       const core = inTrace.find((s) => s.name === "Gateway.complete")
       assert.isDefined(core, inTrace.map((s) => s.name).join(", "))
       assert.strictEqual(core!.parentSpanId, completeSpan.span.spanId)
+      const attempt = inTrace.find((s) => s.kind === 3 && s.name === "chat gpt-4o-mini")
+      assert.isDefined(attempt, "the attempt's GenAI client span")
+      assert.deepInclude(Collector.attributesOf(attempt!.attributes), {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "modelgate.model": "gpt-4o-mini",
+        "modelgate.attempt": 1,
+        "modelgate.key": "openai#0"
+      })
       const upstream = inTrace.find((s) => Collector.attributesOf(s.attributes)["url.full"] === `${fakes.openai.baseUrl}/chat/completions`)
       assert.isDefined(upstream, JSON.stringify(inTrace.map((s) => [s.name, Collector.attributesOf(s.attributes)["url.full"]])))
-      assert.strictEqual(Collector.attributesOf(upstream!.attributes)["http.request.header.authorization"], "<redacted>")
+      const call = Collector.attributesOf(upstream!.attributes)
+      assert.strictEqual(call["http.response.status_code"], 200)
+      assert.deepStrictEqual(Object.keys(call).filter((k) => k.startsWith("http.request.header.")), [], "no request header recorded")
 
       // The stream: its own trace, its usage and cost settled at its end.
       assert.notStrictEqual(streamSpan.span.traceId, traceId)
@@ -143,10 +165,25 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.strictEqual(r["http.response.status_code"], 404)
       assert.strictEqual(r["error.type"], "model_not_found")
 
+      // The failover: one attempt span per model tried, the first an error; the call answered by the fallback.
+      const failover = byRequest(failedOver.requestId)
+      assert.strictEqual(failover.attributes["modelgate.failovers"], 1)
+      assert.strictEqual(failover.attributes["gen_ai.response.model"], "claude-haiku")
+      assert.strictEqual(failover.attributes["gen_ai.provider.name"], "anthropic")
+      const tried = spans.map((x) => x.span).filter((x) => x.traceId === failover.span.traceId && x.kind === 3 && x.name.startsWith("chat "))
+        .map((x) => ({ name: x.name, failed: x.status.code === 2, attempt: Collector.attributesOf(x.attributes)["modelgate.attempt"] }))
+        .sort((a, b) => Number(a.attempt) - Number(b.attempt))
+      assert.deepStrictEqual(tried, [
+        { name: "chat gpt-4o-mini", failed: true, attempt: 1 },
+        { name: "chat claude-haiku-4-5", failed: false, attempt: 2 }
+      ])
+
       // Only the calls are traced: no span of start-up, migrations, record writes or other background work.
-      const callTraces = new Set([completeSpan.span.traceId, streamSpan.span.traceId, refused!.traceId])
+      const callTraces = new Set([...calls.map((c) => c.span.traceId), refused!.traceId])
       const outside = spans.map((x) => x.span).filter((x) => !callTraces.has(x.traceId))
       assert.deepStrictEqual(outside.map((x) => x.name), [], "every span is part of a chat call's trace")
+      assert.notInclude(everything, "1".repeat(32), "nothing of the sampled-out call")
+      assert.notInclude(everything, sampledOut.requestId!)
 
       // The providers never see the trace context.
       for (const request of yield* fakes.openai.requests) {

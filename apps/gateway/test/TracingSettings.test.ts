@@ -93,4 +93,21 @@ describe("tracing settings from the environment", () => {
       const exporter = yield* failure({ ...endpoint, OTEL_TRACES_EXPORTER: "zipkin" })
       assert.include(exporter, "OTEL_TRACES_EXPORTER")
     }))
+
+  it.effect("the sampler: parent-based always-on by default; OpenTelemetry's samplers and ratio", () =>
+    Effect.gen(function* () {
+      const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" }
+      assert.deepStrictEqual((yield* settings(endpoint))?.sampling, { parentBased: true, ratio: 1 })
+      assert.deepStrictEqual((yield* settings({ ...endpoint, OTEL_TRACES_SAMPLER: "always_off" }))?.sampling, { parentBased: false, ratio: 0 })
+      assert.deepStrictEqual(
+        (yield* settings({ ...endpoint, OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.05" }))?.sampling,
+        { parentBased: true, ratio: 0.05 }
+      )
+      assert.deepStrictEqual((yield* settings({ ...endpoint, OTEL_TRACES_SAMPLER: "traceidratio" }))?.sampling, { parentBased: false, ratio: 1 })
+      const unknown = yield* failure({ ...endpoint, OTEL_TRACES_SAMPLER: "jaeger_remote" })
+      assert.include(unknown, "OTEL_TRACES_SAMPLER")
+      assert.include(unknown, "parentbased_traceidratio")
+      const ratio = yield* failure({ ...endpoint, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "5%" })
+      assert.include(ratio, "OTEL_TRACES_SAMPLER_ARG")
+    }))
 })

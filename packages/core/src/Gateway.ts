@@ -123,26 +123,25 @@ export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
  * The request's span. One span per request while the tracer is on, opened
  * without a stack capture (`Effect.fn` made a `new Error()` per call); none
  * while it is off (the server runs so): even a no-op span cost ~35 Effect
- * steps per request (a context copy and a finalizer).
+ * steps per request (a context copy and a finalizer). `effect` is told
+ * whether the request is traced (its attempts then get spans of their own).
  */
-const traced = <A, E>(name: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+const traced = <A, E>(name: string, effect: (on: boolean) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
   Effect.withFiberRuntime((fiber) =>
-    fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(effect, name, { captureStackTrace: false }) : effect
+    fiber.getFiberRef(FiberRef.currentTracerEnabled) ? Effect.withSpan(effect(true), name, { captureStackTrace: false }) : effect(false)
   )
 
 /** Build the gateway from the subsystem services. */
 export const make = Effect.map(Services.make, (s) => {
   const complete: Gateway["Type"]["complete"] = (request, requirements, options) =>
-    traced(
-      "Gateway.complete",
-      Effect.flatMap(begin(s, request, requirements, options), (begun) =>
+    traced("Gateway.complete", (on) =>
+      Effect.flatMap(begin(s, request, requirements, options, on), (begun) =>
         unlessCached(s, requirements, begun, false, completeAnswer(s, request, requirements, options, begun), (hit) => hit))
     )
 
   const stream: Gateway["Type"]["stream"] = (request, requirements, options) =>
-    traced(
-      "Gateway.stream",
-      Effect.flatMap(begin(s, request, requirements, options), (begun) =>
+    traced("Gateway.stream", (on) =>
+      Effect.flatMap(begin(s, request, requirements, options, on), (begun) =>
         unlessCached(
           s,
           requirements,

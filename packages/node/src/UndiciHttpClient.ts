@@ -20,8 +20,12 @@
  *   included; nothing is put into the caller's context.
  * Everything else goes to the platform's client unchanged: a request without
  * a `Scope` (the platform aborts those when their response is collected), a
- * streamed or form body, and any request while the tracer is on (the
- * platform opens the client span and propagates the trace headers).
+ * streamed or form body, and any request while the tracer is on and the
+ * trace context is propagated (the platform opens the client span and sends
+ * the trace headers). Traced without propagation (`modelgate serve`'s traces:
+ * no trace context to the providers), this client opens a light span of its
+ * own: `http.client <METHOD>` with the method, the server, the URL without
+ * its query and the status; no header is recorded.
  */
 import { Headers, HttpClient, HttpClientError, type HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Cookies, HttpIncomingMessage, UrlParams } from "@effect/platform"
@@ -127,6 +131,28 @@ class UndiciResponse extends Inspectable.Class implements HttpClientResponse.Htt
 
 const ignore = () => {}
 
+/** `sent` in a client span with the method, the server, the URL without its query (it may hold a key) and the status. */
+const lightSpan = (
+  sent: Effect.Effect<HttpClientResponse.HttpClientResponse, HttpClientError.RequestError>,
+  method: string,
+  target: Target
+) => {
+  const query = target.path.search(/[?#]/)
+  return Effect.withSpan(
+    Effect.tap(sent, (response) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
+    `http.client ${method}`,
+    {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: {
+        "http.request.method": method,
+        "server.address": target.origin,
+        "url.full": target.origin + (query < 0 ? target.path : target.path.slice(0, query))
+      }
+    }
+  )
+}
+
 /**
  * The lean client over `dispatcher`; requests it does not take go to the
  * platform's undici client over the same dispatcher (see the module comment).
@@ -211,8 +237,12 @@ export const make = (dispatcher: Dispatcher): HttpClient.HttpClient => {
       : request.body._tag === "Uint8Array" || request.body._tag === "Raw"
       ? request.body.body as Uint8Array | string
       : undefined
-    const target = body === undefined || fiber.getFiberRef(FiberRef.currentTracerEnabled) ? undefined : targetOf(request)
-    return target === undefined ? viaPlatform(request, scope) : send(request, target, body!, scope, abortOnInterrupt)
+    const traced = fiber.getFiberRef(FiberRef.currentTracerEnabled)
+    const light = traced && !fiber.getFiberRef(HttpClient.currentTracerPropagation)
+    const target = body === undefined || (traced && !light) ? undefined : targetOf(request)
+    if (target === undefined) return viaPlatform(request, scope)
+    const sent = send(request, target, body!, scope, abortOnInterrupt)
+    return light ? lightSpan(sent, request.method, target) : sent
   }
 
   const inScope: ExecuteInScope = (request, scope) => Effect.withFiberRuntime((fiber) => sendIn(request, scope, fiber, false))

@@ -3,8 +3,10 @@
  * loopback: what a response carries, transport failures, interruption and
  * scope closing abort the request, and an adapter's deadline (TestClock) and
  * streams over it. Every case runs with the tracer off (as `modelgate serve`
- * runs: the lean undici path for a request with a `Scope`) and on (the
- * platform's client, which opens the span and propagates the trace).
+ * runs: the lean undici path for a request with a `Scope`), on (the
+ * platform's client, which opens the span and propagates the trace), and on
+ * without propagation (as `modelgate serve` traces: the lean path, in a light
+ * span of its own).
  */
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
@@ -14,7 +16,7 @@ import * as OpenAi from "@modelgate/providers/OpenAi"
 import { awaitSleep } from "@modelgate/testkit/FakeServer"
 import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
 import { modelOf } from "@modelgate/testkit/TestModel"
-import { Chunk, Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream, TestClock } from "effect"
+import { Chunk, Context, Deferred, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream, TestClock, Tracer } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -62,10 +64,14 @@ const loopback = LoopbackServer.make(({ body, path }, res) => {
 
 const model = modelOf("openai", "gpt-4o-mini", "gpt-test")
 
-const tracerStates = [["tracer off", false], ["tracer on", true]] as const
+const tracerStates = [["tracer off", false, false], ["tracer on", true, true], ["tracer on, no propagation", true, false]] as const
 
-describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
-  const live = Layer.merge(HttpClientLive.layer, Layer.setTracerEnabled(tracer))
+describe.each(tracerStates)("HttpClientLive, %s", (_, tracer, propagate) => {
+  const live = Layer.mergeAll(
+    HttpClientLive.layer,
+    Layer.setTracerEnabled(tracer),
+    Layer.locallyScoped(HttpClient.currentTracerPropagation, propagate)
+  )
 
   it.scoped("a response carries status, headers, cookies and the body as text, json or a stream", () =>
     Effect.gen(function*() {
@@ -81,8 +87,8 @@ describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
       const { method, path, body, headers } = server.requests[0]!
       assert.deepStrictEqual({ method, path, body }, { method: "POST", path: "/answer", body: "ping" })
       assert.strictEqual(headers["content-type"], "text/plain")
-      // With a tracer, the request carries the trace (W3C traceparent); without one, nothing is added.
-      assert.strictEqual(typeof headers["traceparent"], tracer ? "string" : "undefined")
+      // With a tracer that propagates, the request carries the trace (W3C traceparent); else nothing is added.
+      assert.strictEqual(typeof headers["traceparent"], propagate ? "string" : "undefined")
 
       const text = yield* Effect.scoped(Effect.flatMap(client.execute(post), (res) => res.text))
       assert.strictEqual(text, "{\"echo\":\"ping\"}")
@@ -196,4 +202,72 @@ describe.each(tracerStates)("HttpClientLive, %s", (_, tracer) => {
       assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(interrupted)))
       assert.strictEqual(yield* server.closed(3), "closed")
     }).pipe(Effect.provide(live)))
+})
+
+/** A tracer that keeps every span it ends: name, kind, attributes, status. */
+const recording = () => {
+  const ended: Array<{ name: string; kind: string; attributes: Map<string, unknown>; failed: boolean }> = []
+  let ids = 0
+  const tracer = Tracer.make({
+    span: (name, parent, context, links, startTime, kind) => {
+      const attributes = new Map<string, unknown>()
+      const span: Tracer.Span = {
+        _tag: "Span",
+        name,
+        spanId: `span${++ids}`,
+        traceId: "trace",
+        parent,
+        context,
+        status: { _tag: "Started", startTime },
+        attributes,
+        links: [...links],
+        sampled: true,
+        kind,
+        end: (endTime, exit) => {
+          ;(span as { status: Tracer.SpanStatus }).status = { _tag: "Ended", startTime, endTime, exit }
+          ended.push({ name, kind, attributes, failed: Exit.isFailure(exit) })
+        },
+        attribute: (key, value) => void attributes.set(key, value),
+        event: () => {},
+        addLinks: () => {}
+      }
+      return span
+    },
+    context: (f) => f()
+  })
+  return { tracer, ended }
+}
+
+/** Answers every request 201, whatever its path and query. */
+const anyPath = LoopbackServer.make((_, res) => void res.writeHead(201, { "content-type": "application/json" }).end("{}"))
+
+describe("HttpClientLive traced without propagation (as modelgate serve traces)", () => {
+  it.scoped("each request is one light client span: method, server, URL without query or credentials, status; no header", () =>
+    Effect.gen(function*() {
+      const server = yield* anyPath
+      const { ended, tracer } = recording()
+      const client = yield* HttpClient.HttpClient
+      const url = `${server.url.replace("http://", "http://user:hunter2@")}/answer?key=secret-in-query`
+      const post = HttpClientRequest.post(url).pipe(
+        HttpClientRequest.setHeader("authorization", "Bearer sk-never-recorded"),
+        HttpClientRequest.bodyText("ping")
+      )
+      const status = yield* Effect.scoped(Effect.map(client.execute(post), (res) => res.status)).pipe(Effect.withTracer(tracer))
+      assert.strictEqual(status, 201)
+      assert.isUndefined(server.requests[0]!.headers["traceparent"], "no trace context sent")
+      const spans = ended.filter((s) => s.name.startsWith("http.client"))
+      assert.strictEqual(spans.length, 1, ended.map((s) => s.name).join(", "))
+      const [span] = spans
+      assert.strictEqual(span!.name, "http.client POST")
+      assert.strictEqual(span!.kind, "client")
+      assert.isFalse(span!.failed)
+      assert.deepStrictEqual(Object.fromEntries(span!.attributes), {
+        "http.request.method": "POST",
+        "server.address": server.url,
+        "url.full": `${server.url}/answer`,
+        "http.response.status_code": 201
+      })
+    }).pipe(
+      Effect.provide(Layer.mergeAll(HttpClientLive.layer, Layer.setTracerEnabled(true), Layer.locallyScoped(HttpClient.currentTracerPropagation, false)))
+    ))
 })

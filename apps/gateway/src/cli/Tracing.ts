@@ -8,7 +8,12 @@
  * vendor's key: read as `Redacted`, and redacted in the exporter's own
  * logs), `OTEL_SERVICE_NAME` (else `service.name` of
  * `OTEL_RESOURCE_ATTRIBUTES`, else `modelgate`) and `OTEL_BSP_SCHEDULE_DELAY`
- * (ms between exports, 5000). `OTEL_SDK_DISABLED=true` or
+ * (ms between exports, 5000), `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`
+ * (which calls: `parentbased_always_on`, the default, `always_on`,
+ * `always_off`, `traceidratio`, `parentbased_always_off`,
+ * `parentbased_traceidratio`, with the ratio as the argument; a call whose
+ * client sent a trace context follows its sampled flag under a `parentbased_`
+ * one). `OTEL_SDK_DISABLED=true` or
  * `OTEL_TRACES_EXPORTER=none` turns it off. The exporter is
  * `@effect/opentelemetry`'s `OtlpTracer` (no OpenTelemetry SDK in the
  * process); spans still unsent at shutdown are sent before exit (3 s at most).
@@ -39,6 +44,7 @@ export interface TracingSettings {
   readonly headers: ReadonlyArray<readonly [string, Redacted.Redacted<string>]>
   readonly serviceName: string
   readonly exportIntervalMs: number
+  readonly sampling: ChatSpan.Sampling
 }
 
 const invalid = (variable: string, reason: string) => new ConfigError({ file: `environment variable ${variable}`, path: "", reason })
@@ -147,6 +153,25 @@ const exportIntervalMs = Effect.flatMap(variable("OTEL_BSP_SCHEDULE_DELAY"), (va
     : Effect.fail(invalid("OTEL_BSP_SCHEDULE_DELAY", `expected whole milliseconds from 1 to 3600000, got "${value.value}"`))
 })
 
+const samplers = ["parentbased_always_on", "always_on", "always_off", "traceidratio", "parentbased_always_off", "parentbased_traceidratio"]
+
+/** Which calls are traced: OpenTelemetry's samplers of the same names. */
+const sampling = Effect.flatMap(
+  Effect.all([variable("OTEL_TRACES_SAMPLER"), variable("OTEL_TRACES_SAMPLER_ARG")]),
+  ([sampler, arg]): Effect.Effect<ChatSpan.Sampling, ConfigError> => {
+    const name = Option.getOrElse(sampler, () => "parentbased_always_on")
+    if (!samplers.includes(name)) {
+      return Effect.fail(invalid("OTEL_TRACES_SAMPLER", `"${name}" is not supported: use one of ${samplers.join(", ")}`))
+    }
+    const parentBased = name.startsWith("parentbased_")
+    if (!name.endsWith("traceidratio")) return Effect.succeed({ parentBased, ratio: name.endsWith("always_off") ? 0 : 1 })
+    const ratio = Option.isNone(arg) ? 1 : Number(arg.value)
+    return Number.isFinite(ratio) && ratio >= 0 && ratio <= 1
+      ? Effect.succeed({ parentBased, ratio })
+      : Effect.fail(invalid("OTEL_TRACES_SAMPLER_ARG", `expected a ratio from 0 to 1 for ${name}, got "${Option.getOrElse(arg, () => "")}"`))
+  }
+)
+
 /** Whether the environment turns tracing off whatever else it says. */
 const disabled = Effect.flatMap(variable("OTEL_SDK_DISABLED"), (sdk) =>
   Option.isSome(sdk) && sdk.value.toLowerCase() === "true"
@@ -165,7 +190,7 @@ export const settingsFromEnv: Effect.Effect<Option.Option<TracingSettings>, Conf
       Option.isNone(url)
         ? Effect.succeedNone
         : Effect.map(
-          Effect.all({ protocol, headers, serviceName, exportIntervalMs }),
+          Effect.all({ protocol, headers, serviceName, exportIntervalMs, sampling }),
           (rest): Option.Option<TracingSettings> => Option.some({ url: url.value, ...rest })
         )))
 
@@ -176,7 +201,7 @@ export const settingsFromEnv: Effect.Effect<Option.Option<TracingSettings>, Conf
  */
 export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<never> => {
   if (Option.isNone(settings)) return Layer.setTracerEnabled(false)
-  const { exportIntervalMs, protocol, serviceName, url } = settings.value
+  const { exportIntervalMs, protocol, sampling, serviceName, url } = settings.value
   const names = settings.value.headers.map(([name]) => name)
   const exporter = OtlpTracer.layer({
     url,
@@ -198,7 +223,7 @@ export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<nev
     announced,
     exporter,
     Layer.setTracerEnabled(false),
-    Layer.locallyScoped(ChatSpan.traceRequests, true),
+    Layer.locallyScoped(ChatSpan.traceRequests, sampling),
     Layer.locallyScoped(HttpClient.currentTracerPropagation, false)
   )
 }

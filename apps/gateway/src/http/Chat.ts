@@ -97,6 +97,8 @@ interface Call {
   readonly request: ChatRequest
   readonly requirements: TaskRequirements
   readonly options: RequestOptions
+  /** Traced (its server span, ChatSpan.ts), in which trace; undefined: not traced. */
+  readonly traced: ChatSpan.Traced | undefined
 }
 
 /**
@@ -106,7 +108,13 @@ interface Call {
  * spending is accounted to the team, whatever it says), its `models` are the
  * only ones that may serve.
  */
-const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, key: VirtualKey | undefined): Either.Either<Call, ApiError> => {
+const parse = (
+  bytes: Buffer,
+  headers: Headers.Headers,
+  requestId: string,
+  key: VirtualKey | undefined,
+  sampling: ChatSpan.Sampling | undefined
+): Either.Either<Call, ApiError> => {
   const json = parseJson(bytes)
   if (Either.isLeft(json)) return Either.left(json.left)
   const body = json.right
@@ -118,7 +126,12 @@ const parse = (bytes: Buffer, headers: Headers.Headers, requestId: string, key: 
   const options = optionsFrom(requestId, headers)
   if (Either.isLeft(options)) return Either.left(options.left)
   const requirements = key === undefined ? stated.right : boundBy(stated.right, key)
-  return Either.right({ request: request.right, requirements: withImplied(request.right, requirements), options: options.right })
+  return Either.right({
+    request: request.right,
+    requirements: withImplied(request.right, requirements),
+    options: options.right,
+    traced: ChatSpan.decide(sampling, headers)
+  })
 }
 
 const failureHeaders = (error: ApiError, requestId: string): Record<string, string> =>
@@ -172,18 +185,18 @@ export const make = (
   const maxBytes = server.maxBodyBytes
   // Read once at start, as the rest of `server`.
   const keepAlive = yield* SseKeepAlive.make(server.sseKeepAliveMs)
-  // Whether calls get a server span (ChatSpan.ts): decided once, so a server without a tracer pays nothing per request.
-  const tracing = yield* ChatSpan.tracingCalls
+  // Which calls get a server span (ChatSpan.ts): read once, so a server without a tracer pays nothing per request.
+  const sampling = yield* ChatSpan.callSampling
 
   // The sync work of a request (JSON, Schema decode, requirements) runs in the body read's callback, and the
   // answer is one write: few Effect steps on the hot route.
   // Node's message and its headers: on both routes the body is read from Node's request itself.
   const read = (source: Http.IncomingMessage, headers: Headers.Headers, requestId: string) =>
-    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, virtualKeyOf(headers)))
+    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, virtualKeyOf(headers), sampling))
 
   // Both routes: answer a decoded call with a stream (its headers begun, the SSE body not) or a complete answer.
   const answerCall = <A, E>(
-    { options, request, requirements }: Call,
+    { options, request, requirements, traced }: Call,
     onStream: (streamed: StreamAnswer, headers: Record<string, string>, includeUsage: boolean) => Effect.Effect<A, E>,
     onComplete: (answer: { readonly response: ChatResponse; readonly meta: AnswerMeta }) => Effect.Effect<A, E>
   ) =>
@@ -196,16 +209,16 @@ export const make = (
         // A stream's cost is known at its end: announced here, sent as a trailer after the last event.
         if (Sse.trailsCost(streamed)) headers.trailer = costHeader
         const answer = onStream(streamed, headers, request.stream_options?.include_usage === true)
-        return tracing ? Effect.zipRight(ChatSpan.streaming(streamed), answer) : answer
+        return traced !== undefined ? Effect.zipRight(ChatSpan.streaming(streamed), answer) : answer
       })
       : Effect.flatMap(
         gateway.complete(request, requirements, options),
-        tracing ? (answer) => Effect.zipRight(ChatSpan.completed(answer.meta, answer.response), onComplete(answer)) : onComplete
+        traced !== undefined ? (answer) => Effect.zipRight(ChatSpan.completed(answer.meta, answer.response), onComplete(answer)) : onComplete
       )
 
   // A written stream's end, in its span: its settled cost and usage, and a break (its error event) fails the span.
-  const streamEnd = (streamed: StreamAnswer, written: Effect.Effect<ApiError | undefined>) => {
-    if (!tracing) return Effect.as(written, sent(200))
+  const streamEnd = (call: Call, streamed: StreamAnswer, written: Effect.Effect<ApiError | undefined>) => {
+    if (call.traced === undefined) return Effect.as(written, sent(200))
     return Effect.flatMap(written, (broke) =>
       Effect.zipRight(
         ChatSpan.streamed(streamed),
@@ -221,7 +234,7 @@ export const make = (
   const writeCall = (res: Http.ServerResponse, call: Call, handed: boolean) =>
     answerCall(call, (streamed, headers, includeUsage) => {
       headers["content-type"] = "text/event-stream"
-      return streamEnd(streamed, Sse.write(res, headers, streamed, includeUsage, handed, keepAlive))
+      return streamEnd(call, streamed, Sse.write(res, headers, streamed, includeUsage, handed, keepAlive))
     }, ({ meta, response }) => {
       const headers = metaHeaders(meta)
       headers["content-type"] = "application/json"
@@ -232,14 +245,13 @@ export const make = (
 
   // A call's answer in its server span while tracing (ChatSpan.ts), its failure annotated there.
   const inSpan = <A>(
-    headers: Headers.Headers,
     requestId: string,
     call: Call,
     answer: Effect.Effect<A, ApiError | GatewayError | ChatSpan.StreamBroke<A>>
   ): Effect.Effect<A, ApiError | GatewayError> =>
-    tracing
+    call.traced !== undefined
       ? ChatSpan.traced(
-        headers,
+        call.traced,
         call.request,
         call.requirements,
         requestId,
@@ -272,7 +284,7 @@ export const make = (
   const writeTo = (req: Http.IncomingMessage, res: Http.ServerResponse) => {
     const headers = nodeHeaders(req)
     const requestId = ids(headers["x-request-id"])
-    return recover(res, requestId, Effect.flatMap(read(req, headers, requestId), (call) => inSpan(headers, requestId, call, writeCall(res, call, false))))
+    return recover(res, requestId, Effect.flatMap(read(req, headers, requestId), (call) => inSpan(requestId, call, writeCall(res, call, false))))
   }
 
   // The body is read and checked in the 'data' / 'end' listeners and the fiber starts with the decoded call:
@@ -288,14 +300,14 @@ export const make = (
     return collect(req, maxBytes, (bytes) => {
       let call: Either.Either<Call, ApiError>
       try {
-        call = parse(bytes, headers, requestId, virtualKeyOf(headers))
+        call = parse(bytes, headers, requestId, virtualKeyOf(headers), sampling)
       } catch (defect) {
         // Not expected; outside a fiber a throw would reach the socket's stream: answered and logged as a defect.
         hooks.fork(recover(res, requestId, Effect.die(defect)))
         return
       }
       if (Either.isLeft(call)) refuse(call.left)
-      else hooks.fork(recover(res, requestId, inSpan(headers, requestId, call.right, writeCall(res, call.right, true))))
+      else hooks.fork(recover(res, requestId, inSpan(requestId, call.right, writeCall(res, call.right, true))))
     }, refuse)
   }
 
@@ -304,13 +316,13 @@ export const make = (
   const respond = (http: HttpServerRequest.HttpServerRequest): Effect.Effect<HttpServerResponse.HttpServerResponse> => {
     const requestId = ids(http.headers["x-request-id"])
     const call = read(NodeHttpServerRequest.toIncomingMessage(http), http.headers, requestId)
-    const answer = Effect.flatMap(call, (call) => inSpan(http.headers, requestId, call, answerCall(call, (streamed, headers, includeUsage) => {
+    const answer = Effect.flatMap(call, (call) => inSpan(requestId, call, answerCall(call, (streamed, headers, includeUsage) => {
       const res = nodeResponse(http)
       if (res === undefined) {
         return Effect.succeed(HttpServerResponse.stream(sseBody(streamed, includeUsage), { contentType: "text/event-stream", headers }))
       }
       headers["content-type"] = "text/event-stream"
-      return Effect.as(streamEnd(streamed, Sse.write(res, headers, streamed, includeUsage, false, keepAlive)), HttpServerResponse.empty({ status: 200, headers }))
+      return Effect.as(streamEnd(call, streamed, Sse.write(res, headers, streamed, includeUsage, false, keepAlive)), HttpServerResponse.empty({ status: 200, headers }))
     }, ({ meta, response }) =>
       // `Effect.succeed` here costs what `Effect.map`'s `sync` did: the same steps.
       Effect.succeed(HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) })))))

@@ -16,11 +16,15 @@
  * `traceRequests` lets a server keep the tracer off for everything but its
  * calls (`modelgate serve`: no spans of background syncs, probes or record
  * writes, which would flood a tracing backend), each call's fiber then
- * running with the tracer on.
+ * running with the tracer on, and sample them: a call is traced when the
+ * client's trace context says it is sampled (parent-based), else with the
+ * sampler's ratio; an untraced call opens no span at all (its cost is nil).
  */
 import type { Headers } from "@effect/platform"
 import { HttpTraceContext } from "@effect/platform"
+import type { Tracer } from "effect"
 import type { AnswerMeta, StreamAnswer } from "@modelgate/core/Gateway"
+import { genAiProvider } from "@modelgate/core/Gateway/AttemptSpan"
 import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Data, Effect, FiberRef, Option } from "effect"
@@ -28,24 +32,52 @@ import { globalValue } from "effect/GlobalValue"
 import type { ApiError } from "./ApiError.js"
 
 /**
- * Whether each chat call is traced with the tracer on for its own fiber
- * (true), whatever the server's tracer setting; unset, calls are traced while
- * the tracer is on where the chat handler is built.
+ * Which calls are traced (OpenTelemetry's samplers): with `parentBased`, a
+ * call whose client sent a trace context follows its sampled flag; any other
+ * call is traced with probability `ratio` (1: every call, 0: none).
  */
-export const traceRequests: FiberRef.FiberRef<boolean | undefined> = globalValue(
+export interface Sampling {
+  readonly ratio: number
+  readonly parentBased: boolean
+}
+
+/** Every call traced (OpenTelemetry's default, `parentbased_always_on`, for calls without a sampled-out parent). */
+export const alwaysOn: Sampling = { ratio: 1, parentBased: true }
+
+/**
+ * How each chat call is sampled and traced with the tracer on for its own
+ * fiber, whatever the server's tracer setting; unset, every call is traced
+ * while the tracer is on where the chat handler is built.
+ */
+export const traceRequests: FiberRef.FiberRef<Sampling | undefined> = globalValue(
   Symbol.for("modelgate/http/ChatSpan/traceRequests"),
-  () => FiberRef.unsafeMake<boolean | undefined>(undefined)
+  () => FiberRef.unsafeMake<Sampling | undefined>(undefined)
 )
 
-/** Whether chat calls get their span, read where the handler is built (see `traceRequests`). */
-export const tracingCalls: Effect.Effect<boolean> = Effect.flatMap(FiberRef.get(traceRequests), (forced) =>
-  forced !== undefined ? Effect.succeed(forced) : FiberRef.get(FiberRef.currentTracerEnabled))
+/** How chat calls are sampled, read where the handler is built (see `traceRequests`); undefined: none is traced. */
+export const callSampling: Effect.Effect<Sampling | undefined> = Effect.flatMap(FiberRef.get(traceRequests), (forced) =>
+  forced !== undefined
+    ? Effect.succeed(forced)
+    : Effect.map(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) => (enabled ? alwaysOn : undefined)))
+
+/** A call to trace: in the client's trace (`parent`) when it sent one. */
+export interface Traced {
+  readonly parent: Tracer.ExternalSpan | undefined
+}
+
+const root: Traced = { parent: undefined }
+
+/** Whether a call with `headers` is traced under `sampling`, and in which trace; undefined: not traced. */
+export const decide = (sampling: Sampling | undefined, headers: Headers.Headers): Traced | undefined => {
+  if (sampling === undefined || (sampling.ratio <= 0 && !sampling.parentBased)) return undefined
+  const parent = HttpTraceContext.fromHeaders(headers)
+  if (Option.isSome(parent) && sampling.parentBased) return parent.value.sampled ? { parent: parent.value } : undefined
+  if (sampling.ratio < 1 && Math.random() >= sampling.ratio) return undefined
+  return Option.isSome(parent) ? { parent: parent.value } : root
+}
 
 /** Inside a traced call: a stream that broke after its first byte, failing its span (the answer was written). */
 export class StreamBroke<A> extends Data.TaggedError("StreamBroke")<{ readonly error: ApiError; readonly answer: A }> {}
-
-/** The provider name of OpenTelemetry's GenAI conventions (`gen_ai.provider.name`) for a provider id. */
-const providerName = (provider: string): string => (provider === "google" ? "gcp.gemini" : provider)
 
 const defined = (attributes: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
@@ -74,7 +106,7 @@ const asked = (request: ChatRequest, requirements: TaskRequirements, requestId: 
 const answeredBy = (meta: AnswerMeta): Record<string, unknown> =>
   defined({
     "gen_ai.response.model": meta.model,
-    "gen_ai.provider.name": providerName(meta.provider),
+    "gen_ai.provider.name": genAiProvider(meta.provider),
     "modelgate.provider": meta.provider,
     "modelgate.cache": meta.cacheHit ? "hit" : "miss",
     "modelgate.failovers": meta.failovers,
@@ -118,23 +150,21 @@ export const failed = (error: ApiError): Effect.Effect<void> =>
 
 /**
  * Run `answer` (a decoded call's answer, written to the client) in its
- * server span, parented to the trace context of `headers` when they carry
- * one. A `StreamBroke` it fails with ends the span as an error and is
- * answered with its `answer`.
+ * server span, in the client's trace when `traced` says so. A `StreamBroke`
+ * it fails with ends the span as an error and is answered with its `answer`.
  */
 export const traced = <A, E>(
-  headers: Headers.Headers,
+  traced: Traced,
   request: ChatRequest,
   requirements: TaskRequirements,
   requestId: string,
   answer: Effect.Effect<A, E | StreamBroke<A>>
 ): Effect.Effect<A, E> => {
-  const parent = HttpTraceContext.fromHeaders(headers)
   const spanned = Effect.withSpan(answer, `chat ${request.model}`, {
     kind: "server",
     attributes: asked(request, requirements, requestId),
     captureStackTrace: false,
-    ...(Option.isSome(parent) ? { parent: parent.value } : {})
+    ...(traced.parent !== undefined ? { parent: traced.parent } : {})
   })
   // On for the call's fiber (and what it forks): the tracer may be off for the rest of the server.
   return Effect.catchIf(

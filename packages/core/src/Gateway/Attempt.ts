@@ -18,6 +18,7 @@ import type { Provider, ProviderKey } from "../Provider.js"
 import { type EvaluationInput, notEvaluated } from "../ResponseEvaluator.js"
 import { encodingFor, estimateOutputTokens, estimatePromptTokens, mostOutputTokens } from "../TokenEstimator.js"
 import * as Accounting from "./Accounting.js"
+import * as AttemptSpan from "./AttemptSpan.js"
 import { answered, type Candidates, candidates } from "./Candidates.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
@@ -146,6 +147,8 @@ const attemptOn = <A, B>(
   const accounting = s.accounting
   /** What this request's failed attempts were charged so far. */
   let charged = 0
+  /** Attempts begun so far (their spans' numbers, when traced). */
+  let attempts = 0
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
     const provider = s.providers.get(model.provider)
     if (provider === undefined) {
@@ -195,9 +198,11 @@ const attemptOn = <A, B>(
             return Effect.failCause(cause)
           })
         const onSuccess = (value: A) => after(attempt, value)
+        attempts++
+        const called = begun.traced ? AttemptSpan.around(use(attempt), model, held.key?.id, attempts) : use(attempt)
         // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
-        if (leftBehind === undefined || leftAlready()) return Effect.matchCauseEffect(restore(use(attempt)), { onFailure, onSuccess })
-        return Effect.flatMap(Effect.forkDaemon(restore(use(attempt))), (call) =>
+        if (leftBehind === undefined || leftAlready()) return Effect.matchCauseEffect(restore(called), { onFailure, onSuccess })
+        return Effect.flatMap(Effect.forkDaemon(restore(called)), (call) =>
           Effect.matchCauseEffect(restore(ended(call)), {
             onFailure: (left) =>
               Effect.zipRight(

@@ -40,6 +40,8 @@ export interface Begun {
    */
   explicit: ModelMetadata | undefined
   readonly key: string | undefined
+  /** Whether the request is traced (the tracer was on when it began): its attempts get spans (`Attempt.ts`). */
+  readonly traced: boolean
 }
 
 /** The cache key of a cacheable request (none when the cache does not apply). */
@@ -64,7 +66,13 @@ export const answerKey = (s: Services, request: ChatRequest, begun: Begun, answe
     : s.cache.key(request, answered)
 
 /** What every request starts with: its id, start time, explicit model and cache key. */
-export const begin = (s: Services, request: ChatRequest, requirements: TaskRequirements, options: RequestOptions | undefined) =>
+export const begin = (
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  options: RequestOptions | undefined,
+  traced = false
+) =>
   Effect.flatMap(s.config.get, (current) =>
     Effect.clockWith((clock) => {
       const startedAt = clock.unsafeCurrentTimeMillis()
@@ -76,7 +84,8 @@ export const begin = (s: Services, request: ChatRequest, requirements: TaskRequi
         clock,
         config: current,
         explicit,
-        key: cacheable ? cacheKeyOf(s, request, requirements, explicit) : undefined
+        key: cacheable ? cacheKeyOf(s, request, requirements, explicit) : undefined,
+        traced
       })
       // `cacheableAt` on the config just read, when the cache has it (no config read and map steps).
       const cacheableAt = s.cache.cacheableAt
