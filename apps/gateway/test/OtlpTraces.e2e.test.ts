@@ -210,6 +210,24 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.notInclude(bytes, "sk-test-openai")
     }), 60_000)
 
+  it.scopedLive("a collector that is down costs no request, and does not hold up the exit", () =>
+    Effect.gen(function* () {
+      // A port nothing listens on: the collector's connection is refused.
+      const down = yield* Collector.start
+      const url = down.url
+      yield* Effect.async<void>((resume) => void down.server.close(() => resume(Effect.void)))
+      const { served } = yield* serveTraced("modelgate-otlp-down-", { OTEL_EXPORTER_OTLP_ENDPOINT: url, OTEL_BSP_SCHEDULE_DELAY: "50" })
+      for (let i = 0; i < 5; i++) {
+        const answer = yield* chat(served.url, { messages: [{ role: "user", content: `still served ${i}` }] })
+        assert.strictEqual(answer.status, 200, answer.text)
+      }
+      const streamed = yield* chat(served.url, { stream: true })
+      assert.strictEqual(streamed.status, 200, streamed.text)
+      assert.include(streamed.text, "data: [DONE]")
+      const exit = yield* stop(served.child, served.exited)
+      assert.strictEqual(exit.code, 0, served.tail())
+    }), 60_000)
+
   it.scoped("a setting that cannot work stops serve at start, naming the variable without its value", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir("modelgate-otlp-bad-")

@@ -145,8 +145,8 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         Layer.launch(
           (live === undefined ? server : Layer.merge(server, followConfig(live))).pipe(
             Layer.provide(app),
-            // Without an OTLP collector in the environment the tracer is off: spans would only cost (~0.1 ms
-            // a request, most of it the HTTP client's). With one, its spans are exported (Tracing.ts).
+            // Without an OTLP collector in the environment the tracer is off: spans would only cost. With one,
+            // the chat calls' spans are exported (Tracing.ts).
             Layer.provide(Tracing.fromEnv)
           )
         )
