@@ -82,6 +82,7 @@ describe("modelgate serve with an OTLP collector", () => {
       const exit = yield* stop(served.child, served.exited)
       assert.strictEqual(exit.code, 0, served.tail())
       assert.include(served.output(), `traces: OTLP http/json to ${collector.url}/v1/traces as gateway-under-test`)
+      assert.notInclude(served.output(), "traces could not be exported", "no warning while the collector answers")
 
       assert.isAbove(collector.exports.length, 0, `nothing exported${served.tail()}`)
       for (const e of collector.exports) {
@@ -210,7 +211,7 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.notInclude(bytes, "sk-test-openai")
     }), 60_000)
 
-  it.scopedLive("a collector that is down costs no request, and does not hold up the exit", () =>
+  it.scopedLive("a collector that is down costs no request, does not hold up the exit, and is told once", () =>
     Effect.gen(function* () {
       // A port nothing listens on: the collector's connection is refused.
       const down = yield* Collector.start
@@ -226,6 +227,10 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.include(streamed.text, "data: [DONE]")
       const exit = yield* stop(served.child, served.exited)
       assert.strictEqual(exit.code, 0, served.tail())
+      const warnings = served.output().split("\n").filter((line) => line.includes("traces could not be exported"))
+      assert.strictEqual(warnings.length, 1, `one warning for the run of failures${served.tail()}`)
+      assert.include(warnings[0], `${url}/v1/traces`)
+      assert.include(warnings[0], "ECONNREFUSED")
     }), 60_000)
 
   it.scoped("a setting that cannot work stops serve at start, naming the variable without its value", () =>

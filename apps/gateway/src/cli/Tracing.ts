@@ -24,8 +24,8 @@
  * `Gateway.stream` span, its attempts and their provider HTTP calls under
  * it; nothing else is traced. The trace context is not passed on to the
  * providers (no `traceparent` to OpenAI). A collector that fails loses the
- * spans of the next minute (the exporter pauses; logged at debug level),
- * never a request.
+ * spans of the next minute (the exporter pauses), never a request; it is
+ * logged once, and so is its recovery (`TraceExportWatch.ts`).
  *
  * A setting that cannot work is a `ConfigError` naming the variable, never
  * quoting its value (a URL or a header may hold a credential).
@@ -33,10 +33,10 @@
 import * as OtlpSerialization from "@effect/opentelemetry/OtlpSerialization"
 import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import { Headers, HttpClient } from "@effect/platform"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { ConfigError } from "@modelgate/domain/Errors"
 import * as ChatSpan from "../http/ChatSpan.js"
 import { Config, Effect, Layer, Option, Redacted } from "effect"
+import * as TraceExportWatch from "./TraceExportWatch.js"
 import { version } from "./Version.js"
 
 /** Where and how traces go. */
@@ -206,6 +206,9 @@ export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<nev
   if (Option.isNone(settings)) return Layer.setTracerEnabled(false)
   const { exportIntervalMs, protocol, sampling, serviceName, url } = settings.value
   const names = settings.value.headers.map(([name]) => name)
+  const where = new URL(url)
+  // Origin and path only: a URL's credentials or query (a token) are not shown.
+  const shown = `${where.origin}${where.pathname}`
   const exporter = OtlpTracer.layer({
     url,
     resource: { serviceName, serviceVersion: version },
@@ -213,14 +216,10 @@ export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<nev
     exportInterval: exportIntervalMs
   }).pipe(
     Layer.provide(protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf),
-    Layer.provide(NodeHttpClient.layerUndici),
+    Layer.provide(TraceExportWatch.layer(shown)),
     Layer.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
   )
-  const where = new URL(url)
-  const announced = Layer.effectDiscard(
-    // Origin and path only: a URL's credentials or query (a token) are not shown.
-    Effect.logInfo(`traces: OTLP ${protocol} to ${where.origin}${where.pathname} as ${serviceName}`)
-  )
+  const announced = Layer.effectDiscard(Effect.logInfo(`traces: OTLP ${protocol} to ${shown} as ${serviceName}`))
   // The tracer is off but for the chat calls (ChatSpan.traceRequests): no spans of background work.
   return Layer.mergeAll(
     announced,
