@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { startDemo } from "./support/DemoRun.js"
+import * as Collector from "./support/OtlpCollector.js"
 
 describe("cli demo", () => {
   it.live("prints the real port and curl commands with the master key header", () =>
@@ -36,4 +37,28 @@ describe("cli demo", () => {
       assert.strictEqual(res.status, 200)
       yield* Fiber.interrupt(fiber)
     }), 30_000)
+})
+
+describe("cli demo with an OTLP collector", () => {
+  it.live("traces the chat calls it serves over HTTP, as serve does", () =>
+    Effect.gen(function* () {
+      const collector = yield* Collector.start
+      const { base, fiber, out } = yield* startDemo({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" })
+      const answer = yield* Effect.promise(() =>
+        fetch(`${base}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "traced in the demo" }] })
+        }).then(async (r) => ({ status: r.status, id: r.headers.get("x-request-id") }))
+      )
+      assert.strictEqual(answer.status, 200)
+      // Interrupting the demo closes its scope: the exporter sends what it holds.
+      yield* Fiber.interrupt(fiber)
+      const calls = Collector.spansOf(collector.exports).map((s) => s.span).filter((s) => s.kind === 2)
+      assert.deepStrictEqual(
+        calls.map((s) => [s.name, Collector.attributesOf(s.attributes)["modelgate.request_id"]]),
+        [["chat gpt-4o-mini", answer.id]],
+        `only the HTTP call is traced; demo output:\n${out.join("\n")}`
+      )
+    }).pipe(Effect.scoped), 30_000)
 })

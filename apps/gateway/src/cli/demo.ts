@@ -27,6 +27,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as HttpApp from "../HttpApp.js"
+import * as Tracing from "./Tracing.js"
 
 /** What `modelgate demo` is given. */
 export interface DemoOptions {
@@ -111,8 +112,16 @@ export const banner = (options: BannerOptions): string => {
   ].join("\n")
 }
 
-/** Run the demo until interrupted (Ctrl-C). */
+/**
+ * Run the demo until interrupted (Ctrl-C). With an OTLP collector in the
+ * environment (as for `serve`: `OTEL_EXPORTER_OTLP_ENDPOINT`, Tracing.ts), the
+ * chat calls it serves over HTTP are traced (its own background load, which
+ * calls the gateway in-process, is not).
+ */
 export const runDemo = (options: DemoOptions): Effect.Effect<void, unknown> =>
+  Effect.provide(demo(options), Tracing.fromEnv)
+
+const demo = (options: DemoOptions): Effect.Effect<void, unknown> =>
   Effect.scoped(
     Effect.gen(function* () {
       const registry = yield* demoRegistry(path.resolve("config/models.json"))
