@@ -22,12 +22,11 @@
  */
 import type { Headers } from "@effect/platform"
 import { HttpTraceContext } from "@effect/platform"
-import type { Tracer } from "effect"
 import type { AnswerMeta, StreamAnswer } from "@modelgate/core/Gateway"
 import { genAiProvider } from "@modelgate/core/Gateway/AttemptSpan"
 import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
-import { Data, Effect, FiberRef, Option } from "effect"
+import { Data, Effect, FiberRef, Option, type Tracer } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import type { ApiError } from "./ApiError.js"
 
