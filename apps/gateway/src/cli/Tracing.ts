@@ -19,7 +19,7 @@
  * process); spans still unsent at shutdown are sent before exit (3 s at most).
  *
  * Without a collector the tracer is off, as before: spans would only cost
- * (~0.5 ms of CPU a traced call). With one, each sampled chat call is a
+ * (~0.35 ms of CPU a traced call). With one, each sampled chat call is a
  * server span (`http/ChatSpan.ts`) with the gateway's `Gateway.complete` /
  * `Gateway.stream` span, its attempts and their provider HTTP calls under
  * it; nothing else is traced. The trace context is not passed on to the
