@@ -11,7 +11,7 @@
  * - form `b`: the signature is standard padded base64 (as Gemini sends
  *   it); it goes as base64url of the same bytes (`+` as `-`, `/` as `_`, no
  *   padding): no longer than Gemini's text, and decoded back to it exactly.
- * - form `u`: any other text, as base64url of its UTF-8 bytes.
+ * - form `u`: every other text, as base64url of its UTF-8 bytes.
  * - the check: 8 base64url characters (48 bits) of SHA-256 over the model
  *   (without `models/`) and the signature. A signature is valid for the
  *   model that wrote it only: the check ties it to that model, and catches
@@ -42,7 +42,7 @@ const checkLength = 8
 const checkOf = (model: string, signature: string): string =>
   createHash("sha256").update(`${model.replace(/^models\//, "")}\n${signature}`).digest("base64url").slice(0, checkLength)
 
-/** `b`: base64 as Gemini sends it (standard, padded), as base64url of the same bytes; `u`: any other text, as base64url of its UTF-8. */
+/** `b`: base64 as Gemini sends it (standard, padded), as base64url of the same bytes; `u`: every other text, as base64url of its UTF-8. */
 const encode = (signature: string): string => {
   const bytes = Buffer.from(signature, "base64")
   return bytes.toString("base64") === signature
