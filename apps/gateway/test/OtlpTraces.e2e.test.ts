@@ -75,6 +75,12 @@ describe("modelgate serve with an OTLP collector", () => {
       // The client's trace is sampled out (flags 00): under the default parent-based sampler, no span.
       const sampledOut = yield* chat(served.url, {}, { traceparent: `00-${"1".repeat(32)}-${"2".repeat(16)}-00` })
       assert.strictEqual(sampledOut.status, 200, sampledOut.text)
+      // A stream cut after its third event: the client gets an error event, no [DONE].
+      yield* fakes.openai.script(Fault.cut(3))
+      const cut = yield* chat(served.url, { stream: true, messages: [{ role: "user", content: "please stream a longer answer to me" }] })
+      assert.strictEqual(cut.status, 200, cut.text)
+      assert.include(cut.text, `data: {"error"`)
+      assert.isFalse(cut.text.split("\n").some((line) => line.trim() === "data: [DONE]"), cut.text)
       // A failover: OpenAI answers 503, the fallback Claude answers.
       yield* fakes.openai.script(Fault.status(503))
       const failedOver = yield* chat(served.url, {})
@@ -102,7 +108,7 @@ describe("modelgate serve with an OTLP collector", () => {
       // Server spans (kind 2), one per traced call.
       const calls = spans.map((s) => s.span).filter((s) => s.name === "chat gpt-4o-mini" && s.kind === 2)
         .map((s) => ({ span: s, attributes: Collector.attributesOf(s.attributes) }))
-      assert.strictEqual(calls.length, 3, spans.map((s) => s.span.name).join(", "))
+      assert.strictEqual(calls.length, 4, spans.map((s) => s.span.name).join(", "))
       const byRequest = (id: string | null) => calls.find((s) => s.attributes["modelgate.request_id"] === id)!
       const completeSpan = byRequest(complete.requestId)
       const streamSpan = byRequest(streamed.requestId)
@@ -165,6 +171,13 @@ describe("modelgate serve with an OTLP collector", () => {
       const r = Collector.attributesOf(refused!.attributes)
       assert.strictEqual(r["http.response.status_code"], 404)
       assert.strictEqual(r["error.type"], "model_not_found")
+
+      // The cut stream: an error span naming the error event's code, its status the 200 it was sent with.
+      const broken = byRequest(cut.requestId)
+      assert.strictEqual(broken.span.status.code, 2)
+      assert.strictEqual(broken.attributes["http.response.status_code"], 200)
+      assert.isString(broken.attributes["error.type"])
+      assert.include(cut.text, `"code":"${String(broken.attributes["error.type"])}"`)
 
       // The failover: one attempt span per model tried, the first an error; the call answered by the fallback.
       const failover = byRequest(failedOver.requestId)

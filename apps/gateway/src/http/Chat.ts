@@ -224,7 +224,7 @@ export const make = (
         ChatSpan.streamed(streamed),
         broke === undefined
           ? Effect.succeed(sent(200))
-          : Effect.zipRight(ChatSpan.failed(broke), Effect.fail(new ChatSpan.StreamBroke({ error: broke, answer: sent(200) })))
+          : Effect.zipRight(ChatSpan.broke(broke), Effect.fail(new ChatSpan.StreamBroke({ error: broke, answer: sent(200) })))
       ))
   }
 

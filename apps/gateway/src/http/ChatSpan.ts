@@ -147,6 +147,9 @@ export const streamed = (answer: StreamAnswer): Effect.Effect<void> => {
 export const failed = (error: ApiError): Effect.Effect<void> =>
   annotate({ "http.response.status_code": error.status, "error.type": error.code })
 
+/** Annotate the current span with the error event a stream ended with (its status stays the 200 it was sent with). */
+export const broke = (error: ApiError): Effect.Effect<void> => annotate({ "error.type": error.code })
+
 /**
  * Run `answer` (a decoded call's answer, written to the client) in its
  * server span, in the client's trace when `traced` says so. A `StreamBroke`
