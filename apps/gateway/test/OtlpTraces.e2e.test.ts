@@ -178,6 +178,13 @@ describe("modelgate serve with an OTLP collector", () => {
       assert.strictEqual(broken.attributes["http.response.status_code"], 200)
       assert.isString(broken.attributes["error.type"])
       assert.include(cut.text, `"code":"${String(broken.attributes["error.type"])}"`)
+      // Its warning in the log carries its trace, so the log line leads to the trace.
+      // Each log entry: a line with its time and message, then its annotations as indented `key: value` lines.
+      const entries = served.output().split(/\n(?=\[\d\d:\d\d)/)
+      const warning = entries.find((entry) => entry.includes("stream failed after it started") && entry.includes(`requestId: ${cut.requestId}`))
+      assert.isDefined(warning, served.tail())
+      assert.include(warning, `trace_id: ${broken.span.traceId}`)
+      assert.include(warning, `span_id: ${broken.span.spanId}`)
 
       // The failover: one attempt span per model tried, the first an error; the call answered by the fallback.
       const failover = byRequest(failedOver.requestId)

@@ -12,6 +12,8 @@
  * A call that fails, or a stream that breaks after its first byte, ends its
  * span as an error with `error.type` (the OpenAI error code) and the HTTP
  * status. A request refused before its call (a bad body or key) opens none.
+ * What a traced call logs carries its `trace_id` and `span_id`, so a log
+ * line leads to its trace.
  *
  * `traceRequests` lets a server keep the tracer off for everything but its
  * calls (`modelgate serve`: no spans of background syncs, probes or record
@@ -162,7 +164,10 @@ export const traced = <A, E>(
   requestId: string,
   answer: Effect.Effect<A, E | StreamBroke<A>>
 ): Effect.Effect<A, E> => {
-  const spanned = Effect.withSpan(answer, `chat ${request.model}`, {
+  // Its logs carry the trace (the span is the current one inside `withSpan`).
+  const logged = Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+    Option.isSome(span) ? Effect.annotateLogs(answer, { trace_id: span.value.traceId, span_id: span.value.spanId }) : answer)
+  const spanned = Effect.withSpan(logged, `chat ${request.model}`, {
     kind: "server",
     attributes: asked(request, requirements, requestId),
     captureStackTrace: false,
