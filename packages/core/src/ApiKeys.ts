@@ -20,6 +20,7 @@ import type { FileSystem } from "@effect/platform"
 import { MissingApiKey } from "@modelgate/domain/Errors"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { defaultSources, type KeySource, readKeys } from "./ApiKeys/Read.js"
+import { sharedId } from "./ApiKeys/SharedId.js"
 import type { ProviderKey } from "./Provider.js"
 
 export { defaultSources, type KeySource, readKeys } from "./ApiKeys/Read.js"
@@ -45,6 +46,13 @@ export class ApiKeys extends Context.Tag("@modelgate/core/ApiKeys")<
      * model's own window only, not whether any key of its provider has room.
      */
     readonly usableIds?: (provider: string) => ReadonlyArray<string>
+    /**
+     * Each key's id (`openai#1`) to its id among instances on one database
+     * (`ApiKeys/SharedId.ts`: the same key has the same one on every
+     * instance, whatever the order keys were read in). Optional: without it
+     * the limiter shares per-key windows by position id.
+     */
+    readonly sharedIds?: ReadonlyMap<string, string>
     /** Whether `provider` has at least one usable key (keyless providers such as Ollama have none: check `Provider.requiresKey`). */
     readonly hasKey: (provider: string) => Effect.Effect<boolean>
     /** Set a key aside (401/403); it is not handed out again. */
@@ -152,9 +160,12 @@ export const make = Effect.fn("ApiKeys.make")(function* (
     }
   })
 
+  const sharedIds = new Map([...keys].flatMap(([provider, values]) => values.map((k) => [k.id, sharedId(provider, k)] as const)))
+
   return ApiKeys.of({
     next,
     usableIds,
+    sharedIds,
     hasKey: (provider) => Effect.map(readAside, (aside) => usableOf(provider, aside).length > 0),
     setAside,
     status,

@@ -46,6 +46,7 @@ import { RateLimitExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { Clock, Context, Duration, Effect, FiberHandle, Layer, Option, Random, Stream } from "effect"
+import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -56,6 +57,7 @@ import { ModelRegistry } from "./ModelRegistry.js"
 import { LimiterStore, layerMemory as limiterStoreMemory } from "./RateLimiter/LimiterStore.js"
 import { blockModelWhenEveryKeyRefused } from "./RateLimiter/EveryKeyRefused.js"
 import * as RefusedKeys from "./RateLimiter/RefusedKeys.js"
+import * as SharedNames from "./RateLimiter/SharedNames.js"
 import * as Signals from "./RateLimiter/Signals.js"
 import * as Steps from "./RateLimiter/Steps.js"
 import * as Sync from "./RateLimiter/Sync.js"
@@ -361,12 +363,15 @@ export const makeWith = (options: {
   // With a `LimiterUsageStore` (several instances on one database): share the window counts.
   const usage = yield* Effect.serviceOption(LimiterUsageStore)
   if (Option.isSome(usage)) {
+    const sharedIds = Option.getOrUndefined(yield* Effect.serviceOption(ApiKeys))?.sharedIds
     const sync = Sync.make({
       store,
       usage: usage.value,
       instance: yield* InstanceId,
       gatewayConfig: config,
       defaultSyncIntervalMs: options.defaultSyncIntervalMs,
+      // Key windows by the key's fingerprint, not its position (which differs between instances while keys rotate).
+      names: sharedIds === undefined ? undefined : SharedNames.make(sharedIds),
       // A key window's block: `headroomAll` reads that model's key windows while it runs.
       onSharedBlock: (key, until) => {
         const at = key.lastIndexOf("@")

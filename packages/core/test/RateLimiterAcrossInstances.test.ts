@@ -15,6 +15,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { StoreError } from "@modelgate/domain/Errors"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { Context, Effect, Either, Exit, Layer, Logger, Ref, Scope, TestClock } from "effect"
+import * as ApiKeys from "../src/ApiKeys.js"
 import { Events } from "../src/Events.js"
 import * as GatewayConfig from "../src/GatewayConfig.js"
 import { defaultConfig, GatewayConfigData, RateLimitConfig } from "../src/GatewayConfigSchema.js"
@@ -36,8 +37,12 @@ const roomy = limitedModel(100, 1_000_000, "roomy")
 const configWith = (rateLimits: Partial<RateLimitConfig>) =>
   GatewayConfigData.make({ ...defaultConfig, rateLimits: RateLimitConfig.make({ ...defaultConfig.rateLimits, ...rateLimits }) })
 
-/** One instance `id` on `usage`: its own limiter (syncing every second unless `config` says otherwise). */
-const instance = (id: string, usage: LimiterUsageStore["Type"], config = defaultConfig, scope?: Scope.Scope) =>
+/**
+ * One instance `id` on `usage`: its own limiter (syncing every second unless
+ * `config` says otherwise), with `openaiKeys` as its OpenAI keys (ids
+ * `openai#0`, ... in that order) when given.
+ */
+const instance = (id: string, usage: LimiterUsageStore["Type"], config = defaultConfig, scope?: Scope.Scope, openaiKeys?: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const events = yield* makeEvents
     const layer = (
@@ -49,7 +54,8 @@ const instance = (id: string, usage: LimiterUsageStore["Type"], config = default
             Layer.succeed(Events, events.service),
             RecordSink.layerMemory,
             Layer.succeed(LimiterUsageStore, usage),
-            Layer.succeed(InstanceId, id)
+            Layer.succeed(InstanceId, id),
+            openaiKeys === undefined ? Layer.empty : ApiKeys.layerStatic({ openai: openaiKeys })
           )
         )
       )
@@ -279,6 +285,24 @@ describe("RateLimiter across instances", () => {
       assert.isTrue(Either.isRight(yield* Effect.either(b.limiter.reserve(model, 100, "openai#1"))))
       yield* TestClock.adjust(19 * SECOND)
       assert.isTrue(Either.isRight(yield* Effect.either(b.limiter.reserve(model, 100, "openai#0"))))
+    }))
+
+  it.scoped("while keys rotate, a key window is shared by the key, not by its position in each instance's list", () =>
+    Effect.gen(function* () {
+      const usage = yield* usageMemory
+      // A still has the old key first; B already dropped it, so the new key is B's openai#0 and A's openai#1.
+      const a = yield* instance("a", usage, defaultConfig, undefined, ["sk-old", "sk-new"])
+      const b = yield* instance("b", usage, defaultConfig, undefined, ["sk-new"])
+      // A's openai#0 is the old key: its refusal does not stop B's openai#0, the new key.
+      yield* a.limiter.observe(model, RateLimitInfo.make({ remainingRequests: 0, resetRequestsMs: 20 * SECOND }), "openai#0")
+      yield* TestClock.adjust(SECOND)
+      assert.isTrue(Either.isRight(yield* Effect.either(b.limiter.reserve(model, 100, "openai#0"))))
+      // A's openai#1 is the new key: B does not send on it until the provider's reset.
+      yield* a.limiter.observe(model, RateLimitInfo.make({ remainingRequests: 0, resetRequestsMs: 20 * SECOND }), "openai#1")
+      yield* TestClock.adjust(SECOND)
+      const refused = yield* Effect.flip(b.limiter.reserve(model, 100, "openai#0"))
+      assert.strictEqual(refused.dimension, "provider")
+      assert.strictEqual(refused.retryAfterMs, 19 * SECOND)
     }))
 
   it.scoped("a model the provider refused (every key, or a keyless model) is rate limited on every instance, announced by each", () =>

@@ -42,6 +42,7 @@ import { everyInterval, quietly, undoAtStop } from "../internal/periodicSync.js"
 import type { GatewayConfig } from "../GatewayConfig.js"
 import type { LimiterBlock, LimiterUsage, LimiterUsageStore } from "../LimiterUsageStore.js"
 import type { LimiterStore } from "./LimiterStore.js"
+import { asIs, type SharedNames } from "./SharedNames.js"
 import { BUCKETS, type BucketCount, bucketMsOf, ownCounts } from "./SlidingWindow.js"
 
 /** How long an instance counts as running after it last said so (at least three sync intervals). */
@@ -57,8 +58,11 @@ export const make = (options: {
   readonly defaultSyncIntervalMs?: number | undefined
   /** Told of each block another instance shared (a key window's: the limiter then reads that model's key windows). */
   readonly onSharedBlock?: ((key: string, until: number) => void) | undefined
+  /** How keys are named in the store (default: as here; `SharedNames.make` shares key windows by the key's fingerprint). */
+  readonly names?: SharedNames | undefined
 }) => {
   const { gatewayConfig, instance, store, usage } = options
+  const { fromShared, toShared } = options.names ?? asIs
   const forEachState = store.forEachState
   const setShared = store.setShared
 
@@ -88,7 +92,7 @@ export const make = (options: {
     forEachState!((key, state) => {
       keys.push(key)
       if (state.blockedUntil > now) {
-        if (sentBlocks.get(key) !== state.blockedUntil) blocks.push({ key, until: state.blockedUntil })
+        if (sentBlocks.get(key) !== state.blockedUntil) blocks.push({ key: toShared(key), until: state.blockedUntil })
         nextBlocks.set(key, state.blockedUntil)
       }
       if (state.bucketMs !== bucketMs) return
@@ -99,7 +103,7 @@ export const make = (options: {
         const changed = was === undefined
           ? count.requests !== 0 || count.tokens !== 0
           : was.requests !== count.requests || was.tokens !== count.tokens
-        if (changed) rows.push({ key, ...count })
+        if (changed) rows.push({ key: toShared(key), ...count })
         kept.set(count.epoch, count)
       }
       if (kept.size > 0) next.set(key, kept)
@@ -128,10 +132,16 @@ export const make = (options: {
     if (blocks.length > 0) yield* usage.putBlocks(instance, blocks)
     sentBlocks = nextBlocks
     const others = yield* usage.othersSince(instance, bucketMs, fromEpoch)
-    const blocked = new Map((yield* usage.othersBlocks(instance, now)).map((b) => [b.key, b.until] as const))
+    const blocked = new Map<string, number>()
+    for (const b of yield* usage.othersBlocks(instance, now)) {
+      const key = fromShared(b.key)
+      if (key !== undefined) blocked.set(key, b.until)
+    }
     const instances = 1 + (yield* usage.othersRunning(instance, now - Math.max(3 * intervalMs, runningForMs)))
     const byKey = new Map<string, Array<BucketCount>>()
-    for (const { key, ...count } of others) {
+    for (const { key: shared, ...count } of others) {
+      const key = fromShared(shared)
+      if (key === undefined) continue
       const counts = byKey.get(key)
       if (counts === undefined) byKey.set(key, [count])
       else counts.push(count)
