@@ -27,6 +27,25 @@ export interface CacheBounds {
   readonly maxBytes: number
 }
 
+/** What a purge deletes: every entry, one model's (`model`, the registry id), or one entry (`key`). */
+export interface CachePurge {
+  readonly model?: string | undefined
+  readonly key?: string | undefined
+}
+
+/** A purge as the store logged it, for the other instances to apply to their memory (`purgesAfter`). */
+export interface LoggedPurge extends CachePurge {
+  /** Increasing with each purge logged. */
+  readonly id: number
+}
+
+/** How long logged purges are kept (pruned as purges are logged): far longer than any instance takes to read them. */
+const purgeLogMs = 24 * 3_600_000
+
+/** Whether `purge` covers the entry under `key` of `model`. */
+export const purgeCovers = (purge: CachePurge, key: string, model: string): boolean =>
+  (purge.key === undefined || purge.key === key) && (purge.model === undefined || purge.model === model)
+
 /** Persistent storage of cached responses. */
 export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
   CacheStore,
@@ -60,6 +79,18 @@ export class CacheStore extends Context.Tag("@modelgate/core/CacheStore")<
      * sync). Optional: a store without it is not shared.
      */
     readonly usedSince?: (from: number, now: number, limit: number) => Effect.Effect<ReadonlyArray<CacheEntry>, StoreError>
+    /**
+     * Delete the entries `purge` covers and log the purge, at `at`, in one
+     * write: how many entries went, and the purge's id. The other instances
+     * read the log (`purgesAfter`) to drop the same entries from their memory.
+     * Optional, with `purgesAfter` and `lastPurgeId`: a store without them
+     * purges one entry at a time (`delete`), unshared.
+     */
+    readonly purge?: (purge: CachePurge, at: number) => Effect.Effect<{ readonly deleted: number; readonly id: number }, StoreError>
+    /** The purges logged after the one of id `after`, oldest first. */
+    readonly purgesAfter?: (after: number) => Effect.Effect<ReadonlyArray<LoggedPurge>, StoreError>
+    /** The id of the last purge logged (0: none). */
+    readonly lastPurgeId?: Effect.Effect<number, StoreError>
   }
 >() {}
 
@@ -87,6 +118,8 @@ export const evictionVictims = (entries: Iterable<CacheEntry>, bounds: CacheBoun
 /** A store in a Map: for tests and for running without a database. */
 export const makeMemory: Effect.Effect<CacheStore["Type"]> = Effect.sync(() => {
   const entries = new Map<string, CacheEntry>()
+  const purges: Array<LoggedPurge & { readonly at: number }> = []
+  let lastPurgeId = 0
   return CacheStore.of({
     get: (key, now) =>
       Effect.sync(() => {
@@ -149,7 +182,22 @@ export const makeMemory: Effect.Effect<CacheStore["Type"]> = Effect.sync(() => {
           .filter((entry) => entry.lastAccess >= from && now < entry.expiresAt)
           .sort((a, b) => b.lastAccess - a.lastAccess || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
           .slice(0, limit)
-      )
+      ),
+    purge: (purge, at) =>
+      Effect.sync(() => {
+        let deleted = 0
+        for (const entry of entries.values()) {
+          if (purgeCovers(purge, entry.key, entry.model)) {
+            entries.delete(entry.key)
+            deleted++
+          }
+        }
+        while (purges.length > 0 && purges[0]!.at < at - purgeLogMs) purges.shift()
+        purges.push({ ...purge, id: ++lastPurgeId, at })
+        return { deleted, id: lastPurgeId }
+      }),
+    purgesAfter: (after) => Effect.sync(() => purges.filter((p) => p.id > after).map(({ at: _, ...logged }) => logged)),
+    lastPurgeId: Effect.sync(() => lastPurgeId)
   })
 })
 

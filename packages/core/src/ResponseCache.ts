@@ -18,8 +18,8 @@
  * gateway keeps one span per request.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
-import type { StoreError } from "@modelgate/domain/Errors"
-import { Clock, Context, Duration, Effect, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
+import { StoreError } from "@modelgate/domain/Errors"
+import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as CacheStore from "./CacheStore.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -28,6 +28,12 @@ import { Lru } from "./ResponseCache/Lru.js"
 
 export { cacheKey, canonicalJson, canonicalRequest, keyedParameters } from "./ResponseCache/Key.js"
 export { replay, replayChunks, type ReplayOptions } from "./ResponseCache/Replay.js"
+
+/** What a purge deleted: entries of this instance's memory and of the store. */
+export interface PurgeCount {
+  readonly memory: number
+  readonly store: number
+}
 
 /** Counters since start, and the memory tier's size. */
 export interface CacheStats {
@@ -66,8 +72,20 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
 export class CacheControl extends Context.Tag("@modelgate/core/ResponseCache/CacheControl")<
   CacheControl,
   {
-    /** Forget one entry (memory at once, store write-behind). */
+    /**
+     * Forget one entry: memory at once, the store write-behind; with a store
+     * that logs purges (`CacheStore.purge`), the other instances' memory at
+     * their next sync too.
+     */
     readonly invalidate: (key: string) => Effect.Effect<void>
+    /**
+     * Forget every entry `purge` covers (all, one model's, one key's): this
+     * instance's memory at once, then the store (after the writes queued
+     * before it), which logs it for the other instances to apply at their
+     * next sync. How many entries went from memory and from the store; fails
+     * when the store could not purge (memory is purged all the same).
+     */
+    readonly purge: (purge: CacheStore.CachePurge) => Effect.Effect<PurgeCount, StoreError>
     /** Wait until every queued store write has been applied. */
     readonly flush: Effect.Effect<void>
     /** Hit / miss counters and memory-tier size. */
@@ -78,6 +96,13 @@ export class CacheControl extends Context.Tag("@modelgate/core/ResponseCache/Cac
 type Command =
   | { readonly _tag: "Set"; readonly entry: CacheStore.CacheEntry }
   | { readonly _tag: "Delete"; readonly key: string }
+  | {
+    readonly _tag: "Purge"
+    readonly purge: CacheStore.CachePurge
+    readonly at: number
+    /** Told the store's count, or its failure (a failure is logged either way). */
+    readonly done: Deferred.Deferred<number, StoreError>
+  }
   | { readonly _tag: "Sync" }
 
 /** Capacity of the store write queue; writes beyond it are dropped (logged). */
@@ -105,6 +130,13 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   const store = yield* CacheStore.CacheStore
   const lru = new Lru<ChatResponse>()
   const touched = new Map<string, number>()
+  /** Drop what `purge` covers from the memory tier; how many entries went. */
+  const dropFromMemory = (purge: CacheStore.CachePurge): number =>
+    lru.deleteWhere((key, entry) => {
+      const covered = CacheStore.purgeCovers(purge, key, entry.value.model)
+      if (covered) touched.delete(key)
+      return covered
+    })
   const queue = yield* Effect.acquireRelease(Queue.dropping<Command>(writeQueueCapacity), Queue.shutdown)
   const pending = yield* SubscriptionRef.make(0)
   const counters = { hits: 0, misses: 0, storeErrors: 0, droppedWrites: 0 }
@@ -126,7 +158,8 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
       Effect.catchAllDefect((defect) => Effect.as(logStoreDefect(operation)(defect), fallback))
     )
 
-  const enqueue = (command: Command) =>
+  /** Queue a store write; whether the queue took it (a full queue drops it, logged). */
+  const enqueue = (command: Command): Effect.Effect<boolean> =>
     Effect.gen(function* () {
       yield* SubscriptionRef.update(pending, (n) => n + 1)
       const accepted = yield* Queue.offer(queue, command)
@@ -137,7 +170,23 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
           yield* Effect.logWarning("response cache: store write queue full, dropping a write")
         }
       }
+      return accepted
     })
+
+  /** Purges this instance logged: its sync does not apply them again. */
+  const ownPurges = new Set<number>()
+  const storePurge = store.purge
+  /** The store's part of a purge: logged there when it can (shared), else one key deleted, else refused. */
+  const purgeInStore = (purge: CacheStore.CachePurge, at: number): Effect.Effect<number, StoreError> => {
+    if (storePurge !== undefined) {
+      return Effect.map(storePurge(purge, at), ({ deleted, id }) => {
+        ownPurges.add(id)
+        return deleted
+      })
+    }
+    if (purge.key !== undefined && purge.model === undefined) return Effect.as(store.delete(purge.key), 1)
+    return Effect.fail(new StoreError({ operation: "cache purge", reason: "this cache store cannot purge more than one entry at a time" }))
+  }
 
   const writeBatchToStore = (commands: Iterable<Command>) =>
     Effect.gen(function* () {
@@ -157,6 +206,14 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
         } else if (command._tag === "Delete") {
           yield* writeSets
           yield* safely("delete", store.delete(command.key), undefined)
+        } else if (command._tag === "Purge") {
+          yield* writeSets
+          const done = yield* Effect.exit(purgeInStore(command.purge, command.at))
+          if (Exit.isFailure(done)) {
+            counters.storeErrors++
+            yield* Effect.logWarning("response cache: store purge failed; the other instances keep the purged entries until they expire", done.cause)
+          }
+          yield* Deferred.done(command.done, done)
         }
       }
       yield* writeSets
@@ -210,10 +267,25 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   if (options.syncEvery !== undefined && usedSince !== undefined) {
     const every = Duration.decode(options.syncEvery)
     let from = (yield* Clock.currentTimeMillis) - Duration.toMillis(every)
+    // The purges logged before this start are in the store already (and so in what was loaded from it).
+    const purgesAfter = store.purgesAfter
+    let purgedTo = store.lastPurgeId === undefined ? 0 : yield* safely("purges", store.lastPurgeId, 0)
+    const syncPurges = Effect.suspend(() => purgesAfter === undefined ? Effect.void : Effect.flatMap(
+      safely("purges", purgesAfter(purgedTo), []),
+      (purges) => {
+        let dropped = 0
+        for (const purge of purges) {
+          purgedTo = Math.max(purgedTo, purge.id)
+          if (ownPurges.delete(purge.id)) continue
+          dropped += dropFromMemory(purge)
+        }
+        return dropped === 0 ? Effect.void : Effect.logDebug(`response cache: ${dropped} entries purged by other instances dropped`)
+      }
+    ))
     const syncOnce = Effect.gen(function* () {
       const config = yield* cacheConfig
       const now = yield* Clock.currentTimeMillis
-      if (!config.enabled) return
+      if (!config.enabled) return yield* syncPurges
       const entries = yield* safely("sync", usedSince(from, now, Math.min(syncLimit, config.maxEntries)), [])
       from = now - Duration.toMillis(every)
       let added = 0
@@ -224,6 +296,8 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
         added++
       }
       if (added > 0) yield* Effect.logDebug(`response cache: ${added} entries of other instances loaded from the store`)
+      // After the entries: one read before another instance's purge is undone by it.
+      yield* syncPurges
     })
     yield* syncOnce.pipe(Effect.delay(every), Effect.forever, Effect.forkScoped)
   }
@@ -276,8 +350,19 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   const invalidate = Effect.fn("ResponseCache.invalidate")(function* (key: string) {
     lru.delete(key)
     touched.delete(key)
-    yield* enqueue({ _tag: "Delete", key })
+    if (storePurge === undefined) return yield* enqueue({ _tag: "Delete", key })
+    // Logged as a purge of one key, so the other instances drop it too; nobody waits for it (a failure is logged).
+    yield* enqueue({ _tag: "Purge", purge: { key }, at: yield* Clock.currentTimeMillis, done: yield* Deferred.make<number, StoreError>() })
   })
+
+  const purge = (filter: CacheStore.CachePurge): Effect.Effect<PurgeCount, StoreError> =>
+    Effect.gen(function* () {
+      const memory = dropFromMemory(filter)
+      const done = yield* Deferred.make<number, StoreError>()
+      const queued = yield* enqueue({ _tag: "Purge", purge: filter, at: yield* Clock.currentTimeMillis, done })
+      if (!queued) return yield* new StoreError({ operation: "cache purge", reason: "the cache's store write queue is full" })
+      return { memory, store: yield* Deferred.await(done) }
+    })
 
   const cacheableAt = ({ cache: config }: GatewayConfigData, request: ChatRequest): boolean =>
     config.enabled && (request.temperature === 0 || config.cacheNonDeterministic)
@@ -288,6 +373,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
       CacheControl,
       CacheControl.of({
         invalidate,
+        purge,
         flush,
         stats: Effect.sync(() => ({ ...counters, entries: lru.size, bytes: lru.bytes }))
       })

@@ -12,7 +12,7 @@
  * everything runs on this thread's `SqlClient`.
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
-import { CacheStore, type CacheBounds, type CacheEntry } from "@modelgate/core/CacheStore"
+import { CacheStore, type CacheBounds, type CacheEntry, type CachePurge, type LoggedPurge } from "@modelgate/core/CacheStore"
 import { ChatResponse } from "@modelgate/domain/Chat"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Option, Schema } from "effect"
@@ -35,6 +35,7 @@ const mainWrites = (sql: SqlClient.SqlClient): RecordWorker.CacheWrites => ({
   set: (rows) => Effect.mapError(CacheRows.upsertAll(sql, rows), storeError("write")),
   touch: (keys, now) => Effect.mapError(CacheRows.touch(sql, keys, now), storeError("touch")),
   delete: (key) => Effect.mapError(CacheRows.remove(sql, key), storeError("delete")),
+  purge: (purge, at) => Effect.mapError(CacheRows.purge(sql, purge, at), storeError("purge")),
   sweep: (now) => Effect.mapError(CacheRows.sweep(sql, now), storeError("sweep")),
   evict: (bounds) => Effect.mapError(CacheRows.evict(sql, bounds), storeError("evict"))
 })
@@ -147,7 +148,17 @@ export const makeWith = (writes: RecordWorker.CacheWrites) =>
       return out
     })
 
-    return CacheStore.of({ get, set, setAll, touch, delete: remove, sweep, evict, recent, size, usedSince })
+    const purge = (filter: CachePurge, at: number) => writes.purge({ model: filter.model ?? null, key: filter.key ?? null }, at)
+
+    const purgesAfter = (after: number) =>
+      CacheRows.purgesAfter(sql, after).pipe(
+        Effect.map((rows) => rows.map((row): LoggedPurge => ({ id: row.id, model: row.model ?? undefined, key: row.key ?? undefined }))),
+        Effect.mapError(storeError("purges"))
+      )
+
+    const lastPurgeId = Effect.mapError(CacheRows.lastPurgeId(sql), storeError("purges"))
+
+    return CacheStore.of({ get, set, setAll, touch, delete: remove, sweep, evict, recent, size, usedSince, purge, purgesAfter, lastPurgeId })
   })
 
 /** Build the store on the provided `SqlClient` (migrations must have run), reading and writing on this thread. */

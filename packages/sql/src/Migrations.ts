@@ -15,6 +15,7 @@ import recordRetentionIndexes from "./migrations/0009_record_retention_indexes.j
 import limiterUsage from "./migrations/0010_limiter_usage.js"
 import healthMarks from "./migrations/0011_health_marks.js"
 import eventLog from "./migrations/0012_event_log.js"
+import cachePurges from "./migrations/0013_cache_purges.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -29,5 +30,6 @@ export const loader = Migrator.fromRecord({
   "0009_record_retention_indexes": recordRetentionIndexes,
   "0010_limiter_usage": limiterUsage,
   "0011_health_marks": healthMarks,
-  "0012_event_log": eventLog
+  "0012_event_log": eventLog,
+  "0013_cache_purges": cachePurges
 })

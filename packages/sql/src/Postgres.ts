@@ -18,6 +18,7 @@ import recordRetentionIndexes from "./migrations/pg/0003_record_retention_indexe
 import limiterUsage from "./migrations/pg/0004_limiter_usage.js"
 import healthMarks from "./migrations/pg/0005_health_marks.js"
 import eventLog from "./migrations/pg/0006_event_log.js"
+import cachePurges from "./migrations/pg/0007_cache_purges.js"
 
 /** Every PostgreSQL migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -26,7 +27,8 @@ export const loader = Migrator.fromRecord({
   "0003_record_retention_indexes": recordRetentionIndexes,
   "0004_limiter_usage": limiterUsage,
   "0005_health_marks": healthMarks,
-  "0006_event_log": eventLog
+  "0006_event_log": eventLog,
+  "0007_cache_purges": cachePurges
 })
 
 /** How to reach the database. */

@@ -28,11 +28,12 @@ import { Cause, Context, Deferred, Effect, Exit, Layer, Option, type ParseResult
 import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker as NodeThread } from "node:worker_threads"
-import type { CacheRow } from "./internal/cacheRows.js"
+import type { CachePurge, CacheRow } from "./internal/cacheRows.js"
 import { keepBatchIds, type RecordTable, type TableColumns, type TableRows, toColumns } from "./internal/recordRows.js"
 import {
   CacheDelete,
   CacheEvict,
+  CachePurgeRows,
   CacheSet,
   CacheSweep,
   CacheTouch,
@@ -52,6 +53,8 @@ export interface CacheWrites {
   readonly set: (rows: ReadonlyArray<CacheRow>) => Effect.Effect<void, StoreError>
   readonly touch: (keys: ReadonlyArray<string>, now: number) => Effect.Effect<void, StoreError>
   readonly delete: (key: string) => Effect.Effect<void, StoreError>
+  /** Delete the rows a purge covers and log it (`cache_purges`); how many went and the purge's id. */
+  readonly purge: (purge: CachePurge, at: number) => Effect.Effect<{ readonly deleted: number; readonly id: number }, StoreError>
   readonly sweep: (now: number) => Effect.Effect<number, StoreError>
   readonly evict: (bounds: { readonly maxEntries: number; readonly maxBytes: number }) => Effect.Effect<number, StoreError>
 }
@@ -258,6 +261,7 @@ export const make = (filename: string, options: MakeOptions = {}) =>
       touch: (keys, now) =>
         keys.length === 0 ? Effect.void : execute("cache touch", (worker) => worker.executeEffect(new CacheTouch({ keys, now }))),
       delete: (key) => execute("cache delete", (worker) => worker.executeEffect(new CacheDelete({ key }))),
+      purge: (purge, at) => execute("cache purge", (worker) => worker.executeEffect(new CachePurgeRows({ purge, at }))),
       sweep: (now) => execute("cache sweep", (worker) => worker.executeEffect(new CacheSweep({ now }))),
       evict: (bounds) => execute("cache evict", (worker) => worker.executeEffect(new CacheEvict({ bounds })))
     }

@@ -134,6 +134,33 @@ layer(servers, { timeout: 60_000 })("CacheStoreSql", (it) => {
           })
         ))
 
+      it.effect("purge: deletes one model's, one key's or every entry and logs each purge for the other instances, in order", () =>
+        withStore((store) =>
+          Effect.gen(function* () {
+            const opus = (key: string): CacheEntry => ({ ...entry(key, 1), model: "claude-opus-4-5" })
+            yield* store.setAll([entry("m1", 1), entry("m2", 1), opus("o1"), opus("o2")])
+            assert.strictEqual(yield* store.lastPurgeId!, 0)
+            const first = yield* store.purge!({ model: "gpt-4o-mini" }, 100)
+            assert.strictEqual(first.deleted, 2)
+            assert.deepStrictEqual(yield* store.size, { entries: 2, bytes: 200 })
+            const second = yield* store.purge!({ key: "o1" }, 200)
+            assert.strictEqual(second.deleted, 1)
+            assert.isTrue(Option.isSome(yield* store.get("o2", 201)))
+            assert.isAbove(second.id, first.id)
+            assert.strictEqual(yield* store.lastPurgeId!, second.id)
+            const third = yield* store.purge!({}, 300)
+            assert.strictEqual(third.deleted, 1)
+            assert.strictEqual((yield* store.size).entries, 0)
+            assert.deepStrictEqual(yield* store.purgesAfter!(first.id), [
+              { id: second.id, model: undefined, key: "o1" },
+              { id: third.id, model: undefined, key: undefined }
+            ])
+            // A purge logged more than a day after the others prunes them from the log.
+            const later = yield* store.purge!({ model: "gpt-4o-mini" }, 301 + 24 * 3_600_000)
+            assert.deepStrictEqual(yield* store.purgesAfter!(0), [{ id: later.id, model: "gpt-4o-mini", key: undefined }])
+          })
+        ))
+
       it.effect("recent: the live entries, most recently used first, within the bounds", () =>
         withStore((store) =>
           Effect.gen(function* () {

@@ -1,14 +1,16 @@
 /**
  * The admin API (`/admin/...`, behind the master key): models, reload, health,
- * costs, budgets (the dry run of selection is `AdminSelect.ts`).
+ * the response cache's purge (costs and budgets are `Metrics.ts`, the dry run
+ * of selection `AdminSelect.ts`).
  */
 import type { HttpServerRequest } from "@effect/platform"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { CacheControl } from "@modelgate/core/ResponseCache"
 import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
 import { ModelMetadata } from "@modelgate/domain/Model"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
 import { adminBodyLimit, readJson } from "./Body.js"
 import { json } from "./Info.js"
@@ -70,11 +72,31 @@ export const make = Effect.gen(function* () {
 
   const healthAll = Effect.map(health.all, (all) => json({ object: "list", data: all }))
 
+  /**
+   * `DELETE /admin/cache[?model=ID]`: the response cache's entries (of one
+   * model, else all) purged from this instance's memory and the store at
+   * once; the other instances on the database drop them at their next cache
+   * sync. Answers how many went from each.
+   */
+  const cacheControl = yield* Effect.serviceOption(CacheControl)
+  const purgeCache = (request: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function* () {
+      if (Option.isNone(cacheControl)) {
+        return yield* new ApiError({ status: 501, type: "server_error", code: "not_supported", message: "this gateway's response cache cannot be purged" })
+      }
+      const model = new URL(request.url, "http://gateway").searchParams.get("model")
+      if (model === "") return yield* invalidRequest("invalid 'model': must name a model when given", "invalid_request", "model")
+      const purged = yield* Effect.mapError(cacheControl.value.purge(model === null ? {} : { model }), fromRegistryError)
+      yield* Effect.logInfo(`response cache purged${model === null ? "" : ` of ${model}`}: ${purged.memory} entries in memory, ${purged.store} in the store`)
+      return json({ object: "cache.purge", model, purged })
+    })
+
   return {
     listModels,
     addModel,
     updateModel,
     reload,
-    healthAll
+    healthAll,
+    purgeCache
   } as const
 })

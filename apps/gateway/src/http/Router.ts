@@ -133,6 +133,7 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     ),
     HttpRouter.post("/admin/reload", adm(() => admin.reload)),
     HttpRouter.get("/admin/health", adm(() => admin.healthAll)),
+    HttpRouter.del("/admin/cache", adm(admin.purgeCache)),
     HttpRouter.get("/admin/costs", adm((request) => metrics.costReport(request.url))),
     HttpRouter.get("/admin/budgets", adm(() => metrics.budgets)),
     HttpRouter.get("/admin/keys", adm(() => Effect.sync(() => Info.json({ virtualKeys: auth.virtualKeys() })))),

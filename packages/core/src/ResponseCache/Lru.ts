@@ -90,6 +90,18 @@ export class Lru<A> {
     return true
   }
 
+  /** Remove every entry `covers` holds to; how many. */
+  deleteWhere(covers: (key: string, entry: LruEntry<A>) => boolean): number {
+    let removed = 0
+    for (const [key, entry] of this.#entries) {
+      if (covers(key, entry)) {
+        this.delete(key)
+        removed++
+      }
+    }
+    return removed
+  }
+
   /** Remove every entry expired at `now`. Returns the removed keys. */
   sweep(now: number): Array<string> {
     const removed: Array<string> = []

@@ -62,6 +62,56 @@ export const remove = (sql: SqlClient.SqlClient, key: string): Effect.Effect<voi
 export const sweep = (sql: SqlClient.SqlClient, now: number): Effect.Effect<number, SqlError> =>
   Effect.map(sql`DELETE FROM cached_responses WHERE expires_at <= ${now} RETURNING key`, (rows) => rows.length)
 
+/** What a purge covers: every row, one model's, one key's (null: any). */
+export const CachePurge = Schema.Struct({ model: Schema.NullOr(Schema.String), key: Schema.NullOr(Schema.String) })
+/** What a purge covers. */
+export type CachePurge = typeof CachePurge.Type
+
+/** A logged purge (`cache_purges`). */
+export const LoggedPurge = Schema.Struct({ id: Int, model: Schema.NullOr(Schema.String), key: Schema.NullOr(Schema.String) })
+const decodePurges = Schema.decodeUnknown(Schema.Array(LoggedPurge))
+const decodeId = Schema.decodeUnknown(Schema.Struct({ id: Int }))
+
+/** How long logged purges are kept: far longer than any instance takes to read them (pruned as purges are logged). */
+const purgeLogMs = 24 * 3_600_000
+
+/**
+ * Delete the rows `purge` covers and log the purge at `at` (pruning the log
+ * of purges older than a day), in one transaction: how many rows went, and
+ * the purge's id.
+ */
+export const purge = (
+  sql: SqlClient.SqlClient,
+  purge: CachePurge,
+  at: number
+): Effect.Effect<{ readonly deleted: number; readonly id: number }, SqlError | ParseResult.ParseError> => {
+  const covered = [
+    ...(purge.model === null ? [] : [sql`model = ${purge.model}`]),
+    ...(purge.key === null ? [] : [sql`key = ${purge.key}`])
+  ]
+  return transaction(
+    sql,
+    Effect.gen(function* () {
+      const deleted = yield* sql`DELETE FROM cached_responses WHERE ${sql.and(covered)} RETURNING key`
+      yield* sql`DELETE FROM cache_purges WHERE at < ${at - purgeLogMs}`
+      const logged = yield* sql`INSERT INTO cache_purges (at, model, key) VALUES (${at}, ${purge.model}, ${purge.key}) RETURNING id`
+      const { id } = yield* decodeId(logged[0])
+      return { deleted: deleted.length, id }
+    })
+  )
+}
+
+/** The purges logged after the one of id `after`, oldest first (at most 1000). */
+export const purgesAfter = (
+  sql: SqlClient.SqlClient,
+  after: number
+): Effect.Effect<ReadonlyArray<typeof LoggedPurge.Type>, SqlError | ParseResult.ParseError> =>
+  Effect.flatMap(sql`SELECT id, model, key FROM cache_purges WHERE id > ${after} ORDER BY id LIMIT 1000`, decodePurges)
+
+/** The id of the last purge logged (0: none). */
+export const lastPurgeId = (sql: SqlClient.SqlClient): Effect.Effect<number, SqlError | ParseResult.ParseError> =>
+  Effect.map(Effect.flatMap(sql`SELECT COALESCE(MAX(id), 0) AS id FROM cache_purges`, (rows) => decodeId(rows[0])), (row) => row.id)
+
 /** Entry count and total bytes. */
 export const totals = (
   sql: SqlClient.SqlClient

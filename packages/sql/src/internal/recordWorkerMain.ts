@@ -42,6 +42,7 @@ const main = Effect.gen(function* () {
     CacheSet: ({ rows }) => onSql((sql) => CacheRows.upsertAll(sql, rows)),
     CacheTouch: ({ keys, now }) => onSql((sql) => CacheRows.touch(sql, keys, now)),
     CacheDelete: ({ key }) => onSql((sql) => CacheRows.remove(sql, key)),
+    CachePurgeRows: ({ at, purge }) => onSql((sql) => CacheRows.purge(sql, purge, at)),
     CacheSweep: ({ now }) => onSql((sql) => CacheRows.sweep(sql, now)),
     CacheEvict: ({ bounds }) => onSql((sql) => CacheRows.evict(sql, bounds)),
     DeleteRecords: ({ before, limit, table }) => onSql((sql) => deleteOlderChunk(sql, table, before, limit))

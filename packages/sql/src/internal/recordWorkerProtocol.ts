@@ -4,7 +4,7 @@
  * serialized worker). Imports nothing from modelgate.
  */
 import { Schema } from "effect"
-import { CacheBounds, CacheRow } from "./cacheRows.js"
+import { CacheBounds, CachePurge, CacheRow } from "./cacheRows.js"
 import { RecordTable, TableColumns } from "./recordRows.js"
 
 /** What the worker is given at spawn (`workerData`). */
@@ -58,6 +58,13 @@ export class CacheDelete extends Schema.TaggedRequest<CacheDelete>()("CacheDelet
   payload: { key: Schema.String }
 }) {}
 
+/** Delete the cached responses a purge covers and log it at `at`; how many went and the purge's id. */
+export class CachePurgeRows extends Schema.TaggedRequest<CachePurgeRows>()("CachePurgeRows", {
+  failure: WriteFailed,
+  success: Schema.Struct({ deleted: Schema.Number, id: Schema.Number }),
+  payload: { purge: CachePurge, at: Schema.Number }
+}) {}
+
 /** Delete the cached responses expired at `now`; how many. */
 export class CacheSweep extends Schema.TaggedRequest<CacheSweep>()("CacheSweep", {
   failure: WriteFailed,
@@ -80,6 +87,6 @@ export class DeleteRecords extends Schema.TaggedRequest<DeleteRecords>()("Delete
 }) {}
 
 /** Every request the worker serves. */
-export const Request = Schema.Union(WriteRows, CacheSet, CacheTouch, CacheDelete, CacheSweep, CacheEvict, DeleteRecords)
+export const Request = Schema.Union(WriteRows, CacheSet, CacheTouch, CacheDelete, CachePurgeRows, CacheSweep, CacheEvict, DeleteRecords)
 /** Every request the worker serves. */
 export type Request = typeof Request.Type
