@@ -81,7 +81,9 @@ const broken: ReadonlyArray<Case> = [
   { name: "Ollama: ends without done: true", provider: "ollama", model: "llama", answer: ndjson(olStart), error: "StreamInterrupted" },
   { name: "Ollama: reset between lines", provider: "ollama", model: "llama", answer: reset(ndjson(olStart)), error: "StreamInterrupted" },
   { name: "Ollama: an error line", provider: "ollama", model: "llama", answer: ndjson([...olStart, JSON.stringify({ error: "an error was encountered while running the model" }) + "\n"]), error: "ServerError" },
-  { name: "Ollama: a truncated last line", provider: "ollama", model: "llama", answer: ndjson([...olStart, half(ol("!"))]), error: "MalformedResponse" },
+  // A last line cut short is the stream cut, not a malformed answer (as an SSE event cut short is).
+  { name: "Ollama: a truncated last line", provider: "ollama", model: "llama", answer: ndjson([...olStart, half(ol("!"))]), error: "StreamInterrupted" },
+  { name: "Ollama: reset mid-line", provider: "ollama", model: "llama", answer: reset(ndjson([...olStart, half(ol("!"))])), error: "StreamInterrupted" },
   { name: "Ollama: done: true with done_reason load", provider: "ollama", model: "llama", answer: ndjson([...olStart, JSON.stringify({ model: "llama3.2", message: { role: "assistant", content: "" }, done: true, done_reason: "load" }) + "\n"]), error: "MalformedResponse" }
 ]
 

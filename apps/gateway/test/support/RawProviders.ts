@@ -13,6 +13,8 @@ export interface Raw {
   readonly body: string
   /** Destroy the connection after writing the body, instead of ending it cleanly (a reset mid-stream). */
   readonly reset?: boolean
+  /** Keep the connection open after writing the body, never ending it (a provider that stalls after its last event). */
+  readonly hold?: boolean
 }
 
 export const rawServer = () =>
@@ -26,6 +28,7 @@ export const rawServer = () =>
       }
       res.writeHead(answer.status ?? 200, { "content-type": answer.contentType })
       if (answer.reset === true) res.write(answer.body, () => res.socket?.destroy())
+      else if (answer.hold === true) res.write(answer.body)
       else res.end(answer.body)
     })
     return {

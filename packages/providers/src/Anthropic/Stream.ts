@@ -70,7 +70,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
   private readonly toolIndex = new Map<number, number>()
   /** OpenAI indexes of the tool calls that have had no argument text yet (an empty input streams none). */
   private readonly noArguments = new Set<number>()
-  private done = false
+  private stopped = false
 
   constructor(private readonly context: StreamContext, private readonly created: number) {}
 
@@ -103,7 +103,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
 
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
-    if (this.done) return Either.right([])
+    if (this.stopped) return Either.right([])
     // The data is parsed once (for the type of an unnamed event and for the decode).
     const json = parseEventJson(event.data)
     const named = event.event !== "" && event.event !== "message"
@@ -156,7 +156,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
         if (finish === undefined) {
           return Either.left(new MalformedResponse(this.common(`unknown stop_reason ${String(this.stopReason)}`)))
         }
-        this.done = true
+        this.stopped = true
         // A tool call whose input is `{}` streams no argument text: its arguments are "{}", as answered whole.
         const empty = [...this.noArguments].map((index) => this.delta({ tool_calls: [{ index, function: { arguments: "{}" } }] }))
         return Either.right([...empty, this.delta({}, finish), this.chunk([], usageOf(this.usage))])
@@ -177,9 +177,14 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
     return this.id === "" ? undefined : usageOf(this.usage)
   }
 
+  /** Whether the stream reached `message_stop`: its answer is whole, the rest of the body is not read. */
+  done(): boolean {
+    return this.stopped
+  }
+
   /** Nothing more when the stream reached `message_stop`; StreamInterrupted otherwise. */
   end(): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
-    return this.done
+    return this.stopped
       ? Either.right([])
       : Either.left(new StreamInterrupted(this.common(this.id === "" ? "the stream ended before message_start" : "the stream ended before message_stop")))
   }

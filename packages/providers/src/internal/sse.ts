@@ -127,6 +127,12 @@ export interface ChunkTranslator {
   readonly push: (event: Sse.Event) => Either.Either<ReadonlyArray<ChatChunk>, ProviderError>
   /** The chunks owed when the body ends (finish, usage), or the error a premature end is. */
   readonly end: () => Either.Either<ReadonlyArray<ChatChunk>, ProviderError>
+  /**
+   * Whether the terminal event was seen (Anthropic's `message_stop`): the
+   * stream ends there (with `end`'s chunks), the rest of the body is not
+   * read. Absent: the body's end is the terminal event (Gemini).
+   */
+  readonly done?: () => boolean
 }
 
 /** A stateful translator of one stream's NDJSON lines into chunks. */
@@ -186,6 +192,8 @@ export const failWith = <E>(error: E): Effect.Effect<never, Option.Option<E>> =>
  * (the events of that network chunk are dropped). A partial event at the
  * very end (no blank line after it) is dropped, so a cut stream shows up as a
  * missing terminal event in `end`. A failing body fails the stream as it is.
+ * The stream ends after the event that makes `translator.done()` true: what
+ * follows it (a reset, a connection held open) is not read.
  */
 export const pullSse = <E, E2>(
   body: Pull<Uint8Array, E>,
@@ -195,28 +203,35 @@ export const pullSse = <E, E2>(
   const decode = makeUtf8Decoder()
   let events: Array<Sse.Event> = []
   const parser = makeSseParser((event) => events.push(event))
-  return translatedPull<E | E2 | ProviderError, E>(body, (gave, next) => ({
-    onInput: (input) => {
-      const out: Array<ChatChunk> = []
-      for (const bytes of input) {
-        const error = parser.feed(decode(bytes))
-        const fed = events
-        events = []
-        if (error !== undefined) return gave(out, failWith(onTooLarge(error)))
-        for (const event of fed) {
-          const result = translator.push(event)
-          if (result._tag === "Left") return gave(out, failWith(result.left))
-          for (const chunk of result.right) out.push(chunk)
-        }
-      }
-      return out.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(out))
-    },
-    onFailure: failWith,
-    onEnd: () => {
+  return translatedPull<E | E2 | ProviderError, E>(body, (gave, next) => {
+    /** `out`, then the chunks owed at the end (or the error it is), then the end. */
+    const ended = (out: Array<ChatChunk>) => {
       const result = translator.end()
-      return result._tag === "Left" ? failWith(result.left) : gave([...result.right], endOfPull)
+      if (result._tag === "Left") return gave(out, failWith(result.left))
+      for (const chunk of result.right) out.push(chunk)
+      return gave(out, endOfPull)
     }
-  }))
+    return {
+      onInput: (input) => {
+        const out: Array<ChatChunk> = []
+        for (const bytes of input) {
+          const error = parser.feed(decode(bytes))
+          const fed = events
+          events = []
+          if (error !== undefined) return gave(out, failWith(onTooLarge(error)))
+          for (const event of fed) {
+            const result = translator.push(event)
+            if (result._tag === "Left") return gave(out, failWith(result.left))
+            for (const chunk of result.right) out.push(chunk)
+            if (translator.done?.() === true) return ended(out)
+          }
+        }
+        return out.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(out))
+      },
+      onFailure: failWith,
+      onEnd: () => ended([])
+    }
+  })
 }
 
 /**
@@ -252,7 +267,9 @@ export const translateSse = <E, E2>(
  * Translate an NDJSON body's pull with `translator` (fresh per stream). Lines
  * end at `\n` (a `\r` before it is dropped); blank lines are skipped; a last
  * line without a trailing newline is still translated (so a truncated object
- * reaches the decoder), also when the body fails after it. The stream ends
+ * reaches the decoder), also when the body fails after it; when it does not
+ * translate and is an object cut short, the stream fails as a body ending
+ * there does (`interrupted()`, or the body's error). The stream ends
  * after the line that makes `done()` true; a body that ends before that is
  * `interrupted()`.
  */
@@ -270,12 +287,17 @@ export const pullNdjson = <E>(body: Pull<Uint8Array, E>, translator: LineTransla
   }
 
   return translatedPull<E | ProviderError, E>(body, (gave, next) => {
-    /** The last, unterminated line (if any), then `after` unless it decided the stream. */
+    /**
+     * The last, unterminated line (if any), then `after` unless it decided
+     * the stream. One that fails as an object cut short (it opens one but
+     * is no JSON) is the body's cut: `after` too, not a malformed answer.
+     */
     const flush = (after: () => Effect.Effect<never, Option.Option<E | ProviderError>>) => {
       const out: Array<ChatChunk> = []
-      const error = pending.length === 0 ? undefined : onLine(pending, out)
+      const line = pending
       pending = ""
-      if (error !== undefined) return gave(out, failWith(error))
+      const error = line.length === 0 ? undefined : onLine(line, out)
+      if (error !== undefined) return gave(out, cutShort(line) ? after() : failWith(error))
       return gave(out, translator.done() ? endOfPull : after())
     }
     return {
@@ -303,6 +325,9 @@ export const pullNdjson = <E>(body: Pull<Uint8Array, E>, translator: LineTransla
     }
   })
 }
+
+/** Whether a line opens a JSON object that it does not close: the start of one, cut short. */
+const cutShort = (line: string): boolean => line.trimStart().startsWith("{") && parseEventJson(line) === undefined
 
 /**
  * Translate an NDJSON body with a fresh translator per stream run
