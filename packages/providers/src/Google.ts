@@ -12,7 +12,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Either, FiberRef, Redacted, type Scope } from "effect"
 import { classifyGoogle } from "./Google/Errors.js"
-import { imageMediaTypes, toGeminiRequest, unnamedForGemini, unservedGeminiEffort } from "./Google/Request.js"
+import { imageMediaTypes, jsonBesideTools, toGeminiRequest, unnamedForGemini, unservedGeminiEffort } from "./Google/Request.js"
 import { fromGeminiResponse, GeminiResponse } from "./Google/Response.js"
 import { plainResponse } from "./Google/shape.js"
 import { GeminiStreamTranslator } from "./Google/Stream.js"
@@ -180,7 +180,8 @@ export const make = (
         fileByReference,
         stopsOver(5),
         toolArgumentsNotObject,
-        unnamedForGemini
+        unnamedForGemini,
+        jsonBesideTools
       ),
       chat: (ctx) => redactKeyHeader(chat(ctx)),
       stream: (ctx) => redactKeyHeader(stream(ctx)),

@@ -150,6 +150,15 @@ describe("Anthropic request translation", () => {
     assert.isTrue(Either.getOrThrow(named).stream)
   })
 
+  it("the end user's opaque id goes as metadata.user_id: OpenAI's safety_identifier (user's successor) as well as user", () => {
+    const body = (fields: Record<string, unknown>) =>
+      Either.getOrThrow(toAnthropicRequest({ ...ctxOf(model, undefined).request, ...fields } as ChatRequest, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+    assert.deepStrictEqual(body({ safety_identifier: "u-hash-1" }).metadata, { user_id: "u-hash-1" })
+    assert.deepStrictEqual(body({ user: "u-2" }).metadata, { user_id: "u-2" })
+    assert.deepStrictEqual(body({ user: "u-2", safety_identifier: "u-hash-1" }).metadata, { user_id: "u-hash-1" })
+    assert.isUndefined(body({}).metadata)
+  })
+
   it("property: any message list translates to alternating user/assistant turns, or fails with a reason", () => {
     FastCheck.assert(
       FastCheck.property(FastCheck.array(Arbitrary.make(ChatMessage), { minLength: 1, maxLength: 8 }), (messages) => {

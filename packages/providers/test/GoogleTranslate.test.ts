@@ -248,6 +248,17 @@ describe("Gemini error classification", () => {
     assert.strictEqual(classifyGoogle(errorCtx(402, status(402, "RESOURCE_EXHAUSTED", "credit")))._tag, "Unauthorized")
     assert.notInclude(classifyGoogle(errorCtx(400, status(400, "INVALID_ARGUMENT", "key AIzaSecretSecret123456 bad"))).message, "AIzaSecretSecret123456")
   })
+
+  it("a 400 FAILED_PRECONDITION (the key's project has no billing where the free tier is not offered) is Unauthorized: another key or provider serves the request", () => {
+    const region = JSON.stringify({
+      error: { code: 400, message: "Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.", status: "FAILED_PRECONDITION" }
+    })
+    const error = classifyGoogle(errorCtx(400, region))
+    assert.strictEqual(error._tag, "Unauthorized")
+    assert.isFalse(error.retryable)
+    assert.include(error.message, "free tier is not available")
+    assert.strictEqual(error._tag === "Unauthorized" ? error.keyId : undefined, info.keyId)
+  })
 })
 
 describe("Gemini stream translation", () => {

@@ -71,6 +71,10 @@ describe("OpenAi", () => {
       const result = yield* provider.chat(ctxOf(model, key, { tool_choice: "auto", parallel_tool_calls: false }))
       assert.strictEqual(result.response.choices[0].finish_reason, "stop")
       assert.notProperty(yield* lastJson(fake), "parallel_tool_calls")
+      // An empty tool list (frameworks send one for an agent without tools) is no list: OpenAI refuses `tools: []`.
+      const empty = yield* provider.chat(ctxOf(model, key, { tools: [], tool_choice: "auto" }))
+      assert.strictEqual(empty.response.choices[0].finish_reason, "stop")
+      assert.notProperty(yield* lastJson(fake), "tools")
     })))
 
   it.scoped("tools round trip and response_format pass through", () =>

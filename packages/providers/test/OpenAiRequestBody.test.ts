@@ -50,6 +50,9 @@ describe("OpenAI request body", () => {
     assert.deepStrictEqual(asked({ max_tokens: 50, max_completion_tokens: 80 }, true), { model: "o4-mini", messages: base.messages, max_completion_tokens: 80 })
     assert.deepStrictEqual(asked({ max_tokens: null }, true), { model: "o4-mini", messages: base.messages })
     assert.deepStrictEqual(asked({ max_tokens: 50 }, false), { model: "o4-mini", messages: base.messages, max_tokens: 50 })
+    // A client that writes its unset fields as null: the cap holds whatever the key order.
+    assert.deepStrictEqual(asked({ max_tokens: 50, max_completion_tokens: null }, true), { model: "o4-mini", messages: base.messages, max_completion_tokens: 50 })
+    assert.deepStrictEqual(asked({ max_completion_tokens: null, max_tokens: 50 }, true), { model: "o4-mini", messages: base.messages, max_completion_tokens: 50 })
   })
 
   type SentMessage = { readonly tool_calls?: ReadonlyArray<{ readonly id: string }>; readonly tool_call_id?: string }
@@ -110,6 +113,14 @@ describe("OpenAI request body", () => {
     const withTools = requestBody({ ...base, tools, tool_choice: "none", parallel_tool_calls: false } as ChatRequest, "gpt-4o-mini", false)
     assert.strictEqual(withTools["tool_choice"], "none")
     assert.strictEqual(withTools["parallel_tool_calls"], false)
+  })
+
+  it("leaves an empty tools list out, with its tool_choice: OpenAI refuses `tools: []` (the other adapters send no tools for it)", () => {
+    const req = { model: "auto", messages: [{ role: "user", content: "hi" }], tools: [], tool_choice: "auto" } as ChatRequest
+    const body = requestBody(req, "gpt-4o-mini", false)
+    assert.notProperty(body, "tools")
+    assert.notProperty(body, "tool_choice")
+    assert.deepStrictEqual(body["messages"], req.messages)
   })
 
   it("carries OpenAI parameters modelgate does not model as they are", () => {

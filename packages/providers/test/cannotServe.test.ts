@@ -10,8 +10,9 @@
  * OpenAI reasoning model without a mapping takes the effort as asked),
  * content a provider cannot take (images by URL, image types for Anthropic
  * and Gemini, audio, files), history tool-call arguments that are not a JSON
- * object (all but OpenAI), and a function name Gemini does not take (one
- * starting with a digit or `-`).
+ * object (all but OpenAI), a function name Gemini does not take (one
+ * starting with a digit or `-`), and a JSON response format beside function
+ * tools (Gemini before 3).
  */
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { Provider } from "@modelgate/core/Provider"
@@ -268,5 +269,35 @@ describe("Provider.cannotServe: function names Gemini does not take", () => {
       for (const name of ["search", "_private", "get-weather_v2"]) {
         for (const adapter of adapters) assert.isUndefined(refusal(adapter, { tools: [tool(name)] }), `${adapter.id} ${name}`)
       }
+    })))
+})
+
+describe("Provider.cannotServe: a JSON response format beside function tools", () => {
+  // Gemini before 3 answers a request with function declarations and responseMimeType application/json with a 400
+  // ("Function calling with a response mime type: 'application/json' is unsupported"), which ends the request (no
+  // failover on a 400); agent SDKs send both when an agent has tools and a structured output. Gemini 3 takes both.
+  const tools = [{ type: "function" as const, function: { name: "get_weather" } }]
+  const schema = { type: "object", properties: { city: { type: "string" } } }
+  const formats = [{ type: "json_object" as const }, { type: "json_schema" as const, json_schema: { name: "out", schema, strict: true } }]
+
+  it.scoped("refused by Gemini 2.x naming response_format; served by Gemini 3, by the others, and without tools or JSON", () =>
+    live(Effect.gen(function*() {
+      const google = yield* Google.make(config)
+      const others = [yield* OpenAi.make(config), yield* Ollama.make(config)]
+      const ask = (extra: Partial<ChatRequest>): ChatRequest => request({ ...extra, messages: [{ role: "user", content: "weather in Paris, as JSON" }] })
+      for (const response_format of formats) {
+        for (const providerModel of ["gemini-2.5-flash", "models/gemini-2.5-pro"]) {
+          const why = google.cannotServe?.(ask({ tools, response_format }), modelOf("google", providerModel))
+          assert.strictEqual(why?.param, "response_format", providerModel)
+          assert.include(why?.reason ?? "", "function tools", providerModel)
+        }
+        for (const providerModel of ["gemini-3-pro-preview", "models/gemini-3.5-flash"]) {
+          assert.isUndefined(google.cannotServe?.(ask({ tools, response_format }), modelOf("google", providerModel)), providerModel)
+        }
+        assert.isUndefined(google.cannotServe?.(ask({ response_format }), modelOf("google", "gemini-2.5-flash")), "no tools")
+        assert.isUndefined(google.cannotServe?.(ask({ tools: [], response_format }), modelOf("google", "gemini-2.5-flash")), "an empty tool list")
+        for (const adapter of others) assert.isUndefined(adapter.cannotServe?.(ask({ tools, response_format }), modelOf(adapter.id, "m")), adapter.id)
+      }
+      assert.isUndefined(google.cannotServe?.(ask({ tools, response_format: { type: "text" } }), modelOf("google", "gemini-2.5-flash")), "text")
     })))
 })

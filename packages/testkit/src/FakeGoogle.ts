@@ -74,11 +74,19 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
     supportedGenerationMethods: ["generateContent", "countTokens"]
   })
 
+  const jsonBesideFunctions = (request: Record<string, unknown>): boolean =>
+    asRecord(request["generationConfig"])?.["responseMimeType"] === "application/json" &&
+    Array.isArray(request["tools"]) && request["tools"].some((tool) => Array.isArray(asRecord(tool)?.["functionDeclarations"]))
+
   const generate = (model: string, method: string, query: URLSearchParams, body: unknown): FakeServer.Answer => {
     if (!known(model)) return notFound(model, method)
     const problem = validateGenerate(body)
     if (problem !== undefined) return json(400, errorBody(400, problem))
     const request = asRecord(body)!
+    // Gemini before 3 takes no JSON output beside function declarations (Gemini 3 takes both).
+    if (!signsFunctionCalls(model) && jsonBesideFunctions(request)) {
+      return json(400, errorBody(400, "Function calling with a response mime type: 'application/json' is unsupported"))
+    }
     const prompt = countTokens(JSON.stringify(request["systemInstruction"] ?? "") + JSON.stringify(request["contents"]))
     if (prompt > limit) {
       return json(400, errorBody(400, `The input token count (${prompt}) exceeds the maximum number of tokens allowed (${limit}).`))

@@ -150,6 +150,9 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       if (!Array.isArray(body.messages) || body.messages.length === 0) {
         return invalid("[] is too short - 'messages'", "messages")
       }
+      if (Array.isArray(body.tools) && body.tools.length === 0) {
+        return invalid("Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.", "tools", "empty_array")
+      }
       const noTools = !Array.isArray(body.tools) || body.tools.length === 0
       for (const name of ["tool_choice", "parallel_tool_calls"] as const) {
         if (noTools && body[name] !== undefined) {

@@ -315,6 +315,16 @@ const historyTools = (
   return { tools: [...names].map((name) => ({ name, input_schema: { type: "object" } })), tool_choice: { type: "none" } }
 }
 
+/**
+ * The end user's opaque id, for Anthropic's abuse tracking
+ * (`metadata.user_id`): OpenAI's `safety_identifier`, else the `user` it
+ * replaces (PROVIDERS.md).
+ */
+const endUserOf = (request: ChatRequest): string | undefined => {
+  const safety = (request as Readonly<Record<string, unknown>>)["safety_identifier"]
+  return typeof safety === "string" ? safety : request.user
+}
+
 /** Anthropic's tool_use ids: letters, digits, `_` and `-` (another provider's or a client's may hold others, such as `functions.f:0`). */
 const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
 
@@ -342,6 +352,7 @@ export const toAnthropicRequest = (
   const tools = onLastTool(declared ?? fromHistory?.tools, translated.right.leading)
   const toolChoice = declared !== undefined ? translateToolChoice(request.tool_choice, request.parallel_tool_calls) : fromHistory?.tool_choice
   const outputConfig = outputConfigOf(request, model)
+  const endUser = endUserOf(request)
   const body: AnthropicRequest = {
     model: model.providerModel,
     max_tokens: request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens,
@@ -354,7 +365,7 @@ export const toAnthropicRequest = (
     ...(tools !== undefined ? { tools } : {}),
     ...(toolChoice !== undefined ? { tool_choice: toolChoice } : {}),
     ...(outputConfig !== undefined ? { output_config: outputConfig } : {}),
-    ...(request.user !== undefined ? { metadata: { user_id: request.user } } : {}),
+    ...(endUser !== undefined ? { metadata: { user_id: endUser } } : {}),
     ...(options.stream ? { stream: true } : {})
   }
   return Either.right(body)

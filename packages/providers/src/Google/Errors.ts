@@ -59,7 +59,8 @@ export const statusOfRpc: Readonly<Record<string, number>> = {
 /**
  * Classify a non-2xx Gemini answer into exactly one error: 429
  * RESOURCE_EXHAUSTED is RateLimited with `RetryInfo.retryDelay`; 402 (credit
- * exhausted) and a 400 with `API_KEY_INVALID` are Unauthorized; a 400/500
+ * exhausted), a 400 with `API_KEY_INVALID` and a 400 FAILED_PRECONDITION
+ * (the project's billing or location) are Unauthorized; a 400/500
  * saying the input has too many tokens is ContextLengthExceeded; 504
  * DEADLINE_EXCEEDED is Timeout; the rest follows the generic status table
  * (503 UNAVAILABLE Overloaded, 401/403 Unauthorized, 404 BadRequest).
@@ -74,6 +75,8 @@ export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
   if (status === 402) return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `billing: ${detail}` })
   if (status === 400 && keyInvalid) return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
+  // The key's project cannot serve here (no billing where the free tier is not offered, a location not served): not the request's fault.
+  if (status === 400 && parsed?.error.status === "FAILED_PRECONDITION") return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
   if ((status === 400 || status === 500) && parsed !== undefined && contextPattern.test(parsed.error.message ?? "")) {
     return new ContextLengthExceeded(fields)
   }

@@ -11,6 +11,7 @@ import { parseToolArguments, type Refusal, stopSequences, textOf } from "../inte
 import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { unservedEffort } from "../internal/reasoning.js"
 import { shownToolId } from "../internal/toolIds.js"
+import { fromGemini3 } from "./generation.js"
 
 /** One part of a Gemini content we send. */
 export type GeminiPart =
@@ -212,6 +213,21 @@ export const unnamedForGemini = (provider: string, request: ChatRequest): Unsupp
   return bad === undefined
     ? undefined
     : { param: "tools", reason: `${provider} takes function names that start with a letter or _ (${bad.function.name} asked)` }
+}
+
+/**
+ * A JSON response format (`json_object`, `json_schema`) beside function
+ * tools on a model before Gemini 3: Gemini 2.x answers the
+ * `responseMimeType` with function declarations with a 400 ("Function
+ * calling with a response mime type: 'application/json' is unsupported");
+ * Gemini 3 takes both.
+ */
+export const jsonBesideTools = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined => {
+  const format = request.response_format?.type
+  if (format === undefined || format === "text" || request.tools === undefined || request.tools.length === 0) return undefined
+  return fromGemini3(model.providerModel)
+    ? undefined
+    : { param: "response_format", reason: `${provider} ${model.providerModel} takes no JSON response format beside function tools (Gemini 3 and later do)` }
 }
 
 const thinkingConfigOf = (effort: ReasoningEffortValue | undefined): GenerationConfig["thinkingConfig"] =>

@@ -23,12 +23,13 @@
  */
 import { Buffer } from "node:buffer"
 import { createHash } from "node:crypto"
+import { fromGemini3 } from "./generation.js"
 
 /** Gemini's documented stand-in for history its model did not write (another model's tool calls, or an id without a signature). */
 export const unsignedHistory = "skip_thought_signature_validator"
 
 /** Models that refuse a function-call turn without its signature (Gemini 3 and later; with or without the `models/` prefix). */
-export const requiresSignatures = (model: string): boolean => /^(?:models\/)?gemini-([3-9]|\d\d)/.test(model)
+export const requiresSignatures = (model: string): boolean => fromGemini3(model)
 
 /**
  * Between a tool call's own id and the signature it carries. Should an id

@@ -139,8 +139,9 @@ const withoutCacheBreakpoints = (messages: ChatRequest["messages"]): ChatRequest
  * `effortValue`), by default the request's. Tool-call ids over OpenAI's 40
  * characters (another provider's, after a failover) go shortened, and
  * Anthropic's cache breakpoints (`cache_control`) are left out: OpenAI
- * caches prompts on its own. `tool_choice` and `parallel_tool_calls` go only
- * with tools (OpenAI refuses them without).
+ * caches prompts on its own. `tools` goes only when it lists one (OpenAI
+ * refuses `tools: []`), and `tool_choice` and `parallel_tool_calls` only with
+ * tools (OpenAI refuses them without).
  */
 export const requestBody = (
   request: ChatRequest,
@@ -161,8 +162,8 @@ export const requestBody = (
       out[key] = withoutCacheBreakpoints(withShortToolIds(request.messages))
       continue
     }
-    // Meaningless without tools, and OpenAI answers them with a 400 there.
-    if ((key === "tool_choice" || key === "parallel_tool_calls") && (request.tools === undefined || request.tools.length === 0)) continue
+    // Meaningless without tools, and OpenAI answers them with a 400 there (an empty `tools` list too: "empty array").
+    if ((key === "tools" || key === "tool_choice" || key === "parallel_tool_calls") && (request.tools === undefined || request.tools.length === 0)) continue
     if (key === "tools" && request.tools !== undefined && request.tools.some((tool) => tool.cache_control !== undefined)) {
       out[key] = request.tools.map(({ cache_control: _, ...tool }) => tool)
       continue
@@ -171,6 +172,8 @@ export const requestBody = (
       if (fields["max_completion_tokens"] == null && fields[key] != null) out["max_completion_tokens"] = fields[key]
       continue
     }
+    // A null one would overwrite the cap `max_tokens` gave it above.
+    if (reasoning && key === "max_completion_tokens" && fields[key] == null) continue
     out[key] = fields[key]
   }
   out["model"] = providerModel
