@@ -22,6 +22,13 @@ export interface CallContext {
   readonly model: ModelMetadata
   /** Absent for providers that need none (Ollama). */
   readonly key: ProviderKey | undefined
+  /**
+   * Told of each failure of the call that the adapter retries, before it
+   * waits (a 429's `retry-after` included): the gateway learns the provider's
+   * refusal of the key (or keyless model) at once, so no other request is
+   * sent on it while this call waits it out. Optional.
+   */
+  readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
 }
 
 /** A normalised answer plus what the provider said about its limits. */

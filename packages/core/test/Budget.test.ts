@@ -92,6 +92,23 @@ describe("Budgets", () => {
       assert.deepStrictEqual(yield* costs.budgetHeadroom(a, undefined), Option.some(BigInt(usd(1))))
     }).pipe(Effect.provide(env({ global: BudgetLimit.make({ daily: 1 }) }))))
 
+  it.scoped("refused only for the holds of calls in flight: no retry time (room may come back when they end); over what is spent: the period's end", () =>
+    Effect.gen(function* () {
+      const costs = yield* CostTracker
+      yield* TestClock.adjust(10 * HOUR)
+      yield* costs.record(spend("a", usd(0.5), 10 * HOUR))
+      const held = yield* costs.reserve(a, undefined, usd(0.4))
+      // 0.5 spent + 0.3 fits the budget; only the 0.4 held by a call in flight leaves no room
+      const byHolds = yield* Effect.flip(costs.reserve(a, undefined, usd(0.3)))
+      assert.strictEqual(byHolds.requestUsd, 0.3)
+      assert.isUndefined(byHolds.retryAfterMs, "told to retry at the period's end though the hold may end at once")
+      // 0.6 does not fit what is spent, whatever the holds: retry when the period ends
+      const overSpent = yield* Effect.flip(costs.reserve(a, undefined, usd(0.6)))
+      assert.strictEqual(overSpent.retryAfterMs, 14 * HOUR)
+      yield* costs.commit(held, spend("a", usd(0.1), 10 * HOUR))
+      yield* costs.reserve(a, undefined, usd(0.3))
+    }).pipe(Effect.provide(env({ global: BudgetLimit.make({ daily: 1 }) }))))
+
   it.scoped("each threshold is published and recorded once per period, and again in the next period", () =>
     Effect.gen(function* () {
       const costs = yield* CostTracker

@@ -122,6 +122,25 @@ describe("ProviderHttp", () => {
       assert.lengthOf(yield* server.requests, 2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
+  it.scoped("onRetry hears each failure that is retried before its wait, and not the last one", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup({ maxRetries: 1 })
+      const heard: Array<string> = []
+      const told = { ...info, onRetry: (e: { readonly _tag: string }) => Effect.sync(() => void heard.push(e._tag)) }
+      const get = http.call(told, HttpClientRequest.get(`${server.url}/chat`), (res) =>
+        decodeJson(Body, res.body, { provider: "toy", info: told, meta: res }))
+      yield* server.script(Fault.status(429, { headers: { "retry-after": "3" } }), Fault.status(429, { headers: { "retry-after": "3" } }))
+      const fiber = yield* Effect.fork(get)
+      assert.strictEqual(yield* awaitSleep((ms) => ms < 60_000), 3_000)
+      // told while the call waits, before its retry
+      assert.deepStrictEqual(heard, ["RateLimited"])
+      yield* TestClock.adjust(3_000)
+      // the retry failed too and none is left: that failure goes to the caller, not to onRetry
+      assert.strictEqual((yield* Effect.flip(Fiber.join(fiber)))._tag, "RateLimited")
+      assert.deepStrictEqual(heard, ["RateLimited"])
+      assert.lengthOf(yield* server.requests, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
   it.scoped("a hint longer than maxRetryWaitMs returns the error at once", () =>
     Effect.gen(function*() {
       const { get, server } = yield* setup({ maxRetries: 5, maxRetryWaitMs: 10_000 })

@@ -20,15 +20,24 @@ const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : 
 // Errors, events and records here are built with validation off (`, true`): the book's own typed amounts
 // (a refusal is built per refused request); test/HotPathSchemas.test.ts checks them against the Schemas.
 export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink["Type"]) => {
-  const exceeded = (budget: Budget, now: number, requestPico?: bigint) =>
-    new BudgetExceeded({
+  /**
+   * The refusal of `budget` (of a request that would hold `requestPico`). Retry
+   * when the period ends, unless what is spent leaves room for the request and
+   * only the holds of calls in flight do not: those may end at any moment
+   * (most spend less than they hold), so no retry time is known.
+   */
+  const exceeded = (budget: Budget, now: number, requestPico?: bigint) => {
+    const spent = book.spent(budget.period, budget.name)
+    const heldOnly = requestPico !== undefined && spent < budget.limitPico && spent + requestPico <= budget.limitPico
+    return new BudgetExceeded({
       budget: budget.name,
       period: budget.period,
       limitUsd: toUsd(budget.limitPico),
-      spentUsd: toUsd(book.spent(budget.period, budget.name) + book.reservedOn(budget.name)),
-      retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now),
+      spentUsd: toUsd(spent + book.reservedOn(budget.name)),
+      ...(heldOnly ? {} : { retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now) }),
       ...(requestPico === undefined ? {} : { requestUsd: toUsd(requestPico) })
     }, true)
+  }
 
   /** Publish `BudgetExceeded` (the event) for a budget that is now spent. */
   const announceSpent = (budget: Budget, now: number) =>

@@ -246,6 +246,28 @@ export const succeeded = (
 }
 
 /**
+ * What a failed HTTP request of the call tells of the provider's limits: its
+ * rate-limit headers (`remaining: 0` blocks the key, or a keyless model,
+ * until their reset), and a 429's retry hint (`retry-after`, Gemini's
+ * RetryInfo) with no such header: the provider still refuses the key until
+ * then. Used when the call failed (`failed`), and by the adapter for each
+ * failure it is about to wait out and retry (`CallContext.onRetry`), so no
+ * other request is sent on the key meanwhile. Nothing to do (no step) for
+ * any other failure.
+ */
+export const refused = (
+  s: AccountingServices,
+  held: Held,
+  error: { readonly _tag: string; readonly rateLimit?: RateLimitInfo | undefined; readonly retryAfterMs?: number | undefined }
+): Effect.Effect<void> => {
+  const { key, model } = held
+  const observed = error.rateLimit === undefined ? Effect.void : s.limiter.observe(model, error.rateLimit, key?.id, s.keysOf)
+  if (error._tag !== "RateLimited" || typeof error.retryAfterMs !== "number" || error.retryAfterMs <= 0) return observed
+  const hinted = s.limiter.observe(model, new RateLimitInfo({ remainingRequests: 0, resetRequestsMs: error.retryAfterMs }, true), key?.id, s.keysOf)
+  return observed === Effect.void ? hinted : Effect.zipRight(observed, hinted)
+}
+
+/**
  * The call failed. A failure with an HTTP status was counted by the provider:
  * the request stays in the limiter with no tokens; one without an answer that
  * was most likely sent (its client left, a timeout, a connection lost: see
@@ -287,13 +309,7 @@ export const failed = (
     // Sent, most likely, with no answer read: the provider counts it, at about its estimate.
     else if (mayHaveBeenSent(error)) yield* settleLimit(s, config, outcome.now, limit, limit.tokens)
     else yield* releaseLimit(s, config, outcome.now, limit)
-    const observe = (info: RateLimitInfo) => s.limiter.observe(held.model, info, held.key?.id, s.keysOf)
-    if (error.rateLimit !== undefined) yield* observe(error.rateLimit)
-    // A 429 whose only hint is a retry delay (`retry-after`, Gemini's RetryInfo), with no `remaining: 0`
-    // header: the provider still refuses this key (or keyless model) until then.
-    if (error._tag === "RateLimited" && typeof error.retryAfterMs === "number" && error.retryAfterMs > 0) {
-      yield* observe(new RateLimitInfo({ remainingRequests: 0, resetRequestsMs: error.retryAfterMs }, true))
-    }
+    yield* refused(s, held, error)
     const charged = billed === undefined ? undefined : charge(s, held, billed, outcome)
     if (charged !== undefined) yield* commitCost(s, config, outcome.now, held.budget, charged.record)
     else yield* s.costs.release(held.budget)

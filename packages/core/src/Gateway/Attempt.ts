@@ -36,6 +36,8 @@ export interface Attempt {
    * part of the request's cost.
    */
   readonly chargedBefore: PicoUsd
+  /** The call's `CallContext.onRetry`: a failure the adapter waits out refuses the key meanwhile (`Accounting.refused`). */
+  readonly onRetry: (error: ProviderError) => Effect.Effect<void>
   /**
    * Set by a stream's `use` once the provider opened the stream: the HTTP
    * requests of the call it answered (the opening 200 and the adapter's
@@ -183,7 +185,15 @@ const attemptOn = <A, B>(
               next.id === firstId || next.id === key.id ? Effect.fail(e) : holdRotating(next, firstId, tries + 1))
         )
       const run = (held: Accounting.Held) => {
-        const attempt: Attempt = { model, provider, key: held.key, held, promptTokens: promptTokensOn(model), chargedBefore: charged as PicoUsd }
+        const attempt: Attempt = {
+          model,
+          provider,
+          key: held.key,
+          held,
+          promptTokens: promptTokensOn(model),
+          chargedBefore: charged as PicoUsd,
+          onRetry: (error) => Accounting.refused(accounting, held, error)
+        }
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
           Accounting.failed(accounting, held, failureOf(cause), {
             requestId,

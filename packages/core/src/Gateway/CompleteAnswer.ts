@@ -40,7 +40,7 @@ export const completeAnswer = (
     begun,
     {
       streamed: false,
-      use: ({ key, model, provider }) => provider.chat({ request: providerRequest(request, model), model, key }),
+      use: ({ key, model, onRetry, provider }) => provider.chat({ request: providerRequest(request, model), model, key, onRetry }),
       after: ({ chargedBefore, held }, result) =>
         // `mapNow`: the accounting answers an Exit when every step of it ran at once.
         mapNow(

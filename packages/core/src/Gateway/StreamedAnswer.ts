@@ -211,8 +211,8 @@ export const streamAnswer = (
     {
       streamed: true,
       use: (attempt) => {
-        const { key, model, provider } = attempt
-        return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key }), (started) => {
+        const { key, model, onRetry, provider } = attempt
+        return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key, onRetry }), (started) => {
           // Opened: the provider answered this request (and its retries), whatever breaks while peeling.
           attempt.opened = 1 + (started.retried ?? 0)
           const hold = { clock: begun.clock, ms: begun.config.failover.streamHoldMs }

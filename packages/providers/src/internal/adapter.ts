@@ -3,7 +3,7 @@
  * missing key, the base URL, a timed probe, and the checks of what a
  * provider cannot serve (`Provider.cannotServe`).
  */
-import type { ProbeResult, ProviderKey, Unsupported } from "@modelgate/core/Provider"
+import type { CallContext, ProbeResult, ProviderKey, Unsupported } from "@modelgate/core/Provider"
 import { bookkeepingParameters, type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
@@ -15,13 +15,19 @@ import { shownToolId } from "./toolIds.js"
 
 /**
  * The non-secret call info of a model and key (with the model's concurrency
- * cap); the key's value only goes to secret stripping.
+ * cap, and whom to tell of a failure about to be retried: `CallContext.onRetry`);
+ * the key's value only goes to secret stripping.
  */
-export const callInfoOf = (model: ModelMetadata, key: ProviderKey | undefined): CallInfo => ({
+export const callInfoOf = (
+  model: ModelMetadata,
+  key: ProviderKey | undefined,
+  onRetry?: CallContext["onRetry"]
+): CallInfo => ({
   model: model.id,
   keyId: key?.id,
   secrets: key === undefined ? [] : [Redacted.value(key.value)],
-  concurrency: model.rateLimits.concurrency
+  concurrency: model.rateLimits.concurrency,
+  onRetry
 })
 
 /** The error of a call made without the key the provider needs. */

@@ -30,6 +30,8 @@ export interface CallInfo {
   readonly secrets: ReadonlyArray<string>
   /** The model's `rateLimits.concurrency`: at most this many of its calls in flight (none when absent). */
   readonly concurrency?: number | undefined
+  /** Told of each failure about to be retried (`CallContext.onRetry`). */
+  readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
 }
 
 /** What every answer (success or failure) tells about itself. */

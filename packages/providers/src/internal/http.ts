@@ -256,7 +256,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             exchange(info, requestOf(request, config), config.timeoutMs, limiterFor(config.maxConcurrency)),
             retried === 0 ? onSuccess : (response) => onSuccess({ ...response, retried })
           )
-        return options?.retry === false ? attempt(0) : withRetries(attempt, config)
+        return options?.retry === false ? attempt(0) : withRetries(attempt, config, info.onRetry)
       })
 
     const stream = <A>(
@@ -307,7 +307,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
           const wait = takePermits(limiter, model, restore)
           return wait === undefined ? run : Effect.zipRight(wait, run)
         })
-        return withRetries(attempt, config)
+        return withRetries(attempt, config, info.onRetry)
       })
 
     return { spec, call, stream }

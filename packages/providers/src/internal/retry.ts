@@ -54,17 +54,26 @@ export const retryPolicy = (
  * answer can report them (`ResponseMeta.retried`). The schedule and the
  * attempt list are only built once an attempt failed (the first attempt
  * usually succeeds): the loop is `Effect.retry`'s, driven by `Schedule.driver`.
+ * `onRetry` (`CallContext.onRetry`) is told of each failure the policy
+ * retries, before the wait: a provider's refusal is known to the caller while
+ * the call waits it out.
  */
 export const withRetries = <A>(
   attempt: (answeredBefore: number) => Effect.Effect<A, ProviderError>,
-  config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">
+  config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">,
+  onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
 ): Effect.Effect<A, ProviderError> =>
   Effect.catchAll(attempt(0), (first) =>
     Effect.flatMap(Schedule.driver(retryPolicy(config)), (driver) => {
       const attempts = [attemptOf(first)]
       const answered = () => attempts.filter((a) => a.status !== undefined).length
+      // Retried when it may be and retries are left (`attempts` holds this failure and those before it).
+      const decide = (error: ProviderError) =>
+        onRetry !== undefined && attempts.length <= config.maxRetries && mayRetry(error, config.maxRetryWaitMs)
+          ? Effect.zipRight(onRetry(error), driver.next(error))
+          : driver.next(error)
       const loop = (error: ProviderError): Effect.Effect<A, ProviderError> =>
-        Effect.matchEffect(driver.next(error), {
+        Effect.matchEffect(decide(error), {
           onFailure: () => Effect.fail(withAttempts(error, attempts)),
           onSuccess: () =>
             Effect.catchAll(Effect.suspend(() => attempt(answered())), (next) => {
