@@ -17,6 +17,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // Deep equality that tells Option.none() from Option.some(x) (see the file).
+    setupFiles: [path.join(root, "vitest.setup.ts")],
     testTimeout: 30_000,
     hookTimeout: 30_000
   }
