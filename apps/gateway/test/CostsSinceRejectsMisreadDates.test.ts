@@ -26,4 +26,18 @@ describe("--since / from / to parsing", () => {
     assert.strictEqual(parseInstant("2026-01-31T12:00:00.500+01:00", now), Date.UTC(2026, 0, 31, 11, 0, 0, 500))
     assert.strictEqual(parseInstant("2024-02-29", now), Date.UTC(2024, 1, 29))
   })
+
+  it("reads a date-time without a zone in UTC, as a date alone and the `by=day` groups are, whatever the host's zone", () => {
+    const zone = process.env.TZ
+    process.env.TZ = "America/New_York"
+    try {
+      assert.strictEqual(parseInstant("2026-01-31", now), Date.UTC(2026, 0, 31))
+      assert.strictEqual(parseInstant("2026-01-31T00:00", now), Date.UTC(2026, 0, 31))
+      assert.strictEqual(parseInstant("2026-01-31T12:30:15.250", now), Date.UTC(2026, 0, 31, 12, 30, 15, 250))
+      assert.strictEqual(parseInstant("2026-01-31T12:00:00-05:00", now), Date.UTC(2026, 0, 31, 17))
+    } finally {
+      if (zone === undefined) delete process.env.TZ
+      else process.env.TZ = zone
+    }
+  })
 })

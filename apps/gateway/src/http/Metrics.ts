@@ -25,7 +25,7 @@ const dated = (at: number): number | undefined => (Math.abs(at) <= maxInstant ? 
 
 /**
  * An instant from a query value: epoch ms (`1700000000000`), an ISO date
- * (`2026-01-31`, `2026-01-31T12:00:00Z`), or a span back from `now` (`30m`, `24h`, `7d`);
+ * (`2026-01-31`, `2026-01-31T12:00:00Z`; UTC unless it names a zone), or a span back from `now` (`30m`, `24h`, `7d`);
  * undefined for anything else, and for an instant out of the range of dates.
  */
 export const parseInstant = (value: string, now: number): number | undefined => {
@@ -40,12 +40,13 @@ export const parseInstant = (value: string, now: number): number | undefined => 
   const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])]
   const calendar = new Date(Date.UTC(year, month - 1, day))
   if (calendar.getUTCFullYear() !== year || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined
-  const parsed = Date.parse(trimmed)
+  // A time without a zone is UTC, as a date alone is and the days of `by=day` are (`Date.parse` reads it in the host's zone).
+  const parsed = Date.parse(iso[4] !== undefined && iso[5] === undefined ? `${trimmed}Z` : trimmed)
   return Number.isNaN(parsed) ? undefined : parsed
 }
 
-/** `YYYY-MM-DD`, optionally with `THH:MM[:SS[.fff]]` and a zone (`Z`, `+01:00`). */
-const isoDate = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?$/i
+/** `YYYY-MM-DD`, optionally with `THH:MM[:SS[.fff]]` and a zone (`Z`, `+01:00`; none is UTC). */
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/i
 
 const instant = (params: URLSearchParams, name: string, now: number): Either.Either<number | undefined, ApiError> => {
   const raw = params.get(name)
