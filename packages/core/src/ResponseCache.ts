@@ -173,14 +173,15 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
       return accepted
     })
 
-  /** Purges this instance logged: its sync does not apply them again. */
+  /** Purges this instance logged, while a sync reads the log back (`syncEvery`): it does not apply them again. */
   const ownPurges = new Set<number>()
+  const readsPurges = options.syncEvery !== undefined && store.usedSince !== undefined && store.purgesAfter !== undefined
   const storePurge = store.purge
   /** The store's part of a purge: logged there when it can (shared), else one key deleted, else refused. */
   const purgeInStore = (purge: CacheStore.CachePurge, at: number): Effect.Effect<number, StoreError> => {
     if (storePurge !== undefined) {
       return Effect.map(storePurge(purge, at), ({ deleted, id }) => {
-        ownPurges.add(id)
+        if (readsPurges) ownPurges.add(id)
         return deleted
       })
     }
