@@ -41,6 +41,23 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   // A provider timeout reaches the client through the failover: 504 when every candidate timed out, else 502.
   [new AllCandidatesFailed({ failures: [{ model: "a", tag: "Timeout", message: "timeout after 60000 ms" }, { model: "b", tag: "Timeout", message: "timeout" }] }), 504, "upstream_timeout"],
   [new AllCandidatesFailed({ failures: [{ model: "a", tag: "Timeout", message: "timeout after 60000 ms" }, { model: "b", tag: "ServerError", message: "500" }] }), 502, "all_candidates_failed"],
+  // The models that were not tried (left out of the ranking, as the gateway lists them; past maxAttempts) are
+  // no candidates' failures: every model tried timed out, or was rate limited, whatever the others.
+  [new AllCandidatesFailed({
+    failures: [
+      { model: "a", tag: "Timeout", message: "timeout after 60000 ms" },
+      { model: "b", tag: "Timeout", message: "timeout" },
+      { model: "c", tag: "NotTried", message: "failover.maxAttempts (2) reached" },
+      { model: "d", tag: "NotEligible", message: "lacks required capabilities: vision" }
+    ]
+  }), 504, "upstream_timeout"],
+  [new AllCandidatesFailed({
+    failures: [
+      { model: "a", tag: "RateLimited", message: "429" },
+      { model: "d", tag: "NotEligible", message: "unavailable: no usable API key for anthropic" }
+    ],
+    retryAfterMs: 1_000
+  }), 429, "rate_limit_exceeded"],
   [new P.Overloaded(common), 503, "provider_overloaded"],
   [new P.ServerError(common), 502, "upstream_error"],
   [new P.Timeout({ ...common, timeoutMs: 1_000 }), 504, "upstream_timeout"],

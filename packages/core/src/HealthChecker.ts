@@ -15,7 +15,10 @@
  * a 429 is recorded but moves nothing (the model answers; the rate limiter
  * owns limits). Models whose provider has no adapter or no usable key are
  * `unavailable` with that reason and are not probed. With
- * `healthCheck.enabled: false` there are no probe fibers: passive signals only.
+ * `healthCheck.enabled: false` there are no probe fibers: passive signals
+ * only, and a model real calls took out is let through to a real call again
+ * when its probe would have come (`State.withPassiveRetry`: `intervalMs`,
+ * then twice as long after each failed call), so it can come back.
  *
  * Several gateway instances on one database share the models their own
  * checks find unavailable, every `healthCheck.syncIntervalMs`, through a
@@ -85,7 +88,7 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
   {
     /** The health of `model` now (`unknown` before its first check). */
     readonly status: (model: string) => Effect.Effect<ModelHealth>
-    /** Whether `model` may be tried: every status but `unavailable`. */
+    /** Whether `model` may be tried: every status but `unavailable` (with health checks off, also one whose retry time has come). */
     readonly isAvailable: (model: string) => Effect.Effect<boolean>
     /** The health of every model the checker tracks. */
     readonly all: Effect.Effect<ReadonlyArray<ModelHealth>>
@@ -156,6 +159,9 @@ export const makeWith = (options: {
   // Models whose entries the latest sync that dropped any dropped (removed or disabled), until they are
   // served again: a real call's outcome that lands afterwards never writes their entry back.
   let dropped = new Set<string>()
+  // Whether health checks are off (no probe fibers; set by `sync`): an unavailable model's `nextProbeAt`
+  // is then when a real call may try it again (`State.withPassiveRetry`).
+  let passive = false
   const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
   const probes = yield* FiberMap.make<string>()
 
@@ -323,6 +329,7 @@ export const makeWith = (options: {
   const running = new Map<string, string>()
   const sync = (models: ReadonlyArray<ModelMetadata>, settings: HealthCheckConfig, providerConfigs: GatewayConfigData["providers"]) =>
     Effect.gen(function* () {
+      passive = !settings.enabled
       const enabled = models.filter((m) => m.enabled)
       const ids = new Set<string>(enabled.map((m) => m.id))
       // The probes of models gone first, so that none writes an entry after it was dropped.
@@ -382,12 +389,20 @@ export const makeWith = (options: {
   const traffic = (model: string, check: State.Check): Effect.Effect<void> =>
     Effect.flatMap(Effect.option(registry.get(model)), (m) =>
       Option.isNone(m) || !m.value.enabled ? Effect.void : Effect.flatMap(config.get, (c) => {
-        const apply = (e: State.Entry) => State.applyCheck(e, check, c.healthCheck.failureThreshold, m.value.provider)
+        const settings = c.healthCheck
+        const apply = (e: State.Entry) => {
+          const t = State.applyCheck(e, check, settings.failureThreshold, m.value.provider)
+          return settings.enabled ? t : State.withPassiveRetry(t, check.at, settings)
+        }
         // The check and the write in one synchronous step: no sync can drop the entry between them.
         return Effect.suspend(() => (dropped.has(model) ? Effect.void : Effect.asVoid(announce(applyNow(model, apply)))))
       }))
   const successAt = (at: number, model: string, latencyMs: number) =>
     traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
+
+  /** Without probes, a model out is let through again once its retry time has come: the next call is its check. */
+  const retryDue = (entry: State.Entry, now: number): boolean =>
+    passive && entry.health.blocked !== true && entry.nextProbeAt !== undefined && now >= entry.nextProbeAt
 
   const availabilityOf = (models: ReadonlyArray<string>, now: number) =>
     models.map((model): Availability => {
@@ -400,7 +415,7 @@ export const makeWith = (options: {
         return { health: effectiveHealth(entry), available: false, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
       }
       const health = entry.health
-      const available = health.status !== "unavailable"
+      const available = health.status !== "unavailable" || retryDue(entry, now)
       const next = available || health.blocked === true ? undefined : entry.nextProbeAt
       return { health, available, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
     })
@@ -423,7 +438,14 @@ export const makeWith = (options: {
 
   return HealthChecker.of({
     status,
-    isAvailable: (model) => Effect.sync(() => effectiveHealth(entryOf(entries, model)).status !== "unavailable"),
+    isAvailable: (model) =>
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          const entry = entryOf(entries, model)
+          const status = effectiveHealth(entry).status
+          return status !== "unavailable" || (status === entry.health.status && retryDue(entry, clock.unsafeCurrentTimeMillis()))
+        })
+      ),
     all: Effect.sync(() => [...entries.values()].map(reported)),
     changes: Stream.fromPubSub(changed),
     history: (model) => Effect.sync(() => entryOf(entries, model).history),

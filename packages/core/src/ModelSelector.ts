@@ -5,10 +5,11 @@
  * Hard requirements (a model failing one is excluded, with the reason): in the
  * registry, enabled, every required capability, a context window holding the
  * estimated prompt plus the requested output and at least `minContextWindow`,
- * available (HealthChecker), within `maxCostPerRequestUsd`, within every budget
- * (CostTracker, when present: the most the call can cost, as the gateway
- * holds it: all the output asked for, or the model's whole output limit when
- * the request names none), room in the rate limiter for this request's size
+ * available (HealthChecker), within `maxCostPerRequestUsd` and every budget
+ * (CostTracker, when present) at the most the call can cost, as the gateway
+ * holds it (all the output asked for, or the model's whole output limit when
+ * the request names none; the whole prompt at the cache-write price when it
+ * asks for cache writes), room in the rate limiter for this request's size
  * on the model and, when ApiKeys is present, on at least one key of its
  * provider (a model whose provider refuses every key is rate limited).
  * The eligible models are scored (see `ModelSelector/Scoring.ts` for each part

@@ -154,8 +154,18 @@ const sentToolCallId = (id: string, encoding: Encoding): string => (encoding ===
 const counted = new WeakMap<ChatRequest, Partial<Record<Encoding, number>>>()
 
 /** Estimated prompt tokens of `request` on `model` (messages, framing and tool definitions). */
-export const estimatePromptTokens = (request: ChatRequest, model: ModelMetadata): number => {
-  const encoding = encodingFor(model)
+export const estimatePromptTokens = (request: ChatRequest, model: ModelMetadata): number =>
+  promptTokensIn(request, encodingFor(model))
+
+/**
+ * Estimated prompt tokens of `request` before a model is known (an `auto`
+ * request's ranking): the chars / 4 heuristic, with tool definitions and
+ * images, audio and files counted as such (not as the characters of their
+ * base64 data).
+ */
+export const roughPromptTokens = (request: ChatRequest): number => promptTokensIn(request, "heuristic")
+
+const promptTokensIn = (request: ChatRequest, encoding: Encoding): number => {
   let known = counted.get(request)
   const hit = known?.[encoding]
   if (hit !== undefined) return hit

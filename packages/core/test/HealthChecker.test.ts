@@ -333,6 +333,30 @@ describe("HealthChecker", () => {
       assert.isFalse(yield* health.isAvailable("gpt"))
     }).pipe(Effect.provide(testLayer([gpt, claude], config({ enabled: false })))))
 
+  it.effect("with health checks disabled, a model real calls took out is let through again after the interval, then twice as long each time", () =>
+    Effect.gen(function* () {
+      const health = yield* HealthChecker
+      const availability = health.availability!
+      const gptNow = Effect.map(availability(["gpt"]), ([a]) => ({ available: a!.available, retryAfterMs: a!.retryAfterMs }))
+      yield* settle
+      for (let i = 0; i < 3; i++) yield* health.reportFailure("gpt", "ServerError")
+      // No probe will bring it back: the next real call is its check, once the interval has passed.
+      assert.deepStrictEqual(yield* gptNow, { available: false, retryAfterMs: 60_000 })
+      yield* advance(59_999)
+      assert.deepStrictEqual(yield* gptNow, { available: false, retryAfterMs: 1 })
+      yield* advance(1)
+      assert.isTrue((yield* gptNow).available, "a call may try it again")
+      // That call fails: out again, for twice as long.
+      yield* health.reportFailure("gpt", "ServerError")
+      assert.deepStrictEqual(yield* gptNow, { available: false, retryAfterMs: 120_000 })
+      yield* advance(120_000)
+      assert.isTrue((yield* gptNow).available)
+      // This one succeeds: available, as after a probe.
+      yield* health.reportSuccess("gpt", 10)
+      assert.strictEqual((yield* health.status("gpt")).status, "available")
+      assert.deepStrictEqual(yield* probeTimes("gpt"), [])
+    }).pipe(Effect.provide(testLayer([gpt], config({ enabled: false, intervalMs: 60_000 })))))
+
   it.effect("streams status changes", () =>
     Effect.gen(function* () {
       const health = yield* HealthChecker

@@ -53,7 +53,8 @@ describe("ModelSelector.rank", () => {
       ])
       yield* health.set("down", false, "3 probes failed")
       yield* limiter.set("busy", { fits: false, retryAfterMs: 1_500, requestsUsed: 1_000 })
-      const ranking = yield* selector.rank(req({ capabilities: ["vision"], maxCostPerRequestUsd: 0.01 }))
+      // The request names its 500 output tokens (`max_tokens`): the cost cap holds that output, not the model's limit.
+      const ranking = yield* selector.rank({ ...req({ capabilities: ["vision"], maxCostPerRequestUsd: 0.01 }), outputTokensAsked: 500 })
       assert.deepStrictEqual(ids(ranking), ["fine"])
       const why = Object.fromEntries(ranking.excluded.map((e) => [e.model, e.reason]))
       assert.include(why["ok"], "lacks required capabilities: vision")
@@ -81,8 +82,8 @@ describe("ModelSelector.rank", () => {
       // $1 per million output tokens: 500 output tokens cost $0.0005 per choice (the prompt is free).
       const { selector } = yield* setupSelector([model("m", { contextWindow: 1_600, pricing: { inputPerMillion: 0, outputPerMillion: 1 } })])
       const cap = { maxCostPerRequestUsd: 0.0012 }
-      assert.deepStrictEqual(ids(yield* selector.rank({ ...req(cap), choices: 2 })), ["m"])
-      const three = yield* selector.rank({ ...req(cap), choices: 3 })
+      assert.deepStrictEqual(ids(yield* selector.rank({ ...req(cap), outputTokensAsked: 500, choices: 2 })), ["m"])
+      const three = yield* selector.rank({ ...req(cap), outputTokensAsked: 500, choices: 3 })
       assert.deepStrictEqual(ids(three), [])
       assert.include(three.excluded[0]?.reason, "exceeds maxCostPerRequestUsd")
       // 1,000 prompt + 500 output fit 1,600 whatever n is.

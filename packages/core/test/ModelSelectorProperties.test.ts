@@ -75,7 +75,9 @@ const world = (models: ReadonlyArray<ArbModel>) =>
 const input = (r: Partial<TaskRequirements>, prompt: number, output: number): SelectionInput => ({
   requirements: { capabilities: [], priority: "MEDIUM", ...r },
   estimatedPromptTokens: prompt,
-  maxOutputTokens: output
+  maxOutputTokens: output,
+  // Named by the request (\`max_tokens\`): the cost cap holds this output (without it, the model's whole limit).
+  outputTokensAsked: output
 })
 
 /** Every hard requirement, computed independently of the selector. */

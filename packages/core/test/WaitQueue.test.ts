@@ -86,9 +86,13 @@ describe("WaitQueue", () => {
       yield* Effect.fork(queue.run("LOW", 30_000, gate(open, "a")))
       yield* Effect.fork(queue.run("LOW", 30_000, gate(open, "b")))
       yield* TestClock.adjust(10)
-      const third = yield* Effect.either(queue.run("LOW", 30_000, gate(open, "c")))
+      const third = yield* Effect.either(queue.run("LOW", 30_000, gate(open, "c", 2_500)))
       assert.isTrue(Either.isLeft(third) && third.left._tag === "QueueTimeout")
-      if (Either.isLeft(third)) assert.include(third.left.message, "queue full")
+      if (Either.isLeft(third) && third.left._tag === "QueueTimeout") {
+        assert.include(third.left.message, "queue full")
+        // Its ranking knew when a candidate has room: the 503's Retry-After, so clients do not retry at once.
+        assert.strictEqual(third.left.retryAfterMs, 2_500)
+      }
     }))
 
   it.effect("when room frees up, CRITICAL waiters go before LOW ones that arrived earlier", () =>
@@ -113,6 +117,26 @@ describe("WaitQueue", () => {
       assert.deepStrictEqual(yield* Ref.get(served), ["critical", "low"])
       yield* Fiber.join(low)
       yield* Fiber.join(critical)
+    }))
+
+  it.effect("a CRITICAL waiter whose own candidates are still out does not hold back a LOW one whose candidate has room", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const served = yield* Ref.make<ReadonlyArray<string>>([])
+      // CRITICAL needs a model that is down (its probe due in 20 s); LOW one that is rate limited and has room at 2 s.
+      const down = new NoEligibleModel({ exclusions: [{ model: "y", reason: "unavailable", kind: "unavailable", retryAfterMs: 20_000 }] })
+      const critical = yield* Effect.fork(Effect.either(queue.run("CRITICAL", 30_000, Effect.fail(down))))
+      yield* TestClock.adjust(100)
+      const low = yield* Effect.fork(queue.run("LOW", 30_000, Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= 2_000 ? Effect.as(Ref.update(served, (s) => [...s, "low"]), "low") : Effect.fail(rateLimited(2_000 - now))
+      )))
+      yield* TestClock.adjust(4_000)
+      assert.deepStrictEqual(yield* Ref.get(served), ["low"], "LOW served within a poll of its room, not at its deadline")
+      assert.strictEqual(yield* Fiber.join(low), "low")
+      assert.strictEqual(yield* queue.size, 1)
+      // Its model still down (the double's probe always 20 s away): it fails once the probe would come too late.
+      yield* TestClock.adjust(30_000)
+      assert.isTrue(Either.isLeft(yield* Fiber.join(critical)))
     }))
 
   it.effect("an unavailable model whose next probe comes after the deadline fails at once; one due before it is waited for", () =>

@@ -66,6 +66,13 @@ const rateLimited = (message: string, code: string, retryAfterMs?: number): ApiE
 /** Failures that clear with time: a provider's or the gateway's rate limit, a budget (concurrent requests took the room). */
 const rateLimitTags: ReadonlySet<string> = new Set(["RateLimited", "RateLimitExceeded", "BudgetExceeded"])
 
+/**
+ * Tags of an `AllCandidatesFailed` entry for a model that was not tried: left out of the ranking
+ * (`NotEligible`, Gateway/Attempt.ts), a context window no larger than one that was too small
+ * (`Skipped`), past `failover.maxAttempts` (`NotTried`; Failover/Run.ts).
+ */
+const notTriedTags: ReadonlySet<string> = new Set(["NotEligible", "Skipped", "NotTried"])
+
 const timedOut = (message: string): ApiError => new ApiError({ status: 504, type: "timeout_error", code: "upstream_timeout", message })
 
 /**
@@ -103,14 +110,17 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
       return rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
     case "RateLimited":
       return rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
-    case "AllCandidatesFailed":
-      // Every candidate was only rate limited: the client should wait and retry, not treat it as an outage.
-      // Every candidate timed out: a 504 (the message names each candidate), as the client's own gateway timeout reads.
-      return error.failures.length > 0 && error.failures.every((f) => rateLimitTags.has(f.tag))
+    case "AllCandidatesFailed": {
+      // Every candidate tried was only rate limited: the client should wait and retry, not treat it as an outage.
+      // Every candidate tried timed out: a 504 (the message names each candidate), as the client's own gateway
+      // timeout reads. The models listed but not tried (left out of the ranking, skipped) do not count.
+      const tried = error.failures.filter((f) => !notTriedTags.has(f.tag))
+      return tried.length > 0 && tried.every((f) => rateLimitTags.has(f.tag))
         ? rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
-        : error.failures.length > 0 && error.failures.every((f) => f.tag === "Timeout")
+        : tried.length > 0 && tried.every((f) => f.tag === "Timeout")
         ? timedOut(error.message)
         : upstream(error.message, "all_candidates_failed", error.retryAfterMs)
+    }
     case "Overloaded":
       return unavailable(error.message, "provider_overloaded", error.retryAfterMs)
     case "Timeout":

@@ -4,9 +4,13 @@
  * When every candidate is unavailable or rate limited a request waits here
  * instead of failing at once. Waiters retry when their earliest known time
  * arrives (or every `pollMs`); when several are ready, the highest priority
- * goes first (CRITICAL, HIGH, MEDIUM, LOW, then arrival order). A full queue
+ * goes first (CRITICAL, HIGH, MEDIUM, LOW, then arrival order): a waiter lets
+ * each one ahead of it try once more (or leave) before its own try, so one
+ * ahead whose candidates are still out (another provider down) holds it back
+ * at most until that try, never until it leaves. A full queue
  * or a passed deadline fails with `QueueTimeout` (with the last ranking's
- * retry hint, counted from the deadline, when it had one).
+ * retry hint, counted from the deadline, when it had one; a full queue's,
+ * that of the ranking that found no candidate).
  */
 import { QueueTimeout, type NoEligibleModel } from "@modelgate/domain/Errors"
 import type { Priority } from "@modelgate/domain/Requirements"
@@ -18,6 +22,8 @@ interface Waiter {
   readonly seq: number
   readonly priority: number
   readonly left: Deferred.Deferred<void>
+  /** Completed after each of its tries, then replaced. */
+  tried: Deferred.Deferred<void>
 }
 
 /** The queue's options. */
@@ -52,15 +58,15 @@ export const make = (options: WaitQueueOptions) =>
     const leave = (self: Waiter) =>
       Ref.update(waiters, (all) => all.filter((w) => w !== self)).pipe(Effect.zipRight(Deferred.succeed(self.left, undefined)))
 
-    /** Wait until every higher-priority waiter ahead of `self` has left, or `untilMs` passes. */
+    /** Wait until every waiter ahead of `self` (higher priority, or as high and earlier) has tried once more or left, or `untilMs` passes. */
     const yieldToHigher = (self: Waiter, untilMs: number) =>
       Effect.gen(function* () {
-        const ahead = (yield* Ref.get(waiters)).filter(
-          (w) => w.priority > self.priority || (w.priority === self.priority && w.seq < self.seq)
-        )
+        const ahead = (yield* Ref.get(waiters))
+          .filter((w) => w.priority > self.priority || (w.priority === self.priority && w.seq < self.seq))
+          .map((w) => Effect.race(Deferred.await(w.tried), Deferred.await(w.left)))
         if (ahead.length === 0) return
         const now = yield* Clock.currentTimeMillis
-        yield* Effect.raceAll(ahead.map((w) => Deferred.await(w.left))).pipe(
+        yield* Effect.all(ahead, { concurrency: "unbounded", discard: true }).pipe(
           Effect.timeout(Math.max(0, untilMs - now)),
           Effect.ignore
         )
@@ -102,13 +108,19 @@ export const make = (options: WaitQueueOptions) =>
         const current = yield* Ref.get(waiters)
         const capacity = typeof options.capacity === "number" ? options.capacity : yield* options.capacity
         if (current.length >= capacity) {
-          // Validation off (`, true`): our own clock readings and messages (a non-negative wait, clamped).
-          return yield* new QueueTimeout({ waitedMs: 0, reason: `wait queue full (${capacity}): ${error.message}` }, true)
+          // Validation off (`, true`): our own clock readings and messages (a non-negative wait, clamped). The
+          // ranking's retry hint, when it had one, is the 503's Retry-After.
+          return yield* new QueueTimeout({
+            waitedMs: 0,
+            reason: `wait queue full (${capacity}): ${error.message}`,
+            ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs })
+          }, true)
         }
         const self: Waiter = {
           seq: yield* Ref.getAndUpdate(seq, (n) => n + 1),
           priority: rank[priority],
-          left: yield* Deferred.make<void>()
+          left: yield* Deferred.make<void>(),
+          tried: yield* Deferred.make<void>()
         }
         yield* Ref.update(waiters, (all) => [...all, self])
         let last: NoEligibleModel = error
@@ -128,6 +140,9 @@ export const make = (options: WaitQueueOptions) =>
             yield* Effect.sleep(Math.max(1, wait))
             yield* yieldToHigher(self, until)
             const next = yield* Effect.either(attempt)
+            const tried = self.tried
+            self.tried = yield* Deferred.make<void>()
+            yield* Deferred.succeed(tried, undefined)
             if (next._tag === "Right") return next.right
             const rankedAt = yield* Clock.currentTimeMillis
             if (!isNoEligible(next.left) || !transient(next.left, until - rankedAt)) {

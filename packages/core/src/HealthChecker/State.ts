@@ -4,6 +4,7 @@
  */
 import type { HealthStatus } from "@modelgate/domain/Events"
 import { HealthCheckRecord } from "@modelgate/domain/Records"
+import type { HealthCheckConfig } from "../GatewayConfigSchema.js"
 import type { ModelHealth } from "../HealthChecker.js"
 
 /** Checks kept per model in memory. */
@@ -130,3 +131,24 @@ export const scheduleProbe = (entry: Entry, at: number): Transition => ({
   to: entry.health.status,
   record: undefined
 })
+
+/**
+ * With health checks off (no probe fiber), a model that real calls took out
+ * is let through to a real call again, which then stands for the probe:
+ * `intervalMs` after the failure that took it out, twice as long after each
+ * failed try, at most `backoffCapMs` (never under `intervalMs`), as probes
+ * back off (`probeBackoff`). The transition with that time as the entry's
+ * `nextProbeAt` (none while the model is not out, or no call can fix it).
+ */
+export const withPassiveRetry = (
+  t: Transition,
+  at: number,
+  settings: Pick<HealthCheckConfig, "intervalMs" | "backoffCapMs" | "failureThreshold">
+): Transition => {
+  const health = t.entry.health
+  const out = health.status === "unavailable" && health.blocked !== true
+  const beyond = Math.max(0, health.consecutiveFailures - Math.max(1, settings.failureThreshold))
+  const delay = Math.min(settings.intervalMs * 2 ** Math.min(beyond, 30), Math.max(settings.backoffCapMs, settings.intervalMs))
+  const nextProbeAt = out ? at + delay : undefined
+  return nextProbeAt === t.entry.nextProbeAt ? t : { ...t, entry: { ...t.entry, nextProbeAt } }
+}

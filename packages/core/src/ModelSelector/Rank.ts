@@ -118,21 +118,26 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const statics: Array<number> = []
     const costsPico: Array<PicoUsd> = models.map(() => 0 as PicoUsd)
     const choices = Math.max(1, input.choices ?? 1)
-    // What the gateway holds against budgets for the call (`Accounting.hold`): the most it can cost. Read
-    // (and priced) only where a budget applies: the budget check reads `amount` of the models it limits.
-    const holdOf = (costs: CostTracker["Type"], model: ModelMetadata) => {
-      let amount: PicoUsd | undefined
+    // The most the call can cost: all the output asked for (or the model's whole output limit when the
+    // request names none), every prompt token written when it asks for cache writes. What the gateway
+    // holds against budgets (`Accounting.hold`), and what `maxCostPerRequestUsd` caps.
+    const mostOutput = (model: ModelMetadata): number =>
+      (input.outputTokensAsked === undefined ? model.maxOutputTokens : Math.min(input.outputTokensAsked, model.maxOutputTokens)) * choices
+    const worstOf = (model: ModelMetadata): PicoUsd => {
+      const usage = holdUsage(prompt, mostOutput(model), input.cacheWrites)
+      return Option.isSome(deps.costs) ? deps.costs.value.cost(model, usage) : computeCost(model.pricing, usage)
+    }
+    // Read (and priced) only where a budget applies: the budget check reads `amount` of the models it limits.
+    const holdOf = (model: ModelMetadata, known: PicoUsd | undefined) => {
+      let amount = known
       return {
         model,
         get amount(): PicoUsd {
-          if (amount === undefined) {
-            const most = input.outputTokensAsked === undefined ? model.maxOutputTokens : Math.min(input.outputTokensAsked, model.maxOutputTokens)
-            amount = costs.cost(model, holdUsage(prompt, most * choices, input.cacheWrites))
-          }
-          return amount
+          return (amount ??= worstOf(model))
         }
       }
     }
+    const worstPico: Array<PicoUsd | undefined> = models.map(() => undefined)
     models.forEach(({ model }, i) => {
       if (!model.enabled) return exclude(i, "disabled")
       if (!allowsModel(requirements, model.id)) return exclude(i, "not allowed for this key", "request")
@@ -153,11 +158,14 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       }
       // The request's own cost cap is one of its asks, like the checks above: applied before health,
       // so a model that is down and too dear reads as ruled out by the request (no degraded mode, no wait).
-      const costPico = estimateCost(deps.costs, model, prompt, allOutput)
-      if (requirements.maxCostPerRequestUsd !== undefined && toUsd(costPico) > requirements.maxCostPerRequestUsd) {
-        return exclude(i, `estimated cost $${toUsd(costPico).toFixed(6)} exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`, "request")
+      if (requirements.maxCostPerRequestUsd !== undefined) {
+        const worst = worstPico[i] = worstOf(model)
+        if (toUsd(worst) > requirements.maxCostPerRequestUsd) {
+          const tokens = `prompt ${prompt} + output ${mostOutput(model)} tokens${input.cacheWrites === undefined ? "" : ", the prompt written to the cache"}`
+          return exclude(i, `worst-case cost $${toUsd(worst).toFixed(6)} (${tokens}) exceeds maxCostPerRequestUsd $${requirements.maxCostPerRequestUsd}`, "request")
+        }
       }
-      costsPico[i] = costPico
+      costsPico[i] = estimateCost(deps.costs, model, prompt, allOutput)
       statics.push(i)
     })
     // Plain flatMaps between the batches (no generator): a ranking is a handful of Effect ops.
@@ -168,7 +176,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       if (Option.isNone(deps.costs)) return checkHealth(statics)
       const costs = deps.costs.value
       return Reads.flatMapNow(
-        Reads.budgetRefusals(costs, requirements.agentType, statics.map((i) => holdOf(costs, models[i]!.model)), at, input.dryRun),
+        Reads.budgetRefusals(costs, requirements.agentType, statics.map((i) => holdOf(models[i]!.model, worstPico[i])), at, input.dryRun),
         (refusals) =>
           checkHealth(statics.filter((i, k) => {
             const refused = refusals[k]

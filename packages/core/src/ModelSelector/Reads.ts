@@ -11,7 +11,7 @@
 import type { BudgetExceeded } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { PicoUsd } from "@modelgate/domain/Money"
-import { Effect, Exit, Option } from "effect"
+import { Clock, Effect, Exit, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { Availability, HealthChecker } from "../HealthChecker.js"
@@ -49,7 +49,10 @@ export interface At {
   readonly now: number
 }
 
-/** Health and availability of each model, in order (with when a probe may bring an unavailable one back, when known). */
+/**
+ * Health and availability of each model, in order (with when a probe may bring an unavailable one back, when
+ * known: without the batch members, its `nextProbeAt` unless no probe can help).
+ */
 export const availability = (
   health: HealthChecker["Type"],
   models: ReadonlyArray<string>,
@@ -59,8 +62,13 @@ export const availability = (
     ? health.availabilityAt(at.config, at.now, models)
     : health.availability !== undefined
     ? health.availability(models)
-    : Effect.forEach(models, (model) =>
-      Effect.flatMap(health.status(model), (h) => Effect.map(health.isAvailable(model), (available) => ({ health: h, available }))))
+    : Effect.flatMap(at === undefined ? Clock.currentTimeMillis : Effect.succeed(at.now), (now) =>
+      Effect.forEach(models, (model) =>
+        Effect.flatMap(health.status(model), (h) =>
+          Effect.map(health.isAvailable(model), (available): Availability =>
+            available || h.blocked === true || h.nextProbeAt === undefined
+              ? { health: h, available }
+              : { health: h, available, retryAfterMs: Math.max(0, h.nextProbeAt - now) }))))
 
 /** For each request, undefined when it fits every budget, else why not (`dryRun`: announcing nothing). */
 export const budgetRefusals = (

@@ -8,14 +8,11 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import type { SelectionInput } from "../ModelSelector.js"
 import { type Providers, unsupportedOn } from "../Provider.js"
-import { defaultMaxOutputTokens, estimatePromptTokens } from "../TokenEstimator.js"
-
-/** A cheap prompt-size estimate (chars / 4) for ranking before a model is known. */
-const roughPromptTokens = (request: ChatRequest): number => Math.ceil(JSON.stringify(request.messages).length / 4)
+import { defaultMaxOutputTokens, estimatePromptTokens, roughPromptTokens } from "../TokenEstimator.js"
 
 /**
  * What `request` asks of the ranking: exact prompt tokens for a named model
- * (`explicit`; chars / 4 for `auto`), the output per choice (and whether the
+ * (`explicit`; for `auto`, the chars / 4 heuristic: `roughPromptTokens`), the output per choice (and whether the
  * request named it) and the `n` choices, the named model and its fallbacks
  * as `only`, and what each model cannot serve (when `providers` is given).
  */
