@@ -10,27 +10,16 @@ import { assert, describe, it } from "@effect/vitest"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
-import Database from "better-sqlite3"
 import { Cause, Context, Effect, Fiber, Inspectable, Layer, Logger, LogLevel, Schedule } from "effect"
 import * as HttpApp from "../src/HttpApp.js"
 import { readSse } from "./support/Client.js"
 import { twoModels } from "./support/Registry.js"
+import { allRows } from "./support/ServeProcess.js"
 import { bearer, call, chat, master, type Reply } from "./support/VkStack.js"
 
 /** A key FakeOpenAi refuses; its last four characters are what OpenAI echoes. */
 const refusedKey = "sk-proj-refusedKeyRefusedKeyQx7Z"
 const tail = refusedKey.slice(-4)
-
-/** Every row of every table of the SQLite file, as text. */
-const allRows = (db: string) => {
-  const conn = new Database(db, { readonly: true })
-  try {
-    const tables = conn.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>
-    return tables.map((t) => JSON.stringify(conn.prepare(`select * from "${t.name}"`).all())).join("\n")
-  } finally {
-    conn.close()
-  }
-}
 
 /** GatewayLive over the fakes with the refused OpenAI key, every log line kept in `lines`. */
 const serve = (healthCheck: Record<string, unknown>) =>

@@ -75,9 +75,20 @@ export class DatabaseConfig extends Schema.Class<DatabaseConfig>("DatabaseConfig
   syncIntervalMs: withDefault(Schema.Int.pipe(Schema.between(0, 3_600_000)), () => 10_000)
 }) {}
 
+const httpUrlExpected = "expected an http:// or https:// URL, e.g. https://api.openai.com/v1 (value not shown)"
+
+/**
+ * A provider's endpoint: an http(s) URL (anything else would fail every call
+ * as an invalid URL). A refusal does not quote it: it may hold a proxy's
+ * credentials.
+ */
+const HttpUrl = Schema.NonEmptyTrimmedString.pipe(
+  Schema.filter((url) => /^https?:\/\//i.test(url) && URL.canParse(url), { message: () => httpUrlExpected })
+)
+
 /** One provider's endpoint and client limits. */
 export class ProviderConfig extends Schema.Class<ProviderConfig>("ProviderConfig")({
-  baseUrl: Schema.NonEmptyTrimmedString,
+  baseUrl: HttpUrl,
   timeoutMs: withDefault(PositiveInt, () => 60_000),
   maxConcurrency: withDefault(PositiveInt, () => 64),
   maxRetries: withDefault(Schema.Int.pipe(Schema.between(0, 10)), () => 2),

@@ -4,11 +4,13 @@
  */
 import { Schema } from "effect"
 
-const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi
+// Up to the authority's last `@`: a password may hold one unencoded (`pg`, as WHATWG URL, reads it whole).
+const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]+@/gi
 
 /**
  * A text without the credentials of the URLs it quotes (a base URL through a
- * proxy with basic auth): `scheme://user:pass@host` becomes `scheme://[redacted]@host`.
+ * proxy with basic auth, a database URL): `scheme://user:p@ss@host` becomes
+ * `scheme://[redacted]@host`.
  */
 export const withoutUrlCredentials = (text: string): string => text.replace(urlCredentials, "$1[redacted]@")
 

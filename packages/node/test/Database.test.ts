@@ -33,6 +33,13 @@ describe("Database", () => {
       }
     }))
 
+  it.effect("a password holding '@' unencoded (pg reads it whole, and connects) is shown in no part", () =>
+    Effect.gen(function* () {
+      const url = yield* Database.urlFromEnv.pipe(withEnv({ MODELGATE_DATABASE_URL: "postgres://app:p@ss@w0rd!@db.internal:5432/modelgate" }))
+      const shown = Database.describe(Database.target("./data/x.db", url))
+      assert.strictEqual(shown, "PostgreSQL postgres://[redacted]@db.internal:5432/modelgate")
+    }))
+
   it.effect("anything else is a ConfigError naming the variable, not quoting the value", () =>
     Effect.gen(function* () {
       for (const bad of ["mysql://app:s3cret@db/modelgate", "app:s3cret@db/modelgate", "postgres://app:s3cret@[bad"]) {

@@ -50,6 +50,8 @@ export const serve = (options: {
   readonly openaiUrl: string
   readonly anthropicUrl: string
   readonly gateway: object
+  /** models.json (default: `registry`, the two-model one). */
+  readonly models?: object
   /** More environment variables for the process (e.g. `MODELGATE_DATABASE_URL`). */
   readonly env?: Readonly<Record<string, string>>
 }) =>
@@ -57,7 +59,7 @@ export const serve = (options: {
     const config = path.join(options.dir, "config")
     fs.mkdirSync(config, { recursive: true })
     fs.writeFileSync(path.join(config, "gateway.json"), JSON.stringify(options.gateway))
-    fs.writeFileSync(path.join(config, "models.json"), JSON.stringify(registry))
+    fs.writeFileSync(path.join(config, "models.json"), JSON.stringify(options.models ?? registry))
     const child = yield* Effect.acquireRelease(
       Effect.sync(() =>
         Child.spawn(process.execPath, [bin, "serve", "--port", "0", "--config", config], {
@@ -98,6 +100,17 @@ export const serve = (options: {
     )
     return { child, url, port: Number(new URL(url).port), exited, output: () => out, tail } satisfies Served
   })
+
+/** Every row of every table of the SQLite file, as text (to search for what must not be stored). */
+export const allRows = (db: string): string => {
+  const conn = new Database(db, { readonly: true })
+  try {
+    const tables = conn.prepare("select name from sqlite_master where type = 'table'").all() as Array<{ name: string }>
+    return tables.map((t) => `${t.name}: ${JSON.stringify(conn.prepare(`select * from "${t.name}"`).all())}`).join("\n")
+  } finally {
+    conn.close()
+  }
+}
 
 /** Cost rows per request id in the database file. */
 export const costRows = (db: string): Map<string, number> => {

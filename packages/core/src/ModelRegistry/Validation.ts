@@ -10,7 +10,11 @@ import { Effect, Either, type ParseResult, Schema } from "effect"
 import { decodeAll, parseIssues, parseJson } from "../ConfigFiles.js"
 import type { ModelOverride } from "../ModelStore.js"
 
-/** Duplicate ids, unknown providers, reasoning efforts a provider cannot take and unknown fallback ids of a decoded model list. */
+/** The id a client asks for to let the gateway choose: no model may take it (it could never be asked for by name). */
+const reservedId = "auto"
+const reservedReason = `"${reservedId}" is reserved: a request for model ${reservedId} lets the gateway choose among the models`
+
+/** Duplicate ids, the reserved id, unknown providers, reasoning efforts a provider cannot take and unknown fallback ids of a decoded model list. */
 export const checkModelSet = (
   file: string,
   models: ReadonlyArray<ModelMetadata>,
@@ -35,6 +39,7 @@ const checkEntries = (
     if (first !== undefined) {
       errors.push(new ConfigError({ file, path: `models[${i}].id`, reason: `duplicate model id "${model.id}" (first at models[${first}])` }))
     } else seen.set(model.id, i)
+    if (model.id === reservedId) errors.push(new ConfigError({ file, path: `models[${i}].id`, reason: reservedReason }))
     if (!knownProviders.has(model.provider)) {
       errors.push(
         new ConfigError({ file, path: `models[${i}].provider`, reason: `unknown provider "${model.provider}" (known: ${[...knownProviders].join(", ")})` })
@@ -139,6 +144,10 @@ export const validateNew = (
     Effect.filterOrFail(
       (model) => !current.some((m) => m.id === model.id),
       (model) => new InvalidModel({ modelId: model.id, field: "id", reason: "a model with this id already exists" })
+    ),
+    Effect.filterOrFail(
+      (model) => model.id !== reservedId,
+      (model) => new InvalidModel({ modelId: model.id, field: "id", reason: reservedReason })
     ),
     Effect.flatMap((model) => checkAgainst(model, current, knownProviders))
   )
