@@ -62,7 +62,7 @@ export const remove = (sql: SqlClient.SqlClient, key: string): Effect.Effect<voi
 export const sweep = (sql: SqlClient.SqlClient, now: number): Effect.Effect<number, SqlError> =>
   Effect.map(sql`DELETE FROM cached_responses WHERE expires_at <= ${now} RETURNING key`, (rows) => rows.length)
 
-/** What a purge covers: every row, one model's, one key's (null: any). */
+/** What a purge covers: every row, one model's, one key's (a null field narrows nothing). */
 export const CachePurge = Schema.Struct({ model: Schema.NullOr(Schema.String), key: Schema.NullOr(Schema.String) })
 /** What a purge covers. */
 export type CachePurge = typeof CachePurge.Type
