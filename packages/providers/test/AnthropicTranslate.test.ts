@@ -159,6 +159,25 @@ describe("Anthropic request translation", () => {
     assert.isUndefined(body({}).metadata)
   })
 
+  it("without max_tokens, a long prompt is sent the output room its context window leaves, not the whole output limit Claude would refuse", () => {
+    const claude = { ...model, contextWindow: 200_000, maxOutputTokens: 64_000 }
+    const bodyOf = (text: string, extra: Partial<ChatRequest> = {}) =>
+      Either.getOrThrow(toAnthropicRequest(
+        { model: "claude-test", messages: [{ role: "user", content: text }], ...extra },
+        claude,
+        { stream: false, context: { provider: "anthropic", model: "m" } }
+      ))
+    assert.strictEqual(bodyOf("hello").max_tokens, 64_000)
+    // About 170k tokens of prompt: prompt + max_tokens stays within the 200k window.
+    const long = "lorem ipsum dolor sit amet ".repeat(26_000)
+    const capped = bodyOf(long).max_tokens
+    assert.isBelow(capped, 30_000)
+    assert.isAtLeast(capped, 1_024)
+    // A prompt that seems to fill the window still gets some output; the request's own max_tokens is sent as asked.
+    assert.strictEqual(bodyOf(long.repeat(2)).max_tokens, 1_024)
+    assert.strictEqual(bodyOf(long, { max_tokens: 50_000 }).max_tokens, 50_000)
+  })
+
   it("property: any message list translates to alternating user/assistant turns, or fails with a reason", () => {
     FastCheck.assert(
       FastCheck.property(FastCheck.array(Arbitrary.make(ChatMessage), { minLength: 1, maxLength: 8 }), (messages) => {

@@ -2,6 +2,7 @@
  * ChatRequest (OpenAI shape) -> Anthropic Messages request body.
  */
 import type { Unsupported } from "@modelgate/core/Provider"
+import { estimatePromptTokens } from "@modelgate/core/TokenEstimator"
 import type { CacheControl, ChatMessage, ChatRequest, ContentPart, TextPart, Tool, ToolChoice } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds } from "@modelgate/domain/ModelParameters"
@@ -325,6 +326,21 @@ const endUserOf = (request: ChatRequest): string | undefined => {
   return typeof safety === "string" ? safety : request.user
 }
 
+/** The least `max_tokens` a request that names none is sent, however little room its prompt seems to leave. */
+const leastDefaultOutput = 1_024
+
+/**
+ * `max_tokens` for a request that names none: the model's whole output
+ * limit, within the room its prompt leaves in the context window (estimated,
+ * with a tenth more for the estimate's error). Claude refuses a prompt plus
+ * `max_tokens` over its context window, so a long prompt sent with the whole
+ * output limit would fail on a model that can serve it.
+ */
+const defaultMaxTokens = (request: ChatRequest, model: ModelMetadata): number => {
+  const room = model.contextWindow - Math.ceil(estimatePromptTokens(request, model) * 1.1)
+  return Math.max(Math.min(model.maxOutputTokens, room), Math.min(model.maxOutputTokens, leastDefaultOutput))
+}
+
 /** Anthropic's tool_use ids: letters, digits, `_` and `-` (another provider's or a client's may hold others, such as `functions.f:0`). */
 const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
 
@@ -335,7 +351,7 @@ const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
  * once). A tool history sent without tools declares the tools it calls,
  * none of them to be called (`historyTools`). `max_tokens` is always present: the
  * request's `max_completion_tokens` / `max_tokens`, else the model's
- * `maxOutputTokens`. Temperature is capped at Anthropic's maximum of 1.
+ * `maxOutputTokens` within the room the prompt leaves (`defaultMaxTokens`). Temperature is capped at Anthropic's maximum of 1.
  */
 export const toAnthropicRequest = (
   request: ChatRequest,
@@ -355,7 +371,7 @@ export const toAnthropicRequest = (
   const endUser = endUserOf(request)
   const body: AnthropicRequest = {
     model: model.providerModel,
-    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens,
+    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(request, model),
     messages: withTrimmedPrefill(translated.right.messages),
     ...(translated.right.system !== undefined ? { system: translated.right.system } : {}),
     ...(request.temperature != null ? { temperature: Math.min(request.temperature, 1) } : {}),
