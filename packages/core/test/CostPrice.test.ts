@@ -10,6 +10,7 @@ type Prices = {
   cacheWriteInputPerMillion?: number
   cacheWriteHourInputPerMillion?: number
   audioInputPerMillion?: number
+  cachedAudioInputPerMillion?: number
 }
 type Tokens = {
   promptTokens: number
@@ -18,19 +19,23 @@ type Tokens = {
   cacheWriteTokens?: number
   cacheWriteHourTokens?: number
   audioTokens?: number
+  cachedAudioTokens?: number
 }
 
 /** The exact cost in bigint, as `computeCost` defines it (one price set: no long-context prices). */
 const reference = (pricing: Prices, usage: Tokens) => {
   const cached = Math.min(usage.cachedTokens, usage.promptTokens)
+  const cachedAudio = Math.min(usage.cachedAudioTokens ?? 0, cached)
   const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached)
   const hour = Math.min(usage.cacheWriteHourTokens ?? 0, written)
-  const audio = Math.min(usage.audioTokens ?? 0, usage.promptTokens - cached - written)
+  const audio = Math.min(Math.max(0, (usage.audioTokens ?? 0) - cachedAudio), usage.promptTokens - cached - written)
   const write = pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion
+  const cachedPrice = pricing.cachedInputPerMillion ?? pricing.inputPerMillion
   return Number(
     BigInt(usage.promptTokens - cached - written - audio) * BigInt(perTokenPico(pricing.inputPerMillion)) +
       BigInt(audio) * BigInt(perTokenPico(pricing.audioInputPerMillion ?? pricing.inputPerMillion)) +
-      BigInt(cached) * BigInt(perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)) +
+      BigInt(cached - cachedAudio) * BigInt(perTokenPico(cachedPrice)) +
+      BigInt(cachedAudio) * BigInt(perTokenPico(pricing.cachedAudioInputPerMillion ?? cachedPrice)) +
       BigInt(written - hour) * BigInt(perTokenPico(write)) +
       BigInt(hour) * BigInt(perTokenPico(pricing.cacheWriteHourInputPerMillion ?? write)) +
       BigInt(usage.completionTokens) * BigInt(perTokenPico(pricing.outputPerMillion))
@@ -51,7 +56,8 @@ describe("computeCost", () => {
           cachedInputPerMillion: price,
           cacheWriteInputPerMillion: price,
           cacheWriteHourInputPerMillion: price,
-          audioInputPerMillion: price
+          audioInputPerMillion: price,
+          cachedAudioInputPerMillion: price
         }, { requiredKeys: ["inputPerMillion", "outputPerMillion"] }),
         fc.record({
           promptTokens: tokens,
@@ -59,7 +65,8 @@ describe("computeCost", () => {
           cachedTokens: tokens,
           cacheWriteTokens: tokens,
           cacheWriteHourTokens: tokens,
-          audioTokens: tokens
+          audioTokens: tokens,
+          cachedAudioTokens: tokens
         }, { requiredKeys: ["promptTokens", "completionTokens", "cachedTokens"] }),
         (pricing, usage) => {
           assert.strictEqual(computeCost(pricing, usage), reference(pricing, usage))

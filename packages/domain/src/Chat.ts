@@ -208,7 +208,9 @@ export const bookkeepingParameters: ReadonlySet<string> = new Set(["store", "saf
  * Token usage; `cached_tokens` (prompt-cache reads), `cache_creation_tokens`
  * (writes; `cache_creation_1h_tokens` of them with the 1-hour lifetime) and
  * `audio_tokens` (audio input, billed at its own price by Gemini and by
- * OpenAI's audio models) are parts of `prompt_tokens`. `estimated` marks
+ * OpenAI's audio models) are parts of `prompt_tokens`;
+ * `cached_audio_tokens` is the audio among `cached_tokens` (Gemini's
+ * `cacheTokensDetails`, billed at its own cache price). `estimated` marks
  * counts the provider did not give.
  */
 export const Usage = Schema.Struct({
@@ -220,7 +222,8 @@ export const Usage = Schema.Struct({
       cached_tokens: Schema.optional(Schema.NonNegativeInt),
       cache_creation_tokens: Schema.optional(Schema.NonNegativeInt),
       cache_creation_1h_tokens: Schema.optional(Schema.NonNegativeInt),
-      audio_tokens: Schema.optional(Schema.NonNegativeInt)
+      audio_tokens: Schema.optional(Schema.NonNegativeInt),
+      cached_audio_tokens: Schema.optional(Schema.NonNegativeInt)
     })
   ),
   completion_tokens_details: Schema.optional(

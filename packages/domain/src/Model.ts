@@ -27,7 +27,8 @@ const prices = {
   cachedInputPerMillion: Schema.optional(NonNegative),
   cacheWriteInputPerMillion: Schema.optional(NonNegative),
   cacheWriteHourInputPerMillion: Schema.optional(NonNegative),
-  audioInputPerMillion: Schema.optional(NonNegative)
+  audioInputPerMillion: Schema.optional(NonNegative),
+  cachedAudioInputPerMillion: Schema.optional(NonNegative)
 }
 
 /**
@@ -46,8 +47,10 @@ export class LongContextPricing extends Schema.Class<LongContextPricing>("LongCo
  * (`cachedInputPerMillion`) and Anthropic's prompt-cache writes
  * (`cacheWriteInputPerMillion` for the 5-minute lifetime,
  * `cacheWriteHourInputPerMillion` for the 1-hour one) and audio input
- * (`audioInputPerMillion`: Gemini Flash, OpenAI's audio models). A missing
- * price is the input price (the 5-minute write price for 1-hour writes).
+ * (`audioInputPerMillion`: Gemini Flash, OpenAI's audio models; audio read
+ * from Gemini's cache at `cachedAudioInputPerMillion`). A missing price is
+ * the input price (the 5-minute write price for 1-hour writes, the cached
+ * price for cached audio).
  * Long prompts may have prices of their own (`longContext`).
  */
 export class Pricing extends Schema.Class<Pricing>("Pricing")({

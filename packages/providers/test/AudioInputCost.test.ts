@@ -7,7 +7,9 @@
  * source the shipped registry names); OpenAI reports
  * `prompt_tokens_details.audio_tokens` (PROVIDERS.md §1 Response) and bills
  * its audio models' audio input at an audio price. Both are part of the
- * prompt count.
+ * prompt count. Audio Gemini reads from its cache (`cacheTokensDetails`,
+ * modality AUDIO, part of `cachedContentTokenCount`) has its own cache price
+ * ($0.10 against $0.03 per million on 2.5 Flash).
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
@@ -60,6 +62,26 @@ describe("audio input is priced at its own price", () => {
         assert.isBelow(audio, usage.prompt_tokens)
         const cost = computeCost(flash.pricing, tokenUsageOf(usage))
         const billed = usd(usage.prompt_tokens - audio, 0.3) + usd(audio, 1) + usd(usage.completion_tokens, 2.5)
+        assert.strictEqual(cost, billed, `charged $${cost / 1e12} where Google bills $${billed / 1e12}`)
+      }
+    }).pipe(Effect.provide(NodeContext.layer))))
+
+  it.scoped("Gemini: audio read from the cache at the shipped gemini-2.5-flash's cached audio price, the cached text at the cached price", () =>
+    live(Effect.gen(function*() {
+      const models = yield* loadFile(path.join(repoRoot, "config/models.json"))
+      const flash = models.find((m) => m.id === "gemini-2.5-flash")!
+      const { provider } = yield* adapterOver(FakeGoogle.make, Google.make)({}, { usage: { cached: 125, cachedAudio: 120 } })
+      for (const usage of yield* usagesOf(provider, ctxOf(modelOf("google", "gemini-2.5-flash"), keyOf("google", FakeGoogle.defaultApiKey), withAudio))) {
+        const audio = usage.prompt_tokens_details?.audio_tokens ?? 0
+        assert.isAbove(audio, 120, "the audio part's tokens")
+        assert.strictEqual(usage.prompt_tokens_details?.cached_tokens, 125)
+        assert.strictEqual(usage.prompt_tokens_details?.cached_audio_tokens, 120)
+        const cost = computeCost(flash.pricing, tokenUsageOf(usage))
+        // Fresh: the prompt less its 125 cached tokens, of which audio less its 120 cached; cached: 5 text, 120 audio.
+        const text = usage.prompt_tokens - audio
+        assert.isAbove(text, 5, "the text part's tokens")
+        const billed = usd(text - 5, 0.3) + usd(audio - 120, 1) + usd(5, 0.03) + usd(120, 0.1) +
+          usd(usage.completion_tokens, 2.5)
         assert.strictEqual(cost, billed, `charged $${cost / 1e12} where Google bills $${billed / 1e12}`)
       }
     }).pipe(Effect.provide(NodeContext.layer))))

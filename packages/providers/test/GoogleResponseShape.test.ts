@@ -63,7 +63,8 @@ describe("Gemini response fast path", () => {
       modelVersion: "gemini-2.5-flash",
       usageMetadata: {
         totalTokenCount: 5,
-        cacheTokensDetails: [],
+        cacheTokensDetails: [{ modality: "AUDIO", tokenCount: 1, extra: 0 }],
+        trafficType: "ON_DEMAND",
         promptTokensDetails: [{ tokenCount: 3, modality: "TEXT" }],
         promptTokenCount: 3,
         candidatesTokenCount: 2
@@ -75,7 +76,13 @@ describe("Gemini response fast path", () => {
       JSON.stringify(plain),
       JSON.stringify({
         candidates: [{ content: { role: "model", parts: [{ text: "hi", thoughtSignature: "s" }] }, finishReason: "STOP", index: 0 }],
-        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5, promptTokensDetails: [{ modality: "TEXT", tokenCount: 3 }] },
+        usageMetadata: {
+          promptTokenCount: 3,
+          candidatesTokenCount: 2,
+          totalTokenCount: 5,
+          promptTokensDetails: [{ modality: "TEXT", tokenCount: 3 }],
+          cacheTokensDetails: [{ modality: "AUDIO", tokenCount: 1 }]
+        },
         modelVersion: "gemini-2.5-flash",
         responseId: "r"
       })

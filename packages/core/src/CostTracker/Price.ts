@@ -11,7 +11,8 @@ import { perTokenPico, type PicoUsd } from "@modelgate/domain/Money"
  * written to it (Anthropic bills those above the input price),
  * `cacheWriteHourTokens` the part of those written for an hour, and
  * `audioTokens` the audio input (billed at the audio price where a model has
- * one).
+ * one), `cachedAudioTokens` the audio among the cached tokens (billed at the
+ * cached audio price).
  */
 export interface TokenUsage {
   readonly promptTokens: number
@@ -20,13 +21,14 @@ export interface TokenUsage {
   readonly cacheWriteTokens?: number | undefined
   readonly cacheWriteHourTokens?: number | undefined
   readonly audioTokens?: number | undefined
+  readonly cachedAudioTokens?: number | undefined
 }
 
 /**
  * The token counts an answer's usage is priced by: its prompt and
  * completion, the prompt's cache reads (`cached_tokens`), writes
  * (`cache_creation_tokens`, `cache_creation_1h_tokens` of them for an hour)
- * and audio (`audio_tokens`).
+ * and audio (`audio_tokens`, `cached_audio_tokens` of it read from the cache).
  */
 export const tokenUsageOf = (usage: Usage): TokenUsage => {
   const details = usage.prompt_tokens_details
@@ -36,7 +38,8 @@ export const tokenUsageOf = (usage: Usage): TokenUsage => {
     cachedTokens: details?.cached_tokens ?? 0,
     cacheWriteTokens: details?.cache_creation_tokens,
     cacheWriteHourTokens: details?.cache_creation_1h_tokens,
-    audioTokens: details?.audio_tokens
+    audioTokens: details?.audio_tokens,
+    cachedAudioTokens: details?.cached_audio_tokens
   }
 }
 
@@ -53,26 +56,31 @@ const pricesFor = (pricing: Pricing, usage: TokenUsage): Prices => {
 
 /**
  * Exact cost: uncached prompt tokens at the input price (the audio among
- * them at the audio price), cached tokens at the cached price, tokens
+ * them at the audio price), cached tokens at the cached price (the audio
+ * among them at the cached audio price), tokens
  * written to the cache at the cache-write price of their lifetime (see
  * `Pricing`), completion tokens at the output price; all at the long-context
  * prices when the prompt is over their threshold. Cached and written tokens
- * above the prompt count are capped to it, hour writes to the writes, audio
- * to the uncached rest.
+ * above the prompt count are capped to it, hour writes to the writes, cached
+ * audio to the cached tokens, the rest of the audio to the uncached rest.
  * Exact as long as one request costs less than 2^53 pico-dollars (~$9,007).
  */
 export const computeCost = (modelPricing: Pricing, usage: TokenUsage): PicoUsd => {
   const pricing = pricesFor(modelPricing, usage)
-  const cached = Math.min(usage.cachedTokens, usage.promptTokens)
-  const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cached)
+  const cachedAll = Math.min(usage.cachedTokens, usage.promptTokens)
+  const cachedAudio = Math.min(usage.cachedAudioTokens ?? 0, cachedAll)
+  const cached = cachedAll - cachedAudio
+  const written = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cachedAll)
   const hour = Math.min(usage.cacheWriteHourTokens ?? 0, written)
   const minutes = written - hour
-  const fresh = usage.promptTokens - cached - written
-  const audio = Math.min(usage.audioTokens ?? 0, fresh)
+  const fresh = usage.promptTokens - cachedAll - written
+  const audio = Math.min(Math.max(0, (usage.audioTokens ?? 0) - cachedAudio), fresh)
   const uncached = fresh - audio
   const inputPico = perTokenPico(pricing.inputPerMillion)
   const audioPico = perTokenPico(pricing.audioInputPerMillion ?? pricing.inputPerMillion)
-  const cachedPico = perTokenPico(pricing.cachedInputPerMillion ?? pricing.inputPerMillion)
+  const cachedPrice = pricing.cachedInputPerMillion ?? pricing.inputPerMillion
+  const cachedPico = perTokenPico(cachedPrice)
+  const cachedAudioPico = perTokenPico(pricing.cachedAudioInputPerMillion ?? cachedPrice)
   const writePrice = pricing.cacheWriteInputPerMillion ?? pricing.inputPerMillion
   const minutesPico = perTokenPico(writePrice)
   const hourPico = perTokenPico(pricing.cacheWriteHourInputPerMillion ?? writePrice)
@@ -81,15 +89,17 @@ export const computeCost = (modelPricing: Pricing, usage: TokenUsage): PicoUsd =
   // and partial sum is then at most the total, so none was rounded); bigint otherwise, as before.
   const completion = usage.completionTokens
   if (
-    isCount(uncached) && isCount(audio) && isCount(cached) && isCount(minutes) && isCount(hour) && isCount(completion) &&
-    inputPico >= 0 && audioPico >= 0 && cachedPico >= 0 && minutesPico >= 0 && hourPico >= 0 && outputPico >= 0
+    isCount(uncached) && isCount(audio) && isCount(cached) && isCount(cachedAudio) && isCount(minutes) && isCount(hour) &&
+    isCount(completion) && inputPico >= 0 && audioPico >= 0 && cachedPico >= 0 && cachedAudioPico >= 0 && minutesPico >= 0 &&
+    hourPico >= 0 && outputPico >= 0
   ) {
-    const fast = uncached * inputPico + audio * audioPico + cached * cachedPico + minutes * minutesPico + hour * hourPico +
-      completion * outputPico
+    const fast = uncached * inputPico + audio * audioPico + cached * cachedPico + cachedAudio * cachedAudioPico +
+      minutes * minutesPico + hour * hourPico + completion * outputPico
     if (fast <= Number.MAX_SAFE_INTEGER) return fast as PicoUsd
   }
   const total = BigInt(uncached) * BigInt(inputPico) + BigInt(audio) * BigInt(audioPico) + BigInt(cached) * BigInt(cachedPico) +
-    BigInt(minutes) * BigInt(minutesPico) + BigInt(hour) * BigInt(hourPico) + BigInt(completion) * BigInt(outputPico)
+    BigInt(cachedAudio) * BigInt(cachedAudioPico) + BigInt(minutes) * BigInt(minutesPico) + BigInt(hour) * BigInt(hourPico) +
+    BigInt(completion) * BigInt(outputPico)
   return Number(total) as PicoUsd
 }
 

@@ -41,7 +41,10 @@ export const ModalityTokenCount = Schema.Struct({
 })
 export type ModalityTokenCount = typeof ModalityTokenCount.Type
 
-/** `usageMetadata`: running totals on stream chunks; the prompt's by modality in `promptTokensDetails`. */
+/**
+ * `usageMetadata`: running totals on stream chunks; the prompt's by modality
+ * in `promptTokensDetails`, its cached part's in `cacheTokensDetails`.
+ */
 export const UsageMetadata = Schema.Struct({
   promptTokenCount: Schema.optional(Count),
   cachedContentTokenCount: Schema.optional(Count),
@@ -49,7 +52,8 @@ export const UsageMetadata = Schema.Struct({
   toolUsePromptTokenCount: Schema.optional(Count),
   thoughtsTokenCount: Schema.optional(Count),
   totalTokenCount: Schema.optional(Count),
-  promptTokensDetails: Schema.optional(Schema.Array(ModalityTokenCount))
+  promptTokensDetails: Schema.optional(Schema.Array(ModalityTokenCount)),
+  cacheTokensDetails: Schema.optional(Schema.Array(ModalityTokenCount))
 })
 export type UsageMetadata = typeof UsageMetadata.Type
 
@@ -108,17 +112,18 @@ export const shownReason = (reason: string | undefined): string =>
 /** Whether a finish reason is a safety block. */
 export const isFilterReason = (reason: string): boolean => filtered.has(reason)
 
-/** The prompt's audio tokens (its `AUDIO` modality count; Gemini bills audio input at its own price). */
-const audioTokensOf = (usage: UsageMetadata): number => {
+/** The audio tokens of a modality breakdown (its `AUDIO` count; Gemini bills audio input, and audio read from its cache, at their own prices). */
+const audioTokensOf = (details: ReadonlyArray<ModalityTokenCount> | undefined): number => {
   let audio = 0
-  for (const detail of usage.promptTokensDetails ?? []) if (detail.modality === "AUDIO") audio += detail.tokenCount ?? 0
+  for (const detail of details ?? []) if (detail.modality === "AUDIO") audio += detail.tokenCount ?? 0
   return audio
 }
 
 /**
  * `usageMetadata` -> OpenAI usage: prompt includes tool-use prompt tokens,
- * completion includes thoughts, `audio_tokens` the prompt's audio (when
- * any); without metadata the counts are estimates.
+ * completion includes thoughts, `audio_tokens` the prompt's audio and
+ * `cached_audio_tokens` the audio of its cached part (when any); without
+ * metadata the counts are estimates.
  */
 export const usageOf = (usage: UsageMetadata | undefined, estimate: () => { readonly prompt: number; readonly completion: number }): Usage => {
   if (usage === undefined) {
@@ -133,12 +138,17 @@ export const usageOf = (usage: UsageMetadata | undefined, estimate: () => { read
   const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0)
   const thoughts = usage.thoughtsTokenCount ?? 0
   const completion = (usage.candidatesTokenCount ?? 0) + thoughts
-  const audio = audioTokensOf(usage)
+  const audio = audioTokensOf(usage.promptTokensDetails)
+  const cachedAudio = audioTokensOf(usage.cacheTokensDetails)
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: Math.max(usage.totalTokenCount ?? 0, prompt + completion),
-    prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0, ...(audio > 0 ? { audio_tokens: audio } : {}) },
+    prompt_tokens_details: {
+      cached_tokens: usage.cachedContentTokenCount ?? 0,
+      ...(audio > 0 ? { audio_tokens: audio } : {}),
+      ...(cachedAudio > 0 ? { cached_audio_tokens: cachedAudio } : {})
+    },
     ...(usage.thoughtsTokenCount !== undefined ? { completion_tokens_details: { reasoning_tokens: thoughts } } : {})
   }
 }

@@ -73,6 +73,9 @@ const modalityCount = (u: unknown): ModalityTokenCount | undefined => {
   return out
 }
 
+/** The modality breakdowns of `usageMetadata`: the prompt's and its cached part's. */
+const modalityKeys = ["promptTokensDetails", "cacheTokensDetails"] as const
+
 /** A `usageMetadata` object `UsageMetadata` accepts, as it decodes it, or `undefined`. */
 export const plainUsage = (u: unknown): UsageMetadata | undefined => {
   if (!isObject(u)) return undefined
@@ -95,11 +98,12 @@ export const plainUsage = (u: unknown): UsageMetadata | undefined => {
   if (toolUsePromptTokenCount !== undefined) out.toolUsePromptTokenCount = toolUsePromptTokenCount
   if (thoughtsTokenCount !== undefined) out.thoughtsTokenCount = thoughtsTokenCount
   if (totalTokenCount !== undefined) out.totalTokenCount = totalTokenCount
-  const details = u.promptTokensDetails
-  if (details !== undefined) {
+  for (const key of modalityKeys) {
+    const details = u[key]
+    if (details === undefined) continue
     const decoded = arrayOf(details, modalityCount)
     if (decoded === undefined) return undefined
-    out.promptTokensDetails = decoded
+    out[key] = decoded
   }
   return out
 }

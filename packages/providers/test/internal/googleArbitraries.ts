@@ -33,7 +33,15 @@ export const candidate = fc.record({
   avgLogprobs: rare(fc.double({ noNaN: true, noDefaultInfinity: true }))
 }, { requiredKeys: [] })
 
-/** `usageMetadata`: every count optional, the per-modality details now and then. */
+/** A per-modality breakdown, now and then with odd entries. */
+const modalities = rare(fc.oneof(
+  fc.constant([{ modality: "TEXT", tokenCount: 3 }]),
+  fc.constant([{ modality: "TEXT", tokenCount: 3 }, { modality: "AUDIO", tokenCount: 2 }]),
+  fc.constant([{ tokenCount: 2, modality: "AUDIO", extra: true }, { modality: "IMAGE" }]),
+  fc.constant([{ modality: "AUDIO", tokenCount: "2" }])
+))
+
+/** `usageMetadata`: every count optional, the per-modality details (the prompt's, its cached part's) now and then. */
 export const usageMetadata = fc.record({
   promptTokenCount: optional(count),
   cachedContentTokenCount: optional(count),
@@ -41,12 +49,8 @@ export const usageMetadata = fc.record({
   toolUsePromptTokenCount: optional(count),
   thoughtsTokenCount: optional(count),
   totalTokenCount: optional(count),
-  promptTokensDetails: rare(fc.oneof(
-    fc.constant([{ modality: "TEXT", tokenCount: 3 }]),
-    fc.constant([{ modality: "TEXT", tokenCount: 3 }, { modality: "AUDIO", tokenCount: 2 }]),
-    fc.constant([{ tokenCount: 2, modality: "AUDIO", extra: true }, { modality: "IMAGE" }]),
-    fc.constant([{ modality: "AUDIO", tokenCount: "2" }])
-  ))
+  promptTokensDetails: modalities,
+  cacheTokensDetails: modalities
 }, { requiredKeys: [] })
 
 /** A `GenerateContentResponse`, now and then with an `error` (google.rpc.Status) or a prompt block. */

@@ -12,10 +12,14 @@ export interface SafetyTriggers {
   readonly blockAnswer: string
 }
 
-/** Cached and thinking tokens the fake reports (it has neither). */
+/**
+ * Cached and thinking tokens the fake reports (it has neither); `cachedAudio`
+ * of the cached tokens are audio (at most the prompt's audio).
+ */
 export interface FakeExtraUsage {
   readonly cached: number
   readonly thoughts: number
+  readonly cachedAudio?: number
 }
 
 /** One answer: parts, finish reason and usage, before it is written as JSON or SSE. */
@@ -32,6 +36,8 @@ export interface FakeGeneration {
     readonly thoughts: number
     /** Of `prompt`, the tokens of the prompt's audio parts (reported by modality when there are any). */
     readonly audio: number
+    /** Of `cached`, the audio tokens. */
+    readonly cachedAudio: number
   }
 }
 
@@ -82,7 +88,8 @@ export const generationOf = (
   const prompt = countTokens(JSON.stringify(body["systemInstruction"] ?? "") + JSON.stringify(contents))
   const base = { responseId: options.id, modelVersion: options.model, blockReason: undefined }
   const audio = Math.min(audioTokensOf(contents), prompt)
-  const usage = (candidates: number) => ({ prompt, candidates, cached: options.extra.cached, thoughts: options.extra.thoughts, audio })
+  const cachedAudio = Math.min(options.extra.cachedAudio ?? 0, audio, options.extra.cached)
+  const usage = (candidates: number) => ({ prompt, candidates, cached: options.extra.cached, thoughts: options.extra.thoughts, audio, cachedAudio })
   if (userText.includes(options.safety.blockPrompt)) {
     return { ...base, parts: [], finishReason: undefined, blockReason: "SAFETY", usage: usage(0) }
   }
@@ -124,6 +131,12 @@ const usageMetadata = (usage: FakeGeneration["usage"]) => ({
   // The prompt by modality, as Gemini reports it (shown only when it holds audio).
   ...(usage.audio > 0
     ? { promptTokensDetails: [{ modality: "TEXT", tokenCount: usage.prompt - usage.audio }, { modality: "AUDIO", tokenCount: usage.audio }] }
+    : {}),
+  // The cached part by modality (when some of it is audio).
+  ...(usage.cachedAudio > 0
+    ? {
+      cacheTokensDetails: [{ modality: "TEXT", tokenCount: usage.cached - usage.cachedAudio }, { modality: "AUDIO", tokenCount: usage.cachedAudio }]
+    }
     : {})
 })
 
