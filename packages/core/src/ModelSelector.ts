@@ -25,7 +25,7 @@
 import type { Exclusion } from "@modelgate/domain/Errors"
 import { NoEligibleModel } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
-import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { Capability, ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
@@ -68,6 +68,12 @@ export interface SelectionInput {
   readonly cacheWrites?: "5m" | "1h" | undefined
   /** Restrict ranking to these model ids (e.g. an explicit model and its fallbacks). */
   readonly only?: ReadonlyArray<string> | undefined
+  /**
+   * Capabilities every model of `only` but its first must have: what the
+   * request's content needs (`impliedCapabilities`). The model a request
+   * names is not second-guessed; its fallbacks, the operator's choice, are.
+   */
+  readonly fallbackCapabilities?: ReadonlyArray<Capability> | undefined
   /** Carried into the `ModelSelected` event (with `requirements.agentType`). */
   readonly requestId?: string | undefined
   /**

@@ -4,6 +4,7 @@
  * body does not say.
  */
 import type { RequestOptions } from "@modelgate/core/Gateway"
+import { impliedCapabilities } from "@modelgate/core/ModelSelector/RequestInput"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { Capability } from "@modelgate/domain/Model"
 import { defaultRequirements, Priority, type TaskRequirements } from "@modelgate/domain/Requirements"
@@ -124,22 +125,13 @@ export const boundBy = (requirements: TaskRequirements, key: KeyBinding): TaskRe
   ...(key.models === undefined ? {} : { allowedModels: key.models })
 })
 
-const hasImage = (request: ChatRequest): boolean =>
-  request.messages.some((m) => m.role === "user" && typeof m.content !== "string" && m.content.some((p) => p.type === "image_url"))
-
 /**
- * Capabilities the request itself needs, added when the model is `auto`: tools
- * (tools offered and not `tool_choice: "none"`), json_mode (a JSON
- * `response_format`), vision (an image part), streaming (`stream: true`). An
- * explicitly named model is not second-guessed.
+ * Capabilities the request itself needs (`impliedCapabilities`: tools, a JSON
+ * format, a stream, images), added when the model is `auto`. An explicitly
+ * named model is not second-guessed (its fallbacks are, by the selector).
  */
 export const withImplied = (request: ChatRequest, requirements: TaskRequirements): TaskRequirements => {
   if (request.model !== "auto") return requirements
-  const implied: Array<Capability> = []
-  if (request.tools !== undefined && request.tools.length > 0 && request.tool_choice !== "none") implied.push("tools")
-  if (request.response_format !== undefined && request.response_format.type !== "text") implied.push("json_mode")
-  if (request.stream === true) implied.push("streaming")
-  if (hasImage(request)) implied.push("vision")
-  const missing = implied.filter((c) => !requirements.capabilities.includes(c))
+  const missing = impliedCapabilities(request).filter((c) => !requirements.capabilities.includes(c))
   return missing.length === 0 ? requirements : { ...requirements, capabilities: [...requirements.capabilities, ...missing] }
 }

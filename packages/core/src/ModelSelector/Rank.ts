@@ -147,6 +147,11 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
         ? requirements.capabilities
         : requirements.capabilities.filter((c) => !model.capabilities.includes(c))
       if (lacking.length > 0) return exclude(i, `lacks required capabilities: ${lacking.join(", ")}`, "request")
+      const needs = models[i]!.order > 0 ? input.fallbackCapabilities : undefined
+      if (needs !== undefined && needs.length > 0) {
+        const unmet = needs.filter((c) => !model.capabilities.includes(c))
+        if (unmet.length > 0) return exclude(i, `fallback lacks what the request needs: ${unmet.join(", ")}`, "request")
+      }
       if (input.outputTokensAsked !== undefined && input.outputTokensAsked > model.maxOutputTokens) {
         return exclude(i, `gives at most ${model.maxOutputTokens} output tokens (${input.outputTokensAsked} asked)`, "request")
       }

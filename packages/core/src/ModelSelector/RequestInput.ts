@@ -4,17 +4,36 @@
  * rank alike.
  */
 import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
-import type { ModelMetadata } from "@modelgate/domain/Model"
+import type { Capability, ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import type { SelectionInput } from "../ModelSelector.js"
 import { type Providers, unsupportedOn } from "../Provider.js"
 import { defaultMaxOutputTokens, estimatePromptTokens, roughPromptTokens } from "../TokenEstimator.js"
 
+const hasImage = (request: ChatRequest): boolean =>
+  request.messages.some((m) => m.role === "user" && typeof m.content !== "string" && m.content.some((p) => p.type === "image_url"))
+
+/**
+ * The capabilities the request's content needs: tools (tools offered and not
+ * `tool_choice: "none"`), json_mode (a JSON `response_format`), streaming
+ * (`stream: true`), vision (an image part).
+ */
+export const impliedCapabilities = (request: ChatRequest): ReadonlyArray<Capability> => {
+  const implied: Array<Capability> = []
+  if (request.tools !== undefined && request.tools.length > 0 && request.tool_choice !== "none") implied.push("tools")
+  if (request.response_format !== undefined && request.response_format.type !== "text") implied.push("json_mode")
+  if (request.stream === true) implied.push("streaming")
+  if (hasImage(request)) implied.push("vision")
+  return implied
+}
+
 /**
  * What `request` asks of the ranking: exact prompt tokens for a named model
  * (`explicit`; for `auto`, the chars / 4 heuristic: `roughPromptTokens`), the output per choice (and whether the
  * request named it) and the `n` choices, the named model and its fallbacks
- * as `only`, and what each model cannot serve (when `providers` is given).
+ * as `only` (the fallbacks held to what the request's content needs:
+ * `fallbackCapabilities`, read only when there are fallbacks), and what each
+ * model cannot serve (when `providers` is given).
  */
 export const selectionInputOf = (
   request: ChatRequest,
@@ -30,6 +49,7 @@ export const selectionInputOf = (
   choices: request.n ?? 1,
   cacheWrites: cacheWritesAsked(request),
   only: explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks],
+  fallbackCapabilities: explicit === undefined || explicit.fallbacks.length === 0 ? undefined : impliedCapabilities(request),
   requestId,
   unsupported: providers === undefined ? undefined : (model) => unsupportedOn(providers, request, model)?.reason
 })
