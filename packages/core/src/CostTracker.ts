@@ -221,7 +221,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   ): Effect.Effect<BudgetReservation, BudgetExceeded> => {
     const budgets = budgetsFor(config.budgets, model.id, agentType)
     book.roll(now)
-    const over = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
+    const over = budgets.length === 0 ? undefined : book.blockingBudget(budgets, BigInt(amount))
     if (over !== undefined) return dryRun === true ? Effect.fail(exceeded(over, now, BigInt(amount))) : refuse(over, now, BigInt(amount))
     const id = dryRun === true ? "dry-run" : `reservation-${++sequence}`
     if (hold) book.hold(id, dimsOf(model.id, agentType), BigInt(amount))
@@ -248,7 +248,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
     book.roll(now)
     const over = requests.map(({ amount, model }) => {
       const budgets = budgetsFor(config.budgets, model.id, agentType)
-      const first = budgets.length === 0 ? undefined : book.firstExceeded(budgets, BigInt(amount))
+      const first = budgets.length === 0 ? undefined : book.blockingBudget(budgets, BigInt(amount))
       if (first === undefined && dryRun !== true) ++sequence // as `check` does for every request that fits
       return first
     })

@@ -184,6 +184,33 @@ describe("Budgets", () => {
       assert.strictEqual(refused.retryAfterMs, 11 * DAY)
     }).pipe(Effect.provide(env({ global: BudgetLimit.make({ monthly: 5 }) }))))
 
+  it.scoped("a request refused by a spent day while the month is spent too is told to retry when the month ends, not at midnight", () =>
+    Effect.gen(function* () {
+      const costs = yield* CostTracker
+      yield* costs.record(spend("a", usd(1), 0)) // 1970-01-01
+      yield* TestClock.adjust(DAY)
+      yield* costs.record(spend("a", usd(1), DAY))
+      yield* TestClock.adjust(DAY + 10 * HOUR) // 1970-01-03 10:00: the day and the month are spent
+      yield* costs.record(spend("a", usd(1), 2 * DAY + 10 * HOUR))
+      const refused = yield* Effect.flip(costs.reserve(a, undefined, usd(0.01)))
+      assert.strictEqual(refused.retryAfterMs, 28 * DAY + 14 * HOUR, "told to retry at midnight, when the month is still spent")
+      assert.strictEqual(refused.period, "monthly")
+      // at midnight the day is new but the month still refuses
+      yield* TestClock.adjust(14 * HOUR)
+      assert.strictEqual((yield* Effect.flip(costs.reserve(a, undefined, usd(0.01)))).period, "monthly")
+    }).pipe(Effect.provide(env({ global: BudgetLimit.make({ daily: 1, monthly: 3 }) }))))
+
+  it.scoped("a request that may cost more than a whole budget is refused with no retry time: no period's end makes it fit", () =>
+    Effect.gen(function* () {
+      const costs = yield* CostTracker
+      yield* TestClock.adjust(10 * HOUR)
+      const refused = yield* Effect.flip(costs.reserve(a, undefined, usd(1.5)))
+      assert.strictEqual(refused.requestUsd, 1.5)
+      assert.isUndefined(refused.retryAfterMs, "told to retry at midnight, when it is refused again")
+      yield* TestClock.adjust(14 * HOUR)
+      assert.isTrue(Either.isLeft(yield* Effect.either(costs.reserve(a, undefined, usd(1.5)))))
+    }).pipe(Effect.provide(env({ global: BudgetLimit.make({ daily: 1 }) }))))
+
   it.scoped("per-model and per-agent-type budgets only hold back requests that spend on them", () =>
     Effect.gen(function* () {
       const costs = yield* CostTracker

@@ -25,8 +25,8 @@ describe("BudgetBook bounds", () => {
     assert.strictEqual(book.reservedOn(dims.agentType("team")), 7n)
     assert.strictEqual(book.reservedOn(dims.global), 7n)
     const limit = { name: dims.agentType("team"), period: "daily" as const, limitPico: 10n }
-    assert.strictEqual(book.firstExceeded([limit], 4n), limit)
-    assert.isUndefined(book.firstExceeded([limit], 3n))
+    assert.strictEqual(book.blockingBudget([limit], 4n), limit)
+    assert.isUndefined(book.blockingBudget([limit], 3n))
   })
 
   it("spend on 1,000 distinct agent types keeps at most 100 of them, never one with a budget, and the global total whole", () => {
@@ -45,7 +45,7 @@ describe("BudgetBook bounds", () => {
     assert.strictEqual(book.spent("daily", dims.agentType("agent-0")), 0n)
     assert.strictEqual(book.spent("daily", dims.global), cost * 1_001n)
     const team = { name: dims.agentType("team"), period: "daily" as const, limitPico: usdToPico(0.015) }
-    assert.strictEqual(book.firstExceeded([team], usdToPico(0.01)), team)
+    assert.strictEqual(book.blockingBudget([team], usdToPico(0.01)), team)
   })
 
   it("seeded with more agent types than the bound (month, then day), `bound` keeps the budgeted and today's", () => {

@@ -24,17 +24,19 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
    * The refusal of `budget` (of a request that would hold `requestPico`). Retry
    * when the period ends, unless what is spent leaves room for the request and
    * only the holds of calls in flight do not: those may end at any moment
-   * (most spend less than they hold), so no retry time is known.
+   * (most spend less than they hold), so no retry time is known; none either
+   * for a request that may cost more than the whole limit (it never fits).
    */
   const exceeded = (budget: Budget, now: number, requestPico?: bigint) => {
     const spent = book.spent(budget.period, budget.name)
     const heldOnly = requestPico !== undefined && spent < budget.limitPico && spent + requestPico <= budget.limitPico
+    const noRetry = heldOnly || (requestPico !== undefined && requestPico > budget.limitPico)
     return new BudgetExceeded({
       budget: budget.name,
       period: budget.period,
       limitUsd: toUsd(budget.limitPico),
       spentUsd: toUsd(spent + book.reservedOn(budget.name)),
-      ...(heldOnly ? {} : { retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now) }),
+      ...(noRetry ? {} : { retryAfterMs: Math.max(0, periodBounds(budget.period, now).end - now) }),
       ...(requestPico === undefined ? {} : { requestUsd: toUsd(requestPico) })
     }, true)
   }

@@ -267,12 +267,26 @@ export class BudgetBook {
     return { reserved: this.reserved.size, daily: size(this.totals.daily), monthly: size(this.totals.monthly) }
   }
 
-  /** The first budget that `amount` more would not fit (a spent budget admits nothing more). */
-  firstExceeded(budgets: ReadonlyArray<Budget>, amount: bigint): Budget | undefined {
-    return budgets.find((b) => {
-      const used = this.spent(b.period, b.name) + this.reservedOn(b.name)
-      return used >= b.limitPico || used + amount > b.limitPico
-    })
+  /**
+   * A budget that `amount` more would not fit (a spent budget admits nothing
+   * more); undefined when every one fits. Of several, the one a retry waits
+   * for: one `amount` exceeds whole (no period's end helps), else the one
+   * whose spend (not only holds) refuses it in the period that ends last (a
+   * spent month outlasts a spent day), else the first.
+   */
+  blockingBudget(budgets: ReadonlyArray<Budget>, amount: bigint): Budget | undefined {
+    let first: Budget | undefined
+    let bySpend: Budget | undefined
+    for (const b of budgets) {
+      const spent = this.spent(b.period, b.name)
+      const used = spent + this.reservedOn(b.name)
+      if (used < b.limitPico && used + amount <= b.limitPico) continue
+      if (amount > b.limitPico) return b
+      first ??= b
+      const spentOver = spent >= b.limitPico || spent + amount > b.limitPico
+      if (spentOver && (bySpend === undefined || (bySpend.period === "daily" && b.period === "monthly"))) bySpend = b
+    }
+    return bySpend ?? first
   }
 
   /** Hold `amount` on `dimensions` under `id`. */

@@ -158,6 +158,10 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
       if (model.contextWindow < needed) {
         return exclude(i, `context window ${model.contextWindow} < ${needed} tokens needed (prompt ${prompt} + output ${output})`, "request")
       }
+      // More tokens than the model's whole window admits never fit it, however long the request waits.
+      if (prompt + allOutput > model.rateLimits.tpm) {
+        return exclude(i, `needs ${prompt + allOutput} tokens (prompt ${prompt} + output ${allOutput}), more than its whole rate limit (tpm ${model.rateLimits.tpm})`, "request")
+      }
       if (requirements.minContextWindow !== undefined && model.contextWindow < requirements.minContextWindow) {
         return exclude(i, `context window ${model.contextWindow} < required minimum ${requirements.minContextWindow}`, "request")
       }
