@@ -101,6 +101,20 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
     return this.chunk([{ index: 0, delta, finish_reason: finish }])
   }
 
+  /**
+   * The arguments "{}" (as answered whole) of the tool calls that streamed no
+   * argument text (an input of `{}`), once their block is over: before the
+   * next block starts, so a client reports each call done with its whole
+   * arguments when the next one starts (the `openai` client's stream helper
+   * does, and parses them for a strict tool), or at `message_stop`.
+   */
+  private emptyArguments(): ReadonlyArray<ChatChunk> {
+    if (this.noArguments.size === 0) return noChunks
+    const chunks = [...this.noArguments].map((index) => this.delta({ tool_calls: [{ index, function: { arguments: "{}" } }] }))
+    this.noArguments.clear()
+    return chunks
+  }
+
   /** Translate one SSE event. */
   push(event: Sse.Event): Either.Either<ReadonlyArray<ChatChunk>, ProviderError> {
     if (this.stopped) return Either.right([])
@@ -127,15 +141,17 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
         return Either.right([this.delta({ role: "assistant", content: "" })])
       case "content_block_start": {
         const block = ev.content_block
+        // Blocks stream one after another: a new one means the calls before it are whole.
+        const before = this.emptyArguments()
         if (block.type === "tool_use") {
           const index = this.toolIndex.size
           this.toolIndex.set(ev.index, index)
           this.noArguments.add(index)
-          return Either.right([this.delta({
+          return Either.right([...before, this.delta({
             tool_calls: [{ index, id: block.id ?? `toolu_${ev.index}`, type: "function", function: { name: block.name ?? "", arguments: "" } }]
           })])
         }
-        return Either.right(block.type === "text" && block.text ? [this.delta({ content: block.text })] : [])
+        return Either.right(block.type === "text" && block.text ? [...before, this.delta({ content: block.text })] : before)
       }
       case "content_block_delta": {
         const d = ev.delta
@@ -157,9 +173,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
           return Either.left(new MalformedResponse(this.common(`unknown stop_reason ${String(this.stopReason)}`)))
         }
         this.stopped = true
-        // A tool call whose input is `{}` streams no argument text: its arguments are "{}", as answered whole.
-        const empty = [...this.noArguments].map((index) => this.delta({ tool_calls: [{ index, function: { arguments: "{}" } }] }))
-        return Either.right([...empty, this.delta({}, finish), this.chunk([], usageOf(this.usage))])
+        return Either.right([...this.emptyArguments(), this.delta({}, finish), this.chunk([], usageOf(this.usage))])
       }
       case "error":
         return Either.left(inBandError(classifyAnthropic, this.context, event.data, statusOfType[ev.error.type] ?? 500))
@@ -189,6 +203,8 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
       : Either.left(new StreamInterrupted(this.common(this.id === "" ? "the stream ended before message_start" : "the stream ended before message_stop")))
   }
 }
+
+const noChunks: ReadonlyArray<ChatChunk> = []
 
 const definedOnly = (usage: AnthropicUsage): AnthropicUsage =>
   Object.fromEntries(Object.entries(usage).filter(([, v]) => v != null)) as AnthropicUsage
