@@ -15,6 +15,8 @@ export class ApiError extends Data.TaggedError("ApiError")<{
   readonly message: string
   readonly param?: string | undefined
   readonly retryAfterMs?: number | undefined
+  /** No retry can pass soon (a missing key, a request larger than a whole budget): said to SDKs by `x-should-retry: false`. */
+  readonly final?: boolean | undefined
 }> {}
 
 /** The OpenAI error body of an `ApiError`. */
@@ -22,10 +24,23 @@ export const errorBody = (error: ApiError) => ({
   error: { message: error.message, type: error.type, code: error.code, param: error.param ?? null }
 })
 
-/** The headers of an error answer besides its content type: `headers`, and `Retry-After` (seconds, rounded up) when a time is known. */
+/**
+ * The longest `Retry-After` the OpenAI and Anthropic SDKs wait out before
+ * their retries; beyond it they retry on their own short backoff, and are
+ * refused again.
+ */
+const sdkLongestWaitMs = 60_000
+
+/**
+ * The headers of an error answer besides its content type: `headers`,
+ * `Retry-After` (seconds, rounded up) when a time is known, and
+ * `x-should-retry: false` (obeyed by the OpenAI and Anthropic SDKs) when no
+ * retry of theirs can pass: a `final` error, or a wait longer than they keep.
+ */
 export const errorHeaders = (error: ApiError, headers?: Record<string, string>): Record<string, string> => {
   const all: Record<string, string> = headers === undefined ? {} : { ...headers }
   if (error.retryAfterMs !== undefined) all["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
+  if (error.final === true || (error.retryAfterMs !== undefined && error.retryAfterMs > sdkLongestWaitMs)) all["x-should-retry"] = "false"
   return all
 }
 
@@ -103,9 +118,17 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
     case "QueueTimeout":
       return unavailable(error.message, "queue_timeout", error.retryAfterMs)
     case "MissingApiKey":
-      return unavailable(error.message, "missing_api_key")
+      return new ApiError({ status: 503, type: "service_unavailable", code: "missing_api_key", message: error.message, final: true })
     case "BudgetExceeded":
-      return new ApiError({ status: 429, type: "insufficient_quota", code: "budget_exceeded", message: error.message, retryAfterMs: error.retryAfterMs })
+      return new ApiError({
+        status: 429,
+        type: "insufficient_quota",
+        code: "budget_exceeded",
+        message: error.message,
+        retryAfterMs: error.retryAfterMs,
+        // A request that may cost more than the whole budget never fits it.
+        final: error.requestUsd !== undefined && error.requestUsd > error.limitUsd
+      })
     case "RateLimitExceeded":
       return rateLimited(error.message, "rate_limit_exceeded", error.retryAfterMs)
     case "RateLimited":
