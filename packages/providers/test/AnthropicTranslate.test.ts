@@ -97,6 +97,31 @@ describe("Anthropic request translation", () => {
     assert.deepStrictEqual(idsOf("call_abc-123"), ["call_abc-123", "call_abc-123"], "an id Anthropic takes is kept")
   })
 
+  it("a tool-call id reused by a later call (OpenAI takes it; Anthropic refuses non-unique tool_use ids) goes renamed, stably, with its results; earlier turns unchanged", () => {
+    const call = (id: string, city: string) => ({ id, type: "function" as const, function: { name: "f", arguments: JSON.stringify({ city }) } })
+    const messages: ChatRequest["messages"] = [
+      { role: "user", content: "Paris?" },
+      { role: "assistant", content: null, tool_calls: [call("call_0", "Paris")] },
+      { role: "tool", tool_call_id: "call_0", content: "18C" },
+      { role: "user", content: "London and Rome?" },
+      // a client's own ids: the same one twice in one answer, paired with its results in order
+      { role: "assistant", content: null, tool_calls: [call("call_0", "London"), call("call_0", "Rome")] },
+      { role: "tool", tool_call_id: "call_0", content: "12C" },
+      { role: "tool", tool_call_id: "call_0", content: "24C" }
+    ]
+    const pairs = () => {
+      const body = Either.getOrThrow(toAnthropicRequest({ model: "m", messages }, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+      const blocks = body.messages.flatMap((m) => m.content)
+      const cities = new Map(blocks.flatMap((b) => (b.type === "tool_use" ? [[b.id, b.input["city"]] as const] : [])))
+      assert.strictEqual(cities.size, 3, "every tool_use id is unique")
+      assert.strictEqual(blocks.find((b) => b.type === "tool_use")?.id, "call_0", "the first call keeps its id")
+      return blocks.flatMap((b) => (b.type === "tool_result" ? [`${cities.get(b.tool_use_id)}: ${b.content}`] : []))
+    }
+    assert.deepStrictEqual(pairs(), ["Paris: 18C", "London: 12C", "Rome: 24C"])
+    const ids = () => Either.getOrThrow(toAnthropicRequest({ model: "m", messages }, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+    assert.deepStrictEqual(ids().messages, ids().messages, "the same ids every turn")
+  })
+
   it("cache breakpoints (cache_control) stay on their system, user and tool-result blocks and on tools; without one the system prompt stays a string", () => {
     const cache = { type: "ephemeral" as const }
     const tools = [{ type: "function" as const, function: { name: "f", parameters: { type: "object" } }, cache_control: cache }]

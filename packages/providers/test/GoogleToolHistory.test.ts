@@ -53,4 +53,19 @@ describe("Gemini tool history", () => {
       c.parts.map((p) => ("functionResponse" in p ? p.functionResponse.response["output"] : undefined)))
     assert.deepStrictEqual(responses, [["A", "B"], ["C", "D"]])
   })
+
+  it("a history that opens with the assistant's tool call (an agent that acts before the user speaks, a history cut to its last turns) goes with a stand-in user turn first, which Gemini requires; OpenAI takes it as it is", () => {
+    const body = Either.getOrThrow(toGeminiRequest({
+      model: "gemini-test",
+      messages: [
+        { role: "system", content: "Greet the caller by name." },
+        { role: "assistant", content: null, tool_calls: [call("a", "lookup_caller", "{}")] },
+        { role: "tool", tool_call_id: "a", content: "Ada" }
+      ]
+    }, { provider: "google", model: "gemini-test" }))
+    assert.isUndefined(validateGenerate(body))
+    assert.deepStrictEqual(body.contents.map((c) => c.role), ["user", "model", "user"])
+    assert.deepStrictEqual(body.contents.slice(1).map((c) => c.parts.map((p) => Object.keys(p)[0])), [["functionCall"], ["functionResponse"]])
+    assert.deepStrictEqual(body.systemInstruction, { parts: [{ text: "Greet the caller by name." }] })
+  })
 })

@@ -11,7 +11,7 @@ import { Either } from "effect"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
 import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
-import { shownToolId, stableToolId, withToolIds } from "../internal/toolIds.js"
+import { shownToolId, stableToolId, withToolIds, withUniqueToolIds } from "../internal/toolIds.js"
 import { onLastTool, withoutBlankText } from "./blankText.js"
 
 /** A prompt-cache breakpoint, as Anthropic takes it. */
@@ -345,8 +345,9 @@ const defaultMaxTokens = (request: ChatRequest, model: ModelMetadata): number =>
 const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
 
 /**
- * The Anthropic body for a request (tool-call ids Anthropic does not take
- * rewritten stably, in the call and its result alike). With both
+ * The Anthropic body for a request (tool-call ids Anthropic does not take,
+ * and a later call's reuse of an earlier one's id, rewritten stably, in the
+ * call and its results alike). With both
  * `temperature` and `top_p`, only `temperature` goes (Claude refuses both at
  * once). A tool history sent without tools declares the tools it calls,
  * none of them to be called (`historyTools`). `max_tokens` is always present: the
@@ -358,7 +359,8 @@ export const toAnthropicRequest = (
   model: ModelMetadata,
   options: { readonly stream: boolean; readonly context: TranslateContext }
 ): Either.Either<AnthropicRequest, BadRequest> => {
-  const translated = translateMessages(withToolIds(request.messages, isToolUseId, (id) => stableToolId("toolu_", id, 30)))
+  const unique = withUniqueToolIds(request.messages, (id, use) => stableToolId("toolu_", `${id}#${use}`, 30))
+  const translated = translateMessages(withToolIds(unique, isToolUseId, (id) => stableToolId("toolu_", id, 30)))
   if (Either.isLeft(translated)) {
     return Either.left(new BadRequest({ ...options.context, ...translated.left }))
   }

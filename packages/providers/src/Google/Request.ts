@@ -105,10 +105,21 @@ export type SignatureFor = (toolCallId: string, firstOfTurn: boolean) => string 
 const noSignature: SignatureFor = () => undefined
 
 /**
+ * The user turn sent before a history that opens with the assistant's
+ * function calls (an agent that acts before the user speaks, a history cut
+ * to its last turns): Gemini refuses a function-call turn that follows no
+ * user turn ("Please ensure that function call turn comes immediately after
+ * a user turn or after a function response turn", a 400), which OpenAI
+ * takes. The least text Gemini takes (it refuses an empty part).
+ */
+const standInUserTurn: GeminiContent = { role: "user", parts: [{ text: "." }] }
+
+/**
  * Messages as Gemini contents plus the lifted system instruction;
  * consecutive same-role turns merged; each history tool call with the
  * signature `signatureFor` gives it; the function responses of a turn in
- * the order of the calls they answer (Gemini pairs them by position).
+ * the order of the calls they answer (Gemini pairs them by position); a
+ * stand-in user turn first when the history opens with function calls.
  */
 export const translateContents = (
   messages: ReadonlyArray<ChatMessage>,
@@ -177,7 +188,9 @@ export const translateContents = (
     }
   }
   if (out.length === 0) return Either.left({ detail: "the request has no user or assistant message" })
-  return Either.right({ system: system.length === 0 ? undefined : system.join("\n\n"), contents: out })
+  const opensWithCalls = out[0]!.role === "model" && out[0]!.parts.some((part) => "functionCall" in part)
+  const contents = opensWithCalls ? [standInUserTurn, ...out] : out
+  return Either.right({ system: system.length === 0 ? undefined : system.join("\n\n"), contents })
 }
 
 const translateTools = (tools: ReadonlyArray<Tool>): GeminiRequest["tools"] => [{

@@ -47,6 +47,7 @@ export const validateMessages = (json: unknown): string | undefined => {
   if (!Array.isArray(messages)) return "messages: Field required"
   if (messages.length === 0) return "messages: at least one message is required"
   let pending: ReadonlyArray<string> = []
+  const toolUseIds = new Set<string>()
   for (const [i, raw] of messages.entries()) {
     const message = asRecord(raw)
     if (message === undefined) return `messages.${i}: Input should be an object`
@@ -71,6 +72,9 @@ export const validateMessages = (json: unknown): string | undefined => {
       if (block["type"] === "tool_use" && !/^[a-zA-Z0-9_-]+$/.test(String(block["id"]))) {
         return `messages.${i}.content.${j}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'`
       }
+      // Across the whole conversation, not only within one message (OpenAI takes a reused id in a later turn).
+      if (block["type"] === "tool_use" && toolUseIds.has(String(block["id"]))) return `messages.${i}.content.${j}: \`tool_use\` ids must be unique`
+      if (block["type"] === "tool_use") toolUseIds.add(String(block["id"]))
     }
     const firstOther = blocks.findIndex((b) => b["type"] !== "tool_result")
     if (firstOther >= 0 && blocks.slice(firstOther).some((b) => b["type"] === "tool_result")) {

@@ -60,8 +60,13 @@ export const validateGenerate = (json: unknown): string | undefined => {
     }
     const problem = checkParts(content["parts"], `contents[${i}]`)
     if (problem !== undefined) return problem
+    // A turn of function calls answers a user turn (text or function responses): first, or after another model turn, it is a 400.
+    const previous = asRecord(contents[i - 1])
+    if (countOf(content["parts"], "functionCall") > 0 && (previous === undefined || previous["role"] === "model")) {
+      return "Please ensure that function call turn comes immediately after a user turn or after a function response turn."
+    }
     // "One response per call, all in one turn, directly after the call turn" (PROVIDERS.md, Function calling).
-    const calls = countOf(asRecord(contents[i - 1])?.["parts"], "functionCall")
+    const calls = countOf(previous?.["parts"], "functionCall")
     const responses = countOf(content["parts"], "functionResponse")
     if (responses > 0 && responses !== calls) {
       return "Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn."
