@@ -12,7 +12,7 @@ import { ModelMetadata, RateLimits } from "@modelgate/domain/Model"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import { Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
 import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Clock, Effect, Fiber, Schedule, Stream } from "effect"
 import { genericError, makeProviderHttp } from "../src/internal/index.js"
 import * as Ollama from "../src/Ollama.js"
 import { adapterOver, ctxOf, live, modelOf } from "./internal/fixtures.js"
@@ -31,6 +31,18 @@ const ollamaModel = (id: string, concurrency?: number) =>
  * to the fake; a correct bound passes whatever the machine's load.
  */
 const look = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 100)))
+
+/**
+ * Wait (real time, as `awaitHeld`) until the fake has received `count`
+ * requests: right after a gate opens, `held` still counts the request it
+ * lets go, so only the next request's arrival says the permit moved on.
+ */
+const awaitRequests = (fake: FakeServer, count: number) =>
+  Effect.repeat(fake.requests, { until: (rs) => rs.length >= count, schedule: Schedule.spaced(2) }).pipe(
+    Effect.timeoutFail({ duration: 10_000, onTimeout: () => new Error(`the fake did not receive ${count} requests in 10 s`) }),
+    Effect.orDie,
+    Effect.withClock(Clock.make())
+  )
 
 const sentModels = (fake: FakeServer) => Effect.map(fake.requests, (rs) => rs.map((r) => (r.json as { model: string }).model))
 
@@ -75,6 +87,7 @@ describe("a model's rateLimits.concurrency", () => {
       )
       for (let answered = 0; answered < 5; answered++) {
         const inFlight = Math.min(2, 5 - answered)
+        yield* awaitRequests(fake, answered + inFlight)
         yield* fake.awaitHeld(inFlight)
         yield* look
         assert.strictEqual(yield* fake.held, inFlight, `in flight after ${answered} answers`)
