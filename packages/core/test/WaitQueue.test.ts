@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { NoEligibleModel } from "@modelgate/domain/Errors"
 import { Clock, Effect, Either, Fiber, Ref, TestClock } from "effect"
 import * as WaitQueue from "../src/Gateway/WaitQueue.js"
+import { forkInterruptedAt } from "./InterruptAtOp.js"
 
 const rateLimited = (retryAfterMs: number) =>
   new NoEligibleModel({ exclusions: [{ model: "m", reason: "rate limited", kind: "rate_limited" }], retryAfterMs })
@@ -174,5 +175,25 @@ describe("WaitQueue", () => {
       const result = yield* Fiber.join(fiber)
       assert.isTrue(Either.isLeft(result) && result.left._tag === "NoEligibleModel")
       assert.strictEqual(yield* queue.size, 0)
+    }))
+
+  // Live clock: each waiter is interrupted before any wait elapses (nothing waits on it), and an interruption
+  // swept into the TestClock's own sleep bookkeeping would break the TestClock, not the queue.
+  it.live("a waiter interrupted at any step leaves the queue (its place is not lost for good)", () =>
+    Effect.gen(function* () {
+      // Every step from the first ranking to the wait itself: a client leaving, a timeout or a shutdown may land on any.
+      const left: Array<number> = []
+      for (let n = 1; ; n++) {
+        const queue = yield* WaitQueue.make({ capacity: 1, pollMs: 1_000 })
+        const { fiber, reached } = yield* forkInterruptedAt(queue.run("CRITICAL", 30_000, Effect.fail(rateLimited(1_000))), n)
+        const waiting = yield* queue.size
+        yield* Fiber.interrupt(fiber)
+        if ((yield* queue.size) !== 0) left.push(n)
+        if (!reached) {
+          assert.strictEqual(waiting, 1, "the sweep went as far as the wait itself")
+          break
+        }
+      }
+      assert.deepStrictEqual(left, [], "steps at which an interrupted waiter stayed in the queue")
     }))
 })

@@ -122,10 +122,12 @@ export const make = (options: WaitQueueOptions) =>
           left: yield* Deferred.make<void>(),
           tried: yield* Deferred.make<void>()
         }
-        yield* Ref.update(waiters, (all) => [...all, self])
         let last: NoEligibleModel = error
         let lastAt = start
-        return yield* Effect.gen(function* () {
+        // Joined and its leaving installed in one uninterruptible step: an interruption (its client gone, a
+        // timeout, a shutdown) landing in between would keep it in the queue for good, a place lost, and
+        // every waiter behind it held back until its own deadline (`yieldToHigher`).
+        return yield* Effect.acquireUseRelease(Ref.update(waiters, (all) => [...all, self]), () => Effect.gen(function* () {
           while (true) {
             const now = yield* Clock.currentTimeMillis
             if (now >= until) {
@@ -151,7 +153,7 @@ export const make = (options: WaitQueueOptions) =>
             last = next.left
             lastAt = rankedAt
           }
-        }).pipe(Effect.ensuring(leave(self)))
+        }), () => leave(self))
       })
 
     return { run, size: Effect.map(Ref.get(waiters), (w) => w.length) } as const
