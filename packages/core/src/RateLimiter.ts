@@ -8,7 +8,9 @@
  * over to the new length: `RateLimiter/Rebucket.ts`). Each model has one
  * window; a reservation that names a `keyId` must also
  * fit a second window of the same limits for that model and key, which is
- * where provider headers for that key (0 remaining) take effect. When the
+ * where provider headers for that key take effect: 0 remaining blocks it
+ * until the reset; a count under `lowRemainingShare` of the limit is the
+ * most admitted on it before the reset, less the calls then in flight. When the
  * selector asks, a model also needs one of its provider's keys with room
  * (`headroomAll`'s `keysOf`): a model whose provider refuses every key is
  * rate limited until the first key has room again. The
@@ -113,11 +115,13 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
     readonly release: (reservation: Reservation) => Effect.Effect<void>
     /**
      * Learn from the provider's rate-limit headers (0 remaining is believed
-     * until its reset). With `keyId` and `keysOf`, a refusal that leaves the
+     * until its reset; so is a count under `lowRemainingShare` of the limit:
+     * no more than it, less the calls then open, is admitted before its
+     * reset). With `keyId` and `keysOf`, a refusal that leaves the
      * provider blocking every usable key of the model blocks the model too,
      * until its first key frees (`RateLimiter/EveryKeyRefused.ts`): it is then
      * announced rate limited like a model whose window is full. Nothing is
-     * read unless the provider reports 0 remaining.
+     * read unless the provider reports 0 or little remaining.
      */
     readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf) => Effect.Effect<void>
     /**
@@ -173,6 +177,16 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
     ) => Effect.Effect<ReadonlyArray<Headroom>>
   }
 >() {}
+
+/**
+ * A provider's count of what is left is believed (`SlidingWindow`'s
+ * `Remaining`) once it is under this share of its limit (the provider's, else
+ * the model's): above it, the window's own limits hold it (no step per answer).
+ */
+export const lowRemainingShare = 0.1
+
+const isLow = (remaining: number | undefined, limit: number) =>
+  remaining !== undefined && remaining > 0 && remaining < limit * lowRemainingShare
 
 /** How long until a reservation of `estimatedTokens` fits on `model` (0: now); reserves nothing. */
 export const timeUntilReset = (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
@@ -284,13 +298,29 @@ export const makeWith = (options: {
 
   const release = (reservation: Reservation) => close(reservation, releaseOp(reservation))
 
-  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf): Effect.Effect<void> =>
-    // Nothing to learn unless the provider reports 0 remaining (the usual answer: no step at all).
-    info.remainingRequests !== 0 && info.remainingTokens !== 0
+  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf): Effect.Effect<void> => {
+    const lowRequests = isLow(info.remainingRequests, info.limitRequests ?? model.rateLimits.rpm)
+    const lowTokens = isLow(info.remainingTokens, info.limitTokens ?? model.rateLimits.tpm)
+    // Nothing to learn unless the provider reports little or 0 remaining (the usual answer: no step at all).
+    return info.remainingRequests !== 0 && info.remainingTokens !== 0 && !lowRequests && !lowTokens
       ? Effect.void
       : Effect.gen(function* () {
         const { windowMs } = yield* settings
         const now = yield* Clock.currentTimeMillis
+        if (lowRequests || lowTokens) {
+          const requestsUntil = lowRequests ? now + (info.resetRequestsMs ?? windowMs) : 0
+          const tokensUntil = lowTokens ? now + (info.resetTokensMs ?? windowMs) : 0
+          // A key whose count runs out is refused: `headroomAll` reads the model's key windows meanwhile.
+          if (keyId !== undefined) refusedKeys.note(model.id, Math.max(requestsUntil, tokensUntil))
+          yield* apply(model.id, keyId, now, windowMs, {
+            _tag: "Remaining",
+            requests: lowRequests ? info.remainingRequests : undefined,
+            requestsUntil,
+            tokens: lowTokens ? info.remainingTokens : undefined,
+            tokensUntil
+          })
+        }
+        if (info.remainingRequests !== 0 && info.remainingTokens !== 0) return
         const waits: Array<number> = []
         if (info.remainingRequests === 0) waits.push(info.resetRequestsMs ?? windowMs)
         if (info.remainingTokens === 0) waits.push(info.resetTokensMs ?? windowMs)
@@ -301,6 +331,7 @@ export const makeWith = (options: {
           yield* blockModelWhenEveryKeyRefused(apply, model, now, windowMs, keysOf(model.provider))
         }
       })
+  }
 
   const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string, dryRun?: boolean): Effect.Effect<Headroom> => {
     if (steps !== undefined) return withNow((settings, now) => steps.headroom(settings, now, model, estimatedTokens, keyId, dryRun))

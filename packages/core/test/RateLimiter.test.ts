@@ -162,6 +162,38 @@ describe("RateLimiter", () => {
       assert.lengthOf(yield* records("reset"), 1)
     }).pipe(Effect.provide(testLayer())))
 
+  it.effect("believes the provider's low remaining counts: no more is sent on the key before their reset than it said was left (calls in flight count), then the window's own limits again", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimiter
+      const m = limitedModel(100, 1_000_000)
+      // OpenAI says 3 requests of 100 are left on key #1 for the next 30 s
+      yield* limiter.observe(m, RateLimitInfo.make({ limitRequests: 100, remainingRequests: 3, resetRequestsMs: 30_000 }), "openai#1")
+      for (let i = 0; i < 3; i++) yield* limiter.reserve(m, 1, "openai#1")
+      const refused = yield* Effect.flip(limiter.reserve(m, 1, "openai#1"))
+      assert.strictEqual(refused.dimension, "provider")
+      assert.strictEqual(refused.retryAfterMs, 30_000)
+      assert.isFalse((yield* limiter.headroom(m, 1, "openai#1")).fits)
+      // another key is not concerned
+      const inFlight = [] as Array<RateLimiterModule.Reservation>
+      for (let i = 0; i < 5; i++) inFlight.push(yield* limiter.reserve(m, 1, "openai#2"))
+      // 7 left on key #2 while 5 calls on it are still on their way: only 2 more may go
+      yield* limiter.observe(m, RateLimitInfo.make({ limitRequests: 100, remainingRequests: 7, resetRequestsMs: 20_000 }), "openai#2")
+      for (let i = 0; i < 2; i++) yield* limiter.reserve(m, 1, "openai#2")
+      assert.strictEqual((yield* Effect.flip(limiter.reserve(m, 1, "openai#2"))).dimension, "provider")
+      // tokens: 5 000 of 1 000 000 left for 6 s on the keyless model
+      const n = limitedModel(100, 1_000_000, "m2")
+      yield* limiter.observe(n, RateLimitInfo.make({ limitTokens: 1_000_000, remainingTokens: 5_000, resetTokensMs: 6_000 }))
+      yield* limiter.reserve(n, 4_000)
+      const tokens = yield* Effect.flip(limiter.reserve(n, 2_000))
+      assert.strictEqual(tokens.dimension, "provider")
+      assert.strictEqual(tokens.retryAfterMs, 6_000)
+      // after the resets, the window's own limits alone
+      yield* TestClock.adjust("30 seconds")
+      yield* limiter.reserve(n, 2_000)
+      for (let i = 0; i < 10; i++) yield* limiter.reserve(m, 1, "openai#1")
+      for (let i = 0; i < 10; i++) yield* limiter.reserve(m, 1, "openai#2")
+    }).pipe(Effect.provide(testLayer())))
+
   it.effect("limits per key: a provider block on one key leaves other keys and the model usable", () =>
     Effect.gen(function* () {
       const limiter = yield* RateLimiter

@@ -7,6 +7,7 @@ import { Events } from "@modelgate/core/Events"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
+import type * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import { Clock, Effect, Exit, Fiber, Layer, Option, Ref, Stream, TestClock } from "effect"
@@ -56,6 +57,8 @@ export interface StackOptions {
   readonly env?: Readonly<Record<string, string>>
   /** The OpenAI keys the fake accepts and the gateway reads (default: one). */
   readonly openAiApiKeys?: ReadonlyArray<string>
+  /** How FakeAnthropic behaves (its limits, its clock). */
+  readonly anthropic?: FakeAnthropic.FakeAnthropicOptions
 }
 
 /** Start the fakes and write the config; returns them and the gateway layer. */
@@ -66,7 +69,8 @@ export const stack = (options: StackOptions = {}) =>
       gateway: { failover: { backoffBaseMs: 1, backoffCapMs: 5, queueDeadlineMs: 0 }, ...options.gateway },
       models: options.models ?? models(),
       env: options.env,
-      openAiApiKeys: options.openAiApiKeys
+      openAiApiKeys: options.openAiApiKeys,
+      anthropic: options.anthropic
     })
     const layer = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(
       Layer.provide(Layer.setConfigProvider(configProvider))

@@ -259,6 +259,37 @@ describe("Gemini error classification", () => {
     assert.include(error.message, "free tier is not available")
     assert.strictEqual(error._tag === "Unauthorized" ? error.keyId : undefined, info.keyId)
   })
+  it("a 429 for an exhausted per-day quota (QuotaFailure ...PerDay...) is not retried before the quota's reset at midnight Pacific, whatever RetryInfo says", () => {
+    const quota = (quotaId: string, retryDelay: string) =>
+      JSON.stringify({
+        error: {
+          code: 429,
+          message: "You exceeded your current quota, please check your plan and billing details. Please retry in 12.3s.",
+          status: "RESOURCE_EXHAUSTED",
+          details: [
+            {
+              "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+              violations: [{ quotaMetric: "generativelanguage.googleapis.com/generate_content_free_tier_requests", quotaId, quotaValue: "250" }]
+            },
+            { "@type": "type.googleapis.com/google.rpc.Help", links: [{ description: "Learn more", url: "https://ai.google.dev/gemini-api/docs/rate-limits" }] },
+            { "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay }
+          ]
+        }
+      })
+    const hint = (body: string, nowMs: number) => {
+      const error = classifyGoogle(errorContextOf("google", info, 429, body, { nowMs }))
+      assert.strictEqual(error._tag, "RateLimited")
+      return error._tag === "RateLimited" ? error.retryAfterMs : undefined
+    }
+    // 2026-01-15 12:00 UTC is 04:00 PST: the daily quota comes back at 08:00 UTC the next day, 20 h later.
+    const noonUtc = Date.UTC(2026, 0, 15, 12)
+    assert.strictEqual(hint(quota("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "12s"), noonUtc), 20 * 3_600_000)
+    // Summer (PDT, UTC-7): 2026-07-01 06:30 UTC is 23:30 PDT: 30 minutes to go.
+    assert.strictEqual(hint(quota("GenerateRequestsPerDayPerProjectPerModel-FreeTier", "0.5s"), Date.UTC(2026, 6, 1, 6, 30)), 30 * 60_000)
+    // A per-minute quota keeps RetryInfo's delay.
+    assert.strictEqual(hint(quota("GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "12s"), noonUtc), 12_000)
+    assert.strictEqual(hint(quota("GenerateContentInputTokensPerModelPerMinute-FreeTier", "0.5s"), noonUtc), 500)
+  })
 })
 
 describe("Gemini stream translation", () => {

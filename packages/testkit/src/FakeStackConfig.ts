@@ -47,6 +47,8 @@ export interface FakeStackOptions {
    * the ConfigProvider holds them as `OPENAI_API_KEY`, `OPENAI_API_KEY_1`, ...
    */
   readonly openAiApiKeys?: ReadonlyArray<string> | undefined
+  /** How FakeAnthropic behaves (its limits, its clock); default its own defaults. */
+  readonly anthropic?: FakeAnthropic.FakeAnthropicOptions | undefined
 }
 
 /** The running fakes and the configuration written for them. */
@@ -66,7 +68,7 @@ export const make = (options: FakeStackOptions): Effect.Effect<FakeStackConfig, 
   Effect.gen(function* () {
     const openAiKeys = options.openAiApiKeys ?? [openAiApiKey]
     const openai = yield* FakeOpenAi.make({ apiKeys: openAiKeys })
-    const anthropic = yield* FakeAnthropic.make()
+    const anthropic = yield* FakeAnthropic.make(options.anthropic)
     const dir = yield* Effect.acquireRelease(
       Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), options.prefix ?? "modelgate-fakes-"))),
       (d) => Effect.sync(() => fs.rmSync(d, { recursive: true, force: true }))

@@ -222,7 +222,7 @@ export const succeeded = (
   const { config, limit } = held
   const settled = rateLimit === undefined
     ? settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried)
-    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried), () => s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf))
+    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried), () => learn(s, held, rateLimit))
   // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
   // in the order of the generator it replaced.
   return flatMapNow(settled, () =>
@@ -244,6 +244,13 @@ export const succeeded = (
         () => cost
       )))
 }
+
+/**
+ * Learn from an answer's rate-limit headers (`RateLimiter.observe`, on the
+ * call's key): a stream's when it opens, a complete answer's in `succeeded`.
+ */
+export const learn = (s: AccountingServices, held: Held, rateLimit: RateLimitInfo): Effect.Effect<void> =>
+  s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf)
 
 /**
  * What a failed HTTP request of the call tells of the provider's limits: its

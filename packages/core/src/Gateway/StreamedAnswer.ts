@@ -7,7 +7,6 @@ import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Exit, Option } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
@@ -60,7 +59,6 @@ const unfinishedUsage = (estimatedPromptTokens: number, chunks: number, reported
 const settleStream = (
   s: Services,
   attempt: Attempt,
-  rateLimit: RateLimitInfo | undefined,
   retried: number | undefined,
   usageSoFar: (() => Usage | undefined) | undefined,
   request: ChatRequest,
@@ -101,7 +99,7 @@ const settleStream = (
     )
   }
   // Not failed, not finished: its client stopped reading (its latency says nothing of the model).
-  const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, rateLimit, finished(summary) ? ctx : { ...ctx, clientLeft: true })
+  const accounted = Accounting.succeeded(s.accounting, attempt.held, usage, undefined, finished(summary) ? ctx : { ...ctx, clientLeft: true })
   const response = Exit.isSuccess(exit) ? Streaming.assemble(summary, `chatcmpl-${requestId}`, attempt.model.id) : undefined
   const answered = (): Effect.Effect<void> => {
     if (response === undefined) return Effect.void
@@ -158,7 +156,8 @@ const answerStream = (
   let usage: Usage | undefined
   const peeledAt = begun.clock.unsafeCurrentTimeMillis()
   // The request's cost: the stream's and the billed answers of its failed attempts.
-  const settle = settleStream(s, attempt, started.rateLimit, started.retried, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost, settled) => {
+  // Its rate-limit headers were learned when it opened (`streamAnswer`), not again at its end.
+  const settle = settleStream(s, attempt, started.retried, started.usageSoFar, request, requirements, begun, cacheTtlMs, peeledAt - attempt.held.startedAt, (cost, settled) => {
     costUsd = toUsd(cost + attempt.chargedBefore)
     usage = settled
   })
@@ -216,7 +215,10 @@ export const streamAnswer = (
           // Opened: the provider answered this request (and its retries), whatever breaks while peeling.
           attempt.opened = 1 + (started.retried ?? 0)
           const hold = { clock: begun.clock, ms: begun.config.failover.streamHoldMs }
-          return Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open, hold), (peeled) => ({ started, peeled }))
+          const peel = Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open, hold), (peeled) => ({ started, peeled }))
+          // Its rate-limit headers are learned now, not when the stream ends: other calls meanwhile keep to them.
+          const learned = started.rateLimit === undefined ? Effect.void : Accounting.learn(s.accounting, attempt.held, started.rateLimit)
+          return learned === Effect.void ? peel : Effect.zipRight(learned, peel)
         })
       },
       after: (attempt, { peeled, started }) =>

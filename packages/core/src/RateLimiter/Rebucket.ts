@@ -10,8 +10,8 @@
  * counted as made earlier than it was, so it never leaves the new window
  * early, and the limiter's error stays one-sided (refusals at most one old
  * bucket early; never an over-admission). Buckets that lie wholly before the
- * new window are dropped; the provider's block, the warning times and the
- * limited flag are kept. `Settle` and `Release` find a moved reservation by
+ * new window are dropped; the provider's block and count of what is left,
+ * the warning times and the limited flag are kept. `Settle` and `Release` find a moved reservation by
  * its id (`SlidingWindow.step`).
  */
 import { BUCKETS, empty, type WindowState } from "./SlidingWindow.js"
@@ -32,6 +32,7 @@ export const rebucket = (state: WindowState, now: number, windowMs: number): Win
     for (const [id, tokens] of state.open[s]!) next.open[t]!.set(id, tokens)
   })
   next.blockedUntil = state.blockedUntil
+  next.providerLeft = state.providerLeft === undefined ? undefined : { ...state.providerLeft }
   next.warnedUntil = [state.warnedUntil[0], state.warnedUntil[1]]
   next.limited = state.limited
   next.limitedUntil = state.limitedUntil

@@ -28,6 +28,12 @@
  * and closes the reservation, so a second settle or release is a no-op, as is
  * settling a reservation whose bucket has already left the window.
  *
+ * The provider's own count of what is left (its rate-limit headers, once low:
+ * `Remaining`) is believed too: until each count's reset, no more requests
+ * or tokens are admitted than it said were left, less the calls still open
+ * when it was learned (they may not have reached the provider yet).
+ * This is the instance's own view (not shared between instances).
+ *
  * A state built for another window length is carried over to the new one by
  * `RateLimiter/Rebucket.ts` (a reload changed `rateLimits.windowMs`).
  *
@@ -58,6 +64,8 @@ export interface WindowState {
   open: Array<Map<string, number>>
   /** The provider said 0 remaining: nothing is admitted before this instant. */
   blockedUntil: number
+  /** What the provider said is left (less the calls open then, less what was admitted since), until its resets. */
+  providerLeft?: ProviderLeft | undefined
   /** No new warning for requests / tokens before these instants. */
   warnedUntil: [number, number]
   /** 1 while the key reads as rate limited (a refusal or provider block), until `limitedUntil`. */
@@ -115,6 +123,14 @@ export interface ShareOf {
   readonly refreshAt: number
 }
 
+/** Requests and tokens the provider said are left, each until its reset (0: none known). */
+export interface ProviderLeft {
+  requests: number
+  requestsUntil: number
+  tokens: number
+  tokensUntil: number
+}
+
 /** The requests and tokens counted in one bucket (absolute `epoch`). */
 export interface BucketCount {
   readonly epoch: number
@@ -135,6 +151,17 @@ export type Op =
   | { readonly _tag: "Settle"; readonly id: string; readonly at: number; readonly tokens: number; readonly retried?: number | undefined }
   | { readonly _tag: "Release"; readonly id: string; readonly at: number }
   | { readonly _tag: "Block"; readonly until: number }
+  /**
+   * The provider's count of what is left (absent: not reported), each until
+   * its reset: replaces what an earlier one said of that dimension.
+   */
+  | {
+    readonly _tag: "Remaining"
+    readonly requests: number | undefined
+    readonly requestsUntil: number
+    readonly tokens: number | undefined
+    readonly tokensUntil: number
+  }
   /**
    * Whether `tokens` fit now; reserves nothing. A peek with no room for even a
    * minimal request marks the key limited (announced once), one with room
@@ -188,6 +215,7 @@ const slotOf = (epoch: number) => epoch % slots
  */
 export const idleAt = (state: WindowState): number => {
   let at = Math.max(state.blockedUntil, state.limitedUntil, state.warnedUntil[0], state.warnedUntil[1])
+  if (state.providerLeft !== undefined) at = Math.max(at, state.providerLeft.requestsUntil, state.providerLeft.tokensUntil)
   for (const epoch of state.epochs) if (epoch !== -1) at = Math.max(at, (epoch + BUCKETS + 1) * state.bucketMs)
   return at
 }
@@ -225,6 +253,14 @@ const waitFor = (perBucket: ReadonlyArray<number>, need: number, limit: number, 
   return (k + 1) * bucketMs - now
 }
 
+/** How long until the provider's count of what is left has room for one request of `tokens` (0: now, or none known). */
+const waitForProvider = (left: ProviderLeft | undefined, now: number, tokens: number): number => {
+  if (left === undefined) return 0
+  const requests = left.requestsUntil > now && left.requests < 1 ? left.requestsUntil - now : 0
+  const forTokens = left.tokensUntil > now && left.tokens < tokens ? left.tokensUntil - now : 0
+  return Math.max(requests, forTokens)
+}
+
 const check = (state: WindowState, now: number, tokens: number, limits: Limits) => {
   const k = Math.floor(now / state.bucketMs)
   // Fast path, no allocation: sum the live buckets; when the request fits and no provider block
@@ -255,13 +291,14 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
     if (shared.blockedUntil > blockedUntil) blockedUntil = shared.blockedUntil
     if (shared.instances > 1) overShare = outsideShare(shared, ownRequests, ownTokens, tokens, limits)
   }
-  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && blockedUntil <= now && overShare === 0) {
+  const waitLeft = waitForProvider(state.providerLeft, now, tokens)
+  if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && blockedUntil <= now && waitLeft === 0 && overShare === 0) {
     return { k, ok: true, retryAfterMs: 0, dimension: "requests" as Outcome["dimension"], requestsUsed, tokensUsed }
   }
   const w = windowOf(state, k)
   const waitRequests = waitFor(w.requests, 1, limits.rpm, k, state.bucketMs, now)
   const waitTokens = waitFor(w.tokens, tokens, limits.tpm, k, state.bucketMs, now)
-  const waitProvider = Math.max(0, blockedUntil - now)
+  const waitProvider = Math.max(0, blockedUntil - now, waitLeft)
   // Over the share: room comes at the next sync, or (a sync overdue: the store is failing) as own buckets leave the window.
   const waitShare = overShare === 0 ? 0 : shared!.refreshAt > now ? shared!.refreshAt - now : (k + 1) * state.bucketMs - now
   const retryAfterMs = Math.max(waitRequests, waitTokens, waitProvider, waitShare)
@@ -465,6 +502,11 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
       state.requests[s] = state.requests[s]! + 1
       state.tokens[s] = state.tokens[s]! + op.tokens
       state.open[s]!.set(op.id, op.tokens)
+      const left = state.providerLeft
+      if (left !== undefined) {
+        if (left.requestsUntil > now) left.requests -= 1
+        if (left.tokensUntil > now) left.tokens = Math.max(0, left.tokens - op.tokens)
+      }
       const requestsUsed = c.requestsUsed + 1
       const tokensUsed = c.tokensUsed + op.tokens
       if (op.warnAt !== undefined) {
@@ -499,6 +541,27 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
         state.requests[s] = Math.max(0, state.requests[s]! - 1)
         open.delete(op.id)
       }
+      return noChange(signals)
+    }
+    case "Remaining": {
+      // The calls still open may not have reached the provider when it counted: what is left is theirs first.
+      let openRequests = 0
+      let openTokens = 0
+      for (let t = 0; t < slots; t++) {
+        if (state.epochs[t] === -1) continue
+        openRequests += state.open[t]!.size
+        for (const charged of state.open[t]!.values()) openTokens += charged
+      }
+      const left = state.providerLeft ?? { requests: 0, requestsUntil: 0, tokens: 0, tokensUntil: 0 }
+      if (op.requests !== undefined && op.requestsUntil > now) {
+        left.requests = Math.max(0, op.requests - openRequests)
+        left.requestsUntil = op.requestsUntil
+      }
+      if (op.tokens !== undefined && op.tokensUntil > now) {
+        left.tokens = Math.max(0, op.tokens - openTokens)
+        left.tokensUntil = op.tokensUntil
+      }
+      state.providerLeft = left.requestsUntil > now || left.tokensUntil > now ? left : undefined
       return noChange(signals)
     }
     case "Block": {

@@ -12,12 +12,17 @@ import {
 import { Option, Schema } from "effect"
 import { detailOf, type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
 import { parseDuration, standardRetryAfter } from "../internal/headers.js"
+import { isPerDay, untilPacificMidnight } from "./DailyQuota.js"
 
 /** One entry of `error.details`: RetryInfo, ErrorInfo, QuotaFailure, Help, ... */
 export const StatusDetail = Schema.Struct({
   "@type": Schema.optional(Schema.String),
   retryDelay: Schema.optional(Schema.String),
-  reason: Schema.optional(Schema.String)
+  reason: Schema.optional(Schema.String),
+  violations: Schema.optional(Schema.Array(Schema.Struct({
+    quotaId: Schema.optional(Schema.String),
+    quotaMetric: Schema.optional(Schema.String)
+  })))
 })
 
 /** google.rpc.Status as Gemini sends it: `{"error":{"code","message","status","details"}}`. */
@@ -40,6 +45,19 @@ export const retryDelayOf = (body: GoogleErrorBody | undefined): number | undefi
   return parseDuration(info?.retryDelay)
 }
 
+/**
+ * The wait a 429 asks for: until the day's end (midnight Pacific) when its
+ * `QuotaFailure` names an exhausted per-day quota (its `RetryInfo` says
+ * seconds, but nothing is served before then), else `RetryInfo.retryDelay`.
+ */
+export const rateLimitWaitOf = (body: GoogleErrorBody | undefined, nowMs: number): number | undefined => {
+  const daily = body?.error.details?.some((d) =>
+    d["@type"]?.endsWith("google.rpc.QuotaFailure") === true && d.violations?.some(isPerDay) === true
+  ) === true
+  const delay = retryDelayOf(body)
+  return daily ? Math.max(delay ?? 0, untilPacificMidnight(nowMs)) : delay
+}
+
 const contextPattern = /input token count|exceeds the maximum number of tokens|context (window|length)|too long/i
 
 /** The HTTP status that goes with a google.rpc status name (for errors inside a 200 stream). */
@@ -58,7 +76,8 @@ export const statusOfRpc: Readonly<Record<string, number>> = {
 
 /**
  * Classify a non-2xx Gemini answer into exactly one error: 429
- * RESOURCE_EXHAUSTED is RateLimited with `RetryInfo.retryDelay`; 402 (credit
+ * RESOURCE_EXHAUSTED is RateLimited with `RetryInfo.retryDelay` (until
+ * midnight Pacific for a per-day quota: `rateLimitWaitOf`); 402 (credit
  * exhausted), a 400 with `API_KEY_INVALID` and a 400 FAILED_PRECONDITION
  * (the project's billing or location) are Unauthorized; a 400/500
  * saying the input has too many tokens is ContextLengthExceeded; 504
@@ -69,7 +88,7 @@ export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
   const parsed = Option.getOrUndefined(decodeGoogleError(ctx.body))
   const detail = detailOf(ctx, parsed && `${parsed.error.status ?? parsed.error.code ?? ctx.status}: ${parsed.error.message ?? ""}`)
   const fields = fieldsOf(ctx, detail)
-  const retryAfterMs = retryDelayOf(parsed) ?? standardRetryAfter(ctx.headers, ctx.nowMs)
+  const retryAfterMs = rateLimitWaitOf(parsed, ctx.nowMs) ?? standardRetryAfter(ctx.headers, ctx.nowMs)
   const keyInvalid = parsed?.error.details?.some((d) => d.reason === "API_KEY_INVALID") === true
   const status = ctx.status
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
