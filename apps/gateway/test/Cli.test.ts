@@ -3,11 +3,12 @@
  * doubles and the console captured.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { ModelMetadata } from "@modelgate/domain/Model"
+import { Effect, Exit, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { seen } from "./support/Doubles.js"
+import { models, seen } from "./support/Doubles.js"
 import { run, runWith, writeConfig } from "./support/RunCli.js"
 
 describe("cli", () => {
@@ -35,13 +36,14 @@ describe("cli", () => {
 
   it.effect("keys new prints a key and an entry that config validate accepts; an empty name fails", () =>
     Effect.gen(function* () {
-      const { exit, out } = yield* run("keys", "new", "--name", "search-team", "--agent-type", "search", "--rpm", "120", "--model", "gpt-4o-mini", "--model", "claude-haiku-4-5")
+      const { exit, out } = yield* run("keys", "new", "--name", "search-team", "--agent-type", "search", "--rpm", "120", "--model", "gpt-test", "--model", "claude-test")
       assert.isTrue(Exit.isSuccess(exit))
       const key = /^\s+(mg-\S+)$/m.exec(out)?.[1]
       assert.isDefined(key)
       const entry = JSON.parse(out.trim().split("\n").at(-1)!)
-      assert.deepStrictEqual(entry, { name: "search-team", sha256: createHash("sha256").update(key!).digest("hex"), agentType: "search", rpm: 120, models: ["gpt-4o-mini", "claude-haiku-4-5"] })
-      const dir = writeConfig({ "gateway.json": { auth: { virtualKeys: [entry] } }, "models.json": { models: [] } })
+      assert.deepStrictEqual(entry, { name: "search-team", sha256: createHash("sha256").update(key!).digest("hex"), agentType: "search", rpm: 120, models: ["gpt-test", "claude-test"] })
+      // The models it names are in models.json: validate refuses a key naming a model the file lacks (a typo).
+      const dir = writeConfig({ "gateway.json": { auth: { virtualKeys: [entry] } }, "models.json": { models: models.map((m) => Schema.encodeSync(ModelMetadata)(m)) } })
       assert.isTrue(Exit.isSuccess((yield* run("config", "validate", dir)).exit))
       const empty = yield* run("keys", "new", "--name", " ")
       assert.isTrue(Exit.isFailure(empty.exit))

@@ -45,6 +45,15 @@ describe("bad usage names the flag and the value", () => {
       assert.include(yield* usageError("demo", "--port", "abc"), `--port "abc"`)
     }))
 
+  it.effect("serve --host \"\": refused (an empty host listens on every interface, not 127.0.0.1)", () =>
+    Effect.gen(function* () {
+      for (const args of [["--host", ""], ["--host="], ["--host", " "]]) {
+        const err = yield* usageError("serve", ...args)
+        assert.include(err, "--host")
+        assert.include(err, "127.0.0.1")
+      }
+    }))
+
   it.effect("keys new --rpm x: the flag and the value", () =>
     Effect.gen(function* () {
       for (const value of ["x", "0"]) {

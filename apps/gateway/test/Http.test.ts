@@ -263,6 +263,11 @@ describe("http", () => {
         const missing = yield* request("/admin/models/nope", { method: "PATCH", body: JSON.stringify({ enabled: false }), headers: bearer })
         assert.strictEqual(missing.status, 404)
         assert.include(missing.json.error.message, "nope")
+        // A body that is no object (`[]` would apply an empty change) is a 400, the model unchanged.
+        const array = yield* request("/admin/models/gpt-new", { method: "PATCH", body: "[]", headers: bearer })
+        assert.strictEqual(array.status, 400, array.text)
+        assert.strictEqual(array.json.error.code, "invalid_model")
+        assert.include(array.json.error.message, "an array")
       }))
 
     it.effect("admin health, reload, costs, budgets and the selection dry-run", () =>

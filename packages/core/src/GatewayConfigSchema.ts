@@ -32,9 +32,38 @@ export class ServerTimeouts extends Schema.Class<ServerTimeouts>("ServerTimeouts
   )
 ) {}
 
+/** The interface to listen on: never empty (Node would listen on every interface, not the default 127.0.0.1). */
+const ListenHost = Schema.String.pipe(
+  Schema.filter((host) =>
+    /^\S+$/.test(host) ||
+    `expected the interface to listen on, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface), with no spaces; actual ${JSON.stringify(host)} (an empty one would listen on every interface)`
+  )
+)
+
+/** Is `value` an origin as a browser sends it in `Origin` (`https://app.example.com`, `http://localhost:3000`)? */
+const isOrigin = (value: string): boolean => {
+  if (!URL.canParse(value)) return false
+  const url = new URL(value)
+  return url.protocol === "http:" || url.protocol === "https:" ? url.origin === value : /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]+$/.test(value)
+}
+
+/**
+ * A CORS origin: `*`, or exactly what a browser sends (scheme, host, port; lower
+ * case, no default port, no path or trailing slash). Anything else would never
+ * match, allowing nobody without a word.
+ */
+const CorsOrigin = Schema.NonEmptyTrimmedString.pipe(
+  Schema.filter((value) => {
+    if (value === "*" || isOrigin(value)) return true
+    const origin = URL.canParse(value) ? new URL(value).origin : "null"
+    const hint = origin === "null" ? "" : ` (did you mean ${JSON.stringify(origin)}?)`
+    return `expected * or an origin as a browser sends it: scheme://host[:port], lower case, no path or trailing slash${hint}; actual ${JSON.stringify(value)}`
+  })
+)
+
 /** HTTP listener. */
 export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
-  host: withDefault(Schema.String, () => "127.0.0.1"),
+  host: withDefault(ListenHost, () => "127.0.0.1"),
   port: withDefault(Schema.Int.pipe(Schema.between(0, 65535)), () => 8787),
   maxBodyBytes: withDefault(PositiveInt, () => 10 * 1024 * 1024),
   shutdownGraceMs: withDefault(PositiveInt, () => 10_000),
@@ -50,7 +79,7 @@ export class ServerConfig extends Schema.Class<ServerConfig>("ServerConfig")({
    * `https://app.example.com`, or `*` for any. Empty (the default): no CORS
    * headers, and a browser's preflight is not answered.
    */
-  cors: withDefault(Schema.Array(Schema.NonEmptyTrimmedString), () => []),
+  cors: withDefault(Schema.Array(CorsOrigin), () => []),
   /**
    * Serve the dashboard at `/dashboard` (a page reading the JSON API with
    * the key its user types; the page itself holds no data).

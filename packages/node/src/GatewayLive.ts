@@ -9,6 +9,7 @@
  */
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
+import { warnUnknownBudgetModels } from "@modelgate/core/CostTracker/UnknownModels"
 import * as Events from "@modelgate/core/Events"
 import * as EventsSync from "@modelgate/core/Events/Sync"
 import * as Failover from "@modelgate/core/Failover"
@@ -199,12 +200,15 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     })
   )
 
+  /** From start on: a warning whenever budgets name a model the registry does not have (they hold for no request). */
+  const budgetModels = Layer.scopedDiscard(warnUnknownBudgetModels)
+
   // Every instance's events to every instance's subscribers (`Events/Sync.ts`).
   const eventsSync = Layer.unwrapEffect(
     Effect.map(target, ({ fastSyncMs }) => EventsSync.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
   ).pipe(Layer.provide(options.eventLogStore ?? EventLogStoreSql.layer))
 
-  return Layer.mergeAll(Gateway.layer, validateKeys, eventsSync).pipe(
+  return Layer.mergeAll(Gateway.layer, validateKeys, budgetModels, eventsSync).pipe(
     Layer.provideMerge(Failover.layer),
     Layer.provideMerge(ModelSelector.layer),
     Layer.provideMerge(

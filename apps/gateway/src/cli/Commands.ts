@@ -43,7 +43,8 @@ export const valueFlags: ReadonlyArray<BadUsage.ValueFlag> = [
   portFlag,
   rpmFlag,
   byFlag,
-  BadUsage.textFlag("host", "an interface address, e.g. 127.0.0.1"),
+  // Never empty: Node would listen on every interface, not on 127.0.0.1.
+  { ...BadUsage.textFlag("host", "an interface address, e.g. 127.0.0.1 or 0.0.0.0, not empty"), accepts: (raw) => /^\S+$/.test(raw) },
   BadUsage.textFlag("config", "a configuration directory"),
   BadUsage.textFlag("since", "30m, 24h, 7d, an ISO date or epoch ms"),
   BadUsage.textFlag("name", "the team or client the key is for"),

@@ -11,6 +11,7 @@ import { GatewayConfigData } from "../GatewayConfigSchema.js"
 import { checkModelsText } from "../ModelRegistry/Validation.js"
 import { envProblems, loadAll } from "./Load.js"
 import { deepMerge, isPlainObject } from "./Merge.js"
+import { type UnknownModelReference, unknownModelReferences } from "./ModelReferences.js"
 
 /** What `validate` checks besides `gateway.json`. */
 export interface ValidateOptions {
@@ -25,7 +26,9 @@ export interface ValidateOptions {
  * (both required by the gateway: "file not found" with their paths),
  * `gateway.json` (optional), the overlays (each merged over the base; checked
  * too when `gateway.json` has errors, then only for what the overlay sets), the
- * environment variables, and `models.json`'s content. An empty array means the
+ * environment variables, `models.json`'s content, and the model ids the
+ * configuration names (`budgets.perModel`, virtual keys' `models`) that
+ * `models.json` lacks (a typo; at run time only a warning). An empty array means the
  * directory is valid. Never fails.
  */
 export const validate = (
@@ -77,7 +80,28 @@ export const validate = (
     const models = yield* Effect.either(readOptional(modelsFile))
     if (Either.isLeft(models)) errors.push(models.left)
     else if (Option.isNone(models.right)) errors.push(new ConfigError({ file: modelsFile, path: "", reason: "file not found" }))
-    else push(checkModelsText(modelsFile, models.right.value, new Set(options.knownProviders ?? KnownProviders)))
+    else {
+      const checked = checkModelsText(modelsFile, models.right.value, new Set(options.knownProviders ?? KnownProviders))
+      push(checked)
+      if (Either.isRight(checked)) {
+        // Read from the files as written, so that they are listed whatever else is wrong in them.
+        const ids = new Set<string>(checked.right.map((m) => m.id))
+        const baseFile = path.join(directory, "gateway.json")
+        const unknown = (file: string) => (r: UnknownModelReference) =>
+          new ConfigError({ file, path: r.path, reason: `unknown model id ${JSON.stringify(r.id)}: ${modelsFile} has no such model` })
+        const baseJson = yield* Effect.orElseSucceed(readJson(baseFile), (): unknown => ({}))
+        errors.push(...unknownModelReferences(baseJson, ids).map(unknown(baseFile)))
+        for (const environment of environments) {
+          const overlayFile = path.join(envDir, `${environment}.json`)
+          const overlayJson = yield* Effect.orElseSucceed(readJson(overlayFile), (): unknown => ({}))
+          errors.push(
+            ...unknownModelReferences(deepMerge(baseJson, overlayJson), ids)
+              .filter((r) => overlaySetsKeys(baseJson, overlayJson, r.keys.map(String)))
+              .map(unknown(overlayFile))
+          )
+        }
+      }
+    }
     return errors
   })
 
@@ -92,10 +116,14 @@ const readJson = (file: string) =>
  * path, replaces a subtree on the way (a scalar or an array), or adds a key the
  * base does not have; false when the value comes from the base.
  */
-const overlaySets = (base: unknown, overlay: unknown, path: string): boolean => {
+const overlaySets = (base: unknown, overlay: unknown, path: string): boolean =>
+  overlaySetsKeys(base, overlay, path.split(/[.[\]]+/).filter((k) => k !== ""))
+
+/** `overlaySets` with the path as its keys (a key may hold any character). */
+const overlaySetsKeys = (base: unknown, overlay: unknown, keys: ReadonlyArray<string>): boolean => {
   let b = base
   let o = overlay
-  for (const key of path.split(/[.[\]]+/).filter((k) => k !== "")) {
+  for (const key of keys) {
     if (!isPlainObject(o)) return true
     if (!Object.hasOwn(o, key)) return false
     if (!isPlainObject(b) || !Object.hasOwn(b, key)) return true

@@ -14,7 +14,13 @@ import type { ModelOverride } from "../ModelStore.js"
 const reservedId = "auto"
 const reservedReason = `"${reservedId}" is reserved: a request for model ${reservedId} lets the gateway choose among the models`
 
-/** Duplicate ids, the reserved id, unknown providers, reasoning efforts a provider cannot take and unknown fallback ids of a decoded model list. */
+/** Why `model` cannot be served as it is: an answer limit the context window (prompt and answer) cannot hold. */
+const outputProblem = (model: ModelMetadata): string | undefined =>
+  model.maxOutputTokens > model.contextWindow
+    ? `maxOutputTokens ${model.maxOutputTokens} is more than the contextWindow of ${model.contextWindow} (the window holds the prompt and the answer)`
+    : undefined
+
+/** Duplicate ids, the reserved id, unknown providers, reasoning efforts a provider cannot take, answer limits over the context window and unknown fallback ids of a decoded model list. */
 export const checkModelSet = (
   file: string,
   models: ReadonlyArray<ModelMetadata>,
@@ -49,6 +55,8 @@ const checkEntries = (
     if (effort !== undefined) {
       errors.push(new ConfigError({ file, path: `models[${i}].reasoningEfforts.${effort.effort}`, reason: effort.reason }))
     }
+    const output = outputProblem(model)
+    if (output !== undefined) errors.push(new ConfigError({ file, path: `models[${i}].maxOutputTokens`, reason: output }))
   }
   for (const [i, model] of entries) {
     model.fallbacks.forEach((fallback, j) => {
@@ -106,7 +114,7 @@ const invalid = (modelId: string, error: ParseResult.ParseError) => {
   return new InvalidModel({ modelId, field: issue?.path || "(model)", reason: issue?.message ?? error.message })
 }
 
-/** Checks against the rest of the registry: provider known, efforts its provider takes, fallbacks present and not the model itself. */
+/** Checks against the rest of the registry: provider known, efforts its provider takes, answer limit within the window, fallbacks present and not the model itself. */
 const checkAgainst = (
   model: ModelMetadata,
   others: ReadonlyArray<ModelMetadata>,
@@ -121,6 +129,8 @@ const checkAgainst = (
   if (effort !== undefined) {
     return Effect.fail(new InvalidModel({ modelId: model.id, field: `reasoningEfforts.${effort.effort}`, reason: effort.reason }))
   }
+  const output = outputProblem(model)
+  if (output !== undefined) return Effect.fail(new InvalidModel({ modelId: model.id, field: "maxOutputTokens", reason: output }))
   const ids = new Set(others.map((m) => m.id))
   for (const [j, fallback] of model.fallbacks.entries()) {
     if (fallback === model.id) {
@@ -160,11 +170,15 @@ export const validatePatch = (
   knownProviders: ReadonlySet<string>
 ): Effect.Effect<{ readonly patch: ModelPatch; readonly model: ModelMetadata }, InvalidModel> =>
   Effect.gen(function* () {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      const actual = Array.isArray(input) ? "an array" : input === null ? "null" : `a ${typeof input}`
+      return yield* new InvalidModel({ modelId: existing.id, field: "(model)", reason: `expected an object of the fields to change, actual ${actual}` })
+    }
     const otherId = idOf(input, existing.id)
     if (otherId !== existing.id) {
       return yield* new InvalidModel({ modelId: existing.id, field: "id", reason: `the id of a model cannot change (got "${otherId}")` })
     }
-    const body = typeof input === "object" && input !== null ? Object.fromEntries(Object.entries(input).filter(([k]) => k !== "id")) : input
+    const body = Object.fromEntries(Object.entries(input).filter(([k]) => k !== "id"))
     const patch = yield* Schema.decodeUnknown(ModelPatch, { onExcessProperty: "error" })(body).pipe(Effect.mapError((error) => invalid(existing.id, error)))
     const model = yield* Schema.decodeUnknown(ModelMetadata)({
       ...Schema.encodeSync(ModelMetadata)(existing),
@@ -182,7 +196,8 @@ export const applyPatch = (model: ModelMetadata, patch: ModelPatch): ModelMetada
 /**
  * The registry: `base` (the models file) with the overrides applied in order.
  * Patches of models no longer in the file are skipped, and fallback ids that no
- * longer exist are dropped; both are returned as warnings.
+ * longer exist are dropped; both are returned as warnings, as is a model whose
+ * `maxOutputTokens` a patch left over the file's new `contextWindow` (kept as it is).
  */
 export const mergeOverrides = (
   base: ReadonlyArray<ModelMetadata>,
@@ -200,6 +215,8 @@ export const mergeOverrides = (
     }
   }
   const models = [...byId.values()].map((model) => {
+    const output = outputProblem(model)
+    if (output !== undefined) warnings.push(`${model.id}: ${output}`)
     const kept = model.fallbacks.filter((f) => byId.has(f) && f !== model.id)
     if (kept.length === model.fallbacks.length) return model
     warnings.push(`${model.id}: dropped unknown fallbacks ${model.fallbacks.filter((f) => !kept.includes(f)).join(", ")}`)
