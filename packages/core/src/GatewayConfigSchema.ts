@@ -7,6 +7,8 @@ import { Schema } from "effect"
 const Positive = Schema.Number.pipe(Schema.finite(), Schema.positive())
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const Fraction = Schema.Number.pipe(Schema.between(0, 1))
+/** A time in ms, 0 or more: finite (JSON reads 1e999 as Infinity, a wait without end). */
+const NonNegativeMs = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
 const withDefault = <A, I, R>(schema: Schema.Schema<A, I, R>, value: () => NoInfer<A>) =>
   Schema.optionalWith(schema, { default: value })
 
@@ -176,11 +178,11 @@ export class EventsConfig extends Schema.Class<EventsConfig>("EventsConfig")({
 /** Failover between candidates. */
 export class FailoverConfig extends Schema.Class<FailoverConfig>("FailoverConfig")({
   maxAttempts: withDefault(PositiveInt, () => 4),
-  backoffBaseMs: withDefault(Schema.NonNegative, () => 50),
-  backoffCapMs: withDefault(Schema.NonNegative, () => 2_000),
+  backoffBaseMs: withDefault(NonNegativeMs, () => 50),
+  backoffCapMs: withDefault(NonNegativeMs, () => 2_000),
   excessiveThreshold: withDefault(PositiveInt, () => 10),
   excessiveWindowMs: withDefault(PositiveInt, () => 300_000),
-  queueDeadlineMs: withDefault(Schema.NonNegative, () => 30_000),
+  queueDeadlineMs: withDefault(NonNegativeMs, () => 30_000),
   queueCapacity: withDefault(PositiveInt, () => 1_000),
   /**
    * How long a stream whose first chunks carry none of the answer (a

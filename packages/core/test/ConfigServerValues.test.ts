@@ -6,7 +6,8 @@
  * equal one (a trailing slash, a path, no scheme, upper case, the default
  * port) silently allows nobody: it is a problem of the file, named by its path.
  * An empty `server.host` (`HOST=` in a `.env`) would listen on every
- * interface, not on 127.0.0.1: refused, naming the variable.
+ * interface, not on 127.0.0.1: refused, naming the variable. A failover time
+ * of 1e999 (JSON's Infinity) would wait without end: refused.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { NodeContext } from "@effect/platform-node"
@@ -52,4 +53,15 @@ describe("server.host", () => {
       fs.rmSync(dir, { recursive: true })
       assert.deepStrictEqual(found.map((e) => `${e.file}:${e.path}`), ["environment variable HOST:server.host"])
     }).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["HOST", ""]]))), Effect.provide(NodeContext.layer)))
+})
+
+describe("failover times", () => {
+  it("1e999 (JSON's Infinity: wait or back off forever) is refused, naming the field", () => {
+    const json = JSON.parse(`{"failover": {"queueDeadlineMs": 1e999, "backoffBaseMs": 1e999, "backoffCapMs": 1e999}}`)
+    assert.deepStrictEqual(
+      decodeProblems(json).map((p) => p.split(":")[0]).sort(),
+      ["failover.backoffBaseMs", "failover.backoffCapMs", "failover.queueDeadlineMs"]
+    )
+    assert.deepStrictEqual(decodeProblems({ failover: { queueDeadlineMs: 0, backoffBaseMs: 0, backoffCapMs: 2_000 } }), [])
+  })
 })
