@@ -10,7 +10,7 @@ import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { CacheControl } from "@modelgate/core/ResponseCache"
 import type { ConfigError, InvalidModel, ModelNotFound, StoreError } from "@modelgate/domain/Errors"
 import { ModelMetadata } from "@modelgate/domain/Model"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Either, Option, Schema } from "effect"
 import { ApiError, invalidRequest } from "./ApiError.js"
 import { adminBodyLimit, readJson } from "./Body.js"
 import { json } from "./Info.js"
@@ -55,19 +55,29 @@ export const make = Effect.gen(function* () {
       Effect.map((model) => json(encodeModel(model)))
     )
 
+  /** A reload's refusal of one file, saying whether the other (`applied`) was reloaded. */
+  const refusedReload = (error: RegistryError, applied: string | undefined) => {
+    const refused = fromRegistryError(error)
+    return Effect.fail(applied === undefined ? refused : new ApiError({ ...refused, message: `${refused.message} (${applied} was reloaded and is in force)` }))
+  }
+
   /**
-   * `POST /admin/reload`: both files read again. `changed` says whether the
-   * gateway configuration or the models (file and stored additions) differ
-   * from those in force before; a reload that changes nothing publishes no
-   * `ConfigReloaded`.
+   * `POST /admin/reload`: both files read again, each applied on its own (as
+   * the file watcher applies them). `changed` says whether the gateway
+   * configuration or the models (file and stored additions) differ from
+   * those in force before; a reload that changes nothing publishes no
+   * `ConfigReloaded`. When one file is refused, the 400 says whether the
+   * other was reloaded and is in force.
    */
   const reload = Effect.gen(function* () {
     const before = yield* config.get
     const modelsBefore = listed(yield* registry.all)
-    const after = yield* Effect.mapError(config.reload, fromRegistryError)
-    const models = yield* Effect.mapError(registry.reload, fromRegistryError)
-    const changed = after !== before || listed(models) !== modelsBefore
-    return json({ status: "reloaded", models: models.length, changed })
+    const after = yield* Effect.either(config.reload)
+    const models = yield* Effect.either(registry.reload)
+    if (Either.isLeft(after)) return yield* refusedReload(after.left, Either.isRight(models) ? "models.json" : undefined)
+    if (Either.isLeft(models)) return yield* refusedReload(models.left, "gateway.json")
+    const changed = after.right !== before || listed(models.right) !== modelsBefore
+    return json({ status: "reloaded", models: models.right.length, changed })
   })
 
   const healthAll = Effect.map(health.all, (all) => json({ object: "list", data: all }))
