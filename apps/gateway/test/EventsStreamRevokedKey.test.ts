@@ -1,16 +1,18 @@
 /**
  * A virtual key's `GET /v1/events` follows reloads as its other requests do:
  * once a reload revokes the key, or binds it to another agent type, its open
- * event stream ends (at its next keep-alive, within 15 s), so a revoked key
- * reads no more events and a re-bound key reconnects with its new scope.
+ * event stream ends (at its next event or keep-alive, within 15 s), so a
+ * revoked key reads no more events and a re-bound key reconnects with its new scope.
  * Before, a stream let in once ran on for as long as the client kept it open,
  * revoked or not, scoped to the agent type it started with.
  */
 import { HttpServer } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
+import { Events } from "@modelgate/core/Events"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import { AuthConfig, defaultConfig, GatewayConfigData, VirtualKey } from "@modelgate/core/GatewayConfigSchema"
+import { BudgetExceededEvent } from "@modelgate/domain/Events"
 import { ConfigProvider, Context, Effect, Layer, SubscriptionRef, TestClock } from "effect"
 import { createHash } from "node:crypto"
 import * as Http from "node:http"
@@ -40,7 +42,7 @@ const serve = (initial: ReadonlyArray<typeof team>) =>
     )
     const address = Context.get(context, HttpServer.HttpServer).address
     const port = address._tag === "TcpAddress" ? address.port : 0
-    return { ref, port }
+    return { ref, port, events: Context.get(context, Events) }
   })
 
 /** An open `GET /v1/events` with `key`: what it received so far, and whether the server ended it. */
@@ -103,6 +105,28 @@ describe("/v1/events of a virtual key across reloads", () => {
       assert.isTrue(revoked.ended, "the revoked key's stream ended")
       assert.isTrue(rebound.ended, "the re-bound key's stream ended")
       assert.strictEqual(revoked.text.split(": keep-alive").length - 1, 1, "no keep-alive after the revocation")
+    }), { timeout: 15_000 })
+
+  it.scoped("a revoked key is sent no event published after the reload, even before its next keep-alive", () =>
+    Effect.gen(function* () {
+      const { events, port, ref } = yield* serve([team, other])
+      const revoked = yield* listen(port, teamKey)
+      const kept = yield* listen(port, otherKey)
+      yield* until(() => revoked.text.includes(": connected") && kept.text.includes(": connected"))
+      const exceeded = (budget: string) => new BudgetExceededEvent({ at: 1, budget, period: "daily", spentUsd: 2, limitUsd: 1 })
+      yield* events.publish(exceeded("agentType:search"))
+      yield* until(() => revoked.text.includes("agentType:search"))
+      assert.include(revoked.text, "agentType:search", "the team's own event, while its key is in force")
+
+      yield* SubscriptionRef.set(ref, configOf([other]))
+      yield* applied(port, teamKey)
+      // An event every team sees, published after the revocation and before any keep-alive.
+      yield* events.publish(exceeded("global"))
+      yield* until(() => kept.text.includes("global") && (revoked.ended || revoked.text.includes("global")))
+      assert.include(kept.text, "global")
+      assert.notInclude(revoked.text, "global", "a revoked key read an event published after its revocation")
+      assert.isTrue(revoked.ended, "the revoked key's stream ended at that event")
+      assert.isFalse(kept.ended)
     }), { timeout: 15_000 })
 
   it.scoped("a key kept as it was keeps its stream across reloads", () =>

@@ -55,10 +55,10 @@ layer(TestPostgres.layer, { timeout: 60_000, excludeTestServices: true })("two g
 
       const added = { ...models().models[0], id: "gpt-4o-mini-shared", displayName: "added on a" }
       yield* Effect.flatMap(ModelRegistry, (r) => r.add(added)).pipe(Effect.provide(a))
-      // The response cache: a's answer is a hit on b within `database.syncIntervalMs`, with no provider call.
+      // The response cache: a's answer is a hit on b (for the same agent type) within `database.syncIntervalMs`, with no provider call.
       const calls = (yield* fakes.openai.requests).length
       yield* poll(
-        Effect.flatMap(Gateway, (g) => g.complete(question, defaultRequirements)).pipe(Effect.map((r) => r.meta.cacheHit), Effect.provide(b)),
+        Effect.flatMap(Gateway, (g) => g.complete(question, { ...defaultRequirements, agentType: "team-a" })).pipe(Effect.map((r) => r.meta.cacheHit), Effect.provide(b)),
         (hit) => hit,
         5_000,
         "a's answer as a cache hit on b"

@@ -157,13 +157,15 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
    * `X-Accel-Buffering: no` so that proxies (nginx) pass each event on at
    * once. For a team (a virtual key's agent type), only its own requests'
    * per-request events are shown, other teams' budget events are left out
-   * and a `ConfigRejected` names the file only (`shownTo`). `admitted` is asked before each keep-alive: once it says no
-   * (the key was revoked or re-bound by a reload), the stream ends.
+   * and a `ConfigRejected` names the file only (`shownTo`). `admitted` is asked before each event and keep-alive: once
+   * it says no (the key was revoked or re-bound by a reload), the stream ends, sending nothing more.
    */
   const eventStream = (team?: string | undefined, admitted: () => boolean = always) => Effect.sync(() =>
     HttpServerResponse.stream(
       Stream.merge(
         events.subscribe.pipe(
+          // Asked before each event too: a revoked key is sent nothing published after its reload.
+          Stream.takeWhile(() => admitted()),
           team === undefined ? identity : Stream.filterMap(shownTo(team)),
           Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))
         ),

@@ -44,14 +44,23 @@ export interface Begun {
   readonly traced: boolean
 }
 
+/**
+ * `model` as the cache keys it for a request of `agentType`: each agent type
+ * (a team: a virtual key binds it) has answers of its own, never replayed to
+ * another (a hit would tell it that someone asked exactly this); requests
+ * with none share theirs, under the keys they always had.
+ */
+const teamScoped = (model: string, agentType: string | undefined): string =>
+  agentType === undefined ? model : `${model}|agentType:${agentType}`
+
 /** The cache key of a cacheable request (none when the cache does not apply). */
 const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
   s.cache.key(
     request,
-    explicit?.id ??
+    teamScoped(explicit?.id ??
       `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}${
         requirements.allowedModels === undefined ? "" : `|only:${[...requirements.allowedModels].sort().join(",")}`
-      }`
+      }`, requirements.agentType)
   )
 
 /**
@@ -63,7 +72,7 @@ const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequire
 export const answerKey = (s: Services, request: ChatRequest, begun: Begun, answered: string): string | undefined =>
   begun.key === undefined || begun.explicit === undefined || begun.explicit.id === answered
     ? begun.key
-    : s.cache.key(request, answered)
+    : s.cache.key(request, teamScoped(answered, begun.agentType))
 
 /** What every request starts with: its id, start time, explicit model and cache key. */
 export const begin = (
