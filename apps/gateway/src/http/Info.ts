@@ -93,20 +93,29 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
     context_window: m.contextWindow
   })
 
-  /** `GET /v1/models`: the OpenAI list shape, enabled registry models plus `auto`. */
-  const models = Effect.map(registry.enabled, (list) => json({ object: "list", data: [auto, ...list.map(entry)] }))
+  /**
+   * `GET /v1/models`: the OpenAI list shape, enabled registry models plus
+   * `auto`; of them, only those in `allowed` (a virtual key's `models`) when given.
+   */
+  const models = (allowed?: ReadonlyArray<string>) =>
+    Effect.map(registry.enabled, (list) =>
+      json({ object: "list", data: [auto, ...(allowed === undefined ? list : list.filter((m) => allowed.includes(m.id))).map(entry)] }))
 
   /**
    * `GET /v1/models/{model}`: one model as OpenAI's retrieve answers it (a
    * registry id, `provider/model`, or `auto`); 404 `model_not_found` for one
-   * the gateway does not serve (unknown or disabled).
+   * the gateway does not serve (unknown or disabled) or, with `allowed` (a
+   * virtual key's `models`), one the key may not use.
    */
-  const model = (name: string): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> =>
+  const model = (name: string, allowed?: ReadonlyArray<string>): Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError> =>
     name === "auto"
       ? Effect.succeed(json(auto))
       : Effect.matchEffect(registry.resolve(name), {
         onFailure: (e) => Effect.fail(fromGatewayError(e)),
-        onSuccess: (m) => (m.enabled ? Effect.succeed(json(entry(m))) : Effect.fail(fromGatewayError(new ModelNotFound({ modelId: name }))))
+        onSuccess: (m) =>
+          m.enabled && (allowed === undefined || allowed.includes(m.id))
+            ? Effect.succeed(json(entry(m)))
+            : Effect.fail(fromGatewayError(new ModelNotFound({ modelId: name })))
       })
 
   /** `GET /health`: the process is up. */

@@ -112,9 +112,10 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
 
   const router = HttpRouter.empty.pipe(
     HttpRouter.post("/v1/chat/completions", guarded(chatAuth, chat.respond)),
-    HttpRouter.get("/v1/models", v1(() => info.models)),
+    // A virtual key limited to some models sees those only.
+    HttpRouter.get("/v1/models", v1((request) => info.models(auth.virtualKeyOf(request.headers)?.models))),
     // The rest of the path is the model, which may hold a slash (`provider/model`, sent raw or as %2F).
-    HttpRouter.get("/v1/models/*", v1((request) => info.model(Info.modelOfPath(request.url)))),
+    HttpRouter.get("/v1/models/*", v1((request) => info.model(Info.modelOfPath(request.url), auth.virtualKeyOf(request.headers)?.models))),
     HttpRouter.get("/v1/events", v1((request) => {
       // The stream lives on past reloads: it ends once its key no longer admits it as it did (revoked, re-bound).
       const team = auth.virtualKeyOf(request.headers)?.agentType
