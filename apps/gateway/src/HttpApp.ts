@@ -23,6 +23,7 @@ import * as Cors from "./http/Cors.js"
 import { type Claim, DispatchServer } from "./http/NodeDispatch.js"
 import { nodeResponse } from "./http/NodeWrite.js"
 import * as Router from "./http/Router.js"
+import * as WriteStall from "./http/WriteStall.js"
 
 export type { AppServices } from "./http/Router.js"
 
@@ -253,7 +254,8 @@ export interface ServeOptions {
 
 /**
  * Listen on Node with the app; logs the address and provides the
- * `HttpServer` (its address). Its timeouts and connection cap are
+ * `HttpServer` (its address). Its timeouts (a client that stops reading
+ * included: `WriteStall`) and connection cap are
  * `server.timeouts` and `server.maxConnections`, read once (a reload does not
  * change them: restart to). On shutdown: stop accepting connections, finish
  * in-flight requests (bounded by `server.shutdownGraceMs`), then close the rest.
@@ -280,7 +282,10 @@ export const serve = (options: ServeOptions = {}): Layer.Layer<HttpServer.HttpSe
       }
       // Logged once the app is attached: a client that waits for the line is answered at once.
       const listening = HttpServer.addressFormattedWith((address) => Effect.logInfo(`modelgate listening on ${address}`))
-      const node = NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host })
+      // Guarded before it listens, so every connection is watched.
+      const node = NodeHttpServer.layer(() => server, { port: options.port ?? config.port, host: options.host ?? config.host }).pipe(
+        Layer.provide(Layer.scopedDiscard(WriteStall.guard(server, config.timeouts.writeStallMs)))
+      )
       return Layer.mergeAll(Layer.scopedDiscard(Effect.zipRight(serveApp(hooks), listening)), Layer.scopedDiscard(ConnectionCap.logRefusals(server))).pipe(
         HttpMiddleware.withTracerDisabledWhen(() => true),
         Layer.provideMerge(node),

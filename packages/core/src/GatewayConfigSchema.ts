@@ -22,7 +22,14 @@ export class ServerTimeouts extends Schema.Class<ServerTimeouts>("ServerTimeouts
   Schema.Struct({
     headersMs: withDefault(PositiveInt, () => 60_000),
     requestMs: withDefault(PositiveInt, () => 300_000),
-    keepAliveMs: withDefault(PositiveInt, () => 5_000)
+    keepAliveMs: withDefault(PositiveInt, () => 5_000),
+    /**
+     * A connection whose client stopped reading (it never closes, its bytes
+     * pending) is closed once it took none of them for this long: its request
+     * ends as if the client had left (a stream's upstream closed, the call
+     * settled and recorded).
+     */
+    writeStallMs: withDefault(PositiveInt, () => 60_000)
   }).pipe(
     // Node refuses to start with a headers timeout longer than the request timeout.
     Schema.filter((t) =>
