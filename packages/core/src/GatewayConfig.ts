@@ -17,7 +17,8 @@
  *    `MODELGATE_DB` -> `database.filename`, `MODELGATE_LOG_LEVEL` -> `logLevel`,
  *    `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` / `GEMINI_BASE_URL` ->
  *    `providers.{openai,anthropic,google}.baseUrl`,
- *    `OLLAMA_HOST` -> `providers.ollama.baseUrl` (`http://` added when no scheme).
+ *    `OLLAMA_HOST` -> `providers.ollama.baseUrl`, read as Ollama reads it
+ *    (`GatewayConfig/OllamaHost.ts`: `http://` and port 11434 when not named).
  *
  * `layerConfig` finds the directory in `MODELGATE_CONFIG_DIR` (default
  * `config`) and the environment in `MODELGATE_ENV` (no overlay when unset).

@@ -95,6 +95,27 @@ describe("GatewayConfig: loading", () => {
       Effect.provide(NodeContext.layer)
     ))
 
+  it.scoped("OLLAMA_HOST is read as Ollama reads it: port 11434 unless named, 0.0.0.0 (its bind-all address) is this host", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({})
+      const cases: ReadonlyArray<readonly [string, string]> = [
+        ["127.0.0.1:11434", "http://127.0.0.1:11434"],
+        ["http://gpu-box:11434", "http://gpu-box:11434"],
+        ["gpu-box", "http://gpu-box:11434"],
+        ["0.0.0.0", "http://127.0.0.1:11434"],
+        ["0.0.0.0:11500", "http://127.0.0.1:11500"],
+        [":11500", "http://127.0.0.1:11500"],
+        ["::1", "http://[::1]:11434"],
+        ["[::]:11434", "http://[::1]:11434"],
+        ["https://ollama.example", "https://ollama.example"],
+        [" gpu-box:8080/ ", "http://gpu-box:8080"]
+      ]
+      for (const [host, baseUrl] of cases) {
+        const { config } = yield* build(dir).pipe(withEnv({ OLLAMA_HOST: host }))
+        assert.strictEqual((yield* config.get).providers.ollama?.baseUrl, baseUrl, `OLLAMA_HOST=${JSON.stringify(host)}`)
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.scoped("an entry of a default provider may leave out its baseUrl: it keeps the default's", () =>
     Effect.gen(function* () {
       const dir = yield* configDir({

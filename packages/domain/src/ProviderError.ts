@@ -81,8 +81,9 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * Connection refused, reset, DNS failure: the request never got an HTTP
  * answer. `unreachable` when the connection was refused: the host answered
  * that nothing listens at the provider's address (Ollama not started, a wrong
- * port), so the adapter does not retry it, and a probe that meets it takes a
- * model not seen working yet out at once. DNS failures and unreachable networks may pass in a
+ * port; also an Ollama server that answers it does not have the model, which
+ * is not pulled there), so the adapter does not retry it, and a probe that
+ * meets it takes a model not seen working yet out at once. DNS failures and unreachable networks may pass in a
  * moment: they are plain transport failures, retried and counted as usual.
  */
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {

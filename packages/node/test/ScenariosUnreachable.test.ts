@@ -13,7 +13,7 @@ import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Either } from "effect"
 import * as net from "node:net"
-import { ask, endsWithClockStill, models, poll, stack } from "./fixture.js"
+import { ask, endsWithClockStill, poll, stack, withLocalLlama } from "./fixture.js"
 
 /** A loopback port nothing listens on: taken from the system, then freed. */
 const closedPort = Effect.promise(() =>
@@ -25,21 +25,12 @@ const closedPort = Effect.promise(() =>
   })
 )
 
-/** The two models of the fixture, plus a local llama that falls back to gpt-4o-mini and one with no fallback. */
+/** The fixture's models and local llama, plus a local qwen with no fallback. */
 const withOllama = () => {
-  const base = models().models
-  const llama = {
-    ...base[0]!,
-    id: "llama",
-    provider: "ollama",
-    providerModel: "llama3.1:8b",
-    displayName: "Llama 3.1 8B",
-    pricing: { inputPerMillion: 0, outputPerMillion: 0 },
-    qualityScore: 0.9,
-    fallbacks: ["gpt-4o-mini"]
-  }
+  const { models, source } = withLocalLlama()
+  const llama = models[models.length - 1]!
   const { fallbacks: _fallbacks, ...qwen } = { ...llama, id: "qwen", providerModel: "qwen2.5-coder:7b" }
-  return { source: "test registry", models: [...base, llama, qwen] }
+  return { source, models: [...models, qwen] }
 }
 
 describe("Scenario: a local provider that is not running", () => {

@@ -49,6 +49,22 @@ export const models = (overrides: { rpm?: number; tpm?: number } = {}) => ({
   ]
 })
 
+/** The two models of `models`, plus `llama`: a free local Ollama model (llama3.1:8b) that falls back to gpt-4o-mini. */
+export const withLocalLlama = () => {
+  const base = models().models
+  const llama = {
+    ...base[0]!,
+    id: "llama",
+    provider: "ollama",
+    providerModel: "llama3.1:8b",
+    displayName: "Llama 3.1 8B",
+    pricing: { inputPerMillion: 0, outputPerMillion: 0 },
+    qualityScore: 0.9,
+    fallbacks: ["gpt-4o-mini"]
+  }
+  return { source: "test registry", models: [...base, llama] }
+}
+
 /** Options of the stack. */
 export interface StackOptions {
   readonly gateway?: Record<string, unknown>

@@ -1,13 +1,14 @@
 /**
  * The Ollama adapter: `POST {baseUrl}/api/chat` (`stream: false` for chat,
- * NDJSON for streams), sampling in `options`, tools, `format` for JSON mode,
+ * NDJSON for streams), sampling in `options` (`num_ctx`: the registry's
+ * context window), tools, `format` for JSON mode,
  * usage from `prompt_eval_count` / `eval_count`, `GET {baseUrl}/api/tags` as
  * the probe. Needs no key (one, if given, is sent as Bearer for Ollama cloud).
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { BadRequest, MalformedResponse, type ProviderError } from "@modelgate/domain/ProviderError"
+import { BadRequest, MalformedResponse, type ProviderError, Transport } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
 import { Clock, Effect, Either, Random, Redacted, type Scope } from "effect"
 import {
@@ -77,7 +78,7 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
       // What the gateway's ranking keeps away; a direct caller gets it as a BadRequest.
       const unsent = remoteImage(providerId, ctx.request, ctx.model) ?? toolArgumentsNotObject(providerId, ctx.request, ctx.model)
       if (unsent !== undefined) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, detail: unsent.reason }))
-      const body = requestBody(ctx.request, ctx.model.providerModel, stream, effortValue(ctx.request, ctx.model))
+      const body = requestBody(ctx.request, ctx.model.providerModel, stream, effortValue(ctx.request, ctx.model), ctx.model.contextWindow)
       if (Either.isLeft(body)) return Effect.fail(new BadRequest({ provider: providerId, model: ctx.model.id, ...body.left }))
       return Effect.map(getConfig, (config) =>
         withKey(
@@ -136,11 +137,13 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
             listed(tags.models.map((m) => m.name), model.providerModel)
               ? Effect.void
               : Effect.fail(
-                new BadRequest({
+                // As a chat with it would be answered (a 404): nothing at this address serves it.
+                new Transport({
                   provider: providerId,
                   model: model.id,
                   status: res.status,
-                  detail: `model ${model.providerModel} is not installed (ollama pull ${model.providerModel})`
+                  detail: `model ${model.providerModel} is not installed (ollama pull ${model.providerModel})`,
+                  unreachable: true
                 })
               )), { retry: false })
       }))

@@ -1,4 +1,6 @@
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
+import { ModelMetadata } from "@modelgate/domain/Model"
+import { isUnreachable } from "@modelgate/domain/ProviderError"
 import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import { assert, describe, it } from "@effect/vitest"
@@ -36,7 +38,7 @@ describe("Ollama", () => {
         messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hello there" }],
         stream: false,
         truncate: false,
-        options: { temperature: 0.3, top_p: 0.9, num_predict: 50, stop: ["END"], seed: 7 }
+        options: { num_ctx: 128_000, temperature: 0.3, top_p: 0.9, num_predict: 50, stop: ["END"], seed: 7 }
       })
       assert.isTrue(Schema.is(ChatResponse)(result.response))
       assert.strictEqual(result.response.choices[0].message.content, "fake ollama answer to: hello there")
@@ -122,8 +124,9 @@ describe("Ollama", () => {
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ timeoutMs: 2_000 })
       const chat = provider.chat(ctxOf(model, undefined))
+      // Not pulled: the server's setup, not the request (fails over, takes the model out; not retried).
       const notFound = yield* Effect.flip(provider.chat(ctxOf(modelOf("ollama", "mistral"), undefined)))
-      assert.strictEqual(notFound._tag, "BadRequest")
+      assert.isTrue(isUnreachable(notFound))
       assert.include(notFound.detail, "model 'mistral' not found")
       assert.strictEqual(
         yield* tagOf(provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" } }] }] }))),
@@ -145,17 +148,30 @@ describe("Ollama", () => {
       assert.strictEqual(yield* tagAfterTimeout(chat, 2_000), "Timeout")
     })))
 
-  it.scoped("a prompt over the loaded context size is ContextLengthExceeded (truncate: false), never cut silently from the front", () =>
+  it.scoped("the model is loaded with the registry's context window (num_ctx): a prompt over Ollama's default 4096 that fits it is answered", () =>
     live(Effect.gen(function*() {
-      const { provider } = yield* setup({}, { contextSize: 64 })
+      const { fake, provider } = yield* setup()
+      // ~6000 tokens: over Ollama's default context, well within the model's 128000.
+      const long = "many words of a long conversation ".repeat(700)
+      const answered = yield* provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: long }] }))
+      assert.strictEqual(answered.response.choices[0].finish_reason, "stop")
+      assert.strictEqual(((yield* lastJson(fake)).options as Record<string, unknown>).num_ctx, model.contextWindow)
+      const chunks = yield* Effect.flatMap(provider.stream(ctxOf(model, undefined, { messages: [{ role: "user", content: long }] })), (r) => collect(r.chunks))
+      assert.strictEqual(chunks[chunks.length - 2]?.choices[0]?.finish_reason, "stop")
+    })))
+
+  it.scoped("a prompt over the context window is ContextLengthExceeded (truncate: false), never cut silently from the front", () =>
+    live(Effect.gen(function*() {
+      const { provider } = yield* setup()
+      const small = ModelMetadata.make({ ...model, contextWindow: 64 })
       const long = "many words of a long conversation ".repeat(60)
-      const over = yield* Effect.flip(provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: long }] })))
+      const over = yield* Effect.flip(provider.chat(ctxOf(small, undefined, { messages: [{ role: "user", content: long }] })))
       assert.strictEqual(over._tag, "ContextLengthExceeded")
       assert.include(over.detail, "exceeds the available context size (64 tokens)")
-      const streamed = yield* Effect.flip(provider.stream(ctxOf(model, undefined, { messages: [{ role: "user", content: long }] })))
+      const streamed = yield* Effect.flip(provider.stream(ctxOf(small, undefined, { messages: [{ role: "user", content: long }] })))
       assert.strictEqual(streamed._tag, "ContextLengthExceeded")
       // what fits is answered
-      const fits = yield* provider.chat(ctxOf(model, undefined, { messages: [{ role: "user", content: "short" }] }))
+      const fits = yield* provider.chat(ctxOf(small, undefined, { messages: [{ role: "user", content: "short" }] }))
       assert.strictEqual(fits.response.choices[0].finish_reason, "stop")
     })))
 
@@ -178,7 +194,8 @@ describe("Ollama", () => {
       assert.isTrue((yield* provider.probe(model, undefined)).ok)
       assert.strictEqual((yield* fake.requests)[0]?.path, "/api/tags")
       const missing = yield* provider.probe(modelOf("ollama", "mistral"), undefined)
-      assert.strictEqual(missing.error?._tag, "BadRequest")
+      assert.isTrue(missing.error !== undefined && isUnreachable(missing.error))
+      assert.include(missing.error?.detail, "ollama pull mistral")
       yield* fake.script(Fault.reset())
       assert.strictEqual((yield* provider.probe(model, undefined)).error?._tag, "Transport")
     })))
@@ -218,12 +235,12 @@ describe("Ollama properties", () => {
     )
   })
 
-  it("classification is total: every non-2xx status is exactly its status class", () => {
+  it("classification is total: every non-2xx status is exactly its status class (404: the model is not there)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), fc.string(), (status, message) => {
         const body = JSON.stringify({ error: message })
         const error = classify(errorContextOf("ollama", { model: "m", keyId: undefined, secrets: [] }, status, body, { excerpt: body }))
-        assert.strictEqual(error._tag, classifyStatus(status))
+        assert.strictEqual(error._tag, status === 404 ? "Transport" : classifyStatus(status))
       }),
       { numRuns: 500 }
     )

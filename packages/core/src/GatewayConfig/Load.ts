@@ -10,6 +10,7 @@ import { Config, Effect, Either, Option, Schema } from "effect"
 import { decodeAll, firstError, parseJson, readOptional } from "../ConfigFiles.js"
 import { GatewayConfigData } from "../GatewayConfigSchema.js"
 import { deepMerge, setPath } from "./Merge.js"
+import { ollamaBaseUrl } from "./OllamaHost.js"
 
 /** Where the configuration lives. */
 export interface Source {
@@ -26,8 +27,6 @@ export interface EnvOverride {
   readonly config: Config.Config<string | number>
 }
 
-const withScheme = (value: string) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`)
-
 /** The environment variables read over the files, and what each sets. */
 export const envOverrides: ReadonlyArray<EnvOverride> = [
   { variable: "PORT", path: ["server", "port"], config: Config.integer("PORT") },
@@ -37,7 +36,7 @@ export const envOverrides: ReadonlyArray<EnvOverride> = [
   { variable: "OPENAI_BASE_URL", path: ["providers", "openai", "baseUrl"], config: Config.string("OPENAI_BASE_URL") },
   { variable: "ANTHROPIC_BASE_URL", path: ["providers", "anthropic", "baseUrl"], config: Config.string("ANTHROPIC_BASE_URL") },
   { variable: "GEMINI_BASE_URL", path: ["providers", "google", "baseUrl"], config: Config.string("GEMINI_BASE_URL") },
-  { variable: "OLLAMA_HOST", path: ["providers", "ollama", "baseUrl"], config: Config.map(Config.string("OLLAMA_HOST"), withScheme) }
+  { variable: "OLLAMA_HOST", path: ["providers", "ollama", "baseUrl"], config: Config.map(Config.string("OLLAMA_HOST"), ollamaBaseUrl) }
 ]
 
 /** `(Invalid data at PORT: "Expected an integer value but received x")` -> `Expected an integer value but received x`. */

@@ -1,13 +1,16 @@
 /**
  * How Ollama failures are classified. Its error body is `{"error": "..."}`
  * (no type or code) and it sends no rate-limit headers: the status decides,
- * with the message kept as detail. 404 (`model 'x' not found`) and 400 are
- * BadRequest, 429 RateLimited, 503 (`server busy ... maximum pending requests
- * exceeded`) Overloaded, 500 / 502 ServerError. A 400 whose message says the
+ * with the message kept as detail. 404 (`model "x" not found, try pulling it
+ * first`, or a base URL with a path Ollama does not serve) is the server's
+ * setup, not the request: an unreachable Transport, as a server that is not
+ * running, so the request fails over at once and the model is taken out. 400
+ * is BadRequest, 429 RateLimited, 503 (`server busy ... maximum pending
+ * requests exceeded`) Overloaded, 500 / 502 ServerError. A 400 whose message says the
  * request exceeds the context size (what `truncate: false` answers instead of
  * silently dropping the start of the conversation) is ContextLengthExceeded.
  */
-import { BadRequest, ContextLengthExceeded, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
+import { BadRequest, ContextLengthExceeded, Overloaded, type ProviderError, ServerError, Transport } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
 import { type CommonFields, detailOf, type ErrorContext, excerpt, fieldsOf, genericError, standardRetryAfter } from "../internal/index.js"
 import { WireErrorBody } from "./wire.js"
@@ -19,6 +22,7 @@ export const classify = (ctx: ErrorContext): ProviderError => {
   const message = Option.getOrUndefined(decodeError(ctx.body))?.error
   const detail = detailOf(ctx, message)
   if (ctx.status === 400 && message !== undefined && contextPattern.test(message)) return new ContextLengthExceeded(fieldsOf(ctx, detail))
+  if (ctx.status === 404) return new Transport({ ...fieldsOf(ctx, `not served by this Ollama server (is the model pulled?): ${detail}`), unreachable: true })
   return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
 }
 

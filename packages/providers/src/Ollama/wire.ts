@@ -128,17 +128,23 @@ export const unservedOllamaEffort = (provider: string, request: ChatRequest, mod
 /**
  * The `/api/chat` body, or why the request cannot be sent (an image that
  * cannot be read). `effort` is the model's own value for the request's
- * reasoning effort (`effortValue`), sent as `think`.
+ * reasoning effort (`effortValue`), sent as `think`. `contextWindow` (the
+ * registry's) is sent as `options.num_ctx`: without it Ollama loads the model
+ * with its own default (4096 tokens unless the server says otherwise), and a
+ * prompt the registry says fits is refused (or, by default, cut). The same
+ * value on every call, so the loaded model is not reloaded for another size.
  */
 export const requestBody = (
   request: ChatRequest,
   providerModel: string,
   stream: boolean,
-  effort: ReasoningEffortValue | undefined = undefined
+  effort: ReasoningEffortValue | undefined = undefined,
+  contextWindow: number | undefined = undefined
 ): Either.Either<Record<string, unknown>, Refusal> => {
   const maxTokens = request.max_completion_tokens ?? request.max_tokens
   const stop = stopSequences(request)
   const options: Record<string, unknown> = {}
+  if (contextWindow !== undefined) options.num_ctx = contextWindow
   if (request.temperature !== undefined && request.temperature !== null) options.temperature = request.temperature
   if (request.top_p !== undefined && request.top_p !== null) options.top_p = request.top_p
   if (maxTokens !== undefined && maxTokens !== null) options.num_predict = maxTokens
