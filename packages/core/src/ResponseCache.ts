@@ -26,7 +26,7 @@ import type { GatewayConfigData } from "./GatewayConfigSchema.js"
 import { cacheKey } from "./ResponseCache/Key.js"
 import { Lru } from "./ResponseCache/Lru.js"
 
-export { cacheKey, canonicalJson, canonicalRequest, keyedParameters } from "./ResponseCache/Key.js"
+export { answeringModel, cacheKey, canonicalJson, canonicalRequest, keyedParameters, registryDigest } from "./ResponseCache/Key.js"
 export { replay, replayChunks, type ReplayOptions } from "./ResponseCache/Replay.js"
 
 /** What a purge deleted: entries of this instance's memory and of the store. */
@@ -52,7 +52,7 @@ export interface CacheStats {
 export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
   ResponseCache,
   {
-    /** The canonical key of `request` on `model` (the registry id, or the resolved model for `auto`). */
+    /** The canonical key of `request` on `model` (what answers it: `answeringModel`, or `auto`'s requirements and `registryDigest`). */
     readonly key: (request: ChatRequest, model: string) => string
     /** Whether this request may be cached at all (config: enabled, temperature). */
     readonly cacheable: (request: ChatRequest) => Effect.Effect<boolean>

@@ -67,7 +67,7 @@ export const completeAnswer = (
             clientLeft: true
           }),
           () => {
-            const key = answerKey(s, request, begun, model.id)
+            const key = answerKey(s, request, begun, model)
             return key === undefined ? Effect.void : s.cache.set(key, named(result.response, requestId, model), options?.cacheTtlMs)
           }
         )
@@ -85,7 +85,7 @@ export const completeAnswer = (
         request,
         response
       })
-      const key = answerKey(s, request, begun, model.id)
+      const key = answerKey(s, request, begun, model)
       if (key === undefined) return evaluated === Effect.void ? Effect.succeed(answer) : Effect.as(evaluated, answer)
       return Effect.as(Effect.flatMap(evaluated, () => s.cache.set(key, response, options?.cacheTtlMs)), answer)
     }

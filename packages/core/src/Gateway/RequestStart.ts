@@ -11,6 +11,7 @@ import { allowsModel, type TaskRequirements } from "@modelgate/domain/Requiremen
 import { type Clock, Effect, Option } from "effect"
 import type { AnswerMeta, RequestOptions } from "../Gateway.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
+import { answeringModel, registryDigest } from "../ResponseCache/Key.js"
 import * as Accounting from "./Accounting.js"
 import { namedModelRefusal } from "./Refusals.js"
 import { nextRequestId, type Services } from "./Services.js"
@@ -48,19 +49,33 @@ export interface Begun {
  * `model` as the cache keys it for a request of `agentType`: each agent type
  * (a team: a virtual key binds it) has answers of its own, never replayed to
  * another (a hit would tell it that someone asked exactly this); requests
- * with none share theirs, under the keys they always had.
+ * with none share theirs.
  */
 const teamScoped = (model: string, agentType: string | undefined): string =>
   agentType === undefined ? model : `${model}|agentType:${agentType}`
 
-/** The cache key of a cacheable request (none when the cache does not apply). */
-const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequirements, explicit: ModelMetadata | undefined) =>
+/**
+ * The cache key of a cacheable request (none when the cache does not apply):
+ * on the model it names as that model answers (`answeringModel`), or, for
+ * `auto`, on its requirements and what the registry's models answer as
+ * (`registryDigest` of `models`); scoped to its agent type (`teamScoped`).
+ */
+const cacheKeyOf = (
+  s: Services,
+  request: ChatRequest,
+  requirements: TaskRequirements,
+  explicit: ModelMetadata | undefined,
+  models: ReadonlyArray<ModelMetadata>
+) =>
   s.cache.key(
     request,
-    teamScoped(explicit?.id ??
-      `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}${
-        requirements.allowedModels === undefined ? "" : `|only:${[...requirements.allowedModels].sort().join(",")}`
-      }`, requirements.agentType)
+    teamScoped(
+      explicit !== undefined ? answeringModel(explicit) :
+        `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}${
+          requirements.allowedModels === undefined ? "" : `|only:${[...requirements.allowedModels].sort().join(",")}`
+        }|${registryDigest(models)}`,
+      requirements.agentType
+    )
   )
 
 /**
@@ -69,10 +84,12 @@ const cacheKeyOf = (s: Services, request: ChatRequest, requirements: TaskRequire
  * the request naming that fallback (the next request naming the model goes to
  * it, not to its fallback's answer). Undefined when the cache does not apply.
  */
-export const answerKey = (s: Services, request: ChatRequest, begun: Begun, answered: string): string | undefined =>
-  begun.key === undefined || begun.explicit === undefined || begun.explicit.id === answered
+export const answerKey = (s: Services, request: ChatRequest, begun: Begun, answered: ModelMetadata): string | undefined =>
+  begun.key === undefined || begun.explicit === undefined || begun.explicit.id === answered.id
     ? begun.key
-    : s.cache.key(request, teamScoped(answered, begun.agentType))
+    : s.cache.key(request, teamScoped(answeringModel(answered), begun.agentType))
+
+const noModels: ReadonlyArray<ModelMetadata> = []
 
 /** What every request starts with: its id, start time, explicit model and cache key. */
 export const begin = (
@@ -86,24 +103,29 @@ export const begin = (
     Effect.clockWith((clock) => {
       const startedAt = clock.unsafeCurrentTimeMillis()
       const requestId = options?.requestId ?? nextRequestId(s, startedAt)
-      const begun = (explicit: ModelMetadata | undefined, cacheable: boolean): Begun => ({
+      const begun = (explicit: ModelMetadata | undefined, key: string | undefined): Begun => ({
         requestId,
         agentType: requirements.agentType,
         startedAt,
         clock,
         config: current,
         explicit,
-        key: cacheable ? cacheKeyOf(s, request, requirements, explicit) : undefined,
+        key,
         traced
       })
+      // A named model's key at once; `auto`'s with the registry's models (one step, taken only when cached).
+      const keyed = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
+        explicit !== undefined
+          ? Effect.succeed(begun(explicit, cacheKeyOf(s, request, requirements, explicit, noModels)))
+          : Effect.map(s.registry.all, (models) => begun(undefined, cacheKeyOf(s, request, requirements, undefined, models)))
       // `cacheableAt` on the config just read, when the cache has it (no config read and map steps).
       const cacheableAt = s.cache.cacheableAt
       const withModel = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>
         options?.cacheTtlMs === 0
-          ? Effect.succeed(begun(explicit, false))
+          ? Effect.succeed(begun(explicit, undefined))
           : cacheableAt !== undefined
-          ? Effect.succeed(begun(explicit, cacheableAt(current, request)))
-          : Effect.map(s.cache.cacheable(request), (cacheable) => begun(explicit, cacheable))
+          ? (cacheableAt(current, request) ? keyed(explicit) : Effect.succeed(begun(explicit, undefined)))
+          : Effect.flatMap(s.cache.cacheable(request), (cacheable) => cacheable ? keyed(explicit) : Effect.succeed(begun(explicit, undefined)))
       return request.model === "auto"
         ? withModel(undefined)
         : Effect.flatMap(s.registry.resolve(request.model), (explicit): Effect.Effect<Begun, ModelNotAllowed | UnsupportedParameter> => {

@@ -111,7 +111,7 @@ const settleStream = (
       request,
       response
     })
-    const key = answerKey(s, request, begun, attempt.model.id)
+    const key = answerKey(s, request, begun, attempt.model)
     if (key === undefined) return evaluated === notEvaluated ? Effect.void : Effect.asVoid(evaluated)
     return evaluated === notEvaluated ? s.cache.set(key, response, cacheTtlMs) : Effect.flatMap(evaluated, () => s.cache.set(key, response, cacheTtlMs))
   }

@@ -5,7 +5,9 @@
  * Canonical form: object keys sorted, `undefined` members left out, top-level
  * parameters that are `null` or absent treated alike (both mean "provider
  * default"), `stop: "x"` written as `["x"]`, and the model replaced by the
- * model that will answer (the registry id, or the resolved model for `auto`).
+ * `model` string the gateway passes: for a named model what answers for it
+ * and how it is asked (`answeringModel`), for `auto` its requirements and
+ * what every registry model answers as (`registryDigest`).
  * Left out on purpose: `stream`, `stream_options`, `user`, `metadata`
  * (a streamed request is served from a cached complete answer), and the
  * OpenAI parameters that only label or store a call (`bookkeepingParameters`:
@@ -14,6 +16,7 @@
  * (`extraParameters`) are all in.
  */
 import { bookkeepingParameters, type ChatRequest, extraParameters } from "@modelgate/domain/Chat"
+import type { ModelMetadata } from "@modelgate/domain/Model"
 import * as crypto from "node:crypto"
 
 /** Bump when the canonical form changes, so old entries stop matching. */
@@ -85,6 +88,46 @@ export const canonicalRequest = (request: ChatRequest, model: string): Record<st
     if (value !== undefined && value !== null && !bookkeepingParameters.has(name)) canonical[`extra:${name}`] = value
   }
   return canonical
+}
+
+const answering = new WeakMap<ModelMetadata, string>()
+
+/**
+ * What answers for the registry id of `model`, and how it is asked: the id,
+ * its provider and `providerModel`, and the registry fields the adapters
+ * shape the provider's request with (`maxOutputTokens` and `contextWindow`:
+ * Claude's default `max_tokens`; `reasoningEfforts`; `refusedParameters`).
+ * Keyed with it, an answer is never replayed for the id once the registry
+ * changes any of them (`PATCH /admin/models`, a reload, a restart with
+ * another models.json). Computed once per registry entry.
+ */
+export const answeringModel = (model: ModelMetadata): string => {
+  let name = answering.get(model)
+  if (name === undefined) {
+    name = `${model.id}=${
+      canonicalJson([model.provider, model.providerModel, model.maxOutputTokens, model.contextWindow, model.reasoningEfforts, model.refusedParameters])
+    }`
+    answering.set(model, name)
+  }
+  return name
+}
+
+let digested: { readonly models: ReadonlyArray<ModelMetadata>; readonly digest: string } | undefined
+
+/**
+ * A digest of what every registry model answers as (`answeringModel`), for
+ * the key of an `auto` request (its model is picked later): an `auto` answer
+ * is not replayed once any model changes what answers for it or how it is
+ * asked (or is added, or removed). Computed once per registry list (the
+ * registry hands out the same list until it changes).
+ */
+export const registryDigest = (models: ReadonlyArray<ModelMetadata>): string => {
+  if (digested?.models === models) return digested.digest
+  const names: Array<string> = []
+  for (const model of models) names.push(answeringModel(model))
+  const digest = sha256Hex(names.sort().join("\n"))
+  digested = { models, digest }
+  return digest
 }
 
 /** The hex SHA-256 of the canonical request. */
