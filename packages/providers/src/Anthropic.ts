@@ -12,6 +12,7 @@ import { MalformedResponse, type ProviderError } from "@modelgate/domain/Provide
 import { Clock, Effect, Either, Redacted, type Scope } from "effect"
 import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Errors.js"
 import {
+  fileMediaTypes,
   imageMediaTypes,
   toAnthropicRequest,
   tooManyBreakpoints,
@@ -28,6 +29,7 @@ import {
   cannotServe,
   extraOpenAiParameters,
   fileByReference,
+  fileTypeOutside,
   imageTypeOutside,
   logitBias,
   manyChoices,
@@ -141,6 +143,7 @@ export const make = (
       audioInput,
       fileByReference,
       imageTypeOutside(imageMediaTypes),
+      fileTypeOutside(fileMediaTypes),
       toolArgumentsNotObject
     ) } satisfies Provider
   })

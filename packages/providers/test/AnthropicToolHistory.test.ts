@@ -56,6 +56,19 @@ describe("Anthropic tool history", () => {
     assert.deepStrictEqual(body.tool_choice, { type: "any", disable_parallel_tool_use: true })
   })
 
+  it("a tool whose parameters name no type (OpenAI takes `{}` for a tool without arguments) goes with input_schema type object, which the Messages API requires", () => {
+    const tools = [
+      { type: "function" as const, function: { name: "get_time", parameters: {} } },
+      { type: "function" as const, function: { name: "get_weather", parameters: { properties: { city: { type: "string" } }, required: ["city"] } } }
+    ]
+    const body = bodyOf({ messages: toolLoop, tools })
+    assert.isUndefined(validateMessages(body))
+    assert.deepStrictEqual(body.tools?.map((t) => t.input_schema), [
+      { type: "object" },
+      { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+    ])
+  })
+
   it("a conversation without tool use declares no tools", () => {
     const body = bodyOf({ messages: [{ role: "user", content: "hi" }] })
     assert.isUndefined(body.tools)

@@ -10,6 +10,7 @@ import { toAnthropicRequest, translateMessages } from "../src/Anthropic/Request.
 import { type AnthropicResponse, fromAnthropicResponse } from "../src/Anthropic/Response.js"
 import { AnthropicStreamTranslator } from "../src/Anthropic/Stream.js"
 import { classifyStatus } from "../src/internal/errors.js"
+import { validateMessages } from "@modelgate/testkit/FakeAnthropic/validate"
 import { ctxOf, errorContextOf, modelOf } from "./internal/fixtures.js"
 
 const info = { model: "claude-test", keyId: "anthropic#1", secrets: ["sk-ant-secret-123456"] }
@@ -182,6 +183,23 @@ describe("Anthropic request translation", () => {
     assert.deepStrictEqual(body({ user: "u-2" }).metadata, { user_id: "u-2" })
     assert.deepStrictEqual(body({ user: "u-2", safety_identifier: "u-hash-1" }).metadata, { user_id: "u-hash-1" })
     assert.isUndefined(body({}).metadata)
+  })
+
+  it("an end-user id Anthropic would refuse (an email, a phone number, other characters, over 256 long) goes as a stable opaque hash, not as a 400", () => {
+    const body = (fields: Record<string, unknown>) =>
+      Either.getOrThrow(toAnthropicRequest({ ...ctxOf(model, undefined).request, ...fields } as ChatRequest, model, { stream: false, context: { provider: "anthropic", model: "m" } }))
+    const sent = (user: string) => body({ user }).metadata?.user_id
+    for (const user of ["alice@example.com", "+1 555 123 4567", "15551234567", "org:42/user 7", "u".repeat(257)]) {
+      const id = sent(user)
+      assert.match(id ?? "", /^[A-Za-z0-9_-]{1,256}$/, user)
+      assert.notStrictEqual(id, user)
+      assert.strictEqual(sent(user), id, "the same user, the same id")
+      assert.isUndefined(validateMessages(body({ user })), user)
+    }
+    assert.notStrictEqual(sent("alice@example.com"), sent("bob@example.com"))
+    assert.strictEqual(body({ safety_identifier: "bob@example.com" }).metadata?.user_id, sent("bob@example.com"))
+    assert.strictEqual(sent("user_42-a"), "user_42-a")
+    assert.isUndefined(body({ user: "" }).metadata)
   })
 
   it("without max_tokens, a long prompt is sent the output room its context window leaves, not the whole output limit Claude would refuse", () => {

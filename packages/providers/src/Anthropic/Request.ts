@@ -8,6 +8,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { effortValueKinds } from "@modelgate/domain/ModelParameters"
 import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
+import { createHash } from "node:crypto"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
 import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
@@ -31,7 +32,9 @@ export type AnthropicBlock =
   } & Cache)
   | ({
     readonly type: "document"
-    readonly source: { readonly type: "base64"; readonly media_type: string; readonly data: string }
+    readonly source:
+      | { readonly type: "base64"; readonly media_type: "application/pdf"; readonly data: string }
+      | { readonly type: "text"; readonly media_type: "text/plain"; readonly data: string }
   } & Cache)
   | ({ readonly type: "tool_use"; readonly id: string; readonly name: string; readonly input: Record<string, unknown> } & Cache)
   | ({ readonly type: "tool_result"; readonly tool_use_id: string; readonly content: string } & Cache)
@@ -100,6 +103,19 @@ const imageBlock = (url: string, param: string): Either.Either<AnthropicBlock, R
   }))
 }
 
+/** The media types Anthropic takes for a file (`document` block): a PDF as base64, plain text as text; any other is its 400. */
+export const fileMediaTypes: ReadonlySet<string> = new Set(["application/pdf", "text/plain"])
+
+/** A file part (`param` is its data's field) as a document: a PDF as base64, plain text decoded (Anthropic takes no base64 text). */
+const documentBlock = (fileData: string, param: string): Either.Either<AnthropicBlock, Refusal> =>
+  Either.flatMap(inlineDataAt(fileData, param), ({ data, mimeType }): Either.Either<AnthropicBlock, Refusal> => {
+    if (mimeType === "application/pdf") return Either.right({ type: "document", source: { type: "base64", media_type: mimeType, data } })
+    if (mimeType === "text/plain") {
+      return Either.right({ type: "document", source: { type: "text", media_type: mimeType, data: Buffer.from(data, "base64").toString("utf8") } })
+    }
+    return Either.left({ param, detail: `Anthropic takes files as ${[...fileMediaTypes].join(", ")}; ${param} is ${mimeType}` })
+  })
+
 /** A user message's blocks; `at` is its content's field (`messages[2].content`), to name a part that cannot be sent. */
 const userBlocks = (
   content: string | ReadonlyArray<ContentPart>,
@@ -120,9 +136,9 @@ const userBlocks = (
       }
       case "file": {
         if (part.file.file_data === undefined) return Either.left({ detail: "file parts need inline file_data as a data: URL" })
-        const data = inlineDataAt(part.file.file_data, `${at}[${j}].file.file_data`)
-        if (Either.isLeft(data)) return Either.left(data.left)
-        blocks.push({ type: "document", source: { type: "base64", media_type: data.right.mimeType, data: data.right.data } })
+        const document = documentBlock(part.file.file_data, `${at}[${j}].file.file_data`)
+        if (Either.isLeft(document)) return Either.left(document.left)
+        blocks.push(document.right)
         break
       }
       case "input_audio":
@@ -203,11 +219,19 @@ export const translateMessages = (
   return Either.right({ system: systemOf(sent.system), messages: sent.messages, leading: sent.leading })
 }
 
+/**
+ * A tool's `input_schema`: its parameters, with `type: "object"` when they
+ * name no type (OpenAI takes `{}` for a tool without arguments; the Messages
+ * API answers a schema without its root type with a 400).
+ */
+const inputSchemaOf = (parameters: Tool["function"]["parameters"]): unknown =>
+  parameters === undefined ? { type: "object", properties: {} } : parameters.type === undefined ? { type: "object", ...parameters } : parameters
+
 const translateTools = (tools: ReadonlyArray<Tool>) =>
   tools.map((tool) => ({
     name: tool.function.name,
     ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
-    input_schema: tool.function.parameters ?? { type: "object", properties: {} },
+    input_schema: inputSchemaOf(tool.function.parameters),
     ...cacheOf(tool.cache_control)
   }))
 
@@ -323,8 +347,22 @@ const historyTools = (
  */
 const endUserOf = (request: ChatRequest): string | undefined => {
   const safety = (request as Readonly<Record<string, unknown>>)["safety_identifier"]
-  return typeof safety === "string" ? safety : request.user
+  const id = typeof safety === "string" ? safety : request.user
+  return id === undefined || id === "" ? undefined : opaqueUserId(id)
 }
+
+/**
+ * An end-user id as Anthropic takes it: one of letters, digits, `_` and `-`
+ * (at most 256, and not digits only, as a phone number is) as it is, any
+ * other as its SHA-256 in hex written with the letters a-p (no digits, so no
+ * run of them reads as a phone number). Anthropic answers personal data in
+ * `metadata.user_id` ("user_id appears to contain an email address") with a
+ * 400 where OpenAI takes any `user`; the hash keeps one id per end user.
+ */
+const opaqueUserId = (id: string): string =>
+  id.length <= 256 && /^[A-Za-z0-9_-]+$/.test(id) && !/^\d+$/.test(id)
+    ? id
+    : createHash("sha256").update(id).digest("hex").replace(/[0-9]/g, (d) => "ghijklmnop"[Number(d)]!)
 
 /** The least `max_tokens` a request that names none is sent, however little room its prompt seems to leave. */
 const leastDefaultOutput = 1_024

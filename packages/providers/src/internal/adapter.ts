@@ -103,9 +103,11 @@ interface Media {
   readonly fileByReference: boolean
   /** The media types of the inline (`data:`) images. */
   readonly imageTypes: ReadonlyArray<string>
+  /** The media types of the inline (`data:`) files. */
+  readonly fileTypes: ReadonlyArray<string>
 }
 
-const noMedia: Media = { remoteImage: false, audio: false, file: false, fileByReference: false, imageTypes: [] }
+const noMedia: Media = { remoteImage: false, audio: false, file: false, fileByReference: false, imageTypes: [], fileTypes: [] }
 const mediaSeen = new WeakMap<ChatRequest, Media>()
 
 const mediaOf = (request: ChatRequest): Media => {
@@ -124,8 +126,11 @@ const mediaOf = (request: ChatRequest): Media => {
         }
       } else if (part.type === "input_audio") media = { ...media, audio: true }
       else if (part.type === "file") {
-        const inline = part.file.file_data !== undefined && isDataUrl(part.file.file_data)
+        const data = part.file.file_data
+        const inline = data !== undefined && isDataUrl(data)
         media = { ...media, file: true, fileByReference: media.fileByReference || !inline }
+        const type = inline ? dataUrlMediaType(data) : undefined
+        if (type !== undefined && !media.fileTypes.includes(type)) media = { ...media, fileTypes: [...media.fileTypes, type] }
       }
     }
   }
@@ -139,13 +144,20 @@ export const remoteImage: Check = (provider, request) =>
     ? { param: "messages", reason: `${provider} takes images only inline (data: URLs); the request has an image by URL` }
     : undefined
 
-/** A provider that takes inline images of `types` only: a request with an inline image of another type. */
-export const imageTypeOutside = (types: ReadonlySet<string>): Check => (provider, request) => {
-  const other = mediaOf(request).imageTypes.find((type) => !types.has(type))
+/** A provider that takes inline `what` (images, files) of `types` only: a request with an inline one of another type. */
+const typeOutside = (what: "images" | "files", seen: (media: Media) => ReadonlyArray<string>, types: ReadonlySet<string>): Check =>
+(provider, request) => {
+  const other = seen(mediaOf(request)).find((type) => !types.has(type))
   return other === undefined
     ? undefined
-    : { param: "messages", reason: `${provider} takes images as ${[...types].join(", ")}; the request has one of ${other}` }
+    : { param: "messages", reason: `${provider} takes ${what} as ${[...types].join(", ")}; the request has one of ${other}` }
 }
+
+/** A provider that takes inline images of `types` only: a request with an inline image of another type. */
+export const imageTypeOutside = (types: ReadonlySet<string>): Check => typeOutside("images", (media) => media.imageTypes, types)
+
+/** A provider that takes inline files of `types` only: a request with an inline file of another type. */
+export const fileTypeOutside = (types: ReadonlySet<string>): Check => typeOutside("files", (media) => media.fileTypes, types)
 
 /** A provider without audio input: a request with an `input_audio` part. */
 export const audioInput: Check = (provider, request) =>

@@ -66,6 +66,14 @@ export const validateMessages = (json: unknown): string | undefined => {
       const problem = block["type"] === "text" && i < messages.length - 1 ? blank(block["text"]) : undefined
       if (problem === "empty") return `messages.${i}.content.${j}: text content blocks must be non-empty`
       if (problem === "whitespace") return `messages.${i}.content.${j}: text content blocks must contain non-whitespace text`
+      const source = block["type"] === "document" ? asRecord(block["source"]) : undefined
+      // A base64 document is a PDF only; plain text goes as a `text` source (the API's 400 otherwise).
+      if (source?.["type"] === "base64" && source["media_type"] !== "application/pdf") {
+        return `messages.${i}.content.${j}.source.base64.media_type: Input should be 'application/pdf'`
+      }
+      if (source?.["type"] === "text" && (source["media_type"] !== "text/plain" || typeof source["data"] !== "string")) {
+        return `messages.${i}.content.${j}.source.text: media_type should be 'text/plain' and data a string`
+      }
       if (block["type"] === "tool_use" && role !== "assistant") return `messages.${i}.content.${j}: tool_use blocks are only allowed in assistant messages`
       if (block["type"] === "tool_result" && role !== "user") return `messages.${i}.content.${j}: tool_result blocks are only allowed in user messages`
       if (block["type"] === "tool_use" && asRecord(block["input"]) === undefined) return `messages.${i}.content.${j}.input: Input should be a valid dictionary`
@@ -93,6 +101,15 @@ export const validateMessages = (json: unknown): string | undefined => {
     }
     pending = role === "assistant" ? blocks.filter((b) => b["type"] === "tool_use").map((b) => String(b["id"])) : []
   }
+  const userId = asRecord(body["metadata"])?.["user_id"]
+  // An end-user id must be opaque (a uuid or a hash): the API refuses personal data in it.
+  if (typeof userId === "string" && userId.includes("@")) {
+    return "metadata.user_id: user_id appears to contain an email address. Please send a uuid or hash value instead."
+  }
+  if (typeof userId === "string" && /^\+?[\d ().-]{7,}$/.test(userId)) {
+    return "metadata.user_id: user_id appears to contain a phone number. Please send a uuid or hash value instead."
+  }
+  if (typeof userId === "string" && userId.length > 256) return "metadata.user_id: String should have at most 256 characters"
   const output = body["output_config"]
   if (output !== undefined) {
     const config = asRecord(output)
@@ -117,6 +134,7 @@ export const validateMessages = (json: unknown): string | undefined => {
       const t = asRecord(tool)
       if (typeof t?.["name"] !== "string") return `tools.${i}.name: Field required`
       if (asRecord(t["input_schema"]) === undefined) return `tools.${i}.input_schema: Field required`
+      if (asRecord(t["input_schema"])?.["type"] !== "object") return `tools.${i}.custom.input_schema.type: Field required`
     }
   }
   return undefined
