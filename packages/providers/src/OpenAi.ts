@@ -9,7 +9,7 @@
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { BadRequest, type ProviderError } from "@modelgate/domain/ProviderError"
+import { type ProviderError, Transport } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either, Redacted, Schema, type Scope } from "effect"
 import {
@@ -32,7 +32,7 @@ import {
   toStream,
   trimBase
 } from "./internal/index.js"
-import { classify, rateLimitInfo, requestId } from "./OpenAi/errors.js"
+import { classify, notServed, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
 import {
@@ -141,12 +141,14 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
             list.data.some((m) => m.id === model.providerModel)
               ? Effect.void
               : Effect.fail(
-                new BadRequest({
+                // As a chat with it would be answered (404 model_not_found): taken out at once, as `classify` says.
+                new Transport({
                   provider: providerId,
                   model: model.id,
                   status: res.status,
                   requestId: res.requestId,
-                  detail: `model ${model.providerModel} is not in the provider's model list`
+                  detail: notServed(`model ${model.providerModel} is not in its model list`),
+                  unreachable: true
                 })
               )), { retry: false })
       }))

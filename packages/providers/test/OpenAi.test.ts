@@ -165,7 +165,11 @@ describe("OpenAi", () => {
       assert.strictEqual(unauthorized._tag === "Unauthorized" ? unauthorized.keyId : "", "openai#1")
       assert.notInclude(unauthorized.message, "sk-wrong-key-999")
       assert.strictEqual(yield* tagOf(provider.chat(ctxOf(model, undefined))), "Unauthorized")
-      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(modelOf("openai", "gpt-unknown"), key))), "BadRequest")
+      // A model the account does not have (404 model_not_found) is the registry's setup, not the request: failed over, not retried.
+      const notFound = yield* Effect.flip(provider.chat(ctxOf(modelOf("openai", "gpt-unknown"), key)))
+      assert.strictEqual(notFound._tag, "Transport")
+      assert.isTrue(notFound._tag === "Transport" && notFound.unreachable === true)
+      assert.strictEqual(notFound.status, 404)
       assert.strictEqual(
         yield* tagOf(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "x".repeat(400) }] }))),
         "ContextLengthExceeded"
@@ -238,7 +242,8 @@ describe("OpenAi", () => {
       assert.strictEqual((yield* fake.requests)[0]?.path, "/v1/models")
       const missing = yield* provider.probe(modelOf("openai", "gpt-unknown"), key)
       assert.isFalse(missing.ok)
-      assert.strictEqual(missing.error?._tag, "BadRequest")
+      assert.strictEqual(missing.error?._tag, "Transport")
+      assert.isTrue(missing.error?._tag === "Transport" && missing.error.unreachable === true)
       const denied = yield* provider.probe(model, keyOf("openai", "sk-nope-0000"))
       assert.strictEqual(denied.error?._tag, "Unauthorized")
     })))
@@ -318,7 +323,8 @@ describe("OpenAi properties", () => {
     const special: Record<string, string> = {
       context_length_exceeded: "ContextLengthExceeded",
       content_filter: "ContentFiltered",
-      insufficient_quota: "Unauthorized"
+      insufficient_quota: "Unauthorized",
+      model_not_found: "Transport"
     }
     const body = fc.oneof(
       fc.string(),
@@ -332,7 +338,11 @@ describe("OpenAi properties", () => {
       fc.property(fc.integer({ min: 100, max: 599 }).filter((s) => s < 200 || s >= 300), body, (status, text) => {
         const error = classify(errorContextOf("openai", { model: "m", keyId: "openai#1", secrets: [] }, status, text, { excerpt: text.slice(0, 50) }))
         const code = text.startsWith("{\"error\"") ? (JSON.parse(text) as { error: { code: unknown } }).error.code : undefined
-        const expected = typeof code === "string" && Object.hasOwn(special, code) ? special[code] : classifyStatus(status)
+        const expected = typeof code === "string" && Object.hasOwn(special, code)
+          ? special[code]
+          : status === 404
+          ? "Transport"
+          : classifyStatus(status)
         assert.strictEqual(error._tag, expected)
         assert.strictEqual(typeof error.retryable, "boolean")
       }),

@@ -6,7 +6,15 @@
  * (not retryable; the key's account cannot serve, so the caller moves to
  * another key or provider), never RateLimited. A 400 with code
  * `context_length_exceeded` is `ContextLengthExceeded`; a 400 with code
- * `content_filter` / `content_policy_violation` is `ContentFiltered`.
+ * `content_filter` / `content_policy_violation` is `ContentFiltered`. A 404
+ * (`model_not_found`: the registry's `providerModel` does not exist for this
+ * account, or a base URL OpenAI does not serve) is the operator's setup, not
+ * the client's request (the gateway chose the model and the path): an
+ * unreachable `Transport`, as for an Ollama model never pulled, so the
+ * request fails over at once, is not retried, and counts against the model's
+ * health. So is a 403 `model_not_found` ("Project `proj_x` does not have
+ * access to model `m`"): the key still serves the provider's other models,
+ * so it is not `Unauthorized` (which sets the key aside for all of them).
  */
 import {
   BadRequest,
@@ -16,6 +24,7 @@ import {
   type ProviderError,
   RateLimited,
   ServerError,
+  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -63,13 +72,32 @@ export const rateLimitInfo = (headers: Headers.Headers): RateLimitInfo | undefin
   return new RateLimitInfo(fields, true)
 }
 
+/** The Go-style duration of "Please try again in 7.5s" (`1m4.8s`, `20ms`) in an error message. */
+const tryAgainIn = /try again in ((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)/i
+
+/**
+ * The wait a 429's message names ("... on tokens per day (TPD): ... Please
+ * try again in 1m4.8s."): per-day limits (RPD, TPD) say it there alone, their
+ * `x-ratelimit-*` headers being about the per-minute limits.
+ */
+const messageWaitMs = (message: string | null | undefined): number | undefined => {
+  const match = message == null ? null : tryAgainIn.exec(message)
+  return match === null ? undefined : parseDuration(match[1])
+}
+
 /**
  * The retry hint of an answer: `retry-after-ms`, then `retry-after`, then
- * the reset of whichever limit is exhausted (the later one when both are),
- * else the sooner of the resets given.
+ * the wait its error message names (`said`, see `messageWaitMs`), then the
+ * reset of whichever limit is exhausted (the later one when both are), else
+ * the sooner of the resets given.
  */
-export const retryAfterMs = (headers: Headers.Headers, nowMs: number, info: RateLimitInfo | undefined): number | undefined => {
-  const standard = standardRetryAfter(headers, nowMs)
+export const retryAfterMs = (
+  headers: Headers.Headers,
+  nowMs: number,
+  info: RateLimitInfo | undefined,
+  said?: number | undefined
+): number | undefined => {
+  const standard = standardRetryAfter(headers, nowMs) ?? said
   if (standard !== undefined || info === undefined) return standard
   const exhausted = [
     info.remainingRequests === 0 ? info.resetRequestsMs : undefined,
@@ -90,17 +118,23 @@ const describe = (error: WireError | undefined, fallback: string, secrets: Reado
 
 const codeOf = (error: WireError | undefined) => (error?.code === undefined || error.code === null ? undefined : String(error.code))
 
+/** What a model the account does not have is told as (a chat's 404 / 403 `model_not_found`, a probe's model list without it). */
+export const notServed = (detail: string): string => `not served to this OpenAI account (check the registry's providerModel): ${detail}`
+
 /** Classify a non-2xx OpenAI answer. */
 export const classify = (ctx: ErrorContext): ProviderError => {
   const error = Option.getOrUndefined(decodeErrorBody(ctx.body))?.error
   const code = codeOf(error)
   const detail = describe(error, ctx.excerpt.length > 0 ? ctx.excerpt : `HTTP ${ctx.status}`, ctx.info.secrets)
   const fields = fieldsOf(ctx, detail)
-  const hint = retryAfterMs(ctx.headers, ctx.nowMs, ctx.rateLimit)
+  const hint = retryAfterMs(ctx.headers, ctx.nowMs, ctx.rateLimit, ctx.status === 429 ? messageWaitMs(error?.message) : undefined)
   if (code === "context_length_exceeded") return new ContextLengthExceeded(fields)
   if (code === "content_filter" || code === "content_policy_violation") return new ContentFiltered(fields)
   if (code === "insufficient_quota" || error?.type === "insufficient_quota") {
     return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
+  }
+  if (ctx.status === 404 || code === "model_not_found") {
+    return new Transport({ ...fieldsOf(ctx, notServed(detail)), unreachable: true })
   }
   if (classifyStatus(ctx.status) === "BadRequest") {
     return new BadRequest({ ...fields, param: error?.param ?? undefined })
