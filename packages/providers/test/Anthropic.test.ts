@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
+import { isUnreachable } from "@modelgate/domain/ProviderError"
 import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect, Schema, TestClock } from "effect"
@@ -217,7 +218,8 @@ describe("Anthropic adapter over a socket", () => {
       assert.isFalse(wrongKey.retryable)
       assert.notInclude(wrongKey.message, "sk-ant-wrong-123456")
       assert.strictEqual(yield* tagOf(provider.chat(ctxOf(model, undefined))), "Unauthorized")
-      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(modelOf("anthropic", "claude-unknown"), key))), "BadRequest")
+      // A model the account does not have: the operator's setup, failed over (AnthropicModelNotFound).
+      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(modelOf("anthropic", "claude-unknown"), key))), "Transport")
       const long = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "x".repeat(400) }] })))
       assert.strictEqual(long._tag, "ContextLengthExceeded")
       assert.include(long.detail, "prompt is too long")
@@ -234,7 +236,7 @@ describe("Anthropic adapter over a socket", () => {
         [Fault.status(401), "Unauthorized"],
         [Fault.status(402), "Unauthorized"],
         [Fault.status(403), "Unauthorized"],
-        [Fault.status(404), "BadRequest"],
+        [Fault.status(404), "Transport"],
         [Fault.status(413), "BadRequest"],
         [Fault.status(429), "RateLimited"],
         [Fault.status(429, { body: spendLimit }), "Unauthorized"],
@@ -385,7 +387,8 @@ describe("Anthropic adapter over a socket", () => {
       assert.strictEqual(sent.headers["anthropic-version"], "2023-06-01")
       const missing = yield* provider.probe(modelOf("anthropic", "claude-unknown"), key)
       assert.isFalse(missing.ok)
-      assert.strictEqual(missing.error?._tag, "BadRequest")
+      // Unreachable: a probe that meets it takes the model out at once.
+      assert.isTrue(missing.error !== undefined && isUnreachable(missing.error))
       const denied = yield* provider.probe(model, keyOf("anthropic", "sk-ant-nope-0000"))
       assert.strictEqual(denied.error?._tag, "Unauthorized")
       assert.strictEqual((yield* provider.probe(model, undefined)).error?._tag, "Unauthorized")

@@ -2,7 +2,7 @@ import type { Sse } from "@effect/experimental"
 import { Headers } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { ChatChunk, ChatMessage, type ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
-import { ProviderError } from "@modelgate/domain/ProviderError"
+import { isUnreachable, ProviderError } from "@modelgate/domain/ProviderError"
 import { Arbitrary, Either, FastCheck, Schema } from "effect"
 import * as fc from "fast-check"
 import { classifyAnthropic, parseRateLimit, retryAfterOf } from "../src/Anthropic/Errors.js"
@@ -335,7 +335,9 @@ describe("Anthropic error classification", () => {
         assert.strictEqual(error.status, status)
         assert.notInclude(error.message, "sk-ant-secret-123456")
         if (status >= 500) assert.isTrue(error.retryable, `${status} ${error._tag}`)
-        if ([400, 401, 403, 404, 413, 422].includes(status)) assert.isFalse(error.retryable, `${status} ${error._tag}`)
+        if ([400, 401, 403, 413, 422].includes(status)) assert.isFalse(error.retryable, `${status} ${error._tag}`)
+        // A 404 is the operator's setup (a model the account lacks): unreachable, never retried by the adapter.
+        if (status === 404) assert.isTrue(isUnreachable(error), `${status} ${error._tag}`)
         if (status < 200 || (status >= 300 && status < 400)) assert.strictEqual(error._tag, "MalformedResponse")
       }),
       { numRuns: 500 }

@@ -9,6 +9,7 @@ import {
   type ProviderError,
   RateLimited,
   Timeout,
+  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -96,7 +97,10 @@ export const statusOfType: Readonly<Record<string, number>> = {
  * decides the family; the body refines it: a 400 whose message says the
  * prompt is too long is ContextLengthExceeded, a 429 spend-limit answer is
  * Unauthorized (not retryable), `overloaded_error` is Overloaded, 402
- * billing is Unauthorized, 504 `timeout_error` is Timeout. The retry hint is
+ * billing is Unauthorized, 504 `timeout_error` is Timeout, a 404 (the
+ * registry's `providerModel` is not one the account has, or a base URL the
+ * API does not serve: the operator's setup, not the request) an unreachable
+ * Transport, failed over at once and not retried. The retry hint is
  * `retry-after` or the reset time of an exhausted limit.
  */
 export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
@@ -121,5 +125,8 @@ export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
   if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
   if ((status === 400 || status === 413) && contextPattern.test(detail)) return new ContextLengthExceeded(fields)
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
+  if (status === 404) {
+    return new Transport({ ...fieldsOf(withId, `not served to this Anthropic account (check the registry's providerModel): ${detail}`), unreachable: true })
+  }
   return genericError(withId, detail, retryAfterMs)
 }
