@@ -82,7 +82,9 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * answer. `unreachable` when the connection was refused: the host answered
  * that nothing listens at the provider's address (Ollama not started, a wrong
  * port; also an Ollama server that answers it does not have the model, which
- * is not pulled there), so the adapter does not retry it, and a probe that
+ * is not pulled there, and an OpenAI, Anthropic or Gemini API that answers
+ * a 404 for the model: retired, misspelt, not on the account), so the adapter
+ * does not retry it, and a probe that
  * meets it takes a model not seen working yet out at once. DNS failures and unreachable networks may pass in a
  * moment: they are plain transport failures, retried and counted as usual.
  */

@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
+import { isUnreachable } from "@modelgate/domain/ProviderError"
 import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect, Schema } from "effect"
@@ -166,7 +167,11 @@ describe("Google Gemini adapter over a socket", () => {
       assert.strictEqual(wrongKey.status, 400)
       assert.notInclude(wrongKey.message, "AIzaWrongKey1234567890")
       assert.strictEqual(yield* tagOf(provider.chat(ctxOf(model, undefined))), "Unauthorized")
-      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(modelOf("google", "gemini-unknown"), key))), "BadRequest")
+      // A model Gemini does not serve (retired, misspelt): the registry's, not the request's (fails over at once, not retried).
+      const unknown = yield* Effect.flip(provider.chat(ctxOf(modelOf("google", "gemini-unknown"), key)))
+      assert.isTrue(isUnreachable(unknown))
+      assert.include(unknown.detail, "models/gemini-unknown is not found")
+      assert.isTrue(isUnreachable(yield* Effect.flip(provider.stream(ctxOf(modelOf("google", "gemini-unknown"), key)))))
       const long = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "x".repeat(400) }] })))
       assert.strictEqual(long._tag, "ContextLengthExceeded")
       const blocked = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "[block-prompt] x" }] })))
@@ -178,7 +183,7 @@ describe("Google Gemini adapter over a socket", () => {
         [Fault.status(400), "BadRequest"],
         [Fault.status(401), "Unauthorized"],
         [Fault.status(403), "Unauthorized"],
-        [Fault.status(404), "BadRequest"],
+        [Fault.status(404), "Transport"],
         [Fault.status(429), "RateLimited"],
         [Fault.status(500), "ServerError"],
         [Fault.status(503), "Overloaded"],
@@ -303,7 +308,7 @@ describe("Google Gemini adapter over a socket", () => {
       assert.strictEqual(sent.method, "GET")
       assert.strictEqual(sent.path, "/v1beta/models/gemini-fake")
       const missing = yield* provider.probe(modelOf("google", "models/gemini-unknown"), key)
-      assert.strictEqual(missing.error?._tag, "BadRequest")
+      assert.isTrue(missing.error !== undefined && isUnreachable(missing.error))
       assert.strictEqual((yield* lastRequest(fake)).path, "/v1beta/models/gemini-unknown")
       assert.strictEqual((yield* provider.probe(model, keyOf("google", "AIzaNopeNopeNope000"))).error?._tag, "Unauthorized")
     })))

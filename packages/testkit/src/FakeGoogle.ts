@@ -87,6 +87,11 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
     if (!signsFunctionCalls(model) && jsonBesideFunctions(request)) {
       return json(400, errorBody(400, "Function calling with a response mime type: 'application/json' is unsupported"))
     }
+    // Gemini 2.5 and 3 take no presence or frequency penalty (2.0 did).
+    const config = asRecord(request["generationConfig"])
+    if (refusesPenalties(model) && (config?.["presencePenalty"] !== undefined || config?.["frequencyPenalty"] !== undefined)) {
+      return json(400, errorBody(400, `Penalty is not enabled for models/${model}`))
+    }
     const prompt = countTokens(JSON.stringify(request["systemInstruction"] ?? "") + JSON.stringify(request["contents"]))
     if (prompt > limit) {
       return json(400, errorBody(400, `The input token count (${prompt}) exceeds the maximum number of tokens allowed (${limit}).`))
@@ -134,6 +139,14 @@ export const provider = (options: FakeGoogleOptions = {}): FakeServer.FakeProvid
     })
   }
 }
+
+/**
+ * Models that answer a `presencePenalty` or `frequencyPenalty` with a 400
+ * "Penalty is not enabled for models/<model>": Gemini 2.5 (reported for
+ * 2.5 Flash, where 2.0 took them: github.com/PublicAffairs/openai-gemini
+ * issue 63, BerriAI/litellm PR 32273) and Gemini 3 (BerriAI/litellm PR 16907).
+ */
+export const refusesPenalties = (model: string): boolean => /^gemini-(2\.5|[3-9])/.test(model)
 
 /**
  * The problem with the current turn's function calls (the model contents

@@ -7,6 +7,7 @@ import {
   type ProviderError,
   RateLimited,
   Timeout,
+  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
@@ -81,8 +82,12 @@ export const statusOfRpc: Readonly<Record<string, number>> = {
  * exhausted), a 400 with `API_KEY_INVALID` and a 400 FAILED_PRECONDITION
  * (the project's billing or location) are Unauthorized; a 400/500
  * saying the input has too many tokens is ContextLengthExceeded; 504
- * DEADLINE_EXCEEDED is Timeout; the rest follows the generic status table
- * (503 UNAVAILABLE Overloaded, 401/403 Unauthorized, 404 BadRequest).
+ * DEADLINE_EXCEEDED is Timeout; a 404 NOT_FOUND (a retired or misspelt
+ * model, one the project may not use: the request names nothing else Gemini
+ * looks up) is the registry's, not the request's: an unreachable Transport,
+ * as Ollama's model not pulled, so the request fails over at once and the
+ * model is taken out; the rest follows the generic status table (503
+ * UNAVAILABLE Overloaded, 401/403 Unauthorized).
  */
 export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
   const parsed = Option.getOrUndefined(decodeGoogleError(ctx.body))
@@ -100,5 +105,6 @@ export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
     return new ContextLengthExceeded(fields)
   }
   if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
+  if (status === 404) return new Transport({ ...fields, detail: `not served by the Gemini API (a retired or misspelt model?): ${detail}`, unreachable: true })
   return genericError(ctx, detail, retryAfterMs)
 }
