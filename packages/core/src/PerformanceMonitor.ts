@@ -17,8 +17,13 @@
  * Degradation is checked after each record of a model, once the recent window
  * has `minRecentSamples` calls and the baseline `minBaselineSamples`:
  * latency is degraded when recent p50 or p95 exceeds the baseline's times
- * `latencyDegradationFactor`; error rate when it exceeds the baseline's by
- * `errorRateDegradation` or more. Each transition publishes one
+ * `latencyDegradationFactor` (the p95 once the recent window has
+ * `minTailSamples` (20) successful calls: with fewer it is the slowest call,
+ * and one cold-start outlier would be a degradation); error rate when it exceeds the baseline's by
+ * `errorRateDegradation` or more. A degraded metric recovers once back under
+ * half that excess (p50 and p95 within `1 + (factor - 1) / 2` times the
+ * baseline's, the error rate's rise under half `errorRateDegradation`), so a
+ * model that hovers at a threshold does not flap. Each transition publishes one
  * `PerformanceDegraded` or `PerformanceRecovered`.
  *
  * A model the registry removes (with `ModelRegistry` in the context) leaves
@@ -103,6 +108,9 @@ export class PerformanceDetails extends Context.Tag("@modelgate/core/Performance
   }
 >() {}
 
+/** Successful recent calls needed before their p95 is judged: with fewer, the nearest-rank p95 is the slowest of them. */
+export const minTailSamples = 20
+
 /** Tuning of `make`. */
 export interface Options {
   /** Calls needed in the recent window before judging degradation (default 5). */
@@ -170,9 +178,11 @@ export const make = (options: Options = {}) =>
         const fields = { at: now, model, metric, baseline: baselineValue, recent: recentValue }
         transitions.push(degraded ? PerformanceDegraded.make(fields) : PerformanceRecovered.make(fields))
       }
+      // Hysteresis: a degraded metric recovers only once back under half the excess that degraded it.
+      const errorRise = window.degraded.error_rate ? config.errorRateDegradation / 2 : config.errorRateDegradation
       transition(
         "error_rate",
-        recent.errorRate - baseline.errorRate >= config.errorRateDegradation - 1e-9,
+        recent.errorRate - baseline.errorRate >= errorRise - 1e-9,
         baseline.errorRate,
         recent.errorRate
       )
@@ -182,9 +192,12 @@ export const make = (options: Options = {}) =>
         baseline.latencyP50 !== undefined &&
         baseline.latencyP95 !== undefined
       ) {
-        const factor = config.latencyDegradationFactor
+        const factor = window.degraded.latency
+          ? Math.min(config.latencyDegradationFactor, 1 + (config.latencyDegradationFactor - 1) / 2)
+          : config.latencyDegradationFactor
         const p50Worse = recent.latency.p50 > baseline.latencyP50 * factor
-        const p95Worse = recent.latency.p95 > baseline.latencyP95 * factor
+        // Below `minTailSamples` calls the nearest-rank p95 is the slowest call: one cold start is no tail.
+        const p95Worse = recent.latencySamples >= minTailSamples && recent.latency.p95 > baseline.latencyP95 * factor
         const [baseValue, recentValue] = !p50Worse && p95Worse
           ? [baseline.latencyP95, recent.latency.p95]
           : [baseline.latencyP50, recent.latency.p50]

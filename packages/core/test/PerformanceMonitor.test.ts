@@ -61,6 +61,16 @@ const degradations = (events: ReadonlyArray<GatewayEvent>) =>
     e._tag === "PerformanceDegraded" || e._tag === "PerformanceRecovered" ? [`${e._tag}:${e.metric}`] : []
   )
 
+/** A baseline of 20 calls of 100 ms a minute apart, then two quiet minutes (it is out of a 60 s recent window). */
+const baselineOf100ms = (call: (latencyMs: number) => Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 20; i++) {
+      yield* call(100)
+      yield* TestClock.adjust(60_000)
+    }
+    yield* TestClock.adjust(120_000)
+  })
+
 describe("PerformanceMonitor", () => {
   it.scoped("has no figures for a model without calls", () =>
     Effect.gen(function* () {
@@ -159,6 +169,44 @@ describe("PerformanceMonitor", () => {
       for (let i = 0; i < 6; i++) yield* call(110)
       assert.deepStrictEqual(degradations(yield* published), ["PerformanceDegraded:latency", "PerformanceRecovered:latency"])
       assert.isFalse(yield* details.isDegraded("gpt-4o-mini"))
+    }))
+
+  it.scoped("one cold-start outlier among few recent calls is not a latency degradation; a slow tail over 20 calls is", () =>
+    Effect.gen(function* () {
+      const { call, details, published } = yield* setup({ recentWindowMs: 60_000, latencyDegradationFactor: 2 })
+      yield* baselineOf100ms(call)
+      // After a quiet spell the first call is slow (a cold start), the others as usual: with fewer
+      // than 20 calls the nearest-rank p95 is the slowest call, which says nothing about the tail.
+      yield* call(1_000)
+      for (let i = 0; i < 18; i++) yield* call(100)
+      assert.deepStrictEqual(degradations(yield* published), [])
+      assert.isFalse(yield* details.isDegraded("gpt-4o-mini"))
+      // A second slow call in 20: 10% of calls are 10x slower, the p95 is judged and it is degraded.
+      yield* call(1_000)
+      assert.deepStrictEqual(degradations(yield* published), ["PerformanceDegraded:latency"])
+    }))
+
+  it.scoped("a latency hovering at the threshold does not flap: one PerformanceDegraded, one PerformanceRecovered", () =>
+    Effect.gen(function* () {
+      const { call, published } = yield* setup({ recentWindowMs: 60_000, latencyDegradationFactor: 2 })
+      yield* baselineOf100ms(call)
+      // Twice the baseline, give or take 5%.
+      for (let i = 0; i < 5; i++) yield* call(210)
+      for (let i = 0; i < 5; i++) yield* call(190)
+      for (let i = 0; i < 8; i++) yield* call(i % 2 === 0 ? 210 : 190)
+      assert.deepStrictEqual(degradations(yield* published), ["PerformanceDegraded:latency"])
+      yield* TestClock.adjust(61_000)
+      for (let i = 0; i < 5; i++) yield* call(120)
+      assert.deepStrictEqual(degradations(yield* published), ["PerformanceDegraded:latency", "PerformanceRecovered:latency"])
+    }))
+
+  it.scoped("an error rate hovering at the threshold does not flap", () =>
+    Effect.gen(function* () {
+      const { call, published } = yield* setup({ recentWindowMs: 60_000, recentRequests: 10, errorRateDegradation: 0.2 })
+      yield* baselineOf100ms(call)
+      // 2 failures in every 10 calls, the last 10 kept: the rate moves between 10% and 20%.
+      for (let i = 0; i < 30; i++) yield* call(100, i % 5 === 4 ? { success: false, errorClass: "ServerError" } : {})
+      assert.deepStrictEqual(degradations(yield* published), ["PerformanceDegraded:error_rate"])
     }))
 
   it.scoped("publishes an error-rate degradation when failures rise by errorRateDegradation", () =>
