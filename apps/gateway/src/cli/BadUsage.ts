@@ -66,13 +66,22 @@ export const integer = (flag: IntegerFlag) =>
 /** The option of a choice flag. */
 export const choice = <A extends string>(flag: ChoiceFlag<A>) => Options.choice(flag.name, flag.choices)
 
+/** `--name`, a flag no command has. */
+export const unknownFlag = (name: string) => ValidationError.invalidArgument(HelpDoc.p(`unknown flag --${name} (see modelgate --help)`))
+
 /**
  * The first of `flags` that `args` (the command line after the executable)
  * gives without a value (last, or followed by another `--` flag) or with a
- * value it refuses; None when there is none. `--name value` and
- * `--name=value` are read; the scan stops at `--`.
+ * value it refuses, or the first flag that is neither one of `flags` nor one
+ * of `switches` (@effect/cli took such a flag for a command's argument, or
+ * named the argument after it as the unknown one); None when there is none.
+ * `--name value` and `--name=value` are read; the scan stops at `--`.
  */
-export const check = (flags: ReadonlyArray<ValueFlag>, args: ReadonlyArray<string>): Option.Option<ValidationError.ValidationError> => {
+export const check = (
+  flags: ReadonlyArray<ValueFlag>,
+  args: ReadonlyArray<string>,
+  switches: ReadonlyArray<string>
+): Option.Option<ValidationError.ValidationError> => {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg === "--") break
@@ -80,7 +89,10 @@ export const check = (flags: ReadonlyArray<ValueFlag>, args: ReadonlyArray<strin
     const equals = arg.indexOf("=")
     const name = arg.slice(2, equals === -1 ? undefined : equals)
     const flag = flags.find((f) => f.name === name)
-    if (flag === undefined) continue
+    if (flag === undefined) {
+      if (!switches.includes(name)) return Option.some(unknownFlag(name))
+      continue
+    }
     const value = equals === -1 ? args[i + 1] : arg.slice(equals + 1)
     if (value === undefined || (equals === -1 && value.startsWith("--"))) return Option.some(missingValue(flag))
     if (!flag.accepts(value)) return Option.some(invalidValue(flag, value))

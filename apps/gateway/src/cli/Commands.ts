@@ -20,7 +20,6 @@ import { version } from "./Version.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
-import { toUsd } from "@modelgate/domain/Money"
 import { groupings, parseInstant } from "../http/Metrics.js"
 
 /** A command failed with a message for the user (exit code 1). */
@@ -54,6 +53,9 @@ export const valueFlags: ReadonlyArray<BadUsage.ValueFlag> = [
   BadUsage.choiceFlag("completions", ["sh", "bash", "fish", "zsh"])
 ]
 
+/** The flags without a value: @effect/cli's built-in ones (the commands have none of their own). */
+const switches: ReadonlyArray<string> = ["help", "version", "wizard"]
+
 const port = BadUsage.integer(portFlag).pipe(
   Options.withDescription("port to listen on (default: PORT, then server.port of the config, 8787)"),
   Options.withFallbackConfig(Config.integer("PORT")),
@@ -73,22 +75,31 @@ const configDir = Options.directory("config").pipe(
 
 /**
  * Environment overlay and database path from `MODELGATE_ENV` / `MODELGATE_DB`; the database directory is created
- * (not when `MODELGATE_DATABASE_URL` names a PostgreSQL database instead).
+ * when `create` (`serve`; not when `MODELGATE_DATABASE_URL` names a PostgreSQL database instead).
  */
-const appOptions = (dir: string) =>
+const appOptions = (dir: string, create = true) =>
   Effect.gen(function* () {
     const env = yield* Config.option(Config.string("MODELGATE_ENV"))
     const dbPath = yield* Config.withDefault(Config.string("MODELGATE_DB"), "./data/modelgate.db")
     const postgres = Option.isSome(yield* Config.option(Config.nonEmptyString(Database.urlVariable)))
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    if (dbPath !== ":memory:" && !postgres) {
+    if (create && dbPath !== ":memory:" && !postgres) {
       yield* fs.makeDirectory(path.dirname(dbPath), { recursive: true }).pipe(
         Effect.mapError((e) => new CliFailure({ reason: `cannot create the database directory for ${dbPath}: ${e.message}` }))
       )
     }
     return { configDir: dir, env: Option.getOrUndefined(env), dbPath } satisfies AppLayerOptions
   }).pipe(Effect.catchTag("ConfigError", (e) => Effect.fail(new CliFailure({ reason: `invalid environment: ${e.message}` }))))
+
+/**
+ * Pico-dollars as exact USD: at least 6 places, up to 12 when the amount has them (`$0.0000004`, not
+ * `$0.000000`), so the rows of `costs` add up to its total.
+ */
+const usd = (pico: bigint) => {
+  const fraction = (pico % 1_000_000_000_000n).toString().padStart(12, "0").replace(/0{1,6}$/, "")
+  return `$${pico / 1_000_000_000_000n}.${fraction}`
+}
 
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))
 
@@ -156,7 +167,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
 
   const models = Command.make("models", { config: configDir }, (args) =>
     Effect.gen(function* () {
-      const options = yield* appOptions(args.config)
+      const options = yield* appOptions(args.config, false)
       const all = yield* Effect.provide(Effect.flatMap(ModelRegistry, (r) => r.all), makeRegistryLayer(options))
       const rows = all.map((m) => [
         m.id,
@@ -187,16 +198,17 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         if (from === undefined) {
           return yield* new CliFailure({ reason: `invalid --since ${JSON.stringify(args.since)}: expected 30m, 24h, 7d, an ISO date or epoch ms` })
         }
-        const options = yield* appOptions(args.config)
+        const options = yield* appOptions(args.config, false)
         const groups = yield* Effect.provide(
           Effect.flatMap(CostTracker, (c) => c.costs({ from, groupBy: groupings[args.by]! })),
           makeCostsLayer(options)
         )
-        const rows = groups.map((g) => [g.key ?? "(none)", String(g.requests), String(g.cacheHits), String(g.promptTokens + g.completionTokens), `$${toUsd(g.costPicoUsd).toFixed(6)}`])
+        if (groups.length === 0) return yield* Console.log(`no records since ${new Date(from).toISOString()}`)
+        const rows = groups.map((g) => [g.key ?? "(none)", String(g.requests), String(g.cacheHits), String(g.promptTokens + g.completionTokens), usd(g.costPicoUsd)])
         const header = [args.by.toUpperCase(), "REQUESTS", "CACHE HITS", "TOKENS", "COST"]
         yield* table(header, rows)
         const total = groups.reduce((sum, g) => sum + g.costPicoUsd, 0n)
-        yield* Console.log(`total since ${new Date(from).toISOString()}: $${toUsd(total).toFixed(6)}`)
+        yield* Console.log(`total since ${new Date(from).toISOString()}: ${usd(total)}`)
       })
   ).pipe(Command.withDescription("costs over a range, grouped by model, provider, day or agent type"))
 
@@ -275,7 +287,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
  * as @effect/cli reports usage errors); `--log-level` is applied here.
  */
 export const run = (source: AppSource) => (argv: ReadonlyArray<string>) => {
-  const usage = Option.match(BadUsage.check(valueFlags, argv.slice(2)), {
+  const usage = Option.match(BadUsage.check(valueFlags, argv.slice(2), switches), {
     onNone: () => Effect.void,
     onSome: (error) => Effect.zipRight(Console.error(HelpDoc.toAnsiText(error.error)), Effect.fail(error))
   })

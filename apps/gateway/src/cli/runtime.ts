@@ -5,6 +5,7 @@
  * database and the registry or the cost store; no provider, no health probe, no
  * key check).
  */
+import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
@@ -17,7 +18,8 @@ import * as Database from "@modelgate/node/Database"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import * as CostStoreSql from "@modelgate/sql/CostStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
-import { Data, Effect, Layer } from "effect"
+import * as Sqlite from "@modelgate/sql/Sqlite"
+import { Data, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
 import type { AppServices } from "../http/Router.js"
 
@@ -52,11 +54,22 @@ export const makeAppLayer = (options: AppLayerOptions): AppLayer =>
 /**
  * The database `serve` opens: PostgreSQL when `MODELGATE_DATABASE_URL` is set
  * (environment or `.env`), else the SQLite file of the configuration
- * (`database.filename`, which `MODELGATE_DB` overrides).
+ * (`database.filename`, which `MODELGATE_DB` overrides). `models` and `costs`
+ * only read it: a SQLite file that does not exist fails naming it, and is
+ * not created (an empty database would read as no costs and no added models).
  */
 const database = (options: AppLayerOptions) =>
   Layer.unwrapEffect(
-    Effect.map(load({ directory: options.configDir, environment: options.env }), (config) => Database.layerFromEnv(config.database.filename))
+    Effect.gen(function* () {
+      const { filename } = (yield* load({ directory: options.configDir, environment: options.env })).database
+      const postgres = Option.isSome(yield* Database.urlFromEnv)
+      if (!postgres && !Sqlite.isInMemory(filename) && !(yield* (yield* FileSystem.FileSystem).exists(filename))) {
+        return yield* new AppNotWired({
+          reason: `no database at ${filename}: nothing was recorded there (serve creates it); check MODELGATE_DB, database.filename and the working directory`
+        })
+      }
+      return Database.layerFromEnv(filename)
+    })
   ).pipe(Layer.provide(ApiKeys.dotEnvConfigProvider()), Layer.provide(NodeContext.layer))
 
 /** The registry alone (`modelgate models`): `models.json` with the database's overrides, not watched. */
