@@ -32,7 +32,7 @@ import {
   toStream,
   trimBase
 } from "./internal/index.js"
-import { classify, notServed, rateLimitInfo, requestId } from "./OpenAi/errors.js"
+import { classify, classifyStreamError, errorOfBody, notServed, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
 import {
@@ -103,7 +103,13 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     const toResult = (ctx: CallContext, info: CallInfo) => (res: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
       const base = { provider: providerId, info, meta: res }
       const decoded = decodeResponse(res.body, base)
-      if (decoded._tag === "Left") return Effect.fail(decoded.left)
+      if (decoded._tag === "Left") {
+        // A 200 `{"error": {...}}` (some proxies) is the error it names, as the same event mid-stream.
+        const error = errorOfBody(res.body)
+        if (error === undefined) return Effect.fail(decoded.left)
+        const fields = { provider: providerId, model: info.model, status: res.status, requestId: res.requestId, rateLimit: res.rateLimit }
+        return Effect.fail(classifyStreamError(error, fields, info.secrets))
+      }
       const wire = decoded.right
       const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
       if (normalised._tag === "Invalid") {

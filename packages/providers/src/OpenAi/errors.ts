@@ -110,6 +110,9 @@ export const retryAfterMs = (
 
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
 
+/** The error object of a `{"error": {...}}` body, if it is one (some proxies send it with a 200). */
+export const errorOfBody = (body: string): WireError | undefined => Option.getOrUndefined(decodeErrorBody(body))?.error
+
 const describe = (error: WireError | undefined, fallback: string, secrets: ReadonlyArray<string>) => {
   if (error === undefined) return fallback
   const kind = [error.type, error.code].filter((x) => x !== undefined && x !== null).join("/")
@@ -123,7 +126,7 @@ export const notServed = (detail: string): string => `not served to this OpenAI 
 
 /** Classify a non-2xx OpenAI answer. */
 export const classify = (ctx: ErrorContext): ProviderError => {
-  const error = Option.getOrUndefined(decodeErrorBody(ctx.body))?.error
+  const error = errorOfBody(ctx.body)
   const code = codeOf(error)
   const detail = describe(error, ctx.excerpt.length > 0 ? ctx.excerpt : `HTTP ${ctx.status}`, ctx.info.secrets)
   const fields = fieldsOf(ctx, detail)
@@ -143,7 +146,7 @@ export const classify = (ctx: ErrorContext): ProviderError => {
 }
 
 /**
- * Classify a mid-stream `{"error": ...}` event (the status is already 200):
+ * Classify a mid-stream `{"error": ...}` event, or a 200 body that is one (the status is already 200):
  * by its code and type, ServerError when they say nothing known.
  */
 export const classifyStreamError = (error: WireError, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {

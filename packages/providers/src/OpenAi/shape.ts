@@ -105,13 +105,16 @@ const choice = (u: unknown): WireChoice | undefined => {
 export const plainResponse = (u: unknown): WireResponse | undefined => {
   if (!isObject(u)) return undefined
   const { created, id, model, system_fingerprint, usage } = u
-  if (typeof id !== "string" || !isCount(created) || typeof model !== "string" || !isOptString(system_fingerprint)) {
+  if ((id !== undefined && typeof id !== "string") || (created !== undefined && !isCount(created)) || typeof model !== "string" || !isOptString(system_fingerprint)) {
     return undefined
   }
   if (usage !== undefined && usage !== null && !isWireUsage(usage)) return undefined
   const choices = arrayOf(u.choices, choice)
   if (choices === undefined) return undefined
-  const out: Mutable<WireResponse> = { id, created, model, choices }
+  // In the Schema's key order; `id` and `created` are absent from some OpenAI-compatible servers.
+  const out: Mutable<WireResponse> = id !== undefined && created !== undefined
+    ? { id, created, model, choices }
+    : { ...(id !== undefined ? { id } : {}), ...(created !== undefined ? { created } : {}), model, choices }
   if (usage !== undefined) out.usage = usage === null ? null : wireUsage(usage)
   if (system_fingerprint !== undefined) out.system_fingerprint = system_fingerprint
   return out

@@ -30,7 +30,8 @@ export type WireUsage = typeof WireUsage.Type
 const WireToolCall = Schema.Struct({
   id: Schema.String,
   type: Schema.optional(Schema.String),
-  function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+  // Some OpenAI-compatible servers send the arguments as a JSON object, not its string.
+  function: Schema.Struct({ name: Schema.String, arguments: Schema.Union(Schema.String, Schema.Record({ key: Schema.String, value: Schema.Unknown })) })
 })
 
 /** One choice of a `chat.completion`. */
@@ -46,10 +47,10 @@ export const WireChoice = Schema.Struct({
   finish_reason: Schema.NullOr(Schema.String)
 })
 
-/** A `chat.completion` body. */
+/** A `chat.completion` body (`id` and `created` absent from some OpenAI-compatible servers). */
 export const WireResponse = Schema.Struct({
-  id: Schema.String,
-  created: Count,
+  id: Schema.optional(Schema.String),
+  created: Schema.optional(Count),
   model: Schema.String,
   choices: Schema.Array(WireChoice),
   usage: Schema.optional(Schema.NullOr(WireUsage)),
@@ -104,6 +105,16 @@ const nonEmpty = (annotations: ReadonlyArray<Annotation> | null | undefined): an
 
 /** The finish reasons OpenAI documents (anything else is a malformed answer). */
 export const finishReasons: ReadonlySet<string> = new Set<FinishReason>(["stop", "length", "tool_calls", "content_filter", "function_call"])
+
+/**
+ * End-of-sequence finish reasons of OpenAI-compatible servers (TGI,
+ * llama.cpp-based ones): OpenAI's "stop".
+ */
+const stopAliases: ReadonlySet<string> = new Set(["eos", "eos_token"])
+
+/** A finish reason as OpenAI's (the aliases above mapped), undefined when unknown. */
+export const finishReasonOf = (reason: string): FinishReason | undefined =>
+  finishReasons.has(reason) ? reason as FinishReason : stopAliases.has(reason) ? "stop" : undefined
 
 /** OpenAI's longest tool-call id: a longer one in the history is a 400. */
 const maxToolIdLength = 40
@@ -273,36 +284,43 @@ const ok = <A>(value: A): Normalised<A> => ({ _tag: "Ok", value })
 const invalid = (reason: string): Normalised<never> => ({ _tag: "Invalid", reason })
 
 /**
- * A `chat.completion` as a `ChatResponse`: empty choices, a missing or
- * unknown finish reason, or missing usage (when `fallbackUsage` gives none)
- * make it invalid.
+ * A `chat.completion` as a `ChatResponse`: empty choices, an unknown finish
+ * reason, or missing usage (when `fallbackUsage` gives none) make it invalid.
+ * A null finish reason (some OpenAI-compatible servers) is "tool_calls" when
+ * the message calls tools, else "stop": the whole answer arrived. A missing
+ * `id` is `fallbackId`, a missing `created` now.
  */
-export const normaliseResponse = (wire: WireResponse, fallbackUsage: () => Usage): Normalised<ChatResponse> => {
+export const normaliseResponse = (wire: WireResponse, fallbackUsage: () => Usage, fallbackId = "chatcmpl-response"): Normalised<ChatResponse> => {
   const [first, ...others] = wire.choices
   if (first === undefined) return invalid("the answer has no choices")
   const choices: Array<ChatResponse["choices"][number]> = []
   for (const [i, choice] of [first, ...others].entries()) {
-    const reason = choice.finish_reason
-    if (reason === null || !finishReasons.has(reason)) return invalid(`unknown finish_reason ${JSON.stringify(reason)}`)
     const calls = choice.message.tool_calls ?? []
+    const reason = choice.finish_reason === null ? (calls.length > 0 ? "tool_calls" : "stop") : finishReasonOf(choice.finish_reason)
+    if (reason === undefined) return invalid(`unknown finish_reason ${JSON.stringify(choice.finish_reason)}`)
     choices.push({
       index: choice.index ?? i,
       message: {
         role: "assistant",
         content: choice.message.content ?? null,
         ...(calls.length > 0
-          ? { tool_calls: calls.map((c) => ({ id: c.id, type: "function" as const, function: c.function })) }
+          ? {
+            tool_calls: calls.map((c) => {
+              const args = c.function.arguments
+              return { id: c.id, type: "function" as const, function: { name: c.function.name, arguments: typeof args === "string" ? args : JSON.stringify(args) } }
+            })
+          }
           : {}),
         ...(choice.message.refusal !== undefined ? { refusal: choice.message.refusal } : {}),
         ...(nonEmpty(choice.message.annotations) ? { annotations: choice.message.annotations } : {})
       },
-      finish_reason: reason as FinishReason
+      finish_reason: reason
     })
   }
   return ok({
-    id: wire.id,
+    id: wire.id ?? fallbackId,
     object: "chat.completion",
-    created: wire.created,
+    created: wire.created ?? Math.floor(Date.now() / 1000),
     model: wire.model,
     choices: choices as unknown as ChatResponse["choices"],
     usage: wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : fallbackUsage(),
@@ -321,8 +339,9 @@ export interface ChunkIdentity {
 export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normalised<ChatChunk> => {
   const choices: Array<ChunkChoice> = []
   for (const choice of wire.choices ?? []) {
-    const reason = choice.finish_reason ?? null
-    if (reason !== null && !finishReasons.has(reason)) return invalid(`unknown finish_reason ${JSON.stringify(reason)}`)
+    const wireReason = choice.finish_reason ?? null
+    const reason = wireReason === null ? null : finishReasonOf(wireReason)
+    if (reason === undefined) return invalid(`unknown finish_reason ${JSON.stringify(wireReason)}`)
     const delta = choice.delta ?? {}
     choices.push({
       index: choice.index,
@@ -349,7 +368,7 @@ export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normal
         ...(delta.refusal !== undefined ? { refusal: delta.refusal } : {}),
         ...(nonEmpty(delta.annotations) ? { annotations: delta.annotations } : {})
       },
-      finish_reason: reason as FinishReason | null
+      finish_reason: reason
     })
   }
   return ok({
