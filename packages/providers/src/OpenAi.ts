@@ -111,13 +111,18 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
         return Effect.fail(classifyStreamError(error, fields, info.secrets))
       }
       const wire = decoded.right
-      const normalised = normaliseResponse(wire, () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join("")))
-      if (normalised._tag === "Invalid") {
-        // A whole answer that reported usage is billed: the error carries it.
-        const billed = wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : undefined
-        return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`, billed))
+      const finish = (nowSeconds: number): Effect.Effect<ChatResult, ProviderError> => {
+        const usage = () => estimatedUsage(ctx.request, wire.choices.map((c) => c.message.content ?? "").join(""))
+        const normalised = normaliseResponse(wire, usage, undefined, nowSeconds)
+        if (normalised._tag === "Invalid") {
+          // A whole answer that reported usage is billed: the error carries it.
+          const billed = wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : undefined
+          return Effect.fail(malformed(base, `${normalised.reason}; body: ${excerpt(res.body, info.secrets, 200)}`, billed))
+        }
+        return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId, retried: res.retried })
       }
-      return Effect.succeed<ChatResult>({ response: normalised.value, rateLimit: res.rateLimit, providerRequestId: res.requestId, retried: res.retried })
+      // An answer without `created` (some OpenAI-compatible servers) is dated by the clock; OpenAI's need no step.
+      return wire.created !== undefined ? finish(0) : Effect.clockWith((clock) => finish(Math.floor(clock.unsafeCurrentTimeMillis() / 1000)))
     }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {

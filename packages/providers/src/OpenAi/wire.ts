@@ -288,9 +288,15 @@ const invalid = (reason: string): Normalised<never> => ({ _tag: "Invalid", reaso
  * reason, or missing usage (when `fallbackUsage` gives none) make it invalid.
  * A null finish reason (some OpenAI-compatible servers) is "tool_calls" when
  * the message calls tools, else "stop": the whole answer arrived. A missing
- * `id` is `fallbackId`, a missing `created` now.
+ * `id` is `fallbackId`, a missing `created` is `fallbackCreated` (the
+ * caller's clock, in seconds).
  */
-export const normaliseResponse = (wire: WireResponse, fallbackUsage: () => Usage, fallbackId = "chatcmpl-response"): Normalised<ChatResponse> => {
+export const normaliseResponse = (
+  wire: WireResponse,
+  fallbackUsage: () => Usage,
+  fallbackId = "chatcmpl-response",
+  fallbackCreated = 0
+): Normalised<ChatResponse> => {
   const [first, ...others] = wire.choices
   if (first === undefined) return invalid("the answer has no choices")
   const choices: Array<ChatResponse["choices"][number]> = []
@@ -320,7 +326,7 @@ export const normaliseResponse = (wire: WireResponse, fallbackUsage: () => Usage
   return ok({
     id: wire.id ?? fallbackId,
     object: "chat.completion",
-    created: wire.created ?? Math.floor(Date.now() / 1000),
+    created: wire.created ?? fallbackCreated,
     model: wire.model,
     choices: choices as unknown as ChatResponse["choices"],
     usage: wire.usage !== undefined && wire.usage !== null ? toUsage(wire.usage) : fallbackUsage(),
