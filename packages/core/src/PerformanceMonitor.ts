@@ -31,6 +31,10 @@
  * was in flight and finishes afterwards is not counted, and the same id added
  * again starts with no history (a reload that keeps the model keeps it all).
  *
+ * Trials (`PerformanceMonitor/Trials.ts`): the selector claims a trial for a
+ * model with few recent calls that it ranks first; any record of the model's
+ * calls settles it.
+ *
  * `record`, `modelPerformance` and `detectDegradation` are untraced: they are
  * on the request path, see bench/README.md. Statistics are cached between
  * samples (see `PerformanceMonitor/ModelWindow.ts`).
@@ -45,6 +49,7 @@ import { followRemovals } from "./internal/followRemovals.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { counted } from "./PerformanceMonitor/Counted.js"
 import { ModelWindow, type RecentStats, type WindowConfig } from "./PerformanceMonitor/ModelWindow.js"
+import { type TrialBook, Trials } from "./PerformanceMonitor/Trials.js"
 import { RecordSink } from "./RecordSink.js"
 
 export { relativeError as percentileRelativeError } from "./PerformanceMonitor/Histogram.js"
@@ -92,6 +97,13 @@ export class PerformanceMonitor extends Context.Tag("@modelgate/core/Performance
       now: number,
       models: ReadonlyArray<string>
     ) => Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>>
+    /**
+     * The trials in flight (see `PerformanceMonitor/Trials.ts`): the selector
+     * claims one for a model with few recent calls that it ranks first, and a
+     * record of the model settles it. Optional: without it, a model with few
+     * calls always gets the benefit of the doubt.
+     */
+    readonly trials?: TrialBook
   }
 >() {}
 
@@ -133,6 +145,7 @@ export const make = (options: Options = {}) =>
 
     /** The last answer per model, reused while its statistics object is the same (no allocation per read). */
     const answered = new Map<string, { readonly stats: RecentStats; readonly answer: Option.Option<ModelPerformance> }>()
+    const trials = new Trials()
 
     // A model the registry removed: its state dropped, and not created again by a call that was in flight.
     const removals = yield* followRemovals(yield* Effect.serviceOption(ModelRegistry), (present) =>
@@ -142,6 +155,7 @@ export const make = (options: Options = {}) =>
           windows.delete(model)
           answered.delete(model)
         }
+        trials.forget(present)
       }))
 
     const performanceOf = (model: string, window: ModelWindow, now: number, config: WindowConfig): Option.Option<ModelPerformance> => {
@@ -232,13 +246,16 @@ export const make = (options: Options = {}) =>
     // The request path: the window update and the degradation check are synchronous, run in one
     // step after reading the config and the clock (a few Effect ops per record, see bench/README.md).
     const record = (record: PerformanceRecord): Effect.Effect<void> =>
-      !counted(record) ? sink.offer(record) : Effect.zipRight(
+      !counted(record)
+        ? record.cacheHit ? sink.offer(record) : Effect.zipRight(settle(record), sink.offer(record))
+        : Effect.zipRight(
         sink.offer(record),
         Effect.flatMap(windowConfig, (config) => Effect.clockWith((clock) => addStep(config, clock.unsafeCurrentTimeMillis(), record)))
       )
 
     /** Add a call to its model's window and judge it, in one synchronous step (runs when called). */
     const addStep = (config: PerformanceConfig, now: number, record: PerformanceRecord): Effect.Effect<void> => {
+      trials.settle(record.model)
       let window = windows.get(record.model)
       if (window === undefined) {
         if (removals.gone(record.model)) return Effect.void
@@ -260,11 +277,17 @@ export const make = (options: Options = {}) =>
       return transitions.length === 0 ? Effect.void : announce(record.model, transitions)
     }
 
+    /** A call that does not count (not a cache hit: no call went) still ends its model's trial. */
+    const settle = (record: PerformanceRecord): Effect.Effect<void> => Effect.sync(() => trials.settle(record.model))
+
     // Offered when called (`recordAt` runs inside the caller's step): `Effect.void` when queued at once.
     const offerNow = (record: PerformanceRecord) => sink.offerNow === undefined ? sink.offer(record) : sink.offerNow(record)
 
     const recordAt = (config: GatewayConfigData, now: number, record: PerformanceRecord): Effect.Effect<void> => {
-      if (!counted(record)) return offerNow(record)
+      if (!counted(record)) {
+        if (!record.cacheHit) trials.settle(record.model)
+        return offerNow(record)
+      }
       const after = addStep(config.performance, now, record)
       // The sink first, as `record` does; then any transition.
       const offered = offerNow(record)
@@ -309,7 +332,7 @@ export const make = (options: Options = {}) =>
         return window !== undefined && (window.degraded.latency || window.degraded.error_rate)
       })
 
-    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance, modelPerformances, recordAt, modelPerformancesAt })).pipe(
+    return Context.make(PerformanceMonitor, PerformanceMonitor.of({ record, modelPerformance, modelPerformances, recordAt, modelPerformancesAt, trials })).pipe(
       Context.add(PerformanceDetails, PerformanceDetails.of({ allPerformance, detectDegradation, isDegraded }))
     )
   })

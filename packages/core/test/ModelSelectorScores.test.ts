@@ -3,9 +3,10 @@
  * rank as their normalised shares; the score is the weighted sum of the parts
  * it reports (as `POST /admin/select` shows them); a free model (Ollama)
  * gets the full cost part and the dearest paid model none; a model with no
- * calls yet sits at a neutral performance, between a fast one and a failing
- * one, and one that fails fast below all; equal models rank by id whatever
- * the registry's order.
+ * calls yet gets the benefit of the doubt (the best measured candidate's
+ * performance, or a neutral 0.5 with none), above a failing one, and one
+ * that fails fast below all; equal models rank by id whatever the registry's
+ * order.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
@@ -56,9 +57,11 @@ describe("ModelSelector scores", () => {
       assert.isTrue(cost["mini"]! > 0 && cost["mini"]! < 1)
     }))
 
-  it.effect("no calls yet: neutral performance, below a model that answers well, above one that fails; one that fails fast is last", () =>
+  it.effect("no calls yet: as good as the best measured candidate, above one that fails; one that fails fast is last", () =>
     Effect.gen(function*() {
       const { monitor, selector } = yield* setupSelector([model("cold"), model("good"), model("flaky"), model("broken")])
+      const cold = yield* selector.rank(req())
+      for (const s of cold.ranked) assert.strictEqual(s.parts.performance, 0.5, "a cold start: neutral for all")
       yield* monitor.set("good", { requests: 40, successRate: 1, latencyP50Ms: 300, latencyP95Ms: 600, latencyP99Ms: 900 })
       yield* monitor.set("flaky", { requests: 40, successRate: 0.3, latencyP50Ms: 3_000, latencyP95Ms: 8_000, latencyP99Ms: 9_000 })
       // every call failed in 5 ms with an error health does not count (a malformed body, say): the
@@ -66,10 +69,12 @@ describe("ModelSelector scores", () => {
       yield* monitor.set("broken", { requests: 50, successRate: 0, latencyP50Ms: 5, latencyP95Ms: 5, latencyP99Ms: 5 })
       const ranking = yield* selector.rank(req())
       const part = (id: string) => ranking.ranked.find((s) => s.model.id === id)!.parts.performance
-      assert.strictEqual(part("cold"), 0.5)
       assert.isAbove(part("good"), 0.5)
+      assert.strictEqual(part("cold"), part("good"))
       assert.isBelow(part("flaky"), 0.5)
-      assert.deepStrictEqual(ranking.ranked.map((s) => s.model.id), ["good", "cold", "flaky", "broken"])
+      // equal on every part, "cold" and "good" rank by id
+      assert.deepStrictEqual(ranking.ranked.map((s) => s.model.id), ["cold", "good", "flaky", "broken"])
+      assert.include(ranking.ranked[0]!.explanation.join("\n"), "no recent data (the best measured candidate's")
       assert.include(ranking.ranked[3]!.explanation.join("\n"), "no answer, no latency credit")
     }))
 

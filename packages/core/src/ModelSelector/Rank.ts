@@ -5,14 +5,15 @@
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import { allowsModel } from "@modelgate/domain/Requirements"
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
 import { computeCost, holdUsage } from "../CostTracker/Price.js"
 import type { Availability, HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
 import * as Reads from "./Reads.js"
 import type { ScoredModel, ScoreParts, SelectionInput } from "../ModelSelector.js"
-import type { PerformanceMonitor } from "../PerformanceMonitor.js"
+import type { ModelPerformance, PerformanceMonitor } from "../PerformanceMonitor.js"
+import { type TrialBook, trialCalls } from "../PerformanceMonitor/Trials.js"
 import type { Headroom, KeysOf, RateLimiter } from "../RateLimiter.js"
 import type { ResponseEvaluator } from "../ResponseEvaluator.js"
 import {
@@ -22,7 +23,9 @@ import {
   capabilityValue,
   costPart,
   costValue,
+  neutralPerformance,
   performancePart,
+  performancePrior,
   performanceValue,
   priorityWeights,
   totalScore,
@@ -270,7 +273,13 @@ const scoredModel = (model: ModelMetadata, score: number, parts: ScoreParts, wei
   }
 }
 
-/** Score the eligible models and sort them best first (deterministic ties). */
+/**
+ * Score the eligible models and sort them best first (deterministic ties).
+ * Models with fewer than `trialCalls` recent calls get the best measured
+ * candidate's performance as their prior, unless a trial of theirs is in
+ * flight; a real ranking (not `dryRun`) that puts such a model first claims
+ * its trial (`PerformanceMonitor/Trials.ts`).
+ */
 export const scoreCandidates = (
   deps: Deps,
   input: SelectionInput,
@@ -278,9 +287,30 @@ export const scoreCandidates = (
   baseWeights: ScoreParts,
   at?: Reads.At
 ) =>
-  Reads.flatMapNow(Reads.performances(deps.monitor, candidates.map((c) => c.model.id), at), (perfs) =>
+  Reads.flatMapNow(Reads.performances(deps.monitor, candidates.map((c) => c.model.id), at), (perfs) => {
+    const trials = Option.isSome(deps.monitor) ? deps.monitor.value.trials : undefined
+    if (trials === undefined || !perfs.some(onTrial)) return scoreWith(deps, input, candidates, baseWeights, perfs, undefined, 0, at)
+    return at !== undefined
+      ? scoreWith(deps, input, candidates, baseWeights, perfs, trials, at.now, at)
+      : Effect.flatMap(Clock.currentTimeMillis, (now) => scoreWith(deps, input, candidates, baseWeights, perfs, trials, now, at))
+  })
+
+/** Whether a model with these recent calls is on trial (fewer than `trialCalls`). */
+const onTrial = (perf: ModelPerformance | undefined): boolean => perf === undefined || perf.requests < trialCalls
+
+const scoreWith = (
+  deps: Deps,
+  input: SelectionInput,
+  candidates: ReadonlyArray<Candidate>,
+  baseWeights: ScoreParts,
+  perfs: ReadonlyArray<ModelPerformance | undefined>,
+  trials: TrialBook | undefined,
+  now: number,
+  at: Reads.At | undefined
+) =>
     Reads.mapNow(Reads.penalties(deps.evaluator, candidates.map((c) => c.model.id), input.requirements.taskType, at), (penalties) => {
       const { priority, taskType, maxLatencyMs } = input.requirements
+      const best = performancePrior(perfs, maxLatencyMs, trialCalls)
       const weights = priorityWeights(baseWeights, priority)
       let cheapest = Number.POSITIVE_INFINITY
       let dearest = Number.NEGATIVE_INFINITY
@@ -292,10 +322,11 @@ export const scoreCandidates = (
       for (const [k, c] of candidates.entries()) {
         const perf = perfs[k]
         const penalty = penalties[k]!
+        const prior = trials !== undefined && onTrial(perf) && trials.inFlight(c.model.id, now) ? neutralPerformance : best
         const parts: ScoreParts = {
           capability: capabilityValue(c.model, taskType),
           cost: costValue(c.costPico, cheapest, dearest),
-          performance: performanceValue(perf, maxLatencyMs, penalty),
+          performance: performanceValue(perf, maxLatencyMs, penalty, prior),
           availability: availabilityValue(c.health, c.headroom)
         }
         const score = totalScore(parts, weights)
@@ -305,11 +336,16 @@ export const scoreCandidates = (
             `score ${score.toFixed(3)}`,
             capabilityPart(c.model, taskType).line,
             costPart(c.costPico, cheapest, dearest).line,
-            performancePart(perf, maxLatencyMs, penalty).line,
+            performancePart(perf, maxLatencyMs, penalty, prior).line,
             availabilityPart(c.health, c.headroom).line,
             weightsLine(weights, priority)
           ])
         })
       }
-      return scored.sort(byRank).map((x) => x.s)
-    }))
+      scored.sort(byRank)
+      const first = scored[0]
+      if (trials !== undefined && first !== undefined && input.dryRun !== true && onTrial(perfs[candidates.indexOf(first.c)])) {
+        trials.claim(first.c.model.id, now)
+      }
+      return scored.map((x) => x.s)
+    })

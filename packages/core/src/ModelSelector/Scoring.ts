@@ -156,47 +156,86 @@ export const latencyScore = (latencyMs: number, maxLatencyMs: number | undefined
   return referenceLatencyMs / (referenceLatencyMs + l)
 }
 
+/** The neutral performance: of a model with no recent calls when no candidate is well measured. */
+export const neutralPerformance = 0.5
+
 /**
- * Performance: 0.6 x latency score + 0.4 x success rate, pulled toward a
- * neutral 0.5 while there are few requests (confidence n / (n + 5)); neutral
- * 0.5 with no data; then multiplied by (1 - evaluator penalty). The latency
- * score is that of answers: with no successful call in the window (the
- * monitor then reports the failures' latencies) it is 0, so a model that
+ * A model's own performance from its recent calls, 0..1, before any prior or
+ * penalty: 0.6 x latency score + 0.4 x success rate (undefined with no data).
+ * The latency score is that of answers: with no successful call in the window
+ * (the monitor then reports the failures' latencies) it is 0, so a model that
  * fails fast never scores above one with no data or one that answers slowly.
+ */
+export const measuredPerformance = (perf: ModelPerformance | undefined, maxLatencyMs: number | undefined): number | undefined => {
+  if (perf === undefined || perf.requests <= 0) return undefined
+  const latency = (perf.latencyP50Ms + perf.latencyP95Ms) / 2
+  const ls = perf.successRate > 0 ? latencyScore(latency, maxLatencyMs) : 0
+  return clamp01(0.6 * ls + 0.4 * clamp01(perf.successRate))
+}
+
+/**
+ * The prior a ranking gives models with few recent calls: the best measured
+ * performance among the candidates with at least `wellMeasured` calls, and
+ * never below the neutral 0.5. With no well-measured candidate (a cold
+ * start), 0.5 for everyone, so the other parts decide.
+ */
+export const performancePrior = (
+  perfs: ReadonlyArray<ModelPerformance | undefined>,
+  maxLatencyMs: number | undefined,
+  wellMeasured: number
+): number => {
+  let best = neutralPerformance
+  for (const perf of perfs) {
+    if (perf === undefined || perf.requests < wellMeasured) continue
+    const measured = measuredPerformance(perf, maxLatencyMs)
+    if (measured !== undefined && measured > best) best = measured
+  }
+  return best
+}
+
+/**
+ * Performance: the model's measured performance (`measuredPerformance`),
+ * pulled toward `prior` while there are few calls (confidence n / (n + 5)),
+ * `prior` with no data; then multiplied by (1 - evaluator penalty). The
+ * selector's prior is the best well-measured candidate's (the benefit of the
+ * doubt, so that a model whose calls expired is tried again), or the neutral
+ * 0.5 for a model whose trial is in flight (`PerformanceMonitor/Trials.ts`).
  */
 export const performanceValue = (
   perf: ModelPerformance | undefined,
   maxLatencyMs: number | undefined,
-  penalty: number
+  penalty: number,
+  prior: number = neutralPerformance
 ): number => {
   const p = clamp01(penalty)
-  if (perf === undefined || perf.requests <= 0) return 0.5 * (1 - p)
-  const latency = (perf.latencyP50Ms + perf.latencyP95Ms) / 2
-  const ls = perf.successRate > 0 ? latencyScore(latency, maxLatencyMs) : 0
-  const raw = 0.6 * ls + 0.4 * clamp01(perf.successRate)
+  const measured = measuredPerformance(perf, maxLatencyMs)
+  if (perf === undefined || measured === undefined) return clamp01(prior * (1 - p))
   const confidence = perf.requests / (perf.requests + 5)
-  return clamp01((0.5 + confidence * (raw - 0.5)) * (1 - p))
+  return clamp01((prior + confidence * (measured - prior)) * (1 - p))
 }
 
 /** The performance part and its explanation line (see `performanceValue`). */
 export const performancePart = (
   perf: ModelPerformance | undefined,
   maxLatencyMs: number | undefined,
-  penalty: number
+  penalty: number,
+  prior: number = neutralPerformance
 ): Part => {
   const p = clamp01(penalty)
   const penaltyNote = p > 0 ? `; evaluator penalty ${fmt(p)}` : ""
-  const value = performanceValue(perf, maxLatencyMs, penalty)
+  const value = performanceValue(perf, maxLatencyMs, penalty, prior)
+  const priorNote = prior === neutralPerformance ? `neutral ${fmt(prior)}` : `the best measured candidate's ${fmt(prior)}`
   if (perf === undefined || perf.requests <= 0) {
-    return { value, line: `performance ${fmt(value)}: no recent data (neutral 0.50)${penaltyNote}` }
+    return { value, line: `performance ${fmt(value)}: no recent data (${priorNote})${penaltyNote}` }
   }
   const against = perf.successRate > 0
     ? maxLatencyMs !== undefined ? `max ${maxLatencyMs} ms` : `${referenceLatencyMs} ms reference`
     : "no answer, no latency credit"
+  const few = perf.requests < 5 ? ` (few: pulled toward ${priorNote})` : ""
   return {
     value,
     line: `performance ${fmt(value)}: p50 ${Math.round(perf.latencyP50Ms)} ms / p95 ${Math.round(perf.latencyP95Ms)} ms vs ${against}, ` +
-      `success ${(perf.successRate * 100).toFixed(0)}% over ${perf.requests} requests${penaltyNote}`
+      `success ${(perf.successRate * 100).toFixed(0)}% over ${perf.requests} requests${few}${penaltyNote}`
   }
 }
 
