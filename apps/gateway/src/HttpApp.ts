@@ -54,6 +54,9 @@ const serveApp = (hooks: DrainHooks) =>
     const grace = settings.shutdownGraceMs
     // Read once, as the body limit: `undefined` (the default) costs one check per request.
     const cors = Cors.make(settings.cors)
+    // On a host's own server (`layer`) a connection is watched from its first request here; `serve` watches its own
+    // server's every connection as it is accepted.
+    const stall = hooks.server === undefined ? yield* WriteStall.make(settings.timeouts.writeStallMs) : undefined
     let inFlight = 0
     let draining = false
     let idle: Deferred.Deferred<void> | undefined
@@ -87,6 +90,10 @@ const serveApp = (hooks: DrainHooks) =>
         const request = Context.unsafeGet(fiber.currentContext, HttpServerRequest.HttpServerRequest)
         if (draining) {
           return Effect.succeed(toResponse(shuttingDown, { connection: "close", "x-request-id": requestId(request.headers["x-request-id"]) }))
+        }
+        if (stall !== undefined) {
+          const socket = nodeResponse(request)?.socket
+          if (socket != null) stall(socket)
         }
         if (cors !== undefined) {
           const preflight = cors.preflight(request.method, request.headers)
@@ -213,7 +220,10 @@ const serveApp = (hooks: DrainHooks) =>
 /**
  * Serve the gateway's routes on the provided `HttpServer`. On close it refuses
  * new requests (503) and waits for in-flight ones (bounded by
- * `server.shutdownGraceMs`). A module constant: layers are memoized by
+ * `server.shutdownGraceMs`). On a Node server, a connection that served one of
+ * its requests is closed once its client stops reading
+ * (`server.timeouts.writeStallMs`, see `WriteStall`), as under `serve`; the
+ * host's own server keeps its other timeouts. A module constant: layers are memoized by
  * reference, so use `Layer.fresh(layer)` to serve on two servers in one program.
  */
 export const layer: Layer.Layer<never, never, Router.AppServices | HttpServer.HttpServer> = Layer.scopedDiscard(

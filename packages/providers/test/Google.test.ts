@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
 import { isUnreachable } from "@modelgate/domain/ProviderError"
+import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import * as FakeGoogle from "@modelgate/testkit/FakeGoogle"
+import * as LoopbackServer from "@modelgate/testkit/LoopbackServer"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect, Schema } from "effect"
 import * as Google from "../src/Google.js"
@@ -279,6 +281,39 @@ describe("Google Gemini adapter over a socket", () => {
       assert.strictEqual(yield* tagOf(run("[block-answer]")), "ContentFiltered")
       yield* fake.script(Fault.status(429))
       assert.strictEqual(yield* tagOf(provider.stream(ctxOf(model, key))), "RateLimited")
+    })))
+
+  it.scoped("stream: a connection reset right after the chunk with finishReason and usage ends cleanly; one before any finishReason is StreamInterrupted", () =>
+    live(Effect.gen(function*() {
+      const textChunk = (text: string, finish?: string) => FakeGoogle.sseData({
+        candidates: [{ content: { role: "model", parts: [{ text }] }, index: 0, ...(finish !== undefined ? { finishReason: finish } : {}) }],
+        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: finish !== undefined ? 4 : 2, totalTokenCount: finish !== undefined ? 7 : 5 },
+        modelVersion: "gemini-fake-001",
+        responseId: "r1"
+      })
+      // Each path: its events, written out (flushed to the socket), then the connection reset.
+      const bodies: Record<string, ReadonlyArray<string>> = {
+        "finished": [textChunk("Hello "), textChunk("there", "STOP")],
+        "length": [textChunk("Hello "), textChunk("the", "MAX_TOKENS")],
+        "unfinished": [textChunk("Hello "), textChunk("the")]
+      }
+      const server = yield* LoopbackServer.make(({ path }, res) => {
+        const events = bodies[/^\/v1beta\/models\/([^/:]+):/.exec(path)?.[1] ?? ""] ?? []
+        res.writeHead(200, { "content-type": "text/event-stream" })
+        res.write(events.join(""), () => res.socket?.destroy())
+      })
+      const provider = yield* Google.make(Effect.succeed(ProviderConfig.make({ baseUrl: server.url, maxRetries: 0 })))
+      const run = (name: string) =>
+        Effect.flatMap(provider.stream(ctxOf(modelOf("google", name, `gemini-${name}`), key)), (r) => collect(r.chunks))
+      const chunks = yield* run("finished")
+      assert.strictEqual(textOf(chunks), "Hello there")
+      assert.strictEqual(chunks[chunks.length - 2]?.choices[0]?.finish_reason, "stop")
+      assert.deepStrictEqual(chunks[chunks.length - 1]?.usage, { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } })
+      const cutAtLength = yield* run("length")
+      assert.strictEqual(cutAtLength[cutAtLength.length - 2]?.choices[0]?.finish_reason, "length")
+      const unfinished = yield* Effect.flip(run("unfinished"))
+      assert.strictEqual(unfinished._tag, "StreamInterrupted")
+      assert.include(unfinished.detail, "body broke")
     })))
 
   it.scoped("the fake's own rate limit answers with this provider's 429; a wait over maxRetryWaitMs comes back at once", () =>

@@ -1,6 +1,6 @@
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
 import { ModelMetadata } from "@modelgate/domain/Model"
-import { isUnreachable } from "@modelgate/domain/ProviderError"
+import { isUnreachable, type ProviderError } from "@modelgate/domain/ProviderError"
 import { awaitSleep, Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOllama from "@modelgate/testkit/FakeOllama"
 import { assert, describe, it } from "@effect/vitest"
@@ -8,6 +8,7 @@ import { Effect, Fiber, Schema, TestClock } from "effect"
 import * as fc from "fast-check"
 import * as Ollama from "../src/Ollama.js"
 import { classifyStatus } from "../src/internal/errors.js"
+import { mayRetry } from "../src/internal/retry.js"
 import { classify } from "../src/Ollama/errors.js"
 import { normaliseResponse } from "../src/Ollama/normalise.js"
 import type { WireChatLine } from "../src/Ollama/wire.js"
@@ -186,6 +187,29 @@ describe("Ollama", () => {
       const result = yield* Fiber.join(fiber)
       assert.strictEqual(result.response.choices[0].finish_reason, "stop")
       assert.lengthOf(yield* fake.requests, 2)
+    })))
+
+  it.scoped("a 500 saying the model needs more memory than the server has is not retried on that server: it fails over at once, and the server's other models still answer", () =>
+    live(Effect.gen(function*() {
+      const { fake, provider } = yield* setup({ maxRetries: 2 })
+      yield* fake.persist(FakeOllama.faults.outOfMemory)
+      const calls: ReadonlyArray<Effect.Effect<unknown, ProviderError>> = [provider.chat(ctxOf(model, undefined)), provider.stream(ctxOf(model, undefined))]
+      for (const call of calls) {
+        const before = (yield* fake.requests).length
+        const fiber = yield* Effect.fork(Effect.flip(call))
+        // A retry would wait on its backoff (a TestClock sleep): the error must come first.
+        const outcome = yield* Effect.raceFirst(Fiber.join(fiber), Effect.as(awaitSleep((ms) => ms <= 10_000), "a retry's backoff" as const))
+        assert.notStrictEqual(outcome, "a retry's backoff")
+        const error = outcome as ProviderError
+        assert.isTrue(isUnreachable(error), error._tag)
+        assert.isFalse(mayRetry(error, 10_000))
+        assert.include(error.detail, "requires more system memory (39.4 GiB) than is available (30.0 GiB)")
+        assert.lengthOf(yield* fake.requests, before + 1)
+      }
+      // Only that model: the same server goes on answering another (smaller) one.
+      yield* fake.persist(undefined)
+      const small = yield* provider.chat(ctxOf(modelOf("ollama", "qwen2.5:7b", "local-small"), undefined))
+      assert.strictEqual(small.response.choices[0].finish_reason, "stop")
     })))
 
   it.scoped("probe lists installed models", () =>

@@ -32,6 +32,8 @@ export const errorAnswer = ({ message, status }: { status: number; message: stri
 export const faults = {
   /** 503 `server busy` (local queue full). */
   busy: Fault.status(503, { body: { error: "server busy, please try again.  maximum pending requests exceeded" } }),
+  /** 500 for a model too large for the memory the server has free (`llm/server.go`, answered before any output). */
+  outOfMemory: Fault.status(500, { body: { error: "model requires more system memory (39.4 GiB) than is available (30.0 GiB)" } }),
   /** An `{"error": "..."}` line after `afterChunks` lines (status stays 200); no `done: true` follows. */
   midStreamError: (afterChunks: number, message = "an error was encountered while running the model: unexpected EOF"): Fault =>
     Fault.inject(afterChunks, `${JSON.stringify({ error: message })}\n`)

@@ -11,8 +11,10 @@
  * kernel whole: a streamed answer's client that reads, however slowly, is not
  * cut; a whole answer must be taken within the interval once the sockets'
  * buffers are full. A connection with nothing pending is never cut.
- * One ticker checks every open connection; a connection costs a map entry,
- * nothing runs per request or per write.
+ * One ticker checks every watched connection; a connection costs a map entry,
+ * nothing runs per write. `modelgate serve` watches each connection its
+ * server accepts; `HttpApp.layer` on a host's Node server, each connection
+ * from its first request to the app (a map lookup per request).
  */
 import { Effect, Schedule, type Scope } from "effect"
 import type * as Net from "node:net"
@@ -21,15 +23,23 @@ import type * as Net from "node:net"
 const idle = -1
 
 /**
- * Every `stallMs`, destroy each connection of `server` that had bytes pending
- * at the last tick and has written none of them since (so a stall is cut
- * after `stallMs` to twice that); the ticker runs in the current scope.
+ * Start watching `socket` (once: watching it again does nothing); it is
+ * forgotten when it closes.
  */
-export const guard = (server: Net.Server, stallMs: number): Effect.Effect<void, never, Scope.Scope> =>
+export type Watch = (socket: Net.Socket) => void
+
+/**
+ * Every `stallMs`, destroy each watched connection that had bytes pending at
+ * the last tick and has written none of them since (so a stall is cut after
+ * `stallMs` to twice that); the ticker runs in the current scope. Returns
+ * `watch`, which adds a connection (synchronous: a map lookup).
+ */
+export const make = (stallMs: number): Effect.Effect<Watch, never, Scope.Scope> =>
   Effect.gen(function* () {
     /** Each open connection and how many of its bytes had reached the kernel at the last tick (`idle`: none pending). */
     const watched = new Map<Net.Socket, number>()
-    const onConnection = (socket: Net.Socket) => {
+    const watch: Watch = (socket) => {
+      if (watched.has(socket) || socket.destroyed) return
       watched.set(socket, idle)
       socket.once("close", () => watched.delete(socket))
     }
@@ -46,10 +56,12 @@ export const guard = (server: Net.Server, stallMs: number): Effect.Effect<void, 
         else watched.set(socket, sent)
       }
     })
-    yield* Effect.acquireRelease(Effect.sync(() => server.on("connection", onConnection)), () =>
-      Effect.sync(() => {
-        server.off("connection", onConnection)
-        watched.clear()
-      }))
+    yield* Effect.addFinalizer(() => Effect.sync(() => watched.clear()))
     yield* Effect.forkScoped(Effect.repeat(tick, Schedule.spaced(stallMs)).pipe(Effect.delay(stallMs)))
+    return watch
   })
+
+/** `make`, watching every connection `server` accepts. */
+export const guard = (server: Net.Server, stallMs: number): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.flatMap(make(stallMs), (watch) =>
+    Effect.acquireRelease(Effect.sync(() => server.on("connection", watch)), () => Effect.sync(() => server.off("connection", watch))))

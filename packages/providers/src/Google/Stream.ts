@@ -2,7 +2,8 @@
  * Gemini `streamGenerateContent?alt=sse` events -> ChatChunks (OpenAI stream
  * shape). Each event is a whole GenerateContentResponse holding only the new
  * parts; there is no terminal event, so the finish and usage chunks are sent
- * when the body ends, and only if a `finishReason` arrived.
+ * when the body ends, and only if a `finishReason` arrived (also when the
+ * body breaks after every candidate's `finishReason`: `complete`).
  */
 import type { Sse } from "@effect/experimental"
 import type { ChatChunk, ChunkChoice, FinishReason, Usage } from "@modelgate/domain/Chat"
@@ -162,6 +163,17 @@ export class GeminiStreamTranslator implements ChunkTranslator {
   usageSoFar(): Usage | undefined {
     const usage = this.usage
     return usage === undefined ? undefined : usageOf(usage, () => ({ prompt: 0, completion: 0 }))
+  }
+
+  /**
+   * Whether every candidate asked for has its `finishReason`: the answer is
+   * whole (the finish chunk carries the final usage), and a connection that
+   * breaks after it loses nothing.
+   */
+  complete(): boolean {
+    if (this.candidates.size < (this.context.choices ?? 1)) return false
+    for (const state of this.candidates.values()) if (state.finish === undefined) return false
+    return true
   }
 
   /** The finish and usage chunks if every candidate finished; StreamInterrupted otherwise. */

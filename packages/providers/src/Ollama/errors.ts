@@ -6,7 +6,11 @@
  * setup, not the request: an unreachable Transport, as a server that is not
  * running, so the request fails over at once and the model is taken out. 400
  * is BadRequest, 429 RateLimited, 503 (`server busy ... maximum pending
- * requests exceeded`) Overloaded, 500 / 502 ServerError. A 400 whose message says the
+ * requests exceeded`) Overloaded, 500 / 502 ServerError. A 500 whose message
+ * says the model needs more memory than the server has free is the server's
+ * setup for that model, as a 404 is: an unreachable Transport (not retried on
+ * the same server; the failover moves on, and the server's other models,
+ * which may fit, are untouched: health is per model). A 400 whose message says the
  * request exceeds the context size (what `truncate: false` answers instead of
  * silently dropping the start of the conversation) is ContextLengthExceeded.
  */
@@ -23,11 +27,21 @@ export const classify = (ctx: ErrorContext): ProviderError => {
   const detail = detailOf(ctx, message)
   if (ctx.status === 400 && message !== undefined && contextPattern.test(message)) return new ContextLengthExceeded(fieldsOf(ctx, detail))
   if (ctx.status === 404) return new Transport({ ...fieldsOf(ctx, `not served by this Ollama server (is the model pulled?): ${detail}`), unreachable: true })
+  if (ctx.status === 500 && message !== undefined && memoryPattern.test(message)) {
+    return new Transport({ ...fieldsOf(ctx, `this Ollama server lacks the memory to load the model: ${detail}`), unreachable: true })
+  }
   return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
 }
 
 /** Ollama's words for a prompt over the context size (`exceed_context_size_error`, "exceeds the available context size"). */
 const contextPattern = /exceed_context_size|exceeds the (available )?context (size|length)/i
+
+/**
+ * Ollama's words for a model that does not fit the memory the server has
+ * free (`model requires more system memory (X GiB) than is available (Y GiB)`,
+ * older `model requires more memory`; a runner that failed to allocate).
+ */
+const memoryPattern = /requires more (system )?memory|not enough memory|insufficient memory|out of memory|memory layout cannot be allocated/i
 
 /** Classify an `{"error": "..."}` line written after the stream began (status 200). */
 export const classifyStreamError = (message: string, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {

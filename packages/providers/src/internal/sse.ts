@@ -133,6 +133,13 @@ export interface ChunkTranslator {
    * read. Absent: the body's end is the terminal event (Gemini).
    */
   readonly done?: () => boolean
+  /**
+   * Whether what was read is a whole answer (Gemini: every candidate asked
+   * for has its `finishReason`): a body that breaks now (a reset, a stall
+   * after the last event) has lost nothing, and the stream ends as at the
+   * body's end. Absent or false: the body's failure fails the stream.
+   */
+  readonly complete?: () => boolean
 }
 
 /** A stateful translator of one stream's NDJSON lines into chunks. */
@@ -191,9 +198,11 @@ export const failWith = <E>(error: E): Effect.Effect<never, Option.Option<E>> =>
  * event larger than `maxEventSize` fails the stream with `onTooLarge`'s error
  * (the events of that network chunk are dropped). A partial event at the
  * very end (no blank line after it) is dropped, so a cut stream shows up as a
- * missing terminal event in `end`. A failing body fails the stream as it is.
- * The stream ends after the event that makes `translator.done()` true: what
- * follows it (a reset, a connection held open) is not read.
+ * missing terminal event in `end`. A failing body fails the stream as it is,
+ * unless `translator.complete()` says the answer was whole: then it ends as
+ * at the body's end. The stream ends after the event that makes
+ * `translator.done()` true: what follows it (a reset, a connection held
+ * open) is not read.
  */
 export const pullSse = <E, E2>(
   body: Pull<Uint8Array, E>,
@@ -228,7 +237,7 @@ export const pullSse = <E, E2>(
         }
         return out.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(out))
       },
-      onFailure: failWith,
+      onFailure: (error) => (translator.complete?.() === true ? ended([]) : failWith(error)),
       onEnd: () => ended([])
     }
   })
