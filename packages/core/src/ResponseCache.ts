@@ -12,6 +12,7 @@
  * Determinism: a request is cacheable when the cache is enabled and either
  * `temperature` is exactly 0 or `cache.cacheNonDeterministic` is set. An unset
  * (or null) temperature counts as non-deterministic: OpenAI's default is 1.
+ * An answer a content filter stopped is never stored (`filteredAnswer`).
  *
  * Untraced (`get`, `set` and `cacheable`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -60,7 +61,11 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
     readonly cacheableAt?: (config: GatewayConfigData, request: ChatRequest) => boolean
     /** The cached answer under `key` (from `key`), or None when absent or expired. */
     readonly get: (key: string) => Effect.Effect<Option.Option<ChatResponse>>
-    /** Store with the config TTL, or `ttlMs` when given (0 or less: not stored). */
+    /**
+     * Store with the config TTL, or `ttlMs` when given (0 or less: not stored).
+     * An answer a content filter stopped (`finish_reason: "content_filter"` on any choice) is not stored:
+     * the filter's verdict may not hold next time.
+     */
     readonly set: (key: string, response: ChatResponse, ttlMs?: number) => Effect.Effect<void>
   }
 >() {}
@@ -104,6 +109,17 @@ type Command =
     readonly done: Deferred.Deferred<number, StoreError>
   }
   | { readonly _tag: "Sync" }
+
+/**
+ * Whether a choice of `response` was stopped by a content filter
+ * (`finish_reason: "content_filter"`): a provider's verdict that may be
+ * transient, so never replayed from the cache. An answer cut by the token
+ * limit (`length`) is what the same `max_tokens` gives again: it is cached.
+ */
+const filteredAnswer = (response: ChatResponse): boolean => {
+  for (const choice of response.choices) if (choice.finish_reason === "content_filter") return true
+  return false
+}
 
 /** Capacity of the store write queue; writes beyond it are dropped (logged). */
 const writeQueueCapacity = 4_096
@@ -329,7 +345,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
 
   const set = (key: string, response: ChatResponse, ttlMs?: number): Effect.Effect<void> =>
     Effect.flatMap(gatewayConfig.get, ({ cache: config }) => {
-      if (!config.enabled) return Effect.void
+      if (!config.enabled || filteredAnswer(response)) return Effect.void
       const ttl = ttlMs ?? config.ttlMs
       if (!(ttl > 0)) return Effect.void
       return Effect.clockWith((clock) => {

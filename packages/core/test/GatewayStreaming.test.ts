@@ -169,9 +169,10 @@ describe("Gateway streaming", () => {
               ...(c.calls.length > 0
                 ? { tool_calls: c.calls.map((t) => ({ id: t.id, type: "function" as const, function: { name: t.name, arguments: t.args } })) }
                 : {}),
-              ...(c.refusal !== "" ? { refusal: c.refusal } : {}),
+              refusal: c.refusal !== "" ? c.refusal : null,
               ...(c.annotations.length > 0 ? { annotations: c.annotations } : {})
             },
+            logprobs: null,
             finish_reason: c.finish
           })) as unknown as ChatResponse["choices"],
           usage: { prompt_tokens: 3, completion_tokens: 9, total_tokens: 12 }

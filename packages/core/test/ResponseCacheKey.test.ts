@@ -177,6 +177,20 @@ describe("ResponseCache key", () => {
     assert.strictEqual(cacheKey({ ...labelled, prompt_cache_key: "session-10" } as ChatRequest, "m"), cacheKey(req, "m"))
   })
 
+  it("treats OpenAI's defaults like absent (n: 1; tool_choice auto with tools, none without), and no other value", () => {
+    const req = request("hello", { temperature: 0 })
+    const tools: ChatRequest["tools"] = [{ type: "function", function: { name: "get_weather", parameters: {} } }]
+    const withTools: ChatRequest = { ...req, tools }
+    assert.strictEqual(cacheKey({ ...req, n: 1 }, "m"), cacheKey(req, "m"))
+    assert.notStrictEqual(cacheKey({ ...req, n: 2 }, "m"), cacheKey(req, "m"))
+    assert.strictEqual(cacheKey({ ...withTools, tool_choice: "auto" }, "m"), cacheKey(withTools, "m"))
+    assert.strictEqual(cacheKey({ ...req, tool_choice: "none" }, "m"), cacheKey(req, "m"))
+    // Not the default: with tools, "none" and "required" ask for something else.
+    assert.notStrictEqual(cacheKey({ ...withTools, tool_choice: "none" }, "m"), cacheKey(withTools, "m"))
+    assert.notStrictEqual(cacheKey({ ...withTools, tool_choice: "required" }, "m"), cacheKey(withTools, "m"))
+    assert.notStrictEqual(cacheKey({ ...withTools, tools: [], tool_choice: "auto" }, "m"), cacheKey({ ...withTools, tools: [] }, "m"))
+  })
+
   it("treats null like absent and a single stop string like a one-element list", () => {
     const req = request("hello", { temperature: 0 })
     assert.strictEqual(cacheKey({ ...req, seed: null, top_p: null }, "m"), cacheKey(req, "m"))

@@ -112,7 +112,7 @@ describe("OpenAI stream chunk fast path", () => {
       object: "chat.completion.chunk",
       created: 7,
       model: "fallback-model",
-      choices: [{ index: 0, delta: { content: "x" }, finish_reason: null }]
+      choices: [{ index: 0, delta: { content: "x" }, logprobs: null, finish_reason: null }]
     })
   })
 

@@ -92,26 +92,30 @@ const adapters = [
     name: "openai",
     setup: adapterOver(FakeOpenAi.make, OpenAi.make, (fake) => fake.baseUrl),
     model: modelOf("openai", "gpt-4o-mini", "fast-chat"),
-    key: keyOf("openai", "sk-test-openai")
+    key: keyOf("openai", "sk-test-openai"),
+    resetAfter: 2
   },
   {
     name: "anthropic",
     setup: adapterOver(FakeAnthropic.make, Anthropic.make),
     model: modelOf("anthropic", "claude-fake-1", "claude-test"),
-    key: keyOf("anthropic", FakeAnthropic.defaultApiKey)
+    key: keyOf("anthropic", FakeAnthropic.defaultApiKey),
+    // message_start, ping and content_block_start carry no text
+    resetAfter: 4
   },
   {
     name: "google",
     setup: adapterOver(FakeGoogle.make, Google.make),
     model: modelOf("google", "gemini-fake", "gemini-test"),
-    key: keyOf("google", FakeGoogle.defaultApiKey)
+    key: keyOf("google", FakeGoogle.defaultApiKey),
+    resetAfter: 2
   },
-  { name: "ollama", setup: adapterOver(FakeOllama.make, Ollama.make), model: modelOf("ollama", "llama3.2", "local-chat"), key: undefined }
+  { name: "ollama", setup: adapterOver(FakeOllama.make, Ollama.make), model: modelOf("ollama", "llama3.2", "local-chat"), key: undefined, resetAfter: 2 }
 ] as const
 
 describe("adapter streams as bare pulls", () => {
   for (const adapter of adapters) {
-    it.scoped(`${adapter.name}: the pull delivers what the Stream delivers: an answer, a cut, a reset`, () =>
+    it.scoped(`${adapter.name}: the pull delivers what the Stream delivers: an answer, a cut, a reset after some text`, () =>
       live(Effect.gen(function*() {
         const { fake, provider } = yield* adapter.setup()
         const call = () => provider.stream(ctxOf(adapter.model, adapter.key, { messages: [{ role: "user", content: "one two three four" }] }))
@@ -120,10 +124,16 @@ describe("adapter streams as bare pulls", () => {
         assert.strictEqual(whole.viaOpen.end, "end")
         assert.isAbove(whole.viaOpen.text.length, 0)
         assert.isDefined(whole.viaOpen.usage)
-        for (const fault of [Fault.cut(), Fault.reset(2)]) {
+        for (const fault of [Fault.cut(), Fault.reset(adapter.resetAfter)]) {
           const broken = yield* bothForms(fake, provider, call, fault)
           assert.deepStrictEqual(broken.viaOpen, broken.viaStream, JSON.stringify(fault))
           assert.strictEqual(broken.viaOpen.end, "StreamInterrupted", JSON.stringify(fault))
+          if (fault._tag === "Reset") {
+            // the text that came before the reset is delivered before the error, and only that
+            assert.isAbove(broken.viaOpen.text.length, 0)
+            assert.isBelow(broken.viaOpen.text.length, whole.viaOpen.text.length)
+            assert.isTrue(whole.viaOpen.text.startsWith(broken.viaOpen.text), broken.viaOpen.text)
+          }
         }
       })))
   }

@@ -20,6 +20,24 @@ const fetchText = (url: string, init?: RequestInit) =>
     return { status: res.status, headers: res.headers, text: await res.text() }
   })
 
+/** Read the body as it arrives: the text received before the body ended or broke, and whether it broke. */
+const readUntilBroken = (url: string) =>
+  Effect.promise(async () => {
+    const res = await fetch(url)
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let received = ""
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return { received, broke: false }
+        received += decoder.decode(value, { stream: true })
+      }
+    } catch {
+      return { received, broke: true }
+    }
+  })
+
 const fetchFails = (url: string) =>
   Effect.promise(() => fetch(url).then((r) => r.text()).then(() => false, () => true))
 
@@ -63,6 +81,19 @@ describe("FakeServer", () => {
       expect(yield* fetchFails(server.url)).toBe(true)
       yield* server.persist(undefined)
       expect((yield* fetchText(server.url)).status).toBe(200)
+    }))
+
+  it.scoped("a reset after n chunks delivers those n chunks, then breaks the connection", () =>
+    Effect.gen(function*() {
+      const server = yield* make(toy)
+      yield* server.script(Fault.reset(1), Fault.reset(2), Fault.reset(0))
+      expect(yield* readUntilBroken(`${server.url}/stream`)).toEqual({ received: "data: 1\n\n", broke: true })
+      expect(yield* readUntilBroken(`${server.url}/stream`)).toEqual({ received: "data: 1\n\ndata: 2\n\n", broke: true })
+      expect(yield* readUntilBroken(`${server.url}/stream`)).toEqual({ received: "", broke: true })
+      // a JSON answer: half its body, then the break
+      yield* server.script(Fault.reset(1))
+      const half = JSON.stringify({ ok: true, echo: undefined })
+      expect(yield* readUntilBroken(server.url)).toEqual({ received: half.slice(0, Math.floor(half.length / 2)), broke: true })
     }))
 
   it.scoped("streams chunks; a cut leaves out the terminal event, inject adds a raw chunk", () =>

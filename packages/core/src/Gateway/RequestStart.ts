@@ -55,9 +55,16 @@ const teamScoped = (model: string, agentType: string | undefined): string =>
   agentType === undefined ? model : `${model}|agentType:${agentType}`
 
 /**
+ * An `auto` request's capabilities as its cache key has them: sorted, and
+ * without `streaming` (a stream is served from a complete answer, a streamed
+ * answer is cached complete: streamed or not, it is the same request).
+ */
+const keyedCapabilities = (capabilities: ReadonlyArray<string>): string => capabilities.filter((c) => c !== "streaming").sort().join(",")
+
+/**
  * The cache key of a cacheable request (none when the cache does not apply):
  * on the model it names as that model answers (`answeringModel`), or, for
- * `auto`, on its requirements and what the registry's models answer as
+ * `auto`, on its requirements (`keyedCapabilities`) and what the registry's models answer as
  * (`registryDigest` of `models`); scoped to its agent type (`teamScoped`).
  */
 const cacheKeyOf = (
@@ -71,7 +78,7 @@ const cacheKeyOf = (
     request,
     teamScoped(
       explicit !== undefined ? answeringModel(explicit) :
-        `auto|${[...requirements.capabilities].sort().join(",")}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}${
+        `auto|${keyedCapabilities(requirements.capabilities)}|${requirements.priority}|${requirements.maxCostPerRequestUsd ?? ""}|${requirements.maxLatencyMs ?? ""}|${requirements.minContextWindow ?? ""}|${requirements.taskType ?? ""}${
           requirements.allowedModels === undefined ? "" : `|only:${[...requirements.allowedModels].sort().join(",")}`
         }|${registryDigest(models)}`,
       requirements.agentType

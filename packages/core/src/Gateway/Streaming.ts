@@ -310,9 +310,10 @@ const choiceOf = (choice: ChoiceSummary, finishReason: FinishReason): Choice => 
     role: "assistant",
     content: choice.content === "" && choice.toolCalls.length > 0 ? null : choice.content,
     ...(choice.toolCalls.length > 0 ? { tool_calls: choice.toolCalls } : {}),
-    ...(choice.refusal !== "" ? { refusal: choice.refusal } : {}),
+    refusal: choice.refusal !== "" ? choice.refusal : null,
     ...(choice.annotations.length > 0 ? { annotations: choice.annotations } : {})
   },
+  logprobs: null,
   finish_reason: finishReason
 })
 

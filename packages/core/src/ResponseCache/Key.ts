@@ -4,7 +4,8 @@
  *
  * Canonical form: object keys sorted, `undefined` members left out, top-level
  * parameters that are `null` or absent treated alike (both mean "provider
- * default"), `stop: "x"` written as `["x"]`, and the model replaced by the
+ * default"), OpenAI's defaults written as absent (`n: 1`; `tool_choice`
+ * "auto" with tools, "none" without), `stop: "x"` written as `["x"]`, and the model replaced by the
  * `model` string the gateway passes: for a named model what answers for it
  * and how it is asked (`answeringModel`), for `auto` its requirements and
  * what every registry model answers as (`registryDigest`).
@@ -72,12 +73,18 @@ export const canonicalJson = (value: unknown): string => {
   return out + "}"
 }
 
+/** Whether `value` of parameter `name` is what the OpenAI API takes when it is absent (`n: 1`; `tool_choice` "auto" with tools, "none" without). */
+const isOpenAiDefault = (request: ChatRequest, name: string, value: unknown): boolean =>
+  name === "n"
+    ? value === 1
+    : name === "tool_choice" && value === (request.tools !== undefined && request.tools.length > 0 ? "auto" : "none")
+
 /** The canonical object of `request` answered by `model`. */
 export const canonicalRequest = (request: ChatRequest, model: string): Record<string, unknown> => {
   const canonical: Record<string, unknown> = { v: version, model }
   for (const name of keyedParameters) {
     const value = request[name]
-    if (value === undefined || value === null) continue
+    if (value === undefined || value === null || isOpenAiDefault(request, name, value)) continue
     canonical[name] = name === "stop" && typeof value === "string" ? [value] : value
   }
   // OpenAI parameters modelgate does not model may change the answer: keyed as they are (never a wrong hit).

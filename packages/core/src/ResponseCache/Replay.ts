@@ -25,15 +25,15 @@ const pieces = (text: string, size: number): Array<string> => {
 const choiceDeltas = (choice: Choice, chunkSize: number): Array<ChunkChoice> => {
   const index = choice.index
   const message = choice.message
-  const deltas: Array<ChunkChoice> = [{ index, delta: { role: "assistant", content: "" }, finish_reason: null }]
+  const deltas: Array<ChunkChoice> = [{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]
   for (const piece of pieces(message.content ?? "", chunkSize)) {
-    deltas.push({ index, delta: { content: piece }, finish_reason: null })
+    deltas.push({ index, delta: { content: piece }, logprobs: null, finish_reason: null })
   }
   if (typeof message.refusal === "string" && message.refusal.length > 0) {
-    deltas.push({ index, delta: { refusal: message.refusal }, finish_reason: null })
+    deltas.push({ index, delta: { refusal: message.refusal }, logprobs: null, finish_reason: null })
   }
   if (message.annotations !== undefined && message.annotations.length > 0) {
-    deltas.push({ index, delta: { annotations: message.annotations }, finish_reason: null })
+    deltas.push({ index, delta: { annotations: message.annotations }, logprobs: null, finish_reason: null })
   }
   ;(message.tool_calls ?? []).forEach((call, position) => {
     deltas.push({
@@ -43,10 +43,11 @@ const choiceDeltas = (choice: Choice, chunkSize: number): Array<ChunkChoice> => 
           { index: position, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } }
         ]
       },
+      logprobs: null,
       finish_reason: null
     })
   })
-  deltas.push({ index, delta: {}, finish_reason: choice.finish_reason })
+  deltas.push({ index, delta: {}, logprobs: null, finish_reason: choice.finish_reason })
   return deltas
 }
 

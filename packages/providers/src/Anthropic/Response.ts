@@ -132,8 +132,10 @@ export const fromAnthropicResponse = (
         message: {
           role: "assistant",
           content: text === "" && toolCalls.length > 0 ? null : text,
-          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          refusal: null
         },
+        logprobs: null,
         finish_reason: finish
       }],
       usage: usageOf(response.usage)

@@ -98,7 +98,7 @@ export class AnthropicStreamTranslator implements ChunkTranslator {
   }
 
   private delta(delta: ChunkChoice["delta"], finish: FinishReason | null = null): ChatChunk {
-    return this.chunk([{ index: 0, delta, finish_reason: finish }])
+    return this.chunk([{ index: 0, delta, logprobs: null, finish_reason: finish }])
   }
 
   /**

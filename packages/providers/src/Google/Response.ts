@@ -242,8 +242,10 @@ export const fromGeminiResponse = (
       message: {
         role: "assistant",
         content: text === "" && toolCalls.length > 0 ? null : text,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        refusal: null
       },
+      logprobs: null,
       finish_reason: finish
     })
   }

@@ -109,7 +109,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     if (this.id === "") {
       this.id = response.responseId ?? `gemini-${this.context.nowMs.toString(36)}`
       this.model = response.modelVersion ?? this.context.model
-      out.push(this.chunk([{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]))
+      out.push(this.chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]))
     }
     if (response.usageMetadata !== undefined) this.usage = response.usageMetadata
     const candidates = response.candidates ?? []
@@ -121,7 +121,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       const index = candidate.index ?? i
       // Every choice opens with its own role delta, as OpenAI streams them (choice 0's went out with the first event).
       if (index !== 0 && !this.candidates.has(index)) {
-        out.push(this.chunk([{ index, delta: { role: "assistant", content: "" }, finish_reason: null }]))
+        out.push(this.chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]))
       }
       const state = this.stateOf(index)
       const parts = candidate.content?.parts ?? []
@@ -135,7 +135,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       }
       state.text += text
       state.tools += calls.length
-      if (text !== "" || calls.length > 0) out.push(this.chunk([{ index, delta, finish_reason: null }]))
+      if (text !== "" || calls.length > 0) out.push(this.chunk([{ index, delta, logprobs: null, finish_reason: null }]))
       if (candidate.finishReason !== undefined) {
         const reason = candidate.finishReason
         if (isFilterReason(reason) && state.text === "" && state.tools === 0) {
@@ -186,6 +186,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     const finishes = states.map(([index, s]) => ({
       index,
       delta: {},
+      logprobs: null,
       finish_reason: finishReasonOf(s.finish!, s.tools > 0) as FinishReason
     }))
     const usage = usageOf(this.usage, () => ({

@@ -71,7 +71,13 @@ export const normaliseResponse = (
       model: line.model ?? identity.model,
       choices: [{
         index: 0,
-        message: { role: "assistant", content: calls.length > 0 && content === "" ? null : content, ...(calls.length > 0 ? { tool_calls: calls } : {}) },
+        message: {
+          role: "assistant",
+          content: calls.length > 0 && content === "" ? null : content,
+          ...(calls.length > 0 ? { tool_calls: calls } : {}),
+          refusal: null
+        },
+        logprobs: null,
         finish_reason: finish
       }],
       usage: usageOf(line, request, content + calls.map((c) => c.function.name + c.function.arguments).join(""))
@@ -144,6 +150,7 @@ export const pullStream = (
             content,
             ...(calls.length > 0 ? { tool_calls: calls } : {})
           },
+          logprobs: null,
           finish_reason: null
         }]))
       }
@@ -154,7 +161,7 @@ export const pullStream = (
           return Either.left(new MalformedResponse({ ...base, detail: `unknown done_reason ${excerpt(JSON.stringify(line.done_reason), info.secrets)}` }))
         }
         done = true
-        out.push(chunk([{ index: 0, delta: {}, finish_reason: finish }]))
+        out.push(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: finish }]))
         out.push(chunk([], usageOf(line, request, text)))
       }
       return Either.right(out)

@@ -42,7 +42,7 @@ const plainChoice = (u: unknown): ChunkChoice | undefined => {
     if (content !== undefined) out.content = content
     if (refusal !== undefined) out.refusal = refusal
   }
-  return { index, delta: out, finish_reason: reason }
+  return { index, delta: out, logprobs: null, finish_reason: reason }
 }
 
 /**

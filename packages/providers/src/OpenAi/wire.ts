@@ -317,9 +317,10 @@ export const normaliseResponse = (
             })
           }
           : {}),
-        ...(choice.message.refusal !== undefined ? { refusal: choice.message.refusal } : {}),
+        refusal: choice.message.refusal ?? null,
         ...(nonEmpty(choice.message.annotations) ? { annotations: choice.message.annotations } : {})
       },
+      logprobs: null,
       finish_reason: reason
     })
   }
@@ -374,6 +375,7 @@ export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normal
         ...(delta.refusal !== undefined ? { refusal: delta.refusal } : {}),
         ...(nonEmpty(delta.annotations) ? { annotations: delta.annotations } : {})
       },
+      logprobs: null,
       finish_reason: reason
     })
   }

@@ -19,6 +19,19 @@ const end = (res: Http.ServerResponse, text?: string) =>
 /** Destroy the connection under the response. */
 export const destroy = (res: Http.ServerResponse) => Effect.sync(() => res.socket?.destroy())
 
+/**
+ * Write `text`, then destroy the connection once it has gone out: node:http
+ * holds a chunked write until the next tick, so a destroy in the same tick
+ * would drop it (a provider's reset after n chunks has sent those n chunks).
+ */
+const writeThenDestroy = (res: Http.ServerResponse, text: string) =>
+  text.length === 0 ? destroy(res) : Effect.async<void>((resume) => {
+    res.write(text, () => {
+      res.socket?.destroy()
+      resume(Effect.void)
+    })
+  })
+
 /** Send an error answer with its status. */
 export const sendError = (res: Http.ServerResponse, status: number, error: ErrorAnswer) =>
   Effect.sync(() => {
@@ -51,8 +64,7 @@ export const sendAnswer = (res: Http.ServerResponse, answer: Answer, fault: Faul
       })
       yield* sleep(delay?.firstByteMs)
       if (fault?._tag === "Reset" && fault.afterChunks !== undefined) {
-        yield* write(res, text.slice(0, Math.floor(text.length / 2)))
-        return yield* destroy(res)
+        return yield* writeThenDestroy(res, text.slice(0, Math.floor(text.length / 2)))
       }
       if (fault?._tag === "Cut") return yield* end(res, text.slice(0, Math.floor(text.length / 2)))
       return yield* end(res, text)
@@ -72,11 +84,13 @@ export const sendAnswer = (res: Http.ServerResponse, answer: Answer, fault: Faul
       ? fault.afterChunks ?? 0
       : answer.chunks.length
     const chunks = answer.chunks.slice(0, limit)
+    const reset = fault?._tag === "Reset"
     for (let i = 0; i < chunks.length; i++) {
       if (i > 0) yield* sleep(delay?.chunkMs)
+      if (reset && i === chunks.length - 1) return yield* writeThenDestroy(res, chunks[i]!)
       yield* write(res, chunks[i]!)
     }
-    if (fault?._tag === "Reset") return yield* destroy(res)
+    if (reset) return yield* destroy(res)
     if (fault?._tag === "Inject") return yield* end(res, fault.chunk)
     return yield* end(res)
   })

@@ -132,7 +132,7 @@ export const Fault = {
   }),
   /** End the stream before its terminal event (or after `afterChunks`); a JSON body is truncated. */
   cut: (afterChunks?: number): Fault => (afterChunks === undefined ? { _tag: "Cut" } : { _tag: "Cut", afterChunks }),
-  /** Destroy the connection (before headers, or after `afterChunks` stream chunks). */
+  /** Destroy the connection (before headers, or once `afterChunks` stream chunks have gone out; JSON: half the body). */
   reset: (afterChunks?: number): Fault => (afterChunks === undefined ? { _tag: "Reset" } : { _tag: "Reset", afterChunks }),
   /** A 200 with a body that is not JSON. */
   malformedJson: (body = "{\"id\": \"broken\", \"choices\": [ {\"index\": 0,"): Fault => ({
