@@ -4,10 +4,14 @@
  * SIGTERM / SIGINT interrupt the program: the server drains and the layers'
  * finalizers flush their records before the process exits 0 (1 when the
  * record writer closed with records not known to be written: cli/RecordsAtExit.ts).
+ * Bad usage (an unknown flag or command, a missing or bad value) exits 2
+ * (cli/BadUsage.ts); a command's own failure (`config validate` finding
+ * problems included) exits 1.
  */
 import { ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Option } from "effect"
+import * as BadUsage from "./cli/BadUsage.js"
 import * as Commands from "./cli/Commands.js"
 import * as RecordsAtExit from "./cli/RecordsAtExit.js"
 import { makeAppLayer, makeCostsLayer, makeRegistryLayer } from "./cli/runtime.js"
@@ -55,6 +59,6 @@ Commands.runWithDotEnv({ app: makeAppLayer, registry: makeRegistryLayer, costs: 
   Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
-    teardown: RecordsAtExit.teardown(shutdown, (line) => process.stderr.write(`${line}\n`))
+    teardown: BadUsage.teardown(RecordsAtExit.teardown(shutdown, (line) => process.stderr.write(`${line}\n`)))
   })
 )

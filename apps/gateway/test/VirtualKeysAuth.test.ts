@@ -145,8 +145,9 @@ describe("virtual keys: auth", () => {
         })
       const ref = yield* SubscriptionRef.make(configOf(["gpt-test", "gpt-9"]))
       const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
-      // Only `all` is read.
-      const registry = { all: Effect.succeed(models) } as unknown as ModelRegistry["Type"]
+      // Only `all` and `changes` are read.
+      const listed = yield* SubscriptionRef.make(models)
+      const registry = { all: SubscriptionRef.get(listed), changes: listed.changes } as unknown as ModelRegistry["Type"]
       const warnings: Array<string> = []
       const logger = Logger.make(({ logLevel, message }) => {
         if (logLevel._tag === "Warning") warnings.push(String(message))
@@ -165,5 +166,14 @@ describe("virtual keys: auth", () => {
       yield* SubscriptionRef.set(ref, configOf(["gpt-test", "claude-test"]))
       for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
       assert.strictEqual(warnings.length, 2)
+      // A reload of models.json that removes a model a key lists: warned of once, as at start.
+      yield* SubscriptionRef.set(listed, models.filter((m) => m.id !== "claude-test"))
+      for (let i = 0; i < 1_000 && warnings.length < 3; i++) yield* Effect.yieldNow()
+      assert.strictEqual(warnings[2], "virtual keys list models the registry does not have, which they can never use: 'claude-test' (key 'search-team')")
+      // A reload that changes both files, leaving the same unknown model: nothing new to say.
+      yield* SubscriptionRef.set(listed, models.filter((m) => m.id !== "claude-test").slice())
+      yield* SubscriptionRef.set(ref, configOf(["claude-test", "gpt-test"]))
+      for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
+      assert.strictEqual(warnings.length, 3, warnings.join("\n"))
     }))
 })

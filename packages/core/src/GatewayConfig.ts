@@ -28,6 +28,7 @@ import type { ConfigError } from "@modelgate/domain/Errors"
 import { ConfigRejected, ConfigReloaded } from "@modelgate/domain/Events"
 import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
 import { Events } from "./Events.js"
+import { directoryFromEnv } from "./GatewayConfig/Directory.js"
 import { loadKeepingFiles, type Source } from "./GatewayConfig/Load.js"
 import { watchDirectory } from "./GatewayConfig/Watch.js"
 import { retryWatch } from "./internal/retryWatch.js"
@@ -164,7 +165,7 @@ export const layerConfig = (
   Layer.unwrapEffect(
     Effect.gen(function* () {
       // Each falls back to its variable on its own.
-      const directory = options.directory ?? (yield* Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "config"))
+      const directory = options.directory ?? (yield* directoryFromEnv())
       const environment = options.environment ?? Option.getOrUndefined(yield* Config.option(Config.string("MODELGATE_ENV")))
       return layer({ ...options, directory, environment })
     }).pipe(Effect.orDie)

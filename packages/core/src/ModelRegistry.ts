@@ -13,9 +13,10 @@ import { type ConfigError, type InvalidModel, ModelNotFound, type StoreError } f
 import { KnownProviders } from "@modelgate/domain/Ids"
 import type { Capability, ModelMetadata, ModelPatch } from "@modelgate/domain/Model"
 import { ConfigRejected, ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
-import { Clock, Config, Context, Duration, Effect, Either, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, Ref, Stream, SubscriptionRef } from "effect"
 import { firstError, readRequired } from "./ConfigFiles.js"
 import { Events } from "./Events.js"
+import { directoryFromEnv, fileIn } from "./GatewayConfig/Directory.js"
 import { Restarted, retryWatch } from "./internal/retryWatch.js"
 import { checkModelsText, mergeOverrides, validateNew, validatePatch } from "./ModelRegistry/Validation.js"
 import {
@@ -303,8 +304,7 @@ export const layerConfig = (
   options: Omit<LayerOptions, "file"> = {}
 ): Layer.Layer<ModelRegistry, ConfigError | StoreError, FileSystem.FileSystem | Path.Path | ModelStore> =>
   Layer.unwrapEffect(
-    Effect.map(Effect.orDie(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "config")), (dir) =>
-      layer({ ...options, file: `${dir.replace(/[\\/]+$/, "")}/models.json` })
+    Effect.map(Effect.orDie(directoryFromEnv()), (dir) => layer({ ...options, file: fileIn(dir, "models.json") })
     )
   )
 

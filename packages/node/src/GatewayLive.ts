@@ -15,6 +15,7 @@ import * as EventsSync from "@modelgate/core/Events/Sync"
 import * as Failover from "@modelgate/core/Failover"
 import * as Gateway from "@modelgate/core/Gateway"
 import * as GatewayConfig from "@modelgate/core/GatewayConfig"
+import { fileIn } from "@modelgate/core/GatewayConfig/Directory"
 import * as HealthChecker from "@modelgate/core/HealthChecker"
 import * as InstanceId from "@modelgate/core/InstanceId"
 import * as ModelRegistry from "@modelgate/core/ModelRegistry"
@@ -166,7 +167,7 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
       }
       return directory === undefined
         ? ModelRegistry.layerConfig(shared)
-        : ModelRegistry.layer({ ...shared, file: `${directory.replace(/[\\/]+$/, "")}/models.json` })
+        : ModelRegistry.layer({ ...shared, file: fileIn(directory, "models.json") })
     })
   ).pipe(Layer.provide(options.modelStore ?? ModelStoreSql.layer))
 

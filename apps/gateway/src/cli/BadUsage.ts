@@ -6,10 +6,16 @@
  * value). `check` finds such a problem on the command line before @effect/cli
  * parses it; the options themselves are @effect/cli's `Options.integer` and
  * `Options.choice`, so `--help` and the completions describe them as what
- * they are. @effect/cli prints the error and the process exits 1.
+ * they are. @effect/cli prints the error; the process exits 2 (`teardown`),
+ * as usage errors conventionally do, so that a script can tell them from a
+ * command's own failure (exit 1: `config validate` found problems).
  */
 import { HelpDoc, Options, ValidationError } from "@effect/cli"
-import { Effect, Option } from "effect"
+import type { Runtime } from "@effect/platform"
+import { Cause, Console, Effect, Exit, Option } from "effect"
+
+/** The exit code of bad usage. */
+export const exitCode = 2
 
 /** A flag that takes a value: its name (without `--`), what the value may be, and whether a given value is one. */
 export interface ValueFlag {
@@ -100,3 +106,15 @@ export const check = (
   }
   return Option.none()
 }
+
+/** Print `error` (one line, as @effect/cli prints its own) and fail with it: bad usage found by a command itself. */
+export const refuse = (error: ValidationError.ValidationError) =>
+  Effect.zipRight(Console.error(HelpDoc.toAnsiText(error.error)), Effect.fail(error))
+
+/** Whether `exit` is a failure by bad usage: a `ValidationError` (@effect/cli's, or one of this module). */
+export const isBadUsage = (exit: Exit.Exit<unknown, unknown>): boolean =>
+  Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), ValidationError.isValidationError)
+
+/** `inner` with the exit code of bad usage (`exitCode`) in place of the platform's 1. */
+export const teardown = (inner: Runtime.Teardown): Runtime.Teardown => (exit, onExit) =>
+  inner(exit, (code) => onExit(code === 1 && isBadUsage(exit) ? exitCode : code))

@@ -3,7 +3,7 @@
  * `keys new`, `demo`. The service layer comes from a function (`runtime.ts`
  * `makeAppLayer` in production, a double in tests).
  */
-import { Args, Command, HelpDoc, Options } from "@effect/cli"
+import { Args, Command, Options } from "@effect/cli"
 import { FileSystem, HttpServer, Path } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as Database from "@modelgate/node/Database"
@@ -20,6 +20,7 @@ import { version } from "./Version.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
+import { directoryFromEnv } from "@modelgate/core/GatewayConfig/Directory"
 import { groupings, parseInstant } from "../http/Metrics.js"
 
 /** A command failed with a message for the user (exit code 1). */
@@ -32,6 +33,8 @@ export class CliFailure extends Data.TaggedError("CliFailure")<{ readonly reason
 const portFlag = BadUsage.integerFlag("port", { min: 0, max: 65535 })
 const rpmFlag = BadUsage.integerFlag("rpm", { min: 1 })
 const byFlag = BadUsage.choiceFlag("by", ["model", "provider", "day", "agent"])
+const sinceFlag = BadUsage.textFlag("since", "30m, 24h, 7d, an ISO date or epoch ms")
+const nameFlag = BadUsage.textFlag("name", "the team or client the key is for, not blank")
 
 /**
  * Every flag of the commands that takes a value, and @effect/cli's built-in
@@ -45,8 +48,8 @@ export const valueFlags: ReadonlyArray<BadUsage.ValueFlag> = [
   // Never empty: Node would listen on every interface, not on 127.0.0.1.
   { ...BadUsage.textFlag("host", "an interface address, e.g. 127.0.0.1 or 0.0.0.0, not empty"), accepts: (raw) => /^\S+$/.test(raw) },
   BadUsage.textFlag("config", "a configuration directory"),
-  BadUsage.textFlag("since", "30m, 24h, 7d, an ISO date or epoch ms"),
-  BadUsage.textFlag("name", "the team or client the key is for"),
+  sinceFlag,
+  nameFlag,
   BadUsage.textFlag("agent-type", "an agent type"),
   BadUsage.textFlag("model", "a registry model"),
   logLevelFlag,
@@ -68,9 +71,9 @@ const host = Options.text("host").pipe(
 )
 const configDir = Options.directory("config").pipe(
   Options.withDescription("configuration directory (default: MODELGATE_CONFIG_DIR, then ./config)"),
-  // The default lives inside the fallback: a `withDefault` after `withFallbackConfig` never sees the
-  // missing variable (the fallback fails with "Missing data at MODELGATE_CONFIG_DIR" first).
-  Options.withFallbackConfig(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "./config"))
+  // The default lives inside the fallback (unset or blank: `config`): a `withDefault` after `withFallbackConfig`
+  // never sees the missing variable (the fallback fails with "Missing data at MODELGATE_CONFIG_DIR" first).
+  Options.withFallbackConfig(directoryFromEnv("./config"))
 )
 
 /**
@@ -195,9 +198,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const from = parseInstant(args.since, now)
-        if (from === undefined) {
-          return yield* new CliFailure({ reason: `invalid --since ${JSON.stringify(args.since)}: expected 30m, 24h, 7d, an ISO date or epoch ms` })
-        }
+        if (from === undefined) return yield* BadUsage.refuse(BadUsage.invalidValue(sinceFlag, args.since))
         const options = yield* appOptions(args.config, false)
         const groups = yield* Effect.provide(
           Effect.flatMap(CostTracker, (c) => c.costs({ from, groupBy: groupings[args.by]! })),
@@ -214,7 +215,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
 
   const validate = Command.make(
     "validate",
-    { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(Config.withDefault(Config.string("MODELGATE_CONFIG_DIR"), "./config"))) },
+    { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(directoryFromEnv("./config"))) },
     (args) =>
       Effect.gen(function* () {
         const files = yield* validateConfig(args.dir)
@@ -253,7 +254,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
       Effect.gen(function* () {
         const name = args.name.trim()
         const agentType = Option.getOrUndefined(Option.filter(Option.map(args.agentType, (t) => t.trim()), (t) => t !== ""))
-        if (name === "") return yield* new CliFailure({ reason: "--name must not be empty" })
+        if (name === "") return yield* BadUsage.refuse(BadUsage.invalidValue(nameFlag, args.name))
         const rpm = Option.getOrUndefined(args.rpm)
         const models = args.models.map((m) => m.trim()).filter((m) => m !== "")
         yield* Console.log(describeNewKey(newVirtualKey(name, { agentType, rpm, models })))
@@ -289,7 +290,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
 export const run = (source: AppSource) => (argv: ReadonlyArray<string>) => {
   const usage = Option.match(BadUsage.check(valueFlags, argv.slice(2), switches), {
     onNone: () => Effect.void,
-    onSome: (error) => Effect.zipRight(Console.error(HelpDoc.toAnsiText(error.error)), Effect.fail(error))
+    onSome: BadUsage.refuse
   })
   const { level, argv: rest } = takeLogLevel(argv)
   const cli = Command.run(make(source, { logLevelFlag: Option.isSome(level) }), { name: "modelgate", version })(rest)

@@ -179,7 +179,9 @@ export const make = (
 /**
  * Read `MODELGATE_MASTER_KEY` (Redacted, trimmed) and the virtual keys of the running
  * configuration, follow the keys across reloads (in the current scope), and
- * log one warning at start when `/v1/*` is open or `/admin/*` disabled.
+ * log one warning at start when `/v1/*` is open or `/admin/*` disabled. With a
+ * `ModelRegistry`, the models keys list that it lacks are warned of at start
+ * and after each reload (of either file) that changes them.
  */
 export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope> = Effect.gen(function* () {
   // Trimmed, as the providers' keys are: a key pasted with its newline (a secret file, `.env`) must still match.
@@ -198,18 +200,31 @@ export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope>
     yield* Effect.logWarning("MODELGATE_MASTER_KEY is not set: /admin/* is disabled; /v1/* needs a virtual key")
   }
   const registry = Option.getOrUndefined(yield* Effect.serviceOption(ModelRegistry))
-  const warnUnknown = (keys: ReadonlyArray<VirtualKey>) => (registry === undefined ? Effect.void : warnUnknownModels(registry, keys))
-  yield* warnUnknown(keys)
+  if (registry !== undefined) {
+    // At start, then whenever a reload (of either file, or a model added through the admin API) changes the set.
+    let said = unknownModels(keys, yield* registry.all)
+    if (said !== "") yield* warnUnknownModels(said)
+    yield* Stream.zipLatest(registry.changes, config.changes).pipe(
+      Stream.runForEach(([models, next]) =>
+        Effect.suspend(() => {
+          const unknown = unknownModels(next.auth.virtualKeys, models)
+          if (unknown === said) return Effect.void
+          said = unknown
+          return unknown === "" ? Effect.void : warnUnknownModels(unknown)
+        })
+      ),
+      Effect.forkScoped
+    )
+  }
   let current = names(keys)
   yield* config.changes.pipe(
     Stream.runForEach((next) =>
       Effect.suspend(() => {
         auth.setVirtualKeys(next.auth.virtualKeys)
         const now = names(next.auth.virtualKeys)
-        const checked = warnUnknown(next.auth.virtualKeys)
-        if (now === current) return checked
+        if (now === current) return Effect.void
         current = now
-        return Effect.zipRight(checked, Effect.logInfo(`virtual keys now: ${now === "" ? "none" : now}`))
+        return Effect.logInfo(`virtual keys now: ${now === "" ? "none" : now}`)
       })
     ),
     Effect.forkScoped
@@ -217,20 +232,19 @@ export const fromConfig: Effect.Effect<Auth, never, GatewayConfig | Scope.Scope>
   return auth
 })
 
+/** Each model a key lists that `models` lack, as `'id' (key 'name')`, comma-separated ("" for none). */
+const unknownModels = (keys: ReadonlyArray<VirtualKey>, models: ReadonlyArray<{ readonly id: string }>): string => {
+  if (!keys.some((k) => k.models !== undefined)) return ""
+  const known = new Set<string>(models.map((m) => m.id))
+  return keys.flatMap((k) => (k.models ?? []).filter((id) => !known.has(id)).map((id) => `'${id}' (key '${k.name}')`)).join(", ")
+}
+
 /**
- * Warn of each model a key lists that the registry does not have: such an id
- * never matches, so the key can never use it. Not an error: models added
- * through the admin API live in the database, and a model may be added later.
+ * Warn of the models keys list that the registry does not have (`unknownModels`):
+ * such an id never matches, so the key can never use it. Not an error: models
+ * added through the admin API live in the database, and a model may be added later.
  */
-const warnUnknownModels = (registry: ModelRegistry["Type"], keys: ReadonlyArray<VirtualKey>) =>
-  keys.some((k) => k.models !== undefined)
-    ? Effect.flatMap(registry.all, (all) => {
-      const known = new Set<string>(all.map((m) => m.id))
-      const unknown = keys.flatMap((k) => (k.models ?? []).filter((id) => !known.has(id)).map((id) => `'${id}' (key '${k.name}')`))
-      return unknown.length === 0
-        ? Effect.void
-        : Effect.logWarning(`virtual keys list models the registry does not have, which they can never use: ${unknown.join(", ")}`)
-    })
-    : Effect.void
+const warnUnknownModels = (unknown: string) =>
+  Effect.logWarning(`virtual keys list models the registry does not have, which they can never use: ${unknown}`)
 
 const names = (keys: ReadonlyArray<VirtualKey>): string => keys.map((k) => k.name).join(", ")

@@ -50,9 +50,12 @@ const envFile = (variable: string) => `environment variable ${variable}`
 /** The encoded defaults: what the files are merged over (so the four default providers stay). */
 const encodedDefaults: unknown = Schema.encodeSync(GatewayConfigData)(Schema.decodeUnknownSync(GatewayConfigData)({}))
 
-/** Read one JSON file of the directory, `{}` when it does not exist. */
-const readJson = (file: string) =>
-  Effect.flatMap(readOptional(file), (text) =>
+/** How a file of the directory is read: `readOptional`, or one that reads each file once (`validate`). */
+export type ReadFile = (file: string) => Effect.Effect<Option.Option<string>, ConfigError, FileSystem.FileSystem>
+
+/** Read (with `read`) and parse one JSON file of the directory; `{}` when it does not exist. */
+export const readJson = (file: string, read: ReadFile) =>
+  Effect.flatMap(read(file), (text) =>
     Option.match(text, { onNone: () => Effect.succeed<unknown>({}), onSome: (t) => parseJson(file, t) })
   )
 
@@ -78,14 +81,16 @@ const startsWith = (path: string, prefix: ReadonlyArray<string>) => {
 /**
  * Decode the configuration, collecting every problem: in `gateway.json`, in the
  * overlay, in the environment variables (each attributed to its own source).
+ * The files are read with `read`.
  */
 export const loadAll = (
-  source: Source
+  source: Source,
+  read: ReadFile = readOptional
 ): Effect.Effect<Either.Either<GatewayConfigData, ReadonlyArray<ConfigError>>, never, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     const baseFile = path.join(source.directory, "gateway.json")
-    const base = yield* Effect.either(readJson(baseFile))
+    const base = yield* Effect.either(readJson(baseFile, read))
     if (Either.isLeft(base)) return Either.left([base.left])
     // Each file is checked over the defaults: an entry of a default provider may leave out its `baseUrl`.
     const baseErrors = Either.match(decodeAll(GatewayConfigData, baseFile, deepMerge(encodedDefaults, base.right)), { onLeft: (e) => e, onRight: () => [] })
@@ -94,7 +99,7 @@ export const loadAll = (
     let merged = base.right
     if (source.environment !== undefined && source.environment !== "") {
       const overlayFile = path.join(source.directory, "environments", `${source.environment}.json`)
-      const text = yield* Effect.either(readOptional(overlayFile))
+      const text = yield* Effect.either(read(overlayFile))
       if (Either.isLeft(text)) return Either.left([text.left])
       if (Option.isNone(text.right)) {
         // Not an error (an environment may need no overlay), but a misspelt one would pass unseen.

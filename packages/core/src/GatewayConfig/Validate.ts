@@ -6,10 +6,10 @@ import { FileSystem, Path } from "@effect/platform"
 import { ConfigError } from "@modelgate/domain/Errors"
 import { KnownProviders } from "@modelgate/domain/Ids"
 import { Effect, Either, Option } from "effect"
-import { decodeAll, parseJson, readOptional } from "../ConfigFiles.js"
+import { decodeAll, readOptional } from "../ConfigFiles.js"
 import { GatewayConfigData } from "../GatewayConfigSchema.js"
 import { checkModelsText } from "../ModelRegistry/Validation.js"
-import { envProblems, loadAll } from "./Load.js"
+import { envProblems, loadAll, type ReadFile, readJson } from "./Load.js"
 import { deepMerge, isPlainObject } from "./Merge.js"
 import { type UnknownModelReference, unknownModelReferences } from "./ModelReferences.js"
 
@@ -39,6 +39,8 @@ export const validate = (
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const errors: Array<ConfigError> = []
+    // Each file read once: every check (and the search for unknown model ids) sees the same text.
+    const read: ReadFile = yield* Effect.cachedFunction(readOptional)
     const push = (result: Either.Either<unknown, ReadonlyArray<ConfigError>>) => {
       if (Either.isLeft(result)) errors.push(...result.left)
     }
@@ -58,7 +60,7 @@ export const validate = (
     )
     if (!isDirectory) errors.push(new ConfigError({ file: directory, path: "", reason: "directory not found" }))
 
-    const base = yield* loadAll({ directory })
+    const base = yield* loadAll({ directory }, read)
     push(base)
     // The variables are checked too when gateway.json is invalid (loadAll stops at the files' problems then);
     // when they were what failed, loadAll listed them already.
@@ -69,15 +71,15 @@ export const validate = (
     const seen = new Set(errors.map((e) => e.message))
     for (const environment of environments) {
       const result = Either.isRight(base)
-        ? yield* loadAll({ directory, environment })
-        : yield* overlayOnly(path.join(directory, "gateway.json"), path.join(envDir, `${environment}.json`))
+        ? yield* loadAll({ directory, environment }, read)
+        : yield* overlayOnly(path.join(directory, "gateway.json"), path.join(envDir, `${environment}.json`), read)
       if (Either.isLeft(result)) {
         for (const e of result.left) if (!seen.has(e.message)) errors.push(e)
       }
     }
 
     const modelsFile = path.join(directory, "models.json")
-    const models = yield* Effect.either(readOptional(modelsFile))
+    const models = yield* Effect.either(read(modelsFile))
     if (Either.isLeft(models)) errors.push(models.left)
     else if (Option.isNone(models.right)) errors.push(new ConfigError({ file: modelsFile, path: "", reason: "file not found" }))
     else {
@@ -89,11 +91,11 @@ export const validate = (
         const baseFile = path.join(directory, "gateway.json")
         const unknown = (file: string) => (r: UnknownModelReference) =>
           new ConfigError({ file, path: r.path, reason: `unknown model id ${JSON.stringify(r.id)}: ${modelsFile} has no such model` })
-        const baseJson = yield* Effect.orElseSucceed(readJson(baseFile), (): unknown => ({}))
+        const baseJson = yield* Effect.orElseSucceed(readJson(baseFile, read), (): unknown => ({}))
         errors.push(...unknownModelReferences(baseJson, ids).map(unknown(baseFile)))
         for (const environment of environments) {
           const overlayFile = path.join(envDir, `${environment}.json`)
-          const overlayJson = yield* Effect.orElseSucceed(readJson(overlayFile), (): unknown => ({}))
+          const overlayJson = yield* Effect.orElseSucceed(readJson(overlayFile, read), (): unknown => ({}))
           errors.push(
             ...unknownModelReferences(deepMerge(baseJson, overlayJson), ids)
               .filter((r) => overlaySetsKeys(baseJson, overlayJson, r.keys.map(String)))
@@ -104,12 +106,6 @@ export const validate = (
     }
     return errors
   })
-
-/** Read and parse one JSON file; `{}` when it does not exist. */
-const readJson = (file: string) =>
-  Effect.flatMap(readOptional(file), (text) =>
-    Option.match(text, { onNone: () => Either.right<unknown>({}), onSome: (t) => parseJson(file, t) })
-  )
 
 /**
  * Does the overlay set the value at `path` (`a.b[0].c`)? True when it holds the
@@ -138,10 +134,10 @@ const overlaySetsKeys = (base: unknown, overlay: unknown, keys: ReadonlyArray<st
  * merged over the base, keeping only the problems at values the overlay sets
  * (the base's own are reported against `gateway.json`).
  */
-const overlayOnly = (baseFile: string, overlayFile: string) =>
+const overlayOnly = (baseFile: string, overlayFile: string, read: ReadFile) =>
   Effect.gen(function* () {
-    const base = yield* Effect.orElseSucceed(readJson(baseFile), (): unknown => ({}))
-    const overlay = yield* Effect.either(readJson(overlayFile))
+    const base = yield* Effect.orElseSucceed(readJson(baseFile, read), (): unknown => ({}))
+    const overlay = yield* Effect.either(readJson(overlayFile, read))
     if (Either.isLeft(overlay)) return Either.left([overlay.left])
     return decodeAll(GatewayConfigData, overlayFile, deepMerge(base, overlay.right)).pipe(
       Either.mapLeft((errors) => errors.filter((e) => overlaySets(base, overlay.right, e.path)))

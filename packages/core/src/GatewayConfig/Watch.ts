@@ -5,6 +5,7 @@
 import { FileSystem } from "@effect/platform"
 import { type Duration, Effect, Stream } from "effect"
 import { retryWatch } from "../internal/retryWatch.js"
+import { fileIn } from "./Directory.js"
 
 /** A name in the config directory whose change may change the configuration. */
 const relevantTop = (name: string): boolean =>
@@ -47,7 +48,7 @@ export const watchDirectory = (
   Stream.unwrap(
     Effect.map(FileSystem.FileSystem, (fs) => {
       const start = Symbol("start")
-      const environments = watchEnvironments(fs, `${directory}/environments`)
+      const environments = watchEnvironments(fs, fileIn(directory, "environments"))
       const top = fs.watch(directory).pipe(
         Stream.filter((event) => relevantTop(baseName(event.path))),
         // A closed watch of the directory must restart even while the environments watch lives on.

@@ -7,7 +7,10 @@
  * newest shipped migration, again after a short wait while another
  * connection holds the lock (`SQLITE_BUSY` / `SQLITE_LOCKED`; on PostgreSQL
  * a concurrent creation of the bookkeeping table) or is still migrating; any
- * other failure is final.
+ * other failure is final. A database migrated past the newest shipped
+ * migration (by a later version: a downgrade) is refused (`SchemaNewerThanBuild`):
+ * the migrator would open it without a word, and this build cannot know what the
+ * later migrations changed.
  */
 import { type Migrator, SqlClient, type SqlError } from "@effect/sql"
 import { Cause, Data, Effect, Schedule } from "effect"
@@ -16,6 +19,13 @@ import { Cause, Data, Effect, Schedule } from "effect"
 export class MigrationsPending extends Data.TaggedError("MigrationsPending")<{ readonly applied: number; readonly newest: number }> {
   override get message() {
     return `the database is at migration ${this.applied} while another connection migrates it to ${this.newest}`
+  }
+}
+
+/** The database was migrated by a later version: it holds migration `applied`, past this build's `newest`. */
+export class SchemaNewerThanBuild extends Data.TaggedError("SchemaNewerThanBuild")<{ readonly applied: number; readonly newest: number }> {
+  override get message() {
+    return `the database is at migration ${this.applied}, newer than this build's newest (${this.newest}): a later version of modelgate migrated it; run that version (or a newer one), or a copy of the database from before the upgrade`
   }
 }
 
@@ -42,19 +52,21 @@ const contentionRetry = Schedule.spaced("50 millis").pipe(Schedule.intersect(Sch
 /**
  * Run `loader`'s migrations with `run` (the dialect's migrator:
  * `SqliteMigrator.run`, `PgMigrator.run`) on the `SqlClient` until the
- * database holds the newest of them.
+ * database holds the newest of them; fail with `SchemaNewerThanBuild` when it
+ * holds a newer one.
  */
 export const migrateFully = <R>(
   loader: Migrator.Loader,
   run: (options: Migrator.MigratorOptions) => Effect.Effect<unknown, Migrator.MigrationError | SqlError.SqlError, R>
-): Effect.Effect<void, Migrator.MigrationError | SqlError.SqlError | MigrationsPending, SqlClient.SqlClient | R> =>
+): Effect.Effect<void, Migrator.MigrationError | SqlError.SqlError | MigrationsPending | SchemaNewerThanBuild, SqlClient.SqlClient | R> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const newest = Math.max(0, ...(yield* loader).map(([id]) => id))
     const once = Effect.gen(function* () {
       yield* run({ loader })
       const [row] = yield* sql<{ readonly applied: number | null }>`SELECT max(migration_id) AS applied FROM effect_sql_migrations`
-      const applied = row?.applied ?? 0
+      const applied = Number(row?.applied ?? 0)
+      if (applied > newest) return yield* new SchemaNewerThanBuild({ applied, newest })
       if (applied < newest) return yield* new MigrationsPending({ applied, newest })
     })
     // Defects too: the migrator dies when a migration's statement fails (a lock held elsewhere included).
