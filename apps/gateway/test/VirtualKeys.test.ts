@@ -7,7 +7,7 @@
 import { assert, describe, layer } from "@effect/vitest"
 import { Events } from "@modelgate/core/Events"
 import { Gateway, type RequestOptions } from "@modelgate/core/Gateway"
-import { BudgetExceededEvent } from "@modelgate/domain/Events"
+import { BudgetExceededEvent, ModelSwitchRecommended } from "@modelgate/domain/Events"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Fiber, Schedule } from "effect"
 import { createHash } from "node:crypto"
@@ -91,6 +91,33 @@ describe("virtual keys", () => {
         assert.lengthOf(budgets, 4)
         assert.notInclude(budgets, "agentType:other")
         assert.includeMembers(budgets, ["agentType:search", "global"])
+      }), { timeout: 10_000 })
+
+    it.effect("a team's /v1/events shows switch recommendations for its own requests' task types only", () =>
+      Effect.gen(function* () {
+        const events = yield* Events
+        const reader = yield* Effect.fork(
+          readSse("/v1/events", as(searchKey), (data) => {
+            const seen = data.filter((d) => d._tag === "ModelSwitchRecommended")
+            return seen.length >= 4 ? seen.slice(0, 4) : undefined
+          })
+        )
+        const recommended = (taskType: string | undefined, agentTypes: ReadonlyArray<string>) =>
+          ModelSwitchRecommended.make({ at: 1, model: "gpt-test", ...(taskType === undefined ? {} : { taskType }), lowScores: 3, windowMs: 60_000, agentTypes })
+        // The subscription starts when the request arrives: publish until the reader has enough.
+        const publisher = yield* Effect.fork(
+          Effect.repeat(
+            Effect.forEach([recommended("acme-merger-review", ["other"]), recommended("qa", ["other", "search"]), recommended(undefined, ["other"])], events.publish),
+            Schedule.spaced("20 millis")
+          )
+        )
+        const seen = (yield* Fiber.join(reader)).value ?? []
+        yield* Fiber.interrupt(publisher)
+        assert.lengthOf(seen, 4)
+        assert.notInclude(JSON.stringify(seen), "acme-merger-review", "another team's task type")
+        assert.notInclude(JSON.stringify(seen), "other", "another team's agent type")
+        // Its own task type's, and the model's for requests of no task type (as a model's other alerts), without who else scored low.
+        assert.includeMembers(seen.map((e) => e.taskType ?? "(none)"), ["qa", "(none)"])
       }), { timeout: 10_000 })
 
     it.effect("a team's /v1/metrics shows its own agent type only", () =>

@@ -40,7 +40,7 @@ export { Heuristics }
 /** What `evaluate` scores: one answer to one request. */
 export interface EvaluationInput {
   readonly requestId: string
-  /** The request's agent type, carried into its `LowQualityResponse` event. */
+  /** The request's agent type, carried into its `LowQualityResponse` event (and, when it scores low, a `ModelSwitchRecommended`'s `agentTypes`). */
   readonly agentType?: string | undefined
   readonly model: string
   readonly taskType: string | undefined
@@ -103,6 +103,9 @@ export const make = Effect.gen(function* () {
     const known = tracks.get(key)
     const track = known ?? { lows: [], recommendedAt: undefined }
     track.lows = track.lows.filter((at) => at > now - config.switchWindowMs)
+    if (track.agentTypes !== undefined) {
+      for (const [agentType, at] of track.agentTypes) if (at <= now - config.switchWindowMs) track.agentTypes.delete(agentType)
+    }
     if (track.recommendedAt !== undefined && now - track.recommendedAt >= config.switchWindowMs) track.recommendedAt = undefined
     if (!lowQuality) {
       if (track.recommendedAt !== undefined) {
@@ -119,6 +122,7 @@ export const make = Effect.gen(function* () {
     const tracked = known !== undefined || !removals.gone(input.model)
     if (tracked) {
       track.lows.push(now)
+      if (input.agentType !== undefined) (track.agentTypes ??= new Map()).set(input.agentType, now)
       tracks.set(key, track, now, config.switchWindowMs)
     }
     yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, agentType: input.agentType, model: input.model, ...taskType, score: scores.score }))
@@ -129,7 +133,14 @@ export const make = Effect.gen(function* () {
     } else if (track.lows.length >= config.switchAfterLowScores) {
       track.recommendedAt = now
       yield* events.publish(
-        ModelSwitchRecommended.make({ at: now, model: input.model, ...taskType, lowScores: track.lows.length, windowMs: config.switchWindowMs })
+        ModelSwitchRecommended.make({
+          at: now,
+          model: input.model,
+          ...taskType,
+          lowScores: track.lows.length,
+          windowMs: config.switchWindowMs,
+          agentTypes: [...(track.agentTypes?.keys() ?? [])]
+        })
       )
       yield* Effect.logWarning(`quality of ${input.model} is low: switch recommended`).pipe(
         Effect.annotateLogs({ taskType: input.taskType ?? "(none)", lowScores: track.lows.length })

@@ -69,7 +69,7 @@ describe("Failover.run", () => {
         a: [serverError("a")],
         b: [new RateLimited({ ...provider("b"), retryAfterMs: 2_000 })]
       })
-      const out = yield* failover.run([a, b, c], attempt, { requestId: "req-1" })
+      const out = yield* failover.run([a, b, c], attempt, { requestId: "req-1", agentType: "team-a" })
       assert.strictEqual(out.model.id, "c")
       assert.strictEqual(out.failovers, 2)
       assert.deepStrictEqual(out.failures.map((f) => f.tag), ["ServerError", "RateLimited"])
@@ -82,6 +82,8 @@ describe("Failover.run", () => {
       assert.include(published[0]!._tag === "Failover" ? published[0]!.reason : "", "ServerError")
       const records = (yield* sink.all).filter((r) => r._tag === "FailoverRecord")
       assert.strictEqual(records.length, 2)
+      // The request's agent type: a team's metrics count its own failovers only.
+      assert.deepStrictEqual(records.map((r) => (r._tag === "FailoverRecord" ? r.agentType : "")), ["team-a", "team-a"])
       // passive health: ServerError counts, a rate limit does not
       assert.deepStrictEqual(yield* health.reports, [
         { model: "a", ok: false, errorClass: "ServerError" },

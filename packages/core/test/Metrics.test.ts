@@ -97,6 +97,23 @@ describe("Metrics", () => {
       assert.deepStrictEqual(chat.models.map((m) => m.model), ["m1"])
     }).pipe(Effect.provide(Live)))
 
+  it.effect("an agent type's query counts its own failovers only; a model it only failed over from (refused before any call) is in it", () =>
+    Effect.gen(function* () {
+      const metrics = yield* Metrics.Metrics
+      const failover = (at: number, from: string, agentType?: string) =>
+        FailoverRecord.make({ at, from, provider: "p1", ...(agentType === undefined ? {} : { agentType }), to: "m2", reason: "Timeout", attempt: 1, elapsedMs: 1 })
+      // `other` failed over from m1 twice; a record from before agent types were kept names none; `chat` left m1 once and m3 once.
+      yield* Effect.forEach(
+        [...traffic, failover(10, "m1", "other"), failover(11, "m1", "other"), failover(12, "m1"), failover(13, "m1", "chat"), failover(14, "m3", "chat")],
+        metrics.observe
+      )
+      const chat = yield* metrics.query({ agentType: "chat" })
+      assert.deepStrictEqual(chat.models.map((m) => [m.model, m.metrics.failovers]), [["m1", 1], ["m3", 1]])
+      assert.strictEqual(chat.totals.failovers, 2)
+      assert.strictEqual((yield* metrics.query({ agentType: "chat", provider: "p2" })).totals.failovers, 0)
+      assert.strictEqual((yield* metrics.query({})).totals.failovers, 6)
+    }).pipe(Effect.provide(Live)))
+
   it.effect("the snapshot is a Schema: it encodes to JSON and decodes back", () =>
     Effect.gen(function* () {
       const metrics = yield* Metrics.Metrics

@@ -25,8 +25,10 @@ const setup = (evaluator: Record<string, unknown>) =>
       )
     )
     const evaluator_ = Context.get(context, ResponseEvaluator.ResponseEvaluator)
-    const answer = (content: string, on: { readonly model: string; readonly taskType: string | undefined } = { model: "gpt-4o-mini", taskType: "qa" }) =>
-      evaluator_.evaluate({ requestId: "r", model: on.model, taskType: on.taskType, request, response: reply(content) })
+    const answer = (
+      content: string,
+      on: { readonly model: string; readonly taskType: string | undefined; readonly agentType?: string } = { model: "gpt-4o-mini", taskType: "qa" }
+    ) => evaluator_.evaluate({ requestId: "r", model: on.model, taskType: on.taskType, agentType: on.agentType, request, response: reply(content) })
     return {
       evaluator: evaluator_,
       answer,
@@ -104,6 +106,20 @@ describe("ResponseEvaluator", () => {
 
       yield* answer(good)
       assert.strictEqual(yield* evaluator.penalty("gpt-4o-mini", "qa"), 0, "a good score ends it")
+    }))
+
+  it.scoped("a recommendation names the agent types whose low scores within the window made it (for /v1/events to show each team its own)", () =>
+    Effect.gen(function* () {
+      const { answer, published } = yield* setup({ enabled: true, switchAfterLowScores: 3, switchWindowMs: 60_000 })
+      const qa = (agentType?: string) => ({ model: "gpt-4o-mini", taskType: "qa", ...(agentType === undefined ? {} : { agentType }) })
+      yield* answer(bad, qa("old-team"))
+      yield* TestClock.adjust(60_000)
+      yield* answer(bad, qa("team-a"))
+      yield* answer(bad, qa())
+      yield* answer(bad, qa("team-b"))
+      const recommended = (yield* published).find((e) => e._tag === "ModelSwitchRecommended")
+      assert.deepInclude(recommended, { taskType: "qa", lowScores: 3 })
+      assert.sameMembers(recommended?._tag === "ModelSwitchRecommended" ? [...(recommended.agentTypes ?? [])] : [], ["team-a", "team-b"])
     }))
 
   it.scoped("the penalty fades over the window and low scores outside it do not count", () =>

@@ -142,7 +142,14 @@ export class ModelSwitchRecommended extends Schema.TaggedClass<ModelSwitchRecomm
   model: Schema.String,
   taskType: Schema.optional(Schema.String),
   lowScores: Schema.Int,
-  windowMs: Schema.Number
+  windowMs: Schema.Number,
+  /**
+   * The agent types of the requests whose low scores made it (those that
+   * named one): `/v1/events` shows a team a recommendation for a task type
+   * only when its own requests are among them (a task type is the
+   * requests' own, as their agent type is).
+   */
+  agentTypes: Schema.optional(Schema.Array(Schema.String))
 }) {}
 
 /** A new configuration was applied. */

@@ -67,6 +67,11 @@ export class FailoverRecord extends Schema.TaggedClass<FailoverRecord>()("Failov
   from: Schema.String,
   /** The provider of `from` (metrics label its failovers with it, as its other series); rows from before it have none. */
   provider: Schema.optional(Schema.String),
+  /**
+   * The request's agent type (a team's `/v1/metrics` counts its own failovers
+   * only); rows from before it have none, and count for no team.
+   */
+  agentType: Schema.optional(Schema.String),
   to: Schema.optional(Schema.String),
   reason: Schema.String,
   attempt: Schema.Int,

@@ -52,6 +52,13 @@ export const make = Effect.gen(function* () {
       ...(f.provider !== undefined ? [sql`provider = ${f.provider}`] : []),
       ...(f.agentType !== undefined ? [sql`agent_type = ${f.agentType}`] : [])
     ])
+  /** The failover rows of a filter; with an agent type, its own only (rows from before migration 0014, PostgreSQL 0008, name none: no team's). */
+  const failoverScope = (f: MetricsFilter) =>
+    sql.and([
+      ...time(f),
+      ...(f.model !== undefined ? [sql`from_model = ${f.model}`] : []),
+      ...(f.agentType !== undefined ? [sql`agent_type = ${f.agentType}`] : [])
+    ])
 
   const perf = SqlSchema.findAll({
     Request: MetricsFilter,
@@ -91,8 +98,7 @@ export const make = Effect.gen(function* () {
     Result: NamedRow,
     execute: (f) => sql`
       SELECT from_model AS model, MAX(provider) AS provider, COUNT(*) AS ok, COUNT(*) AS n FROM failover_events
-      WHERE ${sql.and([...time(f), ...(f.model !== undefined ? [sql`from_model = ${f.model}`] : [])])}
-      GROUP BY from_model`
+      WHERE ${failoverScope(f)} GROUP BY from_model`
   })
   const health = SqlSchema.findAll({
     Request: MetricsFilter,

@@ -16,6 +16,7 @@ import limiterUsage from "./migrations/0010_limiter_usage.js"
 import healthMarks from "./migrations/0011_health_marks.js"
 import eventLog from "./migrations/0012_event_log.js"
 import cachePurges from "./migrations/0013_cache_purges.js"
+import failoverAgentType from "./migrations/0014_failover_agent_type.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -31,5 +32,6 @@ export const loader = Migrator.fromRecord({
   "0010_limiter_usage": limiterUsage,
   "0011_health_marks": healthMarks,
   "0012_event_log": eventLog,
-  "0013_cache_purges": cachePurges
+  "0013_cache_purges": cachePurges,
+  "0014_failover_agent_type": failoverAgentType
 })

@@ -19,6 +19,7 @@ import limiterUsage from "./migrations/pg/0004_limiter_usage.js"
 import healthMarks from "./migrations/pg/0005_health_marks.js"
 import eventLog from "./migrations/pg/0006_event_log.js"
 import cachePurges from "./migrations/pg/0007_cache_purges.js"
+import failoverAgentType from "./migrations/pg/0008_failover_agent_type.js"
 
 /** Every PostgreSQL migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -28,7 +29,8 @@ export const loader = Migrator.fromRecord({
   "0004_limiter_usage": limiterUsage,
   "0005_health_marks": healthMarks,
   "0006_event_log": eventLog,
-  "0007_cache_purges": cachePurges
+  "0007_cache_purges": cachePurges,
+  "0008_failover_agent_type": failoverAgentType
 })
 
 /** How to reach the database. */

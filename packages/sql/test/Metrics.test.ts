@@ -47,8 +47,8 @@ const arbRecord: fc.Arbitrary<GatewayRecord> = fc.oneof(
     .record({ at, model: arbModel, agentType, promptTokens: fc.nat(100_000), completionTokens: fc.nat(10_000), cachedTokens: fc.nat(100), costPicoUsd: fc.integer({ min: 0, max: 2 ** 48 }), cacheHit: fc.boolean() })
     .map((r) => CostRecord.make({ ...r, requestId: "r", provider: providerOf[r.model] })),
   fc
-    .record({ at, from: arbModel, to: arbModel })
-    // The gateway's failover records name the provider of the model they leave (older rows have none).
+    .record({ at, from: arbModel, to: arbModel, agentType })
+    // The gateway's failover records name the provider of the model they leave and the request's agent type (older rows neither).
     .map((r) => FailoverRecord.make({ ...r, ...(r.at % 2 === 0 ? { provider: providerOf[r.from] } : {}), reason: "Timeout", attempt: 1, elapsedMs: 10 })),
   fc.record({ at, model: arbModel, ok: fc.boolean() }).map((r) => HealthCheckRecord.make({ ...r, latencyMs: 5, source: "probe" }))
 )
@@ -108,7 +108,11 @@ layer(servers, { timeout: 60_000 })("MetricsStoreSql", (it) => {
               {
                 numRuns: 120,
                 // A model known only from its failovers (refused by the local limiter before any call).
-                examples: [[[FailoverRecord.make({ at: 2, from: "a", provider: "p", to: "b", reason: "RateLimitExceeded", attempt: 1, elapsedMs: 0 })], {}]]
+                examples: [
+                  [[FailoverRecord.make({ at: 2, from: "a", provider: "p", to: "b", reason: "RateLimitExceeded", attempt: 1, elapsedMs: 0 })], {}],
+                  // The same, of one agent type's request, in that agent type's metrics.
+                  [[FailoverRecord.make({ at: 2, from: "a", provider: "p", agentType: "x", to: "b", reason: "RateLimitExceeded", attempt: 1, elapsedMs: 0 })], { agentType: "x" }]
+                ]
               }
             )
           )
@@ -127,6 +131,25 @@ layer(servers, { timeout: 60_000 })("MetricsStoreSql", (it) => {
           const fromSql = toSnapshot(yield* (yield* MetricsStore).aggregate(filter), filter, "store", 0)
           assert.deepStrictEqual(fromSql, toSnapshot(aggregateRecords(records, filter), filter, "store", 0))
           assert.strictEqual(fromSql.totals.requests, 2)
+        }).pipe(Effect.provide(Stores)))
+
+      it.effect("an agent type's metrics count its own failovers only, none of another's nor of rows that name none", () =>
+        Effect.gen(function* () {
+          const request = (at: number, agentType: string) => [
+            PerformanceRecord.make({ at, requestId: `r${at}`, model: "a", provider: "p", agentType, latencyMs: 40, success: true, outputTokens: 3, streamed: false, cacheHit: false }),
+            CostRecord.make({ at, requestId: `r${at}`, model: "a", provider: "p", agentType, promptTokens: 3, completionTokens: 3, cachedTokens: 0, costPicoUsd: 42, cacheHit: false })
+          ]
+          const failover = (at: number, agentType?: string) =>
+            FailoverRecord.make({ at, from: "a", provider: "p", ...(agentType === undefined ? {} : { agentType }), to: "b", reason: "Timeout", attempt: 1, elapsedMs: 10 })
+          // Both teams use model a; x failed over from it twice, y once; one row (written before agent types were kept) names none.
+          yield* (yield* RecordStore).writeBatch([...request(1, "x"), ...request(2, "y"), failover(3, "x"), failover(4, "x"), failover(5, "y"), failover(6)])
+          const store = yield* MetricsStore
+          const failovers = (filter: MetricsFilter) =>
+            Effect.map(store.aggregate(filter), (aggregate) => toSnapshot(aggregate, filter, "store", 0).totals.failovers)
+          assert.strictEqual(yield* failovers({ agentType: "x" }), 2)
+          assert.strictEqual(yield* failovers({ agentType: "y" }), 1)
+          assert.strictEqual(yield* failovers({ agentType: "z" }), 0)
+          assert.strictEqual(yield* failovers({}), 4)
         }).pipe(Effect.provide(Stores)))
 
       it.effect("a completed request is in the metrics before it is written, and counted once after", () =>

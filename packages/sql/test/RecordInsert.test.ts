@@ -92,6 +92,7 @@ const record: fc.Arbitrary<GatewayRecord> = fc.oneof(
       at,
       requestId: maybe(text),
       from: text,
+      agentType: maybe(text),
       to: maybe(text),
       reason: text,
       attempt: fc.nat(),
@@ -260,7 +261,7 @@ describe("record columns", () => {
       ),
       new HealthCheckRecord({ at: 100, model: "m", provider: "p", ok: true, latencyMs: 3, source: "probe" }, true),
       new RateLimitEventRecord({ at: 100, model: "m", kind: "limited", detail: "d" }, true),
-      new FailoverRecord({ at: 100, from: "m", provider: "p", to: "n", reason: "Timeout", attempt: 2, elapsedMs: 30 }, true),
+      new FailoverRecord({ at: 100, from: "m", provider: "p", agentType: "a", to: "n", reason: "Timeout", attempt: 2, elapsedMs: 30 }, true),
       new QualityScoreRecord({ at: 100, requestId: "r", model: "m", taskType: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, lowQuality: false }, true),
       new BudgetAlertRecord({ at: 100, budget: "b", period: "daily", periodStart: 0, threshold: 0.8, spentPicoUsd: 8, limitPicoUsd: 10 }, true)
     ].map((record) => {
@@ -273,7 +274,7 @@ describe("record columns", () => {
       ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: "a", latency_ms: 900, ttft_ms: 8, success: 1, error_class: null, output_tokens: 7, streamed: 0, cache_hit: 1, latency_bucket: latencyBucket(900) })],
       ["health_checks", Object.entries({ at: 100, model: "m", ok: 1, latency_ms: 3, error_class: null, source: "probe", provider: "p" })],
       ["rate_limit_events", Object.entries({ at: 100, model: "m", kind: "limited", dimension: null, detail: "d" })],
-      ["failover_events", Object.entries({ at: 100, request_id: null, from_model: "m", to_model: "n", reason: "Timeout", attempt: 2, elapsed_ms: 30, provider: "p" })],
+      ["failover_events", Object.entries({ at: 100, request_id: null, from_model: "m", to_model: "n", reason: "Timeout", attempt: 2, elapsed_ms: 30, provider: "p", agent_type: "a" })],
       ["quality_scores", Object.entries({ at: 100, request_id: "r", model: "m", task_type: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, low_quality: 0 })],
       ["budget_alerts", Object.entries({ at: 100, budget: "b", period: "daily", period_start: 0, threshold: 0.8, spent_pico: 8, limit_pico: 10 })]
     ])

@@ -11,7 +11,7 @@ import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Providers } from "@modelgate/core/Provider"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { ModelNotFound } from "@modelgate/domain/Errors"
-import { ConfigRejected, GatewayEvent } from "@modelgate/domain/Events"
+import { ConfigRejected, GatewayEvent, ModelSwitchRecommended } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { Clock, Effect, identity, Option, Schema, Stream } from "effect"
 import { type ApiError, fromGatewayError } from "./ApiError.js"
@@ -43,7 +43,10 @@ const always = () => true
  * `Failover`, `LowQualityResponse`) only its own requests' (their agent type
  * is the team's; none of other teams' or of requests with no agent type:
  * their ids, models and timing are not its business); nothing of other agent
- * types' budget events; a `ConfigRejected` without its path and reason (they
+ * types' budget events; of the `ModelSwitchRecommended`s for a task type,
+ * only those its own requests' low scores made (a task type is named by the
+ * requests, as their agent type), and never which other teams' did; a
+ * `ConfigRejected` without its path and reason (they
  * may quote config paths that name other teams' agent types or keys), only
  * the file and that the running configuration stays; every other event as it is.
  */
@@ -58,6 +61,10 @@ const shownTo = (team: string) => {
       case "BudgetThresholdCrossed":
       case "BudgetExceeded":
         return !event.budget.startsWith(dims.agentType("")) || event.budget === own ? Option.some(event) : Option.none()
+      case "ModelSwitchRecommended":
+        return event.taskType === undefined || event.agentTypes?.includes(team) === true
+          ? Option.some(event.agentTypes === undefined ? event : new ModelSwitchRecommended({ ...event, agentTypes: undefined }))
+          : Option.none()
       case "ConfigRejected":
         return Option.some(ConfigRejected.make({ at: event.at, file: event.file, reason: "rejected; the running configuration stays" }))
       default:

@@ -146,7 +146,7 @@ export const makeRun = (deps: RunDeps) =>
       Effect.gen(function*() {
         const at = yield* Clock.currentTimeMillis
         const elapsedMs = Math.max(0, at - start)
-        yield* sink.offer(new FailoverRecord({ at, requestId, from, provider: fromProvider, to, reason, attempt, elapsedMs }))
+        yield* sink.offer(new FailoverRecord({ at, requestId, from, provider: fromProvider, agentType, to, reason, attempt, elapsedMs }))
         if (to === undefined) return
         const event = new FailoverEvent({ at, requestId, agentType, from, to, reason, attempt, elapsedMs })
         yield* events.publish(shown === reason ? event : new FailoverEvent({ ...event, reason: shown }))

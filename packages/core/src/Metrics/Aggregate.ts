@@ -78,8 +78,10 @@ const entry = (aggregate: Aggregate, model: string, provider?: string): ModelAgg
 
 /**
  * Whether `record` passes `filter`. Provider and agent-type filters scope by the
- * request records (failover and health records carry no agent type, and name
- * a provider only for the labels, older ones none): see `toSnapshot`.
+ * request records (health records carry no agent type, and name a provider
+ * only for the labels, older ones none): see `toSnapshot`. A failover record
+ * passes an agent-type filter when it names that agent type (older ones name
+ * none: they count for no team).
  */
 export const recordMatches = (record: GatewayRecord, filter: MetricsFilter): boolean => {
   if (filter.from !== undefined && record.at < filter.from) return false
@@ -93,7 +95,10 @@ export const recordMatches = (record: GatewayRecord, filter: MetricsFilter): boo
         (filter.agentType === undefined || record.agentType === filter.agentType)
       )
     case "FailoverRecord":
-      return filter.model === undefined || record.from === filter.model
+      return (
+        (filter.model === undefined || record.from === filter.model) &&
+        (filter.agentType === undefined || record.agentType === filter.agentType)
+      )
     case "HealthCheckRecord":
       return filter.model === undefined || record.model === filter.model
     default:
@@ -239,9 +244,11 @@ export const summary = (m: ModelAggregate): MetricsSummary => {
 /**
  * The snapshot of an aggregate. With a provider or agent-type filter, models
  * with no request or cost in the filtered set are left out, so their health
- * checks and failovers (which carry no agent type) do not leak in; with a
- * provider filter alone, a model of that provider known only from its health
- * checks (which name it) stays.
+ * checks (which carry no agent type) do not leak in; with a provider filter
+ * alone, a model of that provider known only from its health checks (which
+ * name it) stays; with an agent-type filter, a model known only from that
+ * agent type's own failovers (the local limiter refused it before any call)
+ * stays, when of the filter's provider.
  */
 export const toSnapshot = (
   aggregate: Aggregate,
@@ -253,7 +260,8 @@ export const toSnapshot = (
   const models = [...aggregate.values()]
     .filter((m) =>
       !scoped || m.requests > 0 || m.answered > 0 ||
-      (filter.agentType === undefined && m.healthTotal > 0 && m.provider === filter.provider)
+      (filter.agentType === undefined && m.healthTotal > 0 && m.provider === filter.provider) ||
+      (filter.agentType !== undefined && m.failovers > 0 && (filter.provider === undefined || m.provider === filter.provider))
     )
     .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
   const totals = emptyModel("*")

@@ -12,6 +12,8 @@ export interface Track {
   lows: Array<number>
   /** Time of the low score that started the current recommendation (undefined when none). */
   recommendedAt: number | undefined
+  /** The agent types of the low scores within the window, each at the time of its latest (made at the first one). */
+  agentTypes?: Map<string, number>
 }
 
 /** The key of a model and task type. */

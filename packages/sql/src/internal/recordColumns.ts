@@ -86,11 +86,11 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
   FailoverRecord: {
     table: "failover_events",
     columns: [
-      "at", "request_id", "from_model", "to_model", "reason", "attempt", "elapsed_ms", "provider"
+      "at", "request_id", "from_model", "to_model", "reason", "attempt", "elapsed_ms", "provider", "agent_type"
     ],
     push: (r: FailoverRecord, values) =>
       void values.push(
-        r.at, opt(r.requestId), r.from, opt(r.to), r.reason, r.attempt, r.elapsedMs, opt(r.provider)
+        r.at, opt(r.requestId), r.from, opt(r.to), r.reason, r.attempt, r.elapsedMs, opt(r.provider), opt(r.agentType)
       )
   },
   QualityScoreRecord: {
