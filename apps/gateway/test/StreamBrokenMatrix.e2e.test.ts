@@ -61,7 +61,8 @@ const reset = (raw: Raw): Raw => ({ ...raw, reset: true })
 const half = (frame: string) => frame.slice(0, Math.floor(frame.length / 2))
 
 const broken: ReadonlyArray<Case> = [
-  { name: "OpenAI: ends without data: [DONE]", provider: "openai", model: "gpt", answer: sse([...oaStart, data(oa({}, "stop")), data(oaUsage)]), error: "StreamInterrupted" },
+  // After its finish_reason a body may end without [DONE] (vLLM, llama.cpp): a whole answer. Before it, a cut.
+  { name: "OpenAI: ends before its finish_reason, without data: [DONE]", provider: "openai", model: "gpt", answer: sse([...oaStart, data(oaUsage)]), error: "StreamInterrupted" },
   { name: "OpenAI: [DONE] without any finish_reason", provider: "openai", model: "gpt", answer: sse([...oaStart, data(oaUsage), data("[DONE]")]), error: "StreamInterrupted" },
   { name: "OpenAI: a truncated last event", provider: "openai", model: "gpt", answer: sse([...oaStart, half(data(oa({ content: "!" })))]), error: "StreamInterrupted" },
   { name: "OpenAI: reset between events", provider: "openai", model: "gpt", answer: reset(sse(oaStart)), error: "StreamInterrupted" },
@@ -127,4 +128,19 @@ describe("A stream that ends broken, any provider, any wire fault", () => {
         broken.filter((c) => unwell.has(c.error)).map((c) => `${c.model} ${c.error}`)
       )
     }), 60_000)
+
+  it.scopedLive("an OpenAI-compatible body that ends after its finish_reason without [DONE] (vLLM, llama.cpp): the whole answer, [DONE], a success", () =>
+    Effect.gen(function* () {
+      const s = yield* serveRaw()
+      s.openai.script(sse([...oaStart, data(oa({}, "stop")), data(oaUsage)]))
+      const body = { model: "gpt", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "no done" }] }
+      const r = yield* post(s.url, body, { "x-request-id": "no-done" })
+      const got = events(r.text)
+      assert.strictEqual(r.status, 200)
+      assert.strictEqual(got.at(-1)?.trim(), "[DONE]")
+      assert.isFalse(got.some((d) => d.startsWith("{\"error\"")), r.text)
+      assert.isTrue(got.some((d) => d.includes("Hello")))
+      const perf = yield* waitUntil(() => rows<Perf>(s.db, "SELECT request_id, success, error_class FROM performance_records WHERE request_id = 'no-done'"), (p) => p.length >= 1)
+      assert.deepStrictEqual(perf.map((p) => `${p.success} ${p.error_class}`), ["1 null"])
+    }), 30_000)
 })

@@ -2,7 +2,7 @@ import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Chunk, Effect, Schema, Stream } from "effect"
 import * as fc from "fast-check"
 import * as OpenAi from "../src/OpenAi.js"
 import { classifyStatus } from "../src/internal/errors.js"
@@ -24,7 +24,8 @@ import {
   modelOf,
   ownRateLimitError,
   tagAfterTimeout,
-  tagOf
+  tagOf,
+  textOf
 } from "./internal/fixtures.js"
 
 const model = modelOf("openai", "gpt-4o-mini", "fast-chat")
@@ -144,8 +145,23 @@ describe("OpenAi", () => {
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup()
       const run = Effect.flatMap(provider.stream(ctxOf(model, key)), (r) => collect(r.chunks))
+      // Closed mid-answer (the fake's cut leaves out the answer's end: finish_reason, usage, [DONE]):
+      // part of the text came, then StreamInterrupted, never a clean end.
       yield* fake.script(Fault.cut())
-      assert.strictEqual(yield* tagOf(run), "StreamInterrupted")
+      const cut = yield* Effect.flatMap(provider.stream(ctxOf(model, key)), (r) => Effect.map(Stream.runCollect(Stream.either(r.chunks)), Chunk.toReadonlyArray))
+      const delivered = cut.flatMap((item) => (item._tag === "Right" ? [item.right] : []))
+      assert.include("fake openai answer to: hello there", textOf(delivered))
+      assert.isAbove(textOf(delivered).length, 0)
+      assert.isTrue(delivered.every((c) => c.choices.every((choice) => choice.finish_reason === null)))
+      const last = cut.at(-1)
+      assert.strictEqual(last?._tag === "Left" ? last.left._tag : "ended cleanly", "StreamInterrupted")
+      // Closed after the finish_reason and the usage chunk, without [DONE] (as vLLM, llama.cpp, TGI may): the whole answer.
+      // (Each answer has its own id and created.)
+      const content = (chunks: ReadonlyArray<ChatChunk>) => chunks.map(({ choices, usage }) => ({ choices, usage }))
+      const whole = yield* run
+      assert.isUndefined(whole.at(-1)?.usage?.estimated, "one chunk per event: the cut below leaves out [DONE] alone")
+      yield* fake.script(Fault.cut(whole.length))
+      assert.deepStrictEqual(content(yield* run), content(whole))
       yield* fake.script(Fault.reset(3))
       assert.strictEqual(yield* tagOf(run), "StreamInterrupted")
       yield* fake.script(FakeOpenAi.faults.midStreamError(2))

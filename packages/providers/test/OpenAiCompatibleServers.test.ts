@@ -7,12 +7,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as OpenAi from "../src/OpenAi.js"
-import { collect, ctxOf, keyOf, live, modelOf } from "./internal/fixtures.js"
+import { collect, ctxOf, keyOf, live, modelOf, tagOf, textOf } from "./internal/fixtures.js"
 import { rawAdapter, sse } from "./internal/rawUpstream.js"
 
 const ctx = ctxOf(modelOf("openai", "local-model"), keyOf("openai", "sk-test"))
 const chat = (body: unknown) =>
   Effect.flatMap(rawAdapter(OpenAi.make, [{ body: JSON.stringify(body) }]), ({ provider }) => provider.chat(ctx))
+/** A chat refused with `status` and `body`. */
+const refused = (status: number, body: unknown) =>
+  Effect.flatMap(rawAdapter(OpenAi.make, [{ status, body: JSON.stringify(body) }]), ({ provider }) => provider.chat(ctx))
 const stream = (body: string) =>
   Effect.flatMap(
     rawAdapter(OpenAi.make, [{ headers: { "content-type": "text/event-stream" }, body }]),
@@ -26,6 +29,8 @@ const chunk = (delta: unknown, finish: string | null = null, extra: Record<strin
   choices: [{ index: 0, delta, finish_reason: finish }],
   ...extra
 })
+/** A chunk of choice `index` (n > 1). */
+const chunkOf = (index: number, delta: unknown, finish: string | null = null) => ({ ...chunk(delta, finish), choices: [{ index, delta, finish_reason: finish }] })
 const usage = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 }
 
 describe("OpenAI adapter against OpenAI-compatible servers, non-streamed", () => {
@@ -71,6 +76,30 @@ describe("OpenAI adapter against OpenAI-compatible servers, non-streamed", () =>
       assert.strictEqual(e._tag, "ContextLengthExceeded")
       assert.include(e.detail, "maximum context length")
     })))
+
+  // ContextLengthExceeded lets the gateway fail over to a model with a larger window; BadRequest ends the request.
+  it.scopedLive("a prompt over the context window, as vLLM, llama.cpp and TGI say it: ContextLengthExceeded", () =>
+    live(Effect.gen(function*() {
+      const vllm = "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4900 in the messages, 100 in the completion)."
+      const answers: ReadonlyArray<readonly [string, number, unknown]> = [
+        ["vLLM, flat body", 400, { object: "error", message: vllm, type: "BadRequestError", param: null, code: 400 }],
+        ["vLLM, nested body", 400, { error: { message: vllm, type: "BadRequestError", param: null, code: 400 } }],
+        ["llama.cpp", 400, { error: { code: 400, message: "the request exceeds the available context size, try increasing it", type: "exceed_context_size_error", n_prompt_tokens: 5000, n_ctx: 4096 } }],
+        ["TGI", 422, { error: "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096. Given: 5000 `inputs` tokens and 100 `max_new_tokens`", error_type: "validation" }]
+      ]
+      for (const [server, status, body] of answers) {
+        const e = yield* Effect.flip(refused(status, body))
+        assert.strictEqual(e._tag, "ContextLengthExceeded", server)
+      }
+    })))
+
+  it.scopedLive("vLLM's flat error body: its message as the detail, a plain BadRequest when it is not about the context window", () =>
+    live(Effect.gen(function*() {
+      const e = yield* Effect.flip(refused(400, { object: "error", message: "temperature must be non-negative, got -1.0.", type: "BadRequestError", param: "temperature", code: 400 }))
+      assert.strictEqual(e._tag, "BadRequest")
+      assert.strictEqual(e.detail, "BadRequestError/400: temperature must be non-negative, got -1.0.")
+      assert.strictEqual(e._tag === "BadRequest" ? e.param : undefined, "temperature")
+    })))
 })
 
 describe("OpenAI adapter against OpenAI-compatible servers, streamed", () => {
@@ -78,5 +107,42 @@ describe("OpenAI adapter against OpenAI-compatible servers, streamed", () => {
     live(Effect.gen(function*() {
       const chunks = yield* stream(sse([chunk({ content: "Hi" }), chunk({}, "eos", { usage }), "[DONE]"]))
       assert.strictEqual(chunks.find((c) => c.choices[0]?.finish_reason != null)?.choices[0]?.finish_reason, "stop")
+    })))
+
+  // vLLM, llama.cpp and TGI may close the body after the last chunk without `data: [DONE]`.
+  it.scopedLive("closed without [DONE] after every choice finished and the usage chunk: the complete answer, its usage as reported", () =>
+    live(Effect.gen(function*() {
+      const chunks = yield* stream(sse([chunk({ role: "assistant", content: "Hel" }), chunk({ content: "lo" }), chunk({}, "stop"), { ...chunk({}), choices: [], usage }]))
+      assert.strictEqual(textOf(chunks), "Hello")
+      assert.strictEqual(chunks.at(-1)?.usage?.total_tokens, 7)
+      assert.isUndefined(chunks.at(-1)?.usage?.estimated)
+    })))
+
+  it.scopedLive("closed without [DONE] after the finish_reason, before the usage chunk: the complete answer, its usage estimated", () =>
+    live(Effect.gen(function*() {
+      const chunks = yield* stream(sse([chunk({ role: "assistant", content: "Hello" }), chunk({}, "stop")]))
+      assert.strictEqual(textOf(chunks), "Hello")
+      assert.isTrue(chunks.at(-1)?.usage?.estimated)
+      const n2 = yield* stream(sse([chunkOf(0, { content: "A" }), chunkOf(1, { content: "B" }), chunkOf(0, {}, "stop"), chunkOf(1, {}, "length")]))
+      assert.deepStrictEqual(n2.flatMap((c) => c.choices.map((ch) => ch.finish_reason)).filter((r) => r !== null), ["stop", "length"])
+    })))
+
+  it.scopedLive("llama.cpp's context-size error as an event after the 200: ContextLengthExceeded, not a ServerError", () =>
+    live(Effect.gen(function*() {
+      const error = { code: 400, message: "the request exceeds the available context size, try increasing it", type: "exceed_context_size_error" }
+      assert.strictEqual(yield* tagOf(stream(sse([{ error }]))), "ContextLengthExceeded")
+    })))
+
+  it.scopedLive("closed without [DONE] before a choice finished: StreamInterrupted, as before", () =>
+    live(Effect.gen(function*() {
+      assert.strictEqual(yield* tagOf(stream(sse([chunk({ role: "assistant", content: "Hel" }), chunk({ content: "lo" })]))), "StreamInterrupted")
+      // The usage chunk does not finish an answer.
+      assert.strictEqual(yield* tagOf(stream(sse([chunk({ content: "Hel" }), { ...chunk({}), choices: [], usage }]))), "StreamInterrupted")
+      // n = 2, one choice finished.
+      assert.strictEqual(yield* tagOf(stream(sse([chunkOf(0, { content: "A" }), chunkOf(1, { content: "B" }), chunkOf(0, {}, "stop")]))), "StreamInterrupted")
+      // The finish chunk cut short (no blank line after it): not received.
+      assert.strictEqual(yield* tagOf(stream(sse([chunk({ content: "Hello" }), chunk({}, "stop")]).slice(0, -2))), "StreamInterrupted")
+      // Nothing at all.
+      assert.strictEqual(yield* tagOf(stream("")), "StreamInterrupted")
     })))
 })

@@ -1,6 +1,7 @@
 /**
  * An OpenAI stream is complete when every choice it carried got its
- * `finish_reason` and then `data: [DONE]` came. `[DONE]` after a choice that
+ * `finish_reason` and then `data: [DONE]` came (or the body ended there:
+ * OpenAiCompatibleServers.test.ts). `[DONE]` after a choice that
  * never finished (an upstream or proxy that gave up mid-answer and closed
  * the stream politely) is a broken stream, StreamInterrupted, as the other
  * adapters treat a stream without its stop reason (Anthropic's

@@ -297,7 +297,10 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
           ...(includeUsage ? [`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`] : []),
           "data: [DONE]\n\n"
         ]
-        return { _tag: "Stream", contentType: "text/event-stream; charset=utf-8", chunks, terminalChunks: 1, headers, tokens: usage.total_tokens }
+        // The answer's end is its finish_reason chunks, the usage chunk and [DONE]: a cut leaves them all
+        // out (a body closed after the finish_reasons without [DONE] is a complete answer, as vLLM sends it).
+        const terminalChunks = indexes.length + (includeUsage ? 1 : 0) + 1
+        return { _tag: "Stream", contentType: "text/event-stream; charset=utf-8", chunks, terminalChunks, headers, tokens: usage.total_tokens }
       }
       return {
         _tag: "Json",

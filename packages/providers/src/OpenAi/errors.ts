@@ -5,7 +5,13 @@
  * Decisions: `429 insufficient_quota` (credit exhausted) is `Unauthorized`
  * (not retryable; the key's account cannot serve, so the caller moves to
  * another key or provider), never RateLimited. A 400 with code
- * `context_length_exceeded` is `ContextLengthExceeded`; a 400 with code
+ * `context_length_exceeded` is `ContextLengthExceeded`, and so is a 4xx whose
+ * type or message says the prompt is over the context window in the words
+ * of OpenAI-compatible servers (vLLM's "maximum context length", llama.cpp's
+ * `exceed_context_size_error`, TGI's 422 "`inputs` tokens + `max_new_tokens`
+ * must be <="), so the gateway can fail over to a larger window; vLLM's
+ * older flat body (`{"object": "error", "message": ...}`) is read as the
+ * error object it is. A 400 with code
  * `content_filter` / `content_policy_violation` is `ContentFiltered`. A 404
  * (`model_not_found`: the registry's `providerModel` does not exist for this
  * account, or a base URL OpenAI does not serve) is the operator's setup, not
@@ -42,7 +48,7 @@ import {
   parseDuration,
   standardRetryAfter
 } from "../internal/index.js"
-import { type WireError, WireErrorBody } from "./wire.js"
+import { type WireError, WireErrorBody, WireFlatErrorBody } from "./wire.js"
 
 /** `x-request-id`. */
 export const requestId = (headers: Headers.Headers): string | undefined => header(headers, "x-request-id")
@@ -109,9 +115,25 @@ export const retryAfterMs = (
 }
 
 const decodeErrorBody = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
+const decodeFlatErrorBody = Schema.decodeUnknownOption(Schema.parseJson(WireFlatErrorBody))
 
-/** The error object of a `{"error": {...}}` body, if it is one (some proxies send it with a 200). */
-export const errorOfBody = (body: string): WireError | undefined => Option.getOrUndefined(decodeErrorBody(body))?.error
+/**
+ * The error object of a `{"error": {...}}` body (some proxies send it with a
+ * 200), or of vLLM's flat `{"object": "error", ...}`, if it is one.
+ */
+export const errorOfBody = (body: string): WireError | undefined =>
+  Option.getOrUndefined(decodeErrorBody(body))?.error ?? Option.getOrUndefined(decodeFlatErrorBody(body))
+
+/**
+ * What says the prompt (with its `max_tokens`) is over the model's context
+ * window: OpenAI's code, llama.cpp's type and message, vLLM's and TGI's messages.
+ */
+const contextPattern = /context_length_exceeded|exceed_context_size|maximum context length|exceeds the (available )?context (size|length|window)|`inputs` tokens \+ `max_new_tokens` must be/i
+
+/** Whether an error object (or, when the body is not one, the body's text) says the prompt is over the context window. */
+const overContext = (error: WireError | undefined, body: string): boolean =>
+  codeOf(error) === "context_length_exceeded" ||
+  contextPattern.test(error === undefined ? body : `${error.type ?? ""} ${error.message ?? ""}`)
 
 const describe = (error: WireError | undefined, fallback: string, secrets: ReadonlyArray<string>) => {
   if (error === undefined) return fallback
@@ -140,6 +162,7 @@ export const classify = (ctx: ErrorContext): ProviderError => {
     return new Transport({ ...fieldsOf(ctx, notServed(detail)), unreachable: true })
   }
   if (classifyStatus(ctx.status) === "BadRequest") {
+    if (overContext(error, ctx.body)) return new ContextLengthExceeded(fields)
     return new BadRequest({ ...fields, param: error?.param ?? undefined })
   }
   return genericError(ctx, detail, hint)
@@ -153,7 +176,7 @@ export const classifyStreamError = (error: WireError, base: Omit<CommonFields, "
   const code = codeOf(error)
   const fields = { ...base, detail: describe(error, "error event in stream", secrets) }
   const kind = `${code ?? ""} ${error.type ?? ""}`
-  if (code === "context_length_exceeded") return new ContextLengthExceeded(fields)
+  if (overContext(error, "")) return new ContextLengthExceeded(fields)
   if (code === "content_filter" || code === "content_policy_violation") return new ContentFiltered(fields)
   if (code === "insufficient_quota") return new Unauthorized(fields)
   if (/rate_limit|slow_down/.test(kind)) return new RateLimited({ ...fields, retryAfterMs: undefined })

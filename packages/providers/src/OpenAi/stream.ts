@@ -1,8 +1,11 @@
 /**
- * OpenAI SSE → `ChatChunk`s. Ends only at `data: [DONE]` after every choice
- * got its `finish_reason`; a body that ends before it, or a `[DONE]` before
- * a choice finished, is `StreamInterrupted`, a `{"error": ...}` event is the matching
- * error. When the provider sent no usage chunk, an estimated one is added.
+ * OpenAI SSE → `ChatChunk`s. Ends at `data: [DONE]` after every choice got
+ * its `finish_reason`, or at the body's end after that without `[DONE]`
+ * (vLLM, llama.cpp, TGI and some proxies close the body there); a body that
+ * ends before every choice finished, or a `[DONE]` before it, is
+ * `StreamInterrupted`, a `{"error": ...}` event is the matching error. When
+ * the provider sent no usage chunk (asked for with `include_usage`, see
+ * wire.ts), an estimated one is added.
  *
  * One pull over the body's pull per stream (see internal/pull.ts): each
  * network chunk is decoded, fed to the SSE parser and its events translated
@@ -171,7 +174,11 @@ export const pullStream = (
       return chunks.length === 0 ? next : Effect.succeed(Chunk.unsafeFromArray(chunks))
     },
     onFailure: failWith,
-    onEnd: () => failWith(new StreamInterrupted({ ...base, detail: "the stream ended before data: [DONE]" }))
+    // Every choice finished: the whole answer came, only `[DONE]` is missing. Else the body was cut mid-answer.
+    onEnd: () =>
+      open.size === 0 && finished.size > 0
+        ? gave([...tail()], endOfPull)
+        : failWith(new StreamInterrupted({ ...base, detail: "the stream ended before data: [DONE]" }))
   }))
 }
 

@@ -77,6 +77,9 @@ export type WireError = typeof WireError.Type
 /** `{"error": {...}}`. */
 export const WireErrorBody = Schema.Struct({ error: WireError })
 
+/** vLLM's older error body: the error object itself, `{"object": "error", "message": ..., "type": ..., "code": 400}`. */
+export const WireFlatErrorBody = Schema.Struct({ object: Schema.Literal("error"), ...WireError.fields })
+
 /** A `chat.completion.chunk` (or a mid-stream `{"error": ...}` event). */
 export const WireChunk = Schema.Struct({
   id: Schema.optional(Schema.String),
