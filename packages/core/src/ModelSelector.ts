@@ -39,7 +39,7 @@ import { ModelRegistry } from "./ModelRegistry.js"
 import { PerformanceMonitor } from "./PerformanceMonitor.js"
 import { RateLimiter } from "./RateLimiter.js"
 import { ResponseEvaluator } from "./ResponseEvaluator.js"
-import { filterModels, scoreCandidates } from "./ModelSelector/Rank.js"
+import { claimTrial, filterModels, scoreCandidates } from "./ModelSelector/Rank.js"
 import * as Reads from "./ModelSelector/Reads.js"
 import { earliestKnownEnd } from "./ModelSelector/RetryAfter.js"
 
@@ -66,7 +66,11 @@ export interface SelectionInput {
    * with them, every prompt token counts as written in the budget check.
    */
   readonly cacheWrites?: "5m" | "1h" | undefined
-  /** Restrict ranking to these model ids (e.g. an explicit model and its fallbacks). */
+  /**
+   * Restrict ranking to these model ids (e.g. an explicit model and its
+   * fallbacks), which the request calls in this order: the first of them the
+   * ranking keeps is the one whose trial it claims (`rank`).
+   */
   readonly only?: ReadonlyArray<string> | undefined
   /**
    * Capabilities every model of `only` but its first must have: what the
@@ -128,7 +132,12 @@ export interface Ranking {
 export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
   ModelSelector,
   {
-    /** The eligible models for `input`, best first, and why the others were left out. */
+    /**
+     * The eligible models for `input`, best first, and why the others were
+     * left out. Unless it is a dry run, it claims the trial of the model the
+     * request calls first when that model has few recent calls
+     * (`PerformanceMonitor/Trials.ts`): rank for the request you send.
+     */
     readonly rank: (input: SelectionInput) => Effect.Effect<Ranking>
     /**
      * `rank` at `now` under `config`: the caller's own reads of the clock and
@@ -166,9 +175,14 @@ export const make = Effect.gen(function*() {
   const rankWith = (weights: ScoreParts, input: SelectionInput, at: Reads.At | undefined): Effect.Effect<Ranking> =>
     // `flatMapNow`: a read that is already an Exit (the `…At` members compute when called) is used at once.
     Reads.flatMapNow(filterModels(deps, input, at), (filtered) =>
-      Reads.flatMapNow(scoreCandidates(deps, input, filtered.eligible, weights, at), (ranked) => {
+      Reads.flatMapNow(scoreCandidates(deps, input, filtered.eligible, weights, at), ({ onTrial, ranked }) => {
         const ranking: Ranking = { ranked, excluded: filtered.excluded, retryAfterMs: earliestKnownEnd(filtered.excluded) }
-        return applyReview(optimizer, input, ranking)
+        const reviewed = applyReview(optimizer, input, ranking)
+        // The trial of the model the request calls first, on the final ranking (a dry run claims none).
+        return onTrial === undefined || input.dryRun === true ? reviewed : Reads.mapNow(reviewed, (r) => {
+          claimTrial(input, r.ranked, onTrial)
+          return r
+        })
       }))
 
   const rank = (input: SelectionInput): Effect.Effect<Ranking> =>

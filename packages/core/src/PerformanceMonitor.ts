@@ -32,8 +32,8 @@
  * again starts with no history (a reload that keeps the model keeps it all).
  *
  * Trials (`PerformanceMonitor/Trials.ts`): the selector claims a trial for a
- * model with few recent calls that it ranks first; any record of the model's
- * calls settles it.
+ * model with few recent calls that a request goes to first; any record of the
+ * model's calls settles it.
  *
  * `record`, `modelPerformance` and `detectDegradation` are untraced: they are
  * on the request path, see bench/README.md. Statistics are cached between
@@ -99,7 +99,7 @@ export class PerformanceMonitor extends Context.Tag("@modelgate/core/Performance
     ) => Effect.Effect<ReadonlyArray<Option.Option<ModelPerformance>>>
     /**
      * The trials in flight (see `PerformanceMonitor/Trials.ts`): the selector
-     * claims one for a model with few recent calls that it ranks first, and a
+     * claims one for a model with few recent calls that a request goes to first, and a
      * record of the model settles it. Optional: without it, a model with few
      * calls always gets the benefit of the doubt.
      */

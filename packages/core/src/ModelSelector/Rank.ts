@@ -273,12 +273,25 @@ const scoredModel = (model: ModelMetadata, score: number, parts: ScoreParts, wei
   }
 }
 
+/** The models on trial in a ranking (fewer than `trialCalls` recent calls), and the book and time to claim one at. */
+export interface OnTrial {
+  readonly book: TrialBook
+  readonly now: number
+  readonly models: ReadonlyArray<string>
+}
+
+/** The eligible models scored, best first; `onTrial` when some of them are on trial (see `claimTrial`). */
+export interface ScoredCandidates {
+  readonly ranked: ReadonlyArray<ScoredModel>
+  readonly onTrial: OnTrial | undefined
+}
+
 /**
  * Score the eligible models and sort them best first (deterministic ties).
  * Models with fewer than `trialCalls` recent calls get the best measured
  * candidate's performance as their prior, unless a trial of theirs is in
- * flight; a real ranking (not `dryRun`) that puts such a model first claims
- * its trial (`PerformanceMonitor/Trials.ts`).
+ * flight (`PerformanceMonitor/Trials.ts`); they are returned as `onTrial`,
+ * for `claimTrial` once the ranking is final.
  */
 export const scoreCandidates = (
   deps: Deps,
@@ -286,7 +299,7 @@ export const scoreCandidates = (
   candidates: ReadonlyArray<Candidate>,
   baseWeights: ScoreParts,
   at?: Reads.At
-) =>
+): Effect.Effect<ScoredCandidates> =>
   Reads.flatMapNow(Reads.performances(deps.monitor, candidates.map((c) => c.model.id), at), (perfs) => {
     const trials = Option.isSome(deps.monitor) ? deps.monitor.value.trials : undefined
     if (trials === undefined || !perfs.some(onTrial)) return scoreWith(deps, input, candidates, baseWeights, perfs, undefined, 0, at)
@@ -322,7 +335,8 @@ const scoreWith = (
       for (const [k, c] of candidates.entries()) {
         const perf = perfs[k]
         const penalty = penalties[k]!
-        const prior = trials !== undefined && onTrial(perf) && trials.inFlight(c.model.id, now) ? neutralPerformance : best
+        const trialInFlight = trials !== undefined && onTrial(perf) && trials.inFlight(c.model.id, now)
+        const prior = trialInFlight ? neutralPerformance : best
         const parts: ScoreParts = {
           capability: capabilityValue(c.model, taskType),
           cost: costValue(c.costPico, cheapest, dearest),
@@ -336,16 +350,32 @@ const scoreWith = (
             `score ${score.toFixed(3)}`,
             capabilityPart(c.model, taskType).line,
             costPart(c.costPico, cheapest, dearest).line,
-            performancePart(perf, maxLatencyMs, penalty, prior).line,
+            performancePart(perf, maxLatencyMs, penalty, prior, trialInFlight).line,
             availabilityPart(c.health, c.headroom).line,
             weightsLine(weights, priority)
           ])
         })
       }
       scored.sort(byRank)
-      const first = scored[0]
-      if (trials !== undefined && first !== undefined && input.dryRun !== true && onTrial(perfs[candidates.indexOf(first.c)])) {
-        trials.claim(first.c.model.id, now)
-      }
-      return scored.map((x) => x.s)
+      const ranked = scored.map((x) => x.s)
+      if (trials === undefined) return { ranked, onTrial: undefined }
+      const models: Array<string> = []
+      for (const [k, c] of candidates.entries()) if (onTrial(perfs[k])) models.push(c.model.id)
+      return { ranked, onTrial: { book: trials, now, models } }
     })
+
+/**
+ * Claim the trial of the model a request calls first, when it is on trial:
+ * the first of `only` (a named model, then its fallbacks, as
+ * `Failover.candidatesFor` orders them) that the ranking kept, else the
+ * ranking's first. Called on the final ranking (after a host's review), never
+ * for a dry run: a model that the request will not call keeps its trial for
+ * the next request that will. (A host's review that does not answer at once
+ * lets other rankings run between this one's scoring and its claim.)
+ */
+export const claimTrial = (input: SelectionInput, ranked: ReadonlyArray<ScoredModel>, onTrial: OnTrial): void => {
+  const first = input.only === undefined
+    ? ranked[0]?.model.id
+    : input.only.find((id) => ranked.some((s) => s.model.id === id))
+  if (first !== undefined && onTrial.models.includes(first)) onTrial.book.claim(first, onTrial.now)
+}

@@ -214,17 +214,26 @@ export const performanceValue = (
   return clamp01((prior + confidence * (measured - prior)) * (1 - p))
 }
 
-/** The performance part and its explanation line (see `performanceValue`). */
+/**
+ * The performance part and its explanation line (see `performanceValue`);
+ * `trialInFlight`: the neutral prior is that of a model whose trial call is
+ * in flight, and the line says so.
+ */
 export const performancePart = (
   perf: ModelPerformance | undefined,
   maxLatencyMs: number | undefined,
   penalty: number,
-  prior: number = neutralPerformance
+  prior: number = neutralPerformance,
+  trialInFlight = false
 ): Part => {
   const p = clamp01(penalty)
   const penaltyNote = p > 0 ? `; evaluator penalty ${fmt(p)}` : ""
   const value = performanceValue(perf, maxLatencyMs, penalty, prior)
-  const priorNote = prior === neutralPerformance ? `neutral ${fmt(prior)}` : `the best measured candidate's ${fmt(prior)}`
+  const priorNote = trialInFlight
+    ? `neutral ${fmt(prior)} while a trial call of it is in flight`
+    : prior === neutralPerformance
+    ? `neutral ${fmt(prior)}`
+    : `the best measured candidate's ${fmt(prior)}`
   if (perf === undefined || perf.requests <= 0) {
     return { value, line: `performance ${fmt(value)}: no recent data (${priorNote})${penaltyNote}` }
   }

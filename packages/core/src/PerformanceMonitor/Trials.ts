@@ -5,8 +5,10 @@
  * if it were as good as the best-measured candidate (the benefit of the
  * doubt), so a model that lost its traffic (an outage, a slow spell) and
  * whose recent calls have since expired is tried again instead of ranking
- * below its replacement for good. When such a model comes first in a real
- * ranking, the selector claims a trial for it; until that trial's call is
+ * below its replacement for good. When a real ranking sends a request to
+ * such a model first (its first candidate after a host's review: for a
+ * request that names a model, the first of it and its fallbacks that is
+ * eligible), the selector claims a trial for it; until that trial's call is
  * recorded (or `trialTimeoutMs` passes, for a call that never went: the
  * request took another model), the model is scored on its own few calls
  * (pulled toward a neutral 0.5, as with no trial) so that one slow model
@@ -28,7 +30,7 @@ export const trialTimeoutMs = 60_000
 export interface TrialBook {
   /** Whether a trial of `model` is in flight at `now`. */
   readonly inFlight: (model: string, now: number) => boolean
-  /** Claim a trial of `model` at `now` (the selector placed it first). */
+  /** Claim a trial of `model` at `now` (a request goes to it first). */
   readonly claim: (model: string, now: number) => void
 }
 
