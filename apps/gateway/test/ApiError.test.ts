@@ -61,6 +61,8 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new P.Overloaded(common), 503, "provider_overloaded"],
   [new P.ServerError(common), 502, "upstream_error"],
   [new P.Timeout({ ...common, timeoutMs: 1_000 }), 504, "upstream_timeout"],
+  // The provider's own 504 (its gateway timed out): no duration of the gateway's, still a 504.
+  [new P.Timeout({ ...common, status: 504 }), 504, "upstream_timeout"],
   [new P.Transport(common), 502, "upstream_error"],
   [new P.Unauthorized(common), 502, "provider_unauthorized"],
   [new P.BadRequest({ ...common, param: "tools" }), 400, "provider_bad_request"],

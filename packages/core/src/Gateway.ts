@@ -83,14 +83,16 @@ export interface StreamAnswer {
   /**
    * The stream's cost in USD once it is settled: after its chunks ended or
    * its pull was closed (the HTTP server sends it as the trailer
-   * `x-modelgate-cost-usd`). Undefined before, when it failed, or when the
-   * answer does not offer it (`meta.costUsd` already holds a replay's 0).
+   * `x-modelgate-cost-usd`), a stream that broke after its first chunk
+   * included (what it was charged: the provider bills what it began).
+   * Undefined before, or when the answer does not offer it (`meta.costUsd`
+   * already holds a replay's 0).
    */
   readonly settledCostUsd?: (() => number | undefined) | undefined
   /**
    * The usage the stream was charged for, once it is settled with a cost (as
    * `settledCostUsd`): the provider's report, or an estimate when the stream
-   * ended before it (`estimated: true`). Undefined before, or when it failed.
+   * ended or broke before it (`estimated: true`). Undefined before.
    */
   readonly settledUsage?: (() => Usage | undefined) | undefined
 }

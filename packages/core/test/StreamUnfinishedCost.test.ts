@@ -71,6 +71,9 @@ describe("Cost of a stream that ends before its usage chunk", () => {
       assert.strictEqual(failed._tag, "StreamInterrupted")
       const records = yield* costRecords
       assert.deepStrictEqual(records.map((r) => r.costPicoUsd), [billed])
+      // What the HTTP server sends as the announced cost trailer: the amount charged, not nothing.
+      assert.strictEqual(answer.settledCostUsd?.(), billed / 1e12, "a broken stream's settled cost is what it was charged")
+      assert.strictEqual(answer.settledUsage?.()?.estimated, true)
     }).pipe(Effect.provide(costStack([gemini], streaming(chunks, "break")))))
 
   it.effect("more chunks delivered than the provider had counted: at least one output token per chunk", () =>

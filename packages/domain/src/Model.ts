@@ -61,12 +61,16 @@ export class Pricing extends Schema.Class<Pricing>("Pricing")({
 /**
  * The provider's limits for this model: requests and tokens per minute, and
  * optionally its calls in flight at most (`concurrency`, enforced by the
- * adapters' HTTP layer: more calls wait for a slot).
+ * adapters' HTTP layer: more calls wait for a slot). `cacheReadsCount`
+ * (default true): whether prompt tokens read from the provider's cache count
+ * toward `tpm`; false where they do not (Anthropic's input limit, for most
+ * of its models).
  */
 export class RateLimits extends Schema.Class<RateLimits>("RateLimits")({
   rpm: PositiveInt,
   tpm: PositiveInt,
-  concurrency: Schema.optional(PositiveInt)
+  concurrency: Schema.optional(PositiveInt),
+  cacheReadsCount: Schema.optional(Schema.Boolean)
 }) {}
 
 /** Coarse quality class, used for display and as a tie breaker. */

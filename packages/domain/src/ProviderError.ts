@@ -66,14 +66,19 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
   }
 }
 
-/** No answer (or no next stream event) within the configured timeout. */
+/**
+ * No answer (or no next stream event) within the configured timeout
+ * (`timeoutMs`), or the provider answered that it timed out itself (an HTTP
+ * 408, Anthropic's 504 `timeout_error`, Gemini's 504 DEADLINE_EXCEEDED: its
+ * `status`, no `timeoutMs` of the gateway's).
+ */
 export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
   ...common,
-  timeoutMs: Schema.NonNegative
+  timeoutMs: Schema.optional(Schema.NonNegative)
 }) {
   readonly retryable = true
   override get message() {
-    return describe(this, `timeout after ${this.timeoutMs} ms`)
+    return describe(this, this.timeoutMs === undefined ? "provider-side timeout" : `timeout after ${this.timeoutMs} ms`)
   }
 }
 

@@ -173,7 +173,8 @@ const writePull = (
 /**
  * `last`, after adding the stream's settled cost as the `x-modelgate-cost-usd`
  * trailer, for a stream whose headers could not carry it (Chat.ts announces
- * it with a `Trailer` header).
+ * it with a `Trailer` header): its `[DONE]`, or the error event of a stream
+ * that broke (charged what the provider began).
  */
 const withCostTrailer = (res: Http.ServerResponse, answer: StreamAnswer, last: string): string => {
   const cost = trailsCost(answer) ? answer.settledCostUsd?.() : undefined
@@ -226,7 +227,8 @@ const finish = (
             if (!res.writableEnded) res.end()
             return Effect.failCause(cause as Cause.Cause<never>)
           })
-          : Effect.flatMap(streamError(answer, cause), (error) => Effect.as(last(errorFrame(error)), error))
+          // Broken: it was still charged (what the provider began), so the announced trailer goes with the error event.
+          : Effect.flatMap(streamError(answer, cause), (error) => Effect.as(last(withCostTrailer(res, answer, errorFrame(error))), error))
       )
     }
   })

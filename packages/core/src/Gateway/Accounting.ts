@@ -77,6 +77,15 @@ export const usageTokens = (usage: Usage) => ({
   cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
 })
 
+/**
+ * The tokens of `usage` that count toward `model`'s `tpm`: all of them, less
+ * the prompt-cache reads when its `rateLimits.cacheReadsCount` is false.
+ */
+const limitedTokens = (model: ModelMetadata, usage: Usage): number =>
+  model.rateLimits.cacheReadsCount === false
+    ? Math.max(0, usage.total_tokens - (usage.prompt_tokens_details?.cached_tokens ?? 0))
+    : usage.total_tokens
+
 // The `…At` member when the service has it, else the plain method (test doubles, remote stores).
 const reserveBudget = (s: AccountingServices, c: GatewayConfigData, now: number, model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) =>
   s.costs.reserveAt === undefined ? s.costs.reserve(model, agentType, amount) : s.costs.reserveAt(c, now, model, agentType, amount)
@@ -221,8 +230,8 @@ export const succeeded = (
   const { cost, record } = charge(s, held, usage, outcome)
   const { config, limit } = held
   const settled = rateLimit === undefined
-    ? settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried)
-    : flatMapNow(settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried), () => learn(s, held, rateLimit))
+    ? settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried)
+    : flatMapNow(settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried), () => learn(s, held, rateLimit))
   // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
   // in the order of the generator it replaced.
   return flatMapNow(settled, () =>
@@ -311,7 +320,7 @@ export const failed = (
       : error.attempts === undefined
       ? (error.status === undefined ? 0 : 1) + (outcome.retried ?? 0)
       : error.attempts.filter((a) => a.status !== undefined).length
-    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, billed.total_tokens, answered - 1)
+    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, billed), answered - 1)
     else if (answered > 0) yield* settleLimit(s, config, outcome.now, limit, 0, answered - 1)
     // Sent, most likely, with no answer read: the provider counts it, at about its estimate.
     else if (mayHaveBeenSent(error)) yield* settleLimit(s, config, outcome.now, limit, limit.tokens)
@@ -337,7 +346,8 @@ export const failed = (
 /**
  * A stream that broke after it delivered output: the provider generated (and
  * bills) what was sent, so that usage is settled and its cost committed, as
- * for a stream the client left; the call is recorded as failed.
+ * for a stream the client left; the call is recorded as failed. Returns the
+ * cost charged.
  */
 export const failedAfterOutput = (
   s: AccountingServices,
@@ -345,17 +355,19 @@ export const failedAfterOutput = (
   error: { readonly _tag: string },
   usage: Usage,
   outcome: Outcome
-) =>
+): Effect.Effect<PicoUsd> =>
   Effect.gen(function* () {
     const { config, limit } = held
-    yield* settleLimit(s, config, outcome.now, limit, usage.total_tokens, outcome.retried)
-    yield* commitCost(s, config, outcome.now, held.budget, charge(s, held, usage, outcome).record)
+    yield* settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried)
+    const { cost, record } = charge(s, held, usage, outcome)
+    yield* commitCost(s, config, outcome.now, held.budget, record)
     yield* recordPerformance(
       s,
       config,
       outcome.now,
       performanceRecord(held.model, held.startedAt, outcome, { success: false, errorClass: error._tag, outputTokens: usage.completion_tokens, cacheHit: false })
     )
+    return cost
   })
 
 /** A cache hit: zero cost, its own latency. */

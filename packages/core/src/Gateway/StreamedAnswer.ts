@@ -90,10 +90,11 @@ const settleStream = (
   }
   if (Option.isSome(failure)) {
     // A provider failure after the first chunk (an overload, a server error, a broken connection)
-    // is reported as it would have been before the first byte.
+    // is reported as it would have been before the first byte. What it was charged is its settled cost
+    // (the HTTP server sends it as the cost trailer it announced).
     return Effect.zipRight(
       summary.chunks > 0
-        ? Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx)
+        ? Effect.map(Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx), (cost) => onCost(cost, usage))
         : Accounting.failed(s.accounting, attempt.held, failure.value, ctx),
       s.reportFailure(attempt.model.id, failure.value._tag)
     )

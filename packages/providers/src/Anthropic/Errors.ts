@@ -41,19 +41,49 @@ const resetMs = (headers: Headers.Headers, name: string, nowMs: number): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
 }
 
+/** One `anthropic-ratelimit-<kind>-{limit,remaining,reset}` triple (each part undefined when absent). */
+const tokenLimit = (headers: Headers.Headers, kind: string, nowMs: number) => ({
+  limit: parseCount(header(headers, `anthropic-ratelimit-${kind}-limit`)),
+  remaining: parseCount(header(headers, `anthropic-ratelimit-${kind}-remaining`)),
+  resetMs: resetMs(headers, `anthropic-ratelimit-${kind}-reset`, nowMs)
+})
+
 /**
- * `anthropic-ratelimit-requests-*` and `-tokens-*` (falling back to
- * `-input-tokens-*`) as RateLimitInfo; undefined when none is present.
+ * The token limit a next request runs into. Anthropic counts input (ITPM) and
+ * output (OTPM) tokens apart, and its `tokens-*` is their sum (or a
+ * workspace's total limit when one applies), which hides either one running
+ * out. A request is held by the input limit (the registry's `tpm` is it) or
+ * `tokens-*`, whichever has less remaining; once output is spent (0
+ * remaining) every request is refused until the output reset. Output that is
+ * low but not spent holds nothing back: OTPM counts the tokens generated,
+ * not `max_tokens`.
+ */
+const tokensOf = (headers: Headers.Headers, nowMs: number) => {
+  const input = tokenLimit(headers, "input-tokens", nowMs)
+  const total = tokenLimit(headers, "tokens", nowMs)
+  const held = total.remaining === undefined || (input.remaining !== undefined && input.remaining <= total.remaining) ? input : total
+  const output = tokenLimit(headers, "output-tokens", nowMs)
+  if (output.remaining !== 0) return held
+  const resetMs = held.remaining === 0 && held.resetMs !== undefined && output.resetMs !== undefined
+    ? Math.max(held.resetMs, output.resetMs)
+    : output.resetMs
+  return { limit: held.limit, remaining: 0, resetMs }
+}
+
+/**
+ * `anthropic-ratelimit-requests-*`, and of the token headers the limit a next
+ * request runs into (`tokensOf`: input, `tokens-*` or spent output), as
+ * RateLimitInfo; undefined when none is present.
  */
 export const parseRateLimit = (headers: Headers.Headers, nowMs: number): RateLimitInfo | undefined => {
-  const tokens = header(headers, "anthropic-ratelimit-tokens-limit") !== undefined ? "tokens" : "input-tokens"
+  const tokens = tokensOf(headers, nowMs)
   const fields = compact({
     limitRequests: parseCount(header(headers, "anthropic-ratelimit-requests-limit")),
-    limitTokens: parseCount(header(headers, `anthropic-ratelimit-${tokens}-limit`)),
+    limitTokens: tokens.limit,
     remainingRequests: parseCount(header(headers, "anthropic-ratelimit-requests-remaining")),
-    remainingTokens: parseCount(header(headers, `anthropic-ratelimit-${tokens}-remaining`)),
+    remainingTokens: tokens.remaining,
     resetRequestsMs: resetMs(headers, "anthropic-ratelimit-requests-reset", nowMs),
-    resetTokensMs: resetMs(headers, `anthropic-ratelimit-${tokens}-reset`, nowMs)
+    resetTokensMs: tokens.resetMs
   })
   return Object.keys(fields).length === 0 ? undefined : new RateLimitInfo(fields)
 }
@@ -122,7 +152,7 @@ export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
     return new Unauthorized({ ...fields, keyId: ctx.info.keyId, detail: `billing: ${detail}` })
   }
   if (status >= 500 && status < 600 && type === "overloaded_error") return new Overloaded({ ...fields, retryAfterMs })
-  if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
+  if (status === 504) return new Timeout(fields)
   if ((status === 400 || status === 413) && contextPattern.test(detail)) return new ContextLengthExceeded(fields)
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
   if (status === 404) {

@@ -104,7 +104,7 @@ export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
   if ((status === 400 || status === 500) && parsed !== undefined && contextPattern.test(parsed.error.message ?? "")) {
     return new ContextLengthExceeded(fields)
   }
-  if (status === 504) return new Timeout({ ...fields, timeoutMs: 0 })
+  if (status === 504) return new Timeout(fields)
   if (status === 404) return new Transport({ ...fields, detail: `not served by the Gemini API (a retired or misspelt model?): ${detail}`, unreachable: true })
   return genericError(ctx, detail, retryAfterMs)
 }

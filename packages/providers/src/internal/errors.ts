@@ -130,19 +130,19 @@ export const classifyStatus = (status: number): StatusClass => {
 /**
  * The error of the generic status table for a non-2xx answer, with the given
  * detail and retry hint. Adapters call it after handling their special cases.
+ * A 408 is the provider's own timeout: no `timeoutMs` of the gateway's.
  */
 export const genericError = (
   ctx: ErrorContext,
   detail: string,
-  retryAfterMs: number | undefined,
-  timeoutMs = 0
+  retryAfterMs: number | undefined
 ): ProviderError => {
   const fields = fieldsOf(ctx, detail)
   switch (classifyStatus(ctx.status)) {
     case "Unauthorized":
       return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
     case "Timeout":
-      return new Timeout({ ...fields, timeoutMs })
+      return new Timeout(fields)
     case "RateLimited":
       return new RateLimited({ ...fields, retryAfterMs })
     case "Overloaded":
