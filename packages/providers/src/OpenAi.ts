@@ -9,7 +9,7 @@
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { CallContext, ChatResult, Provider, ProviderKey, StreamResult } from "@modelgate/core/Provider"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { type ProviderError, Transport } from "@modelgate/domain/ProviderError"
+import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { type HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Either, Redacted, Schema, type Scope } from "effect"
 import {
@@ -24,6 +24,7 @@ import {
   makeProviderHttp,
   malformed,
   missingKey,
+  notServed,
   parseEventJson,
   stopsOver,
   type ProviderHttp,
@@ -32,7 +33,7 @@ import {
   toStream,
   trimBase
 } from "./internal/index.js"
-import { classify, classifyStreamError, errorOfBody, notServed, rateLimitInfo, requestId } from "./OpenAi/errors.js"
+import { classify, classifyStreamError, errorOfBody, notOnAccount, rateLimitInfo, requestId } from "./OpenAi/errors.js"
 import { plainResponse } from "./OpenAi/shape.js"
 import { pullStream } from "./OpenAi/stream.js"
 import {
@@ -153,14 +154,14 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
               ? Effect.void
               : Effect.fail(
                 // As a chat with it would be answered (404 model_not_found): taken out at once, as `classify` says.
-                new Transport({
+                notServed({
                   provider: providerId,
                   model: model.id,
                   status: res.status,
                   requestId: res.requestId,
-                  detail: notServed(`model ${model.providerModel} is not in its model list`),
-                  unreachable: true
-                })
+                  detail: `model ${model.providerModel} is not in its model list`,
+                  rateLimit: undefined
+                }, notOnAccount)
               )), { retry: false })
       }))
     })

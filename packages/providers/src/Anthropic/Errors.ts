@@ -9,12 +9,11 @@ import {
   type ProviderError,
   RateLimited,
   Timeout,
-  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import { Option, Schema } from "effect"
-import { detailOf, type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
+import { detailOf, type ErrorContext, fieldsOf, genericError, notServed } from "../internal/errors.js"
 import { compact, header, parseCount, standardRetryAfter } from "../internal/headers.js"
 
 /** Anthropic's error body: `{"type":"error","error":{"type","message","details"?},"request_id"}`. */
@@ -156,7 +155,7 @@ export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
   if ((status === 400 || status === 413) && contextPattern.test(detail)) return new ContextLengthExceeded(fields)
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
   if (status === 404) {
-    return new Transport({ ...fieldsOf(withId, `not served to this Anthropic account (check the registry's providerModel): ${detail}`), unreachable: true })
+    return notServed(fieldsOf(withId, detail), "not served to this Anthropic account (check the registry's providerModel)")
   }
   return genericError(withId, detail, retryAfterMs)
 }

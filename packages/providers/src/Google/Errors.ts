@@ -7,11 +7,10 @@ import {
   type ProviderError,
   RateLimited,
   Timeout,
-  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { detailOf, type ErrorContext, fieldsOf, genericError } from "../internal/errors.js"
+import { detailOf, type ErrorContext, fieldsOf, genericError, notServed } from "../internal/errors.js"
 import { parseDuration, standardRetryAfter } from "../internal/headers.js"
 import { isPerDay, untilPacificMidnight } from "./DailyQuota.js"
 
@@ -105,6 +104,6 @@ export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
     return new ContextLengthExceeded(fields)
   }
   if (status === 504) return new Timeout(fields)
-  if (status === 404) return new Transport({ ...fields, detail: `not served by the Gemini API (a retired or misspelt model?): ${detail}`, unreachable: true })
+  if (status === 404) return notServed(fields, "not served by the Gemini API (a retired or misspelt model?)")
   return genericError(ctx, detail, retryAfterMs)
 }

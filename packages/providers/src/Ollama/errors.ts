@@ -14,9 +14,9 @@
  * request exceeds the context size (what `truncate: false` answers instead of
  * silently dropping the start of the conversation) is ContextLengthExceeded.
  */
-import { BadRequest, ContextLengthExceeded, Overloaded, type ProviderError, ServerError, Transport } from "@modelgate/domain/ProviderError"
+import { BadRequest, ContextLengthExceeded, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { type CommonFields, detailOf, type ErrorContext, excerpt, fieldsOf, genericError, standardRetryAfter } from "../internal/index.js"
+import { type CommonFields, detailOf, type ErrorContext, excerpt, fieldsOf, genericError, notServed, standardRetryAfter } from "../internal/index.js"
 import { WireErrorBody } from "./wire.js"
 
 const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
@@ -26,9 +26,9 @@ export const classify = (ctx: ErrorContext): ProviderError => {
   const message = Option.getOrUndefined(decodeError(ctx.body))?.error
   const detail = detailOf(ctx, message)
   if (ctx.status === 400 && message !== undefined && contextPattern.test(message)) return new ContextLengthExceeded(fieldsOf(ctx, detail))
-  if (ctx.status === 404) return new Transport({ ...fieldsOf(ctx, `not served by this Ollama server (is the model pulled?): ${detail}`), unreachable: true })
+  if (ctx.status === 404) return notServed(fieldsOf(ctx, detail), "not served by this Ollama server (is the model pulled?)")
   if (ctx.status === 500 && message !== undefined && memoryPattern.test(message)) {
-    return new Transport({ ...fieldsOf(ctx, `this Ollama server lacks the memory to load the model: ${detail}`), unreachable: true })
+    return notServed(fieldsOf(ctx, detail), "this Ollama server lacks the memory to load the model")
   }
   return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
 }

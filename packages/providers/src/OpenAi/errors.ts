@@ -30,7 +30,6 @@ import {
   type ProviderError,
   RateLimited,
   ServerError,
-  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -43,6 +42,7 @@ import {
   excerpt,
   fieldsOf,
   genericError,
+  notServed,
   header,
   parseCount,
   parseDuration,
@@ -143,8 +143,8 @@ const describe = (error: WireError | undefined, fallback: string, secrets: Reado
 
 const codeOf = (error: WireError | undefined) => (error?.code === undefined || error.code === null ? undefined : String(error.code))
 
-/** What a model the account does not have is told as (a chat's 404 / 403 `model_not_found`, a probe's model list without it). */
-export const notServed = (detail: string): string => `not served to this OpenAI account (check the registry's providerModel): ${detail}`
+/** Why a model the account does not have is not served (a chat's 404 / 403 `model_not_found`, a probe's model list without it). */
+export const notOnAccount = "not served to this OpenAI account (check the registry's providerModel)"
 
 /** Classify a non-2xx OpenAI answer. */
 export const classify = (ctx: ErrorContext): ProviderError => {
@@ -159,7 +159,7 @@ export const classify = (ctx: ErrorContext): ProviderError => {
     return new Unauthorized({ ...fields, keyId: ctx.info.keyId })
   }
   if (ctx.status === 404 || code === "model_not_found") {
-    return new Transport({ ...fieldsOf(ctx, notServed(detail)), unreachable: true })
+    return notServed(fields, notOnAccount)
   }
   if (classifyStatus(ctx.status) === "BadRequest") {
     if (overContext(error, ctx.body)) return new ContextLengthExceeded(fields)

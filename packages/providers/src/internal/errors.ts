@@ -12,6 +12,7 @@ import {
   RateLimited,
   ServerError,
   Timeout,
+  Transport,
   Unauthorized
 } from "@modelgate/domain/ProviderError"
 import { withoutUrlCredentials } from "@modelgate/domain/Errors"
@@ -79,6 +80,17 @@ export const fieldsOf = (ctx: ErrorContext, detail: string): CommonFields => ({
   detail,
   rateLimit: ctx.rateLimit
 })
+
+/**
+ * A model the provider's account or server cannot serve (a 404 for a retired
+ * or misspelt model, OpenAI's `model_not_found`, a model not pulled, one too
+ * large for the server's memory): the setup's doing, not the request's. An
+ * unreachable `Transport`, as a server that is down: not retried on the same
+ * model, the failover moves on at once, and the model's first probe takes it out.
+ * `why` says what the provider's answer means, before its own words (`detail`).
+ */
+export const notServed = (fields: CommonFields, why: string): Transport =>
+  new Transport({ ...fields, detail: `${why}: ${fields.detail}`, unreachable: true })
 
 const secretPatterns: ReadonlyArray<RegExp> = [
   /sk-[A-Za-z0-9_-]{6,}/g,
