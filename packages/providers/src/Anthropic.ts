@@ -20,6 +20,7 @@ import {
   unservedAnthropicEffort,
   whitespaceStop
 } from "./Anthropic/Request.js"
+import { openJsonObject } from "./Anthropic/outputSchema.js"
 import { AnthropicResponse, fromAnthropicResponse, usageOf } from "./Anthropic/Response.js"
 import { plainResponse } from "./Anthropic/shape.js"
 import { AnthropicStreamTranslator } from "./Anthropic/Stream.js"
@@ -135,6 +136,7 @@ export const make = (
       providerId,
       manyChoices,
       unschemedJson,
+      openJsonObject,
       whitespaceStop,
       tooManyBreakpoints,
       logitBias,

@@ -53,7 +53,7 @@ describe("reasoning_effort on the wire", () => {
       const key = keyOf("anthropic", FakeAnthropic.defaultApiKey)
       yield* provider.chat(ctxOf(model, key, effort("medium")))
       assert.deepStrictEqual((yield* lastJson(fake))["output_config"], { effort: "medium" })
-      const schema = { type: "object", properties: { a: { type: "string" } } }
+      const schema = { type: "object", properties: { a: { type: "string" } }, additionalProperties: false }
       yield* provider.chat(ctxOf(model, key, effort("low", { response_format: { type: "json_schema", json_schema: { name: "x", schema } } })))
       assert.deepStrictEqual((yield* lastJson(fake))["output_config"], { format: { type: "json_schema", schema }, effort: "low" })
       yield* provider.chat(ctxOf(model, key))

@@ -177,6 +177,10 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
           "unsupported_parameter"
         )
       }
+      // Both caps at once are refused on every model (gpt-4.1 included), as OpenAI answers LangChain and agentscope users.
+      if (body.max_tokens != null && body.max_completion_tokens != null) {
+        return invalid("Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.", "max_tokens", "invalid_parameter_combination")
+      }
       // o-series models take the default sampling only, and o3 / o4-mini no `stop`, as OpenAI answers.
       if (/^o\d/.test(String(body.model))) {
         for (const [name, neutral] of [["temperature", 1], ["top_p", 1], ["presence_penalty", 0], ["frequency_penalty", 0]] as const) {

@@ -14,6 +14,7 @@ import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
 import { shownToolId, stableToolId, withToolIds, withUniqueToolIds } from "../internal/toolIds.js"
 import { onLastTool, withoutBlankText } from "./blankText.js"
+import { forStructuredOutput } from "./outputSchema.js"
 
 /** A prompt-cache breakpoint, as Anthropic takes it. */
 type Cache = { readonly cache_control?: CacheControl }
@@ -292,14 +293,17 @@ export const tooManyBreakpoints = (provider: string, request: ChatRequest): Unsu
 export const unservedAnthropicEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
   unservedEffort(provider, request, model, effortValueKinds.anthropic)
 
-/** `output_config`: the JSON schema the answer must follow and the model's own effort, each when asked. */
+/**
+ * `output_config`: the JSON schema the answer must follow (as structured
+ * outputs take it, `forStructuredOutput`) and the model's own effort, each when asked.
+ */
 const outputConfigOf = (request: ChatRequest, model: ModelMetadata): AnthropicRequest["output_config"] => {
   const format = request.response_format
   const schema = format?.type === "json_schema" ? format.json_schema.schema : undefined
   const effort = effortValue(request, model)
   if (schema === undefined && typeof effort !== "string") return undefined
   return {
-    ...(schema !== undefined ? { format: { type: "json_schema", schema } } : {}),
+    ...(schema !== undefined ? { format: { type: "json_schema", schema: forStructuredOutput(schema) } } : {}),
     ...(typeof effort === "string" ? { effort } : {})
   }
 }

@@ -148,7 +148,9 @@ const withoutCacheBreakpoints = (messages: ChatRequest["messages"]): ChatRequest
  * destructuring and spreads were ~1.5 us per request, this ~0.1 us).
  * For a `reasoning` model `max_tokens` goes as `max_completion_tokens`:
  * OpenAI's reasoning models reject `max_tokens` (PROVIDERS.md), and a 400
- * there would end an `auto` request that never named the model.
+ * there would end an `auto` request that never named the model; with
+ * `max_completion_tokens` beside it, `max_tokens` is left out (OpenAI
+ * answers the pair with a 400 on any model).
  * `reasoning_effort` goes as `effort`: the model's own value for it (see
  * `effortValue`), by default the request's. Tool-call ids over OpenAI's 40
  * characters (another provider's, after a failover) go shortened, and
@@ -182,6 +184,8 @@ export const requestBody = (
       out[key] = request.tools.map(({ cache_control: _, ...tool }) => tool)
       continue
     }
+    // OpenAI refuses both caps at once, on every model: `max_completion_tokens` is the one kept.
+    if (key === "max_tokens" && fields["max_completion_tokens"] != null) continue
     if (reasoning && key === "max_tokens") {
       if (fields["max_completion_tokens"] == null && fields[key] != null) out["max_completion_tokens"] = fields[key]
       continue

@@ -19,6 +19,56 @@ const blank = (text: unknown): "empty" | "whitespace" | undefined =>
 
 const efforts: ReadonlyArray<string> = ["low", "medium", "high", "xhigh", "max"]
 
+/** The constraints structured outputs refuse, by the type they constrain (an array's `minItems` only above 1). */
+const refusedConstraints: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+  ["integer", ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]],
+  ["number", ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]],
+  ["string", ["minLength", "maxLength"]],
+  ["array", ["maxItems", "uniqueItems"]]
+]
+
+/**
+ * What structured outputs refuse in an `output_config.format.schema`
+ * (https://platform.claude.com/docs/en/build-with-claude/structured-outputs,
+ * "JSON Schema limitations": `additionalProperties` must be `false` on every
+ * object; numerical, string-length and array constraints beyond `minItems`
+ * 0 or 1 are not supported), with the API's message, or undefined.
+ */
+const outputSchemaProblem = (node: unknown): string | undefined => {
+  if (Array.isArray(node)) {
+    for (const item of node) {
+      const problem = outputSchemaProblem(item)
+      if (problem !== undefined) return problem
+    }
+    return undefined
+  }
+  const schema = asRecord(node)
+  if (schema === undefined) return undefined
+  const types: ReadonlyArray<unknown> = Array.isArray(schema["type"]) ? schema["type"] : [schema["type"]]
+  if (types.includes("object") && schema["additionalProperties"] !== false) {
+    return schema["additionalProperties"] === undefined
+      ? "For 'object' type, 'additionalProperties' must be explicitly set to false"
+      : "For 'object' type, 'additionalProperties' other than false is not supported. Please set 'additionalProperties' to false"
+  }
+  for (const [type, keys] of refusedConstraints) {
+    const key = types.includes(type) ? keys.find((k) => schema[k] !== undefined) : undefined
+    if (key !== undefined) return `For '${type}' type, property '${key}' is not supported`
+  }
+  if (types.includes("array") && typeof schema["minItems"] === "number" && schema["minItems"] > 1) {
+    return "For 'array' type, 'minItems' values other than 0 or 1 are not supported"
+  }
+  for (const key of ["properties", "$defs", "definitions"]) {
+    const map = asRecord(schema[key])
+    const problem = map === undefined ? undefined : outputSchemaProblem(Object.values(map))
+    if (problem !== undefined) return problem
+  }
+  for (const key of ["items", "anyOf", "oneOf", "allOf"]) {
+    const problem = outputSchemaProblem(schema[key])
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
 /** The problem with a `POST /v1/messages` body, or undefined when it is valid. */
 export const validateMessages = (json: unknown): string | undefined => {
   const body = asRecord(json)
@@ -116,6 +166,9 @@ export const validateMessages = (json: unknown): string | undefined => {
     if (config === undefined) return "output_config: Input should be a valid dictionary"
     const effort = config["effort"]
     if (effort !== undefined && !efforts.includes(effort as string)) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
+    const schema = asRecord(config["format"])?.["schema"]
+    const problem = schema === undefined ? undefined : outputSchemaProblem(schema)
+    if (problem !== undefined) return `output_config.format.schema: ${problem}`
   }
   const final = asRecord(messages[messages.length - 1])
   if (final?.["role"] === "assistant") {
