@@ -4,8 +4,9 @@
  * `Database.ts`), the four adapters on the undici HTTP
  * client, and all core services — ready to compose. Any layer can be swapped:
  * build your own with `layerWith({ providers: myProvidersLayer })`, and the
- * same for the HTTP client, the accounting stores, the cache store, the rate
- * limiter's store, the added-models store and the event log.
+ * same for the configuration, the model registry, the HTTP client, the
+ * accounting stores, the cache store, the rate limiter's stores, the
+ * added-models store, the health marks and the event log.
  */
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
@@ -44,6 +45,7 @@ import * as HealthMarkStoreSql from "@modelgate/sql/HealthMarkStoreSql"
 import * as LimiterUsageStoreSql from "@modelgate/sql/LimiterUsageStoreSql"
 import * as ModelStoreSql from "@modelgate/sql/ModelStoreSql"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
+import type { ConfigError, StoreError } from "@modelgate/domain/Errors"
 import type { SqlClient } from "@effect/sql"
 import type { HttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
@@ -76,6 +78,18 @@ export interface GatewayLiveOptions {
   readonly database?: Database.DatabaseTarget | undefined
   /** Watch the config directory and reload on changes (default true). */
   readonly watch?: boolean | undefined
+  /**
+   * Replace the configuration read from the directory (e.g. with
+   * `GatewayConfig.layerStatic(data)`): `configDirectory`'s gateway.json and
+   * `environment` are then not read. It may use `Events`.
+   */
+  readonly config?: Layer.Layer<GatewayConfig.GatewayConfig, ConfigError, Events.Events> | undefined
+  /**
+   * Replace the model registry read from `models.json` (e.g. with
+   * `ModelRegistry.layerMemory(models)`); besides `ReplacementNeeds` it may
+   * use the added-models store (`modelStore`).
+   */
+  readonly registry?: Layer.Layer<ModelRegistry.ModelRegistry, ConfigError | StoreError, ReplacementNeeds | ModelStore> | undefined
   /** Replace the provider adapters (e.g. with testkit doubles); besides `ReplacementNeeds` it may use the HTTP client. */
   readonly providers?: Layer.Layer<Providers, never, ReplacementNeeds | HttpClient.HttpClient> | undefined
   /** Replace the HTTP client under the adapters (default: undici, `HttpClientLive.layer`). */
@@ -134,7 +148,7 @@ export const fastSyncDefaultMs = 1_000
 export const layerWith = (options: GatewayLiveOptions = {}) => {
   const directory = options.configDirectory
   // The directory and the overlay each fall back to their variable (MODELGATE_CONFIG_DIR, MODELGATE_ENV) on their own.
-  const config = GatewayConfig.layerConfig({ directory, environment: options.environment, watch: options.watch }).pipe(
+  const config = (options.config ?? GatewayConfig.layerConfig({ directory, environment: options.environment, watch: options.watch })).pipe(
     Layer.provideMerge(Events.layer)
   )
 
@@ -159,7 +173,7 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   )
 
   // What other instances on the database stored is applied every `database.syncIntervalMs` (read at start).
-  const registry = Layer.unwrapEffect(
+  const fileRegistry = Layer.unwrapEffect(
     Effect.map(Effect.flatMap(GatewayConfig.GatewayConfig, (c) => c.get), (data) => {
       const shared = {
         watch: options.watch ?? true,
@@ -169,7 +183,11 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
         ? ModelRegistry.layerConfig(shared)
         : ModelRegistry.layer({ ...shared, file: fileIn(directory, "models.json") })
     })
-  ).pipe(Layer.provide(options.modelStore ?? ModelStoreSql.layer))
+  )
+  const modelStore = options.modelStore ?? ModelStoreSql.layer
+  const registry = options.registry === undefined
+    ? Layer.provide(fileRegistry, modelStore)
+    : Layer.provide(options.registry, modelStore)
 
   const accounting = Layer.unwrapEffect(
     Effect.map(target, ({ sharedSyncMs }) => CostTracker.layerWith({ defaultSyncIntervalMs: sharedSyncMs }))
