@@ -8,7 +8,7 @@
  * and none in memory.
  */
 import type { StoreError } from "@modelgate/domain/Errors"
-import type { CostRecord, GatewayRecord } from "@modelgate/domain/Records"
+import type { BudgetAlertRecord, CostRecord, GatewayRecord } from "@modelgate/domain/Records"
 import { Context, Effect, Layer, Schema } from "effect"
 import { MemoryRecordStore } from "./RecordStore.js"
 
@@ -80,6 +80,15 @@ export class CostStore extends Context.Tag("@modelgate/core/CostStore")<
      * knows the others' spend only as of its start.
      */
     readonly spendByWriter?: (instance: string, since: ReadonlyArray<number>) => Effect.Effect<ReadonlyArray<WriterSpend>, StoreError>
+    /**
+     * Store `alert` unless the same threshold (budget, period and its start,
+     * threshold, limit) is stored already, at once (not through the
+     * `RecordSink`): whether this call stored it. Of several instances on a
+     * database that see a threshold crossed at the same time, the one whose
+     * claim stores it announces it. Optional: without it, each instance
+     * announces what it sees crossed and records it through the sink.
+     */
+    readonly claimAlert?: (alert: BudgetAlertRecord) => Effect.Effect<boolean, StoreError>
   }
 >() {}
 

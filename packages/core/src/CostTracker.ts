@@ -180,7 +180,8 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   const instance = yield* InstanceId
   const now0 = yield* Clock.currentTimeMillis
   book.roll(now0)
-  const alerts = Alerts.make(book, events, sink)
+  // Several instances on one database: a threshold they see crossed together is announced by one (`CostStore.claimAlert`).
+  const alerts = Alerts.make(book, events, sink, store.claimAlert === undefined ? undefined : { claimAlert: store.claimAlert, scope: yield* Effect.scope })
   const { spendByWriter } = store
   const sync = spendByWriter === undefined
     ? undefined

@@ -2,11 +2,14 @@
  * The SQL `CostStore`: grouped sums over `cost_records`, straight from SQL.
  * Money sums are read as text into `bigint`: exact up to ~$9.2M per group on
  * SQLite (64-bit integer SUMs; beyond that it reports an integer overflow),
- * exact at any size on PostgreSQL (its SUM of BIGINT is NUMERIC).
+ * exact at any size on PostgreSQL (its SUM of BIGINT is NUMERIC). On
+ * PostgreSQL it also claims budget alerts (`claimAlert`: one instance of
+ * several announces a threshold).
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { CostGroup, type CostGroupBy, CostQuery, CostStore, type WriterSpend } from "@modelgate/core/CostStore"
 import { StoreError } from "@modelgate/domain/Errors"
+import type { BudgetAlertRecord } from "@modelgate/domain/Records"
 import { Effect, Layer, Schema } from "effect"
 import { describeSqlError } from "./internal/recordRows.js"
 import { Int, timeBound } from "./internal/sqlInt.js"
@@ -152,7 +155,28 @@ export const make = Effect.gen(function* () {
     },
     Effect.mapError((error) => new StoreError({ operation: "costs.spendByWriter", reason: describeSqlError(error) }))
   )
-  return CostStore.of({ costs, alertsSince, spendByWriter })
+  // PostgreSQL only (several instances share it): the lock makes the check and the insert one step
+  // between instances' claims (plain reads go on). Claims are rare: a threshold crossed once a period.
+  const claimAlert = Effect.fn("CostStoreSql.claimAlert")(
+    function* (alert: BudgetAlertRecord) {
+      const { at, budget, limitPicoUsd, period, periodStart, spentPicoUsd, threshold } = alert
+      const stored = yield* sql.withTransaction(Effect.zipRight(
+        sql`LOCK TABLE budget_alerts IN SHARE ROW EXCLUSIVE MODE`,
+        sql`
+          INSERT INTO budget_alerts (at, budget, period, period_start, threshold, spent_pico, limit_pico)
+          SELECT ${timeBound(at)}, ${budget}, ${period}, ${periodStart}, ${threshold}, ${spentPicoUsd}, ${limitPicoUsd}
+          WHERE NOT EXISTS (
+            SELECT 1 FROM budget_alerts
+            WHERE budget = ${budget} AND period = ${period} AND period_start = ${periodStart} AND threshold = ${threshold} AND limit_pico = ${limitPicoUsd}
+          )
+          RETURNING id
+        `
+      ))
+      return stored.length > 0
+    },
+    Effect.mapError((error) => new StoreError({ operation: "budget_alerts.claim", reason: describeSqlError(error) }))
+  )
+  return CostStore.of({ costs, alertsSince, spendByWriter, ...(dialect === "pg" ? { claimAlert } : {}) })
 })
 
 /** The SQL cost store (needs a migrated `SqlClient`). */

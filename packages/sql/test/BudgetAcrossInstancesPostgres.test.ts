@@ -2,10 +2,11 @@
  * Two gateway instances on one PostgreSQL database (two trackers, two
  * instance ids): each budget holds across both. Instance A reads what B
  * stored at the sync interval and refuses a request its own spend would have
- * let through; neither counts anything twice.
+ * let through; neither counts anything twice. A threshold both see crossed
+ * at the same sync is announced once, by one of them.
  */
 import { NodeContext } from "@effect/platform-node"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient } from "@effect/sql"
 import { assert, layer } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import * as CostTrackerModule from "@modelgate/core/CostTracker"
@@ -14,12 +15,13 @@ import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { BudgetLimit, BudgetsConfig, defaultConfig, GatewayConfigData, RecordsConfig } from "@modelgate/core/GatewayConfigSchema"
 import { InstanceId } from "@modelgate/core/InstanceId"
 import { RecordWriter } from "@modelgate/core/RecordWriter"
+import type { GatewayEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { fromUsd } from "@modelgate/domain/Money"
 import { CostRecord } from "@modelgate/domain/Records"
 import * as RecordStoreSql from "@modelgate/sql/RecordStoreSql"
 import * as TestPostgres from "@modelgate/testkit/TestPostgres"
-import { Chunk, Clock, Context, Effect, Layer, TestClock } from "effect"
+import { Chunk, Clock, Context, Effect, Layer, Ref, Stream, TestClock } from "effect"
 import { postgres } from "./databases.js"
 
 const SECOND = 1_000
@@ -48,21 +50,33 @@ const config = new GatewayConfigData({
   records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 10 * HOUR })
 })
 
-/** One instance over the database of `sql`: its own record writer (on this thread), cost store and tracker. */
+/** One instance over the database of `sql`: its own record writer (on this thread), cost store and tracker, and how many thresholds its subscribers saw crossed. */
 const instance = (id: string, sql: Context.Context<SqlClient.SqlClient>) =>
-  Effect.map(
-    Layer.build(
+  Effect.gen(function* () {
+    const context = yield* Layer.build(
       CostTrackerModule.layer.pipe(
         Layer.provideMerge(RecordStoreSql.layerAccountingWith(RecordStoreSql.layerMain)),
-        Layer.provide(Layer.mergeAll(Events.layer, GatewayConfig.layerStatic(config), Layer.succeedContext(sql))),
+        Layer.provideMerge(Layer.mergeAll(Events.layer, GatewayConfig.layerStatic(config), Layer.succeedContext(sql))),
         Layer.provide(Layer.succeed(InstanceId, id))
       )
-    ),
-    (context) => ({
+    )
+    const seen = yield* Ref.make<ReadonlyArray<GatewayEvent>>([])
+    yield* Effect.forkScoped(Stream.runForEach(Context.get(context, Events.Events).subscribe, (e) => Ref.update(seen, (all) => [...all, e])))
+    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+    return {
       costs: Context.get(context, CostTracker),
-      flush: Context.get(context, RecordWriter).flush
-    })
-  )
+      flush: Context.get(context, RecordWriter).flush,
+      crossed: Effect.map(Ref.get(seen), (all) => all.filter((e) => e._tag === "BudgetThresholdCrossed").length)
+    }
+  })
+
+/** How many alerts are stored (of `threshold` only, when given). */
+const storedAlerts = (sql: Context.Context<SqlClient.SqlClient>, threshold?: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (s) =>
+    s<{ n: string | number }>`SELECT COUNT(*) AS n FROM budget_alerts WHERE ${threshold === undefined ? s`1 = 1` : s`threshold = ${threshold}`}`).pipe(
+      Effect.map((rows) => Number(rows[0]!.n)),
+      Effect.provide(sql)
+    )
 
 /** Whether `amount` USD more for the team would fit (a dry run). */
 const fits = (costs: CostTracker["Type"], amount: number) =>
@@ -101,5 +115,37 @@ layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000 })("
 
       yield* nextSync
       assert.strictEqual(yield* teamSpent(a.costs), 0.7, "a second sync replaces, it does not add")
+    }).pipe(Effect.orDie))
+
+  it.scoped("a threshold both instances see crossed at the same sync is announced once, by one of them", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const sql = yield* Layer.build(postgres.layer)
+      const a = yield* instance("instance-a", sql)
+      const b = yield* instance("instance-b", sql)
+      const crossed = Effect.zipWith(a.crossed, b.crossed, (x, y) => x + y)
+      yield* a.costs.record(spend(0.3))
+      yield* b.costs.record(spend(0.3))
+      yield* a.flush
+      yield* b.flush
+      assert.strictEqual(yield* crossed, 0, "neither crossed 50% alone")
+
+      yield* nextSync
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      yield* a.flush
+      yield* b.flush
+      assert.strictEqual(yield* crossed, 1, "one BudgetThresholdCrossed between them")
+      assert.strictEqual(yield* storedAlerts(sql), 1, "one alert stored")
+      yield* nextSync
+      assert.strictEqual(yield* crossed, 1, "not announced again at the next sync")
+
+      // A's own request crosses 80%: A announces it (once its claim is stored); B, at its next sync, does not.
+      const before = yield* a.crossed
+      yield* a.costs.record(spend(0.25))
+      for (let i = 0; i < 100 && (yield* a.crossed) === before; i++) yield* Effect.sleep(0).pipe(Effect.zipRight(Effect.yieldNow()))
+      yield* nextSync
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      assert.strictEqual(yield* crossed, 2, "80% announced once, by A")
+      assert.strictEqual(yield* storedAlerts(sql, 0.8), 1)
     }).pipe(Effect.orDie))
 })

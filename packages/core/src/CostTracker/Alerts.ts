@@ -1,13 +1,18 @@
 /**
  * What the cost tracker says when a budget fills: the `BudgetExceeded` error
  * (and its event, once per period), threshold crossings as events and
- * `BudgetAlertRecord`s.
+ * `BudgetAlertRecord`s. With a store that claims alerts (`CostStore.claimAlert`,
+ * several instances on PostgreSQL) a crossing is announced only once its
+ * record is stored, by the one instance whose claim stored it (in a fiber of
+ * the tracker's scope: nothing waits for it); a claim that fails is
+ * announced anyway, recorded through the sink.
  */
 import { BudgetExceeded } from "@modelgate/domain/Errors"
 import { BudgetExceededEvent, BudgetThresholdCrossed } from "@modelgate/domain/Events"
 import { toUsd } from "@modelgate/domain/Money"
 import { BudgetAlertRecord } from "@modelgate/domain/Records"
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
+import type { CostStore } from "../CostStore.js"
 import type { Events } from "../Events.js"
 import type { RecordSink } from "../RecordSink.js"
 import { type Budget, type BudgetBook, type Crossing, periodBounds } from "./Budgets.js"
@@ -19,7 +24,12 @@ const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : 
 /** The alerts over `book`, published on `events` and recorded through `sink`. */
 // Errors, events and records here are built with validation off (`, true`): the book's own typed amounts
 // (a refusal is built per refused request); test/HotPathSchemas.test.ts checks them against the Schemas.
-export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink["Type"]) => {
+export const make = (
+  book: BudgetBook,
+  events: Events["Type"],
+  sink: RecordSink["Type"],
+  claim?: { readonly claimAlert: NonNullable<CostStore["Type"]["claimAlert"]>; readonly scope: Scope.Scope }
+) => {
   /**
    * The refusal of `budget` (of a request that would hold `requestPico`). Retry
    * when the period ends, unless what is spent leaves room for the request and
@@ -61,11 +71,11 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
       return yield* exceeded(budget, now, requestPico)
     })
 
-  const announce = (crossing: Crossing, now: number) =>
-    Effect.gen(function* () {
-      const { budget, periodStart, spent, threshold } = crossing
-      yield* Effect.logInfo(`budget ${budget.name} (${budget.period}) reached ${Math.round(threshold * 100)}%`)
-      yield* events.publish(
+  const announce = (crossing: Crossing, now: number): Effect.Effect<void> => {
+    const { budget, periodStart, spent, threshold } = crossing
+    const publish = Effect.zipRight(
+      Effect.logInfo(`budget ${budget.name} (${budget.period}) reached ${Math.round(threshold * 100)}%`),
+      events.publish(
         BudgetThresholdCrossed.make({
           at: now,
           budget: budget.name,
@@ -75,18 +85,27 @@ export const make = (book: BudgetBook, events: Events["Type"], sink: RecordSink[
           limitUsd: toUsd(budget.limitPico)
         }, true)
       )
-      yield* sink.offer(
-        BudgetAlertRecord.make({
-          at: now,
-          budget: budget.name,
-          period: budget.period,
-          periodStart,
-          threshold,
-          spentPicoUsd: picoField(spent),
-          limitPicoUsd: picoField(budget.limitPico)
-        }, true)
-      )
-    })
+    )
+    const record = BudgetAlertRecord.make({
+      at: now,
+      budget: budget.name,
+      period: budget.period,
+      periodStart,
+      threshold,
+      spentPicoUsd: picoField(spent),
+      limitPicoUsd: picoField(budget.limitPico)
+    }, true)
+    const announceHere = Effect.zipRight(publish, sink.offer(record))
+    if (claim === undefined) return announceHere
+    const claimed = claim.claimAlert(record).pipe(
+      Effect.matchEffect({
+        onSuccess: (stored) => (stored ? publish : Effect.void),
+        onFailure: (error) =>
+          Effect.zipRight(Effect.logWarning("could not store a budget alert for the other instances; announced here, it may be announced twice", error.message), announceHere)
+      })
+    )
+    return Effect.asVoid(Effect.forkIn(claimed, claim.scope))
+  }
 
   return { exceeded, announceSpent, refuse, announce }
 }

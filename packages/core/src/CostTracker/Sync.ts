@@ -15,7 +15,8 @@
  * remembers); announcements any instance stored before the read are marked
  * announced first (`alertsSince`), so an instance does not repeat one another
  * instance made a sync ago. Two instances that see the same crossing within
- * one interval may both announce it.
+ * one interval both claim it (`CostStore.claimAlert`, see `Alerts.ts`): the
+ * one whose claim stores it announces it.
  */
 import type { StoreError } from "@modelgate/domain/Errors"
 import { Clock, Effect, Stream } from "effect"

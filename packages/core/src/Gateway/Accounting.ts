@@ -36,6 +36,12 @@ export interface AccountingServices {
   readonly performance: PerformanceMonitor["Type"]
   /** The usable key ids of a provider (`ApiKeys.usableIds`), read only when the provider refuses a key. */
   readonly keysOf?: KeysOf | undefined
+  /**
+   * Each key id to its id among instances (`ApiKeys.sharedIds`: the same key
+   * has the same one on every instance, whatever its position): what a cost
+   * record names its key by. Without it, the key's position id (`openai#1`).
+   */
+  readonly sharedKeyIds?: ReadonlyMap<string, string> | undefined
 }
 
 /** What was held for one call. */
@@ -191,7 +197,7 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
     requestId: outcome.requestId,
     model: held.model.id,
     provider: held.model.provider,
-    apiKeyId: held.key?.id,
+    apiKeyId: held.key === undefined ? undefined : s.sharedKeyIds?.get(held.key.id) ?? held.key.id,
     agentType: outcome.requirements.agentType,
     taskType: outcome.requirements.taskType,
     promptTokens: tokens.promptTokens,

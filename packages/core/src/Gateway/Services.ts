@@ -105,7 +105,7 @@ export const make = Effect.gen(function* () {
     events,
     optimizer,
     config,
-    accounting: { limiter, costs, performance, keysOf: keys.usableIds },
+    accounting: { limiter, costs, performance, keysOf: keys.usableIds, sharedKeyIds: keys.sharedIds },
     queue,
     abandoner,
     leftBehind,

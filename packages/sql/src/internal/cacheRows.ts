@@ -78,7 +78,10 @@ const purgeLogMs = 24 * 3_600_000
 /**
  * Delete the rows `purge` covers and log the purge at `at` (pruning the log
  * of purges older than a day), in one transaction: how many rows went, and
- * the purge's id.
+ * the purge's id. On PostgreSQL the log is locked first (plain reads go on),
+ * so purges commit in the order of their ids: a purge slow to commit cannot
+ * let a later one be read first, and a reader's cursor (`purgesAfter`) pass
+ * it. SQLite runs one write at a time anyway.
  */
 export const purge = (
   sql: SqlClient.SqlClient,
@@ -92,6 +95,7 @@ export const purge = (
   return transaction(
     sql,
     Effect.gen(function* () {
+      yield* sql.onDialectOrElse({ pg: () => sql`LOCK TABLE cache_purges IN EXCLUSIVE MODE`, orElse: () => Effect.void })
       const deleted = yield* sql`DELETE FROM cached_responses WHERE ${sql.and(covered)} RETURNING key`
       yield* sql`DELETE FROM cache_purges WHERE at < ${at - purgeLogMs}`
       const logged = yield* sql`INSERT INTO cache_purges (at, model, key) VALUES (${at}, ${purge.model}, ${purge.key}) RETURNING id`
