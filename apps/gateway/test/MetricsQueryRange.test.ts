@@ -55,5 +55,16 @@ describe("metrics and costs query range", () => {
         assert.strictEqual(costs.status, 400, costs.text)
         assert.strictEqual(costs.json.error.param, "to")
       }))
+
+    it.effect("a zone offset written as the README writes it (`+01:00`, unescaped in the URL) is that offset", () =>
+      Effect.gen(function* () {
+        // A query's `+` decodes as a space (`2026-01-31T09:00 01:00`): the README's example must still work.
+        const metrics = yield* request("/v1/metrics?from=2026-01-31T09:00+01:00&to=2026-01-31T10:00:00.5+01:00", { headers: admin })
+        assert.strictEqual(metrics.status, 200, metrics.text)
+        assert.deepStrictEqual(seen.metrics, { from: Date.UTC(2026, 0, 31, 8), to: Date.UTC(2026, 0, 31, 9, 0, 0, 500) })
+        const costs = yield* request("/admin/costs?from=2026-01-31T09:00+01:00", { headers: admin })
+        assert.strictEqual(costs.status, 200, costs.text)
+        assert.strictEqual(costs.json.from, Date.UTC(2026, 0, 31, 8))
+      }))
   })
 })

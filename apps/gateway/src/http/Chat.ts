@@ -52,11 +52,21 @@ const DONE = encoder.encode("data: [DONE]\n\n")
 
 export { formatUsd } from "./Usd.js"
 
+/** Printable ASCII: what a header carries as it is, for every client. */
+const printable = /^[\x20-\x7e]*$/
+
+/**
+ * A registry id as a header value: as it is when printable ASCII, else
+ * percent-encoded (`encodeURIComponent`): a line feed or a character past
+ * U+00FF cannot go in a header, and the answer must still reach the client.
+ */
+const headerId = (id: string): string => (printable.test(id) ? id : encodeURIComponent(id))
+
 /** The `x-modelgate-*` and `x-request-id` headers of an answer. */
 export const metaHeaders = (meta: AnswerMeta): Record<string, string> => {
   const headers: Record<string, string> = {
     "x-request-id": meta.requestId,
-    "x-modelgate-model": meta.model,
+    "x-modelgate-model": headerId(meta.model),
     "x-modelgate-provider": meta.provider,
     "x-modelgate-cache": meta.cacheHit ? "hit" : "miss",
     "x-modelgate-failovers": String(meta.failovers)

@@ -48,10 +48,13 @@ export const parseInstant = (value: string, now: number): number | undefined => 
 /** `YYYY-MM-DD`, optionally with `THH:MM[:SS[.fff]]` and a zone (`Z`, `+01:00`; none is UTC). */
 const isoDate = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/i
 
+/** A time then ` HH:MM`: a `+HH:MM` zone whose `+` the query decoding read as a space. */
+const spacedOffset = /(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$/i
+
 const instant = (params: URLSearchParams, name: string, now: number): Either.Either<number | undefined, ApiError> => {
   const raw = params.get(name)
   if (raw === null || raw === "") return Either.right(undefined)
-  const at = parseInstant(raw, now)
+  const at = parseInstant(raw.replace(spacedOffset, "$1+$2"), now)
   return at === undefined
     ? Either.left(invalidRequest(`invalid '${name}': expected epoch ms, an ISO date or a span like 24h / 7d (within the range of dates), got ${JSON.stringify(raw)}`, "invalid_query", name))
     : Either.right(at)
