@@ -11,14 +11,23 @@
  * Transport / Overloaded) make a model `unavailable`, and so does one probe
  * whose connection is refused while the model was never seen working
  * (nothing listens at the address, as with Ollama not started); its probes then follow
- * `probeBackoff`; one success makes it `available` again. A probe answered by
+ * `probeBackoff`; one success makes it `available` again, but a model that
+ * real calls took out is half-open then (`HealthChecker/HalfOpen.ts`): a
+ * passing probe (often a GET of the model list, which answers while
+ * completions fail) lets ONE real call through at a time (`claimTrial`:
+ * the request that calls it first; the others read the model unavailable for
+ * a short retry) until a real call succeeds (then it is fully available) or
+ * fails (then it is out again at once, until the next probe); so a model
+ * whose probes pass and calls fail costs one failed call per probe, not one
+ * per request until the threshold. A probe answered by
  * a 429 is recorded but moves nothing (the model answers; the rate limiter
  * owns limits). Models whose provider has no adapter or no usable key are
  * `unavailable` with that reason and are not probed. With
  * `healthCheck.enabled: false` there are no probe fibers: passive signals
  * only, and a model real calls took out is let through to a real call again
  * when its probe would have come (`State.withPassiveRetry`: `intervalMs`,
- * then twice as long after each failed call), so it can come back.
+ * then twice as long after each failed call), so it can come back: one
+ * real call at a time, as above.
  *
  * Several gateway instances on one database share the models their own
  * checks find unavailable, every `healthCheck.syncIntervalMs`, through a
@@ -48,6 +57,7 @@ import { ApiKeys } from "./ApiKeys.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
+import { HalfOpen } from "./HealthChecker/HalfOpen.js"
 import * as State from "./HealthChecker/State.js"
 import * as Sync from "./HealthChecker/Sync.js"
 import { HealthMarkStore, type InstanceHealthMark } from "./HealthMarkStore.js"
@@ -109,7 +119,11 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
     readonly history: (model: string) => Effect.Effect<ReadonlyArray<HealthCheckRecord>>
     /**
      * `status` and `isAvailable` of several models in one step, in order (the
-     * selector asks it once per ranking). Optional: callers fall back to one call of each per model.
+     * selector asks it once per ranking). A model real calls took out that
+     * reads available again reads unavailable, retry in 1 s, while a trial
+     * call of it is in flight (`claimTrial`, `HealthChecker/HalfOpen.ts`).
+     * Optional: callers fall back to one call of each per model (`isAvailable`
+     * does not know of trials).
      */
     readonly availability?: (
       models: ReadonlyArray<string>
@@ -125,6 +139,14 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
       now: number,
       models: ReadonlyArray<string>
     ) => Effect.Effect<ReadonlyArray<Availability>>
+    /**
+     * The request whose final ranking calls `model` first (never a dry run)
+     * takes its trial call, when `model` is one real calls took out that reads
+     * available again (else nothing): until that call's outcome is reported,
+     * `availability` reads it unavailable, retry in 1 s. Synchronous, at the
+     * checker's clock. Optional: without it, no trial limits such a model.
+     */
+    readonly claimTrial?: (model: string) => void
   }
 >() {}
 
@@ -162,6 +184,10 @@ export const makeWith = (options: {
   // Whether health checks are off (no probe fibers; set by `sync`): an unavailable model's `nextProbeAt`
   // is then when a real call may try it again (`State.withPassiveRetry`).
   let passive = false
+  // Models real calls took out, let through to one real call at a time once they read available again,
+  // until one succeeds (`HealthChecker/HalfOpen.ts`).
+  const halfOpen = new HalfOpen()
+  const clock = yield* Effect.clock
   const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
   const probes = yield* FiberMap.make<string>()
 
@@ -341,7 +367,10 @@ export const makeWith = (options: {
       }
       yield* Effect.sync(() => {
         const gone = [...entries.keys()].filter((id) => !ids.has(id))
-        for (const id of gone) entries.delete(id)
+        for (const id of gone) {
+          entries.delete(id)
+          halfOpen.forget(id)
+        }
         if (gone.length > 0) dropped = new Set(gone)
         for (const id of dropped) if (ids.has(id)) dropped.delete(id)
         for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
@@ -377,6 +406,7 @@ export const makeWith = (options: {
   const healthySuccess = (model: string, latencyMs: number): boolean => {
     const health = entries.get(model)?.health
     if (health === undefined || health.status !== "available" || health.consecutiveFailures !== 0) return false
+    halfOpen.forget(model)
     applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1))
     return true
   }
@@ -391,8 +421,13 @@ export const makeWith = (options: {
       Option.isNone(m) || !m.value.enabled ? Effect.void : Effect.flatMap(config.get, (c) => {
         const settings = c.healthCheck
         const apply = (e: State.Entry) => {
-          const t = State.applyCheck(e, check, settings.failureThreshold, m.value.provider)
-          return settings.enabled ? t : State.withPassiveRetry(t, check.at, settings)
+          // A model real calls took out is out again at its next failure (its trial call's), until the next probe.
+          const threshold = !check.ok && halfOpen.has(model) ? 1 : settings.failureThreshold
+          const applied = State.applyCheck(e, check, threshold, m.value.provider)
+          const t = settings.enabled ? applied : State.withPassiveRetry(applied, check.at, settings)
+          if (check.ok) halfOpen.forget(model)
+          else if (t.to === "unavailable") halfOpen.trip(model)
+          return t
         }
         // The check and the write in one synchronous step: no sync can drop the entry between them.
         return Effect.suspend(() => (dropped.has(model) ? Effect.void : Effect.asVoid(announce(applyNow(model, apply)))))
@@ -404,6 +439,7 @@ export const makeWith = (options: {
   const retryDue = (entry: State.Entry, now: number): boolean =>
     passive && entry.health.blocked !== true && entry.nextProbeAt !== undefined && now >= entry.nextProbeAt
 
+  const trialReason = "recovering after failed real calls: one call at a time until one succeeds, and one is in flight"
   const availabilityOf = (models: ReadonlyArray<string>, now: number) =>
     models.map((model): Availability => {
       const entry = entryOf(entries, model)
@@ -416,6 +452,9 @@ export const makeWith = (options: {
       }
       const health = entry.health
       const available = health.status !== "unavailable" || retryDue(entry, now)
+      // Real calls took it out: one real call at a time until one succeeds (`claimTrial`).
+      const gate = available && halfOpen.size > 0 ? halfOpen.pass(model, now) : true
+      if (gate !== true) return { health: { ...health, reason: trialReason }, available: false, retryAfterMs: gate }
       const next = available || health.blocked === true ? undefined : entry.nextProbeAt
       return { health, available, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
     })
@@ -451,6 +490,7 @@ export const makeWith = (options: {
     history: (model) => Effect.sync(() => entryOf(entries, model).history),
     availability: (models) => Effect.map(Clock.currentTimeMillis, (now) => availabilityOf(models, now)),
     availabilityAt: (_config, now, models) => Effect.succeed(availabilityOf(models, now)),
+    claimTrial: (model) => halfOpen.claim(model, clock.unsafeCurrentTimeMillis()),
     // A success on a healthy model only updates its last latency (no record, no event): one step.
     reportSuccess: (model: string, latencyMs: number) =>
       Effect.suspend(() =>

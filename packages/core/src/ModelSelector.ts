@@ -169,6 +169,7 @@ export const make = Effect.gen(function*() {
   const evaluator = yield* Effect.serviceOption(ResponseEvaluator)
   const optimizer = yield* Effect.serviceOption(ModelOptimizer)
   const keysOf = Option.flatMapNullable(yield* Effect.serviceOption(ApiKeys), (keys) => keys.usableIds)
+  const claimHealthTrial = health.claimTrial
   const deps = { registry, health, limiter, keysOf: Option.getOrUndefined(keysOf), costs, monitor, evaluator }
 
   /** Filter, score, review; `at` passes the caller's config and time to the services that take them. */
@@ -178,9 +179,9 @@ export const make = Effect.gen(function*() {
       Reads.flatMapNow(scoreCandidates(deps, input, filtered.eligible, weights, at), ({ onTrial, ranked }) => {
         const ranking: Ranking = { ranked, excluded: filtered.excluded, retryAfterMs: earliestKnownEnd(filtered.excluded) }
         const reviewed = applyReview(optimizer, input, ranking)
-        // The trial of the model the request calls first, on the final ranking (a dry run claims none).
-        return onTrial === undefined || input.dryRun === true ? reviewed : Reads.mapNow(reviewed, (r) => {
-          claimTrial(input, r.ranked, onTrial)
+        // The trials of the model the request calls first, on the final ranking (a dry run claims none).
+        return (onTrial === undefined && claimHealthTrial === undefined) || input.dryRun === true ? reviewed : Reads.mapNow(reviewed, (r) => {
+          claimTrial(input, r.ranked, onTrial, claimHealthTrial)
           return r
         })
       }))

@@ -346,6 +346,8 @@ describe("HealthChecker", () => {
       assert.deepStrictEqual(yield* gptNow, { available: false, retryAfterMs: 1 })
       yield* advance(1)
       assert.isTrue((yield* gptNow).available, "a call may try it again")
+      health.claimTrial!("gpt") // a request calls it first
+      assert.deepStrictEqual(yield* gptNow, { available: false, retryAfterMs: 1_000 }, "one call: the others skip it meanwhile")
       // That call fails: out again, for twice as long.
       yield* health.reportFailure("gpt", "ServerError")
       assert.deepStrictEqual(yield* gptNow, { available: false, retryAfterMs: 120_000 })
@@ -354,6 +356,7 @@ describe("HealthChecker", () => {
       // This one succeeds: available, as after a probe.
       yield* health.reportSuccess("gpt", 10)
       assert.strictEqual((yield* health.status("gpt")).status, "available")
+      assert.deepStrictEqual([yield* gptNow, yield* gptNow], [{ available: true, retryAfterMs: undefined }, { available: true, retryAfterMs: undefined }], "every call may go to it again")
       assert.deepStrictEqual(yield* probeTimes("gpt"), [])
     }).pipe(Effect.provide(testLayer([gpt], config({ enabled: false, intervalMs: 60_000 })))))
 

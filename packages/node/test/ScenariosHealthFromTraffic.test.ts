@@ -5,7 +5,8 @@
  * `HealthChanged` says so, and it leaves the ranking: the next request makes
  * no call to it. Its probes then come as config/README says: after the
  * interval, then twice as long each time. Once it answers again, the next
- * probe makes it available, one `HealthChanged` says so, and it ranks again.
+ * probe makes it available, one `HealthChanged` says so, and it ranks again
+ * (one real call at a time until one succeeds: real calls took it out).
  *
  * Time is `TestClock`; the fakes answer over real sockets.
  */
@@ -34,8 +35,10 @@ describe("Scenario: health follows real requests and probes", () => {
         const selector = yield* ModelSelector
         const events = yield* recordEvents
         const status = health.status("gpt-4o-mini")
+        // A dry run (as the admin's preview): a request's ranking claims the one trial call of a model
+        // real calls took out once its probe passes, and this one calls nothing.
         const ranked = Effect.map(
-          selector.rank({ requirements: defaultRequirements, estimatedPromptTokens: 10, maxOutputTokens: 100 }),
+          selector.rank({ requirements: defaultRequirements, estimatedPromptTokens: 10, maxOutputTokens: 100, dryRun: true }),
           (r) => r.ranked.map((m) => m.model.id as string)
         )
         const healthChanges = Effect.map(events.ofTag("HealthChanged"), (xs) => xs.map((e) => [e.model, e.from, e.to, e.at]))
@@ -76,6 +79,9 @@ describe("Scenario: health follows real requests and probes", () => {
         assert.includeMembers(yield* ranked, ["gpt-4o-mini", "claude-haiku"])
         const back = yield* gateway.complete(ask("back"), defaultRequirements)
         assert.deepStrictEqual([back.meta.model, back.meta.failovers], ["gpt-4o-mini", 0])
+        // That call (its trial: real calls took it out) succeeded: fully available, every request may go to it.
+        const again = yield* gateway.complete(ask("again"), defaultRequirements)
+        assert.deepStrictEqual([again.meta.model, again.meta.failovers], ["gpt-4o-mini", 0])
       }).pipe(Effect.provide(s.layer))
     }), 30_000)
 })

@@ -365,17 +365,32 @@ const scoreWith = (
     })
 
 /**
- * Claim the trial of the model a request calls first, when it is on trial:
- * the first of `only` (a named model, then its fallbacks, as
- * `Failover.candidatesFor` orders them) that the ranking kept, else the
- * ranking's first. Called on the final ranking (after a host's review), never
- * for a dry run: a model that the request will not call keeps its trial for
- * the next request that will. (A host's review that does not answer at once
- * lets other rankings run between this one's scoring and its claim.)
+ * The model a request calls first: the first of `only` (a named model, then
+ * its fallbacks, as `Failover.candidatesFor` orders them) that the ranking
+ * kept, else the ranking's first.
  */
-export const claimTrial = (input: SelectionInput, ranked: ReadonlyArray<ScoredModel>, onTrial: OnTrial): void => {
-  const first = input.only === undefined
+export const calledFirst = (input: SelectionInput, ranked: ReadonlyArray<ScoredModel>): string | undefined =>
+  input.only === undefined
     ? ranked[0]?.model.id
     : input.only.find((id) => ranked.some((s) => s.model.id === id))
-  if (first !== undefined && onTrial.models.includes(first)) onTrial.book.claim(first, onTrial.now)
+
+/**
+ * Claim the trials of the model a request calls first (`calledFirst`): its
+ * performance trial when it is on trial, its health trial when real calls
+ * took it out (`HealthChecker.claimTrial`). Called on the final ranking
+ * (after a host's review), never for a dry run: a model that the request
+ * will not call keeps its trial for the next request that will. (A host's
+ * review that does not answer at once lets other rankings run between this
+ * one's scoring and its claim.)
+ */
+export const claimTrial = (
+  input: SelectionInput,
+  ranked: ReadonlyArray<ScoredModel>,
+  onTrial: OnTrial | undefined,
+  claimHealthTrial: ((model: string) => void) | undefined
+): void => {
+  const first = calledFirst(input, ranked)
+  if (first === undefined) return
+  if (onTrial !== undefined && onTrial.models.includes(first)) onTrial.book.claim(first, onTrial.now)
+  if (claimHealthTrial !== undefined) claimHealthTrial(first)
 }
