@@ -86,10 +86,13 @@ export interface Availability {
   readonly available: boolean
   /**
    * For a model that is unavailable until a probe succeeds: ms until its next
-   * probe (0 when one is due or running). Undefined when no probe is
+   * probe (0 when one is due or running); for one whose trial call is in
+   * flight (`trial`): ms until it may be tried again. Undefined when no probe is
    * scheduled, or no probe can help (`health.blocked`).
    */
   readonly retryAfterMs?: number | undefined
+  /** `retryAfterMs` is the retry of a half-open model whose trial call is in flight, not a probe's (`claimTrial`). */
+  readonly trial?: true | undefined
 }
 
 /** Model health. */
@@ -439,7 +442,7 @@ export const makeWith = (options: {
   const retryDue = (entry: State.Entry, now: number): boolean =>
     passive && entry.health.blocked !== true && entry.nextProbeAt !== undefined && now >= entry.nextProbeAt
 
-  const trialReason = "recovering after failed real calls: one call at a time until one succeeds, and one is in flight"
+  const trialReason = "recovering after failed real calls: one call at a time until one succeeds, and a trial call of it is in flight"
   const availabilityOf = (models: ReadonlyArray<string>, now: number) =>
     models.map((model): Availability => {
       const entry = entryOf(entries, model)
@@ -454,7 +457,7 @@ export const makeWith = (options: {
       const available = health.status !== "unavailable" || retryDue(entry, now)
       // Real calls took it out: one real call at a time until one succeeds (`claimTrial`).
       const gate = available && halfOpen.size > 0 ? halfOpen.pass(model, now) : true
-      if (gate !== true) return { health: { ...health, reason: trialReason }, available: false, retryAfterMs: gate }
+      if (gate !== true) return { health: { ...health, reason: trialReason }, available: false, retryAfterMs: gate, trial: true }
       const next = available || health.blocked === true ? undefined : entry.nextProbeAt
       return { health, available, retryAfterMs: next === undefined ? undefined : Math.max(0, next - now) }
     })

@@ -121,7 +121,8 @@ export interface Ranking {
   readonly excluded: ReadonlyArray<Exclusion>
   /**
    * The earliest known end among the exclusions (a rate limit with room
-   * again, an unavailable model's next probe), in ms from now, whatever the
+   * again, an unavailable model's next probe, a recovering model's retry while
+   * another request's trial call of it is in flight), in ms from now, whatever the
    * exclusions without one; undefined when none has one
    * (`ModelSelector/RetryAfter.ts`).
    */

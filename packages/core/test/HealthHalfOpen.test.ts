@@ -122,7 +122,11 @@ describe("Health: a passing probe lets one real call through to a model real cal
       assert.deepStrictEqual(yield* read, [true, undefined], "neither claimed its trial")
       assert.strictEqual(yield* rank(["broken", "good"], false), 2, "this request calls it first")
       assert.deepStrictEqual(yield* read, [false, trialRetryMs], "the others skip it while that call is in flight")
-      assert.strictEqual(yield* rank(["broken", "good"], false), 1)
+      const skipped = yield* selector.rank({ requirements, estimatedPromptTokens: 10, maxOutputTokens: 100, only: ["broken", "good"] })
+      assert.deepStrictEqual(skipped.ranked.map((s) => s.model.id), ["good"])
+      const reason = skipped.excluded.find((e) => e.model === "broken")?.reason ?? ""
+      assert.include(reason, "a trial call of it is in flight; retry in 1 s", "the 1 s is the trial's retry")
+      assert.notInclude(reason, "probe", "no probe is due in 1 s (the next is at 120 s)")
       yield* TestClock.adjust(trialTimeoutMs - 1)
       yield* settle
       assert.deepStrictEqual(yield* read, [false, 1])

@@ -202,10 +202,12 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const afterHealth = (affordable: ReadonlyArray<number>, seen: ReadonlyArray<Availability>) => {
       const healthy: Array<number> = []
       affordable.forEach((i, k) => {
-        const { available, health, retryAfterMs } = seen[k]!
+        const { available, health, retryAfterMs, trial } = seen[k]!
         if (!available) {
           const probe = retryAfterMs === undefined
             ? ""
+            : trial === true
+            ? `; retry in ${Math.ceil(retryAfterMs / 1_000)} s`
             : retryAfterMs === 0
             ? "; being probed now"
             : `; next probe in ${Math.ceil(retryAfterMs / 1_000)} s`

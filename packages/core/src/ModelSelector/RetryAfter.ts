@@ -1,7 +1,7 @@
 /**
  * A ranking's retry hint: when, at the earliest, an excluded model may serve
  * again. Exclusions with a known end (a rate limit with room again, an
- * unavailable model's next probe) give it; those without one (unhealthy with
+ * unavailable model's next probe, a recovering model's trial retry) give it; those without one (unhealthy with
  * no probe due, disabled, ruled out by the request) neither give nor withhold
  * it: at that time at least one candidate may serve, whatever the others do.
  */
