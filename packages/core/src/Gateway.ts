@@ -8,7 +8,8 @@
  * ranking and waiting in the bounded priority queue (`Candidates.ts`,
  * `WaitQueue.ts`), one attempt and failover (`Attempt.ts`), accounting
  * (`Accounting.ts`), and the two answers (`CompleteAnswer.ts`,
- * `StreamedAnswer.ts`, with `Streaming.ts` and `Abandon.ts`).
+ * `StreamedAnswer.ts`, with `Streaming.ts` and `Abandon.ts`), and the trials a
+ * ranking claimed, given back when the request is done with their model (`Trial.ts`).
  */
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type {

@@ -17,7 +17,9 @@
  * completions fail) lets ONE real call through at a time (`claimTrial`:
  * the request that calls it first; the others read the model unavailable for
  * a short retry) until a real call succeeds (then it is fully available) or
- * fails (then it is out again at once, until the next probe); so a model
+ * fails (then it is out again at once, until the next probe); a request done
+ * with it without either (a 400, a local refusal, a failover before calling
+ * it) gives the trial back to the next request; so a model
  * whose probes pass and calls fail costs one failed call per probe, not one
  * per request until the threshold. A probe answered by
  * a 429 is recorded but moves nothing (the model answers; the rate limiter
@@ -145,11 +147,15 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
     /**
      * The request whose final ranking calls `model` first (never a dry run)
      * takes its trial call, when `model` is one real calls took out that reads
-     * available again (else nothing): until that call's outcome is reported,
-     * `availability` reads it unavailable, retry in 1 s. Synchronous, at the
-     * checker's clock. Optional: without it, no trial limits such a model.
+     * available again (else nothing, and the answer is undefined): until that
+     * call's outcome is reported, `availability` reads it unavailable, retry in
+     * 1 s. The answer releases the claim (if it is still this one) for a
+     * request done with the model without an outcome of it (a 400, a local
+     * refusal, its client gone before the call, a failover before calling it):
+     * the next request may try it then. Synchronous, at the checker's clock.
+     * Optional: without it, no trial limits such a model.
      */
-    readonly claimTrial?: (model: string) => void
+    readonly claimTrial?: (model: string) => (() => void) | undefined
   }
 >() {}
 

@@ -127,6 +127,25 @@ export interface Ranking {
    * (`ModelSelector/RetryAfter.ts`).
    */
   readonly retryAfterMs?: number | undefined
+  /**
+   * The trials this ranking claimed for the model the request calls first
+   * (`rank`; never a dry run's), when it claimed any: release them once the
+   * request is done with that model without a record or health outcome of
+   * it (the gateway does). Unreleased, they lapse after `trialTimeoutMs`.
+   */
+  readonly trial?: TrialClaim | undefined
+}
+
+/**
+ * The trials a request claimed for `model`, the model it calls first: its
+ * performance trial (`PerformanceMonitor/Trials.ts`) and its health trial
+ * (`HealthChecker/HalfOpen.ts`), whichever it claimed. `release` gives back
+ * each that is still this request's (an outcome or record of the model ended
+ * it already: nothing); synchronous, safe to call more than once.
+ */
+export interface TrialClaim {
+  readonly model: string
+  readonly release: () => void
 }
 
 /** Model selection. */
@@ -137,7 +156,10 @@ export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
      * The eligible models for `input`, best first, and why the others were
      * left out. Unless it is a dry run, it claims the trial of the model the
      * request calls first when that model has few recent calls
-     * (`PerformanceMonitor/Trials.ts`): rank for the request you send.
+     * (`PerformanceMonitor/Trials.ts`) or is recovering from failed real
+     * calls (`HealthChecker/HalfOpen.ts`): rank for the request you send, and
+     * release `Ranking.trial` once the request is done with that model
+     * without calling it (else it lapses after 60 s).
      */
     readonly rank: (input: SelectionInput) => Effect.Effect<Ranking>
     /**
@@ -182,8 +204,8 @@ export const make = Effect.gen(function*() {
         const reviewed = applyReview(optimizer, input, ranking)
         // The trials of the model the request calls first, on the final ranking (a dry run claims none).
         return (onTrial === undefined && claimHealthTrial === undefined) || input.dryRun === true ? reviewed : Reads.mapNow(reviewed, (r) => {
-          claimTrial(input, r.ranked, onTrial, claimHealthTrial)
-          return r
+          const trial = claimTrial(input, r.ranked, onTrial, claimHealthTrial)
+          return trial === undefined ? r : { ...r, trial }
         })
       }))
 

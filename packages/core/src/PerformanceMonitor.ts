@@ -33,7 +33,8 @@
  *
  * Trials (`PerformanceMonitor/Trials.ts`): the selector claims a trial for a
  * model with few recent calls that a request goes to first; any record of the
- * model's calls settles it.
+ * model's calls settles it, and the request releases it when it is done with
+ * the model without one (`Ranking.trial`).
  *
  * `record`, `modelPerformance` and `detectDegradation` are untraced: they are
  * on the request path, see bench/README.md. Statistics are cached between
@@ -100,7 +101,8 @@ export class PerformanceMonitor extends Context.Tag("@modelgate/core/Performance
     /**
      * The trials in flight (see `PerformanceMonitor/Trials.ts`): the selector
      * claims one for a model with few recent calls that a request goes to first, and a
-     * record of the model settles it. Optional: without it, a model with few
+     * record of the model settles it (or the claim's release, for a request done
+     * with the model without a record). Optional: without it, a model with few
      * calls always gets the benefit of the doubt.
      */
     readonly trials?: TrialBook

@@ -31,15 +31,20 @@ import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
  * The gateway over `models`, every call answered by `provider`; failover
  * without backoff and no queue wait (nothing waits on the test clock) unless
  * `config.failover` says otherwise, the response cache as `config` says (off
- * by default), events on `events`.
+ * by default), events on `events`, the memory rate limiter (or `limiter`).
  */
 export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
-(models: ReadonlyArray<ModelMetadata>, provider: Provider, config: Partial<typeof GatewayConfigData.Type> = {}) =>
+(
+  models: ReadonlyArray<ModelMetadata>,
+  provider: Provider,
+  config: Partial<typeof GatewayConfigData.Type> = {},
+  limiter: Layer.Layer<RateLimiter.RateLimiter, never, GatewayConfig.GatewayConfig | Events.Events | RecordSink.RecordSink> = RateLimiter.layerMemory
+) =>
   Gw.layer.pipe(
     Layer.provideMerge(Failover.layer),
     Layer.provideMerge(ModelSelector.layer),
     Layer.provideMerge(HealthChecker.layer),
-    Layer.provideMerge(Layer.mergeAll(RateLimiter.layerMemory, PerformanceMonitor.layer, ResponseEvaluator.layer, ResponseCache.layerMemory)),
+    Layer.provideMerge(Layer.mergeAll(limiter, PerformanceMonitor.layer, ResponseEvaluator.layer, ResponseCache.layerMemory)),
     Layer.provideMerge(CostTracker.layer.pipe(Layer.provide(CostStore.layerMemory), Layer.provide(RecordStore.layerMemory))),
     Layer.provideMerge(Layer.mergeAll(
       ModelRegistry.layerMemory(models),

@@ -22,6 +22,7 @@ import * as AttemptSpan from "./AttemptSpan.js"
 import { answered, type Candidates, candidates } from "./Candidates.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
+import * as Trial from "./Trial.js"
 
 /** Everything one attempt holds: the adapter, the key, the reservations. */
 export interface Attempt {
@@ -135,6 +136,10 @@ export interface AttemptSteps<A, B> {
  * scope (`LeftBehind.ts`), to be accounted when it ends: `leftBehind` with
  * its answer, or as a failed call (no failover: nobody waits). A client that
  * left before the call started (while the reservations were taken) sends nothing.
+ *
+ * The trials the request claimed for another model are given back when it
+ * starts (the request is done with that model, `Trial.ts`); a call left
+ * behind keeps its own model's until it ends.
  */
 const attemptOn = <A, B>(
   s: Services,
@@ -152,6 +157,8 @@ const attemptOn = <A, B>(
   /** Attempts begun so far (their spans' numbers, when traced). */
   let attempts = 0
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
+    // On to another model: the trial claimed for the one tried before is given back (`Trial.ts`).
+    Trial.tryingNext(begun, model.id)
     const provider = s.providers.get(model.provider)
     if (provider === undefined) {
       // Schema-class values in this file are built with validation off (`, true`): their fields are our own
@@ -214,14 +221,21 @@ const attemptOn = <A, B>(
         if (leftBehind === undefined || leftAlready()) return Effect.matchCauseEffect(restore(called), { onFailure, onSuccess })
         return Effect.flatMap(Effect.forkDaemon(restore(called)), (call) =>
           Effect.matchCauseEffect(restore(ended(call)), {
-            onFailure: (left) =>
-              Effect.zipRight(
-                s.leftBehind.adopt(call, (exit) => Effect.zipRight(
-                  Exit.isSuccess(exit) ? leftBehind(attempt, exit.value) : failedWith(exit.cause),
-                  heard(s, clock, model, held, exit)
-                )),
+            onFailure: (left) => {
+              // The call runs on: its trial (if this model's) is held until it ends, whatever health hears.
+              const trial = Trial.handOff(begun, model.id)
+              return Effect.zipRight(
+                s.leftBehind.adopt(call, (exit) =>
+                  Trial.releasedAfter(
+                    Effect.zipRight(
+                      Exit.isSuccess(exit) ? leftBehind(attempt, exit.value) : failedWith(exit.cause),
+                      heard(s, clock, model, held, exit)
+                    ),
+                    trial
+                  )),
                 Effect.failCause(left)
-              ),
+              )
+            },
             onSuccess: (exit) => Exit.isSuccess(exit) ? onSuccess(exit.value) : onFailure(exit.cause)
           }))
       }
@@ -331,9 +345,13 @@ export const answerOver = <A, B, C, E>(
 ) => {
   const call = attemptOn(s, request, requirements, begun, steps)
   return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    Effect.flatMap(runOver(s, ranked, call, begun, steps.streamed), (outcome) =>
-      // Degraded mode is left once a provider answered (a step only while it was on).
-      s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome)))
+    // The trials its ranking claimed, if any, are given back when the run ends, unless a call took them over.
+    Trial.heldOver(
+      begun,
+      Effect.flatMap(runOver(s, ranked, call, begun, steps.streamed), (outcome) =>
+        // Degraded mode is left once a provider answered (a step only while it was on).
+        s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome))
+    ))
 }
 
 /** The metadata of an answer that `outcome` produced (not from the cache). */

@@ -68,7 +68,12 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
     rank,
     (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
       const ordered = candidatesFor(explicit ?? "auto", ranking)
-      if (ordered.length > 0) return Effect.succeed({ models: ordered, ranking, input, excluded: ranking.excluded })
+      if (ordered.length > 0) {
+        // The trials it claimed are the request's now (`Trial.ts`): given back when it is done with their model.
+        begun.trial = ranking.trial
+        return Effect.succeed({ models: ordered, ranking, input, excluded: ranking.excluded })
+      }
+      ranking.trial?.release()
       const none = noneEligible(ranking)
       return WaitQueue.transient(none)
         ? Effect.fail(none)

@@ -11,6 +11,7 @@ import { allowsModel, type TaskRequirements } from "@modelgate/domain/Requiremen
 import { type Clock, Effect, Option } from "effect"
 import type { AnswerMeta, RequestOptions } from "../Gateway.js"
 import type { GatewayConfigData } from "../GatewayConfigSchema.js"
+import type { TrialClaim } from "../ModelSelector.js"
 import { answeringModel, registryDigest } from "../ResponseCache/Key.js"
 import * as Accounting from "./Accounting.js"
 import { namedModelRefusal } from "./Refusals.js"
@@ -43,6 +44,12 @@ export interface Begun {
   readonly key: string | undefined
   /** Whether the request is traced (the tracer was on when it began): its attempts get spans (`Attempt.ts`). */
   readonly traced: boolean
+  /**
+   * The trials its ranking claimed for the model it calls first, while the
+   * request holds them (`Trial.ts`): set once it has its candidates, cleared
+   * when released or handed to the call that settles them.
+   */
+  trial: TrialClaim | undefined
 }
 
 /**
@@ -118,7 +125,8 @@ export const begin = (
         config: current,
         explicit,
         key,
-        traced
+        traced,
+        trial: undefined
       })
       // A named model's key at once; `auto`'s with the registry's models (one step, taken only when cached).
       const keyed = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>

@@ -18,6 +18,7 @@ import { answerMeta, answerOver, type Attempt, evaluation, providerRequest, sele
 import { answerKey, type Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as Streaming from "./Streaming.js"
+import * as Trial from "./Trial.js"
 
 /**
  * The usage of a stream that ended before its usage chunk (it broke, or its
@@ -162,13 +163,15 @@ const answerStream = (
     costUsd = toUsd(cost + attempt.chargedBefore)
     usage = settled
   })
+  // Its model's trial (if the request claimed one) is held while the stream runs, given back once it is settled.
+  const trial = Trial.handOff(begun, model.id)
   // Exactly once: by the stream's end, or by abandonment (whichever comes first).
   let settled = false
   const settleOnce = (summary: Streaming.StreamSummary, exit: Exit.Exit<void, ProviderError>, unread = false) =>
     Effect.suspend(() => {
       if (settled) return Effect.void
       settled = true
-      return settle(summary, exit, unread)
+      return Trial.releasedAfter(settle(summary, exit, unread), trial)
     })
   const abandoned = () =>
     new StreamInterrupted({ provider: model.provider, model: model.id, detail: "the stream was not read in time and was abandoned" }, true)

@@ -8,9 +8,13 @@
  * the request whose final ranking calls it first claims the trial, and every
  * ranking meanwhile reads it unavailable, with a short retry, until that
  * call's outcome settles it (a success: fully available; a health failure:
- * out again, until the next probe) or `trialTimeoutMs` passes (a call that
- * never went or never reported: a host's review reordered the ranking, or
- * the call failed in a way that says nothing of health, e.g. a 400).
+ * out again, until the next probe), or the request releases the claim
+ * (`claim`'s answer) once it is done with the model without an outcome of
+ * it: a call that failed in a way that says nothing of health (a 400), a
+ * reservation refused before any call, a client gone before the call, a
+ * failover to another model before calling it; the gateway releases there,
+ * and the next request may try the model at once. `trialTimeoutMs` bounds a
+ * claim nobody releases (a caller of `ModelSelector.rank` that does not).
  *
  * A model never taken out, or taken out by probes alone, is not tracked
  * here and behaves as before. Synchronous and in memory: read inside the
@@ -19,7 +23,7 @@
  * pattern as the performance trials (`PerformanceMonitor/Trials.ts`).
  */
 
-/** How long a claimed trial holds without an outcome of its model (a call that never went). */
+/** How long a claimed trial holds without an outcome of its model or a release (a claim nobody releases). */
 export const trialTimeoutMs = 60_000
 
 /** The retry a ranking is told while another request's trial call is in flight. */
@@ -28,24 +32,32 @@ export const trialRetryMs = 1_000
 /** Whether `model` may be called at `now`: true, or how long until it may be tried again. */
 export type Gate = true | number
 
+/** One claim of a trial: its identity is what a release compares. */
+interface Claim {
+  readonly at: number
+}
+
+/** A tracked model with no trial in flight. */
+const idle: Claim = { at: Number.NEGATIVE_INFINITY }
+
 /** The models real calls took out and no real call has served since. */
 export class HalfOpen {
-  /** Model to the time its trial was claimed (`-Infinity`: none in flight). */
-  readonly #claimedAt = new Map<string, number>()
+  /** Model to its trial's claim (`idle`: none in flight). */
+  readonly #claims = new Map<string, Claim>()
 
   /** How many models are tracked (0 for a gateway whose models all work: one check per read). */
   get size(): number {
-    return this.#claimedAt.size
+    return this.#claims.size
   }
 
   /** Real call failures took `model` out: track it, no trial in flight (the next probe that passes opens it). */
   trip(model: string): void {
-    this.#claimedAt.set(model, Number.NEGATIVE_INFINITY)
+    this.#claims.set(model, idle)
   }
 
   /** Whether `model` is tracked: its next health failure takes it out at once. */
   has(model: string): boolean {
-    return this.#claimedAt.has(model)
+    return this.#claims.has(model)
   }
 
   /**
@@ -54,18 +66,29 @@ export class HalfOpen {
    * gives way (at most `trialRetryMs`).
    */
   pass(model: string, now: number): Gate {
-    const at = this.#claimedAt.get(model)
-    if (at === undefined || now < at || now - at >= trialTimeoutMs) return true
-    return Math.min(trialRetryMs, at + trialTimeoutMs - now)
+    const claim = this.#claims.get(model)
+    if (claim === undefined || now < claim.at || now - claim.at >= trialTimeoutMs) return true
+    return Math.min(trialRetryMs, claim.at + trialTimeoutMs - now)
   }
 
-  /** A request calls `model` first at `now`: when it is tracked, its trial is in flight. */
-  claim(model: string, now: number): void {
-    if (this.#claimedAt.size > 0 && this.#claimedAt.has(model)) this.#claimedAt.set(model, now)
+  /**
+   * A request calls `model` first at `now`: when it is tracked, its trial is
+   * in flight, and the answer releases it (no trial in flight, the model still
+   * tracked) if it is still this claim: an outcome of the model, or a later
+   * claim, ended it already. Undefined when `model` is not tracked.
+   */
+  claim(model: string, now: number): (() => void) | undefined {
+    const claims = this.#claims
+    if (claims.size === 0 || !claims.has(model)) return undefined
+    const claim: Claim = { at: now }
+    claims.set(model, claim)
+    return () => {
+      if (claims.get(model) === claim) claims.set(model, idle)
+    }
   }
 
   /** A real call of `model` succeeded (or its entry was dropped): it is no longer tracked. */
   forget(model: string): void {
-    if (this.#claimedAt.size > 0) this.#claimedAt.delete(model)
+    if (this.#claims.size > 0) this.#claims.delete(model)
   }
 }

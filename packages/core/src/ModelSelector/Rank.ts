@@ -11,7 +11,7 @@ import { computeCost, holdUsage } from "../CostTracker/Price.js"
 import type { Availability, HealthChecker, ModelHealth } from "../HealthChecker.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
 import * as Reads from "./Reads.js"
-import type { ScoredModel, ScoreParts, SelectionInput } from "../ModelSelector.js"
+import type { ScoredModel, ScoreParts, SelectionInput, TrialClaim } from "../ModelSelector.js"
 import type { ModelPerformance, PerformanceMonitor } from "../PerformanceMonitor.js"
 import { type TrialBook, trialCalls } from "../PerformanceMonitor/Trials.js"
 import type { Headroom, KeysOf, RateLimiter } from "../RateLimiter.js"
@@ -383,16 +383,26 @@ export const calledFirst = (input: SelectionInput, ranked: ReadonlyArray<ScoredM
  * (after a host's review), never for a dry run: a model that the request
  * will not call keeps its trial for the next request that will. (A host's
  * review that does not answer at once lets other rankings run between this
- * one's scoring and its claim.)
+ * one's scoring and its claim.) The answer, when anything was claimed,
+ * releases both claims (`Ranking.trial`).
  */
 export const claimTrial = (
   input: SelectionInput,
   ranked: ReadonlyArray<ScoredModel>,
   onTrial: OnTrial | undefined,
-  claimHealthTrial: ((model: string) => void) | undefined
-): void => {
+  claimHealthTrial: ((model: string) => (() => void) | undefined) | undefined
+): TrialClaim | undefined => {
   const first = calledFirst(input, ranked)
-  if (first === undefined) return
-  if (onTrial !== undefined && onTrial.models.includes(first)) onTrial.book.claim(first, onTrial.now)
-  if (claimHealthTrial !== undefined) claimHealthTrial(first)
+  if (first === undefined) return undefined
+  const performance = onTrial !== undefined && onTrial.models.includes(first) ? onTrial.book.claim(first, onTrial.now) : undefined
+  const health = claimHealthTrial === undefined ? undefined : claimHealthTrial(first)
+  if (performance === undefined) return health === undefined ? undefined : { model: first, release: health }
+  if (health === undefined) return { model: first, release: performance }
+  return {
+    model: first,
+    release: () => {
+      performance()
+      health()
+    }
+  }
 }
