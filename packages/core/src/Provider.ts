@@ -115,6 +115,15 @@ export interface Provider {
    * Optional: an adapter without it serves every request.
    */
   readonly cannotServe?: ((request: ChatRequest, model: ModelMetadata) => Unsupported | undefined) | undefined
+  /**
+   * The output tokens a call of `request` on `model` takes from the
+   * provider's output limit when it starts (Anthropic's OTPM: the
+   * `max_tokens` the adapter sends), given the gateway's estimate of its
+   * prompt; the limiter holds it against that limit once the key's headers
+   * named it (`RateLimiter.reserve`). Plain code, called once per attempt.
+   * Optional: an adapter without it has no separate output limit.
+   */
+  readonly outputReservation?: ((request: ChatRequest, model: ModelMetadata, promptTokens: number) => number) | undefined
 }
 
 /** A request field a provider cannot honour, and why. */

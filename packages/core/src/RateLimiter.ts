@@ -16,6 +16,11 @@
  * rate limited until the first key has room again. The
  * algorithm, its memory bound and its error bound (refusals at most one bucket,
  * 1 s of 60 s, early; never an over-admission) are in `RateLimiter/SlidingWindow.ts`.
+ * A provider's separate output-token limit (Anthropic's OTPM, which charges
+ * each call's `max_tokens` up front) is followed on the window its headers
+ * came for (the key's) from the first answer that names it: each reservation's
+ * `outputTokens` is held against what is left of it until its reset, calls in
+ * flight counted, and settled to the output written (`RateLimiter/OutputLimit.ts`).
  *
  * Events: a `RateLimitWarning` once per window per dimension when usage reaches
  * `warningThreshold` of a limit; `RateLimited` when a model first refuses (or
@@ -103,14 +108,26 @@ export type KeysOf = (provider: string) => ReadonlyArray<string>
 export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
   RateLimiter,
   {
-    /** Hold room for one call of `estimatedTokens` on `model` (and `keyId`), or say when it will fit. */
-    readonly reserve: (model: ModelMetadata, estimatedTokens: number, keyId?: string) => Effect.Effect<Reservation, RateLimitExceeded>
+    /**
+     * Hold room for one call of `estimatedTokens` on `model` (and `keyId`), or
+     * say when it will fit. `outputTokens`: what the provider charges the call
+     * against its output limit when it starts (Anthropic: the `max_tokens`
+     * sent), held against that limit once the key's headers named it.
+     */
+    readonly reserve: (
+      model: ModelMetadata,
+      estimatedTokens: number,
+      keyId?: string,
+      outputTokens?: number
+    ) => Effect.Effect<Reservation, RateLimitExceeded>
     /**
      * Replace the estimate by the actual token count (refund or charge the
      * difference); `retried` more requests (the adapter's retries the provider
-     * answered, each counted by it) are added to the reservation's requests.
+     * answered, each counted by it) are added to the reservation's requests;
+     * `outputTokens`, the output written, settles the call's output reservation
+     * (absent: it stays held until the output limit's reset).
      */
-    readonly settle: (reservation: Reservation, actualTokens: number, retried?: number) => Effect.Effect<void>
+    readonly settle: (reservation: Reservation, actualTokens: number, retried?: number, outputTokens?: number) => Effect.Effect<void>
     /** The call failed before the provider counted it: give the capacity back. */
     readonly release: (reservation: Reservation) => Effect.Effect<void>
     /**
@@ -121,7 +138,8 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
      * provider blocking every usable key of the model blocks the model too,
      * until its first key frees (`RateLimiter/EveryKeyRefused.ts`): it is then
      * announced rate limited like a model whose window is full. Nothing is
-     * read unless the provider reports 0 or little remaining.
+     * read unless the provider reports 0 or little remaining, or an output
+     * limit (`limitOutputTokens` and `remainingOutputTokens`: always learned).
      */
     readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf) => Effect.Effect<void>
     /**
@@ -164,9 +182,17 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
       now: number,
       model: ModelMetadata,
       estimatedTokens: number,
-      keyId?: string
+      keyId?: string,
+      outputTokens?: number
     ) => Effect.Effect<Reservation, RateLimitExceeded>
-    readonly settleAt?: (config: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number, retried?: number) => Effect.Effect<void>
+    readonly settleAt?: (
+      config: GatewayConfigData,
+      now: number,
+      reservation: Reservation,
+      actualTokens: number,
+      retried?: number,
+      outputTokens?: number
+    ) => Effect.Effect<void>
     readonly releaseAt?: (config: GatewayConfigData, now: number, reservation: Reservation) => Effect.Effect<void>
     readonly headroomAllAt?: (
       config: GatewayConfigData,
@@ -250,21 +276,21 @@ export const makeWith = (options: {
   const nextId = () => `${instance}-${(++counter).toString(36)}`
   const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId, refusedKeys)
 
-  const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string) {
+  const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string, outputTokens?: number) {
     const { warningThreshold, windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
     const tokens = tokensOf(estimatedTokens)
     const reservation: Reservation = { id: nextId(), model: model.id, keyId, tokens, at: now }
-    const limits = limitsOf(model)
+    const ops = Steps.reserveOps(reservation.id, tokens, limitsOf(model), warningThreshold, keyId, outputTokens)
     if (keyId !== undefined) {
-      const onKey = yield* apply(model.id, keyId, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
+      const onKey = yield* apply(model.id, keyId, now, windowMs, ops.onKey)
       if (!onKey.ok) {
         refusedKeys.note(model.id, now + onKey.retryAfterMs)
         // Validation off (`, true`): the window's own typed outcome, as in Steps.ts.
         return yield* new RateLimitExceeded({ model: model.id, dimension: onKey.dimension, retryAfterMs: onKey.retryAfterMs }, true)
       }
     }
-    const onModel = yield* apply(model.id, undefined, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
+    const onModel = yield* apply(model.id, undefined, now, windowMs, ops.onModel)
     if (!onModel.ok) {
       if (keyId !== undefined) yield* apply(model.id, keyId, now, windowMs, { _tag: "Release", id: reservation.id, at: now })
       return yield* new RateLimitExceeded({ model: model.id, dimension: onModel.dimension, retryAfterMs: onModel.retryAfterMs }, true)
@@ -274,8 +300,8 @@ export const makeWith = (options: {
 
   const reserve = steps === undefined
     ? reserveEffect
-    : (model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-      withNow((settings, now) => steps.reserve(settings, now, model, estimatedTokens, keyId))
+    : (model: ModelMetadata, estimatedTokens: number, keyId?: string, outputTokens?: number) =>
+      withNow((settings, now) => steps.reserve(settings, now, model, estimatedTokens, keyId, outputTokens))
 
   const close = (reservation: Reservation, op: SlidingWindow.Op): Effect.Effect<void> =>
     steps === undefined
@@ -287,26 +313,37 @@ export const makeWith = (options: {
       })
       : withNow((settings, now) => steps.close(settings, now, reservation, op))
 
-  const settleOp = (reservation: Reservation, actualTokens: number, retried?: number): SlidingWindow.Op =>
-    retried === undefined || retried <= 0
+  const settleOp = (reservation: Reservation, actualTokens: number, retried?: number, outputTokens?: number): SlidingWindow.Op => {
+    const op: SlidingWindow.Op = retried === undefined || retried <= 0
       ? { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens) }
       : { _tag: "Settle", id: reservation.id, at: reservation.at, tokens: tokensOf(actualTokens), retried: Math.ceil(retried) }
+    return outputTokens === undefined ? op : { ...op, output: tokensOf(outputTokens) }
+  }
   const releaseOp = (reservation: Reservation): SlidingWindow.Op => ({ _tag: "Release", id: reservation.id, at: reservation.at })
 
-  const settle = (reservation: Reservation, actualTokens: number, retried?: number) =>
-    close(reservation, settleOp(reservation, actualTokens, retried))
+  const settle = (reservation: Reservation, actualTokens: number, retried?: number, outputTokens?: number) =>
+    close(reservation, settleOp(reservation, actualTokens, retried, outputTokens))
 
   const release = (reservation: Reservation) => close(reservation, releaseOp(reservation))
 
   const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf): Effect.Effect<void> => {
     const lowRequests = isLow(info.remainingRequests, info.limitRequests ?? model.rateLimits.rpm)
     const lowTokens = isLow(info.remainingTokens, info.limitTokens ?? model.rateLimits.tpm)
-    // Nothing to learn unless the provider reports little or 0 remaining (the usual answer: no step at all).
-    return info.remainingRequests !== 0 && info.remainingTokens !== 0 && !lowRequests && !lowTokens
+    const output = info.limitOutputTokens !== undefined && info.remainingOutputTokens !== undefined
+    // Nothing to learn unless the provider reports little or 0 remaining, or an output limit (the usual answer: no step at all).
+    return info.remainingRequests !== 0 && info.remainingTokens !== 0 && !lowRequests && !lowTokens && !output
       ? Effect.void
       : Effect.gen(function* () {
         const { windowMs } = yield* settings
         const now = yield* Clock.currentTimeMillis
+        if (output) {
+          yield* apply(model.id, keyId, now, windowMs, {
+            _tag: "Output",
+            limit: info.limitOutputTokens!,
+            remaining: info.remainingOutputTokens!,
+            until: now + (info.resetOutputTokensMs ?? 0)
+          })
+        }
         if (lowRequests || lowTokens) {
           const requestsUntil = lowRequests ? now + (info.resetRequestsMs ?? windowMs) : 0
           const tokensUntil = lowTokens ? now + (info.resetTokensMs ?? windowMs) : 0
@@ -373,19 +410,19 @@ export const makeWith = (options: {
   // The `…At` members: the same steps at the caller's time, on the running settings (see the interface).
   const at = steps === undefined
     ? {
-      reserveAt: (_c: GatewayConfigData, _now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-        reserve(model, estimatedTokens, keyId),
-      settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number, retried?: number) =>
-        settle(reservation, actualTokens, retried),
+      reserveAt: (_c: GatewayConfigData, _now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string, outputTokens?: number) =>
+        reserve(model, estimatedTokens, keyId, outputTokens),
+      settleAt: (_c: GatewayConfigData, _now: number, reservation: Reservation, actualTokens: number, retried?: number, outputTokens?: number) =>
+        settle(reservation, actualTokens, retried, outputTokens),
       releaseAt: (_c: GatewayConfigData, _now: number, reservation: Reservation) => release(reservation),
       headroomAllAt: (_c: GatewayConfigData, _now: number, requests: Requests, keysOf?: KeysOf, dryRun?: boolean) =>
         headroomAll(requests, keysOf, dryRun)
     }
     : {
-      reserveAt: (_c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string) =>
-        steps.reserve(running, now, model, estimatedTokens, keyId),
-      settleAt: (_c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number, retried?: number) =>
-        steps.close(running, now, reservation, settleOp(reservation, actualTokens, retried)),
+      reserveAt: (_c: GatewayConfigData, now: number, model: ModelMetadata, estimatedTokens: number, keyId?: string, outputTokens?: number) =>
+        steps.reserve(running, now, model, estimatedTokens, keyId, outputTokens),
+      settleAt: (_c: GatewayConfigData, now: number, reservation: Reservation, actualTokens: number, retried?: number, outputTokens?: number) =>
+        steps.close(running, now, reservation, settleOp(reservation, actualTokens, retried, outputTokens)),
       releaseAt: (_c: GatewayConfigData, now: number, reservation: Reservation) => steps.close(running, now, reservation, releaseOp(reservation)),
       headroomAllAt: (_c: GatewayConfigData, now: number, requests: Requests, keysOf?: KeysOf, dryRun?: boolean) =>
         steps.headroomAll(running, now, requests, keysOf, dryRun)

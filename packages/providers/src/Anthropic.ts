@@ -14,6 +14,7 @@ import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Erro
 import {
   fileMediaTypes,
   imageMediaTypes,
+  maxTokensOf,
   toAnthropicRequest,
   tooManyBreakpoints,
   unschemedJson,
@@ -132,7 +133,8 @@ export const make = (
         return yield* http.call(callInfoOf(model, key), request, () => Effect.void, { retry: false })
       })).pipe(Effect.withSpan("Anthropic.probe"))
 
-    return { id: providerId, requiresKey: true, chat, stream, probe, cannotServe: cannotServe(
+    // What a call takes from the key's output limit (OTPM) when it starts: the `max_tokens` it is sent with.
+    return { id: providerId, requiresKey: true, chat, stream, probe, outputReservation: maxTokensOf, cannotServe: cannotServe(
       providerId,
       manyChoices,
       unschemedJson,

@@ -80,4 +80,18 @@ describe("Anthropic input and output token limits", () => {
       assert.isTrue((yield* RateLimiter.pipe(Effect.flatMap((l) => l.headroom(model, 9_000, key)))).fits)
     }).pipe(Effect.provide(limiterLayer)))
 
+  it.effect("output low but not spent: Anthropic charges max_tokens up front, so a call whose max_tokens exceeds the output left waits for the output reset", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimiter
+      // 3 000 of 8 000 output tokens left, whole again in 7 s; input has room
+      const info = parseRateLimit(answerHeaders(0, [180_000, 6], [3_000, 7]), 0)
+      assert.deepStrictEqual([info?.limitOutputTokens, info?.remainingOutputTokens, info?.resetOutputTokensMs], [8_000, 3_000, 7_000])
+      yield* limiter.observe(model, info!, key)
+      const refused = yield* Effect.flip(limiter.reserve(model, 2_000, key, 4_096))
+      assert.strictEqual(refused.dimension, "provider")
+      assert.strictEqual(refused.retryAfterMs, 7_000)
+      yield* limiter.reserve(model, 2_000, key, 2_000)
+      yield* TestClock.adjust("7 seconds")
+      yield* limiter.reserve(model, 2_000, key, 4_096)
+    }).pipe(Effect.provide(limiterLayer)))
 })

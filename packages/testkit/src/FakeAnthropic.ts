@@ -33,8 +33,13 @@ export interface FakeAnthropicOptions {
   readonly contextWindow?: number
   /** Cached prompt tokens to report in usage when a request has no `cache_control` (default none; with one, its prompt cache decides). */
   readonly cache?: FakeCache
-  /** The limits it reports in `anthropic-ratelimit-*` headers (default 1000 requests, 100 000 tokens). */
-  readonly limits?: { readonly requests: number; readonly tokens: number }
+  /**
+   * The limits it reports in `anthropic-ratelimit-*` headers (default 1000
+   * requests, 100 000 tokens). With `outputTokens`, it also reports an output
+   * limit (`anthropic-ratelimit-output-tokens-*`, OTPM): that many less the
+   * output tokens of every answer so far, whole again in 60 s.
+   */
+  readonly limits?: { readonly requests: number; readonly tokens: number; readonly outputTokens?: number }
   /**
    * The instant (ms since the epoch) its `anthropic-ratelimit-*-reset` headers
    * count from, read at each answer (default: the real clock). Pin it to the
@@ -66,6 +71,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
   const promptCache = makePromptCache()
   let served = 0
   let usedTokens = 0
+  let usedOutput = 0
   let counter = 0
   const nextId = () => `${++counter}`.padStart(6, "0")
   const now = options.now ?? nowMs
@@ -82,7 +88,12 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
     "anthropic-ratelimit-requests-reset": resetAt(),
     "anthropic-ratelimit-tokens-limit": String(limits.tokens),
     "anthropic-ratelimit-tokens-remaining": String(Math.max(0, limits.tokens - usedTokens)),
-    "anthropic-ratelimit-tokens-reset": resetAt()
+    "anthropic-ratelimit-tokens-reset": resetAt(),
+    ...(limits.outputTokens === undefined ? {} : {
+      "anthropic-ratelimit-output-tokens-limit": String(limits.outputTokens),
+      "anthropic-ratelimit-output-tokens-remaining": String(Math.max(0, limits.outputTokens - usedOutput)),
+      "anthropic-ratelimit-output-tokens-reset": resetAt()
+    })
   })
 
   const messages = (json: unknown): FakeServer.Answer => {
@@ -98,6 +109,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
     const tokens = prompt + message.usage.output_tokens
     served++
     usedTokens += tokens
+    usedOutput += message.usage.output_tokens
     const headers = { "request-id": `req_fake_${id}`, ...limitHeaders() }
     return body["stream"] === true
       ? { _tag: "Stream", contentType: "text/event-stream", chunks: streamEvents(message), terminalChunks: 1, headers, tokens }

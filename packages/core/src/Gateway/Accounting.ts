@@ -95,10 +95,24 @@ const limitedTokens = (model: ModelMetadata, usage: Usage): number =>
 // The `…At` member when the service has it, else the plain method (test doubles, remote stores).
 const reserveBudget = (s: AccountingServices, c: GatewayConfigData, now: number, model: ModelMetadata, agentType: string | undefined, amount: PicoUsd) =>
   s.costs.reserveAt === undefined ? s.costs.reserve(model, agentType, amount) : s.costs.reserveAt(c, now, model, agentType, amount)
-const reserveLimit = (s: AccountingServices, c: GatewayConfigData, now: number, model: ModelMetadata, tokens: number, keyId: string | undefined) =>
-  s.limiter.reserveAt === undefined ? s.limiter.reserve(model, tokens, keyId) : s.limiter.reserveAt(c, now, model, tokens, keyId)
-const settleLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation, tokens: number, retried?: number) =>
-  s.limiter.settleAt === undefined ? s.limiter.settle(limit, tokens, retried) : s.limiter.settleAt(c, now, limit, tokens, retried)
+const reserveLimit = (
+  s: AccountingServices,
+  c: GatewayConfigData,
+  now: number,
+  model: ModelMetadata,
+  tokens: number,
+  keyId: string | undefined,
+  output: number | undefined
+) => s.limiter.reserveAt === undefined ? s.limiter.reserve(model, tokens, keyId, output) : s.limiter.reserveAt(c, now, model, tokens, keyId, output)
+const settleLimit = (
+  s: AccountingServices,
+  c: GatewayConfigData,
+  now: number,
+  limit: Reservation,
+  tokens: number,
+  retried: number | undefined,
+  output: number | undefined
+) => s.limiter.settleAt === undefined ? s.limiter.settle(limit, tokens, retried, output) : s.limiter.settleAt(c, now, limit, tokens, retried, output)
 const releaseLimit = (s: AccountingServices, c: GatewayConfigData, now: number, limit: Reservation) =>
   s.limiter.releaseAt === undefined ? s.limiter.release(limit) : s.limiter.releaseAt(c, now, limit)
 const commitCost = (s: AccountingServices, c: GatewayConfigData, now: number, budget: BudgetReservation, record: CostRecord) =>
@@ -113,7 +127,9 @@ const recordPerformance = (s: AccountingServices, c: GatewayConfigData, now: num
  * for cache writes (`cacheWrites`, their longest lifetime), which costs more
  * than fresh input, and all the output the provider may produce
  * (`maxOutputTokens`: without a `max_tokens` the provider answers up to the
- * model's output limit, not the estimator's default).
+ * model's output limit, not the estimator's default). `outputReservation`
+ * is what the provider takes from its output limit when the call starts
+ * (`Provider.outputReservation`), held against that limit by the limiter.
  */
 export const hold = (
   s: AccountingServices,
@@ -125,12 +141,13 @@ export const hold = (
   requirements: TaskRequirements,
   startedAt: number,
   cacheWrites?: "5m" | "1h" | undefined,
-  maxOutputTokens: number = outputTokens
+  maxOutputTokens: number = outputTokens,
+  outputReservation?: number
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
   const estimate: PicoUsd = s.costs.cost(model, holdUsage(promptTokens, Math.max(outputTokens, maxOutputTokens), cacheWrites))
   // `flatMapNow`: the `…At` members' answers are Exits, used at once (no Effect step per reservation).
   return flatMapNow(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) => {
-    const limit = reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id)
+    const limit = reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id, outputReservation)
     return Exit.isExit(limit) && Exit.isSuccess(limit)
       ? Effect.succeed<Held>({ config, model, key, limit: limit.value as Reservation, budget, startedAt })
       : Effect.matchEffect(limit, {
@@ -235,9 +252,10 @@ export const succeeded = (
 ): Effect.Effect<PicoUsd> => {
   const { cost, record } = charge(s, held, usage, outcome)
   const { config, limit } = held
+  const written = usage.completion_tokens
   const settled = rateLimit === undefined
-    ? settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried)
-    : flatMapNow(settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried), () => learn(s, held, rateLimit))
+    ? settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried, written)
+    : flatMapNow(settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried, written), () => learn(s, held, rateLimit))
   // Each service call is made when its step runs (flatMap thunks, or at once after an Exit: `flatMapNow`),
   // in the order of the generator it replaced.
   return flatMapNow(settled, () =>
@@ -326,10 +344,10 @@ export const failed = (
       : error.attempts === undefined
       ? (error.status === undefined ? 0 : 1) + (outcome.retried ?? 0)
       : error.attempts.filter((a) => a.status !== undefined).length
-    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, billed), answered - 1)
-    else if (answered > 0) yield* settleLimit(s, config, outcome.now, limit, 0, answered - 1)
-    // Sent, most likely, with no answer read: the provider counts it, at about its estimate.
-    else if (mayHaveBeenSent(error)) yield* settleLimit(s, config, outcome.now, limit, limit.tokens)
+    if (billed !== undefined) yield* settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, billed), answered - 1, billed.completion_tokens)
+    else if (answered > 0) yield* settleLimit(s, config, outcome.now, limit, 0, answered - 1, 0)
+    // Sent, most likely, with no answer read: the provider counts it, at about its estimate (its output reservation held).
+    else if (mayHaveBeenSent(error)) yield* settleLimit(s, config, outcome.now, limit, limit.tokens, undefined, undefined)
     else yield* releaseLimit(s, config, outcome.now, limit)
     yield* refused(s, held, error)
     const charged = billed === undefined ? undefined : charge(s, held, billed, outcome)
@@ -364,7 +382,7 @@ export const failedAfterOutput = (
 ): Effect.Effect<PicoUsd> =>
   Effect.gen(function* () {
     const { config, limit } = held
-    yield* settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried)
+    yield* settleLimit(s, config, outcome.now, limit, limitedTokens(held.model, usage), outcome.retried, usage.completion_tokens)
     const { cost, record } = charge(s, held, usage, outcome)
     yield* commitCost(s, config, outcome.now, held.budget, record)
     yield* recordPerformance(

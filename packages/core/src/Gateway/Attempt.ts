@@ -165,6 +165,7 @@ const attemptOn = <A, B>(
       // typed data, already checked where they entered (test/HotPathSchemas.test.ts checks what is built).
       return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }, true))
     }
+    const outputReservation = provider.outputReservation
     return Effect.uninterruptibleMask((restore) => {
       const holdOn = (key: ProviderKey | undefined) =>
         Accounting.hold(
@@ -177,7 +178,8 @@ const attemptOn = <A, B>(
           requirements,
           clock.unsafeCurrentTimeMillis(),
           cacheWrites,
-          mostOutputTokens(request, model)
+          mostOutputTokens(request, model),
+          outputReservation === undefined ? undefined : outputReservation(request, model, promptTokensOn(model))
         )
       /**
        * Hold on `key`; when the limiter refuses it (that key is rate limited, e.g. after its

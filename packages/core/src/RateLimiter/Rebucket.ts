@@ -10,7 +10,7 @@
  * counted as made earlier than it was, so it never leaves the new window
  * early, and the limiter's error stays one-sided (refusals at most one old
  * bucket early; never an over-admission). Buckets that lie wholly before the
- * new window are dropped; the provider's block and count of what is left,
+ * new window are dropped; the provider's block and counts of what is left (its output limit's too),
  * the warning times and the limited flag are kept. `Settle` and `Release` find a moved reservation by
  * its id (`SlidingWindow.step`).
  */
@@ -33,6 +33,8 @@ export const rebucket = (state: WindowState, now: number, windowMs: number): Win
   })
   next.blockedUntil = state.blockedUntil
   next.providerLeft = state.providerLeft === undefined ? undefined : { ...state.providerLeft }
+  if (state.output !== undefined) next.output = { ...state.output }
+  if (state.openOutput !== undefined) next.openOutput = new Map(state.openOutput)
   next.warnedUntil = [state.warnedUntil[0], state.warnedUntil[1]]
   next.limited = state.limited
   next.limitedUntil = state.limitedUntil

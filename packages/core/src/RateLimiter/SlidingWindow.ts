@@ -34,6 +34,13 @@
  * when it was learned (they may not have reached the provider yet).
  * This is the instance's own view (not shared between instances).
  *
+ * A provider's separate limit on output tokens (Anthropic's OTPM, which it
+ * charges each call's `max_tokens` when the call starts and settles to the
+ * actual output at its end) is followed the same way once its headers named it
+ * (`Output`, `RateLimiter/OutputLimit.ts`): each reservation that names an
+ * output reservation is held against what is left of it until its reset,
+ * calls in flight counted, and its settle gives back what it did not write.
+ *
  * A state built for another window length is carried over to the new one by
  * `RateLimiter/Rebucket.ts` (a reload changed `rateLimits.windowMs`).
  *
@@ -45,6 +52,8 @@
  * here too. While several instances run, each admits between two syncs at
  * most its share of the room left at the first (`SharedCounts.instances`).
  */
+
+import * as OutputLimit from "./OutputLimit.js"
 
 /** Buckets per window. */
 export const BUCKETS = 60
@@ -66,6 +75,10 @@ export interface WindowState {
   blockedUntil: number
   /** What the provider said is left (less the calls open then, less what was admitted since), until its resets. */
   providerLeft?: ProviderLeft | undefined
+  /** The provider's output-token limit and what is left of it (`RateLimiter/OutputLimit.ts`), once its headers named it. */
+  output?: OutputLimit.OutputLeft | undefined
+  /** The output reservations of the open calls that named one: id -> output tokens held. */
+  openOutput?: Map<string, number> | undefined
   /** No new warning for requests / tokens before these instants. */
   warnedUntil: [number, number]
   /** 1 while the key reads as rate limited (a refusal or provider block), until `limitedUntil`. */
@@ -146,11 +159,31 @@ export interface Limits {
 
 /** One operation on a key's state. */
 export type Op =
-  | { readonly _tag: "Reserve"; readonly id: string; readonly tokens: number; readonly limits: Limits; readonly warnAt: number | undefined }
-  /** `retried`: more requests of the same call (the adapter's retries the provider counted), added to its bucket. */
-  | { readonly _tag: "Settle"; readonly id: string; readonly at: number; readonly tokens: number; readonly retried?: number | undefined }
+  /** `output`: the output tokens the provider holds for the call when it starts (its `max_tokens`), where it has an output limit. */
+  | {
+    readonly _tag: "Reserve"
+    readonly id: string
+    readonly tokens: number
+    readonly limits: Limits
+    readonly warnAt: number | undefined
+    readonly output?: number | undefined
+  }
+  /**
+   * `retried`: more requests of the same call (the adapter's retries the provider counted), added to its bucket.
+   * `output`: the output tokens the call wrote (absent: its output reservation stays held).
+   */
+  | {
+    readonly _tag: "Settle"
+    readonly id: string
+    readonly at: number
+    readonly tokens: number
+    readonly retried?: number | undefined
+    readonly output?: number | undefined
+  }
   | { readonly _tag: "Release"; readonly id: string; readonly at: number }
   | { readonly _tag: "Block"; readonly until: number }
+  /** The provider's output-token limit, what is left of it and when it is whole again (`RateLimiter/OutputLimit.ts`). */
+  | { readonly _tag: "Output"; readonly limit: number; readonly remaining: number; readonly until: number }
   /**
    * The provider's count of what is left (absent: not reported), each until
    * its reset: replaces what an earlier one said of that dimension.
@@ -216,6 +249,7 @@ const slotOf = (epoch: number) => epoch % slots
 export const idleAt = (state: WindowState): number => {
   let at = Math.max(state.blockedUntil, state.limitedUntil, state.warnedUntil[0], state.warnedUntil[1])
   if (state.providerLeft !== undefined) at = Math.max(at, state.providerLeft.requestsUntil, state.providerLeft.tokensUntil)
+  if (state.output !== undefined) at = Math.max(at, state.output.until)
   for (const epoch of state.epochs) if (epoch !== -1) at = Math.max(at, (epoch + BUCKETS + 1) * state.bucketMs)
   return at
 }
@@ -261,7 +295,7 @@ const waitForProvider = (left: ProviderLeft | undefined, now: number, tokens: nu
   return Math.max(requests, forTokens)
 }
 
-const check = (state: WindowState, now: number, tokens: number, limits: Limits) => {
+const check = (state: WindowState, now: number, tokens: number, limits: Limits, output = 0) => {
   const k = Math.floor(now / state.bucketMs)
   // Fast path, no allocation: sum the live buckets; when the request fits and no provider block
   // holds, every wait is 0 (as `waitFor` would say) and the window need not be built.
@@ -291,7 +325,7 @@ const check = (state: WindowState, now: number, tokens: number, limits: Limits) 
     if (shared.blockedUntil > blockedUntil) blockedUntil = shared.blockedUntil
     if (shared.instances > 1) overShare = outsideShare(shared, ownRequests, ownTokens, tokens, limits)
   }
-  const waitLeft = waitForProvider(state.providerLeft, now, tokens)
+  const waitLeft = Math.max(waitForProvider(state.providerLeft, now, tokens), OutputLimit.waitFor(state.output, now, output))
   if (requestsUsed + 1 <= limits.rpm && tokensUsed + tokens <= limits.tpm && blockedUntil <= now && waitLeft === 0 && overShare === 0) {
     return { k, ok: true, retryAfterMs: 0, dimension: "requests" as Outcome["dimension"], requestsUsed, tokensUsed }
   }
@@ -350,6 +384,14 @@ const limit = (state: WindowState, now: number, dimension: Outcome["dimension"],
   }
 }
 
+/** Drop the open reservations of slot `s` (its bucket left the window), their output reservations with them. */
+const clearOpen = (state: WindowState, s: number) => {
+  const open = state.open[s]!
+  const openOutput = state.openOutput
+  if (openOutput !== undefined && openOutput.size > 0) for (const id of open.keys()) openOutput.delete(id)
+  open.clear()
+}
+
 /** The slot of bucket `k`, recycled (emptied) first if it held an older bucket. */
 const claim = (state: WindowState, k: number) => {
   const s = slotOf(k)
@@ -357,7 +399,7 @@ const claim = (state: WindowState, k: number) => {
     state.epochs[s] = k
     state.requests[s] = 0
     state.tokens[s] = 0
-    state.open[s]!.clear()
+    clearOpen(state, s)
   }
   return s
 }
@@ -394,7 +436,7 @@ const prune = (state: WindowState, k: number) => {
       state.epochs[s] = -1
       state.requests[s] = 0
       state.tokens[s] = 0
-      state.open[s]!.clear()
+      clearOpen(state, s)
     }
   }
 }
@@ -481,6 +523,7 @@ export const ownCounts = (state: WindowState, fromEpoch: number): Array<BucketCo
 export const step = (state: WindowState, now: number, op: Op): Outcome => {
   const signals: Array<Signal> = []
   prune(state, Math.floor(now / state.bucketMs))
+  if (state.output !== undefined) OutputLimit.roll(state.output, now, state.bucketMs * BUCKETS, state.openOutput)
   switch (op._tag) {
     case "Peek": {
       const quiet = op.quiet === true
@@ -493,7 +536,8 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
     }
     case "Reserve": {
       resetIfRoom(state, now, op.limits, signals)
-      const c = check(state, now, op.tokens, op.limits)
+      const output = op.output === undefined ? 0 : OutputLimit.held(state.output, op.output)
+      const c = check(state, now, op.tokens, op.limits, output)
       if (!c.ok) {
         limit(state, now, c.dimension, c.retryAfterMs, signals)
         return { ok: false, dimension: c.dimension, retryAfterMs: c.retryAfterMs, requestsUsed: c.requestsUsed, tokensUsed: c.tokensUsed, signals }
@@ -502,6 +546,7 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
       state.requests[s] = state.requests[s]! + 1
       state.tokens[s] = state.tokens[s]! + op.tokens
       state.open[s]!.set(op.id, op.tokens)
+      if (output > 0) OutputLimit.take(state, op.id, output)
       const left = state.providerLeft
       if (left !== undefined) {
         if (left.requestsUntil > now) left.requests -= 1
@@ -531,6 +576,7 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
         if (op.retried !== undefined) state.requests[s] = state.requests[s]! + op.retried
         open.delete(op.id)
       }
+      if (state.openOutput !== undefined) OutputLimit.giveBack(state, op.id, op.output)
       return noChange(signals)
     }
     case "Release": {
@@ -541,6 +587,7 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
         state.requests[s] = Math.max(0, state.requests[s]! - 1)
         open.delete(op.id)
       }
+      if (state.openOutput !== undefined) OutputLimit.giveBack(state, op.id, 0)
       return noChange(signals)
     }
     case "Remaining": {
@@ -562,6 +609,10 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
         left.tokensUntil = op.tokensUntil
       }
       state.providerLeft = left.requestsUntil > now || left.tokensUntil > now ? left : undefined
+      return noChange(signals)
+    }
+    case "Output": {
+      OutputLimit.learn(state, now, op.limit, op.remaining, op.until, state.bucketMs * BUCKETS)
       return noChange(signals)
     }
     case "Block": {

@@ -39,6 +39,23 @@ export const tokensOf = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.ce
 /** The limits of a model. */
 export const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
 
+/**
+ * The Reserve ops of a reservation on its key's window (with `keyId`) and its
+ * model's: the call's output reservation (`outputTokens`) goes on the window
+ * its provider's headers are learned for, the key's, else the model's.
+ */
+export const reserveOps = (
+  id: string,
+  tokens: number,
+  limits: SlidingWindow.Limits,
+  warnAt: number | undefined,
+  keyId: string | undefined,
+  outputTokens: number | undefined
+): { readonly onKey: SlidingWindow.Op; readonly onModel: SlidingWindow.Op } => ({
+  onKey: { _tag: "Reserve", id, tokens, limits, warnAt: undefined, output: outputTokens },
+  onModel: { _tag: "Reserve", id, tokens, limits, warnAt, output: keyId === undefined ? outputTokens : undefined }
+})
+
 /** The peek of a request of `estimatedTokens` on `model`: `quiet` (reads only) on a dry run. */
 export const peekOp = (model: ModelMetadata, estimatedTokens: number, dryRun: boolean | undefined): SlidingWindow.Op =>
   dryRun === true
@@ -92,23 +109,24 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
   const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
     Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
 
-  /** A whole reservation. */
+  /** A whole reservation; `outputTokens`: the call's output reservation at the provider (`RateLimiter.reserve`). */
   const reserve = (
     { warningThreshold, windowMs }: Settings,
     now: number,
     model: ModelMetadata,
     estimatedTokens: number,
-    keyId: string | undefined
+    keyId: string | undefined,
+    outputTokens?: number
   ): Effect.Effect<Reservation, RateLimitExceeded> => {
     const tokens = tokensOf(estimatedTokens)
     const reservation: Reservation = { id: nextId(), model: model.id, keyId, tokens, at: now }
-    const limits = limitsOf(model)
+    const ops = reserveOps(reservation.id, tokens, limitsOf(model), warningThreshold, keyId, outputTokens)
     const emitted: Array<Emitted> = []
     let refused: RateLimitExceeded | undefined
     // Refusals are built with validation off (`, true`): the window's own typed outcome (retryAfterMs >= 0),
     // built per refused reservation; test/HotPathSchemas.test.ts checks them against the Schema.
     if (keyId !== undefined) {
-      const onKey = apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: undefined })
+      const onKey = apply(storeKey(model.id, keyId), now, windowMs, ops.onKey)
       if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
       if (!onKey.ok) {
         refusedKeys.note(model.id, now + onKey.retryAfterMs)
@@ -116,7 +134,7 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
       }
     }
     if (refused === undefined) {
-      const onModel = apply(model.id, now, windowMs, { _tag: "Reserve", id: reservation.id, tokens, limits, warnAt: warningThreshold })
+      const onModel = apply(model.id, now, windowMs, ops.onModel)
       if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
       if (!onModel.ok) {
         if (keyId !== undefined) apply(storeKey(model.id, keyId), now, windowMs, { _tag: "Release", id: reservation.id, at: now })

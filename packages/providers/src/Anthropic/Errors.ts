@@ -48,14 +48,14 @@ const tokenLimit = (headers: Headers.Headers, kind: string, nowMs: number) => ({
 })
 
 /**
- * The token limit a next request runs into. Anthropic counts input (ITPM) and
- * output (OTPM) tokens apart, and its `tokens-*` is their sum (or a
- * workspace's total limit when one applies), which hides either one running
+ * The token limit a next request's prompt runs into. Anthropic counts input
+ * (ITPM) and output (OTPM) tokens apart, and its `tokens-*` is their sum (or
+ * a workspace's total limit when one applies), which hides either one running
  * out. A request is held by the input limit (the registry's `tpm` is it) or
  * `tokens-*`, whichever has less remaining; once output is spent (0
  * remaining) every request is refused until the output reset. Output that is
- * low but not spent holds nothing back: OTPM counts the tokens generated,
- * not `max_tokens`.
+ * low but not spent is the output limit's own (`outputOf`): Anthropic charges
+ * each request's `max_tokens` against it when the request starts.
  */
 const tokensOf = (headers: Headers.Headers, nowMs: number) => {
   const input = tokenLimit(headers, "input-tokens", nowMs)
@@ -70,19 +70,25 @@ const tokensOf = (headers: Headers.Headers, nowMs: number) => {
 }
 
 /**
- * `anthropic-ratelimit-requests-*`, and of the token headers the limit a next
- * request runs into (`tokensOf`: input, `tokens-*` or spent output), as
- * RateLimitInfo; undefined when none is present.
+ * `anthropic-ratelimit-requests-*`; of the token headers the limit a next
+ * request's prompt runs into (`tokensOf`: input, `tokens-*` or spent output);
+ * and the output limit (`output-tokens-*`, OTPM), which the limiter holds
+ * each call's `max_tokens` against (`RateLimiter.observe`); as
+ * RateLimitInfo, undefined when none is present.
  */
 export const parseRateLimit = (headers: Headers.Headers, nowMs: number): RateLimitInfo | undefined => {
   const tokens = tokensOf(headers, nowMs)
+  const output = tokenLimit(headers, "output-tokens", nowMs)
   const fields = compact({
     limitRequests: parseCount(header(headers, "anthropic-ratelimit-requests-limit")),
     limitTokens: tokens.limit,
     remainingRequests: parseCount(header(headers, "anthropic-ratelimit-requests-remaining")),
     remainingTokens: tokens.remaining,
     resetRequestsMs: resetMs(headers, "anthropic-ratelimit-requests-reset", nowMs),
-    resetTokensMs: tokens.resetMs
+    resetTokensMs: tokens.resetMs,
+    limitOutputTokens: output.limit,
+    remainingOutputTokens: output.remaining,
+    resetOutputTokensMs: output.resetMs
   })
   return Object.keys(fields).length === 0 ? undefined : new RateLimitInfo(fields)
 }

@@ -378,10 +378,18 @@ const leastDefaultOutput = 1_024
  * `max_tokens` over its context window, so a long prompt sent with the whole
  * output limit would fail on a model that can serve it.
  */
-const defaultMaxTokens = (request: ChatRequest, model: ModelMetadata): number => {
-  const room = model.contextWindow - Math.ceil(estimatePromptTokens(request, model) * 1.1)
+const defaultMaxTokens = (model: ModelMetadata, promptTokens: number): number => {
+  const room = model.contextWindow - Math.ceil(promptTokens * 1.1)
   return Math.max(Math.min(model.maxOutputTokens, room), Math.min(model.maxOutputTokens, leastDefaultOutput))
 }
+
+/**
+ * The `max_tokens` a request is sent with (`toAnthropicRequest`), given its
+ * prompt's estimate (`promptTokens`, estimated when not given): what Anthropic
+ * takes from the key's output limit (OTPM) when the request starts.
+ */
+export const maxTokensOf = (request: ChatRequest, model: ModelMetadata, promptTokens?: number): number =>
+  request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(model, promptTokens ?? estimatePromptTokens(request, model))
 
 /** Anthropic's tool_use ids: letters, digits, `_` and `-` (another provider's or a client's may hold others, such as `functions.f:0`). */
 const isToolUseId = (id: string): boolean => /^[a-zA-Z0-9_-]+$/.test(id)
@@ -415,7 +423,7 @@ export const toAnthropicRequest = (
   const endUser = endUserOf(request)
   const body: AnthropicRequest = {
     model: model.providerModel,
-    max_tokens: request.max_completion_tokens ?? request.max_tokens ?? defaultMaxTokens(request, model),
+    max_tokens: maxTokensOf(request, model),
     messages: withTrimmedPrefill(translated.right.messages),
     ...(translated.right.system !== undefined ? { system: translated.right.system } : {}),
     ...(request.temperature != null ? { temperature: Math.min(request.temperature, 1) } : {}),
