@@ -12,9 +12,14 @@
  *   definitions are counted as their JSON text; a tool result's id as at
  *   most 40 characters (what OpenAI is sent). An image is 85 tokens at
  *   `detail: "low"`, else 765 (a 1024x1024 image at high detail).
- * - Every other model: `ceil(characters / 4)` of the text, 4 tokens of framing
- *   per message and 3 for the reply; an image is 1,600 tokens (Anthropic's cap
- *   for one image; Gemini uses 258 per tile).
+ * - Every other model (Claude, Gemini, Ollama): a count by writing system
+ *   (`heuristicTokens`): a quarter of a token per ASCII character, so English
+ *   stays at `ceil(characters / 4)`, but a token per Chinese, Japanese or
+ *   Korean character or accented Latin letter, three quarters per Indic or
+ *   Thai character, half per Cyrillic, Greek, Hebrew or Arabic letter and
+ *   three per emoji; 4 tokens of framing per message and 3 for
+ *   the reply; an image is 1,600 tokens (Anthropic's cap for one image;
+ *   Gemini uses 258 per tile).
  * - Audio and file parts: 1,000 tokens each, for every model.
  *
  * Counts are estimates: they round up where a provider's framing is unknown,
@@ -31,7 +36,7 @@ export const defaultMaxOutputTokens = 1024
 /** Tokens assumed for an audio or file part. */
 export const nonTextPartTokens = 1_000
 
-/** The tokenizer used for a model: an OpenAI BPE encoding, or the chars/4 heuristic. */
+/** The tokenizer used for a model: an OpenAI BPE encoding, or the by-script heuristic (`heuristicTokens`). */
 export type Encoding = "o200k_base" | "cl100k_base" | "heuristic"
 
 const openAiName = /^(gpt-|o\d|chatgpt-|text-|davinci|babbage|codex)/
@@ -101,9 +106,61 @@ export const countText = (text: string, encoding: Encoding): number => {
     case "cl100k_base":
       return cl100k.get(text)
     case "heuristic":
-      return Math.ceil(text.length / 4)
+      return heuristicTokens(text)
   }
 }
+
+/**
+ * Tokens of `text` for a model whose tokenizer is not at hand (Claude,
+ * Gemini, Ollama), by writing system, in one pass over its UTF-16 code units
+ * (counted in quarter tokens):
+ *
+ * | code units | tokens each | what |
+ * | --- | --- | --- |
+ * | U+0000-U+007F | 1/4 | ASCII: English, code, JSON |
+ * | U+0080-U+036F | 1 | Latin-1, Latin Extended, IPA, combining accents |
+ * | U+0370-U+07FF | 1/2 | Greek, Cyrillic, Armenian, Hebrew, Arabic, Syriac |
+ * | U+0800-U+2FFF | 3/4 | Indic, Thai, Georgian, Vietnamese, punctuation, symbols |
+ * | U+3000-U+FFFF | 1 | CJK, kana, Hangul, fullwidth forms |
+ * | surrogates | 3/2 | a character beyond the BMP (emoji): 3 tokens |
+ *
+ * Why: Google's guide to Gemini's tokens (ai.google.dev/gemini-api/docs/tokens)
+ * gives a token as about 4 characters of English, hence a quarter for
+ * ASCII, which keeps English at `ceil(characters / 4)` as before. Other
+ * scripts are split far more finely: Cohere's multilingual tokenizer (its
+ * model card, on Wikipedia text) averages 1.1 characters a token in Chinese,
+ * 1.3 in Japanese, 2.0 in Korean, 3.6 in Arabic; DeepSeek's documentation
+ * gives 0.6 tokens a Chinese character against 0.3 an English one. Claude's
+ * tokenizer is not public (a published comparison has it making 16-30% more
+ * tokens than GPT-4o's of the same English), so the factors sit between the
+ * two OpenAI encodings at hand, measured on sentences of each script:
+ * o200k_base (200k entries; 0.25-0.4 tokens a letter of the alphabets above,
+ * 0.3 an Indic or Thai character, 0.5-0.7 a CJK one) and cl100k_base (100k;
+ * 0.6-1 a letter, 1 an Indic, Thai or CJK character). A Latin letter with an
+ * accent splits the word it is in, about a token more. For each non-Latin
+ * script the estimate is at least o200k's count and at most about 2.4 times
+ * it (Hindi; Russian 1.9): a Gemini model, whose vocabulary is as large, may
+ * be reserved that much too many, and the rate limiter settles the real
+ * usage after the call.
+ *
+ * Cost: a regular expression (native) finds the first non-ASCII character,
+ * so English text costs well under a microsecond a kilobyte, other scripts
+ * about a microsecond or two. Not memoised: looking up a request's new
+ * string in a Map (hash, then compare) costs about as much as the pass.
+ */
+const heuristicTokens = (text: string): number => {
+  const firstNonAscii = text.search(nonAscii)
+  if (firstNonAscii < 0) return Math.ceil(text.length / 4)
+  let quarters = firstNonAscii
+  for (let i = firstNonAscii; i < text.length; i++) quarters += quartersOf(text.charCodeAt(i))
+  return Math.ceil(quarters / 4)
+}
+
+/** Quarter tokens of one UTF-16 code unit (see `heuristicTokens`). */
+const quartersOf = (c: number): number =>
+  c < 0x80 ? 1 : c < 0x370 ? 4 : c < 0x800 ? 2 : c < 0x3000 ? 3 : c < 0xd800 || c > 0xdfff ? 4 : 6
+
+const nonAscii = /[^\x00-\x7f]/
 
 type Part = { readonly type: string } & Record<string, unknown>
 
@@ -159,7 +216,7 @@ export const estimatePromptTokens = (request: ChatRequest, model: ModelMetadata)
 
 /**
  * Estimated prompt tokens of `request` before a model is known (an `auto`
- * request's ranking): the chars / 4 heuristic, with tool definitions and
+ * request's ranking): the by-script heuristic, with tool definitions and
  * images, audio and files counted as such (not as the characters of their
  * base64 data).
  */

@@ -4,7 +4,8 @@
  * window plus its output never goes to it, and one that fits is not ruled
  * out. The estimate counts what a provider counts: tool definitions are
  * tokens; an inline image is an image (TokenEstimator: at most 1,600 tokens),
- * not the characters of its base64 `data:` URL.
+ * not the characters of its base64 `data:` URL; Chinese text is about a token
+ * a character, not four characters a token.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatRequest } from "@modelgate/domain/Chat"
@@ -44,6 +45,19 @@ describe("ModelSelector: the context window of an auto request", () => {
         function: { name: `tool_${i}`, description: "d".repeat(1_000), parameters: { type: "object", properties: {} } }
       }))
       const request: ChatRequest = { model: "auto", messages: [{ role: "user", content: "hi" }], tools }
+      const ranking = yield* selector.rank(selectionInputOf(request, requirements, undefined, undefined))
+      assert.deepStrictEqual(ranking.ranked.map((s) => s.model.id), ["large"])
+      assert.include(ranking.excluded.find((e) => e.model === "small")?.reason, "context window 8000 <")
+    }))
+
+  it.effect("a Chinese prompt counts about a token a character: one larger than a window goes to the larger model", () =>
+    Effect.gen(function*() {
+      const { selector } = yield* setupSelector([
+        model("small", { provider: "anthropic", providerModel: "claude-small", contextWindow: 8_000 }),
+        model("large", { provider: "anthropic", providerModel: "claude-large", contextWindow: 200_000 })
+      ])
+      // 10,000 characters of Chinese: Claude counts about 10,000 tokens (not 2,500) with the 1,024 of output.
+      const request: ChatRequest = { model: "auto", messages: [{ role: "user", content: "北京是中国的首都。".repeat(1_112) }] }
       const ranking = yield* selector.rank(selectionInputOf(request, requirements, undefined, undefined))
       assert.deepStrictEqual(ranking.ranked.map((s) => s.model.id), ["large"])
       assert.include(ranking.excluded.find((e) => e.model === "small")?.reason, "context window 8000 <")

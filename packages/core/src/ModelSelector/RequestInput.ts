@@ -29,7 +29,7 @@ export const impliedCapabilities = (request: ChatRequest): ReadonlyArray<Capabil
 
 /**
  * What `request` asks of the ranking: exact prompt tokens for a named model
- * (`explicit`; for `auto`, the chars / 4 heuristic: `roughPromptTokens`), the output per choice (and whether the
+ * (`explicit`; for `auto`, the by-script heuristic: `roughPromptTokens`), the output per choice (and whether the
  * request named it) and the `n` choices, the named model and its fallbacks
  * as `only` (the fallbacks held to what the request's content needs:
  * `fallbackCapabilities`, read only when there are fallbacks), and what each

@@ -2,10 +2,15 @@
  * Token estimates for answers whose provider reported no usage. Counts made
  * here are always marked `estimated: true`.
  */
+import { countText } from "@modelgate/core/TokenEstimator"
 import type { ChatMessage, ChatRequest, Usage } from "@modelgate/domain/Chat"
 
-/** Roughly four characters per token, never zero for non-empty text. */
-export const estimateTokens = (text: string): number => Math.ceil(text.length / 4)
+/**
+ * Tokens of `text` by TokenEstimator's by-script heuristic: four ASCII
+ * characters a token, about a token a Chinese, Japanese or Korean character;
+ * never zero for non-empty text.
+ */
+export const estimateTokens = (text: string): number => countText(text, "heuristic")
 
 const messageText = (message: ChatMessage): string => {
   const content = message.content
