@@ -68,6 +68,25 @@ export interface AnswerMeta {
   readonly costUsd: number | undefined
 }
 
+/**
+ * What a request that failed had done once it tried a model (an attempt
+ * began on it: its provider was called, or the gateway's own limit or budget
+ * refused it there): the last model tried, how many times it moved on to
+ * another model, and what it was charged in all (answers a provider billed
+ * but that could not be used; the sum of its cost records). The HTTP server
+ * sends it as the error answer's `x-modelgate-*` headers.
+ */
+export interface FailureMeta {
+  readonly requestId: string
+  /** The last model tried, and its provider. */
+  readonly model: string
+  readonly provider: string
+  /** Moves to another model: the models tried less one. */
+  readonly failovers: number
+  /** What the request was charged, in USD (0 when nothing was billed). */
+  readonly costUsd: number
+}
+
 /** A streamed answer: its metadata (fixed before the first byte) and its chunks. */
 export interface StreamAnswer {
   readonly meta: AnswerMeta
@@ -114,6 +133,13 @@ export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
       requirements: TaskRequirements,
       options?: RequestOptions
     ) => Effect.Effect<StreamAnswer, GatewayError>
+    /**
+     * What a request had done when `complete` or `stream` failed with
+     * `error`: undefined when it failed before trying any model (a bad
+     * request, an unknown model, nothing eligible). Optional: a gateway of
+     * one's own (a test double) may leave it out.
+     */
+    readonly failureMeta?: ((error: GatewayError) => FailureMeta | undefined) | undefined
   }
 >() {}
 
@@ -155,7 +181,10 @@ export const make = Effect.map(Services.make, (s) => {
         ))
     )
 
-  return Gateway.of({ complete, stream })
+  // Kept by the failed request's error object (`Attempt.ts` sets it): nothing to clean up, no cost on success.
+  const failureMeta = (error: GatewayError) => s.failures.get(error)
+
+  return Gateway.of({ complete, stream, failureMeta })
 })
 
 /** The live gateway; every subsystem service is provided by the caller (see `GatewayLive` in `@modelgate/node`). */

@@ -7,7 +7,7 @@
 import type { Headers, HttpServerRequest } from "@effect/platform"
 import { HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { type AnswerMeta, Gateway, type GatewayError, type RequestOptions, type StreamAnswer } from "@modelgate/core/Gateway"
+import { type AnswerMeta, type FailureMeta, Gateway, type GatewayError, type RequestOptions, type StreamAnswer } from "@modelgate/core/Gateway"
 import { GatewayConfig } from "@modelgate/core/GatewayConfig"
 import type { VirtualKey } from "@modelgate/core/GatewayConfigSchema"
 import { ChatRequest, type ChatResponse } from "@modelgate/domain/Chat"
@@ -144,8 +144,20 @@ const parse = (
   })
 }
 
-const failureHeaders = (error: ApiError, requestId: string): Record<string, string> =>
-  error.status === 413 ? { "x-request-id": requestId, connection: "close" } : { "x-request-id": requestId }
+/**
+ * The headers of an error answer: its `x-request-id` always; once the request
+ * tried a model (`Gateway.failureMeta`), the `x-modelgate-*` headers of a
+ * success as well, naming the last model tried, the failovers made and what
+ * the request was charged (`0`, or what its failed attempts' providers billed).
+ */
+const failureHeaders = (error: ApiError, requestId: string, meta?: FailureMeta): Record<string, string> => {
+  // The gateway's id of the request is the server's (`options.requestId`): anything else is not this request's.
+  const headers: Record<string, string> = meta === undefined || meta.requestId !== requestId
+    ? { "x-request-id": requestId }
+    : metaHeaders({ ...meta, cacheHit: false })
+  if (error.status === 413) headers["connection"] = "close"
+  return headers
+}
 
 const toApi = (error: ApiError | GatewayError): ApiError => (error._tag === "ApiError" ? error : fromGatewayError(error))
 
@@ -191,6 +203,12 @@ export const make = (
   virtualKeyOf: (headers: Headers.Headers) => VirtualKey | undefined = () => undefined
 ): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig | Scope.Scope> => Effect.gen(function* () {
   const gateway = yield* Gateway
+  // A failed request's answer: its error and headers (what it did, when it tried a model).
+  const failed = (e: ApiError | GatewayError, requestId: string): { readonly error: ApiError; readonly headers: Record<string, string> } => {
+    if (e._tag === "ApiError") return { error: e, headers: failureHeaders(e, requestId) }
+    const error = fromGatewayError(e)
+    return { error, headers: failureHeaders(error, requestId, gateway.failureMeta?.(e)) }
+  }
   const server = (yield* (yield* GatewayConfig).get).server
   const maxBytes = server.maxBodyBytes
   // Read once at start, as the rest of `server`.
@@ -285,8 +303,8 @@ export const make = (
         return Effect.as(Effect.logError("request failed after its answer started", cause), sent(res.statusCode))
       }
       if (Option.isSome(failure)) {
-        const error = toApi(failure.value)
-        return writeError(res, error, failureHeaders(error, requestId))
+        const { error, headers } = failed(failure.value, requestId)
+        return writeError(res, error, headers)
       }
       return Effect.zipRight(Effect.logError("request failed", cause), writeError(res, internal(), { "x-request-id": requestId }))
     })
@@ -337,8 +355,8 @@ export const make = (
       // `Effect.succeed` here costs what `Effect.map`'s `sync` did: the same steps.
       Effect.succeed(HttpServerResponse.text(JSON.stringify(response), { contentType: "application/json", headers: metaHeaders(meta) })))))
     return Effect.catchAll(answer, (e) => {
-      const error = toApi(e)
-      return Effect.succeed(toResponse(error, failureHeaders(error, requestId)))
+      const { error, headers } = failed(e, requestId)
+      return Effect.succeed(toResponse(error, headers))
     })
   }
 

@@ -6,7 +6,7 @@ import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
 import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import type { PicoUsd } from "@modelgate/domain/Money"
+import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, type Clock, Effect, Exit, Fiber, FiberRef, Option } from "effect"
@@ -46,6 +46,19 @@ export interface Attempt {
    * is counted with all of them in the limiter (`Outcome.answered`).
    */
   opened?: number
+}
+
+/**
+ * What a request's attempts did so far, read when it fails (`failedAfter`):
+ * what its failed attempts were charged, and the models tried.
+ */
+interface Tally {
+  /** What its failed attempts were charged so far, in picoUSD. */
+  charged: number
+  /** Models tried (attempts begun on them; a key rotation on the same model is one). */
+  tried: number
+  /** The last model tried. */
+  last: ModelMetadata | undefined
 }
 
 /** Prompt tokens of `request` per tokenizer, computed at most once per encoding. */
@@ -146,19 +159,22 @@ const attemptOn = <A, B>(
   request: ChatRequest,
   requirements: TaskRequirements,
   begun: Begun,
-  { after, leftBehind, streamed, use }: AttemptSteps<A, B>
+  { after, leftBehind, streamed, use }: AttemptSteps<A, B>,
+  tally: Tally
 ) => {
   const promptTokensOn = promptEstimator(request)
   const cacheWrites = cacheWritesAsked(request)
   const { clock, requestId } = begun
   const accounting = s.accounting
-  /** What this request's failed attempts were charged so far. */
-  let charged = 0
   /** Attempts begun so far (their spans' numbers, when traced). */
   let attempts = 0
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
     // On to another model: the trial claimed for the one tried before is given back (`Trial.ts`).
     Trial.tryingNext(begun, model.id)
+    if (tally.last !== model) {
+      tally.tried++
+      tally.last = model
+    }
     const provider = s.providers.get(model.provider)
     if (provider === undefined) {
       // Schema-class values in this file are built with validation off (`, true`): their fields are our own
@@ -200,7 +216,7 @@ const attemptOn = <A, B>(
           key: held.key,
           held,
           promptTokens: promptTokensOn(model),
-          chargedBefore: charged as PicoUsd,
+          chargedBefore: tally.charged as PicoUsd,
           onRetry: (error) => Accounting.refused(accounting, held, error)
         }
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
@@ -213,7 +229,7 @@ const attemptOn = <A, B>(
           })
         const onFailure = (cause: Cause.Cause<ProviderError>) =>
           Effect.flatMap(failedWith(cause), (cost) => {
-            charged += cost
+            tally.charged += cost
             return Effect.failCause(cause)
           })
         const onSuccess = (value: A) => after(attempt, value)
@@ -249,16 +265,36 @@ const attemptOn = <A, B>(
 }
 
 /**
+ * The error a request failed with after `tally`'s attempts, kept with what
+ * they did (`Services.failures`, read by `Gateway.failureMeta`) when a model
+ * was tried.
+ */
+const failedAfter = <E extends object>(s: Services, begun: Begun, tally: Tally, error: E): Effect.Effect<never, E> => {
+  const last = tally.last
+  if (last !== undefined) {
+    s.failures.set(error, {
+      requestId: begun.requestId,
+      model: last.id,
+      provider: last.provider,
+      failovers: tally.tried - 1,
+      costUsd: toUsd(tally.charged)
+    })
+  }
+  return Effect.fail(error)
+}
+
+/**
  * Failover over the candidates; when all fail, the error also lists the models
  * that were not eligible and why (a missing key, a budget), so the client
- * learns what to fix.
+ * learns what to fix, and is kept with what the attempts did (`failedAfter`).
  */
 const runOver = <A>(
   s: Services,
   ranked: Candidates,
   attempt: (model: ModelMetadata) => Effect.Effect<A, AttemptError>,
   begun: Begun,
-  streamed: boolean
+  streamed: boolean,
+  tally: Tally
 ) => {
   // A stream's success is reported to health when it ends (`StreamedAnswer.ts`), not at its first chunk.
   const options = streamed
@@ -268,9 +304,12 @@ const runOver = <A>(
   return (s.failover.runAt === undefined
     ? s.failover.run(ranked.models, attempt, options)
     : s.failover.runAt(begun.config, begun.clock, ranked.models, attempt, options)).pipe(
-    Effect.catchTag("AllCandidatesFailed", (e) =>
-      Effect.fail(
-        ranked.excluded.length === 0
+    Effect.catchAll((e) =>
+      failedAfter(
+        s,
+        begun,
+        tally,
+        e._tag !== "AllCandidatesFailed" || ranked.excluded.length === 0
           ? e
           : new AllCandidatesFailed({
             failures: [...e.failures, ...ranked.excluded.map((x) => ({ model: x.model, tag: "NotEligible", message: x.reason }))],
@@ -345,12 +384,13 @@ export const answerOver = <A, B, C, E>(
   steps: AttemptSteps<A, B>,
   answer: (ranked: Candidates, outcome: FailoverOutcome<B>) => Effect.Effect<C, E>
 ) => {
-  const call = attemptOn(s, request, requirements, begun, steps)
+  const tally: Tally = { charged: 0, tried: 0, last: undefined }
+  const call = attemptOn(s, request, requirements, begun, steps, tally)
   return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
     // The trials its ranking claimed, if any, are given back when the run ends, unless a call took them over.
     Trial.heldOver(
       begun,
-      Effect.flatMap(runOver(s, ranked, call, begun, steps.streamed), (outcome) =>
+      Effect.flatMap(runOver(s, ranked, call, begun, steps.streamed, tally), (outcome) =>
         // Degraded mode is left once a provider answered (a step only while it was on).
         s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome))
     ))

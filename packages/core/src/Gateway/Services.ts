@@ -9,6 +9,7 @@ import { ApiKeys } from "../ApiKeys.js"
 import { CostTracker } from "../CostTracker.js"
 import { Events } from "../Events.js"
 import { Failover } from "../Failover.js"
+import type { FailureMeta } from "../Gateway.js"
 import { GatewayConfig } from "../GatewayConfig.js"
 import { HealthChecker } from "../HealthChecker.js"
 import { ModelOptimizer } from "../ModelOptimizer.js"
@@ -69,6 +70,11 @@ export interface Services {
    * report, see `FailoverOptions.deferSuccessReport`). A no-op when no HealthChecker is provided.
    */
   readonly reportSuccess: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
+  /**
+   * What each failed request had done (`Gateway.failureMeta`), by the error
+   * it failed with: set only when a request fails after trying a model.
+   */
+  readonly failures: WeakMap<object, FailureMeta>
   /** The queue deadline, read from the config only when a request has to wait. */
   readonly queueDeadlineMs: Effect.Effect<number>
   readonly state: GatewayState
@@ -116,6 +122,7 @@ export const make = Effect.gen(function* () {
         const checker = health.value
         return checker.reportSuccessAt === undefined ? checker.reportSuccess(model, latencyMs) : checker.reportSuccessAt(now, model, latencyMs)
       },
+    failures: new WeakMap(),
     queueDeadlineMs: Effect.map(config.get, (c) => c.failover.queueDeadlineMs),
     state: { degraded: false, counter: 0 }
   }
