@@ -67,6 +67,11 @@ export interface SelectionInput {
    */
   readonly cacheWrites?: "5m" | "1h" | undefined
   /**
+   * The prompt tokens a hold on `model` prices as audio (`heldAudioTokens`):
+   * the budget check prices them at the model's audio price.
+   */
+  readonly heldAudioTokens?: ((model: ModelMetadata) => number) | undefined
+  /**
    * Restrict ranking to these model ids (e.g. an explicit model and its
    * fallbacks), which the request calls in this order: the first of them the
    * ranking keeps is the one whose trial it claims (`rank`).

@@ -26,19 +26,18 @@ import * as RecordSink from "../src/RecordSink.js"
 import * as RecordStore from "../src/RecordStore.js"
 import * as ResponseCache from "../src/ResponseCache.js"
 import * as ResponseEvaluator from "../src/ResponseEvaluator.js"
+import { layerReloadable } from "./ReloadableConfig.js"
 
-/**
- * The gateway over `models`, every call answered by `provider`; failover
- * without backoff and no queue wait (nothing waits on the test clock) unless
- * `config.failover` says otherwise, the response cache as `config` says (off
- * by default), events on `events`, the memory rate limiter (or `limiter`).
- */
-export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
-(
+/** The rate limiter a cost stack runs on (the memory one by default). */
+type LimiterLayer = Layer.Layer<RateLimiter.RateLimiter, never, GatewayConfig.GatewayConfig | Events.Events | RecordSink.RecordSink>
+
+/** The gateway over `models`, every call answered by `provider`, its configuration from `config`, events on `events`, limits by `limiter`. */
+const stackOver = <E, C>(
+  events: Layer.Layer<Events.Events | E>,
+  config: Layer.Layer<GatewayConfig.GatewayConfig | C, never, Events.Events>,
   models: ReadonlyArray<ModelMetadata>,
   provider: Provider,
-  config: Partial<typeof GatewayConfigData.Type> = {},
-  limiter: Layer.Layer<RateLimiter.RateLimiter, never, GatewayConfig.GatewayConfig | Events.Events | RecordSink.RecordSink> = RateLimiter.layerMemory
+  limiter: LimiterLayer = RateLimiter.layerMemory
 ) =>
   Gw.layer.pipe(
     Layer.provideMerge(Failover.layer),
@@ -52,14 +51,36 @@ export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
       Layer.succeed(Providers, Providers.fromList([provider]))
     )),
     Layer.provideMerge(RecordSink.layerMemory),
-    Layer.provideMerge(GatewayConfig.layerStatic(GatewayConfigData.make({
-      ...defaultConfig,
-      cache: CacheConfig.make({ enabled: false }),
-      ...config,
-      failover: config.failover ?? FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
-    }))),
+    Layer.provideMerge(config),
     Layer.provideMerge(events)
   )
+
+/** `config` over the defaults: failover without backoff and no queue wait unless it says otherwise, the response cache off unless it says otherwise. */
+export const costConfig = (config: Partial<typeof GatewayConfigData.Type> = {}): GatewayConfigData =>
+  GatewayConfigData.make({
+    ...defaultConfig,
+    cache: CacheConfig.make({ enabled: false }),
+    ...config,
+    failover: config.failover ?? FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 0 })
+  })
+
+/**
+ * The gateway over `models`, every call answered by `provider`; failover
+ * without backoff and no queue wait (nothing waits on the test clock) unless
+ * `config.failover` says otherwise, the response cache as `config` says (off
+ * by default), events on `events`, the memory rate limiter (or `limiter`).
+ */
+export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
+(
+  models: ReadonlyArray<ModelMetadata>,
+  provider: Provider,
+  config: Partial<typeof GatewayConfigData.Type> = {},
+  limiter: LimiterLayer = RateLimiter.layerMemory
+) => stackOver(events, GatewayConfig.layerStatic(costConfig(config)), models, provider, limiter)
+
+/** `costStack` whose configuration starts at `initial` and changes with `ConfigFiles.apply` (a reload). */
+export const costStackReloadable = (models: ReadonlyArray<ModelMetadata>, provider: Provider, initial: GatewayConfigData) =>
+  stackOver(Events.layer, layerReloadable(initial), models, provider)
 
 /** `costStackOn` the live event bus. */
 export const costStack = costStackOn(Events.layer)

@@ -1,9 +1,10 @@
 /**
  * Exact prices: integer pico-dollars computed with `bigint`.
  */
-import type { Usage } from "@modelgate/domain/Chat"
-import type { Pricing } from "@modelgate/domain/Model"
+import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
+import type { ModelMetadata, Pricing } from "@modelgate/domain/Model"
 import { perTokenPico, type PicoUsd } from "@modelgate/domain/Money"
+import { nonTextPartTokens } from "../TokenEstimator.js"
 
 /**
  * Token counts of one request; `cachedTokens` is the part of `promptTokens`
@@ -106,9 +107,32 @@ export const computeCost = (modelPricing: Pricing, usage: TokenUsage): PicoUsd =
 /**
  * The usage a call is held at against budgets (its most expensive outcome):
  * `completionTokens` of output and, when the request asks for prompt cache
- * writes (`cacheWrites`, their longest lifetime), every prompt token written.
+ * writes (`cacheWrites`, their longest lifetime), every prompt token written;
+ * `audioTokens` of the prompt at the audio price (`heldAudioTokens`).
  */
-export const holdUsage = (promptTokens: number, completionTokens: number, cacheWrites: "5m" | "1h" | undefined): TokenUsage =>
+export const holdUsage = (promptTokens: number, completionTokens: number, cacheWrites: "5m" | "1h" | undefined, audioTokens = 0): TokenUsage =>
   cacheWrites === undefined
-    ? { promptTokens, completionTokens, cachedTokens: 0 }
+    ? audioTokens > 0 ? { promptTokens, completionTokens, cachedTokens: 0, audioTokens } : { promptTokens, completionTokens, cachedTokens: 0 }
     : { promptTokens, completionTokens, cachedTokens: 0, cacheWriteTokens: promptTokens, cacheWriteHourTokens: cacheWrites === "1h" ? promptTokens : 0 }
+
+/** Whether `prices` bill audio input above text input. */
+const audioDearerIn = (prices: Prices): boolean =>
+  prices.audioInputPerMillion !== undefined && prices.audioInputPerMillion > prices.inputPerMillion
+
+/**
+ * The prompt tokens of `request` that a hold on `model` prices as audio: its
+ * `input_audio` parts, as the estimate counts them (`nonTextPartTokens`
+ * each), when the model bills audio above text (Gemini Flash: $1.00 per 1M
+ * against $0.30), else none (held as text, the dearer). The request is read
+ * only for such a model.
+ */
+export const heldAudioTokens = (request: ChatRequest, model: ModelMetadata): number => {
+  const { pricing } = model
+  if (!audioDearerIn(pricing) && (pricing.longContext === undefined || !audioDearerIn(pricing.longContext))) return 0
+  let parts = 0
+  for (const message of request.messages) {
+    if (typeof message.content === "string" || message.content == null) continue
+    for (const part of message.content) if (part.type === "input_audio") parts++
+  }
+  return parts * nonTextPartTokens
+}

@@ -127,9 +127,11 @@ const recordPerformance = (s: AccountingServices, c: GatewayConfigData, now: num
  * for cache writes (`cacheWrites`, their longest lifetime), which costs more
  * than fresh input, and all the output the provider may produce
  * (`maxOutputTokens`: without a `max_tokens` the provider answers up to the
- * model's output limit, not the estimator's default). `outputReservation`
- * is what the provider takes from its output limit when the call starts
- * (`Provider.outputReservation`), held against that limit by the limiter.
+ * model's output limit, not the estimator's default), with its audio input
+ * (`audioTokens`) at the model's audio price where that is dearer than text
+ * (`heldAudioTokens`). `outputReservation` is what the provider takes from
+ * its output limit when the call starts (`Provider.outputReservation`), held
+ * against that limit by the limiter.
  */
 export const hold = (
   s: AccountingServices,
@@ -142,9 +144,10 @@ export const hold = (
   startedAt: number,
   cacheWrites?: "5m" | "1h" | undefined,
   maxOutputTokens: number = outputTokens,
+  audioTokens = 0,
   outputReservation?: number
 ): Effect.Effect<Held, BudgetExceeded | RateLimitExceeded> => {
-  const estimate: PicoUsd = s.costs.cost(model, holdUsage(promptTokens, Math.max(outputTokens, maxOutputTokens), cacheWrites))
+  const estimate: PicoUsd = s.costs.cost(model, holdUsage(promptTokens, Math.max(outputTokens, maxOutputTokens), cacheWrites, audioTokens))
   // `flatMapNow`: the `…At` members' answers are Exits, used at once (no Effect step per reservation).
   return flatMapNow(reserveBudget(s, config, startedAt, model, requirements.agentType, estimate), (budget) => {
     const limit = reserveLimit(s, config, startedAt, model, promptTokens + outputTokens, key?.id, outputReservation)

@@ -10,6 +10,7 @@ import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, type Clock, Effect, Exit, Fiber, FiberRef, Option } from "effect"
+import { heldAudioTokens } from "../CostTracker/Price.js"
 import type { AttemptError, FailoverOutcome } from "../Failover.js"
 import type { AnswerMeta } from "../Gateway.js"
 import { notify } from "../ModelOptimizer.js"
@@ -153,6 +154,9 @@ export interface AttemptSteps<A, B> {
  * The trials the request claimed for another model are given back when it
  * starts (the request is done with that model, `Trial.ts`); a call left
  * behind keeps its own model's until it ends.
+ *
+ * A failover (every attempt after the request's first) reads the config
+ * again and holds under it (`Begun.config`).
  */
 const attemptOn = <A, B>(
   s: Services,
@@ -168,6 +172,8 @@ const attemptOn = <A, B>(
   const accounting = s.accounting
   /** Attempts begun so far (their spans' numbers, when traced). */
   let attempts = 0
+  /** A model was tried already: the next one is a failover, held under the config in force then. */
+  let failingOver = false
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
     // On to another model: the trial claimed for the one tried before is given back (`Trial.ts`).
     Trial.tryingNext(begun, model.id)
@@ -195,6 +201,7 @@ const attemptOn = <A, B>(
           clock.unsafeCurrentTimeMillis(),
           cacheWrites,
           mostOutputTokens(request, model),
+          heldAudioTokens(request, model),
           outputReservation === undefined ? undefined : outputReservation(request, model, promptTokensOn(model))
         )
       /**
@@ -257,9 +264,20 @@ const attemptOn = <A, B>(
             onSuccess: (exit) => Exit.isSuccess(exit) ? onSuccess(exit.value) : onFailure(exit.cause)
           }))
       }
-      return provider.requiresKey
-        ? Effect.flatMap(Effect.flatMap(s.keys.next(model.provider), (key) => holdRotating(key, key.id, 0)), run)
-        : Effect.flatMap(holdOn(undefined), run)
+      const held = () =>
+        provider.requiresKey
+          ? Effect.flatMap(Effect.flatMap(s.keys.next(model.provider), (key) => holdRotating(key, key.id, 0)), run)
+          : Effect.flatMap(holdOn(undefined), run)
+      if (!failingOver) {
+        failingOver = true
+        return held()
+      }
+      // A failover: held under the configuration in force now, so a reload since the request began
+      // (a budget lowered or added) holds for it; the request goes on under it, as after a wait in the queue.
+      return Effect.flatMap(s.config.get, (config) => {
+        begun.config = config
+        return held()
+      })
     })
   }
 }

@@ -10,7 +10,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { allowsModel, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Option } from "effect"
 import type { CostTracker } from "../CostTracker.js"
-import { holdUsage } from "../CostTracker/Price.js"
+import { heldAudioTokens, holdUsage } from "../CostTracker/Price.js"
 import type { ModelRegistry } from "../ModelRegistry.js"
 import type { Ranking } from "../ModelSelector.js"
 import { type Providers, unsupportedOn } from "../Provider.js"
@@ -58,6 +58,6 @@ export const budgetRefusal = (
     const model = yield* Effect.option(registry.get(first.model))
     if (Option.isNone(model)) return
     // The amount the ranking checked: the call's worst case, as the gateway holds it.
-    const most = costs.cost(model.value, holdUsage(promptTokens, mostOutputTokens(request, model.value), cacheWritesAsked(request)))
+    const most = costs.cost(model.value, holdUsage(promptTokens, mostOutputTokens(request, model.value), cacheWritesAsked(request), heldAudioTokens(request, model.value)))
     yield* costs.checkBudget(model.value, requirements.agentType, most, dryRun)
   })

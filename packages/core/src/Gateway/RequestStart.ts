@@ -30,9 +30,11 @@ export interface Begun {
    */
   readonly clock: Clock.Clock
   /**
-   * The config, read once when the request began, and again each time the
-   * queue ranks it after a wait (`Candidates.ts`): ranking and accounting run
-   * on it, so a request that waited runs under the config in force when it is served.
+   * The config, read once when the request began, again each time the
+   * queue ranks it after a wait (`Candidates.ts`) and at each failover
+   * (`Attempt.ts`): ranking and accounting run on it, so a request that
+   * waited, or fails over, runs under the config in force when it is served
+   * (a budget lowered meanwhile holds for it).
    */
   config: GatewayConfigData
   /**

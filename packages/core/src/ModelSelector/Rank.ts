@@ -127,7 +127,7 @@ export const filterModels = (deps: Deps, input: SelectionInput, at?: Reads.At) =
     const mostOutput = (model: ModelMetadata): number =>
       (input.outputTokensAsked === undefined ? model.maxOutputTokens : Math.min(input.outputTokensAsked, model.maxOutputTokens)) * choices
     const worstOf = (model: ModelMetadata): PicoUsd => {
-      const usage = holdUsage(prompt, mostOutput(model), input.cacheWrites)
+      const usage = holdUsage(prompt, mostOutput(model), input.cacheWrites, input.heldAudioTokens?.(model))
       return Option.isSome(deps.costs) ? deps.costs.value.cost(model, usage) : computeCost(model.pricing, usage)
     }
     // Read (and priced) only where a budget applies: the budget check reads `amount` of the models it limits.

@@ -6,6 +6,7 @@
 import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
 import type { Capability, ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
+import { heldAudioTokens } from "../CostTracker/Price.js"
 import type { SelectionInput } from "../ModelSelector.js"
 import { type Providers, unsupportedOn } from "../Provider.js"
 import { defaultMaxOutputTokens, estimatePromptTokens, roughPromptTokens } from "../TokenEstimator.js"
@@ -48,6 +49,7 @@ export const selectionInputOf = (
   outputTokensAsked: request.max_completion_tokens ?? request.max_tokens ?? undefined,
   choices: request.n ?? 1,
   cacheWrites: cacheWritesAsked(request),
+  heldAudioTokens: (model) => heldAudioTokens(request, model),
   only: explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks],
   fallbackCapabilities: explicit === undefined || explicit.fallbacks.length === 0 ? undefined : impliedCapabilities(request),
   requestId,
