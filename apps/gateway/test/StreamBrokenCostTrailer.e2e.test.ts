@@ -10,10 +10,12 @@ import { Effect } from "effect"
 import * as Http from "node:http"
 import { costHeader, formatUsd } from "../src/http/Usd.js"
 import { events, rows, serveAll, waitUntil } from "./support/FourProviderStack.js"
-import { rawServer, sseBody } from "./support/RawProviders.js"
+import { gate, rawServer, sseBody } from "./support/RawProviders.js"
 
 const oa = (delta: unknown) => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: null }] })
-const start = sseBody([oa({ role: "assistant", content: "Hello" }), oa({ content: " there" })])
+const first = sseBody([oa({ role: "assistant", content: "Hello" })])
+const next = sseBody([oa({ content: " there" })])
+const start = first + next
 
 /** OpenAI scripted (a 300 ms timeout), the others unused. */
 const stack = Effect.gen(function* () {
@@ -26,14 +28,17 @@ const stack = Effect.gen(function* () {
   return { ...s, openai }
 })
 
-/** A streamed call read with node:http: its `Trailer` header, its trailers and its body. */
-const streamed = (url: string, requestId: string) =>
+/** A streamed call read with node:http: its `Trailer` header, its trailers and its body (`onText` once it has "Hello"). */
+const streamed = (url: string, requestId: string, onText: () => void) =>
   Effect.async<{ readonly announced: unknown; readonly trailers: NodeJS.Dict<string>; readonly text: string }>((resume) => {
     const body = JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: requestId }] })
     const req = Http.request(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": requestId } }, (res) => {
       let text = ""
       res.setEncoding("utf8")
-      res.on("data", (d: string) => (text += d))
+      res.on("data", (d: string) => {
+        text += d
+        if (text.includes("Hello")) onText()
+      })
       res.on("end", () => resume(Effect.succeed({ announced: res.headers.trailer, trailers: res.trailers, text })))
     })
     req.on("error", (e) => resume(Effect.die(e)))
@@ -44,10 +49,12 @@ describe("the cost trailer of a broken stream", () => {
   it.scopedLive("a stream cut, or stalled past its timeout, after its first text sends the trailer it announced: the amount charged", () =>
     Effect.gen(function* () {
       const s = yield* stack
-      s.openai.script({ contentType: "text/event-stream", body: start, reset: true })
+      // The reset comes once the client has the first text (in the same read, the request fails over instead).
+      const later = gate()
+      s.openai.script({ contentType: "text/event-stream", body: first, rest: { after: later.opened, body: next }, reset: true })
       s.openai.script({ contentType: "text/event-stream", body: start, hold: true })
       for (const id of ["trailer-cut", "trailer-stall"]) {
-        const r = yield* streamed(s.url, id)
+        const r = yield* streamed(s.url, id, later.open)
         const data = events(r.text)
         assert.include(data[0], "Hello", r.text)
         assert.property(JSON.parse(data[data.length - 1]!), "error", r.text)

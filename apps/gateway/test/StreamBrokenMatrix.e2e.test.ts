@@ -1,14 +1,14 @@
 /**
  * Every way a provider's stream can end broken (PROVIDERS.md, per wire
  * format), end to end over real sockets, for all four providers: after the
- * first chunk the client gets an OpenAI error event and never `data: [DONE]`,
+ * first text reached the client, it gets an OpenAI error event and never `data: [DONE]`,
  * and the failure is recorded (a failed performance record with its class, a
  * cost record for what was used, a failed traffic health check).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { events, post, rows, waitUntil } from "./support/FourProviderStack.js"
-import { type Raw, serveRaw } from "./support/RawProviders.js"
+import { gate, postOpening, type Raw, serveRaw } from "./support/RawProviders.js"
 
 const sse = (frames: ReadonlyArray<string>): Raw => ({ contentType: "text/event-stream", body: frames.join("") })
 const data = (value: unknown) => `data: ${typeof value === "string" ? value : JSON.stringify(value)}\n\n`
@@ -58,6 +58,17 @@ interface Case {
 }
 
 const reset = (raw: Raw): Raw => ({ ...raw, reset: true })
+
+/**
+ * `raw` with what follows its first text ("Hello") written in a later read,
+ * once the client has that text: a break in the same read as the first text
+ * fails over instead (StreamFailoverFirstRead.e2e.test.ts).
+ */
+const afterFirstText = (raw: Raw, after: Promise<unknown>): Raw => {
+  const end = raw.contentType.includes("ndjson") ? "\n" : "\n\n"
+  const at = raw.body.indexOf(end, raw.body.indexOf("Hello")) + end.length
+  return { ...raw, body: raw.body.slice(0, at), rest: { after, body: raw.body.slice(at) } }
+}
 const half = (frame: string) => frame.slice(0, Math.floor(frame.length / 2))
 
 const broken: ReadonlyArray<Case> = [
@@ -101,9 +112,10 @@ describe("A stream that ends broken, any provider, any wire fault", () => {
       const s = yield* serveRaw({ healthCheck: { enabled: false, failureThreshold: 100 } })
       const failures: Array<string> = []
       for (const [i, c] of broken.entries()) {
-        s[c.provider].script(c.answer)
+        const later = gate()
+        s[c.provider].script(afterFirstText(c.answer, later.opened))
         const body = { model: c.model, stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: `case ${i}` }] }
-        const r = yield* post(s.url, body, { "x-request-id": `case-${i}` })
+        const r = yield* postOpening(s.url, body, "Hello", later.open, { "x-request-id": `case-${i}` })
         const data = events(r.text)
         const last = data[data.length - 1] ?? ""
         if (r.status !== 200 || r.headers.get("x-modelgate-model") !== c.model) failures.push(`${c.name}: answered ${r.status} by ${r.headers.get("x-modelgate-model")}: ${r.text}`)

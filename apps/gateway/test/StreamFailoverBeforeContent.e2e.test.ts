@@ -6,12 +6,13 @@
  * with a role-only chunk and may then send an error event. Before the fix
  * that role-only chunk committed the stream: the client got a 200 holding an
  * empty role delta and an error event, and the next candidate, ready to
- * answer, was never asked.
+ * answer, was never asked. (An error in the same read as the first text:
+ * StreamFailoverFirstRead.e2e.test.ts.)
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { events, post, rows, waitUntil } from "./support/FourProviderStack.js"
-import { ndjson, type Raw, serveRaw, sseBody } from "./support/RawProviders.js"
+import { gate, ndjson, postOpening, type Raw, serveRaw, sseBody } from "./support/RawProviders.js"
 
 const named = (event: string, value: unknown) => `event: ${event}\ndata: ${JSON.stringify(value)}\n\n`
 const messageStart = named("message_start", {
@@ -61,12 +62,14 @@ describe("A stream that fails before any of the answer", () => {
       assert.notInclude(r.text, "\"error\"")
     }))
 
-  it.scopedLive("with failover.streamHoldMs 0 the opening goes out as it comes: an error after it ends the stream, no failover", () =>
+  it.scopedLive("with failover.streamHoldMs 0 the opening goes out as it comes: an error in a later read ends the stream, no failover", () =>
     Effect.gen(function* () {
       const s = yield* serveRaw({ failover: { streamHoldMs: 0 } })
-      s.openai.script({ contentType: "text/event-stream", body: sseBody([roleOnly, serverError]) })
+      const later = gate()
+      s.openai.script({ contentType: "text/event-stream", body: sseBody([roleOnly]), rest: { after: later.opened, body: sseBody([serverError]) } })
       s.ollama.script(llamaAnswer)
-      const r = yield* post(s.url, ask("gpt"))
+      // The error comes once the client has the opening (in the same read as it, it fails over: StreamFailoverFirstRead).
+      const r = yield* postOpening(s.url, ask("gpt"), "\"role\":\"assistant\"", later.open)
       assert.strictEqual(r.headers.get("x-modelgate-model"), "gpt", r.text)
       const data = events(r.text)
       assert.include(data[0]!, "\"role\":\"assistant\"")
@@ -74,15 +77,17 @@ describe("A stream that fails before any of the answer", () => {
       assert.lengthOf(s.ollama.requests, 0)
     }))
 
-  it.scopedLive("control: a stream that carried some of the answer before its error is not failed over", () =>
+  it.scopedLive("control: a stream that sent some of the answer to its client before its error is not failed over", () =>
     Effect.gen(function* () {
       const s = yield* serveRaw()
       const delta = named("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hel" } })
+      const later = gate()
       s.anthropic.script({
         contentType: "text/event-stream",
-        body: messageStart + named("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }) + delta + overloaded
+        body: messageStart + named("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }) + delta,
+        rest: { after: later.opened, body: overloaded }
       })
-      const r = yield* post(s.url, ask("claude"))
+      const r = yield* postOpening(s.url, ask("claude"), "Hel", later.open)
       assert.strictEqual(r.headers.get("x-modelgate-model"), "claude")
       const data = events(r.text)
       assert.include(r.text, "Hel")

@@ -12,6 +12,7 @@ import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect } from "effect"
 import { events, post, rows, serveAll, waitUntil } from "./support/FourProviderStack.js"
+import { postOpening } from "./support/RawProviders.js"
 
 const body = { model: "claude", stream: true, messages: [{ role: "user", content: "please stream a longer answer to me" }] }
 
@@ -33,9 +34,11 @@ describe("Mid-stream provider failures and health", () => {
 
       // two streams that break mid-way with the same overload: failures, not a success (at the first
       // chunk) then a failure, so the count goes on: 3 in a row (failureThreshold) take claude out
+      // (The overload comes once the client has the first text: in the same read as it, claude would be failed over.)
       for (let i = 0; i < 2; i++) {
-        yield* s.anthropic.script(Fault.inject(4, FakeAnthropic.errorEvent("overloaded_error", "Overloaded")))
-        const broken = yield* post(s.url, body)
+        const later = yield* Effect.makeLatch(false)
+        yield* s.anthropic.script(Fault.inject(4, FakeAnthropic.errorEvent("overloaded_error", "Overloaded"), later))
+        const broken = yield* postOpening(s.url, body, "Echo", () => Effect.runSync(later.open))
         assert.strictEqual(broken.headers.get("x-modelgate-model"), "claude")
         const data = events(broken.text)
         assert.isTrue((data[data.length - 1] ?? "").startsWith("{\"error\""), broken.text)
@@ -47,5 +50,5 @@ describe("Mid-stream provider failures and health", () => {
       assert.strictEqual(checks.length, 3, `mid-stream overloads not reported to health: ${JSON.stringify(checks)}`)
       const after = yield* post(s.url, body)
       assert.strictEqual(after.headers.get("x-modelgate-model"), "llama", "claude is out after 3 failed calls in a row")
-    }), 20_000)
+    }), 30_000)
 })

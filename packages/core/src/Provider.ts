@@ -87,6 +87,15 @@ export interface ProviderPull {
   readonly pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<ProviderError>>
   /** Close the provider request (idempotent). */
   readonly close: Effect.Effect<void>
+  /**
+   * Whether the stream already holds the failure that ends it: the network
+   * read that gave the last batch also carried an error (an error event right
+   * after the text, the connection broken), so the next pulls read nothing
+   * more and fail (after any chunks still owed). The gateway asks once, when
+   * it has the first text and nothing went out yet: such a stream fails over
+   * instead of sending a doomed partial answer. Optional: absent, never so.
+   */
+  readonly failing?: (() => boolean) | undefined
 }
 
 /** The result of a cheap availability check. */

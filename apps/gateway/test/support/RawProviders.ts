@@ -15,7 +15,51 @@ export interface Raw {
   readonly reset?: boolean
   /** Keep the connection open after writing the body, never ending it (a provider that stalls after its last event). */
   readonly hold?: boolean
+  /**
+   * The rest of the body, written in a later network read: once `after`
+   * resolves (e.g. when the client saw the first text, see `postOpening`),
+   * before the end, the reset or the hold.
+   */
+  readonly rest?: { readonly after: Promise<unknown>; readonly body: string }
 }
+
+/** A promise the test resolves (`open`) when it decides: the moment a `Raw.rest` is written. */
+export const gate = () => {
+  let open = () => {}
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { opened, open }
+}
+
+/**
+ * A streamed chat call read as it arrives: `onSeen` is called once the body
+ * read so far includes `marker` (the client has it: the gateway wrote it),
+ * then the body is read to its end.
+ */
+export const postOpening = (url: string, body: unknown, marker: string, onSeen: () => void, headers: Record<string, string> = {}) =>
+  Effect.promise(async () => {
+    const r = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body)
+    })
+    const reader = r.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ""
+    let seen = false
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      text += decoder.decode(value, { stream: true })
+      if (!seen && text.includes(marker)) {
+        seen = true
+        onSeen()
+      }
+    }
+    if (!seen) onSeen()
+    return { status: r.status, headers: r.headers, text }
+  })
 
 export const rawServer = () =>
   Effect.gen(function* () {
@@ -27,9 +71,15 @@ export const rawServer = () =>
         return
       }
       res.writeHead(answer.status ?? 200, { "content-type": answer.contentType })
-      if (answer.reset === true) res.write(answer.body, () => res.socket?.destroy())
-      else if (answer.hold === true) res.write(answer.body)
-      else res.end(answer.body)
+      const finish = (body: string) => {
+        if (answer.reset === true) body === "" ? res.socket?.destroy() : res.write(body, () => res.socket?.destroy())
+        else if (answer.hold === true) res.write(body)
+        else res.end(body)
+      }
+      const rest = answer.rest
+      if (rest === undefined) return finish(answer.body)
+      res.write(answer.body)
+      void rest.after.then(() => finish(rest.body))
     })
     return {
       url: server.url,

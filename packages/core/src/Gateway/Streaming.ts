@@ -1,7 +1,8 @@
 /**
  * Stream plumbing: peel the first chunks of a provider stream, up to the
  * first that carries some of the answer (so a failure before the first byte,
- * or before any of the answer, can still fail over), then deliver it to the client,
+ * or before any of the answer, or in the same read as its first text, can
+ * still fail over), then deliver it to the client,
  * accounting for the stream when it ends, however it ends.
  */
 import type { Annotation, ChatChunk, ChatResponse, Choice, FinishReason, ToolCall, Usage } from "@modelgate/domain/Chat"
@@ -39,6 +40,9 @@ const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
 /** A stream's pull: a batch of chunks, or `None` at its end. */
 type Pull<E> = Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
 
+/** Whether the stream already holds its failure behind the batch it last gave (`Pullable.failing`); undefined: never known. */
+type Failing = (() => boolean) | undefined
+
 /**
  * How long a stream's opening may be held back: once a first batch came
  * that carries none of the answer (a role-only opening), the peel waits at
@@ -64,17 +68,41 @@ interface Opening<E> {
  * The first batches of `pull` up to and including the first that carries
  * some of the answer (`carriesAnswer`), as one batch: a stream that fails or
  * ends before any of the answer fails the peel (and can fail over) instead of
- * committing the client to an empty role delta and an error event. Fails
+ * committing the client to an empty role delta and an error event, and so
+ * does one whose failure came in the same read as its first text (`sendable`). Fails
  * `None` when the stream ends first. With a `hold`, an opening that carries
  * none of the answer is held back at most `hold.ms`
  * (`heldUntil`): a model that thinks for a minute before its first word
  * still gets its client's connection going, and past proxies' idle timeouts.
  */
-const untilAnswer = <E>(pull: Pull<E>, hold: Hold | undefined, before: Chunk.Chunk<ChatChunk> = Chunk.empty()): Effect.Effect<Opening<E>, Option.Option<E>> =>
+const untilAnswer = <E>(
+  pull: Pull<E>,
+  failing: Failing,
+  hold: Hold | undefined,
+  before: Chunk.Chunk<ChatChunk> = Chunk.empty()
+): Effect.Effect<Opening<E>, Option.Option<E>> =>
   Effect.flatMap(pull, (batch) => {
     const all = Chunk.isEmpty(before) ? batch : Chunk.appendAll(before, batch)
-    if (carriesAnswer(batch)) return Effect.succeed({ first: all, pull })
-    return hold === undefined ? untilAnswer(pull, hold, all) : heldUntil(pull, all, hold.clock.unsafeCurrentTimeMillis() + hold.ms, hold.clock)
+    if (carriesAnswer(batch)) return sendable(all, pull, failing)
+    return hold === undefined
+      ? untilAnswer(pull, failing, hold, all)
+      : heldUntil(pull, failing, all, hold.clock.unsafeCurrentTimeMillis() + hold.ms, hold.clock)
+  })
+
+/**
+ * The opening `first`, to go out now over `pull`: unless the network read
+ * that gave its last batch also held the stream's failure (`failing`: an
+ * error event right after the first text, a reset). Nothing of the stream
+ * went out yet then: the rest of that read is taken at once (it waits on no
+ * network), and the failure fails the peel, so the request fails over
+ * instead of sending a doomed partial answer and an error event. A healthy
+ * stream pays one call (`failing()`), once, and its first text is not held.
+ */
+const sendable = <E>(first: Chunk.Chunk<ChatChunk>, pull: Pull<E>, failing: Failing): Effect.Effect<Opening<E>, Option.Option<E>> =>
+  failing === undefined || !failing() ? Effect.succeed({ first, pull }) : Effect.matchEffect(pull, {
+    // It ended after all (a whole answer the break lost nothing of): all of it goes out.
+    onFailure: (e): Effect.Effect<Opening<E>, Option.Option<E>> => Option.isSome(e) ? Effect.fail(e) : Effect.succeed({ first, pull: ended }),
+    onSuccess: (batch) => sendable(Chunk.appendAll(first, batch), pull, failing)
   })
 
 /**
@@ -84,9 +112,15 @@ const untilAnswer = <E>(pull: Pull<E>, hold: Hold | undefined, before: Chunk.Chu
  * begins with its batch (or its failure), and `stop` interrupts it. Only a
  * stream whose opening carries none of the answer gets here: an answer in the first batch forks nothing.
  */
-const heldUntil = <E>(pull: Pull<E>, before: Chunk.Chunk<ChatChunk>, deadline: number, clock: Clock.Clock): Effect.Effect<Opening<E>, Option.Option<E>> => {
+const heldUntil = <E>(
+  pull: Pull<E>,
+  failing: Failing,
+  before: Chunk.Chunk<ChatChunk>,
+  deadline: number,
+  clock: Clock.Clock
+): Effect.Effect<Opening<E>, Option.Option<E>> => {
   const left = deadline - clock.unsafeCurrentTimeMillis()
-  if (left <= 0) return Effect.succeed({ first: before, pull })
+  if (left <= 0) return sendable(before, pull, failing)
   // Forked and watched in one uninterruptible step (an interruption cannot land between the two); the pull itself stays interruptible.
   return Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Effect.forkDaemon(Effect.interruptible(pull)), (fiber) =>
@@ -96,7 +130,7 @@ const heldUntil = <E>(pull: Pull<E>, before: Chunk.Chunk<ChatChunk>, deadline: n
           (batch): Effect.Effect<Opening<E>, Option.Option<E>> => {
             if (batch === undefined) return Effect.succeed(pendingOpening(before, fiber, pull))
             const all = Chunk.appendAll(before, batch)
-            return carriesAnswer(batch) ? Effect.succeed({ first: all, pull }) : heldUntil(pull, all, deadline, clock)
+            return carriesAnswer(batch) ? sendable(all, pull, failing) : heldUntil(pull, failing, all, deadline, clock)
           }
         )),
         () => Fiber.interrupt(fiber)
@@ -151,7 +185,7 @@ export const peelFirst = <E>(
           onFailure: (e) => Effect.fail(Option.some(e)),
           onSuccess: (batch) => (batch._tag === "Left" ? ended : Effect.succeed(batch.right))
         })
-        return Effect.matchEffect(untilAnswer(pull, hold), {
+        return Effect.matchEffect(untilAnswer(pull, undefined, hold), {
           onFailure: (e): Effect.Effect<Peeled<E>, E> => Effect.fail(Option.isSome(e) ? e.value : onEmpty()),
           onSuccess: (opening) => Effect.succeed(peeledFrom(opening, close))
         })
@@ -167,6 +201,8 @@ export const peelFirst = <E>(
 export interface Pullable<E> {
   readonly pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
   readonly close: Effect.Effect<void>
+  /** Whether the read that gave the last batch also held the stream's failure (`Provider.ProviderPull.failing`). */
+  readonly failing?: (() => boolean) | undefined
 }
 
 /**
@@ -179,7 +215,7 @@ export interface Pullable<E> {
 const peelPull = <E>(open: () => Pullable<E>, onEmpty: () => E, hold: Hold | undefined): Effect.Effect<Peeled<E>, E> =>
   Effect.uninterruptibleMask((restore) => {
     const opened = open()
-    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull, hold)), {
+    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull, opened.failing, hold)), {
       onFailure: (cause) =>
         Effect.zipRight(opened.close, Effect.failCause(Cause.map(cause, (e) => (Option.isSome(e) ? e.value : onEmpty())))),
       onSuccess: (opening): Effect.Effect<Peeled<E>, E> => Effect.succeed(peeledFrom(opening, opened.close))

@@ -170,7 +170,9 @@ const fromReadable = (
     body.off("end", onEnd)
     return release
   })
-  return { pull, close }
+  // Broke (a reset right after the last bytes read): the next pull fails without waiting on the network.
+  const failing = () => failure !== undefined || body.errored != null
+  return { pull, close, failing }
 }
 
 /** Any other client: a pull over its `stream`, with the deadline and the error mapping. */

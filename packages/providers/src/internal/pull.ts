@@ -16,6 +16,15 @@ export interface Pull<A, E> {
   readonly pull: Effect.Effect<Chunk.Chunk<A>, Option.Option<E>>
   /** Release what the stream holds; idempotent, called once the consumer is done however it is done. */
   readonly close: Effect.Effect<void>
+  /**
+   * Whether the stream already holds the failure that ends it: the network
+   * read that gave the last batch also carried an error (an error event after
+   * the text, the connection broken), so the next pulls read nothing more and
+   * the stream fails (after any chunks still owed). Absent: not known. A
+   * synchronous look, for a consumer that can still take back what it was
+   * given (the gateway, before the first byte went out: `Provider.ProviderPull`).
+   */
+  readonly failing?: (() => boolean) | undefined
 }
 
 /** The end of a pull. */

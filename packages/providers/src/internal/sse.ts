@@ -164,7 +164,8 @@ export interface Gave<E> {
  * A pull of chunks over a body's pull: each body batch is handed to `onInput`
  * (which returns the chunks and, when the batch decided the stream, its end or
  * error), the body's end to `onEnd`, its failure to `onFailure`. A batch that
- * gives no chunk is followed by the next one in the same pull.
+ * gives no chunk is followed by the next one in the same pull. `failing` tells
+ * when the chunks just given are followed by an error already read.
  */
 export const translatedPull = <E, InErr>(
   body: Pull<Uint8Array, InErr>,
@@ -180,6 +181,8 @@ export const translatedPull = <E, InErr>(
     owed = after
     return Effect.succeed(Chunk.unsafeFromArray(out))
   }
+  // Owed a failure after the chunks given, or the body already broke behind them (`Pull.failing`).
+  const failing = () => owed === undefined ? body.failing?.() === true : owed !== endOfPull
   let step: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
   const next = Effect.suspend(() => step)
   const { onEnd, onFailure, onInput } = handlers(gave, next)
@@ -187,7 +190,7 @@ export const translatedPull = <E, InErr>(
     onFailure: (error) => (Option.isNone(error) ? onEnd() : onFailure(error.value)),
     onSuccess: onInput
   })
-  return { pull: Effect.suspend(() => owed ?? step), close: body.close }
+  return { pull: Effect.suspend(() => owed ?? step), close: body.close, failing }
 }
 
 /** A failure of a translated pull. */

@@ -109,6 +109,12 @@ export type Fault =
     /** Stream: after this many chunks write `chunk` (a mid-stream error event) and end. */
     readonly afterChunks: number
     readonly chunk: string
+    /**
+     * Write `chunk` only once this latch is open (in a later network read
+     * than the chunks before it: e.g. once the client has the first text).
+     * Absent: at once, in the same read as them, most likely.
+     */
+    readonly gate?: Effect.Latch
   }
   | {
     readonly _tag: "Hold"
@@ -148,8 +154,13 @@ export const Fault = {
     body: "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>",
     contentType: "text/html"
   }),
-  /** A raw chunk (a provider's mid-stream error event) after `afterChunks` chunks; the stream then ends. */
-  inject: (afterChunks: number, chunk: string): Fault => ({ _tag: "Inject", afterChunks, chunk }),
+  /**
+   * A raw chunk (a provider's mid-stream error event) after `afterChunks`
+   * chunks; the stream then ends. With a `gate` (an `Effect.makeLatch(false)`),
+   * the chunk waits until the test opens it.
+   */
+  inject: (afterChunks: number, chunk: string, gate?: Effect.Latch): Fault =>
+    gate === undefined ? { _tag: "Inject", afterChunks, chunk } : { _tag: "Inject", afterChunks, chunk, gate },
   /**
    * Hold the request (recorded, nothing answered yet) until `gate` opens, then
    * answer normally or apply `then`. The test decides when the answer leaves,
