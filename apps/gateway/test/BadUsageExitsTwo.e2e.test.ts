@@ -48,6 +48,8 @@ const cases: ReadonlyArray<readonly [ReadonlyArray<string>, ReadonlyArray<string
   [["--log-level", "debug", "serve", "--nope"], ["--nope"]],
   [["config", "validate", "--nope"], ["--nope"]],
   [["config", "validate", "a", "b"], ["b"]],
+  [["serve", "--config", ""], [`--config ""`, "not empty"]],
+  [["config", "validate", ""], [`DIR ""`, "not empty"]],
   [["keys", "new"], ["--name"]],
   [["keys", "new", "--name", " "], ["--name"]],
   [["bogus"], ["use one of 'serve'"]],
@@ -87,6 +89,8 @@ describe("bad usage of the built modelgate", () => {
   it.scoped("a bad PORT is named when --port is absent (by the config's server.port): exit 1, a problem of the environment", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir("modelgate-bad-port-")
+      // ./config there, empty (gateway.json is optional): a missing directory would be the first problem.
+      fs.mkdirSync(path.join(dir, "config"))
       const ran = yield* modelgate(dir, ["serve"], { PORT: "70000" })
       assert.strictEqual(ran.code, 1, JSON.stringify(ran))
       assert.strictEqual(ran.stdout, "")

@@ -51,6 +51,23 @@ describe("bad usage names the flag and the value", () => {
       }
     }))
 
+  it.effect("--config \"\" and config validate \"\": refused, not read as the working directory nor as the default", () =>
+    Effect.gen(function* () {
+      for (const args of [["serve", "--config", ""], ["serve", "--config="], ["models", "--config", " "], ["costs", "--config", ""]]) {
+        const err = yield* usageError(...args)
+        assert.include(err, "--config")
+        assert.include(err, "not empty")
+      }
+      // Whatever MODELGATE_CONFIG_DIR says: the flag was given, empty.
+      const dir = writeConfig({ "gateway.json": {}, "models.json": { models: [] } })
+      assert.include(yield* usageErrorWith({ MODELGATE_CONFIG_DIR: dir }, "serve", "--config", ""), "--config")
+      for (const value of ["", " "]) {
+        const err = yield* usageError("config", "validate", value)
+        assert.include(err, `DIR ${JSON.stringify(value)}`)
+        assert.include(err, "not empty")
+      }
+    }))
+
   it.effect("keys new --rpm x: the flag and the value", () =>
     Effect.gen(function* () {
       for (const value of ["x", "0"]) {

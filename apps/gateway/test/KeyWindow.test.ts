@@ -41,4 +41,38 @@ describe("KeyWindow", () => {
       })
     )
   })
+
+  it("a window made from another's admitted times keeps its newest rpm of them: the limit holds across a change of rpm", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 30_000 }), { maxLength: 30 }),
+        fc.array(fc.integer({ min: 0, max: 30_000 }), { maxLength: 30 }),
+        (before, after, gapsBefore, gapsAfter) => {
+          let window = KeyWindow.make(before)
+          const admitted: Array<number> = []
+          let now = 0
+          for (const gap of gapsBefore) {
+            now += gap
+            if (window.admit(now) === undefined) admitted.push(now)
+          }
+          assert.deepStrictEqual(window.admitted(now), admitted.filter((t) => t > now - KeyWindow.windowMs))
+          window = KeyWindow.make(after, window.admitted(now))
+          for (const gap of gapsAfter) {
+            now += gap
+            const inLastMinute = admitted.filter((t) => t > now - KeyWindow.windowMs)
+            const wait = window.admit(now)
+            if (wait === undefined) {
+              assert.isBelow(inLastMinute.length, after)
+              admitted.push(now)
+            } else {
+              assert.isAtLeast(inLastMinute.length, after)
+              assert.strictEqual(wait, inLastMinute.at(-after)! + KeyWindow.windowMs - now)
+            }
+          }
+        }
+      )
+    )
+  })
 })

@@ -1,6 +1,6 @@
 /**
  * Virtual keys in `Auth` alone: reloads add and revoke keys, a key's `rpm`
- * holds over a sliding minute (TestClock), `keys new` makes an entry that
+ * holds over a sliding minute (TestClock) and across a reload that changes it, `keys new` makes an entry that
  * admits its key, and the configuration rejects what is not a digest.
  */
 import type { Headers } from "@effect/platform"
@@ -26,6 +26,21 @@ const teams = [
 const as = (key: string) => ({ authorization: `Bearer ${key}` })
 /** Headers as the server hands them to `Auth` (Node's plain header object). */
 const headers = (values: Record<string, string>) => values as unknown as Headers.Headers
+
+/** Auth (with the master key) over a configuration of one key, search-team, limited to `rpm`; `chat` counts a chat request of it. */
+const limitedAuth = (rpm: number) =>
+  Effect.gen(function* () {
+    const configOf = (limit: number) =>
+      GatewayConfigData.make({ ...defaultConfig, auth: AuthConfig.make({ virtualKeys: [VirtualKey.make({ ...teams[0]!, rpm: limit })] }) })
+    const ref = yield* SubscriptionRef.make(configOf(rpm))
+    const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
+    const auth = yield* Auth.fromConfig.pipe(
+      Effect.provideService(GatewayConfig, config),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_MASTER_KEY", master]])))
+    )
+    const team = headers(as(searchKey))
+    return { ref, configOf, auth, chat: () => auth.gateway(team) ?? auth.throttle(team) }
+  })
 
 describe("virtual keys: auth", () => {
   it.scoped("a reload adds and revokes keys on the running auth", () =>
@@ -59,17 +74,7 @@ describe("virtual keys: auth", () => {
 
   it.scoped("a key's rpm bounds its chat requests over a sliding minute, and a reload that keeps its rpm keeps its count", () =>
     Effect.gen(function* () {
-      const limited = (rpm: number) => [{ ...teams[0]!, rpm }]
-      const configOf = (virtualKeys: ReturnType<typeof limited>) =>
-        GatewayConfigData.make({ ...defaultConfig, auth: AuthConfig.make({ virtualKeys: virtualKeys.map((k) => VirtualKey.make(k)) }) })
-      const ref = yield* SubscriptionRef.make(configOf(limited(2)))
-      const config = GatewayConfig.of({ get: SubscriptionRef.get(ref), changes: ref.changes, reload: SubscriptionRef.get(ref) })
-      const auth = yield* Auth.fromConfig.pipe(
-        Effect.provideService(GatewayConfig, config),
-        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MODELGATE_MASTER_KEY", master]])))
-      )
-      const team = headers(as(searchKey))
-      const chat = () => auth.gateway(team) ?? auth.throttle(team)
+      const { ref, configOf, auth, chat } = yield* limitedAuth(2)
       assert.isUndefined(chat())
       yield* TestClock.adjust("20 seconds")
       assert.isUndefined(chat())
@@ -82,16 +87,46 @@ describe("virtual keys: auth", () => {
       for (let i = 0; i < 5; i++) assert.isUndefined(auth.throttle(headers(as(master))))
 
       // Same rpm after a reload: still refused. The first request leaves the window at 60 s.
-      yield* SubscriptionRef.set(ref, configOf(limited(2)))
+      yield* SubscriptionRef.set(ref, configOf(2))
       yield* Effect.repeatN(Effect.yieldNow(), 50)
       assert.strictEqual(chat()?.status, 429)
       yield* TestClock.adjust("40 seconds")
       assert.isUndefined(chat())
       assert.strictEqual(chat()?.retryAfterMs, 20_000)
-      // A new rpm starts a new count.
-      yield* SubscriptionRef.set(ref, configOf(limited(3)))
-      yield* Effect.repeatN(Effect.yieldNow(), 50)
+    }))
+
+  it.scoped("a reload that changes a key's rpm keeps the minute's count: a higher limit adds the difference, a lower one holds at once", () =>
+    Effect.gen(function* () {
+      const { ref, configOf, auth, chat } = yield* limitedAuth(2)
+      const reloadTo = (rpm: number) =>
+        Effect.gen(function* () {
+          yield* SubscriptionRef.set(ref, configOf(rpm))
+          for (let i = 0; i < 1_000 && auth.virtualKeys()[0]?.rpm !== rpm; i++) yield* Effect.yieldNow()
+          assert.strictEqual(auth.virtualKeys()[0]?.rpm, rpm)
+        })
       assert.isUndefined(chat())
+      yield* TestClock.adjust("20 seconds")
+      assert.isUndefined(chat())
+      assert.strictEqual(chat()?.status, 429)
+
+      // Its whole minute used (2 at 0 s and 20 s): a limit of 3 lets one more in, not 3.
+      yield* reloadTo(3)
+      assert.strictEqual(auth.virtualKeys()[0]?.lastMinute, 2)
+      assert.isUndefined(chat())
+      assert.strictEqual(chat()?.retryAfterMs, 40_000)
+      assert.strictEqual(auth.virtualKeys()[0]?.lastMinute, 3)
+
+      // Back down to 1: refused at once, until the newest request (20 s) has left the window at 80 s.
+      yield* reloadTo(1)
+      const refused = chat()
+      assert.strictEqual(refused?.status, 429)
+      assert.strictEqual(refused?.retryAfterMs, 60_000)
+      assert.include(refused?.message, "limit of 1 requests")
+      yield* TestClock.adjust("40 seconds")
+      assert.strictEqual(chat()?.retryAfterMs, 20_000)
+      yield* TestClock.adjust("20 seconds")
+      assert.isUndefined(chat())
+      assert.strictEqual(chat()?.status, 429)
     }))
 
   it("keys new prints a key once with the entry that admits it, and the entry never holds the key", () => {

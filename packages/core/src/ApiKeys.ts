@@ -1,7 +1,9 @@
 /**
  * ApiKeys: provider keys read from Config, rotated round robin, set aside after
  * 401/403. Keys are `Redacted` from the moment they are read: no method, error,
- * log line or status ever holds a key's value, only its id (`openai#1`).
+ * log line or status ever holds a key's value, only its id (`openai#1`) and,
+ * where a key is set aside, its fingerprint (`openai~3fa9c2d1e07b4a55`, as
+ * cost records name it: `ApiKeys/SharedId.ts`).
  *
  * Variables (environment, or a `.env` file through `dotEnvConfigProvider`):
  * - `OPENAI_API_KEY` -> provider `openai`
@@ -30,7 +32,8 @@ export interface ProviderKeyStatus {
   readonly provider: string
   readonly total: number
   readonly usable: number
-  readonly setAside: ReadonlyArray<{ readonly id: string; readonly reason: string }>
+  /** Each key set aside: its position id (`openai#1`), its fingerprint (`openai~` + 16 hex digits, as cost records name it) and why. */
+  readonly setAside: ReadonlyArray<{ readonly id: string; readonly fingerprint: string; readonly reason: string }>
 }
 
 /** Provider API keys. */
@@ -87,6 +90,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
   const idsMemo = new Map<string, ReadonlyArray<string>>()
   const readAside = Effect.sync((): ReadonlyMap<string, string> => asideMap)
 
+  const sharedIds = new Map([...keys].flatMap(([provider, values]) => values.map((k) => [k.id, sharedId(provider, k)] as const)))
   const keysOf = (provider: string) => keys.get(provider) ?? []
   const usableOf = (provider: string, aside: ReadonlyMap<string, string>) => keysOf(provider).filter((k) => !aside.has(k.id))
   const hint = (provider: string) => {
@@ -137,7 +141,8 @@ export const make = Effect.fn("ApiKeys.make")(function* (
       idsMemo.clear()
       return true
     })
-    if (added) yield* Effect.logWarning(`API key ${keyId} of ${provider} set aside: ${reason}`)
+    // Named by its fingerprint too: as cost records (`/admin/costs?by=key`) and the other instances name it.
+    if (added) yield* Effect.logWarning(`API key ${keyId} (${sharedIds.get(keyId) ?? "?"}) of ${provider} set aside: ${reason}`)
   })
 
   const status = Effect.map(readAside, (aside) =>
@@ -147,7 +152,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
       usable: usableOf(provider, aside).length,
       setAside: keysOf(provider).flatMap((k) => {
         const reason = aside.get(k.id)
-        return reason === undefined ? [] : [{ id: k.id, reason }]
+        return reason === undefined ? [] : [{ id: k.id, fingerprint: sharedIds.get(k.id) ?? sharedId(provider, k), reason }]
       })
     }))
   )
@@ -159,8 +164,6 @@ export const make = Effect.fn("ApiKeys.make")(function* (
       yield* Effect.logWarning(`no usable API key for ${provider}: ${whyMissing(provider, aside)}; its models are unavailable`)
     }
   })
-
-  const sharedIds = new Map([...keys].flatMap(([provider, values]) => values.map((k) => [k.id, sharedId(provider, k)] as const)))
 
   return ApiKeys.of({
     next,

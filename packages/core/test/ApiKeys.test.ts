@@ -3,6 +3,7 @@ import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ApiKeys, dotEnvConfigProvider, layerConfig, layerStatic } from "@modelgate/core/ApiKeys"
 import { ConfigProvider, Effect, FastCheck as fc, Layer, Logger, Redacted } from "effect"
+import { createHash } from "node:crypto"
 
 const fromEnv = (env: Record<string, string>) =>
   layerConfig().pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))))
@@ -160,6 +161,22 @@ describe("ApiKeys: missing keys", () => {
       assert.strictEqual(second.lines.filter((l) => l.startsWith("WARN")).length, 1)
       assert.include(second.lines[0], "openai#0 (403 Forbidden)")
     }).pipe(Effect.provide(layerStatic({ openai: ["sk-x"] }))))
+})
+
+describe("ApiKeys: a key set aside is named as cost records name it", () => {
+  it.effect("its warning and its status give its position and its fingerprint (`/admin/costs?by=key`), never the key", () =>
+    Effect.gen(function* () {
+      const keys = yield* ApiKeys
+      const fingerprint = `openai~${createHash("sha256").update("sk-second").digest("hex").slice(0, 16)}`
+      assert.strictEqual(keys.sharedIds?.get("openai#1"), fingerprint)
+      const { lines } = yield* captureLogs(keys.setAside("openai", "openai#1", "401 Unauthorized"))
+      const warning = lines.find((l) => l.startsWith("WARN"))
+      assert.include(warning, "openai#1")
+      assert.include(warning, fingerprint)
+      const status = (yield* keys.status).find((s) => s.provider === "openai")
+      assert.deepStrictEqual(status?.setAside, [{ id: "openai#1", fingerprint, reason: "401 Unauthorized" }])
+      assert.notInclude(`${lines.join("\n")}${JSON.stringify(status)}`, "sk-second")
+    }).pipe(Effect.provide(layerStatic({ openai: ["sk-first", "sk-second"] }))))
 })
 
 describe("ApiKeys: keys never leak", () => {

@@ -49,6 +49,14 @@ describe("GatewayConfig: loading", () => {
       assert.deepStrictEqual(encode(yield* config.get), encode(defaultConfig))
     }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
 
+  it.scoped("a directory that does not exist fails at start, naming the directory (not the defaults, nor models.json later)", () =>
+    Effect.gen(function* () {
+      const missing = path.join(yield* configDir({}), "nope")
+      const error = yield* Effect.flip(build(missing))
+      assert.strictEqual(error.file, missing)
+      assert.strictEqual(error.message, `invalid configuration in ${missing}: directory not found`)
+    }).pipe(withEnv(), Effect.provide(NodeContext.layer)))
+
   it.scoped("an environment without an overlay file loads gateway.json alone, with a warning naming the missing file", () =>
     Effect.gen(function* () {
       const dir = yield* configDir({ "gateway.json": { server: { port: 9100 } } })

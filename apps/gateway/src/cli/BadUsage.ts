@@ -72,6 +72,10 @@ export const integer = (flag: IntegerFlag) =>
 /** The option of a choice flag. */
 export const choice = <A extends string>(flag: ChoiceFlag<A>) => Options.choice(flag.name, flag.choices)
 
+/** The argument `name` (e.g. `DIR`) given as `raw`, which is not `expected`. */
+export const invalidArgument = (name: string, raw: string, expected: string) =>
+  ValidationError.invalidArgument(HelpDoc.p(`invalid ${name} ${JSON.stringify(raw)}: expected ${expected}`))
+
 /** `--name`, a flag no command has. */
 export const unknownFlag = (name: string) => ValidationError.invalidArgument(HelpDoc.p(`unknown flag --${name} (see modelgate --help)`))
 

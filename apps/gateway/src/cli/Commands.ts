@@ -47,7 +47,8 @@ export const valueFlags: ReadonlyArray<BadUsage.ValueFlag> = [
   byFlag,
   // Never empty: Node would listen on every interface, not on 127.0.0.1.
   { ...BadUsage.textFlag("host", "an interface address, e.g. 127.0.0.1 or 0.0.0.0, not empty"), accepts: (raw) => /^\S+$/.test(raw) },
-  BadUsage.textFlag("config", "a configuration directory"),
+  // Never blank: "" would read the working directory; an unset MODELGATE_CONFIG_DIR or no flag means ./config.
+  { ...BadUsage.textFlag("config", "a configuration directory, not empty (leave the flag out for MODELGATE_CONFIG_DIR, then ./config)"), accepts: (raw) => raw.trim() !== "" },
   sinceFlag,
   nameFlag,
   BadUsage.textFlag("agent-type", "an agent type"),
@@ -218,6 +219,8 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     { dir: Args.directory({ name: "DIR" }).pipe(Args.withFallbackConfig(directoryFromEnv("./config"))) },
     (args) =>
       Effect.gen(function* () {
+        // Only a DIR given blank is blank (a blank MODELGATE_CONFIG_DIR means ./config): refused as `--config ""` is.
+        if (args.dir.trim() === "") return yield* BadUsage.refuse(BadUsage.invalidArgument("DIR", args.dir, "a configuration directory, not empty (leave it out for MODELGATE_CONFIG_DIR, then ./config)"))
         const files = yield* validateConfig(args.dir)
         // The OpenTelemetry variables too (`serve` would stop on them).
         const tracing = yield* Effect.either(Tracing.settingsFromEnv)

@@ -4,7 +4,8 @@
  * (`auth.virtualKeys` of the configuration, kept as SHA-256 digests and
  * followed across reloads) open `/v1/*` only, a request with one is
  * accounted to its team's agent type, and a key's `rpm` bounds its chat
- * requests over a sliding minute. With neither, `/v1/*` is open (one
+ * requests over a sliding minute (a reload that changes it keeps the
+ * minute's count). With neither, `/v1/*` is open (one
  * warning at start) and `/admin/*` answers 403.
  */
 import type { Headers } from "@effect/platform"
@@ -93,7 +94,7 @@ export const make = (
     onSome: (k) => digest(Redacted.value(k))
   })
   let byDigest = new Map<string, VirtualKey>()
-  // Each limited key's window, by name: a reload that keeps a key's rpm keeps its count.
+  // Each limited key's window, by name: a reload keeps a key's count, whatever its rpm becomes.
   let windows = new Map<string, KeyWindow.KeyWindow>()
   const setVirtualKeys = (keys: ReadonlyArray<VirtualKey>) => {
     byDigest = new Map(keys.map((k) => [k.sha256.toLowerCase(), k]))
@@ -101,7 +102,10 @@ export const make = (
     for (const key of keys) {
       if (key.rpm === undefined) continue
       const window = windows.get(key.name)
-      kept.set(key.name, window !== undefined && window.rpm === key.rpm ? window : KeyWindow.make(key.rpm))
+      kept.set(
+        key.name,
+        window === undefined ? KeyWindow.make(key.rpm) : window.rpm === key.rpm ? window : KeyWindow.make(key.rpm, window.admitted(now()))
+      )
     }
     windows = kept
   }

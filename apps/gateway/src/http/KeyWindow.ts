@@ -24,12 +24,21 @@ export interface KeyWindow {
   readonly wait: (now: number) => number | undefined
   /** Requests admitted in the minute before `now`. */
   readonly used: (now: number) => number
+  /** The times of the requests admitted in the minute before `now`, oldest first. */
+  readonly admitted: (now: number) => ReadonlyArray<number>
 }
 
-/** An empty window for `rpm` requests a minute. */
-export const make = (rpm: number): KeyWindow => {
+/**
+ * A window for `rpm` requests a minute, holding the newest `rpm` of `admitted`
+ * (times, oldest first; none: an empty window). A key's limit changed by a
+ * reload carries its count this way: a lower limit applies at once to what
+ * was already used, a higher one adds only the difference.
+ */
+export const make = (rpm: number, admitted: ReadonlyArray<number> = []): KeyWindow => {
   const times = new Float64Array(rpm).fill(Number.NEGATIVE_INFINITY)
-  let oldest = 0
+  const kept = admitted.slice(-rpm)
+  times.set(kept)
+  let oldest = kept.length % rpm
   const wait = (now: number) => {
     const ms = times[oldest]! + windowMs - now
     return ms > 0 ? ms : undefined
@@ -44,6 +53,10 @@ export const make = (rpm: number): KeyWindow => {
       return undefined
     },
     wait,
-    used: (now) => times.reduce((n, t) => (t > now - windowMs ? n + 1 : n), 0)
+    used: (now) => times.reduce((n, t) => (t > now - windowMs ? n + 1 : n), 0),
+    admitted: (now) => {
+      const inOrder = [...times.subarray(oldest), ...times.subarray(0, oldest)]
+      return inOrder.filter((t) => t > now - windowMs)
+    }
   }
 }

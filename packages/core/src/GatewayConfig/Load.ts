@@ -144,9 +144,23 @@ export const envProblems: Effect.Effect<ReadonlyArray<ConfigError>> = Effect.map
   Either.match({ onLeft: (errors) => errors.filter((e) => e.file.startsWith("environment variable ")), onRight: () => [] })
 )
 
-/** Decode the configuration: the config, or a `ConfigError` for its first problem. */
+/**
+ * Decode the configuration: the config, or a `ConfigError` for its first
+ * problem. A directory that does not exist is that problem ("directory not
+ * found", naming it): a mistyped `--config` or `MODELGATE_CONFIG_DIR` must not
+ * read as the defaults (`gateway.json` is optional, the directory is not).
+ */
 export const load = (source: Source): Effect.Effect<GatewayConfigData, ConfigError, FileSystem.FileSystem | Path.Path> =>
-  Effect.flatMap(loadAll(source), Either.match({ onLeft: (errors) => Effect.fail(firstError(errors, source.directory)), onRight: Effect.succeed }))
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    // "" is the working directory (`path.join("", "gateway.json")` is `gateway.json`).
+    const there = yield* fs.exists(source.directory === "" ? "." : source.directory).pipe(
+      Effect.mapError((e) => new ConfigError({ file: source.directory, path: "", reason: `cannot read: ${e.message}` }))
+    )
+    if (!there) return yield* new ConfigError({ file: source.directory, path: "", reason: "directory not found" })
+    const all = yield* loadAll(source)
+    return yield* Either.match(all, { onLeft: (errors) => Effect.fail(firstError(errors, source.directory)), onRight: Effect.succeed })
+  })
 
 /**
  * `load` for a running gateway: the first run reads whatever is there (a
