@@ -140,8 +140,11 @@ export class RateLimiter extends Context.Tag("@modelgate/core/RateLimiter")<
      * announced rate limited like a model whose window is full. Nothing is
      * read unless the provider reports 0 or little remaining, or an output
      * limit (`limitOutputTokens` and `remainingOutputTokens`: always learned).
+     * `answered`: the call whose answer brought the headers while it is still
+     * open (a stream, as it opens): the provider's output count already holds
+     * its output reservation, so it is not taken off what is left a second time.
      */
-    readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf) => Effect.Effect<void>
+    readonly observe: (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf, answered?: Reservation) => Effect.Effect<void>
     /**
      * Whether a request of `estimatedTokens` fits now (on `keyId` too, when
      * given); reserves nothing. With `dryRun` (the admin dry run) it only
@@ -326,7 +329,7 @@ export const makeWith = (options: {
 
   const release = (reservation: Reservation) => close(reservation, releaseOp(reservation))
 
-  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf): Effect.Effect<void> => {
+  const observe = (model: ModelMetadata, info: RateLimitInfo, keyId?: string, keysOf?: KeysOf, answered?: Reservation): Effect.Effect<void> => {
     const lowRequests = isLow(info.remainingRequests, info.limitRequests ?? model.rateLimits.rpm)
     const lowTokens = isLow(info.remainingTokens, info.limitTokens ?? model.rateLimits.tpm)
     const output = info.limitOutputTokens !== undefined && info.remainingOutputTokens !== undefined
@@ -341,7 +344,8 @@ export const makeWith = (options: {
             _tag: "Output",
             limit: info.limitOutputTokens!,
             remaining: info.remainingOutputTokens!,
-            until: now + (info.resetOutputTokensMs ?? 0)
+            until: now + (info.resetOutputTokensMs ?? 0),
+            counted: answered?.id
           })
         }
         if (lowRequests || lowTokens) {

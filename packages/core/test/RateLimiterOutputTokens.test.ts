@@ -77,4 +77,19 @@ describe("RateLimiter: a provider's output-token limit", () => {
       yield* limiter.settle(big, 100, undefined, 1_000)
       yield* limiter.reserve(m, 100, key, 7_000)
     }).pipe(Effect.provide(limiterLayer)))
+
+  it.effect("the count told by an open call's own answer (a stream, as it opens) already holds that call: its reservation is not taken off again", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimiter
+      yield* limiter.observe(m, outputLeft(8_000, 60_000), key)
+      const stream = yield* limiter.reserve(m, 100, key, 3_000)
+      // its opening headers: 8 000 less its own 3 000 as Anthropic charged them
+      yield* limiter.observe(m, outputLeft(5_000, 60_000), key, undefined, stream)
+      yield* limiter.reserve(m, 100, key, 5_000)
+      assert.strictEqual((yield* Effect.flip(limiter.reserve(m, 100, key, 1))).dimension, "provider")
+      // it wrote 1 000 of its 3 000: 2 000 back
+      yield* limiter.settle(stream, 1_100, undefined, 1_000)
+      yield* limiter.reserve(m, 100, key, 2_000)
+      assert.strictEqual((yield* Effect.flip(limiter.reserve(m, 100, key, 1))).dimension, "provider")
+    }).pipe(Effect.provide(limiterLayer)))
 })

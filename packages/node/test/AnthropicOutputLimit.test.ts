@@ -9,17 +9,22 @@ import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
-import { Effect, Fiber, TestClock } from "effect"
+import { Effect, Fiber, Stream, TestClock } from "effect"
 import { ask, endsWithClockStill, noonUtc, stack } from "./fixture.js"
+
+/** The stack at noon, its Anthropic key limited to 8 000 output tokens a minute (and little else). */
+const outputLimited = Effect.zipRight(
+  TestClock.setTime(noonUtc),
+  stack({
+    gateway: { cache: { enabled: false } },
+    anthropic: { limits: { requests: 1_000, tokens: 1_000_000, outputTokens: 8_000 }, now: () => noonUtc }
+  })
+)
 
 describe("Anthropic's output-token limit", () => {
   it.scoped("8 000 output tokens a minute, calls of max_tokens 4 096: the third is not sent while the second is in flight; it goes once that one settles", () =>
     Effect.gen(function* () {
-      yield* TestClock.setTime(noonUtc)
-      const s = yield* stack({
-        gateway: { cache: { enabled: false } },
-        anthropic: { limits: { requests: 1_000, tokens: 1_000_000, outputTokens: 8_000 }, now: () => noonUtc }
-      })
+      const s = yield* outputLimited
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
         const call = (i: number) => gateway.complete(ask(`question ${i}`, "claude-haiku", { max_tokens: 4_096 }), defaultRequirements)
@@ -41,6 +46,24 @@ describe("Anthropic's output-token limit", () => {
         // the second settled to what it wrote: room for another 4 096 again
         assert.strictEqual((yield* call(4)).meta.model, "claude-haiku")
         assert.lengthOf(yield* s.anthropic.requests, 3)
+      }).pipe(Effect.provide(s.layer))
+    }))
+
+  it.scoped("a stream's own max_tokens is in the count its opening headers bring: not held a second time while it runs", () =>
+    Effect.gen(function* () {
+      const s = yield* outputLimited
+      yield* Effect.gen(function* () {
+        const gateway = yield* Gateway
+        const call = (i: number) => gateway.complete(ask(`question ${i}`, "claude-haiku", { max_tokens: 3_000 }), defaultRequirements)
+        // the first answer tells the key's output limit
+        assert.strictEqual((yield* call(1)).meta.model, "claude-haiku")
+        // a stream of max_tokens 3 000 opens: its headers say about 5 000 left, its own 3 000 already counted by Anthropic
+        const streamed = yield* gateway.stream({ ...ask("a story", "claude-haiku", { max_tokens: 3_000 }), stream: true }, defaultRequirements)
+        // while it runs, another call of 3 000 fits in what Anthropic has left: it is sent, not refused by the gateway
+        const third = yield* endsWithClockStill(Effect.either(call(3)), "the third call")
+        assert.isTrue(third._tag === "Right", `the third call was refused: ${third._tag === "Left" ? third.left.message : ""}`)
+        assert.lengthOf(yield* s.anthropic.requests, 3)
+        yield* Stream.runDrain(streamed.chunks)
       }).pipe(Effect.provide(s.layer))
     }))
 })

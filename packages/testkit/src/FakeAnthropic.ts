@@ -37,7 +37,9 @@ export interface FakeAnthropicOptions {
    * The limits it reports in `anthropic-ratelimit-*` headers (default 1000
    * requests, 100 000 tokens). With `outputTokens`, it also reports an output
    * limit (`anthropic-ratelimit-output-tokens-*`, OTPM): that many less the
-   * output tokens of every answer so far, whole again in 60 s.
+   * output tokens of every answer so far, whole again in 60 s. As Anthropic
+   * charges a call's `max_tokens` when it starts, a stream's headers (sent as
+   * it opens, before its output is settled) count its whole `max_tokens`.
    */
   readonly limits?: { readonly requests: number; readonly tokens: number; readonly outputTokens?: number }
   /**
@@ -82,7 +84,8 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
     return { _tag: "Json", status, body: errorBody(status, message, requestId), headers: { "request-id": requestId, ...headers } }
   }
 
-  const limitHeaders = (): Record<string, string> => ({
+  /** `heldOutput`: output tokens counted beyond those written so far (a stream's `max_tokens` not yet settled). */
+  const limitHeaders = (heldOutput = 0): Record<string, string> => ({
     "anthropic-ratelimit-requests-limit": String(limits.requests),
     "anthropic-ratelimit-requests-remaining": String(Math.max(0, limits.requests - served)),
     "anthropic-ratelimit-requests-reset": resetAt(),
@@ -91,7 +94,7 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
     "anthropic-ratelimit-tokens-reset": resetAt(),
     ...(limits.outputTokens === undefined ? {} : {
       "anthropic-ratelimit-output-tokens-limit": String(limits.outputTokens),
-      "anthropic-ratelimit-output-tokens-remaining": String(Math.max(0, limits.outputTokens - usedOutput)),
+      "anthropic-ratelimit-output-tokens-remaining": String(Math.max(0, limits.outputTokens - usedOutput - heldOutput)),
       "anthropic-ratelimit-output-tokens-reset": resetAt()
     })
   })
@@ -110,8 +113,11 @@ export const provider = (options: FakeAnthropicOptions = {}): FakeServer.FakePro
     served++
     usedTokens += tokens
     usedOutput += message.usage.output_tokens
-    const headers = { "request-id": `req_fake_${id}`, ...limitHeaders() }
-    return body["stream"] === true
+    const streamed = body["stream"] === true
+    // A stream's headers go out as it opens: its `max_tokens` is still charged whole (settled at its end).
+    const maxTokens = typeof body["max_tokens"] === "number" ? body["max_tokens"] : 0
+    const headers = { "request-id": `req_fake_${id}`, ...limitHeaders(streamed ? Math.max(0, maxTokens - message.usage.output_tokens) : 0) }
+    return streamed
       ? { _tag: "Stream", contentType: "text/event-stream", chunks: streamEvents(message), terminalChunks: 1, headers, tokens }
       : { _tag: "Json", status: 200, body: messageBody(message), headers, tokens }
   }

@@ -284,9 +284,11 @@ export const succeeded = (
 /**
  * Learn from an answer's rate-limit headers (`RateLimiter.observe`, on the
  * call's key): a stream's when it opens, a complete answer's in `succeeded`.
+ * The headers are the call's own answer: the provider counted the call, so
+ * its reservation (still open for a stream) is not taken off them again.
  */
 export const learn = (s: AccountingServices, held: Held, rateLimit: RateLimitInfo): Effect.Effect<void> =>
-  s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf)
+  s.limiter.observe(held.model, rateLimit, held.key?.id, s.keysOf, held.limit)
 
 /**
  * What a failed HTTP request of the call tells of the provider's limits: its

@@ -10,7 +10,8 @@
  * `max_tokens` as sent, at most the whole limit) is held against what is left
  * until the reset: one that does not fit waits until then (`waitFor`). What
  * is left is the provider's count less the reservations of the calls still
- * open (they may not have reached it yet); a settled call gives back what it
+ * open (they may not have reached it yet), but the one whose answer brought
+ * the count (a stream, as it opens: charged already); a settled call gives back what it
  * did not write, a released one all it held (`giveBack`). At the reset the
  * limit is whole again (Anthropic's reset is the instant its bucket is full),
  * less the calls still open, and each window length after it again
@@ -27,10 +28,10 @@ export interface OutputLeft {
   until: number
 }
 
-/** The output tokens held by the calls still open. */
-const inFlight = (openOutput: ReadonlyMap<string, number> | undefined): number => {
+/** The output tokens held by the calls still open (but `counted`'s). */
+const inFlight = (openOutput: ReadonlyMap<string, number> | undefined, counted?: string): number => {
   let sum = 0
-  if (openOutput !== undefined) for (const tokens of openOutput.values()) sum += tokens
+  if (openOutput !== undefined) for (const [id, tokens] of openOutput) if (id !== counted) sum += tokens
   return sum
 }
 
@@ -54,10 +55,19 @@ export const roll = (output: OutputLeft, now: number, windowMs: number, openOutp
 /**
  * The provider's count: `remaining` of `limit` left until `until` (one
  * window length from `now` when its reset has already come), less the
- * calls still open.
+ * calls still open, but `counted`: the open call whose answer carried the
+ * count (a stream, as it opens), which the provider charged already.
  */
-export const learn = (state: WindowState, now: number, limit: number, remaining: number, until: number, windowMs: number): void => {
-  const left = Math.max(0, Math.min(limit, remaining) - inFlight(state.openOutput))
+export const learn = (
+  state: WindowState,
+  now: number,
+  limit: number,
+  remaining: number,
+  until: number,
+  windowMs: number,
+  counted?: string
+): void => {
+  const left = Math.max(0, Math.min(limit, remaining) - inFlight(state.openOutput, counted))
   state.output = { limit, left, until: until > now ? until : now + windowMs }
 }
 

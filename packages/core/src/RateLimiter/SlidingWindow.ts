@@ -182,8 +182,11 @@ export type Op =
   }
   | { readonly _tag: "Release"; readonly id: string; readonly at: number }
   | { readonly _tag: "Block"; readonly until: number }
-  /** The provider's output-token limit, what is left of it and when it is whole again (`RateLimiter/OutputLimit.ts`). */
-  | { readonly _tag: "Output"; readonly limit: number; readonly remaining: number; readonly until: number }
+  /**
+   * The provider's output-token limit, what is left of it and when it is whole again (`RateLimiter/OutputLimit.ts`);
+   * `counted`: the open call whose answer told it, whose output reservation the provider's count already holds.
+   */
+  | { readonly _tag: "Output"; readonly limit: number; readonly remaining: number; readonly until: number; readonly counted?: string | undefined }
   /**
    * The provider's count of what is left (absent: not reported), each until
    * its reset: replaces what an earlier one said of that dimension.
@@ -612,7 +615,7 @@ export const step = (state: WindowState, now: number, op: Op): Outcome => {
       return noChange(signals)
     }
     case "Output": {
-      OutputLimit.learn(state, now, op.limit, op.remaining, op.until, state.bucketMs * BUCKETS)
+      OutputLimit.learn(state, now, op.limit, op.remaining, op.until, state.bucketMs * BUCKETS, op.counted)
       return noChange(signals)
     }
     case "Block": {
