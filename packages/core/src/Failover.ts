@@ -61,8 +61,10 @@ export class Failover extends Context.Tag("@modelgate/core/Failover")<
      * Transport, ServerError, MalformedResponse, StreamInterrupted, RateLimitExceeded,
      * ModelUnavailable, MissingApiKey, BudgetExceeded; on Unauthorized sets the key
      * aside and tries the same candidate with its next key; on ContextLengthExceeded
-     * moves only to a candidate with a larger context window; other permanent errors
-     * end the run.
+     * moves only to a candidate with a larger context window; on a BadRequest with
+     * `modelRefused` (this model cannot take what the request has) moves on; other
+     * permanent errors end the run. When every candidate tried refused the request
+     * (those two), the run fails with the last refusal: the client's error.
      */
     readonly run: <A>(
       candidates: ReadonlyArray<ModelMetadata>,

@@ -118,10 +118,18 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
   }
 }
 
-/** 400 / 404 / 422 with the provider's message. */
+/**
+ * A 4xx the provider answered about the request, with its message.
+ * `modelRefused`: the provider said this model (or its API) cannot take what
+ * the request has (images, tools, a parameter, thinking, a size over its
+ * limit), not that the request is malformed: another model may serve it, so
+ * failover moves on, and answers it to the client only when every candidate
+ * tried refused.
+ */
 export class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", {
   ...common,
-  param: Schema.optional(Schema.String)
+  param: Schema.optional(Schema.String),
+  modelRefused: Schema.optional(Schema.Boolean)
 }) {
   readonly retryable = false
   override get message() {

@@ -8,7 +8,7 @@
 import { AllCandidatesFailed, type BudgetExceeded, type CandidateFailure } from "@modelgate/domain/Errors"
 import { ExcessiveFailover, FailoverEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { type ContextLengthExceeded, healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
+import { healthFailureTags, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
 import { FailoverRecord } from "@modelgate/domain/Records"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import type { ApiKeys } from "../ApiKeys.js"
@@ -50,6 +50,14 @@ const maxKeyRotations = 16
 
 const retryAfterOf = (e: AttemptError): number | undefined =>
   "retryAfterMs" in e && typeof e.retryAfterMs === "number" ? e.retryAfterMs : undefined
+
+/**
+ * Whether a candidate refused the request itself, where another may take it:
+ * a prompt over its context window, or what the request has that it cannot
+ * take (`BadRequest.modelRefused`).
+ */
+const refusedRequest = (e: AttemptError): boolean =>
+  e._tag === "ContextLengthExceeded" || (e._tag === "BadRequest" && e.modelRefused === true)
 
 const failureOf = (model: string, e: AttemptError): CandidateFailure => {
   const retryAfterMs = retryAfterOf(e)
@@ -181,7 +189,6 @@ export const makeRun = (deps: RunDeps) =>
       const attempted: Array<AttemptError> = []
       let previous: { readonly model: string; readonly provider: string; readonly reason: string; readonly shown: string } | undefined
       let contextFloor: number | undefined
-      let contextError: ContextLengthExceeded | undefined
 
       for (const model of candidates) {
         if (contextFloor !== undefined && model.contextWindow <= contextFloor) {
@@ -208,10 +215,11 @@ export const makeRun = (deps: RunDeps) =>
         const e = result.left
         attempted.push(e)
         failures.push(failureOf(model.id, e))
-        if (e._tag === "BadRequest" || e._tag === "ContentFiltered") return yield* Effect.fail<PermanentError>(e)
+        if (e._tag === "ContentFiltered" || (e._tag === "BadRequest" && e.modelRefused !== true)) {
+          return yield* Effect.fail<PermanentError>(e)
+        }
         if (e._tag === "ContextLengthExceeded") {
           contextFloor = Math.max(contextFloor ?? 0, model.contextWindow)
-          contextError = e
         }
         previous = { model: model.id, provider: model.provider, reason: `${e._tag}: ${e.message}`, shown: shownReason(e) }
       }
@@ -219,8 +227,10 @@ export const makeRun = (deps: RunDeps) =>
       if (previous !== undefined) {
         yield* announce(previous.model, previous.provider, undefined, "all candidates failed", attempted.length, start, requestId, agentType)
       }
-      if (contextError !== undefined && attempted.every((e) => e._tag === "ContextLengthExceeded")) {
-        return yield* Effect.fail<PermanentError>(contextError)
+      // Every candidate tried refused the request itself (too long for it, or what it has is more than it
+      // takes): the client's error (the last one's: a larger window's, as before), not an outage.
+      if (attempted.length > 0 && attempted.every(refusedRequest)) {
+        return yield* Effect.fail<PermanentError>(attempted[attempted.length - 1] as PermanentError)
       }
       const budgets = attempted.filter((e): e is BudgetExceeded => e._tag === "BudgetExceeded")
       if (budgets.length > 0 && budgets.length === attempted.length) return yield* Effect.fail(budgets[0]!)

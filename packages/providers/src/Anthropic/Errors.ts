@@ -4,6 +4,7 @@
  */
 import type { Headers } from "@effect/platform"
 import {
+  BadRequest,
   ContextLengthExceeded,
   Overloaded,
   type ProviderError,
@@ -160,6 +161,8 @@ export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
   if (status === 504) return new Timeout(fields)
   if ((status === 400 || status === 413) && contextPattern.test(detail)) return new ContextLengthExceeded(fields)
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
+  // Over the Messages API's request size (32 MB): this API's limit, not every model's; failover tries the next.
+  if (status === 413) return new BadRequest({ ...fields, modelRefused: true })
   if (status === 404) {
     return notServed(fieldsOf(withId, detail), "not served to this Anthropic account (check the registry's providerModel)")
   }

@@ -14,9 +14,9 @@
  * request exceeds the context size (what `truncate: false` answers instead of
  * silently dropping the start of the conversation) is ContextLengthExceeded.
  */
-import { BadRequest, ContextLengthExceeded, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
+import { ContextLengthExceeded, Overloaded, type ProviderError, ServerError } from "@modelgate/domain/ProviderError"
 import { Option, Schema } from "effect"
-import { type CommonFields, detailOf, type ErrorContext, excerpt, fieldsOf, genericError, notServed, standardRetryAfter } from "../internal/index.js"
+import { badRequest, type CommonFields, detailOf, type ErrorContext, excerpt, fieldsOf, genericError, notServed, standardRetryAfter } from "../internal/index.js"
 import { WireErrorBody } from "./wire.js"
 
 const decodeError = Schema.decodeUnknownOption(Schema.parseJson(WireErrorBody))
@@ -47,6 +47,6 @@ const memoryPattern = /requires more (system )?memory|not enough memory|insuffic
 export const classifyStreamError = (message: string, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {
   const fields = { ...base, detail: excerpt(message, secrets) }
   if (/server busy|maximum pending/i.test(message)) return new Overloaded({ ...fields, retryAfterMs: undefined })
-  if (/not found|does not support|invalid/i.test(message)) return new BadRequest(fields)
+  if (/not found|does not support|invalid/i.test(message)) return badRequest(fields, message)
   return new ServerError(fields)
 }

@@ -23,7 +23,6 @@
  * so it is not `Unauthorized` (which sets the key aside for all of them).
  */
 import {
-  BadRequest,
   ContentFiltered,
   ContextLengthExceeded,
   Overloaded,
@@ -36,6 +35,7 @@ import { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { Headers } from "@effect/platform"
 import { Option, Schema } from "effect"
 import {
+  badRequest,
   classifyStatus,
   type CommonFields,
   type ErrorContext,
@@ -163,7 +163,7 @@ export const classify = (ctx: ErrorContext): ProviderError => {
   }
   if (classifyStatus(ctx.status) === "BadRequest") {
     if (overContext(error, ctx.body)) return new ContextLengthExceeded(fields)
-    return new BadRequest({ ...fields, param: error?.param ?? undefined })
+    return badRequest(fields, detail, error?.param ?? undefined)
   }
   return genericError(ctx, detail, hint)
 }
@@ -181,6 +181,6 @@ export const classifyStreamError = (error: WireError, base: Omit<CommonFields, "
   if (code === "insufficient_quota") return new Unauthorized(fields)
   if (/rate_limit|slow_down/.test(kind)) return new RateLimited({ ...fields, retryAfterMs: undefined })
   if (/overloaded/.test(kind)) return new Overloaded({ ...fields, retryAfterMs: undefined })
-  if (/invalid_request/.test(kind)) return new BadRequest(fields)
+  if (/invalid_request|unsupported_(parameter|value)/.test(kind)) return badRequest(fields, fields.detail, error.param ?? undefined)
   return new ServerError(fields)
 }

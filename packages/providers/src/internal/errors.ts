@@ -117,6 +117,27 @@ export const excerpt = (text: string, secrets: ReadonlyArray<string>, max = 300)
   return flat.length > max ? `${flat.slice(0, max)}…` : flat
 }
 
+/**
+ * A provider's words for a model (or its API) that cannot take what the
+ * request has, rather than a malformed request: OpenAI's "Unsupported
+ * parameter: 'temperature' is not supported with this model", "image_url is
+ * only supported by certain models", "supports at most N completion tokens";
+ * Anthropic's "does not support assistant message prefill", "cannot both be
+ * specified for this model"; Gemini's "Function calling is not enabled for
+ * models/x", "This model only works in thinking mode"; Ollama's "does not
+ * support tools".
+ */
+const modelRefusalPattern =
+  /unsupported_(parameter|value)|(for|by|with|in|on) this model|this model (does not|only)|does not support|supports at most|only supported by certain models|is not enabled for models\//i
+
+/**
+ * A BadRequest with the provider's words (`said`): `modelRefused` when they
+ * say the model cannot take what the request has (see `BadRequest`), so the
+ * failover tries the next candidate.
+ */
+export const badRequest = (fields: CommonFields, said: string, param?: string | undefined): BadRequest =>
+  new BadRequest({ ...fields, param, ...(modelRefusalPattern.test(said) ? { modelRefused: true } : {}) })
+
 /** How the generic status table classifies a status: `success` or an error tag. */
 export type StatusClass = "success" | ProviderError["_tag"]
 
@@ -160,7 +181,7 @@ export const genericError = (
     case "Overloaded":
       return new Overloaded({ ...fields, retryAfterMs })
     case "BadRequest":
-      return new BadRequest(fields)
+      return badRequest(fields, detail)
     case "ServerError":
       return new ServerError(fields)
     default:
