@@ -12,6 +12,7 @@ import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import { Context, Effect, Either, Layer } from "effect"
 import OpenAI from "openai"
 import * as HttpApp from "../src/HttpApp.js"
+import { postOpening } from "./support/RawProviders.js"
 import { twoModels } from "./support/Registry.js"
 
 const registry = twoModels("stream cut test", { openai: { rpm: 500, tpm: 2_000_000 }, anthropic: { rpm: 50, tpm: 50000 } })
@@ -50,8 +51,10 @@ describe("a stream cut mid-way, end to end", () => {
       assert.isTrue(intact.split("\n").some((l) => l.trim() === "data: [DONE]"))
       assert.notInclude(intact, "data: {\"error\"")
 
-      // the official client, streaming: the cut must surface as an error
-      yield* s.openai.script(Fault.cut(3))
+      // the official client, streaming: the cut must surface as an error (the cut comes once the client
+      // has the first text: in the same read as it, the gateway would fail over instead)
+      const later = yield* Effect.makeLatch(false)
+      yield* s.openai.script(Fault.cut(3, later))
       const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "unused", maxRetries: 0 })
       const received: Array<string> = []
       const outcome = yield* Effect.either(
@@ -62,7 +65,10 @@ describe("a stream cut mid-way, end to end", () => {
               stream: true,
               messages: [{ role: "user", content: "please stream a longer answer to me" }]
             })
-            for await (const part of stream) received.push(part.choices[0]?.delta.content ?? "")
+            for await (const part of stream) {
+              received.push(part.choices[0]?.delta.content ?? "")
+              if (received.join("") !== "") Effect.runSync(later.open)
+            }
             return received
           },
           catch: (e) => e
@@ -78,16 +84,11 @@ describe("a stream cut mid-way, end to end", () => {
       assert.strictEqual((yield* s.anthropic.requests).length, 0)
 
       // the raw SSE body of a cut stream
-      yield* s.openai.script(Fault.cut(3))
-      const raw = yield* Effect.promise(() =>
-        fetch(`${s.url}/v1/chat/completions`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(streamBody("please stream a longer answer again"))
-        }).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), text: await r.text() }))
-      )
+      const rawLater = yield* Effect.makeLatch(false)
+      yield* s.openai.script(Fault.cut(3, rawLater))
+      const raw = yield* postOpening(s.url, streamBody("please stream a longer answer again"), "Echo", () => Effect.runSync(rawLater.open))
       assert.strictEqual(raw.status, 200)
-      assert.include(raw.type ?? "", "text/event-stream")
+      assert.include(raw.headers.get("content-type") ?? "", "text/event-stream")
       const lines = raw.text.split("\n").filter((l) => l.startsWith("data: "))
       assert.isAbove(lines.length, 1)
       // (the error's message may quote "data: [DONE]"; no event may be it)

@@ -91,9 +91,13 @@ export interface ProviderPull {
    * Whether the stream already holds the failure that ends it: the network
    * read that gave the last batch also carried an error (an error event right
    * after the text, the connection broken), so the next pulls read nothing
-   * more and fail (after any chunks still owed). The gateway asks once, when
-   * it has the first text and nothing went out yet: such a stream fails over
-   * instead of sending a doomed partial answer. Optional: absent, never so.
+   * more and fail (after any chunks still owed). Also true when that read
+   * ended the body (the connection closed normally) before the stream's
+   * terminal event: the next pulls read nothing more either, and fail unless
+   * the adapter finds the answer whole (they then end it). The gateway asks
+   * once, when it has the first text and nothing went out yet, and then takes
+   * the rest: a stream that fails there fails over instead of sending a
+   * doomed partial answer. Optional: absent, never so.
    */
   readonly failing?: (() => boolean) | undefined
 }

@@ -98,8 +98,11 @@ describe("GatewayLive over the fake providers", () => {
         assert.include(text, "stream me please")
         assert.isDefined(Chunk.toReadonlyArray(chunks).find((c) => c.usage != null))
         assert.deepStrictEqual([...new Set(Chunk.toReadonlyArray(chunks).map((c) => c.id))], [`chatcmpl-${ok.meta.requestId}`])
-        yield* s.openai.script(Fault.cut(3))
+        // The cut comes once the stream has begun (in the same read as the first text, it would fail over).
+        const later = yield* Effect.makeLatch(false)
+        yield* s.openai.script(Fault.cut(3, later))
         const cut = yield* gateway.stream(ask("stream me again", "gpt-4o-mini", { stream: true }), defaultRequirements)
+        yield* later.open
         const result = yield* Effect.either(Stream.runCollect(cut.chunks))
         assert.isTrue(Either.isLeft(result))
         if (Either.isLeft(result)) assert.strictEqual(result.left._tag, "StreamInterrupted")
@@ -240,11 +243,14 @@ describe("GatewayLive over the fake providers", () => {
   it.scopedLive("a stream cut mid-way is not cached", () =>
     Effect.gen(function* () {
       const s = yield* stack({ gateway: { cache: { enabled: true } } })
-      yield* s.openai.script(Fault.cut(3))
+      // The cut comes once the stream has begun (in the same read as the first text, it would fail over).
+      const later = yield* Effect.makeLatch(false)
+      yield* s.openai.script(Fault.cut(3, later))
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
         const question = ask("cut then ask again", "gpt-4o-mini", { temperature: 0 })
         const cut = yield* gateway.stream({ ...question, stream: true }, defaultRequirements)
+        yield* later.open
         assert.isTrue(Either.isLeft(yield* Effect.either(Stream.runCollect(cut.chunks))))
         const again = yield* gateway.complete(question, defaultRequirements)
         assert.isFalse(again.meta.cacheHit)

@@ -57,9 +57,12 @@ describe("Cost of a stream cut after the provider reported its input", () => {
         const gateway = yield* Gateway
         // Writes the long system prompt to Anthropic's prompt cache.
         yield* gateway.complete(ask("first question"), defaultRequirements)
-        // message_start, ping, content_block_start, one text delta: then the connection breaks.
-        yield* s.anthropic.script(Fault.cut(4))
+        // message_start, ping, content_block_start, one text delta: then the connection breaks, once the
+        // stream has begun (in the same read as the first text, the request would fail over instead).
+        const later = yield* Effect.makeLatch(false)
+        yield* s.anthropic.script(Fault.cut(4, later))
         const cut = yield* gateway.stream({ ...ask("second question"), stream: true }, defaultRequirements)
+        yield* later.open
         const result = yield* Effect.either(Stream.runCollect(cut.chunks))
         assert.isTrue(Either.isLeft(result), "the cut stream fails")
         // The same request answered whole: the input message_start reported for the cut one.

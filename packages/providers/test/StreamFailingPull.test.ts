@@ -2,9 +2,11 @@
  * An adapter's stream pull says when the network read that gave its last
  * batch also carried the failure that ends the stream (`Pull.failing`): an
  * error event right after the first text (OpenAI, Anthropic), or the
- * connection broken right after the bytes read. The gateway asks it once, at
- * the first text, to fail over instead of sending a doomed partial answer.
- * A healthy read (the text alone, or a whole answer) is not failing.
+ * connection broken right after the bytes read, or closed normally there
+ * before the stream's terminal event (the body's end is read: `Pull.ended`).
+ * The gateway asks it once, at the first text, to fail over instead of
+ * sending a doomed partial answer. A healthy read (the text alone, or a whole
+ * answer) is not failing; a whole answer closed without `[DONE]` ends whole.
  */
 import type { HttpClientResponse } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
@@ -65,6 +67,21 @@ describe("a stream pull that already holds its failure", () => {
       assert.isTrue(Either.isLeft(read.next) && Option.isSome(read.next.left) && read.next.left.value._tag === "Overloaded")
     })))
 
+  it.scopedLive("OpenAI: the first text, then the body's normal end in one read (no finish_reason, no [DONE]): failing, and the next pull fails", () =>
+    live(Effect.gen(function*() {
+      const read = yield* firstRead(OpenAi.make, "openai", "gpt-4o-mini", sse([oa({ role: "assistant", content: "" }), oa({ content: "Cut" })]))
+      assert.deepStrictEqual(read.texts, ["", "Cut"])
+      assert.isTrue(read.failing)
+      assert.isTrue(Either.isLeft(read.next) && Option.isSome(read.next.left) && read.next.left.value._tag === "StreamInterrupted")
+    })))
+
+  it.scopedLive("control: a whole answer closed after its finish_reason without [DONE], in one read: the rest ends the stream, no failure", () =>
+    live(Effect.gen(function*() {
+      const read = yield* firstRead(OpenAi.make, "openai", "gpt-4o-mini", sse([oa({ role: "assistant", content: "" }), oa({ content: "Hi" }), oa({}, "stop")]))
+      assert.deepStrictEqual(read.texts, ["", "Hi", ""])
+      assert.isTrue(Either.isRight(read.next) || Option.isNone(read.next.left))
+    })))
+
   it.scopedLive("control: a whole answer in one read is not failing", () =>
     live(Effect.gen(function*() {
       const usage = { ...oa({}), choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }
@@ -105,6 +122,20 @@ describe("a body whose connection broke right after the bytes read", () => {
       yield* body.close
     }).pipe(Effect.withClock(Clock.make())))
 
+  it.effect("the data, then the connection's normal end: ended (the next pull ends without waiting), not failing", () =>
+    Effect.gen(function*() {
+      const readable = new PassThrough()
+      const body = yield* bodyOver(readable)
+      readable.end("data: last\n\n")
+      yield* settled
+      yield* body.pull
+      assert.isTrue(body.ended?.())
+      assert.isFalse(body.failing?.())
+      const next = yield* Effect.either(body.pull)
+      assert.isTrue(Either.isLeft(next) && Option.isNone(next.left))
+      yield* body.close
+    }))
+
   it.effect("control: data with the connection still open is not failing", () =>
     Effect.gen(function*() {
       const readable = new PassThrough()
@@ -113,6 +144,7 @@ describe("a body whose connection broke right after the bytes read", () => {
       yield* settled
       yield* body.pull
       assert.isFalse(body.failing?.())
+      assert.isFalse(body.ended?.())
       yield* body.close
     }))
 })

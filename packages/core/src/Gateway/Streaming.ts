@@ -40,7 +40,7 @@ const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
 /** A stream's pull: a batch of chunks, or `None` at its end. */
 type Pull<E> = Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
 
-/** Whether the stream already holds its failure behind the batch it last gave (`Pullable.failing`); undefined: never known. */
+/** Whether the stream may already hold its failure behind the batch it last gave (`Pullable.failing`); undefined: never known. */
 type Failing = (() => boolean) | undefined
 
 /**
@@ -92,11 +92,13 @@ const untilAnswer = <E>(
 /**
  * The opening `first`, to go out now over `pull`: unless the network read
  * that gave its last batch also held the stream's failure (`failing`: an
- * error event right after the first text, a reset). Nothing of the stream
- * went out yet then: the rest of that read is taken at once (it waits on no
- * network), and the failure fails the peel, so the request fails over
- * instead of sending a doomed partial answer and an error event. A healthy
- * stream pays one call (`failing()`), once, and its first text is not held.
+ * error event right after the first text, a reset, or the connection closed
+ * before the stream's terminal event). Nothing of the stream went out yet
+ * then: the rest of that read is taken at once (it waits on no network), and
+ * the failure fails the peel, so the request fails over instead of sending a
+ * doomed partial answer and an error event; a rest that ends the stream (an
+ * answer its adapter finds whole) goes out with it. A healthy stream pays one
+ * call (`failing()`), once, and its first text is not held.
  */
 const sendable = <E>(first: Chunk.Chunk<ChatChunk>, pull: Pull<E>, failing: Failing): Effect.Effect<Opening<E>, Option.Option<E>> =>
   failing === undefined || !failing() ? Effect.succeed({ first, pull }) : Effect.matchEffect(pull, {
@@ -201,7 +203,7 @@ export const peelFirst = <E>(
 export interface Pullable<E> {
   readonly pull: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
   readonly close: Effect.Effect<void>
-  /** Whether the read that gave the last batch also held the stream's failure (`Provider.ProviderPull.failing`). */
+  /** Whether the read that gave the last batch also held the stream's failure, or its end (`Provider.ProviderPull.failing`). */
   readonly failing?: (() => boolean) | undefined
 }
 

@@ -172,7 +172,9 @@ const fromReadable = (
   })
   // Broke (a reset right after the last bytes read): the next pull fails without waiting on the network.
   const failing = () => failure !== undefined || body.errored != null
-  return { pull, close, failing }
+  // Closed normally (the end pushed right after the last bytes read): the next pull ends without waiting on the network.
+  const endRead = () => ended || endPushed(body)
+  return { pull, close, failing, ended: endRead }
 }
 
 /** Any other client: a pull over its `stream`, with the deadline and the error mapping. */

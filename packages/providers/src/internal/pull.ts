@@ -20,11 +20,20 @@ export interface Pull<A, E> {
    * Whether the stream already holds the failure that ends it: the network
    * read that gave the last batch also carried an error (an error event after
    * the text, the connection broken), so the next pulls read nothing more and
-   * the stream fails (after any chunks still owed). Absent: not known. A
+   * the stream fails (after any chunks still owed); a translated pull also
+   * when the body's end was read there before the terminal event (it fails
+   * then unless the answer is whole: see `translatedPull`). Absent: not known. A
    * synchronous look, for a consumer that can still take back what it was
    * given (the gateway, before the first byte went out: `Provider.ProviderPull`).
    */
   readonly failing?: (() => boolean) | undefined
+  /**
+   * Whether the body's end is already read behind the last batch (the
+   * provider closed the connection normally in the same read): the next
+   * pulls wait on no network and end the stream. Absent: not known. A
+   * translated pull counts it as `failing` (see `translatedPull`).
+   */
+  readonly ended?: (() => boolean) | undefined
 }
 
 /** The end of a pull. */

@@ -165,7 +165,10 @@ export interface Gave<E> {
  * (which returns the chunks and, when the batch decided the stream, its end or
  * error), the body's end to `onEnd`, its failure to `onFailure`. A batch that
  * gives no chunk is followed by the next one in the same pull. `failing` tells
- * when the chunks just given are followed by an error already read.
+ * when the chunks just given are followed by an error already read, or by the
+ * body's end already read before the stream's terminal event: that end fails
+ * the stream unless the adapter finds the answer whole (`onEnd`), which a
+ * consumer that asks learns by taking the rest (it waits on no network).
  */
 export const translatedPull = <E, InErr>(
   body: Pull<Uint8Array, InErr>,
@@ -181,8 +184,8 @@ export const translatedPull = <E, InErr>(
     owed = after
     return Effect.succeed(Chunk.unsafeFromArray(out))
   }
-  // Owed a failure after the chunks given, or the body already broke behind them (`Pull.failing`).
-  const failing = () => owed === undefined ? body.failing?.() === true : owed !== endOfPull
+  // Owed a failure after the chunks given, or the body already broke or ended behind them (`Pull.failing`, `Pull.ended`).
+  const failing = () => owed === undefined ? body.failing?.() === true || body.ended?.() === true : owed !== endOfPull
   let step: Effect.Effect<Chunk.Chunk<ChatChunk>, Option.Option<E>>
   const next = Effect.suspend(() => step)
   const { onEnd, onFailure, onInput } = handlers(gave, next)

@@ -91,9 +91,7 @@ export const sendAnswer = (res: Http.ServerResponse, answer: Answer, fault: Faul
       yield* write(res, chunks[i]!)
     }
     if (reset) return yield* destroy(res)
-    if (fault?._tag === "Inject") {
-      if (fault.gate !== undefined) yield* fault.gate.await
-      return yield* end(res, fault.chunk)
-    }
+    if ((fault?._tag === "Inject" || fault?._tag === "Cut") && fault.gate !== undefined) yield* fault.gate.await
+    if (fault?._tag === "Inject") return yield* end(res, fault.chunk)
     return yield* end(res)
   })

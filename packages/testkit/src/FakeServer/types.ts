@@ -91,6 +91,12 @@ export type Fault =
     readonly _tag: "Cut"
     /** Stream: send this many chunks (default: all but the terminal ones), then end cleanly. JSON: send half the body. */
     readonly afterChunks?: number
+    /**
+     * Stream: end only once this latch is open (in a later network read than
+     * the chunks before it: e.g. once the client has the first text).
+     * Absent: at once, in the same read as them, most likely.
+     */
+    readonly gate?: Effect.Latch
   }
   | {
     readonly _tag: "Reset"
@@ -136,8 +142,16 @@ export const Fault = {
     _tag: "Delay",
     ...options
   }),
-  /** End the stream before its terminal event (or after `afterChunks`); a JSON body is truncated. */
-  cut: (afterChunks?: number): Fault => (afterChunks === undefined ? { _tag: "Cut" } : { _tag: "Cut", afterChunks }),
+  /**
+   * End the stream before its terminal event (or after `afterChunks`); a JSON
+   * body is truncated. With a `gate` (an `Effect.makeLatch(false)`), the
+   * stream's end waits until the test opens it.
+   */
+  cut: (afterChunks?: number, gate?: Effect.Latch): Fault => ({
+    _tag: "Cut",
+    ...(afterChunks === undefined ? {} : { afterChunks }),
+    ...(gate === undefined ? {} : { gate })
+  }),
   /** Destroy the connection (before headers, or once `afterChunks` stream chunks have gone out; JSON: half the body). */
   reset: (afterChunks?: number): Fault => (afterChunks === undefined ? { _tag: "Reset" } : { _tag: "Reset", afterChunks }),
   /** A 200 with a body that is not JSON. */
