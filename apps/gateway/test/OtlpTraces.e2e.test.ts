@@ -17,6 +17,7 @@ import { Effect } from "effect"
 import * as Child from "node:child_process"
 import { settles } from "./support/HangDetector.js"
 import * as Collector from "./support/OtlpCollector.js"
+import { postOpening } from "./support/RawProviders.js"
 import { bin, ensureBuilt, overFakes, serve, tempDir } from "./support/ServeProcess.js"
 
 const traceId = "0af7651916cd43dd8448eb211c80319c"
@@ -75,9 +76,17 @@ describe("modelgate serve with an OTLP collector", () => {
       // The client's trace is sampled out (flags 00): under the default parent-based sampler, no span.
       const sampledOut = yield* chat(served.url, {}, { traceparent: `00-${"1".repeat(32)}-${"2".repeat(16)}-00` })
       assert.strictEqual(sampledOut.status, 200, sampledOut.text)
-      // A stream cut after its third event: the client gets an error event, no [DONE].
-      yield* fakes.openai.script(Fault.cut(3))
-      const cut = yield* chat(served.url, { stream: true, messages: [{ role: "user", content: "please stream a longer answer to me" }] })
+      // A stream cut after its third event, once the client has its first text (in the same read as it,
+      // the gateway would fail over instead): the client gets an error event, no [DONE].
+      const later = yield* Effect.makeLatch(false)
+      yield* fakes.openai.script(Fault.cut(3, later))
+      const opened = yield* postOpening(
+        served.url,
+        { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: "please stream a longer answer to me" }] },
+        "data:",
+        () => Effect.runSync(later.open)
+      )
+      const cut = { status: opened.status, requestId: opened.headers.get("x-request-id"), text: opened.text }
       assert.strictEqual(cut.status, 200, cut.text)
       assert.include(cut.text, `data: {"error"`)
       assert.isFalse(cut.text.split("\n").some((line) => line.trim() === "data: [DONE]"), cut.text)
