@@ -34,6 +34,8 @@ describe("modelgate serve on a database file that is not SQLite", () => {
       const db = path.join(dir, "modelgate.db")
       const text = "not a database\n".repeat(100)
       fs.writeFileSync(db, text)
+      // An empty config directory: one that does not exist would be reported first.
+      fs.mkdirSync(path.join(dir, "config"))
       const ran = yield* serveOn(dir, db)
       const what = JSON.stringify(ran)
       assert.strictEqual(ran.code, 1, what)
