@@ -3,6 +3,7 @@
  * provider generated (and bills) what it sent, as for a client that went
  * away; the gateway should count that output against the budget.
  */
+import { Fault } from "@modelgate/testkit/FakeServer"
 import { assert, describe, it } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { Gateway } from "@modelgate/core/Gateway"
@@ -18,8 +19,12 @@ describe("Cost of a stream cut mid-way", () => {
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
         const costs = yield* CostTracker
-        yield* s.openai.script(FakeOpenAi.faults.midStreamError(3))
+        // The error comes once the stream has begun (in the same read as its first text it would fail over).
+        const later = yield* Effect.makeLatch(false)
+        const error = { error: { message: "The server had an error while processing your request.", type: "server_error", code: null } }
+        yield* s.openai.script(Fault.inject(3, `data: ${JSON.stringify(error)}\n\n`, later))
         const answer = yield* gateway.stream({ ...ask("tell me a long story about many things"), stream: true }, defaultRequirements)
+        yield* later.open
         const got = yield* Effect.either(Stream.runCollect(answer.chunks))
         assert.isTrue(Either.isLeft(got), "the cut stream fails")
         const global = (yield* costs.budgetStatus).find((b) => b.budget === "global")!
