@@ -8,7 +8,6 @@ import { assert, describe, it } from "@effect/vitest"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { Gateway } from "@modelgate/core/Gateway"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
-import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { Effect, Either, Stream } from "effect"
 import { ask, stack } from "./fixture.js"
 
