@@ -189,27 +189,35 @@ describe("Ollama", () => {
       assert.lengthOf(yield* fake.requests, 2)
     })))
 
-  it.scoped("a 500 saying the model needs more memory than the server has is not retried on that server: it fails over at once, and the server's other models still answer", () =>
+  // A model the server cannot load (too large for its free memory; a format its version does not know, where each
+  // retry loaded it again, for seconds, before failing again) is the server's setup for that model.
+  it.scoped("a 500 saying the model needs more memory than the server has, or may be incompatible with its version, is not retried on that server: it fails over at once, and the server's other models still answer", () =>
     live(Effect.gen(function*() {
       const { fake, provider } = yield* setup({ maxRetries: 2 })
-      yield* fake.persist(FakeOllama.faults.outOfMemory)
-      const calls: ReadonlyArray<Effect.Effect<unknown, ProviderError>> = [provider.chat(ctxOf(model, undefined)), provider.stream(ctxOf(model, undefined))]
-      for (const call of calls) {
-        const before = (yield* fake.requests).length
-        const fiber = yield* Effect.fork(Effect.flip(call))
-        // A retry would wait on its backoff (a TestClock sleep): the error must come first.
-        const outcome = yield* Effect.raceFirst(Fiber.join(fiber), Effect.as(awaitSleep((ms) => ms <= 10_000), "a retry's backoff" as const))
-        assert.notStrictEqual(outcome, "a retry's backoff")
-        const error = outcome as ProviderError
-        assert.isTrue(isUnreachable(error), error._tag)
-        assert.isFalse(mayRetry(error, 10_000))
-        assert.include(error.detail, "requires more system memory (39.4 GiB) than is available (30.0 GiB)")
-        assert.lengthOf(yield* fake.requests, before + 1)
+      const faults = [
+        [FakeOllama.faults.outOfMemory, "requires more system memory (39.4 GiB) than is available (30.0 GiB)"],
+        [FakeOllama.faults.incompatibleModel, "incompatible with your version of Ollama"]
+      ] as const
+      for (const [fault, said] of faults) {
+        yield* fake.persist(fault)
+        const calls: ReadonlyArray<Effect.Effect<unknown, ProviderError>> = [provider.chat(ctxOf(model, undefined)), provider.stream(ctxOf(model, undefined))]
+        for (const call of calls) {
+          const before = (yield* fake.requests).length
+          const fiber = yield* Effect.fork(Effect.flip(call))
+          // A retry would wait on its backoff (a TestClock sleep): the error must come first.
+          const outcome = yield* Effect.raceFirst(Fiber.join(fiber), Effect.as(awaitSleep((ms) => ms <= 10_000), "a retry's backoff" as const))
+          assert.notStrictEqual(outcome, "a retry's backoff", said)
+          const error = outcome as ProviderError
+          assert.isTrue(isUnreachable(error), error._tag)
+          assert.isFalse(mayRetry(error, 10_000))
+          assert.include(error.detail, said)
+          assert.lengthOf(yield* fake.requests, before + 1)
+        }
+        // Only that model: the same server goes on answering another (smaller) one.
+        yield* fake.persist(undefined)
+        const small = yield* provider.chat(ctxOf(modelOf("ollama", "qwen2.5:7b", "local-small"), undefined))
+        assert.strictEqual(small.response.choices[0].finish_reason, "stop")
       }
-      // Only that model: the same server goes on answering another (smaller) one.
-      yield* fake.persist(undefined)
-      const small = yield* provider.chat(ctxOf(modelOf("ollama", "qwen2.5:7b", "local-small"), undefined))
-      assert.strictEqual(small.response.choices[0].finish_reason, "stop")
     })))
 
   it.scoped("probe lists installed models", () =>

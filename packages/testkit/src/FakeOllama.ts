@@ -34,6 +34,12 @@ export const faults = {
   busy: Fault.status(503, { body: { error: "server busy, please try again.  maximum pending requests exceeded" } }),
   /** 500 for a model too large for the memory the server has free (`llm/server.go`, answered before any output). */
   outOfMemory: Fault.status(500, { body: { error: "model requires more system memory (39.4 GiB) than is available (30.0 GiB)" } }),
+  /** 500 for a model this server's version cannot load (`server/sched.go`, answered before any output, on every call). */
+  incompatibleModel: Fault.status(500, {
+    body: {
+      error: "unsupported model format: this model may be incompatible with your version of Ollama. If you previously pulled this model, try updating it by running `ollama pull llama3.2`"
+    }
+  }),
   /** An `{"error": "..."}` line after `afterChunks` lines (status stays 200); no `done: true` follows. */
   midStreamError: (afterChunks: number, message = "an error was encountered while running the model: unexpected EOF"): Fault =>
     Fault.inject(afterChunks, `${JSON.stringify({ error: message })}\n`)

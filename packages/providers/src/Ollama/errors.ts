@@ -10,7 +10,9 @@
  * says the model needs more memory than the server has free is the server's
  * setup for that model, as a 404 is: an unreachable Transport (not retried on
  * the same server; the failover moves on, and the server's other models,
- * which may fit, are untouched: health is per model). A 400 whose message says the
+ * which may fit, are untouched: health is per model); so is a 500 saying
+ * the model may be incompatible with the server's version (each retry would
+ * load it again, and fail again). A 400 whose message says the
  * request exceeds the context size (what `truncate: false` answers instead of
  * silently dropping the start of the conversation) is ContextLengthExceeded.
  */
@@ -30,11 +32,20 @@ export const classify = (ctx: ErrorContext): ProviderError => {
   if (ctx.status === 500 && message !== undefined && memoryPattern.test(message)) {
     return notServed(fieldsOf(ctx, detail), "this Ollama server lacks the memory to load the model")
   }
+  if (ctx.status === 500 && message !== undefined && incompatiblePattern.test(message)) {
+    return notServed(fieldsOf(ctx, detail), "this Ollama server's version cannot load the model")
+  }
   return genericError(ctx, detail, standardRetryAfter(ctx.headers, ctx.nowMs))
 }
 
-/** Ollama's words for a prompt over the context size (`exceed_context_size_error`, "exceeds the available context size"). */
-const contextPattern = /exceed_context_size|exceeds the (available )?context (size|length)/i
+/**
+ * Ollama's words for a prompt over the context size, each engine's own:
+ * llama-server's (`exceed_context_size_error`, "exceeds the available
+ * context size"), the Go runners' ("the input length exceeds the context
+ * length") and the MLX engine's ("input length (N tokens) exceeds the
+ * model's maximum context length (M tokens)").
+ */
+const contextPattern = /exceed_context_size|exceeds the (available |model's maximum )?context (size|length)/i
 
 /**
  * Ollama's words for a model that does not fit the memory the server has
@@ -42,6 +53,13 @@ const contextPattern = /exceed_context_size|exceeds the (available )?context (si
  * older `model requires more memory`; a runner that failed to allocate).
  */
 const memoryPattern = /requires more (system )?memory|not enough memory|insufficient memory|out of memory|memory layout cannot be allocated/i
+
+/**
+ * Ollama's words for a model its version cannot load (`server/sched.go`: an
+ * unsupported model format, a model that failed to load): "this model may be
+ * incompatible with your version of Ollama".
+ */
+const incompatiblePattern = /incompatible with your version of Ollama/i
 
 /** Classify an `{"error": "..."}` line written after the stream began (status 200). */
 export const classifyStreamError = (message: string, base: Omit<CommonFields, "detail">, secrets: ReadonlyArray<string>): ProviderError => {
