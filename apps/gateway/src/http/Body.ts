@@ -180,12 +180,20 @@ export const readFrom = <A>(
 export const readBytes = (request: HttpServerRequest.HttpServerRequest, maxBytes: number): Effect.Effect<Buffer, ApiError> =>
   readWith(request, maxBytes, Effect.succeed)
 
-/** Bytes as JSON: 400 for an empty body, invalid UTF-8 or malformed JSON. */
+/**
+ * Where the JSON text starts: after a UTF-8 byte order mark, which RFC 8259
+ * lets a parser ignore and Windows tools write at the start of every "UTF-8"
+ * file (`curl --data @file` sends it); `JSON.parse` refuses it.
+ */
+const textStart = (bytes: Buffer): number => (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0)
+
+/** Bytes as JSON (a leading UTF-8 byte order mark ignored): 400 for an empty body, invalid UTF-8 or malformed JSON. */
 export const parseJson = (bytes: Buffer): Either.Either<unknown, ApiError> => {
-  if (bytes.length === 0) return Either.left(invalidRequest("request body is empty; expected a JSON object", "invalid_json"))
+  const start = textStart(bytes)
+  if (bytes.length === start) return Either.left(invalidRequest("request body is empty; expected a JSON object", "invalid_json"))
   if (!isUtf8(bytes)) return Either.left(invalidRequest("request body is not valid UTF-8", "invalid_encoding"))
   try {
-    return Either.right(JSON.parse(bytes.toString("utf8")) as unknown)
+    return Either.right(JSON.parse(bytes.toString("utf8", start)) as unknown)
   } catch (cause) {
     return Either.left(
       invalidRequest(`request body is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, "invalid_json")

@@ -22,8 +22,29 @@
  * Requests that arrive before `open` (the platform listens while the layers
  * are built, before the app is attached) are held, then delivered in order
  * at `open`: without a `request` listener Node would leave them unanswered.
+ *
+ * A request pipelined behind another has a response queued without a socket
+ * (Node gives it the socket once the one before finishes). When the
+ * connection closes first (after an answer that closes it, a 413, or the
+ * client leaves), Node neither gives it one nor emits its `close`: nothing
+ * would end that request. Its `close` is emitted here then, so it ends as any
+ * request whose client left (see `endsWithConnection`).
  */
 import * as Http from "node:http"
+
+/**
+ * Emit `close` on `res`, queued behind another response on its connection,
+ * if that connection closes before `res` is given it (Node does not); a
+ * response Node has finished or closed is left to Node.
+ */
+export const endsWithConnection = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
+  const socket = req.socket
+  const onClose = () => {
+    if (res.socket === null && !res.writableFinished) res.emit("close")
+  }
+  socket.once("close", onClose)
+  res.once("close", () => socket.off("close", onClose))
+}
 
 /** Answers the request and returns true, or returns false to leave it to the `request` listeners. */
 export type Claim = (req: Http.IncomingMessage, res: Http.ServerResponse) => boolean
@@ -72,6 +93,8 @@ export class DispatchServer extends Http.Server {
     // Node emits "request" with exactly (IncomingMessage, ServerResponse).
     const req = args[0] as Http.IncomingMessage
     const res = args[1] as Http.ServerResponse
+    // Only a pipelined request's response waits for its socket.
+    if (res.socket === null) endsWithConnection(req, res)
     if (this.#held !== undefined) {
       this.#held.push([req, res])
       return true
