@@ -27,7 +27,7 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new ModelUnavailable({ model: "x", reason: "down" }), 503, "model_unavailable"],
   [new NoEligibleModel({ exclusions: [] }), 503, "no_eligible_model"],
   [new NoEligibleModel({ exclusions: [{ model: "a", reason: "down", kind: "unavailable" }, { model: "b", reason: "no vision", kind: "request" }] }), 503, "no_eligible_model"],
-  // The gateway's setup (no API key): an operator can fix it, the client may retry.
+  // The gateway's setup (no API key): an operator can fix it, so a 503, not a 400 (`x-should-retry: false`: SdkRetries.test.ts).
   [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no API key", kind: "permanent" }, { model: "b", reason: "no vision", kind: "request" }] }), 503, "no_eligible_model"],
   // Ruled out by the request itself: a retry never helps.
   [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no vision", kind: "request" }, { model: "b", reason: "n=2", kind: "request" }] }), 400, "no_eligible_model"],

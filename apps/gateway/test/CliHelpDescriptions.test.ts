@@ -41,6 +41,12 @@ describe("option help", () => {
       assert.include(by, "what the costs are grouped by (default: model)")
     }))
 
+  it.effect("costs --help: --since names its forms and its default", () =>
+    Effect.gen(function* () {
+      const since = section(yield* help("costs"), "--since")
+      assert.include(since, "start of the range: 30m, 24h, 7d, an ISO date (UTC unless it names a zone) or epoch ms (default: 24h)")
+    }))
+
   it.effect("keys new --help: --rpm is described as an integer, with its own description", () =>
     Effect.gen(function* () {
       const rpm = section(yield* help("keys", "new"), "--rpm")

@@ -9,7 +9,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
-import { BudgetExceeded, MissingApiKey, RateLimitExceeded } from "@modelgate/domain/Errors"
+import { BudgetExceeded, MissingApiKey, NoEligibleModel, RateLimitExceeded } from "@modelgate/domain/Errors"
 import { Effect } from "effect"
 import OpenAI from "openai"
 import { baseUrl, serverLayer } from "./support/Doubles.js"
@@ -50,6 +50,34 @@ describe("SDK retries", () => {
       assert.strictEqual(thrown.headers?.get("x-should-retry"), "false")
       assert.strictEqual(calls, 1)
     }))
+
+  it.effect("a request every model of which lacks its provider's key (no key set: the ranking sets them aside) is not retried", () =>
+    Effect.gen(function* () {
+      const { calls, thrown } = yield* refusedOnce(
+        new NoEligibleModel({
+          exclusions: [
+            { model: "gpt-4o-mini", reason: "unavailable: no usable API key for openai: no key configured (set OPENAI_API_KEY)", kind: "permanent" },
+            { model: "claude-haiku-4-5", reason: "unavailable: no usable API key for anthropic: no key configured (set ANTHROPIC_API_KEY)", kind: "permanent" }
+          ]
+        })
+      )
+      assert.strictEqual(thrown.status, 503)
+      assert.strictEqual(thrown.headers?.get("x-should-retry"), "false")
+      assert.strictEqual(calls, 1)
+    }))
+
+  it.effect("a request whose models are down until a probe within the minute leaves the SDK its retries", () =>
+    Effect.gen(function* () {
+      const thrown = yield* thrownBy(0)
+      assert.strictEqual(thrown.status, 503)
+      assert.isNull(thrown.headers?.get("x-should-retry") ?? null)
+    }).pipe(Effect.provide(serverLayer(refusing(new NoEligibleModel({
+      exclusions: [
+        { model: "gpt-4o-mini", reason: "unavailable: no usable API key for openai", kind: "permanent" },
+        { model: "llama3.1:8b", reason: "unavailable: unreachable", kind: "unavailable", retryAfterMs: 30_000 }
+      ],
+      retryAfterMs: 30_000
+    })).gateway))))
 
   it.effect("a spent daily budget (Retry-After hours away) is not retried; its Retry-After is kept", () =>
     Effect.gen(function* () {

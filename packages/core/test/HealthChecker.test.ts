@@ -166,6 +166,22 @@ describe("HealthChecker", () => {
       assert.strictEqual((yield* health.status("llama")).status, "available")
     }).pipe(Effect.provide(testLayer([gpt, llama], config(), { gpt: "fail", llama: "refused" }))))
 
+  // An unavailable model (refused at start) whose next probe fails again: still out, its reason says what failed.
+  for (const [next, named] of [["refused", "ECONNREFUSED 127.0.0.1:11434"], ["fail", "ServerError"]] as const) {
+    it.effect(`an unavailable model whose next probe is ${next} names ${named}, not a threshold it is short of`, () =>
+      Effect.gen(function* () {
+        const health = yield* HealthChecker
+        const fake = yield* Fake
+        yield* settle
+        fake.behaviour.set("llama", next)
+        yield* advance(60_000)
+        const llama = yield* health.status("llama")
+        assert.deepStrictEqual([llama.status, llama.consecutiveFailures], ["unavailable", 2])
+        assert.include(llama.reason, named)
+        assert.notInclude(llama.reason, "before unavailable")
+      }).pipe(Effect.provide(testLayer([llama], config(), { llama: "refused" }))))
+  }
+
   it.effect("a model that answered before keeps the threshold when a probe is refused (a restart)", () =>
     Effect.gen(function* () {
       const health = yield* HealthChecker

@@ -189,7 +189,10 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     "costs",
     {
       config: configDir,
-      since: Options.text("since").pipe(Options.withDescription("start of the range: 30m, 24h, 7d, an ISO date or epoch ms"), Options.withDefault("24h")),
+      since: Options.text("since").pipe(
+        Options.withDescription("start of the range: 30m, 24h, 7d, an ISO date (UTC unless it names a zone) or epoch ms (default: 24h)"),
+        Options.withDefault("24h")
+      ),
       by: BadUsage.choice(byFlag).pipe(
         Options.withDescription("what the costs are grouped by (default: model)"),
         Options.withDefault("model" as const)

@@ -72,9 +72,11 @@ const openAiRpm = 20
 
 const lifelike = Fault.delay({ headersMs: 120, firstByteMs: 60, chunkMs: 25 })
 
-const describe = (event: { readonly _tag: string } & Record<string, unknown>) => {
+/** One line of the demo's event log: the event's tag and the fields it has (numbers rounded). */
+export const describeEvent = (event: { readonly _tag: string } & Record<string, unknown>) => {
   const { _tag, at: _at, ...rest } = event
-  return `${_tag} ${Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 1e6) / 1e6 : String(v)}`).join(" ")}`
+  const fields = Object.entries(rest).filter(([, v]) => v !== undefined)
+  return `${_tag} ${fields.map(([k, v]) => `${k}=${typeof v === "number" ? Math.round(v * 1e6) / 1e6 : String(v)}`).join(" ")}`
 }
 
 /** What the banner needs to know. */
@@ -186,7 +188,7 @@ const demo = (options: DemoOptions): Effect.Effect<void, unknown> =>
         const events = yield* Events
         yield* events.subscribe.pipe(
           Stream.filter((e) => e._tag !== "ModelSelected"),
-          Stream.runForEach((e) => Console.log(`event  ${describe(e as never)}`)),
+          Stream.runForEach((e) => Console.log(`event  ${describeEvent(e as never)}`)),
           Effect.forkScoped
         )
         const server = Context.get(yield* Layer.build(HttpApp.serve({ port: options.port, host: options.host })), HttpServer.HttpServer)

@@ -112,9 +112,18 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
       // Every model ruled out by the request itself (capabilities, context, parameters, its key's models):
       // no wait or retry can help, so not a 503 (which clients retry). The gateway's own setup (a missing
       // key, a disabled model) stays a 503.
+      // A 503 that only the setup keeps (every model ruled out by it or by the request, none by time) is
+      // final for a client's retries, as `MissingApiKey` is.
       return error.exclusions.length > 0 && error.exclusions.every((e) => e.kind === "request")
         ? invalidRequest(error.message, "no_eligible_model")
-        : unavailable(error.message, "no_eligible_model", error.retryAfterMs)
+        : new ApiError({
+          status: 503,
+          type: "service_unavailable",
+          code: "no_eligible_model",
+          message: error.message,
+          retryAfterMs: error.retryAfterMs,
+          final: error.exclusions.length > 0 && error.exclusions.every((e) => e.kind === "permanent" || e.kind === "request")
+        })
     case "QueueTimeout":
       return unavailable(error.message, "queue_timeout", error.retryAfterMs)
     case "MissingApiKey":

@@ -107,12 +107,13 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number, provid
   }
   const failures = before.consecutiveFailures + 1
   const what = `${check.errorClass ?? "failure"} (${check.source})`
-  // Nothing listens at the address of a model never seen working (Ollama not started): no threshold to
-  // wait for. A model that answered before keeps the threshold: a refusal may be a restart.
-  const unreachable = check.source === "probe" && before.status === "unknown" ? check.unreachable : undefined
+  // Nothing listens at the address of a model not seen working (Ollama not started): no threshold to
+  // wait for, and its reason keeps naming the address. A model that answered before keeps the threshold:
+  // a refusal may be a restart.
+  const unreachable = check.source === "probe" && before.status !== "available" ? check.unreachable : undefined
   const health: ModelHealth = unreachable !== undefined
     ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `unreachable: ${unreachable}` }
-    : failures >= threshold
+    : failures >= threshold || before.status === "unavailable"
     ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `${failures} consecutive failures, last: ${what}` }
     : { ...before, ...seen, consecutiveFailures: failures, reason: `${failures} of ${threshold} failures before unavailable, last: ${what}` }
   return withRecord(entry, health, record)
