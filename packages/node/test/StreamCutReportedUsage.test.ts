@@ -14,9 +14,8 @@ import { Gateway } from "@modelgate/core/Gateway"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { defaultRequirements } from "@modelgate/domain/Requirements"
 import { Fault } from "@modelgate/testkit/FakeServer"
-import Database from "better-sqlite3"
 import { Effect, Either, Stream } from "effect"
-import { models, stack } from "./fixture.js"
+import { costRows, models, stack } from "./fixture.js"
 
 const rules = "Answer as the house style guide says. ".repeat(200)
 const ask = (question: string): ChatRequest => ({
@@ -28,22 +27,6 @@ const ask = (question: string): ChatRequest => ({
 })
 
 const pricing = { inputPerMillion: 1, outputPerMillion: 5, cachedInputPerMillion: 0.1, cacheWriteInputPerMillion: 1.25 }
-
-interface Row {
-  readonly prompt_tokens: number
-  readonly completion_tokens: number
-  readonly cached_tokens: number
-  readonly cost_pico: number
-}
-
-const rowsOf = (db: string): ReadonlyArray<Row> => {
-  const conn = new Database(db, { readonly: true })
-  try {
-    return conn.prepare("SELECT prompt_tokens, completion_tokens, cached_tokens, cost_pico FROM cost_records ORDER BY at, id").all() as Array<Row>
-  } finally {
-    conn.close()
-  }
-}
 
 describe("Cost of a stream cut after the provider reported its input", () => {
   it.scopedLive("an Anthropic stream cut after message_start is charged the input message_start reported, cache reads at their price", () =>
@@ -70,7 +53,7 @@ describe("Cost of a stream cut after the provider reported its input", () => {
         return whole.response.usage
       }).pipe(Effect.provide(s.layer))
       // The layer is closed: the record writer flushed on the way out.
-      const [, cut] = rowsOf(s.db)
+      const [, cut] = costRows(s.db)
       assert.isDefined(cut)
       const cached = reported.prompt_tokens_details?.cached_tokens ?? 0
       assert.isAbove(cached, 1_000, "the cut request read the cached prefix")

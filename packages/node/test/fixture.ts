@@ -10,6 +10,7 @@ import * as GatewayLive from "@modelgate/node/GatewayLive"
 import type * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
+import Database from "better-sqlite3"
 import { Clock, Effect, Exit, Fiber, Layer, Option, Ref, Stream, TestClock } from "effect"
 
 /** A fixed instant (2026-01-15 12:00 UTC) to pin `TestClock` at: daily and monthly budget periods do not roll during a test. */
@@ -93,6 +94,25 @@ export const stack = (options: StackOptions = {}) =>
     )
     return { openai, anthropic, dir, db, layer }
   })
+
+/** One cost record as stored in the SQLite file. */
+export interface CostRow {
+  readonly model: string
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly cached_tokens: number
+  readonly cost_pico: number
+}
+
+/** The cost records in the SQLite file `db`, in order (read once the layer closed: the writer flushed). */
+export const costRows = (db: string): ReadonlyArray<CostRow> => {
+  const conn = new Database(db, { readonly: true })
+  try {
+    return conn.prepare("SELECT model, prompt_tokens, completion_tokens, cached_tokens, cost_pico FROM cost_records ORDER BY at, id").all() as Array<CostRow>
+  } finally {
+    conn.close()
+  }
+}
 
 /** A one-message request. */
 export const ask = (content: string, model = "gpt-4o-mini", extra: Partial<ChatRequest> = {}): ChatRequest => ({

@@ -187,6 +187,13 @@ export interface Outcome {
    * (`failed` counts them all in the limiter's requests).
    */
   readonly answered?: number | undefined
+  /**
+   * What the provider bills for a failed call whose error carries no usage:
+   * a stream that failed, or whose client left, before it reached the client
+   * (`Attempt.billedSoFar`). `failed` settles and charges it as it does an
+   * error's `usage`.
+   */
+  readonly billed?: Usage | undefined
 }
 
 /** The performance record of one call (or cache hit) of `model`. */
@@ -319,7 +326,8 @@ export const refused = (
  * `mayHaveBeenSent`) stays with its estimated tokens; one that never reached
  * the provider (nothing listening) is released. The budget is released: nothing was spent, unless the
  * provider answered whole and billed an answer that could not be used (the
- * error carries its `usage`): that usage is settled and charged, once.
+ * error carries its `usage`), or billed a stream that failed before it
+ * reached its client (`Outcome.billed`): that usage is settled and charged, once.
  * A provider's refusal (`remaining: 0`, a 429's retry hint) blocks the key
  * (or a keyless model) until its time; once the provider refuses every key of
  * a model, the model is blocked and announced rate limited until its first
@@ -342,7 +350,7 @@ export const failed = (
 ): Effect.Effect<PicoUsd> =>
   Effect.gen(function* () {
     const { config, limit } = held
-    const billed = error.usage
+    const billed = error.usage ?? outcome.billed
     // Every HTTP request of the call that the provider answered (its retries included) counts in its requests.
     const answered = outcome.answered !== undefined
       ? outcome.answered

@@ -2,7 +2,7 @@
  * One attempt of a request on one model (key, reservations, the provider call
  * and its accounting), and failover over the ranked candidates.
  */
-import { cacheWritesAsked, type ChatRequest } from "@modelgate/domain/Chat"
+import { cacheWritesAsked, type ChatRequest, type Usage } from "@modelgate/domain/Chat"
 import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
@@ -34,7 +34,8 @@ export interface Attempt {
   readonly promptTokens: number
   /**
    * What the request's earlier attempts were charged: answers their
-   * provider gave whole, and bills, that could not be used (`Accounting.failed`);
+   * provider gave whole, and bills, that could not be used, and streams it
+   * billed that failed before they reached the client (`Accounting.failed`);
    * part of the request's cost.
    */
   readonly chargedBefore: PicoUsd
@@ -47,6 +48,14 @@ export interface Attempt {
    * is counted with all of them in the limiter (`Outcome.answered`).
    */
   opened?: number
+  /**
+   * Set by a stream's `use` once the provider opened the stream: what the
+   * provider bills for it should it fail, or its client leave, before it
+   * reached the client (during its peel: the request then fails over), or
+   * undefined when nothing is billed (`StreamedAnswer.billedBeforeClient`).
+   * Charged by the attempt's failure accounting (`Outcome.billed`), once.
+   */
+  billedSoFar?: (() => Usage | undefined) | undefined
 }
 
 /**
@@ -232,7 +241,8 @@ const attemptOn = <A, B>(
             requirements,
             now: clock.unsafeCurrentTimeMillis(),
             streamed,
-            answered: attempt.opened
+            answered: attempt.opened,
+            billed: attempt.billedSoFar?.()
           })
         const onFailure = (cause: Cause.Cause<ProviderError>) =>
           Effect.flatMap(failedWith(cause), (cost) => {

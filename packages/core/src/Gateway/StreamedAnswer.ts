@@ -42,6 +42,32 @@ const unfinishedUsage = (estimatedPromptTokens: number, chunks: number, reported
 }
 
 /**
+ * What the provider bills for a stream that failed, or whose client left,
+ * before any of it reached the client (during its peel: the request then
+ * fails over, `Attempt.billedSoFar`), from what the peel pulled
+ * (`progress`): the usage a chunk of it carried, else what the provider
+ * reported so far (Anthropic's `message_start`: it bills that input), or,
+ * when it generated some of the answer (the first text and the failure in
+ * one read), `unfinishedUsage`, as for a stream that broke after it went
+ * out. Undefined when the provider reported nothing and generated none of
+ * the answer: nothing to charge (a role-only opening, then the failure).
+ */
+const billedBeforeClient = (
+  estimatedPromptTokens: number,
+  progress: Streaming.PeelProgress,
+  usageSoFar: (() => Usage | undefined) | undefined
+) =>
+(): Usage | undefined => {
+  const pulled = progress.pulled
+  let sent: Usage | undefined
+  for (const chunk of pulled) if (chunk.usage != null) sent = chunk.usage
+  if (sent !== undefined) return sent
+  const reported = usageSoFar?.()
+  if (reported === undefined && !Streaming.carriesAnswer(pulled)) return undefined
+  return unfinishedUsage(estimatedPromptTokens, Chunk.size(pulled), reported)
+}
+
+/**
  * Account for a stream when it ends: its usage (when the provider sent none,
  * what it reported so far or an estimate: `unfinishedUsage`), or
  * its failure; `unread` (abandoned: its client never read it) is the client's doing,
@@ -218,8 +244,12 @@ export const streamAnswer = (
         return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key, onRetry }), (started) => {
           // Opened: the provider answered this request (and its retries), whatever breaks while peeling.
           attempt.opened = 1 + (started.retried ?? 0)
+          // Should it fail (or its client leave) before it reaches the client, the attempt charges what the provider bills.
+          const progress: Streaming.PeelProgress = { pulled: Chunk.empty() }
+          attempt.billedSoFar = billedBeforeClient(attempt.promptTokens, progress, started.usageSoFar)
           const hold = { clock: begun.clock, ms: begun.config.failover.streamHoldMs }
-          const peel = Effect.map(Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open, hold), (peeled) => ({ started, peeled }))
+          const peeling = Streaming.peelFirst(started.chunks, () => neverStarted(model), started.open, hold, progress)
+          const peel = Effect.map(peeling, (peeled) => ({ started, peeled }))
           // Its rate-limit headers are learned now, not when the stream ends: other calls meanwhile keep to them.
           const learned = started.rateLimit === undefined ? Effect.void : Accounting.learn(s.accounting, attempt.held, started.rateLimit)
           return learned === Effect.void ? peel : Effect.zipRight(learned, peel)

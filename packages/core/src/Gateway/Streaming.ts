@@ -26,7 +26,7 @@ const ended = Effect.fail(Option.none())
  * a tool call or a finish reason. A role-only opening (Anthropic's
  * `message_start`, OpenAI's first chunk) or a bare usage chunk does not.
  */
-const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
+export const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
   for (const chunk of batch) {
     for (const choice of chunk.choices) {
       if (choice.finish_reason !== null) return true
@@ -35,6 +35,16 @@ const carriesAnswer = (batch: Chunk.Chunk<ChatChunk>): boolean => {
     }
   }
   return false
+}
+
+/**
+ * What a peel pulled so far, written as it pulls (every chunk of its opening,
+ * and of the read that held the stream's failure): what the provider had
+ * sent of a stream that fails, or is left, before it reached its client,
+ * which the provider bills all the same (`StreamedAnswer.billedBeforeClient`).
+ */
+export interface PeelProgress {
+  pulled: Chunk.Chunk<ChatChunk>
 }
 
 /** A stream's pull: a batch of chunks, or `None` at its end. */
@@ -79,14 +89,16 @@ const untilAnswer = <E>(
   pull: Pull<E>,
   failing: Failing,
   hold: Hold | undefined,
+  progress: PeelProgress | undefined,
   before: Chunk.Chunk<ChatChunk> = Chunk.empty()
 ): Effect.Effect<Opening<E>, Option.Option<E>> =>
   Effect.flatMap(pull, (batch) => {
     const all = Chunk.isEmpty(before) ? batch : Chunk.appendAll(before, batch)
-    if (carriesAnswer(batch)) return sendable(all, pull, failing)
+    if (progress !== undefined) progress.pulled = all
+    if (carriesAnswer(batch)) return sendable(all, pull, failing, progress)
     return hold === undefined
-      ? untilAnswer(pull, failing, hold, all)
-      : heldUntil(pull, failing, all, hold.clock.unsafeCurrentTimeMillis() + hold.ms, hold.clock)
+      ? untilAnswer(pull, failing, hold, progress, all)
+      : heldUntil(pull, failing, progress, all, hold.clock.unsafeCurrentTimeMillis() + hold.ms, hold.clock)
   })
 
 /**
@@ -100,11 +112,20 @@ const untilAnswer = <E>(
  * answer its adapter finds whole) goes out with it. A healthy stream pays one
  * call (`failing()`), once, and its first text is not held.
  */
-const sendable = <E>(first: Chunk.Chunk<ChatChunk>, pull: Pull<E>, failing: Failing): Effect.Effect<Opening<E>, Option.Option<E>> =>
+const sendable = <E>(
+  first: Chunk.Chunk<ChatChunk>,
+  pull: Pull<E>,
+  failing: Failing,
+  progress: PeelProgress | undefined
+): Effect.Effect<Opening<E>, Option.Option<E>> =>
   failing === undefined || !failing() ? Effect.succeed({ first, pull }) : Effect.matchEffect(pull, {
     // It ended after all (a whole answer the break lost nothing of): all of it goes out.
     onFailure: (e): Effect.Effect<Opening<E>, Option.Option<E>> => Option.isSome(e) ? Effect.fail(e) : Effect.succeed({ first, pull: ended }),
-    onSuccess: (batch) => sendable(Chunk.appendAll(first, batch), pull, failing)
+    onSuccess: (batch) => {
+      const all = Chunk.appendAll(first, batch)
+      if (progress !== undefined) progress.pulled = all
+      return sendable(all, pull, failing, progress)
+    }
   })
 
 /**
@@ -117,12 +138,13 @@ const sendable = <E>(first: Chunk.Chunk<ChatChunk>, pull: Pull<E>, failing: Fail
 const heldUntil = <E>(
   pull: Pull<E>,
   failing: Failing,
+  progress: PeelProgress | undefined,
   before: Chunk.Chunk<ChatChunk>,
   deadline: number,
   clock: Clock.Clock
 ): Effect.Effect<Opening<E>, Option.Option<E>> => {
   const left = deadline - clock.unsafeCurrentTimeMillis()
-  if (left <= 0) return sendable(before, pull, failing)
+  if (left <= 0) return sendable(before, pull, failing, progress)
   // Forked and watched in one uninterruptible step (an interruption cannot land between the two); the pull itself stays interruptible.
   return Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Effect.forkDaemon(Effect.interruptible(pull)), (fiber) =>
@@ -132,7 +154,8 @@ const heldUntil = <E>(
           (batch): Effect.Effect<Opening<E>, Option.Option<E>> => {
             if (batch === undefined) return Effect.succeed(pendingOpening(before, fiber, pull))
             const all = Chunk.appendAll(before, batch)
-            return carriesAnswer(batch) ? sendable(all, pull, failing) : heldUntil(pull, failing, all, deadline, clock)
+            if (progress !== undefined) progress.pulled = all
+            return carriesAnswer(batch) ? sendable(all, pull, failing, progress) : heldUntil(pull, failing, progress, all, deadline, clock)
           }
         )),
         () => Fiber.interrupt(fiber)
@@ -170,15 +193,17 @@ const pendingOpening = <E>(
  * and one step per pull instead of three (`Option` wrapping of the error and
  * an `Either` match): ~30 Effect ops fewer per stream. When the stream is
  * also offered as a bare pull (`open`, see `StreamResult.open`), that pull is
- * used instead (`peelPull`) and `stream` is not run.
+ * used instead (`peelPull`) and `stream` is not run. With `progress`, what
+ * the peel pulled is written to it as it pulls (see `PeelProgress`).
  */
 export const peelFirst = <E>(
   stream: Stream.Stream<ChatChunk, E>,
   onEmpty: () => E,
   open?: (() => Pullable<E>) | undefined,
-  hold?: Hold | undefined
+  hold?: Hold | undefined,
+  progress?: PeelProgress | undefined
 ): Effect.Effect<Peeled<E>, E> =>
-  open !== undefined ? peelPull(open, onEmpty, hold) : Effect.uninterruptibleMask((restore) =>
+  open !== undefined ? peelPull(open, onEmpty, hold, progress) : Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(Scope.make(), (scope) => {
       const close = Scope.close(scope, Exit.void)
       const pulled = Effect.flatMap(Channel.toPullIn(Stream.toChannel(stream), scope), (next) => {
@@ -187,7 +212,7 @@ export const peelFirst = <E>(
           onFailure: (e) => Effect.fail(Option.some(e)),
           onSuccess: (batch) => (batch._tag === "Left" ? ended : Effect.succeed(batch.right))
         })
-        return Effect.matchEffect(untilAnswer(pull, undefined, hold), {
+        return Effect.matchEffect(untilAnswer(pull, undefined, hold, progress), {
           onFailure: (e): Effect.Effect<Peeled<E>, E> => Effect.fail(Option.isSome(e) ? e.value : onEmpty()),
           onSuccess: (opening) => Effect.succeed(peeledFrom(opening, close))
         })
@@ -214,10 +239,15 @@ export interface Pullable<E> {
  * adapter, bench/micro-stream-gateway.ts). A
  * failure, the end or an interruption before the first chunk closes it.
  */
-const peelPull = <E>(open: () => Pullable<E>, onEmpty: () => E, hold: Hold | undefined): Effect.Effect<Peeled<E>, E> =>
+const peelPull = <E>(
+  open: () => Pullable<E>,
+  onEmpty: () => E,
+  hold: Hold | undefined,
+  progress: PeelProgress | undefined
+): Effect.Effect<Peeled<E>, E> =>
   Effect.uninterruptibleMask((restore) => {
     const opened = open()
-    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull, opened.failing, hold)), {
+    return Effect.matchCauseEffect(restore(untilAnswer(opened.pull, opened.failing, hold, progress)), {
       onFailure: (cause) =>
         Effect.zipRight(opened.close, Effect.failCause(Cause.map(cause, (e) => (Option.isSome(e) ? e.value : onEmpty())))),
       onSuccess: (opening): Effect.Effect<Peeled<E>, E> => Effect.succeed(peeledFrom(opening, opened.close))
