@@ -6,7 +6,10 @@
  * build your own with `layerWith({ providers: myProvidersLayer })`, and the
  * same for the configuration, the model registry, the HTTP client, the
  * accounting stores, the cache store, the rate limiter's stores, the
- * added-models store, the health marks and the event log.
+ * added-models store, the health marks and the event log, the event bus, the
+ * API keys and each subsystem service (rate limiter, cost tracker, health
+ * checker, performance monitor, response cache, evaluator, selector,
+ * failover) up to the gateway itself.
  */
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import * as CostTracker from "@modelgate/core/CostTracker"
@@ -31,6 +34,8 @@ import type { CostStore } from "@modelgate/core/CostStore"
 import type { Metrics } from "@modelgate/core/Metrics"
 import type { MetricsStore } from "@modelgate/core/MetricsStore"
 import type { ModelStore } from "@modelgate/core/ModelStore"
+import type { PerformanceDetails } from "@modelgate/core/PerformanceMonitor"
+import type { CacheControl } from "@modelgate/core/ResponseCache"
 import type { LimiterStore } from "@modelgate/core/RateLimiter/LimiterStore"
 import { layerMemory as limiterStoreMemory } from "@modelgate/core/RateLimiter/LimiterStore"
 import type { RecordSink } from "@modelgate/core/RecordSink"
@@ -63,7 +68,9 @@ export type ReplacementNeeds = SqlClient.SqlClient | Events.Events | GatewayConf
 /**
  * Where the gateway reads its files, and the layers to put in place of the
  * live ones. A replacement may use the SQL client (always built, on
- * `database.filename` or `MODELGATE_DATABASE_URL`), `Events` and `GatewayConfig`. Pass one layer value
+ * `database.filename` or `MODELGATE_DATABASE_URL`), `Events` and `GatewayConfig`
+ * (the `events` one only the live bus). Each is built once, in place of the
+ * live one (whose own stores are then not built). Pass one layer value
  * and also merge it beside the result to reach its extra services (e.g. a
  * memory store's `MemoryRecordStore`): one build builds a layer value once.
  */
@@ -124,6 +131,33 @@ export interface GatewayLiveOptions {
   readonly eventLogStore?: Layer.Layer<EventLogStore, never, ReplacementNeeds> | undefined
   /** Replace where models added through the admin API are kept (default: SQL, `ModelStoreSql.layer`). */
   readonly modelStore?: Layer.Layer<ModelStore, never, ReplacementNeeds> | undefined
+  /**
+   * Replace the event bus every service publishes to and `Events.subscribe`
+   * reads (e.g. one that captures). Built below the configuration, it may use
+   * only the live bus (`Events.layer`), e.g. to forward to it: the events it
+   * forwards still reach the other instances on the database (`eventLogStore`).
+   */
+  readonly events?: Layer.Layer<Events.Events, never, Events.Events> | undefined
+  /** Replace the provider API keys read from the environment and `.env` (e.g. with `ApiKeys.layerStatic(keys)`). */
+  readonly apiKeys?: Layer.Layer<ApiKeys.ApiKeys, never, ReplacementNeeds> | undefined
+  /** Replace the cost tracker (budgets, spend); the `accounting` stack is still built for records and metrics. */
+  readonly costTracker?: Layer.Layer<CostTracker.CostTracker, never, ReplacementNeeds> | undefined
+  /** Replace the rate limiter (then `limiterStore` and `limiterUsageStore` are not used). */
+  readonly rateLimiter?: Layer.Layer<RateLimiter.RateLimiter, never, ReplacementNeeds> | undefined
+  /** Replace the performance monitor and its details (e.g. over `PerformanceMonitor.layerStatic`'s table). */
+  readonly performanceMonitor?: Layer.Layer<PerformanceMonitor.PerformanceMonitor | PerformanceDetails, never, ReplacementNeeds> | undefined
+  /** Replace the response evaluator (e.g. with `ResponseEvaluator.layerDisabled`). */
+  readonly responseEvaluator?: Layer.Layer<ResponseEvaluator.ResponseEvaluator, never, ReplacementNeeds> | undefined
+  /** Replace the response cache and its control (e.g. with `ResponseCache.layerMemory`; then `cacheStore` is not used). */
+  readonly responseCache?: Layer.Layer<ResponseCache.ResponseCache | CacheControl, never, ReplacementNeeds> | undefined
+  /** Replace the health checker (then `healthMarkStore` is not used). */
+  readonly healthChecker?: Layer.Layer<HealthChecker.HealthChecker, never, ReplacementNeeds> | undefined
+  /** Replace the model selector (which model `auto` and each fallback step picks). */
+  readonly modelSelector?: Layer.Layer<ModelSelector.ModelSelector, never, ReplacementNeeds> | undefined
+  /** Replace the failover (what happens after a model fails). */
+  readonly failover?: Layer.Layer<Failover.Failover, never, ReplacementNeeds> | undefined
+  /** Replace the gateway's request path itself (e.g. a double behind the HTTP server). */
+  readonly gateway?: Layer.Layer<Gateway.Gateway, never, ReplacementNeeds> | undefined
 }
 
 /**
@@ -134,22 +168,29 @@ export interface GatewayLiveOptions {
  */
 export const fastSyncDefaultMs = 1_000
 
+/** `replacement` when given, else `live`: one layer type for both, to compose further. */
+const orLive = <A, E, R, E2, R2>(replacement: Layer.Layer<A, E, R> | undefined, live: Layer.Layer<A, E2, R2>): Layer.Layer<A, E | E2, R | R2> =>
+  replacement ?? live
+
 /**
  * The layer graph, bottom to top: Events, GatewayConfig -> SQLite or
  * PostgreSQL -> records, costs, metrics -> registry, keys, adapters ->
  * limiter, health, monitor,
  * evaluator, cache -> selector, failover -> Gateway. Each layer sees every
  * layer below it, so optional services (CostTracker for the selector, ApiKeys
- * for failover) are found. It needs nothing; building it fails with
+ * for failover) are found; a replacement given in `options` takes its live
+ * layer's place there. It needs nothing; building it fails with
  * `ConfigError` (a config or models file that does not decode) or
  * `StoreError` (the database cannot be opened or migrated, or the added
  * models cannot be read).
  */
 export const layerWith = (options: GatewayLiveOptions = {}) => {
   const directory = options.configDirectory
+  // A replacement bus is given the live one (built once: its relay still serves the sync between instances), and wins over it.
+  const events = options.events === undefined ? Events.layer : options.events.pipe(Layer.provideMerge(Events.layer))
   // The directory and the overlay each fall back to their variable (MODELGATE_CONFIG_DIR, MODELGATE_ENV) on their own.
   const config = (options.config ?? GatewayConfig.layerConfig({ directory, environment: options.environment, watch: options.watch })).pipe(
-    Layer.provideMerge(Events.layer)
+    Layer.provideMerge(events)
   )
 
   // An explicit database wins; then an explicit SQLite file; then MODELGATE_DATABASE_URL; then `database.filename`.
@@ -189,25 +230,31 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     ? Layer.provide(fileRegistry, modelStore)
     : Layer.provide(options.registry, modelStore)
 
-  const accounting = Layer.unwrapEffect(
+  const accounting = orLive(options.costTracker, Layer.unwrapEffect(
     Effect.map(target, ({ sharedSyncMs }) => CostTracker.layerWith({ defaultSyncIntervalMs: sharedSyncMs }))
-  ).pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))
+  )).pipe(Layer.provideMerge(options.accounting ?? RecordStoreSql.layerAccounting))
 
   const providers = (options.providers ?? ProvidersLive.layer).pipe(Layer.provide(options.httpClient ?? HttpClientLive.layer))
 
   const signals = Layer.mergeAll(
-    Layer.unwrapEffect(
-      Effect.map(target, ({ fastSyncMs }) => RateLimiter.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
-    ).pipe(
-      Layer.provide(options.limiterStore ?? limiterStoreMemory),
-      Layer.provide(options.limiterUsageStore ?? LimiterUsageStoreSql.layer)
+    orLive(
+      options.rateLimiter,
+      Layer.unwrapEffect(
+        Effect.map(target, ({ fastSyncMs }) => RateLimiter.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
+      ).pipe(
+        Layer.provide(options.limiterStore ?? limiterStoreMemory),
+        Layer.provide(options.limiterUsageStore ?? LimiterUsageStoreSql.layer)
+      )
     ),
-    PerformanceMonitor.layer,
-    ResponseEvaluator.layer,
-    Layer.unwrapEffect(
-      Effect.map(target, ({ sharedSyncMs }) =>
-        ResponseCache.layerWith({ syncEvery: sharedSyncMs === undefined ? undefined : Duration.millis(sharedSyncMs) }))
-    ).pipe(Layer.provide(options.cacheStore ?? CacheStoreSql.layer))
+    orLive(options.performanceMonitor, PerformanceMonitor.layer),
+    orLive(options.responseEvaluator, ResponseEvaluator.layer),
+    orLive(
+      options.responseCache,
+      Layer.unwrapEffect(
+        Effect.map(target, ({ sharedSyncMs }) =>
+          ResponseCache.layerWith({ syncEvery: sharedSyncMs === undefined ? undefined : Duration.millis(sharedSyncMs) }))
+      ).pipe(Layer.provide(options.cacheStore ?? CacheStoreSql.layer))
+    )
   )
 
   /** At start: one warning per provider that needs a key and has none (its models read as unavailable). */
@@ -227,16 +274,17 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     Effect.map(target, ({ fastSyncMs }) => EventsSync.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
   ).pipe(Layer.provide(options.eventLogStore ?? EventLogStoreSql.layer))
 
-  return Layer.mergeAll(Gateway.layer, validateKeys, budgetModels, eventsSync).pipe(
-    Layer.provideMerge(Failover.layer),
-    Layer.provideMerge(ModelSelector.layer),
-    Layer.provideMerge(
+  return Layer.mergeAll(orLive(options.gateway, Gateway.layer), validateKeys, budgetModels, eventsSync).pipe(
+    Layer.provideMerge(orLive(options.failover, Failover.layer)),
+    Layer.provideMerge(orLive(options.modelSelector, ModelSelector.layer)),
+    Layer.provideMerge(orLive(
+      options.healthChecker,
       Layer.unwrapEffect(
         Effect.map(target, ({ fastSyncMs }) => HealthChecker.layerWith({ defaultSyncIntervalMs: fastSyncMs }))
       ).pipe(Layer.provide(options.healthMarkStore ?? HealthMarkStoreSql.layer))
-    ),
+    )),
     Layer.provideMerge(signals),
-    Layer.provideMerge(Layer.mergeAll(registry, ApiKeys.layer, providers)),
+    Layer.provideMerge(Layer.mergeAll(registry, orLive(options.apiKeys, ApiKeys.layer), providers)),
     Layer.provideMerge(accounting),
     Layer.provideMerge(database),
     Layer.provideMerge(config),
