@@ -15,6 +15,7 @@ import * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import { Effect } from "effect"
 import * as Child from "node:child_process"
+import { createHash } from "node:crypto"
 import { settles } from "./support/HangDetector.js"
 import * as Collector from "./support/OtlpCollector.js"
 import { postOpening } from "./support/RawProviders.js"
@@ -156,7 +157,9 @@ describe("modelgate serve with an OTLP collector", () => {
         "gen_ai.request.model": "gpt-4o-mini",
         "modelgate.model": "gpt-4o-mini",
         "modelgate.attempt": 1,
-        "modelgate.key": "openai#0"
+        "modelgate.key": "openai#0",
+        // Its fingerprint, as cost records name the key (never the key).
+        "modelgate.key_fingerprint": `openai~${createHash("sha256").update("sk-test-openai").digest("hex").slice(0, 16)}`
       })
       const upstream = inTrace.find((s) => Collector.attributesOf(s.attributes)["url.full"] === `${fakes.openai.baseUrl}/chat/completions`)
       assert.isDefined(upstream, JSON.stringify(inTrace.map((s) => [s.name, Collector.attributesOf(s.attributes)["url.full"]])))
@@ -220,6 +223,35 @@ describe("modelgate serve with an OTLP collector", () => {
         assert.isUndefined(request.headers["traceparent"], "no traceparent sent to the provider")
         assert.isUndefined(request.headers["b3"], "no b3 sent to the provider")
       }
+    }), 60_000)
+
+  it.scopedLive("a failed call's span names what it did: the last model tried, its provider, the failovers and the cost", () =>
+    Effect.gen(function* () {
+      const collector = yield* Collector.start
+      const { fakes, served } = yield* serveTraced("modelgate-otlp-failed-", {
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: "http/json"
+      })
+      // Every model refuses: OpenAI, then the fallback Claude, answer 503.
+      yield* fakes.openai.persist(Fault.status(503))
+      yield* fakes.anthropic.persist(Fault.status(503))
+      const failed = yield* chat(served.url, {})
+      assert.strictEqual(failed.status, 502, failed.text)
+      const exit = yield* stop(served.child, served.exited)
+      assert.strictEqual(exit.code, 0, served.tail())
+      const span = Collector.spansOf(collector.exports).map((s) => s.span)
+        .find((s) => s.kind === 2 && Collector.attributesOf(s.attributes)["modelgate.request_id"] === failed.requestId)
+      assert.isDefined(span, served.tail())
+      assert.strictEqual(span!.status.code, 2)
+      // As the error answer's `x-modelgate-*` headers say it.
+      assert.deepInclude(Collector.attributesOf(span!.attributes), {
+        "http.response.status_code": 502,
+        "modelgate.model": "claude-haiku",
+        "gen_ai.provider.name": "anthropic",
+        "modelgate.provider": "anthropic",
+        "modelgate.failovers": 1,
+        "modelgate.cost_usd": 0
+      })
     }), 60_000)
 
   it.scopedLive("exports OTLP protobuf by default", () =>

@@ -1,9 +1,9 @@
 /**
  * ApiKeys: provider keys read from Config, rotated round robin, set aside after
  * 401/403. Keys are `Redacted` from the moment they are read: no method, error,
- * log line or status ever holds a key's value, only its id (`openai#1`) and,
- * where a key is set aside, its fingerprint (`openai~3fa9c2d1e07b4a55`, as
- * cost records name it: `ApiKeys/SharedId.ts`).
+ * log line or status ever holds a key's value, only its id (`openai#1`) and
+ * its fingerprint (`openai~3fa9c2d1e07b4a55`, as cost records name it:
+ * `ApiKeys/SharedId.ts`), given together wherever a key is named.
  *
  * Variables (environment, or a `.env` file through `dotEnvConfigProvider`):
  * - `OPENAI_API_KEY` -> provider `openai`
@@ -100,7 +100,8 @@ export const make = Effect.fn("ApiKeys.make")(function* (
   const whyMissing = (provider: string, aside: ReadonlyMap<string, string>) => {
     const all = keysOf(provider)
     if (all.length === 0) return `no key configured${hint(provider)}`
-    return `all ${all.length} key(s) set aside: ${all.map((k) => `${k.id} (${aside.get(k.id) ?? "?"})`).join(", ")}`
+    // Each named by its fingerprint too: the position names another key on an instance that reads its keys in another order.
+    return `all ${all.length} key(s) set aside: ${all.map((k) => `${k.id} (${sharedIds.get(k.id)}: ${aside.get(k.id) ?? "?"})`).join(", ")}`
   }
 
   const usableNow = (provider: string) => {

@@ -11,7 +11,7 @@
 import type { StoreError } from "@modelgate/domain/Errors"
 import type { GatewayRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer } from "effect"
-import { type Aggregate, addRecord, aggregateRecords, merge, toSnapshot } from "./Metrics/Aggregate.js"
+import { type Aggregate, addRecord, aggregateRecords, byModel, merge, seriesKey, toSnapshot } from "./Metrics/Aggregate.js"
 import { type DurationHistogram, emptyHistogram, observeDuration, render } from "./Metrics/Prometheus.js"
 import type { MetricsFilter, MetricsSnapshot } from "./Metrics/Snapshot.js"
 import { MetricsStore } from "./MetricsStore.js"
@@ -45,18 +45,22 @@ export class Metrics extends Context.Tag("@modelgate/core/Metrics")<
 /** Build the metrics service over a `MetricsStore`. */
 export const make = Effect.gen(function* () {
   const store = yield* MetricsStore
+  // By model and provider, as `/metrics` labels its series: a model moved to another provider starts new ones.
   const liveAggregate: Aggregate = new Map()
+  const latestProviders = new Map<string, string>()
   const histograms = new Map<string, DurationHistogram>()
   const waiting = new Set<GatewayRecord>()
   const lock = yield* Effect.makeSemaphore(1)
 
   const observeNow = (record: GatewayRecord): void => {
-    addRecord(liveAggregate, record)
+    addRecord(liveAggregate, record, latestProviders)
     if (record._tag === "PerformanceRecord") {
-      let h = histograms.get(record.model)
+      // Its series as `addRecord` resolved it (a record naming no provider: its model's latest).
+      const key = seriesKey(record.model, latestProviders.get(record.model) ?? "")
+      let h = histograms.get(key)
       if (h === undefined) {
         h = emptyHistogram()
-        histograms.set(record.model, h)
+        histograms.set(key, h)
       }
       observeDuration(h, record.latencyMs)
     }
@@ -85,7 +89,7 @@ export const make = Effect.gen(function* () {
     return toSnapshot(merge(stored, pending), filter, "store", yield* Clock.currentTimeMillis)
   })
 
-  const live = Effect.map(Clock.currentTimeMillis, (now) => toSnapshot(merge(liveAggregate, new Map()), {}, "live", now))
+  const live = Effect.map(Clock.currentTimeMillis, (now) => toSnapshot(byModel(liveAggregate, latestProviders), {}, "live", now))
 
   const prometheus = Effect.sync(() => render(liveAggregate, histograms))
 

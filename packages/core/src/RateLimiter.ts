@@ -238,7 +238,9 @@ export const makeWith = (options: {
   // Models with a key refused lately: only their key windows are read by `headroomAll`.
   const refusedKeys = RefusedKeys.make()
 
-  const emit = Signals.emitter(events, sink)
+  // Each key's fingerprint, named beside its position in a key window's signals (`ApiKeys.sharedIds`).
+  const sharedIds = Option.getOrUndefined(yield* Effect.serviceOption(ApiKeys))?.sharedIds
+  const emit = Signals.emitter(events, sink, sharedIds)
 
   /** Apply one op on a store key; a store failure reads as "fits" and is logged. */
   const apply = (model: string, keyId: string | undefined, now: number, windowMs: number, op: SlidingWindow.Op) =>
@@ -435,7 +437,6 @@ export const makeWith = (options: {
   // With a `LimiterUsageStore` (several instances on one database): share the window counts.
   const usage = yield* Effect.serviceOption(LimiterUsageStore)
   if (Option.isSome(usage)) {
-    const sharedIds = Option.getOrUndefined(yield* Effect.serviceOption(ApiKeys))?.sharedIds
     const sync = Sync.make({
       store,
       usage: usage.value,

@@ -154,12 +154,13 @@ describe("ApiKeys: missing keys", () => {
       const { lines } = yield* captureLogs(keys.validate(["openai", "anthropic", "google", "ollama", "anthropic"]))
       const warnings = lines.filter((l) => l.startsWith("WARN"))
       assert.strictEqual(warnings.length, 3)
-      assert.include(warnings[0], "no usable API key for openai: all 1 key(s) set aside: openai#0 (403 Forbidden)")
+      const fingerprint = `openai~${createHash("sha256").update("sk-x").digest("hex").slice(0, 16)}`
+      assert.include(warnings[0], `no usable API key for openai: all 1 key(s) set aside: openai#0 (${fingerprint}: 403 Forbidden)`)
       assert.include(warnings[1], "no usable API key for anthropic: no key configured (set ANTHROPIC_API_KEY)")
       assert.include(warnings[2], "no usable API key for google")
       const second = yield* captureLogs(keys.validate(["openai"]))
       assert.strictEqual(second.lines.filter((l) => l.startsWith("WARN")).length, 1)
-      assert.include(second.lines[0], "openai#0 (403 Forbidden)")
+      assert.include(second.lines[0], `openai#0 (${fingerprint}: 403 Forbidden)`)
     }).pipe(Effect.provide(layerStatic({ openai: ["sk-x"] }))))
 })
 

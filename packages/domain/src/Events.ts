@@ -37,25 +37,34 @@ export class RateLimitWarning extends Schema.TaggedClass<RateLimitWarning>()("Ra
 }) {}
 
 /**
+ * The API key of the provider an event is about: its position among the
+ * publishing instance's keys (`openai#1`, which another instance, or this one
+ * after a reload, may give another key) and its fingerprint
+ * (`openai~3fa9c2d1e07b4a55`: the same key on every instance, as cost records
+ * and `/admin/costs?by=key` name it; absent from events of older versions).
+ */
+const ofKey = { keyId: Schema.optional(Schema.String), keyFingerprint: Schema.optional(Schema.String) }
+
+/**
  * A model reached its limit; `retryAfterMs` says when a request will fit
- * again. With `keyId`, only that API key of the model's provider is limited
- * (the model may run on another); without, the model itself is: its own
- * window is full, or the provider refuses every key of it (`retryAfterMs`:
- * until the first key frees).
+ * again. With `keyId` (and `keyFingerprint`), only that API key of the
+ * model's provider is limited (the model may run on another); without, the
+ * model itself is: its own window is full, or the provider refuses every key
+ * of it (`retryAfterMs`: until the first key frees).
  */
 export class RateLimitedEvent extends Schema.TaggedClass<RateLimitedEvent>()("RateLimited", {
   ...at,
   model: Schema.String,
   dimension: Schema.Literal("requests", "tokens", "provider"),
   retryAfterMs: Schema.Number,
-  keyId: Schema.optional(Schema.String)
+  ...ofKey
 }) {}
 
-/** A rate-limited model (with `keyId`: that key of it) has room again. */
+/** A rate-limited model (with `keyId` and `keyFingerprint`: that key of it) has room again. */
 export class WindowReset extends Schema.TaggedClass<WindowReset>()("WindowReset", {
   ...at,
   model: Schema.String,
-  keyId: Schema.optional(Schema.String)
+  ...ofKey
 }) {}
 
 /** Health status of a model. */

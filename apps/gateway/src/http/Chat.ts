@@ -151,15 +151,15 @@ const parse = (
  * the request was charged (`0`, or what its failed attempts' providers billed).
  */
 const failureHeaders = (error: ApiError, requestId: string, meta?: FailureMeta): Record<string, string> => {
-  // The gateway's id of the request is the server's (`options.requestId`): anything else is not this request's.
-  const headers: Record<string, string> = meta === undefined || meta.requestId !== requestId
-    ? { "x-request-id": requestId }
-    : metaHeaders({ ...meta, cacheHit: false })
+  const own = ownFailure(meta, requestId)
+  const headers: Record<string, string> = own === undefined ? { "x-request-id": requestId } : metaHeaders({ ...own, cacheHit: false })
   if (error.status === 413) headers["connection"] = "close"
   return headers
 }
 
-const toApi = (error: ApiError | GatewayError): ApiError => (error._tag === "ApiError" ? error : fromGatewayError(error))
+/** `meta` when it is the request `requestId`'s: the gateway's id of a request is the server's (`options.requestId`), anything else is not its. */
+const ownFailure = (meta: FailureMeta | undefined, requestId: string): FailureMeta | undefined =>
+  meta !== undefined && meta.requestId === requestId ? meta : undefined
 
 /** How a request served below any fiber (`ChatHandler.serveNode`) reports back to the server. */
 export interface NodeHooks {
@@ -283,7 +283,12 @@ export const make = (
         call.request,
         call.requirements,
         requestId,
-        Effect.tapError(answer, (e) => (e._tag === "StreamBroke" ? Effect.void : ChatSpan.failed(toApi(e))))
+        Effect.tapError(answer, (e) =>
+          e._tag === "StreamBroke"
+            ? Effect.void
+            : e._tag === "ApiError"
+            ? ChatSpan.failed(e)
+            : ChatSpan.failed(fromGatewayError(e), ownFailure(gateway.failureMeta?.(e), requestId)))
       )
       // Only a traced answer fails with `StreamBroke` (see `streamEnd`).
       : (answer as Effect.Effect<A, ApiError | GatewayError>)

@@ -11,7 +11,9 @@
  *
  * A call that fails, or a stream that breaks after its first byte, ends its
  * span as an error with `error.type` (the OpenAI error code) and the HTTP
- * status. A request refused before its call (a bad body or key) opens none.
+ * status; a failed call that tried a model also names the last one tried
+ * (`modelgate.model`), its provider, the failovers and the cost charged. A
+ * request refused before its call (a bad body or key) opens none.
  * What a traced call logs carries its `trace_id` and `span_id`, so a log
  * line leads to its trace.
  *
@@ -24,7 +26,7 @@
  */
 import type { Headers } from "@effect/platform"
 import { HttpTraceContext } from "@effect/platform"
-import type { AnswerMeta, StreamAnswer } from "@modelgate/core/Gateway"
+import type { AnswerMeta, FailureMeta, StreamAnswer } from "@modelgate/core/Gateway"
 import { genAiProvider } from "@modelgate/core/Gateway/AttemptSpan"
 import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
@@ -145,9 +147,26 @@ export const streamed = (answer: StreamAnswer): Effect.Effect<void> => {
   return annotate({ ...usageOf(answer.settledUsage?.()), ...(cost === undefined ? {} : { "modelgate.cost_usd": cost }) })
 }
 
-/** Annotate the current span with the error the call answers (status and OpenAI error code). */
-export const failed = (error: ApiError): Effect.Effect<void> =>
-  annotate({ "http.response.status_code": error.status, "error.type": error.code })
+/**
+ * What a failed call did once it tried a model (`Gateway.failureMeta`), as its
+ * error answer's `x-modelgate-*` headers say it: the last model tried (the
+ * gateway's id, `modelgate.model`: no model answered, so no
+ * `gen_ai.response.model`), its provider, the failovers and what it was charged.
+ */
+const tried = (meta: FailureMeta | undefined): Record<string, unknown> =>
+  meta === undefined
+    ? {}
+    : {
+      "modelgate.model": meta.model,
+      "gen_ai.provider.name": genAiProvider(meta.provider),
+      "modelgate.provider": meta.provider,
+      "modelgate.failovers": meta.failovers,
+      "modelgate.cost_usd": meta.costUsd
+    }
+
+/** Annotate the current span with the error the call answers (status and OpenAI error code) and, when it tried a model, what it did there. */
+export const failed = (error: ApiError, meta?: FailureMeta): Effect.Effect<void> =>
+  annotate({ ...tried(meta), "http.response.status_code": error.status, "error.type": error.code })
 
 /** Annotate the current span with the error event a stream ended with (its status stays the 200 it was sent with). */
 export const broke = (error: ApiError): Effect.Effect<void> => annotate({ "error.type": error.code })

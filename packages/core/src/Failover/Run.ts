@@ -131,7 +131,10 @@ export const makeRun = (deps: RunDeps) =>
               e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
             ) {
               yield* apiKeys.value.setAside(model.provider, e.keyId, e.message)
-              yield* Effect.logWarning(`key ${e.keyId} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`)
+              const fingerprint = apiKeys.value.sharedIds?.get(e.keyId)
+              yield* Effect.logWarning(
+                `key ${e.keyId}${fingerprint === undefined ? "" : ` (${fingerprint})`} of ${model.provider} set aside after ${e._tag}; retrying ${model.id}`
+              )
               return yield* tryCandidate(model, attemptNumber, attempt, requestId, clock, rotations + 1, deferSuccess)
             }
             return Either.left(e)

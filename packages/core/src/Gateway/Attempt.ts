@@ -251,7 +251,7 @@ const attemptOn = <A, B>(
           })
         const onSuccess = (value: A) => after(attempt, value)
         attempts++
-        const called = begun.traced ? AttemptSpan.around(use(attempt), model, held.key?.id, attempts) : use(attempt)
+        const called = begun.traced ? AttemptSpan.around(use(attempt), model, held.key?.id, attempts, s.keys.sharedIds) : use(attempt)
         // One match instead of `Effect.onExit` (~10 steps): this region is already uninterruptible.
         if (leftBehind === undefined || leftAlready()) return Effect.matchCauseEffect(restore(called), { onFailure, onSuccess })
         return Effect.flatMap(Effect.forkDaemon(restore(called)), (call) =>

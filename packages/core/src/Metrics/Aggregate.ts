@@ -40,8 +40,11 @@ export interface ModelAggregate {
   healthTotal: number
 }
 
-/** Sums per model. */
+/** Sums per model (or per model and provider: see `addRecord`). */
 export type Aggregate = Map<string, ModelAggregate>
+
+/** The key of a model's sums on `provider` in an aggregate keyed by model and provider (see `addRecord`). */
+export const seriesKey = (model: string, provider: string): string => `${model}\u0000${provider}`
 
 /** An empty model aggregate. */
 export const emptyModel = (model: string, provider = ""): ModelAggregate => ({
@@ -66,11 +69,17 @@ export const emptyModel = (model: string, provider = ""): ModelAggregate => ({
   healthTotal: 0
 })
 
-const entry = (aggregate: Aggregate, model: string, provider?: string): ModelAggregate => {
-  let m = aggregate.get(model)
+const entry = (aggregate: Aggregate, providers: Map<string, string> | undefined, model: string, provider?: string): ModelAggregate => {
+  let key = model
+  if (providers !== undefined) {
+    if (provider !== undefined && provider !== "") providers.set(model, provider)
+    else provider = providers.get(model)
+    key = seriesKey(model, provider ?? "")
+  }
+  let m = aggregate.get(key)
   if (m === undefined) {
     m = emptyModel(model, provider)
-    aggregate.set(model, m)
+    aggregate.set(key, m)
   }
   if (provider !== undefined && provider !== "") m.provider = provider
   return m
@@ -106,11 +115,19 @@ export const recordMatches = (record: GatewayRecord, filter: MetricsFilter): boo
   }
 }
 
-/** Add one record to an aggregate (records other than performance, cost, failover and health are ignored). */
-export const addRecord = (aggregate: Aggregate, record: GatewayRecord): void => {
+/**
+ * Add one record to an aggregate keyed by model (records other than
+ * performance, cost, failover and health are ignored). With `providers`
+ * (each model's latest provider, kept up to date here) the aggregate is keyed
+ * by model and provider instead, as `/metrics` labels its series: each label
+ * set counts what the model did on that provider, so a model moved to another
+ * provider starts new series and leaves its old ones as they were; a record
+ * naming no provider counts under its model's latest one.
+ */
+export const addRecord = (aggregate: Aggregate, record: GatewayRecord, providers?: Map<string, string>): void => {
   switch (record._tag) {
     case "PerformanceRecord": {
-      const m = entry(aggregate, record.model, record.provider)
+      const m = entry(aggregate, providers, record.model, record.provider)
       m.requests += 1
       if (record.success) m.successes += 1
       else {
@@ -128,7 +145,7 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord): void => 
       return
     }
     case "CostRecord": {
-      const m = entry(aggregate, record.model, record.provider)
+      const m = entry(aggregate, providers, record.model, record.provider)
       m.answered += 1
       if (record.cacheHit) m.cacheHits += 1
       m.costPicoUsd += BigInt(record.costPicoUsd)
@@ -138,10 +155,10 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord): void => 
       return
     }
     case "FailoverRecord":
-      entry(aggregate, record.from, record.provider).failovers += 1
+      entry(aggregate, providers, record.from, record.provider).failovers += 1
       return
     case "HealthCheckRecord": {
-      const m = entry(aggregate, record.model, record.provider)
+      const m = entry(aggregate, providers, record.model, record.provider)
       m.healthTotal += 1
       if (record.ok) m.healthOk += 1
       return
@@ -189,6 +206,28 @@ export const merge = (a: Aggregate, b: Aggregate): Aggregate => {
       mergeModel(target, m)
       out.set(model, target)
     }
+  }
+  return out
+}
+
+/**
+ * An aggregate keyed by model and provider as one keyed by model: each
+ * model's sums over its providers, labelled with its latest (`providers`, as
+ * `addRecord` kept it).
+ */
+export const byModel = (aggregate: Aggregate, providers: ReadonlyMap<string, string>): Aggregate => {
+  const out: Aggregate = new Map()
+  for (const m of aggregate.values()) {
+    let target = out.get(m.model)
+    if (target === undefined) {
+      target = emptyModel(m.model)
+      out.set(m.model, target)
+    }
+    mergeModel(target, m)
+  }
+  for (const [model, provider] of providers) {
+    const m = out.get(model)
+    if (m !== undefined) m.provider = provider
   }
   return out
 }

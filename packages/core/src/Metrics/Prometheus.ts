@@ -2,7 +2,7 @@
  * Prometheus text exposition (format 0.0.4) of the live counters.
  */
 import { toUsd } from "@modelgate/domain/Money"
-import type { Aggregate } from "./Aggregate.js"
+import { type Aggregate, seriesKey } from "./Aggregate.js"
 
 /** Upper bounds (seconds) of the request-duration histogram. */
 export const durationBuckets: ReadonlyArray<number> = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
@@ -48,9 +48,16 @@ class Writer {
   }
 }
 
-/** Render the live counters as Prometheus text. */
+const byLabels = (a: { model: string; provider: string }, b: { model: string; provider: string }): number =>
+  a.model < b.model ? -1 : a.model > b.model ? 1 : a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0
+
+/**
+ * Render the live counters as Prometheus text: `aggregate` keyed by model and
+ * provider (`Aggregate.addRecord` with `providers`: each label set its own
+ * counters), `histograms` by the same keys (`seriesKey`).
+ */
 export const render = (aggregate: Aggregate, histograms: ReadonlyMap<string, DurationHistogram>): string => {
-  const models = [...aggregate.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0))
+  const models = [...aggregate.values()].sort(byLabels)
   const w = new Writer()
   const id = (m: { model: string; provider: string }) => ({ model: m.model, provider: m.provider })
 
@@ -81,7 +88,7 @@ export const render = (aggregate: Aggregate, histograms: ReadonlyMap<string, Dur
   }
   w.family("modelgate_request_duration_seconds", "histogram", "Latency of provider calls and cache hits.")
   for (const m of models) {
-    const h = histograms.get(m.model)
+    const h = histograms.get(seriesKey(m.model, m.provider))
     if (h === undefined || h.count === 0) continue
     let cumulative = 0
     durationBuckets.forEach((le, i) => {
