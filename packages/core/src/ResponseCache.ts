@@ -12,7 +12,7 @@
  * Determinism: a request is cacheable when the cache is enabled and either
  * `temperature` is exactly 0 or `cache.cacheNonDeterministic` is set. An unset
  * (or null) temperature counts as non-deterministic: OpenAI's default is 1.
- * An answer a content filter stopped is never stored (`filteredAnswer`).
+ * An answer a content filter stopped or the model refused is never stored (`filteredAnswer`).
  *
  * Untraced (`get`, `set` and `cacheable`: `Effect.fnUntraced` or plain functions, no span or
  * stack capture per call): on the request path, see bench/README.md. The
@@ -63,8 +63,8 @@ export class ResponseCache extends Context.Tag("@modelgate/core/ResponseCache")<
     readonly get: (key: string) => Effect.Effect<Option.Option<ChatResponse>>
     /**
      * Store with the config TTL, or `ttlMs` when given (0 or less: not stored).
-     * An answer a content filter stopped (`finish_reason: "content_filter"` on any choice) is not stored:
-     * the filter's verdict may not hold next time.
+     * An answer a content filter stopped (`finish_reason: "content_filter"` on any choice) or the model
+     * refused (a `message.refusal`) is not stored: the verdict may not hold next time.
      */
     readonly set: (key: string, response: ChatResponse, ttlMs?: number) => Effect.Effect<void>
   }
@@ -112,12 +112,16 @@ type Command =
 
 /**
  * Whether a choice of `response` was stopped by a content filter
- * (`finish_reason: "content_filter"`): a provider's verdict that may be
- * transient, so never replayed from the cache. An answer cut by the token
- * limit (`length`) is what the same `max_tokens` gives again: it is cached.
+ * (`finish_reason: "content_filter"`) or refused by the model (OpenAI's
+ * `message.refusal`, as structured outputs answer, with `finish_reason:
+ * "stop"`): a verdict that may be transient, so never replayed from the
+ * cache. An answer cut by the token limit (`length`) is what the same
+ * `max_tokens` gives again: it is cached.
  */
 const filteredAnswer = (response: ChatResponse): boolean => {
-  for (const choice of response.choices) if (choice.finish_reason === "content_filter") return true
+  for (const choice of response.choices) {
+    if (choice.finish_reason === "content_filter" || (choice.message.refusal ?? "") !== "") return true
+  }
   return false
 }
 

@@ -228,6 +228,13 @@ export const translateMessages = (
 const inputSchemaOf = (parameters: Tool["function"]["parameters"]): unknown =>
   parameters === undefined ? { type: "object", properties: {} } : parameters.type === undefined ? { type: "object", ...parameters } : parameters
 
+/**
+ * The tools as Anthropic takes them. A client's `strict` is not sent (see
+ * README): Anthropic's strict tools refuse the whole request (a 400) on a
+ * model without them, over 20 strict tools or 16 union-typed parameters,
+ * and past an undocumented size of the compiled grammar, which agents that
+ * mark every tool strict reach; a plain tool is served.
+ */
 const translateTools = (tools: ReadonlyArray<Tool>) =>
   tools.map((tool) => ({
     name: tool.function.name,
