@@ -31,6 +31,29 @@
  * request whose client left (see `endsWithConnection`).
  */
 import * as Http from "node:http"
+import type * as Net from "node:net"
+
+/**
+ * The responses queued on each connection that wait for its socket: one
+ * `close` listener per connection however many requests are pipelined on it
+ * (one per response would pass Node's listener limit and read as a leak).
+ */
+const queuedOn = new WeakMap<Net.Socket, Set<Http.ServerResponse>>()
+
+/**
+ * The set of `socket`'s queued responses, with the one listener that emits
+ * `close` on each still waiting for the socket when it closes.
+ */
+const watchClose = (socket: Net.Socket): Set<Http.ServerResponse> => {
+  const queued = new Set<Http.ServerResponse>()
+  queuedOn.set(socket, queued)
+  socket.once("close", () => {
+    queuedOn.delete(socket)
+    // A copy: each `close` takes its response out of the set.
+    for (const res of [...queued]) if (res.socket === null && !res.writableFinished) res.emit("close")
+  })
+  return queued
+}
 
 /**
  * Emit `close` on `res`, queued behind another response on its connection,
@@ -38,12 +61,9 @@ import * as Http from "node:http"
  * response Node has finished or closed is left to Node.
  */
 export const endsWithConnection = (req: Http.IncomingMessage, res: Http.ServerResponse): void => {
-  const socket = req.socket
-  const onClose = () => {
-    if (res.socket === null && !res.writableFinished) res.emit("close")
-  }
-  socket.once("close", onClose)
-  res.once("close", () => socket.off("close", onClose))
+  const queued = queuedOn.get(req.socket) ?? watchClose(req.socket)
+  queued.add(res)
+  res.once("close", () => queued.delete(res))
 }
 
 /** Answers the request and returns true, or returns false to leave it to the `request` listeners. */
