@@ -20,7 +20,7 @@ import type * as Http from "node:http"
 import { ApiError, toResponse } from "./http/ApiError.js"
 import * as ConnectionCap from "./http/ConnectionCap.js"
 import * as Cors from "./http/Cors.js"
-import { type Claim, DispatchServer } from "./http/NodeDispatch.js"
+import { type Claim, DispatchServer, endsWithConnection } from "./http/NodeDispatch.js"
 import { nodeResponse } from "./http/NodeWrite.js"
 import * as Router from "./http/Router.js"
 import * as WriteStall from "./http/WriteStall.js"
@@ -92,8 +92,13 @@ const serveApp = (hooks: DrainHooks) =>
           return Effect.succeed(toResponse(shuttingDown, { connection: "close", "x-request-id": requestId(request.headers["x-request-id"]) }))
         }
         if (stall !== undefined) {
-          const socket = nodeResponse(request)?.socket
-          if (socket != null) stall(socket)
+          const res = nodeResponse(request)
+          if (res !== undefined) {
+            // A pipelined request's response waits for its socket: it must end if the connection closes first, as
+            // under `serve` (whose server hooks it at Node's `request` event).
+            if (res.socket === null) endsWithConnection(NodeHttpServerRequest.toIncomingMessage(request), res)
+            else stall(res.socket)
+          }
         }
         if (cors !== undefined) {
           const preflight = cors.preflight(request.method, request.headers)
@@ -223,7 +228,9 @@ const serveApp = (hooks: DrainHooks) =>
  * `server.shutdownGraceMs`). On a Node server, a connection that served one of
  * its requests is closed once its client stops reading
  * (`server.timeouts.writeStallMs`, see `WriteStall`), as under `serve`; the
- * host's own server keeps its other timeouts. A module constant: layers are memoized by
+ * host's own server keeps its other timeouts. A request pipelined behind one
+ * whose connection closes first (Node never answers it) ends as one whose
+ * client left, as under `serve`. A module constant: layers are memoized by
  * reference, so use `Layer.fresh(layer)` to serve on two servers in one program.
  */
 export const layer: Layer.Layer<never, never, Router.AppServices | HttpServer.HttpServer> = Layer.scopedDiscard(

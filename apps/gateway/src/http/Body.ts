@@ -13,12 +13,13 @@ import { ApiError, invalidRequest } from "./ApiError.js"
 /** The most an admin request's body may hold (`POST /admin/models`, `PATCH /admin/models/:id`, `POST /admin/select`). */
 export const adminBodyLimit = 1024 * 1024
 
-const tooLarge = (limit: number, what: string): ApiError =>
+/** The 413 for a body over `limit`; `what` (as "of 900 bytes") when its size is known. */
+const tooLarge = (limit: number, what?: string): ApiError =>
   new ApiError({
     status: 413,
     type: "invalid_request_error",
     code: "request_too_large",
-    message: `request body ${what} exceeds the limit of ${limit} bytes`
+    message: `request body ${what === undefined ? "" : `${what} `}exceeds the limit of ${limit} bytes`
   })
 
 /**
@@ -130,7 +131,7 @@ export const collect = (
       stop()
       chunks.length = 0
       // Drain the rest without keeping it, then write the 413 (the connection is closed afterwards).
-      stopDrain = drain(source, () => onError(tooLarge(maxBytes, "")))
+      stopDrain = drain(source, () => onError(tooLarge(maxBytes)))
       return
     }
     chunks.push(chunk)

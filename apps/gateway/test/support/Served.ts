@@ -1,16 +1,17 @@
 /**
- * `HttpApp.serve` (the listener `modelgate serve` runs) on port 0 in a scope
- * of its own, and a raw HTTP/1.1 client over `node:net` for what fetch cannot
- * do: send slowly, pipeline, stop mid-body, watch the connection close.
+ * `HttpApp.serve` (the listener `modelgate serve` runs), or `HttpApp.layer`
+ * on a host's server, on port 0 in a scope of its own, and a raw HTTP/1.1
+ * client over `node:net` for what fetch cannot do: send slowly, pipeline,
+ * stop mid-body, watch the connection close.
  */
 import { HttpServer } from "@effect/platform"
 import type { Gateway } from "@modelgate/core/Gateway"
 import { ConfigProvider, Context, Effect, Layer, Scope } from "effect"
 import * as Net from "node:net"
 import * as HttpApp from "../../src/HttpApp.js"
-import { type ServerOptions, services } from "./Doubles.js"
+import { type ServerOptions, serverLayer, services } from "./Doubles.js"
 
-/** A running `HttpApp.serve` and the scope that shuts it down. */
+/** A running server (`serveWith`, `embedWith`) and the scope that shuts it down. */
 export interface Served {
   readonly scope: Scope.CloseableScope
   readonly port: number
@@ -31,6 +32,18 @@ export const serveWith = (
       ),
       scope
     )
+    const address = Context.get(context, HttpServer.HttpServer).address
+    return { scope, port: address._tag === "TcpAddress" ? address.port : 0 }
+  }).pipe(Effect.orDie)
+
+/**
+ * Start `HttpApp.layer` on a host's own `http.createServer()` (as a library
+ * user embeds the app) with `gateway` and the test services' `options`.
+ */
+export const embedWith = (gateway: Gateway["Type"], options: ServerOptions = {}): Effect.Effect<Served> =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(serverLayer(gateway, options), scope)
     const address = Context.get(context, HttpServer.HttpServer).address
     return { scope, port: address._tag === "TcpAddress" ? address.port : 0 }
   }).pipe(Effect.orDie)
