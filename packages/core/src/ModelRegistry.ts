@@ -18,6 +18,7 @@ import { firstError, readRequired } from "./ConfigFiles.js"
 import { Events } from "./Events.js"
 import { directoryFromEnv, fileIn } from "./GatewayConfig/Directory.js"
 import { Restarted, retryWatch } from "./internal/retryWatch.js"
+import { watchInPlace } from "./internal/watchInPlace.js"
 import { checkModelsText, mergeOverrides, validateNew, validatePatch } from "./ModelRegistry/Validation.js"
 import {
   AddedModel,
@@ -246,7 +247,8 @@ export interface LayerOptions {
   readonly knownProviders?: ReadonlyArray<string> | undefined
   /**
    * Reload when the file changes (default false); a bad file is logged (and `ConfigRejected` published) and the running
-   * registry stays. A failed watch is logged and restarted with backoff (1 s doubling to 60 s), then the file is re-read.
+   * registry stays. A failed watch (or one whose directory was replaced: moved away or deleted and a new one put at its
+   * path) is logged and restarted with backoff (1 s doubling to 60 s), then the file is re-read.
    */
   readonly watch?: boolean | undefined
   /** Quiet time after the last file event before reloading (default 250 ms). */
@@ -279,8 +281,9 @@ export const layer = (
       if (options.watch === true) {
         const name = path.basename(file)
         const directory = path.dirname(path.resolve(file))
-        // A failed watch is restarted with backoff (`watchBackoff`); `Restarted` reloads once, like a change.
-        yield* retryWatch(directory, fs.watch(directory)).pipe(
+        // A failed watch is restarted with backoff (`watchBackoff`); `Restarted` reloads once, like a change. So is
+        // one whose directory was replaced (`watchInPlace`): it would watch the old one for good.
+        yield* retryWatch(directory, watchInPlace(fs, directory)).pipe(
           // The file by name (an in-place write or a replacement by rename, re-read by name each time), or
           // `..data` and the like: a Kubernetes ConfigMap swaps a `..data` symlink, the file's name never changes.
           Stream.filter((event) =>

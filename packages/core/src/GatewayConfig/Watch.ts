@@ -5,14 +5,12 @@
 import { FileSystem } from "@effect/platform"
 import { type Duration, Effect, Stream } from "effect"
 import { retryWatch } from "../internal/retryWatch.js"
+import { baseName, watchInPlace } from "../internal/watchInPlace.js"
 import { fileIn } from "./Directory.js"
 
 /** A name in the config directory whose change may change the configuration. */
 const relevantTop = (name: string): boolean =>
   name === "gateway.json" || name === "environments" || name.startsWith("..") // `..data`: a Kubernetes ConfigMap swap
-
-/** The last segment of a watch event's path (relative or absolute). */
-const baseName = (path: string): string => path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1)
 
 /**
  * The watch of `<directory>/environments`, kept alive on its own: a watch that
@@ -38,8 +36,9 @@ const watchEnvironments = (fs: FileSystem.FileSystem, folder: string) =>
  * once and never again. The watch of `environments` is replaced after every
  * change in the top directory (the folder itself may have been replaced), one
  * at a time, and restarts itself when it fails or ends. The stream fails or
- * dies when the watch of the top directory fails or closes: `GatewayConfig.make`
- * restarts it.
+ * dies when the watch of the top directory fails or closes, or when the top
+ * directory itself is replaced (`watchInPlace`): `GatewayConfig.make`
+ * restarts it on the directory now at the path and reads the files again.
  */
 export const watchDirectory = (
   directory: string,
@@ -49,7 +48,7 @@ export const watchDirectory = (
     Effect.map(FileSystem.FileSystem, (fs) => {
       const start = Symbol("start")
       const environments = watchEnvironments(fs, fileIn(directory, "environments"))
-      const top = fs.watch(directory).pipe(
+      const top = watchInPlace(fs, directory).pipe(
         Stream.filter((event) => relevantTop(baseName(event.path))),
         // A closed watch of the directory must restart even while the environments watch lives on.
         Stream.concat(Stream.dieMessage("the watcher closed"))

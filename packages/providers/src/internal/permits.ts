@@ -9,21 +9,23 @@ import { Effect } from "effect"
 import { type Limiter, makeLimiter } from "./limiter.js"
 
 /**
- * The limiter sized from `maxConcurrency`, rebuilt when a reload changes it
- * (a permit is given back to the limiter it was taken from). Plain JS: read
- * on every call.
+ * The limiter sized from `maxConcurrency`, resized in place when a reload
+ * changes it: the calls in flight and waiting count against the new size
+ * (a lowered cap lets no new call start until they are under it; a raised one
+ * lets the waiting calls go at once). Plain JS: read on every call.
  */
 export const providerLimiters = () => {
   let current: Limiter | undefined
   return (permits: number): Limiter => {
-    if (current === undefined || current.permits !== permits) current = makeLimiter(permits)
+    if (current === undefined) current = makeLimiter(permits)
+    else if (current.permits !== permits) current.resize(permits)
     return current
   }
 }
 
 /**
- * The limiter of each capped model, by model id, rebuilt when its cap
- * changes. A limiter leaves the map once no call holds or waits for its
+ * The limiter of each capped model, by model id, resized in place when its
+ * cap changes (as `providerLimiters`). A limiter leaves the map once no call holds or waits for its
  * permits, so the map holds only models with calls in flight (a removed
  * model's entry goes with its last call). Read only for capped models.
  */
@@ -31,7 +33,10 @@ export const modelLimiters = () => {
   const byModel = new Map<string, Limiter>()
   return (model: string, permits: number): Limiter => {
     const current = byModel.get(model)
-    if (current !== undefined && current.permits === permits) return current
+    if (current !== undefined) {
+      if (current.permits !== permits) current.resize(permits)
+      return current
+    }
     const limiter: Limiter = makeLimiter(permits, () => {
       if (byModel.get(model) === limiter) byModel.delete(model)
     })
