@@ -29,6 +29,17 @@ export interface CallContext {
    * sent on it while this call waits it out. Optional.
    */
   readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
+  /**
+   * Asked by a call that had to wait for a concurrency permit (its
+   * provider's `maxConcurrency`, its model's `rateLimits.concurrency`), once
+   * it has one: false when the model was taken out meanwhile (health marked
+   * it unavailable, e.g. its provider stopped answering the calls ahead of
+   * this one). The call is then not sent: it fails at once with a
+   * `Transport` "not sent" (`unreachable`: not retried, nothing charged), so
+   * the gateway fails over instead of waiting out the provider's timeout
+   * once more. Optional: without it every call is sent.
+   */
+  readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
 }
 
 /** A normalised answer plus what the provider said about its limits. */

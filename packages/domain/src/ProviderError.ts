@@ -92,6 +92,9 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * does not retry it, and a probe that
  * meets it takes a model not seen working yet out at once. DNS failures and unreachable networks may pass in a
  * moment: they are plain transport failures, retried and counted as usual.
+ * Also `unreachable`: a call never sent because its model was marked
+ * unavailable while it waited for a concurrency permit ("not sent: ...",
+ * `CallContext.stillWanted`).
  */
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {
   ...common,

@@ -104,12 +104,12 @@ export const make = (
     }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
-      const info = callInfoOf(ctx.model, ctx.key, ctx.onRetry)
+      const info = callInfoOf(ctx.model, ctx.key, ctx)
       return Effect.flatMap(messagesRequest(ctx, false), (request) => http.call(info, request, toResult(info)))
     }
 
     const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
-      const info = callInfoOf(ctx.model, ctx.key, ctx.onRetry)
+      const info = callInfoOf(ctx.model, ctx.key, ctx)
       return Effect.flatMap(messagesRequest(ctx, true), (request) =>
         http.stream(info, request, (opened) =>
           Effect.map(Clock.currentTimeMillis, (nowMs): StreamResult => {

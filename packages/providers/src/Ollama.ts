@@ -114,12 +114,12 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     }
 
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
-      const info = callInfoOf(ctx.model, ctx.key, ctx.onRetry)
+      const info = callInfoOf(ctx.model, ctx.key, ctx)
       return Effect.flatMap(post(ctx, false), (request) => http.call(info, request, toResult(ctx, info)))
     }
 
     const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
-      const info = callInfoOf(ctx.model, ctx.key, ctx.onRetry)
+      const info = callInfoOf(ctx.model, ctx.key, ctx)
       return Effect.flatMap(post(ctx, true), (request) =>
         Effect.flatMap(identity(ctx.model.providerModel), (id) =>
           http.stream(info, request, (res): Effect.Effect<StreamResult> => {

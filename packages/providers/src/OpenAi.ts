@@ -129,14 +129,14 @@ export const make = (getConfig: Effect.Effect<ProviderConfig>): Effect.Effect<Pr
     const chat = (ctx: CallContext): Effect.Effect<ChatResult, ProviderError> => {
       const key = ctx.key
       if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
-      const info = callInfoOf(ctx.model, key, ctx.onRetry)
+      const info = callInfoOf(ctx.model, key, ctx)
       return http.call(info, chatRequest(ctx, key, false), toResult(ctx, info))
     }
 
     const stream = (ctx: CallContext): Effect.Effect<StreamResult, ProviderError> => {
       const key = ctx.key
       if (key === undefined) return Effect.fail(missingKey(providerId, ctx.model))
-      const info = callInfoOf(ctx.model, key, ctx.onRetry)
+      const info = callInfoOf(ctx.model, key, ctx)
       return http.stream(info, chatRequest(ctx, key, true), (res): Effect.Effect<StreamResult> => {
         const open = () => pullStream(providerId, info, ctx.request, res, ctx.model.providerModel)
         return Effect.succeed({ chunks: toStream(open), open, rateLimit: res.rateLimit, providerRequestId: res.requestId, retried: res.retried })

@@ -231,6 +231,33 @@ describe("ProviderHttp", () => {
       assert.lengthOf(yield* server.requests, 2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
+  it.scoped("a call that waited for a permit is not sent once stillWanted says its model was taken out; the permit goes back", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup({ maxRetries: 2, maxConcurrency: 1 })
+      let wanted = true
+      const waiting = { ...info, stillWanted: () => Effect.sync(() => wanted) }
+      const get = http.call(waiting, HttpClientRequest.get(`${server.url}/chat`), (res) =>
+        decodeJson(Body, res.body, { provider: "toy", info, meta: res }))
+      const gate = yield* Effect.makeLatch(false)
+      yield* server.script(Fault.hold(gate))
+      const first = yield* Effect.fork(get)
+      yield* server.awaitHeld(1)
+      const second = yield* Effect.fork(get)
+      // The model is taken out while the second call waits for the first one's permit.
+      wanted = false
+      yield* gate.open
+      yield* Fiber.join(first)
+      const refused = yield* Effect.flip(Fiber.join(second))
+      assert.strictEqual(refused._tag, "Transport")
+      assert.isTrue(refused._tag === "Transport" && refused.unreachable === true, "not retried, not charged")
+      assert.include(refused.message, "not sent: model toy-model was marked unavailable")
+      assert.lengthOf(yield* server.requests, 1, "the second call was not sent (nor retried)")
+      // Its permit went back: the next call runs at once.
+      wanted = true
+      assert.deepStrictEqual(yield* get, { n: 1 })
+      assert.lengthOf(yield* server.requests, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
   it.scoped("streams: SSE events translate; a broken body is StreamInterrupted", () =>
     Effect.gen(function*() {
       const { http, server } = yield* setup({ maxRetries: 0 })

@@ -41,6 +41,8 @@ export interface Attempt {
   readonly chargedBefore: PicoUsd
   /** The call's `CallContext.onRetry`: a failure the adapter waits out refuses the key meanwhile (`Accounting.refused`). */
   readonly onRetry: (error: ProviderError) => Effect.Effect<void>
+  /** The call's `CallContext.stillWanted`: whether health still lets its model be tried, after a wait for a permit. */
+  readonly stillWanted: () => Effect.Effect<boolean>
   /**
    * Set by a stream's `use` once the provider opened the stream: the HTTP
    * requests of the call it answered (the opening 200 and the adapter's
@@ -233,7 +235,8 @@ const attemptOn = <A, B>(
           held,
           promptTokens: promptTokensOn(model),
           chargedBefore: tally.charged as PicoUsd,
-          onRetry: (error) => Accounting.refused(accounting, held, error)
+          onRetry: (error) => Accounting.refused(accounting, held, error),
+          stillWanted: () => s.isAvailable(model.id)
         }
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
           Accounting.failed(accounting, held, failureOf(cause), {

@@ -40,7 +40,8 @@ export const completeAnswer = (
     begun,
     {
       streamed: false,
-      use: ({ key, model, onRetry, provider }) => provider.chat({ request: providerRequest(request, model), model, key, onRetry }),
+      use: ({ key, model, onRetry, provider, stillWanted }) =>
+        provider.chat({ request: providerRequest(request, model), model, key, onRetry, stillWanted }),
       after: ({ chargedBefore, held }, result) =>
         // `mapNow`: the accounting answers an Exit when every step of it ran at once.
         mapNow(

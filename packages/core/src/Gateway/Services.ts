@@ -71,6 +71,12 @@ export interface Services {
    */
   readonly reportSuccess: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
   /**
+   * Whether health still lets `model` be tried (`HealthChecker.isAvailable`;
+   * always true when no HealthChecker is provided): asked by a call that had
+   * to wait for its provider's concurrency permit (`CallContext.stillWanted`).
+   */
+  readonly isAvailable: (model: string) => Effect.Effect<boolean>
+  /**
    * What each failed request had done (`Gateway.failureMeta`), by the error
    * it failed with: set only when a request fails after trying a model.
    */
@@ -116,6 +122,7 @@ export const make = Effect.gen(function* () {
     abandoner,
     leftBehind,
     reportFailure: Option.isSome(health) ? health.value.reportFailure : () => Effect.void,
+    isAvailable: Option.isSome(health) ? health.value.isAvailable : () => Effect.succeed(true),
     reportSuccess: Option.isNone(health)
       ? () => Effect.void
       : (now, model, latencyMs) => {

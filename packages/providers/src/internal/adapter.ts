@@ -15,19 +15,21 @@ import { shownToolId } from "./toolIds.js"
 
 /**
  * The non-secret call info of a model and key (with the model's concurrency
- * cap, and whom to tell of a failure about to be retried: `CallContext.onRetry`);
+ * cap, whom to tell of a failure about to be retried: `CallContext.onRetry`,
+ * and whom to ask after a wait for a permit: `CallContext.stillWanted`);
  * the key's value only goes to secret stripping.
  */
 export const callInfoOf = (
   model: ModelMetadata,
   key: ProviderKey | undefined,
-  onRetry?: CallContext["onRetry"]
+  ctx?: Pick<CallContext, "onRetry" | "stillWanted">
 ): CallInfo => ({
   model: model.id,
   keyId: key?.id,
   secrets: key === undefined ? [] : [Redacted.value(key.value)],
   concurrency: model.rateLimits.concurrency,
-  onRetry
+  onRetry: ctx?.onRetry,
+  stillWanted: ctx?.stillWanted
 })
 
 /** The error of a call made without the key the provider needs. */

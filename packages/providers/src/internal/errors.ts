@@ -33,6 +33,8 @@ export interface CallInfo {
   readonly concurrency?: number | undefined
   /** Told of each failure about to be retried (`CallContext.onRetry`). */
   readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
+  /** Asked once a call that waited for a permit has it: false, the call is not sent (`CallContext.stillWanted`). */
+  readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
 }
 
 /** What every answer (success or failure) tells about itself. */

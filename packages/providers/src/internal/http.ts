@@ -198,6 +198,43 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     }
 
     /**
+     * `run` (the call, holding its permits) once `wait` (for the permits, when
+     * they were not free) is over. A call that waited asks
+     * `info.stillWanted`: when its model was taken out meanwhile (its
+     * provider stopped answering the calls ahead of it), the permits go
+     * back and it fails unsent (`notSent`) rather than wait out the timeout
+     * once more. No step when the permits were free.
+     */
+    const sendAfterPermits = <A>(
+      info: CallInfo,
+      wait: Effect.Effect<void> | undefined,
+      limiter: Limiter,
+      model: Limiter | undefined,
+      run: Effect.Effect<A, ProviderError>
+    ): Effect.Effect<A, ProviderError> => {
+      if (wait === undefined) return run
+      const stillWanted = info.stillWanted
+      if (stillWanted === undefined) return Effect.zipRight(wait, run)
+      return Effect.zipRight(
+        wait,
+        Effect.flatMap(Effect.suspend(stillWanted), (wanted) => {
+          if (wanted) return run
+          releasePermits(limiter, model)
+          return Effect.fail(notSent(info))
+        })
+      )
+    }
+
+    /** A call not sent: its model was taken out while it waited for a permit (not retried, nothing charged). */
+    const notSent = (info: CallInfo) =>
+      new Transport({
+        provider: spec.provider,
+        model: info.model,
+        detail: `not sent: model ${info.model} was marked unavailable while the call waited for a concurrency permit`,
+        unreachable: true
+      })
+
+    /**
      * One non-streaming exchange: a permit, then request, headers and body
      * within one deadline; the scope (the request) is closed at its end.
      * Interruption is masked but for the waits (`restore`), so the end is
@@ -245,8 +282,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             )
             return start === undefined ? exchanged : Effect.zipRight(start, exchanged)
           }))
-        const wait = takePermits(limiter, model, restore)
-        return wait === undefined ? run : Effect.zipRight(wait, run)
+        return sendAfterPermits(info, takePermits(limiter, model, restore), limiter, model, run)
       })
 
     const call: ProviderHttp["call"] = (info, request, onSuccess, options) =>
@@ -304,8 +340,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
               const released = Effect.tapErrorCause(opened, () => release)
               return start === undefined ? released : Effect.zipRight(start, released)
             }))
-          const wait = takePermits(limiter, model, restore)
-          return wait === undefined ? run : Effect.zipRight(wait, run)
+          return sendAfterPermits(info, takePermits(limiter, model, restore), limiter, model, run)
         })
         return withRetries(attempt, config, info.onRetry)
       })
