@@ -101,6 +101,15 @@ export interface SelectionInput {
    * model is excluded for good.
    */
   readonly unsupported?: ((model: ModelMetadata) => string | undefined) | undefined
+  /**
+   * Told the trials `rank` claims (`Ranking.trial`) the moment it claims
+   * them, before it answers: a caller whose fiber may be interrupted between
+   * the ranking and taking `Ranking.trial` (a request whose client leaves)
+   * keeps the claim from here and releases it however it ends (the gateway
+   * does). Without it, a ranking lost to an interruption keeps its trials
+   * until they lapse.
+   */
+  readonly onTrialClaimed?: ((trial: TrialClaim) => void) | undefined
 }
 
 /** Each part of a score, normalised to 0..1. */
@@ -137,6 +146,7 @@ export interface Ranking {
    * (`rank`; never a dry run's), when it claimed any: release them once the
    * request is done with that model without a record or health outcome of
    * it (the gateway does). Unreleased, they lapse after `trialTimeoutMs`.
+   * (`SelectionInput.onTrialClaimed` is told them first, as they are claimed.)
    */
   readonly trial?: TrialClaim | undefined
 }
@@ -164,7 +174,13 @@ export class ModelSelector extends Context.Tag("@modelgate/core/ModelSelector")<
      * (`PerformanceMonitor/Trials.ts`) or is recovering from failed real
      * calls (`HealthChecker/HalfOpen.ts`): rank for the request you send, and
      * release `Ranking.trial` once the request is done with that model
-     * without calling it (else it lapses after 60 s).
+     * without calling it (else it lapses after 60 s), e.g.
+     * `Effect.ensuring(send, Effect.sync(() => ranking.trial?.release()))`
+     * (a recorded call ends the trial anyway). A caller that may be
+     * interrupted between `rank` and that `ensuring` takes the claim through
+     * `SelectionInput.onTrialClaimed` under a finalizer installed before it
+     * ranks. `select` drops the claim: only a recorded call of its model (or
+     * the 60 s) ends it.
      */
     readonly rank: (input: SelectionInput) => Effect.Effect<Ranking>
     /**
@@ -210,7 +226,9 @@ export const make = Effect.gen(function*() {
         // The trials of the model the request calls first, on the final ranking (a dry run claims none).
         return (onTrial === undefined && claimHealthTrial === undefined) || input.dryRun === true ? reviewed : Reads.mapNow(reviewed, (r) => {
           const trial = claimTrial(input, r.ranked, onTrial, claimHealthTrial)
-          return trial === undefined ? r : { ...r, trial }
+          if (trial === undefined) return r
+          input.onTrialClaimed?.(trial)
+          return { ...r, trial }
         })
       }))
 

@@ -18,6 +18,7 @@ import { HalfOpen, trialRetryMs, trialTimeoutMs } from "../src/HealthChecker/Hal
 import type { Provider } from "../src/Provider.js"
 import { ask, costStack, requirements } from "./CostStack.js"
 import { failingModelDouble } from "./FailingModelDouble.js"
+import { sweepInterruptions } from "./InterruptAtOp.js"
 import { type Reservations, refusingLimiter } from "./RefusingLimiter.js"
 import { model } from "./RoutingFixtures.js"
 
@@ -129,6 +130,22 @@ describe("Health: a trial request done with the model without a health outcome g
       assert.isTrue(Exit.isInterrupted(yield* Fiber.await(fiber)))
       assert.strictEqual(state.calls, 0, "no call went")
       assert.deepStrictEqual(yield* gate, [true, undefined])
+      yield* servedByBroken
+    }).pipe(Effect.provide(stack())))
+
+  it.effect("its client left at any step from its start to its reservation (right after the ranking claimed it included): given back", () =>
+    Effect.gen(function* () {
+      const gateway = yield* halfOpen
+      reservations.set("broken", "slow")
+      // Every step up to its reservation, which waits (a remote store) and is not cut short: a client may leave on any.
+      const { left, reachedWait } = yield* sweepInterruptions(
+        (n) => gateway.complete(ask("broken", `gone ${n}`), requirements),
+        Effect.map(gate, ([available]) => available === true),
+        "1 second"
+      )
+      assert.deepStrictEqual(left, [], "steps at which a request's client left and its trial stayed claimed")
+      assert.isTrue(reachedWait, "the sweep went as far as the reservation")
+      assert.strictEqual(state.calls, 0, "no call went")
       yield* servedByBroken
     }).pipe(Effect.provide(stack())))
 

@@ -7,7 +7,7 @@
  * a timeout or a shutdown landing between two steps that had to go together),
  * which a real interruption hits only when it arrives at that instant.
  */
-import { Effect, Fiber, FiberId, RuntimeFlags, RuntimeFlagsPatch, Supervisor } from "effect"
+import { type Duration, Effect, Exit, Fiber, FiberId, RuntimeFlags, RuntimeFlagsPatch, Supervisor, TestClock } from "effect"
 
 class InterruptAt extends Supervisor.AbstractSupervisor<void> {
   /** Ops the target ran so far. */
@@ -39,4 +39,32 @@ export const forkInterruptedAt = <A, E, R>(effect: Effect.Effect<A, E, R>, n: nu
     supervisor.target = fiber
     yield* Effect.yieldNow()
     return { fiber, reached: supervisor.count >= n }
+  })
+
+/**
+ * Interrupt a fresh `request(n)` at its n-th op, for n = 1, 2, ... up to the
+ * step where it waits uninterruptibly for `wait` of TestClock (a slow
+ * reservation: it is not cut short, so the sweep ends there) or ends first.
+ * After each, `intact` tells whether the interrupted request left everything
+ * as it found it. Answers the steps at which it did not (the sweep stops at
+ * the first such), and whether the sweep went as far as the wait.
+ */
+export const sweepInterruptions = <A, E, R, R2>(
+  request: (n: number) => Effect.Effect<A, E, R>,
+  intact: Effect.Effect<boolean, never, R2>,
+  wait: Duration.DurationInput
+) =>
+  Effect.gen(function* () {
+    const left: Array<number> = []
+    for (let n = 1; ; n++) {
+      const { fiber, reached } = yield* forkInterruptedAt(request(n), n)
+      yield* Fiber.interruptFork(fiber)
+      yield* Effect.repeatN(Effect.yieldNow(), 200)
+      const waiting = fiber.unsafePoll() === null
+      if (waiting) yield* TestClock.adjust(wait)
+      const exit = yield* Fiber.await(fiber)
+      if (!Exit.isInterrupted(exit)) return yield* Effect.dieMessage(`step ${n}: the request was not interrupted`)
+      if (!(yield* intact)) left.push(n)
+      if (!reached || waiting || left.length > 0) return { left, reachedWait: waiting }
+    }
   })

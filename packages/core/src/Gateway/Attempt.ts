@@ -417,14 +417,15 @@ export const answerOver = <A, B, C, E>(
 ) => {
   const tally: Tally = { charged: 0, tried: 0, last: undefined }
   const call = attemptOn(s, request, requirements, begun, steps, tally)
-  return Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
-    // The trials its ranking claimed, if any, are given back when the run ends, unless a call took them over.
-    Trial.heldOver(
-      begun,
+  // The trials its ranking claims, if any, are given back when the run ends, unless a call took them over:
+  // held over from before the ranking, so that an interruption right after it (its client gone) gives them back too.
+  return Trial.heldOver(
+    begun,
+    Effect.flatMap(candidates(s, request, requirements, begun), (ranked) =>
       Effect.flatMap(runOver(s, ranked, call, begun, steps.streamed, tally), (outcome) =>
         // Degraded mode is left once a provider answered (a step only while it was on).
-        s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome))
-    ))
+        s.state.degraded ? Effect.flatMap(answered(s, outcome), (o) => answer(ranked, o)) : answer(ranked, outcome)))
+  )
 }
 
 /** The metadata of an answer that `outcome` produced (not from the cache). */

@@ -55,7 +55,11 @@ const setDegraded = (s: Services, on: boolean, reason: string) =>
  */
 const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) => {
   const { explicit } = begun
-  const input = selectionInputOf(request, requirements, explicit, s.providers, begun.requestId)
+  // The trials the ranking claims are the request's the moment they are claimed (`Trial.ts`): a request
+  // interrupted before it takes the ranking gives them back all the same (`Trial.heldOver`).
+  const input = selectionInputOf(request, requirements, explicit, s.providers, begun.requestId, (trial) => {
+    begun.trial = trial
+  })
   const promptTokens = input.estimatedPromptTokens
   // `rankAt` runs its reads when called: suspended, so that each run (the queue re-runs it while
   // waiting) ranks afresh at its own time.
@@ -69,11 +73,12 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
     (ranking): Effect.Effect<Candidates, NoEligibleModel | BudgetExceeded | ModelNotFound> => {
       const ordered = candidatesFor(explicit ?? "auto", ranking)
       if (ordered.length > 0) {
-        // The trials it claimed are the request's now (`Trial.ts`): given back when it is done with their model.
+        // The trials it claimed are the request's (a selector of the host's may not tell `onTrialClaimed`).
         begun.trial = ranking.trial
         return Effect.succeed({ models: ordered, ranking, input, excluded: ranking.excluded })
       }
       ranking.trial?.release()
+      begun.trial = undefined
       const none = noneEligible(ranking)
       return WaitQueue.transient(none)
         ? Effect.fail(none)

@@ -41,7 +41,8 @@ export const selectionInputOf = (
   requirements: TaskRequirements,
   explicit: ModelMetadata | undefined,
   providers: Providers["Type"] | undefined,
-  requestId?: string
+  requestId?: string,
+  onTrialClaimed?: SelectionInput["onTrialClaimed"]
 ): SelectionInput => ({
   requirements,
   estimatedPromptTokens: explicit === undefined ? roughPromptTokens(request) : estimatePromptTokens(request, explicit),
@@ -53,5 +54,6 @@ export const selectionInputOf = (
   only: explicit === undefined ? undefined : [explicit.id, ...explicit.fallbacks],
   fallbackCapabilities: explicit === undefined || explicit.fallbacks.length === 0 ? undefined : impliedCapabilities(request),
   requestId,
-  unsupported: providers === undefined ? undefined : (model) => unsupportedOn(providers, request, model)?.reason
+  unsupported: providers === undefined ? undefined : (model) => unsupportedOn(providers, request, model)?.reason,
+  onTrialClaimed
 })
