@@ -5,21 +5,22 @@
  * settled, its cost committed to the budget and recorded, its performance
  * recorded as the client's doing (`Interrupted`), its answer cached (the
  * client's retry is a hit, not a second bill). A call that fails after its
- * client left is a failure of its model, with no failover (nobody waits); a
+ * client left is a failure of its model, with no failover (nobody waits),
+ * unless its adapter did not send it (`Transport.notSent`); a
  * request that leaves before its call started (waiting in the queue) sends
  * nothing; the gateway's shutdown interrupts the calls left running and
  * accounts them as interrupted. The caller returns at once in every case.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
-import { ServerError } from "@modelgate/domain/ProviderError"
+import { type ProviderError, ServerError, Transport } from "@modelgate/domain/ProviderError"
 import type { PerformanceRecord } from "@modelgate/domain/Records"
 import { Deferred, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { computeCost, CostTracker } from "../src/CostTracker.js"
 import { Gateway } from "../src/Gateway.js"
 import { HealthChecker } from "../src/HealthChecker.js"
 import { BudgetLimit, BudgetsConfig, CacheConfig, defaultConfig, FailoverConfig } from "../src/GatewayConfigSchema.js"
-import type { Provider } from "../src/Provider.js"
+import type { ChatResult, Provider } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
 import { ask, costRecords, costStack, requirements, untilSome } from "./CostStack.js"
 import { model } from "./RoutingFixtures.js"
@@ -52,8 +53,11 @@ const makeProvider = Effect.map(Deferred.make<void>(), (started) => {
     chat: (ctx) =>
       Effect.suspend(() => {
         calls.push(ctx.model.id)
-        const answer = ctx.model.id === "failing"
+        const answer: Effect.Effect<ChatResult, ProviderError> = ctx.model.id === "failing"
           ? Effect.fail(new ServerError({ provider: "openai", model: "failing", status: 500, detail: "scripted" }))
+          : ctx.model.id === "queued"
+          // Its wait for a concurrency permit ends after the model was taken out: not sent (as `ProviderHttp` answers).
+          ? Effect.fail(new Transport({ provider: "openai", model: "queued", detail: "not sent: scripted", unreachable: true, notSent: true }))
           : Effect.succeed({ response: response(ctx.model.providerModel), rateLimit: undefined, providerRequestId: undefined })
         return Effect.zipRight(
           Deferred.succeed(started, undefined),
@@ -69,7 +73,8 @@ const makeProvider = Effect.map(Deferred.make<void>(), (started) => {
 const models = [
   model("slow", { pricing, qualityScore: 0.9, rateLimits: { rpm: 1, tpm: 1_000_000 } }),
   model("failing", { pricing, qualityScore: 0.8, fallbacks: ["fallback"] }),
-  model("fallback", { pricing, qualityScore: 0.5 })
+  model("fallback", { pricing, qualityScore: 0.5 }),
+  model("queued", { pricing, qualityScore: 0.4 })
 ]
 const budgets = BudgetsConfig.make({ global: BudgetLimit.make({ daily: 100 }) })
 const config = {
@@ -150,6 +155,17 @@ describe("a complete call its client left while the provider worked on it", () =
         assert.deepStrictEqual(calls, ["failing"], "no failover: nobody waits for an answer")
         assert.strictEqual((yield* (yield* HealthChecker).status("failing")).consecutiveFailures, 1, "health heard the model fail")
         assert.deepStrictEqual(yield* costRecords, [])
+        assert.deepStrictEqual(yield* globalDay, [0n, 0n], "the hold given back, nothing spent")
+      })))
+
+  it.effect("a call its adapter did not send after its client left (its model taken out meanwhile) is no failure of its model", () =>
+    onGateway(({ started }) =>
+      Effect.gen(function* () {
+        yield* leaveMidCall(started, story("queued"))
+        yield* TestClock.adjust(answerAfterMs)
+        const records = yield* untilSome(performance)
+        assert.deepStrictEqual(records, [["queued", false, "NotSent"]], "out of the model's figures")
+        assert.strictEqual((yield* (yield* HealthChecker).status("queued")).consecutiveFailures, 0, "health heard no failure")
         assert.deepStrictEqual(yield* globalDay, [0n, 0n], "the hold given back, nothing spent")
       })))
 

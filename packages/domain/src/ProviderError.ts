@@ -92,13 +92,15 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * does not retry it, and a probe that
  * meets it takes a model not seen working yet out at once. DNS failures and unreachable networks may pass in a
  * moment: they are plain transport failures, retried and counted as usual.
- * Also `unreachable`: a call never sent because its model was marked
- * unavailable while it waited for a concurrency permit ("not sent: ...",
- * `CallContext.stillWanted`).
+ * Also `unreachable`, and `notSent`: a call never sent because its model was
+ * marked unavailable while it waited for a concurrency permit ("not sent: ...",
+ * `CallContext.stillWanted`); it tells nothing of the model's health
+ * (`countsAgainstHealth`).
  */
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {
   ...common,
-  unreachable: Schema.optional(Schema.Boolean)
+  unreachable: Schema.optional(Schema.Boolean),
+  notSent: Schema.optional(Schema.Boolean)
 }) {
   readonly retryable = true
   override get message() {
@@ -205,3 +207,11 @@ export const healthFailureTags: ReadonlySet<ProviderErrorTag> = new Set([
   "Overloaded",
   "StreamInterrupted"
 ])
+
+/**
+ * Whether a failed call counts against its model's health: a
+ * `healthFailureTags` class, unless the call was never sent (`Transport.notSent`:
+ * its model was taken out while it waited for a concurrency permit).
+ */
+export const countsAgainstHealth = (error: { readonly _tag: string; readonly notSent?: boolean | undefined }): boolean =>
+  healthFailureTags.has(error._tag as ProviderErrorTag) && error.notSent !== true

@@ -250,6 +250,7 @@ describe("ProviderHttp", () => {
       const refused = yield* Effect.flip(Fiber.join(second))
       assert.strictEqual(refused._tag, "Transport")
       assert.isTrue(refused._tag === "Transport" && refused.unreachable === true, "not retried, not charged")
+      assert.isTrue(refused._tag === "Transport" && refused.notSent === true, "no failure of the model (health does not count it)")
       assert.include(refused.message, "not sent: model toy-model was marked unavailable")
       assert.lengthOf(yield* server.requests, 1, "the second call was not sent (nor retried)")
       // Its permit went back: the next call runs at once.

@@ -244,6 +244,13 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
 export const clientLeft = "Interrupted"
 
 /**
+ * The error class a call is recorded with when its adapter did not send it
+ * (`Transport.notSent`: its model was taken out while it waited for a
+ * concurrency permit): the model is not to blame.
+ */
+export const notSent = "NotSent"
+
+/**
  * Whether a call that failed without an answer most likely reached the
  * provider, which then counts it in its limits: its client left it (an
  * interruption), it timed out, or its connection failed other than by
@@ -345,6 +352,7 @@ export const failed = (
     readonly retryAfterMs?: number | undefined
     readonly usage?: Usage | undefined
     readonly attempts?: ReadonlyArray<{ readonly status?: number | undefined }> | undefined
+    readonly notSent?: boolean | undefined
   },
   outcome: Outcome
 ): Effect.Effect<PicoUsd> =>
@@ -372,7 +380,8 @@ export const failed = (
       outcome.now,
       performanceRecord(held.model, held.startedAt, outcome, {
         success: false,
-        errorClass: error._tag,
+        // A call never sent (its model taken out while it waited for a permit) is out of the model's figures.
+        errorClass: error.notSent === true ? notSent : error._tag,
         outputTokens: billed?.completion_tokens ?? 0,
         cacheHit: false
       })

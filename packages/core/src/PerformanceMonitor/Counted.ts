@@ -1,8 +1,9 @@
 /**
  * Which calls count in a model's figures: a cache hit says nothing about the
  * model, nor does a failure that is the request's fault (400, a prompt too
- * long, content filtered), its key's (refused), or its client's (gone before
- * the answer: `Interrupted`). Those are still recorded; they only stay out
+ * long, content filtered), its key's (refused), its client's (gone before
+ * the answer: `Interrupted`), nor a call never sent (`NotSent`: its model
+ * was taken out while it waited for a concurrency permit). Those are still recorded; they only stay out
  * of the windows, the success rate and the degradation alerts.
  */
 import type { PerformanceRecord } from "@modelgate/domain/Records"
@@ -13,7 +14,8 @@ export const notTheModelsFault: ReadonlySet<string> = new Set([
   "ContextLengthExceeded",
   "ContentFiltered",
   "Unauthorized",
-  "Interrupted"
+  "Interrupted",
+  "NotSent"
 ])
 
 /** Whether `record` counts in its model's windows. */

@@ -231,7 +231,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
         provider: spec.provider,
         model: info.model,
         detail: `not sent: model ${info.model} was marked unavailable while the call waited for a concurrency permit`,
-        unreachable: true
+        unreachable: true,
+        notSent: true
       })
 
     /**
