@@ -22,6 +22,21 @@ const oneOf = <S extends Schema.Schema.Any & { readonly literals: ReadonlyArray<
     })
   }) as S
 
+/**
+ * The most characters an agent or task type a request names may have. Each
+ * request's names outlive it in bounded counts (its `ModelSelected` in a slow
+ * `/v1/events` subscriber's buffer, its records in the writer's queue, the
+ * evaluator's tracks): bounded in length too, those stay bounded in bytes.
+ */
+export const maxLabelLength = 256
+
+const tooLong = (length: number) => `at most ${maxLabelLength} characters, got ${length}`
+
+/** An agent or task type in the body: non-empty, trimmed, at most `maxLabelLength` characters (the value not echoed). */
+const Label = Schema.NonEmptyTrimmedString.pipe(
+  Schema.maxLength(maxLabelLength, { message: (issue) => tooLong(typeof issue.actual === "string" ? issue.actual.length : 0) })
+)
+
 /** The `modelgate` object a client may add to a chat request body. */
 export const ModelgateOptions = Schema.Struct({
   capabilities: Schema.optional(Schema.Array(oneOf(Capability))),
@@ -29,8 +44,8 @@ export const ModelgateOptions = Schema.Struct({
   maxCostUsd: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.nonNegative())),
   maxLatencyMs: Schema.optional(Schema.Number.pipe(Schema.finite(), Schema.positive())),
   minContextWindow: Schema.optional(Schema.Int.pipe(Schema.positive())),
-  agentType: Schema.optional(Schema.NonEmptyTrimmedString),
-  taskType: Schema.optional(Schema.NonEmptyTrimmedString)
+  agentType: Schema.optional(Label),
+  taskType: Schema.optional(Label)
 })
 export type ModelgateOptions = typeof ModelgateOptions.Type
 
@@ -69,6 +84,14 @@ const nonEmpty = (value: string | undefined): string | undefined => {
   return trimmed === undefined || trimmed === "" ? undefined : trimmed
 }
 
+/** An agent or task type header: undefined when absent or blank, a 400 over `maxLabelLength` characters. */
+const headerLabel = (headers: Headers, name: string): Either.Either<string | undefined, ApiError> => {
+  const value = nonEmpty(headers[name])
+  return value === undefined || value.length <= maxLabelLength
+    ? Either.right(value)
+    : Either.left(invalidRequest(`invalid '${name}' header: ${tooLong(value.length)}`, "invalid_header", name))
+}
+
 const noHeaders = (headers: Headers) =>
   headers["x-modelgate-priority"] === undefined && headers["x-modelgate-capabilities"] === undefined &&
   headers["x-modelgate-agent-type"] === undefined && headers["x-modelgate-task-type"] === undefined
@@ -81,8 +104,8 @@ export const requirementsFrom = (raw: unknown, headers: Headers): Either.Either<
     const body = raw === undefined ? {} : yield* decodeOptions(raw)
     const priority = body.priority ?? (yield* headerPriority(headers["x-modelgate-priority"]))
     const capabilities = body.capabilities ?? (yield* headerCapabilities(headers["x-modelgate-capabilities"]))
-    const agentType = body.agentType ?? nonEmpty(headers["x-modelgate-agent-type"])
-    const taskType = body.taskType ?? nonEmpty(headers["x-modelgate-task-type"])
+    const agentType = body.agentType ?? (yield* headerLabel(headers, "x-modelgate-agent-type"))
+    const taskType = body.taskType ?? (yield* headerLabel(headers, "x-modelgate-task-type"))
     const requirements: {
       -readonly [K in keyof TaskRequirements]: TaskRequirements[K]
     } = { capabilities: capabilities ?? [], priority: priority ?? "MEDIUM" }

@@ -42,6 +42,13 @@ export interface Budget {
 /** USD (config) to pico-dollars, exactly for amounts with up to 12 decimals. */
 export const usdToPico = (usd: number): bigint => BigInt(Math.round(usd * 1_000_000)) * 1_000_000n
 
+/**
+ * The longest model-and-agent-type key the memos below keep: they hold the
+ * first 1,024 keys (the dimensions' for the process's life), and an agent
+ * type is whatever a request names, so a longer one is computed each time.
+ */
+const memoMaxKey = 512
+
 /** The budgets a request on `model` for `agentType` spends on. */
 export const budgetsFor = (config: BudgetsConfig, model: string, agentType: string | undefined): ReadonlyArray<Budget> => {
   // Memoised per config object (a reload brings a new one): the request path asks several times per request.
@@ -54,8 +61,8 @@ export const budgetsFor = (config: BudgetsConfig, model: string, agentType: stri
   const known = byRequest.get(key)
   if (known !== undefined) return known
   const budgets = computeBudgetsFor(config, model, agentType)
-  // Bounded: ids and agent types come from requests; beyond this many, compute each time.
-  if (byRequest.size < 1_024) byRequest.set(key, budgets)
+  // Bounded: ids and agent types come from requests; beyond this many (or this long), compute each time.
+  if (byRequest.size < 1_024 && key.length <= memoMaxKey) byRequest.set(key, budgets)
   return budgets
 }
 
@@ -79,7 +86,7 @@ export const dimsOf = (model: string, agentType: string | undefined): ReadonlyAr
   const known = dimsMemo.get(key)
   if (known !== undefined) return known
   const computed = agentType === undefined ? [dims.global, dims.model(model)] : [dims.global, dims.model(model), dims.agentType(agentType)]
-  if (dimsMemo.size < 1_024) dimsMemo.set(key, computed)
+  if (dimsMemo.size < 1_024 && key.length <= memoMaxKey) dimsMemo.set(key, computed)
   return computed
 }
 
@@ -259,6 +266,11 @@ export class BudgetBook {
         totals.others.delete(oldest)
       }
     }
+  }
+
+  /** Whether the book keeps the spend of `dim`: every dimension but an agent type it forgot (`bound`). */
+  keeps(dim: string): boolean {
+    return !dim.startsWith(agentTypePrefix) || this.agentTypes.has(dim)
   }
 
   /** How many entries the book holds: reservations by dimension, and spend by dimension this day and month (tests of its bounds). */

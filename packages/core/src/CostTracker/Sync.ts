@@ -85,9 +85,26 @@ export const make = (options: {
    * The others' spend before today, this month (month minus day of the last
    * full read), and when and for which day it was read: a sync reads only
    * today's records while it holds, and the whole month once an hour and on
-   * a new day (a record of yesterday stored late is counted by then).
+   * a new day (a record of yesterday stored late is counted by then). Of
+   * agent types, only those the book keeps (`forgetUnkept`): requests name
+   * them, and the others' may name a new one each. When some were forgotten
+   * (`forgotWith`: the per-agent-type budgets then), a reload that changes
+   * those budgets makes the next sync read the whole month again, so a budget
+   * added for a forgotten agent type counts its month.
    */
-  let beforeToday: { readonly dayStart: number; readonly readAt: number; readonly totals: ReadonlyMap<string, bigint> } | undefined
+  let beforeToday:
+    | { readonly dayStart: number; readonly readAt: number; readonly totals: Map<string, bigint>; forgotWith?: object }
+    | undefined
+
+  /** Drop from `beforeToday` the agent types the book forgot (beyond its bound; `budgeted` it never forgets). */
+  const forgetUnkept = (budgeted: object) => {
+    if (beforeToday === undefined) return
+    for (const dim of beforeToday.totals.keys()) {
+      if (book.keeps(dim)) continue
+      beforeToday.totals.delete(dim)
+      beforeToday.forgotWith = budgeted
+    }
+  }
 
   /** The others' spend this month and today, by dimension (the month from `beforeToday` plus today, when it holds). */
   const othersSpend = (since: ReadonlyArray<number>, now: number) =>
@@ -96,13 +113,13 @@ export const make = (options: {
       const cached = beforeToday
       if (cached !== undefined && cached.dayStart === dayStart && now - cached.readAt < fullReadEveryMs) {
         const daily = dimensionTotals(yield* spendByWriter(instance, [dayStart]), 0, false)
-        return { monthly: addTotals(cached.totals, daily), daily }
+        return { monthly: addTotals(cached.totals, daily), daily, full: false }
       }
       const groups = yield* spendByWriter(instance, [monthStart, dayStart])
       const monthly = dimensionTotals(groups, 0, false)
       const daily = dimensionTotals(groups, 1, false)
       beforeToday = { dayStart, readAt: now, totals: addTotals(monthly, daily, -1n) }
-      return { monthly, daily }
+      return { monthly, daily, full: true }
     })
 
   /** One read of the others' spend, replacing the last; announces what it makes crossed. */
@@ -114,6 +131,8 @@ export const make = (options: {
       const announced = yield* alertsSince(since[0]!)
       for (const alert of announced) book.announcedBefore(alert)
     }
+    const forgotWith = beforeToday?.forgotWith
+    if (forgotWith !== undefined && forgotWith !== (yield* gatewayConfig.get).budgets.perAgentType) beforeToday = undefined
     const others = yield* othersSpend(since, readAt)
     const config = yield* gatewayConfig.get
     const now = yield* Clock.currentTimeMillis
@@ -121,6 +140,7 @@ export const make = (options: {
     const budgeted = config.budgets.perAgentType
     book.replaceOthers("monthly", since[0]!, others.monthly, budgeted)
     book.replaceOthers("daily", since[1]!, others.daily, budgeted)
+    if (others.full) forgetUnkept(budgeted)
     const budgets = allBudgets(config.budgets)
     const crossings = book.crossings(budgets, config.budgets.alertThresholds)
     const spent = budgets.filter((b) => book.spent(b.period, b.name) >= b.limitPico && book.spentFirst(b))
@@ -138,5 +158,8 @@ export const make = (options: {
     { first: false }
   )
 
-  return { seed, run }
+  /** How many dimensions the others' spend before today is kept for (tests of its bound). */
+  const keptBeforeToday = (): number => beforeToday?.totals.size ?? 0
+
+  return { seed, run, keptBeforeToday }
 }
