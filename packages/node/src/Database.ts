@@ -61,11 +61,15 @@ export const target = (filename: string, url: Option.Option<Redacted.Redacted<st
 export const describe = (t: DatabaseTarget): string =>
   t._tag === "Sqlite" ? `SQLite ${t.filename}` : `PostgreSQL ${Postgres.describeUrl(t.url)}`
 
-/** The migrated database of `t` (`Sqlite.layer` or `Postgres.layer`). */
+/**
+ * The migrated database of `t` (`Sqlite.layer` or `Postgres.layer`); with
+ * `requireWrites` (the gateway), a SQLite file this process cannot write fails it.
+ */
 export const layer = (
-  t: DatabaseTarget
+  t: DatabaseTarget,
+  options: { readonly requireWrites?: boolean | undefined } = {}
 ): Layer.Layer<SqlClient.SqlClient, StoreError, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  t._tag === "Sqlite" ? Sqlite.layer(t.filename) : Postgres.layer({ url: t.url, maxConnections: t.maxConnections })
+  t._tag === "Sqlite" ? Sqlite.layer(t.filename, options) : Postgres.layer({ url: t.url, maxConnections: t.maxConnections })
 
 /** The database for `filename` unless `MODELGATE_DATABASE_URL` names a PostgreSQL one. */
 export const layerFromEnv = (

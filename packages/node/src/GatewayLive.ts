@@ -181,8 +181,8 @@ const orLive = <A, E, R, E2, R2>(replacement: Layer.Layer<A, E, R> | undefined, 
  * for failover) are found; a replacement given in `options` takes its live
  * layer's place there. It needs nothing; building it fails with
  * `ConfigError` (a config or models file that does not decode) or
- * `StoreError` (the database cannot be opened or migrated, or the added
- * models cannot be read).
+ * `StoreError` (the database cannot be opened or migrated, a SQLite file
+ * cannot be written, or the added models cannot be read).
  */
 export const layerWith = (options: GatewayLiveOptions = {}) => {
   const directory = options.configDirectory
@@ -210,7 +210,9 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
     return { data, target, sharedSyncMs, fastSyncMs }
   })
   const database = Layer.unwrapEffect(
-    Effect.map(target, ({ target }) => Database.layer(target).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`))))
+    Effect.map(target, ({ target }) =>
+      Database.layer(target, { requireWrites: true }).pipe(Layer.tap(() => Effect.logInfo(`database: ${Database.describe(target)}`)))
+    )
   )
 
   // What other instances on the database stored is applied every `database.syncIntervalMs` (read at start).
