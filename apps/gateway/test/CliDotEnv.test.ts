@@ -10,22 +10,26 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import * as Commands from "../src/cli/Commands.js"
 import type { AppLayer } from "../src/cli/runtime.js"
+import { load } from "@modelgate/core/GatewayConfig/Load"
 import { levelProbe } from "./support/LevelProbe.js"
 
 const tmp = (prefix: string) => Fs.mkdtempSync(Path.join(Os.tmpdir(), prefix))
 
-/** Run `modelgate ...args` with `dotEnv` as the `.env` file and an empty environment; the app layer records its options and the level it is heard at, then fails. */
+/**
+ * Run `modelgate ...args` with `dotEnv` as the `.env` file and an empty environment; the app layer records its options,
+ * the level it is heard at and the database file of the configuration it would load, then fails.
+ */
 const run = (dotEnv: string, ...args: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const out: Array<string> = []
     const probe = levelProbe()
-    const seen: Array<{ configDir: string; env: string | undefined; level: string | undefined }> = []
+    const seen: Array<{ configDir: string; env: string | undefined; level: string | undefined; db: string }> = []
     const app = (options: { configDir: string; env: string | undefined }) =>
       Layer.unwrapEffect(
         Effect.zipRight(
           probe.logAll,
-          Effect.suspend(() => {
-            seen.push({ configDir: options.configDir, env: options.env, level: probe.lowest() })
+          Effect.flatMap(Effect.orDie(load({ directory: options.configDir, environment: options.env })), (config) => {
+            seen.push({ configDir: options.configDir, env: options.env, level: probe.lowest(), db: config.database.filename })
             return Effect.fail("stop here")
           })
         )
@@ -69,8 +73,7 @@ describe("cli .env", () => {
       const dotEnv = Path.join(tmp("modelgate-dotenv-"), ".env")
       Fs.writeFileSync(dotEnv, `MODELGATE_CONFIG_DIR=${config}\nMODELGATE_ENV=prod\nMODELGATE_DB=${Path.join(data, "db", "x.db")}\n`)
       const { seen } = yield* run(dotEnv, "serve")
-      assert.deepStrictEqual(seen, [{ configDir: config, env: "prod", level: "ERROR" }])
-      assert.isTrue(Fs.existsSync(Path.join(data, "db")), "the database directory of .env's MODELGATE_DB is created")
+      assert.deepStrictEqual(seen, [{ configDir: config, env: "prod", level: "ERROR", db: Path.join(data, "db", "x.db") }])
     }))
 
   it.effect("a missing .env is skipped", () =>

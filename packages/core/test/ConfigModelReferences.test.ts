@@ -67,6 +67,23 @@ describe("config validate: model ids named outside models.json", () => {
       assert.include(problems[1]!.reason, "models.json")
     }).pipe(noEnv, Effect.provide(NodeContext.layer)))
 
+  it.scoped("with a problem in models.json too: the references are still checked, against every id it names", () =>
+    Effect.gen(function* () {
+      const dir = yield* configDir({
+        "models.json": { models: [rawModel("gpt-4o-mini", { contextWindow: -1 }), rawModel("haiku")] },
+        "gateway.json": {
+          budgets: { perModel: { "gpt-4o-mini": { daily: 5 }, "gpt-4o-mni": { daily: 5 } } },
+          auth: { virtualKeys: [{ name: "search", sha256: digest, models: ["haiku", "haiku-4"] }] }
+        }
+      })
+      const problems = yield* validate(dir)
+      assert.deepStrictEqual(problems.map(where(dir)), [
+        "models.json:models[0].contextWindow",
+        `gateway.json:budgets.perModel["gpt-4o-mni"]`,
+        "gateway.json:auth.virtualKeys[0].models[1]"
+      ])
+    }).pipe(noEnv, Effect.provide(NodeContext.layer)))
+
   it.scoped("a directory whose references all exist is valid", () =>
     Effect.gen(function* () {
       const dir = yield* configDir({
@@ -115,6 +132,21 @@ describe("maxOutputTokens over contextWindow after a reload", () => {
       assert.deepStrictEqual(reloaded.map((m) => [m.id, m.contextWindow, m.maxOutputTokens]), [["a", 16_000, 32_000]])
       assert.strictEqual(warnings.length, 1)
       assert.include(warnings[0], "a: maxOutputTokens 32000 is more than the contextWindow of 16000")
+    }))
+})
+
+describe("a model added through the admin API that the models file then defines", () => {
+  it.effect("stays the added one, and the reload warns that the file's entry is not in force", () =>
+    Effect.gen(function* () {
+      const { logger, warnings } = captureWarnings()
+      const file = yield* Ref.make<ReadonlyArray<ModelMetadata>>([model("a")])
+      const registry = yield* makeRegistry({ load: Ref.get(file) }).pipe(Effect.provide(ModelStore.layerMemory))
+      yield* registry.add(rawModel("trial", { pricing: { inputPerMillion: 1, outputPerMillion: 4 } }))
+      yield* Ref.set(file, [model("a"), model("trial", { pricing: { inputPerMillion: 2, outputPerMillion: 8 } })])
+      const reloaded = yield* registry.reload.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      assert.deepStrictEqual(reloaded.map((m) => [m.id, m.pricing.inputPerMillion]), [["a", 1], ["trial", 1]])
+      assert.strictEqual(warnings.length, 1, warnings.join("\n"))
+      assert.include(warnings[0], "trial: the models file's entry is not in force")
     }))
 })
 

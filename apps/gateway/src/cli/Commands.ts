@@ -4,9 +4,8 @@
  * `makeAppLayer` in production, a double in tests).
  */
 import { Args, Command, Options } from "@effect/cli"
-import { FileSystem, HttpServer, Path } from "@effect/platform"
+import { HttpServer } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
-import * as Database from "@modelgate/node/Database"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, Logger, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
@@ -78,22 +77,14 @@ const configDir = Options.directory("config").pipe(
 )
 
 /**
- * Environment overlay and database path from `MODELGATE_ENV` / `MODELGATE_DB`; the database directory is created
- * when `create` (`serve`; not when `MODELGATE_DATABASE_URL` names a PostgreSQL database instead).
+ * The configuration directory and the environment overlay (`MODELGATE_ENV`). The database is where the
+ * configuration puts it (`database.filename`, which `MODELGATE_DB` overrides, or `MODELGATE_DATABASE_URL`):
+ * `serve` makes a SQLite file's directory when it opens it (`Sqlite.layer`); `models` and `costs` only read.
  */
-const appOptions = (dir: string, create = true) =>
+const appOptions = (dir: string) =>
   Effect.gen(function* () {
     const env = yield* Config.option(Config.string("MODELGATE_ENV"))
-    const dbPath = yield* Config.withDefault(Config.string("MODELGATE_DB"), "./data/modelgate.db")
-    const postgres = Option.isSome(yield* Config.option(Config.nonEmptyString(Database.urlVariable)))
-    const fs = yield* FileSystem.FileSystem
-    const path = yield* Path.Path
-    if (create && dbPath !== ":memory:" && !postgres) {
-      yield* fs.makeDirectory(path.dirname(dbPath), { recursive: true }).pipe(
-        Effect.mapError((e) => new CliFailure({ reason: `cannot create the database directory for ${dbPath}: ${e.message}` }))
-      )
-    }
-    return { configDir: dir, env: Option.getOrUndefined(env), dbPath } satisfies AppLayerOptions
+    return { configDir: dir, env: Option.getOrUndefined(env) } satisfies AppLayerOptions
   }).pipe(Effect.catchTag("ConfigError", (e) => Effect.fail(new CliFailure({ reason: `invalid environment: ${e.message}` }))))
 
 /**
@@ -171,7 +162,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
 
   const models = Command.make("models", { config: configDir }, (args) =>
     Effect.gen(function* () {
-      const options = yield* appOptions(args.config, false)
+      const options = yield* appOptions(args.config)
       const all = yield* Effect.provide(Effect.flatMap(ModelRegistry, (r) => r.all), makeRegistryLayer(options))
       const rows = all.map((m) => [
         m.id,
@@ -203,7 +194,7 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
         const now = yield* Clock.currentTimeMillis
         const from = parseInstant(args.since, now)
         if (from === undefined) return yield* BadUsage.refuse(BadUsage.invalidValue(sinceFlag, args.since))
-        const options = yield* appOptions(args.config, false)
+        const options = yield* appOptions(args.config)
         const groups = yield* Effect.provide(
           Effect.flatMap(CostTracker, (c) => c.costs({ from, groupBy: groupings[args.by]! })),
           makeCostsLayer(options)

@@ -29,8 +29,6 @@ export interface AppLayerOptions {
   readonly configDir: string
   /** The environment overlay (`MODELGATE_ENV`), e.g. `production`. */
   readonly env: string | undefined
-  /** The SQLite file (`MODELGATE_DB`, default `./data/modelgate.db`); `database.filename` of the config already applies `MODELGATE_DB`. */
-  readonly dbPath: string
 }
 
 /** The gateway services could not be built. */

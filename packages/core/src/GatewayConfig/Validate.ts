@@ -6,9 +6,9 @@ import { FileSystem, Path } from "@effect/platform"
 import { ConfigError } from "@modelgate/domain/Errors"
 import { KnownProviders } from "@modelgate/domain/Ids"
 import { Effect, Either, Option } from "effect"
-import { decodeAll, readOptional } from "../ConfigFiles.js"
+import { decodeAll, parseJson, readOptional } from "../ConfigFiles.js"
 import { GatewayConfigData } from "../GatewayConfigSchema.js"
-import { checkModelsText } from "../ModelRegistry/Validation.js"
+import { checkModelsText, namedIds } from "../ModelRegistry/Validation.js"
 import { envProblems, loadAll, type ReadFile, readJson } from "./Load.js"
 import { deepMerge, isPlainObject } from "./Merge.js"
 import { type UnknownModelReference, unknownModelReferences } from "./ModelReferences.js"
@@ -85,9 +85,10 @@ export const validate = (
     else {
       const checked = checkModelsText(modelsFile, models.right.value, new Set(options.knownProviders ?? KnownProviders))
       push(checked)
-      if (Either.isRight(checked)) {
+      // The ids the file names, its invalid models' too (their problems are listed above): a typo elsewhere is one more.
+      const ids = Either.match(parseJson(modelsFile, models.right.value), { onLeft: () => undefined, onRight: namedIds })
+      if (ids !== undefined) {
         // Read from the files as written, so that they are listed whatever else is wrong in them.
-        const ids = new Set<string>(checked.right.map((m) => m.id))
         const baseFile = path.join(directory, "gateway.json")
         const unknown = (file: string) => (r: UnknownModelReference) =>
           new ConfigError({ file, path: r.path, reason: `unknown model id ${JSON.stringify(r.id)}: ${modelsFile} has no such model` })

@@ -70,6 +70,23 @@ const checkEntries = (
   return errors
 }
 
+/** The `models` array of the JSON of a models file, if it has one. */
+const modelsIn = (json: unknown): ReadonlyArray<unknown> | undefined => {
+  const models = typeof json === "object" && json !== null && "models" in json ? json.models : undefined
+  return Array.isArray(models) ? models : undefined
+}
+
+/**
+ * Every string `id` of the entries of a models file's JSON, whether or not
+ * the entry is valid: the models the file means to define (undefined when it
+ * has no `models` array).
+ */
+export const namedIds = (json: unknown): ReadonlySet<string> | undefined => {
+  const models = modelsIn(json)
+  if (models === undefined) return undefined
+  return new Set(models.flatMap((m: unknown) => (typeof m === "object" && m !== null && "id" in m && typeof m.id === "string" ? [m.id] : [])))
+}
+
 const decodeModel = Schema.decodeUnknownEither(ModelMetadata, { onExcessProperty: "error" })
 
 /**
@@ -77,9 +94,9 @@ const decodeModel = Schema.decodeUnknownEither(ModelMetadata, { onExcessProperty
  * that do, so that every problem is listed at once, not the schema's first.
  */
 const checkDecodable = (file: string, json: unknown, knownProviders: ReadonlySet<string>): ReadonlyArray<ConfigError> => {
-  const models = typeof json === "object" && json !== null && "models" in json ? json.models : undefined
-  if (!Array.isArray(models)) return []
-  const ids = new Set(models.flatMap((m: unknown) => (typeof m === "object" && m !== null && "id" in m && typeof m.id === "string" ? [m.id] : [])))
+  const models = modelsIn(json)
+  const ids = namedIds(json)
+  if (models === undefined || ids === undefined) return []
   const entries = models.flatMap((m: unknown, i) => {
     const decoded = decodeModel(m)
     return Either.isRight(decoded) ? [[i, decoded.right] as const] : []
@@ -197,16 +214,21 @@ export const applyPatch = (model: ModelMetadata, patch: ModelPatch): ModelMetada
  * The registry: `base` (the models file) with the overrides applied in order.
  * Patches of models no longer in the file are skipped, and fallback ids that no
  * longer exist are dropped; both are returned as warnings, as is a model whose
- * `maxOutputTokens` a patch left over the file's new `contextWindow` (kept as it is).
+ * `maxOutputTokens` a patch left over the file's new `contextWindow` (kept as it is),
+ * and an added model whose id the file now defines too (the added one stays).
  */
 export const mergeOverrides = (
   base: ReadonlyArray<ModelMetadata>,
   overrides: ReadonlyArray<ModelOverride>
 ): { readonly models: ReadonlyArray<ModelMetadata>; readonly warnings: ReadonlyArray<string> } => {
   const byId = new Map(base.map((m) => [m.id as string, m] as const))
+  const inFile = new Set(byId.keys())
   const warnings: Array<string> = []
   for (const override of overrides) {
     if (override._tag === "AddedModel") {
+      if (inFile.has(override.model.id)) {
+        warnings.push(`${override.model.id}: the models file's entry is not in force: the model added through the admin API (stored in the database) replaces it`)
+      }
       byId.set(override.model.id, override.model)
     } else {
       const existing = byId.get(override.id)
