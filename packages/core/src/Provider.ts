@@ -34,7 +34,8 @@ export interface CallContext {
    * provider's `maxConcurrency`, its model's `rateLimits.concurrency`), once
    * it has one: false when the model was taken out meanwhile (health marked
    * it unavailable, e.g. its provider stopped answering the calls ahead of
-   * this one). The call is then not sent: it fails at once with a
+   * this one), or its client left before it was sent (a complete call left
+   * behind, nobody waits for it). The call is then not sent: it fails at once with a
    * `Transport` "not sent" (`unreachable`: not retried, nothing charged), so
    * the gateway fails over instead of waiting out the provider's timeout
    * once more. Optional: without it every call is sent.

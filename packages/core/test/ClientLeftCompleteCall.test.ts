@@ -16,13 +16,13 @@ import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import { type ProviderError, ServerError, Transport } from "@modelgate/domain/ProviderError"
 import type { PerformanceRecord } from "@modelgate/domain/Records"
 import { Deferred, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
-import { computeCost, CostTracker } from "../src/CostTracker.js"
+import { computeCost } from "../src/CostTracker.js"
 import { Gateway } from "../src/Gateway.js"
 import { HealthChecker } from "../src/HealthChecker.js"
 import { BudgetLimit, BudgetsConfig, CacheConfig, defaultConfig, FailoverConfig } from "../src/GatewayConfigSchema.js"
 import type { ChatResult, Provider } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
-import { ask, costRecords, costStack, requirements, untilSome } from "./CostStack.js"
+import { ask, costRecords, costStack, globalDay, performanceRecords, requirements, untilSome } from "./CostStack.js"
 import { model } from "./RoutingFixtures.js"
 
 const pricing = { inputPerMillion: 1, outputPerMillion: 4 }
@@ -83,24 +83,6 @@ const config = {
   failover: FailoverConfig.make({ ...defaultConfig.failover, backoffBaseMs: 0, backoffCapMs: 0, queueDeadlineMs: 60_000 })
 }
 
-/** Every performance record offered so far, as [model, success, errorClass]. */
-const performance = Effect.map(
-  Effect.flatMap(RecordSink.MemoryRecords, (records) => records.all),
-  (all) =>
-    all
-      .filter((r): r is PerformanceRecord => (r as { _tag?: string })._tag === "PerformanceRecord")
-      .map((r) => [r.model, r.success, r.errorClass] as const)
-)
-
-/** The global daily budget: [reserved, spent]. */
-const globalDay = Effect.map(
-  Effect.flatMap(CostTracker, (costs) => costs.budgetStatus),
-  (all) => {
-    const day = all.find((b) => b.budget === "global" && b.period === "daily")
-    return [day?.reservedPicoUsd, day?.spentPicoUsd] as const
-  }
-)
-
 /** A deterministic (cacheable) request to `model`. */
 const story = (modelId: string) => ask(modelId, "tell me a story", { temperature: 0 })
 
@@ -135,7 +117,7 @@ describe("a complete call its client left while the provider worked on it", () =
           "the provider's real usage, at its price"
         )
         assert.deepStrictEqual(yield* globalDay, [0n, BigInt(answerCost)], "spent, no longer held")
-        assert.deepStrictEqual(yield* performance, [["slow", false, "Interrupted"]], "the client's doing")
+        assert.deepStrictEqual(yield* performanceRecords, [["slow", false, "Interrupted"]], "the client's doing")
         const health = yield* (yield* HealthChecker).status("slow")
         assert.strictEqual(health.lastLatencyMs, answerAfterMs, "health heard the model answer, and how fast")
 
@@ -150,7 +132,7 @@ describe("a complete call its client left while the provider worked on it", () =
       Effect.gen(function* () {
         yield* leaveMidCall(started, story("failing"))
         yield* TestClock.adjust(answerAfterMs)
-        const records = yield* untilSome(performance)
+        const records = yield* untilSome(performanceRecords)
         assert.deepStrictEqual(records, [["failing", false, "ServerError"]])
         assert.deepStrictEqual(calls, ["failing"], "no failover: nobody waits for an answer")
         assert.strictEqual((yield* (yield* HealthChecker).status("failing")).consecutiveFailures, 1, "health heard the model fail")
@@ -163,7 +145,7 @@ describe("a complete call its client left while the provider worked on it", () =
       Effect.gen(function* () {
         yield* leaveMidCall(started, story("queued"))
         yield* TestClock.adjust(answerAfterMs)
-        const records = yield* untilSome(performance)
+        const records = yield* untilSome(performanceRecords)
         assert.deepStrictEqual(records, [["queued", false, "NotSent"]], "out of the model's figures")
         assert.strictEqual((yield* (yield* HealthChecker).status("queued")).consecutiveFailures, 0, "health heard no failure")
         assert.deepStrictEqual(yield* globalDay, [0n, 0n], "the hold given back, nothing spent")
@@ -182,7 +164,7 @@ describe("a complete call its client left while the provider worked on it", () =
         yield* TestClock.adjust(120_000)
         yield* Fiber.join(first)
         assert.deepStrictEqual(calls, ["slow"], "the waiting request never reached the provider")
-        assert.deepStrictEqual(yield* performance, [["slow", true, undefined]])
+        assert.deepStrictEqual(yield* performanceRecords, [["slow", true, undefined]])
       })))
 
   it.effect("the gateway's shutdown interrupts the calls left running and accounts them as interrupted", () =>

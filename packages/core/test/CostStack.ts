@@ -5,7 +5,7 @@
  */
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { CostRecord } from "@modelgate/domain/Records"
+import { CostRecord, type PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Effect, Layer, TestClock } from "effect"
 import * as ApiKeys from "../src/ApiKeys.js"
@@ -100,6 +100,24 @@ export const untilSome = <A, R>(read: Effect.Effect<ReadonlyArray<A>, never, R>)
 export const costRecords = Effect.map(
   Effect.flatMap(RecordSink.MemoryRecords, (records) => records.all),
   (all) => all.filter((r): r is CostRecord => r instanceof CostRecord || (r as { _tag?: string })._tag === "CostRecord")
+)
+
+/** Every performance record offered so far, as [model, success, errorClass]. */
+export const performanceRecords = Effect.map(
+  Effect.flatMap(RecordSink.MemoryRecords, (records) => records.all),
+  (all) =>
+    all
+      .filter((r): r is PerformanceRecord => (r as { _tag?: string })._tag === "PerformanceRecord")
+      .map((r) => [r.model, r.success, r.errorClass] as const)
+)
+
+/** The global daily budget: [reserved, spent]. */
+export const globalDay = Effect.map(
+  Effect.flatMap(CostTracker.CostTracker, (costs) => costs.budgetStatus),
+  (all) => {
+    const day = all.find((b) => b.budget === "global" && b.period === "daily")
+    return [day?.reservedPicoUsd, day?.spentPicoUsd] as const
+  }
 )
 
 /**

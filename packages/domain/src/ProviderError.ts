@@ -93,8 +93,8 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * meets it takes a model not seen working yet out at once. DNS failures and unreachable networks may pass in a
  * moment: they are plain transport failures, retried and counted as usual.
  * Also `unreachable`, and `notSent`: a call never sent because its model was
- * marked unavailable while it waited for a concurrency permit ("not sent: ...",
- * `CallContext.stillWanted`); it tells nothing of the model's health
+ * marked unavailable, or its client left, while it waited for a concurrency
+ * permit ("not sent: ...", `CallContext.stillWanted`); it tells nothing of the model's health
  * (`countsAgainstHealth`).
  */
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {

@@ -245,8 +245,8 @@ export const clientLeft = "Interrupted"
 
 /**
  * The error class a call is recorded with when its adapter did not send it
- * (`Transport.notSent`: its model was taken out while it waited for a
- * concurrency permit): the model is not to blame.
+ * (`Transport.notSent`: its model was taken out, or its client left, while
+ * it waited for a concurrency permit): the model is not to blame.
  */
 export const notSent = "NotSent"
 

@@ -41,8 +41,21 @@ export interface Attempt {
   readonly chargedBefore: PicoUsd
   /** The call's `CallContext.onRetry`: a failure the adapter waits out refuses the key meanwhile (`Accounting.refused`). */
   readonly onRetry: (error: ProviderError) => Effect.Effect<void>
-  /** The call's `CallContext.stillWanted`: whether health still lets its model be tried, after a wait for a permit. */
+  /**
+   * The call's `CallContext.stillWanted`, asked after a wait for a permit:
+   * false once its client left before the call was sent (`left`), else
+   * whether health still lets its model be tried.
+   */
   readonly stillWanted: () => Effect.Effect<boolean>
+  /**
+   * Set when its client left while the call ran on its own (left behind): a
+   * call still waiting for its first permit then gives it back unsent
+   * (`stillWanted` false), as a request that leaves before its call was sent
+   * sends nothing. A retry's wait is not affected: the call was sent.
+   */
+  left?: boolean
+  /** Set once the adapter retries the call (`onRetry`): it was sent. */
+  retried?: boolean
   /**
    * Set by a stream's `use` once the provider opened the stream: the HTTP
    * requests of the call it answered (the opening 200 and the adapter's
@@ -85,6 +98,9 @@ const promptEstimator = (request: ChatRequest) => {
     return tokens
   }
 }
+
+/** `stillWanted` of a call whose client left before it was sent. */
+const notWanted = Effect.succeed(false)
 
 /** How many further keys of a provider one attempt tries when the limiter refuses a key. */
 const maxKeyTries = 16
@@ -161,7 +177,11 @@ export interface AttemptSteps<A, B> {
  * attempt returns at once and the call runs on, adopted by the gateway's
  * scope (`LeftBehind.ts`), to be accounted when it ends: `leftBehind` with
  * its answer, or as a failed call (no failover: nobody waits). A client that
- * left before the call started (while the reservations were taken) sends nothing.
+ * left before the call started (while the reservations were taken) sends
+ * nothing; nor does one that left while the call waited for its concurrency
+ * permit: the call gives the permit back unsent (`Attempt.left`) and is
+ * accounted as not sent (`Transport.notSent`: no cost, out of health and
+ * performance figures).
  *
  * The trials the request claimed for another model are given back when it
  * starts (the request is done with that model, `Trial.ts`); a call left
@@ -236,8 +256,11 @@ const attemptOn = <A, B>(
           held,
           promptTokens: promptTokensOn(model),
           chargedBefore: tally.charged as PicoUsd,
-          onRetry: (error) => Accounting.refused(accounting, held, error),
-          stillWanted: () => s.isAvailable(model.id)
+          onRetry: (error) => {
+            attempt.retried = true
+            return Accounting.refused(accounting, held, error)
+          },
+          stillWanted: () => attempt.left === true && attempt.retried !== true ? notWanted : s.isAvailable(model.id)
         }
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
           Accounting.failed(accounting, held, failureOf(cause), {
@@ -261,6 +284,8 @@ const attemptOn = <A, B>(
         return Effect.flatMap(Effect.forkDaemon(restore(called)), (call) =>
           Effect.matchCauseEffect(restore(ended(call)), {
             onFailure: (left) => {
+              // Nobody waits for it now: not sent if still queued for its permit (`stillWanted`).
+              attempt.left = true
               // The call runs on: its trial (if this model's) is held until it ends, whatever health hears.
               const trial = Trial.handOff(begun, model.id)
               return Effect.zipRight(

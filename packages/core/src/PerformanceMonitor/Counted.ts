@@ -3,7 +3,7 @@
  * model, nor does a failure that is the request's fault (400, a prompt too
  * long, content filtered), its key's (refused), its client's (gone before
  * the answer: `Interrupted`), nor a call never sent (`NotSent`: its model
- * was taken out while it waited for a concurrency permit). Those are still recorded; they only stay out
+ * was taken out, or its client left, while it waited for a concurrency permit). Those are still recorded; they only stay out
  * of the windows, the success rate and the degradation alerts.
  */
 import type { PerformanceRecord } from "@modelgate/domain/Records"

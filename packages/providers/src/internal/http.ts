@@ -201,8 +201,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
      * `run` (the call, holding its permits) once `wait` (for the permits, when
      * they were not free) is over. A call that waited asks
      * `info.stillWanted`: when its model was taken out meanwhile (its
-     * provider stopped answering the calls ahead of it), the permits go
-     * back and it fails unsent (`notSent`) rather than wait out the timeout
+     * provider stopped answering the calls ahead of it) or its client left,
+     * the permits go back and it fails unsent (`notSent`) rather than wait out the timeout
      * once more. No step when the permits were free.
      */
     const sendAfterPermits = <A>(
