@@ -4,8 +4,10 @@
  * shape for that is a choice with `finish_reason: "content_filter"` beside
  * the good one (PROVIDERS.md, finish-reason table). The gateway failed the
  * whole request with a 400 content_filter instead, throwing away the
- * answer Gemini produced (and billed). Every candidate blocked is still the
- * ContentFiltered error, as with one candidate.
+ * answer Gemini produced (and billed). Every candidate blocked, or the one
+ * asked for, is a 200 of `content_filter` choices too, as OpenAI answers
+ * what its filter stopped and as an empty Anthropic refusal is answered
+ * (AnthropicStopReasons.e2e.test.ts); it was a 400 `content_filter` error.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -52,17 +54,25 @@ describe("Gemini n > 1 with one blocked candidate", () => {
       assert.isFalse(r.text.includes("\"error\""), r.text)
     }))
 
-  it.scopedLive("every candidate blocked is still a content_filter error", () =>
+  it.scopedLive("every candidate blocked, or the one asked for: a 200 of content_filter choices, whole and streamed", () =>
     Effect.gen(function* () {
       const s = yield* serveRaw()
       const blocked = { ...answer, candidates: [answer.candidates[0], { finishReason: "SAFETY", index: 1 }] }
-      s.google.script(json(blocked))
-      const r = yield* post(s.url, ask)
-      assert.strictEqual(r.status, 400, r.text)
-      assert.include(r.text, "content_filter")
-      s.google.script(geminiSse([blocked]))
-      const st = yield* post(s.url, { ...ask, stream: true })
-      assert.strictEqual(st.status, 400, st.text)
-      assert.include(st.text, "content_filter")
+      for (const [body, n] of [[blocked, 2], [{ ...answer, candidates: [answer.candidates[0]] }, 1]] as const) {
+        s.google.script(json(body))
+        const r = yield* post(s.url, { ...ask, n })
+        assert.strictEqual(r.status, 200, r.text)
+        const whole = JSON.parse(r.text)
+        assert.deepStrictEqual(whole.choices.map((c: any) => [c.message.content, c.finish_reason]), Array(n).fill(["", "content_filter"]))
+        assert.strictEqual(whole.usage.total_tokens, 12)
+        s.google.script(geminiSse([body]))
+        const st = yield* post(s.url, { ...ask, n, stream: true, stream_options: { include_usage: true } })
+        assert.strictEqual(st.status, 200, st.text)
+        const chunks = chunksOf(st.text)
+        const finishes = chunks.flatMap((c) => c.choices).filter((c: any) => c.finish_reason !== null).map((c: any) => c.finish_reason)
+        assert.deepStrictEqual(finishes, Array(n).fill("content_filter"))
+        assert.strictEqual(chunks.find((c) => c.usage != null)?.usage.total_tokens, 12)
+        assert.isFalse(st.text.includes("\"error\""), st.text)
+      }
     }))
 })

@@ -56,6 +56,7 @@ import { healthFailureTags, isUnreachable, type ProviderErrorTag } from "@modelg
 import { HealthCheckRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, ScheduleDecision, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
+import { withKeyFingerprint } from "./ApiKeys/SharedId.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
@@ -291,7 +292,7 @@ export const makeWith = (options: {
               Effect.gen(function* () {
                 // A key refused (401/403) is the key's fault, not the model's: set it aside as traffic
                 // does (the next probe takes another key, or finds none usable), and count nothing.
-                const error = r.ok ? undefined : r.error
+                const error = r.ok || r.error === undefined ? undefined : withKeyFingerprint(r.error, apiKeys.sharedIds)
                 const refusedKey = error?._tag === "Unauthorized" ? (error.keyId ?? Option.getOrUndefined(key)?.id) : undefined
                 if (error !== undefined && refusedKey !== undefined) yield* apiKeys.setAside(model.provider, refusedKey, error.message)
                 const at = yield* Clock.currentTimeMillis

@@ -9,19 +9,12 @@
 import { FileSystem } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, it } from "@effect/vitest"
-import * as Events from "@modelgate/core/Events"
-import { GatewayConfig, layer as configLayer } from "@modelgate/core/GatewayConfig"
-import { layer as registryLayer, ModelRegistry } from "@modelgate/core/ModelRegistry"
-import * as ModelStore from "@modelgate/core/ModelStore"
-import { ConfigProvider, Context, Effect, Layer, Stream } from "effect"
+import { ConfigProvider, Effect } from "effect"
 import * as path from "node:path"
 import { hangDetector, writeUntilObserved } from "./FileWatch.js"
-import { rawModel } from "./ModelRegistryFixtures.js"
+import { models, port, watchedConfig, watchedRegistry } from "./WatchedStacks.js"
 
 const withEnv = Effect.withConfigProvider(ConfigProvider.fromMap(new Map()))
-
-const port = (n: number) => JSON.stringify({ server: { port: n } })
-const models = (...ids: ReadonlyArray<string>) => JSON.stringify({ models: ids.map((id) => rawModel(id)) })
 
 /** Put a new directory holding `files` at `dir`: the old one moved away (then deleted when `remove`), the new one renamed into place. */
 const replaceDirectory = (dir: string, files: Record<string, string>, remove: boolean) =>
@@ -49,11 +42,7 @@ describe("the config directory replaced while the gateway runs", () => {
   it.scopedLive("GatewayConfig: the new directory's gateway.json is applied, and so are later edits in it, twice over", () =>
     Effect.gen(function*() {
       const { dir, fs } = yield* configDirectory({ "gateway.json": port(1000) })
-      const ctx = yield* Layer.build(
-        configLayer({ directory: dir, watch: true, debounce: "50 millis" }).pipe(Layer.provide(Events.layer), Layer.provide(NodeContext.layer))
-      )
-      const config = Context.get(ctx, GatewayConfig)
-      const hasPort = (n: number) => config.changes.pipe(Stream.filter((c) => c.server.port === n), Stream.runHead, Effect.flatten)
+      const hasPort = yield* watchedConfig(dir)
       const file = path.join(dir, "gateway.json")
       yield* writeUntilObserved(file, port(2000), hasPort(2000), "port 2000 applied by the watcher")
       for (const [n, remove] of [[3000, false], [5000, true]] as const) {
@@ -69,12 +58,7 @@ describe("the config directory replaced while the gateway runs", () => {
     Effect.gen(function*() {
       const { dir, fs } = yield* configDirectory({ "models.json": models("a") })
       const file = path.join(dir, "models.json")
-      const ctx = yield* Layer.build(
-        registryLayer({ file, watch: true, debounce: "20 millis" }).pipe(Layer.provide(ModelStore.layerMemory), Layer.provide(NodeContext.layer))
-      )
-      const registry = Context.get(ctx, ModelRegistry)
-      const has = (...ids: ReadonlyArray<string>) =>
-        registry.changes.pipe(Stream.filter((list) => list.map((m) => m.id).join() === ids.join()), Stream.runHead, Effect.flatten)
+      const has = yield* watchedRegistry(file)
       yield* writeUntilObserved(file, models("a", "b"), has("a", "b"), "models a,b loaded by the watcher")
       yield* replaceDirectory(dir, { "models.json": models("c") }, true)
       yield* hangDetector(has("c"), "the replacing directory's model c loaded")

@@ -112,14 +112,21 @@ export class Transport extends Schema.TaggedError<Transport>()("Transport", {
 export const isUnreachable = (error: { readonly _tag: string }): boolean =>
   error._tag === "Transport" && (error as Transport).unreachable === true
 
-/** 401 / 403: the key is invalid or not allowed. */
+/**
+ * 401 / 403: the key is invalid or not allowed. The key is named by its
+ * position (`keyId`, `openai#1`) and, once the gateway has added it, its
+ * fingerprint (`keyFingerprint`, `openai~3fa9c2d1e07b4a55`, as cost records
+ * name it); never by its value.
+ */
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
   ...common,
-  keyId: Schema.optional(Schema.String)
+  keyId: Schema.optional(Schema.String),
+  keyFingerprint: Schema.optional(Schema.String)
 }) {
   readonly retryable = false
   override get message() {
-    return describe(this, "unauthorized") + (this.keyId !== undefined ? ` (key ${this.keyId})` : "")
+    return describe(this, "unauthorized") +
+      (this.keyId !== undefined ? ` (key ${this.keyId}${this.keyFingerprint !== undefined ? ` ${this.keyFingerprint}` : ""})` : "")
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * An answer the provider gave whole, and bills, but the gateway cannot use.
  * Gemini answers 200 with `finishReason: MALFORMED_FUNCTION_CALL` (no OpenAI
- * equivalent: treated as an upstream error, PROVIDERS.md §5) or with a
- * safety block, and its `usageMetadata` counts the tokens; Google charges
+ * equivalent: treated as an upstream error, PROVIDERS.md §5), and its
+ * `usageMetadata` counts the tokens; Google charges
  * every request but those that fail with a 400 or 500 ("Am I charged for
  * failed requests?", ai.google.dev/gemini-api/docs/billing). The error
  * carries that usage, for the gateway to charge, and the adapter does not
@@ -38,11 +38,12 @@ describe("a billed answer that cannot be used", () => {
       assert.deepStrictEqual(error.usage, billed)
     })))
 
-  it.scopedLive("Gemini safety block of the answer: ContentFiltered carrying the usage", () =>
+  it.scopedLive("Gemini safety block of the answer: a content_filter answer (no error) carrying the usage, not called again", () =>
     live(Effect.gen(function*() {
-      const { provider } = yield* rawAdapter(Google.make, [{ body: answer({ finishReason: "SAFETY" }) }])
-      const error = yield* Effect.flip(provider.chat(ctx))
-      assert.strictEqual(error._tag, "ContentFiltered")
-      assert.deepStrictEqual(error.usage, billed)
+      const { provider, server } = yield* rawAdapter(Google.make, [{ body: answer({ finishReason: "SAFETY" }) }], { maxRetries: 2 })
+      const { response } = yield* provider.chat(ctx)
+      assert.strictEqual(response.choices[0].finish_reason, "content_filter")
+      assert.lengthOf(server.requests, 1)
+      assert.deepStrictEqual(response.usage, billed)
     })))
 })

@@ -179,7 +179,9 @@ describe("Google Gemini adapter over a socket", () => {
       const blocked = yield* Effect.flip(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "[block-prompt] x" }] })))
       assert.strictEqual(blocked._tag, "ContentFiltered")
       assert.include(blocked.detail, "SAFETY")
-      assert.strictEqual(yield* tagOf(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "[block-answer]" }] }))), "ContentFiltered")
+      // An answer stopped before any text: a content_filter answer (GeminiAnswerBlocked.test.ts).
+      const stopped = yield* provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "[block-answer]" }] }))
+      assert.strictEqual(stopped.response.choices[0].finish_reason, "content_filter")
       const body = (finishReason: string) => ({ candidates: [{ content: { role: "model", parts: [{ text: "x" }] }, finishReason }] })
       const cases: ReadonlyArray<readonly [Fault, string]> = [
         [Fault.status(400), "BadRequest"],
@@ -278,7 +280,8 @@ describe("Google Gemini adapter over a socket", () => {
       yield* fake.script(Fault.inject(1, FakeGoogle.errorEvent(500, "Internal error")))
       assert.strictEqual(yield* tagOf(run()), "ServerError")
       assert.strictEqual(yield* tagOf(run("[block-prompt]")), "ContentFiltered")
-      assert.strictEqual(yield* tagOf(run("[block-answer]")), "ContentFiltered")
+      const stopped = yield* run("[block-answer]")
+      assert.deepStrictEqual(stopped.flatMap((c) => c.choices.flatMap((ch) => (ch.finish_reason === null ? [] : [ch.finish_reason]))), ["content_filter"])
       yield* fake.script(Fault.status(429))
       assert.strictEqual(yield* tagOf(provider.stream(ctxOf(model, key))), "RateLimited")
     })))

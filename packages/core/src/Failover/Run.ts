@@ -12,6 +12,7 @@ import { countsAgainstHealth } from "@modelgate/domain/ProviderError"
 import { FailoverRecord } from "@modelgate/domain/Records"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import type { ApiKeys } from "../ApiKeys.js"
+import { withKeyFingerprint } from "../ApiKeys/SharedId.js"
 import type { Events } from "../Events.js"
 import { dims } from "../CostTracker/Budgets.js"
 import type { AttemptError, FailoverOptions, FailoverOutcome, PermanentError } from "../Failover.js"
@@ -122,7 +123,9 @@ export const makeRun = (deps: RunDeps) =>
             : health.reportSuccessAt(now, model.id, latencyMs)
           return report === Effect.void ? Effect.succeed(Either.right(value)) : Effect.as(report, Either.right(value))
         },
-        onFailure: (e) => {
+        onFailure: (failure) => {
+          // A refused key named by its fingerprint beside its position, wherever the refusal's text goes.
+          const e = Option.isSome(apiKeys) ? withKeyFingerprint(failure, apiKeys.value.sharedIds) : failure
           const latencyMs = clock.unsafeCurrentTimeMillis() - t0
           return Effect.gen(function*() {
             yield* feedback(requestId, model, latencyMs, e._tag)

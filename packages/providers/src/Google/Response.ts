@@ -109,9 +109,6 @@ export const finishReasonOf = (reason: string, hasToolCalls: boolean): FinishRea
 export const shownReason = (reason: string | undefined): string =>
   reason === undefined ? "(none)" : /^[A-Z][A-Z0-9_]{0,63}$/.test(reason) ? reason : "(unrecognised value)"
 
-/** Whether a finish reason is a safety block. */
-export const isFilterReason = (reason: string): boolean => filtered.has(reason)
-
 /** The audio tokens of a modality breakdown (its `AUDIO` count; Gemini bills audio input, and audio read from its cache, at their own prices). */
 const audioTokensOf = (details: ReadonlyArray<ModalityTokenCount> | undefined): number => {
   let audio = 0
@@ -188,7 +185,8 @@ export const billedFields = <F extends Omit<CommonFields, "detail">>(fields: F, 
 
 /**
  * Normalise an answer. A blocked prompt (`promptFeedback.blockReason`, no
- * candidates) or a safety stop without content is ContentFiltered; a missing,
+ * candidates) is ContentFiltered; a safety stop, with or without content, a
+ * choice whose `finish_reason` is `content_filter`; a missing,
  * unknown or tool-failure finish reason is MalformedResponse; both carry the
  * usage the answer reported (`billedFields`).
  */
@@ -215,13 +213,7 @@ export const fromGeminiResponse = (
     )
   }
   const idBase = response.responseId ?? options.nowMs.toString(36)
-  // With several candidates, a blocked one is a `content_filter` choice beside the others, unless all are blocked.
-  const blockedOnly = (candidate: Candidate): boolean => {
-    const parts = candidate.content?.parts ?? []
-    return candidate.finishReason !== undefined && isFilterReason(candidate.finishReason) && textOfParts(parts) === "" &&
-      !parts.some((p) => p.functionCall !== undefined)
-  }
-  const allBlocked = candidates.every(blockedOnly)
+  // An answer the safety filter stopped, before any text or not, is a `content_filter` choice (a 200, as OpenAI's).
   const choices: Array<Choice> = []
   let completionText = ""
   for (const [i, candidate] of candidates.entries()) {
@@ -230,9 +222,6 @@ export const fromGeminiResponse = (
     const toolCalls = toolCallsOf(parts, `${idBase}_${i}`, options.model)
     const reason = candidate.finishReason
     const finish = reason === undefined ? undefined : finishReasonOf(reason, toolCalls.length > 0)
-    if (reason !== undefined && isFilterReason(reason) && text === "" && toolCalls.length === 0 && allBlocked) {
-      return Either.left(new ContentFiltered({ ...fields, detail: `answer blocked: ${reason}` }))
-    }
     if (finish === undefined) {
       return Either.left(new MalformedResponse({ ...fields, detail: `unusable finishReason ${shownReason(reason)}` }))
     }

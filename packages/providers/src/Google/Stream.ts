@@ -16,7 +16,6 @@ import { estimateTokens } from "../internal/usage.js"
 import {
   finishReasonOf,
   GeminiResponse,
-  isFilterReason,
   shownReason,
   textOfParts,
   toolCallsOf,
@@ -36,7 +35,7 @@ export interface GeminiStreamContext extends StreamContext {
   readonly model: string
   /** The prompt's estimated tokens, asked for only when Gemini sent no usage. */
   readonly promptTokensEstimate: () => number
-  /** The candidates asked for (`n`, default 1): with more than one, a blocked one is a `content_filter` choice. */
+  /** The candidates asked for (`n`, default 1). */
   readonly choices?: number | undefined
 }
 
@@ -44,8 +43,6 @@ interface CandidateState {
   tools: number
   text: string
   finish: string | undefined
-  /** Stopped by a safety filter before any content. */
-  blocked: boolean
 }
 
 /** The translation state of one Gemini stream. */
@@ -81,7 +78,7 @@ export class GeminiStreamTranslator implements ChunkTranslator {
   private stateOf(index: number): CandidateState {
     const existing = this.candidates.get(index)
     if (existing !== undefined) return existing
-    const fresh: CandidateState = { tools: 0, text: "", finish: undefined, blocked: false }
+    const fresh: CandidateState = { tools: 0, text: "", finish: undefined }
     this.candidates.set(index, fresh)
     return fresh
   }
@@ -137,21 +134,13 @@ export class GeminiStreamTranslator implements ChunkTranslator {
       state.tools += calls.length
       if (text !== "" || calls.length > 0) out.push(this.chunk([{ index, delta, logprobs: null, finish_reason: null }]))
       if (candidate.finishReason !== undefined) {
+        // A safety stop, before any text or not, is a `content_filter` finish (a 200, as OpenAI's).
         const reason = candidate.finishReason
-        if (isFilterReason(reason) && state.text === "" && state.tools === 0) {
-          // One candidate asked: the answer is blocked. Several: this one is a `content_filter` choice, unless all are.
-          if ((this.context.choices ?? 1) <= 1) return Either.left(new ContentFiltered(this.answered(`answer blocked: ${reason}`)))
-          state.blocked = true
-        }
         if (finishReasonOf(reason, state.tools > 0) === undefined) {
           return Either.left(new MalformedResponse(this.answered(`unusable finishReason ${shownReason(reason)}`)))
         }
         state.finish = reason
       }
-    }
-    const blocked = [...this.candidates.values()].filter((s) => s.blocked)
-    if (blocked.length > 0 && blocked.length >= (this.context.choices ?? 1)) {
-      return Either.left(new ContentFiltered(this.answered(`answer blocked: ${blocked[0]!.finish}`)))
     }
     return Either.right(out)
   }
@@ -182,7 +171,6 @@ export class GeminiStreamTranslator implements ChunkTranslator {
     if (states.length === 0 || states.some(([, s]) => s.finish === undefined)) {
       return Either.left(new StreamInterrupted(this.common("the stream ended without a finishReason")))
     }
-    if (states.every(([, s]) => s.blocked)) return Either.left(new ContentFiltered(this.answered(`answer blocked: ${states[0]![1].finish}`)))
     const finishes = states.map(([index, s]) => ({
       index,
       delta: {},
