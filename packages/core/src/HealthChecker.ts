@@ -31,6 +31,13 @@
  * then twice as long after each failed call), so it can come back: one
  * real call at a time, as above.
  *
+ * A model moved to another endpoint while the gateway runs (a reload or
+ * `PATCH /admin/models` gives it another provider or provider model, or a
+ * reload its provider another `baseUrl`) starts over there as `unknown`,
+ * probed at once; the outcomes of real calls sent to the old endpoint before
+ * the move and ending after it are not heard (callers pass the call's start,
+ * `startedAt`), so a dead old endpoint does not take the model out at its new one.
+ *
  * Several gateway instances on one database share the models their own
  * checks find unavailable, every `healthCheck.syncIntervalMs`, through a
  * `HealthMarkStore` (`HealthChecker/Sync.ts`): a model another instance
@@ -64,6 +71,7 @@ import { HalfOpen } from "./HealthChecker/HalfOpen.js"
 import * as State from "./HealthChecker/State.js"
 import * as Sync from "./HealthChecker/Sync.js"
 import { HealthMarkStore, type InstanceHealthMark } from "./HealthMarkStore.js"
+import { EndpointMoves } from "./internal/EndpointMoves.js"
 import { InstanceId } from "./InstanceId.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { Providers } from "./Provider.js"
@@ -110,17 +118,24 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
     readonly all: Effect.Effect<ReadonlyArray<ModelHealth>>
     /** Every status change. */
     readonly changes: Stream.Stream<ModelHealth>
-    /** A real call succeeded. */
-    readonly reportSuccess: (model: string, latencyMs: number) => Effect.Effect<void>
+    /**
+     * A real call succeeded. `startedAt` (epoch ms), when given, is when it was
+     * sent: a call sent before its model moved to another endpoint (another
+     * provider, provider model or base URL) is not heard, here and in `reportFailure`.
+     */
+    readonly reportSuccess: (model: string, latencyMs: number, startedAt?: number) => Effect.Effect<void>
     /**
      * `reportSuccess` at `now` (the caller's clock read), applied when CALLED:
      * on a healthy model the returned effect is `Effect.void` (nothing to
      * publish), else it records and publishes the transition. Call it where it
      * is run, once. Optional: callers fall back to `reportSuccess`.
      */
-    readonly reportSuccessAt?: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
-    /** A real call failed; only the `healthFailureTags` classes (ProviderError.ts) count against health. */
-    readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string) => Effect.Effect<void>
+    readonly reportSuccessAt?: (now: number, model: string, latencyMs: number, startedAt?: number) => Effect.Effect<void>
+    /**
+     * A real call failed; only the `healthFailureTags` classes (ProviderError.ts) count against health,
+     * and not one sent (at `startedAt`) before its model moved to another endpoint.
+     */
+    readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string, startedAt?: number) => Effect.Effect<void>
     /** The last checks of `model` (at most `historySize`), oldest first. */
     readonly history: (model: string) => Effect.Effect<ReadonlyArray<HealthCheckRecord>>
     /**
@@ -197,6 +212,8 @@ export const makeWith = (options: {
   // Models real calls took out, let through to one real call at a time once they read available again,
   // until one succeeds (`HealthChecker/HalfOpen.ts`).
   const halfOpen = new HalfOpen()
+  // Each model's endpoint: a model moved to another one starts over, and calls sent before the move are not heard.
+  const moves = new EndpointMoves()
   const clock = yield* Effect.clock
   const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
   const probes = yield* FiberMap.make<string>()
@@ -360,7 +377,10 @@ export const makeWith = (options: {
    * Keep one probe fiber per enabled model (none when health checks are off).
    * A model's fiber starts over (a probe at once, no backoff) when its
    * provider model or its provider's section of the config changes: what was
-   * learnt at the old endpoint says nothing about the new one.
+   * learnt at the old endpoint says nothing about the new one. A model moved
+   * to another endpoint (provider, provider model or base URL) also starts
+   * over as `unknown` (`State.moved`), and real calls sent before the move
+   * are not heard (`traffic`).
    */
   const running = new Map<string, string>()
   const sync = (models: ReadonlyArray<ModelMetadata>, settings: HealthCheckConfig, providerConfigs: GatewayConfigData["providers"]) =>
@@ -385,6 +405,13 @@ export const makeWith = (options: {
         for (const id of dropped) if (ids.has(id)) dropped.delete(id)
         for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
       })
+      // A model moved to another endpoint starts over there, before its probe (restarted below) runs.
+      const moved = moves.update(models, providerConfigs, yield* Clock.currentTimeMillis)
+      for (const id of moved) {
+        if (!entries.has(id)) continue
+        halfOpen.forget(id)
+        yield* transition(id, State.moved)
+      }
       for (const model of enabled) {
         if (!settings.enabled) {
           const reason = yield* blocked(model)
@@ -424,10 +451,12 @@ export const makeWith = (options: {
    * `record` of a real call's outcome, for a model the registry still has
    * enabled: a call in flight when a reload removed or disabled its model
    * leaves no entry behind (`all` lists the models the registry serves), even
-   * when the reload lands between the registry's answer and the write.
+   * when the reload lands between the registry's answer and the write. A call
+   * sent (at `startedAt`) before its model moved to another endpoint is not
+   * heard: it tells of the old endpoint.
    */
-  const traffic = (model: string, check: State.Check): Effect.Effect<void> =>
-    Effect.flatMap(Effect.option(registry.get(model)), (m) =>
+  const traffic = (model: string, check: State.Check, startedAt: number | undefined): Effect.Effect<void> =>
+    startedAt !== undefined && moves.sentBefore(model, startedAt) ? Effect.void : Effect.flatMap(Effect.option(registry.get(model)), (m) =>
       Option.isNone(m) || !m.value.enabled ? Effect.void : Effect.flatMap(config.get, (c) => {
         const settings = c.healthCheck
         const apply = (e: State.Entry) => {
@@ -442,8 +471,8 @@ export const makeWith = (options: {
         // The check and the write in one synchronous step: no sync can drop the entry between them.
         return Effect.suspend(() => (dropped.has(model) ? Effect.void : Effect.asVoid(announce(applyNow(model, apply)))))
       }))
-  const successAt = (at: number, model: string, latencyMs: number) =>
-    traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true })
+  const successAt = (at: number, model: string, latencyMs: number, startedAt: number | undefined) =>
+    traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, startedAt)
 
   /** Without probes, a model out is let through again once its retry time has come: the next call is its check. */
   const retryDue = (entry: State.Entry, now: number): boolean =>
@@ -502,15 +531,17 @@ export const makeWith = (options: {
     availabilityAt: (_config, now, models) => Effect.succeed(availabilityOf(models, now)),
     claimTrial: (model) => halfOpen.claim(model, clock.unsafeCurrentTimeMillis()),
     // A success on a healthy model only updates its last latency (no record, no event): one step.
-    reportSuccess: (model: string, latencyMs: number) =>
+    reportSuccess: (model: string, latencyMs: number, startedAt?: number) =>
       Effect.suspend(() =>
-        healthySuccess(model, latencyMs) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) => successAt(at, model, latencyMs))
+        healthySuccess(model, latencyMs)
+          ? Effect.void
+          : Effect.flatMap(Clock.currentTimeMillis, (at) => successAt(at, model, latencyMs, startedAt))
       ),
-    reportSuccessAt: (now: number, model: string, latencyMs: number) =>
-      healthySuccess(model, latencyMs) ? Effect.void : successAt(now, model, latencyMs),
-    reportFailure: (model: string, errorClass: ProviderErrorTag | string) =>
+    reportSuccessAt: (now: number, model: string, latencyMs: number, startedAt?: number) =>
+      healthySuccess(model, latencyMs) ? Effect.void : successAt(now, model, latencyMs, startedAt),
+    reportFailure: (model: string, errorClass: ProviderErrorTag | string, startedAt?: number) =>
       !healthFailureTags.has(errorClass as ProviderErrorTag) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        traffic(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }))
+        traffic(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }, startedAt))
   })
 })
 

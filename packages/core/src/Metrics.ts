@@ -13,6 +13,7 @@ import type { GatewayRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Effect, Layer } from "effect"
 import { type Aggregate, addRecord, aggregateRecords, byModel, merge, seriesKey, toSnapshot } from "./Metrics/Aggregate.js"
 import { type DurationHistogram, emptyHistogram, observeDuration, render } from "./Metrics/Prometheus.js"
+import { Serving } from "./Metrics/Serving.js"
 import type { MetricsFilter, MetricsSnapshot } from "./Metrics/Snapshot.js"
 import { MetricsStore } from "./MetricsStore.js"
 
@@ -49,11 +50,14 @@ export const make = Effect.gen(function* () {
   const liveAggregate: Aggregate = new Map()
   const latestProviders = new Map<string, string>()
   const histograms = new Map<string, DurationHistogram>()
+  // Where each model is served now: its availability gauge is exposed under that provider only.
+  const serving = new Serving()
   const waiting = new Set<GatewayRecord>()
   const lock = yield* Effect.makeSemaphore(1)
 
   const observeNow = (record: GatewayRecord): void => {
     addRecord(liveAggregate, record, latestProviders)
+    serving.observe(record)
     if (record._tag === "PerformanceRecord") {
       // Its series as `addRecord` resolved it (a record naming no provider: its model's latest).
       const key = seriesKey(record.model, latestProviders.get(record.model) ?? "")
@@ -91,7 +95,7 @@ export const make = Effect.gen(function* () {
 
   const live = Effect.map(Clock.currentTimeMillis, (now) => toSnapshot(byModel(liveAggregate, latestProviders), {}, "live", now))
 
-  const prometheus = Effect.sync(() => render(liveAggregate, histograms))
+  const prometheus = Effect.sync(() => render(liveAggregate, histograms, (model) => serving.providerOf(model)))
 
   return Metrics.of({ observe, observeNow, persist, forget, query, live, prometheus })
 })

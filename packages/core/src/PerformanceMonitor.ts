@@ -30,6 +30,11 @@
  * nothing behind: its windows and degradation state are dropped, a call that
  * was in flight and finishes afterwards is not counted, and the same id added
  * again starts with no history (a reload that keeps the model keeps it all).
+ * A model moved to another endpoint (a reload or `PATCH /admin/models` gives
+ * it another provider or provider model, or a reload its provider another
+ * `baseUrl`) starts over the same way: its percentiles, success rate and
+ * degradation baseline were the old endpoint's; a call sent before the move
+ * (its `at - latencyMs`) that finishes afterwards is recorded, not counted.
  *
  * Trials (`PerformanceMonitor/Trials.ts`): the selector claims a trial for a
  * model with few recent calls that a request goes to first; any record of the
@@ -46,6 +51,7 @@ import { Clock, Context, Effect, Layer, Option } from "effect"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, PerformanceConfig } from "./GatewayConfigSchema.js"
+import { followMoves } from "./internal/EndpointMoves.js"
 import { followRemovals } from "./internal/followRemovals.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { counted } from "./PerformanceMonitor/Counted.js"
@@ -150,7 +156,8 @@ export const make = (options: Options = {}) =>
     const trials = new Trials()
 
     // A model the registry removed: its state dropped, and not created again by a call that was in flight.
-    const removals = yield* followRemovals(yield* Effect.serviceOption(ModelRegistry), (present) =>
+    const registry = yield* Effect.serviceOption(ModelRegistry)
+    const removals = yield* followRemovals(registry, (present) =>
       Effect.sync(() => {
         for (const model of windows.keys()) {
           if (present.has(model)) continue
@@ -159,6 +166,13 @@ export const make = (options: Options = {}) =>
         }
         trials.forget(present)
       }))
+    // A model moved to another endpoint: its figures were the old endpoint's, and a call sent there before the move is not counted.
+    const moves = yield* followMoves(registry, gatewayConfig, (moved) => {
+      for (const model of moved) {
+        windows.delete(model)
+        answered.delete(model)
+      }
+    })
 
     const performanceOf = (model: string, window: ModelWindow, now: number, config: WindowConfig): Option.Option<ModelPerformance> => {
       const stats = window.recentStats(now, config)
@@ -258,6 +272,7 @@ export const make = (options: Options = {}) =>
     /** Add a call to its model's window and judge it, in one synchronous step (runs when called). */
     const addStep = (config: PerformanceConfig, now: number, record: PerformanceRecord): Effect.Effect<void> => {
       trials.settle(record.model)
+      if (moves.sentBefore(record.model, record.at - record.latencyMs)) return Effect.void
       let window = windows.get(record.model)
       if (window === undefined) {
         if (removals.gone(record.model)) return Effect.void

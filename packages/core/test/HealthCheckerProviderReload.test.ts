@@ -17,6 +17,7 @@ import * as ModelRegistry from "../src/ModelRegistry.js"
 import { type Provider, Providers } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
 import { ConfigFiles, layerReloadable } from "./ReloadableConfig.js"
+import { noKeys } from "./KeylessApiKeys.js"
 import { testModel } from "./TestModels.js"
 
 const llama = testModel("llama", { provider: "ollama", providerModel: "llama-v1" })
@@ -54,14 +55,6 @@ const ollama = Layer.effect(
     return Providers.fromList([provider])
   })
 )
-
-const noKeys = ApiKeys.of({
-  next: () => Effect.die("not used"),
-  hasKey: () => Effect.succeed(false),
-  setAside: () => Effect.void,
-  status: Effect.succeed([]),
-  validate: () => Effect.void
-})
 
 const testLayer = (initial: GatewayConfigData) =>
   HealthCheckerModule.layer.pipe(

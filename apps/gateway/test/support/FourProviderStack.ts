@@ -40,7 +40,11 @@ export const registry = {
   ]
 }
 
-export const serveAll = (gatewayExtra: Record<string, unknown> = {}, urls: { openai?: string; anthropic?: string; google?: string; ollama?: string } = {}) =>
+export const serveAll = (
+  gatewayExtra: Record<string, unknown> = {},
+  urls: { openai?: string; anthropic?: string; google?: string; ollama?: string } = {},
+  env: Record<string, string> = {}
+) =>
   Effect.gen(function* () {
     const openai = yield* FakeOpenAi.make()
     const anthropic = yield* FakeAnthropic.make()
@@ -71,7 +75,8 @@ export const serveAll = (gatewayExtra: Record<string, unknown> = {}, urls: { ope
       new Map([
         ["OPENAI_API_KEY", "sk-test-openai"],
         ["ANTHROPIC_API_KEY", FakeAnthropic.defaultApiKey],
-        ["GEMINI_API_KEY", FakeGoogle.defaultApiKey]
+        ["GEMINI_API_KEY", FakeGoogle.defaultApiKey],
+        ...Object.entries(env)
       ])
     )
     const live = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(Layer.provide(Layer.setConfigProvider(configProvider)))

@@ -112,15 +112,15 @@ export const makeRun = (deps: RunDeps) =>
             // The optimizer's feedback first, then the health report, as always.
             return Effect.zipRight(
               feedback(requestId, model, latencyMs, undefined),
-              deferSuccess ? Effect.succeed(Either.right(value)) : Effect.as(health.reportSuccess(model.id, latencyMs), Either.right(value))
+              deferSuccess ? Effect.succeed(Either.right(value)) : Effect.as(health.reportSuccess(model.id, latencyMs, t0), Either.right(value))
             )
           }
           if (deferSuccess) return Effect.succeed(Either.right(value))
           // `reportSuccessAt` applies when called: on a healthy model it answers `Effect.void`, and the
           // result is returned at once (no Effect step for the report).
           const report = health.reportSuccessAt === undefined
-            ? health.reportSuccess(model.id, latencyMs)
-            : health.reportSuccessAt(now, model.id, latencyMs)
+            ? health.reportSuccess(model.id, latencyMs, t0)
+            : health.reportSuccessAt(now, model.id, latencyMs, t0)
           return report === Effect.void ? Effect.succeed(Either.right(value)) : Effect.as(report, Either.right(value))
         },
         onFailure: (failure) => {
@@ -129,7 +129,7 @@ export const makeRun = (deps: RunDeps) =>
           const latencyMs = clock.unsafeCurrentTimeMillis() - t0
           return Effect.gen(function*() {
             yield* feedback(requestId, model, latencyMs, e._tag)
-            if (countsAgainstHealth(e)) yield* health.reportFailure(model.id, e._tag)
+            if (countsAgainstHealth(e)) yield* health.reportFailure(model.id, e._tag, t0)
             if (
               e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
             ) {

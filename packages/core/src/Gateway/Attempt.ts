@@ -131,10 +131,10 @@ const ended = <A, E>(call: Fiber.RuntimeFiber<A, E>): Effect.Effect<Exit.Exit<A,
  */
 const heard = <A>(s: Services, clock: Clock.Clock, model: ModelMetadata, held: Accounting.Held, exit: Exit.Exit<A, ProviderError>): Effect.Effect<void> => {
   const now = clock.unsafeCurrentTimeMillis()
-  if (Exit.isSuccess(exit)) return s.reportSuccess(now, model.id, now - held.startedAt)
+  if (Exit.isSuccess(exit)) return s.reportSuccess(now, model.id, now - held.startedAt, held.startedAt)
   const failure = Cause.failureOption(exit.cause)
   // A call never sent (`Transport.notSent`) tells nothing of the model.
-  return Option.isSome(failure) && countsAgainstHealth(failure.value) ? s.reportFailure(model.id, failure.value._tag) : Effect.void
+  return Option.isSome(failure) && countsAgainstHealth(failure.value) ? s.reportFailure(model.id, failure.value._tag, held.startedAt) : Effect.void
 }
 
 /** What a failed attempt is recorded as: its typed failure, or `Interrupted` (its client left, or the gateway shut down). */

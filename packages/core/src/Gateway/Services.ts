@@ -60,16 +60,17 @@ export interface Services {
   /**
    * Report a failed call of a model to health (only the failures health
    * counts). Failover reports the failures of attempts; this is for a stream
-   * that broke after its first chunk. A no-op when no HealthChecker is provided.
+   * that broke after its first chunk. `startedAt`: when the call was sent (one
+   * sent before its model moved to another endpoint is not heard). A no-op when no HealthChecker is provided.
    */
-  readonly reportFailure: (model: string, errorTag: string) => Effect.Effect<void>
+  readonly reportFailure: (model: string, errorTag: string, startedAt: number) => Effect.Effect<void>
   /**
    * Report a successful call of a model to health at `now`, applied when
    * called (`HealthChecker.reportSuccessAt`; `Effect.void` on a healthy model
    * when the checker has it): a stream's, once it is over (its run defers the
    * report, see `FailoverOptions.deferSuccessReport`). A no-op when no HealthChecker is provided.
    */
-  readonly reportSuccess: (now: number, model: string, latencyMs: number) => Effect.Effect<void>
+  readonly reportSuccess: (now: number, model: string, latencyMs: number, startedAt: number) => Effect.Effect<void>
   /**
    * Whether health still lets `model` be tried (`HealthChecker.isAvailable`;
    * always true when no HealthChecker is provided): asked by a call that had
@@ -125,9 +126,11 @@ export const make = Effect.gen(function* () {
     isAvailable: Option.isSome(health) ? health.value.isAvailable : () => Effect.succeed(true),
     reportSuccess: Option.isNone(health)
       ? () => Effect.void
-      : (now, model, latencyMs) => {
+      : (now, model, latencyMs, startedAt) => {
         const checker = health.value
-        return checker.reportSuccessAt === undefined ? checker.reportSuccess(model, latencyMs) : checker.reportSuccessAt(now, model, latencyMs)
+        return checker.reportSuccessAt === undefined
+          ? checker.reportSuccess(model, latencyMs, startedAt)
+          : checker.reportSuccessAt(now, model, latencyMs, startedAt)
       },
     failures: new WeakMap(),
     queueDeadlineMs: Effect.map(config.get, (c) => c.failover.queueDeadlineMs),

@@ -109,7 +109,7 @@ const settleStream = (
   // Ended, broken after output, or the client went away: the provider generated (and bills) what was sent.
   const usage: Usage = summary.usage ?? unfinishedUsage(attempt.promptTokens, summary.chunks, usageSoFar?.())
   // Timed by its first word (a stream the hold committed before it is not timed by the hold), else its first chunk.
-  const healthy = () => s.reportSuccess(ctx.now, attempt.model.id, summary.timeToFirstTokenMs ?? firstChunkMs)
+  const healthy = () => s.reportSuccess(ctx.now, attempt.model.id, summary.timeToFirstTokenMs ?? firstChunkMs, attempt.held.startedAt)
   if (unread) {
     // Its client never read it: charged what the provider began, recorded as the client's doing
     // (`Interrupted`, as a complete call whose client left); the model answered.
@@ -123,7 +123,7 @@ const settleStream = (
       summary.chunks > 0
         ? Effect.map(Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx), (cost) => onCost(cost, usage))
         : Accounting.failed(s.accounting, attempt.held, failure.value, ctx),
-      s.reportFailure(attempt.model.id, failure.value._tag)
+      s.reportFailure(attempt.model.id, failure.value._tag, attempt.held.startedAt)
     )
   }
   // Not failed, not finished: its client stopped reading (its latency says nothing of the model).

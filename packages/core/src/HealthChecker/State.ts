@@ -119,6 +119,17 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number, provid
   return withRecord(entry, health, record)
 }
 
+/**
+ * A model moved to another endpoint (`internal/EndpointMoves.ts`): its health
+ * starts over as `unknown` (its failure count and any `unavailable` were the
+ * old endpoint's); its history stays, nothing is recorded.
+ */
+export const moved = (entry: Entry): Transition => {
+  const fresh = initial(entry.health.model)
+  const health: ModelHealth = { ...fresh.health, reason: "moved to another endpoint, not checked there yet" }
+  return { entry: { health, history: entry.history, nextProbeAt: undefined }, from: entry.health.status, to: "unknown", record: undefined }
+}
+
 /** Mark a model unavailable for a reason that no probe can fix (no key, no adapter); the counter is untouched. */
 export const markUnavailable = (entry: Entry, reason: string): Transition => {
   const health: ModelHealth = { ...entry.health, status: "unavailable", reason, blocked: true }

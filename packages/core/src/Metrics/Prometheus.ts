@@ -54,9 +54,16 @@ const byLabels = (a: { model: string; provider: string }, b: { model: string; pr
 /**
  * Render the live counters as Prometheus text: `aggregate` keyed by model and
  * provider (`Aggregate.addRecord` with `providers`: each label set its own
- * counters), `histograms` by the same keys (`seriesKey`).
+ * counters), `histograms` by the same keys (`seriesKey`). The availability
+ * gauge of a model is rendered under the provider `servedBy` names (where it
+ * is served now, `Metrics/Serving.ts`) only, when it names one: counters keep
+ * the series of a provider the model left, a gauge would report it there still.
  */
-export const render = (aggregate: Aggregate, histograms: ReadonlyMap<string, DurationHistogram>): string => {
+export const render = (
+  aggregate: Aggregate,
+  histograms: ReadonlyMap<string, DurationHistogram>,
+  servedBy: (model: string) => string | undefined = () => undefined
+): string => {
   const models = [...aggregate.values()].sort(byLabels)
   const w = new Writer()
   const id = (m: { model: string; provider: string }) => ({ model: m.model, provider: m.provider })
@@ -103,6 +110,8 @@ export const render = (aggregate: Aggregate, histograms: ReadonlyMap<string, Dur
   for (const m of models) if (m.failovers > 0) w.sample("modelgate_failovers_total", id(m), m.failovers)
   w.family("modelgate_model_availability", "gauge", "Share of successful health checks (success rate without checks), 0..1.")
   for (const m of models) {
+    const current = servedBy(m.model)
+    if (current !== undefined && current !== m.provider) continue
     const availability = m.healthTotal > 0 ? m.healthOk / m.healthTotal : m.requests > 0 ? m.successes / m.requests : undefined
     if (availability !== undefined) w.sample("modelgate_model_availability", id(m), availability)
   }
