@@ -38,6 +38,12 @@
  * the move and ending after it are not heard (callers pass the call's start,
  * `startedAt`), so a dead old endpoint does not take the model out at its new one.
  *
+ * Failures that got no answer from a provider's endpoint (refused, reset
+ * before any answer, DNS: `EndpointEvidence`) count for every model served
+ * there: `failureThreshold` in a row across its models take all of them out,
+ * until a probe or call of any of them succeeds (`HealthChecker/Endpoints.ts`;
+ * timeouts once two models show them).
+ *
  * Several gateway instances on one database share the models their own
  * checks find unavailable, every `healthCheck.syncIntervalMs`, through a
  * `HealthMarkStore` (`HealthChecker/Sync.ts`): a model another instance
@@ -59,7 +65,13 @@
 import type { HealthStatus } from "@modelgate/domain/Events"
 import { HealthChanged } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { healthFailureTags, isUnreachable, type ProviderErrorTag } from "@modelgate/domain/ProviderError"
+import {
+  type EndpointEvidence,
+  endpointEvidence,
+  healthFailureTags,
+  isUnreachable,
+  type ProviderErrorTag
+} from "@modelgate/domain/ProviderError"
 import { HealthCheckRecord } from "@modelgate/domain/Records"
 import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, PubSub, Schedule, ScheduleDecision, Stream } from "effect"
 import { ApiKeys } from "./ApiKeys.js"
@@ -67,6 +79,7 @@ import { withKeyFingerprint } from "./ApiKeys/SharedId.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
+import { Endpoints } from "./HealthChecker/Endpoints.js"
 import { HalfOpen } from "./HealthChecker/HalfOpen.js"
 import * as State from "./HealthChecker/State.js"
 import * as Sync from "./HealthChecker/Sync.js"
@@ -132,10 +145,17 @@ export class HealthChecker extends Context.Tag("@modelgate/core/HealthChecker")<
      */
     readonly reportSuccessAt?: (now: number, model: string, latencyMs: number, startedAt?: number) => Effect.Effect<void>
     /**
-     * A real call failed; only the `healthFailureTags` classes (ProviderError.ts) count against health,
-     * and not one sent (at `startedAt`) before its model moved to another endpoint.
+     * A real call failed; only the `healthFailureTags` classes (ProviderError.ts)
+     * count against health, and not one sent (at `startedAt`) before its model
+     * moved to another endpoint. `endpoint`: what the failure says of the
+     * model's whole endpoint (`endpointEvidence` of the error; `HealthChecker/Endpoints.ts`).
      */
-    readonly reportFailure: (model: string, errorClass: ProviderErrorTag | string, startedAt?: number) => Effect.Effect<void>
+    readonly reportFailure: (
+      model: string,
+      errorClass: ProviderErrorTag | string,
+      startedAt?: number,
+      endpoint?: EndpointEvidence | undefined
+    ) => Effect.Effect<void>
     /** The last checks of `model` (at most `historySize`), oldest first. */
     readonly history: (model: string) => Effect.Effect<ReadonlyArray<HealthCheckRecord>>
     /**
@@ -214,6 +234,8 @@ export const makeWith = (options: {
   const halfOpen = new HalfOpen()
   // Each model's endpoint: a model moved to another one starts over, and calls sent before the move are not heard.
   const moves = new EndpointMoves()
+  // Failures that got no answer from a provider's endpoint, across its models (`HealthChecker/Endpoints.ts`).
+  const endpoints = new Endpoints()
   const clock = yield* Effect.clock
   const changed = yield* Effect.acquireRelease(PubSub.sliding<ModelHealth>(1_024), PubSub.shutdown)
   const probes = yield* FiberMap.make<string>()
@@ -271,9 +293,56 @@ export const makeWith = (options: {
       return t.entry.health
     })
 
+  /**
+   * What `check` of `model` (applied as `t`) says of the other models at its
+   * endpoint (`HealthChecker/Endpoints.ts`), applied: the transitions of those
+   * it takes out or brings back (none while every endpoint answers).
+   */
+  const endpointStep = (model: string, check: State.Check, t: State.Transition, settings: HealthCheckConfig): ReadonlyArray<State.Transition> => {
+    if (endpoints.idle && (check.ok || check.endpoint === undefined)) return []
+    if (check.ok) {
+      const back = endpoints.answered(model)
+      if (back.length === 0) return []
+      const reason = `recovered: a ${check.source} of ${model} at the same endpoint succeeded`
+      return back.map((m) => applyNow(m, (e) => passiveRetry(State.markEndpointBack(e, reason), check.at, settings)))
+    }
+    if (check.endpoint === undefined) {
+      endpoints.answeredFailure(model, check.counts)
+      return []
+    }
+    if (t.to === "unavailable") endpoints.takenOut(model)
+    const streak = endpoints.streakOf(model) + 1
+    const down = endpoints.failed(model, check.endpoint, settings.failureThreshold)
+    const out: Array<State.Transition> = []
+    for (const m of down) {
+      const entry = entries.get(m)
+      if (entry === undefined || entry.health.status === "unavailable") continue
+      const provider = endpoints.providerOf(m)
+      const reason = `endpoint of ${provider} down: ${streak} calls or probes there in a row got no answer, last: ` +
+        `${check.errorClass ?? "failure"} (${check.source} of ${model})`
+      endpoints.takenOut(m)
+      halfOpen.trip(m)
+      out.push(applyNow(m, (e) => passiveRetry(State.markEndpointDown(e, reason), check.at, settings)))
+    }
+    return out
+  }
+
+  /** With health checks off, `t` with the time a real call may try its model again (`State.withPassiveRetry`). */
+  const passiveRetry = (t: State.Transition, at: number, settings: HealthCheckConfig): State.Transition =>
+    settings.enabled ? t : State.withPassiveRetry(t, at, settings)
+
+  /** Apply `check` of `model` (and what it says of its endpoint), then publish and record; `model`'s health after it. */
+  const applyAndAnnounce = (model: string, check: State.Check, settings: HealthCheckConfig, f: (entry: State.Entry) => State.Transition) =>
+    Effect.suspend(() => {
+      const t = applyNow(model, f)
+      const others = endpointStep(model, check, t, settings)
+      return others.length === 0 ? announce(t) : Effect.zipLeft(announce(t), Effect.forEach(others, announce, { discard: true }))
+    })
+
   /** Apply `check` of `model`; its record names the model's provider. */
   const record = (model: ModelMetadata, check: State.Check) =>
-    Effect.flatMap(config.get, (c) => transition(model.id, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold, model.provider)))
+    Effect.flatMap(config.get, (c) =>
+      applyAndAnnounce(model.id, check, c.healthCheck, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold, model.provider)))
 
   /** Why `model` cannot be probed at all (no adapter, no usable key), if so. */
   const blocked = (model: ModelMetadata) =>
@@ -298,13 +367,13 @@ export const makeWith = (options: {
       const key = provider.requiresKey ? yield* Effect.option(apiKeys.next(model.provider)) : Option.none()
       if (provider.requiresKey && Option.isNone(key)) return undefined
       const start = yield* Clock.currentTimeMillis
-      const failed = (errorClass: string) =>
-        Effect.map(Clock.currentTimeMillis, (at): State.Check => ({ at, ok: false, latencyMs: at - start, errorClass, source: "probe", counts: true }))
+      const failed = (errorClass: string, endpoint?: EndpointEvidence) =>
+        Effect.map(Clock.currentTimeMillis, (at): State.Check => ({ at, ok: false, latencyMs: at - start, errorClass, source: "probe", counts: true, endpoint }))
       return yield* provider.probe(model, Option.getOrUndefined(key)).pipe(
         Effect.timeoutOption(Duration.millis(settings.timeoutMs)),
         Effect.flatMap(
           Option.match({
-            onNone: () => failed("Timeout"),
+            onNone: () => failed("Timeout", "stalled"),
             onSome: (r) =>
               Effect.gen(function* () {
                 // A key refused (401/403) is the key's fault, not the model's: set it aside as traffic
@@ -320,7 +389,8 @@ export const makeWith = (options: {
                   errorClass: r.ok ? undefined : (r.error?._tag ?? "Unknown"),
                   source: "probe",
                   counts: r.ok || (r.error?._tag !== "RateLimited" && refusedKey === undefined),
-                  unreachable: !r.ok && r.error !== undefined && isUnreachable(r.error) ? r.error.detail : undefined
+                  unreachable: !r.ok && r.error !== undefined && isUnreachable(r.error) ? r.error.detail : undefined,
+                  endpoint: !r.ok && r.error !== undefined ? endpointEvidence(r.error) : undefined
                 } satisfies State.Check
               })
           })
@@ -404,6 +474,7 @@ export const makeWith = (options: {
         if (gone.length > 0) dropped = new Set(gone)
         for (const id of dropped) if (ids.has(id)) dropped.delete(id)
         for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
+        endpoints.setModels(enabled)
       })
       // A model moved to another endpoint starts over there, before its probe (restarted below) runs.
       const moved = moves.update(models, providerConfigs, yield* Clock.currentTimeMillis)
@@ -462,14 +533,13 @@ export const makeWith = (options: {
         const apply = (e: State.Entry) => {
           // A model real calls took out is out again at its next failure (its trial call's), until the next probe.
           const threshold = !check.ok && halfOpen.has(model) ? 1 : settings.failureThreshold
-          const applied = State.applyCheck(e, check, threshold, m.value.provider)
-          const t = settings.enabled ? applied : State.withPassiveRetry(applied, check.at, settings)
+          const t = passiveRetry(State.applyCheck(e, check, threshold, m.value.provider), check.at, settings)
           if (check.ok) halfOpen.forget(model)
           else if (t.to === "unavailable") halfOpen.trip(model)
           return t
         }
         // The check and the write in one synchronous step: no sync can drop the entry between them.
-        return Effect.suspend(() => (dropped.has(model) ? Effect.void : Effect.asVoid(announce(applyNow(model, apply)))))
+        return Effect.suspend(() => (dropped.has(model) ? Effect.void : Effect.asVoid(applyAndAnnounce(model, check, settings, apply))))
       }))
   const successAt = (at: number, model: string, latencyMs: number, startedAt: number | undefined) =>
     traffic(model, { at, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, startedAt)
@@ -533,15 +603,15 @@ export const makeWith = (options: {
     // A success on a healthy model only updates its last latency (no record, no event): one step.
     reportSuccess: (model: string, latencyMs: number, startedAt?: number) =>
       Effect.suspend(() =>
-        healthySuccess(model, latencyMs)
+        endpoints.idle && healthySuccess(model, latencyMs)
           ? Effect.void
           : Effect.flatMap(Clock.currentTimeMillis, (at) => successAt(at, model, latencyMs, startedAt))
       ),
     reportSuccessAt: (now: number, model: string, latencyMs: number, startedAt?: number) =>
-      healthySuccess(model, latencyMs) ? Effect.void : successAt(now, model, latencyMs, startedAt),
-    reportFailure: (model: string, errorClass: ProviderErrorTag | string, startedAt?: number) =>
+      endpoints.idle && healthySuccess(model, latencyMs) ? Effect.void : successAt(now, model, latencyMs, startedAt),
+    reportFailure: (model: string, errorClass: ProviderErrorTag | string, startedAt?: number, endpoint?: EndpointEvidence) =>
       !healthFailureTags.has(errorClass as ProviderErrorTag) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        traffic(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true }, startedAt))
+        traffic(model, { at, ok: false, latencyMs: 0, errorClass, source: "traffic", counts: true, endpoint }, startedAt))
   })
 })
 

@@ -13,8 +13,9 @@ import { GatewayConfig } from "../src/GatewayConfig.js"
 import { defaultConfig, GatewayConfigData, HealthCheckConfig } from "../src/GatewayConfigSchema.js"
 import * as HealthCheckerModule from "../src/HealthChecker.js"
 import { HealthChecker } from "../src/HealthChecker.js"
-import { type Provider, Providers } from "../src/Provider.js"
+import { Providers } from "../src/Provider.js"
 import * as RecordSink from "../src/RecordSink.js"
+import { idleProvider } from "./IdleProvider.js"
 import { layerReloadableModels, ModelsFile } from "./ReloadableModels.js"
 import { testModel } from "./TestModels.js"
 
@@ -39,21 +40,13 @@ const configWithHook = Layer.effectContext(Effect.sync(() => {
   return Context.make(GatewayConfig, service).pipe(Context.add(DuringNextRead, (run) => void (during = run)))
 }))
 
-const openai: Provider = {
-  id: "openai",
-  requiresKey: false,
-  chat: () => Effect.die("not used"),
-  stream: () => Effect.die("not used"),
-  probe: () => Effect.die("not used")
-}
-
 const testLayer = HealthCheckerModule.layer.pipe(
   Layer.provideMerge(Layer.mergeAll(
     configWithHook,
     layerReloadableModels([gpt, claude]),
     RecordSink.layerMemory,
     Events.layer,
-    Layer.succeed(Providers, Providers.fromList([openai])),
+    Layer.succeed(Providers, Providers.fromList([idleProvider("openai")])),
     ApiKeys.layerStatic({})
   ))
 )

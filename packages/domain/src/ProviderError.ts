@@ -100,7 +100,14 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {
   ...common,
   unreachable: Schema.optional(Schema.Boolean),
-  notSent: Schema.optional(Schema.Boolean)
+  notSent: Schema.optional(Schema.Boolean),
+  /**
+   * The request got no HTTP answer at all (connection refused, reset before
+   * the headers, DNS failure, unreachable network): the provider's endpoint
+   * failed, not this model, and the same holds for every model served there
+   * (`endpointEvidence`). Unset for a model's own `unreachable` (a 404 for it).
+   */
+  endpoint: Schema.optional(Schema.Boolean)
 }) {
   readonly retryable = true
   override get message() {
@@ -111,6 +118,27 @@ export class Transport extends Schema.TaggedError<Transport>()("Transport", {
 /** Whether `error` says nothing listens at the provider's address (a `Transport` that could not connect). */
 export const isUnreachable = (error: { readonly _tag: string }): boolean =>
   error._tag === "Transport" && (error as Transport).unreachable === true
+
+/**
+ * What a failed call says of its provider's endpoint (every model served at
+ * the same base URL), for health: `down` when it got no HTTP answer at all
+ * (`Transport.endpoint`: refused, reset before the headers, DNS), strong
+ * evidence; `stalled` when nothing came within the gateway's own timeout
+ * (`Timeout.timeoutMs`), weak evidence (a slow model looks the same as a dead
+ * server); undefined for everything the endpoint answered (a 404, a 500 or a
+ * 429 for the model is that model's) and for a call never sent.
+ */
+export type EndpointEvidence = "down" | "stalled"
+
+/** `EndpointEvidence` of a failed call. */
+export const endpointEvidence = (error: { readonly _tag: string }): EndpointEvidence | undefined => {
+  if (error._tag === "Transport") {
+    const transport = error as Transport
+    return transport.endpoint === true && transport.notSent !== true ? "down" : undefined
+  }
+  const timeout = error as Timeout
+  return error._tag === "Timeout" && timeout.timeoutMs !== undefined && timeout.status === undefined ? "stalled" : undefined
+}
 
 /**
  * 401 / 403: the key is invalid or not allowed. The key is named by its

@@ -1,4 +1,5 @@
 import { ChatChunk, ChatResponse } from "@modelgate/domain/Chat"
+import { endpointEvidence } from "@modelgate/domain/ProviderError"
 import { Fault } from "@modelgate/testkit/FakeServer"
 import * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { assert, describe, it } from "@effect/vitest"
@@ -186,6 +187,7 @@ describe("OpenAi", () => {
       assert.strictEqual(notFound._tag, "Transport")
       assert.isTrue(notFound._tag === "Transport" && notFound.unreachable === true)
       assert.strictEqual(notFound.status, 404)
+      assert.strictEqual(endpointEvidence(notFound), undefined, "the model's, not its endpoint's")
       assert.strictEqual(
         yield* tagOf(provider.chat(ctxOf(model, key, { messages: [{ role: "user", content: "x".repeat(400) }] }))),
         "ContextLengthExceeded"

@@ -5,7 +5,7 @@ import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type Answer, awaitSleep, Fault, type FakeProvider, make as makeFake } from "@modelgate/testkit/FakeServer"
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatChunk } from "@modelgate/domain/Chat"
-import { StreamInterrupted } from "@modelgate/domain/ProviderError"
+import { endpointEvidence, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import {
@@ -209,6 +209,21 @@ describe("ProviderHttp", () => {
         decodeJson(Body, res.body, { provider: "toy", info, meta: res }))
       assert.deepStrictEqual(body, { n: 1 })
       assert.lengthOf(yield* server.requests, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scopedLive("a call with no HTTP answer (refused, reset before the headers) is the endpoint's failure; an answered one is not", () =>
+    Effect.gen(function*() {
+      const port = yield* unusedPort
+      const { http, server } = yield* setup({ maxRetries: 0 })
+      const failureOf = (url: string) => Effect.flip(http.call(info, HttpClientRequest.get(url), () => Effect.void))
+      const refused = yield* failureOf(`http://127.0.0.1:${port}/chat`)
+      assert.strictEqual(endpointEvidence(refused), "down")
+      yield* server.script(Fault.reset())
+      const reset = yield* failureOf(`${server.url}/chat`)
+      assert.deepStrictEqual([reset._tag, endpointEvidence(reset)], ["Transport", "down"])
+      yield* server.script(Fault.status(500))
+      const answered = yield* failureOf(`${server.url}/chat`)
+      assert.deepStrictEqual([answered._tag, endpointEvidence(answered)], ["ServerError", undefined])
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("maxConcurrency bounds requests in flight", () =>

@@ -8,7 +8,7 @@
 import { AllCandidatesFailed, type BudgetExceeded, type CandidateFailure } from "@modelgate/domain/Errors"
 import { ExcessiveFailover, FailoverEvent } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { countsAgainstHealth } from "@modelgate/domain/ProviderError"
+import { countsAgainstHealth, endpointEvidence } from "@modelgate/domain/ProviderError"
 import { FailoverRecord } from "@modelgate/domain/Records"
 import { Clock, Duration, Effect, Either, Option, Schedule } from "effect"
 import type { ApiKeys } from "../ApiKeys.js"
@@ -129,7 +129,7 @@ export const makeRun = (deps: RunDeps) =>
           const latencyMs = clock.unsafeCurrentTimeMillis() - t0
           return Effect.gen(function*() {
             yield* feedback(requestId, model, latencyMs, e._tag)
-            if (countsAgainstHealth(e)) yield* health.reportFailure(model.id, e._tag, t0)
+            if (countsAgainstHealth(e)) yield* health.reportFailure(model.id, e._tag, t0, endpointEvidence(e))
             if (
               e._tag === "Unauthorized" && e.keyId !== undefined && Option.isSome(apiKeys) && rotations < maxKeyRotations
             ) {

@@ -7,7 +7,7 @@ import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
-import { countsAgainstHealth, type ProviderError } from "@modelgate/domain/ProviderError"
+import { countsAgainstHealth, endpointEvidence, type ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, type Clock, Effect, Exit, Fiber, FiberRef, Option } from "effect"
 import { heldAudioTokens } from "../CostTracker/Price.js"
@@ -134,7 +134,9 @@ const heard = <A>(s: Services, clock: Clock.Clock, model: ModelMetadata, held: A
   if (Exit.isSuccess(exit)) return s.reportSuccess(now, model.id, now - held.startedAt, held.startedAt)
   const failure = Cause.failureOption(exit.cause)
   // A call never sent (`Transport.notSent`) tells nothing of the model.
-  return Option.isSome(failure) && countsAgainstHealth(failure.value) ? s.reportFailure(model.id, failure.value._tag, held.startedAt) : Effect.void
+  return Option.isSome(failure) && countsAgainstHealth(failure.value)
+    ? s.reportFailure(model.id, failure.value._tag, held.startedAt, endpointEvidence(failure.value))
+    : Effect.void
 }
 
 /** What a failed attempt is recorded as: its typed failure, or `Interrupted` (its client left, or the gateway shut down). */

@@ -4,6 +4,7 @@
  * state, resolved once in `Gateway.make` and passed to the pieces of the
  * request path as one record (no per-request closures over them).
  */
+import type { EndpointEvidence } from "@modelgate/domain/ProviderError"
 import { Effect, Option } from "effect"
 import { ApiKeys } from "../ApiKeys.js"
 import { CostTracker } from "../CostTracker.js"
@@ -63,7 +64,7 @@ export interface Services {
    * that broke after its first chunk. `startedAt`: when the call was sent (one
    * sent before its model moved to another endpoint is not heard). A no-op when no HealthChecker is provided.
    */
-  readonly reportFailure: (model: string, errorTag: string, startedAt: number) => Effect.Effect<void>
+  readonly reportFailure: (model: string, errorTag: string, startedAt: number, endpoint?: EndpointEvidence | undefined) => Effect.Effect<void>
   /**
    * Report a successful call of a model to health at `now`, applied when
    * called (`HealthChecker.reportSuccessAt`; `Effect.void` on a healthy model

@@ -6,7 +6,7 @@
 import type { ChatRequest, Usage } from "@modelgate/domain/Chat"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
+import { endpointEvidence, type ProviderError, StreamInterrupted } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, Chunk, Effect, Exit, Option } from "effect"
 import type { RequestOptions, StreamAnswer } from "../Gateway.js"
@@ -123,7 +123,7 @@ const settleStream = (
       summary.chunks > 0
         ? Effect.map(Accounting.failedAfterOutput(s.accounting, attempt.held, failure.value, usage, ctx), (cost) => onCost(cost, usage))
         : Accounting.failed(s.accounting, attempt.held, failure.value, ctx),
-      s.reportFailure(attempt.model.id, failure.value._tag, attempt.held.startedAt)
+      s.reportFailure(attempt.model.id, failure.value._tag, attempt.held.startedAt, endpointEvidence(failure.value))
     )
   }
   // Not failed, not finished: its client stopped reading (its latency says nothing of the model).

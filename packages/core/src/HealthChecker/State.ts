@@ -3,6 +3,7 @@
  * in, the new health, whether its status changed, and the record to keep.
  */
 import type { HealthStatus } from "@modelgate/domain/Events"
+import type { EndpointEvidence } from "@modelgate/domain/ProviderError"
 import { HealthCheckRecord } from "@modelgate/domain/Records"
 import type { HealthCheckConfig } from "../GatewayConfigSchema.js"
 import type { ModelHealth } from "../HealthChecker.js"
@@ -28,6 +29,8 @@ export interface Check {
   readonly counts: boolean
   /** A failed probe whose connection was refused: its detail. Such a probe makes a model not checked yet unavailable at once. */
   readonly unreachable?: string | undefined
+  /** A failed check that says something of the model's whole endpoint (`HealthChecker/Endpoints.ts`). */
+  readonly endpoint?: EndpointEvidence | undefined
 }
 
 /** The result of applying a check. */
@@ -134,6 +137,22 @@ export const moved = (entry: Entry): Transition => {
 export const markUnavailable = (entry: Entry, reason: string): Transition => {
   const health: ModelHealth = { ...entry.health, status: "unavailable", reason, blocked: true }
   return { entry: { ...entry, health }, from: entry.health.status, to: "unavailable", record: undefined }
+}
+
+/**
+ * Take out a model because its endpoint is down (`HealthChecker/Endpoints.ts`):
+ * its own counter is untouched; nothing to record (the checks were other models').
+ */
+export const markEndpointDown = (entry: Entry, reason: string): Transition => {
+  const health: ModelHealth = { ...entry.health, status: "unavailable", reason }
+  return { entry: { ...entry, health }, from: entry.health.status, to: "unavailable", record: undefined }
+}
+
+/** Bring back a model that was out because its endpoint was, now that a check of another model there succeeded. */
+export const markEndpointBack = (entry: Entry, reason: string): Transition => {
+  if (entry.health.status !== "unavailable") return { entry, from: entry.health.status, to: entry.health.status, record: undefined }
+  const health: ModelHealth = { ...entry.health, status: "available", consecutiveFailures: 0, reason }
+  return { entry: { ...entry, health }, from: "unavailable", to: "available", record: undefined }
 }
 
 /** The time of the next probe, set by the probe fiber before it waits (no status change, nothing to record). */

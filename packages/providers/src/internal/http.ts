@@ -115,9 +115,15 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       info.concurrency === undefined ? undefined : modelLimiterFor(info.model, info.concurrency)
     const watchdogs = makeWatchdogs(yield* Effect.scope)
 
-    /** A client failure as `Transport`; one that could not connect reads "<cause> (<method> <url>)" and is `unreachable`. */
+    /**
+     * A client failure as `Transport`; one that could not connect reads
+     * "<cause> (<method> <url>)" and is `unreachable`. One before any HTTP
+     * answer (refused, reset before the headers, DNS) is the `endpoint`'s.
+     */
     const transport = (info: CallInfo, error: HttpClientError.HttpClientError) => {
-      const common = { provider: spec.provider, model: info.model }
+      const common = error.reason === "Transport"
+        ? { provider: spec.provider, model: info.model, endpoint: true }
+        : { provider: spec.provider, model: info.model }
       if (error.reason === "Transport" && unreachableCodes.has(errorCode(error.cause) ?? "")) {
         const cause = error.cause instanceof Error ? error.cause.message : String(error.cause)
         const detail = `${cause} (${error.request.method} ${error.request.url})`
