@@ -474,7 +474,7 @@ export const makeWith = (options: {
         if (gone.length > 0) dropped = new Set(gone)
         for (const id of dropped) if (ids.has(id)) dropped.delete(id)
         for (const m of enabled) if (!entries.has(m.id)) entries.set(m.id, State.initial(m.id))
-        endpoints.setModels(enabled)
+        endpoints.setModels(enabled, new Map(Object.entries(providerConfigs).map(([name, p]) => [name, p.baseUrl])))
       })
       // A model moved to another endpoint starts over there, before its probe (restarted below) runs.
       const moved = moves.update(models, providerConfigs, yield* Clock.currentTimeMillis)

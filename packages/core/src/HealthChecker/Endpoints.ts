@@ -9,7 +9,9 @@
  * with no answer from it in between (any success, or a failure the endpoint
  * answered: a 404, a 500, a 429 for one model), take out every model there;
  * the next success of any of them (a probe or a real call) brings back those
- * it took out. Failures the endpoint answered stay their model's own.
+ * it took out. Failures the endpoint answered stay their model's own. A
+ * provider given another `baseUrl` by a reload starts over: what its old
+ * address did says nothing of the new one.
  *
  * Synchronous and in memory, driven by the checker inside its transitions;
  * nothing to do on the request path while every endpoint answers (`idle`).
@@ -35,14 +37,29 @@ export class Endpoints {
   readonly #streaks = new Map<string, Streak>()
   /** Models out because their endpoint is, to their provider. */
   readonly #out = new Map<string, string>()
+  /** Each provider's base URL at the last `setModels`. */
+  #baseUrls = new Map<string, string>()
 
   /** True while no endpoint has failed since it last answered: nothing to do per call. */
   get idle(): boolean {
     return this.#streaks.size === 0 && this.#out.size === 0
   }
 
-  /** The enabled models (at each registry or configuration change); what was known of models gone is dropped. */
-  setModels(models: ReadonlyArray<{ readonly id: string; readonly provider: string }>): void {
+  /**
+   * The enabled models and each provider's base URL (at each registry or
+   * configuration change); what was known of models gone, and of a provider
+   * moved to another base URL (another endpoint), is dropped.
+   */
+  setModels(
+    models: ReadonlyArray<{ readonly id: string; readonly provider: string }>,
+    baseUrls: ReadonlyMap<string, string>
+  ): void {
+    for (const [provider, url] of this.#baseUrls) {
+      if (baseUrls.get(provider) === url) continue
+      this.#streaks.delete(provider)
+      for (const [model, of] of this.#out) if (of === provider) this.#out.delete(model)
+    }
+    this.#baseUrls = new Map(baseUrls)
     this.#providerOf = new Map(models.map((m) => [m.id, m.provider]))
     this.#models = new Map()
     for (const m of models) {
