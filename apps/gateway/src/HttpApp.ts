@@ -84,6 +84,29 @@ const serveApp = (hooks: DrainHooks) =>
         if (!finished) fiber.unsafeInterruptAsFork(clientAbortFiberId)
       })
     }
+    // A long-lived stream (`/v1/events`) ends once `closing` completes; it counts until its response is done
+    // ('finish': its last chunk handed to the socket, or 'close'), so that shutdown closes its connection only after
+    // the stream ended cleanly (a connection cut mid-response is an error to its client and to proxies). Its
+    // connection is closed then, while other requests may still finish: a client reconnecting over it would be
+    // answered the draining 503, and a browser's `EventSource` answered anything but 200 never reconnects.
+    const watchStream = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, response: Http.ServerResponse | undefined) => {
+      inFlight++
+      if (response === undefined) {
+        fiber.addObserver(done)
+        return
+      }
+      // Taken now: Node detaches the socket from the response as it finishes.
+      const socket = response.socket
+      let counted = true
+      const release = () => {
+        if (!counted) return
+        counted = false
+        if (draining) socket?.end()
+        done()
+      }
+      response.once("finish", release)
+      response.once("close", release)
+    }
     // On any HttpServer the hot route (`POST /v1/chat/completions`) is served here, before the router.
     const track = HttpMiddleware.make((inner) =>
       Effect.withFiberRuntime((fiber) => {
@@ -111,7 +134,10 @@ const serveApp = (hooks: DrainHooks) =>
             else inner = Effect.map(inner, HttpServerResponse.setHeaders(allowed))
           }
         }
-        if (longLived(request.url)) return inner
+        if (longLived(request.url)) {
+          watchStream(fiber, nodeResponse(request))
+          return inner
+        }
         const response = nodeResponse(request)
         watch(fiber, response)
         if (response === undefined) return Effect.interruptible(inner)

@@ -5,25 +5,16 @@
  */
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
-import { Gateway } from "@modelgate/core/Gateway"
+import type { Gateway } from "@modelgate/core/Gateway"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scheduler, Scope, TestClock, TestServices } from "effect"
 import * as Net from "node:net"
 import * as HttpApp from "../src/HttpApp.js"
 import { chatBody } from "./support/Client.js"
 import { endsWithClockStill } from "./support/ClockStill.js"
-import { echoGateway, meta, response, services } from "./support/Doubles.js"
+import { echoGateway, heldGateway, services } from "./support/Doubles.js"
 import { accepts } from "./support/Tcp.js"
 
-/** A gateway whose answers wait for `release`; `started` completes when a request arrives. */
-const held = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>) =>
-  Gateway.of({
-    complete: (_request, _r, options) =>
-      Deferred.succeed(started, undefined).pipe(
-        Effect.zipRight(Deferred.await(release)),
-        Effect.as({ response: response("finished"), meta: meta(options?.requestId) })
-      ),
-    stream: echoGateway.stream
-  })
+const held = heldGateway
 
 /**
  * A scheduler that hands control back to the event loop every few operations,

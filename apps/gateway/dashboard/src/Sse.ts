@@ -1,7 +1,7 @@
 /**
  * `/v1/events` read with `fetch` (a browser's `EventSource` cannot send the
  * key), as server-sent events: each event's `data` handed on as it comes,
- * reconnecting after the stream ends or fails, until the key is refused.
+ * reconnecting after the stream ends, fails or goes silent, until the key is refused.
  */
 import { type Connection, describe, failureOf, type GatewayEvent, headersOf } from "./Api.js"
 
@@ -55,9 +55,17 @@ export interface Listener {
 }
 
 /**
+ * How long an open stream may send nothing before it is given up: three of
+ * the gateway's 15 s keep-alive comments. A connection whose peer vanished
+ * without closing it (a host powered off, a NAT or proxy that dropped it)
+ * never ends nor fails on its own.
+ */
+export const silenceMs = 45_000
+
+/**
  * Follow `/v1/events` until `stop`: every event to `onEvent`; after the
- * stream ends or fails, wait `retryMs` and connect again; after a refusal of
- * the key, stop.
+ * stream ends or fails, or sends nothing for `silenceMs`, wait `retryMs`
+ * and connect again; after a refusal of the key, stop.
  */
 export const follow = (
   connection: Connection,
@@ -69,9 +77,22 @@ export const follow = (
   let controller: AbortController | undefined
   let retry: unknown
   const connect = async () => {
-    controller = new AbortController()
+    const own = new AbortController()
+    controller = own
     let why = "the stream ended"
     let refused = false
+    // Armed while the stream is open, again at each read: when it fires, the stream is given up.
+    let silent = false
+    let ended = false
+    let watch: unknown
+    const rearm = () => {
+      if (watch !== undefined) timers.clearTimeout(watch as never)
+      watch = timers.setTimeout(() => {
+        if (ended) return
+        silent = true
+        own.abort()
+      }, silenceMs)
+    }
     try {
       const response = await connection.fetch(connection.base + "/v1/events", { headers: headersOf(connection), signal: controller.signal })
       if (!response.ok || response.body === null) {
@@ -79,6 +100,7 @@ export const follow = (
         refused = response.status === 401 || response.status === 403
       } else {
         listener.onState(true)
+        rearm()
         const feed = parser((data) => {
           try {
             const event = JSON.parse(data) as GatewayEvent
@@ -93,12 +115,15 @@ export const follow = (
         for (;;) {
           const { done, value } = await reader.read()
           if (done) break
+          rearm()
           feed(decoder.decode(value, { stream: true }))
         }
       }
     } catch (error) {
-      why = error instanceof Error ? error.message : String(error)
+      why = silent ? `no data from the gateway for ${silenceMs / 1000} s` : error instanceof Error ? error.message : String(error)
     }
+    ended = true
+    if (watch !== undefined) timers.clearTimeout(watch as never)
     if (stopped) return
     listener.onState(false, why, !refused)
     if (refused) return

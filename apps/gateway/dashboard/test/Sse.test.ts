@@ -24,16 +24,23 @@ describe("the dashboard's SSE parser", () => {
 })
 
 describe("the dashboard's event subscription", () => {
-  /** A `fetch` answering each call with the next of `replies` (a status and body, or a network failure), and timers run by hand. */
-  const harness = (replies: ReadonlyArray<{ readonly status: number; readonly body: string } | "down">) => {
+  /**
+   * A `fetch` answering each call with the next of `replies` (a status and
+   * body, or a network failure; or a response made by `reply`), and timers run by hand.
+   */
+  const harness = (
+    replies: ReadonlyArray<{ readonly status: number; readonly body: string } | "down">,
+    reply?: (init: RequestInit | undefined) => Response
+  ) => {
     const calls: Array<string> = []
     const pending: Array<{ readonly f: () => void; readonly ms: number }> = []
     const states: Array<{ readonly open: boolean; readonly why: string | undefined; readonly retrying: boolean }> = []
-    const fetch = (async (input: string | URL | Request) => {
-      const reply = replies[Math.min(calls.length, replies.length - 1)]!
+    const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      const next = replies[Math.min(calls.length, replies.length - 1)]
       calls.push(String(input))
-      if (reply === "down") throw new TypeError("Failed to fetch")
-      return new Response(reply.body, { status: reply.status, headers: { "content-type": "application/json" } })
+      if (reply !== undefined) return reply(init)
+      if (next === "down") throw new TypeError("Failed to fetch")
+      return new Response(next!.body, { status: next!.status, headers: { "content-type": "application/json" } })
     }) as typeof globalThis.fetch
     const subscription = follow(
       { base: "http://gateway", fetch, key: () => "a-key" },
@@ -64,6 +71,37 @@ describe("the dashboard's event subscription", () => {
     expect(calls).toHaveLength(2)
     expect(states.at(-1)).toEqual({ open: false, why: "503: shutting down", retrying: true })
     expect(pending).toHaveLength(1)
+    subscription.stop()
+  })
+
+  it("gives the stream up and reconnects once nothing arrived for three keep-alive intervals (a gateway gone without closing the connection)", async () => {
+    const encoder = new TextEncoder()
+    // Each stream says `: connected`, then nothing ever again, as a connection whose peer vanished
+    // (a host powered off, a NAT that forgot it): no close, no error. Aborting the fetch errors its body, as `fetch` does.
+    const silentStream = (init: RequestInit | undefined) =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start: (controller) => {
+            controller.enqueue(encoder.encode(": connected\n\n"))
+            init?.signal?.addEventListener("abort", () => controller.error(new DOMException("This operation was aborted", "AbortError")))
+          }
+        }),
+        { status: 200, headers: { "content-type": "text/event-stream" } }
+      )
+    const { calls, pending, settle, states, subscription } = harness([], silentStream)
+    await settle()
+    expect(states).toEqual([{ open: true, why: undefined, retrying: true }])
+    // The watch on the silent stream (the last armed: the timers here are never cleared).
+    const watch = pending.at(-1)
+    expect(watch?.ms).toBe(45_000)
+    pending.length = 0
+    watch!.f()
+    await settle()
+    expect(states.at(-1)).toEqual({ open: false, why: "no data from the gateway for 45 s", retrying: true })
+    expect(pending.map((p) => p.ms)).toEqual([5_000])
+    pending.shift()!.f()
+    await settle()
+    expect(calls).toHaveLength(2)
     subscription.stop()
   })
 })

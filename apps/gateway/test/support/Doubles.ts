@@ -19,7 +19,7 @@ import { type Provider, Providers } from "@modelgate/core/Provider"
 import type { ChatChunk, ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { ModelNotFound } from "@modelgate/domain/Errors"
 import { ModelMetadata, Pricing, RateLimits } from "@modelgate/domain/Model"
-import { ConfigProvider, Effect, Layer, Stream } from "effect"
+import { ConfigProvider, Deferred, Effect, Layer, Stream } from "effect"
 import * as Http from "node:http"
 import * as HttpApp from "../../src/HttpApp.js"
 
@@ -106,6 +106,17 @@ export const echoGateway: Gateway["Type"] = Gateway.of({
       chunks: Stream.make(chunk("echo: "), chunk(lastText(request), true), chunk(undefined))
     })
 })
+
+/** A gateway whose answers wait for `release`; `started` completes when a request arrives (streams echo). */
+export const heldGateway = (started: Deferred.Deferred<void>, release: Deferred.Deferred<void>): Gateway["Type"] =>
+  Gateway.of({
+    complete: (_request, _r, options) =>
+      Deferred.succeed(started, undefined).pipe(
+        Effect.zipRight(Deferred.await(release)),
+        Effect.as({ response: response("finished"), meta: meta(options?.requestId) })
+      ),
+    stream: echoGateway.stream
+  })
 
 /** The text of the last message. */
 export const lastText = (request: ChatRequest): string => {
