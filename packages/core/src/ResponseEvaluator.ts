@@ -3,14 +3,18 @@
  * quality alerts; switch recommendations the selector reads.
  *
  * When `evaluator.enabled` is false nothing is computed, stored or published.
- * Otherwise every answer gets a QualityScoreRecord (offered to the RecordSink);
+ * Otherwise every answer a model gave (the gateway's: a complete answer, or a
+ * stream that ended with its finish reason and the provider's usage; a cache
+ * hit is not scored again) gets a QualityScoreRecord (offered to the RecordSink);
  * a score below `lowQualityThreshold` publishes `LowQualityResponse`, and
  * `switchAfterLowScores` low scores for one model and task type within
  * `switchWindowMs` publish `ModelSwitchRecommended` (once per episode).
  * While recommended, `penalty` is 1 right after the last low score and falls
  * linearly to 0 over `switchWindowMs`; a good score ends the episode at once
  * (penalty 0, low scores forgotten). Low scores are counted within the window,
- * not only consecutive ones. Heuristics: `ResponseEvaluator/Heuristics.ts`.
+ * not only consecutive ones; one while a switch is recommended only renews it
+ * (the track keeps no more than `switchAfterLowScores` of them). Heuristics:
+ * `ResponseEvaluator/Heuristics.ts`.
  * Tracks whose window has passed are dropped (`ResponseEvaluator/Tracks.ts`):
  * task types named by requests do not pile up. A model the registry removes
  * (with `ModelRegistry` in the context) loses its tracks at once: an answer
@@ -33,7 +37,7 @@ import { followRemovals } from "./internal/followRemovals.js"
 import { ModelRegistry } from "./ModelRegistry.js"
 import { RecordSink } from "./RecordSink.js"
 import * as Heuristics from "./ResponseEvaluator/Heuristics.js"
-import { trackKey, Tracks } from "./ResponseEvaluator/Tracks.js"
+import { noteLow, trackKey, Tracks, windowed } from "./ResponseEvaluator/Tracks.js"
 
 export { Heuristics }
 
@@ -102,11 +106,7 @@ export const make = Effect.gen(function* () {
     const key = trackKey(input.model, input.taskType)
     const known = tracks.get(key)
     const track = known ?? { lows: [], recommendedAt: undefined }
-    track.lows = track.lows.filter((at) => at > now - config.switchWindowMs)
-    if (track.agentTypes !== undefined) {
-      for (const [agentType, at] of track.agentTypes) if (at <= now - config.switchWindowMs) track.agentTypes.delete(agentType)
-    }
-    if (track.recommendedAt !== undefined && now - track.recommendedAt >= config.switchWindowMs) track.recommendedAt = undefined
+    windowed(track, now, config.switchWindowMs)
     if (!lowQuality) {
       if (track.recommendedAt !== undefined) {
         tracks.delete(key)
@@ -120,30 +120,22 @@ export const make = Effect.gen(function* () {
     }
     // An answer in flight when the registry removed its model is announced, but opens no track.
     const tracked = known !== undefined || !removals.gone(input.model)
-    if (tracked) {
-      track.lows.push(now)
-      if (input.agentType !== undefined) (track.agentTypes ??= new Map()).set(input.agentType, now)
-      tracks.set(key, track, now, config.switchWindowMs)
-    }
+    const recommended = tracked && noteLow(track, now, input.agentType, config.switchAfterLowScores)
+      ? ModelSwitchRecommended.make({
+        at: now,
+        model: input.model,
+        ...taskType,
+        lowScores: track.lows.length,
+        windowMs: config.switchWindowMs,
+        agentTypes: [...(track.agentTypes?.keys() ?? [])]
+      })
+      : undefined
+    if (tracked) tracks.set(key, track, now, config.switchWindowMs)
     yield* events.publish(LowQualityResponse.make({ at: now, requestId: input.requestId, agentType: input.agentType, model: input.model, ...taskType, score: scores.score }))
-    if (!tracked) {
-      return Option.some(record)
-    } else if (track.recommendedAt !== undefined) {
-      track.recommendedAt = now
-    } else if (track.lows.length >= config.switchAfterLowScores) {
-      track.recommendedAt = now
-      yield* events.publish(
-        ModelSwitchRecommended.make({
-          at: now,
-          model: input.model,
-          ...taskType,
-          lowScores: track.lows.length,
-          windowMs: config.switchWindowMs,
-          agentTypes: [...(track.agentTypes?.keys() ?? [])]
-        })
-      )
+    if (recommended !== undefined) {
+      yield* events.publish(recommended)
       yield* Effect.logWarning(`quality of ${input.model} is low: switch recommended`).pipe(
-        Effect.annotateLogs({ taskType: input.taskType ?? "(none)", lowScores: track.lows.length })
+        Effect.annotateLogs({ taskType: input.taskType ?? "(none)", lowScores: recommended.lowScores })
       )
     }
     return Option.some(record)

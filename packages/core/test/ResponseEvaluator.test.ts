@@ -139,6 +139,26 @@ describe("ResponseEvaluator", () => {
       assert.strictEqual(yield* evaluator.penalty("m", undefined), 0)
     }))
 
+  it.scoped("bad answers while a switch is recommended keep it at full penalty; once it has faded, a new one takes as many fresh low scores", () =>
+    Effect.gen(function* () {
+      const { answer, evaluator, published } = yield* setup({ enabled: true, switchAfterLowScores: 3, switchWindowMs: 60_000 })
+      const qa = (agentType: string) => ({ model: "m", taskType: "qa", agentType })
+      for (let i = 0; i < 3; i++) yield* answer(bad, qa("first"))
+      for (let i = 0; i < 100; i++) {
+        yield* TestClock.adjust(1_000)
+        yield* answer(bad, qa(`during-${i}`))
+        assert.strictEqual(yield* evaluator.penalty("m", "qa"), 1)
+      }
+      yield* TestClock.adjust(60_000)
+      assert.strictEqual(yield* evaluator.penalty("m", "qa"), 0)
+      yield* answer(bad, qa("second"))
+      yield* answer(bad, qa("second"))
+      assert.strictEqual(yield* evaluator.penalty("m", "qa"), 0, "two fresh low scores are not three")
+      yield* answer(bad, qa("second"))
+      const recommended = (yield* published).filter((e) => e._tag === "ModelSwitchRecommended")
+      assert.deepStrictEqual(recommended.map((e) => e._tag === "ModelSwitchRecommended" ? [e.lowScores, e.agentTypes] : []), [[3, ["first"]], [3, ["second"]]])
+    }))
+
   it.effect("layerDisabled never scores", () =>
     Effect.gen(function* () {
       const evaluator = yield* ResponseEvaluator.ResponseEvaluator

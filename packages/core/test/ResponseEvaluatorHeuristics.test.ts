@@ -70,6 +70,20 @@ describe("relevance", () => {
     assert.strictEqual(Heuristics.stem("cities"), Heuristics.stem("city"))
     assert.strictEqual(Heuristics.stem("running"), Heuristics.stem("run"))
   })
+
+  it("reads Chinese, Japanese and Thai, written without spaces, by pairs of characters", () => {
+    // The right answer in the prompt's own language covers its terms, as in English; an answer about something else does not.
+    assert.strictEqual(Heuristics.relevance(ask("法国的首都是哪里？"), reply("法国的首都是巴黎。")), 1)
+    assert.strictEqual(Heuristics.relevance(ask("日本の首都はどこですか？"), reply("日本の首都は東京です。")), 1)
+    assert.strictEqual(Heuristics.relevance(ask("ประเทศไทยมีเมืองหลวงชื่ออะไร"), reply("เมืองหลวงของประเทศไทยคือกรุงเทพมหานคร")), 1)
+    assert.isBelow(Heuristics.relevance(ask("法国的首都是哪里？"), reply("香蕉是黄色的水果。")), 0.2)
+    // A Chinese answer cut by the token limit scores as the English one does, not lower.
+    const english = Heuristics.evaluate(capital, reply("Paris is the capital", "length"), { completeness: 0.4, relevance: 0.3, coherence: 0.3 })
+    const chinese = Heuristics.evaluate(ask("法国的首都是哪里？"), reply("法国的首都是", "length"), { completeness: 0.4, relevance: 0.3, coherence: 0.3 })
+    assert.strictEqual(chinese.score, english.score)
+    // Words in spaced scripts inside such text are still words.
+    assert.isTrue(Heuristics.keyTerms("用PostgreSQL做复制").has("postgresql"))
+  })
 })
 
 describe("coherence", () => {

@@ -9,7 +9,7 @@ import * as GatewayConfig from "@modelgate/core/GatewayConfig"
 import { GatewayConfigData } from "@modelgate/core/GatewayConfigSchema"
 import * as RecordSink from "@modelgate/core/RecordSink"
 import * as ResponseEvaluator from "@modelgate/core/ResponseEvaluator"
-import { trackKey, Tracks } from "@modelgate/core/ResponseEvaluator/Tracks"
+import { noteLow, type Track, trackKey, Tracks, windowed } from "@modelgate/core/ResponseEvaluator/Tracks"
 import type { GatewayEvent } from "@modelgate/domain/Events"
 import { Context, Effect, Layer, Ref, Schema, Stream, TestClock } from "effect"
 import { reply, request } from "./ResponseEvaluatorFixtures.js"
@@ -32,6 +32,21 @@ describe("ResponseEvaluator tracks", () => {
     tracks.set(trackKey("m", "other"), { lows: [1_200], recommendedAt: undefined }, 1_200, 1_000)
     tracks.set(trackKey("m", "third"), { lows: [1_300], recommendedAt: undefined }, 1_300, 1_000)
     assert.strictEqual(tracks.get(trackKey("m", "qa"))?.recommendedAt, 500)
+  })
+
+  it("a model that keeps answering badly while a switch is recommended keeps a track of constant size (each request's work stays small)", () => {
+    const windowMs = 600_000
+    const track: Track = { lows: [], recommendedAt: undefined }
+    const starts: Array<number> = []
+    // 100 low answers a second for the whole window, each from another agent type (any client may name one).
+    for (let now = 0; now < windowMs; now += 10) {
+      windowed(track, now, windowMs)
+      if (noteLow(track, now, `agent-${now}`, 5)) starts.push(now)
+    }
+    assert.deepStrictEqual(starts, [40], "one recommendation, at the fifth low score")
+    assert.strictEqual(track.recommendedAt, windowMs - 10, "renewed by every low score")
+    assert.isAtMost(track.lows.length, 5)
+    assert.isAtMost(track.agentTypes?.size ?? 0, 5)
   })
 
   it.scoped("after 2,000 task types scored low once, a switch is still recommended for the one that keeps scoring low", () =>

@@ -7,7 +7,8 @@
  *   (a detailed ask expects 40+ words; "list 5 ..." expects 5 items), tool-call
  *   arguments that are valid JSON;
  * - relevance: share of the prompt's key terms (stop words removed, crude
- *   stemming) found in the answer; half of them is full marks;
+ *   stemming; pairs of characters in Chinese, Japanese and Thai, written
+ *   without spaces) found in the answer; half of them is full marks;
  * - coherence: repeated word trigrams, unbalanced code fences, an answer that
  *   stops mid-sentence, and invalid JSON when `response_format` asked for JSON.
  */
@@ -36,8 +37,8 @@ const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
 /** Whether `text` is valid JSON. */
 export const isJson = (text: string): boolean => Either.isRight(decodeJson(text))
 
-/** Lower-case words (letters and digits, every script). */
-export const words = (text: string): Array<string> => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
+/** Lower-case words (letters, their combining marks and digits, every script). */
+export const words = (text: string): Array<string> => text.toLowerCase().match(/[\p{L}\p{M}\p{N}]+/gu) ?? []
 
 /** A crude English stem (plurals, -ing, -ed, -ly, doubled consonant, final e): "hiking" and "hike" meet. */
 export const stem = (word: string): string => {
@@ -55,9 +56,42 @@ export const stem = (word: string): string => {
   return s
 }
 
-/** The key terms of `text`: stems of words of 3+ characters (and numbers) that are not stop words. */
-export const keyTerms = (text: string): Set<string> =>
-  new Set(words(text).filter((w) => !stopWords.has(w) && (w.length >= 3 || /^\p{N}+$/u.test(w))).map(stem))
+/** Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer, Burmese). */
+const unspacedLetters = "\\p{sc=Han}\\p{sc=Hiragana}\\p{sc=Katakana}\\p{sc=Thai}\\p{sc=Lao}\\p{sc=Khmer}\\p{sc=Myanmar}\u30fc\u3005"
+const unspaced = new RegExp(`[${unspacedLetters}]`, "u")
+const unspacedRuns = new RegExp(`([${unspacedLetters}]+)`, "u")
+
+const addWordTerm = (terms: Set<string>, word: string): void => {
+  if (!stopWords.has(word) && (word.length >= 3 || /^\p{N}+$/u.test(word))) terms.add(stem(word))
+}
+
+/** A run of an unspaced script as terms: its pairs of characters (a lone character itself). */
+const addRunTerms = (terms: Set<string>, run: string): void => {
+  const chars = Array.from(run)
+  if (chars.length === 1) terms.add(run)
+  for (let i = 0; i + 1 < chars.length; i++) terms.add(chars[i]! + chars[i + 1]!)
+}
+
+/**
+ * The key terms of `text`: stems of words of 3+ characters (and numbers) that
+ * are not stop words; text in a script written without spaces (Chinese,
+ * Japanese, Thai) gives its pairs of characters, as it has no words to split.
+ */
+export const keyTerms = (text: string): Set<string> => {
+  const terms = new Set<string>()
+  for (const word of words(text)) {
+    if (!unspaced.test(word)) {
+      addWordTerm(terms, word)
+      continue
+    }
+    for (const part of word.split(unspacedRuns)) {
+      if (part === "") continue
+      if (unspaced.test(part)) addRunTerms(terms, part)
+      else addWordTerm(terms, part)
+    }
+  }
+  return terms
+}
 
 const textOf = (content: unknown): string => {
   if (typeof content === "string") return content

@@ -8,7 +8,7 @@
 
 /** One model and task type's low scores. */
 export interface Track {
-  /** Times of low scores within the window, oldest first. */
+  /** Times of low scores within the window, oldest first (none kept while a recommendation holds: see `noteLow`). */
   lows: Array<number>
   /** Time of the low score that started the current recommendation (undefined when none). */
   recommendedAt: number | undefined
@@ -18,6 +18,39 @@ export interface Track {
 
 /** The key of a model and task type. */
 export const trackKey = (model: string, taskType: string | undefined): string => `${model}\u0000${taskType ?? ""}`
+
+/** Drop from `track` what has left the window ending at `now`: its low scores, its agent types, its recommendation. */
+export const windowed = (track: Track, now: number, windowMs: number): void => {
+  const cutoff = now - windowMs
+  if (track.lows.length > 0) track.lows = track.lows.filter((at) => at > cutoff)
+  if (track.agentTypes !== undefined) {
+    for (const [agentType, at] of track.agentTypes) if (at <= cutoff) track.agentTypes.delete(agentType)
+  }
+  if (track.recommendedAt !== undefined && now - track.recommendedAt >= windowMs) track.recommendedAt = undefined
+}
+
+/**
+ * Note a low score at `now` (of `agentType`, when the request named one) on
+ * `track`, already `windowed`. Answers whether it starts a switch
+ * recommendation: the window now holds `switchAfter` low scores and none was
+ * recommended. A low score while one holds only renews it: its time and
+ * agent type are not kept (the recommendation ends at a good score, or when
+ * no low score came for a window, and then every low score before it has
+ * left the window too), so the track stays as small as `switchAfter` however
+ * many bad answers the model gives meanwhile, and so does each request's
+ * work on it.
+ */
+export const noteLow = (track: Track, now: number, agentType: string | undefined, switchAfter: number): boolean => {
+  if (track.recommendedAt !== undefined) {
+    track.recommendedAt = now
+    return false
+  }
+  track.lows.push(now)
+  if (agentType !== undefined) (track.agentTypes ??= new Map()).set(agentType, now)
+  if (track.lows.length < switchAfter) return false
+  track.recommendedAt = now
+  return true
+}
 
 /** Whether `track` still says something at `now`: a low score or a recommendation within `windowMs`. */
 const live = (track: Track, now: number, windowMs: number): boolean => {
