@@ -1,7 +1,7 @@
 /**
  * What `modelgate serve` reads of the OpenTelemetry environment
- * (`cli/Tracing.ts`): which collector URL, protocol, headers, service name
- * and export delay; when tracing is off; and that a setting that cannot work
+ * (`cli/Tracing.ts`): which collector URL, protocol, headers, service name,
+ * export delay and timeout; when tracing is off; and that a setting that cannot work
  * is an error naming the variable without quoting a value.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -92,6 +92,17 @@ describe("tracing settings from the environment", () => {
       assert.include(delay, "OTEL_BSP_SCHEDULE_DELAY")
       const exporter = yield* failure({ ...endpoint, OTEL_TRACES_EXPORTER: "zipkin" })
       assert.include(exporter, "OTEL_TRACES_EXPORTER")
+    }))
+
+  it.effect("the export timeout: 10 s, else OTEL_EXPORTER_OTLP_TIMEOUT, the traces one winning", () =>
+    Effect.gen(function* () {
+      const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" }
+      assert.strictEqual((yield* settings(endpoint))?.exportTimeoutMs, 10_000, "OpenTelemetry's default")
+      assert.strictEqual((yield* settings({ ...endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: "30000" }))?.exportTimeoutMs, 30_000)
+      const both = yield* settings({ ...endpoint, OTEL_EXPORTER_OTLP_TIMEOUT: "30000", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "2500" })
+      assert.strictEqual(both?.exportTimeoutMs, 2_500)
+      const bad = yield* failure({ ...endpoint, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "10s" })
+      assert.include(bad, "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
     }))
 
   it.effect("the sampler: parent-based always-on by default; OpenTelemetry's samplers and ratio", () =>

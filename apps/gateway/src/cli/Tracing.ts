@@ -8,7 +8,8 @@
  * vendor's key: read as `Redacted`, and redacted in the exporter's own
  * logs), `OTEL_SERVICE_NAME` (else `service.name` of
  * `OTEL_RESOURCE_ATTRIBUTES`, else `modelgate`) and `OTEL_BSP_SCHEDULE_DELAY`
- * (ms between exports, 5000), `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`
+ * (ms between exports, 5000), `OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT` (ms an
+ * export waits for the collector, 10000), `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`
  * (which calls: `parentbased_always_on`, the default, `always_on`,
  * `always_off`, `traceidratio`, `parentbased_always_off`,
  * `parentbased_traceidratio`, with the ratio as the argument; a call whose
@@ -23,8 +24,9 @@
  * server span (`http/ChatSpan.ts`) with the gateway's `Gateway.complete` /
  * `Gateway.stream` span, its attempts and their provider HTTP calls under
  * it; nothing else is traced. The trace context is not passed on to the
- * providers (no `traceparent` to OpenAI). A collector that fails loses the
- * spans of the next minute (the exporter pauses), never a request; it is
+ * providers (no `traceparent` to OpenAI). A collector that fails, or does
+ * not answer within the timeout, loses the spans of the next minute (the
+ * exporter pauses), never a request, and holds at most four exports; it is
  * logged once, and so is its recovery (`TraceExportWatch.ts`).
  *
  * A setting that cannot work is a `ConfigError` naming the variable, never
@@ -35,7 +37,7 @@ import * as OtlpTracer from "@effect/opentelemetry/OtlpTracer"
 import { Headers, HttpClient } from "@effect/platform"
 import { ConfigError } from "@modelgate/domain/Errors"
 import * as ChatSpan from "../http/ChatSpan.js"
-import { Config, Effect, Layer, Option, Redacted } from "effect"
+import { Config, Duration, Effect, Layer, Option, Redacted } from "effect"
 import * as TraceExportWatch from "./TraceExportWatch.js"
 import { version } from "./Version.js"
 
@@ -47,6 +49,8 @@ export interface TracingSettings {
   readonly headers: ReadonlyArray<readonly [string, Redacted.Redacted<string>]>
   readonly serviceName: string
   readonly exportIntervalMs: number
+  /** How long one export waits for the collector's answer before its spans are dropped. */
+  readonly exportTimeoutMs: number
   readonly sampling: ChatSpan.Sampling
 }
 
@@ -148,13 +152,21 @@ const serviceName = Effect.flatMap(variable("OTEL_SERVICE_NAME"), (name) =>
       return "modelgate"
     }))
 
-const exportIntervalMs = Effect.flatMap(variable("OTEL_BSP_SCHEDULE_DELAY"), (value) => {
-  if (Option.isNone(value)) return Effect.succeed(5_000)
-  const ms = Number(value.value)
-  return Number.isInteger(ms) && ms >= 1 && ms <= 3_600_000
-    ? Effect.succeed(ms)
-    : Effect.fail(invalid("OTEL_BSP_SCHEDULE_DELAY", `expected whole milliseconds from 1 to 3600000, got "${value.value}"`))
-})
+/** Whole milliseconds from 1 to an hour in the first of `names` that is set, else `fallback`. */
+const milliseconds = (names: ReadonlyArray<string>, fallback: number) =>
+  Effect.flatMap(firstOf(names), (found): Effect.Effect<number, ConfigError> => {
+    if (Option.isNone(found)) return Effect.succeed(fallback)
+    const { name, value } = found.value
+    const ms = Number(value)
+    return Number.isInteger(ms) && ms >= 1 && ms <= 3_600_000
+      ? Effect.succeed(ms)
+      : Effect.fail(invalid(name, `expected whole milliseconds from 1 to 3600000, got "${value}"`))
+  })
+
+const exportIntervalMs = milliseconds(["OTEL_BSP_SCHEDULE_DELAY"], 5_000)
+
+/** How long an export waits for the collector: OpenTelemetry's variables, 10 s by default. */
+const exportTimeoutMs = milliseconds(["OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"], 10_000)
 
 const samplers = ["parentbased_always_on", "always_on", "always_off", "traceidratio", "parentbased_always_off", "parentbased_traceidratio"]
 
@@ -193,7 +205,7 @@ export const settingsFromEnv: Effect.Effect<Option.Option<TracingSettings>, Conf
       Option.isNone(url)
         ? Effect.succeedNone
         : Effect.map(
-          Effect.all({ protocol, headers, serviceName, exportIntervalMs, sampling }),
+          Effect.all({ protocol, headers, serviceName, exportIntervalMs, exportTimeoutMs, sampling }),
           (rest): Option.Option<TracingSettings> => Option.some({ url: url.value, ...rest })
         )))
 
@@ -204,7 +216,7 @@ export const settingsFromEnv: Effect.Effect<Option.Option<TracingSettings>, Conf
  */
 export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<never> => {
   if (Option.isNone(settings)) return Layer.setTracerEnabled(false)
-  const { exportIntervalMs, protocol, sampling, serviceName, url } = settings.value
+  const { exportIntervalMs, exportTimeoutMs, protocol, sampling, serviceName, url } = settings.value
   const names = settings.value.headers.map(([name]) => name)
   const where = new URL(url)
   // Origin and path only: a URL's credentials or query (a token) are not shown.
@@ -216,7 +228,7 @@ export const layer = (settings: Option.Option<TracingSettings>): Layer.Layer<nev
     exportInterval: exportIntervalMs
   }).pipe(
     Layer.provide(protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf),
-    Layer.provide(TraceExportWatch.layer(shown)),
+    Layer.provide(TraceExportWatch.layer(shown, Duration.millis(exportTimeoutMs))),
     Layer.locallyWith(Headers.currentRedactedNames, (redacted) => [...redacted, ...names])
   )
   const announced = Layer.effectDiscard(Effect.logInfo(`traces: OTLP ${protocol} to ${shown} as ${serviceName}`))

@@ -2,7 +2,8 @@
  * The server span of a chat call, while the tracer is on (`modelgate serve`
  * with an OTLP endpoint, or an embedder's own Tracer): named
  * `chat <model>` as OpenTelemetry's GenAI conventions name a chat call,
- * parented to the client's `traceparent` / `b3` header when it sent one, and
+ * parented to the client's `traceparent` / `b3` header when it sent a valid
+ * one (`TraceContext.ts`; a malformed one is ignored), and
  * covering the whole answer (a stream until its last event). Its attributes
  * follow those conventions (`gen_ai.*`: the model asked for and the one that
  * answered, the provider, the tokens, the finish reasons) with the gateway's
@@ -25,7 +26,6 @@
  * sampler's ratio; an untraced call opens no span at all (its cost is nil).
  */
 import type { Headers } from "@effect/platform"
-import { HttpTraceContext } from "@effect/platform"
 import type { AnswerMeta, FailureMeta, StreamAnswer } from "@modelgate/core/Gateway"
 import { genAiProvider } from "@modelgate/core/Gateway/AttemptSpan"
 import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
@@ -33,6 +33,7 @@ import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Data, Effect, FiberRef, Option, type Tracer } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import type { ApiError } from "./ApiError.js"
+import * as TraceContext from "./TraceContext.js"
 
 /**
  * Which calls are traced (OpenTelemetry's samplers): with `parentBased`, a
@@ -73,10 +74,10 @@ const root: Traced = { parent: undefined }
 /** Whether a call with `headers` is traced under `sampling`, and in which trace; undefined: not traced. */
 export const decide = (sampling: Sampling | undefined, headers: Headers.Headers): Traced | undefined => {
   if (sampling === undefined || (sampling.ratio <= 0 && !sampling.parentBased)) return undefined
-  const parent = HttpTraceContext.fromHeaders(headers)
-  if (Option.isSome(parent) && sampling.parentBased) return parent.value.sampled ? { parent: parent.value } : undefined
+  const parent = TraceContext.fromHeaders(headers)
+  if (parent !== undefined && sampling.parentBased) return parent.sampled ? { parent } : undefined
   if (sampling.ratio < 1 && Math.random() >= sampling.ratio) return undefined
-  return Option.isSome(parent) ? { parent: parent.value } : root
+  return parent !== undefined ? { parent } : root
 }
 
 /** Inside a traced call: a stream that broke after its first byte, failing its span (the answer was written). */
