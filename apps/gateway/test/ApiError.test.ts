@@ -93,6 +93,20 @@ describe("ApiError", () => {
     assert.notProperty(errorHeaders(untimed), "retry-after")
   })
 
+  it("a known wait is sent as Retry-After in whole seconds rounded up (never 0) and exactly as retry-after-ms", () => {
+    const headersFor = (retryAfterMs: number) => {
+      const h = errorHeaders(fromGatewayError(new RateLimitExceeded({ model: "x", dimension: "requests", retryAfterMs })))
+      return [h["retry-after"], h["retry-after-ms"]]
+    }
+    assert.deepStrictEqual(headersFor(2_500), ["3", "2500"])
+    assert.deepStrictEqual(headersFor(3_000), ["3", "3000"])
+    assert.deepStrictEqual(headersFor(200), ["1", "200"], "a sub-second wait: 1 s, its milliseconds exact")
+    assert.deepStrictEqual(headersFor(0.4), ["1", "1"], "a wait under a millisecond is still one")
+    assert.deepStrictEqual(headersFor(0), ["1", "1"], "never 0: a known wait")
+    const untimed = errorHeaders(fromGatewayError(new QueueTimeout({ waitedMs: 5_000, reason: "b unavailable" })))
+    assert.notProperty(untimed, "retry-after-ms")
+  })
+
   it("keeps retry hints and the provider's parameter", () => {
     assert.strictEqual(fromGatewayError(new RateLimitExceeded({ model: "x", dimension: "requests", retryAfterMs: 1_500 })).retryAfterMs, 1_500)
     assert.strictEqual(fromGatewayError(new P.BadRequest({ ...common, param: "tools" })).param, "tools")

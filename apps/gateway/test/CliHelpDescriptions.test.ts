@@ -41,10 +41,13 @@ describe("option help", () => {
       assert.include(by, "what the costs are grouped by (default: model)")
     }))
 
-  it.effect("costs --help: --since names its forms and its default", () =>
+  it.effect("costs --help: --since names its forms, that it is included and the range runs up to now, and its default", () =>
     Effect.gen(function* () {
       const since = section(yield* help("costs"), "--since")
-      assert.include(since, "start of the range: 30m, 24h, 7d, an ISO date (UTC unless it names a zone) or epoch ms (default: 24h)")
+      assert.include(
+        since,
+        "start of the range, included (the range runs up to now): 30m, 24h, 7d, an ISO date (its midnight; UTC unless it names a zone) or epoch ms (default: 24h)"
+      )
     }))
 
   it.effect("keys new --help: --rpm is described as an integer, with its own description", () =>

@@ -58,6 +58,9 @@ const allowsApp = (url: string) =>
       assert.strictEqual(answer.headers["access-control-allow-origin"], app, `stream: ${stream}`)
       assert.include(answer.headers["access-control-expose-headers"], "x-modelgate-model")
       assert.include(answer.headers["access-control-expose-headers"], "x-request-id")
+      // The retry hints a browser's SDK waits on (Retry-After, retry-after-ms, x-should-retry).
+      assert.include(answer.headers["access-control-expose-headers"], "retry-after-ms")
+      assert.include(answer.headers["access-control-expose-headers"], "x-should-retry")
     }
     const denied = yield* chat(url, { origin: app, authorization: "Bearer wrong" })
     assert.strictEqual(denied.status, 401)

@@ -5,6 +5,10 @@
  * and its value. Before, both were taken: an inverted range answered empty
  * metrics (as if nothing happened), and `from=999…9` answered 200 with
  * `"from": null` in the echoed filter, the filter silently unreadable.
+ * `to` is exclusive; a date alone as `to` (`2026-01-31`) includes that whole
+ * day (the range ends at the next midnight UTC), as `from=2026-01-01&to=2026-01-31`
+ * is meant: all of January. Before, it ended at the day's first instant and
+ * left the 31st out.
  */
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -39,6 +43,22 @@ describe("metrics and costs query range", () => {
         assert.strictEqual((yield* request("/v1/metrics?from=1700000000000&to=1700000000000", { headers: admin })).status, 200)
         assert.deepStrictEqual(seen.metrics, { from: 1_700_000_000_000, to: 1_700_000_000_000 })
         assert.strictEqual((yield* request("/v1/metrics?from=24h", { headers: admin })).status, 200)
+      }))
+
+    it.effect("a date alone as 'to' includes that whole day; a time, epoch ms or a span is the exclusive end itself", () =>
+      Effect.gen(function* () {
+        const costs = yield* request("/admin/costs?from=2026-01-01&to=2026-01-31&by=none", { headers: admin })
+        assert.strictEqual(costs.status, 200, costs.text)
+        assert.deepStrictEqual(seen.costs, { from: Date.UTC(2026, 0, 1), to: Date.UTC(2026, 1, 1), groupBy: "none" }, "all of January")
+        assert.strictEqual(costs.json.to, Date.UTC(2026, 1, 1), "the answer echoes the end it used")
+        assert.strictEqual((yield* request("/admin/costs?from=2026-01-31&to=2026-01-31", { headers: admin })).status, 200)
+        assert.deepStrictEqual([seen.costs?.from, seen.costs?.to], [Date.UTC(2026, 0, 31), Date.UTC(2026, 1, 1)], "one day")
+        assert.strictEqual((yield* request("/v1/metrics?to=2026-12-31", { headers: admin })).status, 200)
+        assert.deepStrictEqual(seen.metrics, { to: Date.UTC(2027, 0, 1) }, "the same on /v1/metrics, across a year's end")
+        assert.strictEqual((yield* request("/admin/costs?to=2026-01-31T00:00", { headers: admin })).status, 200)
+        assert.strictEqual(seen.costs?.to, Date.UTC(2026, 0, 31), "a time is the end itself")
+        assert.strictEqual((yield* request(`/admin/costs?to=${Date.UTC(2026, 0, 31)}`, { headers: admin })).status, 200)
+        assert.strictEqual(seen.costs?.to, Date.UTC(2026, 0, 31), "epoch ms is the end itself")
       }))
 
     it.effect("an instant out of any date's range is a 400 naming the parameter and the value", () =>

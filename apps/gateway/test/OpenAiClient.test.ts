@@ -136,6 +136,8 @@ describe("openai client", () => {
       assert.instanceOf(error, OpenAI.RateLimitError)
       assert.strictEqual(error.status, 429)
       assert.strictEqual(error.headers.get("retry-after"), "3")
+      // The exact wait, which the openai client waits out in preference to Retry-After.
+      assert.strictEqual(error.headers.get("retry-after-ms"), "2500")
       assert.include(error.message, "gpt-test")
     }).pipe(Effect.provide(serverLayer(failing(new RateLimitExceeded({ model: "gpt-test", dimension: "requests", retryAfterMs: 2_500 }))))))
 

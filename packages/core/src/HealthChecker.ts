@@ -40,7 +40,8 @@
  *
  * Failures that got no answer from a provider's endpoint (refused, reset
  * before any answer, DNS: `EndpointEvidence`) count for every model served
- * there: `failureThreshold` in a row across its models take all of them out,
+ * there: `failureThreshold` in a row across its models, each within
+ * `2 × intervalMs + timeoutMs` of the one before, take all of them out,
  * until a probe or call of any of them succeeds (`HealthChecker/Endpoints.ts`;
  * timeouts once two models show them).
  *
@@ -79,7 +80,7 @@ import { withKeyFingerprint } from "./ApiKeys/SharedId.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
-import { Endpoints } from "./HealthChecker/Endpoints.js"
+import { Endpoints, runWindowMs } from "./HealthChecker/Endpoints.js"
 import { HalfOpen } from "./HealthChecker/HalfOpen.js"
 import * as State from "./HealthChecker/State.js"
 import * as Sync from "./HealthChecker/Sync.js"
@@ -311,8 +312,8 @@ export const makeWith = (options: {
       return []
     }
     if (t.to === "unavailable") endpoints.takenOut(model)
-    const streak = endpoints.streakOf(model) + 1
-    const down = endpoints.failed(model, check.endpoint, settings.failureThreshold)
+    const down = endpoints.failed(model, check.endpoint, settings.failureThreshold, check.at, runWindowMs(settings))
+    const streak = endpoints.streakOf(model)
     const out: Array<State.Transition> = []
     for (const m of down) {
       const entry = entries.get(m)

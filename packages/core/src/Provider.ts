@@ -41,6 +41,14 @@ export interface CallContext {
    * once more. Optional: without it every call is sent.
    */
   readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
+  /**
+   * Told when the call is interrupted while it waits for a concurrency permit
+   * (its client left a stream, or the gateway shut down), before it was sent:
+   * the gateway then gives its rate-limit reservation back and records it
+   * `NotSent`, rather than count a request the provider never saw. Optional:
+   * without it such a call is counted as sent.
+   */
+  readonly onNotSent?: (() => Effect.Effect<void>) | undefined
 }
 
 /** A normalised answer plus what the provider said about its limits. */

@@ -4,7 +4,9 @@
  * every model served there, and `failureThreshold` of them in a row take all
  * of them out; the next success at the endpoint brings back those it took
  * out. Timeouts ("stalled") count only once two models show them. Failures
- * the endpoint answered are their model's own, and end a run. Passive mode
+ * the endpoint answered are their model's own, and end a run. A run counts
+ * only failures close together: one more than `2 × intervalMs + timeoutMs`
+ * after the run's last failure starts a new run. Passive mode
  * (no probes): a model the endpoint took out is tried again after the interval.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -93,6 +95,34 @@ describe("HealthChecker: an endpoint's failures count for every model served the
       yield* health.reportFailure("claude", "Transport", undefined, "down")
       yield* health.reportFailure("mini", "Transport", undefined, "down")
       assert.deepStrictEqual(yield* statuses, ["unknown", "unknown", "unknown"])
+    }).pipe(Effect.provide(testLayer)))
+
+  it.effect("a run counts only failures close together: two in the morning and one in the evening are not three in a row", () =>
+    Effect.gen(function* () {
+      const health = yield* HealthChecker
+      yield* settle
+      yield* health.reportFailure("gpt", "Transport", undefined, "down")
+      yield* health.reportFailure("mini", "Transport", undefined, "down")
+      yield* TestClock.adjust(10 * 3_600_000)
+      yield* health.reportFailure("gpt", "Transport", undefined, "down")
+      assert.deepStrictEqual(yield* statuses, ["unknown", "unknown", "unknown"])
+      // A new run, just past the window (2 × 60 s + 10 s) after its last failure: two, not three.
+      yield* TestClock.adjust(130_001)
+      yield* health.reportFailure("mini", "Transport", undefined, "down")
+      assert.deepStrictEqual(yield* statuses, ["unknown", "unknown", "unknown"])
+    }).pipe(Effect.provide(testLayer)))
+
+  it.effect("failures each within the window (2 × intervalMs + timeoutMs) of the run's last stay in the run", () =>
+    Effect.gen(function* () {
+      const health = yield* HealthChecker
+      yield* settle
+      yield* health.reportFailure("gpt", "Transport", undefined, "down")
+      yield* TestClock.adjust(130_000)
+      yield* health.reportFailure("mini", "Transport", undefined, "down")
+      yield* TestClock.adjust(130_000)
+      yield* health.reportFailure("gpt", "Transport", undefined, "down")
+      assert.deepStrictEqual(yield* statuses, ["unavailable", "unavailable", "unknown"])
+      assert.include((yield* health.status("mini")).reason, "3 calls or probes there in a row")
     }).pipe(Effect.provide(testLayer)))
 
   it.effect("timeouts of one model take out only it; a second model's timeout then takes out the endpoint", () =>

@@ -6,7 +6,9 @@
  * still queued gives its permit back unsent (`CallContext.stillWanted`): no
  * request at the provider, no cost, no budget spent, out of the limiter's
  * window and of the model's figures (recorded `NotSent`). A stream is
- * interrupted with its client: it sends nothing either. A call that holds its
+ * interrupted with its client: it sends nothing either, and its interrupted
+ * wait tells the gateway so (`CallContext.onNotSent`): its reservation is
+ * given back, recorded `NotSent` as well. A call that holds its
  * permit when its client leaves runs on and is billed as before.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -96,15 +98,16 @@ describe("a request whose client leaves while its call waits for a concurrency p
       ])
     }), 60_000)
 
-  it.scoped("streamed: the call is interrupted with its client and sends nothing", () =>
+  it.scoped("streamed: the call is interrupted with its client, sends nothing and gives its reservation back", () =>
     Effect.gen(function* () {
-      const { db, received } = yield* leaveWhileQueued(
+      const { db, received, requestsUsed } = yield* leaveWhileQueued(
         (gateway) => gateway.stream({ ...ask("second, streamed, queued, then gone"), stream: true }, defaultRequirements)
       )
       assert.strictEqual(received, 1, "the provider got only the call that held the permit")
+      assert.strictEqual(requestsUsed, 1, "the stream never sent is out of the limiter's window")
       assert.deepStrictEqual(costRows(db).map((r) => r.model), ["gpt-4o-mini"], "one cost record: the answered call's")
       assert.deepStrictEqual(performanceRows(db), [
-        { model: "gpt-4o-mini", success: 0, error_class: "Interrupted" },
+        { model: "gpt-4o-mini", success: 0, error_class: "NotSent" },
         { model: "gpt-4o-mini", success: 1, error_class: null }
       ])
     }), 60_000)

@@ -6,7 +6,7 @@ import { type Answer, awaitSleep, Fault, type FakeProvider, make as makeFake } f
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatChunk } from "@modelgate/domain/Chat"
 import { endpointEvidence, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Chunk, Effect, Either, Fiber, Schema, Stream, TestClock } from "effect"
+import { Chunk, Effect, Either, Exit, Fiber, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import {
   classifyStatus,
@@ -272,6 +272,27 @@ describe("ProviderHttp", () => {
       wanted = true
       assert.deepStrictEqual(yield* get, { n: 1 })
       assert.lengthOf(yield* server.requests, 2)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a stream interrupted while it waits for a permit tells onNotSent; one interrupted once sent does not", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup({ maxRetries: 0, maxConcurrency: 1 })
+      const told: Array<string> = []
+      const tellingAs = (name: string) => ({ ...info, onNotSent: () => Effect.sync(() => told.push(name)) })
+      const open = (name: string) =>
+        http.stream(tellingAs(name), HttpClientRequest.get(`${server.url}/stream`), (res) =>
+          Effect.succeed(translateSse(res.body, echoEvents, (m) => new Error(m)))).pipe(Effect.flatMap(Stream.runDrain))
+      const gate = yield* Effect.makeLatch(false)
+      yield* server.script(Fault.hold(gate))
+      const first = yield* Effect.fork(open("sent"))
+      yield* server.awaitHeld(1)
+      const queued = yield* Effect.fork(open("queued"))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(queued)))
+      assert.deepStrictEqual(told, ["queued"], "the queued stream was never sent")
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(first)))
+      assert.deepStrictEqual(told, ["queued"], "the stream holding its permit was sent")
+      assert.lengthOf(yield* server.requests, 1)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("streams: SSE events translate; a broken body is StreamInterrupted", () =>

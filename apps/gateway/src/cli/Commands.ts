@@ -181,7 +181,9 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
     {
       config: configDir,
       since: Options.text("since").pipe(
-        Options.withDescription("start of the range: 30m, 24h, 7d, an ISO date (UTC unless it names a zone) or epoch ms (default: 24h)"),
+        Options.withDescription(
+          "start of the range, included (the range runs up to now): 30m, 24h, 7d, an ISO date (its midnight; UTC unless it names a zone) or epoch ms (default: 24h)"
+        ),
         Options.withDefault("24h")
       ),
       by: BadUsage.choice(byFlag).pipe(

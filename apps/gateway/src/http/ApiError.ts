@@ -32,19 +32,25 @@ export const errorBody = (error: ApiError) => ({
 const sdkLongestWaitMs = 60_000
 
 /**
- * The headers of an error answer besides its content type: `headers`,
- * `Retry-After` (seconds, rounded up) when a time is known, and
- * `x-should-retry: false` (obeyed by the OpenAI and Anthropic SDKs) when no
- * retry of theirs can pass: a `final` error, or a wait longer than they keep.
+ * The headers of an error answer besides its content type: `headers`;
+ * when a time is known, `Retry-After` (whole seconds, rounded up: at least 1)
+ * and `retry-after-ms` (milliseconds, rounded up: at least 1), which the
+ * OpenAI and Anthropic SDKs wait out in preference to `Retry-After`, so a
+ * sub-second wait is not stretched to a second; and `x-should-retry: false`
+ * (obeyed by both SDKs) when no retry of theirs can pass: a `final` error,
+ * or a wait longer than they keep.
  */
 export const errorHeaders = (error: ApiError, headers?: Record<string, string>): Record<string, string> => {
   const all: Record<string, string> = headers === undefined ? {} : { ...headers }
-  if (error.retryAfterMs !== undefined) all["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
+  if (error.retryAfterMs !== undefined && Number.isFinite(error.retryAfterMs)) {
+    all["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)))
+    all["retry-after-ms"] = String(Math.max(1, Math.ceil(error.retryAfterMs)))
+  }
   if (error.final === true || (error.retryAfterMs !== undefined && error.retryAfterMs > sdkLongestWaitMs)) all["x-should-retry"] = "false"
   return all
 }
 
-/** An `ApiError` as a JSON response; `Retry-After` (seconds, rounded up) when a time is known. */
+/** An `ApiError` as a JSON response; `Retry-After` and `retry-after-ms` (rounded up) when a time is known (`errorHeaders`). */
 export const toResponse = (error: ApiError, headers?: Record<string, string>): HttpServerResponse.HttpServerResponse =>
   HttpServerResponse.text(JSON.stringify(errorBody(error)), {
     status: error.status,

@@ -4,7 +4,8 @@
  * from an allowed origin is answered 204 before auth (any other OPTIONS on a
  * served path gets 204 with `Allow`, see Methods.ts), and every answer to an
  * allowed origin carries `Access-Control-Allow-Origin` and exposes the
- * `x-request-id` / `x-modelgate-*` headers. Bearer tokens travel in the
+ * `x-request-id` / `x-modelgate-*` headers and the retry hints an SDK reads
+ * (`retry-after`, `retry-after-ms`, `x-should-retry`). Bearer tokens travel in the
  * `Authorization` header, so no credentials (cookies) are allowed. With no
  * origins configured nothing here runs.
  */
@@ -17,7 +18,9 @@ const exposed = [
   "x-modelgate-cache",
   "x-modelgate-failovers",
   "x-modelgate-cost-usd",
-  "retry-after"
+  "retry-after",
+  "retry-after-ms",
+  "x-should-retry"
 ].join(", ")
 
 /** The CORS decisions for one list of allowed origins. */

@@ -51,18 +51,33 @@ const isoDate = /^(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(Z|[+
 /** A time then ` HH:MM`: a `+HH:MM` zone whose `+` the query decoding read as a space. */
 const spacedOffset = /(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$/i
 
-const instant = (params: URLSearchParams, name: string, now: number): Either.Either<number | undefined, ApiError> => {
+/** A date alone, no time (`2026-01-31`): a whole UTC day. */
+const dateAlone = /^\s*\d{4}-\d{2}-\d{2}\s*$/
+
+const dayMs = 86_400_000
+
+/**
+ * The instant of query parameter `name`. As the (exclusive) end of a range
+ * (`end`), a date alone includes that whole day: it ends at the next midnight
+ * UTC, so `to=2026-01-31` counts the 31st; a time, epoch ms or span is the end itself.
+ */
+const instant = (params: URLSearchParams, name: string, now: number, end = false): Either.Either<number | undefined, ApiError> => {
   const raw = params.get(name)
   if (raw === null || raw === "") return Either.right(undefined)
-  const at = parseInstant(raw.replace(spacedOffset, "$1+$2"), now)
+  const start = parseInstant(raw.replace(spacedOffset, "$1+$2"), now)
+  const at = start !== undefined && end && dateAlone.test(raw) ? dated(start + dayMs) : start
   return at === undefined
     ? Either.left(invalidRequest(`invalid '${name}': expected epoch ms, an ISO date or a span like 24h / 7d (within the range of dates), got ${JSON.stringify(raw)}`, "invalid_query", name))
     : Either.right(at)
 }
 
-/** `from` and `to` of a query; a 400 naming both when `from` is after `to` (an empty range, `from` = `to`, is fine). */
+/**
+ * `from` (inclusive) and `to` (exclusive; a date alone includes that day, see
+ * `instant`) of a query; a 400 naming both when `from` is after `to` (an
+ * empty range, `from` = `to`, is fine).
+ */
 const range = (params: URLSearchParams, now: number): Either.Either<{ readonly from: number | undefined; readonly to: number | undefined }, ApiError> =>
-  Either.flatMap(Either.all([instant(params, "from", now), instant(params, "to", now)]), ([from, to]) =>
+  Either.flatMap(Either.all([instant(params, "from", now), instant(params, "to", now, true)]), ([from, to]) =>
     from !== undefined && to !== undefined && from > to
       ? Either.left(invalidRequest(
         `invalid 'from': ${JSON.stringify(params.get("from"))} (${new Date(from).toISOString()}) is after 'to' ${JSON.stringify(params.get("to"))} (${new Date(to).toISOString()})`,

@@ -246,18 +246,21 @@ export const clientLeft = "Interrupted"
 /**
  * The error class a call is recorded with when its adapter did not send it
  * (`Transport.notSent`: its model was taken out, or its client left, while
- * it waited for a concurrency permit): the model is not to blame.
+ * it waited for a concurrency permit; or it was interrupted during that
+ * wait, `CallContext.onNotSent`): the model is not to blame.
  */
 export const notSent = "NotSent"
 
 /**
  * Whether a call that failed without an answer most likely reached the
  * provider, which then counts it in its limits: its client left it (an
- * interruption), it timed out, or its connection failed other than by
- * finding nothing listening. Counted when unsure: a limit must hold.
+ * interruption, unless it was known not sent: `notSent`), it timed out, or
+ * its connection failed other than by finding nothing listening. Counted
+ * when unsure: a limit must hold.
  */
-const mayHaveBeenSent = (error: { readonly _tag: string; readonly unreachable?: boolean | undefined }) =>
-  error._tag === clientLeft || error._tag === "Timeout" || (error._tag === "Transport" && error.unreachable !== true)
+const mayHaveBeenSent = (error: { readonly _tag: string; readonly unreachable?: boolean | undefined; readonly notSent?: boolean | undefined }) =>
+  error.notSent !== true &&
+  (error._tag === clientLeft || error._tag === "Timeout" || (error._tag === "Transport" && error.unreachable !== true))
 
 /** The call succeeded (or its client left it, see `Outcome.clientLeft`): settle the limiter, commit the cost, record performance. Returns the cost. */
 export const succeeded = (

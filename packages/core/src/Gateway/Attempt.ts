@@ -48,6 +48,14 @@ export interface Attempt {
    */
   readonly stillWanted: () => Effect.Effect<boolean>
   /**
+   * The call's `CallContext.onNotSent`: it was interrupted while it waited
+   * for its first permit (a stream's client left, the gateway shut down), so
+   * it was never sent (`unsent`). A retry's wait is not: the call was sent.
+   */
+  readonly onNotSent: () => Effect.Effect<void>
+  /** Set by `onNotSent`: the call was interrupted before it was sent (its reservations given back as `NotSent`). */
+  unsent?: boolean
+  /**
    * Set when its client left while the call ran on its own (left behind): a
    * call still waiting for its first permit then gives it back unsent
    * (`stillWanted` false), as a request that leaves before its call was sent
@@ -139,9 +147,16 @@ const heard = <A>(s: Services, clock: Clock.Clock, model: ModelMetadata, held: A
     : Effect.void
 }
 
-/** What a failed attempt is recorded as: its typed failure, or `Interrupted` (its client left, or the gateway shut down). */
-const failureOf = (cause: Cause.Cause<ProviderError>) =>
-  Option.getOrElse(Cause.failureOption(cause), () => ({ _tag: Accounting.clientLeft }) as const)
+/** An interrupted call that was never sent (`Attempt.unsent`): out of the rate limits and the model's figures. */
+const interruptedUnsent = { _tag: Accounting.clientLeft, notSent: true } as const
+
+/**
+ * What a failed attempt is recorded as: its typed failure, or `Interrupted`
+ * (its client left, or the gateway shut down), not sent when it was
+ * interrupted while it waited for its permit (`unsent`).
+ */
+const failureOf = (cause: Cause.Cause<ProviderError>, unsent: boolean | undefined) =>
+  Option.getOrElse(Cause.failureOption(cause), () => unsent === true ? interruptedUnsent : ({ _tag: Accounting.clientLeft }) as const)
 
 /** The request as sent to the provider: the provider's own name of `model`, without the sampling hints it refuses. */
 export const providerRequest = (request: ChatRequest, model: ModelMetadata): ChatRequest => ({
@@ -262,10 +277,14 @@ const attemptOn = <A, B>(
             attempt.retried = true
             return Accounting.refused(accounting, held, error)
           },
-          stillWanted: () => attempt.left === true && attempt.retried !== true ? notWanted : s.isAvailable(model.id)
+          stillWanted: () => attempt.left === true && attempt.retried !== true ? notWanted : s.isAvailable(model.id),
+          onNotSent: () =>
+            Effect.sync(() => {
+              if (attempt.retried !== true) attempt.unsent = true
+            })
         }
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
-          Accounting.failed(accounting, held, failureOf(cause), {
+          Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), {
             requestId,
             requirements,
             now: clock.unsafeCurrentTimeMillis(),

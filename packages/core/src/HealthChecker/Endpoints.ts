@@ -9,14 +9,18 @@
  * with no answer from it in between (any success, or a failure the endpoint
  * answered: a 404, a 500, a 429 for one model), take out every model there;
  * the next success of any of them (a probe or a real call) brings back those
- * it took out. Failures the endpoint answered stay their model's own. A
- * provider given another `baseUrl` by a reload starts over: what its old
- * address did says nothing of the new one.
+ * it took out. Failures the endpoint answered stay their model's own. A run
+ * counts only failures close together: one that comes more than
+ * `runWindowMs` (two probe intervals and a probe's timeout) after the run's
+ * last failure starts a new run, so two refused calls in the morning and one
+ * in the evening are not three in a row. A provider given another `baseUrl`
+ * by a reload starts over: what its old address did says nothing of the new one.
  *
  * Synchronous and in memory, driven by the checker inside its transitions;
  * nothing to do on the request path while every endpoint answers (`idle`).
  */
 import type { EndpointEvidence } from "@modelgate/domain/ProviderError"
+import type { HealthCheckConfig } from "../GatewayConfigSchema.js"
 
 /** Failures in a row at one endpoint, with no answer from it since. */
 interface Streak {
@@ -25,7 +29,21 @@ interface Streak {
   down: boolean
   /** The models they were of. */
   readonly models: Set<string>
+  /** When its last failure was (epoch ms). */
+  last: number
 }
+
+/**
+ * The most time between two failures of one run at an endpoint:
+ * `2 × intervalMs + timeoutMs`. Every probe of a dead endpoint's model comes
+ * within it of the one before (an interval, plus at most its timeout), so
+ * probes keep a run going; with probes off (`enabled: false`) it is twice the
+ * time after which a model out is tried again. Past it the endpoint may well
+ * have answered in between (a quiet hour, a restart long over), and the
+ * next failure starts a new run.
+ */
+export const runWindowMs = (settings: Pick<HealthCheckConfig, "intervalMs" | "timeoutMs">): number =>
+  2 * settings.intervalMs + settings.timeoutMs
 
 /** Endpoint-level health across the models of each provider. */
 export class Endpoints {
@@ -77,18 +95,21 @@ export class Endpoints {
   }
 
   /**
-   * A failed call or probe of `model` said `evidence` of its endpoint: the
-   * endpoint's models when that makes it down (`threshold` in a row, one of
-   * them "down" or from two models or more), else none.
+   * A failed call or probe of `model` at `at` said `evidence` of its
+   * endpoint: the endpoint's models when that makes it down (`threshold` in
+   * a row, one of them "down" or from two models or more), else none. A
+   * failure more than `windowMs` (`runWindowMs`) after the run's last starts
+   * a new run.
    */
-  failed(model: string, evidence: EndpointEvidence, threshold: number): ReadonlyArray<string> {
+  failed(model: string, evidence: EndpointEvidence, threshold: number, at: number, windowMs: number): ReadonlyArray<string> {
     const provider = this.#providerOf.get(model)
     if (provider === undefined) return []
     let streak = this.#streaks.get(provider)
-    if (streak === undefined) {
-      streak = { count: 0, down: false, models: new Set() }
+    if (streak === undefined || at - streak.last > windowMs) {
+      streak = { count: 0, down: false, models: new Set(), last: at }
       this.#streaks.set(provider, streak)
     }
+    streak.last = Math.max(streak.last, at)
     streak.count++
     streak.models.add(model)
     if (evidence === "down") streak.down = true

@@ -16,20 +16,22 @@ import { shownToolId } from "./toolIds.js"
 /**
  * The non-secret call info of a model and key (with the model's concurrency
  * cap, whom to tell of a failure about to be retried: `CallContext.onRetry`,
- * and whom to ask after a wait for a permit: `CallContext.stillWanted`);
- * the key's value only goes to secret stripping.
+ * whom to ask after a wait for a permit: `CallContext.stillWanted`, and whom
+ * to tell of a wait interrupted unsent: `CallContext.onNotSent`); the key's
+ * value only goes to secret stripping.
  */
 export const callInfoOf = (
   model: ModelMetadata,
   key: ProviderKey | undefined,
-  ctx?: Pick<CallContext, "onRetry" | "stillWanted">
+  ctx?: Pick<CallContext, "onRetry" | "stillWanted" | "onNotSent">
 ): CallInfo => ({
   model: model.id,
   keyId: key?.id,
   secrets: key === undefined ? [] : [Redacted.value(key.value)],
   concurrency: model.rateLimits.concurrency,
   onRetry: ctx?.onRetry,
-  stillWanted: ctx?.stillWanted
+  stillWanted: ctx?.stillWanted,
+  onNotSent: ctx?.onNotSent
 })
 
 /** The error of a call made without the key the provider needs. */

@@ -35,6 +35,8 @@ export interface CallInfo {
   readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
   /** Asked once a call that waited for a permit has it: false, the call is not sent (`CallContext.stillWanted`). */
   readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
+  /** Told when the call is interrupted while it waits for a permit, unsent (`CallContext.onNotSent`). */
+  readonly onNotSent?: (() => Effect.Effect<void>) | undefined
 }
 
 /** What every answer (success or failure) tells about itself. */

@@ -209,16 +209,20 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
      * `info.stillWanted`: when its model was taken out meanwhile (its
      * provider stopped answering the calls ahead of it) or its client left,
      * the permits go back and it fails unsent (`notSent`) rather than wait out the timeout
-     * once more. No step when the permits were free.
+     * once more. A wait interrupted (its client left a stream, the gateway
+     * shut down) tells `info.onNotSent`: the call was not sent. No step when
+     * the permits were free.
      */
     const sendAfterPermits = <A>(
       info: CallInfo,
-      wait: Effect.Effect<void> | undefined,
+      permits: Effect.Effect<void> | undefined,
       limiter: Limiter,
       model: Limiter | undefined,
       run: Effect.Effect<A, ProviderError>
     ): Effect.Effect<A, ProviderError> => {
-      if (wait === undefined) return run
+      if (permits === undefined) return run
+      const onNotSent = info.onNotSent
+      const wait = onNotSent === undefined ? permits : Effect.onInterrupt(permits, onNotSent)
       const stillWanted = info.stillWanted
       if (stillWanted === undefined) return Effect.zipRight(wait, run)
       return Effect.zipRight(
