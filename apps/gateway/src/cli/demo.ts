@@ -165,7 +165,7 @@ const demo = (options: DemoOptions): Effect.Effect<void, unknown> =>
       )
       // The fakes' keys and addresses over what the command was given (the environment, then .env):
       // a user's OLLAMA_HOST, *_BASE_URL or real keys (GOOGLE_API_KEY, numbered extras) are for
-      // `serve`, never for the demo (nor MODELGATE_DB: the demo's database is its own, below).
+      // `serve`, never for the demo (nor MODELGATE_DB: the demo's database is its own, below; nor MODELGATE_ENV).
       // An empty value is no key, and stops the numbered ones.
       const ambient = yield* Effect.configProviderWith(Effect.succeed)
       const keys = ConfigProvider.fromMap(
@@ -182,7 +182,10 @@ const demo = (options: DemoOptions): Effect.Effect<void, unknown> =>
           ["OLLAMA_HOST", ollama.url]
         ])
       ).pipe(ConfigProvider.orElse(() => ambient))
-      const app = GatewayLive.layerWith({ configDirectory: dir, watch: false, databaseFile: path.join(dir, "demo.db") }).pipe(Layer.provide(Layer.setConfigProvider(keys)))
+      // No overlay: the user's MODELGATE_ENV names one of their directory, not of the demo's ("" is none).
+      const app = GatewayLive.layerWith({ configDirectory: dir, environment: "", watch: false, databaseFile: path.join(dir, "demo.db") }).pipe(
+        Layer.provide(Layer.setConfigProvider(keys))
+      )
 
       yield* Effect.gen(function* () {
         const events = yield* Events
