@@ -42,6 +42,13 @@ describe("bad usage names the flag and the value", () => {
       assert.include(yield* usageError("demo", "--port", "abc"), `--port "abc"`)
     }))
 
+  it.effect("keys new --agent-type longer than a request's agent type may be: bad usage naming the flag and the limit, no entry printed", () =>
+    Effect.gen(function* () {
+      const err = yield* usageError("keys", "new", "--name", "search-team", "--agent-type", "a".repeat(257))
+      assert.include(err, "--agent-type")
+      assert.include(err, "at most 256 characters")
+    }))
+
   it.effect("serve --host \"\": refused (an empty host listens on every interface, not 127.0.0.1)", () =>
     Effect.gen(function* () {
       for (const args of [["--host", ""], ["--host="], ["--host", " "]]) {

@@ -124,8 +124,11 @@ describe("virtual keys", () => {
       Effect.gen(function* () {
         assert.strictEqual((yield* request("/v1/metrics?agentType=other&model=gpt-test", { headers: as(searchKey) })).status, 200)
         assert.deepStrictEqual(seen.metrics, { agentType: "search", model: "gpt-test" })
-        yield* request("/v1/metrics?agentType=other", { headers: as(opsKey) })
-        assert.deepStrictEqual(seen.metrics, { agentType: "other" })
+        // A key naming no agent type has no team's figures: it reads no other agent type's either (only the master key does).
+        const unscoped = yield* request("/v1/metrics?agentType=other", { headers: as(opsKey) })
+        assert.strictEqual(unscoped.status, 403)
+        assert.strictEqual(unscoped.json.error.code, "virtual_key_without_agent_type")
+        assert.deepStrictEqual(seen.metrics, { agentType: "search", model: "gpt-test" })
       }))
   })
 

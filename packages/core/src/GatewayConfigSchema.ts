@@ -2,6 +2,7 @@
  * The Schema of `config/gateway.json`. Every field has a default, so an empty
  * object is a valid configuration.
  */
+import { Label } from "@modelgate/domain/Requirements"
 import { Schema } from "effect"
 
 const Positive = Schema.Number.pipe(Schema.finite(), Schema.positive())
@@ -296,7 +297,8 @@ export class VirtualKey extends Schema.Class<VirtualKey>("VirtualKey")({
   sha256: Schema.String.annotations({ message: () => sha256Expected }).pipe(
     Schema.pattern(/^[0-9a-fA-F]{64}$/, { message: () => sha256Expected })
   ),
-  agentType: Schema.optional(Schema.NonEmptyTrimmedString),
+  /** Replaces the agent type of every request with this key: at most `maxLabelLength` characters, as a request's own. */
+  agentType: Schema.optional(Label),
   /**
    * Chat requests a minute (a sliding minute) this key may make; over it, 429
    * with `Retry-After`. Unset: no limit of its own. At most 100 000: the

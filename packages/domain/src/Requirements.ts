@@ -8,6 +8,23 @@ import { Capability } from "./Model.js"
 export const Priority = Schema.Literal("LOW", "MEDIUM", "HIGH", "CRITICAL")
 export type Priority = typeof Priority.Type
 
+/**
+ * The most characters an agent or task type a request names may have (a
+ * virtual key's `agentType`, which replaces it, too). Each request's names
+ * outlive it in bounded counts (its `ModelSelected` in a slow `/v1/events`
+ * subscriber's buffer, its records in the writer's queue, the evaluator's
+ * tracks): bounded in length too, those stay bounded in bytes.
+ */
+export const maxLabelLength = 256
+
+/** What a label over `maxLabelLength` characters is told (the value itself not echoed: it may be long, or a secret). */
+export const labelTooLong = (length: number): string => `at most ${maxLabelLength} characters, got ${length}`
+
+/** An agent or task type: non-empty, trimmed, at most `maxLabelLength` characters (the value not echoed). */
+export const Label = Schema.NonEmptyTrimmedString.pipe(
+  Schema.maxLength(maxLabelLength, { message: (issue) => labelTooLong(typeof issue.actual === "string" ? issue.actual.length : 0) })
+)
+
 /** The hard and soft requirements the selector ranks models against. */
 export const TaskRequirements = Schema.Struct({
   capabilities: Schema.optionalWith(Schema.Array(Capability), { default: () => [] }),

@@ -7,6 +7,7 @@ import { Args, Command, Options } from "@effect/cli"
 import { HttpServer } from "@effect/platform"
 import * as ApiKeys from "@modelgate/core/ApiKeys"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
+import { maxLabelLength } from "@modelgate/domain/Requirements"
 import { Clock, Config, Console, Context, Data, Effect, FiberRef, identity, Layer, Logger, LogLevel, Option } from "effect"
 import * as HttpApp from "../HttpApp.js"
 import * as BadUsage from "./BadUsage.js"
@@ -50,7 +51,8 @@ export const valueFlags: ReadonlyArray<BadUsage.ValueFlag> = [
   { ...BadUsage.textFlag("config", "a configuration directory, not empty (leave the flag out for MODELGATE_CONFIG_DIR, then ./config)"), accepts: (raw) => raw.trim() !== "" },
   sinceFlag,
   nameFlag,
-  BadUsage.textFlag("agent-type", "an agent type"),
+  // As a request's own agent type: the entry printed with a longer one would not load.
+  { ...BadUsage.textFlag("agent-type", `an agent type of at most ${maxLabelLength} characters`), accepts: (raw) => raw.trim().length <= maxLabelLength },
   BadUsage.textFlag("model", "a registry model"),
   logLevelFlag,
   BadUsage.choiceFlag("completions", ["sh", "bash", "fish", "zsh"])

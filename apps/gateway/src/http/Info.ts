@@ -38,6 +38,9 @@ export const modelOfPath = (url: string): string => {
 
 const always = () => true
 
+/** Who reads `/v1/events`: every event (`"all"`), or a virtual key's team (its agent type; undefined when it names none). */
+export type Reader = "all" | { readonly team: string | undefined }
+
 /**
  * What a team sees of an event: of the per-request events (`ModelSelected`,
  * `Failover`, `LowQualityResponse`) only its own requests' (their agent type
@@ -49,20 +52,23 @@ const always = () => true
  * `ConfigRejected` without its path and reason (they
  * may quote config paths that name other teams' agent types or keys), only
  * the file and that the running configuration stays; every other event as it is.
+ * A virtual key that names no agent type (`team` undefined) has no team's
+ * requests: it sees none of the per-request events, nor any agent type's
+ * budget events, nor a task type's recommendation.
  */
-const shownTo = (team: string) => {
-  const own = dims.agentType(team)
+const shownTo = (team: string | undefined) => {
+  const own = team === undefined ? undefined : dims.agentType(team)
   return (event: GatewayEvent): Option.Option<GatewayEvent> => {
     switch (event._tag) {
       case "ModelSelected":
       case "Failover":
       case "LowQualityResponse":
-        return event.agentType === team ? Option.some(event) : Option.none()
+        return team !== undefined && event.agentType === team ? Option.some(event) : Option.none()
       case "BudgetThresholdCrossed":
       case "BudgetExceeded":
         return !event.budget.startsWith(dims.agentType("")) || event.budget === own ? Option.some(event) : Option.none()
       case "ModelSwitchRecommended":
-        return event.taskType === undefined || event.agentTypes?.includes(team) === true
+        return event.taskType === undefined || (team !== undefined && event.agentTypes?.includes(team) === true)
           ? Option.some(event.agentTypes === undefined ? event : new ModelSwitchRecommended({ ...event, agentTypes: undefined }))
           : Option.none()
       case "ConfigRejected":
@@ -171,18 +177,20 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
    * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
    * comment first and every 15 s), with `Cache-Control: no-cache` and
    * `X-Accel-Buffering: no` so that proxies (nginx) pass each event on at
-   * once. For a team (a virtual key's agent type), only its own requests'
-   * per-request events are shown, other teams' budget events are left out
-   * and a `ConfigRejected` names the file only (`shownTo`). `admitted` is asked before each event and keep-alive: once
+   * once. `reader` is who reads: `"all"` (the master key, a gateway without
+   * auth) sees every event; a virtual key (`{ team }`: its agent type,
+   * undefined when it names none) only its own team's per-request events, no
+   * other team's budget events, and a `ConfigRejected` naming the file only
+   * (`shownTo`). `admitted` is asked before each event and keep-alive: once
    * it says no (the key was revoked or re-bound by a reload), the stream ends, sending nothing more.
    */
-  const eventStream = (team?: string | undefined, admitted: () => boolean = always) => Effect.sync(() =>
+  const eventStream = (reader: Reader = "all", admitted: () => boolean = always) => Effect.sync(() =>
     HttpServerResponse.stream(
       Stream.merge(
         events.subscribe.pipe(
           // Asked before each event too: a revoked key is sent nothing published after its reload.
           Stream.takeWhile(() => admitted()),
-          team === undefined ? identity : Stream.filterMap(shownTo(team)),
+          reader === "all" ? identity : Stream.filterMap(shownTo(reader.team)),
           Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))
         ),
         Stream.concat(

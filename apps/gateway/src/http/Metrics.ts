@@ -133,6 +133,19 @@ export const groupings: Record<string, CostGroupBy> = {
   none: "none"
 }
 
+/**
+ * The 403 `GET /v1/metrics` answers a virtual key that names no `agentType`:
+ * its requests keep the agent type they state, so no figures are its team's
+ * (and every team's are not its business).
+ */
+export const keyWithoutTeam = (name: string): ApiError =>
+  new ApiError({
+    status: 403,
+    type: "permission_error",
+    code: "virtual_key_without_agent_type",
+    message: `virtual key ${JSON.stringify(name)} names no agentType, so no metrics are its team's: give it an "agentType" in auth.virtualKeys to see its team's`
+  })
+
 /** Handlers of the metrics and accounting endpoints. */
 export const make = Effect.gen(function* () {
   const metrics = yield* Metrics

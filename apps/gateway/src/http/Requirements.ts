@@ -7,7 +7,7 @@ import type { RequestOptions } from "@modelgate/core/Gateway"
 import { impliedCapabilities } from "@modelgate/core/ModelSelector/RequestInput"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { Capability } from "@modelgate/domain/Model"
-import { defaultRequirements, Priority, type TaskRequirements } from "@modelgate/domain/Requirements"
+import { defaultRequirements, Label, labelTooLong, maxLabelLength, Priority, type TaskRequirements } from "@modelgate/domain/Requirements"
 import { Either, Schema } from "effect"
 import { type ApiError, invalidRequest } from "./ApiError.js"
 import { decoder, nestedDeeper, nestedTooDeep } from "./Body.js"
@@ -21,21 +21,6 @@ const oneOf = <S extends Schema.Schema.Any & { readonly literals: ReadonlyArray<
       override: true
     })
   }) as S
-
-/**
- * The most characters an agent or task type a request names may have. Each
- * request's names outlive it in bounded counts (its `ModelSelected` in a slow
- * `/v1/events` subscriber's buffer, its records in the writer's queue, the
- * evaluator's tracks): bounded in length too, those stay bounded in bytes.
- */
-export const maxLabelLength = 256
-
-const tooLong = (length: number) => `at most ${maxLabelLength} characters, got ${length}`
-
-/** An agent or task type in the body: non-empty, trimmed, at most `maxLabelLength` characters (the value not echoed). */
-const Label = Schema.NonEmptyTrimmedString.pipe(
-  Schema.maxLength(maxLabelLength, { message: (issue) => tooLong(typeof issue.actual === "string" ? issue.actual.length : 0) })
-)
 
 /** The `modelgate` object a client may add to a chat request body. */
 export const ModelgateOptions = Schema.Struct({
@@ -89,7 +74,7 @@ const headerLabel = (headers: Headers, name: string): Either.Either<string | und
   const value = nonEmpty(headers[name])
   return value === undefined || value.length <= maxLabelLength
     ? Either.right(value)
-    : Either.left(invalidRequest(`invalid '${name}' header: ${tooLong(value.length)}`, "invalid_header", name))
+    : Either.left(invalidRequest(`invalid '${name}' header: ${labelTooLong(value.length)}`, "invalid_header", name))
 }
 
 const noHeaders = (headers: Headers) =>

@@ -118,11 +118,17 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
     HttpRouter.get("/v1/models/*", v1((request) => info.model(Info.modelOfPath(request.url), auth.virtualKeyOf(request.headers)?.models))),
     HttpRouter.get("/v1/events", v1((request) => {
       // The stream lives on past reloads: it ends once its key no longer admits it as it did (revoked, re-bound).
-      const team = auth.virtualKeyOf(request.headers)?.agentType
-      return info.eventStream(team, () => auth.gateway(request.headers) === undefined && auth.virtualKeyOf(request.headers)?.agentType === team)
+      const key = auth.virtualKeyOf(request.headers)
+      const team = key?.agentType
+      const reader: Info.Reader = key === undefined ? "all" : { team }
+      return info.eventStream(reader, () => auth.gateway(request.headers) === undefined && auth.virtualKeyOf(request.headers)?.agentType === team)
     })),
-    // A team (virtual key) sees its own agent type's metrics only.
-    HttpRouter.get("/v1/metrics", v1((request) => metrics.query(request.url, auth.virtualKeyOf(request.headers)?.agentType))),
+    // A team (virtual key) sees its own agent type's metrics only; a key naming no agent type has none to see.
+    HttpRouter.get("/v1/metrics", v1((request) => {
+      const key = auth.virtualKeyOf(request.headers)
+      if (key !== undefined && key.agentType === undefined) return Effect.fail(MetricsApi.keyWithoutTeam(key.name))
+      return metrics.query(request.url, key?.agentType)
+    })),
     HttpRouter.get("/health", info.liveness),
     HttpRouter.get("/ready", info.readiness),
     HttpRouter.get("/metrics", metrics.prometheus),
