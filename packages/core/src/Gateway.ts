@@ -55,6 +55,13 @@ export interface RequestOptions {
   readonly requestId?: string | undefined
   /** Cache TTL override for this request (`x-modelgate-cache-ttl`), in ms; 0 bypasses the cache. */
   readonly cacheTtlMs?: number | undefined
+  /**
+   * Completes when the server starts shutting down (`HttpApp` passes its
+   * drain): a request still waiting in the queue then fails at once with
+   * `QueueTimeout` (`closing`, never sent) instead of holding the shutdown
+   * until its deadline. A request already sent is not affected.
+   */
+  readonly closing?: Effect.Effect<void> | undefined
 }
 
 /** What the gateway did for a request: returned with every answer (and as `x-modelgate-*` headers). */

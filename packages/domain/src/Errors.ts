@@ -180,14 +180,21 @@ export class AllCandidatesFailed extends Schema.TaggedError<AllCandidatesFailed>
   }
 }
 
-/** A queued request's deadline passed before any candidate freed up. */
+/**
+ * A queued request's deadline passed before any candidate freed up, the
+ * queue was full, or the server began to shut down while it waited (`closing`).
+ */
 export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeout", {
   waitedMs: Schema.NonNegative,
   reason: Schema.String,
   /** From the deadline, the last ranking's earliest known time a candidate may serve (`NoEligibleModel.retryAfterMs`), when it knew one. */
-  retryAfterMs: Schema.optional(Schema.NonNegative)
+  retryAfterMs: Schema.optional(Schema.NonNegative),
+  /** The server began to shut down while the request waited: it was never sent (another instance may serve it). */
+  closing: Schema.optional(Schema.Boolean)
 }) {
   override get message() {
-    return `no candidate became available within ${this.waitedMs} ms: ${this.reason}`
+    return this.closing === true
+      ? `the gateway is shutting down: the request waited ${this.waitedMs} ms in the queue and was not sent (${this.reason}); retry on another instance`
+      : `no candidate became available within ${this.waitedMs} ms: ${this.reason}`
   }
 }

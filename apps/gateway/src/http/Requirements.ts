@@ -8,7 +8,7 @@ import { impliedCapabilities } from "@modelgate/core/ModelSelector/RequestInput"
 import type { ChatRequest } from "@modelgate/domain/Chat"
 import { Capability } from "@modelgate/domain/Model"
 import { defaultRequirements, Label, labelTooLong, maxLabelLength, Priority, type TaskRequirements } from "@modelgate/domain/Requirements"
-import { Either, Schema } from "effect"
+import { type Effect, Either, Schema } from "effect"
 import { type ApiError, invalidRequest } from "./ApiError.js"
 import { decoder, nestedDeeper, nestedTooDeep } from "./Body.js"
 
@@ -103,17 +103,24 @@ export const requirementsFrom = (raw: unknown, headers: Headers): Either.Either<
   })
 }
 
-/** Request options from the headers: the request id and `x-modelgate-cache-ttl` (seconds; 0 bypasses the cache). */
-export const optionsFrom = (requestId: string, headers: Headers): Either.Either<RequestOptions, ApiError> => {
+/**
+ * Request options from the headers: the request id and `x-modelgate-cache-ttl`
+ * (seconds; 0 bypasses the cache), with the server's `closing` (its shutdown) when given.
+ */
+export const optionsFrom = (
+  requestId: string,
+  headers: Headers,
+  closing?: Effect.Effect<void>
+): Either.Either<RequestOptions, ApiError> => {
   const ttl = headers["x-modelgate-cache-ttl"]
-  if (ttl === undefined) return Either.right({ requestId })
+  if (ttl === undefined) return Either.right({ requestId, closing })
   const seconds = Number(ttl.trim())
   if (ttl.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
     return Either.left(
       invalidRequest(`invalid 'x-modelgate-cache-ttl' header: expected a number of seconds >= 0, got ${JSON.stringify(ttl)}`, "invalid_header", "x-modelgate-cache-ttl")
     )
   }
-  return Either.right({ requestId, cacheTtlMs: Math.round(seconds * 1000) })
+  return Either.right({ requestId, cacheTtlMs: Math.round(seconds * 1000), closing })
 }
 
 /** What of a virtual key binds a request: its agent type and its allowed models. */

@@ -50,7 +50,10 @@ const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
 
 /** Options of the app. */
 export interface AppOptions {
-  /** Completes when the server starts shutting down: long-lived streams (`/v1/events`) end then. */
+  /**
+   * Completes when the server starts shutting down: long-lived streams (`/v1/events`) end then, and chat
+   * requests still waiting in the queue fail at once (503 `shutting_down`, never sent).
+   */
   readonly closing?: Effect.Effect<void> | undefined
 }
 
@@ -97,7 +100,7 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const auth = yield* Auth.fromConfig
   const settings = (yield* (yield* GatewayConfig).get).server
   const ids = yield* RequestId.make
-  const chat = yield* Chat.make(ids, auth.virtualKeyOf)
+  const chat = yield* Chat.make(ids, auth.virtualKeyOf, options.closing)
   // A request without a key is let in only while the gateway runs without auth (no master key, no virtual keys).
   const info = yield* Info.make(options.closing ?? Effect.never, () => auth.gateway(Headers.empty) !== undefined)
   const admin = yield* Admin.make

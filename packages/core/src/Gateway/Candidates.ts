@@ -91,10 +91,11 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
  * Whether a request's failure to find a candidate is the gateway's
  * degradation: it waited out the queue, or models that would serve it are
  * down or rate limited. A request whose own asks rule every model out
- * (capabilities, `n`, its key's models, budgets, an unknown model) is not.
+ * (capabilities, `n`, its key's models, budgets, an unknown model) is not,
+ * nor one whose wait its server's shutdown ended.
  */
 const degradedBy = (error: { readonly _tag: string }): boolean =>
-  error._tag === "QueueTimeout" ||
+  (error instanceof QueueTimeout && error.closing !== true) ||
   (error instanceof NoEligibleModel && error.exclusions.some(degrading))
 
 const degrading = (e: Exclusion): boolean => e.kind === "unavailable" || e.kind === "rate_limited"
@@ -136,7 +137,7 @@ const rankAfterWait = (s: Services, request: ChatRequest, requirements: TaskRequ
 export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
   Effect.catchAll(
     s.queue.run(requirements.priority, s.queueDeadlineMs, rankOnce(s, request, requirements, begun), () =>
-      rankAfterWait(s, request, requirements, begun)),
+      rankAfterWait(s, request, requirements, begun), begun.closing),
     (e) => (degradedBy(e) ? Effect.zipRight(setDegraded(s, true, degradedReason(e)), Effect.fail(e)) : Effect.fail(e))
   )
 

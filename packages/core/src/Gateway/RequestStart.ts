@@ -44,6 +44,8 @@ export interface Begun {
    */
   explicit: ModelMetadata | undefined
   readonly key: string | undefined
+  /** `RequestOptions.closing`: its server's shutdown, which ends its wait in the queue (`Candidates.ts`). */
+  readonly closing: Effect.Effect<void> | undefined
   /** Whether the request is traced (the tracer was on when it began): its attempts get spans (`Attempt.ts`). */
   readonly traced: boolean
   /**
@@ -127,6 +129,7 @@ export const begin = (
         config: current,
         explicit,
         key,
+        closing: options?.closing,
         traced,
         trial: undefined
       })

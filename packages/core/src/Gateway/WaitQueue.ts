@@ -10,7 +10,10 @@
  * at most until that try, never until it leaves. A full queue
  * or a passed deadline fails with `QueueTimeout` (with the last ranking's
  * retry hint, counted from the deadline, when it had one; a full queue's,
- * that of the ranking that found no candidate).
+ * that of the ranking that found no candidate). A request given `closing`
+ * (its server's shutdown) fails with `QueueTimeout` (`closing: true`) the
+ * moment it completes, or at once when it already has: a waiter was never
+ * sent, so it is not held until its deadline while the server drains.
  */
 import { QueueTimeout, type NoEligibleModel } from "@modelgate/domain/Errors"
 import type { Priority } from "@modelgate/domain/Requirements"
@@ -84,15 +87,34 @@ export const make = (options: WaitQueueOptions) =>
       priority: Priority,
       deadlineMs: number | Effect.Effect<number>,
       attempt: Effect.Effect<A, E | NoEligibleModel>,
-      again?: () => Effect.Effect<A, E | NoEligibleModel>
+      again?: () => Effect.Effect<A, E | NoEligibleModel>,
+      closing?: Effect.Effect<void>
     ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
       Effect.catchAll(attempt, (error) => {
         if (!isNoEligible(error) || !transient(error)) return Effect.fail(error)
         const retry = again === undefined ? attempt : again()
-        return typeof deadlineMs === "number"
+        const waiting = typeof deadlineMs === "number"
           ? wait(priority, deadlineMs, retry, error)
           : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, retry, error))
+        return closing === undefined ? waiting : untilClosing(waiting, closing, error)
       })
+
+    /**
+     * `waiting`, unless `closing` completes first (or has already): then it is interrupted (it leaves the
+     * queue) and the request fails with `QueueTimeout` (`closing`), the last ranking's reason in it.
+     */
+    const untilClosing = <A, E>(
+      waiting: Effect.Effect<A, E>,
+      closing: Effect.Effect<void>,
+      error: NoEligibleModel
+    ): Effect.Effect<A, E | QueueTimeout> =>
+      Effect.flatMap(Clock.currentTimeMillis, (start) =>
+        Effect.raceFirst(
+          waiting,
+          Effect.flatMap(Effect.zipRight(closing, Clock.currentTimeMillis), (now) =>
+            // Validation off (`, true`): our own clock readings (a non-negative wait, clamped) and message.
+            Effect.fail(new QueueTimeout({ waitedMs: Math.max(0, now - start), reason: error.message, closing: true }, true)))
+        ))
 
     /** `attempt` found no candidate (`error`): wait in the queue and retry until `deadlineMs` passes. */
     const wait = <A, E>(
@@ -112,7 +134,7 @@ export const make = (options: WaitQueueOptions) =>
           // ranking's retry hint, when it had one, is the 503's Retry-After.
           return yield* new QueueTimeout({
             waitedMs: 0,
-            reason: `wait queue full (${capacity}): ${error.message}`,
+            reason: `wait queue full (failover.queueCapacity: ${capacity} waiting): ${error.message}`,
             ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs })
           }, true)
         }
