@@ -63,13 +63,15 @@ export const describe = (t: DatabaseTarget): string =>
 
 /**
  * The migrated database of `t` (`Sqlite.layer` or `Postgres.layer`); with
- * `requireWrites` (the gateway), a SQLite file this process cannot write fails it.
+ * `requireWrites` (the gateway), a SQLite file this process cannot write, or a
+ * PostgreSQL database that takes no writes (a standby, read-only sessions, a
+ * role without write privileges), fails it.
  */
 export const layer = (
   t: DatabaseTarget,
   options: { readonly requireWrites?: boolean | undefined } = {}
 ): Layer.Layer<SqlClient.SqlClient, StoreError, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  t._tag === "Sqlite" ? Sqlite.layer(t.filename, options) : Postgres.layer({ url: t.url, maxConnections: t.maxConnections })
+  t._tag === "Sqlite" ? Sqlite.layer(t.filename, options) : Postgres.layer({ url: t.url, maxConnections: t.maxConnections, ...options })
 
 /** The database for `filename` unless `MODELGATE_DATABASE_URL` names a PostgreSQL one. */
 export const layerFromEnv = (

@@ -9,9 +9,10 @@ import { PgClient, PgMigrator } from "@effect/sql-pg"
 import type { CommandExecutor, FileSystem, Path } from "@effect/platform"
 import { Migrator, type SqlClient } from "@effect/sql"
 import { type StoreError, withoutUrlCredentials } from "@modelgate/domain/Errors"
-import { Duration, Layer, Redacted } from "effect"
+import { Duration, Effect, Layer, Redacted } from "effect"
 import { migrateFully } from "./internal/migrateFully.js"
 import { openFailure } from "./internal/openError.js"
+import { requireWrites } from "./internal/pgRequireWrites.js"
 import schema from "./migrations/pg/0001_schema.js"
 import costRecordInstance from "./migrations/pg/0002_cost_record_instance.js"
 import recordRetentionIndexes from "./migrations/pg/0003_record_retention_indexes.js"
@@ -20,6 +21,8 @@ import healthMarks from "./migrations/pg/0005_health_marks.js"
 import eventLog from "./migrations/pg/0006_event_log.js"
 import cachePurges from "./migrations/pg/0007_cache_purges.js"
 import failoverAgentType from "./migrations/pg/0008_failover_agent_type.js"
+
+export { ReadOnlyDatabase, requireWrites } from "./internal/pgRequireWrites.js"
 
 /** Every PostgreSQL migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -48,6 +51,13 @@ export interface PostgresOptions {
    * reported degraded) rather than wait forever.
    */
   readonly queryTimeout?: Duration.DurationInput | undefined
+  /**
+   * Refuse a database whose sessions take no writes (a hot standby, a
+   * reader endpoint, `default_transaction_read_only`, a role without write
+   * privileges: the layer's `StoreError` says it is read-only), as a gateway
+   * must; default false, for commands that only read (`modelgate costs`).
+   */
+  readonly requireWrites?: boolean | undefined
 }
 
 /** `url` with `query_timeout` (ms, read by `pg`) unless it names one. */
@@ -64,16 +74,19 @@ export const describeUrl = (url: Redacted.Redacted<string>): string => withoutUr
 /** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
 export const migrations = Layer.effectDiscard(migrateFully(loader, PgMigrator.run))
 
+/** `requireWrites`, then `migrations`: a read-only database is refused before the migrator's own failure (a lock it may not take) hides why. */
+const writableMigrations = Layer.effectDiscard(Effect.zipRight(requireWrites, migrateFully(loader, PgMigrator.run)))
+
 /**
  * A migrated PostgreSQL database (`SqlClient` and `PgClient`; the migrator
  * needs the platform's services, e.g. `NodeContext.layer`). A database that
- * cannot be reached or migrated fails the layer with a `StoreError` naming it
- * without its credentials.
+ * cannot be reached or migrated, or (with `requireWrites`) written, fails the
+ * layer with a `StoreError` naming it without its credentials.
  */
 export const layer = (
   options: PostgresOptions
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, StoreError, FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor> =>
-  migrations.pipe(
+  (options.requireWrites === true ? writableMigrations : migrations).pipe(
     Layer.provideMerge(
       PgClient.layer({
         url: withQueryTimeout(options.url, options.queryTimeout ?? Duration.seconds(30)),

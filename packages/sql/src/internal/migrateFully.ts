@@ -7,13 +7,15 @@
  * newest shipped migration, again after a short wait while another
  * connection holds the lock (`SQLITE_BUSY` / `SQLITE_LOCKED`; on PostgreSQL
  * a concurrent creation of the bookkeeping table) or is still migrating; any
- * other failure is final. A database migrated past the newest shipped
+ * other failure is final. A database already at the newest migration is left
+ * alone: the migrator would lock its bookkeeping table, which a hot standby
+ * or a role that may only read refuses (`modelgate costs` reads them). A database migrated past the newest shipped
  * migration (by a later version: a downgrade) is refused (`SchemaNewerThanBuild`):
  * the migrator would open it without a word, and this build cannot know what the
  * later migrations changed.
  */
 import { type Migrator, SqlClient, type SqlError } from "@effect/sql"
-import { Cause, Data, Effect, Schedule } from "effect"
+import { Cause, Data, Effect, Option, Schedule } from "effect"
 
 /** The database is behind the newest shipped migration: another connection is migrating it. */
 export class MigrationsPending extends Data.TaggedError("MigrationsPending")<{ readonly applied: number; readonly newest: number }> {
@@ -62,13 +64,24 @@ export const migrateFully = <R>(
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const newest = Math.max(0, ...(yield* loader).map(([id]) => id))
-    const once = Effect.gen(function* () {
-      yield* run({ loader })
-      const [row] = yield* sql<{ readonly applied: number | null }>`SELECT max(migration_id) AS applied FROM effect_sql_migrations`
-      const applied = Number(row?.applied ?? 0)
-      if (applied > newest) return yield* new SchemaNewerThanBuild({ applied, newest })
-      if (applied < newest) return yield* new MigrationsPending({ applied, newest })
-    })
+    const applied = ([row]: ReadonlyArray<{ readonly applied: number | null }>) => Number(row?.applied ?? 0)
+    const appliedNow = Effect.map(sql<{ readonly applied: number | null }>`SELECT max(migration_id) AS applied FROM effect_sql_migrations`, applied)
+    // Its own text: the SQLite client caches a statement that failed to prepare (no table yet) by its text.
+    const appliedBefore = Effect.map(
+      sql<{ readonly applied: number | null }>`SELECT coalesce(max(migration_id), 0) AS applied FROM effect_sql_migrations`,
+      applied
+    )
+    const compare = (applied: number): Effect.Effect<void, MigrationsPending | SchemaNewerThanBuild> =>
+      applied > newest
+        ? Effect.fail(new SchemaNewerThanBuild({ applied, newest }))
+        : applied < newest
+        ? Effect.fail(new MigrationsPending({ applied, newest }))
+        : Effect.void
+    // Up to date (or newer): nothing to run, and no lock to take (a standby, a role that may only read, would refuse it).
+    // Anything else (no bookkeeping table yet: SQLite dies preparing the statement) is for the migrator to meet.
+    const before = yield* appliedBefore.pipe(Effect.asSome, Effect.catchAllCause(() => Effect.succeedNone))
+    if (Option.isSome(before) && before.value >= newest) return yield* compare(before.value)
+    const once = Effect.flatMap(run({ loader }), () => Effect.flatMap(appliedNow, compare))
     // Defects too: the migrator dies when a migration's statement fails (a lock held elsewhere included).
     yield* Effect.sandbox(once).pipe(
       Effect.retry({ schedule: contentionRetry, while: (cause) => !Cause.isInterruptedOnly(cause) && isContention(Cause.squash(cause)) }),
