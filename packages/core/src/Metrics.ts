@@ -40,6 +40,13 @@ export class Metrics extends Context.Tag("@modelgate/core/Metrics")<
     readonly live: Effect.Effect<MetricsSnapshot>
     /** The live counters as Prometheus text exposition. */
     readonly prometheus: Effect.Effect<string>
+    /**
+     * `prometheus` with the availability gauge of the models `served` says yes
+     * to only (the registry's enabled models: a removed or disabled model's
+     * gauge would report its last value forever; its counters stay).
+     * Optional: callers fall back to `prometheus`.
+     */
+    readonly prometheusOf?: (served: (model: string) => boolean) => Effect.Effect<string>
   }
 >() {}
 
@@ -95,9 +102,11 @@ export const make = Effect.gen(function* () {
 
   const live = Effect.map(Clock.currentTimeMillis, (now) => toSnapshot(byModel(liveAggregate, latestProviders), {}, "live", now))
 
-  const prometheus = Effect.sync(() => render(liveAggregate, histograms, (model) => serving.providerOf(model)))
+  const prometheusOf = (served: (model: string) => boolean) =>
+    Effect.sync(() => render(liveAggregate, histograms, (model) => serving.providerOf(model), served))
+  const prometheus = prometheusOf(() => true)
 
-  return Metrics.of({ observe, observeNow, persist, forget, query, live, prometheus })
+  return Metrics.of({ observe, observeNow, persist, forget, query, live, prometheus, prometheusOf })
 })
 
 /** The metrics service (needs a `MetricsStore`). */

@@ -6,6 +6,7 @@ import { HttpServerResponse } from "@effect/platform"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import type { CostGroupBy } from "@modelgate/core/CostStore"
 import { Metrics, MetricsSnapshot } from "@modelgate/core/Metrics"
+import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import type { StoreError } from "@modelgate/domain/Errors"
 import { toUsd } from "@modelgate/domain/Money"
 import { Clock, Effect, Either, Schema } from "effect"
@@ -150,9 +151,14 @@ export const keyWithoutTeam = (name: string): ApiError =>
 export const make = Effect.gen(function* () {
   const metrics = yield* Metrics
   const costs = yield* CostTracker
+  const registry = yield* ModelRegistry
 
-  const prometheus = Effect.map(metrics.prometheus, (text) =>
-    HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+  /** `GET /metrics`: the availability gauge of the models served now (enabled in the registry) only. */
+  const prometheus = Effect.flatMap(registry.enabled, (enabled) => {
+    const served = new Set<string>(enabled.map((m) => m.id))
+    return Effect.map(metrics.prometheusOf?.((model) => served.has(model)) ?? metrics.prometheus, (text) =>
+      HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+  })
 
   /** `GET /v1/metrics`; `team`, when given (a virtual key's agent type), replaces the `agentType` filter. */
   const query = (url: string, team?: string | undefined) =>

@@ -58,11 +58,14 @@ const byLabels = (a: { model: string; provider: string }, b: { model: string; pr
  * gauge of a model is rendered under the provider `servedBy` names (where it
  * is served now, `Metrics/Serving.ts`) only, when it names one: counters keep
  * the series of a provider the model left, a gauge would report it there still.
+ * For the same reason a model `served` says no to (removed from the registry,
+ * disabled) has no gauge at all; its counters stay.
  */
 export const render = (
   aggregate: Aggregate,
   histograms: ReadonlyMap<string, DurationHistogram>,
-  servedBy: (model: string) => string | undefined = () => undefined
+  servedBy: (model: string) => string | undefined = () => undefined,
+  served: (model: string) => boolean = () => true
 ): string => {
   const models = [...aggregate.values()].sort(byLabels)
   const w = new Writer()
@@ -110,6 +113,7 @@ export const render = (
   for (const m of models) if (m.failovers > 0) w.sample("modelgate_failovers_total", id(m), m.failovers)
   w.family("modelgate_model_availability", "gauge", "Share of successful health checks (success rate without checks), 0..1.")
   for (const m of models) {
+    if (!served(m.model)) continue
     const current = servedBy(m.model)
     if (current !== undefined && current !== m.provider) continue
     const availability = m.healthTotal > 0 ? m.healthOk / m.healthTotal : m.requests > 0 ? m.successes / m.requests : undefined
