@@ -210,8 +210,11 @@ export const bookkeepingParameters: ReadonlySet<string> = new Set(["store", "saf
  * `audio_tokens` (audio input, billed at its own price by Gemini and by
  * OpenAI's audio models) are parts of `prompt_tokens`;
  * `cached_audio_tokens` is the audio among `cached_tokens` (Gemini's
- * `cacheTokensDetails`, billed at its own cache price). `estimated` marks
- * counts the provider did not give.
+ * `cacheTokensDetails`, billed at its own cache price). `reasoning_tokens`
+ * and OpenAI's `rejected_prediction_tokens` (a `prediction`'s tokens not
+ * used, billed as output) are parts of `completion_tokens`;
+ * `accepted_prediction_tokens` are the prediction's tokens the answer used.
+ * `estimated` marks counts the provider did not give.
  */
 export const Usage = Schema.Struct({
   prompt_tokens: Schema.NonNegativeInt,
@@ -227,7 +230,11 @@ export const Usage = Schema.Struct({
     })
   ),
   completion_tokens_details: Schema.optional(
-    Schema.Struct({ reasoning_tokens: Schema.optional(Schema.NonNegativeInt) })
+    Schema.Struct({
+      reasoning_tokens: Schema.optional(Schema.NonNegativeInt),
+      accepted_prediction_tokens: Schema.optional(Schema.NonNegativeInt),
+      rejected_prediction_tokens: Schema.optional(Schema.NonNegativeInt)
+    })
   ),
   estimated: Schema.optional(Schema.Boolean)
 })

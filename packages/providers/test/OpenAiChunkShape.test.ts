@@ -39,7 +39,7 @@ const usage = fc.record({
     { nil: undefined, freq: 3 }
   ),
   completion_tokens_details: fc.option(
-    fc.oneof(fc.constant(null), fc.record({ reasoning_tokens: optional(mostly(count)), accepted_prediction_tokens: optional(count) })),
+    fc.oneof(fc.constant(null), fc.record({ reasoning_tokens: optional(mostly(count)), accepted_prediction_tokens: optional(mostly(count)), rejected_prediction_tokens: optional(count) })),
     { nil: undefined, freq: 3 }
   )
 }, { requiredKeys: ["prompt_tokens", "completion_tokens"] })

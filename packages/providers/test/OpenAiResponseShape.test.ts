@@ -36,17 +36,20 @@ const choice = fc.record({
   finish_reason: mostly(fc.constantFrom("stop", "length", "tool_calls", "weird", null)),
   logprobs: optional(fc.constant(null))
 }, { requiredKeys: ["message", "finish_reason"] })
-const details = (key: string) =>
+const details = (...keys: ReadonlyArray<string>) =>
   optional(fc.oneof(
     fc.constant(null),
-    fc.record({ [key]: optional(fc.oneof(fc.constant(null), count)), audio_tokens: optional(count) }, { requiredKeys: [] })
+    fc.record({
+      ...Object.fromEntries(keys.map((key) => [key, optional(fc.oneof(fc.constant(null), count))])),
+      audio_tokens: optional(count)
+    }, { requiredKeys: [] })
   ))
 const usage = fc.record({
   prompt_tokens: mostly(count),
   completion_tokens: mostly(count),
   total_tokens: optional(count),
   prompt_tokens_details: details("cached_tokens"),
-  completion_tokens_details: details("reasoning_tokens")
+  completion_tokens_details: details("reasoning_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens")
 }, { requiredKeys: ["prompt_tokens", "completion_tokens"] })
 const response = fc.record({
   id: mostly(fc.string({ maxLength: 8 })),

@@ -59,6 +59,22 @@ describe("a streamed answer costs what the same answer costs whole, priced as th
       assertSameCost(pricing, usages, (u) => usd(u.prompt_tokens - 3, 2) + usd(3, 0.5) + usd(u.completion_tokens, 8))
     })))
 
+  it.scoped("OpenAI with a prediction: its accepted and rejected tokens reach the client, rejected ones billed once as output", () =>
+    live(Effect.gen(function*() {
+      const pricing = Pricing.make({ inputPerMillion: 2, outputPerMillion: 8, cachedInputPerMillion: 0.5 })
+      const { provider } = yield* adapterOver(FakeOpenAi.make, OpenAi.make, (f) => f.baseUrl)({}, {
+        usage: { acceptedPrediction: 6, rejectedPrediction: 4 }
+      })
+      const request = { ...question, prediction: { type: "content", content: "the many rivers" } } as Partial<ChatRequest>
+      const usages = yield* bothUsages(provider, ctxOf(modelOf("openai", "gpt-4o-mini"), keyOf("openai", "sk-test-openai"), request))
+      assert.deepStrictEqual(usages.whole.completion_tokens_details, {
+        reasoning_tokens: 0,
+        accepted_prediction_tokens: 6,
+        rejected_prediction_tokens: 4
+      })
+      assertSameCost(pricing, usages, (u) => usd(u.prompt_tokens, 2) + usd(u.completion_tokens, 8))
+    })))
+
   it.scoped("OpenAI with n = 2: one usage for every choice, streamed as whole", () =>
     live(Effect.gen(function*() {
       const pricing = Pricing.make({ inputPerMillion: 0.15, outputPerMillion: 0.6 })

@@ -20,10 +20,19 @@ export interface FakeOpenAiOptions {
   /**
    * Usage details to report (default none): `cached` prompt tokens read from
    * OpenAI's prompt cache and `audio` prompt tokens (both part of
-   * `prompt_tokens`, together at most all of it), and `reasoning` tokens
-   * (added to `completion_tokens`, which includes them).
+   * `prompt_tokens`, together at most all of it), `reasoning` tokens and
+   * `rejectedPrediction` tokens (a `prediction`'s tokens OpenAI did not use,
+   * billed as output: both added to `completion_tokens`, which includes
+   * them), and `acceptedPrediction` tokens (a `prediction`'s tokens used in
+   * the answer, already among its tokens).
    */
-  readonly usage?: { readonly cached?: number; readonly audio?: number; readonly reasoning?: number }
+  readonly usage?: {
+    readonly cached?: number
+    readonly audio?: number
+    readonly reasoning?: number
+    readonly acceptedPrediction?: number
+    readonly rejectedPrediction?: number
+  }
 }
 
 /** A running fake OpenAI: the server plus its base URL (with `/v1`). */
@@ -253,7 +262,8 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
       const indexes = Array.from({ length: n }, (_, i) => i)
       const contentOf = (i: number) => (i === 0 ? content : `${content} (choice ${i + 1})`)
       const reasoningTokens = options.usage?.reasoning ?? 0
-      const completionTokens = reasoningTokens + (toolCall !== undefined
+      const rejectedTokens = options.usage?.rejectedPrediction ?? 0
+      const completionTokens = reasoningTokens + rejectedTokens + (toolCall !== undefined
         ? n * countTokens(toolCall.function.name + toolCall.function.arguments)
         : indexes.reduce((sum, i) => sum + countTokens(contentOf(i)), 0))
       const usage = {
@@ -264,7 +274,12 @@ export const make = (options: FakeOpenAiOptions = {}): Effect.Effect<FakeOpenAi,
           cached_tokens: Math.min(options.usage?.cached ?? 0, promptTokens),
           audio_tokens: Math.min(options.usage?.audio ?? 0, Math.max(0, promptTokens - (options.usage?.cached ?? 0)))
         },
-        completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 }
+        completion_tokens_details: {
+          reasoning_tokens: reasoningTokens,
+          audio_tokens: 0,
+          accepted_prediction_tokens: options.usage?.acceptedPrediction ?? 0,
+          rejected_prediction_tokens: rejectedTokens
+        }
       }
       const id = `chatcmpl-fake${served}`
       const created = 1_700_000_000 + served

@@ -23,11 +23,14 @@ const isOptCount = (u: unknown): boolean => u === undefined || u === null || isC
 const isDetails = (u: unknown, ...keys: ReadonlyArray<string>): boolean =>
   u === undefined || u === null || (isObject(u) && keys.every((key) => isOptCount(u[key])))
 
+/** The counts of `completion_tokens_details` that `WireUsage` reads. */
+const completionDetailKeys = ["reasoning_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"] as const
+
 /** A `usage` object `WireUsage` accepts (token counts, optional details). */
 export const isWireUsage = (u: unknown): u is WireUsage =>
   isObject(u) && isCount(u.prompt_tokens) && isCount(u.completion_tokens) &&
   (u.total_tokens === undefined || isCount(u.total_tokens)) &&
-  isDetails(u.prompt_tokens_details, "cached_tokens", "audio_tokens") && isDetails(u.completion_tokens_details, "reasoning_tokens")
+  isDetails(u.prompt_tokens_details, "cached_tokens", "audio_tokens") && isDetails(u.completion_tokens_details, ...completionDetailKeys)
 
 /** A usage `isWireUsage` accepted, as the Schema decodes it (unknown keys dropped). */
 export const wireUsage = (u: WireUsage): WireUsage => {
@@ -44,11 +47,12 @@ export const wireUsage = (u: WireUsage): WireUsage => {
   }
   const completion = u.completion_tokens_details
   if (completion !== undefined) {
-    out.completion_tokens_details = completion === null
-      ? null
-      : completion.reasoning_tokens === undefined
-      ? {}
-      : { reasoning_tokens: completion.reasoning_tokens }
+    if (completion === null) out.completion_tokens_details = null
+    else {
+      const kept: Mutable<NonNullable<WireUsage["completion_tokens_details"]>> = {}
+      for (const key of completionDetailKeys) if (completion[key] !== undefined) kept[key] = completion[key]
+      out.completion_tokens_details = kept
+    }
   }
   return out
 }

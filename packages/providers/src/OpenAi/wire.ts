@@ -22,7 +22,11 @@ export const WireUsage = Schema.Struct({
     Schema.NullOr(Schema.Struct({ cached_tokens: Schema.optional(Schema.NullOr(Count)), audio_tokens: Schema.optional(Schema.NullOr(Count)) }))
   ),
   completion_tokens_details: Schema.optional(
-    Schema.NullOr(Schema.Struct({ reasoning_tokens: Schema.optional(Schema.NullOr(Count)) }))
+    Schema.NullOr(Schema.Struct({
+      reasoning_tokens: Schema.optional(Schema.NullOr(Count)),
+      accepted_prediction_tokens: Schema.optional(Schema.NullOr(Count)),
+      rejected_prediction_tokens: Schema.optional(Schema.NullOr(Count))
+    }))
   )
 })
 export type WireUsage = typeof WireUsage.Type
@@ -262,15 +266,31 @@ export const legacyFunctions = (provider: string, request: ChatRequest): Unsuppo
 export const unservedOpenAiEffort = (provider: string, request: ChatRequest, model: ModelMetadata): Unsupported | undefined =>
   unservedEffort(provider, request, model, effortValueKinds.openai, (m) => m.capabilities.includes("reasoning"))
 
+/** The completion's details of OpenAI usage: `reasoning_tokens` when given, a `prediction`'s accepted and rejected tokens when there are any. */
+const completionDetails = (details: WireUsage["completion_tokens_details"]): Usage["completion_tokens_details"] => {
+  if (details == null) return undefined
+  const { accepted_prediction_tokens: accepted, reasoning_tokens: reasoning, rejected_prediction_tokens: rejected } = details
+  const hasAccepted = accepted != null && accepted > 0
+  const hasRejected = rejected != null && rejected > 0
+  if (reasoning == null && !hasAccepted && !hasRejected) return undefined
+  return {
+    ...(reasoning != null ? { reasoning_tokens: reasoning } : {}),
+    ...(hasAccepted ? { accepted_prediction_tokens: accepted } : {}),
+    ...(hasRejected ? { rejected_prediction_tokens: rejected } : {})
+  }
+}
+
 /**
  * Domain usage from OpenAI usage (`total_tokens` recomputed when absent);
  * `audio_tokens` of the prompt only when there are any (an audio model's
- * audio input, billed at its own price).
+ * audio input, billed at its own price), and a `prediction`'s accepted and
+ * rejected tokens likewise (the rejected ones are billed as output, within
+ * `completion_tokens`).
  */
 export const toUsage = (usage: WireUsage): Usage => {
   const cached = usage.prompt_tokens_details?.cached_tokens
   const audio = usage.prompt_tokens_details?.audio_tokens
-  const reasoning = usage.completion_tokens_details?.reasoning_tokens
+  const completion = completionDetails(usage.completion_tokens_details)
   const hasCached = cached !== undefined && cached !== null
   const hasAudio = audio !== undefined && audio !== null && audio > 0
   return {
@@ -280,7 +300,7 @@ export const toUsage = (usage: WireUsage): Usage => {
     ...(hasCached || hasAudio
       ? { prompt_tokens_details: { ...(hasCached ? { cached_tokens: cached } : {}), ...(hasAudio ? { audio_tokens: audio } : {}) } }
       : {}),
-    ...(reasoning !== undefined && reasoning !== null ? { completion_tokens_details: { reasoning_tokens: reasoning } } : {})
+    ...(completion !== undefined ? { completion_tokens_details: completion } : {})
   }
 }
 
