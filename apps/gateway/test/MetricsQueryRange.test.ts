@@ -61,6 +61,25 @@ describe("metrics and costs query range", () => {
         assert.strictEqual(seen.costs?.to, Date.UTC(2026, 0, 31), "epoch ms is the end itself")
       }))
 
+    it.effect("a 'from' after a date alone as 'to' (its day included) is still a 400, however close", () =>
+      Effect.gen(function* () {
+        // `to=2026-01-30` ends at the 31st's midnight: a `from` on the 31st, or at that midnight, is after the day asked for.
+        for (const query of ["from=2026-01-31&to=2026-01-30", "from=2026-02-01&to=2026-01-31", "from=2026-01-31T00:00Z&to=2026-01-30"]) {
+          seen.metrics = undefined
+          const metrics = yield* request(`/v1/metrics?${query}`, { headers: admin })
+          assert.strictEqual(metrics.status, 400, `${query}: ${metrics.text}`)
+          assert.strictEqual(metrics.json.error.param, "from")
+          assert.isUndefined(seen.metrics, `${query}: no query ran`)
+        }
+        seen.costs = undefined
+        const costs = yield* request("/admin/costs?from=2026-01-31&to=2026-01-30", { headers: admin })
+        assert.strictEqual(costs.status, 400, costs.text)
+        assert.include(costs.json.error.message, "2026-01-30")
+        assert.isUndefined(seen.costs, "no query ran")
+        // The day's last instant is still in it.
+        assert.strictEqual((yield* request("/v1/metrics?from=2026-01-30T23:59:59.999Z&to=2026-01-30", { headers: admin })).status, 200)
+      }))
+
     it.effect("an instant out of any date's range is a 400 naming the parameter and the value", () =>
       Effect.gen(function* () {
         for (const [name, value] of [["from", huge], ["to", "99999999999999999999"], ["from", `${huge}d`], ["to", "275761-01-01"]] as const) {

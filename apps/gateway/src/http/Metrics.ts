@@ -75,17 +75,23 @@ const instant = (params: URLSearchParams, name: string, now: number, end = false
 /**
  * `from` (inclusive) and `to` (exclusive; a date alone includes that day, see
  * `instant`) of a query; a 400 naming both when `from` is after `to` (an
- * empty range, `from` = `to`, is fine).
+ * empty range, `from` = `to`, is fine), or when `to` is a date alone and
+ * `from` is at or after the end of that day (`from=2026-01-31&to=2026-01-30`:
+ * a range that ends before it starts, whatever the next midnight says).
  */
 const range = (params: URLSearchParams, now: number): Either.Either<{ readonly from: number | undefined; readonly to: number | undefined }, ApiError> =>
-  Either.flatMap(Either.all([instant(params, "from", now), instant(params, "to", now, true)]), ([from, to]) =>
-    from !== undefined && to !== undefined && from > to
+  Either.flatMap(Either.all([instant(params, "from", now), instant(params, "to", now, true)]), ([from, to]) => {
+    const toDay = dateAlone.test(params.get("to") ?? "")
+    return from !== undefined && to !== undefined && (toDay ? from >= to : from > to)
       ? Either.left(invalidRequest(
-        `invalid 'from': ${JSON.stringify(params.get("from"))} (${new Date(from).toISOString()}) is after 'to' ${JSON.stringify(params.get("to"))} (${new Date(to).toISOString()})`,
+        `invalid 'from': ${JSON.stringify(params.get("from"))} (${new Date(from).toISOString()}) is after 'to' ${JSON.stringify(params.get("to"))} (${
+          toDay ? `the whole day, up to ${new Date(to).toISOString()}` : new Date(to).toISOString()
+        })`,
         "invalid_query",
         "from"
       ))
-      : Either.right({ from, to }))
+      : Either.right({ from, to })
+  })
 
 const storeFailure = (error: StoreError): ApiError =>
   new ApiError({ status: 500, type: "server_error", code: "store_error", message: error.message })
