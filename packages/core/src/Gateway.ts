@@ -57,9 +57,11 @@ export interface RequestOptions {
   readonly cacheTtlMs?: number | undefined
   /**
    * Completes when the server starts shutting down (`HttpApp` passes its
-   * drain): a request still waiting in the queue then fails at once with
-   * `QueueTimeout` (`closing`, never sent) instead of holding the shutdown
-   * until its deadline. A request already sent is not affected.
+   * drain): a request still waiting in the queue, or for a concurrency
+   * permit (`CallContext.closing`), then fails at once with `QueueTimeout`
+   * (`closing`, never sent) instead of holding the shutdown until its
+   * deadline, or being sent in the middle of it. A request already sent is
+   * not affected.
    */
   readonly closing?: Effect.Effect<void> | undefined
 }

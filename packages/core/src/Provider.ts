@@ -49,6 +49,14 @@ export interface CallContext {
    * without it such a call is counted as sent.
    */
   readonly onNotSent?: (() => Effect.Effect<void>) | undefined
+  /**
+   * Completes when the gateway's server starts shutting down
+   * (`RequestOptions.closing`): a call still waiting for a concurrency permit
+   * then stops waiting and fails unsent (`Transport.notSent`, telling
+   * `onNotSent`), rather than hold the drain and be sent in the middle of it.
+   * Optional: without it such a call waits for its permit.
+   */
+  readonly closing?: Effect.Effect<void> | undefined
 }
 
 /** A normalised answer plus what the provider said about its limits. */

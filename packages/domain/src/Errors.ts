@@ -182,7 +182,8 @@ export class AllCandidatesFailed extends Schema.TaggedError<AllCandidatesFailed>
 
 /**
  * A queued request's deadline passed before any candidate freed up, the
- * queue was full, or the server began to shut down while it waited (`closing`).
+ * queue was full, or the server began to shut down while it waited (`closing`:
+ * in the queue, or for its model's concurrency permit).
  */
 export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeout", {
   waitedMs: Schema.NonNegative,
@@ -194,7 +195,7 @@ export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeo
 }) {
   override get message() {
     return this.closing === true
-      ? `the gateway is shutting down: the request waited ${this.waitedMs} ms in the queue and was not sent (${this.reason}); retry on another instance`
+      ? `the gateway is shutting down: the request waited ${this.waitedMs} ms (in the queue or for a concurrency permit) and was not sent (${this.reason}); retry on another instance`
       : `no candidate became available within ${this.waitedMs} ms: ${this.reason}`
   }
 }

@@ -95,12 +95,15 @@ export class Timeout extends Schema.TaggedError<Timeout>()("Timeout", {
  * Also `unreachable`, and `notSent`: a call never sent because its model was
  * marked unavailable, or its client left, while it waited for a concurrency
  * permit ("not sent: ...", `CallContext.stillWanted`); it tells nothing of the model's health
- * (`countsAgainstHealth`).
+ * (`countsAgainstHealth`). With `closing`, the gateway began to shut down
+ * during that wait (`CallContext.closing`).
  */
 export class Transport extends Schema.TaggedError<Transport>()("Transport", {
   ...common,
   unreachable: Schema.optional(Schema.Boolean),
   notSent: Schema.optional(Schema.Boolean),
+  /** Not sent because the gateway began to shut down while the call waited for a permit (with `notSent`). */
+  closing: Schema.optional(Schema.Boolean),
   /**
    * The request got no HTTP answer at all (connection refused, reset before
    * the headers, DNS failure, unreachable network): the provider's endpoint

@@ -6,7 +6,7 @@ import { type Answer, awaitSleep, Fault, type FakeProvider, make as makeFake } f
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatChunk } from "@modelgate/domain/Chat"
 import { endpointEvidence, StreamInterrupted } from "@modelgate/domain/ProviderError"
-import { Chunk, Effect, Either, Exit, Fiber, Schema, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Either, Exit, Fiber, Schema, Stream, TestClock } from "effect"
 import * as fc from "fast-check"
 import {
   classifyStatus,
@@ -293,6 +293,35 @@ describe("ProviderHttp", () => {
       assert.isTrue(Exit.isInterrupted(yield* Fiber.interrupt(first)))
       assert.deepStrictEqual(told, ["queued"], "the stream holding its permit was sent")
       assert.lengthOf(yield* server.requests, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
+  it.scoped("a call waiting for a permit when the gateway starts closing fails at once unsent; a call with a free permit is still sent", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup({ maxRetries: 2, maxConcurrency: 1 })
+      const closing = yield* Deferred.make<void>()
+      const told: Array<string> = []
+      const closable = (name: string) => ({ ...info, closing: Deferred.await(closing), onNotSent: () => Effect.sync(() => told.push(name)) })
+      const get = (name: string) =>
+        http.call(closable(name), HttpClientRequest.get(`${server.url}/chat`), (res) =>
+          decodeJson(Body, res.body, { provider: "toy", info, meta: res }))
+      const gate = yield* Effect.makeLatch(false)
+      yield* server.script(Fault.hold(gate))
+      const first = yield* Effect.fork(get("sent"))
+      yield* server.awaitHeld(1)
+      const waiting = yield* Effect.fork(get("waiting"))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      yield* Deferred.succeed(closing, undefined)
+      // Ends while the first still holds the permit.
+      const refused = yield* Effect.flip(Fiber.join(waiting))
+      assert.isTrue(refused._tag === "Transport" && refused.notSent === true && refused.closing === true, "not sent, for the shutdown")
+      assert.isTrue(refused._tag === "Transport" && refused.unreachable === true, "not retried")
+      assert.include(refused.message, "not sent: the gateway is shutting down")
+      assert.deepStrictEqual(told, ["waiting"])
+      yield* gate.open
+      assert.deepStrictEqual(yield* Fiber.join(first), { n: 1 })
+      // The permit is free again: a call that needs no wait is sent, shutdown or not (it was accepted before).
+      assert.deepStrictEqual(yield* get("after"), { n: 1 })
+      assert.lengthOf(yield* server.requests, 2, "the waiting call was never sent")
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
   it.scoped("streams: SSE events translate; a broken body is StreamInterrupted", () =>

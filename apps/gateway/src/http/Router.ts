@@ -52,7 +52,7 @@ const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
 export interface AppOptions {
   /**
    * Completes when the server starts shutting down: long-lived streams (`/v1/events`) end then, and chat
-   * requests still waiting in the queue fail at once (503 `shutting_down`, never sent).
+   * requests still waiting in the queue or for a concurrency permit fail at once (503 `shutting_down`, never sent).
    */
   readonly closing?: Effect.Effect<void> | undefined
 }

@@ -3,7 +3,7 @@
  * and its accounting), and failover over the ranked candidates.
  */
 import { cacheWritesAsked, type ChatRequest, type Usage } from "@modelgate/domain/Chat"
-import { AllCandidatesFailed, ModelUnavailable } from "@modelgate/domain/Errors"
+import { AllCandidatesFailed, ModelUnavailable, QueueTimeout } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
@@ -56,6 +56,11 @@ export interface Attempt {
   /** Set by `onNotSent`: the call was interrupted before it was sent (its reservations given back as `NotSent`). */
   unsent?: boolean
   /**
+   * The call's `CallContext.closing` (`Begun.closing`): the server's
+   * shutdown, which ends its wait for a permit, unsent (`Transport.closing`).
+   */
+  readonly closing: Effect.Effect<void> | undefined
+  /**
    * Set when its client left while the call ran on its own (left behind): a
    * call still waiting for its first permit then gives it back unsent
    * (`stillWanted` false), as a request that leaves before its call was sent
@@ -92,6 +97,12 @@ interface Tally {
   tried: number
   /** The last model tried. */
   last: ModelMetadata | undefined
+  /**
+   * Whether the last attempt's call was not sent because the server began to
+   * shut down while it waited for a permit (`Transport.closing`): a request
+   * whose attempts end so fails as one whose wait in the queue did (`runOver`).
+   */
+  closedOut: boolean
 }
 
 /** Prompt tokens of `request` per tokenizer, computed at most once per encoding. */
@@ -145,6 +156,12 @@ const heard = <A>(s: Services, clock: Clock.Clock, model: ModelMetadata, held: A
   return Option.isSome(failure) && countsAgainstHealth(failure.value)
     ? s.reportFailure(model.id, failure.value._tag, held.startedAt, endpointEvidence(failure.value))
     : Effect.void
+}
+
+/** Whether a call failed unsent because the server began to shut down while it waited for a permit (`Transport.closing`). */
+const closedOut = (cause: Cause.Cause<ProviderError>): boolean => {
+  const failure = Cause.failureOption(cause)
+  return Option.isSome(failure) && failure.value._tag === "Transport" && failure.value.closing === true
 }
 
 /** An interrupted call that was never sent (`Attempt.unsent`): out of the rate limits and the model's figures. */
@@ -226,6 +243,7 @@ const attemptOn = <A, B>(
   return (model: ModelMetadata): Effect.Effect<B, AttemptError> => {
     // On to another model: the trial claimed for the one tried before is given back (`Trial.ts`).
     Trial.tryingNext(begun, model.id)
+    tally.closedOut = false
     if (tally.last !== model) {
       tally.tried++
       tally.last = model
@@ -281,7 +299,8 @@ const attemptOn = <A, B>(
           onNotSent: () =>
             Effect.sync(() => {
               if (attempt.retried !== true) attempt.unsent = true
-            })
+            }),
+          closing: begun.closing
         }
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
           Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), {
@@ -295,6 +314,7 @@ const attemptOn = <A, B>(
         const onFailure = (cause: Cause.Cause<ProviderError>) =>
           Effect.flatMap(failedWith(cause), (cost) => {
             tally.charged += cost
+            tally.closedOut = closedOut(cause)
             return Effect.failCause(cause)
           })
         const onSuccess = (value: A) => after(attempt, value)
@@ -365,6 +385,9 @@ const failedAfter = <E extends object>(s: Services, begun: Begun, tally: Tally, 
  * Failover over the candidates; when all fail, the error also lists the models
  * that were not eligible and why (a missing key, a budget), so the client
  * learns what to fix, and is kept with what the attempts did (`failedAfter`).
+ * When the last attempt was not sent because the server began to shut down
+ * while it waited for a permit, the request fails as one the shutdown took
+ * out of the queue (`QueueTimeout`, `closing`: 503 `shutting_down`).
  */
 const runOver = <A>(
   s: Services,
@@ -387,7 +410,13 @@ const runOver = <A>(
         s,
         begun,
         tally,
-        e._tag !== "AllCandidatesFailed" || ranked.excluded.length === 0
+        e._tag === "AllCandidatesFailed" && tally.closedOut
+          ? new QueueTimeout({
+            waitedMs: Math.max(0, begun.clock.unsafeCurrentTimeMillis() - begun.startedAt),
+            reason: e.message,
+            closing: true
+          }, true)
+          : e._tag !== "AllCandidatesFailed" || ranked.excluded.length === 0
           ? e
           : new AllCandidatesFailed({
             failures: [...e.failures, ...ranked.excluded.map((x) => ({ model: x.model, tag: "NotEligible", message: x.reason }))],
@@ -462,7 +491,7 @@ export const answerOver = <A, B, C, E>(
   steps: AttemptSteps<A, B>,
   answer: (ranked: Candidates, outcome: FailoverOutcome<B>) => Effect.Effect<C, E>
 ) => {
-  const tally: Tally = { charged: 0, tried: 0, last: undefined }
+  const tally: Tally = { charged: 0, tried: 0, last: undefined, closedOut: false }
   const call = attemptOn(s, request, requirements, begun, steps, tally)
   // The trials its ranking claims, if any, are given back when the run ends, unless a call took them over:
   // held over from before the ranking, so that an interruption right after it (its client gone) gives them back too.

@@ -44,7 +44,7 @@ export interface Begun {
    */
   explicit: ModelMetadata | undefined
   readonly key: string | undefined
-  /** `RequestOptions.closing`: its server's shutdown, which ends its wait in the queue (`Candidates.ts`). */
+  /** `RequestOptions.closing`: its server's shutdown, which ends its wait in the queue (`Candidates.ts`) or for a permit (`Attempt.ts`). */
   readonly closing: Effect.Effect<void> | undefined
   /** Whether the request is traced (the tracer was on when it began): its attempts get spans (`Attempt.ts`). */
   readonly traced: boolean

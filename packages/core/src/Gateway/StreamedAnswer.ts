@@ -240,8 +240,8 @@ export const streamAnswer = (
     {
       streamed: true,
       use: (attempt) => {
-        const { key, model, onNotSent, onRetry, provider, stillWanted } = attempt
-        return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key, onRetry, stillWanted, onNotSent }), (started) => {
+        const { closing, key, model, onNotSent, onRetry, provider, stillWanted } = attempt
+        return Effect.flatMap(provider.stream({ request: providerRequest(request, model), model, key, onRetry, stillWanted, onNotSent, closing }), (started) => {
           // Opened: the provider answered this request (and its retries), whatever breaks while peeling.
           attempt.opened = 1 + (started.retried ?? 0)
           // Should it fail (or its client leave) before it reaches the client, the attempt charges what the provider bills.

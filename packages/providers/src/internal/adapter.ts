@@ -17,13 +17,14 @@ import { shownToolId } from "./toolIds.js"
  * The non-secret call info of a model and key (with the model's concurrency
  * cap, whom to tell of a failure about to be retried: `CallContext.onRetry`,
  * whom to ask after a wait for a permit: `CallContext.stillWanted`, and whom
- * to tell of a wait interrupted unsent: `CallContext.onNotSent`); the key's
- * value only goes to secret stripping.
+ * to tell of a wait interrupted unsent: `CallContext.onNotSent`, and what
+ * ends such a wait: `CallContext.closing`); the key's value only goes to
+ * secret stripping.
  */
 export const callInfoOf = (
   model: ModelMetadata,
   key: ProviderKey | undefined,
-  ctx?: Pick<CallContext, "onRetry" | "stillWanted" | "onNotSent">
+  ctx?: Pick<CallContext, "onRetry" | "stillWanted" | "onNotSent" | "closing">
 ): CallInfo => ({
   model: model.id,
   keyId: key?.id,
@@ -31,7 +32,8 @@ export const callInfoOf = (
   concurrency: model.rateLimits.concurrency,
   onRetry: ctx?.onRetry,
   stillWanted: ctx?.stillWanted,
-  onNotSent: ctx?.onNotSent
+  onNotSent: ctx?.onNotSent,
+  closing: ctx?.closing
 })
 
 /** The error of a call made without the key the provider needs. */

@@ -37,6 +37,8 @@ export interface CallInfo {
   readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
   /** Told when the call is interrupted while it waits for a permit, unsent (`CallContext.onNotSent`). */
   readonly onNotSent?: (() => Effect.Effect<void>) | undefined
+  /** Completes when the gateway shuts down: a wait for a permit then ends, the call unsent (`CallContext.closing`). */
+  readonly closing?: Effect.Effect<void> | undefined
 }
 
 /** What every answer (success or failure) tells about itself. */

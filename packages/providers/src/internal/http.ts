@@ -15,7 +15,7 @@ import {
   type HttpClientRequest,
   type HttpClientResponse
 } from "@effect/platform"
-import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, FiberRef, identity, Scope, type Stream } from "effect"
+import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, Fiber, FiberRef, identity, Scope, type Stream } from "effect"
 import { executeInScopeOf } from "../ScopedClient.js"
 import { bufferedText, openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
@@ -210,8 +210,9 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
      * provider stopped answering the calls ahead of it) or its client left,
      * the permits go back and it fails unsent (`notSent`) rather than wait out the timeout
      * once more. A wait interrupted (its client left a stream, the gateway
-     * shut down) tells `info.onNotSent`: the call was not sent. No step when
-     * the permits were free.
+     * shut down) tells `info.onNotSent`: the call was not sent. A wait the
+     * gateway's shutdown ends (`info.closing`) fails unsent at once. No step
+     * when the permits were free.
      */
     const sendAfterPermits = <A>(
       info: CallInfo,
@@ -222,7 +223,8 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     ): Effect.Effect<A, ProviderError> => {
       if (permits === undefined) return run
       const onNotSent = info.onNotSent
-      const wait = onNotSent === undefined ? permits : Effect.onInterrupt(permits, onNotSent)
+      const told = onNotSent === undefined ? permits : Effect.onInterrupt(permits, onNotSent)
+      const wait = info.closing === undefined ? told : untilClosing(told, info.closing, info, limiter, model)
       const stillWanted = info.stillWanted
       if (stillWanted === undefined) return Effect.zipRight(wait, run)
       return Effect.zipRight(
@@ -230,19 +232,49 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
         Effect.flatMap(Effect.suspend(stillWanted), (wanted) => {
           if (wanted) return run
           releasePermits(limiter, model)
-          return Effect.fail(notSent(info))
+          return Effect.fail(notSent(info, `model ${info.model} was marked unavailable`))
         })
       )
     }
 
-    /** A call not sent: its model was taken out while it waited for a permit (not retried, nothing charged). */
-    const notSent = (info: CallInfo) =>
+    /**
+     * `wait` (for the permits) unless `closing` completes first, or already
+     * has: the wait is then interrupted (telling `onNotSent`) and the call
+     * fails unsent. The wait runs in a fiber of its own so that permits it got
+     * just as it lost the race are given back; the call's own interruption
+     * (its client left a stream) still ends the wait.
+     */
+    const untilClosing = (
+      wait: Effect.Effect<void>,
+      closing: Effect.Effect<void>,
+      info: CallInfo,
+      limiter: Limiter,
+      model: Limiter | undefined
+    ): Effect.Effect<void, Transport> =>
+      Effect.flatMap(Effect.fork(wait), (waiting) =>
+        Effect.matchCauseEffect(
+          Effect.interruptible(
+            Effect.raceFirst(Fiber.join(waiting), Effect.zipRight(closing, Effect.fail(notSent(info, "the gateway is shutting down", true))))
+          ),
+          {
+            onSuccess: () => Effect.void,
+            onFailure: (cause) =>
+              Effect.flatMap(Fiber.interrupt(waiting), (exit) => {
+                if (Exit.isSuccess(exit)) releasePermits(limiter, model)
+                return Effect.failCause(cause)
+              })
+          }
+        ))
+
+    /** A call not sent, for `why` (the gateway `closing`, or not), while it waited for a permit (not retried, nothing charged). */
+    const notSent = (info: CallInfo, why: string, closing?: true) =>
       new Transport({
         provider: spec.provider,
         model: info.model,
-        detail: `not sent: model ${info.model} was marked unavailable while the call waited for a concurrency permit`,
+        detail: `not sent: ${why} while the call waited for a concurrency permit`,
         unreachable: true,
-        notSent: true
+        notSent: true,
+        ...(closing === undefined ? {} : { closing })
       })
 
     /**
