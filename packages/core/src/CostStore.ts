@@ -87,8 +87,11 @@ export class CostStore extends Context.Tag("@modelgate/core/CostStore")<
      * database that see a threshold crossed at the same time, the one whose
      * claim stores it announces it. Optional: without it, each instance
      * announces what it sees crossed and records it through the sink.
+     * `limitPicoUsd` is the budget's exact limit (the record's field is
+     * capped at ~$9,007, as records hold safe integers): two limits above
+     * that are two thresholds, and `alertsSince` reads it back exact.
      */
-    readonly claimAlert?: (alert: BudgetAlertRecord) => Effect.Effect<boolean, StoreError>
+    readonly claimAlert?: (alert: BudgetAlertRecord, limitPicoUsd: bigint) => Effect.Effect<boolean, StoreError>
   }
 >() {}
 

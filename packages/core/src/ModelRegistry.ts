@@ -142,7 +142,30 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
     return current.find((m) => m.provider === provider && m.providerModel === providerModel)
   }
 
+  /** Replace the known overrides by the stored ones; whether they differ. A failed read keeps them (logged). */
+  const rereadStored = store.list.pipe(
+    Effect.flatMap((stored) =>
+      Ref.modify(overrides, (known) => [JSON.stringify(stored) !== JSON.stringify(known), stored] as const)
+    ),
+    Effect.catchAll((e) =>
+      Effect.as(Effect.logWarning(`model registry: could not read the added models again, keeping those known: ${e.message}`), false)
+    )
+  )
+
+  /**
+   * Apply what other instances stored since the last read (under `lock`); whether it changed the models. `add` and
+   * `update` start with it, so an admin change builds on one another instance made before this one's periodic sync
+   * (its patch is merged, not overwritten; a model it added is found) rather than on this instance's older view.
+   */
+  const applyStored = Effect.gen(function* () {
+    if (!(yield* rereadStored)) return false
+    yield* publish(yield* compose(yield* Ref.get(base)))
+    yield* Effect.logInfo("model registry: applied the added or updated models another instance stored")
+    return true
+  })
+
   const add = Effect.fn("ModelRegistry.add")(function* (input: unknown) {
+    yield* applyStored
     const current = yield* all
     const model = yield* validateNew(input, current, known)
     yield* persist(AddedModel.make({ model }))
@@ -152,6 +175,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
   }, lock.withPermits(1))
 
   const update = Effect.fn("ModelRegistry.update")(function* (id: string, input: unknown) {
+    yield* applyStored
     const current = yield* all
     const existing = current.find((m) => m.id === id)
     if (existing === undefined) return yield* new ModelNotFound({ modelId: id })
@@ -173,22 +197,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
   const announce = (event: Effect.Effect<GatewayEvent>) =>
     Option.match(events, { onNone: () => Effect.void, onSome: (bus) => Effect.flatMap(event, bus.publish) })
 
-  /** Replace the known overrides by the stored ones; whether they differ. A failed read keeps them (logged). */
-  const rereadStored = store.list.pipe(
-    Effect.flatMap((stored) =>
-      Ref.modify(overrides, (known) => [JSON.stringify(stored) !== JSON.stringify(known), stored] as const)
-    ),
-    Effect.catchAll((e) =>
-      Effect.as(Effect.logWarning(`model registry: could not read the added models again, keeping those known: ${e.message}`), false)
-    )
-  )
-
-  const syncStored = Effect.gen(function* () {
-    if (!(yield* rereadStored)) return false
-    yield* publish(yield* compose(yield* Ref.get(base)))
-    yield* Effect.logInfo("model registry: applied the added or updated models another instance stored")
-    return true
-  }).pipe(lock.withPermits(1), Effect.withSpan("ModelRegistry.syncStored"))
+  const syncStored = applyStored.pipe(lock.withPermits(1), Effect.withSpan("ModelRegistry.syncStored"))
 
   const reload = Effect.fn("ModelRegistry.reload")(function* () {
     const loaded = yield* options.load.pipe(

@@ -52,6 +52,9 @@ const AlertRow = Schema.Struct({
   limit_pico: Schema.BigInt
 })
 
+/** The largest PostgreSQL BIGINT (`budget_alerts.limit_pico`). */
+const maxBigint = 9_223_372_036_854_775_807n
+
 const SpendRow = Schema.Struct({
   model: Schema.String,
   agent_type: Schema.NullOr(Schema.String),
@@ -158,8 +161,10 @@ export const make = Effect.gen(function* () {
   // PostgreSQL only (several instances share it): the lock makes the check and the insert one step
   // between instances' claims (plain reads go on). Claims are rare: a threshold crossed once a period.
   const claimAlert = Effect.fn("CostStoreSql.claimAlert")(
-    function* (alert: BudgetAlertRecord) {
-      const { at, budget, limitPicoUsd, period, periodStart, spentPicoUsd, threshold } = alert
+    function* (alert: BudgetAlertRecord, exactLimitPicoUsd: bigint) {
+      const { at, budget, period, periodStart, spentPicoUsd, threshold } = alert
+      // The exact limit (a BIGINT holds ~$9.2M), not the record's capped one: limits above ~$9,007 stay apart.
+      const limitPicoUsd = exactLimitPicoUsd > maxBigint ? maxBigint : exactLimitPicoUsd
       const stored = yield* sql.withTransaction(Effect.zipRight(
         sql`LOCK TABLE budget_alerts IN SHARE ROW EXCLUSIVE MODE`,
         sql`

@@ -3,7 +3,9 @@
  * instance ids): each budget holds across both. Instance A reads what B
  * stored at the sync interval and refuses a request its own spend would have
  * let through; neither counts anything twice. A threshold both see crossed
- * at the same sync is announced once, by one of them.
+ * at the same sync is announced once, by one of them; with limits of
+ * thousands of dollars that differ (a reload applied on one instance only), a
+ * threshold of each limit is announced, each by the instance with that limit.
  */
 import { NodeContext } from "@effect/platform-node"
 import { SqlClient } from "@effect/sql"
@@ -44,19 +46,22 @@ const spend = (usd: number) =>
     cacheHit: false
   })
 
-const config = new GatewayConfigData({
-  ...defaultConfig,
-  budgets: BudgetsConfig.make({ ...defaultConfig.budgets, perAgentType: { team: BudgetLimit.make({ monthly: 1 }) }, syncIntervalMs: SECOND }),
-  records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 10 * HOUR })
-})
+/** The team's monthly budget of `monthly` USD, synced every second; records flushed only when told. */
+const teamBudget = (monthly: number) =>
+  new GatewayConfigData({
+    ...defaultConfig,
+    budgets: BudgetsConfig.make({ ...defaultConfig.budgets, perAgentType: { team: BudgetLimit.make({ monthly }) }, syncIntervalMs: SECOND }),
+    records: RecordsConfig.make({ ...defaultConfig.records, flushIntervalMs: 10 * HOUR })
+  })
+const config = teamBudget(1)
 
 /** One instance over the database of `sql`: its own record writer (on this thread), cost store and tracker, and how many thresholds its subscribers saw crossed. */
-const instance = (id: string, sql: Context.Context<SqlClient.SqlClient>) =>
+const instance = (id: string, sql: Context.Context<SqlClient.SqlClient>, gatewayConfig = config) =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
       CostTrackerModule.layer.pipe(
         Layer.provideMerge(RecordStoreSql.layerAccountingWith(RecordStoreSql.layerMain)),
-        Layer.provideMerge(Layer.mergeAll(Events.layer, GatewayConfig.layerStatic(config), Layer.succeedContext(sql))),
+        Layer.provideMerge(Layer.mergeAll(Events.layer, GatewayConfig.layerStatic(gatewayConfig), Layer.succeedContext(sql))),
         Layer.provide(Layer.succeed(InstanceId, id))
       )
     )
@@ -66,7 +71,9 @@ const instance = (id: string, sql: Context.Context<SqlClient.SqlClient>) =>
     return {
       costs: Context.get(context, CostTracker),
       flush: Context.get(context, RecordWriter).flush,
-      crossed: Effect.map(Ref.get(seen), (all) => all.filter((e) => e._tag === "BudgetThresholdCrossed").length)
+      crossed: Effect.map(Ref.get(seen), (all) => all.filter((e) => e._tag === "BudgetThresholdCrossed").length),
+      /** The thresholds announced here, with the limit of each (USD). */
+      alerts: Effect.map(Ref.get(seen), (all) => all.flatMap((e) => (e._tag === "BudgetThresholdCrossed" ? [[e.threshold, e.limitUsd]] : [])))
     }
   })
 
@@ -147,5 +154,33 @@ layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000 })("
       for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
       assert.strictEqual(yield* crossed, 2, "80% announced once, by A")
       assert.strictEqual(yield* storedAlerts(sql, 0.8), 1)
+    }).pipe(Effect.orDie))
+
+  it.scoped("limits of $10,000 on A and $20,000 on B: each announces its own thresholds, none hidden by the other's", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const sql = yield* Layer.build(postgres.layer)
+      const a = yield* instance("instance-a", sql, teamBudget(10_000))
+      const b = yield* instance("instance-b", sql, teamBudget(20_000))
+      const settle = Effect.gen(function* () {
+        for (let i = 0; i < 100; i++) yield* Effect.sleep(0).pipe(Effect.zipRight(Effect.yieldNow()))
+      })
+      /** `usd` spent on `on`, its record stored, then both instances' next sync (and the claims it makes). */
+      const spendThenSync = (on: typeof a, usd: number) =>
+        Effect.gen(function* () {
+          yield* on.costs.record(spend(usd))
+          yield* settle
+          yield* on.flush
+          yield* nextSync
+          yield* settle
+        })
+
+      yield* spendThenSync(a, 5_000)
+      assert.deepStrictEqual(yield* a.alerts, [[0.5, 10_000]], "A: 50% of its $10,000")
+      assert.deepStrictEqual(yield* b.alerts, [], "B: $5,000 is 25% of its $20,000")
+
+      yield* spendThenSync(b, 5_000)
+      assert.deepStrictEqual(yield* b.alerts, [[0.5, 20_000]], "B: 50% of its $20,000, though A announced 50% of $10,000")
+      assert.deepStrictEqual(yield* a.alerts, [[0.5, 10_000], [0.8, 10_000], [1, 10_000]])
     }).pipe(Effect.orDie))
 })

@@ -97,7 +97,7 @@ export const make = (
     }, true)
     const announceHere = Effect.zipRight(publish, sink.offer(record))
     if (claim === undefined) return announceHere
-    const claimed = claim.claimAlert(record).pipe(
+    const claimed = claim.claimAlert(record, budget.limitPico).pipe(
       Effect.matchEffect({
         onSuccess: (stored) => (stored ? publish : Effect.void),
         onFailure: (error) =>
