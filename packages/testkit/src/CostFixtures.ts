@@ -5,12 +5,29 @@
  * the records per group with a plain loop.
  */
 import type { CostGroup, CostQuery } from "@modelgate/core/CostStore"
+import { fromUsd } from "@modelgate/domain/Money"
 import { CostRecord } from "@modelgate/domain/Records"
 // The root fast-check (4.x) that the tests run properties with, not effect's bundled 3.x.
 import * as fc from "fast-check"
 
 /** One day in epoch milliseconds. */
 export const DAY = 86_400_000
+
+let spends = 0
+
+/** A cost record of `usd` at `at` (model "m" on openai, one token each way, a new request id each). */
+export const spendOf = (usd: number, at: number): CostRecord =>
+  CostRecord.make({
+    at,
+    requestId: `spend-${++spends}`,
+    model: "m",
+    provider: "openai",
+    promptTokens: 1,
+    completionTokens: 1,
+    cachedTokens: 0,
+    costPicoUsd: fromUsd(usd),
+    cacheHit: false
+  })
 
 /** The key the oracle uses for the single ungrouped group and for records without a value for the grouped field. */
 export const noKey = "∅"

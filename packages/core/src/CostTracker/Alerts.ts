@@ -15,11 +15,10 @@ import { Effect, type Scope } from "effect"
 import type { CostStore } from "../CostStore.js"
 import type { Events } from "../Events.js"
 import type { RecordSink } from "../RecordSink.js"
-import { type Budget, type BudgetBook, type Crossing, periodBounds } from "./Budgets.js"
+import { type Budget, type BudgetBook, type Crossing, periodBounds, RECORD_PICO_CAP } from "./Budgets.js"
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 /** Pico-dollars for a record field (records hold safe integers: amounts above ~$9,007 are capped). */
-const picoField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
+const picoField = (pico: bigint): number => Number(pico > RECORD_PICO_CAP ? RECORD_PICO_CAP : pico < 0n ? 0n : pico)
 
 /** The alerts over `book`, published on `events` and recorded through `sink`. */
 // Errors, events and records here are built with validation off (`, true`): the book's own typed amounts

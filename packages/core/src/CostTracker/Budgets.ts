@@ -335,7 +335,11 @@ export class BudgetBook {
       for (const { millionths, threshold } of sorted) {
         if (scaled < millionths * budget.limitPico) break // sorted: no higher threshold is reached either
         const key = thresholdKey(budget.name, budget.period, periodStart, budget.limitPico, threshold)
-        if (!this.alerted.has(key)) {
+        // Over the records' cap, an alert read back capped counts too (`recordedLimit`); under it, that is `key`.
+        const recorded = budget.limitPico > RECORD_PICO_CAP
+          ? thresholdKey(budget.name, budget.period, periodStart, RECORD_PICO_CAP, threshold)
+          : key
+        if (!this.alerted.has(key) && !this.alerted.has(recorded)) {
           this.alerted.add(key)
           out.push({ budget, threshold, periodStart, spent })
         }
@@ -346,13 +350,16 @@ export class BudgetBook {
 
   /** Whether `budget`, now spent, is to be announced: true the first time this period at its limit (as `crossings`). */
   spentFirst(budget: Budget): boolean {
+    if (this.alerted.has(onceKey(spentKey(budget.name, recordedLimit(budget.limitPico)), budget.period, this.start(budget.period)))) return false
     return this.once(spentKey(budget.name, budget.limitPico), budget.period)
   }
 
   /**
    * Note a threshold announced before (by an earlier run, from the store) as
    * announced: ignored unless it is of the current period. A threshold of 1
-   * or more also marks the budget announced spent at that limit.
+   * or more also marks the budget announced spent at that limit. A limit at
+   * the records' cap (`RECORD_PICO_CAP`, ~$9,007: a record's limit above it
+   * is capped) stands for every limit from the cap on, as `recordedLimit`.
    */
   announcedBefore(alert: { readonly budget: string; readonly period: string; readonly periodStart: number; readonly threshold: number; readonly limitPicoUsd: bigint }): void {
     if (alert.period !== "daily" && alert.period !== "monthly") return
@@ -363,12 +370,25 @@ export class BudgetBook {
 
   /** Mark a one-off fact for this period (e.g. "exceeded event published"); true the first time. */
   once(key: string, period: Period): boolean {
-    const full = `${key}|${period}|${this.start(period)}`
+    const full = onceKey(key, period, this.start(period))
     if (this.alerted.has(full)) return false
     this.alerted.add(full)
     return true
   }
 }
+
+/** The largest pico-dollar amount a record holds exact (a safe integer): a record's limit above it is capped to it. */
+export const RECORD_PICO_CAP = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * A limit as its alert records hold it: capped at `RECORD_PICO_CAP`. An alert read back with the cap as its limit
+ * (recorded through the sink: SQLite, the memory store, a failed claim) counts for any limit from the cap on; a
+ * claimed one (PostgreSQL) holds its exact limit and counts for that limit only.
+ */
+const recordedLimit = (limitPico: bigint): bigint => (limitPico > RECORD_PICO_CAP ? RECORD_PICO_CAP : limitPico)
+
+/** The `alerted` key of a one-off fact (`once`) in the period starting at `periodStart`. */
+const onceKey = (key: string, period: Period, periodStart: number) => `${key}|${period}|${periodStart}`
 
 /** The `alerted` key of a threshold of a budget at a limit in the period starting at `periodStart`. */
 const thresholdKey = (name: string, period: Period, periodStart: number, limitPico: bigint, threshold: number) =>
