@@ -11,6 +11,13 @@
  *   without spaces) found in the answer; half of them is full marks;
  * - coherence: repeated word trigrams, unbalanced code fences, an answer that
  *   stops mid-sentence, and invalid JSON when `response_format` asked for JSON.
+ *
+ * Bounded cost: the prompt is the last user message only, and the heuristics
+ * read at most `promptChars` (8,000) characters of it and `answerChars`
+ * (16,000) of the answer: a longer text is read as its first and last half of
+ * that (`scoredSlice`), so a 10 MB prompt costs no more than an 8 KB one.
+ * Only JSON validity (when JSON was asked for) and the count of code fences
+ * read the whole answer, each in one native pass.
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { Either, Schema } from "effect"
@@ -93,6 +100,28 @@ export const keyTerms = (text: string): Set<string> => {
   return terms
 }
 
+/** Characters of the prompt the heuristics read (the first and last half of this when longer). */
+export const promptChars = 8_000
+/** Characters of the answer the heuristics read (the first and last half of this when longer). */
+export const answerChars = 16_000
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff
+
+/**
+ * `text` as the heuristics read it: whole up to `limit` characters, else its
+ * first and last `limit / 2` joined by a line break (never splitting a
+ * character written as two UTF-16 units).
+ */
+export const scoredSlice = (text: string, limit: number): string => {
+  if (text.length <= limit) return text
+  const half = Math.floor(limit / 2)
+  const end = isHighSurrogate(text.charCodeAt(half - 1)) ? half - 1 : half
+  const tail = text.length - half
+  const start = isLowSurrogate(text.charCodeAt(tail)) ? tail + 1 : tail
+  return `${text.slice(0, end)}\n${text.slice(start)}`
+}
+
 const textOf = (content: unknown): string => {
   if (typeof content === "string") return content
   if (Array.isArray(content)) {
@@ -143,22 +172,23 @@ export const completeness = (request: ChatRequest, response: ChatResponse): numb
     const valid = toolCalls.filter((call) => isJson(call.function.arguments)).length / toolCalls.length
     return clamp01(status * (0.5 + 0.5 * valid))
   }
-  if (content.trim().length === 0) return 0
-  if (isRefusal(content)) return 0
+  if (!/\S/.test(content)) return 0
+  const text = scoredSlice(content, answerChars)
+  if (isRefusal(text)) return 0
   // Prose where JSON was asked for is nothing the client can read: not an answer.
   if (jsonScore(request, content) === 0) return 0
-  const prompt = promptText(request)
+  const prompt = scoredSlice(promptText(request), promptChars)
   const expectedWords = detailedAsk.test(prompt) ? 40 : 1
-  const lengthFactor = Math.sqrt(Math.min(1, words(content).length / expectedWords))
+  const lengthFactor = Math.sqrt(Math.min(1, words(text).length / expectedWords))
   const asked = requestedCount(prompt)
   let countFactor = 1
   if (asked !== undefined) {
     const found =
       asked.unit === "sentences"
-        ? sentences(content)
+        ? sentences(text)
         : asked.unit === "paragraphs"
-          ? paragraphs(content)
-          : content.split("\n").filter((line) => listItem.test(line)).length || sentences(content)
+          ? paragraphs(text)
+          : text.split("\n").filter((line) => listItem.test(line)).length || sentences(text)
     countFactor = Math.min(1, found / asked.count)
   }
   return clamp01(status * lengthFactor * countFactor)
@@ -167,15 +197,17 @@ export const completeness = (request: ChatRequest, response: ChatResponse): numb
 /** The answer's text for relevance: content, tool names and arguments. */
 const answerText = (response: ChatResponse): string => {
   const message = response.choices[0].message
-  const calls = (message.tool_calls ?? []).map((call) => `${call.function.name.replace(/_/g, " ")} ${call.function.arguments}`)
-  return [message.content ?? "", ...calls].join("\n")
+  const calls = (message.tool_calls ?? []).map((call) =>
+    scoredSlice(`${call.function.name.replace(/_/g, " ")} ${call.function.arguments}`, answerChars)
+  )
+  return scoredSlice([scoredSlice(message.content ?? "", answerChars), ...calls].join("\n"), answerChars)
 }
 
 /** Relevance of the first choice to the prompt, 0..1 (1 when the prompt has no key terms). */
 export const relevance = (request: ChatRequest, response: ChatResponse): number => {
-  const asked = keyTerms(promptText(request))
+  const asked = keyTerms(scoredSlice(promptText(request), promptChars))
   if (asked.size === 0) return 1
-  const answered = keyTerms(answerText(response))
+  const answered = keyTerms(scoredSlice(answerText(response), answerChars))
   let matched = 0
   for (const term of asked) if (answered.has(term)) matched++
   return clamp01(matched / asked.size / 0.5)
@@ -191,9 +223,32 @@ export const repetitionScore = (text: string): number => {
   return clamp01((unique - 0.2) / 0.6)
 }
 
-/** 0.5 for an odd number of ``` fences, else 1. */
-export const fenceScore = (text: string): number =>
-  text.split("\n").filter((line) => /^\s*(```|~~~)/.test(line)).length % 2 === 1 ? 0.5 : 1
+const blank = /[^\S\n]/
+
+/** Whether only blanks stand between the start of its line and `at`. */
+const startsLine = (text: string, at: number): boolean => {
+  let i = at - 1
+  while (i >= 0 && text[i] !== "\n" && blank.test(text[i]!)) i--
+  return i < 0 || text[i] === "\n"
+}
+
+/** Lines that open with ``` or ~~~ (after blanks): a native search for each mark, one check per line it is on. */
+const fenceLines = (text: string): number => {
+  let count = 0
+  for (let i = 0; i < text.length;) {
+    const tick = text.indexOf("```", i)
+    const tilde = text.indexOf("~~~", i)
+    const at = tick === -1 ? tilde : tilde === -1 ? tick : Math.min(tick, tilde)
+    if (at === -1) break
+    if (startsLine(text, at)) count++
+    const eol = text.indexOf("\n", at)
+    i = eol === -1 ? text.length : eol + 1
+  }
+  return count
+}
+
+/** 0.5 for an odd number of ``` fences, else 1 (over the whole text, as a slice would cut code blocks). */
+export const fenceScore = (text: string): number => fenceLines(text) % 2 === 1 ? 0.5 : 1
 
 /** 0.8 when a longer answer that finished normally stops mid-sentence, else 1. */
 export const endingScore = (text: string, finishReason: string): number => {
@@ -230,12 +285,13 @@ export const coherence = (request: ChatRequest, response: ChatResponse): number 
   const choice = response.choices[0]
   const content = choice.message.content ?? ""
   const toolCalls = choice.message.tool_calls ?? []
-  if (content.trim().length === 0) {
+  if (!/\S/.test(content)) {
     if (toolCalls.length === 0) return 0
     return toolCalls.every((call) => isJson(call.function.arguments)) ? 1 : 0.5
   }
+  const text = scoredSlice(content, answerChars)
   return clamp01(
-    repetitionScore(content) * fenceScore(content) * endingScore(content, choice.finish_reason) * jsonScore(request, content)
+    repetitionScore(text) * fenceScore(content) * endingScore(text, choice.finish_reason) * jsonScore(request, content)
   )
 }
 
