@@ -20,7 +20,7 @@
  */
 import type { ChatRequest, ChatResponse } from "@modelgate/domain/Chat"
 import { StoreError } from "@modelgate/domain/Errors"
-import { Clock, Context, Deferred, Duration, Effect, Exit, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Exit, FiberHandle, Layer, Option, Queue, Stream, SubscriptionRef } from "effect"
 import * as CacheStore from "./CacheStore.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -109,6 +109,8 @@ type Command =
     readonly done: Deferred.Deferred<number, StoreError>
   }
   | { readonly _tag: "Sync" }
+  /** Evict the store to the current bounds (a reload lowered them). */
+  | { readonly _tag: "Evict" }
 
 /**
  * Whether a choice of `response` was stopped by a content filter
@@ -185,7 +187,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
       const accepted = yield* Queue.offer(queue, command)
       if (!accepted) {
         yield* SubscriptionRef.update(pending, (n) => n - 1)
-        if (command._tag !== "Sync") {
+        if (command._tag !== "Sync" && command._tag !== "Evict") {
           counters.droppedWrites++
           yield* Effect.logWarning("response cache: store write queue full, dropping a write")
         }
@@ -212,6 +214,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   const writeBatchToStore = (commands: Iterable<Command>) =>
     Effect.gen(function* () {
       let wrote = false
+      let evict = false
       // Consecutive sets go to the store as one write (one round trip, one transaction); order is kept around deletes.
       let sets: Array<CacheStore.CacheEntry> = []
       const writeSets = Effect.suspend(() => {
@@ -224,6 +227,8 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
       for (const command of commands) {
         if (command._tag === "Set") {
           sets.push(command.entry)
+        } else if (command._tag === "Evict") {
+          evict = true
         } else if (command._tag === "Delete") {
           yield* writeSets
           yield* safely("delete", store.delete(command.key), undefined)
@@ -244,7 +249,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
         touched.clear()
         for (const [at, keys] of byTime) yield* safely("touch", store.touch(keys, at), undefined)
       }
-      if (wrote) {
+      if (wrote || evict) {
         const config = yield* cacheConfig
         yield* safely("evict", store.evict({ maxEntries: config.maxEntries, maxBytes: config.maxBytes }), 0)
       }
@@ -323,8 +328,25 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
     yield* syncOnce.pipe(Effect.delay(every), Effect.forever, Effect.forkScoped)
   }
 
-  const sweepInterval = Duration.millis((yield* cacheConfig).sweepIntervalMs)
-  yield* sweep.pipe(Effect.delay(sweepInterval), Effect.forever, Effect.forkScoped)
+  // A reload holds at once: lower bounds shrink the memory tier (least recently used first) and the store
+  // (after the writes queued before), even when only hits follow; a new sweep interval restarts the sweep.
+  const sweeper = yield* FiberHandle.make()
+  const sweepEvery = (ms: number) => FiberHandle.run(sweeper, Effect.forever(Effect.delay(sweep, Duration.millis(ms))))
+  let applied = yield* cacheConfig
+  yield* sweepEvery(applied.sweepIntervalMs)
+  yield* gatewayConfig.changes.pipe(
+    Stream.runForEach(({ cache: config }) =>
+      Effect.suspend(() => {
+        const previous = applied
+        applied = config
+        const restarted = config.sweepIntervalMs === previous.sweepIntervalMs ? Effect.void : Effect.asVoid(sweepEvery(config.sweepIntervalMs))
+        if (config.maxEntries >= previous.maxEntries && config.maxBytes >= previous.maxBytes) return restarted
+        for (const key of lru.shrink(config.maxEntries, config.maxBytes)) touched.delete(key)
+        return Effect.zipRight(restarted, enqueue({ _tag: "Evict" }))
+      })
+    ),
+    Effect.forkScoped
+  )
   yield* Effect.addFinalizer(() => Effect.timeout(flush, Duration.seconds(5)).pipe(Effect.ignore))
 
   const miss = Effect.succeed(Option.none<ChatResponse>())
