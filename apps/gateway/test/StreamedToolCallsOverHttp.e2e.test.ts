@@ -82,6 +82,34 @@ describe("streamed tool calls over HTTP", () => {
       }))
   }
 
+  it.scopedLive("gpt on OpenAI-compatible servers that leave a tool call's index (Gemini's endpoint) or type (vLLM) out: the client gets each call whole", () =>
+    Effect.gen(function* () {
+      const s = yield* serveRaw()
+      const call = (id: string, name: string, args: string) => ({ id, type: "function", function: { name, arguments: args } })
+      const usage = { ...base, choices: [], usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 } }
+      const noIndex = () => openaiSse([
+        oc({ role: "assistant", tool_calls: [call("call_a", "get_weather", "{\"city\":\"Paris\"}"), call("call_b", "get_time", "{}")] }),
+        oc({}, "tool_calls"),
+        usage
+      ])
+      const noType = () => openaiSse([
+        oc({ role: "assistant", tool_calls: [{ index: 0, id: "call_a", function: { name: "get_weather", arguments: "" } }] }),
+        oc({ tool_calls: [{ index: 0, function: { arguments: "{\"city\":\"Paris\"}" } }] }),
+        oc({ tool_calls: [{ index: 1, id: "call_b", function: { name: "get_time", arguments: "{}" } }] }),
+        oc({}, "tool_calls"),
+        usage
+      ])
+      for (const upstream of [noIndex, noType]) {
+        s.openai.script(upstream())
+        const raw = yield* post(s.url, { model: "gpt", stream: true, tools, messages })
+        assert.strictEqual(raw.status, 200)
+        const deltas = chunksOf(raw.text).flatMap((c) => c.choices).flatMap((c: any) => c.delta.tool_calls ?? [])
+        assert.deepStrictEqual(deltas.filter((d: any) => d.id !== undefined).map((d: any) => [d.index, d.id, d.type]), [[0, "call_a", "function"], [1, "call_b", "function"]])
+        s.openai.script(upstream())
+        assert.deepStrictEqual(callsOf(yield* streamed(s.url, "gpt")), expected)
+      }
+    }), 60_000)
+
   it.scopedLive("cache on, temperature 0: the replayed stream and the cached complete answer carry the same tool calls", () =>
     Effect.gen(function* () {
       const s = yield* serveRaw({ cache: { enabled: true } })

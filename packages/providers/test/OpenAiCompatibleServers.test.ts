@@ -133,6 +133,51 @@ describe("OpenAI adapter against OpenAI-compatible servers, streamed", () => {
       assert.strictEqual(yield* tagOf(stream(sse([{ error }]))), "ContextLengthExceeded")
     })))
 
+  // Gemini's OpenAI-compatible endpoint, older Ollama /v1 and mistral.rs, and some proxies, leave `index` out of
+  // streamed tool-call deltas; every OpenAI client reassembles calls by it (the official one fails without it).
+  it.scopedLive("tool-call deltas without index: numbered 0, 1, ... by call, a follow-up piece joined to its call", () =>
+    live(Effect.gen(function*() {
+      const call = (id: string, name: string, args: string) => ({ id, type: "function", function: { name, arguments: args } })
+      // Whole calls, two in one chunk and one in the next (Gemini's OpenAI-compatible endpoint).
+      const whole = yield* stream(sse([
+        chunk({ role: "assistant", tool_calls: [call("call_a", "get_weather", "{\"city\":\"Paris\"}"), call("call_b", "get_time", "{}")] }),
+        chunk({ tool_calls: [call("call_c", "get_weather", "{\"city\":\"Rome\"}")] }),
+        chunk({}, "tool_calls", { usage }),
+        "[DONE]"
+      ]))
+      const deltas = whole.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []))
+      assert.deepStrictEqual(deltas.map((d) => [d.index, d.id, d.function?.name]), [[0, "call_a", "get_weather"], [1, "call_b", "get_time"], [2, "call_c", "get_weather"]])
+      // A call opened with its id, its arguments in later pieces without index nor id; then a second call.
+      const pieces = yield* stream(sse([
+        chunk({ role: "assistant", tool_calls: [call("call_a", "get_weather", "")] }),
+        chunk({ tool_calls: [{ function: { arguments: "{\"city\":" } }] }),
+        chunk({ tool_calls: [{ function: { arguments: "\"Paris\"}" } }] }),
+        chunk({ tool_calls: [call("call_b", "get_time", "")] }),
+        chunk({ tool_calls: [{ function: { arguments: "{}" } }] }),
+        chunk({}, "tool_calls", { usage }),
+        "[DONE]"
+      ]))
+      const byIndex = new Map<number, string>()
+      for (const d of pieces.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []))) byIndex.set(d.index, (byIndex.get(d.index) ?? "") + (d.function?.arguments ?? ""))
+      assert.deepStrictEqual([...byIndex], [[0, "{\"city\":\"Paris\"}"], [1, "{}"]])
+    })))
+
+  // vLLM on a named tool_choice opens the call without `type`; the official client's stream helper then throws.
+  it.scopedLive("a tool call opened without type: type \"function\" on its opening delta only", () =>
+    live(Effect.gen(function*() {
+      const chunks = yield* stream(sse([
+        chunk({ role: "assistant", tool_calls: [{ index: 0, id: "call_a", function: { name: "get_weather", arguments: "" } }] }),
+        chunk({ tool_calls: [{ index: 0, id: null, type: null, function: { name: null, arguments: "{\"city\":\"Paris\"}" } }] }),
+        chunk({}, "tool_calls", { usage }),
+        "[DONE]"
+      ]))
+      const deltas = chunks.flatMap((c) => c.choices.flatMap((ch) => ch.delta.tool_calls ?? []))
+      assert.deepStrictEqual(deltas, [
+        { index: 0, id: "call_a", type: "function", function: { name: "get_weather", arguments: "" } },
+        { index: 0, function: { arguments: "{\"city\":\"Paris\"}" } }
+      ])
+    })))
+
   it.scopedLive("closed without [DONE] before a choice finished: StreamInterrupted, as before", () =>
     live(Effect.gen(function*() {
       assert.strictEqual(yield* tagOf(stream(sse([chunk({ role: "assistant", content: "Hel" }), chunk({ content: "lo" })]))), "StreamInterrupted")

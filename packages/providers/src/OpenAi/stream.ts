@@ -34,6 +34,7 @@ import {
 import { classifyStreamError } from "./errors.js"
 import { makeUtf8Decoder } from "../internal/utf8.js"
 import { plainChunk } from "./chunkShape.js"
+import { ToolCallIndexes } from "./toolIndexes.js"
 import { type ChunkIdentity, normaliseChunk, WireChunk } from "./wire.js"
 
 const decodeChunk = Schema.decodeUnknownEither(Schema.parseJson(WireChunk))
@@ -70,6 +71,8 @@ export const pullStream = (
   const open = new Set<number>()
   const finished = new Set<number>()
   const decode = makeUtf8Decoder()
+  /** The numbering of tool calls streamed without their `index` (toolIndexes.ts). */
+  const indexes = new ToolCallIndexes()
 
   /** A translated chunk: to `out`, its text and usage noted (for the estimate owed when no usage comes). */
   const emit = (chunk: ChatChunk): void => {
@@ -119,7 +122,7 @@ export const pullStream = (
     if (wire.id !== undefined) {
       identity = { id: wire.id, created: wire.created ?? identity.created, model: wire.model ?? identity.model }
     }
-    const chunk = normaliseChunk(wire, identity)
+    const chunk = normaliseChunk(wire, identity, indexes)
     if (chunk._tag === "Invalid") {
       failure = new MalformedResponse({ ...base, detail: `${stripSecrets(chunk.reason, info.secrets)}; event: ${excerpt(data, info.secrets, 200)}` })
       return

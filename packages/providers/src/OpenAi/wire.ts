@@ -9,6 +9,7 @@ import { effortValueKinds, type ReasoningEffortValue } from "@modelgate/domain/M
 import { Schema } from "effect"
 import { unservedEffort } from "../internal/reasoning.js"
 import { stableToolId, withToolIds } from "../internal/toolIds.js"
+import { ToolCallIndexes } from "./toolIndexes.js"
 
 const Count = Schema.Int.pipe(Schema.nonNegative())
 const OptString = Schema.optional(Schema.NullOr(Schema.String))
@@ -62,8 +63,9 @@ export const WireResponse = Schema.Struct({
 })
 export type WireResponse = typeof WireResponse.Type
 
+/** A streamed tool-call delta; `index` is left out by some OpenAI-compatible servers (toolIndexes.ts). */
 const WireToolCallDelta = Schema.Struct({
-  index: Count,
+  index: Schema.optional(Schema.NullOr(Count)),
   id: Schema.optional(Schema.NullOr(Schema.String)),
   type: Schema.optional(Schema.NullOr(Schema.String)),
   function: Schema.optional(Schema.NullOr(Schema.Struct({ name: OptString, arguments: OptString })))
@@ -369,8 +371,13 @@ export interface ChunkIdentity {
   readonly model: string
 }
 
-/** A `chat.completion.chunk` as a `ChatChunk` (usage chunk included). */
-export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normalised<ChatChunk> => {
+/**
+ * A `chat.completion.chunk` as a `ChatChunk` (usage chunk included); a
+ * tool-call delta without its `index` numbered, and a call's opening delta
+ * without its `type` given it, by `indexes`, the stream's (by default the
+ * chunk's own: each of its calls new, in order; see toolIndexes.ts).
+ */
+export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity, indexes: ToolCallIndexes = new ToolCallIndexes()): Normalised<ChatChunk> => {
   const choices: Array<ChunkChoice> = []
   for (const choice of wire.choices ?? []) {
     const wireReason = choice.finish_reason ?? null
@@ -384,19 +391,23 @@ export const normaliseChunk = (wire: WireChunk, identity: ChunkIdentity): Normal
         ...(delta.content !== undefined ? { content: delta.content } : {}),
         ...(delta.tool_calls !== undefined && delta.tool_calls !== null
           ? {
-            tool_calls: delta.tool_calls.map((t) => ({
-              index: t.index,
-              ...(t.id !== undefined && t.id !== null ? { id: t.id } : {}),
-              ...(t.type === "function" ? { type: "function" as const } : {}),
-              ...(t.function !== undefined && t.function !== null
-                ? {
-                  function: {
-                    ...(typeof t.function.name === "string" ? { name: t.function.name } : {}),
-                    ...(typeof t.function.arguments === "string" ? { arguments: t.function.arguments } : {})
+            tool_calls: delta.tool_calls.map((t) => {
+              const { index, opens } = indexes.place(choice.index, t)
+              return {
+                index,
+                ...(t.id !== undefined && t.id !== null ? { id: t.id } : {}),
+                // A call's type as OpenAI gives it: on its opening delta (vLLM leaves it out on a named tool_choice).
+                ...(t.type === "function" || (opens && t.type == null) ? { type: "function" as const } : {}),
+                ...(t.function !== undefined && t.function !== null
+                  ? {
+                    function: {
+                      ...(typeof t.function.name === "string" ? { name: t.function.name } : {}),
+                      ...(typeof t.function.arguments === "string" ? { arguments: t.function.arguments } : {})
+                    }
                   }
-                }
-                : {})
-            }))
+                  : {})
+              }
+            })
           }
           : {}),
         ...(delta.refusal !== undefined ? { refusal: delta.refusal } : {}),
