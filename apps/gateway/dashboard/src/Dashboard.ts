@@ -3,9 +3,10 @@
  * running gateway, read from its JSON API with the key its user types (kept
  * for the browser tab's session only, never written into the page). Without
  * a key it asks only what needs none: `/ready`, and `/v1/*` when `/ready`
- * says the gateway runs without auth.
+ * says the gateway runs without auth. A key the gateway refuses (401) is not
+ * asked with again until its user gives a key again.
  */
-import type { Answer, Connection } from "./Api.js"
+import type { Answer, Connection, Failure } from "./Api.js"
 import { el, show } from "./Dom.js"
 import * as Format from "./Format.js"
 import * as Panels from "./Panels.js"
@@ -175,6 +176,8 @@ export const start = (options: Options): Dashboard => {
   const costsPath = () => `/admin/costs?by=${encodeURIComponent(by.value)}${from() === undefined ? "" : `&${from()}`}`
   const metricsPath = () => `/v1/metrics${from() === undefined ? "" : `?${from()}`}`
 
+  /** The key in use that the gateway refused (401) and its refusal: not asked with again until a key is given again. */
+  let refusal: { readonly key: string; readonly failure: Failure } | undefined
   let stopped = false
   let running: Promise<void> | undefined
   let queued: Promise<void> | undefined
@@ -185,10 +188,14 @@ export const start = (options: Options): Dashboard => {
     const signal = controller.signal
     const timeout = timers.setTimeout(() => controller.abort(new Error(`no answer within ${answerWithinMs / 1000} s`)), answerWithinMs)
     const keyed = key
-    const { answers, open } = await readAll(connection, keyed, { metrics: metricsPath(), costs: costsPath() }, signal).finally(() =>
+    const refused = keyed !== undefined && refusal?.key === keyed ? refusal.failure : undefined
+    const { answers, open } = await readAll(connection, keyed, { metrics: metricsPath(), costs: costsPath() }, signal, refused).finally(() =>
       timers.clearTimeout(timeout as never)
     )
     if (stopped) return
+    // A 401 with a key: the gateway does not know it (a 403 is a known key without the right: not this).
+    const unknown = answers.find((answer) => !answer.ok && answer.failure.status === 401)
+    if (keyed !== undefined && keyed === key && unknown !== undefined && !unknown.ok) refusal = { key: keyed, failure: unknown.failure }
     // Without a key, the events are followed while the gateway runs without auth (unless a key came meanwhile).
     if (keyed === undefined && key === undefined) {
       if (open && events === undefined) follow()
@@ -204,8 +211,7 @@ export const start = (options: Options): Dashboard => {
     } else render(traffic.body, metrics, () => document.createTextNode(""))
     render(costSection.body, costs, (c) => Panels.costs(document, c))
     render(budgetSection.body, budgetList, (b) => Panels.budgets(document, b))
-    // A 401 with a key: the gateway does not know it (a 403 is a known key without the right: not this).
-    drawKeyState(answers.some((answer) => !answer.ok && answer.failure.status === 401), open)
+    drawKeyState(unknown !== undefined, open)
     // No answer at all (refused connections, timeouts): not an update. (Calls not made count as unanswered: `/ready` decides.)
     const unanswered = answers.every((answer) => !answer.ok && answer.failure.status === 0)
     const now = Format.timeOfDay(Date.now())
@@ -253,6 +259,8 @@ export const start = (options: Options): Dashboard => {
 
   const useKey = (next: string | undefined) => {
     key = next === undefined || next.trim() === "" ? undefined : next.trim()
+    // A key given again is asked with again (the gateway may know it now).
+    refusal = undefined
     if (key === undefined) options.storage.removeItem(storedKey)
     else options.storage.setItem(storedKey, key)
     drawKeyState()

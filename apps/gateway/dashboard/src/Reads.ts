@@ -5,7 +5,7 @@
  * no call is one the gateway would refuse (each refusal is a line in the
  * browser's console); a call not made is an `unasked` answer saying why.
  */
-import { type Answer, type BudgetList, type Connection, type CostReport, getJson, type HealthList, isReady, type MetricsSnapshot, type Ready } from "./Api.js"
+import { type Answer, type BudgetList, type Connection, type CostReport, type Failure, getJson, type HealthList, isReady, type MetricsSnapshot, type Ready } from "./Api.js"
 
 /** A call the page did not make (no key for it): what its panel says instead. */
 const unasked = <A>(message: string): Answer<A> => ({ ok: false, failure: { status: 0, code: "unasked", message } })
@@ -27,20 +27,27 @@ export interface Reads {
   readonly open: boolean
 }
 
-/** Read the page's data with `key` (undefined: none); `paths` are the queries of the range and grouping picked. */
+/**
+ * Read the page's data with `key` (undefined: none); `paths` are the queries
+ * of the range and grouping picked. `refused`: the gateway already refused
+ * `key` (401), so the calls that need it are not made again, each answered
+ * with that refusal.
+ */
 export const readAll = async (
   connection: Connection,
   key: string | undefined,
   paths: { readonly metrics: string; readonly costs: string },
-  signal: AbortSignal
+  signal: AbortSignal,
+  refused?: Failure
 ): Promise<Reads> => {
   const readyAnswer = getJson<Ready>(connection, "/ready", signal, isReady)
   const ready = key === undefined ? await readyAnswer : undefined
   const open = ready?.ok === true && ready.value.keyRequired === false
-  const v1 = <A>(path: string) =>
-    key !== undefined || open ? getJson<A>(connection, path, signal) : Promise.resolve(unasked<A>(noKey.traffic))
+  const keyed = <A>(path: string): Promise<Answer<A>> =>
+    refused === undefined ? getJson<A>(connection, path, signal) : Promise.resolve({ ok: false, failure: refused })
+  const v1 = <A>(path: string) => key !== undefined || open ? keyed<A>(path) : Promise.resolve(unasked<A>(noKey.traffic))
   const admin = <A>(path: string) =>
-    key !== undefined ? getJson<A>(connection, path, signal) : Promise.resolve(unasked<A>(open ? noKey.adminOff : noKey.admin))
+    key !== undefined ? keyed<A>(path) : Promise.resolve(unasked<A>(open ? noKey.adminOff : noKey.admin))
   const answers = await Promise.all([
     readyAnswer,
     v1<MetricsSnapshot>(paths.metrics),

@@ -42,10 +42,20 @@ export type AppServices =
 
 type Handler = (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, ApiError>
 
+/**
+ * What a key reads is the key holder's alone: a GET answer behind a key that
+ * says nothing of caching is `no-store`, so neither a browser's disk cache
+ * (the dashboard's reads) nor a proxy keeps it.
+ */
+const unstored = (response: HttpServerResponse.HttpServerResponse) =>
+  response.headers["cache-control"] === undefined ? HttpServerResponse.setHeader(response, "cache-control", "no-store") : response
+
 const guarded = (check: Auth.Auth["gateway"], handler: Handler) =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
     const denied = check(request.headers)
-    return denied === undefined ? handler(request) : Effect.succeed(toResponse(denied))
+    if (denied !== undefined) return Effect.succeed(toResponse(denied))
+    // Only reads are marked: a chat POST (the hot path) is not cached by browsers or proxies anyway.
+    return request.method === "GET" ? Effect.map(handler(request), unstored) : handler(request)
   })
 
 /** Options of the app. */
