@@ -13,6 +13,7 @@ import {
   NoEligibleModel,
   QueueTimeout,
   RateLimitExceeded,
+  ShuttingDown,
   UnsupportedParameter
 } from "@modelgate/domain/Errors"
 import * as P from "@modelgate/domain/ProviderError"
@@ -32,6 +33,7 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   // Ruled out by the request itself: a retry never helps.
   [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no vision", kind: "request" }, { model: "b", reason: "n=2", kind: "request" }] }), 400, "no_eligible_model"],
   [new QueueTimeout({ waitedMs: 100, reason: "busy" }), 503, "queue_timeout"],
+  [new ShuttingDown({ waitedMs: 100, reason: "gpt-test: rate limited" }), 503, "shutting_down"],
   [new MissingApiKey({ provider: "openai", reason: "OPENAI_API_KEY is not set" }), 503, "missing_api_key"],
   [new BudgetExceeded({ budget: "global", period: "daily", limitUsd: 1, spentUsd: 2 }), 429, "budget_exceeded"],
   [new RateLimitExceeded({ model: "x", dimension: "tokens", retryAfterMs: 10 }), 429, "rate_limit_exceeded"],

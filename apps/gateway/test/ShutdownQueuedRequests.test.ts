@@ -9,7 +9,7 @@
 import { HttpServer } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
-import { QueueTimeout } from "@modelgate/domain/Errors"
+import { ShuttingDown } from "@modelgate/domain/Errors"
 import { Context, Effect, Exit, Fiber, Layer, Queue, Scope, TestServices } from "effect"
 import * as HttpApp from "../src/HttpApp.js"
 import { chatBody } from "./support/Client.js"
@@ -21,7 +21,7 @@ const queued = (waiting: Queue.Queue<void>): Gateway["Type"] => {
   const wait = (closing: Effect.Effect<void> | undefined) =>
     Queue.offer(waiting, undefined).pipe(
       Effect.zipRight(closing ?? Effect.never),
-      Effect.zipRight(Effect.fail(new QueueTimeout({ waitedMs: 0, reason: "gpt-test: rate limited", closing: true })))
+      Effect.zipRight(Effect.fail(new ShuttingDown({ waitedMs: 0, reason: "gpt-test: rate limited" })))
     )
   return Gateway.of({
     complete: (_request, _r, options) => wait(options?.closing),

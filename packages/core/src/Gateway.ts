@@ -22,6 +22,7 @@ import type {
   NoEligibleModel,
   QueueTimeout,
   RateLimitExceeded,
+  ShuttingDown,
   UnsupportedParameter
 } from "@modelgate/domain/Errors"
 import type { ProviderError } from "@modelgate/domain/ProviderError"
@@ -46,6 +47,7 @@ export type GatewayError =
   | BudgetExceeded
   | AllCandidatesFailed
   | QueueTimeout
+  | ShuttingDown
   | RateLimitExceeded
   | MissingApiKey
   | ProviderError
@@ -58,8 +60,8 @@ export interface RequestOptions {
   /**
    * Completes when the server starts shutting down (`HttpApp` passes its
    * drain): a request still waiting in the queue, or for a concurrency
-   * permit (`CallContext.closing`), then fails at once with `QueueTimeout`
-   * (`closing`, never sent) instead of holding the shutdown until its
+   * permit (`CallContext.closing`), then fails at once with `ShuttingDown`
+   * (never sent) instead of holding the shutdown until its
    * deadline, or being sent in the middle of it. A request already sent is
    * not affected.
    */

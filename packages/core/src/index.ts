@@ -3,6 +3,7 @@
  */
 export * as ApiKeys from "./ApiKeys.js"
 export * as CacheStore from "./CacheStore.js"
+export * as Closing from "./Closing.js"
 export * as CostStore from "./CostStore.js"
 export * as CostTracker from "./CostTracker.js"
 export * as EventLogStore from "./EventLogStore.js"

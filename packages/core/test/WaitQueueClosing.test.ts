@@ -1,6 +1,6 @@
 /**
  * A server shutting down (SIGTERM) with requests in the wait queue: they were
- * never sent, so they fail at once with a `QueueTimeout` that says the
+ * never sent, so they fail at once with `ShuttingDown`, which says the
  * gateway is closing (the HTTP layer's 503 `shutting_down`, for the client
  * to retry on another instance), instead of holding the shutdown until its
  * grace period ends and their connections are cut unanswered. A full queue
@@ -14,7 +14,7 @@ import * as WaitQueue from "../src/Gateway/WaitQueue.js"
 const rateLimited = new NoEligibleModel({ exclusions: [{ model: "m", reason: "rate limited", kind: "rate_limited" }], retryAfterMs: 60_000 })
 
 describe("WaitQueue while the server closes", () => {
-  it.effect("waiters fail at once with QueueTimeout (closing) when the server starts shutting down, and leave the queue", () =>
+  it.effect("waiters fail at once with ShuttingDown when the server starts shutting down, and leave the queue", () =>
     Effect.gen(function* () {
       const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
       const closing = yield* Deferred.make<void>()
@@ -28,9 +28,8 @@ describe("WaitQueue while the server closes", () => {
       // No time passes: the waiters end without waiting for their deadline.
       for (const waiter of waiters) {
         const result = yield* Fiber.join(waiter)
-        assert.isTrue(Either.isLeft(result) && result.left._tag === "QueueTimeout")
-        if (Either.isLeft(result) && result.left._tag === "QueueTimeout") {
-          assert.isTrue(result.left.closing)
+        assert.isTrue(Either.isLeft(result) && result.left._tag === "ShuttingDown")
+        if (Either.isLeft(result) && result.left._tag === "ShuttingDown") {
           assert.strictEqual(result.left.waitedMs, 2_500)
           assert.include(result.left.message, "shutting down")
           assert.include(result.left.message, "not sent")
@@ -50,7 +49,7 @@ describe("WaitQueue while the server closes", () => {
       const ended = yield* Fiber.poll(fiber)
       assert.isTrue(Option.isSome(ended), "it ended with the clock still")
       const result = yield* Fiber.join(fiber)
-      assert.isTrue(Either.isLeft(result) && result.left._tag === "QueueTimeout" && result.left.closing === true)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "ShuttingDown")
     }))
 
   it.effect("a waiter served before the server closes is not affected", () =>

@@ -180,22 +180,29 @@ export class AllCandidatesFailed extends Schema.TaggedError<AllCandidatesFailed>
   }
 }
 
-/**
- * A queued request's deadline passed before any candidate freed up, the
- * queue was full, or the server began to shut down while it waited (`closing`:
- * in the queue, or for its model's concurrency permit).
- */
+/** A queued request's deadline passed before any candidate freed up, or the queue was full. */
 export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeout", {
   waitedMs: Schema.NonNegative,
   reason: Schema.String,
   /** From the deadline, the last ranking's earliest known time a candidate may serve (`NoEligibleModel.retryAfterMs`), when it knew one. */
-  retryAfterMs: Schema.optional(Schema.NonNegative),
-  /** The server began to shut down while the request waited: it was never sent (another instance may serve it). */
-  closing: Schema.optional(Schema.Boolean)
+  retryAfterMs: Schema.optional(Schema.NonNegative)
 }) {
   override get message() {
-    return this.closing === true
-      ? `the gateway is shutting down: the request waited ${this.waitedMs} ms (in the queue or for a concurrency permit) and was not sent (${this.reason}); retry on another instance`
-      : `no candidate became available within ${this.waitedMs} ms: ${this.reason}`
+    return `no candidate became available within ${this.waitedMs} ms: ${this.reason}`
+  }
+}
+
+/**
+ * The server began to shut down while the request waited (in the queue, or
+ * for its model's concurrency permit): it was never sent to a provider, so
+ * nothing was charged and another instance may serve it (HTTP 503
+ * `shutting_down`). `reason` says why it was waiting.
+ */
+export class ShuttingDown extends Schema.TaggedError<ShuttingDown>()("ShuttingDown", {
+  waitedMs: Schema.NonNegative,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `the gateway is shutting down: the request waited ${this.waitedMs} ms (in the queue or for a concurrency permit) and was not sent (${this.reason}); retry on another instance`
   }
 }

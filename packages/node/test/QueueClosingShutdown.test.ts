@@ -1,7 +1,7 @@
 /**
  * The server shuts down (SIGTERM) while requests wait in the queue for a
  * rate-limited model: `RequestOptions.closing` completes, and each waiter
- * fails at once with `QueueTimeout` (`closing`: never sent), rather than
+ * fails at once with `ShuttingDown` (never sent), rather than
  * waiting out `failover.queueDeadlineMs` past the shutdown grace, to have its
  * connection cut unanswered. A request already running is not affected.
  *
@@ -17,7 +17,7 @@ import { settledIntoQueue } from "./reloadFixture.js"
 const chatCalls = (requests: ReadonlyArray<{ readonly path: string }>) => requests.filter((r) => r.path.endsWith("/chat/completions")).length
 
 describe("Shutdown while requests wait in the queue", () => {
-  it.scoped("waiters fail at once with QueueTimeout (closing) when the server starts closing, and are never sent", () =>
+  it.scoped("waiters fail at once with ShuttingDown when the server starts closing, and are never sent", () =>
     Effect.gen(function* () {
       yield* TestClock.setTime(noonUtc)
       const m = models({ rpm: 1 })
@@ -41,9 +41,8 @@ describe("Shutdown while requests wait in the queue", () => {
           const result = yield* endsWithClockStill(Fiber.join(waiter), "a queued request once the server closes")
           assert.isTrue(Either.isLeft(result))
           if (Either.isLeft(result)) {
-            const error = result.left as { _tag: string; closing?: boolean; message: string }
-            assert.strictEqual(error._tag, "QueueTimeout")
-            assert.isTrue(error.closing)
+            const error = result.left as { _tag: string; message: string }
+            assert.strictEqual(error._tag, "ShuttingDown")
             assert.include(error.message, "shutting down")
           }
         }

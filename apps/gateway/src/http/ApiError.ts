@@ -102,7 +102,8 @@ const timedOut = (message: string): ApiError => new ApiError({ status: 504, type
  * request, 403 a model the key may not use, 404 unknown model, 429 rate
  * limits and budgets (every candidate rate limited included), 502 provider
  * failure after failover, 503 nothing available now (`shutting_down` for a
- * request whose wait in the queue the server's shutdown ended), 504 timeout
+ * request whose wait, in the queue or for a concurrency permit, the server's
+ * shutdown ended: `ShuttingDown`), 504 timeout
  * (every candidate timed out).
  */
 export const fromGatewayError = (error: GatewayError): ApiError => {
@@ -132,10 +133,10 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
           final: error.exclusions.length > 0 && error.exclusions.every((e) => e.kind === "permanent" || e.kind === "request")
         })
     case "QueueTimeout":
+      return unavailable(error.message, "queue_timeout", error.retryAfterMs)
+    case "ShuttingDown":
       // Its wait ended by the server's shutdown: never sent, for the client to retry on another instance.
-      return error.closing === true
-        ? unavailable(error.message, "shutting_down")
-        : unavailable(error.message, "queue_timeout", error.retryAfterMs)
+      return unavailable(error.message, "shutting_down")
     case "MissingApiKey":
       return new ApiError({ status: 503, type: "service_unavailable", code: "missing_api_key", message: error.message, final: true })
     case "BudgetExceeded":

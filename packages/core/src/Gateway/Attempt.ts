@@ -3,7 +3,7 @@
  * and its accounting), and failover over the ranked candidates.
  */
 import { cacheWritesAsked, type ChatRequest, type Usage } from "@modelgate/domain/Chat"
-import { AllCandidatesFailed, ModelUnavailable, QueueTimeout } from "@modelgate/domain/Errors"
+import { AllCandidatesFailed, ModelUnavailable, ShuttingDown } from "@modelgate/domain/Errors"
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
@@ -387,7 +387,7 @@ const failedAfter = <E extends object>(s: Services, begun: Begun, tally: Tally, 
  * learns what to fix, and is kept with what the attempts did (`failedAfter`).
  * When the last attempt was not sent because the server began to shut down
  * while it waited for a permit, the request fails as one the shutdown took
- * out of the queue (`QueueTimeout`, `closing`: 503 `shutting_down`).
+ * out of the queue (`ShuttingDown`: 503 `shutting_down`).
  */
 const runOver = <A>(
   s: Services,
@@ -411,10 +411,9 @@ const runOver = <A>(
         begun,
         tally,
         e._tag === "AllCandidatesFailed" && tally.closedOut
-          ? new QueueTimeout({
+          ? new ShuttingDown({
             waitedMs: Math.max(0, begun.clock.unsafeCurrentTimeMillis() - begun.startedAt),
-            reason: e.message,
-            closing: true
+            reason: e.message
           }, true)
           : e._tag !== "AllCandidatesFailed" || ranked.excluded.length === 0
           ? e

@@ -92,10 +92,10 @@ const rankOnce = (s: Services, request: ChatRequest, requirements: TaskRequireme
  * degradation: it waited out the queue, or models that would serve it are
  * down or rate limited. A request whose own asks rule every model out
  * (capabilities, `n`, its key's models, budgets, an unknown model) is not,
- * nor one whose wait its server's shutdown ended.
+ * nor one whose wait its server's shutdown ended (`ShuttingDown`).
  */
 const degradedBy = (error: { readonly _tag: string }): boolean =>
-  (error instanceof QueueTimeout && error.closing !== true) ||
+  error instanceof QueueTimeout ||
   (error instanceof NoEligibleModel && error.exclusions.some(degrading))
 
 const degrading = (e: Exclusion): boolean => e.kind === "unavailable" || e.kind === "rate_limited"

@@ -11,13 +11,15 @@
  * or a passed deadline fails with `QueueTimeout` (with the last ranking's
  * retry hint, counted from the deadline, when it had one; a full queue's,
  * that of the ranking that found no candidate). A request given `closing`
- * (its server's shutdown) fails with `QueueTimeout` (`closing: true`) the
- * moment it completes, or at once when it already has: a waiter was never
- * sent, so it is not held until its deadline while the server drains.
+ * (its server's shutdown) fails with `ShuttingDown` the moment it
+ * completes, or at once when it already has (`Closing.untilClosing`): a
+ * waiter was never sent, so it is not held until its deadline while the
+ * server drains.
  */
-import { QueueTimeout, type NoEligibleModel } from "@modelgate/domain/Errors"
+import { type NoEligibleModel, QueueTimeout, ShuttingDown } from "@modelgate/domain/Errors"
 import type { Priority } from "@modelgate/domain/Requirements"
 import { Clock, Deferred, Effect, Ref } from "effect"
+import { untilClosing } from "../Closing.js"
 
 const rank: Record<Priority, number> = { CRITICAL: 3, HIGH: 2, MEDIUM: 1, LOW: 0 }
 
@@ -89,31 +91,32 @@ export const make = (options: WaitQueueOptions) =>
       attempt: Effect.Effect<A, E | NoEligibleModel>,
       again?: () => Effect.Effect<A, E | NoEligibleModel>,
       closing?: Effect.Effect<void>
-    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
+    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout | ShuttingDown> =>
       Effect.catchAll(attempt, (error) => {
         if (!isNoEligible(error) || !transient(error)) return Effect.fail(error)
         const retry = again === undefined ? attempt : again()
         const waiting = typeof deadlineMs === "number"
           ? wait(priority, deadlineMs, retry, error)
           : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, retry, error))
-        return closing === undefined ? waiting : untilClosing(waiting, closing, error)
+        return closing === undefined ? waiting : untilShutdown(waiting, closing, error)
       })
 
     /**
      * `waiting`, unless `closing` completes first (or has already): then it is interrupted (it leaves the
-     * queue) and the request fails with `QueueTimeout` (`closing`), the last ranking's reason in it.
+     * queue) and the request fails with `ShuttingDown`, the last ranking's reason in it.
      */
-    const untilClosing = <A, E>(
+    const untilShutdown = <A, E>(
       waiting: Effect.Effect<A, E>,
       closing: Effect.Effect<void>,
       error: NoEligibleModel
-    ): Effect.Effect<A, E | QueueTimeout> =>
+    ): Effect.Effect<A, E | ShuttingDown> =>
       Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        Effect.raceFirst(
+        untilClosing(
           waiting,
-          Effect.flatMap(Effect.zipRight(closing, Clock.currentTimeMillis), (now) =>
+          closing,
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
             // Validation off (`, true`): our own clock readings (a non-negative wait, clamped) and message.
-            Effect.fail(new QueueTimeout({ waitedMs: Math.max(0, now - start), reason: error.message, closing: true }, true)))
+            Effect.fail(new ShuttingDown({ waitedMs: Math.max(0, now - start), reason: error.message }, true)))
         ))
 
     /** `attempt` found no candidate (`error`): wait in the queue and retry until `deadlineMs` passes. */

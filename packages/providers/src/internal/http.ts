@@ -5,6 +5,7 @@
  * failures and non-2xx answers classified into the `ProviderError` union,
  * and `retryPolicy`.
  */
+import { untilClosing } from "@modelgate/core/Closing"
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import { type ProviderError, StreamInterrupted, Timeout, Transport } from "@modelgate/domain/ProviderError"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
@@ -15,7 +16,7 @@ import {
   type HttpClientRequest,
   type HttpClientResponse
 } from "@effect/platform"
-import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, Fiber, FiberRef, identity, Scope, type Stream } from "effect"
+import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, FiberRef, identity, Scope, type Stream } from "effect"
 import { executeInScopeOf } from "../ScopedClient.js"
 import { bufferedText, openBody, readText } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
@@ -224,7 +225,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
       if (permits === undefined) return run
       const onNotSent = info.onNotSent
       const told = onNotSent === undefined ? permits : Effect.onInterrupt(permits, onNotSent)
-      const wait = info.closing === undefined ? told : untilClosing(told, info.closing, info, limiter, model)
+      const wait = info.closing === undefined ? told : untilShutdown(told, info.closing, info, limiter, model)
       const stillWanted = info.stillWanted
       if (stillWanted === undefined) return Effect.zipRight(wait, run)
       return Effect.zipRight(
@@ -240,31 +241,23 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     /**
      * `wait` (for the permits) unless `closing` completes first, or already
      * has: the wait is then interrupted (telling `onNotSent`) and the call
-     * fails unsent. The wait runs in a fiber of its own so that permits it got
-     * just as it lost the race are given back; the call's own interruption
-     * (its client left a stream) still ends the wait.
+     * fails unsent; permits it got just as it lost are given back
+     * (`Closing.untilClosing`); the call's own interruption (its client left
+     * a stream) still ends the wait.
      */
-    const untilClosing = (
+    const untilShutdown = (
       wait: Effect.Effect<void>,
       closing: Effect.Effect<void>,
       info: CallInfo,
       limiter: Limiter,
       model: Limiter | undefined
     ): Effect.Effect<void, Transport> =>
-      Effect.flatMap(Effect.fork(wait), (waiting) =>
-        Effect.matchCauseEffect(
-          Effect.interruptible(
-            Effect.raceFirst(Fiber.join(waiting), Effect.zipRight(closing, Effect.fail(notSent(info, "the gateway is shutting down", true))))
-          ),
-          {
-            onSuccess: () => Effect.void,
-            onFailure: (cause) =>
-              Effect.flatMap(Fiber.interrupt(waiting), (exit) => {
-                if (Exit.isSuccess(exit)) releasePermits(limiter, model)
-                return Effect.failCause(cause)
-              })
-          }
-        ))
+      untilClosing(
+        wait,
+        closing,
+        Effect.fail(notSent(info, "the gateway is shutting down", true)),
+        () => Effect.sync(() => releasePermits(limiter, model))
+      )
 
     /** A call not sent, for `why` (the gateway `closing`, or not), while it waited for a permit (not retried, nothing charged). */
     const notSent = (info: CallInfo, why: string, closing?: true) =>
