@@ -6,6 +6,7 @@ import type { GatewayError } from "@modelgate/core/Gateway"
 import {
   AllCandidatesFailed,
   BudgetExceeded,
+  KeyRevoked,
   MissingApiKey,
   ModelNotAllowed,
   ModelNotFound,
@@ -34,6 +35,8 @@ const cases: ReadonlyArray<readonly [GatewayError, number, string]> = [
   [new NoEligibleModel({ exclusions: [{ model: "a", reason: "no vision", kind: "request" }, { model: "b", reason: "n=2", kind: "request" }] }), 400, "no_eligible_model"],
   [new QueueTimeout({ waitedMs: 100, reason: "busy" }), 503, "queue_timeout"],
   [new ShuttingDown({ waitedMs: 100, reason: "gpt-test: rate limited" }), 503, "shutting_down"],
+  // Its key revoked by a reload while it waited: what that key now gets.
+  [new KeyRevoked({ waitedMs: 100 }), 401, "invalid_api_key"],
   [new MissingApiKey({ provider: "openai", reason: "OPENAI_API_KEY is not set" }), 503, "missing_api_key"],
   [new BudgetExceeded({ budget: "global", period: "daily", limitUsd: 1, spentUsd: 2 }), 429, "budget_exceeded"],
   [new RateLimitExceeded({ model: "x", dimension: "tokens", retryAfterMs: 10 }), 429, "rate_limit_exceeded"],

@@ -15,6 +15,7 @@ import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/dom
 import type {
   AllCandidatesFailed,
   BudgetExceeded,
+  KeyRevoked,
   MissingApiKey,
   ModelNotAllowed,
   ModelNotFound,
@@ -48,6 +49,7 @@ export type GatewayError =
   | AllCandidatesFailed
   | QueueTimeout
   | ShuttingDown
+  | KeyRevoked
   | RateLimitExceeded
   | MissingApiKey
   | ProviderError
@@ -66,6 +68,12 @@ export interface RequestOptions {
    * not affected.
    */
   readonly closing?: Effect.Effect<void> | undefined
+  /**
+   * The SHA-256 (hex) of the virtual key the request came with: a request
+   * waiting in the queue whose key a reload removed from `auth.virtualKeys`
+   * fails with `KeyRevoked` at the queue's next look, never sent.
+   */
+  readonly virtualKey?: string | undefined
 }
 
 /** What the gateway did for a request: returned with every answer (and as `x-modelgate-*` headers). */

@@ -30,6 +30,7 @@ import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream
 import { Events } from "./Events.js"
 import { directoryFromEnv } from "./GatewayConfig/Directory.js"
 import { loadKeepingFiles, type Source } from "./GatewayConfig/Load.js"
+import { startOnlyChanges, startOnlyWarning } from "./GatewayConfig/StartOnly.js"
 import { watchDirectory } from "./GatewayConfig/Watch.js"
 import { retryWatch } from "./internal/retryWatch.js"
 import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
@@ -71,7 +72,7 @@ export interface MakeOptions {
   readonly changed?: Stream.Stream<unknown, unknown> | undefined
 }
 
-const encodeJson = (config: GatewayConfigData) => JSON.stringify(Schema.encodeSync(GatewayConfigData)(config))
+const encode = Schema.encodeSync(GatewayConfigData)
 
 /**
  * Build the service: load once (failing when invalid), then reload on demand and
@@ -80,7 +81,10 @@ const encodeJson = (config: GatewayConfigData) => JSON.stringify(Schema.encodeSy
  */
 export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOptions) {
   const events = yield* Events
-  const ref = yield* SubscriptionRef.make(yield* options.load)
+  const initial = yield* options.load
+  const ref = yield* SubscriptionRef.make(initial)
+  // What runs of the settings read at start only: a reload changing them says so (`GatewayConfig/StartOnly.ts`).
+  const started = encode(initial)
   const lock = yield* Effect.makeSemaphore(1)
 
   const apply = () =>
@@ -95,10 +99,13 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
         )
       )
       const previous = yield* SubscriptionRef.get(ref)
-      if (encodeJson(previous) === encodeJson(next)) return previous
+      const encoded = encode(next)
+      if (JSON.stringify(encode(previous)) === JSON.stringify(encoded)) return previous
       yield* SubscriptionRef.set(ref, next)
       yield* events.publish(ConfigReloaded.make({ at: yield* Clock.currentTimeMillis, source: options.source }))
       yield* Effect.logInfo(`configuration reloaded from ${options.source}`)
+      const startOnly = startOnlyChanges(started, encoded)
+      if (startOnly.length > 0) yield* Effect.logWarning(startOnlyWarning(startOnly))
       return next
     }).pipe(lock.withPermits(1))
 

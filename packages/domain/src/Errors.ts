@@ -180,6 +180,20 @@ export class AllCandidatesFailed extends Schema.TaggedError<AllCandidatesFailed>
   }
 }
 
+/**
+ * The virtual key a request came with was removed from `auth.virtualKeys` by a
+ * reload while the request waited in the queue: it is not sent (revoking a key
+ * ends what it started and has not yet been served).
+ */
+export class KeyRevoked extends Schema.TaggedError<KeyRevoked>()("KeyRevoked", {
+  /** How long the request had waited. */
+  waitedMs: Schema.NonNegative
+}) {
+  override get message() {
+    return `the API key was revoked while the request waited ${this.waitedMs} ms in the queue: it was not sent`
+  }
+}
+
 /** A queued request's deadline passed before any candidate freed up, or the queue was full. */
 export class QueueTimeout extends Schema.TaggedError<QueueTimeout>()("QueueTimeout", {
   waitedMs: Schema.NonNegative,

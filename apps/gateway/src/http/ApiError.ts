@@ -99,7 +99,7 @@ const timedOut = (message: string): ApiError => new ApiError({ status: 504, type
 /**
  * Map a gateway error to its HTTP answer: 400 bad request, context length, a
  * parameter the model cannot serve or no model that could ever serve the
- * request, 403 a model the key may not use, 404 unknown model, 429 rate
+ * request, 401 a request whose key a reload revoked while it waited, 403 a model the key may not use, 404 unknown model, 429 rate
  * limits and budgets (every candidate rate limited included), 502 provider
  * failure after failover, 503 nothing available now (`shutting_down` for a
  * request whose wait, in the queue or for a concurrency permit, the server's
@@ -137,6 +137,9 @@ export const fromGatewayError = (error: GatewayError): ApiError => {
     case "ShuttingDown":
       // Its wait ended by the server's shutdown: never sent, for the client to retry on another instance.
       return unavailable(error.message, "shutting_down")
+    case "KeyRevoked":
+      // Its key was revoked by a reload while it waited: what a request with that key now gets, never sent.
+      return new ApiError({ status: 401, type: "authentication_error", code: "invalid_api_key", message: error.message, final: true })
     case "MissingApiKey":
       return new ApiError({ status: 503, type: "service_unavailable", code: "missing_api_key", message: error.message, final: true })
     case "BudgetExceeded":

@@ -134,7 +134,7 @@ const parse = (
   if (Either.isLeft(request)) return Either.left(request.left)
   const stated = requirementsFrom(body["modelgate"], headers)
   if (Either.isLeft(stated)) return Either.left(stated.left)
-  const options = optionsFrom(requestId, headers, closing)
+  const options = optionsFrom(requestId, headers, closing, key?.sha256)
   if (Either.isLeft(options)) return Either.left(options.left)
   const requirements = key === undefined ? stated.right : boundBy(stated.right, key)
   return Either.right({

@@ -4,12 +4,13 @@
  * degraded mode entered and left (logged and published) on the way.
  */
 import type { ChatRequest } from "@modelgate/domain/Chat"
-import { type BudgetExceeded, type Exclusion, type ModelNotFound, NoEligibleModel, QueueTimeout } from "@modelgate/domain/Errors"
+import { type BudgetExceeded, type Exclusion, KeyRevoked, type ModelNotFound, NoEligibleModel, QueueTimeout } from "@modelgate/domain/Errors"
 import { DegradedModeEntered, DegradedModeLeft } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Clock, Effect, Option } from "effect"
 import { candidatesFor } from "../Failover.js"
+import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { Ranking, SelectionInput } from "../ModelSelector.js"
 import { selectionInputOf } from "../ModelSelector/RequestInput.js"
 import { budgetRefusal, noneEligible } from "./Refusals.js"
@@ -114,24 +115,39 @@ const degradedReason = (error: { readonly _tag: string; readonly message: string
     : error.message
 
 /**
+ * Fails with `KeyRevoked` when `config` no longer has the virtual key the
+ * request came with (`begun.virtualKey`; a request without one is never revoked).
+ */
+const stillKeyed = (config: GatewayConfigData, begun: Begun): Effect.Effect<void, KeyRevoked> => {
+  const key = begun.virtualKey
+  if (key === undefined || config.auth.virtualKeys.some((k) => k.sha256.toLowerCase() === key)) return Effect.void
+  return Effect.fail(new KeyRevoked({ waitedMs: Math.max(0, begun.clock.unsafeCurrentTimeMillis() - begun.startedAt) }))
+}
+
+/**
  * Rank again after a wait in the queue, on the configuration in force now:
  * the request goes on under it (`begun.config` is replaced), so a reload
  * while it waited (a budget lowered, a provider changed) holds for it. A
  * named model is looked up again (`begun.explicit` is replaced): its
  * `fallbacks` are those of the registry now. A model removed meanwhile keeps
  * its old entry, which the ranking then leaves out ("not in the registry").
+ * A request whose virtual key the reload removed goes no further (`KeyRevoked`).
  */
 const rankAfterWait = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
-  Effect.flatMap(s.config.get, (config) => {
-    begun.config = config
-    const named = begun.explicit
-    return named === undefined
-      ? rankOnce(s, request, requirements, begun)
-      : Effect.flatMap(Effect.option(s.registry.get(named.id)), (found) => {
-        if (Option.isSome(found)) begun.explicit = found.value
-        return rankOnce(s, request, requirements, begun)
+  Effect.flatMap(s.config.get, (config) =>
+    Effect.zipRight(
+      stillKeyed(config, begun),
+      Effect.suspend(() => {
+        begun.config = config
+        const named = begun.explicit
+        return named === undefined
+          ? rankOnce(s, request, requirements, begun)
+          : Effect.flatMap(Effect.option(s.registry.get(named.id)), (found) => {
+            if (Option.isSome(found)) begun.explicit = found.value
+            return rankOnce(s, request, requirements, begun)
+          })
       })
-  })
+    ))
 
 /** Rank, waiting in the priority queue while nothing can serve; enters degraded mode (`answered` leaves it). */
 export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>

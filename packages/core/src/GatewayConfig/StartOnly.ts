@@ -1,0 +1,32 @@
+/**
+ * The settings a reload cannot apply: `server.*` (the listener), `database.*`
+ * and `records.*` (the store and its writer), read once at start. A reload
+ * that changes one is applied for the rest, and the gateway says which of
+ * these wait for a restart rather than leave the user wondering why the old
+ * port still answers.
+ */
+import { isPlainObject } from "./Merge.js"
+
+/** The top-level sections read at start only. */
+export const startOnlySections: ReadonlyArray<string> = ["server", "database", "records"]
+
+/** The leaf paths (`a.b.c`; an array is one leaf) where `a` and `b` differ, in `a`'s key order then `b`'s. */
+const differences = (a: unknown, b: unknown, path: string): Array<string> => {
+  if (!isPlainObject(a) || !isPlainObject(b)) return JSON.stringify(a) === JSON.stringify(b) ? [] : [path]
+  const keys = [...Object.keys(a), ...Object.keys(b).filter((k) => !Object.hasOwn(a, k))]
+  return keys.flatMap((k) => differences(a[k], b[k], `${path}.${k}`))
+}
+
+/**
+ * The start-only settings (`server.port`, `records.batchSize`, ...) whose value in
+ * `next` differs from `running`'s, both encoded configurations (plain JSON).
+ */
+export const startOnlyChanges = (running: unknown, next: unknown): ReadonlyArray<string> => {
+  const from = isPlainObject(running) ? running : {}
+  const to = isPlainObject(next) ? next : {}
+  return startOnlySections.flatMap((section) => differences(from[section], to[section], section))
+}
+
+/** The warning for `fields` (non-empty): named, and what to do. */
+export const startOnlyWarning = (fields: ReadonlyArray<string>): string =>
+  `read at start only, not applied by this reload (restart the gateway to change them): ${fields.join(", ")}`
