@@ -5,9 +5,12 @@
  * Limits come from the model's `rateLimits` (registry metadata); the window
  * length and warning threshold from `GatewayConfig.rateLimits`, read on every
  * call (a reload that changes the window length carries each window's counts
- * over to the new length: `RateLimiter/Rebucket.ts`). Each model has one
- * window; a reservation that names a `keyId` must also
- * fit a second window of the same limits for that model and key, which is
+ * over to the new length: `RateLimiter/Rebucket.ts`). A model's `rateLimits`
+ * are one API key's (a provider limits each key's organization on its own):
+ * each model has one window, of its provider's usable keys' worth of them
+ * (three keys: three times its `rpm` and `tpm`; a keyless provider's, or
+ * without `ApiKeys`: once); a reservation that names a `keyId` must also
+ * fit a second window of the model's limits for that model and key, which is
  * where provider headers for that key take effect: 0 remaining blocks it
  * until the reset; a count under `lowRemainingShare` of the limit is the
  * most admitted on it before the reset, less the calls then in flight. When the
@@ -68,7 +71,7 @@ import * as SharedNames from "./RateLimiter/SharedNames.js"
 import * as Signals from "./RateLimiter/Signals.js"
 import * as Steps from "./RateLimiter/Steps.js"
 import * as Sync from "./RateLimiter/Sync.js"
-import { headroomOf, limitsOf, storeKey, tokensOf } from "./RateLimiter/Steps.js"
+import { headroomOf, limitsOf, modelLimitsOf, storeKey, tokensOf } from "./RateLimiter/Steps.js"
 import type * as SlidingWindow from "./RateLimiter/SlidingWindow.js"
 import { RecordSink } from "./RecordSink.js"
 
@@ -239,7 +242,11 @@ export const makeWith = (options: {
   const refusedKeys = RefusedKeys.make()
 
   // Each key's fingerprint, named beside its position in a key window's signals (`ApiKeys.sharedIds`).
-  const sharedIds = Option.getOrUndefined(yield* Effect.serviceOption(ApiKeys))?.sharedIds
+  const apiKeys = Option.getOrUndefined(yield* Effect.serviceOption(ApiKeys))
+  const sharedIds = apiKeys?.sharedIds
+  // Each key its own limits: a model's own window holds its provider's usable keys' worth (`Steps.modelLimitsOf`).
+  const usableIds = apiKeys?.usableIds
+  const keyCount: Steps.KeyCount = usableIds === undefined ? () => 1 : (provider) => Math.max(1, usableIds(provider).length)
   const emit = Signals.emitter(events, sink, sharedIds)
 
   /** Apply one op on a store key; a store failure reads as "fits" and is logged. */
@@ -279,14 +286,14 @@ export const makeWith = (options: {
     Effect.asVoid(FiberHandle.run(sweeper, sweepRemoved(store, refusedKeys, present))))
 
   const nextId = () => `${instance}-${(++counter).toString(36)}`
-  const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId, refusedKeys)
+  const steps = applySync === undefined ? undefined : Steps.makeSteps(applySync, emit, nextId, refusedKeys, keyCount)
 
   const reserveEffect = Effect.fnUntraced(function* (model: ModelMetadata, estimatedTokens: number, keyId?: string, outputTokens?: number) {
     const { warningThreshold, windowMs } = yield* settings
     const now = yield* Clock.currentTimeMillis
     const tokens = tokensOf(estimatedTokens)
     const reservation: Reservation = { id: nextId(), model: model.id, keyId, tokens, at: now }
-    const ops = Steps.reserveOps(reservation.id, tokens, limitsOf(model), warningThreshold, keyId, outputTokens)
+    const ops = Steps.reserveOps(reservation.id, tokens, model, keyCount(model.provider), warningThreshold, keyId, outputTokens)
     if (keyId !== undefined) {
       const onKey = yield* apply(model.id, keyId, now, windowMs, ops.onKey)
       if (!onKey.ok) {
@@ -378,13 +385,13 @@ export const makeWith = (options: {
 
   const headroom = (model: ModelMetadata, estimatedTokens: number, keyId?: string, dryRun?: boolean): Effect.Effect<Headroom> => {
     if (steps !== undefined) return withNow((settings, now) => steps.headroom(settings, now, model, estimatedTokens, keyId, dryRun))
-    const op = Steps.peekOp(model, estimatedTokens, dryRun)
+    const modelLimits = modelLimitsOf(model, keyCount(model.provider))
     return Effect.gen(function* () {
       const { windowMs } = yield* settings
       const now = yield* Clock.currentTimeMillis
-      const onModel = yield* apply(model.id, undefined, now, windowMs, op)
-      const onKey = keyId === undefined ? onModel : yield* apply(model.id, keyId, now, windowMs, op)
-      return headroomOf(model, onModel, onKey)
+      const onModel = yield* apply(model.id, undefined, now, windowMs, Steps.peekOp(modelLimits, estimatedTokens, dryRun))
+      const onKey = keyId === undefined ? onModel : yield* apply(model.id, keyId, now, windowMs, Steps.peekOp(limitsOf(model), estimatedTokens, dryRun))
+      return headroomOf(modelLimits, onModel, onKey)
     })
   }
 

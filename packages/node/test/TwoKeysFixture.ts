@@ -46,3 +46,7 @@ export const onTwoKeys = <A, E>(body: (s: TwoKeys, gateway: Gateway["Type"]) => 
     const s = yield* twoKeys()
     return yield* Effect.flatMap(Gateway, (gateway) => body(s, gateway)).pipe(Effect.provide(s.layer))
   })
+
+/** The key (`Authorization: Bearer ...`) of each chat call among `requests`, in order. */
+export const chatKeys = (requests: ReadonlyArray<{ readonly path: string; readonly headers: Readonly<Record<string, string>> }>) =>
+  requests.filter((r) => r.path.endsWith("/chat/completions")).map((r) => r.headers["authorization"]?.slice("Bearer ".length))

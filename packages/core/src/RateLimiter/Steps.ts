@@ -36,45 +36,63 @@ export const storeKey = (model: string, keyId?: string): string => (keyId === un
 /** A token count as the windows hold it: a non-negative integer. */
 export const tokensOf = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.ceil(n)) : 0)
 
-/** The limits of a model. */
+/** The limits of a model: one key's (a key window's, or a keyless model's). */
 export const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm })
 
 /**
- * The Reserve ops of a reservation on its key's window (with `keyId`) and its
- * model's: the call's output reservation (`outputTokens`) goes on the window
- * its provider's headers are learned for, the key's, else the model's.
+ * How many keys a model's provider has to run it on (`ApiKeys.usableIds`'
+ * count; 1 for a keyless provider, or none known): a plain function, read per
+ * reservation and peek.
+ */
+export type KeyCount = (provider: string) => number
+
+/**
+ * The limits of a model's own window: its `rateLimits` are one key's (each
+ * key its own organization's limits, as the provider's headers report them
+ * per key), so a provider with `keys` usable keys serves `keys` times them.
+ */
+export const modelLimitsOf = (model: ModelMetadata, keys: number): SlidingWindow.Limits =>
+  keys <= 1 ? limitsOf(model) : { rpm: model.rateLimits.rpm * keys, tpm: model.rateLimits.tpm * keys }
+
+/**
+ * The Reserve ops of a reservation of `model` on its key's window (with
+ * `keyId`: one key's limits) and its model's (its provider's `keys` usable
+ * keys' limits, `modelLimitsOf`): the call's output reservation
+ * (`outputTokens`) goes on the window its provider's headers are learned
+ * for, the key's, else the model's.
  */
 export const reserveOps = (
   id: string,
   tokens: number,
-  limits: SlidingWindow.Limits,
+  model: ModelMetadata,
+  keys: number,
   warnAt: number | undefined,
   keyId: string | undefined,
   outputTokens: number | undefined
 ): { readonly onKey: SlidingWindow.Op; readonly onModel: SlidingWindow.Op } => ({
-  onKey: { _tag: "Reserve", id, tokens, limits, warnAt: undefined, output: outputTokens },
-  onModel: { _tag: "Reserve", id, tokens, limits, warnAt, output: keyId === undefined ? outputTokens : undefined }
+  onKey: { _tag: "Reserve", id, tokens, limits: limitsOf(model), warnAt: undefined, output: outputTokens },
+  onModel: { _tag: "Reserve", id, tokens, limits: modelLimitsOf(model, keys), warnAt, output: keyId === undefined ? outputTokens : undefined }
 })
 
-/** The peek of a request of `estimatedTokens` on `model`: `quiet` (reads only) on a dry run. */
-export const peekOp = (model: ModelMetadata, estimatedTokens: number, dryRun: boolean | undefined): SlidingWindow.Op =>
+/** The peek of a request of `estimatedTokens` on a window of `limits`: `quiet` (reads only) on a dry run. */
+export const peekOp = (limits: SlidingWindow.Limits, estimatedTokens: number, dryRun: boolean | undefined): SlidingWindow.Op =>
   dryRun === true
-    ? { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model), quiet: true }
-    : { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits: limitsOf(model) }
+    ? { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits, quiet: true }
+    : { _tag: "Peek", tokens: tokensOf(estimatedTokens), limits }
 
-/** The headroom answer from the model's and the key's peeks. */
-export const headroomOf = (model: ModelMetadata, onModel: SlidingWindow.Outcome, onKey: SlidingWindow.Outcome): Headroom => ({
+/** The headroom answer from the peeks of the model's window (of `limits`) and the key's. */
+export const headroomOf = (limits: SlidingWindow.Limits, onModel: SlidingWindow.Outcome, onKey: SlidingWindow.Outcome): Headroom => ({
   fits: onModel.ok && onKey.ok,
   retryAfterMs: Math.max(onModel.retryAfterMs, onKey.retryAfterMs),
   requestsUsed: onModel.requestsUsed,
   tokensUsed: onModel.tokensUsed,
-  rpm: model.rateLimits.rpm,
-  tpm: model.rateLimits.tpm
+  rpm: limits.rpm,
+  tpm: limits.tpm
 })
 
 /**
  * The headroom of `model` when it may run on any of `keyIds`: its own window
- * (`onModel`) and the first key window that has room for `op`, peeked in
+ * (`onModel`, of `modelLimits`) and the first key window that has room for `op`, peeked in
  * order; when none has, the one with room soonest. Each peek's signals go to
  * `emitted`.
  */
@@ -84,6 +102,7 @@ const onAnyKey = (
   windowMs: number,
   model: ModelMetadata,
   op: SlidingWindow.Op,
+  modelLimits: SlidingWindow.Limits,
   onModel: SlidingWindow.Outcome,
   keyIds: ReadonlyArray<string>,
   emitted: Array<Emitted>
@@ -92,10 +111,10 @@ const onAnyKey = (
   for (const keyId of keyIds) {
     const onKey = apply(storeKey(model.id, keyId), now, windowMs, op)
     if (onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
-    if (onKey.ok) return headroomOf(model, onModel, onKey)
+    if (onKey.ok) return headroomOf(modelLimits, onModel, onKey)
     if (soonest === undefined || onKey.retryAfterMs < soonest.retryAfterMs) soonest = onKey
   }
-  return headroomOf(model, onModel, soonest ?? onModel)
+  return headroomOf(modelLimits, onModel, soonest ?? onModel)
 }
 
 /** Signals of one key, to publish after a step. */
@@ -104,8 +123,12 @@ interface Emitted {
   readonly signals: ReadonlyArray<SlidingWindow.Signal>
 }
 
-/** The synchronous steps over `apply`; `nextId` names each reservation; key refusals are noted in `refusedKeys`. */
-export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refusedKeys: RefusedKeys) => {
+/**
+ * The synchronous steps over `apply`; `nextId` names each reservation; key
+ * refusals are noted in `refusedKeys`; `keyCount` sizes each model's own
+ * window (`modelLimitsOf`).
+ */
+export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refusedKeys: RefusedKeys, keyCount: KeyCount) => {
   const emitAll = (model: string, now: number, windowMs: number, emitted: ReadonlyArray<Emitted>) =>
     Effect.forEach(emitted, (e) => emit(model, e.keyId, now, windowMs, e.signals), { discard: true })
 
@@ -120,7 +143,7 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
   ): Effect.Effect<Reservation, RateLimitExceeded> => {
     const tokens = tokensOf(estimatedTokens)
     const reservation: Reservation = { id: nextId(), model: model.id, keyId, tokens, at: now }
-    const ops = reserveOps(reservation.id, tokens, limitsOf(model), warningThreshold, keyId, outputTokens)
+    const ops = reserveOps(reservation.id, tokens, model, keyCount(model.provider), warningThreshold, keyId, outputTokens)
     const emitted: Array<Emitted> = []
     let refused: RateLimitExceeded | undefined
     // Refusals are built with validation off (`, true`): the window's own typed outcome (retryAfterMs >= 0),
@@ -166,10 +189,10 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
     keyId: string | undefined,
     dryRun?: boolean
   ): Effect.Effect<Headroom> => {
-    const op = peekOp(model, estimatedTokens, dryRun)
-    const onModel = apply(model.id, now, windowMs, op)
-    const onKey = keyId === undefined ? onModel : apply(storeKey(model.id, keyId), now, windowMs, op)
-    const result = Effect.succeed(headroomOf(model, onModel, onKey))
+    const modelLimits = modelLimitsOf(model, keyCount(model.provider))
+    const onModel = apply(model.id, now, windowMs, peekOp(modelLimits, estimatedTokens, dryRun))
+    const onKey = keyId === undefined ? onModel : apply(storeKey(model.id, keyId), now, windowMs, peekOp(limitsOf(model), estimatedTokens, dryRun))
+    const result = Effect.succeed(headroomOf(modelLimits, onModel, onKey))
     const emitted: Array<Emitted> = []
     if (onModel.signals.length > 0) emitted.push({ keyId: undefined, signals: onModel.signals })
     if (keyId !== undefined && onKey.signals.length > 0) emitted.push({ keyId, signals: onKey.signals })
@@ -191,16 +214,16 @@ export const makeSteps = (apply: Apply, emit: Emit, nextId: () => string, refuse
     const answers: Array<Headroom> = []
     const emitted: Array<Effect.Effect<void>> = []
     for (const { estimatedTokens, model } of requests) {
-      const op = peekOp(model, estimatedTokens, dryRun)
-      const onModel = apply(model.id, now, windowMs, op)
+      const modelLimits = modelLimitsOf(model, keyCount(model.provider))
+      const onModel = apply(model.id, now, windowMs, peekOp(modelLimits, estimatedTokens, dryRun))
       if (onModel.signals.length > 0) emitted.push(emit(model.id, undefined, now, windowMs, onModel.signals))
       const keyIds = keysOf !== undefined && refusedKeys.any(model.id, now) ? keysOf(model.provider) : undefined
       if (keyIds === undefined || keyIds.length === 0) {
-        answers.push(headroomOf(model, onModel, onModel))
+        answers.push(headroomOf(modelLimits, onModel, onModel))
         continue
       }
       const onKeys: Array<Emitted> = []
-      answers.push(onAnyKey(apply, now, windowMs, model, op, onModel, keyIds, onKeys))
+      answers.push(onAnyKey(apply, now, windowMs, model, peekOp(limitsOf(model), estimatedTokens, dryRun), modelLimits, onModel, keyIds, onKeys))
       if (onKeys.length > 0) emitted.push(emitAll(model.id, now, windowMs, onKeys))
     }
     return emitted.length === 0 ? Effect.succeed(answers) : Effect.as(Effect.all(emitted, { discard: true }), answers)
