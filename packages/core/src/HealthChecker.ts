@@ -8,7 +8,9 @@
  * calls `Provider.probe` at once, then every `healthCheck.intervalMs`, each
  * probe bounded by `healthCheck.timeoutMs`. `failureThreshold` consecutive
  * failures (probes, or real calls failing with ServerError / Timeout /
- * Transport / Overloaded) make a model `unavailable`, and so does one probe
+ * Transport / Overloaded), each within `2 × intervalMs + timeoutMs` of the
+ * one before (`HealthChecker/Run.ts`: a later one starts a new run), make a
+ * model `unavailable`, and so does one probe
  * whose connection is refused while the model was never seen working
  * (nothing listens at the address, as with Ollama not started); its probes then follow
  * `probeBackoff`; one success makes it `available` again, but a model that
@@ -80,8 +82,9 @@ import { withKeyFingerprint } from "./ApiKeys/SharedId.js"
 import { Events } from "./Events.js"
 import { GatewayConfig } from "./GatewayConfig.js"
 import type { GatewayConfigData, HealthCheckConfig } from "./GatewayConfigSchema.js"
-import { Endpoints, runWindowMs } from "./HealthChecker/Endpoints.js"
+import { Endpoints } from "./HealthChecker/Endpoints.js"
 import { HalfOpen } from "./HealthChecker/HalfOpen.js"
+import { runWindowMs } from "./HealthChecker/Run.js"
 import * as State from "./HealthChecker/State.js"
 import * as Sync from "./HealthChecker/Sync.js"
 import { HealthMarkStore, type InstanceHealthMark } from "./HealthMarkStore.js"
@@ -343,7 +346,7 @@ export const makeWith = (options: {
   /** Apply `check` of `model`; its record names the model's provider. */
   const record = (model: ModelMetadata, check: State.Check) =>
     Effect.flatMap(config.get, (c) =>
-      applyAndAnnounce(model.id, check, c.healthCheck, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold, model.provider)))
+      applyAndAnnounce(model.id, check, c.healthCheck, (e) => State.applyCheck(e, check, c.healthCheck.failureThreshold, runWindowMs(c.healthCheck), model.provider)))
 
   /** Why `model` cannot be probed at all (no adapter, no usable key), if so. */
   const blocked = (model: ModelMetadata) =>
@@ -516,7 +519,7 @@ export const makeWith = (options: {
     const health = entries.get(model)?.health
     if (health === undefined || health.status !== "available" || health.consecutiveFailures !== 0) return false
     halfOpen.forget(model)
-    applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1))
+    applyNow(model, (e) => State.applyCheck(e, { at: 0, ok: true, latencyMs, errorClass: undefined, source: "traffic", counts: true }, 1, Infinity))
     return true
   }
   /**
@@ -534,7 +537,7 @@ export const makeWith = (options: {
         const apply = (e: State.Entry) => {
           // A model real calls took out is out again at its next failure (its trial call's), until the next probe.
           const threshold = !check.ok && halfOpen.has(model) ? 1 : settings.failureThreshold
-          const t = passiveRetry(State.applyCheck(e, check, threshold, m.value.provider), check.at, settings)
+          const t = passiveRetry(State.applyCheck(e, check, threshold, runWindowMs(settings), m.value.provider), check.at, settings)
           if (check.ok) halfOpen.forget(model)
           else if (t.to === "unavailable") halfOpen.trip(model)
           return t

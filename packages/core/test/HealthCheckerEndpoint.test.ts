@@ -10,38 +10,15 @@
  * (no probes): a model the endpoint took out is tried again after the interval.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream, TestClock } from "effect"
-import * as ApiKeys from "../src/ApiKeys.js"
-import * as Events from "../src/Events.js"
-import { GatewayConfig } from "../src/GatewayConfig.js"
-import { defaultConfig, GatewayConfigData, HealthCheckConfig } from "../src/GatewayConfigSchema.js"
-import * as HealthCheckerModule from "../src/HealthChecker.js"
+import { Effect, TestClock } from "effect"
 import { HealthChecker } from "../src/HealthChecker.js"
-import { Providers } from "../src/Provider.js"
-import * as RecordSink from "../src/RecordSink.js"
-import { idleProvider } from "./IdleProvider.js"
-import { layerReloadableModels } from "./ReloadableModels.js"
+import { passiveHealthLayer } from "./PassiveHealthLayer.js"
 import { testModel } from "./TestModels.js"
 
 /** Passive signals only (no probes), three failures in a row make a model unavailable, retried after 60 s. */
-const config = new GatewayConfigData({
-  ...defaultConfig,
-  healthCheck: HealthCheckConfig.make({ enabled: false, failureThreshold: 3, intervalMs: 60_000 })
-})
-
-const testLayer = HealthCheckerModule.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(
-    Layer.succeed(GatewayConfig, GatewayConfig.of({
-      get: Effect.succeed(config),
-      changes: Stream.concat(Stream.make(config), Stream.never),
-      reload: Effect.succeed(config)
-    })),
-    layerReloadableModels([testModel("gpt"), testModel("mini"), testModel("claude", { provider: "anthropic" })]),
-    RecordSink.layerMemory,
-    Events.layer,
-    Layer.succeed(Providers, Providers.fromList([idleProvider("openai"), idleProvider("anthropic")])),
-    ApiKeys.layerStatic({})
-  ))
+const testLayer = passiveHealthLayer(
+  [testModel("gpt"), testModel("mini"), testModel("claude", { provider: "anthropic" })],
+  ["openai", "anthropic"]
 )
 
 /** Let the checker's registry fiber run. */

@@ -11,7 +11,7 @@
  * the next success of any of them (a probe or a real call) brings back those
  * it took out. Failures the endpoint answered stay their model's own. A run
  * counts only failures close together: one that comes more than
- * `runWindowMs` (two probe intervals and a probe's timeout) after the run's
+ * `runWindowMs` (`Run.ts`: two probe intervals and a probe's timeout) after the run's
  * last failure starts a new run, so two refused calls in the morning and one
  * in the evening are not three in a row. A provider given another `baseUrl`
  * by a reload starts over: what its old address did says nothing of the new one.
@@ -20,7 +20,7 @@
  * nothing to do on the request path while every endpoint answers (`idle`).
  */
 import type { EndpointEvidence } from "@modelgate/domain/ProviderError"
-import type { HealthCheckConfig } from "../GatewayConfigSchema.js"
+import { continuesRun } from "./Run.js"
 
 /** Failures in a row at one endpoint, with no answer from it since. */
 interface Streak {
@@ -32,18 +32,6 @@ interface Streak {
   /** When its last failure was (epoch ms). */
   last: number
 }
-
-/**
- * The most time between two failures of one run at an endpoint:
- * `2 × intervalMs + timeoutMs`. Every probe of a dead endpoint's model comes
- * within it of the one before (an interval, plus at most its timeout), so
- * probes keep a run going; with probes off (`enabled: false`) it is twice the
- * time after which a model out is tried again. Past it the endpoint may well
- * have answered in between (a quiet hour, a restart long over), and the
- * next failure starts a new run.
- */
-export const runWindowMs = (settings: Pick<HealthCheckConfig, "intervalMs" | "timeoutMs">): number =>
-  2 * settings.intervalMs + settings.timeoutMs
 
 /** Endpoint-level health across the models of each provider. */
 export class Endpoints {
@@ -105,7 +93,7 @@ export class Endpoints {
     const provider = this.#providerOf.get(model)
     if (provider === undefined) return []
     let streak = this.#streaks.get(provider)
-    if (streak === undefined || at - streak.last > windowMs) {
+    if (streak === undefined || !continuesRun(streak.last, at, windowMs)) {
       streak = { count: 0, down: false, models: new Set(), last: at }
       this.#streaks.set(provider, streak)
     }

@@ -7,6 +7,7 @@ import type { EndpointEvidence } from "@modelgate/domain/ProviderError"
 import { HealthCheckRecord } from "@modelgate/domain/Records"
 import type { HealthCheckConfig } from "../GatewayConfigSchema.js"
 import type { ModelHealth } from "../HealthChecker.js"
+import { continuesRun } from "./Run.js"
 
 /** Checks kept per model in memory. */
 export const historySize = 50
@@ -17,6 +18,8 @@ export interface Entry {
   readonly history: ReadonlyArray<HealthCheckRecord>
   /** When the probe fiber probes this model next (epoch ms); undefined while no probe is scheduled. */
   readonly nextProbeAt: number | undefined
+  /** When the last counted failure was (epoch ms): a run of them goes on only within a window (`Run.ts`). */
+  readonly lastFailureAt: number | undefined
 }
 
 /** One observation of a model. `counts: false` records it without moving the failure counter. */
@@ -46,11 +49,12 @@ export interface Transition {
 export const initial = (model: string): Entry => ({
   health: { model, status: "unknown", consecutiveFailures: 0, lastCheckedAt: undefined, lastLatencyMs: undefined, reason: "not checked yet" },
   history: [],
-  nextProbeAt: undefined
+  nextProbeAt: undefined,
+  lastFailureAt: undefined
 })
 
-const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord): Transition => ({
-  entry: { health, history: [...entry.history, record].slice(-historySize), nextProbeAt: entry.nextProbeAt },
+const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord, lastFailureAt = entry.lastFailureAt): Transition => ({
+  entry: { health, history: [...entry.history, record].slice(-historySize), nextProbeAt: entry.nextProbeAt, lastFailureAt },
   from: entry.health.status,
   to: health.status,
   record
@@ -59,9 +63,11 @@ const withRecord = (entry: Entry, health: ModelHealth, record: HealthCheckRecord
 /**
  * Apply a check; `threshold` consecutive counted failures make the model
  * unavailable (one probe whose connection was refused, for a model not checked
- * yet), one success available. The record names `provider`, the model's.
+ * yet), one success available. A failure more than `windowMs` (`runWindowMs`)
+ * after the last of the run starts a new run, unless the model is out already
+ * (its count then sets its backoff). The record names `provider`, the model's.
  */
-export const applyCheck = (entry: Entry, check: Check, threshold: number, provider?: string): Transition => {
+export const applyCheck = (entry: Entry, check: Check, threshold: number, windowMs: number, provider?: string): Transition => {
   const before = entry.health
   if (check.ok && check.source === "traffic" && before.status === "available" && before.consecutiveFailures === 0) {
     // Every successful request comes here: the new health written out field by field (the same keys in
@@ -84,7 +90,12 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number, provid
         lastLatencyMs: check.latencyMs,
         reason: before.reason
       }
-    return { entry: { health, history: entry.history, nextProbeAt: entry.nextProbeAt }, from: before.status, to: before.status, record: undefined }
+    return {
+      entry: { health, history: entry.history, nextProbeAt: entry.nextProbeAt, lastFailureAt: entry.lastFailureAt },
+      from: before.status,
+      to: before.status,
+      record: undefined
+    }
   }
   // Validation off (`, true`): a typed check of our own (one per failed request on traffic), latency clamped.
   const record = new HealthCheckRecord({
@@ -108,7 +119,10 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number, provid
   if (!check.counts) {
     return withRecord(entry, { ...before, ...seen }, record)
   }
-  const failures = before.consecutiveFailures + 1
+  // Failures far apart are not in a row (the model may well have served in between, with no call to tell);
+  // a model out keeps its count: its retries come further apart as they back off.
+  const inRun = before.status === "unavailable" || continuesRun(entry.lastFailureAt, check.at, windowMs)
+  const failures = (inRun ? before.consecutiveFailures : 0) + 1
   const what = `${check.errorClass ?? "failure"} (${check.source})`
   // Nothing listens at the address of a model not seen working (Ollama not started): no threshold to
   // wait for, and its reason keeps naming the address. A model that answered before keeps the threshold:
@@ -119,7 +133,7 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number, provid
     : failures >= threshold || before.status === "unavailable"
     ? { ...before, ...seen, consecutiveFailures: failures, status: "unavailable", reason: `${failures} consecutive failures, last: ${what}` }
     : { ...before, ...seen, consecutiveFailures: failures, reason: `${failures} of ${threshold} failures before unavailable, last: ${what}` }
-  return withRecord(entry, health, record)
+  return withRecord(entry, health, record, check.at)
 }
 
 /**
@@ -130,7 +144,12 @@ export const applyCheck = (entry: Entry, check: Check, threshold: number, provid
 export const moved = (entry: Entry): Transition => {
   const fresh = initial(entry.health.model)
   const health: ModelHealth = { ...fresh.health, reason: "moved to another endpoint, not checked there yet" }
-  return { entry: { health, history: entry.history, nextProbeAt: undefined }, from: entry.health.status, to: "unknown", record: undefined }
+  return {
+    entry: { health, history: entry.history, nextProbeAt: undefined, lastFailureAt: undefined },
+    from: entry.health.status,
+    to: "unknown",
+    record: undefined
+  }
 }
 
 /** Mark a model unavailable for a reason that no probe can fix (no key, no adapter); the counter is untouched. */
@@ -157,7 +176,7 @@ export const markEndpointBack = (entry: Entry, reason: string): Transition => {
 
 /** The time of the next probe, set by the probe fiber before it waits (no status change, nothing to record). */
 export const scheduleProbe = (entry: Entry, at: number): Transition => ({
-  entry: { health: entry.health, history: entry.history, nextProbeAt: at },
+  entry: { health: entry.health, history: entry.history, nextProbeAt: at, lastFailureAt: entry.lastFailureAt },
   from: entry.health.status,
   to: entry.health.status,
   record: undefined
