@@ -87,11 +87,9 @@ export class CostStore extends Context.Tag("@modelgate/core/CostStore")<
      * database that see a threshold crossed at the same time, the one whose
      * claim stores it announces it. Optional: without it, each instance
      * announces what it sees crossed and records it through the sink.
-     * `limitPicoUsd` is the budget's exact limit (the record's field is
-     * capped at ~$9,007, as records hold safe integers): two limits above
-     * that are two thresholds, and `alertsSince` reads it back exact.
+     * Thresholds of two limits are two (the record's limit is exact).
      */
-    readonly claimAlert?: (alert: BudgetAlertRecord, limitPicoUsd: bigint) => Effect.Effect<boolean, StoreError>
+    readonly claimAlert?: (alert: BudgetAlertRecord) => Effect.Effect<boolean, StoreError>
   }
 >() {}
 
@@ -198,7 +196,7 @@ export const makeMemory = Effect.gen(function* () {
     const records = yield* store.all
     return records.flatMap((r): ReadonlyArray<AnnouncedAlert> =>
       r._tag === "BudgetAlertRecord" && r.at >= from
-        ? [{ budget: r.budget, period: r.period, periodStart: r.periodStart, threshold: r.threshold, limitPicoUsd: BigInt(r.limitPicoUsd) }]
+        ? [{ budget: r.budget, period: r.period, periodStart: r.periodStart, threshold: r.threshold, limitPicoUsd: r.limitPicoUsd }]
         : []
     )
   })

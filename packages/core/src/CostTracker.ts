@@ -195,7 +195,7 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
   // The thresholds an earlier run announced this period are not announced again (once per period).
   if (store.alertsSince !== undefined) {
     yield* store.alertsSince(book.start("monthly")).pipe(
-      Effect.andThen((alerts) => Effect.sync(() => alerts.forEach((alert) => book.announcedBefore(alert)))),
+      Effect.andThen((alerts) => Effect.flatMap(gatewayConfig.get, ({ budgets }) => Effect.sync(() => alerts.forEach((alert) => book.announcedBefore(alert, budgets))))),
       Effect.catchAll((error) => Effect.logError("could not read the budget alerts announced; thresholds may be announced again", error.message))
     )
   }

@@ -2,8 +2,9 @@
  * `BudgetThresholdCrossed` is published once per period: a gateway restarted
  * mid-period (its tracker seeded from the store) does not announce again the
  * thresholds the previous run announced and recorded, and still announces
- * those not reached yet. Also for a limit above ~$9,007, whose alert records
- * hold a capped limit (records hold safe integers).
+ * those not reached yet; for limits of thousands of dollars too, whose
+ * alert records hold them exact: a limit changed across the restart has its
+ * own thresholds announced.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { GatewayEvent } from "@modelgate/domain/Events"
@@ -75,4 +76,26 @@ describe("Budget alerts after a restart", () => {
         assert.deepStrictEqual(second, [[], ["crossed 1", "exceeded"]])
       }))
   }
+
+  it.scoped("a limit of $20,000 changed to $30,000 across a restart: 50% of $30,000 is announced; kept at $20,000: not again", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(10 * HOUR)
+      /** Two runs over one store, $20,000 then `second`: the thresholds each announced ($11,000 spent, then $5,000 more). */
+      const restartWith = (second: number) =>
+        Effect.gen(function* () {
+          const store = Layer.succeedContext(yield* RecordStore.makeMemory())
+          const spending = (usd: number) => (published: Effect.Effect<ReadonlyArray<GatewayEvent>>) =>
+            Effect.gen(function* () {
+              // in records of at most $5,000 (a cost record holds up to ~$9,007)
+              for (let left = usd; left > 0; left -= 5_000) yield* (yield* CostTracker).record(spendOf(Math.min(left, 5_000), 10 * HOUR))
+              yield* (yield* RecordWriter).flush
+              return budgetEvents(yield* published)
+            })
+          return [yield* run(withDaily(20_000), store, spending(11_000)), yield* run(withDaily(second), store, spending(5_000))]
+        })
+      // $16,000 of $30,000 is 53%: its 50% was never announced (the 50% announced was of $20,000)
+      assert.deepStrictEqual(yield* restartWith(30_000), [["crossed 0.5"], ["crossed 0.5"]])
+      // $16,000 of $20,000 is 80%: 50% was announced at this limit before the restart
+      assert.deepStrictEqual(yield* restartWith(20_000), [["crossed 0.5"], ["crossed 0.8"]])
+    }))
 })

@@ -91,7 +91,12 @@ export class QualityScoreRecord extends Schema.TaggedClass<QualityScoreRecord>()
   lowQuality: Schema.Boolean
 }) {}
 
-/** A budget crossed a threshold (or was exceeded). */
+/**
+ * A budget crossed a threshold (or was exceeded). The limit is exact (a
+ * `bigint`: a threshold is one per limit, and limits of thousands of dollars
+ * exceed a safe integer of pico-dollars); the spend, for reading only, is
+ * capped at ~$9,007.
+ */
 export class BudgetAlertRecord extends Schema.TaggedClass<BudgetAlertRecord>()("BudgetAlertRecord", {
   ...at,
   budget: Schema.String,
@@ -99,7 +104,7 @@ export class BudgetAlertRecord extends Schema.TaggedClass<BudgetAlertRecord>()("
   periodStart: Schema.Number,
   threshold: Schema.Number,
   spentPicoUsd: Schema.NonNegativeInt,
-  limitPicoUsd: Schema.NonNegativeInt
+  limitPicoUsd: Schema.NonNegativeBigIntFromSelf
 }) {}
 
 /** Any record. */

@@ -4,7 +4,9 @@
  * SQLite (64-bit integer SUMs; beyond that it reports an integer overflow),
  * exact at any size on PostgreSQL (its SUM of BIGINT is NUMERIC). On
  * PostgreSQL it also claims budget alerts (`claimAlert`: one instance of
- * several announces a threshold).
+ * several announces a threshold). An alert's limit is exact, as text
+ * (`limit_pico_exact`, migration 0015 / pg 0009); a row written before has
+ * only `limit_pico`, read in its place.
  */
 import { SqlClient, SqlSchema } from "@effect/sql"
 import { CostGroup, type CostGroupBy, CostQuery, CostStore, type WriterSpend } from "@modelgate/core/CostStore"
@@ -54,6 +56,9 @@ const AlertRow = Schema.Struct({
 
 /** The largest PostgreSQL BIGINT (`budget_alerts.limit_pico`). */
 const maxBigint = 9_223_372_036_854_775_807n
+
+/** An alert's exact limit, as decimal text: `limit_pico_exact`, or for a row written before it, `limit_pico`. */
+const exactLimit = "COALESCE(limit_pico_exact, CAST(limit_pico AS TEXT))"
 
 const SpendRow = Schema.Struct({
   model: Schema.String,
@@ -133,7 +138,7 @@ export const make = Effect.gen(function* () {
     Request: Schema.Number,
     Result: AlertRow,
     execute: (from) =>
-      sql`SELECT budget, period, period_start, threshold, CAST(limit_pico AS TEXT) AS limit_pico FROM budget_alerts WHERE at >= ${timeBound(from)} ORDER BY at, id`
+      sql`SELECT budget, period, period_start, threshold, ${sql.literal(exactLimit)} AS limit_pico FROM budget_alerts WHERE at >= ${timeBound(from)} ORDER BY at, id`
   })
   const alertsSince = Effect.fn("CostStoreSql.alertsSince")(
     function* (from: number) {
@@ -161,18 +166,20 @@ export const make = Effect.gen(function* () {
   // PostgreSQL only (several instances share it): the lock makes the check and the insert one step
   // between instances' claims (plain reads go on). Claims are rare: a threshold crossed once a period.
   const claimAlert = Effect.fn("CostStoreSql.claimAlert")(
-    function* (alert: BudgetAlertRecord, exactLimitPicoUsd: bigint) {
-      const { at, budget, period, periodStart, spentPicoUsd, threshold } = alert
-      // The exact limit (a BIGINT holds ~$9.2M), not the record's capped one: limits above ~$9,007 stay apart.
-      const limitPicoUsd = exactLimitPicoUsd > maxBigint ? maxBigint : exactLimitPicoUsd
+    function* (alert: BudgetAlertRecord) {
+      const { at, budget, limitPicoUsd, period, periodStart, spentPicoUsd, threshold } = alert
+      const exact = limitPicoUsd.toString()
+      // `limit_pico` (NOT NULL) as an instance of the previous version compares it while both run: exact to ~$9.2M.
+      const bigint = limitPicoUsd > maxBigint ? maxBigint : limitPicoUsd
       const stored = yield* sql.withTransaction(Effect.zipRight(
         sql`LOCK TABLE budget_alerts IN SHARE ROW EXCLUSIVE MODE`,
         sql`
-          INSERT INTO budget_alerts (at, budget, period, period_start, threshold, spent_pico, limit_pico)
-          SELECT ${timeBound(at)}, ${budget}, ${period}, ${periodStart}, ${threshold}, ${spentPicoUsd}, ${limitPicoUsd}
+          INSERT INTO budget_alerts (at, budget, period, period_start, threshold, spent_pico, limit_pico, limit_pico_exact)
+          SELECT ${timeBound(at)}, ${budget}, ${period}, ${periodStart}, ${threshold}, ${spentPicoUsd}, ${bigint}, ${exact}
           WHERE NOT EXISTS (
             SELECT 1 FROM budget_alerts
-            WHERE budget = ${budget} AND period = ${period} AND period_start = ${periodStart} AND threshold = ${threshold} AND limit_pico = ${limitPicoUsd}
+            WHERE budget = ${budget} AND period = ${period} AND period_start = ${periodStart} AND threshold = ${threshold}
+              AND ${sql.literal(exactLimit)} = ${exact}
           )
           RETURNING id
         `

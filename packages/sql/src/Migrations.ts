@@ -17,6 +17,7 @@ import healthMarks from "./migrations/0011_health_marks.js"
 import eventLog from "./migrations/0012_event_log.js"
 import cachePurges from "./migrations/0013_cache_purges.js"
 import failoverAgentType from "./migrations/0014_failover_agent_type.js"
+import budgetAlertExactLimit from "./migrations/0015_budget_alert_exact_limit.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -33,5 +34,6 @@ export const loader = Migrator.fromRecord({
   "0011_health_marks": healthMarks,
   "0012_event_log": eventLog,
   "0013_cache_purges": cachePurges,
-  "0014_failover_agent_type": failoverAgentType
+  "0014_failover_agent_type": failoverAgentType,
+  "0015_budget_alert_exact_limit": budgetAlertExactLimit
 })

@@ -21,6 +21,7 @@ import healthMarks from "./migrations/pg/0005_health_marks.js"
 import eventLog from "./migrations/pg/0006_event_log.js"
 import cachePurges from "./migrations/pg/0007_cache_purges.js"
 import failoverAgentType from "./migrations/pg/0008_failover_agent_type.js"
+import budgetAlertExactLimit from "./migrations/pg/0009_budget_alert_exact_limit.js"
 
 export { ReadOnlyDatabase, requireWrites } from "./internal/pgRequireWrites.js"
 
@@ -33,7 +34,8 @@ export const loader = Migrator.fromRecord({
   "0005_health_marks": healthMarks,
   "0006_event_log": eventLog,
   "0007_cache_purges": cachePurges,
-  "0008_failover_agent_type": failoverAgentType
+  "0008_failover_agent_type": failoverAgentType,
+  "0009_budget_alert_exact_limit": budgetAlertExactLimit
 })
 
 /** How to reach the database. */

@@ -120,7 +120,7 @@ const record: fc.Arbitrary<GatewayRecord> = fc.oneof(
       periodStart: at,
       threshold: real,
       spentPicoUsd: count,
-      limitPicoUsd: count
+      limitPicoUsd: fc.bigInt({ min: 0n, max: 10n ** 24n })
     })
     .map((props) => new BudgetAlertRecord(props, true))
 )
@@ -263,7 +263,7 @@ describe("record columns", () => {
       new RateLimitEventRecord({ at: 100, model: "m", kind: "limited", detail: "d" }, true),
       new FailoverRecord({ at: 100, from: "m", provider: "p", agentType: "a", to: "n", reason: "Timeout", attempt: 2, elapsedMs: 30 }, true),
       new QualityScoreRecord({ at: 100, requestId: "r", model: "m", taskType: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, lowQuality: false }, true),
-      new BudgetAlertRecord({ at: 100, budget: "b", period: "daily", periodStart: 0, threshold: 0.8, spentPicoUsd: 8, limitPicoUsd: 10 }, true)
+      new BudgetAlertRecord({ at: 100, budget: "b", period: "daily", periodStart: 0, threshold: 0.8, spentPicoUsd: 8, limitPicoUsd: 10n }, true)
     ].map((record) => {
       const [table, row] = RecordStoreSql.toRow(record)
       return [table, Object.entries(row)]
@@ -276,7 +276,7 @@ describe("record columns", () => {
       ["rate_limit_events", Object.entries({ at: 100, model: "m", kind: "limited", dimension: null, detail: "d" })],
       ["failover_events", Object.entries({ at: 100, request_id: null, from_model: "m", to_model: "n", reason: "Timeout", attempt: 2, elapsed_ms: 30, provider: "p", agent_type: "a" })],
       ["quality_scores", Object.entries({ at: 100, request_id: "r", model: "m", task_type: "t", completeness: 1, relevance: 0.5, coherence: 0.25, score: 0.6, low_quality: 0 })],
-      ["budget_alerts", Object.entries({ at: 100, budget: "b", period: "daily", period_start: 0, threshold: 0.8, spent_pico: 8, limit_pico: 10 })]
+      ["budget_alerts", Object.entries({ at: 100, budget: "b", period: "daily", period_start: 0, threshold: 0.8, spent_pico: 8, limit_pico: 10, limit_pico_exact: "10" })]
     ])
     assert.notStrictEqual(latencyBucket(900), 0)
   })

@@ -40,7 +40,7 @@ const everyKind = (at: number, id: string): ReadonlyArray<GatewayRecord> => [
   RateLimitEventRecord.make({ at, model: "m1", kind: "warning", dimension: "tokens", detail: "90%" }),
   FailoverRecord.make({ at, from: "m1", to: "m2", reason: "Timeout", attempt: 1, elapsedMs: 30 }),
   QualityScoreRecord.make({ at, requestId: id, model: "m1", completeness: 1, relevance: 0.5, coherence: 0.9, score: 0.8, lowQuality: false }),
-  BudgetAlertRecord.make({ at, budget: "global", period: "daily", periodStart: at, threshold: 0.5, spentPicoUsd: 5, limitPicoUsd: 10 })
+  BudgetAlertRecord.make({ at, budget: "global", period: "daily", periodStart: at, threshold: 0.5, spentPicoUsd: 5, limitPicoUsd: 10n })
 ]
 
 /** The `at` of every row of `table`, ascending. */

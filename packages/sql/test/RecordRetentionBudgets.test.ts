@@ -36,7 +36,7 @@ const cost = (at: number, costPicoUsd: number) =>
   CostRecord.make({ at, requestId: `r${at}`, model: "m1", provider: "openai", promptTokens: 1, completionTokens: 1, cachedTokens: 0, costPicoUsd, cacheHit: false })
 
 const alert = (at: number, periodStart: number) =>
-  BudgetAlertRecord.make({ at, budget: "global", period: "monthly", periodStart, threshold: 0.5, spentPicoUsd: 600_000_000_000, limitPicoUsd: 1_000_000_000_000 })
+  BudgetAlertRecord.make({ at, budget: "global", period: "monthly", periodStart, threshold: 0.5, spentPicoUsd: 600_000_000_000, limitPicoUsd: 1_000_000_000_000n })
 
 const config = GatewayConfig.layerStatic(
   new GatewayConfigData({

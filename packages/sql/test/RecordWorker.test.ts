@@ -45,7 +45,7 @@ const everyKind: ReadonlyArray<GatewayRecord> = [
   RateLimitEventRecord.make({ at: 1, model: "m1", kind: "warning", dimension: "tokens", detail: "90%" }),
   FailoverRecord.make({ at: 1, from: "m1", to: "m2", reason: "Timeout", attempt: 1, elapsedMs: 30 }),
   QualityScoreRecord.make({ at: 1, requestId: "req-1", model: "m1", completeness: 1, relevance: 0.5, coherence: 0.9, score: 0.8, lowQuality: false }),
-  BudgetAlertRecord.make({ at: 1, budget: "global", period: "daily", periodStart: 0, threshold: 0.5, spentPicoUsd: 5, limitPicoUsd: 10 })
+  BudgetAlertRecord.make({ at: 1, budget: "global", period: "daily", periodStart: 0, threshold: 0.5, spentPicoUsd: 5, limitPicoUsd: 10n })
 ]
 
 const tables = ["cost_records", "performance_records", "health_checks", "rate_limit_events", "failover_events", "quality_scores", "budget_alerts"]

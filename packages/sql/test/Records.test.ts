@@ -69,7 +69,7 @@ layer(servers, { timeout: 60_000 })("RecordWriter", (it) => {
             QualityScoreRecord.make({ at: 1, requestId: "r1", model: "m1", completeness: 1, relevance: 0.5, coherence: 0.9, score: 0.8, lowQuality: false })
           )
           yield* sink.offer(
-            BudgetAlertRecord.make({ at: 1, budget: "global", period: "daily", periodStart: 0, threshold: 0.5, spentPicoUsd: 5, limitPicoUsd: 10 })
+            BudgetAlertRecord.make({ at: 1, budget: "global", period: "daily", periodStart: 0, threshold: 0.5, spentPicoUsd: 5, limitPicoUsd: 10n })
           )
           yield* Scope.close(scope, Exit.void)
 

@@ -15,10 +15,11 @@ import { Effect, type Scope } from "effect"
 import type { CostStore } from "../CostStore.js"
 import type { Events } from "../Events.js"
 import type { RecordSink } from "../RecordSink.js"
-import { type Budget, type BudgetBook, type Crossing, periodBounds, RECORD_PICO_CAP } from "./Budgets.js"
+import { type Budget, type BudgetBook, type Crossing, periodBounds } from "./Budgets.js"
 
-/** Pico-dollars for a record field (records hold safe integers: amounts above ~$9,007 are capped). */
-const picoField = (pico: bigint): number => Number(pico > RECORD_PICO_CAP ? RECORD_PICO_CAP : pico < 0n ? 0n : pico)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/** Pico-dollars spent for a record's `spentPicoUsd` (a safe integer: amounts above ~$9,007 are capped; the limit is exact). */
+const spentField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
 
 /** The alerts over `book`, published on `events` and recorded through `sink`. */
 // Errors, events and records here are built with validation off (`, true`): the book's own typed amounts
@@ -91,12 +92,12 @@ export const make = (
       period: budget.period,
       periodStart,
       threshold,
-      spentPicoUsd: picoField(spent),
-      limitPicoUsd: picoField(budget.limitPico)
+      spentPicoUsd: spentField(spent),
+      limitPicoUsd: budget.limitPico
     }, true)
     const announceHere = Effect.zipRight(publish, sink.offer(record))
     if (claim === undefined) return announceHere
-    const claimed = claim.claimAlert(record, budget.limitPico).pipe(
+    const claimed = claim.claimAlert(record).pipe(
       Effect.matchEffect({
         onSuccess: (stored) => (stored ? publish : Effect.void),
         onFailure: (error) =>

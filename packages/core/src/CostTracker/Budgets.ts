@@ -335,11 +335,7 @@ export class BudgetBook {
       for (const { millionths, threshold } of sorted) {
         if (scaled < millionths * budget.limitPico) break // sorted: no higher threshold is reached either
         const key = thresholdKey(budget.name, budget.period, periodStart, budget.limitPico, threshold)
-        // Over the records' cap, an alert read back capped counts too (`recordedLimit`); under it, that is `key`.
-        const recorded = budget.limitPico > RECORD_PICO_CAP
-          ? thresholdKey(budget.name, budget.period, periodStart, RECORD_PICO_CAP, threshold)
-          : key
-        if (!this.alerted.has(key) && !this.alerted.has(recorded)) {
+        if (!this.alerted.has(key)) {
           this.alerted.add(key)
           out.push({ budget, threshold, periodStart, spent })
         }
@@ -350,22 +346,26 @@ export class BudgetBook {
 
   /** Whether `budget`, now spent, is to be announced: true the first time this period at its limit (as `crossings`). */
   spentFirst(budget: Budget): boolean {
-    if (this.alerted.has(onceKey(spentKey(budget.name, recordedLimit(budget.limitPico)), budget.period, this.start(budget.period)))) return false
     return this.once(spentKey(budget.name, budget.limitPico), budget.period)
   }
 
   /**
    * Note a threshold announced before (by an earlier run, from the store) as
    * announced: ignored unless it is of the current period. A threshold of 1
-   * or more also marks the budget announced spent at that limit. A limit at
-   * the records' cap (`RECORD_PICO_CAP`, ~$9,007: a record's limit above it
-   * is capped) stands for every limit from the cap on, as `recordedLimit`.
+   * or more also marks the budget announced spent at that limit. A limit
+   * recorded capped by an earlier version (`LEGACY_CAPPED_LIMIT`) is read as
+   * the budget's limit in `config` when that is above it.
    */
-  announcedBefore(alert: { readonly budget: string; readonly period: string; readonly periodStart: number; readonly threshold: number; readonly limitPicoUsd: bigint }): void {
-    if (alert.period !== "daily" && alert.period !== "monthly") return
-    if (alert.periodStart !== this.start(alert.period)) return
-    this.alerted.add(thresholdKey(alert.budget, alert.period, alert.periodStart, alert.limitPicoUsd, alert.threshold))
-    if (alert.threshold >= 1) this.once(spentKey(alert.budget, alert.limitPicoUsd), alert.period)
+  announcedBefore(
+    alert: { readonly budget: string; readonly period: string; readonly periodStart: number; readonly threshold: number; readonly limitPicoUsd: bigint },
+    config: BudgetsConfig
+  ): void {
+    const { period } = alert
+    if (period !== "daily" && period !== "monthly") return
+    if (alert.periodStart !== this.start(period)) return
+    const limit = alert.limitPicoUsd === LEGACY_CAPPED_LIMIT ? legacyLimitNow(config, alert.budget, period) : alert.limitPicoUsd
+    this.alerted.add(thresholdKey(alert.budget, period, alert.periodStart, limit, alert.threshold))
+    if (alert.threshold >= 1) this.once(spentKey(alert.budget, limit), period)
   }
 
   /** Mark a one-off fact for this period (e.g. "exceeded event published"); true the first time. */
@@ -377,15 +377,24 @@ export class BudgetBook {
   }
 }
 
-/** The largest pico-dollar amount a record holds exact (a safe integer): a record's limit above it is capped to it. */
-export const RECORD_PICO_CAP = BigInt(Number.MAX_SAFE_INTEGER)
+/**
+ * The limit an alert recorded by an earlier version holds for any limit above
+ * ~$9,007 (2^53 - 1 pico-dollars: its records held safe integers, capped).
+ * No configured limit has it (limits are whole micro-dollars), so a stored
+ * alert with it is one of those; an alert recorded now holds its limit exact.
+ */
+const LEGACY_CAPPED_LIMIT = BigInt(Number.MAX_SAFE_INTEGER)
 
 /**
- * A limit as its alert records hold it: capped at `RECORD_PICO_CAP`. An alert read back with the cap as its limit
- * (recorded through the sink: SQLite, the memory store, a failed claim) counts for any limit from the cap on; a
- * claimed one (PostgreSQL) holds its exact limit and counts for that limit only.
+ * The limit a legacy capped alert (`LEGACY_CAPPED_LIMIT`) of `name` and
+ * `period` stands for: the budget's limit now when above the cap (most
+ * likely, the limit it was announced at), else the cap itself (which matches
+ * no limit: a threshold of the limit now was not announced).
  */
-const recordedLimit = (limitPico: bigint): bigint => (limitPico > RECORD_PICO_CAP ? RECORD_PICO_CAP : limitPico)
+const legacyLimitNow = (config: BudgetsConfig, name: string, period: Period): bigint => {
+  const now = allBudgets(config).find((b) => b.name === name && b.period === period)?.limitPico
+  return now !== undefined && now > LEGACY_CAPPED_LIMIT ? now : LEGACY_CAPPED_LIMIT
+}
 
 /** The `alerted` key of a one-off fact (`once`) in the period starting at `periodStart`. */
 const onceKey = (key: string, period: Period, periodStart: number) => `${key}|${period}|${periodStart}`

@@ -129,7 +129,8 @@ export const make = (options: {
     const since = starts()
     if (alertsSince !== undefined) {
       const announced = yield* alertsSince(since[0]!)
-      for (const alert of announced) book.announcedBefore(alert)
+      const { budgets } = yield* gatewayConfig.get
+      for (const alert of announced) book.announcedBefore(alert, budgets)
     }
     const forgotWith = beforeToday?.forgotWith
     if (forgotWith !== undefined && forgotWith !== (yield* gatewayConfig.get).budgets.perAgentType) beforeToday = undefined

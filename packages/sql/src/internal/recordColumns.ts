@@ -19,6 +19,9 @@ import type { RecordTable, Row, TableColumns, Value } from "./recordRows.js"
 
 const bool = (b: boolean) => (b ? 1 : 0)
 const opt = <A>(a: A | undefined): A | null => (a === undefined ? null : a)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+/** A limit for `budget_alerts.limit_pico` (NOT NULL, read only for rows without `limit_pico_exact`): capped at 2^53 - 1 as before. */
+const cappedLimit = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico)
 
 /**
  * A record kind's table, its columns, and its values in the same order,
@@ -107,11 +110,11 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
   BudgetAlertRecord: {
     table: "budget_alerts",
     columns: [
-      "at", "budget", "period", "period_start", "threshold", "spent_pico", "limit_pico"
+      "at", "budget", "period", "period_start", "threshold", "spent_pico", "limit_pico", "limit_pico_exact"
     ],
     push: (r: BudgetAlertRecord, values) =>
       void values.push(
-        r.at, r.budget, r.period, r.periodStart, r.threshold, r.spentPicoUsd, r.limitPicoUsd
+        r.at, r.budget, r.period, r.periodStart, r.threshold, r.spentPicoUsd, cappedLimit(r.limitPicoUsd), r.limitPicoUsd.toString()
       )
   }
 }
