@@ -6,7 +6,10 @@
  * serve` (`requireWrites`) refuses it at start with a `StoreError` saying it
  * is read-only, as it does a read-only SQLite file; the commands that only
  * read (`modelgate costs`) still open it, also as a role granted only SELECT
- * (the migrator has nothing to run, and takes no lock on its table).
+ * (the migrator has nothing to run, and takes no lock on its table). One
+ * migration behind this build (its primary still run by the version before),
+ * a reading command fails at once saying so, not after half a minute with
+ * "another connection migrates it".
  */
 import { NodeContext } from "@effect/platform-node"
 import { PgClient } from "@effect/sql-pg"
@@ -73,6 +76,16 @@ const opened = (readOnly: (database: TestPostgres.FreshDatabase) => Effect.Effec
     assert.isTrue(Either.isRight(read), `a reading command could not open it: ${Either.isLeft(read) ? read.left.message : ""}`)
   })
 
+/** A migrated database, then put back one migration (as the version before left it) and made to take no writes. */
+const behindAndReadOnly = Effect.gen(function* () {
+  const database = yield* TestPostgres.fresh
+  const target: Database.DatabaseTarget = { _tag: "Postgres", url: database.url, maxConnections: database.maxConnections }
+  yield* Effect.scoped(Layer.build(Database.layer(target, { requireWrites: true }))).pipe(Effect.orDie)
+  const [row] = yield* run(database.url, "DELETE FROM effect_sql_migrations WHERE migration_id = (SELECT max(migration_id) FROM effect_sql_migrations) RETURNING migration_id")
+  yield* readOnlySessions(database)
+  return { target, newest: Number((row as { readonly migration_id: number }).migration_id) }
+})
+
 layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000, excludeTestServices: true })(
   "a PostgreSQL database that takes no writes",
   (it) => {
@@ -81,5 +94,20 @@ layer(Layer.merge(TestPostgres.layer, NodeContext.layer), { timeout: 60_000, exc
 
     it.scoped("a role granted only SELECT: serve refuses it, saying it is read-only; a reading command opens it", () =>
       opened(selectOnlyRole))
+
+    it.scoped("one migration behind: a reading command fails at once, saying the database is behind and read-only", () =>
+      Effect.gen(function* () {
+        const { newest, target } = yield* behindAndReadOnly
+        const started = Date.now()
+        const read = yield* Effect.either(Effect.scoped(Layer.build(Database.layer(target))))
+        assert.isTrue(Either.isLeft(read), "a read-only database behind this build opened")
+        if (Either.isLeft(read)) {
+          assert.include(read.left.message, "read-only")
+          assert.include(read.left.message, `migration ${newest - 1}`)
+          assert.include(read.left.message, String(newest))
+          assert.notInclude(read.left.message, "another connection")
+        }
+        assert.isBelow(Date.now() - started, 5_000, "it waited for a migration nobody runs")
+      }))
   }
 )

@@ -73,11 +73,15 @@ const withQueryTimeout = (url: Redacted.Redacted<string>, timeout: Duration.Dura
 /** The URL as it may be shown: no password, no user info (`postgres://[redacted]@host:5432/db`). */
 export const describeUrl = (url: Redacted.Redacted<string>): string => withoutUrlCredentials(Redacted.value(url))
 
-/** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
-export const migrations = Layer.effectDiscard(migrateFully(loader, PgMigrator.run))
+/**
+ * Migrate the database behind `SqlClient` (to the newest migration, whoever
+ * else migrates it at the same time); one behind that takes no writes (a
+ * standby, a role that may only read) is refused at once (`MigrationsNeedWrites`).
+ */
+export const migrations = Layer.effectDiscard(migrateFully(loader, PgMigrator.run, requireWrites))
 
 /** `requireWrites`, then `migrations`: a read-only database is refused before the migrator's own failure (a lock it may not take) hides why. */
-const writableMigrations = Layer.effectDiscard(Effect.zipRight(requireWrites, migrateFully(loader, PgMigrator.run)))
+const writableMigrations = Layer.effectDiscard(Effect.zipRight(requireWrites, migrateFully(loader, PgMigrator.run, requireWrites)))
 
 /**
  * A migrated PostgreSQL database (`SqlClient` and `PgClient`; the migrator

@@ -13,9 +13,6 @@ import { fullSync } from "./internal/writeConnection.js"
 import { loader } from "./Migrations.js"
 import * as RecordWorker from "./RecordWorker.js"
 
-/** Migrate the database behind `SqlClient` (to the newest migration, whoever else migrates it at the same time). */
-export const migrations = Layer.effectDiscard(migrateFully(loader, SqliteMigrator.run))
-
 /**
  * Which SQLite database `Sqlite.layer` opened. Stores that can use a second
  * connection to the same file (the record writer's worker thread) read it;
@@ -68,6 +65,13 @@ export const requireWrites: Effect.Effect<void, ReadOnlyFile, SqlClient.SqlClien
       : Effect.void
   })
 )
+
+/**
+ * Migrate the database behind `SqlClient` (to the newest migration, whoever
+ * else migrates it at the same time); a file behind that takes no writes is
+ * refused at once (`MigrationsNeedWrites`).
+ */
+export const migrations = Layer.effectDiscard(migrateFully(loader, SqliteMigrator.run, requireWrites))
 
 /** Options of `layer`. */
 export interface SqliteOptions {

@@ -12,7 +12,10 @@
  * or a role that may only read refuses (`modelgate costs` reads them). A database migrated past the newest shipped
  * migration (by a later version: a downgrade) is refused (`SchemaNewerThanBuild`):
  * the migrator would open it without a word, and this build cannot know what the
- * later migrations changed.
+ * later migrations changed. A database behind on a connection that takes no
+ * writes (`writable` fails: a replica, a read-only file or role) is refused at
+ * once (`MigrationsNeedWrites`), naming both migrations: the migrator could
+ * only fail, which reads as another connection migrating it.
  */
 import { type Migrator, SqlClient, type SqlError } from "@effect/sql"
 import { Cause, Data, Effect, Option, Schedule } from "effect"
@@ -28,6 +31,13 @@ export class MigrationsPending extends Data.TaggedError("MigrationsPending")<{ r
 export class SchemaNewerThanBuild extends Data.TaggedError("SchemaNewerThanBuild")<{ readonly applied: number; readonly newest: number }> {
   override get message() {
     return `the database is at migration ${this.applied}, newer than this build's newest (${this.newest}): a later version of modelgate migrated it; run that version (or a newer one), or a copy of the database from before the upgrade`
+  }
+}
+
+/** The database is behind this build's newest migration, and this connection may not write it (`reason`) to migrate it. */
+export class MigrationsNeedWrites extends Data.TaggedError("MigrationsNeedWrites")<{ readonly applied: number; readonly newest: number; readonly reason: string }> {
+  override get message() {
+    return `the database is at migration ${this.applied}, behind this build's ${this.newest}, and cannot be migrated on this connection: ${this.reason}; migrate it once with this version where it may write (modelgate serve migrates at start), or use the version that matches it`
   }
 }
 
@@ -55,12 +65,18 @@ const contentionRetry = Schedule.spaced("50 millis").pipe(Schedule.intersect(Sch
  * Run `loader`'s migrations with `run` (the dialect's migrator:
  * `SqliteMigrator.run`, `PgMigrator.run`) on the `SqlClient` until the
  * database holds the newest of them; fail with `SchemaNewerThanBuild` when it
- * holds a newer one.
+ * holds a newer one, and with `MigrationsNeedWrites` when it is behind and
+ * `writable` (the dialect's check that the connection takes writes) fails.
  */
 export const migrateFully = <R>(
   loader: Migrator.Loader,
-  run: (options: Migrator.MigratorOptions) => Effect.Effect<unknown, Migrator.MigrationError | SqlError.SqlError, R>
-): Effect.Effect<void, Migrator.MigrationError | SqlError.SqlError | MigrationsPending | SchemaNewerThanBuild, SqlClient.SqlClient | R> =>
+  run: (options: Migrator.MigratorOptions) => Effect.Effect<unknown, Migrator.MigrationError | SqlError.SqlError, R>,
+  writable: Effect.Effect<void, { readonly message: string }, SqlClient.SqlClient>
+): Effect.Effect<
+  void,
+  Migrator.MigrationError | SqlError.SqlError | MigrationsPending | SchemaNewerThanBuild | MigrationsNeedWrites,
+  SqlClient.SqlClient | R
+> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const newest = Math.max(0, ...(yield* loader).map(([id]) => id))
@@ -81,6 +97,11 @@ export const migrateFully = <R>(
     // Anything else (no bookkeeping table yet: SQLite dies preparing the statement) is for the migrator to meet.
     const before = yield* appliedBefore.pipe(Effect.asSome, Effect.catchAllCause(() => Effect.succeedNone))
     if (Option.isSome(before) && before.value >= newest) return yield* compare(before.value)
+    // Behind, on a connection that may not write: the migrator could only fail (read as another one migrating).
+    if (Option.isSome(before)) {
+      const applied = before.value
+      yield* Effect.mapError(writable, (error) => new MigrationsNeedWrites({ applied, newest, reason: error.message }))
+    }
     const once = Effect.flatMap(run({ loader }), () => Effect.flatMap(appliedNow, compare))
     // Defects too: the migrator dies when a migration's statement fails (a lock held elsewhere included).
     yield* Effect.sandbox(once).pipe(
