@@ -85,6 +85,8 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
   const ref = yield* SubscriptionRef.make(initial)
   // What runs of the settings read at start only: a reload changing them says so (`GatewayConfig/StartOnly.ts`).
   const started = encode(initial)
+  // The running configuration encoded (JSON), to compare a reload's with: set with `ref`, under `lock`.
+  let runningJson = JSON.stringify(started)
   const lock = yield* Effect.makeSemaphore(1)
 
   const apply = () =>
@@ -100,8 +102,9 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
       )
       const previous = yield* SubscriptionRef.get(ref)
       const encoded = encode(next)
-      if (JSON.stringify(encode(previous)) === JSON.stringify(encoded)) return previous
-      yield* SubscriptionRef.set(ref, next)
+      const json = JSON.stringify(encoded)
+      if (json === runningJson) return previous
+      yield* Effect.uninterruptible(Effect.zipRight(SubscriptionRef.set(ref, next), Effect.sync(() => (runningJson = json))))
       yield* events.publish(ConfigReloaded.make({ at: yield* Clock.currentTimeMillis, source: options.source }))
       yield* Effect.logInfo(`configuration reloaded from ${options.source}`)
       const startOnly = startOnlyChanges(started, encoded)

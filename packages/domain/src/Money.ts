@@ -22,5 +22,18 @@ export const tokenCost = (tokens: number, usdPerMillion: number): PicoUsd =>
 export const toUsd = (pico: number | bigint): number =>
   typeof pico === "bigint" ? Number(pico) / PICO_PER_USD : pico / PICO_PER_USD
 
+/**
+ * The largest pico-dollar amount a record's number field holds exactly:
+ * 2^53 - 1 (`Number.MAX_SAFE_INTEGER`, about $9,007).
+ */
+export const MAX_SAFE_PICO: bigint = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * A pico-dollar `bigint` as a safe-integer number: amounts above
+ * `MAX_SAFE_PICO` are capped to it, smaller ones are exact (a negative one is
+ * kept: callers that need a non-negative field clamp it first).
+ */
+export const picoToSafeNumber = (pico: bigint): number => Number(pico > MAX_SAFE_PICO ? MAX_SAFE_PICO : pico)
+
 /** A USD amount (config budgets) to pico-dollars. */
 export const fromUsd = (usd: number): PicoUsd => Math.round(usd * PICO_PER_USD) as PicoUsd

@@ -9,7 +9,7 @@
  */
 import { BudgetExceeded } from "@modelgate/domain/Errors"
 import { BudgetExceededEvent, BudgetThresholdCrossed } from "@modelgate/domain/Events"
-import { toUsd } from "@modelgate/domain/Money"
+import { picoToSafeNumber, toUsd } from "@modelgate/domain/Money"
 import { BudgetAlertRecord } from "@modelgate/domain/Records"
 import { Effect, type Scope } from "effect"
 import type { CostStore } from "../CostStore.js"
@@ -17,9 +17,8 @@ import type { Events } from "../Events.js"
 import type { RecordSink } from "../RecordSink.js"
 import { type Budget, type BudgetBook, type Crossing, periodBounds } from "./Budgets.js"
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-/** Pico-dollars spent for a record's `spentPicoUsd` (a safe integer: amounts above ~$9,007 are capped; the limit is exact). */
-const spentField = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico < 0n ? 0n : pico)
+/** Pico-dollars spent for a record's `spentPicoUsd` (a non-negative safe integer: amounts above ~$9,007 are capped; the limit is exact). */
+const spentField = (pico: bigint): number => picoToSafeNumber(pico < 0n ? 0n : pico)
 
 /** The alerts over `book`, published on `events` and recorded through `sink`. */
 // Errors, events and records here are built with validation off (`, true`): the book's own typed amounts

@@ -7,6 +7,7 @@
  * `CostTracker` mutates a `BudgetBook` only inside `Effect.sync`, so every
  * check-and-reserve is atomic.
  */
+import { MAX_SAFE_PICO } from "@modelgate/domain/Money"
 import type { BudgetsConfig } from "../GatewayConfigSchema.js"
 
 /** A budget period. */
@@ -383,7 +384,7 @@ export class BudgetBook {
  * No configured limit has it (limits are whole micro-dollars), so a stored
  * alert with it is one of those; an alert recorded now holds its limit exact.
  */
-const LEGACY_CAPPED_LIMIT = BigInt(Number.MAX_SAFE_INTEGER)
+const LEGACY_CAPPED_LIMIT = MAX_SAFE_PICO
 
 /**
  * The limit a legacy capped alert (`LEGACY_CAPPED_LIMIT`) of `name` and

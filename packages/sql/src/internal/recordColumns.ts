@@ -5,6 +5,7 @@
  * that cross to the worker thread (`toTableColumns`).
  */
 import { latencyBucket } from "@modelgate/core/Metrics/Aggregate"
+import { picoToSafeNumber } from "@modelgate/domain/Money"
 import type {
   BudgetAlertRecord,
   CostRecord,
@@ -19,9 +20,6 @@ import type { RecordTable, Row, TableColumns, Value } from "./recordRows.js"
 
 const bool = (b: boolean) => (b ? 1 : 0)
 const opt = <A>(a: A | undefined): A | null => (a === undefined ? null : a)
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
-/** A limit for `budget_alerts.limit_pico` (NOT NULL, read only for rows without `limit_pico_exact`): capped at 2^53 - 1 as before. */
-const cappedLimit = (pico: bigint): number => Number(pico > MAX_SAFE ? MAX_SAFE : pico)
 
 /**
  * A record kind's table, its columns, and its values in the same order,
@@ -112,9 +110,10 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
     columns: [
       "at", "budget", "period", "period_start", "threshold", "spent_pico", "limit_pico", "limit_pico_exact"
     ],
+    // `limit_pico` (NOT NULL, read only for rows without `limit_pico_exact`) is capped at 2^53 - 1 as before.
     push: (r: BudgetAlertRecord, values) =>
       void values.push(
-        r.at, r.budget, r.period, r.periodStart, r.threshold, r.spentPicoUsd, cappedLimit(r.limitPicoUsd), r.limitPicoUsd.toString()
+        r.at, r.budget, r.period, r.periodStart, r.threshold, r.spentPicoUsd, picoToSafeNumber(r.limitPicoUsd), r.limitPicoUsd.toString()
       )
   }
 }
