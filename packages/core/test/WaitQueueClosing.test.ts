@@ -8,8 +8,19 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { NoEligibleModel } from "@modelgate/domain/Errors"
-import { Deferred, Effect, Either, Fiber, Option, Ref, TestClock } from "effect"
+import { Deferred, Effect, Either, Fiber, Option, Ref, Supervisor, TestClock } from "effect"
 import * as WaitQueue from "../src/Gateway/WaitQueue.js"
+
+/** Counts the fibers started under it. */
+class Started extends Supervisor.AbstractSupervisor<void> {
+  count = 0
+  get value() {
+    return Effect.void
+  }
+  override onStart(): void {
+    this.count++
+  }
+}
 
 const rateLimited = new NoEligibleModel({ exclusions: [{ model: "m", reason: "rate limited", kind: "rate_limited" }], retryAfterMs: 60_000 })
 
@@ -77,5 +88,42 @@ describe("WaitQueue while the server closes", () => {
         assert.include(refused.left.message, "failover.queueCapacity")
         assert.include(refused.left.message, "1")
       }
+    }))
+  it.effect("with the server open, a request with no reason to wait fails at once with its own error", () =>
+    Effect.gen(function* () {
+      const queue = yield* WaitQueue.make({ capacity: 10, pollMs: 1_000 })
+      const closing = yield* Deferred.make<void>()
+      // Its only candidate is down until a probe due after its deadline: waiting cannot help.
+      const down = new NoEligibleModel({ exclusions: [{ model: "m", reason: "down", kind: "unavailable", retryAfterMs: 60_000 }] })
+      const fiber = yield* Effect.fork(Effect.either(queue.run("MEDIUM", 30_000, Effect.fail(down), undefined, Deferred.await(closing))))
+      yield* TestClock.adjust(0)
+      assert.isTrue(Option.isSome(yield* Fiber.poll(fiber)), "it ended with the clock still")
+      const result = yield* Fiber.join(fiber)
+      assert.isTrue(Either.isLeft(result) && result.left._tag === "NoEligibleModel")
+      assert.strictEqual(yield* queue.size, 0)
+    }))
+  it.effect("with the server open, a full queue refuses in the request's own fiber: no race with the shutdown", () =>
+    Effect.gen(function* () {
+      // A full queue is overload: each refusal must stay as cheap as before the queue followed shutdowns
+      // (a race forks three fibers per request, several times the CPU of the refusal itself).
+      const queue = yield* WaitQueue.make({ capacity: 1, pollMs: 1_000 })
+      const closing = yield* Deferred.make<void>()
+      yield* Effect.fork(queue.run("LOW", 30_000, Effect.fail(rateLimited), undefined, Deferred.await(closing)))
+      yield* TestClock.adjust(10)
+      const started = new Started()
+      const refused = yield* Effect.supervised(
+        Effect.either(queue.run("CRITICAL", 30_000, Effect.fail(rateLimited), undefined, Deferred.await(closing))),
+        started
+      )
+      // Refused with the clock still (it ran in this fiber, which no time moves), with the ranking's retry hint.
+      assert.isTrue(Either.isLeft(refused) && refused.left._tag === "QueueTimeout")
+      if (Either.isLeft(refused) && refused.left._tag === "QueueTimeout") {
+        assert.strictEqual(refused.left.waitedMs, 0)
+        assert.strictEqual(refused.left.retryAfterMs, 60_000)
+        assert.include(refused.left.message, "failover.queueCapacity")
+      }
+      assert.strictEqual(started.count, 0, "fibers started for the refusal")
+      assert.strictEqual(yield* queue.size, 1, "the refused request never joined")
+      yield* Deferred.succeed(closing, undefined)
     }))
 })

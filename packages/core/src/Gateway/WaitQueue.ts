@@ -14,7 +14,8 @@
  * (its server's shutdown) fails with `ShuttingDown` the moment it
  * completes, or at once when it already has (`Closing.untilClosing`): a
  * waiter was never sent, so it is not held until its deadline while the
- * server drains.
+ * server drains. A request refused (the queue full, its deadline too near)
+ * is refused in its own fiber, as cheaply with `closing` as without.
  */
 import { type NoEligibleModel, QueueTimeout, ShuttingDown } from "@modelgate/domain/Errors"
 import type { Priority } from "@modelgate/domain/Requirements"
@@ -95,90 +96,112 @@ export const make = (options: WaitQueueOptions) =>
       Effect.catchAll(attempt, (error) => {
         if (!isNoEligible(error) || !transient(error)) return Effect.fail(error)
         const retry = again === undefined ? attempt : again()
-        const waiting = typeof deadlineMs === "number"
-          ? wait(priority, deadlineMs, retry, error)
-          : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, retry, error))
-        return closing === undefined ? waiting : untilShutdown(waiting, closing, error)
+        return typeof deadlineMs === "number"
+          ? wait(priority, deadlineMs, retry, error, closing)
+          : Effect.flatMap(deadlineMs, (ms) => wait(priority, ms, retry, error, closing))
       })
 
     /**
-     * `waiting`, unless `closing` completes first (or has already): then it is interrupted (it leaves the
-     * queue) and the request fails with `ShuttingDown`, the last ranking's reason in it.
+     * `waiting`, unless `closing` completes first (or has already): then it is interrupted and the
+     * request fails with `ShuttingDown`, the last ranking's reason in it.
      */
     const untilShutdown = <A, E>(
       waiting: Effect.Effect<A, E>,
       closing: Effect.Effect<void>,
-      error: NoEligibleModel
+      error: NoEligibleModel,
+      start: number
     ): Effect.Effect<A, E | ShuttingDown> =>
-      Effect.flatMap(Clock.currentTimeMillis, (start) =>
-        untilClosing(
-          waiting,
-          closing,
-          Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            // Validation off (`, true`): our own clock readings (a non-negative wait, clamped) and message.
-            Effect.fail(new ShuttingDown({ waitedMs: Math.max(0, now - start), reason: error.message }, true)))
-        ))
+      untilClosing(
+        waiting,
+        closing,
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          // Validation off (`, true`): our own clock readings (a non-negative wait, clamped) and message.
+          Effect.fail(new ShuttingDown({ waitedMs: Math.max(0, now - start), reason: error.message }, true)))
+      )
 
-    /** `attempt` found no candidate (`error`): wait in the queue and retry until `deadlineMs` passes. */
+    /**
+     * `attempt` found no candidate (`error`): wait in the queue and retry until `deadlineMs` passes; with
+     * `closing`, until the server's shutdown at most (`untilShutdown`). A request that cannot wait (its
+     * deadline too near, the queue full) is refused in its own fiber, before any race with `closing`:
+     * a full queue is overload, where a refusal must stay cheap.
+     */
     const wait = <A, E>(
       priority: Priority,
       deadlineMs: number,
       attempt: Effect.Effect<A, E | NoEligibleModel>,
-      error: NoEligibleModel
-    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
+      error: NoEligibleModel,
+      closing: Effect.Effect<void> | undefined
+    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout | ShuttingDown> =>
       Effect.gen(function* () {
         if (deadlineMs <= 0 || !transient(error, deadlineMs)) return yield* Effect.fail(error)
         const start = yield* Clock.currentTimeMillis
-        const until = start + deadlineMs
-        const current = yield* Ref.get(waiters)
         const capacity = typeof options.capacity === "number" ? options.capacity : yield* options.capacity
-        if (current.length >= capacity) {
-          // Validation off (`, true`): our own clock readings and messages (a non-negative wait, clamped). The
-          // ranking's retry hint, when it had one, is the 503's Retry-After.
-          return yield* new QueueTimeout({
-            waitedMs: 0,
-            reason: `wait queue full (failover.queueCapacity: ${capacity} waiting): ${error.message}`,
-            ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs })
-          }, true)
-        }
         const self: Waiter = {
           seq: yield* Ref.getAndUpdate(seq, (n) => n + 1),
           priority: rank[priority],
           left: yield* Deferred.make<void>(),
           tried: yield* Deferred.make<void>()
         }
+        // Checked and joined in one step, its leaving installed with it (uninterruptibly): an interruption
+        // (its client gone, a timeout, a shutdown) landing in between would keep it in the queue for good, a
+        // place lost, and every waiter behind it held back until its own deadline (`yieldToHigher`).
+        const join = Effect.flatMap(
+          Ref.modify(waiters, (all) => (all.length >= capacity ? [false, all] : [true, [...all, self]])),
+          (joined) =>
+            joined
+              ? Effect.void
+              // Validation off (`, true`): our own messages. The ranking's retry hint, when it had one, is
+              // the 503's Retry-After.
+              : new QueueTimeout({
+                waitedMs: 0,
+                reason: `wait queue full (failover.queueCapacity: ${capacity} waiting): ${error.message}`,
+                ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs })
+              }, true)
+        )
+        const waiting = retryUntil(self, start, start + deadlineMs, attempt, error)
+        return yield* Effect.acquireUseRelease(
+          join,
+          () => (closing === undefined ? waiting : untilShutdown(waiting, closing, error, start)),
+          () => leave(self)
+        )
+      })
+
+    /** A waiter's turns in the queue: retry `attempt` as its turn comes, until `until` passes. */
+    const retryUntil = <A, E>(
+      self: Waiter,
+      start: number,
+      until: number,
+      attempt: Effect.Effect<A, E | NoEligibleModel>,
+      error: NoEligibleModel
+    ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
+      Effect.gen(function* () {
         let last: NoEligibleModel = error
         let lastAt = start
-        // Joined and its leaving installed in one uninterruptible step: an interruption (its client gone, a
-        // timeout, a shutdown) landing in between would keep it in the queue for good, a place lost, and
-        // every waiter behind it held back until its own deadline (`yieldToHigher`).
-        return yield* Effect.acquireUseRelease(Ref.update(waiters, (all) => [...all, self]), () => Effect.gen(function* () {
-          while (true) {
-            const now = yield* Clock.currentTimeMillis
-            if (now >= until) {
-              // The last ranking's hint, counted from now (clamped at 0).
-              const retryAfterMs = last.retryAfterMs === undefined ? undefined : Math.max(0, last.retryAfterMs - (now - lastAt))
-              return yield* new QueueTimeout(
-                { waitedMs: Math.max(0, now - start), reason: last.message, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-                true
-              )
-            }
-            const wait = Math.min(last.retryAfterMs ?? options.pollMs, options.pollMs, until - now)
-            yield* Effect.sleep(Math.max(1, wait))
-            yield* yieldToHigher(self, until)
-            const next = yield* Effect.either(attempt)
-            const tried = self.tried
-            self.tried = yield* Deferred.make<void>()
-            yield* Deferred.succeed(tried, undefined)
-            if (next._tag === "Right") return next.right
-            const rankedAt = yield* Clock.currentTimeMillis
-            if (!isNoEligible(next.left) || !transient(next.left, until - rankedAt)) {
-              return yield* Effect.fail(next.left)
-            }
-            last = next.left
-            lastAt = rankedAt
+        while (true) {
+          const now = yield* Clock.currentTimeMillis
+          if (now >= until) {
+            // The last ranking's hint, counted from now (clamped at 0).
+            const retryAfterMs = last.retryAfterMs === undefined ? undefined : Math.max(0, last.retryAfterMs - (now - lastAt))
+            return yield* new QueueTimeout(
+              { waitedMs: Math.max(0, now - start), reason: last.message, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+              true
+            )
           }
-        }), () => leave(self))
+          const wait = Math.min(last.retryAfterMs ?? options.pollMs, options.pollMs, until - now)
+          yield* Effect.sleep(Math.max(1, wait))
+          yield* yieldToHigher(self, until)
+          const next = yield* Effect.either(attempt)
+          const tried = self.tried
+          self.tried = yield* Deferred.make<void>()
+          yield* Deferred.succeed(tried, undefined)
+          if (next._tag === "Right") return next.right
+          const rankedAt = yield* Clock.currentTimeMillis
+          if (!isNoEligible(next.left) || !transient(next.left, until - rankedAt)) {
+            return yield* Effect.fail(next.left)
+          }
+          last = next.left
+          lastAt = rankedAt
+        }
       })
 
     return { run, size: Effect.map(Ref.get(waiters), (w) => w.length) } as const
