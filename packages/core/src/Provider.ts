@@ -34,13 +34,22 @@ export interface CallContext {
    * provider's `maxConcurrency`, its model's `rateLimits.concurrency`), once
    * it has one: false when the model was taken out meanwhile (health marked
    * it unavailable, e.g. its provider stopped answering the calls ahead of
-   * this one), or its client left before it was sent (a complete call left
-   * behind, nobody waits for it). The call is then not sent: it fails at once with a
+   * this one), or its client left (a complete call left behind, nobody
+   * waits for it: a retry waiting for its permit is not sent either). The call is then not sent: it fails at once with a
    * `Transport` "not sent" (`unreachable`: not retried, nothing charged), so
    * the gateway fails over instead of waiting out the provider's timeout
    * once more. Optional: without it every call is sent.
    */
   readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
+  /**
+   * Asked before each retry of the call, before and after its wait: true
+   * once nobody waits for its answer (its client left a complete call the
+   * gateway let run on). The retry is then not sent: the call fails with
+   * the failure it would have retried (the provider bills each request it
+   * answers; nobody would read the retry's). Optional: without it every
+   * retry is sent.
+   */
+  readonly abandoned?: (() => boolean) | undefined
   /**
    * Told when the call is interrupted while it waits for a concurrency permit
    * (its client left a stream, or the gateway shut down), before it was sent:

@@ -5,7 +5,9 @@
  * unsent (`Transport.notSent`). Nothing reaches the provider, nothing is
  * charged, health hears nothing and the model's figures stay clean (recorded
  * `NotSent`). A call already sent when its client leaves runs on as before,
- * its retries included (a retry's wait for a permit is sent once it has it).
+ * but sends no retry: one waiting for its permit gives it back unsent, as the
+ * provider would bill a retry nobody reads (the answered failure still counts
+ * against the model's requests, `attempts`).
  */
 import { assert, describe, it } from "@effect/vitest"
 import type { ChatResponse, Usage } from "@modelgate/domain/Chat"
@@ -15,19 +17,12 @@ import { BudgetLimit, BudgetsConfig } from "../src/GatewayConfigSchema.js"
 import { Gateway } from "../src/Gateway.js"
 import { HealthChecker } from "../src/HealthChecker.js"
 import type { Provider } from "../src/Provider.js"
-import { ask, costRecords, costStack, globalDay, performanceRecords, requirements, untilSome } from "./CostStack.js"
+import { ask, costRecords, costStack, globalDay, performanceRecords, requirements, storyAnswer, untilSome } from "./CostStack.js"
 import { model } from "./RoutingFixtures.js"
 
 const usage: Usage = { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 }
 
-const response = (id: string): ChatResponse => ({
-  id: "up",
-  object: "chat.completion",
-  created: 0,
-  model: id,
-  choices: [{ index: 0, message: { role: "assistant", content: "Once upon a time." }, finish_reason: "stop" }],
-  usage
-})
+const response = (id: string): ChatResponse => storyAnswer(id, usage)
 
 /**
  * A provider whose calls wait for a permit (`permit`, opened by the test) as
@@ -35,7 +30,8 @@ const response = (id: string): ChatResponse => ({
  * a call waits, `sent` lists the calls sent. "capped" waits for the permit
  * first; "retrying" is sent at once, fails with a 503 its adapter retries
  * (`onRetry`), and its retry waits for the permit. After each wait the call
- * asks `stillWanted` and is not sent when told no.
+ * asks `stillWanted` and is not sent when told no (a retry's failure lists
+ * the answered 503 in `attempts`, as the adapter's does).
  */
 const makeProvider = Effect.gen(function* () {
   const queued = yield* Deferred.make<void>()
@@ -51,7 +47,14 @@ const makeProvider = Effect.gen(function* () {
             return { response: response(ctx.model.id), rateLimit: undefined, providerRequestId: undefined }
           })
           : Effect.fail(
-            new Transport({ provider: "openai", model: ctx.model.id, detail: "not sent: scripted", unreachable: true, notSent: true })
+            new Transport({
+              provider: "openai",
+              model: ctx.model.id,
+              detail: "not sent: scripted",
+              unreachable: true,
+              notSent: true,
+              ...(ctx.model.id === "retrying" ? { attempts: [{ tag: "ServerError", status: 503, message: "scripted" }, { tag: "Transport", message: "not sent: scripted" }] } : {})
+            })
           ))
     )
   const provider: Provider = {
@@ -105,14 +108,13 @@ describe("a complete call whose client left", () => {
       assert.strictEqual(failures, 0, "health heard no failure")
     }))
 
-  it.effect("once its call was sent runs on: its retry is sent once it has its permit, and charged", () =>
+  it.effect("once its call was sent sends no retry: the retry waiting for its permit is not sent, nothing charged", () =>
     Effect.gen(function* () {
       const { costs, day, records, sent } = yield* leaveWhileQueued("retrying")
-      assert.deepStrictEqual(sent, ["retrying", "retrying"], "the call and its retry reached the provider")
-      assert.deepStrictEqual(records, [["retrying", false, "Interrupted"]], "answered, after its client left")
-      assert.deepStrictEqual(costs.map((r) => r.model), ["retrying"])
-      assert.strictEqual(day[0], 0n)
-      assert.isAbove(Number(day[1]), 0, "the answer it billed is spent")
+      assert.deepStrictEqual(sent, ["retrying"], "its first request (the 503) only: the retry was not sent")
+      assert.deepStrictEqual(records, [["retrying", false, "NotSent"]])
+      assert.deepStrictEqual(costs, [])
+      assert.deepStrictEqual(day, [0n, 0n], "the hold given back, nothing spent")
     }))
 
   it.effect("while waiting is sent as before when its client stays", () =>

@@ -3,7 +3,7 @@
  * the cost-accounting tests: what each request was charged is read back from
  * the memory record sink, what the budgets hold from the tracker.
  */
-import type { ChatRequest } from "@modelgate/domain/Chat"
+import type { ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { CostRecord, type PerformanceRecord } from "@modelgate/domain/Records"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
@@ -132,6 +132,16 @@ export const abandonedStream = (model: string, content: string) =>
     yield* TestClock.adjust("31 seconds")
     return yield* untilSome(costRecords)
   })
+
+/** A complete answer of `model` ("Once upon a time.") that reports `usage`. */
+export const storyAnswer = (model: string, usage: Usage): ChatResponse => ({
+  id: "up",
+  object: "chat.completion",
+  created: 0,
+  model,
+  choices: [{ index: 0, message: { role: "assistant", content: "Once upon a time." }, finish_reason: "stop" }],
+  usage
+})
 
 /** A one-message request to `model`. */
 export const ask = (model: string, content = "tell me a story", extra: Partial<ChatRequest> = {}): ChatRequest =>

@@ -43,10 +43,12 @@ export interface Attempt {
   readonly onRetry: (error: ProviderError) => Effect.Effect<void>
   /**
    * The call's `CallContext.stillWanted`, asked after a wait for a permit:
-   * false once its client left before the call was sent (`left`), else
-   * whether health still lets its model be tried.
+   * false once its client left (`left`: the call, or its retry, is not
+   * sent), else whether health still lets its model be tried.
    */
   readonly stillWanted: () => Effect.Effect<boolean>
+  /** The call's `CallContext.abandoned`: its client left (`left`), so no further retry is sent. */
+  readonly abandoned: () => boolean
   /**
    * The call's `CallContext.onNotSent`: it was interrupted while it waited
    * for its first permit (a stream's client left, the gateway shut down), so
@@ -62,9 +64,10 @@ export interface Attempt {
   readonly closing: Effect.Effect<void> | undefined
   /**
    * Set when its client left while the call ran on its own (left behind): a
-   * call still waiting for its first permit then gives it back unsent
-   * (`stillWanted` false), as a request that leaves before its call was sent
-   * sends nothing. A retry's wait is not affected: the call was sent.
+   * call still waiting for a permit then gives it back unsent (`stillWanted`
+   * false), as a request that leaves before its call was sent sends
+   * nothing, and a failure the adapter would retry ends the call
+   * (`abandoned`): the provider would bill a retry nobody reads.
    */
   left?: boolean
   /** Set once the adapter retries the call (`onRetry`): it was sent. */
@@ -295,7 +298,8 @@ const attemptOn = <A, B>(
             attempt.retried = true
             return Accounting.refused(accounting, held, error)
           },
-          stillWanted: () => attempt.left === true && attempt.retried !== true ? notWanted : s.isAvailable(model.id),
+          stillWanted: () => attempt.left === true ? notWanted : s.isAvailable(model.id),
+          abandoned: () => attempt.left === true,
           onNotSent: () =>
             Effect.sync(() => {
               if (attempt.retried !== true) attempt.unsent = true
@@ -325,7 +329,7 @@ const attemptOn = <A, B>(
         return Effect.flatMap(Effect.forkDaemon(restore(called)), (call) =>
           Effect.matchCauseEffect(restore(ended(call)), {
             onFailure: (left) => {
-              // Nobody waits for it now: not sent if still queued for its permit (`stillWanted`).
+              // Nobody waits for it now: not sent if still queued for a permit (`stillWanted`), nor retried (`abandoned`).
               attempt.left = true
               // The call runs on: its trial (if this model's) is held until it ends, whatever health hears.
               const trial = Trial.handOff(begun, model.id)

@@ -40,8 +40,8 @@ export const completeAnswer = (
     begun,
     {
       streamed: false,
-      use: ({ closing, key, model, onNotSent, onRetry, provider, stillWanted }) =>
-        provider.chat({ request: providerRequest(request, model), model, key, onRetry, stillWanted, onNotSent, closing }),
+      use: ({ abandoned, closing, key, model, onNotSent, onRetry, provider, stillWanted }) =>
+        provider.chat({ request: providerRequest(request, model), model, key, onRetry, stillWanted, onNotSent, closing, abandoned }),
       after: ({ chargedBefore, held }, result) =>
         // `mapNow`: the accounting answers an Exit when every step of it ran at once.
         mapNow(

@@ -1,7 +1,8 @@
 /**
  * Calls left behind: a complete call whose client left once the provider had
  * it runs on to its end (the provider generates and bills the whole answer
- * anyway), and its accounting runs when it ends. These fibers belong to the
+ * anyway; a retry it would need is not sent: `CallContext.abandoned`), and
+ * its accounting runs when it ends. These fibers belong to the
  * gateway's scope (a `FiberSet` of it): when the scope closes, each is
  * interrupted, its call with it, and accounted as an interrupted call. The
  * set is touched only when a client leaves, never on the common path.

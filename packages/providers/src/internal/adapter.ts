@@ -17,14 +17,15 @@ import { shownToolId } from "./toolIds.js"
  * The non-secret call info of a model and key (with the model's concurrency
  * cap, whom to tell of a failure about to be retried: `CallContext.onRetry`,
  * whom to ask after a wait for a permit: `CallContext.stillWanted`, and whom
- * to tell of a wait interrupted unsent: `CallContext.onNotSent`, and what
- * ends such a wait: `CallContext.closing`); the key's value only goes to
+ * to tell of a wait interrupted unsent: `CallContext.onNotSent`, what
+ * ends such a wait: `CallContext.closing`, and whom to ask before a retry:
+ * `CallContext.abandoned`); the key's value only goes to
  * secret stripping.
  */
 export const callInfoOf = (
   model: ModelMetadata,
   key: ProviderKey | undefined,
-  ctx?: Pick<CallContext, "onRetry" | "stillWanted" | "onNotSent" | "closing">
+  ctx?: Pick<CallContext, "onRetry" | "stillWanted" | "onNotSent" | "closing" | "abandoned">
 ): CallInfo => ({
   model: model.id,
   keyId: key?.id,
@@ -33,7 +34,8 @@ export const callInfoOf = (
   onRetry: ctx?.onRetry,
   stillWanted: ctx?.stillWanted,
   onNotSent: ctx?.onNotSent,
-  closing: ctx?.closing
+  closing: ctx?.closing,
+  abandoned: ctx?.abandoned
 })
 
 /** The error of a call made without the key the provider needs. */

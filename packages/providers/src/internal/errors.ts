@@ -35,6 +35,8 @@ export interface CallInfo {
   readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
   /** Asked once a call that waited for a permit has it: false, the call is not sent (`CallContext.stillWanted`). */
   readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
+  /** True once nobody waits for the call's answer: no further retry is sent (`CallContext.abandoned`). */
+  readonly abandoned?: (() => boolean) | undefined
   /** Told when the call is interrupted while it waits for a permit, unsent (`CallContext.onNotSent`). */
   readonly onNotSent?: (() => Effect.Effect<void>) | undefined
   /** Completes when the gateway shuts down: a wait for a permit then ends, the call unsent (`CallContext.closing`). */

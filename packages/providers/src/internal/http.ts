@@ -328,7 +328,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             exchange(info, requestOf(request, config), config.timeoutMs, limiterFor(config.maxConcurrency)),
             retried === 0 ? onSuccess : (response) => onSuccess({ ...response, retried })
           )
-        return options?.retry === false ? attempt(0) : withRetries(attempt, config, info.onRetry)
+        return options?.retry === false ? attempt(0) : withRetries(attempt, config, info.onRetry, info.abandoned)
       })
 
     const stream = <A>(
@@ -378,7 +378,7 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
             }))
           return sendAfterPermits(info, takePermits(limiter, model, restore), limiter, model, run)
         })
-        return withRetries(attempt, config, info.onRetry)
+        return withRetries(attempt, config, info.onRetry, info.abandoned)
       })
 
     return { spec, call, stream }

@@ -46,6 +46,9 @@ export const retryPolicy = (
   )
 }
 
+/** `decide`'s answer for a call nobody waits for: no retry. */
+const stop = Effect.fail(undefined)
+
 /**
  * Run `attempt` under `retryPolicy(config)`. The error that finally comes out
  * carries `attempts`: the tag, status and message of every failed attempt.
@@ -56,30 +59,42 @@ export const retryPolicy = (
  * usually succeeds): the loop is `Effect.retry`'s, driven by `Schedule.driver`.
  * `onRetry` (`CallContext.onRetry`) is told of each failure the policy
  * retries, before the wait: a provider's refusal is known to the caller while
- * the call waits it out.
+ * the call waits it out. A call `abandoned` (`CallContext.abandoned`: its
+ * client left, the gateway let it run on) sends no further retry, whether it
+ * is told before or during the wait: it fails with the failure it would have
+ * retried (the provider bills each request it answers, and nobody would read
+ * the retry's answer).
  */
 export const withRetries = <A>(
   attempt: (answeredBefore: number) => Effect.Effect<A, ProviderError>,
   config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">,
-  onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
+  onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined,
+  abandoned?: (() => boolean) | undefined
 ): Effect.Effect<A, ProviderError> =>
   Effect.catchAll(attempt(0), (first) =>
     Effect.flatMap(Schedule.driver(retryPolicy(config)), (driver) => {
       const attempts = [attemptOf(first)]
       const answered = () => attempts.filter((a) => a.status !== undefined).length
+      // Nobody waits for the answer any more (`CallContext.abandoned`): no retry, this failure is the call's end.
+      const left = () => abandoned !== undefined && abandoned()
       // Retried when it may be and retries are left (`attempts` holds this failure and those before it).
       const decide = (error: ProviderError) =>
-        onRetry !== undefined && attempts.length <= config.maxRetries && mayRetry(error, config.maxRetryWaitMs)
+        left()
+          ? stop
+          : onRetry !== undefined && attempts.length <= config.maxRetries && mayRetry(error, config.maxRetryWaitMs)
           ? Effect.zipRight(onRetry(error), driver.next(error))
           : driver.next(error)
       const loop = (error: ProviderError): Effect.Effect<A, ProviderError> =>
         Effect.matchEffect(decide(error), {
           onFailure: () => Effect.fail(withAttempts(error, attempts)),
           onSuccess: () =>
-            Effect.catchAll(Effect.suspend(() => attempt(answered())), (next) => {
-              attempts.push(attemptOf(next))
-              return loop(next)
-            })
+            // Left during the wait: the retry is not sent.
+            left()
+              ? Effect.fail(withAttempts(error, attempts))
+              : Effect.catchAll(Effect.suspend(() => attempt(answered())), (next) => {
+                attempts.push(attemptOf(next))
+                return loop(next)
+              })
         })
       return loop(first)
     }))
