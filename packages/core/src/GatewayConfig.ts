@@ -30,12 +30,13 @@ import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema, Stream
 import { Events } from "./Events.js"
 import { directoryFromEnv } from "./GatewayConfig/Directory.js"
 import { loadKeepingFiles, type Source } from "./GatewayConfig/Load.js"
-import { startOnlyChanges, startOnlyWarning } from "./GatewayConfig/StartOnly.js"
+import { startOnlyChanges, type StartOverride, startOnlyWarnings } from "./GatewayConfig/StartOnly.js"
 import { watchDirectory } from "./GatewayConfig/Watch.js"
 import { retryWatch } from "./internal/retryWatch.js"
 import { defaultConfig, GatewayConfigData } from "./GatewayConfigSchema.js"
 
 export { envOverrides, type Source } from "./GatewayConfig/Load.js"
+export type { StartOverride } from "./GatewayConfig/StartOnly.js"
 export { validate } from "./GatewayConfig/Validate.js"
 
 /** The running gateway configuration. */
@@ -70,6 +71,11 @@ export interface MakeOptions {
    * then come from `reload` only).
    */
   readonly changed?: Stream.Stream<unknown, unknown> | undefined
+  /**
+   * The start-only settings something besides the files sets (`serve --port`: `server.port`): a reload
+   * that changes one in the files is told what sets it, not to restart (`GatewayConfig/StartOnly.ts`).
+   */
+  readonly startOverrides?: ReadonlyArray<StartOverride> | undefined
 }
 
 const encode = Schema.encodeSync(GatewayConfigData)
@@ -108,7 +114,7 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
       yield* events.publish(ConfigReloaded.make({ at: yield* Clock.currentTimeMillis, source: options.source }))
       yield* Effect.logInfo(`configuration reloaded from ${options.source}`)
       const startOnly = startOnlyChanges(started, encoded)
-      if (startOnly.length > 0) yield* Effect.logWarning(startOnlyWarning(startOnly))
+      if (startOnly.length > 0) yield* Effect.forEach(startOnlyWarnings(startOnly, options.startOverrides), (w) => Effect.logWarning(w), { discard: true })
       return next
     }).pipe(lock.withPermits(1))
 
@@ -135,6 +141,8 @@ export interface LayerOptions extends Source {
   readonly watch?: boolean | undefined
   /** Quiet time after the last file event before reloading (default 250 ms). */
   readonly debounce?: Duration.DurationInput | undefined
+  /** See `MakeOptions.startOverrides`. */
+  readonly startOverrides?: ReadonlyArray<StartOverride> | undefined
 }
 
 /**
@@ -158,7 +166,8 @@ export const layer = (
       return yield* make({
         load: load.pipe(Effect.provide(context)),
         source: options.directory,
-        changed
+        changed,
+        startOverrides: options.startOverrides
       })
     })
   )

@@ -246,7 +246,7 @@ export const makeWith = (options: {
   const sharedIds = apiKeys?.sharedIds
   // Each key its own limits: a model's own window holds its provider's usable keys' worth (`Steps.modelLimitsOf`).
   const usableIds = apiKeys?.usableIds
-  const keyCount: Steps.KeyCount = usableIds === undefined ? () => 1 : (provider) => Math.max(1, usableIds(provider).length)
+  const keyCount = Steps.keyCountOf(usableIds)
   const emit = Signals.emitter(events, sink, sharedIds)
 
   /** Apply one op on a store key; a store failure reads as "fits" and is logged. */

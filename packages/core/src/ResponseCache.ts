@@ -268,17 +268,20 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
     yield* pending.changes.pipe(Stream.takeUntil((n) => n <= 0), Stream.runDrain)
   }).pipe(Effect.withSpan("ResponseCache.flush"))
 
-  // Warm the memory tier from the store once, at start: the request path never reads the store.
-  const startConfig = yield* cacheConfig
-  if (startConfig.enabled) {
+  // Warm the memory tier from the store at start (and when a reload turns the cache back on): the request
+  // path never reads the store. An entry already in memory (set since) is newer than the store's.
+  const warm = (config: GatewayConfigData["cache"]) => Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const warm = yield* safely("warm", store.recent({ maxEntries: startConfig.maxEntries, maxBytes: startConfig.maxBytes }, now), [])
-    for (let i = warm.length - 1; i >= 0; i--) {
-      const entry = warm[i]!
-      lru.set(entry.key, { value: entry.response, bytes: entry.bytes, expiresAt: entry.expiresAt }, startConfig.maxEntries, startConfig.maxBytes)
+    const entries = yield* safely("warm", store.recent({ maxEntries: config.maxEntries, maxBytes: config.maxBytes }, now), [])
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]!
+      if (lru.has(entry.key)) continue
+      lru.set(entry.key, { value: entry.response, bytes: entry.bytes, expiresAt: entry.expiresAt }, config.maxEntries, config.maxBytes)
     }
-    if (warm.length > 0) yield* Effect.logDebug(`response cache: ${warm.length} entries loaded from the store`)
-  }
+    if (entries.length > 0) yield* Effect.logDebug(`response cache: ${entries.length} entries loaded from the store`)
+  })
+  const startConfig = yield* cacheConfig
+  if (startConfig.enabled) yield* warm(startConfig)
 
   const sweep = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
@@ -330,6 +333,8 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
 
   // A reload holds at once: lower bounds shrink the memory tier (least recently used first) and the store
   // (after the writes queued before), even when only hits follow; a new sweep interval restarts the sweep.
+  // Turning the cache off frees the memory tier (the store keeps its rows: other instances may share them,
+  // they expire as usual, and a purge is the way to drop them); turning it on loads the store as a start does.
   const sweeper = yield* FiberHandle.make()
   const sweepEvery = (ms: number) => FiberHandle.run(sweeper, Effect.forever(Effect.delay(sweep, Duration.millis(ms))))
   let applied = yield* cacheConfig
@@ -340,6 +345,12 @@ export const make = (options: MakeOptions = {}) => Effect.gen(function* () {
         const previous = applied
         applied = config
         const restarted = config.sweepIntervalMs === previous.sweepIntervalMs ? Effect.void : Effect.asVoid(sweepEvery(config.sweepIntervalMs))
+        if (!config.enabled) {
+          lru.clear()
+          touched.clear()
+          return restarted
+        }
+        if (!previous.enabled) return Effect.zipRight(restarted, warm(config))
         if (config.maxEntries >= previous.maxEntries && config.maxBytes >= previous.maxBytes) return restarted
         for (const key of lru.shrink(config.maxEntries, config.maxBytes)) touched.delete(key)
         return Effect.zipRight(restarted, enqueue({ _tag: "Evict" }))

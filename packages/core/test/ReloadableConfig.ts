@@ -14,12 +14,15 @@ export class ConfigFiles extends Context.Tag("test/ConfigFiles")<
   { readonly apply: (next: GatewayConfigData) => Effect.Effect<GatewayConfigData, unknown> }
 >() {}
 
-/** `GatewayConfig` starting at `initial`, and `ConfigFiles` to change it. */
-export const layerReloadable = (initial: GatewayConfigData): Layer.Layer<GatewayConfig.GatewayConfig | ConfigFiles, never, Events> =>
+/** `GatewayConfig` starting at `initial` (with `startOverrides`, as `serve --port` gives), and `ConfigFiles` to change it. */
+export const layerReloadable = (
+  initial: GatewayConfigData,
+  startOverrides?: ReadonlyArray<GatewayConfig.StartOverride>
+): Layer.Layer<GatewayConfig.GatewayConfig | ConfigFiles, never, Events> =>
   Layer.scopedContext(
     Effect.gen(function* () {
       const files = yield* Ref.make(initial)
-      const config = yield* GatewayConfig.make({ load: Ref.get(files), source: "test files" })
+      const config = yield* GatewayConfig.make({ load: Ref.get(files), source: "test files", startOverrides })
       return Context.make(GatewayConfig.GatewayConfig, config).pipe(
         Context.add(ConfigFiles, { apply: (next) => Effect.zipRight(Ref.set(files, next), config.reload) })
       )

@@ -3,7 +3,9 @@
  * applied change holds from the next request on", config/README.md): a
  * lower `cache.maxEntries` or `cache.maxBytes` shrinks the memory tier and
  * the store even when only hits follow (no new answer to evict for), and a
- * new `cache.sweepIntervalMs` paces the sweep from then on.
+ * new `cache.sweepIntervalMs` paces the sweep from then on. `cache.enabled:
+ * false` frees the memory tier at once; turned back on, the cache loads the
+ * store as a start does.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as CacheStore from "@modelgate/core/CacheStore"
@@ -88,5 +90,33 @@ describe("ResponseCache under a reload", () => {
       yield* cache.flush
       assert.strictEqual((yield* cache.stats).entries, 0, "the expired entry left memory at the new interval")
       assert.strictEqual((yield* store.size).entries, 0)
+    }))
+
+  it.scoped("cache.enabled: false frees the memory tier at once; the store keeps its rows", () =>
+    Effect.gen(function* () {
+      const { cache, reload, store } = yield* reloadable({ maxEntries: 10 })
+      for (const key of keys) yield* cache.set(key, response(key))
+      yield* cache.flush
+
+      yield* reload({ maxEntries: 10, enabled: false })
+      const stats = yield* cache.stats
+      assert.deepStrictEqual([stats.entries, stats.bytes], [0, 0], "nothing is held in memory while off")
+      yield* cache.flush
+      assert.strictEqual((yield* store.size).entries, 10, "the store's rows stay, to expire or be purged as usual")
+    }))
+
+  it.scoped("turned back on, the cache loads the store as a start does", () =>
+    Effect.gen(function* () {
+      const { cache, reload } = yield* reloadable({ maxEntries: 10 })
+      for (const key of keys) {
+        yield* cache.set(key, response(key))
+        yield* TestClock.adjust(1)
+      }
+      yield* cache.flush
+      yield* reload({ maxEntries: 10, enabled: false })
+      yield* reload({ maxEntries: 3 })
+      assert.strictEqual((yield* cache.stats).entries, 3, "the most recently used that fit the bounds, as at start")
+      assert.isTrue(Option.isSome(yield* cache.get("k9")))
+      assert.isTrue(Option.isNone(yield* cache.get("k0")))
     }))
 })

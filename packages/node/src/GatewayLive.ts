@@ -54,7 +54,7 @@ import type { ConfigError, StoreError } from "@modelgate/domain/Errors"
 import type { SqlClient } from "@effect/sql"
 import type { HttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Duration, Effect, Layer } from "effect"
+import { Duration, Effect, Layer, Option } from "effect"
 import * as Database from "./Database.js"
 import * as HttpClientLive from "./HttpClientLive.js"
 import * as ProvidersLive from "./ProvidersLive.js"
@@ -85,6 +85,12 @@ export interface GatewayLiveOptions {
   readonly database?: Database.DatabaseTarget | undefined
   /** Watch the config directory and reload on changes (default true). */
   readonly watch?: boolean | undefined
+  /**
+   * The start-only settings set besides the files (`serve --port`: `server.port`), named by a reload that
+   * changes them in the files (`GatewayConfig.MakeOptions`); `database.filename` is added when
+   * `database`, `databaseFile` or `MODELGATE_DATABASE_URL` puts the data elsewhere.
+   */
+  readonly startOverrides?: ReadonlyArray<GatewayConfig.StartOverride> | undefined
   /**
    * Replace the configuration read from the directory (e.g. with
    * `GatewayConfig.layerStatic(data)`): `configDirectory`'s gateway.json and
@@ -168,6 +174,17 @@ export interface GatewayLiveOptions {
  */
 export const fastSyncDefaultMs = 1_000
 
+/** `database.filename` when something else names the database (a malformed URL fails later, where the database opens). */
+const databaseOverride = (options: GatewayLiveOptions): Effect.Effect<ReadonlyArray<GatewayConfig.StartOverride>> => {
+  const by = (setter: string) => [{ field: "database.filename", by: setter }]
+  if (options.database !== undefined) return Effect.succeed(by("the database option"))
+  if (options.databaseFile !== undefined) return Effect.succeed(by("the databaseFile option"))
+  return Database.urlFromEnv.pipe(
+    Effect.map(Option.match({ onNone: () => [], onSome: () => by(Database.urlVariable) })),
+    Effect.orElseSucceed(() => [])
+  )
+}
+
 /** `replacement` when given, else `live`: one layer type for both, to compose further. */
 const orLive = <A, E, R, E2, R2>(replacement: Layer.Layer<A, E, R> | undefined, live: Layer.Layer<A, E2, R2>): Layer.Layer<A, E | E2, R | R2> =>
   replacement ?? live
@@ -189,9 +206,14 @@ export const layerWith = (options: GatewayLiveOptions = {}) => {
   // A replacement bus is given the live one (built once: its relay still serves the sync between instances), and wins over it.
   const events = options.events === undefined ? Events.layer : options.events.pipe(Layer.provideMerge(Events.layer))
   // The directory and the overlay each fall back to their variable (MODELGATE_CONFIG_DIR, MODELGATE_ENV) on their own.
-  const config = (options.config ?? GatewayConfig.layerConfig({ directory, environment: options.environment, watch: options.watch })).pipe(
-    Layer.provideMerge(events)
-  )
+  const config = (options.config ?? Layer.unwrapEffect(Effect.map(databaseOverride(options), (database) =>
+    GatewayConfig.layerConfig({
+      directory,
+      environment: options.environment,
+      watch: options.watch,
+      startOverrides: [...(options.startOverrides ?? []), ...database]
+    })
+  ))).pipe(Layer.provideMerge(events))
 
   // An explicit database wins; then an explicit SQLite file; then MODELGATE_DATABASE_URL; then `database.filename`.
   const target = Effect.gen(function* () {

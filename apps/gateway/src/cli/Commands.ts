@@ -19,7 +19,7 @@ import * as Tracing from "./Tracing.js"
 import { version } from "./Version.js"
 import type { AppLayer, AppLayerOptions } from "./runtime.js"
 import { CostTracker } from "@modelgate/core/CostTracker"
-import { validate as validateConfig } from "@modelgate/core/GatewayConfig"
+import { type StartOverride, validate as validateConfig } from "@modelgate/core/GatewayConfig"
 import { directoryFromEnv } from "@modelgate/core/GatewayConfig/Directory"
 import { groupings, parseInstant } from "../http/Metrics.js"
 
@@ -89,6 +89,12 @@ const appOptions = (dir: string) =>
     return { configDir: dir, env: Option.getOrUndefined(env) } satisfies AppLayerOptions
   }).pipe(Effect.catchTag("ConfigError", (e) => Effect.fail(new CliFailure({ reason: `invalid environment: ${e.message}` }))))
 
+/** The start-only settings `--port` and `--host` set, as the reload warning names them. */
+const cliOverrides = (args: { readonly port: Option.Option<number>; readonly host: Option.Option<string> }): ReadonlyArray<StartOverride> => [
+  ...(Option.isSome(args.port) ? [{ field: "server.port", by: "--port" }] : []),
+  ...(Option.isSome(args.host) ? [{ field: "server.host", by: "--host" }] : [])
+]
+
 /**
  * Pico-dollars as exact USD: at least 6 places, up to 12 when the amount has them (`$0.0000004`, not
  * `$0.000000`), so the rows of `costs` add up to its total.
@@ -142,7 +148,9 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
   const makeCostsLayer = typeof source === "function" ? source : source.costs
   const serve = Command.make("serve", { port, host, config: configDir }, (args) =>
     Effect.gen(function* () {
-      const options = yield* appOptions(args.config)
+      // A PORT or HOST is applied over the files at every reload, so an edit never differs from it: what a
+      // flag value still overrides at a reload is the flag's (the config's warning names it, GatewayConfig/StartOnly.ts).
+      const options = { ...(yield* appOptions(args.config)), startOverrides: cliOverrides(args) }
       const level = flag ? Option.none() : yield* configuredLevel({ directory: options.configDir, environment: options.env })
       // The configuration's level is followed across reloads; one from the command line stays.
       const live: LiveLogLevel | undefined = Option.isSome(level) ? { current: level.value } : undefined

@@ -29,6 +29,8 @@ export interface AppLayerOptions {
   readonly configDir: string
   /** The environment overlay (`MODELGATE_ENV`), e.g. `production`. */
   readonly env: string | undefined
+  /** The start-only settings the command line sets (`serve --port`: `server.port`), for the reload warning. */
+  readonly startOverrides?: ReadonlyArray<GatewayConfig.StartOverride> | undefined
 }
 
 /** The gateway services could not be built. */
@@ -47,7 +49,7 @@ export type AppLayer = Layer.Layer<AppServices, unknown>
  * at `MODELGATE_DATABASE_URL`, the four provider adapters.
  */
 export const makeAppLayer = (options: AppLayerOptions): AppLayer =>
-  GatewayLive.layerWith({ configDirectory: options.configDir, environment: options.env })
+  GatewayLive.layerWith({ configDirectory: options.configDir, environment: options.env, startOverrides: options.startOverrides })
 
 /**
  * The database `serve` opens: PostgreSQL when `MODELGATE_DATABASE_URL` is set

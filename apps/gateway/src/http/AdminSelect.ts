@@ -11,9 +11,13 @@
  * by a host's `ModelOptimizer` (the ranking is the selector's own). Unlike a chat request it never waits in the queue: where the
  * gateway would wait up to `failover.queueDeadlineMs` for a rate limit or a
  * probe, the dry run answers the 503 (with `Retry-After`) at once, and it
- * does not consult the response cache.
+ * does not consult the response cache. Each ranked model shows its rate
+ * limits as the registry lists them (one key's) beside its provider's usable
+ * keys and their sum, which its own window holds and its availability's
+ * headroom is measured against (`RateLimiter/Steps.modelLimitsOf`).
  */
 import type { HttpServerRequest } from "@effect/platform"
+import { ApiKeys } from "@modelgate/core/ApiKeys"
 import { CostTracker } from "@modelgate/core/CostTracker"
 import { candidatesFor } from "@modelgate/core/Failover"
 import { budgetRefusal, namedModelRefusal, noneEligible } from "@modelgate/core/Gateway/Refusals"
@@ -21,6 +25,8 @@ import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { ModelSelector, type SelectionInput } from "@modelgate/core/ModelSelector"
 import { selectionInputOf } from "@modelgate/core/ModelSelector/RequestInput"
 import { Providers } from "@modelgate/core/Provider"
+import { keyCountOf, modelLimitsOf } from "@modelgate/core/RateLimiter/Steps"
+import type { ModelMetadata } from "@modelgate/domain/Model"
 import { Effect, Option } from "effect"
 import { type ApiError, fromGatewayError, invalidRequest } from "./ApiError.js"
 import { adminBodyLimit, readJson } from "./Body.js"
@@ -39,6 +45,15 @@ export interface VirtualKeys {
   readonly throttled: (name: string) => ApiError | undefined
 }
 
+/**
+ * A ranked model's rate limits: `rpm` and `tpm` one key's (the registry's), `keys` its provider's usable
+ * keys, `totalRpm` and `totalTpm` what the model serves over them (as the limiter holds it).
+ */
+const rateLimitsOf = (model: ModelMetadata, keys: number) => {
+  const total = modelLimitsOf(model, keys)
+  return { rpm: model.rateLimits.rpm, tpm: model.rateLimits.tpm, keys, totalRpm: total.rpm, totalTpm: total.tpm }
+}
+
 /** The handler of `POST /admin/select`, reading the virtual keys through `keys`. */
 export const make = (keys: VirtualKeys) =>
   Effect.gen(function* () {
@@ -47,6 +62,8 @@ export const make = (keys: VirtualKeys) =>
     // Optional: an app over test doubles may have no adapters (nothing excluded as unsupported) or no cost tracker.
     const providers = Option.getOrUndefined(yield* Effect.serviceOption(Providers))
     const costs = Option.getOrUndefined(yield* Effect.serviceOption(CostTracker))
+    // As the limiter counts them.
+    const keyCount = keyCountOf(Option.getOrUndefined(yield* Effect.serviceOption(ApiKeys))?.usableIds)
 
     const keyOf = (name: string | undefined) => {
       if (name === undefined) return Effect.succeed(undefined)
@@ -95,7 +112,8 @@ export const make = (keys: VirtualKeys) =>
             score: s.score,
             parts: s.parts,
             weights: s.weights,
-            explanation: s.explanation
+            explanation: s.explanation,
+            rateLimits: rateLimitsOf(s.model, keyCount(s.model.provider))
           })),
           excluded: ranking.excluded
         })

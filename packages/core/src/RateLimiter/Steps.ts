@@ -46,6 +46,10 @@ export const limitsOf = (model: ModelMetadata): SlidingWindow.Limits => ({ rpm: 
  */
 export type KeyCount = (provider: string) => number
 
+/** The `KeyCount` over `ApiKeys.usableIds`: a provider's usable keys, at least one (one each without it). */
+export const keyCountOf = (usableIds: ((provider: string) => ReadonlyArray<string>) | undefined): KeyCount =>
+  usableIds === undefined ? () => 1 : (provider) => Math.max(1, usableIds(provider).length)
+
 /**
  * The limits of a model's own window: its `rateLimits` are one key's (each
  * key its own organization's limits, as the provider's headers report them
