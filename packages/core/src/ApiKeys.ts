@@ -43,6 +43,15 @@ export class ApiKeys extends Context.Tag("@modelgate/core/ApiKeys")<
     /** The next usable key of `provider`, round robin. */
     readonly next: (provider: string) => Effect.Effect<ProviderKey, MissingApiKey>
     /**
+     * Every usable key of `provider` in the order one call tries them: from
+     * the round robin's next key (as `next` gives it, and taking its turn as
+     * `next` does) round to the one before it, each once. A call that finds a
+     * key without room tries the others in this order, whatever other calls
+     * take from the round robin meanwhile. Optional: without it a call tries
+     * the key `next` gives.
+     */
+    readonly inTurn?: (provider: string) => Effect.Effect<ReadonlyArray<ProviderKey>, MissingApiKey>
+    /**
      * The ids of `provider`'s usable keys (no secret), read when called: a
      * plain function, as the limiter asks it inside a ranking's step (see
      * `RateLimiter.headroomAll`). Optional: without it the selector checks a
@@ -122,13 +131,26 @@ export const make = Effect.fn("ApiKeys.make")(function* (
     return ids
   }
 
+  /** The position in `usable` of the round robin's next key, its turn taken. */
+  const take = (provider: string, usable: ReadonlyArray<ProviderKey>): number => {
+    const turn = counters.get(provider) ?? 0
+    counters.set(provider, turn + 1)
+    return turn % usable.length
+  }
+
   const next = (provider: string): Effect.Effect<ProviderKey, MissingApiKey> =>
     Effect.suspend(() => {
       const usable = usableNow(provider)
       if (usable.length === 0) return Effect.fail(new MissingApiKey({ provider, reason: whyMissing(provider, asideMap) }))
-      const turn = counters.get(provider) ?? 0
-      counters.set(provider, turn + 1)
-      return Effect.succeed(usable[turn % usable.length]!)
+      return Effect.succeed(usable[take(provider, usable)]!)
+    })
+
+  const inTurn = (provider: string): Effect.Effect<ReadonlyArray<ProviderKey>, MissingApiKey> =>
+    Effect.suspend(() => {
+      const usable = usableNow(provider)
+      if (usable.length === 0) return Effect.fail(new MissingApiKey({ provider, reason: whyMissing(provider, asideMap) }))
+      const first = take(provider, usable)
+      return Effect.succeed(first === 0 ? usable : [...usable.slice(first), ...usable.slice(0, first)])
     })
 
   const setAside = Effect.fn("ApiKeys.setAside")(function* (provider: string, keyId: string, reason: string) {
@@ -168,6 +190,7 @@ export const make = Effect.fn("ApiKeys.make")(function* (
 
   return ApiKeys.of({
     next,
+    inTurn,
     usableIds,
     sharedIds,
     hasKey: (provider) => Effect.map(readAside, (aside) => usableOf(provider, aside).length > 0),

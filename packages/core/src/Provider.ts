@@ -16,6 +16,13 @@ export interface ProviderKey {
   readonly value: Redacted.Redacted<string>
 }
 
+/**
+ * What `CallContext.onRetry` answers of a failure the adapter is about to
+ * wait out and retry: `"wait"` (or nothing), it does; `"elsewhere"`, it
+ * fails with it at once instead.
+ */
+export type RetryChoice = "wait" | "elsewhere"
+
 /** What one call needs: the request (its `model` already the provider's model name), the model, the key. */
 export interface CallContext {
   readonly request: ChatRequest
@@ -26,9 +33,12 @@ export interface CallContext {
    * Told of each failure of the call that the adapter retries, before it
    * waits (a 429's `retry-after` included): the gateway learns the provider's
    * refusal of the key (or keyless model) at once, so no other request is
-   * sent on it while this call waits it out. Optional.
+   * sent on it while this call waits it out. It may answer `"elsewhere"`:
+   * the call is not to wait nor retry, but fail with that error at once (the
+   * gateway moves it to another key of the provider that has room: each key
+   * has limits of its own). Optional.
    */
-  readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
+  readonly onRetry?: ((error: ProviderError) => Effect.Effect<RetryChoice | void>) | undefined
   /**
    * Asked by a call that had to wait for a concurrency permit (its
    * provider's `maxConcurrency`, its model's `rateLimits.concurrency`), once

@@ -123,6 +123,18 @@ describe("ApiKeys: rotation", () => {
       assert.deepStrictEqual(seq, ["openai#0", "google#0", "openai#1", "google#1", "openai#0"])
     }).pipe(Effect.provide(layerStatic({ openai: ["a", "b"], google: ["c", "d"] }))))
 
+  it.effect("inTurn gives every usable key once, from the round robin's next key, and takes one turn of it", () =>
+    Effect.gen(function* () {
+      const keys = yield* ApiKeys
+      const ids = (p: string) => Effect.map(keys.inTurn!(p), (all) => all.map((k) => k.id))
+      assert.deepStrictEqual(yield* ids("openai"), ["openai#0", "openai#1", "openai#2"])
+      assert.deepStrictEqual(yield* ids("openai"), ["openai#1", "openai#2", "openai#0"])
+      assert.strictEqual((yield* keys.next("openai")).id, "openai#2")
+      yield* keys.setAside("openai", "openai#1", "401")
+      assert.deepStrictEqual(yield* ids("openai"), ["openai#2", "openai#0"])
+      assert.strictEqual((yield* Effect.flip(keys.inTurn!("anthropic")))._tag, "MissingApiKey")
+    }).pipe(Effect.provide(layerStatic({ openai: ["a", "b", "c"] }))))
+
   it.effect("usableIds lists a provider's key ids without those set aside (none for a provider without keys)", () =>
     Effect.gen(function* () {
       const keys = yield* ApiKeys

@@ -31,13 +31,17 @@ import { layerReloadable } from "./ReloadableConfig.js"
 /** The rate limiter a cost stack runs on (the memory one by default). */
 type LimiterLayer = Layer.Layer<RateLimiter.RateLimiter, never, GatewayConfig.GatewayConfig | Events.Events | RecordSink.RecordSink>
 
-/** The gateway over `models`, every call answered by `provider`, its configuration from `config`, events on `events`, limits by `limiter`. */
+/**
+ * The gateway over `models`, every call answered by `provider`, its configuration from `config`, events on `events`,
+ * limits by `limiter`, API keys by provider from `keys` (none by default).
+ */
 const stackOver = <E, C>(
   events: Layer.Layer<Events.Events | E>,
   config: Layer.Layer<GatewayConfig.GatewayConfig | C, never, Events.Events>,
   models: ReadonlyArray<ModelMetadata>,
   provider: Provider,
-  limiter: LimiterLayer = RateLimiter.layerMemory
+  limiter: LimiterLayer = RateLimiter.layerMemory,
+  keys: Readonly<Record<string, ReadonlyArray<string>>> = {}
 ) =>
   Gw.layer.pipe(
     Layer.provideMerge(Failover.layer),
@@ -47,7 +51,7 @@ const stackOver = <E, C>(
     Layer.provideMerge(CostTracker.layer.pipe(Layer.provide(CostStore.layerMemory), Layer.provide(RecordStore.layerMemory))),
     Layer.provideMerge(Layer.mergeAll(
       ModelRegistry.layerMemory(models),
-      ApiKeys.layerStatic({}),
+      ApiKeys.layerStatic(keys),
       Layer.succeed(Providers, Providers.fromList([provider]))
     )),
     Layer.provideMerge(RecordSink.layerMemory),
@@ -75,8 +79,9 @@ export const costStackOn = <E>(events: Layer.Layer<Events.Events | E>) =>
   models: ReadonlyArray<ModelMetadata>,
   provider: Provider,
   config: Partial<typeof GatewayConfigData.Type> = {},
-  limiter: LimiterLayer = RateLimiter.layerMemory
-) => stackOver(events, GatewayConfig.layerStatic(costConfig(config)), models, provider, limiter)
+  limiter: LimiterLayer = RateLimiter.layerMemory,
+  keys: Readonly<Record<string, ReadonlyArray<string>>> = {}
+) => stackOver(events, GatewayConfig.layerStatic(costConfig(config)), models, provider, limiter, keys)
 
 /** `costStack` whose configuration starts at `initial` and changes with `ConfigFiles.apply` (a reload). */
 export const costStackReloadable = (models: ReadonlyArray<ModelMetadata>, provider: Provider, initial: GatewayConfigData) =>

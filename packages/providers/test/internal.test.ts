@@ -141,6 +141,20 @@ describe("ProviderHttp", () => {
       assert.lengthOf(yield* server.requests, 2)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
 
+  it.scoped("onRetry answering \"elsewhere\" ends the call with that failure at once: no wait, no retry", () =>
+    Effect.gen(function*() {
+      const { http, server } = yield* setup({ maxRetries: 2 })
+      const told = { ...info, onRetry: () => Effect.succeed("elsewhere" as const) }
+      const get = http.call(told, HttpClientRequest.get(`${server.url}/chat`), (res) =>
+        decodeJson(Body, res.body, { provider: "toy", info: told, meta: res }))
+      yield* server.script(Fault.status(429, { headers: { "retry-after": "3" } }))
+      // Ends with the TestClock standing still: nothing waits out the hint.
+      const error = yield* Effect.flip(get)
+      assert.strictEqual(error._tag, "RateLimited")
+      assert.deepStrictEqual(error.attempts?.map((a) => a.status), [429])
+      assert.lengthOf(yield* server.requests, 1)
+    }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+
   it.scoped("a hint longer than maxRetryWaitMs returns the error at once", () =>
     Effect.gen(function*() {
       const { get, server } = yield* setup({ maxRetries: 5, maxRetryWaitMs: 10_000 })

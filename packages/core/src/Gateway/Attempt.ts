@@ -15,12 +15,13 @@ import type { AttemptError, FailoverOutcome } from "../Failover.js"
 import type { AnswerMeta } from "../Gateway.js"
 import { notify } from "../ModelOptimizer.js"
 import { withoutRefusedHints } from "../ModelRegistry/Refused.js"
-import type { Provider, ProviderKey } from "../Provider.js"
+import type { Provider, ProviderKey, RetryChoice } from "../Provider.js"
 import { type EvaluationInput, notEvaluated } from "../ResponseEvaluator.js"
 import { encodingFor, estimateOutputTokens, estimatePromptTokens, mostOutputTokens } from "../TokenEstimator.js"
 import * as Accounting from "./Accounting.js"
 import * as AttemptSpan from "./AttemptSpan.js"
 import { answered, type Candidates, candidates } from "./Candidates.js"
+import * as KeyRotation from "./KeyRotation.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
 import * as Trial from "./Trial.js"
@@ -73,6 +74,12 @@ export interface Attempt {
   /** Set once the adapter retries the call (`onRetry`): it was sent. */
   retried?: boolean
   /**
+   * Set when `onRetry` told the adapter not to wait out the provider's 429 on
+   * the call's key but to fail at once, another key of the provider having
+   * room: the attempt then runs the call on that key (`KeyRotation.ts`).
+   */
+  elsewhere?: boolean
+  /**
    * Set by a stream's `use` once the provider opened the stream: the HTTP
    * requests of the call it answered (the opening 200 and the adapter's
    * retries before it). A stream that then breaks before its first content
@@ -123,9 +130,6 @@ const promptEstimator = (request: ChatRequest) => {
 
 /** `stillWanted` of a call whose client left before it was sent. */
 const notWanted = Effect.succeed(false)
-
-/** How many further keys of a provider one attempt tries when the limiter refuses a key. */
-const maxKeyTries = 16
 
 /**
  * Whether the running fiber (called inside a step of it) was interrupted
@@ -275,18 +279,33 @@ const attemptOn = <A, B>(
           outputReservation === undefined ? undefined : outputReservation(request, model, promptTokensOn(model))
         )
       /**
-       * Hold on `key`; when the limiter refuses it (that key is rate limited, e.g. after its
-       * 429), the provider's next key is tried, until the keys come round to the first one.
+       * The call refused on `refusedId` (its 429) runs on another key with room (`Attempt.elsewhere`),
+       * or, should none admit it now, fails with its 429 (`cause`) as it would have.
        */
-      const holdRotating = (key: ProviderKey, firstId: string, tries: number): Effect.Effect<Accounting.Held, AttemptError> =>
-        Effect.catchIf(
-          holdOn(key),
-          (e) => e._tag === "RateLimitExceeded" && tries < maxKeyTries,
-          (e) =>
-            Effect.flatMap(s.keys.next(model.provider), (next) =>
-              next.id === firstId || next.id === key.id ? Effect.fail(e) : holdRotating(next, firstId, tries + 1))
+      const onAnotherKey = (refusedId: string, cause: Cause.Cause<ProviderError>): Effect.Effect<B, AttemptError> =>
+        Effect.flatMap(
+          Effect.catchAll(
+            Effect.flatMap(KeyRotation.keysInTurn(s.keys, model.provider), (keys): Effect.Effect<Accounting.Held, AttemptError> => {
+              const others = keys.filter((k) => k.id !== refusedId)
+              return others.length === 0 ? Effect.failCause(cause) : KeyRotation.holdOnFirst(others, holdOn)
+            }),
+            () => Effect.failCause(cause)
+          ),
+          run
         )
-      const run = (held: Accounting.Held) => {
+      /** The provider refused the call's key with a retry hint the adapter would wait out: another key with room takes it. */
+      const elsewhereAfter = (attempt: Attempt, error: ProviderError) => {
+        const key = attempt.key
+        const ids = key === undefined || error._tag !== "RateLimited" ? undefined : s.keys.usableIds?.(model.provider)
+        if (key === undefined || ids === undefined || ids.length < 2) return undefined
+        const tokens = promptTokensOn(model) + estimateOutputTokens(request, model)
+        return Effect.map(KeyRotation.roomElsewhere(accounting.limiter, model, tokens, ids, key.id), (room): RetryChoice => {
+          if (!room) return "wait"
+          attempt.elsewhere = true
+          return "elsewhere"
+        })
+      }
+      const run = (held: Accounting.Held): Effect.Effect<B, AttemptError> => {
         const attempt: Attempt = {
           model,
           provider,
@@ -296,7 +315,9 @@ const attemptOn = <A, B>(
           chargedBefore: tally.charged as PicoUsd,
           onRetry: (error) => {
             attempt.retried = true
-            return Accounting.refused(accounting, held, error)
+            const refused = Accounting.refused(accounting, held, error)
+            const elsewhere = elsewhereAfter(attempt, error)
+            return elsewhere === undefined ? refused : Effect.zipRight(refused, elsewhere)
           },
           stillWanted: () => attempt.left === true ? notWanted : s.isAvailable(model.id),
           abandoned: () => attempt.left === true,
@@ -319,7 +340,10 @@ const attemptOn = <A, B>(
           Effect.flatMap(failedWith(cause), (cost) => {
             tally.charged += cost
             tally.closedOut = closedOut(cause)
-            return Effect.failCause(cause)
+            const failure = attempt.elsewhere === true && held.key !== undefined ? Cause.failureOption(cause) : Option.none()
+            return Option.isSome(failure) && failure.value._tag === "RateLimited"
+              ? onAnotherKey(held.key!.id, cause)
+              : Effect.failCause(cause)
           })
         const onSuccess = (value: A) => after(attempt, value)
         attempts++
@@ -350,7 +374,7 @@ const attemptOn = <A, B>(
       }
       const held = () =>
         provider.requiresKey
-          ? Effect.flatMap(Effect.flatMap(s.keys.next(model.provider), (key) => holdRotating(key, key.id, 0)), run)
+          ? Effect.flatMap(Effect.flatMap(KeyRotation.keysInTurn(s.keys, model.provider), (keys) => KeyRotation.holdOnFirst(keys, holdOn)), run)
           : Effect.flatMap(holdOn(undefined), run)
       if (!failingOver) {
         failingOver = true

@@ -19,6 +19,7 @@ import { withoutUrlCredentials } from "@modelgate/domain/Errors"
 import type { Usage } from "@modelgate/domain/Chat"
 import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { Headers } from "@effect/platform"
+import type { RetryChoice } from "@modelgate/core/Provider"
 import { Effect, Either, ParseResult, Schema } from "effect"
 
 /** Who a call is for: used in every error it produces. */
@@ -32,7 +33,7 @@ export interface CallInfo {
   /** The model's `rateLimits.concurrency`: at most this many of its calls in flight (none when absent). */
   readonly concurrency?: number | undefined
   /** Told of each failure about to be retried (`CallContext.onRetry`). */
-  readonly onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined
+  readonly onRetry?: ((error: ProviderError) => Effect.Effect<RetryChoice | void>) | undefined
   /** Asked once a call that waited for a permit has it: false, the call is not sent (`CallContext.stillWanted`). */
   readonly stillWanted?: (() => Effect.Effect<boolean>) | undefined
   /** True once nobody waits for the call's answer: no further retry is sent (`CallContext.abandoned`). */

@@ -6,8 +6,9 @@
  * caller (failover) can move on instead of waiting.
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
+import type { RetryChoice } from "@modelgate/core/Provider"
 import { isUnreachable, type ProviderError } from "@modelgate/domain/ProviderError"
-import { Duration, Effect, Schedule } from "effect"
+import { Duration, Effect, Option, Schedule } from "effect"
 import { attemptOf, withAttempts } from "./errors.js"
 
 /** First backoff delay when the provider gives no hint. */
@@ -30,6 +31,9 @@ export const retryHint = (error: ProviderError): number | undefined =>
 export const mayRetry = (error: ProviderError, maxRetryWaitMs: number): boolean =>
   error.retryable && error.usage === undefined && (retryHint(error) ?? 0) <= maxRetryWaitMs && !isUnreachable(error)
 
+/** The end of the retries, as the policy's own end (`Schedule.driver`'s `next` failing). */
+const noMore = Effect.fail(Option.none())
+
 /** The named retry policy for one provider's limits. */
 export const retryPolicy = (
   config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">
@@ -46,9 +50,6 @@ export const retryPolicy = (
   )
 }
 
-/** `decide`'s answer for a call nobody waits for: no retry. */
-const stop = Effect.fail(undefined)
-
 /**
  * Run `attempt` under `retryPolicy(config)`. The error that finally comes out
  * carries `attempts`: the tag, status and message of every failed attempt.
@@ -59,16 +60,17 @@ const stop = Effect.fail(undefined)
  * usually succeeds): the loop is `Effect.retry`'s, driven by `Schedule.driver`.
  * `onRetry` (`CallContext.onRetry`) is told of each failure the policy
  * retries, before the wait: a provider's refusal is known to the caller while
- * the call waits it out. A call `abandoned` (`CallContext.abandoned`: its
- * client left, the gateway let it run on) sends no further retry, whether it
- * is told before or during the wait: it fails with the failure it would have
- * retried (the provider bills each request it answers, and nobody would read
- * the retry's answer).
+ * the call waits it out. When it answers `"elsewhere"` the call fails with
+ * that failure at once (the caller runs it on another key). A call
+ * `abandoned` (`CallContext.abandoned`: its client left, the gateway let it
+ * run on) sends no further retry, whether it is told before or during the
+ * wait: it fails with the failure it would have retried (the provider bills
+ * each request it answers, and nobody would read the retry's answer).
  */
 export const withRetries = <A>(
   attempt: (answeredBefore: number) => Effect.Effect<A, ProviderError>,
   config: Pick<ProviderConfig, "maxRetries" | "maxRetryWaitMs">,
-  onRetry?: ((error: ProviderError) => Effect.Effect<void>) | undefined,
+  onRetry?: ((error: ProviderError) => Effect.Effect<RetryChoice | void>) | undefined,
   abandoned?: (() => boolean) | undefined
 ): Effect.Effect<A, ProviderError> =>
   Effect.catchAll(attempt(0), (first) =>
@@ -78,11 +80,12 @@ export const withRetries = <A>(
       // Nobody waits for the answer any more (`CallContext.abandoned`): no retry, this failure is the call's end.
       const left = () => abandoned !== undefined && abandoned()
       // Retried when it may be and retries are left (`attempts` holds this failure and those before it).
+      // `onRetry` answering "elsewhere" ends the call with this failure, without waiting (see `CallContext.onRetry`).
       const decide = (error: ProviderError) =>
         left()
-          ? stop
+          ? noMore
           : onRetry !== undefined && attempts.length <= config.maxRetries && mayRetry(error, config.maxRetryWaitMs)
-          ? Effect.zipRight(onRetry(error), driver.next(error))
+          ? Effect.flatMap(onRetry(error), (choice) => choice === "elsewhere" ? noMore : driver.next(error))
           : driver.next(error)
       const loop = (error: ProviderError): Effect.Effect<A, ProviderError> =>
         Effect.matchEffect(decide(error), {
