@@ -6,7 +6,7 @@
  */
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it, layer } from "@effect/vitest"
-import { Events } from "@modelgate/core/Events"
+import { Events, feedOf } from "@modelgate/core/Events"
 import { HealthChanged } from "@modelgate/domain/Events"
 import { Chunk, Deferred, Effect, Fiber, Layer, Schedule, Stream, TestClock } from "effect"
 import * as Http from "node:http"
@@ -33,13 +33,14 @@ const health = new HealthChanged({ at: 1, model: "gpt-test", from: "available", 
 
 /** Subscriptions to the bus open right now (a wrapper around the services' bus). */
 const open = { count: 0 }
+const counted = <A>(stream: Stream.Stream<A>) =>
+  Stream.unwrapScoped(Effect.as(Effect.acquireRelease(Effect.sync(() => open.count++), () => Effect.sync(() => open.count--)), stream))
 const countingBus = Layer.effect(
   Events,
   Effect.map(Events, (bus) => ({
     ...bus,
-    subscribe: Stream.unwrapScoped(
-      Effect.as(Effect.acquireRelease(Effect.sync(() => open.count++), () => Effect.sync(() => open.count--)), bus.subscribe)
-    )
+    subscribe: counted(bus.subscribe),
+    feed: (lastEventId: string | undefined) => counted(feedOf(bus)(lastEventId))
   }))
 )
 
@@ -51,17 +52,17 @@ describe("/v1/events", () => {
       const received: Array<string> = []
       const reader = yield* Effect.fork(Stream.runForEach(body, (text) => Effect.sync(() => received.push(text))))
       yield* TestClock.adjust("1 millis")
-      assert.deepStrictEqual(received, [": connected\n\n"])
+      assert.deepStrictEqual(received, [": connected\nretry: 5000\n\n"])
       yield* TestClock.adjust("14 seconds")
-      assert.deepStrictEqual(received, [": connected\n\n"], "nothing before 15 s")
+      assert.deepStrictEqual(received, [": connected\nretry: 5000\n\n"], "nothing before 15 s")
       yield* TestClock.adjust("1 seconds")
-      assert.deepStrictEqual(received, [": connected\n\n", ": keep-alive\n\n"])
+      assert.deepStrictEqual(received, [": connected\nretry: 5000\n\n", ": keep-alive\n\n"])
       const events = yield* Events
       yield* events.publish(health)
       yield* TestClock.adjust("1 millis")
       const last = received.at(-1) ?? ""
-      assert.isTrue(last.startsWith("data: ") && last.endsWith("\n\n"), last)
-      assert.deepStrictEqual(JSON.parse(last.slice(6)), { _tag: "HealthChanged", at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "probe failed" })
+      assert.isTrue(/^id: \S+-1\ndata: /.test(last) && last.endsWith("\n\n"), last)
+      assert.deepStrictEqual(JSON.parse(last.slice(last.indexOf("data: ") + 6)), { _tag: "HealthChanged", at: 1, model: "gpt-test", from: "available", to: "unavailable", reason: "probe failed" })
       yield* TestClock.adjust("30 seconds")
       assert.deepStrictEqual(received.filter((t) => t === ": keep-alive\n\n").length, 3)
       yield* Deferred.succeed(closing, undefined)
@@ -75,7 +76,7 @@ describe("/v1/events", () => {
       const reader = yield* Effect.fork(Stream.runCollect(body))
       yield* TestClock.adjust("1 millis")
       yield* Deferred.succeed(closing, undefined)
-      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(reader)), [": connected\n\n"])
+      assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Fiber.join(reader)), [": connected\nretry: 5000\n\n"])
     }).pipe(Effect.provide(services(echoGateway))))
 
   const server = Layer.fresh(HttpApp.layer).pipe(

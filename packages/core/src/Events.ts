@@ -4,10 +4,15 @@
  * events' sync (`Events/Sync.ts`, through `EventRelay`) shares them: `publish`
  * then also keeps each event in a bounded outbox (a push, nothing more on the
  * request path), and the other instances' events are published here too.
+ * Every event published here (this instance's and the others') is numbered
+ * and the last `replayCapacity` kept (`Events/Replay.ts`, a push too), so
+ * that a `/v1/events` reader that reconnects is sent what it missed (`feed`).
  */
 import type { GatewayEvent } from "@modelgate/domain/Events"
-import { Context, Effect, Layer, PubSub, Stream } from "effect"
+import { Clock, Context, Effect, Layer, PubSub, Random, Stream } from "effect"
+import * as Feed from "./Events/Feed.js"
 import * as Outbox from "./Events/Outbox.js"
+import * as Replay from "./Events/Replay.js"
 
 /** The gateway's event bus. */
 export class Events extends Context.Tag("@modelgate/core/Events")<
@@ -23,6 +28,13 @@ export class Events extends Context.Tag("@modelgate/core/Events")<
     readonly publishNow?: (event: GatewayEvent) => Effect.Effect<void>
     /** Every event published from the moment the stream is run. */
     readonly subscribe: Stream.Stream<GatewayEvent>
+    /**
+     * `subscribe` for `/v1/events`: each event with its id, after those kept
+     * past `lastEventId` (a reconnect), and notices of events missed
+     * (`Events/Feed.ts`). Optional: without it, `feedOf` falls back to
+     * `subscribe` (no ids, no replay).
+     */
+    readonly feed?: (lastEventId: string | undefined) => Stream.Stream<Feed.Delivery>
   }
 >() {}
 
@@ -53,9 +65,19 @@ export class EventRelay extends Context.Tag("@modelgate/core/EventRelay")<
 /** How many events the outbox keeps between two syncs (the oldest dropped beyond: a database down for long). */
 export const outboxCapacity = 10_000
 
+/** How many of the latest events the bus keeps for readers that reconnect (`feed`). */
+export const replayCapacity = 1_000
+
+/** `events.feed`, or for a bus without one, its `subscribe` as deliveries without ids. */
+export const feedOf = (events: Events["Type"]): (lastEventId: string | undefined) => Stream.Stream<Feed.Delivery> =>
+  events.feed ?? (() => Stream.map(events.subscribe, (event): Feed.Delivery => ({ _tag: "Event", id: undefined, event })))
+
 /** Build the bus and its relay on a sliding PubSub: a slow subscriber drops its oldest events, never blocks the gateway. */
 export const makeWithRelay = Effect.gen(function* () {
-  const pubsub = yield* Effect.acquireRelease(PubSub.sliding<GatewayEvent>(4_096), PubSub.shutdown)
+  const pubsub = yield* Effect.acquireRelease(PubSub.sliding<Replay.Numbered<GatewayEvent>>(4_096), PubSub.shutdown)
+  const replay = Replay.make<GatewayEvent>(replayCapacity)
+  // Tells this process's event ids from a previous one's (a restart numbers from 1 again).
+  const bootId = (yield* Clock.currentTimeMillis).toString(36) + (yield* Random.nextIntBetween(0, 36 ** 4)).toString(36)
   const outbox = Outbox.make<GatewayEvent>(outboxCapacity)
   let keeping = false
   let subscribers = 0
@@ -63,8 +85,10 @@ export const makeWithRelay = Effect.gen(function* () {
   const counted = Effect.acquireRelease(Effect.sync(() => void subscribers++), () => Effect.sync(() => void subscribers--))
   // No step when the event fits (always, with no subscriber): `unsafeOffer`; the sliding
   // `publish` (drops a slow subscriber's oldest event) only when a buffer is full or shut down.
-  const offer = (event: GatewayEvent): Effect.Effect<void> =>
-    pubsub.unsafeOffer(event) ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))
+  const offer = (event: GatewayEvent): Effect.Effect<void> => {
+    const numbered = replay.append(event)
+    return pubsub.unsafeOffer(numbered) ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, numbered))
+  }
   const publishNow = (event: GatewayEvent): Effect.Effect<void> => {
     if (keeping) outbox.push(event)
     return offer(event)
@@ -72,7 +96,8 @@ export const makeWithRelay = Effect.gen(function* () {
   const events = Events.of({
     publish: (event) => Effect.suspend(() => publishNow(event)),
     publishNow,
-    subscribe: Stream.unwrapScoped(Effect.as(counted, Stream.fromPubSub(pubsub)))
+    subscribe: Stream.unwrapScoped(Effect.as(counted, Stream.map(Stream.fromPubSub(pubsub), (n) => n.item))),
+    feed: Feed.make({ bootId, replay, subscribe: Effect.zipRight(counted, PubSub.subscribe(pubsub)) })
   })
   const relay = EventRelay.of({
     keep: (on) =>

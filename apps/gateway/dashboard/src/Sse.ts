@@ -1,30 +1,35 @@
 /**
  * `/v1/events` read with `fetch` (a browser's `EventSource` cannot send the
  * key), as server-sent events: each event's `data` handed on as it comes,
- * reconnecting after the stream ends, fails or goes silent, until the key is refused.
+ * reconnecting after the stream ends, fails or goes silent, until the key is
+ * refused; as `EventSource` does, a reconnect sends the last event id read
+ * (`Last-Event-ID`), so the gateway first sends the events missed meanwhile.
  */
 import { type Connection, describe, failureOf, type GatewayEvent, headersOf } from "./Api.js"
 
 /**
  * A parser of an SSE byte stream's text: feed it the text as it arrives, in
  * any pieces; it calls `onData` with each complete event's data (its `data:`
- * lines joined by newlines; comments and other fields ignored).
+ * lines joined by newlines) and the last event id read so far (`id:`, as
+ * `EventSource` keeps it; undefined before any); comments and other fields ignored.
  */
-export const parser = (onData: (data: string) => void) => {
+export const parser = (onData: (data: string, lastEventId: string | undefined) => void) => {
   let pending = ""
   let data: Array<string> = []
+  let lastEventId: string | undefined
   const line = (text: string) => {
     if (text === "") {
-      if (data.length > 0) onData(data.join("\n"))
+      if (data.length > 0) onData(data.join("\n"), lastEventId)
       data = []
       return
     }
     if (text.startsWith(":")) return
     const colon = text.indexOf(":")
     const field = colon === -1 ? text : text.slice(0, colon)
-    if (field !== "data") return
-    const value = colon === -1 ? "" : text.slice(colon + 1)
-    data.push(value.startsWith(" ") ? value.slice(1) : value)
+    const raw = colon === -1 ? "" : text.slice(colon + 1)
+    const value = raw.startsWith(" ") ? raw.slice(1) : raw
+    if (field === "id" && !value.includes("\0")) lastEventId = value
+    if (field === "data") data.push(value)
   }
   return (text: string) => {
     pending += text
@@ -76,6 +81,8 @@ export const follow = (
   let stopped = false
   let controller: AbortController | undefined
   let retry: unknown
+  // The id of the last event handed on: sent again at each reconnect.
+  let lastEventId: string | undefined
   const connect = async () => {
     const own = new AbortController()
     controller = own
@@ -94,14 +101,16 @@ export const follow = (
       }, silenceMs)
     }
     try {
-      const response = await connection.fetch(connection.base + "/v1/events", { headers: headersOf(connection), signal: controller.signal })
+      const headers = { ...headersOf(connection), ...(lastEventId === undefined ? {} : { "last-event-id": lastEventId }) }
+      const response = await connection.fetch(connection.base + "/v1/events", { headers, signal: controller.signal })
       if (!response.ok || response.body === null) {
         why = response.ok ? "the gateway sent no stream" : describe(await failureOf(response))
         refused = response.status === 401 || response.status === 403
       } else {
         listener.onState(true)
         rearm()
-        const feed = parser((data) => {
+        const feed = parser((data, id) => {
+          if (id !== undefined) lastEventId = id
           try {
             const event = JSON.parse(data) as GatewayEvent
             // A read that ended as `stop` was called hands on nothing more.

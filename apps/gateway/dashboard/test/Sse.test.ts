@@ -104,4 +104,21 @@ describe("the dashboard's event subscription", () => {
     expect(calls).toHaveLength(2)
     subscription.stop()
   })
+
+  it("reconnects with the last event id read (Last-Event-ID), so the gateway sends the events missed meanwhile", async () => {
+    const sent: Array<Record<string, string>> = []
+    const { calls, pending, settle, subscription } = harness([], (init) => {
+      sent.push({ ...(init?.headers as Record<string, string>) })
+      const body = sent.length === 1 ? ": connected\n\nid: b-6\ndata: {\"_tag\":\"ConfigReloaded\"}\n\nid: b-7\ndata: {\"_tag\":\"ConfigReloaded\"}\n\n" : ""
+      return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } })
+    })
+    await settle()
+    // The stream ended: a reconnect is due.
+    pending.filter((p) => p.ms === 5_000).at(-1)!.f()
+    await settle()
+    expect(calls).toHaveLength(2)
+    expect(sent[0]!["last-event-id"]).toBeUndefined()
+    expect(sent[1]!["last-event-id"]).toBe("b-7")
+    subscription.stop()
+  })
 })

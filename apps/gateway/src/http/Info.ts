@@ -5,7 +5,8 @@
 import { HttpServerResponse } from "@effect/platform"
 import { ApiKeys } from "@modelgate/core/ApiKeys"
 import { dims } from "@modelgate/core/CostTracker/Budgets"
-import { Events } from "@modelgate/core/Events"
+import { Events, feedOf } from "@modelgate/core/Events"
+import type { Delivery } from "@modelgate/core/Events/Feed"
 import { HealthChecker } from "@modelgate/core/HealthChecker"
 import { ModelRegistry } from "@modelgate/core/ModelRegistry"
 import { Providers } from "@modelgate/core/Provider"
@@ -13,7 +14,7 @@ import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { ModelNotFound } from "@modelgate/domain/Errors"
 import { ConfigRejected, GatewayEvent, ModelSwitchRecommended } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { Clock, Effect, identity, Option, Schema, Stream } from "effect"
+import { Clock, Effect, Option, Schema, Stream } from "effect"
 import { type ApiError, fromGatewayError } from "./ApiError.js"
 
 /** A JSON response. */
@@ -37,6 +38,19 @@ export const modelOfPath = (url: string): string => {
 }
 
 const always = () => true
+
+/**
+ * The id a `/v1/events` request resumes after: its `Last-Event-ID` header
+ * (what `EventSource` sends when it reconnects), else its `lastEventId` query
+ * parameter (what polyfills send); undefined when neither is given or empty.
+ */
+export const lastEventIdOf = (headers: Readonly<Record<string, string | undefined>>, url: string): string | undefined => {
+  const header = headers["last-event-id"]
+  if (header !== undefined && header !== "") return header
+  const query = url.indexOf("?")
+  const param = query === -1 ? null : new URLSearchParams(url.slice(query + 1)).get("lastEventId")
+  return param === null || param === "" ? undefined : param
+}
 
 /** Who reads `/v1/events`: every event (`"all"`), or a virtual key's team (its agent type; undefined when it names none). */
 export type Reader = "all" | { readonly team: string | undefined }
@@ -173,35 +187,53 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
     return json({ status: ready ? "ready" : "not_ready", keyRequired: keyRequired(), providers: rows, records }, ready ? 200 : 503)
   })
 
+  const feed = feedOf(events)
+
   /**
-   * `GET /v1/events`: every GatewayEvent from now on, as SSE `data:` lines (a
-   * comment first and every 15 s), with `Cache-Control: no-cache` and
-   * `X-Accel-Buffering: no` so that proxies (nginx) pass each event on at
-   * once. `reader` is who reads: `"all"` (the master key, a gateway without
-   * auth) sees every event; a virtual key (`{ team }`: its agent type,
-   * undefined when it names none) only its own team's per-request events, no
-   * other team's budget events, and a `ConfigRejected` naming the file only
-   * (`shownTo`). `admitted` is asked before each event and keep-alive: once
-   * it says no (the key was revoked or re-bound by a reload), the stream ends, sending nothing more.
+   * `GET /v1/events`: every GatewayEvent from now on, each as an SSE message
+   * with an `id:` (`<bootId>-<n>`, increasing) and a `data:` line, after a
+   * `: connected` comment and `retry: 5000` (then a comment every 15 s), with
+   * `Cache-Control: no-cache` and `X-Accel-Buffering: no` so that proxies
+   * (nginx) pass each event on at once. With `lastEventId` (a reconnect's
+   * `Last-Event-ID`), the events kept after it are sent first (`Events.feed`).
+   * Where events may have been missed (an id this process did not give or no
+   * longer keeps, a reader too slow for its buffer), an `event: missed`
+   * message says why (`data: {"reason", "count"}`; the count, which would
+   * tell of other teams' events, only to `"all"`). `reader` is who reads:
+   * `"all"` (the master key, a gateway without auth) sees every event; a
+   * virtual key (`{ team }`: its agent type, undefined when it names none)
+   * only its own team's per-request events, no other team's budget events,
+   * and a `ConfigRejected` naming the file only (`shownTo`). `admitted` is
+   * asked before each event and keep-alive: once it says no (the key was
+   * revoked or re-bound by a reload), the stream ends, sending nothing more.
    */
-  const eventStream = (reader: Reader = "all", admitted: () => boolean = always) => Effect.sync(() =>
-    HttpServerResponse.stream(
+  const eventStream = (reader: Reader = "all", admitted: () => boolean = always, lastEventId?: string) => Effect.sync(() => {
+    const shown = reader === "all" ? Option.some<GatewayEvent> : shownTo(reader.team)
+    const message = (delivery: Delivery): Option.Option<string> => {
+      if (delivery._tag === "Missed") {
+        const count = reader === "all" ? delivery.count : undefined
+        return Option.some(`event: missed\ndata: ${JSON.stringify({ reason: delivery.reason, count })}\n\n`)
+      }
+      const id = delivery.id === undefined ? "" : `id: ${delivery.id}\n`
+      return Option.map(shown(delivery.event), (event) => `${id}data: ${JSON.stringify(encodeEvent(event))}\n\n`)
+    }
+    return HttpServerResponse.stream(
       Stream.merge(
-        events.subscribe.pipe(
+        feed(lastEventId).pipe(
           // Asked before each event too: a revoked key is sent nothing published after its reload.
           Stream.takeWhile(() => admitted()),
-          reader === "all" ? identity : Stream.filterMap(shownTo(reader.team)),
-          Stream.map((event) => encoder.encode(`data: ${JSON.stringify(encodeEvent(event))}\n\n`))
+          Stream.filterMap(message),
+          Stream.map((text) => encoder.encode(text))
         ),
         Stream.concat(
-          Stream.succeed(encoder.encode(": connected\n\n")),
+          Stream.succeed(encoder.encode(": connected\nretry: 5000\n\n")),
           Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.takeWhile(admitted), Stream.as(encoder.encode(": keep-alive\n\n")))
         ),
         { haltStrategy: "either" }
       ).pipe(Stream.interruptWhen(closing)),
       { contentType: "text/event-stream", headers: { "cache-control": "no-cache", "x-accel-buffering": "no" } }
     )
-  )
+  })
 
   return { models, model, liveness, readiness, eventStream } as const
 })

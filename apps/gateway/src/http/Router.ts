@@ -134,7 +134,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
       const key = auth.virtualKeyOf(request.headers)
       const team = key?.agentType
       const reader: Info.Reader = key === undefined ? "all" : { team }
-      return info.eventStream(reader, () => auth.gateway(request.headers) === undefined && auth.virtualKeyOf(request.headers)?.agentType === team)
+      const admitted = () => auth.gateway(request.headers) === undefined && auth.virtualKeyOf(request.headers)?.agentType === team
+      return info.eventStream(reader, admitted, Info.lastEventIdOf(request.headers, request.url))
     })),
     // A team (virtual key) sees its own agent type's metrics only; a key naming no agent type has none to see.
     HttpRouter.get("/v1/metrics", v1((request) => {

@@ -55,14 +55,14 @@ export const chatBody = (extra: Record<string, unknown> = {}) => ({
 })
 
 /**
- * Read the SSE body of `GET path` until `enough` makes something of the
- * `data:` payloads received so far (parsed JSON, oldest first), then close the
- * connection and return it with the response's content type and headers.
+ * Read the SSE body of `GET path` until `enough` makes something of the text
+ * received so far, then close the connection and return it with the
+ * response's content type and headers.
  */
-export const readSse = <A>(
+export const readSseText = <A>(
   path: string,
   headers: Record<string, string>,
-  enough: (data: ReadonlyArray<any>) => A | undefined
+  enough: (text: string) => A | undefined
 ) =>
   Effect.flatMap(baseUrl, (url) =>
     Effect.promise(async (): Promise<{ readonly contentType: string | null; readonly headers: Headers; readonly value: A | undefined }> => {
@@ -73,8 +73,7 @@ export const readSse = <A>(
       try {
         for await (const part of response.body!) {
           text += decoder.decode(part, { stream: true })
-          const data = text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)))
-          const value = enough(data)
+          const value = enough(text)
           if (value !== undefined) return { contentType: response.headers.get("content-type"), headers: response.headers, value }
         }
         return { contentType: response.headers.get("content-type"), headers: response.headers, value: undefined }
@@ -82,3 +81,15 @@ export const readSse = <A>(
         controller.abort()
       }
     }))
+
+/**
+ * Read the SSE body of `GET path` until `enough` makes something of the
+ * `data:` payloads received so far (parsed JSON, oldest first), then close the
+ * connection and return it with the response's content type and headers.
+ */
+export const readSse = <A>(
+  path: string,
+  headers: Record<string, string>,
+  enough: (data: ReadonlyArray<any>) => A | undefined
+) =>
+  readSseText(path, headers, (text) => enough(text.split("\n").filter((l) => l.startsWith("data: ")).map((l) => JSON.parse(l.slice(6)))))
