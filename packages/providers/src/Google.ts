@@ -36,7 +36,7 @@ import { type CallInfo, decodeJson } from "./internal/errors.js"
 import { header } from "./internal/headers.js"
 import { makeProviderHttp, type TextResponse } from "./internal/http.js"
 import { effortValue } from "./internal/reasoning.js"
-import { estimateTokens, promptText } from "./internal/usage.js"
+import { estimatedPromptTokens } from "./internal/usage.js"
 import { parseEventJson, sseRuns } from "./internal/sse.js"
 
 /** The provider id of this adapter. */
@@ -105,7 +105,7 @@ export const make = (
     }
 
     /** Estimated prompt tokens, counted only when Gemini reports no usage. */
-    const promptEstimate = (ctx: CallContext) => () => estimateTokens(promptText(ctx.request))
+    const promptEstimate = (ctx: CallContext) => () => estimatedPromptTokens(ctx.request)
 
     const toResult = (ctx: CallContext, info: CallInfo) => (answer: TextResponse): Effect.Effect<ChatResult, ProviderError> => {
       // The everyday answer is read in plain JS (Google/shape.ts), anything else by the Schema as before.

@@ -10,11 +10,11 @@ import { Either, Schema } from "effect"
 import {
   type CallInfo,
   describeParseError,
+  estimatedPromptTokens,
   estimateTokens,
   excerpt,
   type LineTranslator,
   parseEventJson,
-  promptText,
   type Pull,
   pullNdjson,
   type StreamResponse
@@ -38,7 +38,7 @@ export const createdOf = (createdAt: string | undefined, fallback: number): numb
 
 /** Usage from `prompt_eval_count` / `eval_count`, estimating (and marking) what is missing. */
 export const usageOf = (line: WireChatLine, request: ChatRequest, completionText: string): Usage => {
-  const prompt = line.prompt_eval_count ?? estimateTokens(promptText(request))
+  const prompt = line.prompt_eval_count ?? estimatedPromptTokens(request)
   const completion = line.eval_count ?? estimateTokens(completionText)
   const estimated = line.prompt_eval_count === undefined || line.eval_count === undefined
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(estimated ? { estimated } : {}) }
