@@ -24,6 +24,8 @@ const cost = (i: number) => ({
   promptTokens: 3,
   completionTokens: 3,
   cachedTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
   costPicoUsd: 2_250_000,
   cacheHit: false
 })

@@ -280,10 +280,19 @@ describe("http", () => {
         assert.strictEqual(costs.status, 200, costs.text)
         assert.strictEqual(seen.costs?.groupBy, "model")
         assert.isNumber(seen.costs?.from)
-        assert.deepStrictEqual(costs.json.groups.map((g: { key: string; costUsd: number }) => [g.key, g.costUsd]), [
-          ["gpt-test", 0.0000015],
-          ["claude-test", 0.003]
-        ])
+        assert.deepStrictEqual(
+          costs.json.groups.map((g: { key: string; costUsd: number; cachedTokens: number; cacheWriteTokens: number; reasoningTokens: number }) => [
+            g.key,
+            g.costUsd,
+            g.cachedTokens,
+            g.cacheWriteTokens,
+            g.reasoningTokens
+          ]),
+          [
+            ["gpt-test", 0.0000015, 0, 0, 3],
+            ["claude-test", 0.003, 20, 40, 0]
+          ]
+        )
         assert.strictEqual((yield* request("/admin/costs?by=color", { headers: bearer })).status, 400)
         yield* request("/admin/costs?by=agent", { headers: bearer })
         assert.strictEqual(seen.costs?.groupBy, "agentType")

@@ -28,7 +28,11 @@ export const CostQuery = Schema.Struct({
 })
 export type CostQuery = typeof CostQuery.Type
 
-/** The sums of one group. `key` is null when not grouped or when the record has no value for the field. */
+/**
+ * The sums of one group. `key` is null when not grouped or when the record has
+ * no value for the field. `cachedTokens` (cache reads) and `cacheWriteTokens`
+ * are parts of `promptTokens`, `reasoningTokens` a part of `completionTokens`.
+ */
 export class CostGroup extends Schema.Class<CostGroup>("CostGroup")({
   key: Schema.NullOr(Schema.String),
   costPicoUsd: Schema.BigInt,
@@ -36,7 +40,9 @@ export class CostGroup extends Schema.Class<CostGroup>("CostGroup")({
   cacheHits: Schema.Number,
   promptTokens: Schema.Number,
   completionTokens: Schema.Number,
-  cachedTokens: Schema.Number
+  cachedTokens: Schema.Number,
+  cacheWriteTokens: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  reasoningTokens: Schema.optionalWith(Schema.Number, { default: () => 0 })
 }) {}
 
 /** A budget threshold announced (a stored `BudgetAlertRecord`): which budget, period and limit it was for. */
@@ -131,17 +137,22 @@ export const groupKey = (record: CostRecord, groupBy: CostGroupBy): string | nul
 /** Aggregate cost records in memory, with the same semantics as the SQL store. */
 export const aggregateCosts = (records: Iterable<CostRecord>, query: CostQuery): ReadonlyArray<CostGroup> => {
   const groupBy = query.groupBy ?? "none"
-  const groups = new Map<string | null, { cost: bigint; requests: number; cacheHits: number; prompt: number; completion: number; cached: number }>()
+  const groups = new Map<
+    string | null,
+    { cost: bigint; requests: number; cacheHits: number; prompt: number; completion: number; cached: number; cacheWrites: number; reasoning: number }
+  >()
   for (const record of records) {
     if (!matches(record, query)) continue
     const key = groupKey(record, groupBy)
-    const group = groups.get(key) ?? { cost: 0n, requests: 0, cacheHits: 0, prompt: 0, completion: 0, cached: 0 }
+    const group = groups.get(key) ?? { cost: 0n, requests: 0, cacheHits: 0, prompt: 0, completion: 0, cached: 0, cacheWrites: 0, reasoning: 0 }
     group.cost += BigInt(record.costPicoUsd)
     group.requests += 1
     group.cacheHits += record.cacheHit ? 1 : 0
     group.prompt += record.promptTokens
     group.completion += record.completionTokens
     group.cached += record.cachedTokens
+    group.cacheWrites += record.cacheWriteTokens
+    group.reasoning += record.reasoningTokens
     groups.set(key, group)
   }
   return [...groups.entries()]
@@ -154,7 +165,9 @@ export const aggregateCosts = (records: Iterable<CostRecord>, query: CostQuery):
         cacheHits: g.cacheHits,
         promptTokens: g.prompt,
         completionTokens: g.completion,
-        cachedTokens: g.cached
+        cachedTokens: g.cached,
+        cacheWriteTokens: g.cacheWrites,
+        reasoningTokens: g.reasoning
       })
     )
 }

@@ -26,7 +26,7 @@ const costProps = fc
     optional("apiKeyId", name),
     optional("agentType", name),
     optional("taskType", name),
-    fc.record({ promptTokens: count, completionTokens: count, cachedTokens: count, costPicoUsd: count, cacheHit: fc.boolean() })
+    fc.record({ promptTokens: count, completionTokens: count, cachedTokens: count, cacheWriteTokens: count, reasoningTokens: count, costPicoUsd: count, cacheHit: fc.boolean() })
   )
   .map(([head, key, agent, task, tail]) => ({ ...head, ...key, ...agent, ...task, ...tail }))
 

@@ -7,7 +7,14 @@ import { Schema } from "effect"
 
 const at = { at: Schema.Number }
 
-/** What one answered request cost. Keys appear only as their non-secret id. */
+/**
+ * What one answered request cost. Keys appear only as their non-secret id.
+ * `cachedTokens` (prompt-cache reads) and `cacheWriteTokens` (prompt-cache
+ * writes) are parts of `promptTokens`, `reasoningTokens` (OpenAI's reasoning,
+ * Gemini's thoughts, Anthropic's thinking) a part of `completionTokens`: a
+ * breakdown of what the cost includes, never counted twice. Records made
+ * without them (and rows stored before them) hold 0.
+ */
 export class CostRecord extends Schema.TaggedClass<CostRecord>()("CostRecord", {
   ...at,
   requestId: Schema.String,
@@ -19,6 +26,8 @@ export class CostRecord extends Schema.TaggedClass<CostRecord>()("CostRecord", {
   promptTokens: Schema.NonNegativeInt,
   completionTokens: Schema.NonNegativeInt,
   cachedTokens: Schema.NonNegativeInt,
+  cacheWriteTokens: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
+  reasoningTokens: Schema.optionalWith(Schema.NonNegativeInt, { default: () => 0 }),
   costPicoUsd: Schema.NonNegativeInt,
   cacheHit: Schema.Boolean
 }) {}

@@ -8,6 +8,7 @@ import type { ChatRequest } from "@modelgate/domain/Chat"
 import { ConfigReloaded, type GatewayEvent } from "@modelgate/domain/Events"
 import * as GatewayLive from "@modelgate/node/GatewayLive"
 import type * as FakeAnthropic from "@modelgate/testkit/FakeAnthropic"
+import type * as FakeOpenAi from "@modelgate/testkit/FakeOpenAi"
 import { Fault, type FakeServer } from "@modelgate/testkit/FakeServer"
 import * as FakeStackConfig from "@modelgate/testkit/FakeStackConfig"
 import Database from "better-sqlite3"
@@ -76,6 +77,8 @@ export interface StackOptions {
   readonly openAiApiKeys?: ReadonlyArray<string>
   /** How FakeAnthropic behaves (its limits, its clock). */
   readonly anthropic?: FakeAnthropic.FakeAnthropicOptions
+  /** The usage details FakeOpenAi reports (reasoning, cached prompt tokens, ...). */
+  readonly openAiUsage?: FakeOpenAi.FakeOpenAiOptions["usage"]
 }
 
 /** Start the fakes and write the config; returns them and the gateway layer. */
@@ -87,7 +90,8 @@ export const stack = (options: StackOptions = {}) =>
       models: options.models ?? models(),
       env: options.env,
       openAiApiKeys: options.openAiApiKeys,
-      anthropic: options.anthropic
+      anthropic: options.anthropic,
+      openAiUsage: options.openAiUsage
     })
     const layer = GatewayLive.layerWith({ configDirectory: dir, watch: false }).pipe(
       Layer.provide(Layer.setConfigProvider(configProvider))

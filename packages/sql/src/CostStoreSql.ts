@@ -23,7 +23,9 @@ const Row = Schema.Struct({
   cache_hits: Int,
   prompt_tokens: Int,
   completion_tokens: Int,
-  cached_tokens: Int
+  cached_tokens: Int,
+  cache_write_tokens: Int,
+  reasoning_tokens: Int
 })
 
 /** The grouping key of each `groupBy`, per dialect (days and months in UTC). */
@@ -109,7 +111,9 @@ export const make = Effect.gen(function* () {
                SUM(cache_hit) AS cache_hits,
                SUM(prompt_tokens) AS prompt_tokens,
                SUM(completion_tokens) AS completion_tokens,
-               SUM(cached_tokens) AS cached_tokens
+               SUM(cached_tokens) AS cached_tokens,
+               SUM(cache_write_tokens) AS cache_write_tokens,
+               SUM(reasoning_tokens) AS reasoning_tokens
         FROM cost_records
         WHERE ${sql.and(where)}
         GROUP BY 1
@@ -128,7 +132,9 @@ export const make = Effect.gen(function* () {
           cacheHits: r.cache_hits,
           promptTokens: r.prompt_tokens,
           completionTokens: r.completion_tokens,
-          cachedTokens: r.cached_tokens
+          cachedTokens: r.cached_tokens,
+          cacheWriteTokens: r.cache_write_tokens,
+          reasoningTokens: r.reasoning_tokens
         })
       )
     },

@@ -32,7 +32,9 @@ const CostRow = Schema.Struct({
   cost: Schema.BigInt,
   prompt_tokens: N,
   completion_tokens: N,
-  cached_tokens: N
+  cached_tokens: N,
+  cache_write_tokens: N,
+  reasoning_tokens: N
 })
 /** Health checks or failovers per model, with the provider they name (NULL in rows from before migration 0006 / 0007). */
 const NamedRow = Schema.Struct({ model: Schema.String, provider: Schema.NullOr(Schema.String), ok: N, n: N })
@@ -90,7 +92,8 @@ export const make = Effect.gen(function* () {
     execute: (f) => sql`
       SELECT model, MAX(provider) AS provider, COUNT(*) AS answered, SUM(cache_hit) AS cache_hits,
              CAST(SUM(cost_pico) AS TEXT) AS cost, SUM(prompt_tokens) AS prompt_tokens,
-             SUM(completion_tokens) AS completion_tokens, SUM(cached_tokens) AS cached_tokens
+             SUM(completion_tokens) AS completion_tokens, SUM(cached_tokens) AS cached_tokens,
+             SUM(cache_write_tokens) AS cache_write_tokens, SUM(reasoning_tokens) AS reasoning_tokens
       FROM cost_records WHERE ${scoped(f)} GROUP BY model`
   })
   const failovers = SqlSchema.findAll({
@@ -146,6 +149,8 @@ export const make = Effect.gen(function* () {
         m.promptTokens = r.prompt_tokens
         m.completionTokens = r.completion_tokens
         m.cachedTokens = r.cached_tokens
+        m.cacheWriteTokens = r.cache_write_tokens
+        m.reasoningTokens = r.reasoning_tokens
       }
       for (const r of rows.failovers) {
         const m = at(r.model)

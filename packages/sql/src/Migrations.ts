@@ -18,6 +18,7 @@ import eventLog from "./migrations/0012_event_log.js"
 import cachePurges from "./migrations/0013_cache_purges.js"
 import failoverAgentType from "./migrations/0014_failover_agent_type.js"
 import budgetAlertExactLimit from "./migrations/0015_budget_alert_exact_limit.js"
+import costRecordTokenBreakdown from "./migrations/0016_cost_record_token_breakdown.js"
 
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
@@ -35,5 +36,6 @@ export const loader = Migrator.fromRecord({
   "0012_event_log": eventLog,
   "0013_cache_purges": cachePurges,
   "0014_failover_agent_type": failoverAgentType,
-  "0015_budget_alert_exact_limit": budgetAlertExactLimit
+  "0015_budget_alert_exact_limit": budgetAlertExactLimit,
+  "0016_cost_record_token_breakdown": costRecordTokenBreakdown
 })

@@ -22,6 +22,7 @@ import eventLog from "./migrations/pg/0006_event_log.js"
 import cachePurges from "./migrations/pg/0007_cache_purges.js"
 import failoverAgentType from "./migrations/pg/0008_failover_agent_type.js"
 import budgetAlertExactLimit from "./migrations/pg/0009_budget_alert_exact_limit.js"
+import costRecordTokenBreakdown from "./migrations/pg/0010_cost_record_token_breakdown.js"
 
 export { ReadOnlyDatabase, requireWrites } from "./internal/pgRequireWrites.js"
 
@@ -35,7 +36,8 @@ export const loader = Migrator.fromRecord({
   "0006_event_log": eventLog,
   "0007_cache_purges": cachePurges,
   "0008_failover_agent_type": failoverAgentType,
-  "0009_budget_alert_exact_limit": budgetAlertExactLimit
+  "0009_budget_alert_exact_limit": budgetAlertExactLimit,
+  "0010_cost_record_token_breakdown": costRecordTokenBreakdown
 })
 
 /** How to reach the database. */

@@ -44,7 +44,7 @@ const arbRecord: fc.Arbitrary<GatewayRecord> = fc.oneof(
       })
     ),
   fc
-    .record({ at, model: arbModel, agentType, promptTokens: fc.nat(100_000), completionTokens: fc.nat(10_000), cachedTokens: fc.nat(100), costPicoUsd: fc.integer({ min: 0, max: 2 ** 48 }), cacheHit: fc.boolean() })
+    .record({ at, model: arbModel, agentType, promptTokens: fc.nat(100_000), completionTokens: fc.nat(10_000), cachedTokens: fc.nat(100), cacheWriteTokens: fc.nat(1_000), reasoningTokens: fc.nat(1_000), costPicoUsd: fc.integer({ min: 0, max: 2 ** 48 }), cacheHit: fc.boolean() })
     .map((r) => CostRecord.make({ ...r, requestId: "r", provider: providerOf[r.model] })),
   fc
     .record({ at, from: arbModel, to: arbModel, agentType })

@@ -1,8 +1,9 @@
 /**
  * A database file written by an older version (migrations 0001-0003 only,
  * with cost records and cached responses in it): `Sqlite.layer` applies the
- * newer migrations, keeps the data, and the record worker writes on it; a
- * second open applies nothing.
+ * newer migrations, keeps the data (a cost record of then reads 0 cache
+ * writes and reasoning tokens, its tokens and cost as stored), and the record
+ * worker writes on it; a second open applies nothing.
  */
 import { NodeContext } from "@effect/platform-node"
 import { Migrator, SqlClient } from "@effect/sql"
@@ -37,12 +38,15 @@ describe("migrations on a database of an older version", () => {
         yield* store.writeBatch([cost(1), cost(2)])
         const ids = yield* sql<{ migration_id: number }>`SELECT migration_id FROM effect_sql_migrations ORDER BY migration_id`
         const indexes = yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'cost_records_request'`
-        return { ids: ids.map((r) => Number(r.migration_id)), indexes: indexes.length, costs: yield* count("cost_records") }
+        const old = yield* sql`SELECT prompt_tokens, completion_tokens, cost_pico, cache_write_tokens, reasoning_tokens FROM cost_records WHERE request_id = 'old-1'`
+        return { ids: ids.map((r) => Number(r.migration_id)), indexes: indexes.length, costs: yield* count("cost_records"), old }
       }).pipe(Effect.provide(RecordStoreSql.layer.pipe(Layer.provideMerge(Sqlite.layer(file)))), Effect.scoped)
 
-      assert.deepStrictEqual(yield* opened, { ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], indexes: 0, costs: 3 })
+      const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+      const old = [{ prompt_tokens: 1, completion_tokens: 1, cost_pico: 42, cache_write_tokens: 0, reasoning_tokens: 0 }]
+      assert.deepStrictEqual(yield* opened, { ids, indexes: 0, costs: 3, old })
       // a second open applies nothing and keeps everything
-      assert.deepStrictEqual(yield* opened, { ids: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], indexes: 0, costs: 5 })
+      assert.deepStrictEqual(yield* opened, { ids, indexes: 0, costs: 5, old })
       const again = yield* SqliteMigrator.run({ loader }).pipe(
         Effect.provide(SqliteClient.layer({ filename: file })),
         Effect.provide(NodeContext.layer),

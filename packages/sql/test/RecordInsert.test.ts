@@ -248,7 +248,7 @@ describe("record columns", () => {
     // Values differ between the columns of a row (two performance rows for its three booleans), so a swap shows.
     const rows = [
       new CostRecord(
-        { at: 100, requestId: "r", model: "m", provider: "p", agentType: "a", promptTokens: 2, completionTokens: 3, cachedTokens: 4, costPicoUsd: 5, cacheHit: true },
+        { at: 100, requestId: "r", model: "m", provider: "p", agentType: "a", promptTokens: 2, completionTokens: 3, cachedTokens: 4, cacheWriteTokens: 6, reasoningTokens: 1, costPicoUsd: 5, cacheHit: true },
         true
       ),
       new PerformanceRecord(
@@ -269,7 +269,7 @@ describe("record columns", () => {
       return [table, Object.entries(row)]
     })
     assert.deepStrictEqual(rows, [
-      ["cost_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", api_key_id: null, agent_type: "a", task_type: null, prompt_tokens: 2, completion_tokens: 3, cached_tokens: 4, cost_pico: 5, cache_hit: 1 })],
+      ["cost_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", api_key_id: null, agent_type: "a", task_type: null, prompt_tokens: 2, completion_tokens: 3, cached_tokens: 4, cost_pico: 5, cache_hit: 1, cache_write_tokens: 6, reasoning_tokens: 1 })],
       ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: null, latency_ms: 0.5, ttft_ms: null, success: 0, error_class: "Timeout", output_tokens: 7, streamed: 1, cache_hit: 1, latency_bucket: 0 })],
       ["performance_records", Object.entries({ at: 100, request_id: "r", model: "m", provider: "p", agent_type: "a", latency_ms: 900, ttft_ms: 8, success: 1, error_class: null, output_tokens: 7, streamed: 0, cache_hit: 1, latency_bucket: latencyBucket(900) })],
       ["health_checks", Object.entries({ at: 100, model: "m", ok: 1, latency_ms: 3, error_class: null, source: "probe", provider: "p" })],

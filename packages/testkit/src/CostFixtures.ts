@@ -47,6 +47,8 @@ export const arbCostRecord = (days: number): fc.Arbitrary<CostRecord> =>
       promptTokens: fc.nat(1_000_000),
       completionTokens: fc.nat(1_000_000),
       cachedTokens: fc.nat(1_000),
+      cacheWriteTokens: fc.nat(1_000),
+      reasoningTokens: fc.nat(1_000),
       costPicoUsd: fc.integer({ min: 0, max: 2 ** 50 }),
       cacheHit: fc.boolean()
     })
@@ -75,11 +77,14 @@ export interface ExpectedCost {
   readonly costPicoUsd: bigint
   readonly requests: number
   readonly promptTokens: number
+  readonly cacheWriteTokens: number
+  readonly reasoningTokens: number
 }
 
 /**
  * Independent oracle: per group key (`noKey` for null), the sum of cost, the
- * number of records and the sum of prompt tokens of the records `query` selects.
+ * number of records and the sums of prompt tokens, cache writes and reasoning
+ * tokens of the records `query` selects.
  * Written without the store's helpers, so that it cannot share their mistakes.
  */
 export const expectedCosts = (records: ReadonlyArray<CostRecord>, query: CostQuery): Map<string, ExpectedCost> => {
@@ -94,11 +99,13 @@ export const expectedCosts = (records: ReadonlyArray<CostRecord>, query: CostQue
     const iso = new Date(r.at).toISOString()
     const g = query.groupBy ?? "none"
     const key = g === "none" ? noKey : g === "day" ? iso.slice(0, 10) : g === "month" ? iso.slice(0, 7) : String(r[g] ?? noKey)
-    const sum = sums.get(key) ?? { costPicoUsd: 0n, requests: 0, promptTokens: 0 }
+    const sum = sums.get(key) ?? { costPicoUsd: 0n, requests: 0, promptTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
     sums.set(key, {
       costPicoUsd: sum.costPicoUsd + BigInt(r.costPicoUsd),
       requests: sum.requests + 1,
-      promptTokens: sum.promptTokens + r.promptTokens
+      promptTokens: sum.promptTokens + r.promptTokens,
+      cacheWriteTokens: sum.cacheWriteTokens + r.cacheWriteTokens,
+      reasoningTokens: sum.reasoningTokens + r.reasoningTokens
     })
   }
   return sums
@@ -107,5 +114,8 @@ export const expectedCosts = (records: ReadonlyArray<CostRecord>, query: CostQue
 /** A store's answer in the oracle's shape, to compare with `expectedCosts`. */
 export const actualCosts = (groups: ReadonlyArray<CostGroup>): Map<string, ExpectedCost> =>
   new Map(
-    groups.map((g) => [g.key ?? noKey, { costPicoUsd: g.costPicoUsd, requests: g.requests, promptTokens: g.promptTokens }])
+    groups.map((g) => [
+      g.key ?? noKey,
+      { costPicoUsd: g.costPicoUsd, requests: g.requests, promptTokens: g.promptTokens, cacheWriteTokens: g.cacheWriteTokens, reasoningTokens: g.reasoningTokens }
+    ])
   )

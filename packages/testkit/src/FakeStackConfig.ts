@@ -49,6 +49,8 @@ export interface FakeStackOptions {
   readonly openAiApiKeys?: ReadonlyArray<string> | undefined
   /** How FakeAnthropic behaves (its limits, its clock); default its own defaults. */
   readonly anthropic?: FakeAnthropic.FakeAnthropicOptions | undefined
+  /** The usage details FakeOpenAi reports (its `usage` option); default none. */
+  readonly openAiUsage?: FakeOpenAi.FakeOpenAiOptions["usage"] | undefined
 }
 
 /** The running fakes and the configuration written for them. */
@@ -67,7 +69,7 @@ export interface FakeStackConfig {
 export const make = (options: FakeStackOptions): Effect.Effect<FakeStackConfig, never, Scope.Scope> =>
   Effect.gen(function* () {
     const openAiKeys = options.openAiApiKeys ?? [openAiApiKey]
-    const openai = yield* FakeOpenAi.make({ apiKeys: openAiKeys })
+    const openai = yield* FakeOpenAi.make({ apiKeys: openAiKeys, ...(options.openAiUsage !== undefined ? { usage: options.openAiUsage } : {}) })
     const anthropic = yield* FakeAnthropic.make(options.anthropic)
     const dir = yield* Effect.acquireRelease(
       Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), options.prefix ?? "modelgate-fakes-"))),

@@ -212,8 +212,18 @@ export const make = (source: AppSource, make: MakeOptions = {}) => {
           makeCostsLayer(options)
         )
         if (groups.length === 0) return yield* Console.log(`no records since ${new Date(from).toISOString()}`)
-        const rows = groups.map((g) => [g.key ?? "(none)", String(g.requests), String(g.cacheHits), String(g.promptTokens + g.completionTokens), usd(g.costPicoUsd)])
-        const header = [args.by.toUpperCase(), "REQUESTS", "CACHE HITS", "TOKENS", "COST"]
+        const rows = groups.map((g) => [
+          g.key ?? "(none)",
+          String(g.requests),
+          String(g.cacheHits),
+          String(g.promptTokens + g.completionTokens),
+          String(g.cachedTokens),
+          String(g.cacheWriteTokens),
+          String(g.reasoningTokens),
+          usd(g.costPicoUsd)
+        ])
+        // CACHE READS and CACHE WRITES are parts of TOKENS (of the prompt), REASONING too (of the completion).
+        const header = [args.by.toUpperCase(), "REQUESTS", "CACHE HITS", "TOKENS", "CACHE READS", "CACHE WRITES", "REASONING", "COST"]
         yield* table(header, rows)
         const total = groups.reduce((sum, g) => sum + g.costPicoUsd, 0n)
         yield* Console.log(`total since ${new Date(from).toISOString()}: ${usd(total)}`)

@@ -209,7 +209,9 @@ export const make = Effect.gen(function* () {
           cacheHits: g.cacheHits,
           promptTokens: g.promptTokens,
           completionTokens: g.completionTokens,
-          cachedTokens: g.cachedTokens
+          cachedTokens: g.cachedTokens,
+          cacheWriteTokens: g.cacheWriteTokens,
+          reasoningTokens: g.reasoningTokens
         }))
       })
     })

@@ -194,8 +194,8 @@ export const costLayer = Layer.succeed(
       Effect.sync(() => {
         seen.costs = query
         return [
-          CostGroup.make({ key: "gpt-test", costPicoUsd: 1_500_000n, requests: 2, cacheHits: 1, promptTokens: 10, completionTokens: 4, cachedTokens: 0 }),
-          CostGroup.make({ key: "claude-test", costPicoUsd: 3_000_000_000n, requests: 1, cacheHits: 0, promptTokens: 100, completionTokens: 50, cachedTokens: 0 })
+          CostGroup.make({ key: "gpt-test", costPicoUsd: 1_500_000n, requests: 2, cacheHits: 1, promptTokens: 10, completionTokens: 4, cachedTokens: 0, reasoningTokens: 3 }),
+          CostGroup.make({ key: "claude-test", costPicoUsd: 3_000_000_000n, requests: 1, cacheHits: 0, promptTokens: 100, completionTokens: 50, cachedTokens: 20, cacheWriteTokens: 40 })
         ]
       }),
     budgetStatus: Effect.succeed([
@@ -217,6 +217,8 @@ const summary = (requests: number): MetricsSummary => ({
   promptTokens: 10,
   completionTokens: 4,
   cachedTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
   totalTokens: 14,
   latencyMs: { p50: 100, p95: 200, p99: 250, mean: 120, max: 260 },
   failovers: 0,

@@ -62,8 +62,9 @@ export interface Held {
  * `_tag`. Even with validation off a Schema class's constructor copies the
  * props twice and scans the class's fields for defaults (~1.5 us a record in
  * a CPU profile: the costliest step of a request's accounting). For record
- * and event classes whose only default is `_tag` (the request's records and
- * its ModelSelected event); test/AccountingRecords.test.ts holds it to the
+ * and event classes given every field (their defaults, beyond `_tag`, are
+ * for callers that leave a field out: the request's records and its
+ * ModelSelected event); test/AccountingRecords.test.ts holds it to the
  * constructor (equal, same keys in the same order, same prototype).
  */
 export const uncheckedRecord = <A extends { readonly _tag: string }>(
@@ -76,11 +77,17 @@ export const uncheckedRecord = <A extends { readonly _tag: string }>(
   return record
 }
 
-/** Tokens of a usage object, in the record's terms. */
+/**
+ * Tokens of a usage object, in the record's terms: the prompt and completion,
+ * and their breakdown (cache reads and writes among the prompt, reasoning
+ * among the completion; 0 when the provider gave none).
+ */
 export const usageTokens = (usage: Usage) => ({
   promptTokens: usage.prompt_tokens,
   completionTokens: usage.completion_tokens,
-  cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0
+  cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  cacheWriteTokens: usage.prompt_tokens_details?.cache_creation_tokens ?? 0,
+  reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0
 })
 
 /**
@@ -227,9 +234,7 @@ const charge = (s: AccountingServices, held: Held, usage: Usage, outcome: Outcom
     apiKeyId: held.key === undefined ? undefined : s.sharedKeyIds?.get(held.key.id) ?? held.key.id,
     agentType: outcome.requirements.agentType,
     taskType: outcome.requirements.taskType,
-    promptTokens: tokens.promptTokens,
-    completionTokens: tokens.completionTokens,
-    cachedTokens: tokens.cachedTokens,
+    ...usageTokens(usage),
     costPicoUsd: cost,
     cacheHit: false
   })

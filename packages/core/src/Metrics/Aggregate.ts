@@ -35,6 +35,8 @@ export interface ModelAggregate {
   promptTokens: number
   completionTokens: number
   cachedTokens: number
+  cacheWriteTokens: number
+  reasoningTokens: number
   failovers: number
   healthOk: number
   healthTotal: number
@@ -64,6 +66,8 @@ export const emptyModel = (model: string, provider = ""): ModelAggregate => ({
   promptTokens: 0,
   completionTokens: 0,
   cachedTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
   failovers: 0,
   healthOk: 0,
   healthTotal: 0
@@ -152,6 +156,8 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord, providers
       m.promptTokens += record.promptTokens
       m.completionTokens += record.completionTokens
       m.cachedTokens += record.cachedTokens
+      m.cacheWriteTokens += record.cacheWriteTokens
+      m.reasoningTokens += record.reasoningTokens
       return
     }
     case "FailoverRecord":
@@ -192,6 +198,8 @@ export const mergeModel = (into: ModelAggregate, from: ModelAggregate): void => 
   into.promptTokens += from.promptTokens
   into.completionTokens += from.completionTokens
   into.cachedTokens += from.cachedTokens
+  into.cacheWriteTokens += from.cacheWriteTokens
+  into.reasoningTokens += from.reasoningTokens
   into.failovers += from.failovers
   into.healthOk += from.healthOk
   into.healthTotal += from.healthTotal
@@ -263,6 +271,8 @@ export const summary = (m: ModelAggregate): MetricsSummary => {
     promptTokens: m.promptTokens,
     completionTokens: m.completionTokens,
     cachedTokens: m.cachedTokens,
+    cacheWriteTokens: m.cacheWriteTokens,
+    reasoningTokens: m.reasoningTokens,
     totalTokens: tokens,
     latencyMs: {
       p50: percentile(m, 0.5),

@@ -31,6 +31,8 @@ export type LatencySummary = typeof LatencySummary.Type
  *
  * - `requests`: provider calls and cache hits (performance records); `errors` the failed ones.
  * - `answered`: requests that produced an answer and a cost record; `cacheHits` among them.
+ * - `cachedTokens` (prompt-cache reads) and `cacheWriteTokens` are parts of `promptTokens`,
+ *   `reasoningTokens` a part of `completionTokens` (a breakdown; `totalTokens` counts each token once).
  * - `availability`: the share of successful health checks, or the success rate when the model had no checks.
  * - derived: `errorRate` = errors / requests, `costPer1kTokensUsd` = cost / (prompt + completion tokens) x 1000,
  *   `costPerSuccessUsd` = cost / answered, `tokensPerSecond` = output tokens / generation time of provider answers.
@@ -48,6 +50,8 @@ export const MetricsSummary = Schema.Struct({
   promptTokens: Schema.Number,
   completionTokens: Schema.Number,
   cachedTokens: Schema.Number,
+  cacheWriteTokens: Schema.Number,
+  reasoningTokens: Schema.Number,
   totalTokens: Schema.Number,
   latencyMs: LatencySummary,
   failovers: Schema.Number,

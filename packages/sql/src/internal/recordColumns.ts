@@ -39,16 +39,16 @@ const layouts: { readonly [K in GatewayRecord["_tag"]]: Layout<Extract<GatewayRe
     table: "cost_records",
     columns: [
       "at", "request_id", "model", "provider", "api_key_id", "agent_type", "task_type", "prompt_tokens",
-      "completion_tokens", "cached_tokens", "cost_pico", "cache_hit"
+      "completion_tokens", "cached_tokens", "cost_pico", "cache_hit", "cache_write_tokens", "reasoning_tokens"
     ],
     stamped: [
       "at", "request_id", "model", "provider", "api_key_id", "agent_type", "task_type", "prompt_tokens",
-      "completion_tokens", "cached_tokens", "cost_pico", "cache_hit", "instance"
+      "completion_tokens", "cached_tokens", "cost_pico", "cache_hit", "cache_write_tokens", "reasoning_tokens", "instance"
     ],
     push: (r: CostRecord, values) =>
       void values.push(
         r.at, r.requestId, r.model, r.provider, opt(r.apiKeyId), opt(r.agentType), opt(r.taskType), r.promptTokens,
-        r.completionTokens, r.cachedTokens, r.costPicoUsd, bool(r.cacheHit)
+        r.completionTokens, r.cachedTokens, r.costPicoUsd, bool(r.cacheHit), r.cacheWriteTokens, r.reasoningTokens
       )
   },
   PerformanceRecord: {
