@@ -89,12 +89,14 @@ export const render = (
   for (const m of models) if (m.answered > 0) w.sample("modelgate_cache_hits_total", id(m), m.cacheHits)
   w.family("modelgate_cost_usd_total", "counter", "Money spent, in USD.")
   for (const m of models) if (m.answered > 0) w.sample("modelgate_cost_usd_total", id(m), toUsd(m.costPicoUsd))
-  w.family("modelgate_tokens_total", "counter", "Tokens billed, by kind (cached is a subset of prompt).")
+  w.family("modelgate_tokens_total", "counter", "Tokens billed, by kind (cached: prompt-cache reads, cache_write: writes, both a subset of prompt; reasoning a subset of completion).")
   for (const m of models) {
     if (m.answered === 0) continue
     w.sample("modelgate_tokens_total", { ...id(m), kind: "prompt" }, m.promptTokens)
     w.sample("modelgate_tokens_total", { ...id(m), kind: "completion" }, m.completionTokens)
     w.sample("modelgate_tokens_total", { ...id(m), kind: "cached" }, m.cachedTokens)
+    w.sample("modelgate_tokens_total", { ...id(m), kind: "cache_write" }, m.cacheWriteTokens)
+    w.sample("modelgate_tokens_total", { ...id(m), kind: "reasoning" }, m.reasoningTokens)
   }
   w.family("modelgate_request_duration_seconds", "histogram", "Latency of provider calls and cache hits.")
   for (const m of models) {
