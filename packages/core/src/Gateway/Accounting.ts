@@ -201,6 +201,14 @@ export interface Outcome {
    * error's `usage`.
    */
   readonly billed?: Usage | undefined
+  /**
+   * The call moves to another key of its provider (its key refused it with a
+   * short retry hint, `Attempt.elsewhere`): `failed` settles and releases it
+   * but writes no performance record, as for a refusal the adapter waits out
+   * on the key; the model's figures get the call on the other key.
+   * `failedRecord` writes it should no key take the call after all.
+   */
+  readonly movedOn?: boolean | undefined
 }
 
 /** The performance record of one call (or cache hit) of `model`. */
@@ -382,20 +390,33 @@ export const failed = (
     const charged = billed === undefined ? undefined : charge(s, held, billed, outcome)
     if (charged !== undefined) yield* commitCost(s, config, outcome.now, held.budget, charged.record)
     else yield* s.costs.release(held.budget)
-    yield* recordPerformance(
-      s,
-      config,
-      outcome.now,
-      performanceRecord(held.model, held.startedAt, outcome, {
-        success: false,
-        // A call never sent (its model taken out while it waited for a permit) is out of the model's figures.
-        errorClass: error.notSent === true ? notSent : error._tag,
-        outputTokens: billed?.completion_tokens ?? 0,
-        cacheHit: false
-      })
-    )
+    if (outcome.movedOn !== true) yield* failedRecord(s, held, error, outcome)
     return charged?.cost ?? (0 as PicoUsd)
   })
+
+/**
+ * The performance record of a call that `failed` (written there, unless the
+ * call moved to another key: `Outcome.movedOn`). Offered when called, as
+ * `recordAt` is: suspend it to write it later.
+ */
+export const failedRecord = (
+  s: AccountingServices,
+  held: Held,
+  error: { readonly _tag: string; readonly usage?: Usage | undefined; readonly notSent?: boolean | undefined },
+  outcome: Outcome
+): Effect.Effect<void> =>
+  recordPerformance(
+    s,
+    held.config,
+    outcome.now,
+    performanceRecord(held.model, held.startedAt, outcome, {
+      success: false,
+      // A call never sent (its model taken out while it waited for a permit) is out of the model's figures.
+      errorClass: error.notSent === true ? notSent : error._tag,
+      outputTokens: (error.usage ?? outcome.billed)?.completion_tokens ?? 0,
+      cacheHit: false
+    })
+  )
 
 /**
  * A stream that broke after it delivered output: the provider generated (and

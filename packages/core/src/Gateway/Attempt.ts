@@ -280,16 +280,17 @@ const attemptOn = <A, B>(
         )
       /**
        * The call refused on `refusedId` (its 429) runs on another key with room (`Attempt.elsewhere`),
-       * or, should none admit it now, fails with its 429 (`cause`) as it would have.
+       * or, should none admit it now, fails with its 429 (`cause`) as it would have, recorded then
+       * (`notMoved`: the refused call's performance record, left out while it was to move).
        */
-      const onAnotherKey = (refusedId: string, cause: Cause.Cause<ProviderError>): Effect.Effect<B, AttemptError> =>
+      const onAnotherKey = (refusedId: string, cause: Cause.Cause<ProviderError>, notMoved: Effect.Effect<void>): Effect.Effect<B, AttemptError> =>
         Effect.flatMap(
           Effect.catchAll(
             Effect.flatMap(KeyRotation.keysInTurn(s.keys, model.provider), (keys): Effect.Effect<Accounting.Held, AttemptError> => {
               const others = keys.filter((k) => k.id !== refusedId)
               return others.length === 0 ? Effect.failCause(cause) : KeyRotation.holdOnFirst(others, holdOn)
             }),
-            () => Effect.failCause(cause)
+            () => Effect.zipRight(notMoved, Effect.failCause(cause))
           ),
           run
         )
@@ -327,24 +328,30 @@ const attemptOn = <A, B>(
             }),
           closing: begun.closing
         }
+        const outcomeNow = (movedOn: boolean): Accounting.Outcome => ({
+          requestId,
+          requirements,
+          now: clock.unsafeCurrentTimeMillis(),
+          streamed,
+          answered: attempt.opened,
+          billed: attempt.billedSoFar?.(),
+          movedOn
+        })
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
-          Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), {
-            requestId,
-            requirements,
-            now: clock.unsafeCurrentTimeMillis(),
-            streamed,
-            answered: attempt.opened,
-            billed: attempt.billedSoFar?.()
-          })
-        const onFailure = (cause: Cause.Cause<ProviderError>) =>
-          Effect.flatMap(failedWith(cause), (cost) => {
+          Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), outcomeNow(false))
+        const onFailure = (cause: Cause.Cause<ProviderError>) => {
+          // Its key's 429 while another key has room (`elsewhere`): the call moves, its record written only if it stays.
+          const failure = attempt.elsewhere === true && held.key !== undefined ? Cause.failureOption(cause) : Option.none()
+          const moving = Option.isSome(failure) && failure.value._tag === "RateLimited" ? failure.value : undefined
+          const outcome = outcomeNow(moving !== undefined)
+          return Effect.flatMap(Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), outcome), (cost) => {
             tally.charged += cost
             tally.closedOut = closedOut(cause)
-            const failure = attempt.elsewhere === true && held.key !== undefined ? Cause.failureOption(cause) : Option.none()
-            return Option.isSome(failure) && failure.value._tag === "RateLimited"
-              ? onAnotherKey(held.key!.id, cause)
-              : Effect.failCause(cause)
+            return moving === undefined
+              ? Effect.failCause(cause)
+              : onAnotherKey(held.key!.id, cause, Effect.suspend(() => Accounting.failedRecord(accounting, held, moving, outcome)))
           })
+        }
         const onSuccess = (value: A) => after(attempt, value)
         attempts++
         const called = begun.traced ? AttemptSpan.around(use(attempt), model, held.key?.id, attempts, s.keys.sharedIds) : use(attempt)
