@@ -29,7 +29,8 @@ describe("cli", () => {
       assert.isTrue(Exit.isSuccess(exit))
       assert.strictEqual(seen.costs?.groupBy, "provider")
       assert.isNumber(seen.costs?.from)
-      assert.match(out, /gpt-test\s+2\s+1\s+14\s+\$0\.0000015\n/)
+      // TOKENS, then its CACHE READS, CACHE WRITES and REASONING (parts of it), then COST.
+      assert.match(out, /gpt-test\s+2\s+1\s+14\s+0\s+0\s+3\s+\$0\.0000015\n/)
       assert.include(out, "total since")
       const bad = yield* run("costs", "--since", "last tuesday")
       assert.isTrue(Exit.isFailure(bad.exit))
