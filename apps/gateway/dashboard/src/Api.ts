@@ -132,6 +132,10 @@ export interface CostReport {
     readonly cacheHits: number
     readonly promptTokens: number
     readonly completionTokens: number
+    /** Parts of `promptTokens` (prompt-cache reads and writes) and of `completionTokens` (reasoning); absent from an older gateway. */
+    readonly cachedTokens?: number
+    readonly cacheWriteTokens?: number
+    readonly reasoningTokens?: number
   }>
 }
 

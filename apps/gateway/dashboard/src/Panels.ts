@@ -73,21 +73,24 @@ export const models = (document: Document, metrics: MetricsSnapshot | undefined,
   return table(document, ["Model", "Provider", "Health", "#Requests", "#Error rate", "#p50", "#p95", "#Failovers", "#Cost", "Last check"], rows)
 }
 
-/** `/admin/costs`: a row per group, then the total. */
+/** `/admin/costs`: a row per group (prompt tokens then their cache reads and writes, completion tokens then their reasoning), then the total. */
 export const costs = (document: Document, report: CostReport): HTMLElement => {
   const rows = report.groups.map((g): ReadonlyArray<Cell | string> => [
     g.key === "" ? "(none)" : g.key,
     num(Format.count(g.requests)),
     num(Format.count(g.cacheHits)),
     num(Format.count(g.promptTokens)),
+    num(Format.count(g.cachedTokens ?? 0)),
+    num(Format.count(g.cacheWriteTokens ?? 0)),
     num(Format.count(g.completionTokens)),
+    num(Format.count(g.reasoningTokens ?? 0)),
     num(Format.usd(g.costUsd))
   ])
   return el(
     document,
     "div",
     undefined,
-    table(document, [report.by, "#Requests", "#Cache hits", "#Prompt tokens", "#Completion tokens", "#Cost"], rows),
+    table(document, [report.by, "#Requests", "#Cache hits", "#Prompt tokens", "#Cache reads", "#Cache writes", "#Completion tokens", "#Reasoning", "#Cost"], rows),
     el(document, "p", undefined, `Total: ${Format.usd(report.totalUsd)}`)
   )
 }

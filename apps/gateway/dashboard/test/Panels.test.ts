@@ -36,6 +36,27 @@ describe("the dashboard's panels", () => {
   })
 })
 
+describe("the dashboard's costs", () => {
+  it("show each group's prompt tokens with their cache reads and writes, and its completion tokens with their reasoning", () => {
+    const panel = Panels.costs(document, {
+      by: "model",
+      totalUsd: 0.0123,
+      groups: [
+        { key: "claude-sonnet-4", costUsd: 0.01, requests: 3, cacheHits: 1, promptTokens: 12000, completionTokens: 900, cachedTokens: 8000, cacheWriteTokens: 2500, reasoningTokens: 0 },
+        // An older gateway without the breakdown: its parts read 0.
+        { key: "", costUsd: 0.0023, requests: 1, cacheHits: 0, promptTokens: 40, completionTokens: 2000 }
+      ]
+    })
+    const head = [...panel.querySelectorAll("th")].map((th) => th.textContent)
+    expect(head).toEqual(["model", "Requests", "Cache hits", "Prompt tokens", "Cache reads", "Cache writes", "Completion tokens", "Reasoning", "Cost"])
+    const rows = [...panel.querySelectorAll("tbody tr")].map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
+    expect(rows).toEqual([
+      ["claude-sonnet-4", "3", "1", "12,000", "8,000", "2,500", "900", "0", "$0.01"],
+      ["(none)", "1", "0", "40", "0", "0", "2,000", "0", "$0.002300"]
+    ])
+  })
+})
+
 describe("the dashboard's traffic line", () => {
   it("counts one request, error, hit or failover in the singular", () => {
     const figures = {
