@@ -20,6 +20,13 @@ import failoverAgentType from "./migrations/0014_failover_agent_type.js"
 import budgetAlertExactLimit from "./migrations/0015_budget_alert_exact_limit.js"
 import costRecordTokenBreakdown from "./migrations/0016_cost_record_token_breakdown.js"
 
+/**
+ * The failures of `Sqlite.migrations` and `Postgres.migrations` beside the
+ * migrator's own: a database behind after migrating, one newer than this
+ * build, one behind on a connection that takes no writes.
+ */
+export { MigrationsNeedWrites, MigrationsPending, SchemaNewerThanBuild } from "./internal/migrateFully.js"
+
 /** Every migration, by `<id>_<name>`. Add new ones with the next id; never edit a shipped one. */
 export const loader = Migrator.fromRecord({
   "0001_models": models,
