@@ -14,7 +14,7 @@ import { RecordWriter } from "@modelgate/core/RecordWriter"
 import { ModelNotFound } from "@modelgate/domain/Errors"
 import { ConfigRejected, GatewayEvent, ModelSwitchRecommended } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
-import { Clock, Effect, Option, Schema, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Schema, Stream } from "effect"
 import { type ApiError, fromGatewayError } from "./ApiError.js"
 
 /** A JSON response. */
@@ -94,11 +94,21 @@ const shownTo = (team: string | undefined) => {
 }
 
 /**
+ * The keep-alive interval of `/v1/events` for `server.sseKeepAliveMs`: the
+ * setting when shorter than 15 s (a proxy cutting idle connections sooner),
+ * else 15 s, also when the setting turns chat keep-alives off (0): the
+ * dashboard takes 45 s without a byte as a gateway gone.
+ */
+export const eventsKeepAliveMs = (sseKeepAliveMs: number): number =>
+  sseKeepAliveMs > 0 ? Math.min(sseKeepAliveMs, 15_000) : 15_000
+
+/**
  * Handlers of the read-only endpoints; event streams end when `closing`
  * completes. `keyRequired` tells whether `/v1/*` needs a key now (`/ready`
- * says so; default: it does).
+ * says so; default: it does); `keepAliveMs` is the event streams' keep-alive
+ * interval.
  */
-export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = () => true) => Effect.gen(function* () {
+export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = () => true, keepAliveMs = 15_000) => Effect.gen(function* () {
   const registry = yield* ModelRegistry
   const health = yield* HealthChecker
   const keys = yield* ApiKeys
@@ -192,7 +202,8 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
   /**
    * `GET /v1/events`: every GatewayEvent from now on, each as an SSE message
    * with an `id:` (`<bootId>-<n>`, increasing) and a `data:` line, after a
-   * `: connected` comment and `retry: 5000` (then a comment every 15 s), with
+   * `: connected` comment and `retry: 5000` (then a comment every
+   * `keepAliveMs`, 15 s by default: `eventsKeepAliveMs`), with
    * `Cache-Control: no-cache` and `X-Accel-Buffering: no` so that proxies
    * (nginx) pass each event on at once. With `lastEventId` (a reconnect's
    * `Last-Event-ID`), the events kept after it are sent first (`Events.feed`).
@@ -227,7 +238,7 @@ export const make = (closing: Effect.Effect<void>, keyRequired: () => boolean = 
         ),
         Stream.concat(
           Stream.succeed(encoder.encode(": connected\nretry: 5000\n\n")),
-          Stream.tick("15 seconds").pipe(Stream.drop(1), Stream.takeWhile(admitted), Stream.as(encoder.encode(": keep-alive\n\n")))
+          Stream.tick(Duration.millis(keepAliveMs)).pipe(Stream.drop(1), Stream.takeWhile(admitted), Stream.as(encoder.encode(": keep-alive\n\n")))
         ),
         { haltStrategy: "either" }
       ).pipe(Stream.interruptWhen(closing)),

@@ -112,7 +112,11 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const ids = yield* RequestId.make
   const chat = yield* Chat.make(ids, auth.virtualKeyOf, options.closing)
   // A request without a key is let in only while the gateway runs without auth (no master key, no virtual keys).
-  const info = yield* Info.make(options.closing ?? Effect.never, () => auth.gateway(Headers.empty) !== undefined)
+  const info = yield* Info.make(
+    options.closing ?? Effect.never,
+    () => auth.gateway(Headers.empty) !== undefined,
+    Info.eventsKeepAliveMs(settings.sseKeepAliveMs)
+  )
   const admin = yield* Admin.make
   const select = yield* AdminSelect.make({ named: (name) => auth.virtualKeys().find((k) => k.name === name), throttled: auth.throttledNow })
   const metrics = yield* MetricsApi.make
