@@ -14,6 +14,7 @@ import { classifyAnthropic, parseRateLimit, requestIdOf } from "./Anthropic/Erro
 import {
   fileMediaTypes,
   imageMediaTypes,
+  maxImageBase64,
   maxTokensOf,
   toAnthropicRequest,
   tooManyBreakpoints,
@@ -32,6 +33,7 @@ import {
   extraOpenAiParameters,
   fileByReference,
   fileTypeOutside,
+  imageOver,
   imageTypeOutside,
   logitBias,
   manyChoices,
@@ -147,6 +149,7 @@ export const make = (
       audioInput,
       fileByReference,
       imageTypeOutside(imageMediaTypes),
+      imageOver(maxImageBase64),
       fileTypeOutside(fileMediaTypes),
       toolArgumentsNotObject
     ) } satisfies Provider

@@ -48,12 +48,19 @@ describe("a 400 that is the model's limit, not the request's fault", () => {
     assert.isTrue(malformed._tag === "BadRequest" && malformed.modelRefused !== true, malformed.message)
   })
 
-  it("Anthropic: prefill or sampling the model refuses, a request over the API's size", () => {
+  it("Anthropic: prefill or sampling the model refuses, a request, image, PDF or JSON schema over the API's limits", () => {
     for (
       const [status, body] of [
         [400, anthropic("invalid_request_error", "This model does not support assistant message prefill. The conversation must end with a user message.")],
         [400, anthropic("invalid_request_error", "`temperature` and `top_p` cannot both be specified for this model. Please use only one.")],
-        [413, anthropic("request_too_large", "Request exceeds the maximum allowed number of bytes.")]
+        [413, anthropic("request_too_large", "Request exceeds the maximum allowed number of bytes.")],
+        // An image or PDF over the Messages API's own limits, which OpenAI and Gemini take.
+        [400, anthropic("invalid_request_error", "messages.0.content.1.image.source.base64: image exceeds 5 MB maximum: 6275800 bytes > 5242880 bytes")],
+        [400, anthropic("invalid_request_error", "messages.0.content.1.image.source.base64.data: At least one of the image dimensions exceed max allowed size: 8000 pixels")],
+        [400, anthropic("invalid_request_error", "messages.0.content.0.pdf.source.base64.data: A maximum of 100 PDF pages may be provided.")],
+        // A response_format schema structured outputs cannot compile (recursive, too large), which OpenAI and Gemini take.
+        [400, anthropic("invalid_request_error", "output_config.format.schema: Too many recursive definitions in schema")],
+        [400, anthropic("invalid_request_error", "Schema is too complex for compilation. Simplify the schema or reduce the number of strict tools.")]
       ] as const
     ) {
       const error = classifyAnthropic(errorContextOf("anthropic", info, status, body))
@@ -63,12 +70,14 @@ describe("a 400 that is the model's limit, not the request's fault", () => {
     assert.isTrue(malformed._tag === "BadRequest" && malformed.modelRefused !== true, malformed.message)
   })
 
-  it("Gemini: a feature not enabled for the model, thinking it cannot turn off", () => {
+  it("Gemini: a feature not enabled for the model, thinking it cannot turn off, a schema over its limit", () => {
     for (
       const body of [
         google("Developer instruction is not enabled for models/gemma-3-27b-it"),
         google("Function calling is not enabled for models/gemma-3-27b-it"),
-        google("Budget 0 is invalid. This model only works in thinking mode.")
+        google("Budget 0 is invalid. This model only works in thinking mode."),
+        // A response_format or tool schema over Gemini's constrained-decoding limit, which OpenAI and Anthropic take.
+        google("The specified schema produces a constraint that has too many states for serving. Typical causes of this error are schemas with lots of text (for example, very long property or enum names), schemas with long array length limits (especially when nested), or schemas using complex value matchers (for example, integers or numbers with minimum/maximum bounds or strings with complex formats like date-time)")
       ]
     ) {
       const error = classifyGoogle(errorContextOf("google", info, 400, body))

@@ -9,7 +9,7 @@
  * model's registry entry does not map to a value its provider takes (all; an
  * OpenAI reasoning model without a mapping takes the effort as asked),
  * content a provider cannot take (images by URL, image types for Anthropic
- * and Gemini, audio, files), history tool-call arguments that are not a JSON
+ * and Gemini, an image over Anthropic's 5 MB, audio, files), history tool-call arguments that are not a JSON
  * object (all but OpenAI), a function name Gemini does not take (one
  * starting with a digit or `-`), and a JSON response format beside function
  * tools (Gemini before 3).
@@ -299,5 +299,32 @@ describe("Provider.cannotServe: a JSON response format beside function tools", (
         for (const adapter of others) assert.isUndefined(adapter.cannotServe?.(ask({ tools, response_format }), modelOf(adapter.id, "m")), adapter.id)
       }
       assert.isUndefined(google.cannotServe?.(ask({ tools, response_format: { type: "text" } }), modelOf("google", "gemini-2.5-flash")), "text")
+    })))
+})
+
+describe("Provider.cannotServe: an inline image over Anthropic's 5 MB", () => {
+  // Anthropic answers a base64 image over 5 MB (5,242,880 bytes of base64) with a 400 ("messages.0.content.1.image.source.base64:
+  // image exceeds 5 MB maximum: 6275800 bytes > 5242880 bytes"), which ends the request (no failover on a 400), where
+  // OpenAI (20 MB an image) and Gemini serve it: a phone photo of 4 MB is over it once in base64, and under the gateway's
+  // 10 MB body limit. `auto` must rank without Claude; a named Claude model is refused naming the image.
+  const limit = 5 * 1024 * 1024
+  const image = (base64Length: number): ContentPart => ({
+    type: "image_url",
+    image_url: { url: `data:image/jpeg;base64,${"A".repeat(base64Length)}` }
+  })
+  const ask = (...content: ReadonlyArray<ContentPart>): ChatRequest =>
+    request({ messages: [{ role: "user", content: "a photo" }, { role: "user", content: [{ type: "text", text: "what is this?" }, ...content] }] })
+
+  it.scoped("refused by Anthropic naming the image's field; served at 5 MB exactly, and by OpenAI and Gemini", () =>
+    live(Effect.gen(function*() {
+      const anthropic = yield* Anthropic.make(config)
+      const why = anthropic.cannotServe?.(ask(image(1_000), image(limit + 4)), modelOf("anthropic", "m"))
+      assert.strictEqual(why?.param, "messages[1].content[2].image_url.url")
+      assert.include(why?.reason ?? "", "5 MB")
+      assert.isUndefined(anthropic.cannotServe?.(ask(image(limit)), modelOf("anthropic", "m")), "5 MB exactly")
+      assert.isUndefined(anthropic.cannotServe?.(ask({ type: "image_url", image_url: { url: `https://example.com/${"a".repeat(limit)}.jpg` } }), modelOf("anthropic", "m")), "by URL")
+      for (const adapter of [yield* OpenAi.make(config), yield* Google.make(config)]) {
+        assert.isUndefined(adapter.cannotServe?.(ask(image(limit + 4)), modelOf(adapter.id, "m")), adapter.id)
+      }
     })))
 })

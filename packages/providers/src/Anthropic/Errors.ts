@@ -129,6 +129,17 @@ export const statusOfType: Readonly<Record<string, number>> = {
 }
 
 /**
+ * Anthropic's words for content over the Messages API's own limits, which
+ * OpenAI and Gemini may take: an image or PDF ("image exceeds 5 MB
+ * maximum", "image dimensions exceed max allowed size: 8000 pixels", "A
+ * maximum of 100 PDF pages may be provided"), a `response_format` schema
+ * structured outputs cannot compile ("Too many recursive definitions in
+ * schema", "Schema is too complex").
+ */
+const apiLimitPattern =
+  /image exceeds [\d.]+ ?MB maximum|image dimensions exceed max allowed size|maximum of \d+ PDF pages|too many recursive definitions in schema|schema is too complex/i
+
+/**
  * Classify a non-2xx Anthropic answer into exactly one error. The status
  * decides the family; the body refines it: a 400 whose message says the
  * prompt is too long is ContextLengthExceeded, a 429 spend-limit answer is
@@ -163,6 +174,8 @@ export const classifyAnthropic = (ctx: ErrorContext): ProviderError => {
   if (status === 429) return new RateLimited({ ...fields, retryAfterMs })
   // Over the Messages API's request size (32 MB): this API's limit, not every model's; failover tries the next.
   if (status === 413) return new BadRequest({ ...fields, modelRefused: true })
+  // Content over this API's own limits (an image, a PDF, a JSON schema), which OpenAI and Gemini may take: failover tries the next.
+  if (status === 400 && apiLimitPattern.test(detail)) return new BadRequest({ ...fields, modelRefused: true })
   if (status === 404) {
     return notServed(fieldsOf(withId, detail), "not served to this Anthropic account (check the registry's providerModel)")
   }

@@ -10,7 +10,7 @@ import { BadRequest } from "@modelgate/domain/ProviderError"
 import { Either } from "effect"
 import { createHash } from "node:crypto"
 import { parseToolArguments, type Refusal, stopSequences, textOf } from "../internal/content.js"
-import { inlineDataAt, inlineImageAt, isDataUrl } from "../internal/dataUrl.js"
+import { inlineDataAt, inlineImageAt, isDataUrl, sniffedImageType } from "../internal/dataUrl.js"
 import { effortValue, unservedEffort } from "../internal/reasoning.js"
 import { shownToolId, stableToolId, withToolIds, withUniqueToolIds } from "../internal/toolIds.js"
 import { onLastTool, withoutBlankText } from "./blankText.js"
@@ -95,12 +95,25 @@ const textBlocks = (content: string | ReadonlyArray<TextPart>): ReadonlyArray<An
 /** The media types Anthropic takes for a base64 image (PROVIDERS.md); any other is its 400. */
 export const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"])
 
-/** An image part (`param` is its URL's field): inline from a data URL, else by URL for Anthropic to fetch. */
+/**
+ * The most base64 Anthropic takes for one inline image (5 MB, as base64,
+ * not the image's bytes): a larger one is its 400 ("image exceeds 5 MB
+ * maximum"), where OpenAI and Gemini take it.
+ */
+export const maxImageBase64 = 5 * 1024 * 1024
+
+/**
+ * An image part (`param` is its URL's field): inline from a data URL, else
+ * by URL for Anthropic to fetch. An inline one goes with the type its bytes
+ * show when that is another of Anthropic's: it answers bytes of another type
+ * than the declared one with a 400 ("the image appears to be a image/jpeg
+ * image"), where OpenAI reads the type from the bytes.
+ */
 const imageBlock = (url: string, param: string): Either.Either<AnthropicBlock, Refusal> => {
   if (!isDataUrl(url)) return Either.right({ type: "image", source: { type: "url", url } })
   return Either.map(inlineImageAt(url, param, "Anthropic", imageMediaTypes), ({ data, mimeType }) => ({
     type: "image",
-    source: { type: "base64", media_type: mimeType, data }
+    source: { type: "base64", media_type: sniffedImageType(data) ?? mimeType, data }
   }))
 }
 

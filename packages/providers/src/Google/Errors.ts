@@ -3,6 +3,7 @@
  * Decided here and nowhere else.
  */
 import {
+  BadRequest,
   ContextLengthExceeded,
   type ProviderError,
   RateLimited,
@@ -60,6 +61,14 @@ export const rateLimitWaitOf = (body: GoogleErrorBody | undefined, nowMs: number
 
 const contextPattern = /input token count|exceeds the maximum number of tokens|context (window|length)|too long/i
 
+/**
+ * Gemini's words for a schema (of `response_format` or a tool) over its
+ * constrained decoding's limit ("The specified schema produces a constraint
+ * that has too many states for serving"): valid JSON Schema that OpenAI and
+ * Anthropic may take.
+ */
+const schemaLimitPattern = /too many states for serving/i
+
 /** The HTTP status that goes with a google.rpc status name (for errors inside a 200 stream). */
 export const statusOfRpc: Readonly<Record<string, number>> = {
   INVALID_ARGUMENT: 400,
@@ -81,7 +90,8 @@ export const statusOfRpc: Readonly<Record<string, number>> = {
  * exhausted), a 400 with `API_KEY_INVALID` and a 400 FAILED_PRECONDITION
  * (the project's billing or location) are Unauthorized; a 400/500
  * saying the input has too many tokens is ContextLengthExceeded; 504
- * DEADLINE_EXCEEDED is Timeout; a 404 NOT_FOUND (a retired or misspelt
+ * DEADLINE_EXCEEDED is Timeout; a 400 saying a schema is over Gemini's
+ * limit is a BadRequest the model refused (failover tries the next); a 404 NOT_FOUND (a retired or misspelt
  * model, one the project may not use: the request names nothing else Gemini
  * looks up) is the registry's, not the request's: an unreachable Transport,
  * as Ollama's model not pulled, so the request fails over at once and the
@@ -104,6 +114,7 @@ export const classifyGoogle = (ctx: ErrorContext): ProviderError => {
     return new ContextLengthExceeded(fields)
   }
   if (status === 504) return new Timeout(fields)
+  if (status === 400 && schemaLimitPattern.test(parsed?.error.message ?? "")) return new BadRequest({ ...fields, modelRefused: true })
   if (status === 404) return notServed(fields, "not served by the Gemini API (a retired or misspelt model?)")
   return genericError(ctx, detail, retryAfterMs)
 }

@@ -9,7 +9,7 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type ProviderError, Unauthorized } from "@modelgate/domain/ProviderError"
 import { Clock, Effect, Redacted } from "effect"
 import { parseToolArguments, stopSequences } from "./content.js"
-import { dataUrlMediaType, isDataUrl } from "./dataUrl.js"
+import { dataUrlMediaType, inlineBase64Length, isDataUrl } from "./dataUrl.js"
 import type { CallInfo } from "./errors.js"
 import { shownToolId } from "./toolIds.js"
 
@@ -113,24 +113,38 @@ interface Media {
   readonly imageTypes: ReadonlyArray<string>
   /** The media types of the inline (`data:`) files. */
   readonly fileTypes: ReadonlyArray<string>
+  /** The largest inline image: its length in base64 and its URL's field (`messages[1].content[2].image_url.url`). */
+  readonly largestImage: { readonly base64Length: number; readonly param: string } | undefined
 }
 
-const noMedia: Media = { remoteImage: false, audio: false, file: false, fileByReference: false, imageTypes: [], fileTypes: [] }
+const noMedia: Media = {
+  remoteImage: false,
+  audio: false,
+  file: false,
+  fileByReference: false,
+  imageTypes: [],
+  fileTypes: [],
+  largestImage: undefined
+}
 const mediaSeen = new WeakMap<ChatRequest, Media>()
 
 const mediaOf = (request: ChatRequest): Media => {
   const seen = mediaSeen.get(request)
   if (seen !== undefined) return seen
   let media = noMedia
-  for (const message of request.messages) {
+  for (const [i, message] of request.messages.entries()) {
     if (message.role !== "user" || typeof message.content === "string") continue
-    for (const part of message.content) {
+    for (const [j, part] of message.content.entries()) {
       if (part.type === "image_url") {
         const url = part.image_url.url
         if (!isDataUrl(url)) media = { ...media, remoteImage: true }
         else {
           const type = dataUrlMediaType(url)
           if (type !== undefined && !media.imageTypes.includes(type)) media = { ...media, imageTypes: [...media.imageTypes, type] }
+          const base64Length = inlineBase64Length(url)
+          if (base64Length > (media.largestImage?.base64Length ?? 0)) {
+            media = { ...media, largestImage: { base64Length, param: `messages[${i}].content[${j}].image_url.url` } }
+          }
         }
       } else if (part.type === "input_audio") media = { ...media, audio: true }
       else if (part.type === "file") {
@@ -166,6 +180,18 @@ export const imageTypeOutside = (types: ReadonlySet<string>): Check => typeOutsi
 
 /** A provider that takes inline files of `types` only: a request with an inline file of another type. */
 export const fileTypeOutside = (types: ReadonlySet<string>): Check => typeOutside("files", (media) => media.fileTypes, types)
+
+/**
+ * A provider that takes inline images of at most `bytes` of base64 each
+ * (Anthropic: 5 MB): a request with a larger one, named by its field.
+ */
+export const imageOver = (bytes: number): Check => (provider, request) => {
+  const largest = mediaOf(request).largestImage
+  return largest === undefined || largest.base64Length <= bytes ? undefined : {
+    param: largest.param,
+    reason: `${provider} takes inline images of at most ${bytes / 1024 / 1024} MB in base64; ${largest.param} is ${largest.base64Length} bytes`
+  }
+}
 
 /** A provider without audio input: a request with an `input_audio` part. */
 export const audioInput: Check = (provider, request) =>

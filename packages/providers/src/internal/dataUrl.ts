@@ -61,6 +61,36 @@ export const dataUrlMediaType = (url: string): string | undefined => {
 }
 
 /**
+ * The image type the first bytes of a base64 payload show (PNG, JPEG, GIF,
+ * WebP signatures), or undefined for bytes of none of them; reads 12 bytes.
+ */
+export const sniffedImageType = (base64: string): string | undefined => {
+  const head = Buffer.from(base64.slice(0, 16), "base64")
+  if (head.length >= 8 && head.readUInt32BE(0) === 0x89504e47 && head.readUInt32BE(4) === 0x0d0a1a0a) return "image/png"
+  if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return "image/jpeg"
+  const ascii = head.toString("latin1")
+  if (ascii.startsWith("GIF87a") || ascii.startsWith("GIF89a")) return "image/gif"
+  if (ascii.startsWith("RIFF") && ascii.slice(8, 12) === "WEBP") return "image/webp"
+  return undefined
+}
+
+/**
+ * The length of a data URL's payload in base64, as it is sent inline, read
+ * without decoding it: a base64 payload's own length, a percent-encoded
+ * one's bytes (each `%xx` one) in base64; 0 for a URL without a comma.
+ */
+export const inlineBase64Length = (url: string): number => {
+  const comma = url.indexOf(",")
+  if (comma < 0) return 0
+  const head = url.slice(0, comma).toLowerCase()
+  const payload = url.length - comma - 1
+  if (head.endsWith(";base64")) return payload
+  let escapes = 0
+  for (let i = url.indexOf("%", comma); i >= 0; i = url.indexOf("%", i + 1)) escapes++
+  return Math.ceil(Math.max(0, payload - 2 * escapes) / 3) * 4
+}
+
+/**
  * A `data:[<mediatype>][;<parameter>]*[;base64],<data>` URL as its media
  * type and base64 payload; Left: why it cannot be read (not a data URL, no
  * comma, no media type, no data, a bad percent escape). A base64 payload is
