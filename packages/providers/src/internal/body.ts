@@ -10,7 +10,7 @@
  */
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import { HttpClientError, type HttpClientResponse } from "@effect/platform"
-import { Chunk, Effect, Option } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import type { Readable } from "node:stream"
 import type { Deadline } from "./deadline.js"
 import { endOfPull, fromStream, type Pull } from "./pull.js"
@@ -64,6 +64,33 @@ export const readText = (response: HttpClientResponse.HttpClientResponse): Effec
   const buffered = takeBuffered(body)
   if (buffered !== undefined) return Effect.succeed(utf8(buffered))
   return Effect.tryPromise({ try: () => body.text!(), catch: (cause) => decodeError(response, cause) })
+}
+
+/**
+ * The first `maxBytes` of the body as text (an error answer's: what is kept
+ * of it is an excerpt), then reading stops: a proxy's page of megabytes, or
+ * one that never ends, is not downloaded (the caller's scope, closed with the
+ * failure, aborts the rest). The bytes kept are decoded as `readText` does.
+ */
+export const readTextUpTo = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number
+): Effect.Effect<string, HttpClientError.ResponseError> => {
+  const body = undiciBody(response)
+  const buffered = body === undefined ? undefined : takeBuffered(body)
+  if (buffered !== undefined) return Effect.succeed(utf8(buffered.subarray(0, maxBytes)))
+  return Effect.map(
+    Stream.runFoldWhile(
+      response.stream,
+      { chunks: [] as Array<Uint8Array>, bytes: 0 },
+      (read) => read.bytes < maxBytes,
+      (read, chunk) => {
+        read.chunks.push(chunk)
+        return { chunks: read.chunks, bytes: read.bytes + chunk.length }
+      }
+    ),
+    (read) => utf8(Buffer.concat(read.chunks).subarray(0, maxBytes))
+  )
 }
 
 /**

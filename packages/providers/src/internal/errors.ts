@@ -106,8 +106,10 @@ const secretPatterns: ReadonlyArray<RegExp> = [
   /sk-ant-[A-Za-z0-9_-]{6,}/g,
   /AIza[0-9A-Za-z_-]{10,}/g,
   /Bearer\s+[A-Za-z0-9._~+/=-]+/gi,
-  // A key a provider echoes partly masked (OpenAI's 401: `sk-proj-****…Qx7Z`): its ends are still ours.
-  /[A-Za-z0-9_-]*\*{3,}[A-Za-z0-9_-]*/g
+  // A key a provider echoes partly masked (OpenAI's 401: `sk-proj-****…Qx7Z`): its ends are still ours. The
+  // whole word holding the stars goes; it is matched from its start only (the lookbehind), so a long word
+  // without stars (a token, base64url, hex in an error page) costs one scan, not one per character.
+  /(?<![A-Za-z0-9_*-])[A-Za-z0-9_*-]*\*{3}[A-Za-z0-9_*-]*/g
 ]
 
 /** Remove the given secret values, anything shaped like an API key and a URL's credentials from a text. */

@@ -18,8 +18,9 @@ import {
 } from "@effect/platform"
 import { Cause, Clock, Context, type DefaultServices, Effect, Either, Exit, FiberRef, identity, Scope, type Stream } from "effect"
 import { executeInScopeOf } from "../ScopedClient.js"
-import { bufferedText, openBody, readText } from "./body.js"
+import { bufferedText, openBody, readText, readTextUpTo } from "./body.js"
 import { type Deadline, makeWatchdogs } from "./deadline.js"
+import { htmlText, isHtml } from "./htmlText.js"
 import type { Limiter } from "./limiter.js"
 import { type CallInfo, type ErrorContext, excerpt, type ResponseMeta } from "./errors.js"
 import { type Pull, toStream } from "./pull.js"
@@ -143,8 +144,9 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
     /**
      * Send `request` and wait for its headers: a 2xx answer goes to `onOk`
      * with its meta (the headers are read once: the client builds them anew
-     * on every access); a non-2xx one is read and classified, a transport
-     * failure is `Transport` (both passed through `mapFailure`).
+     * on every access); a non-2xx one is read (its first `maxErrorBodyBytes`)
+     * and classified, a transport failure is `Transport` (both passed through
+     * `mapFailure`).
      *
      * A client that offers `executeInScope` is handed the deadline's scope
      * (closing it aborts the request). Any other one's `execute` runs with
@@ -175,10 +177,13 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
           rateLimit: spec.rateLimit(headers, nowMs)
         }
         if (response.status >= 200 && response.status < 300) return onOk(meta, response)
-        return Effect.flatMap(restore(Effect.orElseSucceed(readText(response), () => "")), (body) =>
-          Effect.fail(
-            mapFailure(spec.classify({ ...meta, provider: spec.provider, info, body, excerpt: excerpt(body, info.secrets), nowMs }))
-          ))
+        return Effect.flatMap(restore(Effect.orElseSucceed(readTextUpTo(response, maxErrorBodyBytes), () => "")), (body) => {
+          // A proxy's HTML page: its text (title, message, ray id), not its markup.
+          const text = isHtml(headers["content-type"], body) ? htmlText(body) : body
+          return Effect.fail(
+            mapFailure(spec.classify({ ...meta, provider: spec.provider, info, body, excerpt: excerpt(text, info.secrets), nowMs }))
+          )
+        })
       }
       const failed = (cause: Cause.Cause<HttpClientError.HttpClientError>) =>
         Effect.matchEffect(Effect.failCause(cause), {
@@ -383,6 +388,13 @@ export const makeProviderHttp = (spec: ProviderSpec): Effect.Effect<ProviderHttp
 
     return { spec, call, stream }
   })
+
+/**
+ * How much of a non-2xx answer's body is read: providers' own error bodies
+ * are a few KB; a proxy's HTML page can be megabytes, or never end. What is
+ * kept of it is an excerpt, and its JSON, when it is JSON, is at the start.
+ */
+const maxErrorBodyBytes = 64 * 1024
 
 /**
  * Socket error codes that say nothing listens at the address. Only a refusal:
