@@ -9,7 +9,8 @@
  * `WaitQueue.ts`), one attempt and failover (`Attempt.ts`), accounting
  * (`Accounting.ts`), and the two answers (`CompleteAnswer.ts`,
  * `StreamedAnswer.ts`, with `Streaming.ts` and `Abandon.ts`), and the trials a
- * ranking claimed, given back when the request is done with their model (`Trial.ts`).
+ * ranking claimed, given back when the request is done with their model (`Trial.ts`), and the
+ * identical complete requests in flight at once, answered by one call (`InFlight.ts`).
  */
 import type { ChatChunk, ChatRequest, ChatResponse, Usage } from "@modelgate/domain/Chat"
 import type {
@@ -30,6 +31,7 @@ import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Context, Effect, FiberRef, Layer, type Stream } from "effect"
 import { completeAnswer } from "./Gateway/CompleteAnswer.js"
+import * as InFlight from "./Gateway/InFlight.js"
 import { begin, unlessCached } from "./Gateway/RequestStart.js"
 import * as Services from "./Gateway/Services.js"
 import { streamAnswer } from "./Gateway/StreamedAnswer.js"
@@ -140,7 +142,10 @@ export interface StreamAnswer {
 export class Gateway extends Context.Tag("@modelgate/core/Gateway")<
   Gateway,
   {
-    /** Answer `request` whole: from the cache, or on the best model for `requirements`, failing over to the next. */
+    /**
+     * Answer `request` whole: from the cache, or on the best model for `requirements`, failing over to the next.
+     * A cacheable request identical to one being answered waits for that answer, a cache hit (`Gateway/InFlight.ts`).
+     */
     readonly complete: (
       request: ChatRequest,
       requirements: TaskRequirements,
@@ -183,8 +188,13 @@ const traced = <A, E>(name: string, effect: (on: boolean) => Effect.Effect<A, E>
 export const make = Effect.map(Services.make, (s) => {
   const complete: Gateway["Type"]["complete"] = (request, requirements, options) =>
     traced("Gateway.complete", (on) =>
-      Effect.flatMap(begin(s, request, requirements, options, on), (begun) =>
-        unlessCached(s, requirements, begun, false, completeAnswer(s, request, requirements, options, begun), (hit) => hit))
+      Effect.flatMap(begin(s, request, requirements, options, on), (begun) => {
+        if (begun.key === undefined) return completeAnswer(s, request, requirements, options, begun)
+        // A miss waits for an identical request in flight, if any, then looks again: a miss then is answered alone (`InFlight.ts`).
+        const answer = () => completeAnswer(s, request, requirements, options, begun)
+        const alone = () => unlessCached(s, requirements, begun, false, answer(), (hit) => hit)
+        return unlessCached(s, requirements, begun, false, InFlight.leading(s.inFlight, begun, answer, alone), (hit) => hit)
+      })
     )
 
   const stream: Gateway["Type"]["stream"] = (request, requirements, options) =>

@@ -21,6 +21,7 @@ import { encodingFor, estimateOutputTokens, estimatePromptTokens, mostOutputToke
 import * as Accounting from "./Accounting.js"
 import * as AttemptSpan from "./AttemptSpan.js"
 import { answered, type Candidates, candidates } from "./Candidates.js"
+import * as InFlight from "./InFlight.js"
 import * as KeyRotation from "./KeyRotation.js"
 import type { Begun } from "./RequestStart.js"
 import type { Services } from "./Services.js"
@@ -364,14 +365,20 @@ const attemptOn = <A, B>(
               attempt.left = true
               // The call runs on: its trial (if this model's) is held until it ends, whatever health hears.
               const trial = Trial.handOff(begun, model.id)
+              // The identical requests waiting for its answer wait on until it is accounted (and cached).
+              const flight = InFlight.handOff(begun)
               return Effect.zipRight(
                 s.leftBehind.adopt(call, (exit) =>
-                  Trial.releasedAfter(
-                    Effect.zipRight(
-                      Exit.isSuccess(exit) ? leftBehind(attempt, exit.value) : failedWith(exit.cause),
-                      heard(s, clock, model, held, exit)
+                  InFlight.landedAfter(
+                    s.inFlight,
+                    Trial.releasedAfter(
+                      Effect.zipRight(
+                        Exit.isSuccess(exit) ? leftBehind(attempt, exit.value) : failedWith(exit.cause),
+                        heard(s, clock, model, held, exit)
+                      ),
+                      trial
                     ),
-                    trial
+                    flight
                   )),
                 Effect.failCause(left)
               )

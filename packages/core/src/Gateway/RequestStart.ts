@@ -14,6 +14,7 @@ import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { TrialClaim } from "../ModelSelector.js"
 import { answeringModel, registryDigest } from "../ResponseCache/Key.js"
 import * as Accounting from "./Accounting.js"
+import type { Flight } from "./InFlight.js"
 import { namedModelRefusal } from "./Refusals.js"
 import { nextRequestId, type Services } from "./Services.js"
 
@@ -56,6 +57,12 @@ export interface Begun {
    * when released or handed to the call that settles them.
    */
   trial: TrialClaim | undefined
+  /**
+   * The flight of its cache key it leads (`InFlight.ts`): identical complete
+   * requests wait for its answer. Set when it leads one, cleared when it ends
+   * or is handed to its call left running.
+   */
+  flight: Flight | undefined
 }
 
 /**
@@ -134,7 +141,8 @@ export const begin = (
         closing: options?.closing,
         virtualKey: options?.virtualKey?.toLowerCase(),
         traced,
-        trial: undefined
+        trial: undefined,
+        flight: undefined
       })
       // A named model's key at once; `auto`'s with the registry's models (one step, taken only when cached).
       const keyed = (explicit: ModelMetadata | undefined): Effect.Effect<Begun> =>

@@ -23,6 +23,7 @@ import { ResponseCache } from "../ResponseCache.js"
 import { ResponseEvaluator } from "../ResponseEvaluator.js"
 import * as Abandon from "./Abandon.js"
 import type * as Accounting from "./Accounting.js"
+import * as InFlight from "./InFlight.js"
 import * as LeftBehind from "./LeftBehind.js"
 import * as WaitQueue from "./WaitQueue.js"
 
@@ -58,6 +59,8 @@ export interface Services {
   readonly abandoner: Abandon.Abandoner
   /** The complete calls whose clients left, running on to their end in the gateway's scope. */
   readonly leftBehind: LeftBehind.LeftBehind
+  /** The cache keys whose complete answer a request is getting now, that identical requests wait for. */
+  readonly inFlight: InFlight.InFlight
   /**
    * Report a failed call of a model to health (only the failures health
    * counts). Failover reports the failures of attempts; this is for a stream
@@ -123,6 +126,7 @@ export const make = Effect.gen(function* () {
     queue,
     abandoner,
     leftBehind,
+    inFlight: InFlight.make(),
     reportFailure: Option.isSome(health) ? health.value.reportFailure : () => Effect.void,
     isAvailable: Option.isSome(health) ? health.value.isAvailable : () => Effect.succeed(true),
     reportSuccess: Option.isNone(health)
