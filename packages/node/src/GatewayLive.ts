@@ -105,8 +105,12 @@ export interface GatewayLiveOptions {
   readonly registry?: Layer.Layer<ModelRegistry.ModelRegistry, ConfigError | StoreError, ReplacementNeeds | ModelStore> | undefined
   /** Replace the provider adapters (e.g. with testkit doubles); besides `ReplacementNeeds` it may use the HTTP client. */
   readonly providers?: Layer.Layer<Providers, never, ReplacementNeeds | HttpClient.HttpClient> | undefined
-  /** Replace the HTTP client under the adapters (default: undici, `HttpClientLive.layer`). */
-  readonly httpClient?: Layer.Layer<HttpClient.HttpClient, never, ReplacementNeeds> | undefined
+  /**
+   * Replace the HTTP client under the adapters (default: undici,
+   * `HttpClientLive.layer`, which fails with a `ConfigError` on a malformed
+   * `HTTPS_PROXY` / `HTTP_PROXY`).
+   */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient, ConfigError, ReplacementNeeds> | undefined
   /**
    * Replace the accounting stack: where records go and where costs, budgets
    * and metrics are read from (default: SQL, `RecordStoreSql.layerAccounting`;

@@ -1,7 +1,8 @@
 /**
  * The HTTP client under the provider adapters: a lean undici client
- * (`UndiciHttpClient.ts`) over its own undici `Agent`, destroyed when the
- * layer closes, that hands what it does not take (no `Scope` in the caller's
+ * (`UndiciHttpClient.ts`) over its own undici `Agent` (through the egress
+ * proxy of `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` when set:
+ * `EgressProxy.ts`), destroyed when the layer closes, that hands what it does not take (no `Scope` in the caller's
  * context, a streamed or form body, the tracer on) to `@effect/platform-node`'s
  * undici client over the same `Agent`. Same responses either way (the
  * adapters' body fast path in providers' internal/body.ts reads both).
@@ -21,12 +22,23 @@
  * platform's, and the gateway ~15% less per request (bench/README.md).
  */
 import { HttpClient } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import type { ConfigError } from "@modelgate/domain/Errors"
 import { Effect, Layer } from "effect"
+import * as EgressProxy from "./EgressProxy.js"
+import * as StaleConnection from "./StaleConnection.js"
 import * as UndiciHttpClient from "./UndiciHttpClient.js"
 
-/** `HttpClient` over a scoped undici `Agent` (destroyed when the layer closes). */
-export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
+/**
+ * `HttpClient` over a scoped undici `Agent` (destroyed when the layer
+ * closes), through the environment's egress proxy when one is set; a
+ * request that meets a kept-alive connection the upstream dropped as it was
+ * reused is sent once more on a fresh one (`StaleConnection.ts`). A
+ * malformed proxy URL fails it (`ConfigError` naming the variable).
+ */
+export const layer: Layer.Layer<HttpClient.HttpClient, ConfigError> = Layer.scoped(
   HttpClient.HttpClient,
-  Effect.map(NodeHttpClient.makeDispatcher, UndiciHttpClient.make)
+  EgressProxy.fromEnv.pipe(
+    Effect.flatMap(EgressProxy.dispatcher),
+    Effect.map((dispatcher) => UndiciHttpClient.make(dispatcher.compose(StaleConnection.resend)))
+  )
 )

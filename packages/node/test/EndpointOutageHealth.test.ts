@@ -83,14 +83,17 @@ describe("Scenario: an endpoint that serves several models goes down", () => {
           const answer = yield* gw.complete(ask(`mini ${i}`, "gpt-4o-mini"), defaultRequirements)
           assert.deepStrictEqual([answer.meta.model, answer.meta.failovers], ["claude-haiku", 1])
         }
-        assert.strictEqual(yield* openAiCalls, 3)
+        // One request per call, and one more when the first call met the probes' kept-alive connection
+        // (if still pooled) dropped as it reused it: sent again on a fresh one (StaleConnection.ts).
+        const afterMini = yield* openAiCalls
+        assert.include([3, 4], afterMini)
         assert.strictEqual((yield* health.status("gpt-4o-mini")).status, "unavailable")
 
         for (let i = 0; i < 3; i++) {
           const answer = yield* gw.complete(ask(`4o ${i}`, "gpt-4o"), defaultRequirements)
           assert.deepStrictEqual([answer.meta.model, answer.meta.failovers], ["claude-haiku", 0], "gpt-4o's endpoint is known down")
         }
-        assert.strictEqual(yield* openAiCalls, 3, "no request to gpt-4o paid the outage again")
+        assert.strictEqual(yield* openAiCalls, afterMini, "no request to gpt-4o paid the outage again")
         const down = yield* health.status("gpt-4o")
         assert.strictEqual(down.status, "unavailable")
         assert.include(down.reason, "endpoint of openai down")
