@@ -1,6 +1,11 @@
 /**
  * With two OpenAI keys, a 429 on one key (remaining 0 for 30 s) must
- * not take the model away from requests that can run on the other key.
+ * not take the model away from requests that can run on the other key:
+ * neither from the request it refused (it moves to the other key, the
+ * hint being longer than `maxRetryWaitMs` or not), nor from those after
+ * it. This test used to pin the refused request failing over to
+ * claude-haiku: the client asked for gpt-4o-mini and got another model
+ * while the other key had room for it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Gateway } from "@modelgate/core/Gateway"
@@ -28,9 +33,10 @@ describe("Key rotation after a per-key 429", () => {
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
         yield* s.openai.script(FakeOpenAi.faults.rateLimited(30))
-        // first request: key A answers 429 (remaining 0 for 30 s)
-        yield* gateway.complete(ask("first"), defaultRequirements)
-        assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA])
+        // first request: key A answers 429 (remaining 0 for 30 s), the call moves to key B
+        const first = yield* gateway.complete(ask("first"), defaultRequirements)
+        assert.deepStrictEqual([first.meta.model, first.meta.failovers], ["gpt-4o-mini", 0])
+        assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA, keyB])
 
         const served: Array<string> = []
         for (let i = 0; i < 6; i++) {
@@ -39,8 +45,8 @@ describe("Key rotation after a per-key 429", () => {
         }
         // key B has room: every request should stay on gpt-4o-mini, none sent with key A
         assert.deepStrictEqual(served, Array(6).fill("gpt-4o-mini"))
-        assert.deepStrictEqual(chatKeys(yield* s.openai.requests).slice(1), Array(6).fill(keyB))
-        assert.strictEqual((yield* s.anthropic.requests).filter((r) => r.path.includes("messages")).length, 1)
+        assert.deepStrictEqual(chatKeys(yield* s.openai.requests).slice(2), Array(6).fill(keyB))
+        assert.strictEqual((yield* s.anthropic.requests).filter((r) => r.path.includes("messages")).length, 0)
       }).pipe(Effect.provide(s.layer))
-    }), 20_000)
+    }), 30_000)
 })

@@ -81,18 +81,19 @@ describe("Provider 429 on one key while another key has room", () => {
       const s = yield* twoKeys
       yield* Effect.gen(function* () {
         const gateway = yield* Gateway
-        // Key A refused for 30 s (longer than maxRetryWaitMs: that request fails over to claude-haiku).
+        // Key A refused for 30 s (longer than maxRetryWaitMs: that request moves to key B at once, see
+        // Provider429LongHintOtherKey.test.ts).
         yield* s.openai.script(limited(30))
         const first = yield* endsWithClockStill(gateway.complete(ask("first"), defaultRequirements), "the first request")
-        assert.strictEqual(first.meta.model, "claude-haiku")
+        assert.strictEqual(first.meta.model, "gpt-4o-mini")
         // Key B's 429 for 3 s: no other key is usable, the call waits it out on key B.
         yield* s.openai.script(limited(3))
         const second = yield* Effect.fork(gateway.complete(ask("second"), defaultRequirements))
-        yield* poll(Effect.map(s.openai.requests, (r) => chatKeys(r).length), (n) => n === 2, 5_000, "the second call's 429")
+        yield* poll(Effect.map(s.openai.requests, (r) => chatKeys(r).length), (n) => n === 3, 5_000, "the second call's 429")
         yield* TestClock.adjust("3 seconds")
         const answer = yield* Fiber.join(second)
         assert.deepStrictEqual([answer.meta.model, answer.meta.failovers], ["gpt-4o-mini", 0])
-        assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA, keyB, keyB])
+        assert.deepStrictEqual(chatKeys(yield* s.openai.requests), [keyA, keyB, keyB, keyB])
       }).pipe(Effect.provide(s.layer))
     }), 30_000)
 })

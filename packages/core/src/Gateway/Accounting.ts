@@ -202,8 +202,8 @@ export interface Outcome {
    */
   readonly billed?: Usage | undefined
   /**
-   * The call moves to another key of its provider (its key refused it with a
-   * short retry hint, `Attempt.elsewhere`): `failed` settles and releases it
+   * The call moves to another key of its provider (its key refused it, a
+   * 429, `KeyRotation.ts`): `failed` settles and releases it
    * but writes no performance record, as for a refusal the adapter waits out
    * on the key; the model's figures get the call on the other key.
    * `failedRecord` writes it should no key take the call after all.

@@ -7,7 +7,7 @@ import { AllCandidatesFailed, ModelUnavailable, ShuttingDown } from "@modelgate/
 import { ModelSelected } from "@modelgate/domain/Events"
 import type { ModelMetadata } from "@modelgate/domain/Model"
 import { type PicoUsd, toUsd } from "@modelgate/domain/Money"
-import { countsAgainstHealth, endpointEvidence, type ProviderError } from "@modelgate/domain/ProviderError"
+import { countsAgainstHealth, endpointEvidence, type ProviderError, type RateLimited } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Cause, type Clock, Effect, Exit, Fiber, FiberRef, Option } from "effect"
 import { heldAudioTokens } from "../CostTracker/Price.js"
@@ -75,12 +75,6 @@ export interface Attempt {
   /** Set once the adapter retries the call (`onRetry`): it was sent. */
   retried?: boolean
   /**
-   * Set when `onRetry` told the adapter not to wait out the provider's 429 on
-   * the call's key but to fail at once, another key of the provider having
-   * room: the attempt then runs the call on that key (`KeyRotation.ts`).
-   */
-  elsewhere?: boolean
-  /**
    * Set by a stream's `use` once the provider opened the stream: the HTTP
    * requests of the call it answered (the opening 200 and the adapter's
    * retries before it). A stream that then breaks before its first content
@@ -128,6 +122,9 @@ const promptEstimator = (request: ChatRequest) => {
     return tokens
   }
 }
+
+/** No key refused a call yet (shared: a call's list is only built once a key refused it). */
+const noKeys: ReadonlyArray<string> = []
 
 /** `stillWanted` of a call whose client left before it was sent. */
 const notWanted = Effect.succeed(false)
@@ -263,6 +260,11 @@ const attemptOn = <A, B>(
       return Effect.fail(new ModelUnavailable({ model: model.id, reason: `no adapter for provider ${model.provider}` }, true))
     }
     const outputReservation = provider.outputReservation
+    /** The keys the provider refused this call on (its 429s): not tried again for it (`KeyRotation.ts`). */
+    let refusedKeys = noKeys
+    const refusedOn = (keyId: string) => {
+      if (!refusedKeys.includes(keyId)) refusedKeys = [...refusedKeys, keyId]
+    }
     return Effect.uninterruptibleMask((restore) => {
       const holdOn = (key: ProviderKey | undefined) =>
         Accounting.hold(
@@ -280,32 +282,40 @@ const attemptOn = <A, B>(
           outputReservation === undefined ? undefined : outputReservation(request, model, promptTokensOn(model))
         )
       /**
-       * The call refused on `refusedId` (its 429) runs on another key with room (`Attempt.elsewhere`),
-       * or, should none admit it now, fails with its 429 (`cause`) as it would have, recorded then
-       * (`notMoved`: the refused call's performance record, left out while it was to move).
+       * The call its key refused (its 429) runs on another key with room that has not refused it
+       * (`refusedKeys`), or, should none admit it now, fails with its 429 (`cause`) as it would have,
+       * recorded then (`notMoved`: the refused call's performance record, left out while it was to move).
        */
-      const onAnotherKey = (refusedId: string, cause: Cause.Cause<ProviderError>, notMoved: Effect.Effect<void>): Effect.Effect<B, AttemptError> =>
+      const onAnotherKey = (cause: Cause.Cause<ProviderError>, notMoved: Effect.Effect<void>): Effect.Effect<B, AttemptError> =>
         Effect.flatMap(
           Effect.catchAll(
             Effect.flatMap(KeyRotation.keysInTurn(s.keys, model.provider), (keys): Effect.Effect<Accounting.Held, AttemptError> => {
-              const others = keys.filter((k) => k.id !== refusedId)
+              const others = keys.filter((k) => !refusedKeys.includes(k.id))
               return others.length === 0 ? Effect.failCause(cause) : KeyRotation.holdOnFirst(others, holdOn)
             }),
             () => Effect.zipRight(notMoved, Effect.failCause(cause))
           ),
           run
         )
-      /** The provider refused the call's key with a retry hint the adapter would wait out: another key with room takes it. */
-      const elsewhereAfter = (attempt: Attempt, error: ProviderError) => {
-        const key = attempt.key
+      /**
+       * The provider refused the call's key (a 429) with a retry hint the adapter would wait out: the
+       * call fails at once (`"elsewhere"`) when another key has room, to run there (`onFailure`).
+       */
+      const elsewhereAfter = (key: ProviderKey | undefined, error: ProviderError) => {
         const ids = key === undefined || error._tag !== "RateLimited" ? undefined : s.keys.usableIds?.(model.provider)
         if (key === undefined || ids === undefined || ids.length < 2) return undefined
+        refusedOn(key.id)
         const tokens = promptTokensOn(model) + estimateOutputTokens(request, model)
-        return Effect.map(KeyRotation.roomElsewhere(accounting.limiter, model, tokens, ids, key.id), (room): RetryChoice => {
-          if (!room) return "wait"
-          attempt.elsewhere = true
-          return "elsewhere"
-        })
+        return Effect.map(KeyRotation.roomElsewhere(accounting.limiter, model, tokens, ids, refusedKeys), (room): RetryChoice => room ? "elsewhere" : "wait")
+      }
+      /**
+       * Whether a call that failed on `key` with `failure` moves to another key of its provider: a 429
+       * (whatever its hint: each key limits on its own), while a usable key has not refused the call yet.
+       */
+      const movesOn = (key: ProviderKey | undefined, failure: Option.Option<ProviderError>): failure is Option.Some<RateLimited> => {
+        if (key === undefined || Option.isNone(failure) || failure.value._tag !== "RateLimited") return false
+        refusedOn(key.id)
+        return KeyRotation.anotherKey(s.keys.usableIds?.(model.provider), refusedKeys)
       }
       const run = (held: Accounting.Held): Effect.Effect<B, AttemptError> => {
         const attempt: Attempt = {
@@ -318,7 +328,7 @@ const attemptOn = <A, B>(
           onRetry: (error) => {
             attempt.retried = true
             const refused = Accounting.refused(accounting, held, error)
-            const elsewhere = elsewhereAfter(attempt, error)
+            const elsewhere = elsewhereAfter(held.key, error)
             return elsewhere === undefined ? refused : Effect.zipRight(refused, elsewhere)
           },
           stillWanted: () => attempt.left === true ? notWanted : s.isAvailable(model.id),
@@ -341,16 +351,16 @@ const attemptOn = <A, B>(
         const failedWith = (cause: Cause.Cause<ProviderError>) =>
           Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), outcomeNow(false))
         const onFailure = (cause: Cause.Cause<ProviderError>) => {
-          // Its key's 429 while another key has room (`elsewhere`): the call moves, its record written only if it stays.
-          const failure = attempt.elsewhere === true && held.key !== undefined ? Cause.failureOption(cause) : Option.none()
-          const moving = Option.isSome(failure) && failure.value._tag === "RateLimited" ? failure.value : undefined
+          // Its key's 429 while another key may take it: the call moves, its record written only if it stays.
+          const failure = Cause.failureOption(cause)
+          const moving = movesOn(held.key, failure) ? failure.value : undefined
           const outcome = outcomeNow(moving !== undefined)
           return Effect.flatMap(Accounting.failed(accounting, held, failureOf(cause, attempt.unsent), outcome), (cost) => {
             tally.charged += cost
             tally.closedOut = closedOut(cause)
             return moving === undefined
               ? Effect.failCause(cause)
-              : onAnotherKey(held.key!.id, cause, Effect.suspend(() => Accounting.failedRecord(accounting, held, moving, outcome)))
+              : onAnotherKey(cause, Effect.suspend(() => Accounting.failedRecord(accounting, held, moving, outcome)))
           })
         }
         const onSuccess = (value: A) => after(attempt, value)

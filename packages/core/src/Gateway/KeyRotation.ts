@@ -3,7 +3,10 @@
  * keys in turn (`ApiKeys.inTurn`), each tried once until the limiter admits
  * the call on one; and, after the provider refused the call's key with a
  * short retry hint, whether another key has room for it now (each key has
- * limits of its own: the call moves there rather than wait on its key).
+ * limits of its own: the call moves there rather than wait on its key); and,
+ * after any 429 of its key (a hint too long to wait out, none, or the
+ * adapter's retries spent), whether another key takes it before the request
+ * fails over to another model. A call tries each key once.
  */
 import type { MissingApiKey } from "@modelgate/domain/Errors"
 import type { ModelMetadata } from "@modelgate/domain/Model"
@@ -37,14 +40,18 @@ export const holdOnFirst = <A, E extends { readonly _tag: string }>(
 
 /**
  * Whether a call of `tokens` on `model` fits now on one of `keyIds` other
- * than `refused` (the key the provider just refused): read only, nothing
- * reserved nor announced (`RateLimiter.headroom`'s dry run).
+ * than those in `refused` (the keys the provider refused the call on): read
+ * only, nothing reserved nor announced (`RateLimiter.headroom`'s dry run).
  */
 export const roomElsewhere = (
   limiter: RateLimiter["Type"],
   model: ModelMetadata,
   tokens: number,
   keyIds: ReadonlyArray<string>,
-  refused: string
+  refused: ReadonlyArray<string>
 ): Effect.Effect<boolean> =>
-  Effect.exists(keyIds, (id) => id === refused ? Effect.succeed(false) : Effect.map(limiter.headroom(model, tokens, id, true), (room) => room.fits))
+  Effect.exists(keyIds, (id) => refused.includes(id) ? Effect.succeed(false) : Effect.map(limiter.headroom(model, tokens, id, true), (room) => room.fits))
+
+/** Whether `keyIds` (the provider's usable keys) holds one not in `refused`: a key the call may still move to. */
+export const anotherKey = (keyIds: ReadonlyArray<string> | undefined, refused: ReadonlyArray<string>): boolean =>
+  keyIds !== undefined && keyIds.some((id) => !refused.includes(id))

@@ -3,7 +3,8 @@
  * most `maxRetries` retries, only while the error is retryable. A provider's
  * own hint (`retryAfterMs` on RateLimited / Overloaded) replaces the computed
  * delay; a hint longer than `maxRetryWaitMs` stops retrying at once, so the
- * caller (failover) can move on instead of waiting.
+ * caller can move on instead of waiting (a 429: to another key of the
+ * provider with room, else failover).
  */
 import type { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
 import type { RetryChoice } from "@modelgate/core/Provider"
