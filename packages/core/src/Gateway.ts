@@ -71,11 +71,14 @@ export interface RequestOptions {
    */
   readonly closing?: Effect.Effect<void> | undefined
   /**
-   * The SHA-256 (hex) of the virtual key the request came with: a request
-   * waiting in the queue whose key a reload removed from `auth.virtualKeys`
-   * fails with `KeyRevoked` at the queue's next look, never sent.
+   * Whether the key the request came with no longer lets it in, asked at
+   * each look of the queue while it waits: `true` (a reload removed its
+   * virtual key) ends the wait with `KeyRevoked`, never sent. The HTTP
+   * server asks its auth, which alone knows whether any key is required (a
+   * reload that removes every virtual key of a server without a master key
+   * opens `/v1/*`, so it revokes nothing). Without it, never revoked.
    */
-  readonly virtualKey?: string | undefined
+  readonly keyRevoked?: (() => boolean) | undefined
 }
 
 /** What the gateway did for a request: returned with every answer (and as `x-modelgate-*` headers). */

@@ -8,19 +8,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { NoEligibleModel } from "@modelgate/domain/Errors"
-import { Deferred, Effect, Either, Fiber, Option, Ref, Supervisor, TestClock } from "effect"
+import { Deferred, Effect, Either, Fiber, Option, Ref, TestClock } from "effect"
 import * as WaitQueue from "../src/Gateway/WaitQueue.js"
-
-/** Counts the fibers started under it. */
-class Started extends Supervisor.AbstractSupervisor<void> {
-  count = 0
-  get value() {
-    return Effect.void
-  }
-  override onStart(): void {
-    this.count++
-  }
-}
+import { Started } from "./StartedFibers.js"
 
 const rateLimited = new NoEligibleModel({ exclusions: [{ model: "m", reason: "rate limited", kind: "rate_limited" }], retryAfterMs: 60_000 })
 
@@ -108,7 +98,7 @@ describe("WaitQueue while the server closes", () => {
       // (a race forks three fibers per request, several times the CPU of the refusal itself).
       const queue = yield* WaitQueue.make({ capacity: 1, pollMs: 1_000 })
       const closing = yield* Deferred.make<void>()
-      yield* Effect.fork(queue.run("LOW", 30_000, Effect.fail(rateLimited), undefined, Deferred.await(closing)))
+      yield* Effect.fork(queue.run("CRITICAL", 30_000, Effect.fail(rateLimited), undefined, Deferred.await(closing)))
       yield* TestClock.adjust(10)
       const started = new Started()
       const refused = yield* Effect.supervised(

@@ -123,6 +123,7 @@ const parse = (
   headers: Headers.Headers,
   requestId: string,
   key: VirtualKey | undefined,
+  letIn: (headers: Headers.Headers) => boolean,
   sampling: ChatSpan.Sampling | undefined,
   closing: Effect.Effect<void> | undefined
 ): Either.Either<Call, ApiError> => {
@@ -134,7 +135,7 @@ const parse = (
   if (Either.isLeft(request)) return Either.left(request.left)
   const stated = requirementsFrom(body["modelgate"], headers)
   if (Either.isLeft(stated)) return Either.left(stated.left)
-  const options = optionsFrom(requestId, headers, closing, key?.sha256)
+  const options = optionsFrom(requestId, headers, closing, key === undefined ? undefined : () => !letIn(headers))
   if (Either.isLeft(options)) return Either.left(options.left)
   const requirements = key === undefined ? stated.right : boundBy(stated.right, key)
   return Either.right({
@@ -198,12 +199,15 @@ export interface ChatHandler {
 /**
  * The handler of `POST /v1/chat/completions`; `ids` gives each request its
  * id, `virtualKeyOf` the virtual key a request came with (its team's binding), if any,
- * `closing` the server's shutdown (it ends the requests waiting in the queue: `RequestOptions.closing`).
+ * `closing` the server's shutdown (it ends the requests waiting in the queue: `RequestOptions.closing`),
+ * `letIn` whether a request with these headers is let in now (after a reload; `false` ends the wait in the
+ * queue of a request that came with a virtual key: `RequestOptions.keyRevoked`).
  */
 export const make = (
   ids: RequestId.RequestIds,
   virtualKeyOf: (headers: Headers.Headers) => VirtualKey | undefined = () => undefined,
-  closing?: Effect.Effect<void>
+  closing?: Effect.Effect<void>,
+  letIn: (headers: Headers.Headers) => boolean = () => true
 ): Effect.Effect<ChatHandler, never, Gateway | GatewayConfig | Scope.Scope> => Effect.gen(function* () {
   const gateway = yield* Gateway
   // A failed request's answer: its error and headers (what it did, when it tried a model).
@@ -223,7 +227,7 @@ export const make = (
   // answer is one write: few Effect steps on the hot route.
   // Node's message and its headers: on both routes the body is read from Node's request itself.
   const read = (source: Http.IncomingMessage, headers: Headers.Headers, requestId: string) =>
-    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, virtualKeyOf(headers), sampling, closing))
+    readFrom(source, maxBytes, (bytes) => parse(bytes, headers, requestId, virtualKeyOf(headers), letIn, sampling, closing))
 
   // Both routes: answer a decoded call with a stream (its headers begun, the SSE body not) or a complete answer.
   const answerCall = <A, E>(
@@ -336,7 +340,7 @@ export const make = (
     return collect(req, maxBytes, (bytes) => {
       let call: Either.Either<Call, ApiError>
       try {
-        call = parse(bytes, headers, requestId, virtualKeyOf(headers), sampling, closing)
+        call = parse(bytes, headers, requestId, virtualKeyOf(headers), letIn, sampling, closing)
       } catch (defect) {
         // Not expected; outside a fiber a throw would reach the socket's stream: answered and logged as a defect.
         hooks.fork(recover(res, requestId, Effect.die(defect)))

@@ -105,24 +105,24 @@ export const requirementsFrom = (raw: unknown, headers: Headers): Either.Either<
 
 /**
  * Request options from the headers: the request id and `x-modelgate-cache-ttl`
- * (seconds; 0 bypasses the cache), with the server's `closing` (its shutdown) and the
- * digest of the request's virtual key (`RequestOptions.virtualKey`: revoked, it ends the request's wait) when given.
+ * (seconds; 0 bypasses the cache), with the server's `closing` (its shutdown) and whether the
+ * request's virtual key no longer lets it in (`RequestOptions.keyRevoked`: it ends the request's wait) when given.
  */
 export const optionsFrom = (
   requestId: string,
   headers: Headers,
   closing?: Effect.Effect<void>,
-  virtualKey?: string
+  keyRevoked?: () => boolean
 ): Either.Either<RequestOptions, ApiError> => {
   const ttl = headers["x-modelgate-cache-ttl"]
-  if (ttl === undefined) return Either.right({ requestId, closing, virtualKey })
+  if (ttl === undefined) return Either.right({ requestId, closing, keyRevoked })
   const seconds = Number(ttl.trim())
   if (ttl.trim() === "" || !Number.isFinite(seconds) || seconds < 0) {
     return Either.left(
       invalidRequest(`invalid 'x-modelgate-cache-ttl' header: expected a number of seconds >= 0, got ${JSON.stringify(ttl)}`, "invalid_header", "x-modelgate-cache-ttl")
     )
   }
-  return Either.right({ requestId, cacheTtlMs: Math.round(seconds * 1000), closing, virtualKey })
+  return Either.right({ requestId, cacheTtlMs: Math.round(seconds * 1000), closing, keyRevoked })
 }
 
 /** What of a virtual key binds a request: its agent type and its allowed models. */

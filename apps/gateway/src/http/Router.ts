@@ -110,7 +110,8 @@ export const makeRoutes = (options: AppOptions = {}) => Effect.gen(function* () 
   const auth = yield* Auth.fromConfig
   const settings = (yield* (yield* GatewayConfig).get).server
   const ids = yield* RequestId.make
-  const chat = yield* Chat.make(ids, auth.virtualKeyOf, options.closing)
+  // A queued request's key is revoked when the auth, as a reload left it, would no longer let it in.
+  const chat = yield* Chat.make(ids, auth.virtualKeyOf, options.closing, (headers) => auth.gateway(headers) === undefined)
   // A request without a key is let in only while the gateway runs without auth (no master key, no virtual keys).
   const info = yield* Info.make(
     options.closing ?? Effect.never,

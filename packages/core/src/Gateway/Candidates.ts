@@ -10,7 +10,6 @@ import type { ModelMetadata } from "@modelgate/domain/Model"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Clock, Effect, Option } from "effect"
 import { candidatesFor } from "../Failover.js"
-import type { GatewayConfigData } from "../GatewayConfigSchema.js"
 import type { Ranking, SelectionInput } from "../ModelSelector.js"
 import { selectionInputOf } from "../ModelSelector/RequestInput.js"
 import { budgetRefusal, noneEligible } from "./Refusals.js"
@@ -115,14 +114,16 @@ const degradedReason = (error: { readonly _tag: string; readonly message: string
     : error.message
 
 /**
- * Fails with `KeyRevoked` when `config` no longer has the virtual key the
- * request came with (`begun.virtualKey`; a request without one is never revoked).
+ * Fails with `KeyRevoked` when the key the request came with no longer lets
+ * it in (`begun.keyRevoked`; a request without the check is never revoked).
  */
-const stillKeyed = (config: GatewayConfigData, begun: Begun): Effect.Effect<void, KeyRevoked> => {
-  const key = begun.virtualKey
-  if (key === undefined || config.auth.virtualKeys.some((k) => k.sha256.toLowerCase() === key)) return Effect.void
-  return Effect.fail(new KeyRevoked({ waitedMs: Math.max(0, begun.clock.unsafeCurrentTimeMillis() - begun.startedAt) }))
-}
+const stillKeyed = (begun: Begun): Effect.Effect<void, KeyRevoked> =>
+  // Suspended: asked at each look, not once when the retry is built.
+  Effect.suspend(() =>
+    begun.keyRevoked?.() === true
+      ? Effect.fail(new KeyRevoked({ waitedMs: Math.max(0, begun.clock.unsafeCurrentTimeMillis() - begun.startedAt) }))
+      : Effect.void
+  )
 
 /**
  * Rank again after a wait in the queue, on the configuration in force now:
@@ -134,20 +135,19 @@ const stillKeyed = (config: GatewayConfigData, begun: Begun): Effect.Effect<void
  * A request whose virtual key the reload removed goes no further (`KeyRevoked`).
  */
 const rankAfterWait = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>
-  Effect.flatMap(s.config.get, (config) =>
-    Effect.zipRight(
-      stillKeyed(config, begun),
-      Effect.suspend(() => {
-        begun.config = config
-        const named = begun.explicit
-        return named === undefined
-          ? rankOnce(s, request, requirements, begun)
-          : Effect.flatMap(Effect.option(s.registry.get(named.id)), (found) => {
-            if (Option.isSome(found)) begun.explicit = found.value
-            return rankOnce(s, request, requirements, begun)
-          })
-      })
-    ))
+  Effect.zipRight(
+    stillKeyed(begun),
+    Effect.flatMap(s.config.get, (config) => {
+      begun.config = config
+      const named = begun.explicit
+      return named === undefined
+        ? rankOnce(s, request, requirements, begun)
+        : Effect.flatMap(Effect.option(s.registry.get(named.id)), (found) => {
+          if (Option.isSome(found)) begun.explicit = found.value
+          return rankOnce(s, request, requirements, begun)
+        })
+    })
+  )
 
 /** Rank, waiting in the priority queue while nothing can serve; enters degraded mode (`answered` leaves it). */
 export const candidates = (s: Services, request: ChatRequest, requirements: TaskRequirements, begun: Begun) =>

@@ -47,8 +47,8 @@ export interface Begun {
   readonly key: string | undefined
   /** `RequestOptions.closing`: its server's shutdown, which ends its wait in the queue (`Candidates.ts`) or for a permit (`Attempt.ts`). */
   readonly closing: Effect.Effect<void> | undefined
-  /** `RequestOptions.virtualKey` (lower case): a reload that removes it ends the request's wait in the queue (`Candidates.ts`). */
-  readonly virtualKey: string | undefined
+  /** `RequestOptions.keyRevoked`: `true` ends the request's wait in the queue (`Candidates.ts`). */
+  readonly keyRevoked: (() => boolean) | undefined
   /** Whether the request is traced (the tracer was on when it began): its attempts get spans (`Attempt.ts`). */
   readonly traced: boolean
   /**
@@ -139,7 +139,7 @@ export const begin = (
         explicit,
         key,
         closing: options?.closing,
-        virtualKey: options?.virtualKey?.toLowerCase(),
+        keyRevoked: options?.keyRevoked,
         traced,
         trial: undefined,
         flight: undefined

@@ -7,8 +7,13 @@
  * goes first (CRITICAL, HIGH, MEDIUM, LOW, then arrival order): a waiter lets
  * each one ahead of it try once more (or leave) before its own try, so one
  * ahead whose candidates are still out (another provider down) holds it back
- * at most until that try, never until it leaves. A full queue
- * or a passed deadline fails with `QueueTimeout` (with the last ranking's
+ * at most until that try, never until it leaves. The bound is shared by
+ * every priority, so a request arriving to a full queue takes the place of
+ * the newest waiter of the lowest priority below its own (which fails with
+ * `QueueTimeout`, naming the request that displaced it, at its next look:
+ * within `pollMs`); with none below it, or a passed deadline (the message
+ * names the priority and `failover.queueDeadlineMs`), it fails with
+ * `QueueTimeout` (with the last ranking's
  * retry hint, counted from the deadline, when it had one; a full queue's,
  * that of the ranking that found no candidate). A request given `closing`
  * (its server's shutdown) fails with `ShuttingDown` the moment it
@@ -27,8 +32,10 @@ const rank: Record<Priority, number> = { CRITICAL: 3, HIGH: 2, MEDIUM: 1, LOW: 0
 interface Waiter {
   readonly seq: number
   readonly priority: number
-  readonly left: Deferred.Deferred<void>
-  /** Completed after each of its tries, then replaced. */
+  readonly name: Priority
+  /** Set when a higher-priority request took its place in the full queue: it fails at its next look. */
+  displaced: { readonly by: Priority; readonly capacity: number } | undefined
+  /** Completed after each of its tries (then replaced), and when it leaves. */
   tried: Deferred.Deferred<void>
 }
 
@@ -62,17 +69,18 @@ export const make = (options: WaitQueueOptions) =>
     const seq = yield* Ref.make(0)
 
     const leave = (self: Waiter) =>
-      Ref.update(waiters, (all) => all.filter((w) => w !== self)).pipe(Effect.zipRight(Deferred.succeed(self.left, undefined)))
+      Ref.update(waiters, (all) => all.filter((w) => w !== self)).pipe(Effect.zipRight(Effect.suspend(() => Deferred.succeed(self.tried, undefined))))
 
     /** Wait until every waiter ahead of `self` (higher priority, or as high and earlier) has tried once more or left, or `untilMs` passes. */
     const yieldToHigher = (self: Waiter, untilMs: number) =>
       Effect.gen(function* () {
         const ahead = (yield* Ref.get(waiters))
           .filter((w) => w.priority > self.priority || (w.priority === self.priority && w.seq < self.seq))
-          .map((w) => Effect.race(Deferred.await(w.tried), Deferred.await(w.left)))
+          .map((w) => w.tried)
         if (ahead.length === 0) return
         const now = yield* Clock.currentTimeMillis
-        yield* Effect.all(ahead, { concurrency: "unbounded", discard: true }).pipe(
+        // One after another, in this fiber: all of them done is the same moment, and no fiber per waiter ahead.
+        yield* Effect.forEach(ahead, Deferred.await, { discard: true }).pipe(
           Effect.timeout(Math.max(0, untilMs - now)),
           Effect.ignore
         )
@@ -139,17 +147,27 @@ export const make = (options: WaitQueueOptions) =>
         const self: Waiter = {
           seq: yield* Ref.getAndUpdate(seq, (n) => n + 1),
           priority: rank[priority],
-          left: yield* Deferred.make<void>(),
+          name: priority,
+          displaced: undefined,
           tried: yield* Deferred.make<void>()
         }
         // Checked and joined in one step, its leaving installed with it (uninterruptibly): an interruption
         // (its client gone, a timeout, a shutdown) landing in between would keep it in the queue for good, a
         // place lost, and every waiter behind it held back until its own deadline (`yieldToHigher`).
         const join = Effect.flatMap(
-          Ref.modify(waiters, (all) => (all.length >= capacity ? [false, all] : [true, [...all, self]])),
+          Ref.modify(waiters, (all): [Waiter | boolean, ReadonlyArray<Waiter>] => {
+            if (all.length < capacity) return [true, [...all, self]]
+            const victim = displaceable(all, self)
+            return victim === undefined ? [false, all] : [victim, [...all.filter((w) => w !== victim), self]]
+          }),
           (joined) =>
-            joined
+            joined === true
               ? Effect.void
+              : joined !== false
+              ? Effect.suspend(() => {
+                joined.displaced = { by: priority, capacity }
+                return Deferred.succeed(joined.tried, undefined)
+              })
               // Validation off (`, true`): our own messages. The ranking's retry hint, when it had one, is
               // the 503's Retry-After.
               : new QueueTimeout({
@@ -158,7 +176,7 @@ export const make = (options: WaitQueueOptions) =>
                 ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs })
               }, true)
         )
-        const waiting = retryUntil(self, start, start + deadlineMs, attempt, error)
+        const waiting = retryUntil(self, start, deadlineMs, attempt, error)
         return yield* Effect.acquireUseRelease(
           join,
           () => (closing === undefined ? waiting : untilShutdown(waiting, closing, error, start)),
@@ -166,30 +184,53 @@ export const make = (options: WaitQueueOptions) =>
         )
       })
 
-    /** A waiter's turns in the queue: retry `attempt` as its turn comes, until `until` passes. */
+    /**
+     * A waiter's turns in the queue: retry `attempt` as its turn comes, until `deadlineMs` (from `start`)
+     * passes, or a higher-priority request takes its place in the full queue (seen at its next look).
+     */
     const retryUntil = <A, E>(
       self: Waiter,
       start: number,
-      until: number,
+      deadlineMs: number,
       attempt: Effect.Effect<A, E | NoEligibleModel>,
       error: NoEligibleModel
     ): Effect.Effect<A, E | NoEligibleModel | QueueTimeout> =>
       Effect.gen(function* () {
+        const until = start + deadlineMs
         let last: NoEligibleModel = error
         let lastAt = start
+        /** The `QueueTimeout` that ends the wait now, with the last ranking's hint counted from now (clamped at 0). */
+        const ended = (now: number, reason: string) => {
+          const retryAfterMs = last.retryAfterMs === undefined ? undefined : Math.max(0, last.retryAfterMs - (now - lastAt))
+          // Validation off (`, true`): our own clock readings and message.
+          return new QueueTimeout(
+            { waitedMs: Math.max(0, now - start), reason, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+            true
+          )
+        }
+        const displaced = (now: number) =>
+          self.displaced === undefined ? undefined : ended(
+            now,
+            `a ${self.displaced.by} request took this ${self.name} request's place in the full wait queue ` +
+              `(failover.queueCapacity: ${self.displaced.capacity} waiting): ${last.message}`
+          )
         while (true) {
           const now = yield* Clock.currentTimeMillis
+          const out = displaced(now)
+          if (out !== undefined) return yield* out
           if (now >= until) {
-            // The last ranking's hint, counted from now (clamped at 0).
-            const retryAfterMs = last.retryAfterMs === undefined ? undefined : Math.max(0, last.retryAfterMs - (now - lastAt))
-            return yield* new QueueTimeout(
-              { waitedMs: Math.max(0, now - start), reason: last.message, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-              true
+            return yield* ended(
+              now,
+              `the wait queue's deadline (failover.queueDeadlineMs: ${deadlineMs} ms) passed for this priority ${self.name} request: ${last.message}`
             )
           }
           const wait = Math.min(last.retryAfterMs ?? options.pollMs, options.pollMs, until - now)
           yield* Effect.sleep(Math.max(1, wait))
+          const woke = displaced(yield* Clock.currentTimeMillis)
+          if (woke !== undefined) return yield* woke
           yield* yieldToHigher(self, until)
+          const turn = displaced(yield* Clock.currentTimeMillis)
+          if (turn !== undefined) return yield* turn
           const next = yield* Effect.either(attempt)
           const tried = self.tried
           self.tried = yield* Deferred.make<void>()
@@ -206,6 +247,17 @@ export const make = (options: WaitQueueOptions) =>
 
     return { run, size: Effect.map(Ref.get(waiters), (w) => w.length) } as const
   })
+
+/** The newest waiter of the lowest priority below `self`'s, whose place `self` may take in a full queue. */
+const displaceable = (all: ReadonlyArray<Waiter>, self: Waiter): Waiter | undefined => {
+  let victim: Waiter | undefined
+  for (const w of all) {
+    if (w.priority < self.priority && (victim === undefined || w.priority < victim.priority || (w.priority === victim.priority && w.seq > victim.seq))) {
+      victim = w
+    }
+  }
+  return victim
+}
 
 const isNoEligible = (u: unknown): u is NoEligibleModel =>
   typeof u === "object" && u !== null && "_tag" in u && u._tag === "NoEligibleModel"
