@@ -14,7 +14,9 @@
  * - `MEMORY_NODE_FLAGS`: extra node flags for the gateway (e.g.
  *   `--max-old-space-size=192`).
  * - `MEMORY_SNAPSHOTS=dir`: a heap snapshot after the first and the last batch
- *   (Chrome DevTools, Memory tab, "Comparison" view).
+ *   (Chrome DevTools, Memory tab, "Comparison" view). Writing one grows the
+ *   gateway's malloc heap by ~0.5 GiB that glibc keeps: the RSS and brk
+ *   columns after it (and the peak RSS) are not the gateway's own.
  * - `MEMORY_ALLOC=1`: samples what the last batch allocates (objects already
  *   collected included) and prints the bytes per request of the top
  *   allocating functions; `MEMORY_ALLOC=promoted` leaves out what scavenges
@@ -93,7 +95,7 @@ const main = async () => {
     if (snapshots === undefined) return
     fs.mkdirSync(snapshots, { recursive: true })
     const { file } = await ask<{ file: string }>(gateway.child, { cmd: "snap", file: path.resolve(snapshots, `${name}.heapsnapshot`) })
-    process.stdout.write(`snapshot ${file}\n`)
+    process.stdout.write(`snapshot ${file} (RSS and brk from here on include the malloc the snapshot writer kept)\n`)
   }
   try {
     process.stdout.write(`modelgate memory: ${total} ${stream ? "streaming" : "json"} requests, ${connections} connections, node ${process.version}\n\n`)
