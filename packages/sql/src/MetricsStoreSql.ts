@@ -6,12 +6,15 @@ import { SqlClient, SqlSchema } from "@effect/sql"
 import { type Aggregate, emptyModel, type ModelAggregate } from "@modelgate/core/Metrics/Aggregate"
 import { MetricsFilter } from "@modelgate/core/Metrics/Snapshot"
 import { MetricsStore } from "@modelgate/core/MetricsStore"
+import { notTheModelsFault } from "@modelgate/core/PerformanceMonitor/Counted"
 import { StoreError } from "@modelgate/domain/Errors"
 import { Effect, Layer, Schema } from "effect"
 import { describeSqlError } from "./internal/recordRows.js"
 import { Int, timeBound } from "./internal/sqlInt.js"
 
 const N = Int
+/** The error classes of failures that do not count against a model's availability (`counted`'s). */
+const notTheModelsFaultClasses = [...notTheModelsFault]
 const PerfRow = Schema.Struct({
   model: Schema.String,
   provider: Schema.String,
@@ -20,7 +23,9 @@ const PerfRow = Schema.Struct({
   latency_sum: N,
   latency_max: N,
   output_tokens: N,
-  generation_ms: N
+  generation_ms: N,
+  model_calls: N,
+  model_successes: N
 })
 const ErrorRow = Schema.Struct({ model: Schema.String, cls: Schema.String, n: N })
 const BucketRow = Schema.Struct({ model: Schema.String, bucket: N, n: N })
@@ -69,7 +74,10 @@ export const make = Effect.gen(function* () {
       SELECT model, MAX(provider) AS provider, COUNT(*) AS requests, SUM(success) AS successes,
              SUM(latency_ms) AS latency_sum, MAX(latency_ms) AS latency_max,
              SUM(CASE WHEN success = 1 AND cache_hit = 0 THEN output_tokens ELSE 0 END) AS output_tokens,
-             SUM(CASE WHEN success = 1 AND cache_hit = 0 THEN latency_ms ELSE 0 END) AS generation_ms
+             SUM(CASE WHEN success = 1 AND cache_hit = 0 THEN latency_ms ELSE 0 END) AS generation_ms,
+             SUM(CASE WHEN cache_hit = 0 AND (success = 1 OR error_class IS NULL
+               OR NOT (${sql.in("error_class", notTheModelsFaultClasses)})) THEN 1 ELSE 0 END) AS model_calls,
+             SUM(CASE WHEN success = 1 AND cache_hit = 0 THEN 1 ELSE 0 END) AS model_successes
       FROM performance_records WHERE ${scoped(f)} GROUP BY model`
   })
   const errors = SqlSchema.findAll({
@@ -108,7 +116,7 @@ export const make = Effect.gen(function* () {
     Result: NamedRow,
     execute: (f) => sql`
       SELECT model, MAX(provider) AS provider, SUM(ok) AS ok, COUNT(*) AS n FROM health_checks
-      WHERE ${sql.and([...time(f), ...(f.model !== undefined ? [sql`model = ${f.model}`] : [])])}
+      WHERE ${sql.and([...time(f), sql`source = 'probe'`, ...(f.model !== undefined ? [sql`model = ${f.model}`] : [])])}
       GROUP BY model`
   })
 
@@ -137,6 +145,8 @@ export const make = Effect.gen(function* () {
         m.latencyMaxMs = r.latency_max
         m.outputTokens = r.output_tokens
         m.generationMs = r.generation_ms
+        m.modelCalls = r.model_calls
+        m.modelSuccesses = r.model_successes
       }
       for (const r of rows.errors) at(r.model).errorsByClass[r.cls] = r.n
       for (const r of rows.buckets) at(r.model).latencyBuckets.set(r.bucket, r.n)

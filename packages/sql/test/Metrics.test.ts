@@ -30,7 +30,7 @@ const arbRecord: fc.Arbitrary<GatewayRecord> = fc.oneof(
       agentType,
       latencyMs: fc.integer({ min: 0, max: 120_000 }),
       success: fc.boolean(),
-      errorClass: fc.option(fc.constantFrom("RateLimited", "Timeout"), { nil: undefined }),
+      errorClass: fc.option(fc.constantFrom("RateLimited", "Timeout", "Interrupted", "BadRequest"), { nil: undefined }),
       outputTokens: fc.nat(4_000),
       cacheHit: fc.boolean()
     })
@@ -50,7 +50,8 @@ const arbRecord: fc.Arbitrary<GatewayRecord> = fc.oneof(
     .record({ at, from: arbModel, to: arbModel, agentType })
     // The gateway's failover records name the provider of the model they leave and the request's agent type (older rows neither).
     .map((r) => FailoverRecord.make({ ...r, ...(r.at % 2 === 0 ? { provider: providerOf[r.from] } : {}), reason: "Timeout", attempt: 1, elapsedMs: 10 })),
-  fc.record({ at, model: arbModel, ok: fc.boolean() }).map((r) => HealthCheckRecord.make({ ...r, latencyMs: 5, source: "probe" }))
+  fc.record({ at, model: arbModel, ok: fc.boolean(), source: fc.constantFrom("probe" as const, "traffic" as const) })
+    .map((r) => HealthCheckRecord.make({ ...r, latencyMs: 5 }))
 )
 
 const arbFilter: fc.Arbitrary<MetricsFilter> = fc.record(

@@ -6,6 +6,7 @@
  */
 import { toUsd } from "@modelgate/domain/Money"
 import type { GatewayRecord } from "@modelgate/domain/Records"
+import { counted } from "../PerformanceMonitor/Counted.js"
 import { type MetricsFilter, MetricsSnapshot, type MetricsSummary, type ModelMetrics } from "./Snapshot.js"
 
 const RATIO = 1.05
@@ -38,6 +39,10 @@ export interface ModelAggregate {
   cacheWriteTokens: number
   reasoningTokens: number
   failovers: number
+  /** Calls that count in the model's figures (`PerformanceMonitor/Counted.ts`) and, of them, the ones that succeeded. */
+  modelCalls: number
+  modelSuccesses: number
+  /** Health probes (not the records real calls leave) and, of them, the ones that succeeded. */
   healthOk: number
   healthTotal: number
 }
@@ -69,6 +74,8 @@ export const emptyModel = (model: string, provider = ""): ModelAggregate => ({
   cacheWriteTokens: 0,
   reasoningTokens: 0,
   failovers: 0,
+  modelCalls: 0,
+  modelSuccesses: 0,
   healthOk: 0,
   healthTotal: 0
 })
@@ -121,7 +128,7 @@ export const recordMatches = (record: GatewayRecord, filter: MetricsFilter): boo
 
 /**
  * Add one record to an aggregate keyed by model (records other than
- * performance, cost, failover and health are ignored). With `providers`
+ * performance, cost, failover and health probes are ignored). With `providers`
  * (each model's latest provider, kept up to date here) the aggregate is keyed
  * by model and provider instead, as `/metrics` labels its series: each label
  * set counts what the model did on that provider, so a model moved to another
@@ -134,7 +141,11 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord, providers
       const m = entry(aggregate, providers, record.model, record.provider)
       m.requests += 1
       if (record.success) m.successes += 1
-      else {
+      if (counted(record)) {
+        m.modelCalls += 1
+        if (record.success) m.modelSuccesses += 1
+      }
+      if (!record.success) {
         const cls = record.errorClass ?? "unknown"
         m.errorsByClass[cls] = (m.errorsByClass[cls] ?? 0) + 1
       }
@@ -164,6 +175,9 @@ export const addRecord = (aggregate: Aggregate, record: GatewayRecord, providers
       entry(aggregate, providers, record.from, record.provider).failovers += 1
       return
     case "HealthCheckRecord": {
+      // Probes only: real calls leave one record per failure but only the successes that change
+      // the model's health, no sample of its calls (their success rate counts them all).
+      if (record.source !== "probe") return
       const m = entry(aggregate, providers, record.model, record.provider)
       m.healthTotal += 1
       if (record.ok) m.healthOk += 1
@@ -201,6 +215,8 @@ export const mergeModel = (into: ModelAggregate, from: ModelAggregate): void => 
   into.cacheWriteTokens += from.cacheWriteTokens
   into.reasoningTokens += from.reasoningTokens
   into.failovers += from.failovers
+  into.modelCalls += from.modelCalls
+  into.modelSuccesses += from.modelSuccesses
   into.healthOk += from.healthOk
   into.healthTotal += from.healthTotal
 }
@@ -254,6 +270,14 @@ export const percentile = (m: ModelAggregate, p: number): number | null => {
 
 const ratio = (n: number, d: number): number | null => (d === 0 ? null : n / d)
 
+/**
+ * A model's availability: the share of its health probes that succeeded, or, with no probe, of its
+ * calls that count against it (no cache hit, no failure it is not to blame for: a 400, its client
+ * gone, a call never sent); undefined with neither.
+ */
+export const availabilityOf = (m: ModelAggregate): number | undefined =>
+  m.healthTotal > 0 ? m.healthOk / m.healthTotal : m.modelCalls > 0 ? m.modelSuccesses / m.modelCalls : undefined
+
 /** The summary of one aggregate. */
 export const summary = (m: ModelAggregate): MetricsSummary => {
   const costUsd = toUsd(m.costPicoUsd)
@@ -282,7 +306,7 @@ export const summary = (m: ModelAggregate): MetricsSummary => {
       max: m.requests === 0 ? null : m.latencyMaxMs
     },
     failovers: m.failovers,
-    availability: m.healthTotal > 0 ? m.healthOk / m.healthTotal : ratio(m.successes, m.requests),
+    availability: availabilityOf(m) ?? null,
     errorRate: ratio(m.requests - m.successes, m.requests),
     costPer1kTokensUsd: tokens === 0 ? null : (costUsd * 1000) / tokens,
     costPerSuccessUsd: ratio(costUsd, m.answered),

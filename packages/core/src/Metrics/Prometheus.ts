@@ -2,7 +2,7 @@
  * Prometheus text exposition (format 0.0.4) of the live counters.
  */
 import { toUsd } from "@modelgate/domain/Money"
-import { type Aggregate, seriesKey } from "./Aggregate.js"
+import { type Aggregate, availabilityOf, seriesKey } from "./Aggregate.js"
 
 /** Upper bounds (seconds) of the request-duration histogram. */
 export const durationBuckets: ReadonlyArray<number> = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
@@ -113,12 +113,12 @@ export const render = (
   }
   w.family("modelgate_failovers_total", "counter", "Requests that moved away from this model.")
   for (const m of models) if (m.failovers > 0) w.sample("modelgate_failovers_total", id(m), m.failovers)
-  w.family("modelgate_model_availability", "gauge", "Share of successful health checks (success rate without checks), 0..1.")
+  w.family("modelgate_model_availability", "gauge", "Share of successful health probes (without probes: of successful calls, failures not the model's fault left out), 0..1.")
   for (const m of models) {
     if (!served(m.model)) continue
     const current = servedBy(m.model)
     if (current !== undefined && current !== m.provider) continue
-    const availability = m.healthTotal > 0 ? m.healthOk / m.healthTotal : m.requests > 0 ? m.successes / m.requests : undefined
+    const availability = availabilityOf(m)
     if (availability !== undefined) w.sample("modelgate_model_availability", id(m), availability)
   }
   return w.lines.join("\n") + "\n"

@@ -33,7 +33,10 @@ export type LatencySummary = typeof LatencySummary.Type
  * - `answered`: requests that produced an answer and a cost record; `cacheHits` among them.
  * - `cachedTokens` (prompt-cache reads) and `cacheWriteTokens` are parts of `promptTokens`,
  *   `reasoningTokens` a part of `completionTokens` (a breakdown; `totalTokens` counts each token once).
- * - `availability`: the share of successful health checks, or the success rate when the model had no checks.
+ * - `availability`: the share of successful health probes; with no probe, the success rate of its calls, without
+ *   cache hits and failures the model is not to blame for (`PerformanceMonitor/Counted.ts`: a 400, its client gone,
+ *   a call never sent). The health records real calls leave are not counted (one per failure but only the successes
+ *   that change its health).
  * - derived: `errorRate` = errors / requests, `costPer1kTokensUsd` = cost / (prompt + completion tokens) x 1000,
  *   `costPerSuccessUsd` = cost / answered, `tokensPerSecond` = output tokens / generation time of provider answers.
  */
