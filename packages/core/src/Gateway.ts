@@ -30,6 +30,7 @@ import type {
 import type { ProviderError } from "@modelgate/domain/ProviderError"
 import type { TaskRequirements } from "@modelgate/domain/Requirements"
 import { Context, Effect, FiberRef, Layer, type Stream } from "effect"
+import { stillKeyed } from "./Gateway/Candidates.js"
 import { completeAnswer } from "./Gateway/CompleteAnswer.js"
 import * as InFlight from "./Gateway/InFlight.js"
 import { begin, unlessCached } from "./Gateway/RequestStart.js"
@@ -194,9 +195,10 @@ export const make = Effect.map(Services.make, (s) => {
       Effect.flatMap(begin(s, request, requirements, options, on), (begun) => {
         if (begun.key === undefined) return completeAnswer(s, request, requirements, options, begun)
         // A miss waits for an identical request in flight, if any, then looks again: a miss then is answered alone (`InFlight.ts`).
+        // A key revoked while it waited gets nothing, not even the hit (as a wait in the queue would end: `KeyRevoked`).
         const answer = () => completeAnswer(s, request, requirements, options, begun)
-        const alone = () => unlessCached(s, requirements, begun, false, answer(), (hit) => hit)
-        return unlessCached(s, requirements, begun, false, InFlight.leading(s.inFlight, begun, answer, alone), (hit) => hit)
+        const alone = () => Effect.zipRight(stillKeyed(begun), unlessCached(s, requirements, begun, false, answer(), (hit) => hit))
+        return unlessCached(s, requirements, begun, false, InFlight.leading(s.inFlight, begun, requirements.priority, answer, alone), (hit) => hit)
       })
     )
 

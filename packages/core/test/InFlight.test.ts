@@ -13,7 +13,7 @@ const begun = (key: string | undefined) => ({ key, flight: undefined }) as unkno
 
 /** Lead `key` with `answer`; a follower answers "again". */
 const lead = <E>(inFlight: InFlight.InFlight, key: string | undefined, answer: Effect.Effect<string, E>) =>
-  InFlight.leading(inFlight, begun(key), () => answer, () => Effect.succeed("again"))
+  InFlight.leading(inFlight, begun(key), "MEDIUM", () => answer, () => Effect.succeed("again"))
 
 describe("InFlight", () => {
   it.effect("a flight is out of the map once its leader answers, fails or is interrupted", () =>
@@ -54,7 +54,7 @@ describe("InFlight", () => {
       const request = begun("k")
       const accounted = yield* Deferred.make<void>()
       let handed: InFlight.Flight | undefined
-      const leader = InFlight.leading(inFlight, request, () =>
+      const leader = InFlight.leading(inFlight, request, "MEDIUM", () =>
         Effect.zipRight(Effect.sync(() => (handed = InFlight.handOff(request))), Effect.interrupt), () => Effect.void)
       yield* Effect.exit(leader)
       assert.strictEqual(inFlight.flights.size, 1, "the call running on still holds it")
@@ -73,6 +73,30 @@ describe("InFlight", () => {
       assert.strictEqual(yield* lead(inFlight, "c", Effect.succeed("alone")), "alone", "not behind the unmerged one")
       assert.strictEqual(yield* lead(inFlight, undefined, Effect.succeed("alone")), "alone")
       yield* Effect.forEach(fibers, Fiber.interrupt)
+      assert.strictEqual(inFlight.flights.size, 0)
+    }))
+
+  it.effect("a request of a higher priority than the leader's leads the key's next flight; the leader's end leaves it", () =>
+    Effect.gen(function* () {
+      const inFlight = InFlight.make()
+      const lowGate = yield* Deferred.make<string>()
+      const criticalGate = yield* Deferred.make<string>()
+      const at = (priority: "LOW" | "CRITICAL", answer: Effect.Effect<string>) =>
+        Effect.fork(InFlight.leading(inFlight, begun("k"), priority, () => answer, () => Effect.succeed("again")))
+      const low = yield* at("LOW", Deferred.await(lowGate))
+      yield* Effect.yieldNow()
+      const lowFollower = yield* at("LOW", Effect.succeed("not called"))
+      const critical = yield* at("CRITICAL", Deferred.await(criticalGate))
+      yield* Effect.yieldNow()
+      const criticalFollower = yield* at("CRITICAL", Effect.succeed("not called"))
+      yield* Effect.yieldNow()
+      yield* Deferred.succeed(lowGate, "low")
+      assert.strictEqual(yield* Fiber.join(low), "low")
+      assert.strictEqual(yield* Fiber.join(lowFollower), "again", "the leader's followers waited for it")
+      assert.strictEqual(inFlight.flights.size, 1, "the CRITICAL flight is still in the map")
+      yield* Deferred.succeed(criticalGate, "critical")
+      assert.strictEqual(yield* Fiber.join(critical), "critical")
+      assert.strictEqual(yield* Fiber.join(criticalFollower), "again", "behind the CRITICAL leader, not sent")
       assert.strictEqual(inFlight.flights.size, 0)
     }))
 })

@@ -115,9 +115,10 @@ const degradedReason = (error: { readonly _tag: string; readonly message: string
 
 /**
  * Fails with `KeyRevoked` when the key the request came with no longer lets
- * it in (`begun.keyRevoked`; a request without the check is never revoked).
+ * it in (`begun.keyRevoked`; a request without the check is never revoked):
+ * asked after each wait (in the queue, or behind an identical request's flight).
  */
-const stillKeyed = (begun: Begun): Effect.Effect<void, KeyRevoked> =>
+export const stillKeyed = (begun: Begun): Effect.Effect<void, KeyRevoked> =>
   // Suspended: asked at each look, not once when the retry is built.
   Effect.suspend(() =>
     begun.keyRevoked?.() === true

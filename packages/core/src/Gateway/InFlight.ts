@@ -13,15 +13,20 @@
  * (`handOff`), ending it once the call is accounted and cached. The map is
  * bounded: a key beyond `maxFlights` is not merged. Plain code on the
  * request path: a Map lookup, no fiber; a follower waits on its leader's
- * Deferred (its client leaving just stops its wait).
+ * Deferred (its client leaving just stops its wait), and only behind a
+ * leader of its priority or a higher one.
  */
+import type { Priority } from "@modelgate/domain/Requirements"
 import { Deferred, Effect, Exit, FiberId } from "effect"
 import type { Begun } from "./RequestStart.js"
+import { rank } from "./WaitQueue.js"
 
 /** One leader's flight: its followers wait for `done`. */
 export interface Flight {
   readonly key: string
   readonly done: Deferred.Deferred<void>
+  /** Its leader's priority: a request of a higher one does not wait behind it (`leading`). */
+  readonly priority: Priority
 }
 
 /** The flights of one gateway, by cache key. */
@@ -66,23 +71,31 @@ export const landedAfter = <A, E, R>(inFlight: InFlight, effect: Effect.Effect<A
  * The request's answer after its cache miss: `answer()` as the leader of
  * its cache key (`begun.key`) when none is in flight, the flight ending
  * however it ends; or, behind a leader, `again` (the cache lookup, then the
- * answer alone) once the leader's flight ended. Not merged (`answer()` alone)
- * without a key or beyond `maxFlights` keys.
+ * answer alone) once the leader's flight ended. A request of a higher
+ * `priority` than the leader's does not wait behind it (the leader may wait
+ * in the queue, where it would go first): it leads the key's next flight,
+ * the leader's followers still waiting for the leader. Not merged
+ * (`answer()` alone) without a key or beyond `maxFlights` keys.
  */
 export const leading = <A, E>(
   inFlight: InFlight,
   begun: Begun,
+  priority: Priority,
   answer: () => Effect.Effect<A, E>,
   again: () => Effect.Effect<A, E>
 ): Effect.Effect<A, E> =>
-  Effect.suspend(() => {
-    const key = begun.key
-    if (key === undefined) return answer()
-    const ahead = inFlight.flights.get(key)
-    if (ahead !== undefined) return Effect.flatMap(Deferred.await(ahead.done), again)
-    if (inFlight.flights.size >= inFlight.maxFlights) return answer()
-    const flight: Flight = { key, done: Deferred.unsafeMake<void>(FiberId.none) }
-    inFlight.flights.set(key, flight)
-    begun.flight = flight
-    return Effect.ensuring(answer(), Effect.sync(() => release(inFlight, begun)))
-  })
+  // Uninterruptible from the flight's entry to its release's installation: an interruption in between
+  // (at a yield of the fiber) would leave the entry for good, every identical request waiting on it.
+  Effect.uninterruptibleMask((restore) =>
+    Effect.suspend(() => {
+      const key = begun.key
+      if (key === undefined) return restore(answer())
+      const ahead = inFlight.flights.get(key)
+      if (ahead !== undefined && rank[priority] <= rank[ahead.priority]) return restore(Effect.flatMap(Deferred.await(ahead.done), again))
+      if (ahead === undefined && inFlight.flights.size >= inFlight.maxFlights) return restore(answer())
+      const flight: Flight = { key, done: Deferred.unsafeMake<void>(FiberId.none), priority }
+      inFlight.flights.set(key, flight)
+      begun.flight = flight
+      return Effect.ensuring(restore(answer()), Effect.sync(() => release(inFlight, begun)))
+    })
+  )

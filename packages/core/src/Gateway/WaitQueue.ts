@@ -27,7 +27,8 @@ import type { Priority } from "@modelgate/domain/Requirements"
 import { Clock, Deferred, Effect, Ref } from "effect"
 import { untilClosing } from "../Closing.js"
 
-const rank: Record<Priority, number> = { CRITICAL: 3, HIGH: 2, MEDIUM: 1, LOW: 0 }
+/** The queue's order of priorities: higher goes first. */
+export const rank: Record<Priority, number> = { CRITICAL: 3, HIGH: 2, MEDIUM: 1, LOW: 0 }
 
 interface Waiter {
   readonly seq: number
