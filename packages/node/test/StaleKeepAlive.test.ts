@@ -11,9 +11,9 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import * as HttpClientLive from "@modelgate/node/HttpClientLive"
 import * as StaleConnection from "@modelgate/node/StaleConnection"
-import { Effect, Layer } from "effect"
+import { Deferred, Effect, Layer } from "effect"
 import * as net from "node:net"
-import { Agent, request } from "undici"
+import { Agent, buildConnector, request } from "undici"
 
 type Drop = "close" | "reset"
 
@@ -132,5 +132,37 @@ describe("a reset long after the request was sent", () => {
       const second = yield* send()
       assert.strictEqual(second.status, 0, "the reset reaches the caller")
       assert.strictEqual(server.connections(), 1, "no second connection: not sent again")
+    }))
+})
+
+describe("a request its caller aborts while it is sent again", () => {
+  it.scoped("before the fresh connection opens: the caller sees the abort, not an answer (the provider would work on a call nobody reads)", () =>
+    Effect.gen(function*() {
+      const server = yield* dropsReused("close")
+      const connect = buildConnector({})
+      const opening = yield* Deferred.make<void>()
+      const open = yield* Deferred.make<void>()
+      // The second connection (the one the request is sent again on) opens when the test says so.
+      const agent = new Agent({
+        connect: (options, callback) => {
+          if (server.connections() === 0) return connect(options, callback)
+          Deferred.unsafeDone(opening, Effect.void)
+          void Effect.runPromise(Deferred.await(open)).then(() => connect(options, callback))
+        }
+      }).compose(StaleConnection.resend)
+      yield* Effect.addFinalizer(() => Effect.promise(() => agent.destroy()))
+      const send = (signal?: AbortSignal) =>
+        request(`${server.url}/v1/chat/completions`, { method: "POST", body: "{}", dispatcher: agent, signal: signal ?? null }).then(
+          async (answer) => ({ status: answer.statusCode, text: await answer.body.text() }),
+          (error: Error) => ({ status: 0, text: error.name })
+        )
+      assert.deepStrictEqual(yield* Effect.promise(() => send()), { status: 200, text: "ok" })
+      yield* connectionIdle
+      const caller = new AbortController()
+      const second = send(caller.signal)
+      yield* Deferred.await(opening)
+      caller.abort()
+      yield* Deferred.succeed(open, undefined)
+      assert.deepStrictEqual(yield* Effect.promise(() => second), { status: 0, text: "AbortError" })
     }))
 })

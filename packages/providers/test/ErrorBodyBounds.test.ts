@@ -3,13 +3,13 @@
  * balancer sends in its place): their body is read bounded, and its excerpt
  * is cut in time whatever text it holds.
  */
-import { HttpClientRequest } from "@effect/platform"
+import { Headers, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ProviderConfig } from "@modelgate/core/GatewayConfigSchema"
-import { Effect, Stream } from "effect"
+import { Effect, Schema, Stream } from "effect"
 import * as Http from "node:http"
-import { excerpt, genericError, makeProviderHttp } from "../src/internal/index.js"
+import { decodeJson, excerpt, genericError, makeProviderHttp } from "../src/internal/index.js"
 
 const info = { model: "toy-model", keyId: "toy#1", secrets: ["sk-secret-value-123"] }
 
@@ -143,4 +143,23 @@ describe("an HTML error page", () => {
       assert.include(error.detail, "Cloudflare Ray ID: 8f1a2b3c4d5e6f70")
       assert.notMatch(error.detail, /<|_cf_translation|margin:0/)
     }).pipe(Effect.provide(NodeHttpClient.layerUndici)))
+})
+
+/** A proxy's sign-in page answering with a 200 in place of the provider's JSON (its markup ahead of its words). */
+const signInPage = `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Web Gateway</title>
+<link rel="stylesheet" href="/static/portal.css"><style>body{font-family:sans-serif;margin:0} .box{padding:2em}</style>
+<script src="/static/portal.js"></script><script>window.portalConfig = {"session":"a1b2c3","theme":"corp"};</script>
+</head><body><div class="box"><h1>Authentication required</h1><p>Sign in to the web gateway to reach api.openai.com.</p></div></body></html>`
+
+describe("an HTML page answering 200 in place of the provider's JSON", () => {
+  it.effect("fails as MalformedResponse quoting the page's words, not its markup", () =>
+    Effect.gen(function*() {
+      const meta = { status: 200, headers: Headers.fromInput({ "content-type": "text/html; charset=utf-8" }), requestId: undefined, rateLimit: undefined }
+      const error = yield* Effect.flip(decodeJson(Schema.Struct({ id: Schema.String }), signInPage, { provider: "toy", info, meta }))
+      assert.strictEqual(error._tag, "MalformedResponse")
+      assert.include(error.detail, "Web Gateway Authentication required")
+      assert.notMatch(error.detail, /<meta|portalConfig|font-family/)
+    }))
 })

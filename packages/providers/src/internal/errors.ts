@@ -21,6 +21,7 @@ import type { RateLimitInfo } from "@modelgate/domain/RateLimitInfo"
 import type { Headers } from "@effect/platform"
 import type { RetryChoice } from "@modelgate/core/Provider"
 import { Effect, Either, ParseResult, Schema } from "effect"
+import { htmlText, isHtml } from "./htmlText.js"
 
 /** Who a call is for: used in every error it produces. */
 export interface CallInfo {
@@ -233,8 +234,12 @@ export const decodeJsonEither = <A, I>(
   const decoded = jsonDecoderOf(schema)(text)
   return Either.isRight(decoded)
     ? Either.right(decoded.right)
-    : Either.left(malformed(base, `${describeParseError(decoded.left, base.info.secrets)}; body: ${excerpt(text, base.info.secrets, 200)}`))
+    : Either.left(malformed(base, `${describeParseError(decoded.left, base.info.secrets)}; body: ${excerpt(shownText(text, base.meta), base.info.secrets, 200)}`))
 }
+
+/** A body as its excerpt quotes it: an HTML page (a proxy's, in place of the JSON) by its text, not its markup. */
+const shownText = (text: string, meta: ResponseMeta | undefined): string =>
+  isHtml(meta?.headers["content-type"], text) ? htmlText(text) : text
 
 /**
  * One `parseJson` decoder per Schema, built on first use: building it per call
