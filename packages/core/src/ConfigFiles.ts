@@ -79,7 +79,7 @@ export const firstError = (errors: ReadonlyArray<ConfigError>, file: string): Co
   if (first === undefined) return new ConfigError({ file, path: "", reason: "invalid" })
   return errors.length === 1
     ? first
-    : new ConfigError({ file: first.file, path: first.path, reason: `${first.reason} (and ${errors.length - 1} more problem(s))` })
+    : new ConfigError({ ...first, reason: `${first.reason} (and ${errors.length - 1} more problem(s))` })
 }
 
 /** Read a text file; `Option.none()` when it does not exist, a `ConfigError` when it cannot be read. */

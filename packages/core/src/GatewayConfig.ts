@@ -102,7 +102,7 @@ export const make = Effect.fn("GatewayConfig.make")(function* (options: MakeOpti
           Effect.gen(function* () {
             const at = yield* Clock.currentTimeMillis
             yield* Effect.logWarning(`configuration rejected, keeping the running one: ${error.message}`)
-            yield* events.publish(ConfigRejected.make({ at, file: error.file, reason: error.path ? `${error.path}: ${error.reason}` : error.reason }))
+            yield* events.publish(ConfigRejected.make({ at, file: error.file, reason: error.detail }))
           })
         )
       )

@@ -204,7 +204,7 @@ export const make = Effect.fn("ModelRegistry.make")(function* (options: MakeOpti
       Effect.tapError((e) =>
         Effect.zipRight(
           Effect.logWarning(`model registry: reload rejected, keeping the running registry: ${e.message}`),
-          announce(Effect.map(Clock.currentTimeMillis, (at) => ConfigRejected.make({ at, file: e.file, reason: e.path ? `${e.path}: ${e.reason}` : e.reason })))
+          announce(Effect.map(Clock.currentTimeMillis, (at) => ConfigRejected.make({ at, file: e.file, reason: e.detail })))
         )
       )
     )

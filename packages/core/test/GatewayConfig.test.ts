@@ -158,6 +158,8 @@ describe("GatewayConfig: invalid configuration is rejected with file, path and r
     { name: "negative connection cap", files: { "gateway.json": { server: { maxConnections: -1 } } }, file: "gateway.json", path: "server.maxConnections", reason: /non-negative|>= 0/ },
     { name: "wrong type", files: { "gateway.json": { cache: { enabled: "yes" } } }, file: "gateway.json", path: "cache.enabled", reason: /boolean/ },
     { name: "unknown key (a typo)", files: { "gateway.json": { sever: {} } }, file: "gateway.json", path: "sever", reason: /unexpected/ },
+    // README and schema.json: all three weights, when given (the others do not silently stay 0.4 / 0.3).
+    { name: "evaluator weights given in part", files: { "gateway.json": { evaluator: { weights: { relevance: 1 } } } }, file: "gateway.json", path: "evaluator.weights.completeness", reason: /missing/ },
     { name: "provider without baseUrl", files: { "gateway.json": { providers: { acme: { timeoutMs: 5 } } } }, file: "gateway.json", path: "providers.acme.baseUrl", reason: /missing/ },
     { name: "bad overlay", files: { "gateway.json": {}, "environments/prod.json": { selection: { weights: { cost: 3 } } } }, environment: "prod", file: "environments/prod.json", path: "selection.weights.cost", reason: /between 0 and 1/ },
     { name: "overlay with bad JSON", files: { "environments/prod.json": "nope" }, environment: "prod", file: "environments/prod.json", path: "", reason: /not valid JSON/ },

@@ -14,14 +14,25 @@ const urlCredentials = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#"'<>]+@/gi
  */
 export const withoutUrlCredentials = (text: string): string => text.replace(urlCredentials, "$1[redacted]@")
 
-/** A configuration file that could not be read or decoded. Nothing of it was applied. */
+/**
+ * A configuration file that could not be read or decoded. Nothing of it was
+ * applied. `model` is the id of the `models.json` entry the problem is in,
+ * named after its path (`models[3].contextWindow (model "o4-mini")`).
+ */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
   file: Schema.String,
   path: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  model: Schema.optional(Schema.String)
 }) {
   override get message() {
-    return `invalid configuration in ${this.file}${this.path ? ` at ${this.path}` : ""}: ${this.reason}`
+    return `invalid configuration in ${this.file}${this.path ? ` at ${this.detail}` : `: ${this.reason}`}`
+  }
+
+  /** The problem within its file: `path (model "id"): reason`, or the reason alone when it is the whole file's. */
+  get detail(): string {
+    const model = this.model === undefined ? "" : ` (model ${JSON.stringify(this.model)})`
+    return this.path ? `${this.path}${model}: ${this.reason}` : this.reason
   }
 }
 

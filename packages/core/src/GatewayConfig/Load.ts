@@ -47,8 +47,13 @@ const configReason = (error: unknown): string => {
 
 const envFile = (variable: string) => `environment variable ${variable}`
 
-/** The encoded defaults: what the files are merged over (so the four default providers stay). */
-const encodedDefaults: unknown = Schema.encodeSync(GatewayConfigData)(Schema.decodeUnknownSync(GatewayConfigData)({}))
+/**
+ * What the files are merged over: the four default providers, so that they
+ * stay and an entry of one may leave out its `baseUrl`. Nothing else: every
+ * other field has its own default, and a value merged in here would let a
+ * file leave out what the schema requires (`evaluator.weights` given in part).
+ */
+const encodedDefaults: unknown = { providers: Schema.encodeSync(GatewayConfigData)(Schema.decodeUnknownSync(GatewayConfigData)({})).providers }
 
 /** How a file of the directory is read: `readOptional`, or one that reads each file once (`validate`). */
 export type ReadFile = (file: string) => Effect.Effect<Option.Option<string>, ConfigError, FileSystem.FileSystem>

@@ -104,7 +104,22 @@ const checkDecodable = (file: string, json: unknown, knownProviders: ReadonlySet
   return checkEntries(file, entries, ids, knownProviders)
 }
 
-/** Parse, decode and check the text of a models file: the models, or every problem found. */
+/**
+ * `errors` of a models file's JSON, each in an entry with a string `id` named
+ * by that id too: `models[13]` alone leaves a user counting entries.
+ */
+const namingModels = (json: unknown, errors: ReadonlyArray<ConfigError>): ReadonlyArray<ConfigError> => {
+  const models = modelsIn(json)
+  if (models === undefined) return errors
+  return errors.map((error) => {
+    const index = /^models\[(\d+)\]/.exec(error.path)?.[1]
+    const entry: unknown = index === undefined ? undefined : models[Number(index)]
+    const id = typeof entry === "object" && entry !== null && "id" in entry && typeof entry.id === "string" ? entry.id : undefined
+    return id === undefined ? error : new ConfigError({ ...error, model: id })
+  })
+}
+
+/** Parse, decode and check the text of a models file: the models, or every problem found (each naming its model's id). */
 export const checkModelsText = (
   file: string,
   text: string,
@@ -113,12 +128,17 @@ export const checkModelsText = (
   parseJson(file, text).pipe(
     Either.mapLeft((e): ReadonlyArray<ConfigError> => [e]),
     Either.flatMap((json) =>
-      Either.mapLeft(decodeAll(ModelsFile, file, json), (errors) => [...errors, ...checkDecodable(file, json, knownProviders)])
-    ),
-    Either.flatMap((doc) => {
-      const errors = checkModelSet(file, doc.models, knownProviders)
-      return errors.length === 0 ? Either.right(doc.models) : Either.left(errors)
-    })
+      Either.mapLeft(
+        Either.flatMap(
+          Either.mapLeft(decodeAll(ModelsFile, file, json), (errors) => [...errors, ...checkDecodable(file, json, knownProviders)]),
+          (doc) => {
+            const errors = checkModelSet(file, doc.models, knownProviders)
+            return errors.length === 0 ? Either.right(doc.models) : Either.left(errors)
+          }
+        ),
+        (errors) => namingModels(json, errors)
+      )
+    )
   )
 
 const idOf = (input: unknown, fallback: string): string => {

@@ -3,13 +3,18 @@
  * says "Unexpected token 'm', ...""sha256": mg-Q2hvY29"... is not valid JSON":
  * the ten characters either side of the token, which in a configuration file
  * may be a key pasted where its digest belongs. The quote is replaced by the
- * token's line and column, found from it.
+ * token's line and column, found from it. V8's other messages name a
+ * character offset ("in JSON at position 2178"; Node 22 adds the line and
+ * column), which is read here as the line and column an editor shows.
  */
 
 /** V8's quote of the text around an unexpected token: up to this many characters either side. */
 const quoted = 10
 
 const unexpectedToken = /^(Unexpected token '.*?'), (\.\.\.)?"([\s\S]*)"(\.\.\.)? is not valid JSON$/
+
+/** `Expected ',' or '}' after property value in JSON at position 11`, with Node 22's ` (line 2 column 9)`. */
+const atPosition = /^(.*?) in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/s
 
 /** `line L column C` of the UTF-16 offset `at` of `text` (both 1-based). */
 const lineColumn = (text: string, at: number): string => {
@@ -20,6 +25,9 @@ const lineColumn = (text: string, at: number): string => {
 
 /** The reason `JSON.parse(text)` failed with `message`, without any of `text` but the unexpected character. */
 export const jsonSyntaxReason = (text: string, message: string): string => {
+  if (text.trim() === "") return "the file is empty"
+  const positioned = atPosition.exec(message)
+  if (positioned !== null) return `${positioned[1]} at ${lineColumn(text, Number(positioned[2]))}`
   const match = unexpectedToken.exec(message)
   if (match === null) return message
   const [, token, cutBefore, context, cutAfter] = match as unknown as [string, string, string | undefined, string, string | undefined]
