@@ -40,7 +40,7 @@ export const isStale = (error: Error): boolean => {
  * a dropped kept-alive connection fails the request within a round trip. A
  * reset later than this may come after the provider worked on the request (a
  * load balancer cutting a long call): sending it again could bill it twice,
- * so it is left to the adapter's retries, as any transport failure.
+ * so it is left to the adapter's retries, like every other transport failure.
  */
 const staleWithinMs = 1_000
 
