@@ -13,7 +13,7 @@
  */
 import type { HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, type Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { measure } from "./measure.js"
 import { loadOpenAi, openAiAdapter, pulled } from "./openai-adapter.js"
 
@@ -27,7 +27,7 @@ const blocks = Number(process.argv[6] ?? "15")
 
 const layer: Layer.Layer<HttpClient.HttpClient> = client === "platform"
   ? NodeHttpClient.layerUndici
-  : (await import("../packages/node/src/HttpClientLive.js")).layer
+  : Layer.orDie((await import("../packages/node/src/HttpClientLive.js")).layer)
 
 const program = Effect.gen(function*() {
   const { ctx, provider } = yield* openAiAdapter(OpenAi, port, mode !== "json")

@@ -11,7 +11,7 @@
  * A diagnostic, not a timing: op supervision slows every op down.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, type Layer, Stream } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import * as OpenAi from "../packages/providers/src/OpenAi.js"
 import { openAiAdapter } from "./openai-adapter.js"
 import { traceOps } from "./op-histogram.js"
@@ -30,7 +30,7 @@ const program = Effect.gen(function*() {
 })
 
 const layer: Layer.Layer<import("@effect/platform").HttpClient.HttpClient> = client === "live"
-  ? (await import("../packages/node/src/HttpClientLive.js")).layer
+  ? Layer.orDie((await import("../packages/node/src/HttpClientLive.js")).layer)
   : NodeHttpClient.layerUndici
 await Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(layer), Effect.withTracerEnabled(false)))
 process.exit(0)

@@ -17,9 +17,12 @@ import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { Agent } from "undici"
-import { layer as HttpClientLive } from "../packages/node/src/HttpClientLive.js"
+import { layer as HttpClientLiveOrConfigError } from "../packages/node/src/HttpClientLive.js"
 import { concurrentLine, concurrently } from "./measure.js"
 import { loadOpenAi, openAiAdapter } from "./openai-adapter.js"
+
+/** GatewayLive's client (a malformed proxy variable, its only failure, is a defect here). */
+const HttpClientLive = Layer.orDie(HttpClientLiveOrConfigError)
 
 process.setSourceMapsEnabled(false)
 const port = process.argv[2] ?? "19001"
